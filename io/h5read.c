@@ -1,0 +1,70 @@
+/* Reading small things back: attributes and 1-D datasets of result files (serial, any rank). */
+#include <stdlib.h>
+
+#include "h5util.h"
+#include "prsvd_h5.h"
+
+int prsvd_h5_read_attr_double(const char *file, const char *name, double *v) {
+  int status = PRSVD_OK;
+  hid_t f = -1, a = -1;
+  H5_TRY(f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s'", file);
+  H5_TRY(a = H5Aopen(f, name, H5P_DEFAULT), PRSVD_ERR_INPUT, "'%s' has no attribute '%s'", file, name);
+  H5_TRY(H5Aread(a, H5T_NATIVE_DOUBLE, v), PRSVD_ERR_INPUT, "cannot read attribute '%s' of '%s'", name, file);
+done:
+  if (a >= 0) H5Aclose(a);
+  if (f >= 0) H5Fclose(f);
+  return status;
+}
+
+int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, double **x) {
+  int status = PRSVD_OK;
+  hid_t f = -1, d = -1, s = -1;
+  *x = NULL;
+  H5_TRY(f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s'", file);
+  PRSVD_TRY(prsvd_h5_find_dataset(f, file, dataset));
+  H5_TRY(d = H5Dopen2(f, dataset, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s' in '%s'", dataset, file);
+  H5_TRY(s = H5Dget_space(d), PRSVD_ERR_INPUT, "cannot read the shape of '%s'", dataset);
+  if (H5Sget_simple_extent_ndims(s) != 1)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s' is not a vector", dataset, file);
+  hsize_t dim;
+  H5Sget_simple_extent_dims(s, &dim, NULL);
+  *n = (int64_t)dim;
+  PRSVD_ALLOC(*x, dim);
+  H5_TRY(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *x), PRSVD_ERR_INPUT,
+         "cannot read '%s' in '%s'", dataset, file);
+done:
+  if (s >= 0) H5Sclose(s);
+  if (d >= 0) H5Dclose(d);
+  if (f >= 0) H5Fclose(f);
+  if (status) {
+    free(*x);
+    *x = NULL;
+  }
+  return status;
+}
+
+int prsvd_h5_read_attr_vector(const char *file, const char *obj, const char *name, int64_t *n,
+                              double **x) {
+  int status = PRSVD_OK;
+  hid_t f = -1, a = -1, s = -1;
+  *x = NULL;
+  *n = 0;
+  H5_TRY(f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s'", file);
+  if (H5Aexists_by_name(f, obj, name, H5P_DEFAULT) <= 0) goto done; /* absent: *n = 0 */
+  H5_TRY(a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT), PRSVD_ERR_INPUT,
+         "cannot open attribute '%s' of '%s'", name, obj);
+  H5_TRY(s = H5Aget_space(a), PRSVD_ERR_INPUT, "cannot read the shape of '%s'", name);
+  hssize_t count = H5Sget_simple_extent_npoints(s);
+  PRSVD_ALLOC(*x, count);
+  H5_TRY(H5Aread(a, H5T_NATIVE_DOUBLE, *x), PRSVD_ERR_INPUT, "cannot read attribute '%s'", name);
+  *n = (int64_t)count;
+done:
+  if (s >= 0) H5Sclose(s);
+  if (a >= 0) H5Aclose(a);
+  if (f >= 0) H5Fclose(f);
+  if (status) {
+    free(*x);
+    *x = NULL;
+  }
+  return status;
+}

@@ -1,0 +1,96 @@
+/* HDF5 conventions written once: error silencing, MPI-IO access lists, path checks. */
+#include "h5util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "prsvd_h5.h"
+
+static int show_stack;
+
+void prsvd_h5_init(int debug) {
+  show_stack = debug;
+  H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+void prsvd_h5_show_stack(void) {
+  if (show_stack) H5Eprint2(H5E_DEFAULT, stderr);
+}
+
+const char *prsvd_h5_version(void) {
+  static char buf[32];
+  unsigned maj, min, rel;
+  H5get_libversion(&maj, &min, &rel);
+  snprintf(buf, sizeof buf, "HDF5 %u.%u.%u", maj, min, rel);
+  return buf;
+}
+
+hid_t prsvd_h5_fapl(MPI_Comm comm) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl >= 0 && H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0) {
+    H5Pclose(fapl);
+    return -1;
+  }
+  return fapl;
+}
+
+int prsvd_h5_parse_spec(const char *spec, char **file, char **dataset) {
+  const char *sep = NULL;
+  *file = *dataset = NULL;
+  for (const char *p = spec; *p; p++)
+    if (p[0] == ':' && p[1] == '/') sep = p;
+  if (!sep || sep == spec || !sep[2])
+    PRSVD_ERR(PRSVD_ERR_INPUT, "malformed input '%s': expected FILE:/path/to/dataset", spec);
+  *file = strndup(spec, (size_t)(sep - spec));
+  *dataset = strdup(sep + 1);
+  if (!*file || !*dataset) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory parsing '%s'", spec);
+  return PRSVD_OK;
+}
+
+int prsvd_h5_find_dataset(hid_t file, const char *fname, const char *path) {
+  char *buf = strdup(path);
+  int status = PRSVD_OK;
+  if (!buf) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory");
+  /* each prefix must exist, or H5Lexists fails on the next one */
+  for (char *p = buf + 1;; p++) {
+    if (*p == '/' || *p == '\0') {
+      char c = *p;
+      *p = '\0';
+      if (H5Lexists(file, buf, H5P_DEFAULT) <= 0)
+        PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' has no dataset '%s' ('%s' does not exist)", fname, path, buf);
+      *p = c;
+      if (!c) break;
+    }
+  }
+  H5O_info_t oi;
+  H5_TRY(H5Oget_info_by_name(file, path, &oi, H5P_DEFAULT), PRSVD_ERR_INPUT,
+         "cannot inspect '%s' in '%s'", path, fname);
+  if (oi.type != H5O_TYPE_DATASET)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s' is a %s, not a dataset", path, fname,
+               oi.type == H5O_TYPE_GROUP ? "group" : "named type");
+done:
+  free(buf);
+  return status;
+}
+
+int prsvd_h5_type_name(hid_t type, char *out, size_t len) {
+  size_t size = H5Tget_size(type);
+  switch (H5Tget_class(type)) {
+  case H5T_FLOAT:
+    snprintf(out, len, "float%zu", 8 * size);
+    return 1;
+  case H5T_INTEGER:
+    snprintf(out, len, "%sint%zu", H5Tget_sign(type) == H5T_SGN_NONE ? "u" : "", 8 * size);
+    return 1;
+  case H5T_STRING: snprintf(out, len, "string"); return 0;
+  case H5T_COMPOUND: snprintf(out, len, "compound"); return 0;
+  case H5T_ENUM: snprintf(out, len, "enum"); return 0;
+  case H5T_ARRAY: snprintf(out, len, "array"); return 0;
+  case H5T_VLEN: snprintf(out, len, "variable-length"); return 0;
+  case H5T_OPAQUE: snprintf(out, len, "opaque"); return 0;
+  case H5T_BITFIELD: snprintf(out, len, "bitfield"); return 0;
+  case H5T_REFERENCE: snprintf(out, len, "reference"); return 0;
+  default: snprintf(out, len, "unknown"); return 0;
+  }
+}

@@ -1,0 +1,92 @@
+/*
+ * The HDF5 layer: dataset specs ("FILE:/path/to/dataset"), row-panel sources over 2-D
+ * datasets of any integer or float type (chunked or contiguous, filtered or not), and writers
+ * that create an output collectively with parallel HDF5 in a temporary file beside the target
+ * and rename it into place only when complete.
+ *
+ * Only io/ includes hdf5.h; this header exposes no HDF5 type.  Functions marked collective
+ * must be called by every rank of comm with the same arguments; their errors come back
+ * agreed (the same status on every rank).
+ */
+#ifndef PRSVD_H5_H
+#define PRSVD_H5_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "../src/prsvd.h"
+
+/* Silence HDF5's own error printing unless debug (then its stack is shown on failures). */
+void prsvd_h5_init(int debug);
+/* "HDF5 1.10.8" */
+const char *prsvd_h5_version(void);
+
+/* Split "FILE:/DS" at the last ':' followed by '/'.  Allocates *file and *dataset. */
+int prsvd_h5_parse_spec(const char *spec, char **file, char **dataset);
+
+struct prsvd_h5_info {
+  int64_t rows, cols;
+  char type[48];          /* "float64", "int32", ... */
+  int chunked;
+  int64_t chunk_rows, chunk_cols;
+  char filters[96];       /* "gzip(4), shuffle" or "none" */
+  int64_t storage_bytes;  /* on disk */
+  int64_t element_bytes;
+  int64_t cache_bytes;    /* chunk cache a source allocates */
+};
+
+/* Collective: describe FILE:/DS, failing with PRSVD_ERR_INPUT naming what is wrong. */
+int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
+                     struct prsvd_h5_info *info);
+/* Collective open; reads are independent (each rank its own rows).  The chunk cache holds a
+ * full row of chunks so no chunk is decompressed twice in a pass. */
+int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
+                         struct prsvd_h5_info *info, prsvd_source **src);
+
+/* Collective: fail (PRSVD_ERR_OUTPUT) before any work if path exists and !force, or its
+ * directory is missing or not writable. */
+int prsvd_h5_check_output(MPI_Comm comm, const char *path, int force);
+
+typedef struct prsvd_h5_writer prsvd_h5_writer;
+typedef struct prsvd_h5_matrix prsvd_h5_matrix;
+
+enum prsvd_h5_dtype { PRSVD_H5_FLOAT64 = 0, PRSVD_H5_FLOAT32 = 1 };
+
+/* Collective: create ".NAME.tmp.PID" beside path. */
+int prsvd_h5_writer_create(MPI_Comm comm, const char *path, int force, prsvd_h5_writer **w);
+/* Collective: a rows x cols dataset; chunk_rows = 0 means contiguous; gzip 0..9. */
+int prsvd_h5_matrix_create(prsvd_h5_writer *w, const char *name, int64_t rows, int64_t cols,
+                           enum prsvd_h5_dtype dtype, int64_t chunk_rows, int64_t chunk_cols,
+                           int gzip, prsvd_h5_matrix **mat);
+/* Collective: every rank calls (nrows may be 0); writes rows [row0, row0+nrows) from a
+ * row-major buffer. */
+int prsvd_h5_matrix_write(prsvd_h5_matrix *mat, int64_t row0, int64_t nrows, const double *rows);
+/* Collective: the same from a column-major block with leading dimension ld. */
+int prsvd_h5_matrix_write_colmajor(prsvd_h5_matrix *mat, int64_t row0, int64_t nrows,
+                                   const double *data, int64_t ld);
+void prsvd_h5_matrix_close(prsvd_h5_matrix **mat);
+/* Collective: a 1-D float64 dataset, values identical on every rank. */
+int prsvd_h5_write_vector(prsvd_h5_writer *w, const char *name, int64_t n, const double *x);
+/* Collective attributes on an object ("/" for the root); values identical on every rank. */
+int prsvd_h5_attr_string(prsvd_h5_writer *w, const char *obj, const char *name, const char *v);
+int prsvd_h5_attr_int(prsvd_h5_writer *w, const char *obj, const char *name, int64_t v);
+int prsvd_h5_attr_double(prsvd_h5_writer *w, const char *obj, const char *name, double v);
+int prsvd_h5_attr_doubles(prsvd_h5_writer *w, const char *obj, const char *name, int64_t n,
+                          const double *v);
+/* Collective: close and rename into place; on failure the temporary is removed. */
+int prsvd_h5_writer_commit(prsvd_h5_writer **w);
+/* Collective: close and remove the temporary. */
+void prsvd_h5_writer_abort(prsvd_h5_writer **w);
+/* The temporary being written, or NULL: for a signal handler to unlink (async-signal-safe
+ * read of a static buffer). */
+const char *prsvd_h5_pending_temp(void);
+
+/* Reading results back (verify, tests): attributes of the root group of FILE, not collective. */
+int prsvd_h5_read_attr_double(const char *file, const char *name, double *v);
+/* Not collective: attribute `name` of object `obj` as doubles; *n = 0 if it is absent. */
+int prsvd_h5_read_attr_vector(const char *file, const char *obj, const char *name, int64_t *n,
+                              double **x);
+/* Not collective: a whole 1-D float64 dataset; *n is its length, *x allocated. */
+int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, double **x);
+
+#endif

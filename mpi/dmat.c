@@ -1,0 +1,263 @@
+/* Tall-skinny matrices distributed by row blocks, and the local and collective operations on
+ * them that the sketching algorithms need. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../src/blas.h"
+#include "../src/error.h"
+#include "grid_impl.h"
+#include "scalapack.h"
+
+void prsvd_row_block(int64_t rows, int rank, int nprocs, int64_t *row0, int64_t *local_rows) {
+  int64_t block = (rows + nprocs - 1) / nprocs;
+  if (block < 1) block = 1;
+  int64_t lo = (int64_t)rank * block, hi = lo + block;
+  if (lo > rows) lo = rows;
+  if (hi > rows) hi = rows;
+  *row0 = lo;
+  *local_rows = hi - lo;
+}
+
+int prsvd_dmat_create(const prsvd_grid *grid, int64_t rows, int64_t cols, prsvd_dmat **out) {
+  int status = PRSVD_OK;
+  prsvd_dmat *a = NULL;
+  *out = NULL;
+  PRSVD_ALLOC(a, 1);
+  a->grid = grid;
+  a->rows = rows;
+  a->cols = cols;
+  prsvd_row_block(rows, grid->rank, grid->nprocs, &a->row0, &a->local_rows);
+  a->block_rows = (rows + grid->nprocs - 1) / grid->nprocs;
+  if (a->block_rows < 1) a->block_rows = 1;
+  a->ld = a->local_rows > 0 ? a->local_rows : 1;
+  PRSVD_ALLOC(a->data, a->ld * (cols > 0 ? cols : 1));
+  int m, n, mb, nb, lld, info, zero = 0;
+  PRSVD_TRY(prsvd_to_int(rows, "matrix rows", &m));
+  PRSVD_TRY(prsvd_to_int(cols, "matrix columns", &n));
+  PRSVD_TRY(prsvd_to_int(a->block_rows, "row block", &mb));
+  PRSVD_TRY(prsvd_to_int(a->ld, "local leading dimension", &lld));
+  nb = n > 0 ? n : 1;
+  descinit_(a->desc, &m, &n, &mb, &nb, &zero, &zero, &grid->ctxt, &lld, &info);
+  if (info) PRSVD_FAIL(PRSVD_ERR_MPI, "DESCINIT rejected argument %d for a %d x %d matrix", -info, m, n);
+  *out = a;
+  a = NULL;
+done:
+  prsvd_dmat_destroy(&a);
+  return status;
+}
+
+void prsvd_dmat_destroy(prsvd_dmat **a) {
+  if (!a || !*a) return;
+  free((*a)->data);
+  free(*a);
+  *a = NULL;
+}
+
+int64_t prsvd_dmat_rows(const prsvd_dmat *a) { return a->rows; }
+int64_t prsvd_dmat_cols(const prsvd_dmat *a) { return a->cols; }
+
+double *prsvd_dmat_local(const prsvd_dmat *a, int64_t *row0, int64_t *local_rows, int64_t *ld) {
+  if (row0) *row0 = a->row0;
+  if (local_rows) *local_rows = a->local_rows;
+  if (ld) *ld = a->ld;
+  return a->data;
+}
+
+/* ScaLAPACK's info: < 0 is an illegal argument (our bug), > 0 a numerical failure. */
+static int scalapack_info(int info, const char *routine) {
+  if (info < 0)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "%s: illegal value in argument %d", routine, -info);
+  if (info > 0) PRSVD_ERR(PRSVD_ERR_NUMERIC, "%s failed with info = %d", routine, info);
+  return PRSVD_OK;
+}
+
+int prsvd_dmat_qr(prsvd_dmat *a, double *r) {
+  int status = PRSVD_OK;
+  double *tau = NULL, *work = NULL;
+  int m = (int)a->rows, n = (int)a->cols, one = 1, info = 0, lwork = -1;
+  double wq;
+  if (a->rows < a->cols)
+    PRSVD_FAIL(PRSVD_ERR_INTERNAL, "QR of a %d x %d matrix: needs rows >= cols", m, n);
+  PRSVD_ALLOC(tau, n);
+  /* Q R = A */
+  pdgeqrf_(&m, &n, a->data, &one, &one, a->desc, tau, &wq, &lwork, &info);
+  PRSVD_TRY(scalapack_info(info, "PDGEQRF workspace query"));
+  lwork = (int)wq + 1;
+  PRSVD_ALLOC(work, lwork);
+  pdgeqrf_(&m, &n, a->data, &one, &one, a->desc, tau, work, &lwork, &info);
+  PRSVD_TRY(scalapack_info(info, "PDGEQRF"));
+  /* R: the upper triangle of global rows [0, n), replicated by a sum of disjoint parts */
+  memset(r, 0, sizeof(double) * (size_t)n * (size_t)n);
+  for (int64_t i = a->row0; i < a->row0 + a->local_rows && i < n; i++)
+    for (int64_t j = i; j < n; j++) r[j * n + i] = a->data[j * a->ld + (i - a->row0)];
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, r, n * n, MPI_DOUBLE, MPI_SUM, a->grid->comm));
+  /* Q = H_1 ... H_n [I; 0] */
+  lwork = -1;
+  pdorgqr_(&m, &n, &n, a->data, &one, &one, a->desc, tau, &wq, &lwork, &info);
+  PRSVD_TRY(scalapack_info(info, "PDORGQR workspace query"));
+  free(work);
+  lwork = (int)wq + 1;
+  PRSVD_ALLOC(work, lwork);
+  pdorgqr_(&m, &n, &n, a->data, &one, &one, a->desc, tau, work, &lwork, &info);
+  PRSVD_TRY(scalapack_info(info, "PDORGQR"));
+done:
+  free(tau);
+  free(work);
+  return status;
+}
+
+int prsvd_dmat_reduce_scatter(const double *full, prsvd_dmat *a) {
+  int status = PRSVD_OK;
+  const prsvd_grid *g = a->grid;
+  double *send = NULL;
+  int *counts = NULL;
+  PRSVD_ALLOC(send, a->rows * a->cols);
+  PRSVD_ALLOC(counts, g->nprocs);
+  /* pack: each rank's row block becomes a contiguous column-major block */
+  size_t off = 0;
+  for (int p = 0; p < g->nprocs; p++) {
+    int64_t r0, lr;
+    prsvd_row_block(a->rows, p, g->nprocs, &r0, &lr);
+    PRSVD_TRY(prsvd_to_int(lr * a->cols, "reduce-scatter block", &counts[p]));
+    for (int64_t c = 0; c < a->cols; c++)
+      for (int64_t i = 0; i < lr; i++) send[off++] = full[c * a->rows + r0 + i];
+  }
+  if (a->local_rows == a->ld) {
+    status = MPI_Reduce_scatter(send, a->data, counts, MPI_DOUBLE, MPI_SUM, g->comm);
+  } else { /* an empty block still needs a receive buffer */
+    double dummy;
+    status = MPI_Reduce_scatter(send, a->local_rows ? a->data : &dummy, counts, MPI_DOUBLE,
+                                MPI_SUM, g->comm);
+  }
+  if (status != MPI_SUCCESS) {
+    status = prsvd_mpi_check(status, __FILE__, __LINE__, __func__, "MPI_Reduce_scatter");
+    goto done;
+  }
+done:
+  free(send);
+  free(counts);
+  return status;
+}
+
+int prsvd_dmat_allgather(const prsvd_dmat *a, double *full) {
+  int status = PRSVD_OK;
+  const prsvd_grid *g = a->grid;
+  double *recv = NULL;
+  int *counts = NULL, *displs = NULL, mine;
+  PRSVD_ALLOC(recv, a->rows * a->cols);
+  PRSVD_ALLOC(counts, g->nprocs);
+  PRSVD_ALLOC(displs, g->nprocs);
+  int64_t off = 0;
+  for (int p = 0; p < g->nprocs; p++) {
+    int64_t r0, lr;
+    prsvd_row_block(a->rows, p, g->nprocs, &r0, &lr);
+    PRSVD_TRY(prsvd_to_int(lr * a->cols, "allgather block", &counts[p]));
+    PRSVD_TRY(prsvd_to_int(off, "allgather offset", &displs[p]));
+    off += lr * a->cols;
+  }
+  mine = counts[g->rank];
+  {
+    int rc = MPI_Allgatherv(a->data, mine, MPI_DOUBLE, recv, counts, displs, MPI_DOUBLE, g->comm);
+    if (rc != MPI_SUCCESS) {
+      status = prsvd_mpi_check(rc, __FILE__, __LINE__, __func__, "MPI_Allgatherv");
+      goto done;
+    }
+  }
+  off = 0;
+  for (int p = 0; p < g->nprocs; p++) {
+    int64_t r0, lr;
+    prsvd_row_block(a->rows, p, g->nprocs, &r0, &lr);
+    for (int64_t c = 0; c < a->cols; c++)
+      for (int64_t i = 0; i < lr; i++) full[c * a->rows + r0 + i] = recv[off++];
+  }
+done:
+  free(recv);
+  free(counts);
+  free(displs);
+  return status;
+}
+
+int prsvd_dmat_mul_small(const prsvd_dmat *a, int64_t k, const double *s, int64_t lds,
+                         int64_t c_cols, prsvd_dmat *c) {
+  int m, kk, n, lda, ldc, ldss;
+  const double one = 1.0, zero = 0.0;
+  if (c->rows != a->rows || c_cols > c->cols || k > a->cols)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "mul_small: shapes %lld x %lld and %lld x %lld do not conform",
+              (long long)a->rows, (long long)k, (long long)c->rows, (long long)c_cols);
+  if (a->local_rows == 0 || c_cols == 0) return PRSVD_OK;
+  PRSVD_CHECK(prsvd_to_int(a->local_rows, "local rows", &m));
+  PRSVD_CHECK(prsvd_to_int(k, "inner dimension", &kk));
+  PRSVD_CHECK(prsvd_to_int(c_cols, "columns", &n));
+  PRSVD_CHECK(prsvd_to_int(a->ld, "lda", &lda));
+  PRSVD_CHECK(prsvd_to_int(c->ld, "ldc", &ldc));
+  PRSVD_CHECK(prsvd_to_int(lds, "lds", &ldss));
+  dgemm_("N", "N", &m, &n, &kk, &one, a->data, &lda, s, &ldss, &zero, c->data, &ldc);
+  return PRSVD_OK;
+}
+
+int prsvd_dmat_solve_upper(prsvd_dmat *a, const double *r) {
+  int m, n, lda;
+  const double one = 1.0;
+  if (a->local_rows == 0) return PRSVD_OK;
+  PRSVD_CHECK(prsvd_to_int(a->local_rows, "local rows", &m));
+  PRSVD_CHECK(prsvd_to_int(a->cols, "columns", &n));
+  PRSVD_CHECK(prsvd_to_int(a->ld, "lda", &lda));
+  dtrsm_("R", "U", "N", "N", &m, &n, &one, r, &n, a->data, &lda);
+  return PRSVD_OK;
+}
+
+int prsvd_dmat_gram(const prsvd_dmat *a, double *gm) {
+  int m, n, lda;
+  const double one = 1.0, zero = 0.0;
+  memset(gm, 0, sizeof(double) * (size_t)(a->cols * a->cols));
+  PRSVD_CHECK(prsvd_to_int(a->local_rows, "local rows", &m));
+  PRSVD_CHECK(prsvd_to_int(a->cols, "columns", &n));
+  PRSVD_CHECK(prsvd_to_int(a->ld, "lda", &lda));
+  if (m > 0 && n > 0) dgemm_("T", "N", &n, &n, &m, &one, a->data, &lda, a->data, &lda, &zero, gm, &n);
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, gm, n * n, MPI_DOUBLE, MPI_SUM, a->grid->comm));
+  return PRSVD_OK;
+}
+
+int prsvd_dmat_fix_signs(prsvd_dmat *a, int64_t k, double *flip) {
+  int status = PRSVD_OK;
+  const prsvd_grid *g = a->grid;
+  double *mine = NULL, *all = NULL;
+  /* per column: |max|, its signed value, its global row (as a double: exact below 2^53) */
+  PRSVD_ALLOC(mine, 3 * k);
+  PRSVD_ALLOC(all, 3 * k * g->nprocs);
+  for (int64_t j = 0; j < k; j++) {
+    double best = -1.0, val = 0.0, row = -1.0;
+    for (int64_t i = 0; i < a->local_rows; i++) {
+      double x = a->data[j * a->ld + i];
+      if (fabs(x) > best) best = fabs(x), val = x, row = (double)(a->row0 + i);
+    }
+    mine[3 * j] = best, mine[3 * j + 1] = val, mine[3 * j + 2] = row;
+  }
+  {
+    int rc = MPI_Allgather(mine, (int)(3 * k), MPI_DOUBLE, all, (int)(3 * k), MPI_DOUBLE, g->comm);
+    if (rc != MPI_SUCCESS) {
+      status = prsvd_mpi_check(rc, __FILE__, __LINE__, __func__, "MPI_Allgather");
+      goto done;
+    }
+  }
+  for (int64_t j = 0; j < k; j++) {
+    double best = -1.0, val = 0.0;
+    for (int p = 0; p < g->nprocs; p++) { /* ranks in row order: strict > keeps the lowest row */
+      const double *e = &all[3 * (p * k + j)];
+      if (e[2] >= 0 && e[0] > best) best = e[0], val = e[1];
+    }
+    flip[j] = val < 0 ? -1.0 : 1.0;
+  }
+  prsvd_dmat_scale_cols(a, k, flip);
+done:
+  free(mine);
+  free(all);
+  return status;
+}
+
+void prsvd_dmat_scale_cols(prsvd_dmat *a, int64_t k, const double *flip) {
+  for (int64_t j = 0; j < k; j++)
+    if (flip[j] < 0)
+      for (int64_t i = 0; i < a->local_rows; i++) a->data[j * a->ld + i] = -a->data[j * a->ld + i];
+}

@@ -1,0 +1,56 @@
+/*
+ * The distributed layer: a BLACS process grid over an MPI communicator, and the tall-skinny
+ * distributed matrices that hold the sketches (Y = A X is m x l, the co-range H = A^T Y is
+ * n x l).  Rows are split into one contiguous block per rank (prsvd_row_block), which is
+ * ScaLAPACK's block-cyclic layout on a P x 1 grid with row block ceil(rows / P): the same
+ * rows a rank streams from the file are the rows of Y it owns.
+ *
+ * Descriptors, BLACS contexts and ScaLAPACK calls stay inside mpi/; callers see a
+ * prsvd_dmat and its local block.  Depends on MPI, BLACS/ScaLAPACK, LAPACK; never on HDF5.
+ */
+#ifndef PRSVD_GRID_H
+#define PRSVD_GRID_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+typedef struct prsvd_grid prsvd_grid;
+typedef struct prsvd_dmat prsvd_dmat;
+
+/* Collective: a P x 1 BLACS grid over comm (not duplicated; keep comm alive). */
+int prsvd_grid_create(MPI_Comm comm, prsvd_grid **grid);
+void prsvd_grid_destroy(prsvd_grid **grid);
+MPI_Comm prsvd_grid_comm(const prsvd_grid *grid);
+int prsvd_grid_rank(const prsvd_grid *grid);
+int prsvd_grid_nprocs(const prsvd_grid *grid);
+
+/* Collective: a zeroed rows x cols matrix distributed by row blocks. */
+int prsvd_dmat_create(const prsvd_grid *grid, int64_t rows, int64_t cols, prsvd_dmat **a);
+void prsvd_dmat_destroy(prsvd_dmat **a);
+int64_t prsvd_dmat_rows(const prsvd_dmat *a);
+int64_t prsvd_dmat_cols(const prsvd_dmat *a);
+/* This rank's block: rows [*row0, *row0 + *local_rows), column-major, leading dimension *ld. */
+double *prsvd_dmat_local(const prsvd_dmat *a, int64_t *row0, int64_t *local_rows, int64_t *ld);
+
+/* Collective: Householder QR (PDGEQRF + PDORGQR).  A (rows >= cols) is overwritten by Q with
+ * orthonormal columns; r (cols x cols, column-major, upper triangular) is replicated. */
+int prsvd_dmat_qr(prsvd_dmat *a, double *r);
+/* Collective: A = sum over ranks of full (rows x cols column-major, ld = rows), each rank
+ * keeping its row block (MPI_Reduce_scatter). */
+int prsvd_dmat_reduce_scatter(const double *full, prsvd_dmat *a);
+/* Collective: full (rows x cols column-major, ld = rows) = A, on every rank. */
+int prsvd_dmat_allgather(const prsvd_dmat *a, double *full);
+/* Local: C(:, 0:c_cols) = A(:, 0:k) * S(0:k, 0:c_cols), S replicated (ld = lds). */
+int prsvd_dmat_mul_small(const prsvd_dmat *a, int64_t k, const double *s, int64_t lds,
+                         int64_t c_cols, prsvd_dmat *c);
+/* Local: A = A * R^-1 for R upper triangular (cols x cols, replicated). */
+int prsvd_dmat_solve_upper(prsvd_dmat *a, const double *r);
+/* Collective: g (cols x cols) = A^T A on every rank. */
+int prsvd_dmat_gram(const prsvd_dmat *a, double *g);
+/* Collective: make the largest-magnitude entry of each of the first k columns positive
+ * (ties: the lowest row); flip[j] = -1 or 1 reports what was done. */
+int prsvd_dmat_fix_signs(prsvd_dmat *a, int64_t k, double *flip);
+/* Local: scale column j of the first k by flip[j]. */
+void prsvd_dmat_scale_cols(prsvd_dmat *a, int64_t k, const double *flip);
+
+#endif

@@ -1,0 +1,66 @@
+/* Shared pieces of the subcommands: warnings, progress, JSON. */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <unistd.h>
+
+void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...) {
+  va_list ap;
+  if (cli->rank) return;
+  fprintf(stderr, "prsvd: warning: ");
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
+void prsvd_progress_init(struct prsvd_progress *p, const struct prsvd_cli *cli, int enabled,
+                         double bytes_per_row) {
+  p->cli = cli;
+  p->tty = isatty(2);
+  p->enabled = cli->rank == 0 && enabled;
+  p->last_decile = -1;
+  p->bytes_per_row = bytes_per_row;
+  p->t0 = MPI_Wtime();
+}
+
+void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,
+                           int64_t rows_total) {
+  struct prsvd_progress *p = arg;
+  if (!p->enabled || rows_total <= 0) return;
+  double frac = (pass + (double)rows_done / (double)rows_total) / n_passes;
+  double t = MPI_Wtime() - p->t0;
+  double gbs = t > 0 ? (double)(pass * rows_total + rows_done) * p->bytes_per_row *
+                           p->cli->nprocs / t * 1e-9
+                     : 0.0;
+  double eta = frac > 0 ? t / frac - t : 0.0;
+  int decile = (int)(frac * 10);
+  if (p->tty) {
+    fprintf(stderr, "\rpass %d/%d  %5.1f%%  %6.2f GB/s  ETA %6.1f s ", pass + 1, n_passes,
+            100 * frac, gbs, eta);
+    if (rows_done == rows_total && pass + 1 == n_passes) fputc('\n', stderr);
+  } else if (decile != p->last_decile) {
+    fprintf(stderr, "progress: pass %d/%d %5.1f%% %.2f GB/s ETA %.1f s\n", pass + 1, n_passes,
+            100 * frac, gbs, eta);
+  }
+  p->last_decile = decile;
+}
+
+json_object *prsvd_profile_json(const struct prsvd_profile_row *rows) {
+  json_object *o = json_object_new_object();
+  for (int e = 0; e < PRSVD_N_EVENTS; e++) {
+    if (!rows[e].count) continue;
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "time_max", json_object_new_double(rows[e].time_max));
+    json_object_object_add(r, "time_min", json_object_new_double(rows[e].time_min));
+    json_object_object_add(r, "bytes", json_object_new_double(rows[e].bytes));
+    json_object_object_add(r, "flops", json_object_new_double(rows[e].flops));
+    json_object_object_add(o, rows[e].name, r);
+  }
+  return o;
+}
+
+void prsvd_cli_print_json(const struct prsvd_cli *cli, json_object *obj) {
+  if (cli->rank == 0)
+    printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+}

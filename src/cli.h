@@ -1,0 +1,52 @@
+/*
+ * What the subcommands of the prsvd program share: the dispatch table's signature, the
+ * run context, progress on stderr, the summary and --json output.  The program layer: it may
+ * use io/ (through io/prsvd_h5.h, never hdf5.h) and the library.
+ */
+#ifndef PRSVD_CLI_H
+#define PRSVD_CLI_H
+
+#include <json-c/json.h>
+#include <mpi.h>
+#include <stdio.h>
+
+#include "profile.h"
+#include "prsvd.h"
+
+struct prsvd_cli {
+  MPI_Comm comm;
+  int rank, nprocs;
+  const char *command_line;
+  double t_start;
+  int debug;
+};
+
+typedef int (*prsvd_cmd_fn)(struct prsvd_cli *cli, int argc, char **argv);
+
+int cmd_svd(struct prsvd_cli *cli, int argc, char **argv);
+int cmd_info(struct prsvd_cli *cli, int argc, char **argv);
+int cmd_verify(struct prsvd_cli *cli, int argc, char **argv);
+int cmd_gen(struct prsvd_cli *cli, int argc, char **argv);
+
+/* rank 0: "prsvd: warning: ..." on stderr */
+void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Progress on stderr from rank 0: percent, GB/s, ETA; a line per 10% when not a terminal. */
+struct prsvd_progress {
+  const struct prsvd_cli *cli;
+  int enabled, tty, last_decile;
+  double bytes_per_row; /* one row of A, all ranks together read nprocs rows per row here */
+  double t0;
+};
+void prsvd_progress_init(struct prsvd_progress *p, const struct prsvd_cli *cli, int enabled,
+                         double bytes_per_row);
+void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,
+                           int64_t rows_total);
+
+/* The per-phase table as JSON. */
+json_object *prsvd_profile_json(const struct prsvd_profile_row *rows);
+/* Print a JSON object on stdout (rank 0). */
+void prsvd_cli_print_json(const struct prsvd_cli *cli, json_object *obj);
+
+#endif

@@ -1,0 +1,100 @@
+/* prsvd info FILE:/DS [-k K]: what the dataset is, and what a run on it would cost. */
+#include <stdlib.h>
+
+#include "../io/prsvd_h5.h"
+#include "cli.h"
+#include "error.h"
+#include "options.h"
+
+struct info_opts {
+  int64_t rank, oversample, power_iters, memory;
+  int json, debug;
+};
+
+#define O(f) offsetof(struct info_opts, f)
+static const struct prsvd_option info_options[] = {
+    {"rank", 'k', PRSVD_OPT_INT, "K", "0", 0, 1e12, 0, "also estimate passes, memory and flops of an svd at this rank", O(rank)},
+    {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "oversampling of that svd", O(oversample)},
+    {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations of that svd", O(power_iters)},
+    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank panel budget of that svd", O(memory)},
+    {"json", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print one JSON object on stdout", O(json)},
+    {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", O(debug)},
+    PRSVD_OPT_END};
+#undef O
+
+static const struct prsvd_command_doc info_doc = {
+    "info", "FILE.h5:/DATASET [-k K] [options]",
+    "Shape, element type, chunk shape, filters and bytes on disk of a 2-D dataset.  With -k,\n"
+    "the passes, per-rank memory and flops that `prsvd svd` would need on the ranks of this run.",
+    1};
+
+int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
+  int status;
+  struct info_opts o;
+  const char *pos[1] = {NULL};
+  char *file = NULL, *dataset = NULL, b1[32], b2[32], b3[32];
+  struct prsvd_h5_info in;
+  status = prsvd_options_parse(&info_doc, info_options, argc, argv, &o, pos);
+  if (status) return status;
+  PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
+  PRSVD_TRY(prsvd_h5_inspect(cli->comm, file, dataset, &in));
+  int64_t m = in.rows, n = in.cols, mn = m < n ? m : n;
+  if (o.rank > mn)
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "--rank %lld exceeds min(rows, cols) = %lld", (long long)o.rank, (long long)mn);
+  int64_t l = o.rank + o.oversample > mn ? mn : o.rank + o.oversample;
+  int64_t passes = o.power_iters + 1;
+  int64_t block = (m + cli->nprocs - 1) / cli->nprocs;
+  int64_t panel = o.memory / (8 * n) < block ? o.memory / (8 * n) : block;
+  double sketch = 8.0 * ((double)block * (l + 10) + 3.0 * n * l + 10.0 * n);
+  double flops = (double)passes * 4.0 * m * n * l;
+  if (cli->rank) goto done;
+  if (o.json) {
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "file", json_object_new_string(file));
+    json_object_object_add(j, "dataset", json_object_new_string(dataset));
+    json_object_object_add(j, "rows", json_object_new_int64(m));
+    json_object_object_add(j, "cols", json_object_new_int64(n));
+    json_object_object_add(j, "type", json_object_new_string(in.type));
+    json_object_object_add(j, "chunked", json_object_new_boolean(in.chunked));
+    if (in.chunked) {
+      json_object_object_add(j, "chunk_rows", json_object_new_int64(in.chunk_rows));
+      json_object_object_add(j, "chunk_cols", json_object_new_int64(in.chunk_cols));
+    }
+    json_object_object_add(j, "filters", json_object_new_string(in.filters));
+    json_object_object_add(j, "storage_bytes", json_object_new_int64(in.storage_bytes));
+    if (o.rank > 0) {
+      json_object_object_add(j, "passes", json_object_new_int64(passes));
+      json_object_object_add(j, "panel_rows", json_object_new_int64(panel));
+      json_object_object_add(j, "memory_per_rank", json_object_new_double(8.0 * panel * n + sketch + in.cache_bytes));
+      json_object_object_add(j, "flops", json_object_new_double(flops));
+    }
+    prsvd_cli_print_json(cli, j);
+    json_object_put(j);
+    goto done;
+  }
+  printf("%s:%s\n", file, dataset);
+  printf("  shape      %lld x %lld\n", (long long)m, (long long)n);
+  printf("  type       %s\n", in.type);
+  if (in.chunked)
+    printf("  layout     chunked %lld x %lld\n", (long long)in.chunk_rows, (long long)in.chunk_cols);
+  else
+    printf("  layout     contiguous\n");
+  printf("  filters    %s\n", in.filters);
+  printf("  on disk    %s (%s as float64)\n", prsvd_format_bytes((double)in.storage_bytes, b1, sizeof b1),
+         prsvd_format_bytes(8.0 * m * n, b2, sizeof b2));
+  if (o.rank > 0) {
+    printf("svd -k %lld -p %lld -q %lld on %d rank%s:\n", (long long)o.rank, (long long)(l - o.rank),
+           (long long)o.power_iters, cli->nprocs, cli->nprocs > 1 ? "s" : "");
+    printf("  passes     %lld (+1 if the sketch is ill-conditioned), %s read in all\n",
+           (long long)passes, prsvd_format_bytes(8.0 * m * n * passes, b1, sizeof b1));
+    printf("  memory     %s per rank: panels of %lld rows %s, sketches %s\n",
+           prsvd_format_bytes(8.0 * panel * n + sketch + in.cache_bytes, b1, sizeof b1),
+           (long long)panel, prsvd_format_bytes(8.0 * panel * n, b2, sizeof b2),
+           prsvd_format_bytes(sketch, b3, sizeof b3));
+    printf("  flops      %.3g (%.3g per rank)\n", flops, flops / cli->nprocs);
+  }
+done:
+  free(file);
+  free(dataset);
+  return status;
+}

@@ -1,0 +1,198 @@
+/* prsvd verify FILE:/DS OUT.h5: one streaming pass measuring how well OUT factors A. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../io/prsvd_h5.h"
+#include "blas.h"
+#include "cli.h"
+#include "error.h"
+#include "options.h"
+#include "source_impl.h"
+
+struct verify_opts {
+  int64_t memory;
+  int json, quiet, debug;
+};
+
+#define O(f) offsetof(struct verify_opts, f)
+static const struct prsvd_option verify_options[] = {
+    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget for row panels", O(memory)},
+    {"json", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print one JSON object on stdout", O(json)},
+    {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print nothing on success", O(quiet)},
+    {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", O(debug)},
+    PRSVD_OPT_END};
+#undef O
+
+static const struct prsvd_command_doc verify_doc = {
+    "verify", "FILE.h5:/DATASET OUT.h5 [options]",
+    "Read A once, distributed like svd, and report ||A - U S V^T||_F / ||A||_F,\n"
+    "max|U^T U - I| and max|V^T V - I| for the /U, /S, /V in OUT.h5.  When the dataset\n"
+    "carries a planted 'singular_values' attribute (prsvd gen), also compare S with it and\n"
+    "the residual with the optimal ||A - A_k||_F.",
+    2};
+
+struct verify_result {
+  double norm_a, residual, orth_u, orth_v, sv_err, optimal;
+  int64_t k, planted_n;
+};
+
+static double max_dev_identity(const double *g, int64_t k) {
+  double mx = 0.0;
+  for (int64_t i = 0; i < k; i++)
+    for (int64_t j = 0; j < k; j++) mx = fmax(mx, fabs(g[j * k + i] - (i == j ? 1.0 : 0.0)));
+  return mx;
+}
+
+static int stream_residual(struct prsvd_cli *cli, prsvd_source *a, prsvd_source *u,
+                           const double *s, const double *vt, int64_t k, int64_t memory,
+                           struct verify_result *res) {
+  int status = PRSVD_OK;
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
+  double *panel = NULL, *ut = NULL, *t = NULL, *g = NULL, sums[2] = {0, 0};
+  int64_t row0, local_rows, panel_rows = memory / (8 * (n + 2 * k));
+  int in, ik;
+  prsvd_row_block(m, cli->rank, cli->nprocs, &row0, &local_rows);
+  if (panel_rows < 1) panel_rows = 1;
+  if (panel_rows > local_rows) panel_rows = local_rows > 0 ? local_rows : 1;
+  PRSVD_TRY(prsvd_to_int(n, "columns", &in));
+  PRSVD_TRY(prsvd_to_int(k, "rank", &ik));
+  PRSVD_ALLOC(panel, panel_rows * n);
+  PRSVD_ALLOC(ut, panel_rows * k);
+  PRSVD_ALLOC(t, panel_rows * k);
+  PRSVD_ALLOC(g, k * k);
+  for (int64_t r = row0; r < row0 + local_rows; r += panel_rows) {
+    int64_t nr = row0 + local_rows - r < panel_rows ? row0 + local_rows - r : panel_rows;
+    int inr = (int)nr;
+    const double one = 1.0, minus = -1.0;
+    prsvd_profile_begin(PRSVD_EV_READ);
+    PRSVD_TRY(prsvd_source_read(a, r, nr, panel));
+    PRSVD_TRY(prsvd_source_read(u, r, nr, ut));
+    prsvd_profile_end(PRSVD_EV_READ, 8.0 * (double)(nr * (n + k)), 0.0);
+    prsvd_profile_begin(PRSVD_EV_SKETCH);
+    for (int64_t i = 0; i < nr * n; i++) sums[1] += panel[i] * panel[i];
+    /* T = diag(S) U_i^T;  A_i^T -= V T;  G += U_i^T U_i */
+    for (int64_t i = 0; i < nr; i++)
+      for (int64_t c = 0; c < k; c++) t[i * k + c] = s[c] * ut[i * k + c];
+    dgemm_("T", "N", &in, &inr, &ik, &minus, vt, &ik, t, &ik, &one, panel, &in);
+    for (int64_t i = 0; i < nr * n; i++) sums[0] += panel[i] * panel[i];
+    dgemm_("N", "T", &ik, &ik, &inr, &one, ut, &ik, ut, &ik, &one, g, &ik);
+    prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, 2.0 * (double)(nr * n * k) + 2.0 * (double)(nr * k * k));
+  }
+done:
+  status = prsvd_error_agree(cli->comm, status);
+  if (!status) {
+    MPI_Allreduce(MPI_IN_PLACE, sums, 2, MPI_DOUBLE, MPI_SUM, cli->comm);
+    MPI_Allreduce(MPI_IN_PLACE, g, (int)(k * k), MPI_DOUBLE, MPI_SUM, cli->comm);
+    res->residual = sqrt(sums[0]);
+    res->norm_a = sqrt(sums[1]);
+    res->orth_u = max_dev_identity(g, k);
+  }
+  free(panel);
+  free(ut);
+  free(t);
+  free(g);
+  return status;
+}
+
+static void report(const struct prsvd_cli *cli, const char *spec, const char *out,
+                   const struct verify_result *r, const double *s, const double *planted,
+                   int json) {
+  if (cli->rank) return;
+  double rel = r->norm_a > 0 ? r->residual / r->norm_a : 0.0;
+  if (json) {
+    json_object *j = json_object_new_object();
+    json_object_object_add(j, "input", json_object_new_string(spec));
+    json_object_object_add(j, "result", json_object_new_string(out));
+    json_object_object_add(j, "rank", json_object_new_int64(r->k));
+    json_object_object_add(j, "norm_a_fro", json_object_new_double(r->norm_a));
+    json_object_object_add(j, "residual_fro", json_object_new_double(r->residual));
+    json_object_object_add(j, "relative_residual_fro", json_object_new_double(rel));
+    json_object_object_add(j, "orthogonality_u", json_object_new_double(r->orth_u));
+    json_object_object_add(j, "orthogonality_v", json_object_new_double(r->orth_v));
+    if (r->planted_n) {
+      json_object_object_add(j, "singular_value_error", json_object_new_double(r->sv_err));
+      json_object_object_add(j, "optimal_residual_fro", json_object_new_double(r->optimal));
+      json_object_object_add(j, "residual_over_optimal",
+                             json_object_new_double(r->optimal > 0 ? r->residual / r->optimal : NAN));
+    }
+    prsvd_cli_print_json(cli, j);
+    json_object_put(j);
+    return;
+  }
+  printf("verify %s against %s (k = %lld)\n", out, spec, (long long)r->k);
+  printf("  ||A - U S V^T||_F / ||A||_F   %.3e\n", rel);
+  printf("  max |U^T U - I|               %.3e\n", r->orth_u);
+  printf("  max |V^T V - I|               %.3e\n", r->orth_v);
+  if (r->planted_n) {
+    printf("  ||A - U S V^T||_F / ||A - A_k||_F   %.6f   (1 is optimal)\n",
+           r->optimal > 0 ? r->residual / r->optimal : NAN);
+    printf("  max |S_j - sigma_j| / sigma_1       %.3e   (planted sigma)\n", r->sv_err);
+    printf("     j      computed S_j       planted sigma_j\n");
+    for (int64_t j = 0; j < r->k && j < 10; j++)
+      printf("  %4lld  %18.12g  %18.12g\n", (long long)j + 1, s[j], planted[j]);
+    if (r->k > 10) printf("   ...\n");
+  }
+}
+
+int cmd_verify(struct prsvd_cli *cli, int argc, char **argv) {
+  int status;
+  struct verify_opts o;
+  const char *pos[2] = {NULL, NULL};
+  char *file = NULL, *dataset = NULL;
+  prsvd_source *a = NULL, *u = NULL, *v = NULL;
+  struct prsvd_h5_info ia, iu, iv;
+  double *s = NULL, *vt = NULL, *g = NULL, *planted = NULL;
+  int64_t ns = 0;
+  struct verify_result res;
+  memset(&res, 0, sizeof res);
+
+  status = prsvd_options_parse(&verify_doc, verify_options, argc, argv, &o, pos);
+  if (status) return status;
+  PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
+  PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &ia, &a));
+  PRSVD_TRY(prsvd_h5_open_source(cli->comm, pos[1], "/U", &iu, &u));
+  PRSVD_TRY(prsvd_h5_open_source(cli->comm, pos[1], "/V", &iv, &v));
+  status = prsvd_h5_read_vector(pos[1], "/S", &ns, &s);
+  PRSVD_TRY(prsvd_error_agree(cli->comm, status));
+  res.k = ns;
+  if (iu.rows != ia.rows || iv.rows != ia.cols || iu.cols != ns || iv.cols != ns)
+    PRSVD_FAIL(PRSVD_ERR_INPUT,
+               "'%s' does not factor a %lld x %lld matrix: U is %lld x %lld, S has %lld, V is %lld x %lld",
+               pos[1], (long long)ia.rows, (long long)ia.cols, (long long)iu.rows, (long long)iu.cols,
+               (long long)ns, (long long)iv.rows, (long long)iv.cols);
+  /* V^T on every rank: V is n x k, small beside A */
+  PRSVD_ALLOC(vt, iv.rows * ns);
+  PRSVD_ALLOC(g, ns * ns);
+  status = prsvd_source_read(v, 0, iv.rows, vt);
+  PRSVD_TRY(prsvd_error_agree(cli->comm, status));
+  {
+    int ik = (int)ns, in = (int)iv.rows;
+    const double one = 1.0, zero = 0.0;
+    dgemm_("N", "T", &ik, &ik, &in, &one, vt, &ik, vt, &ik, &zero, g, &ik);
+    res.orth_v = max_dev_identity(g, ns);
+  }
+  PRSVD_TRY(stream_residual(cli, a, u, s, vt, ns, o.memory, &res));
+  status = prsvd_h5_read_attr_vector(file, dataset, "singular_values", &res.planted_n, &planted);
+  PRSVD_TRY(prsvd_error_agree(cli->comm, status));
+  if (res.planted_n >= ns && ns > 0) {
+    double tail = 0.0;
+    for (int64_t j = 0; j < ns; j++) res.sv_err = fmax(res.sv_err, fabs(s[j] - planted[j]) / planted[0]);
+    for (int64_t j = ns; j < res.planted_n; j++) tail += planted[j] * planted[j];
+    res.optimal = sqrt(tail);
+  } else {
+    res.planted_n = 0;
+  }
+  if (!o.quiet) report(cli, pos[0], pos[1], &res, s, planted, o.json);
+done:
+  prsvd_source_destroy(&a);
+  prsvd_source_destroy(&u);
+  prsvd_source_destroy(&v);
+  free(s);
+  free(vt);
+  free(g);
+  free(planted);
+  free(file);
+  free(dataset);
+  return status;
+}

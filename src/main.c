@@ -1,0 +1,110 @@
+/* prsvd: initialise MPI, dispatch to a subcommand from the table, finalise. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../io/prsvd_h5.h"
+#include "cli.h"
+#include "config.h"
+#include "error.h"
+
+static const struct {
+  const char *name;
+  prsvd_cmd_fn fn;
+  const char *summary;
+} commands[] = {
+    {"svd", cmd_svd, "truncated SVD of an HDF5 dataset: A ~ U diag(S) V^T"},
+    {"info", cmd_info, "shape, type, chunks and filters of a dataset; the cost of a run"},
+    {"verify", cmd_verify, "residual and orthogonality of an svd output, in one pass"},
+    {"gen", cmd_gen, "write a test matrix with a planted singular spectrum"},
+};
+#define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+static void usage(FILE *f) {
+  fprintf(f, "usage: prsvd COMMAND [options]   (mpirun -n P prsvd ... to run on P ranks)\n\n");
+  fprintf(f, "Randomized truncated SVD of matrices too large for memory, streamed from HDF5.\n\n");
+  fprintf(f, "commands:\n");
+  for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\n  prsvd COMMAND --help   options of one command\n");
+  fprintf(f, "  prsvd --version        versions of prsvd and the libraries it runs with\n");
+  fprintf(f, "\nexit codes: 0 ok, 1 usage, 2 bad input, 3 output, 4 numerical, 5 MPI, 6 memory,\n");
+  fprintf(f, "            7 internal, 130 interrupted (SIGINT), 143 terminated (SIGTERM)\n");
+}
+
+static void version(void) {
+  char mpi[MPI_MAX_LIBRARY_VERSION_STRING];
+  int len = 0;
+  MPI_Get_library_version(mpi, &len);
+  char *nl = strchr(mpi, '\n');
+  if (nl) *nl = '\0';
+  char *comma = strchr(mpi, ',');
+  if (comma) *comma = '\0';
+  printf("prsvd %s\n", PACKAGE_VERSION);
+  printf("  MPI        %s\n", mpi);
+  printf("  %s\n", prsvd_h5_version());
+  printf("  ScaLAPACK  %s\n", PRSVD_SCALAPACK_LIBS);
+  printf("  BLAS       %s\n", PRSVD_BLAS_LIBS);
+}
+
+/* SIGINT/SIGTERM: remove the temporary output (unlink is async-signal-safe) and leave.
+ * Nothing but a complete, renamed file is ever left behind. */
+static void on_signal(int sig) {
+  const char *tmp = prsvd_h5_pending_temp();
+  if (tmp) unlink(tmp);
+  static const char msg[] = "prsvd: interrupted: no output written\n";
+  ssize_t rc = write(2, msg, sizeof msg - 1);
+  (void)rc;
+  _exit(128 + sig);
+}
+
+static void command_line(int argc, char **argv, char *buf, size_t len) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int i = 0; i < argc && used + 1 < len; i++)
+    used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? " " : "", i ? argv[i] : "prsvd");
+}
+
+int main(int argc, char **argv) {
+  int provided, status = PRSVD_OK;
+  char cmdline[4096];
+  struct prsvd_cli cli;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  memset(&cli, 0, sizeof cli);
+  cli.comm = MPI_COMM_WORLD;
+  cli.t_start = MPI_Wtime();
+  MPI_Comm_rank(cli.comm, &cli.rank);
+  MPI_Comm_size(cli.comm, &cli.nprocs);
+  for (int i = 1; i < argc; i++)
+    if (!strcmp(argv[i], "--debug")) cli.debug = 1;
+  prsvd_h5_init(cli.debug);
+  command_line(argc, argv, cmdline, sizeof cmdline);
+  cli.command_line = cmdline;
+  signal(SIGINT, on_signal);
+  signal(SIGTERM, on_signal);
+
+  if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+    if (cli.rank == 0) usage(argc < 2 ? stderr : stdout);
+    status = argc < 2 ? PRSVD_ERR_USAGE : PRSVD_OK;
+  } else if (!strcmp(argv[1], "--version")) {
+    if (cli.rank == 0) version();
+  } else {
+    int found = 0;
+    for (int i = 0; i < N_COMMANDS; i++)
+      if (!strcmp(argv[1], commands[i].name)) {
+        found = 1;
+        status = commands[i].fn(&cli, argc - 1, argv + 1);
+        break;
+      }
+    if (!found) {
+      status = prsvd_error_set(PRSVD_ERR_USAGE, __FILE__, __LINE__, __func__,
+                               "unknown command '%s' (see prsvd --help)", argv[1]);
+    }
+    if (status < 0) status = PRSVD_OK; /* --help was shown */
+    if (status && cli.rank == 0) prsvd_error_print(cli.debug);
+  }
+  fflush(stdout);
+  MPI_Finalize();
+  return status;
+}

@@ -1,0 +1,183 @@
+/* The option-table parser and help printer behind options.h. */
+#include "options.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+int prsvd_parse_size(const char *text, const char *what, int64_t *bytes) {
+  char *end;
+  errno = 0;
+  double v = strtod(text, &end);
+  double mult = 1;
+  if (end == text || errno || v < 0 || !isfinite(v)) goto bad;
+  switch (*end) {
+  case 'k': case 'K': mult = 1024.0; end++; break;
+  case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
+  case 'g': case 'G': mult = 1024.0 * 1024 * 1024; end++; break;
+  case 't': case 'T': mult = 1024.0 * 1024 * 1024 * 1024; end++; break;
+  default: break;
+  }
+  if (mult > 1 && *end == 'i') end++;
+  if (*end == 'B' || *end == 'b') end++;
+  if (*end || v * mult > 9.2e18) goto bad;
+  *bytes = (int64_t)(v * mult);
+  return PRSVD_OK;
+bad:
+  PRSVD_ERR(PRSVD_ERR_USAGE, "bad SIZE '%s' for %s: expected a number with optional K, M, G or T",
+            text, what);
+}
+
+const char *prsvd_format_bytes(double bytes, char *buf, size_t len) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) bytes /= 1024, u++;
+  snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", bytes, units[u]);
+  return buf;
+}
+
+static int set_value(const struct prsvd_option *o, const char *text, void *out) {
+  char *end, name[64];
+  char *dst = (char *)out + o->offset;
+  snprintf(name, sizeof name, "--%s", o->long_name);
+  errno = 0;
+  switch (o->type) {
+  case PRSVD_OPT_INT: {
+    long long v = strtoll(text, &end, 10);
+    if (end == text || *end || errno)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "bad value '%s' for %s: expected an integer", text, name);
+    if (v < o->min || v > o->max)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "%s = %lld is out of range [%.0f, %.0f]", name, v, o->min, o->max);
+    *(int64_t *)dst = v;
+    break;
+  }
+  case PRSVD_OPT_UINT64: {
+    if (text[0] == '-') PRSVD_ERR(PRSVD_ERR_USAGE, "bad value '%s' for %s: expected a non-negative integer", text, name);
+    unsigned long long v = strtoull(text, &end, 10);
+    if (end == text || *end || errno)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "bad value '%s' for %s: expected a non-negative integer", text, name);
+    *(uint64_t *)dst = v;
+    break;
+  }
+  case PRSVD_OPT_DOUBLE: {
+    double v = strtod(text, &end);
+    if (end == text || *end || errno || !isfinite(v))
+      PRSVD_ERR(PRSVD_ERR_USAGE, "bad value '%s' for %s: expected a number", text, name);
+    if (v < o->min || v > o->max)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "%s = %g is out of range [%g, %g]", name, v, o->min, o->max);
+    *(double *)dst = v;
+    break;
+  }
+  case PRSVD_OPT_SIZE: {
+    int64_t v;
+    PRSVD_CHECK(prsvd_parse_size(text, name, &v));
+    if ((double)v < o->min)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "%s = %s is below the minimum of %.0f bytes", name, text, o->min);
+    *(int64_t *)dst = v;
+    break;
+  }
+  case PRSVD_OPT_STRING: *(const char **)dst = text; break;
+  case PRSVD_OPT_FLAG: *(int *)dst = 1; break;
+  }
+  return PRSVD_OK;
+}
+
+static const struct prsvd_option *find(const struct prsvd_option *t, const char *lng, char shrt) {
+  for (; t->long_name; t++)
+    if ((lng && !strcmp(t->long_name, lng)) || (shrt && t->short_name == shrt)) return t;
+  return NULL;
+}
+
+int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_option *table,
+                        int argc, char **argv, void *out, const char **positional) {
+  int n_pos = 0, n_opts = 0;
+  int seen[64] = {0};
+  const char *extra = NULL;
+  for (const struct prsvd_option *o = table; o->long_name; o++, n_opts++) {
+    if (o->type == PRSVD_OPT_FLAG) *(int *)((char *)out + o->offset) = 0;
+    if (o->def) PRSVD_CHECK(set_value(o, o->def, out));
+  }
+  for (int i = 1; i < argc; i++) {
+    const char *arg = argv[i], *value = NULL;
+    const struct prsvd_option *o = NULL;
+    if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+      prsvd_options_help(stdout, doc, table);
+      return -1;
+    }
+    if (!strcmp(arg, "--")) {
+      for (i++; i < argc; i++) {
+        if (n_pos >= doc->n_positional) {
+          extra = argv[i];
+          goto too_many;
+        }
+        positional[n_pos++] = argv[i];
+      }
+      break;
+    }
+    if (arg[0] == '-' && arg[1] == '-') {
+      char name[64];
+      const char *eq = strchr(arg + 2, '=');
+      size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+      snprintf(name, sizeof name, "%.*s", (int)len, arg + 2);
+      o = find(table, name, 0);
+      if (!o)
+        PRSVD_ERR(PRSVD_ERR_USAGE, "unknown option '--%s' for 'prsvd %s' (see prsvd %s --help)",
+                  name, doc->name, doc->name);
+      if (eq) value = eq + 1;
+    } else if (arg[0] == '-' && arg[1] && !(arg[1] >= '0' && arg[1] <= '9')) {
+      o = find(table, NULL, arg[1]);
+      if (!o)
+        PRSVD_ERR(PRSVD_ERR_USAGE, "unknown option '-%c' for 'prsvd %s' (see prsvd %s --help)",
+                  arg[1], doc->name, doc->name);
+      if (arg[2]) value = arg + 2;
+    } else {
+      if (n_pos >= doc->n_positional) {
+        extra = arg;
+        goto too_many;
+      }
+      positional[n_pos++] = arg;
+      continue;
+    }
+    if (o->type == PRSVD_OPT_FLAG) {
+      if (value) PRSVD_ERR(PRSVD_ERR_USAGE, "option --%s takes no value", o->long_name);
+    } else if (!value) {
+      if (i + 1 >= argc)
+        PRSVD_ERR(PRSVD_ERR_USAGE, "option --%s needs a value (%s)", o->long_name, o->metavar);
+      value = argv[++i];
+    }
+    PRSVD_CHECK(set_value(o, value, out));
+    seen[o - table] = 1;
+  }
+  for (int j = 0; j < n_opts; j++)
+    if (table[j].required && !seen[j])
+      PRSVD_ERR(PRSVD_ERR_USAGE, "missing required option --%s (usage: prsvd %s %s)",
+                table[j].long_name, doc->name, doc->usage);
+  if (n_pos < doc->n_positional)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "missing argument (usage: prsvd %s %s)", doc->name, doc->usage);
+  return PRSVD_OK;
+too_many:
+  PRSVD_ERR(PRSVD_ERR_USAGE, "unexpected argument '%s' (usage: prsvd %s %s)", extra,
+            doc->name, doc->usage);
+}
+
+void prsvd_options_help(FILE *f, const struct prsvd_command_doc *doc,
+                        const struct prsvd_option *table) {
+  fprintf(f, "usage: prsvd %s %s\n\n%s\n\noptions:\n", doc->name, doc->usage, doc->summary);
+  for (const struct prsvd_option *o = table; o->long_name; o++) {
+    char left[64];
+    if (o->short_name)
+      snprintf(left, sizeof left, "-%c, --%s%s%s", o->short_name, o->long_name,
+               o->metavar ? " " : "", o->metavar ? o->metavar : "");
+    else
+      snprintf(left, sizeof left, "    --%s%s%s", o->long_name, o->metavar ? " " : "",
+               o->metavar ? o->metavar : "");
+    fprintf(f, "  %-24s %s", left, o->help);
+    if (o->required) fprintf(f, " (required)");
+    else if (o->def && o->type != PRSVD_OPT_FLAG) fprintf(f, " (default %s)", o->def);
+    fputc('\n', f);
+  }
+  fprintf(f, "  %-24s %s\n", "-h, --help", "show this help and exit");
+}

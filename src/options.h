@@ -1,0 +1,53 @@
+/*
+ * Options declared once, in a table per subcommand: type, default, bounds and help.  The
+ * same table parses argv, prints --help, and is what tests/cli/help.golden checks.
+ * Unknown options, missing values, bad numbers and out-of-range values are usage errors
+ * (PRSVD_ERR_USAGE) naming the option.
+ */
+#ifndef PRSVD_OPTIONS_H
+#define PRSVD_OPTIONS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+enum prsvd_opt_type {
+  PRSVD_OPT_INT,     /* int64_t */
+  PRSVD_OPT_UINT64,  /* uint64_t */
+  PRSVD_OPT_DOUBLE,  /* double */
+  PRSVD_OPT_SIZE,    /* int64_t bytes, "512M", "2G", "4096" */
+  PRSVD_OPT_STRING,  /* const char * (points into argv or the default) */
+  PRSVD_OPT_FLAG     /* int, set to 1 when present */
+};
+
+struct prsvd_option {
+  const char *long_name;
+  char short_name;            /* 0 if none */
+  enum prsvd_opt_type type;
+  const char *metavar;        /* "K", "SIZE", ... */
+  const char *def;            /* default as text, NULL for none */
+  double min, max;            /* bounds for numbers (inclusive) */
+  int required;
+  const char *help;
+  size_t offset;              /* where the value goes in the caller's struct */
+};
+#define PRSVD_OPT_END {NULL, 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, NULL, 0}
+
+struct prsvd_command_doc {
+  const char *name;      /* "svd" */
+  const char *usage;     /* "FILE.h5:/DATASET -k K -o OUT.h5 [options]" */
+  const char *summary;   /* one paragraph */
+  int n_positional;      /* exact count of positional arguments */
+};
+
+/* Returns PRSVD_OK, PRSVD_ERR_USAGE, or -1 when --help was asked for (help printed). */
+int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_option *table,
+                        int argc, char **argv, void *out, const char **positional);
+void prsvd_options_help(FILE *f, const struct prsvd_command_doc *doc,
+                        const struct prsvd_option *table);
+/* "512M" -> 536870912; PRSVD_ERR_USAGE naming `what` on a bad SIZE. */
+int prsvd_parse_size(const char *text, const char *what, int64_t *bytes);
+/* 536870912 -> "512.0 MiB" */
+const char *prsvd_format_bytes(double bytes, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * Per-phase profiling, as PETSc's -log_view: named events bracketed once in the code, each
+ * accumulating time, bytes and flops on this rank; prsvd_profile_reduce() combines them over
+ * ranks (max/min time, summed bytes and flops) for the summary table and --json.
+ * Main thread only.
+ */
+#ifndef PRSVD_PROFILE_H
+#define PRSVD_PROFILE_H
+
+#include <mpi.h>
+#include <stdio.h>
+
+enum prsvd_event {
+  PRSVD_EV_READ,       /* reading and converting panels */
+  PRSVD_EV_SKETCH,     /* panel GEMMs into the sketches */
+  PRSVD_EV_REDUCE,     /* combining sketches across ranks */
+  PRSVD_EV_ORTH,       /* QR of tall-skinny sketches */
+  PRSVD_EV_SMALL_SVD,  /* the l x l SVD and forming U, V */
+  PRSVD_EV_ESTIMATE,   /* error estimate, signs */
+  PRSVD_EV_WRITE,      /* output */
+  PRSVD_EV_GENERATE,   /* prsvd gen: computing entries */
+  PRSVD_N_EVENTS
+};
+
+struct prsvd_profile_row {
+  const char *name;
+  double time_max, time_min, bytes, flops;
+  long count;
+};
+
+void prsvd_profile_reset(void);
+double prsvd_profile_begin(enum prsvd_event ev);
+void prsvd_profile_end(enum prsvd_event ev, double bytes, double flops);
+/* Collective: rows[PRSVD_N_EVENTS], identical on every rank. */
+void prsvd_profile_reduce(MPI_Comm comm, struct prsvd_profile_row *rows);
+/* The table, rank imbalance (max/min) first. */
+void prsvd_profile_print(FILE *out, const struct prsvd_profile_row *rows);
+
+#endif

@@ -1,0 +1,119 @@
+/*
+ * libprsvd: randomized truncated SVD of a matrix streamed by row panels, on one or many MPI
+ * ranks.  This is the library API, used by the prsvd program and by any code (a trainer, a
+ * test) that calls the factorizations directly.
+ *
+ * Shape of every object: create -> configure -> solve -> get results -> destroy.
+ * prsvd_x_destroy(&x) sets x to NULL and accepts NULL.  Every fallible function returns an
+ * int status from enum prsvd_status; on failure prsvd_error_message() says what went wrong.
+ *
+ * This header must not depend on HDF5, BLACS or ScaLAPACK: a matrix reaches the library
+ * through struct prsvd_source_ops (io/ implements it for HDF5; prsvd_source_memory() for
+ * arrays in memory).
+ */
+#ifndef PRSVD_H
+#define PRSVD_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes.  The program exits with these numbers (README, "Exit codes"). */
+enum prsvd_status {
+  PRSVD_OK = 0,
+  PRSVD_ERR_USAGE = 1,    /* bad option or value */
+  PRSVD_ERR_INPUT = 2,    /* input file, dataset, type or values unusable */
+  PRSVD_ERR_OUTPUT = 3,   /* output exists, not writable, or a write failed */
+  PRSVD_ERR_NUMERIC = 4,  /* a factorization failed */
+  PRSVD_ERR_MPI = 5,      /* MPI, BLACS or ScaLAPACK failed */
+  PRSVD_ERR_NOMEM = 6,    /* allocation failed */
+  PRSVD_ERR_INTERNAL = 7  /* a bug: please report it */
+};
+
+/* The message of the most recent error on this rank ("" if none). */
+const char *prsvd_error_message(void);
+
+/* ---- Matrix sources --------------------------------------------------------------- */
+
+/* How a source hands out rows.  read_rows fills panel (nrows x cols, row-major, so
+ * panel[i*cols + j] = A[row0 + i][j]).  Called by one thread per rank; not collective. */
+struct prsvd_source_ops {
+  int (*read_rows)(void *ctx, int64_t row0, int64_t nrows, double *panel);
+  void (*destroy)(void *ctx);
+};
+
+typedef struct prsvd_source prsvd_source;
+
+/* Wrap ops/ctx as a rows x cols source; name is used in messages.  Takes ctx: destroy()
+ * calls ops->destroy(ctx). */
+int prsvd_source_create(int64_t rows, int64_t cols, const char *name,
+                        const struct prsvd_source_ops *ops, void *ctx, prsvd_source **src);
+/* A source over a row-major array that stays owned by the caller (every rank passes the
+ * same global matrix, or at least the rows it will be asked for). */
+int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda,
+                        prsvd_source **src);
+int64_t prsvd_source_rows(const prsvd_source *src);
+int64_t prsvd_source_cols(const prsvd_source *src);
+const char *prsvd_source_name(const prsvd_source *src);
+void prsvd_source_destroy(prsvd_source **src);
+
+/* ---- Randomized SVD ----------------------------------------------------------------- */
+
+struct prsvd_svd_params {
+  int64_t rank;          /* k: singular triplets wanted */
+  int64_t oversample;    /* p: extra sketch columns (l = k + p) */
+  int power_iters;       /* q: the run reads A q + 1 times (one more if R is ill-conditioned) */
+  uint64_t seed;         /* test matrices depend only on (seed, row, column) */
+  int64_t memory;        /* per-rank bytes for row panels */
+  int n_probes;          /* Gaussian probes for the error estimate */
+  double rcond_min;      /* below this reciprocal condition of R, form B = Q^T A by a pass */
+  int check_finite;      /* stop at the first NaN or Inf in A */
+  void (*progress)(void *arg, int pass, int n_passes, int64_t rows_done, int64_t rows_total);
+  void *progress_arg;    /* progress is called on every rank after each panel */
+};
+#define PRSVD_SVD_PARAMS_INIT \
+  { 0, 10, 1, 0, (int64_t)512 << 20, 10, 1e-6, 1, NULL, NULL }
+
+/* What a solve cost and how accurate it believes it is (all ranks hold the same values;
+ * times are this rank's own, the program reduces them). */
+struct prsvd_svd_stats {
+  int passes;                 /* reads of A */
+  int extra_pass;             /* 1 if B = Q^T A needed its own pass */
+  double r_rcond;             /* reciprocal condition estimate of the last R */
+  int64_t panel_rows;         /* rows per panel */
+  int64_t bytes_read;         /* all passes, all ranks, as doubles after conversion */
+  double error_estimate;      /* HMT eq. 4.3 bound on ||A - U S V^T||_2 (prob >= 1 - 10^-probes) */
+  double error_estimate_fro;  /* sqrt(mean ||(A - U S V^T) w||^2): estimates ||A - USV^T||_F */
+};
+
+typedef struct prsvd_svd prsvd_svd;
+
+/* Collective over comm (duplicated inside). */
+int prsvd_svd_create(MPI_Comm comm, prsvd_svd **svd);
+int prsvd_svd_set_params(prsvd_svd *svd, const struct prsvd_svd_params *params);
+/* Collective: every rank passes a source for the same matrix; each reads only its rows.
+ * Returns the same status on every rank. */
+int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a);
+/* Results, lent until destroy.  U and V are distributed by contiguous row blocks: this rank
+ * holds rows [row0, row0 + local_rows) column-major with leading dimension ld. */
+int prsvd_svd_get_rank(const prsvd_svd *svd, int64_t *k);
+int prsvd_svd_get_singular_values(const prsvd_svd *svd, const double **s);
+int prsvd_svd_get_u(const prsvd_svd *svd, const double **u, int64_t *row0, int64_t *local_rows,
+                    int64_t *ld);
+int prsvd_svd_get_v(const prsvd_svd *svd, const double **v, int64_t *row0, int64_t *local_rows,
+                    int64_t *ld);
+int prsvd_svd_get_stats(const prsvd_svd *svd, struct prsvd_svd_stats *stats);
+void prsvd_svd_destroy(prsvd_svd **svd);
+
+/* The block of rows [*row0, *row0 + *local_rows) that this rank of nprocs owns when `rows`
+ * rows are distributed: the distribution of U, V and of the panels each rank reads. */
+void prsvd_row_block(int64_t rows, int rank, int nprocs, int64_t *row0, int64_t *local_rows);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,86 @@
+/* Matrix sources: the row-panel interface every algorithm streams through, and the
+ * in-memory implementation used by tests and by callers holding arrays. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "prsvd.h"
+
+struct prsvd_source {
+  int64_t rows, cols;
+  char *name;
+  struct prsvd_source_ops ops;
+  void *ctx;
+};
+
+int prsvd_source_create(int64_t rows, int64_t cols, const char *name,
+                        const struct prsvd_source_ops *ops, void *ctx, prsvd_source **out) {
+  int status = PRSVD_OK;
+  prsvd_source *s = NULL;
+  *out = NULL;
+  PRSVD_ALLOC(s, 1);
+  s->rows = rows;
+  s->cols = cols;
+  s->ops = *ops;
+  s->ctx = ctx;
+  s->name = strdup(name ? name : "matrix");
+  if (!s->name) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory copying a source name");
+  *out = s;
+  return PRSVD_OK;
+done:
+  if (s) free(s);
+  return status;
+}
+
+int64_t prsvd_source_rows(const prsvd_source *s) { return s->rows; }
+int64_t prsvd_source_cols(const prsvd_source *s) { return s->cols; }
+const char *prsvd_source_name(const prsvd_source *s) { return s->name; }
+
+/* Not in the public header: the algorithms call through here. */
+int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel) {
+  if (row0 < 0 || nrows < 0 || row0 + nrows > s->rows)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s': rows [%lld, %lld) exceed extent %lld", s->name,
+              (long long)row0, (long long)(row0 + nrows), (long long)s->rows);
+  PRSVD_CHECK(s->ops.read_rows(s->ctx, row0, nrows, panel));
+  return PRSVD_OK;
+}
+
+void prsvd_source_destroy(prsvd_source **s) {
+  if (!s || !*s) return;
+  if ((*s)->ops.destroy) (*s)->ops.destroy((*s)->ctx);
+  free((*s)->name);
+  free(*s);
+  *s = NULL;
+}
+
+struct memory_ctx {
+  const double *a;
+  int64_t cols, lda;
+};
+
+static int memory_read(void *ctx, int64_t row0, int64_t nrows, double *panel) {
+  const struct memory_ctx *m = ctx;
+  for (int64_t i = 0; i < nrows; i++)
+    memcpy(panel + i * m->cols, m->a + (row0 + i) * m->lda, sizeof(double) * (size_t)m->cols);
+  return PRSVD_OK;
+}
+
+static void memory_destroy(void *ctx) { free(ctx); }
+
+int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda,
+                        prsvd_source **out) {
+  static const struct prsvd_source_ops ops = {memory_read, memory_destroy};
+  int status = PRSVD_OK;
+  struct memory_ctx *m = NULL;
+  *out = NULL;
+  if (lda < cols) PRSVD_ERR(PRSVD_ERR_USAGE, "memory source: lda %lld < cols %lld", (long long)lda, (long long)cols);
+  PRSVD_ALLOC(m, 1);
+  m->a = a;
+  m->cols = cols;
+  m->lda = lda;
+  PRSVD_TRY(prsvd_source_create(rows, cols, "memory", &ops, m, out));
+  return PRSVD_OK;
+done:
+  free(m);
+  return status;
+}

@@ -1,0 +1,10 @@
+/* Library-internal access to a source (the algorithms' side of struct prsvd_source). */
+#ifndef PRSVD_SOURCE_IMPL_H
+#define PRSVD_SOURCE_IMPL_H
+
+#include "prsvd.h"
+
+/* Rows [row0, row0 + nrows) into panel, row-major; checks the range. Not collective. */
+int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel);
+
+#endif
