@@ -1,0 +1,227 @@
+/*
+ * Distributed layer and the randomized SVD, under mpirun -n 1..4 (no fork after MPI_Init):
+ * distributed QR and products against LAPACK on random inputs; the SVD of a planted matrix
+ * against LAPACK's dgesdd.  Failure counts are combined so every rank exits alike.
+ */
+#include <check.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../mpi/prsvd_grid.h"
+#include "../../src/blas.h"
+#include "../../src/planted.h"
+#include "../../src/rng.h"
+#include "../../src/source_impl.h"
+
+static prsvd_grid *grid;
+
+/* A (rows x cols) random, this rank's block filled from the global generator. */
+static prsvd_dmat *random_dmat(int64_t rows, int64_t cols, uint64_t seed) {
+  prsvd_dmat *a = NULL;
+  int64_t r0, lr, ld;
+  ck_assert_int_eq(prsvd_dmat_create(grid, rows, cols, &a), 0);
+  double *d = prsvd_dmat_local(a, &r0, &lr, &ld);
+  prsvd_rng_fill(seed, 0, r0, lr, 0, cols, d, ld);
+  return a;
+}
+
+START_TEST(qr_matches_lapack) {
+  const int64_t shapes[][2] = {{200, 7}, {31, 31}, {9, 4}, {1000, 40}};
+  for (int s = 0; s < 4; s++) {
+    const int64_t m = shapes[s][0], n = shapes[s][1];
+    prsvd_dmat *a = random_dmat(m, n, 11 + s);
+    double *full = malloc(sizeof(double) * m * n), *q = malloc(sizeof(double) * m * n);
+    double *r = malloc(sizeof(double) * n * n), *g = malloc(sizeof(double) * n * n);
+    ck_assert_int_eq(prsvd_dmat_allgather(a, full), 0);
+    ck_assert_int_eq(prsvd_dmat_qr(a, r), 0);
+    ck_assert_int_eq(prsvd_dmat_allgather(a, q), 0);
+    /* Q^T Q = I */
+    ck_assert_int_eq(prsvd_dmat_gram(a, g), 0);
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = 0; j < n; j++) ck_assert_double_le(fabs(g[j * n + i] - (i == j)), 1e-13);
+    /* Q R = A */
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < n; j++) {
+        double acc = 0;
+        for (int64_t t = 0; t <= j; t++) acc += q[t * m + i] * r[j * n + t];
+        ck_assert_double_le(fabs(acc - full[j * m + i]), 1e-12);
+      }
+    /* |R| equals LAPACK's (R is unique up to the signs of its rows) */
+    int im = (int)m, in = (int)n, info, lwork = 64 * in;
+    double *tau = malloc(sizeof(double) * n), *work = malloc(sizeof(double) * lwork);
+    dgeqrf_(&im, &in, full, &im, tau, work, &lwork, &info);
+    ck_assert_int_eq(info, 0);
+    for (int64_t i = 0; i < n; i++)
+      for (int64_t j = i; j < n; j++)
+        ck_assert_double_le(fabs(fabs(r[j * n + i]) - fabs(full[j * m + i])), 1e-12);
+    free(tau), free(work), free(full), free(q), free(r), free(g);
+    prsvd_dmat_destroy(&a);
+    ck_assert_ptr_null(a);
+  }
+}
+END_TEST
+
+START_TEST(reduce_scatter_allgather_products) {
+  const int64_t m = 103, n = 6;
+  int nprocs;
+  MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
+  double *full = malloc(sizeof(double) * m * n), *back = malloc(sizeof(double) * m * n);
+  prsvd_rng_fill(5, 0, 0, m, 0, n, full, m);
+  prsvd_dmat *a = NULL, *c = NULL;
+  ck_assert_int_eq(prsvd_dmat_create(grid, m, n, &a), 0);
+  /* every rank contributes the same full matrix: the sum is nprocs * full */
+  ck_assert_int_eq(prsvd_dmat_reduce_scatter(full, a), 0);
+  ck_assert_int_eq(prsvd_dmat_allgather(a, back), 0);
+  for (int64_t i = 0; i < m * n; i++) ck_assert_double_le(fabs(back[i] - nprocs * full[i]), 1e-12);
+  /* C = A S against a direct product; A R^-1 R = A */
+  double s[6 * 3], r[36];
+  prsvd_rng_fill(6, 0, 0, n, 0, 3, s, n);
+  ck_assert_int_eq(prsvd_dmat_create(grid, m, 3, &c), 0);
+  ck_assert_int_eq(prsvd_dmat_mul_small(a, n, s, n, 3, c), 0);
+  int64_t r0, lr, ld;
+  const double *cd = prsvd_dmat_local(c, &r0, &lr, &ld);
+  for (int64_t i = 0; i < lr; i++)
+    for (int64_t j = 0; j < 3; j++) {
+      double acc = 0;
+      for (int64_t t = 0; t < n; t++) acc += nprocs * full[t * m + r0 + i] * s[j * n + t];
+      ck_assert_double_le(fabs(cd[j * ld + i] - acc), 1e-11);
+    }
+  memset(r, 0, sizeof r);
+  for (int i = 0; i < 6; i++)
+    for (int j = i; j < 6; j++) r[j * 6 + i] = (i == j) ? 2.0 + i : 0.5;
+  ck_assert_int_eq(prsvd_dmat_solve_upper(a, r), 0);
+  ck_assert_int_eq(prsvd_dmat_allgather(a, back), 0);
+  for (int64_t i = 0; i < m; i++)
+    for (int64_t j = 0; j < n; j++) {
+      double acc = 0;
+      for (int64_t t = 0; t <= j; t++) acc += back[t * m + i] * r[j * 6 + t];
+      ck_assert_double_le(fabs(acc - nprocs * full[j * m + i]), 1e-11);
+    }
+  free(full), free(back);
+  prsvd_dmat_destroy(&a);
+  prsvd_dmat_destroy(&c);
+}
+END_TEST
+
+/* The library API end to end on an in-memory planted matrix, against LAPACK. */
+static void svd_against_lapack(enum prsvd_spectrum spectrum, double decay, int64_t m, int64_t n,
+                               int64_t k, int q, int64_t memory, double tol_s) {
+  struct prsvd_planted_params pp = {m, n, spectrum, decay, 5, 0.0, 3};
+  prsvd_source *gen = NULL, *mem = NULL;
+  double *a = malloc(sizeof(double) * m * n), *acopy = malloc(sizeof(double) * m * n);
+  ck_assert_int_eq(prsvd_source_planted(&pp, &gen), 0);
+  ck_assert_int_eq(prsvd_source_read(gen, 0, m, a), 0);
+  memcpy(acopy, a, sizeof(double) * m * n);
+  ck_assert_int_eq(prsvd_source_memory(m, n, a, n, &mem), 0);
+
+  prsvd_svd *svd = NULL;
+  struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
+  prm.rank = k;
+  prm.power_iters = q;
+  prm.memory = memory;
+  ck_assert_int_eq(prsvd_svd_create(MPI_COMM_WORLD, &svd), 0);
+  ck_assert_int_eq(prsvd_svd_set_params(svd, &prm), 0);
+  ck_assert_int_eq(prsvd_svd_solve(svd, mem), 0);
+  const double *s, *u, *v;
+  int64_t u0, ur, uld, v0, vr, vld;
+  ck_assert_int_eq(prsvd_svd_get_singular_values(svd, &s), 0);
+  ck_assert_int_eq(prsvd_svd_get_u(svd, &u, &u0, &ur, &uld), 0);
+  ck_assert_int_eq(prsvd_svd_get_v(svd, &v, &v0, &vr, &vld), 0);
+
+  /* LAPACK on the whole matrix: the reference singular values */
+  int64_t mn = m < n ? m : n;
+  double *sref = malloc(sizeof(double) * mn);
+  int im = (int)n, in = (int)m, lwork = -1, info, *iwork = malloc(sizeof(int) * 8 * mn);
+  double wq, *work;
+  dgesdd_("N", &im, &in, acopy, &im, sref, NULL, &im, NULL, &in, &wq, &lwork, iwork, &info);
+  lwork = (int)wq;
+  work = malloc(sizeof(double) * lwork);
+  dgesdd_("N", &im, &in, acopy, &im, sref, NULL, &im, NULL, &in, work, &lwork, iwork, &info);
+  ck_assert_int_eq(info, 0);
+  for (int64_t j = 0; j < k; j++) ck_assert_double_le(fabs(s[j] - sref[j]), tol_s * sref[0]);
+  /* exact rank 5: the null directions must come out at rounding level, which the pass-
+   * efficient B = H R^-1 with a singular R does not achieve (it gives ~1e-13) */
+  if (spectrum == PRSVD_SPECTRUM_LOWRANK_NOISE)
+    for (int64_t j = 5; j < k; j++) ck_assert_double_le(s[j], 1e-14 * s[0]);
+
+  /* A v_j = s_j u_j on this rank's rows of U, with V gathered */
+  double *vfull = calloc((size_t)(n * k), sizeof(double));
+  for (int64_t i = 0; i < vr; i++)
+    for (int64_t j = 0; j < k; j++) vfull[j * n + v0 + i] = v[j * vld + i];
+  MPI_Allreduce(MPI_IN_PLACE, vfull, (int)(n * k), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  double worst = 0;
+  for (int64_t j = 0; j < k; j++)
+    for (int64_t i = 0; i < ur; i++) {
+      double av = 0;
+      for (int64_t t = 0; t < n; t++) av += a[(u0 + i) * n + t] * vfull[j * n + t];
+      worst = fmax(worst, fabs(av - s[j] * u[j * uld + i]));
+    }
+  MPI_Allreduce(MPI_IN_PLACE, &worst, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+  /* ||A v_j - s_j u_j|| is the tail energy the sketch missed, bounded by sigma_{k+1}-ish */
+  ck_assert_double_le(worst, 2.0 * sref[k < mn ? k : mn - 1] + 1e-12);
+  free(a), free(acopy), free(sref), free(iwork), free(work), free(vfull);
+  prsvd_svd_destroy(&svd);
+  ck_assert_ptr_null(svd);
+  prsvd_source_destroy(&mem);
+  prsvd_source_destroy(&gen);
+}
+
+START_TEST(svd_poly) { svd_against_lapack(PRSVD_SPECTRUM_POLY, 2.0, 300, 80, 10, 2, 1 << 20, 1e-4); }
+END_TEST
+START_TEST(svd_exp_small_panels) {
+  /* 16 rows per panel: many panels per rank */
+  svd_against_lapack(PRSVD_SPECTRUM_EXP, 0.5, 240, 60, 8, 1, 16 * 60 * 8, 1e-10);
+}
+END_TEST
+START_TEST(svd_exact_rank) {
+  /* rank 5, k = 12: R is singular, the extra pass forms B = Q^T A */
+  svd_against_lapack(PRSVD_SPECTRUM_LOWRANK_NOISE, 0.0, 150, 70, 12, 1, 1 << 20, 1e-12);
+}
+END_TEST
+
+START_TEST(svd_rejects_bad_rank) {
+  double a[12] = {0};
+  prsvd_source *mem = NULL;
+  prsvd_svd *svd = NULL;
+  struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
+  ck_assert_int_eq(prsvd_source_memory(4, 3, a, 3, &mem), 0);
+  ck_assert_int_eq(prsvd_svd_create(MPI_COMM_WORLD, &svd), 0);
+  prm.rank = 4;
+  prsvd_svd_set_params(svd, &prm);
+  ck_assert_int_eq(prsvd_svd_solve(svd, mem), 1);
+  ck_assert_ptr_nonnull(strstr(prsvd_error_message(), "must be between 1 and min(rows, cols) = 3"));
+  prsvd_svd_destroy(&svd);
+  prsvd_source_destroy(&mem);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  int provided, rank;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (prsvd_grid_create(MPI_COMM_WORLD, &grid)) MPI_Abort(MPI_COMM_WORLD, 1);
+  Suite *s = suite_create("distributed");
+  TCase *t = tcase_create("dmat");
+  tcase_set_timeout(t, 120);
+  tcase_add_test(t, qr_matches_lapack);
+  tcase_add_test(t, reduce_scatter_allgather_products);
+  suite_add_tcase(s, t);
+  t = tcase_create("svd");
+  tcase_set_timeout(t, 120);
+  tcase_add_test(t, svd_poly);
+  tcase_add_test(t, svd_exp_small_panels);
+  tcase_add_test(t, svd_exact_rank);
+  tcase_add_test(t, svd_rejects_bad_rank);
+  suite_add_tcase(s, t);
+  SRunner *sr = srunner_create(s);
+  srunner_set_fork_status(sr, CK_NOFORK);
+  srunner_run_all(sr, rank == 0 ? CK_NORMAL : CK_SILENT);
+  int failed = srunner_ntests_failed(sr), any;
+  srunner_free(sr);
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  prsvd_grid_destroy(&grid);
+  MPI_Finalize();
+  return any ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -1,0 +1,11 @@
+/* The serial Check suites, one per concern. */
+#ifndef PRSVD_TEST_SUITES_H
+#define PRSVD_TEST_SUITES_H
+
+#include <check.h>
+
+Suite *rng_suite(void);
+Suite *options_suite(void);
+Suite *h5read_suite(void);
+
+#endif

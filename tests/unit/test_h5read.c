@@ -1,0 +1,174 @@
+/* The HDF5 panel reader: every supported type, contiguous / chunked / gzip, panels that cross
+ * chunk boundaries and a short last panel; and each bad input's message. */
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../../io/prsvd_h5.h"
+#include "../../src/error.h"
+#include "../../src/source_impl.h"
+#include "suites.h"
+
+enum { M = 53, N = 23 };
+static char dir[] = "/tmp/prsvd-unit-XXXXXX";
+static char path[512];
+
+static double value(int i, int j, int is_unsigned) {
+  int v = (i * N + j) % 97;
+  return is_unsigned ? v : v - 40;
+}
+
+static void make_dir(void) {
+  static int made;
+  if (!made) {
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    made = 1;
+  }
+}
+
+/* Write an M x N dataset of `type` with the given chunk (0 = contiguous) and gzip level. */
+static const char *write_matrix(const char *name, hid_t type, int chunk_r, int chunk_c, int gzip) {
+  make_dir();
+  snprintf(path, sizeof path, "%s/%s.h5", dir, name);
+  int is_unsigned = H5Tget_class(type) == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE;
+  double *a = malloc(sizeof(double) * M * N);
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) a[i * N + j] = value(i, j, is_unsigned);
+  hsize_t dims[2] = {M, N};
+  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t sp = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  if (chunk_r) {
+    hsize_t cd[2] = {(hsize_t)chunk_r, (hsize_t)chunk_c};
+    H5Pset_chunk(dcpl, 2, cd);
+    if (gzip) H5Pset_deflate(dcpl, (unsigned)gzip);
+  }
+  hid_t d = H5Dcreate2(f, "/A", type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  ck_assert_int_ge(d, 0);
+  ck_assert_int_ge(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a), 0);
+  H5Dclose(d);
+  H5Pclose(dcpl);
+  H5Sclose(sp);
+  H5Fclose(f);
+  free(a);
+  return path;
+}
+
+static void check_reads(const char *file, hid_t type) {
+  prsvd_source *src = NULL;
+  struct prsvd_h5_info info;
+  int is_unsigned = H5Tget_class(type) == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE;
+  ck_assert_int_eq(prsvd_h5_open_source(MPI_COMM_SELF, file, "/A", &info, &src), 0);
+  ck_assert_int_eq(info.rows, M);
+  ck_assert_int_eq(info.cols, N);
+  const int panels[] = {1, 6, 10, M};
+  double *buf = malloc(sizeof(double) * M * N);
+  for (int p = 0; p < 4; p++) {
+    for (int r0 = 0; r0 < M; r0 += panels[p]) {
+      int nr = r0 + panels[p] > M ? M - r0 : panels[p]; /* the last panel is short */
+      ck_assert_int_eq(prsvd_source_read(src, r0, nr, buf), 0);
+      for (int i = 0; i < nr; i++)
+        for (int j = 0; j < N; j++) ck_assert_double_eq(buf[i * N + j], value(r0 + i, j, is_unsigned));
+    }
+  }
+  free(buf);
+  prsvd_source_destroy(&src);
+  ck_assert_ptr_null(src);
+}
+
+START_TEST(every_type_and_layout) {
+  hid_t types[] = {H5T_STD_I8LE, H5T_STD_U16LE, H5T_STD_I32BE, H5T_STD_I64LE, H5T_STD_U64LE,
+                   H5T_IEEE_F32LE, H5T_IEEE_F64LE, H5T_IEEE_F64BE};
+  for (unsigned t = 0; t < sizeof types / sizeof types[0]; t++) {
+    check_reads(write_matrix("contiguous", types[t], 0, 0, 0), types[t]);
+    check_reads(write_matrix("chunked", types[t], 7, 5, 0), types[t]);
+    check_reads(write_matrix("gzip", types[t], 8, 23, 6), types[t]);
+  }
+}
+END_TEST
+
+START_TEST(info_describes_layout) {
+  struct prsvd_h5_info info;
+  const char *f = write_matrix("info", H5T_IEEE_F32LE, 8, 23, 4);
+  ck_assert_int_eq(prsvd_h5_inspect(MPI_COMM_SELF, f, "/A", &info), 0);
+  ck_assert_str_eq(info.type, "float32");
+  ck_assert_int_eq(info.chunked, 1);
+  ck_assert_int_eq(info.chunk_rows, 8);
+  ck_assert_str_eq(info.filters, "gzip(4)");
+  ck_assert_int_gt(info.storage_bytes, 0);
+}
+END_TEST
+
+static void expect_input_error(const char *file, const char *ds, const char *needle) {
+  struct prsvd_h5_info info;
+  prsvd_error_clear();
+  ck_assert_int_eq(prsvd_h5_inspect(MPI_COMM_SELF, file, ds, &info), PRSVD_ERR_INPUT);
+  ck_assert_msg(strstr(prsvd_error_message(), needle), "message '%s' lacks '%s'",
+                prsvd_error_message(), needle);
+}
+
+START_TEST(bad_inputs) {
+  char p2[600], text[600];
+  make_dir();
+  snprintf(p2, sizeof p2, "%s/odd.h5", dir);
+  hid_t f = H5Fcreate(p2, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t g = H5Gcreate2(f, "/grp", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  hsize_t d1[1] = {5}, d3[3] = {2, 3, 4}, d2[2] = {3, 3};
+  hid_t s1 = H5Screate_simple(1, d1, NULL), s3 = H5Screate_simple(3, d3, NULL), s2 = H5Screate_simple(2, d2, NULL);
+  hid_t str = H5Tcopy(H5T_C_S1);
+  H5Tset_size(str, 8);
+  hid_t cmp = H5Tcreate(H5T_COMPOUND, 16);
+  H5Tinsert(cmp, "a", 0, H5T_NATIVE_DOUBLE);
+  H5Tinsert(cmp, "b", 8, H5T_NATIVE_DOUBLE);
+  H5Dclose(H5Dcreate2(f, "/vec", H5T_NATIVE_DOUBLE, s1, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  H5Dclose(H5Dcreate2(f, "/cube", H5T_NATIVE_DOUBLE, s3, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  H5Dclose(H5Dcreate2(f, "/strings", str, s2, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  H5Dclose(H5Dcreate2(f, "/pairs", cmp, s2, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+  H5Tclose(str), H5Tclose(cmp), H5Sclose(s1), H5Sclose(s2), H5Sclose(s3), H5Gclose(g), H5Fclose(f);
+  snprintf(text, sizeof text, "%s/text.h5", dir);
+  FILE *t = fopen(text, "w");
+  fputs("not an hdf5 file\n", t);
+  fclose(t);
+
+  expect_input_error("/nonexistent/x.h5", "/A", "cannot open '/nonexistent/x.h5'");
+  expect_input_error(text, "/A", "is not an HDF5 file");
+  expect_input_error(p2, "/missing", "has no dataset '/missing'");
+  expect_input_error(p2, "/no/such/path", "'/no' does not exist");
+  expect_input_error(p2, "/grp", "is a group, not a dataset");
+  expect_input_error(p2, "/vec", "is 1-D, expected a 2-D matrix");
+  expect_input_error(p2, "/cube", "is 3-D");
+  expect_input_error(p2, "/strings", "has string type");
+  expect_input_error(p2, "/pairs", "has compound type");
+}
+END_TEST
+
+START_TEST(spec_parsing) {
+  char *f, *d;
+  ck_assert_int_eq(prsvd_h5_parse_spec("data.h5:/X", &f, &d), 0);
+  ck_assert_str_eq(f, "data.h5");
+  ck_assert_str_eq(d, "/X");
+  free(f), free(d);
+  ck_assert_int_eq(prsvd_h5_parse_spec("C:/dir/a:b.h5:/g/X", &f, &d), 0);
+  ck_assert_str_eq(f, "C:/dir/a:b.h5");
+  ck_assert_str_eq(d, "/g/X");
+  free(f), free(d);
+  const char *bad[] = {"data.h5", "data.h5:", ":/X", "data.h5:X", "data.h5:/"};
+  for (int i = 0; i < 5; i++) {
+    ck_assert_int_eq(prsvd_h5_parse_spec(bad[i], &f, &d), PRSVD_ERR_INPUT);
+    ck_assert_ptr_nonnull(strstr(prsvd_error_message(), "expected FILE:/path/to/dataset"));
+  }
+}
+END_TEST
+
+Suite *h5read_suite(void) {
+  Suite *s = suite_create("h5read");
+  TCase *t = tcase_create("reader");
+  tcase_set_timeout(t, 60);
+  tcase_add_test(t, every_type_and_layout);
+  tcase_add_test(t, info_describes_layout);
+  tcase_add_test(t, bad_inputs);
+  tcase_add_test(t, spec_parsing);
+  suite_add_tcase(s, t);
+  return s;
+}

@@ -1,0 +1,111 @@
+/* The option table parser: values, defaults, bounds, and every usage error. */
+#include <string.h>
+
+#include "../../src/error.h"
+#include "../../src/options.h"
+#include "suites.h"
+
+struct t_opts {
+  int64_t rank, memory;
+  double tol;
+  uint64_t seed;
+  const char *output;
+  int force;
+};
+
+#define O(f) offsetof(struct t_opts, f)
+static const struct prsvd_option table[] = {
+    {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1000, 1, "rank", O(rank)},
+    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "budget", O(memory)},
+    {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", "0.5", 0, 1, 0, "tolerance", O(tol)},
+    {"seed", 0, PRSVD_OPT_UINT64, "S", "7", 0, 0, 0, "seed", O(seed)},
+    {"output", 'o', PRSVD_OPT_STRING, "OUT", NULL, 0, 0, 0, "output", O(output)},
+    {"force", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "force", O(force)},
+    PRSVD_OPT_END};
+#undef O
+static const struct prsvd_command_doc doc = {"test", "IN -k K", "A test command.", 1};
+
+static int parse(int argc, const char **argv, struct t_opts *o, const char **pos) {
+  prsvd_error_clear();
+  return prsvd_options_parse(&doc, table, argc, (char **)argv, o, pos);
+}
+
+START_TEST(sizes) {
+  int64_t b;
+  ck_assert_int_eq(prsvd_parse_size("512M", "--memory", &b), 0);
+  ck_assert_int_eq(b, 512LL << 20);
+  ck_assert_int_eq(prsvd_parse_size("2G", "--memory", &b), 0);
+  ck_assert_int_eq(b, 2LL << 30);
+  ck_assert_int_eq(prsvd_parse_size("64KiB", "--memory", &b), 0);
+  ck_assert_int_eq(b, 64LL << 10);
+  ck_assert_int_eq(prsvd_parse_size("4096", "--memory", &b), 0);
+  ck_assert_int_eq(b, 4096);
+  ck_assert_int_eq(prsvd_parse_size("1.5K", "--memory", &b), 0);
+  ck_assert_int_eq(b, 1536);
+  const char *bad[] = {"", "12X", "-1M", "M", "1MM", "nan"};
+  for (int i = 0; i < 6; i++) {
+    ck_assert_int_eq(prsvd_parse_size(bad[i], "--memory", &b), PRSVD_ERR_USAGE);
+    ck_assert_ptr_nonnull(strstr(prsvd_error_message(), "bad SIZE"));
+    ck_assert_ptr_nonnull(strstr(prsvd_error_message(), "--memory"));
+  }
+}
+END_TEST
+
+START_TEST(values_and_defaults) {
+  struct t_opts o;
+  const char *pos[1] = {NULL};
+  const char *argv[] = {"test", "in.h5:/A", "-k", "5", "--memory=1G", "-oout.h5", "--force"};
+  ck_assert_int_eq(parse(7, argv, &o, pos), 0);
+  ck_assert_str_eq(pos[0], "in.h5:/A");
+  ck_assert_int_eq(o.rank, 5);
+  ck_assert_int_eq(o.memory, 1LL << 30);
+  ck_assert_str_eq(o.output, "out.h5");
+  ck_assert_int_eq(o.force, 1);
+  ck_assert_double_eq(o.tol, 0.5);
+  ck_assert_uint_eq(o.seed, 7);
+}
+END_TEST
+
+static void expect_usage(int argc, const char **argv, const char *needle) {
+  struct t_opts o;
+  const char *pos[1] = {NULL};
+  ck_assert_int_eq(parse(argc, argv, &o, pos), PRSVD_ERR_USAGE);
+  ck_assert_msg(strstr(prsvd_error_message(), needle), "message '%s' lacks '%s'",
+                prsvd_error_message(), needle);
+}
+
+START_TEST(usage_errors) {
+  const char *unknown[] = {"test", "in:/A", "-k", "3", "--bogus"};
+  expect_usage(5, unknown, "unknown option '--bogus'");
+  const char *missing[] = {"test", "in:/A"};
+  expect_usage(2, missing, "missing required option --rank");
+  const char *notint[] = {"test", "in:/A", "-k", "3x"};
+  expect_usage(4, notint, "bad value '3x' for --rank");
+  const char *range[] = {"test", "in:/A", "-k", "0"};
+  expect_usage(4, range, "--rank = 0 is out of range");
+  const char *novalue[] = {"test", "in:/A", "-k"};
+  expect_usage(3, novalue, "option --rank needs a value");
+  const char *flagval[] = {"test", "in:/A", "-k", "2", "--force=yes"};
+  expect_usage(5, flagval, "option --force takes no value");
+  const char *extra[] = {"test", "in:/A", "extra", "-k", "2"};
+  expect_usage(5, extra, "unexpected argument 'extra'");
+  const char *nopos[] = {"test", "-k", "2"};
+  expect_usage(3, nopos, "missing argument");
+  const char *badsize[] = {"test", "in:/A", "-k", "2", "--memory", "lots"};
+  expect_usage(6, badsize, "bad SIZE 'lots' for --memory");
+  const char *negseed[] = {"test", "in:/A", "-k", "2", "--seed", "-3"};
+  expect_usage(6, negseed, "--seed");
+  const char *tol[] = {"test", "in:/A", "-k", "2", "--tol", "2"};
+  expect_usage(6, tol, "--tol = 2 is out of range");
+}
+END_TEST
+
+Suite *options_suite(void) {
+  Suite *s = suite_create("options");
+  TCase *t = tcase_create("parse");
+  tcase_add_test(t, sizes);
+  tcase_add_test(t, values_and_defaults);
+  tcase_add_test(t, usage_errors);
+  suite_add_tcase(s, t);
+  return s;
+}

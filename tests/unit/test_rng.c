@@ -1,0 +1,107 @@
+/* The counter-based generator and the planted-spectrum matrices. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "../../src/blas.h"
+#include "../../src/planted.h"
+#include "../../src/rng.h"
+#include "../../src/source_impl.h"
+#include "suites.h"
+
+/* Random123's published known-answer vectors for Philox4x32-10. */
+START_TEST(philox_known_answers) {
+  static const uint32_t ctr[3][4] = {{0, 0, 0, 0},
+                                     {0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff},
+                                     {0x243f6a88, 0x85a308d3, 0x13198a2e, 0x03707344}};
+  static const uint32_t key[3][2] = {{0, 0}, {0xffffffff, 0xffffffff}, {0xa4093822, 0x299f31d0}};
+  static const uint32_t want[3][4] = {{0x6627e8d5, 0xe169c58d, 0xbc57ac4c, 0x9b00dbd8},
+                                      {0x408f276d, 0x41c83b0e, 0xa20bc7c6, 0x6d5451fd},
+                                      {0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1}};
+  for (int t = 0; t < 3; t++) {
+    uint32_t out[4];
+    prsvd_philox4x32(ctr[t], key[t], out);
+    for (int i = 0; i < 4; i++) ck_assert_uint_eq(out[i], want[t][i]);
+  }
+}
+END_TEST
+
+/* A block filled at any offset equals the entries drawn one by one: results cannot depend
+ * on how rows are split among ranks or panels. */
+START_TEST(gaussian_independent_of_partition) {
+  enum { M = 37, N = 5 };
+  double whole[M * N], part[M * N];
+  prsvd_rng_fill(42, PRSVD_STREAM_OMEGA, 0, M, 0, N, whole, M);
+  prsvd_rng_fill(42, PRSVD_STREAM_OMEGA, 0, 11, 0, N, part, M);
+  prsvd_rng_fill(42, PRSVD_STREAM_OMEGA, 11, M - 11, 0, N, part + 11, M);
+  for (int c = 0; c < N; c++)
+    for (int r = 0; r < M; r++) {
+      ck_assert(whole[c * M + r] == part[c * M + r]);
+      ck_assert(whole[c * M + r] == prsvd_rng_gaussian(42, PRSVD_STREAM_OMEGA, r, c));
+    }
+  /* streams and seeds differ */
+  ck_assert(prsvd_rng_gaussian(42, 0, 3, 4) != prsvd_rng_gaussian(42, 1, 3, 4));
+  ck_assert(prsvd_rng_gaussian(42, 0, 3, 4) != prsvd_rng_gaussian(43, 0, 3, 4));
+  ck_assert(prsvd_rng_gaussian(42, 0, 3, 4) != prsvd_rng_gaussian(42, 0, 4, 3));
+}
+END_TEST
+
+/* Moments of 200000 draws: mean 0 +- 0.01, variance 1 +- 0.02, kurtosis 3 +- 0.1
+ * (each more than 4 standard errors wide). */
+START_TEST(gaussian_moments) {
+  const int n = 200000;
+  double s1 = 0, s2 = 0, s4 = 0;
+  for (int i = 0; i < n; i++) {
+    double x = prsvd_rng_gaussian(7, 0, i / 100, i % 100);
+    s1 += x, s2 += x * x, s4 += x * x * x * x;
+  }
+  double mean = s1 / n, var = s2 / n - mean * mean, kurt = (s4 / n) / (var * var);
+  ck_assert_double_le(fabs(mean), 0.01);
+  ck_assert_double_le(fabs(var - 1.0), 0.02);
+  ck_assert_double_le(fabs(kurt - 3.0), 0.1);
+}
+END_TEST
+
+/* The planted matrix has exactly the planted singular values (LAPACK dgesdd). */
+static void check_planted(enum prsvd_spectrum spectrum, int64_t m, int64_t n, double decay) {
+  struct prsvd_planted_params p = {m, n, spectrum, decay, 4, 0.0, 9};
+  prsvd_source *src = NULL;
+  int64_t mn = m < n ? m : n;
+  double *a = malloc(sizeof(double) * (size_t)(m * n)), *s = malloc(sizeof(double) * (size_t)mn);
+  ck_assert_int_eq(prsvd_source_planted(&p, &src), 0);
+  ck_assert_int_eq(prsvd_source_read(src, 0, m, a), 0);
+  /* row-major m x n is column-major n x m: same singular values */
+  int im = (int)n, in = (int)m, lwork = -1, info, iwork[8 * 64];
+  double wq, *work;
+  dgesdd_("N", &im, &in, a, &im, s, NULL, &im, NULL, &in, &wq, &lwork, iwork, &info);
+  lwork = (int)wq;
+  work = malloc(sizeof(double) * (size_t)lwork);
+  dgesdd_("N", &im, &in, a, &im, s, NULL, &im, NULL, &in, work, &lwork, iwork, &info);
+  ck_assert_int_eq(info, 0);
+  for (int64_t j = 0; j < mn; j++)
+    ck_assert_double_le(fabs(s[j] - prsvd_planted_sigma(&p, j)), 1e-13);
+  free(work);
+  free(a);
+  free(s);
+  prsvd_source_destroy(&src);
+}
+
+START_TEST(planted_spectra_exact) {
+  check_planted(PRSVD_SPECTRUM_POLY, 60, 40, 1.0);
+  check_planted(PRSVD_SPECTRUM_POLY, 30, 50, 2.0);
+  check_planted(PRSVD_SPECTRUM_EXP, 50, 50, 0.25);
+  check_planted(PRSVD_SPECTRUM_LOWRANK_NOISE, 45, 35, 0.0);
+}
+END_TEST
+
+Suite *rng_suite(void) {
+  Suite *s = suite_create("rng");
+  TCase *t = tcase_create("philox");
+  tcase_add_test(t, philox_known_answers);
+  tcase_add_test(t, gaussian_independent_of_partition);
+  tcase_add_test(t, gaussian_moments);
+  suite_add_tcase(s, t);
+  t = tcase_create("planted");
+  tcase_add_test(t, planted_spectra_exact);
+  suite_add_tcase(s, t);
+  return s;
+}
