@@ -97,7 +97,14 @@ int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_
   int seen[64] = {0};
   const char *extra = NULL;
   for (const struct prsvd_option *o = table; o->long_name; o++, n_opts++) {
-    if (o->type == PRSVD_OPT_FLAG) *(int *)((char *)out + o->offset) = 0;
+    char *dst = (char *)out + o->offset;
+    switch (o->type) { /* options without a default start empty */
+    case PRSVD_OPT_INT: case PRSVD_OPT_SIZE: *(int64_t *)dst = 0; break;
+    case PRSVD_OPT_UINT64: *(uint64_t *)dst = 0; break;
+    case PRSVD_OPT_DOUBLE: *(double *)dst = 0.0; break;
+    case PRSVD_OPT_STRING: *(const char **)dst = NULL; break;
+    case PRSVD_OPT_FLAG: *(int *)dst = 0; break;
+    }
     if (o->def) PRSVD_CHECK(set_value(o, o->def, out));
   }
   for (int i = 1; i < argc; i++) {

@@ -53,6 +53,12 @@ END_TEST
 
 START_TEST(values_and_defaults) {
   struct t_opts o;
+  memset(&o, 0x5a, sizeof o); /* options not given and without a default must come out empty */
+  const char *pos0[1] = {NULL};
+  const char *bare[] = {"test", "in.h5:/A", "-k", "2"};
+  ck_assert_int_eq(parse(4, bare, &o, pos0), 0);
+  ck_assert_ptr_null(o.output);
+  ck_assert_int_eq(o.force, 0);
   const char *pos[1] = {NULL};
   const char *argv[] = {"test", "in.h5:/A", "-k", "5", "--memory=1G", "-oout.h5", "--force"};
   ck_assert_int_eq(parse(7, argv, &o, pos), 0);
