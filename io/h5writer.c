@@ -23,6 +23,7 @@ struct prsvd_h5_matrix {
   prsvd_h5_writer *w;
   hid_t dset;
   int64_t rows, cols;
+  enum prsvd_h5_dtype dtype;
   char name[256];
 };
 
@@ -148,6 +149,7 @@ int prsvd_h5_matrix_create(prsvd_h5_writer *w, const char *name, int64_t rows, i
   m->w = w;
   m->rows = rows;
   m->cols = cols;
+  m->dtype = dtype;
   snprintf(m->name, sizeof m->name, "%s", name);
   H5_TRY(space = H5Screate_simple(2, dims, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
   H5_TRY(dcpl = H5Pcreate(H5P_DATASET_CREATE), PRSVD_ERR_OUTPUT, "cannot create a property list");
@@ -181,6 +183,17 @@ int prsvd_h5_matrix_write(prsvd_h5_matrix *m, int64_t row0, int64_t nrows, const
   hid_t fspace = -1, mspace = -1, dxpl = -1;
   hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)m->cols};
   static const double none = 0.0;
+  const void *buf = nrows > 0 ? (const void *)rows : &none;
+  float *f32 = NULL;
+  hid_t mtype = H5T_NATIVE_DOUBLE;
+  if (m->dtype == PRSVD_H5_FLOAT32) {
+    /* convert here: a conversion inside HDF5 turns collective I/O independent, which
+     * filtered (compressed) datasets refuse */
+    PRSVD_ALLOC(f32, nrows * m->cols);
+    for (int64_t i = 0; i < nrows * m->cols; i++) f32[i] = (float)rows[i];
+    buf = f32;
+    mtype = H5T_NATIVE_FLOAT;
+  }
   H5_TRY(fspace = H5Dget_space(m->dset), PRSVD_ERR_OUTPUT, "cannot get the space of '%s'", m->name);
   H5_TRY(mspace = H5Screate_simple(2, count, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
   if (nrows > 0) {
@@ -192,13 +205,14 @@ int prsvd_h5_matrix_write(prsvd_h5_matrix *m, int64_t row0, int64_t nrows, const
   }
   H5_TRY(dxpl = H5Pcreate(H5P_DATASET_XFER), PRSVD_ERR_OUTPUT, "cannot create a property list");
   H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-  H5_TRY(H5Dwrite(m->dset, H5T_NATIVE_DOUBLE, mspace, fspace, dxpl, nrows > 0 ? rows : &none),
+  H5_TRY(H5Dwrite(m->dset, mtype, mspace, fspace, dxpl, buf),
          PRSVD_ERR_OUTPUT, "cannot write rows [%lld, %lld) of '%s' to '%s' (disk full?)",
          (long long)row0, (long long)(row0 + nrows), m->name, m->w->temp);
 done:
   if (fspace >= 0) H5Sclose(fspace);
   if (mspace >= 0) H5Sclose(mspace);
   if (dxpl >= 0) H5Pclose(dxpl);
+  free(f32);
   return prsvd_error_agree(m->w->comm, status);
 }
 

@@ -1,0 +1,67 @@
+"""Shared helpers of the peer benchmarks: load an HDF5 dataset, planted optimum, residual."""
+import resource
+import time
+
+import h5py
+import numpy as np
+
+
+def peak_rss_mib():
+    """Peak resident set size of this process so far, MiB (ru_maxrss is KiB on Linux)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def split_spec(spec):
+    """'FILE.h5:/DATASET' -> (FILE.h5, /DATASET)."""
+    path, sep, dset = spec.rpartition(":")
+    if not sep or not path:
+        raise SystemExit(f"expected FILE.h5:/DATASET, got {spec!r}")
+    return path, dset
+
+
+def load(spec):
+    """Read the whole dataset into a C-ordered float64 array; also return the planted
+    singular values (or None) and the load time in seconds."""
+    path, dset = split_spec(spec)
+    t0 = time.perf_counter()
+    with h5py.File(path, "r") as f:
+        d = f[dset]
+        a = np.empty(d.shape, dtype=np.float64)
+        d.read_direct(a)
+        sv = d.attrs.get("singular_values")
+        sv = None if sv is None else np.asarray(sv, dtype=np.float64)
+    return a, sv, time.perf_counter() - t0
+
+
+def optimal_residual(sv, k):
+    """||A - A_k||_F from the planted singular values: sqrt(sum_{j>k} sigma_j^2)."""
+    if sv is None:
+        return None
+    s = np.sort(sv)[::-1]
+    return float(np.sqrt(np.sum(s[k:] ** 2)))
+
+
+def residual_fro(a, u, s, vt, block=8192):
+    """||A - U diag(s) V^T||_F, in row blocks so no second m x n array is made."""
+    us = u * s
+    acc = 0.0
+    for i in range(0, a.shape[0], block):
+        r = a[i:i + block] - us[i:i + block] @ vt
+        acc += float(np.einsum("ij,ij->", r, r))
+    return float(np.sqrt(acc))
+
+
+def blas_info():
+    """BLAS library, version and thread count numpy runs with (threadpoolctl), if known."""
+    try:
+        from threadpoolctl import threadpool_info
+        return [{k: p.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
+                for p in threadpool_info() if p.get("user_api") == "blas"]
+    except Exception as e:  # threadpoolctl missing or failing: say so rather than guess
+        return [{"error": str(e)}]
+
+
+def threads_label(blas):
+    """'2 threads' from blas_info(), for the results table."""
+    n = [p.get("num_threads") for p in blas if p.get("num_threads")]
+    return f"{n[0]} BLAS threads" if n else "? BLAS threads"

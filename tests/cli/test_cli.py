@@ -1,0 +1,293 @@
+"""End-to-end tests of the prsvd program at 1-4 ranks: planted and LAPACK spectra, residuals,
+agreement across rank counts and panel sizes, real HDF5 files from h5py, every bad input's
+exit code and message, and that no run leaves a half-written output.  Prints TAP-style lines
+and a closing "N passed, M failed"."""
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import h5py
+import numpy as np
+
+TOP = os.environ.get("top_builddir", ".")
+SRC = os.environ.get("top_srcdir", ".")
+PRSVD = os.path.join(TOP, "prsvd")
+MPIEXEC = os.environ.get("MPIEXEC", "mpirun")
+MPIFLAGS = os.environ.get("MPIEXEC_FLAGS", "").split()
+os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+passed = failed = 0
+WORK = tempfile.mkdtemp(prefix="cli.", dir=os.path.join(TOP, "tests", "cli") if os.access(os.path.join(TOP, "tests", "cli"), os.W_OK) else None)
+
+
+def path(name):
+    return os.path.join(WORK, name)
+
+
+def check(desc, cond, detail=""):
+    global passed, failed
+    if cond:
+        passed += 1
+        print(f"ok {passed + failed} - {desc}")
+    else:
+        failed += 1
+        print(f"not ok {passed + failed} - {desc}")
+        if detail:
+            for line in str(detail).splitlines()[:20]:
+                print(f"#   {line}")
+    sys.stdout.flush()
+    return cond
+
+
+def run(args, ranks=None, timeout=300):
+    cmd = [PRSVD] + [str(a) for a in args]
+    if ranks:
+        cmd = [MPIEXEC] + MPIFLAGS + ["-n", str(ranks)] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def gen(name, rows, cols, *extra):
+    r = run(["gen", f"{path(name)}:/A", "--rows", rows, "--cols", cols, "--force", "--quiet", *extra], ranks=2)
+    assert r.returncode == 0, r.stderr
+    return f"{path(name)}:/A"
+
+
+def load(out):
+    with h5py.File(out, "r") as f:
+        return f["U"][:], f["S"][:], f["V"][:], dict(f.attrs)
+
+
+def matrix(spec):
+    fn, ds = spec.rsplit(":", 1)
+    with h5py.File(fn, "r") as f:
+        a = f[ds][:].astype(np.float64)
+        planted = f[ds].attrs.get("singular_values")
+    return a, planted
+
+
+def temp_leftovers():
+    return [n for n in os.listdir(WORK) if ".tmp." in n]
+
+
+# ---- --help is the option table, checked against a golden copy ----------------------------
+r = run(["svd", "--help"])
+with open(os.path.join(SRC, "tests", "cli", "svd-help.golden")) as g:
+    golden = g.read()
+check("svd --help matches tests/cli/svd-help.golden", r.returncode == 0 and r.stdout == golden,
+      r.stdout)
+for sub in ["info", "verify", "gen"]:
+    r = run([sub, "--help"])
+    check(f"{sub} --help exits 0 and names its usage", r.returncode == 0 and f"usage: prsvd {sub}" in r.stdout, r.stderr)
+r = run(["--version"])
+check("--version names MPI and HDF5", r.returncode == 0 and "HDF5" in r.stdout and "MPI" in r.stdout, r.stdout)
+
+# ---- accuracy on planted spectra, at 1-4 ranks ---------------------------------------------
+M, N, K = 3000, 300, 20
+cases = {
+    # name: (gen options, power iterations, tolerance on |S - sigma| / sigma_1, residual ratio bound)
+    "poly1": (["--spectrum", "poly", "--decay", "1"], 1, 1e-2, 1.1),
+    "poly2": (["--spectrum", "poly", "--decay", "2"], 1, 1e-4, 1.1),
+    "exp": (["--spectrum", "exp", "--decay", "0.25"], 1, 1e-12, 1.0 + 1e-9),
+    "rank5": (["--spectrum", "lowrank-noise", "--rank", "5", "--noise", "0"], 1, 1e-13, None),
+}
+for name, (opts, q, tol, ratio_bound) in cases.items():
+    spec = gen(name + ".h5", M, N, *opts)
+    a, planted = matrix(spec)
+    ref = np.linalg.svd(a, compute_uv=False)  # LAPACK gesdd
+    check(f"{name}: planted singular values are LAPACK's", np.max(np.abs(ref - planted[:len(ref)])) < 1e-13)
+    outs = {}
+    for ranks in [1, 2, 3, 4]:
+        out = path(f"{name}.{ranks}.h5")
+        r = run(["svd", spec, "-k", K, "-q", q, "-o", out, "--quiet"], ranks=ranks)
+        if not check(f"{name}: svd at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr):
+            continue
+        outs[ranks] = load(out)
+    if 1 not in outs:
+        continue
+    u, s, v, attrs = outs[1]
+    check(f"{name}: S within {tol:g} sigma_1 of the planted spectrum",
+          np.max(np.abs(s - planted[:K])) <= tol * planted[0], f"{s} vs {planted[:K]}")
+    check(f"{name}: U, V orthonormal to 1e-12",
+          np.max(np.abs(u.T @ u - np.eye(K))) < 1e-12 and np.max(np.abs(v.T @ v - np.eye(K))) < 1e-12)
+    resid = np.linalg.norm(a - (u * s) @ v.T)
+    optimal = np.sqrt(np.sum(ref[K:] ** 2))
+    if ratio_bound:
+        check(f"{name}: ||A - U S V^T||_F <= {ratio_bound:g} ||A - A_k||_F", resid <= ratio_bound * optimal,
+              f"{resid} vs {optimal}")
+    else:
+        check(f"{name}: exact rank 5 reconstructed to 1e-13 relative", resid <= 1e-13 * np.linalg.norm(a), resid)
+        check(f"{name}: the extra pass B = Q^T A was taken (3 passes)", attrs["passes"] == 3, attrs["passes"])
+        check(f"{name}: null singular values at rounding level", np.max(s[5:]) < 1e-14 * s[0], s[5:])
+    check(f"{name}: largest |U_ij| of each column is positive",
+          all(u[np.argmax(np.abs(u[:, j])), j] > 0 for j in range(K)))
+    for ranks in [2, 3, 4]:
+        if ranks not in outs:
+            continue
+        if name == "rank5":
+            # five equal singular values and a null space: only U S V^T is unique
+            d = np.max(np.abs((outs[ranks][0] * outs[ranks][1]) @ outs[ranks][2].T - (u * s) @ v.T))
+        else:
+            d = max(np.max(np.abs(outs[ranks][i] - outs[1][i])) for i in range(3))
+            check(f"{name}: {ranks} ranks agree with 1 rank to 1e-10", d < 1e-10, d)
+    for key, val in [("rows", M), ("cols", N), ("rank", K), ("power_iters", q), ("nprocs", 1),
+                     ("input_dataset", "/A")]:
+        check(f"{name}: attribute {key} = {val}", attrs.get(key) == val, attrs.get(key))
+
+    # prsvd verify agrees with numpy
+    r = run(["verify", spec, path(f"{name}.1.h5"), "--json"], ranks=2)
+    if check(f"{name}: verify --json exits 0", r.returncode == 0, r.stderr):
+        ver = json.loads(r.stdout)
+        rel = resid / np.linalg.norm(a)
+        check(f"{name}: verify's relative residual matches numpy",
+              abs(ver["relative_residual_fro"] - rel) <= 1e-9 * max(rel, 1e-6) + 1e-15,
+              f"{ver['relative_residual_fro']} vs {rel}")
+        check(f"{name}: verify's orthogonality < 1e-12", ver["orthogonality_u"] < 1e-12 and ver["orthogonality_v"] < 1e-12)
+
+# ---- the error estimate bounds the real error ----------------------------------------------
+u, s, v, attrs = load(path("poly1.1.h5"))
+a, _ = matrix(f"{path('poly1.h5')}:/A")
+e2 = np.linalg.norm(a - (u * s) @ v.T, 2)
+efro = np.linalg.norm(a - (u * s) @ v.T)
+check("error_estimate (HMT 4.3) bounds ||A - U S V^T||_2", attrs["error_estimate"] >= e2, f"{attrs['error_estimate']} vs {e2}")
+check("error_estimate_fro within a factor 2 of ||A - U S V^T||_F",
+      0.5 * efro <= attrs["error_estimate_fro"] <= 2 * efro, f"{attrs['error_estimate_fro']} vs {efro}")
+
+# ---- panel size does not change the result --------------------------------------------------
+spec = f"{path('poly1.h5')}:/A"
+r = run(["svd", spec, "-k", K, "-o", path("tiny.h5"), "--memory", "24K", "--json"], ranks=2)
+if check("--memory 24K (10 rows a panel, 300 panels) exits 0", r.returncode == 0, r.stderr):
+    js = json.loads(r.stdout)
+    check("--memory 24K used 10-row panels", js["panel_rows"] == 10, js["panel_rows"])
+    t, ref1 = load(path("tiny.h5")), load(path("poly1.1.h5"))
+    d = max(np.max(np.abs(t[i] - ref1[i])) for i in range(3))
+    check("tiny panels agree with one panel to 1e-10", d < 1e-10, d)
+    check("--json reports passes and singular values",
+          js["passes"] == 2 and np.allclose(js["singular_values"], ref1[1], rtol=1e-12))
+
+# ---- files as users have them: h5py-written, chunked, compressed, float32, integers ---------
+rng = np.random.default_rng(5)
+base = rng.standard_normal((700, 60)) @ np.diag(0.8 ** np.arange(60)) @ np.linalg.qr(rng.standard_normal((60, 60)))[0]
+with h5py.File(path("client.h5"), "w") as f:
+    f.create_dataset("grp/f32", data=base.astype(np.float32), chunks=(64, 25), compression="gzip", compression_opts=4)
+    f.create_dataset("i16", data=np.round(base * 1000).astype(np.int16))
+    f.create_dataset("u8", data=np.round((base - base.min()) * 10).astype(np.uint8), chunks=(100, 60), shuffle=True, compression="gzip")
+    f.create_dataset("f64c", data=base, chunks=(33, 7))
+for ds, dtype in [("/grp/f32", np.float32), ("/i16", np.int16), ("/u8", np.uint8), ("/f64c", np.float64)]:
+    with h5py.File(path("client.h5"), "r") as f:
+        a = f[ds][:].astype(np.float64)
+    ref = np.linalg.svd(a, compute_uv=False)
+    for ranks in [1, 3]:
+        out = path(f"client{ds.replace('/', '_')}.{ranks}.h5")
+        r = run(["svd", f"{path('client.h5')}:{ds}", "-k", 8, "-p", 20, "-q", 3, "-o", out, "--quiet"], ranks=ranks)
+        if check(f"h5py {dtype.__name__} {ds} at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr):
+            _, s, _, _ = load(out)
+            check(f"h5py {dtype.__name__} {ds}: S matches LAPACK to 1e-8 relative",
+                  np.max(np.abs(s - ref[:8])) < 1e-8 * ref[0], f"{s} vs {ref[:8]}")
+
+r = run(["info", f"{path('client.h5')}:/grp/f32", "--json"])
+if check("info --json exits 0", r.returncode == 0, r.stderr):
+    js = json.loads(r.stdout)
+    check("info reports shape, type, chunks, filters",
+          js["rows"] == 700 and js["cols"] == 60 and js["type"] == "float32" and js["chunk_rows"] == 64
+          and "gzip(4)" in js["filters"], js)
+r = run(["info", f"{path('client.h5')}:/i16", "-k", 5])
+check("info -k prints the passes and memory a run needs", r.returncode == 0 and "passes" in r.stdout and "memory" in r.stdout, r.stdout)
+
+# gen: chunked, compressed float32 matrix generated by 3 ranks is the same matrix as by 1
+for ranks in [1, 3]:
+    r = run(["gen", f"{path(f'g{ranks}.h5')}:/d/X", "--rows", 500, "--cols", 40, "--dtype", "float32",
+             "--chunk", "64x16", "--gzip", "3", "--spectrum", "exp", "--decay", "0.1", "--quiet"], ranks=ranks)
+    check(f"gen float32 chunked gzip at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr)
+with h5py.File(path("g1.h5")) as f1, h5py.File(path("g3.h5")) as f3:
+    x1, x3 = f1["d/X"][:], f3["d/X"][:]
+    check("gen: same matrix from 1 and 3 ranks", x1.dtype == np.float32 and np.array_equal(x1, x3))
+    check("gen: chunks and gzip as asked", f1["d/X"].chunks == (64, 16) and f1["d/X"].compression == "gzip")
+    check("gen: float32 matrix has the planted spectrum to float32 rounding",
+          np.max(np.abs(np.linalg.svd(x1.astype(np.float64), compute_uv=False) - f1["d/X"].attrs["singular_values"])) < 1e-6)
+
+# ---- bad input: exit code, message, and no output -------------------------------------------
+with h5py.File(path("bad.h5"), "w") as f:
+    f.create_group("grp")
+    f.create_dataset("vec", data=np.arange(5.0))
+    f.create_dataset("str", data=np.array([[b"ab", b"cd"]] * 3))
+    f.create_dataset("cmp", data=np.zeros((3, 3), dtype=[("a", "f8"), ("b", "i4")]))
+    nan = rng.standard_normal((400, 30))
+    nan[333, 17] = np.nan
+    f.create_dataset("nan", data=nan)
+    inf = rng.standard_normal((400, 30))
+    inf[12, 3] = -np.inf
+    f.create_dataset("inf", data=inf)
+    f.create_dataset("ok", data=rng.standard_normal((50, 20)))
+with open(path("text.h5"), "w") as t:
+    t.write("plain text\n")
+bad = path("bad.h5")
+out = path("never.h5")
+bad_cases = [
+    ("missing file", ["svd", path("nope.h5") + ":/A", "-k", 2, "-o", out], 2, "cannot open '" + path("nope.h5") + "'"),
+    ("not HDF5", ["svd", path("text.h5") + ":/A", "-k", 2, "-o", out], 2, "is not an HDF5 file"),
+    ("missing dataset", ["svd", bad + ":/missing", "-k", 2, "-o", out], 2, "has no dataset '/missing'"),
+    ("group for dataset", ["svd", bad + ":/grp", "-k", 2, "-o", out], 2, "'/grp' in '" + bad + "' is a group, not a dataset"),
+    ("1-D dataset", ["svd", bad + ":/vec", "-k", 2, "-o", out], 2, "is 1-D, expected a 2-D matrix"),
+    ("string type", ["svd", bad + ":/str", "-k", 1, "-o", out], 2, "has string type"),
+    ("compound type", ["svd", bad + ":/cmp", "-k", 1, "-o", out], 2, "has compound type"),
+    ("malformed spec", ["svd", bad, "-k", 2, "-o", out], 2, "expected FILE:/path/to/dataset"),
+    ("NaN", ["svd", bad + ":/nan", "-k", 2, "-o", out], 2, "NaN at row 333, column 17"),
+    ("Inf", ["svd", bad + ":/inf", "-k", 2, "-o", out], 2, "Inf at row 12, column 3"),
+    ("k = 0", ["svd", bad + ":/ok", "-k", 0, "-o", out], 1, "--rank = 0 is out of range"),
+    ("k > min(m, n)", ["svd", bad + ":/ok", "-k", 21, "-o", out], 1, "--rank 21 exceeds min(rows, cols) = 20"),
+    ("missing -k", ["svd", bad + ":/ok", "-o", out], 1, "missing required option --rank"),
+    ("missing -o", ["svd", bad + ":/ok", "-k", 2], 1, "missing required option --output"),
+    ("unknown option", ["svd", bad + ":/ok", "-k", 2, "-o", out, "--frobnicate"], 1, "unknown option '--frobnicate'"),
+    ("bad SIZE", ["svd", bad + ":/ok", "-k", 2, "-o", out, "--memory", "12X"], 1, "bad SIZE '12X' for --memory"),
+    ("memory below one row", ["svd", bad + ":/ok", "-k", 2, "-o", out, "--memory", "100"], 1, "holds less than one row"),
+    ("unknown command", ["frobnicate"], 1, "unknown command 'frobnicate'"),
+    ("output dir missing", ["svd", bad + ":/ok", "-k", 2, "-o", path("no/such/dir/out.h5")], 3, "output directory '" + path("no/such/dir") + "' does not exist"),
+    ("output dir is a file", ["svd", bad + ":/ok", "-k", 2, "-o", path("text.h5") + "/out.h5"], 3, "is not a directory"),
+]
+for ranks in [1, 2]:
+    for desc, args, code, msg in bad_cases:
+        r = run(args, ranks=ranks)
+        check(f"bad input at {ranks} rank(s): {desc} -> exit {code}", r.returncode == code, f"exit {r.returncode}: {r.stderr}")
+        check(f"bad input at {ranks} rank(s): {desc} -> message", f"prsvd: error: " in r.stderr and msg in r.stderr, r.stderr)
+        check(f"bad input at {ranks} rank(s): {desc} -> no output", not os.path.exists(out) and not temp_leftovers(), os.listdir(WORK))
+
+# k + p > min(m, n): p reduced with a warning
+r = run(["svd", bad + ":/ok", "-k", 15, "-o", path("pred.h5"), "--quiet"])
+check("k + p > min(m, n): runs with a warning", r.returncode == 0 and "oversampling reduced to 5" in r.stderr, r.stderr)
+
+# an existing output is refused without --force and kept intact; replaced with --force
+keep = path("keep.h5")
+with open(keep, "w") as k:
+    k.write("precious")
+r = run(["svd", bad + ":/ok", "-k", 2, "-o", keep])
+check("existing output refused without --force (exit 3)", r.returncode == 3 and f"output '{keep}' exists (use --force" in r.stderr, r.stderr)
+check("existing output untouched", open(keep).read() == "precious")
+r = run(["svd", bad + ":/nan", "-k", 2, "-o", keep, "--force"], ranks=2)
+check("a failed run with --force keeps the old file", r.returncode == 2 and open(keep).read() == "precious", r.stderr)
+r = run(["svd", bad + ":/ok", "-k", 2, "-o", keep, "--force", "--quiet"], ranks=2)
+check("--force replaces the output", r.returncode == 0 and h5py.is_hdf5(keep), r.stderr)
+
+# ---- interrupted runs leave nothing behind --------------------------------------------------
+big = gen("big.h5", 20000, 400, "--spectrum", "poly")
+for sig, code in [(signal.SIGTERM, 143), (signal.SIGINT, 130)]:
+    target = path(f"interrupted.{sig}.h5")
+    p = subprocess.Popen([PRSVD, "svd", big, "-k", "10", "-q", "100", "--memory", "32K", "-o", target, "--quiet"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    still_running = p.poll() is None
+    p.send_signal(sig)
+    _, err = p.communicate(timeout=60)
+    check(f"{signal.Signals(sig).name} mid-run: still running when signalled", still_running)
+    check(f"{signal.Signals(sig).name} mid-run: exit {code}", p.returncode == code, f"{p.returncode} {err}")
+    check(f"{signal.Signals(sig).name} mid-run: no output, no temporary", not os.path.exists(target) and not temp_leftovers(), os.listdir(WORK))
+
+shutil.rmtree(WORK, ignore_errors=True)
+print(f"{passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)
