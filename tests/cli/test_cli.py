@@ -274,6 +274,26 @@ check("a failed run with --force keeps the old file", r.returncode == 2 and open
 r = run(["svd", bad + ":/ok", "-k", 2, "-o", keep, "--force", "--quiet"], ranks=2)
 check("--force replaces the output", r.returncode == 0 and h5py.is_hdf5(keep), r.stderr)
 
+# ---- memory is the budget the user sets, not the size of A --------------------------------
+mem_spec = gen("mem.h5", 100000, 500, "--spectrum", "poly")  # 381 MiB of float64
+MEASURE = """
+import resource, subprocess, sys
+r = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024)
+print(r.stdout)
+"""
+for budget in ["4M", "64M"]:
+    r = subprocess.run(["/usr/bin/python3", "-c", MEASURE, PRSVD, "svd", mem_spec, "-k", "10", "--memory", budget,
+                        "-o", path("mem.out.h5"), "--force"], capture_output=True, text=True)
+    head, _, report = r.stdout.partition("\n")
+    code, rss = (int(x) for x in head.split())
+    plan = [l for l in report.splitlines() if "memory per rank" in l]
+    if check(f"--memory {budget}: runs and prints its memory plan", code == 0 and plan, r.stdout + r.stderr):
+        total = plan[0].split("total ~")[1].split()
+        planned = float(total[0]) * {"KiB": 2**10, "MiB": 2**20, "GiB": 2**30}[total[1]]
+        check(f"--memory {budget}: peak RSS within the plan + 64 MiB of fixed overhead (A is 381 MiB)",
+              rss <= planned + 64 * 2**20, f"rss {rss / 2**20:.1f} MiB, plan {planned / 2**20:.1f} MiB")
+
 # ---- interrupted runs leave nothing behind --------------------------------------------------
 big = gen("big.h5", 20000, 400, "--spectrum", "poly")
 for sig, code in [(signal.SIGTERM, 143), (signal.SIGINT, 130)]:
