@@ -166,7 +166,7 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
   const int64_t k = prm->rank;
   int64_t l = k + (prm->oversample > 0 ? prm->oversample : 0);
   const int64_t np = prm->n_probes > 0 ? prm->n_probes : 0;
-  double *panel = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
+  double *panel = NULL, *work = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
   double *ur = NULL, *wr = NULL, *sigma = NULL;
   prsvd_dmat *y = NULL, *y_probes = NULL, *h = NULL;
   struct prsvd_pass pass = {0};
@@ -196,8 +196,8 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
   svd->stats.panel_rows = panel_rows;
 
   PRSVD_ALLOC(panel, panel_rows * n);
-  PRSVD_ALLOC(x, n * l);
-  PRSVD_ALLOC(probes, n * (np ? np : 1));
+  PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, l + np, 0));
+  PRSVD_ALLOC(x, n * (l + np)); /* [X | W]: the last pass also applies the probes W */
   PRSVD_ALLOC(h_full, n * l);
   PRSVD_ALLOC(r, l * l);
   PRSVD_ALLOC(ur, l * l);
@@ -209,21 +209,27 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
 
   /* X = Omega, W = probes: entries depend on (seed, row, column) only */
   prsvd_rng_fill(prm->seed, PRSVD_STREAM_OMEGA, 0, n, 0, l, x, n);
+  probes = x + n * l;
   if (np) prsvd_rng_fill(prm->seed, PRSVD_STREAM_PROBE, 0, n, 0, np, probes, n);
 
   pass.a = a;
   pass.panel_rows = panel_rows;
   pass.panel = panel;
-  pass.y = y;
-  pass.h = h_full;
+  pass.work = work;
   pass.params = prm;
+  pass.right = x;
+  pass.keep[0].dmat = y;
+  pass.keep[0].col0 = 0;
+  pass.keep[1].dmat = y_probes;
+  pass.keep[1].col0 = l;
+  pass.corange_src = y;
+  pass.corange = h_full;
   cur.n_passes = prm->power_iters + 1;
   for (cur.pass = 0; cur.pass <= prm->power_iters; cur.pass++) {
     const int last = cur.pass == prm->power_iters;
     /* Y = A X, H = A^T Y (and the probes P = A W on the last pass) */
-    pass.x = x;
-    pass.probes = last && np ? probes : NULL;
-    pass.y_probes = y_probes;
+    pass.n_right = last ? l + np : l;
+    pass.n_keep = last && np ? 2 : 1;
     pass.check_finite = prm->check_finite && cur.pass == 0;
     cur.next_row = my_row0;
     memset(h_full, 0, sizeof(double) * (size_t)(n * l));
@@ -248,8 +254,8 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
   prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 4.0 * (double)m * (double)(l * l));
   if (svd->stats.r_rcond < prm->rcond_min) {
     /* R too ill-conditioned for H R^-1: B^T = A^T Q by one more pass */
-    pass.x = NULL;
-    pass.probes = NULL;
+    pass.n_right = 0;
+    pass.n_keep = 0;
     pass.check_finite = 0;
     cur.n_passes++;
     cur.next_row = my_row0;
@@ -288,8 +294,8 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
   svd->stats.bytes_read = (int64_t)svd->stats.passes * 8 * m * n;
 done:
   free(panel);
+  free(work);
   free(x);
-  free(probes);
   free(h_full);
   free(r);
   free(ur);

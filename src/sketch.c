@@ -1,12 +1,75 @@
-/* The panel loop of every pass: read, check, and the two GEMMs of the pass-efficient sketch. */
+/* The panel loop of every pass: read, check, and the sketch updates of sketch.h. */
 #include "sketch.h"
 
 #include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "blas.h"
 #include "error.h"
 #include "profile.h"
+#include "rng.h"
 #include "source_impl.h"
+
+static const char *const kind_names[] = {"gaussian", "sparse"};
+
+int prsvd_sketch_kind_parse(const char *name, enum prsvd_sketch_kind *kind) {
+  for (int i = 0; i < 2; i++)
+    if (!strcmp(name, kind_names[i])) {
+      *kind = (enum prsvd_sketch_kind)i;
+      return PRSVD_OK;
+    }
+  PRSVD_ERR(PRSVD_ERR_USAGE, "unknown --sketch '%s': expected gaussian or sparse", name);
+}
+
+int prsvd_sparse_zeta(int64_t dim) { return dim < 8 ? (int)dim : 8; }
+
+void prsvd_sparse_column(uint64_t seed, unsigned stream, int64_t index, int64_t dim, int *pos,
+                         double *sign) {
+  const int zeta = prsvd_sparse_zeta(dim);
+  const uint32_t key[2] = {(uint32_t)seed, (uint32_t)(seed >> 32)};
+  uint32_t draw = 0;
+  for (int t = 0; t < zeta; t++) {
+    for (;;) { /* distinct positions by rejection: zeta <= 8 draws from dim >= zeta */
+      const uint32_t ctr[4] = {(uint32_t)index, (uint32_t)((uint64_t)index >> 32), draw++,
+                               0x5a000000u | (stream & 0xffffu)};
+      uint32_t w[4];
+      prsvd_philox4x32(ctr, key, w);
+      int p = (int)(((uint64_t)w[0] * (uint64_t)dim) >> 32);
+      int dup = 0;
+      for (int u = 0; u < t; u++) dup |= pos[u] == p;
+      if (!dup) {
+        pos[t] = p;
+        sign[t] = (w[1] & 1u) ? 1.0 : -1.0;
+        break;
+      }
+    }
+  }
+}
+
+int prsvd_sparse_right_create(uint64_t seed, unsigned stream, int64_t n, int64_t dim,
+                              struct prsvd_sparse_right *r) {
+  int status = PRSVD_OK;
+  memset(r, 0, sizeof *r);
+  r->dim = dim;
+  r->zeta = prsvd_sparse_zeta(dim);
+  PRSVD_ALLOC(r->pos, n * r->zeta);
+  PRSVD_ALLOC(r->sign, n * r->zeta);
+  for (int64_t j = 0; j < n; j++)
+    prsvd_sparse_column(seed, stream, j, dim, r->pos + j * r->zeta, r->sign + j * r->zeta);
+done:
+  return status;
+}
+
+void prsvd_sparse_right_free(struct prsvd_sparse_right *r) {
+  free(r->pos);
+  free(r->sign);
+  memset(r, 0, sizeof *r);
+}
+
+int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim) {
+  return panel_rows * (n_right + max_left_dim);
+}
 
 static int check_finite(const prsvd_source *a, const double *panel, int64_t row0, int64_t nr,
                         int64_t n) {
@@ -18,33 +81,91 @@ static int check_finite(const prsvd_source *a, const double *panel, int64_t row0
   return PRSVD_OK;
 }
 
-/* out(nr x c) = panel(nr x n) * b(n x c): the panel is the column-major n x nr A_i^T */
-static void panel_times(const double *panel, int nr, int n, const double *b, int c, double *out,
-                        int ldo) {
-  const double one = 1.0, zero = 0.0;
-  dgemm_("T", "N", &nr, &c, &n, &one, panel, &n, b, &n, &zero, out, &ldo);
+/* P (nr x c, ld nr) = A_i R; the row-major panel is the column-major n x nr A_i^T */
+static double right_product(const struct prsvd_pass *p, int nr, int n, double *out) {
+  const int c = (int)p->n_right;
+  if (p->right) {
+    const double one = 1.0, zero = 0.0;
+    dgemm_("T", "N", &nr, &c, &n, &one, p->panel, &n, p->right, &n, &zero, out, &nr);
+    return 2.0 * nr * (double)n * c;
+  }
+  const struct prsvd_sparse_right *s = p->right_sparse;
+  memset(out, 0, sizeof(double) * (size_t)nr * (size_t)c);
+  for (int r = 0; r < nr; r++) {
+    const double *row = p->panel + (size_t)r * n;
+    for (int j = 0; j < n; j++) {
+      const double a = row[j];
+      const int *pos = s->pos + (size_t)j * s->zeta;
+      const double *sg = s->sign + (size_t)j * s->zeta;
+      for (int t = 0; t < s->zeta; t++) out[(size_t)pos[t] * nr + r] += sg[t] * a;
+    }
+  }
+  return 2.0 * nr * (double)n * s->zeta;
+}
+
+/* acc (n x d) += A_i^T G_i and core (d x cc) += G_i^T P(:, c0 : c0+cc) for a generated G */
+static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int nr, int n,
+                          const double *prod, double *g) {
+  const struct prsvd_testmat *tm = &p->left[t].g;
+  const int d = (int)tm->dim, cc = (int)p->left[t].core_cols;
+  const double one = 1.0;
+  double flops = 0.0;
+  if (tm->kind == PRSVD_SKETCH_GAUSSIAN) {
+    /* G_i: nr x d, column-major */
+    prsvd_rng_fill(tm->seed, tm->stream, row0, nr, 0, d, g, nr);
+    if (p->left[t].acc) {
+      dgemm_("N", "N", &n, &d, &nr, &one, p->panel, &n, g, &nr, &one, p->left[t].acc, &n);
+      flops += 2.0 * n * (double)nr * d;
+    }
+    if (p->left[t].core) {
+      const double *pc = prod + (size_t)p->left[t].core_col0 * nr;
+      dgemm_("T", "N", &d, &cc, &nr, &one, g, &nr, pc, &nr, &one, p->left[t].core, &d);
+      flops += 2.0 * d * (double)nr * cc;
+    }
+    return flops;
+  }
+  const int zeta = prsvd_sparse_zeta(d);
+  int pos[8];
+  double sign[8];
+  for (int r = 0; r < nr; r++) {
+    prsvd_sparse_column(tm->seed, tm->stream, row0 + r, d, pos, sign);
+    const double *row = p->panel + (size_t)r * n;
+    for (int u = 0; u < zeta; u++) {
+      if (p->left[t].acc) {
+        double *col = p->left[t].acc + (size_t)pos[u] * n;
+        for (int j = 0; j < n; j++) col[j] += sign[u] * row[j];
+      }
+      if (p->left[t].core)
+        for (int c = 0; c < cc; c++)
+          p->left[t].core[(size_t)c * d + pos[u]] +=
+              sign[u] * prod[(size_t)(p->left[t].core_col0 + c) * nr + r];
+    }
+  }
+  return 2.0 * nr * (double)zeta * (n + cc);
 }
 
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   const int64_t n = prsvd_source_cols(p->a);
-  const int64_t l = prsvd_dmat_cols(p->y);
-  int64_t y_row0, y_rows, y_ld, p_ld = 1;
-  double *y = prsvd_dmat_local(p->y, &y_row0, &y_rows, &y_ld);
-  double *yp = p->probes ? prsvd_dmat_local(p->y_probes, NULL, NULL, &p_ld) : NULL;
-  const int n_probes = p->probes ? (int)prsvd_dmat_cols(p->y_probes) : 0;
-  int in, il, ild, ipld;
+  const int64_t m = prsvd_source_rows(p->a);
+  int64_t row0, local_rows;
+  int in;
+  /* this rank's rows are those of the kept or co-range matrices (all m-row, row-block) */
+  prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
+  if (!ref || prsvd_dmat_rows(ref) != m)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "a pass needs an m-row kept or co-range matrix to place its rows");
+  prsvd_dmat_local(ref, &row0, &local_rows, NULL);
   PRSVD_CHECK(prsvd_to_int(n, "columns of A", &in));
-  PRSVD_CHECK(prsvd_to_int(l, "sketch columns", &il));
-  PRSVD_CHECK(prsvd_to_int(y_ld, "sketch leading dimension", &ild));
-  PRSVD_CHECK(prsvd_to_int(p_ld, "probe leading dimension", &ipld));
-  const double one = 1.0;
+  double *prod = p->work;
+  double *g = p->work + p->panel_rows * p->n_right;
 
-  if (cur->next_row < y_row0) cur->next_row = y_row0;
-  while (cur->next_row < y_row0 + y_rows) {
-    const int64_t r = cur->next_row, off = r - y_row0;
-    int64_t nr = y_row0 + y_rows - r;
-    if (nr > p->panel_rows) nr = p->panel_rows;
-    int inr = (int)nr;
+  if (cur->next_row < row0) cur->next_row = row0;
+  while (cur->next_row < row0 + local_rows) {
+    const int64_t r = cur->next_row, off = r - row0;
+    int64_t nr64 = row0 + local_rows - r;
+    if (nr64 > p->panel_rows) nr64 = p->panel_rows;
+    const int nr = (int)nr64;
+    const double one = 1.0;
+    double flops = 0.0;
 
     prsvd_profile_begin(PRSVD_EV_READ);
     PRSVD_CHECK(prsvd_source_read(p->a, r, nr, p->panel));
@@ -52,22 +173,38 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
     prsvd_profile_end(PRSVD_EV_READ, 8.0 * (double)(nr * n), 0.0);
 
     prsvd_profile_begin(PRSVD_EV_SKETCH);
-    double flops = 2.0 * (double)nr * (double)n * (double)l; /* H += A_i^T Y_i */
-    /* Y_i = A_i X */
-    if (p->x) panel_times(p->panel, inr, in, p->x, il, y + off, ild), flops *= 2.0;
-    /* P_i = A_i W */
-    if (p->probes) {
-      panel_times(p->panel, inr, in, p->probes, n_probes, yp + off, ipld);
-      flops += 2.0 * (double)nr * (double)n * n_probes;
+    if (p->fro2) {
+      double s = 0.0;
+      for (int64_t i = 0; i < nr64 * n; i++) s += p->panel[i] * p->panel[i];
+      *p->fro2 += s;
     }
-    /* H += A_i^T Y_i */
-    dgemm_("N", "N", &in, &il, &inr, &one, p->panel, &in, y + off, &ild, &one, p->h, &in);
+    /* P_i = A_i R, kept rows stored */
+    if (p->n_right) {
+      flops += right_product(p, nr, in, prod);
+      for (int t = 0; t < p->n_keep; t++) {
+        int64_t kld, kc = prsvd_dmat_cols(p->keep[t].dmat);
+        double *k = prsvd_dmat_local(p->keep[t].dmat, NULL, NULL, &kld);
+        for (int64_t c = 0; c < kc; c++)
+          memcpy(k + c * kld + off, prod + (p->keep[t].col0 + c) * nr, sizeof(double) * (size_t)nr);
+      }
+    }
+    /* H += A_i^T K_i */
+    if (p->corange) {
+      int64_t kld;
+      int kc = (int)prsvd_dmat_cols(p->corange_src), ild;
+      const double *k = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
+      PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
+      dgemm_("N", "N", &in, &kc, &nr, &one, p->panel, &in, k + off, &ild, &one, p->corange, &in);
+      flops += 2.0 * (double)nr * n * kc;
+    }
+    /* L += A_i^T G_i, Z += G_i^T P_i */
+    for (int t = 0; t < p->n_left; t++) flops += left_update(p, t, r, nr, in, prod, g);
     prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
 
     cur->next_row = r + nr;
-    if (p->params->progress)
-      p->params->progress(p->params->progress_arg, cur->pass, cur->n_passes, cur->next_row - y_row0,
-                          y_rows);
+    if (p->params && p->params->progress)
+      p->params->progress(p->params->progress_arg, cur->pass, cur->n_passes,
+                          cur->next_row - row0, local_rows);
   }
   return PRSVD_OK;
 }

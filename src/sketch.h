@@ -1,14 +1,20 @@
 /*
- * One streaming pass over this rank's rows of A, updating the sketches that need only the
+ * One streaming pass over this rank's rows of A, updating every sketch that needs only the
  * panel in hand.  For each panel A_i (rows [r, r + nr) of this rank's block):
  *
- *   if x:      Y_i = A_i X            (range sketch, written into this rank's rows of Y)
- *   if probes: P_i = A_i W            (error-estimate probes)
- *              H  += A_i^T Y_i        (co-range, this rank's partial sum, n x l)
+ *   P_i = A_i R                 right products (R replicated n x c, dense or a sparse sign map)
+ *   keep:    rows of P_i (some columns) stored into distributed m-row matrices (Y = A Omega)
+ *   corange: H += A_i^T K_i     K_i = this panel's rows of a kept matrix (pass-efficient
+ *                               co-range A^T Y; with no right product, the extra pass A^T Q)
+ *   left:    L += A_i^T G_i     G_i = this panel's rows of a generated test matrix
+ *                               (co-range sketch X = Upsilon A, W = Psi A, ...), and
+ *            Z += G_i^T P_i(:, cols)   a core sketch Phi A Psi^T
+ *   fro2:    += ||A_i||_F^2
  *
- * With x == NULL the existing Y rows are used (the extra pass H = A^T Q).  The cursor says
- * where the pass is, so that a later checkpoint can stop and resume at a panel boundary.
- * Local: no collectives (errors are combined by the caller with prsvd_error_agree).
+ * Generated test matrices depend only on (seed, stream, global row, column), so no sketch
+ * depends on the number of ranks or the panel size.  The cursor says where the pass is, so a
+ * checkpoint can stop and resume at a panel boundary.  Local: no collectives (the caller
+ * combines errors with prsvd_error_agree and reduces the accumulators).
  */
 #ifndef PRSVD_SKETCH_H
 #define PRSVD_SKETCH_H
@@ -16,25 +22,78 @@
 #include "../mpi/prsvd_grid.h"
 #include "prsvd.h"
 
+/* How test matrices are drawn: a table of named strategies. */
+enum prsvd_sketch_kind { PRSVD_SKETCH_GAUSSIAN = 0, PRSVD_SKETCH_SPARSE = 1 };
+/* Nonzeros per column of a sparse sign map of `dim` rows: zeta = min(8, dim). */
+int prsvd_sparse_zeta(int64_t dim);
+/* The zeta (position, +-1) entries of column `index` of a dim-row sparse sign map. */
+void prsvd_sparse_column(uint64_t seed, unsigned stream, int64_t index, int64_t dim, int *pos,
+                         double *sign);
+/* Parse "gaussian" | "sparse". */
+int prsvd_sketch_kind_parse(const char *name, enum prsvd_sketch_kind *kind);
+
+/* A generated test matrix G (m x dim, indexed by A's global row). */
+struct prsvd_testmat {
+  enum prsvd_sketch_kind kind;
+  uint64_t seed;
+  unsigned stream;
+  int64_t dim;
+};
+
+/* A sparse sign right map R (n x dim): column j of A maps to zeta entries. */
+struct prsvd_sparse_right {
+  int64_t dim;
+  int zeta;
+  int *pos;      /* n x zeta */
+  double *sign;  /* n x zeta */
+};
+int prsvd_sparse_right_create(uint64_t seed, unsigned stream, int64_t n, int64_t dim,
+                              struct prsvd_sparse_right *r);
+void prsvd_sparse_right_free(struct prsvd_sparse_right *r);
+
 struct prsvd_cursor {
   int pass;          /* 0-based pass over A */
   int n_passes;      /* passes planned so far (for progress) */
   int64_t next_row;  /* first row of the next panel, global */
 };
 
+#define PRSVD_MAX_KEEP 3
+#define PRSVD_MAX_LEFT 4
+
 struct prsvd_pass {
   prsvd_source *a;
   int64_t panel_rows;
   double *panel;                 /* panel_rows x n, row-major */
-  const double *x;               /* n x l column-major (ld n) or NULL */
-  prsvd_dmat *y;                 /* m x l */
-  const double *probes;          /* n x n_probes column-major or NULL */
-  prsvd_dmat *y_probes;          /* m x n_probes */
-  double *h;                     /* n x l column-major partial co-range, zeroed by the caller */
-  int check_finite;
+  double *work;                  /* panel_rows x n_right (P_i) and panel_rows x max left dim */
   const struct prsvd_svd_params *params;
+  int check_finite;
+
+  /* P_i = A_i R: dense (right, n x n_right column-major) or sparse (right_sparse) */
+  const double *right;
+  const struct prsvd_sparse_right *right_sparse;
+  int64_t n_right;
+  /* rows of P_i(:, col0 : col0 + dmat cols) stored into dmat */
+  int n_keep;
+  struct { prsvd_dmat *dmat; int64_t col0; } keep[PRSVD_MAX_KEEP];
+
+  /* H (n x cols of corange_src, column-major) += A_i^T (rows of corange_src) */
+  prsvd_dmat *corange_src;
+  double *corange;
+
+  /* L_t (n x dim, column-major) += A_i^T G_t,i;  core_t (dim x core_cols) += G_t,i^T P_i(:, c0..) */
+  int n_left;
+  struct {
+    struct prsvd_testmat g;
+    double *acc;     /* may be NULL when only the core is wanted */
+    double *core;    /* NULL: no core */
+    int64_t core_col0, core_cols;
+  } left[PRSVD_MAX_LEFT];
+
+  double *fro2;  /* += ||A_i||_F^2 (NULL: skip) */
 };
 
+/* Size of pass->work for a pass with right width n_right and left dims (floats of double). */
+int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
 
 #endif
