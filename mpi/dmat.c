@@ -261,3 +261,14 @@ void prsvd_dmat_scale_cols(prsvd_dmat *a, int64_t k, const double *flip) {
     if (flip[j] < 0)
       for (int64_t i = 0; i < a->local_rows; i++) a->data[j * a->ld + i] = -a->data[j * a->ld + i];
 }
+
+int prsvd_dmat_truncate_cols(prsvd_dmat *a, int64_t k) {
+  int m, n, mb, lld, info, zero = 0;
+  if (k < 1 || k > a->cols)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "truncate to %lld of %lld columns", (long long)k, (long long)a->cols);
+  a->cols = k;
+  m = (int)a->rows, n = (int)k, mb = (int)a->block_rows, lld = (int)a->ld;
+  descinit_(a->desc, &m, &n, &mb, &n, &zero, &zero, &a->grid->ctxt, &lld, &info);
+  if (info) PRSVD_ERR(PRSVD_ERR_MPI, "DESCINIT rejected argument %d", -info);
+  return PRSVD_OK;
+}

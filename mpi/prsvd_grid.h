@@ -50,6 +50,8 @@ int prsvd_dmat_gram(const prsvd_dmat *a, double *g);
 /* Collective: make the largest-magnitude entry of each of the first k columns positive
  * (ties: the lowest row); flip[j] = -1 or 1 reports what was done. */
 int prsvd_dmat_fix_signs(prsvd_dmat *a, int64_t k, double *flip);
+/* Keep only the first k columns (local, no data moves: column-major prefix). */
+int prsvd_dmat_truncate_cols(prsvd_dmat *a, int64_t k);
 /* Local: scale column j of the first k by flip[j]. */
 void prsvd_dmat_scale_cols(prsvd_dmat *a, int64_t k, const double *flip);
 

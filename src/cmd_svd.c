@@ -10,17 +10,26 @@
 #include "options.h"
 
 struct svd_opts {
-  int64_t rank, oversample, power_iters, memory;
+  int64_t rank, oversample, power_iters, passes, memory, range_dim, core_dim, max_rank, block;
   uint64_t seed;
-  const char *output;
+  double tol;
+  const char *output, *onepass_method, *sketch;
   int force, json, progress, quiet, debug;
 };
 
 #define O(f) offsetof(struct svd_opts, f)
 static const struct prsvd_option svd_options[] = {
-    {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, 1, "singular triplets to compute, 1..min(m, n)", O(rank)},
+    {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, 0, "singular triplets to compute, 1..min(m, n) (required unless --tol)", O(rank)},
     {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns (reduced if k + p > min(m, n))", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations; the run reads A q + 1 times", O(power_iters)},
+    {"passes", 0, PRSVD_OPT_INT, "N", NULL, 1, 101, 0, "reads of A instead of -q (N = q + 1); 1 = single-pass sketch", O(passes)},
+    {"onepass-method", 0, PRSVD_OPT_STRING, "M", "three", 0, 0, 0, "with --passes 1: three (TYUC 2019), two (TYUC 2017) or hmt", O(onepass_method)},
+    {"sketch", 0, PRSVD_OPT_STRING, "KIND", "gaussian", 0, 0, 0, "single-pass test matrices: gaussian or sparse (sign maps)", O(sketch)},
+    {"range-dim", 0, PRSVD_OPT_INT, "KS", NULL, 1, 1e9, 0, "single pass: range/co-range sketch size (default 2k + 1)", O(range_dim)},
+    {"core-dim", 0, PRSVD_OPT_INT, "S", NULL, 1, 1e9, 0, "single pass: core sketch size (default 2 KS + 1)", O(core_dim)},
+    {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, 0, "fixed accuracy: smallest rank with ||A - USV^T||_F <= EPS ||A||_F", O(tol)},
+    {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, 0, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
+    {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, 0, "with --tol: columns added per step", O(block)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget for row panels (K, M, G suffixes)", O(memory)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
@@ -36,13 +45,23 @@ static const struct prsvd_command_doc svd_doc = {
     "svd", "FILE.h5:/DATASET -k K -o OUT.h5 [options]",
     "Truncated SVD A ~ U diag(S) V^T of the m x n dataset, by randomized subspace iteration\n"
     "(Halko, Martinsson & Tropp 2011), streaming row panels from the file q + 1 times (once\n"
-    "more when the sketch is ill-conditioned).  Run under mpirun to use many ranks: each\n"
-    "reads its own rows; the result does not depend on the number of ranks.",
+    "more when the sketch is ill-conditioned).  --passes 1 reads A once (single-pass\n"
+    "sketches); --tol chooses the rank for an accuracy (exit 8 if --max-rank is reached\n"
+    "first, the partial result written).  Run under mpirun to use many ranks: each reads its\n"
+    "own rows; the result does not depend on the number of ranks.",
     1};
 
-static int write_output(struct prsvd_cli *cli, const struct svd_opts *o, const char *file,
-                        const char *dataset, int64_t m, int64_t n, prsvd_svd *svd,
-                        const struct prsvd_svd_stats *st, int64_t p_used) {
+static const char *method_name(const struct prsvd_svd_params *prm) {
+  static const char *const names[] = {"subspace", "onepass-three", "onepass-two", "onepass-hmt", "qb"};
+  if (prm->method == PRSVD_METHOD_SUBSPACE) return names[0];
+  if (prm->method == PRSVD_METHOD_QB) return names[4];
+  return names[1 + prm->onepass];
+}
+
+static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
+                        const struct prsvd_svd_params *prm, const char *file, const char *dataset,
+                        int64_t m, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st) {
+  const double *scree = NULL;
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
   prsvd_h5_matrix *mat = NULL;
@@ -68,8 +87,9 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o, const c
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rows", m));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "cols", n));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "oversample", p_used));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", o->power_iters));
+  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "method", method_name(prm)));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "oversample", prm->oversample));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", prm->power_iters));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "passes", st->passes));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "seed", (int64_t)o->seed));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "nprocs", cli->nprocs));
@@ -77,6 +97,23 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o, const c
   PRSVD_TRY(prsvd_h5_attr_double(w, "/", "elapsed_seconds", MPI_Wtime() - cli->t_start));
   PRSVD_TRY(prsvd_h5_attr_double(w, "/", "error_estimate", st->error_estimate));
   PRSVD_TRY(prsvd_h5_attr_double(w, "/", "error_estimate_fro", st->error_estimate_fro));
+  if (prm->method == PRSVD_METHOD_ONEPASS) {
+    PRSVD_TRY(prsvd_h5_attr_string(w, "/", "sketch", o->sketch));
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "range_dim", st->range_dim));
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "core_dim", st->core_dim));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "error_ci_low", st->error_ci_low));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "error_ci_high", st->error_ci_high));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "norm_fro", st->norm_fro));
+    PRSVD_TRY(prsvd_svd_get_scree(svd, &scree));
+    if (scree) PRSVD_TRY(prsvd_h5_write_vector(w, "/scree", k, scree));
+  }
+  if (prm->method == PRSVD_METHOD_QB) {
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "tol", prm->tol));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "tol_achieved", st->tol_achieved));
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "tol_met", st->tol_met));
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "block", prm->block));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "norm_fro", st->norm_fro));
+  }
   PRSVD_TRY(prsvd_h5_writer_commit(&w));
   prsvd_profile_end(PRSVD_EV_WRITE, 8.0 * (double)((m + n + 1) * k), 0.0);
 done:
@@ -85,20 +122,49 @@ done:
   return status;
 }
 
+/* Columns of the sketches a method keeps per rank, for the plan. */
+static void sketch_shape(const struct prsvd_svd_params *prm, int64_t mn, int64_t *m_cols,
+                         int64_t *n_cols, const char **what) {
+  if (prm->method == PRSVD_METHOD_QB) {
+    int64_t l = prm->max_rank ? prm->max_rank : (mn < 256 ? mn : 256);
+    *m_cols = 2 * l, *n_cols = 4 * l, *what = "QB up to rank";
+  } else if (prm->method == PRSVD_METHOD_ONEPASS) {
+    int64_t ks = prm->range_dim ? prm->range_dim : 2 * prm->rank + 1, s;
+    ks = ks > mn ? mn : ks;
+    s = prm->core_dim ? prm->core_dim : 2 * ks + 1;
+    s = s > mn ? mn : s;
+    *m_cols = ks, *n_cols = 3 * ks + 2 * s + 10, *what = "single pass, k_s";
+  } else {
+    int64_t l = prm->rank + prm->oversample;
+    *m_cols = l + 10, *n_cols = 4 * l + 10, *what = "subspace iteration, l";
+  }
+}
+
 static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in,
-                       const struct svd_opts *o, int64_t l) {
+                       const struct svd_opts *o, const struct prsvd_svd_params *prm) {
   char b1[32], b2[32], b3[32], b4[32];
-  int64_t m = in->rows, n = in->cols;
+  int64_t m = in->rows, n = in->cols, mn = m < n ? m : n, mc, nc;
+  const char *what;
   int64_t block = (m + cli->nprocs - 1) / cli->nprocs;
   int64_t panel = o->memory / (8 * n);
   if (panel > block) panel = block;
   if (panel < 1) panel = 1;
-  double sketches = 8.0 * ((double)block * (l + 10) + 3.0 * n * l + n * 10.0 + (double)n / cli->nprocs * l);
+  sketch_shape(prm, mn, &mc, &nc, &what);
+  double sketches = 8.0 * ((double)block * mc + (double)n * nc);
+  int passes = prm->method == PRSVD_METHOD_ONEPASS ? 1 : prm->power_iters + 1;
   printf("prsvd svd %s: %lld x %lld %s on %d rank%s\n", spec, (long long)m, (long long)n, in->type,
          cli->nprocs, cli->nprocs > 1 ? "s" : "");
-  printf("  k = %lld, p = %lld, q = %lld: %lld passes over %s (one more if the sketch is ill-conditioned)\n",
-         (long long)o->rank, (long long)(l - o->rank), (long long)o->power_iters,
-         (long long)o->power_iters + 1, prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
+  if (prm->method == PRSVD_METHOD_QB)
+    printf("  tol = %g, block %lld, max rank %lld: %d pass%s over %s\n", prm->tol,
+           (long long)prm->block, (long long)(mc / 2), passes, passes > 1 ? "es" : "",
+           prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
+  else if (prm->method == PRSVD_METHOD_ONEPASS)
+    printf("  k = %lld, %s %lld (%s sketches, %s): 1 pass over %s\n", (long long)prm->rank, what,
+           (long long)mc, o->sketch, o->onepass_method, prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
+  else
+    printf("  k = %lld, p = %lld, q = %d: %d passes over %s (one more if the sketch is ill-conditioned)\n",
+           (long long)prm->rank, (long long)prm->oversample, prm->power_iters, passes,
+           prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
   printf("  memory per rank: panels %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
          prsvd_format_bytes(8.0 * panel * n, b2, sizeof b2), (long long)panel,
          prsvd_format_bytes(sketches, b3, sizeof b3),
@@ -107,7 +173,8 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   fflush(stdout);
 }
 
-static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o, prsvd_svd *svd,
+static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
+                          const struct prsvd_svd_params *prm, prsvd_svd *svd,
                           const struct prsvd_svd_stats *st, const struct prsvd_profile_row *rows,
                           double elapsed) {
   const double *s;
@@ -126,8 +193,15 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
          prsvd_format_bytes((double)st->bytes_read, b, sizeof b),
          elapsed > 0 ? st->bytes_read / elapsed * 1e-9 : 0.0, elapsed > 0 ? flops / elapsed * 1e-9 : 0.0,
          elapsed);
-  printf("error estimate: ||A - U S V^T||_2 <= %.3e (HMT eq. 4.3, 10 probes), ||.||_F ~ %.3e\n",
-         st->error_estimate, st->error_estimate_fro);
+  if (prm->method == PRSVD_METHOD_QB)
+    printf("rank %lld chosen for tol %g: ||A - U S V^T||_F / ||A||_F = %.3e (indicator)%s\n",
+           (long long)k, prm->tol, st->tol_achieved, st->tol_met ? "" : "  NOT REACHED");
+  else if (prm->method == PRSVD_METHOD_ONEPASS)
+    printf("error estimate: ||A - U S V^T||_F ~ %.3e, 95%% in [%.3e, %.3e] (10 Gaussian probes); ||A||_F = %.3e\n",
+           st->error_estimate_fro, st->error_ci_low, st->error_ci_high, st->norm_fro);
+  else
+    printf("error estimate: ||A - U S V^T||_2 <= %.3e (HMT eq. 4.3, 10 probes), ||.||_F ~ %.3e\n",
+           st->error_estimate, st->error_estimate_fro);
   prsvd_profile_print(stdout, rows);
   printf("wrote %s\n", o->output);
 }
@@ -135,21 +209,23 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
 static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, int64_t m,
                                  int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
                                  const struct prsvd_profile_row *rows, double elapsed,
-                                 const struct svd_opts *o, int64_t p_used) {
-  const double *s;
+                                 const struct svd_opts *o, const struct prsvd_svd_params *prm) {
+  const double *s, *scree = NULL;
   int64_t k;
   prsvd_svd_get_rank(svd, &k);
   prsvd_svd_get_singular_values(svd, &s);
+  prsvd_svd_get_scree(svd, &scree);
   json_object *j = json_object_new_object(), *sv = json_object_new_array();
   for (int64_t i = 0; i < k; i++) json_object_array_add(sv, json_object_new_double(s[i]));
   json_object_object_add(j, "command", json_object_new_string("svd"));
+  json_object_object_add(j, "method", json_object_new_string(method_name(prm)));
   json_object_object_add(j, "input", json_object_new_string(spec));
   json_object_object_add(j, "output", json_object_new_string(o->output));
   json_object_object_add(j, "rows", json_object_new_int64(m));
   json_object_object_add(j, "cols", json_object_new_int64(n));
   json_object_object_add(j, "rank", json_object_new_int64(k));
-  json_object_object_add(j, "oversample", json_object_new_int64(p_used));
-  json_object_object_add(j, "power_iters", json_object_new_int64(o->power_iters));
+  json_object_object_add(j, "oversample", json_object_new_int64(prm->oversample));
+  json_object_object_add(j, "power_iters", json_object_new_int64(prm->power_iters));
   json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
   json_object_object_add(j, "passes", json_object_new_int(st->passes));
   json_object_object_add(j, "extra_pass", json_object_new_boolean(st->extra_pass));
@@ -158,9 +234,71 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
   json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));
   json_object_object_add(j, "error_estimate", json_object_new_double(st->error_estimate));
   json_object_object_add(j, "error_estimate_fro", json_object_new_double(st->error_estimate_fro));
+  if (prm->method == PRSVD_METHOD_ONEPASS) {
+    json_object *sc = json_object_new_array();
+    for (int64_t i = 0; scree && i < k; i++) json_object_array_add(sc, json_object_new_double(scree[i]));
+    json_object_object_add(j, "error_ci", json_object_new_array());
+    json_object_array_add(json_object_object_get(j, "error_ci"), json_object_new_double(st->error_ci_low));
+    json_object_array_add(json_object_object_get(j, "error_ci"), json_object_new_double(st->error_ci_high));
+    json_object_object_add(j, "scree", sc);
+    json_object_object_add(j, "range_dim", json_object_new_int64(st->range_dim));
+    json_object_object_add(j, "core_dim", json_object_new_int64(st->core_dim));
+    json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
+  }
+  if (prm->method == PRSVD_METHOD_QB) {
+    json_object_object_add(j, "tol", json_object_new_double(prm->tol));
+    json_object_object_add(j, "tol_achieved", json_object_new_double(st->tol_achieved));
+    json_object_object_add(j, "tol_met", json_object_new_boolean(st->tol_met));
+    json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
+  }
   json_object_object_add(j, "singular_values", sv);
   json_object_object_add(j, "phases", prsvd_profile_json(rows));
   return j;
+}
+
+static const char *const onepass_names[] = {"three", "two", "hmt"};
+
+/* Options into library parameters; the method follows from --passes and --tol. */
+static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *spec,
+                   struct prsvd_svd_params *prm) {
+  const int64_t mn = m < n ? m : n;
+  int found = 0;
+  if (o->passes && o->power_iters != 1)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "give either --passes or -q/--power-iters, not both");
+  prm->power_iters = (int)(o->passes ? o->passes - 1 : o->power_iters);
+  prm->rank = o->rank;
+  prm->seed = o->seed;
+  prm->memory = o->memory;
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(o->onepass_method, onepass_names[i])) prm->onepass = (enum prsvd_onepass_method)i, found = 1;
+  if (!found)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "unknown --onepass-method '%s': expected three, two or hmt", o->onepass_method);
+  if (!strcmp(o->sketch, "gaussian")) prm->test_matrix = PRSVD_TEST_GAUSSIAN;
+  else if (!strcmp(o->sketch, "sparse")) prm->test_matrix = PRSVD_TEST_SPARSE;
+  else PRSVD_ERR(PRSVD_ERR_USAGE, "unknown --sketch '%s': expected gaussian or sparse", o->sketch);
+  prm->range_dim = o->range_dim;
+  prm->core_dim = o->core_dim;
+  if (o->tol > 0) {
+    if (o->rank)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "--tol chooses the rank: give --max-rank R instead of -k");
+    if (o->passes == 1 && !o->max_rank)
+      PRSVD_ERR(PRSVD_ERR_USAGE,
+                "--passes 1 with --tol needs --max-rank: a single pass must fix the sketch width before reading A");
+    if (o->max_rank > mn)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank %lld exceeds min(rows, cols) = %lld of '%s'",
+                (long long)o->max_rank, (long long)mn, spec);
+    prm->method = PRSVD_METHOD_QB;
+    prm->tol = o->tol;
+    prm->max_rank = o->max_rank;
+    prm->block = o->block;
+    return PRSVD_OK;
+  }
+  if (!o->rank) PRSVD_ERR(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
+  if (o->rank > mn)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--rank %lld exceeds min(rows, cols) = %lld of '%s'",
+              (long long)o->rank, (long long)mn, spec);
+  prm->method = o->passes == 1 ? PRSVD_METHOD_ONEPASS : PRSVD_METHOD_SUBSPACE;
+  return PRSVD_OK;
 }
 
 int cmd_svd(struct prsvd_cli *cli, int argc, char **argv) {
@@ -178,30 +316,25 @@ int cmd_svd(struct prsvd_cli *cli, int argc, char **argv) {
 
   status = prsvd_options_parse(&svd_doc, svd_options, argc, argv, &o, pos);
   if (status) return status;
+  if (!o.rank && o.tol <= 0) PRSVD_FAIL(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &info, &src));
   int64_t m = info.rows, n = info.cols, mn = m < n ? m : n;
-  if (o.rank > mn)
-    PRSVD_FAIL(PRSVD_ERR_USAGE, "--rank %lld exceeds min(rows, cols) = %lld of '%s'",
-               (long long)o.rank, (long long)mn, pos[0]);
+  PRSVD_TRY(resolve(&o, m, n, pos[0], &prm));
   int64_t p_used = o.oversample;
-  if (o.rank + o.oversample > mn) {
+  if (prm.method == PRSVD_METHOD_SUBSPACE && o.rank + o.oversample > mn) {
     p_used = mn - o.rank;
     prsvd_cli_warn(cli, "k + p = %lld exceeds min(rows, cols) = %lld: oversampling reduced to %lld",
                    (long long)(o.rank + o.oversample), (long long)mn, (long long)p_used);
   }
+  prm.oversample = p_used;
   if (o.memory < 8 * n)
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--memory %lld bytes holds less than one row of '%s' (%lld columns: %lld bytes)",
                (long long)o.memory, pos[0], (long long)n, (long long)(8 * n));
   PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
-  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, o.rank + p_used);
+  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm);
 
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * n);
-  prm.rank = o.rank;
-  prm.oversample = p_used;
-  prm.power_iters = (int)o.power_iters;
-  prm.seed = o.seed;
-  prm.memory = o.memory;
   prm.progress = prsvd_progress_report;
   prm.progress_arg = &progress;
   prsvd_profile_reset();
@@ -209,17 +342,22 @@ int cmd_svd(struct prsvd_cli *cli, int argc, char **argv) {
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
   PRSVD_TRY(prsvd_svd_solve(svd, src));
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
-  PRSVD_TRY(write_output(cli, &o, file, dataset, m, n, svd, &st, p_used));
+  PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st));
 
   double elapsed = MPI_Wtime() - cli->t_start;
   prsvd_profile_reduce(cli->comm, rows);
   if (o.json) {
-    json_object *j = summary_json(cli, pos[0], m, n, svd, &st, rows, elapsed, &o, p_used);
+    json_object *j = summary_json(cli, pos[0], m, n, svd, &st, rows, elapsed, &o, &prm);
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else if (!o.quiet) {
-    print_summary(cli, &o, svd, &st, rows, elapsed);
+    print_summary(cli, &o, &prm, svd, &st, rows, elapsed);
   }
+  if (prm.method == PRSVD_METHOD_QB && !st.tol_met)
+    PRSVD_FAIL(PRSVD_ERR_TOL,
+               "tolerance %g not reached within --max-rank %lld (error indicator %.3e): the rank-%lld result in '%s' is labelled tol_met = 0; raise --max-rank",
+               o.tol, (long long)(o.max_rank ? o.max_rank : (mn < 256 ? mn : 256)), st.tol_achieved,
+               (long long)(o.max_rank ? o.max_rank : (mn < 256 ? mn : 256)), o.output);
 done:
   prsvd_svd_destroy(&svd);
   prsvd_source_destroy(&src);

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "config.h"
 #include "error.h"
+#include "slurm_check.h"
 
 static const struct {
   const char *name;
@@ -89,6 +90,8 @@ int main(int argc, char **argv) {
     status = argc < 2 ? PRSVD_ERR_USAGE : PRSVD_OK;
   } else if (!strcmp(argv[1], "--version")) {
     if (cli.rank == 0) version();
+  } else if ((status = prsvd_check_slurm_world(cli.comm)) != PRSVD_OK) {
+    if (cli.rank == 0) prsvd_error_print(cli.debug); /* srun started copies, not one job */
   } else {
     int found = 0;
     for (int i = 0; i < N_COMMANDS; i++)

@@ -31,7 +31,8 @@ enum prsvd_status {
   PRSVD_ERR_NUMERIC = 4,  /* a factorization failed */
   PRSVD_ERR_MPI = 5,      /* MPI, BLACS or ScaLAPACK failed */
   PRSVD_ERR_NOMEM = 6,    /* allocation failed */
-  PRSVD_ERR_INTERNAL = 7  /* a bug: please report it */
+  PRSVD_ERR_INTERNAL = 7, /* a bug: please report it */
+  PRSVD_ERR_TOL = 8       /* --tol not reached within --max-rank (result written, labelled) */
 };
 
 /* The message of the most recent error on this rank ("" if none). */
@@ -63,8 +64,18 @@ void prsvd_source_destroy(prsvd_source **src);
 
 /* ---- Randomized SVD ----------------------------------------------------------------- */
 
+/* Methods (params.method):
+ *  SUBSPACE  randomized subspace iteration, q + 1 passes (HMT 2011 Alg. 4.4 + 5.1)
+ *  ONEPASS   one pass, by params.onepass: THREE (Tropp, Yurtsever, Udell & Cevher 2019),
+ *            TWO (TYUC 2017), HMT (HMT 2011 Sec. 5.5)
+ *  QB        fixed accuracy: blocked QB with error indicator, pass-efficient (Yu, Gu & Li
+ *            2018, randQB_FP), growing the rank until ||A - QB||_F <= tol ||A||_F */
+enum prsvd_svd_method { PRSVD_METHOD_SUBSPACE = 0, PRSVD_METHOD_ONEPASS = 1, PRSVD_METHOD_QB = 2 };
+enum prsvd_onepass_method { PRSVD_ONEPASS_THREE = 0, PRSVD_ONEPASS_TWO = 1, PRSVD_ONEPASS_HMT = 2 };
+enum prsvd_test_matrix { PRSVD_TEST_GAUSSIAN = 0, PRSVD_TEST_SPARSE = 1 };
+
 struct prsvd_svd_params {
-  int64_t rank;          /* k: singular triplets wanted */
+  int64_t rank;          /* k: singular triplets wanted (QB: 0 = chosen by tol) */
   int64_t oversample;    /* p: extra sketch columns (l = k + p) */
   int power_iters;       /* q: the run reads A q + 1 times (one more if R is ill-conditioned) */
   uint64_t seed;         /* test matrices depend only on (seed, row, column) */
@@ -72,11 +83,23 @@ struct prsvd_svd_params {
   int n_probes;          /* Gaussian probes for the error estimate */
   double rcond_min;      /* below this reciprocal condition of R, form B = Q^T A by a pass */
   int check_finite;      /* stop at the first NaN or Inf in A */
+  enum prsvd_svd_method method;
+  enum prsvd_onepass_method onepass;
+  enum prsvd_test_matrix test_matrix; /* single pass: Gaussian or sparse sign maps */
+  int64_t range_dim;     /* single pass: k_s (0: 2k + 1) */
+  int64_t core_dim;      /* single pass: s (0: 2 k_s + 1) */
+  double tol;            /* QB: relative Frobenius error wanted */
+  int64_t max_rank;      /* QB: the largest rank tried (sketch width) */
+  int64_t block;         /* QB: columns added per step */
   void (*progress)(void *arg, int pass, int n_passes, int64_t rows_done, int64_t rows_total);
   void *progress_arg;    /* progress is called on every rank after each panel */
 };
-#define PRSVD_SVD_PARAMS_INIT \
-  { 0, 10, 1, 0, (int64_t)512 << 20, 10, 1e-6, 1, NULL, NULL }
+#define PRSVD_SVD_PARAMS_INIT                                                            \
+  {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20, \
+   .n_probes = 10, .rcond_min = 1e-6, .check_finite = 1, .method = PRSVD_METHOD_SUBSPACE,  \
+   .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
+   .core_dim = 0, .tol = 0.0, .max_rank = 0, .block = 10, .progress = NULL,                 \
+   .progress_arg = NULL}
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
  * times are this rank's own, the program reduces them). */
@@ -86,8 +109,13 @@ struct prsvd_svd_stats {
   double r_rcond;             /* reciprocal condition estimate of the last R */
   int64_t panel_rows;         /* rows per panel */
   int64_t bytes_read;         /* all passes, all ranks, as doubles after conversion */
-  double error_estimate;      /* HMT eq. 4.3 bound on ||A - U S V^T||_2 (prob >= 1 - 10^-probes) */
-  double error_estimate_fro;  /* sqrt(mean ||(A - U S V^T) w||^2): estimates ||A - USV^T||_F */
+  double error_estimate;      /* HMT eq. 4.3 bound on ||A - U S V^T||_2 (NaN if not computed) */
+  double error_estimate_fro;  /* estimate of ||A - U S V^T||_F */
+  double error_ci_low, error_ci_high; /* 95% interval of the Frobenius error (single pass) */
+  double norm_fro;            /* ||A||_F when the method measured it (QB, single pass), else 0 */
+  int64_t range_dim, core_dim;/* single pass: sketch sizes used */
+  double tol_achieved;        /* QB: indicator of ||A - U S V^T||_F / ||A||_F */
+  int tol_met;                /* QB: 1 if tol was reached within max_rank */
 };
 
 typedef struct prsvd_svd prsvd_svd;
@@ -107,6 +135,8 @@ int prsvd_svd_get_u(const prsvd_svd *svd, const double **u, int64_t *row0, int64
 int prsvd_svd_get_v(const prsvd_svd *svd, const double **v, int64_t *row0, int64_t *local_rows,
                     int64_t *ld);
 int prsvd_svd_get_stats(const prsvd_svd *svd, struct prsvd_svd_stats *stats);
+/* Single pass: scree[r-1] estimates ||A - A_r||_F for r = 1..k (NULL for other methods). */
+int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree);
 void prsvd_svd_destroy(prsvd_svd **svd);
 
 /* The block of rows [*row0, *row0 + *local_rows) that this rank of nprocs owns when `rows`

@@ -15,7 +15,11 @@ enum prsvd_stream {
   PRSVD_STREAM_GEN_U = 2,   /* prsvd gen: left Householder vector */
   PRSVD_STREAM_GEN_V = 3,   /* prsvd gen: right Householder vector */
   PRSVD_STREAM_GEN_SIGN = 4,
-  PRSVD_STREAM_GEN_NOISE = 5
+  PRSVD_STREAM_GEN_NOISE = 5,
+  PRSVD_STREAM_UPSILON = 6, /* single pass: co-range test matrix */
+  PRSVD_STREAM_PHI = 7,     /* single pass: core, left */
+  PRSVD_STREAM_PSI = 8,     /* single pass: core, right */
+  PRSVD_STREAM_THETA = 9    /* single pass: error-estimate probes */
 };
 
 /* Philox4x32-10 of one counter under one key (exposed for known-answer tests). */

@@ -173,10 +173,10 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
     prsvd_profile_end(PRSVD_EV_READ, 8.0 * (double)(nr * n), 0.0);
 
     prsvd_profile_begin(PRSVD_EV_SKETCH);
-    if (p->fro2) {
-      double s = 0.0;
-      for (int64_t i = 0; i < nr64 * n; i++) s += p->panel[i] * p->panel[i];
-      *p->fro2 += s;
+    if (p->fro2) { /* extended precision: --tol subtracts this from the sketch's energy */
+      long double s = 0.0L;
+      for (int64_t i = 0; i < nr64 * n; i++) s += (long double)p->panel[i] * p->panel[i];
+      *p->fro2 += (double)s;
     }
     /* P_i = A_i R, kept rows stored */
     if (p->n_right) {

@@ -1,0 +1,331 @@
+/*
+ * Single-pass randomized SVD: every sketch from one read of A.
+ *
+ *  three  Tropp, Yurtsever, Udell & Cevher, "Streaming low-rank matrix approximation with an
+ *         application to scientific simulation", SISC 41 (2019), Alg. 2-3:
+ *         X = Upsilon A, Y = A Omega^T, Z = Phi A Psi^T;  Q = orth(Y), P = orth(X^T),
+ *         C = (Phi Q)^+ Z ((Psi P)^+)^T,  A ~ Q C P^T;  k_s = 2r + 1, s = 2 k_s + 1.
+ *  two    TYUC, "Practical sketching algorithms for low-rank matrix approximation", SIMAX 38
+ *         (2017), Alg. 1: Y = A Omega, W = Psi A;  Q = orth(Y), B = (Psi Q)^+ W,  A ~ Q B;
+ *         l = 2 k_s + 1.
+ *  hmt    Halko, Martinsson & Tropp (2011) Sec. 5.5: Y = A Omega, Yt = A^T Omega_t;
+ *         Q R = Y, Qt = orth(Yt), B (Qt^T Omega) = Q^T Y = R,  A ~ Q B Qt^T.
+ *
+ * The error estimate (TYUC 2019 Sec. 6) rides along: S = Theta A with 10 Gaussian rows, and
+ * err^2 = ||S - Theta A_hat||^2 / 10 with a chi-square 95% interval; the scree estimate
+ * sqrt(err^2 + sum_{j>r} sigma_j(C)^2) tells the tail energy left at each rank r.
+ *
+ * Assumptions: r = k <= k_s <= s <= min(m, n) (sizes clipped to min(m, n)); test matrices
+ * Gaussian or sparse sign maps (zeta = min(8, dim) nonzeros per column), drawn from
+ * (seed, stream, global index) so the result does not depend on the number of ranks.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "error.h"
+#include "profile.h"
+#include "rng.h"
+#include "svd_impl.h"
+
+#define N_THETA 10
+
+/* The right maps R = [Omega^T | Psi^T] (n x (k_s + s)), dense or sparse. */
+struct right_maps {
+  int64_t n, dims[2], total;
+  unsigned streams[2];
+  int n_maps;
+  enum prsvd_sketch_kind kind;
+  double *dense;                      /* n x total */
+  struct prsvd_sparse_right sparse;   /* zeta of both maps, positions offset */
+};
+
+static int right_maps_create(struct right_maps *r, const struct prsvd_svd_params *prm, int64_t n) {
+  int status = PRSVD_OK;
+  r->n = n;
+  r->total = 0;
+  for (int t = 0; t < r->n_maps; t++) r->total += r->dims[t];
+  if (r->kind == PRSVD_SKETCH_GAUSSIAN) {
+    PRSVD_ALLOC(r->dense, n * r->total);
+    for (int t = 0, c0 = 0; t < r->n_maps; c0 += (int)r->dims[t], t++)
+      prsvd_rng_fill(prm->seed, r->streams[t], 0, n, 0, r->dims[t], r->dense + n * c0, n);
+    return PRSVD_OK;
+  }
+  /* sparse: each column j of A hits zeta_t rows of each map, offset into the concatenation */
+  int zeta = 0, z[2];
+  for (int t = 0; t < r->n_maps; t++) zeta += z[t] = prsvd_sparse_zeta(r->dims[t]);
+  r->sparse.dim = r->total;
+  r->sparse.zeta = zeta;
+  PRSVD_ALLOC(r->sparse.pos, n * zeta);
+  PRSVD_ALLOC(r->sparse.sign, n * zeta);
+  for (int64_t j = 0; j < n; j++)
+    for (int t = 0, off = 0, c0 = 0; t < r->n_maps; off += z[t], c0 += (int)r->dims[t], t++) {
+      int *pos = r->sparse.pos + j * zeta + off;
+      prsvd_sparse_column(prm->seed, r->streams[t], j, r->dims[t], pos, r->sparse.sign + j * zeta + off);
+      for (int u = 0; u < z[t]; u++) pos[u] += c0;
+    }
+done:
+  return status;
+}
+
+static void right_maps_free(struct right_maps *r) {
+  free(r->dense);
+  prsvd_sparse_right_free(&r->sparse);
+}
+
+/* out (c x dims[t]) = Qd^T R_t for Qd (n x c) distributed: local rows, then summed. */
+static int right_map_product(const struct right_maps *r, int t, const prsvd_dmat *qd,
+                             double *out, MPI_Comm comm) {
+  int64_t q0, qr, qld, c = prsvd_dmat_cols(qd), d = r->dims[t], c0 = 0;
+  const double *q = prsvd_dmat_local(qd, &q0, &qr, &qld);
+  for (int u = 0; u < t; u++) c0 += r->dims[u];
+  memset(out, 0, sizeof(double) * (size_t)(c * d));
+  for (int64_t i = 0; i < qr; i++) {
+    const int64_t j = q0 + i;
+    if (r->kind == PRSVD_SKETCH_GAUSSIAN) {
+      for (int64_t e = 0; e < d; e++) {
+        const double rv = r->dense[(c0 + e) * r->n + j];
+        for (int64_t a = 0; a < c; a++) out[e * c + a] += q[a * qld + i] * rv;
+      }
+    } else {
+      for (int u = 0; u < r->sparse.zeta; u++) {
+        const int64_t e = r->sparse.pos[j * r->sparse.zeta + u] - c0;
+        if (e < 0 || e >= d) continue;
+        const double sg = r->sparse.sign[j * r->sparse.zeta + u];
+        for (int64_t a = 0; a < c; a++) out[e * c + a] += q[a * qld + i] * sg;
+      }
+    }
+  }
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, out, (int)(c * d), MPI_DOUBLE, MPI_SUM, comm));
+  return PRSVD_OK;
+}
+
+/* out (c x dim) = Qd^T G for a generated left map G (m x dim) and Qd (m x c) distributed. */
+static int left_map_product(const struct prsvd_testmat *g, const prsvd_dmat *qd, double *out,
+                            MPI_Comm comm) {
+  int status = PRSVD_OK;
+  int64_t q0, qr, qld, c = prsvd_dmat_cols(qd), d = g->dim;
+  const double *q = prsvd_dmat_local(qd, &q0, &qr, &qld);
+  double *row = NULL, sign[8];
+  int pos[8];
+  PRSVD_ALLOC(row, d);
+  memset(out, 0, sizeof(double) * (size_t)(c * d));
+  for (int64_t i = 0; i < qr; i++) {
+    if (g->kind == PRSVD_SKETCH_GAUSSIAN) {
+      prsvd_rng_fill(g->seed, g->stream, q0 + i, 1, 0, d, row, 1);
+      for (int64_t e = 0; e < d; e++)
+        for (int64_t a = 0; a < c; a++) out[e * c + a] += q[a * qld + i] * row[e];
+    } else {
+      prsvd_sparse_column(g->seed, g->stream, q0 + i, d, pos, sign);
+      for (int u = 0; u < prsvd_sparse_zeta(d); u++)
+        for (int64_t a = 0; a < c; a++) out[pos[u] * c + a] += q[a * qld + i] * sign[u];
+    }
+  }
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, out, (int)(c * d), MPI_DOUBLE, MPI_SUM, comm));
+done:
+  free(row);
+  return status;
+}
+
+/* pinv (cols x rows) of a (rows x cols, column-major) by its SVD, dropping sigma below
+ * 1e-14 sigma_1.  Same bits on every rank (called with replicated input, LAPACK is
+ * deterministic). */
+static int pseudo_inverse(int rows, int cols, const double *a, double *pinv) {
+  int status = PRSVD_OK, r = rows < cols ? rows : cols, info = 0, lwork = -1;
+  double *cp = NULL, *s = NULL, *u = NULL, *vt = NULL, *work = NULL, wq;
+  int *iwork = NULL;
+  PRSVD_ALLOC(cp, rows * cols);
+  PRSVD_ALLOC(s, r);
+  PRSVD_ALLOC(u, rows * r);
+  PRSVD_ALLOC(vt, r * cols);
+  PRSVD_ALLOC(iwork, 8 * r);
+  memcpy(cp, a, sizeof(double) * (size_t)rows * (size_t)cols);
+  dgesdd_("S", &rows, &cols, cp, &rows, s, u, &rows, vt, &r, &wq, &lwork, iwork, &info);
+  lwork = (int)wq + 1;
+  PRSVD_ALLOC(work, lwork);
+  dgesdd_("S", &rows, &cols, cp, &rows, s, u, &rows, vt, &r, work, &lwork, iwork, &info);
+  if (info) PRSVD_FAIL(PRSVD_ERR_NUMERIC, "pseudo-inverse: DGESDD failed (info = %d)", info);
+  /* pinv = V diag(1/s) U^T */
+  memset(pinv, 0, sizeof(double) * (size_t)rows * (size_t)cols);
+  for (int t = 0; t < r; t++) {
+    if (s[t] <= 1e-14 * s[0]) continue;
+    for (int i = 0; i < cols; i++)
+      for (int j = 0; j < rows; j++) pinv[j * cols + i] += vt[i * r + t] / s[t] * u[t * rows + j];
+  }
+done:
+  free(cp), free(s), free(u), free(vt), free(work), free(iwork);
+  return status;
+}
+
+/* c (a x b) = x (a x t) * y (t x b), small and replicated */
+static void small_gemm(const char *tx, const char *ty, int a, int b, int t, const double *x,
+                       int ldx, const double *y, int ldy, double *c) {
+  const double one = 1.0, zero = 0.0;
+  dgemm_(tx, ty, &a, &b, &t, &one, x, &ldx, y, &ldy, &zero, c, &a);
+}
+
+int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
+  int status = PRSVD_OK;
+  const struct prsvd_svd_params *prm = &svd->params;
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
+  const int64_t mn = m < n ? m : n, k = prm->rank;
+  const enum prsvd_onepass_method method = prm->onepass;
+  const enum prsvd_sketch_kind kind = (enum prsvd_sketch_kind)prm->test_matrix;
+  struct right_maps rm;
+  struct prsvd_pass pass;
+  struct prsvd_cursor cur = {0};
+  double *panel = NULL, *work = NULL, *xt_full = NULL, *core = NULL, *st = NULL;
+  double *gq = NULL, *gp = NULL, *pinv1 = NULL, *pinv2 = NULL, *tmp = NULL, *c = NULL, *r = NULL;
+  double *sigma = NULL;
+  prsvd_dmat *y = NULL, *xt = NULL;
+  double fro2 = 0.0;
+
+  memset(&rm, 0, sizeof rm);
+  memset(&pass, 0, sizeof pass);
+  if (k < 1 || k > mn)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "rank k = %lld must be between 1 and min(rows, cols) = %lld",
+              (long long)k, (long long)mn);
+  /* sketch sizes: k_s = 2r + 1, s = 2 k_s + 1 (TYUC 2019 Sec. 5.4), clipped to min(m, n) */
+  int64_t ks = prm->range_dim > 0 ? prm->range_dim : 2 * k + 1;
+  if (ks < k) ks = k;
+  if (ks > mn) ks = mn;
+  int64_t s = prm->core_dim > 0 ? prm->core_dim : 2 * ks + 1;
+  if (s < ks) s = ks;
+  if (s > mn) s = mn;
+  svd->k = k;
+  svd->stats.range_dim = ks;
+  svd->stats.core_dim = method == PRSVD_ONEPASS_HMT ? 0 : s;
+  int iks = (int)ks, is = (int)s;
+
+  int64_t panel_rows, my_row0, my_rows;
+  PRSVD_CHECK(prsvd_svd_panel_rows(svd, m, n, &panel_rows));
+  prsvd_row_block(m, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &my_row0, &my_rows);
+  svd->stats.panel_rows = panel_rows;
+
+  /* the sketches this method needs from the pass */
+  rm.kind = kind;
+  rm.n_maps = method == PRSVD_ONEPASS_THREE ? 2 : 1;
+  rm.dims[0] = ks, rm.streams[0] = PRSVD_STREAM_OMEGA;
+  rm.dims[1] = s, rm.streams[1] = PRSVD_STREAM_PSI;
+  PRSVD_TRY(right_maps_create(&rm, prm, n));
+  const struct prsvd_testmat co = {kind, prm->seed,
+                                   method == PRSVD_ONEPASS_TWO ? PRSVD_STREAM_PSI : PRSVD_STREAM_UPSILON,
+                                   method == PRSVD_ONEPASS_TWO ? s : ks};
+  const struct prsvd_testmat phi = {kind, prm->seed, PRSVD_STREAM_PHI, s};
+  const struct prsvd_testmat theta = {PRSVD_SKETCH_GAUSSIAN, prm->seed, PRSVD_STREAM_THETA, N_THETA};
+  PRSVD_ALLOC(panel, panel_rows * n);
+  PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, rm.total, s > N_THETA ? s : N_THETA));
+  PRSVD_ALLOC(xt_full, n * co.dim);
+  PRSVD_ALLOC(core, s * s);
+  PRSVD_ALLOC(st, n * N_THETA);
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, m, ks, &y));
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, n, co.dim, &xt));
+
+  pass.a = a;
+  pass.panel_rows = panel_rows;
+  pass.panel = panel;
+  pass.work = work;
+  pass.params = prm;
+  pass.check_finite = prm->check_finite;
+  pass.n_right = rm.total;
+  pass.right = rm.dense;
+  pass.right_sparse = kind == PRSVD_SKETCH_SPARSE ? &rm.sparse : NULL;
+  pass.n_keep = 1;
+  pass.keep[0].dmat = y; /* Y = A Omega^T */
+  pass.n_left = 0;
+  pass.left[pass.n_left].g = co; /* X^T = (Upsilon A)^T, or W^T = (Psi A)^T, or Yt = A^T Omega_t */
+  pass.left[pass.n_left++].acc = xt_full;
+  if (method == PRSVD_ONEPASS_THREE) { /* Z = Phi (A Psi^T) */
+    pass.left[pass.n_left].g = phi;
+    pass.left[pass.n_left].core = core;
+    pass.left[pass.n_left].core_col0 = ks;
+    pass.left[pass.n_left++].core_cols = s;
+  }
+  pass.left[pass.n_left].g = theta; /* S^T = (Theta A)^T */
+  pass.left[pass.n_left++].acc = st;
+  pass.fro2 = &fro2;
+  cur.n_passes = 1;
+  cur.next_row = my_row0;
+  status = prsvd_sketch_pass(&pass, &cur);
+  PRSVD_TRY(prsvd_error_agree(svd->comm, status));
+  svd->stats.passes = 1;
+  svd->stats.bytes_read = 8 * m * n;
+
+  /* combine the sketches across ranks */
+  prsvd_profile_begin(PRSVD_EV_REDUCE);
+  PRSVD_TRY(prsvd_dmat_reduce_scatter(xt_full, xt));
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, st, (int)(n * N_THETA), MPI_DOUBLE, MPI_SUM, svd->comm));
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &fro2, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
+  if (method == PRSVD_ONEPASS_THREE)
+    PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, core, (int)(s * s), MPI_DOUBLE, MPI_SUM, svd->comm));
+  prsvd_profile_end(PRSVD_EV_REDUCE, 8.0 * (double)(n * (co.dim + N_THETA) + s * s), 0.0);
+  svd->stats.norm_fro = sqrt(fro2);
+
+  PRSVD_ALLOC(r, ks * ks);
+  PRSVD_ALLOC(sigma, ks);
+  PRSVD_ALLOC(gq, s * ks);
+  PRSVD_ALLOC(gp, s * ks);
+  PRSVD_ALLOC(pinv1, s * ks);
+  PRSVD_ALLOC(pinv2, s * ks);
+  PRSVD_ALLOC(tmp, s * s);
+  PRSVD_ALLOC(c, ks * ks);
+  /* Q R = Y */
+  prsvd_profile_begin(PRSVD_EV_ORTH);
+  PRSVD_TRY(prsvd_dmat_qr(y, r));
+  prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 4.0 * (double)m * (double)(ks * ks));
+  if (method == PRSVD_ONEPASS_THREE) {
+    /* P = orth(X^T) */
+    double *rx = tmp;
+    PRSVD_TRY(prsvd_dmat_qr(xt, rx));
+    /* C = (Phi Q)^+ Z ((Psi P)^+)^T */
+    PRSVD_TRY(left_map_product(&phi, y, tmp, svd->comm)); /* Q^T Phi^T: ks x s */
+    for (int64_t i = 0; i < ks; i++)
+      for (int64_t j = 0; j < s; j++) gq[i * s + j] = tmp[j * ks + i]; /* Phi Q: s x ks */
+    PRSVD_TRY(right_map_product(&rm, 1, xt, tmp, svd->comm));          /* P^T Psi^T: ks x s */
+    for (int64_t i = 0; i < ks; i++)
+      for (int64_t j = 0; j < s; j++) gp[i * s + j] = tmp[j * ks + i]; /* Psi P: s x ks */
+    PRSVD_TRY(pseudo_inverse(is, iks, gq, pinv1)); /* ks x s */
+    PRSVD_TRY(pseudo_inverse(is, iks, gp, pinv2)); /* ks x s */
+    small_gemm("N", "N", iks, is, is, pinv1, iks, core, is, tmp); /* (Phi Q)^+ Z: ks x s */
+    small_gemm("N", "T", iks, iks, is, tmp, iks, pinv2, iks, c);  /* ... ((Psi P)^+)^T */
+    PRSVD_TRY(prsvd_svd_finish_core(svd, y, c, xt, sigma));
+  } else if (method == PRSVD_ONEPASS_TWO) {
+    /* B = (Psi Q)^+ W, i.e. B^T = W^T ((Psi Q)^+)^T */
+    prsvd_dmat *bt = NULL;
+    PRSVD_TRY(left_map_product(&co, y, tmp, svd->comm)); /* Q^T Psi^T: ks x s */
+    for (int64_t i = 0; i < ks; i++)
+      for (int64_t j = 0; j < s; j++) gq[i * s + j] = tmp[j * ks + i];
+    PRSVD_TRY(pseudo_inverse(is, iks, gq, pinv1)); /* ks x s */
+    for (int64_t i = 0; i < ks; i++)
+      for (int64_t j = 0; j < s; j++) pinv2[i * s + j] = pinv1[j * ks + i]; /* s x ks */
+    PRSVD_TRY(prsvd_dmat_create(svd->grid, n, ks, &bt));
+    status = prsvd_dmat_mul_small(xt, s, pinv2, s, ks, bt);
+    if (!status) status = prsvd_svd_finish_qb(svd, y, bt, sigma);
+    prsvd_dmat_destroy(&bt);
+    PRSVD_TRY(status);
+  } else {
+    /* Qt = orth(Yt);  B (Qt^T Omega) = R  =>  B = R (Qt^T Omega)^+ */
+    double *rt = tmp;
+    PRSVD_TRY(prsvd_dmat_qr(xt, rt));
+    PRSVD_TRY(right_map_product(&rm, 0, xt, gq, svd->comm)); /* Qt^T Omega^T... ks x ks */
+    PRSVD_TRY(pseudo_inverse(iks, iks, gq, pinv1));
+    small_gemm("N", "N", iks, iks, iks, r, iks, pinv1, iks, c);
+    PRSVD_TRY(prsvd_svd_finish_core(svd, y, c, xt, sigma));
+  }
+  PRSVD_TRY(prsvd_svd_estimate_left(svd, st, N_THETA, prm->seed, PRSVD_STREAM_THETA));
+  /* scree: the tail energy left at rank r, sqrt(err^2 + sum_{j > r} sigma_j^2) */
+  PRSVD_ALLOC(svd->scree, k);
+  for (int64_t rr = 1; rr <= k; rr++) {
+    double tail = svd->stats.error_estimate_fro * svd->stats.error_estimate_fro;
+    for (int64_t j = rr; j < ks; j++) tail += sigma[j] * sigma[j];
+    svd->scree[rr - 1] = sqrt(tail);
+  }
+done:
+  right_maps_free(&rm);
+  free(panel), free(work), free(xt_full), free(core), free(st), free(gq), free(gp);
+  free(pinv1), free(pinv2), free(tmp), free(c), free(r), free(sigma);
+  prsvd_dmat_destroy(&y);
+  prsvd_dmat_destroy(&xt);
+  return status;
+}

@@ -1,0 +1,214 @@
+/*
+ * Fixed accuracy: blocked randomized QB with an error indicator, pass-efficient.
+ *
+ * Yu, Gu & Li, "Efficient randomized algorithms for the fixed-precision low-rank matrix
+ * approximation", SIMAX 39 (2018), Alg. 4 (randQB_FP), with q power passes first:
+ *
+ *   X = Omega (n x L);  q times: Y = A X, X = orth(A^T Y)      (one pass each)
+ *   G = A X,  H = A^T G,  E = ||A||_F^2                       (one more pass)
+ *   for each block i of b columns, touching A no more:
+ *     Y_i = G_i - Q (B X_i)
+ *     Q_i R_i = Y_i;  Q_i R'_i = Q_i - Q (Q^T Q_i);  R_i = R'_i R_i
+ *     B_i^T = (H_i - B^T (Q^T Y_i) - B^T (B X_i)) R_i^-1
+ *     Q = [Q Q_i],  B = [B; B_i],  E = E - ||B_i||_F^2,  stop when E <= tol^2 ||A||_F^2
+ *   rank: the smallest t with ||A||_F^2 - sum_{j<=t} sigma_j(B)^2 <= tol^2 ||A||_F^2
+ *
+ * Assumptions: tol >= ~1e-7 (E is a difference of squares); L = max_rank <= min(m, n).
+ * Q, G (m rows) and B^T, H (n rows) are distributed by row blocks; X replicated.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "error.h"
+#include "profile.h"
+#include "rng.h"
+#include "svd_impl.h"
+
+/* out (a x b) = sum over ranks of x_local^T y_local (rows x a, rows x b) */
+static int cross(MPI_Comm comm, int rows, int a, int b, const double *x, int ldx,
+                 const double *y, int ldy, double *out) {
+  const double one = 1.0, zero = 0.0;
+  memset(out, 0, sizeof(double) * (size_t)a * (size_t)b);
+  if (rows > 0 && a > 0 && b > 0) dgemm_("T", "N", &a, &b, &rows, &one, x, &ldx, y, &ldy, &zero, out, &a);
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, out, a * b, MPI_DOUBLE, MPI_SUM, comm));
+  return PRSVD_OK;
+}
+
+/* c (rows x b) += alpha x (rows x a) s (a x b), local */
+static void axpy_small(int rows, int a, int b, double alpha, const double *x, int ldx,
+                       const double *s, double *c, int ldc) {
+  const double one = 1.0;
+  if (rows > 0 && a > 0 && b > 0) dgemm_("N", "N", &rows, &b, &a, &alpha, x, &ldx, s, &a, &one, c, &ldc);
+}
+
+int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
+  int status = PRSVD_OK;
+  const struct prsvd_svd_params *prm = &svd->params;
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
+  int64_t L = prm->max_rank > 0 ? prm->max_rank : (mn < 256 ? mn : 256);
+  const int64_t b = prm->block > 0 ? prm->block : 10;
+  double *panel = NULL, *work = NULL, *x = NULL, *h_full = NULL, *r = NULL, *sigma = NULL;
+  double *bx = NULL, *qty = NULL, *qtq = NULL, *ri = NULL, *rr = NULL;
+  prsvd_dmat *g = NULL, *h = NULL, *yi = NULL, *qd = NULL, *btd = NULL;
+  double *q = NULL, *bt = NULL;
+  struct prsvd_pass pass;
+  struct prsvd_cursor cur = {0};
+  double fro2 = 0.0;
+
+  memset(&pass, 0, sizeof pass);
+  if (!(prm->tol > 0 && prm->tol < 1))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be in (0, 1)", prm->tol);
+  if (L > mn) L = mn;
+  if (L < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank must be at least 1");
+  int64_t panel_rows, m0, mr, n0, nr;
+  PRSVD_CHECK(prsvd_svd_panel_rows(svd, m, n, &panel_rows));
+  prsvd_row_block(m, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &m0, &mr);
+  prsvd_row_block(n, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &n0, &nr);
+  svd->stats.panel_rows = panel_rows;
+  const int imr = (int)mr, inr = (int)nr, lq = mr > 0 ? (int)mr : 1, lb = nr > 0 ? (int)nr : 1;
+
+  PRSVD_ALLOC(panel, panel_rows * n);
+  PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, L, 0));
+  PRSVD_ALLOC(x, n * L);
+  PRSVD_ALLOC(h_full, n * L);
+  PRSVD_ALLOC(r, L * L);
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, m, L, &g));
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, n, L, &h));
+  prsvd_rng_fill(prm->seed, PRSVD_STREAM_OMEGA, 0, n, 0, L, x, n);
+
+  pass.a = a;
+  pass.panel_rows = panel_rows;
+  pass.panel = panel;
+  pass.work = work;
+  pass.params = prm;
+  pass.right = x;
+  pass.n_right = L;
+  pass.n_keep = 1;
+  pass.keep[0].dmat = g;
+  pass.corange_src = g;
+  pass.corange = h_full;
+  cur.n_passes = prm->power_iters + 1;
+  for (cur.pass = 0; cur.pass <= prm->power_iters; cur.pass++) {
+    const int last = cur.pass == prm->power_iters;
+    /* G = A X, H = A^T G (and ||A||_F^2 on the last pass) */
+    pass.check_finite = prm->check_finite && cur.pass == 0;
+    pass.fro2 = last ? &fro2 : NULL;
+    cur.next_row = m0;
+    memset(h_full, 0, sizeof(double) * (size_t)(n * L));
+    status = prsvd_sketch_pass(&pass, &cur);
+    PRSVD_TRY(prsvd_error_agree(svd->comm, status));
+    PRSVD_TRY(prsvd_dmat_reduce_scatter(h_full, h));
+    svd->stats.passes++;
+    if (last) break;
+    /* X = orth(H) */
+    PRSVD_TRY(prsvd_dmat_qr(h, r));
+    PRSVD_TRY(prsvd_dmat_allgather(h, x));
+  }
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &fro2, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
+  svd->stats.norm_fro = sqrt(fro2);
+  svd->stats.bytes_read = (int64_t)svd->stats.passes * 8 * m * n;
+
+  /* the blocked QB, from G and H alone */
+  prsvd_profile_begin(PRSVD_EV_ORTH);
+  PRSVD_ALLOC(q, (int64_t)lq * L);
+  PRSVD_ALLOC(bt, (int64_t)lb * L);
+  PRSVD_ALLOC(bx, L * b);
+  PRSVD_ALLOC(qty, L * b);
+  PRSVD_ALLOC(qtq, L * b);
+  PRSVD_ALLOC(ri, b * b);
+  PRSVD_ALLOC(rr, b * b);
+  int64_t gld, hld, yld;
+  const double *gl = prsvd_dmat_local(g, NULL, NULL, &gld);
+  const double *hl = prsvd_dmat_local(h, NULL, NULL, &hld);
+  const double target = prm->tol * prm->tol * fro2;
+  double e = fro2;
+  int64_t rank = 0;
+  svd->stats.tol_met = 0;
+  while (rank < L) {
+    const int bi = (int)(L - rank < b ? L - rank : b), ir = (int)rank;
+    const double *xi = x + rank * n;
+    prsvd_dmat_destroy(&yi);
+    PRSVD_TRY(prsvd_dmat_create(svd->grid, m, bi, &yi));
+    double *y = prsvd_dmat_local(yi, NULL, NULL, &yld);
+    /* B X_i (rank x bi), from this rank's rows of B^T and of X_i */
+    PRSVD_TRY(cross(svd->comm, inr, ir, bi, bt, lb, xi + n0, (int)n, bx));
+    /* Y_i = G_i - Q (B X_i) */
+    for (int c = 0; c < bi; c++) memcpy(y + c * yld, gl + (rank + c) * gld, sizeof(double) * (size_t)mr);
+    axpy_small(imr, ir, bi, -1.0, q, lq, bx, y, (int)yld);
+    /* Q^T Y_i, before Y_i becomes Q_i */
+    PRSVD_TRY(cross(svd->comm, imr, ir, bi, q, lq, y, (int)yld, qty));
+    /* Q_i R_i = Y_i;  Q_i R'_i = Q_i - Q (Q^T Q_i);  R_i = R'_i R_i */
+    PRSVD_TRY(prsvd_dmat_qr(yi, ri));
+    PRSVD_TRY(cross(svd->comm, imr, ir, bi, q, lq, y, (int)yld, qtq));
+    axpy_small(imr, ir, bi, -1.0, q, lq, qtq, y, (int)yld);
+    PRSVD_TRY(prsvd_dmat_qr(yi, rr));
+    {
+      const double one = 1.0;
+      dtrmm_("L", "U", "N", "N", &bi, &bi, &one, rr, &bi, ri, &bi);
+    }
+    /* B_i^T = (H_i - B^T (Q^T Y_i) - B^T (B X_i)) R_i^-1 */
+    double *bti = bt + rank * lb;
+    for (int c = 0; c < bi; c++) memcpy(bti + c * lb, hl + (rank + c) * hld, sizeof(double) * (size_t)nr);
+    axpy_small(inr, ir, bi, -1.0, bt, lb, qty, bti, lb);
+    axpy_small(inr, ir, bi, -1.0, bt, lb, bx, bti, lb);
+    if (inr > 0) {
+      const double one = 1.0;
+      dtrsm_("R", "U", "N", "N", &inr, &bi, &one, ri, &bi, bti, &lb);
+    }
+    /* Q = [Q Q_i];  E = E - ||B_i||_F^2 */
+    for (int c = 0; c < bi; c++) memcpy(q + (rank + c) * lq, y + c * yld, sizeof(double) * (size_t)mr);
+    double bnorm = 0.0;
+    for (int c = 0; c < bi; c++)
+      for (int i = 0; i < inr; i++) bnorm += bti[c * lb + i] * bti[c * lb + i];
+    PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &bnorm, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
+    e -= bnorm;
+    rank += bi;
+    if (e <= target) {
+      svd->stats.tol_met = 1;
+      break;
+    }
+  }
+  prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 0.0);
+
+  /* A ~ Q B with `rank` columns; its SVD, then the smallest rank meeting tol */
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, m, rank, &qd));
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, n, rank, &btd));
+  {
+    int64_t ql, bl;
+    double *qdl = prsvd_dmat_local(qd, NULL, NULL, &ql), *bdl = prsvd_dmat_local(btd, NULL, NULL, &bl);
+    for (int64_t c = 0; c < rank; c++) {
+      memcpy(qdl + c * ql, q + c * lq, sizeof(double) * (size_t)mr);
+      memcpy(bdl + c * bl, bt + c * lb, sizeof(double) * (size_t)nr);
+    }
+  }
+  svd->k = rank;
+  PRSVD_ALLOC(sigma, rank);
+  PRSVD_TRY(prsvd_svd_finish_qb(svd, qd, btd, sigma));
+  int64_t k = rank;
+  double kept = 0.0;
+  if (svd->stats.tol_met)
+    for (k = 1; k <= rank; k++) {
+      kept += sigma[k - 1] * sigma[k - 1];
+      if (fro2 - kept <= target) break;
+    }
+  if (k > rank) k = rank;
+  kept = 0.0;
+  for (int64_t j = 0; j < k; j++) kept += sigma[j] * sigma[j];
+  svd->k = k;
+  PRSVD_TRY(prsvd_dmat_truncate_cols(svd->u, k));
+  PRSVD_TRY(prsvd_dmat_truncate_cols(svd->v, k));
+  svd->stats.tol_achieved = fro2 > 0 ? sqrt(fmax(fro2 - kept, 0.0) / fro2) : 0.0;
+  svd->stats.error_estimate_fro = sqrt(fmax(fro2 - kept, 0.0));
+  svd->stats.error_estimate = NAN;
+done:
+  free(panel), free(work), free(x), free(h_full), free(r), free(sigma);
+  free(bx), free(qty), free(qtq), free(ri), free(rr), free(q), free(bt);
+  prsvd_dmat_destroy(&g);
+  prsvd_dmat_destroy(&h);
+  prsvd_dmat_destroy(&yi);
+  prsvd_dmat_destroy(&qd);
+  prsvd_dmat_destroy(&btd);
+  return status;
+}

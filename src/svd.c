@@ -1,0 +1,306 @@
+/*
+ * The SVD solver object: lifecycle, the method table, and the steps all methods share
+ * (the small SVD of the core, forming U and V distributed, deterministic signs, error
+ * estimates).
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "error.h"
+#include "profile.h"
+#include "rng.h"
+#include "svd_impl.h"
+
+int prsvd_svd_create(MPI_Comm comm, prsvd_svd **out) {
+  int status = PRSVD_OK;
+  prsvd_svd *svd = NULL;
+  static const struct prsvd_svd_params init = PRSVD_SVD_PARAMS_INIT;
+  *out = NULL;
+  PRSVD_ALLOC(svd, 1);
+  svd->params = init;
+  svd->comm = MPI_COMM_NULL;
+  PRSVD_MPI(MPI_Comm_dup(comm, &svd->comm));
+  PRSVD_TRY(prsvd_grid_create(svd->comm, &svd->grid));
+  *out = svd;
+  return PRSVD_OK;
+done:
+  prsvd_svd_destroy(&svd);
+  return status;
+}
+
+int prsvd_svd_set_params(prsvd_svd *svd, const struct prsvd_svd_params *params) {
+  svd->params = *params;
+  return PRSVD_OK;
+}
+
+static void clear_result(prsvd_svd *svd) {
+  prsvd_dmat_destroy(&svd->u);
+  prsvd_dmat_destroy(&svd->v);
+  free(svd->s);
+  free(svd->scree);
+  svd->s = svd->scree = NULL;
+  memset(&svd->stats, 0, sizeof svd->stats);
+}
+
+void prsvd_svd_destroy(prsvd_svd **svd) {
+  if (!svd || !*svd) return;
+  clear_result(*svd);
+  prsvd_grid_destroy(&(*svd)->grid);
+  if ((*svd)->comm != MPI_COMM_NULL) MPI_Comm_free(&(*svd)->comm);
+  free(*svd);
+  *svd = NULL;
+}
+
+static const struct {
+  enum prsvd_svd_method method;
+  const char *name;
+  int (*solve)(prsvd_svd *, prsvd_source *);
+} methods[] = {
+    {PRSVD_METHOD_SUBSPACE, "subspace", prsvd_solve_subspace},
+    {PRSVD_METHOD_ONEPASS, "onepass", prsvd_solve_onepass},
+    {PRSVD_METHOD_QB, "qb", prsvd_solve_qb},
+};
+
+int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
+  clear_result(svd);
+  for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+    if (methods[i].method == svd->params.method) return methods[i].solve(svd, a);
+  PRSVD_ERR(PRSVD_ERR_USAGE, "unknown SVD method %d", (int)svd->params.method);
+}
+
+int prsvd_svd_panel_rows(const prsvd_svd *svd, int64_t m, int64_t n, int64_t *panel_rows) {
+  const int nprocs = prsvd_grid_nprocs(svd->grid);
+  int64_t max_rows = (m + nprocs - 1) / nprocs;
+  int64_t rows = svd->params.memory / (8 * n);
+  if (rows < 1)
+    PRSVD_ERR(PRSVD_ERR_USAGE,
+              "memory budget %lld bytes holds less than one row of %lld columns (%lld bytes)",
+              (long long)svd->params.memory, (long long)n, (long long)(8 * n));
+  if (rows > max_rows) rows = max_rows > 0 ? max_rows : 1;
+  *panel_rows = rows;
+  return PRSVD_OK;
+}
+
+/* SVD of the replicated a x b core on rank 0 (LAPACK dgesdd), broadcast so every rank holds
+ * identical bits: c = uc diag(sigma) vc^T, uc a x r, vc b x r, r = min(a, b). */
+static int core_svd(MPI_Comm comm, int a, int b, const double *c, double *sigma, double *uc,
+                    double *vc) {
+  int status = PRSVD_OK, rank, info = 0, lwork = -1, r = a < b ? a : b;
+  double *work = NULL, *vt = NULL, *cc = NULL, wq;
+  int *iwork = NULL;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0) {
+    PRSVD_ALLOC(iwork, 8 * r);
+    PRSVD_ALLOC(vt, r * b);
+    PRSVD_ALLOC(cc, a * b);
+    memcpy(cc, c, sizeof(double) * (size_t)a * (size_t)b);
+    dgesdd_("S", &a, &b, cc, &a, sigma, uc, &a, vt, &r, &wq, &lwork, iwork, &info);
+    lwork = (int)wq + 1;
+    PRSVD_ALLOC(work, lwork);
+    dgesdd_("S", &a, &b, cc, &a, sigma, uc, &a, vt, &r, work, &lwork, iwork, &info);
+    if (info < 0) PRSVD_FAIL(PRSVD_ERR_INTERNAL, "DGESDD: illegal value in argument %d", -info);
+    if (info > 0) PRSVD_FAIL(PRSVD_ERR_NUMERIC, "DGESDD did not converge (info = %d)", info);
+    for (int i = 0; i < r; i++) /* V_c = (V_c^T)^T */
+      for (int j = 0; j < b; j++) vc[i * b + j] = vt[j * r + i];
+  }
+done:
+  status = prsvd_error_agree(comm, status);
+  if (!status) {
+    MPI_Bcast(sigma, r, MPI_DOUBLE, 0, comm);
+    MPI_Bcast(uc, a * r, MPI_DOUBLE, 0, comm);
+    MPI_Bcast(vc, b * r, MPI_DOUBLE, 0, comm);
+  }
+  free(work);
+  free(vt);
+  free(cc);
+  free(iwork);
+  return status;
+}
+
+int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat *q, const double *c, prsvd_dmat *p,
+                          double *sigma_all) {
+  int status = PRSVD_OK, ia, ib;
+  const int64_t a = prsvd_dmat_cols(q), b = prsvd_dmat_cols(p), r = a < b ? a : b;
+  const int64_t k = svd->k;
+  double *sigma = NULL, *uc = NULL, *vc = NULL, *flip = NULL;
+  if (k > r)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "finish: rank %lld above the core's %lld", (long long)k, (long long)r);
+  PRSVD_CHECK(prsvd_to_int(a, "core rows", &ia));
+  PRSVD_CHECK(prsvd_to_int(b, "core columns", &ib));
+  prsvd_profile_begin(PRSVD_EV_SMALL_SVD);
+  PRSVD_ALLOC(sigma, r);
+  PRSVD_ALLOC(uc, a * r);
+  PRSVD_ALLOC(vc, b * r);
+  PRSVD_ALLOC(flip, k);
+  /* C = U_c S V_c^T */
+  PRSVD_TRY(core_svd(svd->comm, ia, ib, c, sigma, uc, vc));
+  /* U = Q U_c, V = P V_c (first k columns) */
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, prsvd_dmat_rows(q), k, &svd->u));
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, prsvd_dmat_rows(p), k, &svd->v));
+  PRSVD_TRY(prsvd_dmat_mul_small(q, a, uc, a, k, svd->u));
+  PRSVD_TRY(prsvd_dmat_mul_small(p, b, vc, b, k, svd->v));
+  PRSVD_ALLOC(svd->s, k);
+  memcpy(svd->s, sigma, sizeof(double) * (size_t)k);
+  if (sigma_all) memcpy(sigma_all, sigma, sizeof(double) * (size_t)r);
+  prsvd_profile_end(PRSVD_EV_SMALL_SVD, 0.0,
+                    2.0 * (double)(prsvd_dmat_rows(q) * a + prsvd_dmat_rows(p) * b) * (double)k);
+  /* deterministic signs: the largest |U_ij| of each column positive, V to match */
+  PRSVD_TRY(prsvd_dmat_fix_signs(svd->u, k, flip));
+  prsvd_dmat_scale_cols(svd->v, k, flip);
+done:
+  free(sigma);
+  free(uc);
+  free(vc);
+  free(flip);
+  return status;
+}
+
+int prsvd_svd_finish_qb(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double *sigma_all) {
+  int status = PRSVD_OK;
+  const int64_t a = prsvd_dmat_cols(bt);
+  double *rb = NULL, *c = NULL;
+  PRSVD_ALLOC(rb, a * a);
+  PRSVD_ALLOC(c, a * a);
+  /* Q_B R_B = B^T, so A ~ Q R_B^T Q_B^T: the core is R_B^T */
+  prsvd_profile_begin(PRSVD_EV_ORTH);
+  PRSVD_TRY(prsvd_dmat_qr(bt, rb));
+  prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 4.0 * (double)prsvd_dmat_rows(bt) * (double)(a * a));
+  for (int64_t i = 0; i < a; i++)
+    for (int64_t j = 0; j < a; j++) c[j * a + i] = rb[i * a + j];
+  PRSVD_TRY(prsvd_svd_finish_core(svd, q, c, bt, sigma_all));
+done:
+  free(rb);
+  free(c);
+  return status;
+}
+
+/* (A - U S V^T) W = A W - U (S (V^T W)): HMT eq. (4.3) bounds the spectral norm by
+ * 10 sqrt(2/pi) max_i ||e_i||; the mean of ||e_i||^2 estimates the squared Frobenius norm. */
+int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double *w) {
+  int status = PRSVD_OK;
+  const int64_t k = svd->k, np = prsvd_dmat_cols(aw), n = prsvd_dmat_rows(svd->v);
+  double *vtw = NULL, *norms = NULL;
+  prsvd_dmat *e = NULL;
+  int64_t v0, vr, vld, er, eld, ald;
+  const double *v = prsvd_dmat_local(svd->v, &v0, &vr, &vld);
+  prsvd_profile_begin(PRSVD_EV_ESTIMATE);
+  PRSVD_ALLOC(vtw, k * np);
+  PRSVD_ALLOC(norms, np);
+  /* S (V^T W), summed over the row blocks of V */
+  for (int64_t j = 0; j < np; j++)
+    for (int64_t c = 0; c < k; c++) {
+      double acc = 0.0;
+      for (int64_t i = 0; i < vr; i++) acc += v[c * vld + i] * w[j * n + v0 + i];
+      vtw[j * k + c] = acc;
+    }
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, vtw, (int)(k * np), MPI_DOUBLE, MPI_SUM, svd->comm));
+  for (int64_t j = 0; j < np; j++)
+    for (int64_t c = 0; c < k; c++) vtw[j * k + c] *= svd->s[c];
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, prsvd_dmat_rows(svd->u), np, &e));
+  PRSVD_TRY(prsvd_dmat_mul_small(svd->u, k, vtw, k, np, e));
+  double *ed = prsvd_dmat_local(e, NULL, &er, &eld);
+  const double *pd = prsvd_dmat_local(aw, NULL, NULL, &ald);
+  for (int64_t j = 0; j < np; j++) {
+    double acc = 0.0;
+    for (int64_t i = 0; i < er; i++) {
+      double d = pd[j * ald + i] - ed[j * eld + i];
+      acc += d * d;
+    }
+    norms[j] = acc;
+  }
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, norms, (int)np, MPI_DOUBLE, MPI_SUM, svd->comm));
+  double mx = 0.0, mean = 0.0;
+  for (int64_t j = 0; j < np; j++) mx = fmax(mx, sqrt(norms[j])), mean += norms[j] / (double)np;
+  svd->stats.error_estimate = 10.0 * sqrt(2.0 / M_PI) * mx;
+  svd->stats.error_estimate_fro = sqrt(mean);
+  prsvd_profile_end(PRSVD_EV_ESTIMATE, 0.0, 0.0);
+done:
+  free(vtw);
+  free(norms);
+  prsvd_dmat_destroy(&e);
+  return status;
+}
+
+/* Tropp, Yurtsever, Udell & Cevher (2019) Sec. 6: with Theta (np x m) Gaussian and
+ * S = Theta A, err^2 = ||S - Theta U S V^T||_F^2 / np is unbiased for ||A - U S V^T||_F^2
+ * and np err^2 / ||.||^2 is chi-square with np degrees of freedom. */
+int prsvd_svd_estimate_left(prsvd_svd *svd, const double *st, int64_t np, uint64_t seed,
+                            unsigned stream) {
+  int status = PRSVD_OK;
+  const int64_t k = svd->k;
+  double *tu = NULL, *g = NULL, sum = 0.0;
+  int64_t u0, ur, uld, v0, vr, vld;
+  const double *u = prsvd_dmat_local(svd->u, &u0, &ur, &uld);
+  const double *v = prsvd_dmat_local(svd->v, &v0, &vr, &vld);
+  const int64_t n = prsvd_dmat_rows(svd->v);
+  prsvd_profile_begin(PRSVD_EV_ESTIMATE);
+  PRSVD_ALLOC(tu, np * k);
+  PRSVD_ALLOC(g, (ur > 0 ? ur : 1) * np);
+  /* Theta U (np x k): this rank's rows of Theta^T times its rows of U */
+  prsvd_rng_fill(seed, stream, u0, ur, 0, np, g, ur > 0 ? ur : 1);
+  for (int64_t c = 0; c < k; c++)
+    for (int64_t j = 0; j < np; j++) {
+      double acc = 0.0;
+      for (int64_t i = 0; i < ur; i++) acc += g[j * ur + i] * u[c * uld + i];
+      tu[c * np + j] = acc * svd->s[c]; /* (Theta U) S */
+    }
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, tu, (int)(np * k), MPI_DOUBLE, MPI_SUM, svd->comm));
+  /* ||S^T - V (Theta U S)^T||^2 over this rank's rows of V */
+  for (int64_t i = 0; i < vr; i++)
+    for (int64_t j = 0; j < np; j++) {
+      double d = st[j * n + v0 + i];
+      for (int64_t c = 0; c < k; c++) d -= v[c * vld + i] * tu[c * np + j];
+      sum += d * d;
+    }
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
+  svd->stats.error_estimate_fro = sqrt(sum / (double)np);
+  svd->stats.error_estimate = NAN;
+  /* 95% interval from chi-square quantiles (np = 10: 3.247 and 20.483) */
+  if (np == 10) {
+    svd->stats.error_ci_low = svd->stats.error_estimate_fro * sqrt(10.0 / 20.483);
+    svd->stats.error_ci_high = svd->stats.error_estimate_fro * sqrt(10.0 / 3.247);
+  }
+  prsvd_profile_end(PRSVD_EV_ESTIMATE, 0.0, 0.0);
+done:
+  free(tu);
+  free(g);
+  return status;
+}
+
+int prsvd_svd_get_rank(const prsvd_svd *svd, int64_t *k) {
+  if (!svd->s) PRSVD_ERR(PRSVD_ERR_USAGE, "no result: prsvd_svd_solve() has not succeeded");
+  *k = svd->k;
+  return PRSVD_OK;
+}
+
+int prsvd_svd_get_singular_values(const prsvd_svd *svd, const double **s) {
+  if (!svd->s) PRSVD_ERR(PRSVD_ERR_USAGE, "no result: prsvd_svd_solve() has not succeeded");
+  *s = svd->s;
+  return PRSVD_OK;
+}
+
+int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree) {
+  *scree = svd->scree;
+  return PRSVD_OK;
+}
+
+int prsvd_svd_get_u(const prsvd_svd *svd, const double **u, int64_t *row0, int64_t *local_rows,
+                    int64_t *ld) {
+  if (!svd->u) PRSVD_ERR(PRSVD_ERR_USAGE, "no result: prsvd_svd_solve() has not succeeded");
+  *u = prsvd_dmat_local(svd->u, row0, local_rows, ld);
+  return PRSVD_OK;
+}
+
+int prsvd_svd_get_v(const prsvd_svd *svd, const double **v, int64_t *row0, int64_t *local_rows,
+                    int64_t *ld) {
+  if (!svd->v) PRSVD_ERR(PRSVD_ERR_USAGE, "no result: prsvd_svd_solve() has not succeeded");
+  *v = prsvd_dmat_local(svd->v, row0, local_rows, ld);
+  return PRSVD_OK;
+}
+
+int prsvd_svd_get_stats(const prsvd_svd *svd, struct prsvd_svd_stats *stats) {
+  *stats = svd->stats;
+  return PRSVD_OK;
+}

@@ -1,0 +1,49 @@
+/*
+ * Inside the SVD solver object: its state, and the steps every method shares.  Each method
+ * (subspace iteration, the single-pass sketches, fixed-accuracy QB) is a solve function in its
+ * own file; svd.c picks one from a table by params.method and finishes with
+ * prsvd_svd_finish_core():
+ *
+ *   A ~ Q C P^T,  C = U_c S V_c^T   =>   U = Q U_c,  V = P V_c   (first k columns)
+ */
+#ifndef PRSVD_SVD_IMPL_H
+#define PRSVD_SVD_IMPL_H
+
+#include "../mpi/prsvd_grid.h"
+#include "prsvd.h"
+#include "sketch.h"
+
+struct prsvd_svd {
+  MPI_Comm comm;
+  prsvd_grid *grid;
+  struct prsvd_svd_params params;
+  int64_t k;
+  double *s;
+  prsvd_dmat *u, *v;
+  double *scree;  /* k entries or NULL */
+  struct prsvd_svd_stats stats;
+};
+
+/* Collective: U, S, V (k columns) from Q (m x a, orthonormal), C (a x b, replicated,
+ * column-major) and P (n x b, orthonormal); signs fixed so max |U_ij| of each column > 0.
+ * If sigma_all is not NULL it receives min(a, b) singular values of C. */
+int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat *q, const double *c, prsvd_dmat *p,
+                          double *sigma_all);
+/* Collective: U, S, V from A ~ Q B with bt = B^T (n x a, destroyed). */
+int prsvd_svd_finish_qb(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double *sigma_all);
+/* Collective: from right probes (m x np kept rows of A W, W replicated n x np). */
+int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double *w);
+/* Collective: from left probes S^T = (Theta A)^T (n x np, replicated full sum) with Theta
+ * generated from (seed, stream) over A's rows. */
+int prsvd_svd_estimate_left(prsvd_svd *svd, const double *st, int64_t np, uint64_t seed,
+                            unsigned stream);
+
+/* Panel rows from the memory budget (usage error if not even one row fits). */
+int prsvd_svd_panel_rows(const prsvd_svd *svd, int64_t m, int64_t n, int64_t *panel_rows);
+
+/* The methods. */
+int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a);
+int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a);
+int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a);
+
+#endif
