@@ -68,3 +68,15 @@ done:
   }
   return status;
 }
+
+int prsvd_h5_has_dataset(const char *file, const char *path) {
+  hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+  int yes = 0;
+  if (f < 0) return 0;
+  if (H5Lexists(f, path, H5P_DEFAULT) > 0) {
+    H5O_info_t oi;
+    yes = H5Oget_info_by_name(f, path, &oi, H5P_DEFAULT) >= 0 && oi.type == H5O_TYPE_DATASET;
+  }
+  H5Fclose(f);
+  return yes;
+}

@@ -83,6 +83,8 @@ const char *prsvd_h5_pending_temp(void);
 
 /* Reading results back (verify, tests): attributes of the root group of FILE, not collective. */
 int prsvd_h5_read_attr_double(const char *file, const char *name, double *v);
+/* Not collective: 1 if FILE holds a dataset at path (0 if not, or unreadable). */
+int prsvd_h5_has_dataset(const char *file, const char *path);
 /* Not collective: attribute `name` of object `obj` as doubles; *n = 0 if it is absent. */
 int prsvd_h5_read_attr_vector(const char *file, const char *obj, const char *name, int64_t *n,
                               double **x);

@@ -14,7 +14,7 @@ struct gen_opts {
   int64_t rows, cols, rank, gzip, memory;
   double decay, noise;
   uint64_t seed;
-  const char *spectrum, *dtype, *chunk;
+  const char *spectrum, *dtype, *chunk, *symmetric;
   int force, quiet, debug;
 };
 
@@ -27,6 +27,7 @@ static const struct prsvd_option gen_options[] = {
     {"rank", 0, PRSVD_OPT_INT, "R", "10", 0, 1e12, 0, "unit singular values of lowrank-noise", O(rank)},
     {"noise", 0, PRSVD_OPT_DOUBLE, "XI", "0.01", 0, 1e6, 0, "lowrank-noise: adds XI * G / sqrt(n), G Gaussian", O(noise)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the singular vectors and noise", O(seed)},
+    {"symmetric", 0, PRSVD_OPT_STRING, "KIND", NULL, 0, 0, 0, "psd (A = H D H) or indefinite (random signs); needs M = N", O(symmetric)},
     {"dtype", 0, PRSVD_OPT_STRING, "TYPE", "float64", 0, 0, 0, "float64 or float32", O(dtype)},
     {"chunk", 0, PRSVD_OPT_STRING, "RxC", NULL, 0, 0, 0, "chunk shape (default: contiguous)", O(chunk)},
     {"gzip", 0, PRSVD_OPT_INT, "LEVEL", "0", 0, 9, 0, "gzip level for chunked datasets", O(gzip)},
@@ -87,6 +88,12 @@ int cmd_gen(struct prsvd_cli *cli, int argc, char **argv) {
   pp.rank = o.rank;
   pp.noise = o.noise;
   pp.seed = o.seed;
+  if (o.symmetric && !strcmp(o.symmetric, "psd")) pp.symmetric = 1;
+  else if (o.symmetric && !strcmp(o.symmetric, "indefinite")) pp.symmetric = 2;
+  else if (o.symmetric) PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --symmetric '%s': expected psd or indefinite", o.symmetric);
+  if (pp.symmetric && o.rows != o.cols)
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "--symmetric needs a square matrix: --rows %lld --cols %lld",
+               (long long)o.rows, (long long)o.cols);
   int64_t mn = o.rows < o.cols ? o.rows : o.cols;
   if (pp.spectrum == PRSVD_SPECTRUM_LOWRANK_NOISE && (o.rank < 1 || o.rank > mn))
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--rank %lld must be between 1 and min(rows, cols) = %lld",

@@ -17,6 +17,7 @@ static const struct {
   const char *summary;
 } commands[] = {
     {"svd", cmd_svd, "truncated SVD of an HDF5 dataset: A ~ U diag(S) V^T"},
+    {"eig", cmd_eig, "eigendecomposition of a symmetric (PSD: Nystrom) dataset: A ~ U diag(L) U^T"},
     {"info", cmd_info, "shape, type, chunks and filters of a dataset; the cost of a run"},
     {"verify", cmd_verify, "residual and orthogonality of an svd output, in one pass"},
     {"gen", cmd_gen, "write a test matrix with a planted singular spectrum"},
@@ -51,9 +52,12 @@ static void version(void) {
 
 /* SIGINT/SIGTERM: remove the temporary output (unlink is async-signal-safe) and leave.
  * Nothing but a complete, renamed file is ever left behind. */
+static volatile sig_atomic_t finishing; /* the run is over: mpirun may be ending the job */
+
 static void on_signal(int sig) {
   const char *tmp = prsvd_h5_pending_temp();
   if (tmp) unlink(tmp);
+  if (finishing) _exit(128 + sig);
   static const char msg[] = "prsvd: interrupted: no output written\n";
   ssize_t rc = write(2, msg, sizeof msg - 1);
   (void)rc;
@@ -108,6 +112,7 @@ int main(int argc, char **argv) {
     if (status && cli.rank == 0) prsvd_error_print(cli.debug);
   }
   fflush(stdout);
+  finishing = 1;
   MPI_Finalize();
   return status;
 }

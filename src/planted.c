@@ -73,6 +73,9 @@ int prsvd_source_planted(const struct prsvd_planted_params *p, prsvd_source **sr
   int status = PRSVD_OK;
   struct planted *g = NULL;
   *src = NULL;
+  if (p->symmetric && p->rows != p->cols)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "a symmetric matrix must be square (%lld x %lld asked)",
+              (long long)p->rows, (long long)p->cols);
   PRSVD_ALLOC(g, 1);
   g->p = *p;
   g->mn = p->rows < p->cols ? p->rows : p->cols;
@@ -81,10 +84,11 @@ int prsvd_source_planted(const struct prsvd_planted_params *p, prsvd_source **sr
   PRSVD_ALLOC(g->a, p->cols);
   PRSVD_ALLOC(g->sigma_signed, g->mn);
   unit_gaussian(p->seed, PRSVD_STREAM_GEN_U, p->rows, g->u);
-  unit_gaussian(p->seed, PRSVD_STREAM_GEN_V, p->cols, g->v);
+  if (p->symmetric) memcpy(g->v, g->u, sizeof(double) * (size_t)p->cols);
+  else unit_gaussian(p->seed, PRSVD_STREAM_GEN_V, p->cols, g->v);
   g->c = 0.0;
   for (int64_t t = 0; t < g->mn; t++) {
-    double s = prsvd_rng_gaussian(p->seed, PRSVD_STREAM_GEN_SIGN, t, 0) < 0 ? -1.0 : 1.0;
+    double s = p->symmetric == 1 || prsvd_rng_gaussian(p->seed, PRSVD_STREAM_GEN_SIGN, t, 0) >= 0 ? 1.0 : -1.0;
     g->sigma_signed[t] = s * prsvd_planted_sigma(p, t);
     g->a[t] = g->u[t] * g->sigma_signed[t];
     g->c += g->u[t] * g->sigma_signed[t] * g->v[t];

@@ -9,6 +9,7 @@
  *   b_i = s_i sigma_i v_i,  c = sum_t u_t s_t sigma_t v_t.
  * The singular vectors are reflections of coordinate vectors; Gaussian sketches are invariant
  * under orthogonal transforms, so a randomized SVD sees only the spectrum.
+ * Symmetric matrices take v = u (and s_j = 1 for PSD): A = H D H, eigenvalues s_j sigma_j.
  * Spectra: poly sigma_j = j^-D; exp sigma_j = 10^(-D j); lowrank-noise R ones, then zeros,
  * plus noise * G_ij / sqrt(n) with G Gaussian (its singular values are then not exact).
  */
@@ -26,6 +27,7 @@ struct prsvd_planted_params {
   int64_t rank;   /* R, lowrank-noise */
   double noise;   /* xi, lowrank-noise */
   uint64_t seed;
+  int symmetric;  /* 0: general; 1: PSD, A = H D H; 2: symmetric indefinite (random signs) */
 };
 
 /* Parse "poly" | "exp" | "lowrank-noise". */

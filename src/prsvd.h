@@ -70,7 +70,13 @@ void prsvd_source_destroy(prsvd_source **src);
  *            TWO (TYUC 2017), HMT (HMT 2011 Sec. 5.5)
  *  QB        fixed accuracy: blocked QB with error indicator, pass-efficient (Yu, Gu & Li
  *            2018, randQB_FP), growing the rank until ||A - QB||_F <= tol ||A||_F */
-enum prsvd_svd_method { PRSVD_METHOD_SUBSPACE = 0, PRSVD_METHOD_ONEPASS = 1, PRSVD_METHOD_QB = 2 };
+enum prsvd_svd_method {
+  PRSVD_METHOD_SUBSPACE = 0,
+  PRSVD_METHOD_ONEPASS = 1,
+  PRSVD_METHOD_QB = 2,
+  PRSVD_METHOD_NYSTROM = 3, /* symmetric PSD A: stable shifted Nystrom, one pass (Tropp et al. 2017) */
+  PRSVD_METHOD_REVD = 4     /* symmetric A: HMT Alg. 5.3 eigendecomposition with q power iterations */
+};
 enum prsvd_onepass_method { PRSVD_ONEPASS_THREE = 0, PRSVD_ONEPASS_TWO = 1, PRSVD_ONEPASS_HMT = 2 };
 enum prsvd_test_matrix { PRSVD_TEST_GAUSSIAN = 0, PRSVD_TEST_SPARSE = 1 };
 
@@ -89,6 +95,7 @@ struct prsvd_svd_params {
   int64_t range_dim;     /* single pass: k_s (0: 2k + 1) */
   int64_t core_dim;      /* single pass: s (0: 2 k_s + 1) */
   double tol;            /* QB: relative Frobenius error wanted */
+  double sym_tol;        /* NYSTROM/REVD: sampled |A_ij - A_ji| allowed, relative to max |A_ij| */
   int64_t max_rank;      /* QB: the largest rank tried (sketch width) */
   int64_t block;         /* QB: columns added per step */
   void (*progress)(void *arg, int pass, int n_passes, int64_t rows_done, int64_t rows_total);
@@ -98,7 +105,7 @@ struct prsvd_svd_params {
   {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20, \
    .n_probes = 10, .rcond_min = 1e-6, .check_finite = 1, .method = PRSVD_METHOD_SUBSPACE,  \
    .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
-   .core_dim = 0, .tol = 0.0, .max_rank = 0, .block = 10, .progress = NULL,                 \
+   .core_dim = 0, .tol = 0.0, .sym_tol = 1e-8, .max_rank = 0, .block = 10, .progress = NULL,                 \
    .progress_arg = NULL}
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
@@ -135,6 +142,8 @@ int prsvd_svd_get_u(const prsvd_svd *svd, const double **u, int64_t *row0, int64
 int prsvd_svd_get_v(const prsvd_svd *svd, const double **v, int64_t *row0, int64_t *local_rows,
                     int64_t *ld);
 int prsvd_svd_get_stats(const prsvd_svd *svd, struct prsvd_svd_stats *stats);
+/* NYSTROM/REVD: the k eigenvalues (largest first; REVD by magnitude), eigenvectors in U. */
+int prsvd_svd_get_eigenvalues(const prsvd_svd *svd, const double **lambda);
 /* Single pass: scree[r-1] estimates ||A - A_r||_F for r = 1..k (NULL for other methods). */
 int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree);
 void prsvd_svd_destroy(prsvd_svd **svd);

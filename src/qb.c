@@ -10,6 +10,8 @@
  *     Y_i = G_i - Q (B X_i)
  *     Q_i R_i = Y_i;  Q_i R'_i = Q_i - Q (Q^T Q_i);  R_i = R'_i R_i
  *     B_i^T = (H_i - B^T (Q^T Y_i) - B^T (B X_i)) R_i^-1
+ *   (R_i^-1 taken through the SVD of R_i, keeping only directions above rounding, so a
+ *   block past the numerical rank of A adds nothing)
  *     Q = [Q Q_i],  B = [B; B_i],  E = E - ||B_i||_F^2,  stop when E <= tol^2 ||A||_F^2
  *   rank: the smallest t with ||A||_F^2 - sum_{j<=t} sigma_j(B)^2 <= tol^2 ||A||_F^2
  *
@@ -51,7 +53,8 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   const int64_t b = prm->block > 0 ? prm->block : 10;
   double *panel = NULL, *work = NULL, *x = NULL, *h_full = NULL, *r = NULL, *sigma = NULL;
   double *bx = NULL, *qty = NULL, *qtq = NULL, *ri = NULL, *rr = NULL;
-  prsvd_dmat *g = NULL, *h = NULL, *yi = NULL, *qd = NULL, *btd = NULL;
+  double *sv = NULL, *ur = NULL, *wr = NULL, *ws = NULL, *mi = NULL;
+  prsvd_dmat *g = NULL, *h = NULL, *yi = NULL, *qi = NULL, *qd = NULL, *btd = NULL;
   double *q = NULL, *bt = NULL;
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
@@ -119,46 +122,75 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_ALLOC(qtq, L * b);
   PRSVD_ALLOC(ri, b * b);
   PRSVD_ALLOC(rr, b * b);
+  PRSVD_ALLOC(sv, b);
+  PRSVD_ALLOC(ur, b * b);
+  PRSVD_ALLOC(wr, b * b);
+  PRSVD_ALLOC(ws, b * b);
+  PRSVD_ALLOC(mi, (int64_t)lb * b);
   int64_t gld, hld, yld;
   const double *gl = prsvd_dmat_local(g, NULL, NULL, &gld);
   const double *hl = prsvd_dmat_local(h, NULL, NULL, &hld);
   const double target = prm->tol * prm->tol * fro2;
   double e = fro2;
   int64_t rank = 0;
+  /* rounding level of a block Y_i = (I - Q Q^T) A X_i: eps-scale relative to ||A|| ||X_i|| */
+  double xmax = 0.0;
+  for (int64_t c = 0; c < L; c++) {
+    double nc = 0.0;
+    for (int64_t j = 0; j < n; j++) nc += x[c * n + j] * x[c * n + j];
+    xmax = fmax(xmax, sqrt(nc));
+  }
+  const double noise = 1e-12 * sqrt(fro2) * xmax;
   svd->stats.tol_met = 0;
-  while (rank < L) {
-    const int bi = (int)(L - rank < b ? L - rank : b), ir = (int)rank;
-    const double *xi = x + rank * n;
+  int64_t col = 0; /* columns of X, G and H consumed; rank <= col */
+  while (col < L) {
+    int bi = (int)(L - col < b ? L - col : b);
+    const int ir = (int)rank;
+    const double *xi = x + col * n;
     prsvd_dmat_destroy(&yi);
     PRSVD_TRY(prsvd_dmat_create(svd->grid, m, bi, &yi));
     double *y = prsvd_dmat_local(yi, NULL, NULL, &yld);
     /* B X_i (rank x bi), from this rank's rows of B^T and of X_i */
     PRSVD_TRY(cross(svd->comm, inr, ir, bi, bt, lb, xi + n0, (int)n, bx));
     /* Y_i = G_i - Q (B X_i) */
-    for (int c = 0; c < bi; c++) memcpy(y + c * yld, gl + (rank + c) * gld, sizeof(double) * (size_t)mr);
+    for (int c = 0; c < bi; c++) memcpy(y + c * yld, gl + (col + c) * gld, sizeof(double) * (size_t)mr);
     axpy_small(imr, ir, bi, -1.0, q, lq, bx, y, (int)yld);
     /* Q^T Y_i, before Y_i becomes Q_i */
     PRSVD_TRY(cross(svd->comm, imr, ir, bi, q, lq, y, (int)yld, qty));
-    /* Q_i R_i = Y_i;  Q_i R'_i = Q_i - Q (Q^T Q_i);  R_i = R'_i R_i */
+    /* Q_i R_i = Y_i, then R_i = U_r S W^T keeps the t directions above rounding: a block
+     * past the numerical rank of A must add nothing (R_i^-1 would amplify noise) */
     PRSVD_TRY(prsvd_dmat_qr(yi, ri));
-    PRSVD_TRY(cross(svd->comm, imr, ir, bi, q, lq, y, (int)yld, qtq));
-    axpy_small(imr, ir, bi, -1.0, q, lq, qtq, y, (int)yld);
-    PRSVD_TRY(prsvd_dmat_qr(yi, rr));
-    {
-      const double one = 1.0;
-      dtrmm_("L", "U", "N", "N", &bi, &bi, &one, rr, &bi, ri, &bi);
+    PRSVD_TRY(prsvd_small_svd(svd->comm, bi, bi, ri, sv, ur, wr));
+    int t = 0;
+    while (t < bi && sv[t] > noise) t++;
+    if (t == 0) {
+      svd->stats.tol_met = e <= target;
+      break;
     }
-    /* B_i^T = (H_i - B^T (Q^T Y_i) - B^T (B X_i)) R_i^-1 */
+    prsvd_dmat_destroy(&qi);
+    PRSVD_TRY(prsvd_dmat_create(svd->grid, m, t, &qi));
+    PRSVD_TRY(prsvd_dmat_mul_small(yi, bi, ur, bi, t, qi));
+    double *qil = prsvd_dmat_local(qi, NULL, NULL, &yld);
+    /* Q_i R'_i = Q_i - Q (Q^T Q_i) */
+    PRSVD_TRY(cross(svd->comm, imr, ir, t, q, lq, qil, (int)yld, qtq));
+    axpy_small(imr, ir, t, -1.0, q, lq, qtq, qil, (int)yld);
+    PRSVD_TRY(prsvd_dmat_qr(qi, rr));
+    /* B_i^T = (H_i - B^T (Q^T Y_i) - B^T (B X_i)) W_t S_t^-1 R'_i^-1 */
+    for (int c = 0; c < bi; c++) memcpy(mi + c * lb, hl + (col + c) * hld, sizeof(double) * (size_t)nr);
+    axpy_small(inr, ir, bi, -1.0, bt, lb, qty, mi, lb);
+    axpy_small(inr, ir, bi, -1.0, bt, lb, bx, mi, lb);
+    for (int c = 0; c < t; c++)
+      for (int j = 0; j < bi; j++) ws[c * bi + j] = wr[c * bi + j] / sv[c];
     double *bti = bt + rank * lb;
-    for (int c = 0; c < bi; c++) memcpy(bti + c * lb, hl + (rank + c) * hld, sizeof(double) * (size_t)nr);
-    axpy_small(inr, ir, bi, -1.0, bt, lb, qty, bti, lb);
-    axpy_small(inr, ir, bi, -1.0, bt, lb, bx, bti, lb);
     if (inr > 0) {
-      const double one = 1.0;
-      dtrsm_("R", "U", "N", "N", &inr, &bi, &one, ri, &bi, bti, &lb);
+      const double one = 1.0, zero = 0.0;
+      dgemm_("N", "N", &inr, &t, &bi, &one, mi, &lb, ws, &bi, &zero, bti, &lb);
+      dtrsm_("R", "U", "N", "N", &inr, &t, &one, rr, &t, bti, &lb);
     }
+    col += bi;
+    bi = t;
     /* Q = [Q Q_i];  E = E - ||B_i||_F^2 */
-    for (int c = 0; c < bi; c++) memcpy(q + (rank + c) * lq, y + c * yld, sizeof(double) * (size_t)mr);
+    for (int c = 0; c < bi; c++) memcpy(q + (rank + c) * lq, qil + c * yld, sizeof(double) * (size_t)mr);
     double bnorm = 0.0;
     for (int c = 0; c < bi; c++)
       for (int i = 0; i < inr; i++) bnorm += bti[c * lb + i] * bti[c * lb + i];
@@ -205,6 +237,8 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
 done:
   free(panel), free(work), free(x), free(h_full), free(r), free(sigma);
   free(bx), free(qty), free(qtq), free(ri), free(rr), free(q), free(bt);
+  free(sv), free(ur), free(wr), free(ws), free(mi);
+  prsvd_dmat_destroy(&qi);
   prsvd_dmat_destroy(&g);
   prsvd_dmat_destroy(&h);
   prsvd_dmat_destroy(&yi);

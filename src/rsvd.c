@@ -37,13 +37,13 @@ static double rcond_upper(int l, const double *r) {
   return info ? 0.0 : rcond;
 }
 
-int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a) {
+/* The passes of subspace iteration: on return Q (m x l, orthonormal) and AtQ = A^T Q
+ * (n x l), and the probes' A W (m x np) with W (n x np, replicated; caller frees). */
+int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat **q_out,
+                          prsvd_dmat **atq_out, prsvd_dmat **aw_out, double **w_out) {
   int status = PRSVD_OK;
   const struct prsvd_svd_params *prm = &svd->params;
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
-  const int64_t mn = m < n ? m : n;
-  const int64_t k = prm->rank;
-  int64_t l = k + (prm->oversample > 0 ? prm->oversample : 0);
   const int64_t np = prm->n_probes > 0 ? prm->n_probes : 0;
   double *panel = NULL, *work = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
   prsvd_dmat *y = NULL, *y_probes = NULL, *h = NULL;
@@ -52,12 +52,7 @@ int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a) {
   int il;
 
   memset(&pass, 0, sizeof pass);
-  if (k < 1 || k > mn)
-    PRSVD_ERR(PRSVD_ERR_USAGE, "rank k = %lld must be between 1 and min(rows, cols) = %lld",
-              (long long)k, (long long)mn);
-  if (l > mn) l = mn;
   PRSVD_CHECK(prsvd_to_int(l, "sketch width k + p", &il));
-  svd->k = k;
   int64_t panel_rows, my_row0, my_rows;
   PRSVD_CHECK(prsvd_svd_panel_rows(svd, m, n, &panel_rows));
   prsvd_row_block(m, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &my_row0, &my_rows);
@@ -89,6 +84,7 @@ int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a) {
   pass.keep[1].col0 = l;
   pass.corange_src = y;
   pass.corange = h_full;
+  if (prm->method == PRSVD_METHOD_REVD) PRSVD_TRY(prsvd_symmetry_samples(svd, n, &pass));
   cur.n_passes = prm->power_iters + 1;
   for (cur.pass = 0; cur.pass <= prm->power_iters; cur.pass++) {
     const int last = cur.pass == prm->power_iters;
@@ -100,6 +96,10 @@ int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a) {
     memset(h_full, 0, sizeof(double) * (size_t)(n * l));
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
+    if (pass.n_samples) { /* revd: sampled symmetry, read by the first pass */
+      PRSVD_TRY(prsvd_symmetry_check(svd, a, &pass));
+      pass.n_samples = 0;
+    }
     prsvd_profile_begin(PRSVD_EV_REDUCE);
     PRSVD_TRY(prsvd_dmat_reduce_scatter(h_full, h));
     prsvd_profile_end(PRSVD_EV_REDUCE, 8.0 * (double)(n * l), 0.0);
@@ -134,12 +134,15 @@ int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a) {
     /* B^T = H R^-1 */
     PRSVD_TRY(prsvd_dmat_solve_upper(h, r));
   }
-  /* A ~ Q B: U, S, V */
-  PRSVD_TRY(prsvd_svd_finish_qb(svd, y, h, NULL));
-  if (np) PRSVD_TRY(prsvd_svd_estimate_right(svd, y_probes, probes));
   /* bytes of A streamed, as doubles, over all ranks */
   svd->stats.bytes_read = (int64_t)svd->stats.passes * 8 * m * n;
+  *q_out = y, *atq_out = h, *aw_out = y_probes, *w_out = x;
+  y = h = y_probes = NULL;
+  x = NULL;
 done:
+  free((void *)pass.sample_row);
+  free((void *)pass.sample_col);
+  free(pass.sample_val);
   free(panel);
   free(work);
   free(x);
@@ -148,5 +151,29 @@ done:
   prsvd_dmat_destroy(&y);
   prsvd_dmat_destroy(&y_probes);
   prsvd_dmat_destroy(&h);
+  return status;
+}
+
+int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a) {
+  int status = PRSVD_OK;
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
+  const int64_t k = svd->params.rank;
+  int64_t l = k + (svd->params.oversample > 0 ? svd->params.oversample : 0);
+  prsvd_dmat *q = NULL, *atq = NULL, *aw = NULL;
+  double *w = NULL;
+  if (k < 1 || k > mn)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "rank k = %lld must be between 1 and min(rows, cols) = %lld",
+              (long long)k, (long long)mn);
+  if (l > mn) l = mn;
+  svd->k = k;
+  PRSVD_TRY(prsvd_subspace_sketch(svd, a, l, &q, &atq, &aw, &w));
+  /* A ~ Q B with B^T = A^T Q: U, S, V */
+  PRSVD_TRY(prsvd_svd_finish_qb(svd, q, atq, NULL));
+  if (svd->params.n_probes > 0) PRSVD_TRY(prsvd_svd_estimate_right(svd, aw, w + n * l));
+done:
+  prsvd_dmat_destroy(&q);
+  prsvd_dmat_destroy(&atq);
+  prsvd_dmat_destroy(&aw);
+  free(w);
   return status;
 }

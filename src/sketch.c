@@ -178,6 +178,9 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
       for (int64_t i = 0; i < nr64 * n; i++) s += (long double)p->panel[i] * p->panel[i];
       *p->fro2 += (double)s;
     }
+    for (int64_t t = 0; t < p->n_samples; t++)
+      if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
+        p->sample_val[t] = p->panel[(p->sample_row[t] - r) * n + p->sample_col[t]];
     /* P_i = A_i R, kept rows stored */
     if (p->n_right) {
       flops += right_product(p, nr, in, prod);

@@ -90,6 +90,12 @@ struct prsvd_pass {
   } left[PRSVD_MAX_LEFT];
 
   double *fro2;  /* += ||A_i||_F^2 (NULL: skip) */
+
+  /* entries (sample_row[t], sample_col[t]) of A copied into sample_val[t] when their row
+   * passes by (sample_row sorted ascending) */
+  int64_t n_samples;
+  const int64_t *sample_row, *sample_col;
+  double *sample_val;
 };
 
 /* Size of pass->work for a pass with right width n_right and left dims (floats of double). */

@@ -61,6 +61,8 @@ static const struct {
     {PRSVD_METHOD_SUBSPACE, "subspace", prsvd_solve_subspace},
     {PRSVD_METHOD_ONEPASS, "onepass", prsvd_solve_onepass},
     {PRSVD_METHOD_QB, "qb", prsvd_solve_qb},
+    {PRSVD_METHOD_NYSTROM, "nystrom", prsvd_solve_nystrom},
+    {PRSVD_METHOD_REVD, "revd", prsvd_solve_revd},
 };
 
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
@@ -85,7 +87,7 @@ int prsvd_svd_panel_rows(const prsvd_svd *svd, int64_t m, int64_t n, int64_t *pa
 
 /* SVD of the replicated a x b core on rank 0 (LAPACK dgesdd), broadcast so every rank holds
  * identical bits: c = uc diag(sigma) vc^T, uc a x r, vc b x r, r = min(a, b). */
-static int core_svd(MPI_Comm comm, int a, int b, const double *c, double *sigma, double *uc,
+int prsvd_small_svd(MPI_Comm comm, int a, int b, const double *c, double *sigma, double *uc,
                     double *vc) {
   int status = PRSVD_OK, rank, info = 0, lwork = -1, r = a < b ? a : b;
   double *work = NULL, *vt = NULL, *cc = NULL, wq;
@@ -135,7 +137,7 @@ int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat *q, const double *c, prsvd_
   PRSVD_ALLOC(vc, b * r);
   PRSVD_ALLOC(flip, k);
   /* C = U_c S V_c^T */
-  PRSVD_TRY(core_svd(svd->comm, ia, ib, c, sigma, uc, vc));
+  PRSVD_TRY(prsvd_small_svd(svd->comm, ia, ib, c, sigma, uc, vc));
   /* U = Q U_c, V = P V_c (first k columns) */
   PRSVD_TRY(prsvd_dmat_create(svd->grid, prsvd_dmat_rows(q), k, &svd->u));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, prsvd_dmat_rows(p), k, &svd->v));
@@ -173,6 +175,30 @@ int prsvd_svd_finish_qb(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double *s
 done:
   free(rb);
   free(c);
+  return status;
+}
+
+int prsvd_svd_finish_left(prsvd_svd *svd, prsvd_dmat *e, double *sigma_all) {
+  int status = PRSVD_OK, il;
+  const int64_t l = prsvd_dmat_cols(e), k = svd->k;
+  double *re = NULL, *uc = NULL, *vc = NULL, *flip = NULL;
+  PRSVD_CHECK(prsvd_to_int(l, "sketch width", &il));
+  PRSVD_ALLOC(re, l * l);
+  PRSVD_ALLOC(uc, l * l);
+  PRSVD_ALLOC(vc, l * l);
+  PRSVD_ALLOC(flip, k);
+  prsvd_profile_begin(PRSVD_EV_SMALL_SVD);
+  /* Q_E R_E = E;  R_E = U_c S V_c^T;  U = Q_E U_c */
+  PRSVD_TRY(prsvd_dmat_qr(e, re));
+  PRSVD_TRY(prsvd_small_svd(svd->comm, il, il, re, sigma_all, uc, vc));
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, prsvd_dmat_rows(e), k, &svd->u));
+  PRSVD_TRY(prsvd_dmat_mul_small(e, l, uc, l, k, svd->u));
+  PRSVD_ALLOC(svd->s, k);
+  memcpy(svd->s, sigma_all, sizeof(double) * (size_t)k);
+  PRSVD_TRY(prsvd_dmat_fix_signs(svd->u, k, flip));
+  prsvd_profile_end(PRSVD_EV_SMALL_SVD, 0.0, 2.0 * (double)prsvd_dmat_rows(e) * (double)(l * k));
+done:
+  free(re), free(uc), free(vc), free(flip);
   return status;
 }
 
@@ -281,6 +307,12 @@ int prsvd_svd_get_singular_values(const prsvd_svd *svd, const double **s) {
   return PRSVD_OK;
 }
 
+int prsvd_svd_get_eigenvalues(const prsvd_svd *svd, const double **lambda) {
+  if (svd->params.method != PRSVD_METHOD_NYSTROM && svd->params.method != PRSVD_METHOD_REVD)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "eigenvalues come from the nystrom and revd methods only");
+  return prsvd_svd_get_singular_values(svd, lambda);
+}
+
 int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree) {
   *scree = svd->scree;
   return PRSVD_OK;
@@ -295,6 +327,10 @@ int prsvd_svd_get_u(const prsvd_svd *svd, const double **u, int64_t *row0, int64
 
 int prsvd_svd_get_v(const prsvd_svd *svd, const double **v, int64_t *row0, int64_t *local_rows,
                     int64_t *ld) {
+  if (!svd->v && svd->u) { /* symmetric methods: V = U */
+    *v = prsvd_dmat_local(svd->u, row0, local_rows, ld);
+    return PRSVD_OK;
+  }
   if (!svd->v) PRSVD_ERR(PRSVD_ERR_USAGE, "no result: prsvd_svd_solve() has not succeeded");
   *v = prsvd_dmat_local(svd->v, row0, local_rows, ld);
   return PRSVD_OK;

@@ -24,6 +24,10 @@ struct prsvd_svd {
   struct prsvd_svd_stats stats;
 };
 
+/* Collective: SVD of a replicated a x b matrix c = uc diag(sigma) vc^T (uc a x r, vc b x r,
+ * r = min(a, b)), computed on rank 0 and broadcast so every rank holds the same bits. */
+int prsvd_small_svd(MPI_Comm comm, int a, int b, const double *c, double *sigma, double *uc,
+                    double *vc);
 /* Collective: U, S, V (k columns) from Q (m x a, orthonormal), C (a x b, replicated,
  * column-major) and P (n x b, orthonormal); signs fixed so max |U_ij| of each column > 0.
  * If sigma_all is not NULL it receives min(a, b) singular values of C. */
@@ -31,6 +35,9 @@ int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat *q, const double *c, prsvd_
                           double *sigma_all);
 /* Collective: U, S, V from A ~ Q B with bt = B^T (n x a, destroyed). */
 int prsvd_svd_finish_qb(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double *sigma_all);
+/* Collective: U (k columns) and S from the left singular vectors of e (m x l, destroyed);
+ * sigma_all receives l values. */
+int prsvd_svd_finish_left(prsvd_svd *svd, prsvd_dmat *e, double *sigma_all);
 /* Collective: from right probes (m x np kept rows of A W, W replicated n x np). */
 int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double *w);
 /* Collective: from left probes S^T = (Theta A)^T (n x np, replicated full sum) with Theta
@@ -45,5 +52,13 @@ int prsvd_svd_panel_rows(const prsvd_svd *svd, int64_t m, int64_t n, int64_t *pa
 int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a);
+int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a);
+int prsvd_solve_revd(prsvd_svd *svd, prsvd_source *a);
+/* The passes of subspace iteration (rsvd.c): Q (m x l), A^T Q (n x l), A W and W. */
+int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat **q,
+                          prsvd_dmat **atq, prsvd_dmat **aw, double **w);
+/* Sampled symmetry of a square A read by the first pass (eig.c). */
+int prsvd_symmetry_samples(prsvd_svd *svd, int64_t n, struct prsvd_pass *pass);
+int prsvd_symmetry_check(prsvd_svd *svd, prsvd_source *a, struct prsvd_pass *pass);
 
 #endif

@@ -4,76 +4,17 @@ exit code and message, and that no run leaves a half-written output.  Prints TAP
 and a closing "N passed, M failed"."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import h5py
 import numpy as np
 
-TOP = os.environ.get("top_builddir", ".")
-SRC = os.environ.get("top_srcdir", ".")
-PRSVD = os.path.join(TOP, "prsvd")
-MPIEXEC = os.environ.get("MPIEXEC", "mpirun")
-MPIFLAGS = os.environ.get("MPIEXEC_FLAGS", "").split()
-os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
-os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
-os.environ["OPENBLAS_NUM_THREADS"] = "1"
-
-passed = failed = 0
-WORK = tempfile.mkdtemp(prefix="cli.", dir=os.path.join(TOP, "tests", "cli") if os.access(os.path.join(TOP, "tests", "cli"), os.W_OK) else None)
-
-
-def path(name):
-    return os.path.join(WORK, name)
-
-
-def check(desc, cond, detail=""):
-    global passed, failed
-    if cond:
-        passed += 1
-        print(f"ok {passed + failed} - {desc}")
-    else:
-        failed += 1
-        print(f"not ok {passed + failed} - {desc}")
-        if detail:
-            for line in str(detail).splitlines()[:20]:
-                print(f"#   {line}")
-    sys.stdout.flush()
-    return cond
-
-
-def run(args, ranks=None, timeout=300):
-    cmd = [PRSVD] + [str(a) for a in args]
-    if ranks:
-        cmd = [MPIEXEC] + MPIFLAGS + ["-n", str(ranks)] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-
-
-def gen(name, rows, cols, *extra):
-    r = run(["gen", f"{path(name)}:/A", "--rows", rows, "--cols", cols, "--force", "--quiet", *extra], ranks=2)
-    assert r.returncode == 0, r.stderr
-    return f"{path(name)}:/A"
-
-
-def load(out):
-    with h5py.File(out, "r") as f:
-        return f["U"][:], f["S"][:], f["V"][:], dict(f.attrs)
-
-
-def matrix(spec):
-    fn, ds = spec.rsplit(":", 1)
-    with h5py.File(fn, "r") as f:
-        a = f[ds][:].astype(np.float64)
-        planted = f[ds].attrs.get("singular_values")
-    return a, planted
-
-
-def temp_leftovers():
-    return [n for n in os.listdir(WORK) if ".tmp." in n]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (PRSVD, SRC, check, finish, gen, load, matrix, path, run,  # noqa: E402
+                     temp_leftovers, WORK)
 
 
 # ---- --help is the option table, checked against a golden copy ----------------------------
@@ -308,6 +249,4 @@ for sig, code in [(signal.SIGTERM, 143), (signal.SIGINT, 130)]:
     check(f"{signal.Signals(sig).name} mid-run: exit {code}", p.returncode == code, f"{p.returncode} {err}")
     check(f"{signal.Signals(sig).name} mid-run: no output, no temporary", not os.path.exists(target) and not temp_leftovers(), os.listdir(WORK))
 
-shutil.rmtree(WORK, ignore_errors=True)
-print(f"{passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+finish()

@@ -108,7 +108,8 @@ END_TEST
 /* The library API end to end on an in-memory planted matrix, against LAPACK. */
 static void svd_against_lapack(enum prsvd_spectrum spectrum, double decay, int64_t m, int64_t n,
                                int64_t k, int q, int64_t memory, double tol_s) {
-  struct prsvd_planted_params pp = {m, n, spectrum, decay, 5, 0.0, 3};
+  struct prsvd_planted_params pp = {.rows = m, .cols = n, .spectrum = spectrum, .decay = decay,
+                                    .rank = 5, .noise = 0.0, .seed = 3};
   prsvd_source *gen = NULL, *mem = NULL;
   double *a = malloc(sizeof(double) * m * n), *acopy = malloc(sizeof(double) * m * n);
   ck_assert_int_eq(prsvd_source_planted(&pp, &gen), 0);

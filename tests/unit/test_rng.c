@@ -62,8 +62,10 @@ START_TEST(gaussian_moments) {
 END_TEST
 
 /* The planted matrix has exactly the planted singular values (LAPACK dgesdd). */
-static void check_planted(enum prsvd_spectrum spectrum, int64_t m, int64_t n, double decay) {
-  struct prsvd_planted_params p = {m, n, spectrum, decay, 4, 0.0, 9};
+static void check_planted(enum prsvd_spectrum spectrum, int64_t m, int64_t n, double decay,
+                          int symmetric) {
+  struct prsvd_planted_params p = {.rows = m, .cols = n, .spectrum = spectrum, .decay = decay,
+                                   .rank = 4, .noise = 0.0, .seed = 9, .symmetric = symmetric};
   prsvd_source *src = NULL;
   int64_t mn = m < n ? m : n;
   double *a = malloc(sizeof(double) * (size_t)(m * n)), *s = malloc(sizeof(double) * (size_t)mn);
@@ -79,6 +81,11 @@ static void check_planted(enum prsvd_spectrum spectrum, int64_t m, int64_t n, do
   ck_assert_int_eq(info, 0);
   for (int64_t j = 0; j < mn; j++)
     ck_assert_double_le(fabs(s[j] - prsvd_planted_sigma(&p, j)), 1e-13);
+  if (symmetric) { /* A[i][j] = A[j][i] to rounding */
+    ck_assert_int_eq(prsvd_source_read(src, 0, m, a), 0);
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t j = 0; j < i; j++) ck_assert_double_le(fabs(a[i * n + j] - a[j * n + i]), 1e-15);
+  }
   free(work);
   free(a);
   free(s);
@@ -86,10 +93,12 @@ static void check_planted(enum prsvd_spectrum spectrum, int64_t m, int64_t n, do
 }
 
 START_TEST(planted_spectra_exact) {
-  check_planted(PRSVD_SPECTRUM_POLY, 60, 40, 1.0);
-  check_planted(PRSVD_SPECTRUM_POLY, 30, 50, 2.0);
-  check_planted(PRSVD_SPECTRUM_EXP, 50, 50, 0.25);
-  check_planted(PRSVD_SPECTRUM_LOWRANK_NOISE, 45, 35, 0.0);
+  check_planted(PRSVD_SPECTRUM_POLY, 60, 40, 1.0, 0);
+  check_planted(PRSVD_SPECTRUM_POLY, 30, 50, 2.0, 0);
+  check_planted(PRSVD_SPECTRUM_EXP, 50, 50, 0.25, 0);
+  check_planted(PRSVD_SPECTRUM_LOWRANK_NOISE, 45, 35, 0.0, 0);
+  check_planted(PRSVD_SPECTRUM_POLY, 40, 40, 1.0, 1);
+  check_planted(PRSVD_SPECTRUM_EXP, 40, 40, 0.2, 2);
 }
 END_TEST
 

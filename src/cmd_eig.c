@@ -1,0 +1,164 @@
+/* prsvd eig FILE:/DS -k K -o OUT.h5: eigendecomposition A ~ U diag(L) U^T of a symmetric
+ * (nystrom: PSD) dataset, written as /U and /L. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../io/prsvd_h5.h"
+#include "cli.h"
+#include "config.h"
+#include "error.h"
+#include "options.h"
+
+struct eig_opts {
+  int64_t rank, oversample, power_iters, memory;
+  uint64_t seed;
+  double sym_tol;
+  const char *output, *method;
+  int force, json, progress, quiet, debug;
+};
+
+#define O(f) offsetof(struct eig_opts, f)
+static const struct prsvd_option eig_options[] = {
+    {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, 1, "eigenpairs to compute, 1..n", O(rank)},
+    {"method", 0, PRSVD_OPT_STRING, "M", "nystrom", 0, 0, 0, "nystrom (PSD, one pass) or revd (symmetric, q + 1 passes)", O(method)},
+    {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns", O(oversample)},
+    {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "revd: power iterations", O(power_iters)},
+    {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
+    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget for row panels", O(memory)},
+    {"sym-tol", 0, PRSVD_OPT_DOUBLE, "T", "1e-8", 0, 1, 0, "allowed |A_ij - A_ji| on sampled pairs, relative to max |A_ij|", O(sym_tol)},
+    {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (n x k), /L (k)", O(output)},
+    {"force", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "replace an existing output file", O(force)},
+    {"json", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print the summary as one JSON object on stdout", O(json)},
+    {"progress", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show progress even when stderr is not a terminal", O(progress)},
+    {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "no progress or summary", O(quiet)},
+    {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", O(debug)},
+    PRSVD_OPT_END};
+#undef O
+
+static const struct prsvd_command_doc eig_doc = {
+    "eig", "FILE.h5:/DATASET -k K -o OUT.h5 [options]",
+    "Eigendecomposition A ~ U diag(L) U^T of a symmetric n x n dataset.  nystrom (default):\n"
+    "the stable shifted Nystrom approximation of a positive-semidefinite A from one pass\n"
+    "(Tropp et al. 2017); revd: HMT Alg. 5.3 for any symmetric A, the k eigenvalues of\n"
+    "largest magnitude.  Symmetry is checked on 1000 sampled pairs during the first pass.",
+    1};
+
+static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o, const char *file,
+                     const char *dataset, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st) {
+  int status = PRSVD_OK;
+  prsvd_h5_writer *w = NULL;
+  prsvd_h5_matrix *mat = NULL;
+  const double *l, *u;
+  int64_t k, u0, ur, uld;
+  PRSVD_CHECK(prsvd_svd_get_rank(svd, &k));
+  PRSVD_CHECK(prsvd_svd_get_eigenvalues(svd, &l));
+  PRSVD_CHECK(prsvd_svd_get_u(svd, &u, &u0, &ur, &uld));
+  PRSVD_CHECK(prsvd_h5_writer_create(cli->comm, o->output, o->force, &w));
+  prsvd_profile_begin(PRSVD_EV_WRITE);
+  PRSVD_TRY(prsvd_h5_matrix_create(w, "/U", n, k, PRSVD_H5_FLOAT64, 0, 0, 0, &mat));
+  PRSVD_TRY(prsvd_h5_matrix_write_colmajor(mat, u0, ur, u, uld));
+  prsvd_h5_matrix_close(&mat);
+  PRSVD_TRY(prsvd_h5_write_vector(w, "/L", k, l));
+  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "prsvd_version", PACKAGE_VERSION));
+  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "command_line", cli->command_line));
+  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_file", file));
+  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_dataset", dataset));
+  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "method", o->method));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rows", n));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "cols", n));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "oversample", o->oversample));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", o->power_iters));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "passes", st->passes));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "seed", (int64_t)o->seed));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "nprocs", cli->nprocs));
+  PRSVD_TRY(prsvd_h5_attr_double(w, "/", "elapsed_seconds", MPI_Wtime() - cli->t_start));
+  PRSVD_TRY(prsvd_h5_writer_commit(&w));
+  prsvd_profile_end(PRSVD_EV_WRITE, 8.0 * (double)((n + 1) * k), 0.0);
+done:
+  prsvd_h5_matrix_close(&mat);
+  prsvd_h5_writer_abort(&w);
+  return status;
+}
+
+int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
+  int status = PRSVD_OK;
+  struct eig_opts o;
+  const char *pos[1] = {NULL};
+  char *file = NULL, *dataset = NULL;
+  prsvd_source *src = NULL;
+  prsvd_svd *svd = NULL;
+  struct prsvd_h5_info info;
+  struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
+  struct prsvd_svd_stats st;
+  struct prsvd_progress progress;
+  struct prsvd_profile_row rows[PRSVD_N_EVENTS];
+  const double *l;
+  int64_t k;
+
+  status = prsvd_options_parse(&eig_doc, eig_options, argc, argv, &o, pos);
+  if (status) return status;
+  if (!strcmp(o.method, "nystrom")) prm.method = PRSVD_METHOD_NYSTROM;
+  else if (!strcmp(o.method, "revd")) prm.method = PRSVD_METHOD_REVD;
+  else PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --method '%s': expected nystrom or revd", o.method);
+  PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
+  PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &info, &src));
+  if (info.rows != info.cols)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is %lld x %lld: prsvd eig needs a square symmetric matrix",
+               pos[0], (long long)info.rows, (long long)info.cols);
+  if (o.rank > info.rows)
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "--rank %lld exceeds the dimension %lld of '%s'", (long long)o.rank,
+               (long long)info.rows, pos[0]);
+  if (o.memory < 8 * info.cols)
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "--memory %lld bytes holds less than one row of '%s'", (long long)o.memory, pos[0]);
+  PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
+  prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * info.cols);
+  prm.rank = o.rank;
+  prm.oversample = o.oversample;
+  prm.power_iters = (int)o.power_iters;
+  prm.seed = o.seed;
+  prm.memory = o.memory;
+  prm.sym_tol = o.sym_tol;
+  prm.progress = prsvd_progress_report;
+  prm.progress_arg = &progress;
+  prsvd_profile_reset();
+  PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
+  PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
+  PRSVD_TRY(prsvd_svd_solve(svd, src));
+  PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
+  PRSVD_TRY(write_eig(cli, &o, file, dataset, info.rows, svd, &st));
+  prsvd_profile_reduce(cli->comm, rows);
+  PRSVD_TRY(prsvd_svd_get_rank(svd, &k));
+  PRSVD_TRY(prsvd_svd_get_eigenvalues(svd, &l));
+  if (o.json) {
+    json_object *j = json_object_new_object(), *lv = json_object_new_array();
+    for (int64_t i = 0; i < k; i++) json_object_array_add(lv, json_object_new_double(l[i]));
+    json_object_object_add(j, "command", json_object_new_string("eig"));
+    json_object_object_add(j, "method", json_object_new_string(o.method));
+    json_object_object_add(j, "input", json_object_new_string(pos[0]));
+    json_object_object_add(j, "output", json_object_new_string(o.output));
+    json_object_object_add(j, "rank", json_object_new_int64(k));
+    json_object_object_add(j, "passes", json_object_new_int(st.passes));
+    json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
+    json_object_object_add(j, "elapsed_seconds", json_object_new_double(MPI_Wtime() - cli->t_start));
+    json_object_object_add(j, "eigenvalues", lv);
+    json_object_object_add(j, "phases", prsvd_profile_json(rows));
+    prsvd_cli_print_json(cli, j);
+    json_object_put(j);
+  } else if (!o.quiet && cli->rank == 0) {
+    printf("prsvd eig %s: %lld x %lld, %s, k = %lld, %d pass%s\n", pos[0], (long long)info.rows,
+           (long long)info.cols, o.method, (long long)k, st.passes, st.passes > 1 ? "es" : "");
+    printf("eigenvalues:");
+    for (int64_t j = 0; j < k && j < 10; j++) printf(" %.6g", l[j]);
+    printf(k > 10 ? " ... %.6g\n" : "\n", l[k - 1]);
+    prsvd_profile_print(stdout, rows);
+    printf("wrote %s\n", o.output);
+  }
+done:
+  prsvd_svd_destroy(&svd);
+  prsvd_source_destroy(&src);
+  free(file);
+  free(dataset);
+  return status;
+}

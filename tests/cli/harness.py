@@ -1,0 +1,83 @@
+"""Shared pieces of the end-to-end tests: running prsvd (optionally under mpirun), TAP-style
+checks with a closing "N passed, M failed", and reading results with h5py."""
+import os
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+TOP = os.environ.get("top_builddir", ".")
+SRC = os.environ.get("top_srcdir", ".")
+PRSVD = os.path.join(TOP, "prsvd")
+MPIEXEC = os.environ.get("MPIEXEC", "mpirun")
+MPIFLAGS = os.environ.get("MPIEXEC_FLAGS", "").split()
+os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
+os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
+os.environ["OPENBLAS_NUM_THREADS"] = "1"
+
+_here = os.path.join(TOP, "tests", "cli")
+WORK = tempfile.mkdtemp(prefix="cli.", dir=_here if os.access(_here, os.W_OK) else None)
+counts = {"passed": 0, "failed": 0}
+
+
+def path(name):
+    return os.path.join(WORK, name)
+
+
+def check(desc, cond, detail=""):
+    n = counts["passed"] + counts["failed"] + 1
+    if cond:
+        counts["passed"] += 1
+        print(f"ok {n} - {desc}")
+    else:
+        counts["failed"] += 1
+        print(f"not ok {n} - {desc}")
+        for line in str(detail).splitlines()[:20]:
+            print(f"#   {line}")
+    sys.stdout.flush()
+    return cond
+
+
+def run(args, ranks=None, timeout=300):
+    cmd = [PRSVD] + [str(a) for a in args]
+    if ranks:
+        cmd = [MPIEXEC] + MPIFLAGS + ["-n", str(ranks)] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+def gen(name, rows, cols, *extra):
+    r = run(["gen", f"{path(name)}:/A", "--rows", rows, "--cols", cols, "--force", "--quiet", *extra], ranks=2)
+    assert r.returncode == 0, r.stderr
+    return f"{path(name)}:/A"
+
+
+def write(name, a, ds="A", **kw):
+    with h5py.File(path(name), "w") as f:
+        f.create_dataset(ds, data=a, **kw)
+    return f"{path(name)}:/{ds}"
+
+
+def load(out):
+    with h5py.File(out, "r") as f:
+        if "L" in f:
+            return f["U"][:], f["L"][:], f["U"][:], dict(f.attrs)
+        return f["U"][:], f["S"][:], f["V"][:], dict(f.attrs)
+
+
+def matrix(spec):
+    fn, ds = spec.rsplit(":", 1)
+    with h5py.File(fn, "r") as f:
+        return f[ds][:].astype(np.float64), f[ds].attrs.get("singular_values")
+
+
+def temp_leftovers():
+    return [n for n in os.listdir(WORK) if ".tmp." in n]
+
+
+def finish():
+    import shutil
+    shutil.rmtree(WORK, ignore_errors=True)
+    print(f"{counts['passed']} passed, {counts['failed']} failed")
+    sys.exit(1 if counts["failed"] else 0)
