@@ -28,6 +28,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_verify(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_gen(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_eig(struct prsvd_cli *cli, int argc, char **argv);
+int cmd_pca(struct prsvd_cli *cli, int argc, char **argv);
 
 /* rank 0: "prsvd: warning: ..." on stderr */
 void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...)

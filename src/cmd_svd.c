@@ -14,7 +14,7 @@ struct svd_opts {
   uint64_t seed;
   double tol;
   const char *output, *onepass_method, *sketch;
-  int force, json, progress, quiet, debug;
+  int force, json, progress, quiet, debug, center, scale, scores;
 };
 
 #define O(f) offsetof(struct svd_opts, f)
@@ -30,6 +30,9 @@ static const struct prsvd_option svd_options[] = {
     {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, 0, "fixed accuracy: smallest rank with ||A - USV^T||_F <= EPS ||A||_F", O(tol)},
     {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, 0, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
     {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, 0, "with --tol: columns added per step", O(block)},
+    {"center", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "subtract the column means implicitly (PCA; prsvd pca implies it)", O(center)},
+    {"scale", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: divide columns by their standard deviations", O(scale)},
+    {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: also write /scores = U S (m x k)", O(scores)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget for row panels (K, M, G suffixes)", O(memory)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
@@ -56,6 +59,70 @@ static const char *method_name(const struct prsvd_svd_params *prm) {
   if (prm->method == PRSVD_METHOD_SUBSPACE) return names[0];
   if (prm->method == PRSVD_METHOD_QB) return names[4];
   return names[1 + prm->onepass];
+}
+
+static const struct prsvd_command_doc pca_doc = {
+    "pca", "FILE.h5:/DATASET -k K -o OUT.h5 [options]",
+    "Principal components of the m samples (rows) x n features (columns) dataset: the\n"
+    "randomized SVD of A - 1 mu^T (with --scale, of (A - 1 mu^T) D^-1), centered implicitly:\n"
+    "the means come from the first pass, no extra pass, never a dense copy.  Writes\n"
+    "scikit-learn's PCA vocabulary (/components, /explained_variance,\n"
+    "/explained_variance_ratio, /mean, /singular_values, /scores with --scores) beside\n"
+    "/U, /S, /V.  The svd options apply.",
+    1};
+
+/* /components, /explained_variance(_ratio), /mean, /singular_values, /scale, /scores */
+static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o, int64_t m, int64_t n,
+                     prsvd_svd *svd, const struct prsvd_svd_stats *st) {
+  int status = PRSVD_OK;
+  const double *s, *u, *v, *mean, *scale;
+  int64_t k, u0, ur, uld, v0, vr, vld;
+  double *ev = NULL, *ratio = NULL, *vt = NULL, *us = NULL;
+  prsvd_h5_matrix *mat = NULL;
+  PRSVD_CHECK(prsvd_svd_get_rank(svd, &k));
+  PRSVD_CHECK(prsvd_svd_get_singular_values(svd, &s));
+  PRSVD_CHECK(prsvd_svd_get_u(svd, &u, &u0, &ur, &uld));
+  PRSVD_CHECK(prsvd_svd_get_v(svd, &v, &v0, &vr, &vld));
+  PRSVD_CHECK(prsvd_svd_get_centering(svd, &mean, &scale));
+  PRSVD_ALLOC(ev, k);
+  PRSVD_ALLOC(ratio, k);
+  for (int64_t j = 0; j < k; j++) {
+    ev[j] = m > 1 ? s[j] * s[j] / (double)(m - 1) : 0.0;
+    ratio[j] = st->total_variance > 0 ? ev[j] / st->total_variance : 0.0;
+  }
+  PRSVD_TRY(prsvd_h5_write_vector(w, "/explained_variance", k, ev));
+  PRSVD_TRY(prsvd_h5_write_vector(w, "/explained_variance_ratio", k, ratio));
+  PRSVD_TRY(prsvd_h5_write_vector(w, "/singular_values", k, s));
+  PRSVD_TRY(prsvd_h5_write_vector(w, "/mean", n, mean));
+  if (o->scale) PRSVD_TRY(prsvd_h5_write_vector(w, "/scale", n, scale));
+  /* components = V^T (k x n): V is distributed by rows, so gather it (n x k, small) */
+  PRSVD_ALLOC(vt, n * k);
+  for (int64_t i = 0; i < vr; i++)
+    for (int64_t j = 0; j < k; j++) vt[j * n + v0 + i] = v[j * vld + i];
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, vt, (int)(n * k), MPI_DOUBLE, MPI_SUM, comm));
+  PRSVD_TRY(prsvd_h5_matrix_create(w, "/components", k, n, PRSVD_H5_FLOAT64, 0, 0, 0, &mat));
+  {
+    int rank;
+    MPI_Comm_rank(comm, &rank);
+    PRSVD_TRY(prsvd_h5_matrix_write(mat, 0, rank == 0 ? k : 0, vt));
+  }
+  prsvd_h5_matrix_close(&mat);
+  if (o->scores) { /* U S, this rank's rows */
+    PRSVD_ALLOC(us, (ur > 0 ? ur : 1) * k);
+    for (int64_t j = 0; j < k; j++)
+      for (int64_t i = 0; i < ur; i++) us[j * (ur > 0 ? ur : 1) + i] = u[j * uld + i] * s[j];
+    PRSVD_TRY(prsvd_h5_matrix_create(w, "/scores", m, k, PRSVD_H5_FLOAT64, 0, 0, 0, &mat));
+    PRSVD_TRY(prsvd_h5_matrix_write_colmajor(mat, u0, ur, us, ur > 0 ? ur : 1));
+    prsvd_h5_matrix_close(&mat);
+  }
+  PRSVD_TRY(prsvd_h5_attr_double(w, "/", "total_variance", st->total_variance));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "zero_variance_columns", st->zero_variance_cols));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "centered", 1));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "scaled", o->scale));
+done:
+  prsvd_h5_matrix_close(&mat);
+  free(ev), free(ratio), free(vt), free(us);
+  return status;
 }
 
 static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
@@ -114,6 +181,7 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
     PRSVD_TRY(prsvd_h5_attr_int(w, "/", "block", prm->block));
     PRSVD_TRY(prsvd_h5_attr_double(w, "/", "norm_fro", st->norm_fro));
   }
+  if (prm->center) PRSVD_TRY(write_pca(w, cli->comm, o, m, n, svd, st));
   PRSVD_TRY(prsvd_h5_writer_commit(&w));
   prsvd_profile_end(PRSVD_EV_WRITE, 8.0 * (double)((m + n + 1) * k), 0.0);
 done:
@@ -267,6 +335,10 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     PRSVD_ERR(PRSVD_ERR_USAGE, "give either --passes or -q/--power-iters, not both");
   prm->power_iters = (int)(o->passes ? o->passes - 1 : o->power_iters);
   prm->rank = o->rank;
+  prm->center = o->center;
+  prm->scale = o->scale;
+  if ((o->scale || o->scores) && !o->center)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--scale and --scores need --center (or prsvd pca)");
   prm->seed = o->seed;
   prm->memory = o->memory;
   for (int i = 0; i < 3; i++)
@@ -301,7 +373,8 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
   return PRSVD_OK;
 }
 
-int cmd_svd(struct prsvd_cli *cli, int argc, char **argv) {
+static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct prsvd_command_doc *doc,
+                    int pca) {
   int status = PRSVD_OK;
   struct svd_opts o;
   const char *pos[1] = {NULL};
@@ -314,8 +387,9 @@ int cmd_svd(struct prsvd_cli *cli, int argc, char **argv) {
   struct prsvd_progress progress;
   struct prsvd_profile_row rows[PRSVD_N_EVENTS];
 
-  status = prsvd_options_parse(&svd_doc, svd_options, argc, argv, &o, pos);
+  status = prsvd_options_parse(doc, svd_options, argc, argv, &o, pos);
   if (status) return status;
+  if (pca) o.center = 1;
   if (!o.rank && o.tol <= 0) PRSVD_FAIL(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &info, &src));
@@ -364,4 +438,12 @@ done:
   free(file);
   free(dataset);
   return status;
+}
+
+int cmd_svd(struct prsvd_cli *cli, int argc, char **argv) {
+  return svd_main(cli, argc, argv, &svd_doc, 0);
+}
+
+int cmd_pca(struct prsvd_cli *cli, int argc, char **argv) {
+  return svd_main(cli, argc, argv, &pca_doc, 1);
 }

@@ -29,7 +29,8 @@ static const struct prsvd_command_doc verify_doc = {
     "Read A once, distributed like svd, and report ||A - U S V^T||_F / ||A||_F,\n"
     "max|U^T U - I| and max|V^T V - I| for the /U, /S, /V in OUT.h5.  When the dataset\n"
     "carries a planted 'singular_values' attribute (prsvd gen), also compare S with it and\n"
-    "the residual with the optimal ||A - A_k||_F.",
+    "the residual with the optimal ||A - A_k||_F.  Understands eig outputs (/U, /L) and PCA\n"
+    "outputs (/mean, /scale: the residual of the centered, scaled matrix).",
     2};
 
 struct verify_result {
@@ -46,7 +47,7 @@ static double max_dev_identity(const double *g, int64_t k) {
 
 static int stream_residual(struct prsvd_cli *cli, prsvd_source *a, prsvd_source *u,
                            const double *s, const double *vt, int64_t k, int64_t memory,
-                           struct verify_result *res) {
+                           const double *mean, const double *scale, struct verify_result *res) {
   int status = PRSVD_OK;
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
   double *panel = NULL, *ut = NULL, *t = NULL, *g = NULL, sums[2] = {0, 0};
@@ -70,6 +71,10 @@ static int stream_residual(struct prsvd_cli *cli, prsvd_source *a, prsvd_source 
     PRSVD_TRY(prsvd_source_read(u, r, nr, ut));
     prsvd_profile_end(PRSVD_EV_READ, 8.0 * (double)(nr * (n + k)), 0.0);
     prsvd_profile_begin(PRSVD_EV_SKETCH);
+    if (mean) /* a PCA output factors (A - 1 mu^T) D^-1 */
+      for (int64_t i = 0; i < nr; i++)
+        for (int64_t j = 0; j < n; j++)
+          panel[i * n + j] = (panel[i * n + j] - mean[j]) / (scale ? scale[j] : 1.0);
     for (int64_t i = 0; i < nr * n; i++) sums[1] += panel[i] * panel[i];
     /* T = diag(S) U_i^T;  A_i^T -= V T;  G += U_i^T U_i */
     for (int64_t i = 0; i < nr; i++)
@@ -142,7 +147,7 @@ int cmd_verify(struct prsvd_cli *cli, int argc, char **argv) {
   char *file = NULL, *dataset = NULL;
   prsvd_source *a = NULL, *u = NULL, *v = NULL;
   struct prsvd_h5_info ia, iu, iv;
-  double *s = NULL, *vt = NULL, *g = NULL, *planted = NULL;
+  double *s = NULL, *vt = NULL, *g = NULL, *planted = NULL, *mean = NULL, *scale = NULL;
   int64_t ns = 0;
   struct verify_result res;
   memset(&res, 0, sizeof res);
@@ -174,7 +179,16 @@ int cmd_verify(struct prsvd_cli *cli, int argc, char **argv) {
     dgemm_("N", "T", &ik, &ik, &in, &one, vt, &ik, vt, &ik, &zero, g, &ik);
     res.orth_v = max_dev_identity(g, ns);
   }
-  PRSVD_TRY(stream_residual(cli, a, u, s, vt, ns, o.memory, &res));
+  if (prsvd_h5_has_dataset(pos[1], "/mean")) {
+    int64_t nm = 0, nsc = 0;
+    status = prsvd_h5_read_vector(pos[1], "/mean", &nm, &mean);
+    if (!status && prsvd_h5_has_dataset(pos[1], "/scale")) status = prsvd_h5_read_vector(pos[1], "/scale", &nsc, &scale);
+    if (!status && (nm != ia.cols || (scale && nsc != ia.cols)))
+      status = prsvd_error_set(PRSVD_ERR_INPUT, __FILE__, __LINE__, __func__,
+                               "'%s': /mean or /scale does not have %lld entries", pos[1], (long long)ia.cols);
+    PRSVD_TRY(prsvd_error_agree(cli->comm, status));
+  }
+  PRSVD_TRY(stream_residual(cli, a, u, s, vt, ns, o.memory, mean, scale, &res));
   status = prsvd_h5_read_attr_vector(file, dataset, "singular_values", &res.planted_n, &planted);
   PRSVD_TRY(prsvd_error_agree(cli->comm, status));
   if (res.planted_n >= ns && ns > 0) {
@@ -196,6 +210,8 @@ done:
   free(vt);
   free(g);
   free(planted);
+  free(mean);
+  free(scale);
   free(file);
   free(dataset);
   return status;

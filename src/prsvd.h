@@ -95,6 +95,8 @@ struct prsvd_svd_params {
   int64_t range_dim;     /* single pass: k_s (0: 2k + 1) */
   int64_t core_dim;      /* single pass: s (0: 2 k_s + 1) */
   double tol;            /* QB: relative Frobenius error wanted */
+  int center;            /* SUBSPACE: factor A - 1 mu^T (PCA) without forming it */
+  int scale;             /* with center: also divide columns by their std (needs q >= 1) */
   double sym_tol;        /* NYSTROM/REVD: sampled |A_ij - A_ji| allowed, relative to max |A_ij| */
   int64_t max_rank;      /* QB: the largest rank tried (sketch width) */
   int64_t block;         /* QB: columns added per step */
@@ -105,7 +107,7 @@ struct prsvd_svd_params {
   {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20, \
    .n_probes = 10, .rcond_min = 1e-6, .check_finite = 1, .method = PRSVD_METHOD_SUBSPACE,  \
    .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
-   .core_dim = 0, .tol = 0.0, .sym_tol = 1e-8, .max_rank = 0, .block = 10, .progress = NULL,                 \
+   .core_dim = 0, .tol = 0.0, .sym_tol = 1e-8, .center = 0, .scale = 0, .max_rank = 0, .block = 10, .progress = NULL,                 \
    .progress_arg = NULL}
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
@@ -123,6 +125,8 @@ struct prsvd_svd_stats {
   int64_t range_dim, core_dim;/* single pass: sketch sizes used */
   double tol_achieved;        /* QB: indicator of ||A - U S V^T||_F / ||A||_F */
   int tol_met;                /* QB: 1 if tol was reached within max_rank */
+  double total_variance;      /* center: sum of column variances of A~ (ddof 1) */
+  int64_t zero_variance_cols; /* center + scale: columns left unscaled */
 };
 
 typedef struct prsvd_svd prsvd_svd;
@@ -142,6 +146,8 @@ int prsvd_svd_get_u(const prsvd_svd *svd, const double **u, int64_t *row0, int64
 int prsvd_svd_get_v(const prsvd_svd *svd, const double **v, int64_t *row0, int64_t *local_rows,
                     int64_t *ld);
 int prsvd_svd_get_stats(const prsvd_svd *svd, struct prsvd_svd_stats *stats);
+/* center: the n column means and the n scales (1 where not scaled), lent until destroy. */
+int prsvd_svd_get_centering(const prsvd_svd *svd, const double **mean, const double **scale);
 /* NYSTROM/REVD: the k eigenvalues (largest first; REVD by magnitude), eigenvectors in U. */
 int prsvd_svd_get_eigenvalues(const prsvd_svd *svd, const double **lambda);
 /* Single pass: scree[r-1] estimates ||A - A_r||_F for r = 1..k (NULL for other methods). */

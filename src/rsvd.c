@@ -46,7 +46,9 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
   const int64_t np = prm->n_probes > 0 ? prm->n_probes : 0;
   double *panel = NULL, *work = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
+  double *xp = NULL, *col_sum = NULL, *col_sumsq = NULL, *s = NULL;
   prsvd_dmat *y = NULL, *y_probes = NULL, *h = NULL;
+  const int center = prm->center;
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
   int il;
@@ -63,6 +65,12 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   PRSVD_ALLOC(x, n * (l + np)); /* [X | W]: the last pass also applies the probes W */
   PRSVD_ALLOC(h_full, n * l);
   PRSVD_ALLOC(r, l * l);
+  if (center) { /* X_p = D^-1 X in the pass; column statistics from the first pass */
+    PRSVD_ALLOC(xp, n * (l + np));
+    PRSVD_ALLOC(col_sum, n);
+    PRSVD_ALLOC(col_sumsq, n);
+    PRSVD_ALLOC(s, l);
+  }
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, l, &y));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, np ? np : 1, &y_probes));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, n, l, &h));
@@ -77,7 +85,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   pass.panel = panel;
   pass.work = work;
   pass.params = prm;
-  pass.right = x;
+  pass.right = center ? xp : x;
   pass.keep[0].dmat = y;
   pass.keep[0].col0 = 0;
   pass.keep[1].dmat = y_probes;
@@ -92,6 +100,12 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     pass.n_right = last ? l + np : l;
     pass.n_keep = last && np ? 2 : 1;
     pass.check_finite = prm->check_finite && cur.pass == 0;
+    if (center) { /* X_p = D^-1 X (D = I until the first pass has measured it) */
+      pass.col_sum = cur.pass == 0 ? col_sum : NULL;
+      pass.col_sumsq = cur.pass == 0 ? col_sumsq : NULL;
+      if (cur.pass == 0) memcpy(xp, x, sizeof(double) * (size_t)(n * (l + np)));
+      else prsvd_center_right(svd, n, l + np, x, xp);
+    }
     cur.next_row = my_row0;
     memset(h_full, 0, sizeof(double) * (size_t)(n * l));
     status = prsvd_sketch_pass(&pass, &cur);
@@ -103,6 +117,14 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     prsvd_profile_begin(PRSVD_EV_REDUCE);
     PRSVD_TRY(prsvd_dmat_reduce_scatter(h_full, h));
     prsvd_profile_end(PRSVD_EV_REDUCE, 8.0 * (double)(n * l), 0.0);
+    if (center) {
+      /* A~ X = Y - 1 (mu^T X_p);  A~^T Y_c = D^-1 (H - mu s^T), s = 1^T Y */
+      if (cur.pass == 0) PRSVD_TRY(prsvd_center_stats(svd, m, n, col_sum, col_sumsq));
+      PRSVD_TRY(prsvd_center_colsums(svd, y, s));
+      PRSVD_TRY(prsvd_center_range(svd, y, 0, xp, n));
+      if (last && np) PRSVD_TRY(prsvd_center_range(svd, y_probes, l, xp, n));
+      prsvd_center_corange(svd, h, s);
+    }
     svd->stats.passes++;
     if (last) break;
     /* X = orth(H) */
@@ -128,6 +150,10 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
     PRSVD_TRY(prsvd_dmat_reduce_scatter(h_full, h));
+    if (center) { /* A~^T Q = D^-1 (A^T Q - mu (1^T Q)) */
+      PRSVD_TRY(prsvd_center_colsums(svd, y, s));
+      prsvd_center_corange(svd, h, s);
+    }
     svd->stats.passes++;
     svd->stats.extra_pass = 1;
   } else {
@@ -146,6 +172,10 @@ done:
   free(panel);
   free(work);
   free(x);
+  free(xp);
+  free(col_sum);
+  free(col_sumsq);
+  free(s);
   free(h_full);
   free(r);
   prsvd_dmat_destroy(&y);

@@ -178,6 +178,11 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
       for (int64_t i = 0; i < nr64 * n; i++) s += (long double)p->panel[i] * p->panel[i];
       *p->fro2 += (double)s;
     }
+    if (p->col_sum)
+      for (int64_t i = 0; i < nr64; i++) {
+        const double *row = p->panel + i * n;
+        for (int64_t j = 0; j < n; j++) p->col_sum[j] += row[j], p->col_sumsq[j] += row[j] * row[j];
+      }
     for (int64_t t = 0; t < p->n_samples; t++)
       if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
         p->sample_val[t] = p->panel[(p->sample_row[t] - r) * n + p->sample_col[t]];

@@ -90,6 +90,7 @@ struct prsvd_pass {
   } left[PRSVD_MAX_LEFT];
 
   double *fro2;  /* += ||A_i||_F^2 (NULL: skip) */
+  double *col_sum, *col_sumsq;  /* += column sums and sums of squares of A_i (NULL: skip) */
 
   /* entries (sample_row[t], sample_col[t]) of A copied into sample_val[t] when their row
    * passes by (sample_row sorted ascending) */

@@ -40,7 +40,9 @@ static void clear_result(prsvd_svd *svd) {
   prsvd_dmat_destroy(&svd->v);
   free(svd->s);
   free(svd->scree);
-  svd->s = svd->scree = NULL;
+  free(svd->mean);
+  free(svd->scale);
+  svd->s = svd->scree = svd->mean = svd->scale = NULL;
   memset(&svd->stats, 0, sizeof svd->stats);
 }
 
@@ -67,6 +69,12 @@ static const struct {
 
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
   clear_result(svd);
+  if ((svd->params.center || svd->params.scale) && svd->params.method != PRSVD_METHOD_SUBSPACE)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "centering (PCA) runs with subspace iteration only, not with --passes 1, --tol or eig");
+  if (svd->params.scale && !svd->params.center)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "scaling columns needs centering (--center or prsvd pca)");
+  if (svd->params.scale && svd->params.power_iters < 1)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--scale needs at least one power iteration (-q >= 1): the first pass learns the scales");
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
     if (methods[i].method == svd->params.method) return methods[i].solve(svd, a);
   PRSVD_ERR(PRSVD_ERR_USAGE, "unknown SVD method %d", (int)svd->params.method);
@@ -311,6 +319,13 @@ int prsvd_svd_get_eigenvalues(const prsvd_svd *svd, const double **lambda) {
   if (svd->params.method != PRSVD_METHOD_NYSTROM && svd->params.method != PRSVD_METHOD_REVD)
     PRSVD_ERR(PRSVD_ERR_USAGE, "eigenvalues come from the nystrom and revd methods only");
   return prsvd_svd_get_singular_values(svd, lambda);
+}
+
+int prsvd_svd_get_centering(const prsvd_svd *svd, const double **mean, const double **scale) {
+  if (!svd->mean) PRSVD_ERR(PRSVD_ERR_USAGE, "no centering: the solve did not center");
+  *mean = svd->mean;
+  *scale = svd->scale;
+  return PRSVD_OK;
 }
 
 int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree) {

@@ -21,6 +21,7 @@ struct prsvd_svd {
   double *s;
   prsvd_dmat *u, *v;
   double *scree;  /* k entries or NULL */
+  double *mean, *scale; /* center: column means and the scales D (1 without scale), n each */
   struct prsvd_svd_stats stats;
 };
 
@@ -47,6 +48,13 @@ int prsvd_svd_estimate_left(prsvd_svd *svd, const double *st, int64_t np, uint64
 
 /* Panel rows from the memory budget (usage error if not even one row fits). */
 int prsvd_svd_panel_rows(const prsvd_svd *svd, int64_t m, int64_t n, int64_t *panel_rows);
+
+/* Implicit centering (center.c), collective where they reduce. */
+int prsvd_center_stats(prsvd_svd *svd, int64_t m, int64_t n, double *col_sum, double *col_sumsq);
+void prsvd_center_right(const prsvd_svd *svd, int64_t n, int64_t cols, const double *x, double *xp);
+int prsvd_center_range(const prsvd_svd *svd, prsvd_dmat *y, int64_t col0, const double *xp, int64_t n);
+int prsvd_center_colsums(const prsvd_svd *svd, const prsvd_dmat *y, double *s);
+void prsvd_center_corange(const prsvd_svd *svd, prsvd_dmat *h, const double *s);
 
 /* The methods. */
 int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a);

@@ -1,0 +1,86 @@
+/*
+ * Implicit centering (and scaling) for PCA: the factorization of
+ *   A~ = (A - 1 mu^T) D^-1,   mu the column means, D = diag(column standard deviations) or I,
+ * without ever forming A~.  The first pass accumulates column sums and sums of squares; each
+ * pass computes Y_raw = A X_p and H_raw = A^T Y_raw with X_p = D^-1 X, and then
+ *   A~ X        = Y_raw - 1 (mu^T X_p)
+ *   A~^T Y_c    = D^-1 (H_raw - mu s^T),   s = 1^T Y_raw
+ * (the terms in m mu cancel).  No extra pass, no dense copy.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "svd_impl.h"
+
+int prsvd_center_stats(prsvd_svd *svd, int64_t m, int64_t n, double *col_sum, double *col_sumsq) {
+  int status = PRSVD_OK;
+  free(svd->mean);
+  free(svd->scale);
+  svd->mean = svd->scale = NULL;
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, col_sum, (int)n, MPI_DOUBLE, MPI_SUM, svd->comm));
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, col_sumsq, (int)n, MPI_DOUBLE, MPI_SUM, svd->comm));
+  PRSVD_ALLOC(svd->mean, n);
+  PRSVD_ALLOC(svd->scale, n);
+  double total = 0.0;
+  svd->stats.zero_variance_cols = 0;
+  for (int64_t j = 0; j < n; j++) {
+    const double mu = col_sum[j] / (double)m;
+    const double ss = fmax(col_sumsq[j] - (double)m * mu * mu, 0.0); /* sum (a_ij - mu_j)^2 */
+    const double sd = sqrt(ss / (double)m);                            /* population, as sklearn */
+    svd->mean[j] = mu;
+    svd->scale[j] = 1.0;
+    if (svd->params.scale) {
+      if (sd > 1e-12 * (fabs(mu) + 1e-300)) {
+        svd->scale[j] = sd;
+        total += ss / (sd * sd);
+      } else {
+        svd->stats.zero_variance_cols++; /* left unscaled, as sklearn's StandardScaler */
+      }
+    } else {
+      total += ss;
+    }
+  }
+  svd->stats.total_variance = m > 1 ? total / (double)(m - 1) : 0.0;
+done:
+  return status;
+}
+
+void prsvd_center_right(const prsvd_svd *svd, int64_t n, int64_t cols, const double *x,
+                        double *xp) {
+  for (int64_t c = 0; c < cols; c++)
+    for (int64_t j = 0; j < n; j++) xp[c * n + j] = x[c * n + j] / svd->scale[j];
+}
+
+int prsvd_center_range(const prsvd_svd *svd, prsvd_dmat *y, int64_t col0, const double *xp,
+                       int64_t n) {
+  int64_t rows, ld, cols = prsvd_dmat_cols(y);
+  double *yl = prsvd_dmat_local(y, NULL, &rows, &ld);
+  for (int64_t c = 0; c < cols; c++) {
+    double shift = 0.0; /* mu^T X_p(:, c) */
+    for (int64_t j = 0; j < n; j++) shift += svd->mean[j] * xp[(col0 + c) * n + j];
+    for (int64_t i = 0; i < rows; i++) yl[c * ld + i] -= shift;
+  }
+  return PRSVD_OK;
+}
+
+int prsvd_center_colsums(const prsvd_svd *svd, const prsvd_dmat *y, double *s) {
+  int64_t rows, ld, cols = prsvd_dmat_cols(y);
+  const double *yl = prsvd_dmat_local(y, NULL, &rows, &ld);
+  for (int64_t c = 0; c < cols; c++) {
+    double acc = 0.0;
+    for (int64_t i = 0; i < rows; i++) acc += yl[c * ld + i];
+    s[c] = acc;
+  }
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, s, (int)cols, MPI_DOUBLE, MPI_SUM, svd->comm));
+  return PRSVD_OK;
+}
+
+void prsvd_center_corange(const prsvd_svd *svd, prsvd_dmat *h, const double *s) {
+  int64_t row0, rows, ld, cols = prsvd_dmat_cols(h);
+  double *hl = prsvd_dmat_local(h, &row0, &rows, &ld);
+  for (int64_t c = 0; c < cols; c++)
+    for (int64_t i = 0; i < rows; i++)
+      hl[c * ld + i] = (hl[c * ld + i] - svd->mean[row0 + i] * s[c]) / svd->scale[row0 + i];
+}
