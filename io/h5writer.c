@@ -60,11 +60,16 @@ int prsvd_h5_check_output(MPI_Comm comm, const char *path, int force) {
 }
 
 int prsvd_h5_writer_create(MPI_Comm comm, const char *path, int force, prsvd_h5_writer **out) {
+  *out = NULL;
+  PRSVD_CHECK(prsvd_h5_check_output(comm, path, force));
+  return prsvd_h5_writer_create_temp(comm, path, out);
+}
+
+int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer **out) {
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
   hid_t fapl = -1;
   *out = NULL;
-  PRSVD_CHECK(prsvd_h5_check_output(comm, path, force));
   PRSVD_ALLOC(w, 1);
   w->comm = comm;
   w->file = -1;

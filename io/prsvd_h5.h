@@ -81,6 +81,26 @@ void prsvd_h5_writer_abort(prsvd_h5_writer **w);
  * read of a static buffer). */
 const char *prsvd_h5_pending_temp(void);
 
+/* Checkpoints of a solve (struct prsvd_checkpointer) in an HDF5 file, saved atomically.
+ * The identity (input path, size, mtime, shape, type, and the options string) must match on
+ * resume, and so must the number of ranks. */
+struct prsvd_h5_checkpoint_spec {
+  const char *path;
+  const char *input_file, *input_dataset, *dtype;
+  int64_t rows, cols;
+  const char *options;   /* "k=20;p=10;q=1;..." */
+  double every_seconds;
+  volatile int *stop;
+};
+/* Collective. */
+int prsvd_h5_checkpointer(MPI_Comm comm, const struct prsvd_h5_checkpoint_spec *spec,
+                          struct prsvd_checkpointer *cp);
+void prsvd_h5_checkpointer_free(struct prsvd_checkpointer *cp);
+/* Collective: remove the checkpoint after a successful run (absent is fine). */
+int prsvd_h5_checkpoint_remove(MPI_Comm comm, const char *path);
+/* Collective: like prsvd_h5_writer_create, but always replacing path (no --force check). */
+int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer **w);
+
 /* Reading results back (verify, tests): attributes of the root group of FILE, not collective. */
 int prsvd_h5_read_attr_double(const char *file, const char *name, double *v);
 /* Not collective: 1 if FILE holds a dataset at path (0 if not, or unreadable). */

@@ -16,13 +16,11 @@
 
 int prsvd_center_stats(prsvd_svd *svd, int64_t m, int64_t n, double *col_sum, double *col_sumsq) {
   int status = PRSVD_OK;
-  free(svd->mean);
-  free(svd->scale);
-  svd->mean = svd->scale = NULL;
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, col_sum, (int)n, MPI_DOUBLE, MPI_SUM, svd->comm));
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, col_sumsq, (int)n, MPI_DOUBLE, MPI_SUM, svd->comm));
-  PRSVD_ALLOC(svd->mean, n);
-  PRSVD_ALLOC(svd->scale, n);
+  /* kept where a checkpoint already points at them */
+  if (!svd->mean) PRSVD_ALLOC(svd->mean, n);
+  if (!svd->scale) PRSVD_ALLOC(svd->scale, n);
   double total = 0.0;
   svd->stats.zero_variance_cols = 0;
   for (int64_t j = 0; j < n; j++) {

@@ -1,8 +1,18 @@
 /* Shared pieces of the subcommands: warnings, progress, JSON. */
 #include "cli.h"
 
+#include <signal.h>
 #include <stdarg.h>
 #include <unistd.h>
+
+volatile int prsvd_cli_stop;
+
+static void on_stop(int sig) { prsvd_cli_stop = sig; }
+
+void prsvd_cli_stop_on_signals(void) {
+  signal(SIGUSR1, on_stop);
+  signal(SIGTERM, on_stop);
+}
 
 void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...) {
   va_list ap;

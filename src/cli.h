@@ -30,6 +30,10 @@ int cmd_gen(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_eig(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_pca(struct prsvd_cli *cli, int argc, char **argv);
 
+/* Set by SIGUSR1/SIGTERM after prsvd_cli_stop_on_signals(): save a checkpoint and stop. */
+extern volatile int prsvd_cli_stop;
+void prsvd_cli_stop_on_signals(void);
+
 /* rank 0: "prsvd: warning: ..." on stderr */
 void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

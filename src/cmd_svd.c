@@ -13,7 +13,8 @@ struct svd_opts {
   int64_t rank, oversample, power_iters, passes, memory, range_dim, core_dim, max_rank, block;
   uint64_t seed;
   double tol;
-  const char *output, *onepass_method, *sketch;
+  const char *output, *onepass_method, *sketch, *checkpoint;
+  double checkpoint_every;
   int force, json, progress, quiet, debug, center, scale, scores;
 };
 
@@ -30,6 +31,8 @@ static const struct prsvd_option svd_options[] = {
     {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, 0, "fixed accuracy: smallest rank with ||A - USV^T||_F <= EPS ||A||_F", O(tol)},
     {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, 0, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
     {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, 0, "with --tol: columns added per step", O(block)},
+    {"checkpoint", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0, "save the state here; SIGUSR1/SIGTERM save and exit 99; a rerun resumes", O(checkpoint)},
+    {"checkpoint-every", 0, PRSVD_OPT_DOUBLE, "SECONDS", "600", 0, 1e9, 0, "with --checkpoint: also save this often (0: only on a signal)", O(checkpoint_every)},
     {"center", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "subtract the column means implicitly (PCA; prsvd pca implies it)", O(center)},
     {"scale", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: divide columns by their standard deviations", O(scale)},
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: also write /scores = U S (m x k)", O(scores)},
@@ -386,6 +389,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   struct prsvd_svd_stats st;
   struct prsvd_progress progress;
   struct prsvd_profile_row rows[PRSVD_N_EVENTS];
+  struct prsvd_checkpointer checkpointer = {0};
 
   status = prsvd_options_parse(doc, svd_options, argc, argv, &o, pos);
   if (status) return status;
@@ -411,12 +415,30 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * n);
   prm.progress = prsvd_progress_report;
   prm.progress_arg = &progress;
+  if (o.checkpoint) { /* the identity a resume must match: input, options, ranks */
+    char opts[512];
+    struct prsvd_h5_checkpoint_spec spec = {o.checkpoint, file, dataset, info.type, m, n, opts,
+                                            o.checkpoint_every, &prsvd_cli_stop};
+    snprintf(opts, sizeof opts, "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;center=%d;scale=%d",
+             method_name(&prm), (long long)prm.rank, (long long)prm.oversample, prm.power_iters,
+             (unsigned long long)prm.seed, prm.center, prm.scale);
+    PRSVD_TRY(prsvd_h5_checkpointer(cli->comm, &spec, &checkpointer));
+    prm.checkpoint = &checkpointer;
+    prsvd_cli_stop_on_signals();
+  }
   prsvd_profile_reset();
   PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
-  PRSVD_TRY(prsvd_svd_solve(svd, src));
+  status = prsvd_svd_solve(svd, src);
+  if (status == PRSVD_CHECKPOINTED) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", prsvd_error_message());
+    PRSVD_FAIL(PRSVD_CHECKPOINTED, "state saved in '%s' (%s)", o.checkpoint, why);
+  }
+  PRSVD_TRY(status);
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
   PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st));
+  if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
 
   double elapsed = MPI_Wtime() - cli->t_start;
   prsvd_profile_reduce(cli->comm, rows);
@@ -433,6 +455,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
                o.tol, (long long)(o.max_rank ? o.max_rank : (mn < 256 ? mn : 256)), st.tol_achieved,
                (long long)(o.max_rank ? o.max_rank : (mn < 256 ? mn : 256)), o.output);
 done:
+  prsvd_h5_checkpointer_free(&checkpointer);
   prsvd_svd_destroy(&svd);
   prsvd_source_destroy(&src);
   free(file);

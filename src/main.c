@@ -33,7 +33,8 @@ static void usage(FILE *f) {
   fprintf(f, "\n  prsvd COMMAND --help   options of one command\n");
   fprintf(f, "  prsvd --version        versions of prsvd and the libraries it runs with\n");
   fprintf(f, "\nexit codes: 0 ok, 1 usage, 2 bad input, 3 output, 4 numerical, 5 MPI, 6 memory,\n");
-  fprintf(f, "            7 internal, 130 interrupted (SIGINT), 143 terminated (SIGTERM)\n");
+  fprintf(f, "            7 internal, 8 --tol not reached, 99 checkpointed (rerun to resume),\n");
+  fprintf(f, "            130 interrupted (SIGINT), 143 terminated (SIGTERM), 138 SIGUSR1\n");
 }
 
 static void version(void) {
@@ -89,6 +90,9 @@ int main(int argc, char **argv) {
   cli.command_line = cmdline;
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
+  signal(SIGUSR1, on_signal); /* a SLURM warning without --checkpoint: leave nothing behind */
+  for (int i = 1; i < argc; i++) /* with a checkpoint, the stop signals save and exit 99 */
+    if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18)) prsvd_cli_stop_on_signals();
 
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     if (cli.rank == 0) usage(argc < 2 ? stderr : stdout);
@@ -110,7 +114,10 @@ int main(int argc, char **argv) {
                                "unknown command '%s' (see prsvd --help)", argv[1]);
     }
     if (status < 0) status = PRSVD_OK; /* --help was shown */
-    if (status && cli.rank == 0) prsvd_error_print(cli.debug);
+    if (status == PRSVD_CHECKPOINTED && cli.rank == 0)
+      fprintf(stderr, "prsvd: checkpointed: %s\n", prsvd_error_message());
+    else if (status && cli.rank == 0)
+      prsvd_error_print(cli.debug);
   }
   fflush(stdout);
   finishing = 1;

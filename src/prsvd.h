@@ -32,7 +32,8 @@ enum prsvd_status {
   PRSVD_ERR_MPI = 5,      /* MPI, BLACS or ScaLAPACK failed */
   PRSVD_ERR_NOMEM = 6,    /* allocation failed */
   PRSVD_ERR_INTERNAL = 7, /* a bug: please report it */
-  PRSVD_ERR_TOL = 8       /* --tol not reached within --max-rank (result written, labelled) */
+  PRSVD_ERR_TOL = 8,      /* --tol not reached within --max-rank (result written, labelled) */
+  PRSVD_CHECKPOINTED = 99 /* stopped on request after writing a checkpoint: rerun to resume */
 };
 
 /* The message of the most recent error on this rank ("" if none). */
@@ -63,6 +64,40 @@ const char *prsvd_source_name(const prsvd_source *src);
 void prsvd_source_destroy(prsvd_source **src);
 
 /* ---- Randomized SVD ----------------------------------------------------------------- */
+
+/* ---- Checkpoints ---------------------------------------------------------------------- */
+
+/* A solve stopped at a panel boundary: named arrays and the stream cursor.  A replicated
+ * array is the same on every rank (rank 0's copy is what matters); a distributed one holds
+ * rows [row0, row0 + local_rows) of a rows x cols matrix on each rank (column-major, ld). */
+#define PRSVD_STATE_MAX 10
+struct prsvd_state_array {
+  const char *name;
+  double *data;
+  int64_t rows, cols, ld, row0, local_rows;
+  int distributed;
+};
+struct prsvd_state {
+  int pass;            /* pass in progress (0-based) */
+  int phase;           /* 0: power passes, 1: the extra pass B^T = A^T Q */
+  int passes_done;
+  int64_t next_row;    /* this rank's cursor: first row not yet read in this pass */
+  double r_rcond;
+  int n_arrays;
+  struct prsvd_state_array arrays[PRSVD_STATE_MAX];
+};
+/* How a solve saves and restores itself.  save and load are collective.  load fills the
+ * scalars and the data of the arrays whose descriptions the solver passes in, or sets
+ * *found = 0 when there is no checkpoint yet; it refuses (an error) a checkpoint that does
+ * not match the run.  every_seconds: save this often; *stop nonzero on any rank (set by a
+ * signal handler): save at the next panel boundary and return PRSVD_CHECKPOINTED. */
+struct prsvd_checkpointer {
+  int (*save)(void *ctx, MPI_Comm comm, const struct prsvd_state *st);
+  int (*load)(void *ctx, MPI_Comm comm, struct prsvd_state *st, int *found);
+  void *ctx;
+  double every_seconds;
+  volatile int *stop;
+};
 
 /* Methods (params.method):
  *  SUBSPACE  randomized subspace iteration, q + 1 passes (HMT 2011 Alg. 4.4 + 5.1)
@@ -102,13 +137,14 @@ struct prsvd_svd_params {
   int64_t block;         /* QB: columns added per step */
   void (*progress)(void *arg, int pass, int n_passes, int64_t rows_done, int64_t rows_total);
   void *progress_arg;    /* progress is called on every rank after each panel */
+  const struct prsvd_checkpointer *checkpoint; /* SUBSPACE (svd, pca): NULL for none */
 };
 #define PRSVD_SVD_PARAMS_INIT                                                            \
   {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20, \
    .n_probes = 10, .rcond_min = 1e-6, .check_finite = 1, .method = PRSVD_METHOD_SUBSPACE,  \
    .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
    .core_dim = 0, .tol = 0.0, .sym_tol = 1e-8, .center = 0, .scale = 0, .max_rank = 0, .block = 10, .progress = NULL,                 \
-   .progress_arg = NULL}
+   .progress_arg = NULL, .checkpoint = NULL}
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
  * times are this rank's own, the program reduces them). */

@@ -144,6 +144,67 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
   return 2.0 * nr * (double)zeta * (n + cc);
 }
 
+/* One panel at the cursor: read, check, and every sketch update; advances the cursor. */
+static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0,
+                     int64_t local_rows, int64_t n, int in) {
+  double *prod = p->work;
+  double *g = p->work + p->panel_rows * p->n_right;
+  const int64_t r = cur->next_row, off = r - row0;
+  int64_t nr64 = row0 + local_rows - r;
+  if (nr64 > p->panel_rows) nr64 = p->panel_rows;
+  const int nr = (int)nr64;
+  const double one = 1.0;
+  double flops = 0.0;
+
+  prsvd_profile_begin(PRSVD_EV_READ);
+  PRSVD_CHECK(prsvd_source_read(p->a, r, nr, p->panel));
+  if (p->check_finite) PRSVD_CHECK(check_finite(p->a, p->panel, r, nr, n));
+  prsvd_profile_end(PRSVD_EV_READ, 8.0 * (double)(nr * n), 0.0);
+
+  prsvd_profile_begin(PRSVD_EV_SKETCH);
+  if (p->fro2) { /* extended precision: --tol subtracts this from the sketch's energy */
+    long double s = 0.0L;
+    for (int64_t i = 0; i < nr64 * n; i++) s += (long double)p->panel[i] * p->panel[i];
+    *p->fro2 += (double)s;
+  }
+  if (p->col_sum)
+    for (int64_t i = 0; i < nr64; i++) {
+      const double *row = p->panel + i * n;
+      for (int64_t j = 0; j < n; j++) p->col_sum[j] += row[j], p->col_sumsq[j] += row[j] * row[j];
+    }
+  for (int64_t t = 0; t < p->n_samples; t++)
+    if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
+      p->sample_val[t] = p->panel[(p->sample_row[t] - r) * n + p->sample_col[t]];
+  /* P_i = A_i R, kept rows stored */
+  if (p->n_right) {
+    flops += right_product(p, nr, in, prod);
+    for (int t = 0; t < p->n_keep; t++) {
+      int64_t kld, kc = prsvd_dmat_cols(p->keep[t].dmat);
+      double *k = prsvd_dmat_local(p->keep[t].dmat, NULL, NULL, &kld);
+      for (int64_t c = 0; c < kc; c++)
+        memcpy(k + c * kld + off, prod + (p->keep[t].col0 + c) * nr, sizeof(double) * (size_t)nr);
+    }
+  }
+  /* H += A_i^T K_i */
+  if (p->corange) {
+    int64_t kld;
+    int kc = (int)prsvd_dmat_cols(p->corange_src), ild;
+    const double *k = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
+    PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
+    dgemm_("N", "N", &in, &kc, &nr, &one, p->panel, &in, k + off, &ild, &one, p->corange, &in);
+    flops += 2.0 * (double)nr * n * kc;
+  }
+  /* L += A_i^T G_i, Z += G_i^T P_i */
+  for (int t = 0; t < p->n_left; t++) flops += left_update(p, t, r, nr, in, prod, g);
+  prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
+
+  cur->next_row = r + nr;
+  if (p->params && p->params->progress)
+    p->params->progress(p->params->progress_arg, cur->pass, cur->n_passes, cur->next_row - row0,
+                        local_rows);
+  return PRSVD_OK;
+}
+
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   const int64_t n = prsvd_source_cols(p->a);
   const int64_t m = prsvd_source_rows(p->a);
@@ -155,64 +216,20 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
     PRSVD_ERR(PRSVD_ERR_INTERNAL, "a pass needs an m-row kept or co-range matrix to place its rows");
   prsvd_dmat_local(ref, &row0, &local_rows, NULL);
   PRSVD_CHECK(prsvd_to_int(n, "columns of A", &in));
-  double *prod = p->work;
-  double *g = p->work + p->panel_rows * p->n_right;
-
   if (cur->next_row < row0) cur->next_row = row0;
-  while (cur->next_row < row0 + local_rows) {
-    const int64_t r = cur->next_row, off = r - row0;
-    int64_t nr64 = row0 + local_rows - r;
-    if (nr64 > p->panel_rows) nr64 = p->panel_rows;
-    const int nr = (int)nr64;
-    const double one = 1.0;
-    double flops = 0.0;
-
-    prsvd_profile_begin(PRSVD_EV_READ);
-    PRSVD_CHECK(prsvd_source_read(p->a, r, nr, p->panel));
-    if (p->check_finite) PRSVD_CHECK(check_finite(p->a, p->panel, r, nr, n));
-    prsvd_profile_end(PRSVD_EV_READ, 8.0 * (double)(nr * n), 0.0);
-
-    prsvd_profile_begin(PRSVD_EV_SKETCH);
-    if (p->fro2) { /* extended precision: --tol subtracts this from the sketch's energy */
-      long double s = 0.0L;
-      for (int64_t i = 0; i < nr64 * n; i++) s += (long double)p->panel[i] * p->panel[i];
-      *p->fro2 += (double)s;
-    }
-    if (p->col_sum)
-      for (int64_t i = 0; i < nr64; i++) {
-        const double *row = p->panel + i * n;
-        for (int64_t j = 0; j < n; j++) p->col_sum[j] += row[j], p->col_sumsq[j] += row[j] * row[j];
-      }
-    for (int64_t t = 0; t < p->n_samples; t++)
-      if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
-        p->sample_val[t] = p->panel[(p->sample_row[t] - r) * n + p->sample_col[t]];
-    /* P_i = A_i R, kept rows stored */
-    if (p->n_right) {
-      flops += right_product(p, nr, in, prod);
-      for (int t = 0; t < p->n_keep; t++) {
-        int64_t kld, kc = prsvd_dmat_cols(p->keep[t].dmat);
-        double *k = prsvd_dmat_local(p->keep[t].dmat, NULL, NULL, &kld);
-        for (int64_t c = 0; c < kc; c++)
-          memcpy(k + c * kld + off, prod + (p->keep[t].col0 + c) * nr, sizeof(double) * (size_t)nr);
-      }
-    }
-    /* H += A_i^T K_i */
-    if (p->corange) {
-      int64_t kld;
-      int kc = (int)prsvd_dmat_cols(p->corange_src), ild;
-      const double *k = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
-      PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
-      dgemm_("N", "N", &in, &kc, &nr, &one, p->panel, &in, k + off, &ild, &one, p->corange, &in);
-      flops += 2.0 * (double)nr * n * kc;
-    }
-    /* L += A_i^T G_i, Z += G_i^T P_i */
-    for (int t = 0; t < p->n_left; t++) flops += left_update(p, t, r, nr, in, prod, g);
-    prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
-
-    cur->next_row = r + nr;
-    if (p->params && p->params->progress)
-      p->params->progress(p->params->progress_arg, cur->pass, cur->n_passes,
-                          cur->next_row - row0, local_rows);
+  if (!p->hook) {
+    while (cur->next_row < row0 + local_rows) PRSVD_CHECK(one_panel(p, cur, row0, local_rows, n, in));
+    return PRSVD_OK;
   }
-  return PRSVD_OK;
+  /* with a hook: every rank takes the same number of steps (the most any rank has left), so
+   * the hook can run collectives at each panel boundary */
+  long steps = (long)((row0 + local_rows - cur->next_row + p->panel_rows - 1) / p->panel_rows), most;
+  PRSVD_MPI(MPI_Allreduce(&steps, &most, 1, MPI_LONG, MPI_MAX, p->hook_comm));
+  int status = PRSVD_OK;
+  for (long step = 0; step < most; step++) {
+    if (!status && cur->next_row < row0 + local_rows) status = one_panel(p, cur, row0, local_rows, n, in);
+    int decided = p->hook(p->hook_arg, status, cur);
+    if (decided) return decided; /* agreed on every rank: an error, or checkpointed */
+  }
+  return status;
 }

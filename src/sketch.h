@@ -92,6 +92,13 @@ struct prsvd_pass {
   double *fro2;  /* += ||A_i||_F^2 (NULL: skip) */
   double *col_sum, *col_sumsq;  /* += column sums and sums of squares of A_i (NULL: skip) */
 
+  /* Collective hook after every panel step (NULL: none).  With a hook the pass is collective:
+   * every rank takes the same number of steps, calling hook(arg, this rank's status, cursor);
+   * a nonzero return (agreed on every rank) ends the pass with that status. */
+  int (*hook)(void *arg, int status, const struct prsvd_cursor *cur);
+  void *hook_arg;
+  MPI_Comm hook_comm;
+
   /* entries (sample_row[t], sample_col[t]) of A copied into sample_val[t] when their row
    * passes by (sample_row sorted ascending) */
   int64_t n_samples;

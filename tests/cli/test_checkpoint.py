@@ -1,0 +1,145 @@
+"""Checkpoint and resume (issue 6) without SLURM, at 1 and 3 ranks: stopped at exact panel
+steps (PRSVD_TEST_STOP_AT_STEP) in the first pass, at the end of a pass, in a later pass and
+in the extra pass; a resume gives the uninterrupted result to 1e-12; SIGUSR1 to mpirun;
+kill -9 of one rank leaves no output and the last periodic checkpoint resumes; a resume
+with another input, other options or another number of ranks is refused."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import MPIEXEC, MPIFLAGS, PRSVD, check, finish, gen, load, path, run, temp_leftovers  # noqa: E402
+
+spec = gen("a.h5", 6000, 300, "--spectrum", "poly", "--decay", "1")
+rank5 = gen("r5.h5", 3000, 200, "--spectrum", "lowrank-noise", "--rank", "5", "--noise", "0")
+BASE = ["-k", 10, "-q", 2, "--memory", "64K"]  # 27 rows a panel: 223 steps a pass on 1 rank
+
+
+def svd_args(inp, out, extra=()):
+    return ["svd", inp, *BASE, "-o", out, "--quiet", *extra]
+
+
+def stop_at(step, args, ranks):
+    env = dict(os.environ, PRSVD_TEST_STOP_AT_STEP=str(step))
+    cmd = [PRSVD] + [str(a) for a in args]
+    if ranks > 1:
+        cmd = [MPIEXEC] + MPIFLAGS + ["-n", str(ranks)] + cmd
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+
+
+def same(a, b, tol):
+    x, y = load(a), load(b)
+    return max(np.max(np.abs(x[i] - y[i])) for i in range(3)) <= tol
+
+
+for ranks in [1, 3]:
+    ref = path(f"ref.{ranks}.h5")
+    r = run(svd_args(spec, ref), ranks=ranks)
+    check(f"{ranks} rank(s): uninterrupted reference", r.returncode == 0, r.stderr)
+    steps_per_pass = 223 if ranks == 1 else 75
+    for label, step in [("in the first pass", 40), ("at the end of the first pass", steps_per_pass),
+                        ("in the third pass", 2 * steps_per_pass + 17)]:
+        out, ck = path(f"out.{ranks}.h5"), path(f"ck.{ranks}.h5")
+        r = stop_at(step, svd_args(spec, out, ["--checkpoint", ck]), ranks)
+        check(f"{ranks} rank(s), stopped {label}: exit 99", r.returncode == 99, f"{r.returncode} {r.stderr}")
+        check(f"{ranks} rank(s), stopped {label}: says where and how to resume",
+              "prsvd: checkpointed: state saved in" in r.stderr and "rerun the same command" in r.stderr, r.stderr)
+        check(f"{ranks} rank(s), stopped {label}: checkpoint written, no output",
+              os.path.exists(ck) and not os.path.exists(out) and not temp_leftovers())
+        r = run(svd_args(spec, out, ["--checkpoint", ck]), ranks=ranks)
+        if check(f"{ranks} rank(s), stopped {label}: the rerun resumes and finishes", r.returncode == 0, r.stderr):
+            check(f"{ranks} rank(s), stopped {label}: same factors as uninterrupted to 1e-12", same(out, ref, 1e-12))
+            check(f"{ranks} rank(s), stopped {label}: checkpoint removed after success", not os.path.exists(ck))
+            check(f"{ranks} rank(s), stopped {label}: passes counted across the stop",
+                  load(out)[3]["passes"] == load(ref)[3]["passes"] == 3)
+        if os.path.exists(out):
+            os.unlink(out)
+
+    # the extra pass (exact rank 5 at k = 10 makes R singular): stop inside it
+    ref5, out5, ck5 = path(f"ref5.{ranks}.h5"), path(f"out5.{ranks}.h5"), path(f"ck5.{ranks}.h5")
+    run(svd_args(rank5, ref5), ranks=ranks)
+    spp = 3000 // 40 if ranks == 1 else 1000 // 40  # 200 columns: 40 rows a panel
+    r = stop_at(3 * spp + 5, svd_args(rank5, out5, ["--checkpoint", ck5]), ranks)
+    check(f"{ranks} rank(s), stopped in the extra pass B = Q^T A: exit 99", r.returncode == 99, r.stderr)
+    r = run(svd_args(rank5, out5, ["--checkpoint", ck5]), ranks=ranks)
+    if check(f"{ranks} rank(s), extra pass resumed", r.returncode == 0, r.stderr):
+        x, y = load(out5), load(ref5)
+        d = np.max(np.abs((x[0] * x[1]) @ x[2].T - (y[0] * y[1]) @ y[2].T))
+        check(f"{ranks} rank(s), extra pass: same U S V^T as uninterrupted to 1e-12, 4 passes",
+              d < 1e-12 and x[3]["passes"] == 4, f"{d} {x[3]['passes']}")
+
+# PCA resumes too (the column statistics of the first pass are part of the state)
+for step in [30, 300]:
+    ref, out, ck = path("pref.h5"), path("pout.h5"), path("pck.h5")
+    run(["pca", spec, *BASE, "-o", ref, "--quiet", "--force"], ranks=2)
+    r = stop_at(step, ["pca", spec, *BASE, "-o", out, "--quiet", "--checkpoint", ck, "--scale"], 2)
+    r0 = run(["pca", spec, *BASE, "-o", ref, "--quiet", "--force", "--scale"], ranks=2)
+    check(f"pca --scale stopped at step {step}: exit 99", r.returncode == 99, r.stderr)
+    r = run(["pca", spec, *BASE, "-o", out, "--quiet", "--checkpoint", ck, "--scale"], ranks=2)
+    if check(f"pca --scale stopped at step {step}: resumed", r.returncode == 0 and r0.returncode == 0, r.stderr):
+        with h5py.File(out) as f, h5py.File(ref) as g:
+            d = max(np.max(np.abs(f[k][:] - g[k][:])) for k in ["components", "explained_variance_ratio", "mean", "scale"])
+        check(f"pca --scale stopped at step {step}: same PCA as uninterrupted to 1e-12", d < 1e-12, d)
+        os.unlink(out)
+
+# a resume must match the run that wrote the checkpoint
+ck, out = path("ckm.h5"), path("outm.h5")
+stop_at(10, svd_args(spec, out, ["--checkpoint", ck]), 2)
+for desc, args, ranks, msg in [
+    ("other options", svd_args(spec, out, ["--checkpoint", ck, "--seed", "7"]), 2, "it has seed=0, this run seed=7"),
+    ("another number of ranks", svd_args(spec, out, ["--checkpoint", ck]), 3, "written by 2 ranks, this run has 3"),
+]:
+    r = run(args, ranks=ranks)
+    check(f"resume with {desc}: refused, exit 2", r.returncode == 2 and msg in r.stderr, r.stderr)
+    check(f"resume with {desc}: no output, checkpoint kept", not os.path.exists(out) and os.path.exists(ck))
+os.utime(spec.rsplit(":", 1)[0], (time.time() + 5, time.time() + 5))
+r = run(svd_args(spec, out, ["--checkpoint", ck]), ranks=2)
+check("resume after the input changed (mtime): refused", r.returncode == 2 and "it has size=" not in r.stderr
+      and "mtime=" in r.stderr and "does not match this run" in r.stderr, r.stderr)
+
+# SIGUSR1 to mpirun is forwarded; every rank saves and exits 99
+ck, out = path("cku.h5"), path("outu.h5")
+big = gen("big.h5", 20000, 400, "--spectrum", "poly")
+cmd = [MPIEXEC] + MPIFLAGS + ["-n", "2", PRSVD, "svd", big, "-k", "10", "-q", "100", "--memory", "8K",
+                              "-o", out, "--quiet", "--checkpoint", ck]
+p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+time.sleep(1.0)
+running = p.poll() is None
+p.send_signal(signal.SIGUSR1)
+_, err = p.communicate(timeout=120)
+check("SIGUSR1 to mpirun: still running when signalled", running)
+check("SIGUSR1 to mpirun: exit 99, checkpoint written, no output",
+      p.returncode == 99 and os.path.exists(ck) and not os.path.exists(out), f"{p.returncode} {err[-400:]}")
+
+# kill -9 of one rank: the job ends, nothing written; the last periodic checkpoint resumes
+ck, out, ref = path("ckk.h5"), path("outk.h5"), path("refk.h5")
+args = ["svd", big, "-k", "10", "-q", "30", "--memory", "32K", "--quiet"]
+run(args + ["-o", ref], ranks=2)
+p = subprocess.Popen([MPIEXEC] + MPIFLAGS + ["-n", "2", PRSVD] + args + ["-o", out, "--checkpoint", ck,
+                     "--checkpoint-every", "0.3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+deadline = time.time() + 30
+while not os.path.exists(ck) and time.time() < deadline:
+    time.sleep(0.1)
+time.sleep(0.5)
+ranks_pids = subprocess.run(["pgrep", "-f", f"prsvd svd {big}"], capture_output=True, text=True).stdout.split()
+victims = [int(x) for x in ranks_pids if int(x) != p.pid]
+if victims:
+    os.kill(victims[-1], signal.SIGKILL)
+try:
+    p.communicate(timeout=60)
+    ended = True
+except subprocess.TimeoutExpired:
+    p.kill()
+    ended = False
+check("kill -9 of one rank: the job ends (no hang)", ended and bool(victims), victims)
+check("kill -9 of one rank: no output, a checkpoint left", not os.path.exists(out) and os.path.exists(ck))
+r = run(args + ["-o", out, "--checkpoint", ck], ranks=2)
+if check("kill -9 of one rank: the rerun resumes from the last checkpoint", r.returncode == 0, r.stderr):
+    check("kill -9 of one rank: same factors as uninterrupted to 1e-12", same(out, ref, 1e-12))
+
+finish()
