@@ -111,4 +111,10 @@ int prsvd_h5_read_attr_vector(const char *file, const char *obj, const char *nam
 /* Not collective: a whole 1-D float64 dataset; *n is its length, *x allocated. */
 int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, double **x);
 
+/* Collective (rank 0 reads, every rank receives): the names of the groups directly under
+ * `path` ("/" for the root) of FILE, in name order (io/h5groups.c).  Free with
+ * prsvd_h5_free_names. */
+int prsvd_h5_list_groups(MPI_Comm comm, const char *file, const char *path, int *n, char ***names);
+void prsvd_h5_free_names(int n, char **names);
+
 #endif

@@ -18,6 +18,7 @@ static const struct {
 } commands[] = {
     {"svd", cmd_svd, "truncated SVD of an HDF5 dataset: A ~ U diag(S) V^T"},
     {"eig", cmd_eig, "eigendecomposition of a symmetric (PSD: Nystrom) dataset: A ~ U diag(L) U^T"},
+    {"kfac", cmd_kfac, "eigendecompositions of K-FAC Kronecker factors for damped inverses"},
     {"pca", cmd_pca, "principal components, centering implicitly (scikit-learn's PCA outputs)"},
     {"info", cmd_info, "shape, type, chunks and filters of a dataset; the cost of a run"},
     {"verify", cmd_verify, "residual and orthogonality of an svd output, in one pass"},

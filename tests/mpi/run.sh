@@ -1,8 +1,12 @@
 #!/bin/sh
-# The distributed Check suite at 1, 2, 3 and 4 ranks.
+# The distributed Check suites: test_dist at 1, 2, 3 and 4 ranks, test_kfac at 1, 2 and 3.
 status=0
 for n in 1 2 3 4; do
   echo "# mpirun -n $n test_dist"
   $MPIEXEC $MPIEXEC_FLAGS -n $n "$top_builddir/tests/mpi/test_dist" || { echo "not ok: $n ranks"; status=1; }
+done
+for n in 1 2 3; do
+  echo "# mpirun -n $n test_kfac"
+  $MPIEXEC $MPIEXEC_FLAGS -n $n "$top_builddir/tests/mpi/test_kfac" || { echo "not ok: test_kfac, $n ranks"; status=1; }
 done
 exit $status

@@ -7,5 +7,6 @@
 Suite *rng_suite(void);
 Suite *options_suite(void);
 Suite *h5read_suite(void);
+Suite *kfac_suite(void);
 
 #endif

@@ -1,0 +1,471 @@
+/*
+ * The K-FAC preconditioner object: layers, factor statistics averaged over the ranks, the
+ * refresh that spreads the eigendecompositions over the ranks, and the preconditioned
+ * gradient (prsvd_kfac.h).  The decompositions and damped powers are in kfac_inverse.c.
+ *
+ *   A_batch = (1/B) sum_b [a_b; 1][a_b; 1]^T,  G_batch = (1/B) sum_b g_b g_b^T
+ *             (B: the samples of all ranks; one MPI_Allreduce of packed upper triangles)
+ *   F <- rho F + (1 - rho) F_batch                         (the first update sets F)
+ *   F ~ U diag(Lambda) U^T on its owner rank, then broadcast
+ *   Delta W = (G + lambda_G I)^s grad_W (A + lambda_A I)^s  (s = -1, or -1/p for roots)
+ *
+ * Assumptions: every rank adds the same layers with the same parameters; statistics are
+ * finite.  Owners depend only on the layer sizes, the method and the number of ranks, so
+ * the decompositions, and therefore every preconditioned gradient, are the same bits on
+ * every rank.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "kfac_impl.h"
+#include "prsvd_kfac.h"
+
+struct kfac_factor {
+  int64_t d;
+  double *f;             /* d x d, both triangles */
+  double *sum;           /* d x d statistics since the last update (upper triangle, col-major) */
+  int64_t n_updates;     /* updates or set_factor calls this factor has had (this rank) */
+  int owner;
+  int64_t r;             /* the decomposition in use: U (d x r column-major), Lambda (r) */
+  double *u, *lambda;
+  double trace, damping;
+};
+
+struct kfac_layer {
+  int64_t d_in, d_out;
+  int bias;
+  int64_t batch;         /* samples accumulated on this rank since the last update */
+  char name[512];
+  struct kfac_factor fac[2];
+};
+
+struct prsvd_kfac {
+  MPI_Comm comm;
+  int rank, nprocs;
+  struct prsvd_kfac_params params;
+  struct kfac_layer *layers;
+  int n_layers, capacity;
+  int64_t step;
+  int have_inverses;
+  double *stats_buf;     /* the packed statistics of one update, sized by add_layer */
+  int64_t stats_len;
+  struct prsvd_kfac_stats stats;
+};
+
+static const char *factor_label[2] = {"A", "G"};
+
+/* An MPI call inside a function that cleans up at done: */
+#define PRSVD_MPI_TRY(call)                                                          \
+  do {                                                                               \
+    int mpi_rc_ = (call);                                                            \
+    if (mpi_rc_ != MPI_SUCCESS) {                                                    \
+      status = prsvd_mpi_check(mpi_rc_, __FILE__, __LINE__, __func__, #call);        \
+      goto done;                                                                     \
+    }                                                                                \
+  } while (0)
+
+int prsvd_kfac_create(MPI_Comm comm, prsvd_kfac **out) {
+  static const struct prsvd_kfac_params init = PRSVD_KFAC_PARAMS_INIT;
+  int status = PRSVD_OK;
+  prsvd_kfac *kf = NULL;
+  prsvd_svd *warm = NULL;
+  *out = NULL;
+  PRSVD_ALLOC(kf, 1);
+  kf->params = init;
+  kf->comm = MPI_COMM_NULL;
+  PRSVD_MPI_TRY(MPI_Comm_dup(comm, &kf->comm));
+  MPI_Comm_rank(kf->comm, &kf->rank);
+  MPI_Comm_size(kf->comm, &kf->nprocs);
+  /* BLACS initialises itself collectively on first use: do it here, on every rank, before
+   * the owners of factors run solvers on MPI_COMM_SELF alone */
+  status = prsvd_svd_create(MPI_COMM_SELF, &warm);
+  prsvd_svd_destroy(&warm);
+  PRSVD_TRY(prsvd_error_agree(kf->comm, status));
+  *out = kf;
+  return PRSVD_OK;
+done:
+  prsvd_kfac_destroy(&kf);
+  return status;
+}
+
+int prsvd_kfac_set_params(prsvd_kfac *kf, const struct prsvd_kfac_params *p) {
+  if (!(p->decay >= 0.0 && p->decay < 1.0))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC decay %g must be in [0, 1)", p->decay);
+  if (!(p->damping > 0.0) || !isfinite(p->damping))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC damping %g must be positive", p->damping);
+  if (p->method < PRSVD_KFAC_EIG || p->method > PRSVD_KFAC_RSVD)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "unknown K-FAC method %d", (int)p->method);
+  if (p->method != PRSVD_KFAC_EIG && p->rank < 1)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC rank %lld must be at least 1", (long long)p->rank);
+  if (p->oversample < 0 || p->power_iters < 0)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC oversample %lld and power iterations %d must be >= 0",
+              (long long)p->oversample, p->power_iters);
+  if (p->factor_period < 1 || p->inverse_period < 1)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC periods (factors %d, inverses %d) must be at least 1",
+              p->factor_period, p->inverse_period);
+  kf->params = *p;
+  return PRSVD_OK;
+}
+
+static int check_layer(const prsvd_kfac *kf, int layer) {
+  if (layer < 0 || layer >= kf->n_layers)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC layer %d does not exist (%d layers)", layer, kf->n_layers);
+  return PRSVD_OK;
+}
+
+int prsvd_kfac_add_layer(prsvd_kfac *kf, int64_t d_in, int64_t d_out, int bias, int *layer) {
+  int status = PRSVD_OK;
+  if (d_in < 1 || d_out < 1)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC layer of %lld inputs and %lld outputs: both must be >= 1",
+              (long long)d_in, (long long)d_out);
+  if (kf->n_layers == kf->capacity) {
+    int cap = kf->capacity ? 2 * kf->capacity : 8;
+    struct kfac_layer *grown = realloc(kf->layers, sizeof *grown * (size_t)cap);
+    if (!grown) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory adding a K-FAC layer");
+    kf->layers = grown;
+    kf->capacity = cap;
+  }
+  struct kfac_layer *l = &kf->layers[kf->n_layers];
+  memset(l, 0, sizeof *l);
+  l->d_in = d_in;
+  l->d_out = d_out;
+  l->bias = bias ? 1 : 0;
+  snprintf(l->name, sizeof l->name, "layer %d", kf->n_layers);
+  l->fac[0].d = d_in + l->bias;
+  l->fac[1].d = d_out;
+  kf->n_layers++; /* from here on destroy frees whatever was allocated */
+  for (int w = 0; w < 2; w++) {
+    const int64_t d = l->fac[w].d;
+    PRSVD_ALLOC(l->fac[w].f, d * d);
+    PRSVD_ALLOC(l->fac[w].sum, d * d);
+    kf->stats_len += d * (d + 1) / 2;
+  }
+  kf->stats_len++; /* the layer's sample count */
+  /* allocated here so that an update allocates nothing between its collectives */
+  double *grown = realloc(kf->stats_buf, sizeof(double) * (size_t)kf->stats_len);
+  if (!grown) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory sizing the K-FAC statistics buffer");
+  kf->stats_buf = grown;
+  *layer = kf->n_layers - 1;
+  return PRSVD_OK;
+done:
+  return status;
+}
+
+int prsvd_kfac_set_layer_name(prsvd_kfac *kf, int layer, const char *name) {
+  PRSVD_CHECK(check_layer(kf, layer));
+  snprintf(kf->layers[layer].name, sizeof kf->layers[layer].name, "%s", name);
+  return PRSVD_OK;
+}
+
+int prsvd_kfac_accumulate(prsvd_kfac *kf, int layer, int64_t batch, const double *a, int64_t lda,
+                          const double *g, int64_t ldg) {
+  int ib, ia, ig, ilda, ildg, ida;
+  const double one = 1.0;
+  PRSVD_CHECK(check_layer(kf, layer));
+  struct kfac_layer *l = &kf->layers[layer];
+  if (batch < 0 || lda < l->d_in || ldg < l->d_out)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "%s: batch %lld with row strides %lld, %lld (need >= %lld, %lld)",
+              l->name, (long long)batch, (long long)lda, (long long)ldg, (long long)l->d_in,
+              (long long)l->d_out);
+  if (batch == 0) return PRSVD_OK;
+  PRSVD_CHECK(prsvd_to_int(batch, "batch", &ib));
+  PRSVD_CHECK(prsvd_to_int(l->d_in, "layer inputs", &ia));
+  PRSVD_CHECK(prsvd_to_int(l->d_out, "layer outputs", &ig));
+  PRSVD_CHECK(prsvd_to_int(lda, "activation row stride", &ilda));
+  PRSVD_CHECK(prsvd_to_int(ldg, "gradient row stride", &ildg));
+  PRSVD_CHECK(prsvd_to_int(l->fac[0].d, "factor dimension", &ida));
+  /* row-major batch x d is column-major d x batch: sum += X X^T (upper triangle) */
+  dsyrk_("U", "N", &ia, &ib, &one, a, &ilda, &one, l->fac[0].sum, &ida);
+  dsyrk_("U", "N", &ig, &ib, &one, g, &ildg, &one, l->fac[1].sum, &ig);
+  if (l->bias) { /* the trailing 1 of every activation: column sums and the count */
+    double *last = l->fac[0].sum + l->d_in * l->fac[0].d;
+    for (int64_t b = 0; b < batch; b++)
+      for (int64_t i = 0; i < l->d_in; i++) last[i] += a[b * lda + i];
+    last[l->d_in] += (double)batch;
+  }
+  l->batch += batch;
+  return PRSVD_OK;
+}
+
+int prsvd_kfac_update_factors(prsvd_kfac *kf) {
+  int status = PRSVD_OK, count, any = 0;
+  double *buf = kf->stats_buf, t0 = MPI_Wtime();
+  int64_t p = 0;
+  const double rho = kf->params.decay;
+  if (!kf->n_layers) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC factor update: no layers");
+  PRSVD_CHECK(prsvd_to_int(kf->stats_len, "K-FAC statistics buffer", &count));
+  /* pack: every layer's sample count, then the upper triangles */
+  for (int i = 0; i < kf->n_layers; i++) buf[p++] = (double)kf->layers[i].batch;
+  for (int i = 0; i < kf->n_layers; i++)
+    for (int w = 0; w < 2; w++) {
+      const struct kfac_factor *f = &kf->layers[i].fac[w];
+      for (int64_t c = 0; c < f->d; c++)
+        for (int64_t r = 0; r <= c; r++) buf[p++] = f->sum[c * f->d + r];
+    }
+  PRSVD_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, buf, count, MPI_DOUBLE, MPI_SUM, kf->comm));
+  /* unpack: F <- rho F + (1 - rho) F_batch, both triangles */
+  p = kf->n_layers;
+  for (int i = 0; i < kf->n_layers; i++) {
+    struct kfac_layer *l = &kf->layers[i];
+    const double batch = buf[i];
+    for (int w = 0; w < 2; w++) {
+      struct kfac_factor *f = &l->fac[w];
+      const int64_t d = f->d;
+      if (batch > 0) {
+        const double keep = f->n_updates ? rho : 0.0, add = (1.0 - keep) / batch;
+        for (int64_t c = 0; c < d; c++)
+          for (int64_t r = 0; r <= c; r++) {
+            const double v = keep * f->f[c * d + r] + add * buf[p++];
+            f->f[c * d + r] = f->f[r * d + c] = v;
+          }
+        f->n_updates++;
+      } else {
+        p += d * (d + 1) / 2;
+      }
+      memset(f->sum, 0, sizeof(double) * (size_t)(d * d));
+    }
+    if (batch > 0) any = 1;
+    l->batch = 0;
+  }
+  if (!any) PRSVD_FAIL(PRSVD_ERR_USAGE, "K-FAC factor update: no layer received statistics on any rank (call prsvd_kfac_accumulate first)");
+  kf->stats.factor_updates++;
+done:
+  kf->stats.time_update += MPI_Wtime() - t0;
+  return status;
+}
+
+/* Greedy balance: factors by decreasing cost (d^3 for eig, d^2 r otherwise), each to the
+ * least loaded rank (the lowest on ties). */
+static int assign_owners(prsvd_kfac *kf) {
+  int status = PRSVD_OK;
+  const int nf = 2 * kf->n_layers;
+  double *cost = NULL, *load = NULL;
+  int *order = NULL;
+  PRSVD_ALLOC(cost, nf);
+  PRSVD_ALLOC(load, kf->nprocs);
+  PRSVD_ALLOC(order, nf);
+  for (int i = 0; i < nf; i++) {
+    const double d = (double)kf->layers[i / 2].fac[i % 2].d;
+    const double r = kf->params.method == PRSVD_KFAC_EIG ? d : fmin(d, (double)kf->params.rank);
+    cost[i] = d * d * r;
+    order[i] = i;
+  }
+  for (int i = 1; i < nf; i++) { /* insertion sort, stable: ties keep layer order */
+    int v = order[i], j = i;
+    while (j > 0 && cost[order[j - 1]] < cost[v]) order[j] = order[j - 1], j--;
+    order[j] = v;
+  }
+  for (int t = 0; t < nf; t++) {
+    int best = 0;
+    for (int q = 1; q < kf->nprocs; q++)
+      if (load[q] < load[best]) best = q;
+    load[best] += cost[order[t]];
+    kf->layers[order[t] / 2].fac[order[t] % 2].owner = best;
+  }
+done:
+  free(cost), free(load), free(order);
+  return status;
+}
+
+int prsvd_kfac_owner(const prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which, int *rank) {
+  PRSVD_CHECK(check_layer(kf, layer));
+  PRSVD_CHECK(assign_owners((prsvd_kfac *)kf));
+  *rank = kf->layers[layer].fac[which == PRSVD_KFAC_G].owner;
+  return PRSVD_OK;
+}
+
+/* lambda_A, lambda_G of one layer from the top eigenvalues and traces */
+static int set_damping(const prsvd_kfac *kf, struct kfac_layer *l) {
+  const struct prsvd_kfac_params *p = &kf->params;
+  struct kfac_factor *fa = &l->fac[0], *fg = &l->fac[1];
+  const double top_a = fa->r ? fa->lambda[0] : 0.0, top_g = fg->r ? fg->lambda[0] : 0.0;
+  if (!p->pi_split) {
+    fa->damping = p->damping_kind == PRSVD_KFAC_DAMPING_RELATIVE ? p->damping * top_a : p->damping;
+    fg->damping = p->damping_kind == PRSVD_KFAC_DAMPING_RELATIVE ? p->damping * top_g : p->damping;
+  } else {
+    const double gamma = p->damping_kind == PRSVD_KFAC_DAMPING_RELATIVE ? p->damping * top_a * top_g : p->damping;
+    const double ma = fa->trace / (double)fa->d, mg = fg->trace / (double)fg->d;
+    const double pi = ma > 0 && mg > 0 ? sqrt(ma / mg) : 1.0;
+    fa->damping = pi * sqrt(gamma);
+    fg->damping = sqrt(gamma) / pi;
+  }
+  for (int w = 0; w < 2; w++)
+    if (!(l->fac[w].damping > 0.0) || !isfinite(l->fac[w].damping))
+      PRSVD_ERR(PRSVD_ERR_NUMERIC,
+                "%s: damping of factor %s is %g (lambda_max %g, trace %g): a zero factor cannot take relative damping",
+                l->name, factor_label[w], l->fac[w].damping, l->fac[w].r ? l->fac[w].lambda[0] : 0.0,
+                l->fac[w].trace);
+  return PRSVD_OK;
+}
+
+/* Collective: U and Lambda of factor i from its owner to every rank */
+static int bcast_factor(prsvd_kfac *kf, int i, double *u, double *lambda, int64_t r) {
+  const struct kfac_factor *f = &kf->layers[i / 2].fac[i % 2];
+  int nu, nl;
+  PRSVD_CHECK(prsvd_to_int(f->d * r, "eigenvector entries", &nu));
+  PRSVD_CHECK(prsvd_to_int(r, "eigenvalues", &nl));
+  PRSVD_MPI(MPI_Bcast(u, nu, MPI_DOUBLE, f->owner, kf->comm));
+  PRSVD_MPI(MPI_Bcast(lambda, nl, MPI_DOUBLE, f->owner, kf->comm));
+  return PRSVD_OK;
+}
+
+/* This rank's factors: U, Lambda, and (r, trace) into head[2i], head[2i + 1].  Local. */
+static int decompose_owned(prsvd_kfac *kf, double **us, double **ls, double *head) {
+  char name[600];
+  for (int i = 0; i < 2 * kf->n_layers; i++) {
+    struct kfac_layer *l = &kf->layers[i / 2];
+    const struct kfac_factor *f = &l->fac[i % 2];
+    int64_t r;
+    if (f->owner != kf->rank) continue;
+    snprintf(name, sizeof name, "%s/%s", l->name, factor_label[i % 2]);
+    if (!f->n_updates)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC refresh: factor '%s' has no statistics yet (update the factors first)", name);
+    const double td = MPI_Wtime();
+    PRSVD_CHECK(prsvd_kfac_eigh(&kf->params, name, f->d, f->f, f->d, &r, &us[i], &ls[i]));
+    kf->stats.time_decompose += MPI_Wtime() - td;
+    head[2 * i] = (double)r;
+    for (int64_t j = 0; j < f->d; j++) head[2 * i + 1] += f->f[j * f->d + j];
+  }
+  return PRSVD_OK;
+}
+
+/* Room for the factors other ranks decompose.  Local. */
+static int allocate_received(prsvd_kfac *kf, double **us, double **ls, const double *head) {
+  int status = PRSVD_OK;
+  for (int i = 0; i < 2 * kf->n_layers; i++)
+    if (kf->layers[i / 2].fac[i % 2].owner != kf->rank) {
+      PRSVD_ALLOC(us[i], kf->layers[i / 2].fac[i % 2].d * (int64_t)head[2 * i]);
+      PRSVD_ALLOC(ls[i], (int64_t)head[2 * i]);
+    }
+done:
+  return status;
+}
+
+int prsvd_kfac_refresh(prsvd_kfac *kf) {
+  int status = PRSVD_OK;
+  const int nf = 2 * kf->n_layers;
+  double **us = NULL, **ls = NULL, *head = NULL, t0 = MPI_Wtime();
+  if (!kf->n_layers) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC refresh: no layers");
+  PRSVD_ALLOC(us, nf);
+  PRSVD_ALLOC(ls, nf);
+  PRSVD_ALLOC(head, 2 * nf); /* per factor: r and the trace, from its owner */
+  PRSVD_TRY(assign_owners(kf));
+  /* each owner decomposes its factors */
+  PRSVD_TRY(decompose_owned(kf, us, ls, head));
+done:
+  status = prsvd_error_agree(kf->comm, status);
+  /* every rank learns r and the trace of every factor (non-owners add zeros) */
+  if (!status) {
+    int rc = MPI_Allreduce(MPI_IN_PLACE, head, 2 * nf, MPI_DOUBLE, MPI_SUM, kf->comm);
+    if (rc != MPI_SUCCESS) status = prsvd_mpi_check(rc, __FILE__, __LINE__, __func__, "MPI_Allreduce");
+    if (!status) status = allocate_received(kf, us, ls, head);
+    status = prsvd_error_agree(kf->comm, status);
+  }
+  for (int i = 0; i < nf && !status; i++) status = bcast_factor(kf, i, us[i], ls[i], (int64_t)head[2 * i]);
+  if (!status) {
+    for (int i = 0; i < nf; i++) { /* the new decompositions replace the old */
+      struct kfac_factor *f = &kf->layers[i / 2].fac[i % 2];
+      free(f->u), free(f->lambda);
+      f->u = us[i], f->lambda = ls[i], f->r = (int64_t)head[2 * i], f->trace = head[2 * i + 1];
+      us[i] = ls[i] = NULL;
+    }
+    for (int i = 0; i < kf->n_layers && !status; i++) status = set_damping(kf, &kf->layers[i]);
+    kf->have_inverses = !status;
+    if (!status) kf->stats.refreshes++;
+  }
+  for (int i = 0; us && ls && i < nf; i++) free(us[i]), free(ls[i]);
+  free(us), free(ls), free(head);
+  kf->stats.time_inverse += MPI_Wtime() - t0;
+  return status;
+}
+
+int prsvd_kfac_wants_statistics(const prsvd_kfac *kf) {
+  return kf->step % kf->params.factor_period == 0;
+}
+
+int prsvd_kfac_step(prsvd_kfac *kf) {
+  if (kf->step % kf->params.factor_period == 0) PRSVD_CHECK(prsvd_kfac_update_factors(kf));
+  if (kf->step % kf->params.inverse_period == 0) PRSVD_CHECK(prsvd_kfac_refresh(kf));
+  kf->step++;
+  kf->stats.steps++;
+  return PRSVD_OK;
+}
+
+int prsvd_kfac_precondition_root(prsvd_kfac *kf, int layer, double p, const double *grad,
+                                 int64_t ldg, double *out, int64_t ldo) {
+  PRSVD_CHECK(check_layer(kf, layer));
+  const struct kfac_layer *l = &kf->layers[layer];
+  const struct kfac_factor *fa = &l->fac[0], *fg = &l->fac[1];
+  const double t0 = MPI_Wtime();
+  if (!kf->have_inverses) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC: no inverses yet (refresh first)");
+  if (!(p >= 1.0)) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC root p = %g must be >= 1", p);
+  if (ldg < fa->d || ldo < fa->d)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "%s: gradient row strides %lld, %lld below d_in + bias = %lld",
+              l->name, (long long)ldg, (long long)ldo, (long long)fa->d);
+  if (out != grad)
+    for (int64_t i = 0; i < fg->d; i++) memmove(out + i * ldo, grad + i * ldg, sizeof(double) * (size_t)fa->d);
+  /* out <- out (A + lambda_A I)^s: the rows of out are the vectors */
+  PRSVD_CHECK(prsvd_kfac_apply_power_layout(PRSVD_KFAC_VECTORS_CONTIGUOUS, fa->d, fa->r, fa->u,
+                                            fa->lambda, fa->damping, -1.0 / p, fg->d, out, ldo));
+  /* out <- (G + lambda_G I)^s out: its columns */
+  PRSVD_CHECK(prsvd_kfac_apply_power_layout(PRSVD_KFAC_VECTORS_STRIDED, fg->d, fg->r, fg->u,
+                                            fg->lambda, fg->damping, -1.0 / p, fa->d, out, ldo));
+  kf->stats.time_precondition += MPI_Wtime() - t0;
+  return PRSVD_OK;
+}
+
+int prsvd_kfac_precondition(prsvd_kfac *kf, int layer, const double *grad, int64_t ldg,
+                            double *out, int64_t ldo) {
+  return prsvd_kfac_precondition_root(kf, layer, 1.0, grad, ldg, out, ldo);
+}
+
+int prsvd_kfac_set_factor(prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
+                          const double *f, int64_t ld) {
+  PRSVD_CHECK(check_layer(kf, layer));
+  struct kfac_factor *x = &kf->layers[layer].fac[which == PRSVD_KFAC_G];
+  if (ld < x->d) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC set_factor: row stride %lld below %lld", (long long)ld, (long long)x->d);
+  for (int64_t i = 0; i < x->d; i++) memcpy(x->f + i * x->d, f + i * ld, sizeof(double) * (size_t)x->d);
+  x->n_updates++;
+  return PRSVD_OK;
+}
+
+int prsvd_kfac_get_factor(const prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
+                          int64_t *d, const double **f) {
+  PRSVD_CHECK(check_layer(kf, layer));
+  const struct kfac_factor *x = &kf->layers[layer].fac[which == PRSVD_KFAC_G];
+  *d = x->d;
+  *f = x->f;
+  return PRSVD_OK;
+}
+
+int prsvd_kfac_get_inverse(const prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
+                           int64_t *d, int64_t *r, const double **u, const double **lambda,
+                           double *damping) {
+  PRSVD_CHECK(check_layer(kf, layer));
+  if (!kf->have_inverses) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC: no inverses yet (refresh first)");
+  const struct kfac_factor *x = &kf->layers[layer].fac[which == PRSVD_KFAC_G];
+  *d = x->d, *r = x->r, *u = x->u, *lambda = x->lambda, *damping = x->damping;
+  return PRSVD_OK;
+}
+
+int prsvd_kfac_get_stats(const prsvd_kfac *kf, struct prsvd_kfac_stats *stats) {
+  *stats = kf->stats;
+  return PRSVD_OK;
+}
+
+void prsvd_kfac_destroy(prsvd_kfac **kf) {
+  if (!kf || !*kf) return;
+  for (int i = 0; i < (*kf)->n_layers; i++)
+    for (int w = 0; w < 2; w++) {
+      struct kfac_factor *f = &(*kf)->layers[i].fac[w];
+      free(f->f), free(f->sum), free(f->u), free(f->lambda);
+    }
+  free((*kf)->layers);
+  free((*kf)->stats_buf);
+  if ((*kf)->comm != MPI_COMM_NULL) MPI_Comm_free(&(*kf)->comm);
+  free(*kf);
+  *kf = NULL;
+}

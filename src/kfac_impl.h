@@ -1,0 +1,24 @@
+/* Inside the K-FAC preconditioner: the LAPACK routines it adds to blas.h's, and the
+ * application of a damped power to the columns or the rows of a matrix. */
+#ifndef PRSVD_KFAC_IMPL_H
+#define PRSVD_KFAC_IMPL_H
+
+#include <stdint.h>
+
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+             double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info);
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
+            const double *a, const int *lda, const double *beta, double *c, const int *ldc);
+
+/* How the m vectors of length n lie in x. */
+enum prsvd_kfac_layout {
+  PRSVD_KFAC_VECTORS_CONTIGUOUS = 0, /* vector j at x + j * ldx (column-major n x m) */
+  PRSVD_KFAC_VECTORS_STRIDED = 1     /* element i of vector j at x[i * ldx + j] (row-major n x m) */
+};
+
+/* Not collective: x <- (U diag(lambda) U^T + delta I)^s x, see prsvd_kfac_apply_power. */
+int prsvd_kfac_apply_power_layout(enum prsvd_kfac_layout layout, int64_t n, int64_t r,
+                                  const double *u, const double *lambda, double delta, double s,
+                                  int64_t m, double *x, int64_t ldx);
+
+#endif

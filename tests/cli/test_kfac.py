@@ -1,0 +1,166 @@
+"""End-to-end tests of `prsvd kfac` (issue 5): Kronecker factors written by h5py, one group
+per layer; eigenvalues and eigenvectors against numpy.linalg.eigh (LAPACK), damped inverses
+applied from the file against a dense solve, dampings by their definitions, agreement across
+rank counts, and bad inputs (exit code, a message naming the layer and dataset, no output)."""
+import json
+import os
+import sys
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import check, finish, path, run, temp_leftovers  # noqa: E402
+
+rng = np.random.default_rng(5)
+R = 6
+
+
+def averaged_factor(d, steps=8, batch=64, decay=0.9):
+    """An exponentially averaged Gram matrix of minibatches with a decaying spectrum."""
+    q = np.linalg.qr(rng.standard_normal((d, d)))[0]
+    f = None
+    for _ in range(steps):
+        x = (rng.standard_normal((batch, d)) * 0.6 ** np.arange(d)) @ q.T
+        fb = x.T @ x / batch
+        f = fb if f is None else decay * f + (1 - decay) * fb
+    return (f + f.T) / 2
+
+
+def lowrank_factor(d, k):
+    q = np.linalg.qr(rng.standard_normal((d, k)))[0]
+    f = (q * np.linspace(2.0, 0.5, k)) @ q.T
+    return (f + f.T) / 2
+
+
+factors = {"fc1": {"A": averaged_factor(41), "G": averaged_factor(25)},
+           "fc2": {"A": averaged_factor(26), "G": averaged_factor(12)},
+           "lowrank": {"A": lowrank_factor(30, 4), "G": lowrank_factor(15, 3)}}
+
+
+def write_factors(name, layers):
+    with h5py.File(path(name), "w") as f:
+        for layer, fs in layers.items():
+            g = f.create_group(layer)
+            for ds, a in fs.items():
+                g.create_dataset(ds, data=a)
+    return path(name)
+
+
+def kfac(inp, out, args, ranks=1):
+    return run(["kfac", inp, "-o", path(out), "--force", *[str(a) for a in args]], ranks=ranks)
+
+
+def read(out):
+    with h5py.File(path(out), "r") as f:
+        res = {}
+        for layer in f:
+            res[layer] = {w: (f[layer][f"U_{w}"][:], f[layer][f"lambda_{w}"][:], f[layer].attrs[f"damping_{w}"])
+                          for w in "AG"}
+        return res, dict(f.attrs)
+
+
+spec = write_factors("factors.h5", factors)
+
+# ---- every method at 1 and 3 ranks against numpy.linalg.eigh ---------------------------------
+tols = {"eig": 1e-12, "revd": 1e-10, "nystrom": 1e-6, "rsvd": 1e-10}
+results = {}
+for method, tol in tols.items():
+    for ranks in [1, 3]:
+        args = ["--method", method, "--quiet"] + ([] if method == "eig" else ["--rank", R])
+        r = kfac(spec, f"inv.{method}.{ranks}.h5", args, ranks)
+        if not check(f"kfac {method} at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr):
+            continue
+        res, attrs = read(f"inv.{method}.{ranks}.h5")
+        results[(method, ranks)] = res
+        check(f"kfac {method}: the file holds every layer and the method", sorted(res) == sorted(factors)
+              and attrs["method"] == method, (sorted(res), attrs))
+        worst_l, worst_u, worst_d, worst_inv = 0.0, 0.0, 0.0, 0.0
+        for layer, fs in factors.items():
+            for w, a in fs.items():
+                u, lam, damping = res[layer][w]
+                d = a.shape[0]
+                ref = np.linalg.eigh(a)[0][::-1]
+                r_want = d if method == "eig" else R
+                if not check(f"kfac {method} {layer}/{w}: U is {d} x {r_want}", u.shape == (d, r_want) and lam.shape == (r_want,), u.shape):
+                    continue
+                worst_l = max(worst_l, np.max(np.abs(lam - ref[:r_want])) / ref[0])
+                worst_u = max(worst_u, np.max(np.abs(u.T @ u - np.eye(r_want))))
+                worst_d = max(worst_d, abs(damping - 0.1 * lam[0]) / (0.1 * lam[0]))
+                if layer == "lowrank" or method == "eig":
+                    # exact: (F + delta I)^-1 x = U[(L + delta)^-1 - 1/delta]U^T x + x / delta
+                    x = rng.standard_normal((d, 3))
+                    y = u @ ((1 / (lam + damping) - 1 / damping)[:, None] * (u.T @ x)) + x / damping
+                    ref_y = np.linalg.solve(a + damping * np.eye(d), x)
+                    worst_inv = max(worst_inv, np.max(np.abs(y - ref_y)) / np.max(np.abs(ref_y)))
+        check(f"kfac {method} at {ranks} rank(s): top eigenvalues within {tol:g} lambda_1 of dsyevd", worst_l <= tol, worst_l)
+        check(f"kfac {method} at {ranks} rank(s): U orthonormal to 1e-12", worst_u <= 1e-12, worst_u)
+        check(f"kfac {method} at {ranks} rank(s): damping = 0.1 lambda_max", worst_d <= 1e-14, worst_d)
+        check(f"kfac {method} at {ranks} rank(s): damped inverse from the file = dense solve to 1e-10 where exact",
+              worst_inv <= 1e-10, worst_inv)
+    if (method, 1) in results and (method, 3) in results:
+        diff = max(np.max(np.abs(results[(method, 1)][layer][w][i] - results[(method, 3)][layer][w][i]))
+                   for layer in factors for w in "AG" for i in range(2))
+        check(f"kfac {method}: 3 ranks agree with 1 rank to 1e-12", diff <= 1e-12, diff)
+
+# ---- damping options, --layers, --json ------------------------------------------------------
+r = kfac(spec, "inv.pi.h5", ["--method", "eig", "--damping", "0.01", "--damping-kind", "absolute", "--pi",
+                             "--layers", "fc2,lowrank", "--json"], 2)
+if check("kfac --pi --damping-kind absolute --layers --json exits 0", r.returncode == 0, r.stderr):
+    res, _ = read("inv.pi.h5")
+    check("--layers writes only the layers named", sorted(res) == ["fc2", "lowrank"], sorted(res))
+    worst = 0.0
+    for layer in res:
+        a, g = factors[layer]["A"], factors[layer]["G"]
+        pi = np.sqrt((np.trace(a) / a.shape[0]) / (np.trace(g) / g.shape[0]))
+        worst = max(worst, abs(res[layer]["A"][2] - pi * 0.1) / (pi * 0.1), abs(res[layer]["G"][2] - 0.1 / pi) / (0.1 / pi))
+    check("--pi: lambda_A = pi sqrt(gamma), lambda_G = sqrt(gamma) / pi", worst <= 1e-12, worst)
+    try:
+        js = json.loads(r.stdout)
+        ok = js["command"] == "kfac" and [l["name"] for l in js["layers"]] == ["fc2", "lowrank"] \
+            and js["layers"][0]["A"]["dim"] == 26
+    except (ValueError, KeyError, IndexError) as e:
+        ok, js = False, e
+    check("--json: one object naming the layers and their factors", ok, js)
+
+# ---- bad inputs -------------------------------------------------------------------------------
+bad = {}
+sym = averaged_factor(8)
+bad["nonsquare"] = write_factors("nonsquare.h5", {"fc1": {"A": sym, "G": sym[:, :5]}})
+ns = sym.copy()
+ns[1, 4] += 1e-3
+bad["nonsym"] = write_factors("nonsym.h5", {"fc1": {"A": sym, "G": sym}, "fc2": {"A": sym, "G": ns}})
+nan = sym.copy()
+nan[2, 3] = np.nan
+bad["nan"] = write_factors("nan.h5", {"fc1": {"A": sym, "G": sym}, "fc2": {"A": sym, "G": nan}})
+indef = sym - 2 * np.eye(8) * np.max(np.linalg.eigvalsh(sym))
+bad["indef"] = write_factors("indef.h5", {"fc1": {"A": sym, "G": indef}})
+bad["noG"] = write_factors("noG.h5", {"fc1": {"A": sym}})
+with h5py.File(path("empty.h5"), "w") as f:
+    f.create_dataset("A", data=sym)
+bad["nogroups"] = path("empty.h5")
+out = path("bad.out.h5")
+cases = [
+    ("non-square factor", [bad["nonsquare"], "--rank", 2], 2, "nonsquare.h5:/fc1/G' is 8 x 5: a Kronecker factor must be square"),
+    ("non-symmetric factor", [bad["nonsym"], "--rank", 2], 2, "nonsym.h5:/fc2/G' is not symmetric: F[1][4]"),
+    ("NaN in a factor", [bad["nan"], "--rank", 2], 2, "nan.h5:/fc2/G' has NaN at row 2, column 3"),
+    ("indefinite factor", [bad["indef"], "--method", "eig"], 2, "indef.h5:/fc1/G' is not positive semidefinite"),
+    ("rank above a dimension", [spec, "--rank", 13], 1, "--rank 13 exceeds the dimension 12 of"),
+    ("missing layer group", [spec, "--rank", 2, "--layers", "fc1,nope"], 2, "has no layer group 'nope'"),
+    ("missing G dataset", [bad["noG"], "--rank", 2], 2, "has no dataset '/fc1/G'"),
+    ("file without layer groups", [bad["nogroups"], "--rank", 2], 2, "has no layer groups"),
+    ("missing file", [path("absent.h5"), "--rank", 2], 2, "cannot open"),
+    ("unknown method", [spec, "--method", "lanczos"], 1, "unknown --method 'lanczos'"),
+    ("randomized method without --rank", [spec, "--method", "nystrom"], 1, "--rank is required"),
+]
+for desc, args, code, msg in cases:
+    for ranks in [1, 2]:
+        if os.path.exists(out):
+            os.remove(out)  # one failure does not cascade into the next case
+        rr = run(["kfac", *args, "-o", out], ranks=ranks)
+        check(f"{desc} at {ranks} rank(s): exit {code}", rr.returncode == code, (rr.returncode, rr.stderr))
+        check(f"{desc} at {ranks} rank(s): message names it", msg in rr.stderr and "prsvd: error:" in rr.stderr, rr.stderr)
+        check(f"{desc} at {ranks} rank(s): no output written", not os.path.exists(out) and not temp_leftovers(),
+              os.listdir(os.path.dirname(out)))
+
+finish()

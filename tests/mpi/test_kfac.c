@@ -1,0 +1,173 @@
+/*
+ * The K-FAC preconditioner under mpirun -n 1..3 (no fork after MPI_Init): each rank takes its
+ * block of every global minibatch, and the preconditioned gradients equal, to 1e-12, those of
+ * a one-rank object (MPI_COMM_SELF) fed the whole minibatch, for every method; every rank
+ * holds the same bits; the factors are spread over the ranks; an error on the owner of a
+ * factor reaches every rank.  Failure counts are combined so every rank exits alike.
+ */
+#include <check.h>
+#include <math.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/prsvd_kfac.h"
+#include "../../src/rng.h"
+
+enum { N_LAYERS = 3, BATCH = 24, STEPS = 5 };
+static const int64_t d_in[N_LAYERS] = {12, 9, 7}, d_out[N_LAYERS] = {9, 7, 4};
+static const int bias[N_LAYERS] = {1, 1, 0};
+static int rank, nprocs;
+
+/* rows [0, BATCH) of a layer's activations or gradients at one step: decaying column scales
+ * so the factors have decaying spectra (and gaps) */
+static void batch_rows(int step, int layer, int which, int64_t d, double *x) {
+  double *z = malloc(sizeof(double) * BATCH * d);
+  prsvd_rng_fill(1000 + 10 * step + 2 * layer + which, 0, 0, d, 0, BATCH, z, d);
+  for (int b = 0; b < BATCH; b++)
+    for (int64_t j = 0; j < d; j++) x[b * d + j] = z[b * d + j] * pow(0.7, (double)j) + (j == 0 ? 0.3 : 0.0);
+  free(z);
+}
+
+static prsvd_kfac *make(MPI_Comm comm, enum prsvd_kfac_method method, int pi_split) {
+  prsvd_kfac *kf = NULL;
+  struct prsvd_kfac_params p = PRSVD_KFAC_PARAMS_INIT;
+  int layer;
+  p.method = method;
+  p.rank = 4;
+  p.oversample = 3;
+  p.power_iters = 2;
+  p.decay = 0.8;
+  p.damping = 0.05;
+  p.pi_split = pi_split;
+  p.factor_period = 1;
+  p.inverse_period = 2;
+  ck_assert_int_eq(prsvd_kfac_create(comm, &kf), 0);
+  ck_assert_int_eq(prsvd_kfac_set_params(kf, &p), 0);
+  for (int l = 0; l < N_LAYERS; l++) {
+    ck_assert_int_eq(prsvd_kfac_add_layer(kf, d_in[l], d_out[l], bias[l], &layer), 0);
+    ck_assert_int_eq(layer, l);
+  }
+  return kf;
+}
+
+static void distributed_case(enum prsvd_kfac_method method, int pi_split) {
+  prsvd_kfac *dist = make(MPI_COMM_WORLD, method, pi_split), *one = make(MPI_COMM_SELF, method, pi_split);
+  int64_t r0, nr;
+  prsvd_row_block(BATCH, rank, nprocs, &r0, &nr);
+  for (int s = 0; s < STEPS; s++) {
+    for (int l = 0; l < N_LAYERS; l++) {
+      double *a = malloc(sizeof(double) * BATCH * d_in[l]), *g = malloc(sizeof(double) * BATCH * d_out[l]);
+      batch_rows(s, l, 0, d_in[l], a);
+      batch_rows(s, l, 1, d_out[l], g);
+      ck_assert_int_eq(prsvd_kfac_wants_statistics(dist), 1);
+      /* this rank's block of the minibatch; the one-rank object gets all of it */
+      ck_assert_int_eq(prsvd_kfac_accumulate(dist, l, nr, a + r0 * d_in[l], d_in[l], g + r0 * d_out[l], d_out[l]), 0);
+      ck_assert_int_eq(prsvd_kfac_accumulate(one, l, BATCH, a, d_in[l], g, d_out[l]), 0);
+      free(a), free(g);
+    }
+    ck_assert_int_eq(prsvd_kfac_step(dist), 0);
+    ck_assert_int_eq(prsvd_kfac_step(one), 0);
+    for (int l = 0; l < N_LAYERS; l++) {
+      const int64_t da = d_in[l] + bias[l], n = d_out[l] * da;
+      double *grad = malloc(sizeof(double) * n), *x = malloc(sizeof(double) * n), *y = malloc(sizeof(double) * n);
+      double big = 0, err = 0, lo[2], hi[2];
+      prsvd_rng_fill(77 + s, 1, 0, n, 0, 1, grad, n);
+      ck_assert_int_eq(prsvd_kfac_precondition(dist, l, grad, da, x, da), 0);
+      ck_assert_int_eq(prsvd_kfac_precondition(one, l, grad, da, y, da), 0);
+      for (int64_t i = 0; i < n; i++) big = fmax(big, fabs(y[i])), err = fmax(err, fabs(x[i] - y[i]));
+      if (err > 1e-12 * big)
+        ck_abort_msg("method %d%s, step %d, layer %d: %d ranks differ from 1 rank by %g (max %g)",
+                     (int)method, pi_split ? " pi" : "", s, l, nprocs, err, big);
+      /* the same bits on every rank: min and max over ranks of two checksums agree */
+      lo[0] = hi[0] = 0, lo[1] = hi[1] = 0;
+      for (int64_t i = 0; i < n; i++) lo[0] += x[i], lo[1] += x[i] * (double)(i + 1);
+      hi[0] = lo[0], hi[1] = lo[1];
+      MPI_Allreduce(MPI_IN_PLACE, lo, 2, MPI_DOUBLE, MPI_MIN, MPI_COMM_WORLD);
+      MPI_Allreduce(MPI_IN_PLACE, hi, 2, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+      ck_assert(lo[0] == hi[0] && lo[1] == hi[1]);
+      free(grad), free(x), free(y);
+    }
+  }
+  struct prsvd_kfac_stats st;
+  ck_assert_int_eq(prsvd_kfac_get_stats(dist, &st), 0);
+  ck_assert_int_eq(st.steps, STEPS);
+  ck_assert_int_eq(st.factor_updates, STEPS);
+  ck_assert_int_eq(st.refreshes, (STEPS + 1) / 2);
+  prsvd_kfac_destroy(&dist);
+  prsvd_kfac_destroy(&one);
+}
+
+START_TEST(distributed_eig) { distributed_case(PRSVD_KFAC_EIG, 0); }
+END_TEST
+START_TEST(distributed_revd) { distributed_case(PRSVD_KFAC_REVD, 1); }
+END_TEST
+START_TEST(distributed_nystrom) { distributed_case(PRSVD_KFAC_NYSTROM, 0); }
+END_TEST
+START_TEST(distributed_rsvd) { distributed_case(PRSVD_KFAC_RSVD, 1); }
+END_TEST
+
+/* Six factors over the ranks: as many owners as ranks (up to 6), the largest factor on rank 0. */
+START_TEST(factors_spread_over_ranks) {
+  prsvd_kfac *kf = make(MPI_COMM_WORLD, PRSVD_KFAC_EIG, 0);
+  int used[64] = {0}, distinct = 0, owner;
+  for (int l = 0; l < N_LAYERS; l++)
+    for (int w = 0; w < 2; w++) {
+      ck_assert_int_eq(prsvd_kfac_owner(kf, l, w ? PRSVD_KFAC_G : PRSVD_KFAC_A, &owner), 0);
+      ck_assert_int_ge(owner, 0);
+      ck_assert_int_lt(owner, nprocs);
+      if (!used[owner]++) distinct++;
+    }
+  ck_assert_int_eq(distinct, nprocs < 6 ? nprocs : 6);
+  ck_assert_int_eq(prsvd_kfac_owner(kf, 0, PRSVD_KFAC_A, &owner), 0); /* 13 x 13, the largest */
+  ck_assert_int_eq(owner, 0);
+  prsvd_kfac_destroy(&kf);
+}
+END_TEST
+
+/* A NaN in a factor decomposed by one rank fails the refresh on every rank alike. */
+START_TEST(owner_error_reaches_every_rank) {
+  prsvd_kfac *kf = make(MPI_COMM_WORLD, PRSVD_KFAC_REVD, 0);
+  int owner;
+  for (int l = 0; l < N_LAYERS; l++)
+    for (int w = 0; w < 2; w++) {
+      const int64_t d = w ? d_out[l] : d_in[l] + bias[l];
+      double *f = calloc((size_t)(d * d), sizeof(double));
+      for (int64_t i = 0; i < d; i++) f[i * d + i] = 1.0 + (double)i;
+      if (l == 2 && w == 1) f[1 * d + 2] = f[2 * d + 1] = NAN;
+      ck_assert_int_eq(prsvd_kfac_set_factor(kf, l, w ? PRSVD_KFAC_G : PRSVD_KFAC_A, f, d), 0);
+      free(f);
+    }
+  ck_assert_int_eq(prsvd_kfac_owner(kf, 2, PRSVD_KFAC_G, &owner), 0);
+  ck_assert_int_eq(prsvd_kfac_refresh(kf), PRSVD_ERR_INPUT);
+  ck_assert_ptr_nonnull(strstr(prsvd_error_message(), "'layer 2/G' has NaN at row 1, column 2"));
+  double grad[4 * 7] = {0};
+  ck_assert_int_eq(prsvd_kfac_precondition(kf, 2, grad, 7, grad, 7), PRSVD_ERR_USAGE);
+  prsvd_kfac_destroy(&kf);
+}
+END_TEST
+
+int main(int argc, char **argv) {
+  int provided;
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
+  Suite *s = suite_create("kfac-distributed");
+  TCase *t = tcase_create("kfac");
+  tcase_set_timeout(t, 120);
+  tcase_add_test(t, distributed_eig);
+  tcase_add_test(t, distributed_revd);
+  tcase_add_test(t, distributed_nystrom);
+  tcase_add_test(t, distributed_rsvd);
+  tcase_add_test(t, factors_spread_over_ranks);
+  tcase_add_test(t, owner_error_reaches_every_rank);
+  suite_add_tcase(s, t);
+  SRunner *sr = srunner_create(s);
+  srunner_set_fork_status(sr, CK_NOFORK);
+  srunner_run_all(sr, rank == 0 ? CK_NORMAL : CK_SILENT);
+  int failed = srunner_ntests_failed(sr), any;
+  srunner_free(sr);
+  MPI_Allreduce(&failed, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  MPI_Finalize();
+  return any ? EXIT_FAILURE : EXIT_SUCCESS;
+}
