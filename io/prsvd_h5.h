@@ -38,8 +38,9 @@ struct prsvd_h5_info {
 /* Collective: describe FILE:/DS, failing with PRSVD_ERR_INPUT naming what is wrong. */
 int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
                      struct prsvd_h5_info *info);
-/* Collective open; reads are independent (each rank its own rows).  The chunk cache holds a
- * full row of chunks so no chunk is decompressed twice in a pass. */
+/* Collective (errors agreed); each rank opens the file itself and reads its own rows with
+ * POSIX reads, so the reads may run on a reader thread.  The chunk cache holds a full row of
+ * chunks so no chunk is decompressed twice in a pass. */
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src);
 

@@ -44,7 +44,8 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   int64_t l = o.rank + o.oversample > mn ? mn : o.rank + o.oversample;
   int64_t passes = o.power_iters + 1;
   int64_t block = (m + cli->nprocs - 1) / cli->nprocs;
-  int64_t panel = o.memory / (8 * n) < block ? o.memory / (8 * n) : block;
+  int64_t panel = o.memory / (16 * n) < block ? o.memory / (16 * n) : block; /* 2 buffers */
+  if (panel < 1) panel = 1;
   double sketch = 8.0 * ((double)block * (l + 10) + 3.0 * n * l + 10.0 * n);
   double flops = (double)passes * 4.0 * m * n * l;
   if (cli->rank) goto done;
@@ -65,7 +66,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
     if (o.rank > 0) {
       json_object_object_add(j, "passes", json_object_new_int64(passes));
       json_object_object_add(j, "panel_rows", json_object_new_int64(panel));
-      json_object_object_add(j, "memory_per_rank", json_object_new_double(8.0 * panel * n + sketch + in.cache_bytes));
+      json_object_object_add(j, "memory_per_rank", json_object_new_double(16.0 * panel * n + sketch + in.cache_bytes));
       json_object_object_add(j, "flops", json_object_new_double(flops));
     }
     prsvd_cli_print_json(cli, j);
@@ -87,8 +88,8 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
            (long long)o.power_iters, cli->nprocs, cli->nprocs > 1 ? "s" : "");
     printf("  passes     %lld (+1 if the sketch is ill-conditioned), %s read in all\n",
            (long long)passes, prsvd_format_bytes(8.0 * m * n * passes, b1, sizeof b1));
-    printf("  memory     %s per rank: panels of %lld rows %s, sketches %s\n",
-           prsvd_format_bytes(8.0 * panel * n + sketch + in.cache_bytes, b1, sizeof b1),
+    printf("  memory     %s per rank: 2 panels of %lld rows %s, sketches %s\n",
+           prsvd_format_bytes(16.0 * panel * n + sketch + in.cache_bytes, b1, sizeof b1),
            (long long)panel, prsvd_format_bytes(8.0 * panel * n, b2, sizeof b2),
            prsvd_format_bytes(sketch, b3, sizeof b3));
     printf("  flops      %.3g (%.3g per rank)\n", flops, flops / cli->nprocs);

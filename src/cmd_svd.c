@@ -15,7 +15,7 @@ struct svd_opts {
   double tol;
   const char *output, *onepass_method, *sketch, *checkpoint;
   double checkpoint_every;
-  int force, json, progress, quiet, debug, center, scale, scores;
+  int force, json, progress, quiet, debug, center, scale, scores, no_prefetch;
 };
 
 #define O(f) offsetof(struct svd_opts, f)
@@ -33,6 +33,7 @@ static const struct prsvd_option svd_options[] = {
     {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, 0, "with --tol: columns added per step", O(block)},
     {"checkpoint", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0, "save the state here; SIGUSR1/SIGTERM save and exit 99; a rerun resumes", O(checkpoint)},
     {"checkpoint-every", 0, PRSVD_OPT_DOUBLE, "SECONDS", "600", 0, 1e9, 0, "with --checkpoint: also save this often (0: only on a signal)", O(checkpoint_every)},
+    {"no-prefetch", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "read panels on the main thread (default: a reader thread, two panels in --memory)", O(no_prefetch)},
     {"center", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "subtract the column means implicitly (PCA; prsvd pca implies it)", O(center)},
     {"scale", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: divide columns by their standard deviations", O(scale)},
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: also write /scores = U S (m x k)", O(scores)},
@@ -217,7 +218,8 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   int64_t m = in->rows, n = in->cols, mn = m < n ? m : n, mc, nc;
   const char *what;
   int64_t block = (m + cli->nprocs - 1) / cli->nprocs;
-  int64_t panel = o->memory / (8 * n);
+  const int buffers = prm->prefetch ? 2 : 1; /* the reader thread fills the second */
+  int64_t panel = o->memory / (8 * n) / buffers;
   if (panel > block) panel = block;
   if (panel < 1) panel = 1;
   sketch_shape(prm, mn, &mc, &nc, &what);
@@ -236,11 +238,11 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
     printf("  k = %lld, p = %lld, q = %d: %d passes over %s (one more if the sketch is ill-conditioned)\n",
            (long long)prm->rank, (long long)prm->oversample, prm->power_iters, passes,
            prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
-  printf("  memory per rank: panels %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
-         prsvd_format_bytes(8.0 * panel * n, b2, sizeof b2), (long long)panel,
+  printf("  memory per rank: panels %d x %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
+         buffers, prsvd_format_bytes(8.0 * panel * n, b2, sizeof b2), (long long)panel,
          prsvd_format_bytes(sketches, b3, sizeof b3),
          prsvd_format_bytes((double)in->cache_bytes, b4, sizeof b4),
-         prsvd_format_bytes(8.0 * panel * n + sketches + in->cache_bytes, b1, sizeof b1));
+         prsvd_format_bytes(8.0 * buffers * panel * n + sketches + in->cache_bytes, b1, sizeof b1));
   fflush(stdout);
 }
 
@@ -339,6 +341,7 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
   prm->power_iters = (int)(o->passes ? o->passes - 1 : o->power_iters);
   prm->rank = o->rank;
   prm->center = o->center;
+  prm->prefetch = !o->no_prefetch;
   prm->scale = o->scale;
   if ((o->scale || o->scores) && !o->center)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale and --scores need --center (or prsvd pca)");

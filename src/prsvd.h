@@ -130,6 +130,8 @@ struct prsvd_svd_params {
   int64_t range_dim;     /* single pass: k_s (0: 2k + 1) */
   int64_t core_dim;      /* single pass: s (0: 2 k_s + 1) */
   double tol;            /* QB: relative Frobenius error wanted */
+  int prefetch;          /* read the next panel on a thread while this one is multiplied
+                          * (two panel buffers share the memory budget) */
   int center;            /* SUBSPACE: factor A - 1 mu^T (PCA) without forming it */
   int scale;             /* with center: also divide columns by their std (needs q >= 1) */
   double sym_tol;        /* NYSTROM/REVD: sampled |A_ij - A_ji| allowed, relative to max |A_ij| */
@@ -143,7 +145,7 @@ struct prsvd_svd_params {
   {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20, \
    .n_probes = 10, .rcond_min = 1e-6, .check_finite = 1, .method = PRSVD_METHOD_SUBSPACE,  \
    .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
-   .core_dim = 0, .tol = 0.0, .sym_tol = 1e-8, .center = 0, .scale = 0, .max_rank = 0, .block = 10, .progress = NULL,                 \
+   .core_dim = 0, .tol = 0.0, .sym_tol = 1e-8, .prefetch = 1, .center = 0, .scale = 0, .max_rank = 0, .block = 10, .progress = NULL,                 \
    .progress_arg = NULL, .checkpoint = NULL}
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;

@@ -8,6 +8,7 @@
 #include "blas.h"
 #include "error.h"
 #include "profile.h"
+#include "prefetch.h"
 #include "rng.h"
 #include "source_impl.h"
 
@@ -144,7 +145,8 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
   return 2.0 * nr * (double)zeta * (n + cc);
 }
 
-/* One panel at the cursor: read, check, and every sketch update; advances the cursor. */
+/* The panel at the cursor, already in p->panel: check it and update every sketch; advances
+ * the cursor. */
 static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0,
                      int64_t local_rows, int64_t n, int in) {
   double *prod = p->work;
@@ -156,10 +158,7 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   const double one = 1.0;
   double flops = 0.0;
 
-  prsvd_profile_begin(PRSVD_EV_READ);
-  PRSVD_CHECK(prsvd_source_read(p->a, r, nr, p->panel));
   if (p->check_finite) PRSVD_CHECK(check_finite(p->a, p->panel, r, nr, n));
-  prsvd_profile_end(PRSVD_EV_READ, 8.0 * (double)(nr * n), 0.0);
 
   prsvd_profile_begin(PRSVD_EV_SKETCH);
   if (p->fro2) { /* extended precision: --tol subtracts this from the sketch's energy */
@@ -205,11 +204,67 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   return PRSVD_OK;
 }
 
+static int64_t panel_at(const struct prsvd_pass *p, int64_t row, int64_t end) {
+  return end - row < p->panel_rows ? end - row : p->panel_rows;
+}
+
+/* Reads for one pass: straight from the source, or from the reader thread one panel ahead.
+ * ready() returns the status of the read of the panel at the cursor into p->panel. */
+struct reads {
+  struct prsvd_prefetch pf;
+  double *bufs[2];
+  int cb, have, saved, on;
+};
+
+static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t end) {
+  memset(rd, 0, sizeof *rd);
+  if (!p->params || !p->params->prefetch || row >= end) return PRSVD_OK;
+  rd->bufs[0] = p->panel;
+  rd->bufs[1] = malloc(sizeof(double) * (size_t)(p->panel_rows * prsvd_source_cols(p->a)));
+  if (!rd->bufs[1]) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the second panel buffer");
+  PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a));
+  rd->on = 1;
+  prsvd_prefetch_post(&rd->pf, rd->bufs[0], row, panel_at(p, row, end));
+  return PRSVD_OK;
+}
+
+/* Let the reader finish (so nothing else touches the source library meanwhile). */
+static void reads_settle(struct reads *rd) {
+  if (rd->on && !rd->have) rd->saved = prsvd_prefetch_wait(&rd->pf), rd->have = 1;
+}
+
+static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t end) {
+  const int64_t nr = panel_at(p, row, end), n = prsvd_source_cols(p->a);
+  int status;
+  prsvd_profile_begin(PRSVD_EV_READ); /* with the reader: only the time not hidden */
+  if (!rd->on) {
+    status = prsvd_source_read(p->a, row, nr, p->panel);
+  } else {
+    reads_settle(rd);
+    status = rd->saved;
+    rd->have = 0;
+    p->panel = rd->bufs[rd->cb];
+    rd->cb = 1 - rd->cb;
+    if (!status && row + nr < end) prsvd_prefetch_post(&rd->pf, rd->bufs[rd->cb], row + nr, panel_at(p, row + nr, end));
+  }
+  prsvd_profile_end(PRSVD_EV_READ, 8.0 * (double)(nr * n), 0.0);
+  return status;
+}
+
+static void reads_end(struct reads *rd, struct prsvd_pass *p) {
+  if (!rd->on) return;
+  prsvd_prefetch_stop(&rd->pf);
+  p->panel = rd->bufs[0];
+  free(rd->bufs[1]);
+  rd->on = 0;
+}
+
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   const int64_t n = prsvd_source_cols(p->a);
   const int64_t m = prsvd_source_rows(p->a);
   int64_t row0, local_rows;
-  int in;
+  int in, status = PRSVD_OK;
+  struct reads rd;
   /* this rank's rows are those of the kept or co-range matrices (all m-row, row-block) */
   prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
   if (!ref || prsvd_dmat_rows(ref) != m)
@@ -217,19 +272,35 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   prsvd_dmat_local(ref, &row0, &local_rows, NULL);
   PRSVD_CHECK(prsvd_to_int(n, "columns of A", &in));
   if (cur->next_row < row0) cur->next_row = row0;
+  const int64_t end = row0 + local_rows;
+  PRSVD_CHECK(reads_begin(&rd, p, cur->next_row, end));
   if (!p->hook) {
-    while (cur->next_row < row0 + local_rows) PRSVD_CHECK(one_panel(p, cur, row0, local_rows, n, in));
-    return PRSVD_OK;
+    while (!status && cur->next_row < end) {
+      status = reads_ready(&rd, p, cur->next_row, end);
+      if (!status) status = one_panel(p, cur, row0, local_rows, n, in);
+    }
+    reads_end(&rd, p);
+    return status;
   }
   /* with a hook: every rank takes the same number of steps (the most any rank has left), so
    * the hook can run collectives at each panel boundary */
-  long steps = (long)((row0 + local_rows - cur->next_row + p->panel_rows - 1) / p->panel_rows), most;
-  PRSVD_MPI(MPI_Allreduce(&steps, &most, 1, MPI_LONG, MPI_MAX, p->hook_comm));
-  int status = PRSVD_OK;
-  for (long step = 0; step < most; step++) {
-    if (!status && cur->next_row < row0 + local_rows) status = one_panel(p, cur, row0, local_rows, n, in);
-    int decided = p->hook(p->hook_arg, status, cur);
-    if (decided) return decided; /* agreed on every rank: an error, or checkpointed */
+  long steps = (long)((end - cur->next_row + p->panel_rows - 1) / p->panel_rows), most;
+  if (MPI_Allreduce(&steps, &most, 1, MPI_LONG, MPI_MAX, p->hook_comm) != MPI_SUCCESS) {
+    reads_end(&rd, p);
+    PRSVD_ERR(PRSVD_ERR_MPI, "MPI_Allreduce of the pass length failed");
   }
+  for (long step = 0; step < most; step++) {
+    if (!status && cur->next_row < end) {
+      status = reads_ready(&rd, p, cur->next_row, end);
+      if (!status) status = one_panel(p, cur, row0, local_rows, n, in);
+    }
+    reads_settle(&rd); /* the hook may save: the source must be idle */
+    int decided = p->hook(p->hook_arg, status, cur);
+    if (decided) {
+      reads_end(&rd, p);
+      return decided; /* agreed on every rank: an error, or checkpointed */
+    }
+  }
+  reads_end(&rd, p);
   return status;
 }

@@ -85,7 +85,9 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
 int prsvd_svd_panel_rows(const prsvd_svd *svd, int64_t m, int64_t n, int64_t *panel_rows) {
   const int nprocs = prsvd_grid_nprocs(svd->grid);
   int64_t max_rows = (m + nprocs - 1) / nprocs;
-  int64_t rows = svd->params.memory / (8 * n);
+  /* with the reader thread, two panels share the budget */
+  int64_t rows = svd->params.memory / (8 * n) / (svd->params.prefetch ? 2 : 1);
+  if (rows < 1 && svd->params.memory >= 8 * n) rows = 1;
   if (rows < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE,
               "memory budget %lld bytes holds less than one row of %lld columns (%lld bytes)",

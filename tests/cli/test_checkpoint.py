@@ -83,8 +83,14 @@ for step in [30, 300]:
     r = run(["pca", spec, *BASE, "-o", out, "--quiet", "--checkpoint", ck, "--scale"], ranks=2)
     if check(f"pca --scale stopped at step {step}: resumed", r.returncode == 0 and r0.returncode == 0, r.stderr):
         with h5py.File(out) as f, h5py.File(ref) as g:
-            d = max(np.max(np.abs(f[k][:] - g[k][:])) for k in ["components", "explained_variance_ratio", "mean", "scale"])
-        check(f"pca --scale stopped at step {step}: same PCA as uninterrupted to 1e-12", d < 1e-12, d)
+            d = max(np.max(np.abs(f[k][:] - g[k][:])) for k in ["explained_variance_ratio", "mean", "scale"])
+            a_f = (f["U"][:] * f["S"][:]) @ f["V"][:].T
+            a_g = (g["U"][:] * g["S"][:]) @ g["V"][:].T
+            d2 = np.max(np.abs(a_f - a_g)) / np.max(np.abs(a_g))
+        # the rank-10 PCA of the scaled matrix has close singular values, so single components
+        # may turn by rounding; the variances, statistics and U S V^T are what must agree
+        check(f"pca --scale stopped at step {step}: same variances, mean, scale to 1e-12", d < 1e-12, d)
+        check(f"pca --scale stopped at step {step}: same U S V^T to 1e-12 relative", d2 < 1e-12, d2)
         os.unlink(out)
 
 # a resume must match the run that wrote the checkpoint

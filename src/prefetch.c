@@ -1,0 +1,74 @@
+/* The reader thread behind prefetch.h. */
+#include "prefetch.h"
+
+#include <string.h>
+
+#include "error.h"
+#include "profile.h"
+#include "source_impl.h"
+
+static void *reader(void *arg) {
+  struct prsvd_prefetch *pf = arg;
+  pthread_mutex_lock(&pf->mu);
+  for (;;) {
+    while (!pf->posted && !pf->quit) pthread_cond_wait(&pf->cv, &pf->mu);
+    if (pf->quit) break;
+    double *buf = pf->buf;
+    int64_t row0 = pf->row0, rows = pf->rows;
+    pthread_mutex_unlock(&pf->mu);
+    int status = prsvd_source_read(pf->src, row0, rows, buf);
+    pthread_mutex_lock(&pf->mu);
+    pf->status = status;
+    pf->posted = 0;
+    pf->done = 1;
+    pthread_cond_broadcast(&pf->cv);
+  }
+  pthread_mutex_unlock(&pf->mu);
+  return NULL;
+}
+
+int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src) {
+  memset(pf, 0, sizeof *pf);
+  pf->src = src;
+  pthread_mutex_init(&pf->mu, NULL);
+  pthread_cond_init(&pf->cv, NULL);
+  if (pthread_create(&pf->thread, NULL, reader, pf) != 0)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "cannot start the reader thread");
+  pf->started = 1;
+  return PRSVD_OK;
+}
+
+void prsvd_prefetch_post(struct prsvd_prefetch *pf, double *buf, int64_t row0, int64_t rows) {
+  pthread_mutex_lock(&pf->mu);
+  pf->buf = buf;
+  pf->row0 = row0;
+  pf->rows = rows;
+  pf->done = 0;
+  pf->posted = 1;
+  pthread_cond_broadcast(&pf->cv);
+  pthread_mutex_unlock(&pf->mu);
+}
+
+int prsvd_prefetch_wait(struct prsvd_prefetch *pf) {
+  int status;
+  pthread_mutex_lock(&pf->mu);
+  while (pf->posted) pthread_cond_wait(&pf->cv, &pf->mu);
+  status = pf->done ? pf->status : PRSVD_OK;
+  pf->done = 0;
+  pf->status = PRSVD_OK;
+  pthread_mutex_unlock(&pf->mu);
+  return status;
+}
+
+void prsvd_prefetch_stop(struct prsvd_prefetch *pf) {
+  if (!pf->started) return;
+  pthread_mutex_lock(&pf->mu);
+  while (pf->posted) pthread_cond_wait(&pf->cv, &pf->mu);
+  pf->quit = 1;
+  pthread_cond_broadcast(&pf->cv);
+  pthread_mutex_unlock(&pf->mu);
+  pthread_join(pf->thread, NULL);
+  pthread_mutex_destroy(&pf->mu);
+  pthread_cond_destroy(&pf->cv);
+  pf->started = 0;
+}
