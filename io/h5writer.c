@@ -248,10 +248,12 @@ void prsvd_h5_matrix_close(prsvd_h5_matrix **m) {
 
 int prsvd_h5_write_vector(prsvd_h5_writer *w, const char *name, int64_t n, const double *x) {
   int status = PRSVD_OK;
-  hid_t space = -1, dset = -1, dxpl = -1;
+  hid_t space = -1, dset = -1, dxpl = -1, lcpl = -1;
   hsize_t dims[1] = {(hsize_t)n};
   H5_TRY(space = H5Screate_simple(1, dims, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
-  H5_TRY(dset = H5Dcreate2(w->file, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+  H5_TRY(lcpl = H5Pcreate(H5P_LINK_CREATE), PRSVD_ERR_OUTPUT, "cannot create a property list");
+  H5Pset_create_intermediate_group(lcpl, 1);
+  H5_TRY(dset = H5Dcreate2(w->file, name, H5T_IEEE_F64LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT),
          PRSVD_ERR_OUTPUT, "cannot create dataset '%s' in '%s'", name, w->temp);
   H5_TRY(dxpl = H5Pcreate(H5P_DATASET_XFER), PRSVD_ERR_OUTPUT, "cannot create a property list");
   H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
@@ -262,6 +264,7 @@ done:
   if (space >= 0) H5Sclose(space);
   if (dset >= 0) H5Dclose(dset);
   if (dxpl >= 0) H5Pclose(dxpl);
+  if (lcpl >= 0) H5Pclose(lcpl);
   return prsvd_error_agree(w->comm, status);
 }
 

@@ -125,6 +125,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   double *panel = NULL, *work = NULL, *omega = NULL, *b = NULL, *sigma = NULL;
   prsvd_dmat *y = NULL;
   int info = 0;
+  double nu_extra = 0.0;
 
   memset(&pass, 0, sizeof pass);
   PRSVD_CHECK(check_square(svd, a));
@@ -184,13 +185,42 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, b, (int)(l * l), MPI_DOUBLE, MPI_SUM, svd->comm));
   for (int64_t c = 0; c < l; c++)
     for (int64_t d = 0; d < c; d++) b[c * l + d] = b[d * l + c] = 0.5 * (b[c * l + d] + b[d * l + c]);
-  if (prsvd_grid_rank(svd->grid) == 0) dpotrf_("U", &il, b, &il, &info);
+  /* Cholesky of the core; a failure from rounding on a (numerically) low-rank A is cured by
+   * a larger shift (Tropp et al. 2017, Sec. 4.5), up to 1e-8 of ||Y||: past that the core has
+   * real negative curvature */
+  if (prsvd_grid_rank(svd->grid) == 0) {
+    double *core = malloc(sizeof(double) * (size_t)(l * l));
+    double extra = 0.0, step = nu > 0 ? nu : 1e-300;
+    if (!core) info = -100;
+    for (int attempt = 0; core && attempt < 6; attempt++) {
+      memcpy(core, b, sizeof(double) * (size_t)(l * l));
+      for (int64_t c = 0; c < l; c++) /* + extra Omega^T Omega */
+        for (int64_t d = 0; d <= c; d++) {
+          double oo = 0.0;
+          if (extra > 0)
+            for (int64_t i = 0; i < n; i++) oo += omega[c * n + i] * omega[d * n + i];
+          core[c * l + d] += extra * oo;
+        }
+      dpotrf_("U", &il, core, &il, &info);
+      if (info <= 0 || extra > 1e-8 * sqrt(fro)) break;
+      step *= 100.0;
+      extra = step;
+    }
+    if (core && info == 0) memcpy(b, core, sizeof(double) * (size_t)(l * l));
+    nu_extra = info == 0 ? extra : 0.0;
+    free(core);
+  }
   PRSVD_MPI(MPI_Bcast(&info, 1, MPI_INT, 0, svd->comm));
+  PRSVD_MPI(MPI_Bcast(&nu_extra, 1, MPI_DOUBLE, 0, svd->comm));
   if (info > 0)
     PRSVD_FAIL(PRSVD_ERR_INPUT,
                "'%s' is not positive semidefinite: the Cholesky factorization of Omega^T (A + nu I) Omega failed at column %d (negative curvature); use --method revd",
                prsvd_source_name(a), info);
+  if (info == -100) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory for the Nystrom core");
   if (info < 0) PRSVD_FAIL(PRSVD_ERR_INTERNAL, "DPOTRF: illegal value in argument %d", -info);
+  if (nu_extra > 0) /* Y_nu = Y + (nu + extra) Omega, so that E = Y_nu C^-1 matches the core */
+    for (int64_t c = 0; c < l; c++)
+      for (int64_t i = 0; i < nr; i++) yl[c * yld + i] += nu_extra * omega[c * n + r0 + i];
   PRSVD_MPI(MPI_Bcast(b, il * il, MPI_DOUBLE, 0, svd->comm));
   for (int64_t c = 0; c < l; c++)
     for (int64_t d = c + 1; d < l; d++) b[c * l + d] = 0.0; /* keep the upper triangle */
@@ -199,7 +229,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 2.0 * (double)n * (double)(l * l));
   /* E = U S W^T: QR, then the l x l core; L = max(0, S^2 - nu) */
   PRSVD_TRY(prsvd_svd_finish_left(svd, y, sigma));
-  for (int64_t j = 0; j < svd->k; j++) svd->s[j] = fmax(0.0, sigma[j] * sigma[j] - nu);
+  for (int64_t j = 0; j < svd->k; j++) svd->s[j] = fmax(0.0, sigma[j] * sigma[j] - nu - nu_extra);
 done:
   free_samples(&pass);
   free(panel), free(work), free(omega), free(b), free(sigma);

@@ -213,4 +213,13 @@ if check("revd decomposes a symmetric indefinite matrix", r.returncode == 0, r.s
     check("revd: eigenvalues 3, -2, 1 by magnitude", np.allclose(load(path("indef.out.h5"))[1], [3, -2, 1], atol=1e-10),
           load(path("indef.out.h5"))[1])
 
+# Nystrom with l = n on a rank-3 PSD matrix: the core is singular to rounding and needs a
+# larger shift, not a "not PSD" error
+q3 = orthonormal(15, 3)
+spec = write("n15.h5", (q3 * [3.0, 2.0, 1.0]) @ q3.T)
+r = run(["eig", spec, "-k", 3, "-p", 12, "--method", "nystrom", "-o", path("n15.out.h5"), "--quiet"])
+if check("nystrom with l = n on a rank-3 PSD matrix succeeds", r.returncode == 0, r.stderr):
+    check("nystrom with l = n: eigenvalues 3, 2, 1 to 1e-10", np.allclose(load(path("n15.out.h5"))[1], [3, 2, 1], atol=1e-10),
+          load(path("n15.out.h5"))[1])
+
 finish()
