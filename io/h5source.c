@@ -122,6 +122,12 @@ done:
 
 int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
                      struct prsvd_h5_info *info) {
+  if (prsvd_h5_is_sparse_group(file, dataset)) {
+    prsvd_source *src = NULL;
+    int status = prsvd_h5_open_sparse(comm, file, dataset, info, &src);
+    prsvd_source_destroy(&src);
+    return status;
+  }
   struct h5_source *s = calloc(1, sizeof *s);
   int status = s ? open_dataset(comm, file, dataset, info, s) : PRSVD_ERR_NOMEM;
   h5_source_close(s);
@@ -130,8 +136,12 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
 
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src) {
-  static const struct prsvd_source_ops ops = {h5_read_rows, h5_source_close};
-  int status = PRSVD_OK;
+  static const struct prsvd_source_ops ops = {h5_read_rows, h5_source_close, NULL};
+  int status = PRSVD_OK, sparse = 0, rank;
+  MPI_Comm_rank(comm, &rank);
+  if (rank == 0) sparse = access(file, R_OK) == 0 && H5Fis_hdf5(file) > 0 && prsvd_h5_is_sparse_group(file, dataset);
+  PRSVD_MPI(MPI_Bcast(&sparse, 1, MPI_INT, 0, comm));
+  if (sparse) return prsvd_h5_open_sparse(comm, file, dataset, info, src);
   struct h5_source *s = NULL;
   char name[4096];
   *src = NULL;

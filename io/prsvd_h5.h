@@ -33,6 +33,9 @@ struct prsvd_h5_info {
   int64_t storage_bytes;  /* on disk */
   int64_t element_bytes;
   int64_t cache_bytes;    /* chunk cache a source allocates */
+  int64_t nnz;            /* sparse groups: stored entries (0 for dense datasets) */
+  char format[16];        /* sparse groups: "csr", "csc", "10x csc"; "" for dense */
+  int transposed;         /* 1: the source streams X^T (a CSC X): swap U and V */
 };
 
 /* Collective: describe FILE:/DS, failing with PRSVD_ERR_INPUT naming what is wrong. */
@@ -42,6 +45,13 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
  * POSIX reads, so the reads may run on a reader thread.  The chunk cache holds a full row of
  * chunks so no chunk is decompressed twice in a pass. */
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
+                         struct prsvd_h5_info *info, prsvd_source **src);
+
+/* Not collective: 1 if FILE:/group is a group with data, indices and indptr. */
+int prsvd_h5_is_sparse_group(const char *file, const char *group);
+/* Collective: a sparse group (AnnData CSR/CSC, legacy h5sparse, 10x) as a CSR row source of
+ * X, or of X^T with info->transposed for CSC (io/h5sparse.c). */
+int prsvd_h5_open_sparse(MPI_Comm comm, const char *file, const char *group,
                          struct prsvd_h5_info *info, prsvd_source **src);
 
 /* Collective: fail (PRSVD_ERR_OUTPUT) before any work if path exists and !force, or its

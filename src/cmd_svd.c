@@ -131,7 +131,8 @@ done:
 
 static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
                         const struct prsvd_svd_params *prm, const char *file, const char *dataset,
-                        int64_t m, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st) {
+                        int64_t m, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
+                        int transposed) {
   const double *scree = NULL;
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
@@ -142,6 +143,12 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
   PRSVD_CHECK(prsvd_svd_get_singular_values(svd, &s));
   PRSVD_CHECK(prsvd_svd_get_u(svd, &u, &u0, &ur, &uld));
   PRSVD_CHECK(prsvd_svd_get_v(svd, &v, &v0, &vr, &vld));
+  if (transposed) { /* the source streamed X^T = V S U^T: X's U is the computed V */
+    const double *t = u;
+    int64_t t0 = u0, tr = ur, tld = uld, tm = m;
+    u = v, u0 = v0, ur = vr, uld = vld, m = n;
+    v = t, v0 = t0, vr = tr, vld = tld, n = tm;
+  }
   PRSVD_CHECK(prsvd_h5_writer_create(cli->comm, o->output, o->force, &w));
   prsvd_profile_begin(PRSVD_EV_WRITE);
   PRSVD_TRY(prsvd_h5_matrix_create(w, "/U", m, k, PRSVD_H5_FLOAT64, 0, 0, 0, &mat));
@@ -225,8 +232,13 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   sketch_shape(prm, mn, &mc, &nc, &what);
   double sketches = 8.0 * ((double)block * mc + (double)n * nc);
   int passes = prm->method == PRSVD_METHOD_ONEPASS ? 1 : prm->power_iters + 1;
-  printf("prsvd svd %s: %lld x %lld %s on %d rank%s\n", spec, (long long)m, (long long)n, in->type,
-         cli->nprocs, cli->nprocs > 1 ? "s" : "");
+  if (in->format[0])
+    printf("prsvd svd %s: %lld x %lld sparse %s (%lld stored %s entries, %.3g%%) on %d rank%s\n", spec,
+           (long long)m, (long long)n, in->format, (long long)in->nnz, in->type,
+           100.0 * (double)in->nnz / ((double)m * (double)n), cli->nprocs, cli->nprocs > 1 ? "s" : "");
+  else
+    printf("prsvd svd %s: %lld x %lld %s on %d rank%s\n", spec, (long long)m, (long long)n, in->type,
+           cli->nprocs, cli->nprocs > 1 ? "s" : "");
   if (prm->method == PRSVD_METHOD_QB)
     printf("  tol = %g, block %lld, max rank %lld: %d pass%s over %s\n", prm->tol,
            (long long)prm->block, (long long)(mc / 2), passes, passes > 1 ? "es" : "",
@@ -402,6 +414,10 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &info, &src));
   int64_t m = info.rows, n = info.cols, mn = m < n ? m : n;
   PRSVD_TRY(resolve(&o, m, n, pos[0], &prm));
+  if (info.transposed && o.center)
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "'%s' is CSC (column-compressed): PCA centers columns, which needs CSR rows; store X as csr_matrix", pos[0]);
+  if (info.transposed && !o.quiet && !o.json)
+    prsvd_cli_warn(cli, "'%s' is CSC: streaming X^T as CSR rows and swapping U and V", pos[0]);
   int64_t p_used = o.oversample;
   if (prm.method == PRSVD_METHOD_SUBSPACE && o.rank + o.oversample > mn) {
     p_used = mn - o.rank;
@@ -440,7 +456,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   }
   PRSVD_TRY(status);
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
-  PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st));
+  PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st, info.transposed));
   if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
 
   double elapsed = MPI_Wtime() - cli->t_start;

@@ -156,10 +156,12 @@ int cmd_verify(struct prsvd_cli *cli, int argc, char **argv) {
   if (status) return status;
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &ia, &a));
-  PRSVD_TRY(prsvd_h5_open_source(cli->comm, pos[1], "/U", &iu, &u));
-  /* an eig output holds /U and /L: A ~ U diag(L) U^T */
+  /* an eig output holds /U and /L: A ~ U diag(L) U^T; a CSC input streams X^T = V S U^T */
   int is_eig = prsvd_h5_has_dataset(pos[1], "/L");
-  PRSVD_TRY(prsvd_h5_open_source(cli->comm, pos[1], is_eig ? "/U" : "/V", &iv, &v));
+  const char *row_side = ia.transposed && !is_eig ? "/V" : "/U";
+  const char *col_side = is_eig ? "/U" : (ia.transposed ? "/U" : "/V");
+  PRSVD_TRY(prsvd_h5_open_source(cli->comm, pos[1], row_side, &iu, &u));
+  PRSVD_TRY(prsvd_h5_open_source(cli->comm, pos[1], col_side, &iv, &v));
   status = prsvd_h5_read_vector(pos[1], is_eig ? "/L" : "/S", &ns, &s);
   PRSVD_TRY(prsvd_error_agree(cli->comm, status));
   res.k = ns;

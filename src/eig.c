@@ -133,10 +133,10 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   if (l > n) l = n;
   const int il = (int)l;
   int64_t panel_rows, r0, nr, yld;
-  PRSVD_CHECK(prsvd_svd_panel_rows(svd, n, n, &panel_rows));
+  PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
   prsvd_row_block(n, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &r0, &nr);
   svd->stats.panel_rows = panel_rows;
-  PRSVD_ALLOC(panel, panel_rows * n);
+  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, l, 0));
   PRSVD_ALLOC(omega, n * l);
   PRSVD_ALLOC(b, l * l);

@@ -75,7 +75,7 @@ done:
 /* the library's randomized solvers on this rank alone */
 static int eigh_randomized(const struct prsvd_kfac_params *p, const char *name, int64_t n,
                            const double *f, int64_t ld, int64_t r, double *u, double *lambda) {
-  static const struct prsvd_source_ops ops = {factor_read, factor_free};
+  static const struct prsvd_source_ops ops = {factor_read, factor_free, NULL};
   int status = PRSVD_OK;
   struct factor_src *ctx = NULL;
   prsvd_source *src = NULL;

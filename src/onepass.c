@@ -199,7 +199,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   int iks = (int)ks, is = (int)s;
 
   int64_t panel_rows, my_row0, my_rows;
-  PRSVD_CHECK(prsvd_svd_panel_rows(svd, m, n, &panel_rows));
+  PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
   prsvd_row_block(m, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &my_row0, &my_rows);
   svd->stats.panel_rows = panel_rows;
 
@@ -214,7 +214,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
                                    method == PRSVD_ONEPASS_TWO ? s : ks};
   const struct prsvd_testmat phi = {kind, prm->seed, PRSVD_STREAM_PHI, s};
   const struct prsvd_testmat theta = {PRSVD_SKETCH_GAUSSIAN, prm->seed, PRSVD_STREAM_THETA, N_THETA};
-  PRSVD_ALLOC(panel, panel_rows * n);
+  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, rm.total, s > N_THETA ? s : N_THETA));
   PRSVD_ALLOC(xt_full, n * co.dim);
   PRSVD_ALLOC(core, s * s);

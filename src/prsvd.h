@@ -43,9 +43,20 @@ const char *prsvd_error_message(void);
 
 /* How a source hands out rows.  read_rows fills panel (nrows x cols, row-major, so
  * panel[i*cols + j] = A[row0 + i][j]).  Called by one thread per rank; not collective. */
+/* A CSR row panel: row i's entries are [indptr[i], indptr[i+1]) of indices and data, with
+ * indptr[0] = 0.  The arrays belong to the panel and grow (realloc) to cap as needed. */
+struct prsvd_csr {
+  int64_t rows, nnz, cap;
+  int64_t *indptr, *indices;
+  double *data;
+};
+
 struct prsvd_source_ops {
+  /* dense rows; NULL for a sparse source (the library densifies read_csr where needed) */
   int (*read_rows)(void *ctx, int64_t row0, int64_t nrows, double *panel);
   void (*destroy)(void *ctx);
+  /* optional: sparse rows into a CSR panel (memory and time then follow nnz, not m n) */
+  int (*read_csr)(void *ctx, int64_t row0, int64_t nrows, struct prsvd_csr *panel);
 };
 
 typedef struct prsvd_source prsvd_source;
@@ -58,6 +69,12 @@ int prsvd_source_create(int64_t rows, int64_t cols, const char *name,
  * same global matrix, or at least the rows it will be asked for). */
 int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda,
                         prsvd_source **src);
+/* Like prsvd_source_create for a sparse source with nnz stored entries. */
+int prsvd_source_create_sparse(int64_t rows, int64_t cols, int64_t nnz, const char *name,
+                               const struct prsvd_source_ops *ops, void *ctx, prsvd_source **src);
+/* Stored entries of a sparse source; -1 for a dense one. */
+int64_t prsvd_source_nnz(const prsvd_source *src);
+void prsvd_csr_free(struct prsvd_csr *panel);
 int64_t prsvd_source_rows(const prsvd_source *src);
 int64_t prsvd_source_cols(const prsvd_source *src);
 const char *prsvd_source_name(const prsvd_source *src);

@@ -66,13 +66,13 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   if (L > mn) L = mn;
   if (L < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank must be at least 1");
   int64_t panel_rows, m0, mr, n0, nr;
-  PRSVD_CHECK(prsvd_svd_panel_rows(svd, m, n, &panel_rows));
+  PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
   prsvd_row_block(m, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &m0, &mr);
   prsvd_row_block(n, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &n0, &nr);
   svd->stats.panel_rows = panel_rows;
   const int imr = (int)mr, inr = (int)nr, lq = mr > 0 ? (int)mr : 1, lb = nr > 0 ? (int)nr : 1;
 
-  PRSVD_ALLOC(panel, panel_rows * n);
+  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, L, 0));
   PRSVD_ALLOC(x, n * L);
   PRSVD_ALLOC(h_full, n * L);

@@ -100,11 +100,11 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   memset(&ck, 0, sizeof ck);
   PRSVD_CHECK(prsvd_to_int(l, "sketch width k + p", &il));
   int64_t panel_rows, my_row0, my_rows;
-  PRSVD_CHECK(prsvd_svd_panel_rows(svd, m, n, &panel_rows));
+  PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
   prsvd_row_block(m, rank, prsvd_grid_nprocs(svd->grid), &my_row0, &my_rows);
   svd->stats.panel_rows = panel_rows;
 
-  PRSVD_ALLOC(panel, panel_rows * n);
+  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, l + np, 0));
   PRSVD_ALLOC(x, n * (l + np)); /* [X | W]: the last pass also applies the probes W */
   PRSVD_ALLOC(h_full, n * l);

@@ -158,6 +158,12 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   const double one = 1.0;
   double flops = 0.0;
 
+  if (p->csr) { /* a sparse panel: the O(nnz) updates of sketch_sparse.c */
+    prsvd_profile_begin(PRSVD_EV_SKETCH);
+    PRSVD_CHECK(prsvd_sketch_sparse_panel(p, r, off, n, p->right_t, &flops));
+    prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
+    goto advance;
+  }
   if (p->check_finite) PRSVD_CHECK(check_finite(p->a, p->panel, r, nr, n));
 
   prsvd_profile_begin(PRSVD_EV_SKETCH);
@@ -197,6 +203,7 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   for (int t = 0; t < p->n_left; t++) flops += left_update(p, t, r, nr, in, prod, g);
   prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
 
+advance:
   cur->next_row = r + nr;
   if (p->params && p->params->progress)
     p->params->progress(p->params->progress_arg, cur->pass, cur->n_passes, cur->next_row - row0,
@@ -218,7 +225,7 @@ struct reads {
 
 static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t end) {
   memset(rd, 0, sizeof *rd);
-  if (!p->params || !p->params->prefetch || row >= end) return PRSVD_OK;
+  if (!p->params || !p->params->prefetch || row >= end || p->csr) return PRSVD_OK;
   rd->bufs[0] = p->panel;
   rd->bufs[1] = malloc(sizeof(double) * (size_t)(p->panel_rows * prsvd_source_cols(p->a)));
   if (!rd->bufs[1]) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the second panel buffer");
@@ -237,7 +244,13 @@ static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
   const int64_t nr = panel_at(p, row, end), n = prsvd_source_cols(p->a);
   int status;
   prsvd_profile_begin(PRSVD_EV_READ); /* with the reader: only the time not hidden */
-  if (!rd->on) {
+  if (p->csr) {
+    status = prsvd_source_read_csr(p->a, row, nr, p->csr);
+    if (!status && (p->csr->rows != nr || p->csr->indptr[0] != 0))
+      status = prsvd_error_set(PRSVD_ERR_INTERNAL, __FILE__, __LINE__, __func__,
+                               "'%s': a CSR panel of %lld rows for %lld asked", prsvd_source_name(p->a),
+                               (long long)p->csr->rows, (long long)nr);
+  } else if (!rd->on) {
     status = prsvd_source_read(p->a, row, nr, p->panel);
   } else {
     reads_settle(rd);
@@ -273,21 +286,31 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   PRSVD_CHECK(prsvd_to_int(n, "columns of A", &in));
   if (cur->next_row < row0) cur->next_row = row0;
   const int64_t end = row0 + local_rows;
-  PRSVD_CHECK(reads_begin(&rd, p, cur->next_row, end));
+  struct prsvd_csr csr = {0};
+  if (prsvd_source_nnz(p->a) >= 0) { /* sparse: a CSR panel, and R row-major for the kernels */
+    p->csr = &csr;
+    if (p->n_right && p->right) {
+      p->right_t = malloc(sizeof(double) * (size_t)(n * p->n_right));
+      if (!p->right_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory transposing the test matrix");
+      for (int64_t q = 0; q < p->n_right; q++)
+        for (int64_t j = 0; j < n; j++) p->right_t[j * p->n_right + q] = p->right[q * n + j];
+    }
+  }
+  status = reads_begin(&rd, p, cur->next_row, end);
+  if (status) goto out;
   if (!p->hook) {
     while (!status && cur->next_row < end) {
       status = reads_ready(&rd, p, cur->next_row, end);
       if (!status) status = one_panel(p, cur, row0, local_rows, n, in);
     }
-    reads_end(&rd, p);
-    return status;
+    goto out;
   }
   /* with a hook: every rank takes the same number of steps (the most any rank has left), so
    * the hook can run collectives at each panel boundary */
   long steps = (long)((end - cur->next_row + p->panel_rows - 1) / p->panel_rows), most;
   if (MPI_Allreduce(&steps, &most, 1, MPI_LONG, MPI_MAX, p->hook_comm) != MPI_SUCCESS) {
-    reads_end(&rd, p);
-    PRSVD_ERR(PRSVD_ERR_MPI, "MPI_Allreduce of the pass length failed");
+    status = prsvd_error_set(PRSVD_ERR_MPI, __FILE__, __LINE__, __func__, "MPI_Allreduce of the pass length failed");
+    goto out;
   }
   for (long step = 0; step < most; step++) {
     if (!status && cur->next_row < end) {
@@ -297,10 +320,27 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
     reads_settle(&rd); /* the hook may save: the source must be idle */
     int decided = p->hook(p->hook_arg, status, cur);
     if (decided) {
-      reads_end(&rd, p);
-      return decided; /* agreed on every rank: an error, or checkpointed */
+      status = decided; /* agreed on every rank: an error, or checkpointed */
+      goto out;
     }
   }
+out:
   reads_end(&rd, p);
+  prsvd_csr_free(&csr);
+  p->csr = NULL;
+  free(p->right_t);
+  p->right_t = NULL;
   return status;
+}
+
+int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch) {
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), nnz = prsvd_source_nnz(a);
+  if (nnz >= 0) { /* 16 bytes an entry (index + value), at least one row */
+    const double per_row = 16.0 * ((double)nnz / (double)(m > 0 ? m : 1)) + 8.0;
+    int64_t rows = (int64_t)((double)memory / per_row);
+    return rows < 1 ? 1 : rows;
+  }
+  int64_t rows = memory / (8 * n) / (prefetch ? 2 : 1);
+  if (rows < 1 && memory >= 8 * n) rows = 1;
+  return rows;
 }

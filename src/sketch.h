@@ -63,7 +63,8 @@ struct prsvd_cursor {
 struct prsvd_pass {
   prsvd_source *a;
   int64_t panel_rows;
-  double *panel;                 /* panel_rows x n, row-major */
+  double *panel;                 /* panel_rows x n, row-major (NULL for a sparse source) */
+  struct prsvd_csr *csr;         /* the CSR panel of a sparse source (set by the pass) */
   double *work;                  /* panel_rows x n_right (P_i) and panel_rows x max left dim */
   const struct prsvd_svd_params *params;
   int check_finite;
@@ -71,6 +72,7 @@ struct prsvd_pass {
   /* P_i = A_i R: dense (right, n x n_right column-major) or sparse (right_sparse) */
   const double *right;
   const struct prsvd_sparse_right *right_sparse;
+  double *right_t;  /* R row-major, made by the pass for sparse panels */
   int64_t n_right;
   /* rows of P_i(:, col0 : col0 + dmat cols) stored into dmat */
   int n_keep;
@@ -109,5 +111,12 @@ struct prsvd_pass {
 /* Size of pass->work for a pass with right width n_right and left dims (floats of double). */
 int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
+/* Rows per panel of a source within `memory` bytes (dense: 8 n bytes a row, halved for the
+ * reader thread; sparse: 16 bytes per stored entry at the average row density). */
+int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch);
+/* sketch_sparse.c: the updates of one CSR panel (rows [r, r + csr->rows), offset off into the
+ * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */
+int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
+                              const double *rt, double *flops);
 
 #endif

@@ -7,7 +7,8 @@
 #include "prsvd.h"
 
 struct prsvd_source {
-  int64_t rows, cols;
+  int64_t rows, cols, nnz;
+  struct prsvd_csr scratch; /* densifying a sparse source */
   char *name;
   struct prsvd_source_ops ops;
   void *ctx;
@@ -21,6 +22,7 @@ int prsvd_source_create(int64_t rows, int64_t cols, const char *name,
   PRSVD_ALLOC(s, 1);
   s->rows = rows;
   s->cols = cols;
+  s->nnz = -1;
   s->ops = *ops;
   s->ctx = ctx;
   s->name = strdup(name ? name : "matrix");
@@ -32,6 +34,31 @@ done:
   return status;
 }
 
+int prsvd_source_create_sparse(int64_t rows, int64_t cols, int64_t nnz, const char *name,
+                               const struct prsvd_source_ops *ops, void *ctx, prsvd_source **out) {
+  PRSVD_CHECK(prsvd_source_create(rows, cols, name, ops, ctx, out));
+  (*out)->nnz = nnz;
+  return PRSVD_OK;
+}
+
+int64_t prsvd_source_nnz(const prsvd_source *s) { return s->ops.read_csr ? s->nnz : -1; }
+
+void prsvd_csr_free(struct prsvd_csr *p) {
+  free(p->indptr);
+  free(p->indices);
+  free(p->data);
+  memset(p, 0, sizeof *p);
+}
+
+int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_csr *panel) {
+  if (!s->ops.read_csr) PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s' is not a sparse source", s->name);
+  if (row0 < 0 || nrows < 0 || row0 + nrows > s->rows)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s': rows [%lld, %lld) exceed extent %lld", s->name,
+              (long long)row0, (long long)(row0 + nrows), (long long)s->rows);
+  PRSVD_CHECK(s->ops.read_csr(s->ctx, row0, nrows, panel));
+  return PRSVD_OK;
+}
+
 int64_t prsvd_source_rows(const prsvd_source *s) { return s->rows; }
 int64_t prsvd_source_cols(const prsvd_source *s) { return s->cols; }
 const char *prsvd_source_name(const prsvd_source *s) { return s->name; }
@@ -41,13 +68,28 @@ int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *pane
   if (row0 < 0 || nrows < 0 || row0 + nrows > s->rows)
     PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s': rows [%lld, %lld) exceed extent %lld", s->name,
               (long long)row0, (long long)(row0 + nrows), (long long)s->rows);
-  PRSVD_CHECK(s->ops.read_rows(s->ctx, row0, nrows, panel));
+  if (s->ops.read_rows) {
+    PRSVD_CHECK(s->ops.read_rows(s->ctx, row0, nrows, panel));
+    return PRSVD_OK;
+  }
+  /* a sparse source, densified */
+  PRSVD_CHECK(prsvd_source_read_csr(s, row0, nrows, &s->scratch));
+  memset(panel, 0, sizeof(double) * (size_t)(nrows * s->cols));
+  for (int64_t i = 0; i < nrows; i++)
+    for (int64_t t = s->scratch.indptr[i]; t < s->scratch.indptr[i + 1]; t++) {
+      const int64_t j = s->scratch.indices[t];
+      if (j < 0 || j >= s->cols)
+        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': row %lld has column index %lld outside [0, %lld)", s->name,
+                  (long long)(row0 + i), (long long)j, (long long)s->cols);
+      panel[i * s->cols + j] += s->scratch.data[t];
+    }
   return PRSVD_OK;
 }
 
 void prsvd_source_destroy(prsvd_source **s) {
   if (!s || !*s) return;
   if ((*s)->ops.destroy) (*s)->ops.destroy((*s)->ctx);
+  prsvd_csr_free(&(*s)->scratch);
   free((*s)->name);
   free(*s);
   *s = NULL;
@@ -69,7 +111,7 @@ static void memory_destroy(void *ctx) { free(ctx); }
 
 int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda,
                         prsvd_source **out) {
-  static const struct prsvd_source_ops ops = {memory_read, memory_destroy};
+  static const struct prsvd_source_ops ops = {memory_read, memory_destroy, NULL};
   int status = PRSVD_OK;
   struct memory_ctx *m = NULL;
   *out = NULL;

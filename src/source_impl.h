@@ -6,5 +6,7 @@
 
 /* Rows [row0, row0 + nrows) into panel, row-major; checks the range. Not collective. */
 int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel);
+/* Sparse rows of a sparse source (prsvd_source_nnz >= 0). Not collective. */
+int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_csr *panel);
 
 #endif

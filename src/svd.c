@@ -82,12 +82,11 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_ERR(PRSVD_ERR_USAGE, "unknown SVD method %d", (int)svd->params.method);
 }
 
-int prsvd_svd_panel_rows(const prsvd_svd *svd, int64_t m, int64_t n, int64_t *panel_rows) {
+int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *panel_rows) {
   const int nprocs = prsvd_grid_nprocs(svd->grid);
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
   int64_t max_rows = (m + nprocs - 1) / nprocs;
-  /* with the reader thread, two panels share the budget */
-  int64_t rows = svd->params.memory / (8 * n) / (svd->params.prefetch ? 2 : 1);
-  if (rows < 1 && svd->params.memory >= 8 * n) rows = 1;
+  int64_t rows = prsvd_panel_rows_for(a, svd->params.memory, svd->params.prefetch);
   if (rows < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE,
               "memory budget %lld bytes holds less than one row of %lld columns (%lld bytes)",

@@ -1,0 +1,118 @@
+/*
+ * The sketch updates of one CSR panel (sketch.h), in O(nnz) per sketch column: the sparse
+ * counterpart of one_panel() in sketch.c.  Checks the structure as it goes (indices inside
+ * [0, n), finite values) and names the first bad row.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "error.h"
+#include "rng.h"
+#include "sketch.h"
+
+int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
+                              const double *rt, double *flops) {
+  const struct prsvd_csr *a = p->csr;
+  const int64_t nr = a->rows;
+  double *prod = p->work;
+  double *g = p->work + p->panel_rows * p->n_right;
+  *flops = 0.0;
+
+  for (int64_t i = 0; i < nr; i++) {
+    if (a->indptr[i + 1] < a->indptr[i])
+      PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': indptr decreases at row %lld", prsvd_source_name(p->a), (long long)(r + i));
+    for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
+      if (a->indices[t] < 0 || a->indices[t] >= n)
+        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': row %lld has column index %lld outside [0, %lld)",
+                  prsvd_source_name(p->a), (long long)(r + i), (long long)a->indices[t], (long long)n);
+      if (p->check_finite && !isfinite(a->data[t]))
+        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
+                  isnan(a->data[t]) ? "NaN" : "Inf", (long long)(r + i), (long long)a->indices[t]);
+    }
+  }
+  if (p->fro2) {
+    long double s = 0.0L;
+    for (int64_t t = 0; t < a->nnz; t++) s += (long double)a->data[t] * a->data[t];
+    *p->fro2 += (double)s;
+  }
+  if (p->col_sum)
+    for (int64_t t = 0; t < a->nnz; t++) {
+      p->col_sum[a->indices[t]] += a->data[t];
+      p->col_sumsq[a->indices[t]] += a->data[t] * a->data[t];
+    }
+  for (int64_t t = 0; t < p->n_samples; t++) {
+    const int64_t i = p->sample_row[t] - r;
+    if (i < 0 || i >= nr) continue;
+    p->sample_val[t] = 0.0;
+    for (int64_t u = a->indptr[i]; u < a->indptr[i + 1]; u++)
+      if (a->indices[u] == p->sample_col[t]) p->sample_val[t] += a->data[u];
+  }
+  /* P_i = A_i R (rt: R row-major, n x c, or the sparse map) */
+  if (p->n_right) {
+    const int64_t c = p->n_right;
+    memset(prod, 0, sizeof(double) * (size_t)(nr * c));
+    for (int64_t i = 0; i < nr; i++)
+      for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
+        const int64_t j = a->indices[t];
+        const double v = a->data[t];
+        if (rt) {
+          const double *row = rt + j * c;
+          for (int64_t q = 0; q < c; q++) prod[q * nr + i] += v * row[q];
+        } else {
+          const struct prsvd_sparse_right *sm = p->right_sparse;
+          for (int u = 0; u < sm->zeta; u++)
+            prod[sm->pos[j * sm->zeta + u] * nr + i] += v * sm->sign[j * sm->zeta + u];
+        }
+      }
+    *flops += 2.0 * (double)a->nnz * (double)c;
+    for (int k = 0; k < p->n_keep; k++) {
+      int64_t kld, kc = prsvd_dmat_cols(p->keep[k].dmat);
+      double *kd = prsvd_dmat_local(p->keep[k].dmat, NULL, NULL, &kld);
+      for (int64_t q = 0; q < kc; q++)
+        memcpy(kd + q * kld + off, prod + (p->keep[k].col0 + q) * nr, sizeof(double) * (size_t)nr);
+    }
+  }
+  /* H += A_i^T K_i */
+  if (p->corange) {
+    int64_t kld, kc = prsvd_dmat_cols(p->corange_src);
+    const double *kd = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
+    for (int64_t i = 0; i < nr; i++)
+      for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
+        const int64_t j = a->indices[t];
+        const double v = a->data[t];
+        for (int64_t q = 0; q < kc; q++) p->corange[q * n + j] += v * kd[q * kld + off + i];
+      }
+    *flops += 2.0 * (double)a->nnz * (double)kc;
+  }
+  /* L += A_i^T G_i, Z += G_i^T P_i */
+  for (int t = 0; t < p->n_left; t++) {
+    const struct prsvd_testmat *tm = &p->left[t].g;
+    const int64_t d = tm->dim, cc = p->left[t].core_cols;
+    int pos[8];
+    double sign[8];
+    const int zeta = prsvd_sparse_zeta(d);
+    if (tm->kind == PRSVD_SKETCH_GAUSSIAN) prsvd_rng_fill(tm->seed, tm->stream, r, nr, 0, d, g, nr);
+    for (int64_t i = 0; i < nr; i++) {
+      if (tm->kind == PRSVD_SKETCH_SPARSE) prsvd_sparse_column(tm->seed, tm->stream, r + i, d, pos, sign);
+      if (p->left[t].acc)
+        for (int64_t u = a->indptr[i]; u < a->indptr[i + 1]; u++) {
+          const int64_t j = a->indices[u];
+          const double v = a->data[u];
+          if (tm->kind == PRSVD_SKETCH_GAUSSIAN)
+            for (int64_t q = 0; q < d; q++) p->left[t].acc[q * n + j] += v * g[q * nr + i];
+          else
+            for (int z = 0; z < zeta; z++) p->left[t].acc[pos[z] * n + j] += v * sign[z];
+        }
+      if (p->left[t].core) /* Z += G_i^T P_i(:, c0..): dense in the product */
+        for (int64_t q = 0; q < cc; q++) {
+          const double pv = prod[(p->left[t].core_col0 + q) * nr + i];
+          if (tm->kind == PRSVD_SKETCH_GAUSSIAN)
+            for (int64_t e = 0; e < d; e++) p->left[t].core[q * d + e] += g[e * nr + i] * pv;
+          else
+            for (int z = 0; z < zeta; z++) p->left[t].core[q * d + pos[z]] += sign[z] * pv;
+        }
+    }
+    *flops += 2.0 * (double)a->nnz * (double)d + 2.0 * (double)nr * (double)(d * cc);
+  }
+  return PRSVD_OK;
+}

@@ -1,0 +1,133 @@
+"""Sparse inputs (issue 7): AnnData CSR and CSC written by python3-anndata, the legacy
+h5sparse attributes, a 10x feature-barcode layout written with h5py to the published spec;
+factors against LAPACK and scikit-learn's TruncatedSVD(algorithm='arpack'), sparse against
+dense copies of the same matrix, PCA centered without densifying, and corrupt structures."""
+import json
+import os
+import sys
+import warnings
+
+import anndata
+import h5py
+import numpy as np
+import scipy.sparse as sp
+from sklearn.decomposition import PCA, TruncatedSVD
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import check, finish, load, path, run, write  # noqa: E402
+
+warnings.simplefilter("ignore")
+rng = np.random.default_rng(11)
+m, n, r = 2500, 60, 8
+# exact rank 8 and sparse: X = S1 diag(d) S2^T with sparse S1, S2
+s1 = sp.random(m, r, density=0.3, random_state=1, format="csr")
+s2 = sp.random(n, r, density=0.4, random_state=2, format="csr")
+x = sp.csr_matrix(s1 @ sp.diags(2.0 ** -np.arange(r)) @ s2.T)
+x.sort_indices()
+dense = x.toarray()
+sv = np.linalg.svd(dense, compute_uv=False)
+check(f"test matrix: sparse ({x.nnz / (m * n):.1%} dense), rank {r}", np.sum(sv > 1e-12 * sv[0]) == r, sv[:r + 2])
+
+anndata.AnnData(X=x, dtype=np.float64).write_h5ad(path("csr.h5ad"))
+anndata.AnnData(X=sp.csc_matrix(x), dtype=np.float64).write_h5ad(path("csc.h5ad"))
+with h5py.File(path("legacy.h5"), "w") as f:
+    g = f.create_group("M")
+    g.attrs["h5sparse_format"] = "csr"
+    g.attrs["h5sparse_shape"] = np.array([m, n])
+    g["data"], g["indices"], g["indptr"] = x.data, x.indices.astype(np.int64), x.indptr.astype(np.int64)
+counts = sp.csc_matrix(np.round(x.T.toarray() * 40))  # genes x cells, integer counts
+with h5py.File(path("tenx.h5"), "w") as f:  # 10x feature-barcode matrix, CSC genes x cells
+    g = f.create_group("matrix")
+    g["data"] = counts.data.astype(np.int32)
+    g["indices"] = counts.indices.astype(np.int64)
+    g["indptr"] = counts.indptr.astype(np.int64)
+    g["shape"] = np.array([n, m], dtype=np.int32)
+    g["barcodes"] = np.array([f"CELL{i}".encode() for i in range(m)])
+    g.create_group("features")["id"] = np.array([f"G{j}".encode() for j in range(n)])
+spec_dense = write("dense.h5", dense)
+inputs = {"AnnData CSR": f"{path('csr.h5ad')}:/X", "AnnData CSC": f"{path('csc.h5ad')}:/X",
+          "legacy h5sparse": f"{path('legacy.h5')}:/M", "10x": f"{path('tenx.h5')}:/matrix"}
+tenx_cells = counts.T.toarray()
+
+ref = None
+r0 = run(["svd", spec_dense, "-k", r, "-p", 20, "-o", path("d.h5"), "--quiet"])
+if check("dense copy: svd exits 0", r0.returncode == 0, r0.stderr):
+    ref = load(path("d.h5"))
+for name, spec in inputs.items():
+    a = tenx_cells if name == "10x" else dense
+    sref = np.linalg.svd(a, compute_uv=False)
+    for ranks in [1, 3]:
+        out = path(f"s.{ranks}.h5")
+        p_ = 52 if name == "10x" else 20  # rounded counts are not low rank: k + p = n is exact
+        rr = run(["svd", spec, "-k", r, "-p", p_, "-o", out, "--quiet", "--force", "--memory", "20K"], ranks=ranks)
+        if not check(f"{name} at {ranks} rank(s): svd exits 0", rr.returncode == 0, rr.stderr):
+            continue
+        u, s, v, att = load(out)
+        check(f"{name} at {ranks} rank(s): U is cells x k, V features x k", u.shape == (m, r) and v.shape == (n, r), (u.shape, v.shape))
+        check(f"{name} at {ranks} rank(s): S equals LAPACK's to 1e-10", np.max(np.abs(s - sref[:r])) < 1e-10 * sref[0], s - sref[:r])
+        rel = np.linalg.norm(a - (u * s) @ v.T) / np.linalg.norm(a)
+        opt = np.sqrt(np.sum(sref[r:] ** 2)) / np.linalg.norm(a)  # 0 but for the rounded 10x counts
+        check(f"{name} at {ranks} rank(s): residual is the optimal rank-{r} one to 1e-10", rel - opt < 1e-10, (rel, opt))
+        rv = run(["verify", spec, out, "--json"], ranks=ranks)
+        if check(f"{name} at {ranks} rank(s): verify reads the sparse input", rv.returncode == 0, rv.stderr):
+            check(f"{name} at {ranks} rank(s): verify's residual matches", abs(json.loads(rv.stdout)["relative_residual_fro"] - rel) < 1e-9)
+        if ref is not None and name != "10x":
+            d = np.max(np.abs((u * s) @ v.T - (ref[0] * ref[1]) @ ref[2].T))
+            check(f"{name} at {ranks} rank(s): same U S V^T as the dense copy to 1e-10", d < 1e-10, d)
+            if name in ("AnnData CSR", "legacy h5sparse"):
+                d = max(np.max(np.abs(load(out)[i] - ref[i])) for i in range(3))
+                check(f"{name} at {ranks} rank(s): same factors as the dense copy to 1e-10", d < 1e-10, d)
+
+# against scikit-learn's TruncatedSVD(algorithm='arpack') on the sparse matrix (k + p >= n)
+t = TruncatedSVD(n_components=10, algorithm="arpack").fit(x)
+rr = run(["svd", inputs["AnnData CSR"], "-k", 10, "-p", 50, "-o", path("ts.h5"), "--quiet"], ranks=2)
+if check("svd -k 10 -p 50 on AnnData CSR exits 0", rr.returncode == 0, rr.stderr):
+    u, s, v, _ = load(path("ts.h5"))
+    check("singular values match TruncatedSVD(arpack) to 1e-10", np.max(np.abs(s - t.singular_values_)) < 1e-10 * s[0],
+          s - t.singular_values_)
+
+# PCA of the sparse matrix, centered without densifying, against sklearn's PCA on the dense copy
+pca_ref = PCA(n_components=10, svd_solver="full").fit(dense)
+rr = run(["pca", inputs["AnnData CSR"], "-k", 10, "-p", 50, "-q", 1, "-o", path("pca.h5"), "--quiet", "--memory", "20K"], ranks=3)
+if check("pca of AnnData CSR exits 0", rr.returncode == 0, rr.stderr):
+    with h5py.File(path("pca.h5")) as f:
+        check("sparse PCA: explained_variance_ratio matches sklearn to 1e-10",
+              np.max(np.abs(f["explained_variance_ratio"][:] - pca_ref.explained_variance_ratio_)) < 1e-10)
+        # the centered matrix has rank 9: components past it span a null space, any basis
+        check("sparse PCA: the 8 leading components match sklearn to 1e-10 (signs included)",
+              np.max(np.abs(f["components"][:8] - pca_ref.components_[:8])) < 1e-10,
+              np.max(np.abs(f["components"][:8] - pca_ref.components_[:8])))
+rr = run(["pca", inputs["AnnData CSC"], "-k", 3, "-o", path("never.h5")])
+check("pca of a CSC matrix: exit 1 naming the layout", rr.returncode == 1 and "is CSC" in rr.stderr, rr.stderr)
+
+# corrupt structures: exit 2 naming the first bad row, no output
+def corrupt(name, edit):
+    fn = path(f"bad-{name}.h5")
+    with h5py.File(fn, "w") as f:
+        g = f.create_group("X")
+        g.attrs["encoding-type"] = "csr_matrix"
+        g.attrs["shape"] = np.array([m, n])
+        arrays = {"data": x.data.copy(), "indices": x.indices.astype(np.int64), "indptr": x.indptr.astype(np.int64)}
+        edit(g, arrays)
+        for k, val in arrays.items():
+            g[k] = val
+    return f"{fn}:/X"
+
+row = 1234
+bad = [
+    ("indptr decreasing", lambda g, a: a["indptr"].__setitem__(row + 1, a["indptr"][row] - 1), f"indptr decreases at row {row}"),
+    ("column out of range", lambda g, a: a["indices"].__setitem__(x.indptr[row], n + 5), f"row {row} has column index {n + 5} outside [0, {n})"),
+    ("indptr not ending at nnz", lambda g, a: a.__setitem__("data", a["data"][:-3]), "indices has"),
+    ("shape against indptr", lambda g, a: g.attrs.__setitem__("shape", np.array([m + 1, n])), f"expected {m + 2}"),
+    ("no encoding", lambda g, a: g.attrs.__delitem__("encoding-type"), "no encoding-type"),
+]
+nan_x = x.copy()
+for desc, edit, msg in bad:
+    spec = corrupt(desc.replace(" ", "_"), edit)
+    for ranks in [1, 2]:
+        rr = run(["svd", spec, "-k", 3, "-o", path("never.h5")], ranks=ranks)
+        check(f"corrupt sparse ({desc}) at {ranks} rank(s): exit 2", rr.returncode == 2, f"{rr.returncode} {rr.stderr}")
+        check(f"corrupt sparse ({desc}) at {ranks} rank(s): message", msg in rr.stderr, rr.stderr)
+        check(f"corrupt sparse ({desc}) at {ranks} rank(s): no output", not os.path.exists(path("never.h5")))
+
+finish()
