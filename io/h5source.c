@@ -78,6 +78,12 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
     PRSVD_FAIL(PRSVD_ERR_INPUT, "dataset '%s' in '%s' has %s type: only integer and float matrices are supported",
                dataset, file, info->type);
   info->element_bytes = (int64_t)H5Tget_size(type);
+  /* MATLAB v7.3 stores an m x n matrix as an n x m dataset (column-major): the rows streamed
+   * are the MATLAB matrix's columns, so the source is A^T (info->transposed) */
+  if (H5Aexists(s->dset, "MATLAB_class") > 0) {
+    info->transposed = 1;
+    snprintf(info->format, sizeof info->format, "matlab");
+  }
   info->storage_bytes = (int64_t)H5Dget_storage_size(s->dset);
   H5_TRY(dcpl = H5Dget_create_plist(s->dset), PRSVD_ERR_INPUT, "cannot read the layout of '%s'", dataset);
   snprintf(info->filters, sizeof info->filters, "none");

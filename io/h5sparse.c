@@ -6,6 +6,7 @@
  *   10x Genomics feature-barcode matrices: a group with data, indices, indptr and a shape
  *     dataset [genes, cells], stored CSC: that is the CSR of the cells x genes matrix, which
  *     is what is decomposed (cells are the rows, as in AnnData).
+ *   MATLAB v7.3 sparse: a group with the MATLAB_sparse attribute (rows) and data, ir, jc (CSC).
  * A CSC matrix X is the CSR of X^T: it is opened as X^T with info->transposed = 1, and the
  * caller swaps the roles of U and V.  Index arrays may be int32 or int64; data any integer or
  * float type.  indptr[0] = 0, indptr[rows] = nnz and the lengths are checked on open;
@@ -141,8 +142,9 @@ int prsvd_h5_is_sparse_group(const char *file, const char *group) {
   if (H5Lexists(f, group, H5P_DEFAULT) > 0 && H5Oget_info_by_name(f, group, &oi, H5P_DEFAULT) >= 0 &&
       oi.type == H5O_TYPE_GROUP) {
     hid_t g = H5Gopen2(f, group, H5P_DEFAULT);
-    yes = H5Lexists(g, "data", H5P_DEFAULT) > 0 && H5Lexists(g, "indices", H5P_DEFAULT) > 0 &&
-          H5Lexists(g, "indptr", H5P_DEFAULT) > 0;
+    yes = H5Lexists(g, "data", H5P_DEFAULT) > 0 &&
+          ((H5Lexists(g, "indices", H5P_DEFAULT) > 0 && H5Lexists(g, "indptr", H5P_DEFAULT) > 0) ||
+           (H5Lexists(g, "ir", H5P_DEFAULT) > 0 && H5Lexists(g, "jc", H5P_DEFAULT) > 0));
     H5Gclose(g);
   }
   H5Fclose(f);
@@ -165,6 +167,23 @@ static int open_sparse(const char *file, const char *group, struct prsvd_h5_info
   memset(info, 0, sizeof *info);
   H5_TRY(s->file = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s'", file);
   H5_TRY(g = H5Gopen2(s->file, group, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open group '%s' in '%s'", group, file);
+  if (H5Aexists(g, "MATLAB_sparse") > 0) { /* MATLAB v7.3 sparse: CSC with ir, jc; m rows */
+    int64_t mrows = 0;
+    hid_t a = H5Aopen(g, "MATLAB_sparse", H5P_DEFAULT);
+    herr_t rc = H5Aread(a, H5T_NATIVE_INT64, &mrows);
+    H5Aclose(a);
+    if (rc < 0 || mrows < 1) PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s': unreadable MATLAB_sparse attribute", group, file);
+    H5_TRY(s->data = H5Dopen2(g, "data", H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s/data'", group);
+    H5_TRY(s->indices = H5Dopen2(g, "ir", H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s/ir'", group);
+    H5_TRY(s->indptr = H5Dopen2(g, "jc", H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s/jc'", group);
+    shape[0] = mrows;
+    shape[1] = length_of(s->indptr) - 1;
+    snprintf(info->format, sizeof info->format, "matlab csc");
+    info->transposed = 1; /* CSC of A is the CSR of A^T */
+    s->rows = shape[1];
+    s->cols = shape[0];
+    goto opened;
+  }
   string_attr(g, "encoding-type", enc, sizeof enc);
   string_attr(g, "h5sparse_format", legacy, sizeof legacy);
   int csc;
@@ -198,6 +217,7 @@ static int open_sparse(const char *file, const char *group, struct prsvd_h5_info
   H5_TRY(s->data = H5Dopen2(g, "data", H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s/data'", group);
   H5_TRY(s->indices = H5Dopen2(g, "indices", H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s/indices'", group);
   H5_TRY(s->indptr = H5Dopen2(g, "indptr", H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s/indptr'", group);
+opened:
   H5_TRY(t = H5Dget_type(s->data), PRSVD_ERR_INPUT, "cannot read the type of '%s/data'", group);
   if (!prsvd_h5_type_name(t, info->type, sizeof info->type))
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s/data' in '%s' has %s type: expected integers or floats", group, file, info->type);

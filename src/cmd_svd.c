@@ -15,7 +15,7 @@ struct svd_opts {
   double tol;
   const char *output, *onepass_method, *sketch, *checkpoint;
   double checkpoint_every;
-  int force, json, progress, quiet, debug, center, scale, scores, no_prefetch;
+  int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose;
 };
 
 #define O(f) offsetof(struct svd_opts, f)
@@ -33,6 +33,7 @@ static const struct prsvd_option svd_options[] = {
     {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, 0, "with --tol: columns added per step", O(block)},
     {"checkpoint", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0, "save the state here; SIGUSR1/SIGTERM save and exit 99; a rerun resumes", O(checkpoint)},
     {"checkpoint-every", 0, PRSVD_OPT_DOUBLE, "SECONDS", "600", 0, 1e9, 0, "with --checkpoint: also save this often (0: only on a signal)", O(checkpoint_every)},
+    {"transpose", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "decompose A^T: the stored rows become V's, without a copy", O(transpose)},
     {"no-prefetch", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "read panels on the main thread (default: a reader thread, two panels in --memory)", O(no_prefetch)},
     {"center", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "subtract the column means implicitly (PCA; prsvd pca implies it)", O(center)},
     {"scale", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: divide columns by their standard deviations", O(scale)},
@@ -162,6 +163,7 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "command_line", cli->command_line));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_file", file));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_dataset", dataset));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "transposed", transposed));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rows", m));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "cols", n));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
@@ -413,11 +415,16 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &info, &src));
   int64_t m = info.rows, n = info.cols, mn = m < n ? m : n;
-  PRSVD_TRY(resolve(&o, m, n, pos[0], &prm));
-  if (info.transposed && o.center)
-    PRSVD_FAIL(PRSVD_ERR_USAGE, "'%s' is CSC (column-compressed): PCA centers columns, which needs CSR rows; store X as csr_matrix", pos[0]);
+  /* the factors are of the matrix the user means: X^T streamed for CSC and MATLAB layouts,
+   * and --transpose flips that once more */
+  const int swap = info.transposed ^ o.transpose;
   if (info.transposed && !o.quiet && !o.json)
-    prsvd_cli_warn(cli, "'%s' is CSC: streaming X^T as CSR rows and swapping U and V", pos[0]);
+    prsvd_cli_warn(cli, "'%s' is stored %s: streaming its transpose%s", pos[0],
+                   !strcmp(info.format, "matlab") ? "in MATLAB's column-major orientation" : "column-compressed",
+                   o.transpose ? " (and --transpose asks for that)" : " and swapping U and V");
+  PRSVD_TRY(resolve(&o, m, n, pos[0], &prm));
+  if (swap && o.center)
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "'%s' is CSC or transposed: PCA centers the columns of the streamed rows, so it needs the samples as stored rows (CSR, or no --transpose)", pos[0]);
   int64_t p_used = o.oversample;
   if (prm.method == PRSVD_METHOD_SUBSPACE && o.rank + o.oversample > mn) {
     p_used = mn - o.rank;
@@ -456,7 +463,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   }
   PRSVD_TRY(status);
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
-  PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st, info.transposed));
+  PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st, swap));
   if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
 
   double elapsed = MPI_Wtime() - cli->t_start;

@@ -158,8 +158,12 @@ int cmd_verify(struct prsvd_cli *cli, int argc, char **argv) {
   PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &ia, &a));
   /* an eig output holds /U and /L: A ~ U diag(L) U^T; a CSC input streams X^T = V S U^T */
   int is_eig = prsvd_h5_has_dataset(pos[1], "/L");
-  const char *row_side = ia.transposed && !is_eig ? "/V" : "/U";
-  const char *col_side = is_eig ? "/U" : (ia.transposed ? "/U" : "/V");
+  double tr = 0.0;
+  int swapped = 0;
+  if (!is_eig && prsvd_h5_read_attr_double(pos[1], "transposed", &tr) == PRSVD_OK) swapped = tr != 0.0;
+  prsvd_error_clear();
+  const char *row_side = swapped ? "/V" : "/U";
+  const char *col_side = is_eig ? "/U" : (swapped ? "/U" : "/V");
   PRSVD_TRY(prsvd_h5_open_source(cli->comm, pos[1], row_side, &iu, &u));
   PRSVD_TRY(prsvd_h5_open_source(cli->comm, pos[1], col_side, &iv, &v));
   status = prsvd_h5_read_vector(pos[1], is_eig ? "/L" : "/S", &ns, &s);
