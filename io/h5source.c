@@ -12,6 +12,7 @@ struct h5_source {
   hid_t file, dset, fspace;
   int64_t rows, cols;
   char *fname, *dname;
+  struct prsvd_file_stamp stamp;
 };
 
 static void h5_source_close(void *ctx) {
@@ -30,6 +31,7 @@ static int h5_read_rows(void *ctx, int64_t row0, int64_t nrows, double *panel) {
   int status = PRSVD_OK;
   hid_t mspace = -1;
   hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)s->cols};
+  PRSVD_CHECK(prsvd_file_unchanged(s->fname, &s->stamp, row0, nrows));
   H5_TRY(H5Sselect_hyperslab(s->fspace, H5S_SELECT_SET, start, NULL, count, NULL),
          PRSVD_ERR_INPUT, "cannot select rows [%lld, %lld) of '%s' in '%s'", (long long)row0,
          (long long)(row0 + nrows), s->dname, s->fname);
@@ -157,6 +159,7 @@ int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
   s->rows = info->rows;
   s->cols = info->cols;
   s->fname = strdup(file);
+  PRSVD_TRY(prsvd_file_stamp(file, &s->stamp));
   s->dname = strdup(dataset);
   snprintf(name, sizeof name, "%s:%s", file, dataset);
   PRSVD_TRY(prsvd_source_create(info->rows, info->cols, name, &ops, s, src));

@@ -21,7 +21,8 @@
 struct h5_sparse {
   hid_t file, data, indices, indptr;
   int64_t rows, cols, nnz;
-  char *name;
+  char *name, *path;
+  struct prsvd_file_stamp stamp;
 };
 
 static void sparse_close(void *ctx) {
@@ -32,6 +33,7 @@ static void sparse_close(void *ctx) {
   if (s->indptr > 0) H5Dclose(s->indptr);
   if (s->file > 0) H5Fclose(s->file);
   free(s->name);
+  free(s->path);
   free(s);
 }
 
@@ -69,6 +71,7 @@ static int grow(struct prsvd_csr *p, int64_t rows, int64_t nnz) {
 static int sparse_read_csr(void *ctx, int64_t row0, int64_t nrows, struct prsvd_csr *p) {
   struct h5_sparse *s = ctx;
   int status;
+  PRSVD_CHECK(prsvd_file_unchanged(s->path, &s->stamp, row0, nrows));
   PRSVD_CHECK(grow(p, nrows, 0));
   status = read_range(s->indptr, H5T_NATIVE_INT64, row0, nrows + 1, p->indptr);
   if (status)
@@ -262,6 +265,8 @@ int prsvd_h5_open_sparse(MPI_Comm comm, const char *file, const char *group, str
   PRSVD_TRY(open_sparse(file, group, info, s));
   snprintf(name, sizeof name, "%s:%s", file, group);
   s->name = strdup(name);
+  s->path = strdup(file);
+  PRSVD_TRY(prsvd_file_stamp(file, &s->stamp));
   PRSVD_TRY(prsvd_source_create_sparse(s->rows, s->cols, s->nnz, name, &ops, s, src));
   s = NULL;
 done:

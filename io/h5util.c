@@ -1,9 +1,11 @@
 /* HDF5 conventions written once: error silencing, MPI-IO access lists, path checks. */
 #include "h5util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "prsvd_h5.h"
 
@@ -93,4 +95,24 @@ int prsvd_h5_type_name(hid_t type, char *out, size_t len) {
   case H5T_REFERENCE: snprintf(out, len, "reference"); return 0;
   default: snprintf(out, len, "unknown"); return 0;
   }
+}
+
+int prsvd_file_stamp(const char *path, struct prsvd_file_stamp *st) {
+  struct stat sb;
+  if (stat(path, &sb) != 0) PRSVD_ERR(PRSVD_ERR_INPUT, "cannot stat '%s': %s", path, strerror(errno));
+  st->size = (long long)sb.st_size;
+  st->mtime = (long long)sb.st_mtim.tv_sec;
+  st->mtime_ns = (long long)sb.st_mtim.tv_nsec;
+  return PRSVD_OK;
+}
+
+int prsvd_file_unchanged(const char *path, const struct prsvd_file_stamp *st, int64_t row0,
+                         int64_t nrows) {
+  struct prsvd_file_stamp now;
+  PRSVD_CHECK(prsvd_file_stamp(path, &now));
+  if (now.size != st->size || now.mtime != st->mtime || now.mtime_ns != st->mtime_ns)
+    PRSVD_ERR(PRSVD_ERR_INPUT,
+              "'%s' changed while it was being read (size %lld, now %lld bytes): stopped at rows [%lld, %lld)",
+              path, st->size, now.size, (long long)row0, (long long)(row0 + nrows));
+  return PRSVD_OK;
 }

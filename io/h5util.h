@@ -16,6 +16,15 @@
   } while (0)
 
 void prsvd_h5_show_stack(void);
+/* The size and mtime of a file when it was opened, to notice it changing under a run. */
+struct prsvd_file_stamp {
+  long long size, mtime, mtime_ns;
+};
+int prsvd_file_stamp(const char *path, struct prsvd_file_stamp *st);
+/* PRSVD_ERR_INPUT naming the file and rows if it no longer matches its stamp. */
+int prsvd_file_unchanged(const char *path, const struct prsvd_file_stamp *st, int64_t row0,
+                         int64_t nrows);
+
 /* A file-access list for comm with the MPI-IO driver. */
 hid_t prsvd_h5_fapl(MPI_Comm comm);
 /* Checks that each component of path exists and the last one is a dataset. */

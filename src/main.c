@@ -23,6 +23,7 @@ static const struct {
     {"info", cmd_info, "shape, type, chunks and filters of a dataset; the cost of a run"},
     {"verify", cmd_verify, "residual and orthogonality of an svd output, in one pass"},
     {"gen", cmd_gen, "write a test matrix with a planted singular spectrum"},
+    {"import", cmd_import, "an idx(.gz) or .npy file, or Fashion-MNIST, as an HDF5 dataset"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
@@ -92,6 +93,7 @@ int main(int argc, char **argv) {
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   signal(SIGUSR1, on_signal); /* a SLURM warning without --checkpoint: leave nothing behind */
+  signal(SIGXFSZ, SIG_IGN);   /* a file-size limit: let the write fail and clean up */
   for (int i = 1; i < argc; i++) /* with a checkpoint, the stop signals save and exit 99 */
     if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18)) prsvd_cli_stop_on_signals();
 
