@@ -72,7 +72,7 @@ static int scalapack_info(int info, const char *routine) {
   return PRSVD_OK;
 }
 
-int prsvd_dmat_qr(prsvd_dmat *a, double *r) {
+static int qr_householder(prsvd_dmat *a, double *r) {
   int status = PRSVD_OK;
   double *tau = NULL, *work = NULL;
   int m = (int)a->rows, n = (int)a->cols, one = 1, info = 0, lwork = -1;
@@ -271,4 +271,80 @@ int prsvd_dmat_truncate_cols(prsvd_dmat *a, int64_t k) {
   descinit_(a->desc, &m, &n, &mb, &n, &zero, &zero, &a->grid->ctxt, &lld, &info);
   if (info) PRSVD_ERR(PRSVD_ERR_MPI, "DESCINIT rejected argument %d", -info);
   return PRSVD_OK;
+}
+
+/* ---- tall-skinny QR: CholeskyQR2, with a Householder fallback ----------------------------
+ * CholeskyQR2 (Fukaya, Nakatsukasa, Yanagisawa & Yamamoto 2014): G = A^T A (one allreduce),
+ * R1 = chol(G), Q1 = A R1^-1, then once more on Q1.  Two GEMMs and two small allreduces,
+ * no P x 1 panel factorization.  It breaks down when kappa(A) > ~1e8 (G loses definiteness
+ * or Q1 loses orthogonality): detected by a failed Cholesky, by kappa(R1) above 1e7, or by
+ * ||Q^T Q - I||_F above 1e-13 sqrt(n) at the end; then PDGEQRF on the saved A. */
+
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+
+static struct prsvd_qr_stats qr_stats;
+
+void prsvd_qr_stats_get(struct prsvd_qr_stats *st) { *st = qr_stats; }
+void prsvd_qr_stats_reset(void) { memset(&qr_stats, 0, sizeof qr_stats); }
+
+/* r (n x n, upper) = chol(A^T A) on every rank (same bits: the Gram is allreduced, then
+ * factored identically); 0 on success, the failing column otherwise. */
+static int cholesky_step(prsvd_dmat *a, double *r, int *failed) {
+  const int n = (int)a->cols;
+  int info = 0;
+  PRSVD_CHECK(prsvd_dmat_gram(a, r));
+  dpotrf_("U", &n, r, &n, &info);
+  for (int j = 0; j < n; j++)
+    for (int i = j + 1; i < n; i++) r[j * n + i] = 0.0;
+  *failed = info != 0;
+  if (!*failed) {
+    double dmax = 0.0, dmin = INFINITY;
+    for (int j = 0; j < n; j++) dmax = fmax(dmax, fabs(r[j * n + j])), dmin = fmin(dmin, fabs(r[j * n + j]));
+    if (dmin <= 1e-7 * dmax) *failed = 1; /* kappa(R) > 1e7: G has lost too many digits */
+  }
+  if (!*failed) PRSVD_CHECK(prsvd_dmat_solve_upper(a, r));
+  return PRSVD_OK;
+}
+
+int prsvd_dmat_qr(prsvd_dmat *a, double *r) {
+  int status = PRSVD_OK, failed = 0;
+  const int64_t n = a->cols;
+  double *saved = NULL, *r2 = NULL, *g = NULL;
+  if (a->rows < a->cols || getenv("PRSVD_QR_HOUSEHOLDER")) {
+    qr_stats.householder++;
+    return qr_householder(a, r);
+  }
+  PRSVD_ALLOC(saved, a->ld * n);
+  PRSVD_ALLOC(r2, n * n);
+  PRSVD_ALLOC(g, n * n);
+  memcpy(saved, a->data, sizeof(double) * (size_t)(a->ld * n));
+  /* Q1 R1 = A, Q R2 = Q1, R = R2 R1 */
+  PRSVD_TRY(cholesky_step(a, r, &failed));
+  if (!failed) PRSVD_TRY(cholesky_step(a, r2, &failed));
+  if (!failed) {
+    PRSVD_TRY(prsvd_dmat_gram(a, g));
+    double orth = 0.0;
+    for (int64_t j = 0; j < n; j++)
+      for (int64_t i = 0; i < n; i++) orth += (g[j * n + i] - (i == j)) * (g[j * n + i] - (i == j));
+    orth = sqrt(orth);
+    if (orth > 1e-13 * sqrt((double)n)) failed = 1;
+    else qr_stats.worst_orth = fmax(qr_stats.worst_orth, orth);
+  }
+  if (failed) { /* Householder on the saved A */
+    memcpy(a->data, saved, sizeof(double) * (size_t)(a->ld * n));
+    qr_stats.fallbacks++;
+    PRSVD_TRY(qr_householder(a, r));
+    goto done;
+  }
+  {
+    const int in = (int)n;
+    const double one = 1.0;
+    dtrmm_("L", "U", "N", "N", &in, &in, &one, r2, &in, r, &in); /* R = R2 R1 */
+  }
+  qr_stats.cholqr2++;
+done:
+  free(saved);
+  free(r2);
+  free(g);
+  return status;
 }

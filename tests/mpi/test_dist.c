@@ -63,6 +63,39 @@ START_TEST(qr_matches_lapack) {
 }
 END_TEST
 
+/* A = W diag(s) Z^T with s from 1 to 1/kappa: well-conditioned sketches take CholeskyQR2,
+ * a kappa = 1e10 one is detected and falls back to Householder; both orthonormal to 1e-13. */
+static void qr_conditioned(double kappa, int expect_fallback) {
+  const int64_t m = 600, n = 12;
+  prsvd_dmat *w = random_dmat(m, n, 21), *a = NULL;
+  double r[144], z[144], g[144], s[12];
+  ck_assert_int_eq(prsvd_dmat_qr(w, r), 0); /* W orthonormal */
+  prsvd_rng_fill(22, 0, 0, n, 0, n, z, n);
+  for (int j = 0; j < n; j++) s[j] = pow(kappa, -(double)j / (n - 1));
+  for (int i = 0; i < n; i++) /* diag(s) Z^T */
+    for (int j = 0; j < n; j++) z[j * n + i] = s[i] * z[i * n + j];
+  ck_assert_int_eq(prsvd_dmat_create(grid, m, n, &a), 0);
+  ck_assert_int_eq(prsvd_dmat_mul_small(w, n, z, n, n, a), 0);
+  struct prsvd_qr_stats before, after;
+  prsvd_qr_stats_get(&before);
+  ck_assert_int_eq(prsvd_dmat_qr(a, r), 0);
+  prsvd_qr_stats_get(&after);
+  ck_assert_int_eq(after.fallbacks - before.fallbacks, expect_fallback);
+  ck_assert_int_eq(after.cholqr2 - before.cholqr2, !expect_fallback);
+  ck_assert_int_eq(prsvd_dmat_gram(a, g), 0);
+  double orth = 0;
+  for (int64_t i = 0; i < n * n; i++) orth += pow(g[i] - ((i % (n + 1)) == 0), 2);
+  ck_assert_double_le(sqrt(orth), 1e-13);
+  prsvd_dmat_destroy(&w);
+  prsvd_dmat_destroy(&a);
+}
+
+START_TEST(qr_cholesky_and_fallback) {
+  qr_conditioned(1e3, 0);
+  qr_conditioned(1e10, 1);
+}
+END_TEST
+
 START_TEST(reduce_scatter_allgather_products) {
   const int64_t m = 103, n = 6;
   int nprocs;
@@ -207,6 +240,7 @@ int main(int argc, char **argv) {
   TCase *t = tcase_create("dmat");
   tcase_set_timeout(t, 120);
   tcase_add_test(t, qr_matches_lapack);
+  tcase_add_test(t, qr_cholesky_and_fallback);
   tcase_add_test(t, reduce_scatter_allgather_products);
   suite_add_tcase(s, t);
   t = tcase_create("svd");
