@@ -8,5 +8,6 @@ Suite *rng_suite(void);
 Suite *options_suite(void);
 Suite *h5read_suite(void);
 Suite *kfac_suite(void);
+Suite *idx_suite(void);
 
 #endif

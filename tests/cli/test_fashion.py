@@ -1,0 +1,153 @@
+"""End-to-end tests of prsvd import (issue 7, "The real default"): Fashion-MNIST from Debian's
+dataset-fashion-mnist against the idx files decoded here with gzip and numpy, PCA of the
+70000 x 784 images against scikit-learn's PCA(svd_solver='full'), .npy files written by
+numpy, and the bad inputs (exit code, message, no output left)."""
+import gzip
+import os
+import sys
+
+import h5py
+import numpy as np
+from sklearn.decomposition import PCA
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import check, finish, path, run, temp_leftovers  # noqa: E402
+
+FASHION = os.environ.get("PRSVD_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
+
+
+def idx_gz(name, offset):
+    with gzip.open(os.path.join(FASHION, name)) as f:
+        return np.frombuffer(f.read(), np.uint8, offset=offset)
+
+
+# ---- Fashion-MNIST --------------------------------------------------------------------------
+images = np.vstack([idx_gz("train-images-idx3-ubyte.gz", 16).reshape(-1, 784),
+                    idx_gz("t10k-images-idx3-ubyte.gz", 16).reshape(-1, 784)])
+labels = np.concatenate([idx_gz("train-labels-idx1-ubyte.gz", 8), idx_gz("t10k-labels-idx1-ubyte.gz", 8)])
+fm = path("fashion.h5")
+r = run(["import", "fashion-mnist", "-o", f"{fm}:/X"], ranks=2)
+if not check("import fashion-mnist at 2 ranks exits 0", r.returncode == 0, r.stderr):
+    finish()
+check("import prints what it wrote", "70000 x 784 float32" in r.stdout and "/labels (70000 x 1" in r.stdout, r.stdout)
+with h5py.File(fm, "r") as f:
+    x, y = f["X"], f["labels"]
+    check("images: 70000 x 784 float32 (uint8 fits float32 exactly)", x.shape == (70000, 784) and x.dtype == np.float32,
+          f"{x.shape} {x.dtype}")
+    check("labels: a 70000 x 1 dataset beside the images", y.shape == (70000, 1), y.shape)
+    check("attributes: item_shape 28 x 28, train_rows 60000",
+          list(x.attrs["item_shape"]) == [28, 28] and x.attrs["train_rows"] == 60000, dict(x.attrs))
+    check("the images are the idx files' bytes, train then test", np.array_equal(x[:], images))
+    check("the labels are the idx files' labels, train then test", np.array_equal(y[:, 0], labels))
+    a = x[:].astype(np.float64)
+
+# PCA k = 10, q = 3 on 2 ranks against the exact PCA.  With the default oversampling p = 10 the
+# sketch (l = 20) leaves components 8-10 at ~1e-3 (sigma_21 / sigma_10 = 0.58); issue 7's
+# 1e-4 needs a wider sketch, p = 40 (l = 50): measured 2e-7 (ratios) and 2.4e-5 (components).
+ref = PCA(n_components=10, svd_solver="full").fit(a)
+for p, tol_ratio, tol_comp in [(40, 1e-4, 1e-4)]:
+    out = path(f"pca{p}.h5")
+    r = run(["pca", f"{fm}:/X", "-k", 10, "-p", p, "-q", 3, "-o", out, "--quiet"], ranks=2)
+    if not check(f"pca -k 10 -p {p} -q 3 at 2 ranks exits 0", r.returncode == 0, r.stderr):
+        continue
+    with h5py.File(out, "r") as f:
+        ratio, comp, mean = f["explained_variance_ratio"][:], f["components"][:], f["mean"][:]
+    err_ratio = np.max(np.abs(ratio - ref.explained_variance_ratio_) / ref.explained_variance_ratio_)
+    err_comp = np.max(np.abs(np.abs(comp) - np.abs(ref.components_)))
+    print(f"# p = {p}: explained_variance_ratio max rel error {err_ratio:.3g}, components max error {err_comp:.3g}")
+    check(f"p = {p}: top-10 explained variance ratios within {tol_ratio:g} relative of sklearn",
+          err_ratio < tol_ratio, err_ratio)
+    check(f"p = {p}: top-10 components within {tol_comp:g} of sklearn's (up to sign)", err_comp < tol_comp, err_comp)
+    check(f"p = {p}: component signs agree with sklearn's svd_flip", np.all(np.sum(comp * ref.components_, 1) > 0))
+    check(f"p = {p}: mean is the pixel mean", np.max(np.abs(mean - a.mean(0))) < 1e-9)
+
+# ---- .npy files written by numpy ---------------------------------------------------------
+rng = np.random.default_rng(5)
+base = rng.standard_normal((1001, 37))
+arrays = {
+    "<f8": base * 1e3,
+    "<f4": (base * 10).astype("<f4"),
+    "<i4": (base * 1e8).astype("<i4"),
+    "<i8": (base * 1e14).astype("<i8"),
+    "|u1": rng.integers(0, 256, (1001, 37)).astype("u1"),
+}
+for descr, arr in arrays.items():
+    for version, ranks in [((1, 0), 1), ((2, 0), 3)]:
+        src = path(f"a{arr.dtype.str[1:]}.v{version[0]}.npy")
+        with open(src, "wb") as f:
+            np.lib.format.write_array(f, arr, version=version)
+        out = path("npy.h5")
+        r = run(["import", src, "-o", f"{out}:/g/A", "--memory", "4K", "--force", "--quiet"], ranks=ranks)
+        if check(f".npy {descr} v{version[0]} at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr):
+            with h5py.File(out, "r") as f:
+                got = f["g/A"][:]
+            want_type = np.float32 if descr in ("<f4", "|u1") else np.float64
+            check(f".npy {descr} v{version[0]}: {want_type.__name__} dataset equal to the array",
+                  got.dtype == want_type and np.array_equal(got, arr.astype(want_type)),
+                  f"{got.dtype} max diff {np.max(np.abs(got - arr.astype(want_type)))}")
+r = run(["import", path("au1.v1.npy"), "-o", f"{path('u64.h5')}:/A", "--dtype", "float64", "--quiet"])
+if check("--dtype float64 exits 0", r.returncode == 0, r.stderr):
+    with h5py.File(path("u64.h5"), "r") as f:
+        check("--dtype float64 writes float64", f["A"].dtype == np.float64 and np.array_equal(f["A"][:], arrays["|u1"]))
+
+# ---- idx files written here: plain, and a labels file ---------------------------------------
+hdr = bytes([0, 0, 0x0B, 3]) + np.array([7, 3, 2], ">u4").tobytes()
+vals = (np.arange(42) * 977 - 20000).astype(">i2")
+with open(path("plain.idx"), "wb") as f:
+    f.write(hdr + vals.tobytes())
+r = run(["import", path("plain.idx"), "-o", f"{path('plain.h5')}:/A", "--quiet"], ranks=2)
+if check("plain int16 idx at 2 ranks exits 0", r.returncode == 0, r.stderr):
+    with h5py.File(path("plain.h5"), "r") as f:
+        check("plain int16 idx: 7 x 6 float32, values equal", f["A"].shape == (7, 6) and f["A"].dtype == np.float32
+              and np.array_equal(f["A"][:], vals.reshape(7, 6).astype(np.float32)))
+r = run(["import", os.path.join(FASHION, "t10k-labels-idx1-ubyte.gz"), "-o", f"{path('lab.h5')}:/y", "--quiet"])
+if check("a labels idx.gz exits 0", r.returncode == 0, r.stderr):
+    with h5py.File(path("lab.h5"), "r") as f:
+        check("a labels idx.gz is a 10000 x 1 dataset", f["y"].shape == (10000, 1)
+              and np.array_equal(f["y"][:, 0], labels[60000:]))
+
+# ---- bad inputs ----------------------------------------------------------------------------
+with open(os.path.join(FASHION, "t10k-images-idx3-ubyte.gz"), "rb") as f:
+    gz = f.read()
+with open(path("trunc.gz"), "wb") as f:
+    f.write(gz[: len(gz) // 2])
+with open(path("magic.idx"), "wb") as f:
+    f.write(bytes([0, 0x08, 0x08, 3]) + np.array([7, 3, 2], ">u4").tobytes() + bytes(42))
+np.save(path("fortran.npy"), np.asfortranarray(base))
+np.save(path("cube.npy"), np.zeros((4, 3, 2)))
+np.save(path("complex.npy"), np.zeros((4, 3), np.complex128))
+np.save(path("bigendian.npy"), np.zeros((4, 3), ">f8"))
+with open(path("short.npy"), "wb") as f:
+    f.write(open(path("af8.v1.npy"), "rb").read()[:-8])
+out = path("never.h5")
+for desc, args, code, msg in [
+    ("idx with a bad magic number", [path("magic.idx")], 2, "is not an idx file: bad magic number 0x00080803"),
+    ("truncated idx.gz", [path("trunc.gz")], 2, f"'{path('trunc.gz')}' is truncated: its header promises 10000 rows"),
+    ("Fortran-order .npy", [path("fortran.npy")], 2, "is in Fortran order"),
+    ("3-D .npy", [path("cube.npy")], 2, "holds a 3-D array of shape (4, 3, 2): import takes a 2-D array"),
+    ("complex .npy", [path("complex.npy")], 2, ".npy dtype '<c16' is not supported"),
+    ("big-endian .npy", [path("bigendian.npy")], 2, ".npy dtype '>f8' is not supported"),
+    ("truncated .npy", [path("short.npy")], 2, "is truncated: its header promises 1001 x 37 <f8 values"),
+    ("missing source", [path("nothing.idx")], 2, f"cannot open '{path('nothing.idx')}'"),
+    ("bad --dtype", [path("cube.npy"), "--dtype", "int8"], 1, "unknown --dtype 'int8'"),
+]:
+    for ranks in ([1, 2] if desc in ("truncated idx.gz", "truncated .npy") else [1]):  # tools/test time
+        r = run(["import", *args, "-o", f"{out}:/A"], ranks=ranks)
+        check(f"{desc} at {ranks} rank(s): exit {code}", r.returncode == code, f"{r.returncode} {r.stderr}")
+        check(f"{desc} at {ranks} rank(s): message", msg in r.stderr, r.stderr)
+        check(f"{desc} at {ranks} rank(s): no output", not os.path.exists(out) and not temp_leftovers())
+
+os.environ["PRSVD_FASHION_MNIST"] = path("no-such-dir")
+r = run(["import", "fashion-mnist", "-o", f"{out}:/X"])
+del os.environ["PRSVD_FASHION_MNIST"]
+check("fashion-mnist absent: exit 2", r.returncode == 2, r.stderr)
+check("fashion-mnist absent: the message names the Debian package",
+      "Fashion-MNIST not found" in r.stderr and "apt-get install dataset-fashion-mnist" in r.stderr, r.stderr)
+check("fashion-mnist absent: no output", not os.path.exists(out))
+r = run(["import", "fashion-mnist", "-o", f"{out}:/labels"])
+check("fashion-mnist into /labels: exit 1 (the labels go there)", r.returncode == 1 and "the labels go there" in r.stderr,
+      r.stderr)
+r = run(["import", path("au1.v1.npy"), "-o", f"{fm}:/X"])
+check("an existing output without --force: exit 3", r.returncode == 3 and "exists" in r.stderr, r.stderr)
+
+finish()

@@ -1,0 +1,80 @@
+"""The trainer tools/kfac-train (issue 5, part 3): for a fixed seed, 2 and 3 ranks follow the
+1-rank loss trajectory to rounding with every optimizer (the minibatch split over the ranks,
+gradients summed by one allreduce, K-FAC factors averaged by prsvd_kfac); every optimizer
+learns (test accuracy after one short epoch); the CSV and JSON logs; bad options."""
+import csv
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import MPIEXEC, MPIFLAGS, TOP, check, finish, path  # noqa: E402
+
+TRAIN = os.path.join(TOP, "tools", "kfac", "prsvd-kfac-train")
+OPTIMIZERS = ["sgd", "adam", "kfac-eig", "kfac-revd", "kfac-rsvd", "kfac-nystrom"]
+
+
+def train(args, ranks=1, timeout=600):
+    cmd = [MPIEXEC, *MPIFLAGS, "-n", str(ranks), TRAIN, *[str(a) for a in args]]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+
+
+# Trajectories: a small network and subset, factors every step and decompositions every 2
+# steps with rank 16 (so A of 785 and 33 go through the randomized methods).
+small = ["--widths", "32,16", "--train-size", 600, "--test-size", 300, "--batch", 60, "--max-steps", 8,
+         "--factor-period", 1, "--inverse-period", 2, "--rank", 16, "--seed", 3, "--quiet"]
+for opt in OPTIMIZERS:
+    losses = {}
+    for ranks in [1, 2, 3]:
+        out = path(f"{opt}.{ranks}.json")
+        r = train(["--optimizer", opt, *small, "--json", out], ranks=ranks)
+        if check(f"{opt} at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr):
+            with open(out) as f:
+                losses[ranks] = np.array(json.load(f)["step_loss"])
+    if 1 not in losses:
+        continue
+    check(f"{opt}: 8 steps logged", len(losses[1]) == 8, losses[1])
+    for ranks in [2, 3]:
+        if ranks in losses:
+            d = np.max(np.abs(losses[ranks] - losses[1]) / losses[1])
+            check(f"{opt}: {ranks} ranks follow the 1-rank loss trajectory to 1e-10 relative", d < 1e-10,
+                  f"max relative difference {d:.3g}\n{losses[1]}\n{losses[ranks]}")
+
+# Every optimizer learns: one epoch of 6000 images on 2 ranks, 784-64-10.
+for opt in OPTIMIZERS:
+    csv_out, json_out = path(f"learn.{opt}.csv"), path(f"learn.{opt}.json")
+    r = train(["--optimizer", opt, "--widths", 64, "--train-size", 6000, "--test-size", 2000, "--epochs", 1,
+               "--batch", 100, "--rank", 40, "--csv", csv_out, "--json", json_out, "--seed", 1], ranks=2)
+    if not check(f"{opt}: a short epoch exits 0", r.returncode == 0, r.stderr):
+        continue
+    with open(json_out) as f:
+        js = json.load(f)
+    with open(csv_out) as f:
+        rows = list(csv.DictReader(f))
+    ep = js["epochs"][0]
+    print(f"# {opt}: train loss {ep['train_loss']:.4f}, test accuracy {ep['test_accuracy']:.4f}, "
+          f"{ep['seconds']:.2f} s, inversion {ep['inverse_seconds']:.3f} s")
+    check(f"{opt}: test accuracy after one short epoch above 0.70", ep["test_accuracy"] > 0.70, ep)
+    sl = js["step_loss"]
+    check(f"{opt}: the loss falls (last 10 steps below the first 10)", np.mean(sl[-10:]) < 0.7 * np.mean(sl[:10]),
+          f"{np.mean(sl[:10])} -> {np.mean(sl[-10:])}")
+    check(f"{opt}: CSV and JSON hold the same epoch", len(rows) == 1 and abs(float(rows[0]["test_accuracy"])
+          - ep["test_accuracy"]) < 1e-6 and int(rows[0]["steps"]) == 60 == len(sl), rows)
+    check(f"{opt}: inversion time logged only for K-FAC",
+          (ep["inverse_seconds"] > 0) == opt.startswith("kfac") and ep["inverse_seconds"] < ep["seconds"], ep)
+    check(f"{opt}: the per-epoch line is printed", "epoch 1  steps 60  train loss" in r.stdout, r.stdout)
+
+for desc, args, code, msg in [
+    ("unknown optimizer", ["--optimizer", "lbfgs"], 1, "unknown --optimizer 'lbfgs'"),
+    ("bad widths", ["--widths", "32,x"], 1, "bad --widths '32,x'"),
+    ("batch above the training set", ["--train-size", 100, "--batch", 200], 1, "--batch 200 exceeds the 100 training images"),
+    ("missing data", ["--data", path("nowhere")], 2, "install Debian's package dataset-fashion-mnist"),
+]:
+    r = train(args, ranks=2)
+    check(f"{desc}: exit {code}", r.returncode == code, f"{r.returncode} {r.stderr}")
+    check(f"{desc}: message", msg in r.stderr, r.stderr)
+
+finish()
