@@ -236,12 +236,13 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   double sketches = 8.0 * ((double)block * mc + (double)n * nc);
   int passes = prm->method == PRSVD_METHOD_ONEPASS ? 1 : prm->power_iters + 1;
   if (in->format[0])
-    printf("prsvd svd %s: %lld x %lld sparse %s (%lld stored %s entries, %.3g%%) on %d rank%s\n", spec,
+    printf("prsvd %s %s: %lld x %lld sparse %s (%lld stored %s entries, %.3g%%) on %d rank%s\n",
+           o->center ? "pca" : "svd", spec,
            (long long)m, (long long)n, in->format, (long long)in->nnz, in->type,
            100.0 * (double)in->nnz / ((double)m * (double)n), cli->nprocs, cli->nprocs > 1 ? "s" : "");
   else
-    printf("prsvd svd %s: %lld x %lld %s on %d rank%s\n", spec, (long long)m, (long long)n, in->type,
-           cli->nprocs, cli->nprocs > 1 ? "s" : "");
+    printf("prsvd %s %s: %lld x %lld %s on %d rank%s\n", o->center ? "pca" : "svd", spec, (long long)m,
+           (long long)n, in->type, cli->nprocs, cli->nprocs > 1 ? "s" : "");
   if (prm->method == PRSVD_METHOD_QB)
     printf("  tol = %g, block %lld, max rank %lld: %d pass%s over %s\n", prm->tol,
            (long long)prm->block, (long long)(mc / 2), passes, passes > 1 ? "es" : "",
