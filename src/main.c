@@ -79,6 +79,8 @@ int main(int argc, char **argv) {
   int provided, status = PRSVD_OK;
   char cmdline[4096];
   struct prsvd_cli cli;
+  for (int i = 1; i < argc; i++) /* before MPI_Init too: a SLURM warning may come early */
+    if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18)) prsvd_cli_stop_on_signals();
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   memset(&cli, 0, sizeof cli);
   cli.comm = MPI_COMM_WORLD;
