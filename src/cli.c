@@ -10,8 +10,14 @@ volatile int prsvd_cli_stop;
 static void on_stop(int sig) { prsvd_cli_stop = sig; }
 
 void prsvd_cli_stop_on_signals(void) {
+  sigset_t set;
   signal(SIGUSR1, on_stop);
   signal(SIGTERM, on_stop);
+  /* a launcher may hand down a mask that blocks them (then they would never arrive) */
+  sigemptyset(&set);
+  sigaddset(&set, SIGUSR1);
+  sigaddset(&set, SIGTERM);
+  sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
 void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...) {
