@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # slurm/prsvd-requeue.sbatch on a real local SLURM: a running job is warned with SIGUSR1
-# (scancel --signal=USR1 --batch, as --signal=B:USR1@N would), prsvd checkpoints and exits 99,
+# (scancel --signal=USR1 to its step, as --signal=USR1@N would), prsvd checkpoints and exits 99,
 # the script requeues the job, the rerun resumes and finishes with the factors of an
 # uninterrupted run.  Starts its own cluster (own directory and port) and stops it.
 set -uo pipefail
@@ -25,16 +25,20 @@ args="-q 100 --memory 8K"
 mpirun --oversubscribe -n 2 "$prsvd" svd "$work/a.h5:/A" -k 10 $args -o "$work/ref.h5" --quiet
 check "uninterrupted reference" "[ -f '$work/ref.h5' ]"
 
-job=$(cd "$work" && PRSVD_BIN=$prsvd PRSVD_ARGS="$args" sbatch --parsable -o "$work/job.log" \
+job=$(cd "$work" && PRSVD_BIN=$prsvd PRSVD_ARGS="$args --progress" sbatch --parsable -o "$work/job.log" \
       "$top_srcdir/slurm/prsvd-requeue.sbatch" "$work/a.h5:/A" 10 "$work/out.h5" "$work/ck.h5")
 check "sbatch accepts slurm/prsvd-requeue.sbatch" "[ -n '$job' ]"
-# signal only once both ranks run (a signal mpirun forwards before it has launched them is lost)
-for _ in $(seq 1 150); do
-  [ "$(ps -eo args | grep -F "prsvd svd $work/a.h5:/A" | grep -vc -e grep -e mpirun)" -ge 2 ] && break
-  sleep 0.2
+# signal once prsvd reports progress inside its passes: a signal that mpirun forwards while
+# the ranks are still in MPI_Init can be lost
+for _ in $(seq 1 300); do grep -q "^progress: pass" "$work/job.log" 2>/dev/null && break; sleep 0.2; done
+sleep 0.5
+# the warning reaches the batch shell through slurmd, which on a loaded machine has been seen
+# to drop it: repeat it every 2 s until the first run has checkpointed (as a real cluster
+# would, a second warning inside the same run changes nothing)
+for _ in 1 2 3 4 5; do
+  scancel --signal=USR1 "$job" 2>/dev/null   # to the job step (srun's ranks), as --signal=USR1@N
+  for _ in $(seq 1 10); do grep -q "prsvd exited" "$work/job.log" && break 2; sleep 0.2; done
 done
-sleep 2.5   # past MPI_Init (a signal during it is lost), inside the passes (the run takes ~10 s)
-scancel --signal=USR1 --batch "$job"
 state=
 for _ in $(seq 1 120); do
   state=$(scontrol show job "$job" 2>/dev/null | sed -n 's/.*JobState=\([A-Z_]*\).*/\1/p')
