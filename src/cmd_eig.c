@@ -28,11 +28,11 @@ static const struct prsvd_option eig_options[] = {
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget for row panels", O(memory)},
     {"sym-tol", 0, PRSVD_OPT_DOUBLE, "T", "1e-8", 0, 1, 0, "allowed |A_ij - A_ji| on sampled pairs, relative to max |A_ij|", O(sym_tol)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (n x k), /L (k)", O(output)},
-    {"force", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "replace an existing output file", O(force)},
-    {"json", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print the summary as one JSON object on stdout", O(json)},
-    {"progress", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show progress even when stderr is not a terminal", O(progress)},
-    {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "no progress or summary", O(quiet)},
-    {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", O(debug)},
+    PRSVD_OPT_FORCE(struct eig_opts),
+    PRSVD_OPT_JSON(struct eig_opts),
+    PRSVD_OPT_PROGRESS(struct eig_opts),
+    PRSVD_OPT_QUIET(struct eig_opts, "no progress or summary"),
+    PRSVD_OPT_DEBUG(struct eig_opts),
     PRSVD_OPT_END};
 #undef O
 

@@ -32,9 +32,9 @@ static const struct prsvd_option gen_options[] = {
     {"chunk", 0, PRSVD_OPT_STRING, "RxC", NULL, 0, 0, 0, "chunk shape (default: contiguous)", O(chunk)},
     {"gzip", 0, PRSVD_OPT_INT, "LEVEL", "0", 0, 9, 0, "gzip level for chunked datasets", O(gzip)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "256M", 1, 0, 0, "per-rank budget for the panels generated", O(memory)},
-    {"force", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "replace an existing file", O(force)},
-    {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print nothing on success", O(quiet)},
-    {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", O(debug)},
+    PRSVD_OPT_FORCE(struct gen_opts),
+    PRSVD_OPT_QUIET(struct gen_opts, "print nothing on success"),
+    PRSVD_OPT_DEBUG(struct gen_opts),
     PRSVD_OPT_END};
 #undef O
 

@@ -30,9 +30,9 @@ static const struct prsvd_option import_options[] = {
     {"output", 'o', PRSVD_OPT_STRING, "FILE.h5:/DS", NULL, 0, 0, 1, "the dataset to write (fashion-mnist: labels go to 'labels' beside it)", O(output)},
     {"dtype", 0, PRSVD_OPT_STRING, "TYPE", NULL, 0, 0, 0, "float32 or float64 (default: float32 if it holds every value exactly, else float64)", O(dtype)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "256M", 1, 0, 0, "per-rank budget for the panels converted", O(memory)},
-    {"force", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "replace an existing file", O(force)},
-    {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print nothing on success", O(quiet)},
-    {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", O(debug)},
+    PRSVD_OPT_FORCE(struct import_opts),
+    PRSVD_OPT_QUIET(struct import_opts, "print nothing on success"),
+    PRSVD_OPT_DEBUG(struct import_opts),
     PRSVD_OPT_END};
 #undef O
 

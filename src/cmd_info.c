@@ -17,8 +17,8 @@ static const struct prsvd_option info_options[] = {
     {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "oversampling of that svd", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations of that svd", O(power_iters)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank panel budget of that svd", O(memory)},
-    {"json", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print one JSON object on stdout", O(json)},
-    {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", O(debug)},
+    PRSVD_OPT_JSON(struct info_opts),
+    PRSVD_OPT_DEBUG(struct info_opts),
     PRSVD_OPT_END};
 #undef O
 

@@ -35,10 +35,10 @@ static const struct prsvd_option kfac_options[] = {
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the randomized methods", O(seed)},
     {"sym-tol", 0, PRSVD_OPT_DOUBLE, "T", "1e-8", 0, 1, 0, "allowed |F_ij - F_ji| relative to max |F_ij|", O(sym_tol)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: per layer U_A, lambda_A, U_G, lambda_G", O(output)},
-    {"force", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "replace an existing output file", O(force)},
-    {"json", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print the summary as one JSON object on stdout", O(json)},
-    {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "no summary", O(quiet)},
-    {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", O(debug)},
+    PRSVD_OPT_FORCE(struct kfac_opts),
+    PRSVD_OPT_JSON(struct kfac_opts),
+    PRSVD_OPT_QUIET(struct kfac_opts, "no summary"),
+    PRSVD_OPT_DEBUG(struct kfac_opts),
     PRSVD_OPT_END};
 #undef O
 

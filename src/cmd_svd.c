@@ -42,11 +42,11 @@ static const struct prsvd_option svd_options[] = {
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget for row panels (K, M, G suffixes)", O(memory)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
-    {"force", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "replace an existing output file", O(force)},
-    {"json", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print the summary as one JSON object on stdout", O(json)},
-    {"progress", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show progress even when stderr is not a terminal", O(progress)},
-    {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "no progress, plan or summary", O(quiet)},
-    {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", O(debug)},
+    PRSVD_OPT_FORCE(struct svd_opts),
+    PRSVD_OPT_JSON(struct svd_opts),
+    PRSVD_OPT_PROGRESS(struct svd_opts),
+    PRSVD_OPT_QUIET(struct svd_opts, "no progress, plan or summary"),
+    PRSVD_OPT_DEBUG(struct svd_opts),
     PRSVD_OPT_END};
 #undef O
 

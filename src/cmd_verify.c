@@ -18,9 +18,9 @@ struct verify_opts {
 #define O(f) offsetof(struct verify_opts, f)
 static const struct prsvd_option verify_options[] = {
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget for row panels", O(memory)},
-    {"json", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print one JSON object on stdout", O(json)},
-    {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print nothing on success", O(quiet)},
-    {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", O(debug)},
+    PRSVD_OPT_JSON(struct verify_opts),
+    PRSVD_OPT_QUIET(struct verify_opts, "print nothing on success"),
+    PRSVD_OPT_DEBUG(struct verify_opts),
     PRSVD_OPT_END};
 #undef O
 

@@ -32,6 +32,17 @@ struct prsvd_option {
   size_t offset;              /* where the value goes in the caller's struct */
 };
 #define PRSVD_OPT_END {NULL, 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, NULL, 0}
+/* The flags many commands share, declared once (T: the command's option struct). */
+#define PRSVD_OPT_FORCE(T) \
+  {"force", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "replace an existing output file", offsetof(T, force)}
+#define PRSVD_OPT_JSON(T) \
+  {"json", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "print the results as one JSON object on stdout", offsetof(T, json)}
+#define PRSVD_OPT_PROGRESS(T)                                                                   \
+  {"progress", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show progress even when stderr is not a terminal", \
+   offsetof(T, progress)}
+#define PRSVD_OPT_QUIET(T, help) {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, help, offsetof(T, quiet)}
+#define PRSVD_OPT_DEBUG(T) \
+  {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", offsetof(T, debug)}
 
 struct prsvd_command_doc {
   const char *name;      /* "svd" */
