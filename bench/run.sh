@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # prsvd vs scikit-learn randomized_svd vs LAPACK full SVD (gesdd), on two matrices written
-# by `prsvd gen`; see bench/README.md.  Writes bench/out/ (scratch) and the section of
-# bench/RESULTS.md for this benchmark.
+# by `prsvd gen`; see bench/README.md.  Writes bench/out/ (scratch, gitignored) and this
+# benchmark's section of bench/RESULTS.md.
 #
-#   bench/run.sh                      # the whole benchmark (a few minutes on 2 cores)
+#   bench/run.sh                      # the whole benchmark (about 6 minutes on 2 cores)
+#   REPEAT_SMALL=5 REPEAT_BIG=3       # repetitions of the timed prsvd and sklearn runs (defaults)
 #   LAPACK_TIMEOUT=900 bench/run.sh   # seconds allowed per LAPACK run (default 660)
 #   SKIP_BIG_LAPACK=1 bench/run.sh    # do not try the 3.2 GB full SVD
+#   QUIET_WAIT=600 QUIET_CORES=0.2    # before each timed command wait (at most QUIET_WAIT s in
+#                                     # all) until other processes use under QUIET_CORES cores
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
-PRSVD=$ROOT/prsvd
 PY=/usr/bin/python3             # Debian's python: h5py, numpy, scipy, sklearn
 OUT=$HERE/out
 RESULTS=$OUT/results.jsonl
 LAPACK_TIMEOUT=${LAPACK_TIMEOUT:-660}
 SKIP_BIG_LAPACK=${SKIP_BIG_LAPACK:-0}
+REPEAT_SMALL=${REPEAT_SMALL:-5}
+REPEAT_BIG=${REPEAT_BIG:-3}
+QUIET_WAIT=${QUIET_WAIT:-600}
+QUIET_CORES=${QUIET_CORES:-0.2}
 
 # ---- prerequisites ------------------------------------------------------------------
 need=()
@@ -29,7 +35,7 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y --no-install-recommends "${need[@]}" \
     || { apt-get update && apt-get install -y --no-install-recommends "${need[@]}"; }
 fi
-[ -x "$PRSVD" ] || { echo "run.sh: $PRSVD not found; build prsvd first" >&2; exit 1; }
+[ -x "$ROOT/prsvd" ] || { echo "run.sh: $ROOT/prsvd not found; build prsvd first" >&2; exit 1; }
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Thread settings as found, for RESULTS.md; OPENBLAS_CORETYPE and OMP_NUM_THREADS are left alone.
@@ -39,100 +45,205 @@ export BENCH_OMP_NUM_THREADS=${OMP_NUM_THREADS:-unset}
 # Single-process runs (prsvd 1 rank, sklearn, LAPACK) use OpenBLAS's default threads;
 # multi-rank runs get OPENBLAS_NUM_THREADS=1 explicitly, per command.
 unset OPENBLAS_NUM_THREADS
-MPIRUN=(mpirun --oversubscribe -n 2 -x OPENBLAS_NUM_THREADS)
+MPIRUN=(mpirun --oversubscribe -n 2 -x OPENBLAS_NUM_THREADS -x LD_LIBRARY_PATH)
 
 mkdir -p "$OUT"
 : > "$RESULTS"
 
+# ---- the prsvd build measured ---------------------------------------------------------
+# A copy of the libtool build (.libs/prsvd and libprsvd.so) taken now, so that a rebuild in
+# the tree while the benchmark runs cannot mix two builds; without .libs, ./prsvd itself.
+if [ -x "$ROOT/.libs/prsvd" ]; then
+  rm -rf "$OUT/build" && mkdir -p "$OUT/build"
+  cp -P "$ROOT"/.libs/prsvd "$ROOT"/.libs/libprsvd.so* "$OUT/build/"
+  PRSVD=$OUT/build/prsvd
+  export LD_LIBRARY_PATH=$OUT/build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  export BENCH_BUILD_ID=$(cd "$OUT/build" && sha256sum prsvd libprsvd.so.*.*.* | cut -c1-12 | paste -sd, -)
+  export BENCH_BIN_TIME=$(date -r "$ROOT/.libs/prsvd" '+%Y-%m-%d %H:%M:%S %Z')
+else
+  PRSVD=$ROOT/prsvd
+  export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}
+  export BENCH_BUILD_ID=unknown BENCH_BIN_TIME=unknown
+fi
+"$PRSVD" --version > /dev/null
+export BENCH_START=$(date '+%Y-%m-%d %H:%M:%S %Z')
+export BENCH_LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+export BENCH_GIT_HEAD=$(git -C "$ROOT" log -1 --format='%h %s' 2>/dev/null || echo unknown)
+export BENCH_GIT_DIRTY=$( (git -C "$ROOT" status --porcelain -- src io mpi configure.ac \
+  Makefile.am 2>/dev/null || true) | awk '{print $2}' | paste -sd' ' -)
+export BENCH_REPEAT_SMALL=$REPEAT_SMALL BENCH_REPEAT_BIG=$REPEAT_BIG
+
 say() { printf '\n== %s\n' "$*" >&2; }
 
+# CPU_MARK: busy ticks of the whole machine and CPU time of this shell's finished children,
+# so that peers/contention.py can tell how much CPU other processes took during a run.
+# (`times` must run in this shell, not in a $(...) subshell.)
+cpu_mark() {
+  times > "$OUT/times.txt"
+  CPU_MARK="$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat) $(tail -n 1 "$OUT/times.txt")"
+}
+
+# others_cores MARK0 MARK1 T0 T1: cores other processes used between two marks
+others_cores() {
+  awk -v a="$1" -v b="$2" -v t0="$3" -v t1="$4" -v hz="$(getconf CLK_TCK)" '
+    function own(m,   f, p, i, s) {
+      split(m, f, " "); s = 0
+      for (i = 2; i <= 3; i++) { split(f[i], p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
+      return s
+    }
+    BEGIN { split(a, fa, " "); split(b, fb, " ")
+            o = (fb[1] - fa[1]) / hz - (own(b) - own(a)); if (o < 0) o = 0
+            printf "%.2f\n", o / (t1 - t0) }'
+}
+
+# wait_quiet: sample 1 s; while other processes use more than QUIET_CORES cores, keep
+# sampling, up to QUIET_WAIT seconds over the whole run; then go ahead regardless (the
+# contention during each run is measured and reported in any case).
+QUIET_WAITED=0 QUIET_GAVE_UP=0
+wait_quiet() {
+  local a b t0 t1 c
+  while :; do
+    cpu_mark; a=$CPU_MARK; t0=$EPOCHREALTIME
+    sleep 1
+    t1=$EPOCHREALTIME; cpu_mark; b=$CPU_MARK
+    c=$(others_cores "$a" "$b" "$t0" "$t1")
+    awk -v c="$c" -v q="$QUIET_CORES" 'BEGIN { exit !(c <= q) }' && return 0
+    if [ "$QUIET_WAITED" -ge "$QUIET_WAIT" ]; then
+      QUIET_GAVE_UP=$((QUIET_GAVE_UP + 1))
+      echo "run.sh: other processes use $c cores; starting anyway (QUIET_WAIT used up)" >&2
+      return 0
+    fi
+    [ "$QUIET_WAITED" -eq 0 ] && echo "run.sh: other processes use $c cores; waiting for them" >&2
+    QUIET_WAITED=$((QUIET_WAITED + 1))
+  done
+}
+
+# How busy is the machine before we start? (3 s sample)
+cpu_mark; q0=$CPU_MARK; qt0=$EPOCHREALTIME
+sleep 3
+qt1=$EPOCHREALTIME; cpu_mark; q1=$CPU_MARK
+export BENCH_OTHERS_BEFORE=$(others_cores "$q0" "$q1" "$qt0" "$qt1")
+if awk -v c="$BENCH_OTHERS_BEFORE" -v q="$QUIET_CORES" 'BEGIN { exit !(c > q) }'; then
+  echo "run.sh: WARNING: other processes are using $BENCH_OTHERS_BEFORE cores; timings may be inflated" >&2
+fi
+
 # ---- matrices -----------------------------------------------------------------------
-# name rows cols k ranks-for-gen
-MATRICES=("a 20000 2000 20 1" "b 100000 4000 100 2")
+# name rows cols k ranks-for-gen repetitions
+MATRICES=("a 20000 2000 20 1 $REPEAT_SMALL" "b 100000 4000 100 2 $REPEAT_BIG")
 
 for spec in "${MATRICES[@]}"; do
-  read -r name m n k gr <<<"$spec"
+  read -r name m n k gr reps <<<"$spec"
   say "prsvd gen $name: $m x $n, poly decay 1 ($gr rank(s))"
   if [ "$gr" -gt 1 ]; then
-    OPENBLAS_NUM_THREADS=1 mpirun --oversubscribe -n "$gr" -x OPENBLAS_NUM_THREADS \
+    OPENBLAS_NUM_THREADS=1 mpirun --oversubscribe -n "$gr" -x OPENBLAS_NUM_THREADS -x LD_LIBRARY_PATH \
       "$PRSVD" gen "$OUT/$name.h5:/A" --rows "$m" --cols "$n" --spectrum poly --decay 1 --force --quiet
   else
     "$PRSVD" gen "$OUT/$name.h5:/A" --rows "$m" --cols "$n" --spectrum poly --decay 1 --force --quiet
   fi
 done
+# Flush the freshly written files now, so that their write-back does not run during the
+# timed reads below (the files stay in the page cache: every method reads them from memory).
+sync
 
-# ---- one prsvd run: svd (timed, peak RSS per rank), then verify -----------------------
-# prsvd_run NAME K RANKS
+# ---- one timed prsvd svd (wall clock, peak RSS per rank); verify after the last one -----
+# prsvd_run NAME K RANKS I REPS
 prsvd_run() {
-  local name=$1 k=$2 p=$3 tag="$1.prsvd.$3"
-  local args=(svd "$OUT/$name.h5:/A" -k "$k" -p 10 -q 1 -o "$OUT/$tag.out.h5" --force --json)
-  local rc=0 vrc=0 t0 t1 threads cmd
-  rm -f "$OUT/$tag".rss.* "$OUT/$tag.svd.json" "$OUT/$tag.verify.json"
+  local name=$1 k=$2 p=$3 i=$4 reps=$5 r
+  local res="$OUT/$name.prsvd.$p.out.h5"
+  local args=(svd "$OUT/$name.h5:/A" -k "$k" -p 10 -q 1 -o "$res" --force --json)
+  local threads cmd tag="$name.prsvd.$p.r$i" rc=0 vrc=0 t0 t1 cpu0 cpu1 vjson=()
   if [ "$p" -eq 1 ]; then
-    threads="default BLAS threads"
-    cmd="prsvd ${args[*]}"
-    say "$cmd"
-    t0=$EPOCHREALTIME
+    threads="default BLAS threads"; cmd="prsvd ${args[*]}"
+  else
+    threads="1 BLAS thread"; cmd="OPENBLAS_NUM_THREADS=1 ${MPIRUN[*]} prsvd ${args[*]}"
+  fi
+  rm -f "$OUT/$tag".*
+  say "[$i/$reps] $cmd"
+  wait_quiet
+  cpu_mark; cpu0=$CPU_MARK
+  t0=$EPOCHREALTIME
+  if [ "$p" -eq 1 ]; then
     /usr/bin/time -f '%M' -o "$OUT/$tag.rss.0" "$PRSVD" "${args[@]}" \
       > "$OUT/$tag.svd.json" 2> "$OUT/$tag.stderr" || rc=$?
-    t1=$EPOCHREALTIME
   else
-    threads="1 BLAS thread"
-    cmd="OPENBLAS_NUM_THREADS=1 ${MPIRUN[*]} prsvd ${args[*]}"
-    say "$cmd"
-    t0=$EPOCHREALTIME
     # one GNU time per rank, each writing its own file (time's -o does not expand %q{...})
     OPENBLAS_NUM_THREADS=1 "${MPIRUN[@]}" \
       bash -c 'exec /usr/bin/time -f %M -o "$0.$OMPI_COMM_WORLD_RANK" "$@"' "$OUT/$tag.rss" \
       "$PRSVD" "${args[@]}" > "$OUT/$tag.svd.json" 2> "$OUT/$tag.stderr" || rc=$?
-    t1=$EPOCHREALTIME
   fi
+  t1=$EPOCHREALTIME
+  cpu_mark; cpu1=$CPU_MARK
   if [ "$rc" -ne 0 ]; then
     echo "prsvd svd FAILED (exit $rc): $cmd" >&2; cat "$OUT/$tag.stderr" >&2
-  else
-    say "prsvd verify $name.h5:/A $tag.out.h5"
-    "$PRSVD" verify "$OUT/$name.h5:/A" "$OUT/$tag.out.h5" --json \
+  elif [ "$i" -eq "$reps" ]; then
+    say "prsvd verify $name.h5:/A $(basename "$res")"
+    "$PRSVD" verify "$OUT/$name.h5:/A" "$res" --json \
       > "$OUT/$tag.verify.json" 2>> "$OUT/$tag.stderr" || vrc=$?
     [ "$vrc" -eq 0 ] || { echo "prsvd verify FAILED (exit $vrc)" >&2; cat "$OUT/$tag.stderr" >&2; }
+    vjson=(--verify-json "$OUT/$tag.verify.json")
   fi
   local rss=()
   for ((r = 0; r < p; r++)); do rss+=("$OUT/$tag.rss.$r"); done
   "$PY" "$HERE/peers/prsvd_record.py" --matrix "$name" --ranks "$p" --threads "$threads" \
-    --t0 "$t0" --t1 "$t1" --rc "$rc" --verify-rc "$vrc" --command "$cmd" \
-    --svd-json "$OUT/$tag.svd.json" --verify-json "$OUT/$tag.verify.json" \
+    --rep "$i" --t0 "$t0" --t1 "$t1" --rc "$rc" --verify-rc "$vrc" --command "$cmd" \
+    --cpu0 "$cpu0" --cpu1 "$cpu1" \
+    --svd-json "$OUT/$tag.svd.json" "${vjson[@]}" \
     --rss "${rss[@]}" --stderr "$OUT/$tag.stderr" >> "$RESULTS"
 }
 
-# ---- one Python peer run (sklearn or LAPACK), with a time limit -----------------------
-# peer_run NAME K SCRIPT LIMIT METHOD-LABEL
+# ---- one run of a Python peer (sklearn or LAPACK) with a time limit ---------------------
+# peer_run NAME K SCRIPT LIMIT METHOD-LABEL I REPS; returns 1 when the time limit was hit
 peer_run() {
-  local name=$1 k=$2 script=$3 limit=$4 label=$5 rc=0
-  say "$script $name.h5:/A $k (time limit ${limit}s)"
+  local name=$1 k=$2 script=$3 limit=$4 label=$5 i=$6 reps=$7
+  local tag="$name.${script%.py}.r$i" rc=0 t0 t1 cpu0 cpu1
+  say "[$i/$reps] $script $name.h5:/A $k (time limit ${limit}s)"
+  wait_quiet
+  cpu_mark; cpu0=$CPU_MARK
+  t0=$EPOCHREALTIME
   timeout "$limit" "$PY" "$HERE/peers/$script" "$OUT/$name.h5:/A" "$k" --matrix "$name" \
-    > "$OUT/$name.$script.json" 2> "$OUT/$name.$script.stderr" || rc=$?
+    --rep "$i" > "$OUT/$tag.json" 2> "$OUT/$tag.stderr" || rc=$?
+  t1=$EPOCHREALTIME
+  cpu_mark; cpu1=$CPU_MARK
   if [ "$rc" -eq 0 ]; then
-    cat "$OUT/$name.$script.json" >> "$RESULTS"
-  else
-    local why="exit code $rc"
-    [ "$rc" -eq 124 ] && why="skipped: did not finish within ${limit} s"
-    echo "$script on $name: $why" >&2; tail -n 20 "$OUT/$name.$script.stderr" >&2 || true
-    printf '{"matrix": "%s", "method": "%s", "status": "not measured", "reason": "%s", "rc": %d}\n' \
-      "$name" "$label" "$why" "$rc" >> "$RESULTS"
+    "$PY" "$HERE/peers/annotate.py" --t0 "$t0" --t1 "$t1" --cpu0 "$cpu0" --cpu1 "$cpu1" \
+      < "$OUT/$tag.json" >> "$RESULTS"
+    return 0
   fi
+  local why="exit code $rc"
+  [ "$rc" -eq 124 ] && why="skipped: did not finish within ${limit} s"
+  echo "$script on $name: $why" >&2; tail -n 20 "$OUT/$tag.stderr" >&2 || true
+  printf '{"matrix": "%s", "method": "%s", "rep": %d, "status": "not measured", "reason": "%s", "rc": %d}\n' \
+    "$name" "$label" "$i" "$why" "$rc" >> "$RESULTS"
+  [ "$rc" -ne 124 ]
 }
 
+# The repetitions of prsvd (1 and 2 ranks) and sklearn are interleaved, so that a change
+# in the machine's background load falls on all three alike; LAPACK runs once.
 for spec in "${MATRICES[@]}"; do
-  read -r name m n k gr <<<"$spec"
-  prsvd_run "$name" "$k" 1
-  prsvd_run "$name" "$k" 2
-  peer_run "$name" "$k" sklearn_rsvd.py 600 "sklearn randomized_svd"
+  read -r name m n k gr reps <<<"$spec"
+  sk_on=1
+  for ((i = 1; i <= reps; i++)); do
+    prsvd_run "$name" "$k" 1 "$i" "$reps"
+    prsvd_run "$name" "$k" 2 "$i" "$reps"
+    [ "$sk_on" -eq 0 ] \
+      || peer_run "$name" "$k" sklearn_rsvd.py 600 "sklearn randomized_svd" "$i" "$reps" || sk_on=0
+  done
   if [ "$name" = b ] && [ "$SKIP_BIG_LAPACK" = 1 ]; then
     printf '{"matrix": "%s", "method": "LAPACK gesdd (full thin SVD)", "status": "not measured", "reason": "skipped: SKIP_BIG_LAPACK=1", "rc": 0}\n' \
       "$name" >> "$RESULTS"
   else
-    peer_run "$name" "$k" lapack_svd.py "$LAPACK_TIMEOUT" "LAPACK gesdd (full thin SVD)"
+    # once: it takes seconds at 20000 x 2000 and minutes at 100000 x 4000
+    peer_run "$name" "$k" lapack_svd.py "$LAPACK_TIMEOUT" "LAPACK gesdd (full thin SVD)" 1 1 || true
   fi
 done
+
+export BENCH_QUIET="waited ${QUIET_WAITED} s in all for other processes to go under ${QUIET_CORES} cores (limit ${QUIET_WAIT} s); ${QUIET_GAVE_UP} timed command(s) started without that"
+export BENCH_END=$(date '+%Y-%m-%d %H:%M:%S %Z')
+export BENCH_LOADAVG_END=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# The settings above, for report.py (also when it is re-run alone on these results)
+"$PY" -c 'import json, os; print(json.dumps({k: v for k, v in os.environ.items() if k.startswith("BENCH_")}, indent=1))' \
+  > "$OUT/bench_env.json"
 
 # ---- table ----------------------------------------------------------------------------
 say "results"

@@ -25,6 +25,7 @@ def main():
     ap.add_argument("spec")
     ap.add_argument("k", type=int)
     ap.add_argument("--matrix", default=None, help="label of the matrix in the results table")
+    ap.add_argument("--rep", type=int, default=1, help="repetition number, copied to the output")
     args = ap.parse_args()
 
     t_start = time.perf_counter()
@@ -45,7 +46,7 @@ def main():
     opt = common.optimal_residual(sv, k)
     blas = common.blas_info()
     print(json.dumps({
-        "matrix": args.matrix or args.spec, "status": "ok",
+        "matrix": args.matrix or args.spec, "status": "ok", "rep": args.rep,
         "threads": common.threads_label(blas),
         "method": "LAPACK gesdd (full thin SVD)",
         "input": args.spec, "rows": a.shape[0], "cols": a.shape[1], "rank": k,

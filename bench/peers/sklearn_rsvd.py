@@ -24,6 +24,7 @@ def main():
     ap.add_argument("spec")
     ap.add_argument("k", type=int)
     ap.add_argument("--matrix", default=None, help="label of the matrix in the results table")
+    ap.add_argument("--rep", type=int, default=1, help="repetition number, copied to the output")
     ap.add_argument("--oversample", type=int, default=10)
     ap.add_argument("--iters", type=int, default=1)
     ap.add_argument("--normalizer", default="QR", choices=["QR", "LU", "none", "auto"])
@@ -46,7 +47,7 @@ def main():
     opt = common.optimal_residual(sv, args.k)
     blas = common.blas_info()
     print(json.dumps({
-        "matrix": args.matrix or args.spec, "status": "ok",
+        "matrix": args.matrix or args.spec, "status": "ok", "rep": args.rep,
         "threads": common.threads_label(blas),
         "method": "sklearn randomized_svd",
         "input": args.spec, "rows": a.shape[0], "cols": a.shape[1], "rank": args.k,
