@@ -24,21 +24,8 @@
 #include "blas.h"
 #include "error.h"
 #include "kfac_impl.h"
+#include "source_impl.h"
 #include "prsvd_kfac.h"
-
-struct factor_src {
-  const double *f;
-  int64_t n, ld;
-};
-
-static int factor_read(void *ctx, int64_t row0, int64_t nrows, double *panel) {
-  const struct factor_src *s = ctx;
-  for (int64_t i = 0; i < nrows; i++)
-    memcpy(panel + i * s->n, s->f + (row0 + i) * s->ld, sizeof(double) * (size_t)s->n);
-  return PRSVD_OK;
-}
-
-static void factor_free(void *ctx) { free(ctx); }
 
 /* dsyevd: every eigenpair, reordered to descending eigenvalues */
 static int eigh_lapack(const struct prsvd_kfac_params *p, const char *name, int64_t n,
@@ -75,9 +62,7 @@ done:
 /* the library's randomized solvers on this rank alone */
 static int eigh_randomized(const struct prsvd_kfac_params *p, const char *name, int64_t n,
                            const double *f, int64_t ld, int64_t r, double *u, double *lambda) {
-  static const struct prsvd_source_ops ops = {factor_read, factor_free, NULL};
   int status = PRSVD_OK;
-  struct factor_src *ctx = NULL;
   prsvd_source *src = NULL;
   prsvd_svd *svd = NULL;
   struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
@@ -93,10 +78,8 @@ static int eigh_randomized(const struct prsvd_kfac_params *p, const char *name, 
   prm.method = p->method == PRSVD_KFAC_REVD      ? PRSVD_METHOD_REVD
                : p->method == PRSVD_KFAC_NYSTROM ? PRSVD_METHOD_NYSTROM
                                                  : PRSVD_METHOD_SUBSPACE;
-  PRSVD_ALLOC(ctx, 1);
-  ctx->f = f, ctx->n = n, ctx->ld = ld;
-  PRSVD_TRY(prsvd_source_create(n, n, name, &ops, ctx, &src));
-  ctx = NULL; /* owned by src */
+  PRSVD_TRY(prsvd_source_memory(n, n, f, ld, &src));
+  PRSVD_TRY(prsvd_source_rename(src, name)); /* errors name the factor */
   PRSVD_TRY(prsvd_svd_create(MPI_COMM_SELF, &svd));
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
   PRSVD_TRY(prsvd_svd_solve(svd, src));
@@ -108,7 +91,6 @@ static int eigh_randomized(const struct prsvd_kfac_params *p, const char *name, 
   memcpy(lambda, vals, sizeof(double) * (size_t)r);
   for (int64_t j = 0; j < r; j++) memcpy(u + j * n, ul + j * uld, sizeof(double) * (size_t)n);
 done:
-  free(ctx);
   prsvd_svd_destroy(&svd);
   prsvd_source_destroy(&src);
   return status;

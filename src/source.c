@@ -41,6 +41,14 @@ int prsvd_source_create_sparse(int64_t rows, int64_t cols, int64_t nnz, const ch
   return PRSVD_OK;
 }
 
+int prsvd_source_rename(prsvd_source *s, const char *name) {
+  char *copy = strdup(name);
+  if (!copy) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory copying a source name");
+  free(s->name);
+  s->name = copy;
+  return PRSVD_OK;
+}
+
 int64_t prsvd_source_nnz(const prsvd_source *s) { return s->ops.read_csr ? s->nnz : -1; }
 
 void prsvd_csr_free(struct prsvd_csr *p) {
