@@ -11,7 +11,25 @@ static struct {
   long count;
 } ev_state[PRSVD_N_EVENTS];
 
-void prsvd_profile_reset(void) { memset(ev_state, 0, sizeof ev_state); }
+static double pass_time[PRSVD_PROFILE_MAX_PASSES];
+static int pass_count;
+
+void prsvd_profile_reset(void) {
+  memset(ev_state, 0, sizeof ev_state);
+  pass_count = 0;
+}
+
+void prsvd_profile_pass(double seconds) {
+  if (pass_count < PRSVD_PROFILE_MAX_PASSES) pass_time[pass_count] = seconds;
+  pass_count++;
+}
+
+void prsvd_profile_reduce_passes(MPI_Comm comm, struct prsvd_profile_passes *out) {
+  const int timed = pass_count < PRSVD_PROFILE_MAX_PASSES ? pass_count : PRSVD_PROFILE_MAX_PASSES;
+  out->count = pass_count;
+  MPI_Allreduce(pass_time, out->time_max, timed, MPI_DOUBLE, MPI_MAX, comm);
+  MPI_Allreduce(pass_time, out->time_min, timed, MPI_DOUBLE, MPI_MIN, comm);
+}
 
 double prsvd_profile_begin(enum prsvd_event ev) {
   ev_state[ev].start = MPI_Wtime();
