@@ -35,6 +35,25 @@ def sh(cmd):
         return f"({e})"
 
 
+def write_section(md_path, begin, end, section):
+    """Put SECTION (which starts with BEGIN and ends with END) into the markdown file,
+    replacing the text between the markers if they are there, else appending it."""
+    old = ""
+    if os.path.exists(md_path):
+        with open(md_path) as f:
+            old = f.read()
+    if begin in old and end in old:
+        pre, rest = old.split(begin, 1)
+        post = rest.split(end, 1)[1].lstrip("\n")
+        new = pre + section + (("\n" + post) if post else "")
+    elif old:
+        new = old.rstrip("\n") + "\n\n" + section
+    else:
+        new = "# Benchmark results\n\n" + section
+    with open(md_path, "w") as f:
+        f.write(new)
+
+
 def machine(prsvd):
     cpu = "unknown"
     with open("/proc/cpuinfo") as f:
@@ -454,20 +473,7 @@ def main():
         END]
     section = "\n".join(sec) + "\n"
 
-    old = ""
-    if os.path.exists(md_path):
-        with open(md_path) as f:
-            old = f.read()
-    if BEGIN in old and END in old:
-        pre, rest = old.split(BEGIN, 1)
-        post = rest.split(END, 1)[1].lstrip("\n")
-        new = pre + section + (("\n" + post) if post else "")
-    elif old:
-        new = old.rstrip("\n") + "\n\n" + section
-    else:
-        new = "# Benchmark results\n\n" + section
-    with open(md_path, "w") as f:
-        f.write(new)
+    write_section(md_path, BEGIN, END, section)
     print(f"\nwrote {md_path}")
 
 
