@@ -11,7 +11,9 @@ name "job".  SUMMARY.json gets the wall time, the exit code, each matched proces
 (the largest VmHWM seen, which the kernel keeps as a high-water mark, so a peak between two
 samples is not missed unless the process exits within the last interval), the job's peak
 (largest sampled sum), and the largest ru_maxrss among the waited-for descendants
-(getrusage(RUSAGE_CHILDREN), a cross-check of the per-process peaks).
+(getrusage(RUSAGE_CHILDREN), a cross-check of the per-process peaks), and each process's
+bytes read as last sampled from /proc/PID/io (rchar: through read calls, page cache
+included; read_bytes: from the block device), which miss at most the last interval.
 stdin/stdout/stderr pass through; the exit code is the command's.
 """
 import argparse
@@ -62,6 +64,16 @@ def status(pid):
     return fields["Name"].strip(), kib("VmRSS"), kib("VmHWM")
 
 
+def io_counts(pid):
+    """(rchar, read_bytes) of a process, or None."""
+    try:
+        with open(f"/proc/{pid}/io") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        return int(fields["rchar"]), int(fields["read_bytes"])
+    except (OSError, KeyError, ValueError):
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--csv", required=True)
@@ -77,7 +89,7 @@ def main():
 
     t0 = time.monotonic()
     child = subprocess.Popen(cmd)
-    peaks, names, job_peak = {}, {}, 0.0
+    peaks, names, io, job_peak = {}, {}, {}, 0.0
     with open(args.csv, "w") as out:
         out.write("seconds,pid,name,rss_mib\n")
         while child.poll() is None:
@@ -92,6 +104,7 @@ def main():
                     continue
                 names[pid] = name
                 peaks[pid] = max(peaks.get(pid, 0), hwm)
+                io[pid] = io_counts(pid) or io.get(pid)
                 job += rss / 1024.0
                 out.write(f"{t:.3f},{pid},{name},{rss / 1024.0:.1f}\n")
             out.write(f"{t:.3f},0,job,{job:.1f}\n")
@@ -101,7 +114,9 @@ def main():
     rc = child.returncode
     summary = {
         "command": cmd, "rc": rc, "wall_seconds": wall, "interval": args.interval,
-        "processes": [{"pid": p, "name": names[p], "peak_rss_mib": peaks[p] / 1024.0}
+        "processes": [{"pid": p, "name": names[p], "peak_rss_mib": peaks[p] / 1024.0,
+                       "rchar": io[p][0] if io.get(p) else None,
+                       "read_bytes": io[p][1] if io.get(p) else None}
                       for p in sorted(peaks)],
         "job_peak_rss_mib": job_peak,
         "children_max_rss_mib": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0,
