@@ -35,7 +35,7 @@ need=$((ROWS * COLS * 8 + SMALL_ROWS * COLS * 8))
 free_bytes=$(df --output=avail -B1 "$OUT" | tail -n 1)
 [ "$free_bytes" -gt $((need + (4 << 30))) ] \
   || { echo "oocore.sh: needs $((need >> 30)) GiB + 4 GiB free under $OUT, has $((free_bytes >> 30)) GiB" >&2; exit 1; }
-ram=$(awk '/^MemTotal:/ {print $2 * 1024}' /proc/meminfo)
+ram=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) * 1024))
 [ $((ROWS * COLS * 8)) -gt "$ram" ] \
   || echo "oocore.sh: WARNING: the big matrix is not larger than RAM ($((ram >> 30)) GiB)" >&2
 

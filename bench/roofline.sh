@@ -120,37 +120,40 @@ for line in open(sys.argv[1]):
     if r.get("kind") == "file" and r["name"] == sys.argv[2]: print(r["panel_rows"])' "$RESULTS" "$1"; }
 
 # ---- GEMM floors: the panel GEMMs alone, one thread, for 1 rank (all rows) and 2 (half) ----
+# REPEAT rounds, interleaved, like every measurement below: the report takes medians
 L=$((K + P)) L_BIG=$((K_BIG + P)) PR=$(panel_rows f64c)
-for prec in d s; do
+for ((i = 1; i <= REPEAT; i++)); do
+  for prec in d s; do
+    for ranks in 1 2; do
+      rows=$(( (ROWS + ranks - 1) / ranks ))
+      for extra in 0 10; do  # passes before the last: l columns; the last adds 10 probes
+        timed "gemm.$prec.r$ranks.e$extra.$i" gemm_floor kind=gemm_floor ranks=$ranks rep=$i -- \
+          "$OUT/bin/gemm_floor" "$rows" "$COLS" "$L" "$extra" "$PR" "$prec" 1
+      done
+    done
+  done
   for ranks in 1 2; do
     rows=$(( (ROWS + ranks - 1) / ranks ))
-    for extra in 0 10; do  # passes before the last: l columns; the last adds 10 probes
-      timed "gemm.$prec.r$ranks.e$extra" gemm_floor kind=gemm_floor ranks=$ranks -- \
-        "$OUT/bin/gemm_floor" "$rows" "$COLS" "$L" "$extra" "$PR" "$prec"
+    for extra in 0 10; do
+      timed "gemm.big.r$ranks.e$extra.$i" gemm_floor kind=gemm_floor ranks=$ranks k=$K_BIG rep=$i -- \
+        "$OUT/bin/gemm_floor" "$rows" "$COLS" "$L_BIG" "$extra" "$PR" d 1
     done
   done
 done
-for ranks in 1 2; do
-  rows=$(( (ROWS + ranks - 1) / ranks ))
-  for extra in 0 10; do
-    timed "gemm.big.r$ranks.e$extra" gemm_floor kind=gemm_floor ranks=$ranks k=$K_BIG -- \
-      "$OUT/bin/gemm_floor" "$rows" "$COLS" "$L_BIG" "$extra" "$PR" d 1
-  done
-done
 
-# ---- read floors and prsvd's passes, per file --------------------------------------------
+# ---- read floors and prsvd's passes, per file, interleaved in each round ----------------
 SVD=(-k "$K" -p "$P" -q "$Q" --json --force)
 for name in f64c f64z f32c f32z; do
   f=$OUT/$name.h5 pr=$(panel_rows "$name")
-  for mode in raw hdf5; do
-    timed "read.$name.$mode.cold" python3 kind=read_floor name=$name -- \
-      "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode "$mode" --cold
-  done
-  timed "read.$name.hdf5.warm" python3 kind=read_floor name=$name -- \
-    "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode hdf5
   rank_list=(1)
   [ "$name" = f64c ] && rank_list=(1 2)
   for ((i = 1; i <= REPEAT; i++)); do
+    for mode in raw hdf5; do
+      timed "read.$name.$mode.cold.$i" python3 kind=read_floor name=$name rep=$i -- \
+        "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode "$mode" --cold
+    done
+    timed "read.$name.hdf5.warm.$i" python3 kind=read_floor name=$name rep=$i -- \
+      "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode hdf5
     for ranks in "${rank_list[@]}"; do
       cold "$f"
       timed "prsvd.$name.r$ranks.$i" prsvd kind=prsvd name=$name ranks=$ranks rep=$i cache=cold -- \

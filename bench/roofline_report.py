@@ -13,6 +13,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import model  # noqa: E402  (the performance model of docs/performance.md)
 import report  # noqa: E402  (machine(), write_section())
 
 BEGIN = "<!-- bench/roofline.sh: begin -->"
@@ -50,8 +51,14 @@ class Results:
         self.resident = {r["tag"]: r["bytes"] for r in self.recs if r.get("kind") == "resident"}
 
     def sec(self, tag):
-        r = self.by_tag.get(tag)
-        return r.get("seconds") if r and r.get("status") == "ok" else None
+        """Median seconds of the measurement TAG over its rounds (tags TAG.1, TAG.2, ...)."""
+        return med(r.get("seconds") for t, r in self.by_tag.items()
+                   if (t == tag or (t.startswith(tag + ".") and t[len(tag) + 1:].isdigit()))
+                   and r.get("status") == "ok")
+
+    def one(self, tag):
+        """A record of the measurement TAG (its first round)."""
+        return self.by_tag.get(tag) or self.by_tag.get(tag + ".1")
 
     def runs(self, kind, name, ranks):
         return [r for r in self.recs if r.get("kind") == kind and r.get("name") == name
@@ -126,7 +133,7 @@ def pass_table(rows):
 
 def ceilings_table(res, q):
     head = ["file", "size on disk", "raw read, cold (GB/s)", "HDF5 read, cold s (GB/s of values)",
-            "HDF5 read, warm s", "panel rows"]
+            "HDF5 read, warm s", "panel rows"]  # medians over the rounds
     out = []
     for name in ("f64c", "f64z", "f32c", "f32z"):
         f = res.files.get(name)
@@ -141,17 +148,45 @@ def ceilings_table(res, q):
                     f"{fmt(hc, 3)} ({fmt(vbytes / hc * 1e-9 if hc else None)})", fmt(hw, 3),
                     f["panel_rows"]])
     t1 = md(head, out)
-    head = ["GEMM (one thread)", "rows per rank", "l", "s per pass (l cols / last pass l + 10)",
+    head = ["GEMM (one thread)", "rows per rank", "l", "s per pass, median (l cols / last pass l + 10)",
             "GFLOP/s"]
     out = []
     for prec, label in (("d", "DGEMM"), ("s", "SGEMM"), ("big", "DGEMM, k = K_BIG")):
         for ranks in (1, 2):
-            a, b = res.by_tag.get(f"gemm.{prec}.r{ranks}.e0"), res.by_tag.get(f"gemm.{prec}.r{ranks}.e10")
+            a, b = res.one(f"gemm.{prec}.r{ranks}.e0"), res.one(f"gemm.{prec}.r{ranks}.e10")
             if not a or a.get("status") != "ok":
                 continue
-            out.append([label, a["rows"], a["l"], f"{fmt(a['seconds'], 3)} / {fmt(b and b.get('seconds'), 3)}",
-                        f"{fmt(a['gflops'], 1)} / {fmt(b and b.get('gflops'), 1)}"])
+            ta, tb = res.sec(f"gemm.{prec}.r{ranks}.e0"), res.sec(f"gemm.{prec}.r{ranks}.e10")
+            out.append([label, a["rows"], a["l"], f"{fmt(ta, 3)} / {fmt(tb, 3)}",
+                        f"{fmt(a['flops'] / ta * 1e-9, 1)} / {fmt(b['flops'] / tb * 1e-9 if b and tb else None, 1)}"])
     return t1, md(head, out)
+
+
+# ---- bytes read and flops against the model -------------------------------------------------
+
+def model_table(res, k, p, q):
+    """Each rank's bytes read (rchar) and prsvd's flop count against docs/performance.md."""
+    head = ["run", "ranks", "passes", "bytes read a rank (rchar)", "model: passes x stored bytes / P",
+            "ratio", "sketch flops (--json)", "model flops", "ratio"]
+    out = []
+    for kind, name, kk in [("prsvd", n, k) for n in ("f64c", "f64z", "f32c", "f32z", "small")] + [("scale", "f64c", None)]:
+        for ranks in (1, 2):
+            runs = res.scale_runs(ranks) if kind == "scale" else res.runs("prsvd", name, ranks)
+            if not runs or name not in res.files:
+                continue
+            r, f = runs[0], res.files[name]
+            kk = kk or r.get("rank")
+            mdl = model.subspace(f["rows"], f["cols"], kk, p, q)
+            fl = sum(ps["flops"] for ps in mdl["passes"][:r["passes"]])
+            procs = (r.get("memwatch") or {}).get("processes") or []
+            rchar = [pp.get("rchar") for pp in procs if pp.get("rchar")]
+            want = r["passes"] * f["storage_bytes"] / ranks
+            got = (r.get("phases") or {}).get("sketch", {}).get("flops")
+            out.append([f"{r['tag']} (k = {kk})", ranks, r["passes"],
+                        " / ".join(f"{x / 1e9:.3f} GB" for x in rchar) or "—", f"{want / 1e9:.3f} GB",
+                        " / ".join(f"{x / want:.4f}" for x in rchar) or "—",
+                        f"{got:.4g}" if got else "—", f"{fl:.4g}", f"{got / fl:.4f}" if got else "—"])
+    return md(head, out)
 
 
 # ---- the peers ------------------------------------------------------------------------------
@@ -396,6 +431,12 @@ def main():
     if png_pass:
         sec += [f"![passes against floors]({rel(png_pass)})", ""]
     sec += ["### The ceilings", "", ceil_files, "", ceil_gemm, "",
+            "### Bytes read and flops against the model", "",
+            "Each rank's bytes read through read() (rchar of /proc/PID/io, the stored bytes: compressed "
+            "for the gzip files) and prsvd's own count of the sketch flops, against the model of "
+            "[docs/performance.md](../docs/performance.md) (`bench/model.py`: m n s a pass, read once "
+            "over the ranks; 4mnℓ a pass plus 2mn·10 for the probes of the last).", "",
+            model_table(res, k, p, q), "",
             f"### prsvd against dask, scikit-learn and PDGESVD, {big.get('rows')} x {big.get('cols')} float64 (f64c)", "",
             "Each run starts with the file evicted from the page cache. *time s*: prsvd's `elapsed_seconds` "
             "(reads, sketches, factorizations, output write), dask's compute (graph, reads through h5py, "
