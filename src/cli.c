@@ -82,6 +82,7 @@ json_object *prsvd_profile_passes_json(const struct prsvd_profile_passes *passes
     json_object *r = json_object_new_object();
     json_object_object_add(r, "time_max", json_object_new_double(passes->time_max[i]));
     json_object_object_add(r, "time_min", json_object_new_double(passes->time_min[i]));
+    json_object_object_add(r, "cpu_max", json_object_new_double(passes->cpu_max[i]));
     json_object_array_add(a, r);
   }
   return a;

@@ -278,7 +278,7 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   int64_t row0, local_rows;
   int in, status = PRSVD_OK;
   struct reads rd;
-  const double t_start = MPI_Wtime();
+  prsvd_profile_pass_begin();
   /* this rank's rows are those of the kept or co-range matrices (all m-row, row-block) */
   prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
   if (!ref || prsvd_dmat_rows(ref) != m)
@@ -331,7 +331,7 @@ out:
   p->csr = NULL;
   free(p->right_t);
   p->right_t = NULL;
-  prsvd_profile_pass(MPI_Wtime() - t_start);
+  prsvd_profile_pass_end();
   return status;
 }
 
