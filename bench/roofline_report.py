@@ -50,9 +50,9 @@ class Results:
         self.verify = {r["tag"]: r for r in self.recs if r.get("kind") == "verify"}
         self.resident = {r["tag"]: r["bytes"] for r in self.recs if r.get("kind") == "resident"}
 
-    def sec(self, tag):
-        """Median seconds of the measurement TAG over its rounds (tags TAG.1, TAG.2, ...)."""
-        return med(r.get("seconds") for t, r in self.by_tag.items()
+    def sec(self, tag, field="seconds"):
+        """Median seconds (or FIELD) of the measurement TAG over its rounds (TAG.1, TAG.2, ...)."""
+        return med(r.get(field) for t, r in self.by_tag.items()
                    if (t == tag or (t.startswith(tag + ".") and t[len(tag) + 1:].isdigit()))
                    and r.get("status") == "ok")
 
@@ -104,6 +104,12 @@ def pass_rows(res, q):
                 gd = None if gd is None else gd * scale
                 cache = "cold" if i == 0 or not warm else "warm"
                 rd = res.sec(f"read.{name}.hdf5.{cache}")
+                # CPU: prsvd's process CPU for the pass against the floors' CPU (the GEMMs of
+                # this build's precision: DGEMM, as it converts float32 panels to float64)
+                cpus = [r["pass_times"][i].get("cpu_max") for r in runs]
+                gc = res.sec(f"gemm.d.r{ranks}.e{min(extra, 10)}", "cpu_seconds")
+                rc = res.sec(f"read.{name}.hdf5.{cache}", "cpu_seconds")
+                fcpu = None if gc is None or rc is None else gc * scale + rc / ranks
                 floor = max(x for x in (rd, g) if x is not None) if (rd or g) else None
                 others = max(r.get("other_cores") or 0 for r in runs)
                 rows.append({"name": name, "ranks": ranks, "pass": i + 1, "time": med(times),
@@ -111,13 +117,15 @@ def pass_rows(res, q):
                              "cache": cache, "gemm": g, "gemm_d": gd, "prec": prec, "floor": floor,
                              "ratio": med(times) / floor if floor else None,
                              "bound": None if not floor else ("read" if (rd or 0) >= (g or 0) else "GEMM"),
-                             "others": others})
+                             "others": others, "cpu": med(cpus), "floor_cpu": fcpu,
+                             "cpu_ratio": med(cpus) / fcpu if fcpu and med(cpus) else None})
     return rows
 
 
 def pass_table(rows):
     head = ["file", "ranks", "pass", "runs", "pass s (median, min–max)", "read floor s (HDF5, cache)",
-            "GEMM floor s", "floor s", "**pass / floor**", "bound by", "others' CPU, cores (max)"]
+            "GEMM floor s", "floor s", "**pass / floor**", "bound by", "pass CPU s a rank",
+            "read + DGEMM CPU s a rank", "CPU ratio", "others' CPU, cores (max)"]
     out = []
     for r in rows:
         dt, lay = LAYOUT[r["name"]]
@@ -127,7 +135,8 @@ def pass_table(rows):
         out.append([f"{r['name']}: {dt}, {lay}", r["ranks"], r["pass"], r["n"],
                     f"{fmt(r['time'], 3)} ({fmt(r['min'], 3)}–{fmt(r['max'], 3)})",
                     f"{fmt(r['read'], 3)} ({r['cache']})", gem, fmt(r["floor"], 3),
-                    f"**{fmt(r['ratio'])}**", r["bound"] or "—", fmt(r["others"])])
+                    f"**{fmt(r['ratio'])}**", r["bound"] or "—", fmt(r["cpu"], 3), fmt(r["floor_cpu"], 3),
+                    fmt(r["cpu_ratio"]), fmt(r["others"])])
     return md(head, out)
 
 
@@ -426,7 +435,12 @@ def main():
             "run). *GEMM floor*: the pass's two panel GEMMs alone (`bench/peers/gemm_floor.c`, the same OpenBLAS, "
             "one thread, rows of one rank; the last pass multiplies 10 probe columns more); for float32 input "
             "the issue's floor is SGEMM, and the DGEMM floor is shown beside it because this build converts "
-            "float32 panels to float64.", "",
+            "float32 panels to float64. *CPU*: the pass's process CPU time (`cpu_max` of `pass_times`: "
+            "the GEMM thread and the reader thread together) against the CPU time of the read floor (per "
+            "rank) plus the DGEMM floor. On an idle machine a pass takes max(read, GEMM) of wall time and "
+            "read + GEMM of CPU time; other processes stretch the wall time but hardly the CPU time, so a "
+            "CPU ratio near 1 with a wall ratio far above it means the time went to waiting for a core, "
+            "not to work prsvd does beyond the floors.", "",
             pass_table(prow), ""]
     if png_pass:
         sec += [f"![passes against floors]({rel(png_pass)})", ""]

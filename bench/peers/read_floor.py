@@ -11,7 +11,9 @@ usage: read_floor.py FILE.h5:/DATASET --panel-rows R [--cold] [--mode hdf5|raw]
         the numbers out of the file, gzip included
 --cold evicts the file from the page cache first (posix_fadvise DONTNEED, see
 common.evict) and reports how many bytes were still resident.  The clock covers the reads
-only (buffers are allocated and touched first, the file opened).  Prints one JSON line.
+only (buffers are allocated and touched first, the file opened); the CPU time beside it
+(user + system, setup included) is the work of reading, which other processes cannot
+inflate.  Prints one JSON line.
 """
 import argparse
 import json
@@ -77,12 +79,14 @@ def main():
     resident = common.evict(path) if args.cold else common.resident_bytes(path)
     rec = {"input": args.spec, "mode": args.mode, "cold": args.cold,
            "resident_bytes_before": resident, "file_bytes": file_bytes}
+    cpu0 = time.process_time()
     if args.mode == "raw":
         rec["seconds"] = read_raw(path)
     else:
         rec["seconds"], (rows, data_bytes, dtype, chunks, comp) = read_hdf5(path, dset, args.panel_rows)
         rec.update({"panel_rows": rows, "data_bytes": data_bytes, "dtype": dtype,
                     "chunks": chunks, "compression": comp})
+    rec["cpu_seconds"] = time.process_time() - cpu0  # the reads' CPU (user + system), and setup
     rec["file_gb_per_s"] = file_bytes / rec["seconds"] * 1e-9
     print(json.dumps(rec))
 
