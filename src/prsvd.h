@@ -189,6 +189,10 @@ typedef struct prsvd_svd prsvd_svd;
 /* Collective over comm (duplicated inside). */
 int prsvd_svd_create(MPI_Comm comm, prsvd_svd **svd);
 int prsvd_svd_set_params(prsvd_svd *svd, const struct prsvd_svd_params *params);
+/* The rows of a each panel of the stream will hold under the current params (--memory is a
+ * ceiling: panels are kept near the cache size); a usage error if not even one row fits.
+ * Not collective. */
+int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *panel_rows);
 /* Collective: every rank passes a source for the same matrix; each reads only its rows.
  * Returns the same status on every rank. */
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a);

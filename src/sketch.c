@@ -342,5 +342,10 @@ int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch
   }
   int64_t rows = memory / (8 * n) / (prefetch ? 2 : 1);
   if (rows < 1 && memory >= 8 * n) rows = 1;
-  return rows;
+  /* The budget is a ceiling, not a target: a panel that fits in the last-level cache is read
+   * once from memory by both of its products (A_i X and A_iᵀ Y_i), and smaller panels let the
+   * reader thread overlap the reads with the products. */
+  int64_t cached = PRSVD_PANEL_BYTES / (8 * n);
+  if (cached < PRSVD_PANEL_MIN_ROWS) cached = PRSVD_PANEL_MIN_ROWS;
+  return rows < cached ? rows : cached;
 }
