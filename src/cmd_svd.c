@@ -235,7 +235,7 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   sketch_shape(prm, mn, &mc, &nc, &what);
   double sketches = 8.0 * ((double)block * mc + (double)n * nc);
   int passes = prm->method == PRSVD_METHOD_ONEPASS ? 1 : prm->power_iters + 1;
-  if (in->format[0])
+  if (in->sparse)
     printf("prsvd %s %s: %lld x %lld sparse %s (%lld stored %s entries, %.3g%%) on %d rank%s\n",
            o->center ? "pca" : "svd", spec,
            (long long)m, (long long)n, in->format, (long long)in->nnz, in->type,
@@ -243,6 +243,7 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   else
     printf("prsvd %s %s: %lld x %lld %s on %d rank%s\n", o->center ? "pca" : "svd", spec, (long long)m,
            (long long)n, in->type, cli->nprocs, cli->nprocs > 1 ? "s" : "");
+  if (in->conventions[0]) printf("  %s\n", in->conventions);
   if (prm->method == PRSVD_METHOD_QB)
     printf("  tol = %g, block %lld, max rank %lld: %d pass%s over %s\n", prm->tol,
            (long long)prm->block, (long long)(mc / 2), passes, passes > 1 ? "es" : "",
