@@ -308,6 +308,10 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
       for (int64_t q = 0; q < p->n_right; q++)
         for (int64_t j = 0; j < n; j++) p->right_t[j * p->n_right + q] = p->right[q * n + j];
     }
+    if (p->corange) {
+      p->corange_t = malloc(sizeof(double) * (size_t)((n + 1) * prsvd_dmat_cols(p->corange_src)));
+      if (!p->corange_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse co-range update");
+    }
   }
   status = reads_begin(&rd, p, cur->next_row, end);
   if (status) goto out;
@@ -340,7 +344,8 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
 out:
   reads_end(&rd, p);
   free(p->right_t);
-  p->right_t = NULL;
+  free(p->corange_t);
+  p->right_t = p->corange_t = NULL;
   return status;
 }
 

@@ -73,6 +73,7 @@ struct prsvd_pass {
   const double *right;
   const struct prsvd_sparse_right *right_sparse;
   double *right_t;  /* R row-major, made by the pass for sparse panels */
+  double *corange_t; /* sparse panels: a panel's A_i^T K_i row-major (n x kc) and a row of K */
   int64_t n_right;
   /* rows of P_i(:, col0 : col0 + dmat cols) stored into dmat */
   int n_keep;
