@@ -223,19 +223,20 @@ static void sketch_shape(const struct prsvd_svd_params *prm, int64_t mn, int64_t
 }
 
 static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in,
-                       int64_t panel, const struct svd_opts *o, const struct prsvd_svd_params *prm) {
+                       const struct svd_opts *o, const struct prsvd_svd_params *prm, int64_t panel) {
   char b1[32], b2[32], b3[32], b4[32];
   int64_t m = in->rows, n = in->cols, mn = m < n ? m : n, mc, nc;
   const char *what;
   const int64_t block = (m + cli->nprocs - 1) / cli->nprocs; /* rows of this rank */
   const int buffers = prm->prefetch ? 2 : 1; /* the reader thread fills the second */
-  /* a sparse panel holds 16 bytes a stored entry (index and value) at the mean row density */
-  const double panel_bytes = in->format[0] ? (16.0 * (double)in->nnz / (double)m + 8.0) * (double)panel
-                                           : 8.0 * (double)panel * (double)n;
+  /* a panel as the solver holds it: dense float64 rows, or CSR at the average row density */
+  const double panel_bytes = in->sparse ? (16.0 * (double)in->nnz / (double)m + 8.0) * (double)panel
+                                        : 8.0 * (double)panel * (double)n;
+  const double pass_bytes = in->sparse ? 16.0 * (double)in->nnz + 8.0 * (double)(m + 1) : 8.0 * (double)m * (double)n;
   sketch_shape(prm, mn, &mc, &nc, &what);
   double sketches = 8.0 * ((double)block * mc + (double)n * nc);
   int passes = prm->method == PRSVD_METHOD_ONEPASS ? 1 : prm->power_iters + 1;
-  if (in->format[0])
+  if (in->sparse)
     printf("prsvd %s %s: %lld x %lld sparse %s (%lld stored %s entries, %.3g%%) on %d rank%s\n",
            o->center ? "pca" : "svd", spec,
            (long long)m, (long long)n, in->format, (long long)in->nnz, in->type,
@@ -243,17 +244,18 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   else
     printf("prsvd %s %s: %lld x %lld %s on %d rank%s\n", o->center ? "pca" : "svd", spec, (long long)m,
            (long long)n, in->type, cli->nprocs, cli->nprocs > 1 ? "s" : "");
+  if (in->conventions[0]) printf("  %s\n", in->conventions);
   if (prm->method == PRSVD_METHOD_QB)
     printf("  tol = %g, block %lld, max rank %lld: %d pass%s over %s\n", prm->tol,
            (long long)prm->block, (long long)(mc / 2), passes, passes > 1 ? "es" : "",
-           prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
+           prsvd_format_bytes(pass_bytes, b1, sizeof b1));
   else if (prm->method == PRSVD_METHOD_ONEPASS)
     printf("  k = %lld, %s %lld (%s sketches, %s): 1 pass over %s\n", (long long)prm->rank, what,
-           (long long)mc, o->sketch, o->onepass_method, prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
+           (long long)mc, o->sketch, o->onepass_method, prsvd_format_bytes(pass_bytes, b1, sizeof b1));
   else
     printf("  k = %lld, p = %lld, q = %d: %d passes over %s (one more if the sketch is ill-conditioned)\n",
            (long long)prm->rank, (long long)prm->oversample, prm->power_iters, passes,
-           prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
+           prsvd_format_bytes(pass_bytes, b1, sizeof b1));
   printf("  memory per rank: panels %d x %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
          buffers, prsvd_format_bytes(panel_bytes, b2, sizeof b2), (long long)panel,
          prsvd_format_bytes(sketches, b3, sizeof b3),
@@ -467,10 +469,10 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   prsvd_profile_reset();
   PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
-  if (!o.quiet && !o.json && cli->rank == 0) {
+  if (!o.quiet && !o.json) {
     int64_t panel;
     PRSVD_TRY(prsvd_svd_panel_rows(svd, src, &panel));
-    print_plan(cli, pos[0], &info, panel, &o, &prm);
+    if (cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, panel);
   }
   status = prsvd_svd_solve(svd, src);
   if (status == PRSVD_CHECKPOINTED) {

@@ -189,13 +189,13 @@ typedef struct prsvd_svd prsvd_svd;
 /* Collective over comm (duplicated inside). */
 int prsvd_svd_create(MPI_Comm comm, prsvd_svd **svd);
 int prsvd_svd_set_params(prsvd_svd *svd, const struct prsvd_svd_params *params);
-/* The rows of a each panel of the stream will hold under the current params (--memory is a
- * ceiling: panels are kept near the cache size); a usage error if not even one row fits.
- * Not collective. */
-int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *panel_rows);
 /* Collective: every rank passes a source for the same matrix; each reads only its rows.
  * Returns the same status on every rank. */
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a);
+/* Not collective: the rows per panel a solve of a will stream on this rank, from the memory
+ * budget (a ceiling: dense panels are kept near the cache size) and the prefetch setting
+ * (PRSVD_ERR_USAGE if not even one row fits). */
+int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *panel_rows);
 /* Results, lent until destroy.  U and V are distributed by contiguous row blocks: this rank
  * holds rows [row0, row0 + local_rows) column-major with leading dimension ld. */
 int prsvd_svd_get_rank(const prsvd_svd *svd, int64_t *k);

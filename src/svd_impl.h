@@ -12,6 +12,7 @@
 #include "../mpi/prsvd_grid.h"
 #include "prsvd.h"
 #include "sketch.h"
+#include "source_impl.h"
 
 struct prsvd_svd {
   MPI_Comm comm;
