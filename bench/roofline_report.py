@@ -487,7 +487,6 @@ def main():
     section = "\n".join(sec) + "\n"
     print(section)
     report.write_section(md_path, BEGIN, END, section)
-    print(f"wrote {md_path}")
 
 
 if __name__ == "__main__":
