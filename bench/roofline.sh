@@ -110,8 +110,14 @@ for spec in "${FILES[@]}"; do
   say "prsvd gen $name: $m x $n $dtype ${layout[*]}"
   "${MPIRUN[@]}" -n 2 "$PRSVD" gen "$OUT/$name.h5:/A" --rows "$m" --cols "$n" --spectrum poly \
     --decay 1 --dtype "$dtype" "${layout[@]}" --force --quiet
+  # the panel rows the solver uses (one cheap pass: k = 1, q = 0), beside `prsvd info`
+  "$PRSVD" svd "$OUT/$name.h5:/A" -k 1 -p 0 -q 0 --json --force -o "$OUT/probe.h5" > "$OUT/probe.json"
   "$PRSVD" info "$OUT/$name.h5:/A" -k "$K" -p "$P" -q "$Q" --json \
-    | "$PY" -c 'import json, sys; r = json.load(sys.stdin); r.update(kind="file", name=sys.argv[1], file_bytes=__import__("os").path.getsize(r["file"])); print(json.dumps(r))' "$name" >> "$RESULTS"
+    | "$PY" -c 'import json, os, sys
+r = json.load(sys.stdin)
+r.update(kind="file", name=sys.argv[1], file_bytes=os.path.getsize(r["file"]),
+         panel_rows=json.load(open(sys.argv[2]))["panel_rows"])
+print(json.dumps(r))' "$name" "$OUT/probe.json" >> "$RESULTS"
 done
 sync
 panel_rows() { "$PY" -c 'import json, sys
@@ -177,7 +183,7 @@ done
 
 # ---- peers on the same files, each from a cold cache -------------------------------------
 for name in f64c small; do
-  f=$OUT/$name.h5 pr=$(panel_rows "$name")
+  f=$OUT/$name.h5
   if [ "$name" = small ]; then
     for ranks in 1 2; do
       cold "$f"
@@ -187,9 +193,11 @@ for name in f64c small; do
     done
   fi
   cold "$f"
+  # dask's own chunk size (its "auto" default, 128 MiB): row panels of all columns
+  dask_rows=$(( (128 << 20) / (8 * $("$PY" -c 'import h5py, sys; print(h5py.File(sys.argv[1])["A"].shape[1])' "$f")) ))
   timed "dask.$name" python3 kind=dask name=$name cache=cold -- \
     "$PY" "$HERE/peers/dask_svd.py" "$f:/A" "$K" --oversample "$P" --iters "$Q" \
-    --chunk-rows "$pr" --workers 2 --save "$OUT/dask.$name.h5"
+    --chunk-rows "$dask_rows" --workers 2 --save "$OUT/dask.$name.h5"
   verify "dask.$name" "$f:/A" "$OUT/dask.$name.h5"
   cold "$f"
   timed "sklearn.$name" python3 kind=sklearn name=$name cache=cold -- \

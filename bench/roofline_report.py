@@ -419,7 +419,8 @@ def main():
            f"Matrices from `prsvd gen` (σⱼ = 1/j): {big.get('rows')} x {big.get('cols')} in four files "
            f"(float64 and float32, contiguous and chunked {e.get('BENCH_CHUNK', '?')} with gzip {e.get('BENCH_GZIP', '?')}), "
            f"and {small.get('rows')} x {small.get('cols')} float64 for the comparison with PDGESVD. "
-           f"prsvd `svd -k {k} -p {p} -q {q}` ({q + 1} passes, default `--memory` 512M), one BLAS thread per rank.", "",
+           f"prsvd `svd -k {k} -p {p} -q {q}` ({q + 1} passes; default `--memory` 512M, in which the solver keeps "
+           f"panels of {big.get('panel_rows')} rows, about 8 MiB), one BLAS thread per rank.", "",
            "**Targets (ratios from this one run):**", ""] + verdict + [""]
     if flagged:
         sec += [f"**Caution:** other processes took more than {CONTENTION} cores during {len(flagged)} of the "
