@@ -60,16 +60,8 @@ def main():
                        f"‖A−USVᵀ‖F / ‖A−A_k‖F = {acc['big'][0]:.5f} against {acc['small'][0]:.5f} on the small "
                        f"matrix of the same spectrum (difference {d:.1e}); singular values {acc['big'][1]:.1e} "
                        f"against {acc['small'][1]:.1e}.")
-    csv = os.path.join(data_dir, "svd.big.mem.csv")
-    png = None
-    if os.path.exists(csv):
-        dat = os.path.join(data_dir, "svd.big.job.dat")
-        with open(csv) as f, open(dat, "w") as g:
-            next(f)
-            for line in f:
-                t, pid, _, rss = line.strip().split(",")
-                if pid == "0":
-                    g.write(f"{t} {rss}\n")
+    dat, png = rr.job_series(data_dir, "svd.big"), None
+    if dat:
         png = os.path.join(plot_dir, "oocore-memory.png")
         if not rr.gnuplot(f"""
 set terminal pngcairo size 900,420 font ',10' noenhanced

@@ -312,20 +312,28 @@ plot '{dat}' using 2:xtic(1) title 'prsvd pass' lc rgb '#1f77b4', \
     return png if ok else None
 
 
+def job_series(data_dir, tag):
+    """The job's total RSS over time from TAG.mem.csv (memwatch.py) as a gnuplot data file
+    TAG.job.dat; its path, or None without samples."""
+    csv = os.path.join(data_dir, f"{tag}.mem.csv")
+    if not os.path.exists(csv):
+        return None
+    dat = os.path.join(data_dir, f"{tag}.job.dat")
+    with open(csv) as f, open(dat, "w") as g:
+        next(f)
+        for line in f:
+            t, pid, _, rss = line.strip().split(",")
+            if pid == "0":
+                g.write(f"{t} {rss}\n")
+    return dat
+
+
 def plot_memory(res, tags, title, png, data_dir):
     series = []
     for tag, label in tags:
-        csv = os.path.join(data_dir, f"{tag}.mem.csv")
-        if not os.path.exists(csv):
-            continue
-        dat = os.path.join(data_dir, f"{tag}.job.dat")
-        with open(csv) as f, open(dat, "w") as g:
-            next(f)
-            for line in f:
-                t, pid, _, rss = line.strip().split(",")
-                if pid == "0":
-                    g.write(f"{t} {rss}\n")
-        series.append(f"'{dat}' using 1:2 with lines lw 2 title '{label}'")
+        dat = job_series(data_dir, tag)
+        if dat:
+            series.append(f"'{dat}' using 1:2 with lines lw 2 title '{label}'")
     if not series:
         return None
     ok = gnuplot(f"""
