@@ -50,7 +50,11 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # to its reader thread at 1 rank and to the second rank at 2; dask gets 2 worker threads;
 # scikit-learn alone uses OpenBLAS's default (one thread per core), as a user would.
 export OPENBLAS_NUM_THREADS=1
-MPIRUN=(mpirun --oversubscribe -x OPENBLAS_NUM_THREADS -x LD_LIBRARY_PATH)
+# No binding: Open MPI binds each of up to 2 ranks to one core by default, which would put
+# prsvd's reader thread on its rank's GEMM core (and every 1-rank job of the machine on core
+# 0); the f64c and f64z files also run bound at 1 rank (`--bind-to core`) to show the cost.
+MPIRUN=(mpirun --oversubscribe --bind-to none -x OPENBLAS_NUM_THREADS -x LD_LIBRARY_PATH)
+MPIRUN_BOUND=(mpirun --oversubscribe --bind-to core -x OPENBLAS_NUM_THREADS -x LD_LIBRARY_PATH)
 mkdir -p "$OUT" "$OUT/bin" "$HERE/plots"
 : > "$RESULTS"
 
@@ -152,7 +156,8 @@ SVD=(-k "$K" -p "$P" -q "$Q" --json --force)
 for name in f64c f64z f32c f32z; do
   f=$OUT/$name.h5 pr=$(panel_rows "$name")
   rank_list=(1)
-  [ "$name" = f64c ] && rank_list=(1 2)
+  [ "$name" = f64c ] && rank_list=(1 2 1core)
+  [ "$name" = f64z ] && rank_list=(1 1core)
   for ((i = 1; i <= REPEAT; i++)); do
     for mode in raw hdf5; do
       timed "read.$name.$mode.cold.$i" python3 kind=read_floor name=$name rep=$i -- \
@@ -160,14 +165,16 @@ for name in f64c f64z f32c f32z; do
     done
     timed "read.$name.hdf5.warm.$i" python3 kind=read_floor name=$name rep=$i -- \
       "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode hdf5
-    for ranks in "${rank_list[@]}"; do
+    for rb in "${rank_list[@]}"; do
+      ranks=${rb%core} launch=("${MPIRUN[@]}") bind=none
+      [ "$rb" = "$ranks" ] || launch=("${MPIRUN_BOUND[@]}") bind=core
       cold "$f"
-      timed "prsvd.$name.r$ranks.$i" prsvd kind=prsvd name=$name ranks=$ranks rep=$i cache=cold -- \
-        "${MPIRUN[@]}" -n "$ranks" "$PRSVD" svd "$f:/A" "${SVD[@]}" -o "$OUT/prsvd.$name.r$ranks.h5"
-      echo "{\"kind\": \"resident\", \"tag\": \"prsvd.$name.r$ranks.$i\", \"bytes\": $(fincore --bytes --noheadings --raw --output RES "$f")}" >> "$RESULTS"
+      timed "prsvd.$name.r$rb.$i" prsvd kind=prsvd name=$name ranks=$ranks bind=$bind rep=$i cache=cold -- \
+        "${launch[@]}" -n "$ranks" "$PRSVD" svd "$f:/A" "${SVD[@]}" -o "$OUT/prsvd.$name.r$rb.h5"
+      echo "{\"kind\": \"resident\", \"tag\": \"prsvd.$name.r$rb.$i\", \"bytes\": $(fincore --bytes --noheadings --raw --output RES "$f")}" >> "$RESULTS"
     done
   done
-  for ranks in "${rank_list[@]}"; do verify "prsvd.$name.r$ranks" "$f:/A" "$OUT/prsvd.$name.r$ranks.h5"; done
+  for rb in "${rank_list[@]}"; do verify "prsvd.$name.r$rb" "$f:/A" "$OUT/prsvd.$name.r$rb.h5"; done
 done
 
 # ---- compute-bound: 1 rank against 2 at k = K_BIG, the file in the page cache -------------
