@@ -35,17 +35,20 @@ def main():
         peak = " / ".join(f"{p['name']} {p['peak_rss_mib']:.0f}" for p in procs)
         _, job = rr.peaks(s)
         if s.get("status") != "ok":
-            rows.append([f"{g['rows']} x {g['cols']}", f"{fb / GIB:.2f}", f"failed (exit {s.get('rc')})"] + [""] * 6)
+            rows.append([f"{g['rows']} x {g['cols']}", f"{fb / GIB:.2f}", f"failed (exit {s.get('rc')})"] + [""] * 7)
             continue
         pts = [p["time_max"] for p in s["pass_times"]]
+        disk = sum(p.get("read_bytes") or 0 for p in procs)
         rates = " / ".join(f"{fb / t / 1e9:.2f}" for t in pts)
         acc[name] = (v or {}).get("residual_over_optimal"), (v or {}).get("singular_value_error")
         rows.append([f"{g['rows']} x {g['cols']} float64", f"{fb / GIB:.2f} GiB ({fb / ram:.2f} x RAM)",
                      f"{s['elapsed_seconds']:.1f}", " / ".join(f"{t:.1f}" for t in pts), rates,
+                     f"{disk / 1e9:.1f} GB ({disk / fb:.2f} x the file)",
                      peak, f"{job:.0f}" if job else "—",
                      rr.fmt(acc[name][0], 5), "—" if acc[name][1] is None else f"{acc[name][1]:.2e}",
                      f"{v['process_wall_seconds']:.1f}" if v else "—"])
     head = ["matrix", "file", "prsvd svd elapsed s", "pass s", "read GB/s per pass (file bytes / pass)",
+            "read from the disk (read_bytes of /proc/PID/io)",
             "peak RSS MiB per process (VmHWM)", "job peak RSS MiB (sampled sum)",
             "‖A−USVᵀ‖F / ‖A−A_k‖F", "max |σ̂ⱼ−σⱼ| / σ₁", "prsvd verify s (one more pass, same limit)"]
     verdict = []

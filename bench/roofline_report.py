@@ -364,7 +364,7 @@ set title '{title}'
 set xlabel 'seconds since start'
 set ylabel 'resident memory, MiB (job total, 50 ms samples)'
 set grid
-set key top right
+set key top left
 plot {', '.join(series)}
 """)
     return png if ok else None
