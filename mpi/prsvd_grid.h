@@ -65,4 +65,25 @@ int prsvd_dmat_truncate_cols(prsvd_dmat *a, int64_t k);
 /* Local: scale column j of the first k by flip[j]. */
 void prsvd_dmat_scale_cols(prsvd_dmat *a, int64_t k, const double *flip);
 
+/* ---- Symmetric matrices on a 2-D grid ------------------------------------------------ */
+
+/* A symmetric n x n matrix dealt 2-D block-cyclically (square blocks of rows and columns) over
+ * a near-square grid of every rank of comm, for ScaLAPACK's eigensolver (smat.c). */
+typedef struct prsvd_smat prsvd_smat;
+
+/* Collective over comm (not duplicated; keep it alive); returns the same status everywhere. */
+int prsvd_smat_create(MPI_Comm comm, int64_t n, prsvd_smat **a);
+/* Collective (frees the BLACS grid).  Sets *a to NULL; accepts NULL. */
+void prsvd_smat_destroy(prsvd_smat **a);
+/* Rows are dealt in blocks of prsvd_smat_block() rows: 1 if this rank holds entries of
+ * `row` (then every row of its block must reach prsvd_smat_set_rows). */
+int64_t prsvd_smat_block(const prsvd_smat *a);
+int prsvd_smat_holds_row(const prsvd_smat *a, int64_t row);
+/* Local: keep this rank's entries of rows [row0, row0 + nrows) (row-major, row stride ld). */
+int prsvd_smat_set_rows(prsvd_smat *a, int64_t row0, int64_t nrows, const double *rows, int64_t ld);
+/* Collective (PDSYEVD, every eigenpair; A is destroyed): lambda (k, descending) and u
+ * (n x k column-major: the eigenvectors of the k largest eigenvalues) on every rank, the same
+ * bits everywhere. */
+int prsvd_smat_eigh(prsvd_smat *a, int64_t k, double *lambda, double *u);
+
 #endif
