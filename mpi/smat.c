@@ -132,7 +132,11 @@ int prsvd_smat_eigh(prsvd_smat *a, int64_t k, double *lambda, double *u) {
   pdsyevd_("V", "U", &in, a->data, &one, &one, a->desc, w, z, &one, &one, a->desc, &wq, &lwork, &iwq,
            &liwork, &info);
   PRSVD_TRY(prsvd_scalapack_info(info, "PDSYEVD workspace query"));
-  lwork = (int)wq + 1;
+  /* the query under-counts on some grids (ScaLAPACK issue #74, PDSTEDC's PDLASRT; the
+   * PDORMTR of the back-transformation): add what those two need on their own */
+  const int64_t np = a->local_rows, nq = a->local_cols, nb = a->nb;
+  const int64_t extra = (np + nq) * nb + nb * nb + np * (nb + nq) + n;
+  PRSVD_TRY(prsvd_to_int((int64_t)wq + 1 + extra, "PDSYEVD workspace", &lwork));
   liwork = iwq > 7 * in + 8 * a->npcol + 2 ? iwq : 7 * in + 8 * a->npcol + 2;
   work = prsvd_calloc((size_t)lwork, sizeof *work);
   iwork = prsvd_calloc((size_t)liwork, sizeof *iwork);
