@@ -8,7 +8,8 @@
  * MPI_Allreduce sums the gradients with the loss and the count of right answers, so every
  * rank takes the same step.  K-FAC statistics go to prsvd_kfac_accumulate, whose
  * prsvd_kfac_step averages them over the ranks.  Logs per epoch (train loss, test accuracy,
- * wall time, inversion time) as CSV and JSON; the JSON also holds every step's loss.
+ * wall time, inversion time) as CSV and JSON; the JSON also holds every step's loss; --spectra
+ * logs the eigenvalues of every factor at every refresh.
  */
 #include <errno.h>
 #include <math.h>
@@ -24,8 +25,8 @@
 #include "prsvd_kfac.h"
 
 struct train_opts {
-  const char *optimizer, *widths, *csv, *json, *data;
-  int64_t epochs, batch, max_steps, train_size, test_size, rank, factor_period, inverse_period;
+  const char *optimizer, *widths, *csv, *json, *data, *spectra;
+  int64_t epochs, batch, max_steps, train_size, test_size, rank, factor_period, inverse_period, distribute_dim;
   double lr, momentum, damping, decay;
   uint64_t seed;
   int quiet, debug;
@@ -44,6 +45,7 @@ static const struct prsvd_option train_options[] = {
     {"decay", 0, PRSVD_OPT_DOUBLE, "RHO", "0.95", 0, 0.9999, 0, "K-FAC exponential average of the factors", O(decay)},
     {"factor-period", 0, PRSVD_OPT_INT, "T", "10", 1, 1e9, 0, "K-FAC: update the factors every T steps", O(factor_period)},
     {"inverse-period", 0, PRSVD_OPT_INT, "T", "50", 1, 1e9, 0, "K-FAC: decompose the factors every T steps", O(inverse_period)},
+    {"distribute-dim", 0, PRSVD_OPT_INT, "D", "4096", 0, 1e9, 0, "K-FAC: factors of dimension >= D decomposed by all ranks together (0: never)", O(distribute_dim)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the weights, the shuffles and the sketches", O(seed)},
     {"train-size", 0, PRSVD_OPT_INT, "N", "60000", 1, 60000, 0, "use the first N training images", O(train_size)},
     {"test-size", 0, PRSVD_OPT_INT, "N", "10000", 1, 10000, 0, "use the first N test images", O(test_size)},
@@ -51,6 +53,7 @@ static const struct prsvd_option train_options[] = {
     {"data", 0, PRSVD_OPT_STRING, "DIR", NULL, 0, 0, 0, "Fashion-MNIST directory (default $PRSVD_FASHION_MNIST or /usr/share/datasets/fashion-mnist)", O(data)},
     {"csv", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0, "write one line per epoch here", O(csv)},
     {"json", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0, "write the configuration, the epochs and every step's loss here", O(json)},
+    {"spectra", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0, "K-FAC: write every factor's eigenvalues at every refresh here (step layer factor index lambda)", O(spectra)},
     {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "no progress or per-epoch lines", O(quiet)},
     {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces", O(debug)},
     PRSVD_OPT_END};
@@ -232,6 +235,21 @@ static int write_logs(const struct train_opts *o, const struct epoch_log *log, i
   return PRSVD_OK;
 }
 
+/* Rank 0: the eigenvalues of every factor after a refresh, one line each. */
+static int log_spectra(FILE *f, const prsvd_kfac *kf, int n_layers, int64_t step) {
+  for (int l = 0; l < n_layers; l++)
+    for (int w = 0; w < 2; w++) {
+      const double *u, *lambda;
+      double damping;
+      int64_t d, r;
+      PRSVD_CHECK(prsvd_kfac_get_inverse(kf, l, w ? PRSVD_KFAC_G : PRSVD_KFAC_A, &d, &r, &u, &lambda, &damping));
+      for (int64_t j = 0; j < r; j++)
+        fprintf(f, "%lld %d %c %lld %.10g\n", (long long)step, l, w ? 'G' : 'A', (long long)j + 1, lambda[j]);
+    }
+  if (ferror(f)) PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot write the spectra: %s", strerror(errno));
+  return PRSVD_OK;
+}
+
 static int train(MPI_Comm comm, struct train_opts *o) {
   int status = PRSVD_OK, rank, nprocs, n_layers = 0;
   int64_t widths[MLP_MAX_LAYERS + 1], row0, local, step = 0, n_epochs = 0;
@@ -245,6 +263,7 @@ static int train(MPI_Comm comm, struct train_opts *o) {
   double *x = NULL, *buf = NULL, *step_loss = NULL;
   uint8_t *y = NULL;
   struct epoch_log *log = NULL;
+  FILE *spectra = NULL;
   const char *dir = o->data ? o->data : getenv("PRSVD_FASHION_MNIST");
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &nprocs);
@@ -275,6 +294,7 @@ static int train(MPI_Comm comm, struct train_opts *o) {
     kp.factor_period = (int)o->factor_period;
     kp.inverse_period = (int)o->inverse_period;
     kp.seed = o->seed;
+    kp.distribute_dim = o->distribute_dim;
     PRSVD_TRY(prsvd_kfac_create(comm, &kf));
     PRSVD_TRY(prsvd_kfac_set_params(kf, &kp));
     for (int l = 0; l < n_layers; l++) {
@@ -283,6 +303,12 @@ static int train(MPI_Comm comm, struct train_opts *o) {
     }
   }
   PRSVD_TRY(mlp_opt_create(m, &op, kf, &opt));
+  if (kf && o->spectra && rank == 0) {
+    spectra = fopen(o->spectra, "w");
+    if (!spectra) status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__, "cannot write '%s': %s", o->spectra, strerror(errno));
+    else fprintf(spectra, "# step layer factor index lambda\n");
+  }
+  PRSVD_TRY(prsvd_error_agree(comm, status));
 
   int64_t steps_per_epoch = tr.n / o->batch, total = steps_per_epoch * o->epochs;
   if (o->max_steps && o->max_steps < total) total = o->max_steps;
@@ -333,7 +359,14 @@ static int train(MPI_Comm comm, struct train_opts *o) {
       loss_sum += step_loss[step];
       if (!isfinite(step_loss[step]))
         PRSVD_FAIL(PRSVD_ERR_NUMERIC, "the loss diverged at step %lld (%g): lower --lr", (long long)step, step_loss[step]);
-      if (kf) PRSVD_TRY(prsvd_kfac_step(kf));
+      if (kf) {
+        struct prsvd_kfac_stats before;
+        prsvd_kfac_get_stats(kf, &before);
+        PRSVD_TRY(prsvd_kfac_step(kf));
+        prsvd_kfac_get_stats(kf, &ks);
+        if (spectra && ks.refreshes > before.refreshes) status = log_spectra(spectra, kf, n_layers, step);
+        PRSVD_TRY(prsvd_error_agree(comm, status));
+      }
       PRSVD_TRY(mlp_opt_update(opt, m));
       if (!o->quiet && rank == 0 && isatty(2) && (s % 10 == 0 || s + 1 == steps_per_epoch)) {
         int done = (int)(40 * (s + 1) / steps_per_epoch);
@@ -361,7 +394,11 @@ static int train(MPI_Comm comm, struct train_opts *o) {
     printf("%s on %d rank(s): %lld steps in %.2f s\n", o->optimizer, nprocs, (long long)step, MPI_Wtime() - t_start);
   if (rank == 0) status = write_logs(o, log, n_epochs, step_loss, step, nprocs, m->n_params);
   PRSVD_TRY(prsvd_error_agree(comm, status));
+  if (spectra && fclose(spectra)) status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__, "cannot write '%s': %s", o->spectra, strerror(errno));
+  spectra = NULL;
+  PRSVD_TRY(prsvd_error_agree(comm, status));
 done:
+  if (spectra) fclose(spectra);
   mlp_opt_destroy(&opt);
   prsvd_kfac_destroy(&kf);
   mlp_destroy(&m);
