@@ -156,7 +156,10 @@ int prsvd_smat_eigh(prsvd_smat *a, int64_t k, double *lambda, double *u) {
   }
   info = MPI_Allreduce(MPI_IN_PLACE, u, count, MPI_DOUBLE, MPI_SUM, a->comm);
   if (info != MPI_SUCCESS) PRSVD_TRY(prsvd_mpi_check(info, __FILE__, __LINE__, __func__, "MPI_Allreduce"));
+  /* every rank holds w; rank 0's copy makes the bits the same everywhere */
   for (int64_t j = 0; j < k; j++) lambda[j] = w[n - 1 - j];
+  info = MPI_Bcast(lambda, (int)k, MPI_DOUBLE, 0, a->comm);
+  if (info != MPI_SUCCESS) PRSVD_TRY(prsvd_mpi_check(info, __FILE__, __LINE__, __func__, "MPI_Bcast"));
 done:
   free(w), free(z), free(work), free(iwork);
   return status;

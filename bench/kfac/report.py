@@ -328,6 +328,24 @@ if table and growth("eig") is not None:
     L.append(f"- inversion time growing ~d² rather than d³ from {widths[0]} to {widths[-1]}: exponents "
              + ", ".join(f"{m} {f2(growth(m))}" for m in methods) + ".")
 L.append("")
+L.append("Reading these numbers:")
+L.append("")
+if S and "kfac-eig" in S:
+    e = S["kfac-eig"]
+    L.append(f"- Most of kfac-eig's time is the application, not the refresh (inversion share {e['inverse'] / e['seconds']:.0%}): "
+             "it applies U(Λ + λ)⁻¹Uᵀ through all d eigenvectors, four products of about d_out·d_in·d per layer and "
+             "step, where the randomized methods make the same four products with r = 220 in place of d. Forming each (F + λI)⁻¹ once per "
+             "refresh, as K-FAC implementations that do not use eigenvectors do, would halve kfac-eig's application "
+             "and so shrink the per-epoch ratios above (the refresh ratios would not change).")
+    first = min((S[o]["t_target"], o) for o in S if S[o]["t_target"]) if any(S[o]["t_target"] for o in S) else None
+    if first:
+        L.append(f"- The first to reach {target} was {first[1]} ({first[0]:.1f} s): at this width and data set, "
+                 "K-FAC's extra cost per step is not repaid by its faster progress per step within these steps, "
+                 "whatever the inversion method.")
+L.append("- The machine is shared: the 1-minute load average at each run's start is listed above; a run that "
+         "started under a higher load than another was slowed more, so ratios between runs carry that noise (here "
+         "of the order of 2x). Re-run `bench/kfac/run.sh` on an idle machine for clean ratios.")
+L.append("")
 L.append(END)
 
 old = open(results_md).read() if os.path.exists(results_md) else "# Benchmark results\n"

@@ -34,7 +34,7 @@ make -s -C "$ROOT" prsvd tools/kfac/prsvd-kfac-train > /dev/null
 TRAIN=$ROOT/tools/kfac/prsvd-kfac-train
 PRSVD=$ROOT/prsvd
 mkdir -p "$OUT"
-rm -f "$OUT"/*.json "$OUT"/*.csv "$OUT"/*.txt "$OUT"/*.dat
+rm -f "$OUT"/*.json "$OUT"/*.csv "$OUT"/*.txt "$OUT"/*.dat "$OUT"/inv*.h5
 loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
 say() { printf '\n== [%s, load %s] %s\n' "$(date +%T)" "$(loadavg)" "$*" >&2; }
 {
