@@ -106,21 +106,15 @@ static void distributed_case(enum prsvd_kfac_method method, int pi_split, int64_
   prsvd_kfac_destroy(&one);
 }
 
-START_TEST(distributed_eig) { distributed_case(PRSVD_KFAC_EIG, 0, 0); }
-END_TEST
-START_TEST(distributed_revd) { distributed_case(PRSVD_KFAC_REVD, 1, 0); }
-END_TEST
-START_TEST(distributed_nystrom) { distributed_case(PRSVD_KFAC_NYSTROM, 0, 0); }
-END_TEST
-START_TEST(distributed_rsvd) { distributed_case(PRSVD_KFAC_RSVD, 1, 0); }
-END_TEST
-START_TEST(shared_factors_eig) { distributed_case(PRSVD_KFAC_EIG, 1, 9); }
-END_TEST
-START_TEST(shared_factors_revd) { distributed_case(PRSVD_KFAC_REVD, 0, 9); }
-END_TEST
-START_TEST(shared_factors_nystrom) { distributed_case(PRSVD_KFAC_NYSTROM, 1, 9); }
-END_TEST
-START_TEST(shared_factors_rsvd) { distributed_case(PRSVD_KFAC_RSVD, 0, 9); }
+/* Every method, each factor on one rank (distribute_dim 0) and the larger factors decomposed by
+ * all ranks together (9), with and without the pi split */
+static const struct {
+  enum prsvd_kfac_method method;
+  int pi_split;
+  int64_t distribute_dim;
+} cases[] = {{PRSVD_KFAC_EIG, 0, 0}, {PRSVD_KFAC_REVD, 1, 0}, {PRSVD_KFAC_NYSTROM, 0, 0}, {PRSVD_KFAC_RSVD, 1, 0},
+             {PRSVD_KFAC_EIG, 1, 9}, {PRSVD_KFAC_REVD, 0, 9}, {PRSVD_KFAC_NYSTROM, 1, 9}, {PRSVD_KFAC_RSVD, 0, 9}};
+START_TEST(distributed) { distributed_case(cases[_i].method, cases[_i].pi_split, cases[_i].distribute_dim); }
 END_TEST
 
 /* A planted factor F = Q diag(lambda) Q^T (n x n row-major), Q = I - 2 v v^T / |v|^2 a
@@ -165,23 +159,23 @@ START_TEST(shared_eigh_matches_dsyevd) {
   ck_assert_int_eq(r_ref, PN);
   for (int j = 0; j < PN; j++) ck_assert_double_eq_tol(l_ref[j], planted[j], 1e-14);
   ck_assert_int_eq(prsvd_source_memory(PN, PN, f, PN, &src), 0);
-  static const struct { enum prsvd_kfac_method m; double tol_l, tol_u; } cases[] = {
+  static const struct { enum prsvd_kfac_method m; double tol_l, tol_u; } methods[] = {
       {PRSVD_KFAC_EIG, 1e-13, 1e-10},  /* every eigenpair */
       {PRSVD_KFAC_REVD, 1e-13, 1e-9},  /* the top 10 */
       {PRSVD_KFAC_RSVD, 1e-13, 1e-9},
       {PRSVD_KFAC_NYSTROM, 3e-4, 3e-2}, /* one pass, no power iterations: measured 1e-4, 7e-3 */
   };
-  for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+  for (size_t c = 0; c < sizeof methods / sizeof methods[0]; c++) {
     double *u, *l, *u1, *l1;
     int64_t r, r1;
-    p.method = cases[c].m;
+    p.method = methods[c].m;
     p.rank = 10;
     p.oversample = 10;
     p.power_iters = 3;
     p.seed = 7;
     ck_assert_int_eq(prsvd_kfac_eigh_source(MPI_COMM_WORLD, &p, src, &r, &u, &l), 0);
-    ck_assert_int_eq(r, cases[c].m == PRSVD_KFAC_EIG ? PN : 10);
-    if (cases[c].m == PRSVD_KFAC_EIG) { /* all of U: F u_j = lambda_j u_j, U^T U = I */
+    ck_assert_int_eq(r, methods[c].m == PRSVD_KFAC_EIG ? PN : 10);
+    if (methods[c].m == PRSVD_KFAC_EIG) { /* all of U: F u_j = lambda_j u_j, U^T U = I */
       double res = 0.0, orth = 0.0;
       for (int j = 0; j < PN; j++)
         for (int i = 0; i < PN; i++) {
@@ -194,14 +188,14 @@ START_TEST(shared_eigh_matches_dsyevd) {
     }
     /* the eigenvectors of the first 10 eigenvalues (the others cluster near 0, 0.6^156) */
     compare(PN, 10, u, l, u_ref, l_ref, &err_l, &err_u);
-    if (err_l > cases[c].tol_l || err_u > cases[c].tol_u)
-      ck_abort_msg("method %d on %d ranks: eigenvalues off by %g, eigenvectors by %g from dsyevd", (int)cases[c].m,
+    if (err_l > methods[c].tol_l || err_u > methods[c].tol_u)
+      ck_abort_msg("method %d on %d ranks: eigenvalues off by %g, eigenvectors by %g from dsyevd", (int)methods[c].m,
                    nprocs, err_l, err_u);
     /* the randomized methods: the sketches depend only on (seed, row, column) */
     ck_assert_int_eq(prsvd_kfac_eigh(&p, "F", PN, f, PN, &r1, &u1, &l1), 0);
     compare(PN, 10, u, l, u1, l1, &err_l, &err_u);
     if (err_l > 1e-12 || err_u > 1e-10)
-      ck_abort_msg("method %d: %d ranks differ from 1 rank by %g (eigenvalues), %g (eigenvectors)", (int)cases[c].m,
+      ck_abort_msg("method %d: %d ranks differ from 1 rank by %g (eigenvalues), %g (eigenvectors)", (int)methods[c].m,
                    nprocs, err_l, err_u);
     free(u), free(l), free(u1), free(l1);
   }
@@ -232,36 +226,32 @@ START_TEST(shared_eigh_nan_reaches_every_rank) {
 }
 END_TEST
 
-/* Factors from distribute_dim on belong to all ranks (-1) once there are several ranks. */
-START_TEST(large_factors_shared) {
-  prsvd_kfac *kf = make(MPI_COMM_WORLD, PRSVD_KFAC_EIG, 0, 9);
-  int owner;
-  for (int l = 0; l < N_LAYERS; l++)
-    for (int w = 0; w < 2; w++) {
-      const int64_t d = w ? d_out[l] : d_in[l] + bias[l];
-      ck_assert_int_eq(prsvd_kfac_owner(kf, l, w ? PRSVD_KFAC_G : PRSVD_KFAC_A, &owner), 0);
-      if (nprocs > 1 && d >= 9) ck_assert_int_eq(owner, -1);
-      else ck_assert_int_ge(owner, 0);
-    }
-  prsvd_kfac_destroy(&kf);
-}
-END_TEST
-
-/* Six factors over the ranks: as many owners as ranks (up to 6), the largest factor on rank 0. */
+/* Six factors over the ranks: as many owners as ranks (up to 6), the largest factor on rank 0.
+ * With distribute_dim 9, the factors of 9 and more belong to all ranks (-1) once there are
+ * several. */
 START_TEST(factors_spread_over_ranks) {
-  prsvd_kfac *kf = make(MPI_COMM_WORLD, PRSVD_KFAC_EIG, 0, 0);
-  int used[64] = {0}, distinct = 0, owner;
-  for (int l = 0; l < N_LAYERS; l++)
-    for (int w = 0; w < 2; w++) {
-      ck_assert_int_eq(prsvd_kfac_owner(kf, l, w ? PRSVD_KFAC_G : PRSVD_KFAC_A, &owner), 0);
-      ck_assert_int_ge(owner, 0);
-      ck_assert_int_lt(owner, nprocs);
-      if (!used[owner]++) distinct++;
+  for (int64_t dd = 0; dd <= 9; dd += 9) {
+    prsvd_kfac *kf = make(MPI_COMM_WORLD, PRSVD_KFAC_EIG, 0, dd);
+    int used[64] = {0}, distinct = 0, owner;
+    for (int l = 0; l < N_LAYERS; l++)
+      for (int w = 0; w < 2; w++) {
+        const int64_t d = w ? d_out[l] : d_in[l] + bias[l];
+        ck_assert_int_eq(prsvd_kfac_owner(kf, l, w ? PRSVD_KFAC_G : PRSVD_KFAC_A, &owner), 0);
+        if (dd && nprocs > 1 && d >= dd) {
+          ck_assert_int_eq(owner, -1);
+          continue;
+        }
+        ck_assert_int_ge(owner, 0);
+        ck_assert_int_lt(owner, nprocs);
+        if (!used[owner]++) distinct++;
+      }
+    if (!dd) {
+      ck_assert_int_eq(distinct, nprocs < 6 ? nprocs : 6);
+      ck_assert_int_eq(prsvd_kfac_owner(kf, 0, PRSVD_KFAC_A, &owner), 0); /* 13 x 13, the largest */
+      ck_assert_int_eq(owner, 0);
     }
-  ck_assert_int_eq(distinct, nprocs < 6 ? nprocs : 6);
-  ck_assert_int_eq(prsvd_kfac_owner(kf, 0, PRSVD_KFAC_A, &owner), 0); /* 13 x 13, the largest */
-  ck_assert_int_eq(owner, 0);
-  prsvd_kfac_destroy(&kf);
+    prsvd_kfac_destroy(&kf);
+  }
 }
 END_TEST
 
@@ -295,17 +285,9 @@ int main(int argc, char **argv) {
   Suite *s = suite_create("kfac-distributed");
   TCase *t = tcase_create("kfac");
   tcase_set_timeout(t, 120);
-  tcase_add_test(t, distributed_eig);
-  tcase_add_test(t, distributed_revd);
-  tcase_add_test(t, distributed_nystrom);
-  tcase_add_test(t, distributed_rsvd);
-  tcase_add_test(t, shared_factors_eig);
-  tcase_add_test(t, shared_factors_revd);
-  tcase_add_test(t, shared_factors_nystrom);
-  tcase_add_test(t, shared_factors_rsvd);
+  tcase_add_loop_test(t, distributed, 0, (int)(sizeof cases / sizeof cases[0]));
   tcase_add_test(t, shared_eigh_matches_dsyevd);
   tcase_add_test(t, shared_eigh_nan_reaches_every_rank);
-  tcase_add_test(t, large_factors_shared);
   tcase_add_test(t, factors_spread_over_ranks);
   tcase_add_test(t, owner_error_reaches_every_rank);
   suite_add_tcase(s, t);
