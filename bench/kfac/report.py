@@ -37,23 +37,29 @@ for opt in OPTIMIZERS:
         runs[opt] = load(p)
 
 
+def to_target(secs, acc):
+    """Time and epoch at which the accuracy first reaches the target: linear interpolation
+    between epoch ends, from (0 s, 0)."""
+    prev_t, prev_a = 0.0, 0.0
+    for i, (t, a) in enumerate(zip(secs, acc)):
+        if a >= target:
+            return (prev_t + (t - prev_t) * (target - prev_a) / (a - prev_a) if a > prev_a else t), i + 1
+        prev_t, prev_a = t, a
+    return None, None
+
+
 def summarize(js):
     ep = js["epochs"]
     secs = np.cumsum([e["seconds"] for e in ep])
+    cpu = np.cumsum([e.get("cpu_seconds", math.nan) for e in ep])
     acc = np.array([e["test_accuracy"] for e in ep])
     steps = sum(e["steps"] for e in ep)
     inv = sum(e["inverse_seconds"] for e in ep)
     refreshes = math.ceil(steps / js["inverse_period"]) if js["optimizer"].startswith("kfac") else 0
-    # time to target: linear interpolation of accuracy between epoch ends (from 0 s)
-    t_target, e_target = None, None
-    prev_t, prev_a = 0.0, 0.0
-    for i, (t, a) in enumerate(zip(secs, acc)):
-        if a >= target:
-            t_target = prev_t + (t - prev_t) * (target - prev_a) / (a - prev_a) if a > prev_a else t
-            e_target = i + 1
-            break
-        prev_t, prev_a = t, a
+    t_target, e_target = to_target(secs, acc)
+    cpu_target, _ = to_target(cpu, acc)
     return {"steps": steps, "seconds": secs[-1], "per_step": secs[-1] / steps, "inverse": inv,
+            "cpu_per_step": cpu[-1] / steps, "cpu_target": cpu_target,
             "refreshes": refreshes, "per_refresh": inv / refreshes if refreshes else None,
             "final": acc[-1], "best": acc.max(), "t_target": t_target, "e_target": e_target,
             "secs": secs, "acc": acc, "per_epoch": secs[-1] / len(ep), "epoch_steps": ep[0]["steps"]}
@@ -215,18 +221,22 @@ if S:
              "settings (factors every 10 steps, inverses every 50, decay 0.95, damping 0.1 λ_max per factor, rank 220 + "
              "10 oversampling, 4 power iterations for revd and rsvd), momentum 0.9, lr 0.02; sgd: momentum 0.9, lr "
              f"0.05; adam: lr 0.001. Target accuracy {target}. *s / full epoch* projects the measured time per step "
-             f"onto an epoch of all 60000 images ({FULL_EPOCH} steps).")
+             f"onto an epoch of all 60000 images ({FULL_EPOCH} steps). *CPU s* is the process's CPU time over the "
+             "same steps: a single-threaded run's CPU time is far less inflated than its wall time when other jobs "
+             "share the cores, so the CPU-time ratios below are the steadier ones.")
     L.append("")
-    L.append("| optimizer | steps | train s | s / step | s / full epoch | refreshes | inversion s / refresh | "
-             "inversion share | final test acc | best | time to target s | epochs to target |")
-    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    L.append("| optimizer | steps | train s | s / step | CPU s / step | s / full epoch | refreshes | "
+             "inversion s / refresh | inversion share | final test acc | best | time to target s | CPU s to target | "
+             "epochs to target |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for opt in OPTIMIZERS:
         if opt not in S:
             continue
         s = S[opt]
-        L.append(f"| {opt} | {s['steps']} | {s['seconds']:.1f} | {s['per_step']:.3f} | {s['per_step'] * FULL_EPOCH:.0f} | "
-                 f"{s['refreshes'] or '—'} | {f2(s['per_refresh'])} | {s['inverse'] / s['seconds']:.0%} | "
-                 f"{s['final']:.4f} | {s['best']:.4f} | {f2(s['t_target'], '{:.1f}')} | {s['e_target'] or 'not reached'} |")
+        L.append(f"| {opt} | {s['steps']} | {s['seconds']:.1f} | {s['per_step']:.3f} | {s['cpu_per_step']:.3f} | "
+                 f"{s['per_step'] * FULL_EPOCH:.0f} | {s['refreshes'] or '—'} | {f2(s['per_refresh'])} | "
+                 f"{s['inverse'] / s['seconds']:.0%} | {s['final']:.4f} | {s['best']:.4f} | "
+                 f"{f2(s['t_target'], '{:.1f}')} | {f2(s['cpu_target'], '{:.1f}')} | {s['e_target'] or 'not reached'} |")
     L.append("")
     L.append("Test accuracy after each epoch:")
     L.append("")
@@ -249,9 +259,11 @@ if S:
                 continue
             s = S[opt]
             tt = f"{e['t_target'] / s['t_target']:.2f}" if e["t_target"] and s["t_target"] else "— (not reached)"
-            L.append(f"- kfac-eig / {opt}: time per epoch {e['per_step'] / s['per_step']:.2f}, inversion per refresh "
-                     f"{e['per_refresh'] / s['per_refresh']:.2f}, time to {target} {tt}; final accuracy "
-                     f"{100 * (s['final'] - e['final']):+.2f} points")
+            ct = f"{e['cpu_target'] / s['cpu_target']:.2f}" if e["cpu_target"] and s["cpu_target"] else "—"
+            L.append(f"- kfac-eig / {opt}: time per epoch {e['per_step'] / s['per_step']:.2f} (CPU time "
+                     f"{e['cpu_per_step'] / s['cpu_per_step']:.2f}), inversion per refresh "
+                     f"{e['per_refresh'] / s['per_refresh']:.2f}, time to {target} {tt} (CPU time {ct}); final "
+                     f"accuracy {100 * (s['final'] - e['final']):+.2f} points")
         L.append("")
 if steps_wide:
     w = next(iter(steps_wide.values()))["widths"]
@@ -310,7 +322,9 @@ L.append("")
 if S and "kfac-eig" in S:
     e = S["kfac-eig"]
     ratios = [e["per_step"] / S[o]["per_step"] for o in RANDOMIZED if o in S]
+    cpu_ratios = [e["cpu_per_step"] / S[o]["cpu_per_step"] for o in RANDOMIZED if o in S]
     tts = [e["t_target"] / S[o]["t_target"] for o in RANDOMIZED if o in S and e["t_target"] and S[o]["t_target"]]
+    ctts = [e["cpu_target"] / S[o]["cpu_target"] for o in RANDOMIZED if o in S and e["cpu_target"] and S[o]["cpu_target"]]
     accd = [100 * (S[o]["final"] - e["final"]) for o in RANDOMIZED if o in S]
     wide = ""
     if "kfac-eig" in steps_wide and "kfac-revd" in steps_wide:
@@ -318,9 +332,11 @@ if S and "kfac-eig" in S:
         wide = (f"; at width {a['widths'].split(',')[0]}: {a['epoch'] / b['epoch']:.2f}x for kfac-revd (projected "
                 "from the per-step runs above)")
     L.append(f"- ≥ 2.5x less time per epoch than kfac-eig: at width {hidden} (measured) "
-             f"{min(ratios):.2f}–{max(ratios):.2f}x{wide}.")
+             f"{min(ratios):.2f}–{max(ratios):.2f}x in wall time, {min(cpu_ratios):.2f}–{max(cpu_ratios):.2f}x in CPU "
+             f"time{wide}.")
     L.append(f"- ≥ 3x less time to the target accuracy ({target}): "
-             + (f"{min(tts):.2f}–{max(tts):.2f}x" if tts else "not measurable (the target was not reached)")
+             + (f"{min(tts):.2f}–{max(tts):.2f}x in wall time" if tts else "not measurable (the target was not reached)")
+             + (f", {min(ctts):.2f}–{max(ctts):.2f}x in CPU time" if ctts else "")
              + f" at width {hidden}; not measured at width ≥ 2048 (a full training run of "
              "kfac-eig there does not fit the 15-minute budget on this machine).")
     L.append(f"- final accuracy within 0.5 points of kfac-eig: {', '.join(f'{a:+.2f}' for a in accd)} points.")
@@ -343,8 +359,10 @@ if S and "kfac-eig" in S:
                  "K-FAC's extra cost per step is not repaid by its faster progress per step within these steps, "
                  "whatever the inversion method.")
 L.append("- The machine is shared: the 1-minute load average at each run's start is listed above; a run that "
-         "started under a higher load than another was slowed more, so ratios between runs carry that noise (here "
-         "of the order of 2x). Re-run `bench/kfac/run.sh` on an idle machine for clean ratios.")
+         "started under a higher load than another was slowed more, so wall-time ratios between runs carry that "
+         "noise (up to about 2x). The CPU-time ratios of these 1-rank, 1-thread runs are steadier (contention still "
+         "costs some CPU time through caches and memory bandwidth). Re-run `bench/kfac/run.sh` on an idle machine "
+         "for clean wall-time ratios; the per-step runs at the wider layer and the width table are wall time.")
 L.append("")
 L.append(END)
 
