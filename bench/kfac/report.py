@@ -358,6 +358,10 @@ if S and "kfac-eig" in S:
         L.append(f"- The first to reach {target} was {first[1]} ({first[0]:.1f} s): at this width and data set, "
                  "K-FAC's extra cost per step is not repaid by its faster progress per step within these steps, "
                  "whatever the inversion method.")
+L.append("- prsvd's revd and rsvd count a power iteration as one product with FᵀF = F² (the subspace iteration "
+         "that `prsvd svd` and `prsvd eig` share: two products with F per pass), so their 4 power iterations apply F "
+         "about 10 times; if the paper's q counts products with F, `-q 2` here matches its q = 4 and roughly halves "
+         "the randomized refresh times above (at the eigenvalue accuracy of the fewer iterations).")
 L.append("- The machine is shared: the 1-minute load average at each run's start is listed above; a run that "
          "started under a higher load than another was slowed more, so wall-time ratios between runs carry that "
          "noise (up to about 2x). The CPU-time ratios of these 1-rank, 1-thread runs are steadier (contention still "
