@@ -312,6 +312,26 @@ def unreliable(which):
             "`bench/run.sh` on an idle machine.")
 
 
+def write_section(md_path, begin, end, section):
+    """Replace the text between the markers begin and end of md_path with section (which
+    holds the markers), or append it; the rest of the file is kept."""
+    old = ""
+    if os.path.exists(md_path):
+        with open(md_path) as f:
+            old = f.read()
+    if begin in old and end in old:
+        pre, rest = old.split(begin, 1)
+        post = rest.split(end, 1)[1].lstrip("\n")
+        new = pre + section + (("\n" + post) if post else "")
+    elif old:
+        new = old.rstrip("\n") + "\n\n" + section
+    else:
+        new = "# Benchmark results\n\n" + section
+    with open(md_path, "w") as f:
+        f.write(new)
+    print(f"\nwrote {md_path}")
+
+
 def main():
     res_path, md_path, prsvd = sys.argv[1:4]
     with open(res_path) as f:
@@ -454,21 +474,7 @@ def main():
         END]
     section = "\n".join(sec) + "\n"
 
-    old = ""
-    if os.path.exists(md_path):
-        with open(md_path) as f:
-            old = f.read()
-    if BEGIN in old and END in old:
-        pre, rest = old.split(BEGIN, 1)
-        post = rest.split(END, 1)[1].lstrip("\n")
-        new = pre + section + (("\n" + post) if post else "")
-    elif old:
-        new = old.rstrip("\n") + "\n\n" + section
-    else:
-        new = "# Benchmark results\n\n" + section
-    with open(md_path, "w") as f:
-        f.write(new)
-    print(f"\nwrote {md_path}")
+    write_section(md_path, BEGIN, END, section)
 
 
 if __name__ == "__main__":

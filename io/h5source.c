@@ -13,6 +13,7 @@ struct h5_source {
   int64_t rows, cols;
   char *fname, *dname;
   struct prsvd_file_stamp stamp;
+  struct prsvd_nc_var nc;  /* NetCDF-4 packing and missing values */
 };
 
 static void h5_source_close(void *ctx) {
@@ -39,6 +40,7 @@ static int h5_read_rows(void *ctx, int64_t row0, int64_t nrows, double *panel) {
   H5_TRY(H5Dread(s->dset, H5T_NATIVE_DOUBLE, mspace, s->fspace, H5P_DEFAULT, panel),
          PRSVD_ERR_INPUT, "cannot read dataset '%s' of '%s': rows [%lld, %lld) unreadable",
          s->dname, s->fname, (long long)row0, (long long)(row0 + nrows));
+  if (s->nc.netcdf) PRSVD_TRY(prsvd_nc_apply(&s->nc, s->fname, s->dname, row0, nrows, s->cols, panel));
 done:
   if (mspace >= 0) H5Sclose(mspace);
   return status;
@@ -56,6 +58,8 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
    * inside HDF5, so a reader thread may read while the main thread communicates */
   (void)comm;
   H5_TRY(fapl = H5Pcreate(H5P_FILE_ACCESS), PRSVD_ERR_INPUT, "cannot create a property list");
+  if (H5Fis_hdf5(file) <= 0 && prsvd_nc_classic(file))
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is a NetCDF-3 file, not HDF5: convert it with 'nccopy -k nc4 %s OUT.nc'", file, file);
   if (H5Fis_hdf5(file) <= 0)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is not an HDF5 file (or it is truncated or corrupt)", file);
   H5_TRY(s->file = H5Fopen(file, H5F_ACC_RDONLY, fapl), PRSVD_ERR_INPUT,
@@ -64,6 +68,7 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   H5_TRY(dapl = H5Pcreate(H5P_DATASET_ACCESS), PRSVD_ERR_NOMEM, "cannot create a property list");
   H5_TRY(s->dset = H5Dopen2(s->file, dataset, H5P_DEFAULT), PRSVD_ERR_INPUT,
          "cannot open dataset '%s' in '%s'", dataset, file);
+  PRSVD_TRY(prsvd_nc_inspect(s->file, s->dset, file, dataset, &s->nc, info->conventions, sizeof info->conventions));
   H5_TRY(s->fspace = H5Dget_space(s->dset), PRSVD_ERR_INPUT, "cannot read the shape of '%s'", dataset);
   int nd = H5Sget_simple_extent_ndims(s->fspace);
   if (nd != 2)

@@ -92,31 +92,6 @@ static int sparse_read_csr(void *ctx, int64_t row0, int64_t nrows, struct prsvd_
   return PRSVD_OK;
 }
 
-/* A string attribute of obj, or "" */
-static void string_attr(hid_t obj, const char *name, char *out, size_t len) {
-  out[0] = '\0';
-  if (H5Aexists(obj, name) <= 0) return;
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Aget_type(a);
-  if (H5Tget_class(t) == H5T_STRING) {
-    if (H5Tis_variable_str(t) > 0) {
-      char *v = NULL;
-      hid_t mt = H5Tcopy(H5T_C_S1);
-      H5Tset_size(mt, H5T_VARIABLE);
-      H5Tset_cset(mt, H5Tget_cset(t)); /* h5py writes UTF-8 */
-      if (H5Aread(a, mt, &v) >= 0 && v) snprintf(out, len, "%s", v);
-      H5free_memory(v);
-      H5Tclose(mt);
-    } else {
-      size_t sz = H5Tget_size(t);
-      char *v = calloc(sz + 1, 1);
-      if (v && H5Aread(a, t, v) >= 0) snprintf(out, len, "%s", v);
-      free(v);
-    }
-  }
-  H5Tclose(t);
-  H5Aclose(a);
-}
-
 /* Two integers from an attribute or a dataset named `name` of obj; 0 if absent. */
 static int shape_of(hid_t obj, const char *name, int64_t shape[2]) {
   int64_t v[2] = {-1, -1};
@@ -187,8 +162,8 @@ static int open_sparse(const char *file, const char *group, struct prsvd_h5_info
     s->cols = shape[0];
     goto opened;
   }
-  string_attr(g, "encoding-type", enc, sizeof enc);
-  string_attr(g, "h5sparse_format", legacy, sizeof legacy);
+  prsvd_h5_string_attr(g, "encoding-type", enc, sizeof enc);
+  prsvd_h5_string_attr(g, "h5sparse_format", legacy, sizeof legacy);
   int csc;
   if (!strcmp(enc, "csr_matrix") || !strcmp(legacy, "csr")) {
     csc = 0;
@@ -243,6 +218,7 @@ opened:
   info->rows = s->rows;
   info->cols = s->cols;
   info->nnz = s->nnz;
+  info->sparse = 1;
   info->element_bytes = 8;
   info->storage_bytes = (int64_t)H5Dget_storage_size(s->data) + (int64_t)H5Dget_storage_size(s->indices) +
                         (int64_t)H5Dget_storage_size(s->indptr);

@@ -76,6 +76,30 @@ done:
   return status;
 }
 
+void prsvd_h5_string_attr(hid_t obj, const char *name, char *out, size_t len) {
+  out[0] = '\0';
+  if (H5Aexists(obj, name) <= 0) return;
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Aget_type(a);
+  if (H5Tget_class(t) == H5T_STRING) {
+    if (H5Tis_variable_str(t) > 0) {
+      char *v = NULL;
+      hid_t mt = H5Tcopy(H5T_C_S1);
+      H5Tset_size(mt, H5T_VARIABLE);
+      H5Tset_cset(mt, H5Tget_cset(t)); /* h5py writes UTF-8 */
+      if (H5Aread(a, mt, &v) >= 0 && v) snprintf(out, len, "%s", v);
+      H5free_memory(v);
+      H5Tclose(mt);
+    } else {
+      size_t sz = H5Tget_size(t);
+      char *v = calloc(sz + 1, 1);
+      if (v && H5Aread(a, t, v) >= 0) snprintf(out, len, "%s", v);
+      free(v);
+    }
+  }
+  H5Tclose(t);
+  H5Aclose(a);
+}
+
 int prsvd_h5_type_name(hid_t type, char *out, size_t len) {
   size_t size = H5Tget_size(type);
   switch (H5Tget_class(type)) {

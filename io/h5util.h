@@ -29,7 +29,30 @@ int prsvd_file_unchanged(const char *path, const struct prsvd_file_stamp *st, in
 hid_t prsvd_h5_fapl(MPI_Comm comm);
 /* Checks that each component of path exists and the last one is a dataset. */
 int prsvd_h5_find_dataset(hid_t file, const char *fname, const char *path);
+/* A string attribute of obj (fixed or variable length), or "" if absent or not a string. */
+void prsvd_h5_string_attr(hid_t obj, const char *name, char *out, size_t len);
 /* "float64", "uint16", ...; 0 if the class is unsupported (then *what names it). */
 int prsvd_h5_type_name(hid_t type, char *out, size_t len);
+
+/* NetCDF-4 conventions of a variable (io/h5netcdf.c). */
+#define PRSVD_NC_MAX_MISSING 4
+struct prsvd_nc_var {
+  int netcdf;                 /* a NetCDF-4 variable: the rest applies */
+  int packed;                 /* x = scale * stored + offset */
+  double scale, offset;
+  int n_missing;              /* stored values that mean "missing" */
+  double missing[PRSVD_NC_MAX_MISSING];
+  const char *missing_what[PRSVD_NC_MAX_MISSING];
+  double valid_min, valid_max;  /* stored values outside are missing */
+};
+/* 1 if file is a NetCDF-3 file (classic, 64-bit offset or CDF-5): not HDF5. */
+int prsvd_nc_classic(const char *file);
+/* Fills v (v->netcdf = 0 for a plain HDF5 dataset) and a one-line description; fails on a
+ * NetCDF dimension that holds no values. */
+int prsvd_nc_inspect(hid_t file, hid_t dset, const char *fname, const char *dname,
+                     struct prsvd_nc_var *v, char *describe, size_t len);
+/* Checks a row-major panel (rows [row0, row0 + nrows)) for missing values and unpacks it. */
+int prsvd_nc_apply(const struct prsvd_nc_var *v, const char *fname, const char *dname, int64_t row0,
+                   int64_t nrows, int64_t cols, double *panel);
 
 #endif

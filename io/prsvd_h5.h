@@ -36,6 +36,8 @@ struct prsvd_h5_info {
   int64_t nnz;            /* sparse groups: stored entries (0 for dense datasets) */
   char format[16];        /* sparse groups: "csr", "csc", "10x csc"; "" for dense */
   int transposed;         /* 1: the source streams X^T (a CSC X): swap U and V */
+  int sparse;             /* a sparse group streamed as CSR panels */
+  char conventions[192];  /* NetCDF-4 variables: packing and missing values; "" otherwise */
 };
 
 /* Collective: describe FILE:/DS, failing with PRSVD_ERR_INPUT naming what is wrong. */

@@ -62,6 +62,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
       json_object_object_add(j, "chunk_cols", json_object_new_int64(in.chunk_cols));
     }
     json_object_object_add(j, "filters", json_object_new_string(in.filters));
+    if (in.conventions[0]) json_object_object_add(j, "conventions", json_object_new_string(in.conventions));
     json_object_object_add(j, "storage_bytes", json_object_new_int64(in.storage_bytes));
     if (o.rank > 0) {
       json_object_object_add(j, "passes", json_object_new_int64(passes));
@@ -81,6 +82,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   else
     printf("  layout     contiguous\n");
   printf("  filters    %s\n", in.filters);
+  if (in.conventions[0]) printf("  format     %s\n", in.conventions);
   printf("  on disk    %s (%s as float64)\n", prsvd_format_bytes((double)in.storage_bytes, b1, sizeof b1),
          prsvd_format_bytes(8.0 * m * n, b2, sizeof b2));
   if (o.rank > 0) {

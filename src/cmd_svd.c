@@ -40,7 +40,7 @@ static const struct prsvd_option svd_options[] = {
     {"scale", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: divide columns by their standard deviations", O(scale)},
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: also write /scores = U S (m x k)", O(scores)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
-    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget for row panels (K, M, G suffixes)", O(memory)},
+    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G suffixes); panels stay near 8 MiB", O(memory)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
     PRSVD_OPT_FORCE(struct svd_opts),
     PRSVD_OPT_JSON(struct svd_opts),
@@ -223,19 +223,20 @@ static void sketch_shape(const struct prsvd_svd_params *prm, int64_t mn, int64_t
 }
 
 static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in,
-                       const struct svd_opts *o, const struct prsvd_svd_params *prm) {
+                       const struct svd_opts *o, const struct prsvd_svd_params *prm, int64_t panel) {
   char b1[32], b2[32], b3[32], b4[32];
   int64_t m = in->rows, n = in->cols, mn = m < n ? m : n, mc, nc;
   const char *what;
-  int64_t block = (m + cli->nprocs - 1) / cli->nprocs;
+  const int64_t block = (m + cli->nprocs - 1) / cli->nprocs; /* rows of this rank */
   const int buffers = prm->prefetch ? 2 : 1; /* the reader thread fills the second */
-  int64_t panel = o->memory / (8 * n) / buffers;
-  if (panel > block) panel = block;
-  if (panel < 1) panel = 1;
+  /* a panel as the solver holds it: dense float64 rows, or CSR at the average row density */
+  const double panel_bytes = in->sparse ? (16.0 * (double)in->nnz / (double)m + 8.0) * (double)panel
+                                        : 8.0 * (double)panel * (double)n;
+  const double pass_bytes = in->sparse ? 16.0 * (double)in->nnz + 8.0 * (double)(m + 1) : 8.0 * (double)m * (double)n;
   sketch_shape(prm, mn, &mc, &nc, &what);
   double sketches = 8.0 * ((double)block * mc + (double)n * nc);
   int passes = prm->method == PRSVD_METHOD_ONEPASS ? 1 : prm->power_iters + 1;
-  if (in->format[0])
+  if (in->sparse)
     printf("prsvd %s %s: %lld x %lld sparse %s (%lld stored %s entries, %.3g%%) on %d rank%s\n",
            o->center ? "pca" : "svd", spec,
            (long long)m, (long long)n, in->format, (long long)in->nnz, in->type,
@@ -243,22 +244,23 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   else
     printf("prsvd %s %s: %lld x %lld %s on %d rank%s\n", o->center ? "pca" : "svd", spec, (long long)m,
            (long long)n, in->type, cli->nprocs, cli->nprocs > 1 ? "s" : "");
+  if (in->conventions[0]) printf("  %s\n", in->conventions);
   if (prm->method == PRSVD_METHOD_QB)
     printf("  tol = %g, block %lld, max rank %lld: %d pass%s over %s\n", prm->tol,
            (long long)prm->block, (long long)(mc / 2), passes, passes > 1 ? "es" : "",
-           prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
+           prsvd_format_bytes(pass_bytes, b1, sizeof b1));
   else if (prm->method == PRSVD_METHOD_ONEPASS)
     printf("  k = %lld, %s %lld (%s sketches, %s): 1 pass over %s\n", (long long)prm->rank, what,
-           (long long)mc, o->sketch, o->onepass_method, prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
+           (long long)mc, o->sketch, o->onepass_method, prsvd_format_bytes(pass_bytes, b1, sizeof b1));
   else
     printf("  k = %lld, p = %lld, q = %d: %d passes over %s (one more if the sketch is ill-conditioned)\n",
            (long long)prm->rank, (long long)prm->oversample, prm->power_iters, passes,
-           prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
+           prsvd_format_bytes(pass_bytes, b1, sizeof b1));
   printf("  memory per rank: panels %d x %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
-         buffers, prsvd_format_bytes(8.0 * panel * n, b2, sizeof b2), (long long)panel,
+         buffers, prsvd_format_bytes(panel_bytes, b2, sizeof b2), (long long)panel,
          prsvd_format_bytes(sketches, b3, sizeof b3),
          prsvd_format_bytes((double)in->cache_bytes, b4, sizeof b4),
-         prsvd_format_bytes(8.0 * buffers * panel * n + sketches + in->cache_bytes, b1, sizeof b1));
+         prsvd_format_bytes(buffers * panel_bytes + sketches + in->cache_bytes, b1, sizeof b1));
   fflush(stdout);
 }
 
@@ -449,7 +451,6 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--memory %lld bytes holds less than one row of '%s' (%lld columns: %lld bytes)",
                (long long)o.memory, pos[0], (long long)n, (long long)(8 * n));
   PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
-  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm);
 
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * n);
   prm.progress = prsvd_progress_report;
@@ -468,6 +469,11 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   prsvd_profile_reset();
   PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
+  if (!o.quiet && !o.json) {
+    int64_t panel;
+    PRSVD_TRY(prsvd_svd_panel_rows(svd, src, &panel));
+    if (cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, panel);
+  }
   status = prsvd_svd_solve(svd, src);
   if (status == PRSVD_CHECKPOINTED) {
     char why[256];

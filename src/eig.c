@@ -161,7 +161,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
-  svd->stats.bytes_read = 8 * n * n;
+  svd->stats.bytes_read = (int64_t)prsvd_source_pass_bytes(a);
   PRSVD_TRY(prsvd_symmetry_check(svd, a, &pass));
 
   prsvd_profile_begin(PRSVD_EV_ORTH);

@@ -250,7 +250,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
-  svd->stats.bytes_read = 8 * m * n;
+  svd->stats.bytes_read = (int64_t)prsvd_source_pass_bytes(a);
 
   /* combine the sketches across ranks */
   prsvd_profile_begin(PRSVD_EV_REDUCE);

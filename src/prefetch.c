@@ -14,9 +14,10 @@ static void *reader(void *arg) {
     while (!pf->posted && !pf->quit) pthread_cond_wait(&pf->cv, &pf->mu);
     if (pf->quit) break;
     double *buf = pf->buf;
+    struct prsvd_csr *csr = pf->csr;
     int64_t row0 = pf->row0, rows = pf->rows;
     pthread_mutex_unlock(&pf->mu);
-    int status = prsvd_source_read(pf->src, row0, rows, buf);
+    int status = buf ? prsvd_source_read(pf->src, row0, rows, buf) : prsvd_source_read_csr(pf->src, row0, rows, csr);
     pthread_mutex_lock(&pf->mu);
     pf->status = status;
     pf->posted = 0;
@@ -38,9 +39,11 @@ int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src) {
   return PRSVD_OK;
 }
 
-void prsvd_prefetch_post(struct prsvd_prefetch *pf, double *buf, int64_t row0, int64_t rows) {
+void prsvd_prefetch_post(struct prsvd_prefetch *pf, double *buf, struct prsvd_csr *csr, int64_t row0,
+                         int64_t rows) {
   pthread_mutex_lock(&pf->mu);
   pf->buf = buf;
+  pf->csr = csr;
   pf->row0 = row0;
   pf->rows = rows;
   pf->done = 0;

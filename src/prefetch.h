@@ -1,6 +1,7 @@
 /*
  * A reader thread per rank: while the main thread multiplies panel i, the reader fills the
  * other buffer with panel i + 1, so a pass costs max(read, compute) rather than their sum.
+ * The buffers are dense row panels, or CSR panels for a sparse source.
  * Only the reader thread calls the source during a pass; the main thread waits for it before
  * anything else may touch the source's library (a checkpoint save).
  */
@@ -17,13 +18,16 @@ struct prsvd_prefetch {
   pthread_cond_t cv;
   prsvd_source *src;
   double *buf;
+  struct prsvd_csr *csr;
   int64_t row0, rows;
   int posted, done, status, quit, started;
 };
 
 int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src);
-/* Read rows [row0, row0 + rows) into buf in the background. */
-void prsvd_prefetch_post(struct prsvd_prefetch *pf, double *buf, int64_t row0, int64_t rows);
+/* Read rows [row0, row0 + rows) in the background: into the dense buf, or (buf NULL) a sparse
+ * source's rows into csr. */
+void prsvd_prefetch_post(struct prsvd_prefetch *pf, double *buf, struct prsvd_csr *csr, int64_t row0,
+                         int64_t rows);
 /* Wait for the posted read; returns its status (0 if nothing was posted). */
 int prsvd_prefetch_wait(struct prsvd_prefetch *pf);
 void prsvd_prefetch_stop(struct prsvd_prefetch *pf);

@@ -192,6 +192,10 @@ int prsvd_svd_set_params(prsvd_svd *svd, const struct prsvd_svd_params *params);
 /* Collective: every rank passes a source for the same matrix; each reads only its rows.
  * Returns the same status on every rank. */
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a);
+/* Not collective: the rows per panel a solve of a will stream on this rank, from the memory
+ * budget (a ceiling: dense panels are kept near the cache size) and the prefetch setting
+ * (PRSVD_ERR_USAGE if not even one row fits). */
+int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *panel_rows);
 /* Results, lent until destroy.  U and V are distributed by contiguous row blocks: this rank
  * holds rows [row0, row0 + local_rows) column-major with leading dimension ld. */
 int prsvd_svd_get_rank(const prsvd_svd *svd, int64_t *k);

@@ -111,7 +111,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   }
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &fro2, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
   svd->stats.norm_fro = sqrt(fro2);
-  svd->stats.bytes_read = (int64_t)svd->stats.passes * 8 * m * n;
+  svd->stats.bytes_read = (int64_t)(svd->stats.passes * prsvd_source_pass_bytes(a));
 
   /* the blocked QB, from G and H alone */
   prsvd_profile_begin(PRSVD_EV_ORTH);

@@ -262,7 +262,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     PRSVD_TRY(prsvd_dmat_solve_upper(h, r));
   }
   /* bytes of A streamed, as doubles, over all ranks */
-  svd->stats.bytes_read = (int64_t)svd->stats.passes * 8 * m * n;
+  svd->stats.bytes_read = (int64_t)(svd->stats.passes * prsvd_source_pass_bytes(a));
   *q_out = y, *atq_out = h, *aw_out = y_probes, *w_out = x;
   y = h = y_probes = NULL;
   x = NULL;

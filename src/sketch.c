@@ -215,23 +215,34 @@ static int64_t panel_at(const struct prsvd_pass *p, int64_t row, int64_t end) {
   return end - row < p->panel_rows ? end - row : p->panel_rows;
 }
 
-/* Reads for one pass: straight from the source, or from the reader thread one panel ahead.
- * ready() returns the status of the read of the panel at the cursor into p->panel. */
+/* Reads for one pass: straight from the source, or from the reader thread one panel ahead,
+ * into two dense panels (p->panel and one more) or two CSR panels for a sparse source.
+ * ready() returns the status of the read of the panel at the cursor into p->panel or p->csr. */
 struct reads {
   struct prsvd_prefetch pf;
   double *bufs[2];
-  int cb, have, saved, on;
+  struct prsvd_csr csrs[2];
+  int sparse, cb, have, saved, on;
 };
+
+static void reads_post(struct reads *rd, const struct prsvd_pass *p, int slot, int64_t row, int64_t end) {
+  prsvd_prefetch_post(&rd->pf, rd->sparse ? NULL : rd->bufs[slot], rd->sparse ? &rd->csrs[slot] : NULL, row,
+                      panel_at(p, row, end));
+}
 
 static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t end) {
   memset(rd, 0, sizeof *rd);
-  if (!p->params || !p->params->prefetch || row >= end || p->csr) return PRSVD_OK;
-  rd->bufs[0] = p->panel;
-  rd->bufs[1] = malloc(sizeof(double) * (size_t)(p->panel_rows * prsvd_source_cols(p->a)));
-  if (!rd->bufs[1]) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the second panel buffer");
+  rd->sparse = prsvd_source_nnz(p->a) >= 0;
+  if (rd->sparse) p->csr = &rd->csrs[0];
+  if (!p->params || !p->params->prefetch || row >= end) return PRSVD_OK;
+  if (!rd->sparse) {
+    rd->bufs[0] = p->panel;
+    rd->bufs[1] = malloc(sizeof(double) * (size_t)(p->panel_rows * prsvd_source_cols(p->a)));
+    if (!rd->bufs[1]) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the second panel buffer");
+  }
   PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a));
   rd->on = 1;
-  prsvd_prefetch_post(&rd->pf, rd->bufs[0], row, panel_at(p, row, end));
+  reads_post(rd, p, 0, row, end);
   return PRSVD_OK;
 }
 
@@ -244,31 +255,35 @@ static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
   const int64_t nr = panel_at(p, row, end), n = prsvd_source_cols(p->a);
   int status;
   prsvd_profile_begin(PRSVD_EV_READ); /* with the reader: only the time not hidden */
-  if (p->csr) {
-    status = prsvd_source_read_csr(p->a, row, nr, p->csr);
-    if (!status && (p->csr->rows != nr || p->csr->indptr[0] != 0))
-      status = prsvd_error_set(PRSVD_ERR_INTERNAL, __FILE__, __LINE__, __func__,
-                               "'%s': a CSR panel of %lld rows for %lld asked", prsvd_source_name(p->a),
-                               (long long)p->csr->rows, (long long)nr);
-  } else if (!rd->on) {
-    status = prsvd_source_read(p->a, row, nr, p->panel);
+  if (!rd->on) {
+    status = rd->sparse ? prsvd_source_read_csr(p->a, row, nr, p->csr) : prsvd_source_read(p->a, row, nr, p->panel);
   } else {
     reads_settle(rd);
     status = rd->saved;
     rd->have = 0;
-    p->panel = rd->bufs[rd->cb];
+    if (rd->sparse)
+      p->csr = &rd->csrs[rd->cb];
+    else
+      p->panel = rd->bufs[rd->cb];
     rd->cb = 1 - rd->cb;
-    if (!status && row + nr < end) prsvd_prefetch_post(&rd->pf, rd->bufs[rd->cb], row + nr, panel_at(p, row + nr, end));
+    if (!status && row + nr < end) reads_post(rd, p, rd->cb, row + nr, end);
   }
-  prsvd_profile_end(PRSVD_EV_READ, 8.0 * (double)(nr * n), 0.0);
+  if (!status && rd->sparse && (p->csr->rows != nr || p->csr->indptr[0] != 0))
+    status = prsvd_error_set(PRSVD_ERR_INTERNAL, __FILE__, __LINE__, __func__,
+                             "'%s': a CSR panel of %lld rows for %lld asked", prsvd_source_name(p->a),
+                             (long long)p->csr->rows, (long long)nr);
+  prsvd_profile_end(PRSVD_EV_READ, rd->sparse ? 16.0 * (double)p->csr->nnz + 8.0 * (double)(nr + 1) : 8.0 * (double)(nr * n),
+                    0.0);
   return status;
 }
 
 static void reads_end(struct reads *rd, struct prsvd_pass *p) {
-  if (!rd->on) return;
-  prsvd_prefetch_stop(&rd->pf);
-  p->panel = rd->bufs[0];
+  if (rd->on) prsvd_prefetch_stop(&rd->pf);
+  if (rd->on && !rd->sparse) p->panel = rd->bufs[0];
   free(rd->bufs[1]);
+  prsvd_csr_free(&rd->csrs[0]);
+  prsvd_csr_free(&rd->csrs[1]);
+  p->csr = NULL;
   rd->on = 0;
 }
 
@@ -286,14 +301,16 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   PRSVD_CHECK(prsvd_to_int(n, "columns of A", &in));
   if (cur->next_row < row0) cur->next_row = row0;
   const int64_t end = row0 + local_rows;
-  struct prsvd_csr csr = {0};
-  if (prsvd_source_nnz(p->a) >= 0) { /* sparse: a CSR panel, and R row-major for the kernels */
-    p->csr = &csr;
+  if (prsvd_source_nnz(p->a) >= 0) { /* sparse: CSR panels (reads_begin), R row-major for the kernels */
     if (p->n_right && p->right) {
       p->right_t = malloc(sizeof(double) * (size_t)(n * p->n_right));
       if (!p->right_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory transposing the test matrix");
       for (int64_t q = 0; q < p->n_right; q++)
         for (int64_t j = 0; j < n; j++) p->right_t[j * p->n_right + q] = p->right[q * n + j];
+    }
+    if (p->corange) {
+      p->corange_t = malloc(sizeof(double) * (size_t)((n + 1) * prsvd_dmat_cols(p->corange_src)));
+      if (!p->corange_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse co-range update");
     }
   }
   status = reads_begin(&rd, p, cur->next_row, end);
@@ -326,21 +343,25 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   }
 out:
   reads_end(&rd, p);
-  prsvd_csr_free(&csr);
-  p->csr = NULL;
   free(p->right_t);
-  p->right_t = NULL;
+  free(p->corange_t);
+  p->right_t = p->corange_t = NULL;
   return status;
 }
 
 int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch) {
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), nnz = prsvd_source_nnz(a);
-  if (nnz >= 0) { /* 16 bytes an entry (index + value), at least one row */
+  if (nnz >= 0) { /* 16 bytes an entry (index + value), at least one row; halved for the reader */
     const double per_row = 16.0 * ((double)nnz / (double)(m > 0 ? m : 1)) + 8.0;
-    int64_t rows = (int64_t)((double)memory / per_row);
+    int64_t rows = (int64_t)((double)memory / per_row) / (prefetch ? 2 : 1);
     return rows < 1 ? 1 : rows;
   }
   int64_t rows = memory / (8 * n) / (prefetch ? 2 : 1);
   if (rows < 1 && memory >= 8 * n) rows = 1;
-  return rows;
+  /* The budget is a ceiling, not a target: a panel that fits in the last-level cache is read
+   * once from memory by both of its products (A_i X and A_iᵀ Y_i), and smaller panels let the
+   * reader thread overlap the reads with the products. */
+  int64_t cached = PRSVD_PANEL_BYTES / (8 * n);
+  if (cached < PRSVD_PANEL_MIN_ROWS) cached = PRSVD_PANEL_MIN_ROWS;
+  return rows < cached ? rows : cached;
 }

@@ -73,6 +73,7 @@ struct prsvd_pass {
   const double *right;
   const struct prsvd_sparse_right *right_sparse;
   double *right_t;  /* R row-major, made by the pass for sparse panels */
+  double *corange_t; /* sparse panels: a panel's A_i^T K_i row-major (n x kc) and a row of K */
   int64_t n_right;
   /* rows of P_i(:, col0 : col0 + dmat cols) stored into dmat */
   int n_keep;
@@ -111,8 +112,12 @@ struct prsvd_pass {
 /* Size of pass->work for a pass with right width n_right and left dims (floats of double). */
 int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
-/* Rows per panel of a source within `memory` bytes (dense: 8 n bytes a row, halved for the
- * reader thread; sparse: 16 bytes per stored entry at the average row density). */
+/* Rows per panel of a source within `memory` bytes (dense: 8 n bytes a row, and at most
+ * PRSVD_PANEL_BYTES a panel unless that is fewer than PRSVD_PANEL_MIN_ROWS rows; sparse: 16
+ * bytes per stored entry at the average row density; halved for the reader thread's second
+ * panel). */
+#define PRSVD_PANEL_BYTES (8 << 20)
+#define PRSVD_PANEL_MIN_ROWS 256
 int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch);
 /* sketch_sparse.c: the updates of one CSR panel (rows [r, r + csr->rows), offset off into the
  * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */

@@ -72,16 +72,23 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
         memcpy(kd + q * kld + off, prod + (p->keep[k].col0 + q) * nr, sizeof(double) * (size_t)nr);
     }
   }
-  /* H += A_i^T K_i */
+  /* H += A_i^T K_i, formed row-major in ht (n x kc) so that a stored entry (i, j) updates the
+   * kc contiguous values of row j (H is column-major: they would be n apart), then added to H */
   if (p->corange) {
     int64_t kld, kc = prsvd_dmat_cols(p->corange_src);
     const double *kd = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
-    for (int64_t i = 0; i < nr; i++)
+    double *ht = p->corange_t, *krow = ht + n * kc;
+    memset(ht, 0, sizeof(double) * (size_t)(n * kc));
+    for (int64_t i = 0; i < nr; i++) {
+      for (int64_t q = 0; q < kc; q++) krow[q] = kd[q * kld + off + i];
       for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
-        const int64_t j = a->indices[t];
+        double *h = ht + a->indices[t] * kc;
         const double v = a->data[t];
-        for (int64_t q = 0; q < kc; q++) p->corange[q * n + j] += v * kd[q * kld + off + i];
+        for (int64_t q = 0; q < kc; q++) h[q] += v * krow[q];
       }
+    }
+    for (int64_t q = 0; q < kc; q++)
+      for (int64_t j = 0; j < n; j++) p->corange[q * n + j] += ht[j * kc + q];
     *flops += 2.0 * (double)a->nnz * (double)kc;
   }
   /* L += A_i^T G_i, Z += G_i^T P_i */

@@ -67,6 +67,11 @@ int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct p
   return PRSVD_OK;
 }
 
+double prsvd_source_pass_bytes(const prsvd_source *s) {
+  if (prsvd_source_nnz(s) >= 0) return 16.0 * (double)s->nnz + 8.0 * (double)(s->rows + 1);
+  return 8.0 * (double)s->rows * (double)s->cols;
+}
+
 int64_t prsvd_source_rows(const prsvd_source *s) { return s->rows; }
 int64_t prsvd_source_cols(const prsvd_source *s) { return s->cols; }
 const char *prsvd_source_name(const prsvd_source *s) { return s->name; }

@@ -12,6 +12,7 @@
 #include "../mpi/prsvd_grid.h"
 #include "prsvd.h"
 #include "sketch.h"
+#include "source_impl.h"
 
 struct prsvd_svd {
   MPI_Comm comm;
@@ -45,9 +46,6 @@ int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double 
  * generated from (seed, stream) over A's rows. */
 int prsvd_svd_estimate_left(prsvd_svd *svd, const double *st, int64_t np, uint64_t seed,
                             unsigned stream);
-
-/* Panel rows from the memory budget (usage error if not even one row fits). */
-int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *panel_rows);
 
 /* Implicit centering (center.c), collective where they reduce. */
 int prsvd_center_stats(prsvd_svd *svd, int64_t m, int64_t n, double *col_sum, double *col_sumsq);

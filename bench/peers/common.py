@@ -65,3 +65,16 @@ def threads_label(blas):
     """'2 threads' from blas_info(), for the results table."""
     n = [p.get("num_threads") for p in blas if p.get("num_threads")]
     return f"{n[0]} BLAS threads" if n else "? BLAS threads"
+
+
+def load_csr(spec):
+    """A sparse group as AnnData writes X (data, indices, indptr, attribute shape) into a
+    scipy CSR matrix with float64 values, as the peers compute; and the load time (s)."""
+    import scipy.sparse as sp
+    path, group = split_spec(spec)
+    t0 = time.perf_counter()
+    with h5py.File(path, "r") as f:
+        g = f[group]
+        shape = tuple(int(x) for x in g.attrs["shape"])
+        a = sp.csr_matrix((g["data"][:].astype(np.float64), g["indices"][:], g["indptr"][:]), shape=shape)
+    return a, time.perf_counter() - t0

@@ -41,25 +41,32 @@ with h5py.File(fm, "r") as f:
     check("the labels are the idx files' labels, train then test", np.array_equal(y[:, 0], labels))
     a = x[:].astype(np.float64)
 
-# PCA k = 10, q = 3 on 2 ranks against the exact PCA.  With the default oversampling p = 10 the
-# sketch (l = 20) leaves components 8-10 at ~1e-3 (sigma_21 / sigma_10 = 0.58); issue 7's
-# 1e-4 needs a wider sketch, p = 40 (l = 50): measured 2e-7 (ratios) and 2.4e-5 (components).
+# PCA with q = 3 on 2 ranks against the exact PCA, on the top 10 components.  The accuracy of
+# component j follows the sketch width l = k + p, not k: sigma_9 / sigma_10 = 1.012, so
+# components 9 and 10 need a wide sketch to be told apart.  Measured (2 ranks, seed 0), top 10:
+#   l = 20 (-k 10):            ratios 1.4e-4, components 7.8e-3 (2-norm) / 1.5e-3 (max entry)
+#   l = 30 (-k 20):            ratios 4.0e-5, components 3.5e-3 / 4.8e-4
+#   l = 40 (-k 30):            ratios 1.5e-6, components 5.4e-4 / 6.4e-5
+#   l = 50 (-k 40):            ratios 2.0e-7, components 1.6e-4 / 2.4e-5
+#   l = 60 (-k 50, the demo):  ratios 4.1e-8, components 6.4e-5 / 8.5e-6
+# So the demo's own run, -k 50 -q 3 with the default p = 10, is the one asserted: issue 7's
+# 1e-4 relative for the ratios and, per component, ||c - c_sklearn||_2 / ||c_sklearn||_2.
 ref = PCA(n_components=10, svd_solver="full").fit(a)
-for p, tol_ratio, tol_comp in [(40, 1e-4, 1e-4)]:
-    out = path(f"pca{p}.h5")
-    r = run(["pca", f"{fm}:/X", "-k", 10, "-p", p, "-q", 3, "-o", out, "--quiet"], ranks=2)
-    if not check(f"pca -k 10 -p {p} -q 3 at 2 ranks exits 0", r.returncode == 0, r.stderr):
-        continue
+out = path("pca50.h5")
+r = run(["pca", f"{fm}:/X", "-k", 50, "-q", 3, "-o", out, "--quiet"], ranks=2)
+if check("pca -k 50 -q 3 (default p) at 2 ranks exits 0", r.returncode == 0, r.stderr):
     with h5py.File(out, "r") as f:
-        ratio, comp, mean = f["explained_variance_ratio"][:], f["components"][:], f["mean"][:]
+        ratio, comp, mean = f["explained_variance_ratio"][:10], f["components"][:10], f["mean"][:]
     err_ratio = np.max(np.abs(ratio - ref.explained_variance_ratio_) / ref.explained_variance_ratio_)
-    err_comp = np.max(np.abs(np.abs(comp) - np.abs(ref.components_)))
-    print(f"# p = {p}: explained_variance_ratio max rel error {err_ratio:.3g}, components max error {err_comp:.3g}")
-    check(f"p = {p}: top-10 explained variance ratios within {tol_ratio:g} relative of sklearn",
-          err_ratio < tol_ratio, err_ratio)
-    check(f"p = {p}: top-10 components within {tol_comp:g} of sklearn's (up to sign)", err_comp < tol_comp, err_comp)
-    check(f"p = {p}: component signs agree with sklearn's svd_flip", np.all(np.sum(comp * ref.components_, 1) > 0))
-    check(f"p = {p}: mean is the pixel mean", np.max(np.abs(mean - a.mean(0))) < 1e-9)
+    signs = np.sign(np.sum(comp * ref.components_, 1))
+    err_comp = np.linalg.norm(comp * signs[:, None] - ref.components_, axis=1)  # unit vectors: relative
+    err_entry = np.max(np.abs(comp * signs[:, None] - ref.components_))
+    print(f"# top 10: explained_variance_ratio max rel error {err_ratio:.3g}; components max relative error "
+          f"{np.max(err_comp):.3g} (max entry error {err_entry:.3g})")
+    check("top-10 explained variance ratios within 1e-4 relative of sklearn's", err_ratio < 1e-4, err_ratio)
+    check("top-10 components within 1e-4 relative of sklearn's (2-norm, up to sign)", np.max(err_comp) < 1e-4, err_comp)
+    check("component signs agree with sklearn's svd_flip", np.all(signs > 0), signs)
+    check("mean is the pixel mean", np.max(np.abs(mean - a.mean(0))) < 1e-9)
 
 # ---- .npy files written by numpy ---------------------------------------------------------
 rng = np.random.default_rng(5)
@@ -132,7 +139,7 @@ for desc, args, code, msg in [
     ("bad --dtype", [path("cube.npy"), "--dtype", "int8"], 1, "unknown --dtype 'int8'"),
 ]:
     for ranks in ([1, 2] if desc in ("truncated idx.gz", "truncated .npy") else [1]):  # tools/test time
-        r = run(["import", *args, "-o", f"{out}:/A"], ranks=ranks)
+        r = run(["import", *args, "-o", f"{out}:/A"], ranks=ranks if ranks > 1 else None)  # mpirun waits 2 s after a failure
         check(f"{desc} at {ranks} rank(s): exit {code}", r.returncode == code, f"{r.returncode} {r.stderr}")
         check(f"{desc} at {ranks} rank(s): message", msg in r.stderr, r.stderr)
         check(f"{desc} at {ranks} rank(s): no output", not os.path.exists(out) and not temp_leftovers())
