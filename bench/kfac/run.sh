@@ -3,7 +3,7 @@
 # (tools/kfac-train), the inversion time of one factor against its width (prsvd kfac), and the
 # eigenvalue decay of the averaged factors over training; see bench/kfac/README.md.  Writes
 # bench/kfac/out/ (scratch, gitignored), the two PNG plots beside this script, and this
-# benchmark's section of bench/RESULTS.md.  About 15 minutes on 2 idle cores.
+# benchmark's section of bench/RESULTS.md.  8 to 15 minutes on 2 cores, with their load.
 #
 #   WIDTHS=1024,1024      hidden layers of the training runs (default 784-1024-1024-10)
 #   TRAIN_SIZE=7680       images per (short) epoch: 30 steps of batch 256
