@@ -187,12 +187,8 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
     PRSVD_ERR(PRSVD_ERR_USAGE, "rank k = %lld must be between 1 and min(rows, cols) = %lld",
               (long long)k, (long long)mn);
   /* sketch sizes: k_s = 2r + 1, s = 2 k_s + 1 (TYUC 2019 Sec. 5.4), clipped to min(m, n) */
-  int64_t ks = prm->range_dim > 0 ? prm->range_dim : 2 * k + 1;
-  if (ks < k) ks = k;
-  if (ks > mn) ks = mn;
-  int64_t s = prm->core_dim > 0 ? prm->core_dim : 2 * ks + 1;
-  if (s < ks) s = ks;
-  if (s > mn) s = mn;
+  int64_t ks, s;
+  prsvd_onepass_sizes(prm, m, n, &ks, &s);
   svd->k = k;
   svd->stats.range_dim = ks;
   svd->stats.core_dim = method == PRSVD_ONEPASS_HMT ? 0 : s;

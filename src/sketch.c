@@ -184,7 +184,7 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   if (p->n_right) {
     flops += right_product(p, nr, in, prod);
     for (int t = 0; t < p->n_keep; t++) {
-      int64_t kld, kc = prsvd_dmat_cols(p->keep[t].dmat);
+      int64_t kld, kc = p->keep[t].ncols ? p->keep[t].ncols : prsvd_dmat_cols(p->keep[t].dmat);
       double *k = prsvd_dmat_local(p->keep[t].dmat, NULL, NULL, &kld);
       for (int64_t c = 0; c < kc; c++)
         memcpy(k + c * kld + off, prod + (p->keep[t].col0 + c) * nr, sizeof(double) * (size_t)nr);
