@@ -58,6 +58,7 @@ struct prsvd_cursor {
 };
 
 #define PRSVD_MAX_KEEP 3
+#define PRSVD_TILE_ROWS 16
 #define PRSVD_MAX_LEFT 4
 
 struct prsvd_pass {
@@ -73,6 +74,10 @@ struct prsvd_pass {
   const double *right;
   const struct prsvd_sparse_right *right_sparse;
   double *right_t;  /* R row-major, made by the pass for sparse panels */
+  /* scratch of the sparse-map kernels on dense panels (made by the pass): a transposed tile of
+   * PRSVD_TILE_ROWS rows and its products, and the positions and signs of a panel's rows */
+  double *tile, *tile_sign;
+  int *tile_pos;
   int64_t n_right;
   /* rows of P_i(:, col0 : col0 + c) stored into dmat's first c columns, c = ncols (0: all of
    * dmat's columns; fewer leave room for columns the caller set, e.g. a co-range source) */
