@@ -114,11 +114,14 @@ for name, sigma in families.items():
             d = np.max(np.abs((results[("gaussian", ranks)][0] * results[("gaussian", ranks)][1]) @ results[("gaussian", ranks)][2].T
                               - (results[("gaussian", 1)][0] * results[("gaussian", 1)][1]) @ results[("gaussian", 1)][2].T))
             check(f"{name}: single pass at {ranks} ranks agrees with 1 rank to 1e-10", d < 1e-10, d)
-    # the two-sketch method obeys the same bound at k = 2r+1, l = 2k+1
-    rr, out = svd_run(spec, "fam.two.h5", ["-k", r, "--passes", 1, "--onepass-method", "two"])
-    if check(f"{name}: two-sketch exits 0", rr.returncode == 0, rr.stderr):
-        ratio2 = (residual(a, out) / opt) ** 2
-        check(f"{name}: two-sketch ||A - A_r^||^2 <= 6 ||A - A_r||^2", ratio2 <= 6.0, ratio2)
+    # the two-sketch method obeys the same bound at k = 2r+1, l = 2k+1, and so does hmt since
+    # its core is a least-squares solve (with the square system of HMT 5.5 it erred by up to
+    # 10 times the optimal on bench/toolbox.sh's families, whatever the storage)
+    for method in ["two", "hmt"]:
+        rr, out = svd_run(spec, f"fam.{method}.h5", ["-k", r, "--passes", 1, "--onepass-method", method])
+        if check(f"{name}: {method} exits 0", rr.returncode == 0, rr.stderr):
+            ratio2 = (residual(a, out) / opt) ** 2
+            check(f"{name}: {method} ||A - A_r^||^2 <= 6 ||A - A_r||^2", ratio2 <= 6.0, ratio2)
 
 # --tol's rank selection, pass counts and budget are tested in test_adaptive.py
 
