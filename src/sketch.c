@@ -130,21 +130,25 @@ SPARSE_KERNEL static double right_product_sparse(const struct prsvd_pass *p, int
   return 2.0 * nr * (double)n * z;
 }
 
+/* A sparse sign map whose rows are more than a fifth nonzero goes through the GEMM densified:
+ * an axpy per nonzero costs about five GEMM columns (perf at 100000 x 4000). */
+static int sparse_left_as_dense(int64_t d) { return d < 5 * (int64_t)prsvd_sparse_zeta(d); }
+
 /* acc (n x d) += A_i^T G_i and core (d x cc) += G_i^T P(:, c0 : c0+cc) for a sparse sign G:
  * the positions and signs of the panel's rows first, then A_i by blocks of columns, so that the
- * part of acc that the zeta rows of each G_i row touch stays in cache. */
+ * part of acc that the zeta rows of each G_i row touch (d x block, 256 KiB) stays in cache. */
 static double left_update_sparse(const struct prsvd_pass *p, int t, int64_t row0, int nr, int n,
                                  const double *prod) {
-  enum { BLOCK = 512 };
   const int one = 1;
   const struct prsvd_testmat *tm = &p->left[t].g;
   const int d = (int)tm->dim, cc = (int)p->left[t].core_cols, z = prsvd_sparse_zeta(d);
+  const int block = d < 128 ? 32768 / d / 64 * 64 : 256;
   int *pos = p->tile_pos;
   double *sign = p->tile_sign;
   for (int r = 0; r < nr; r++) prsvd_sparse_column(tm->seed, tm->stream, row0 + r, d, pos + r * 8, sign + r * 8);
   if (p->left[t].acc)
-    for (int j0 = 0; j0 < n; j0 += BLOCK) {
-      const int jn = n - j0 < BLOCK ? n - j0 : BLOCK;
+    for (int j0 = 0; j0 < n; j0 += block) {
+      const int jn = n - j0 < block ? n - j0 : block;
       for (int r = 0; r < nr; r++)
         for (int u = 0; u < z; u++)
           daxpy_(&jn, &sign[r * 8 + u], p->panel + (size_t)r * n + j0, &one,
@@ -177,9 +181,19 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
   const int d = (int)tm->dim, cc = (int)p->left[t].core_cols;
   const double one = 1.0;
   double flops = 0.0;
-  if (tm->kind == PRSVD_SKETCH_GAUSSIAN) {
+  if (tm->kind == PRSVD_SKETCH_GAUSSIAN || sparse_left_as_dense(d)) {
     /* G_i: nr x d, column-major */
-    prsvd_rng_fill(tm->seed, tm->stream, row0, nr, 0, d, g, nr);
+    if (tm->kind == PRSVD_SKETCH_GAUSSIAN) {
+      prsvd_rng_fill(tm->seed, tm->stream, row0, nr, 0, d, g, nr);
+    } else {
+      int pos[8];
+      double sign[8];
+      memset(g, 0, sizeof(double) * (size_t)nr * (size_t)d);
+      for (int r = 0; r < nr; r++) {
+        prsvd_sparse_column(tm->seed, tm->stream, row0 + r, d, pos, sign);
+        for (int u = 0; u < prsvd_sparse_zeta(d); u++) g[(size_t)pos[u] * nr + r] = sign[u];
+      }
+    }
     if (p->left[t].acc) {
       dgemm_("N", "N", &n, &d, &nr, &one, p->panel, &n, g, &nr, &one, p->left[t].acc, &n);
       flops += 2.0 * n * (double)nr * d;
@@ -334,7 +348,8 @@ static void reads_end(struct reads *rd, struct prsvd_pass *p) {
 /* The scratch of the sparse-map kernels on dense panels. */
 static int tiles_begin(struct prsvd_pass *p, int64_t n) {
   int sparse_left = 0;
-  for (int t = 0; t < p->n_left; t++) sparse_left |= p->left[t].g.kind == PRSVD_SKETCH_SPARSE;
+  for (int t = 0; t < p->n_left; t++)
+    sparse_left |= p->left[t].g.kind == PRSVD_SKETCH_SPARSE && !sparse_left_as_dense(p->left[t].g.dim);
   if (p->csr) return PRSVD_OK;
   if (p->n_right && p->right_sparse) {
     p->tile = malloc(sizeof(double) * (size_t)((n + p->n_right) * PRSVD_TILE_ROWS));
