@@ -31,8 +31,8 @@ static void clip(int64_t m, int64_t n, int64_t k, int64_t *ks, int64_t *s) {
   if (*s > mn) *s = mn;
 }
 
-void prsvd_onepass_sizes(const struct prsvd_svd_params *p, int64_t m, int64_t n,
-                         int64_t *range_dim, int64_t *core_dim) {
+void prsvd_onepass_sizes(const struct prsvd_svd_params *p, int64_t m, int64_t n, int64_t *range_dim,
+                         int64_t *core_dim) {
   const int64_t mn = m < n ? m : n;
   int64_t ks = p->range_dim > 0 ? p->range_dim : 2 * p->rank + 1, s = p->core_dim;
   clip(m, n, p->rank, &ks, &s); /* k_s first: the default s = 2 k_s + 1 follows the clipped k_s */
@@ -47,11 +47,12 @@ int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t budget, int
   const int64_t k_min = rank + ALPHA + 1, s_min = 2 * k_min + ALPHA;
   const int64_t t_min = k_min * (m + n) + s_min * s_min;
   if (budget < t_min)
-    PRSVD_ERR(PRSVD_ERR_USAGE,
-              "--sketch-memory holds %lld numbers, below the %lld that rank %lld needs on %lld x %lld "
-              "(k_s = %lld, s = %lld: T = k_s(m + n) + s^2); give at least %lld bytes",
-              (long long)budget, (long long)t_min, (long long)rank, (long long)m, (long long)n,
-              (long long)k_min, (long long)s_min, (long long)(8 * t_min));
+    PRSVD_ERR(
+        PRSVD_ERR_USAGE,
+        "--sketch-memory holds %lld numbers, below the %lld that rank %lld needs on %lld x %lld "
+        "(k_s = %lld, s = %lld: T = k_s(m + n) + s^2); give at least %lld bytes",
+        (long long)budget, (long long)t_min, (long long)rank, (long long)m, (long long)n,
+        (long long)k_min, (long long)s_min, (long long)(8 * t_min));
   int64_t k = (int64_t)floor((sqrt(mn4 * mn4 + 16.0 * (t - ALPHA * ALPHA)) - mn4) / 8.0);
   if (k < k_min) k = k_min;
   int64_t s = (int64_t)floor(sqrt(t - (double)k * (double)(m + n)));

@@ -42,7 +42,8 @@ static int cross(MPI_Comm comm, int64_t rows, int64_t a, int64_t b, const double
   const double one = 1.0, zero = 0.0;
   const int ir = (int)rows, ia = (int)a, ib = (int)b, lx = (int)ldx, ly = (int)ldy;
   memset(out, 0, sizeof(double) * (size_t)(a * b));
-  if (ir > 0 && ia > 0 && ib > 0) dgemm_("T", "N", &ia, &ib, &ir, &one, x, &lx, y, &ly, &zero, out, &ia);
+  if (ir > 0 && ia > 0 && ib > 0)
+    dgemm_("T", "N", &ia, &ib, &ir, &one, x, &lx, y, &ly, &zero, out, &ia);
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, out, (int)(a * b), MPI_DOUBLE, MPI_SUM, comm));
   return PRSVD_OK;
 }
@@ -52,7 +53,8 @@ static void sub_product(int64_t rows, int64_t a, int64_t b, const double *x, int
                         const double *s, double *c, int64_t ldc) {
   const double minus = -1.0, one = 1.0;
   const int ir = (int)rows, ia = (int)a, ib = (int)b, lx = (int)ldx, lc = (int)ldc;
-  if (ir > 0 && ia > 0 && ib > 0) dgemm_("N", "N", &ir, &ib, &ia, &minus, x, &lx, s, &ia, &one, c, &lc);
+  if (ir > 0 && ia > 0 && ib > 0)
+    dgemm_("N", "N", &ir, &ib, &ia, &minus, x, &lx, s, &ia, &one, c, &lc);
 }
 
 /* sum over ranks of the squares of the first `cols` columns of d */
@@ -67,7 +69,8 @@ static int fro2_cols(const prsvd_dmat *d, int64_t cols, MPI_Comm comm, double *o
 }
 
 /* dst(:, c0 : c0 + cols) = src(:, s0 : s0 + cols), both with the same row distribution */
-static void copy_cols(prsvd_dmat *dst, int64_t c0, const prsvd_dmat *src, int64_t s0, int64_t cols) {
+static void copy_cols(prsvd_dmat *dst, int64_t c0, const prsvd_dmat *src, int64_t s0,
+                      int64_t cols) {
   int64_t rows, ldd, lds;
   double *d = prsvd_dmat_local(dst, NULL, &rows, &ldd);
   const double *s = prsvd_dmat_local(src, NULL, NULL, &lds);
@@ -81,7 +84,7 @@ struct ei {
   prsvd_source *a;
   struct prsvd_pass pass;
   struct prsvd_cursor cur;
-  prsvd_dmat *q, *bt;  /* m x L and n x L; the first `rank` columns are in use */
+  prsvd_dmat *q, *bt; /* m x L and n x L; the first `rank` columns are in use */
   int64_t rank, m, n;
   double *x, *h_full, *r, *small;
   double fro2, e, target;
@@ -261,7 +264,8 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   svd->stats.norm_fro = sqrt(s.fro2);
   svd->stats.bytes_read = (int64_t)svd->stats.passes * 8 * m * n;
   if (s.rank == 0)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is zero to rounding: no rank to choose for --tol", prsvd_source_name(a));
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is zero to rounding: no rank to choose for --tol",
+               prsvd_source_name(a));
   PRSVD_TRY(prsvd_dmat_truncate_cols(s.q, s.rank));
   PRSVD_TRY(prsvd_dmat_truncate_cols(s.bt, s.rank));
   PRSVD_TRY(prsvd_qb_truncate(svd, s.q, s.bt, s.fro2));
