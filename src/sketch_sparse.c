@@ -66,7 +66,7 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
       }
     *flops += 2.0 * (double)a->nnz * (double)c;
     for (int k = 0; k < p->n_keep; k++) {
-      int64_t kld, kc = prsvd_dmat_cols(p->keep[k].dmat);
+      int64_t kld, kc = p->keep[k].ncols ? p->keep[k].ncols : prsvd_dmat_cols(p->keep[k].dmat);
       double *kd = prsvd_dmat_local(p->keep[k].dmat, NULL, NULL, &kld);
       for (int64_t q = 0; q < kc; q++)
         memcpy(kd + q * kld + off, prod + (p->keep[k].col0 + q) * nr, sizeof(double) * (size_t)nr);

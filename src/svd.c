@@ -65,6 +65,7 @@ static const struct {
     {PRSVD_METHOD_QB, "qb", prsvd_solve_qb},
     {PRSVD_METHOD_NYSTROM, "nystrom", prsvd_solve_nystrom},
     {PRSVD_METHOD_REVD, "revd", prsvd_solve_revd},
+    {PRSVD_METHOD_QB_EI, "qb-ei", prsvd_solve_qb_ei},
 };
 
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
