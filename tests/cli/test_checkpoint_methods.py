@@ -1,9 +1,10 @@
 """Checkpoint and resume of the other streaming methods (issue 6): the single pass
 (--passes 1: three sketches; two with sparse sign maps), fixed accuracy (--tol, QB) and
 prsvd eig (nystrom, revd), through the same checkpointer and cursor as subspace iteration.
-Each at 1 and 3 ranks is stopped at an exact panel step (PRSVD_TEST_STOP_AT_STEP) inside a
-pass and at the end of a pass (before the factorization or the next pass); the rerun gives
-the uninterrupted result to 1e-12.  SIGUSR1 to mpirun stops a revd run at 3 ranks wherever it
+Each at 1 and 3 ranks is stopped at an exact panel step (PRSVD_TEST_STOP_AT_STEP) inside the
+first pass, resumed and stopped again at the end of that pass (before the factorization or the
+next pass), for --tol once more inside the second pass; the last rerun gives the uninterrupted
+result to 1e-12.  SIGUSR1 to mpirun stops a revd run at 3 ranks wherever it
 lands, and the resume matches.  A resume with other options is refused naming the option."""
 import os
 import signal
@@ -54,23 +55,27 @@ for name, args, (rows, cols, mem), passes, rank_counts in METHODS:
                   ("at the end of the first pass", steps, f"in pass 1 at row {block_end};")]
         if name.startswith("svd --tol"):  # X = orth(H) of the first pass is part of the state
             points.append(("in the second pass", steps + steps // 2, "in pass 2 at row "))
+        # one run stopped at each point in turn, each stop resumed by the next run: the step
+        # count restarts with every process
+        out, ck = path("out.h5"), path("ck.h5")
+        cmd = args + ["-o", out, "--quiet", "--checkpoint", ck]
+        done = 0
         for label, step, where in points:
-            out, ck = path("out.h5"), path("ck.h5")
-            cmd = args + ["-o", out, "--quiet", "--checkpoint", ck]
-            r = stop_at(step, cmd, ranks)
+            r = stop_at(step - done, cmd, ranks)
+            done = step
             check(f"{tag}, stopped {label}: exit 99 {where.strip(' ;')}, checkpoint written, no output",
                   r.returncode == 99 and where in r.stderr and os.path.exists(ck) and not os.path.exists(out)
                   and not temp_leftovers(), f"{r.returncode} {r.stderr}")
-            r = run(cmd, ranks=mpi)
-            if check(f"{tag}, stopped {label}: the rerun resumes and finishes", r.returncode == 0, r.stderr):
-                d = max_diff(out, ref)
-                check(f"{tag}, stopped {label}: same factors as uninterrupted to 1e-12", d <= 1e-12, d)
-                check(f"{tag}, stopped {label}: checkpoint removed, passes counted across the stop",
-                      not os.path.exists(ck) and load(out)[3]["passes"] == load(ref)[3]["passes"] == passes,
-                      load(out)[3]["passes"])
-            for f in (out, ck):
-                if os.path.exists(f):
-                    os.unlink(f)
+        r = run(cmd, ranks=mpi)
+        if check(f"{tag}: the last rerun resumes and finishes", r.returncode == 0, r.stderr):
+            d = max_diff(out, ref)
+            check(f"{tag}: same factors as uninterrupted to 1e-12", d <= 1e-12, d)
+            check(f"{tag}: checkpoint removed, passes counted across the stops",
+                  not os.path.exists(ck) and load(out)[3]["passes"] == load(ref)[3]["passes"] == passes,
+                  load(out)[3]["passes"])
+        for f in (out, ck):
+            if os.path.exists(f):
+                os.unlink(f)
 
 # a resume must match the options that wrote the checkpoint
 for name, args, refusals in [
