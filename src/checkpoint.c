@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "profile.h"
 
 void prsvd_ckpt_init(struct prsvd_ckpt *c, MPI_Comm comm, const struct prsvd_checkpointer *cp) {
   memset(c, 0, sizeof *c);
@@ -121,8 +122,15 @@ int prsvd_ckpt_hook(void *arg, int status, const struct prsvd_cursor *cur) {
   c->st.phase = c->phase;
   c->st.passes_done = c->passes_done;
   c->st.r_rcond = c->r_rcond;
+  double bytes = 0.0; /* this rank's share of the file: its rows, and rank 0 the replicated arrays */
+  for (int i = 0; i < c->st.n_arrays; i++) {
+    const struct prsvd_state_array *a = &c->st.arrays[i];
+    bytes += 8.0 * (double)((a->distributed ? a->local_rows : rank == 0 ? a->rows : 0) * a->cols);
+  }
+  prsvd_profile_begin(PRSVD_EV_CHECKPOINT);
   PRSVD_CHECK(fold_partials(c));
   PRSVD_CHECK(c->cp->save(c->cp->ctx, c->comm, &c->st));
+  prsvd_profile_end(PRSVD_EV_CHECKPOINT, bytes, 0.0);
   c->last_save = MPI_Wtime();
   if (all[1])
     PRSVD_ERR(PRSVD_CHECKPOINTED, "stopped on request in pass %d at row %lld; rerun the same command to resume",

@@ -91,6 +91,7 @@ json_object *prsvd_profile_json(const struct prsvd_profile_row *rows) {
     json_object_object_add(r, "time_min", json_object_new_double(rows[e].time_min));
     json_object_object_add(r, "bytes", json_object_new_double(rows[e].bytes));
     json_object_object_add(r, "flops", json_object_new_double(rows[e].flops));
+    json_object_object_add(r, "count", json_object_new_int64(rows[e].count));
     json_object_object_add(o, rows[e].name, r);
   }
   return o;
