@@ -34,8 +34,7 @@ static const struct prsvd_option svd_options[] = {
     {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, 0, "fixed accuracy: smallest rank with ||A - USV^T||_F <= EPS ||A||_F (adds blocks until met; with --passes N: within N passes)", O(tol)},
     {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, 0, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
     {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, 0, "with --tol: columns added per step (without --passes: -q power iterations each)", O(block)},
-    {"checkpoint", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0, "save the state here; SIGUSR1/SIGTERM save and exit 99; a rerun resumes", O(checkpoint)},
-    {"checkpoint-every", 0, PRSVD_OPT_DOUBLE, "SECONDS", "600", 0, 1e9, 0, "with --checkpoint: also save this often (0: only on a signal)", O(checkpoint_every)},
+    PRSVD_OPT_CHECKPOINT(struct svd_opts),
     {"transpose", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "decompose A^T: the stored rows become V's, without a copy", O(transpose)},
     {"no-prefetch", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "read panels on the main thread (default: a reader thread, two panels in --memory)", O(no_prefetch)},
     {"center", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "subtract the column means implicitly (PCA; prsvd pca implies it)", O(center)},
@@ -495,16 +494,19 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * n);
   prm.progress = prsvd_progress_report;
   prm.progress_arg = &progress;
-  if (o.checkpoint) { /* the identity a resume must match: input, options, ranks */
+  if (o.checkpoint) { /* the identity a resume must match: input, every option that shapes the
+                       * state or the result, ranks */
     char opts[512];
     struct prsvd_h5_checkpoint_spec spec = {o.checkpoint, file, dataset, info.type, m, n, opts,
                                             o.checkpoint_every, &prsvd_cli_stop};
-    snprintf(opts, sizeof opts, "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;center=%d;scale=%d",
+    snprintf(opts, sizeof opts,
+             "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;center=%d;scale=%d;sketch=%s;range_dim=%lld;"
+             "core_dim=%lld;tol=%.15g;max_rank=%lld;block=%lld",
              method_name(&prm), (long long)prm.rank, (long long)prm.oversample, prm.power_iters,
-             (unsigned long long)prm.seed, prm.center, prm.scale);
-    PRSVD_TRY(prsvd_h5_checkpointer(cli->comm, &spec, &checkpointer));
+             (unsigned long long)prm.seed, prm.center, prm.scale, o.sketch, (long long)prm.range_dim,
+             (long long)prm.core_dim, prm.tol, (long long)prm.max_rank, (long long)prm.block);
+    PRSVD_TRY(prsvd_cli_checkpointer(cli, &spec, &checkpointer));
     prm.checkpoint = &checkpointer;
-    prsvd_cli_stop_on_signals();
   }
   prsvd_profile_reset();
   PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
@@ -514,13 +516,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
     PRSVD_TRY(prsvd_svd_panel_rows(svd, src, &panel));
     if (cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, panel);
   }
-  status = prsvd_svd_solve(svd, src);
-  if (status == PRSVD_CHECKPOINTED) {
-    char why[256];
-    snprintf(why, sizeof why, "%s", prsvd_error_message());
-    PRSVD_FAIL(PRSVD_CHECKPOINTED, "state saved in '%s' (%s)", o.checkpoint, why);
-  }
-  PRSVD_TRY(status);
+  PRSVD_TRY(prsvd_cli_solve(svd, src, o.checkpoint));
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
   PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st, swap));
   if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));

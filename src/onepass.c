@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "profile.h"
 #include "rng.h"
@@ -218,9 +219,12 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   prsvd_dmat *y = NULL, *xt = NULL;
   double fro2 = 0.0;
   int64_t n_sigma; /* singular values of the core: k_s, or h for hmt */
+  struct prsvd_ckpt ck;
+  int resumed;
 
   memset(&rm, 0, sizeof rm);
   memset(&pass, 0, sizeof pass);
+  prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
   if (k < 1 || k > mn)
     PRSVD_ERR(PRSVD_ERR_USAGE, "rank k = %lld must be between 1 and min(rows, cols) = %lld",
               (long long)k, (long long)mn);
@@ -282,6 +286,16 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   pass.fro2 = &fro2;
   cur.n_passes = 1;
   cur.next_row = my_row0;
+  { /* the state: Y (kept rows) and the partial sums of X^T, Z, S^T and ||A||_F^2 */
+    int64_t y0, yr, yld;
+    double *yl = prsvd_dmat_local(y, &y0, &yr, &yld);
+    prsvd_ckpt_array(&ck, "Y", yl, m, ks, yld, y0, yr, 1);
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "XT", xt_full, n, co.dim));
+    if (method == PRSVD_ONEPASS_THREE) PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "Z", core, s, s));
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "ST", st, n, N_THETA));
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "fro2", &fro2, 1, 1));
+    PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
+  }
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
@@ -351,6 +365,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
     svd->scree[rr - 1] = sqrt(tail);
   }
 done:
+  prsvd_ckpt_free(&ck);
   right_maps_free(&rm);
   free(panel), free(work), free(xt_full), free(core), free(st), free(gq), free(gp);
   free(pinv1), free(pinv2), free(tmp), free(c), free(r), free(sigma);

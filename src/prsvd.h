@@ -161,7 +161,7 @@ struct prsvd_svd_params {
   int64_t block;         /* QB, QB_EI: columns added per step */
   void (*progress)(void *arg, int pass, int n_passes, int64_t rows_done, int64_t rows_total);
   void *progress_arg;    /* progress is called on every rank after each panel */
-  const struct prsvd_checkpointer *checkpoint; /* SUBSPACE (svd, pca): NULL for none */
+  const struct prsvd_checkpointer *checkpoint; /* save and resume the passes: NULL for none */
 };
 #define PRSVD_SVD_PARAMS_INIT                                                            \
   {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20, \

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "profile.h"
 #include "rng.h"
@@ -59,8 +60,11 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
   double fro2 = 0.0;
+  struct prsvd_ckpt ck;
+  int resumed;
 
   memset(&pass, 0, sizeof pass);
+  prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
   if (!(prm->tol > 0 && prm->tol < 1))
     PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be in (0, 1)", prm->tol);
   if (L > mn) L = mn;
@@ -92,14 +96,27 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   pass.keep[0].dmat = g;
   pass.corange_src = g;
   pass.corange = h_full;
+  { /* the state: X, G (kept rows) and the partial sums of H and ||A||_F^2 */
+    int64_t g0, gr, gld;
+    double *gl = prsvd_dmat_local(g, &g0, &gr, &gld);
+    prsvd_ckpt_array(&ck, "X", x, n, L, n, 0, n, 0);
+    prsvd_ckpt_array(&ck, "G", gl, m, L, gld, g0, gr, 1);
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "H", h_full, n, L));
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "fro2", &fro2, 1, 1));
+    PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
+    svd->stats.passes = ck.passes_done;
+  }
   cur.n_passes = prm->power_iters + 1;
-  for (cur.pass = 0; cur.pass <= prm->power_iters; cur.pass++) {
+  for (int start = resumed ? cur.pass : -1; cur.pass <= prm->power_iters; cur.pass++) {
     const int last = cur.pass == prm->power_iters;
     /* G = A X, H = A^T G (and ||A||_F^2 on the last pass) */
     pass.check_finite = prm->check_finite && cur.pass == 0;
     pass.fro2 = last ? &fro2 : NULL;
-    cur.next_row = m0;
-    memset(h_full, 0, sizeof(double) * (size_t)(n * L));
+    if (cur.pass != start) { /* not the pass a checkpoint resumes */
+      cur.next_row = m0;
+      memset(h_full, 0, sizeof(double) * (size_t)(n * L));
+    }
+    ck.passes_done = svd->stats.passes;
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
     PRSVD_TRY(prsvd_dmat_reduce_scatter(h_full, h));
@@ -219,6 +236,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   }
   PRSVD_TRY(prsvd_qb_truncate(svd, qd, btd, fro2));
 done:
+  prsvd_ckpt_free(&ck);
   free(panel), free(work), free(x), free(h_full), free(r);
   free(bx), free(qty), free(qtq), free(ri), free(rr), free(q), free(bt);
   free(sv), free(ur), free(wr), free(ws), free(mi);
