@@ -430,6 +430,9 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     if (o->max_rank > mn)
       PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank %lld exceeds min(rows, cols) = %lld of '%s'",
                 (long long)o->max_rank, (long long)mn, spec);
+    if (!o->passes && o->checkpoint)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "--checkpoint with --tol needs --passes N (randQB_FP, whose sketch is fixed "
+                                 "before reading A): the adaptive randQB_EI is not checkpointed");
     /* a pass count fixes the sketch before A is read (randQB_FP); otherwise grow (randQB_EI) */
     prm->method = o->passes ? PRSVD_METHOD_QB : PRSVD_METHOD_QB_EI;
     prm->tol = o->tol;

@@ -29,7 +29,7 @@ METHODS = [
     ("svd --passes 1 --onepass-method two --sketch sparse",
      ["svd", A, "-k", 6, "--passes", 1, "--onepass-method", "two", "--sketch", "sparse", "--memory", MEM_A],
      (M, N, MEM_A), 1, [3]),
-    ("svd --tol (QB)", ["svd", A, "--tol", "0.2", "--max-rank", 40, "--memory", MEM_A], (M, N, MEM_A), 2, [1, 3]),
+    ("svd --tol (QB)", ["svd", A, "--tol", "0.2", "--max-rank", 40, "--passes", 2, "--memory", MEM_A], (M, N, MEM_A), 2, [1, 3]),
     ("eig nystrom", ["eig", PSD, "-k", 6, "--memory", MEM_P], (P, P, MEM_P), 1, [1, 3]),
     ("eig revd", ["eig", PSD, "-k", 6, "--method", "revd", "--memory", MEM_P], (P, P, MEM_P), 2, [1, 3]),
 ]
@@ -96,6 +96,12 @@ for name, args, refusals in [
               not os.path.exists(out) and os.path.exists(ck))
     if os.path.exists(ck):
         os.unlink(ck)
+
+# the adaptive randQB_EI (--tol without --passes) keeps no checkpoint: refused before reading
+out, ck = path("outei.h5"), path("ckei.h5")
+r = run(["svd", A, "--tol", "0.2", "--max-rank", 40, "-o", out, "--quiet", "--checkpoint", ck])
+check("--tol without --passes: --checkpoint refused, exit 1, naming --passes",
+      r.returncode == 1 and "--passes" in r.stderr and not os.path.exists(out) and not os.path.exists(ck), r.stderr)
 
 # SIGUSR1 to mpirun while revd runs at 3 ranks (one row a panel, many passes): wherever it
 # lands, every rank saves and exits 99, and the rerun matches the uninterrupted result
