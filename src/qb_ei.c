@@ -191,6 +191,8 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   double *panel = NULL, *work = NULL;
 
   memset(&s, 0, sizeof s);
+  if (prm->checkpoint)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "randQB_EI keeps no checkpoint: use PRSVD_METHOD_QB (a fixed pass count) to checkpoint --tol");
   if (!(prm->tol > 0 && prm->tol < 1))
     PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be in (0, 1)", prm->tol);
   if (L > mn) L = mn;
