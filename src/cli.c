@@ -5,6 +5,9 @@
 #include <stdarg.h>
 #include <unistd.h>
 
+#include "../io/prsvd_h5.h"
+#include "error.h"
+
 volatile int prsvd_cli_stop;
 
 static void on_stop(int sig) { prsvd_cli_stop = sig; }
@@ -18,6 +21,23 @@ void prsvd_cli_stop_on_signals(void) {
   sigaddset(&set, SIGUSR1);
   sigaddset(&set, SIGTERM);
   sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+int prsvd_cli_checkpointer(const struct prsvd_cli *cli, const struct prsvd_h5_checkpoint_spec *spec,
+                           struct prsvd_checkpointer *cp) {
+  PRSVD_CHECK(prsvd_h5_checkpointer(cli->comm, spec, cp));
+  prsvd_cli_stop_on_signals();
+  return PRSVD_OK;
+}
+
+int prsvd_cli_solve(prsvd_svd *svd, prsvd_source *src, const char *checkpoint) {
+  int status = prsvd_svd_solve(svd, src);
+  if (status == PRSVD_CHECKPOINTED) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", prsvd_error_message());
+    PRSVD_ERR(PRSVD_CHECKPOINTED, "state saved in '%s' (%s)", checkpoint, why);
+  }
+  return status;
 }
 
 void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...) {
@@ -71,6 +91,7 @@ json_object *prsvd_profile_json(const struct prsvd_profile_row *rows) {
     json_object_object_add(r, "time_min", json_object_new_double(rows[e].time_min));
     json_object_object_add(r, "bytes", json_object_new_double(rows[e].bytes));
     json_object_object_add(r, "flops", json_object_new_double(rows[e].flops));
+    json_object_object_add(r, "count", json_object_new_int64(rows[e].count));
     json_object_object_add(o, rows[e].name, r);
   }
   return o;

@@ -36,6 +36,14 @@ int cmd_import(struct prsvd_cli *cli, int argc, char **argv);
 extern volatile int prsvd_cli_stop;
 void prsvd_cli_stop_on_signals(void);
 
+/* Collective: the checkpointer of a solve (spec->path is --checkpoint), stopped at a panel
+ * boundary by SIGUSR1/SIGTERM. */
+struct prsvd_h5_checkpoint_spec;
+int prsvd_cli_checkpointer(const struct prsvd_cli *cli, const struct prsvd_h5_checkpoint_spec *spec,
+                           struct prsvd_checkpointer *cp);
+/* Collective: prsvd_svd_solve; a stop on request says which checkpoint holds the state. */
+int prsvd_cli_solve(prsvd_svd *svd, prsvd_source *src, const char *checkpoint);
+
 /* rank 0: "prsvd: warning: ..." on stderr */
 void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -14,7 +14,8 @@ struct eig_opts {
   int64_t rank, oversample, power_iters, memory;
   uint64_t seed;
   double sym_tol;
-  const char *output, *method;
+  const char *output, *method, *checkpoint;
+  double checkpoint_every;
   int force, json, progress, quiet, debug;
 };
 
@@ -28,6 +29,7 @@ static const struct prsvd_option eig_options[] = {
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels; panels stay near 8 MiB", O(memory)},
     {"sym-tol", 0, PRSVD_OPT_DOUBLE, "T", "1e-8", 0, 1, 0, "allowed |A_ij - A_ji| on sampled pairs, relative to max |A_ij|", O(sym_tol)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (n x k), /L (k)", O(output)},
+    PRSVD_OPT_CHECKPOINT(struct eig_opts),
     PRSVD_OPT_FORCE(struct eig_opts),
     PRSVD_OPT_JSON(struct eig_opts),
     PRSVD_OPT_PROGRESS(struct eig_opts),
@@ -94,6 +96,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   struct prsvd_svd_stats st;
   struct prsvd_progress progress;
   struct prsvd_profile_row rows[PRSVD_N_EVENTS];
+  struct prsvd_checkpointer checkpointer = {0};
   const double *l;
   int64_t k;
 
@@ -122,12 +125,23 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   prm.sym_tol = o.sym_tol;
   prm.progress = prsvd_progress_report;
   prm.progress_arg = &progress;
+  if (o.checkpoint) { /* the identity a resume must match: input, options, ranks */
+    char opts[256];
+    struct prsvd_h5_checkpoint_spec spec = {o.checkpoint, file, dataset, info.type, info.rows, info.cols,
+                                            opts, o.checkpoint_every, &prsvd_cli_stop};
+    snprintf(opts, sizeof opts, "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;sym_tol=%.15g", o.method,
+             (long long)prm.rank, (long long)prm.oversample, prm.power_iters, (unsigned long long)prm.seed,
+             prm.sym_tol);
+    PRSVD_TRY(prsvd_cli_checkpointer(cli, &spec, &checkpointer));
+    prm.checkpoint = &checkpointer;
+  }
   prsvd_profile_reset();
   PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
-  PRSVD_TRY(prsvd_svd_solve(svd, src));
+  PRSVD_TRY(prsvd_cli_solve(svd, src, o.checkpoint));
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
   PRSVD_TRY(write_eig(cli, &o, file, dataset, info.rows, svd, &st));
+  if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
   prsvd_profile_reduce(cli->comm, rows);
   PRSVD_TRY(prsvd_svd_get_rank(svd, &k));
   PRSVD_TRY(prsvd_svd_get_eigenvalues(svd, &l));
@@ -156,6 +170,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
     printf("wrote %s\n", o.output);
   }
 done:
+  prsvd_h5_checkpointer_free(&checkpointer);
   prsvd_svd_destroy(&svd);
   prsvd_source_destroy(&src);
   free(file);

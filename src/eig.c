@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "profile.h"
 #include "rng.h"
@@ -124,10 +125,12 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   struct prsvd_cursor cur = {0};
   double *panel = NULL, *work = NULL, *omega = NULL, *b = NULL, *sigma = NULL;
   prsvd_dmat *y = NULL;
-  int info = 0;
+  int info = 0, resumed;
   double nu_extra = 0.0;
+  struct prsvd_ckpt ck;
 
   memset(&pass, 0, sizeof pass);
+  prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
   PRSVD_CHECK(check_square(svd, a));
   int64_t l = prm->rank + (prm->oversample > 0 ? prm->oversample : 0);
   if (l > n) l = n;
@@ -158,6 +161,12 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_symmetry_samples(svd, n, &pass));
   cur.n_passes = 1;
   cur.next_row = r0;
+  /* the state: Y (kept rows) and the symmetry samples seen so far */
+  double *yl = prsvd_dmat_local(y, NULL, NULL, &yld);
+  prsvd_ckpt_array(&ck, "Y", yl, n, l, yld, r0, nr, 1);
+  if (pass.n_samples)
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "symmetry_samples", pass.sample_val, pass.n_samples, 1));
+  PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
@@ -165,7 +174,6 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_symmetry_check(svd, a, &pass));
 
   prsvd_profile_begin(PRSVD_EV_ORTH);
-  double *yl = prsvd_dmat_local(y, NULL, NULL, &yld);
   /* nu = sqrt(n) eps ||Y||_F;  Y_nu = Y + nu Omega */
   double fro = 0.0;
   for (int64_t c = 0; c < l; c++)
@@ -231,6 +239,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_svd_finish_left(svd, y, sigma));
   for (int64_t j = 0; j < svd->k; j++) svd->s[j] = fmax(0.0, sigma[j] * sigma[j] - nu - nu_extra);
 done:
+  prsvd_ckpt_free(&ck);
   free_samples(&pass);
   free(panel), free(work), free(omega), free(b), free(sigma);
   prsvd_dmat_destroy(&y);

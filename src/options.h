@@ -44,6 +44,13 @@ struct prsvd_option {
 #define PRSVD_OPT_DEBUG(T) \
   {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", offsetof(T, debug)}
 
+/* --checkpoint FILE and --checkpoint-every SECONDS (T has checkpoint, checkpoint_every). */
+#define PRSVD_OPT_CHECKPOINT(T)                                                                  \
+  {"checkpoint", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0,                                    \
+   "save the state here; SIGUSR1/SIGTERM save and exit 99; a rerun resumes", offsetof(T, checkpoint)}, \
+  {"checkpoint-every", 0, PRSVD_OPT_DOUBLE, "SECONDS", "600", 0, 1e9, 0,                          \
+   "with --checkpoint: also save this often (0: only on a signal)", offsetof(T, checkpoint_every)}
+
 struct prsvd_command_doc {
   const char *name;      /* "svd" */
   const char *usage;     /* "FILE.h5:/DATASET -k K -o OUT.h5 [options]" */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 static const char *const names[PRSVD_N_EVENTS] = {
-    "read", "sketch", "reduce", "orthonormalize", "small svd", "estimate", "write", "generate"};
+    "read", "sketch", "reduce", "orthonormalize", "small svd", "estimate", "write", "generate", "checkpoint"};
 
 static struct {
   double start, time, bytes, flops;

@@ -121,13 +121,18 @@ struct prsvd_checkpointer {
  *  ONEPASS   one pass, by params.onepass: THREE (Tropp, Yurtsever, Udell & Cevher 2019),
  *            TWO (TYUC 2017), HMT (HMT 2011 Sec. 5.5)
  *  QB        fixed accuracy: blocked QB with error indicator, pass-efficient (Yu, Gu & Li
- *            2018, randQB_FP), growing the rank until ||A - QB||_F <= tol ||A||_F */
+ *            2018, randQB_FP), growing the rank until ||A - QB||_F <= tol ||A||_F, in a
+ *            fixed q + 1 passes
+ *  QB_EI     fixed accuracy, adaptive (Yu, Gu & Li 2018, randQB_EI): a fresh block of
+ *            `block` columns per step, q power iterations each, B = Q^T A from A; passes
+ *            grow with the rank ((q + 1) per block, one more at the end) */
 enum prsvd_svd_method {
   PRSVD_METHOD_SUBSPACE = 0,
   PRSVD_METHOD_ONEPASS = 1,
   PRSVD_METHOD_QB = 2,
   PRSVD_METHOD_NYSTROM = 3, /* symmetric PSD A: stable shifted Nystrom, one pass (Tropp et al. 2017) */
-  PRSVD_METHOD_REVD = 4     /* symmetric A: HMT Alg. 5.3 eigendecomposition with q power iterations */
+  PRSVD_METHOD_REVD = 4,    /* symmetric A: HMT Alg. 5.3 eigendecomposition with q power iterations */
+  PRSVD_METHOD_QB_EI = 5
 };
 enum prsvd_onepass_method { PRSVD_ONEPASS_THREE = 0, PRSVD_ONEPASS_TWO = 1, PRSVD_ONEPASS_HMT = 2 };
 enum prsvd_test_matrix { PRSVD_TEST_GAUSSIAN = 0, PRSVD_TEST_SPARSE = 1 };
@@ -152,11 +157,11 @@ struct prsvd_svd_params {
   int center;            /* SUBSPACE: factor A - 1 mu^T (PCA) without forming it */
   int scale;             /* with center: also divide columns by their std (needs q >= 1) */
   double sym_tol;        /* NYSTROM/REVD: sampled |A_ij - A_ji| allowed, relative to max |A_ij| */
-  int64_t max_rank;      /* QB: the largest rank tried (sketch width) */
-  int64_t block;         /* QB: columns added per step */
+  int64_t max_rank;      /* QB, QB_EI: the largest rank tried (QB: the sketch width) */
+  int64_t block;         /* QB, QB_EI: columns added per step */
   void (*progress)(void *arg, int pass, int n_passes, int64_t rows_done, int64_t rows_total);
   void *progress_arg;    /* progress is called on every rank after each panel */
-  const struct prsvd_checkpointer *checkpoint; /* SUBSPACE (svd, pca): NULL for none */
+  const struct prsvd_checkpointer *checkpoint; /* save and resume the passes: NULL for none */
 };
 #define PRSVD_SVD_PARAMS_INIT                                                            \
   {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20, \
@@ -178,8 +183,9 @@ struct prsvd_svd_stats {
   double error_ci_low, error_ci_high; /* 95% interval of the Frobenius error (single pass) */
   double norm_fro;            /* ||A||_F when the method measured it (QB, single pass), else 0 */
   int64_t range_dim, core_dim;/* single pass: sketch sizes used */
-  double tol_achieved;        /* QB: indicator of ||A - U S V^T||_F / ||A||_F */
-  int tol_met;                /* QB: 1 if tol was reached within max_rank */
+  double tol_achieved;        /* QB, QB_EI: indicator of ||A - U S V^T||_F / ||A||_F */
+  int tol_met;                /* QB, QB_EI: 1 if tol was reached within max_rank */
+  int64_t qb_rank;            /* QB, QB_EI: columns of Q when the growth stopped (>= rank) */
   double total_variance;      /* center: sum of column variances of A~ (ddof 1) */
   int64_t zero_variance_cols; /* center + scale: columns left unscaled */
 };
@@ -212,6 +218,17 @@ int prsvd_svd_get_eigenvalues(const prsvd_svd *svd, const double **lambda);
 /* Single pass: scree[r-1] estimates ||A - A_r||_F for r = 1..k (NULL for other methods). */
 int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree);
 void prsvd_svd_destroy(prsvd_svd **svd);
+/* Single pass: the sketch sizes (k_s, s) a run with these params uses on an m x n matrix
+ * (range_dim and core_dim, or the defaults k_s = 2k + 1, s = 2 k_s + 1), clipped to
+ * k <= k_s <= s <= min(m, n).  Local. */
+void prsvd_onepass_sizes(const struct prsvd_svd_params *params, int64_t m, int64_t n,
+                         int64_t *range_dim, int64_t *core_dim);
+/* Single pass, three sketches: (k_s, s) for rank k from a storage budget of `budget` numbers
+ * for Y, X and Z (k_s (m + n) + s^2 <= budget), by the natural choice of Tropp, Yurtsever,
+ * Udell & Cevher 2019, eq. (5.6); PRSVD_ERR_USAGE if the budget cannot give k_s >= k + 2 and
+ * s >= 2 k_s + 1.  Local. */
+int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t budget, int64_t *range_dim,
+                         int64_t *core_dim);
 
 /* The block of rows [*row0, *row0 + *local_rows) that this rank of nprocs owns when `rows`
  * rows are distributed: the distribution of U, V and of the panels each rank reads. */

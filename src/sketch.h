@@ -58,6 +58,7 @@ struct prsvd_cursor {
 };
 
 #define PRSVD_MAX_KEEP 3
+#define PRSVD_TILE_ROWS 16
 #define PRSVD_MAX_LEFT 4
 
 struct prsvd_pass {
@@ -74,10 +75,15 @@ struct prsvd_pass {
   const struct prsvd_sparse_right *right_sparse;
   double *right_t;  /* R row-major, made by the pass for sparse panels */
   double *corange_t; /* sparse panels: a panel's A_i^T K_i row-major (n x kc) and a row of K */
+  /* scratch of the sparse-map kernels on dense panels (made by the pass): a transposed tile of
+   * PRSVD_TILE_ROWS rows and its products, and the positions and signs of a panel's rows */
+  double *tile, *tile_sign;
+  int *tile_pos;
   int64_t n_right;
-  /* rows of P_i(:, col0 : col0 + dmat cols) stored into dmat */
+  /* rows of P_i(:, col0 : col0 + c) stored into dmat's first c columns, c = ncols (0: all of
+   * dmat's columns; fewer leave room for columns the caller set, e.g. a co-range source) */
   int n_keep;
-  struct { prsvd_dmat *dmat; int64_t col0; } keep[PRSVD_MAX_KEEP];
+  struct { prsvd_dmat *dmat; int64_t col0, ncols; } keep[PRSVD_MAX_KEEP];
 
   /* H (n x cols of corange_src, column-major) += A_i^T (rows of corange_src) */
   prsvd_dmat *corange_src;

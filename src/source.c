@@ -58,12 +58,34 @@ void prsvd_csr_free(struct prsvd_csr *p) {
   memset(p, 0, sizeof *p);
 }
 
+int prsvd_csr_check(const struct prsvd_csr *p, int64_t nrows, int64_t cols, const char *name,
+                    int64_t row0) {
+  if (p->rows != nrows || p->nnz < 0 || p->nnz > p->cap || (nrows > 0 && !p->indptr))
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s': a CSR panel of %lld rows and %lld entries (room for %lld) for rows [%lld, %lld)",
+              name, (long long)p->rows, (long long)p->nnz, (long long)p->cap, (long long)row0,
+              (long long)(row0 + nrows));
+  if (p->indptr[0] != 0 || p->indptr[nrows] != p->nnz)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': indptr of rows [%lld, %lld) runs from %lld to %lld, not over its %lld entries",
+              name, (long long)row0, (long long)(row0 + nrows), (long long)p->indptr[0],
+              (long long)p->indptr[nrows], (long long)p->nnz);
+  for (int64_t i = 0; i < nrows; i++) /* then every indptr lies in [0, nnz] */
+    if (p->indptr[i + 1] < p->indptr[i])
+      PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': indptr decreases at row %lld", name, (long long)(row0 + i));
+  for (int64_t i = 0; i < nrows; i++)
+    for (int64_t t = p->indptr[i]; t < p->indptr[i + 1]; t++)
+      if (p->indices[t] < 0 || p->indices[t] >= cols)
+        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': row %lld has column index %lld outside [0, %lld)", name,
+                  (long long)(row0 + i), (long long)p->indices[t], (long long)cols);
+  return PRSVD_OK;
+}
+
 int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_csr *panel) {
   if (!s->ops.read_csr) PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s' is not a sparse source", s->name);
   if (row0 < 0 || nrows < 0 || row0 + nrows > s->rows)
     PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s': rows [%lld, %lld) exceed extent %lld", s->name,
               (long long)row0, (long long)(row0 + nrows), (long long)s->rows);
   PRSVD_CHECK(s->ops.read_csr(s->ctx, row0, nrows, panel));
+  PRSVD_CHECK(prsvd_csr_check(panel, nrows, s->cols, s->name, row0));
   return PRSVD_OK;
 }
 
@@ -89,13 +111,8 @@ int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *pane
   PRSVD_CHECK(prsvd_source_read_csr(s, row0, nrows, &s->scratch));
   memset(panel, 0, sizeof(double) * (size_t)(nrows * s->cols));
   for (int64_t i = 0; i < nrows; i++)
-    for (int64_t t = s->scratch.indptr[i]; t < s->scratch.indptr[i + 1]; t++) {
-      const int64_t j = s->scratch.indices[t];
-      if (j < 0 || j >= s->cols)
-        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': row %lld has column index %lld outside [0, %lld)", s->name,
-                  (long long)(row0 + i), (long long)j, (long long)s->cols);
-      panel[i * s->cols + j] += s->scratch.data[t];
-    }
+    for (int64_t t = s->scratch.indptr[i]; t < s->scratch.indptr[i + 1]; t++)
+      panel[i * s->cols + s->scratch.indices[t]] += s->scratch.data[t];
   return PRSVD_OK;
 }
 

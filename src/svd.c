@@ -65,6 +65,7 @@ static const struct {
     {PRSVD_METHOD_QB, "qb", prsvd_solve_qb},
     {PRSVD_METHOD_NYSTROM, "nystrom", prsvd_solve_nystrom},
     {PRSVD_METHOD_REVD, "revd", prsvd_solve_revd},
+    {PRSVD_METHOD_QB_EI, "qb-ei", prsvd_solve_qb_ei},
 };
 
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
@@ -73,8 +74,6 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
     PRSVD_ERR(PRSVD_ERR_USAGE, "centering (PCA) runs with subspace iteration only, not with --passes 1, --tol or eig");
   if (svd->params.scale && !svd->params.center)
     PRSVD_ERR(PRSVD_ERR_USAGE, "scaling columns needs centering (--center or prsvd pca)");
-  if (svd->params.checkpoint && svd->params.method != PRSVD_METHOD_SUBSPACE)
-    PRSVD_ERR(PRSVD_ERR_USAGE, "checkpoints cover subspace iteration (svd, pca), not --passes 1, --tol or eig yet");
   if (svd->params.scale && svd->params.power_iters < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale needs at least one power iteration (-q >= 1): the first pass learns the scales");
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)

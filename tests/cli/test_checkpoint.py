@@ -13,23 +13,16 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import MPIEXEC, MPIFLAGS, PRSVD, check, finish, gen, load, path, run, temp_leftovers  # noqa: E402
+from harness import (MPIEXEC, MPIFLAGS, PRSVD, check, finish, gen, load, panel_steps, path, run,  # noqa: E402
+                     stop_at, temp_leftovers)
 
 spec = gen("a.h5", 6000, 300, "--spectrum", "poly", "--decay", "1")
 rank5 = gen("r5.h5", 3000, 200, "--spectrum", "lowrank-noise", "--rank", "5", "--noise", "0")
-BASE = ["-k", 10, "-q", 2, "--memory", "64K"]  # 27 rows a panel: 223 steps a pass on 1 rank
+BASE = ["-k", 10, "-q", 2, "--memory", "64K"]  # 13 rows a panel: 462 steps a pass on 1 rank
 
 
 def svd_args(inp, out, extra=()):
     return ["svd", inp, *BASE, "-o", out, "--quiet", *extra]
-
-
-def stop_at(step, args, ranks):
-    env = dict(os.environ, PRSVD_TEST_STOP_AT_STEP=str(step))
-    cmd = [PRSVD] + [str(a) for a in args]
-    if ranks > 1:
-        cmd = [MPIEXEC] + MPIFLAGS + ["-n", str(ranks)] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
 
 
 def same(a, b, tol):
@@ -41,12 +34,14 @@ for ranks in [1, 3]:
     ref = path(f"ref.{ranks}.h5")
     r = run(svd_args(spec, ref), ranks=ranks)
     check(f"{ranks} rank(s): uninterrupted reference", r.returncode == 0, r.stderr)
-    steps_per_pass = 223 if ranks == 1 else 75
-    for label, step in [("in the first pass", 40), ("at the end of the first pass", steps_per_pass),
-                        ("in the third pass", 2 * steps_per_pass + 17)]:
+    steps_per_pass, block_end = panel_steps(6000, 300, 64 << 10, ranks)
+    for label, step, where in [("in the first pass", 40, "in pass 1 at row "),
+                               ("at the end of the first pass", steps_per_pass, f"in pass 1 at row {block_end};"),
+                               ("in the third pass", 2 * steps_per_pass + 17, "in pass 3 at row ")]:
         out, ck = path(f"out.{ranks}.h5"), path(f"ck.{ranks}.h5")
         r = stop_at(step, svd_args(spec, out, ["--checkpoint", ck]), ranks)
-        check(f"{ranks} rank(s), stopped {label}: exit 99", r.returncode == 99, f"{r.returncode} {r.stderr}")
+        check(f"{ranks} rank(s), stopped {label}: exit 99 {where.strip(' ;')}",
+              r.returncode == 99 and where in r.stderr, f"{r.returncode} {r.stderr}")
         check(f"{ranks} rank(s), stopped {label}: says where and how to resume",
               "prsvd: checkpointed: state saved in" in r.stderr and "rerun the same command" in r.stderr, r.stderr)
         check(f"{ranks} rank(s), stopped {label}: checkpoint written, no output",
@@ -63,9 +58,10 @@ for ranks in [1, 3]:
     # the extra pass (exact rank 5 at k = 10 makes R singular): stop inside it
     ref5, out5, ck5 = path(f"ref5.{ranks}.h5"), path(f"out5.{ranks}.h5"), path(f"ck5.{ranks}.h5")
     run(svd_args(rank5, ref5), ranks=ranks)
-    spp = 3000 // 40 if ranks == 1 else 1000 // 40  # 200 columns: 40 rows a panel
+    spp = panel_steps(3000, 200, 64 << 10, ranks)[0]
     r = stop_at(3 * spp + 5, svd_args(rank5, out5, ["--checkpoint", ck5]), ranks)
-    check(f"{ranks} rank(s), stopped in the extra pass B = Q^T A: exit 99", r.returncode == 99, r.stderr)
+    check(f"{ranks} rank(s), stopped in the extra pass B = Q^T A: exit 99 in pass 4",
+          r.returncode == 99 and "in pass 4 at row" in r.stderr, r.stderr)
     r = run(svd_args(rank5, out5, ["--checkpoint", ck5]), ranks=ranks)
     if check(f"{ranks} rank(s), extra pass resumed", r.returncode == 0, r.stderr):
         x, y = load(out5), load(ref5)
