@@ -26,8 +26,8 @@ static void h5_source_close(void *ctx) {
   free(s);
 }
 
-static int h5_read_rows(void *ctx, int64_t row0, int64_t nrows, double *panel) {
-  struct h5_source *s = ctx;
+/* Rows [row0, row0 + nrows) converted by HDF5 to memtype (float64 or float32). */
+static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, hid_t memtype, void *panel) {
   int status = PRSVD_OK;
   hid_t mspace = -1;
   hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)s->cols};
@@ -36,12 +36,20 @@ static int h5_read_rows(void *ctx, int64_t row0, int64_t nrows, double *panel) {
          PRSVD_ERR_INPUT, "cannot select rows [%lld, %lld) of '%s' in '%s'", (long long)row0,
          (long long)(row0 + nrows), s->dname, s->fname);
   H5_TRY(mspace = H5Screate_simple(2, count, NULL), PRSVD_ERR_NOMEM, "cannot create a dataspace");
-  H5_TRY(H5Dread(s->dset, H5T_NATIVE_DOUBLE, mspace, s->fspace, H5P_DEFAULT, panel),
+  H5_TRY(H5Dread(s->dset, memtype, mspace, s->fspace, H5P_DEFAULT, panel),
          PRSVD_ERR_INPUT, "cannot read dataset '%s' of '%s': rows [%lld, %lld) unreadable",
          s->dname, s->fname, (long long)row0, (long long)(row0 + nrows));
 done:
   if (mspace >= 0) H5Sclose(mspace);
   return status;
+}
+
+static int h5_read_rows(void *ctx, int64_t row0, int64_t nrows, double *panel) {
+  return h5_read(ctx, row0, nrows, H5T_NATIVE_DOUBLE, panel);
+}
+
+static int h5_read_rows_f32(void *ctx, int64_t row0, int64_t nrows, float *panel) {
+  return h5_read(ctx, row0, nrows, H5T_NATIVE_FLOAT, panel);
 }
 
 /* Everything about the dataset we need, on this rank; s->file and s->dset left open. */
@@ -144,7 +152,7 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
 
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src) {
-  static const struct prsvd_source_ops ops = {h5_read_rows, h5_source_close, NULL};
+  static const struct prsvd_source_ops ops = {h5_read_rows, h5_source_close, NULL, h5_read_rows_f32};
   int status = PRSVD_OK, sparse = 0, rank;
   MPI_Comm_rank(comm, &rank);
   if (rank == 0) sparse = access(file, R_OK) == 0 && H5Fis_hdf5(file) > 0 && prsvd_h5_is_sparse_group(file, dataset);
@@ -164,6 +172,8 @@ int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
   snprintf(name, sizeof name, "%s:%s", file, dataset);
   PRSVD_TRY(prsvd_source_create(info->rows, info->cols, name, &ops, s, src));
   s = NULL;
+  const struct prsvd_source_layout layout = {!strcmp(info->type, "float32"), info->chunk_rows};
+  prsvd_source_set_layout(*src, &layout);
 done:
   h5_source_close(s);
   return prsvd_error_agree(comm, status);

@@ -3,7 +3,10 @@
 
 #include <signal.h>
 #include <stdarg.h>
+#include <string.h>
 #include <unistd.h>
+
+#include "error.h"
 
 volatile int prsvd_cli_stop;
 
@@ -61,6 +64,18 @@ void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,
   }
   p->last_decile = decile;
 }
+
+int prsvd_precision_parse(const char *text, enum prsvd_precision *precision) {
+  static const char *const names[] = {"auto", "double", "single"};
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(text, names[i])) {
+      *precision = (enum prsvd_precision)i;
+      return PRSVD_OK;
+    }
+  PRSVD_ERR(PRSVD_ERR_USAGE, "unknown --precision '%s': expected single, double or auto", text);
+}
+
+const char *prsvd_precision_name(int single) { return single ? "float32" : "float64"; }
 
 json_object *prsvd_profile_json(const struct prsvd_profile_row *rows) {
   json_object *o = json_object_new_object();

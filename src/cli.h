@@ -52,6 +52,11 @@ void prsvd_progress_init(struct prsvd_progress *p, const struct prsvd_cli *cli, 
 void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,
                            int64_t rows_total);
 
+/* --precision single | double | auto (PRSVD_ERR_USAGE otherwise). */
+int prsvd_precision_parse(const char *text, enum prsvd_precision *precision);
+/* "float32" or "float64": what a solve's panels were multiplied in. */
+const char *prsvd_precision_name(int single);
+
 /* The per-phase table as JSON. */
 json_object *prsvd_profile_json(const struct prsvd_profile_row *rows);
 /* Print a JSON object on stdout (rank 0). */

@@ -14,7 +14,7 @@ struct svd_opts {
   int64_t rank, oversample, power_iters, passes, memory, range_dim, core_dim, max_rank, block;
   uint64_t seed;
   double tol;
-  const char *output, *onepass_method, *sketch, *checkpoint;
+  const char *output, *onepass_method, *sketch, *checkpoint, *precision;
   double checkpoint_every;
   int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose;
 };
@@ -41,6 +41,7 @@ static const struct prsvd_option svd_options[] = {
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: also write /scores = U S (m x k)", O(scores)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget for row panels (K, M, G suffixes)", O(memory)},
+    PRSVD_OPT_PRECISION(struct svd_opts),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
     PRSVD_OPT_FORCE(struct svd_opts),
     PRSVD_OPT_JSON(struct svd_opts),
@@ -223,15 +224,13 @@ static void sketch_shape(const struct prsvd_svd_params *prm, int64_t mn, int64_t
 }
 
 static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in,
-                       const struct svd_opts *o, const struct prsvd_svd_params *prm) {
+                       const struct svd_opts *o, const struct prsvd_svd_params *prm,
+                       const struct prsvd_svd_plan *plan) {
   char b1[32], b2[32], b3[32], b4[32];
   int64_t m = in->rows, n = in->cols, mn = m < n ? m : n, mc, nc;
   const char *what;
   int64_t block = (m + cli->nprocs - 1) / cli->nprocs;
-  const int buffers = prm->prefetch ? 2 : 1; /* the reader thread fills the second */
-  int64_t panel = o->memory / (8 * n) / buffers;
-  if (panel > block) panel = block;
-  if (panel < 1) panel = 1;
+  const double elem = plan->single ? 4.0 : 8.0, panels = (double)plan->buffers * plan->panel_bytes;
   sketch_shape(prm, mn, &mc, &nc, &what);
   double sketches = 8.0 * ((double)block * mc + (double)n * nc);
   int passes = prm->method == PRSVD_METHOD_ONEPASS ? 1 : prm->power_iters + 1;
@@ -246,19 +245,26 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   if (prm->method == PRSVD_METHOD_QB)
     printf("  tol = %g, block %lld, max rank %lld: %d pass%s over %s\n", prm->tol,
            (long long)prm->block, (long long)(mc / 2), passes, passes > 1 ? "es" : "",
-           prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
+           prsvd_format_bytes(elem * m * n, b1, sizeof b1));
   else if (prm->method == PRSVD_METHOD_ONEPASS)
     printf("  k = %lld, %s %lld (%s sketches, %s): 1 pass over %s\n", (long long)prm->rank, what,
-           (long long)mc, o->sketch, o->onepass_method, prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
+           (long long)mc, o->sketch, o->onepass_method, prsvd_format_bytes(elem * m * n, b1, sizeof b1));
   else
     printf("  k = %lld, p = %lld, q = %d: %d passes over %s (one more if the sketch is ill-conditioned)\n",
            (long long)prm->rank, (long long)prm->oversample, prm->power_iters, passes,
-           prsvd_format_bytes(8.0 * m * n, b1, sizeof b1));
+           prsvd_format_bytes(elem * m * n, b1, sizeof b1));
+  if (in->chunked)
+    printf("  panels of %lld rows (chunks of %lld x %lld), %s\n", (long long)plan->panel_rows,
+           (long long)in->chunk_rows, (long long)in->chunk_cols,
+           plan->single ? "float32 by SGEMM into float64 sketches" : "float64");
+  else
+    printf("  panels of %lld rows, %s\n", (long long)plan->panel_rows,
+           plan->single ? "float32 by SGEMM into float64 sketches" : "float64");
   printf("  memory per rank: panels %d x %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
-         buffers, prsvd_format_bytes(8.0 * panel * n, b2, sizeof b2), (long long)panel,
-         prsvd_format_bytes(sketches, b3, sizeof b3),
+         plan->buffers, prsvd_format_bytes((double)plan->panel_bytes, b2, sizeof b2),
+         (long long)plan->panel_rows, prsvd_format_bytes(sketches, b3, sizeof b3),
          prsvd_format_bytes((double)in->cache_bytes, b4, sizeof b4),
-         prsvd_format_bytes(8.0 * buffers * panel * n + sketches + in->cache_bytes, b1, sizeof b1));
+         prsvd_format_bytes(panels + sketches + in->cache_bytes, b1, sizeof b1));
   fflush(stdout);
 }
 
@@ -277,9 +283,9 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
   printf("singular values:");
   for (int64_t j = 0; j < k && j < 10; j++) printf(" %.6g", s[j]);
   printf(k > 10 ? " ... %.6g\n" : "\n", s[k - 1]);
-  printf("passes %d%s, read %s, %.2f GB/s, %.2f GFLOP/s, %.2f s\n", st->passes,
+  printf("passes %d%s, read %s of %s panels, %.2f GB/s, %.2f GFLOP/s, %.2f s\n", st->passes,
          st->extra_pass ? " (one to form B = Q^T A: R was ill-conditioned)" : "",
-         prsvd_format_bytes((double)st->bytes_read, b, sizeof b),
+         prsvd_format_bytes((double)st->bytes_read, b, sizeof b), prsvd_precision_name(st->single),
          elapsed > 0 ? st->bytes_read / elapsed * 1e-9 : 0.0, elapsed > 0 ? flops / elapsed * 1e-9 : 0.0,
          elapsed);
   if (prm->method == PRSVD_METHOD_QB)
@@ -324,6 +330,8 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
   json_object_object_add(j, "extra_pass", json_object_new_boolean(st->extra_pass));
   json_object_object_add(j, "panel_rows", json_object_new_int64(st->panel_rows));
   json_object_object_add(j, "bytes_read", json_object_new_int64(st->bytes_read));
+  json_object_object_add(j, "file_bytes_read", json_object_new_int64(st->file_bytes));
+  json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st->single)));
   json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));
   json_object_object_add(j, "error_estimate", json_object_new_double(st->error_estimate));
   json_object_object_add(j, "error_estimate_fro", json_object_new_double(st->error_estimate_fro));
@@ -374,6 +382,7 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale and --scores need --center (or prsvd pca)");
   prm->seed = o->seed;
   prm->memory = o->memory;
+  PRSVD_CHECK(prsvd_precision_parse(o->precision, &prm->precision));
   for (int i = 0; i < 3; i++)
     if (!strcmp(o->onepass_method, onepass_names[i])) prm->onepass = (enum prsvd_onepass_method)i, found = 1;
   if (!found)
@@ -445,11 +454,10 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
                    (long long)(o.rank + o.oversample), (long long)mn, (long long)p_used);
   }
   prm.oversample = p_used;
-  if (o.memory < 8 * n)
-    PRSVD_FAIL(PRSVD_ERR_USAGE, "--memory %lld bytes holds less than one row of '%s' (%lld columns: %lld bytes)",
-               (long long)o.memory, pos[0], (long long)n, (long long)(8 * n));
+  struct prsvd_svd_plan plan;
+  PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
   PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
-  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm);
+  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &plan);
 
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * n);
   prm.progress = prsvd_progress_report;

@@ -41,6 +41,10 @@ struct prsvd_option {
   {"progress", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show progress even when stderr is not a terminal", \
    offsetof(T, progress)}
 #define PRSVD_OPT_QUIET(T, help) {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, help, offsetof(T, quiet)}
+#define PRSVD_OPT_PRECISION(T)                                                                  \
+  {"precision", 0, PRSVD_OPT_STRING, "P", "auto", 0, 0, 0,                                        \
+   "panel products: single (float32, SGEMM), double, or auto (single for float32 data)", \
+   offsetof(T, precision)}
 #define PRSVD_OPT_DEBUG(T) \
   {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", offsetof(T, debug)}
 

@@ -16,14 +16,16 @@ struct prsvd_prefetch {
   pthread_mutex_t mu;
   pthread_cond_t cv;
   prsvd_source *src;
-  double *buf;
+  int single;   /* panels as float32 */
+  void *buf;
   int64_t row0, rows;
   int posted, done, status, quit, started;
 };
 
-int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src);
+/* single: the reads fill float32 panels (prsvd_source_read_f32), else float64. */
+int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src, int single);
 /* Read rows [row0, row0 + rows) into buf in the background. */
-void prsvd_prefetch_post(struct prsvd_prefetch *pf, double *buf, int64_t row0, int64_t rows);
+void prsvd_prefetch_post(struct prsvd_prefetch *pf, void *buf, int64_t row0, int64_t rows);
 /* Wait for the posted read; returns its status (0 if nothing was posted). */
 int prsvd_prefetch_wait(struct prsvd_prefetch *pf);
 void prsvd_prefetch_stop(struct prsvd_prefetch *pf);

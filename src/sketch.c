@@ -72,19 +72,97 @@ int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_le
   return panel_rows * (n_right + max_left_dim);
 }
 
-static int check_finite(const prsvd_source *a, const double *panel, int64_t row0, int64_t nr,
-                        int64_t n) {
-  for (int64_t i = 0; i < nr; i++)
-    for (int64_t j = 0; j < n; j++)
-      if (!isfinite(panel[i * n + j]))
-        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(a),
-                  isnan(panel[i * n + j]) ? "NaN" : "Inf", (long long)(row0 + i), (long long)j);
+/* Run the statements with A the panel in hand, as const float * (single) or const double *:
+ * the element-wise updates are written once for both precisions. */
+#define WITH_PANEL(p, A, ...)                 \
+  do {                                        \
+    if ((p)->single) {                        \
+      const float *A = (p)->panel32;          \
+      __VA_ARGS__                             \
+    } else {                                  \
+      const double *A = (p)->panel;           \
+      __VA_ARGS__                             \
+    }                                         \
+  } while (0)
+
+static void widen(const float *x, size_t count, double *y) {
+  for (size_t i = 0; i < count; i++) y[i] = x[i];
+}
+
+static void add_widened(const float *x, size_t count, double *y) {
+  for (size_t i = 0; i < count; i++) y[i] += x[i];
+}
+
+/* x (rows x cols, ld ldx, column-major) as float32 into y (ld rows) */
+static void narrow(const double *x, int64_t ldx, int64_t rows, int64_t cols, float *y) {
+  for (int64_t c = 0; c < cols; c++)
+    for (int64_t i = 0; i < rows; i++) y[c * rows + i] = (float)x[c * ldx + i];
+}
+
+static int check_finite(const struct prsvd_pass *p, int64_t row0, int64_t nr, int64_t n) {
+  WITH_PANEL(p, A, {
+    for (int64_t i = 0; i < nr; i++)
+      for (int64_t j = 0; j < n; j++)
+        if (!isfinite(A[i * n + j]))
+          PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
+                    isnan(A[i * n + j]) ? "NaN" : "Inf", (long long)(row0 + i), (long long)j);
+  });
   return PRSVD_OK;
+}
+
+/* The single-precision scratch: R (n x n_right), P_i (panel_rows x n_right), K_i or G_i
+ * (panel_rows x w) and an n x w product, w the widest co-range or left sketch. */
+static int64_t f32_width(const struct prsvd_pass *p) {
+  int64_t w = p->corange ? prsvd_dmat_cols(p->corange_src) : 0;
+  for (int t = 0; t < p->n_left; t++)
+    if (p->left[t].acc && p->left[t].g.dim > w) w = p->left[t].g.dim;
+  return w;
+}
+
+static float *f32_right(const struct prsvd_pass *p) { return p->f32; }
+static float *f32_prod(const struct prsvd_pass *p, int64_t n) { return p->f32 + n * p->n_right; }
+static float *f32_rows(const struct prsvd_pass *p, int64_t n) {
+  return f32_prod(p, n) + p->panel_rows * p->n_right;
+}
+static float *f32_out(const struct prsvd_pass *p, int64_t n) {
+  return f32_rows(p, n) + p->panel_rows * f32_width(p);
+}
+
+static int f32_begin(struct prsvd_pass *p, int64_t n) {
+  if (!p->single || p->csr) return PRSVD_OK;
+  const int64_t w = f32_width(p);
+  p->f32 = malloc(sizeof(float) * (size_t)((n + p->panel_rows) * (p->n_right + w)));
+  if (!p->f32) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the float32 copies of the sketches");
+  if (p->right && p->n_right) narrow(p->right, n, n, p->n_right, f32_right(p));
+  return PRSVD_OK;
+}
+
+/* out (n x c) += A_i^T x, x (nr x c, ld ldx) */
+static double panel_t_times(const struct prsvd_pass *p, int nr, int n, const double *x, int ldx,
+                            int c, double *out) {
+  if (p->single) {
+    const float one = 1.0f, zero = 0.0f;
+    float *x32 = f32_rows(p, n), *o32 = f32_out(p, n);
+    narrow(x, ldx, nr, c, x32);
+    sgemm_("N", "N", &n, &c, &nr, &one, p->panel32, &n, x32, &nr, &zero, o32, &n);
+    add_widened(o32, (size_t)n * (size_t)c, out);
+  } else {
+    const double one = 1.0;
+    dgemm_("N", "N", &n, &c, &nr, &one, p->panel, &n, x, &ldx, &one, out, &n);
+  }
+  return 2.0 * (double)nr * n * c;
 }
 
 /* P (nr x c, ld nr) = A_i R; the row-major panel is the column-major n x nr A_i^T */
 static double right_product(const struct prsvd_pass *p, int nr, int n, double *out) {
   const int c = (int)p->n_right;
+  if (p->right && p->single) {
+    const float one = 1.0f, zero = 0.0f;
+    float *o32 = f32_prod(p, n);
+    sgemm_("T", "N", &nr, &c, &n, &one, p->panel32, &n, f32_right(p), &n, &zero, o32, &nr);
+    widen(o32, (size_t)nr * (size_t)c, out);
+    return 2.0 * nr * (double)n * c;
+  }
   if (p->right) {
     const double one = 1.0, zero = 0.0;
     dgemm_("T", "N", &nr, &c, &n, &one, p->panel, &n, p->right, &n, &zero, out, &nr);
@@ -92,15 +170,16 @@ static double right_product(const struct prsvd_pass *p, int nr, int n, double *o
   }
   const struct prsvd_sparse_right *s = p->right_sparse;
   memset(out, 0, sizeof(double) * (size_t)nr * (size_t)c);
-  for (int r = 0; r < nr; r++) {
-    const double *row = p->panel + (size_t)r * n;
-    for (int j = 0; j < n; j++) {
-      const double a = row[j];
-      const int *pos = s->pos + (size_t)j * s->zeta;
-      const double *sg = s->sign + (size_t)j * s->zeta;
-      for (int t = 0; t < s->zeta; t++) out[(size_t)pos[t] * nr + r] += sg[t] * a;
+  WITH_PANEL(p, A, {
+    for (int r = 0; r < nr; r++) {
+      for (int j = 0; j < n; j++) {
+        const double a = A[(size_t)r * n + j];
+        const int *pos = s->pos + (size_t)j * s->zeta;
+        const double *sg = s->sign + (size_t)j * s->zeta;
+        for (int t = 0; t < s->zeta; t++) out[(size_t)pos[t] * nr + r] += sg[t] * a;
+      }
     }
-  }
+  });
   return 2.0 * nr * (double)n * s->zeta;
 }
 
@@ -114,10 +193,7 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
   if (tm->kind == PRSVD_SKETCH_GAUSSIAN) {
     /* G_i: nr x d, column-major */
     prsvd_rng_fill(tm->seed, tm->stream, row0, nr, 0, d, g, nr);
-    if (p->left[t].acc) {
-      dgemm_("N", "N", &n, &d, &nr, &one, p->panel, &n, g, &nr, &one, p->left[t].acc, &n);
-      flops += 2.0 * n * (double)nr * d;
-    }
+    if (p->left[t].acc) flops += panel_t_times(p, nr, n, g, nr, d, p->left[t].acc);
     if (p->left[t].core) {
       const double *pc = prod + (size_t)p->left[t].core_col0 * nr;
       dgemm_("T", "N", &d, &cc, &nr, &one, g, &nr, pc, &nr, &one, p->left[t].core, &d);
@@ -130,11 +206,13 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
   double sign[8];
   for (int r = 0; r < nr; r++) {
     prsvd_sparse_column(tm->seed, tm->stream, row0 + r, d, pos, sign);
-    const double *row = p->panel + (size_t)r * n;
     for (int u = 0; u < zeta; u++) {
       if (p->left[t].acc) {
         double *col = p->left[t].acc + (size_t)pos[u] * n;
-        for (int j = 0; j < n; j++) col[j] += sign[u] * row[j];
+        WITH_PANEL(p, A, {
+          const size_t base = (size_t)r * n;
+          for (int j = 0; j < n; j++) col[j] += sign[u] * A[base + j];
+        });
       }
       if (p->left[t].core)
         for (int c = 0; c < cc; c++)
@@ -145,17 +223,35 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
   return 2.0 * nr * (double)zeta * (n + cc);
 }
 
+/* ||A_i||_F^2 in extended precision (--tol subtracts it from the sketch's energy), column
+ * sums and sums of squares, and the sampled entries whose rows pass by. */
+static void panel_statistics(struct prsvd_pass *p, int64_t r, int64_t nr, int64_t n) {
+  WITH_PANEL(p, A, {
+    if (p->fro2) {
+      long double s = 0.0L;
+      for (int64_t i = 0; i < nr * n; i++) s += (long double)A[i] * (long double)A[i];
+      *p->fro2 += (double)s;
+    }
+    if (p->col_sum)
+      for (int64_t i = 0; i < nr; i++)
+        for (int64_t j = 0; j < n; j++) {
+          const double v = A[i * n + j];
+          p->col_sum[j] += v, p->col_sumsq[j] += v * v;
+        }
+    for (int64_t t = 0; t < p->n_samples; t++)
+      if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
+        p->sample_val[t] = A[(p->sample_row[t] - r) * n + p->sample_col[t]];
+  });
+}
+
 /* The panel at the cursor, already in p->panel: check it and update every sketch; advances
  * the cursor. */
 static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0,
-                     int64_t local_rows, int64_t n, int in) {
+                     int64_t local_rows, int64_t n, int in, int64_t nr64) {
   double *prod = p->work;
   double *g = p->work + p->panel_rows * p->n_right;
   const int64_t r = cur->next_row, off = r - row0;
-  int64_t nr64 = row0 + local_rows - r;
-  if (nr64 > p->panel_rows) nr64 = p->panel_rows;
   const int nr = (int)nr64;
-  const double one = 1.0;
   double flops = 0.0;
 
   if (p->csr) { /* a sparse panel: the O(nnz) updates of sketch_sparse.c */
@@ -164,22 +260,10 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
     goto advance;
   }
-  if (p->check_finite) PRSVD_CHECK(check_finite(p->a, p->panel, r, nr, n));
+  if (p->check_finite) PRSVD_CHECK(check_finite(p, r, nr, n));
 
   prsvd_profile_begin(PRSVD_EV_SKETCH);
-  if (p->fro2) { /* extended precision: --tol subtracts this from the sketch's energy */
-    long double s = 0.0L;
-    for (int64_t i = 0; i < nr64 * n; i++) s += (long double)p->panel[i] * p->panel[i];
-    *p->fro2 += (double)s;
-  }
-  if (p->col_sum)
-    for (int64_t i = 0; i < nr64; i++) {
-      const double *row = p->panel + i * n;
-      for (int64_t j = 0; j < n; j++) p->col_sum[j] += row[j], p->col_sumsq[j] += row[j] * row[j];
-    }
-  for (int64_t t = 0; t < p->n_samples; t++)
-    if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
-      p->sample_val[t] = p->panel[(p->sample_row[t] - r) * n + p->sample_col[t]];
+  panel_statistics(p, r, nr64, n);
   /* P_i = A_i R, kept rows stored */
   if (p->n_right) {
     flops += right_product(p, nr, in, prod);
@@ -196,8 +280,7 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     int kc = (int)prsvd_dmat_cols(p->corange_src), ild;
     const double *k = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
     PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
-    dgemm_("N", "N", &in, &kc, &nr, &one, p->panel, &in, k + off, &ild, &one, p->corange, &in);
-    flops += 2.0 * (double)nr * n * kc;
+    flops += panel_t_times(p, nr, in, k + off, ild, kc, p->corange);
   }
   /* L += A_i^T G_i, Z += G_i^T P_i */
   for (int t = 0; t < p->n_left; t++) flops += left_update(p, t, r, nr, in, prod, g);
@@ -211,27 +294,67 @@ advance:
   return PRSVD_OK;
 }
 
+/* Rows of the panel starting at `row`: panel_rows, ended early on the grid when that leaves
+ * a panel (the first panel of a rank whose block starts inside a chunk row). */
 static int64_t panel_at(const struct prsvd_pass *p, int64_t row, int64_t end) {
-  return end - row < p->panel_rows ? end - row : p->panel_rows;
+  int64_t e = row + p->panel_rows;
+  if (e >= end) return end - row;
+  if (p->grid > 1 && e % p->grid && e - e % p->grid > row) e -= e % p->grid;
+  return e - row;
+}
+
+static long panels_left(const struct prsvd_pass *p, int64_t row, int64_t end) {
+  long count = 0;
+  for (; row < end; row += panel_at(p, row, end)) count++;
+  return count;
+}
+
+/* The grid panels end on: the chunk rows when panels hold whole chunk rows, the panel size
+ * when a chunk row holds whole panels, otherwise none. */
+static int64_t panel_grid(const struct prsvd_pass *p) {
+  struct prsvd_source_layout lay;
+  prsvd_source_get_layout(p->a, &lay);
+  const int64_t c = lay.chunk_rows, pr = p->panel_rows;
+  if (c <= 1 || p->csr) return 1;
+  if (pr % c == 0) return c;
+  if (c % pr == 0) return pr;
+  return 1;
+}
+
+static void set_panel(struct prsvd_pass *p, void *buf) {
+  p->panel = p->single ? NULL : buf;
+  p->panel32 = p->single ? buf : NULL;
 }
 
 /* Reads for one pass: straight from the source, or from the reader thread one panel ahead.
  * ready() returns the status of the read of the panel at the cursor into p->panel. */
 struct reads {
   struct prsvd_prefetch pf;
-  double *bufs[2];
   int cb, have, saved, on;
 };
 
+/* The dense panel buffers (kept across passes): one, or two with the reader thread. */
+static int panel_buffers(struct prsvd_pass *p, int n_bufs) {
+  const int64_t bytes = p->panel_rows * prsvd_source_cols(p->a) * (p->single ? 4 : 8);
+  if (p->buf_bytes != bytes) prsvd_pass_free(p);
+  for (int b = 0; b < n_bufs; b++) {
+    if (!p->bufs[b] && !(p->bufs[b] = malloc((size_t)bytes)))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a panel buffer of %lld bytes", (long long)bytes);
+    p->buf_bytes = bytes;
+  }
+  set_panel(p, p->bufs[0]);
+  return PRSVD_OK;
+}
+
 static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t end) {
   memset(rd, 0, sizeof *rd);
-  if (!p->params || !p->params->prefetch || row >= end || p->csr) return PRSVD_OK;
-  rd->bufs[0] = p->panel;
-  rd->bufs[1] = malloc(sizeof(double) * (size_t)(p->panel_rows * prsvd_source_cols(p->a)));
-  if (!rd->bufs[1]) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the second panel buffer");
-  PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a));
+  if (p->csr) return PRSVD_OK;
+  const int prefetch = p->params && p->params->prefetch && row < end;
+  PRSVD_CHECK(panel_buffers(p, prefetch ? 2 : 1));
+  if (!prefetch) return PRSVD_OK;
+  PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a, p->single));
   rd->on = 1;
-  prsvd_prefetch_post(&rd->pf, rd->bufs[0], row, panel_at(p, row, end));
+  prsvd_prefetch_post(&rd->pf, p->bufs[0], row, panel_at(p, row, end));
   return PRSVD_OK;
 }
 
@@ -240,8 +363,9 @@ static void reads_settle(struct reads *rd) {
   if (rd->on && !rd->have) rd->saved = prsvd_prefetch_wait(&rd->pf), rd->have = 1;
 }
 
-static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t end) {
-  const int64_t nr = panel_at(p, row, end), n = prsvd_source_cols(p->a);
+static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t nr,
+                       int64_t end) {
+  const int64_t n = prsvd_source_cols(p->a);
   int status;
   prsvd_profile_begin(PRSVD_EV_READ); /* with the reader: only the time not hidden */
   if (p->csr) {
@@ -251,25 +375,33 @@ static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
                                "'%s': a CSR panel of %lld rows for %lld asked", prsvd_source_name(p->a),
                                (long long)p->csr->rows, (long long)nr);
   } else if (!rd->on) {
-    status = prsvd_source_read(p->a, row, nr, p->panel);
+    status = p->single ? prsvd_source_read_f32(p->a, row, nr, p->panel32)
+                       : prsvd_source_read(p->a, row, nr, p->panel);
   } else {
     reads_settle(rd);
     status = rd->saved;
     rd->have = 0;
-    p->panel = rd->bufs[rd->cb];
+    set_panel(p, p->bufs[rd->cb]);
     rd->cb = 1 - rd->cb;
-    if (!status && row + nr < end) prsvd_prefetch_post(&rd->pf, rd->bufs[rd->cb], row + nr, panel_at(p, row + nr, end));
+    if (!status && row + nr < end)
+      prsvd_prefetch_post(&rd->pf, p->bufs[rd->cb], row + nr, panel_at(p, row + nr, end));
   }
-  prsvd_profile_end(PRSVD_EV_READ, 8.0 * (double)(nr * n), 0.0);
+  prsvd_profile_end(PRSVD_EV_READ, (p->single ? 4.0 : 8.0) * (double)(nr * n), 0.0);
   return status;
 }
 
-static void reads_end(struct reads *rd, struct prsvd_pass *p) {
+static void reads_end(struct reads *rd) {
   if (!rd->on) return;
   prsvd_prefetch_stop(&rd->pf);
-  p->panel = rd->bufs[0];
-  free(rd->bufs[1]);
   rd->on = 0;
+}
+
+/* One step of the pass: the panel at the cursor, read and applied. */
+static int step(struct reads *rd, struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0,
+                int64_t local_rows, int64_t n, int in) {
+  const int64_t end = row0 + local_rows, nr = panel_at(p, cur->next_row, end);
+  PRSVD_CHECK(reads_ready(rd, p, cur->next_row, nr, end));
+  return one_panel(p, cur, row0, local_rows, n, in, nr);
 }
 
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
@@ -278,6 +410,7 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   int64_t row0, local_rows;
   int in, status = PRSVD_OK;
   struct reads rd;
+  memset(&rd, 0, sizeof rd);
   /* this rank's rows are those of the kept or co-range matrices (all m-row, row-block) */
   prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
   if (!ref || prsvd_dmat_rows(ref) != m)
@@ -287,6 +420,7 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   if (cur->next_row < row0) cur->next_row = row0;
   const int64_t end = row0 + local_rows;
   struct prsvd_csr csr = {0};
+  p->single = prsvd_pass_single(p->params, p->a);
   if (prsvd_source_nnz(p->a) >= 0) { /* sparse: a CSR panel, and R row-major for the kernels */
     p->csr = &csr;
     if (p->n_right && p->right) {
@@ -296,27 +430,23 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
         for (int64_t j = 0; j < n; j++) p->right_t[j * p->n_right + q] = p->right[q * n + j];
     }
   }
-  status = reads_begin(&rd, p, cur->next_row, end);
+  p->grid = panel_grid(p);
+  status = f32_begin(p, n);
+  if (!status) status = reads_begin(&rd, p, cur->next_row, end);
   if (status) goto out;
   if (!p->hook) {
-    while (!status && cur->next_row < end) {
-      status = reads_ready(&rd, p, cur->next_row, end);
-      if (!status) status = one_panel(p, cur, row0, local_rows, n, in);
-    }
+    while (!status && cur->next_row < end) status = step(&rd, p, cur, row0, local_rows, n, in);
     goto out;
   }
   /* with a hook: every rank takes the same number of steps (the most any rank has left), so
    * the hook can run collectives at each panel boundary */
-  long steps = (long)((end - cur->next_row + p->panel_rows - 1) / p->panel_rows), most;
+  long steps = panels_left(p, cur->next_row, end), most;
   if (MPI_Allreduce(&steps, &most, 1, MPI_LONG, MPI_MAX, p->hook_comm) != MPI_SUCCESS) {
     status = prsvd_error_set(PRSVD_ERR_MPI, __FILE__, __LINE__, __func__, "MPI_Allreduce of the pass length failed");
     goto out;
   }
-  for (long step = 0; step < most; step++) {
-    if (!status && cur->next_row < end) {
-      status = reads_ready(&rd, p, cur->next_row, end);
-      if (!status) status = one_panel(p, cur, row0, local_rows, n, in);
-    }
+  for (long i = 0; i < most; i++) {
+    if (!status && cur->next_row < end) status = step(&rd, p, cur, row0, local_rows, n, in);
     reads_settle(&rd); /* the hook may save: the source must be idle */
     int decided = p->hook(p->hook_arg, status, cur);
     if (decided) {
@@ -325,22 +455,50 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
     }
   }
 out:
-  reads_end(&rd, p);
+  reads_end(&rd);
   prsvd_csr_free(&csr);
   p->csr = NULL;
   free(p->right_t);
   p->right_t = NULL;
+  free(p->f32);
+  p->f32 = NULL;
   return status;
 }
 
-int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch) {
+void prsvd_pass_free(struct prsvd_pass *p) {
+  for (int b = 0; b < 2; b++) {
+    free(p->bufs[b]);
+    p->bufs[b] = NULL;
+  }
+  p->buf_bytes = 0;
+  p->panel = NULL;
+  p->panel32 = NULL;
+}
+
+int prsvd_pass_single(const struct prsvd_svd_params *params, const prsvd_source *a) {
+  struct prsvd_source_layout lay;
+  if (!params || prsvd_source_nnz(a) >= 0) return 0;
+  prsvd_source_get_layout(a, &lay);
+  if (params->precision == PRSVD_PRECISION_AUTO) return lay.stored_float32;
+  return params->precision == PRSVD_PRECISION_SINGLE;
+}
+
+int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single) {
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), nnz = prsvd_source_nnz(a);
   if (nnz >= 0) { /* 16 bytes an entry (index + value), at least one row */
     const double per_row = 16.0 * ((double)nnz / (double)(m > 0 ? m : 1)) + 8.0;
     int64_t rows = (int64_t)((double)memory / per_row);
     return rows < 1 ? 1 : rows;
   }
-  int64_t rows = memory / (8 * n) / (prefetch ? 2 : 1);
-  if (rows < 1 && memory >= 8 * n) rows = 1;
+  const int64_t row_bytes = (single ? 4 : 8) * n;
+  int64_t rows = memory / row_bytes / (prefetch ? 2 : 1);
+  if (rows < 1 && memory >= row_bytes) rows = 1;
+  /* whole chunk rows per panel, or whole panels per chunk row */
+  struct prsvd_source_layout lay;
+  prsvd_source_get_layout(a, &lay);
+  const int64_t c = lay.chunk_rows;
+  if (c > 1 && rows >= c) rows -= rows % c;
+  else if (c > 1 && rows > 1)
+    while (c % rows) rows--;
   return rows;
 }
