@@ -1,5 +1,7 @@
-/* Row-panel sources over 2-D HDF5 datasets, and `prsvd info`'s description of them.
- * Reads are independent: each rank opens the file and reads its own hyperslabs. */
+/* Row-panel sources over 2-D HDF5 datasets, and `prsvd info`'s description of them.  Each
+ * rank reads its own hyperslabs: with POSIX reads (the sec2 driver: no MPI inside HDF5) or
+ * through MPI-IO, independently or collectively (then a rank whose rows are done joins the
+ * other ranks' reads with zero rows). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +11,7 @@
 #include "prsvd_h5.h"
 
 struct h5_source {
-  hid_t file, dset, fspace;
+  hid_t file, dset, fspace, dxpl;
   int64_t rows, cols;
   char *fname, *dname;
   struct prsvd_file_stamp stamp;
@@ -19,6 +21,7 @@ static void h5_source_close(void *ctx) {
   struct h5_source *s = ctx;
   if (!s) return;
   if (s->fspace > 0) H5Sclose(s->fspace);
+  if (s->dxpl > 0) H5Pclose(s->dxpl);
   if (s->dset > 0) H5Dclose(s->dset);
   if (s->file > 0) H5Fclose(s->file);
   free(s->fname);
@@ -31,12 +34,19 @@ static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, hid_t memty
   int status = PRSVD_OK;
   hid_t mspace = -1;
   hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)s->cols};
-  PRSVD_CHECK(prsvd_file_unchanged(s->fname, &s->stamp, row0, nrows));
-  H5_TRY(H5Sselect_hyperslab(s->fspace, H5S_SELECT_SET, start, NULL, count, NULL),
-         PRSVD_ERR_INPUT, "cannot select rows [%lld, %lld) of '%s' in '%s'", (long long)row0,
-         (long long)(row0 + nrows), s->dname, s->fname);
-  H5_TRY(mspace = H5Screate_simple(2, count, NULL), PRSVD_ERR_NOMEM, "cannot create a dataspace");
-  H5_TRY(H5Dread(s->dset, memtype, mspace, s->fspace, H5P_DEFAULT, panel),
+  if (nrows == 0) { /* a collective read this rank only joins */
+    hsize_t one[2] = {1, 1};
+    H5_TRY(mspace = H5Screate_simple(2, one, NULL), PRSVD_ERR_NOMEM, "cannot create a dataspace");
+    H5_TRY(H5Sselect_none(mspace), PRSVD_ERR_INTERNAL, "cannot select nothing");
+    H5_TRY(H5Sselect_none(s->fspace), PRSVD_ERR_INTERNAL, "cannot select nothing");
+  } else {
+    PRSVD_CHECK(prsvd_file_unchanged(s->fname, &s->stamp, row0, nrows));
+    H5_TRY(H5Sselect_hyperslab(s->fspace, H5S_SELECT_SET, start, NULL, count, NULL),
+           PRSVD_ERR_INPUT, "cannot select rows [%lld, %lld) of '%s' in '%s'", (long long)row0,
+           (long long)(row0 + nrows), s->dname, s->fname);
+    H5_TRY(mspace = H5Screate_simple(2, count, NULL), PRSVD_ERR_NOMEM, "cannot create a dataspace");
+  }
+  H5_TRY(H5Dread(s->dset, memtype, mspace, s->fspace, s->dxpl, panel),
          PRSVD_ERR_INPUT, "cannot read dataset '%s' of '%s': rows [%lld, %lld) unreadable",
          s->dname, s->fname, (long long)row0, (long long)(row0 + nrows));
 done:
@@ -52,22 +62,57 @@ static int h5_read_rows_f32(void *ctx, int64_t row0, int64_t nrows, float *panel
   return h5_read(ctx, row0, nrows, H5T_NATIVE_FLOAT, panel);
 }
 
+/* The hints MPI-IO applies to the open input file, "key=value, ...", into out. */
+static int hints_in_effect(hid_t file, char *out, size_t len) {
+  int status = PRSVD_OK, nkeys = 0;
+  hid_t fapl = -1;
+  void *handle = NULL;
+  MPI_Info used = MPI_INFO_NULL;
+  size_t at = 0;
+  out[0] = '\0';
+  H5_TRY(fapl = H5Fget_access_plist(file), PRSVD_ERR_INPUT, "cannot read the access list of the input");
+  H5_TRY(H5Fget_vfd_handle(file, fapl, &handle), PRSVD_ERR_INPUT, "cannot reach the input's MPI-IO handle");
+  if (MPI_File_get_info(*(MPI_File *)handle, &used) != MPI_SUCCESS || used == MPI_INFO_NULL) goto done;
+  MPI_Info_get_nkeys(used, &nkeys);
+  for (int i = 0; i < nkeys && at + 1 < len; i++) {
+    char key[MPI_MAX_INFO_KEY + 1], value[MPI_MAX_INFO_VAL + 1];
+    int flag = 0;
+    MPI_Info_get_nthkey(used, i, key);
+    MPI_Info_get(used, key, MPI_MAX_INFO_VAL, value, &flag);
+    if (flag) at += (size_t)snprintf(out + at, len - at, "%s%s=%s", at ? ", " : "", key, value);
+  }
+done:
+  if (used != MPI_INFO_NULL) MPI_Info_free(&used);
+  if (fapl >= 0) H5Pclose(fapl);
+  return status;
+}
+
 /* Everything about the dataset we need, on this rank; s->file and s->dset left open. */
 static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
-                        struct prsvd_h5_info *info, struct h5_source *s) {
+                        enum prsvd_h5_read read, struct prsvd_h5_info *info, struct h5_source *s) {
   int status = PRSVD_OK;
   hid_t fapl = -1, type = -1, dcpl = -1, dapl = -1;
   memset(info, 0, sizeof *info);
   if (access(file, R_OK) != 0)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "cannot open '%s': %s", file, strerror(errno));
-  /* each rank reads its own rows with POSIX reads (the sec2 driver): no MPI call happens
-   * inside HDF5, so a reader thread may read while the main thread communicates */
-  (void)comm;
-  H5_TRY(fapl = H5Pcreate(H5P_FILE_ACCESS), PRSVD_ERR_INPUT, "cannot create a property list");
+  /* POSIX reads (the sec2 driver): no MPI call happens inside HDF5, so a reader thread may
+   * read while the main thread communicates; MPI-IO: collective open on comm, with hints */
+  if (read == PRSVD_H5_READ_POSIX)
+    H5_TRY(fapl = H5Pcreate(H5P_FILE_ACCESS), PRSVD_ERR_INPUT, "cannot create a property list");
+  else
+    H5_TRY(fapl = prsvd_h5_fapl(comm), PRSVD_ERR_INPUT, "cannot set up MPI-IO access to '%s'", file);
+  s->dxpl = H5P_DEFAULT;
+  if (read != PRSVD_H5_READ_POSIX) {
+    H5_TRY(s->dxpl = H5Pcreate(H5P_DATASET_XFER), PRSVD_ERR_INPUT, "cannot create a property list");
+    H5_TRY(H5Pset_dxpl_mpio(s->dxpl, read == PRSVD_H5_READ_COLLECTIVE ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
+           PRSVD_ERR_INPUT, "cannot set the MPI-IO transfer mode");
+  }
   if (H5Fis_hdf5(file) <= 0)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is not an HDF5 file (or it is truncated or corrupt)", file);
   H5_TRY(s->file = H5Fopen(file, H5F_ACC_RDONLY, fapl), PRSVD_ERR_INPUT,
          "cannot open HDF5 file '%s' (truncated or corrupt?)", file);
+  if (read != PRSVD_H5_READ_POSIX)
+    PRSVD_TRY(hints_in_effect(s->file, info->mpiio_hints, sizeof info->mpiio_hints));
   PRSVD_TRY(prsvd_h5_find_dataset(s->file, file, dataset));
   H5_TRY(dapl = H5Pcreate(H5P_DATASET_ACCESS), PRSVD_ERR_NOMEM, "cannot create a property list");
   H5_TRY(s->dset = H5Dopen2(s->file, dataset, H5P_DEFAULT), PRSVD_ERR_INPUT,
@@ -145,13 +190,18 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
     return status;
   }
   struct h5_source *s = calloc(1, sizeof *s);
-  int status = s ? open_dataset(comm, file, dataset, info, s) : PRSVD_ERR_NOMEM;
+  int status = s ? open_dataset(comm, file, dataset, PRSVD_H5_READ_POSIX, info, s) : PRSVD_ERR_NOMEM;
   h5_source_close(s);
   return prsvd_error_agree(comm, status);
 }
 
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src) {
+  return prsvd_h5_open_input(comm, file, dataset, PRSVD_H5_READ_POSIX, info, src);
+}
+
+int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
+                        enum prsvd_h5_read read, struct prsvd_h5_info *info, prsvd_source **src) {
   static const struct prsvd_source_ops ops = {h5_read_rows, h5_source_close, NULL, h5_read_rows_f32};
   int status = PRSVD_OK, sparse = 0, rank;
   MPI_Comm_rank(comm, &rank);
@@ -162,8 +212,8 @@ int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
   char name[4096];
   *src = NULL;
   PRSVD_ALLOC(s, 1);
-  s->file = s->dset = s->fspace = -1;
-  PRSVD_TRY(open_dataset(comm, file, dataset, info, s));
+  s->file = s->dset = s->fspace = s->dxpl = -1;
+  PRSVD_TRY(open_dataset(comm, file, dataset, read, info, s));
   s->rows = info->rows;
   s->cols = info->cols;
   s->fname = strdup(file);
@@ -172,7 +222,8 @@ int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
   snprintf(name, sizeof name, "%s:%s", file, dataset);
   PRSVD_TRY(prsvd_source_create(info->rows, info->cols, name, &ops, s, src));
   s = NULL;
-  const struct prsvd_source_layout layout = {!strcmp(info->type, "float32"), info->chunk_rows};
+  const struct prsvd_source_layout layout = {!strcmp(info->type, "float32"), info->chunk_rows,
+                                             read != PRSVD_H5_READ_POSIX, read == PRSVD_H5_READ_COLLECTIVE};
   prsvd_source_set_layout(*src, &layout);
 done:
   h5_source_close(s);

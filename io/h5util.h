@@ -4,6 +4,8 @@
 
 #include <hdf5.h>
 
+#include "prsvd_h5.h"
+
 #include "../src/error.h"
 
 /* A negative hid_t/herr_t becomes code with the message; HDF5's stack printed under debug. */
@@ -25,7 +27,8 @@ int prsvd_file_stamp(const char *path, struct prsvd_file_stamp *st);
 int prsvd_file_unchanged(const char *path, const struct prsvd_file_stamp *st, int64_t row0,
                          int64_t nrows);
 
-/* A file-access list for comm with the MPI-IO driver. */
+/* A file-access list for comm with the MPI-IO driver and the hints of
+ * prsvd_h5_set_mpiio_hints. */
 hid_t prsvd_h5_fapl(MPI_Comm comm);
 /* Checks that each component of path exists and the last one is a dataset. */
 int prsvd_h5_find_dataset(hid_t file, const char *fname, const char *path);

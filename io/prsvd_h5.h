@@ -18,6 +18,16 @@
 
 /* Silence HDF5's own error printing unless debug (then its stack is shown on failures). */
 void prsvd_h5_init(int debug);
+/* How dense inputs are read: POSIX reads by each rank (HDF5's sec2 driver), or MPI-IO
+ * (HDF5's mpio driver) with independent or collective transfers. */
+enum prsvd_h5_read { PRSVD_H5_READ_POSIX = 0, PRSVD_H5_READ_INDEPENDENT = 1, PRSVD_H5_READ_COLLECTIVE = 2 };
+/* "posix" | "independent" | "collective" (usage error naming --read otherwise). */
+int prsvd_h5_read_parse(const char *name, enum prsvd_h5_read *read);
+/* MPI-IO hints "KEY=VALUE" for every file opened through MPI-IO from now on (outputs,
+ * checkpoints, inputs read with MPI-IO), in the MPI_Info given to H5Pset_fapl_mpio.  Not
+ * collective (every rank passes the same); usage error naming a hint without '='. */
+int prsvd_h5_set_mpiio_hints(int n_hints, const char *const *hints);
+
 /* "HDF5 1.10.8" */
 const char *prsvd_h5_version(void);
 
@@ -36,14 +46,20 @@ struct prsvd_h5_info {
   int64_t nnz;            /* sparse groups: stored entries (0 for dense datasets) */
   char format[16];        /* sparse groups: "csr", "csc", "10x csc"; "" for dense */
   int transposed;         /* 1: the source streams X^T (a CSC X): swap U and V */
+  char mpiio_hints[1024]; /* read through MPI-IO: the hints of the open input, as
+                           * MPI_File_get_info reports them ("key=value, ..."); else "" */
 };
 
 /* Collective: describe FILE:/DS, failing with PRSVD_ERR_INPUT naming what is wrong. */
 int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
                      struct prsvd_h5_info *info);
-/* Collective (errors agreed); each rank opens the file itself and reads its own rows with
- * POSIX reads, so the reads may run on a reader thread.  The chunk cache holds a full row of
- * chunks so no chunk is decompressed twice in a pass. */
+/* Collective (errors agreed); each rank reads its own rows, by POSIX reads or through MPI-IO
+ * as prsvd_h5_set_io says (collective MPI-IO reads then make every rank call the source the
+ * same number of times in a pass; the source's layout says so).  The chunk cache holds a
+ * full row of chunks so no chunk is decompressed twice in a pass. */
+int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
+                        enum prsvd_h5_read read, struct prsvd_h5_info *info, prsvd_source **src);
+/* The same with POSIX reads. */
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src);
 

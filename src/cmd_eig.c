@@ -14,7 +14,8 @@ struct eig_opts {
   int64_t rank, oversample, power_iters, memory;
   uint64_t seed;
   double sym_tol;
-  const char *output, *method, *precision;
+  const char *output, *method, *precision, *read;
+  struct prsvd_opt_list mpiio_hints;
   int force, json, progress, quiet, debug;
 };
 
@@ -29,6 +30,8 @@ static const struct prsvd_option eig_options[] = {
     {"sym-tol", 0, PRSVD_OPT_DOUBLE, "T", "1e-8", 0, 1, 0, "allowed |A_ij - A_ji| on sampled pairs, relative to max |A_ij|", O(sym_tol)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (n x k), /L (k)", O(output)},
     PRSVD_OPT_PRECISION(struct eig_opts),
+    PRSVD_OPT_READ(struct eig_opts),
+    PRSVD_OPT_MPIIO_HINT(struct eig_opts),
     PRSVD_OPT_FORCE(struct eig_opts),
     PRSVD_OPT_JSON(struct eig_opts),
     PRSVD_OPT_PROGRESS(struct eig_opts),
@@ -103,8 +106,11 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   if (!strcmp(o.method, "nystrom")) prm.method = PRSVD_METHOD_NYSTROM;
   else if (!strcmp(o.method, "revd")) prm.method = PRSVD_METHOD_REVD;
   else PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --method '%s': expected nystrom or revd", o.method);
+  enum prsvd_h5_read read;
+  PRSVD_TRY(prsvd_h5_read_parse(o.read, &read));
+  PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &info, &src));
+  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, read, &info, &src));
   if (info.rows != info.cols)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is %lld x %lld: prsvd eig needs a square symmetric matrix",
                pos[0], (long long)info.rows, (long long)info.cols);

@@ -14,7 +14,8 @@ struct svd_opts {
   int64_t rank, oversample, power_iters, passes, memory, range_dim, core_dim, max_rank, block;
   uint64_t seed;
   double tol;
-  const char *output, *onepass_method, *sketch, *checkpoint, *precision;
+  const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read;
+  struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
   int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose;
 };
@@ -42,6 +43,8 @@ static const struct prsvd_option svd_options[] = {
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget for row panels (K, M, G suffixes)", O(memory)},
     PRSVD_OPT_PRECISION(struct svd_opts),
+    PRSVD_OPT_READ(struct svd_opts),
+    PRSVD_OPT_MPIIO_HINT(struct svd_opts),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
     PRSVD_OPT_FORCE(struct svd_opts),
     PRSVD_OPT_JSON(struct svd_opts),
@@ -253,13 +256,13 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
     printf("  k = %lld, p = %lld, q = %d: %d passes over %s (one more if the sketch is ill-conditioned)\n",
            (long long)prm->rank, (long long)prm->oversample, prm->power_iters, passes,
            prsvd_format_bytes(elem * m * n, b1, sizeof b1));
+  const char *arith = plan->single ? "float32 by SGEMM into float64 sketches" : "float64";
   if (in->chunked)
-    printf("  panels of %lld rows (chunks of %lld x %lld), %s\n", (long long)plan->panel_rows,
-           (long long)in->chunk_rows, (long long)in->chunk_cols,
-           plan->single ? "float32 by SGEMM into float64 sketches" : "float64");
+    printf("  panels of %lld rows (chunks of %lld x %lld), %s, %s reads\n", (long long)plan->panel_rows,
+           (long long)in->chunk_rows, (long long)in->chunk_cols, arith, o->read);
   else
-    printf("  panels of %lld rows, %s\n", (long long)plan->panel_rows,
-           plan->single ? "float32 by SGEMM into float64 sketches" : "float64");
+    printf("  panels of %lld rows, %s, %s reads\n", (long long)plan->panel_rows, arith, o->read);
+  if (in->mpiio_hints[0]) printf("  MPI-IO hints of the input (MPI_File_get_info): %s\n", in->mpiio_hints);
   printf("  memory per rank: panels %d x %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
          plan->buffers, prsvd_format_bytes((double)plan->panel_bytes, b2, sizeof b2),
          (long long)plan->panel_rows, prsvd_format_bytes(sketches, b3, sizeof b3),
@@ -305,7 +308,8 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
   printf("wrote %s\n", o->output);
 }
 
-static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, int64_t m,
+static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
+                                 const struct prsvd_h5_info *in, int64_t m,
                                  int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
                                  const struct prsvd_profile_row *rows, double elapsed,
                                  const struct svd_opts *o, const struct prsvd_svd_params *prm) {
@@ -332,6 +336,8 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
   json_object_object_add(j, "bytes_read", json_object_new_int64(st->bytes_read));
   json_object_object_add(j, "file_bytes_read", json_object_new_int64(st->file_bytes));
   json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st->single)));
+  json_object_object_add(j, "read", json_object_new_string(o->read));
+  if (in->mpiio_hints[0]) json_object_object_add(j, "mpiio_hints", json_object_new_string(in->mpiio_hints));
   json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));
   json_object_object_add(j, "error_estimate", json_object_new_double(st->error_estimate));
   json_object_object_add(j, "error_estimate_fro", json_object_new_double(st->error_estimate_fro));
@@ -434,8 +440,11 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   if (status) return status;
   if (pca) o.center = 1;
   if (!o.rank && o.tol <= 0) PRSVD_FAIL(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
+  enum prsvd_h5_read read;
+  PRSVD_TRY(prsvd_h5_read_parse(o.read, &read));
+  PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &info, &src));
+  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, read, &info, &src));
   int64_t m = info.rows, n = info.cols, mn = m < n ? m : n;
   /* the factors are of the matrix the user means: X^T streamed for CSC and MATLAB layouts,
    * and --transpose flips that once more */
@@ -490,7 +499,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   double elapsed = MPI_Wtime() - cli->t_start;
   prsvd_profile_reduce(cli->comm, rows);
   if (o.json) {
-    json_object *j = summary_json(cli, pos[0], m, n, svd, &st, rows, elapsed, &o, &prm);
+    json_object *j = summary_json(cli, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm);
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else if (!o.quiet) {

@@ -81,6 +81,13 @@ static int set_value(const struct prsvd_option *o, const char *text, void *out) 
   }
   case PRSVD_OPT_STRING: *(const char **)dst = text; break;
   case PRSVD_OPT_FLAG: *(int *)dst = 1; break;
+  case PRSVD_OPT_LIST: {
+    struct prsvd_opt_list *list = (struct prsvd_opt_list *)dst;
+    if (list->n == PRSVD_OPT_LIST_MAX)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "%s given more than %d times", name, PRSVD_OPT_LIST_MAX);
+    list->items[list->n++] = text;
+    break;
+  }
   }
   return PRSVD_OK;
 }
@@ -104,6 +111,7 @@ int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_
     case PRSVD_OPT_DOUBLE: *(double *)dst = 0.0; break;
     case PRSVD_OPT_STRING: *(const char **)dst = NULL; break;
     case PRSVD_OPT_FLAG: *(int *)dst = 0; break;
+    case PRSVD_OPT_LIST: ((struct prsvd_opt_list *)dst)->n = 0; break;
     }
     if (o->def) PRSVD_CHECK(set_value(o, o->def, out));
   }

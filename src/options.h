@@ -17,7 +17,14 @@ enum prsvd_opt_type {
   PRSVD_OPT_DOUBLE,  /* double */
   PRSVD_OPT_SIZE,    /* int64_t bytes, "512M", "2G", "4096" */
   PRSVD_OPT_STRING,  /* const char * (points into argv or the default) */
-  PRSVD_OPT_FLAG     /* int, set to 1 when present */
+  PRSVD_OPT_FLAG,    /* int, set to 1 when present */
+  PRSVD_OPT_LIST     /* struct prsvd_opt_list: every value of a repeated option */
+};
+
+#define PRSVD_OPT_LIST_MAX 32
+struct prsvd_opt_list {
+  int n;
+  const char *items[PRSVD_OPT_LIST_MAX]; /* point into argv */
 };
 
 struct prsvd_option {
@@ -45,6 +52,13 @@ struct prsvd_option {
   {"precision", 0, PRSVD_OPT_STRING, "P", "auto", 0, 0, 0,                                        \
    "panel products: single (float32, SGEMM), double, or auto (single for float32 data)", \
    offsetof(T, precision)}
+#define PRSVD_OPT_READ(T)                                                                       \
+  {"read", 0, PRSVD_OPT_STRING, "MODE", "posix", 0, 0, 0,                                        \
+   "how ranks read the input: posix, or MPI-IO independent or collective", offsetof(T, read)}
+#define PRSVD_OPT_MPIIO_HINT(T)                                                                 \
+  {"mpiio-hint", 0, PRSVD_OPT_LIST, "KEY=VALUE", NULL, 0, 0, 0,                                   \
+   "an MPI-IO hint for the files opened through MPI-IO (repeatable; README: Lustre, GPFS)",       \
+   offsetof(T, mpiio_hints)}
 #define PRSVD_OPT_DEBUG(T) \
   {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", offsetof(T, debug)}
 

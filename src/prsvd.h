@@ -68,6 +68,9 @@ struct prsvd_source_layout {
                         * multiplies it in float32) */
   int64_t chunk_rows;  /* rows come in blocks of this many (an HDF5 chunk row); panels start
                         * and end on that grid where the memory budget allows (0: no grid) */
+  int mpi_reads;       /* reads call MPI (MPI-IO): a reader thread needs MPI_THREAD_SERIALIZED */
+  int collective_reads;/* reads are collective: in a pass every rank makes the same number of
+                        * read calls, zero-row reads once its own rows are done */
 };
 
 typedef struct prsvd_source prsvd_source;

@@ -1,6 +1,7 @@
 /* The panel loop of every pass: read, check, and the sketch updates of sketch.h. */
 #include "sketch.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,11 +327,14 @@ static void set_panel(struct prsvd_pass *p, void *buf) {
   p->panel32 = p->single ? buf : NULL;
 }
 
-/* Reads for one pass: straight from the source, or from the reader thread one panel ahead.
- * ready() returns the status of the read of the panel at the cursor into p->panel. */
+/* Reads for one pass: straight from the source, or from the reader thread one read ahead.
+ * ready() returns the status of the read of the panel at the cursor into p->panel.  For a
+ * source with collective reads every rank makes exactly `reads_left` reads, the last ones
+ * zero-row reads at the end of its block. */
 struct reads {
   struct prsvd_prefetch pf;
-  int cb, have, saved, on;
+  int cb, have, saved, on, collective;
+  long reads_left;
 };
 
 /* The dense panel buffers (kept across passes): one, or two with the reader thread. */
@@ -346,15 +350,36 @@ static int panel_buffers(struct prsvd_pass *p, int n_bufs) {
   return PRSVD_OK;
 }
 
-static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t end) {
+/* The reader thread, unless the source's reads call MPI and MPI allows only the main thread. */
+static int may_prefetch(const struct prsvd_pass *p) {
+  struct prsvd_source_layout lay;
+  int level = MPI_THREAD_SINGLE;
+  if (!p->params || !p->params->prefetch || p->csr) return 0;
+  prsvd_source_get_layout(p->a, &lay);
+  if (lay.mpi_reads) MPI_Query_thread(&level);
+  return !lay.mpi_reads || level >= MPI_THREAD_SERIALIZED;
+}
+
+/* Post the read after the one ending at `next`: the panel there, or a zero-row read owed to
+ * a collective source. */
+static void post_after(struct reads *rd, struct prsvd_pass *p, int64_t next, int64_t end) {
+  if (rd->reads_left <= 0) return;
+  if (next < end) rd->reads_left--, prsvd_prefetch_post(&rd->pf, p->bufs[rd->cb], next, panel_at(p, next, end));
+  else if (rd->collective) rd->reads_left--, prsvd_prefetch_post(&rd->pf, p->bufs[rd->cb], end, 0);
+}
+
+static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t end,
+                       int collective, long reads) {
   memset(rd, 0, sizeof *rd);
+  rd->collective = collective;
+  rd->reads_left = reads;
   if (p->csr) return PRSVD_OK;
-  const int prefetch = p->params && p->params->prefetch && row < end;
+  const int prefetch = may_prefetch(p) && (row < end || collective);
   PRSVD_CHECK(panel_buffers(p, prefetch ? 2 : 1));
   if (!prefetch) return PRSVD_OK;
   PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a, p->single));
   rd->on = 1;
-  prsvd_prefetch_post(&rd->pf, p->bufs[0], row, panel_at(p, row, end));
+  post_after(rd, p, row, end);
   return PRSVD_OK;
 }
 
@@ -363,6 +388,7 @@ static void reads_settle(struct reads *rd) {
   if (rd->on && !rd->have) rd->saved = prsvd_prefetch_wait(&rd->pf), rd->have = 1;
 }
 
+/* Rows [row, row + nr) into the panel (nr = 0: a collective source's zero-row read). */
 static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t nr,
                        int64_t end) {
   const int64_t n = prsvd_source_cols(p->a);
@@ -375,6 +401,7 @@ static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
                                "'%s': a CSR panel of %lld rows for %lld asked", prsvd_source_name(p->a),
                                (long long)p->csr->rows, (long long)nr);
   } else if (!rd->on) {
+    rd->reads_left--;
     status = p->single ? prsvd_source_read_f32(p->a, row, nr, p->panel32)
                        : prsvd_source_read(p->a, row, nr, p->panel);
   } else {
@@ -383,8 +410,7 @@ static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
     rd->have = 0;
     set_panel(p, p->bufs[rd->cb]);
     rd->cb = 1 - rd->cb;
-    if (!status && row + nr < end)
-      prsvd_prefetch_post(&rd->pf, p->bufs[rd->cb], row + nr, panel_at(p, row + nr, end));
+    post_after(rd, p, status && rd->collective ? end : row + nr, end);
   }
   prsvd_profile_end(PRSVD_EV_READ, (p->single ? 4.0 : 8.0) * (double)(nr * n), 0.0);
   return status;
@@ -404,13 +430,44 @@ static int step(struct reads *rd, struct prsvd_pass *p, struct prsvd_cursor *cur
   return one_panel(p, cur, row0, local_rows, n, in, nr);
 }
 
+/* The steps of a pass in lockstep: every rank takes the most steps any rank has left, so a
+ * hook can run collectives at each panel boundary and collective reads stay matched (a rank
+ * done, or failed, joins them with zero-row reads). */
+static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0,
+                    int64_t local_rows, int64_t n, int in, int collective, MPI_Comm comm) {
+  const int64_t end = row0 + local_rows;
+  long steps = panels_left(p, cur->next_row, end), most;
+  int status = PRSVD_OK;
+  struct reads rd;
+  memset(&rd, 0, sizeof rd);
+  if (MPI_Allreduce(&steps, &most, 1, MPI_LONG, MPI_MAX, comm) != MPI_SUCCESS)
+    return prsvd_error_set(PRSVD_ERR_MPI, __FILE__, __LINE__, __func__, "MPI_Allreduce of the pass length failed");
+  status = reads_begin(&rd, p, cur->next_row, end, collective, collective ? most : LONG_MAX);
+  for (long i = 0; i < most; i++) {
+    if (!status && cur->next_row < end) {
+      status = step(&rd, p, cur, row0, local_rows, n, in);
+    } else if (collective) {
+      const int joined = reads_ready(&rd, p, end, 0, end);
+      if (!status) status = joined;
+    }
+    if (!p->hook) continue;
+    reads_settle(&rd); /* the hook may save: the source must be idle */
+    int decided = p->hook(p->hook_arg, status, cur);
+    if (decided) { /* agreed on every rank: an error, or checkpointed */
+      status = decided;
+      break;
+    }
+  }
+  reads_end(&rd);
+  return status;
+}
+
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   const int64_t n = prsvd_source_cols(p->a);
   const int64_t m = prsvd_source_rows(p->a);
   int64_t row0, local_rows;
   int in, status = PRSVD_OK;
-  struct reads rd;
-  memset(&rd, 0, sizeof rd);
+  struct prsvd_source_layout lay;
   /* this rank's rows are those of the kept or co-range matrices (all m-row, row-block) */
   prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
   if (!ref || prsvd_dmat_rows(ref) != m)
@@ -420,6 +477,7 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   if (cur->next_row < row0) cur->next_row = row0;
   const int64_t end = row0 + local_rows;
   struct prsvd_csr csr = {0};
+  prsvd_source_get_layout(p->a, &lay);
   p->single = prsvd_pass_single(p->params, p->a);
   if (prsvd_source_nnz(p->a) >= 0) { /* sparse: a CSR panel, and R row-major for the kernels */
     p->csr = &csr;
@@ -432,30 +490,17 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   }
   p->grid = panel_grid(p);
   status = f32_begin(p, n);
-  if (!status) status = reads_begin(&rd, p, cur->next_row, end);
   if (status) goto out;
-  if (!p->hook) {
-    while (!status && cur->next_row < end) status = step(&rd, p, cur, row0, local_rows, n, in);
+  if (p->hook || lay.collective_reads) {
+    MPI_Comm comm = p->hook ? p->hook_comm : prsvd_grid_comm(prsvd_dmat_grid(ref));
+    status = lockstep(p, cur, row0, local_rows, n, in, lay.collective_reads, comm);
     goto out;
   }
-  /* with a hook: every rank takes the same number of steps (the most any rank has left), so
-   * the hook can run collectives at each panel boundary */
-  long steps = panels_left(p, cur->next_row, end), most;
-  if (MPI_Allreduce(&steps, &most, 1, MPI_LONG, MPI_MAX, p->hook_comm) != MPI_SUCCESS) {
-    status = prsvd_error_set(PRSVD_ERR_MPI, __FILE__, __LINE__, __func__, "MPI_Allreduce of the pass length failed");
-    goto out;
-  }
-  for (long i = 0; i < most; i++) {
-    if (!status && cur->next_row < end) status = step(&rd, p, cur, row0, local_rows, n, in);
-    reads_settle(&rd); /* the hook may save: the source must be idle */
-    int decided = p->hook(p->hook_arg, status, cur);
-    if (decided) {
-      status = decided; /* agreed on every rank: an error, or checkpointed */
-      goto out;
-    }
-  }
-out:
+  struct reads rd;
+  status = reads_begin(&rd, p, cur->next_row, end, 0, LONG_MAX);
+  while (!status && cur->next_row < end) status = step(&rd, p, cur, row0, local_rows, n, in);
   reads_end(&rd);
+out:
   prsvd_csr_free(&csr);
   p->csr = NULL;
   free(p->right_t);

@@ -127,4 +127,49 @@ if len(runs) == 3:
     check("gzip chunks: panel sizes and rank counts agree to 1e-12",
           all(rel(j["singular_values"], base) < 1e-12 for j in runs.values()))
 
+# ---- MPI-IO reads and hints --------------------------------------------------------------------
+# 6000 rows at 2 and 3 ranks: the ranks' blocks hold different numbers of grid-aligned panels,
+# so collective reads need the zero-row reads of the ranks that are done
+ref_modes = None
+for mode in ["posix", "independent", "collective"]:
+    for ranks in [2, 3]:
+        for extra in [[], ["--no-prefetch"]]:
+            label = f"--read {mode}, {ranks} ranks{' ' + extra[0] if extra else ''}"
+            try:
+                rr, js = svd_json(specg, "-k", 8, "-q", 1, "--memory", 2 * 250 * row_bytes, "--read", mode, *extra,
+                                  ranks=ranks)
+            except Exception as e:  # a hang would be a collective left unmatched
+                check(f"{label}: finishes", False, e)
+                continue
+            if not check(f"{label}: exit 0", rr.returncode == 0, rr.stderr):
+                continue
+            s = np.array(js["singular_values"])
+            ref_modes = s if ref_modes is None else ref_modes
+            check(f"{label}: S as with POSIX reads to 1e-12, and to LAPACK", rel(s, ref_modes) < 1e-12 and
+                  rel(s, refg) < 1e-8 and js["read"] == mode, (rel(s, ref_modes), rel(s, refg)))
+rr, js = svd_json(specg, "-k", 4, "--read", "independent", "--mpiio-hint", "cb_buffer_size=1048576",
+                  "--mpiio-hint", "romio_cb_read=enable", ranks=2)
+if check("--mpiio-hint twice with MPI-IO reads: exit 0", rr.returncode == 0, rr.stderr):
+    check("--mpiio-hint: both hints reach MPI_File_open (MPI_File_get_info)",
+          "cb_buffer_size=1048576" in js.get("mpiio_hints", "") and "romio_cb_read=enable" in js.get("mpiio_hints", ""),
+          js.get("mpiio_hints"))
+out = path("hinted.h5")
+rr = run(["svd", specg, "-k", 4, "-o", out, "--force", "--quiet", "--mpiio-hint", "striping_factor=4"], ranks=2)
+check("--mpiio-hint with POSIX reads (hints for the output): exit 0", rr.returncode == 0 and h5py.is_hdf5(out), rr.stderr)
+for bad, needle in [(["--mpiio-hint", "cb_nodes"], "bad --mpiio-hint 'cb_nodes': expected KEY=VALUE"),
+                    (["--mpiio-hint", "=4"], "bad --mpiio-hint '=4'"), (["--read", "mmap"], "unknown --read 'mmap'")]:
+    rr = run(["svd", specg, "-k", 4, "-o", path("bad.h5"), *bad])
+    check(f"{' '.join(bad)}: exit 1 naming it", rr.returncode == 1 and needle in rr.stderr, rr.stderr)
+# an error on one rank during collective reads reaches every rank, and none waits forever
+an = ag.copy()
+an[5000, 3] = np.nan
+specn = write("nan.h5", an, chunks=(70, 120), compression="gzip")
+try:
+    rr = run(["svd", specn, "-k", 4, "-o", path("nan.out.h5"), "--read", "collective", "--memory", 2 * 250 * row_bytes],
+             ranks=2, timeout=120)
+    check("collective reads, NaN in rank 1's rows: exit 2 naming row 5000", rr.returncode == 2 and "row 5000" in rr.stderr,
+          rr.stderr)
+except Exception as e:
+    check("collective reads, NaN in rank 1's rows: finishes", False, e)
+
 finish()
