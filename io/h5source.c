@@ -1,7 +1,9 @@
-/* Row-panel sources over 2-D HDF5 datasets, and `prsvd info`'s description of them.  Each
- * rank reads its own hyperslabs: with POSIX reads (the sec2 driver: no MPI inside HDF5) or
- * through MPI-IO, independently or collectively (then a rank whose rows are done joins the
- * other ranks' reads with zero rows). */
+/* Panel sources over 2-D HDF5 datasets, and `prsvd info`'s description of them.  Each rank
+ * reads its own hyperslabs: with POSIX reads (the sec2 driver: no MPI inside HDF5) or through
+ * MPI-IO, independently or collectively (then a rank whose rows are done joins the other
+ * ranks' reads with zero rows).  Panels run along the dataset's rows, or along its columns:
+ * then the source streams the transpose, each panel of columns read whole into a scratch
+ * buffer and transposed into the panel. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +14,10 @@
 
 struct h5_source {
   hid_t file, dset, fspace, dxpl;
-  int64_t rows, cols;
+  int64_t rows, cols;     /* of the dataset as stored */
+  int by_columns;
+  void *scratch;          /* column panels: rows x panel columns as read */
+  size_t scratch_bytes;
   char *fname, *dname;
   struct prsvd_file_stamp stamp;
 };
@@ -24,16 +29,41 @@ static void h5_source_close(void *ctx) {
   if (s->dxpl > 0) H5Pclose(s->dxpl);
   if (s->dset > 0) H5Dclose(s->dset);
   if (s->file > 0) H5Fclose(s->file);
+  free(s->scratch);
   free(s->fname);
   free(s->dname);
   free(s);
 }
+
+/* panel (cols x rows) = in^T, in rows x cols, both row-major; by 64 x 64 blocks */
+#define TRANSPOSE(T, in_, out_, rows, cols)                                                 \
+  do {                                                                                      \
+    const T *in = (const T *)(in_);                                                         \
+    T *out = (T *)(out_);                                                                   \
+    for (int64_t i0 = 0; i0 < (rows); i0 += 64)                                             \
+      for (int64_t j0 = 0; j0 < (cols); j0 += 64)                                           \
+        for (int64_t i = i0; i < i0 + 64 && i < (rows); i++)                                \
+          for (int64_t j = j0; j < j0 + 64 && j < (cols); j++) out[j * (rows) + i] = in[i * (cols) + j]; \
+  } while (0)
 
 /* Rows [row0, row0 + nrows) converted by HDF5 to memtype (float64 or float32). */
 static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, hid_t memtype, void *panel) {
   int status = PRSVD_OK;
   hid_t mspace = -1;
   hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)s->cols};
+  void *into = panel;
+  const size_t elem = H5Tget_size(memtype);
+  if (s->by_columns) { /* columns [row0, row0 + nrows) of the stored rows x cols */
+    start[0] = 0, start[1] = (hsize_t)row0, count[0] = (hsize_t)s->rows, count[1] = (hsize_t)nrows;
+    const size_t bytes = elem * (size_t)s->rows * (size_t)nrows;
+    if (bytes > s->scratch_bytes) {
+      free(s->scratch);
+      s->scratch_bytes = 0;
+      if (!(s->scratch = malloc(bytes))) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a column panel of %zu bytes", bytes);
+      s->scratch_bytes = bytes;
+    }
+    if (s->scratch) into = s->scratch;
+  }
   if (nrows == 0) { /* a collective read this rank only joins */
     hsize_t one[2] = {1, 1};
     H5_TRY(mspace = H5Screate_simple(2, one, NULL), PRSVD_ERR_NOMEM, "cannot create a dataspace");
@@ -42,13 +72,17 @@ static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, hid_t memty
   } else {
     PRSVD_CHECK(prsvd_file_unchanged(s->fname, &s->stamp, row0, nrows));
     H5_TRY(H5Sselect_hyperslab(s->fspace, H5S_SELECT_SET, start, NULL, count, NULL),
-           PRSVD_ERR_INPUT, "cannot select rows [%lld, %lld) of '%s' in '%s'", (long long)row0,
-           (long long)(row0 + nrows), s->dname, s->fname);
+           PRSVD_ERR_INPUT, "cannot select %s [%lld, %lld) of '%s' in '%s'", s->by_columns ? "columns" : "rows",
+           (long long)row0, (long long)(row0 + nrows), s->dname, s->fname);
     H5_TRY(mspace = H5Screate_simple(2, count, NULL), PRSVD_ERR_NOMEM, "cannot create a dataspace");
   }
-  H5_TRY(H5Dread(s->dset, memtype, mspace, s->fspace, s->dxpl, panel),
-         PRSVD_ERR_INPUT, "cannot read dataset '%s' of '%s': rows [%lld, %lld) unreadable",
-         s->dname, s->fname, (long long)row0, (long long)(row0 + nrows));
+  H5_TRY(H5Dread(s->dset, memtype, mspace, s->fspace, s->dxpl, into),
+         PRSVD_ERR_INPUT, "cannot read dataset '%s' of '%s': %s [%lld, %lld) unreadable",
+         s->dname, s->fname, s->by_columns ? "columns" : "rows", (long long)row0, (long long)(row0 + nrows));
+  if (s->by_columns && nrows > 0) {
+    if (elem == sizeof(float)) TRANSPOSE(float, into, panel, s->rows, nrows);
+    else TRANSPOSE(double, into, panel, s->rows, nrows);
+  }
 done:
   if (mspace >= 0) H5Sclose(mspace);
   return status;
@@ -87,9 +121,21 @@ done:
   return status;
 }
 
-/* Everything about the dataset we need, on this rank; s->file and s->dset left open. */
+/* Whether panels run along the columns: a column of chunks fits the budget (beside its
+ * transpose scratch) and a row of chunks does not, or the dataset is wide. */
+static int choose_columns(const struct prsvd_h5_info *in, const struct prsvd_h5_input *how) {
+  if (how->panels != PRSVD_H5_PANELS_AUTO) return how->panels == PRSVD_H5_PANELS_COLUMNS;
+  const int64_t chunk_r = in->chunked ? in->chunk_rows : 1, chunk_c = in->chunked ? in->chunk_cols : 1;
+  const int rows_fit = 8 * chunk_r * in->cols <= how->memory / 2;
+  const int cols_fit = 8 * chunk_c * in->rows <= how->memory / 3;
+  return cols_fit && (!rows_fit || in->cols >= 8 * in->rows);
+}
+
+/* Everything about the dataset we need, on this rank; s->file and s->dset left open.  info
+ * describes the matrix streamed: with column panels its rows are the stored columns. */
 static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
-                        enum prsvd_h5_read read, struct prsvd_h5_info *info, struct h5_source *s) {
+                        const struct prsvd_h5_input *how, struct prsvd_h5_info *info, struct h5_source *s) {
+  const enum prsvd_h5_read read = how->read;
   int status = PRSVD_OK;
   hid_t fapl = -1, type = -1, dcpl = -1, dapl = -1;
   memset(info, 0, sizeof *info);
@@ -164,14 +210,25 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
         used += (size_t)snprintf(info->filters + used, sizeof info->filters - used, "%s%s",
                                  i ? ", " : "", label);
     }
-    /* a full row of chunks stays cached: a panel boundary inside a chunk row costs no re-read */
-    int64_t per_row = (info->cols + info->chunk_cols - 1) / info->chunk_cols;
-    info->cache_bytes = per_row * info->chunk_rows * info->chunk_cols * info->element_bytes;
+  }
+  s->rows = info->rows;
+  s->cols = info->cols;
+  s->by_columns = info->by_columns = choose_columns(info, how);
+  if (info->chunked) {
+    /* a full row (column) of chunks stays cached: a panel boundary inside it costs no re-read */
+    const int64_t per_line = s->by_columns ? (info->rows + info->chunk_rows - 1) / info->chunk_rows
+                                           : (info->cols + info->chunk_cols - 1) / info->chunk_cols;
+    info->cache_bytes = per_line * info->chunk_rows * info->chunk_cols * info->element_bytes;
     H5Dclose(s->dset);
-    H5_TRY(H5Pset_chunk_cache(dapl, (size_t)(per_row * 10 + 1), (size_t)info->cache_bytes, 1.0),
+    H5_TRY(H5Pset_chunk_cache(dapl, (size_t)(per_line * 10 + 1), (size_t)info->cache_bytes, 1.0),
            PRSVD_ERR_INPUT, "cannot size the chunk cache of '%s'", dataset);
     H5_TRY(s->dset = H5Dopen2(s->file, dataset, dapl), PRSVD_ERR_INPUT,
            "cannot open dataset '%s' in '%s'", dataset, file);
+  }
+  if (s->by_columns) { /* the streamed matrix is the stored one's transpose */
+    info->rows = s->cols;
+    info->cols = s->rows;
+    info->transposed ^= 1;
   }
 done:
   if (type >= 0) H5Tclose(type);
@@ -189,19 +246,22 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
     prsvd_source_destroy(&src);
     return status;
   }
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0};
   struct h5_source *s = calloc(1, sizeof *s);
-  int status = s ? open_dataset(comm, file, dataset, PRSVD_H5_READ_POSIX, info, s) : PRSVD_ERR_NOMEM;
+  int status = s ? open_dataset(comm, file, dataset, &how, info, s) : PRSVD_ERR_NOMEM;
   h5_source_close(s);
   return prsvd_error_agree(comm, status);
 }
 
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src) {
-  return prsvd_h5_open_input(comm, file, dataset, PRSVD_H5_READ_POSIX, info, src);
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0};
+  return prsvd_h5_open_input(comm, file, dataset, &how, info, src);
 }
 
 int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
-                        enum prsvd_h5_read read, struct prsvd_h5_info *info, prsvd_source **src) {
+                        const struct prsvd_h5_input *how, struct prsvd_h5_info *info,
+                        prsvd_source **src) {
   static const struct prsvd_source_ops ops = {h5_read_rows, h5_source_close, NULL, h5_read_rows_f32};
   int status = PRSVD_OK, sparse = 0, rank;
   MPI_Comm_rank(comm, &rank);
@@ -213,17 +273,17 @@ int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
   *src = NULL;
   PRSVD_ALLOC(s, 1);
   s->file = s->dset = s->fspace = s->dxpl = -1;
-  PRSVD_TRY(open_dataset(comm, file, dataset, read, info, s));
-  s->rows = info->rows;
-  s->cols = info->cols;
+  PRSVD_TRY(open_dataset(comm, file, dataset, how, info, s));
   s->fname = strdup(file);
   PRSVD_TRY(prsvd_file_stamp(file, &s->stamp));
   s->dname = strdup(dataset);
   snprintf(name, sizeof name, "%s:%s", file, dataset);
   PRSVD_TRY(prsvd_source_create(info->rows, info->cols, name, &ops, s, src));
   s = NULL;
-  const struct prsvd_source_layout layout = {!strcmp(info->type, "float32"), info->chunk_rows,
-                                             read != PRSVD_H5_READ_POSIX, read == PRSVD_H5_READ_COLLECTIVE};
+  const struct prsvd_source_layout layout = {!strcmp(info->type, "float32"),
+                                             info->by_columns ? info->chunk_cols : info->chunk_rows,
+                                             how->read != PRSVD_H5_READ_POSIX, how->read == PRSVD_H5_READ_COLLECTIVE,
+                                             info->by_columns};
   prsvd_source_set_layout(*src, &layout);
 done:
   h5_source_close(s);

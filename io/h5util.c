@@ -30,16 +30,6 @@ const char *prsvd_h5_version(void) {
 
 static MPI_Info hints = MPI_INFO_NULL;
 
-int prsvd_h5_read_parse(const char *name, enum prsvd_h5_read *read) {
-  static const char *const names[] = {"posix", "independent", "collective"};
-  for (int i = 0; i < 3; i++)
-    if (!strcmp(name, names[i])) {
-      *read = (enum prsvd_h5_read)i;
-      return PRSVD_OK;
-    }
-  PRSVD_ERR(PRSVD_ERR_USAGE, "unknown --read '%s': expected posix, independent or collective", name);
-}
-
 int prsvd_h5_set_mpiio_hints(int n_hints, const char *const *list) {
   char key[MPI_MAX_INFO_KEY + 1];
   if (hints != MPI_INFO_NULL) MPI_Info_free(&hints);

@@ -21,8 +21,17 @@ void prsvd_h5_init(int debug);
 /* How dense inputs are read: POSIX reads by each rank (HDF5's sec2 driver), or MPI-IO
  * (HDF5's mpio driver) with independent or collective transfers. */
 enum prsvd_h5_read { PRSVD_H5_READ_POSIX = 0, PRSVD_H5_READ_INDEPENDENT = 1, PRSVD_H5_READ_COLLECTIVE = 2 };
-/* "posix" | "independent" | "collective" (usage error naming --read otherwise). */
-int prsvd_h5_read_parse(const char *name, enum prsvd_h5_read *read);
+/* Which way panels run through a dense dataset: along its rows, or along its columns (the
+ * source then streams the transpose, and info->transposed flips so that the program swaps U
+ * and V back).  AUTO takes columns when a column of chunks fits the panel budget and a row
+ * of chunks does not, or when the dataset is wide (n >= 8 m): then the sketches that every
+ * rank holds whole are m long, not n. */
+enum prsvd_h5_panels { PRSVD_H5_PANELS_AUTO = 0, PRSVD_H5_PANELS_ROWS = 1, PRSVD_H5_PANELS_COLUMNS = 2 };
+struct prsvd_h5_input {
+  enum prsvd_h5_read read;
+  enum prsvd_h5_panels panels;
+  int64_t memory; /* per-rank panel budget (for AUTO) */
+};
 /* MPI-IO hints "KEY=VALUE" for every file opened through MPI-IO from now on (outputs,
  * checkpoints, inputs read with MPI-IO), in the MPI_Info given to H5Pset_fapl_mpio.  Not
  * collective (every rank passes the same); usage error naming a hint without '='. */
@@ -46,6 +55,7 @@ struct prsvd_h5_info {
   int64_t nnz;            /* sparse groups: stored entries (0 for dense datasets) */
   char format[16];        /* sparse groups: "csr", "csc", "10x csc"; "" for dense */
   int transposed;         /* 1: the source streams X^T (a CSC X): swap U and V */
+  int by_columns;         /* 1: column panels (the source streams the stored columns) */
   char mpiio_hints[1024]; /* read through MPI-IO: the hints of the open input, as
                            * MPI_File_get_info reports them ("key=value, ..."); else "" */
 };
@@ -54,12 +64,13 @@ struct prsvd_h5_info {
 int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
                      struct prsvd_h5_info *info);
 /* Collective (errors agreed); each rank reads its own rows, by POSIX reads or through MPI-IO
- * as prsvd_h5_set_io says (collective MPI-IO reads then make every rank call the source the
+ * as how->read says (collective MPI-IO reads then make every rank call the source the
  * same number of times in a pass; the source's layout says so).  The chunk cache holds a
  * full row of chunks so no chunk is decompressed twice in a pass. */
 int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
-                        enum prsvd_h5_read read, struct prsvd_h5_info *info, prsvd_source **src);
-/* The same with POSIX reads. */
+                        const struct prsvd_h5_input *how, struct prsvd_h5_info *info,
+                        prsvd_source **src);
+/* The same with POSIX reads of row panels. */
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src);
 

@@ -106,11 +106,11 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   if (!strcmp(o.method, "nystrom")) prm.method = PRSVD_METHOD_NYSTROM;
   else if (!strcmp(o.method, "revd")) prm.method = PRSVD_METHOD_REVD;
   else PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --method '%s': expected nystrom or revd", o.method);
-  enum prsvd_h5_read read;
-  PRSVD_TRY(prsvd_h5_read_parse(o.read, &read));
+  struct prsvd_h5_input how;
+  PRSVD_TRY(prsvd_cli_input(o.read, "rows", o.memory, &how)); /* symmetric: rows are columns */
   PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, read, &info, &src));
+  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &info, &src));
   if (info.rows != info.cols)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is %lld x %lld: prsvd eig needs a square symmetric matrix",
                pos[0], (long long)info.rows, (long long)info.cols);

@@ -14,7 +14,7 @@ struct svd_opts {
   int64_t rank, oversample, power_iters, passes, memory, range_dim, core_dim, max_rank, block;
   uint64_t seed;
   double tol;
-  const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read;
+  const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels;
   struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
   int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose;
@@ -44,6 +44,7 @@ static const struct prsvd_option svd_options[] = {
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget for row panels (K, M, G suffixes)", O(memory)},
     PRSVD_OPT_PRECISION(struct svd_opts),
     PRSVD_OPT_READ(struct svd_opts),
+    PRSVD_OPT_PANELS(struct svd_opts),
     PRSVD_OPT_MPIIO_HINT(struct svd_opts),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
     PRSVD_OPT_FORCE(struct svd_opts),
@@ -138,7 +139,7 @@ done:
 static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
                         const struct prsvd_svd_params *prm, const char *file, const char *dataset,
                         int64_t m, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
-                        int transposed) {
+                        int transposed, int by_columns) {
   const double *scree = NULL;
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
@@ -168,7 +169,10 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "command_line", cli->command_line));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_file", file));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_dataset", dataset));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "transposed", transposed));
+  /* transposed: the factors are of the stored rows' transpose (CSC, MATLAB, --transpose),
+   * whichever way the panels ran */
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "transposed", transposed ^ by_columns));
+  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "panels", by_columns ? "columns" : "rows"));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rows", m));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "cols", n));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
@@ -243,8 +247,9 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
            (long long)m, (long long)n, in->format, (long long)in->nnz, in->type,
            100.0 * (double)in->nnz / ((double)m * (double)n), cli->nprocs, cli->nprocs > 1 ? "s" : "");
   else
-    printf("prsvd %s %s: %lld x %lld %s on %d rank%s\n", o->center ? "pca" : "svd", spec, (long long)m,
-           (long long)n, in->type, cli->nprocs, cli->nprocs > 1 ? "s" : "");
+    printf("prsvd %s %s: %lld x %lld %s on %d rank%s\n", o->center ? "pca" : "svd", spec,
+           (long long)(in->by_columns ? n : m), (long long)(in->by_columns ? m : n), in->type, cli->nprocs,
+           cli->nprocs > 1 ? "s" : "");
   if (prm->method == PRSVD_METHOD_QB)
     printf("  tol = %g, block %lld, max rank %lld: %d pass%s over %s\n", prm->tol,
            (long long)prm->block, (long long)(mc / 2), passes, passes > 1 ? "es" : "",
@@ -257,6 +262,9 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
            (long long)prm->rank, (long long)prm->oversample, prm->power_iters, passes,
            prsvd_format_bytes(elem * m * n, b1, sizeof b1));
   const char *arith = plan->single ? "float32 by SGEMM into float64 sketches" : "float64";
+  if (in->by_columns)
+    printf("  column panels: streaming the %lld x %lld transpose, U and V swapped on output\n", (long long)m,
+           (long long)n);
   if (in->chunked)
     printf("  panels of %lld rows (chunks of %lld x %lld), %s, %s reads\n", (long long)plan->panel_rows,
            (long long)in->chunk_rows, (long long)in->chunk_cols, arith, o->read);
@@ -337,6 +345,7 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   json_object_object_add(j, "file_bytes_read", json_object_new_int64(st->file_bytes));
   json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st->single)));
   json_object_object_add(j, "read", json_object_new_string(o->read));
+  json_object_object_add(j, "panels", json_object_new_string(in->by_columns ? "columns" : "rows"));
   if (in->mpiio_hints[0]) json_object_object_add(j, "mpiio_hints", json_object_new_string(in->mpiio_hints));
   json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));
   json_object_object_add(j, "error_estimate", json_object_new_double(st->error_estimate));
@@ -440,22 +449,27 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   if (status) return status;
   if (pca) o.center = 1;
   if (!o.rank && o.tol <= 0) PRSVD_FAIL(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
-  enum prsvd_h5_read read;
-  PRSVD_TRY(prsvd_h5_read_parse(o.read, &read));
+  struct prsvd_h5_input how;
+  PRSVD_TRY(prsvd_cli_input(o.read, o.panels, o.memory, &how));
+  if (o.center && how.panels == PRSVD_H5_PANELS_AUTO) how.panels = PRSVD_H5_PANELS_ROWS; /* samples are rows */
   PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, read, &info, &src));
+  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &info, &src));
   int64_t m = info.rows, n = info.cols, mn = m < n ? m : n;
   /* the factors are of the matrix the user means: X^T streamed for CSC and MATLAB layouts,
    * and --transpose flips that once more */
   const int swap = info.transposed ^ o.transpose;
-  if (info.transposed && !o.quiet && !o.json)
+  const int matlab = !strcmp(info.format, "matlab");
+  if (info.transposed && !info.by_columns && !o.quiet && !o.json)
     prsvd_cli_warn(cli, "'%s' is stored %s: streaming its transpose%s", pos[0],
-                   !strcmp(info.format, "matlab") ? "in MATLAB's column-major orientation" : "column-compressed",
+                   matlab ? "in MATLAB's column-major orientation" : "column-compressed",
                    o.transpose ? " (and --transpose asks for that)" : " and swapping U and V");
+  else if (matlab && info.by_columns && !o.quiet && !o.json)
+    prsvd_cli_warn(cli, "'%s' is stored in MATLAB's column-major orientation: streaming its stored columns, the matrix's rows",
+                   pos[0]);
   PRSVD_TRY(resolve(&o, m, n, pos[0], &prm));
   if (swap && o.center)
-    PRSVD_FAIL(PRSVD_ERR_USAGE, "'%s' is CSC or transposed: PCA centers the columns of the streamed rows, so it needs the samples as stored rows (CSR, or no --transpose)", pos[0]);
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "'%s' is CSC or transposed: PCA centers the columns of the streamed rows, so it needs the samples as stored rows (CSR, or no --transpose or --panels columns)", pos[0]);
   int64_t p_used = o.oversample;
   if (prm.method == PRSVD_METHOD_SUBSPACE && o.rank + o.oversample > mn) {
     p_used = mn - o.rank;
@@ -475,9 +489,9 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
     char opts[512];
     struct prsvd_h5_checkpoint_spec spec = {o.checkpoint, file, dataset, info.type, m, n, opts,
                                             o.checkpoint_every, &prsvd_cli_stop};
-    snprintf(opts, sizeof opts, "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;center=%d;scale=%d",
+    snprintf(opts, sizeof opts, "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;center=%d;scale=%d%s",
              method_name(&prm), (long long)prm.rank, (long long)prm.oversample, prm.power_iters,
-             (unsigned long long)prm.seed, prm.center, prm.scale);
+             (unsigned long long)prm.seed, prm.center, prm.scale, info.by_columns ? ";panels=columns" : "");
     PRSVD_TRY(prsvd_h5_checkpointer(cli->comm, &spec, &checkpointer));
     prm.checkpoint = &checkpointer;
     prsvd_cli_stop_on_signals();
@@ -493,7 +507,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   }
   PRSVD_TRY(status);
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
-  PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st, swap));
+  PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st, swap, info.by_columns));
   if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
 
   double elapsed = MPI_Wtime() - cli->t_start;

@@ -31,6 +31,21 @@ bad:
             text, what);
 }
 
+int prsvd_parse_choice(const char *text, const char *option, const char *const *names, int n, int *index) {
+  char list[256];
+  size_t used = 0;
+  for (int i = 0; i < n; i++) {
+    if (!strcmp(text, names[i])) {
+      *index = i;
+      return PRSVD_OK;
+    }
+    used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                             names[i]);
+    if (used >= sizeof list) used = sizeof list - 1;
+  }
+  PRSVD_ERR(PRSVD_ERR_USAGE, "unknown %s '%s': expected %s", option, text, list);
+}
+
 const char *prsvd_format_bytes(double bytes, char *buf, size_t len) {
   const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;

@@ -55,6 +55,10 @@ struct prsvd_option {
 #define PRSVD_OPT_READ(T)                                                                       \
   {"read", 0, PRSVD_OPT_STRING, "MODE", "posix", 0, 0, 0,                                        \
    "how ranks read the input: posix, or MPI-IO independent or collective", offsetof(T, read)}
+#define PRSVD_OPT_PANELS(T)                                                                     \
+  {"panels", 0, PRSVD_OPT_STRING, "DIR", "auto", 0, 0, 0,                                         \
+   "stream rows or columns of the dataset; auto: columns for column-shaped chunks or n >= 8 m",   \
+   offsetof(T, panels)}
 #define PRSVD_OPT_MPIIO_HINT(T)                                                                 \
   {"mpiio-hint", 0, PRSVD_OPT_LIST, "KEY=VALUE", NULL, 0, 0, 0,                                   \
    "an MPI-IO hint for the files opened through MPI-IO (repeatable; README: Lustre, GPFS)",       \
@@ -74,6 +78,8 @@ int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_
                         int argc, char **argv, void *out, const char **positional);
 void prsvd_options_help(FILE *f, const struct prsvd_command_doc *doc,
                         const struct prsvd_option *table);
+/* The index of text among the n names, or PRSVD_ERR_USAGE naming the option and the names. */
+int prsvd_parse_choice(const char *text, const char *option, const char *const *names, int n, int *index);
 /* "512M" -> 536870912; PRSVD_ERR_USAGE naming `what` on a bad SIZE. */
 int prsvd_parse_size(const char *text, const char *what, int64_t *bytes);
 /* 536870912 -> "512.0 MiB" */

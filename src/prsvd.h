@@ -71,6 +71,8 @@ struct prsvd_source_layout {
   int mpi_reads;       /* reads call MPI (MPI-IO): a reader thread needs MPI_THREAD_SERIALIZED */
   int collective_reads;/* reads are collective: in a pass every rank makes the same number of
                         * read calls, zero-row reads once its own rows are done */
+  int scratch_panels;  /* panel-sized buffers the source keeps for itself (a transposing read);
+                        * they count against the memory budget */
 };
 
 typedef struct prsvd_source prsvd_source;
@@ -239,8 +241,9 @@ int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree);
 void prsvd_svd_destroy(prsvd_svd **svd);
 
 /* What a solve with params will do with source a on nprocs ranks, known before it runs:
- * rows per panel (within params.memory, following the source's chunk rows), panel buffers
- * (2 with the reader thread) and whether panels are multiplied in float32.  Usage error if
+ * rows per panel (within params.memory, following the source's chunk rows), panel-sized
+ * buffers (2 with the reader thread, plus the source's scratch) and whether panels are
+ * multiplied in float32.  Usage error if
  * the budget holds less than one row, or SINGLE is asked of a sparse source. */
 struct prsvd_svd_plan {
   int64_t panel_rows;

@@ -535,12 +535,12 @@ int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch
     int64_t rows = (int64_t)((double)memory / per_row);
     return rows < 1 ? 1 : rows;
   }
-  const int64_t row_bytes = (single ? 4 : 8) * n;
-  int64_t rows = memory / row_bytes / (prefetch ? 2 : 1);
-  if (rows < 1 && memory >= row_bytes) rows = 1;
-  /* whole chunk rows per panel, or whole panels per chunk row */
   struct prsvd_source_layout lay;
   prsvd_source_get_layout(a, &lay);
+  const int64_t row_bytes = (single ? 4 : 8) * n;
+  int64_t rows = memory / row_bytes / ((prefetch ? 2 : 1) + lay.scratch_panels);
+  if (rows < 1 && memory >= row_bytes) rows = 1;
+  /* whole chunk rows per panel, or whole panels per chunk row */
   const int64_t c = lay.chunk_rows;
   if (c > 1 && rows >= c) rows -= rows % c;
   else if (c > 1 && rows > 1)

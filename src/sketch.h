@@ -132,8 +132,9 @@ void prsvd_pass_free(struct prsvd_pass *p);
  * NULL params: float64). */
 int prsvd_pass_single(const struct prsvd_svd_params *params, const prsvd_source *a);
 /* Rows per panel of a source within `memory` bytes (dense: 8 n bytes a row, 4 n in single
- * precision, halved for the reader thread, then a multiple or a divisor of the source's chunk
- * rows; sparse: 16 bytes per stored entry at the average row density). */
+ * precision, shared by the panel buffers (two with the reader thread) and the source's own
+ * scratch panels, then a multiple or a divisor of the source's chunk rows; sparse: 16 bytes
+ * per stored entry at the average row density). */
 int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single);
 /* sketch_sparse.c: the updates of one CSR panel (rows [r, r + csr->rows), offset off into the
  * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */

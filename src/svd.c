@@ -109,8 +109,10 @@ int prsvd_svd_plan(const struct prsvd_svd_params *prm, const prsvd_source *a, in
   if (prm->precision == PRSVD_PRECISION_SINGLE && nnz >= 0)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--precision single: '%s' is sparse, and sparse panels are multiplied in float64",
               prsvd_source_name(a));
+  struct prsvd_source_layout lay;
+  prsvd_source_get_layout(a, &lay);
   plan->single = prsvd_pass_single(prm, a);
-  plan->buffers = nnz < 0 && prm->prefetch ? 2 : 1;
+  plan->buffers = (nnz < 0 && prm->prefetch ? 2 : 1) + lay.scratch_panels;
   const int64_t elem = plan->single ? 4 : 8;
   int64_t rows = prsvd_panel_rows_for(a, prm->memory, prm->prefetch, plan->single);
   if (rows < 1)

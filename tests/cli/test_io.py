@@ -131,22 +131,21 @@ if len(runs) == 3:
 # 6000 rows at 2 and 3 ranks: the ranks' blocks hold different numbers of grid-aligned panels,
 # so collective reads need the zero-row reads of the ranks that are done
 ref_modes = None
-for mode in ["posix", "independent", "collective"]:
-    for ranks in [2, 3]:
-        for extra in [[], ["--no-prefetch"]]:
-            label = f"--read {mode}, {ranks} ranks{' ' + extra[0] if extra else ''}"
-            try:
-                rr, js = svd_json(specg, "-k", 8, "-q", 1, "--memory", 2 * 250 * row_bytes, "--read", mode, *extra,
-                                  ranks=ranks)
-            except Exception as e:  # a hang would be a collective left unmatched
-                check(f"{label}: finishes", False, e)
-                continue
-            if not check(f"{label}: exit 0", rr.returncode == 0, rr.stderr):
-                continue
-            s = np.array(js["singular_values"])
-            ref_modes = s if ref_modes is None else ref_modes
-            check(f"{label}: S as with POSIX reads to 1e-12, and to LAPACK", rel(s, ref_modes) < 1e-12 and
-                  rel(s, refg) < 1e-8 and js["read"] == mode, (rel(s, ref_modes), rel(s, refg)))
+for mode, ranks, extra in [("posix", 2, []), ("independent", 3, []), ("collective", 3, []),
+                           ("collective", 2, ["--no-prefetch"])]:
+    label = f"--read {mode}, {ranks} ranks{' ' + extra[0] if extra else ''}"
+    try:
+        rr, js = svd_json(specg, "-k", 8, "-q", 1, "--memory", 2 * 250 * row_bytes, "--read", mode, *extra,
+                          ranks=ranks)
+    except Exception as e:  # a hang would be a collective left unmatched
+        check(f"{label}: finishes", False, e)
+        continue
+    if not check(f"{label}: exit 0", rr.returncode == 0, rr.stderr):
+        continue
+    s = np.array(js["singular_values"])
+    ref_modes = s if ref_modes is None else ref_modes
+    check(f"{label}: S as with POSIX reads to 1e-12, and to LAPACK", rel(s, ref_modes) < 1e-12 and
+          rel(s, refg) < 1e-8 and js["read"] == mode, (rel(s, ref_modes), rel(s, refg)))
 rr, js = svd_json(specg, "-k", 4, "--read", "independent", "--mpiio-hint", "cb_buffer_size=1048576",
                   "--mpiio-hint", "romio_cb_read=enable", ranks=2)
 if check("--mpiio-hint twice with MPI-IO reads: exit 0", rr.returncode == 0, rr.stderr):
@@ -171,5 +170,64 @@ try:
           rr.stderr)
 except Exception as e:
     check("collective reads, NaN in rank 1's rows: finishes", False, e)
+
+# ---- column panels: column-shaped chunks, or a wide matrix -------------------------------------
+def factors(out):
+    with h5py.File(out, "r") as f:
+        return f["U"][:], f["S"][:], f["V"][:]
+
+
+def same_factors(a, b):
+    (ua, sa, va), (ub, sb, vb) = a, b
+    signs = np.sign(np.sum(ua * ub, axis=0))  # each mode fixes the signs of its own left factor
+    return max(rel(sa, sb), np.max(np.abs(ua - ub * signs)), np.max(np.abs(va - vb * signs)))
+
+
+aw = rng.standard_normal((300, 8)) @ np.diag(0.7 ** np.arange(8)) @ rng.standard_normal((8, 5000))  # rank 8
+refw = np.linalg.svd(aw, compute_uv=False)
+with h5py.File(path("wide.h5"), "w") as f:
+    f.create_dataset("A", data=aw)                                                    # 300 x 5000: wide
+    f.create_dataset("T", data=aw.T.copy(), chunks=(5000, 4), compression="gzip")     # 5000 x 300: column chunks
+    f.create_dataset("T32", data=aw.T.astype(np.float32), chunks=(5000, 4))
+    tstore = f["T"].id.get_storage_size()
+    tchunk = max(f["T"].id.get_chunk_info(i).size for i in range(f["T"].id.get_num_chunks()))
+for ds, mem in [("A", "512M"), ("T", "4M")]:
+    spec = f"{path('wide.h5')}:/{ds}"
+    got = {}
+    for panels, ranks, read in [("rows", None, "posix"), ("auto", None, "posix"), ("columns", 2, "collective")]:
+        out = path(f"wide.{ds}.{panels}.h5")
+        rr = run(["svd", spec, "-k", 8, "-q", 1, "--memory", mem, "--panels", panels, "--read", read,
+                  "-o", out, "--json"], ranks=ranks)
+        label = f"/{ds} --panels {panels}, {read} reads at {ranks or 1} rank(s)"
+        if not check(f"{label}: exit 0", rr.returncode == 0, rr.stderr):
+            continue
+        js = json.loads(rr.stdout)
+        got[panels] = factors(out)
+        if panels == "auto":
+            check(f"{label}: chooses columns", js["panels"] == "columns", js["panels"])
+            rv = run(["verify", spec, out, "--json"])
+            check(f"{label}: verify reads the output as factors of the stored matrix",
+                  rv.returncode == 0 and json.loads(rv.stdout)["relative_residual_fro"] < 1e-10, rv.stdout + rv.stderr)
+        if ds == "T" and panels != "rows":  # a rank boundary inside a column of chunks: both read it
+            per_pass = js["file_bytes_read"] / js["passes"]
+            allowed = tstore + 16384 + ((ranks or 1) - 1) * tchunk
+            check(f"{label}: each pass reads the compressed dataset once", tstore <= per_pass <= allowed,
+                  f"{per_pass:.0f} bytes a pass, {tstore} stored, {allowed} allowed")
+    if "rows" in got:
+        base = got["rows"]
+        check(f"/{ds}: S of row panels to 1e-10 of LAPACK", rel(base[1], refw) < 1e-10, rel(base[1], refw))
+        worst = max(same_factors(g, base) for g in got.values())
+        check(f"/{ds}: column panels give the row panels' U, S, V to 1e-10 (1 and 2 ranks)", worst < 1e-10, worst)
+rr, js = svd_json(f"{path('wide.h5')}:/T32", "-k", 8, "--memory", "4M")
+if check("float32 column panels: exit 0", rr.returncode == 0, rr.stderr):
+    check("float32 column panels: columns, float32, S to 1e-5", js["panels"] == "columns" and js["precision"] == "float32"
+          and rel(js["singular_values"], refw) < 1e-5, (js["panels"], js["precision"], rel(js["singular_values"], refw)))
+rr, js = svd_json(f"{path('wide.h5')}:/A", "-k", 8, "--center")
+check("--center keeps row panels on a wide matrix (samples are rows)", rr.returncode == 0 and js["panels"] == "rows",
+      rr.stderr)
+rr = run(["svd", f"{path('wide.h5')}:/A", "-k", 8, "--center", "--panels", "columns", "-o", path("bad.h5")])
+check("--center --panels columns: exit 1", rr.returncode == 1 and "--panels columns" in rr.stderr, rr.stderr)
+rr = run(["svd", f"{path('wide.h5')}:/A", "-k", 8, "--panels", "diagonal", "-o", path("bad.h5")])
+check("--panels diagonal: exit 1 naming it", rr.returncode == 1 and "unknown --panels 'diagonal'" in rr.stderr, rr.stderr)
 
 finish()
