@@ -231,7 +231,7 @@ done:
 
 int prsvd_h5_open_sparse(MPI_Comm comm, const char *file, const char *group, struct prsvd_h5_info *info,
                          prsvd_source **src) {
-  static const struct prsvd_source_ops ops = {NULL, sparse_close, sparse_read_csr};
+  static const struct prsvd_source_ops ops = {NULL, sparse_close, sparse_read_csr, NULL};
   int status = PRSVD_OK;
   struct h5_sparse *s = NULL;
   char name[4096];
