@@ -518,7 +518,9 @@ static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
     rd->have = 0;
     use_slot(rd, p, rd->cb);
     rd->cb = 1 - rd->cb;
-    post_after(rd, p, status && rd->collective ? end : row + nr, end);
+    /* after a failed read only the zero-row reads owed to a collective source: another read
+     * would be wasted, and its error could replace this one's */
+    if (!status || rd->collective) post_after(rd, p, status ? end : row + nr, end);
   }
   if (!status && rd->sparse && (p->csr->rows != nr || p->csr->indptr[0] != 0))
     status = prsvd_error_set(PRSVD_ERR_INTERNAL, __FILE__, __LINE__, __func__,
