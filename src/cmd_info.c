@@ -53,6 +53,8 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   PRSVD_TRY(prsvd_precision_parse(o.precision, &prm.precision));
   if (o.rank > 0) PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
   const double elem = plan.single ? 4.0 : 8.0, panels = (double)plan.buffers * plan.panel_bytes;
+  /* a pass as the solver reads it: dense rows, or a sparse group's CSR entries */
+  const double pass_bytes = in.sparse ? 16.0 * (double)in.nnz + 8.0 * (double)(m + 1) : elem * (double)m * (double)n;
   double sketch = 8.0 * ((double)block * (l + 10) + 3.0 * n * l + 10.0 * n);
   double flops = (double)passes * 4.0 * m * n * l;
   if (cli->rank) goto done;
@@ -97,8 +99,8 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
     printf("svd -k %lld -p %lld -q %lld on %d rank%s:\n", (long long)o.rank, (long long)(l - o.rank),
            (long long)o.power_iters, cli->nprocs, cli->nprocs > 1 ? "s" : "");
     printf("  passes     %lld (+1 if the sketch is ill-conditioned), %s of %s panels read in all\n",
-           (long long)passes, prsvd_format_bytes(elem * m * n * passes, b1, sizeof b1),
-           prsvd_precision_name(plan.single));
+           (long long)passes, prsvd_format_bytes(pass_bytes * passes, b1, sizeof b1),
+           in.sparse ? "CSR" : prsvd_precision_name(plan.single));
     printf("  memory     %s per rank: %d panels of %lld rows %s, sketches %s\n",
            prsvd_format_bytes(panels + sketch + in.cache_bytes, b1, sizeof b1), plan.buffers,
            (long long)plan.panel_rows, prsvd_format_bytes((double)plan.panel_bytes, b2, sizeof b2),
