@@ -58,6 +58,21 @@ for label, extra, ranks in [("2 ranks", [], 2), ("no reader thread", ["--no-pref
     if check(f"float32, {label}: exit 0", rr.returncode == 0, rr.stderr):
         e = rel(js["singular_values"], ref32)
         check(f"float32, {label}: S to 1e-5 of LAPACK", js["precision"] == "float32" and e < 1e-5, e)
+# the sparse sign-map kernels read float32 panels as they are, widening each entry (exactly) as
+# they accumulate in float64: with every map sparse (k_s = 40: the right map tiled, the co-range
+# and core maps by axpys) S is bit for bit that of float64 panels of the same data; with
+# k_s = 21 the co-range map goes through the GEMM densified, an SGEMM on float32 panels
+for ks, same in [(21, False), (40, True)]:
+    got = {}
+    for prec in ["single", "double"]:
+        rr, js = svd_json(spec32, "-k", r, "--passes", 1, "--range-dim", ks, "--sketch", "sparse", "--precision", prec)
+        if check(f"sparse sign maps, k_s = {ks}, --precision {prec}: exit 0", rr.returncode == 0, rr.stderr):
+            got[prec] = js
+    if len(got) == 2:
+        gap = rel(got["single"]["singular_values"], np.array(got["double"]["singular_values"]))
+        want = "bit for bit" if same else "to 1e-5, not bit for bit"
+        check(f"sparse sign maps, k_s = {ks}: float32 panels give the float64 panels' S {want}",
+              got["single"]["precision"] == "float32" and (gap == 0.0 if same else 1e-12 < gap < 1e-5), gap)
 rr, js = svd_json(spec32, "--tol", 1e-3, "--max-rank", 30)
 if check("float32, --tol: exit 0", rr.returncode == 0, rr.stderr):
     k = len(js["singular_values"])
@@ -126,6 +141,23 @@ if len(runs) == 3:
     base = np.array(runs["3 chunk rows a panel"]["singular_values"])
     check("gzip chunks: panel sizes and rank counts agree to 1e-12",
           all(rel(j["singular_values"], base) < 1e-12 for j in runs.values()))
+
+# ---- the panel size: near 8 MiB, on the chunk grid ---------------------------------------------
+# Planned by `info -k` (the solver's own prsvd_svd_plan) on chunked datasets never written, so
+# nothing is stored.  6000 x 1024: 4 KiB a float32 row, 2048 rows in 8 MiB (1024 in float64).
+with h5py.File(path("plan.h5"), "w") as f:
+    for c in [100, 3000, 5000, 4099]:
+        f.create_dataset(f"c{c}", shape=(6000, 1024), dtype="f4", chunks=(c, 64))
+for c, extra, want, why in [
+        (100, [], 2000, "whole chunk rows within 8 MiB"),
+        (3000, [], 3000, "one chunk row of up to twice 8 MiB, taken whole"),
+        (3000, ["--memory", "16M"], 1500, "a budget below a chunk row: half a chunk row"),
+        (3000, ["--precision", "double"], 1000, "float64 rows: a third of a chunk row"),
+        (5000, [], 1250, "a chunk row past twice 8 MiB: a quarter of it"),
+        (4099, [], 2048, "a prime chunk row: 8 MiB panels, not single rows")]:
+    rr = run(["info", path("plan.h5") + f":/c{c}", "-k", 5, "--json", *extra])
+    got = json.loads(rr.stdout)["panel_rows"] if rr.returncode == 0 else rr.stderr
+    check(f"chunks of {c} rows {' '.join(map(str, extra))}: panels of {want} rows ({why})", got == want, got)
 
 # ---- MPI-IO reads and hints --------------------------------------------------------------------
 # 6000 rows at 2 and 3 ranks: the ranks' blocks hold different numbers of grid-aligned panels,
