@@ -55,6 +55,7 @@ void prsvd_dmat_destroy(prsvd_dmat **a) {
 }
 
 int64_t prsvd_dmat_rows(const prsvd_dmat *a) { return a->rows; }
+const prsvd_grid *prsvd_dmat_grid(const prsvd_dmat *a) { return a->grid; }
 int64_t prsvd_dmat_cols(const prsvd_dmat *a) { return a->cols; }
 
 double *prsvd_dmat_local(const prsvd_dmat *a, int64_t *row0, int64_t *local_rows, int64_t *ld) {

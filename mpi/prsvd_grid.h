@@ -28,6 +28,7 @@ int prsvd_grid_nprocs(const prsvd_grid *grid);
 int prsvd_dmat_create(const prsvd_grid *grid, int64_t rows, int64_t cols, prsvd_dmat **a);
 void prsvd_dmat_destroy(prsvd_dmat **a);
 int64_t prsvd_dmat_rows(const prsvd_dmat *a);
+const prsvd_grid *prsvd_dmat_grid(const prsvd_dmat *a);
 int64_t prsvd_dmat_cols(const prsvd_dmat *a);
 /* This rank's block: rows [*row0, *row0 + *local_rows), column-major, leading dimension *ld. */
 double *prsvd_dmat_local(const prsvd_dmat *a, int64_t *row0, int64_t *local_rows, int64_t *ld);

@@ -3,10 +3,12 @@
 
 #include <signal.h>
 #include <stdarg.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "../io/prsvd_h5.h"
 #include "error.h"
+#include "options.h"
 
 volatile int prsvd_cli_stop;
 
@@ -81,6 +83,28 @@ void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,
   }
   p->last_decile = decile;
 }
+
+int prsvd_precision_parse(const char *text, enum prsvd_precision *precision) {
+  static const char *const names[] = {"auto", "double", "single"};
+  int i;
+  PRSVD_CHECK(prsvd_parse_choice(text, "--precision", names, 3, &i));
+  *precision = (enum prsvd_precision)i;
+  return PRSVD_OK;
+}
+
+int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct prsvd_h5_input *how) {
+  static const char *const reads[] = {"posix", "independent", "collective"};
+  static const char *const dirs[] = {"auto", "rows", "columns"};
+  int r, d;
+  PRSVD_CHECK(prsvd_parse_choice(read, "--read", reads, 3, &r));
+  PRSVD_CHECK(prsvd_parse_choice(panels, "--panels", dirs, 3, &d));
+  how->read = (enum prsvd_h5_read)r;
+  how->panels = (enum prsvd_h5_panels)d;
+  how->memory = memory;
+  return PRSVD_OK;
+}
+
+const char *prsvd_precision_name(int single) { return single ? "float32" : "float64"; }
 
 json_object *prsvd_profile_json(const struct prsvd_profile_row *rows) {
   json_object *o = json_object_new_object();

@@ -10,6 +10,7 @@
 #include <mpi.h>
 #include <stdio.h>
 
+#include "../io/prsvd_h5.h"
 #include "profile.h"
 #include "prsvd.h"
 
@@ -59,6 +60,14 @@ void prsvd_progress_init(struct prsvd_progress *p, const struct prsvd_cli *cli, 
                          double bytes_per_row);
 void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,
                            int64_t rows_total);
+
+/* --precision single | double | auto (PRSVD_ERR_USAGE otherwise). */
+int prsvd_precision_parse(const char *text, enum prsvd_precision *precision);
+/* --read and --panels (either may be "posix"/"rows" for commands without them) into how
+ * an input is opened. */
+int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct prsvd_h5_input *how);
+/* "float32" or "float64": what a solve's panels were multiplied in. */
+const char *prsvd_precision_name(int single);
 
 /* The per-phase table as JSON. */
 json_object *prsvd_profile_json(const struct prsvd_profile_row *rows);

@@ -15,7 +15,8 @@ struct svd_opts {
   int64_t sketch_memory;
   uint64_t seed;
   double tol;
-  const char *output, *onepass_method, *sketch, *checkpoint;
+  const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels;
+  struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
   int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose;
 };
@@ -42,6 +43,10 @@ static const struct prsvd_option svd_options[] = {
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: also write /scores = U S (m x k)", O(scores)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G suffixes); panels stay near 8 MiB", O(memory)},
+    PRSVD_OPT_PRECISION(struct svd_opts),
+    PRSVD_OPT_READ(struct svd_opts),
+    PRSVD_OPT_PANELS(struct svd_opts),
+    PRSVD_OPT_MPIIO_HINT(struct svd_opts),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
     PRSVD_OPT_FORCE(struct svd_opts),
     PRSVD_OPT_JSON(struct svd_opts),
@@ -146,7 +151,7 @@ done:
 static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
                         const struct prsvd_svd_params *prm, const char *file, const char *dataset,
                         int64_t m, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
-                        int transposed) {
+                        int transposed, int by_columns) {
   const double *scree = NULL;
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
@@ -176,7 +181,10 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "command_line", cli->command_line));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_file", file));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_dataset", dataset));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "transposed", transposed));
+  /* transposed: the factors are of the stored rows' transpose (CSC, MATLAB, --transpose),
+   * whichever way the panels ran */
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "transposed", transposed ^ by_columns));
+  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "panels", by_columns ? "columns" : "rows"));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rows", m));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "cols", n));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
@@ -238,16 +246,15 @@ static void sketch_shape(const struct prsvd_svd_params *prm, int64_t m, int64_t 
 }
 
 static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in,
-                       const struct svd_opts *o, const struct prsvd_svd_params *prm, int64_t panel) {
+                       const struct svd_opts *o, const struct prsvd_svd_params *prm,
+                       const struct prsvd_svd_plan *plan) {
   char b1[32], b2[32], b3[32], b4[32];
   int64_t m = in->rows, n = in->cols, mn = m < n ? m : n, mc, nc;
   const char *what;
   const int64_t block = (m + cli->nprocs - 1) / cli->nprocs; /* rows of this rank */
-  const int buffers = prm->prefetch ? 2 : 1; /* the reader thread fills the second */
-  /* a panel as the solver holds it: dense float64 rows, or CSR at the average row density */
-  const double panel_bytes = in->sparse ? (16.0 * (double)in->nnz / (double)m + 8.0) * (double)panel
-                                        : 8.0 * (double)panel * (double)n;
-  const double pass_bytes = in->sparse ? 16.0 * (double)in->nnz + 8.0 * (double)(m + 1) : 8.0 * (double)m * (double)n;
+  const double elem = plan->single ? 4.0 : 8.0, panels = (double)plan->buffers * plan->panel_bytes;
+  /* a pass as the solver reads it: dense rows (float64 or float32), or CSR entries */
+  const double pass_bytes = in->sparse ? 16.0 * (double)in->nnz + 8.0 * (double)(m + 1) : elem * (double)m * (double)n;
   sketch_shape(prm, m, n, &mc, &nc, &what);
   double sketches = 8.0 * ((double)block * mc + (double)n * nc);
   int passes = prm->method == PRSVD_METHOD_ONEPASS ? 1 : prm->power_iters + 1;
@@ -257,8 +264,9 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
            (long long)m, (long long)n, in->format, (long long)in->nnz, in->type,
            100.0 * (double)in->nnz / ((double)m * (double)n), cli->nprocs, cli->nprocs > 1 ? "s" : "");
   else
-    printf("prsvd %s %s: %lld x %lld %s on %d rank%s\n", o->center ? "pca" : "svd", spec, (long long)m,
-           (long long)n, in->type, cli->nprocs, cli->nprocs > 1 ? "s" : "");
+    printf("prsvd %s %s: %lld x %lld %s on %d rank%s\n", o->center ? "pca" : "svd", spec,
+           (long long)(in->by_columns ? n : m), (long long)(in->by_columns ? m : n), in->type, cli->nprocs,
+           cli->nprocs > 1 ? "s" : "");
   if (in->conventions[0]) printf("  %s\n", in->conventions);
   if (prm->method == PRSVD_METHOD_QB)
     printf("  tol = %g, block %lld, max rank %lld (randQB_FP): %d pass%s over %s\n", prm->tol,
@@ -283,11 +291,21 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
     printf("  k = %lld, p = %lld, q = %d: %d passes over %s (one more if the sketch is ill-conditioned)\n",
            (long long)prm->rank, (long long)prm->oversample, prm->power_iters, passes,
            prsvd_format_bytes(pass_bytes, b1, sizeof b1));
+  const char *arith = in->sparse ? "CSR, float64" : plan->single ? "float32 by SGEMM into float64 sketches" : "float64";
+  if (in->by_columns)
+    printf("  column panels: streaming the %lld x %lld transpose, U and V swapped on output\n", (long long)m,
+           (long long)n);
+  if (in->chunked)
+    printf("  panels of %lld rows (chunks of %lld x %lld), %s, %s reads\n", (long long)plan->panel_rows,
+           (long long)in->chunk_rows, (long long)in->chunk_cols, arith, o->read);
+  else
+    printf("  panels of %lld rows, %s, %s reads\n", (long long)plan->panel_rows, arith, o->read);
+  if (in->mpiio_hints[0]) printf("  MPI-IO hints of the input (MPI_File_get_info): %s\n", in->mpiio_hints);
   printf("  memory per rank: panels %d x %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
-         buffers, prsvd_format_bytes(panel_bytes, b2, sizeof b2), (long long)panel,
-         prsvd_format_bytes(sketches, b3, sizeof b3),
+         plan->buffers, prsvd_format_bytes((double)plan->panel_bytes, b2, sizeof b2),
+         (long long)plan->panel_rows, prsvd_format_bytes(sketches, b3, sizeof b3),
          prsvd_format_bytes((double)in->cache_bytes, b4, sizeof b4),
-         prsvd_format_bytes(buffers * panel_bytes + sketches + in->cache_bytes, b1, sizeof b1));
+         prsvd_format_bytes(panels + sketches + in->cache_bytes, b1, sizeof b1));
   fflush(stdout);
 }
 
@@ -306,9 +324,9 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
   printf("singular values:");
   for (int64_t j = 0; j < k && j < 10; j++) printf(" %.6g", s[j]);
   printf(k > 10 ? " ... %.6g\n" : "\n", s[k - 1]);
-  printf("passes %d%s, read %s, %.2f GB/s, %.2f GFLOP/s, %.2f s\n", st->passes,
+  printf("passes %d%s, read %s of %s panels, %.2f GB/s, %.2f GFLOP/s, %.2f s\n", st->passes,
          st->extra_pass ? " (one to form B = Q^T A: R was ill-conditioned)" : "",
-         prsvd_format_bytes((double)st->bytes_read, b, sizeof b),
+         prsvd_format_bytes((double)st->bytes_read, b, sizeof b), prsvd_precision_name(st->single),
          elapsed > 0 ? st->bytes_read / elapsed * 1e-9 : 0.0, elapsed > 0 ? flops / elapsed * 1e-9 : 0.0,
          elapsed);
   if (fixed_accuracy(prm))
@@ -329,7 +347,8 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
   printf("wrote %s\n", o->output);
 }
 
-static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, int64_t m,
+static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
+                                 const struct prsvd_h5_info *in, int64_t m,
                                  int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
                                  const struct prsvd_profile_row *rows, double elapsed,
                                  const struct svd_opts *o, const struct prsvd_svd_params *prm) {
@@ -354,6 +373,11 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
   json_object_object_add(j, "extra_pass", json_object_new_boolean(st->extra_pass));
   json_object_object_add(j, "panel_rows", json_object_new_int64(st->panel_rows));
   json_object_object_add(j, "bytes_read", json_object_new_int64(st->bytes_read));
+  json_object_object_add(j, "file_bytes_read", json_object_new_int64(st->file_bytes));
+  json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st->single)));
+  json_object_object_add(j, "read", json_object_new_string(o->read));
+  json_object_object_add(j, "panels", json_object_new_string(in->by_columns ? "columns" : "rows"));
+  if (in->mpiio_hints[0]) json_object_object_add(j, "mpiio_hints", json_object_new_string(in->mpiio_hints));
   json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));
   json_object_object_add(j, "error_estimate", json_object_new_double(st->error_estimate));
   json_object_object_add(j, "error_estimate_fro", json_object_new_double(st->error_estimate_fro));
@@ -405,6 +429,7 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale and --scores need --center (or prsvd pca)");
   prm->seed = o->seed;
   prm->memory = o->memory;
+  PRSVD_CHECK(prsvd_precision_parse(o->precision, &prm->precision));
   for (int i = 0; i < 3; i++)
     if (!strcmp(o->onepass_method, onepass_names[i])) prm->onepass = (enum prsvd_onepass_method)i, found = 1;
   if (!found)
@@ -469,19 +494,27 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   if (status) return status;
   if (pca) o.center = 1;
   if (!o.rank && o.tol <= 0) PRSVD_FAIL(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
+  struct prsvd_h5_input how;
+  PRSVD_TRY(prsvd_cli_input(o.read, o.panels, o.memory, &how));
+  if (o.center && how.panels == PRSVD_H5_PANELS_AUTO) how.panels = PRSVD_H5_PANELS_ROWS; /* samples are rows */
+  PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &info, &src));
+  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &info, &src));
   int64_t m = info.rows, n = info.cols, mn = m < n ? m : n;
   /* the factors are of the matrix the user means: X^T streamed for CSC and MATLAB layouts,
    * and --transpose flips that once more */
   const int swap = info.transposed ^ o.transpose;
-  if (info.transposed && !o.quiet && !o.json)
+  const int matlab = !strcmp(info.format, "matlab");
+  if (info.transposed && !info.by_columns && !o.quiet && !o.json)
     prsvd_cli_warn(cli, "'%s' is stored %s: streaming its transpose%s", pos[0],
-                   !strcmp(info.format, "matlab") ? "in MATLAB's column-major orientation" : "column-compressed",
+                   matlab ? "in MATLAB's column-major orientation" : "column-compressed",
                    o.transpose ? " (and --transpose asks for that)" : " and swapping U and V");
+  else if (matlab && info.by_columns && !o.quiet && !o.json)
+    prsvd_cli_warn(cli, "'%s' is stored in MATLAB's column-major orientation: streaming its stored columns, the matrix's rows",
+                   pos[0]);
   PRSVD_TRY(resolve(&o, m, n, pos[0], &prm));
   if (swap && o.center)
-    PRSVD_FAIL(PRSVD_ERR_USAGE, "'%s' is CSC or transposed: PCA centers the columns of the streamed rows, so it needs the samples as stored rows (CSR, or no --transpose)", pos[0]);
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "'%s' is CSC or transposed: PCA centers the columns of the streamed rows, so it needs the samples as stored rows (CSR, or no --transpose or --panels columns)", pos[0]);
   int64_t p_used = o.oversample;
   if (prm.method == PRSVD_METHOD_SUBSPACE && o.rank + o.oversample > mn) {
     p_used = mn - o.rank;
@@ -489,10 +522,10 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
                    (long long)(o.rank + o.oversample), (long long)mn, (long long)p_used);
   }
   prm.oversample = p_used;
-  if (o.memory < 8 * n)
-    PRSVD_FAIL(PRSVD_ERR_USAGE, "--memory %lld bytes holds less than one row of '%s' (%lld columns: %lld bytes)",
-               (long long)o.memory, pos[0], (long long)n, (long long)(8 * n));
+  struct prsvd_svd_plan plan;
+  PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
   PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
+  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &plan);
 
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * n);
   prm.progress = prsvd_progress_report;
@@ -504,30 +537,26 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
                                             o.checkpoint_every, &prsvd_cli_stop};
     snprintf(opts, sizeof opts,
              "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;center=%d;scale=%d;sketch=%s;range_dim=%lld;"
-             "core_dim=%lld;tol=%.15g;max_rank=%lld;block=%lld",
+             "core_dim=%lld;tol=%.15g;max_rank=%lld;block=%lld;precision=%s%s",
              method_name(&prm), (long long)prm.rank, (long long)prm.oversample, prm.power_iters,
              (unsigned long long)prm.seed, prm.center, prm.scale, o.sketch, (long long)prm.range_dim,
-             (long long)prm.core_dim, prm.tol, (long long)prm.max_rank, (long long)prm.block);
+             (long long)prm.core_dim, prm.tol, (long long)prm.max_rank, (long long)prm.block,
+             o.precision, info.by_columns ? ";panels=columns" : "");
     PRSVD_TRY(prsvd_cli_checkpointer(cli, &spec, &checkpointer));
     prm.checkpoint = &checkpointer;
   }
   prsvd_profile_reset();
   PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
-  if (!o.quiet && !o.json) {
-    int64_t panel;
-    PRSVD_TRY(prsvd_svd_panel_rows(svd, src, &panel));
-    if (cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, panel);
-  }
   PRSVD_TRY(prsvd_cli_solve(svd, src, o.checkpoint));
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
-  PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st, swap));
+  PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st, swap, info.by_columns));
   if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
 
   double elapsed = MPI_Wtime() - cli->t_start;
   prsvd_profile_reduce(cli->comm, rows);
   if (o.json) {
-    json_object *j = summary_json(cli, pos[0], m, n, svd, &st, rows, elapsed, &o, &prm);
+    json_object *j = summary_json(cli, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm);
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else if (!o.quiet) {

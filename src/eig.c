@@ -123,7 +123,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   const int64_t n = prsvd_source_cols(a);
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
-  double *panel = NULL, *work = NULL, *omega = NULL, *b = NULL, *sigma = NULL;
+  double *work = NULL, *omega = NULL, *b = NULL, *sigma = NULL;
   prsvd_dmat *y = NULL;
   int info = 0, resumed;
   double nu_extra = 0.0;
@@ -139,7 +139,6 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
   prsvd_row_block(n, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &r0, &nr);
   svd->stats.panel_rows = panel_rows;
-  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, l, 0));
   PRSVD_ALLOC(omega, n * l);
   PRSVD_ALLOC(b, l * l);
@@ -150,7 +149,6 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   /* Y = A Omega, one pass; sampled entries for the symmetry check */
   pass.a = a;
   pass.panel_rows = panel_rows;
-  pass.panel = panel;
   pass.work = work;
   pass.params = prm;
   pass.check_finite = prm->check_finite;
@@ -170,7 +168,6 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
-  svd->stats.bytes_read = (int64_t)prsvd_source_pass_bytes(a);
   PRSVD_TRY(prsvd_symmetry_check(svd, a, &pass));
 
   prsvd_profile_begin(PRSVD_EV_ORTH);
@@ -241,7 +238,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
 done:
   prsvd_ckpt_free(&ck);
   free_samples(&pass);
-  free(panel), free(work), free(omega), free(b), free(sigma);
+  prsvd_pass_free(&pass), free(work), free(omega), free(b), free(sigma);
   prsvd_dmat_destroy(&y);
   return status;
 }

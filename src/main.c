@@ -81,7 +81,9 @@ int main(int argc, char **argv) {
   struct prsvd_cli cli;
   for (int i = 1; i < argc; i++) /* before MPI_Init too: a SLURM warning may come early */
     if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18)) prsvd_cli_stop_on_signals();
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  /* serialized: with MPI-IO inputs the reader thread calls MPI while the main thread
+   * computes (never both at once) */
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
   memset(&cli, 0, sizeof cli);
   cli.comm = MPI_COMM_WORLD;
   cli.t_start = MPI_Wtime();

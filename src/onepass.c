@@ -213,7 +213,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   struct right_maps rm;
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
-  double *panel = NULL, *work = NULL, *xt_full = NULL, *core = NULL, *st = NULL;
+  double *work = NULL, *xt_full = NULL, *core = NULL, *st = NULL;
   double *gq = NULL, *gp = NULL, *pinv1 = NULL, *pinv2 = NULL, *tmp = NULL, *c = NULL, *r = NULL;
   double *sigma = NULL;
   prsvd_dmat *y = NULL, *xt = NULL;
@@ -253,7 +253,6 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
                                    method == PRSVD_ONEPASS_TWO ? s : ks};
   const struct prsvd_testmat phi = {kind, prm->seed, PRSVD_STREAM_PHI, s};
   const struct prsvd_testmat theta = {PRSVD_SKETCH_GAUSSIAN, prm->seed, PRSVD_STREAM_THETA, N_THETA};
-  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, rm.total, s > N_THETA ? s : N_THETA));
   PRSVD_ALLOC(xt_full, n * co.dim);
   PRSVD_ALLOC(core, s * s);
@@ -263,7 +262,6 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
 
   pass.a = a;
   pass.panel_rows = panel_rows;
-  pass.panel = panel;
   pass.work = work;
   pass.params = prm;
   pass.check_finite = prm->check_finite;
@@ -299,7 +297,6 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
-  svd->stats.bytes_read = (int64_t)prsvd_source_pass_bytes(a);
 
   /* combine the sketches across ranks */
   prsvd_profile_begin(PRSVD_EV_REDUCE);
@@ -367,7 +364,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
 done:
   prsvd_ckpt_free(&ck);
   right_maps_free(&rm);
-  free(panel), free(work), free(xt_full), free(core), free(st), free(gq), free(gp);
+  prsvd_pass_free(&pass), free(work), free(xt_full), free(core), free(st), free(gq), free(gp);
   free(pinv1), free(pinv2), free(tmp), free(c), free(r), free(sigma);
   prsvd_dmat_destroy(&y);
   prsvd_dmat_destroy(&xt);

@@ -52,7 +52,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
   int64_t L = prm->max_rank > 0 ? prm->max_rank : (mn < 256 ? mn : 256);
   const int64_t b = prm->block > 0 ? prm->block : 10;
-  double *panel = NULL, *work = NULL, *x = NULL, *h_full = NULL, *r = NULL;
+  double *work = NULL, *x = NULL, *h_full = NULL, *r = NULL;
   double *bx = NULL, *qty = NULL, *qtq = NULL, *ri = NULL, *rr = NULL;
   double *sv = NULL, *ur = NULL, *wr = NULL, *ws = NULL, *mi = NULL;
   prsvd_dmat *g = NULL, *h = NULL, *yi = NULL, *qi = NULL, *qd = NULL, *btd = NULL;
@@ -76,7 +76,6 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   svd->stats.panel_rows = panel_rows;
   const int imr = (int)mr, inr = (int)nr, lq = mr > 0 ? (int)mr : 1, lb = nr > 0 ? (int)nr : 1;
 
-  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, L, 0));
   PRSVD_ALLOC(x, n * L);
   PRSVD_ALLOC(h_full, n * L);
@@ -87,7 +86,6 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
 
   pass.a = a;
   pass.panel_rows = panel_rows;
-  pass.panel = panel;
   pass.work = work;
   pass.params = prm;
   pass.right = x;
@@ -128,7 +126,6 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   }
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &fro2, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
   svd->stats.norm_fro = sqrt(fro2);
-  svd->stats.bytes_read = (int64_t)(svd->stats.passes * prsvd_source_pass_bytes(a));
 
   /* the blocked QB, from G and H alone */
   prsvd_profile_begin(PRSVD_EV_ORTH);
@@ -237,7 +234,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_qb_truncate(svd, qd, btd, fro2));
 done:
   prsvd_ckpt_free(&ck);
-  free(panel), free(work), free(x), free(h_full), free(r);
+  prsvd_pass_free(&pass), free(work), free(x), free(h_full), free(r);
   free(bx), free(qty), free(qtq), free(ri), free(rr), free(q), free(bt);
   free(sv), free(ur), free(wr), free(ws), free(mi);
   prsvd_dmat_destroy(&qi);

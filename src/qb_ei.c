@@ -188,7 +188,7 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   const int q = prm->power_iters;
   struct ei s;
   prsvd_dmat *g = NULL, *pending = NULL, *h = NULL, *w = NULL;
-  double *panel = NULL, *work = NULL;
+  double *work = NULL;
 
   memset(&s, 0, sizeof s);
   if (prm->checkpoint)
@@ -202,7 +202,6 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   int64_t panel_rows;
   PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
   svd->stats.panel_rows = panel_rows;
-  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, b, 0));
   PRSVD_ALLOC(s.x, n * b);
   PRSVD_ALLOC(s.h_full, n * 2 * b);
@@ -212,7 +211,6 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_dmat_create(svd->grid, n, L, &s.bt));
   s.pass.a = a;
   s.pass.panel_rows = panel_rows;
-  s.pass.panel = panel;
   s.pass.work = work;
   s.pass.params = prm;
   s.cur.n_passes = (int)((L + b - 1) / b) * (q + 1) + 1; /* at most */
@@ -264,7 +262,6 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   }
   svd->stats.tol_met = s.e <= s.target;
   svd->stats.norm_fro = sqrt(s.fro2);
-  svd->stats.bytes_read = (int64_t)svd->stats.passes * 8 * m * n;
   if (s.rank == 0)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is zero to rounding: no rank to choose for --tol",
                prsvd_source_name(a));
@@ -272,7 +269,7 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_dmat_truncate_cols(s.bt, s.rank));
   PRSVD_TRY(prsvd_qb_truncate(svd, s.q, s.bt, s.fro2));
 done:
-  free(panel), free(work), free(s.x), free(s.h_full), free(s.r), free(s.small);
+  prsvd_pass_free(&s.pass), free(work), free(s.x), free(s.h_full), free(s.r), free(s.small);
   prsvd_dmat_destroy(&s.q);
   prsvd_dmat_destroy(&s.bt);
   prsvd_dmat_destroy(&g);

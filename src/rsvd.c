@@ -48,7 +48,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
   const int64_t np = prm->n_probes > 0 ? prm->n_probes : 0;
   const int rank = prsvd_grid_rank(svd->grid);
-  double *panel = NULL, *work = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
+  double *work = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
   double *xp = NULL, *col_sum = NULL, *col_sumsq = NULL, *s = NULL;
   prsvd_dmat *y = NULL, *y_probes = NULL, *h = NULL;
   const int center = prm->center;
@@ -65,7 +65,6 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   prsvd_row_block(m, rank, prsvd_grid_nprocs(svd->grid), &my_row0, &my_rows);
   svd->stats.panel_rows = panel_rows;
 
-  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, l + np, 0));
   PRSVD_ALLOC(x, n * (l + np)); /* [X | W]: the last pass also applies the probes W */
   PRSVD_ALLOC(h_full, n * l);
@@ -87,7 +86,6 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
 
   pass.a = a;
   pass.panel_rows = panel_rows;
-  pass.panel = panel;
   pass.work = work;
   pass.params = prm;
   pass.right = center ? xp : x;
@@ -213,8 +211,6 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     /* B^T = H R^-1 */
     PRSVD_TRY(prsvd_dmat_solve_upper(h, r));
   }
-  /* bytes of A streamed, as doubles, over all ranks */
-  svd->stats.bytes_read = (int64_t)(svd->stats.passes * prsvd_source_pass_bytes(a));
   *q_out = y, *atq_out = h, *aw_out = y_probes, *w_out = x;
   y = h = y_probes = NULL;
   x = NULL;
@@ -222,7 +218,7 @@ done:
   free((void *)pass.sample_row);
   free((void *)pass.sample_col);
   free(pass.sample_val);
-  free(panel);
+  prsvd_pass_free(&pass);
   free(work);
   free(x);
   free(xp);

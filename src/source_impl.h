@@ -6,8 +6,11 @@
 
 /* Rows [row0, row0 + nrows) into panel, row-major; checks the range. Not collective. */
 int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel);
-/* Bytes one pass reads, as float64 values (and int64 indices for a sparse source). */
-double prsvd_source_pass_bytes(const prsvd_source *s);
+/* The same as float32: read_rows_f32, or float64 rows converted one at a time. */
+int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel);
+/* Bytes one pass delivers in panels: float64 or float32 (single) values, or a sparse source's
+ * CSR values, indices and row pointers. */
+double prsvd_source_pass_bytes(const prsvd_source *s, int single);
 /* The name errors give the source (e.g. a K-FAC factor over prsvd_source_memory). */
 int prsvd_source_rename(prsvd_source *s, const char *name);
 /* Sparse rows of a sparse source (prsvd_source_nnz >= 0), checked by prsvd_csr_check: what

@@ -80,7 +80,8 @@ for name, args, (rows, cols, mem), passes, rank_counts in METHODS:
 # a resume must match the options that wrote the checkpoint
 for name, args, refusals in [
     ("single pass", METHODS[0][1], [(["--sketch", "sparse"], "it has sketch=gaussian, this run sketch=sparse"),
-                                    (["--onepass-method", "hmt"], "it has method=onepass-three, this run method=onepass-hmt")]),
+                                    (["--onepass-method", "hmt"], "it has method=onepass-three, this run method=onepass-hmt"),
+                                    (["--precision", "double"], "it has precision=auto, this run precision=double")]),
     ("QB", METHODS[2][1], [(["--block", 5], "it has block=10, this run block=5")]),
     ("eig", METHODS[3][1], [(["--method", "revd"], "it has method=nystrom, this run method=revd"),
                             (["--sym-tol", "1e-6"], "it has sym_tol=1e-08, this run sym_tol=1e-06")]),

@@ -138,8 +138,9 @@ for ds, dtype in [("/grp/f32", np.float32), ("/i16", np.int16), ("/u8", np.uint8
         r = run(["svd", f"{path('client.h5')}:{ds}", "-k", 8, "-p", 20, "-q", 3, "-o", out, "--quiet"], ranks=ranks)
         if check(f"h5py {dtype.__name__} {ds} at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr):
             _, s, _, _ = load(out)
-            check(f"h5py {dtype.__name__} {ds}: S matches LAPACK to 1e-8 relative",
-                  np.max(np.abs(s - ref[:8])) < 1e-8 * ref[0], f"{s} vs {ref[:8]}")
+            tol = 1e-5 if dtype is np.float32 else 1e-8  # float32 data is multiplied in float32
+            check(f"h5py {dtype.__name__} {ds}: S matches LAPACK to {tol:g} relative",
+                  np.max(np.abs(s - ref[:8])) < tol * ref[0], f"{s} vs {ref[:8]}")
 
 r = run(["info", f"{path('client.h5')}:/grp/f32", "--json"])
 if check("info --json exits 0", r.returncode == 0, r.stderr):
