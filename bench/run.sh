@@ -51,81 +51,11 @@ mkdir -p "$OUT"
 : > "$RESULTS"
 
 # ---- the prsvd build measured ---------------------------------------------------------
-# A copy of the libtool build (.libs/prsvd and libprsvd.so) taken now, so that a rebuild in
-# the tree while the benchmark runs cannot mix two builds; without .libs, ./prsvd itself.
-if [ -x "$ROOT/.libs/prsvd" ]; then
-  rm -rf "$OUT/build" && mkdir -p "$OUT/build"
-  cp -P "$ROOT"/.libs/prsvd "$ROOT"/.libs/libprsvd.so* "$OUT/build/"
-  PRSVD=$OUT/build/prsvd
-  export LD_LIBRARY_PATH=$OUT/build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-  export BENCH_BUILD_ID=$(cd "$OUT/build" && sha256sum prsvd libprsvd.so.*.*.* | cut -c1-12 | paste -sd, -)
-  export BENCH_BIN_TIME=$(date -r "$ROOT/.libs/prsvd" '+%Y-%m-%d %H:%M:%S %Z')
-else
-  PRSVD=$ROOT/prsvd
-  export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}
-  export BENCH_BUILD_ID=unknown BENCH_BIN_TIME=unknown
-fi
-"$PRSVD" --version > /dev/null
-export BENCH_START=$(date '+%Y-%m-%d %H:%M:%S %Z')
-export BENCH_LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
-export BENCH_GIT_HEAD=$(git -C "$ROOT" log -1 --format='%h %s' 2>/dev/null || echo unknown)
-export BENCH_GIT_DIRTY=$( (git -C "$ROOT" status --porcelain -- src io mpi configure.ac \
-  Makefile.am 2>/dev/null || true) | awk '{print $2}' | paste -sd' ' -)
+. "$HERE/lib.sh"
+copy_build
+stamp_start
 export BENCH_REPEAT_SMALL=$REPEAT_SMALL BENCH_REPEAT_BIG=$REPEAT_BIG
-
-say() { printf '\n== %s\n' "$*" >&2; }
-
-# CPU_MARK: busy ticks of the whole machine and CPU time of this shell's finished children,
-# so that peers/contention.py can tell how much CPU other processes took during a run.
-# (`times` must run in this shell, not in a $(...) subshell.)
-cpu_mark() {
-  times > "$OUT/times.txt"
-  CPU_MARK="$(awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat) $(tail -n 1 "$OUT/times.txt")"
-}
-
-# others_cores MARK0 MARK1 T0 T1: cores other processes used between two marks
-others_cores() {
-  awk -v a="$1" -v b="$2" -v t0="$3" -v t1="$4" -v hz="$(getconf CLK_TCK)" '
-    function own(m,   f, p, i, s) {
-      split(m, f, " "); s = 0
-      for (i = 2; i <= 3; i++) { split(f[i], p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2] }
-      return s
-    }
-    BEGIN { split(a, fa, " "); split(b, fb, " ")
-            o = (fb[1] - fa[1]) / hz - (own(b) - own(a)); if (o < 0) o = 0
-            printf "%.2f\n", o / (t1 - t0) }'
-}
-
-# wait_quiet: sample 1 s; while other processes use more than QUIET_CORES cores, keep
-# sampling, up to QUIET_WAIT seconds over the whole run; then go ahead regardless (the
-# contention during each run is measured and reported in any case).
-QUIET_WAITED=0 QUIET_GAVE_UP=0
-wait_quiet() {
-  local a b t0 t1 c
-  while :; do
-    cpu_mark; a=$CPU_MARK; t0=$EPOCHREALTIME
-    sleep 1
-    t1=$EPOCHREALTIME; cpu_mark; b=$CPU_MARK
-    c=$(others_cores "$a" "$b" "$t0" "$t1")
-    awk -v c="$c" -v q="$QUIET_CORES" 'BEGIN { exit !(c <= q) }' && return 0
-    if [ "$QUIET_WAITED" -ge "$QUIET_WAIT" ]; then
-      QUIET_GAVE_UP=$((QUIET_GAVE_UP + 1))
-      echo "run.sh: other processes use $c cores; starting anyway (QUIET_WAIT used up)" >&2
-      return 0
-    fi
-    [ "$QUIET_WAITED" -eq 0 ] && echo "run.sh: other processes use $c cores; waiting for them" >&2
-    QUIET_WAITED=$((QUIET_WAITED + 1))
-  done
-}
-
-# How busy is the machine before we start? (3 s sample)
-cpu_mark; q0=$CPU_MARK; qt0=$EPOCHREALTIME
-sleep 3
-qt1=$EPOCHREALTIME; cpu_mark; q1=$CPU_MARK
-export BENCH_OTHERS_BEFORE=$(others_cores "$q0" "$q1" "$qt0" "$qt1")
-if awk -v c="$BENCH_OTHERS_BEFORE" -v q="$QUIET_CORES" 'BEGIN { exit !(c > q) }'; then
-  echo "run.sh: WARNING: other processes are using $BENCH_OTHERS_BEFORE cores; timings may be inflated" >&2
-fi
+busy_before
 
 # ---- matrices -----------------------------------------------------------------------
 # name rows cols k ranks-for-gen repetitions

@@ -121,6 +121,18 @@ json_object *prsvd_profile_json(const struct prsvd_profile_row *rows) {
   return o;
 }
 
+json_object *prsvd_profile_passes_json(const struct prsvd_profile_passes *passes) {
+  json_object *a = json_object_new_array();
+  for (int i = 0; i < passes->count && i < PRSVD_PROFILE_MAX_PASSES; i++) {
+    json_object *r = json_object_new_object();
+    json_object_object_add(r, "time_max", json_object_new_double(passes->time_max[i]));
+    json_object_object_add(r, "time_min", json_object_new_double(passes->time_min[i]));
+    json_object_object_add(r, "cpu_max", json_object_new_double(passes->cpu_max[i]));
+    json_object_array_add(a, r);
+  }
+  return a;
+}
+
 void prsvd_cli_print_json(const struct prsvd_cli *cli, json_object *obj) {
   if (cli->rank == 0)
     printf("%s\n", json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

@@ -71,6 +71,9 @@ const char *prsvd_precision_name(int single);
 
 /* The per-phase table as JSON. */
 json_object *prsvd_profile_json(const struct prsvd_profile_row *rows);
+/* [{time_max, time_min, cpu_max}, ...]: the wall time of each pass over A, max/min over
+ * ranks, and its process CPU time (all threads), max over ranks. */
+json_object *prsvd_profile_passes_json(const struct prsvd_profile_passes *passes);
 /* Print a JSON object on stdout (rank 0). */
 void prsvd_cli_print_json(const struct prsvd_cli *cli, json_object *obj);
 

@@ -101,6 +101,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   struct prsvd_progress progress;
   struct prsvd_profile_row rows[PRSVD_N_EVENTS];
   struct prsvd_checkpointer checkpointer = {0};
+  struct prsvd_profile_passes passes;
   const double *l;
   int64_t k;
 
@@ -151,6 +152,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   PRSVD_TRY(write_eig(cli, &o, file, dataset, info.rows, svd, &st));
   if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
   prsvd_profile_reduce(cli->comm, rows);
+  prsvd_profile_reduce_passes(cli->comm, &passes);
   PRSVD_TRY(prsvd_svd_get_rank(svd, &k));
   PRSVD_TRY(prsvd_svd_get_eigenvalues(svd, &l));
   if (o.json) {
@@ -167,6 +169,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "elapsed_seconds", json_object_new_double(MPI_Wtime() - cli->t_start));
     json_object_object_add(j, "eigenvalues", lv);
     json_object_object_add(j, "phases", prsvd_profile_json(rows));
+    json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else if (!o.quiet && cli->rank == 0) {

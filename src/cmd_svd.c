@@ -488,6 +488,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   struct prsvd_svd_stats st;
   struct prsvd_progress progress;
   struct prsvd_profile_row rows[PRSVD_N_EVENTS];
+  struct prsvd_profile_passes passes;
   struct prsvd_checkpointer checkpointer = {0};
 
   status = prsvd_options_parse(doc, svd_options, argc, argv, &o, pos);
@@ -555,8 +556,10 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
 
   double elapsed = MPI_Wtime() - cli->t_start;
   prsvd_profile_reduce(cli->comm, rows);
+  prsvd_profile_reduce_passes(cli->comm, &passes);
   if (o.json) {
     json_object *j = summary_json(cli, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm);
+    json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else if (!o.quiet) {

@@ -2,6 +2,7 @@
 #include "profile.h"
 
 #include <string.h>
+#include <time.h>
 
 static const char *const names[PRSVD_N_EVENTS] = {
     "read", "sketch", "reduce", "orthonormalize", "small svd", "estimate", "write", "generate", "checkpoint"};
@@ -11,7 +12,19 @@ static struct {
   long count;
 } ev_state[PRSVD_N_EVENTS];
 
-void prsvd_profile_reset(void) { memset(ev_state, 0, sizeof ev_state); }
+/* per pass: [0, MAX) wall seconds, [MAX, 2 MAX) process CPU seconds */
+static double pass_time[2 * PRSVD_PROFILE_MAX_PASSES], pass_start[2];
+static int pass_count;
+
+static double cpu_seconds(void) {
+  struct timespec t;
+  return clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t) ? 0.0 : (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void prsvd_profile_reset(void) {
+  memset(ev_state, 0, sizeof ev_state);
+  pass_count = 0;
+}
 
 double prsvd_profile_begin(enum prsvd_event ev) {
   ev_state[ev].start = MPI_Wtime();
@@ -23,6 +36,31 @@ void prsvd_profile_end(enum prsvd_event ev, double bytes, double flops) {
   ev_state[ev].bytes += bytes;
   ev_state[ev].flops += flops;
   ev_state[ev].count++;
+}
+
+void prsvd_profile_pass_begin(void) {
+  pass_start[0] = MPI_Wtime();
+  pass_start[1] = cpu_seconds();
+}
+
+void prsvd_profile_pass_end(void) {
+  if (pass_count < PRSVD_PROFILE_MAX_PASSES) {
+    pass_time[pass_count] = MPI_Wtime() - pass_start[0];
+    pass_time[PRSVD_PROFILE_MAX_PASSES + pass_count] = cpu_seconds() - pass_start[1];
+  }
+  pass_count++;
+}
+
+void prsvd_profile_reduce_passes(MPI_Comm comm, struct prsvd_profile_passes *out) {
+  const int timed = pass_count < PRSVD_PROFILE_MAX_PASSES ? pass_count : PRSVD_PROFILE_MAX_PASSES;
+  double mine[2 * PRSVD_PROFILE_MAX_PASSES], most[2 * PRSVD_PROFILE_MAX_PASSES];
+  out->count = pass_count;
+  memcpy(mine, pass_time, sizeof(double) * (size_t)timed);
+  memcpy(mine + timed, pass_time + PRSVD_PROFILE_MAX_PASSES, sizeof(double) * (size_t)timed);
+  MPI_Allreduce(mine, most, 2 * timed, MPI_DOUBLE, MPI_MAX, comm);
+  MPI_Allreduce(pass_time, out->time_min, timed, MPI_DOUBLE, MPI_MIN, comm);
+  memcpy(out->time_max, most, sizeof(double) * (size_t)timed);
+  memcpy(out->cpu_max, most + timed, sizeof(double) * (size_t)timed);
 }
 
 void prsvd_profile_reduce(MPI_Comm comm, struct prsvd_profile_row *rows) {

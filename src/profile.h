@@ -34,6 +34,20 @@ double prsvd_profile_begin(enum prsvd_event ev);
 void prsvd_profile_end(enum prsvd_event ev, double bytes, double flops);
 /* Collective: rows[PRSVD_N_EVENTS], identical on every rank. */
 void prsvd_profile_reduce(MPI_Comm comm, struct prsvd_profile_row *rows);
+/* Wall time and process CPU time (all threads: the GEMMs and the reader) of each pass over A
+ * (one prsvd_sketch_pass, on this rank): the unit a pass's floor max(read, GEMM) is compared
+ * with (bench/roofline.sh); the CPU time tells work from waiting on a shared machine.
+ * Passes past the PRSVD_PROFILE_MAX_PASSES-th are counted but not timed. */
+#define PRSVD_PROFILE_MAX_PASSES 64
+struct prsvd_profile_passes {
+  int count;
+  double time_max[PRSVD_PROFILE_MAX_PASSES], time_min[PRSVD_PROFILE_MAX_PASSES];
+  double cpu_max[PRSVD_PROFILE_MAX_PASSES];
+};
+void prsvd_profile_pass_begin(void);
+void prsvd_profile_pass_end(void);
+/* Collective: every rank's pass times combined (max/min over ranks). */
+void prsvd_profile_reduce_passes(MPI_Comm comm, struct prsvd_profile_passes *out);
 /* The table, rank imbalance (max/min) first. */
 void prsvd_profile_print(FILE *out, const struct prsvd_profile_row *rows);
 

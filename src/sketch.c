@@ -634,6 +634,7 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   prsvd_source_get_layout(p->a, &lay);
   p->single = prsvd_pass_single(p->params, p->a);
   p->grid = panel_grid(p);
+  prsvd_profile_pass_begin();
   status = scratch_begin(p, n);
   if (status) goto out;
   if (p->hook || lay.collective_reads) {
@@ -648,6 +649,7 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
 out:
   p->csr = NULL;
   scratch_end(p);
+  prsvd_profile_pass_end();
   return status;
 }
 

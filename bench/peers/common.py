@@ -1,5 +1,7 @@
 """Shared helpers of the peer benchmarks: load an HDF5 dataset, planted optimum, residual."""
+import os
 import resource
+import subprocess
 import time
 
 import h5py
@@ -65,6 +67,37 @@ def threads_label(blas):
     """'2 threads' from blas_info(), for the results table."""
     n = [p.get("num_threads") for p in blas if p.get("num_threads")]
     return f"{n[0]} BLAS threads" if n else "? BLAS threads"
+
+
+def resident_bytes(path):
+    """Bytes of PATH in the page cache now (util-linux fincore), or None if unknown."""
+    try:
+        out = subprocess.run(["fincore", "--bytes", "--noheadings", "--raw", "--output", "RES", path],
+                             capture_output=True, text=True, check=True).stdout.split()
+        return int(out[0])
+    except (OSError, subprocess.CalledProcessError, ValueError, IndexError):
+        return None
+
+
+def evict(path):
+    """Drop PATH's clean pages from the page cache (posix_fadvise DONTNEED: no privilege
+    needed, other files untouched); return the bytes still resident afterwards."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fdatasync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    return resident_bytes(path)
+
+
+def save_usv(path, u, s, vt):
+    """Write a factorization as prsvd does (/U m x k, /S k, /V n x k), so that `prsvd verify`
+    measures every method's accuracy with the same code."""
+    with h5py.File(path, "w") as f:
+        f["U"] = np.asarray(u, dtype=np.float64)
+        f["S"] = np.asarray(s, dtype=np.float64)
+        f["V"] = np.asarray(vt, dtype=np.float64).T
 
 
 def load_csr(spec):

@@ -2,8 +2,10 @@
 """scikit-learn randomized_svd on an HDF5 dataset loaded whole with h5py.
 
 usage: sklearn_rsvd.py FILE.h5:/DATASET K [--oversample P] [--iters Q] [--normalizer QR]
+                       [--save OUT.h5]
 Prints one JSON line: load and compute times (s), peak RSS (MiB) after the compute,
-||A - U S V^T||_F, the planted optimum ||A - A_k||_F and their ratio.
+||A - U S V^T||_F, the planted optimum ||A - A_k||_F and their ratio.  --save writes U, S, V
+as prsvd does, for `prsvd verify`.
 """
 import argparse
 import json
@@ -29,6 +31,7 @@ def main():
     ap.add_argument("--iters", type=int, default=1)
     ap.add_argument("--normalizer", default="QR", choices=["QR", "LU", "none", "auto"])
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--save", help="OUT.h5 for U, S, V")
     args = ap.parse_args()
 
     t_start = time.perf_counter()
@@ -43,6 +46,8 @@ def main():
     rss = common.peak_rss_mib()  # before the residual check, which is not part of the method
     t_total = time.perf_counter() - t_start
 
+    if args.save:
+        common.save_usv(args.save, u, s, vt)
     res = common.residual_fro(a, u, s, vt)
     opt = common.optimal_residual(sv, args.k)
     blas = common.blas_info()

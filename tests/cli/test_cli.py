@@ -111,6 +111,10 @@ if check("--memory 24K (5 rows a panel, 300 panels a rank) exits 0", r.returncod
     check("tiny panels agree with one panel to 1e-10", d < 1e-10, d)
     check("--json reports passes and singular values",
           js["passes"] == 2 and np.allclose(js["singular_values"], ref1[1], rtol=1e-12))
+    pt = js["pass_times"]
+    check("--json times each pass: one entry per pass, 0 < min <= max, their sum within elapsed_seconds, CPU time > 0",
+          len(pt) == js["passes"] and all(0 < p["time_min"] <= p["time_max"] and p["cpu_max"] > 0 for p in pt)
+          and sum(p["time_max"] for p in pt) <= js["elapsed_seconds"], pt)
 
 # ---- the reader thread changes nothing but speed ---------------------------------------------
 for ranks in [1, 3]:

@@ -1,0 +1,281 @@
+#!/usr/bin/python3
+"""The performance model of docs/performance.md, as code: per pass over A, the bytes read,
+the flops and the MPI collectives (calls and payload) of every prsvd algorithm, as functions
+of m, n, k (l = k + p) and P; a predicted time on a stated machine; and a check of the
+message model against counts measured here (bench/msgcount.sh).
+
+usage:
+  model.py predict [--m M --n N --k K --p P --q Q --dtype-bytes S] [--ranks 1,10,100,1000]
+                   [--fs-gbs 100 --gflops 30 --node-gbs 12.5 --ranks-per-node 32
+                    --latency-us 2 --client-gbs 10]
+  model.py check RESULTS.jsonl        (what bench/msgcount.sh measured; prints the table)
+
+Payload of a collective: the logical size of the vector it combines (the convention of
+bench/peers/pmpi_count.c); bytes on the wire per rank follow from the algorithm MPI picks
+(wire_bytes below: bandwidth-optimal ring / Rabenseifner bounds).
+"""
+import argparse
+import json
+import math
+import sys
+
+N_PROBES = 10   # Gaussian probes of the error estimate (prsvd.h PRSVD_SVD_PARAMS_INIT)
+N_THETA = 10    # left probes of the single-pass error estimate (onepass.c)
+N_PAIRS = 1000  # sampled symmetric pairs of eig (eig.c)
+AGREE = ("MPI_Allreduce", 4)  # prsvd_error_agree after every pass: one int
+
+
+def subspace(m, n, k, p, q, npr=N_PROBES, symmetric=False):
+    """Randomized subspace iteration (rsvd.c; also revd on a square A, and pca).
+    q + 1 passes; each Y = A X and H = A^T Y; between passes X = orth(H) replicated."""
+    l = min(k + p, m, n)
+    passes = []
+    for j in range(q + 1):
+        last = j == q
+        right = l + (npr if last else 0)
+        coll = [AGREE]
+        if symmetric and j == 0:
+            coll.append(("MPI_Allreduce", 8 * 2 * N_PAIRS))  # the sampled pairs of A and A^T
+        coll.append(("MPI_Reduce_scatter", 8 * n * l))       # H, summed and split by rows
+        if not last:
+            coll += [("MPI_Allreduce", 8 * l * l)] * 3       # CholeskyQR2 of H: 2 Grams + check
+            coll.append(("MPI_Allgatherv", 8 * n * l))       # X = orth(H), replicated
+        passes.append({"flops": 2 * m * n * right + 2 * m * n * l, "coll": coll})
+    return {"passes": passes, "l": l,
+            # per rank: X replicated, H's partial sum, the reduce-scatter and allgather
+            # buffers (n x l each), and 1/P of Y (m x (l + probes)) and H
+            "replicated": n * (l + npr) + 3 * n * l, "distributed": m * (l + npr) + n * l,
+            "end": "CholeskyQR2 of Y (3 Allreduce 8l^2), B^T = H R^-1, QR of B^T (3 Allreduce 8l^2), "
+                   "small SVD on rank 0 (3 Bcast), U = Q W, V = Q_B U_r, signs (Allgather 24kP), "
+                   "estimate (Allreduce 8k*10, 80)"}
+
+
+def onepass(m, n, k, method="three"):
+    """Single pass (onepass.c): k_s = 2k + 1, s = 2 k_s + 1, clipped to min(m, n)."""
+    mn = min(m, n)
+    ks = min(2 * k + 1, mn)
+    s = min(max(2 * ks + 1, ks), mn)
+    # replicated per rank: the right maps, the co-range sketch and its reduce-scatter buffer, S
+    if method == "three":  # Y = A Omega^T and A Psi^T; X = Upsilon A; Z = Phi (A Psi^T); S = Theta A
+        right, left = ks + s, ks
+        flops = 2 * m * n * (ks + s) + 2 * m * n * ks + 2 * m * s * s + 2 * m * n * N_THETA
+        coll = [AGREE, ("MPI_Reduce_scatter", 8 * n * ks), ("MPI_Allreduce", 8 * n * N_THETA),
+                ("MPI_Allreduce", 8), ("MPI_Allreduce", 8 * s * s)]
+    elif method == "two":  # Y = A Omega; W = Psi A; S = Theta A
+        right, left = ks, s
+        flops = 2 * m * n * ks + 2 * m * n * s + 2 * m * n * N_THETA
+        coll = [AGREE, ("MPI_Reduce_scatter", 8 * n * s), ("MPI_Allreduce", 8 * n * N_THETA),
+                ("MPI_Allreduce", 8)]
+    else:  # hmt: Y = A Omega; Yt = A^T Omega_t; S = Theta A
+        right, left = ks, ks
+        flops = 2 * m * n * ks + 2 * m * n * ks + 2 * m * n * N_THETA
+        coll = [AGREE, ("MPI_Reduce_scatter", 8 * n * ks), ("MPI_Allreduce", 8 * n * N_THETA),
+                ("MPI_Allreduce", 8)]
+    return {"passes": [{"flops": flops, "coll": coll}], "l": ks, "s": s,
+            "replicated": n * right + 2 * n * left + n * N_THETA + s * s,
+            "distributed": m * ks + n * left,
+            "end": "CholeskyQR2 of Y and of X^T, small products with the test maps (Allreduce of k_s x s), "
+                   "pseudo-inverses, small SVD, estimate"}
+
+
+def qb(m, n, L, q):
+    """randQB_FP (qb.c): q + 1 passes of width L = --max-rank, no probes; the blocked QB after
+    them touches A no more (per block of b columns: 3 cross-products, 2 CholeskyQR2, a small
+    SVD, one norm: about 13 small collectives)."""
+    L = min(L, m, n)
+    passes = []
+    for j in range(q + 1):
+        last = j == q
+        coll = [AGREE, ("MPI_Reduce_scatter", 8 * n * L)]
+        if not last:
+            coll += [("MPI_Allreduce", 8 * L * L)] * 3 + [("MPI_Allgatherv", 8 * n * L)]
+        passes.append({"flops": 4 * m * n * L, "coll": coll})
+    return {"passes": passes, "l": L, "replicated": 4 * n * L, "distributed": 2 * m * L + n * L,
+            "end": "blocked QB from G and H: per block ~13 small collectives of <= 8 L b bytes"}
+
+
+def nystrom(n, k, p):
+    """Stable Nystrom (eig.c): one pass Y = A Omega over a symmetric n x n A; Y stays distributed."""
+    l = min(k + p, n)
+    coll = [AGREE, ("MPI_Allreduce", 8 * 2 * N_PAIRS)]
+    return {"passes": [{"flops": 2 * n * n * l, "coll": coll}], "l": l,
+            "replicated": n * l, "distributed": n * l,
+            "end": "||Y||_F (Allreduce 8), Omega^T Y (Allreduce 8 l^2), Cholesky on rank 0 (Bcast), "
+                   "E = Y C^-1, CholeskyQR2 of E, small SVD, signs"}
+
+
+ALGORITHMS = {
+    "subspace": lambda m, n, k, p, q: subspace(m, n, k, p, q),
+    "three": lambda m, n, k, p, q: onepass(m, n, k, "three"),
+    "two": lambda m, n, k, p, q: onepass(m, n, k, "two"),
+    "hmt": lambda m, n, k, p, q: onepass(m, n, k, "hmt"),
+    "qb": lambda m, n, k, p, q: qb(m, n, k, q),   # k is --max-rank here
+    "nystrom": lambda m, n, k, p, q: nystrom(n, k, p),
+    "revd": lambda m, n, k, p, q: subspace(n, n, k, p, q, symmetric=True),
+}
+
+
+def wire_bytes(call, payload, P):
+    """Bytes one rank sends for a collective with a bandwidth-optimal algorithm (ring
+    reduce-scatter / allgather; Rabenseifner allreduce = reduce-scatter + allgather; a
+    binomial-tree broadcast sends the payload up to log2 P times from the root)."""
+    if P == 1:
+        return 0.0
+    f = (P - 1) / P
+    return {"MPI_Reduce_scatter": f * payload, "MPI_Allgatherv": f * payload,
+            "MPI_Allgather": f * payload, "MPI_Allreduce": 2 * f * payload,
+            "MPI_Bcast": payload * math.ceil(math.log2(P))}.get(call, payload)
+
+
+def steps(call, payload, P):
+    """Messages one rank sends in a collective: P - 1 for a ring (reduce-scatter, allgather,
+    large allreduce), log2 P for recursive doubling (small allreduce, broadcast)."""
+    if P == 1:
+        return 0
+    ring = call in ("MPI_Reduce_scatter", "MPI_Allgatherv", "MPI_Allgather") or payload > 65536
+    return 2 * (P - 1) if ring and call == "MPI_Allreduce" else P - 1 if ring else math.ceil(math.log2(P))
+
+
+def coll_time(call, payload, P, alpha, beta):
+    """Time of one collective: latency term + bandwidth term (alpha s, beta bytes/s per rank)."""
+    return steps(call, payload, P) * alpha + wire_bytes(call, payload, P) / beta if P > 1 else 0.0
+
+
+def predict_pass(ps, m, n, s_bytes, P, mach, square=False):
+    """Seconds of one pass on P ranks: max(read, compute) + communication after it."""
+    rows = n if square else m
+    read_bytes = rows * n * s_bytes
+    io_bw = min(mach["fs"], mach["client"] * math.ceil(P / mach["rpn"]))
+    t_read = read_bytes / io_bw
+    t_comp = ps["flops"] / (P * mach["flops"])
+    beta = mach["node"] / min(P, mach["rpn"])  # ranks of a node share its link
+    t_comm = sum(coll_time(c, b, P, mach["alpha"], beta) for c, b in ps["coll"])
+    return {"read": t_read, "compute": t_comp, "comm": t_comm,
+            "time": max(t_read, t_comp) + t_comm,
+            "wire_bytes": sum(wire_bytes(c, b, P) for c, b in ps["coll"]),
+            "bound": "read" if t_read >= t_comp else "compute"}
+
+
+def cmd_predict(a):
+    mach = {"fs": a.fs_gbs * 1e9, "client": a.client_gbs * 1e9, "flops": a.gflops * 1e9,
+            "node": a.node_gbs * 1e9, "rpn": a.ranks_per_node, "alpha": a.latency_us * 1e-6}
+    ranks = [int(x) for x in a.ranks.split(",")]
+    print(f"A = {a.m:.0f} x {a.n:.0f}, {a.dtype_bytes} bytes an entry ({a.m * a.n * a.dtype_bytes / 1e12:.2f} TB); "
+          f"k = {a.k}, p = {a.p}, q = {a.q}; Lustre {a.fs_gbs} GB/s aggregate, {a.client_gbs} GB/s per node; "
+          f"{a.gflops} GFLOP/s per rank; {a.ranks_per_node} ranks per node on a {a.node_gbs} GB/s link; "
+          f"latency {a.latency_us} us")
+    print(f"{'algorithm':10} {'P':>6} {'passes':>6} {'read s':>9} {'compute s':>10} {'comm s':>8} "
+          f"{'total s':>9} {'bound':>8} {'wire MB/rank':>12} {'sketch GB/rank':>14}")
+    for name, fn in ALGORITHMS.items():
+        if name in ("nystrom", "revd"):
+            continue  # square inputs: see the square scenario in docs/performance.md
+        kk = 256 if name == "qb" else a.k
+        mdl = fn(a.m, a.n, kk, a.p, a.q)
+        for P in ranks:
+            ts = [predict_pass(ps, a.m, a.n, a.dtype_bytes, P, mach) for ps in mdl["passes"]]
+            mem = (mdl["replicated"] + mdl["distributed"] / P) * 8 / 1e9
+            print(f"{name:10} {P:6d} {len(ts):6d} {sum(t['read'] for t in ts):9.1f} "
+                  f"{sum(t['compute'] for t in ts):10.1f} {sum(t['comm'] for t in ts):8.3f} "
+                  f"{sum(t['time'] for t in ts):9.1f} {ts[0]['bound']:>8} "
+                  f"{sum(t['wire_bytes'] for t in ts) / 1e6:12.1f} {mem:14.2f}")
+
+
+# ---- the check against bench/msgcount.sh ----------------------------------------------------
+
+def measured_calls(rec, large_only):
+    """{routine: (calls, bytes)} of rank 0 from a pmpi_count record."""
+    out = {}
+    for k, v in rec["pmpi"].items():
+        if k.startswith("MPI_"):
+            out[k] = (v["large_calls"], v["large_bytes"]) if large_only else (v["calls"], v["bytes"])
+    return out
+
+
+def model_calls(colls, large):
+    out = {}
+    for c, b in colls:
+        if large is None or b >= large:
+            n, s = out.get(c, (0, 0))
+            out[c] = (n + 1, s + b)
+    return out
+
+
+def cmd_check(path):
+    recs = [json.loads(line) for line in open(path) if line.strip()]
+    by = {(r["algorithm"], r["ranks"], r["q"]): r for r in recs if r.get("status") == "ok"}
+    rows, rows_wire, bad = [], [], 0
+    for (alg, P, q), r in sorted(by.items()):
+        m, n, k, p, large = r["m"], r["n"], r["k"], r["p"], r["large"]
+        mdl = ALGORITHMS[alg](m, n, k, p, q)
+        if alg in ("subspace", "qb", "revd"):
+            prev = by.get((alg, P, q - 1))
+            if not prev:
+                continue
+            # one more pass: the difference of two runs is one pass before the last
+            meas = {c: (a[0] - prev_a[0], a[1] - prev_a[1])
+                    for c, a in measured_calls(r, False).items()
+                    for prev_a in [measured_calls(prev, False).get(c, (0, 0))]}
+            meas = {c: v for c, v in meas.items() if v != (0, 0)}
+            # pass_times adds 24 bytes a pass (wall and CPU time, max; wall, min) to the two
+            # Allreduces at the end of the run: bookkeeping, not the algorithm
+            if "MPI_Allreduce" in meas:
+                meas["MPI_Allreduce"] = (meas["MPI_Allreduce"][0], meas["MPI_Allreduce"][1] - 24)
+            middle = mdl["passes"][1] if len(mdl["passes"]) > 2 else mdl["passes"][0]
+            pred = model_calls(middle["coll"], None)
+            what = "one pass before the last (run q minus run q-1): every call"
+            w0, w1 = prev.get("wire") or {}, r.get("wire") or {}
+            wire = {rk: (w1[rk]["msgs"] - w0.get(rk, {}).get("msgs", 0),
+                         w1[rk]["bytes"] - w0.get(rk, {}).get("bytes", 0)) for rk in w1}
+            bound = sum(wire_bytes(c, b, P) for c, b in middle["coll"])
+            msgs = sum(steps(c, b, P) for c, b in middle["coll"])
+            rows_wire.append((alg, P, wire, bound, msgs))
+        else:
+            meas = {c: v for c, v in measured_calls(r, True).items() if v != (0, 0)}
+            pred = model_calls(mdl["passes"][0]["coll"], large)
+            what = f"the whole run, calls of >= {large} bytes (40n: the n-sized sketches)"
+        ok = meas == pred
+        bad += not ok
+        rows.append((alg, P, q, what, pred, meas, ok))
+    for alg, P, q, what, pred, meas, ok in rows:
+        fmt = lambda d: "; ".join(f"{c[4:]} {v[0]} x {v[1]} B" for c, v in sorted(d.items())) or "none"  # noqa: E731
+        print(f"{alg:8} P={P} q={q} [{what}]\n   model    {fmt(pred)}\n   measured {fmt(meas)}  "
+              f"{'OK' if ok else 'MISMATCH'}")
+    print(f"\n{len(rows) - bad} of {len(rows)} agree")
+    print("\nOn the wire, one pass before the last (Open MPI pml monitoring, run q minus run q-1): "
+          "messages and bytes each rank sent, against the bandwidth-optimal bound of the model")
+    for alg, P, wire, bound, msgs in rows_wire:
+        if P == 1:
+            continue
+        per = ", ".join(f"rank {rk}: {m} msgs {b} B" for rk, (m, b) in sorted(wire.items()))
+        print(f"  {alg:8} P={P}: {per}; model {msgs} msgs {bound:.0f} B per rank")
+    return 0 if bad == 0 else 1
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    pr = sub.add_parser("predict")
+    pr.add_argument("--m", type=float, default=1e7)
+    pr.add_argument("--n", type=float, default=1e5)
+    pr.add_argument("--k", type=int, default=100)
+    pr.add_argument("--p", type=int, default=10)
+    pr.add_argument("--q", type=int, default=2)
+    pr.add_argument("--dtype-bytes", type=int, default=8)
+    pr.add_argument("--ranks", default="1,10,100,1000")
+    pr.add_argument("--fs-gbs", type=float, default=100.0)
+    pr.add_argument("--client-gbs", type=float, default=10.0)
+    pr.add_argument("--gflops", type=float, default=30.0)
+    pr.add_argument("--node-gbs", type=float, default=12.5)
+    pr.add_argument("--ranks-per-node", type=int, default=32)
+    pr.add_argument("--latency-us", type=float, default=2.0)
+    ck = sub.add_parser("check")
+    ck.add_argument("results")
+    a = ap.parse_args()
+    if a.cmd == "predict":
+        cmd_predict(a)
+        return 0
+    return cmd_check(a.results)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

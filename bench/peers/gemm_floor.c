@@ -1,0 +1,123 @@
+/*
+ * The GEMM floor of one prsvd pass: the two products a subspace-iteration pass makes per row
+ * panel, with nothing else (no reading, no conversion, no copies), on the BLAS prsvd links.
+ *
+ *   P_i = A_i X        (nr x c)  = (n x nr)^T (n x c)     c = l (+ probes on the last pass)
+ *   H  += A_i^T P_i    (n x l)  += (n x nr) (nr x l)
+ *
+ * A_i is row-major, so it is the column-major n x nr matrix A_i^T, exactly as in
+ * src/sketch.c.  Two panel buffers alternate, as with prsvd's reader thread.  The panel is
+ * filled with uniform values once; BLAS speed does not depend on them.
+ *
+ * usage: gemm_floor ROWS COLS L EXTRA PANEL_ROWS d|s [REPEATS]
+ *   ROWS rows per rank, EXTRA extra right-product columns (prsvd's last pass adds 10 probes),
+ *   d: DGEMM on double panels; s: SGEMM on float panels (what float32 input can cost).
+ * Prints one JSON line: the best of REPEATS (default 3) full sweeps over ROWS, in seconds,
+ * its process CPU seconds (equal to the wall time on an idle core; less when other
+ * processes took the core part of the time), and its GFLOP/s.  Threads: whatever OPENBLAS_NUM_THREADS says (the benchmark sets 1).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../src/blas.h"
+
+void sgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
+            const float *alpha, const float *a, const int *lda, const float *b, const int *ldb,
+            const float *beta, float *c, const int *ldc);
+
+static double clock_s(clockid_t id) {
+  struct timespec t;
+  clock_gettime(id, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+static double now(void) { return clock_s(CLOCK_MONOTONIC); }
+
+static void *alloc(size_t bytes) {
+  void *p = malloc(bytes);
+  if (!p) {
+    fprintf(stderr, "gemm_floor: cannot allocate %zu bytes\n", bytes);
+    exit(2);
+  }
+  return p;
+}
+
+static double sweep_d(long rows, int n, int l, int c, int pr, double *bufs[2], double *x,
+                      double *p, double *h) {
+  const double one = 1.0, zero = 0.0;
+  double t0 = now();
+  int b = 0;
+  for (long r = 0; r < rows; r += pr, b ^= 1) {
+    int nr = rows - r < pr ? (int)(rows - r) : pr;
+    dgemm_("T", "N", &nr, &c, &n, &one, bufs[b], &n, x, &n, &zero, p, &nr);
+    dgemm_("N", "N", &n, &l, &nr, &one, bufs[b], &n, p, &nr, &one, h, &n);
+  }
+  return now() - t0;
+}
+
+static double sweep_s(long rows, int n, int l, int c, int pr, float *bufs[2], float *x, float *p,
+                      float *h) {
+  const float one = 1.0f, zero = 0.0f;
+  double t0 = now();
+  int b = 0;
+  for (long r = 0; r < rows; r += pr, b ^= 1) {
+    int nr = rows - r < pr ? (int)(rows - r) : pr;
+    sgemm_("T", "N", &nr, &c, &n, &one, bufs[b], &n, x, &n, &zero, p, &nr);
+    sgemm_("N", "N", &n, &l, &nr, &one, bufs[b], &n, p, &nr, &one, h, &n);
+  }
+  return now() - t0;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 7 || (strcmp(argv[6], "d") && strcmp(argv[6], "s"))) {
+    fprintf(stderr, "usage: gemm_floor ROWS COLS L EXTRA PANEL_ROWS d|s [REPEATS]\n");
+    return 1;
+  }
+  const long rows = atol(argv[1]);
+  const int n = atoi(argv[2]), l = atoi(argv[3]), extra = atoi(argv[4]);
+  int pr = atoi(argv[5]);
+  const int single = !strcmp(argv[6], "s");
+  const int repeats = argc > 7 ? atoi(argv[7]) : 3;
+  if (rows < 1 || n < 1 || l < 1 || extra < 0 || pr < 1 || repeats < 1) {
+    fprintf(stderr, "gemm_floor: sizes must be positive\n");
+    return 1;
+  }
+  if (pr > rows) pr = (int)rows;
+  const int c = l + extra;
+  const size_t panel = (size_t)pr * (size_t)n, es = single ? sizeof(float) : sizeof(double);
+  void *bufs[2] = {alloc(panel * es), alloc(panel * es)};
+  void *x = alloc((size_t)n * c * es), *p = alloc((size_t)pr * c * es), *h = alloc((size_t)n * l * es);
+  srand(1);
+  for (int b = 0; b < 2; b++)
+    for (size_t i = 0; i < panel; i++) {
+      double v = rand() / (double)RAND_MAX - 0.5;
+      if (single) ((float *)bufs[b])[i] = (float)v;
+      else ((double *)bufs[b])[i] = v;
+    }
+  for (size_t i = 0; i < (size_t)n * c; i++) {
+    double v = rand() / (double)RAND_MAX - 0.5;
+    if (single) ((float *)x)[i] = (float)v;
+    else ((double *)x)[i] = v;
+  }
+  memset(h, 0, (size_t)n * l * es);
+  double best = 1e300, best_cpu = 0.0;
+  for (int t = 0; t < repeats; t++) {
+    const double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+    double s = single ? sweep_s(rows, n, l, c, pr, (float **)bufs, x, p, h)
+                      : sweep_d(rows, n, l, c, pr, (double **)bufs, x, p, h);
+    if (s < best) best = s, best_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+  }
+  const double flops = 2.0 * rows * n * (double)(c + l);
+  printf("{\"rows\": %ld, \"cols\": %d, \"l\": %d, \"extra\": %d, \"panel_rows\": %d, "
+         "\"precision\": \"%s\", \"repeats\": %d, \"seconds\": %.6f, \"cpu_seconds\": %.6f, "
+         "\"flops\": %.6e, \"gflops\": %.3f}\n",
+         rows, n, l, extra, pr, single ? "single" : "double", repeats, best, best_cpu, flops,
+         flops / best * 1e-9);
+  free(bufs[0]);
+  free(bufs[1]);
+  free(x);
+  free(p);
+  free(h);
+  return 0;
+}

@@ -1,0 +1,94 @@
+#!/usr/bin/python3
+"""The read floor of one pass: a plain sequential read of an HDF5 dataset, nothing else.
+
+usage: read_floor.py FILE.h5:/DATASET --panel-rows R [--cold] [--mode hdf5|raw]
+
+  raw   the file's bytes, front to back, in 16 MiB reads (what `dd` measures: the disk, or
+        the page cache when warm)
+  hdf5  the dataset through HDF5 (h5py), row panels of R rows in its own type (no
+        conversion), R rounded down to whole chunks (at least one row of chunks) and a chunk
+        cache of one panel, so no chunk is read or decompressed twice: the cost of getting
+        the numbers out of the file, gzip included
+--cold evicts the file from the page cache first (posix_fadvise DONTNEED, see
+common.evict) and reports how many bytes were still resident.  The clock covers the reads
+only (buffers are allocated and touched first, the file opened); the CPU time of the same
+reads (user + system) is the work of reading, which other processes hardly inflate.  Prints
+one JSON line.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+import h5py  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def read_raw(path):
+    """Wall and CPU seconds to read the file front to back in 16 MiB reads."""
+    block = 16 << 20
+    buf = bytearray(block)  # allocated and touched before the clock starts
+    view = memoryview(buf)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        t0, c0 = time.perf_counter(), time.process_time()
+        while os.readv(fd, [view]) > 0:
+            pass
+        return time.perf_counter() - t0, time.process_time() - c0
+    finally:
+        os.close(fd)
+
+
+def read_hdf5(path, dset, panel_rows):
+    """Wall and CPU seconds to read the dataset by row panels, and what was read."""
+    with h5py.File(path, "r") as f:
+        d = f[dset]
+        m, n = d.shape
+        chunks = d.chunks
+        rows = min(panel_rows, m)
+        cache = 1 << 20
+        if chunks:  # whole chunks per panel, a cache of one panel
+            rows = max(chunks[0], rows // chunks[0] * chunks[0])
+            cache = -(-n // chunks[1]) * -(-rows // chunks[0]) * chunks[0] * chunks[1] * d.dtype.itemsize
+        info = (rows, m * n * d.dtype.itemsize, str(d.dtype), list(chunks) if chunks else None,
+                d.compression)
+        buf = np.ones((rows, n), dtype=d.dtype)  # touched before the clock starts
+    with h5py.File(path, "r", rdcc_nbytes=cache + (1 << 20), rdcc_nslots=10007, rdcc_w0=1.0) as f:
+        d = f[dset]
+        t0, c0 = time.perf_counter(), time.process_time()
+        for r in range(0, m, rows):
+            nr = min(rows, m - r)
+            d.read_direct(buf, np.s_[r:r + nr, :], np.s_[0:nr, :])
+        return time.perf_counter() - t0, time.process_time() - c0, info
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("spec")
+    ap.add_argument("--panel-rows", type=int, required=True)
+    ap.add_argument("--mode", choices=["hdf5", "raw"], default="hdf5")
+    ap.add_argument("--cold", action="store_true")
+    args = ap.parse_args()
+    path, dset = common.split_spec(args.spec)
+    file_bytes = os.path.getsize(path)
+    resident = common.evict(path) if args.cold else common.resident_bytes(path)
+    rec = {"input": args.spec, "mode": args.mode, "cold": args.cold,
+           "resident_bytes_before": resident, "file_bytes": file_bytes}
+    if args.mode == "raw":
+        rec["seconds"], rec["cpu_seconds"] = read_raw(path)
+    else:
+        rec["seconds"], rec["cpu_seconds"], (rows, data_bytes, dtype, chunks, comp) = \
+            read_hdf5(path, dset, args.panel_rows)
+        rec.update({"panel_rows": rows, "data_bytes": data_bytes, "dtype": dtype,
+                    "chunks": chunks, "compression": comp})
+    rec["file_gb_per_s"] = file_bytes / rec["seconds"] * 1e-9
+    print(json.dumps(rec))
+
+
+if __name__ == "__main__":
+    main()
