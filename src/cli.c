@@ -11,8 +11,27 @@
 #include "options.h"
 
 volatile int prsvd_cli_stop;
+volatile sig_atomic_t prsvd_cli_finishing;
+static volatile sig_atomic_t passes_over; /* with --checkpoint: no panel boundary is left */
 
-static void on_stop(int sig) { prsvd_cli_stop = sig; }
+void prsvd_cli_leave(int sig) {
+  const char *tmp = prsvd_h5_pending_temp();
+  if (tmp) unlink(tmp);
+  if (!prsvd_cli_finishing) {
+    static const char msg[] = "prsvd: interrupted: no output written\n";
+    ssize_t rc = write(2, msg, sizeof msg - 1);
+    (void)rc;
+  }
+  _exit(128 + sig);
+}
+
+/* With --checkpoint, SIGUSR1 and SIGTERM save at the next panel boundary. Once the passes are
+ * over there is none: SIGTERM then leaves at once, as it does without --checkpoint (the last
+ * checkpoint stays for the rerun), and SIGUSR1, a warning, lets the output be written. */
+static void on_stop(int sig) {
+  prsvd_cli_stop = sig;
+  if (sig == SIGTERM && passes_over) prsvd_cli_leave(sig);
+}
 
 void prsvd_cli_stop_on_signals(void) {
   sigset_t set;
@@ -34,6 +53,10 @@ int prsvd_cli_checkpointer(const struct prsvd_cli *cli, const struct prsvd_h5_ch
 
 int prsvd_cli_solve(prsvd_svd *svd, prsvd_source *src, const char *checkpoint) {
   int status = prsvd_svd_solve(svd, src);
+  if (status == PRSVD_OK && checkpoint) {
+    passes_over = 1;
+    if (prsvd_cli_stop == SIGTERM) prsvd_cli_leave(SIGTERM); /* came after the last boundary */
+  }
   if (status == PRSVD_CHECKPOINTED) {
     char why[256];
     snprintf(why, sizeof why, "%s", prsvd_error_message());

@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "../io/prsvd_h5.h"
@@ -36,6 +37,13 @@ int cmd_import(struct prsvd_cli *cli, int argc, char **argv);
 /* Set by SIGUSR1/SIGTERM after prsvd_cli_stop_on_signals(): save a checkpoint and stop. */
 extern volatile int prsvd_cli_stop;
 void prsvd_cli_stop_on_signals(void);
+
+/* The handler of SIGINT and SIGTERM (and of SIGUSR1 without --checkpoint), async-signal-safe:
+ * removes the temporary output, says so unless prsvd_cli_finishing (the run is over and
+ * mpirun may be ending the job), and exits 128 + sig.  Nothing but a complete, renamed file
+ * is ever left behind; a checkpoint is left as it was. */
+void prsvd_cli_leave(int sig);
+extern volatile sig_atomic_t prsvd_cli_finishing;
 
 /* Collective: the checkpointer of a solve (spec->path is --checkpoint), stopped at a panel
  * boundary by SIGUSR1/SIGTERM. */

@@ -268,4 +268,15 @@ for sig, code in [(signal.SIGTERM, 143), (signal.SIGINT, 130)]:
     check(f"{signal.Signals(sig).name} mid-run: exit {code}", p.returncode == code, f"{p.returncode} {err}")
     check(f"{signal.Signals(sig).name} mid-run: no output, no temporary", not os.path.exists(target) and not temp_leftovers(), os.listdir(WORK))
 
+# SIGTERM while U is being written (PRSVD_TEST_SIGTERM_AT_WRITE), replacing a file with --force
+target = path("interrupted.write.h5")
+with open(target, "wb") as f:
+    f.write(b"the previous output\n")
+r = run(["svd", big, "-k", "10", "-o", target, "--quiet", "--force"], env={"PRSVD_TEST_SIGTERM_AT_WRITE": "1"})
+check("SIGTERM during the write: exit 143, no output written",
+      r.returncode == 143 and "no output written" in r.stderr, f"{r.returncode} {r.stderr}")
+with open(target, "rb") as f:
+    check("SIGTERM during the write: the previous file intact, no temporary",
+          f.read() == b"the previous output\n" and not temp_leftovers(), os.listdir(WORK))
+
 finish()
