@@ -112,19 +112,32 @@ done:
   return status;
 }
 
-int prsvd_nc_apply(const struct prsvd_nc_var *v, const char *fname, const char *dname, int64_t row0,
-                   int64_t nrows, int64_t cols, double *panel) {
-  for (int64_t i = 0; i < nrows; i++)
-    for (int64_t j = 0; j < cols; j++) {
-      double *x = panel + i * cols + j;
-      for (int t = 0; t < v->n_missing; t++)
-        if (*x == v->missing[t])
-          PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' in '%s': missing value (%s %.9g) at row %lld, column %lld", dname, fname,
-                    v->missing_what[t], v->missing[t], (long long)(row0 + i), (long long)j);
-      if (*x < v->valid_min || *x > v->valid_max)
-        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' in '%s': %.9g at row %lld, column %lld is outside the valid range [%.9g, %.9g]",
-                  dname, fname, *x, (long long)(row0 + i), (long long)j, v->valid_min, v->valid_max);
-      if (v->packed) *x = v->scale * *x + v->offset;
+/* Entry x of the dataset's (row, col): PRSVD_ERR_INPUT if it is missing, else unpacked into
+ * *out.  single: x came through float32, so the missing values are compared as float32. */
+static int nc_entry(const struct prsvd_nc_var *v, const char *fname, const char *dname, int single,
+                    int64_t row, int64_t col, double x, double *out) {
+  for (int t = 0; t < v->n_missing; t++)
+    if (x == (single ? (double)(float)v->missing[t] : v->missing[t]))
+      PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' in '%s': missing value (%s %.9g) at row %lld, column %lld", dname, fname,
+                v->missing_what[t], v->missing[t], (long long)row, (long long)col);
+  if (x < v->valid_min || x > v->valid_max)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' in '%s': %.9g at row %lld, column %lld is outside the valid range [%.9g, %.9g]",
+              dname, fname, x, (long long)row, (long long)col, v->valid_min, v->valid_max);
+  *out = v->packed ? v->scale * x + v->offset : x;
+  return PRSVD_OK;
+}
+
+int prsvd_nc_apply(const struct prsvd_nc_var *v, const char *fname, const char *dname,
+                   const struct prsvd_nc_panel *panel) {
+  float *f = panel->data;
+  double *d = panel->data, y = 0.0;
+  for (int64_t i = 0; i < panel->rows; i++)
+    for (int64_t j = 0; j < panel->cols; j++) {
+      const int64_t at = i * panel->cols + j, r = panel->row0 + i;
+      PRSVD_CHECK(nc_entry(v, fname, dname, panel->single, panel->transposed ? j : r, panel->transposed ? r : j,
+                           panel->single ? (double)f[at] : d[at], &y));
+      if (panel->single) f[at] = (float)y;
+      else d[at] = y;
     }
   return PRSVD_OK;
 }

@@ -1,5 +1,9 @@
-/* Row-panel sources over 2-D HDF5 datasets, and `prsvd info`'s description of them.
- * Reads are independent: each rank opens the file and reads its own hyperslabs. */
+/* Panel sources over 2-D HDF5 datasets, and `prsvd info`'s description of them.  Each rank
+ * reads its own hyperslabs: with POSIX reads (the sec2 driver: no MPI inside HDF5) or through
+ * MPI-IO, independently or collectively (then a rank whose rows are done joins the other
+ * ranks' reads with zero rows).  Panels run along the dataset's rows, or along its columns:
+ * then the source streams the transpose, each panel of columns read whole into a scratch
+ * buffer and transposed into the panel. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,8 +13,11 @@
 #include "prsvd_h5.h"
 
 struct h5_source {
-  hid_t file, dset, fspace;
-  int64_t rows, cols;
+  hid_t file, dset, fspace, dxpl;
+  int64_t rows, cols;     /* of the dataset as stored */
+  int by_columns;
+  void *scratch;          /* column panels: rows x panel columns as read */
+  size_t scratch_bytes;
   char *fname, *dname;
   struct prsvd_file_stamp stamp;
   struct prsvd_nc_var nc;  /* NetCDF-4 packing and missing values */
@@ -20,50 +27,146 @@ static void h5_source_close(void *ctx) {
   struct h5_source *s = ctx;
   if (!s) return;
   if (s->fspace > 0) H5Sclose(s->fspace);
+  if (s->dxpl > 0) H5Pclose(s->dxpl);
   if (s->dset > 0) H5Dclose(s->dset);
   if (s->file > 0) H5Fclose(s->file);
+  free(s->scratch);
   free(s->fname);
   free(s->dname);
   free(s);
 }
 
-static int h5_read_rows(void *ctx, int64_t row0, int64_t nrows, double *panel) {
-  struct h5_source *s = ctx;
+/* panel (cols x rows) = in^T, in rows x cols, both row-major; by 64 x 64 blocks */
+#define TRANSPOSE(T, in_, out_, rows, cols)                                                 \
+  do {                                                                                      \
+    const T *in = (const T *)(in_);                                                         \
+    T *out = (T *)(out_);                                                                   \
+    for (int64_t i0 = 0; i0 < (rows); i0 += 64)                                             \
+      for (int64_t j0 = 0; j0 < (cols); j0 += 64)                                           \
+        for (int64_t i = i0; i < i0 + 64 && i < (rows); i++)                                \
+          for (int64_t j = j0; j < j0 + 64 && j < (cols); j++) out[j * (rows) + i] = in[i * (cols) + j]; \
+  } while (0)
+
+/* Rows [row0, row0 + nrows) converted by HDF5 to memtype (float64 or float32). */
+static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, hid_t memtype, void *panel) {
   int status = PRSVD_OK;
   hid_t mspace = -1;
   hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)s->cols};
-  PRSVD_CHECK(prsvd_file_unchanged(s->fname, &s->stamp, row0, nrows));
-  H5_TRY(H5Sselect_hyperslab(s->fspace, H5S_SELECT_SET, start, NULL, count, NULL),
-         PRSVD_ERR_INPUT, "cannot select rows [%lld, %lld) of '%s' in '%s'", (long long)row0,
-         (long long)(row0 + nrows), s->dname, s->fname);
-  H5_TRY(mspace = H5Screate_simple(2, count, NULL), PRSVD_ERR_NOMEM, "cannot create a dataspace");
-  H5_TRY(H5Dread(s->dset, H5T_NATIVE_DOUBLE, mspace, s->fspace, H5P_DEFAULT, panel),
-         PRSVD_ERR_INPUT, "cannot read dataset '%s' of '%s': rows [%lld, %lld) unreadable",
-         s->dname, s->fname, (long long)row0, (long long)(row0 + nrows));
-  if (s->nc.netcdf) PRSVD_TRY(prsvd_nc_apply(&s->nc, s->fname, s->dname, row0, nrows, s->cols, panel));
+  void *into = panel;
+  const size_t elem = H5Tget_size(memtype);
+  if (s->by_columns) { /* columns [row0, row0 + nrows) of the stored rows x cols */
+    start[0] = 0, start[1] = (hsize_t)row0, count[0] = (hsize_t)s->rows, count[1] = (hsize_t)nrows;
+    const size_t bytes = elem * (size_t)s->rows * (size_t)nrows;
+    if (bytes > s->scratch_bytes) {
+      free(s->scratch);
+      s->scratch_bytes = 0;
+      if (!(s->scratch = malloc(bytes))) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a column panel of %zu bytes", bytes);
+      s->scratch_bytes = bytes;
+    }
+    if (s->scratch) into = s->scratch;
+  }
+  if (nrows == 0) { /* a collective read this rank only joins */
+    hsize_t one[2] = {1, 1};
+    H5_TRY(mspace = H5Screate_simple(2, one, NULL), PRSVD_ERR_NOMEM, "cannot create a dataspace");
+    H5_TRY(H5Sselect_none(mspace), PRSVD_ERR_INTERNAL, "cannot select nothing");
+    H5_TRY(H5Sselect_none(s->fspace), PRSVD_ERR_INTERNAL, "cannot select nothing");
+  } else {
+    PRSVD_CHECK(prsvd_file_unchanged(s->fname, &s->stamp, row0, nrows));
+    H5_TRY(H5Sselect_hyperslab(s->fspace, H5S_SELECT_SET, start, NULL, count, NULL),
+           PRSVD_ERR_INPUT, "cannot select %s [%lld, %lld) of '%s' in '%s'", s->by_columns ? "columns" : "rows",
+           (long long)row0, (long long)(row0 + nrows), s->dname, s->fname);
+    H5_TRY(mspace = H5Screate_simple(2, count, NULL), PRSVD_ERR_NOMEM, "cannot create a dataspace");
+  }
+  H5_TRY(H5Dread(s->dset, memtype, mspace, s->fspace, s->dxpl, into),
+         PRSVD_ERR_INPUT, "cannot read dataset '%s' of '%s': %s [%lld, %lld) unreadable",
+         s->dname, s->fname, s->by_columns ? "columns" : "rows", (long long)row0, (long long)(row0 + nrows));
+  if (s->by_columns && nrows > 0) {
+    if (elem == sizeof(float)) TRANSPOSE(float, into, panel, s->rows, nrows);
+    else TRANSPOSE(double, into, panel, s->rows, nrows);
+  }
+  if (s->nc.netcdf && nrows > 0) {
+    const struct prsvd_nc_panel np = {panel, elem == sizeof(float), s->by_columns, row0, nrows,
+                                      s->by_columns ? s->rows : s->cols};
+    PRSVD_TRY(prsvd_nc_apply(&s->nc, s->fname, s->dname, &np));
+  }
 done:
   if (mspace >= 0) H5Sclose(mspace);
   return status;
 }
 
-/* Everything about the dataset we need, on this rank; s->file and s->dset left open. */
+static int h5_read_rows(void *ctx, int64_t row0, int64_t nrows, double *panel) {
+  return h5_read(ctx, row0, nrows, H5T_NATIVE_DOUBLE, panel);
+}
+
+static int h5_read_rows_f32(void *ctx, int64_t row0, int64_t nrows, float *panel) {
+  return h5_read(ctx, row0, nrows, H5T_NATIVE_FLOAT, panel);
+}
+
+/* The hints MPI-IO applies to the open input file, "key=value, ...", into out. */
+static int hints_in_effect(hid_t file, char *out, size_t len) {
+  int status = PRSVD_OK, nkeys = 0;
+  hid_t fapl = -1;
+  void *handle = NULL;
+  MPI_Info used = MPI_INFO_NULL;
+  size_t at = 0;
+  out[0] = '\0';
+  H5_TRY(fapl = H5Fget_access_plist(file), PRSVD_ERR_INPUT, "cannot read the access list of the input");
+  H5_TRY(H5Fget_vfd_handle(file, fapl, &handle), PRSVD_ERR_INPUT, "cannot reach the input's MPI-IO handle");
+  if (MPI_File_get_info(*(MPI_File *)handle, &used) != MPI_SUCCESS || used == MPI_INFO_NULL) goto done;
+  MPI_Info_get_nkeys(used, &nkeys);
+  for (int i = 0; i < nkeys && at + 1 < len; i++) {
+    char key[MPI_MAX_INFO_KEY + 1], value[MPI_MAX_INFO_VAL + 1];
+    int flag = 0;
+    MPI_Info_get_nthkey(used, i, key);
+    MPI_Info_get(used, key, MPI_MAX_INFO_VAL, value, &flag);
+    if (flag) at += (size_t)snprintf(out + at, len - at, "%s%s=%s", at ? ", " : "", key, value);
+  }
+done:
+  if (used != MPI_INFO_NULL) MPI_Info_free(&used);
+  if (fapl >= 0) H5Pclose(fapl);
+  return status;
+}
+
+/* Whether panels run along the columns: a column of chunks fits the budget (beside its
+ * transpose scratch) and a row of chunks does not, or the dataset is wide. */
+static int choose_columns(const struct prsvd_h5_info *in, const struct prsvd_h5_input *how) {
+  if (how->panels != PRSVD_H5_PANELS_AUTO) return how->panels == PRSVD_H5_PANELS_COLUMNS;
+  const int64_t chunk_r = in->chunked ? in->chunk_rows : 1, chunk_c = in->chunked ? in->chunk_cols : 1;
+  const int rows_fit = 8 * chunk_r * in->cols <= how->memory / 2;
+  const int cols_fit = 8 * chunk_c * in->rows <= how->memory / 3;
+  return cols_fit && (!rows_fit || in->cols >= 8 * in->rows);
+}
+
+/* Everything about the dataset we need, on this rank; s->file and s->dset left open.  info
+ * describes the matrix streamed: with column panels its rows are the stored columns. */
 static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
-                        struct prsvd_h5_info *info, struct h5_source *s) {
+                        const struct prsvd_h5_input *how, struct prsvd_h5_info *info, struct h5_source *s) {
+  const enum prsvd_h5_read read = how->read;
   int status = PRSVD_OK;
   hid_t fapl = -1, type = -1, dcpl = -1, dapl = -1;
   memset(info, 0, sizeof *info);
   if (access(file, R_OK) != 0)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "cannot open '%s': %s", file, strerror(errno));
-  /* each rank reads its own rows with POSIX reads (the sec2 driver): no MPI call happens
-   * inside HDF5, so a reader thread may read while the main thread communicates */
-  (void)comm;
-  H5_TRY(fapl = H5Pcreate(H5P_FILE_ACCESS), PRSVD_ERR_INPUT, "cannot create a property list");
+  /* POSIX reads (the sec2 driver): no MPI call happens inside HDF5, so a reader thread may
+   * read while the main thread communicates; MPI-IO: collective open on comm, with hints */
+  if (read == PRSVD_H5_READ_POSIX)
+    H5_TRY(fapl = H5Pcreate(H5P_FILE_ACCESS), PRSVD_ERR_INPUT, "cannot create a property list");
+  else
+    H5_TRY(fapl = prsvd_h5_fapl(comm), PRSVD_ERR_INPUT, "cannot set up MPI-IO access to '%s'", file);
+  s->dxpl = H5P_DEFAULT;
+  if (read != PRSVD_H5_READ_POSIX) {
+    H5_TRY(s->dxpl = H5Pcreate(H5P_DATASET_XFER), PRSVD_ERR_INPUT, "cannot create a property list");
+    H5_TRY(H5Pset_dxpl_mpio(s->dxpl, read == PRSVD_H5_READ_COLLECTIVE ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
+           PRSVD_ERR_INPUT, "cannot set the MPI-IO transfer mode");
+  }
   if (H5Fis_hdf5(file) <= 0 && prsvd_nc_classic(file))
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is a NetCDF-3 file, not HDF5: convert it with 'nccopy -k nc4 %s OUT.nc'", file, file);
   if (H5Fis_hdf5(file) <= 0)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is not an HDF5 file (or it is truncated or corrupt)", file);
   H5_TRY(s->file = H5Fopen(file, H5F_ACC_RDONLY, fapl), PRSVD_ERR_INPUT,
          "cannot open HDF5 file '%s' (truncated or corrupt?)", file);
+  if (read != PRSVD_H5_READ_POSIX)
+    PRSVD_TRY(hints_in_effect(s->file, info->mpiio_hints, sizeof info->mpiio_hints));
   PRSVD_TRY(prsvd_h5_find_dataset(s->file, file, dataset));
   H5_TRY(dapl = H5Pcreate(H5P_DATASET_ACCESS), PRSVD_ERR_NOMEM, "cannot create a property list");
   H5_TRY(s->dset = H5Dopen2(s->file, dataset, H5P_DEFAULT), PRSVD_ERR_INPUT,
@@ -116,14 +219,25 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
         used += (size_t)snprintf(info->filters + used, sizeof info->filters - used, "%s%s",
                                  i ? ", " : "", label);
     }
-    /* a full row of chunks stays cached: a panel boundary inside a chunk row costs no re-read */
-    int64_t per_row = (info->cols + info->chunk_cols - 1) / info->chunk_cols;
-    info->cache_bytes = per_row * info->chunk_rows * info->chunk_cols * info->element_bytes;
+  }
+  s->rows = info->rows;
+  s->cols = info->cols;
+  s->by_columns = info->by_columns = choose_columns(info, how);
+  if (info->chunked) {
+    /* a full row (column) of chunks stays cached: a panel boundary inside it costs no re-read */
+    const int64_t per_line = s->by_columns ? (info->rows + info->chunk_rows - 1) / info->chunk_rows
+                                           : (info->cols + info->chunk_cols - 1) / info->chunk_cols;
+    info->cache_bytes = per_line * info->chunk_rows * info->chunk_cols * info->element_bytes;
     H5Dclose(s->dset);
-    H5_TRY(H5Pset_chunk_cache(dapl, (size_t)(per_row * 10 + 1), (size_t)info->cache_bytes, 1.0),
+    H5_TRY(H5Pset_chunk_cache(dapl, (size_t)(per_line * 10 + 1), (size_t)info->cache_bytes, 1.0),
            PRSVD_ERR_INPUT, "cannot size the chunk cache of '%s'", dataset);
     H5_TRY(s->dset = H5Dopen2(s->file, dataset, dapl), PRSVD_ERR_INPUT,
            "cannot open dataset '%s' in '%s'", dataset, file);
+  }
+  if (s->by_columns) { /* the streamed matrix is the stored one's transpose */
+    info->rows = s->cols;
+    info->cols = s->rows;
+    info->transposed ^= 1;
   }
 done:
   if (type >= 0) H5Tclose(type);
@@ -141,15 +255,23 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
     prsvd_source_destroy(&src);
     return status;
   }
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0};
   struct h5_source *s = calloc(1, sizeof *s);
-  int status = s ? open_dataset(comm, file, dataset, info, s) : PRSVD_ERR_NOMEM;
+  int status = s ? open_dataset(comm, file, dataset, &how, info, s) : PRSVD_ERR_NOMEM;
   h5_source_close(s);
   return prsvd_error_agree(comm, status);
 }
 
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src) {
-  static const struct prsvd_source_ops ops = {h5_read_rows, h5_source_close, NULL};
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0};
+  return prsvd_h5_open_input(comm, file, dataset, &how, info, src);
+}
+
+int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
+                        const struct prsvd_h5_input *how, struct prsvd_h5_info *info,
+                        prsvd_source **src) {
+  static const struct prsvd_source_ops ops = {h5_read_rows, h5_source_close, NULL, h5_read_rows_f32};
   int status = PRSVD_OK, sparse = 0, rank;
   MPI_Comm_rank(comm, &rank);
   if (rank == 0) sparse = access(file, R_OK) == 0 && H5Fis_hdf5(file) > 0 && prsvd_h5_is_sparse_group(file, dataset);
@@ -159,16 +281,19 @@ int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
   char name[4096];
   *src = NULL;
   PRSVD_ALLOC(s, 1);
-  s->file = s->dset = s->fspace = -1;
-  PRSVD_TRY(open_dataset(comm, file, dataset, info, s));
-  s->rows = info->rows;
-  s->cols = info->cols;
+  s->file = s->dset = s->fspace = s->dxpl = -1;
+  PRSVD_TRY(open_dataset(comm, file, dataset, how, info, s));
   s->fname = strdup(file);
   PRSVD_TRY(prsvd_file_stamp(file, &s->stamp));
   s->dname = strdup(dataset);
   snprintf(name, sizeof name, "%s:%s", file, dataset);
   PRSVD_TRY(prsvd_source_create(info->rows, info->cols, name, &ops, s, src));
   s = NULL;
+  const struct prsvd_source_layout layout = {!strcmp(info->type, "float32"),
+                                             info->by_columns ? info->chunk_cols : info->chunk_rows,
+                                             how->read != PRSVD_H5_READ_POSIX, how->read == PRSVD_H5_READ_COLLECTIVE,
+                                             info->by_columns};
+  prsvd_source_set_layout(*src, &layout);
 done:
   h5_source_close(s);
   return prsvd_error_agree(comm, status);

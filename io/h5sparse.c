@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "h5sparse.h"
 #include "h5util.h"
 #include "prsvd_h5.h"
 
@@ -23,6 +24,7 @@ struct h5_sparse {
   int64_t rows, cols, nnz;
   char *name, *path;
   struct prsvd_file_stamp stamp;
+  struct prsvd_sparse_arrays arrays; /* read from the three datasets */
 };
 
 static void sparse_close(void *ctx) {
@@ -68,28 +70,38 @@ static int grow(struct prsvd_csr *p, int64_t rows, int64_t nnz) {
   return PRSVD_OK;
 }
 
-static int sparse_read_csr(void *ctx, int64_t row0, int64_t nrows, struct prsvd_csr *p) {
-  struct h5_sparse *s = ctx;
-  int status;
-  PRSVD_CHECK(prsvd_file_unchanged(s->path, &s->stamp, row0, nrows));
+int prsvd_sparse_read_rows(const struct prsvd_sparse_arrays *a, int64_t row0, int64_t nrows,
+                           struct prsvd_csr *p) {
   PRSVD_CHECK(grow(p, nrows, 0));
-  status = read_range(s->indptr, H5T_NATIVE_INT64, row0, nrows + 1, p->indptr);
-  if (status)
-    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': cannot read indptr for rows [%lld, %lld)", s->name, (long long)row0,
+  if (a->read(a->ctx, PRSVD_SPARSE_INDPTR, row0, nrows + 1, p->indptr))
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': cannot read indptr for rows [%lld, %lld)", a->name, (long long)row0,
               (long long)(row0 + nrows));
   const int64_t first = p->indptr[0], last = p->indptr[nrows];
-  if (first < 0 || last < first || last > s->nnz)
-    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': indptr of rows [%lld, %lld) points outside [0, nnz = %lld]", s->name,
-              (long long)row0, (long long)(row0 + nrows), (long long)s->nnz);
+  if (first < 0 || last < first || last > a->nnz)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': indptr of rows [%lld, %lld) points outside [0, nnz = %lld]", a->name,
+              (long long)row0, (long long)(row0 + nrows), (long long)a->nnz);
   PRSVD_CHECK(grow(p, nrows, last - first));
-  if (read_range(s->indices, H5T_NATIVE_INT64, first, last - first, p->indices) ||
-      read_range(s->data, H5T_NATIVE_DOUBLE, first, last - first, p->data))
-    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': cannot read the entries of rows [%lld, %lld)", s->name,
+  if (a->read(a->ctx, PRSVD_SPARSE_INDICES, first, last - first, p->indices) ||
+      a->read(a->ctx, PRSVD_SPARSE_DATA, first, last - first, p->data))
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': cannot read the entries of rows [%lld, %lld)", a->name,
               (long long)row0, (long long)(row0 + nrows));
   for (int64_t i = 0; i <= nrows; i++) p->indptr[i] -= first;
   p->rows = nrows;
   p->nnz = last - first;
   return PRSVD_OK;
+}
+
+static int sparse_read_csr(void *ctx, int64_t row0, int64_t nrows, struct prsvd_csr *p) {
+  struct h5_sparse *s = ctx;
+  PRSVD_CHECK(prsvd_file_unchanged(s->path, &s->stamp, row0, nrows));
+  return prsvd_sparse_read_rows(&s->arrays, row0, nrows, p);
+}
+
+/* The arrays of struct prsvd_sparse_arrays from the group's datasets. */
+static int sparse_read_array(void *ctx, enum prsvd_sparse_array which, int64_t start, int64_t count, void *out) {
+  const struct h5_sparse *s = ctx;
+  const hid_t d = which == PRSVD_SPARSE_INDPTR ? s->indptr : which == PRSVD_SPARSE_INDICES ? s->indices : s->data;
+  return read_range(d, which == PRSVD_SPARSE_DATA ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, start, count, out);
 }
 
 /* Two integers from an attribute or a dataset named `name` of obj; 0 if absent. */
@@ -200,21 +212,17 @@ opened:
   if (!prsvd_h5_type_name(t, info->type, sizeof info->type))
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s/data' in '%s' has %s type: expected integers or floats", group, file, info->type);
   s->nnz = length_of(s->data);
-  const int64_t n_idx = length_of(s->indices), n_ptr = length_of(s->indptr);
-  if (n_idx != s->nnz)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s': indices has %lld entries but data has %lld", group, file,
-               (long long)n_idx, (long long)s->nnz);
-  if (n_ptr != s->rows + 1)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s': indptr has %lld entries, expected %lld for %s shape %lld x %lld",
-               group, file, (long long)n_ptr, (long long)(s->rows + 1), info->format,
-               (long long)shape[0], (long long)shape[1]);
-  int64_t ends[2];
-  if (read_range(s->indptr, H5T_NATIVE_INT64, 0, 1, &ends[0]) ||
-      read_range(s->indptr, H5T_NATIVE_INT64, s->rows, 1, &ends[1]))
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "cannot read '%s/indptr' in '%s'", group, file);
-  if (ends[0] != 0 || ends[1] != s->nnz)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s': indptr runs from %lld to %lld, expected 0 to nnz = %lld", group,
-               file, (long long)ends[0], (long long)ends[1], (long long)s->nnz);
+  s->arrays.rows = s->rows;
+  s->arrays.cols = s->cols;
+  s->arrays.nnz = s->nnz;
+  s->arrays.read = sparse_read_array;
+  s->arrays.ctx = s;
+  {
+    char where[4200];
+    snprintf(where, sizeof where, "'%s' in '%s'", group, file);
+    PRSVD_TRY(prsvd_sparse_check_layout(&s->arrays, where, info->format, shape, length_of(s->indices),
+                                        length_of(s->indptr)));
+  }
   info->rows = s->rows;
   info->cols = s->cols;
   info->nnz = s->nnz;
@@ -229,9 +237,27 @@ done:
   return status;
 }
 
+int prsvd_sparse_check_layout(const struct prsvd_sparse_arrays *a, const char *where,
+                              const char *format, const int64_t shape[2], int64_t n_indices,
+                              int64_t n_indptr) {
+  int64_t ends[2];
+  if (n_indices != a->nnz)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "%s: indices has %lld entries but data has %lld", where, (long long)n_indices,
+              (long long)a->nnz);
+  if (n_indptr != a->rows + 1)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "%s: indptr has %lld entries, expected %lld for %s shape %lld x %lld", where,
+              (long long)n_indptr, (long long)(a->rows + 1), format, (long long)shape[0], (long long)shape[1]);
+  if (a->read(a->ctx, PRSVD_SPARSE_INDPTR, 0, 1, &ends[0]) || a->read(a->ctx, PRSVD_SPARSE_INDPTR, a->rows, 1, &ends[1]))
+    PRSVD_ERR(PRSVD_ERR_INPUT, "cannot read the indptr of %s", where);
+  if (ends[0] != 0 || ends[1] != a->nnz)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "%s: indptr runs from %lld to %lld, expected 0 to nnz = %lld", where,
+              (long long)ends[0], (long long)ends[1], (long long)a->nnz);
+  return PRSVD_OK;
+}
+
 int prsvd_h5_open_sparse(MPI_Comm comm, const char *file, const char *group, struct prsvd_h5_info *info,
                          prsvd_source **src) {
-  static const struct prsvd_source_ops ops = {NULL, sparse_close, sparse_read_csr};
+  static const struct prsvd_source_ops ops = {NULL, sparse_close, sparse_read_csr, NULL};
   int status = PRSVD_OK;
   struct h5_sparse *s = NULL;
   char name[4096];
@@ -241,6 +267,7 @@ int prsvd_h5_open_sparse(MPI_Comm comm, const char *file, const char *group, str
   PRSVD_TRY(open_sparse(file, group, info, s));
   snprintf(name, sizeof name, "%s:%s", file, group);
   s->name = strdup(name);
+  s->arrays.name = s->name;
   s->path = strdup(file);
   PRSVD_TRY(prsvd_file_stamp(file, &s->stamp));
   PRSVD_TRY(prsvd_source_create_sparse(s->rows, s->cols, s->nnz, name, &ops, s, src));

@@ -28,9 +28,25 @@ const char *prsvd_h5_version(void) {
   return buf;
 }
 
+static MPI_Info hints = MPI_INFO_NULL;
+
+int prsvd_h5_set_mpiio_hints(int n_hints, const char *const *list) {
+  char key[MPI_MAX_INFO_KEY + 1];
+  if (hints != MPI_INFO_NULL) MPI_Info_free(&hints);
+  for (int i = 0; i < n_hints; i++) {
+    const char *eq = strchr(list[i], '=');
+    if (!eq || eq == list[i] || !eq[1] || eq - list[i] > MPI_MAX_INFO_KEY || strlen(eq + 1) > MPI_MAX_INFO_VAL)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "bad --mpiio-hint '%s': expected KEY=VALUE (e.g. striping_factor=16)", list[i]);
+    snprintf(key, sizeof key, "%.*s", (int)(eq - list[i]), list[i]);
+    if (hints == MPI_INFO_NULL) PRSVD_MPI(MPI_Info_create(&hints));
+    PRSVD_MPI(MPI_Info_set(hints, key, eq + 1));
+  }
+  return PRSVD_OK;
+}
+
 hid_t prsvd_h5_fapl(MPI_Comm comm) {
   hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-  if (fapl >= 0 && H5Pset_fapl_mpio(fapl, comm, MPI_INFO_NULL) < 0) {
+  if (fapl >= 0 && H5Pset_fapl_mpio(fapl, comm, hints) < 0) {
     H5Pclose(fapl);
     return -1;
   }

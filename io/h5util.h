@@ -4,6 +4,8 @@
 
 #include <hdf5.h>
 
+#include "prsvd_h5.h"
+
 #include "../src/error.h"
 
 /* A negative hid_t/herr_t becomes code with the message; HDF5's stack printed under debug. */
@@ -25,7 +27,8 @@ int prsvd_file_stamp(const char *path, struct prsvd_file_stamp *st);
 int prsvd_file_unchanged(const char *path, const struct prsvd_file_stamp *st, int64_t row0,
                          int64_t nrows);
 
-/* A file-access list for comm with the MPI-IO driver. */
+/* A file-access list for comm with the MPI-IO driver and the hints of
+ * prsvd_h5_set_mpiio_hints. */
 hid_t prsvd_h5_fapl(MPI_Comm comm);
 /* Checks that each component of path exists and the last one is a dataset. */
 int prsvd_h5_find_dataset(hid_t file, const char *fname, const char *path);
@@ -51,8 +54,16 @@ int prsvd_nc_classic(const char *file);
  * NetCDF dimension that holds no values. */
 int prsvd_nc_inspect(hid_t file, hid_t dset, const char *fname, const char *dname,
                      struct prsvd_nc_var *v, char *describe, size_t len);
-/* Checks a row-major panel (rows [row0, row0 + nrows)) for missing values and unpacks it. */
-int prsvd_nc_apply(const struct prsvd_nc_var *v, const char *fname, const char *dname, int64_t row0,
-                   int64_t nrows, int64_t cols, double *panel);
+/* A panel as a dense source hands it out: rows [row0, row0 + rows) of the streamed matrix,
+ * row-major, cols wide, float32 (single) or float64; transposed: the streamed rows are the
+ * dataset's columns (column panels). */
+struct prsvd_nc_panel {
+  void *data;
+  int single, transposed;
+  int64_t row0, rows, cols;
+};
+/* Checks a panel for missing values, naming the dataset's row and column, and unpacks it. */
+int prsvd_nc_apply(const struct prsvd_nc_var *v, const char *fname, const char *dname,
+                   const struct prsvd_nc_panel *panel);
 
 #endif

@@ -18,6 +18,25 @@
 
 /* Silence HDF5's own error printing unless debug (then its stack is shown on failures). */
 void prsvd_h5_init(int debug);
+/* How dense inputs are read: POSIX reads by each rank (HDF5's sec2 driver), or MPI-IO
+ * (HDF5's mpio driver) with independent or collective transfers. */
+enum prsvd_h5_read { PRSVD_H5_READ_POSIX = 0, PRSVD_H5_READ_INDEPENDENT = 1, PRSVD_H5_READ_COLLECTIVE = 2 };
+/* Which way panels run through a dense dataset: along its rows, or along its columns (the
+ * source then streams the transpose, and info->transposed flips so that the program swaps U
+ * and V back).  AUTO takes columns when a column of chunks fits the panel budget and a row
+ * of chunks does not, or when the dataset is wide (n >= 8 m): then the sketches that every
+ * rank holds whole are m long, not n. */
+enum prsvd_h5_panels { PRSVD_H5_PANELS_AUTO = 0, PRSVD_H5_PANELS_ROWS = 1, PRSVD_H5_PANELS_COLUMNS = 2 };
+struct prsvd_h5_input {
+  enum prsvd_h5_read read;
+  enum prsvd_h5_panels panels;
+  int64_t memory; /* per-rank panel budget (for AUTO) */
+};
+/* MPI-IO hints "KEY=VALUE" for every file opened through MPI-IO from now on (outputs,
+ * checkpoints, inputs read with MPI-IO), in the MPI_Info given to H5Pset_fapl_mpio.  Not
+ * collective (every rank passes the same); usage error naming a hint without '='. */
+int prsvd_h5_set_mpiio_hints(int n_hints, const char *const *hints);
+
 /* "HDF5 1.10.8" */
 const char *prsvd_h5_version(void);
 
@@ -38,14 +57,22 @@ struct prsvd_h5_info {
   int transposed;         /* 1: the source streams X^T (a CSC X): swap U and V */
   int sparse;             /* a sparse group streamed as CSR panels */
   char conventions[192];  /* NetCDF-4 variables: packing and missing values; "" otherwise */
+  int by_columns;         /* 1: column panels (the source streams the stored columns) */
+  char mpiio_hints[1024]; /* read through MPI-IO: the hints of the open input, as
+                           * MPI_File_get_info reports them ("key=value, ..."); else "" */
 };
 
 /* Collective: describe FILE:/DS, failing with PRSVD_ERR_INPUT naming what is wrong. */
 int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
                      struct prsvd_h5_info *info);
-/* Collective (errors agreed); each rank opens the file itself and reads its own rows with
- * POSIX reads, so the reads may run on a reader thread.  The chunk cache holds a full row of
- * chunks so no chunk is decompressed twice in a pass. */
+/* Collective (errors agreed); each rank reads its own rows, by POSIX reads or through MPI-IO
+ * as how->read says (collective MPI-IO reads then make every rank call the source the
+ * same number of times in a pass; the source's layout says so).  The chunk cache holds a
+ * full row of chunks so no chunk is decompressed twice in a pass. */
+int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
+                        const struct prsvd_h5_input *how, struct prsvd_h5_info *info,
+                        prsvd_source **src);
+/* The same with POSIX reads of row panels. */
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src);
 

@@ -55,6 +55,7 @@ void prsvd_dmat_destroy(prsvd_dmat **a) {
 }
 
 int64_t prsvd_dmat_rows(const prsvd_dmat *a) { return a->rows; }
+const prsvd_grid *prsvd_dmat_grid(const prsvd_dmat *a) { return a->grid; }
 int64_t prsvd_dmat_cols(const prsvd_dmat *a) { return a->cols; }
 
 double *prsvd_dmat_local(const prsvd_dmat *a, int64_t *row0, int64_t *local_rows, int64_t *ld) {
@@ -62,14 +63,6 @@ double *prsvd_dmat_local(const prsvd_dmat *a, int64_t *row0, int64_t *local_rows
   if (local_rows) *local_rows = a->local_rows;
   if (ld) *ld = a->ld;
   return a->data;
-}
-
-/* ScaLAPACK's info: < 0 is an illegal argument (our bug), > 0 a numerical failure. */
-static int scalapack_info(int info, const char *routine) {
-  if (info < 0)
-    PRSVD_ERR(PRSVD_ERR_INTERNAL, "%s: illegal value in argument %d", routine, -info);
-  if (info > 0) PRSVD_ERR(PRSVD_ERR_NUMERIC, "%s failed with info = %d", routine, info);
-  return PRSVD_OK;
 }
 
 static int qr_householder(prsvd_dmat *a, double *r) {
@@ -82,11 +75,11 @@ static int qr_householder(prsvd_dmat *a, double *r) {
   PRSVD_ALLOC(tau, n);
   /* Q R = A */
   pdgeqrf_(&m, &n, a->data, &one, &one, a->desc, tau, &wq, &lwork, &info);
-  PRSVD_TRY(scalapack_info(info, "PDGEQRF workspace query"));
+  PRSVD_TRY(prsvd_scalapack_info(info, "PDGEQRF workspace query"));
   lwork = (int)wq + 1;
   PRSVD_ALLOC(work, lwork);
   pdgeqrf_(&m, &n, a->data, &one, &one, a->desc, tau, work, &lwork, &info);
-  PRSVD_TRY(scalapack_info(info, "PDGEQRF"));
+  PRSVD_TRY(prsvd_scalapack_info(info, "PDGEQRF"));
   /* R: the upper triangle of global rows [0, n), replicated by a sum of disjoint parts */
   memset(r, 0, sizeof(double) * (size_t)n * (size_t)n);
   for (int64_t i = a->row0; i < a->row0 + a->local_rows && i < n; i++)
@@ -95,12 +88,12 @@ static int qr_householder(prsvd_dmat *a, double *r) {
   /* Q = H_1 ... H_n [I; 0] */
   lwork = -1;
   pdorgqr_(&m, &n, &n, a->data, &one, &one, a->desc, tau, &wq, &lwork, &info);
-  PRSVD_TRY(scalapack_info(info, "PDORGQR workspace query"));
+  PRSVD_TRY(prsvd_scalapack_info(info, "PDORGQR workspace query"));
   free(work);
   lwork = (int)wq + 1;
   PRSVD_ALLOC(work, lwork);
   pdorgqr_(&m, &n, &n, a->data, &one, &one, a->desc, tau, work, &lwork, &info);
-  PRSVD_TRY(scalapack_info(info, "PDORGQR"));
+  PRSVD_TRY(prsvd_scalapack_info(info, "PDORGQR"));
 done:
   free(tau);
   free(work);

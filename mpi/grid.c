@@ -41,3 +41,10 @@ void prsvd_grid_destroy(prsvd_grid **grid) {
 MPI_Comm prsvd_grid_comm(const prsvd_grid *g) { return g->comm; }
 int prsvd_grid_rank(const prsvd_grid *g) { return g->rank; }
 int prsvd_grid_nprocs(const prsvd_grid *g) { return g->nprocs; }
+
+int prsvd_scalapack_info(int info, const char *routine) {
+  if (info < 0)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "%s: illegal value in argument %d", routine, -info);
+  if (info > 0) PRSVD_ERR(PRSVD_ERR_NUMERIC, "%s failed with info = %d", routine, info);
+  return PRSVD_OK;
+}

@@ -18,4 +18,7 @@ struct prsvd_dmat {
   int desc[9];
 };
 
+/* ScaLAPACK's info: < 0 is an illegal argument (our bug), > 0 a numerical failure. */
+int prsvd_scalapack_info(int info, const char *routine);
+
 #endif

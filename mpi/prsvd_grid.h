@@ -28,6 +28,7 @@ int prsvd_grid_nprocs(const prsvd_grid *grid);
 int prsvd_dmat_create(const prsvd_grid *grid, int64_t rows, int64_t cols, prsvd_dmat **a);
 void prsvd_dmat_destroy(prsvd_dmat **a);
 int64_t prsvd_dmat_rows(const prsvd_dmat *a);
+const prsvd_grid *prsvd_dmat_grid(const prsvd_dmat *a);
 int64_t prsvd_dmat_cols(const prsvd_dmat *a);
 /* This rank's block: rows [*row0, *row0 + *local_rows), column-major, leading dimension *ld. */
 double *prsvd_dmat_local(const prsvd_dmat *a, int64_t *row0, int64_t *local_rows, int64_t *ld);
@@ -64,5 +65,26 @@ int prsvd_dmat_fix_signs(prsvd_dmat *a, int64_t k, double *flip);
 int prsvd_dmat_truncate_cols(prsvd_dmat *a, int64_t k);
 /* Local: scale column j of the first k by flip[j]. */
 void prsvd_dmat_scale_cols(prsvd_dmat *a, int64_t k, const double *flip);
+
+/* ---- Symmetric matrices on a 2-D grid ------------------------------------------------ */
+
+/* A symmetric n x n matrix dealt 2-D block-cyclically (square blocks of rows and columns) over
+ * a near-square grid of every rank of comm, for ScaLAPACK's eigensolver (smat.c). */
+typedef struct prsvd_smat prsvd_smat;
+
+/* Collective over comm (not duplicated; keep it alive); returns the same status everywhere. */
+int prsvd_smat_create(MPI_Comm comm, int64_t n, prsvd_smat **a);
+/* Collective (frees the BLACS grid).  Sets *a to NULL; accepts NULL. */
+void prsvd_smat_destroy(prsvd_smat **a);
+/* Rows are dealt in blocks of prsvd_smat_block() rows: 1 if this rank holds entries of
+ * `row` (then every row of its block must reach prsvd_smat_set_rows). */
+int64_t prsvd_smat_block(const prsvd_smat *a);
+int prsvd_smat_holds_row(const prsvd_smat *a, int64_t row);
+/* Local: keep this rank's entries of rows [row0, row0 + nrows) (row-major, row stride ld). */
+int prsvd_smat_set_rows(prsvd_smat *a, int64_t row0, int64_t nrows, const double *rows, int64_t ld);
+/* Collective (PDSYEVD, every eigenpair; A is destroyed): lambda (k, descending) and u
+ * (n x k column-major: the eigenvectors of the k largest eigenvalues) on every rank, the same
+ * bits everywhere. */
+int prsvd_smat_eigh(prsvd_smat *a, int64_t k, double *lambda, double *u);
 
 #endif

@@ -5,9 +5,17 @@
 #include <string.h>
 
 #include "error.h"
+#include "profile.h"
+
+void prsvd_ckpt_init(struct prsvd_ckpt *c, MPI_Comm comm, const struct prsvd_checkpointer *cp) {
+  memset(c, 0, sizeof *c);
+  c->comm = comm;
+  c->cp = cp;
+}
 
 void prsvd_ckpt_array(struct prsvd_ckpt *c, const char *name, double *data, int64_t rows,
                       int64_t cols, int64_t ld, int64_t row0, int64_t local_rows, int distributed) {
+  if (!c->cp) return;
   struct prsvd_state_array *a = &c->st.arrays[c->st.n_arrays++];
   a->name = name;
   a->data = data;
@@ -19,16 +27,79 @@ void prsvd_ckpt_array(struct prsvd_ckpt *c, const char *name, double *data, int6
   a->distributed = distributed;
 }
 
-int prsvd_ckpt_load(struct prsvd_ckpt *c, int *found) {
-  *found = 0;
-  PRSVD_CHECK(c->cp->load(c->cp->ctx, c->comm, &c->st, found));
-  if (*found) {
+int prsvd_ckpt_partial(struct prsvd_ckpt *c, const prsvd_grid *grid, const char *name,
+                       double *full, int64_t rows, int64_t cols) {
+  int64_t r0, lr, ld;
+  if (!c->cp) return PRSVD_OK;
+  if (c->n_partial == PRSVD_STATE_MAX)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "more than %d partial sums in a checkpoint", PRSVD_STATE_MAX);
+  PRSVD_CHECK(prsvd_dmat_create(grid, rows, cols, &c->partial[c->n_partial].saved));
+  double *s = prsvd_dmat_local(c->partial[c->n_partial].saved, &r0, &lr, &ld);
+  c->partial[c->n_partial].full = full;
+  c->partial[c->n_partial++].reduced = 0;
+  prsvd_ckpt_array(c, name, s, rows, cols, ld, r0, lr, 1);
+  return PRSVD_OK;
+}
+
+void prsvd_ckpt_partial_reduced(struct prsvd_ckpt *c, const double *full) {
+  for (int i = 0; i < c->n_partial; i++)
+    if (c->partial[i].full == full) c->partial[i].reduced = 1;
+}
+
+/* The sums over ranks into the saved copies (collective). */
+static int fold_partials(struct prsvd_ckpt *c) {
+  for (int i = 0; i < c->n_partial; i++) {
+    prsvd_dmat *s = c->partial[i].saved;
+    const int64_t rows = prsvd_dmat_rows(s), cols = prsvd_dmat_cols(s);
+    int64_t r0, lr, ld;
+    double *sl = prsvd_dmat_local(s, &r0, &lr, &ld);
+    if (!c->partial[i].reduced) {
+      PRSVD_CHECK(prsvd_dmat_reduce_scatter(c->partial[i].full, s));
+      continue;
+    }
+    for (int64_t j = 0; j < cols; j++)
+      memcpy(sl + j * ld, c->partial[i].full + j * rows + r0, sizeof(double) * (size_t)lr);
+  }
+  return PRSVD_OK;
+}
+
+/* After a load: this rank's block of each saved sum, zeros elsewhere. */
+static void restore_partials(struct prsvd_ckpt *c) {
+  for (int i = 0; i < c->n_partial; i++) {
+    const prsvd_dmat *s = c->partial[i].saved;
+    const int64_t rows = prsvd_dmat_rows(s), cols = prsvd_dmat_cols(s);
+    int64_t r0, lr, ld;
+    const double *sl = prsvd_dmat_local(s, &r0, &lr, &ld);
+    memset(c->partial[i].full, 0, sizeof(double) * (size_t)(rows * cols));
+    for (int64_t j = 0; j < cols; j++)
+      memcpy(c->partial[i].full + j * rows + r0, sl + j * ld, sizeof(double) * (size_t)lr);
+    c->partial[i].reduced = 0;
+  }
+}
+
+int prsvd_ckpt_start(struct prsvd_ckpt *c, struct prsvd_pass *pass, struct prsvd_cursor *cur,
+                     int *resumed) {
+  *resumed = 0;
+  if (!c->cp) return PRSVD_OK;
+  PRSVD_CHECK(c->cp->load(c->cp->ctx, c->comm, &c->st, resumed));
+  if (*resumed) {
     c->phase = c->st.phase;
     c->passes_done = c->st.passes_done;
     c->r_rcond = c->st.r_rcond;
+    cur->pass = c->st.pass;
+    cur->next_row = c->st.next_row;
+    restore_partials(c);
   }
   c->last_save = MPI_Wtime();
+  pass->hook = prsvd_ckpt_hook;
+  pass->hook_arg = c;
+  pass->hook_comm = c->comm;
   return PRSVD_OK;
+}
+
+void prsvd_ckpt_free(struct prsvd_ckpt *c) {
+  for (int i = 0; i < c->n_partial; i++) prsvd_dmat_destroy(&c->partial[i].saved);
+  c->n_partial = 0;
 }
 
 int prsvd_ckpt_hook(void *arg, int status, const struct prsvd_cursor *cur) {
@@ -51,10 +122,16 @@ int prsvd_ckpt_hook(void *arg, int status, const struct prsvd_cursor *cur) {
   c->st.phase = c->phase;
   c->st.passes_done = c->passes_done;
   c->st.r_rcond = c->r_rcond;
-  if (c->prepare) PRSVD_CHECK(c->prepare(c->solver));
+  double bytes = 0.0; /* this rank's share of the file: its rows, and rank 0 the replicated arrays */
+  for (int i = 0; i < c->st.n_arrays; i++) {
+    const struct prsvd_state_array *a = &c->st.arrays[i];
+    bytes += 8.0 * (double)((a->distributed ? a->local_rows : rank == 0 ? a->rows : 0) * a->cols);
+  }
+  prsvd_profile_begin(PRSVD_EV_CHECKPOINT);
+  PRSVD_CHECK(fold_partials(c));
   PRSVD_CHECK(c->cp->save(c->cp->ctx, c->comm, &c->st));
+  prsvd_profile_end(PRSVD_EV_CHECKPOINT, bytes, 0.0);
   c->last_save = MPI_Wtime();
-  c->saves++;
   if (all[1])
     PRSVD_ERR(PRSVD_CHECKPOINTED, "stopped on request in pass %d at row %lld; rerun the same command to resume",
               cur->pass + 1, (long long)cur->next_row);

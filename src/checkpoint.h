@@ -5,6 +5,16 @@
  * rank ends the pass with that error on every rank; a stop request (signal) on any rank, or
  * rank 0's clock passing every_seconds, saves the state collectively; a stop then returns
  * PRSVD_CHECKPOINTED on every rank.
+ *
+ * Every method states its checkpoint the same way (subspace and revd in rsvd.c, onepass.c,
+ * qb.c, nystrom in eig.c):
+ *
+ *   prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);      a no-op solve without one
+ *   prsvd_ckpt_array(&ck, "Y", ...);                        arrays saved as they are
+ *   prsvd_ckpt_partial(&ck, grid, "H", h_full, n, l);       per-rank partial sums
+ *   prsvd_ckpt_start(&ck, &pass, &cur, &resumed);           load, restore, install the hook
+ *   ... passes ...
+ *   prsvd_ckpt_free(&ck);
  */
 #ifndef PRSVD_CHECKPOINT_H
 #define PRSVD_CHECKPOINT_H
@@ -14,24 +24,40 @@
 
 struct prsvd_ckpt {
   MPI_Comm comm;
-  const struct prsvd_checkpointer *cp;
+  const struct prsvd_checkpointer *cp; /* NULL: the solve is not checkpointed */
   struct prsvd_state st;
-  /* called before save, collectively: fold partial sums into the saved arrays */
-  int (*prepare)(void *solver);
-  void *solver;
   double last_save;
   int phase, passes_done;
   double r_rcond;
-  int saves;
   long steps; /* panel steps taken by this solve */
+  /* partial sums: `full` on every rank, saved as their sum in `saved` (rows by block) */
+  int n_partial;
+  struct {
+    double *full;
+    prsvd_dmat *saved;
+    int reduced; /* full already holds the total on every rank */
+  } partial[PRSVD_STATE_MAX];
 };
 
-/* Add an array to the state (before load or save). */
+/* Start describing the state of a solve (cp NULL: every call below does nothing). */
+void prsvd_ckpt_init(struct prsvd_ckpt *c, MPI_Comm comm, const struct prsvd_checkpointer *cp);
+/* Add an array saved as it is (before prsvd_ckpt_start). */
 void prsvd_ckpt_array(struct prsvd_ckpt *c, const char *name, double *data, int64_t rows,
                       int64_t cols, int64_t ld, int64_t row0, int64_t local_rows, int distributed);
-/* Collective: load into the described arrays; *found = 0 if there is no checkpoint. */
-int prsvd_ckpt_load(struct prsvd_ckpt *c, int *found);
+/* Collective: add a per-rank partial sum `full` (rows x cols, column-major, ld = rows) that
+ * the solver sums over ranks after its pass.  Saved as the sum over ranks; restored as this
+ * rank's row block of that sum with zeros elsewhere, so the solver's own reduction then gives
+ * the total (adding zeros is exact). */
+int prsvd_ckpt_partial(struct prsvd_ckpt *c, const prsvd_grid *grid, const char *name,
+                       double *full, int64_t rows, int64_t cols);
+/* The solver has summed `full` in place (every rank holds the total): saved as it is. */
+void prsvd_ckpt_partial_reduced(struct prsvd_ckpt *c, const double *full);
+/* Collective: load (*resumed = 1 if a checkpoint was found; the cursor then says where to
+ * continue), restore the partial sums, and install the hook on the pass. */
+int prsvd_ckpt_start(struct prsvd_ckpt *c, struct prsvd_pass *pass, struct prsvd_cursor *cur,
+                     int *resumed);
 /* The pass hook (struct prsvd_pass.hook) with arg = struct prsvd_ckpt *. */
 int prsvd_ckpt_hook(void *arg, int status, const struct prsvd_cursor *cur);
+void prsvd_ckpt_free(struct prsvd_ckpt *c);
 
 #endif

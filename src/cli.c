@@ -3,11 +3,35 @@
 
 #include <signal.h>
 #include <stdarg.h>
+#include <string.h>
 #include <unistd.h>
 
-volatile int prsvd_cli_stop;
+#include "../io/prsvd_h5.h"
+#include "error.h"
+#include "options.h"
 
-static void on_stop(int sig) { prsvd_cli_stop = sig; }
+volatile int prsvd_cli_stop;
+volatile sig_atomic_t prsvd_cli_finishing;
+static volatile sig_atomic_t passes_over; /* with --checkpoint: no panel boundary is left */
+
+void prsvd_cli_leave(int sig) {
+  const char *tmp = prsvd_h5_pending_temp();
+  if (tmp) unlink(tmp);
+  if (!prsvd_cli_finishing) {
+    static const char msg[] = "prsvd: interrupted: no output written\n";
+    ssize_t rc = write(2, msg, sizeof msg - 1);
+    (void)rc;
+  }
+  _exit(128 + sig);
+}
+
+/* With --checkpoint, SIGUSR1 and SIGTERM save at the next panel boundary. Once the passes are
+ * over there is none: SIGTERM then leaves at once, as it does without --checkpoint (the last
+ * checkpoint stays for the rerun), and SIGUSR1, a warning, lets the output be written. */
+static void on_stop(int sig) {
+  prsvd_cli_stop = sig;
+  if (sig == SIGTERM && passes_over) prsvd_cli_leave(sig);
+}
 
 void prsvd_cli_stop_on_signals(void) {
   sigset_t set;
@@ -18,6 +42,27 @@ void prsvd_cli_stop_on_signals(void) {
   sigaddset(&set, SIGUSR1);
   sigaddset(&set, SIGTERM);
   sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+int prsvd_cli_checkpointer(const struct prsvd_cli *cli, const struct prsvd_h5_checkpoint_spec *spec,
+                           struct prsvd_checkpointer *cp) {
+  PRSVD_CHECK(prsvd_h5_checkpointer(cli->comm, spec, cp));
+  prsvd_cli_stop_on_signals();
+  return PRSVD_OK;
+}
+
+int prsvd_cli_solve(prsvd_svd *svd, prsvd_source *src, const char *checkpoint) {
+  int status = prsvd_svd_solve(svd, src);
+  if (status == PRSVD_OK && checkpoint) {
+    passes_over = 1;
+    if (prsvd_cli_stop == SIGTERM) prsvd_cli_leave(SIGTERM); /* came after the last boundary */
+  }
+  if (status == PRSVD_CHECKPOINTED) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", prsvd_error_message());
+    PRSVD_ERR(PRSVD_CHECKPOINTED, "state saved in '%s' (%s)", checkpoint, why);
+  }
+  return status;
 }
 
 void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...) {
@@ -62,6 +107,28 @@ void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,
   p->last_decile = decile;
 }
 
+int prsvd_precision_parse(const char *text, enum prsvd_precision *precision) {
+  static const char *const names[] = {"auto", "double", "single"};
+  int i;
+  PRSVD_CHECK(prsvd_parse_choice(text, "--precision", names, 3, &i));
+  *precision = (enum prsvd_precision)i;
+  return PRSVD_OK;
+}
+
+int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct prsvd_h5_input *how) {
+  static const char *const reads[] = {"posix", "independent", "collective"};
+  static const char *const dirs[] = {"auto", "rows", "columns"};
+  int r, d;
+  PRSVD_CHECK(prsvd_parse_choice(read, "--read", reads, 3, &r));
+  PRSVD_CHECK(prsvd_parse_choice(panels, "--panels", dirs, 3, &d));
+  how->read = (enum prsvd_h5_read)r;
+  how->panels = (enum prsvd_h5_panels)d;
+  how->memory = memory;
+  return PRSVD_OK;
+}
+
+const char *prsvd_precision_name(int single) { return single ? "float32" : "float64"; }
+
 json_object *prsvd_profile_json(const struct prsvd_profile_row *rows) {
   json_object *o = json_object_new_object();
   for (int e = 0; e < PRSVD_N_EVENTS; e++) {
@@ -71,6 +138,7 @@ json_object *prsvd_profile_json(const struct prsvd_profile_row *rows) {
     json_object_object_add(r, "time_min", json_object_new_double(rows[e].time_min));
     json_object_object_add(r, "bytes", json_object_new_double(rows[e].bytes));
     json_object_object_add(r, "flops", json_object_new_double(rows[e].flops));
+    json_object_object_add(r, "count", json_object_new_int64(rows[e].count));
     json_object_object_add(o, rows[e].name, r);
   }
   return o;

@@ -8,8 +8,10 @@
 
 #include <json-c/json.h>
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 
+#include "../io/prsvd_h5.h"
 #include "profile.h"
 #include "prsvd.h"
 
@@ -36,6 +38,21 @@ int cmd_import(struct prsvd_cli *cli, int argc, char **argv);
 extern volatile int prsvd_cli_stop;
 void prsvd_cli_stop_on_signals(void);
 
+/* The handler of SIGINT and SIGTERM (and of SIGUSR1 without --checkpoint), async-signal-safe:
+ * removes the temporary output, says so unless prsvd_cli_finishing (the run is over and
+ * mpirun may be ending the job), and exits 128 + sig.  Nothing but a complete, renamed file
+ * is ever left behind; a checkpoint is left as it was. */
+void prsvd_cli_leave(int sig);
+extern volatile sig_atomic_t prsvd_cli_finishing;
+
+/* Collective: the checkpointer of a solve (spec->path is --checkpoint), stopped at a panel
+ * boundary by SIGUSR1/SIGTERM. */
+struct prsvd_h5_checkpoint_spec;
+int prsvd_cli_checkpointer(const struct prsvd_cli *cli, const struct prsvd_h5_checkpoint_spec *spec,
+                           struct prsvd_checkpointer *cp);
+/* Collective: prsvd_svd_solve; a stop on request says which checkpoint holds the state. */
+int prsvd_cli_solve(prsvd_svd *svd, prsvd_source *src, const char *checkpoint);
+
 /* rank 0: "prsvd: warning: ..." on stderr */
 void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -51,6 +68,14 @@ void prsvd_progress_init(struct prsvd_progress *p, const struct prsvd_cli *cli, 
                          double bytes_per_row);
 void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,
                            int64_t rows_total);
+
+/* --precision single | double | auto (PRSVD_ERR_USAGE otherwise). */
+int prsvd_precision_parse(const char *text, enum prsvd_precision *precision);
+/* --read and --panels (either may be "posix"/"rows" for commands without them) into how
+ * an input is opened. */
+int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct prsvd_h5_input *how);
+/* "float32" or "float64": what a solve's panels were multiplied in. */
+const char *prsvd_precision_name(int single);
 
 /* The per-phase table as JSON. */
 json_object *prsvd_profile_json(const struct prsvd_profile_row *rows);

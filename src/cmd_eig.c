@@ -14,7 +14,9 @@ struct eig_opts {
   int64_t rank, oversample, power_iters, memory;
   uint64_t seed;
   double sym_tol;
-  const char *output, *method;
+  const char *output, *method, *checkpoint, *precision, *read;
+  double checkpoint_every;
+  struct prsvd_opt_list mpiio_hints;
   int force, json, progress, quiet, debug;
 };
 
@@ -28,6 +30,10 @@ static const struct prsvd_option eig_options[] = {
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels; panels stay near 8 MiB", O(memory)},
     {"sym-tol", 0, PRSVD_OPT_DOUBLE, "T", "1e-8", 0, 1, 0, "allowed |A_ij - A_ji| on sampled pairs, relative to max |A_ij|", O(sym_tol)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (n x k), /L (k)", O(output)},
+    PRSVD_OPT_CHECKPOINT(struct eig_opts),
+    PRSVD_OPT_PRECISION(struct eig_opts),
+    PRSVD_OPT_READ(struct eig_opts),
+    PRSVD_OPT_MPIIO_HINT(struct eig_opts),
     PRSVD_OPT_FORCE(struct eig_opts),
     PRSVD_OPT_JSON(struct eig_opts),
     PRSVD_OPT_PROGRESS(struct eig_opts),
@@ -94,6 +100,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   struct prsvd_svd_stats st;
   struct prsvd_progress progress;
   struct prsvd_profile_row rows[PRSVD_N_EVENTS];
+  struct prsvd_checkpointer checkpointer = {0};
   struct prsvd_profile_passes passes;
   const double *l;
   int64_t k;
@@ -103,32 +110,47 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   if (!strcmp(o.method, "nystrom")) prm.method = PRSVD_METHOD_NYSTROM;
   else if (!strcmp(o.method, "revd")) prm.method = PRSVD_METHOD_REVD;
   else PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --method '%s': expected nystrom or revd", o.method);
+  struct prsvd_h5_input how;
+  PRSVD_TRY(prsvd_cli_input(o.read, "rows", o.memory, &how)); /* symmetric: rows are columns */
+  PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &info, &src));
+  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &info, &src));
   if (info.rows != info.cols)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is %lld x %lld: prsvd eig needs a square symmetric matrix",
                pos[0], (long long)info.rows, (long long)info.cols);
   if (o.rank > info.rows)
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--rank %lld exceeds the dimension %lld of '%s'", (long long)o.rank,
                (long long)info.rows, pos[0]);
-  if (o.memory < 8 * info.cols)
-    PRSVD_FAIL(PRSVD_ERR_USAGE, "--memory %lld bytes holds less than one row of '%s'", (long long)o.memory, pos[0]);
+  PRSVD_TRY(prsvd_precision_parse(o.precision, &prm.precision));
+  prm.memory = o.memory;
+  struct prsvd_svd_plan plan;
+  PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
   PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * info.cols);
   prm.rank = o.rank;
   prm.oversample = o.oversample;
   prm.power_iters = (int)o.power_iters;
   prm.seed = o.seed;
-  prm.memory = o.memory;
   prm.sym_tol = o.sym_tol;
   prm.progress = prsvd_progress_report;
   prm.progress_arg = &progress;
+  if (o.checkpoint) { /* the identity a resume must match: input, options, ranks */
+    char opts[256];
+    struct prsvd_h5_checkpoint_spec spec = {o.checkpoint, file, dataset, info.type, info.rows, info.cols,
+                                            opts, o.checkpoint_every, &prsvd_cli_stop};
+    snprintf(opts, sizeof opts, "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;sym_tol=%.15g;precision=%s",
+             o.method, (long long)prm.rank, (long long)prm.oversample, prm.power_iters,
+             (unsigned long long)prm.seed, prm.sym_tol, o.precision);
+    PRSVD_TRY(prsvd_cli_checkpointer(cli, &spec, &checkpointer));
+    prm.checkpoint = &checkpointer;
+  }
   prsvd_profile_reset();
   PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
-  PRSVD_TRY(prsvd_svd_solve(svd, src));
+  PRSVD_TRY(prsvd_cli_solve(svd, src, o.checkpoint));
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
   PRSVD_TRY(write_eig(cli, &o, file, dataset, info.rows, svd, &st));
+  if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
   prsvd_profile_reduce(cli->comm, rows);
   prsvd_profile_reduce_passes(cli->comm, &passes);
   PRSVD_TRY(prsvd_svd_get_rank(svd, &k));
@@ -142,6 +164,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "output", json_object_new_string(o.output));
     json_object_object_add(j, "rank", json_object_new_int64(k));
     json_object_object_add(j, "passes", json_object_new_int(st.passes));
+    json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st.single)));
     json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
     json_object_object_add(j, "elapsed_seconds", json_object_new_double(MPI_Wtime() - cli->t_start));
     json_object_object_add(j, "eigenvalues", lv);
@@ -159,6 +182,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
     printf("wrote %s\n", o.output);
   }
 done:
+  prsvd_h5_checkpointer_free(&checkpointer);
   prsvd_svd_destroy(&svd);
   prsvd_source_destroy(&src);
   free(file);

@@ -15,6 +15,7 @@ struct gen_opts {
   double decay, noise;
   uint64_t seed;
   const char *spectrum, *dtype, *chunk, *symmetric;
+  struct prsvd_opt_list mpiio_hints;
   int force, quiet, debug;
 };
 
@@ -34,6 +35,7 @@ static const struct prsvd_option gen_options[] = {
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "256M", 1, 0, 0, "per-rank budget for the panels generated", O(memory)},
     PRSVD_OPT_FORCE(struct gen_opts),
     PRSVD_OPT_QUIET(struct gen_opts, "print nothing on success"),
+    PRSVD_OPT_MPIIO_HINT(struct gen_opts),
     PRSVD_OPT_DEBUG(struct gen_opts),
     PRSVD_OPT_END};
 #undef O
@@ -74,6 +76,7 @@ int cmd_gen(struct prsvd_cli *cli, int argc, char **argv) {
 
   status = prsvd_options_parse(&gen_doc, gen_options, argc, argv, &o, pos);
   if (status) return status;
+  PRSVD_CHECK(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
   memset(&pp, 0, sizeof pp);
   PRSVD_TRY(prsvd_spectrum_parse(o.spectrum, &pp.spectrum));
   if (!strcmp(o.dtype, "float64")) dtype = PRSVD_H5_FLOAT64;

@@ -8,6 +8,7 @@
 
 struct info_opts {
   int64_t rank, oversample, power_iters, memory;
+  const char *precision;
   int json, debug;
 };
 
@@ -17,6 +18,7 @@ static const struct prsvd_option info_options[] = {
     {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "oversampling of that svd", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations of that svd", O(power_iters)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank panel budget of that svd", O(memory)},
+    PRSVD_OPT_PRECISION(struct info_opts),
     PRSVD_OPT_JSON(struct info_opts),
     PRSVD_OPT_DEBUG(struct info_opts),
     PRSVD_OPT_END};
@@ -34,18 +36,25 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   const char *pos[1] = {NULL};
   char *file = NULL, *dataset = NULL, b1[32], b2[32], b3[32];
   struct prsvd_h5_info in;
+  struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
+  struct prsvd_svd_plan plan = {0};
+  prsvd_source *src = NULL;
   status = prsvd_options_parse(&info_doc, info_options, argc, argv, &o, pos);
   if (status) return status;
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_inspect(cli->comm, file, dataset, &in));
+  PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &in, &src));
   int64_t m = in.rows, n = in.cols, mn = m < n ? m : n;
   if (o.rank > mn)
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--rank %lld exceeds min(rows, cols) = %lld", (long long)o.rank, (long long)mn);
   int64_t l = o.rank + o.oversample > mn ? mn : o.rank + o.oversample;
   int64_t passes = o.power_iters + 1;
   int64_t block = (m + cli->nprocs - 1) / cli->nprocs;
-  int64_t panel = o.memory / (16 * n) < block ? o.memory / (16 * n) : block; /* 2 buffers */
-  if (panel < 1) panel = 1;
+  prm.memory = o.memory;
+  PRSVD_TRY(prsvd_precision_parse(o.precision, &prm.precision));
+  if (o.rank > 0) PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
+  const double elem = plan.single ? 4.0 : 8.0, panels = (double)plan.buffers * plan.panel_bytes;
+  /* a pass as the solver reads it: dense rows, or a sparse group's CSR entries */
+  const double pass_bytes = in.sparse ? 16.0 * (double)in.nnz + 8.0 * (double)(m + 1) : elem * (double)m * (double)n;
   double sketch = 8.0 * ((double)block * (l + 10) + 3.0 * n * l + 10.0 * n);
   double flops = (double)passes * 4.0 * m * n * l;
   if (cli->rank) goto done;
@@ -66,8 +75,9 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "storage_bytes", json_object_new_int64(in.storage_bytes));
     if (o.rank > 0) {
       json_object_object_add(j, "passes", json_object_new_int64(passes));
-      json_object_object_add(j, "panel_rows", json_object_new_int64(panel));
-      json_object_object_add(j, "memory_per_rank", json_object_new_double(16.0 * panel * n + sketch + in.cache_bytes));
+      json_object_object_add(j, "panel_rows", json_object_new_int64(plan.panel_rows));
+      json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(plan.single)));
+      json_object_object_add(j, "memory_per_rank", json_object_new_double(panels + sketch + in.cache_bytes));
       json_object_object_add(j, "flops", json_object_new_double(flops));
     }
     prsvd_cli_print_json(cli, j);
@@ -88,15 +98,17 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   if (o.rank > 0) {
     printf("svd -k %lld -p %lld -q %lld on %d rank%s:\n", (long long)o.rank, (long long)(l - o.rank),
            (long long)o.power_iters, cli->nprocs, cli->nprocs > 1 ? "s" : "");
-    printf("  passes     %lld (+1 if the sketch is ill-conditioned), %s read in all\n",
-           (long long)passes, prsvd_format_bytes(8.0 * m * n * passes, b1, sizeof b1));
-    printf("  memory     %s per rank: 2 panels of %lld rows %s, sketches %s\n",
-           prsvd_format_bytes(16.0 * panel * n + sketch + in.cache_bytes, b1, sizeof b1),
-           (long long)panel, prsvd_format_bytes(8.0 * panel * n, b2, sizeof b2),
+    printf("  passes     %lld (+1 if the sketch is ill-conditioned), %s of %s panels read in all\n",
+           (long long)passes, prsvd_format_bytes(pass_bytes * passes, b1, sizeof b1),
+           in.sparse ? "CSR" : prsvd_precision_name(plan.single));
+    printf("  memory     %s per rank: %d panels of %lld rows %s, sketches %s\n",
+           prsvd_format_bytes(panels + sketch + in.cache_bytes, b1, sizeof b1), plan.buffers,
+           (long long)plan.panel_rows, prsvd_format_bytes((double)plan.panel_bytes, b2, sizeof b2),
            prsvd_format_bytes(sketch, b3, sizeof b3));
     printf("  flops      %.3g (%.3g per rank)\n", flops, flops / cli->nprocs);
   }
 done:
+  prsvd_source_destroy(&src);
   free(file);
   free(dataset);
   return status;

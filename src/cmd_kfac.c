@@ -1,7 +1,12 @@
 /* prsvd kfac FACTORS.h5 -o INVERSES.h5: eigendecompositions of the Kronecker factors of a
  * K-FAC optimizer (one group per layer holding square symmetric A and G), spread over the
  * ranks, written per layer as U_A, lambda_A, U_G, lambda_G and the dampings, so that any
- * trainer can apply (G + lambda_G I)^-1 grad_W (A + lambda_A I)^-1. */
+ * trainer can apply (G + lambda_G I)^-1 grad_W (A + lambda_A I)^-1.
+ *
+ * A factor is read whole by the rank that decomposes it, unless all ranks decompose it
+ * together (dimension >= --distribute-dim): then eig reads it on every rank (PDSYEVD holds
+ * it block-cyclically), and the randomized methods stream it from the file in panels of
+ * --memory bytes, as `prsvd eig` does, as they also do with a factor larger than --memory. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +20,7 @@
 #include "source_impl.h"
 
 struct kfac_opts {
-  int64_t rank, oversample, power_iters;
+  int64_t rank, oversample, power_iters, memory, distribute_dim;
   uint64_t seed;
   double damping, sym_tol;
   const char *output, *method, *damping_kind, *layers;
@@ -33,7 +38,9 @@ static const struct prsvd_option kfac_options[] = {
     {"pi", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "split the damping between A and G by Martens & Grosse's pi", O(pi)},
     {"layers", 0, PRSVD_OPT_STRING, "L1,L2", NULL, 0, 0, 0, "only these layer groups (default: every group)", O(layers)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the randomized methods", O(seed)},
-    {"sym-tol", 0, PRSVD_OPT_DOUBLE, "T", "1e-8", 0, 1, 0, "allowed |F_ij - F_ji| relative to max |F_ij|", O(sym_tol)},
+    {"sym-tol", 0, PRSVD_OPT_DOUBLE, "T", "1e-8", 0, 1, 0, "allowed |F_ij - F_ji| relative to max |F_ij| (streamed factors: on 1000 sampled pairs)", O(sym_tol)},
+    {"distribute-dim", 0, PRSVD_OPT_INT, "D", "4096", 0, 1e12, 0, "factors of dimension >= D decomposed by all ranks together (0: never)", O(distribute_dim)},
+    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget: randomized methods stream larger factors in row panels of this size", O(memory)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: per layer U_A, lambda_A, U_G, lambda_G", O(output)},
     PRSVD_OPT_FORCE(struct kfac_opts),
     PRSVD_OPT_JSON(struct kfac_opts),
@@ -49,7 +56,9 @@ static const struct prsvd_command_doc kfac_doc = {
     "decomposed on one rank (greedy balance by cost) and written to INVERSES.h5 as\n"
     "/LAYER/U_A, /LAYER/lambda_A, /LAYER/U_G, /LAYER/lambda_G with the dampings as the\n"
     "attributes damping_A and damping_G: (F + damping I)^-1 = U[(L + damping)^-1 - damping^-1]U^T\n"
-    "+ damping^-1 I.",
+    "+ damping^-1 I.  Factors of dimension >= --distribute-dim are decomposed by all ranks\n"
+    "together (eig: ScaLAPACK PDSYEVD; revd, nystrom, rsvd: distributed sketches streaming the\n"
+    "factor from the file in --memory panels, as they do any factor larger than --memory).",
     1};
 
 static const char *factor_name[2] = {"A", "G"};
@@ -98,6 +107,13 @@ static int inspect_layers(struct prsvd_cli *cli, const struct kfac_opts *o, cons
       if (strcmp(o->method, "eig") && o->rank > info.rows)
         PRSVD_FAIL(PRSVD_ERR_USAGE, "--rank %lld exceeds the dimension %lld of '%s:%s' (use a smaller --rank or --method eig)",
                    (long long)o->rank, (long long)info.rows, file, path);
+      if (!strcmp(o->method, "eig") && 8.0 * (double)info.rows * (double)info.rows > (double)o->memory)
+        PRSVD_FAIL(PRSVD_ERR_USAGE, "'%s:%s' is %lld x %lld (%.3g MB): above --memory %lld bytes, and --method eig holds it and all its eigenvectors (use --method revd, nystrom or rsvd, which stream it, or raise --memory)",
+                   file, path, (long long)info.rows, (long long)info.rows, 8e-6 * (double)info.rows * (double)info.rows,
+                   (long long)o->memory);
+      if (8 * info.cols > o->memory)
+        PRSVD_FAIL(PRSVD_ERR_USAGE, "--memory %lld bytes holds less than one row of '%s:%s' (%lld bytes)",
+                   (long long)o->memory, file, path, (long long)(8 * info.cols));
       ls[l].dim[w] = info.rows;
     }
   /* the names now belong to ls */
@@ -199,6 +215,13 @@ done:
   return status;
 }
 
+/* 1 if the factor is streamed from the file rather than read whole */
+static int streamed(const struct prsvd_cli *cli, const struct kfac_opts *o, int64_t d) {
+  if (!strcmp(o->method, "eig")) return 0;
+  return 8.0 * (double)d * (double)d > (double)o->memory ||
+         (cli->nprocs > 1 && o->distribute_dim > 0 && d >= o->distribute_dim);
+}
+
 static void summary(struct prsvd_cli *cli, const struct kfac_opts *o, const char *file,
                     prsvd_kfac *kf, int n_layers, const struct layer_info *ls, double t_inverse) {
   json_object *j = o->json ? json_object_new_object() : NULL, *jl = o->json ? json_object_new_array() : NULL;
@@ -224,11 +247,15 @@ static void summary(struct prsvd_cli *cli, const struct kfac_opts *o, const char
         json_object_object_add(f, "lambda_max", json_object_new_double(r ? lambda[0] : 0.0));
         json_object_object_add(f, "damping", json_object_new_double(damping));
         json_object_object_add(f, "owner", json_object_new_int(owner));
+        json_object_object_add(f, "streamed", json_object_new_boolean(streamed(cli, o, d)));
         snprintf(key, sizeof key, "%s", factor_name[w]);
         json_object_object_add(one, key, f);
       } else if (!o->quiet && cli->rank == 0) {
-        printf("  %s %lld x %lld, r = %lld, lambda_max %.6g, damping %.6g (rank %d)", factor_name[w],
-               (long long)d, (long long)d, (long long)r, r ? lambda[0] : 0.0, damping, owner);
+        char who[32];
+        if (owner >= 0) snprintf(who, sizeof who, "rank %d", owner);
+        else snprintf(who, sizeof who, "all ranks%s", streamed(cli, o, d) ? ", streamed" : "");
+        printf("  %s %lld x %lld, r = %lld, lambda_max %.6g, damping %.6g (%s)", factor_name[w],
+               (long long)d, (long long)d, (long long)r, r ? lambda[0] : 0.0, damping, who);
       }
     }
     if (one) json_object_array_add(jl, one);
@@ -255,6 +282,7 @@ int cmd_kfac(struct prsvd_cli *cli, int argc, char **argv) {
   struct kfac_opts o;
   const char *pos[1] = {NULL};
   struct layer_info *ls = NULL;
+  prsvd_source **srcs = NULL;
   prsvd_kfac *kf = NULL;
   struct prsvd_kfac_params prm = PRSVD_KFAC_PARAMS_INIT;
   struct prsvd_kfac_stats st;
@@ -278,6 +306,9 @@ int cmd_kfac(struct prsvd_cli *cli, int argc, char **argv) {
   prm.seed = o.seed;
   prm.damping = o.damping;
   prm.pi_split = o.pi;
+  prm.distribute_dim = o.distribute_dim;
+  prm.memory = o.memory;
+  prm.sym_tol = o.sym_tol;
   /* validate everything before any work or output */
   PRSVD_TRY(inspect_layers(cli, &o, pos[0], &n_layers, &ls));
   PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
@@ -289,12 +320,25 @@ int cmd_kfac(struct prsvd_cli *cli, int argc, char **argv) {
     snprintf(label, sizeof label, "%s:/%s", pos[0], ls[l].name);
     PRSVD_TRY(prsvd_kfac_set_layer_name(kf, layer, label));
   }
-  /* each owner reads its factors, then the decompositions spread over the ranks */
+  /* the streamed factors: an HDF5 source each, on every rank */
+  PRSVD_ALLOC(srcs, 2 * n_layers);
+  for (int l = 0; l < n_layers; l++)
+    for (int w = 0; w < 2; w++) {
+      char path[4096];
+      struct prsvd_h5_info info;
+      if (!streamed(cli, &o, ls[l].dim[w])) continue;
+      snprintf(path, sizeof path, "/%s/%s", ls[l].name, factor_name[w]);
+      PRSVD_TRY(prsvd_h5_open_source(cli->comm, pos[0], path, &info, &srcs[2 * l + w]));
+      PRSVD_TRY(prsvd_kfac_set_factor_source(kf, l, w ? PRSVD_KFAC_G : PRSVD_KFAC_A, srcs[2 * l + w]));
+    }
+  /* each owner reads its factors (every rank those all ranks decompose together), then the
+   * decompositions spread over the ranks */
   for (int l = 0; l < n_layers && !status; l++)
     for (int w = 0; w < 2 && !status; w++) {
       int owner;
       status = prsvd_kfac_owner(kf, l, w ? PRSVD_KFAC_G : PRSVD_KFAC_A, &owner);
-      if (!status && owner == cli->rank) status = load_factor(kf, &o, pos[0], &ls[l], l, w);
+      if (!status && !srcs[2 * l + w] && (owner == cli->rank || owner < 0))
+        status = load_factor(kf, &o, pos[0], &ls[l], l, w);
     }
   PRSVD_TRY(prsvd_error_agree(cli->comm, status));
   PRSVD_TRY(prsvd_kfac_refresh(kf));
@@ -305,6 +349,8 @@ int cmd_kfac(struct prsvd_cli *cli, int argc, char **argv) {
   summary(cli, &o, pos[0], kf, n_layers, ls, t_inverse);
 done:
   prsvd_kfac_destroy(&kf);
+  for (int i = 0; srcs && i < 2 * n_layers; i++) prsvd_source_destroy(&srcs[i]);
+  free(srcs);
   for (int l = 0; ls && l < n_layers; l++) free(ls[l].name);
   free(ls);
   return status;

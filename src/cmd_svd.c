@@ -12,9 +12,11 @@
 
 struct svd_opts {
   int64_t rank, oversample, power_iters, passes, memory, range_dim, core_dim, max_rank, block;
+  int64_t sketch_memory;
   uint64_t seed;
   double tol;
-  const char *output, *onepass_method, *sketch, *checkpoint;
+  const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels;
+  struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
   int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose;
 };
@@ -29,11 +31,11 @@ static const struct prsvd_option svd_options[] = {
     {"sketch", 0, PRSVD_OPT_STRING, "KIND", "gaussian", 0, 0, 0, "single-pass test matrices: gaussian or sparse (sign maps)", O(sketch)},
     {"range-dim", 0, PRSVD_OPT_INT, "KS", NULL, 1, 1e9, 0, "single pass: range/co-range sketch size (default 2k + 1)", O(range_dim)},
     {"core-dim", 0, PRSVD_OPT_INT, "S", NULL, 1, 1e9, 0, "single pass: core sketch size (default 2 KS + 1)", O(core_dim)},
-    {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, 0, "fixed accuracy: smallest rank with ||A - USV^T||_F <= EPS ||A||_F", O(tol)},
+    {"sketch-memory", 0, PRSVD_OPT_SIZE, "SIZE", NULL, 1, 0, 0, "with --passes 1: KS and S from this storage for Y, X, Z (TYUC 2019 eq. 5.6)", O(sketch_memory)},
+    {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, 0, "fixed accuracy: smallest rank with ||A - USV^T||_F <= EPS ||A||_F (adds blocks until met; with --passes N: within N passes)", O(tol)},
     {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, 0, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
-    {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, 0, "with --tol: columns added per step", O(block)},
-    {"checkpoint", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0, "save the state here; SIGUSR1/SIGTERM save and exit 99; a rerun resumes", O(checkpoint)},
-    {"checkpoint-every", 0, PRSVD_OPT_DOUBLE, "SECONDS", "600", 0, 1e9, 0, "with --checkpoint: also save this often (0: only on a signal)", O(checkpoint_every)},
+    {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, 0, "with --tol: columns added per step (without --passes: -q power iterations each)", O(block)},
+    PRSVD_OPT_CHECKPOINT(struct svd_opts),
     {"transpose", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "decompose A^T: the stored rows become V's, without a copy", O(transpose)},
     {"no-prefetch", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "read panels on the main thread (default: a reader thread, two panels in --memory)", O(no_prefetch)},
     {"center", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "subtract the column means implicitly (PCA; prsvd pca implies it)", O(center)},
@@ -41,6 +43,10 @@ static const struct prsvd_option svd_options[] = {
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: also write /scores = U S (m x k)", O(scores)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G suffixes); panels stay near 8 MiB", O(memory)},
+    PRSVD_OPT_PRECISION(struct svd_opts),
+    PRSVD_OPT_READ(struct svd_opts),
+    PRSVD_OPT_PANELS(struct svd_opts),
+    PRSVD_OPT_MPIIO_HINT(struct svd_opts),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
     PRSVD_OPT_FORCE(struct svd_opts),
     PRSVD_OPT_JSON(struct svd_opts),
@@ -55,16 +61,27 @@ static const struct prsvd_command_doc svd_doc = {
     "Truncated SVD A ~ U diag(S) V^T of the m x n dataset, by randomized subspace iteration\n"
     "(Halko, Martinsson & Tropp 2011), streaming row panels from the file q + 1 times (once\n"
     "more when the sketch is ill-conditioned).  --passes 1 reads A once (single-pass\n"
-    "sketches); --tol chooses the rank for an accuracy (exit 8 if --max-rank is reached\n"
-    "first, the partial result written).  Run under mpirun to use many ranks: each reads its\n"
-    "own rows; the result does not depend on the number of ranks.",
+    "sketches); --tol chooses the rank for an accuracy, adding blocks to the basis until it\n"
+    "is met (exit 8 if --max-rank is reached first, the partial result written).  Run under\n"
+    "mpirun to use many ranks: each reads its own rows; the result does not depend on the\n"
+    "number of ranks.",
     1};
 
 static const char *method_name(const struct prsvd_svd_params *prm) {
-  static const char *const names[] = {"subspace", "onepass-three", "onepass-two", "onepass-hmt", "qb"};
+  static const char *const names[] = {"subspace", "onepass-three", "onepass-two", "onepass-hmt", "qb-fp", "qb-ei"};
   if (prm->method == PRSVD_METHOD_SUBSPACE) return names[0];
   if (prm->method == PRSVD_METHOD_QB) return names[4];
+  if (prm->method == PRSVD_METHOD_QB_EI) return names[5];
   return names[1 + prm->onepass];
+}
+
+/* fixed accuracy: randQB_FP (--passes given) or randQB_EI (adaptive) */
+static int fixed_accuracy(const struct prsvd_svd_params *prm) {
+  return prm->method == PRSVD_METHOD_QB || prm->method == PRSVD_METHOD_QB_EI;
+}
+
+static int64_t max_rank_of(const struct prsvd_svd_params *prm, int64_t mn) {
+  return prm->max_rank ? prm->max_rank : (mn < 256 ? mn : 256);
 }
 
 static const struct prsvd_command_doc pca_doc = {
@@ -134,7 +151,7 @@ done:
 static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
                         const struct prsvd_svd_params *prm, const char *file, const char *dataset,
                         int64_t m, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
-                        int transposed) {
+                        int transposed, int by_columns) {
   const double *scree = NULL;
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
@@ -164,7 +181,10 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "command_line", cli->command_line));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_file", file));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_dataset", dataset));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "transposed", transposed));
+  /* transposed: the factors are of the stored rows' transpose (CSC, MATLAB, --transpose),
+   * whichever way the panels ran */
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "transposed", transposed ^ by_columns));
+  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "panels", by_columns ? "columns" : "rows"));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rows", m));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "cols", n));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
@@ -188,7 +208,8 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
     PRSVD_TRY(prsvd_svd_get_scree(svd, &scree));
     if (scree) PRSVD_TRY(prsvd_h5_write_vector(w, "/scree", k, scree));
   }
-  if (prm->method == PRSVD_METHOD_QB) {
+  if (fixed_accuracy(prm)) {
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "qb_rank", st->qb_rank));
     PRSVD_TRY(prsvd_h5_attr_double(w, "/", "tol", prm->tol));
     PRSVD_TRY(prsvd_h5_attr_double(w, "/", "tol_achieved", st->tol_achieved));
     PRSVD_TRY(prsvd_h5_attr_int(w, "/", "tol_met", st->tol_met));
@@ -205,16 +226,18 @@ done:
 }
 
 /* Columns of the sketches a method keeps per rank, for the plan. */
-static void sketch_shape(const struct prsvd_svd_params *prm, int64_t mn, int64_t *m_cols,
+static void sketch_shape(const struct prsvd_svd_params *prm, int64_t m, int64_t n, int64_t *m_cols,
                          int64_t *n_cols, const char **what) {
+  const int64_t mn = m < n ? m : n;
   if (prm->method == PRSVD_METHOD_QB) {
-    int64_t l = prm->max_rank ? prm->max_rank : (mn < 256 ? mn : 256);
+    int64_t l = max_rank_of(prm, mn);
     *m_cols = 2 * l, *n_cols = 4 * l, *what = "QB up to rank";
+  } else if (prm->method == PRSVD_METHOD_QB_EI) { /* Q, G | Q_i; B^T, X, H */
+    int64_t l = max_rank_of(prm, mn);
+    *m_cols = l + 3 * prm->block, *n_cols = l + 5 * prm->block, *what = "QB up to rank";
   } else if (prm->method == PRSVD_METHOD_ONEPASS) {
-    int64_t ks = prm->range_dim ? prm->range_dim : 2 * prm->rank + 1, s;
-    ks = ks > mn ? mn : ks;
-    s = prm->core_dim ? prm->core_dim : 2 * ks + 1;
-    s = s > mn ? mn : s;
+    int64_t ks, s;
+    prsvd_onepass_sizes(prm, m, n, &ks, &s);
     *m_cols = ks, *n_cols = 3 * ks + 2 * s + 10, *what = "single pass, k_s";
   } else {
     int64_t l = prm->rank + prm->oversample;
@@ -223,17 +246,16 @@ static void sketch_shape(const struct prsvd_svd_params *prm, int64_t mn, int64_t
 }
 
 static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in,
-                       const struct svd_opts *o, const struct prsvd_svd_params *prm, int64_t panel) {
+                       const struct svd_opts *o, const struct prsvd_svd_params *prm,
+                       const struct prsvd_svd_plan *plan) {
   char b1[32], b2[32], b3[32], b4[32];
   int64_t m = in->rows, n = in->cols, mn = m < n ? m : n, mc, nc;
   const char *what;
   const int64_t block = (m + cli->nprocs - 1) / cli->nprocs; /* rows of this rank */
-  const int buffers = prm->prefetch ? 2 : 1; /* the reader thread fills the second */
-  /* a panel as the solver holds it: dense float64 rows, or CSR at the average row density */
-  const double panel_bytes = in->sparse ? (16.0 * (double)in->nnz / (double)m + 8.0) * (double)panel
-                                        : 8.0 * (double)panel * (double)n;
-  const double pass_bytes = in->sparse ? 16.0 * (double)in->nnz + 8.0 * (double)(m + 1) : 8.0 * (double)m * (double)n;
-  sketch_shape(prm, mn, &mc, &nc, &what);
+  const double elem = plan->single ? 4.0 : 8.0, panels = (double)plan->buffers * plan->panel_bytes;
+  /* a pass as the solver reads it: dense rows (float64 or float32), or CSR entries */
+  const double pass_bytes = in->sparse ? 16.0 * (double)in->nnz + 8.0 * (double)(m + 1) : elem * (double)m * (double)n;
+  sketch_shape(prm, m, n, &mc, &nc, &what);
   double sketches = 8.0 * ((double)block * mc + (double)n * nc);
   int passes = prm->method == PRSVD_METHOD_ONEPASS ? 1 : prm->power_iters + 1;
   if (in->sparse)
@@ -242,25 +264,48 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
            (long long)m, (long long)n, in->format, (long long)in->nnz, in->type,
            100.0 * (double)in->nnz / ((double)m * (double)n), cli->nprocs, cli->nprocs > 1 ? "s" : "");
   else
-    printf("prsvd %s %s: %lld x %lld %s on %d rank%s\n", o->center ? "pca" : "svd", spec, (long long)m,
-           (long long)n, in->type, cli->nprocs, cli->nprocs > 1 ? "s" : "");
+    printf("prsvd %s %s: %lld x %lld %s on %d rank%s\n", o->center ? "pca" : "svd", spec,
+           (long long)(in->by_columns ? n : m), (long long)(in->by_columns ? m : n), in->type, cli->nprocs,
+           cli->nprocs > 1 ? "s" : "");
   if (in->conventions[0]) printf("  %s\n", in->conventions);
   if (prm->method == PRSVD_METHOD_QB)
-    printf("  tol = %g, block %lld, max rank %lld: %d pass%s over %s\n", prm->tol,
-           (long long)prm->block, (long long)(mc / 2), passes, passes > 1 ? "es" : "",
+    printf("  tol = %g, block %lld, max rank %lld (randQB_FP): %d pass%s over %s\n", prm->tol,
+           (long long)prm->block, (long long)max_rank_of(prm, mn), passes, passes > 1 ? "es" : "",
            prsvd_format_bytes(pass_bytes, b1, sizeof b1));
-  else if (prm->method == PRSVD_METHOD_ONEPASS)
-    printf("  k = %lld, %s %lld (%s sketches, %s): 1 pass over %s\n", (long long)prm->rank, what,
-           (long long)mc, o->sketch, o->onepass_method, prsvd_format_bytes(pass_bytes, b1, sizeof b1));
-  else
+  else if (prm->method == PRSVD_METHOD_QB_EI)
+    printf("  tol = %g, blocks of %lld with q = %d, max rank %lld (randQB_EI): %d pass%s per block and one\n"
+           "  more to finish, each over %s\n", prm->tol, (long long)prm->block, prm->power_iters,
+           (long long)max_rank_of(prm, mn), passes, passes > 1 ? "es" : "",
+           prsvd_format_bytes(pass_bytes, b1, sizeof b1));
+  else if (prm->method == PRSVD_METHOD_ONEPASS) {
+    int64_t ks, cs;
+    prsvd_onepass_sizes(prm, m, n, &ks, &cs);
+    printf("  k = %lld, %s %lld, s %lld (%s sketches, %s): 1 pass over %s\n", (long long)prm->rank, what,
+           (long long)ks, (long long)cs, o->sketch, o->onepass_method,
+           prsvd_format_bytes(pass_bytes, b1, sizeof b1));
+    if (o->sketch_memory)
+      printf("  k_s and s from --sketch-memory %s (TYUC 2019 eq. 5.6): k_s (m + n) + s^2 = %lld of %lld numbers\n",
+             prsvd_format_bytes((double)o->sketch_memory, b2, sizeof b2),
+             (long long)(ks * (m + n) + cs * cs), (long long)(o->sketch_memory / 8));
+  } else
     printf("  k = %lld, p = %lld, q = %d: %d passes over %s (one more if the sketch is ill-conditioned)\n",
            (long long)prm->rank, (long long)prm->oversample, prm->power_iters, passes,
            prsvd_format_bytes(pass_bytes, b1, sizeof b1));
+  const char *arith = in->sparse ? "CSR, float64" : plan->single ? "float32 by SGEMM into float64 sketches" : "float64";
+  if (in->by_columns)
+    printf("  column panels: streaming the %lld x %lld transpose, U and V swapped on output\n", (long long)m,
+           (long long)n);
+  if (in->chunked)
+    printf("  panels of %lld rows (chunks of %lld x %lld), %s, %s reads\n", (long long)plan->panel_rows,
+           (long long)in->chunk_rows, (long long)in->chunk_cols, arith, o->read);
+  else
+    printf("  panels of %lld rows, %s, %s reads\n", (long long)plan->panel_rows, arith, o->read);
+  if (in->mpiio_hints[0]) printf("  MPI-IO hints of the input (MPI_File_get_info): %s\n", in->mpiio_hints);
   printf("  memory per rank: panels %d x %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
-         buffers, prsvd_format_bytes(panel_bytes, b2, sizeof b2), (long long)panel,
-         prsvd_format_bytes(sketches, b3, sizeof b3),
+         plan->buffers, prsvd_format_bytes((double)plan->panel_bytes, b2, sizeof b2),
+         (long long)plan->panel_rows, prsvd_format_bytes(sketches, b3, sizeof b3),
          prsvd_format_bytes((double)in->cache_bytes, b4, sizeof b4),
-         prsvd_format_bytes(buffers * panel_bytes + sketches + in->cache_bytes, b1, sizeof b1));
+         prsvd_format_bytes(panels + sketches + in->cache_bytes, b1, sizeof b1));
   fflush(stdout);
 }
 
@@ -279,14 +324,15 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
   printf("singular values:");
   for (int64_t j = 0; j < k && j < 10; j++) printf(" %.6g", s[j]);
   printf(k > 10 ? " ... %.6g\n" : "\n", s[k - 1]);
-  printf("passes %d%s, read %s, %.2f GB/s, %.2f GFLOP/s, %.2f s\n", st->passes,
+  printf("passes %d%s, read %s of %s panels, %.2f GB/s, %.2f GFLOP/s, %.2f s\n", st->passes,
          st->extra_pass ? " (one to form B = Q^T A: R was ill-conditioned)" : "",
-         prsvd_format_bytes((double)st->bytes_read, b, sizeof b),
+         prsvd_format_bytes((double)st->bytes_read, b, sizeof b), prsvd_precision_name(st->single),
          elapsed > 0 ? st->bytes_read / elapsed * 1e-9 : 0.0, elapsed > 0 ? flops / elapsed * 1e-9 : 0.0,
          elapsed);
-  if (prm->method == PRSVD_METHOD_QB)
-    printf("rank %lld chosen for tol %g: ||A - U S V^T||_F / ||A||_F = %.3e (indicator)%s\n",
-           (long long)k, prm->tol, st->tol_achieved, st->tol_met ? "" : "  NOT REACHED");
+  if (fixed_accuracy(prm))
+    printf("rank %lld chosen for tol %g (of a QB of rank %lld): ||A - U S V^T||_F / ||A||_F = %.3e "
+           "(indicator)%s\n", (long long)k, prm->tol, (long long)st->qb_rank, st->tol_achieved,
+           st->tol_met ? "" : "  NOT REACHED: partial result");
   else if (prm->method == PRSVD_METHOD_ONEPASS)
     printf("error estimate: ||A - U S V^T||_F ~ %.3e, 95%% in [%.3e, %.3e] (10 Gaussian probes); ||A||_F = %.3e\n",
            st->error_estimate_fro, st->error_ci_low, st->error_ci_high, st->norm_fro);
@@ -301,7 +347,8 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
   printf("wrote %s\n", o->output);
 }
 
-static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, int64_t m,
+static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
+                                 const struct prsvd_h5_info *in, int64_t m,
                                  int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
                                  const struct prsvd_profile_row *rows, double elapsed,
                                  const struct svd_opts *o, const struct prsvd_svd_params *prm) {
@@ -326,6 +373,11 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
   json_object_object_add(j, "extra_pass", json_object_new_boolean(st->extra_pass));
   json_object_object_add(j, "panel_rows", json_object_new_int64(st->panel_rows));
   json_object_object_add(j, "bytes_read", json_object_new_int64(st->bytes_read));
+  json_object_object_add(j, "file_bytes_read", json_object_new_int64(st->file_bytes));
+  json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st->single)));
+  json_object_object_add(j, "read", json_object_new_string(o->read));
+  json_object_object_add(j, "panels", json_object_new_string(in->by_columns ? "columns" : "rows"));
+  if (in->mpiio_hints[0]) json_object_object_add(j, "mpiio_hints", json_object_new_string(in->mpiio_hints));
   json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));
   json_object_object_add(j, "error_estimate", json_object_new_double(st->error_estimate));
   json_object_object_add(j, "error_estimate_fro", json_object_new_double(st->error_estimate_fro));
@@ -340,7 +392,8 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
     json_object_object_add(j, "core_dim", json_object_new_int64(st->core_dim));
     json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
   }
-  if (prm->method == PRSVD_METHOD_QB) {
+  if (fixed_accuracy(prm)) {
+    json_object_object_add(j, "qb_rank", json_object_new_int64(st->qb_rank));
     json_object_object_add(j, "tol", json_object_new_double(prm->tol));
     json_object_object_add(j, "tol_achieved", json_object_new_double(st->tol_achieved));
     json_object_object_add(j, "tol_met", json_object_new_boolean(st->tol_met));
@@ -376,6 +429,7 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale and --scores need --center (or prsvd pca)");
   prm->seed = o->seed;
   prm->memory = o->memory;
+  PRSVD_CHECK(prsvd_precision_parse(o->precision, &prm->precision));
   for (int i = 0; i < 3; i++)
     if (!strcmp(o->onepass_method, onepass_names[i])) prm->onepass = (enum prsvd_onepass_method)i, found = 1;
   if (!found)
@@ -385,6 +439,13 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
   else PRSVD_ERR(PRSVD_ERR_USAGE, "unknown --sketch '%s': expected gaussian or sparse", o->sketch);
   prm->range_dim = o->range_dim;
   prm->core_dim = o->core_dim;
+  if (o->sketch_memory && (o->passes != 1 || o->tol > 0))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--sketch-memory sizes the single-pass sketches: it needs --passes 1 and -k, not --tol");
+  if (o->sketch_memory && prm->onepass != PRSVD_ONEPASS_THREE)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--sketch-memory sizes the three sketches of --onepass-method three; give --range-dim and --core-dim for '%s'",
+              o->onepass_method);
+  if (o->sketch_memory && (o->range_dim || o->core_dim))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "give either --sketch-memory or --range-dim/--core-dim, not both");
   if (o->tol > 0) {
     if (o->rank)
       PRSVD_ERR(PRSVD_ERR_USAGE, "--tol chooses the rank: give --max-rank R instead of -k");
@@ -394,7 +455,11 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     if (o->max_rank > mn)
       PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank %lld exceeds min(rows, cols) = %lld of '%s'",
                 (long long)o->max_rank, (long long)mn, spec);
-    prm->method = PRSVD_METHOD_QB;
+    if (!o->passes && o->checkpoint)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "--checkpoint with --tol needs --passes N (randQB_FP, whose sketch is fixed "
+                                 "before reading A): the adaptive randQB_EI is not checkpointed");
+    /* a pass count fixes the sketch before A is read (randQB_FP); otherwise grow (randQB_EI) */
+    prm->method = o->passes ? PRSVD_METHOD_QB : PRSVD_METHOD_QB_EI;
     prm->tol = o->tol;
     prm->max_rank = o->max_rank;
     prm->block = o->block;
@@ -405,6 +470,8 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     PRSVD_ERR(PRSVD_ERR_USAGE, "--rank %lld exceeds min(rows, cols) = %lld of '%s'",
               (long long)o->rank, (long long)mn, spec);
   prm->method = o->passes == 1 ? PRSVD_METHOD_ONEPASS : PRSVD_METHOD_SUBSPACE;
+  if (o->sketch_memory)
+    PRSVD_CHECK(prsvd_onepass_budget(m, n, o->rank, o->sketch_memory / 8, &prm->range_dim, &prm->core_dim));
   return PRSVD_OK;
 }
 
@@ -428,19 +495,27 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   if (status) return status;
   if (pca) o.center = 1;
   if (!o.rank && o.tol <= 0) PRSVD_FAIL(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
+  struct prsvd_h5_input how;
+  PRSVD_TRY(prsvd_cli_input(o.read, o.panels, o.memory, &how));
+  if (o.center && how.panels == PRSVD_H5_PANELS_AUTO) how.panels = PRSVD_H5_PANELS_ROWS; /* samples are rows */
+  PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &info, &src));
+  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &info, &src));
   int64_t m = info.rows, n = info.cols, mn = m < n ? m : n;
   /* the factors are of the matrix the user means: X^T streamed for CSC and MATLAB layouts,
    * and --transpose flips that once more */
   const int swap = info.transposed ^ o.transpose;
-  if (info.transposed && !o.quiet && !o.json)
+  const int matlab = !strcmp(info.format, "matlab");
+  if (info.transposed && !info.by_columns && !o.quiet && !o.json)
     prsvd_cli_warn(cli, "'%s' is stored %s: streaming its transpose%s", pos[0],
-                   !strcmp(info.format, "matlab") ? "in MATLAB's column-major orientation" : "column-compressed",
+                   matlab ? "in MATLAB's column-major orientation" : "column-compressed",
                    o.transpose ? " (and --transpose asks for that)" : " and swapping U and V");
+  else if (matlab && info.by_columns && !o.quiet && !o.json)
+    prsvd_cli_warn(cli, "'%s' is stored in MATLAB's column-major orientation: streaming its stored columns, the matrix's rows",
+                   pos[0]);
   PRSVD_TRY(resolve(&o, m, n, pos[0], &prm));
   if (swap && o.center)
-    PRSVD_FAIL(PRSVD_ERR_USAGE, "'%s' is CSC or transposed: PCA centers the columns of the streamed rows, so it needs the samples as stored rows (CSR, or no --transpose)", pos[0]);
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "'%s' is CSC or transposed: PCA centers the columns of the streamed rows, so it needs the samples as stored rows (CSR, or no --transpose or --panels columns)", pos[0]);
   int64_t p_used = o.oversample;
   if (prm.method == PRSVD_METHOD_SUBSPACE && o.rank + o.oversample > mn) {
     p_used = mn - o.rank;
@@ -448,60 +523,58 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
                    (long long)(o.rank + o.oversample), (long long)mn, (long long)p_used);
   }
   prm.oversample = p_used;
-  if (o.memory < 8 * n)
-    PRSVD_FAIL(PRSVD_ERR_USAGE, "--memory %lld bytes holds less than one row of '%s' (%lld columns: %lld bytes)",
-               (long long)o.memory, pos[0], (long long)n, (long long)(8 * n));
+  struct prsvd_svd_plan plan;
+  PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
   PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
+  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &plan);
 
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * n);
   prm.progress = prsvd_progress_report;
   prm.progress_arg = &progress;
-  if (o.checkpoint) { /* the identity a resume must match: input, options, ranks */
+  if (o.checkpoint) { /* the identity a resume must match: input, every option that shapes the
+                       * state or the result, ranks */
     char opts[512];
     struct prsvd_h5_checkpoint_spec spec = {o.checkpoint, file, dataset, info.type, m, n, opts,
                                             o.checkpoint_every, &prsvd_cli_stop};
-    snprintf(opts, sizeof opts, "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;center=%d;scale=%d",
+    snprintf(opts, sizeof opts,
+             "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;center=%d;scale=%d;sketch=%s;range_dim=%lld;"
+             "core_dim=%lld;tol=%.15g;max_rank=%lld;block=%lld;precision=%s%s",
              method_name(&prm), (long long)prm.rank, (long long)prm.oversample, prm.power_iters,
-             (unsigned long long)prm.seed, prm.center, prm.scale);
-    PRSVD_TRY(prsvd_h5_checkpointer(cli->comm, &spec, &checkpointer));
+             (unsigned long long)prm.seed, prm.center, prm.scale, o.sketch, (long long)prm.range_dim,
+             (long long)prm.core_dim, prm.tol, (long long)prm.max_rank, (long long)prm.block,
+             o.precision, info.by_columns ? ";panels=columns" : "");
+    PRSVD_TRY(prsvd_cli_checkpointer(cli, &spec, &checkpointer));
     prm.checkpoint = &checkpointer;
-    prsvd_cli_stop_on_signals();
   }
   prsvd_profile_reset();
   PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
-  if (!o.quiet && !o.json) {
-    int64_t panel;
-    PRSVD_TRY(prsvd_svd_panel_rows(svd, src, &panel));
-    if (cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, panel);
-  }
-  status = prsvd_svd_solve(svd, src);
-  if (status == PRSVD_CHECKPOINTED) {
-    char why[256];
-    snprintf(why, sizeof why, "%s", prsvd_error_message());
-    PRSVD_FAIL(PRSVD_CHECKPOINTED, "state saved in '%s' (%s)", o.checkpoint, why);
-  }
-  PRSVD_TRY(status);
+  PRSVD_TRY(prsvd_cli_solve(svd, src, o.checkpoint));
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
-  PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st, swap));
+  PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st, swap, info.by_columns));
   if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
 
   double elapsed = MPI_Wtime() - cli->t_start;
   prsvd_profile_reduce(cli->comm, rows);
   prsvd_profile_reduce_passes(cli->comm, &passes);
   if (o.json) {
-    json_object *j = summary_json(cli, pos[0], m, n, svd, &st, rows, elapsed, &o, &prm);
+    json_object *j = summary_json(cli, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm);
     json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else if (!o.quiet) {
     print_summary(cli, &o, &prm, svd, &st, rows, elapsed);
   }
-  if (prm.method == PRSVD_METHOD_QB && !st.tol_met)
+  if (fixed_accuracy(&prm) && !st.tol_met) {
+    const int64_t cap = max_rank_of(&prm, mn);
+    if (st.qb_rank < cap)
+      PRSVD_FAIL(PRSVD_ERR_TOL,
+                 "tolerance %g not reached: the error indicator stalled at %.3e at rank %lld, below --max-rank %lld (the rest of A is at rounding level); the rank-%lld result in '%s' is labelled tol_met = 0",
+                 o.tol, st.tol_achieved, (long long)st.qb_rank, (long long)cap, (long long)st.qb_rank, o.output);
     PRSVD_FAIL(PRSVD_ERR_TOL,
-               "tolerance %g not reached within --max-rank %lld (error indicator %.3e): the rank-%lld result in '%s' is labelled tol_met = 0; raise --max-rank",
-               o.tol, (long long)(o.max_rank ? o.max_rank : (mn < 256 ? mn : 256)), st.tol_achieved,
-               (long long)(o.max_rank ? o.max_rank : (mn < 256 ? mn : 256)), o.output);
+               "tolerance %g not reached within --max-rank %lld (error indicator %.3e after %d passes): the rank-%lld result in '%s' is labelled tol_met = 0; raise --max-rank",
+               o.tol, (long long)cap, st.tol_achieved, st.passes, (long long)cap, o.output);
+  }
 done:
   prsvd_h5_checkpointer_free(&checkpointer);
   prsvd_svd_destroy(&svd);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "profile.h"
 #include "rng.h"
@@ -122,12 +123,14 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   const int64_t n = prsvd_source_cols(a);
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
-  double *panel = NULL, *work = NULL, *omega = NULL, *b = NULL, *sigma = NULL;
+  double *work = NULL, *omega = NULL, *b = NULL, *sigma = NULL;
   prsvd_dmat *y = NULL;
-  int info = 0;
+  int info = 0, resumed;
   double nu_extra = 0.0;
+  struct prsvd_ckpt ck;
 
   memset(&pass, 0, sizeof pass);
+  prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
   PRSVD_CHECK(check_square(svd, a));
   int64_t l = prm->rank + (prm->oversample > 0 ? prm->oversample : 0);
   if (l > n) l = n;
@@ -136,7 +139,6 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
   prsvd_row_block(n, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &r0, &nr);
   svd->stats.panel_rows = panel_rows;
-  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, l, 0));
   PRSVD_ALLOC(omega, n * l);
   PRSVD_ALLOC(b, l * l);
@@ -147,7 +149,6 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   /* Y = A Omega, one pass; sampled entries for the symmetry check */
   pass.a = a;
   pass.panel_rows = panel_rows;
-  pass.panel = panel;
   pass.work = work;
   pass.params = prm;
   pass.check_finite = prm->check_finite;
@@ -158,14 +159,18 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_symmetry_samples(svd, n, &pass));
   cur.n_passes = 1;
   cur.next_row = r0;
+  /* the state: Y (kept rows) and the symmetry samples seen so far */
+  double *yl = prsvd_dmat_local(y, NULL, NULL, &yld);
+  prsvd_ckpt_array(&ck, "Y", yl, n, l, yld, r0, nr, 1);
+  if (pass.n_samples)
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "symmetry_samples", pass.sample_val, pass.n_samples, 1));
+  PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
-  svd->stats.bytes_read = (int64_t)prsvd_source_pass_bytes(a);
   PRSVD_TRY(prsvd_symmetry_check(svd, a, &pass));
 
   prsvd_profile_begin(PRSVD_EV_ORTH);
-  double *yl = prsvd_dmat_local(y, NULL, NULL, &yld);
   /* nu = sqrt(n) eps ||Y||_F;  Y_nu = Y + nu Omega */
   double fro = 0.0;
   for (int64_t c = 0; c < l; c++)
@@ -231,8 +236,9 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_svd_finish_left(svd, y, sigma));
   for (int64_t j = 0; j < svd->k; j++) svd->s[j] = fmax(0.0, sigma[j] * sigma[j] - nu - nu_extra);
 done:
+  prsvd_ckpt_free(&ck);
   free_samples(&pass);
-  free(panel), free(work), free(omega), free(b), free(sigma);
+  prsvd_pass_free(&pass), free(work), free(omega), free(b), free(sigma);
   prsvd_dmat_destroy(&y);
   return status;
 }

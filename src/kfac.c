@@ -6,13 +6,15 @@
  *   A_batch = (1/B) sum_b [a_b; 1][a_b; 1]^T,  G_batch = (1/B) sum_b g_b g_b^T
  *             (B: the samples of all ranks; one MPI_Allreduce of packed upper triangles)
  *   F <- rho F + (1 - rho) F_batch                         (the first update sets F)
- *   F ~ U diag(Lambda) U^T on its owner rank, then broadcast
+ *   F ~ U diag(Lambda) U^T on its owner rank, then broadcast; or, for a factor of dimension
+ *   >= distribute_dim or given as a source, by all ranks together (kfac_inverse.c)
  *   Delta W = (G + lambda_G I)^s grad_W (A + lambda_A I)^s  (s = -1, or -1/p for roots)
  *
  * Assumptions: every rank adds the same layers with the same parameters; statistics are
- * finite.  Owners depend only on the layer sizes, the method and the number of ranks, so
- * the decompositions, and therefore every preconditioned gradient, are the same bits on
- * every rank.
+ * finite.  Owners depend only on the layer sizes, the parameters, the number of ranks and
+ * the factors given as sources, so the decompositions, and therefore every preconditioned
+ * gradient, are the same bits on every rank.  A factor's d x d storage is allocated when it
+ * first receives values, so a factor given as a source never costs d^2 memory.
  */
 #include <math.h>
 #include <stdio.h>
@@ -22,13 +24,15 @@
 #include "error.h"
 #include "kfac_impl.h"
 #include "prsvd_kfac.h"
+#include "source_impl.h"
 
 struct kfac_factor {
   int64_t d;
-  double *f;             /* d x d, both triangles */
+  double *f;             /* d x d, both triangles (NULL until the factor receives values) */
   double *sum;           /* d x d statistics since the last update (upper triangle, col-major) */
   int64_t n_updates;     /* updates or set_factor calls this factor has had (this rank) */
-  int owner;
+  prsvd_source *src;     /* the caller's source of the factor, or NULL (then f holds it) */
+  int owner;             /* the rank that decomposes it, -1 for all ranks together */
   int64_t r;             /* the decomposition in use: U (d x r column-major), Lambda (r) */
   double *u, *lambda;
   double trace, damping;
@@ -50,8 +54,8 @@ struct prsvd_kfac {
   int n_layers, capacity;
   int64_t step;
   int have_inverses;
-  double *stats_buf;     /* the packed statistics of one update, sized by add_layer */
-  int64_t stats_len;
+  double *stats_buf;     /* the packed statistics of one update (stats_cap doubles) */
+  int64_t stats_cap;
   struct prsvd_kfac_stats stats;
 };
 
@@ -106,6 +110,10 @@ int prsvd_kfac_set_params(prsvd_kfac *kf, const struct prsvd_kfac_params *p) {
   if (p->factor_period < 1 || p->inverse_period < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC periods (factors %d, inverses %d) must be at least 1",
               p->factor_period, p->inverse_period);
+  if (p->distribute_dim < 0)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC distribute_dim %lld must be >= 0 (0: never)", (long long)p->distribute_dim);
+  if (p->memory < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC memory %lld bytes must be positive", (long long)p->memory);
+  if (!(p->sym_tol >= 0.0)) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC sym_tol %g must be >= 0", p->sym_tol);
   kf->params = *p;
   return PRSVD_OK;
 }
@@ -117,7 +125,6 @@ static int check_layer(const prsvd_kfac *kf, int layer) {
 }
 
 int prsvd_kfac_add_layer(prsvd_kfac *kf, int64_t d_in, int64_t d_out, int bias, int *layer) {
-  int status = PRSVD_OK;
   if (d_in < 1 || d_out < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC layer of %lld inputs and %lld outputs: both must be >= 1",
               (long long)d_in, (long long)d_out);
@@ -136,20 +143,16 @@ int prsvd_kfac_add_layer(prsvd_kfac *kf, int64_t d_in, int64_t d_out, int bias, 
   snprintf(l->name, sizeof l->name, "layer %d", kf->n_layers);
   l->fac[0].d = d_in + l->bias;
   l->fac[1].d = d_out;
-  kf->n_layers++; /* from here on destroy frees whatever was allocated */
-  for (int w = 0; w < 2; w++) {
-    const int64_t d = l->fac[w].d;
-    PRSVD_ALLOC(l->fac[w].f, d * d);
-    PRSVD_ALLOC(l->fac[w].sum, d * d);
-    kf->stats_len += d * (d + 1) / 2;
-  }
-  kf->stats_len++; /* the layer's sample count */
-  /* allocated here so that an update allocates nothing between its collectives */
-  double *grown = realloc(kf->stats_buf, sizeof(double) * (size_t)kf->stats_len);
-  if (!grown) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory sizing the K-FAC statistics buffer");
-  kf->stats_buf = grown;
+  kf->n_layers++;
   *layer = kf->n_layers - 1;
   return PRSVD_OK;
+}
+
+/* The factor's d x d storage, allocated (zero) when it first receives values. */
+static int ensure_storage(struct kfac_factor *f) {
+  int status = PRSVD_OK;
+  if (!f->f) PRSVD_ALLOC(f->f, f->d * f->d);
+  if (!f->sum) PRSVD_ALLOC(f->sum, f->d * f->d);
 done:
   return status;
 }
@@ -171,6 +174,10 @@ int prsvd_kfac_accumulate(prsvd_kfac *kf, int layer, int64_t batch, const double
               l->name, (long long)batch, (long long)lda, (long long)ldg, (long long)l->d_in,
               (long long)l->d_out);
   if (batch == 0) return PRSVD_OK;
+  if (l->fac[0].src || l->fac[1].src)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "%s: a factor given as a source takes no statistics", l->name);
+  PRSVD_CHECK(ensure_storage(&l->fac[0]));
+  PRSVD_CHECK(ensure_storage(&l->fac[1]));
   PRSVD_CHECK(prsvd_to_int(batch, "batch", &ib));
   PRSVD_CHECK(prsvd_to_int(l->d_in, "layer inputs", &ia));
   PRSVD_CHECK(prsvd_to_int(l->d_out, "layer outputs", &ig));
@@ -190,18 +197,43 @@ int prsvd_kfac_accumulate(prsvd_kfac *kf, int layer, int64_t batch, const double
   return PRSVD_OK;
 }
 
+/* Storage for every factor that takes statistics, and the packed buffer: sample counts,
+ * then the upper triangles.  Local; *len receives the buffer's length. */
+static int prepare_update(prsvd_kfac *kf, int64_t *len) {
+  int64_t n = kf->n_layers;
+  for (int i = 0; i < kf->n_layers; i++)
+    for (int w = 0; w < 2; w++) {
+      struct kfac_factor *f = &kf->layers[i].fac[w];
+      if (f->src) continue;
+      PRSVD_CHECK(ensure_storage(f));
+      n += f->d * (f->d + 1) / 2;
+    }
+  if (n > kf->stats_cap) {
+    double *grown = realloc(kf->stats_buf, sizeof(double) * (size_t)n);
+    if (!grown) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory sizing the K-FAC statistics buffer (%lld doubles)", (long long)n);
+    kf->stats_buf = grown;
+    kf->stats_cap = n;
+  }
+  *len = n;
+  return PRSVD_OK;
+}
+
 int prsvd_kfac_update_factors(prsvd_kfac *kf) {
   int status = PRSVD_OK, count, any = 0;
-  double *buf = kf->stats_buf, t0 = MPI_Wtime();
-  int64_t p = 0;
+  double *buf, t0 = MPI_Wtime();
+  int64_t p = 0, len = 0;
   const double rho = kf->params.decay;
   if (!kf->n_layers) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC factor update: no layers");
-  PRSVD_CHECK(prsvd_to_int(kf->stats_len, "K-FAC statistics buffer", &count));
+  /* allocations agreed before the collective, so no rank is left waiting */
+  PRSVD_TRY(prsvd_error_agree(kf->comm, prepare_update(kf, &len)));
+  PRSVD_TRY(prsvd_to_int(len, "K-FAC statistics buffer", &count));
+  buf = kf->stats_buf;
   /* pack: every layer's sample count, then the upper triangles */
   for (int i = 0; i < kf->n_layers; i++) buf[p++] = (double)kf->layers[i].batch;
   for (int i = 0; i < kf->n_layers; i++)
     for (int w = 0; w < 2; w++) {
       const struct kfac_factor *f = &kf->layers[i].fac[w];
+      if (f->src) continue;
       for (int64_t c = 0; c < f->d; c++)
         for (int64_t r = 0; r <= c; r++) buf[p++] = f->sum[c * f->d + r];
     }
@@ -214,6 +246,7 @@ int prsvd_kfac_update_factors(prsvd_kfac *kf) {
     for (int w = 0; w < 2; w++) {
       struct kfac_factor *f = &l->fac[w];
       const int64_t d = f->d;
+      if (f->src) continue;
       if (batch > 0) {
         const double keep = f->n_updates ? rho : 0.0, add = (1.0 - keep) / batch;
         for (int64_t c = 0; c < d; c++)
@@ -237,8 +270,13 @@ done:
   return status;
 }
 
+/* 1 if all ranks decompose the factor together */
+static int shared(const prsvd_kfac *kf, const struct kfac_factor *f) {
+  return f->src || (kf->nprocs > 1 && kf->params.distribute_dim > 0 && f->d >= kf->params.distribute_dim);
+}
+
 /* Greedy balance: factors by decreasing cost (d^3 for eig, d^2 r otherwise), each to the
- * least loaded rank (the lowest on ties). */
+ * least loaded rank (the lowest on ties); the shared factors to all ranks (-1). */
 static int assign_owners(prsvd_kfac *kf) {
   int status = PRSVD_OK;
   const int nf = 2 * kf->n_layers;
@@ -259,11 +297,16 @@ static int assign_owners(prsvd_kfac *kf) {
     order[j] = v;
   }
   for (int t = 0; t < nf; t++) {
+    struct kfac_factor *f = &kf->layers[order[t] / 2].fac[order[t] % 2];
     int best = 0;
+    if (shared(kf, f)) {
+      f->owner = -1;
+      continue;
+    }
     for (int q = 1; q < kf->nprocs; q++)
       if (load[q] < load[best]) best = q;
     load[best] += cost[order[t]];
-    kf->layers[order[t] / 2].fac[order[t] % 2].owner = best;
+    f->owner = best;
   }
 done:
   free(cost), free(load), free(order);
@@ -332,11 +375,82 @@ static int decompose_owned(prsvd_kfac *kf, double **us, double **ls, double *hea
   return PRSVD_OK;
 }
 
+/* Collective: the trace of a source, each rank summing the diagonal of its block of rows read
+ * in panels of at most `memory` bytes. */
+static int source_trace(MPI_Comm comm, prsvd_source *src, int64_t memory, double *trace) {
+  int status = PRSVD_OK, rank, nprocs;
+  const int64_t n = prsvd_source_rows(src);
+  int64_t row0, rows, panel_rows = memory / (8 * n);
+  double *panel = NULL, sum = 0.0;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &nprocs);
+  prsvd_row_block(n, rank, nprocs, &row0, &rows);
+  if (panel_rows < 1) panel_rows = 1;
+  if (panel_rows > rows) panel_rows = rows > 0 ? rows : 1;
+  PRSVD_ALLOC(panel, panel_rows * n);
+  for (int64_t i = 0; i < rows; i += panel_rows) {
+    const int64_t nr = rows - i < panel_rows ? rows - i : panel_rows;
+    PRSVD_TRY(prsvd_source_read(src, row0 + i, nr, panel));
+    for (int64_t t = 0; t < nr; t++) sum += panel[t * n + row0 + i + t];
+  }
+done:
+  free(panel);
+  status = prsvd_error_agree(comm, status);
+  if (!status) {
+    int rc = MPI_Allreduce(&sum, trace, 1, MPI_DOUBLE, MPI_SUM, comm);
+    if (rc != MPI_SUCCESS) status = prsvd_mpi_check(rc, __FILE__, __LINE__, __func__, "MPI_Allreduce");
+  }
+  return status;
+}
+
+/* Collective: the factors all ranks decompose together, in layer order; every rank receives
+ * U and Lambda, rank 0 alone adds (r, trace) to head (which is summed over the ranks). */
+static int decompose_shared(prsvd_kfac *kf, double **us, double **ls, double *head) {
+  int status = PRSVD_OK;
+  char name[600];
+  prsvd_source *mem = NULL;
+  for (int i = 0; i < 2 * kf->n_layers; i++) { /* every shared factor has values */
+    const struct kfac_layer *l = &kf->layers[i / 2];
+    const struct kfac_factor *f = &l->fac[i % 2];
+    if (f->owner < 0 && !f->src && !f->n_updates && !status)
+      status = prsvd_error_set(PRSVD_ERR_USAGE, __FILE__, __LINE__, __func__,
+                               "K-FAC refresh: factor '%s/%s' has no statistics yet (update the factors first; a factor decomposed by all ranks needs its values on every rank)",
+                               l->name, factor_label[i % 2]);
+  }
+  PRSVD_CHECK(prsvd_error_agree(kf->comm, status));
+  for (int i = 0; i < 2 * kf->n_layers; i++) {
+    struct kfac_layer *l = &kf->layers[i / 2];
+    const struct kfac_factor *f = &l->fac[i % 2];
+    prsvd_source *src = f->src;
+    double trace = 0.0;
+    int64_t r;
+    if (f->owner >= 0) continue;
+    const double td = MPI_Wtime();
+    if (!src) {
+      snprintf(name, sizeof name, "%s/%s", l->name, factor_label[i % 2]);
+      status = prsvd_source_memory(f->d, f->d, f->f, f->d, &mem);
+      if (!status) status = prsvd_source_rename(mem, name);
+      PRSVD_TRY(prsvd_error_agree(kf->comm, status));
+      src = mem;
+      for (int64_t j = 0; j < f->d; j++) trace += f->f[j * f->d + j];
+    } else if (kf->params.pi_split) {
+      PRSVD_TRY(source_trace(kf->comm, src, kf->params.memory, &trace));
+    }
+    PRSVD_TRY(prsvd_kfac_eigh_source(kf->comm, &kf->params, src, &r, &us[i], &ls[i]));
+    prsvd_source_destroy(&mem);
+    kf->stats.time_decompose += MPI_Wtime() - td;
+    if (kf->rank == 0) head[2 * i] = (double)r, head[2 * i + 1] = trace;
+  }
+done:
+  prsvd_source_destroy(&mem);
+  return status;
+}
+
 /* Room for the factors other ranks decompose.  Local. */
 static int allocate_received(prsvd_kfac *kf, double **us, double **ls, const double *head) {
   int status = PRSVD_OK;
   for (int i = 0; i < 2 * kf->n_layers; i++)
-    if (kf->layers[i / 2].fac[i % 2].owner != kf->rank) {
+    if (kf->layers[i / 2].fac[i % 2].owner != kf->rank && kf->layers[i / 2].fac[i % 2].owner >= 0) {
       PRSVD_ALLOC(us[i], kf->layers[i / 2].fac[i % 2].d * (int64_t)head[2 * i]);
       PRSVD_ALLOC(ls[i], (int64_t)head[2 * i]);
     }
@@ -357,6 +471,8 @@ int prsvd_kfac_refresh(prsvd_kfac *kf) {
   PRSVD_TRY(decompose_owned(kf, us, ls, head));
 done:
   status = prsvd_error_agree(kf->comm, status);
+  /* then all ranks together the shared ones */
+  if (!status) status = decompose_shared(kf, us, ls, head);
   /* every rank learns r and the trace of every factor (non-owners add zeros) */
   if (!status) {
     int rc = MPI_Allreduce(MPI_IN_PLACE, head, 2 * nf, MPI_DOUBLE, MPI_SUM, kf->comm);
@@ -364,7 +480,8 @@ done:
     if (!status) status = allocate_received(kf, us, ls, head);
     status = prsvd_error_agree(kf->comm, status);
   }
-  for (int i = 0; i < nf && !status; i++) status = bcast_factor(kf, i, us[i], ls[i], (int64_t)head[2 * i]);
+  for (int i = 0; i < nf && !status; i++)
+    if (kf->layers[i / 2].fac[i % 2].owner >= 0) status = bcast_factor(kf, i, us[i], ls[i], (int64_t)head[2 * i]);
   if (!status) {
     for (int i = 0; i < nf; i++) { /* the new decompositions replace the old */
       struct kfac_factor *f = &kf->layers[i / 2].fac[i % 2];
@@ -427,8 +544,24 @@ int prsvd_kfac_set_factor(prsvd_kfac *kf, int layer, enum prsvd_kfac_factor whic
   PRSVD_CHECK(check_layer(kf, layer));
   struct kfac_factor *x = &kf->layers[layer].fac[which == PRSVD_KFAC_G];
   if (ld < x->d) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC set_factor: row stride %lld below %lld", (long long)ld, (long long)x->d);
+  PRSVD_CHECK(ensure_storage(x));
+  x->src = NULL;
   for (int64_t i = 0; i < x->d; i++) memcpy(x->f + i * x->d, f + i * ld, sizeof(double) * (size_t)x->d);
   x->n_updates++;
+  return PRSVD_OK;
+}
+
+int prsvd_kfac_set_factor_source(prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
+                                 prsvd_source *src) {
+  PRSVD_CHECK(check_layer(kf, layer));
+  struct kfac_factor *x = &kf->layers[layer].fac[which == PRSVD_KFAC_G];
+  if (prsvd_source_rows(src) != x->d || prsvd_source_cols(src) != x->d)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' is %lld x %lld but factor %s of %s is %lld x %lld", prsvd_source_name(src),
+              (long long)prsvd_source_rows(src), (long long)prsvd_source_cols(src), factor_label[which == PRSVD_KFAC_G],
+              kf->layers[layer].name, (long long)x->d, (long long)x->d);
+  free(x->f), free(x->sum); /* the source replaces the values */
+  x->f = x->sum = NULL;
+  x->src = src;
   return PRSVD_OK;
 }
 
@@ -436,6 +569,9 @@ int prsvd_kfac_get_factor(const prsvd_kfac *kf, int layer, enum prsvd_kfac_facto
                           int64_t *d, const double **f) {
   PRSVD_CHECK(check_layer(kf, layer));
   const struct kfac_factor *x = &kf->layers[layer].fac[which == PRSVD_KFAC_G];
+  if (!x->f)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC get_factor: factor %s of %s holds no values (%s)", factor_label[which == PRSVD_KFAC_G],
+              kf->layers[layer].name, x->src ? "it is read from a source" : "no update or set_factor yet");
   *d = x->d;
   *f = x->f;
   return PRSVD_OK;

@@ -5,14 +5,18 @@
  *   (F + delta I)^s x = U [(Lambda + delta)^s - delta^s] U^T x + delta^s x      (r < n)
  *   (F + delta I)^s x = U (Lambda + delta)^s U^T x                              (r = n)
  *
- *  eig      LAPACK dsyevd on the whole factor (every eigenpair)
+ *  eig      every eigenpair: LAPACK dsyevd on one rank, ScaLAPACK PDSYEVD on a 2-D
+ *           block-cyclic grid of several (mpi/smat.c)
  *  revd     HMT 2011 Alg. 5.3 with q power iterations (prsvd_svd, PRSVD_METHOD_REVD)
  *  nystrom  stable single-pass Nystrom, TYUC 2017 Alg. 3 (prsvd_svd, PRSVD_METHOD_NYSTROM)
  *  rsvd     randomized subspace iteration (prsvd_svd, PRSVD_METHOD_SUBSPACE): for a PSD
  *           factor the singular values are the eigenvalues and U the eigenvectors
  *
- * The randomized methods run the library's solver on MPI_COMM_SELF over the factor in memory;
- * when r + oversample >= n they use dsyevd (the top r eigenpairs) instead.
+ * The factor reaches every method as a prsvd_source: an array in memory, or an HDF5 dataset
+ * that the randomized methods stream in row panels as `prsvd eig` does.  The randomized
+ * methods run the library's solver over the ranks of the communicator they are given (one
+ * rank: MPI_COMM_SELF); when r + oversample >= n they use the exact solver (the top r
+ * eigenpairs) instead.
  *
  * Assumptions: F symmetric positive semidefinite (eigenvalues below -1e-8 lambda_max are an
  * input error; smaller negative ones are rounding and set to 0); delta > 0.
@@ -24,75 +28,127 @@
 #include "blas.h"
 #include "error.h"
 #include "kfac_impl.h"
-#include "source_impl.h"
 #include "prsvd_kfac.h"
+#include "source_impl.h"
+#include "svd_impl.h"
 
-/* dsyevd: every eigenpair, reordered to descending eigenvalues */
-static int eigh_lapack(const struct prsvd_kfac_params *p, const char *name, int64_t n,
-                       const double *f, int64_t ld, int64_t r, double *u, double *lambda) {
+/* The largest-magnitude entry of each eigenvector positive (ties: the lowest row), as the
+ * rest of prsvd, so that every method and every number of ranks gives the same signs. */
+static void fix_signs(int64_t n, int64_t r, double *u) {
+  for (int64_t j = 0; j < r; j++) {
+    double big = 0.0, sign = 1.0;
+    for (int64_t i = 0; i < n; i++)
+      if (fabs(u[j * n + i]) > big) big = fabs(u[j * n + i]), sign = u[j * n + i] < 0 ? -1.0 : 1.0;
+    if (sign < 0)
+      for (int64_t i = 0; i < n; i++) u[j * n + i] = -u[j * n + i];
+  }
+}
+
+/* A NaN or Inf in rows [row0, row0 + nrows) of the factor is an input error naming it. */
+static int check_rows_finite(const char *name, int64_t row0, int64_t nrows, int64_t n, const double *rows, int64_t ld) {
+  for (int64_t i = 0; i < nrows; i++)
+    for (int64_t j = 0; j < n; j++)
+      if (!isfinite(rows[i * ld + j]))
+        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' has %s at row %lld, column %lld", name,
+                  isnan(rows[i * ld + j]) ? "NaN" : "Inf", (long long)(row0 + i), (long long)j);
+  return PRSVD_OK;
+}
+
+/* This rank alone, dsyevd on the whole factor: every eigenpair, the top r kept descending */
+static int eigh_lapack(prsvd_source *src, int64_t r, double *u, double *lambda) {
   int status = PRSVD_OK, in, info = 0, lwork = -1, liwork = -1, iwq;
   double wq, *a = NULL, *w = NULL, *work = NULL;
   int *iwork = NULL;
-  (void)p;
+  const int64_t n = prsvd_source_rows(src);
   PRSVD_CHECK(prsvd_to_int(n, "factor dimension", &in));
   PRSVD_ALLOC(a, n * n);
   PRSVD_ALLOC(w, n);
-  for (int64_t i = 0; i < n; i++) memcpy(a + i * n, f + i * ld, sizeof(double) * (size_t)n);
+  PRSVD_TRY(prsvd_source_read(src, 0, n, a)); /* row-major = column-major: symmetric */
+  PRSVD_TRY(check_rows_finite(prsvd_source_name(src), 0, n, n, a, n));
   dsyevd_("V", "U", &in, a, &in, w, &wq, &lwork, &iwq, &liwork, &info);
   lwork = (int)wq + 1, liwork = iwq + 1;
   PRSVD_ALLOC(work, lwork);
   PRSVD_ALLOC(iwork, liwork);
   dsyevd_("V", "U", &in, a, &in, w, work, &lwork, iwork, &liwork, &info);
   if (info < 0) PRSVD_FAIL(PRSVD_ERR_INTERNAL, "DSYEVD: illegal value in argument %d", -info);
-  if (info > 0) PRSVD_FAIL(PRSVD_ERR_NUMERIC, "DSYEVD did not converge on '%s' (info = %d)", name, info);
+  if (info > 0) PRSVD_FAIL(PRSVD_ERR_NUMERIC, "DSYEVD did not converge on '%s' (info = %d)", prsvd_source_name(src), info);
   for (int64_t j = 0; j < r; j++) {
-    const int64_t src = n - 1 - j;
-    lambda[j] = w[src];
-    /* the largest-magnitude entry of each eigenvector positive, as the rest of prsvd */
-    double big = 0.0, sign = 1.0;
-    for (int64_t i = 0; i < n; i++)
-      if (fabs(a[src * n + i]) > big) big = fabs(a[src * n + i]), sign = a[src * n + i] < 0 ? -1.0 : 1.0;
-    for (int64_t i = 0; i < n; i++) u[j * n + i] = sign * a[src * n + i];
+    lambda[j] = w[n - 1 - j];
+    memcpy(u + j * n, a + (n - 1 - j) * n, sizeof(double) * (size_t)n);
   }
 done:
   free(a), free(w), free(work), free(iwork);
   return status;
 }
 
-/* the library's randomized solvers on this rank alone */
-static int eigh_randomized(const struct prsvd_kfac_params *p, const char *name, int64_t n,
-                           const double *f, int64_t ld, int64_t r, double *u, double *lambda) {
+/* Every rank of comm: ScaLAPACK PDSYEVD on a 2-D block-cyclic grid, each rank reading the
+ * rows of its blocks from src (a block at a time, so the panels stay small) */
+static int eigh_scalapack(MPI_Comm comm, prsvd_source *src, int64_t r, double *u, double *lambda) {
   int status = PRSVD_OK;
-  prsvd_source *src = NULL;
+  prsvd_smat *a = NULL;
+  double *rows = NULL;
+  const int64_t n = prsvd_source_rows(src);
+  PRSVD_CHECK(prsvd_smat_create(comm, n, &a));
+  const int64_t block = prsvd_smat_block(a);
+  PRSVD_ALLOC(rows, block * n);
+  for (int64_t i = 0; i < n; i += block) {
+    const int64_t nr = n - i < block ? n - i : block;
+    if (!prsvd_smat_holds_row(a, i)) continue;
+    PRSVD_TRY(prsvd_source_read(src, i, nr, rows));
+    PRSVD_TRY(check_rows_finite(prsvd_source_name(src), i, nr, n, rows, n));
+    PRSVD_TRY(prsvd_smat_set_rows(a, i, nr, rows, n));
+  }
+done:
+  free(rows);
+  status = prsvd_error_agree(comm, status);
+  if (!status) status = prsvd_smat_eigh(a, r, lambda, u);
+  prsvd_smat_destroy(&a);
+  return status;
+}
+
+/* The exact decomposition: dsyevd on one rank, PDSYEVD over several */
+static int eigh_exact(MPI_Comm comm, const struct prsvd_kfac_params *p, prsvd_source *src, int64_t r,
+                      double *u, double *lambda) {
+  int nprocs;
+  (void)p;
+  MPI_Comm_size(comm, &nprocs);
+  if (nprocs == 1) return eigh_lapack(src, r, u, lambda);
+  return eigh_scalapack(comm, src, r, u, lambda);
+}
+
+/* The library's randomized solvers over every rank of comm, streaming src in row panels of
+ * at most p->memory bytes per rank; U gathered whole on every rank */
+static int eigh_randomized(MPI_Comm comm, const struct prsvd_kfac_params *p, prsvd_source *src,
+                           int64_t r, double *u, double *lambda) {
+  int status = PRSVD_OK;
   prsvd_svd *svd = NULL;
   struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
-  const double *vals, *ul;
-  int64_t k, row0, rows, uld;
+  const double *vals;
+  int64_t k;
+  const int64_t n = prsvd_source_rows(src);
   prm.rank = r;
   prm.oversample = p->oversample;
   prm.power_iters = p->power_iters;
   prm.seed = p->seed;
   prm.n_probes = 0;
-  prm.check_finite = 0; /* checked by prsvd_kfac_eigh, naming the factor */
-  if (prm.memory < 8 * n) prm.memory = 8 * n;
+  prm.sym_tol = p->sym_tol;
+  prm.memory = p->memory;
   prm.method = p->method == PRSVD_KFAC_REVD      ? PRSVD_METHOD_REVD
                : p->method == PRSVD_KFAC_NYSTROM ? PRSVD_METHOD_NYSTROM
                                                  : PRSVD_METHOD_SUBSPACE;
-  PRSVD_TRY(prsvd_source_memory(n, n, f, ld, &src));
-  PRSVD_TRY(prsvd_source_rename(src, name)); /* errors name the factor */
-  PRSVD_TRY(prsvd_svd_create(MPI_COMM_SELF, &svd));
+  PRSVD_TRY(prsvd_svd_create(comm, &svd));
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
   PRSVD_TRY(prsvd_svd_solve(svd, src));
   PRSVD_TRY(prsvd_svd_get_rank(svd, &k));
-  if (k != r) PRSVD_FAIL(PRSVD_ERR_INTERNAL, "'%s': asked for %lld eigenpairs, got %lld", name, (long long)r, (long long)k);
+  if (k != r) PRSVD_FAIL(PRSVD_ERR_INTERNAL, "'%s': asked for %lld eigenpairs, got %lld", prsvd_source_name(src), (long long)r, (long long)k);
   PRSVD_TRY(prsvd_svd_get_singular_values(svd, &vals)); /* the eigenvalues for NYSTROM/REVD */
-  PRSVD_TRY(prsvd_svd_get_u(svd, &ul, &row0, &rows, &uld));
-  if (row0 != 0 || rows != n) PRSVD_FAIL(PRSVD_ERR_INTERNAL, "'%s': U not held whole on MPI_COMM_SELF", name);
+  if (prsvd_dmat_rows(svd->u) != n || prsvd_dmat_cols(svd->u) != r)
+    PRSVD_FAIL(PRSVD_ERR_INTERNAL, "'%s': U is %lld x %lld, expected %lld x %lld", prsvd_source_name(src),
+               (long long)prsvd_dmat_rows(svd->u), (long long)prsvd_dmat_cols(svd->u), (long long)n, (long long)r);
+  PRSVD_TRY(prsvd_dmat_allgather(svd->u, u));
   memcpy(lambda, vals, sizeof(double) * (size_t)r);
-  for (int64_t j = 0; j < r; j++) memcpy(u + j * n, ul + j * uld, sizeof(double) * (size_t)n);
 done:
   prsvd_svd_destroy(&svd);
-  prsvd_source_destroy(&src);
   return status;
 }
 
@@ -100,42 +156,46 @@ static const struct {
   enum prsvd_kfac_method method;
   const char *name;
   int full; /* every eigenpair */
-  int (*eigh)(const struct prsvd_kfac_params *, const char *, int64_t, const double *, int64_t,
-              int64_t, double *, double *);
+  int (*eigh)(MPI_Comm, const struct prsvd_kfac_params *, prsvd_source *, int64_t, double *, double *);
 } methods[] = {
-    {PRSVD_KFAC_EIG, "eig", 1, eigh_lapack},
+    {PRSVD_KFAC_EIG, "eig", 1, eigh_exact},
     {PRSVD_KFAC_REVD, "revd", 0, eigh_randomized},
     {PRSVD_KFAC_NYSTROM, "nystrom", 0, eigh_randomized},
     {PRSVD_KFAC_RSVD, "rsvd", 0, eigh_randomized},
 };
 
-int prsvd_kfac_eigh(const struct prsvd_kfac_params *p, const char *name, int64_t n,
-                    const double *f, int64_t ld, int64_t *r_out, double **u_out,
-                    double **lambda_out) {
+int prsvd_kfac_eigh_source(MPI_Comm comm, const struct prsvd_kfac_params *p, prsvd_source *src,
+                           int64_t *r_out, double **u_out, double **lambda_out) {
   int status = PRSVD_OK;
   double *u = NULL, *lambda = NULL;
   size_t t = 0;
+  const int64_t n = prsvd_source_rows(src);
+  const char *name = prsvd_source_name(src);
   *u_out = *lambda_out = NULL;
   *r_out = 0;
   while (t < sizeof methods / sizeof methods[0] && methods[t].method != p->method) t++;
   if (t == sizeof methods / sizeof methods[0])
     PRSVD_ERR(PRSVD_ERR_USAGE, "unknown K-FAC method %d", (int)p->method);
-  if (n < 1 || ld < n) PRSVD_ERR(PRSVD_ERR_USAGE, "'%s': bad factor shape n = %lld, ld = %lld", name, (long long)n, (long long)ld);
+  if (n < 1 || prsvd_source_cols(src) != n)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' is %lld x %lld: a Kronecker factor must be square", name, (long long)n,
+              (long long)prsvd_source_cols(src));
   if (!methods[t].full && p->rank < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC %s: rank %lld must be at least 1", methods[t].name, (long long)p->rank);
-  for (int64_t i = 0; i < n; i++)
-    for (int64_t j = 0; j < n; j++)
-      if (!isfinite(f[i * ld + j]))
-        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' has %s at row %lld, column %lld", name,
-                  isnan(f[i * ld + j]) ? "NaN" : "Inf", (long long)i, (long long)j);
   const int64_t r = methods[t].full || p->rank > n ? n : p->rank;
-  PRSVD_ALLOC(u, n * r);
-  PRSVD_ALLOC(lambda, r);
-  /* a sketch as wide as the factor buys nothing over dsyevd, and a square Gaussian test
-   * matrix is too ill-conditioned for the Nystrom shift on a low-rank factor */
-  if (r + (p->oversample > 0 ? p->oversample : 0) >= n) PRSVD_TRY(eigh_lapack(p, name, n, f, ld, r, u, lambda));
-  else PRSVD_TRY(methods[t].eigh(p, name, n, f, ld, r, u, lambda));
-  /* PSD: a clearly negative eigenvalue is bad input, a slightly negative one rounding */
+  u = prsvd_calloc((size_t)(n * r), sizeof *u);
+  lambda = prsvd_calloc((size_t)r, sizeof *lambda);
+  if (!u || !lambda)
+    status = prsvd_error_set(PRSVD_ERR_NOMEM, __FILE__, __LINE__, __func__,
+                             "out of memory for %lld eigenvectors of '%s' (%lld x %lld)", (long long)r, name,
+                             (long long)n, (long long)n);
+  PRSVD_TRY(prsvd_error_agree(comm, status));
+  /* a sketch as wide as the factor buys nothing over the exact solver, and a square Gaussian
+   * test matrix is too ill-conditioned for the Nystrom shift on a low-rank factor */
+  if (r + (p->oversample > 0 ? p->oversample : 0) >= n) PRSVD_TRY(eigh_exact(comm, p, src, r, u, lambda));
+  else PRSVD_TRY(methods[t].eigh(comm, p, src, r, u, lambda));
+  fix_signs(n, r, u);
+  /* PSD: a clearly negative eigenvalue is bad input, a slightly negative one rounding (every
+   * rank holds the same eigenvalues, so every rank decides alike) */
   double top = 0.0;
   for (int64_t j = 0; j < r; j++) top = fmax(top, fabs(lambda[j]));
   for (int64_t j = 0; j < r; j++) {
@@ -151,6 +211,23 @@ int prsvd_kfac_eigh(const struct prsvd_kfac_params *p, const char *name, int64_t
 done:
   free(u);
   free(lambda);
+  return status;
+}
+
+int prsvd_kfac_eigh(const struct prsvd_kfac_params *p, const char *name, int64_t n,
+                    const double *f, int64_t ld, int64_t *r_out, double **u_out,
+                    double **lambda_out) {
+  int status = PRSVD_OK;
+  prsvd_source *src = NULL;
+  *u_out = *lambda_out = NULL;
+  *r_out = 0;
+  if (n < 1 || ld < n) PRSVD_ERR(PRSVD_ERR_USAGE, "'%s': bad factor shape n = %lld, ld = %lld", name, (long long)n, (long long)ld);
+  PRSVD_CHECK(check_rows_finite(name, 0, n, n, f, ld));
+  PRSVD_TRY(prsvd_source_memory(n, n, f, ld, &src));
+  PRSVD_TRY(prsvd_source_rename(src, name)); /* errors name the factor */
+  PRSVD_TRY(prsvd_kfac_eigh_source(MPI_COMM_SELF, p, src, r_out, u_out, lambda_out));
+done:
+  prsvd_source_destroy(&src);
   return status;
 }
 

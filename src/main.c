@@ -3,7 +3,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "../io/prsvd_h5.h"
 #include "cli.h"
@@ -54,20 +53,6 @@ static void version(void) {
   printf("  BLAS       %s\n", PRSVD_BLAS_LIBS);
 }
 
-/* SIGINT/SIGTERM: remove the temporary output (unlink is async-signal-safe) and leave.
- * Nothing but a complete, renamed file is ever left behind. */
-static volatile sig_atomic_t finishing; /* the run is over: mpirun may be ending the job */
-
-static void on_signal(int sig) {
-  const char *tmp = prsvd_h5_pending_temp();
-  if (tmp) unlink(tmp);
-  if (finishing) _exit(128 + sig);
-  static const char msg[] = "prsvd: interrupted: no output written\n";
-  ssize_t rc = write(2, msg, sizeof msg - 1);
-  (void)rc;
-  _exit(128 + sig);
-}
-
 static void command_line(int argc, char **argv, char *buf, size_t len) {
   size_t used = 0;
   buf[0] = '\0';
@@ -81,7 +66,9 @@ int main(int argc, char **argv) {
   struct prsvd_cli cli;
   for (int i = 1; i < argc; i++) /* before MPI_Init too: a SLURM warning may come early */
     if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18)) prsvd_cli_stop_on_signals();
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
+  /* serialized: with MPI-IO inputs the reader thread calls MPI while the main thread
+   * computes (never both at once) */
+  MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
   memset(&cli, 0, sizeof cli);
   cli.comm = MPI_COMM_WORLD;
   cli.t_start = MPI_Wtime();
@@ -92,9 +79,9 @@ int main(int argc, char **argv) {
   prsvd_h5_init(cli.debug);
   command_line(argc, argv, cmdline, sizeof cmdline);
   cli.command_line = cmdline;
-  signal(SIGINT, on_signal);
-  signal(SIGTERM, on_signal);
-  signal(SIGUSR1, on_signal); /* a SLURM warning without --checkpoint: leave nothing behind */
+  signal(SIGINT, prsvd_cli_leave);
+  signal(SIGTERM, prsvd_cli_leave);
+  signal(SIGUSR1, prsvd_cli_leave); /* a SLURM warning without --checkpoint: leave nothing behind */
   signal(SIGXFSZ, SIG_IGN);   /* a file-size limit: let the write fail and clean up */
   for (int i = 1; i < argc; i++) /* with a checkpoint, the stop signals save and exit 99 */
     if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18)) prsvd_cli_stop_on_signals();
@@ -125,7 +112,7 @@ int main(int argc, char **argv) {
       prsvd_error_print(cli.debug);
   }
   fflush(stdout);
-  finishing = 1;
+  prsvd_cli_finishing = 1;
   MPI_Finalize();
   return status;
 }

@@ -9,7 +9,11 @@
  *         (2017), Alg. 1: Y = A Omega, W = Psi A;  Q = orth(Y), B = (Psi Q)^+ W,  A ~ Q B;
  *         l = 2 k_s + 1.
  *  hmt    Halko, Martinsson & Tropp (2011) Sec. 5.5: Y = A Omega, Yt = A^T Omega_t;
- *         Q R = Y, Qt = orth(Yt), B (Qt^T Omega) = Q^T Y = R,  A ~ Q B Qt^T.
+ *         Q R = Y, Qt = orth(Yt), B (Qt^T Omega) = Q^T Y = R,  A ~ Q B Qt^T, with Qt cut to
+ *         the h = max(k, k_s / 2) leading left singular vectors of Yt so that B solves an
+ *         overdetermined least-squares problem (h x k_s) rather than a square system, whose
+ *         condition (50 to 350 at k_s = 24..192 in bench/toolbox.sh) multiplied the error
+ *         of the result by up to 10 whatever the storage (their Remark 5.4: oversample Omega).
  *
  * The error estimate (TYUC 2019 Sec. 6) rides along: S = Theta A with 10 Gaussian rows, and
  * err^2 = ||S - Theta A_hat||^2 / 10 with a chi-square 95% interval; the scree estimate
@@ -24,6 +28,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "profile.h"
 #include "rng.h"
@@ -165,6 +170,39 @@ static void small_gemm(const char *tx, const char *ty, int a, int b, int t, cons
   dgemm_(tx, ty, &a, &b, &t, &one, x, &ldx, y, &ldy, &zero, c, &a);
 }
 
+/* hmt: Qt R~ = Yt, R~ = U_R S V_R^T, Qt_h = Qt U_R(:, 1:h);  B (Qt_h^T Omega) = R  =>
+ * B = R (U_R(:, 1:h)^T Qt^T Omega)^+ (k_s x h);  A ~ Q B Qt_h^T.  yt is overwritten. */
+static int hmt_core(prsvd_svd *svd, const struct right_maps *rm, prsvd_dmat *y, const double *r,
+                    prsvd_dmat *yt, double *sigma, int64_t *n_sigma) {
+  int status = PRSVD_OK;
+  const int64_t ks = prsvd_dmat_cols(yt), k = svd->k;
+  const int64_t h = ks / 2 > k ? ks / 2 : k;
+  const int iks = (int)ks, ih = (int)h;
+  double *rt = NULL, *ur = NULL, *vr = NULL, *qo = NULL, *mo = NULL, *pinv = NULL, *c = NULL;
+  prsvd_dmat *qth = NULL;
+  PRSVD_ALLOC(rt, ks * ks);
+  PRSVD_ALLOC(ur, ks * ks);
+  PRSVD_ALLOC(vr, ks * ks);
+  PRSVD_ALLOC(qo, ks * ks);
+  PRSVD_ALLOC(mo, h * ks);
+  PRSVD_ALLOC(pinv, ks * h);
+  PRSVD_ALLOC(c, ks * h);
+  PRSVD_TRY(prsvd_dmat_qr(yt, rt));                                /* Qt R~ = Yt */
+  PRSVD_TRY(prsvd_small_svd(svd->comm, iks, iks, rt, sigma, ur, vr)); /* R~ = U_R S V_R^T */
+  PRSVD_TRY(right_map_product(rm, 0, yt, qo, svd->comm));          /* Qt^T Omega: ks x ks */
+  small_gemm("T", "N", ih, iks, iks, ur, iks, qo, iks, mo);        /* Qt_h^T Omega: h x ks */
+  PRSVD_TRY(pseudo_inverse(ih, iks, mo, pinv));                    /* ks x h */
+  small_gemm("N", "N", iks, ih, iks, r, iks, pinv, iks, c);        /* B = R (Qt_h^T Omega)^+ */
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, prsvd_dmat_rows(yt), h, &qth));
+  PRSVD_TRY(prsvd_dmat_mul_small(yt, ks, ur, ks, h, qth));        /* Qt_h = Qt U_R(:, 1:h) */
+  PRSVD_TRY(prsvd_svd_finish_core(svd, y, c, qth, sigma));
+  *n_sigma = h;
+done:
+  free(rt), free(ur), free(vr), free(qo), free(mo), free(pinv), free(c);
+  prsvd_dmat_destroy(&qth);
+  return status;
+}
+
 int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   int status = PRSVD_OK;
   const struct prsvd_svd_params *prm = &svd->params;
@@ -175,25 +213,26 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   struct right_maps rm;
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
-  double *panel = NULL, *work = NULL, *xt_full = NULL, *core = NULL, *st = NULL;
+  double *work = NULL, *xt_full = NULL, *core = NULL, *st = NULL;
   double *gq = NULL, *gp = NULL, *pinv1 = NULL, *pinv2 = NULL, *tmp = NULL, *c = NULL, *r = NULL;
   double *sigma = NULL;
   prsvd_dmat *y = NULL, *xt = NULL;
   double fro2 = 0.0;
+  int64_t n_sigma; /* singular values of the core: k_s, or h for hmt */
+  struct prsvd_ckpt ck;
+  int resumed;
 
   memset(&rm, 0, sizeof rm);
   memset(&pass, 0, sizeof pass);
+  prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
   if (k < 1 || k > mn)
     PRSVD_ERR(PRSVD_ERR_USAGE, "rank k = %lld must be between 1 and min(rows, cols) = %lld",
               (long long)k, (long long)mn);
   /* sketch sizes: k_s = 2r + 1, s = 2 k_s + 1 (TYUC 2019 Sec. 5.4), clipped to min(m, n) */
-  int64_t ks = prm->range_dim > 0 ? prm->range_dim : 2 * k + 1;
-  if (ks < k) ks = k;
-  if (ks > mn) ks = mn;
-  int64_t s = prm->core_dim > 0 ? prm->core_dim : 2 * ks + 1;
-  if (s < ks) s = ks;
-  if (s > mn) s = mn;
+  int64_t ks, s;
+  prsvd_onepass_sizes(prm, m, n, &ks, &s);
   svd->k = k;
+  n_sigma = ks;
   svd->stats.range_dim = ks;
   svd->stats.core_dim = method == PRSVD_ONEPASS_HMT ? 0 : s;
   int iks = (int)ks, is = (int)s;
@@ -214,7 +253,6 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
                                    method == PRSVD_ONEPASS_TWO ? s : ks};
   const struct prsvd_testmat phi = {kind, prm->seed, PRSVD_STREAM_PHI, s};
   const struct prsvd_testmat theta = {PRSVD_SKETCH_GAUSSIAN, prm->seed, PRSVD_STREAM_THETA, N_THETA};
-  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, rm.total, s > N_THETA ? s : N_THETA));
   PRSVD_ALLOC(xt_full, n * co.dim);
   PRSVD_ALLOC(core, s * s);
@@ -224,7 +262,6 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
 
   pass.a = a;
   pass.panel_rows = panel_rows;
-  pass.panel = panel;
   pass.work = work;
   pass.params = prm;
   pass.check_finite = prm->check_finite;
@@ -247,10 +284,19 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   pass.fro2 = &fro2;
   cur.n_passes = 1;
   cur.next_row = my_row0;
+  { /* the state: Y (kept rows) and the partial sums of X^T, Z, S^T and ||A||_F^2 */
+    int64_t y0, yr, yld;
+    double *yl = prsvd_dmat_local(y, &y0, &yr, &yld);
+    prsvd_ckpt_array(&ck, "Y", yl, m, ks, yld, y0, yr, 1);
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "XT", xt_full, n, co.dim));
+    if (method == PRSVD_ONEPASS_THREE) PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "Z", core, s, s));
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "ST", st, n, N_THETA));
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "fro2", &fro2, 1, 1));
+    PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
+  }
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
-  svd->stats.bytes_read = (int64_t)prsvd_source_pass_bytes(a);
 
   /* combine the sketches across ranks */
   prsvd_profile_begin(PRSVD_EV_REDUCE);
@@ -305,25 +351,20 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
     prsvd_dmat_destroy(&bt);
     PRSVD_TRY(status);
   } else {
-    /* Qt = orth(Yt);  B (Qt^T Omega) = R  =>  B = R (Qt^T Omega)^+ */
-    double *rt = tmp;
-    PRSVD_TRY(prsvd_dmat_qr(xt, rt));
-    PRSVD_TRY(right_map_product(&rm, 0, xt, gq, svd->comm)); /* Qt^T Omega^T... ks x ks */
-    PRSVD_TRY(pseudo_inverse(iks, iks, gq, pinv1));
-    small_gemm("N", "N", iks, iks, iks, r, iks, pinv1, iks, c);
-    PRSVD_TRY(prsvd_svd_finish_core(svd, y, c, xt, sigma));
+    PRSVD_TRY(hmt_core(svd, &rm, y, r, xt, sigma, &n_sigma));
   }
   PRSVD_TRY(prsvd_svd_estimate_left(svd, st, N_THETA, prm->seed, PRSVD_STREAM_THETA));
   /* scree: the tail energy left at rank r, sqrt(err^2 + sum_{j > r} sigma_j^2) */
   PRSVD_ALLOC(svd->scree, k);
   for (int64_t rr = 1; rr <= k; rr++) {
     double tail = svd->stats.error_estimate_fro * svd->stats.error_estimate_fro;
-    for (int64_t j = rr; j < ks; j++) tail += sigma[j] * sigma[j];
+    for (int64_t j = rr; j < n_sigma; j++) tail += sigma[j] * sigma[j];
     svd->scree[rr - 1] = sqrt(tail);
   }
 done:
+  prsvd_ckpt_free(&ck);
   right_maps_free(&rm);
-  free(panel), free(work), free(xt_full), free(core), free(st), free(gq), free(gp);
+  prsvd_pass_free(&pass), free(work), free(xt_full), free(core), free(st), free(gq), free(gp);
   free(pinv1), free(pinv2), free(tmp), free(c), free(r), free(sigma);
   prsvd_dmat_destroy(&y);
   prsvd_dmat_destroy(&xt);

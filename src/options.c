@@ -31,6 +31,21 @@ bad:
             text, what);
 }
 
+int prsvd_parse_choice(const char *text, const char *option, const char *const *names, int n, int *index) {
+  char list[256];
+  size_t used = 0;
+  for (int i = 0; i < n; i++) {
+    if (!strcmp(text, names[i])) {
+      *index = i;
+      return PRSVD_OK;
+    }
+    used += (size_t)snprintf(list + used, sizeof list - used, "%s%s", i == 0 ? "" : i + 1 == n ? " or " : ", ",
+                             names[i]);
+    if (used >= sizeof list) used = sizeof list - 1;
+  }
+  PRSVD_ERR(PRSVD_ERR_USAGE, "unknown %s '%s': expected %s", option, text, list);
+}
+
 const char *prsvd_format_bytes(double bytes, char *buf, size_t len) {
   const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;
@@ -81,6 +96,13 @@ static int set_value(const struct prsvd_option *o, const char *text, void *out) 
   }
   case PRSVD_OPT_STRING: *(const char **)dst = text; break;
   case PRSVD_OPT_FLAG: *(int *)dst = 1; break;
+  case PRSVD_OPT_LIST: {
+    struct prsvd_opt_list *list = (struct prsvd_opt_list *)dst;
+    if (list->n == PRSVD_OPT_LIST_MAX)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "%s given more than %d times", name, PRSVD_OPT_LIST_MAX);
+    list->items[list->n++] = text;
+    break;
+  }
   }
   return PRSVD_OK;
 }
@@ -104,6 +126,7 @@ int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_
     case PRSVD_OPT_DOUBLE: *(double *)dst = 0.0; break;
     case PRSVD_OPT_STRING: *(const char **)dst = NULL; break;
     case PRSVD_OPT_FLAG: *(int *)dst = 0; break;
+    case PRSVD_OPT_LIST: ((struct prsvd_opt_list *)dst)->n = 0; break;
     }
     if (o->def) PRSVD_CHECK(set_value(o, o->def, out));
   }

@@ -17,7 +17,14 @@ enum prsvd_opt_type {
   PRSVD_OPT_DOUBLE,  /* double */
   PRSVD_OPT_SIZE,    /* int64_t bytes, "512M", "2G", "4096" */
   PRSVD_OPT_STRING,  /* const char * (points into argv or the default) */
-  PRSVD_OPT_FLAG     /* int, set to 1 when present */
+  PRSVD_OPT_FLAG,    /* int, set to 1 when present */
+  PRSVD_OPT_LIST     /* struct prsvd_opt_list: every value of a repeated option */
+};
+
+#define PRSVD_OPT_LIST_MAX 32
+struct prsvd_opt_list {
+  int n;
+  const char *items[PRSVD_OPT_LIST_MAX]; /* point into argv */
 };
 
 struct prsvd_option {
@@ -41,8 +48,30 @@ struct prsvd_option {
   {"progress", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show progress even when stderr is not a terminal", \
    offsetof(T, progress)}
 #define PRSVD_OPT_QUIET(T, help) {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, help, offsetof(T, quiet)}
+#define PRSVD_OPT_PRECISION(T)                                                                  \
+  {"precision", 0, PRSVD_OPT_STRING, "P", "auto", 0, 0, 0,                                        \
+   "panel products: single (float32, SGEMM), double, or auto (single for float32 data)", \
+   offsetof(T, precision)}
+#define PRSVD_OPT_READ(T)                                                                       \
+  {"read", 0, PRSVD_OPT_STRING, "MODE", "posix", 0, 0, 0,                                        \
+   "how ranks read the input: posix, or MPI-IO independent or collective", offsetof(T, read)}
+#define PRSVD_OPT_PANELS(T)                                                                     \
+  {"panels", 0, PRSVD_OPT_STRING, "DIR", "auto", 0, 0, 0,                                         \
+   "stream rows or columns of the dataset; auto: columns for column-shaped chunks or n >= 8 m",   \
+   offsetof(T, panels)}
+#define PRSVD_OPT_MPIIO_HINT(T)                                                                 \
+  {"mpiio-hint", 0, PRSVD_OPT_LIST, "KEY=VALUE", NULL, 0, 0, 0,                                   \
+   "an MPI-IO hint for the files opened through MPI-IO (repeatable; README: Lustre, GPFS)",       \
+   offsetof(T, mpiio_hints)}
 #define PRSVD_OPT_DEBUG(T) \
   {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", offsetof(T, debug)}
+
+/* --checkpoint FILE and --checkpoint-every SECONDS (T has checkpoint, checkpoint_every). */
+#define PRSVD_OPT_CHECKPOINT(T)                                                                  \
+  {"checkpoint", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0,                                    \
+   "save the state here; SIGUSR1/SIGTERM save and exit 99; a rerun resumes", offsetof(T, checkpoint)}, \
+  {"checkpoint-every", 0, PRSVD_OPT_DOUBLE, "SECONDS", "600", 0, 1e9, 0,                          \
+   "with --checkpoint: also save this often (0: only on a signal)", offsetof(T, checkpoint_every)}
 
 struct prsvd_command_doc {
   const char *name;      /* "svd" */
@@ -56,6 +85,8 @@ int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_
                         int argc, char **argv, void *out, const char **positional);
 void prsvd_options_help(FILE *f, const struct prsvd_command_doc *doc,
                         const struct prsvd_option *table);
+/* The index of text among the n names, or PRSVD_ERR_USAGE naming the option and the names. */
+int prsvd_parse_choice(const char *text, const char *option, const char *const *names, int n, int *index);
 /* "512M" -> 536870912; PRSVD_ERR_USAGE naming `what` on a bad SIZE. */
 int prsvd_parse_size(const char *text, const char *what, int64_t *bytes);
 /* 536870912 -> "512.0 MiB" */

@@ -13,11 +13,13 @@ static void *reader(void *arg) {
   for (;;) {
     while (!pf->posted && !pf->quit) pthread_cond_wait(&pf->cv, &pf->mu);
     if (pf->quit) break;
-    double *buf = pf->buf;
+    void *buf = pf->buf;
     struct prsvd_csr *csr = pf->csr;
-    int64_t row0 = pf->row0, rows = pf->rows;
+    const int64_t row0 = pf->row0, rows = pf->rows;
     pthread_mutex_unlock(&pf->mu);
-    int status = buf ? prsvd_source_read(pf->src, row0, rows, buf) : prsvd_source_read_csr(pf->src, row0, rows, csr);
+    const int status = !buf       ? prsvd_source_read_csr(pf->src, row0, rows, csr)
+                       : pf->single ? prsvd_source_read_f32(pf->src, row0, rows, buf)
+                                    : prsvd_source_read(pf->src, row0, rows, buf);
     pthread_mutex_lock(&pf->mu);
     pf->status = status;
     pf->posted = 0;
@@ -28,9 +30,10 @@ static void *reader(void *arg) {
   return NULL;
 }
 
-int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src) {
+int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src, int single) {
   memset(pf, 0, sizeof *pf);
   pf->src = src;
+  pf->single = single;
   pthread_mutex_init(&pf->mu, NULL);
   pthread_cond_init(&pf->cv, NULL);
   if (pthread_create(&pf->thread, NULL, reader, pf) != 0)
@@ -39,7 +42,7 @@ int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src) {
   return PRSVD_OK;
 }
 
-void prsvd_prefetch_post(struct prsvd_prefetch *pf, double *buf, struct prsvd_csr *csr, int64_t row0,
+void prsvd_prefetch_post(struct prsvd_prefetch *pf, void *buf, struct prsvd_csr *csr, int64_t row0,
                          int64_t rows) {
   pthread_mutex_lock(&pf->mu);
   pf->buf = buf;

@@ -5,7 +5,7 @@
 #include <time.h>
 
 static const char *const names[PRSVD_N_EVENTS] = {
-    "read", "sketch", "reduce", "orthonormalize", "small svd", "estimate", "write", "generate"};
+    "read", "sketch", "reduce", "orthonormalize", "small svd", "estimate", "write", "generate", "checkpoint"};
 
 static struct {
   double start, time, bytes, flops;

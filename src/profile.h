@@ -19,6 +19,7 @@ enum prsvd_event {
   PRSVD_EV_ESTIMATE,   /* error estimate, signs */
   PRSVD_EV_WRITE,      /* output */
   PRSVD_EV_GENERATE,   /* prsvd gen: computing entries */
+  PRSVD_EV_CHECKPOINT, /* saving the state of a solve (--checkpoint) */
   PRSVD_N_EVENTS
 };
 

@@ -57,6 +57,22 @@ struct prsvd_source_ops {
   void (*destroy)(void *ctx);
   /* optional: sparse rows into a CSR panel (memory and time then follow nnz, not m n) */
   int (*read_csr)(void *ctx, int64_t row0, int64_t nrows, struct prsvd_csr *panel);
+  /* optional: dense rows as float32, for panels multiplied in single precision (without it
+   * the library converts rows read by read_rows) */
+  int (*read_rows_f32)(void *ctx, int64_t row0, int64_t nrows, float *panel);
+};
+
+/* How a source stores its rows, so panels can follow it (prsvd_source_set_layout). */
+struct prsvd_source_layout {
+  int stored_float32;  /* 1: the matrix is stored as float32 (PRSVD_PRECISION_AUTO then
+                        * multiplies it in float32) */
+  int64_t chunk_rows;  /* rows come in blocks of this many (an HDF5 chunk row); panels start
+                        * and end on that grid where the memory budget allows (0: no grid) */
+  int mpi_reads;       /* reads call MPI (MPI-IO): a reader thread needs MPI_THREAD_SERIALIZED */
+  int collective_reads;/* reads are collective: in a pass every rank makes the same number of
+                        * read calls, zero-row reads once its own rows are done */
+  int scratch_panels;  /* panel-sized buffers the source keeps for itself (a transposing read);
+                        * they count against the memory budget */
 };
 
 typedef struct prsvd_source prsvd_source;
@@ -78,6 +94,11 @@ void prsvd_csr_free(struct prsvd_csr *panel);
 int64_t prsvd_source_rows(const prsvd_source *src);
 int64_t prsvd_source_cols(const prsvd_source *src);
 const char *prsvd_source_name(const prsvd_source *src);
+void prsvd_source_set_layout(prsvd_source *src, const struct prsvd_source_layout *layout);
+void prsvd_source_get_layout(const prsvd_source *src, struct prsvd_source_layout *layout);
+/* Bytes this rank's reads of src took from files so far (the read() calls of the reading
+ * thread, compressed bytes for a compressed dataset); -1 where the OS does not say. */
+int64_t prsvd_source_file_bytes(const prsvd_source *src);
 void prsvd_source_destroy(prsvd_source **src);
 
 /* ---- Randomized SVD ----------------------------------------------------------------- */
@@ -121,16 +142,26 @@ struct prsvd_checkpointer {
  *  ONEPASS   one pass, by params.onepass: THREE (Tropp, Yurtsever, Udell & Cevher 2019),
  *            TWO (TYUC 2017), HMT (HMT 2011 Sec. 5.5)
  *  QB        fixed accuracy: blocked QB with error indicator, pass-efficient (Yu, Gu & Li
- *            2018, randQB_FP), growing the rank until ||A - QB||_F <= tol ||A||_F */
+ *            2018, randQB_FP), growing the rank until ||A - QB||_F <= tol ||A||_F, in a
+ *            fixed q + 1 passes
+ *  QB_EI     fixed accuracy, adaptive (Yu, Gu & Li 2018, randQB_EI): a fresh block of
+ *            `block` columns per step, q power iterations each, B = Q^T A from A; passes
+ *            grow with the rank ((q + 1) per block, one more at the end) */
 enum prsvd_svd_method {
   PRSVD_METHOD_SUBSPACE = 0,
   PRSVD_METHOD_ONEPASS = 1,
   PRSVD_METHOD_QB = 2,
   PRSVD_METHOD_NYSTROM = 3, /* symmetric PSD A: stable shifted Nystrom, one pass (Tropp et al. 2017) */
-  PRSVD_METHOD_REVD = 4     /* symmetric A: HMT Alg. 5.3 eigendecomposition with q power iterations */
+  PRSVD_METHOD_REVD = 4,    /* symmetric A: HMT Alg. 5.3 eigendecomposition with q power iterations */
+  PRSVD_METHOD_QB_EI = 5
 };
 enum prsvd_onepass_method { PRSVD_ONEPASS_THREE = 0, PRSVD_ONEPASS_TWO = 1, PRSVD_ONEPASS_HMT = 2 };
 enum prsvd_test_matrix { PRSVD_TEST_GAUSSIAN = 0, PRSVD_TEST_SPARSE = 1 };
+/* The arithmetic of the panel products: AUTO is SINGLE for a source stored as float32 and
+ * DOUBLE otherwise.  SINGLE reads panels as float32 and multiplies them by SGEMM into float64
+ * sketches (half the bytes, twice the rate; ~1e-7 relative rounding); DOUBLE converts every
+ * panel to float64.  Sparse sources are multiplied in float64. */
+enum prsvd_precision { PRSVD_PRECISION_AUTO = 0, PRSVD_PRECISION_DOUBLE = 1, PRSVD_PRECISION_SINGLE = 2 };
 
 struct prsvd_svd_params {
   int64_t rank;          /* k: singular triplets wanted (QB: 0 = chosen by tol) */
@@ -152,17 +183,19 @@ struct prsvd_svd_params {
   int center;            /* SUBSPACE: factor A - 1 mu^T (PCA) without forming it */
   int scale;             /* with center: also divide columns by their std (needs q >= 1) */
   double sym_tol;        /* NYSTROM/REVD: sampled |A_ij - A_ji| allowed, relative to max |A_ij| */
-  int64_t max_rank;      /* QB: the largest rank tried (sketch width) */
-  int64_t block;         /* QB: columns added per step */
+  int64_t max_rank;      /* QB, QB_EI: the largest rank tried (QB: the sketch width) */
+  int64_t block;         /* QB, QB_EI: columns added per step */
+  enum prsvd_precision precision;
   void (*progress)(void *arg, int pass, int n_passes, int64_t rows_done, int64_t rows_total);
   void *progress_arg;    /* progress is called on every rank after each panel */
-  const struct prsvd_checkpointer *checkpoint; /* SUBSPACE (svd, pca): NULL for none */
+  const struct prsvd_checkpointer *checkpoint; /* save and resume the passes: NULL for none */
 };
 #define PRSVD_SVD_PARAMS_INIT                                                            \
   {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20, \
    .n_probes = 10, .rcond_min = 1e-6, .check_finite = 1, .method = PRSVD_METHOD_SUBSPACE,  \
    .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
-   .core_dim = 0, .tol = 0.0, .sym_tol = 1e-8, .prefetch = 1, .center = 0, .scale = 0, .max_rank = 0, .block = 10, .progress = NULL,                 \
+   .core_dim = 0, .tol = 0.0, .sym_tol = 1e-8, .prefetch = 1, .center = 0, .scale = 0,      \
+   .max_rank = 0, .block = 10, .precision = PRSVD_PRECISION_AUTO, .progress = NULL,          \
    .progress_arg = NULL, .checkpoint = NULL}
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
@@ -172,14 +205,18 @@ struct prsvd_svd_stats {
   int extra_pass;             /* 1 if B = Q^T A needed its own pass */
   double r_rcond;             /* reciprocal condition estimate of the last R */
   int64_t panel_rows;         /* rows per panel */
-  int64_t bytes_read;         /* all passes, all ranks, as doubles after conversion */
+  int single;                 /* 1: panels were read and multiplied in float32 */
+  int64_t bytes_read;         /* all passes, all ranks: panel bytes delivered (4 or 8 an entry) */
+  int64_t file_bytes;         /* all passes, all ranks: bytes the reads took from files (-1:
+                               * not known); compressed bytes for a compressed dataset */
   double error_estimate;      /* HMT eq. 4.3 bound on ||A - U S V^T||_2 (NaN if not computed) */
   double error_estimate_fro;  /* estimate of ||A - U S V^T||_F */
   double error_ci_low, error_ci_high; /* 95% interval of the Frobenius error (single pass) */
   double norm_fro;            /* ||A||_F when the method measured it (QB, single pass), else 0 */
   int64_t range_dim, core_dim;/* single pass: sketch sizes used */
-  double tol_achieved;        /* QB: indicator of ||A - U S V^T||_F / ||A||_F */
-  int tol_met;                /* QB: 1 if tol was reached within max_rank */
+  double tol_achieved;        /* QB, QB_EI: indicator of ||A - U S V^T||_F / ||A||_F */
+  int tol_met;                /* QB, QB_EI: 1 if tol was reached within max_rank */
+  int64_t qb_rank;            /* QB, QB_EI: columns of Q when the growth stopped (>= rank) */
   double total_variance;      /* center: sum of column variances of A~ (ddof 1) */
   int64_t zero_variance_cols; /* center + scale: columns left unscaled */
 };
@@ -192,9 +229,8 @@ int prsvd_svd_set_params(prsvd_svd *svd, const struct prsvd_svd_params *params);
 /* Collective: every rank passes a source for the same matrix; each reads only its rows.
  * Returns the same status on every rank. */
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a);
-/* Not collective: the rows per panel a solve of a will stream on this rank, from the memory
- * budget (a ceiling: dense panels are kept near the cache size) and the prefetch setting
- * (PRSVD_ERR_USAGE if not even one row fits). */
+/* Not collective: the rows per panel a solve of a will stream on this rank (prsvd_svd_plan's
+ * panel_rows for the params set; PRSVD_ERR_USAGE if not even one row fits). */
 int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *panel_rows);
 /* Results, lent until destroy.  U and V are distributed by contiguous row blocks: this rank
  * holds rows [row0, row0 + local_rows) column-major with leading dimension ld. */
@@ -212,6 +248,32 @@ int prsvd_svd_get_eigenvalues(const prsvd_svd *svd, const double **lambda);
 /* Single pass: scree[r-1] estimates ||A - A_r||_F for r = 1..k (NULL for other methods). */
 int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree);
 void prsvd_svd_destroy(prsvd_svd **svd);
+/* Single pass: the sketch sizes (k_s, s) a run with these params uses on an m x n matrix
+ * (range_dim and core_dim, or the defaults k_s = 2k + 1, s = 2 k_s + 1), clipped to
+ * k <= k_s <= s <= min(m, n).  Local. */
+void prsvd_onepass_sizes(const struct prsvd_svd_params *params, int64_t m, int64_t n,
+                         int64_t *range_dim, int64_t *core_dim);
+/* Single pass, three sketches: (k_s, s) for rank k from a storage budget of `budget` numbers
+ * for Y, X and Z (k_s (m + n) + s^2 <= budget), by the natural choice of Tropp, Yurtsever,
+ * Udell & Cevher 2019, eq. (5.6); PRSVD_ERR_USAGE if the budget cannot give k_s >= k + 2 and
+ * s >= 2 k_s + 1.  Local. */
+int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t budget, int64_t *range_dim,
+                         int64_t *core_dim);
+
+/* What a solve with params will do with source a on nprocs ranks, known before it runs (not
+ * collective): rows per panel (params.memory is a ceiling: dense panels stay near 8 MiB, a
+ * whole number of the source's chunk rows where that fits), panel-sized buffers (2 with the
+ * reader thread, dense or CSR, plus the source's scratch) and whether panels are multiplied
+ * in float32.  Usage error if the budget holds less than one row, or SINGLE is asked of a
+ * sparse source. */
+struct prsvd_svd_plan {
+  int64_t panel_rows;
+  int buffers;
+  int single;
+  int64_t panel_bytes;   /* one buffer */
+};
+int prsvd_svd_plan(const struct prsvd_svd_params *params, const prsvd_source *a, int nprocs,
+                   struct prsvd_svd_plan *plan);
 
 /* The block of rows [*row0, *row0 + *local_rows) that this rank of nprocs owns when `rows`
  * rows are distributed: the distribution of U, V and of the panels each rank reads. */

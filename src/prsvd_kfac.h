@@ -21,7 +21,10 @@
  * minibatch; one MPI_Allreduce per factor update combines every layer's A and G (upper
  * triangles packed in one buffer).  A refresh spreads the eigendecompositions over the
  * ranks, each factor on one rank (greedy balance by cost: d^3 for eig, d^2 r otherwise), and
- * broadcasts U and Lambda, so every rank holds every inverse and the same bits.
+ * broadcasts U and Lambda, so every rank holds every inverse and the same bits.  A factor of
+ * dimension >= distribute_dim (and one given as a source) is instead decomposed by all ranks
+ * together: ScaLAPACK PDSYEVD on a 2-D block-cyclic grid for eig, the distributed sketches of
+ * prsvd_svd (each rank its row panels) for the randomized methods.
  *
  * Matrices passed in and out are row-major with a leading dimension (C order, like
  * prsvd_source_memory): activations batch x d_in, output gradients batch x d_out, weight
@@ -82,13 +85,21 @@ struct prsvd_kfac_params {
   uint64_t seed;                         /* test matrices of the randomized methods */
   int factor_period;                     /* prsvd_kfac_step: factors updated every T_f steps */
   int inverse_period;                    /* prsvd_kfac_step: inverses refreshed every T_i steps */
+  int64_t distribute_dim;                /* factors of dimension >= this are decomposed by all
+                                          * ranks together (0: never); one rank: no effect */
+  int64_t memory;                        /* per-rank bytes of row panels when all ranks
+                                          * decompose a factor together (randomized methods) */
+  double sym_tol;                        /* a factor given as a source: sampled |F_ij - F_ji|
+                                          * allowed, relative to max |F_ij| */
 };
 /* Puiu 2022's settings: rank 220 + 10, 4 power iterations, damping 0.1 lambda_max,
- * factors every 10 steps, inverses every 50, decay 0.95. */
+ * factors every 10 steps, inverses every 50, decay 0.95.  Factors from 4096 on are
+ * decomposed by all ranks together (one dsyevd of that size takes tens of seconds). */
 #define PRSVD_KFAC_PARAMS_INIT                                                              \
   {.decay = 0.95, .damping = 0.1, .damping_kind = PRSVD_KFAC_DAMPING_RELATIVE, .pi_split = 0, \
    .method = PRSVD_KFAC_REVD, .rank = 220, .oversample = 10, .power_iters = 4, .seed = 0,      \
-   .factor_period = 10, .inverse_period = 50}
+   .factor_period = 10, .inverse_period = 50, .distribute_dim = 4096,                          \
+   .memory = (int64_t)512 << 20, .sym_tol = 1e-8}
 
 /* What the object did, on this rank (times are this rank's own wall seconds). */
 struct prsvd_kfac_stats {
@@ -138,13 +149,22 @@ int prsvd_kfac_precondition(prsvd_kfac *kf, int layer, const double *grad, int64
 int prsvd_kfac_precondition_root(prsvd_kfac *kf, int layer, double p, const double *grad,
                                  int64_t ldg, double *out, int64_t ldo);
 
-/* The rank that decomposes a factor at a refresh (depends only on the layers, the method
- * and the number of ranks).  Not collective. */
+/* The rank that decomposes a factor at a refresh, or -1 when all ranks decompose it together
+ * (depends only on the layers, the parameters, the number of ranks and which factors were
+ * given as sources).  Not collective. */
 int prsvd_kfac_owner(const prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which, int *rank);
 /* Not collective: replace a factor (d x d row-major, symmetric) by the caller's, e.g. one
  * read from a file.  Before a refresh only the owner's copy matters. */
 int prsvd_kfac_set_factor(prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
                           const double *f, int64_t ld);
+/* Not collective, but every rank makes the same calls: the factor is the matrix src hands
+ * out (e.g. an HDF5 dataset, io/prsvd_h5.h), never held whole; each refresh decomposes it
+ * with all ranks together, the randomized methods streaming it in row panels of
+ * params.memory bytes per rank.  src stays the caller's and must outlive the refreshes; the
+ * factor takes no statistics (an update skips it).  With pi_split each refresh also reads
+ * the diagonal (one more pass). */
+int prsvd_kfac_set_factor_source(prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
+                                 prsvd_source *src);
 /* Lent until the next update or destroy: the current factor, d x d (symmetric). */
 int prsvd_kfac_get_factor(const prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
                           int64_t *d, const double **f);
@@ -170,6 +190,15 @@ void prsvd_kfac_destroy(prsvd_kfac **kf);
  * ranks only. */
 int prsvd_kfac_eigh(const struct prsvd_kfac_params *params, const char *name, int64_t n,
                     const double *f, int64_t ld, int64_t *r, double **u, double **lambda);
+/* Collective over comm: the same decomposition of the factor that src hands out (every rank
+ * passes a source of the same matrix; symmetric PSD n x n) by all ranks of comm together: eig
+ * by dsyevd on one rank and ScaLAPACK PDSYEVD on a 2-D block-cyclic grid of several (each
+ * rank reads the rows of its blocks), the randomized methods by a prsvd_svd solve on comm
+ * that streams src in row panels of params->memory bytes per rank (symmetry checked on
+ * sampled pairs to params->sym_tol).  u and lambda are allocated on every rank and hold the
+ * same bits everywhere.  Returns the same status on every rank. */
+int prsvd_kfac_eigh_source(MPI_Comm comm, const struct prsvd_kfac_params *params, prsvd_source *src,
+                           int64_t *r, double **u, double **lambda);
 /* Not collective: x <- (U diag(lambda) U^T + delta I)^s x for m vectors of length n, vector j
  * at x + j * ldx (x column-major n x m).  delta > 0; U n x r column-major.  When r = n the
  * exact U (lambda + delta)^s U^T is applied. */

@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "blas.h"
+#include "checkpoint.h"
 #include "error.h"
 #include "profile.h"
 #include "rng.h"
@@ -51,7 +52,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
   int64_t L = prm->max_rank > 0 ? prm->max_rank : (mn < 256 ? mn : 256);
   const int64_t b = prm->block > 0 ? prm->block : 10;
-  double *panel = NULL, *work = NULL, *x = NULL, *h_full = NULL, *r = NULL, *sigma = NULL;
+  double *work = NULL, *x = NULL, *h_full = NULL, *r = NULL;
   double *bx = NULL, *qty = NULL, *qtq = NULL, *ri = NULL, *rr = NULL;
   double *sv = NULL, *ur = NULL, *wr = NULL, *ws = NULL, *mi = NULL;
   prsvd_dmat *g = NULL, *h = NULL, *yi = NULL, *qi = NULL, *qd = NULL, *btd = NULL;
@@ -59,8 +60,11 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
   double fro2 = 0.0;
+  struct prsvd_ckpt ck;
+  int resumed;
 
   memset(&pass, 0, sizeof pass);
+  prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
   if (!(prm->tol > 0 && prm->tol < 1))
     PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be in (0, 1)", prm->tol);
   if (L > mn) L = mn;
@@ -72,7 +76,6 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   svd->stats.panel_rows = panel_rows;
   const int imr = (int)mr, inr = (int)nr, lq = mr > 0 ? (int)mr : 1, lb = nr > 0 ? (int)nr : 1;
 
-  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, L, 0));
   PRSVD_ALLOC(x, n * L);
   PRSVD_ALLOC(h_full, n * L);
@@ -83,7 +86,6 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
 
   pass.a = a;
   pass.panel_rows = panel_rows;
-  pass.panel = panel;
   pass.work = work;
   pass.params = prm;
   pass.right = x;
@@ -92,14 +94,27 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   pass.keep[0].dmat = g;
   pass.corange_src = g;
   pass.corange = h_full;
+  { /* the state: X, G (kept rows) and the partial sums of H and ||A||_F^2 */
+    int64_t g0, gr, gld;
+    double *gl = prsvd_dmat_local(g, &g0, &gr, &gld);
+    prsvd_ckpt_array(&ck, "X", x, n, L, n, 0, n, 0);
+    prsvd_ckpt_array(&ck, "G", gl, m, L, gld, g0, gr, 1);
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "H", h_full, n, L));
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "fro2", &fro2, 1, 1));
+    PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
+    svd->stats.passes = ck.passes_done;
+  }
   cur.n_passes = prm->power_iters + 1;
-  for (cur.pass = 0; cur.pass <= prm->power_iters; cur.pass++) {
+  for (int start = resumed ? cur.pass : -1; cur.pass <= prm->power_iters; cur.pass++) {
     const int last = cur.pass == prm->power_iters;
     /* G = A X, H = A^T G (and ||A||_F^2 on the last pass) */
     pass.check_finite = prm->check_finite && cur.pass == 0;
     pass.fro2 = last ? &fro2 : NULL;
-    cur.next_row = m0;
-    memset(h_full, 0, sizeof(double) * (size_t)(n * L));
+    if (cur.pass != start) { /* not the pass a checkpoint resumes */
+      cur.next_row = m0;
+      memset(h_full, 0, sizeof(double) * (size_t)(n * L));
+    }
+    ck.passes_done = svd->stats.passes;
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
     PRSVD_TRY(prsvd_dmat_reduce_scatter(h_full, h));
@@ -111,7 +126,6 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   }
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &fro2, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
   svd->stats.norm_fro = sqrt(fro2);
-  svd->stats.bytes_read = (int64_t)(svd->stats.passes * prsvd_source_pass_bytes(a));
 
   /* the blocked QB, from G and H alone */
   prsvd_profile_begin(PRSVD_EV_ORTH);
@@ -164,7 +178,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
     int t = 0;
     while (t < bi && sv[t] > noise) t++;
     if (t == 0) {
-      svd->stats.tol_met = e <= target;
+      svd->stats.tol_met |= e <= target;
       break;
     }
     prsvd_dmat_destroy(&qi);
@@ -197,14 +211,16 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
     PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &bnorm, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
     e -= bnorm;
     rank += bi;
-    if (e <= target) {
-      svd->stats.tol_met = 1;
-      break;
-    }
+    /* tol met: go on through the rest of the sketch, which costs no pass, so that the rank
+     * is cut from the SVD of the whole Q B rather than from the first blocks (a one-pass
+     * sketch of a slow spectrum otherwise overshoots the optimal rank by half) */
+    if (e <= target) svd->stats.tol_met = 1;
   }
   prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 0.0);
 
   /* A ~ Q B with `rank` columns; its SVD, then the smallest rank meeting tol */
+  if (rank == 0)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is zero to rounding: no rank to choose for --tol", prsvd_source_name(a));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, rank, &qd));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, n, rank, &btd));
   {
@@ -215,11 +231,34 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
       memcpy(bdl + c * bl, bt + c * lb, sizeof(double) * (size_t)nr);
     }
   }
-  svd->k = rank;
-  PRSVD_ALLOC(sigma, rank);
-  PRSVD_TRY(prsvd_svd_finish_qb(svd, qd, btd, sigma));
+  PRSVD_TRY(prsvd_qb_truncate(svd, qd, btd, fro2));
+done:
+  prsvd_ckpt_free(&ck);
+  prsvd_pass_free(&pass), free(work), free(x), free(h_full), free(r);
+  free(bx), free(qty), free(qtq), free(ri), free(rr), free(q), free(bt);
+  free(sv), free(ur), free(wr), free(ws), free(mi);
+  prsvd_dmat_destroy(&qi);
+  prsvd_dmat_destroy(&g);
+  prsvd_dmat_destroy(&h);
+  prsvd_dmat_destroy(&yi);
+  prsvd_dmat_destroy(&qd);
+  prsvd_dmat_destroy(&btd);
+  return status;
+}
+
+int prsvd_qb_truncate(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double fro2) {
+  int status = PRSVD_OK;
+  const int64_t rank = prsvd_dmat_cols(q);
+  const double target = svd->params.tol * svd->params.tol * fro2;
+  double *sigma = NULL, kept = 0.0;
   int64_t k = rank;
-  double kept = 0.0;
+  /* A ~ Q B = U S V^T, then the smallest rank meeting tol:
+   * ||A - U_k S_k V_k^T||_F^2 = ||A||_F^2 - sum_{j <= k} sigma_j^2, since (I - Q Q^T) A is
+   * orthogonal to Q */
+  svd->k = rank;
+  svd->stats.qb_rank = rank;
+  PRSVD_ALLOC(sigma, rank);
+  PRSVD_TRY(prsvd_svd_finish_qb(svd, q, bt, sigma));
   if (svd->stats.tol_met)
     for (k = 1; k <= rank; k++) {
       kept += sigma[k - 1] * sigma[k - 1];
@@ -235,14 +274,6 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   svd->stats.error_estimate_fro = sqrt(fmax(fro2 - kept, 0.0));
   svd->stats.error_estimate = NAN;
 done:
-  free(panel), free(work), free(x), free(h_full), free(r), free(sigma);
-  free(bx), free(qty), free(qtq), free(ri), free(rr), free(q), free(bt);
-  free(sv), free(ur), free(wr), free(ws), free(mi);
-  prsvd_dmat_destroy(&qi);
-  prsvd_dmat_destroy(&g);
-  prsvd_dmat_destroy(&h);
-  prsvd_dmat_destroy(&yi);
-  prsvd_dmat_destroy(&qd);
-  prsvd_dmat_destroy(&btd);
+  free(sigma);
   return status;
 }

@@ -39,45 +39,6 @@ static double rcond_upper(int l, const double *r) {
 }
 
 /* The passes of subspace iteration: on return Q (m x l, orthonormal) and AtQ = A^T Q
- * (n x l), and the probes' A W (m x np) with W (n x np, replicated; caller frees). */
-/* What a checkpoint of subspace iteration folds before saving: the partial co-range and
- * column sums, reduced over ranks into the arrays the checkpoint holds. */
-struct subspace_ckpt {
-  struct prsvd_ckpt ck;
-  double *h_full, *col_sum, *col_sumsq, *col_sum_saved, *col_sumsq_saved;
-  prsvd_dmat *h_saved;
-  int64_t n;
-};
-
-static int subspace_prepare(void *arg) {
-  struct subspace_ckpt *c = arg;
-  PRSVD_CHECK(prsvd_dmat_reduce_scatter(c->h_full, c->h_saved));
-  if (c->col_sum && c->ck.st.pass == 0) { /* partial sums of the first pass */
-    PRSVD_MPI(MPI_Allreduce(c->col_sum, c->col_sum_saved, (int)c->n, MPI_DOUBLE, MPI_SUM, c->ck.comm));
-    PRSVD_MPI(MPI_Allreduce(c->col_sumsq, c->col_sumsq_saved, (int)c->n, MPI_DOUBLE, MPI_SUM, c->ck.comm));
-  } else if (c->col_sum) { /* after the first pass every rank holds the totals */
-    memcpy(c->col_sum_saved, c->col_sum, sizeof(double) * (size_t)c->n);
-    memcpy(c->col_sumsq_saved, c->col_sumsq, sizeof(double) * (size_t)c->n);
-  }
-  return PRSVD_OK;
-}
-
-/* After a load: this rank's partial sums are the saved totals in its own block (rank 0
- * holds the column sums), zero elsewhere, so the end-of-pass reduction adds up right. */
-static void subspace_restore(struct subspace_ckpt *c, int rank, int64_t l) {
-  int64_t r0, lr, ld;
-  const double *hs = prsvd_dmat_local(c->h_saved, &r0, &lr, &ld);
-  memset(c->h_full, 0, sizeof(double) * (size_t)(c->n * l));
-  for (int64_t j = 0; j < l; j++)
-    for (int64_t i = 0; i < lr; i++) c->h_full[j * c->n + r0 + i] = hs[j * ld + i];
-  if (c->col_sum)
-    for (int64_t j = 0; j < c->n; j++) {
-      c->col_sum[j] = rank == 0 ? c->col_sum_saved[j] : 0.0;
-      c->col_sumsq[j] = rank == 0 ? c->col_sumsq_saved[j] : 0.0;
-    }
-}
-
-/* The passes of subspace iteration: on return Q (m x l, orthonormal) and AtQ = A^T Q
  * (n x l), and the probes' A W (m x np) with W (n x np, replicated; caller frees).  With
  * params.checkpoint, the passes save and resume at panel boundaries. */
 int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat **q_out,
@@ -87,24 +48,23 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
   const int64_t np = prm->n_probes > 0 ? prm->n_probes : 0;
   const int rank = prsvd_grid_rank(svd->grid);
-  double *panel = NULL, *work = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
+  double *work = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
   double *xp = NULL, *col_sum = NULL, *col_sumsq = NULL, *s = NULL;
   prsvd_dmat *y = NULL, *y_probes = NULL, *h = NULL;
   const int center = prm->center;
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
-  struct subspace_ckpt ck;
+  struct prsvd_ckpt ck;
   int il, resumed = 0, start_pass = 0;
 
   memset(&pass, 0, sizeof pass);
-  memset(&ck, 0, sizeof ck);
+  prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
   PRSVD_CHECK(prsvd_to_int(l, "sketch width k + p", &il));
   int64_t panel_rows, my_row0, my_rows;
   PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
   prsvd_row_block(m, rank, prsvd_grid_nprocs(svd->grid), &my_row0, &my_rows);
   svd->stats.panel_rows = panel_rows;
 
-  if (prsvd_source_nnz(a) < 0) PRSVD_ALLOC(panel, panel_rows * n); /* sparse: CSR panels */
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, l + np, 0));
   PRSVD_ALLOC(x, n * (l + np)); /* [X | W]: the last pass also applies the probes W */
   PRSVD_ALLOC(h_full, n * l);
@@ -126,7 +86,6 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
 
   pass.a = a;
   pass.panel_rows = panel_rows;
-  pass.panel = panel;
   pass.work = work;
   pass.params = prm;
   pass.right = center ? xp : x;
@@ -138,48 +97,34 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   pass.corange = h_full;
   if (prm->method == PRSVD_METHOD_REVD) PRSVD_TRY(prsvd_symmetry_samples(svd, n, &pass));
 
-  if (prm->checkpoint) { /* the state: X, Y, the probes, H and the column statistics */
-    int64_t y0, yr, yld, p0, pr, pld, h0, hr, hld;
+  { /* the state: X, Y, the probes, H, the column statistics and the symmetry samples */
+    int64_t y0, yr, yld, p0, pr, pld;
     double *yl = prsvd_dmat_local(y, &y0, &yr, &yld), *pl = prsvd_dmat_local(y_probes, &p0, &pr, &pld);
-    ck.ck.comm = svd->comm;
-    ck.ck.cp = prm->checkpoint;
-    ck.ck.prepare = subspace_prepare;
-    ck.ck.solver = &ck;
-    ck.h_full = h_full;
-    ck.n = n;
-    PRSVD_TRY(prsvd_dmat_create(svd->grid, n, l, &ck.h_saved));
-    double *hl = prsvd_dmat_local(ck.h_saved, &h0, &hr, &hld);
-    prsvd_ckpt_array(&ck.ck, "X", x, n, l + np, n, 0, n, 0);
-    prsvd_ckpt_array(&ck.ck, "Y", yl, m, l, yld, y0, yr, 1);
-    prsvd_ckpt_array(&ck.ck, "AW", pl, m, prsvd_dmat_cols(y_probes), pld, p0, pr, 1);
-    prsvd_ckpt_array(&ck.ck, "H", hl, n, l, hld, h0, hr, 1);
+    prsvd_ckpt_array(&ck, "X", x, n, l + np, n, 0, n, 0);
+    prsvd_ckpt_array(&ck, "Y", yl, m, l, yld, y0, yr, 1);
+    prsvd_ckpt_array(&ck, "AW", pl, m, prsvd_dmat_cols(y_probes), pld, p0, pr, 1);
+    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "H", h_full, n, l));
     if (center) {
-      ck.col_sum = col_sum, ck.col_sumsq = col_sumsq;
-      PRSVD_ALLOC(ck.col_sum_saved, n);
-      PRSVD_ALLOC(ck.col_sumsq_saved, n);
-      PRSVD_ALLOC(svd->mean, n);
-      PRSVD_ALLOC(svd->scale, n);
-      prsvd_ckpt_array(&ck.ck, "col_sum", ck.col_sum_saved, n, 1, n, 0, n, 0);
-      prsvd_ckpt_array(&ck.ck, "col_sumsq", ck.col_sumsq_saved, n, 1, n, 0, n, 0);
-      prsvd_ckpt_array(&ck.ck, "mean", svd->mean, n, 1, n, 0, n, 0);
-      prsvd_ckpt_array(&ck.ck, "scale", svd->scale, n, 1, n, 0, n, 0);
+      PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sum", col_sum, n, 1));
+      PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sumsq", col_sumsq, n, 1));
     }
-    PRSVD_TRY(prsvd_ckpt_load(&ck.ck, &resumed));
+    if (pass.n_samples)
+      PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "symmetry_samples", pass.sample_val, pass.n_samples, 1));
+    PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
     if (resumed) {
-      subspace_restore(&ck, rank, l);
-      start_pass = ck.ck.st.pass;
-      cur.next_row = ck.ck.st.next_row;
-      svd->stats.passes = ck.ck.passes_done;
-      if (center && start_pass > 0) /* the statistics of the first pass are final */
-        PRSVD_TRY(prsvd_center_stats(svd, m, n, ck.col_sum, ck.col_sumsq));
+      start_pass = cur.pass;
+      svd->stats.passes = ck.passes_done;
+      if (start_pass > 0) pass.n_samples = 0; /* symmetry checked in the first pass */
+      if (center && start_pass > 0) { /* the statistics of the first pass are final */
+        PRSVD_TRY(prsvd_center_stats(svd, m, n, col_sum, col_sumsq));
+        prsvd_ckpt_partial_reduced(&ck, col_sum);
+        prsvd_ckpt_partial_reduced(&ck, col_sumsq);
+      }
     }
-    pass.hook = prsvd_ckpt_hook;
-    pass.hook_arg = &ck.ck;
-    pass.hook_comm = svd->comm;
   }
 
   cur.n_passes = prm->power_iters + 1;
-  for (cur.pass = start_pass; ck.ck.phase == 0 && cur.pass <= prm->power_iters; cur.pass++) {
+  for (cur.pass = start_pass; ck.phase == 0 && cur.pass <= prm->power_iters; cur.pass++) {
     const int last = cur.pass == prm->power_iters;
     const int continuing = resumed && cur.pass == start_pass;
     /* Y = A X, H = A^T Y (and the probes P = A W on the last pass) */
@@ -196,11 +141,12 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       cur.next_row = my_row0;
       memset(h_full, 0, sizeof(double) * (size_t)(n * l));
     }
-    ck.ck.passes_done = svd->stats.passes;
+    ck.passes_done = svd->stats.passes;
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
     if (pass.n_samples) { /* revd: sampled symmetry, read by the first pass */
       PRSVD_TRY(prsvd_symmetry_check(svd, a, &pass));
+      prsvd_ckpt_partial_reduced(&ck, pass.sample_val);
       pass.n_samples = 0;
     }
     prsvd_profile_begin(PRSVD_EV_REDUCE);
@@ -208,7 +154,11 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     prsvd_profile_end(PRSVD_EV_REDUCE, 8.0 * (double)(n * l), 0.0);
     if (center) {
       /* A~ X = Y - 1 (mu^T X_p);  A~^T Y_c = D^-1 (H - mu s^T), s = 1^T Y */
-      if (cur.pass == 0) PRSVD_TRY(prsvd_center_stats(svd, m, n, col_sum, col_sumsq));
+      if (cur.pass == 0) { /* from here on every rank holds the totals */
+        PRSVD_TRY(prsvd_center_stats(svd, m, n, col_sum, col_sumsq));
+        prsvd_ckpt_partial_reduced(&ck, col_sum);
+        prsvd_ckpt_partial_reduced(&ck, col_sumsq);
+      }
       PRSVD_TRY(prsvd_center_colsums(svd, y, s));
       PRSVD_TRY(prsvd_center_range(svd, y, 0, xp, n));
       if (last && np) PRSVD_TRY(prsvd_center_range(svd, y_probes, l, xp, n));
@@ -223,18 +173,18 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 4.0 * (double)n * (double)(l * l));
   }
 
-  if (ck.ck.phase == 0) {
+  if (ck.phase == 0) {
     /* Q R = Y */
     prsvd_profile_begin(PRSVD_EV_ORTH);
     PRSVD_TRY(prsvd_dmat_qr(y, r));
     svd->stats.r_rcond = rcond_upper(il, r);
     prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 4.0 * (double)m * (double)(l * l));
   } else {
-    svd->stats.r_rcond = ck.ck.r_rcond; /* resumed in the extra pass: Y already holds Q */
+    svd->stats.r_rcond = ck.r_rcond; /* resumed in the extra pass: Y already holds Q */
   }
-  if (ck.ck.phase == 1 || svd->stats.r_rcond < prm->rcond_min) {
+  if (ck.phase == 1 || svd->stats.r_rcond < prm->rcond_min) {
     /* R too ill-conditioned for H R^-1: B^T = A^T Q by one more pass */
-    const int continuing = resumed && ck.ck.phase == 1;
+    const int continuing = resumed && ck.phase == 1;
     pass.n_right = 0;
     pass.n_keep = 0;
     pass.check_finite = 0;
@@ -245,9 +195,9 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       cur.next_row = my_row0;
       memset(h_full, 0, sizeof(double) * (size_t)(n * l));
     }
-    ck.ck.phase = 1;
-    ck.ck.r_rcond = svd->stats.r_rcond;
-    ck.ck.passes_done = svd->stats.passes;
+    ck.phase = 1;
+    ck.r_rcond = svd->stats.r_rcond;
+    ck.passes_done = svd->stats.passes;
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
     PRSVD_TRY(prsvd_dmat_reduce_scatter(h_full, h));
@@ -261,8 +211,6 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     /* B^T = H R^-1 */
     PRSVD_TRY(prsvd_dmat_solve_upper(h, r));
   }
-  /* bytes of A streamed, as doubles, over all ranks */
-  svd->stats.bytes_read = (int64_t)(svd->stats.passes * prsvd_source_pass_bytes(a));
   *q_out = y, *atq_out = h, *aw_out = y_probes, *w_out = x;
   y = h = y_probes = NULL;
   x = NULL;
@@ -270,7 +218,7 @@ done:
   free((void *)pass.sample_row);
   free((void *)pass.sample_col);
   free(pass.sample_val);
-  free(panel);
+  prsvd_pass_free(&pass);
   free(work);
   free(x);
   free(xp);
@@ -279,9 +227,7 @@ done:
   free(s);
   free(h_full);
   free(r);
-  free(ck.col_sum_saved);
-  free(ck.col_sumsq_saved);
-  prsvd_dmat_destroy(&ck.h_saved);
+  prsvd_ckpt_free(&ck);
   prsvd_dmat_destroy(&y);
   prsvd_dmat_destroy(&y_probes);
   prsvd_dmat_destroy(&h);

@@ -1,6 +1,7 @@
 /* The panel loop of every pass: read, check, and the sketch updates of sketch.h. */
 #include "sketch.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,36 +73,204 @@ int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_le
   return panel_rows * (n_right + max_left_dim);
 }
 
-static int check_finite(const prsvd_source *a, const double *panel, int64_t row0, int64_t nr,
-                        int64_t n) {
-  for (int64_t i = 0; i < nr; i++)
-    for (int64_t j = 0; j < n; j++)
-      if (!isfinite(panel[i * n + j]))
-        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(a),
-                  isnan(panel[i * n + j]) ? "NaN" : "Inf", (long long)(row0 + i), (long long)j);
+/* Run the statements with A the panel in hand, as const float * (single) or const double *:
+ * the element-wise updates are written once for both precisions. */
+#define WITH_PANEL(p, A, ...)                 \
+  do {                                        \
+    if ((p)->single) {                        \
+      const float *A = (p)->panel32;          \
+      __VA_ARGS__                             \
+    } else {                                  \
+      const double *A = (p)->panel;           \
+      __VA_ARGS__                             \
+    }                                         \
+  } while (0)
+
+static void widen(const float *x, size_t count, double *y) {
+  for (size_t i = 0; i < count; i++) y[i] = x[i];
+}
+
+static void add_widened(const float *x, size_t count, double *y) {
+  for (size_t i = 0; i < count; i++) y[i] += x[i];
+}
+
+/* x (rows x cols, ld ldx, column-major) as float32 into y (ld rows) */
+static void narrow(const double *x, int64_t ldx, int64_t rows, int64_t cols, float *y) {
+  for (int64_t c = 0; c < cols; c++)
+    for (int64_t i = 0; i < rows; i++) y[c * rows + i] = (float)x[c * ldx + i];
+}
+
+static int check_finite(const struct prsvd_pass *p, int64_t row0, int64_t nr, int64_t n) {
+  WITH_PANEL(p, A, {
+    for (int64_t i = 0; i < nr; i++)
+      for (int64_t j = 0; j < n; j++)
+        if (!isfinite(A[i * n + j]))
+          PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
+                    isnan(A[i * n + j]) ? "NaN" : "Inf", (long long)(row0 + i), (long long)j);
+  });
   return PRSVD_OK;
+}
+
+/* The single-precision scratch: R (n x n_right), P_i (panel_rows x n_right), K_i or G_i
+ * (panel_rows x w) and an n x w product, w the widest co-range or left sketch. */
+static int64_t f32_width(const struct prsvd_pass *p) {
+  int64_t w = p->corange ? prsvd_dmat_cols(p->corange_src) : 0;
+  for (int t = 0; t < p->n_left; t++)
+    if (p->left[t].acc && p->left[t].g.dim > w) w = p->left[t].g.dim;
+  return w;
+}
+
+static float *f32_right(const struct prsvd_pass *p) { return p->f32; }
+static float *f32_prod(const struct prsvd_pass *p, int64_t n) { return p->f32 + n * p->n_right; }
+static float *f32_rows(const struct prsvd_pass *p, int64_t n) {
+  return f32_prod(p, n) + p->panel_rows * p->n_right;
+}
+static float *f32_out(const struct prsvd_pass *p, int64_t n) {
+  return f32_rows(p, n) + p->panel_rows * f32_width(p);
+}
+
+static int f32_begin(struct prsvd_pass *p, int64_t n) {
+  if (!p->single) return PRSVD_OK;
+  const int64_t w = f32_width(p);
+  p->f32 = malloc(sizeof(float) * (size_t)((n + p->panel_rows) * (p->n_right + w)));
+  if (!p->f32) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the float32 copies of the sketches");
+  if (p->right && p->n_right) narrow(p->right, n, n, p->n_right, f32_right(p));
+  return PRSVD_OK;
+}
+
+/* out (n x c) += A_i^T x, x (nr x c, ld ldx) */
+static double panel_t_times(const struct prsvd_pass *p, int nr, int n, const double *x, int ldx,
+                            int c, double *out) {
+  if (p->single) {
+    const float one = 1.0f, zero = 0.0f;
+    float *x32 = f32_rows(p, n), *o32 = f32_out(p, n);
+    narrow(x, ldx, nr, c, x32);
+    sgemm_("N", "N", &n, &c, &nr, &one, p->panel32, &n, x32, &nr, &zero, o32, &n);
+    add_widened(o32, (size_t)n * (size_t)c, out);
+  } else {
+    const double one = 1.0;
+    dgemm_("N", "N", &n, &c, &nr, &one, p->panel, &n, x, &ldx, &one, out, &n);
+  }
+  return 2.0 * (double)nr * n * c;
+}
+
+/* P (nr x c) = A_i R for a sparse sign map R: the rows of A_i go PRSVD_TILE_ROWS at a time
+ * into a transposed tile, so that each of R's zeta nonzeros in row j updates a short
+ * contiguous vector of the tile's products from a contiguous vector of A_i(:, j).  (Row by row,
+ * every entry of A_i cost zeta scattered updates and R's positions were streamed from memory
+ * once per row: three times slower than the Gaussian GEMM it should beat.)  A float32 panel
+ * is widened to float64 as it goes into the tile, so both precisions share the kernel. */
+/* The sparse-map kernels are plain C built for the baseline ISA; on x86-64 a copy is also
+ * built for AVX2 and AVX-512 and the loader picks the one the CPU runs (GCC/clang ifunc), as
+ * OpenBLAS does for the Gaussian GEMMs they compete with. */
+#if defined(__x86_64__) && defined(__ELF__) && \
+    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 6))
+#define SPARSE_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SPARSE_KERNEL
+#endif
+
+/* o += v a for PRSVD_TILE_ROWS entries: a fixed count and no aliasing, so it vectorizes */
+static inline void tile_axpy(double *restrict o, double v, const double *restrict a) {
+  for (int i = 0; i < PRSVD_TILE_ROWS; i++) o[i] += v * a[i];
+}
+
+/* tile (n x TR: row j holds A_i(r0 .. r0 + rows, j), zeros past rows) from a row-major panel of
+ * element type T; whole cache lines of the tile from TR streams */
+#define FILL_TILE(T, panel_, r0, rows, n, tile)                                                  \
+  do {                                                                                         \
+    const T *row[TR];                                                                          \
+    for (int i = 0; i < TR; i++) row[i] = (panel_) + (size_t)((r0) + (i < (rows) ? i : 0)) * (n); \
+    if ((rows) == TR)                                                                          \
+      for (int j = 0; j < (n); j++)                                                            \
+        for (int i = 0; i < TR; i++) (tile)[(size_t)j * TR + i] = row[i][j];                  \
+    else                                                                                       \
+      for (int j = 0; j < (n); j++)                                                            \
+        for (int i = 0; i < TR; i++) (tile)[(size_t)j * TR + i] = i < (rows) ? row[i][j] : 0.0; \
+  } while (0)
+
+SPARSE_KERNEL static double right_product_sparse(const struct prsvd_pass *p, int nr, int n, double *out) {
+  enum { TR = PRSVD_TILE_ROWS };
+  const struct prsvd_sparse_right *s = p->right_sparse;
+  const int c = (int)p->n_right, z = s->zeta;
+  double *tile = p->tile, *acc = p->tile + (size_t)n * TR;
+  for (int r0 = 0; r0 < nr; r0 += TR) {
+    const int rows = nr - r0 < TR ? nr - r0 : TR;
+    if (p->single)
+      FILL_TILE(float, p->panel32, r0, rows, n, tile);
+    else
+      FILL_TILE(double, p->panel, r0, rows, n, tile);
+    memset(acc, 0, sizeof(double) * (size_t)c * TR);
+    for (int j = 0; j < n; j++) {
+      const double *restrict a = tile + (size_t)j * TR;
+      const int *pos = s->pos + (size_t)j * z;
+      const double *sg = s->sign + (size_t)j * z;
+      for (int t = 0; t < z; t++) tile_axpy(acc + (size_t)pos[t] * TR, sg[t], a);
+    }
+    for (int q = 0; q < c; q++)
+      for (int i = 0; i < rows; i++) out[(size_t)q * nr + r0 + i] = acc[(size_t)q * TR + i];
+  }
+  return 2.0 * nr * (double)n * z;
+}
+
+/* y += a x for a float32 x: the daxpy of a float32 panel's row, widened as it goes */
+SPARSE_KERNEL static void axpy_widened(int len, double a, const float *restrict x, double *restrict y) {
+  for (int j = 0; j < len; j++) y[j] += a * (double)x[j];
+}
+
+/* A sparse sign map whose rows are more than a fifth nonzero goes through the GEMM densified:
+ * an axpy per nonzero costs about five GEMM columns (perf at 100000 x 4000). */
+static int sparse_left_as_dense(int64_t d) { return d < 5 * (int64_t)prsvd_sparse_zeta(d); }
+
+/* acc (n x d) += A_i^T G_i and core (d x cc) += G_i^T P(:, c0 : c0+cc) for a sparse sign G:
+ * the positions and signs of the panel's rows first, then A_i by blocks of columns, so that the
+ * part of acc that the zeta rows of each G_i row touch (d x block, 256 KiB) stays in cache. */
+static double left_update_sparse(const struct prsvd_pass *p, int t, int64_t row0, int nr, int n,
+                                 const double *prod) {
+  const int one = 1;
+  const struct prsvd_testmat *tm = &p->left[t].g;
+  const int d = (int)tm->dim, cc = (int)p->left[t].core_cols, z = prsvd_sparse_zeta(d);
+  const int block = d < 128 ? 32768 / d / 64 * 64 : 256;
+  int *pos = p->tile_pos;
+  double *sign = p->tile_sign;
+  for (int r = 0; r < nr; r++) prsvd_sparse_column(tm->seed, tm->stream, row0 + r, d, pos + r * 8, sign + r * 8);
+  if (p->left[t].acc)
+    for (int j0 = 0; j0 < n; j0 += block) {
+      const int jn = n - j0 < block ? n - j0 : block;
+      for (int r = 0; r < nr; r++)
+        for (int u = 0; u < z; u++) {
+          double *col = p->left[t].acc + (size_t)pos[r * 8 + u] * n + j0;
+          if (p->single)
+            axpy_widened(jn, sign[r * 8 + u], p->panel32 + (size_t)r * n + j0, col);
+          else
+            daxpy_(&jn, &sign[r * 8 + u], p->panel + (size_t)r * n + j0, &one, col, &one);
+        }
+    }
+  if (p->left[t].core)
+    for (int r = 0; r < nr; r++)
+      for (int u = 0; u < z; u++)
+        for (int c = 0; c < cc; c++)
+          p->left[t].core[(size_t)c * d + pos[r * 8 + u]] +=
+              sign[r * 8 + u] * prod[(size_t)(p->left[t].core_col0 + c) * nr + r];
+  return 2.0 * nr * (double)z * (n + cc);
 }
 
 /* P (nr x c, ld nr) = A_i R; the row-major panel is the column-major n x nr A_i^T */
 static double right_product(const struct prsvd_pass *p, int nr, int n, double *out) {
   const int c = (int)p->n_right;
+  if (p->right && p->single) {
+    const float one = 1.0f, zero = 0.0f;
+    float *o32 = f32_prod(p, n);
+    sgemm_("T", "N", &nr, &c, &n, &one, p->panel32, &n, f32_right(p), &n, &zero, o32, &nr);
+    widen(o32, (size_t)nr * (size_t)c, out);
+    return 2.0 * nr * (double)n * c;
+  }
   if (p->right) {
     const double one = 1.0, zero = 0.0;
     dgemm_("T", "N", &nr, &c, &n, &one, p->panel, &n, p->right, &n, &zero, out, &nr);
     return 2.0 * nr * (double)n * c;
   }
-  const struct prsvd_sparse_right *s = p->right_sparse;
-  memset(out, 0, sizeof(double) * (size_t)nr * (size_t)c);
-  for (int r = 0; r < nr; r++) {
-    const double *row = p->panel + (size_t)r * n;
-    for (int j = 0; j < n; j++) {
-      const double a = row[j];
-      const int *pos = s->pos + (size_t)j * s->zeta;
-      const double *sg = s->sign + (size_t)j * s->zeta;
-      for (int t = 0; t < s->zeta; t++) out[(size_t)pos[t] * nr + r] += sg[t] * a;
-    }
-  }
-  return 2.0 * nr * (double)n * s->zeta;
+  return right_product_sparse(p, nr, n, out);
 }
 
 /* acc (n x d) += A_i^T G_i and core (d x cc) += G_i^T P(:, c0 : c0+cc) for a generated G */
@@ -111,13 +280,20 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
   const int d = (int)tm->dim, cc = (int)p->left[t].core_cols;
   const double one = 1.0;
   double flops = 0.0;
-  if (tm->kind == PRSVD_SKETCH_GAUSSIAN) {
+  if (tm->kind == PRSVD_SKETCH_GAUSSIAN || sparse_left_as_dense(d)) {
     /* G_i: nr x d, column-major */
-    prsvd_rng_fill(tm->seed, tm->stream, row0, nr, 0, d, g, nr);
-    if (p->left[t].acc) {
-      dgemm_("N", "N", &n, &d, &nr, &one, p->panel, &n, g, &nr, &one, p->left[t].acc, &n);
-      flops += 2.0 * n * (double)nr * d;
+    if (tm->kind == PRSVD_SKETCH_GAUSSIAN) {
+      prsvd_rng_fill(tm->seed, tm->stream, row0, nr, 0, d, g, nr);
+    } else {
+      int pos[8];
+      double sign[8];
+      memset(g, 0, sizeof(double) * (size_t)nr * (size_t)d);
+      for (int r = 0; r < nr; r++) {
+        prsvd_sparse_column(tm->seed, tm->stream, row0 + r, d, pos, sign);
+        for (int u = 0; u < prsvd_sparse_zeta(d); u++) g[(size_t)pos[u] * nr + r] = sign[u];
+      }
     }
+    if (p->left[t].acc) flops += panel_t_times(p, nr, n, g, nr, d, p->left[t].acc);
     if (p->left[t].core) {
       const double *pc = prod + (size_t)p->left[t].core_col0 * nr;
       dgemm_("T", "N", &d, &cc, &nr, &one, g, &nr, pc, &nr, &one, p->left[t].core, &d);
@@ -125,37 +301,47 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
     }
     return flops;
   }
-  const int zeta = prsvd_sparse_zeta(d);
-  int pos[8];
-  double sign[8];
-  for (int r = 0; r < nr; r++) {
-    prsvd_sparse_column(tm->seed, tm->stream, row0 + r, d, pos, sign);
-    const double *row = p->panel + (size_t)r * n;
-    for (int u = 0; u < zeta; u++) {
-      if (p->left[t].acc) {
-        double *col = p->left[t].acc + (size_t)pos[u] * n;
-        for (int j = 0; j < n; j++) col[j] += sign[u] * row[j];
-      }
-      if (p->left[t].core)
-        for (int c = 0; c < cc; c++)
-          p->left[t].core[(size_t)c * d + pos[u]] +=
-              sign[u] * prod[(size_t)(p->left[t].core_col0 + c) * nr + r];
-    }
-  }
-  return 2.0 * nr * (double)zeta * (n + cc);
+  return left_update_sparse(p, t, row0, nr, n, prod);
 }
 
-/* The panel at the cursor, already in p->panel: check it and update every sketch; advances
- * the cursor. */
+/* ||A_i||_F^2 in extended precision (--tol subtracts it from the sketch's energy; four chains
+ * in registers, as one x87 chain waits on every add), column sums and sums of squares, and
+ * the sampled entries whose rows pass by. */
+static void panel_statistics(struct prsvd_pass *p, int64_t r, int64_t nr, int64_t n) {
+  WITH_PANEL(p, A, {
+    if (p->fro2) {
+      long double s0 = 0.0L, s1 = 0.0L, s2 = 0.0L, s3 = 0.0L;
+      const int64_t len = nr * n;
+      int64_t i = 0;
+      for (; i + 4 <= len; i += 4) {
+        s0 += (long double)A[i] * A[i];
+        s1 += (long double)A[i + 1] * A[i + 1];
+        s2 += (long double)A[i + 2] * A[i + 2];
+        s3 += (long double)A[i + 3] * A[i + 3];
+      }
+      for (; i < len; i++) s0 += (long double)A[i] * A[i];
+      *p->fro2 += (double)((s0 + s1) + (s2 + s3));
+    }
+    if (p->col_sum)
+      for (int64_t i = 0; i < nr; i++)
+        for (int64_t j = 0; j < n; j++) {
+          const double v = A[i * n + j];
+          p->col_sum[j] += v, p->col_sumsq[j] += v * v;
+        }
+    for (int64_t t = 0; t < p->n_samples; t++)
+      if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
+        p->sample_val[t] = A[(p->sample_row[t] - r) * n + p->sample_col[t]];
+  });
+}
+
+/* The panel at the cursor, already in p->panel (p->panel32, p->csr): check it and update
+ * every sketch; advances the cursor. */
 static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0,
-                     int64_t local_rows, int64_t n, int in) {
+                     int64_t local_rows, int64_t n, int in, int64_t nr64) {
   double *prod = p->work;
   double *g = p->work + p->panel_rows * p->n_right;
   const int64_t r = cur->next_row, off = r - row0;
-  int64_t nr64 = row0 + local_rows - r;
-  if (nr64 > p->panel_rows) nr64 = p->panel_rows;
   const int nr = (int)nr64;
-  const double one = 1.0;
   double flops = 0.0;
 
   if (p->csr) { /* a sparse panel: the O(nnz) updates of sketch_sparse.c */
@@ -164,27 +350,15 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
     goto advance;
   }
-  if (p->check_finite) PRSVD_CHECK(check_finite(p->a, p->panel, r, nr, n));
+  if (p->check_finite) PRSVD_CHECK(check_finite(p, r, nr, n));
 
   prsvd_profile_begin(PRSVD_EV_SKETCH);
-  if (p->fro2) { /* extended precision: --tol subtracts this from the sketch's energy */
-    long double s = 0.0L;
-    for (int64_t i = 0; i < nr64 * n; i++) s += (long double)p->panel[i] * p->panel[i];
-    *p->fro2 += (double)s;
-  }
-  if (p->col_sum)
-    for (int64_t i = 0; i < nr64; i++) {
-      const double *row = p->panel + i * n;
-      for (int64_t j = 0; j < n; j++) p->col_sum[j] += row[j], p->col_sumsq[j] += row[j] * row[j];
-    }
-  for (int64_t t = 0; t < p->n_samples; t++)
-    if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
-      p->sample_val[t] = p->panel[(p->sample_row[t] - r) * n + p->sample_col[t]];
+  panel_statistics(p, r, nr64, n);
   /* P_i = A_i R, kept rows stored */
   if (p->n_right) {
     flops += right_product(p, nr, in, prod);
     for (int t = 0; t < p->n_keep; t++) {
-      int64_t kld, kc = prsvd_dmat_cols(p->keep[t].dmat);
+      int64_t kld, kc = p->keep[t].ncols ? p->keep[t].ncols : prsvd_dmat_cols(p->keep[t].dmat);
       double *k = prsvd_dmat_local(p->keep[t].dmat, NULL, NULL, &kld);
       for (int64_t c = 0; c < kc; c++)
         memcpy(k + c * kld + off, prod + (p->keep[t].col0 + c) * nr, sizeof(double) * (size_t)nr);
@@ -196,8 +370,7 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     int kc = (int)prsvd_dmat_cols(p->corange_src), ild;
     const double *k = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
     PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
-    dgemm_("N", "N", &in, &kc, &nr, &one, p->panel, &in, k + off, &ild, &one, p->corange, &in);
-    flops += 2.0 * (double)nr * n * kc;
+    flops += panel_t_times(p, nr, in, k + off, ild, kc, p->corange);
   }
   /* L += A_i^T G_i, Z += G_i^T P_i */
   for (int t = 0; t < p->n_left; t++) flops += left_update(p, t, r, nr, in, prod, g);
@@ -211,38 +384,115 @@ advance:
   return PRSVD_OK;
 }
 
+/* Rows of the panel starting at `row`: panel_rows, ended early on the grid when that leaves
+ * a panel (the first panel of a rank whose block starts inside a chunk row). */
 static int64_t panel_at(const struct prsvd_pass *p, int64_t row, int64_t end) {
-  return end - row < p->panel_rows ? end - row : p->panel_rows;
+  int64_t e = row + p->panel_rows;
+  if (e >= end) return end - row;
+  if (p->grid > 1 && e % p->grid && e - e % p->grid > row) e -= e % p->grid;
+  return e - row;
 }
 
-/* Reads for one pass: straight from the source, or from the reader thread one panel ahead,
- * into two dense panels (p->panel and one more) or two CSR panels for a sparse source.
- * ready() returns the status of the read of the panel at the cursor into p->panel or p->csr. */
+static long panels_left(const struct prsvd_pass *p, int64_t row, int64_t end) {
+  long count = 0;
+  for (; row < end; row += panel_at(p, row, end)) count++;
+  return count;
+}
+
+/* The grid panels end on: the chunk rows when panels hold whole chunk rows, the panel size
+ * when a chunk row holds whole panels, otherwise none (and none for CSR panels). */
+static int64_t panel_grid(const struct prsvd_pass *p) {
+  struct prsvd_source_layout lay;
+  prsvd_source_get_layout(p->a, &lay);
+  const int64_t c = lay.chunk_rows, pr = p->panel_rows;
+  if (c <= 1 || prsvd_source_nnz(p->a) >= 0) return 1;
+  if (pr % c == 0) return c;
+  if (c % pr == 0) return pr;
+  return 1;
+}
+
+static void set_panel(struct prsvd_pass *p, void *buf) {
+  p->panel = p->single ? NULL : buf;
+  p->panel32 = p->single ? buf : NULL;
+}
+
+/* Reads for one pass: straight from the source, or from the reader thread one read ahead,
+ * into the pass's two dense panels (float64 or float32) or two CSR panels for a sparse
+ * source.  ready() returns the status of the read of the panel at the cursor into p->panel,
+ * p->panel32 or p->csr.  For a source with collective reads every rank makes exactly
+ * `reads_left` reads, the last ones zero-row reads at the end of its block. */
 struct reads {
   struct prsvd_prefetch pf;
-  double *bufs[2];
-  struct prsvd_csr csrs[2];
-  int sparse, cb, have, saved, on;
+  int sparse, cb, have, saved, on, collective;
+  long reads_left;
 };
 
-static void reads_post(struct reads *rd, const struct prsvd_pass *p, int slot, int64_t row, int64_t end) {
-  prsvd_prefetch_post(&rd->pf, rd->sparse ? NULL : rd->bufs[slot], rd->sparse ? &rd->csrs[slot] : NULL, row,
-                      panel_at(p, row, end));
+static void free_dense_buffers(struct prsvd_pass *p) {
+  for (int b = 0; b < 2; b++) {
+    free(p->bufs[b]);
+    p->bufs[b] = NULL;
+  }
+  p->buf_bytes = 0;
+  p->panel = NULL;
+  p->panel32 = NULL;
 }
 
-static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t end) {
-  memset(rd, 0, sizeof *rd);
-  rd->sparse = prsvd_source_nnz(p->a) >= 0;
-  if (rd->sparse) p->csr = &rd->csrs[0];
-  if (!p->params || !p->params->prefetch || row >= end) return PRSVD_OK;
-  if (!rd->sparse) {
-    rd->bufs[0] = p->panel;
-    rd->bufs[1] = malloc(sizeof(double) * (size_t)(p->panel_rows * prsvd_source_cols(p->a)));
-    if (!rd->bufs[1]) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the second panel buffer");
+/* The dense panel buffers (kept across passes): one, or two with the reader thread. */
+static int panel_buffers(struct prsvd_pass *p, int n_bufs) {
+  const int64_t bytes = p->panel_rows * prsvd_source_cols(p->a) * (p->single ? 4 : 8);
+  if (p->buf_bytes != bytes) free_dense_buffers(p);
+  for (int b = 0; b < n_bufs; b++) {
+    if (!p->bufs[b] && !(p->bufs[b] = malloc((size_t)bytes)))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a panel buffer of %lld bytes", (long long)bytes);
+    p->buf_bytes = bytes;
   }
-  PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a));
+  set_panel(p, p->bufs[0]);
+  return PRSVD_OK;
+}
+
+/* The panel of buffer `slot` in hand. */
+static void use_slot(const struct reads *rd, struct prsvd_pass *p, int slot) {
+  if (rd->sparse)
+    p->csr = &p->csrs[slot];
+  else
+    set_panel(p, p->bufs[slot]);
+}
+
+/* The reader thread, unless the source's reads call MPI and MPI allows only the main thread. */
+static int may_prefetch(const struct prsvd_pass *p) {
+  struct prsvd_source_layout lay;
+  int level = MPI_THREAD_SINGLE;
+  if (!p->params || !p->params->prefetch) return 0;
+  prsvd_source_get_layout(p->a, &lay);
+  if (lay.mpi_reads) MPI_Query_thread(&level);
+  return !lay.mpi_reads || level >= MPI_THREAD_SERIALIZED;
+}
+
+/* Post the read after the one ending at `next`, into buffer rd->cb: the panel there, or a
+ * zero-row read owed to a collective source. */
+static void post_after(struct reads *rd, struct prsvd_pass *p, int64_t next, int64_t end) {
+  void *buf = rd->sparse ? NULL : p->bufs[rd->cb];
+  struct prsvd_csr *csr = rd->sparse ? &p->csrs[rd->cb] : NULL;
+  if (rd->reads_left <= 0) return;
+  if (next < end) rd->reads_left--, prsvd_prefetch_post(&rd->pf, buf, csr, next, panel_at(p, next, end));
+  else if (rd->collective) rd->reads_left--, prsvd_prefetch_post(&rd->pf, buf, csr, end, 0);
+}
+
+static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t end,
+                       int collective, long reads) {
+  memset(rd, 0, sizeof *rd);
+  rd->collective = collective;
+  rd->reads_left = reads;
+  rd->sparse = prsvd_source_nnz(p->a) >= 0;
+  const int prefetch = may_prefetch(p) && (row < end || collective);
+  if (rd->sparse)
+    p->csr = &p->csrs[0];
+  else
+    PRSVD_CHECK(panel_buffers(p, prefetch ? 2 : 1));
+  if (!prefetch) return PRSVD_OK;
+  PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a, p->single));
   rd->on = 1;
-  reads_post(rd, p, 0, row, end);
+  post_after(rd, p, row, end);
   return PRSVD_OK;
 }
 
@@ -251,58 +501,88 @@ static void reads_settle(struct reads *rd) {
   if (rd->on && !rd->have) rd->saved = prsvd_prefetch_wait(&rd->pf), rd->have = 1;
 }
 
-static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t end) {
-  const int64_t nr = panel_at(p, row, end), n = prsvd_source_cols(p->a);
+/* Rows [row, row + nr) into the panel (nr = 0: a collective source's zero-row read). */
+static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t nr,
+                       int64_t end) {
+  const int64_t n = prsvd_source_cols(p->a);
   int status;
   prsvd_profile_begin(PRSVD_EV_READ); /* with the reader: only the time not hidden */
   if (!rd->on) {
-    status = rd->sparse ? prsvd_source_read_csr(p->a, row, nr, p->csr) : prsvd_source_read(p->a, row, nr, p->panel);
+    rd->reads_left--;
+    status = rd->sparse ? prsvd_source_read_csr(p->a, row, nr, p->csr)
+             : p->single ? prsvd_source_read_f32(p->a, row, nr, p->panel32)
+                         : prsvd_source_read(p->a, row, nr, p->panel);
   } else {
     reads_settle(rd);
     status = rd->saved;
     rd->have = 0;
-    if (rd->sparse)
-      p->csr = &rd->csrs[rd->cb];
-    else
-      p->panel = rd->bufs[rd->cb];
+    use_slot(rd, p, rd->cb);
     rd->cb = 1 - rd->cb;
-    if (!status && row + nr < end) reads_post(rd, p, rd->cb, row + nr, end);
+    /* after a failed read only the zero-row reads owed to a collective source: another read
+     * would be wasted, and its error could replace this one's */
+    if (!status || rd->collective) post_after(rd, p, status ? end : row + nr, end);
   }
   if (!status && rd->sparse && (p->csr->rows != nr || p->csr->indptr[0] != 0))
     status = prsvd_error_set(PRSVD_ERR_INTERNAL, __FILE__, __LINE__, __func__,
                              "'%s': a CSR panel of %lld rows for %lld asked", prsvd_source_name(p->a),
                              (long long)p->csr->rows, (long long)nr);
-  prsvd_profile_end(PRSVD_EV_READ, rd->sparse ? 16.0 * (double)p->csr->nnz + 8.0 * (double)(nr + 1) : 8.0 * (double)(nr * n),
-                    0.0);
+  const double bytes = rd->sparse ? (status ? 0.0 : 16.0 * (double)p->csr->nnz + 8.0 * (double)(nr + 1))
+                                  : (p->single ? 4.0 : 8.0) * (double)(nr * n);
+  prsvd_profile_end(PRSVD_EV_READ, bytes, 0.0);
   return status;
 }
 
-static void reads_end(struct reads *rd, struct prsvd_pass *p) {
-  if (rd->on) prsvd_prefetch_stop(&rd->pf);
-  if (rd->on && !rd->sparse) p->panel = rd->bufs[0];
-  free(rd->bufs[1]);
-  prsvd_csr_free(&rd->csrs[0]);
-  prsvd_csr_free(&rd->csrs[1]);
-  p->csr = NULL;
+static void reads_end(struct reads *rd) {
+  if (!rd->on) return;
+  prsvd_prefetch_stop(&rd->pf);
   rd->on = 0;
 }
 
-int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
-  const int64_t n = prsvd_source_cols(p->a);
-  const int64_t m = prsvd_source_rows(p->a);
-  int64_t row0, local_rows;
-  int in, status = PRSVD_OK;
-  struct reads rd;
-  prsvd_profile_pass_begin();
-  /* this rank's rows are those of the kept or co-range matrices (all m-row, row-block) */
-  prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
-  if (!ref || prsvd_dmat_rows(ref) != m)
-    PRSVD_ERR(PRSVD_ERR_INTERNAL, "a pass needs an m-row kept or co-range matrix to place its rows");
-  prsvd_dmat_local(ref, &row0, &local_rows, NULL);
-  PRSVD_CHECK(prsvd_to_int(n, "columns of A", &in));
-  if (cur->next_row < row0) cur->next_row = row0;
+/* One step of the pass: the panel at the cursor, read and applied. */
+static int step(struct reads *rd, struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0,
+                int64_t local_rows, int64_t n, int in) {
+  const int64_t end = row0 + local_rows, nr = panel_at(p, cur->next_row, end);
+  PRSVD_CHECK(reads_ready(rd, p, cur->next_row, nr, end));
+  return one_panel(p, cur, row0, local_rows, n, in, nr);
+}
+
+/* The steps of a pass in lockstep: every rank takes the most steps any rank has left, so a
+ * hook can run collectives at each panel boundary and collective reads stay matched (a rank
+ * done, or failed, joins them with zero-row reads). */
+static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0,
+                    int64_t local_rows, int64_t n, int in, int collective, MPI_Comm comm) {
   const int64_t end = row0 + local_rows;
-  if (prsvd_source_nnz(p->a) >= 0) { /* sparse: CSR panels (reads_begin), R row-major for the kernels */
+  long steps = panels_left(p, cur->next_row, end), most;
+  int status = PRSVD_OK;
+  struct reads rd;
+  memset(&rd, 0, sizeof rd);
+  if (MPI_Allreduce(&steps, &most, 1, MPI_LONG, MPI_MAX, comm) != MPI_SUCCESS)
+    return prsvd_error_set(PRSVD_ERR_MPI, __FILE__, __LINE__, __func__, "MPI_Allreduce of the pass length failed");
+  status = reads_begin(&rd, p, cur->next_row, end, collective, collective ? most : LONG_MAX);
+  for (long i = 0; i < most; i++) {
+    if (!status && cur->next_row < end) {
+      status = step(&rd, p, cur, row0, local_rows, n, in);
+    } else if (collective) {
+      const int joined = reads_ready(&rd, p, end, 0, end);
+      if (!status) status = joined;
+    }
+    if (!p->hook) continue;
+    reads_settle(&rd); /* the hook may save: the source must be idle */
+    int decided = p->hook(p->hook_arg, status, cur);
+    if (decided) { /* agreed on every rank: an error, or checkpointed */
+      status = decided;
+      break;
+    }
+  }
+  reads_end(&rd);
+  return status;
+}
+
+/* The scratch a pass makes for itself: for sparse panels R row-major and a row-major co-range
+ * product; for the sparse-map kernels on dense panels a transposed tile and the positions and
+ * signs of a panel's rows; for a single-precision pass the float32 copies. */
+static int scratch_begin(struct prsvd_pass *p, int64_t n) {
+  if (prsvd_source_nnz(p->a) >= 0) {
     if (p->n_right && p->right) {
       p->right_t = malloc(sizeof(double) * (size_t)(n * p->n_right));
       if (!p->right_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory transposing the test matrix");
@@ -313,57 +593,111 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
       p->corange_t = malloc(sizeof(double) * (size_t)((n + 1) * prsvd_dmat_cols(p->corange_src)));
       if (!p->corange_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse co-range update");
     }
+    return PRSVD_OK;
   }
-  status = reads_begin(&rd, p, cur->next_row, end);
+  int sparse_left = 0;
+  for (int t = 0; t < p->n_left; t++)
+    sparse_left |= p->left[t].g.kind == PRSVD_SKETCH_SPARSE && !sparse_left_as_dense(p->left[t].g.dim);
+  if (p->n_right && p->right_sparse) {
+    p->tile = malloc(sizeof(double) * (size_t)((n + p->n_right) * PRSVD_TILE_ROWS));
+    if (!p->tile) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse sketch tile");
+  }
+  if (sparse_left) {
+    p->tile_sign = malloc(sizeof(double) * (size_t)(p->panel_rows * 8));
+    p->tile_pos = malloc(sizeof(int) * (size_t)(p->panel_rows * 8));
+    if (!p->tile_sign || !p->tile_pos) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse sketch rows");
+  }
+  return f32_begin(p, n);
+}
+
+static void scratch_end(struct prsvd_pass *p) {
+  free(p->right_t), free(p->corange_t), free(p->tile), free(p->tile_sign), free(p->tile_pos), free(p->f32);
+  p->right_t = p->corange_t = p->tile = p->tile_sign = NULL;
+  p->tile_pos = NULL;
+  p->f32 = NULL;
+}
+
+int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
+  const int64_t n = prsvd_source_cols(p->a);
+  const int64_t m = prsvd_source_rows(p->a);
+  int64_t row0, local_rows;
+  int in, status = PRSVD_OK;
+  struct prsvd_source_layout lay;
+  /* this rank's rows are those of the kept or co-range matrices (all m-row, row-block) */
+  prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
+  if (!ref || prsvd_dmat_rows(ref) != m)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "a pass needs an m-row kept or co-range matrix to place its rows");
+  prsvd_dmat_local(ref, &row0, &local_rows, NULL);
+  PRSVD_CHECK(prsvd_to_int(n, "columns of A", &in));
+  if (cur->next_row < row0) cur->next_row = row0;
+  const int64_t end = row0 + local_rows;
+  prsvd_source_get_layout(p->a, &lay);
+  p->single = prsvd_pass_single(p->params, p->a);
+  p->grid = panel_grid(p);
+  prsvd_profile_pass_begin();
+  status = scratch_begin(p, n);
   if (status) goto out;
-  if (!p->hook) {
-    while (!status && cur->next_row < end) {
-      status = reads_ready(&rd, p, cur->next_row, end);
-      if (!status) status = one_panel(p, cur, row0, local_rows, n, in);
-    }
+  if (p->hook || lay.collective_reads) {
+    MPI_Comm comm = p->hook ? p->hook_comm : prsvd_grid_comm(prsvd_dmat_grid(ref));
+    status = lockstep(p, cur, row0, local_rows, n, in, lay.collective_reads, comm);
     goto out;
   }
-  /* with a hook: every rank takes the same number of steps (the most any rank has left), so
-   * the hook can run collectives at each panel boundary */
-  long steps = (long)((end - cur->next_row + p->panel_rows - 1) / p->panel_rows), most;
-  if (MPI_Allreduce(&steps, &most, 1, MPI_LONG, MPI_MAX, p->hook_comm) != MPI_SUCCESS) {
-    status = prsvd_error_set(PRSVD_ERR_MPI, __FILE__, __LINE__, __func__, "MPI_Allreduce of the pass length failed");
-    goto out;
-  }
-  for (long step = 0; step < most; step++) {
-    if (!status && cur->next_row < end) {
-      status = reads_ready(&rd, p, cur->next_row, end);
-      if (!status) status = one_panel(p, cur, row0, local_rows, n, in);
-    }
-    reads_settle(&rd); /* the hook may save: the source must be idle */
-    int decided = p->hook(p->hook_arg, status, cur);
-    if (decided) {
-      status = decided; /* agreed on every rank: an error, or checkpointed */
-      goto out;
-    }
-  }
+  struct reads rd;
+  status = reads_begin(&rd, p, cur->next_row, end, 0, LONG_MAX);
+  while (!status && cur->next_row < end) status = step(&rd, p, cur, row0, local_rows, n, in);
+  reads_end(&rd);
 out:
-  reads_end(&rd, p);
-  free(p->right_t);
-  free(p->corange_t);
-  p->right_t = p->corange_t = NULL;
+  p->csr = NULL;
+  scratch_end(p);
   prsvd_profile_pass_end();
   return status;
 }
 
-int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch) {
+void prsvd_pass_free(struct prsvd_pass *p) {
+  free_dense_buffers(p);
+  prsvd_csr_free(&p->csrs[0]);
+  prsvd_csr_free(&p->csrs[1]);
+  p->csr = NULL;
+}
+
+int prsvd_pass_single(const struct prsvd_svd_params *params, const prsvd_source *a) {
+  struct prsvd_source_layout lay;
+  if (!params || prsvd_source_nnz(a) >= 0) return 0;
+  prsvd_source_get_layout(a, &lay);
+  if (params->precision == PRSVD_PRECISION_AUTO) return lay.stored_float32;
+  return params->precision == PRSVD_PRECISION_SINGLE;
+}
+
+int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single) {
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), nnz = prsvd_source_nnz(a);
-  if (nnz >= 0) { /* 16 bytes an entry (index + value), at least one row; halved for the reader */
+  const int buffers = prefetch ? 2 : 1;
+  if (nnz >= 0) { /* 16 bytes an entry (index + value), at least one row; shared by the buffers */
     const double per_row = 16.0 * ((double)nnz / (double)(m > 0 ? m : 1)) + 8.0;
-    int64_t rows = (int64_t)((double)memory / per_row) / (prefetch ? 2 : 1);
+    int64_t rows = (int64_t)((double)memory / per_row) / buffers;
     return rows < 1 ? 1 : rows;
   }
-  int64_t rows = memory / (8 * n) / (prefetch ? 2 : 1);
-  if (rows < 1 && memory >= 8 * n) rows = 1;
+  struct prsvd_source_layout lay;
+  prsvd_source_get_layout(a, &lay);
+  const int64_t row_bytes = (single ? 4 : 8) * n;
+  const int64_t budget = memory / row_bytes / (buffers + lay.scratch_panels);
+  int64_t rows = budget;
+  if (rows < 1 && memory >= row_bytes) rows = 1;
   /* The budget is a ceiling, not a target: a panel that fits in the last-level cache is read
    * once from memory by both of its products (A_i X and A_iᵀ Y_i), and smaller panels let the
    * reader thread overlap the reads with the products. */
-  int64_t cached = PRSVD_PANEL_BYTES / (8 * n);
+  int64_t cached = PRSVD_PANEL_BYTES / row_bytes;
   if (cached < PRSVD_PANEL_MIN_ROWS) cached = PRSVD_PANEL_MIN_ROWS;
-  return rows < cached ? rows : cached;
+  if (rows > cached) rows = cached;
+  /* On the chunk grid, so that no chunk row is shared by two panels: whole chunk rows per
+   * panel; or one chunk row when it is at most twice the cached size and the budget holds
+   * it; or whole panels per chunk row, a divisor of the chunk row no less than a quarter of
+   * the size (not a prime chunk row's single rows).  Failing all, the chunk cache (a row of
+   * chunks) still reads each chunk once. */
+  const int64_t c = lay.chunk_rows;
+  if (c <= 1 || rows < 1) return rows;
+  if (rows >= c) return rows - rows % c;
+  if (c <= 2 * cached && budget >= c) return c;
+  int64_t d = rows;
+  while (c % d) d--;
+  return 4 * d >= rows ? d : rows;
 }

@@ -11,6 +11,13 @@
  *            Z += G_i^T P_i(:, cols)   a core sketch Phi A Psi^T
  *   fro2:    += ||A_i||_F^2
  *
+ * Panels are float64, or float32 when the pass multiplies in single precision
+ * (prsvd_pass_single): then the products are SGEMMs of the float32 panel with float32 copies
+ * of R, K_i and G_i, added into the float64 sketches, and the element-wise updates read the
+ * float32 entries (the sparse-sign kernels widen them to float64 as they go).  Panels end on
+ * the source's chunk-row grid where their size allows, so a chunk row is not shared by two
+ * panels.
+ *
  * Generated test matrices depend only on (seed, stream, global row, column), so no sketch
  * depends on the number of ranks or the panel size.  The cursor says where the pass is, so a
  * checkpoint can stop and resume at a panel boundary.  Local: no collectives (the caller
@@ -58,13 +65,25 @@ struct prsvd_cursor {
 };
 
 #define PRSVD_MAX_KEEP 3
+#define PRSVD_TILE_ROWS 16
 #define PRSVD_MAX_LEFT 4
 
 struct prsvd_pass {
   prsvd_source *a;
   int64_t panel_rows;
-  double *panel;                 /* panel_rows x n, row-major (NULL for a sparse source) */
-  struct prsvd_csr *csr;         /* the CSR panel of a sparse source (set by the pass) */
+  /* Set by the pass: the panel in hand (panel_rows x n, row-major), float64 in panel or
+   * float32 in panel32 (single), in buffers the pass owns until prsvd_pass_free (two with
+   * the reader thread); NULL for a sparse source, whose panel is csr, one of csrs (also
+   * kept until prsvd_pass_free). */
+  double *panel;
+  float *panel32;
+  int single;
+  void *bufs[2];
+  int64_t buf_bytes;
+  struct prsvd_csr *csr;
+  struct prsvd_csr csrs[2];
+  float *f32;                    /* single: R, P_i, K_i or G_i, and an n-row product */
+  int64_t grid;                  /* panels end on multiples of this global row (1: anywhere) */
   double *work;                  /* panel_rows x n_right (P_i) and panel_rows x max left dim */
   const struct prsvd_svd_params *params;
   int check_finite;
@@ -74,10 +93,15 @@ struct prsvd_pass {
   const struct prsvd_sparse_right *right_sparse;
   double *right_t;  /* R row-major, made by the pass for sparse panels */
   double *corange_t; /* sparse panels: a panel's A_i^T K_i row-major (n x kc) and a row of K */
+  /* scratch of the sparse-map kernels on dense panels (made by the pass): a transposed tile of
+   * PRSVD_TILE_ROWS rows and its products, and the positions and signs of a panel's rows */
+  double *tile, *tile_sign;
+  int *tile_pos;
   int64_t n_right;
-  /* rows of P_i(:, col0 : col0 + dmat cols) stored into dmat */
+  /* rows of P_i(:, col0 : col0 + c) stored into dmat's first c columns, c = ncols (0: all of
+   * dmat's columns; fewer leave room for columns the caller set, e.g. a co-range source) */
   int n_keep;
-  struct { prsvd_dmat *dmat; int64_t col0; } keep[PRSVD_MAX_KEEP];
+  struct { prsvd_dmat *dmat; int64_t col0, ncols; } keep[PRSVD_MAX_KEEP];
 
   /* H (n x cols of corange_src, column-major) += A_i^T (rows of corange_src) */
   prsvd_dmat *corange_src;
@@ -112,13 +136,24 @@ struct prsvd_pass {
 /* Size of pass->work for a pass with right width n_right and left dims (floats of double). */
 int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
-/* Rows per panel of a source within `memory` bytes (dense: 8 n bytes a row, and at most
- * PRSVD_PANEL_BYTES a panel unless that is fewer than PRSVD_PANEL_MIN_ROWS rows; sparse: 16
- * bytes per stored entry at the average row density; halved for the reader thread's second
- * panel). */
+/* The panel buffers a pass keeps between passes (dense or CSR). */
+void prsvd_pass_free(struct prsvd_pass *p);
+/* 1 if the panels of a are read and multiplied as float32 under params (dense sources only;
+ * NULL params: float64). */
+int prsvd_pass_single(const struct prsvd_svd_params *params, const prsvd_source *a);
+/* Rows per panel of a source within `memory` bytes.  Dense: 8 n bytes a row (4 n in single
+ * precision), the budget shared by the panel buffers (two with the reader thread) and the
+ * source's own scratch panels; the budget is a ceiling, not a target: at most
+ * PRSVD_PANEL_BYTES a panel unless that is fewer than PRSVD_PANEL_MIN_ROWS rows.  Then on the
+ * source's chunk-row grid: a whole number of chunk rows, one whole chunk row of up to twice
+ * that size if the budget holds it, or a divisor of the chunk row of at least a quarter of the
+ * rows so far (else the chunk cache, which holds a row of chunks, serves a chunk row that two
+ * panels share).
+ * Sparse: 16 bytes per stored entry at the average row density, halved for the reader
+ * thread's second CSR panel. */
 #define PRSVD_PANEL_BYTES (8 << 20)
 #define PRSVD_PANEL_MIN_ROWS 256
-int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch);
+int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single);
 /* sketch_sparse.c: the updates of one CSR panel (rows [r, r + csr->rows), offset off into the
  * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */
 int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,

@@ -1,7 +1,7 @@
 /*
  * The sketch updates of one CSR panel (sketch.h), in O(nnz) per sketch column: the sparse
- * counterpart of one_panel() in sketch.c.  Checks the structure as it goes (indices inside
- * [0, n), finite values) and names the first bad row.
+ * counterpart of one_panel() in sketch.c.  The panel's structure was checked when it was read
+ * (prsvd_source_read_csr); here only the values are, for NaN and Inf, naming the first bad row.
  */
 #include <math.h>
 #include <string.h>
@@ -18,18 +18,11 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
   double *g = p->work + p->panel_rows * p->n_right;
   *flops = 0.0;
 
-  for (int64_t i = 0; i < nr; i++) {
-    if (a->indptr[i + 1] < a->indptr[i])
-      PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': indptr decreases at row %lld", prsvd_source_name(p->a), (long long)(r + i));
-    for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
-      if (a->indices[t] < 0 || a->indices[t] >= n)
-        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': row %lld has column index %lld outside [0, %lld)",
-                  prsvd_source_name(p->a), (long long)(r + i), (long long)a->indices[t], (long long)n);
-      if (p->check_finite && !isfinite(a->data[t]))
+  for (int64_t i = 0; p->check_finite && i < nr; i++) /* the structure: prsvd_source_read_csr */
+    for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++)
+      if (!isfinite(a->data[t]))
         PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
                   isnan(a->data[t]) ? "NaN" : "Inf", (long long)(r + i), (long long)a->indices[t]);
-    }
-  }
   if (p->fro2) {
     long double s = 0.0L;
     for (int64_t t = 0; t < a->nnz; t++) s += (long double)a->data[t] * a->data[t];
@@ -66,7 +59,7 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
       }
     *flops += 2.0 * (double)a->nnz * (double)c;
     for (int k = 0; k < p->n_keep; k++) {
-      int64_t kld, kc = prsvd_dmat_cols(p->keep[k].dmat);
+      int64_t kld, kc = p->keep[k].ncols ? p->keep[k].ncols : prsvd_dmat_cols(p->keep[k].dmat);
       double *kd = prsvd_dmat_local(p->keep[k].dmat, NULL, NULL, &kld);
       for (int64_t q = 0; q < kc; q++)
         memcpy(kd + q * kld + off, prod + (p->keep[k].col0 + q) * nr, sizeof(double) * (size_t)nr);

@@ -1,7 +1,9 @@
 /* Matrix sources: the row-panel interface every algorithm streams through, and the
  * in-memory implementation used by tests and by callers holding arrays. */
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "prsvd.h"
@@ -9,6 +11,9 @@
 struct prsvd_source {
   int64_t rows, cols, nnz;
   struct prsvd_csr scratch; /* densifying a sparse source */
+  double *row;              /* one row, converting read_rows to float32 */
+  struct prsvd_source_layout layout;
+  int64_t file_bytes;       /* -1: the OS does not count */
   char *name;
   struct prsvd_source_ops ops;
   void *ctx;
@@ -25,6 +30,7 @@ int prsvd_source_create(int64_t rows, int64_t cols, const char *name,
   s->nnz = -1;
   s->ops = *ops;
   s->ctx = ctx;
+  s->file_bytes = 0;
   s->name = strdup(name ? name : "matrix");
   if (!s->name) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory copying a source name");
   *out = s;
@@ -58,51 +64,153 @@ void prsvd_csr_free(struct prsvd_csr *p) {
   memset(p, 0, sizeof *p);
 }
 
-int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_csr *panel) {
-  if (!s->ops.read_csr) PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s' is not a sparse source", s->name);
-  if (row0 < 0 || nrows < 0 || row0 + nrows > s->rows)
-    PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s': rows [%lld, %lld) exceed extent %lld", s->name,
-              (long long)row0, (long long)(row0 + nrows), (long long)s->rows);
-  PRSVD_CHECK(s->ops.read_csr(s->ctx, row0, nrows, panel));
+int prsvd_csr_check(const struct prsvd_csr *p, int64_t nrows, int64_t cols, const char *name,
+                    int64_t row0) {
+  if (p->rows != nrows || p->nnz < 0 || p->nnz > p->cap || (nrows > 0 && !p->indptr))
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s': a CSR panel of %lld rows and %lld entries (room for %lld) for rows [%lld, %lld)",
+              name, (long long)p->rows, (long long)p->nnz, (long long)p->cap, (long long)row0,
+              (long long)(row0 + nrows));
+  if (p->indptr[0] != 0 || p->indptr[nrows] != p->nnz)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': indptr of rows [%lld, %lld) runs from %lld to %lld, not over its %lld entries",
+              name, (long long)row0, (long long)(row0 + nrows), (long long)p->indptr[0],
+              (long long)p->indptr[nrows], (long long)p->nnz);
+  for (int64_t i = 0; i < nrows; i++) /* then every indptr lies in [0, nnz] */
+    if (p->indptr[i + 1] < p->indptr[i])
+      PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': indptr decreases at row %lld", name, (long long)(row0 + i));
+  for (int64_t i = 0; i < nrows; i++)
+    for (int64_t t = p->indptr[i]; t < p->indptr[i + 1]; t++)
+      if (p->indices[t] < 0 || p->indices[t] >= cols)
+        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': row %lld has column index %lld outside [0, %lld)", name,
+                  (long long)(row0 + i), (long long)p->indices[t], (long long)cols);
   return PRSVD_OK;
 }
 
-double prsvd_source_pass_bytes(const prsvd_source *s) {
+/* One pass's panel bytes: float64 or float32 (single) values, or a sparse source's CSR
+ * entries (value and index) and row pointers. */
+double prsvd_source_pass_bytes(const prsvd_source *s, int single) {
   if (prsvd_source_nnz(s) >= 0) return 16.0 * (double)s->nnz + 8.0 * (double)(s->rows + 1);
-  return 8.0 * (double)s->rows * (double)s->cols;
+  return (single ? 4.0 : 8.0) * (double)s->rows * (double)s->cols;
 }
 
 int64_t prsvd_source_rows(const prsvd_source *s) { return s->rows; }
 int64_t prsvd_source_cols(const prsvd_source *s) { return s->cols; }
 const char *prsvd_source_name(const prsvd_source *s) { return s->name; }
 
-/* Not in the public header: the algorithms call through here. */
-int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel) {
+void prsvd_source_set_layout(prsvd_source *s, const struct prsvd_source_layout *layout) {
+  s->layout = *layout;
+}
+
+void prsvd_source_get_layout(const prsvd_source *s, struct prsvd_source_layout *layout) {
+  *layout = s->layout;
+}
+
+int64_t prsvd_source_file_bytes(const prsvd_source *s) { return s->file_bytes; }
+
+/* Bytes the calling thread's read() calls have returned (Linux's rchar), and the length of
+ * the text this query itself read, which the next query will count; -1 elsewhere. */
+static int64_t thread_rchar(int64_t *own) {
+  char buf[512];
+  int fd = open("/proc/thread-self/io", O_RDONLY);
+  if (fd < 0) return -1;
+  ssize_t len = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (len <= 0) return -1;
+  buf[len] = '\0';
+  *own = (int64_t)len;
+  const char *r = strstr(buf, "rchar:");
+  return r ? strtoll(r + 6, NULL, 10) : -1;
+}
+
+/* Every read of a source counts the bytes it takes from files: this thread's rchar before
+ * and after, less the text of the first query (which the second counts). */
+struct rchar_mark {
+  int64_t before, own;
+};
+
+static void count_begin(const prsvd_source *s, struct rchar_mark *mk) {
+  mk->own = 0;
+  mk->before = s->file_bytes >= 0 ? thread_rchar(&mk->own) : -1;
+}
+
+static void count_end(prsvd_source *s, const struct rchar_mark *mk) {
+  int64_t own;
+  const int64_t after = mk->before >= 0 ? thread_rchar(&own) : -1;
+  if (mk->before < 0 || after < 0) s->file_bytes = -1;
+  else s->file_bytes += after - mk->before - mk->own;
+}
+
+static int check_range(const prsvd_source *s, int64_t row0, int64_t nrows) {
   if (row0 < 0 || nrows < 0 || row0 + nrows > s->rows)
     PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s': rows [%lld, %lld) exceed extent %lld", s->name,
               (long long)row0, (long long)(row0 + nrows), (long long)s->rows);
-  if (s->ops.read_rows) {
-    PRSVD_CHECK(s->ops.read_rows(s->ctx, row0, nrows, panel));
-    return PRSVD_OK;
-  }
-  /* a sparse source, densified */
-  PRSVD_CHECK(prsvd_source_read_csr(s, row0, nrows, &s->scratch));
+  return PRSVD_OK;
+}
+
+int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_csr *panel) {
+  struct rchar_mark mk;
+  if (!s->ops.read_csr) PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s' is not a sparse source", s->name);
+  PRSVD_CHECK(check_range(s, row0, nrows));
+  count_begin(s, &mk);
+  const int status = s->ops.read_csr(s->ctx, row0, nrows, panel);
+  count_end(s, &mk);
+  PRSVD_CHECK(status);
+  /* every panel checked whole before a kernel indexes by it (a fuzzer found the reads past an
+   * empty panel that checking only the two ends of indptr let through) */
+  return prsvd_csr_check(panel, nrows, s->cols, s->name, row0);
+}
+
+/* A sparse source's rows, densified. */
+static int read_densified(prsvd_source *s, int64_t row0, int64_t nrows, double *panel) {
+  PRSVD_CHECK(s->ops.read_csr(s->ctx, row0, nrows, &s->scratch));
+  PRSVD_CHECK(prsvd_csr_check(&s->scratch, nrows, s->cols, s->name, row0));
   memset(panel, 0, sizeof(double) * (size_t)(nrows * s->cols));
   for (int64_t i = 0; i < nrows; i++)
-    for (int64_t t = s->scratch.indptr[i]; t < s->scratch.indptr[i + 1]; t++) {
-      const int64_t j = s->scratch.indices[t];
-      if (j < 0 || j >= s->cols)
-        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': row %lld has column index %lld outside [0, %lld)", s->name,
-                  (long long)(row0 + i), (long long)j, (long long)s->cols);
-      panel[i * s->cols + j] += s->scratch.data[t];
-    }
+    for (int64_t t = s->scratch.indptr[i]; t < s->scratch.indptr[i + 1]; t++)
+      panel[i * s->cols + s->scratch.indices[t]] += s->scratch.data[t];
   return PRSVD_OK;
+}
+
+/* Rows as float64, or as float32 (single): the source's own reader for that type, else
+ * float64 rows converted one at a time (n doubles of scratch). */
+static int read_any(prsvd_source *s, int64_t row0, int64_t nrows, int single, void *panel) {
+  if (!single) {
+    if (s->ops.read_rows) return s->ops.read_rows(s->ctx, row0, nrows, panel);
+    return read_densified(s, row0, nrows, panel);
+  }
+  if (s->ops.read_rows_f32) return s->ops.read_rows_f32(s->ctx, row0, nrows, panel);
+  if (!s->row && !(s->row = malloc(sizeof(double) * (size_t)s->cols)))
+    PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a row of '%s'", s->name);
+  float *out = panel;
+  for (int64_t i = 0; i < nrows; i++) {
+    PRSVD_CHECK(read_any(s, row0 + i, 1, 0, s->row));
+    for (int64_t j = 0; j < s->cols; j++) out[i * s->cols + j] = (float)s->row[j];
+  }
+  return PRSVD_OK;
+}
+
+static int read_counted(prsvd_source *s, int64_t row0, int64_t nrows, int single, void *panel) {
+  struct rchar_mark mk;
+  PRSVD_CHECK(check_range(s, row0, nrows));
+  count_begin(s, &mk);
+  const int status = read_any(s, row0, nrows, single, panel);
+  count_end(s, &mk);
+  return status;
+}
+
+/* Not in the public header: the algorithms call through here. */
+int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel) {
+  return read_counted(s, row0, nrows, 0, panel);
+}
+
+int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel) {
+  return read_counted(s, row0, nrows, 1, panel);
 }
 
 void prsvd_source_destroy(prsvd_source **s) {
   if (!s || !*s) return;
   if ((*s)->ops.destroy) (*s)->ops.destroy((*s)->ctx);
   prsvd_csr_free(&(*s)->scratch);
+  free((*s)->row);
   free((*s)->name);
   free(*s);
   *s = NULL;
@@ -124,7 +232,7 @@ static void memory_destroy(void *ctx) { free(ctx); }
 
 int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda,
                         prsvd_source **out) {
-  static const struct prsvd_source_ops ops = {memory_read, memory_destroy, NULL};
+  static const struct prsvd_source_ops ops = {memory_read, memory_destroy, NULL, NULL};
   int status = PRSVD_OK;
   struct memory_ctx *m = NULL;
   *out = NULL;

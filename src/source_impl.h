@@ -6,11 +6,20 @@
 
 /* Rows [row0, row0 + nrows) into panel, row-major; checks the range. Not collective. */
 int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel);
-/* Bytes one pass reads, as float64 values (and int64 indices for a sparse source). */
-double prsvd_source_pass_bytes(const prsvd_source *s);
+/* The same as float32: read_rows_f32, or float64 rows converted one at a time. */
+int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel);
+/* Bytes one pass delivers in panels: float64 or float32 (single) values, or a sparse source's
+ * CSR values, indices and row pointers. */
+double prsvd_source_pass_bytes(const prsvd_source *s, int single);
 /* The name errors give the source (e.g. a K-FAC factor over prsvd_source_memory). */
 int prsvd_source_rename(prsvd_source *s, const char *name);
-/* Sparse rows of a sparse source (prsvd_source_nnz >= 0). Not collective. */
+/* Sparse rows of a sparse source (prsvd_source_nnz >= 0), checked by prsvd_csr_check: what
+ * it returns is safe to index.  Not collective. */
 int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_csr *panel);
+/* The structure of a CSR panel of rows [row0, row0 + nrows) of a matrix with `cols` columns
+ * named `name`: indptr from 0 to nnz, non-decreasing, column indices inside [0, cols).
+ * PRSVD_ERR_INPUT naming the first bad row. */
+int prsvd_csr_check(const struct prsvd_csr *p, int64_t nrows, int64_t cols, const char *name,
+                    int64_t row0);
 
 #endif

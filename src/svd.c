@@ -65,34 +65,69 @@ static const struct {
     {PRSVD_METHOD_QB, "qb", prsvd_solve_qb},
     {PRSVD_METHOD_NYSTROM, "nystrom", prsvd_solve_nystrom},
     {PRSVD_METHOD_REVD, "revd", prsvd_solve_revd},
+    {PRSVD_METHOD_QB_EI, "qb-ei", prsvd_solve_qb_ei},
 };
 
+/* What the solve read, over all ranks: panel bytes delivered and bytes taken from files. */
+static int count_reads(prsvd_svd *svd, prsvd_source *a, int64_t file_bytes_before) {
+  const int64_t mine = prsvd_source_file_bytes(a);
+  long long v[2] = {mine >= 0 && file_bytes_before >= 0 ? mine - file_bytes_before : 0,
+                    mine >= 0 && file_bytes_before >= 0 ? 0 : 1};
+  svd->stats.bytes_read = (int64_t)(svd->stats.passes * prsvd_source_pass_bytes(a, svd->stats.single));
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_LONG_LONG, MPI_SUM, svd->comm));
+  svd->stats.file_bytes = v[1] ? -1 : (int64_t)v[0];
+  return PRSVD_OK;
+}
+
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
+  struct prsvd_svd_plan plan;
   clear_result(svd);
   if ((svd->params.center || svd->params.scale) && svd->params.method != PRSVD_METHOD_SUBSPACE)
     PRSVD_ERR(PRSVD_ERR_USAGE, "centering (PCA) runs with subspace iteration only, not with --passes 1, --tol or eig");
   if (svd->params.scale && !svd->params.center)
     PRSVD_ERR(PRSVD_ERR_USAGE, "scaling columns needs centering (--center or prsvd pca)");
-  if (svd->params.checkpoint && svd->params.method != PRSVD_METHOD_SUBSPACE)
-    PRSVD_ERR(PRSVD_ERR_USAGE, "checkpoints cover subspace iteration (svd, pca), not --passes 1, --tol or eig yet");
   if (svd->params.scale && svd->params.power_iters < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale needs at least one power iteration (-q >= 1): the first pass learns the scales");
+  PRSVD_CHECK(prsvd_svd_plan(&svd->params, a, prsvd_grid_nprocs(svd->grid), &plan));
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
-    if (methods[i].method == svd->params.method) return methods[i].solve(svd, a);
+    if (methods[i].method == svd->params.method) {
+      const int64_t before = prsvd_source_file_bytes(a);
+      PRSVD_CHECK(methods[i].solve(svd, a));
+      svd->stats.single = plan.single;
+      return count_reads(svd, a, before);
+    }
   PRSVD_ERR(PRSVD_ERR_USAGE, "unknown SVD method %d", (int)svd->params.method);
 }
 
-int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *panel_rows) {
-  const int nprocs = prsvd_grid_nprocs(svd->grid);
-  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
-  int64_t max_rows = (m + nprocs - 1) / nprocs;
-  int64_t rows = prsvd_panel_rows_for(a, svd->params.memory, svd->params.prefetch);
+int prsvd_svd_plan(const struct prsvd_svd_params *prm, const prsvd_source *a, int nprocs,
+                   struct prsvd_svd_plan *plan) {
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), nnz = prsvd_source_nnz(a);
+  const int64_t max_rows = (m + nprocs - 1) / nprocs;
+  memset(plan, 0, sizeof *plan);
+  if (prm->precision == PRSVD_PRECISION_SINGLE && nnz >= 0)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--precision single: '%s' is sparse, and sparse panels are multiplied in float64",
+              prsvd_source_name(a));
+  struct prsvd_source_layout lay;
+  prsvd_source_get_layout(a, &lay);
+  plan->single = prsvd_pass_single(prm, a);
+  plan->buffers = (prm->prefetch ? 2 : 1) + (nnz < 0 ? lay.scratch_panels : 0);
+  const int64_t elem = plan->single ? 4 : 8;
+  int64_t rows = prsvd_panel_rows_for(a, prm->memory, prm->prefetch, plan->single);
   if (rows < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE,
-              "memory budget %lld bytes holds less than one row of %lld columns (%lld bytes)",
-              (long long)svd->params.memory, (long long)n, (long long)(8 * n));
+              "--memory %lld bytes holds less than one row of '%s' (%lld columns: %lld bytes)",
+              (long long)prm->memory, prsvd_source_name(a), (long long)n, (long long)(elem * n));
   if (rows > max_rows) rows = max_rows > 0 ? max_rows : 1;
-  *panel_rows = rows;
+  plan->panel_rows = rows;
+  /* dense rows, or CSR at the average row density (16 bytes an entry, 8 a row pointer) */
+  plan->panel_bytes = nnz < 0 ? rows * n * elem : (int64_t)((16.0 * (double)nnz / (double)m + 8.0) * (double)rows);
+  return PRSVD_OK;
+}
+
+int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *panel_rows) {
+  struct prsvd_svd_plan plan;
+  PRSVD_CHECK(prsvd_svd_plan(&svd->params, a, prsvd_grid_nprocs(svd->grid), &plan));
+  *panel_rows = plan.panel_rows;
   return PRSVD_OK;
 }
 

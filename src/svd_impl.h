@@ -58,6 +58,11 @@ void prsvd_center_corange(const prsvd_svd *svd, prsvd_dmat *h, const double *s);
 int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a);
+int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a);
+/* Collective (qb.c): U, S, V from A ~ Q B (q m x t orthonormal, bt = B^T n x t, destroyed) cut
+ * to the smallest rank whose indicator ||A||_F^2 - sum_{j<=k} sigma_j^2 <= tol^2 ||A||_F^2
+ * (all t when stats.tol_met is 0); sets tol_achieved and the error estimates. */
+int prsvd_qb_truncate(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double fro2);
 int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_revd(prsvd_svd *svd, prsvd_source *a);
 /* The passes of subspace iteration (rsvd.c): Q (m x l), A^T Q (n x l), A W and W. */

@@ -40,11 +40,26 @@ def check(desc, cond, detail=""):
     return cond
 
 
-def run(args, ranks=None, timeout=300):
+def run(args, ranks=None, timeout=300, env=None):
     cmd = [PRSVD] + [str(a) for a in args]
     if ranks:
         cmd = [MPIEXEC] + MPIFLAGS + ["-n", str(ranks)] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ, **env) if env else None)
+
+
+def stop_at(step, args, ranks):
+    """Run with a checkpoint stop after exactly `step` panel steps (PRSVD_TEST_STOP_AT_STEP)."""
+    return run(args, ranks=ranks if ranks > 1 else None, env={"PRSVD_TEST_STOP_AT_STEP": str(step)})
+
+
+def panel_steps(rows, cols, memory, ranks):
+    """Panel steps of one pass over a dense rows x cols input with --memory `memory` bytes (the
+    reader thread halves the panel), and the row where rank 0's block ends: the cursor that a
+    stop at the end of a pass reports."""
+    block = -(-rows // ranks)
+    panel = min(max(memory // (8 * cols) // 2, 1), block)
+    return -(-block // panel), block
 
 
 def gen(name, rows, cols, *extra):

@@ -1,9 +1,12 @@
 """Checkpoint and resume (issue 6) without SLURM, at 1 and 3 ranks: stopped at exact panel
 steps (PRSVD_TEST_STOP_AT_STEP) in the first pass, at the end of a pass, in a later pass and
-in the extra pass; a resume gives the uninterrupted result to 1e-12; SIGUSR1 to mpirun;
+in the extra pass, and SIGTERM while the output is written (PRSVD_TEST_SIGTERM_AT_WRITE);
+a resume gives the uninterrupted result to 1e-12; SIGUSR1 to mpirun;
 kill -9 of one rank leaves no output and the last periodic checkpoint resumes; a resume
 with another input, other options or another number of ranks is refused."""
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,23 +16,16 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import MPIEXEC, MPIFLAGS, PRSVD, check, finish, gen, load, path, run, temp_leftovers  # noqa: E402
+from harness import (MPIEXEC, MPIFLAGS, PRSVD, check, finish, gen, load, panel_steps, path, run,  # noqa: E402
+                     stop_at, temp_leftovers, WORK)
 
 spec = gen("a.h5", 6000, 300, "--spectrum", "poly", "--decay", "1")
 rank5 = gen("r5.h5", 3000, 200, "--spectrum", "lowrank-noise", "--rank", "5", "--noise", "0")
-BASE = ["-k", 10, "-q", 2, "--memory", "64K"]  # 27 rows a panel: 223 steps a pass on 1 rank
+BASE = ["-k", 10, "-q", 2, "--memory", "64K"]  # 13 rows a panel: 462 steps a pass on 1 rank
 
 
 def svd_args(inp, out, extra=()):
     return ["svd", inp, *BASE, "-o", out, "--quiet", *extra]
-
-
-def stop_at(step, args, ranks):
-    env = dict(os.environ, PRSVD_TEST_STOP_AT_STEP=str(step))
-    cmd = [PRSVD] + [str(a) for a in args]
-    if ranks > 1:
-        cmd = [MPIEXEC] + MPIFLAGS + ["-n", str(ranks)] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
 
 
 def same(a, b, tol):
@@ -39,14 +35,17 @@ def same(a, b, tol):
 
 for ranks in [1, 3]:
     ref = path(f"ref.{ranks}.h5")
-    r = run(svd_args(spec, ref), ranks=ranks)
+    r = run(svd_args(spec, ref, ["--json"]), ranks=ranks)
     check(f"{ranks} rank(s): uninterrupted reference", r.returncode == 0, r.stderr)
-    steps_per_pass = 223 if ranks == 1 else 75
-    for label, step in [("in the first pass", 40), ("at the end of the first pass", steps_per_pass),
-                        ("in the third pass", 2 * steps_per_pass + 17)]:
+    ref_read = json.loads(r.stdout)["file_bytes_read"] if r.returncode == 0 else 0
+    steps_per_pass, block_end = panel_steps(6000, 300, 64 << 10, ranks)
+    for label, step, where in [("in the first pass", 40, "in pass 1 at row "),
+                               ("at the end of the first pass", steps_per_pass, f"in pass 1 at row {block_end};"),
+                               ("in the third pass", 2 * steps_per_pass + 17, "in pass 3 at row ")]:
         out, ck = path(f"out.{ranks}.h5"), path(f"ck.{ranks}.h5")
         r = stop_at(step, svd_args(spec, out, ["--checkpoint", ck]), ranks)
-        check(f"{ranks} rank(s), stopped {label}: exit 99", r.returncode == 99, f"{r.returncode} {r.stderr}")
+        check(f"{ranks} rank(s), stopped {label}: exit 99 {where.strip(' ;')}",
+              r.returncode == 99 and where in r.stderr, f"{r.returncode} {r.stderr}")
         check(f"{ranks} rank(s), stopped {label}: says where and how to resume",
               "prsvd: checkpointed: state saved in" in r.stderr and "rerun the same command" in r.stderr, r.stderr)
         check(f"{ranks} rank(s), stopped {label}: checkpoint written, no output",
@@ -63,15 +62,42 @@ for ranks in [1, 3]:
     # the extra pass (exact rank 5 at k = 10 makes R singular): stop inside it
     ref5, out5, ck5 = path(f"ref5.{ranks}.h5"), path(f"out5.{ranks}.h5"), path(f"ck5.{ranks}.h5")
     run(svd_args(rank5, ref5), ranks=ranks)
-    spp = 3000 // 40 if ranks == 1 else 1000 // 40  # 200 columns: 40 rows a panel
+    spp = panel_steps(3000, 200, 64 << 10, ranks)[0]
     r = stop_at(3 * spp + 5, svd_args(rank5, out5, ["--checkpoint", ck5]), ranks)
-    check(f"{ranks} rank(s), stopped in the extra pass B = Q^T A: exit 99", r.returncode == 99, r.stderr)
+    check(f"{ranks} rank(s), stopped in the extra pass B = Q^T A: exit 99 in pass 4",
+          r.returncode == 99 and "in pass 4 at row" in r.stderr, r.stderr)
     r = run(svd_args(rank5, out5, ["--checkpoint", ck5]), ranks=ranks)
     if check(f"{ranks} rank(s), extra pass resumed", r.returncode == 0, r.stderr):
         x, y = load(out5), load(ref5)
         d = np.max(np.abs((x[0] * x[1]) @ x[2].T - (y[0] * y[1]) @ y[2].T))
         check(f"{ranks} rank(s), extra pass: same U S V^T as uninterrupted to 1e-12, 4 passes",
               d < 1e-12 and x[3]["passes"] == 4, f"{d} {x[3]['passes']}")
+
+    # SIGTERM on every rank once U is in the temporary output (PRSVD_TEST_SIGTERM_AT_WRITE),
+    # replacing a previous file with --force, after a stop left a checkpoint in pass 1
+    out, ck, what = path(f"outw.{ranks}.h5"), path(f"ckw.{ranks}.h5"), f"{ranks} rank(s), SIGTERM during the write"
+    shutil.copy(ref5, out)
+    with open(out, "rb") as f:
+        previous = f.read()
+    args = svd_args(spec, out, ["--checkpoint", ck, "--force"])
+    r = stop_at(40, args, ranks)
+    check(f"{what}: a stop in pass 1 left a checkpoint first", r.returncode == 99 and os.path.exists(ck), r.stderr)
+    saved = open(ck, "rb").read() if os.path.exists(ck) else None
+    r = run(args, ranks=ranks, env={"PRSVD_TEST_SIGTERM_AT_WRITE": "1"})
+    check(f"{what}: exit 143, no output written", r.returncode == 143 and
+          "prsvd: interrupted: no output written" in r.stderr, f"{r.returncode} {r.stderr}")
+    with open(out, "rb") as f:
+        check(f"{what}: the previous output intact byte for byte, no temporary",
+              f.read() == previous and not temp_leftovers(), os.listdir(WORK))
+    if check(f"{what}: the checkpoint kept as saved", os.path.exists(ck)):
+        with open(ck, "rb") as f:
+            check(f"{what}: the checkpoint unchanged byte for byte", f.read() == saved)
+    r = run(args + ["--json"], ranks=ranks)
+    if check(f"{what}: the rerun finishes", r.returncode == 0, r.stderr):
+        check(f"{what}: the rerun resumed (read fewer file bytes than an uninterrupted run)",
+              json.loads(r.stdout)["file_bytes_read"] < ref_read, f"{r.stdout[-300:]} {ref_read}")
+        check(f"{what}: same factors as uninterrupted to 1e-12", same(out, ref, 1e-12))
+        check(f"{what}: checkpoint removed after success", not os.path.exists(ck))
 
 # PCA resumes too (the column statistics of the first pass are part of the state)
 for step in [30, 300]:

@@ -142,8 +142,9 @@ for ds, dtype in [("/grp/f32", np.float32), ("/i16", np.int16), ("/u8", np.uint8
         r = run(["svd", f"{path('client.h5')}:{ds}", "-k", 8, "-p", 20, "-q", 3, "-o", out, "--quiet"], ranks=ranks)
         if check(f"h5py {dtype.__name__} {ds} at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr):
             _, s, _, _ = load(out)
-            check(f"h5py {dtype.__name__} {ds}: S matches LAPACK to 1e-8 relative",
-                  np.max(np.abs(s - ref[:8])) < 1e-8 * ref[0], f"{s} vs {ref[:8]}")
+            tol = 1e-5 if dtype is np.float32 else 1e-8  # float32 data is multiplied in float32
+            check(f"h5py {dtype.__name__} {ds}: S matches LAPACK to {tol:g} relative",
+                  np.max(np.abs(s - ref[:8])) < tol * ref[0], f"{s} vs {ref[:8]}")
 
 r = run(["info", f"{path('client.h5')}:/grp/f32", "--json"])
 if check("info --json exits 0", r.returncode == 0, r.stderr):
@@ -266,5 +267,16 @@ for sig, code in [(signal.SIGTERM, 143), (signal.SIGINT, 130)]:
     check(f"{signal.Signals(sig).name} mid-run: still running when signalled", still_running)
     check(f"{signal.Signals(sig).name} mid-run: exit {code}", p.returncode == code, f"{p.returncode} {err}")
     check(f"{signal.Signals(sig).name} mid-run: no output, no temporary", not os.path.exists(target) and not temp_leftovers(), os.listdir(WORK))
+
+# SIGTERM while U is being written (PRSVD_TEST_SIGTERM_AT_WRITE), replacing a file with --force
+target = path("interrupted.write.h5")
+with open(target, "wb") as f:
+    f.write(b"the previous output\n")
+r = run(["svd", big, "-k", "10", "-o", target, "--quiet", "--force"], env={"PRSVD_TEST_SIGTERM_AT_WRITE": "1"})
+check("SIGTERM during the write: exit 143, no output written",
+      r.returncode == 143 and "no output written" in r.stderr, f"{r.returncode} {r.stderr}")
+with open(target, "rb") as f:
+    check("SIGTERM during the write: the previous file intact, no temporary",
+          f.read() == b"the previous output\n" and not temp_leftovers(), os.listdir(WORK))
 
 finish()

@@ -123,6 +123,50 @@ if check("kfac --pi --damping-kind absolute --layers --json exits 0", r.returnco
         ok, js = False, e
     check("--json: one object naming the layers and their factors", ok, js)
 
+# ---- streamed and distributed factors ---------------------------------------------------------
+# A 300 x 300 factor is 720 KB: under --memory 64K the randomized methods stream it from the file
+# in panels of at most 13 rows (two buffers, 2400 bytes a row), >= 23 panels a pass, and must
+# give what they give the factor in memory, at 1 and 2 ranks.  --distribute-dim 100: at 2 and 3
+# ranks all ranks decompose it together (eig: ScaLAPACK PDSYEVD).  --pi needs the traces: a
+# streamed factor's comes from one more pass over the file.
+big = write_factors("big.h5", {"big": {"A": averaged_factor(300, steps=12), "G": averaged_factor(40)}})
+for method in ["revd", "nystrom", "rsvd"]:
+    args = ["--method", method, "--rank", 10, "-q", 3, "--pi", "--quiet"]
+    r = kfac(big, f"big.{method}.mem.h5", args)
+    if not check(f"kfac {method} of a 300 x 300 factor in memory exits 0", r.returncode == 0, r.stderr):
+        continue
+    ref, _ = read(f"big.{method}.mem.h5")
+    for ranks in [1, 2]:
+        r = kfac(big, f"big.{method}.{ranks}.h5", args[:-1] + ["--memory", "64K", "--json"], ranks)
+        if not check(f"kfac {method} --memory 64K at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr):
+            continue
+        js = json.loads(r.stdout)["layers"][0]
+        check(f"kfac {method} --memory 64K at {ranks} rank(s): A streamed by all ranks, G read whole",
+              js["A"]["streamed"] and js["A"]["owner"] == -1 and not js["G"]["streamed"], js)
+        res, _ = read(f"big.{method}.{ranks}.h5")
+        diff = max(np.max(np.abs(res["big"][w][i] - ref["big"][w][i])) for w in "AG" for i in range(3))
+        check(f"kfac {method} streamed in panels at {ranks} rank(s) = in memory to 1e-10 (U, lambda, pi-split dampings)",
+              diff <= 1e-10, diff)
+r = kfac(big, "big.eig.1.h5", ["--method", "eig", "--quiet"])
+if check("kfac eig of a 300 x 300 factor on 1 rank (dsyevd) exits 0", r.returncode == 0, r.stderr):
+    ref, _ = read("big.eig.1.h5")
+    lam_ref = np.linalg.eigh(factors_big := h5py.File(big, "r")["big"]["A"][:])[0][::-1]
+    check("kfac eig: dsyevd's eigenvalues", np.max(np.abs(ref["big"]["A"][1] - lam_ref)) <= 1e-14 * lam_ref[0], ref["big"]["A"][1][:3])
+    for ranks in [2, 3]:
+        r = kfac(big, f"big.eig.{ranks}.h5", ["--method", "eig", "--distribute-dim", 100, "--json"], ranks)
+        if not check(f"kfac eig --distribute-dim 100 at {ranks} ranks exits 0", r.returncode == 0, r.stderr):
+            continue
+        js = json.loads(r.stdout)["layers"][0]
+        check(f"kfac eig --distribute-dim 100 at {ranks} ranks: A by all ranks, G by one",
+              js["A"]["owner"] == -1 and js["G"]["owner"] >= 0, js)
+        res, _ = read(f"big.eig.{ranks}.h5")
+        u, lam = res["big"]["A"][0], res["big"]["A"][1]
+        dl = np.max(np.abs(lam - ref["big"]["A"][1])) / lam[0]
+        du = np.max(np.abs(u[:, :8] - ref["big"]["A"][0][:, :8]))  # beyond, gaps below 1e-4 lambda_1
+        resid = np.max(np.abs(factors_big @ u - u * lam))
+        check(f"kfac eig PDSYEVD at {ranks} ranks = dsyevd: eigenvalues to 1e-13 lambda_1, top 8 eigenvectors to 1e-10, "
+              "every residual below 1e-14", dl <= 1e-13 and du <= 1e-10 and resid <= 1e-14, (dl, du, resid))
+
 # ---- bad inputs -------------------------------------------------------------------------------
 bad = {}
 sym = averaged_factor(8)
@@ -139,6 +183,12 @@ bad["noG"] = write_factors("noG.h5", {"fc1": {"A": sym}})
 with h5py.File(path("empty.h5"), "w") as f:
     f.create_dataset("A", data=sym)
 bad["nogroups"] = path("empty.h5")
+big_a = averaged_factor(300)
+big_nan = big_a.copy()
+big_nan[250, 7] = np.nan
+bad["bignan"] = write_factors("bignan.h5", {"big": {"A": big_nan, "G": sym}})
+big_ns = big_a + 1e-3 * rng.standard_normal((300, 300))
+bad["bignonsym"] = write_factors("bignonsym.h5", {"big": {"A": big_ns, "G": sym}})
 out = path("bad.out.h5")
 cases = [
     ("non-square factor", [bad["nonsquare"], "--rank", 2], 2, "nonsquare.h5:/fc1/G' is 8 x 5: a Kronecker factor must be square"),
@@ -152,6 +202,9 @@ cases = [
     ("missing file", [path("absent.h5"), "--rank", 2], 2, "cannot open"),
     ("unknown method", [spec, "--method", "lanczos"], 1, "unknown --method 'lanczos'"),
     ("randomized method without --rank", [spec, "--method", "nystrom"], 1, "--rank is required"),
+    ("NaN in a streamed factor", [bad["bignan"], "--rank", 4, "--memory", "64K"], 2, "bignan.h5:/big/A': NaN at row 250, column 7"),
+    ("non-symmetric streamed factor", [bad["bignonsym"], "--rank", 4, "--memory", "64K"], 2, "bignonsym.h5:/big/A' is not symmetric"),
+    ("eig of a factor above --memory", [bad["bignan"], "--method", "eig", "--memory", "64K"], 1, "use --method revd, nystrom or rsvd, which stream it"),
 ]
 for desc, args, code, msg in cases:
     for ranks in [1, 2]:

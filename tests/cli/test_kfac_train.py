@@ -43,6 +43,30 @@ for opt in OPTIMIZERS:
             check(f"{opt}: {ranks} ranks follow the 1-rank loss trajectory to 1e-10 relative", d < 1e-10,
                   f"max relative difference {d:.3g}\n{losses[1]}\n{losses[ranks]}")
 
+# Factors decomposed by all ranks together (--distribute-dim 30: A of 785 and 33, G of 32, through
+# ScaLAPACK PDSYEVD or the distributed sketches) still follow the 1-rank trajectory; --spectra logs
+# every factor's eigenvalues at every refresh (steps 0, 2, 4, 6), descending.
+for opt in ["kfac-eig", "kfac-revd"]:
+    with open(path(f"{opt}.1.json")) as f:
+        ref = np.array(json.load(f)["step_loss"])
+    for ranks in [2, 3]:
+        out, spectra = path(f"{opt}.shared.{ranks}.json"), path(f"{opt}.shared.{ranks}.spectra")
+        r = train(["--optimizer", opt, *small, "--distribute-dim", 30, "--json", out, "--spectra", spectra], ranks=ranks)
+        if not check(f"{opt} --distribute-dim 30 at {ranks} ranks exits 0", r.returncode == 0, r.stderr):
+            continue
+        with open(out) as f:
+            d = np.max(np.abs(np.array(json.load(f)["step_loss"]) - ref) / ref)
+        check(f"{opt} --distribute-dim 30: {ranks} ranks follow the 1-rank trajectory to 1e-10 relative", d < 1e-10, d)
+        rows = [line.split() for line in open(spectra) if not line.startswith("#")]
+        groups = {}
+        for step, layer, fac, j, lam in rows:
+            groups.setdefault((int(step), int(layer), fac), []).append(float(lam))
+        dims = {(0, "A"): 785, (0, "G"): 32, (1, "A"): 33, (1, "G"): 16, (2, "A"): 17, (2, "G"): 10}
+        want = {(s, l, f): (n if opt == "kfac-eig" else min(n, 16)) for s in [0, 2, 4, 6] for (l, f), n in dims.items()}
+        check(f"{opt} --spectra at {ranks} ranks: every factor at every refresh, descending and >= 0",
+              {k: len(v) for k, v in groups.items()} == want
+              and all(np.all(np.diff(v) <= 0) and v[-1] >= 0 for v in groups.values()), sorted(groups)[:8])
+
 # Every optimizer learns: one epoch of 6000 images on 2 ranks, 784-64-10.
 for opt in OPTIMIZERS:
     csv_out, json_out = path(f"learn.{opt}.csv"), path(f"learn.{opt}.json")

@@ -4,6 +4,7 @@ endian, along an unlimited dimension, and packed with scale_factor / add_offset.
 FILE.nc:/var` and `prsvd pca` against LAPACK (numpy) on the values netCDF4 itself reads; holes
 (_FillValue, NetCDF's default fill, missing_value, valid_range), a dimension without values
 and a NetCDF-3 file are refused with exit 2, naming the row and column."""
+import json
 import os
 import sys
 
@@ -61,7 +62,10 @@ for i, (var, x) in enumerate(values.items()):
     ranks = 1 + i % 2
     s_ref = np.linalg.svd(x, compute_uv=False)
     out = path(f"svd-{i}.h5")
-    r = run(["svd", f"{nc}:/{var}", "-k", k, "-p", n - k, "-o", out, "--memory", "64K"], ranks=ranks)
+    # float64 arithmetic for the 1e-12 comparisons (a float32 variable is multiplied in float32
+    # by default: that path is checked below)
+    r = run(["svd", f"{nc}:/{var}", "-k", k, "-p", n - k, "-o", out, "--memory", "64K", "--precision", "double"],
+            ranks=ranks)
     if not check(f"svd {var} at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr):
         continue
     u, s, v, _ = load(out)
@@ -72,6 +76,18 @@ for i, (var, x) in enumerate(values.items()):
     check(f"svd {var}: the residual is the optimal rank-{k} one to 1e-12", abs(res - opt) < 1e-12, (res, opt))
     if var == "packed":
         check("svd packed: the plan says how it unpacks", "unpacked as 0.0001 * x + 0.5" in r.stdout, r.stdout)
+# float32 panels (issue 4's --precision) under the conventions: the float32 variable by
+# default, and the packed int16 one unpacked into float32 panels; to float32 accuracy.
+for var, extra in [("zipped", []), ("packed", ["--precision", "single"])]:
+    x = values[var]
+    s_ref = np.linalg.svd(x, compute_uv=False)
+    r = run(["svd", f"{nc}:/{var}", "-k", k, "-p", n - k, "-o", path("svd32.h5"), "--force", "--memory", "64K",
+             "--json"] + extra, ranks=2)
+    if check(f"svd {var} in float32 panels exits 0", r.returncode == 0, r.stderr):
+        js = json.loads(r.stdout)
+        err = np.max(np.abs(np.array(js["singular_values"]) - s_ref[:k])) / s_ref[0]
+        check(f"svd {var} in float32 panels: singular values to 1e-5 of LAPACK's (measured {err:.1e})",
+              js["precision"] == "float32" and err < 1e-5, (js["precision"], err))
 r = run(["info", f"{nc}:/holes"])
 check("info names the NetCDF conventions of a variable", r.returncode == 0 and "NetCDF-4 variable; missing if _FillValue -999" in r.stdout, r.stdout)
 r = run(["verify", f"{nc}:/packed", path("svd-4.h5"), "--json"], ranks=2)
@@ -116,5 +132,9 @@ for desc, spec, msg in [
         check(f"{desc} at {ranks} rank(s): exit 2", r.returncode == 2, f"{r.returncode} {r.stderr}")
         check(f"{desc} at {ranks} rank(s): the message", msg in r.stderr, r.stderr)
         check(f"{desc} at {ranks} rank(s): no output", not os.path.exists(never) and not temp_leftovers())
+# column panels stream the stored columns: the hole is still named by its stored row and column
+r = run(["svd", f"{nc}:/holes", "-k", 2, "-o", never, "--memory", "8K", "--panels", "columns"])
+check("an unwritten row, column panels: exit 2 naming row 17, column 0",
+      r.returncode == 2 and "missing value (_FillValue -999) at row 17, column 0" in r.stderr, f"{r.returncode} {r.stderr}")
 
 finish()

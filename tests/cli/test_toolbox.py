@@ -1,6 +1,6 @@
 """End-to-end tests of the single-pass, fixed-accuracy and symmetric methods (issue 3):
 exact recovery of low-rank inputs by every method, the TYUC 2019 accuracy bound on their
-test families, rank selection by --tol, eigenvalues against LAPACK's dsyevd (numpy.eigh),
+test families, eigenvalues against LAPACK's dsyevd (numpy.eigh),
 agreement across rank counts, and the bad inputs of these modes."""
 import json
 import os
@@ -50,7 +50,8 @@ methods = [("subspace", ["-k", 5]),
            ("two/sparse", ["-k", 5, "--passes", 1, "--onepass-method", "two", "--sketch", "sparse"]),
            ("hmt/gaussian", ["-k", 5, "--passes", 1, "--onepass-method", "hmt"]),
            ("hmt/sparse", ["-k", 5, "--passes", 1, "--onepass-method", "hmt", "--sketch", "sparse"]),
-           ("qb --tol", ["--tol", "1e-6"]),
+           ("qb --tol (randQB_EI)", ["--tol", "1e-6"]),
+           ("qb --tol 2 passes (randQB_FP)", ["--tol", "1e-6", "--passes", 2]),
            ("qb --tol one pass", ["--tol", "1e-6", "--passes", 1, "--max-rank", 20])]
 for name, args in methods:
     for ranks in [1, 3]:
@@ -113,36 +114,16 @@ for name, sigma in families.items():
             d = np.max(np.abs((results[("gaussian", ranks)][0] * results[("gaussian", ranks)][1]) @ results[("gaussian", ranks)][2].T
                               - (results[("gaussian", 1)][0] * results[("gaussian", 1)][1]) @ results[("gaussian", 1)][2].T))
             check(f"{name}: single pass at {ranks} ranks agrees with 1 rank to 1e-10", d < 1e-10, d)
-    # the two-sketch method obeys the same bound at k = 2r+1, l = 2k+1
-    rr, out = svd_run(spec, "fam.two.h5", ["-k", r, "--passes", 1, "--onepass-method", "two"])
-    if check(f"{name}: two-sketch exits 0", rr.returncode == 0, rr.stderr):
-        ratio2 = (residual(a, out) / opt) ** 2
-        check(f"{name}: two-sketch ||A - A_r^||^2 <= 6 ||A - A_r||^2", ratio2 <= 6.0, ratio2)
+    # the two-sketch method obeys the same bound at k = 2r+1, l = 2k+1, and so does hmt since
+    # its core is a least-squares solve (with the square system of HMT 5.5 it erred by up to
+    # 10 times the optimal on bench/toolbox.sh's families, whatever the storage)
+    for method in ["two", "hmt"]:
+        rr, out = svd_run(spec, f"fam.{method}.h5", ["-k", r, "--passes", 1, "--onepass-method", method])
+        if check(f"{name}: {method} exits 0", rr.returncode == 0, rr.stderr):
+            ratio2 = (residual(a, out) / opt) ** 2
+            check(f"{name}: {method} ||A - A_r^||^2 <= 6 ||A - A_r||^2", ratio2 <= 6.0, ratio2)
 
-# ---- --tol chooses the rank ------------------------------------------------------------------
-for label, sigma in [("exp(-j/7)", np.exp(-np.arange(1, 301) / 7.0)), ("j^-2", np.arange(1, 301, dtype=float) ** -2.0)]:
-    a = planted(500, 300, sigma)
-    spec = write("tol.h5", a)
-    energy = np.cumsum(sigma[::-1] ** 2)[::-1]  # energy[t] = sum_{j >= t} sigma_j^2
-    for eps in [1e-2, 1e-3]:
-        t_opt = next(t for t in range(1, 301) if np.sqrt(energy[t] / energy[0]) <= eps)
-        for args, tag in [([], "2 passes"), (["--passes", 1, "--max-rank", 150], "1 pass")]:
-            rr, out = svd_run(spec, "tol.out.h5", ["--tol", eps, "--block", 10, "--json", *args], 2)
-            if not check(f"--tol {eps} on {label} ({tag}) exits 0", rr.returncode == 0, rr.stderr):
-                continue
-            k = load(out)[1].size
-            err = residual(a, out) / np.linalg.norm(a)
-            # with power iterations the rank is within a block of optimal; one pass sees a
-            # smaller tail of a slow spectrum and may need more (never fewer)
-            check(f"--tol {eps} on {label} ({tag}): rank {k} within a block of the optimal {t_opt}"
-                  if not args else f"--tol {eps} on {label} ({tag}): rank {k} >= the optimal {t_opt}",
-                  t_opt <= k <= t_opt + 10 if not args else k >= t_opt, k)
-            check(f"--tol {eps} on {label} ({tag}): explicit error {err:.3e} <= {eps}", err <= eps, err)
-r = run(["svd", spec, "--tol", "1e-3", "--max-rank", 20, "-o", path("short.h5"), "--force", "--quiet"])
-check("--tol not reachable within --max-rank: exit 8", r.returncode == 8 and "not reached within --max-rank 20" in r.stderr, r.stderr)
-if check("--tol not reachable: the partial result is written", os.path.exists(path("short.h5"))):
-    att = load(path("short.h5"))[3]
-    check("--tol not reachable: labelled tol_met = 0, rank 20", att["tol_met"] == 0 and att["rank"] == 20, att)
+# --tol's rank selection, pass counts and budget are tested in test_adaptive.py
 
 # ---- eig against dsyevd on Gram matrices of generated data -----------------------------------
 x = rng.standard_normal((600, 250)) * (0.93 ** np.arange(250))

@@ -9,5 +9,6 @@ Suite *options_suite(void);
 Suite *h5read_suite(void);
 Suite *kfac_suite(void);
 Suite *idx_suite(void);
+Suite *sparse_suite(void);
 
 #endif

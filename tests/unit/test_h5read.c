@@ -64,15 +64,24 @@ static void check_reads(const char *file, hid_t type) {
   ck_assert_int_eq(info.cols, N);
   const int panels[] = {1, 6, 10, M};
   double *buf = malloc(sizeof(double) * M * N);
+  float *buf32 = malloc(sizeof(float) * M * N);
   for (int p = 0; p < 4; p++) {
     for (int r0 = 0; r0 < M; r0 += panels[p]) {
       int nr = r0 + panels[p] > M ? M - r0 : panels[p]; /* the last panel is short */
       ck_assert_int_eq(prsvd_source_read(src, r0, nr, buf), 0);
+      ck_assert_int_eq(prsvd_source_read_f32(src, r0, nr, buf32), 0); /* HDF5 converts */
       for (int i = 0; i < nr; i++)
-        for (int j = 0; j < N; j++) ck_assert_double_eq(buf[i * N + j], value(r0 + i, j, is_unsigned));
+        for (int j = 0; j < N; j++) {
+          ck_assert_double_eq(buf[i * N + j], value(r0 + i, j, is_unsigned));
+          ck_assert_float_eq(buf32[i * N + j], (float)value(r0 + i, j, is_unsigned));
+        }
     }
   }
+  struct prsvd_source_layout lay;
+  prsvd_source_get_layout(src, &lay);
+  ck_assert_int_eq(lay.stored_float32, H5Tget_class(type) == H5T_FLOAT && H5Tget_size(type) == 4);
   free(buf);
+  free(buf32);
   prsvd_source_destroy(&src);
   ck_assert_ptr_null(src);
 }
@@ -85,6 +94,51 @@ START_TEST(every_type_and_layout) {
     check_reads(write_matrix("chunked", types[t], 7, 5, 0), types[t]);
     check_reads(write_matrix("gzip", types[t], 8, 23, 6), types[t]);
   }
+}
+END_TEST
+
+/* The bytes a source's reads take from the file: one pass of panels over a gzip-chunked
+ * dataset reads its compressed size once, also when panels straddle chunk rows (the chunk
+ * cache keeps the row of chunks they share); reading it all again counts again. */
+START_TEST(file_bytes_count_chunk_reads) {
+  enum { R = 400, C = 23, CHUNK = 10 };
+  char p[600];
+  make_dir();
+  snprintf(p, sizeof p, "%s/bytes.h5", dir);
+  double *a = malloc(sizeof(double) * R * C);
+  uint64_t x = 88172645463325252ull;
+  for (int i = 0; i < R * C; i++) { /* xorshift: incompressible */
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    a[i] = (double)(x >> 11) * 0x1.0p-53;
+  }
+  hsize_t dims[2] = {R, C}, cd[2] = {CHUNK, C};
+  hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t sp = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  H5Pset_chunk(dcpl, 2, cd);
+  H5Pset_deflate(dcpl, 6);
+  hid_t d = H5Dcreate2(f, "/A", H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  ck_assert_int_ge(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a), 0);
+  H5Dclose(d), H5Pclose(dcpl), H5Sclose(sp), H5Fclose(f);
+
+  const int sizes[] = {CHUNK, 15, 4}; /* aligned, straddling chunk rows, inside chunk rows */
+  for (int t = 0; t < 3; t++) {
+    prsvd_source *src = NULL;
+    struct prsvd_h5_info info;
+    ck_assert_int_eq(prsvd_h5_open_source(MPI_COMM_SELF, p, "/A", &info, &src), 0);
+    const int64_t storage = info.storage_bytes;
+    for (int pass = 1; pass <= 2; pass++) {
+      for (int r0 = 0; r0 < R; r0 += sizes[t]) {
+        int nr = r0 + sizes[t] > R ? R - r0 : sizes[t];
+        ck_assert_int_eq(prsvd_source_read(src, r0, nr, a), 0);
+      }
+      const int64_t bytes = prsvd_source_file_bytes(src);
+      ck_assert_msg(bytes >= pass * storage && bytes <= pass * storage + 4096,
+                    "panels of %d rows, pass %d: read %lld bytes of a %lld-byte dataset", sizes[t],
+                    pass, (long long)bytes, (long long)storage);
+    }
+    prsvd_source_destroy(&src);
+  }
+  free(a);
 }
 END_TEST
 
@@ -167,6 +221,7 @@ Suite *h5read_suite(void) {
   tcase_set_timeout(t, 60);
   tcase_add_test(t, every_type_and_layout);
   tcase_add_test(t, info_describes_layout);
+  tcase_add_test(t, file_bytes_count_chunk_reads);
   tcase_add_test(t, bad_inputs);
   tcase_add_test(t, spec_parsing);
   suite_add_tcase(s, t);

@@ -8,13 +8,15 @@
  * MPI_Allreduce sums the gradients with the loss and the count of right answers, so every
  * rank takes the same step.  K-FAC statistics go to prsvd_kfac_accumulate, whose
  * prsvd_kfac_step averages them over the ranks.  Logs per epoch (train loss, test accuracy,
- * wall time, inversion time) as CSV and JSON; the JSON also holds every step's loss.
+ * wall time, CPU time, inversion time) as CSV and JSON; the JSON also holds every step's loss; --spectra
+ * logs the eigenvalues of every factor at every refresh.
  */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -24,8 +26,8 @@
 #include "prsvd_kfac.h"
 
 struct train_opts {
-  const char *optimizer, *widths, *csv, *json, *data;
-  int64_t epochs, batch, max_steps, train_size, test_size, rank, factor_period, inverse_period;
+  const char *optimizer, *widths, *csv, *json, *data, *spectra;
+  int64_t epochs, batch, max_steps, train_size, test_size, rank, factor_period, inverse_period, distribute_dim;
   double lr, momentum, damping, decay;
   uint64_t seed;
   int quiet, debug;
@@ -44,6 +46,7 @@ static const struct prsvd_option train_options[] = {
     {"decay", 0, PRSVD_OPT_DOUBLE, "RHO", "0.95", 0, 0.9999, 0, "K-FAC exponential average of the factors", O(decay)},
     {"factor-period", 0, PRSVD_OPT_INT, "T", "10", 1, 1e9, 0, "K-FAC: update the factors every T steps", O(factor_period)},
     {"inverse-period", 0, PRSVD_OPT_INT, "T", "50", 1, 1e9, 0, "K-FAC: decompose the factors every T steps", O(inverse_period)},
+    {"distribute-dim", 0, PRSVD_OPT_INT, "D", "4096", 0, 1e9, 0, "K-FAC: factors of dimension >= D decomposed by all ranks together (0: never)", O(distribute_dim)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the weights, the shuffles and the sketches", O(seed)},
     {"train-size", 0, PRSVD_OPT_INT, "N", "60000", 1, 60000, 0, "use the first N training images", O(train_size)},
     {"test-size", 0, PRSVD_OPT_INT, "N", "10000", 1, 10000, 0, "use the first N test images", O(test_size)},
@@ -51,6 +54,7 @@ static const struct prsvd_option train_options[] = {
     {"data", 0, PRSVD_OPT_STRING, "DIR", NULL, 0, 0, 0, "Fashion-MNIST directory (default $PRSVD_FASHION_MNIST or /usr/share/datasets/fashion-mnist)", O(data)},
     {"csv", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0, "write one line per epoch here", O(csv)},
     {"json", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0, "write the configuration, the epochs and every step's loss here", O(json)},
+    {"spectra", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0, "K-FAC: write every factor's eigenvalues at every refresh here (step layer factor index lambda)", O(spectra)},
     {"quiet", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "no progress or per-epoch lines", O(quiet)},
     {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces", O(debug)},
     PRSVD_OPT_END};
@@ -73,6 +77,8 @@ struct dataset {
 struct epoch_log {
   int64_t epoch, steps;
   double train_loss, test_loss, test_accuracy, seconds, inverse_seconds;
+  double cpu_seconds; /* CPU time of the training, summed over the ranks: less sensitive than
+                       * wall time to other jobs on a shared machine */
 };
 
 /* Rank 0 reads one idx file's first n rows into u8 (n x cols). */
@@ -202,10 +208,11 @@ static int write_logs(const struct train_opts *o, const struct epoch_log *log, i
     FILE *f = fopen(o->csv, "w");
     if (!f) PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot write '%s': %s", o->csv, strerror(errno));
     {
-      fprintf(f, "epoch,steps,train_loss,test_loss,test_accuracy,seconds,inverse_seconds\n");
+      fprintf(f, "epoch,steps,train_loss,test_loss,test_accuracy,seconds,inverse_seconds,cpu_seconds\n");
       for (int64_t e = 0; e < n_epochs; e++)
-        fprintf(f, "%lld,%lld,%.10g,%.10g,%.6f,%.4f,%.4f\n", (long long)log[e].epoch, (long long)log[e].steps,
-                log[e].train_loss, log[e].test_loss, log[e].test_accuracy, log[e].seconds, log[e].inverse_seconds);
+        fprintf(f, "%lld,%lld,%.10g,%.10g,%.6f,%.4f,%.4f,%.4f\n", (long long)log[e].epoch, (long long)log[e].steps,
+                log[e].train_loss, log[e].test_loss, log[e].test_accuracy, log[e].seconds, log[e].inverse_seconds,
+                log[e].cpu_seconds);
       if (fclose(f)) PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot write '%s': %s", o->csv, strerror(errno));
     }
   }
@@ -221,14 +228,36 @@ static int write_logs(const struct train_opts *o, const struct epoch_log *log, i
     fprintf(f, "  \"epochs\": [");
     for (int64_t e = 0; e < n_epochs; e++)
       fprintf(f, "%s\n    {\"epoch\": %lld, \"steps\": %lld, \"train_loss\": %.17g, \"test_loss\": %.17g, "
-              "\"test_accuracy\": %.6f, \"seconds\": %.4f, \"inverse_seconds\": %.4f}", e ? "," : "",
+              "\"test_accuracy\": %.6f, \"seconds\": %.4f, \"inverse_seconds\": %.4f, \"cpu_seconds\": %.4f}", e ? "," : "",
               (long long)log[e].epoch, (long long)log[e].steps, log[e].train_loss, log[e].test_loss,
-              log[e].test_accuracy, log[e].seconds, log[e].inverse_seconds);
+              log[e].test_accuracy, log[e].seconds, log[e].inverse_seconds, log[e].cpu_seconds);
     fprintf(f, "\n  ],\n  \"step_loss\": [");
     for (int64_t s = 0; s < n_steps; s++) fprintf(f, "%s%.17g", s ? ", " : "", step_loss[s]);
     fprintf(f, "]\n}\n");
     if (fclose(f)) PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot write '%s': %s", o->json, strerror(errno));
   }
+  return PRSVD_OK;
+}
+
+/* CPU time of this process (every thread), seconds. */
+static double cpu_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Rank 0: the eigenvalues of every factor after a refresh, one line each. */
+static int log_spectra(FILE *f, const prsvd_kfac *kf, int n_layers, int64_t step) {
+  for (int l = 0; l < n_layers; l++)
+    for (int w = 0; w < 2; w++) {
+      const double *u, *lambda;
+      double damping;
+      int64_t d, r;
+      PRSVD_CHECK(prsvd_kfac_get_inverse(kf, l, w ? PRSVD_KFAC_G : PRSVD_KFAC_A, &d, &r, &u, &lambda, &damping));
+      for (int64_t j = 0; j < r; j++)
+        fprintf(f, "%lld %d %c %lld %.10g\n", (long long)step, l, w ? 'G' : 'A', (long long)j + 1, lambda[j]);
+    }
+  if (ferror(f)) PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot write the spectra: %s", strerror(errno));
   return PRSVD_OK;
 }
 
@@ -245,6 +274,7 @@ static int train(MPI_Comm comm, struct train_opts *o) {
   double *x = NULL, *buf = NULL, *step_loss = NULL;
   uint8_t *y = NULL;
   struct epoch_log *log = NULL;
+  FILE *spectra = NULL;
   const char *dir = o->data ? o->data : getenv("PRSVD_FASHION_MNIST");
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &nprocs);
@@ -275,6 +305,7 @@ static int train(MPI_Comm comm, struct train_opts *o) {
     kp.factor_period = (int)o->factor_period;
     kp.inverse_period = (int)o->inverse_period;
     kp.seed = o->seed;
+    kp.distribute_dim = o->distribute_dim;
     PRSVD_TRY(prsvd_kfac_create(comm, &kf));
     PRSVD_TRY(prsvd_kfac_set_params(kf, &kp));
     for (int l = 0; l < n_layers; l++) {
@@ -283,6 +314,12 @@ static int train(MPI_Comm comm, struct train_opts *o) {
     }
   }
   PRSVD_TRY(mlp_opt_create(m, &op, kf, &opt));
+  if (kf && o->spectra && rank == 0) {
+    spectra = fopen(o->spectra, "w");
+    if (!spectra) status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__, "cannot write '%s': %s", o->spectra, strerror(errno));
+    else fprintf(spectra, "# step layer factor index lambda\n");
+  }
+  PRSVD_TRY(prsvd_error_agree(comm, status));
 
   int64_t steps_per_epoch = tr.n / o->batch, total = steps_per_epoch * o->epochs;
   if (o->max_steps && o->max_steps < total) total = o->max_steps;
@@ -295,7 +332,7 @@ static int train(MPI_Comm comm, struct train_opts *o) {
   prsvd_row_block(o->batch, rank, nprocs, &row0, &local);
   double t_start = MPI_Wtime();
   for (int64_t e = 0; e < o->epochs && step < total; e++) {
-    double t0 = MPI_Wtime(), inv0 = 0.0, loss_sum = 0.0;
+    double t0 = MPI_Wtime(), cpu0 = cpu_seconds(), inv0 = 0.0, loss_sum = 0.0;
     struct prsvd_kfac_stats ks;
     int64_t s0 = step;
     if (kf) prsvd_kfac_get_stats(kf, &ks), inv0 = ks.time_inverse;
@@ -333,7 +370,14 @@ static int train(MPI_Comm comm, struct train_opts *o) {
       loss_sum += step_loss[step];
       if (!isfinite(step_loss[step]))
         PRSVD_FAIL(PRSVD_ERR_NUMERIC, "the loss diverged at step %lld (%g): lower --lr", (long long)step, step_loss[step]);
-      if (kf) PRSVD_TRY(prsvd_kfac_step(kf));
+      if (kf) {
+        struct prsvd_kfac_stats before;
+        prsvd_kfac_get_stats(kf, &before);
+        PRSVD_TRY(prsvd_kfac_step(kf));
+        prsvd_kfac_get_stats(kf, &ks);
+        if (spectra && ks.refreshes > before.refreshes) status = log_spectra(spectra, kf, n_layers, step);
+        PRSVD_TRY(prsvd_error_agree(comm, status));
+      }
       PRSVD_TRY(mlp_opt_update(opt, m));
       if (!o->quiet && rank == 0 && isatty(2) && (s % 10 == 0 || s + 1 == steps_per_epoch)) {
         int done = (int)(40 * (s + 1) / steps_per_epoch);
@@ -346,6 +390,8 @@ static int train(MPI_Comm comm, struct train_opts *o) {
     l->steps = step - s0;
     l->train_loss = loss_sum / (double)l->steps;
     l->seconds = MPI_Wtime() - t0;
+    l->cpu_seconds = cpu_seconds() - cpu0;
+    PRSVD_TRY(allreduce(comm, &l->cpu_seconds, 1, MPI_SUM));
     if (kf) prsvd_kfac_get_stats(kf, &ks), l->inverse_seconds = ks.time_inverse - inv0;
     PRSVD_TRY(allreduce(comm, &l->inverse_seconds, 1, MPI_MAX));
     PRSVD_TRY(evaluate(comm, m, &te, x, y, &l->test_loss, &l->test_accuracy));
@@ -361,7 +407,11 @@ static int train(MPI_Comm comm, struct train_opts *o) {
     printf("%s on %d rank(s): %lld steps in %.2f s\n", o->optimizer, nprocs, (long long)step, MPI_Wtime() - t_start);
   if (rank == 0) status = write_logs(o, log, n_epochs, step_loss, step, nprocs, m->n_params);
   PRSVD_TRY(prsvd_error_agree(comm, status));
+  if (spectra && fclose(spectra)) status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__, "cannot write '%s': %s", o->spectra, strerror(errno));
+  spectra = NULL;
+  PRSVD_TRY(prsvd_error_agree(comm, status));
 done:
+  if (spectra) fclose(spectra);
   mlp_opt_destroy(&opt);
   prsvd_kfac_destroy(&kf);
   mlp_destroy(&m);

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# K-FAC on Fashion-MNIST: kfac-eig vs kfac-revd vs kfac-rsvd vs kfac-nystrom vs sgd vs adam
+# (tools/kfac-train), the inversion time of one factor against its width (prsvd kfac), and the
+# eigenvalue decay of the averaged factors over training; see bench/kfac/README.md.  Writes
+# bench/kfac/out/ (scratch, gitignored), the two PNG plots beside this script, and this
+# benchmark's section of bench/RESULTS.md.  8 to 15 minutes on 2 cores, with their load.
+#
+#   WIDTHS=1024,1024      hidden layers of the training runs (default 784-1024-1024-10)
+#   TRAIN_SIZE=7680       images per (short) epoch: 30 steps of batch 256
+#   EPOCHS=8 TEST_SIZE=5000 TARGET=0.84
+#   TABLE_WIDTHS="1024 2048 4096"   widths of the inversion-time table
+#   STEP_WIDTH=2048 STEP_STEPS=12   time per step at this width (kfac-eig, kfac-revd, sgd); 0 skips
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+PY=/usr/bin/python3
+OUT=$HERE/out
+WIDTHS=${WIDTHS:-1024,1024}
+TRAIN_SIZE=${TRAIN_SIZE:-7680}
+EPOCHS=${EPOCHS:-8}
+TEST_SIZE=${TEST_SIZE:-5000}
+TARGET=${TARGET:-0.84}
+TABLE_WIDTHS=${TABLE_WIDTHS:-1024 2048 4096}
+STEP_WIDTH=${STEP_WIDTH:-2048}
+STEP_STEPS=${STEP_STEPS:-12}
+OPTIMIZERS=(kfac-eig kfac-revd kfac-rsvd kfac-nystrom sgd adam)
+
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OPENBLAS_NUM_THREADS=1 # one core per rank: every run is 1 rank x 1 thread unless stated
+[ -d /usr/share/datasets/fashion-mnist ] && command -v gnuplot > /dev/null \
+  || { echo "run.sh: needs dataset-fashion-mnist and gnuplot-nox (tools/setup installs them)" >&2; exit 1; }
+make -s -C "$ROOT" prsvd tools/kfac/prsvd-kfac-train > /dev/null
+TRAIN=$ROOT/tools/kfac/prsvd-kfac-train
+PRSVD=$ROOT/prsvd
+mkdir -p "$OUT"
+rm -f "$OUT"/*.json "$OUT"/*.csv "$OUT"/*.txt "$OUT"/*.dat "$OUT"/inv*.h5
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+say() { printf '\n== [%s, load %s] %s\n' "$(date +%T)" "$(loadavg)" "$*" >&2; }
+{
+  echo "start=$(date '+%Y-%m-%d %H:%M:%S %Z')"
+  echo "uptime_start=$(uptime)"
+  echo "cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+  echo "cores=$(nproc)"
+  echo "git=$(git -C "$ROOT" log -1 --format='%h %s' 2> /dev/null || echo unknown)"
+  echo "widths=$WIDTHS"
+  echo "target=$TARGET"
+  echo "table_widths=$TABLE_WIDTHS"
+} > "$OUT/env.txt"
+
+# ---- training: every optimizer, the paper's settings ------------------------------------
+# batch 256, factors every 10 steps, inverses every 50, decay 0.95, damping 0.1 lambda_max,
+# rank 220 + 10 oversampling, 4 power iterations (the trainer's defaults)
+for opt in "${OPTIMIZERS[@]}"; do
+  say "train $opt, 784-$WIDTHS-10, $EPOCHS epochs of $TRAIN_SIZE images"
+  extra=()
+  [ "$opt" = kfac-eig ] && extra=(--spectra "$OUT/spectra.txt")
+  echo "$opt $(loadavg)" >> "$OUT/load.txt"
+  mpirun -n 1 "$TRAIN" --optimizer "$opt" --widths "$WIDTHS" --batch 256 --epochs "$EPOCHS" \
+    --train-size "$TRAIN_SIZE" --test-size "$TEST_SIZE" --seed 1 --quiet \
+    --json "$OUT/train.$opt.json" "${extra[@]}"
+done
+
+# ---- time per step at a wider layer (a few steps; the refresh at step 0 is subtracted) ----
+if [ "$STEP_WIDTH" -gt 0 ]; then
+  for opt in kfac-eig kfac-revd sgd; do
+    say "time per step: $opt, 784-$STEP_WIDTH-$STEP_WIDTH-10, $STEP_STEPS steps"
+    mpirun -n 1 "$TRAIN" --optimizer "$opt" --widths "$STEP_WIDTH,$STEP_WIDTH" --batch 256 \
+      --max-steps "$STEP_STEPS" --epochs 1 --test-size 500 --seed 1 --quiet \
+      --json "$OUT/step.$opt.json"
+  done
+fi
+
+# ---- inversion time against width: one A factor per width, every method ------------------
+say "factors of widths $TABLE_WIDTHS"
+# shellcheck disable=SC2086
+"$PY" "$HERE/factors.py" "$OUT/factors.h5" 4096 $TABLE_WIDTHS
+for d in $TABLE_WIDTHS; do
+  for m in eig revd rsvd nystrom; do
+    say "prsvd kfac --method $m, width $d"
+    args=(kfac "$OUT/factors.h5" --layers "w$d" --method "$m" -o "$OUT/inv.$m.$d.h5" --force --json)
+    [ "$m" = eig ] || args+=(--rank 220 -p 10 -q 4)
+    mpirun -n 1 "$PRSVD" "${args[@]}" > "$OUT/inv.$m.$d.json"
+  done
+done
+last=${TABLE_WIDTHS##* }
+for m in eig revd; do # the largest factor decomposed by 2 ranks together (PDSYEVD, sketches)
+  say "prsvd kfac --method $m, width $last, 2 ranks together"
+  args=(kfac "$OUT/factors.h5" --layers "w$last" --method "$m" --distribute-dim 1000
+        -o "$OUT/inv2.$m.$last.h5" --force --json)
+  [ "$m" = eig ] || args+=(--rank 220 -p 10 -q 4)
+  mpirun --oversubscribe -n 2 "$PRSVD" "${args[@]}" > "$OUT/inv2.$m.$last.json"
+done
+
+{
+  echo "end=$(date '+%Y-%m-%d %H:%M:%S %Z')"
+  echo "uptime_end=$(uptime)"
+} >> "$OUT/env.txt"
+say "report"
+"$PY" "$HERE/report.py" "$OUT" "$ROOT/bench/RESULTS.md" "$HERE"

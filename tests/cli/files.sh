@@ -1,0 +1,9 @@
+#!/bin/sh
+# files.sh TEST...: run tests/cli/TEST.py one after the other with Debian's python3; each
+# prints "ok"/"not ok" lines and ends with "N passed, M failed".
+status=0
+for t in "$@"; do
+  echo "# $t"
+  /usr/bin/python3 "$top_srcdir/tests/cli/$t.py" || status=1
+done
+exit $status
