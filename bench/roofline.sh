@@ -131,14 +131,15 @@ for line in open(sys.argv[1]):
 
 # ---- GEMM floors: the panel GEMMs alone, one thread, for 1 rank (all rows) and 2 (half) ----
 # REPEAT rounds, interleaved, like every measurement below: the report takes medians
-L=$((K + P)) L_BIG=$((K_BIG + P)) PR=$(panel_rows f64c)
+# at the panel rows the solver picks for float64 (DGEMM) and for float32 (SGEMM) data
+L=$((K + P)) L_BIG=$((K_BIG + P)) PR=$(panel_rows f64c) PR_S=$(panel_rows f32c)
 for ((i = 1; i <= REPEAT; i++)); do
   for prec in d s; do
     for ranks in 1 2; do
       rows=$(( (ROWS + ranks - 1) / ranks ))
       for extra in 0 10; do  # passes before the last: l columns; the last adds 10 probes
         timed "gemm.$prec.r$ranks.e$extra.$i" gemm_floor kind=gemm_floor ranks=$ranks rep=$i -- \
-          "$OUT/bin/gemm_floor" "$rows" "$COLS" "$L" "$extra" "$PR" "$prec" 1
+          "$OUT/bin/gemm_floor" "$rows" "$COLS" "$L" "$extra" "$([ $prec = s ] && echo "$PR_S" || echo "$PR")" "$prec" 1
       done
     done
   done

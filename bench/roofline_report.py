@@ -105,10 +105,11 @@ def pass_rows(res, q):
                 gd = None if gd is None else gd * scale
                 cache = "cold" if i == 0 or not warm else "warm"
                 rd = res.sec(f"read.{name}.hdf5.{cache}")
-                # CPU: prsvd's process CPU for the pass against the floors' CPU (the GEMMs of
-                # this build's precision: DGEMM, as it converts float32 panels to float64)
+                # CPU: prsvd's process CPU for the pass against the floors' CPU, with the GEMM
+                # the build ran (`precision` in --json; builds without it convert to float64)
                 cpus = [r["pass_times"][i].get("cpu_max") for r in runs]
-                gc = res.sec(f"gemm.d.r{ranks}.e{min(extra, 10)}", "cpu_seconds")
+                ran = "s" if runs[0].get("precision") == "float32" else "d"
+                gc = res.sec(f"gemm.{ran}.r{ranks}.e{min(extra, 10)}", "cpu_seconds")
                 rc = res.sec(f"read.{name}.hdf5.{cache}", "cpu_seconds")
                 fcpu = None if gc is None or rc is None else gc * scale + rc / ranks
                 floor = max(x for x in (rd, g) if x is not None) if (rd or g) else None
@@ -118,7 +119,7 @@ def pass_rows(res, q):
                              "cache": cache, "gemm": g, "gemm_d": gd, "prec": prec, "floor": floor,
                              "ratio": med(times) / floor if floor else None,
                              "bound": None if not floor else ("read" if (rd or 0) >= (g or 0) else "GEMM"),
-                             "others": others, "cpu": med(cpus), "floor_cpu": fcpu,
+                             "others": others, "cpu": med(cpus), "floor_cpu": fcpu, "ran": ran,
                              "cpu_ratio": med(cpus) / fcpu if fcpu and med(cpus) else None})
     return rows
 
@@ -126,13 +127,13 @@ def pass_rows(res, q):
 def pass_table(rows):
     head = ["file", "ranks", "pass", "runs", "pass s (median, min–max)", "read floor s (HDF5, cache)",
             "GEMM floor s", "floor s", "**pass / floor**", "bound by", "pass CPU s a rank",
-            "read + DGEMM CPU s a rank", "CPU ratio", "others' CPU, cores (max)"]
+            "read + GEMM CPU s a rank", "CPU ratio", "others' CPU, cores (max)"]
     out = []
     for r in rows:
         dt, lay = LAYOUT[r["name"]]
         gem = f"{fmt(r['gemm'], 3)} ({'SGEMM' if r['prec'] == 's' else 'DGEMM'})"
-        if r["prec"] == "s":
-            gem += f"; DGEMM {fmt(r['gemm_d'], 3)}"
+        if r["prec"] != r["ran"]:
+            gem += f"; DGEMM {fmt(r['gemm_d'], 3)}, which this build ran"
         out.append([f"{r['name']}: {dt}, {lay}", r["ranks"], r["pass"], r["n"],
                     f"{fmt(r['time'], 3)} ({fmt(r['min'], 3)}–{fmt(r['max'], 3)})",
                     f"{fmt(r['read'], 3)} ({r['cache']})", gem, fmt(r["floor"], 3),
@@ -464,11 +465,11 @@ def main():
             "chunks, a chunk cache of one panel, no conversion), cold for the first pass and warm for the later "
             "ones, because after the first pass the file is in the page cache (checked with fincore after each "
             "run). *GEMM floor*: the pass's two panel GEMMs alone (`bench/peers/gemm_floor.c`, the same OpenBLAS, "
-            "one thread, rows of one rank; the last pass multiplies 10 probe columns more); for float32 input "
-            "the issue's floor is SGEMM, and the DGEMM floor is shown beside it because this build converts "
-            "float32 panels to float64. *CPU*: the pass's process CPU time (`cpu_max` of `pass_times`: "
-            "the GEMM thread and the reader thread together) against the CPU time of the read floor (per "
-            "rank) plus the DGEMM floor. On an idle machine a pass takes max(read, GEMM) of wall time and "
+            "one thread, rows of one rank, at the solver's panel rows; the last pass multiplies 10 probe columns "
+            "more); for float32 input the floor is SGEMM (a build that multiplies float32 panels in float64 "
+            "has the DGEMM floor shown beside it). *CPU*: the pass's process CPU time (`cpu_max` of "
+            "`pass_times`: the GEMM thread and the reader thread together) against the CPU time of the read "
+            "floor (per rank) plus the floor of the GEMM the build ran (`precision` of `--json`). On an idle machine a pass takes max(read, GEMM) of wall time and "
             "read + GEMM of CPU time; other processes stretch the wall time but hardly the CPU time, so a "
             "CPU ratio near 1 with a wall ratio far above it means the time went to waiting for a core, "
             "not to work prsvd does beyond the floors.", "",
