@@ -94,6 +94,28 @@ def qb(m, n, L, q):
             "end": "blocked QB from G and H: per block ~13 small collectives of <= 8 L b bytes"}
 
 
+def qb_ei(m, n, k, q, b=10):
+    """randQB_EI (qb_ei.c, `--tol` without `--passes`): blocks of b fresh columns, each with q
+    power passes, against the deflated A - QB; a pass forms A X (b columns) and A^T of [G | the
+    pending Q_i] (up to 2b columns); t = ceil(k / b) blocks for a rank k cost t(q + 1) + 1
+    passes.  The small collectives grow with the rank r reached (cross products of r x b)."""
+    t = max(1, -(-k // b))
+    passes = []
+    for j in range(t * (q + 1) + 1):
+        r = min(k, (j // (q + 1)) * b)  # rank reached before this pass
+        coll = [AGREE, ("MPI_Reduce_scatter", 8 * n * 2 * b)]
+        if j % (q + 1) != q:  # a power step follows: X = orth(A^T G - B^T (Q^T G)), replicated
+            coll += [("MPI_Allreduce", 8 * r * b)] + [("MPI_Allreduce", 8 * b * b)] * 3 + \
+                [("MPI_Allgatherv", 8 * n * b)]
+        else:  # a new basis block: deflate twice against Q, CholeskyQR2 twice, append
+            coll += [("MPI_Allreduce", 8 * r * b)] * 2 + [("MPI_Allreduce", 8 * b * b)] * 6 + \
+                [("MPI_Allreduce", 8)] * 3
+        passes.append({"flops": 2 * m * n * b + 2 * m * n * 2 * b, "coll": coll})
+    return {"passes": passes, "l": k, "replicated": n * b + 2 * n * 2 * b,
+            "distributed": 2 * m * min(k + b, m) + 2 * n * min(k + b, n),
+            "end": "SVD of Q B (as randQB_FP)"}
+
+
 def nystrom(n, k, p):
     """Stable Nystrom (eig.c): one pass Y = A Omega over a symmetric n x n A; Y stays distributed."""
     l = min(k + p, n)
@@ -110,6 +132,7 @@ ALGORITHMS = {
     "two": lambda m, n, k, p, q: onepass(m, n, k, "two"),
     "hmt": lambda m, n, k, p, q: onepass(m, n, k, "hmt"),
     "qb": lambda m, n, k, p, q: qb(m, n, k, q),   # k is --max-rank here
+    "qb_ei": lambda m, n, k, p, q: qb_ei(m, n, k, q),  # k is the rank the tolerance needs
     "nystrom": lambda m, n, k, p, q: nystrom(n, k, p),
     "revd": lambda m, n, k, p, q: subspace(n, n, k, p, q, symmetric=True),
 }
@@ -169,7 +192,7 @@ def cmd_predict(a):
     for name, fn in ALGORITHMS.items():
         if name in ("nystrom", "revd"):
             continue  # square inputs: see the square scenario in docs/performance.md
-        kk = 256 if name == "qb" else a.k
+        kk = 256 if name == "qb" else a.k + a.p if name == "qb_ei" else a.k
         mdl = fn(a.m, a.n, kk, a.p, a.q)
         for P in ranks:
             ts = [predict_pass(ps, a.m, a.n, a.dtype_bytes, P, mach) for ps in mdl["passes"]]

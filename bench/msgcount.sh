@@ -3,7 +3,8 @@
 # and 4 ranks (oversubscribed: counts, not speed), with its MPI calls counted through the
 # profiling interface (bench/peers/pmpi_count.c, LD_PRELOAD) and its messages on the wire by
 # Open MPI's pml monitoring.  Multi-pass methods run at q and q - 1: the difference is one
-# pass.  Then `bench/model.py check` compares.  About a minute; scratch in bench/out/msgcount/.
+# pass.  (`--tol` runs as randQB_FP, whose passes are fixed; randQB_EI's passes grow with the
+# rank the tolerance needs, and bench/model.py only predicts them.)  Then `bench/model.py check` compares.  About a minute; scratch in bench/out/msgcount/.
 #
 #   bench/msgcount.sh            # M=6000 N=3000 K=20 P=10 by default (N large against K keeps
 #                                # the n-sized sketches apart from the k x k reductions)
@@ -50,8 +51,9 @@ run() {
 for ranks in 1 2 4; do
   for q in 1 2; do
     run subspace $q $ranks 0 -- svd "$OUT/a.h5:/A" -k "$K" -p "$P" -q $q -o "$OUT/o.h5"
-    # an unreachable tolerance: every block of the QB phase runs, whatever q (exit 8)
-    run qb $q $ranks 0,8 -- svd "$OUT/a.h5:/A" --tol 1e-6 --max-rank 40 -q $q -o "$OUT/o.h5"
+    # randQB_FP (a pass count given) with an unreachable tolerance: every block of the QB
+    # phase runs, whatever the passes (exit 8)
+    run qb $q $ranks 0,8 -- svd "$OUT/a.h5:/A" --tol 1e-6 --max-rank 40 --passes $((q + 1)) -o "$OUT/o.h5"
     run revd $q $ranks 0 -- eig "$OUT/g.h5:/G" -k "$K" -p "$P" -q $q --method revd -o "$OUT/o.h5"
   done
   for m in three two hmt; do
