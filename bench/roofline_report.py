@@ -359,13 +359,13 @@ def plot_memory(res, tags, title, png, data_dir):
     if not series:
         return None
     ok = gnuplot(f"""
-set terminal pngcairo size 900,480 font ',10' noenhanced
+set terminal pngcairo size 900,540 font ',10' noenhanced
 set output '{png}'
 set title '{title}'
 set xlabel 'seconds since start'
 set ylabel 'resident memory, MiB (job total, 50 ms samples)'
 set grid
-set key top left
+set key below
 plot {', '.join(series)}
 """)
     return png if ok else None
