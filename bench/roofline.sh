@@ -7,7 +7,7 @@
 # time and accuracy.  See bench/README.md.  Writes bench/out/roofline/ (scratch, gitignored),
 # the plots in bench/plots/ and this benchmark's section of bench/RESULTS.md.
 #
-#   bench/roofline.sh                         # everything (about 15 minutes on 2 idle cores)
+#   bench/roofline.sh                         # everything (about 13 minutes on 2 quiet cores)
 #   ROWS=100000 COLS=2000 K=20 P=10 Q=2       # the roofline matrices and the sketch (defaults)
 #   SMALL_ROWS=20000 SMALL_COLS=1000          # the matrix PDGESVD can take (defaults)
 #   CHUNK=1000x500 GZIP=4                     # chunk shape and gzip level of the chunked files
