@@ -120,6 +120,8 @@ void prsvd_h5_writer_abort(prsvd_h5_writer **w);
 /* The temporary being written, or NULL: for a signal handler to unlink (async-signal-safe
  * read of a static buffer). */
 const char *prsvd_h5_pending_temp(void);
+/* After an output was renamed into place: the line saying so for a signal handler, else NULL. */
+const char *prsvd_h5_committed_note(void);
 
 /* Checkpoints of a solve (struct prsvd_checkpointer) in an HDF5 file, saved atomically.
  * The identity (input path, size, mtime, shape, type, and the options string) must match on

@@ -19,7 +19,8 @@ void prsvd_cli_leave(int sig) {
   if (tmp) unlink(tmp);
   if (!prsvd_cli_finishing) {
     static const char msg[] = "prsvd: interrupted: no output written\n";
-    ssize_t rc = write(2, msg, sizeof msg - 1);
+    const char *done = tmp ? NULL : prsvd_h5_committed_note();
+    ssize_t rc = done ? write(2, done, strlen(done)) : write(2, msg, sizeof msg - 1);
     (void)rc;
   }
   _exit(128 + sig);

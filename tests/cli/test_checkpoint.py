@@ -1,6 +1,7 @@
 """Checkpoint and resume (issue 6) without SLURM, at 1 and 3 ranks: stopped at exact panel
 steps (PRSVD_TEST_STOP_AT_STEP) in the first pass, at the end of a pass, in a later pass and
-in the extra pass, and SIGTERM while the output is written (PRSVD_TEST_SIGTERM_AT_WRITE);
+in the extra pass, SIGTERM while the output is written and just after it is renamed into
+place (PRSVD_TEST_SIGTERM_AT_WRITE=1, =commit);
 a resume gives the uninterrupted result to 1e-12; SIGUSR1 to mpirun;
 kill -9 of one rank leaves no output and the last periodic checkpoint resumes; a resume
 with another input, other options or another number of ranks is refused."""
@@ -98,6 +99,17 @@ for ranks in [1, 3]:
               json.loads(r.stdout)["file_bytes_read"] < ref_read, f"{r.stdout[-300:]} {ref_read}")
         check(f"{what}: same factors as uninterrupted to 1e-12", same(out, ref, 1e-12))
         check(f"{what}: checkpoint removed after success", not os.path.exists(ck))
+
+    # SIGTERM just after the output is renamed into place, before the checkpoint is removed:
+    # the run says the output is complete (not "no output written") and it is
+    out, ck, what = path(f"outc.{ranks}.h5"), path(f"ckc.{ranks}.h5"), f"{ranks} rank(s), SIGTERM after the rename"
+    args = svd_args(spec, out, ["--checkpoint", ck, "--force"])
+    r = run(args, ranks=ranks, env={"PRSVD_TEST_SIGTERM_AT_WRITE": "commit"})
+    check(f"{what}: exit 143, says the output was written in full", r.returncode == 143 and
+          f"prsvd: interrupted: '{out}' was written in full" in r.stderr and "no output written" not in r.stderr,
+          f"{r.returncode} {r.stderr}")
+    check(f"{what}: the output equals the uninterrupted run to 1e-12, no temporary",
+          os.path.exists(out) and same(out, ref, 1e-12) and not temp_leftovers(), os.listdir(WORK))
 
 # PCA resumes too (the column statistics of the first pass are part of the state)
 for step in [30, 300]:
