@@ -317,7 +317,7 @@ static int train(MPI_Comm comm, struct train_opts *o) {
   struct mlp_opt_params op = {MLP_KFAC, 0.02, o->momentum, o->momentum, 0.999, 1e-8};
   struct prsvd_kfac_params kp = PRSVD_KFAC_PARAMS_INIT;
   int64_t *perm = NULL;
-  double *x = NULL, *buf = NULL, *step_loss = NULL;
+  double *x = NULL, *step_loss = NULL;
   uint8_t *y = NULL;
   struct epoch_log *log = NULL;
   struct eval_log *evals = NULL;
@@ -383,7 +383,6 @@ static int train(MPI_Comm comm, struct train_opts *o) {
   PRSVD_ALLOC(perm, tr.n);
   PRSVD_ALLOC(x, capacity * 784);
   PRSVD_ALLOC(y, capacity);
-  PRSVD_ALLOC(buf, m->n_params + 2);
   PRSVD_ALLOC(step_loss, total);
   PRSVD_ALLOC(log, o->epochs);
   if (o->eval_every) PRSVD_ALLOC(evals, total / o->eval_every + 2);
@@ -419,26 +418,15 @@ static int train(MPI_Comm comm, struct train_opts *o) {
           status = prsvd_kfac_accumulate(kf, l, local, m->act[l], m->d_in[l], m->delta[l], m->d_out[l]);
       PRSVD_TRY(prsvd_error_agree(comm, status));
       t1 = MPI_Wtime(), ph->statistics += t1 - t, t = t1;
-      /* one allreduce: every gradient, the loss */
-      int64_t k = 0;
-      for (int l = 0; l < n_layers; l++) {
-        int64_t size = m->d_out[l] * (m->d_in[l] + 1);
-        memcpy(buf + k, m->grad[l], sizeof(double) * (size_t)size);
-        k += size;
-      }
-      buf[k] = loss;
-      buf[k + 1] = (double)correct;
+      /* one allreduce, in place: every gradient (contiguous in m->grads), the loss, the count */
+      const int64_t k = m->n_params;
       int count;
+      m->grads[k] = loss;
+      m->grads[k + 1] = (double)correct;
       PRSVD_TRY(prsvd_to_int(k + 2, "gradient length", &count));
-      PRSVD_TRY(allreduce(comm, buf, count, MPI_SUM));
-      k = 0;
-      for (int l = 0; l < n_layers; l++) {
-        int64_t size = m->d_out[l] * (m->d_in[l] + 1);
-        memcpy(m->grad[l], buf + k, sizeof(double) * (size_t)size);
-        k += size;
-      }
+      PRSVD_TRY(allreduce(comm, m->grads, count, MPI_SUM));
       t1 = MPI_Wtime(), ph->allreduce += t1 - t, t = t1;
-      step_loss[step] = buf[k] / (double)o->batch;
+      step_loss[step] = m->grads[k] / (double)o->batch;
       loss_sum += step_loss[step];
       if (!isfinite(step_loss[step]))
         PRSVD_FAIL(PRSVD_ERR_NUMERIC, "the loss diverged at step %lld (%g): lower --lr", (long long)step, step_loss[step]);
@@ -518,7 +506,7 @@ done:
   prsvd_kfac_destroy(&kf);
   mlp_destroy(&m);
   free(tr.x), free(tr.y), free(te.x), free(te.y);
-  free(perm), free(x), free(y), free(buf), free(step_loss), free(log), free(evals);
+  free(perm), free(x), free(y), free(step_loss), free(log), free(evals);
   return status;
 }
 
