@@ -100,6 +100,7 @@ struct phase_times {
   double allreduce;        /* the gradients summed over the ranks */
   double factor_update;    /* prsvd_kfac_step's factor averaging (time_update) */
   double refresh;          /* decompositions, broadcasts, forming dense powers (time_inverse) */
+  double form;             /* of which forming dense powers (time_form) */
   double precondition;     /* prsvd_kfac_precondition (time_precondition) */
   double optimizer;        /* the rest of the update: momentum, adam, the weights */
 };
@@ -274,9 +275,9 @@ static int write_logs(const struct train_opts *o, const struct run_log *run, int
               e ? "," : "", (long long)run->evals[e].step, run->evals[e].seconds, run->evals[e].cpu_seconds,
               run->evals[e].test_loss, run->evals[e].test_accuracy);
     fprintf(f, "\n  ],\n  \"phase_seconds\": {\"forward_backward\": %.4f, \"statistics\": %.4f, \"allreduce\": %.4f, "
-            "\"factor_update\": %.4f, \"refresh\": %.4f, \"precondition\": %.4f, \"optimizer\": %.4f},\n",
-            ph->forward_backward, ph->statistics, ph->allreduce, ph->factor_update, ph->refresh, ph->precondition,
-            ph->optimizer);
+            "\"factor_update\": %.4f, \"refresh\": %.4f, \"form\": %.4f, \"precondition\": %.4f, \"optimizer\": %.4f},\n",
+            ph->forward_backward, ph->statistics, ph->allreduce, ph->factor_update, ph->refresh, ph->form,
+            ph->precondition, ph->optimizer);
     fprintf(f, "  \"step_loss\": [");
     for (int64_t s = 0; s < n_steps; s++) fprintf(f, "%s%.17g", s ? ", " : "", step_loss[s]);
     fprintf(f, "]\n}\n");
@@ -445,6 +446,7 @@ static int train(MPI_Comm comm, struct train_opts *o) {
         const double update = k1.time_update - k0.time_update, refresh = k2.time_inverse - k0.time_inverse;
         const double precondition = k2.time_precondition - k1.time_precondition;
         ph->factor_update += update, ph->refresh += refresh, ph->precondition += precondition;
+        ph->form += k2.time_form - k0.time_form;
         ph->optimizer += t1 - t - update - refresh - precondition;
       } else {
         ph->optimizer += t1 - t;
