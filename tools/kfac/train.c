@@ -271,7 +271,7 @@ static int write_logs(const struct train_opts *o, const struct run_log *run, int
               log[e].test_accuracy, log[e].seconds, log[e].inverse_seconds, log[e].cpu_seconds);
     fprintf(f, "\n  ],\n  \"eval_size\": %lld, \"evals\": [", (long long)o->eval_size);
     for (int64_t e = 0; e < run->n_evals; e++)
-      fprintf(f, "%s\n    {\"step\": %lld, \"seconds\": %.4f, \"cpu_seconds\": %.4f, \"test_loss\": %.10g, \"test_accuracy\": %.6f}",
+      fprintf(f, "%s\n    {\"step\": %lld, \"seconds\": %.4f, \"cpu_seconds\": %.4f, \"test_loss\": %.17g, \"test_accuracy\": %.6f}",
               e ? "," : "", (long long)run->evals[e].step, run->evals[e].seconds, run->evals[e].cpu_seconds,
               run->evals[e].test_loss, run->evals[e].test_accuracy);
     fprintf(f, "\n  ],\n  \"phase_seconds\": {\"forward_backward\": %.4f, \"statistics\": %.4f, \"allreduce\": %.4f, "
