@@ -237,15 +237,6 @@ static int prepare_update(prsvd_kfac *kf, int64_t *len) {
   return PRSVD_OK;
 }
 
-/* The lower triangle of a d x d matrix from its upper one, in tiles that stay in cache. */
-static void mirror_upper(int64_t d, double *f) {
-  enum { TILE = 64 };
-  for (int64_t c0 = 0; c0 < d; c0 += TILE)
-    for (int64_t r0 = 0; r0 <= c0; r0 += TILE)
-      for (int64_t c = c0; c < c0 + TILE && c < d; c++)
-        for (int64_t r = r0; r < r0 + TILE && r < c; r++) f[r * d + c] = f[c * d + r];
-}
-
 int prsvd_kfac_update_factors(prsvd_kfac *kf) {
   int status = PRSVD_OK, count, any = 0;
   double *buf, t0 = MPI_Wtime();
@@ -278,8 +269,10 @@ int prsvd_kfac_update_factors(prsvd_kfac *kf) {
       if (batch > 0) {
         const double keep = f->n_updates ? rho : 0.0, add = (1.0 - keep) / batch;
         for (int64_t c = 0; c < d; c++)
-          for (int64_t r = 0; r <= c; r++, p++) f->f[c * d + r] = keep * f->f[c * d + r] + add * buf[p];
-        mirror_upper(d, f->f);
+          for (int64_t r = 0; r <= c; r++) {
+            const double v = keep * f->f[c * d + r] + add * buf[p++];
+            f->f[c * d + r] = f->f[r * d + c] = v;
+          }
         f->n_updates++;
       } else {
         p += d * (d + 1) / 2;
