@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "error.h"
 #include "kfac_impl.h"
 #include "prsvd_kfac.h"
@@ -36,6 +37,10 @@ struct kfac_factor {
   int64_t r;             /* the decomposition in use: U (d x r column-major), Lambda (r) */
   double *u, *lambda;
   double trace, damping;
+  double *power;         /* r = d: U (Lambda + damping)^power_s U^T (d x d), or NULL; formed
+                          * when first applied, dropped by a refresh, re-formed when the
+                          * damping or the power changes */
+  double power_delta, power_s;
 };
 
 struct kfac_layer {
@@ -56,6 +61,8 @@ struct prsvd_kfac {
   int have_inverses;
   double *stats_buf;     /* the packed statistics of one update (stats_cap doubles) */
   int64_t stats_cap;
+  double *work;          /* precondition: one gradient-sized product (work_cap doubles) */
+  int64_t work_cap;
   struct prsvd_kfac_stats stats;
 };
 
@@ -95,6 +102,8 @@ done:
   return status;
 }
 
+static int set_damping(const prsvd_kfac *kf, struct kfac_layer *l);
+
 int prsvd_kfac_set_params(prsvd_kfac *kf, const struct prsvd_kfac_params *p) {
   if (!(p->decay >= 0.0 && p->decay < 1.0))
     PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC decay %g must be in [0, 1)", p->decay);
@@ -114,7 +123,17 @@ int prsvd_kfac_set_params(prsvd_kfac *kf, const struct prsvd_kfac_params *p) {
     PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC distribute_dim %lld must be >= 0 (0: never)", (long long)p->distribute_dim);
   if (p->memory < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC memory %lld bytes must be positive", (long long)p->memory);
   if (!(p->sym_tol >= 0.0)) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC sym_tol %g must be >= 0", p->sym_tol);
+  const struct prsvd_kfac_params old = kf->params;
   kf->params = *p;
+  /* a new damping applies to the decompositions in hand at once */
+  for (int i = 0; kf->have_inverses && i < kf->n_layers; i++) {
+    const int status = set_damping(kf, &kf->layers[i]);
+    if (status) { /* keep the old parameters and their dampings */
+      kf->params = old;
+      for (int j = 0; j < kf->n_layers; j++) set_damping(kf, &kf->layers[j]);
+      return status;
+    }
+  }
   return PRSVD_OK;
 }
 
@@ -485,8 +504,9 @@ done:
   if (!status) {
     for (int i = 0; i < nf; i++) { /* the new decompositions replace the old */
       struct kfac_factor *f = &kf->layers[i / 2].fac[i % 2];
-      free(f->u), free(f->lambda);
+      free(f->u), free(f->lambda), free(f->power);
       f->u = us[i], f->lambda = ls[i], f->r = (int64_t)head[2 * i], f->trace = head[2 * i + 1];
+      f->power = NULL;
       us[i] = ls[i] = NULL;
     }
     for (int i = 0; i < kf->n_layers && !status; i++) status = set_damping(kf, &kf->layers[i]);
@@ -511,26 +531,92 @@ int prsvd_kfac_step(prsvd_kfac *kf) {
   return PRSVD_OK;
 }
 
+/* 1 if the factor's damped power is applied as one dense d x d matrix: a complete
+ * decomposition, unless the parameters ask for the eigenvector path */
+static int dense_apply(const prsvd_kfac *kf, const struct kfac_factor *f) {
+  return f->r == f->d && !kf->params.apply_through_vectors;
+}
+
+/* The factor's U (Lambda + damping)^s U^T, formed once for its decomposition, damping and
+ * power (timed as inversion).  Local. */
+static int dense_power(prsvd_kfac *kf, struct kfac_factor *f, double s, const double **m) {
+  int status = PRSVD_OK;
+  const double t0 = MPI_Wtime();
+  if (f->power && f->power_delta == f->damping && f->power_s == s) {
+    *m = f->power;
+    return PRSVD_OK;
+  }
+  if (!f->power) PRSVD_ALLOC(f->power, f->d * f->d);
+  f->power_delta = f->power_s = NAN; /* nothing valid held until formed */
+  PRSVD_TRY(prsvd_kfac_form_power(f->d, f->u, f->lambda, f->damping, s, f->power));
+  f->power_delta = f->damping, f->power_s = s;
+  *m = f->power;
+done:
+  kf->stats.time_form += MPI_Wtime() - t0;
+  kf->stats.time_inverse += MPI_Wtime() - t0;
+  return status;
+}
+
+/* Room for one d_out x d_a product.  Local. */
+static int ensure_work(prsvd_kfac *kf, int64_t n) {
+  if (n <= kf->work_cap) return PRSVD_OK;
+  free(kf->work);
+  kf->work_cap = 0;
+  kf->work = malloc(sizeof(double) * (size_t)n);
+  if (!kf->work) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a K-FAC product of %lld doubles", (long long)n);
+  kf->work_cap = n;
+  return PRSVD_OK;
+}
+
 int prsvd_kfac_precondition_root(prsvd_kfac *kf, int layer, double p, const double *grad,
                                  int64_t ldg, double *out, int64_t ldo) {
+  int ia, ig, ildg, ildo;
+  const double one = 1.0, zero = 0.0;
   PRSVD_CHECK(check_layer(kf, layer));
-  const struct kfac_layer *l = &kf->layers[layer];
-  const struct kfac_factor *fa = &l->fac[0], *fg = &l->fac[1];
-  const double t0 = MPI_Wtime();
+  struct kfac_layer *l = &kf->layers[layer];
+  struct kfac_factor *fa = &l->fac[0], *fg = &l->fac[1];
+  const double t0 = MPI_Wtime(), form0 = kf->stats.time_form, s = -1.0 / p;
   if (!kf->have_inverses) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC: no inverses yet (refresh first)");
   if (!(p >= 1.0)) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC root p = %g must be >= 1", p);
   if (ldg < fa->d || ldo < fa->d)
     PRSVD_ERR(PRSVD_ERR_USAGE, "%s: gradient row strides %lld, %lld below d_in + bias = %lld",
               l->name, (long long)ldg, (long long)ldo, (long long)fa->d);
-  if (out != grad)
-    for (int64_t i = 0; i < fg->d; i++) memmove(out + i * ldo, grad + i * ldg, sizeof(double) * (size_t)fa->d);
-  /* out <- out (A + lambda_A I)^s: the rows of out are the vectors */
-  PRSVD_CHECK(prsvd_kfac_apply_power_layout(PRSVD_KFAC_VECTORS_CONTIGUOUS, fa->d, fa->r, fa->u,
-                                            fa->lambda, fa->damping, -1.0 / p, fg->d, out, ldo));
-  /* out <- (G + lambda_G I)^s out: its columns */
-  PRSVD_CHECK(prsvd_kfac_apply_power_layout(PRSVD_KFAC_VECTORS_STRIDED, fg->d, fg->r, fg->u,
-                                            fg->lambda, fg->damping, -1.0 / p, fa->d, out, ldo));
-  kf->stats.time_precondition += MPI_Wtime() - t0;
+  PRSVD_CHECK(prsvd_to_int(fa->d, "factor dimension", &ia));
+  PRSVD_CHECK(prsvd_to_int(fg->d, "factor dimension", &ig));
+  PRSVD_CHECK(prsvd_to_int(ldg, "gradient row stride", &ildg));
+  PRSVD_CHECK(prsvd_to_int(ldo, "output row stride", &ildo));
+  /* The row-major d_out x d_a gradient X is the column-major d_a x d_out X^T, and the two
+   * sides commute: out = M_G X M_A.  A side with a dense M = (F + lambda I)^s costs one GEMM
+   * from grad into work; the low-rank sides act in place on out. */
+  const int dense_a = dense_apply(kf, fa), dense_g = dense_apply(kf, fg);
+  const double *ma = NULL, *mg = NULL;
+  if (dense_a) PRSVD_CHECK(dense_power(kf, fa, s, &ma));
+  if (dense_g) PRSVD_CHECK(dense_power(kf, fg, s, &mg));
+  if (dense_a || dense_g) PRSVD_CHECK(ensure_work(kf, fa->d * fg->d));
+  if (dense_a && dense_g) {
+    /* W^T = M_A X^T, then out^T = W^T M_G */
+    dgemm_("N", "N", &ia, &ig, &ia, &one, ma, &ia, grad, &ildg, &zero, kf->work, &ia);
+    dgemm_("N", "N", &ia, &ig, &ig, &one, kf->work, &ia, mg, &ig, &zero, out, &ildo);
+  } else {
+    if (dense_a) /* W^T = M_A X^T */
+      dgemm_("N", "N", &ia, &ig, &ia, &one, ma, &ia, grad, &ildg, &zero, kf->work, &ia);
+    else if (dense_g) /* W^T = X^T M_G */
+      dgemm_("N", "N", &ia, &ig, &ig, &one, grad, &ildg, mg, &ig, &zero, kf->work, &ia);
+    const double *src = dense_a || dense_g ? kf->work : grad;
+    const int64_t lds = dense_a || dense_g ? fa->d : ldg;
+    if (out != src)
+      for (int64_t i = 0; i < fg->d; i++) memmove(out + i * ldo, src + i * lds, sizeof(double) * (size_t)fa->d);
+    /* out <- out (A + lambda_A I)^s: the rows of out are the vectors */
+    if (!dense_a)
+      PRSVD_CHECK(prsvd_kfac_apply_power_layout(PRSVD_KFAC_VECTORS_CONTIGUOUS, fa->d, fa->r, fa->u,
+                                                fa->lambda, fa->damping, s, fg->d, out, ldo));
+    /* out <- (G + lambda_G I)^s out: its columns */
+    if (!dense_g)
+      PRSVD_CHECK(prsvd_kfac_apply_power_layout(PRSVD_KFAC_VECTORS_STRIDED, fg->d, fg->r, fg->u,
+                                                fg->lambda, fg->damping, s, fa->d, out, ldo));
+  }
+  /* forming a dense power counts as inversion, not as preconditioning */
+  kf->stats.time_precondition += MPI_Wtime() - t0 - (kf->stats.time_form - form0);
   return PRSVD_OK;
 }
 
@@ -597,10 +683,11 @@ void prsvd_kfac_destroy(prsvd_kfac **kf) {
   for (int i = 0; i < (*kf)->n_layers; i++)
     for (int w = 0; w < 2; w++) {
       struct kfac_factor *f = &(*kf)->layers[i].fac[w];
-      free(f->f), free(f->sum), free(f->u), free(f->lambda);
+      free(f->f), free(f->sum), free(f->u), free(f->lambda), free(f->power);
     }
   free((*kf)->layers);
   free((*kf)->stats_buf);
+  free((*kf)->work);
   if ((*kf)->comm != MPI_COMM_NULL) MPI_Comm_free(&(*kf)->comm);
   free(*kf);
   *kf = NULL;

@@ -21,4 +21,9 @@ int prsvd_kfac_apply_power_layout(enum prsvd_kfac_layout layout, int64_t n, int6
                                   const double *u, const double *lambda, double delta, double s,
                                   int64_t m, double *x, int64_t ldx);
 
+/* Not collective: m (n x n, both triangles) = U (Lambda + delta)^s U^T for a complete
+ * decomposition (U n x n column-major), by scaling U by (lambda + delta)^(s/2) and one DSYRK. */
+int prsvd_kfac_form_power(int64_t n, const double *u, const double *lambda, double delta, double s,
+                          double *m);
+
 #endif

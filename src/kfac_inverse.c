@@ -284,3 +284,27 @@ int prsvd_kfac_apply_power(int64_t n, int64_t r, const double *u, const double *
   return prsvd_kfac_apply_power_layout(PRSVD_KFAC_VECTORS_CONTIGUOUS, n, r, u, lambda, delta, s,
                                        m, x, ldx);
 }
+
+int prsvd_kfac_form_power(int64_t n, const double *u, const double *lambda, double delta, double s,
+                          double *m) {
+  int status = PRSVD_OK, in;
+  double *v = NULL;
+  const double one = 1.0, zero = 0.0;
+  if (!(delta > 0.0) || !isfinite(delta))
+    PRSVD_ERR(PRSVD_ERR_NUMERIC, "damping %g: a damped power needs damping > 0", delta);
+  PRSVD_CHECK(prsvd_to_int(n, "factor dimension", &in));
+  PRSVD_ALLOC(v, n * n);
+  /* V = U diag((Lambda + delta)^(s/2)): every weight is positive, so M = V V^T */
+  for (int64_t j = 0; j < n; j++) {
+    const double w = pow(lambda[j] + delta, 0.5 * s);
+    for (int64_t i = 0; i < n; i++) v[j * n + i] = w * u[j * n + i];
+  }
+  /* M = V V^T (upper triangle, n^3 flops: half a GEMM's) */
+  dsyrk_("U", "N", &in, &in, &one, v, &in, &zero, m, &in);
+  /* both triangles, so that one DGEMM applies it from either side */
+  for (int64_t c = 0; c < n; c++)
+    for (int64_t r = c + 1; r < n; r++) m[c * n + r] = m[r * n + c];
+done:
+  free(v);
+  return status;
+}

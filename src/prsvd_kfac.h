@@ -13,9 +13,16 @@
  *
  *   (F + lambda I)^s x = U [(Lambda + lambda)^s - lambda^s] U^T x + lambda^s x
  *
- * with s = -1 for K-FAC and s = -1/p for the inverse p-th roots of Shampoo; no d x d
- * inverse is ever formed.  When r = d (method eig) the exact U (Lambda + lambda)^s U^T is
- * applied instead.
+ * with s = -1 for K-FAC and s = -1/p for the inverse p-th roots of Shampoo; the randomized
+ * methods (r < d) never form a d x d matrix.  A complete decomposition (r = d: method eig, or
+ * a randomized method that fell back to the exact solver) is applied the way a serious exact
+ * K-FAC does it: the damped power M = U (Lambda + lambda)^s U^T is formed once (U scaled by
+ * (Lambda + lambda)^(s/2), one DSYRK, d^3 flops) and each preconditioning costs one GEMM per
+ * side instead of two with all d eigenvectors.  M is cached on the factor, formed at its first
+ * application after a refresh (a refresh drops it) and formed again when the damping (a
+ * prsvd_kfac_set_params after the refresh) or the power s changes; its formation is counted
+ * as inversion time.  params.apply_through_vectors = 1 applies complete decompositions
+ * through their eigenvectors instead (Puiu 2022's exact baseline; for benchmarks).
  *
  * Data parallel over MPI: every rank accumulates the statistics of its own share of the
  * minibatch; one MPI_Allreduce per factor update combines every layer's A and G (upper
@@ -91,6 +98,9 @@ struct prsvd_kfac_params {
                                           * decompose a factor together (randomized methods) */
   double sym_tol;                        /* a factor given as a source: sampled |F_ij - F_ji|
                                           * allowed, relative to max |F_ij| */
+  int apply_through_vectors;             /* 1: a complete decomposition (r = d) is applied
+                                          * through its d eigenvectors, two GEMMs per side;
+                                          * 0: through its cached dense damped power, one */
 };
 /* Puiu 2022's settings: rank 220 + 10, 4 power iterations, damping 0.1 lambda_max,
  * factors every 10 steps, inverses every 50, decay 0.95.  Factors from 4096 on are
@@ -99,22 +109,25 @@ struct prsvd_kfac_params {
   {.decay = 0.95, .damping = 0.1, .damping_kind = PRSVD_KFAC_DAMPING_RELATIVE, .pi_split = 0, \
    .method = PRSVD_KFAC_REVD, .rank = 220, .oversample = 10, .power_iters = 4, .seed = 0,      \
    .factor_period = 10, .inverse_period = 50, .distribute_dim = 4096,                          \
-   .memory = (int64_t)512 << 20, .sym_tol = 1e-8}
+   .memory = (int64_t)512 << 20, .sym_tol = 1e-8, .apply_through_vectors = 0}
 
 /* What the object did, on this rank (times are this rank's own wall seconds). */
 struct prsvd_kfac_stats {
   int64_t steps, factor_updates, refreshes;
   double time_update;      /* allreduce and averaging of the factors */
-  double time_inverse;     /* this rank's decompositions and the broadcasts */
+  double time_inverse;     /* this rank's decompositions, the broadcasts and time_form */
   double time_decompose;   /* this rank's decompositions alone */
-  double time_precondition;
+  double time_form;        /* forming the dense damped powers of complete decompositions */
+  double time_precondition; /* applying the damped powers (time_form excluded) */
 };
 
 typedef struct prsvd_kfac prsvd_kfac;
 
 /* Collective over comm (duplicated inside). */
 int prsvd_kfac_create(MPI_Comm comm, prsvd_kfac **kf);
-/* Not collective, but every rank must pass the same values.  Checked here (usage errors). */
+/* Not collective, but every rank must pass the same values.  Checked here (usage errors).
+ * After a refresh a new damping (value, kind or pi_split) applies at once to the
+ * decompositions in hand; the other parameters take effect at the next refresh. */
 int prsvd_kfac_set_params(prsvd_kfac *kf, const struct prsvd_kfac_params *params);
 /* Not collective; every rank adds the same layers in the same order.  *layer receives the
  * layer's index (0, 1, ...).  Factors start at zero. */
@@ -141,7 +154,9 @@ int prsvd_kfac_step(prsvd_kfac *kf);
 int prsvd_kfac_wants_statistics(const prsvd_kfac *kf);
 
 /* Not collective: out = (G + lambda_G I)^-1 grad (A + lambda_A I)^-1 for one layer, grad and
- * out d_out x d_a (row strides ldg, ldo; out may equal grad).  Needs a refresh first. */
+ * out d_out x d_a (row strides ldg, ldo; out may equal grad).  Needs a refresh first.  Forms
+ * the dense damped power of a complete decomposition when it has none for the current damping
+ * and power (see the top of this file); keeps a d_out x d_a workspace on the object. */
 int prsvd_kfac_precondition(prsvd_kfac *kf, int layer, const double *grad, int64_t ldg,
                             double *out, int64_t ldo);
 /* Not collective: out = (G + lambda_G I)^(-1/p) grad (A + lambda_A I)^(-1/p), p >= 1

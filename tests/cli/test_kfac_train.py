@@ -1,7 +1,8 @@
 """The trainer tools/kfac-train (issue 5, part 3): for a fixed seed, 2 and 3 ranks follow the
 1-rank loss trajectory to rounding with every optimizer (the minibatch split over the ranks,
-gradients summed by one allreduce, K-FAC factors averaged by prsvd_kfac); every optimizer
-learns (test accuracy after one short epoch); the CSV and JSON logs; bad options."""
+gradients summed by one allreduce, K-FAC factors averaged by prsvd_kfac); kfac-eig through its
+eigenvectors follows its dense damped powers; evaluations every N steps off the clock; every
+optimizer learns (test accuracy after one short epoch); the CSV and JSON logs; bad options."""
 import csv
 import json
 import os
@@ -67,6 +68,40 @@ for opt in ["kfac-eig", "kfac-revd"]:
               {k: len(v) for k, v in groups.items()} == want
               and all(np.all(np.diff(v) <= 0) and v[-1] >= 0 for v in groups.values()), sorted(groups)[:8])
 
+# kfac-eig applied through its eigenvectors (--eig-apply vectors, two GEMMs per side) follows the
+# default dense damped powers (one GEMM per side) to rounding; --eval-every logs the accuracy at
+# step 0 and every 4 steps with the training clock, the last one on the epoch's model and images;
+# the cost of a step by phase adds up to no more than the training clock.
+with open(path("kfac-eig.1.json")) as f:
+    dense = json.load(f)
+out = path("kfac-eig.vectors.json")
+r = train(["--optimizer", "kfac-eig", *small, "--eig-apply", "vectors", "--json", out])
+if check("kfac-eig --eig-apply vectors exits 0", r.returncode == 0, r.stderr):
+    with open(out) as f:
+        vec = json.load(f)
+    d = np.max(np.abs(np.array(vec["step_loss"]) - dense["step_loss"]) / np.array(dense["step_loss"]))
+    check("kfac-eig: the eigenvector path follows the dense path to 1e-10 relative", d < 1e-10, d)
+    check("kfac-eig: --eig-apply logged", vec["eig_apply"] == "vectors" and dense["eig_apply"] == "dense",
+          (vec["eig_apply"], dense["eig_apply"]))
+out = path("kfac-revd.evals.json")
+r = train(["--optimizer", "kfac-revd", *small, "--eval-every", 4, "--eval-size", 300, "--json", out], ranks=2)
+if check("--eval-every 4 at 2 ranks exits 0", r.returncode == 0, r.stderr):
+    with open(out) as f:
+        js = json.load(f)
+    ev, ep = js["evals"], js["epochs"][0]
+    check("--eval-every 4: evaluations at steps 0, 4, 8", [e["step"] for e in ev] == [0, 4, 8], ev)
+    check("--eval-every 4: the clock starts at 0 and grows to the epoch's training time",
+          ev[0]["seconds"] == 0 and ev[0]["seconds"] <= ev[1]["seconds"] <= ev[2]["seconds"]
+          and abs(ev[2]["seconds"] - ep["seconds"]) < 0.05, (ev, ep))
+    check("--eval-every 4: the last evaluation is the epoch's (same model, same 300 images)",
+          ev[2]["test_accuracy"] == ep["test_accuracy"] and abs(ev[2]["test_loss"] - ep["test_loss"]) < 1e-12, (ev, ep))
+    ph = js["phase_seconds"]
+    parts = sum(v for k, v in ph.items() if k != "form")
+    check("phase_seconds: every phase logged, their sum within the training clock",
+          set(ph) == {"forward_backward", "statistics", "allreduce", "factor_update", "refresh", "form",
+                      "precondition", "optimizer"} and min(ph.values()) >= 0 and parts <= ep["seconds"] + 0.05,
+          (ph, ep["seconds"]))
+
 # Every optimizer learns: one epoch of 6000 images on 2 ranks, 784-64-10.
 for opt in OPTIMIZERS:
     csv_out, json_out = path(f"learn.{opt}.csv"), path(f"learn.{opt}.json")
@@ -96,6 +131,8 @@ for desc, args, code, msg in [
     ("bad widths", ["--widths", "32,x"], 1, "bad --widths '32,x'"),
     ("batch above the training set", ["--train-size", 100, "--batch", 200], 1, "--batch 200 exceeds the 100 training images"),
     ("missing data", ["--data", path("nowhere")], 2, "install Debian's package dataset-fashion-mnist"),
+    ("unknown --eig-apply", ["--eig-apply", "inverse"], 1, "unknown --eig-apply 'inverse': expected dense or vectors"),
+    ("--eval-size above --test-size", ["--test-size", 100, "--eval-size", 200], 1, "--eval-size 200 exceeds --test-size 100"),
 ]:
     r = train(args, ranks=2)
     check(f"{desc}: exit {code}", r.returncode == code, f"{r.returncode} {r.stderr}")

@@ -403,6 +403,138 @@ START_TEST(kfac_step_equals_kronecker_formula) {
 }
 END_TEST
 
+/* out = (G + lg I)^s X (A + la I)^s from dsyevd of each dense factor (X row-major dg x da) */
+static void kron_power(int da, int dg, const double *a, double la, const double *g, double lg,
+                       double s, const double *x, double *out) {
+  double *ia = calloc((size_t)da * da, sizeof(double)), *ig = calloc((size_t)dg * dg, sizeof(double));
+  double *pa = malloc(sizeof(double) * da * da), *pg = malloc(sizeof(double) * dg * dg);
+  for (int i = 0; i < da; i++) ia[i * da + i] = 1.0;
+  for (int i = 0; i < dg; i++) ig[i * dg + i] = 1.0;
+  dense_power(da, a, la, s, da, ia, pa);
+  dense_power(dg, g, lg, s, dg, ig, pg);
+  for (int i = 0; i < dg; i++)
+    for (int j = 0; j < da; j++) {
+      double acc = 0.0;
+      for (int k = 0; k < dg; k++)
+        for (int t = 0; t < da; t++) acc += pg[k * dg + i] * x[k * da + t] * pa[j * da + t];
+      out[i * da + j] = acc;
+    }
+  free(ia), free(ig), free(pa), free(pg);
+}
+
+/* One object of two layers with planted factors: layer 0 has d_a = 13, d_out = 5 (A of rank
+ * 5), layer 1 d_a = 5, d_out = 13 (G of rank 5).  apply_through_vectors as given. */
+enum { CA = 13, CG = 5 };
+static prsvd_kfac *planted_object(enum prsvd_kfac_method method, int64_t rank, int vectors,
+                                  double damping, double **f) {
+  struct prsvd_kfac_params p = PRSVD_KFAC_PARAMS_INIT;
+  const double ev_big[CG] = {4, 2, 1, 0.5, 0.25}, ev_small[CG] = {3, 1.5, 0.7, 0.2, 0.1};
+  double ev_full[CA];
+  prsvd_kfac *kf = NULL;
+  int layer;
+  for (int i = 0; i < CA; i++) ev_full[i] = pow(0.7, i);
+  p.method = method;
+  p.rank = rank;
+  p.oversample = 2;
+  p.power_iters = 2;
+  p.damping = damping;
+  p.damping_kind = PRSVD_KFAC_DAMPING_ABSOLUTE;
+  p.apply_through_vectors = vectors;
+  f[0] = psd(CA, CG, ev_big, 31);   /* layer 0 A: 13 x 13 of rank 5 */
+  f[1] = psd(CG, CG, ev_small, 32); /* layer 0 G: 5 x 5, full rank */
+  f[2] = psd(CG, CG, ev_small, 33); /* layer 1 A: 5 x 5 */
+  f[3] = psd(CA, CA, ev_full, 34);  /* layer 1 G: 13 x 13, full rank */
+  if (method != PRSVD_KFAC_EIG) { free(f[3]); f[3] = psd(CA, CG, ev_big, 35); } /* rank 5 */
+  ck_assert_int_eq(prsvd_kfac_create(MPI_COMM_SELF, &kf), 0);
+  ck_assert_int_eq(prsvd_kfac_set_params(kf, &p), 0);
+  ck_assert_int_eq(prsvd_kfac_add_layer(kf, CA - 1, CG, 1, &layer), 0);
+  ck_assert_int_eq(prsvd_kfac_add_layer(kf, CG - 1, CA, 1, &layer), 0);
+  ck_assert_int_eq(prsvd_kfac_set_factor(kf, 0, PRSVD_KFAC_A, f[0], CA), 0);
+  ck_assert_int_eq(prsvd_kfac_set_factor(kf, 0, PRSVD_KFAC_G, f[1], CG), 0);
+  ck_assert_int_eq(prsvd_kfac_set_factor(kf, 1, PRSVD_KFAC_A, f[2], CG), 0);
+  ck_assert_int_eq(prsvd_kfac_set_factor(kf, 1, PRSVD_KFAC_G, f[3], CA), 0);
+  ck_assert_int_eq(prsvd_kfac_refresh(kf), 0);
+  return kf;
+}
+
+/* Precondition every layer of kf (power -1/p) and compare with LAPACK: kron_solve for p = 1,
+ * kron_power otherwise. */
+static void check_planted(prsvd_kfac *kf, double **f, double damping, double p, const char *what) {
+  const int da[2] = {CA, CG}, dg[2] = {CG, CA};
+  for (int l = 0; l < 2; l++) {
+    const int n = da[l] * dg[l];
+    double *x = malloc(sizeof(double) * n), *y = malloc(sizeof(double) * n), *ref = malloc(sizeof(double) * n);
+    prsvd_rng_fill(40 + l, 0, 0, n, 0, 1, x, n);
+    if (p == 1.0) {
+      kron_solve(da[l], dg[l], f[2 * l], damping, f[2 * l + 1], damping, x, ref);
+      ck_assert_int_eq(prsvd_kfac_precondition(kf, l, x, da[l], y, da[l]), 0);
+    } else {
+      kron_power(da[l], dg[l], f[2 * l], damping, f[2 * l + 1], damping, -1.0 / p, x, ref);
+      ck_assert_int_eq(prsvd_kfac_precondition_root(kf, l, p, x, da[l], y, da[l]), 0);
+    }
+    const double err = max_diff(n, y, ref) / max_abs(n, ref);
+    if (err > 1e-10) ck_abort_msg("%s, layer %d, p = %g, damping %g: off LAPACK by %g relative", what, l, p, damping, err);
+    free(x), free(y), free(ref);
+  }
+}
+
+/* A complete decomposition applied through its cached dense damped power equals the
+ * eigenvector path and LAPACK's dense (F + lambda I)^-1 and inverse roots, also when one side
+ * of a layer is low-rank (revd: the 5 x 5 factors fall back to the exact solver); a damping
+ * change after a refresh, and a refresh, re-form the power (a stale one is off by far more
+ * than 1e-10). */
+START_TEST(dense_power_cache) {
+  const enum prsvd_kfac_method ms[2] = {PRSVD_KFAC_EIG, PRSVD_KFAC_REVD};
+  for (int t = 0; t < 2; t++) {
+    double *f[4], *g[4];
+    prsvd_kfac *dense = planted_object(ms[t], CG, 0, 0.05, f), *vec = planted_object(ms[t], CG, 1, 0.05, g);
+    const char *name = ms[t] == PRSVD_KFAC_EIG ? "eig" : "revd";
+    check_planted(dense, f, 0.05, 1.0, name);
+    check_planted(dense, f, 0.05, 4.0, name);
+    check_planted(dense, f, 0.05, 1.0, name); /* back to the inverse after a root */
+    check_planted(vec, g, 0.05, 1.0, name);
+    /* dense and eigenvector paths agree */
+    for (int l = 0; l < 2; l++) {
+      const int n = CA * CG, da = l ? CG : CA;
+      double x[CA * CG], y[CA * CG], z[CA * CG];
+      prsvd_rng_fill(50 + l, 0, 0, n, 0, 1, x, n);
+      ck_assert_int_eq(prsvd_kfac_precondition(dense, l, x, da, y, da), 0);
+      ck_assert_int_eq(prsvd_kfac_precondition(vec, l, x, da, z, da), 0);
+      ck_assert_double_le(max_diff(n, y, z), 1e-10 * max_abs(n, z));
+      memcpy(z, x, sizeof x); /* in place (out = grad) gives the same */
+      ck_assert_int_eq(prsvd_kfac_precondition(dense, l, z, da, z, da), 0);
+      ck_assert_double_le(max_diff(n, y, z), 1e-13 * max_abs(n, y));
+    }
+    /* a new damping after the refresh: the cached powers must be re-formed */
+    struct prsvd_kfac_params p = PRSVD_KFAC_PARAMS_INIT;
+    int64_t d, r;
+    const double *u, *lam;
+    double used;
+    p.method = ms[t], p.rank = CG, p.oversample = 2, p.power_iters = 2;
+    p.damping = 0.7, p.damping_kind = PRSVD_KFAC_DAMPING_ABSOLUTE;
+    ck_assert_int_eq(prsvd_kfac_set_params(dense, &p), 0);
+    ck_assert_int_eq(prsvd_kfac_get_inverse(dense, 1, PRSVD_KFAC_A, &d, &r, &u, &lam, &used), 0);
+    ck_assert_double_eq(used, 0.7);
+    check_planted(dense, f, 0.7, 1.0, name);
+    check_planted(dense, f, 0.7, 2.0, name);
+    /* new factors and a refresh at the same damping: the powers must be re-formed too */
+    const int dims[4] = {CA, CG, CG, CA};
+    for (int i = 0; i < 4; i++) {
+      for (int k = 0; k < dims[i] * dims[i]; k++) f[i][k] *= 3.0;
+      ck_assert_int_eq(prsvd_kfac_set_factor(dense, i / 2, i % 2 ? PRSVD_KFAC_G : PRSVD_KFAC_A, f[i], dims[i]), 0);
+    }
+    ck_assert_int_eq(prsvd_kfac_refresh(dense), 0);
+    check_planted(dense, f, 0.7, 2.0, name);
+    struct prsvd_kfac_stats st;
+    ck_assert_int_eq(prsvd_kfac_get_stats(dense, &st), 0);
+    ck_assert_int_eq(st.refreshes, 2);
+    prsvd_kfac_destroy(&dense);
+    prsvd_kfac_destroy(&vec);
+    for (int i = 0; i < 4; i++) free(f[i]), free(g[i]);
+  }
+}
+END_TEST
+
 /* Bad values are refused with messages that name them. */
 START_TEST(kfac_rejects_bad_input) {
   struct prsvd_kfac_params p = PRSVD_KFAC_PARAMS_INIT;
@@ -443,6 +575,7 @@ Suite *kfac_suite(void) {
   tcase_set_timeout(t, 120);
   tcase_add_test(t, factor_average_with_bias);
   tcase_add_test(t, kfac_step_equals_kronecker_formula);
+  tcase_add_test(t, dense_power_cache);
   tcase_add_test(t, kfac_rejects_bad_input);
   suite_add_tcase(s, t);
   return s;

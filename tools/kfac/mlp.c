@@ -33,13 +33,15 @@ int mlp_create(int n_layers, const int64_t *widths, uint64_t seed, int64_t capac
   m->n_layers = n_layers;
   m->capacity = capacity;
   PRSVD_ALLOC(m->act[0], capacity * widths[0]);
-  for (int l = 0; l < n_layers; l++) {
+  for (int l = 0; l < n_layers; l++) m->n_params += widths[l + 1] * (widths[l] + 1);
+  PRSVD_ALLOC(m->grads, m->n_params + 2);
+  for (int64_t l = 0, offset = 0; l < n_layers; l++) {
     int64_t din = widths[l], dout = widths[l + 1];
     m->d_in[l] = din;
     m->d_out[l] = dout;
-    m->n_params += dout * (din + 1);
     PRSVD_ALLOC(m->w[l], dout * (din + 1));
-    PRSVD_ALLOC(m->grad[l], dout * (din + 1));
+    m->grad[l] = m->grads + offset;
+    offset += dout * (din + 1);
     PRSVD_ALLOC(m->act[l + 1], capacity * dout);
     PRSVD_ALLOC(m->delta[l], capacity * dout);
     double sd = sqrt(2.0 / (double)din); /* He et al. 2015 */
@@ -57,8 +59,9 @@ void mlp_destroy(struct mlp **m) {
   if (!m || !*m) return;
   for (int l = 0; l <= (*m)->n_layers && l <= MLP_MAX_LAYERS; l++) {
     free((*m)->act[l]);
-    if (l < (*m)->n_layers) free((*m)->w[l]), free((*m)->grad[l]), free((*m)->delta[l]);
+    if (l < (*m)->n_layers) free((*m)->w[l]), free((*m)->delta[l]);
   }
+  free((*m)->grads);
   free(*m);
   *m = NULL;
 }

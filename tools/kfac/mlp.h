@@ -22,6 +22,8 @@ struct mlp {
   int64_t d_in[MLP_MAX_LAYERS], d_out[MLP_MAX_LAYERS];
   double *w[MLP_MAX_LAYERS];     /* d_out x (d_in + 1) */
   double *grad[MLP_MAX_LAYERS];  /* the same shape: scale * sum over samples of dloss/dW */
+  double *grads;                 /* every grad[l], one after the other, then 2 spare doubles
+                                  * (n_params + 2): one buffer for one allreduce */
   double *act[MLP_MAX_LAYERS + 1];   /* act[l]: inputs of layer l (batch x d_in); act[L]: logits */
   double *delta[MLP_MAX_LAYERS]; /* per-sample dloss/ds_l (batch x d_out) */
   int64_t capacity;              /* rows of the work arrays */

@@ -8,8 +8,10 @@
  * MPI_Allreduce sums the gradients with the loss and the count of right answers, so every
  * rank takes the same step.  K-FAC statistics go to prsvd_kfac_accumulate, whose
  * prsvd_kfac_step averages them over the ranks.  Logs per epoch (train loss, test accuracy,
- * wall time, CPU time, inversion time) as CSV and JSON; the JSON also holds every step's loss; --spectra
- * logs the eigenvalues of every factor at every refresh.
+ * wall time, CPU time, inversion time) as CSV and JSON; the JSON also holds every step's loss,
+ * the test accuracy every --eval-every steps on the first --eval-size test images (with the
+ * training clock at that step: evaluations are excluded from every time logged) and the cost
+ * of a step split by phase; --spectra logs the eigenvalues of every factor at every refresh.
  */
 #include <errno.h>
 #include <math.h>
@@ -26,8 +28,9 @@
 #include "prsvd_kfac.h"
 
 struct train_opts {
-  const char *optimizer, *widths, *csv, *json, *data, *spectra;
+  const char *optimizer, *widths, *csv, *json, *data, *spectra, *eig_apply;
   int64_t epochs, batch, max_steps, train_size, test_size, rank, factor_period, inverse_period, distribute_dim;
+  int64_t eval_every, eval_size;
   double lr, momentum, damping, decay;
   uint64_t seed;
   int quiet, debug;
@@ -47,9 +50,12 @@ static const struct prsvd_option train_options[] = {
     {"factor-period", 0, PRSVD_OPT_INT, "T", "10", 1, 1e9, 0, "K-FAC: update the factors every T steps", O(factor_period)},
     {"inverse-period", 0, PRSVD_OPT_INT, "T", "50", 1, 1e9, 0, "K-FAC: decompose the factors every T steps", O(inverse_period)},
     {"distribute-dim", 0, PRSVD_OPT_INT, "D", "4096", 0, 1e9, 0, "K-FAC: factors of dimension >= D decomposed by all ranks together (0: never)", O(distribute_dim)},
+    {"eig-apply", 0, PRSVD_OPT_STRING, "HOW", "dense", 0, 0, 0, "K-FAC: apply complete decompositions (kfac-eig) through their cached dense damped power (dense) or through all d eigenvectors (vectors, the paper's baseline)", O(eig_apply)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the weights, the shuffles and the sketches", O(seed)},
     {"train-size", 0, PRSVD_OPT_INT, "N", "60000", 1, 60000, 0, "use the first N training images", O(train_size)},
     {"test-size", 0, PRSVD_OPT_INT, "N", "10000", 1, 10000, 0, "use the first N test images", O(test_size)},
+    {"eval-every", 0, PRSVD_OPT_INT, "N", "0", 0, 1e12, 0, "also measure the test accuracy at step 0 and every N steps (0: after each epoch only)", O(eval_every)},
+    {"eval-size", 0, PRSVD_OPT_INT, "N", NULL, 1, 10000, 0, "images of the --eval-every evaluations: the first N test images (default --test-size)", O(eval_size)},
     {"max-steps", 0, PRSVD_OPT_INT, "N", NULL, 1, 1e12, 0, "stop after N steps in all", O(max_steps)},
     {"data", 0, PRSVD_OPT_STRING, "DIR", NULL, 0, 0, 0, "Fashion-MNIST directory (default $PRSVD_FASHION_MNIST or /usr/share/datasets/fashion-mnist)", O(data)},
     {"csv", 0, PRSVD_OPT_STRING, "FILE", NULL, 0, 0, 0, "write one line per epoch here", O(csv)},
@@ -79,6 +85,35 @@ struct epoch_log {
   double train_loss, test_loss, test_accuracy, seconds, inverse_seconds;
   double cpu_seconds; /* CPU time of the training, summed over the ranks: less sensitive than
                        * wall time to other jobs on a shared machine */
+};
+
+/* A test-accuracy measurement at a step, with the training clock at that step. */
+struct eval_log {
+  int64_t step;
+  double seconds, cpu_seconds, test_loss, test_accuracy;
+};
+
+/* Seconds of every step's phases, summed over the steps (this rank). */
+struct phase_times {
+  double forward_backward; /* gathering the minibatch, forward, backward */
+  double statistics;       /* prsvd_kfac_accumulate (DSYRK of activations and gradients) */
+  double allreduce;        /* the gradients summed over the ranks */
+  double factor_update;    /* prsvd_kfac_step's factor averaging (time_update) */
+  double refresh;          /* decompositions, broadcasts, forming dense powers (time_inverse) */
+  double form;             /* of which forming dense powers (time_form) */
+  double precondition;     /* prsvd_kfac_precondition (time_precondition) */
+  double optimizer;        /* the rest of the update: momentum, adam, the weights */
+};
+
+/* Everything a run logs. */
+struct run_log {
+  struct epoch_log *epochs;
+  int64_t n_epochs;
+  const double *step_loss;
+  int64_t n_steps;
+  struct eval_log *evals;
+  int64_t n_evals;
+  struct phase_times phases;
 };
 
 /* Rank 0 reads one idx file's first n rows into u8 (n x cols). */
@@ -202,8 +237,11 @@ static int parse_widths(const char *text, int64_t *widths, int *n_layers) {
 }
 
 /* Rank 0: the CSV and JSON logs. */
-static int write_logs(const struct train_opts *o, const struct epoch_log *log, int64_t n_epochs,
-                      const double *step_loss, int64_t n_steps, int nprocs, int64_t n_params) {
+static int write_logs(const struct train_opts *o, const struct run_log *run, int nprocs, int64_t n_params) {
+  const struct epoch_log *log = run->epochs;
+  const int64_t n_epochs = run->n_epochs, n_steps = run->n_steps;
+  const double *step_loss = run->step_loss;
+  const struct phase_times *ph = &run->phases;
   if (o->csv) {
     FILE *f = fopen(o->csv, "w");
     if (!f) PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot write '%s': %s", o->csv, strerror(errno));
@@ -221,8 +259,8 @@ static int write_logs(const struct train_opts *o, const struct epoch_log *log, i
     if (!f) PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot write '%s': %s", o->json, strerror(errno));
     fprintf(f, "{\n  \"optimizer\": \"%s\", \"widths\": \"%s\", \"batch\": %lld, \"lr\": %.10g,\n", o->optimizer,
             o->widths, (long long)o->batch, o->lr);
-    fprintf(f, "  \"rank\": %lld, \"damping\": %g, \"factor_period\": %lld, \"inverse_period\": %lld,\n",
-            (long long)o->rank, o->damping, (long long)o->factor_period, (long long)o->inverse_period);
+    fprintf(f, "  \"rank\": %lld, \"damping\": %g, \"factor_period\": %lld, \"inverse_period\": %lld, \"eig_apply\": \"%s\",\n",
+            (long long)o->rank, o->damping, (long long)o->factor_period, (long long)o->inverse_period, o->eig_apply);
     fprintf(f, "  \"seed\": %llu, \"nprocs\": %d, \"parameters\": %lld, \"train_size\": %lld, \"test_size\": %lld,\n",
             (unsigned long long)o->seed, nprocs, (long long)n_params, (long long)o->train_size, (long long)o->test_size);
     fprintf(f, "  \"epochs\": [");
@@ -231,7 +269,16 @@ static int write_logs(const struct train_opts *o, const struct epoch_log *log, i
               "\"test_accuracy\": %.6f, \"seconds\": %.4f, \"inverse_seconds\": %.4f, \"cpu_seconds\": %.4f}", e ? "," : "",
               (long long)log[e].epoch, (long long)log[e].steps, log[e].train_loss, log[e].test_loss,
               log[e].test_accuracy, log[e].seconds, log[e].inverse_seconds, log[e].cpu_seconds);
-    fprintf(f, "\n  ],\n  \"step_loss\": [");
+    fprintf(f, "\n  ],\n  \"eval_size\": %lld, \"evals\": [", (long long)o->eval_size);
+    for (int64_t e = 0; e < run->n_evals; e++)
+      fprintf(f, "%s\n    {\"step\": %lld, \"seconds\": %.4f, \"cpu_seconds\": %.4f, \"test_loss\": %.17g, \"test_accuracy\": %.6f}",
+              e ? "," : "", (long long)run->evals[e].step, run->evals[e].seconds, run->evals[e].cpu_seconds,
+              run->evals[e].test_loss, run->evals[e].test_accuracy);
+    fprintf(f, "\n  ],\n  \"phase_seconds\": {\"forward_backward\": %.4f, \"statistics\": %.4f, \"allreduce\": %.4f, "
+            "\"factor_update\": %.4f, \"refresh\": %.4f, \"form\": %.4f, \"precondition\": %.4f, \"optimizer\": %.4f},\n",
+            ph->forward_backward, ph->statistics, ph->allreduce, ph->factor_update, ph->refresh, ph->form,
+            ph->precondition, ph->optimizer);
+    fprintf(f, "  \"step_loss\": [");
     for (int64_t s = 0; s < n_steps; s++) fprintf(f, "%s%.17g", s ? ", " : "", step_loss[s]);
     fprintf(f, "]\n}\n");
     if (fclose(f)) PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot write '%s': %s", o->json, strerror(errno));
@@ -271,9 +318,13 @@ static int train(MPI_Comm comm, struct train_opts *o) {
   struct mlp_opt_params op = {MLP_KFAC, 0.02, o->momentum, o->momentum, 0.999, 1e-8};
   struct prsvd_kfac_params kp = PRSVD_KFAC_PARAMS_INIT;
   int64_t *perm = NULL;
-  double *x = NULL, *buf = NULL, *step_loss = NULL;
+  double *x = NULL, *step_loss = NULL;
   uint8_t *y = NULL;
   struct epoch_log *log = NULL;
+  struct eval_log *evals = NULL;
+  int64_t n_evals = 0;
+  struct phase_times phases = {0}, *ph = &phases;
+  struct dataset tv; /* the first eval_size test images */
   FILE *spectra = NULL;
   const char *dir = o->data ? o->data : getenv("PRSVD_FASHION_MNIST");
   MPI_Comm_rank(comm, &rank);
@@ -287,6 +338,9 @@ static int train(MPI_Comm comm, struct train_opts *o) {
   else if (!strcmp(o->optimizer, "kfac-rsvd")) kp.method = PRSVD_KFAC_RSVD;
   else if (!strcmp(o->optimizer, "kfac-nystrom")) kp.method = PRSVD_KFAC_NYSTROM;
   else PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --optimizer '%s': expected sgd, adam, kfac-eig, kfac-revd, kfac-rsvd or kfac-nystrom", o->optimizer);
+  if (strcmp(o->eig_apply, "dense") && strcmp(o->eig_apply, "vectors"))
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --eig-apply '%s': expected dense or vectors", o->eig_apply);
+  kp.apply_through_vectors = !strcmp(o->eig_apply, "vectors");
   if (o->lr > 0) op.lr = o->lr;
   o->lr = op.lr;
   if (o->batch > o->train_size)
@@ -295,6 +349,10 @@ static int train(MPI_Comm comm, struct train_opts *o) {
 
   PRSVD_TRY(load(comm, dir, "train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", o->train_size, &tr));
   PRSVD_TRY(load(comm, dir, "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", o->test_size, &te));
+  if (!o->eval_size) o->eval_size = o->test_size;
+  if (o->eval_size > o->test_size)
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "--eval-size %lld exceeds --test-size %lld", (long long)o->eval_size, (long long)o->test_size);
+  tv = te, tv.n = o->eval_size;
   int64_t capacity = (o->batch + nprocs - 1) / nprocs;
   if (capacity < 500) capacity = 500; /* evaluation panels */
   PRSVD_TRY(mlp_create(n_layers, widths, o->seed, capacity, &m));
@@ -326,71 +384,95 @@ static int train(MPI_Comm comm, struct train_opts *o) {
   PRSVD_ALLOC(perm, tr.n);
   PRSVD_ALLOC(x, capacity * 784);
   PRSVD_ALLOC(y, capacity);
-  PRSVD_ALLOC(buf, m->n_params + 2);
   PRSVD_ALLOC(step_loss, total);
   PRSVD_ALLOC(log, o->epochs);
+  if (o->eval_every) PRSVD_ALLOC(evals, total / o->eval_every + 2);
   prsvd_row_block(o->batch, rank, nprocs, &row0, &local);
-  double t_start = MPI_Wtime();
+  /* the training clock (wall and CPU) runs in segments between evaluations */
+  double clock = 0.0, cpu_clock = 0.0, seg0 = MPI_Wtime(), cpu_seg0 = cpu_seconds();
+#define CLOCK_STOP() (clock += MPI_Wtime() - seg0, cpu_clock += cpu_seconds() - cpu_seg0)
+#define CLOCK_START() (seg0 = MPI_Wtime(), cpu_seg0 = cpu_seconds())
+  if (o->eval_every) { /* the accuracy before training */
+    CLOCK_STOP();
+    struct eval_log *ev = &evals[n_evals++];
+    ev->step = 0, ev->seconds = 0.0, ev->cpu_seconds = 0.0;
+    PRSVD_TRY(evaluate(comm, m, &tv, x, y, &ev->test_loss, &ev->test_accuracy));
+    CLOCK_START();
+  }
   for (int64_t e = 0; e < o->epochs && step < total; e++) {
-    double t0 = MPI_Wtime(), cpu0 = cpu_seconds(), inv0 = 0.0, loss_sum = 0.0;
+    double clock0 = clock + (MPI_Wtime() - seg0), cpu0 = cpu_clock + (cpu_seconds() - cpu_seg0), inv0 = 0.0;
+    double loss_sum = 0.0;
     struct prsvd_kfac_stats ks;
     int64_t s0 = step;
     if (kf) prsvd_kfac_get_stats(kf, &ks), inv0 = ks.time_inverse;
     shuffle(perm, tr.n, o->seed, e);
     for (int64_t s = 0; s < steps_per_epoch && step < total; s++, step++) {
-      double loss;
+      double loss, t = MPI_Wtime(), t1;
       int64_t correct;
       /* this rank's block of the minibatch */
       gather(&tr, perm + s * o->batch + row0, local, x, y);
       status = mlp_forward(m, local, x, y, &loss, &correct);
       if (!status) status = mlp_backward(m, local, y, 1.0 / (double)o->batch);
+      t1 = MPI_Wtime(), ph->forward_backward += t1 - t, t = t1;
       if (!status && kf && prsvd_kfac_wants_statistics(kf))
         for (int l = 0; l < n_layers && !status; l++)
           status = prsvd_kfac_accumulate(kf, l, local, m->act[l], m->d_in[l], m->delta[l], m->d_out[l]);
       PRSVD_TRY(prsvd_error_agree(comm, status));
-      /* one allreduce: every gradient, the loss */
-      int64_t k = 0;
-      for (int l = 0; l < n_layers; l++) {
-        int64_t size = m->d_out[l] * (m->d_in[l] + 1);
-        memcpy(buf + k, m->grad[l], sizeof(double) * (size_t)size);
-        k += size;
-      }
-      buf[k] = loss;
-      buf[k + 1] = (double)correct;
+      t1 = MPI_Wtime(), ph->statistics += t1 - t, t = t1;
+      /* one allreduce, in place: every gradient (contiguous in m->grads), the loss, the count */
+      const int64_t k = m->n_params;
       int count;
+      m->grads[k] = loss;
+      m->grads[k + 1] = (double)correct;
       PRSVD_TRY(prsvd_to_int(k + 2, "gradient length", &count));
-      PRSVD_TRY(allreduce(comm, buf, count, MPI_SUM));
-      k = 0;
-      for (int l = 0; l < n_layers; l++) {
-        int64_t size = m->d_out[l] * (m->d_in[l] + 1);
-        memcpy(m->grad[l], buf + k, sizeof(double) * (size_t)size);
-        k += size;
-      }
-      step_loss[step] = buf[k] / (double)o->batch;
+      PRSVD_TRY(allreduce(comm, m->grads, count, MPI_SUM));
+      t1 = MPI_Wtime(), ph->allreduce += t1 - t, t = t1;
+      step_loss[step] = m->grads[k] / (double)o->batch;
       loss_sum += step_loss[step];
       if (!isfinite(step_loss[step]))
         PRSVD_FAIL(PRSVD_ERR_NUMERIC, "the loss diverged at step %lld (%g): lower --lr", (long long)step, step_loss[step]);
+      struct prsvd_kfac_stats k0, k1, k2;
       if (kf) {
-        struct prsvd_kfac_stats before;
-        prsvd_kfac_get_stats(kf, &before);
+        prsvd_kfac_get_stats(kf, &k0);
         PRSVD_TRY(prsvd_kfac_step(kf));
-        prsvd_kfac_get_stats(kf, &ks);
-        if (spectra && ks.refreshes > before.refreshes) status = log_spectra(spectra, kf, n_layers, step);
+        prsvd_kfac_get_stats(kf, &k1);
+        if (spectra && k1.refreshes > k0.refreshes) status = log_spectra(spectra, kf, n_layers, step);
         PRSVD_TRY(prsvd_error_agree(comm, status));
       }
       PRSVD_TRY(mlp_opt_update(opt, m));
+      t1 = MPI_Wtime();
+      if (kf) { /* the library's clocks split K-FAC's share of the step */
+        prsvd_kfac_get_stats(kf, &k2);
+        const double update = k1.time_update - k0.time_update, refresh = k2.time_inverse - k0.time_inverse;
+        const double precondition = k2.time_precondition - k1.time_precondition;
+        ph->factor_update += update, ph->refresh += refresh, ph->precondition += precondition;
+        ph->form += k2.time_form - k0.time_form;
+        ph->optimizer += t1 - t - update - refresh - precondition;
+      } else {
+        ph->optimizer += t1 - t;
+      }
       if (!o->quiet && rank == 0 && isatty(2) && (s % 10 == 0 || s + 1 == steps_per_epoch)) {
         int done = (int)(40 * (s + 1) / steps_per_epoch);
         fprintf(stderr, "\repoch %lld/%lld [%.*s%*s] loss %.4f ", (long long)e + 1, (long long)o->epochs, done,
                 "========================================", 40 - done, "", step_loss[step]);
       }
+      if (o->eval_every && (step + 1) % o->eval_every == 0) {
+        CLOCK_STOP();
+        struct eval_log *ev = &evals[n_evals++];
+        double cpu = cpu_clock;
+        PRSVD_TRY(allreduce(comm, &cpu, 1, MPI_SUM));
+        ev->step = step + 1, ev->seconds = clock, ev->cpu_seconds = cpu;
+        PRSVD_TRY(evaluate(comm, m, &tv, x, y, &ev->test_loss, &ev->test_accuracy));
+        CLOCK_START();
+      }
     }
+    CLOCK_STOP();
     struct epoch_log *l = &log[n_epochs++];
     l->epoch = e + 1;
     l->steps = step - s0;
     l->train_loss = loss_sum / (double)l->steps;
-    l->seconds = MPI_Wtime() - t0;
-    l->cpu_seconds = cpu_seconds() - cpu0;
+    l->seconds = clock - clock0;
+    l->cpu_seconds = cpu_clock - cpu0;
     PRSVD_TRY(allreduce(comm, &l->cpu_seconds, 1, MPI_SUM));
     if (kf) prsvd_kfac_get_stats(kf, &ks), l->inverse_seconds = ks.time_inverse - inv0;
     PRSVD_TRY(allreduce(comm, &l->inverse_seconds, 1, MPI_MAX));
@@ -402,10 +484,20 @@ static int train(MPI_Comm comm, struct train_opts *o) {
              l->seconds, l->inverse_seconds);
       fflush(stdout);
     }
+    CLOCK_START();
   }
-  if (!o->quiet && rank == 0)
-    printf("%s on %d rank(s): %lld steps in %.2f s\n", o->optimizer, nprocs, (long long)step, MPI_Wtime() - t_start);
-  if (rank == 0) status = write_logs(o, log, n_epochs, step_loss, step, nprocs, m->n_params);
+#undef CLOCK_STOP
+#undef CLOCK_START
+  if (!o->quiet && rank == 0) {
+    const double n = step > 0 ? (double)step : 1.0;
+    printf("%s on %d rank(s): %lld steps in %.2f s of training (evaluations excluded)\n", o->optimizer, nprocs,
+           (long long)step, clock);
+    printf("seconds per step: forward+backward %.4f, factor statistics %.4f, gradient allreduce %.4f, factor update "
+           "%.4f, refresh %.4f, precondition %.4f, optimizer %.4f\n", ph->forward_backward / n, ph->statistics / n,
+           ph->allreduce / n, ph->factor_update / n, ph->refresh / n, ph->precondition / n, ph->optimizer / n);
+  }
+  struct run_log run = {log, n_epochs, step_loss, step, evals, n_evals, *ph};
+  if (rank == 0) status = write_logs(o, &run, nprocs, m->n_params);
   PRSVD_TRY(prsvd_error_agree(comm, status));
   if (spectra && fclose(spectra)) status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__, "cannot write '%s': %s", o->spectra, strerror(errno));
   spectra = NULL;
@@ -416,7 +508,7 @@ done:
   prsvd_kfac_destroy(&kf);
   mlp_destroy(&m);
   free(tr.x), free(tr.y), free(te.x), free(te.y);
-  free(perm), free(x), free(y), free(buf), free(step_loss), free(log);
+  free(perm), free(x), free(y), free(step_loss), free(log), free(evals);
   return status;
 }
 
