@@ -130,9 +130,12 @@ static int row_sum(struct prsvd_pass *p, int64_t r, int64_t nr, int failed) {
   PRSVD_CHECK(prsvd_to_int(count + 1, "panel sum", &icount));
   p->row_sum[count] = failed ? 1.0 : 0.0;
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, p->row_sum, icount, MPI_DOUBLE, MPI_SUM, p->grid2d->row_comm));
-  if (!failed && p->row_sum[count] != 0.0)
-    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': rows [%lld, %lld) failed on another rank of this process row",
-              prsvd_source_name(p->a), (long long)r, (long long)(r + nr));
+  if (!failed && p->row_sum[count] != 0.0) {
+    prsvd_error_set(PRSVD_ERR_INPUT, __FILE__, __LINE__, __func__,
+                    "'%s': rows [%lld, %lld) failed on another rank of this process row",
+                    prsvd_source_name(p->a), (long long)r, (long long)(r + nr));
+    return prsvd_error_echo();
+  }
   return PRSVD_OK;
 }
 
