@@ -196,13 +196,12 @@ struct prsvd_svd_params {
   const struct prsvd_checkpointer *checkpoint; /* save and resume the passes: NULL for none */
   int grid_rows, grid_cols; /* SUBSPACE: a pr x pc process grid (pr pc = ranks; rank i pc + j
                              * reads row block i of A restricted to column block j); 0 x 0:
-                             * chosen by prsvd_svd_plan (PRSVD_GRID_MEMORY_SHARE) */
+                             * chosen by prsvd_svd_plan (below) */
 };
 /* The automatic grid: P x 1 unless the test matrix X (n x (k + p + probes) doubles) on every
- * rank exceeds 1/PRSVD_GRID_MEMORY_SHARE of params.memory; then the smallest pc dividing P
- * whose column block's X fits (P if none does).  Only for SUBSPACE without a checkpoint, on a
- * dense source with read_block. */
-#define PRSVD_GRID_MEMORY_SHARE 4
+ * rank would exceed params.memory (the panel budget); then the smallest pc dividing P whose
+ * column block's X fits (P if none does).  Only for SUBSPACE without a checkpoint, on a dense
+ * source with read_block. */
 #define PRSVD_SVD_PARAMS_INIT                                                            \
   {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20, \
    .n_probes = 10, .rcond_min = 1e-6, .check_finite = 1, .method = PRSVD_METHOD_SUBSPACE,  \

@@ -110,23 +110,22 @@ static int64_t column_block(int64_t n, int pr, int pc, int j) {
   return e0 + el - r0;
 }
 
-/* The process grid: params.grid_rows x grid_cols, or the automatic one (prsvd.h,
- * PRSVD_GRID_MEMORY_SHARE); checks that pc > 1 is for a solve that runs on it. */
+/* The process grid: params.grid_rows x grid_cols, or the automatic one (prsvd.h, struct
+ * prsvd_svd_params); checks that pc > 1 is for a solve that runs on it. */
 static int plan_grid(const struct prsvd_svd_params *prm, const prsvd_source *a, int nprocs,
                      struct prsvd_svd_plan *plan) {
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
   int64_t l = prm->rank + (prm->oversample > 0 ? prm->oversample : 0);
   if (l > mn) l = mn;
   const int64_t x_cols = l + (prm->n_probes > 0 ? prm->n_probes : 0);
-  const int64_t share = prm->memory / PRSVD_GRID_MEMORY_SHARE;
   int pr = prm->grid_rows, pc = prm->grid_cols;
-  if (!pr && !pc) { /* automatic: the smallest pc whose column block's X fits in the share */
+  if (!pr && !pc) { /* automatic: the smallest pc whose column block's X fits in --memory */
     pc = 1;
     if (prm->method == PRSVD_METHOD_SUBSPACE && !prm->checkpoint && prsvd_source_has_blocks(a) &&
-        8 * n * x_cols > share)
+        8 * n * x_cols > prm->memory)
       for (pc = 2; pc < nprocs; pc++)
         if (nprocs % pc == 0 && column_block(n, nprocs / pc, pc, pc - 1) > 0 &&
-            8 * column_block(n, nprocs / pc, pc, 0) * x_cols <= share)
+            8 * column_block(n, nprocs / pc, pc, 0) * x_cols <= prm->memory)
           break;
     if (pc > nprocs) pc = nprocs;
     pr = nprocs / pc;

@@ -79,10 +79,10 @@ if jf2:
           jf2["precision"] == "float32" and np.max(np.abs(sf2 - sf1)) < 1e-5 * sf1[0] and np.max(np.abs(vf2 - vf1)) < 1e-5,
           (jf2["precision"], np.max(np.abs(sf2 - sf1))))
 
-# the automatic rule: X = n x (k + p + 10) doubles against a quarter of --memory (at 4 ranks
-# a 2 x 2 grid's column block holds 2 ceil(150 / 4) = 76 rows: 76 / 150 of X)
+# the automatic rule: X = n x (k + p + 10) doubles against --memory (at 4 ranks a 2 x 2
+# grid's column block holds 2 ceil(150 / 4) = 76 rows: 76 / 150 of X)
 xbytes = 8 * n * (k + 10 + 10)
-for ranks, memory, want in [(2, 4 * xbytes, (2, 1)), (2, 4 * xbytes - 1024, (1, 2)), (4, 2 * xbytes + 1024, (2, 2))]:
+for ranks, memory, want in [(2, xbytes, (2, 1)), (2, xbytes - 1024, (1, 2)), (4, xbytes // 2 + 256, (2, 2))]:
     _, j = svd(f"auto{ranks}.{memory}", ranks, "--memory", memory)
     if j:
         check(f"auto at {ranks} ranks, --memory {memory} (X is {xbytes} bytes): grid {want[0]} x {want[1]}",
