@@ -3,7 +3,10 @@
  * distributed matrices that hold the sketches (Y = A X is m x l, the co-range H = A^T Y is
  * n x l).  Rows are split into one contiguous block per rank (prsvd_row_block), which is
  * ScaLAPACK's block-cyclic layout on a P x 1 grid with row block ceil(rows / P): the same
- * rows a rank streams from the file are the rows of Y it owns.
+ * rows a rank streams from the file are the rows of Y it owns.  For wide matrices a pr x pc
+ * process grid (prsvd_grid2d) lets each rank stream a block of columns too; its n-row
+ * matrices live on a second P x 1 grid over the ranks in column-major order, so the layout
+ * of every matrix stays the P x 1 one.
  *
  * Descriptors, BLACS contexts and ScaLAPACK calls stay inside mpi/; callers see a
  * prsvd_dmat and its local block.  Depends on MPI, BLACS/ScaLAPACK, LAPACK; never on HDF5.
