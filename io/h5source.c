@@ -110,7 +110,8 @@ static int h5_read_rows_f32(void *ctx, int64_t row0, int64_t nrows, float *panel
 /* Row panels only: a hyperslab of the columns [col0, col0 + ncols) (a 2-D process grid). */
 static int h5_read_block(void *ctx, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols,
                          int single, void *panel) {
-  return h5_read(ctx, row0, nrows, col0, ncols, single ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE, panel);
+  const hid_t memtype = single ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
+  return h5_read(ctx, row0, nrows, col0, ncols, memtype, panel);
 }
 
 /* The hints MPI-IO applies to the open input file, "key=value, ...", into out. */
@@ -283,10 +284,10 @@ int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
                         const struct prsvd_h5_input *how, struct prsvd_h5_info *info,
                         prsvd_source **src) {
   /* column panels read whole stored columns: no column blocks */
-  static const struct prsvd_source_ops by_rows = {h5_read_rows, h5_source_close, NULL, h5_read_rows_f32,
-                                                  h5_read_block};
-  static const struct prsvd_source_ops by_columns = {h5_read_rows, h5_source_close, NULL, h5_read_rows_f32,
-                                                     NULL};
+  static const struct prsvd_source_ops by_rows = {h5_read_rows, h5_source_close, NULL,
+                                                  h5_read_rows_f32, h5_read_block};
+  static const struct prsvd_source_ops by_columns = {h5_read_rows, h5_source_close, NULL,
+                                                     h5_read_rows_f32, NULL};
   int status = PRSVD_OK, sparse = 0, rank;
   MPI_Comm_rank(comm, &rank);
   if (rank == 0) sparse = access(file, R_OK) == 0 && H5Fis_hdf5(file) > 0 && prsvd_h5_is_sparse_group(file, dataset);
@@ -302,7 +303,8 @@ int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
   PRSVD_TRY(prsvd_file_stamp(file, &s->stamp));
   s->dname = strdup(dataset);
   snprintf(name, sizeof name, "%s:%s", file, dataset);
-  PRSVD_TRY(prsvd_source_create(info->rows, info->cols, name, info->by_columns ? &by_columns : &by_rows, s, src));
+  PRSVD_TRY(prsvd_source_create(info->rows, info->cols, name,
+                                info->by_columns ? &by_columns : &by_rows, s, src));
   s = NULL;
   const struct prsvd_source_layout layout = {!strcmp(info->type, "float32"),
                                              info->by_columns ? info->chunk_cols : info->chunk_rows,

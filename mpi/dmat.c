@@ -136,9 +136,10 @@ done:
   return status;
 }
 
-/* part (the span's rows x cols, column-major) packed by blocks: each comm rank's rows as one
- * contiguous column-major block, in comm's rank order; and back. */
-static void pack_blocks(const prsvd_dmat *a, MPI_Comm comm, const double *part, double *packed) {
+/* Between part (the span's rows x cols, column-major) and its packing by blocks (each comm
+ * rank's rows as one contiguous column-major block, in comm's rank order): pack (from part
+ * into packed) or unpack (from packed into part). */
+static void repack(const prsvd_dmat *a, MPI_Comm comm, const double *from, double *to, int pack) {
   int size, first = first_block(a, comm, &size);
   int64_t s0, span, off = 0;
   prsvd_dmat_span(a, comm, &s0, &span);
@@ -146,19 +147,11 @@ static void pack_blocks(const prsvd_dmat *a, MPI_Comm comm, const double *part, 
     int64_t r0, lr;
     prsvd_row_block(a->rows, first + q, a->grid->nprocs, &r0, &lr);
     for (int64_t c = 0; c < a->cols; c++)
-      for (int64_t i = 0; i < lr; i++) packed[off++] = part[c * span + r0 - s0 + i];
-  }
-}
-
-static void unpack_blocks(const prsvd_dmat *a, MPI_Comm comm, const double *packed, double *part) {
-  int size, first = first_block(a, comm, &size);
-  int64_t s0, span, off = 0;
-  prsvd_dmat_span(a, comm, &s0, &span);
-  for (int q = 0; q < size; q++) {
-    int64_t r0, lr;
-    prsvd_row_block(a->rows, first + q, a->grid->nprocs, &r0, &lr);
-    for (int64_t c = 0; c < a->cols; c++)
-      for (int64_t i = 0; i < lr; i++) part[c * span + r0 - s0 + i] = packed[off++];
+      for (int64_t i = 0; i < lr; i++, off++) {
+        const int64_t at = c * span + r0 - s0 + i;
+        if (pack) to[off] = from[at];
+        else to[at] = from[off];
+      }
   }
 }
 
@@ -169,10 +162,12 @@ int prsvd_dmat_reduce_scatter_within(const double *part, MPI_Comm comm, prsvd_dm
   prsvd_dmat_span(a, comm, &s0, &span);
   PRSVD_ALLOC(send, span * a->cols);
   PRSVD_TRY(block_counts(a, comm, &counts, &displs));
-  pack_blocks(a, comm, part, send);
+  repack(a, comm, part, send, 1);
   /* an empty block still needs a receive buffer */
-  status = MPI_Reduce_scatter(send, a->local_rows ? a->data : &dummy, counts, MPI_DOUBLE, MPI_SUM, comm);
-  if (status != MPI_SUCCESS) status = prsvd_mpi_check(status, __FILE__, __LINE__, __func__, "MPI_Reduce_scatter");
+  status = MPI_Reduce_scatter(send, a->local_rows ? a->data : &dummy, counts, MPI_DOUBLE, MPI_SUM,
+                              comm);
+  if (status != MPI_SUCCESS)
+    status = prsvd_mpi_check(status, __FILE__, __LINE__, __func__, "MPI_Reduce_scatter");
 done:
   free(send);
   free(counts);
@@ -193,13 +188,14 @@ int prsvd_dmat_allgather_within(const prsvd_dmat *a, MPI_Comm comm, double *part
   PRSVD_ALLOC(recv, span * a->cols);
   PRSVD_TRY(block_counts(a, comm, &counts, &displs));
   {
-    int rc = MPI_Allgatherv(a->data, counts[me], MPI_DOUBLE, recv, counts, displs, MPI_DOUBLE, comm);
+    int rc = MPI_Allgatherv(a->data, counts[me], MPI_DOUBLE, recv, counts, displs, MPI_DOUBLE,
+                            comm);
     if (rc != MPI_SUCCESS) {
       status = prsvd_mpi_check(rc, __FILE__, __LINE__, __func__, "MPI_Allgatherv");
       goto done;
     }
   }
-  unpack_blocks(a, comm, recv, part);
+  repack(a, comm, recv, part, 0);
 done:
   free(recv);
   free(counts);

@@ -45,8 +45,8 @@ done:
   return status;
 }
 
-void prsvd_center_right(const prsvd_svd *svd, int64_t row0, int64_t n, int64_t cols, const double *x,
-                        double *xp) {
+void prsvd_center_right(const prsvd_svd *svd, int64_t row0, int64_t n, int64_t cols,
+                        const double *x, double *xp) {
   for (int64_t c = 0; c < cols; c++)
     for (int64_t j = 0; j < n; j++) xp[c * n + j] = x[c * n + j] / svd->scale[row0 + j];
 }
@@ -62,7 +62,8 @@ int prsvd_center_range(const prsvd_svd *svd, prsvd_dmat *y, int64_t col0, const 
     for (int64_t j = 0; j < n; j++) shift[c] += svd->mean[row0 + j] * xp[(col0 + c) * n + j];
   }
   if (svd->grid2d) /* the column blocks' parts */
-    PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, shift, (int)cols, MPI_DOUBLE, MPI_SUM, svd->grid2d->row_comm));
+    PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, shift, (int)cols, MPI_DOUBLE, MPI_SUM,
+                            svd->grid2d->row_comm));
   for (int64_t c = 0; c < cols; c++)
     for (int64_t i = 0; i < rows; i++) yl[c * ld + i] -= shift[c];
 done:

@@ -303,8 +303,9 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   else
     printf("  panels of %lld rows, %s, %s reads\n", (long long)plan->panel_rows, arith, o->read);
   if (in->mpiio_hints[0]) printf("  MPI-IO hints of the input (MPI_File_get_info): %s\n", in->mpiio_hints);
-  printf("  process grid %d x %d (%s): each rank reads %lld of the %lld columns and holds that many rows of X\n",
-         plan->grid_rows, plan->grid_cols, prm->grid_cols ? "--grid" : "auto", (long long)plan->x_rows, (long long)n);
+  printf("  process grid %d x %d (%s): each rank reads %lld of the %lld columns and holds that many "
+         "rows of X\n", plan->grid_rows, plan->grid_cols, prm->grid_cols ? "--grid" : "auto",
+         (long long)plan->x_rows, (long long)n);
   printf("  memory per rank: panels %d x %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
          plan->buffers, prsvd_format_bytes((double)plan->panel_bytes, b2, sizeof b2),
          (long long)plan->panel_rows, prsvd_format_bytes(sketches, b3, sizeof b3),

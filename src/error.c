@@ -76,7 +76,8 @@ int prsvd_error_agree(MPI_Comm comm, int status) {
   int rank, nprocs, first, mine;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &nprocs);
-  mine = !status ? 2 * nprocs : err.code == status && err.echo ? nprocs + rank : rank; /* echoes last */
+  /* the first rank with an error of its own, else the first echo */
+  mine = !status ? 2 * nprocs : err.code == status && err.echo ? nprocs + rank : rank;
   MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
   if (first == 2 * nprocs) return PRSVD_OK;
   first %= nprocs;

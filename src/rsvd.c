@@ -59,8 +59,8 @@ static int reduce_corange(const struct prsvd_grid2d *g2, const double *part, prs
  * or this rank's column block on a 2-D grid; caller frees) in w_out, ahead of X's.  With
  * params.checkpoint, the passes save and resume at panel boundaries. */
 int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat **q_out,
-                          prsvd_dmat **atq_out, prsvd_dmat **aw_out, double **w_out, int64_t *w_row0,
-                          int64_t *w_rows) {
+                          prsvd_dmat **atq_out, prsvd_dmat **aw_out, double **w_out,
+                          int64_t *w_row0, int64_t *w_rows) {
   int status = PRSVD_OK;
   const struct prsvd_svd_params *prm = &svd->params;
   const int64_t m = prsvd_source_rows(a), n_all = prsvd_source_cols(a);

@@ -129,7 +129,8 @@ static int row_sum(struct prsvd_pass *p, int64_t r, int64_t nr, int failed) {
   int icount;
   PRSVD_CHECK(prsvd_to_int(count + 1, "panel sum", &icount));
   p->row_sum[count] = failed ? 1.0 : 0.0;
-  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, p->row_sum, icount, MPI_DOUBLE, MPI_SUM, p->grid2d->row_comm));
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, p->row_sum, icount, MPI_DOUBLE, MPI_SUM,
+                          p->grid2d->row_comm));
   if (!failed && p->row_sum[count] != 0.0) {
     prsvd_error_set(PRSVD_ERR_INPUT, __FILE__, __LINE__, __func__,
                     "'%s': rows [%lld, %lld) failed on another rank of this process row",
@@ -414,11 +415,13 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
       prod = p->row_sum;
     }
     for (int t = 0; t < p->n_keep; t++) { /* the rows of the panel in this rank's block */
-      int64_t k0, kr, kld, kc = p->keep[t].ncols ? p->keep[t].ncols : prsvd_dmat_cols(p->keep[t].dmat);
-      double *k = prsvd_dmat_local(p->keep[t].dmat, &k0, &kr, &kld);
+      prsvd_dmat *kept = p->keep[t].dmat;
+      int64_t k0, kr, kld, kc = p->keep[t].ncols ? p->keep[t].ncols : prsvd_dmat_cols(kept);
+      double *k = prsvd_dmat_local(kept, &k0, &kr, &kld);
       const int64_t lo = r > k0 ? r : k0, hi = r + nr < k0 + kr ? r + nr : k0 + kr;
+      const double *from = prod + p->keep[t].col0 * nr + lo - r;
       for (int64_t c = 0; c < kc && hi > lo; c++)
-        memcpy(k + c * kld + lo - k0, prod + (p->keep[t].col0 + c) * nr + lo - r, sizeof(double) * (size_t)(hi - lo));
+        memcpy(k + c * kld + lo - k0, from + c * nr, sizeof(double) * (size_t)(hi - lo));
     }
   } else if (p->grid2d && p->corange) {
     PRSVD_CHECK(row_gather(p, r, nr64));
@@ -742,7 +745,8 @@ int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch
   return prsvd_panel_rows_cols(a, prsvd_source_cols(a), memory, prefetch, single);
 }
 
-int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, int prefetch, int single) {
+int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, int prefetch,
+                              int single) {
   const int64_t m = prsvd_source_rows(a), nnz = prsvd_source_nnz(a);
   const int buffers = prefetch ? 2 : 1;
   if (nnz >= 0) { /* 16 bytes an entry (index + value), at least one row; shared by the buffers */

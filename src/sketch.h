@@ -165,7 +165,8 @@ int prsvd_pass_single(const struct prsvd_svd_params *params, const prsvd_source 
 #define PRSVD_PANEL_MIN_ROWS 256
 int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single);
 /* The same for panels of n of a's columns (a column block of a 2-D grid). */
-int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, int prefetch, int single);
+int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, int prefetch,
+                              int single);
 /* sketch_sparse.c: the updates of one CSR panel (rows [r, r + csr->rows), offset off into the
  * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */
 int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,

@@ -218,7 +218,9 @@ void prsvd_source_destroy(prsvd_source **s) {
 }
 
 int64_t prsvd_source_col0(const prsvd_source *s) { return s->col0; }
-int prsvd_source_has_blocks(const prsvd_source *s) { return prsvd_source_nnz(s) < 0 && s->ops.read_block; }
+int prsvd_source_has_blocks(const prsvd_source *s) {
+  return prsvd_source_nnz(s) < 0 && s->ops.read_block;
+}
 
 /* A column view reads the rows' window through the underlying source, counting the bytes there
  * (where the solve's totals look). */
@@ -300,7 +302,8 @@ static void memory_destroy(void *ctx) { free(ctx); }
 
 int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda,
                         prsvd_source **out) {
-  static const struct prsvd_source_ops ops = {memory_read, memory_destroy, NULL, NULL, memory_read_block};
+  static const struct prsvd_source_ops ops = {memory_read, memory_destroy, NULL, NULL,
+                                              memory_read_block};
   int status = PRSVD_OK;
   struct memory_ctx *m = NULL;
   *out = NULL;

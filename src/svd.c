@@ -90,7 +90,8 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
   if (svd->params.scale && svd->params.power_iters < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale needs at least one power iteration (-q >= 1): the first pass learns the scales");
   PRSVD_CHECK(prsvd_svd_plan(&svd->params, a, prsvd_grid_nprocs(svd->grid), &plan));
-  if (plan.grid_cols > 1) PRSVD_CHECK(prsvd_grid2d_create(svd->comm, plan.grid_rows, plan.grid_cols, &svd->grid2d));
+  if (plan.grid_cols > 1)
+    PRSVD_CHECK(prsvd_grid2d_create(svd->comm, plan.grid_rows, plan.grid_cols, &svd->grid2d));
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
     if (methods[i].method == svd->params.method) {
       const int64_t before = prsvd_source_file_bytes(a);
@@ -172,7 +173,8 @@ int prsvd_svd_plan(const struct prsvd_svd_params *prm, const prsvd_source *a, in
   if (rows > max_rows) rows = max_rows > 0 ? max_rows : 1;
   plan->panel_rows = rows;
   /* dense rows, or CSR at the average row density (16 bytes an entry, 8 a row pointer) */
-  plan->panel_bytes = nnz < 0 ? rows * width * elem : (int64_t)((16.0 * (double)nnz / (double)m + 8.0) * (double)rows);
+  plan->panel_bytes = nnz < 0 ? rows * width * elem
+                              : (int64_t)((16.0 * (double)nnz / (double)m + 8.0) * (double)rows);
   return PRSVD_OK;
 }
 

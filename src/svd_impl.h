@@ -54,8 +54,8 @@ int prsvd_svd_estimate_left(prsvd_svd *svd, const double *st, int64_t np, uint64
 int prsvd_center_stats(prsvd_svd *svd, int64_t m, int64_t n, double *col_sum, double *col_sumsq);
 /* x and xp hold rows [row0, row0 + n) of X and X_p (all rows, or a 2-D grid's column block;
  * mu^T X_p is then summed over the process row). */
-void prsvd_center_right(const prsvd_svd *svd, int64_t row0, int64_t n, int64_t cols, const double *x,
-                        double *xp);
+void prsvd_center_right(const prsvd_svd *svd, int64_t row0, int64_t n, int64_t cols,
+                        const double *x, double *xp);
 int prsvd_center_range(const prsvd_svd *svd, prsvd_dmat *y, int64_t col0, const double *xp,
                        int64_t row0, int64_t n);
 int prsvd_center_colsums(const prsvd_svd *svd, const prsvd_dmat *y, double *s);
