@@ -522,14 +522,16 @@ static void use_slot(const struct reads *rd, struct prsvd_pass *p, int slot) {
     set_panel(p, p->bufs[slot]);
 }
 
-/* The reader thread, unless the source's reads call MPI and MPI allows only the main thread. */
+/* The reader thread, unless the source's reads call MPI and MPI allows only the main thread;
+ * on a 2-D grid the main thread's per-panel sums would meet the reader's MPI-IO calls, which
+ * needs MPI_THREAD_MULTIPLE. */
 static int may_prefetch(const struct prsvd_pass *p) {
   struct prsvd_source_layout lay;
   int level = MPI_THREAD_SINGLE;
   if (!p->params || !p->params->prefetch) return 0;
   prsvd_source_get_layout(p->a, &lay);
   if (lay.mpi_reads) MPI_Query_thread(&level);
-  return !lay.mpi_reads || level >= MPI_THREAD_SERIALIZED;
+  return !lay.mpi_reads || level >= (p->grid2d ? MPI_THREAD_MULTIPLE : MPI_THREAD_SERIALIZED);
 }
 
 /* Post the read after the one ending at `next`, into buffer rd->cb: the panel there, or a

@@ -27,18 +27,22 @@ def svd(tag, ranks, *extra, cmd="svd", src=None, rank=k):
     return load(out), json.loads(r.stdout)
 
 
-(u1, s1, v1, _), j1 = svd("one", None)
+(u1, s1, v1, at1), j1 = svd("one", None)
 check("1 rank: the grid is 1 x 1, X holds all n rows", j1["grid"] == {"rows": 1, "cols": 1, "chosen": "auto", "x_rows_per_rank": n},
       j1["grid"])
 check("1 rank: S matches LAPACK to 1e-10", np.max(np.abs(s1 - sref[:k])) < 1e-10 * sref[0], s1 - sref[:k])
 
 for ranks, grid in [(2, "1x2"), (3, "1x3"), (4, "2x2"), (4, "1x4")]:
     pr, pc = map(int, grid.split("x"))
-    (u, s, v, _), j = svd(f"g{grid}", ranks, "--grid", grid)
+    (u, s, v, at), j = svd(f"g{grid}", ranks, "--grid", grid)
     if u is None:
         continue
     d = max(np.max(np.abs(u - u1)), np.max(np.abs(v - v1)), np.max(np.abs(s - s1)) / s1[0])
     check(f"--grid {grid}: S, U, V equal the 1-rank result to 1e-10", d < 1e-10, d)
+    # the probes W_j of each column block against V's rows there
+    e = max(abs(at[key] / at1[key] - 1) for key in ["error_estimate", "error_estimate_fro"])
+    check(f"--grid {grid}: the error estimates equal the 1-rank run's to 1e-8", e < 1e-8,
+          [(at[key], at1[key]) for key in ["error_estimate", "error_estimate_fro"]])
     check(f"--grid {grid}: S matches LAPACK to 1e-10", np.max(np.abs(s - sref[:k])) < 1e-10 * sref[0])
     # the memory claim: each rank's X (and W, H's part) has the rows of one column block, n / pc
     x_rows = j["grid"]["x_rows_per_rank"]
