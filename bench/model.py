@@ -63,16 +63,19 @@ def subspace_grid(m, n, k, p, q, P, pc, npr=N_PROBES):
     pc = 1 is subspace() above."""
     pr = P // pc
     l = min(k + p, m, n)
-    rows, cols = m / pr, n / pc
+    # rank 0's process row and column: pc and pr of the P x 1 row blocks (prsvd_dmat_span)
+    rows, cols = min(m, pc * math.ceil(m / P)), min(n, pr * math.ceil(n / P))
     panel = min(max(PANEL_BYTES // (8 * cols), PANEL_MIN_ROWS), rows)
-    panels = math.ceil(rows / panel)
+    full, rest = divmod(rows, panel)
     passes = []
     for j in range(q + 1):
         last = j == q
         right = l + (npr if last else 0)
         coll = [AGREE + (P, 1)]
         if pc > 1:  # the panel sums, with the failure flag
-            coll.append(("MPI_Allreduce", 8 * panel * right + 8, pc, panels))
+            coll.append(("MPI_Allreduce", 8 * panel * right + 8, pc, full))
+            if rest:
+                coll.append(("MPI_Allreduce", 8 * rest * right + 8, pc, 1))
         coll.append(("MPI_Reduce_scatter", 8 * cols * l, pr, 1))
         if not last:
             coll += [("MPI_Allreduce", 8 * l * l, P, 1)] * 3
@@ -208,7 +211,7 @@ def predict_pass(ps, m, n, s_bytes, P, mach, square=False):
     t_read = read_bytes / io_bw
     t_comp = ps["flops"] / (P * mach["flops"])
     beta = mach["node"] / min(P, mach["rpn"])  # ranks of a node share its link
-    coll = [c if len(c) == 4 else (c[0], c[1], P, 1) for c in ps["coll"]]
+    coll = groups(ps["coll"], P)
     t_comm = sum(t * coll_time(c, b, g, mach["alpha"], beta) for c, b, g, t in coll)
     return {"read": t_read, "compute": t_comp, "comm": t_comm,
             "time": max(t_read, t_comp) + t_comm,
@@ -256,12 +259,17 @@ def measured_calls(rec, large_only):
     return out
 
 
-def model_calls(colls, large):
+def groups(colls, P):
+    """Collectives as (call, payload, ranks in the group, calls): (call, payload) is once over P."""
+    return [c if len(c) == 4 else (c[0], c[1], P, 1) for c in colls]
+
+
+def model_calls(colls, large, P=1):
     out = {}
-    for c, b in colls:
+    for c, b, _, t in groups(colls, P):
         if large is None or b >= large:
             n, s = out.get(c, (0, 0))
-            out[c] = (n + 1, s + b)
+            out[c] = (n + t, s + t * b)
     return out
 
 
@@ -271,8 +279,11 @@ def cmd_check(path):
     rows, rows_wire, bad = [], [], 0
     for (alg, P, q), r in sorted(by.items()):
         m, n, k, p, large = r["m"], r["n"], r["k"], r["p"], r["large"]
-        mdl = ALGORITHMS[alg](m, n, k, p, q)
-        if alg in ("subspace", "qb", "revd"):
+        if alg.startswith("grid"):  # subspace iteration on a pr x pc grid: "grid2x2"
+            mdl = subspace_grid(m, n, k, p, q, P, int(alg.split("x")[1]))
+        else:
+            mdl = ALGORITHMS[alg](m, n, k, p, q)
+        if alg in ("subspace", "qb", "revd") or alg.startswith("grid"):
             prev = by.get((alg, P, q - 1))
             if not prev:
                 continue
@@ -286,13 +297,13 @@ def cmd_check(path):
             if "MPI_Allreduce" in meas:
                 meas["MPI_Allreduce"] = (meas["MPI_Allreduce"][0], meas["MPI_Allreduce"][1] - 24)
             middle = mdl["passes"][1] if len(mdl["passes"]) > 2 else mdl["passes"][0]
-            pred = model_calls(middle["coll"], None)
+            pred = model_calls(middle["coll"], None, P)
             what = "one pass before the last (run q minus run q-1): every call"
             w0, w1 = prev.get("wire") or {}, r.get("wire") or {}
             wire = {rk: (w1[rk]["msgs"] - w0.get(rk, {}).get("msgs", 0),
                          w1[rk]["bytes"] - w0.get(rk, {}).get("bytes", 0)) for rk in w1}
-            bound = sum(wire_bytes(c, b, P) for c, b in middle["coll"])
-            msgs = sum(steps(c, b, P) for c, b in middle["coll"])
+            bound = sum(t * wire_bytes(c, b, g) for c, b, g, t in groups(middle["coll"], P))
+            msgs = sum(t * steps(c, b, g) for c, b, g, t in groups(middle["coll"], P))
             rows_wire.append((alg, P, wire, bound, msgs))
         else:
             meas = {c: v for c, v in measured_calls(r, True).items() if v != (0, 0)}
