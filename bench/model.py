@@ -7,7 +7,7 @@ message model against counts measured here (bench/msgcount.sh).
 usage:
   model.py predict [--m M --n N --k K --p P --q Q --dtype-bytes S] [--ranks 1,10,100,1000]
                    [--fs-gbs 100 --gflops 30 --node-gbs 12.5 --ranks-per-node 32
-                    --latency-us 2 --client-gbs 10]
+                    --latency-us 2 --client-gbs 10] [--grid-cols 1,4,...]
   model.py check RESULTS.jsonl        (what bench/msgcount.sh measured; prints the table)
 
 Payload of a collective: the logical size of the vector it combines (the convention of
@@ -48,6 +48,43 @@ def subspace(m, n, k, p, q, npr=N_PROBES, symmetric=False):
             "end": "CholeskyQR2 of Y (3 Allreduce 8l^2), B^T = H R^-1, QR of B^T (3 Allreduce 8l^2), "
                    "small SVD on rank 0 (3 Bcast), U = Q W, V = Q_B U_r, signs (Allgather 24kP), "
                    "estimate (Allreduce 8k*10, 80)"}
+
+
+PANEL_BYTES = 8 << 20  # sketch.h PRSVD_PANEL_BYTES: a panel's ceiling
+PANEL_MIN_ROWS = 256   # sketch.h PRSVD_PANEL_MIN_ROWS
+
+
+def subspace_grid(m, n, k, p, q, P, pc, npr=N_PROBES):
+    """Subspace iteration on a pr x pc grid (rsvd.c, --grid PRxPC, P = pr pc): rank (i, j)
+    streams m/pr rows restricted to n/pc columns.  Each panel's A_i X_j is summed over the
+    process row (an Allreduce among pc ranks, one a panel, so the co-range update sees whole
+    rows of Y); H is reduce-scattered and X = orth(H) allgathered within the process column
+    (pr ranks), n/pc rows each.  Collectives are (call, payload, ranks in the group, calls);
+    pc = 1 is subspace() above."""
+    pr = P // pc
+    l = min(k + p, m, n)
+    # rank 0's process row and column: pc and pr of the P x 1 row blocks (prsvd_dmat_span)
+    rows, cols = min(m, pc * math.ceil(m / P)), min(n, pr * math.ceil(n / P))
+    panel = min(max(PANEL_BYTES // (8 * cols), PANEL_MIN_ROWS), rows)
+    full, rest = divmod(rows, panel)
+    passes = []
+    for j in range(q + 1):
+        last = j == q
+        right = l + (npr if last else 0)
+        coll = [AGREE + (P, 1)]
+        if pc > 1:  # the panel sums, with the failure flag
+            coll.append(("MPI_Allreduce", 8 * panel * right + 8, pc, full))
+            if rest:
+                coll.append(("MPI_Allreduce", 8 * rest * right + 8, pc, 1))
+        coll.append(("MPI_Reduce_scatter", 8 * cols * l, pr, 1))
+        if not last:
+            coll += [("MPI_Allreduce", 8 * l * l, P, 1)] * 3
+            coll.append(("MPI_Allgatherv", 8 * cols * l, pr, 1))
+        passes.append({"flops": 2 * m * n * right + 2 * m * n * l, "coll": coll})
+    return {"passes": passes, "l": l,
+            # per rank: X_j, H's partial sum and the two buffers (n/pc rows), a panel's sum
+            "replicated": cols * (l + npr) + 3 * cols * l + (panel * (l + npr) if pc > 1 else 0),
+            "distributed": m * (l + npr) + n * l}
 
 
 def onepass(m, n, k, method="three"):
@@ -165,17 +202,20 @@ def coll_time(call, payload, P, alpha, beta):
 
 
 def predict_pass(ps, m, n, s_bytes, P, mach, square=False):
-    """Seconds of one pass on P ranks: max(read, compute) + communication after it."""
+    """Seconds of one pass on P ranks: max(read, compute) + communication after it (a
+    collective (call, payload) is over all P ranks once; (call, payload, group, calls) over a
+    group of that many ranks, that many times)."""
     rows = n if square else m
     read_bytes = rows * n * s_bytes
     io_bw = min(mach["fs"], mach["client"] * math.ceil(P / mach["rpn"]))
     t_read = read_bytes / io_bw
     t_comp = ps["flops"] / (P * mach["flops"])
     beta = mach["node"] / min(P, mach["rpn"])  # ranks of a node share its link
-    t_comm = sum(coll_time(c, b, P, mach["alpha"], beta) for c, b in ps["coll"])
+    coll = groups(ps["coll"], P)
+    t_comm = sum(t * coll_time(c, b, g, mach["alpha"], beta) for c, b, g, t in coll)
     return {"read": t_read, "compute": t_comp, "comm": t_comm,
             "time": max(t_read, t_comp) + t_comm,
-            "wire_bytes": sum(wire_bytes(c, b, P) for c, b in ps["coll"]),
+            "wire_bytes": sum(t * wire_bytes(c, b, g) for c, b, g, t in coll),
             "bound": "read" if t_read >= t_comp else "compute"}
 
 
@@ -193,14 +233,19 @@ def cmd_predict(a):
         if name in ("nystrom", "revd"):
             continue  # square inputs: see the square scenario in docs/performance.md
         kk = 256 if name == "qb" else a.k + a.p if name == "qb_ei" else a.k
-        mdl = fn(a.m, a.n, kk, a.p, a.q)
         for P in ranks:
-            ts = [predict_pass(ps, a.m, a.n, a.dtype_bytes, P, mach) for ps in mdl["passes"]]
-            mem = (mdl["replicated"] + mdl["distributed"] / P) * 8 / 1e9
-            print(f"{name:10} {P:6d} {len(ts):6d} {sum(t['read'] for t in ts):9.1f} "
-                  f"{sum(t['compute'] for t in ts):10.1f} {sum(t['comm'] for t in ts):8.3f} "
-                  f"{sum(t['time'] for t in ts):9.1f} {ts[0]['bound']:>8} "
-                  f"{sum(t['wire_bytes'] for t in ts) / 1e6:12.1f} {mem:14.2f}")
+            grids = [int(c) for c in a.grid_cols.split(",")] if name == "subspace" else [1]
+            for pc in grids:
+                if P % pc:
+                    continue
+                mdl = subspace_grid(a.m, a.n, kk, a.p, a.q, P, pc) if pc > 1 else fn(a.m, a.n, kk, a.p, a.q)
+                label = f"{name} {P // pc}x{pc}" if pc > 1 else name
+                ts = [predict_pass(ps, a.m, a.n, a.dtype_bytes, P, mach) for ps in mdl["passes"]]
+                mem = (mdl["replicated"] + mdl["distributed"] / P) * 8 / 1e9
+                print(f"{label:10} {P:6d} {len(ts):6d} {sum(t['read'] for t in ts):9.1f} "
+                      f"{sum(t['compute'] for t in ts):10.1f} {sum(t['comm'] for t in ts):8.3f} "
+                      f"{sum(t['time'] for t in ts):9.1f} {ts[0]['bound']:>8} "
+                      f"{sum(t['wire_bytes'] for t in ts) / 1e6:12.1f} {mem:14.2f}")
 
 
 # ---- the check against bench/msgcount.sh ----------------------------------------------------
@@ -214,12 +259,17 @@ def measured_calls(rec, large_only):
     return out
 
 
-def model_calls(colls, large):
+def groups(colls, P):
+    """Collectives as (call, payload, ranks in the group, calls): (call, payload) is once over P."""
+    return [c if len(c) == 4 else (c[0], c[1], P, 1) for c in colls]
+
+
+def model_calls(colls, large, P=1):
     out = {}
-    for c, b in colls:
+    for c, b, _, t in groups(colls, P):
         if large is None or b >= large:
             n, s = out.get(c, (0, 0))
-            out[c] = (n + 1, s + b)
+            out[c] = (n + t, s + t * b)
     return out
 
 
@@ -229,8 +279,11 @@ def cmd_check(path):
     rows, rows_wire, bad = [], [], 0
     for (alg, P, q), r in sorted(by.items()):
         m, n, k, p, large = r["m"], r["n"], r["k"], r["p"], r["large"]
-        mdl = ALGORITHMS[alg](m, n, k, p, q)
-        if alg in ("subspace", "qb", "revd"):
+        if alg.startswith("grid"):  # subspace iteration on a pr x pc grid: "grid2x2"
+            mdl = subspace_grid(m, n, k, p, q, P, int(alg.split("x")[1]))
+        else:
+            mdl = ALGORITHMS[alg](m, n, k, p, q)
+        if alg in ("subspace", "qb", "revd") or alg.startswith("grid"):
             prev = by.get((alg, P, q - 1))
             if not prev:
                 continue
@@ -244,13 +297,13 @@ def cmd_check(path):
             if "MPI_Allreduce" in meas:
                 meas["MPI_Allreduce"] = (meas["MPI_Allreduce"][0], meas["MPI_Allreduce"][1] - 24)
             middle = mdl["passes"][1] if len(mdl["passes"]) > 2 else mdl["passes"][0]
-            pred = model_calls(middle["coll"], None)
+            pred = model_calls(middle["coll"], None, P)
             what = "one pass before the last (run q minus run q-1): every call"
             w0, w1 = prev.get("wire") or {}, r.get("wire") or {}
             wire = {rk: (w1[rk]["msgs"] - w0.get(rk, {}).get("msgs", 0),
                          w1[rk]["bytes"] - w0.get(rk, {}).get("bytes", 0)) for rk in w1}
-            bound = sum(wire_bytes(c, b, P) for c, b in middle["coll"])
-            msgs = sum(steps(c, b, P) for c, b in middle["coll"])
+            bound = sum(t * wire_bytes(c, b, g) for c, b, g, t in groups(middle["coll"], P))
+            msgs = sum(t * steps(c, b, g) for c, b, g, t in groups(middle["coll"], P))
             rows_wire.append((alg, P, wire, bound, msgs))
         else:
             meas = {c: v for c, v in measured_calls(r, True).items() if v != (0, 0)}
@@ -291,6 +344,7 @@ def main():
     pr.add_argument("--node-gbs", type=float, default=12.5)
     pr.add_argument("--ranks-per-node", type=int, default=32)
     pr.add_argument("--latency-us", type=float, default=2.0)
+    pr.add_argument("--grid-cols", default="1", help="subspace iteration also on pr x pc grids, pc from this list")
     ck = sub.add_parser("check")
     ck.add_argument("results")
     a = ap.parse_args()

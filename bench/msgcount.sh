@@ -60,6 +60,14 @@ for ranks in 1 2 4; do
     run $m 0 $ranks 0 -- svd "$OUT/a.h5:/A" -k "$K" --passes 1 --onepass-method $m -o "$OUT/o.h5"
   done
   run nystrom 0 $ranks 0 -- eig "$OUT/g.h5:/G" -k "$K" -p "$P" --method nystrom -o "$OUT/o.h5"
+  # subspace iteration on the 2-D grids of this many ranks (--grid PRxPC with PC > 1)
+  for pc in 2 4; do
+    [ $pc -le $ranks ] && [ $((ranks % pc)) -eq 0 ] || continue
+    for q in 1 2; do
+      run grid$((ranks / pc))x$pc $q $ranks 0 -- svd "$OUT/a.h5:/A" -k "$K" -p "$P" -q $q \
+        --grid $((ranks / pc))x$pc -o "$OUT/o.h5"
+    done
+  done
 done
 say "model against measured"
 "$PY" "$HERE/model.py" check "$RESULTS"

@@ -133,9 +133,9 @@ int prsvd_nc_apply(const struct prsvd_nc_var *v, const char *fname, const char *
   double *d = panel->data, y = 0.0;
   for (int64_t i = 0; i < panel->rows; i++)
     for (int64_t j = 0; j < panel->cols; j++) {
-      const int64_t at = i * panel->cols + j, r = panel->row0 + i;
-      PRSVD_CHECK(nc_entry(v, fname, dname, panel->single, panel->transposed ? j : r, panel->transposed ? r : j,
-                           panel->single ? (double)f[at] : d[at], &y));
+      const int64_t at = i * panel->cols + j, r = panel->row0 + i, c = panel->col0 + j;
+      PRSVD_CHECK(nc_entry(v, fname, dname, panel->single, panel->transposed ? c : r,
+                           panel->transposed ? r : c, panel->single ? (double)f[at] : d[at], &y));
       if (panel->single) f[at] = (float)y;
       else d[at] = y;
     }

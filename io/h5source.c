@@ -47,11 +47,13 @@ static void h5_source_close(void *ctx) {
           for (int64_t j = j0; j < j0 + 64 && j < (cols); j++) out[j * (rows) + i] = in[i * (cols) + j]; \
   } while (0)
 
-/* Rows [row0, row0 + nrows) converted by HDF5 to memtype (float64 or float32). */
-static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, hid_t memtype, void *panel) {
+/* Rows [row0, row0 + nrows) restricted to columns [col0, col0 + ncols) (column panels: all of
+ * the streamed row, col0 = 0), converted by HDF5 to memtype (float64 or float32). */
+static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols,
+                   hid_t memtype, void *panel) {
   int status = PRSVD_OK;
   hid_t mspace = -1;
-  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)s->cols};
+  hsize_t start[2] = {(hsize_t)row0, (hsize_t)col0}, count[2] = {(hsize_t)nrows, (hsize_t)ncols};
   void *into = panel;
   const size_t elem = H5Tget_size(memtype);
   if (s->by_columns) { /* columns [row0, row0 + nrows) of the stored rows x cols */
@@ -86,7 +88,7 @@ static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, hid_t memty
   }
   if (s->nc.netcdf && nrows > 0) {
     const struct prsvd_nc_panel np = {panel, elem == sizeof(float), s->by_columns, row0, nrows,
-                                      s->by_columns ? s->rows : s->cols};
+                                      s->by_columns ? s->rows : ncols, col0};
     PRSVD_TRY(prsvd_nc_apply(&s->nc, s->fname, s->dname, &np));
   }
 done:
@@ -94,12 +96,22 @@ done:
   return status;
 }
 
+/* The length of a streamed row: the stored rows for column panels. */
+static int64_t row_length(const struct h5_source *s) { return s->by_columns ? s->rows : s->cols; }
+
 static int h5_read_rows(void *ctx, int64_t row0, int64_t nrows, double *panel) {
-  return h5_read(ctx, row0, nrows, H5T_NATIVE_DOUBLE, panel);
+  return h5_read(ctx, row0, nrows, 0, row_length(ctx), H5T_NATIVE_DOUBLE, panel);
 }
 
 static int h5_read_rows_f32(void *ctx, int64_t row0, int64_t nrows, float *panel) {
-  return h5_read(ctx, row0, nrows, H5T_NATIVE_FLOAT, panel);
+  return h5_read(ctx, row0, nrows, 0, row_length(ctx), H5T_NATIVE_FLOAT, panel);
+}
+
+/* Row panels only: a hyperslab of the columns [col0, col0 + ncols) (a 2-D process grid). */
+static int h5_read_block(void *ctx, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols,
+                         int single, void *panel) {
+  const hid_t memtype = single ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
+  return h5_read(ctx, row0, nrows, col0, ncols, memtype, panel);
 }
 
 /* The hints MPI-IO applies to the open input file, "key=value, ...", into out. */
@@ -271,7 +283,11 @@ int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
 int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
                         const struct prsvd_h5_input *how, struct prsvd_h5_info *info,
                         prsvd_source **src) {
-  static const struct prsvd_source_ops ops = {h5_read_rows, h5_source_close, NULL, h5_read_rows_f32};
+  /* column panels read whole stored columns: no column blocks */
+  static const struct prsvd_source_ops by_rows = {h5_read_rows, h5_source_close, NULL,
+                                                  h5_read_rows_f32, h5_read_block};
+  static const struct prsvd_source_ops by_columns = {h5_read_rows, h5_source_close, NULL,
+                                                     h5_read_rows_f32, NULL};
   int status = PRSVD_OK, sparse = 0, rank;
   MPI_Comm_rank(comm, &rank);
   if (rank == 0) sparse = access(file, R_OK) == 0 && H5Fis_hdf5(file) > 0 && prsvd_h5_is_sparse_group(file, dataset);
@@ -287,7 +303,8 @@ int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
   PRSVD_TRY(prsvd_file_stamp(file, &s->stamp));
   s->dname = strdup(dataset);
   snprintf(name, sizeof name, "%s:%s", file, dataset);
-  PRSVD_TRY(prsvd_source_create(info->rows, info->cols, name, &ops, s, src));
+  PRSVD_TRY(prsvd_source_create(info->rows, info->cols, name,
+                                info->by_columns ? &by_columns : &by_rows, s, src));
   s = NULL;
   const struct prsvd_source_layout layout = {!strcmp(info->type, "float32"),
                                              info->by_columns ? info->chunk_cols : info->chunk_rows,

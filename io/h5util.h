@@ -61,6 +61,7 @@ struct prsvd_nc_panel {
   void *data;
   int single, transposed;
   int64_t row0, rows, cols;
+  int64_t col0;  /* the panel's first column (a column block of a 2-D grid) */
 };
 /* Checks a panel for missing values, naming the dataset's row and column, and unpacks it. */
 int prsvd_nc_apply(const struct prsvd_nc_var *v, const char *fname, const char *dname,

@@ -100,75 +100,111 @@ done:
   return status;
 }
 
-int prsvd_dmat_reduce_scatter(const double *full, prsvd_dmat *a) {
-  int status = PRSVD_OK;
-  const prsvd_grid *g = a->grid;
-  double *send = NULL;
-  int *counts = NULL;
-  PRSVD_ALLOC(send, a->rows * a->cols);
-  PRSVD_ALLOC(counts, g->nprocs);
-  /* pack: each rank's row block becomes a contiguous column-major block */
-  size_t off = 0;
-  for (int p = 0; p < g->nprocs; p++) {
+/* The ranks of comm hold consecutive row blocks of a, in comm's rank order: comm rank q holds
+ * block first + q. */
+static int first_block(const prsvd_dmat *a, MPI_Comm comm, int *size) {
+  int me;
+  MPI_Comm_rank(comm, &me);
+  MPI_Comm_size(comm, size);
+  return a->grid->rank - me;
+}
+
+void prsvd_dmat_span(const prsvd_dmat *a, MPI_Comm comm, int64_t *row0, int64_t *rows) {
+  int size, first = first_block(a, comm, &size);
+  int64_t r0, lr, e0, el;
+  prsvd_row_block(a->rows, first, a->grid->nprocs, &r0, &lr);
+  prsvd_row_block(a->rows, first + size - 1, a->grid->nprocs, &e0, &el);
+  *row0 = r0;
+  *rows = e0 + el - r0;
+}
+
+/* counts[q] and displs[q]: comm rank q's block of a, in entries of its packed copy */
+static int block_counts(const prsvd_dmat *a, MPI_Comm comm, int **counts, int **displs) {
+  int status = PRSVD_OK, size, first = first_block(a, comm, &size);
+  int64_t off = 0;
+  *counts = *displs = NULL;
+  PRSVD_ALLOC(*counts, size);
+  PRSVD_ALLOC(*displs, size);
+  for (int q = 0; q < size; q++) {
     int64_t r0, lr;
-    prsvd_row_block(a->rows, p, g->nprocs, &r0, &lr);
-    PRSVD_TRY(prsvd_to_int(lr * a->cols, "reduce-scatter block", &counts[p]));
-    for (int64_t c = 0; c < a->cols; c++)
-      for (int64_t i = 0; i < lr; i++) send[off++] = full[c * a->rows + r0 + i];
-  }
-  if (a->local_rows == a->ld) {
-    status = MPI_Reduce_scatter(send, a->data, counts, MPI_DOUBLE, MPI_SUM, g->comm);
-  } else { /* an empty block still needs a receive buffer */
-    double dummy;
-    status = MPI_Reduce_scatter(send, a->local_rows ? a->data : &dummy, counts, MPI_DOUBLE,
-                                MPI_SUM, g->comm);
-  }
-  if (status != MPI_SUCCESS) {
-    status = prsvd_mpi_check(status, __FILE__, __LINE__, __func__, "MPI_Reduce_scatter");
-    goto done;
+    prsvd_row_block(a->rows, first + q, a->grid->nprocs, &r0, &lr);
+    PRSVD_TRY(prsvd_to_int(lr * a->cols, "distributed block", &(*counts)[q]));
+    PRSVD_TRY(prsvd_to_int(off, "distributed block offset", &(*displs)[q]));
+    off += lr * a->cols;
   }
 done:
-  free(send);
-  free(counts);
   return status;
 }
 
-int prsvd_dmat_allgather(const prsvd_dmat *a, double *full) {
-  int status = PRSVD_OK;
-  const prsvd_grid *g = a->grid;
-  double *recv = NULL;
-  int *counts = NULL, *displs = NULL, mine;
-  PRSVD_ALLOC(recv, a->rows * a->cols);
-  PRSVD_ALLOC(counts, g->nprocs);
-  PRSVD_ALLOC(displs, g->nprocs);
-  int64_t off = 0;
-  for (int p = 0; p < g->nprocs; p++) {
+/* Between part (the span's rows x cols, column-major) and its packing by blocks (each comm
+ * rank's rows as one contiguous column-major block, in comm's rank order): pack (from part
+ * into packed) or unpack (from packed into part). */
+static void repack(const prsvd_dmat *a, MPI_Comm comm, const double *from, double *to, int pack) {
+  int size, first = first_block(a, comm, &size);
+  int64_t s0, span, off = 0;
+  prsvd_dmat_span(a, comm, &s0, &span);
+  for (int q = 0; q < size; q++) {
     int64_t r0, lr;
-    prsvd_row_block(a->rows, p, g->nprocs, &r0, &lr);
-    PRSVD_TRY(prsvd_to_int(lr * a->cols, "allgather block", &counts[p]));
-    PRSVD_TRY(prsvd_to_int(off, "allgather offset", &displs[p]));
-    off += lr * a->cols;
+    prsvd_row_block(a->rows, first + q, a->grid->nprocs, &r0, &lr);
+    for (int64_t c = 0; c < a->cols; c++)
+      for (int64_t i = 0; i < lr; i++, off++) {
+        const int64_t at = c * span + r0 - s0 + i;
+        if (pack) to[off] = from[at];
+        else to[at] = from[off];
+      }
   }
-  mine = counts[g->rank];
+}
+
+int prsvd_dmat_reduce_scatter_within(const double *part, MPI_Comm comm, prsvd_dmat *a) {
+  int status = PRSVD_OK, *counts = NULL, *displs = NULL;
+  int64_t s0, span;
+  double *send = NULL, dummy;
+  prsvd_dmat_span(a, comm, &s0, &span);
+  PRSVD_ALLOC(send, span * a->cols);
+  PRSVD_TRY(block_counts(a, comm, &counts, &displs));
+  repack(a, comm, part, send, 1);
+  /* an empty block still needs a receive buffer */
+  status = MPI_Reduce_scatter(send, a->local_rows ? a->data : &dummy, counts, MPI_DOUBLE, MPI_SUM,
+                              comm);
+  if (status != MPI_SUCCESS)
+    status = prsvd_mpi_check(status, __FILE__, __LINE__, __func__, "MPI_Reduce_scatter");
+done:
+  free(send);
+  free(counts);
+  free(displs);
+  return status;
+}
+
+int prsvd_dmat_reduce_scatter(const double *full, prsvd_dmat *a) {
+  return prsvd_dmat_reduce_scatter_within(full, a->grid->comm, a);
+}
+
+int prsvd_dmat_allgather_within(const prsvd_dmat *a, MPI_Comm comm, double *part) {
+  int status = PRSVD_OK, *counts = NULL, *displs = NULL, me;
+  int64_t s0, span;
+  double *recv = NULL;
+  MPI_Comm_rank(comm, &me);
+  prsvd_dmat_span(a, comm, &s0, &span);
+  PRSVD_ALLOC(recv, span * a->cols);
+  PRSVD_TRY(block_counts(a, comm, &counts, &displs));
   {
-    int rc = MPI_Allgatherv(a->data, mine, MPI_DOUBLE, recv, counts, displs, MPI_DOUBLE, g->comm);
+    int rc = MPI_Allgatherv(a->data, counts[me], MPI_DOUBLE, recv, counts, displs, MPI_DOUBLE,
+                            comm);
     if (rc != MPI_SUCCESS) {
       status = prsvd_mpi_check(rc, __FILE__, __LINE__, __func__, "MPI_Allgatherv");
       goto done;
     }
   }
-  off = 0;
-  for (int p = 0; p < g->nprocs; p++) {
-    int64_t r0, lr;
-    prsvd_row_block(a->rows, p, g->nprocs, &r0, &lr);
-    for (int64_t c = 0; c < a->cols; c++)
-      for (int64_t i = 0; i < lr; i++) full[c * a->rows + r0 + i] = recv[off++];
-  }
+  repack(a, comm, recv, part, 0);
 done:
   free(recv);
   free(counts);
   free(displs);
   return status;
+}
+
+int prsvd_dmat_allgather(const prsvd_dmat *a, double *full) {
+  return prsvd_dmat_allgather_within(a, a->grid->comm, full);
 }
 
 int prsvd_dmat_mul_small(const prsvd_dmat *a, int64_t k, const double *s, int64_t lds,

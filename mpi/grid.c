@@ -38,6 +38,38 @@ void prsvd_grid_destroy(prsvd_grid **grid) {
   *grid = NULL;
 }
 
+int prsvd_grid2d_create(MPI_Comm comm, int pr, int pc, struct prsvd_grid2d **out) {
+  int status = PRSVD_OK, rank, size;
+  struct prsvd_grid2d *g = NULL;
+  *out = NULL;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &size);
+  if (pr < 1 || pc < 1 || pr * pc != size)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "a %d x %d process grid needs %d ranks, not %d", pr, pc, pr * pc, size);
+  PRSVD_ALLOC(g, 1);
+  g->row_comm = g->col_comm = g->cols_comm = MPI_COMM_NULL;
+  g->pr = pr, g->pc = pc, g->i = rank / pc, g->j = rank % pc;
+  PRSVD_MPI(MPI_Comm_split(comm, g->i, g->j, &g->row_comm));
+  PRSVD_MPI(MPI_Comm_split(comm, g->j, g->i, &g->col_comm));
+  PRSVD_MPI(MPI_Comm_split(comm, 0, g->j * pr + g->i, &g->cols_comm));
+  PRSVD_TRY(prsvd_grid_create(g->cols_comm, &g->by_cols));
+  *out = g;
+  g = NULL;
+done:
+  prsvd_grid2d_destroy(&g);
+  return status;
+}
+
+void prsvd_grid2d_destroy(struct prsvd_grid2d **g) {
+  if (!g || !*g) return;
+  prsvd_grid_destroy(&(*g)->by_cols);
+  MPI_Comm *comms[3] = {&(*g)->row_comm, &(*g)->col_comm, &(*g)->cols_comm};
+  for (int c = 0; c < 3; c++)
+    if (*comms[c] != MPI_COMM_NULL) MPI_Comm_free(comms[c]);
+  free(*g);
+  *g = NULL;
+}
+
 MPI_Comm prsvd_grid_comm(const prsvd_grid *g) { return g->comm; }
 int prsvd_grid_rank(const prsvd_grid *g) { return g->rank; }
 int prsvd_grid_nprocs(const prsvd_grid *g) { return g->nprocs; }

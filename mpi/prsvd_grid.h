@@ -3,7 +3,10 @@
  * distributed matrices that hold the sketches (Y = A X is m x l, the co-range H = A^T Y is
  * n x l).  Rows are split into one contiguous block per rank (prsvd_row_block), which is
  * ScaLAPACK's block-cyclic layout on a P x 1 grid with row block ceil(rows / P): the same
- * rows a rank streams from the file are the rows of Y it owns.
+ * rows a rank streams from the file are the rows of Y it owns.  For wide matrices a pr x pc
+ * process grid (prsvd_grid2d) lets each rank stream a block of columns too; its n-row
+ * matrices live on a second P x 1 grid over the ranks in column-major order, so the layout
+ * of every matrix stays the P x 1 one.
  *
  * Descriptors, BLACS contexts and ScaLAPACK calls stay inside mpi/; callers see a
  * prsvd_dmat and its local block.  Depends on MPI, BLACS/ScaLAPACK, LAPACK; never on HDF5.
@@ -51,6 +54,13 @@ void prsvd_qr_stats_reset(void);
 int prsvd_dmat_reduce_scatter(const double *full, prsvd_dmat *a);
 /* Collective: full (rows x cols column-major, ld = rows) = A, on every rank. */
 int prsvd_dmat_allgather(const prsvd_dmat *a, double *full);
+/* The same within comm, ranks of A's grid that hold consecutive row blocks in comm's rank
+ * order (a process row or column of a prsvd_grid2d): they hold the span, rows [*row0, *row0 +
+ * *rows) of A (local); the reduce-scatter sums part (span rows x cols, ld = span rows) over
+ * comm into their blocks, the allgather gives every rank of comm the span in part. */
+void prsvd_dmat_span(const prsvd_dmat *a, MPI_Comm comm, int64_t *row0, int64_t *rows);
+int prsvd_dmat_reduce_scatter_within(const double *part, MPI_Comm comm, prsvd_dmat *a);
+int prsvd_dmat_allgather_within(const prsvd_dmat *a, MPI_Comm comm, double *part);
 /* Local: C(:, 0:c_cols) = A(:, 0:k) * S(0:k, 0:c_cols), S replicated (ld = lds). */
 int prsvd_dmat_mul_small(const prsvd_dmat *a, int64_t k, const double *s, int64_t lds,
                          int64_t c_cols, prsvd_dmat *c);
@@ -65,6 +75,23 @@ int prsvd_dmat_fix_signs(prsvd_dmat *a, int64_t k, double *flip);
 int prsvd_dmat_truncate_cols(prsvd_dmat *a, int64_t k);
 /* Local: scale column j of the first k by flip[j]. */
 void prsvd_dmat_scale_cols(prsvd_dmat *a, int64_t k, const double *flip);
+
+/* ---- A 2-D process grid for the subspace passes ------------------------------------------
+ * pr x pc ranks of comm, rank r = i pc + j at (i, j).  Process row i (row_comm, ordered by j)
+ * streams the rows of A that its ranks' row blocks of an m-row matrix on the P x 1 grid over
+ * comm hold together; process column j (col_comm, ordered by i) the columns that its ranks'
+ * row blocks of an n-row matrix on by_cols hold together: by_cols is the P x 1 grid over the
+ * same ranks in column-major order (position j pr + i), so those blocks are consecutive and
+ * n-row matrices (the co-range H, V) are never replicated.  Fields are read-only. */
+struct prsvd_grid2d {
+  int pr, pc, i, j;
+  MPI_Comm row_comm, col_comm, cols_comm; /* cols_comm: comm reordered for by_cols */
+  prsvd_grid *by_cols;
+};
+/* Collective over comm (pr pc = its size; not duplicated: keep comm alive). */
+int prsvd_grid2d_create(MPI_Comm comm, int pr, int pc, struct prsvd_grid2d **g);
+/* Collective.  Sets *g to NULL; accepts NULL.  Destroy matrices on by_cols first. */
+void prsvd_grid2d_destroy(struct prsvd_grid2d **g);
 
 /* ---- Symmetric matrices on a 2-D grid ------------------------------------------------ */
 

@@ -45,22 +45,30 @@ done:
   return status;
 }
 
-void prsvd_center_right(const prsvd_svd *svd, int64_t n, int64_t cols, const double *x,
-                        double *xp) {
+void prsvd_center_right(const prsvd_svd *svd, int64_t row0, int64_t n, int64_t cols,
+                        const double *x, double *xp) {
   for (int64_t c = 0; c < cols; c++)
-    for (int64_t j = 0; j < n; j++) xp[c * n + j] = x[c * n + j] / svd->scale[j];
+    for (int64_t j = 0; j < n; j++) xp[c * n + j] = x[c * n + j] / svd->scale[row0 + j];
 }
 
 int prsvd_center_range(const prsvd_svd *svd, prsvd_dmat *y, int64_t col0, const double *xp,
-                       int64_t n) {
+                       int64_t row0, int64_t n) {
+  int status = PRSVD_OK;
   int64_t rows, ld, cols = prsvd_dmat_cols(y);
-  double *yl = prsvd_dmat_local(y, NULL, &rows, &ld);
-  for (int64_t c = 0; c < cols; c++) {
-    double shift = 0.0; /* mu^T X_p(:, c) */
-    for (int64_t j = 0; j < n; j++) shift += svd->mean[j] * xp[(col0 + c) * n + j];
-    for (int64_t i = 0; i < rows; i++) yl[c * ld + i] -= shift;
+  double *yl = prsvd_dmat_local(y, NULL, &rows, &ld), *shift = NULL;
+  PRSVD_ALLOC(shift, cols);
+  for (int64_t c = 0; c < cols; c++) { /* mu^T X_p(:, c) */
+    shift[c] = 0.0;
+    for (int64_t j = 0; j < n; j++) shift[c] += svd->mean[row0 + j] * xp[(col0 + c) * n + j];
   }
-  return PRSVD_OK;
+  if (svd->grid2d) /* the column blocks' parts */
+    PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, shift, (int)cols, MPI_DOUBLE, MPI_SUM,
+                            svd->grid2d->row_comm));
+  for (int64_t c = 0; c < cols; c++)
+    for (int64_t i = 0; i < rows; i++) yl[c * ld + i] -= shift[c];
+done:
+  free(shift);
+  return status;
 }
 
 int prsvd_center_colsums(const prsvd_svd *svd, const prsvd_dmat *y, double *s) {

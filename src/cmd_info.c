@@ -50,12 +50,16 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   int64_t passes = o.power_iters + 1;
   int64_t block = (m + cli->nprocs - 1) / cli->nprocs;
   prm.memory = o.memory;
+  prm.rank = o.rank, prm.oversample = l - o.rank; /* for the automatic grid */
   PRSVD_TRY(prsvd_precision_parse(o.precision, &prm.precision));
+  plan.grid_cols = 1, plan.x_rows = n;
   if (o.rank > 0) PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
   const double elem = plan.single ? 4.0 : 8.0, panels = (double)plan.buffers * plan.panel_bytes;
   /* a pass as the solver reads it: dense rows, or a sparse group's CSR entries */
   const double pass_bytes = in.sparse ? 16.0 * (double)in.nnz + 8.0 * (double)(m + 1) : elem * (double)m * (double)n;
-  double sketch = 8.0 * ((double)block * (l + 10) + 3.0 * n * l + 10.0 * n);
+  /* a process row's m-row sketches, and x_rows (n, or n/pc on a 2-D grid) of the n-row ones */
+  const double xr = (double)plan.x_rows;
+  double sketch = 8.0 * ((double)block * plan.grid_cols * (l + 10) + 3.0 * xr * l + 10.0 * xr);
   double flops = (double)passes * 4.0 * m * n * l;
   if (cli->rank) goto done;
   if (o.json) {
@@ -78,6 +82,8 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
       json_object_object_add(j, "panel_rows", json_object_new_int64(plan.panel_rows));
       json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(plan.single)));
       json_object_object_add(j, "memory_per_rank", json_object_new_double(panels + sketch + in.cache_bytes));
+      json_object_object_add(j, "grid_rows", json_object_new_int(plan.grid_rows));
+      json_object_object_add(j, "grid_cols", json_object_new_int(plan.grid_cols));
       json_object_object_add(j, "flops", json_object_new_double(flops));
     }
     prsvd_cli_print_json(cli, j);
@@ -106,6 +112,8 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
            (long long)plan.panel_rows, prsvd_format_bytes((double)plan.panel_bytes, b2, sizeof b2),
            prsvd_format_bytes(sketch, b3, sizeof b3));
     printf("  flops      %.3g (%.3g per rank)\n", flops, flops / cli->nprocs);
+    printf("  grid       %d x %d (auto: P x 1 unless X, %lld x %lld doubles, exceeds --memory)\n",
+           plan.grid_rows, plan.grid_cols, (long long)n, (long long)(l + 10));
   }
 done:
   prsvd_source_destroy(&src);

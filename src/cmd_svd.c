@@ -15,7 +15,7 @@ struct svd_opts {
   int64_t sketch_memory;
   uint64_t seed;
   double tol;
-  const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels;
+  const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels, *grid;
   struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
   int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose;
@@ -43,6 +43,7 @@ static const struct prsvd_option svd_options[] = {
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: also write /scores = U S (m x k)", O(scores)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G suffixes); panels stay near 8 MiB", O(memory)},
+    {"grid", 0, PRSVD_OPT_STRING, "PRxPC", "auto", 0, 0, 0, "process grid, PR PC = ranks: rank (i, j) reads row block i, column block j, holds n/PC rows of X (subspace iteration, row panels); auto: Px1 unless X (n x (k+p+10) doubles) exceeds --memory, then the smallest PC that fits", O(grid)},
     PRSVD_OPT_PRECISION(struct svd_opts),
     PRSVD_OPT_READ(struct svd_opts),
     PRSVD_OPT_PANELS(struct svd_opts),
@@ -256,7 +257,8 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   /* a pass as the solver reads it: dense rows (float64 or float32), or CSR entries */
   const double pass_bytes = in->sparse ? 16.0 * (double)in->nnz + 8.0 * (double)(m + 1) : elem * (double)m * (double)n;
   sketch_shape(prm, m, n, &mc, &nc, &what);
-  double sketches = 8.0 * ((double)block * mc + (double)n * nc);
+  /* on a 2-D grid a rank holds x_rows of the n-row sketches, and a process row's m-row ones */
+  double sketches = 8.0 * ((double)block * plan->grid_cols * mc + (double)plan->x_rows * nc);
   int passes = prm->method == PRSVD_METHOD_ONEPASS ? 1 : prm->power_iters + 1;
   if (in->sparse)
     printf("prsvd %s %s: %lld x %lld sparse %s (%lld stored %s entries, %.3g%%) on %d rank%s\n",
@@ -301,6 +303,9 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   else
     printf("  panels of %lld rows, %s, %s reads\n", (long long)plan->panel_rows, arith, o->read);
   if (in->mpiio_hints[0]) printf("  MPI-IO hints of the input (MPI_File_get_info): %s\n", in->mpiio_hints);
+  printf("  process grid %d x %d (%s): each rank reads %lld of the %lld columns and holds that many "
+         "rows of X\n", plan->grid_rows, plan->grid_cols, prm->grid_cols ? "--grid" : "auto",
+         (long long)plan->x_rows, (long long)n);
   printf("  memory per rank: panels %d x %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
          plan->buffers, prsvd_format_bytes((double)plan->panel_bytes, b2, sizeof b2),
          (long long)plan->panel_rows, prsvd_format_bytes(sketches, b3, sizeof b3),
@@ -351,7 +356,8 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
                                  const struct prsvd_h5_info *in, int64_t m,
                                  int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
                                  const struct prsvd_profile_row *rows, double elapsed,
-                                 const struct svd_opts *o, const struct prsvd_svd_params *prm) {
+                                 const struct svd_opts *o, const struct prsvd_svd_params *prm,
+                                 const struct prsvd_svd_plan *plan) {
   const double *s, *scree = NULL;
   int64_t k;
   prsvd_svd_get_rank(svd, &k);
@@ -372,6 +378,12 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   json_object_object_add(j, "passes", json_object_new_int(st->passes));
   json_object_object_add(j, "extra_pass", json_object_new_boolean(st->extra_pass));
   json_object_object_add(j, "panel_rows", json_object_new_int64(st->panel_rows));
+  json_object *gj = json_object_new_object(); /* the process grid and what it leaves per rank */
+  json_object_object_add(gj, "rows", json_object_new_int(plan->grid_rows));
+  json_object_object_add(gj, "cols", json_object_new_int(plan->grid_cols));
+  json_object_object_add(gj, "chosen", json_object_new_string(prm->grid_cols ? "--grid" : "auto"));
+  json_object_object_add(gj, "x_rows_per_rank", json_object_new_int64(plan->x_rows));
+  json_object_object_add(j, "grid", gj);
   json_object_object_add(j, "bytes_read", json_object_new_int64(st->bytes_read));
   json_object_object_add(j, "file_bytes_read", json_object_new_int64(st->file_bytes));
   json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st->single)));
@@ -429,6 +441,12 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale and --scores need --center (or prsvd pca)");
   prm->seed = o->seed;
   prm->memory = o->memory;
+  if (strcmp(o->grid, "auto")) {
+    char tail;
+    if (sscanf(o->grid, "%dx%d%c", &prm->grid_rows, &prm->grid_cols, &tail) != 2 || prm->grid_rows < 1 ||
+        prm->grid_cols < 1)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "bad --grid '%s': expected PRxPC (e.g. 2x2) or auto", o->grid);
+  }
   PRSVD_CHECK(prsvd_precision_parse(o->precision, &prm->precision));
   for (int i = 0; i < 3; i++)
     if (!strcmp(o->onepass_method, onepass_names[i])) prm->onepass = (enum prsvd_onepass_method)i, found = 1;
@@ -558,7 +576,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   prsvd_profile_reduce(cli->comm, rows);
   prsvd_profile_reduce_passes(cli->comm, &passes);
   if (o.json) {
-    json_object *j = summary_json(cli, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm);
+    json_object *j = summary_json(cli, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm, &plan);
     json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
     prsvd_cli_print_json(cli, j);
     json_object_put(j);

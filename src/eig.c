@@ -262,7 +262,8 @@ int prsvd_solve_revd(prsvd_svd *svd, prsvd_source *a) {
   const int il = (int)l, k = (int)svd->k;
   /* Q from q power iterations; A Q = A^T Q (symmetric).  The symmetry check reads the
    * sampled pairs in the same passes */
-  PRSVD_TRY(prsvd_subspace_sketch(svd, a, l, &q, &atq, &aw, &w));
+  int64_t w0, wr; /* all n rows: revd runs on a P x 1 grid */
+  PRSVD_TRY(prsvd_subspace_sketch(svd, a, l, &q, &atq, &aw, &w, &w0, &wr));
   prsvd_profile_begin(PRSVD_EV_SMALL_SVD);
   PRSVD_ALLOC(b, l * l);
   PRSVD_ALLOC(lam, l);

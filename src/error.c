@@ -13,6 +13,7 @@ static struct {
   char message[MSG_LEN];
   int n_frames;
   struct { const char *file, *func; int line; } frames[MAX_FRAMES];
+  int echo; /* this error only reports another rank's (prsvd_error_echo) */
 } err;
 
 static void push_frame(const char *file, int line, const char *func) {
@@ -27,6 +28,7 @@ int prsvd_error_set(int code, const char *file, int line, const char *func, cons
   va_list ap;
   err.code = code;
   err.n_frames = 0;
+  err.echo = 0;
   va_start(ap, fmt);
   vsnprintf(err.message, sizeof err.message, fmt, ap);
   va_end(ap);
@@ -43,8 +45,14 @@ int prsvd_error_push(int code, const char *file, int line, const char *func) {
   return code;
 }
 
+int prsvd_error_echo(void) {
+  err.echo = 1;
+  return err.code;
+}
+
 void prsvd_error_clear(void) {
   err.code = 0;
+  err.echo = 0;
   err.message[0] = '\0';
   err.n_frames = 0;
 }
@@ -68,9 +76,11 @@ int prsvd_error_agree(MPI_Comm comm, int status) {
   int rank, nprocs, first, mine;
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &nprocs);
-  mine = status ? rank : nprocs;
+  /* the first rank with an error of its own, else the first echo */
+  mine = !status ? 2 * nprocs : err.code == status && err.echo ? nprocs + rank : rank;
   MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, comm);
-  if (first == nprocs) return PRSVD_OK;
+  if (first == 2 * nprocs) return PRSVD_OK;
+  first %= nprocs;
   int code = status;
   char msg[MSG_LEN];
   if (rank == first) {

@@ -26,8 +26,12 @@ int prsvd_error_code(void);
 void prsvd_error_print(int trace);
 
 /* Collective over comm: returns the first (lowest-rank) nonzero status on every rank and
- * gives every rank that rank's message, prefixed with "rank R: " when nprocs > 1. */
+ * gives every rank that rank's message, prefixed with "rank R: " when nprocs > 1; errors
+ * marked by prsvd_error_echo come after all others. */
 int prsvd_error_agree(MPI_Comm comm, int status);
+/* Mark the error just set as an echo of another rank's failure (which prsvd_error_agree
+ * then reports instead); returns its code. */
+int prsvd_error_echo(void);
 
 /* Wrap one foreign convention each. */
 int prsvd_mpi_check(int mpi_code, const char *file, int line, const char *func, const char *what);

@@ -60,6 +60,11 @@ struct prsvd_source_ops {
   /* optional: dense rows as float32, for panels multiplied in single precision (without it
    * the library converts rows read by read_rows) */
   int (*read_rows_f32)(void *ctx, int64_t row0, int64_t nrows, float *panel);
+  /* optional: rows [row0, row0 + nrows) restricted to columns [col0, col0 + ncols) (panel
+   * nrows x ncols, row-major), float32 if single, else float64: what a 2-D process grid
+   * (params.grid_cols > 1) reads; without it a solve runs on a P x 1 grid */
+  int (*read_block)(void *ctx, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols, int single,
+                    void *panel);
 };
 
 /* How a source stores its rows, so panels can follow it (prsvd_source_set_layout). */
@@ -189,14 +194,21 @@ struct prsvd_svd_params {
   void (*progress)(void *arg, int pass, int n_passes, int64_t rows_done, int64_t rows_total);
   void *progress_arg;    /* progress is called on every rank after each panel */
   const struct prsvd_checkpointer *checkpoint; /* save and resume the passes: NULL for none */
+  int grid_rows, grid_cols; /* SUBSPACE: a pr x pc process grid (pr pc = ranks; rank i pc + j
+                             * reads row block i of A restricted to column block j); 0 x 0:
+                             * chosen by prsvd_svd_plan (below) */
 };
+/* The automatic grid: P x 1 unless the test matrix X (n x (k + p + probes) doubles) on every
+ * rank would exceed params.memory (the panel budget); then the smallest pc dividing P whose
+ * column block's X fits (P if none does).  Only for SUBSPACE without a checkpoint, on a dense
+ * source with read_block. */
 #define PRSVD_SVD_PARAMS_INIT                                                            \
   {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20, \
    .n_probes = 10, .rcond_min = 1e-6, .check_finite = 1, .method = PRSVD_METHOD_SUBSPACE,  \
    .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
    .core_dim = 0, .tol = 0.0, .sym_tol = 1e-8, .prefetch = 1, .center = 0, .scale = 0,      \
    .max_rank = 0, .block = 10, .precision = PRSVD_PRECISION_AUTO, .progress = NULL,          \
-   .progress_arg = NULL, .checkpoint = NULL}
+   .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0}
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
  * times are this rank's own, the program reduces them). */
@@ -264,13 +276,16 @@ int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t budget, int
  * collective): rows per panel (params.memory is a ceiling: dense panels stay near 8 MiB, a
  * whole number of the source's chunk rows where that fits), panel-sized buffers (2 with the
  * reader thread, dense or CSR, plus the source's scratch) and whether panels are multiplied
- * in float32.  Usage error if the budget holds less than one row, or SINGLE is asked of a
- * sparse source. */
+ * in float32, and the process grid.  Usage error if the budget holds less than one row, SINGLE
+ * is asked of a sparse source, or a grid with pc > 1 of a method, source or option that runs on
+ * P x 1 only. */
 struct prsvd_svd_plan {
   int64_t panel_rows;
   int buffers;
   int single;
   int64_t panel_bytes;   /* one buffer */
+  int grid_rows, grid_cols; /* the process grid pr x pc (params.grid_*, or the automatic one) */
+  int64_t x_rows;        /* rows of the test matrix X each rank holds: ceil(n / pc) at most */
 };
 int prsvd_svd_plan(const struct prsvd_svd_params *params, const prsvd_source *a, int nprocs,
                    struct prsvd_svd_plan *plan);

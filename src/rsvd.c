@@ -17,6 +17,15 @@
  * Assumptions: 1 <= k <= min(m, n); l = min(k + p, min(m, n)); every rank passes a source of
  * the same matrix.  Y (m x l) and H (n x l) are distributed by row blocks; X and the probe
  * matrix W (n x l, n x probes) are replicated; only l x l matrices are small-dense.
+ *
+ * On a 2-D grid pr x pc (svd->grid2d) rank (i, j) streams its process row's rows restricted to
+ * column block j, so X and W are replicated only within a process column (n / pc rows):
+ *   Y_i = sum_j A_ij X_j        summed over the process row panel by panel (sketch.c), so the
+ *                               co-range update uses whole rows of Y
+ *   H_j = sum_i A_ij^T Y_i      reduce-scattered within the process column into H (on by_cols)
+ *   X_j = orth(H)_j             allgathered within the process column
+ * Test matrices are drawn by global row, so X_j is rows [c0, c0 + nc) of the 1-D X: the same
+ * result at any grid shape.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -38,53 +47,68 @@ static double rcond_upper(int l, const double *r) {
   return info ? 0.0 : rcond;
 }
 
+/* H = the sum over ranks of the co-range parts: over all ranks, or on a 2-D grid over the
+ * process column (each part holds its column block). */
+static int reduce_corange(const struct prsvd_grid2d *g2, const double *part, prsvd_dmat *h) {
+  if (g2) return prsvd_dmat_reduce_scatter_within(part, g2->col_comm, h);
+  return prsvd_dmat_reduce_scatter(part, h);
+}
+
 /* The passes of subspace iteration: on return Q (m x l, orthonormal) and AtQ = A^T Q
- * (n x l), and the probes' A W (m x np) with W (n x np, replicated; caller frees).  With
+ * (n x l), and the probes' A W (m x np) with W's rows [*w_row0, *w_row0 + *w_rows) (all n,
+ * or this rank's column block on a 2-D grid; caller frees) in w_out, ahead of X's.  With
  * params.checkpoint, the passes save and resume at panel boundaries. */
 int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat **q_out,
-                          prsvd_dmat **atq_out, prsvd_dmat **aw_out, double **w_out) {
+                          prsvd_dmat **atq_out, prsvd_dmat **aw_out, double **w_out,
+                          int64_t *w_row0, int64_t *w_rows) {
   int status = PRSVD_OK;
   const struct prsvd_svd_params *prm = &svd->params;
-  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
+  const int64_t m = prsvd_source_rows(a), n_all = prsvd_source_cols(a);
   const int64_t np = prm->n_probes > 0 ? prm->n_probes : 0;
-  const int rank = prsvd_grid_rank(svd->grid);
+  const struct prsvd_grid2d *g2 = svd->grid2d;
   double *work = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
   double *xp = NULL, *col_sum = NULL, *col_sumsq = NULL, *s = NULL;
   prsvd_dmat *y = NULL, *y_probes = NULL, *h = NULL;
+  prsvd_source *view = NULL;
   const int center = prm->center;
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
   struct prsvd_ckpt ck;
   int il, resumed = 0, start_pass = 0;
+  int64_t c0 = 0, n = n_all; /* this rank's columns of A: rows [c0, c0 + n) of X, W and H */
 
   memset(&pass, 0, sizeof pass);
   prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
   PRSVD_CHECK(prsvd_to_int(l, "sketch width k + p", &il));
-  int64_t panel_rows, my_row0, my_rows;
+  int64_t panel_rows;
   PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
-  prsvd_row_block(m, rank, prsvd_grid_nprocs(svd->grid), &my_row0, &my_rows);
   svd->stats.panel_rows = panel_rows;
 
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, m, l, &y));
+  PRSVD_TRY(prsvd_dmat_create(svd->grid, m, np ? np : 1, &y_probes));
+  PRSVD_TRY(prsvd_dmat_create(g2 ? g2->by_cols : svd->grid, n_all, l, &h));
+  if (g2) { /* column block j: the rows of H that process column j holds */
+    prsvd_dmat_span(h, g2->col_comm, &c0, &n);
+    PRSVD_TRY(prsvd_source_columns(a, c0, n, &view));
+  }
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, l + np, 0));
   PRSVD_ALLOC(x, n * (l + np)); /* [X | W]: the last pass also applies the probes W */
   PRSVD_ALLOC(h_full, n * l);
   PRSVD_ALLOC(r, l * l);
-  if (center) { /* X_p = D^-1 X in the pass; column statistics from the first pass */
+  if (center) { /* X_p = D^-1 X in the pass; column statistics (all n) from the first pass */
     PRSVD_ALLOC(xp, n * (l + np));
-    PRSVD_ALLOC(col_sum, n);
-    PRSVD_ALLOC(col_sumsq, n);
+    PRSVD_ALLOC(col_sum, n_all);
+    PRSVD_ALLOC(col_sumsq, n_all);
     PRSVD_ALLOC(s, l);
   }
-  PRSVD_TRY(prsvd_dmat_create(svd->grid, m, l, &y));
-  PRSVD_TRY(prsvd_dmat_create(svd->grid, m, np ? np : 1, &y_probes));
-  PRSVD_TRY(prsvd_dmat_create(svd->grid, n, l, &h));
 
   /* X = Omega, W = probes: entries depend on (seed, row, column) only */
-  prsvd_rng_fill(prm->seed, PRSVD_STREAM_OMEGA, 0, n, 0, l, x, n);
+  prsvd_rng_fill(prm->seed, PRSVD_STREAM_OMEGA, c0, n, 0, l, x, n);
   probes = x + n * l;
-  if (np) prsvd_rng_fill(prm->seed, PRSVD_STREAM_PROBE, 0, n, 0, np, probes, n);
+  if (np) prsvd_rng_fill(prm->seed, PRSVD_STREAM_PROBE, c0, n, 0, np, probes, n);
 
-  pass.a = a;
+  pass.a = view ? view : a;
+  pass.grid2d = g2;
   pass.panel_rows = panel_rows;
   pass.work = work;
   pass.params = prm;
@@ -105,8 +129,8 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     prsvd_ckpt_array(&ck, "AW", pl, m, prsvd_dmat_cols(y_probes), pld, p0, pr, 1);
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "H", h_full, n, l));
     if (center) {
-      PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sum", col_sum, n, 1));
-      PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sumsq", col_sumsq, n, 1));
+      PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sum", col_sum, n_all, 1));
+      PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sumsq", col_sumsq, n_all, 1));
     }
     if (pass.n_samples)
       PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "symmetry_samples", pass.sample_val, pass.n_samples, 1));
@@ -116,7 +140,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       svd->stats.passes = ck.passes_done;
       if (start_pass > 0) pass.n_samples = 0; /* symmetry checked in the first pass */
       if (center && start_pass > 0) { /* the statistics of the first pass are final */
-        PRSVD_TRY(prsvd_center_stats(svd, m, n, col_sum, col_sumsq));
+        PRSVD_TRY(prsvd_center_stats(svd, m, n_all, col_sum, col_sumsq));
         prsvd_ckpt_partial_reduced(&ck, col_sum);
         prsvd_ckpt_partial_reduced(&ck, col_sumsq);
       }
@@ -132,13 +156,13 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     pass.n_keep = last && np ? 2 : 1;
     pass.check_finite = prm->check_finite && cur.pass == 0;
     if (center) { /* X_p = D^-1 X (D = I until the first pass has measured it) */
-      pass.col_sum = cur.pass == 0 ? col_sum : NULL;
-      pass.col_sumsq = cur.pass == 0 ? col_sumsq : NULL;
+      pass.col_sum = cur.pass == 0 ? col_sum + c0 : NULL; /* this rank's columns */
+      pass.col_sumsq = cur.pass == 0 ? col_sumsq + c0 : NULL;
       if (cur.pass == 0) memcpy(xp, x, sizeof(double) * (size_t)(n * (l + np)));
-      else prsvd_center_right(svd, n, l + np, x, xp);
+      else prsvd_center_right(svd, c0, n, l + np, x, xp);
     }
     if (!continuing) {
-      cur.next_row = my_row0;
+      cur.next_row = 0; /* the pass moves it to this rank's first row */
       memset(h_full, 0, sizeof(double) * (size_t)(n * l));
     }
     ck.passes_done = svd->stats.passes;
@@ -150,26 +174,27 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       pass.n_samples = 0;
     }
     prsvd_profile_begin(PRSVD_EV_REDUCE);
-    PRSVD_TRY(prsvd_dmat_reduce_scatter(h_full, h));
+    PRSVD_TRY(reduce_corange(g2, h_full, h));
     prsvd_profile_end(PRSVD_EV_REDUCE, 8.0 * (double)(n * l), 0.0);
     if (center) {
       /* A~ X = Y - 1 (mu^T X_p);  A~^T Y_c = D^-1 (H - mu s^T), s = 1^T Y */
       if (cur.pass == 0) { /* from here on every rank holds the totals */
-        PRSVD_TRY(prsvd_center_stats(svd, m, n, col_sum, col_sumsq));
+        PRSVD_TRY(prsvd_center_stats(svd, m, n_all, col_sum, col_sumsq));
         prsvd_ckpt_partial_reduced(&ck, col_sum);
         prsvd_ckpt_partial_reduced(&ck, col_sumsq);
       }
       PRSVD_TRY(prsvd_center_colsums(svd, y, s));
-      PRSVD_TRY(prsvd_center_range(svd, y, 0, xp, n));
-      if (last && np) PRSVD_TRY(prsvd_center_range(svd, y_probes, l, xp, n));
+      PRSVD_TRY(prsvd_center_range(svd, y, 0, xp, c0, n));
+      if (last && np) PRSVD_TRY(prsvd_center_range(svd, y_probes, l, xp, c0, n));
       prsvd_center_corange(svd, h, s);
     }
     svd->stats.passes++;
     if (last) break;
-    /* X = orth(H) */
+    /* X = orth(H) (on a 2-D grid: this column block's rows) */
     prsvd_profile_begin(PRSVD_EV_ORTH);
     PRSVD_TRY(prsvd_dmat_qr(h, r));
-    PRSVD_TRY(prsvd_dmat_allgather(h, x));
+    if (g2) PRSVD_TRY(prsvd_dmat_allgather_within(h, g2->col_comm, x));
+    else PRSVD_TRY(prsvd_dmat_allgather(h, x));
     prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 4.0 * (double)n * (double)(l * l));
   }
 
@@ -192,7 +217,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     cur.n_passes++;
     cur.pass = prm->power_iters + 1;
     if (!continuing) {
-      cur.next_row = my_row0;
+      cur.next_row = 0; /* the pass moves it to this rank's first row */
       memset(h_full, 0, sizeof(double) * (size_t)(n * l));
     }
     ck.phase = 1;
@@ -200,7 +225,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     ck.passes_done = svd->stats.passes;
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
-    PRSVD_TRY(prsvd_dmat_reduce_scatter(h_full, h));
+    PRSVD_TRY(reduce_corange(g2, h_full, h));
     if (center) { /* A~^T Q = D^-1 (A^T Q - mu (1^T Q)) */
       PRSVD_TRY(prsvd_center_colsums(svd, y, s));
       prsvd_center_corange(svd, h, s);
@@ -211,7 +236,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     /* B^T = H R^-1 */
     PRSVD_TRY(prsvd_dmat_solve_upper(h, r));
   }
-  *q_out = y, *atq_out = h, *aw_out = y_probes, *w_out = x;
+  *q_out = y, *atq_out = h, *aw_out = y_probes, *w_out = x, *w_row0 = c0, *w_rows = n;
   y = h = y_probes = NULL;
   x = NULL;
 done:
@@ -231,6 +256,7 @@ done:
   prsvd_dmat_destroy(&y);
   prsvd_dmat_destroy(&y_probes);
   prsvd_dmat_destroy(&h);
+  prsvd_source_destroy(&view);
   return status;
 }
 
@@ -241,15 +267,16 @@ int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a) {
   int64_t l = k + (svd->params.oversample > 0 ? svd->params.oversample : 0);
   prsvd_dmat *q = NULL, *atq = NULL, *aw = NULL;
   double *w = NULL;
+  int64_t w0, wr;
   if (k < 1 || k > mn)
     PRSVD_ERR(PRSVD_ERR_USAGE, "rank k = %lld must be between 1 and min(rows, cols) = %lld",
               (long long)k, (long long)mn);
   if (l > mn) l = mn;
   svd->k = k;
-  PRSVD_TRY(prsvd_subspace_sketch(svd, a, l, &q, &atq, &aw, &w));
+  PRSVD_TRY(prsvd_subspace_sketch(svd, a, l, &q, &atq, &aw, &w, &w0, &wr));
   /* A ~ Q B with B^T = A^T Q: U, S, V */
   PRSVD_TRY(prsvd_svd_finish_qb(svd, q, atq, NULL));
-  if (svd->params.n_probes > 0) PRSVD_TRY(prsvd_svd_estimate_right(svd, aw, w + n * l));
+  if (svd->params.n_probes > 0) PRSVD_TRY(prsvd_svd_estimate_right(svd, aw, w + wr * l, w0, wr));
 done:
   prsvd_dmat_destroy(&q);
   prsvd_dmat_destroy(&atq);

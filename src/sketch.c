@@ -101,14 +101,62 @@ static void narrow(const double *x, int64_t ldx, int64_t rows, int64_t cols, flo
 }
 
 static int check_finite(const struct prsvd_pass *p, int64_t row0, int64_t nr, int64_t n) {
+  const int64_t col0 = prsvd_source_col0(p->a);
   WITH_PANEL(p, A, {
     for (int64_t i = 0; i < nr; i++)
       for (int64_t j = 0; j < n; j++)
         if (!isfinite(A[i * n + j]))
           PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
-                    isnan(A[i * n + j]) ? "NaN" : "Inf", (long long)(row0 + i), (long long)j);
+                    isnan(A[i * n + j]) ? "NaN" : "Inf", (long long)(row0 + i), (long long)(col0 + j));
   });
   return PRSVD_OK;
+}
+
+/* ---- the per-panel sums of a 2-D grid (sketch.h, grid2d) ---- */
+
+/* Columns of a panel's sum: the right product's, or the co-range source's without one. */
+static int64_t row_sum_width(const struct prsvd_pass *p) {
+  if (!p->grid2d) return 0;
+  if (p->n_right) return p->n_right;
+  return p->corange ? prsvd_dmat_cols(p->corange_src) : 0;
+}
+
+/* The step's sum over the process row of p->row_sum (nr x width), with this rank's failure
+ * flag after it: PRSVD_ERR_INPUT if another rank of the row failed (its own error is the
+ * one the agreement after the pass reports). */
+static int row_sum(struct prsvd_pass *p, int64_t r, int64_t nr, int failed) {
+  const int64_t count = nr * row_sum_width(p);
+  int icount;
+  PRSVD_CHECK(prsvd_to_int(count + 1, "panel sum", &icount));
+  p->row_sum[count] = failed ? 1.0 : 0.0;
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, p->row_sum, icount, MPI_DOUBLE, MPI_SUM,
+                          p->grid2d->row_comm));
+  if (!failed && p->row_sum[count] != 0.0) {
+    prsvd_error_set(PRSVD_ERR_INPUT, __FILE__, __LINE__, __func__,
+                    "'%s': rows [%lld, %lld) failed on another rank of this process row",
+                    prsvd_source_name(p->a), (long long)r, (long long)(r + nr));
+    return prsvd_error_echo();
+  }
+  return PRSVD_OK;
+}
+
+/* A failed step still joins its sum, so no rank of the process row waits. */
+static int row_join(struct prsvd_pass *p, int64_t r, int64_t nr, int status) {
+  if (row_sum_width(p)) row_sum(p, r, nr, 1);
+  return status;
+}
+
+/* K_i of the rows [r, r + nr) with no right product: the process row's blocks of the co-range
+ * source, each rank adding its rows. */
+static int row_gather(struct prsvd_pass *p, int64_t r, int64_t nr) {
+  const int64_t kc = prsvd_dmat_cols(p->corange_src);
+  int64_t k0, kr, kld;
+  const double *k = prsvd_dmat_local(p->corange_src, &k0, &kr, &kld);
+  const int64_t lo = r > k0 ? r : k0, hi = r + nr < k0 + kr ? r + nr : k0 + kr;
+  memset(p->row_sum, 0, sizeof(double) * (size_t)(nr * kc));
+  for (int64_t c = 0; c < kc && hi > lo; c++)
+    memcpy(p->row_sum + c * nr + lo - r, k + c * kld + lo - k0, sizeof(double) * (size_t)(hi - lo));
+  return row_sum(p, r, nr, 0);
 }
 
 /* The single-precision scratch: R (n x n_right), P_i (panel_rows x n_right), K_i or G_i
@@ -340,7 +388,8 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
                      int64_t local_rows, int64_t n, int in, int64_t nr64) {
   double *prod = p->work;
   double *g = p->work + p->panel_rows * p->n_right;
-  const int64_t r = cur->next_row, off = r - row0;
+  const int64_t r = cur->next_row;
+  int64_t off = r - row0;
   const int nr = (int)nr64;
   double flops = 0.0;
 
@@ -350,25 +399,40 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
     goto advance;
   }
-  if (p->check_finite) PRSVD_CHECK(check_finite(p, r, nr, n));
+  if (p->check_finite) {
+    const int bad = check_finite(p, r, nr, n);
+    if (bad) return row_join(p, r, nr, bad);
+  }
 
   prsvd_profile_begin(PRSVD_EV_SKETCH);
   panel_statistics(p, r, nr64, n);
-  /* P_i = A_i R, kept rows stored */
+  /* P_i = A_i R (on a 2-D grid summed over the process row), kept rows stored */
   if (p->n_right) {
     flops += right_product(p, nr, in, prod);
-    for (int t = 0; t < p->n_keep; t++) {
-      int64_t kld, kc = p->keep[t].ncols ? p->keep[t].ncols : prsvd_dmat_cols(p->keep[t].dmat);
-      double *k = prsvd_dmat_local(p->keep[t].dmat, NULL, NULL, &kld);
-      for (int64_t c = 0; c < kc; c++)
-        memcpy(k + c * kld + off, prod + (p->keep[t].col0 + c) * nr, sizeof(double) * (size_t)nr);
+    if (p->grid2d) {
+      memcpy(p->row_sum, prod, sizeof(double) * (size_t)(nr64 * p->n_right));
+      PRSVD_CHECK(row_sum(p, r, nr64, 0));
+      prod = p->row_sum;
     }
+    for (int t = 0; t < p->n_keep; t++) { /* the rows of the panel in this rank's block */
+      prsvd_dmat *kept = p->keep[t].dmat;
+      int64_t k0, kr, kld, kc = p->keep[t].ncols ? p->keep[t].ncols : prsvd_dmat_cols(kept);
+      double *k = prsvd_dmat_local(kept, &k0, &kr, &kld);
+      const int64_t lo = r > k0 ? r : k0, hi = r + nr < k0 + kr ? r + nr : k0 + kr;
+      const double *from = prod + p->keep[t].col0 * nr + lo - r;
+      for (int64_t c = 0; c < kc && hi > lo; c++)
+        memcpy(k + c * kld + lo - k0, from + c * nr, sizeof(double) * (size_t)(hi - lo));
+    }
+  } else if (p->grid2d && p->corange) {
+    PRSVD_CHECK(row_gather(p, r, nr64));
   }
   /* H += A_i^T K_i */
   if (p->corange) {
     int64_t kld;
     int kc = (int)prsvd_dmat_cols(p->corange_src), ild;
     const double *k = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
+    if (p->grid2d) /* the whole rows: P_i's (keep[0] is the co-range source) or gathered */
+      k = p->n_right ? prod + p->keep[0].col0 * nr : p->row_sum, kld = nr, off = 0;
     PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
     flops += panel_t_times(p, nr, in, k + off, ild, kc, p->corange);
   }
@@ -458,14 +522,16 @@ static void use_slot(const struct reads *rd, struct prsvd_pass *p, int slot) {
     set_panel(p, p->bufs[slot]);
 }
 
-/* The reader thread, unless the source's reads call MPI and MPI allows only the main thread. */
+/* The reader thread, unless the source's reads call MPI and MPI allows only the main thread;
+ * on a 2-D grid the main thread's per-panel sums would meet the reader's MPI-IO calls, which
+ * needs MPI_THREAD_MULTIPLE. */
 static int may_prefetch(const struct prsvd_pass *p) {
   struct prsvd_source_layout lay;
   int level = MPI_THREAD_SINGLE;
   if (!p->params || !p->params->prefetch) return 0;
   prsvd_source_get_layout(p->a, &lay);
   if (lay.mpi_reads) MPI_Query_thread(&level);
-  return !lay.mpi_reads || level >= MPI_THREAD_SERIALIZED;
+  return !lay.mpi_reads || level >= (p->grid2d ? MPI_THREAD_MULTIPLE : MPI_THREAD_SERIALIZED);
 }
 
 /* Post the read after the one ending at `next`, into buffer rd->cb: the panel there, or a
@@ -542,7 +608,8 @@ static void reads_end(struct reads *rd) {
 static int step(struct reads *rd, struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0,
                 int64_t local_rows, int64_t n, int in) {
   const int64_t end = row0 + local_rows, nr = panel_at(p, cur->next_row, end);
-  PRSVD_CHECK(reads_ready(rd, p, cur->next_row, nr, end));
+  const int status = reads_ready(rd, p, cur->next_row, nr, end);
+  if (status) return row_join(p, cur->next_row, nr, status);
   return one_panel(p, cur, row0, local_rows, n, in, nr);
 }
 
@@ -582,6 +649,10 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
  * product; for the sparse-map kernels on dense panels a transposed tile and the positions and
  * signs of a panel's rows; for a single-precision pass the float32 copies. */
 static int scratch_begin(struct prsvd_pass *p, int64_t n) {
+  if (row_sum_width(p)) {
+    p->row_sum = malloc(sizeof(double) * (size_t)(p->panel_rows * row_sum_width(p) + 1));
+    if (!p->row_sum) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a panel's sum over the process row");
+  }
   if (prsvd_source_nnz(p->a) >= 0) {
     if (p->n_right && p->right) {
       p->right_t = malloc(sizeof(double) * (size_t)(n * p->n_right));
@@ -612,7 +683,8 @@ static int scratch_begin(struct prsvd_pass *p, int64_t n) {
 
 static void scratch_end(struct prsvd_pass *p) {
   free(p->right_t), free(p->corange_t), free(p->tile), free(p->tile_sign), free(p->tile_pos), free(p->f32);
-  p->right_t = p->corange_t = p->tile = p->tile_sign = NULL;
+  free(p->row_sum);
+  p->right_t = p->corange_t = p->tile = p->tile_sign = p->row_sum = NULL;
   p->tile_pos = NULL;
   p->f32 = NULL;
 }
@@ -627,7 +699,10 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
   if (!ref || prsvd_dmat_rows(ref) != m)
     PRSVD_ERR(PRSVD_ERR_INTERNAL, "a pass needs an m-row kept or co-range matrix to place its rows");
-  prsvd_dmat_local(ref, &row0, &local_rows, NULL);
+  if (p->grid2d) prsvd_dmat_span(ref, p->grid2d->row_comm, &row0, &local_rows);
+  else prsvd_dmat_local(ref, &row0, &local_rows, NULL);
+  if (p->grid2d && p->n_right && p->corange && p->corange_src != p->keep[0].dmat)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "a 2-D pass takes its co-range rows from the first kept matrix");
   PRSVD_CHECK(prsvd_to_int(n, "columns of A", &in));
   if (cur->next_row < row0) cur->next_row = row0;
   const int64_t end = row0 + local_rows;
@@ -669,7 +744,12 @@ int prsvd_pass_single(const struct prsvd_svd_params *params, const prsvd_source 
 }
 
 int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single) {
-  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), nnz = prsvd_source_nnz(a);
+  return prsvd_panel_rows_cols(a, prsvd_source_cols(a), memory, prefetch, single);
+}
+
+int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, int prefetch,
+                              int single) {
+  const int64_t m = prsvd_source_rows(a), nnz = prsvd_source_nnz(a);
   const int buffers = prefetch ? 2 : 1;
   if (nnz >= 0) { /* 16 bytes an entry (index + value), at least one row; shared by the buffers */
     const double per_row = 16.0 * ((double)nnz / (double)(m > 0 ? m : 1)) + 8.0;

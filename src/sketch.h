@@ -126,6 +126,16 @@ struct prsvd_pass {
   void *hook_arg;
   MPI_Comm hook_comm;
 
+  /* A 2-D process grid (NULL: P x 1).  Then a is this rank's column block, and the pass reads
+   * the rows that the kept (or co-range source) matrix's blocks on the process row hold
+   * together; P_i is summed over the process row panel by panel, so the kept rows (those of
+   * this rank's blocks) and K_i are whole: K_i is P_i's columns of keep[0] (which must be the
+   * co-range source), or with no right product the process row's blocks of the co-range
+   * source summed.  Every rank of a process row takes the same steps; one whose read or check
+   * fails still joins the step's sum, and the whole row stops with an error. */
+  const struct prsvd_grid2d *grid2d;
+  double *row_sum;  /* made by the pass: a panel's sum (panel_rows x width) and a failure flag */
+
   /* entries (sample_row[t], sample_col[t]) of A copied into sample_val[t] when their row
    * passes by (sample_row sorted ascending) */
   int64_t n_samples;
@@ -154,6 +164,9 @@ int prsvd_pass_single(const struct prsvd_svd_params *params, const prsvd_source 
 #define PRSVD_PANEL_BYTES (8 << 20)
 #define PRSVD_PANEL_MIN_ROWS 256
 int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single);
+/* The same for panels of n of a's columns (a column block of a 2-D grid). */
+int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, int prefetch,
+                              int single);
 /* sketch_sparse.c: the updates of one CSR panel (rows [r, r + csr->rows), offset off into the
  * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */
 int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,

@@ -17,6 +17,7 @@ struct prsvd_source {
   char *name;
   struct prsvd_source_ops ops;
   void *ctx;
+  int64_t col0;             /* a column view: its first column in the underlying source */
 };
 
 int prsvd_source_create(int64_t rows, int64_t cols, const char *name,
@@ -216,23 +217,93 @@ void prsvd_source_destroy(prsvd_source **s) {
   *s = NULL;
 }
 
+int64_t prsvd_source_col0(const prsvd_source *s) { return s->col0; }
+int prsvd_source_has_blocks(const prsvd_source *s) {
+  return prsvd_source_nnz(s) < 0 && s->ops.read_block;
+}
+
+/* A column view reads the rows' window through the underlying source, counting the bytes there
+ * (where the solve's totals look). */
+struct view_ctx {
+  prsvd_source *base;
+  int64_t col0, ncols;
+};
+
+static int view_read_any(struct view_ctx *v, int64_t row0, int64_t nrows, int single, void *panel) {
+  struct rchar_mark mk;
+  prsvd_source *b = v->base;
+  count_begin(b, &mk);
+  const int status = b->ops.read_block(b->ctx, row0, nrows, v->col0, v->ncols, single, panel);
+  count_end(b, &mk);
+  return status;
+}
+
+static int view_read(void *ctx, int64_t row0, int64_t nrows, double *panel) {
+  return view_read_any(ctx, row0, nrows, 0, panel);
+}
+
+static int view_read_f32(void *ctx, int64_t row0, int64_t nrows, float *panel) {
+  return view_read_any(ctx, row0, nrows, 1, panel);
+}
+
+static void view_destroy(void *ctx) { free(ctx); }
+
+int prsvd_source_columns(prsvd_source *s, int64_t col0, int64_t ncols, prsvd_source **out) {
+  static const struct prsvd_source_ops ops = {view_read, view_destroy, NULL, view_read_f32, NULL};
+  int status = PRSVD_OK;
+  struct view_ctx *v = NULL;
+  *out = NULL;
+  if (prsvd_source_nnz(s) >= 0)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "'%s' is sparse: a 2-D process grid (--grid PRxPC with PC > 1) reads dense "
+              "sources only; use --grid Px1", s->name);
+  if (!s->ops.read_block)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "'%s' cannot be read by column blocks (column panels, or a source without "
+              "read_block): a 2-D process grid (--grid PRxPC with PC > 1) needs row panels; use --grid Px1",
+              s->name);
+  if (col0 < 0 || ncols < 1 || col0 + ncols > s->cols)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s': column block [%lld, %lld) outside its %lld columns", s->name,
+              (long long)col0, (long long)(col0 + ncols), (long long)s->cols);
+  PRSVD_ALLOC(v, 1);
+  v->base = s, v->col0 = col0, v->ncols = ncols;
+  PRSVD_TRY(prsvd_source_create(s->rows, ncols, s->name, &ops, v, out));
+  v = NULL;
+  (*out)->layout = s->layout;
+  (*out)->layout.scratch_panels = 0;
+  (*out)->col0 = col0;
+done:
+  free(v);
+  return status;
+}
+
 struct memory_ctx {
   const double *a;
   int64_t cols, lda;
 };
 
+static int memory_read_block(void *ctx, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols,
+                             int single, void *panel) {
+  const struct memory_ctx *m = ctx;
+  for (int64_t i = 0; i < nrows; i++) {
+    const double *row = m->a + (row0 + i) * m->lda + col0;
+    if (single)
+      for (int64_t j = 0; j < ncols; j++) ((float *)panel)[i * ncols + j] = (float)row[j];
+    else
+      memcpy((double *)panel + i * ncols, row, sizeof(double) * (size_t)ncols);
+  }
+  return PRSVD_OK;
+}
+
 static int memory_read(void *ctx, int64_t row0, int64_t nrows, double *panel) {
   const struct memory_ctx *m = ctx;
-  for (int64_t i = 0; i < nrows; i++)
-    memcpy(panel + i * m->cols, m->a + (row0 + i) * m->lda, sizeof(double) * (size_t)m->cols);
-  return PRSVD_OK;
+  return memory_read_block(ctx, row0, nrows, 0, m->cols, 0, panel);
 }
 
 static void memory_destroy(void *ctx) { free(ctx); }
 
 int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda,
                         prsvd_source **out) {
-  static const struct prsvd_source_ops ops = {memory_read, memory_destroy, NULL, NULL};
+  static const struct prsvd_source_ops ops = {memory_read, memory_destroy, NULL, NULL,
+                                              memory_read_block};
   int status = PRSVD_OK;
   struct memory_ctx *m = NULL;
   *out = NULL;

@@ -22,4 +22,14 @@ int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct p
 int prsvd_csr_check(const struct prsvd_csr *p, int64_t nrows, int64_t cols, const char *name,
                     int64_t row0);
 
+/* A view of columns [col0, col0 + ncols) of a dense source s (kept alive by the caller): a
+ * rows x ncols source whose reads go through s's read_block (float64 or float32), counted in
+ * s's file bytes; its layout is s's.  PRSVD_ERR_USAGE, naming s, for a sparse source or one
+ * without read_block (HDF5 column panels).  What rank (i, j) of a 2-D grid streams. */
+int prsvd_source_columns(prsvd_source *s, int64_t col0, int64_t ncols, prsvd_source **view);
+/* 1 if s can be read by column blocks (dense, with read_block). */
+int prsvd_source_has_blocks(const prsvd_source *s);
+/* A view's first column in its underlying source (0 for any other source). */
+int64_t prsvd_source_col0(const prsvd_source *s);
+
 #endif

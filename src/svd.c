@@ -38,6 +38,7 @@ int prsvd_svd_set_params(prsvd_svd *svd, const struct prsvd_svd_params *params) 
 static void clear_result(prsvd_svd *svd) {
   prsvd_dmat_destroy(&svd->u);
   prsvd_dmat_destroy(&svd->v);
+  prsvd_grid2d_destroy(&svd->grid2d); /* after V, which may live on its by_cols grid */
   free(svd->s);
   free(svd->scree);
   free(svd->mean);
@@ -89,6 +90,8 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
   if (svd->params.scale && svd->params.power_iters < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale needs at least one power iteration (-q >= 1): the first pass learns the scales");
   PRSVD_CHECK(prsvd_svd_plan(&svd->params, a, prsvd_grid_nprocs(svd->grid), &plan));
+  if (plan.grid_cols > 1)
+    PRSVD_CHECK(prsvd_grid2d_create(svd->comm, plan.grid_rows, plan.grid_cols, &svd->grid2d));
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
     if (methods[i].method == svd->params.method) {
       const int64_t before = prsvd_source_file_bytes(a);
@@ -99,11 +102,61 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_ERR(PRSVD_ERR_USAGE, "unknown SVD method %d", (int)svd->params.method);
 }
 
+/* Rows of column block j of n columns on a pr x pc grid: those the ranks j pr .. j pr + pr - 1
+ * of the column-major P x 1 grid hold (prsvd_grid2d's by_cols). */
+static int64_t column_block(int64_t n, int pr, int pc, int j) {
+  int64_t r0, lr, e0, el;
+  prsvd_row_block(n, j * pr, pr * pc, &r0, &lr);
+  prsvd_row_block(n, j * pr + pr - 1, pr * pc, &e0, &el);
+  return e0 + el - r0;
+}
+
+/* The process grid: params.grid_rows x grid_cols, or the automatic one (prsvd.h, struct
+ * prsvd_svd_params); checks that pc > 1 is for a solve that runs on it. */
+static int plan_grid(const struct prsvd_svd_params *prm, const prsvd_source *a, int nprocs,
+                     struct prsvd_svd_plan *plan) {
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
+  int64_t l = prm->rank + (prm->oversample > 0 ? prm->oversample : 0);
+  if (l > mn) l = mn;
+  const int64_t x_cols = l + (prm->n_probes > 0 ? prm->n_probes : 0);
+  int pr = prm->grid_rows, pc = prm->grid_cols;
+  if (!pr && !pc) { /* automatic: the smallest pc whose column block's X fits in --memory */
+    pc = 1;
+    if (prm->method == PRSVD_METHOD_SUBSPACE && !prm->checkpoint && prsvd_source_has_blocks(a) &&
+        8 * n * x_cols > prm->memory)
+      for (pc = 2; pc < nprocs; pc++)
+        if (nprocs % pc == 0 && column_block(n, nprocs / pc, pc, pc - 1) > 0 &&
+            8 * column_block(n, nprocs / pc, pc, 0) * x_cols <= prm->memory)
+          break;
+    if (pc > nprocs) pc = nprocs;
+    pr = nprocs / pc;
+  }
+  if (pr < 1 || pc < 1 || (int64_t)pr * pc != nprocs)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--grid %dx%d needs %lld ranks, not %d", pr, pc, (long long)pr * pc, nprocs);
+  plan->grid_rows = pr, plan->grid_cols = pc;
+  plan->x_rows = pc > 1 ? column_block(n, pr, pc, 0) : n;
+  if (pc == 1) return PRSVD_OK;
+  if (prm->method != PRSVD_METHOD_SUBSPACE)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--grid %dx%d: a 2-D grid runs subspace iteration only, not --passes 1, --tol or "
+              "eig; use --grid %dx1", pr, pc, nprocs);
+  if (prm->checkpoint)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--grid %dx%d: --checkpoint runs on a P x 1 grid only; use --grid %dx1", pr, pc, nprocs);
+  if (!prsvd_source_has_blocks(a))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--grid %dx%d: '%s' cannot be read by column blocks (%s); use --grid %dx1", pr, pc,
+              prsvd_source_name(a), prsvd_source_nnz(a) >= 0 ? "a sparse source" : "column panels", nprocs);
+  if (column_block(n, pr, pc, pc - 1) < 1)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--grid %dx%d leaves column block %d of '%s' empty: %lld columns are too few for "
+              "%d column blocks of %d ranks", pr, pc, pc - 1, prsvd_source_name(a), (long long)n, pc, pr);
+  return PRSVD_OK;
+}
+
 int prsvd_svd_plan(const struct prsvd_svd_params *prm, const prsvd_source *a, int nprocs,
                    struct prsvd_svd_plan *plan) {
-  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), nnz = prsvd_source_nnz(a);
-  const int64_t max_rows = (m + nprocs - 1) / nprocs;
+  const int64_t m = prsvd_source_rows(a), nnz = prsvd_source_nnz(a);
   memset(plan, 0, sizeof *plan);
+  PRSVD_CHECK(plan_grid(prm, a, nprocs, plan));
+  /* a process row streams the rows of its pc ranks' blocks, each rank x_rows columns */
+  const int64_t max_rows = plan->grid_cols * ((m + nprocs - 1) / nprocs), width = plan->x_rows;
   if (prm->precision == PRSVD_PRECISION_SINGLE && nnz >= 0)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--precision single: '%s' is sparse, and sparse panels are multiplied in float64",
               prsvd_source_name(a));
@@ -112,15 +165,16 @@ int prsvd_svd_plan(const struct prsvd_svd_params *prm, const prsvd_source *a, in
   plan->single = prsvd_pass_single(prm, a);
   plan->buffers = (prm->prefetch ? 2 : 1) + (nnz < 0 ? lay.scratch_panels : 0);
   const int64_t elem = plan->single ? 4 : 8;
-  int64_t rows = prsvd_panel_rows_for(a, prm->memory, prm->prefetch, plan->single);
+  int64_t rows = prsvd_panel_rows_cols(a, width, prm->memory, prm->prefetch, plan->single);
   if (rows < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE,
               "--memory %lld bytes holds less than one row of '%s' (%lld columns: %lld bytes)",
-              (long long)prm->memory, prsvd_source_name(a), (long long)n, (long long)(elem * n));
+              (long long)prm->memory, prsvd_source_name(a), (long long)width, (long long)(elem * width));
   if (rows > max_rows) rows = max_rows > 0 ? max_rows : 1;
   plan->panel_rows = rows;
   /* dense rows, or CSR at the average row density (16 bytes an entry, 8 a row pointer) */
-  plan->panel_bytes = nnz < 0 ? rows * n * elem : (int64_t)((16.0 * (double)nnz / (double)m + 8.0) * (double)rows);
+  plan->panel_bytes = nnz < 0 ? rows * width * elem
+                              : (int64_t)((16.0 * (double)nnz / (double)m + 8.0) * (double)rows);
   return PRSVD_OK;
 }
 
@@ -186,7 +240,7 @@ int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat *q, const double *c, prsvd_
   PRSVD_TRY(prsvd_small_svd(svd->comm, ia, ib, c, sigma, uc, vc));
   /* U = Q U_c, V = P V_c (first k columns) */
   PRSVD_TRY(prsvd_dmat_create(svd->grid, prsvd_dmat_rows(q), k, &svd->u));
-  PRSVD_TRY(prsvd_dmat_create(svd->grid, prsvd_dmat_rows(p), k, &svd->v));
+  PRSVD_TRY(prsvd_dmat_create(prsvd_dmat_grid(p), prsvd_dmat_rows(p), k, &svd->v)); /* P's rows */
   PRSVD_TRY(prsvd_dmat_mul_small(q, a, uc, a, k, svd->u));
   PRSVD_TRY(prsvd_dmat_mul_small(p, b, vc, b, k, svd->v));
   PRSVD_ALLOC(svd->s, k);
@@ -250,9 +304,10 @@ done:
 
 /* (A - U S V^T) W = A W - U (S (V^T W)): HMT eq. (4.3) bounds the spectral norm by
  * 10 sqrt(2/pi) max_i ||e_i||; the mean of ||e_i||^2 estimates the squared Frobenius norm. */
-int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double *w) {
+int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double *w, int64_t w0,
+                             int64_t ldw) {
   int status = PRSVD_OK;
-  const int64_t k = svd->k, np = prsvd_dmat_cols(aw), n = prsvd_dmat_rows(svd->v);
+  const int64_t k = svd->k, np = prsvd_dmat_cols(aw);
   double *vtw = NULL, *norms = NULL;
   prsvd_dmat *e = NULL;
   int64_t v0, vr, vld, er, eld, ald;
@@ -264,7 +319,7 @@ int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double 
   for (int64_t j = 0; j < np; j++)
     for (int64_t c = 0; c < k; c++) {
       double acc = 0.0;
-      for (int64_t i = 0; i < vr; i++) acc += v[c * vld + i] * w[j * n + v0 + i];
+      for (int64_t i = 0; i < vr; i++) acc += v[c * vld + i] * w[j * ldw + v0 - w0 + i];
       vtw[j * k + c] = acc;
     }
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, vtw, (int)(k * np), MPI_DOUBLE, MPI_SUM, svd->comm));

@@ -17,6 +17,7 @@
 struct prsvd_svd {
   MPI_Comm comm;
   prsvd_grid *grid;
+  struct prsvd_grid2d *grid2d; /* the solve's pr x pc grid when pc > 1 (subspace), else NULL */
   struct prsvd_svd_params params;
   int64_t k;
   double *s;
@@ -40,8 +41,10 @@ int prsvd_svd_finish_qb(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double *s
 /* Collective: U (k columns) and S from the left singular vectors of e (m x l, destroyed);
  * sigma_all receives l values. */
 int prsvd_svd_finish_left(prsvd_svd *svd, prsvd_dmat *e, double *sigma_all);
-/* Collective: from right probes (m x np kept rows of A W, W replicated n x np). */
-int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double *w);
+/* Collective: from right probes (m x np kept rows of A W) and W's rows [w0, w0 + ldw) (ld ldw:
+ * all n rows, or on a 2-D grid the column block that holds this rank's rows of V). */
+int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double *w, int64_t w0,
+                             int64_t ldw);
 /* Collective: from left probes S^T = (Theta A)^T (n x np, replicated full sum) with Theta
  * generated from (seed, stream) over A's rows. */
 int prsvd_svd_estimate_left(prsvd_svd *svd, const double *st, int64_t np, uint64_t seed,
@@ -49,8 +52,12 @@ int prsvd_svd_estimate_left(prsvd_svd *svd, const double *st, int64_t np, uint64
 
 /* Implicit centering (center.c), collective where they reduce. */
 int prsvd_center_stats(prsvd_svd *svd, int64_t m, int64_t n, double *col_sum, double *col_sumsq);
-void prsvd_center_right(const prsvd_svd *svd, int64_t n, int64_t cols, const double *x, double *xp);
-int prsvd_center_range(const prsvd_svd *svd, prsvd_dmat *y, int64_t col0, const double *xp, int64_t n);
+/* x and xp hold rows [row0, row0 + n) of X and X_p (all rows, or a 2-D grid's column block;
+ * mu^T X_p is then summed over the process row). */
+void prsvd_center_right(const prsvd_svd *svd, int64_t row0, int64_t n, int64_t cols,
+                        const double *x, double *xp);
+int prsvd_center_range(const prsvd_svd *svd, prsvd_dmat *y, int64_t col0, const double *xp,
+                       int64_t row0, int64_t n);
 int prsvd_center_colsums(const prsvd_svd *svd, const prsvd_dmat *y, double *s);
 void prsvd_center_corange(const prsvd_svd *svd, prsvd_dmat *h, const double *s);
 
@@ -65,9 +72,11 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a);
 int prsvd_qb_truncate(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double fro2);
 int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_revd(prsvd_svd *svd, prsvd_source *a);
-/* The passes of subspace iteration (rsvd.c): Q (m x l), A^T Q (n x l), A W and W. */
+/* The passes of subspace iteration (rsvd.c): Q (m x l), A^T Q (n x l), A W and [X | W] of
+ * rows [w_row0, w_row0 + w_rows) (all n on a P x 1 grid). */
 int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat **q,
-                          prsvd_dmat **atq, prsvd_dmat **aw, double **w);
+                          prsvd_dmat **atq, prsvd_dmat **aw, double **w, int64_t *w_row0,
+                          int64_t *w_rows);
 /* Sampled symmetry of a square A read by the first pass (eig.c). */
 int prsvd_symmetry_samples(prsvd_svd *svd, int64_t n, struct prsvd_pass *pass);
 int prsvd_symmetry_check(prsvd_svd *svd, prsvd_source *a, struct prsvd_pass *pass);

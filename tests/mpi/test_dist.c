@@ -138,6 +138,57 @@ START_TEST(reduce_scatter_allgather_products) {
 }
 END_TEST
 
+/* Every pr x pc grid of this many ranks: the layout of a 2-D grid.  Process column j's blocks
+ * of an n-row matrix on by_cols tile column block j, the blocks tile [0, n), and each rank
+ * holds at most ceil(n / P) rows of it and pr ceil(n / P) rows of X (the memory claim); the
+ * reduce-scatter and allgather within a process column invert each other. */
+START_TEST(grid2d_layout) {
+  const int64_t n = 103, m = 57, cols = 3;
+  int nprocs;
+  MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
+  for (int pc = 1; pc <= nprocs; pc++) {
+    if (nprocs % pc) continue;
+    const int pr = nprocs / pc;
+    struct prsvd_grid2d *g = NULL;
+    prsvd_dmat *h = NULL, *y = NULL;
+    ck_assert_int_eq(prsvd_grid2d_create(MPI_COMM_WORLD, pr, pc, &g), 0);
+    ck_assert_int_eq(g->i * pc + g->j, prsvd_grid_rank(grid));
+    ck_assert_int_eq(prsvd_dmat_create(g->by_cols, n, cols, &h), 0);
+    ck_assert_int_eq(prsvd_dmat_create(grid, m, cols, &y), 0);
+    int64_t c0, nc, h0, hr, hld, r0, mr, y0, yr;
+    prsvd_dmat_span(h, g->col_comm, &c0, &nc);
+    double *hl = prsvd_dmat_local(h, &h0, &hr, &hld);
+    prsvd_dmat_local(y, &y0, &yr, NULL);
+    prsvd_dmat_span(y, g->row_comm, &r0, &mr);
+    /* this rank's blocks lie inside its column block and process row's rows */
+    ck_assert(h0 >= c0 && h0 + hr <= c0 + nc && y0 >= r0 && y0 + yr <= r0 + mr);
+    ck_assert_int_le(hr, (n + nprocs - 1) / nprocs);
+    ck_assert_int_le(nc, pr * ((n + nprocs - 1) / nprocs));
+    if (pc > 1) ck_assert_int_lt(nc, n);
+    /* the column blocks tile [0, n): their widths sum to n over a process row, in order */
+    int64_t total = 0, first = 0;
+    MPI_Allreduce(&nc, &total, 1, MPI_INT64_T, MPI_SUM, g->row_comm);
+    MPI_Allreduce(&c0, &first, 1, MPI_INT64_T, MPI_MIN, g->row_comm);
+    ck_assert_int_eq(total, n);
+    ck_assert_int_eq(first, 0);
+    /* every rank of the column contributes its block of a global matrix: the sum is pr times it */
+    double *part = malloc(sizeof(double) * (size_t)(nc * cols)), *back = malloc(sizeof(double) * (size_t)(nc * cols));
+    prsvd_rng_fill(8, 0, c0, nc, 0, cols, part, nc);
+    ck_assert_int_eq(prsvd_dmat_reduce_scatter_within(part, g->col_comm, h), 0);
+    for (int64_t c = 0; c < cols; c++)
+      for (int64_t i = 0; i < hr; i++)
+        ck_assert_double_le(fabs(hl[c * hld + i] - pr * part[c * nc + h0 - c0 + i]), 1e-13);
+    ck_assert_int_eq(prsvd_dmat_allgather_within(h, g->col_comm, back), 0);
+    for (int64_t i = 0; i < nc * cols; i++) ck_assert_double_le(fabs(back[i] - pr * part[i]), 1e-13);
+    free(part), free(back);
+    prsvd_dmat_destroy(&h);
+    prsvd_dmat_destroy(&y);
+    prsvd_grid2d_destroy(&g);
+    ck_assert_ptr_null(g);
+  }
+}
+END_TEST
+
 /* The library API end to end on an in-memory planted matrix, against LAPACK. */
 static void svd_against_lapack(enum prsvd_spectrum spectrum, double decay, int64_t m, int64_t n,
                                int64_t k, int q, int64_t memory, double tol_s) {
@@ -215,6 +266,90 @@ START_TEST(svd_exact_rank) {
 }
 END_TEST
 
+/* S, U and V (gathered, column-major) of a solve of a on a pr x pc grid. */
+static void solve_on_grid(prsvd_source *a, struct prsvd_svd_params prm, int pr, int pc, double *s,
+                          double *u, double *v) {
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), k = prm.rank;
+  prsvd_svd *svd = NULL;
+  const double *sl, *ul, *vl;
+  int64_t u0, ur, uld, v0, vr, vld;
+  prm.grid_rows = pr, prm.grid_cols = pc;
+  ck_assert_int_eq(prsvd_svd_create(MPI_COMM_WORLD, &svd), 0);
+  ck_assert_int_eq(prsvd_svd_set_params(svd, &prm), 0);
+  ck_assert_int_eq(prsvd_svd_solve(svd, a), 0);
+  ck_assert_int_eq(prsvd_svd_get_singular_values(svd, &sl), 0);
+  ck_assert_int_eq(prsvd_svd_get_u(svd, &ul, &u0, &ur, &uld), 0);
+  ck_assert_int_eq(prsvd_svd_get_v(svd, &vl, &v0, &vr, &vld), 0);
+  memcpy(s, sl, sizeof(double) * (size_t)k);
+  memset(u, 0, sizeof(double) * (size_t)(m * k));
+  memset(v, 0, sizeof(double) * (size_t)(n * k));
+  for (int64_t j = 0; j < k; j++) {
+    for (int64_t i = 0; i < ur; i++) u[j * m + u0 + i] = ul[j * uld + i];
+    for (int64_t i = 0; i < vr; i++) v[j * n + v0 + i] = vl[j * vld + i];
+  }
+  MPI_Allreduce(MPI_IN_PLACE, u, (int)(m * k), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  MPI_Allreduce(MPI_IN_PLACE, v, (int)(n * k), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  prsvd_svd_destroy(&svd);
+}
+
+static double max_diff(const double *a, const double *b, int64_t count) {
+  double d = 0;
+  for (int64_t i = 0; i < count; i++) d = fmax(d, fabs(a[i] - b[i]));
+  return d;
+}
+
+/* Every pr x pc grid of this many ranks gives the P x 1 result to 1e-10: plain, centred (PCA),
+ * with panels of 16 rows (many per-panel sums), and with an ill-conditioned R (the extra pass
+ * gathers Q's rows over the process row). */
+static void grid2d_matches_1d(enum prsvd_spectrum spectrum, double decay, int64_t m, int64_t n, int64_t k,
+                              int center, int64_t memory) {
+  struct prsvd_planted_params pp = {.rows = m, .cols = n, .spectrum = spectrum, .decay = decay,
+                                    .rank = 5, .noise = 0.0, .seed = 4};
+  prsvd_source *gen = NULL, *mem = NULL;
+  double *a = malloc(sizeof(double) * m * n);
+  int nprocs;
+  MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
+  ck_assert_int_eq(prsvd_source_planted(&pp, &gen), 0);
+  ck_assert_int_eq(prsvd_source_read(gen, 0, m, a), 0);
+  for (int64_t i = 0; center && i < m * n; i++) a[i] += 0.02 + 1e-3 * (double)(i % n); /* column offsets */
+  ck_assert_int_eq(prsvd_source_memory(m, n, a, n, &mem), 0);
+  struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
+  prm.rank = k, prm.power_iters = 2, prm.memory = memory, prm.center = center;
+  double *s1 = malloc(sizeof(double) * k), *u1 = malloc(sizeof(double) * m * k), *v1 = malloc(sizeof(double) * n * k);
+  double *s2 = malloc(sizeof(double) * k), *u2 = malloc(sizeof(double) * m * k), *v2 = malloc(sizeof(double) * n * k);
+  solve_on_grid(mem, prm, nprocs, 1, s1, u1, v1);
+  for (int pc = 2; pc <= nprocs; pc++) {
+    if (nprocs % pc) continue;
+    solve_on_grid(mem, prm, nprocs / pc, pc, s2, u2, v2);
+    ck_assert_double_le(max_diff(s1, s2, k), 1e-12 * s1[0]);
+    if (spectrum != PRSVD_SPECTRUM_LOWRANK_NOISE) {
+      ck_assert_double_le(max_diff(u1, u2, m * k), 1e-10);
+      ck_assert_double_le(max_diff(v1, v2, n * k), 1e-10);
+      continue;
+    }
+    /* five unit singular values: only the span of U's first five columns is determined */
+    double worst = 0;
+    for (int64_t i = 0; i < m; i++)
+      for (int64_t t = 0; t < m; t++) {
+        double p1 = 0, p2 = 0;
+        for (int64_t j = 0; j < 5; j++) p1 += u1[j * m + i] * u1[j * m + t], p2 += u2[j * m + i] * u2[j * m + t];
+        worst = fmax(worst, fabs(p1 - p2));
+      }
+    ck_assert_double_le(worst, 1e-10);
+    for (int64_t j = 5; j < k; j++) ck_assert_double_le(s2[j], 1e-14); /* the extra pass's B = Q^T A */
+  }
+  free(s1), free(u1), free(v1), free(s2), free(u2), free(v2), free(a);
+  prsvd_source_destroy(&mem);
+  prsvd_source_destroy(&gen);
+}
+
+START_TEST(svd_grid2d) {
+  grid2d_matches_1d(PRSVD_SPECTRUM_EXP, 0.3, 200, 61, 6, 0, 1 << 20);
+  grid2d_matches_1d(PRSVD_SPECTRUM_EXP, 0.1, 200, 61, 6, 1, 16 * 61 * 8);
+  grid2d_matches_1d(PRSVD_SPECTRUM_LOWRANK_NOISE, 0.0, 150, 47, 9, 0, 1 << 20);
+}
+END_TEST
+
 START_TEST(svd_rejects_bad_rank) {
   double a[12] = {0};
   prsvd_source *mem = NULL;
@@ -242,12 +377,14 @@ int main(int argc, char **argv) {
   tcase_add_test(t, qr_matches_lapack);
   tcase_add_test(t, qr_cholesky_and_fallback);
   tcase_add_test(t, reduce_scatter_allgather_products);
+  tcase_add_test(t, grid2d_layout);
   suite_add_tcase(s, t);
   t = tcase_create("svd");
   tcase_set_timeout(t, 120);
   tcase_add_test(t, svd_poly);
   tcase_add_test(t, svd_exp_small_panels);
   tcase_add_test(t, svd_exact_rank);
+  tcase_add_test(t, svd_grid2d);
   tcase_add_test(t, svd_rejects_bad_rank);
   suite_add_tcase(s, t);
   SRunner *sr = srunner_create(s);
