@@ -1,6 +1,6 @@
 """The I/O and kernel path of a pass: float32 data multiplied in float32 (--precision), panels
-that follow the chunk grid with no chunk read twice (the file bytes a run reports), and the
-MPI-IO hints."""
+that follow the chunk grid with no chunk read twice (the file bytes a run reports), the
+MPI-IO hints, and `info` planning the panels `svd` streams."""
 import json
 
 import h5py
@@ -143,8 +143,10 @@ if len(runs) == 3:
           all(rel(j["singular_values"], base) < 1e-12 for j in runs.values()))
 
 # ---- the panel size: near 8 MiB, on the chunk grid ---------------------------------------------
-# Planned by `info -k` (the solver's own prsvd_svd_plan) on chunked datasets never written, so
-# nothing is stored.  6000 x 1024: 4 KiB a float32 row, 2048 rows in 8 MiB (1024 in float64).
+# Planned by `info -k --panels rows` (the solver's own prsvd_svd_plan; auto would stream the
+# columns of these 64-column chunks under --memory 16M, as svd would) on chunked datasets
+# never written, so nothing is stored.  6000 x 1024: 4 KiB a float32 row, 2048 rows in 8 MiB
+# (1024 in float64).
 with h5py.File(path("plan.h5"), "w") as f:
     for c in [100, 3000, 5000, 4099]:
         f.create_dataset(f"c{c}", shape=(6000, 1024), dtype="f4", chunks=(c, 64))
@@ -155,7 +157,7 @@ for c, extra, want, why in [
         (3000, ["--precision", "double"], 1000, "float64 rows: a third of a chunk row"),
         (5000, [], 1250, "a chunk row past twice 8 MiB: a quarter of it"),
         (4099, [], 2048, "a prime chunk row: 8 MiB panels, not single rows")]:
-    rr = run(["info", path("plan.h5") + f":/c{c}", "-k", 5, "--json", *extra])
+    rr = run(["info", path("plan.h5") + f":/c{c}", "-k", 5, "--json", "--panels", "rows", *extra])
     got = json.loads(rr.stdout)["panel_rows"] if rr.returncode == 0 else rr.stderr
     check(f"chunks of {c} rows {' '.join(map(str, extra))}: panels of {want} rows ({why})", got == want, got)
 
@@ -261,5 +263,19 @@ rr = run(["svd", f"{path('wide.h5')}:/A", "-k", 8, "--center", "--panels", "colu
 check("--center --panels columns: exit 1", rr.returncode == 1 and "--panels columns" in rr.stderr, rr.stderr)
 rr = run(["svd", f"{path('wide.h5')}:/A", "-k", 8, "--panels", "diagonal", "-o", path("bad.h5")])
 check("--panels diagonal: exit 1 naming it", rr.returncode == 1 and "unknown --panels 'diagonal'" in rr.stderr, rr.stderr)
+
+# ---- info plans the panels svd streams ----------------------------------------------------------
+# the same --panels, --read and --memory give the same direction, read mode and panel rows
+for ds, extra, ranks in [("T", [], None), ("T", ["--memory", "4M"], None), ("T", ["--panels", "rows"], 2),
+                         ("A", ["--read", "independent", "--memory", "1M"], 2),
+                         ("A", ["--panels", "rows", "--read", "collective"], 2)]:
+    spec = f"{path('wide.h5')}:/{ds}"
+    label = f"/{ds} {' '.join(extra)} at {ranks or 1} rank(s)"
+    ri = run(["info", spec, "-k", 8, "--json", *extra], ranks=ranks)
+    rr, js = svd_json(spec, "-k", 8, "-q", 0, *extra, ranks=ranks)
+    if check(f"info and svd {label}: exit 0", ri.returncode == 0 and rr.returncode == 0, ri.stderr + rr.stderr):
+        ji = json.loads(ri.stdout)
+        got, want = [ji[f] for f in ("panels", "read", "panel_rows")], [js[f] for f in ("panels", "read", "panel_rows")]
+        check(f"info {label}: panels, read and panel rows as svd ran them ({want})", got == want, f"{got} != {want}")
 
 finish()
