@@ -1,12 +1,15 @@
 """The I/O and kernel path of a pass: float32 data multiplied in float32 (--precision), panels
 that follow the chunk grid with no chunk read twice (the file bytes a run reports), the
-MPI-IO hints, and `info` planning the panels `svd` streams."""
+MPI-IO hints, `info` planning the panels `svd` streams, and the CPUs a rank may use."""
 import json
+import os
+import subprocess
+import sys
 
 import h5py
 import numpy as np
 
-from harness import check, finish, path, run, write
+from harness import MPIEXEC, MPIFLAGS, PRSVD, check, finish, path, run, write
 
 rng = np.random.default_rng(11)
 
@@ -277,5 +280,27 @@ for ds, extra, ranks in [("T", [], None), ("T", ["--memory", "4M"], None), ("T",
         ji = json.loads(ri.stdout)
         got, want = [ji[f] for f in ("panels", "read", "panel_rows")], [js[f] for f in ("panels", "read", "panel_rows")]
         check(f"info {label}: panels, read and panel rows as svd ran them ({want})", got == want, f"{got} != {want}")
+
+# ---- the CPUs a rank may use: its affinity mask, the fewest over the ranks ---------------------
+small = f"{path('wide.h5')}:/A"
+mine = len(os.sched_getaffinity(0))
+for label, prefix, want in [("taskset -c 0", ["taskset", "-c", "0"], 1), ("this process's CPUs", [], mine)]:
+    out = path("cpus.h5")
+    rr = subprocess.run(prefix + [PRSVD, "svd", small, "-k", "8", "-q", "0", "-o", out, "--force", "--json"],
+                        capture_output=True, text=True)
+    if check(f"{label}: exit 0", rr.returncode == 0, rr.stderr):
+        got = json.loads(rr.stdout)["cpus"]
+        check(f"{label}: --json cpus = {want}", got == want, got)
+        warned = "reader thread takes turns with the GEMMs" in rr.stderr
+        check(f"{label}: {'a' if want == 1 else 'no'} warning about the reader thread's CPU", warned == (want == 1),
+              rr.stderr)
+# under mpirun: each rank's mask as the launcher set it (Open MPI binds 2 ranks to a core each)
+probe = subprocess.run([MPIEXEC, *MPIFLAGS, "-n", "2", sys.executable, "-c",
+                        "import os; print(len(os.sched_getaffinity(0)))"], capture_output=True, text=True)
+rr, js = svd_json(small, "-k", 8, "-q", 0, ranks=2)
+if check("2 ranks: exit 0", rr.returncode == 0 and probe.returncode == 0, rr.stderr + probe.stderr):
+    want = min(int(x) for x in probe.stdout.split())
+    check(f"2 ranks: --json cpus = the fewest CPUs a rank of the same launch has ({want})", js["cpus"] == want,
+          js["cpus"])
 
 finish()
