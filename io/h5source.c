@@ -21,6 +21,7 @@ struct h5_source {
   char *fname, *dname;
   struct prsvd_file_stamp stamp;
   struct prsvd_nc_var nc;  /* NetCDF-4 packing and missing values */
+  struct prsvd_readahead ra; /* of the next row panel */
 };
 
 static void h5_source_close(void *ctx) {
@@ -82,6 +83,7 @@ static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, int64_t col
   H5_TRY(H5Dread(s->dset, memtype, mspace, s->fspace, s->dxpl, into),
          PRSVD_ERR_INPUT, "cannot read dataset '%s' of '%s': %s [%lld, %lld) unreadable",
          s->dname, s->fname, s->by_columns ? "columns" : "rows", (long long)row0, (long long)(row0 + nrows));
+  if (!s->by_columns) prsvd_readahead_rows(&s->ra, s->dset, row0 + nrows, nrows); /* the next panel */
   if (s->by_columns && nrows > 0) {
     if (elem == sizeof(float)) TRANSPOSE(float, into, panel, s->rows, nrows);
     else TRANSPOSE(double, into, panel, s->rows, nrows);
@@ -157,6 +159,7 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   int status = PRSVD_OK;
   hid_t fapl = -1, type = -1, dcpl = -1, dapl = -1;
   memset(info, 0, sizeof *info);
+  s->ra.fd = -1;
   if (access(file, R_OK) != 0)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "cannot open '%s': %s", file, strerror(errno));
   /* POSIX reads (the sec2 driver): no MPI call happens inside HDF5, so a reader thread may
@@ -246,6 +249,8 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
     H5_TRY(s->dset = H5Dopen2(s->file, dataset, dapl), PRSVD_ERR_INPUT,
            "cannot open dataset '%s' in '%s'", dataset, file);
   }
+  if (!s->by_columns)
+    prsvd_readahead_open(&s->ra, s->file, fapl, dcpl, s->rows, s->cols);
   if (s->by_columns) { /* the streamed matrix is the stored one's transpose */
     info->rows = s->cols;
     info->cols = s->rows;

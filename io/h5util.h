@@ -37,6 +37,19 @@ void prsvd_h5_string_attr(hid_t obj, const char *name, char *out, size_t len);
 /* "float64", "uint16", ...; 0 if the class is unsupported (then *what names it). */
 int prsvd_h5_type_name(hid_t type, char *out, size_t len);
 
+/* Kernel readahead of the row panels of a compressed dataset (io/h5readahead.c): fd -1 when
+ * off (not filtered chunks, not the sec2 driver, or PRSVD_NO_READAHEAD=1). */
+struct prsvd_readahead {
+  int fd;                         /* the sec2 driver's, owned by HDF5 */
+  int64_t rows, cols;             /* as stored */
+  int64_t chunk_rows, chunk_cols;
+};
+void prsvd_readahead_open(struct prsvd_readahead *ra, hid_t file, hid_t fapl, hid_t dcpl, int64_t rows,
+                          int64_t cols);
+/* Advise the kernel that stored rows [row0, row0 + nrows) will be read soon (not collective;
+ * the thread that reads the dataset). */
+void prsvd_readahead_rows(const struct prsvd_readahead *ra, hid_t dset, int64_t row0, int64_t nrows);
+
 /* NetCDF-4 conventions of a variable (io/h5netcdf.c). */
 #define PRSVD_NC_MAX_MISSING 4
 struct prsvd_nc_var {

@@ -1,6 +1,8 @@
 /* Shared pieces of the subcommands: warnings, progress, JSON. */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "cli.h"
 
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <string.h>
@@ -74,6 +76,21 @@ void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   va_end(ap);
   fputc('\n', stderr);
+}
+
+int prsvd_cli_cpus(const struct prsvd_cli *cli) {
+  cpu_set_t set;
+  int mine = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0, fewest = mine;
+  MPI_Allreduce(&mine, &fewest, 1, MPI_INT, MPI_MIN, cli->comm);
+  return fewest;
+}
+
+void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus) {
+  if (cpus != 1) return;
+  prsvd_cli_warn(cli, "%s on 1 CPU (bound by the launcher?): the reader thread takes turns with the "
+                 "GEMMs instead of overlapping them; where the machine has a CPU to spare, give each "
+                 "rank 2 (mpirun --bind-to none or --map-by slot:PE=2; SLURM --cpus-per-task=2)",
+                 cli->nprocs > 1 ? "a rank runs" : "prsvd runs");
 }
 
 void prsvd_progress_init(struct prsvd_progress *p, const struct prsvd_cli *cli, int enabled,

@@ -8,7 +8,7 @@
 
 struct info_opts {
   int64_t rank, oversample, power_iters, memory;
-  const char *precision;
+  const char *precision, *read, *panels;
   int json, debug;
 };
 
@@ -19,6 +19,8 @@ static const struct prsvd_option info_options[] = {
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations of that svd", O(power_iters)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank panel budget of that svd", O(memory)},
     PRSVD_OPT_PRECISION(struct info_opts),
+    PRSVD_OPT_READ(struct info_opts),
+    PRSVD_OPT_PANELS(struct info_opts),
     PRSVD_OPT_JSON(struct info_opts),
     PRSVD_OPT_DEBUG(struct info_opts),
     PRSVD_OPT_END};
@@ -26,8 +28,10 @@ static const struct prsvd_option info_options[] = {
 
 static const struct prsvd_command_doc info_doc = {
     "info", "FILE.h5:/DATASET [-k K] [options]",
-    "Shape, element type, chunk shape, filters and bytes on disk of a 2-D dataset.  With -k,\n"
-    "the passes, per-rank memory and flops that `prsvd svd` would need on the ranks of this run.",
+    "Shape, element type, chunk shape, filters and bytes on disk of a 2-D dataset, and which\n"
+    "way `prsvd svd` would stream it with these --panels, --read and --memory.  With -k, the\n"
+    "passes, panel rows, per-rank memory and flops that `prsvd svd` would need on the ranks\n"
+    "of this run.",
     1};
 
 int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
@@ -36,14 +40,19 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   const char *pos[1] = {NULL};
   char *file = NULL, *dataset = NULL, b1[32], b2[32], b3[32];
   struct prsvd_h5_info in;
+  struct prsvd_h5_input how;
   struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
   struct prsvd_svd_plan plan = {0};
   prsvd_source *src = NULL;
   status = prsvd_options_parse(&info_doc, info_options, argc, argv, &o, pos);
   if (status) return status;
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &in, &src));
+  PRSVD_TRY(prsvd_cli_input(o.read, o.panels, o.memory, &how));
+  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &in, &src));
+  /* m x n as streamed (the stored transpose with column panels); shown as stored */
   int64_t m = in.rows, n = in.cols, mn = m < n ? m : n;
+  const int64_t rows = in.by_columns ? n : m, cols = in.by_columns ? m : n;
+  const char *direction = in.by_columns ? "columns" : "rows";
   if (o.rank > mn)
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--rank %lld exceeds min(rows, cols) = %lld", (long long)o.rank, (long long)mn);
   int64_t l = o.rank + o.oversample > mn ? mn : o.rank + o.oversample;
@@ -66,8 +75,8 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
     json_object *j = json_object_new_object();
     json_object_object_add(j, "file", json_object_new_string(file));
     json_object_object_add(j, "dataset", json_object_new_string(dataset));
-    json_object_object_add(j, "rows", json_object_new_int64(m));
-    json_object_object_add(j, "cols", json_object_new_int64(n));
+    json_object_object_add(j, "rows", json_object_new_int64(rows));
+    json_object_object_add(j, "cols", json_object_new_int64(cols));
     json_object_object_add(j, "type", json_object_new_string(in.type));
     json_object_object_add(j, "chunked", json_object_new_boolean(in.chunked));
     if (in.chunked) {
@@ -77,6 +86,8 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "filters", json_object_new_string(in.filters));
     if (in.conventions[0]) json_object_object_add(j, "conventions", json_object_new_string(in.conventions));
     json_object_object_add(j, "storage_bytes", json_object_new_int64(in.storage_bytes));
+    json_object_object_add(j, "panels", json_object_new_string(direction));
+    json_object_object_add(j, "read", json_object_new_string(o.read));
     if (o.rank > 0) {
       json_object_object_add(j, "passes", json_object_new_int64(passes));
       json_object_object_add(j, "panel_rows", json_object_new_int64(plan.panel_rows));
@@ -91,7 +102,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
     goto done;
   }
   printf("%s:%s\n", file, dataset);
-  printf("  shape      %lld x %lld\n", (long long)m, (long long)n);
+  printf("  shape      %lld x %lld\n", (long long)rows, (long long)cols);
   printf("  type       %s\n", in.type);
   if (in.chunked)
     printf("  layout     chunked %lld x %lld\n", (long long)in.chunk_rows, (long long)in.chunk_cols);
@@ -101,15 +112,16 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   if (in.conventions[0]) printf("  format     %s\n", in.conventions);
   printf("  on disk    %s (%s as float64)\n", prsvd_format_bytes((double)in.storage_bytes, b1, sizeof b1),
          prsvd_format_bytes(8.0 * m * n, b2, sizeof b2));
+  printf("  streamed   by %s, %s reads\n", direction, o.read);
   if (o.rank > 0) {
     printf("svd -k %lld -p %lld -q %lld on %d rank%s:\n", (long long)o.rank, (long long)(l - o.rank),
            (long long)o.power_iters, cli->nprocs, cli->nprocs > 1 ? "s" : "");
     printf("  passes     %lld (+1 if the sketch is ill-conditioned), %s of %s panels read in all\n",
            (long long)passes, prsvd_format_bytes(pass_bytes * passes, b1, sizeof b1),
            in.sparse ? "CSR" : prsvd_precision_name(plan.single));
-    printf("  memory     %s per rank: %d panels of %lld rows %s, sketches %s\n",
+    printf("  memory     %s per rank: %d panels of %lld %s %s, sketches %s\n",
            prsvd_format_bytes(panels + sketch + in.cache_bytes, b1, sizeof b1), plan.buffers,
-           (long long)plan.panel_rows, prsvd_format_bytes((double)plan.panel_bytes, b2, sizeof b2),
+           (long long)plan.panel_rows, direction, prsvd_format_bytes((double)plan.panel_bytes, b2, sizeof b2),
            prsvd_format_bytes(sketch, b3, sizeof b3));
     printf("  flops      %.3g (%.3g per rank)\n", flops, flops / cli->nprocs);
     printf("  grid       %d x %d (auto: P x 1 unless X, %lld x %lld doubles, exceeds --memory)\n",

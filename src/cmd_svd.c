@@ -248,7 +248,7 @@ static void sketch_shape(const struct prsvd_svd_params *prm, int64_t m, int64_t 
 
 static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in,
                        const struct svd_opts *o, const struct prsvd_svd_params *prm,
-                       const struct prsvd_svd_plan *plan) {
+                       const struct prsvd_svd_plan *plan, int cpus) {
   char b1[32], b2[32], b3[32], b4[32];
   int64_t m = in->rows, n = in->cols, mn = m < n ? m : n, mc, nc;
   const char *what;
@@ -306,6 +306,9 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   printf("  process grid %d x %d (%s): each rank reads %lld of the %lld columns and holds that many "
          "rows of X\n", plan->grid_rows, plan->grid_cols, prm->grid_cols ? "--grid" : "auto",
          (long long)plan->x_rows, (long long)n);
+  if (cpus > 0)
+    printf("  %d CPU%s a rank (affinity), reader thread %s\n", cpus, cpus > 1 ? "s" : "",
+           prm->prefetch ? "on" : "off");
   printf("  memory per rank: panels %d x %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
          plan->buffers, prsvd_format_bytes((double)plan->panel_bytes, b2, sizeof b2),
          (long long)plan->panel_rows, prsvd_format_bytes(sketches, b3, sizeof b3),
@@ -544,7 +547,9 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   struct prsvd_svd_plan plan;
   PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
   PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
-  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &plan);
+  const int cpus = prsvd_cli_cpus(cli);
+  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &plan, cpus);
+  if (!o.quiet && prm.prefetch) prsvd_cli_warn_cpus(cli, cpus);
 
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * n);
   prm.progress = prsvd_progress_report;
@@ -578,6 +583,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   if (o.json) {
     json_object *j = summary_json(cli, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm, &plan);
     json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
+    json_object_object_add(j, "cpus", json_object_new_int(cpus));
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else if (!o.quiet) {

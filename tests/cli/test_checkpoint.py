@@ -2,7 +2,8 @@
 steps (PRSVD_TEST_STOP_AT_STEP) in the first pass, at the end of a pass, in a later pass and
 in the extra pass, SIGTERM while the output is written and just after it is renamed into
 place (PRSVD_TEST_SIGTERM_AT_WRITE=1, =commit);
-a resume gives the uninterrupted result to 1e-12; SIGUSR1 to mpirun;
+a resume gives the uninterrupted result to 1e-12, also with collective MPI-IO reads at 2 ranks
+where one rank joins the other's last read; SIGUSR1 to mpirun;
 kill -9 of one rank leaves no output and the last periodic checkpoint resumes; a resume
 with another input, other options or another number of ranks is refused."""
 import json
@@ -185,5 +186,29 @@ check("kill -9 of one rank: no output, a checkpoint left", not os.path.exists(ou
 r = run(args + ["-o", out, "--checkpoint", ck], ranks=2)
 if check("kill -9 of one rank: the rerun resumes from the last checkpoint", r.returncode == 0, r.stderr):
     check("kill -9 of one rank: same factors as uninterrupted to 1e-12", same(out, ref, 1e-12))
+
+# collective MPI-IO reads at 2 ranks: rank 0 has one panel more than rank 1 (6007 rows, 13 a
+# panel: 232 and 231 steps), so rank 1 joins rank 0's last read of each pass with a zero-row
+# read; stopped at that step, and inside the second pass, the resume gives the uninterrupted
+# collective run to 1e-12
+odd = gen("odd.h5", 6007, 300, "--spectrum", "poly", "--decay", "1")
+COLL = ["--read", "collective"]
+ref = path("ref.coll.h5")
+r = run(svd_args(odd, ref, COLL), ranks=2)
+check("collective reads, 2 ranks: uninterrupted reference", r.returncode == 0, r.stderr)
+steps_per_pass = panel_steps(6007, 300, 64 << 10, 2)[0]
+for label, step, where in [("at rank 0's last panel (rank 1 joining)", steps_per_pass, "in pass 1 at row "),
+                           ("in the second pass", steps_per_pass + 100, "in pass 2 at row ")]:
+    out, ck = path("out.coll.h5"), path("ck.coll.h5")
+    r = stop_at(step, svd_args(odd, out, COLL + ["--checkpoint", ck]), 2)
+    check(f"collective reads, stopped {label}: exit 99 {where.strip()}, checkpoint written, no output",
+          r.returncode == 99 and where in r.stderr and os.path.exists(ck) and not os.path.exists(out),
+          f"{r.returncode} {r.stderr}")
+    r = run(svd_args(odd, out, COLL + ["--checkpoint", ck]), ranks=2)
+    if check(f"collective reads, stopped {label}: the rerun resumes and finishes", r.returncode == 0, r.stderr):
+        check(f"collective reads, stopped {label}: same factors as uninterrupted to 1e-12", same(out, ref, 1e-12))
+        check(f"collective reads, stopped {label}: checkpoint removed", not os.path.exists(ck))
+    if os.path.exists(out):
+        os.unlink(out)
 
 finish()

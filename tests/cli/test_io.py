@@ -1,12 +1,15 @@
 """The I/O and kernel path of a pass: float32 data multiplied in float32 (--precision), panels
-that follow the chunk grid with no chunk read twice (the file bytes a run reports), and the
-MPI-IO hints."""
+that follow the chunk grid with no chunk read twice (the file bytes a run reports), the
+MPI-IO hints, `info` planning the panels `svd` streams, and the CPUs a rank may use."""
 import json
+import os
+import subprocess
+import sys
 
 import h5py
 import numpy as np
 
-from harness import check, finish, path, run, write
+from harness import MPIEXEC, MPIFLAGS, PRSVD, check, finish, path, run, write
 
 rng = np.random.default_rng(11)
 
@@ -143,8 +146,10 @@ if len(runs) == 3:
           all(rel(j["singular_values"], base) < 1e-12 for j in runs.values()))
 
 # ---- the panel size: near 8 MiB, on the chunk grid ---------------------------------------------
-# Planned by `info -k` (the solver's own prsvd_svd_plan) on chunked datasets never written, so
-# nothing is stored.  6000 x 1024: 4 KiB a float32 row, 2048 rows in 8 MiB (1024 in float64).
+# Planned by `info -k --panels rows` (the solver's own prsvd_svd_plan; auto would stream the
+# columns of these 64-column chunks under --memory 16M, as svd would) on chunked datasets
+# never written, so nothing is stored.  6000 x 1024: 4 KiB a float32 row, 2048 rows in 8 MiB
+# (1024 in float64).
 with h5py.File(path("plan.h5"), "w") as f:
     for c in [100, 3000, 5000, 4099]:
         f.create_dataset(f"c{c}", shape=(6000, 1024), dtype="f4", chunks=(c, 64))
@@ -155,7 +160,7 @@ for c, extra, want, why in [
         (3000, ["--precision", "double"], 1000, "float64 rows: a third of a chunk row"),
         (5000, [], 1250, "a chunk row past twice 8 MiB: a quarter of it"),
         (4099, [], 2048, "a prime chunk row: 8 MiB panels, not single rows")]:
-    rr = run(["info", path("plan.h5") + f":/c{c}", "-k", 5, "--json", *extra])
+    rr = run(["info", path("plan.h5") + f":/c{c}", "-k", 5, "--json", "--panels", "rows", *extra])
     got = json.loads(rr.stdout)["panel_rows"] if rr.returncode == 0 else rr.stderr
     check(f"chunks of {c} rows {' '.join(map(str, extra))}: panels of {want} rows ({why})", got == want, got)
 
@@ -261,5 +266,41 @@ rr = run(["svd", f"{path('wide.h5')}:/A", "-k", 8, "--center", "--panels", "colu
 check("--center --panels columns: exit 1", rr.returncode == 1 and "--panels columns" in rr.stderr, rr.stderr)
 rr = run(["svd", f"{path('wide.h5')}:/A", "-k", 8, "--panels", "diagonal", "-o", path("bad.h5")])
 check("--panels diagonal: exit 1 naming it", rr.returncode == 1 and "unknown --panels 'diagonal'" in rr.stderr, rr.stderr)
+
+# ---- info plans the panels svd streams ----------------------------------------------------------
+# the same --panels, --read and --memory give the same direction, read mode and panel rows
+for ds, extra, ranks in [("T", [], None), ("T", ["--memory", "4M"], None), ("T", ["--panels", "rows"], 2),
+                         ("A", ["--read", "independent", "--memory", "1M"], 2),
+                         ("A", ["--panels", "rows", "--read", "collective"], 2)]:
+    spec = f"{path('wide.h5')}:/{ds}"
+    label = f"/{ds} {' '.join(extra)} at {ranks or 1} rank(s)"
+    ri = run(["info", spec, "-k", 8, "--json", *extra], ranks=ranks)
+    rr, js = svd_json(spec, "-k", 8, "-q", 0, *extra, ranks=ranks)
+    if check(f"info and svd {label}: exit 0", ri.returncode == 0 and rr.returncode == 0, ri.stderr + rr.stderr):
+        ji = json.loads(ri.stdout)
+        got, want = [ji[f] for f in ("panels", "read", "panel_rows")], [js[f] for f in ("panels", "read", "panel_rows")]
+        check(f"info {label}: panels, read and panel rows as svd ran them ({want})", got == want, f"{got} != {want}")
+
+# ---- the CPUs a rank may use: its affinity mask, the fewest over the ranks ---------------------
+small = f"{path('wide.h5')}:/A"
+mine = len(os.sched_getaffinity(0))
+for label, prefix, want in [("taskset -c 0", ["taskset", "-c", "0"], 1), ("this process's CPUs", [], mine)]:
+    out = path("cpus.h5")
+    rr = subprocess.run(prefix + [PRSVD, "svd", small, "-k", "8", "-q", "0", "-o", out, "--force", "--json"],
+                        capture_output=True, text=True)
+    if check(f"{label}: exit 0", rr.returncode == 0, rr.stderr):
+        got = json.loads(rr.stdout)["cpus"]
+        check(f"{label}: --json cpus = {want}", got == want, got)
+        warned = "reader thread takes turns with the GEMMs" in rr.stderr
+        check(f"{label}: {'a' if want == 1 else 'no'} warning about the reader thread's CPU", warned == (want == 1),
+              rr.stderr)
+# under mpirun: each rank's mask as the launcher set it (Open MPI binds 2 ranks to a core each)
+probe = subprocess.run([MPIEXEC, *MPIFLAGS, "-n", "2", sys.executable, "-c",
+                        "import os; print(len(os.sched_getaffinity(0)))"], capture_output=True, text=True)
+rr, js = svd_json(small, "-k", 8, "-q", 0, ranks=2)
+if check("2 ranks: exit 0", rr.returncode == 0 and probe.returncode == 0, rr.stderr + probe.stderr):
+    want = min(int(x) for x in probe.stdout.split())
+    check(f"2 ranks: --json cpus = the fewest CPUs a rank of the same launch has ({want})", js["cpus"] == want,
+          js["cpus"])
 
 finish()

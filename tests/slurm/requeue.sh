@@ -25,7 +25,7 @@ args="-q 100 --memory 8K"
 mpirun --oversubscribe -n 2 "$prsvd" svd "$work/a.h5:/A" -k 10 $args -o "$work/ref.h5" --quiet
 check "uninterrupted reference" "[ -f '$work/ref.h5' ]"
 
-job=$(cd "$work" && PRSVD_BIN=$prsvd PRSVD_ARGS="$args --progress" sbatch --parsable -o "$work/job.log" \
+job=$(cd "$work" && PRSVD_BIN=$prsvd PRSVD_ARGS="$args --progress" sbatch --parsable -c 1 -o "$work/job.log" \
       "$top_srcdir/slurm/prsvd-requeue.sbatch" "$work/a.h5:/A" 10 "$work/out.h5" "$work/ck.h5")
 check "sbatch accepts slurm/prsvd-requeue.sbatch" "[ -n '$job' ]"
 # signal once prsvd reports progress inside its passes: a signal that mpirun forwards while

@@ -110,7 +110,8 @@ job_wait() {
 # job_field ID FIELD: FIELD of job ID from scontrol (first record), e.g. ExitCode -> "5:0"
 job_field() { scontrol -o show job "$1" 2>/dev/null | head -n1 | grep -oE "(^| )$2=[^ ]*" | cut -d= -f2-; }
 job_rc() { local e; e=$(job_field "$1" ExitCode); echo "${e%%:*}"; }
-# submit ARGS...: sbatch --parsable, prints the job ID
+# submit ARGS...: sbatch --parsable, prints the job ID.  The templates ask for 2 CPUs a rank
+# (the GEMMs and the reader thread); the jobs here say -c 1 so that 2 ranks fit a 2-CPU node.
 submit() { sbatch --parsable "$@" | cut -d';' -f1; }
 # no_output FILE: FILE and its temporaries (.FILE.tmp.PID) are absent
 no_output() {
@@ -138,7 +139,7 @@ ok "generated 3 matrices and their reference SVDs under mpirun -n 2 ($((SECONDS 
 # ---- a. prsvd.sbatch with srun --mpi=pmix (the default), sbatch --wait ---------------------
 t0=$SECONDS
 (unset OPENBLAS_NUM_THREADS OMP_NUM_THREADS # the script's own default applies
-  exec timeout 180 sbatch --wait -n 2 -o "$W/a.log" "$SBATCH_ONE" "$W/a.h5:/A" 5 "$W/a.svd.h5" >/dev/null)
+  exec timeout 180 sbatch --wait -n 2 -c 1 -o "$W/a.log" "$SBATCH_ONE" "$W/a.h5:/A" 5 "$W/a.svd.h5" >/dev/null)
 rc=$?
 if [ $rc -eq 0 ]; then ok "a. sbatch --wait -n 2 prsvd.sbatch (srun --mpi=pmix): exit 0 ($((SECONDS - t0)) s)"
 else not_ok "a. sbatch --wait -n 2 prsvd.sbatch (srun --mpi=pmix): exit 0" "exit $rc" "$(cat "$W/a.log" 2>&1)"; fi
@@ -152,7 +153,7 @@ check "a. /S, /U, /V equal those of mpirun -n 2 prsvd svd run directly (S to 1e-
 # ---- b. the same with PRSVD_LAUNCHER=mpirun, arguments through the environment ------------
 t0=$SECONDS
 jid=$(PRSVD_LAUNCHER=mpirun PRSVD_INPUT="$W/a.h5:/A" PRSVD_RANK=5 PRSVD_OUTPUT="$W/b.svd.h5" \
-  PRSVD_ARGS="--seed 0 -p 10" submit -n 2 -o "$W/b.log" "$SBATCH_ONE")
+  PRSVD_ARGS="--seed 0 -p 10" submit -n 2 -c 1 -o "$W/b.log" "$SBATCH_ONE")
 if job_wait "$jid" && [ "$(job_rc "$jid")" = 0 ]; then
   ok "b. PRSVD_LAUNCHER=mpirun, PRSVD_INPUT/RANK/OUTPUT/ARGS: job $jid exit 0 ($((SECONDS - t0)) s)"
 else
@@ -169,7 +170,7 @@ check "b. /S, /U, /V equal the direct run's (S to 1e-10)" \
 # aborts in MPI_Init before prsvd runs; an MPI without that guard (e.g. MPICH) starts
 # single-rank copies, which prsvd's check stops with exit code 5.
 t0=$SECONDS
-jid=$(PRSVD_SRUN_MPI=none submit -n 2 -o "$W/c1.log" "$SBATCH_ONE" "$W/a.h5:/A" 5 "$W/c1.svd.h5")
+jid=$(PRSVD_SRUN_MPI=none submit -n 2 -c 1 -o "$W/c1.log" "$SBATCH_ONE" "$W/a.h5:/A" 5 "$W/c1.svd.h5")
 job_wait "$jid" >/dev/null
 rc=$(job_rc "$jid")
 if grep -q "MPI world size 1 does not match SLURM_STEP_NUM_TASKS=2" "$W/c1.log"; then
@@ -187,7 +188,7 @@ check "c1. no output and no temporary file" no_output "$W/c1.svd.h5"
 # c2. srun -n 2 around mpirun -n 1: two separate single-rank copies of prsvd, each with world
 # size 1 in a step of 2 tasks.  prsvd must stop both before they read or write anything.
 t0=$SECONDS
-jid=$(submit -n 2 -o "$W/c2.log" \
+jid=$(submit -n 2 -c 1 -o "$W/c2.log" \
   --wrap "srun --mpi=pmix mpirun -n 1 '$PRSVD' svd '$W/a.h5:/A' -k 5 -o '$W/c2.svd.h5'")
 job_wait "$jid" >/dev/null
 rc=$(job_rc "$jid")
@@ -213,7 +214,7 @@ echo "rc=\$? srun -n 1 mpirun -n 2 prsvd info (mpirun's world inside a 1-task st
 srun --mpi=pmix -n 2 mpirun -n 1 "\$P" --version >/dev/null; echo "rc=\$? srun -n 2 mpirun -n 1 prsvd --version (not checked)"
 EOF
 t0=$SECONDS
-jid=$(submit -n 2 -o "$W/c3.log" "$W/c3.sh")
+jid=$(submit -n 2 -c 1 -o "$W/c3.log" "$W/c3.sh")
 job_wait "$jid" >/dev/null
 c3=$(grep -E '^rc=' "$W/c3.log")
 if [ "$(grep -c '^rc=0 ' <<<"$c3")" = 5 ]; then
@@ -229,8 +230,8 @@ $W/b.h5:/B   4  $W/arr-b.svd.h5
 $W/c.h5:/C   6  $W/arr-c.svd.h5   -q 2 --memory 64K
 EOF
 t0=$SECONDS
-arr=$(submit --array=1-2 -n 2 -o "$W/d-%A_%a.log" "$SBATCH_ARRAY" "$W/list.txt")
-ver=$(submit --dependency=afterok:"$arr" --array=1-2 -n 2 --export=ALL,PRSVD_VERIFY=1 \
+arr=$(submit --array=1-2 -n 2 -c 1 -o "$W/d-%A_%a.log" "$SBATCH_ARRAY" "$W/list.txt")
+ver=$(submit --dependency=afterok:"$arr" --array=1-2 -n 2 -c 1 --export=ALL,PRSVD_VERIFY=1 \
   -o "$W/dv-%A_%a.log" "$SBATCH_ARRAY" "$W/list.txt")
 if job_wait "$arr" && [ "$(job_rc "${arr}_1")" = 0 ] && [ "$(job_rc "${arr}_2")" = 0 ]; then
   ok "d. array job $arr: tasks 1 and 2 exit 0 ($((SECONDS - t0)) s)"
@@ -266,7 +267,7 @@ done
 
 # afterok on a failed array: the dependent job never starts (DependencyNeverSatisfied).
 echo "$W/missing.h5:/X 3 $W/missing.svd.h5" >"$W/bad-list.txt"
-bad=$(submit --array=1 -n 1 -o "$W/bad-%A_%a.log" "$SBATCH_ARRAY" "$W/bad-list.txt")
+bad=$(submit --array=1 -n 1 -c 1 -o "$W/bad-%A_%a.log" "$SBATCH_ARRAY" "$W/bad-list.txt")
 dep=$(submit --dependency=afterok:"$bad" -n 1 -o "$W/dep.log" --wrap "touch '$W/dep-ran'")
 job_wait "$bad" >/dev/null
 rc=$(job_rc "${bad}_1")
