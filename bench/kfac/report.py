@@ -175,7 +175,7 @@ if S:
     first = next(iter(runs.values()))
     gnuplot(f"""set terminal pngcairo size 960,560 font "DejaVu Sans,11"
 set output "{plot_dir}/accuracy-vs-time.png"
-set title "Fashion-MNIST, 784-{first['widths'].replace(',', '-')}-10, batch 256, 1 rank: test accuracy against training time"
+set title "Fashion-MNIST, 784-{first['widths'].replace(',', '-')}-10, batch 256, {env.get('train_ranks', '1')} rank(s): test accuracy against training time"
 set xlabel "training wall time (s, evaluation excluded)"
 set ylabel "test accuracy"
 set grid
@@ -221,16 +221,19 @@ def f2(x, fmt="{:.2f}"):
 L = [BEGIN, "## K-FAC on Fashion-MNIST: randomized vs exact factor inversion", ""]
 L.append(f"Measured by `bench/kfac/run.sh` ({env.get('run_seconds', '?')} s in all), {env.get('start')} to "
          f"{env.get('end')}, on {env.get('cpu')} "
-         f"({env.get('cores')} cores, shared with other jobs), at `{env.get('git')}`. Every run is 1 MPI rank "
-         "x 1 BLAS thread unless stated. Load (`uptime`) at the start: "
+         f"({env.get('cores')} cores, shared with other jobs), at `{env.get('git')}`. Every training run is "
+         f"{env.get('train_ranks', '1')} MPI rank(s) x 1 BLAS thread (data parallel: the decompositions of a "
+         "refresh spread over the ranks, every rank preconditioning every layer), every `prsvd kfac` run 1 rank "
+         "unless stated. Load (`uptime`) at the start: "
          f"`{env.get('uptime_start', '').split('load average:')[-1].strip()}`, at the end: "
          f"`{env.get('uptime_end', '').split('load average:')[-1].strip()}`; per run, in bench/kfac/out/load.txt:")
 load_txt = os.path.join(out, "load.txt")
 if os.path.exists(load_txt):
     L.append("")
     L.append(", ".join(f"{ln.split()[0]} {ln.split()[1]}" for ln in open(load_txt)) + " (1-minute load average at "
-             "each training run's start; above 2 the runs shared the 2 cores with other work, and their times are "
-             "inflated by it).")
+             "each training run's start, which includes the decaying load of this benchmark's own previous run: "
+             f"{env.get('train_ranks', '1')} busy rank(s); beyond that, other work shared the 2 cores and inflated "
+             "the times).")
 L.append("")
 if S:
     first = next(iter(runs.values()))
@@ -410,7 +413,7 @@ L.append("- Power iterations: prsvd's q counts products with F² (one pass compu
          "that Puiu's RS-KFAC code calls; so `-q 4` here is the paper's 4 power iterations (bench/kfac/README.md).")
 L.append("- The machine is shared: the 1-minute load average at each run's start is listed above; a run that "
          "started under a higher load than another was slowed more, so wall-time ratios between runs carry that "
-         "noise. The CPU-time ratios of these 1-rank, 1-thread runs are steadier (contention still costs some CPU "
+         "noise. The CPU-time ratios of these 1-thread-per-rank runs are steadier (contention still costs some CPU "
          "time through caches and memory bandwidth). The width table is wall time.")
 L.append("")
 L.append(END)

@@ -4,8 +4,12 @@
 # width (prsvd kfac), and the eigenvalue decay of the averaged factors over training; see
 # bench/kfac/README.md.  Writes bench/kfac/out/ (scratch, gitignored), the two PNG plots beside
 # this script, and this benchmark's section of bench/RESULTS.md.  About 12 minutes on 2 idle
-# cores (every run 1 rank x 1 BLAS thread); longer when other jobs share them.
+# cores; longer when other jobs share them.
 #
+#   TRAIN_RANKS=2         MPI ranks of every training run (1 BLAS thread each): data parallel
+#                         over the machine's 2 cores, as a user of this machine would train; the
+#                         decompositions of a refresh are spread over the ranks and every rank
+#                         preconditions every layer (KAISA's communication-optimal placement)
 #   WIDTHS=2048,2048      hidden layers of the training runs
 #   TRAIN_SIZE=12800      images per (short) epoch: 50 steps of batch 256
 #   EPOCHS=3              150 steps, 3 refreshes (steps 0, 50, 100)
@@ -33,10 +37,11 @@ TEST_SIZE=${TEST_SIZE:-5000}
 TARGET=${TARGET:-0.84}
 VECTORS_STEPS=${VECTORS_STEPS:-12}
 TABLE_WIDTHS=${TABLE_WIDTHS:-1024 2048 4096}
+TRAIN_RANKS=${TRAIN_RANKS:-2}
 OPTIMIZERS=(kfac-eig kfac-revd kfac-rsvd kfac-nystrom sgd adam)
 
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OPENBLAS_NUM_THREADS=1 # one core per rank: every run is 1 rank x 1 thread unless stated
+export OPENBLAS_NUM_THREADS=1 # one core per rank
 [ -d /usr/share/datasets/fashion-mnist ] && command -v gnuplot > /dev/null \
   || { echo "run.sh: needs dataset-fashion-mnist and gnuplot-nox (tools/setup installs them)" >&2; exit 1; }
 make -s -C "$ROOT" prsvd tools/kfac/prsvd-kfac-train > /dev/null
@@ -58,6 +63,7 @@ say() { printf '\n== [%s, load %s] %s\n' "$(date +%T)" "$(loadavg)" "$*" >&2; }
   echo "eval_every=$EVAL_EVERY"
   echo "eval_size=$EVAL_SIZE"
   echo "table_widths=$TABLE_WIDTHS"
+  echo "train_ranks=$TRAIN_RANKS"
 } > "$OUT/env.txt"
 
 # ---- training: every optimizer, the paper's settings ------------------------------------
@@ -68,7 +74,7 @@ for opt in "${OPTIMIZERS[@]}"; do
   extra=()
   [ "$opt" = kfac-eig ] && extra=(--spectra "$OUT/spectra.txt")
   echo "$opt $(loadavg)" >> "$OUT/load.txt"
-  mpirun -n 1 "$TRAIN" --optimizer "$opt" --widths "$WIDTHS" --batch 256 --epochs "$EPOCHS" \
+  mpirun --oversubscribe -n "$TRAIN_RANKS" "$TRAIN" --optimizer "$opt" --widths "$WIDTHS" --batch 256 --epochs "$EPOCHS" \
     --train-size "$TRAIN_SIZE" --test-size "$TEST_SIZE" --eval-every "$EVAL_EVERY" \
     --eval-size "$EVAL_SIZE" --seed 1 --json "$OUT/train.$opt.json" "${extra[@]}" | tail -1
 done
@@ -78,7 +84,7 @@ done
 if [ "$VECTORS_STEPS" -gt 0 ]; then
   say "kfac-eig --eig-apply vectors, $VECTORS_STEPS steps"
   echo "kfac-eig-vectors $(loadavg)" >> "$OUT/load.txt"
-  mpirun -n 1 "$TRAIN" --optimizer kfac-eig --eig-apply vectors --widths "$WIDTHS" --batch 256 \
+  mpirun --oversubscribe -n "$TRAIN_RANKS" "$TRAIN" --optimizer kfac-eig --eig-apply vectors --widths "$WIDTHS" --batch 256 \
     --epochs 1 --max-steps "$VECTORS_STEPS" --train-size "$TRAIN_SIZE" --test-size 500 --seed 1 \
     --json "$OUT/vectors.kfac-eig.json" | tail -1
 fi
