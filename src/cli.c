@@ -78,18 +78,30 @@ void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
-int prsvd_cli_cpus(const struct prsvd_cli *cli) {
+int prsvd_cli_cpus(const struct prsvd_cli *cli, int *spare) {
   cpu_set_t set;
+  MPI_Comm node;
   int mine = sched_getaffinity(0, sizeof set, &set) == 0 ? CPU_COUNT(&set) : 0, fewest = mine;
+  int here = 1, idle = 0;
+  const long online = sysconf(_SC_NPROCESSORS_ONLN);
   MPI_Allreduce(&mine, &fewest, 1, MPI_INT, MPI_MIN, cli->comm);
+  /* a CPU to spare: some node has more CPUs online than ranks of this run */
+  if (MPI_Comm_split_type(cli->comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) == MPI_SUCCESS) {
+    MPI_Comm_size(node, &here);
+    MPI_Comm_free(&node);
+  }
+  idle = online > here;
+  MPI_Allreduce(MPI_IN_PLACE, &idle, 1, MPI_INT, MPI_MAX, cli->comm);
+  *spare = idle;
   return fewest;
 }
 
-void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus) {
-  if (cpus != 1) return;
-  prsvd_cli_warn(cli, "%s on 1 CPU (bound by the launcher?): the reader thread takes turns with the "
-                 "GEMMs instead of overlapping them; where the machine has a CPU to spare, give each "
-                 "rank 2 (mpirun --bind-to none or --map-by slot:PE=2; SLURM --cpus-per-task=2)",
+void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus, int spare) {
+  if (cpus != 1 || !spare) return;
+  fflush(stdout); /* after the plan, not inside it */
+  prsvd_cli_warn(cli, "%s on 1 CPU (bound by the launcher?) while the machine has a CPU to spare: the "
+                 "reader thread takes turns with the GEMMs instead of overlapping them; give each rank 2 "
+                 "(mpirun --bind-to none or --map-by slot:PE=2; SLURM --cpus-per-task=2)",
                  cli->nprocs > 1 ? "a rank runs" : "prsvd runs");
 }
 

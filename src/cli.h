@@ -58,11 +58,12 @@ void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
 /* Collective: the fewest CPUs a rank of this run may use (its affinity mask: 1 when the
- * launcher bound it to a core), 0 if unknown. */
-int prsvd_cli_cpus(const struct prsvd_cli *cli);
-/* rank 0, once a run: with cpus == 1, the warning that the reader thread has no CPU of its
- * own, and how to give it one. */
-void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus);
+ * launcher bound it to a core), 0 if unknown; *spare: some node has more CPUs online than
+ * ranks of this run on it. */
+int prsvd_cli_cpus(const struct prsvd_cli *cli, int *spare);
+/* rank 0, once a run: with cpus == 1 and a CPU to spare, the warning that the reader thread
+ * has no CPU of its own, and how to give it one (none when every CPU already runs a rank). */
+void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus, int spare);
 
 /* Progress on stderr from rank 0: percent, GB/s, ETA; a line per 10% when not a terminal. */
 struct prsvd_progress {

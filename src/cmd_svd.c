@@ -547,9 +547,10 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   struct prsvd_svd_plan plan;
   PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
   PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
-  const int cpus = prsvd_cli_cpus(cli);
+  int spare;
+  const int cpus = prsvd_cli_cpus(cli, &spare);
   if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &plan, cpus);
-  if (!o.quiet && prm.prefetch) prsvd_cli_warn_cpus(cli, cpus);
+  if (!o.quiet && prm.prefetch) prsvd_cli_warn_cpus(cli, cpus, spare);
 
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * n);
   prm.progress = prsvd_progress_report;
