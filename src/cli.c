@@ -54,6 +54,18 @@ int prsvd_cli_checkpointer(const struct prsvd_cli *cli, const struct prsvd_h5_ch
   return PRSVD_OK;
 }
 
+void prsvd_cli_checkpoint_options(char *buf, size_t size, const char *method,
+                                  const struct prsvd_svd_params *prm, const char *sketch,
+                                  const char *precision, int by_columns) {
+  snprintf(buf, size,
+           "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;center=%d;scale=%d;sketch=%s;range_dim=%lld;"
+           "core_dim=%lld;tol=%.15g;max_rank=%lld;block=%lld;sym_tol=%.15g;precision=%s%s",
+           method, (long long)prm->rank, (long long)prm->oversample, prm->power_iters,
+           (unsigned long long)prm->seed, prm->center, prm->scale, sketch, (long long)prm->range_dim,
+           (long long)prm->core_dim, prm->tol, (long long)prm->max_rank, (long long)prm->block,
+           prm->sym_tol, precision, by_columns ? ";panels=columns" : "");
+}
+
 int prsvd_cli_solve(prsvd_svd *svd, prsvd_source *src, const char *checkpoint) {
   int status = prsvd_svd_solve(svd, src);
   if (status == PRSVD_OK && checkpoint) {

@@ -50,6 +50,11 @@ extern volatile sig_atomic_t prsvd_cli_finishing;
 struct prsvd_h5_checkpoint_spec;
 int prsvd_cli_checkpointer(const struct prsvd_cli *cli, const struct prsvd_h5_checkpoint_spec *spec,
                            struct prsvd_checkpointer *cp);
+/* The identity of a run's options that a checkpoint's resume must match (svd, pca, eig):
+ * every parameter that shapes the state or the result. */
+void prsvd_cli_checkpoint_options(char *buf, size_t size, const char *method,
+                                  const struct prsvd_svd_params *prm, const char *sketch,
+                                  const char *precision, int by_columns);
 /* Collective: prsvd_svd_solve; a stop on request says which checkpoint holds the state. */
 int prsvd_cli_solve(prsvd_svd *svd, prsvd_source *src, const char *checkpoint);
 

@@ -135,12 +135,10 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   prm.progress = prsvd_progress_report;
   prm.progress_arg = &progress;
   if (o.checkpoint) { /* the identity a resume must match: input, options, ranks */
-    char opts[256];
+    char opts[512];
     struct prsvd_h5_checkpoint_spec spec = {o.checkpoint, file, dataset, info.type, info.rows, info.cols,
                                             opts, o.checkpoint_every, &prsvd_cli_stop};
-    snprintf(opts, sizeof opts, "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;sym_tol=%.15g;precision=%s",
-             o.method, (long long)prm.rank, (long long)prm.oversample, prm.power_iters,
-             (unsigned long long)prm.seed, prm.sym_tol, o.precision);
+    prsvd_cli_checkpoint_options(opts, sizeof opts, o.method, &prm, "gaussian", o.precision, 0);
     PRSVD_TRY(prsvd_cli_checkpointer(cli, &spec, &checkpointer));
     prm.checkpoint = &checkpointer;
   }

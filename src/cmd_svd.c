@@ -560,13 +560,8 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
     char opts[512];
     struct prsvd_h5_checkpoint_spec spec = {o.checkpoint, file, dataset, info.type, m, n, opts,
                                             o.checkpoint_every, &prsvd_cli_stop};
-    snprintf(opts, sizeof opts,
-             "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;center=%d;scale=%d;sketch=%s;range_dim=%lld;"
-             "core_dim=%lld;tol=%.15g;max_rank=%lld;block=%lld;precision=%s%s",
-             method_name(&prm), (long long)prm.rank, (long long)prm.oversample, prm.power_iters,
-             (unsigned long long)prm.seed, prm.center, prm.scale, o.sketch, (long long)prm.range_dim,
-             (long long)prm.core_dim, prm.tol, (long long)prm.max_rank, (long long)prm.block,
-             o.precision, info.by_columns ? ";panels=columns" : "");
+    prsvd_cli_checkpoint_options(opts, sizeof opts, method_name(&prm), &prm, o.sketch, o.precision,
+                                 info.by_columns);
     PRSVD_TRY(prsvd_cli_checkpointer(cli, &spec, &checkpointer));
     prm.checkpoint = &checkpointer;
   }
