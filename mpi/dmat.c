@@ -1,5 +1,6 @@
 /* Tall-skinny matrices distributed by row blocks, and the local and collective operations on
  * them that the sketching algorithms need. */
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -302,12 +303,17 @@ int prsvd_dmat_truncate_cols(prsvd_dmat *a, int64_t k) {
   return PRSVD_OK;
 }
 
-/* ---- tall-skinny QR: CholeskyQR2, with a Householder fallback ----------------------------
+/* ---- tall-skinny QR: CholeskyQR2, shifted CholeskyQR3, Householder ----------------------
  * CholeskyQR2 (Fukaya, Nakatsukasa, Yanagisawa & Yamamoto 2014): G = A^T A (one allreduce),
  * R1 = chol(G), Q1 = A R1^-1, then once more on Q1.  Two GEMMs and two small allreduces,
  * no P x 1 panel factorization.  It breaks down when kappa(A) > ~1e8 (G loses definiteness
  * or Q1 loses orthogonality): detected by a failed Cholesky, by kappa(R1) above 1e7, or by
- * ||Q^T Q - I||_F above 1e-13 sqrt(n) at the end; then PDGEQRF on the saved A. */
+ * ||Q^T Q - I||_F above 1e-13 sqrt(n) at the end.  Then shifted CholeskyQR3 (Fukaya,
+ * Kannan, Nakatsukasa, Yamamoto & Yanagisawa 2020) on the saved A: R1 = chol(G + s I) with
+ * s = 11 (m n + n (n + 1)) u ||A||_F^2 brings kappa(A R1^-1) down to ~sqrt(1 / (m n u)) for
+ * any kappa(A) up to ~1/u, and CholeskyQR2 finishes it: still only GEMMs and small
+ * allreduces.  Only a numerically rank-deficient A (where no triangular R is well defined)
+ * falls through to PDGEQRF. */
 
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
 
@@ -316,17 +322,25 @@ static struct prsvd_qr_stats qr_stats;
 void prsvd_qr_stats_get(struct prsvd_qr_stats *st) { *st = qr_stats; }
 void prsvd_qr_stats_reset(void) { memset(&qr_stats, 0, sizeof qr_stats); }
 
-/* r (n x n, upper) = chol(A^T A) on every rank (same bits: the Gram is allreduced, then
- * factored identically); 0 on success, the failing column otherwise. */
-static int cholesky_step(prsvd_dmat *a, double *r, int *failed) {
+/* r (n x n, upper) = chol(A^T A + shift I) on every rank (same bits: the Gram is allreduced,
+ * then factored identically) and A = A r^-1; shift: 0, or shifted CholeskyQR's s from
+ * ||A||_F^2 >= ||A||_2^2; *failed when the Cholesky fails or, with check, kappa(r) exceeds 1e7
+ * (plain CholeskyQR2's early exit; after a shift the final orthogonality decides). */
+static int cholesky_step(prsvd_dmat *a, double *r, int shifted, int check, int *failed) {
   const int n = (int)a->cols;
   int info = 0;
   PRSVD_CHECK(prsvd_dmat_gram(a, r));
+  if (shifted) {
+    double fro2 = 0.0;
+    for (int j = 0; j < n; j++) fro2 += r[j * n + j];
+    const double s = 11.0 * ((double)a->rows * n + (double)n * (n + 1)) * (DBL_EPSILON / 2) * fro2;
+    for (int j = 0; j < n; j++) r[j * n + j] += s;
+  }
   dpotrf_("U", &n, r, &n, &info);
   for (int j = 0; j < n; j++)
     for (int i = j + 1; i < n; i++) r[j * n + i] = 0.0;
   *failed = info != 0;
-  if (!*failed) {
+  if (!*failed && check) {
     double dmax = 0.0, dmin = INFINITY;
     for (int j = 0; j < n; j++) dmax = fmax(dmax, fabs(r[j * n + j])), dmin = fmin(dmin, fabs(r[j * n + j]));
     if (dmin <= 1e-7 * dmax) *failed = 1; /* kappa(R) > 1e7: G has lost too many digits */
@@ -335,45 +349,58 @@ static int cholesky_step(prsvd_dmat *a, double *r, int *failed) {
   return PRSVD_OK;
 }
 
+/* CholeskyQR2 on A, after a shifted step when shifted: R = R3 R2 (R1) in r; *orth the final
+ * ||Q^T Q - I||_F; *failed as cholesky_step, or when Q is not orthonormal to 1e-13 sqrt(n). */
+static int cholesky_qr(prsvd_dmat *a, double *r, int shifted, double *scratch, int *failed, double *orth) {
+  const int64_t n = a->cols;
+  const int in = (int)n;
+  const double one = 1.0;
+  double *r2 = scratch, *g = scratch + n * n;
+  *failed = 0;
+  if (shifted) PRSVD_CHECK(cholesky_step(a, r, 1, 0, failed));
+  for (int t = 0; t < 2 && !*failed; t++) {
+    double *rt = !shifted && t == 0 ? r : r2;
+    PRSVD_CHECK(cholesky_step(a, rt, 0, !shifted, failed));
+    if (rt == r2 && !*failed) dtrmm_("L", "U", "N", "N", &in, &in, &one, r2, &in, r, &in); /* R = Rt R */
+  }
+  if (*failed) return PRSVD_OK;
+  PRSVD_CHECK(prsvd_dmat_gram(a, g));
+  double e = 0.0;
+  for (int64_t j = 0; j < n; j++)
+    for (int64_t i = 0; i < n; i++) e += (g[j * n + i] - (i == j)) * (g[j * n + i] - (i == j));
+  *orth = sqrt(e);
+  if (*orth > 1e-13 * sqrt((double)n)) *failed = 1;
+  return PRSVD_OK;
+}
+
 int prsvd_dmat_qr(prsvd_dmat *a, double *r) {
   int status = PRSVD_OK, failed = 0;
   const int64_t n = a->cols;
-  double *saved = NULL, *r2 = NULL, *g = NULL;
+  double *saved = NULL, *scratch = NULL, orth = 0.0;
   if (a->rows < a->cols || getenv("PRSVD_QR_HOUSEHOLDER")) {
     qr_stats.householder++;
     return qr_householder(a, r);
   }
   PRSVD_ALLOC(saved, a->ld * n);
-  PRSVD_ALLOC(r2, n * n);
-  PRSVD_ALLOC(g, n * n);
+  PRSVD_ALLOC(scratch, 2 * n * n);
   memcpy(saved, a->data, sizeof(double) * (size_t)(a->ld * n));
-  /* Q1 R1 = A, Q R2 = Q1, R = R2 R1 */
-  PRSVD_TRY(cholesky_step(a, r, &failed));
-  if (!failed) PRSVD_TRY(cholesky_step(a, r2, &failed));
+  PRSVD_TRY(cholesky_qr(a, r, 0, scratch, &failed, &orth));
   if (!failed) {
-    PRSVD_TRY(prsvd_dmat_gram(a, g));
-    double orth = 0.0;
-    for (int64_t j = 0; j < n; j++)
-      for (int64_t i = 0; i < n; i++) orth += (g[j * n + i] - (i == j)) * (g[j * n + i] - (i == j));
-    orth = sqrt(orth);
-    if (orth > 1e-13 * sqrt((double)n)) failed = 1;
-    else qr_stats.worst_orth = fmax(qr_stats.worst_orth, orth);
+    qr_stats.cholqr2++;
+  } else { /* shifted CholeskyQR3 on the saved A */
+    memcpy(a->data, saved, sizeof(double) * (size_t)(a->ld * n));
+    PRSVD_TRY(cholesky_qr(a, r, 1, scratch, &failed, &orth));
+    if (!failed) qr_stats.shifted++;
   }
-  if (failed) { /* Householder on the saved A */
+  if (failed) { /* numerically rank-deficient: Householder on the saved A */
     memcpy(a->data, saved, sizeof(double) * (size_t)(a->ld * n));
     qr_stats.fallbacks++;
     PRSVD_TRY(qr_householder(a, r));
     goto done;
   }
-  {
-    const int in = (int)n;
-    const double one = 1.0;
-    dtrmm_("L", "U", "N", "N", &in, &in, &one, r2, &in, r, &in); /* R = R2 R1 */
-  }
-  qr_stats.cholqr2++;
+  qr_stats.worst_orth = fmax(qr_stats.worst_orth, orth);
 done:
   free(saved);
-  free(r2);
-  free(g);
+  free(scratch);
   return status;
 }

@@ -36,15 +36,16 @@ int64_t prsvd_dmat_cols(const prsvd_dmat *a);
 /* This rank's block: rows [*row0, *row0 + *local_rows), column-major, leading dimension *ld. */
 double *prsvd_dmat_local(const prsvd_dmat *a, int64_t *row0, int64_t *local_rows, int64_t *ld);
 
-/* Collective: QR of a tall-skinny A (rows >= cols): CholeskyQR2, falling back to Householder
- * (PDGEQRF + PDORGQR) when A is too ill-conditioned (kappa > ~1e7) or the result is not
- * orthonormal to 1e-13 sqrt(cols).  A is overwritten by Q; r (cols x cols, column-major,
+/* Collective: QR of a tall-skinny A (rows >= cols): CholeskyQR2; when A is too
+ * ill-conditioned for it (kappa > ~1e7) or the result is not orthonormal to 1e-13 sqrt(cols),
+ * shifted CholeskyQR3; when that fails too (A numerically rank-deficient), Householder
+ * (PDGEQRF + PDORGQR).  A is overwritten by Q; r (cols x cols, column-major,
  * upper triangular) is replicated.  PRSVD_QR_HOUSEHOLDER in the environment forces
  * Householder. */
 int prsvd_dmat_qr(prsvd_dmat *a, double *r);
-/* What the QRs of this process did: counts and the worst ||Q^T Q - I||_F of CholeskyQR2. */
+/* What the QRs of this process did: counts and the worst ||Q^T Q - I||_F of the Cholesky QRs. */
 struct prsvd_qr_stats {
-  long cholqr2, fallbacks, householder;
+  long cholqr2, shifted, fallbacks, householder; /* shifted: CholeskyQR2 failed, shifted CholeskyQR3 held */
   double worst_orth;
 };
 void prsvd_qr_stats_get(struct prsvd_qr_stats *st);

@@ -349,8 +349,8 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
            st->error_estimate, st->error_estimate_fro);
   struct prsvd_qr_stats qs;
   prsvd_qr_stats_get(&qs);
-  printf("orthonormalization: %ld CholeskyQR2 (worst ||Q^T Q - I||_F %.1e), %ld Householder fallback%s\n",
-         qs.cholqr2, qs.worst_orth, qs.fallbacks + qs.householder, qs.fallbacks + qs.householder == 1 ? "" : "s");
+  printf("orthonormalization: %ld CholeskyQR2, %ld shifted CholeskyQR3 (worst ||Q^T Q - I||_F %.1e), %ld Householder\n",
+         qs.cholqr2, qs.shifted, qs.worst_orth, qs.fallbacks + qs.householder);
   prsvd_profile_print(stdout, rows);
   printf("wrote %s\n", o->output);
 }
@@ -419,6 +419,7 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   prsvd_qr_stats_get(&qs);
   json_object *qj = json_object_new_object();
   json_object_object_add(qj, "cholqr2", json_object_new_int64(qs.cholqr2));
+  json_object_object_add(qj, "shifted_cholqr3", json_object_new_int64(qs.shifted));
   json_object_object_add(qj, "householder", json_object_new_int64(qs.fallbacks + qs.householder));
   json_object_object_add(qj, "worst_orthogonality", json_object_new_double(qs.worst_orth));
   json_object_object_add(j, "qr", qj);

@@ -64,8 +64,11 @@ START_TEST(qr_matches_lapack) {
 END_TEST
 
 /* A = W diag(s) Z^T with s from 1 to 1/kappa: well-conditioned sketches take CholeskyQR2,
- * a kappa = 1e10 one is detected and falls back to Householder; both orthonormal to 1e-13. */
-static void qr_conditioned(double kappa, int expect_fallback) {
+ * kappa = 1e10 and 1e11 (times kappa(Z) ~ 17) are detected and taken by shifted CholeskyQR3
+ * (whose guarantee ends near kappa ~ 1 / (11 (m n + n (n + 1)) u) ~ 1e11 here), a numerically
+ * rank-deficient one (kappa = 1e20) by Householder; all orthonormal to 1e-13 and Q R = A. */
+enum qr_path { QR_CHOLQR2, QR_SHIFTED, QR_HOUSEHOLDER };
+static void qr_conditioned(double kappa, enum qr_path expect) {
   const int64_t m = 600, n = 12;
   prsvd_dmat *w = random_dmat(m, n, 21), *a = NULL;
   double r[144], z[144], g[144], s[12];
@@ -76,23 +79,37 @@ static void qr_conditioned(double kappa, int expect_fallback) {
     for (int j = 0; j < n; j++) z[j * n + i] = s[i] * z[i * n + j];
   ck_assert_int_eq(prsvd_dmat_create(grid, m, n, &a), 0);
   ck_assert_int_eq(prsvd_dmat_mul_small(w, n, z, n, n, a), 0);
+  int64_t r0, lr, ld;
+  double *al = prsvd_dmat_local(a, &r0, &lr, &ld), *a0 = malloc(sizeof(double) * (size_t)(lr * n + 1));
+  for (int64_t j = 0; j < n; j++) memcpy(a0 + j * lr, al + j * ld, sizeof(double) * (size_t)lr);
   struct prsvd_qr_stats before, after;
   prsvd_qr_stats_get(&before);
   ck_assert_int_eq(prsvd_dmat_qr(a, r), 0);
   prsvd_qr_stats_get(&after);
-  ck_assert_int_eq(after.fallbacks - before.fallbacks, expect_fallback);
-  ck_assert_int_eq(after.cholqr2 - before.cholqr2, !expect_fallback);
+  ck_assert_int_eq(after.cholqr2 - before.cholqr2, expect == QR_CHOLQR2);
+  ck_assert_int_eq(after.shifted - before.shifted, expect == QR_SHIFTED);
+  ck_assert_int_eq(after.fallbacks - before.fallbacks, expect == QR_HOUSEHOLDER);
   ck_assert_int_eq(prsvd_dmat_gram(a, g), 0);
   double orth = 0;
   for (int64_t i = 0; i < n * n; i++) orth += pow(g[i] - ((i % (n + 1)) == 0), 2);
   ck_assert_double_le(sqrt(orth), 1e-13);
+  /* Q R = A to rounding relative to ||A||_2 = 1 (this rank's rows) */
+  for (int64_t i = 0; i < lr; i++)
+    for (int64_t j = 0; j < n; j++) {
+      double acc = 0;
+      for (int64_t t = 0; t <= j; t++) acc += al[t * ld + i] * r[j * n + t];
+      ck_assert_double_le(fabs(acc - a0[j * lr + i]), 1e-13);
+    }
+  free(a0);
   prsvd_dmat_destroy(&w);
   prsvd_dmat_destroy(&a);
 }
 
 START_TEST(qr_cholesky_and_fallback) {
-  qr_conditioned(1e3, 0);
-  qr_conditioned(1e10, 1);
+  qr_conditioned(1e3, QR_CHOLQR2);
+  qr_conditioned(1e10, QR_SHIFTED);
+  qr_conditioned(1e11, QR_SHIFTED);
+  qr_conditioned(1e20, QR_HOUSEHOLDER);
 }
 END_TEST
 
