@@ -25,22 +25,18 @@ static int native_bytes(hid_t type) {
   return 0;
 }
 
-int prsvd_h5map_open(struct prsvd_h5map *mp, const char *fname, hid_t file, hid_t dset, hid_t type,
+int prsvd_h5map_open(struct prsvd_h5map *mp, const char *fname, hid_t dset, hid_t type,
                      hid_t dcpl, int64_t rows, int64_t cols) {
-  hid_t fcpl = -1;
-  hsize_t userblock = 0;
   struct stat st;
   memset(mp, 0, sizeof *mp);
   mp->fd = -1;
   const int elem = native_bytes(type);
   if (!elem || H5Pget_layout(dcpl) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl) != 0) return 0;
-  const haddr_t addr = H5Dget_offset(dset); /* relative to the base address: after the userblock */
+  /* the data's byte in the file: H5Dget_offset adds the base address (the userblock) itself;
+   * HADDR_UNDEF for unallocated storage or an external file */
+  const haddr_t addr = H5Dget_offset(dset);
   if (addr == HADDR_UNDEF || (int64_t)H5Dget_storage_size(dset) != rows * cols * elem) return 0;
-  if ((fcpl = H5Fget_create_plist(file)) < 0) return 0;
-  const herr_t ub = H5Pget_userblock(fcpl, &userblock);
-  H5Pclose(fcpl);
-  if (ub < 0) return 0;
-  const int64_t offset = (int64_t)(addr + userblock);
+  const int64_t offset = (int64_t)addr;
   if (offset % elem) return 0; /* the rows would not be aligned to their type in memory */
   const int fd = open(fname, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return 0;

@@ -60,7 +60,7 @@ struct prsvd_h5map {
 };
 /* Whether the rows can be lent (returns the element bytes, 0 if not: then mp->fd = -1).
  * Any doubt means no: the source then reads through HDF5. */
-int prsvd_h5map_open(struct prsvd_h5map *mp, const char *fname, hid_t file, hid_t dset, hid_t type,
+int prsvd_h5map_open(struct prsvd_h5map *mp, const char *fname, hid_t dset, hid_t type,
                      hid_t dcpl, int64_t rows, int64_t cols);
 /* Map stored rows [row0, row0 + nrows) read-only, their pages read in (MAP_POPULATE);
  * `what` names the dataset in errors.  Not collective; no HDF5 call. */
