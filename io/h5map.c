@@ -25,20 +25,23 @@ static int native_bytes(hid_t type) {
   return 0;
 }
 
-int prsvd_h5map_open(struct prsvd_h5map *mp, const char *fname, hid_t dset, hid_t type,
-                     hid_t dcpl, int64_t rows, int64_t cols) {
+int prsvd_h5map_open(struct prsvd_h5map *mp, hid_t file, hid_t fapl, hid_t dset, hid_t type, hid_t dcpl,
+                     int64_t rows, int64_t cols) {
   struct stat st;
+  void *handle = NULL;
   memset(mp, 0, sizeof *mp);
   mp->fd = -1;
   const int elem = native_bytes(type);
   if (!elem || H5Pget_layout(dcpl) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl) != 0) return 0;
+  if (H5Pget_driver(fapl) != H5FD_SEC2 || H5Fget_vfd_handle(file, fapl, &handle) < 0 || !handle) return 0;
   /* the data's byte in the file: H5Dget_offset adds the base address (the userblock) itself;
    * HADDR_UNDEF for unallocated storage or an external file */
   const haddr_t addr = H5Dget_offset(dset);
   if (addr == HADDR_UNDEF || (int64_t)H5Dget_storage_size(dset) != rows * cols * elem) return 0;
   const int64_t offset = (int64_t)addr;
   if (offset % elem) return 0; /* the rows would not be aligned to their type in memory */
-  const int fd = open(fname, O_RDONLY | O_CLOEXEC);
+  /* a descriptor of the very file HDF5 opened (the path may have been replaced since) */
+  const int fd = fcntl(*(int *)handle, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) return 0;
   if (fstat(fd, &st) != 0 || st.st_size < offset + rows * cols * elem) {
     close(fd);
