@@ -4,10 +4,13 @@ float64 file with the panels mapped from the page cache (--read posix, io/h5map.
 out of it (--read posix-copy), and optionally a reference build (e.g. the commit before, whose
 copy path also ran the NaN check on the GEMM thread).
 
-usage: mmap.py FILE.h5 --build NAME=PATH/.libs/prsvd [--build ...] [--runs 5] [--ranks 1 2]
+usage: mmap.py FILE.h5 --prsvd PATH/.libs/prsvd [--build NAME=PATH/.libs/prsvd ...] [--runs 5]
+               [--ranks 1 2] [--pause 3]
 
-Runs alternate between the variants (mmap, copy, then each reference build), each with FILE
-evicted from the page cache first (posix_fadvise DONTNEED, peers/common.evict), under
+Runs alternate between the variants (mmap, copy, then each reference build), `pause` seconds
+apart (on the shared VM a cold read() run right after a mapped run measured slower, with CPU
+time outside the process: some clean-up of the kernel's), each with FILE evicted from the page
+cache first (posix_fadvise DONTNEED, peers/common.evict), under
 `mpirun --bind-to none` with one BLAS thread; pass 1 is then cold and passes 2 and 3 warm.
 Each rank runs under /usr/bin/time for its peak RSS (VmHWM) and CPU time; the machine's busy
 time (/proc/stat) less prsvd's gives the CPU other processes took meanwhile.  Prints a
@@ -19,6 +22,7 @@ import os
 import statistics
 import subprocess
 import sys
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "peers"))
@@ -78,6 +82,8 @@ def main():
     ap.add_argument("--build", action="append", default=[], help="NAME=PATH of a reference build (copy path)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--pause", type=float, default=3.0,
+                    help="seconds between runs (a cold read() right after a mapped run measured slower)")
     a = ap.parse_args()
     spec = a.file + ":/A"
     out = os.path.join(os.path.dirname(os.path.abspath(a.file)), "mmap.out.h5")
@@ -88,6 +94,7 @@ def main():
     for ranks in a.ranks:
         for _ in range(a.runs):
             for name, prsvd, extra in variants:
+                time.sleep(a.pause)
                 common.evict(a.file)
                 got[(ranks, name)].append(run(prsvd, spec, ranks, out, extra))
     end = uptime()
@@ -110,7 +117,7 @@ def main():
               f"| {ratio(lambda x: x['cpu'][0]):.2f} | **{ratio(lambda x: x['pass'][1]):.2f}** "
               f"| **{ratio(lambda x: x['pass'][2]):.2f}** | {ratio(lambda x: x['cpu'][1] + x['cpu'][2]):.2f} "
               f"| {ratio(lambda x: x['elapsed']):.2f} | | |")
-    print(f"\n- {a.runs} runs of each, interleaved; `uptime` at the start: {start}; at the end: {end}")
+    print(f"\n- {a.runs} runs of each, interleaved, {a.pause:g} s apart; `uptime` at the start: {start}; at the end: {end}")
     if os.path.exists(out):
         os.unlink(out)
 
