@@ -25,15 +25,16 @@ static int native_bytes(hid_t type) {
   return 0;
 }
 
-int prsvd_h5map_open(struct prsvd_h5map *mp, hid_t file, hid_t fapl, hid_t dset, hid_t type, hid_t dcpl,
-                     int64_t rows, int64_t cols) {
+int prsvd_h5map_open(struct prsvd_h5map *mp, hid_t file, hid_t fapl, hid_t dset, hid_t type,
+                     hid_t dcpl, int64_t rows, int64_t cols) {
   struct stat st;
   void *handle = NULL;
   memset(mp, 0, sizeof *mp);
   mp->fd = -1;
   const int elem = native_bytes(type);
   if (!elem || H5Pget_layout(dcpl) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl) != 0) return 0;
-  if (H5Pget_driver(fapl) != H5FD_SEC2 || H5Fget_vfd_handle(file, fapl, &handle) < 0 || !handle) return 0;
+  if (H5Pget_driver(fapl) != H5FD_SEC2 || H5Fget_vfd_handle(file, fapl, &handle) < 0 || !handle)
+    return 0;
   /* the data's byte in the file: H5Dget_offset adds the base address (the userblock) itself;
    * HADDR_UNDEF for unallocated storage or an external file */
   const haddr_t addr = H5Dget_offset(dset);
@@ -63,8 +64,9 @@ int prsvd_h5map_lend(const struct prsvd_h5map *mp, const char *what, int64_t row
   const size_t len = (size_t)(nrows * mp->row_bytes + (at - from));
   void *base = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, mp->fd, (off_t)from);
   if (base == MAP_FAILED)
-    PRSVD_ERR(errno == ENOMEM ? PRSVD_ERR_NOMEM : PRSVD_ERR_INPUT, "cannot map rows [%lld, %lld) of %s: %s",
-              (long long)row0, (long long)(row0 + nrows), what, strerror(errno));
+    PRSVD_ERR(errno == ENOMEM ? PRSVD_ERR_NOMEM : PRSVD_ERR_INPUT,
+              "cannot map rows [%lld, %lld) of %s: %s", (long long)row0, (long long)(row0 + nrows),
+              what, strerror(errno));
   lent->base = base;
   lent->len = len;
   lent->data = (const char *)base + (at - from);
