@@ -394,6 +394,7 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st->single)));
   json_object_object_add(j, "read", json_object_new_string(o->read));
   json_object_object_add(j, "read_path", json_object_new_string(prsvd_read_path(in, st->single, plan->grid_cols)));
+  json_object_object_add(j, "mapped_bytes", json_object_new_int64(st->mapped_bytes));
   json_object_object_add(j, "panels", json_object_new_string(in->by_columns ? "columns" : "rows"));
   if (in->mpiio_hints[0]) json_object_object_add(j, "mpiio_hints", json_object_new_string(in->mpiio_hints));
   json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));

@@ -237,6 +237,8 @@ struct prsvd_svd_stats {
   int64_t bytes_read;         /* all passes, all ranks: panel bytes delivered (4 or 8 an entry) */
   int64_t file_bytes;         /* all passes, all ranks: bytes the reads took from files (-1:
                                * not known); compressed bytes for a compressed dataset */
+  int64_t mapped_bytes;       /* all passes, all ranks: of those, rows lent in place (mapped from
+                               * the page cache, not copied) */
   double error_estimate;      /* HMT eq. 4.3 bound on ||A - U S V^T||_2 (NaN if not computed) */
   double error_estimate_fro;  /* estimate of ||A - U S V^T||_F */
   double error_ci_low, error_ci_high; /* 95% interval of the Frobenius error (single pass) */

@@ -14,6 +14,7 @@ struct prsvd_source {
   double *row;              /* one row, converting read_rows to float32 */
   struct prsvd_source_layout layout;
   int64_t file_bytes;       /* -1: the OS does not count */
+  int64_t lent_bytes;       /* rows lent in place, of file_bytes */
   char *name;
   struct prsvd_source_ops ops;
   void *ctx;
@@ -208,8 +209,11 @@ int prsvd_source_lend(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd
   PRSVD_CHECK(check_range(s, row0, nrows));
   PRSVD_CHECK(s->ops.lend_rows(s->ctx, row0, nrows, lent));
   if (s->file_bytes >= 0) s->file_bytes += nrows * s->cols * s->layout.lends;
+  s->lent_bytes += nrows * s->cols * s->layout.lends;
   return PRSVD_OK;
 }
+
+int64_t prsvd_source_lent_bytes(const prsvd_source *s) { return s->lent_bytes; }
 
 void prsvd_source_return(prsvd_source *s, struct prsvd_rows_lent *lent) {
   if (lent->base) s->ops.return_rows(s->ctx, lent);

@@ -14,6 +14,8 @@ int prsvd_source_lends(const prsvd_source *s, int single);
  * back with prsvd_source_return (which accepts an empty lent and clears it). */
 int prsvd_source_lend(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_rows_lent *lent);
 void prsvd_source_return(prsvd_source *s, struct prsvd_rows_lent *lent);
+/* Bytes of rows lent so far. */
+int64_t prsvd_source_lent_bytes(const prsvd_source *s);
 /* Bytes one pass delivers in panels: float64 or float32 (single) values, or a sparse source's
  * CSR values, indices and row pointers. */
 double prsvd_source_pass_bytes(const prsvd_source *s, int single);
