@@ -211,6 +211,8 @@ def model_table(res, k, p, q):
             fl = sum(ps["flops"] for ps in mdl["passes"][:r["passes"]])
             procs = (r.get("memwatch") or {}).get("processes") or []
             rchar = [pp.get("rchar") for pp in procs if pp.get("rchar")]
+            if r.get("read_path") == "mmap" and r.get("file_bytes_read"):  # no read(): prsvd's count
+                rchar = [r["file_bytes_read"] / ranks]
             want = r["passes"] * f["storage_bytes"] / ranks
             got = (r.get("phases") or {}).get("sketch", {}).get("flops")
             out.append([f"{r['tag']} (k = {kk})", ranks, r["passes"],
@@ -487,7 +489,9 @@ def main():
     sec += ["### The ceilings", "", ceil_files, "", ceil_gemm, "",
             "### Bytes read and flops against the model", "",
             "Each rank's bytes read through read() (rchar of /proc/PID/io, the stored bytes: compressed "
-            "for the gzip files) and prsvd's own count of the sketch flops, against the model of "
+            "for the gzip files; for panels mapped from the page cache, `read_path` mmap, which no read() "
+            "sees, prsvd's own count of the mapped bytes, `file_bytes_read` of `--json` over the ranks) "
+            "and prsvd's own count of the sketch flops, against the model of "
             "[docs/performance.md](../docs/performance.md) (`bench/model.py`: m n s a pass, read once "
             "over the ranks; 4mnℓ a pass plus 2mn·10 for the probes of the last).", "",
             model_table(res, k, p, q), "",

@@ -22,6 +22,8 @@ struct h5_source {
   struct prsvd_file_stamp stamp;
   struct prsvd_nc_var nc;  /* NetCDF-4 packing and missing values */
   struct prsvd_readahead ra; /* of the next row panel */
+  struct prsvd_h5map map;    /* rows lent from the page cache */
+  char *what;                /* "'/A' of 'file.h5'" for the mapping's errors */
 };
 
 static void h5_source_close(void *ctx) {
@@ -31,6 +33,8 @@ static void h5_source_close(void *ctx) {
   if (s->dxpl > 0) H5Pclose(s->dxpl);
   if (s->dset > 0) H5Dclose(s->dset);
   if (s->file > 0) H5Fclose(s->file);
+  prsvd_h5map_close(&s->map);
+  free(s->what);
   free(s->scratch);
   free(s->fname);
   free(s->dname);
@@ -116,6 +120,18 @@ static int h5_read_block(void *ctx, int64_t row0, int64_t nrows, int64_t col0, i
   return h5_read(ctx, row0, nrows, col0, ncols, memtype, panel);
 }
 
+/* Rows lent in place (info->lends): the file checked unchanged, then mapped. */
+static int h5_lend_rows(void *ctx, int64_t row0, int64_t nrows, struct prsvd_rows_lent *lent) {
+  struct h5_source *s = ctx;
+  PRSVD_CHECK(prsvd_file_unchanged(s->fname, &s->stamp, row0, nrows));
+  return prsvd_h5map_lend(&s->map, s->what, row0, nrows, lent);
+}
+
+static void h5_return_rows(void *ctx, struct prsvd_rows_lent *lent) {
+  (void)ctx;
+  prsvd_h5map_return(lent);
+}
+
 /* The hints MPI-IO applies to the open input file, "key=value, ...", into out. */
 static int hints_in_effect(hid_t file, char *out, size_t len) {
   int status = PRSVD_OK, nkeys = 0;
@@ -160,6 +176,7 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   hid_t fapl = -1, type = -1, dcpl = -1, dapl = -1;
   memset(info, 0, sizeof *info);
   s->ra.fd = -1;
+  s->map.fd = -1;
   if (access(file, R_OK) != 0)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "cannot open '%s': %s", file, strerror(errno));
   /* POSIX reads (the sec2 driver): no MPI call happens inside HDF5, so a reader thread may
@@ -251,6 +268,8 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   }
   if (!s->by_columns)
     prsvd_readahead_open(&s->ra, s->file, fapl, dcpl, s->rows, s->cols);
+  if (!s->by_columns && read == PRSVD_H5_READ_POSIX && !how->copy && !s->nc.netcdf)
+    info->lends = prsvd_h5map_open(&s->map, s->file, fapl, s->dset, type, dcpl, s->rows, s->cols);
   if (s->by_columns) { /* the streamed matrix is the stored one's transpose */
     info->rows = s->cols;
     info->cols = s->rows;
@@ -272,7 +291,7 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
     prsvd_source_destroy(&src);
     return status;
   }
-  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0};
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0};
   struct h5_source *s = calloc(1, sizeof *s);
   int status = s ? open_dataset(comm, file, dataset, &how, info, s) : PRSVD_ERR_NOMEM;
   h5_source_close(s);
@@ -281,7 +300,7 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
 
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src) {
-  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0};
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0};
   return prsvd_h5_open_input(comm, file, dataset, &how, info, src);
 }
 
@@ -289,10 +308,10 @@ int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
                         const struct prsvd_h5_input *how, struct prsvd_h5_info *info,
                         prsvd_source **src) {
   /* column panels read whole stored columns: no column blocks */
-  static const struct prsvd_source_ops by_rows = {h5_read_rows, h5_source_close, NULL,
-                                                  h5_read_rows_f32, h5_read_block};
+  static const struct prsvd_source_ops by_rows = {h5_read_rows, h5_source_close, NULL, h5_read_rows_f32,
+                                                  h5_read_block, h5_lend_rows, h5_return_rows};
   static const struct prsvd_source_ops by_columns = {h5_read_rows, h5_source_close, NULL,
-                                                     h5_read_rows_f32, NULL};
+                                                     h5_read_rows_f32, NULL, NULL, NULL};
   int status = PRSVD_OK, sparse = 0, rank;
   MPI_Comm_rank(comm, &rank);
   if (rank == 0) sparse = access(file, R_OK) == 0 && H5Fis_hdf5(file) > 0 && prsvd_h5_is_sparse_group(file, dataset);
@@ -308,13 +327,17 @@ int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
   PRSVD_TRY(prsvd_file_stamp(file, &s->stamp));
   s->dname = strdup(dataset);
   snprintf(name, sizeof name, "%s:%s", file, dataset);
+  if (!s->fname || !s->dname) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory copying names");
+  snprintf(name, sizeof name, "'%s' of '%s'", dataset, file);
+  if (!(s->what = strdup(name))) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory copying names");
+  snprintf(name, sizeof name, "%s:%s", file, dataset);
   PRSVD_TRY(prsvd_source_create(info->rows, info->cols, name,
                                 info->by_columns ? &by_columns : &by_rows, s, src));
   s = NULL;
   const struct prsvd_source_layout layout = {!strcmp(info->type, "float32"),
                                              info->by_columns ? info->chunk_cols : info->chunk_rows,
                                              how->read != PRSVD_H5_READ_POSIX, how->read == PRSVD_H5_READ_COLLECTIVE,
-                                             info->by_columns};
+                                             info->by_columns, info->lends};
   prsvd_source_set_layout(*src, &layout);
 done:
   h5_source_close(s);

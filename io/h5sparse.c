@@ -257,7 +257,7 @@ int prsvd_sparse_check_layout(const struct prsvd_sparse_arrays *a, const char *w
 
 int prsvd_h5_open_sparse(MPI_Comm comm, const char *file, const char *group, struct prsvd_h5_info *info,
                          prsvd_source **src) {
-  static const struct prsvd_source_ops ops = {NULL, sparse_close, sparse_read_csr, NULL, NULL};
+  static const struct prsvd_source_ops ops = {NULL, sparse_close, sparse_read_csr, NULL, NULL, NULL, NULL};
   int status = PRSVD_OK;
   struct h5_sparse *s = NULL;
   char name[4096];

@@ -50,6 +50,25 @@ void prsvd_readahead_open(struct prsvd_readahead *ra, hid_t file, hid_t fapl, hi
  * the thread that reads the dataset). */
 void prsvd_readahead_rows(const struct prsvd_readahead *ra, hid_t dset, int64_t row0, int64_t nrows);
 
+/* Rows of a contiguous native-type dataset lent as a mapping of the file (io/h5map.c). */
+struct prsvd_h5map {
+  int fd;             /* a duplicate of the sec2 driver's descriptor; -1: rows are not lent */
+  int elem;           /* bytes of an element (8 float64, 4 float32) */
+  int64_t offset;     /* of element [0][0] in the file */
+  int64_t row_bytes;
+  long page;
+};
+/* Whether the rows can be lent (returns the element bytes, 0 if not: then mp->fd = -1).
+ * Any doubt means no: the source then reads through HDF5. */
+int prsvd_h5map_open(struct prsvd_h5map *mp, hid_t file, hid_t fapl, hid_t dset, hid_t type, hid_t dcpl,
+                     int64_t rows, int64_t cols);
+/* Map stored rows [row0, row0 + nrows) read-only, their pages read in (MAP_POPULATE);
+ * `what` names the dataset in errors.  Not collective; no HDF5 call. */
+int prsvd_h5map_lend(const struct prsvd_h5map *mp, const char *what, int64_t row0, int64_t nrows,
+                     struct prsvd_rows_lent *lent);
+void prsvd_h5map_return(struct prsvd_rows_lent *lent);
+void prsvd_h5map_close(struct prsvd_h5map *mp);
+
 /* NetCDF-4 conventions of a variable (io/h5netcdf.c). */
 #define PRSVD_NC_MAX_MISSING 4
 struct prsvd_nc_var {

@@ -31,6 +31,7 @@ struct prsvd_h5_input {
   enum prsvd_h5_read read;
   enum prsvd_h5_panels panels;
   int64_t memory; /* per-rank panel budget (for AUTO) */
+  int copy;       /* POSIX reads always copied (--read posix-copy): no rows lent in place */
 };
 /* MPI-IO hints "KEY=VALUE" for every file opened through MPI-IO from now on (outputs,
  * checkpoints, inputs read with MPI-IO), in the MPI_Info given to H5Pset_fapl_mpio.  Not
@@ -58,6 +59,8 @@ struct prsvd_h5_info {
   int sparse;             /* a sparse group streamed as CSR panels */
   char conventions[192];  /* NetCDF-4 variables: packing and missing values; "" otherwise */
   int by_columns;         /* 1: column panels (the source streams the stored columns) */
+  int lends;              /* rows lent as a mapping of the file (io/h5map.c): float64 (8),
+                           * float32 (4), or 0: read through HDF5 */
   char mpiio_hints[1024]; /* read through MPI-IO: the hints of the open input, as
                            * MPI_File_get_info reports them ("key=value, ..."); else "" */
 };

@@ -158,15 +158,21 @@ int prsvd_precision_parse(const char *text, enum prsvd_precision *precision) {
 }
 
 int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct prsvd_h5_input *how) {
-  static const char *const reads[] = {"posix", "independent", "collective"};
+  /* the enum's order, then posix-copy: POSIX reads that never lend rows in place */
+  static const char *const reads[] = {"posix", "independent", "collective", "posix-copy"};
   static const char *const dirs[] = {"auto", "rows", "columns"};
   int r, d;
-  PRSVD_CHECK(prsvd_parse_choice(read, "--read", reads, 3, &r));
+  PRSVD_CHECK(prsvd_parse_choice(read, "--read", reads, 4, &r));
   PRSVD_CHECK(prsvd_parse_choice(panels, "--panels", dirs, 3, &d));
-  how->read = (enum prsvd_h5_read)r;
+  how->copy = r == 3;
+  how->read = how->copy ? PRSVD_H5_READ_POSIX : (enum prsvd_h5_read)r;
   how->panels = (enum prsvd_h5_panels)d;
   how->memory = memory;
   return PRSVD_OK;
+}
+
+const char *prsvd_read_path(const struct prsvd_h5_info *in, int single, int grid_cols) {
+  return in->lends && in->lends == (single ? 4 : 8) && grid_cols <= 1 ? "mmap" : "copy";
 }
 
 const char *prsvd_precision_name(int single) { return single ? "float32" : "float64"; }

@@ -87,6 +87,9 @@ int prsvd_precision_parse(const char *text, enum prsvd_precision *precision);
 /* --read and --panels (either may be "posix"/"rows" for commands without them) into how
  * an input is opened. */
 int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct prsvd_h5_input *how);
+/* How panels reach the products: "mmap" (rows lent as a mapping of the file's page cache:
+ * a contiguous dataset stored in the panel type, --read posix, a P x 1 grid) or "copy". */
+const char *prsvd_read_path(const struct prsvd_h5_info *in, int single, int grid_cols);
 /* "float32" or "float64": what a solve's panels were multiplied in. */
 const char *prsvd_precision_name(int single);
 

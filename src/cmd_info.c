@@ -88,6 +88,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "storage_bytes", json_object_new_int64(in.storage_bytes));
     json_object_object_add(j, "panels", json_object_new_string(direction));
     json_object_object_add(j, "read", json_object_new_string(o.read));
+    json_object_object_add(j, "read_path", json_object_new_string(prsvd_read_path(&in, plan.single, 1)));
     if (o.rank > 0) {
       json_object_object_add(j, "passes", json_object_new_int64(passes));
       json_object_object_add(j, "panel_rows", json_object_new_int64(plan.panel_rows));

@@ -301,7 +301,9 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
     printf("  panels of %lld rows (chunks of %lld x %lld), %s, %s reads\n", (long long)plan->panel_rows,
            (long long)in->chunk_rows, (long long)in->chunk_cols, arith, o->read);
   else
-    printf("  panels of %lld rows, %s, %s reads\n", (long long)plan->panel_rows, arith, o->read);
+    printf("  panels of %lld rows, %s, %s reads (%s)\n", (long long)plan->panel_rows, arith, o->read,
+           !strcmp(prsvd_read_path(in, plan->single, plan->grid_cols), "mmap") ? "mapped from the page cache, no copy"
+                                                                              : "copied");
   if (in->mpiio_hints[0]) printf("  MPI-IO hints of the input (MPI_File_get_info): %s\n", in->mpiio_hints);
   printf("  process grid %d x %d (%s): each rank reads %lld of the %lld columns and holds that many "
          "rows of X\n", plan->grid_rows, plan->grid_cols, prm->grid_cols ? "--grid" : "auto",
@@ -391,6 +393,8 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   json_object_object_add(j, "file_bytes_read", json_object_new_int64(st->file_bytes));
   json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st->single)));
   json_object_object_add(j, "read", json_object_new_string(o->read));
+  json_object_object_add(j, "read_path", json_object_new_string(prsvd_read_path(in, st->single, plan->grid_cols)));
+  json_object_object_add(j, "mapped_bytes", json_object_new_int64(st->mapped_bytes));
   json_object_object_add(j, "panels", json_object_new_string(in->by_columns ? "columns" : "rows"));
   if (in->mpiio_hints[0]) json_object_object_add(j, "mpiio_hints", json_object_new_string(in->mpiio_hints));
   json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));

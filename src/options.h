@@ -54,7 +54,9 @@ struct prsvd_option {
    offsetof(T, precision)}
 #define PRSVD_OPT_READ(T)                                                                       \
   {"read", 0, PRSVD_OPT_STRING, "MODE", "posix", 0, 0, 0,                                        \
-   "how ranks read the input: posix, or MPI-IO independent or collective", offsetof(T, read)}
+   "how ranks read the input: posix (a contiguous float64/float32 dataset mapped from the page "  \
+   "cache, no copy), posix-copy (always copied), or MPI-IO independent or collective",           \
+   offsetof(T, read)}
 #define PRSVD_OPT_PANELS(T)                                                                     \
   {"panels", 0, PRSVD_OPT_STRING, "DIR", "auto", 0, 0, 0,                                         \
    "stream rows or columns of the dataset; auto: columns for column-shaped chunks or n >= 8 m",   \

@@ -69,7 +69,7 @@ static void unit_gaussian(uint64_t seed, unsigned stream, int64_t len, double *x
 }
 
 int prsvd_source_planted(const struct prsvd_planted_params *p, prsvd_source **src) {
-  static const struct prsvd_source_ops ops = {planted_rows, planted_free, NULL, NULL, NULL};
+  static const struct prsvd_source_ops ops = {planted_rows, planted_free, NULL, NULL, NULL, NULL, NULL};
   int status = PRSVD_OK;
   struct planted *g = NULL;
   *src = NULL;

@@ -15,11 +15,20 @@ static void *reader(void *arg) {
     if (pf->quit) break;
     void *buf = pf->buf;
     struct prsvd_csr *csr = pf->csr;
+    struct prsvd_rows_lent *lent = pf->lent;
     const int64_t row0 = pf->row0, rows = pf->rows;
     pthread_mutex_unlock(&pf->mu);
-    const int status = !buf       ? prsvd_source_read_csr(pf->src, row0, rows, csr)
-                       : pf->single ? prsvd_source_read_f32(pf->src, row0, rows, buf)
-                                    : prsvd_source_read(pf->src, row0, rows, buf);
+    int status;
+    if (lent) {
+      prsvd_source_return(pf->src, lent);
+      status = prsvd_source_lend(pf->src, row0, rows, lent);
+    } else {
+      status = !buf       ? prsvd_source_read_csr(pf->src, row0, rows, csr)
+               : pf->single ? prsvd_source_read_f32(pf->src, row0, rows, buf)
+                            : prsvd_source_read(pf->src, row0, rows, buf);
+    }
+    if (!status && pf->check && (buf || lent) && rows > 0)
+      status = pf->check(pf->check_arg, lent ? lent->data : buf, row0, rows);
     pthread_mutex_lock(&pf->mu);
     pf->status = status;
     pf->posted = 0;
@@ -30,10 +39,13 @@ static void *reader(void *arg) {
   return NULL;
 }
 
-int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src, int single) {
+int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src, int single,
+                         prsvd_panel_check check, void *check_arg) {
   memset(pf, 0, sizeof *pf);
   pf->src = src;
   pf->single = single;
+  pf->check = check;
+  pf->check_arg = check_arg;
   pthread_mutex_init(&pf->mu, NULL);
   pthread_cond_init(&pf->cv, NULL);
   if (pthread_create(&pf->thread, NULL, reader, pf) != 0)
@@ -42,11 +54,12 @@ int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src, int singl
   return PRSVD_OK;
 }
 
-void prsvd_prefetch_post(struct prsvd_prefetch *pf, void *buf, struct prsvd_csr *csr, int64_t row0,
-                         int64_t rows) {
+void prsvd_prefetch_post(struct prsvd_prefetch *pf, void *buf, struct prsvd_csr *csr,
+                         struct prsvd_rows_lent *lent, int64_t row0, int64_t rows) {
   pthread_mutex_lock(&pf->mu);
   pf->buf = buf;
   pf->csr = csr;
+  pf->lent = lent;
   pf->row0 = row0;
   pf->rows = rows;
   pf->done = 0;

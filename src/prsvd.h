@@ -51,6 +51,15 @@ struct prsvd_csr {
   double *data;
 };
 
+/* Rows a source lends instead of copying (lend_rows): data points at nrows x cols values,
+ * row-major, read-only, of the type the source's layout names (lends); base and len are the
+ * source's own, for return_rows. */
+struct prsvd_rows_lent {
+  const void *data;
+  void *base;
+  size_t len;
+};
+
 struct prsvd_source_ops {
   /* dense rows; NULL for a sparse source (the library densifies read_csr where needed) */
   int (*read_rows)(void *ctx, int64_t row0, int64_t nrows, double *panel);
@@ -65,6 +74,11 @@ struct prsvd_source_ops {
    * (params.grid_cols > 1) reads; without it a solve runs on a P x 1 grid */
   int (*read_block)(void *ctx, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols, int single,
                     void *panel);
+  /* optional, with layout.lends: rows [row0, row0 + nrows) lent in place (e.g. a mapping of
+   * the file's page cache), already in memory when it returns; valid until return_rows,
+   * which accepts a lent whose base is NULL.  Called by the reading thread. */
+  int (*lend_rows)(void *ctx, int64_t row0, int64_t nrows, struct prsvd_rows_lent *lent);
+  void (*return_rows)(void *ctx, struct prsvd_rows_lent *lent);
 };
 
 /* How a source stores its rows, so panels can follow it (prsvd_source_set_layout). */
@@ -78,6 +92,7 @@ struct prsvd_source_layout {
                         * read calls, zero-row reads once its own rows are done */
   int scratch_panels;  /* panel-sized buffers the source keeps for itself (a transposing read);
                         * they count against the memory budget */
+  int lends;           /* lend_rows hands out float64 (8) or float32 (4) rows; 0: it does not */
 };
 
 typedef struct prsvd_source prsvd_source;
@@ -102,7 +117,8 @@ const char *prsvd_source_name(const prsvd_source *src);
 void prsvd_source_set_layout(prsvd_source *src, const struct prsvd_source_layout *layout);
 void prsvd_source_get_layout(const prsvd_source *src, struct prsvd_source_layout *layout);
 /* Bytes this rank's reads of src took from files so far (the read() calls of the reading
- * thread, compressed bytes for a compressed dataset); -1 where the OS does not say. */
+ * thread, compressed bytes for a compressed dataset, and the rows lent in place); -1 where
+ * the OS does not say. */
 int64_t prsvd_source_file_bytes(const prsvd_source *src);
 void prsvd_source_destroy(prsvd_source **src);
 
@@ -221,6 +237,8 @@ struct prsvd_svd_stats {
   int64_t bytes_read;         /* all passes, all ranks: panel bytes delivered (4 or 8 an entry) */
   int64_t file_bytes;         /* all passes, all ranks: bytes the reads took from files (-1:
                                * not known); compressed bytes for a compressed dataset */
+  int64_t mapped_bytes;       /* all passes, all ranks: of those, rows lent in place (mapped from
+                               * the page cache, not copied) */
   double error_estimate;      /* HMT eq. 4.3 bound on ||A - U S V^T||_2 (NaN if not computed) */
   double error_estimate_fro;  /* estimate of ||A - U S V^T||_F */
   double error_ci_low, error_ci_high; /* 95% interval of the Frobenius error (single pass) */

@@ -100,16 +100,32 @@ static void narrow(const double *x, int64_t ldx, int64_t rows, int64_t cols, flo
     for (int64_t i = 0; i < rows; i++) y[c * rows + i] = (float)x[c * ldx + i];
 }
 
-static int check_finite(const struct prsvd_pass *p, int64_t row0, int64_t nr, int64_t n) {
-  const int64_t col0 = prsvd_source_col0(p->a);
-  WITH_PANEL(p, A, {
-    for (int64_t i = 0; i < nr; i++)
-      for (int64_t j = 0; j < n; j++)
-        if (!isfinite(A[i * n + j]))
-          PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
-                    isnan(A[i * n + j]) ? "NaN" : "Inf", (long long)(row0 + i), (long long)(col0 + j));
-  });
-  return PRSVD_OK;
+/* The index of the panel's first entry that is not finite, or -1. */
+static int64_t first_nonfinite(const void *panel, int single, int64_t count) {
+  if (single) {
+    const float *a = panel;
+    for (int64_t i = 0; i < count; i++)
+      if (!isfinite(a[i])) return i;
+  } else {
+    const double *a = panel;
+    for (int64_t i = 0; i < count; i++)
+      if (!isfinite(a[i])) return i;
+  }
+  return -1;
+}
+
+/* PRSVD_ERR_INPUT naming the first NaN or Inf of rows [row0, row0 + nr) in panel (the
+ * pass's panel type).  Reads only p's source and precision: the reader thread may call it. */
+static int check_finite(const struct prsvd_pass *p, const void *panel, int64_t row0, int64_t nr) {
+  const int64_t n = prsvd_source_cols(p->a), at = first_nonfinite(panel, p->single, nr * n);
+  if (at < 0) return PRSVD_OK;
+  const double v = p->single ? ((const float *)panel)[at] : ((const double *)panel)[at];
+  PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
+            isnan(v) ? "NaN" : "Inf", (long long)(row0 + at / n), (long long)(prsvd_source_col0(p->a) + at % n));
+}
+
+static int check_ahead(void *arg, const void *panel, int64_t row0, int64_t rows) {
+  return check_finite(arg, panel, row0, rows);
 }
 
 /* ---- the per-panel sums of a 2-D grid (sketch.h, grid2d) ---- */
@@ -399,8 +415,8 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
     goto advance;
   }
-  if (p->check_finite) {
-    const int bad = check_finite(p, r, nr, n);
+  if (p->check_finite && !p->checked_ahead) {
+    const int bad = check_finite(p, p->single ? (const void *)p->panel32 : p->panel, r, nr);
     if (bad) return row_join(p, r, nr, bad);
   }
 
@@ -481,13 +497,14 @@ static void set_panel(struct prsvd_pass *p, void *buf) {
 }
 
 /* Reads for one pass: straight from the source, or from the reader thread one read ahead,
- * into the pass's two dense panels (float64 or float32) or two CSR panels for a sparse
- * source.  ready() returns the status of the read of the panel at the cursor into p->panel,
+ * into the pass's two dense panels (float64 or float32), two slots of rows the source lends
+ * in place (lend: no panel buffers), or two CSR panels for a sparse source.  ready() returns the status of the read of the panel at the cursor into p->panel,
  * p->panel32 or p->csr.  For a source with collective reads every rank makes exactly
  * `reads_left` reads, the last ones zero-row reads at the end of its block. */
 struct reads {
   struct prsvd_prefetch pf;
-  int sparse, cb, have, saved, on, collective;
+  int sparse, lend, cb, have, saved, on, collective;
+  struct prsvd_rows_lent lent[2];
   long reads_left;
 };
 
@@ -518,6 +535,8 @@ static int panel_buffers(struct prsvd_pass *p, int n_bufs) {
 static void use_slot(const struct reads *rd, struct prsvd_pass *p, int slot) {
   if (rd->sparse)
     p->csr = &p->csrs[slot];
+  else if (rd->lend)
+    set_panel(p, (void *)rd->lent[slot].data); /* read-only: nothing writes into a panel */
   else
     set_panel(p, p->bufs[slot]);
 }
@@ -537,11 +556,12 @@ static int may_prefetch(const struct prsvd_pass *p) {
 /* Post the read after the one ending at `next`, into buffer rd->cb: the panel there, or a
  * zero-row read owed to a collective source. */
 static void post_after(struct reads *rd, struct prsvd_pass *p, int64_t next, int64_t end) {
-  void *buf = rd->sparse ? NULL : p->bufs[rd->cb];
+  void *buf = rd->sparse || rd->lend ? NULL : p->bufs[rd->cb];
   struct prsvd_csr *csr = rd->sparse ? &p->csrs[rd->cb] : NULL;
+  struct prsvd_rows_lent *lent = rd->lend ? &rd->lent[rd->cb] : NULL;
   if (rd->reads_left <= 0) return;
-  if (next < end) rd->reads_left--, prsvd_prefetch_post(&rd->pf, buf, csr, next, panel_at(p, next, end));
-  else if (rd->collective) rd->reads_left--, prsvd_prefetch_post(&rd->pf, buf, csr, end, 0);
+  if (next < end) rd->reads_left--, prsvd_prefetch_post(&rd->pf, buf, csr, lent, next, panel_at(p, next, end));
+  else if (rd->collective) rd->reads_left--, prsvd_prefetch_post(&rd->pf, buf, csr, lent, end, 0);
 }
 
 static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t end,
@@ -550,13 +570,17 @@ static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
   rd->collective = collective;
   rd->reads_left = reads;
   rd->sparse = prsvd_source_nnz(p->a) >= 0;
+  rd->lend = !rd->sparse && prsvd_source_lends(p->a, p->single);
   const int prefetch = may_prefetch(p) && (row < end || collective);
+  p->checked_ahead = prefetch && !rd->sparse && p->check_finite;
   if (rd->sparse)
     p->csr = &p->csrs[0];
+  else if (rd->lend)
+    free_dense_buffers(p);
   else
     PRSVD_CHECK(panel_buffers(p, prefetch ? 2 : 1));
   if (!prefetch) return PRSVD_OK;
-  PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a, p->single));
+  PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a, p->single, p->checked_ahead ? check_ahead : NULL, p));
   rd->on = 1;
   post_after(rd, p, row, end);
   return PRSVD_OK;
@@ -575,9 +599,15 @@ static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
   prsvd_profile_begin(PRSVD_EV_READ); /* with the reader: only the time not hidden */
   if (!rd->on) {
     rd->reads_left--;
-    status = rd->sparse ? prsvd_source_read_csr(p->a, row, nr, p->csr)
-             : p->single ? prsvd_source_read_f32(p->a, row, nr, p->panel32)
-                         : prsvd_source_read(p->a, row, nr, p->panel);
+    if (rd->lend) {
+      prsvd_source_return(p->a, &rd->lent[0]);
+      status = prsvd_source_lend(p->a, row, nr, &rd->lent[0]);
+      use_slot(rd, p, 0);
+    } else {
+      status = rd->sparse ? prsvd_source_read_csr(p->a, row, nr, p->csr)
+               : p->single ? prsvd_source_read_f32(p->a, row, nr, p->panel32)
+                           : prsvd_source_read(p->a, row, nr, p->panel);
+    }
   } else {
     reads_settle(rd);
     status = rd->saved;
@@ -598,10 +628,12 @@ static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
   return status;
 }
 
-static void reads_end(struct reads *rd) {
-  if (!rd->on) return;
-  prsvd_prefetch_stop(&rd->pf);
+static void reads_end(struct reads *rd, struct prsvd_pass *p) {
+  if (rd->on) prsvd_prefetch_stop(&rd->pf);
   rd->on = 0;
+  if (!rd->lend) return;
+  for (int b = 0; b < 2; b++) prsvd_source_return(p->a, &rd->lent[b]);
+  set_panel(p, NULL);
 }
 
 /* One step of the pass: the panel at the cursor, read and applied. */
@@ -641,7 +673,7 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
       break;
     }
   }
-  reads_end(&rd);
+  reads_end(&rd, p);
   return status;
 }
 
@@ -720,7 +752,7 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   struct reads rd;
   status = reads_begin(&rd, p, cur->next_row, end, 0, LONG_MAX);
   while (!status && cur->next_row < end) status = step(&rd, p, cur, row0, local_rows, n, in);
-  reads_end(&rd);
+  reads_end(&rd, p);
 out:
   p->csr = NULL;
   scratch_end(p);

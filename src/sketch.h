@@ -73,7 +73,8 @@ struct prsvd_pass {
   int64_t panel_rows;
   /* Set by the pass: the panel in hand (panel_rows x n, row-major), float64 in panel or
    * float32 in panel32 (single), in buffers the pass owns until prsvd_pass_free (two with
-   * the reader thread); NULL for a sparse source, whose panel is csr, one of csrs (also
+   * the reader thread), or rows the source lends in place (read-only: a mapping of the file,
+   * prsvd_source_lends), so nothing may write into a panel; NULL for a sparse source, whose panel is csr, one of csrs (also
    * kept until prsvd_pass_free). */
   double *panel;
   float *panel32;
@@ -87,6 +88,7 @@ struct prsvd_pass {
   double *work;                  /* panel_rows x n_right (P_i) and panel_rows x max left dim */
   const struct prsvd_svd_params *params;
   int check_finite;
+  int checked_ahead;             /* set by the pass: the reader thread checks each panel */
 
   /* P_i = A_i R: dense (right, n x n_right column-major) or sparse (right_sparse) */
   const double *right;

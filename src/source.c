@@ -14,6 +14,7 @@ struct prsvd_source {
   double *row;              /* one row, converting read_rows to float32 */
   struct prsvd_source_layout layout;
   int64_t file_bytes;       /* -1: the OS does not count */
+  int64_t lent_bytes;       /* rows lent in place, of file_bytes */
   char *name;
   struct prsvd_source_ops ops;
   void *ctx;
@@ -198,6 +199,27 @@ static int read_counted(prsvd_source *s, int64_t row0, int64_t nrows, int single
   return status;
 }
 
+/* Rows lent in place: counted as file bytes (their pages come from the file, not through
+ * read()). */
+int prsvd_source_lends(const prsvd_source *s, int single) {
+  return s->ops.lend_rows && s->layout.lends == (single ? 4 : 8);
+}
+
+int prsvd_source_lend(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_rows_lent *lent) {
+  PRSVD_CHECK(check_range(s, row0, nrows));
+  PRSVD_CHECK(s->ops.lend_rows(s->ctx, row0, nrows, lent));
+  if (s->file_bytes >= 0) s->file_bytes += nrows * s->cols * s->layout.lends;
+  s->lent_bytes += nrows * s->cols * s->layout.lends;
+  return PRSVD_OK;
+}
+
+int64_t prsvd_source_lent_bytes(const prsvd_source *s) { return s->lent_bytes; }
+
+void prsvd_source_return(prsvd_source *s, struct prsvd_rows_lent *lent) {
+  if (lent->base) s->ops.return_rows(s->ctx, lent);
+  memset(lent, 0, sizeof *lent);
+}
+
 /* Not in the public header: the algorithms call through here. */
 int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel) {
   return read_counted(s, row0, nrows, 0, panel);
@@ -249,7 +271,7 @@ static int view_read_f32(void *ctx, int64_t row0, int64_t nrows, float *panel) {
 static void view_destroy(void *ctx) { free(ctx); }
 
 int prsvd_source_columns(prsvd_source *s, int64_t col0, int64_t ncols, prsvd_source **out) {
-  static const struct prsvd_source_ops ops = {view_read, view_destroy, NULL, view_read_f32, NULL};
+  static const struct prsvd_source_ops ops = {view_read, view_destroy, NULL, view_read_f32, NULL, NULL, NULL};
   int status = PRSVD_OK;
   struct view_ctx *v = NULL;
   *out = NULL;
@@ -269,6 +291,7 @@ int prsvd_source_columns(prsvd_source *s, int64_t col0, int64_t ncols, prsvd_sou
   v = NULL;
   (*out)->layout = s->layout;
   (*out)->layout.scratch_panels = 0;
+  (*out)->layout.lends = 0; /* a column block is not contiguous in the file */
   (*out)->col0 = col0;
 done:
   free(v);
@@ -303,7 +326,7 @@ static void memory_destroy(void *ctx) { free(ctx); }
 int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda,
                         prsvd_source **out) {
   static const struct prsvd_source_ops ops = {memory_read, memory_destroy, NULL, NULL,
-                                              memory_read_block};
+                                              memory_read_block, NULL, NULL};
   int status = PRSVD_OK;
   struct memory_ctx *m = NULL;
   *out = NULL;

@@ -8,6 +8,14 @@
 int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel);
 /* The same as float32: read_rows_f32, or float64 rows converted one at a time. */
 int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel);
+/* 1 if s lends rows in place (lend_rows) of the panel type: float32 (single) or float64. */
+int prsvd_source_lends(const prsvd_source *s, int single);
+/* Rows [row0, row0 + nrows) lent in place, counted as file bytes; not collective.  Give them
+ * back with prsvd_source_return (which accepts an empty lent and clears it). */
+int prsvd_source_lend(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_rows_lent *lent);
+void prsvd_source_return(prsvd_source *s, struct prsvd_rows_lent *lent);
+/* Bytes of rows lent so far. */
+int64_t prsvd_source_lent_bytes(const prsvd_source *s);
 /* Bytes one pass delivers in panels: float64 or float32 (single) values, or a sparse source's
  * CSR values, indices and row pointers. */
 double prsvd_source_pass_bytes(const prsvd_source *s, int single);

@@ -70,13 +70,14 @@ static const struct {
 };
 
 /* What the solve read, over all ranks: panel bytes delivered and bytes taken from files. */
-static int count_reads(prsvd_svd *svd, prsvd_source *a, int64_t file_bytes_before) {
+static int count_reads(prsvd_svd *svd, prsvd_source *a, int64_t file_bytes_before, int64_t lent_before) {
   const int64_t mine = prsvd_source_file_bytes(a);
-  long long v[2] = {mine >= 0 && file_bytes_before >= 0 ? mine - file_bytes_before : 0,
-                    mine >= 0 && file_bytes_before >= 0 ? 0 : 1};
+  long long v[3] = {mine >= 0 && file_bytes_before >= 0 ? mine - file_bytes_before : 0,
+                    mine >= 0 && file_bytes_before >= 0 ? 0 : 1, prsvd_source_lent_bytes(a) - lent_before};
   svd->stats.bytes_read = (int64_t)(svd->stats.passes * prsvd_source_pass_bytes(a, svd->stats.single));
-  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, v, 2, MPI_LONG_LONG, MPI_SUM, svd->comm));
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_LONG_LONG, MPI_SUM, svd->comm));
   svd->stats.file_bytes = v[1] ? -1 : (int64_t)v[0];
+  svd->stats.mapped_bytes = (int64_t)v[2];
   return PRSVD_OK;
 }
 
@@ -94,10 +95,10 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
     PRSVD_CHECK(prsvd_grid2d_create(svd->comm, plan.grid_rows, plan.grid_cols, &svd->grid2d));
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
     if (methods[i].method == svd->params.method) {
-      const int64_t before = prsvd_source_file_bytes(a);
+      const int64_t before = prsvd_source_file_bytes(a), lent_before = prsvd_source_lent_bytes(a);
       PRSVD_CHECK(methods[i].solve(svd, a));
       svd->stats.single = plan.single;
-      return count_reads(svd, a, before);
+      return count_reads(svd, a, before, lent_before);
     }
   PRSVD_ERR(PRSVD_ERR_USAGE, "unknown SVD method %d", (int)svd->params.method);
 }

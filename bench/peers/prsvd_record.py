@@ -75,7 +75,7 @@ def main():
     if svd is not None:
         rec.update({k: svd.get(k) for k in ("rows", "cols", "rank", "oversample", "power_iters",
                                               "passes", "extra_pass", "panel_rows", "bytes_read",
-                                              "elapsed_seconds", "nprocs")})
+                                              "file_bytes_read", "read_path", "elapsed_seconds", "nprocs")})
         rec["phase_seconds"] = {k: v.get("time_max") for k, v in svd.get("phases", {}).items()}
     if ver is not None:
         rec.update({k: ver.get(k) for k in ("residual_fro", "optimal_residual_fro",

@@ -1,0 +1,84 @@
+/* Zero-copy row panels: rows of a contiguous dataset stored in the type the pass multiplies
+ * (native float64 or float32, unfiltered, as contiguous storage always is) are lent as a
+ * read-only mapping of the file, so the page cache itself is the panel and no read() copies
+ * it.  The mapping is made with MAP_POPULATE on the reading thread, so its pages are read (a
+ * cold file) and mapped before the panel is handed over, and unmapped when it is given back:
+ * the process holds about the two panels in use (clean file pages, which the kernel may
+ * reclaim under a memory limit).  Only for POSIX reads (--read posix; --read posix-copy
+ * turns it off); anything else falls back to HDF5's reads. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "h5util.h"
+
+/* Bytes of an element that a pass multiplies as it is stored: 8 (native float64), 4 (native
+ * float32), 0 (anything else: integers, other byte orders, other widths). */
+static int native_bytes(hid_t type) {
+  if (H5Tequal(type, H5T_NATIVE_DOUBLE) > 0) return 8;
+  if (H5Tequal(type, H5T_NATIVE_FLOAT) > 0) return 4;
+  return 0;
+}
+
+int prsvd_h5map_open(struct prsvd_h5map *mp, hid_t file, hid_t fapl, hid_t dset, hid_t type,
+                     hid_t dcpl, int64_t rows, int64_t cols) {
+  struct stat st;
+  void *handle = NULL;
+  memset(mp, 0, sizeof *mp);
+  mp->fd = -1;
+  const int elem = native_bytes(type);
+  if (!elem || H5Pget_layout(dcpl) != H5D_CONTIGUOUS || H5Pget_nfilters(dcpl) != 0) return 0;
+  if (H5Pget_driver(fapl) != H5FD_SEC2 || H5Fget_vfd_handle(file, fapl, &handle) < 0 || !handle)
+    return 0;
+  /* the data's byte in the file: H5Dget_offset adds the base address (the userblock) itself;
+   * HADDR_UNDEF for unallocated storage or an external file */
+  const haddr_t addr = H5Dget_offset(dset);
+  if (addr == HADDR_UNDEF || (int64_t)H5Dget_storage_size(dset) != rows * cols * elem) return 0;
+  const int64_t offset = (int64_t)addr;
+  if (offset % elem) return 0; /* the rows would not be aligned to their type in memory */
+  /* a descriptor of the very file HDF5 opened (the path may have been replaced since) */
+  const int fd = fcntl(*(int *)handle, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  if (fstat(fd, &st) != 0 || st.st_size < offset + rows * cols * elem) {
+    close(fd);
+    return 0;
+  }
+  mp->fd = fd;
+  mp->offset = offset;
+  mp->row_bytes = cols * elem;
+  mp->page = sysconf(_SC_PAGESIZE);
+  mp->elem = elem;
+  return elem;
+}
+
+int prsvd_h5map_lend(const struct prsvd_h5map *mp, const char *what, int64_t row0, int64_t nrows,
+                     struct prsvd_rows_lent *lent) {
+  memset(lent, 0, sizeof *lent);
+  if (nrows <= 0) return PRSVD_OK;
+  const int64_t at = mp->offset + row0 * mp->row_bytes, from = at - at % mp->page;
+  const size_t len = (size_t)(nrows * mp->row_bytes + (at - from));
+  void *base = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, mp->fd, (off_t)from);
+  if (base == MAP_FAILED)
+    PRSVD_ERR(errno == ENOMEM ? PRSVD_ERR_NOMEM : PRSVD_ERR_INPUT,
+              "cannot map rows [%lld, %lld) of %s: %s", (long long)row0, (long long)(row0 + nrows),
+              what, strerror(errno));
+  lent->base = base;
+  lent->len = len;
+  lent->data = (const char *)base + (at - from);
+  return PRSVD_OK;
+}
+
+void prsvd_h5map_return(struct prsvd_rows_lent *lent) {
+  if (lent->base) munmap(lent->base, lent->len);
+  memset(lent, 0, sizeof *lent);
+}
+
+void prsvd_h5map_close(struct prsvd_h5map *mp) {
+  if (mp->fd >= 0) close(mp->fd);
+  mp->fd = -1;
+}

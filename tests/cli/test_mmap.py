@@ -1,0 +1,144 @@
+"""Zero-copy panels (--read posix on a contiguous dataset stored in the panel type): the rows are
+lent as a mapping of the file and the products read them in place.  The mapped path gives the
+copied path's U, S, V (--read posix-copy) at 1 and 2 ranks, float64 and float32, also past a
+userblock (the file offset of the data is the dataset's address plus the userblock); a NaN or
+Inf is reported with its row and column by the reader thread's check; a checkpoint stopped
+mid-pass resumes to the uninterrupted result; and everything else (chunked, gzip, other or
+byte-swapped types, MPI-IO reads, --precision double on float32 data, a 2-D grid, CSR) takes the
+copy path, as --json's read_path says."""
+import json
+import os
+import sys
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import check, finish, load, path, run, stop_at, temp_leftovers, write  # noqa: E402
+
+rng = np.random.default_rng(5)
+m, n, r = 2400, 120, 12
+u, _ = np.linalg.qr(rng.standard_normal((m, r)))
+v, _ = np.linalg.qr(rng.standard_normal((n, r)))
+a = (u * 0.7 ** np.arange(r)) @ v.T + 1e-6 * rng.standard_normal((m, n))
+ref = np.linalg.svd(a, compute_uv=False)
+BASE = ["-k", 8, "-p", 6, "-q", 2, "--memory", "128K"]  # 68 rows a panel: 36 panels a pass
+
+
+def svd(spec, out, *extra, ranks=None, env=None):
+    r = run(["svd", spec, *BASE, "-o", out, "--force", "--json", *extra], ranks=ranks, env=env)
+    return r, (json.loads(r.stdout) if r.returncode == 0 else None)
+
+
+def gap(x, y):
+    p, q = load(x), load(y)
+    return max(float(np.max(np.abs(p[i] - q[i]))) for i in range(3))
+
+
+def rel(s):
+    return float(np.max(np.abs(np.asarray(s) - ref[: len(s)])) / ref[0])
+
+
+# ---- the mapped path against the copied one ---------------------------------------------------
+f64 = write("f64.h5", a)
+f32 = write("f32.h5", a.astype(np.float32))
+with h5py.File(path("ub.h5"), "w", userblock_size=4096) as f:
+    f.create_dataset("A", data=a)
+ub = f"{path('ub.h5')}:/A"
+for label, spec, tol, extra in [("float64", f64, 1e-10, []), ("float32", f32, 1e-5, []),
+                                ("float64 past a 4 KiB userblock", ub, 1e-10, []),
+                                ("float64, no reader thread", f64, 1e-10, ["--no-prefetch"])]:
+    for ranks in [None, 2]:
+        name = f"{label}, {ranks or 1} rank(s)"
+        rm, jm = svd(spec, path("mapped.h5"), *extra, ranks=ranks)
+        rc, jc = svd(spec, path("copied.h5"), "--read", "posix-copy", *extra, ranks=ranks)
+        if not check(f"{name}: exit 0 mapped and copied", rm.returncode == 0 and rc.returncode == 0,
+                     rm.stderr + rc.stderr):
+            continue
+        check(f"{name}: read_path mmap, and copy with --read posix-copy",
+              (jm["read_path"], jc["read_path"]) == ("mmap", "copy"), (jm["read_path"], jc["read_path"]))
+        d = gap(path("mapped.h5"), path("copied.h5"))
+        check(f"{name}: U, S, V the copied path's to 1e-14", d <= 1e-14, d)
+        check(f"{name}: S against LAPACK to {tol:g}", rel(jm["singular_values"]) < tol, rel(jm["singular_values"]))
+        whole = 3 * m * n * (4 if "32" in label else 8)
+        check(f"{name}: every panel of the 3 passes was mapped, none copied (mapped_bytes)",
+              (jm["mapped_bytes"], jc["mapped_bytes"]) == (whole, 0), (jm["mapped_bytes"], jc["mapped_bytes"]))
+        check(f"{name}: the mapped rows count as file bytes", jm["file_bytes_read"] == whole, jm["file_bytes_read"])
+
+# PCA (centering happens on the products, never in a panel: a write into the read-only mapping
+# would crash) and single pass
+for label, cmd in [("pca", ["pca", f64, "-k", 8, "--memory", "128K"]),
+                   ("single pass", ["svd", f64, "-k", 8, "--passes", 1, "--memory", "128K"])]:
+    outs = []
+    for mode in ["posix", "posix-copy"]:
+        o = path(f"{mode}.{label}.h5")
+        rr = run([*cmd, "-o", o, "--force", "--read", mode])
+        check(f"{label}, --read {mode}: exit 0", rr.returncode == 0, rr.stderr)
+        outs.append(o)
+    if all(os.path.exists(o) for o in outs):
+        check(f"{label}: mapped and copied the same to 1e-14", gap(*outs) <= 1e-14, gap(*outs))
+
+# ---- NaN and Inf: the reader thread's check names the row and column --------------------------
+bad = a.copy()
+bad[1333, 17] = np.nan
+nan = write("nan.h5", bad)
+bad32 = a.astype(np.float32)
+bad32[2001, 5] = np.inf
+inf32 = write("inf32.h5", bad32)
+for label, spec, extra, ranks, want in [
+        ("NaN, reader thread", nan, [], None, "NaN at row 1333, column 17"),
+        ("NaN, 2 ranks", nan, [], 2, "NaN at row 1333, column 17"),
+        ("NaN, no reader thread", nan, ["--no-prefetch"], None, "NaN at row 1333, column 17"),
+        ("NaN, copied", nan, ["--read", "posix-copy"], None, "NaN at row 1333, column 17"),
+        ("float32 Inf", inf32, [], 2, "Inf at row 2001, column 5")]:
+    out = path("bad.h5")
+    rr = run(["svd", spec, *BASE, "-o", out, "--force", *extra], ranks=ranks)
+    check(f"{label}: exit 2 naming '{want}'", rr.returncode == 2 and want in rr.stderr, f"{rr.returncode} {rr.stderr}")
+    check(f"{label}: no output left", not os.path.exists(out) and not temp_leftovers())
+ri = run(["info", nan, "--json"])
+check("info --json on the NaN file: read_path mmap", ri.returncode == 0 and json.loads(ri.stdout)["read_path"] == "mmap",
+      ri.stdout + ri.stderr)
+
+# ---- checkpoint and resume on the mapped path -------------------------------------------------
+for ranks in [1, 2]:
+    refo, out, ck = path(f"ref.{ranks}.h5"), path(f"res.{ranks}.h5"), path(f"ck.{ranks}.h5")
+    rr, js = svd(f64, refo, ranks=ranks if ranks > 1 else None)
+    args = ["svd", f64, *BASE, "-o", out, "--quiet", "--checkpoint", ck]
+    stopped = stop_at(36 // ranks + 7, args, ranks)  # in the second pass
+    check(f"{ranks} rank(s): stopped in pass 2 with a checkpoint (exit 99)",
+          stopped.returncode == 99 and "in pass 2 at row" in stopped.stderr and os.path.exists(ck), stopped.stderr)
+    rr2 = run(args, ranks=ranks if ranks > 1 else None)
+    if check(f"{ranks} rank(s): the mapped rerun resumes and finishes", rr.returncode == 0 and rr2.returncode == 0,
+             rr.stderr + rr2.stderr):
+        check(f"{ranks} rank(s): resumed = uninterrupted to 1e-12 (both mapped)",
+              js["read_path"] == "mmap" and gap(out, refo) <= 1e-12, gap(out, refo))
+
+# ---- what falls back to the copy path ---------------------------------------------------------
+fallbacks = [("chunked, gzip", write("gz.h5", a, chunks=(100, n), compression="gzip"), [], None),
+             ("chunked, unfiltered", write("ch.h5", a, chunks=(100, n)), [], None),
+             ("big-endian float64", write("be.h5", a.astype(">f8")), [], None),
+             ("int32", write("i32.h5", np.round(a * 1e6).astype(np.int32)), [], None),
+             ("float32 data, --precision double", f32, ["--precision", "double"], None),
+             ("float64 data, --precision single", f64, ["--precision", "single"], None),
+             ("MPI-IO independent", f64, ["--read", "independent"], 2),
+             ("MPI-IO collective", f64, ["--read", "collective"], 2),
+             ("a 2-D grid 1x2", f64, ["--grid", "1x2"], 2)]
+for label, spec, extra, ranks in fallbacks:
+    rr, js = svd(spec, path("fb.h5"), *extra, ranks=ranks)
+    if check(f"{label}: exit 0", rr.returncode == 0, rr.stderr):
+        check(f"{label}: read_path copy, nothing mapped", (js["read_path"], js["mapped_bytes"]) == ("copy", 0),
+              (js["read_path"], js["mapped_bytes"]))
+        scale = 1e6 if label == "int32" else 1.0
+        tol = 1e-5 if "single" in label or "int32" in label or "float32" in label else 1e-10
+        e = float(np.max(np.abs(np.asarray(js["singular_values"]) / scale - ref[:8])) / ref[0])
+        check(f"{label}: S against LAPACK to {tol:g}", e < tol, e)
+sparse = path("csr.h5")
+with h5py.File(sparse, "w") as f:
+    g = f.create_group("X")
+    g.attrs["encoding-type"], g.attrs["shape"] = "csr_matrix", (4, 3)
+    g["data"], g["indices"], g["indptr"] = [1.0, 2.0, 3.0, 4.0], [0, 2, 1, 0], [0, 1, 2, 3, 4]
+rr = run(["svd", f"{sparse}:/X", "-k", 1, "-p", 1, "-o", path("sp.h5"), "--force", "--json"])
+check("CSR: exit 0, read_path copy", rr.returncode == 0 and json.loads(rr.stdout)["read_path"] == "copy",
+      rr.stdout + rr.stderr)
+
+finish()
