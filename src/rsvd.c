@@ -198,6 +198,9 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 4.0 * (double)n * (double)(l * l));
   }
 
+  /* the panels are not needed until an extra pass (which allocates them again): give their
+   * memory back before Q R = Y and the finish, which would otherwise add to it */
+  prsvd_pass_free(&pass);
   if (ck.phase == 0) {
     /* Q R = Y */
     prsvd_profile_begin(PRSVD_EV_ORTH);
