@@ -41,9 +41,10 @@ int prsvd_svd_finish_qb(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double *s
 /* Collective: U (k columns) and S from the left singular vectors of e (m x l, destroyed);
  * sigma_all receives l values. */
 int prsvd_svd_finish_left(prsvd_svd *svd, prsvd_dmat *e, double *sigma_all);
-/* Collective: from right probes (m x np kept rows of A W) and W's rows [w0, w0 + ldw) (ld ldw:
- * all n rows, or on a 2-D grid the column block that holds this rank's rows of V). */
-int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double *w, int64_t w0,
+/* Collective: from right probes (m x np kept rows of A W, overwritten by the residual) and W's
+ * rows [w0, w0 + ldw) (ld ldw: all n rows, or on a 2-D grid the column block that holds this
+ * rank's rows of V). */
+int prsvd_svd_estimate_right(prsvd_svd *svd, prsvd_dmat *aw, const double *w, int64_t w0,
                              int64_t ldw);
 /* Collective: from left probes S^T = (Theta A)^T (n x np, replicated full sum) with Theta
  * generated from (seed, stream) over A's rows. */
