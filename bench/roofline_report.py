@@ -455,6 +455,7 @@ def main():
 
     flagged = [r for r in res.recs if (r.get("other_cores") or 0) > CONTENTION]
     png_pass = plot_passes(prow, plot_dir, data_dir)
+    pk = {r["key"]: r for r in peers_big if "failed" not in r}
     png_mem_big = plot_memory(res, [(pk[key]["tag"], f"prsvd {key[-1]} rank(s)") for key in ("prsvd1", "prsvd2") if key in pk]
                               + [("dask.f64c", "dask svd_compressed"), ("sklearn.f64c", "scikit-learn randomized_svd (load, compute, its residual check)")],
                               f"memory over time, {big.get('rows')} x {big.get('cols')} float64, k = {k}, p = {p}, q = {q}",
