@@ -226,6 +226,32 @@ int prsvd_dmat_mul_small(const prsvd_dmat *a, int64_t k, const double *s, int64_
   return PRSVD_OK;
 }
 
+int prsvd_dmat_mul_small_in_place(prsvd_dmat *a, const double *s, int64_t lds, int64_t c_cols) {
+  int status = PRSVD_OK, m, kk, n, lda, ldss;
+  const int64_t block = 1024;
+  const double one = 1.0, zero = 0.0;
+  double *tmp = NULL;
+  if (c_cols > a->cols)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "mul_small_in_place: %lld columns out of %lld", (long long)c_cols,
+              (long long)a->cols);
+  if (a->local_rows == 0 || c_cols == 0) return PRSVD_OK;
+  PRSVD_CHECK(prsvd_to_int(a->cols, "inner dimension", &kk));
+  PRSVD_CHECK(prsvd_to_int(c_cols, "columns", &n));
+  PRSVD_CHECK(prsvd_to_int(a->ld, "lda", &lda));
+  PRSVD_CHECK(prsvd_to_int(lds, "lds", &ldss));
+  PRSVD_ALLOC(tmp, block * c_cols);
+  for (int64_t i0 = 0; i0 < a->local_rows; i0 += block) {
+    m = (int)(a->local_rows - i0 < block ? a->local_rows - i0 : block);
+    /* T = A(i0 : i0 + m, :) S, then A(i0 : i0 + m, 0 : c_cols) = T */
+    dgemm_("N", "N", &m, &n, &kk, &one, a->data + i0, &lda, s, &ldss, &zero, tmp, &m);
+    for (int64_t j = 0; j < c_cols; j++)
+      memcpy(a->data + j * a->ld + i0, tmp + j * m, sizeof(double) * (size_t)m);
+  }
+done:
+  free(tmp);
+  return status;
+}
+
 int prsvd_dmat_solve_upper(prsvd_dmat *a, const double *r) {
   int m, n, lda;
   const double one = 1.0;

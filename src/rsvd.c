@@ -278,7 +278,7 @@ int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a) {
   svd->k = k;
   PRSVD_TRY(prsvd_subspace_sketch(svd, a, l, &q, &atq, &aw, &w, &w0, &wr));
   /* A ~ Q B with B^T = A^T Q: U, S, V */
-  PRSVD_TRY(prsvd_svd_finish_qb(svd, q, atq, NULL));
+  PRSVD_TRY(prsvd_svd_finish_qb(svd, &q, atq, NULL));
   if (svd->params.n_probes > 0) PRSVD_TRY(prsvd_svd_estimate_right(svd, aw, w + wr * l, w0, wr));
 done:
   prsvd_dmat_destroy(&q);

@@ -221,10 +221,10 @@ done:
   return status;
 }
 
-int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat *q, const double *c, prsvd_dmat *p,
+int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat **q, const double *c, prsvd_dmat *p,
                           double *sigma_all) {
   int status = PRSVD_OK, ia, ib;
-  const int64_t a = prsvd_dmat_cols(q), b = prsvd_dmat_cols(p), r = a < b ? a : b;
+  const int64_t a = prsvd_dmat_cols(*q), b = prsvd_dmat_cols(p), r = a < b ? a : b;
   const int64_t k = svd->k;
   double *sigma = NULL, *uc = NULL, *vc = NULL, *flip = NULL;
   if (k > r)
@@ -238,16 +238,19 @@ int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat *q, const double *c, prsvd_
   PRSVD_ALLOC(flip, k);
   /* C = U_c S V_c^T */
   PRSVD_TRY(prsvd_small_svd(svd->comm, ia, ib, c, sigma, uc, vc));
-  /* U = Q U_c, V = P V_c (first k columns) */
-  PRSVD_TRY(prsvd_dmat_create(svd->grid, prsvd_dmat_rows(q), k, &svd->u));
+  /* U = Q U_c in Q's storage (Q is the m-row array: a second one would add to the peak),
+   * V = P V_c (first k columns) */
+  PRSVD_TRY(prsvd_dmat_mul_small_in_place(*q, uc, a, k));
+  PRSVD_TRY(prsvd_dmat_truncate_cols(*q, k));
+  svd->u = *q;
+  *q = NULL;
   PRSVD_TRY(prsvd_dmat_create(prsvd_dmat_grid(p), prsvd_dmat_rows(p), k, &svd->v)); /* P's rows */
-  PRSVD_TRY(prsvd_dmat_mul_small(q, a, uc, a, k, svd->u));
   PRSVD_TRY(prsvd_dmat_mul_small(p, b, vc, b, k, svd->v));
   PRSVD_ALLOC(svd->s, k);
   memcpy(svd->s, sigma, sizeof(double) * (size_t)k);
   if (sigma_all) memcpy(sigma_all, sigma, sizeof(double) * (size_t)r);
   prsvd_profile_end(PRSVD_EV_SMALL_SVD, 0.0,
-                    2.0 * (double)(prsvd_dmat_rows(q) * a + prsvd_dmat_rows(p) * b) * (double)k);
+                    2.0 * (double)(prsvd_dmat_rows(svd->u) * a + prsvd_dmat_rows(p) * b) * (double)k);
   /* deterministic signs: the largest |U_ij| of each column positive, V to match */
   PRSVD_TRY(prsvd_dmat_fix_signs(svd->u, k, flip));
   prsvd_dmat_scale_cols(svd->v, k, flip);
@@ -259,7 +262,7 @@ done:
   return status;
 }
 
-int prsvd_svd_finish_qb(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double *sigma_all) {
+int prsvd_svd_finish_qb(prsvd_svd *svd, prsvd_dmat **q, prsvd_dmat *bt, double *sigma_all) {
   int status = PRSVD_OK;
   const int64_t a = prsvd_dmat_cols(bt);
   double *rb = NULL, *c = NULL;
