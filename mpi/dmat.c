@@ -379,8 +379,8 @@ static int cholesky_step(prsvd_dmat *a, double *r, int shifted, int check, int *
 /* CholeskyQR2 on A, after a shifted step when shifted: R = R3 R2 (R1) in r; *orth the final
  * ||Q^T Q - I||_F; *failed as cholesky_step, or when Q is not orthonormal to 1e-13 sqrt(n).
  * *applied: whether A was changed (then A holds A_in r^-1, so A r gives A_in back). */
-static int cholesky_qr(prsvd_dmat *a, double *r, int shifted, double *scratch, int *failed, double *orth,
-                       int *applied) {
+static int cholesky_qr(prsvd_dmat *a, double *r, int shifted, double *scratch, int *failed,
+                       double *orth, int *applied) {
   const int64_t n = a->cols;
   const int in = (int)n;
   const double one = 1.0;

@@ -249,8 +249,9 @@ int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat **q, const double *c, prsvd
   PRSVD_ALLOC(svd->s, k);
   memcpy(svd->s, sigma, sizeof(double) * (size_t)k);
   if (sigma_all) memcpy(sigma_all, sigma, sizeof(double) * (size_t)r);
-  prsvd_profile_end(PRSVD_EV_SMALL_SVD, 0.0,
-                    2.0 * (double)(prsvd_dmat_rows(svd->u) * a + prsvd_dmat_rows(p) * b) * (double)k);
+  prsvd_profile_end(
+      PRSVD_EV_SMALL_SVD, 0.0,
+      2.0 * (double)(prsvd_dmat_rows(svd->u) * a + prsvd_dmat_rows(p) * b) * (double)k);
   /* deterministic signs: the largest |U_ij| of each column positive, V to match */
   PRSVD_TRY(prsvd_dmat_fix_signs(svd->u, k, flip));
   prsvd_dmat_scale_cols(svd->v, k, flip);
@@ -339,7 +340,8 @@ int prsvd_svd_estimate_right(prsvd_svd *svd, prsvd_dmat *aw, const double *w, in
   PRSVD_TRY(prsvd_to_int(eld, "ld of the probes", &ild));
   PRSVD_TRY(prsvd_to_int(uld, "ld of U", &iuld));
   if (er != ur)
-    PRSVD_FAIL(PRSVD_ERR_INTERNAL, "estimate: %lld local rows of A W against %lld of U", (long long)er, (long long)ur);
+    PRSVD_FAIL(PRSVD_ERR_INTERNAL, "estimate: %lld local rows of A W against %lld of U",
+               (long long)er, (long long)ur);
   if (im > 0) dgemm_("N", "N", &im, &inp, &ik, &minus_one, u, &iuld, vtw, &ik, &one, e, &ild);
   for (int64_t j = 0; j < np; j++) {
     double acc = 0.0;

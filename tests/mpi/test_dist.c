@@ -124,12 +124,14 @@ START_TEST(mul_small_in_place) {
   ck_assert_int_eq(prsvd_dmat_mul_small(a, l, s, l, k, ref), 0);
   ck_assert_int_eq(prsvd_dmat_mul_small_in_place(a, s, l, k), 0);
   int64_t r0, lr, ld, rld;
-  const double *al = prsvd_dmat_local(a, &r0, &lr, &ld), *rl = prsvd_dmat_local(ref, NULL, NULL, &rld);
+  const double *al = prsvd_dmat_local(a, &r0, &lr, &ld),
+               *rl = prsvd_dmat_local(ref, NULL, NULL, &rld);
   double orig[7];
   for (int64_t i = 0; i < lr; i++) {
     prsvd_rng_fill(32, 0, r0 + i, 1, 0, l, orig, 1);
     for (int64_t j = 0; j < k; j++)
-      ck_assert_double_le(fabs(al[j * ld + i] - rl[j * rld + i]), 1e-14 * (1 + fabs(rl[j * rld + i])));
+      ck_assert_double_le(fabs(al[j * ld + i] - rl[j * rld + i]),
+                          1e-14 * (1 + fabs(rl[j * rld + i])));
     for (int64_t j = k; j < l; j++) ck_assert_double_eq(al[j * ld + i], orig[j]);
   }
   ck_assert_int_ne(prsvd_dmat_mul_small_in_place(a, s, l, l + 1), 0); /* more columns than A has */
