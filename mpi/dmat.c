@@ -226,6 +226,32 @@ int prsvd_dmat_mul_small(const prsvd_dmat *a, int64_t k, const double *s, int64_
   return PRSVD_OK;
 }
 
+int prsvd_dmat_mul_small_in_place(prsvd_dmat *a, const double *s, int64_t lds, int64_t c_cols) {
+  int status = PRSVD_OK, m, kk, n, lda, ldss;
+  const int64_t block = 1024;
+  const double one = 1.0, zero = 0.0;
+  double *tmp = NULL;
+  if (c_cols > a->cols)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "mul_small_in_place: %lld columns out of %lld", (long long)c_cols,
+              (long long)a->cols);
+  if (a->local_rows == 0 || c_cols == 0) return PRSVD_OK;
+  PRSVD_CHECK(prsvd_to_int(a->cols, "inner dimension", &kk));
+  PRSVD_CHECK(prsvd_to_int(c_cols, "columns", &n));
+  PRSVD_CHECK(prsvd_to_int(a->ld, "lda", &lda));
+  PRSVD_CHECK(prsvd_to_int(lds, "lds", &ldss));
+  PRSVD_ALLOC(tmp, block * c_cols);
+  for (int64_t i0 = 0; i0 < a->local_rows; i0 += block) {
+    m = (int)(a->local_rows - i0 < block ? a->local_rows - i0 : block);
+    /* T = A(i0 : i0 + m, :) S, then A(i0 : i0 + m, 0 : c_cols) = T */
+    dgemm_("N", "N", &m, &n, &kk, &one, a->data + i0, &lda, s, &ldss, &zero, tmp, &m);
+    for (int64_t j = 0; j < c_cols; j++)
+      memcpy(a->data + j * a->ld + i0, tmp + j * m, sizeof(double) * (size_t)m);
+  }
+done:
+  free(tmp);
+  return status;
+}
+
 int prsvd_dmat_solve_upper(prsvd_dmat *a, const double *r) {
   int m, n, lda;
   const double one = 1.0;
@@ -309,7 +335,8 @@ int prsvd_dmat_truncate_cols(prsvd_dmat *a, int64_t k) {
  * no P x 1 panel factorization.  It breaks down when kappa(A) > ~1e8 (G loses definiteness
  * or Q1 loses orthogonality): detected by a failed Cholesky, by kappa(R1) above 1e7, or by
  * ||Q^T Q - I||_F above 1e-13 sqrt(n) at the end.  Then shifted CholeskyQR3 (Fukaya,
- * Kannan, Nakatsukasa, Yamamoto & Yanagisawa 2020) on the saved A: R1 = chol(G + s I) with
+ * Kannan, Nakatsukasa, Yamamoto & Yanagisawa 2020) on A (given back from the failed attempt,
+ * not saved: prsvd_dmat_qr): R1 = chol(G + s I) with
  * s = 11 (m n + n (n + 1)) u ||A||_F^2 brings kappa(A R1^-1) down to ~sqrt(1 / (m n u)) for
  * any kappa(A) up to ~1/u, and CholeskyQR2 finishes it: still only GEMMs and small
  * allreduces.  Only a numerically rank-deficient A (where no triangular R is well defined)
@@ -350,18 +377,23 @@ static int cholesky_step(prsvd_dmat *a, double *r, int shifted, int check, int *
 }
 
 /* CholeskyQR2 on A, after a shifted step when shifted: R = R3 R2 (R1) in r; *orth the final
- * ||Q^T Q - I||_F; *failed as cholesky_step, or when Q is not orthonormal to 1e-13 sqrt(n). */
-static int cholesky_qr(prsvd_dmat *a, double *r, int shifted, double *scratch, int *failed, double *orth) {
+ * ||Q^T Q - I||_F; *failed as cholesky_step, or when Q is not orthonormal to 1e-13 sqrt(n).
+ * *applied: whether A was changed (then A holds A_in r^-1, so A r gives A_in back). */
+static int cholesky_qr(prsvd_dmat *a, double *r, int shifted, double *scratch, int *failed,
+                       double *orth, int *applied) {
   const int64_t n = a->cols;
   const int in = (int)n;
   const double one = 1.0;
   double *r2 = scratch, *g = scratch + n * n;
   *failed = 0;
+  *applied = 0;
   if (shifted) PRSVD_CHECK(cholesky_step(a, r, 1, 0, failed));
+  *applied = shifted && !*failed;
   for (int t = 0; t < 2 && !*failed; t++) {
     double *rt = !shifted && t == 0 ? r : r2;
     PRSVD_CHECK(cholesky_step(a, rt, 0, !shifted, failed));
     if (rt == r2 && !*failed) dtrmm_("L", "U", "N", "N", &in, &in, &one, r2, &in, r, &in); /* R = Rt R */
+    *applied |= !*failed;
   }
   if (*failed) return PRSVD_OK;
   PRSVD_CHECK(prsvd_dmat_gram(a, g));
@@ -373,34 +405,46 @@ static int cholesky_qr(prsvd_dmat *a, double *r, int shifted, double *scratch, i
   return PRSVD_OK;
 }
 
+/* A = A R for R upper triangular (cols x cols, replicated): undoes prsvd_dmat_solve_upper to
+ * rounding (the triangular solve is backward stable, so A comes back within ~n u |A R^-1| |R|). */
+static int multiply_upper(prsvd_dmat *a, const double *r) {
+  int m, n, lda;
+  const double one = 1.0;
+  if (a->local_rows == 0) return PRSVD_OK;
+  PRSVD_CHECK(prsvd_to_int(a->local_rows, "local rows", &m));
+  PRSVD_CHECK(prsvd_to_int(a->cols, "columns", &n));
+  PRSVD_CHECK(prsvd_to_int(a->ld, "lda", &lda));
+  dtrmm_("R", "U", "N", "N", &m, &n, &one, r, &n, a->data, &lda);
+  return PRSVD_OK;
+}
+
+/* No copy of A is kept for the fallbacks (for a sketch Y that would double its memory at the
+ * QR): a failed attempt that changed A gives it back as (A r^-1) r. */
 int prsvd_dmat_qr(prsvd_dmat *a, double *r) {
-  int status = PRSVD_OK, failed = 0;
+  int status = PRSVD_OK, failed = 0, applied = 0;
   const int64_t n = a->cols;
-  double *saved = NULL, *scratch = NULL, orth = 0.0;
+  double *scratch = NULL, orth = 0.0;
   if (a->rows < a->cols || getenv("PRSVD_QR_HOUSEHOLDER")) {
     qr_stats.householder++;
     return qr_householder(a, r);
   }
-  PRSVD_ALLOC(saved, a->ld * n);
   PRSVD_ALLOC(scratch, 2 * n * n);
-  memcpy(saved, a->data, sizeof(double) * (size_t)(a->ld * n));
-  PRSVD_TRY(cholesky_qr(a, r, 0, scratch, &failed, &orth));
+  PRSVD_TRY(cholesky_qr(a, r, 0, scratch, &failed, &orth, &applied));
   if (!failed) {
     qr_stats.cholqr2++;
-  } else { /* shifted CholeskyQR3 on the saved A */
-    memcpy(a->data, saved, sizeof(double) * (size_t)(a->ld * n));
-    PRSVD_TRY(cholesky_qr(a, r, 1, scratch, &failed, &orth));
+  } else { /* shifted CholeskyQR3 on A */
+    if (applied) PRSVD_TRY(multiply_upper(a, r));
+    PRSVD_TRY(cholesky_qr(a, r, 1, scratch, &failed, &orth, &applied));
     if (!failed) qr_stats.shifted++;
   }
-  if (failed) { /* numerically rank-deficient: Householder on the saved A */
-    memcpy(a->data, saved, sizeof(double) * (size_t)(a->ld * n));
+  if (failed) { /* numerically rank-deficient: Householder on A */
+    if (applied) PRSVD_TRY(multiply_upper(a, r));
     qr_stats.fallbacks++;
     PRSVD_TRY(qr_householder(a, r));
     goto done;
   }
   qr_stats.worst_orth = fmax(qr_stats.worst_orth, orth);
 done:
-  free(saved);
   free(scratch);
   return status;
 }

@@ -65,6 +65,9 @@ int prsvd_dmat_allgather_within(const prsvd_dmat *a, MPI_Comm comm, double *part
 /* Local: C(:, 0:c_cols) = A(:, 0:k) * S(0:k, 0:c_cols), S replicated (ld = lds). */
 int prsvd_dmat_mul_small(const prsvd_dmat *a, int64_t k, const double *s, int64_t lds,
                          int64_t c_cols, prsvd_dmat *c);
+/* Local: A(:, 0:c_cols) = A * S (S cols x c_cols, replicated, ld = lds; c_cols <= cols), in
+ * A's storage by row blocks with a block x c_cols temporary; A's other columns are left. */
+int prsvd_dmat_mul_small_in_place(prsvd_dmat *a, const double *s, int64_t lds, int64_t c_cols);
 /* Local: A = A * R^-1 for R upper triangular (cols x cols, replicated). */
 int prsvd_dmat_solve_upper(prsvd_dmat *a, const double *r);
 /* Collective: g (cols x cols) = A^T A on every rank. */

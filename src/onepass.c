@@ -171,8 +171,9 @@ static void small_gemm(const char *tx, const char *ty, int a, int b, int t, cons
 }
 
 /* hmt: Qt R~ = Yt, R~ = U_R S V_R^T, Qt_h = Qt U_R(:, 1:h);  B (Qt_h^T Omega) = R  =>
- * B = R (U_R(:, 1:h)^T Qt^T Omega)^+ (k_s x h);  A ~ Q B Qt_h^T.  yt is overwritten. */
-static int hmt_core(prsvd_svd *svd, const struct right_maps *rm, prsvd_dmat *y, const double *r,
+ * B = R (U_R(:, 1:h)^T Qt^T Omega)^+ (k_s x h);  A ~ Q B Qt_h^T.  yt is overwritten; U is
+ * formed in Q's storage (*y taken, as prsvd_svd_finish_core). */
+static int hmt_core(prsvd_svd *svd, const struct right_maps *rm, prsvd_dmat **y, const double *r,
                     prsvd_dmat *yt, double *sigma, int64_t *n_sigma) {
   int status = PRSVD_OK;
   const int64_t ks = prsvd_dmat_cols(yt), k = svd->k;
@@ -335,7 +336,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
     PRSVD_TRY(pseudo_inverse(is, iks, gp, pinv2)); /* ks x s */
     small_gemm("N", "N", iks, is, is, pinv1, iks, core, is, tmp); /* (Phi Q)^+ Z: ks x s */
     small_gemm("N", "T", iks, iks, is, tmp, iks, pinv2, iks, c);  /* ... ((Psi P)^+)^T */
-    PRSVD_TRY(prsvd_svd_finish_core(svd, y, c, xt, sigma));
+    PRSVD_TRY(prsvd_svd_finish_core(svd, &y, c, xt, sigma));
   } else if (method == PRSVD_ONEPASS_TWO) {
     /* B = (Psi Q)^+ W, i.e. B^T = W^T ((Psi Q)^+)^T */
     prsvd_dmat *bt = NULL;
@@ -347,11 +348,11 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
       for (int64_t j = 0; j < s; j++) pinv2[i * s + j] = pinv1[j * ks + i]; /* s x ks */
     PRSVD_TRY(prsvd_dmat_create(svd->grid, n, ks, &bt));
     status = prsvd_dmat_mul_small(xt, s, pinv2, s, ks, bt);
-    if (!status) status = prsvd_svd_finish_qb(svd, y, bt, sigma);
+    if (!status) status = prsvd_svd_finish_qb(svd, &y, bt, sigma);
     prsvd_dmat_destroy(&bt);
     PRSVD_TRY(status);
   } else {
-    PRSVD_TRY(hmt_core(svd, &rm, y, r, xt, sigma, &n_sigma));
+    PRSVD_TRY(hmt_core(svd, &rm, &y, r, xt, sigma, &n_sigma));
   }
   PRSVD_TRY(prsvd_svd_estimate_left(svd, st, N_THETA, prm->seed, PRSVD_STREAM_THETA));
   /* scree: the tail energy left at rank r, sqrt(err^2 + sum_{j > r} sigma_j^2) */

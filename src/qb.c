@@ -231,7 +231,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
       memcpy(bdl + c * bl, bt + c * lb, sizeof(double) * (size_t)nr);
     }
   }
-  PRSVD_TRY(prsvd_qb_truncate(svd, qd, btd, fro2));
+  PRSVD_TRY(prsvd_qb_truncate(svd, &qd, btd, fro2));
 done:
   prsvd_ckpt_free(&ck);
   prsvd_pass_free(&pass), free(work), free(x), free(h_full), free(r);
@@ -246,9 +246,9 @@ done:
   return status;
 }
 
-int prsvd_qb_truncate(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double fro2) {
+int prsvd_qb_truncate(prsvd_svd *svd, prsvd_dmat **q, prsvd_dmat *bt, double fro2) {
   int status = PRSVD_OK;
-  const int64_t rank = prsvd_dmat_cols(q);
+  const int64_t rank = prsvd_dmat_cols(*q);
   const double target = svd->params.tol * svd->params.tol * fro2;
   double *sigma = NULL, kept = 0.0;
   int64_t k = rank;

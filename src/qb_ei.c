@@ -267,7 +267,7 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
                prsvd_source_name(a));
   PRSVD_TRY(prsvd_dmat_truncate_cols(s.q, s.rank));
   PRSVD_TRY(prsvd_dmat_truncate_cols(s.bt, s.rank));
-  PRSVD_TRY(prsvd_qb_truncate(svd, s.q, s.bt, s.fro2));
+  PRSVD_TRY(prsvd_qb_truncate(svd, &s.q, s.bt, s.fro2));
 done:
   prsvd_pass_free(&s.pass), free(work), free(s.x), free(s.h_full), free(s.r), free(s.small);
   prsvd_dmat_destroy(&s.q);

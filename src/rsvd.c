@@ -198,6 +198,9 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 4.0 * (double)n * (double)(l * l));
   }
 
+  /* the panels are not needed until an extra pass (which allocates them again): give their
+   * memory back before Q R = Y and the finish, which would otherwise add to it */
+  prsvd_pass_free(&pass);
   if (ck.phase == 0) {
     /* Q R = Y */
     prsvd_profile_begin(PRSVD_EV_ORTH);
@@ -275,7 +278,7 @@ int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a) {
   svd->k = k;
   PRSVD_TRY(prsvd_subspace_sketch(svd, a, l, &q, &atq, &aw, &w, &w0, &wr));
   /* A ~ Q B with B^T = A^T Q: U, S, V */
-  PRSVD_TRY(prsvd_svd_finish_qb(svd, q, atq, NULL));
+  PRSVD_TRY(prsvd_svd_finish_qb(svd, &q, atq, NULL));
   if (svd->params.n_probes > 0) PRSVD_TRY(prsvd_svd_estimate_right(svd, aw, w + wr * l, w0, wr));
 done:
   prsvd_dmat_destroy(&q);

@@ -222,10 +222,10 @@ done:
   return status;
 }
 
-int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat *q, const double *c, prsvd_dmat *p,
+int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat **q, const double *c, prsvd_dmat *p,
                           double *sigma_all) {
   int status = PRSVD_OK, ia, ib;
-  const int64_t a = prsvd_dmat_cols(q), b = prsvd_dmat_cols(p), r = a < b ? a : b;
+  const int64_t a = prsvd_dmat_cols(*q), b = prsvd_dmat_cols(p), r = a < b ? a : b;
   const int64_t k = svd->k;
   double *sigma = NULL, *uc = NULL, *vc = NULL, *flip = NULL;
   if (k > r)
@@ -239,16 +239,20 @@ int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat *q, const double *c, prsvd_
   PRSVD_ALLOC(flip, k);
   /* C = U_c S V_c^T */
   PRSVD_TRY(prsvd_small_svd(svd->comm, ia, ib, c, sigma, uc, vc));
-  /* U = Q U_c, V = P V_c (first k columns) */
-  PRSVD_TRY(prsvd_dmat_create(svd->grid, prsvd_dmat_rows(q), k, &svd->u));
+  /* U = Q U_c in Q's storage (Q is the m-row array: a second one would add to the peak),
+   * V = P V_c (first k columns) */
+  PRSVD_TRY(prsvd_dmat_mul_small_in_place(*q, uc, a, k));
+  PRSVD_TRY(prsvd_dmat_truncate_cols(*q, k));
+  svd->u = *q;
+  *q = NULL;
   PRSVD_TRY(prsvd_dmat_create(prsvd_dmat_grid(p), prsvd_dmat_rows(p), k, &svd->v)); /* P's rows */
-  PRSVD_TRY(prsvd_dmat_mul_small(q, a, uc, a, k, svd->u));
   PRSVD_TRY(prsvd_dmat_mul_small(p, b, vc, b, k, svd->v));
   PRSVD_ALLOC(svd->s, k);
   memcpy(svd->s, sigma, sizeof(double) * (size_t)k);
   if (sigma_all) memcpy(sigma_all, sigma, sizeof(double) * (size_t)r);
-  prsvd_profile_end(PRSVD_EV_SMALL_SVD, 0.0,
-                    2.0 * (double)(prsvd_dmat_rows(q) * a + prsvd_dmat_rows(p) * b) * (double)k);
+  prsvd_profile_end(
+      PRSVD_EV_SMALL_SVD, 0.0,
+      2.0 * (double)(prsvd_dmat_rows(svd->u) * a + prsvd_dmat_rows(p) * b) * (double)k);
   /* deterministic signs: the largest |U_ij| of each column positive, V to match */
   PRSVD_TRY(prsvd_dmat_fix_signs(svd->u, k, flip));
   prsvd_dmat_scale_cols(svd->v, k, flip);
@@ -260,7 +264,7 @@ done:
   return status;
 }
 
-int prsvd_svd_finish_qb(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double *sigma_all) {
+int prsvd_svd_finish_qb(prsvd_svd *svd, prsvd_dmat **q, prsvd_dmat *bt, double *sigma_all) {
   int status = PRSVD_OK;
   const int64_t a = prsvd_dmat_cols(bt);
   double *rb = NULL, *c = NULL;
@@ -304,15 +308,19 @@ done:
 }
 
 /* (A - U S V^T) W = A W - U (S (V^T W)): HMT eq. (4.3) bounds the spectral norm by
- * 10 sqrt(2/pi) max_i ||e_i||; the mean of ||e_i||^2 estimates the squared Frobenius norm. */
-int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double *w, int64_t w0,
+ * 10 sqrt(2/pi) max_i ||e_i||; the mean of ||e_i||^2 estimates the squared Frobenius norm.
+ * The residual is formed in A W's storage: a separate m x np array would add to the finish's
+ * peak, when Q, U and A W are all held. */
+int prsvd_svd_estimate_right(prsvd_svd *svd, prsvd_dmat *aw, const double *w, int64_t w0,
                              int64_t ldw) {
-  int status = PRSVD_OK;
+  int status = PRSVD_OK, im, ik, inp, ild, iuld;
   const int64_t k = svd->k, np = prsvd_dmat_cols(aw);
+  const double one = 1.0, minus_one = -1.0;
   double *vtw = NULL, *norms = NULL;
-  prsvd_dmat *e = NULL;
-  int64_t v0, vr, vld, er, eld, ald;
+  int64_t v0, vr, vld, ur, uld, er, eld;
   const double *v = prsvd_dmat_local(svd->v, &v0, &vr, &vld);
+  const double *u = prsvd_dmat_local(svd->u, NULL, &ur, &uld);
+  double *e = prsvd_dmat_local(aw, NULL, &er, &eld);
   prsvd_profile_begin(PRSVD_EV_ESTIMATE);
   PRSVD_ALLOC(vtw, k * np);
   PRSVD_ALLOC(norms, np);
@@ -326,16 +334,19 @@ int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double 
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, vtw, (int)(k * np), MPI_DOUBLE, MPI_SUM, svd->comm));
   for (int64_t j = 0; j < np; j++)
     for (int64_t c = 0; c < k; c++) vtw[j * k + c] *= svd->s[c];
-  PRSVD_TRY(prsvd_dmat_create(svd->grid, prsvd_dmat_rows(svd->u), np, &e));
-  PRSVD_TRY(prsvd_dmat_mul_small(svd->u, k, vtw, k, np, e));
-  double *ed = prsvd_dmat_local(e, NULL, &er, &eld);
-  const double *pd = prsvd_dmat_local(aw, NULL, NULL, &ald);
+  /* E = A W - U (S V^T W), over A W */
+  PRSVD_TRY(prsvd_to_int(er, "local rows", &im));
+  PRSVD_TRY(prsvd_to_int(k, "rank", &ik));
+  PRSVD_TRY(prsvd_to_int(np, "probes", &inp));
+  PRSVD_TRY(prsvd_to_int(eld, "ld of the probes", &ild));
+  PRSVD_TRY(prsvd_to_int(uld, "ld of U", &iuld));
+  if (er != ur)
+    PRSVD_FAIL(PRSVD_ERR_INTERNAL, "estimate: %lld local rows of A W against %lld of U",
+               (long long)er, (long long)ur);
+  if (im > 0) dgemm_("N", "N", &im, &inp, &ik, &minus_one, u, &iuld, vtw, &ik, &one, e, &ild);
   for (int64_t j = 0; j < np; j++) {
     double acc = 0.0;
-    for (int64_t i = 0; i < er; i++) {
-      double d = pd[j * ald + i] - ed[j * eld + i];
-      acc += d * d;
-    }
+    for (int64_t i = 0; i < er; i++) acc += e[j * eld + i] * e[j * eld + i];
     norms[j] = acc;
   }
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, norms, (int)np, MPI_DOUBLE, MPI_SUM, svd->comm));
@@ -347,7 +358,6 @@ int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double 
 done:
   free(vtw);
   free(norms);
-  prsvd_dmat_destroy(&e);
   return status;
 }
 

@@ -33,17 +33,20 @@ int prsvd_small_svd(MPI_Comm comm, int a, int b, const double *c, double *sigma,
                     double *vc);
 /* Collective: U, S, V (k columns) from Q (m x a, orthonormal), C (a x b, replicated,
  * column-major) and P (n x b, orthonormal); signs fixed so max |U_ij| of each column > 0.
- * If sigma_all is not NULL it receives min(a, b) singular values of C. */
-int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat *q, const double *c, prsvd_dmat *p,
+ * If sigma_all is not NULL it receives min(a, b) singular values of C.  U is formed in Q's
+ * storage: the solver takes *q and sets it to NULL (left to the caller if the product fails). */
+int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat **q, const double *c, prsvd_dmat *p,
                           double *sigma_all);
-/* Collective: U, S, V from A ~ Q B with bt = B^T (n x a, destroyed). */
-int prsvd_svd_finish_qb(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double *sigma_all);
+/* Collective: U, S, V from A ~ Q B with bt = B^T (n x a, destroyed); takes *q as
+ * prsvd_svd_finish_core. */
+int prsvd_svd_finish_qb(prsvd_svd *svd, prsvd_dmat **q, prsvd_dmat *bt, double *sigma_all);
 /* Collective: U (k columns) and S from the left singular vectors of e (m x l, destroyed);
  * sigma_all receives l values. */
 int prsvd_svd_finish_left(prsvd_svd *svd, prsvd_dmat *e, double *sigma_all);
-/* Collective: from right probes (m x np kept rows of A W) and W's rows [w0, w0 + ldw) (ld ldw:
- * all n rows, or on a 2-D grid the column block that holds this rank's rows of V). */
-int prsvd_svd_estimate_right(prsvd_svd *svd, const prsvd_dmat *aw, const double *w, int64_t w0,
+/* Collective: from right probes (m x np kept rows of A W, overwritten by the residual) and W's
+ * rows [w0, w0 + ldw) (ld ldw: all n rows, or on a 2-D grid the column block that holds this
+ * rank's rows of V). */
+int prsvd_svd_estimate_right(prsvd_svd *svd, prsvd_dmat *aw, const double *w, int64_t w0,
                              int64_t ldw);
 /* Collective: from left probes S^T = (Theta A)^T (n x np, replicated full sum) with Theta
  * generated from (seed, stream) over A's rows. */
@@ -68,8 +71,9 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a);
 /* Collective (qb.c): U, S, V from A ~ Q B (q m x t orthonormal, bt = B^T n x t, destroyed) cut
  * to the smallest rank whose indicator ||A||_F^2 - sum_{j<=k} sigma_j^2 <= tol^2 ||A||_F^2
- * (all t when stats.tol_met is 0); sets tol_achieved and the error estimates. */
-int prsvd_qb_truncate(prsvd_svd *svd, prsvd_dmat *q, prsvd_dmat *bt, double fro2);
+ * (all t when stats.tol_met is 0); sets tol_achieved and the error estimates.  Takes *q as
+ * prsvd_svd_finish_core. */
+int prsvd_qb_truncate(prsvd_svd *svd, prsvd_dmat **q, prsvd_dmat *bt, double fro2);
 int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_revd(prsvd_svd *svd, prsvd_source *a);
 /* The passes of subspace iteration (rsvd.c): Q (m x l), A^T Q (n x l), A W and [X | W] of

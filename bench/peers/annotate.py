@@ -51,7 +51,8 @@ def main():
             with open(args.memwatch) as f:
                 mw = json.load(f)
             rec["memwatch"] = {k: mw.get(k) for k in ("processes", "job_peak_rss_mib",
-                                                      "children_max_rss_mib", "interval")}
+                                                      "job_peak_pss_mib", "children_max_rss_mib",
+                                                      "interval")}
         except (OSError, ValueError):
             rec["memwatch"] = None
     for kv in args.set:

@@ -113,6 +113,33 @@ START_TEST(qr_cholesky_and_fallback) {
 }
 END_TEST
 
+/* A(:, 0:k) = A S in A's storage (row blocks of 1024: 5000 rows cross block boundaries at
+ * 1-4 ranks) against the out-of-place product; A's other columns untouched. */
+START_TEST(mul_small_in_place) {
+  const int64_t m = 5000, l = 7, k = 4;
+  double s[28];
+  prsvd_rng_fill(31, 0, 0, l, 0, k, s, l);
+  prsvd_dmat *a = random_dmat(m, l, 32), *ref = NULL;
+  ck_assert_int_eq(prsvd_dmat_create(grid, m, k, &ref), 0);
+  ck_assert_int_eq(prsvd_dmat_mul_small(a, l, s, l, k, ref), 0);
+  ck_assert_int_eq(prsvd_dmat_mul_small_in_place(a, s, l, k), 0);
+  int64_t r0, lr, ld, rld;
+  const double *al = prsvd_dmat_local(a, &r0, &lr, &ld),
+               *rl = prsvd_dmat_local(ref, NULL, NULL, &rld);
+  double orig[7];
+  for (int64_t i = 0; i < lr; i++) {
+    prsvd_rng_fill(32, 0, r0 + i, 1, 0, l, orig, 1);
+    for (int64_t j = 0; j < k; j++)
+      ck_assert_double_le(fabs(al[j * ld + i] - rl[j * rld + i]),
+                          1e-14 * (1 + fabs(rl[j * rld + i])));
+    for (int64_t j = k; j < l; j++) ck_assert_double_eq(al[j * ld + i], orig[j]);
+  }
+  ck_assert_int_ne(prsvd_dmat_mul_small_in_place(a, s, l, l + 1), 0); /* more columns than A has */
+  prsvd_dmat_destroy(&a);
+  prsvd_dmat_destroy(&ref);
+}
+END_TEST
+
 START_TEST(reduce_scatter_allgather_products) {
   const int64_t m = 103, n = 6;
   int nprocs;
@@ -393,6 +420,7 @@ int main(int argc, char **argv) {
   tcase_set_timeout(t, 120);
   tcase_add_test(t, qr_matches_lapack);
   tcase_add_test(t, qr_cholesky_and_fallback);
+  tcase_add_test(t, mul_small_in_place);
   tcase_add_test(t, reduce_scatter_allgather_products);
   tcase_add_test(t, grid2d_layout);
   suite_add_tcase(s, t);
