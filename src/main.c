@@ -64,7 +64,11 @@ int main(int argc, char **argv) {
   int provided, status = PRSVD_OK;
   char cmdline[4096];
   struct prsvd_cli cli;
-  for (int i = 1; i < argc; i++) /* before MPI_Init too: a SLURM warning may come early */
+  /* before MPI_Init too (it can take seconds on a loaded node): a signal then still leaves
+   * with 130/143 and the message, and a SLURM warning may come early */
+  signal(SIGINT, prsvd_cli_leave);
+  signal(SIGTERM, prsvd_cli_leave);
+  for (int i = 1; i < argc; i++)
     if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18)) prsvd_cli_stop_on_signals();
   /* serialized: with MPI-IO inputs the reader thread calls MPI while the main thread
    * computes (never both at once) */
