@@ -143,9 +143,15 @@ int prsvd_h5_writer_commit(prsvd_h5_writer **wp) {
   prsvd_h5_writer *w = *wp;
   int status = writer_close(w);
   status = prsvd_error_agree(w->comm, status);
-  if (!status && w->rank == 0 && rename(w->temp, w->path) != 0)
-    status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
-                             "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
+  if (!status && w->rank == 0) {
+    if (rename(w->temp, w->path) != 0)
+      status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
+                               "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
+    else if (w->output) { /* from here on a signal must not say "no output written" */
+      snprintf(committed_note, sizeof committed_note, "prsvd: interrupted: '%s' was written in full\n", w->path);
+      pending_temp[0] = '\0';
+    }
+  }
   status = prsvd_error_agree(w->comm, status);
   if (status) {
     prsvd_h5_writer_abort(wp);

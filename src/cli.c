@@ -14,12 +14,13 @@
 
 volatile int prsvd_cli_stop;
 volatile sig_atomic_t prsvd_cli_finishing;
+volatile sig_atomic_t prsvd_cli_silent_leave;
 static volatile sig_atomic_t passes_over; /* with --checkpoint: no panel boundary is left */
 
 void prsvd_cli_leave(int sig) {
   const char *tmp = prsvd_h5_pending_temp();
   if (tmp) unlink(tmp);
-  if (!prsvd_cli_finishing) {
+  if (!prsvd_cli_finishing && !prsvd_cli_silent_leave) {
     static const char msg[] = "prsvd: interrupted: no output written\n";
     const char *done = tmp ? NULL : prsvd_h5_committed_note();
     ssize_t rc = done ? write(2, done, strlen(done)) : write(2, msg, sizeof msg - 1);

@@ -44,6 +44,8 @@ void prsvd_cli_stop_on_signals(void);
  * is ever left behind; a checkpoint is left as it was. */
 void prsvd_cli_leave(int sig);
 extern volatile sig_atomic_t prsvd_cli_finishing;
+/* Set on every rank but 0: the rank that speaks for the run says what a signal left. */
+extern volatile sig_atomic_t prsvd_cli_silent_leave;
 
 /* Collective: the checkpointer of a solve (spec->path is --checkpoint), stopped at a panel
  * boundary by SIGUSR1/SIGTERM. */

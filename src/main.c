@@ -78,6 +78,7 @@ int main(int argc, char **argv) {
   cli.t_start = MPI_Wtime();
   MPI_Comm_rank(cli.comm, &cli.rank);
   MPI_Comm_size(cli.comm, &cli.nprocs);
+  prsvd_cli_silent_leave = cli.rank != 0;
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--debug")) cli.debug = 1;
   prsvd_h5_init(cli.debug);
