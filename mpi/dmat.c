@@ -252,16 +252,21 @@ done:
   return status;
 }
 
-int prsvd_dmat_solve_upper(prsvd_dmat *a, const double *r) {
+/* A = A R^-1 (solve) or A = A R, R upper triangular (cols x cols, replicated), row blocks
+ * local */
+static int upper_local(prsvd_dmat *a, const double *r, int solve) {
   int m, n, lda;
   const double one = 1.0;
   if (a->local_rows == 0) return PRSVD_OK;
   PRSVD_CHECK(prsvd_to_int(a->local_rows, "local rows", &m));
   PRSVD_CHECK(prsvd_to_int(a->cols, "columns", &n));
   PRSVD_CHECK(prsvd_to_int(a->ld, "lda", &lda));
-  dtrsm_("R", "U", "N", "N", &m, &n, &one, r, &n, a->data, &lda);
+  if (solve) dtrsm_("R", "U", "N", "N", &m, &n, &one, r, &n, a->data, &lda);
+  else dtrmm_("R", "U", "N", "N", &m, &n, &one, r, &n, a->data, &lda);
   return PRSVD_OK;
 }
+
+int prsvd_dmat_solve_upper(prsvd_dmat *a, const double *r) { return upper_local(a, r, 1); }
 
 int prsvd_dmat_gram(const prsvd_dmat *a, double *gm) {
   int m, n, lda;
@@ -407,16 +412,7 @@ static int cholesky_qr(prsvd_dmat *a, double *r, int shifted, double *scratch, i
 
 /* A = A R for R upper triangular (cols x cols, replicated): undoes prsvd_dmat_solve_upper to
  * rounding (the triangular solve is backward stable, so A comes back within ~n u |A R^-1| |R|). */
-static int multiply_upper(prsvd_dmat *a, const double *r) {
-  int m, n, lda;
-  const double one = 1.0;
-  if (a->local_rows == 0) return PRSVD_OK;
-  PRSVD_CHECK(prsvd_to_int(a->local_rows, "local rows", &m));
-  PRSVD_CHECK(prsvd_to_int(a->cols, "columns", &n));
-  PRSVD_CHECK(prsvd_to_int(a->ld, "lda", &lda));
-  dtrmm_("R", "U", "N", "N", &m, &n, &one, r, &n, a->data, &lda);
-  return PRSVD_OK;
-}
+static int multiply_upper(prsvd_dmat *a, const double *r) { return upper_local(a, r, 0); }
 
 /* No copy of A is kept for the fallbacks (for a sketch Y that would double its memory at the
  * QR): a failed attempt that changed A gives it back as (A r^-1) r. */
