@@ -6,6 +6,7 @@ import glob
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -13,8 +14,6 @@ import h5py
 import numpy as np
 
 out, results_md, plot_dir = sys.argv[1:4]
-BEGIN = "<!-- bench/kfac/run.sh: K-FAC on Fashion-MNIST: begin -->"
-END = "<!-- bench/kfac/run.sh: K-FAC on Fashion-MNIST: end -->"
 OPTIMIZERS = ["kfac-eig", "kfac-revd", "kfac-rsvd", "kfac-nystrom", "sgd", "adam"]
 RANDOMIZED = ["kfac-revd", "kfac-rsvd", "kfac-nystrom"]
 FULL_EPOCH = 60000 // 256  # steps in one epoch of the whole training set
@@ -22,6 +21,12 @@ FULL_EPOCH = 60000 // 256  # steps in one epoch of the whole training set
 env = dict(line.rstrip("\n").split("=", 1) for line in open(os.path.join(out, "env.txt")) if "=" in line)
 target = float(env["target"])
 hidden = env["widths"].split(",")[0]  # the width of the training runs' hidden layers
+# Each network shape has its own section of RESULTS.md and its own plots, so a run at another
+# width adds to the record instead of replacing it.
+SHAPE = "784-" + env["widths"].replace(",", "-") + "-10"
+BEGIN = f"<!-- bench/kfac/run.sh {SHAPE}: begin -->"
+END = f"<!-- bench/kfac/run.sh {SHAPE}: end -->"
+ACC_PNG, DECAY_PNG = f"accuracy-vs-time.{SHAPE}.png", f"eigen-decay.{SHAPE}.png"
 
 
 def load(path):
@@ -174,7 +179,7 @@ if S:
                       for i, o in enumerate(o for o in OPTIMIZERS if o in S))
     first = next(iter(runs.values()))
     gnuplot(f"""set terminal pngcairo size 960,560 font "DejaVu Sans,11"
-set output "{plot_dir}/accuracy-vs-time.png"
+set output "{plot_dir}/{ACC_PNG}"
 set title "Fashion-MNIST, 784-{first['widths'].replace(',', '-')}-10, batch 256, {env.get('train_ranks', '1')} rank(s): test accuracy against training time"
 set xlabel "training wall time (s, evaluation excluded)"
 set ylabel "test accuracy"
@@ -200,7 +205,7 @@ set arrow 1 from 220, graph 0 to 220, graph 1 nohead dt 2 lc rgb "#888888"
 set label 1 "rank 220" at 225, graph 0.9
 plot {lines}""")
     gnuplot(f"""set terminal pngcairo size 1100,480 font "DejaVu Sans,10"
-set output "{plot_dir}/eigen-decay.png"
+set output "{plot_dir}/{DECAY_PNG}"
 set multiplot layout 1,{len(blocks)}
 set logscale y
 set format y "10^{{%L}}"
@@ -218,7 +223,7 @@ def f2(x, fmt="{:.2f}"):
     return "—" if x is None else fmt.format(x)
 
 
-L = [BEGIN, "## K-FAC on Fashion-MNIST: randomized vs exact factor inversion", ""]
+L = [BEGIN, f"## K-FAC on Fashion-MNIST, {SHAPE}: randomized vs exact factor inversion", ""]
 L.append(f"Measured by `bench/kfac/run.sh` ({env.get('run_seconds', '?')} s in all), {env.get('start')} to "
          f"{env.get('end')}, on {env.get('cpu')} "
          f"({env.get('cores')} cores, shared with other jobs), at `{env.get('git')}`. Every training run is "
@@ -293,7 +298,7 @@ if S:
         L.append(f"| {e + 1} | " + " | ".join(f"{S[o]['ep_acc'][e]:.4f} ({S[o]['ep_t'][e]:.0f} s)"
                                            if e < len(S[o]["ep_acc"]) else "—" for o in names) + " |")
     L.append("")
-    L.append("![test accuracy against training time](kfac/accuracy-vs-time.png)")
+    L.append(f"![test accuracy against training time](kfac/{ACC_PNG})")
     L.append("")
     if "kfac-eig" in S:
         e = S["kfac-eig"]
@@ -356,7 +361,7 @@ if decay_rows:
     for key, step, d, l1, r221, tail in decay_rows:
         L.append(f"| {key[1]} | {step} | {d} | {l1:.4g} | {f2(r221 if d > 220 else None, '{:.2e}')} | {tail:.2%} |")
     L.append("")
-    L.append("![eigenvalue decay](kfac/eigen-decay.png)")
+    L.append(f"![eigenvalue decay](kfac/{DECAY_PNG})")
     L.append("")
 
 # ---- the targets --------------------------------------------------------------------------
@@ -422,8 +427,13 @@ old = open(results_md).read() if os.path.exists(results_md) else "# Benchmark re
 if BEGIN in old and END in old:
     pre, rest = old.split(BEGIN, 1)
     new = pre + "\n".join(L) + rest.split(END, 1)[1]
-else:
-    new = old.rstrip("\n") + "\n\n" + "\n".join(L) + "\n"
+else:  # after the other shapes' sections, or at the end
+    ends = list(re.finditer(r"<!-- bench/kfac/run\.sh [^>]*: end -->", old))
+    if ends:
+        at = ends[-1].end()
+        new = old[:at] + "\n\n" + "\n".join(L) + old[at:]
+    else:
+        new = old.rstrip("\n") + "\n\n" + "\n".join(L) + "\n"
 with open(results_md, "w") as f:
     f.write(new)
 print("\n".join(L))
