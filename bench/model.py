@@ -50,7 +50,7 @@ def subspace(m, n, k, p, q, npr=N_PROBES, symmetric=False):
                    "estimate (Allreduce 8k*10, 80)"}
 
 
-PANEL_BYTES = 8 << 20  # sketch.h PRSVD_PANEL_BYTES: a panel's ceiling
+PANEL_BYTES = 4 << 20  # sketch.h PRSVD_PANEL_BYTES: a panel's ceiling
 PANEL_MIN_ROWS = 256   # sketch.h PRSVD_PANEL_MIN_ROWS
 
 

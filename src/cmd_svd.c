@@ -42,7 +42,7 @@ static const struct prsvd_option svd_options[] = {
     {"scale", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: divide columns by their standard deviations", O(scale)},
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: also write /scores = U S (m x k)", O(scores)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
-    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G suffixes); panels stay near 8 MiB", O(memory)},
+    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G suffixes); panels stay near 4 MiB", O(memory)},
     {"grid", 0, PRSVD_OPT_STRING, "PRxPC", "auto", 0, 0, 0, "process grid, PR PC = ranks: rank (i, j) reads row block i, column block j, holds n/PC rows of X (subspace iteration, row panels); auto: Px1 unless X (n x (k+p+10) doubles) exceeds --memory, then the smallest PC that fits", O(grid)},
     PRSVD_OPT_PRECISION(struct svd_opts),
     PRSVD_OPT_READ(struct svd_opts),

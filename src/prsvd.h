@@ -291,7 +291,7 @@ int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t budget, int
                          int64_t *core_dim);
 
 /* What a solve with params will do with source a on nprocs ranks, known before it runs (not
- * collective): rows per panel (params.memory is a ceiling: dense panels stay near 8 MiB, a
+ * collective): rows per panel (params.memory is a ceiling: dense panels stay near 4 MiB, a
  * whole number of the source's chunk rows where that fits), panel-sized buffers (2 with the
  * reader thread, dense or CSR, plus the source's scratch) and whether panels are multiplied
  * in float32, and the process grid.  Usage error if the budget holds less than one row, SINGLE

@@ -145,21 +145,21 @@ if len(runs) == 3:
     check("gzip chunks: panel sizes and rank counts agree to 1e-12",
           all(rel(j["singular_values"], base) < 1e-12 for j in runs.values()))
 
-# ---- the panel size: near 8 MiB, on the chunk grid ---------------------------------------------
+# ---- the panel size: near 4 MiB, on the chunk grid ---------------------------------------------
 # Planned by `info -k --panels rows` (the solver's own prsvd_svd_plan; auto would stream the
-# columns of these 64-column chunks under --memory 16M, as svd would) on chunked datasets
-# never written, so nothing is stored.  6000 x 1024: 4 KiB a float32 row, 2048 rows in 8 MiB
-# (1024 in float64).
+# columns of these 64-column chunks under --memory 8M, as svd would) on chunked datasets
+# never written, so nothing is stored.  6000 x 1024: 4 KiB a float32 row, 1024 rows in 4 MiB
+# (512 in float64).
 with h5py.File(path("plan.h5"), "w") as f:
-    for c in [100, 3000, 5000, 4099]:
+    for c in [100, 1500, 5000, 4099]:
         f.create_dataset(f"c{c}", shape=(6000, 1024), dtype="f4", chunks=(c, 64))
 for c, extra, want, why in [
-        (100, [], 2000, "whole chunk rows within 8 MiB"),
-        (3000, [], 3000, "one chunk row of up to twice 8 MiB, taken whole"),
-        (3000, ["--memory", "16M"], 1500, "a budget below a chunk row: half a chunk row"),
-        (3000, ["--precision", "double"], 1000, "float64 rows: a third of a chunk row"),
-        (5000, [], 1250, "a chunk row past twice 8 MiB: a quarter of it"),
-        (4099, [], 2048, "a prime chunk row: 8 MiB panels, not single rows")]:
+        (100, [], 1000, "whole chunk rows within 4 MiB"),
+        (1500, [], 1500, "one chunk row of up to twice 4 MiB, taken whole"),
+        (1500, ["--memory", "8M"], 750, "a budget below a chunk row: half a chunk row"),
+        (1500, ["--precision", "double"], 500, "float64 rows: a third of a chunk row"),
+        (5000, [], 1000, "a chunk row past twice 4 MiB: a fifth of it"),
+        (4099, [], 1024, "a prime chunk row: 4 MiB panels, not single rows")]:
     rr = run(["info", path("plan.h5") + f":/c{c}", "-k", 5, "--json", "--panels", "rows", *extra])
     got = json.loads(rr.stdout)["panel_rows"] if rr.returncode == 0 else rr.stderr
     check(f"chunks of {c} rows {' '.join(map(str, extra))}: panels of {want} rows ({why})", got == want, got)

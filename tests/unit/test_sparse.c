@@ -18,7 +18,7 @@ struct stored {
 
 static int open_stored(struct stored *s, int64_t rows, int64_t cols, const int64_t *indptr, int64_t n_indptr,
                        const int64_t *indices, int64_t n_indices, const double *data, int64_t nnz) {
-  static const struct prsvd_source_ops ops = {NULL, NULL, sparse_memory_read_csr};
+  static const struct prsvd_source_ops ops = {.read_csr = sparse_memory_read_csr};
   const int64_t shape[2] = {rows, cols};
   s->m = (struct sparse_memory){{n_indptr, n_indices, nnz}, indptr, indices, data};
   s->a = (struct prsvd_sparse_arrays){"mem.h5:/X", rows, cols, nnz, sparse_memory_read, &s->m};
