@@ -476,7 +476,7 @@ def main():
            f"(float64 and float32, contiguous and chunked {e.get('BENCH_CHUNK', '?')} with gzip {e.get('BENCH_GZIP', '?')}), "
            f"and {small.get('rows')} x {small.get('cols')} float64 for the comparison with PDGESVD. "
            f"prsvd `svd -k {k} -p {p} -q {q}` ({q + 1} passes; default `--memory` 512M, in which the solver keeps "
-           f"panels of {big.get('panel_rows')} rows, about 8 MiB), one BLAS thread per rank, "
+           f"panels of {big.get('panel_rows')} rows, {(big.get('panel_rows') or 0) * (big.get('cols') or 0) * 8 / 2 ** 20:.0f} MiB of float64), one BLAS thread per rank, "
            "`mpirun --bind-to none`.", "",
            "**Targets (ratios from this one run):**", ""] + verdict + [""]
     if flagged:
