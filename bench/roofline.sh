@@ -130,6 +130,7 @@ for line in open(sys.argv[1]):
     if r.get("kind") == "file" and r["name"] == sys.argv[2]: print(r["panel_rows"])' "$RESULTS" "$1"; }
 
 # ---- GEMM floors: the panel GEMMs alone, one thread, for 1 rank (all rows) and 2 (half) ----
+# (gemm_floor streams its panels from a block in memory and runs one copy per rank at once)
 # REPEAT rounds, interleaved, like every measurement below: the report takes medians
 # at the panel rows the solver picks for float64 (DGEMM) and for float32 (SGEMM) data
 L=$((K + P)) L_BIG=$((K_BIG + P)) PR=$(panel_rows f64c) PR_S=$(panel_rows f32c)
@@ -139,7 +140,7 @@ for ((i = 1; i <= REPEAT; i++)); do
       rows=$(( (ROWS + ranks - 1) / ranks ))
       for extra in 0 10; do  # passes before the last: l columns; the last adds 10 probes
         timed "gemm.$prec.r$ranks.e$extra.$i" gemm_floor kind=gemm_floor ranks=$ranks rep=$i -- \
-          "$OUT/bin/gemm_floor" "$rows" "$COLS" "$L" "$extra" "$([ $prec = s ] && echo "$PR_S" || echo "$PR")" "$prec" 1
+          "$OUT/bin/gemm_floor" "$rows" "$COLS" "$L" "$extra" "$([ $prec = s ] && echo "$PR_S" || echo "$PR")" "$prec" 1 "$ranks"
       done
     done
   done
@@ -147,7 +148,7 @@ for ((i = 1; i <= REPEAT; i++)); do
     rows=$(( (ROWS + ranks - 1) / ranks ))
     for extra in 0 10; do
       timed "gemm.big.r$ranks.e$extra.$i" gemm_floor kind=gemm_floor ranks=$ranks k=$K_BIG rep=$i -- \
-        "$OUT/bin/gemm_floor" "$rows" "$COLS" "$L_BIG" "$extra" "$PR" d 1
+        "$OUT/bin/gemm_floor" "$rows" "$COLS" "$L_BIG" "$extra" "$PR" d 1 "$ranks"
     done
   done
 done

@@ -6,20 +6,28 @@
  *   H  += A_i^T P_i    (n x l)  += (n x nr) (nr x l)
  *
  * A_i is row-major, so it is the column-major n x nr matrix A_i^T, exactly as in
- * src/sketch.c.  Two panel buffers alternate, as with prsvd's reader thread.  The panel is
- * filled with uniform values once; BLAS speed does not depend on them.
+ * src/sketch.c.  The panels are successive rows of one ROWS x COLS block in memory, so each
+ * comes from DRAM as a pass's panels do (a pass cannot find its next panel in the cache);
+ * reusing two small buffers instead let them sit in the last-level cache and made the floor
+ * faster than any pass over the data could be.  COPIES processes (one per rank of the run
+ * being floored) sweep at the same time, sharing the cache and the memory bus as the ranks
+ * do; the floor is the slowest copy, as a pass's time is its slowest rank's.  The block is
+ * filled with arbitrary values once; BLAS speed does not depend on them.
  *
- * usage: gemm_floor ROWS COLS L EXTRA PANEL_ROWS d|s [REPEATS]
+ * usage: gemm_floor ROWS COLS L EXTRA PANEL_ROWS d|s [REPEATS [COPIES]]
  *   ROWS rows per rank, EXTRA extra right-product columns (prsvd's last pass adds 10 probes),
  *   d: DGEMM on double panels; s: SGEMM on float panels (what float32 input can cost).
- * Prints one JSON line: the best of REPEATS (default 3) full sweeps over ROWS, in seconds,
- * its process CPU seconds (equal to the wall time on an idle core; less when other
- * processes took the core part of the time), and its GFLOP/s.  Threads: whatever OPENBLAS_NUM_THREADS says (the benchmark sets 1).
+ * Prints one JSON line: the best of REPEATS (default 3) full sweeps over ROWS, in seconds (the
+ * slowest copy's), its process CPU seconds (equal to the wall time on an idle core; less when
+ * other processes took the core part of the time), and its GFLOP/s.  Threads: whatever
+ * OPENBLAS_NUM_THREADS says (the benchmark sets 1).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../src/blas.h"
 
@@ -43,58 +51,74 @@ static void *alloc(size_t bytes) {
   return p;
 }
 
-static double sweep_d(long rows, int n, int l, int c, int pr, double *bufs[2], double *x,
+static double sweep_d(long rows, int n, int l, int c, int pr, const double *a, double *x,
                       double *p, double *h) {
   const double one = 1.0, zero = 0.0;
   double t0 = now();
-  int b = 0;
-  for (long r = 0; r < rows; r += pr, b ^= 1) {
+  for (long r = 0; r < rows; r += pr) {
     int nr = rows - r < pr ? (int)(rows - r) : pr;
-    dgemm_("T", "N", &nr, &c, &n, &one, bufs[b], &n, x, &n, &zero, p, &nr);
-    dgemm_("N", "N", &n, &l, &nr, &one, bufs[b], &n, p, &nr, &one, h, &n);
+    const double *panel = a + (size_t)r * (size_t)n;
+    dgemm_("T", "N", &nr, &c, &n, &one, panel, &n, x, &n, &zero, p, &nr);
+    dgemm_("N", "N", &n, &l, &nr, &one, panel, &n, p, &nr, &one, h, &n);
   }
   return now() - t0;
 }
 
-static double sweep_s(long rows, int n, int l, int c, int pr, float *bufs[2], float *x, float *p,
+static double sweep_s(long rows, int n, int l, int c, int pr, const float *a, float *x, float *p,
                       float *h) {
   const float one = 1.0f, zero = 0.0f;
   double t0 = now();
-  int b = 0;
-  for (long r = 0; r < rows; r += pr, b ^= 1) {
+  for (long r = 0; r < rows; r += pr) {
     int nr = rows - r < pr ? (int)(rows - r) : pr;
-    sgemm_("T", "N", &nr, &c, &n, &one, bufs[b], &n, x, &n, &zero, p, &nr);
-    sgemm_("N", "N", &n, &l, &nr, &one, bufs[b], &n, p, &nr, &one, h, &n);
+    const float *panel = a + (size_t)r * (size_t)n;
+    sgemm_("T", "N", &nr, &c, &n, &one, panel, &n, x, &n, &zero, p, &nr);
+    sgemm_("N", "N", &n, &l, &nr, &one, panel, &n, p, &nr, &one, h, &n);
   }
   return now() - t0;
+}
+
+/* One byte through a pipe: the copies wait for each other before every sweep. */
+static void put(int fd) {
+  if (write(fd, "x", 1) != 1) exit(3);
+}
+static void get(int fd) {
+  char b;
+  if (read(fd, &b, 1) != 1) exit(3);
 }
 
 int main(int argc, char **argv) {
   if (argc < 7 || (strcmp(argv[6], "d") && strcmp(argv[6], "s"))) {
-    fprintf(stderr, "usage: gemm_floor ROWS COLS L EXTRA PANEL_ROWS d|s [REPEATS]\n");
+    fprintf(stderr, "usage: gemm_floor ROWS COLS L EXTRA PANEL_ROWS d|s [REPEATS [COPIES]]\n");
     return 1;
   }
   const long rows = atol(argv[1]);
   const int n = atoi(argv[2]), l = atoi(argv[3]), extra = atoi(argv[4]);
   int pr = atoi(argv[5]);
   const int single = !strcmp(argv[6], "s");
-  const int repeats = argc > 7 ? atoi(argv[7]) : 3;
-  if (rows < 1 || n < 1 || l < 1 || extra < 0 || pr < 1 || repeats < 1) {
+  const int repeats = argc > 7 ? atoi(argv[7]) : 3, copies = argc > 8 ? atoi(argv[8]) : 1;
+  if (rows < 1 || n < 1 || l < 1 || extra < 0 || pr < 1 || repeats < 1 || copies < 1) {
     fprintf(stderr, "gemm_floor: sizes must be positive\n");
     return 1;
   }
   if (pr > rows) pr = (int)rows;
   const int c = l + extra;
-  const size_t panel = (size_t)pr * (size_t)n, es = single ? sizeof(float) : sizeof(double);
-  void *bufs[2] = {alloc(panel * es), alloc(panel * es)};
-  void *x = alloc((size_t)n * c * es), *p = alloc((size_t)pr * c * es), *h = alloc((size_t)n * l * es);
-  srand(1);
-  for (int b = 0; b < 2; b++)
-    for (size_t i = 0; i < panel; i++) {
-      double v = rand() / (double)RAND_MAX - 0.5;
-      if (single) ((float *)bufs[b])[i] = (float)v;
-      else ((double *)bufs[b])[i] = v;
+  /* ready: copies -> parent; go: parent -> copies; result: copies -> parent */
+  int ready[2], go[2], result[2], copy = 0;
+  if (pipe(ready) || pipe(go) || pipe(result)) return 3;
+  for (int i = 1; i < copies; i++)
+    if (fork() == 0) {
+      copy = i;
+      break;
     }
+  const size_t block = (size_t)rows * (size_t)n, es = single ? sizeof(float) : sizeof(double);
+  void *a = alloc(block * es);
+  void *x = alloc((size_t)n * c * es), *p = alloc((size_t)pr * c * es), *h = alloc((size_t)n * l * es);
+  for (size_t i = 0; i < block; i++) { /* touched, so its pages exist before the clock starts */
+    double v = (double)((i * 2654435761u) % 1000003u) / 1000003.0 - 0.5;
+    if (single) ((float *)a)[i] = (float)v;
+    else ((double *)a)[i] = v;
+  }
+  srand(1);
   for (size_t i = 0; i < (size_t)n * c; i++) {
     double v = rand() / (double)RAND_MAX - 0.5;
     if (single) ((float *)x)[i] = (float)v;
@@ -103,19 +127,38 @@ int main(int argc, char **argv) {
   memset(h, 0, (size_t)n * l * es);
   double best = 1e300, best_cpu = 0.0;
   for (int t = 0; t < repeats; t++) {
+    if (copy) {
+      put(ready[1]);
+      get(go[0]);
+    } else {
+      for (int i = 1; i < copies; i++) get(ready[0]);
+      for (int i = 1; i < copies; i++) put(go[1]);
+    }
     const double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
-    double s = single ? sweep_s(rows, n, l, c, pr, (float **)bufs, x, p, h)
-                      : sweep_d(rows, n, l, c, pr, (double **)bufs, x, p, h);
+    double s = single ? sweep_s(rows, n, l, c, pr, (const float *)a, x, p, h)
+                      : sweep_d(rows, n, l, c, pr, (const double *)a, x, p, h);
     if (s < best) best = s, best_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+  }
+  if (copy) { /* a copy's best to the parent, which reports the slowest */
+    double r[2] = {best, best_cpu};
+    if (write(result[1], r, sizeof r) != (ssize_t)sizeof r) return 3;
+    return 0;
+  }
+  for (int i = 1; i < copies; i++) {
+    double r[2];
+    if (read(result[0], r, sizeof r) != (ssize_t)sizeof r) return 3;
+    if (r[0] > best) best = r[0];
+    if (r[1] > best_cpu) best_cpu = r[1];
+  }
+  while (wait(NULL) > 0) {
   }
   const double flops = 2.0 * rows * n * (double)(c + l);
   printf("{\"rows\": %ld, \"cols\": %d, \"l\": %d, \"extra\": %d, \"panel_rows\": %d, "
-         "\"precision\": \"%s\", \"repeats\": %d, \"seconds\": %.6f, \"cpu_seconds\": %.6f, "
+         "\"precision\": \"%s\", \"repeats\": %d, \"copies\": %d, \"seconds\": %.6f, \"cpu_seconds\": %.6f, "
          "\"flops\": %.6e, \"gflops\": %.3f}\n",
-         rows, n, l, extra, pr, single ? "single" : "double", repeats, best, best_cpu, flops,
+         rows, n, l, extra, pr, single ? "single" : "double", repeats, copies, best, best_cpu, flops,
          flops / best * 1e-9);
-  free(bufs[0]);
-  free(bufs[1]);
+  free(a);
   free(x);
   free(p);
   free(h);
