@@ -1,8 +1,9 @@
 /* Zero-copy row panels: rows of a contiguous dataset stored in the type the pass multiplies
  * (native float64 or float32, unfiltered, as contiguous storage always is) are lent as a
  * read-only mapping of the file, so the page cache itself is the panel and no read() copies
- * it.  The mapping is made with MAP_POPULATE on the reading thread, so its pages are read (a
- * cold file) and mapped before the panel is handed over, and unmapped when it is given back:
+ * it.  The mapping is populated on the reading thread (MADV_SEQUENTIAL then MADV_POPULATE_READ,
+ * else MAP_POPULATE), so its pages are read (a cold file) and mapped before the panel is
+ * handed over, and unmapped when it is given back:
  * the process holds about the two panels in use (clean file pages, which the kernel may
  * reclaim under a memory limit).  Only for POSIX reads (--read posix; --read posix-copy
  * turns it off); anything else falls back to HDF5's reads. */
@@ -56,13 +57,29 @@ int prsvd_h5map_open(struct prsvd_h5map *mp, hid_t file, hid_t fapl, hid_t dset,
   return elem;
 }
 
+/* A read-only mapping of len bytes at `from`, its pages read in.  Marked sequential before its
+ * pages are read (MADV_POPULATE_READ, Linux 5.14), so the faults read ahead as read() does.
+ * Reading a cold 1.6 GB file in 4 MiB mappings, six interleaved runs each on this machine's
+ * erratic virtual disk: MAP_POPULATE alone 0.58 to 2.56 s (median 0.81), this way 0.59 to
+ * 1.99 s (median 0.67).  Kernels without MADV_POPULATE_READ get MAP_POPULATE. */
+static void *map_rows(int fd, size_t len, off_t from) {
+#ifdef MADV_POPULATE_READ
+  void *base = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, from);
+  if (base == MAP_FAILED) return base;
+  madvise(base, len, MADV_SEQUENTIAL);
+  if (madvise(base, len, MADV_POPULATE_READ) == 0) return base;
+  munmap(base, len);
+#endif
+  return mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, from);
+}
+
 int prsvd_h5map_lend(const struct prsvd_h5map *mp, const char *what, int64_t row0, int64_t nrows,
                      struct prsvd_rows_lent *lent) {
   memset(lent, 0, sizeof *lent);
   if (nrows <= 0) return PRSVD_OK;
   const int64_t at = mp->offset + row0 * mp->row_bytes, from = at - at % mp->page;
   const size_t len = (size_t)(nrows * mp->row_bytes + (at - from));
-  void *base = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, mp->fd, (off_t)from);
+  void *base = map_rows(mp->fd, len, (off_t)from);
   if (base == MAP_FAILED)
     PRSVD_ERR(errno == ENOMEM ? PRSVD_ERR_NOMEM : PRSVD_ERR_INPUT,
               "cannot map rows [%lld, %lld) of %s: %s", (long long)row0, (long long)(row0 + nrows),
