@@ -453,7 +453,8 @@ def main():
             f"(target ≥ {TARGET_SCALE}: {'met' if t1 / t2 >= TARGET_SCALE else 'not met'})** — elapsed "
             f"{t1:.2f} s / {t2:.2f} s (medians of {len(s1)} and {len(s2)}); the passes alone "
             f"{p1:.2f} s / {p2:.2f} s = {p1 / p2:.2f}×. Compute-bound: the GEMM floor of a pass at 1 rank "
-            f"is {fmt(g1)} s against a warm read of {fmt(rw, 3)} s. Others' CPU during these runs: up to {oth:.2f} cores.")
+            f"is {fmt(g1)} s against a warm read of {fmt(rw, 3)} s. Others' CPU during these runs: up to {oth:.2f} cores. "
+            "Memory sampled once a second in these runs: the 50 ms sampling of the others takes CPU the ranks need.")
 
     flagged = [r for r in res.recs if (r.get("other_cores") or 0) > CONTENTION]
     png_pass = plot_passes(prow, plot_dir, data_dir)
