@@ -163,8 +163,9 @@ int prsvd_pass_single(const struct prsvd_svd_params *params, const prsvd_source 
  * panels share).
  * Sparse: 16 bytes per stored entry at the average row density, halved for the reader
  * thread's second CSR panel. */
-/* 4 MiB: at 100000 x 2000 float64 on this machine's 32 MiB L3, 262-row panels ran every pass
- * as fast as 524-row (8 MiB) ones and kept 7 MiB less a rank (bench/RESULTS.md, roofline) */
+/* 4 MiB: at 100000 x 2000 float64 on this machine (32 MiB L3), 262-row panels ran the warm
+ * passes as fast as 524-row (8 MiB) ones at 1 and 2 ranks, and the cold first pass within the
+ * disk's noise, with 7 to 8 MiB less a rank (bench/RESULTS.md, roofline) */
 #define PRSVD_PANEL_BYTES (4 << 20)
 #define PRSVD_PANEL_MIN_ROWS 256
 int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single);
