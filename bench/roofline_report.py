@@ -110,19 +110,23 @@ def pass_rows(res, q):
                 g = None if g is None else g * scale
                 gd = None if gd is None else gd * scale
                 cache = "cold" if i == 0 or not warm else "warm"
-                rd = res.sec(f"read.{name}.hdf5.{cache}")
+                # the P-rank read floor (P blocks read at once) where it was measured
+                rd = res.sec(f"read.{name}.hdf5.{cache}.r{ranks}") if ranks > 1 else None
+                per_rank = rd is not None
+                if rd is None:
+                    rd = res.sec(f"read.{name}.hdf5.{cache}")
                 # CPU: prsvd's process CPU for the pass against the floors' CPU, with the GEMM
                 # the build ran (`precision` in --json; builds without it convert to float64)
                 cpus = [r["pass_times"][i].get("cpu_max") for r in runs]
                 ran = "s" if runs[0].get("precision") == "float32" else "d"
                 gc = res.sec(f"gemm.{ran}.r{ranks}.e{min(extra, 10)}", "cpu_seconds")
-                rc = res.sec(f"read.{name}.hdf5.{cache}", "cpu_seconds")
-                fcpu = None if gc is None or rc is None else gc * scale + rc / ranks
+                rc = res.sec(f"read.{name}.hdf5.{cache}{f'.r{ranks}' if per_rank else ''}", "cpu_seconds")
+                fcpu = None if gc is None or rc is None else gc * scale + (rc if per_rank else rc / ranks)
                 floor = max(x for x in (rd, g) if x is not None) if (rd or g) else None
                 others = max(r.get("other_cores") or 0 for r in runs)
                 rows.append({"name": name, "ranks": ranks, "pass": i + 1, "time": med(times),
                              "min": min(times), "max": max(times), "n": len(times), "read": rd,
-                             "cache": cache, "gemm": g, "gemm_d": gd, "prec": prec, "floor": floor,
+                             "cache": cache + (f", {ranks} readers" if per_rank else ""), "gemm": g, "gemm_d": gd, "prec": prec, "floor": floor,
                              "ratio": med(times) / floor if floor else None,
                              "bound": None if not floor else ("read" if (rd or 0) >= (g or 0) else "GEMM"),
                              "others": others, "cpu": med(cpus), "floor_cpu": fcpu, "ran": ran,
@@ -489,7 +493,8 @@ def main():
             "*pass s*: prsvd's own time for the pass (`pass_times` in `--json`: the streaming loop of one pass, "
             "max over ranks), median over the runs, each run started with the file evicted from the page cache. "
             "*read floor*: a plain sequential read of the same dataset through HDF5 (h5py, row panels of whole "
-            "chunks, a chunk cache of one panel, no conversion), cold for the first pass and warm for the later "
+            "chunks, a chunk cache of one panel, no conversion; for 2 ranks of f64c, the two row blocks read at "
+            "once by two processes, the slower one's time), cold for the first pass and warm for the later "
             "ones, because after the first pass the file is in the page cache (checked with fincore after each "
             "run). *GEMM floor*: the pass's two panel GEMMs alone (`bench/peers/gemm_floor.c`, the same OpenBLAS, "
             "one thread, rows of one rank, at the solver's panel rows, the panels streamed from one block in memory as a "
