@@ -17,10 +17,8 @@ time (/proc/stat) less prsvd's gives the CPU other processes took meanwhile.  Pr
 Markdown section with medians (min-max) and `uptime` before and after.
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -28,37 +26,20 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "peers"))
 import common  # noqa: E402
 
-ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-
-
-def uptime():
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-
-def busy_seconds():
-    """CPU seconds the whole machine has spent not idle."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
-
-
 def run(prsvd, spec, ranks, out, extra):
     usage_dir = os.path.join(os.path.dirname(out), "mmap.usage")
     os.makedirs(usage_dir, exist_ok=True)
     for f in os.listdir(usage_dir):
         os.unlink(os.path.join(usage_dir, f))
-    env = dict(ENV, LD_LIBRARY_PATH=os.path.dirname(prsvd), USAGE_DIR=usage_dir)
+    env = dict(common.BENCH_ENV, LD_LIBRARY_PATH=os.path.dirname(prsvd), USAGE_DIR=usage_dir)
     # each rank's /usr/bin/time writes its own file (on a shared stderr the lines interleave)
     timed = 'exec /usr/bin/time -f "%M %U %S" -o "$USAGE_DIR/rank.$OMPI_COMM_WORLD_RANK" "$@"'
     cmd = ["mpirun", "--oversubscribe", "--bind-to", "none", "-x", "OPENBLAS_NUM_THREADS", "-x", "LD_LIBRARY_PATH",
            "-x", "USAGE_DIR", "-n", str(ranks), "sh", "-c", timed, "sh", prsvd, "svd", spec,
            "-k", "20", "-p", "10", "-q", "2", "--json", "--force", "-o", out, *extra]
-    b0 = busy_seconds()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    busy = busy_seconds() - b0
-    if r.returncode:
-        sys.exit(f"mmap.py: {' '.join(cmd)}: exit {r.returncode}: {r.stderr}")
-    j = json.loads(r.stdout)
+    b0 = common.busy_seconds()
+    j = common.run_json("mmap.py", cmd, env)
+    busy = common.busy_seconds() - b0
     usage = []
     for i in range(ranks):
         with open(os.path.join(usage_dir, f"rank.{i}")) as f:
@@ -89,7 +70,7 @@ def main():
     out = os.path.join(os.path.dirname(os.path.abspath(a.file)), "mmap.out.h5")
     variants = [("mmap (`--read posix`)", a.prsvd, []), ("copy (`--read posix-copy`)", a.prsvd, ["--read", "posix-copy"])]
     variants += [(name, path, []) for name, path in (b.split("=", 1) for b in a.build)]
-    start = uptime()
+    start = common.uptime()
     got = {(r, v[0]): [] for r in a.ranks for v in variants}
     for ranks in a.ranks:
         for _ in range(a.runs):
@@ -97,7 +78,7 @@ def main():
                 time.sleep(a.pause)
                 common.evict(a.file)
                 got[(ranks, name)].append(run(prsvd, spec, ranks, out, extra))
-    end = uptime()
+    end = common.uptime()
     print("| ranks | panels | read_path | pass 1 s (cold) | pass 1 CPU s | pass 2 s (warm) | pass 3 s (warm) "
           "| passes 2–3 CPU s | elapsed s | VmHWM MiB a rank | others' CPU, cores (max) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

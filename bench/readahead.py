@@ -13,44 +13,27 @@ the solver's panel rows.  Prints a Markdown section with medians and the load av
 measured side by side are the evidence, not one wall time.
 """
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "peers"))
 import common  # noqa: E402
 
-ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-
-
-def uptime():
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-
 def run_prsvd(prsvd, spec, ranks, out, advice):
-    env = dict(ENV)
-    if not advice:
-        env["PRSVD_NO_READAHEAD"] = "1"
+    env = dict(common.BENCH_ENV, **({} if advice else {"PRSVD_NO_READAHEAD": "1"}))
     cmd = ["mpirun", "--oversubscribe", "--bind-to", "none", "-n", str(ranks), prsvd, "svd", spec,
            "-k", "20", "-p", "10", "-q", "2", "--json", "--force", "-o", out]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if r.returncode:
-        sys.exit(f"readahead.py: {' '.join(cmd)}: exit {r.returncode}: {r.stderr}")
-    j = json.loads(r.stdout)
+    j = common.run_json("readahead.py", cmd, env)
     p1 = j["pass_times"][0]
     return {"pass1": p1["time_max"], "cpu1": p1["cpu_max"], "elapsed": j["elapsed_seconds"],
             "panel_rows": j["panel_rows"]}
 
 
 def read_floor(spec, panel_rows):
-    r = subprocess.run([sys.executable, os.path.join(HERE, "peers", "read_floor.py"), spec, "--panel-rows",
-                        str(panel_rows), "--mode", "hdf5", "--cold"], capture_output=True, text=True, env=ENV)
-    if r.returncode:
-        sys.exit(f"readahead.py: read_floor.py {spec}: {r.stderr}")
-    return json.loads(r.stdout.strip().splitlines()[-1])
+    return common.run_json("readahead.py", [sys.executable, os.path.join(HERE, "peers", "read_floor.py"), spec,
+                                             "--panel-rows", str(panel_rows), "--mode", "hdf5", "--cold"])
 
 
 def main():
@@ -61,7 +44,7 @@ def main():
     ap.add_argument("--ranks", type=int, default=1)
     a = ap.parse_args()
     out = os.path.join(os.path.dirname(os.path.abspath(a.files[0])), "readahead.out.h5")
-    start = uptime()
+    start = common.uptime()
     rows = []
     for f in a.files:
         spec = f + ":/A"
@@ -78,7 +61,7 @@ def main():
         med = {adv: {k: statistics.median(r[k] for r in got[adv]) for k in ("pass1", "cpu1", "elapsed")}
                for adv in got}
         rows.append((os.path.basename(f), got, med, floor, floor_cpu))
-    end = uptime()
+    end = common.uptime()
     print("| file | ranks | readahead advice | pass 1 s, median (runs) | pass 1 / cold HDF5 read floor "
           "| pass 1 CPU s | elapsed s |")
     print("|---|---|---|---|---|---|---|")

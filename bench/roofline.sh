@@ -167,12 +167,13 @@ for name in f64c f64z f32c f32z; do
     done
     timed "read.$name.hdf5.warm.$i" python3 kind=read_floor name=$name rep=$i -- \
       "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode hdf5
-    if [ "$name" = f64c ]; then # the 2-rank floor: both row blocks read at once, as the ranks do
-      timed "read.$name.hdf5.cold.r2.$i" python3 kind=read_floor name=$name rep=$i -- \
-        "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode hdf5 --cold --ranks 2
-      timed "read.$name.hdf5.warm.r2.$i" python3 kind=read_floor name=$name rep=$i -- \
-        "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode hdf5 --ranks 2
-    fi
+    for rb in "${rank_list[@]}"; do # a P-rank run's floor: its P row blocks read at once
+      [ "$rb" = 1 ] || [ "$rb" != "${rb%core}" ] && continue
+      timed "read.$name.hdf5.cold.r$rb.$i" python3 kind=read_floor name=$name rep=$i -- \
+        "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode hdf5 --cold --ranks "$rb"
+      timed "read.$name.hdf5.warm.r$rb.$i" python3 kind=read_floor name=$name rep=$i -- \
+        "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode hdf5 --ranks "$rb"
+    done
     for rb in "${rank_list[@]}"; do
       ranks=${rb%core} launch=("${MPIRUN[@]}") bind=none
       [ "$rb" = "$ranks" ] || launch=("${MPIRUN_BOUND[@]}") bind=core

@@ -1,4 +1,5 @@
 """Shared helpers of the peer benchmarks: load an HDF5 dataset, planted optimum, residual."""
+import json
 import os
 import resource
 import subprocess
@@ -6,6 +7,35 @@ import time
 
 import h5py
 import numpy as np
+
+
+# The environment of a benchmark's mpirun: root allowed, one BLAS thread a rank.
+BENCH_ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
+                 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+
+
+def uptime():
+    """`uptime`'s line: the load average a measurement was taken under."""
+    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
+
+
+def busy_seconds():
+    """CPU seconds the whole machine has spent not idle (nor waiting for I/O)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def run_json(who, cmd, env=None):
+    """Run CMD (prsvd ... --json, or a peer printing a JSON line last); its JSON, or exit naming WHO,
+    the command and its stderr."""
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env or BENCH_ENV)
+    if r.returncode:
+        raise SystemExit(f"{who}: {' '.join(map(str, cmd))}: exit {r.returncode}: {r.stderr}")
+    try:
+        return json.loads(r.stdout)  # prsvd's --json: one document, indented
+    except json.JSONDecodeError:     # a peer's last line
+        return json.loads(r.stdout.strip().splitlines()[-1])
 
 
 def peak_rss_mib():

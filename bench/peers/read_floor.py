@@ -102,6 +102,8 @@ def main():
     ap.add_argument("--cold", action="store_true")
     ap.add_argument("--ranks", type=int, default=1)
     args = ap.parse_args()
+    if args.ranks < 1 or (args.ranks > 1 and args.mode != "hdf5"):
+        ap.error("--ranks P: P >= 1, and P > 1 with --mode hdf5 only")
     path, dset = common.split_spec(args.spec)
     file_bytes = os.path.getsize(path)
     resident = common.evict(path) if args.cold else common.resident_bytes(path)
