@@ -100,7 +100,7 @@ def main():
                      f"{e1:.1e}", f"{e10:.1e}", f"{e20:.1e}", f"{others:.2f}", load])
 
     head = ["method", "centring", "ranks x threads", "wall s", "load s", "compute s", "CPU s, own", "peak RSS MiB / process",
-            "passes over A", f"σ₁ rel. error", "top 10: max rel. error", f"top {k}: max rel. error",
+            "passes over A", "σ₁ rel. error", "top 10: max rel. error", f"top {k}: max rel. error",
             "others' CPU, cores", "load average at start (1, 5, 15 min)"]
     table = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     table += ["| " + " | ".join(r) + " |" for r in rows]

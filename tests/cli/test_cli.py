@@ -216,7 +216,7 @@ for ranks in [1, 2]:
             continue
         r = run(args, ranks=ranks)
         check(f"bad input at {ranks} rank(s): {desc} -> exit {code}", r.returncode == code, f"exit {r.returncode}: {r.stderr}")
-        check(f"bad input at {ranks} rank(s): {desc} -> message", f"prsvd: error: " in r.stderr and msg in r.stderr, r.stderr)
+        check(f"bad input at {ranks} rank(s): {desc} -> message", "prsvd: error: " in r.stderr and msg in r.stderr, r.stderr)
         check(f"bad input at {ranks} rank(s): {desc} -> no output", not os.path.exists(out) and not temp_leftovers(), os.listdir(WORK))
 
 # k + p > min(m, n): p reduced with a warning

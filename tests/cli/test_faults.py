@@ -12,7 +12,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import MPIEXEC, MPIFLAGS, PRSVD, check, finish, gen, path, run, temp_leftovers  # noqa: E402
+from harness import PRSVD, check, finish, gen, path, run, temp_leftovers  # noqa: E402
 
 spec = gen("a.h5", 20000, 200, "--spectrum", "poly")
 fn = spec.rsplit(":", 1)[0]
