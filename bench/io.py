@@ -22,18 +22,12 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(HERE, "peers"))
+from common import BENCH_ENV, busy_seconds, evict  # noqa: E402
 PRSVD = os.environ.get("PRSVD", os.path.join(ROOT, "prsvd"))  # PRSVD=...: a copy of a build
 OUT = os.path.join(HERE, "out", "io")
 RESULTS = os.path.join(HERE, "RESULTS.md")
 BEGIN, END = "<!-- bench/io.py: begin -->", "<!-- bench/io.py: end -->"
-HZ = os.sysconf("SC_CLK_TCK")
-ENV = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1")
-
-
-def busy_seconds():
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return (sum(v) - v[3] - v[4]) / HZ  # all but idle and iowait
 
 
 def children_cpu():
@@ -47,7 +41,7 @@ def prsvd(args, ranks=1):
     if ranks > 1:
         cmd = ["mpirun", "--oversubscribe", "-n", str(ranks)] + cmd
     b0, c0, t0 = busy_seconds(), children_cpu(), time.time()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=ENV)
+    r = subprocess.run(cmd, capture_output=True, text=True, env=BENCH_ENV)
     wall = time.time() - t0
     if r.returncode:
         sys.exit(f"io.py: {' '.join(cmd)} failed:\n{r.stderr}")
@@ -56,17 +50,11 @@ def prsvd(args, ranks=1):
     return js
 
 
-def evict(path):
-    fd = os.open(path, os.O_RDONLY)
-    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    os.close(fd)
-
-
 def gen(name, *extra):
     path = os.path.join(OUT, name)
     if not os.path.exists(path):
         r = subprocess.run(["mpirun", "-n", "2", PRSVD, "gen", f"{path}:/A", "--quiet", *map(str, extra)],
-                           capture_output=True, text=True, env=ENV)
+                           capture_output=True, text=True, env=BENCH_ENV)
         if r.returncode:
             sys.exit(f"io.py: gen {name} failed:\n{r.stderr}")
     return path
@@ -146,7 +134,7 @@ def main():
                 for _ in range(a.repeat):
                     for m in modes:
                         if cache == "cold":
-                            evict(fname)
+                            evict(fname)  # right before the run, as for every mode
                         js = prsvd(["svd", f"{fname}:/A", "-k", 5, "-p", 5, "-q", 0, "--no-prefetch", "--read", m,
                                     "-o", out, "--force", "--json"], ranks)
                         rates[m].append(stored / js["phases"]["read"]["time_max"] * 1e-9)
