@@ -7,12 +7,14 @@
 # time and accuracy.  See bench/README.md.  Writes bench/out/roofline/ (scratch, gitignored),
 # the plots in bench/plots/ and this benchmark's section of bench/RESULTS.md.
 #
-#   bench/roofline.sh                         # everything (about 13 minutes on 2 quiet cores)
+#   bench/roofline.sh                         # everything (about 21 minutes on 2 quiet cores)
 #   ROWS=100000 COLS=2000 K=20 P=10 Q=2       # the roofline matrices and the sketch (defaults)
 #   SMALL_ROWS=20000 SMALL_COLS=1000          # the matrix PDGESVD can take (defaults)
 #   CHUNK=1000x500 GZIP=4                     # chunk shape and gzip level of the chunked files
 #   K_BIG=200                                 # k of the compute-bound 1-vs-2-rank runs
 #   REPEAT=3                                  # repetitions of each timed prsvd run (medians)
+#   SETTLE=15                                 # after each eviction, wait at most this long
+#                                             # for a VM to hand the memory back (see below)
 #   QUIET_WAIT=900 QUIET_CORES=0.2            # wait, at most QUIET_WAIT s in all, before each
 #                                             # timed command until others use < QUIET_CORES
 #   REPORT_ONLY=1                             # only redo the tables and plots from out/
@@ -26,6 +28,7 @@ RESULTS=$OUT/results.jsonl
 ROWS=${ROWS:-100000} COLS=${COLS:-2000} K=${K:-20} P=${P:-10} Q=${Q:-2}
 SMALL_ROWS=${SMALL_ROWS:-20000} SMALL_COLS=${SMALL_COLS:-1000}
 CHUNK=${CHUNK:-1000x500} GZIP=${GZIP:-4} K_BIG=${K_BIG:-200} REPEAT=${REPEAT:-3}
+SETTLE=${SETTLE:-15}
 QUIET_WAIT=${QUIET_WAIT:-900} QUIET_CORES=${QUIET_CORES:-0.2}
 BENCH_NAME=roofline.sh
 
@@ -80,6 +83,8 @@ timed() {
   shift
   say "$tag: ${*##*/}"
   wait_quiet
+  # COLD=FILE: evicted here, after the wait for a quiet machine, as read_floor.py --cold does
+  [ -z "${COLD:-}" ] || cold "$COLD" "$tag"
   cpu_mark; cpu0=$CPU_MARK; t0=$EPOCHREALTIME
   "$PY" "$HERE/peers/memwatch.py" --csv "$OUT/$tag.mem.csv" --json "$OUT/$tag.mem.json" \
     --interval "${MW_INTERVAL:-0.05}" --match $match -- "$@" > "$OUT/$tag.out" 2> "$OUT/$tag.err" || rc=$?
@@ -90,8 +95,18 @@ timed() {
     < "$OUT/$tag.out" >> "$RESULTS"
 }
 
-# cold FILE: evict FILE from the page cache (posix_fadvise DONTNEED on that file only)
-cold() { "$PY" -c 'import sys; sys.path.insert(0, sys.argv[1]); import common; print(common.evict(sys.argv[2]))' "$HERE/peers" "$1" > /dev/null; }
+# cold FILE TAG: evict FILE from the page cache (posix_fadvise DONTNEED on that file only) and
+# wait, at most SETTLE s, until the guest has handed the freed memory back to its host.  On
+# this VM (free page reporting) a cold read right after an eviction refills pages the host
+# still backs, and one started later pays the host for each page, about three times slower:
+# every cold run, floors, prsvd and peers alike, starts once the memory went back
+# (common.evict).  Records what stayed resident, what went back, how long that took.
+cold() {
+  "$PY" -c 'import json, sys; sys.path.insert(0, sys.argv[1]); import common
+res, rep, waited = common.evict(sys.argv[2], float(sys.argv[3]))
+print(json.dumps({"kind": "evicted", "tag": sys.argv[4], "resident_bytes": res, "settle_seconds": waited, "reported_mib": rep}))' \
+    "$HERE/peers" "$1" "$SETTLE" "$2" >> "$RESULTS"
+}
 
 # verify TAG SPEC OUT.h5: accuracy of a factorization by `prsvd verify`, untimed
 verify() {
@@ -161,24 +176,27 @@ for name in f64c f64z f32c f32z; do
   [ "$name" = f64c ] && rank_list=(1 2 1core)
   [ "$name" = f64z ] && rank_list=(1 1core)
   for ((i = 1; i <= REPEAT; i++)); do
-    for mode in raw hdf5; do
+    modes=(hdf5)
+    [ "$i" = 1 ] && modes=(raw hdf5) # the raw read is the disk's speed, for the record only
+    for mode in "${modes[@]}"; do
       timed "read.$name.$mode.cold.$i" python3 kind=read_floor name=$name rep=$i -- \
-        "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode "$mode" --cold
+        "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode "$mode" --cold --settle "$SETTLE"
     done
     timed "read.$name.hdf5.warm.$i" python3 kind=read_floor name=$name rep=$i -- \
       "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode hdf5
     for rb in "${rank_list[@]}"; do # a P-rank run's floor: its P row blocks read at once
       [ "$rb" = 1 ] || [ "$rb" != "${rb%core}" ] && continue
       timed "read.$name.hdf5.cold.r$rb.$i" python3 kind=read_floor name=$name rep=$i -- \
-        "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode hdf5 --cold --ranks "$rb"
+        "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode hdf5 --cold --settle "$SETTLE" \
+        --ranks "$rb"
       timed "read.$name.hdf5.warm.r$rb.$i" python3 kind=read_floor name=$name rep=$i -- \
         "$PY" "$HERE/peers/read_floor.py" "$f:/A" --panel-rows "$pr" --mode hdf5 --ranks "$rb"
     done
     for rb in "${rank_list[@]}"; do
       ranks=${rb%core} launch=("${MPIRUN[@]}") bind=none
       [ "$rb" = "$ranks" ] || launch=("${MPIRUN_BOUND[@]}") bind=core
-      cold "$f"
-      timed "prsvd.$name.r$rb.$i" prsvd kind=prsvd name=$name ranks=$ranks bind=$bind rep=$i cache=cold -- \
+      [ "$bind" = core ] && [ "$i" -gt 1 ] && continue # the bound runs once: they show its cost
+      COLD=$f timed "prsvd.$name.r$rb.$i" prsvd kind=prsvd name=$name ranks=$ranks bind=$bind rep=$i cache=cold -- \
         "${launch[@]}" -n "$ranks" "$PRSVD" svd "$f:/A" "${SVD[@]}" -o "$OUT/prsvd.$name.r$rb.h5"
       echo "{\"kind\": \"resident\", \"tag\": \"prsvd.$name.r$rb.$i\", \"bytes\": $(fincore --bytes --noheadings --raw --output RES "$f")}" >> "$RESULTS"
     done
@@ -206,28 +224,24 @@ for name in f64c small; do
   f=$OUT/$name.h5
   if [ "$name" = small ]; then
     for ranks in 1 2; do
-      cold "$f"
-      timed "prsvd.small.r$ranks.1" prsvd kind=prsvd name=small ranks=$ranks rep=1 cache=cold -- \
+      COLD=$f timed "prsvd.small.r$ranks.1" prsvd kind=prsvd name=small ranks=$ranks rep=1 cache=cold -- \
         "${MPIRUN[@]}" -n "$ranks" "$PRSVD" svd "$f:/A" "${SVD[@]}" -o "$OUT/prsvd.small.r$ranks.h5"
       verify "prsvd.small.r$ranks" "$f:/A" "$OUT/prsvd.small.r$ranks.h5"
     done
   fi
-  cold "$f"
   # dask's own chunk size (its "auto" default, 128 MiB): row panels of all columns
   dask_rows=$(( (128 << 20) / (8 * $("$PY" -c 'import h5py, sys; print(h5py.File(sys.argv[1])["A"].shape[1])' "$f")) ))
-  timed "dask.$name" python3 kind=dask name=$name cache=cold -- \
+  COLD=$f timed "dask.$name" python3 kind=dask name=$name cache=cold -- \
     "$PY" "$HERE/peers/dask_svd.py" "$f:/A" "$K" --oversample "$P" --iters "$Q" \
     --chunk-rows "$dask_rows" --workers 2 --save "$OUT/dask.$name.h5"
   verify "dask.$name" "$f:/A" "$OUT/dask.$name.h5"
-  cold "$f"
-  timed "sklearn.$name" python3 kind=sklearn name=$name cache=cold -- \
+  COLD=$f timed "sklearn.$name" python3 kind=sklearn name=$name cache=cold -- \
     env -u OPENBLAS_NUM_THREADS "$PY" "$HERE/peers/sklearn_rsvd.py" "$f:/A" "$K" \
     --oversample "$P" --iters "$Q" --save "$OUT/sklearn.$name.h5"
   verify "sklearn.$name" "$f:/A" "$OUT/sklearn.$name.h5"
 done
 for ranks in 1 2; do
-  cold "$OUT/small.h5"
-  timed "pdgesvd.small.r$ranks" pdgesvd kind=pdgesvd name=small ranks=$ranks cache=cold -- \
+  COLD=$OUT/small.h5 timed "pdgesvd.small.r$ranks" pdgesvd kind=pdgesvd name=small ranks=$ranks cache=cold -- \
     "${MPIRUN[@]}" -n "$ranks" "$OUT/bin/pdgesvd" "$OUT/small.h5" /A
 done
 

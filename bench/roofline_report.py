@@ -46,7 +46,8 @@ class Results:
     def __init__(self, path):
         self.recs = [json.loads(line) for line in open(path) if line.strip()]
         self.files = {r["name"]: r for r in self.recs if r.get("kind") == "file"}
-        self.by_tag = {r["tag"]: r for r in self.recs if "tag" in r and r.get("kind") not in ("verify", "resident")}
+        self.by_tag = {r["tag"]: r for r in self.recs if "tag" in r and r.get("kind") not in ("verify", "resident", "evicted")}
+        self.evicted = {r["tag"]: r for r in self.recs if r.get("kind") == "evicted"}
         self.verify = {r["tag"]: r for r in self.recs if r.get("kind") == "verify"}
         self.resident = {r["tag"]: r["bytes"] for r in self.recs if r.get("kind") == "resident"}
 
@@ -63,6 +64,10 @@ class Results:
     def runs(self, kind, name, ranks, bind="none"):
         return [r for r in self.recs if r.get("kind") == kind and r.get("name") == name
                 and r.get("ranks") == ranks and r.get("bind", "none") == bind
+                and r.get("status") == "ok"]
+
+    def settled_runs(self, ranks):
+        return [r for r in self.recs if r.get("kind") == "settled" and r.get("ranks") == ranks
                 and r.get("status") == "ok"]
 
     def scale_runs(self, ranks):
@@ -132,6 +137,19 @@ def pass_rows(res, q):
                              "others": others, "cpu": med(cpus), "floor_cpu": fcpu, "ran": ran,
                              "cpu_ratio": med(cpus) / fcpu if fcpu and med(cpus) else None})
     return rows
+
+
+def settle_note(res):
+    """How long the cold runs waited after their eviction and how much memory went back to
+    the host meanwhile (common.evict), or None where the guest does not report."""
+    recs = [r for r in res.recs if r.get("kind") == "evicted" or (r.get("kind") == "read_floor" and r.get("cold"))]
+    recs = [r for r in recs if r.get("reported_mib") is not None and r.get("status", "ok") == "ok"]
+    if not recs:
+        return None
+    w = [r.get("settle_seconds") or 0 for r in recs]
+    rep = [r["reported_mib"] for r in recs]
+    return (f"The {len(recs)} cold runs waited {min(w):.1f} to {max(w):.1f} s (median {med(w):.1f}) after their "
+            f"eviction, while the guest handed {min(rep)} to {max(rep)} MiB (median {med(rep):.0f}) back to the host.")
 
 
 def pass_table(rows):
@@ -491,7 +509,7 @@ def main():
                 "included, and makes every ratio less certain.", ""]
     sec += ["### Each pass against its floor", "",
             "*pass s*: prsvd's own time for the pass (`pass_times` in `--json`: the streaming loop of one pass, "
-            "max over ranks), median over the runs, each run started with the file evicted from the page cache. "
+            "max over ranks), median over the runs, each run started right after the file was evicted from the page cache, as each cold read floor is. "
             "*read floor*: a plain sequential read of the same dataset through HDF5 (h5py, row panels of whole "
             "chunks, a chunk cache of one panel, no conversion; for 2 ranks of f64c, the two row blocks read at "
             "once by two processes, the slower one's time), cold for the first pass and warm for the later "
@@ -509,6 +527,20 @@ def main():
             pass_table(prow), ""]
     if png_pass:
         sec += [f"![passes against floors]({rel(png_pass)})", ""]
+    sec += ["### Cold runs on this VM", "",
+            "This machine is a VM whose guest reports free memory to its host (virtio_balloon free page "
+            "reporting, counted in `/sys/module/page_reporting/parameters/reported_kib`): memory freed by "
+            "evicting a file goes back to the host within seconds (0.7 to 1.1 GB after 1 to 3 s, then about "
+            "128 MiB every 2 s), and whoever fills those pages next, the kernel reading a file into its page "
+            "cache or a process touching them, pays the host for each page on its first touch, in CPU time. "
+            "Measured by hand (2026-11-29, 1.6 GB f64c): a plain h5py read took 0.93 s right after the eviction "
+            "and 2.5 to 3.5 s ten seconds later, prsvd's first pass 0.9 to 1.1 s and 2.8 to 3.4 s, with posix "
+            "reads mapped or copied alike. A run started a second or two after its eviction gets some of "
+            "each, which is why earlier runs of this benchmark, whose prsvd runs started later after their "
+            "eviction than the read floors did, put the cold first pass at 1.6 to 1.9 times its floor. Every "
+            "cold run here, floors, prsvd and the peers alike, therefore starts once the guest has handed the "
+            "evicted memory back (`SETTLE`, at most 15 s, see `bench/peers/common.py` evict): the state of a "
+            "machine whose memory has been free a while." + (" " + settle_note(res) if settle_note(res) else ""), ""]
     btab = binding_table(res)
     if btab:
         sec += ["### The reader thread needs a core", "",

@@ -109,16 +109,51 @@ def resident_bytes(path):
         return None
 
 
-def evict(path):
+# KiB of free memory this guest has handed back to its host so far (free page reporting of
+# virtio_balloon); absent where the kernel does not report.
+REPORTED_KIB = "/sys/module/page_reporting/parameters/reported_kib"
+
+
+def reported_kib():
+    """The guest's running count of KiB reported free to the host, or None."""
+    try:
+        with open(REPORTED_KIB) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def evict(path, settle=0.0):
     """Drop PATH's clean pages from the page cache (posix_fadvise DONTNEED: no privilege
-    needed, other files untouched); return the bytes still resident afterwards."""
+    needed, other files untouched); then, on a guest that reports free memory to its host,
+    wait until it has reported 90% of the bytes just freed, at most SETTLE seconds.  Returns
+    the bytes still resident, the MiB reported meanwhile (None without free page reporting)
+    and the seconds waited.
+
+    Why wait: on a VM with free page reporting (virtio_balloon) the freed pages go back to the
+    host within seconds (here about 0.7-1.1 GB after 1-3 s, then 128 MiB every 2 s), and
+    whoever fills them next pays the host for each page on its first touch, in CPU time.  A
+    cold read of 1.6 GB took 0.9 s right after its eviction and 2.5-3.5 s once the pages had
+    gone back, prsvd and a plain h5py read alike; a read started a second after the eviction
+    gets some of each.  Waiting gives every cold run the same, reproducible state: the one a
+    machine whose memory has been free a while is in.  Without page reporting there is nothing
+    to wait for."""
+    before = resident_bytes(path)
+    reported0 = reported_kib()
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fdatasync(fd)
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
-    return resident_bytes(path)
+    after = resident_bytes(path)
+    t0 = time.monotonic()
+    if reported0 is None:
+        return after, None, 0.0
+    want = 0.9 * max(0, (before or 0) - (after or 0)) / 1024
+    while reported_kib() - reported0 < want and time.monotonic() - t0 < settle:
+        time.sleep(0.2)
+    return after, (reported_kib() - reported0) // 1024, time.monotonic() - t0
 
 
 def save_usv(path, u, s, vt):

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The read floor of one pass: a plain sequential read of an HDF5 dataset, nothing else.
 
-usage: read_floor.py FILE.h5:/DATASET --panel-rows R [--cold] [--mode hdf5|raw] [--ranks P]
+usage: read_floor.py FILE.h5:/DATASET --panel-rows R [--cold [--settle S]] [--mode hdf5|raw]
+                     [--ranks P]
 
   raw   the file's bytes, front to back, in 16 MiB reads (what `dd` measures: the disk, or
         the page cache when warm)
@@ -12,7 +13,9 @@ usage: read_floor.py FILE.h5:/DATASET --panel-rows R [--cold] [--mode hdf5|raw] 
 --ranks P (hdf5 only) reads the P row blocks of a P-rank run at once, one process each, as
 the ranks of a pass do; the time is the slowest reader's, the CPU time the largest.
 --cold evicts the file from the page cache first (posix_fadvise DONTNEED, see
-common.evict) and reports how many bytes were still resident.  The clock covers the reads
+common.evict) and reports how many bytes were still resident; --settle S then waits, at
+most S seconds, until a VM's guest has handed the freed memory back to its host (see
+common.evict; reported_mib: how much it did, settle_seconds: how long that took).  The clock covers the reads
 only (buffers are allocated and touched first, the file opened); the CPU time of the same
 reads (user + system) is the work of reading, which other processes hardly inflate.  Prints
 one JSON line.
@@ -100,15 +103,19 @@ def main():
     ap.add_argument("--panel-rows", type=int, required=True)
     ap.add_argument("--mode", choices=["hdf5", "raw"], default="hdf5")
     ap.add_argument("--cold", action="store_true")
+    ap.add_argument("--settle", type=float, default=0.0)
     ap.add_argument("--ranks", type=int, default=1)
     args = ap.parse_args()
+    if args.settle and not args.cold:
+        ap.error("--settle S: with --cold only")
     if args.ranks < 1 or (args.ranks > 1 and args.mode != "hdf5"):
         ap.error("--ranks P: P >= 1, and P > 1 with --mode hdf5 only")
     path, dset = common.split_spec(args.spec)
     file_bytes = os.path.getsize(path)
-    resident = common.evict(path) if args.cold else common.resident_bytes(path)
-    rec = {"input": args.spec, "mode": args.mode, "cold": args.cold,
-           "resident_bytes_before": resident, "file_bytes": file_bytes}
+    resident, reported, waited = common.evict(path, args.settle) if args.cold else \
+        (common.resident_bytes(path), None, 0.0)
+    rec = {"input": args.spec, "mode": args.mode, "cold": args.cold, "settle_seconds": waited,
+           "reported_mib": reported, "resident_bytes_before": resident, "file_bytes": file_bytes}
     if args.mode == "raw":
         rec["seconds"], rec["cpu_seconds"] = read_raw(path)
     else:
