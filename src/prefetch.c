@@ -7,6 +7,41 @@
 #include "profile.h"
 #include "source_impl.h"
 
+/* Rows a check chunk scans: about 512 KiB, so a 4 MiB panel splits in 8. */
+#define CHECK_CHUNK_BYTES (512 << 10)
+
+/* Scan the panel's unclaimed check chunks until none is left; called and returns with pf->mu
+ * held.  The lowest bad row found is kept, so the error does not depend on who scanned. */
+static void scan_chunks(struct prsvd_prefetch *pf) {
+  while (pf->chk_next < pf->chk_nchunks) {
+    const int64_t c = pf->chk_next++, first = c * pf->chk_chunk;
+    const int64_t rows = pf->chk_rows - first < pf->chk_chunk ? pf->chk_rows - first : pf->chk_chunk;
+    pthread_mutex_unlock(&pf->mu);
+    const int64_t bad = pf->check.scan(pf->check.arg, pf->chk_panel + first * pf->check.row_bytes, rows);
+    pthread_mutex_lock(&pf->mu);
+    if (bad >= 0 && (pf->chk_bad < 0 || first + bad < pf->chk_bad)) pf->chk_bad = first + bad;
+    if (++pf->chk_done == pf->chk_nchunks) pthread_cond_broadcast(&pf->cv);
+  }
+}
+
+/* The check of rows [row0, row0 + rows) at panel, shared with a waiting main thread. */
+static int check_panel(struct prsvd_prefetch *pf, const void *panel, int64_t row0, int64_t rows) {
+  pthread_mutex_lock(&pf->mu);
+  pf->chk_panel = panel;
+  pf->chk_rows = rows;
+  pf->chk_chunk = CHECK_CHUNK_BYTES / pf->check.row_bytes > 0 ? CHECK_CHUNK_BYTES / pf->check.row_bytes : 1;
+  pf->chk_nchunks = (rows + pf->chk_chunk - 1) / pf->chk_chunk;
+  pf->chk_next = pf->chk_done = 0;
+  pf->chk_bad = -1;
+  pthread_cond_broadcast(&pf->cv); /* work for a waiting main thread */
+  scan_chunks(pf);
+  while (pf->chk_done < pf->chk_nchunks) pthread_cond_wait(&pf->cv, &pf->mu);
+  const int64_t bad = pf->chk_bad;
+  pf->chk_nchunks = pf->chk_next = pf->chk_done = 0;
+  pthread_mutex_unlock(&pf->mu);
+  return bad < 0 ? PRSVD_OK : pf->check.report(pf->check.arg, panel, row0, bad);
+}
+
 static void *reader(void *arg) {
   struct prsvd_prefetch *pf = arg;
   pthread_mutex_lock(&pf->mu);
@@ -27,8 +62,8 @@ static void *reader(void *arg) {
                : pf->single ? prsvd_source_read_f32(pf->src, row0, rows, buf)
                             : prsvd_source_read(pf->src, row0, rows, buf);
     }
-    if (!status && pf->check && (buf || lent) && rows > 0)
-      status = pf->check(pf->check_arg, lent ? lent->data : buf, row0, rows);
+    if (!status && pf->check.scan && (buf || lent) && rows > 0)
+      status = check_panel(pf, lent ? lent->data : buf, row0, rows);
     pthread_mutex_lock(&pf->mu);
     pf->status = status;
     pf->posted = 0;
@@ -40,12 +75,11 @@ static void *reader(void *arg) {
 }
 
 int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src, int single,
-                         prsvd_panel_check check, void *check_arg) {
+                         const struct prsvd_panel_check *check) {
   memset(pf, 0, sizeof *pf);
   pf->src = src;
   pf->single = single;
-  pf->check = check;
-  pf->check_arg = check_arg;
+  if (check) pf->check = *check;
   pthread_mutex_init(&pf->mu, NULL);
   pthread_cond_init(&pf->cv, NULL);
   if (pthread_create(&pf->thread, NULL, reader, pf) != 0)
@@ -71,7 +105,12 @@ void prsvd_prefetch_post(struct prsvd_prefetch *pf, void *buf, struct prsvd_csr 
 int prsvd_prefetch_wait(struct prsvd_prefetch *pf) {
   int status;
   pthread_mutex_lock(&pf->mu);
-  while (pf->posted) pthread_cond_wait(&pf->cv, &pf->mu);
+  while (pf->posted) {
+    if (pf->chk_next < pf->chk_nchunks)
+      scan_chunks(pf); /* rather than idle: the reader's check, side by side */
+    else
+      pthread_cond_wait(&pf->cv, &pf->mu);
+  }
   status = pf->done ? pf->status : PRSVD_OK;
   pf->done = 0;
   pf->status = PRSVD_OK;

@@ -14,9 +14,19 @@
 
 #include "prsvd.h"
 
-/* A check of each dense panel the reader delivers (the first pass's NaN/Inf check), run on
- * the reader thread so that it hides behind the products; nonzero fails the read. */
-typedef int (*prsvd_panel_check)(void *arg, const void *panel, int64_t row0, int64_t rows);
+/* A check of each dense panel the reader delivers (the first pass's NaN/Inf check), run off
+ * the main thread's products.  It is the first touch of a freshly read panel, which can cost
+ * more than the read (a VM's host faulting each page in), so it is cut into row chunks that
+ * the reader and a main thread waiting for the panel scan side by side.  scan: the first row
+ * among `rows` rows at `panel` holding a bad value, or -1 (thread-safe, no side effects);
+ * report: the error for row `bad` (panel-relative) of the panel whose first row is row0 (one
+ * thread at a time). */
+struct prsvd_panel_check {
+  int64_t (*scan)(void *arg, const void *panel, int64_t rows);
+  int (*report)(void *arg, const void *panel, int64_t row0, int64_t bad);
+  void *arg;
+  int64_t row_bytes;
+};
 
 struct prsvd_prefetch {
   pthread_t thread;
@@ -24,8 +34,10 @@ struct prsvd_prefetch {
   pthread_cond_t cv;
   prsvd_source *src;
   int single;   /* dense panels as float32 */
-  prsvd_panel_check check;
-  void *check_arg;
+  struct prsvd_panel_check check; /* scan NULL: none */
+  /* the chunks of the panel being checked: claimed (next) and finished (done) of nchunks */
+  const char *chk_panel;
+  int64_t chk_rows, chk_chunk, chk_nchunks, chk_next, chk_done, chk_bad;
   void *buf;
   struct prsvd_csr *csr;
   struct prsvd_rows_lent *lent;
@@ -36,13 +48,14 @@ struct prsvd_prefetch {
 /* single: the dense reads fill float32 panels (prsvd_source_read_f32), else float64; check
  * (NULL: none) runs on each dense panel read or lent. */
 int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src, int single,
-                         prsvd_panel_check check, void *check_arg);
+                         const struct prsvd_panel_check *check);
 /* Read rows [row0, row0 + rows) in the background: into the dense buf; or (lent) have the
  * source lend them there, giving back what lent held first; or a sparse source's rows into
  * csr. */
 void prsvd_prefetch_post(struct prsvd_prefetch *pf, void *buf, struct prsvd_csr *csr,
                          struct prsvd_rows_lent *lent, int64_t row0, int64_t rows);
-/* Wait for the posted read; returns its status (0 if nothing was posted). */
+/* Wait for the posted read, scanning chunks of its check meanwhile; returns its status (0 if
+ * nothing was posted). */
 int prsvd_prefetch_wait(struct prsvd_prefetch *pf);
 void prsvd_prefetch_stop(struct prsvd_prefetch *pf);
 

@@ -114,18 +114,30 @@ static int64_t first_nonfinite(const void *panel, int single, int64_t count) {
   return -1;
 }
 
-/* PRSVD_ERR_INPUT naming the first NaN or Inf of rows [row0, row0 + nr) in panel (the
- * pass's panel type).  Reads only p's source and precision: the reader thread may call it. */
-static int check_finite(const struct prsvd_pass *p, const void *panel, int64_t row0, int64_t nr) {
+/* The first of nr rows of panel (the pass's panel type) holding a NaN or Inf, or -1.  Reads
+ * only p's source and precision: the reader thread, and the main thread beside it, may call
+ * it. */
+static int64_t first_bad_row(void *arg, const void *panel, int64_t nr) {
+  const struct prsvd_pass *p = arg;
   const int64_t n = prsvd_source_cols(p->a), at = first_nonfinite(panel, p->single, nr * n);
-  if (at < 0) return PRSVD_OK;
-  const double v = p->single ? ((const float *)panel)[at] : ((const double *)panel)[at];
-  PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
-            isnan(v) ? "NaN" : "Inf", (long long)(row0 + at / n), (long long)(prsvd_source_col0(p->a) + at % n));
+  return at < 0 ? -1 : at / n;
 }
 
-static int check_ahead(void *arg, const void *panel, int64_t row0, int64_t rows) {
-  return check_finite(arg, panel, row0, rows);
+/* PRSVD_ERR_INPUT naming the first NaN or Inf of row `bad` of panel, whose first row is row0. */
+static int report_nonfinite(void *arg, const void *panel, int64_t row0, int64_t bad) {
+  const struct prsvd_pass *p = arg;
+  const int64_t n = prsvd_source_cols(p->a);
+  const char *row = (const char *)panel + bad * n * (p->single ? 4 : 8);
+  const int64_t at = first_nonfinite(row, p->single, n);
+  const double v = p->single ? ((const float *)row)[at] : ((const double *)row)[at];
+  PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
+            isnan(v) ? "NaN" : "Inf", (long long)(row0 + bad), (long long)(prsvd_source_col0(p->a) + at));
+}
+
+/* PRSVD_ERR_INPUT naming the first NaN or Inf of rows [row0, row0 + nr) in panel. */
+static int check_finite(struct prsvd_pass *p, const void *panel, int64_t row0, int64_t nr) {
+  const int64_t bad = first_bad_row(p, panel, nr);
+  return bad < 0 ? PRSVD_OK : report_nonfinite(p, panel, row0, bad);
 }
 
 /* ---- the per-panel sums of a 2-D grid (sketch.h, grid2d) ---- */
@@ -580,7 +592,9 @@ static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
   else
     PRSVD_CHECK(panel_buffers(p, prefetch ? 2 : 1));
   if (!prefetch) return PRSVD_OK;
-  PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a, p->single, p->checked_ahead ? check_ahead : NULL, p));
+  const struct prsvd_panel_check check = {first_bad_row, report_nonfinite, p,
+                                           prsvd_source_cols(p->a) * (p->single ? 4 : 8)};
+  PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a, p->single, p->checked_ahead ? &check : NULL));
   rd->on = 1;
   post_after(rd, p, row, end);
   return PRSVD_OK;

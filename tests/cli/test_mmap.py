@@ -95,6 +95,27 @@ for label, spec, extra, ranks, want in [
     rr = run(["svd", spec, *BASE, "-o", out, "--force", *extra], ranks=ranks)
     check(f"{label}: exit 2 naming '{want}'", rr.returncode == 2 and want in rr.stderr, f"{rr.returncode} {rr.stderr}")
     check(f"{label}: no output left", not os.path.exists(out) and not temp_leftovers())
+# wide rows: float64 rows of 8000 bytes in panels of 524 rows, which the check scans as 8
+# chunks of 65 rows, the reader and a waiting main thread side by side (float32: 1048 rows, 8
+# chunks of 131).  Bad values in two chunks of one panel and in the next panel: the lowest row
+# is the one named, whichever thread found which
+w = rng.standard_normal((3000, 1000))
+w[970, 7], w[1010, 3], w[1060, 9] = np.nan, np.inf, np.nan  # chunks 6 and 7 of panel 1; panel 2
+wide = write("wide-nan.h5", w)
+w32 = rng.standard_normal((3000, 1000)).astype(np.float32)
+w32[900, 5], w32[1010, 3], w32[1060, 9] = np.inf, np.nan, np.nan  # chunks 6 and 7 of panel 0; panel 1
+wide32 = write("wide-inf32.h5", w32)
+for label, spec, extra, ranks, want in [
+        ("wide rows, two bad chunks", wide, [], None, "NaN at row 970, column 7"),
+        ("wide rows, two bad chunks, 2 ranks", wide, [], 2, "NaN at row 970, column 7"),
+        ("wide rows, two bad chunks, copied", wide, ["--read", "posix-copy"], None, "NaN at row 970, column 7"),
+        ("wide float32 rows, two bad chunks", wide32, [], None, "Inf at row 900, column 5")]:
+    for attempt in range(3):  # which thread scans which chunk varies from run to run
+        out = path("bad.h5")
+        rr = run(["svd", spec, "-k", 8, "-p", 6, "-q", 1, "-o", out, "--force", *extra], ranks=ranks)
+        if not check(f"{label} (run {attempt + 1}): exit 2 naming '{want}'",
+                     rr.returncode == 2 and want in rr.stderr, f"{rr.returncode} {rr.stderr}"):
+            break
 ri = run(["info", nan, "--json"])
 check("info --json on the NaN file: read_path mmap", ri.returncode == 0 and json.loads(ri.stdout)["read_path"] == "mmap",
       ri.stdout + ri.stderr)
