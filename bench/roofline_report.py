@@ -332,7 +332,12 @@ def dask_verdicts(peers, big):
             f"- **prsvd ({key[-1]} rank{'s' if key == 'prsvd2' else ''}) against dask on "
             f"{big.get('rows')} x {big.get('cols')} float64: {tr:.2f}× faster (target ≥ {TARGET_DASK_TIME:.0f}: "
             f"{'met' if tr >= TARGET_DASK_TIME else 'not met'}), {mem}**{pss} — times {pr['time']:.2f} s "
-            f"against {d['time']:.2f} s.")
+            f"against {d['time']:.2f} s."
+            + (" dask's threaded scheduler ran 2 workers, one BLAS thread each: this is the comparison on "
+               "the same 2 cores." if key == "prsvd2" else
+               " One rank has one GEMM thread and one reader thread, where dask's two workers each read "
+               "and multiply; in this run's cold state, where reading costs CPU (see *Cold runs on this "
+               "VM*), one rank's first pass is bound by its reader thread."))
     return out
 
 
