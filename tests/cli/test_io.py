@@ -3,6 +3,7 @@ that follow the chunk grid with no chunk read twice (the file bytes a run report
 MPI-IO hints, `info` planning the panels `svd` streams, and the CPUs a rank may use."""
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -297,10 +298,13 @@ for label, prefix, want in [("taskset -c 0", ["taskset", "-c", "0"], 1), ("this 
               rr.stderr)
 # under mpirun: each rank's mask as the launcher set it (Open MPI binds 2 ranks to a core each)
 probe = subprocess.run([MPIEXEC, *MPIFLAGS, "-n", "2", sys.executable, "-c",
-                        "import os; print(len(os.sched_getaffinity(0)))"], capture_output=True, text=True)
+                        "import os; print(f'cpus={len(os.sched_getaffinity(0))};')"], capture_output=True, text=True)
 rr, js = svd_json(small, "-k", 8, "-q", 0, ranks=2)
-if check("2 ranks: exit 0", rr.returncode == 0 and probe.returncode == 0, rr.stderr + probe.stderr):
-    want = min(int(x) for x in probe.stdout.split())
+# tagged: mpirun once ran the two ranks' lines together ("11")
+probed = [int(x) for x in re.findall(r"cpus=(\d+);", probe.stdout)]
+if check("2 ranks: exit 0, both ranks' CPUs probed", rr.returncode == 0 and probe.returncode == 0 and len(probed) == 2,
+         rr.stderr + probe.stdout + probe.stderr):
+    want = min(probed)
     check(f"2 ranks: --json cpus = the fewest CPUs a rank of the same launch has ({want})", js["cpus"] == want,
           js["cpus"])
     rr2 = subprocess.run([MPIEXEC, *MPIFLAGS, "-n", "2", PRSVD, "svd", small, "-k", "8", "-q", "0", "-o",
