@@ -100,6 +100,11 @@ static void narrow(const double *x, int64_t ldx, int64_t rows, int64_t cols, flo
     for (int64_t i = 0; i < rows; i++) y[c * rows + i] = (float)x[c * ldx + i];
 }
 
+/* Bytes of one row of the pass's dense panels (float32 or float64). */
+static int64_t row_bytes(const struct prsvd_pass *p) {
+  return prsvd_source_cols(p->a) * (p->single ? 4 : 8);
+}
+
 /* The index of the panel's first entry that is not finite, or -1. */
 static int64_t first_nonfinite(const void *panel, int single, int64_t count) {
   if (single) {
@@ -126,9 +131,8 @@ static int64_t first_bad_row(void *arg, const void *panel, int64_t nr) {
 /* PRSVD_ERR_INPUT naming the first NaN or Inf of row `bad` of panel, whose first row is row0. */
 static int report_nonfinite(void *arg, const void *panel, int64_t row0, int64_t bad) {
   const struct prsvd_pass *p = arg;
-  const int64_t n = prsvd_source_cols(p->a);
-  const char *row = (const char *)panel + bad * n * (p->single ? 4 : 8);
-  const int64_t at = first_nonfinite(row, p->single, n);
+  const char *row = (const char *)panel + bad * row_bytes(p);
+  const int64_t at = first_nonfinite(row, p->single, prsvd_source_cols(p->a));
   const double v = p->single ? ((const float *)row)[at] : ((const double *)row)[at];
   PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
             isnan(v) ? "NaN" : "Inf", (long long)(row0 + bad), (long long)(prsvd_source_col0(p->a) + at));
@@ -532,7 +536,7 @@ static void free_dense_buffers(struct prsvd_pass *p) {
 
 /* The dense panel buffers (kept across passes): one, or two with the reader thread. */
 static int panel_buffers(struct prsvd_pass *p, int n_bufs) {
-  const int64_t bytes = p->panel_rows * prsvd_source_cols(p->a) * (p->single ? 4 : 8);
+  const int64_t bytes = p->panel_rows * row_bytes(p);
   if (p->buf_bytes != bytes) free_dense_buffers(p);
   for (int b = 0; b < n_bufs; b++) {
     if (!p->bufs[b] && !(p->bufs[b] = malloc((size_t)bytes)))
@@ -592,8 +596,7 @@ static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
   else
     PRSVD_CHECK(panel_buffers(p, prefetch ? 2 : 1));
   if (!prefetch) return PRSVD_OK;
-  const struct prsvd_panel_check check = {first_bad_row, report_nonfinite, p,
-                                           prsvd_source_cols(p->a) * (p->single ? 4 : 8)};
+  const struct prsvd_panel_check check = {first_bad_row, report_nonfinite, p, row_bytes(p)};
   PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a, p->single, p->checked_ahead ? &check : NULL));
   rd->on = 1;
   post_after(rd, p, row, end);
@@ -608,7 +611,6 @@ static void reads_settle(struct reads *rd) {
 /* Rows [row, row + nr) into the panel (nr = 0: a collective source's zero-row read). */
 static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int64_t nr,
                        int64_t end) {
-  const int64_t n = prsvd_source_cols(p->a);
   int status;
   prsvd_profile_begin(PRSVD_EV_READ); /* with the reader: only the time not hidden */
   if (!rd->on) {
@@ -637,7 +639,7 @@ static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
                              "'%s': a CSR panel of %lld rows for %lld asked", prsvd_source_name(p->a),
                              (long long)p->csr->rows, (long long)nr);
   const double bytes = rd->sparse ? (status ? 0.0 : 16.0 * (double)p->csr->nnz + 8.0 * (double)(nr + 1))
-                                  : (p->single ? 4.0 : 8.0) * (double)(nr * n);
+                                  : (double)(nr * row_bytes(p));
   prsvd_profile_end(PRSVD_EV_READ, bytes, 0.0);
   return status;
 }
