@@ -12,7 +12,6 @@ Usage: bench/io.py [--repeat N] [--no-record]   (about 5 minutes on 2 cores; wri
 bench/out/io/ and the section of bench/RESULTS.md between its markers)
 """
 import argparse
-import json
 import os
 import resource
 import statistics
@@ -23,7 +22,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "peers"))
-from common import BENCH_ENV, busy_seconds, evict  # noqa: E402
+from common import BENCH_ENV, busy_seconds, evict, run_json  # noqa: E402
 PRSVD = os.environ.get("PRSVD", os.path.join(ROOT, "prsvd"))  # PRSVD=...: a copy of a build
 OUT = os.path.join(HERE, "out", "io")
 RESULTS = os.path.join(HERE, "RESULTS.md")
@@ -41,11 +40,8 @@ def prsvd(args, ranks=1):
     if ranks > 1:
         cmd = ["mpirun", "--oversubscribe", "-n", str(ranks)] + cmd
     b0, c0, t0 = busy_seconds(), children_cpu(), time.time()
-    r = subprocess.run(cmd, capture_output=True, text=True, env=BENCH_ENV)
+    js = run_json("io.py", cmd)
     wall = time.time() - t0
-    if r.returncode:
-        sys.exit(f"io.py: {' '.join(cmd)} failed:\n{r.stderr}")
-    js = json.loads(r.stdout)
     js["other_cores"] = max(0.0, (busy_seconds() - b0) - (children_cpu() - c0)) / wall
     return js
 

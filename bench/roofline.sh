@@ -250,7 +250,7 @@ export BENCH_END=$(date '+%Y-%m-%d %H:%M:%S %Z')
 export BENCH_LOADAVG_END=$(cut -d' ' -f1-3 /proc/loadavg)
 export BENCH_UPTIME_END=$(uptime)
 export BENCH_ROWS=$ROWS BENCH_COLS=$COLS BENCH_K=$K BENCH_P=$P BENCH_Q=$Q BENCH_K_BIG=$K_BIG
-export BENCH_SMALL="$SMALL_ROWS x $SMALL_COLS" BENCH_CHUNK=$CHUNK BENCH_GZIP=$GZIP BENCH_REPEAT=$REPEAT
+export BENCH_SMALL="$SMALL_ROWS x $SMALL_COLS" BENCH_CHUNK=$CHUNK BENCH_GZIP=$GZIP BENCH_REPEAT=$REPEAT BENCH_SETTLE=$SETTLE
 "$PY" -c 'import json, os; print(json.dumps({k: v for k, v in os.environ.items() if k.startswith("BENCH_")}, indent=1))' \
   > "$OUT/bench_env.json"
 report

@@ -47,7 +47,6 @@ class Results:
         self.recs = [json.loads(line) for line in open(path) if line.strip()]
         self.files = {r["name"]: r for r in self.recs if r.get("kind") == "file"}
         self.by_tag = {r["tag"]: r for r in self.recs if "tag" in r and r.get("kind") not in ("verify", "resident", "evicted")}
-        self.evicted = {r["tag"]: r for r in self.recs if r.get("kind") == "evicted"}
         self.verify = {r["tag"]: r for r in self.recs if r.get("kind") == "verify"}
         self.resident = {r["tag"]: r["bytes"] for r in self.recs if r.get("kind") == "resident"}
 
@@ -64,10 +63,6 @@ class Results:
     def runs(self, kind, name, ranks, bind="none"):
         return [r for r in self.recs if r.get("kind") == kind and r.get("name") == name
                 and r.get("ranks") == ranks and r.get("bind", "none") == bind
-                and r.get("status") == "ok"]
-
-    def settled_runs(self, ranks):
-        return [r for r in self.recs if r.get("kind") == "settled" and r.get("ranks") == ranks
                 and r.get("status") == "ok"]
 
     def scale_runs(self, ranks):
@@ -514,7 +509,7 @@ def main():
                 "included, and makes every ratio less certain.", ""]
     sec += ["### Each pass against its floor", "",
             "*pass s*: prsvd's own time for the pass (`pass_times` in `--json`: the streaming loop of one pass, "
-            "max over ranks), median over the runs, each run started right after the file was evicted from the page cache, as each cold read floor is. "
+            "max over ranks), median over the runs, each run started with the file evicted from the page cache and its memory handed back to the host, as each cold read floor was (see *Cold runs on this VM*). "
             "*read floor*: a plain sequential read of the same dataset through HDF5 (h5py, row panels of whole "
             "chunks, a chunk cache of one panel, no conversion; for 2 ranks of f64c, the two row blocks read at "
             "once by two processes, the slower one's time), cold for the first pass and warm for the later "
@@ -532,6 +527,7 @@ def main():
             pass_table(prow), ""]
     if png_pass:
         sec += [f"![passes against floors]({rel(png_pass)})", ""]
+    note = settle_note(res)
     sec += ["### Cold runs on this VM", "",
             "This machine is a VM whose guest reports free memory to its host (virtio_balloon free page "
             "reporting, counted in `/sys/module/page_reporting/parameters/reported_kib`): memory freed by "
@@ -544,8 +540,8 @@ def main():
             "each, which is why earlier runs of this benchmark, whose prsvd runs started later after their "
             "eviction than the read floors did, put the cold first pass at 1.6 to 1.9 times its floor. Every "
             "cold run here, floors, prsvd and the peers alike, therefore starts once the guest has handed the "
-            "evicted memory back (`SETTLE`, at most 15 s, see `bench/peers/common.py` evict): the state of a "
-            "machine whose memory has been free a while." + (" " + settle_note(res) if settle_note(res) else ""), ""]
+            f"evicted memory back (`SETTLE`, at most {e.get('BENCH_SETTLE', '15')} s, see `bench/peers/common.py` evict): "
+            "the state of a machine whose memory has been free a while." + (" " + note if note else ""), ""]
     btab = binding_table(res)
     if btab:
         sec += ["### The reader thread needs a core", "",

@@ -14,11 +14,11 @@ usage: read_floor.py FILE.h5:/DATASET --panel-rows R [--cold [--settle S]] [--mo
 the ranks of a pass do; the time is the slowest reader's, the CPU time the largest.
 --cold evicts the file from the page cache first (posix_fadvise DONTNEED, see
 common.evict) and reports how many bytes were still resident; --settle S then waits, at
-most S seconds, until a VM's guest has handed the freed memory back to its host (see
-common.evict; reported_mib: how much it did, settle_seconds: how long that took).  The clock covers the reads
-only (buffers are allocated and touched first, the file opened); the CPU time of the same
-reads (user + system) is the work of reading, which other processes hardly inflate.  Prints
-one JSON line.
+most S seconds, until a VM's guest has handed the freed memory back to its host
+(reported_mib: how much it did, settle_seconds: how long that took).  The clock covers the
+reads only (buffers are allocated and touched first, the file opened); the CPU time of the
+same reads (user + system) is the work of reading, which other processes hardly inflate.
+Prints one JSON line.
 """
 import argparse
 import json
