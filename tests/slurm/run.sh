@@ -91,11 +91,16 @@ check "sinfo: one node, idle" bash -c "sinfo -h -N -o '%N %T %c' | tee /dev/stde
 
 # ---- helpers ------------------------------------------------------------------------------
 # job_wait ID [SECONDS]: wait until job ID (all tasks of an array) has ended.  sbatch --wait
-# sleeps 2, 8, 32 s between its polls; this polls every 0.25 s.
+# sleeps 2, 8, 32 s between its polls; this polls every 0.25 s.  A busy slurmctld can time out
+# a query ("Socket timed out on send/recv operation", seen under a loaded make check): ask again.
 job_wait() {
   local id=$1 limit=${2:-120} i info=""
   for ((i = 0; i < limit * 4; i++)); do
-    info=$(scontrol -o show job "$id" 2>&1) || { echo "scontrol show job $id: $info"; return 1; }
+    if ! info=$(scontrol -o show job "$id" 2>&1); then
+      grep -q "Invalid job id" <<<"$info" && { echo "scontrol show job $id: $info"; return 1; }
+      sleep 0.25
+      continue
+    fi
     grep -qE 'JobState=(PENDING|CONFIGURING|RUNNING|COMPLETING|SUSPENDED|REQUEUED|RESIZING|SIGNALING|STAGE_OUT)' \
       <<<"$info" || return 0
     if grep -q 'Reason=DependencyNeverSatisfied' <<<"$info"; then
@@ -107,8 +112,16 @@ job_wait() {
   echo "# job $id has not ended after ${limit} s: $(grep -oE 'JobState=[A-Z_]+ Reason=[^ ]+' <<<"$info")"
   return 1
 }
-# job_field ID FIELD: FIELD of job ID from scontrol (first record), e.g. ExitCode -> "5:0"
-job_field() { scontrol -o show job "$1" 2>/dev/null | head -n1 | grep -oE "(^| )$2=[^ ]*" | cut -d= -f2-; }
+# job_field ID FIELD: FIELD of job ID from scontrol (first record), e.g. ExitCode -> "5:0";
+# a query the busy slurmctld timed out is asked again, up to 5 times
+job_field() {
+  local info i
+  for ((i = 0; i < 5; i++)); do
+    info=$(scontrol -o show job "$1" 2>/dev/null) && break
+    sleep 1
+  done
+  head -n1 <<<"$info" | grep -oE "(^| )$2=[^ ]*" | cut -d= -f2-
+}
 job_rc() { local e; e=$(job_field "$1" ExitCode); echo "${e%%:*}"; }
 # submit ARGS...: sbatch --parsable, prints the job ID.  The templates ask for 2 CPUs a rank
 # (the GEMMs and the reader thread); the jobs here say -c 1 so that 2 ranks fit a 2-CPU node.
