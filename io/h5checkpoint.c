@@ -13,7 +13,6 @@
 
 #include "h5util.h"
 #include "prsvd_h5.h"
-#include "../src/source_impl.h"
 
 #define FORMAT "prsvd-checkpoint-1"
 

@@ -7,7 +7,7 @@
 #ifndef PRSVD_H5SPARSE_H
 #define PRSVD_H5SPARSE_H
 
-#include "../src/prsvd.h"
+#include "prsvd.h"
 
 enum prsvd_sparse_array { PRSVD_SPARSE_INDPTR, PRSVD_SPARSE_INDICES, PRSVD_SPARSE_DATA };
 

@@ -6,7 +6,7 @@
 
 #include "prsvd_h5.h"
 
-#include "../src/error.h"
+#include "error.h"
 
 /* A negative hid_t/herr_t becomes code with the message; HDF5's stack printed under debug. */
 #define H5_TRY(expr, code, ...)                                  \

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/blas.h"
-#include "../src/error.h"
+#include "blas.h"
+#include "error.h"
 #include "grid_impl.h"
-#include "scalapack.h"
+#include "scalapack_impl.h"
 
 void prsvd_row_block(int64_t rows, int rank, int nprocs, int64_t *row0, int64_t *local_rows) {
   int64_t block = (rows + nprocs - 1) / nprocs;

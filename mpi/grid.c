@@ -3,9 +3,9 @@
 
 #include <stdlib.h>
 
-#include "../src/error.h"
+#include "error.h"
 #include "grid_impl.h"
-#include "scalapack.h"
+#include "scalapack_impl.h"
 
 int prsvd_grid_create(MPI_Comm comm, prsvd_grid **out) {
   int status = PRSVD_OK;

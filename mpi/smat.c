@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../src/error.h"
+#include "error.h"
 #include "grid_impl.h"
-#include "scalapack.h"
+#include "scalapack_impl.h"
 
 struct prsvd_smat {
   MPI_Comm comm;

@@ -1,5 +1,5 @@
 /* The planted-spectrum source behind planted.h. */
-#include "planted.h"
+#include "prsvd_planted.h"
 
 #include <math.h>
 #include <stdlib.h>

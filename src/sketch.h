@@ -26,7 +26,7 @@
 #ifndef PRSVD_SKETCH_H
 #define PRSVD_SKETCH_H
 
-#include "../mpi/prsvd_grid.h"
+#include "prsvd_grid.h"
 #include "prsvd.h"
 
 /* How test matrices are drawn: a table of named strategies. */

@@ -220,7 +220,7 @@ void prsvd_source_return(prsvd_source *s, struct prsvd_rows_lent *lent) {
   memset(lent, 0, sizeof *lent);
 }
 
-/* Not in the public header: the algorithms call through here. */
+/* Public (prsvd.h): io/ and the program read rows through here too. */
 int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel) {
   return read_counted(s, row0, nrows, 0, panel);
 }

@@ -4,8 +4,6 @@
 
 #include "prsvd.h"
 
-/* Rows [row0, row0 + nrows) into panel, row-major; checks the range. Not collective. */
-int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel);
 /* The same as float32: read_rows_f32, or float64 rows converted one at a time. */
 int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel);
 /* 1 if s lends rows in place (lend_rows) of the panel type: float32 (single) or float64. */

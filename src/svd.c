@@ -96,7 +96,14 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
     if (methods[i].method == svd->params.method) {
       const int64_t before = prsvd_source_file_bytes(a), lent_before = prsvd_source_lent_bytes(a);
+      prsvd_qr_stats_reset();
       PRSVD_CHECK(methods[i].solve(svd, a));
+      struct prsvd_qr_stats qs;
+      prsvd_qr_stats_get(&qs);
+      svd->stats.qr_cholqr2 = qs.cholqr2;
+      svd->stats.qr_shifted = qs.shifted;
+      svd->stats.qr_householder = qs.fallbacks + qs.householder;
+      svd->stats.qr_worst_orth = qs.worst_orth;
       svd->stats.single = plan.single;
       return count_reads(svd, a, before, lent_before);
     }

@@ -9,7 +9,7 @@
 #ifndef PRSVD_SVD_IMPL_H
 #define PRSVD_SVD_IMPL_H
 
-#include "../mpi/prsvd_grid.h"
+#include "prsvd_grid.h"
 #include "prsvd.h"
 #include "sketch.h"
 #include "source_impl.h"

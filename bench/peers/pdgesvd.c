@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../mpi/scalapack.h"
+#include "../../mpi/scalapack_impl.h"
 
 int numroc_(const int *n, const int *nb, const int *iproc, const int *isrcproc, const int *nprocs);
 void pdgesvd_(const char *jobu, const char *jobvt, const int *m, const int *n, double *a,

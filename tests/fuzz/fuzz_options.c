@@ -1,5 +1,5 @@
 /*
- * libFuzzer target: the option parser (src/options.c) over a table holding every option type,
+ * libFuzzer target: the option parser (cli/options.c) over a table holding every option type,
  * the SIZE parser, and the input-spec parser (prsvd_h5_parse_spec, "FILE:/DATASET").  The input
  * is a list of NUL-separated arguments.  Beyond the sanitizers, it aborts when a parse that
  * succeeded breaks what it promises: values inside the table's bounds, a spec split into a
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../io/prsvd_h5.h"
-#include "../../src/error.h"
-#include "../../src/options.h"
+#include "prsvd_h5.h"
+#include "error.h"
+#include "options.h"
 
 struct fuzz_opts {
   int64_t rank, memory;

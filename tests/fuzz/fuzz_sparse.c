@@ -14,8 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/error.h"
-#include "../../src/source_impl.h"
+#include "error.h"
+#include "source_impl.h"
 #include "sparse_memory.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {

@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "../../io/h5sparse.h"
+#include "h5sparse.h"
 
 struct sparse_memory {
   int64_t len[3]; /* by enum prsvd_sparse_array */

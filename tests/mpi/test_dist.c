@@ -9,11 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../mpi/prsvd_grid.h"
-#include "../../src/blas.h"
-#include "../../src/planted.h"
-#include "../../src/rng.h"
-#include "../../src/source_impl.h"
+#include "prsvd_grid.h"
+#include "blas.h"
+#include "prsvd_planted.h"
+#include "rng.h"
+#include "source_impl.h"
 
 static prsvd_grid *grid;
 

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/kfac_impl.h"
-#include "../../src/source_impl.h"
-#include "../../src/prsvd_kfac.h"
-#include "../../src/rng.h"
+#include "kfac_impl.h"
+#include "source_impl.h"
+#include "prsvd_kfac.h"
+#include "rng.h"
 
 enum { N_LAYERS = 3, BATCH = 24, STEPS = 5 };
 static const int64_t d_in[N_LAYERS] = {12, 9, 7}, d_out[N_LAYERS] = {9, 7, 4};

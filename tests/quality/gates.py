@@ -44,7 +44,7 @@ def copy_sources():
         shutil.copy2(os.path.join(SRC, f), os.path.join(SAN, f))
     for d in ["build-aux", "m4"]:
         shutil.copytree(os.path.join(SRC, d), os.path.join(SAN, d), dirs_exist_ok=True)
-    for d in ["src", "mpi", "io", "tests/unit", "tests/fuzz"]:
+    for d in ["include", "base", "mpi", "src", "io", "cli", "tests/unit", "tests/fuzz"]:
         os.makedirs(os.path.join(SAN, d), exist_ok=True)
         for f in os.listdir(os.path.join(SRC, d)):
             if f.endswith((".c", ".h")):

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The SLURM job scripts (slurm/prsvd.sbatch, slurm/prsvd-array.sbatch) and prsvd's start-up
-# check of the MPI world size (src/slurm_check.c), on a real one-node SLURM cluster that this
+# check of the MPI world size (cli/slurm_check.c), on a real one-node SLURM cluster that this
 # test starts with tools/slurm-local.sh: its own state directory under /tmp and a free port,
 # no change to /etc.  It stops exactly the daemons it started at the end, also on failure.
 #

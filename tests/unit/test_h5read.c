@@ -6,9 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../../io/prsvd_h5.h"
-#include "../../src/error.h"
-#include "../../src/source_impl.h"
+#include "prsvd_h5.h"
+#include "error.h"
+#include "source_impl.h"
 #include "suites.h"
 
 enum { M = 53, N = 23 };

@@ -1,4 +1,4 @@
-/* The idx reader (src/idx.h): every element type, plain and gzipped files, 3-D items read as
+/* The idx reader (cli/idx.h): every element type, plain and gzipped files, 3-D items read as
  * rows in uneven panels, 1-D labels as a column; and each bad file's message. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -6,8 +6,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "../../src/error.h"
-#include "../../src/idx.h"
+#include "error.h"
+#include "idx.h"
 #include "suites.h"
 
 static char dir[] = "/tmp/prsvd-idx-XXXXXX";

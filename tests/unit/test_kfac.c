@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/blas.h"
-#include "../../src/kfac_impl.h"
-#include "../../src/prsvd_kfac.h"
-#include "../../src/rng.h"
+#include "blas.h"
+#include "kfac_impl.h"
+#include "prsvd_kfac.h"
+#include "rng.h"
 #include "suites.h"
 
 void dposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *lda, double *b,

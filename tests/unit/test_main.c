@@ -2,7 +2,7 @@
 #include <mpi.h>
 #include <stdlib.h>
 
-#include "../../io/prsvd_h5.h"
+#include "prsvd_h5.h"
 #include "suites.h"
 
 int main(int argc, char **argv) {

@@ -1,8 +1,8 @@
 /* The option table parser: values, defaults, bounds, and every usage error. */
 #include <string.h>
 
-#include "../../src/error.h"
-#include "../../src/options.h"
+#include "error.h"
+#include "options.h"
 #include "suites.h"
 
 struct t_opts {

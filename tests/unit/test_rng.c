@@ -2,10 +2,10 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "../../src/blas.h"
-#include "../../src/planted.h"
-#include "../../src/rng.h"
-#include "../../src/source_impl.h"
+#include "blas.h"
+#include "prsvd_planted.h"
+#include "rng.h"
+#include "source_impl.h"
 #include "suites.h"
 
 /* Random123's published known-answer vectors for Philox4x32-10. */

@@ -4,9 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/error.h"
-#include "../../src/source_impl.h"
-#include "../fuzz/sparse_memory.h"
+#include "error.h"
+#include "source_impl.h"
+#include "sparse_memory.h"
 #include "suites.h"
 
 /* A rows x cols CSR structure in memory as a source (the layout checked first, as on open). */

@@ -1,7 +1,7 @@
 /*
  * The network of prsvd-kfac-train: a fully connected ReLU network with a softmax
  * cross-entropy loss, on one rank's share of a minibatch, with BLAS for the layers; and the
- * optimizers that update it (sgd with momentum, adam, and K-FAC through src/prsvd_kfac.h).
+ * optimizers that update it (sgd with momentum, adam, and K-FAC through include/prsvd_kfac.h).
  *
  * Layer l maps a_l (d_in) to s_l = W_l [a_l; 1] (d_out); a_{l+1} = max(0, s_l) except after
  * the last layer, whose s are the logits.  W_l is d_out x (d_in + 1), row-major, the bias in

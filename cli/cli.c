@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../io/prsvd_h5.h"
+#include "prsvd_h5.h"
 #include "error.h"
 #include "options.h"
 

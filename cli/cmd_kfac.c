@@ -11,13 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../io/prsvd_h5.h"
+#include "prsvd_h5.h"
 #include "cli.h"
 #include "config.h"
 #include "error.h"
 #include "options.h"
 #include "prsvd_kfac.h"
-#include "source_impl.h"
 
 struct kfac_opts {
   int64_t rank, oversample, power_iters, memory, distribute_dim;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../io/prsvd_h5.h"
+#include "prsvd_h5.h"
 #include "cli.h"
 #include "config.h"
 #include "error.h"

@@ -3,12 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../io/prsvd_h5.h"
+#include "prsvd_h5.h"
 #include "blas.h"
 #include "cli.h"
 #include "error.h"
 #include "options.h"
-#include "source_impl.h"
 
 struct verify_opts {
   int64_t memory;

@@ -120,6 +120,9 @@ void prsvd_source_get_layout(const prsvd_source *src, struct prsvd_source_layout
  * thread, compressed bytes for a compressed dataset, and the rows lent in place); -1 where
  * the OS does not say. */
 int64_t prsvd_source_file_bytes(const prsvd_source *src);
+/* Rows [row0, row0 + nrows) of src into panel as float64, row-major (a sparse source's rows
+ * densified); checks the range. Not collective. */
+int prsvd_source_read(prsvd_source *src, int64_t row0, int64_t nrows, double *panel);
 void prsvd_source_destroy(prsvd_source **src);
 
 /* ---- Randomized SVD ----------------------------------------------------------------- */
@@ -249,6 +252,11 @@ struct prsvd_svd_stats {
   int64_t qb_rank;            /* QB, QB_EI: columns of Q when the growth stopped (>= rank) */
   double total_variance;      /* center: sum of column variances of A~ (ddof 1) */
   int64_t zero_variance_cols; /* center + scale: columns left unscaled */
+  /* What the orthonormalizations of this solve did on this rank: CholeskyQR2 that held,
+   * shifted CholeskyQR3 after CholeskyQR2 failed, Householder QR (fallbacks included), and the
+   * worst ||Q^T Q - I||_F of the Cholesky QRs. */
+  long qr_cholqr2, qr_shifted, qr_householder;
+  double qr_worst_orth;
 };
 
 typedef struct prsvd_svd prsvd_svd;

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "../io/prsvd_h5.h"
+#include "prsvd_h5.h"
 #include "cli.h"
 #include "config.h"
 #include "error.h"

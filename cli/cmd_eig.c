@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../io/prsvd_h5.h"
+#include "prsvd_h5.h"
 #include "cli.h"
 #include "config.h"
 #include "error.h"

@@ -1,7 +1,7 @@
 /* prsvd info FILE:/DS [-k K]: what the dataset is, and what a run on it would cost. */
 #include <stdlib.h>
 
-#include "../io/prsvd_h5.h"
+#include "prsvd_h5.h"
 #include "cli.h"
 #include "error.h"
 #include "options.h"

@@ -14,7 +14,7 @@
 #include <mpi.h>
 #include <stdint.h>
 
-#include "../src/prsvd.h"
+#include "prsvd.h"
 
 /* Silence HDF5's own error printing unless debug (then its stack is shown on failures). */
 void prsvd_h5_init(int debug);

@@ -1,7 +1,7 @@
 /*
  * What the subcommands of the prsvd program share: the dispatch table's signature, the
  * run context, progress on stderr, the summary and --json output.  The program layer: it may
- * use io/ (through io/prsvd_h5.h, never hdf5.h) and the library.
+ * use io/ (through include/prsvd_h5.h, never hdf5.h) and the library.
  */
 #ifndef PRSVD_CLI_H
 #define PRSVD_CLI_H
@@ -11,7 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 
-#include "../io/prsvd_h5.h"
+#include "prsvd_h5.h"
 #include "profile.h"
 #include "prsvd.h"
 

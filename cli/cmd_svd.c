@@ -3,8 +3,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../io/prsvd_h5.h"
-#include "../mpi/prsvd_grid.h"
+#include "prsvd_h5.h"
 #include "cli.h"
 #include "config.h"
 #include "error.h"
@@ -349,10 +348,8 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
   else
     printf("error estimate: ||A - U S V^T||_2 <= %.3e (HMT eq. 4.3, 10 probes), ||.||_F ~ %.3e\n",
            st->error_estimate, st->error_estimate_fro);
-  struct prsvd_qr_stats qs;
-  prsvd_qr_stats_get(&qs);
   printf("orthonormalization: %ld CholeskyQR2, %ld shifted CholeskyQR3 (worst ||Q^T Q - I||_F %.1e), %ld Householder\n",
-         qs.cholqr2, qs.shifted, qs.worst_orth, qs.fallbacks + qs.householder);
+         st->qr_cholqr2, st->qr_shifted, st->qr_worst_orth, st->qr_householder);
   prsvd_profile_print(stdout, rows);
   printf("wrote %s\n", o->output);
 }
@@ -419,13 +416,11 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
     json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
   }
   json_object_object_add(j, "singular_values", sv);
-  struct prsvd_qr_stats qs;
-  prsvd_qr_stats_get(&qs);
   json_object *qj = json_object_new_object();
-  json_object_object_add(qj, "cholqr2", json_object_new_int64(qs.cholqr2));
-  json_object_object_add(qj, "shifted_cholqr3", json_object_new_int64(qs.shifted));
-  json_object_object_add(qj, "householder", json_object_new_int64(qs.fallbacks + qs.householder));
-  json_object_object_add(qj, "worst_orthogonality", json_object_new_double(qs.worst_orth));
+  json_object_object_add(qj, "cholqr2", json_object_new_int64(st->qr_cholqr2));
+  json_object_object_add(qj, "shifted_cholqr3", json_object_new_int64(st->qr_shifted));
+  json_object_object_add(qj, "householder", json_object_new_int64(st->qr_householder));
+  json_object_object_add(qj, "worst_orthogonality", json_object_new_double(st->qr_worst_orth));
   json_object_object_add(j, "qr", qj);
   json_object_object_add(j, "phases", prsvd_profile_json(rows));
   return j;

@@ -173,7 +173,7 @@ int prsvd_kfac_owner(const prsvd_kfac *kf, int layer, enum prsvd_kfac_factor whi
 int prsvd_kfac_set_factor(prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
                           const double *f, int64_t ld);
 /* Not collective, but every rank makes the same calls: the factor is the matrix src hands
- * out (e.g. an HDF5 dataset, io/prsvd_h5.h), never held whole; each refresh decomposes it
+ * out (e.g. an HDF5 dataset, include/prsvd_h5.h), never held whole; each refresh decomposes it
  * with all ranks together, the randomized methods streaming it in row panels of
  * params.memory bytes per rank.  src stays the caller's and must outlive the refreshes; the
  * factor takes no statistics (an update skips it).  With pi_split each refresh also reads

@@ -3,12 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../io/prsvd_h5.h"
+#include "prsvd_h5.h"
 #include "cli.h"
 #include "error.h"
 #include "options.h"
-#include "planted.h"
-#include "source_impl.h"
+#include "prsvd_planted.h"
 
 struct gen_opts {
   int64_t rows, cols, rank, gzip, memory;
