@@ -96,3 +96,27 @@ def finish():
     shutil.rmtree(WORK, ignore_errors=True)
     print(f"{counts['passed']} passed, {counts['failed']} failed")
     sys.exit(1 if counts["failed"] else 0)
+
+
+def main(namespace):
+    """Run the test functions of a test file: every function named test_* in `namespace` (the
+    file's globals()) in the order defined, or only those named on the command line
+    (python3 tests/cli/test_x.py test_one test_two).  An exception in one is a failed check
+    with its last lines, and the next test still runs; ends with finish()."""
+    import traceback
+    tests = [(n, f) for n, f in namespace.items() if n.startswith("test_") and callable(f)]
+    wanted = sys.argv[1:]
+    unknown = [w for w in wanted if w not in dict(tests)]
+    if unknown:
+        print(f"unknown tests: {' '.join(unknown)}; known: {' '.join(n for n, _ in tests)}")
+        sys.exit(2)
+    for name, fn in tests:
+        if wanted and name not in wanted:
+            continue
+        print(f"# {name}")
+        try:
+            fn()
+        except Exception:  # a crashed test is a failure, not the end of the file
+            check(f"{name} ran to its end", False, traceback.format_exc()[-2000:])
+    finish()
+
