@@ -6,7 +6,7 @@
 #include <string.h>
 
 #define MAX_FRAMES 16
-#define MSG_LEN 1024
+#define MSG_LEN 12288 /* room for two paths of PATH_MAX and the words around them */
 
 static struct {
   int code;
@@ -84,7 +84,10 @@ int prsvd_error_agree(MPI_Comm comm, int status) {
   int code = status;
   char msg[MSG_LEN];
   if (rank == first) {
-    int len = nprocs > 1 ? snprintf(msg, sizeof msg, "rank %d: ", rank) : 0;
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "rank %d: ", rank);
+    /* an error agreed once already carries its rank */
+    int len = nprocs > 1 && strncmp(err.message, prefix, strlen(prefix)) ? snprintf(msg, sizeof msg, "%s", prefix) : 0;
     snprintf(msg + len, sizeof msg - (size_t)len, "%.*s", MSG_LEN - 16, err.message);
   }
   MPI_Bcast(&code, 1, MPI_INT, first, comm);

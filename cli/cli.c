@@ -48,6 +48,15 @@ void prsvd_cli_stop_on_signals(void) {
   sigprocmask(SIG_UNBLOCK, &set, NULL);
 }
 
+int prsvd_cli_check_files(const struct prsvd_cli *cli, const char *input, const char *output, int force,
+                          const char *checkpoint) {
+  const struct prsvd_h5_role not_output[] = {{"input", input}, {"checkpoint", checkpoint}, {NULL, NULL}};
+  const struct prsvd_h5_role not_checkpoint[] = {{"input", input}, {"output", output}, {NULL, NULL}};
+  PRSVD_CHECK(prsvd_h5_check_output(cli->comm, output, force, not_output));
+  if (checkpoint) PRSVD_CHECK(prsvd_h5_check_checkpoint(cli->comm, checkpoint, not_checkpoint));
+  return PRSVD_OK;
+}
+
 int prsvd_cli_checkpointer(const struct prsvd_cli *cli, const struct prsvd_h5_checkpoint_spec *spec,
                            struct prsvd_checkpointer *cp) {
   PRSVD_CHECK(prsvd_h5_checkpointer(cli->comm, spec, cp));

@@ -50,6 +50,10 @@ extern volatile sig_atomic_t prsvd_cli_silent_leave;
 /* Collective: the checkpointer of a solve (spec->path is --checkpoint), stopped at a panel
  * boundary by SIGUSR1/SIGTERM. */
 struct prsvd_h5_checkpoint_spec;
+/* Collective, before any work: the output (and the checkpoint, when one is given) can be
+ * written, and neither is the input nor the other (prsvd_h5_check_output, _checkpoint). */
+int prsvd_cli_check_files(const struct prsvd_cli *cli, const char *input, const char *output, int force,
+                          const char *checkpoint);
 int prsvd_cli_checkpointer(const struct prsvd_cli *cli, const struct prsvd_h5_checkpoint_spec *spec,
                            struct prsvd_checkpointer *cp);
 /* The identity of a run's options that a checkpoint's resume must match (svd, pca, eig):

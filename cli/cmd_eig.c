@@ -125,7 +125,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   prm.memory = o.memory;
   struct prsvd_svd_plan plan;
   PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
-  PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
+  PRSVD_TRY(prsvd_cli_check_files(cli, file, o.output, o.force, o.checkpoint));
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * info.cols);
   prm.rank = o.rank;
   prm.oversample = o.oversample;

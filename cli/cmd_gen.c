@@ -107,7 +107,8 @@ int cmd_gen(struct prsvd_cli *cli, int argc, char **argv) {
   if (chunk_rows > 0 && panel_rows > chunk_rows) panel_rows -= panel_rows % chunk_rows;
 
   PRSVD_TRY(prsvd_source_planted(&pp, &src));
-  PRSVD_TRY(prsvd_h5_writer_create(cli->comm, file, o.force, &w));
+  const char *written[] = {dataset, NULL};
+  PRSVD_TRY(prsvd_h5_writer_update(cli->comm, file, written, o.force, &w));
   PRSVD_TRY(prsvd_h5_matrix_create(w, dataset, o.rows, o.cols, dtype, chunk_rows, chunk_cols,
                                    (int)o.gzip, &mat));
   int64_t row0, local_rows, block = (o.rows + cli->nprocs - 1) / cli->nprocs;

@@ -259,7 +259,9 @@ int cmd_import(struct prsvd_cli *cli, int argc, char **argv) {
   PRSVD_TRY(prsvd_h5_parse_spec(o.output, &file, &dataset));
   fashion = !strcmp(pos[0], "fashion-mnist");
   if (fashion) PRSVD_TRY(labels_name(dataset, &labels));
-  PRSVD_TRY(prsvd_h5_check_output(cli->comm, file, o.force));
+  const char *written[] = {dataset, labels, NULL};
+  const struct prsvd_h5_role read[] = {{"input", pos[0]}, {NULL, NULL}};
+  PRSVD_TRY(prsvd_h5_check_update(cli->comm, file, written, o.force, read));
 
   if (cli->rank == 0) {
     if (fashion) status = fashion_paths(images_paths, labels_paths);
@@ -287,7 +289,7 @@ int cmd_import(struct prsvd_cli *cli, int argc, char **argv) {
   if (o.dtype) dtype = !strcmp(o.dtype, "float32") ? PRSVD_H5_FLOAT32 : PRSVD_H5_FLOAT64;
   else dtype = images.exact_in_float32 ? PRSVD_H5_FLOAT32 : PRSVD_H5_FLOAT64;
 
-  PRSVD_TRY(prsvd_h5_writer_create(cli->comm, file, o.force, &w));
+  PRSVD_TRY(prsvd_h5_writer_update(cli->comm, file, written, o.force, &w));
   PRSVD_TRY(write_matrix(cli, w, dataset, &images, dtype, o.memory));
   PRSVD_TRY(prsvd_h5_attr_string(w, dataset, "source", fashion ? "fashion-mnist" : pos[0]));
   PRSVD_TRY(prsvd_h5_attr_string(w, dataset, "source_format", images.what));

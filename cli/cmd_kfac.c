@@ -310,7 +310,7 @@ int cmd_kfac(struct prsvd_cli *cli, int argc, char **argv) {
   prm.sym_tol = o.sym_tol;
   /* validate everything before any work or output */
   PRSVD_TRY(inspect_layers(cli, &o, pos[0], &n_layers, &ls));
-  PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
+  PRSVD_TRY(prsvd_cli_check_files(cli, pos[0], o.output, o.force, NULL));
   PRSVD_TRY(prsvd_kfac_create(cli->comm, &kf));
   PRSVD_TRY(prsvd_kfac_set_params(kf, &prm));
   for (int l = 0; l < n_layers; l++) {

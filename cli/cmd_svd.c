@@ -546,7 +546,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   prm.oversample = p_used;
   struct prsvd_svd_plan plan;
   PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
-  PRSVD_TRY(prsvd_h5_check_output(cli->comm, o.output, o.force));
+  PRSVD_TRY(prsvd_cli_check_files(cli, file, o.output, o.force, o.checkpoint));
   int spare;
   const int cpus = prsvd_cli_cpus(cli, &spare);
   if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &plan, cpus);

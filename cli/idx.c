@@ -9,6 +9,7 @@
 #include <zlib.h>
 
 #include "error.h"
+#include "paths.h"
 
 struct prsvd_idx {
   gzFile gz;
@@ -127,6 +128,7 @@ int prsvd_idx_open(const char *path, prsvd_idx **out) {
   int status = PRSVD_OK;
   prsvd_idx *x = NULL;
   *out = NULL;
+  PRSVD_CHECK(prsvd_path_check_input(path, "input")); /* gzopen of a FIFO blocks */
   PRSVD_ALLOC(x, 1);
   x->path = strdup(path);
   if (!x->path) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory");

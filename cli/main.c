@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "prsvd_h5.h"
 #include "cli.h"
@@ -118,6 +119,10 @@ int main(int argc, char **argv) {
   }
   fflush(stdout);
   prsvd_cli_finishing = 1;
+  if (prsvd_h5_close_failed()) { /* the error is printed and the temporary removed */
+    fflush(stderr);
+    _exit(status ? status : PRSVD_ERR_OUTPUT);
+  }
   MPI_Finalize();
   return status;
 }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "paths.h"
 
 struct prsvd_npy {
   int fd;
@@ -142,6 +143,8 @@ static int parse_header(prsvd_npy *x, const char *h) {
 
 int prsvd_npy_is_npy(const char *path) {
   char head[6];
+  struct stat st;
+  if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0; /* fopen of a FIFO blocks */
   FILE *f = fopen(path, "rb");
   if (!f) return 0;
   int yes = fread(head, 1, 6, f) == 6 && !memcmp(head, magic, 6);
@@ -156,6 +159,7 @@ int prsvd_npy_open(const char *path, prsvd_npy **out) {
   unsigned char pre[12];
   struct stat st;
   *out = NULL;
+  PRSVD_CHECK(prsvd_path_check_input(path, "input")); /* open of a FIFO blocks */
   PRSVD_ALLOC(x, 1);
   x->fd = open(path, O_RDONLY);
   x->path = strdup(path);

@@ -86,17 +86,36 @@ int prsvd_h5_is_sparse_group(const char *file, const char *group);
 int prsvd_h5_open_sparse(MPI_Comm comm, const char *file, const char *group,
                          struct prsvd_h5_info *info, prsvd_source **src);
 
-/* Collective: fail (PRSVD_ERR_OUTPUT) before any work if path exists and !force, or its
- * directory is missing or not writable. */
-int prsvd_h5_check_output(MPI_Comm comm, const char *path, int force);
+/* Collective, before any work: PRSVD_ERR_OUTPUT unless path can be written as an output (a
+ * non-empty file name in an existing, writable directory; an existing name only with force,
+ * and only if it is a regular file or a symbolic link, never a directory, device, FIFO or
+ * socket); PRSVD_ERR_USAGE naming both if it is the same file as one of `others` (NULL, or
+ * ended by an entry with path NULL: every file the run reads, and its checkpoint), by device and
+ * inode, or by resolved name for files that do not exist yet.  Removes temporaries of path
+ * that killed runs on this host left (saying so on stderr). */
+struct prsvd_h5_role { const char *what, *path; }; /* "input", "in.h5" */
+int prsvd_h5_check_output(MPI_Comm comm, const char *path, int force, const struct prsvd_h5_role *others);
+/* Collective: the same for a checkpoint, which may exist (a resume reads, then replaces it)
+ * and must not be any of `others` (the inputs and the output). */
+int prsvd_h5_check_checkpoint(MPI_Comm comm, const char *path, const struct prsvd_h5_role *others);
 
 typedef struct prsvd_h5_writer prsvd_h5_writer;
 typedef struct prsvd_h5_matrix prsvd_h5_matrix;
 
 enum prsvd_h5_dtype { PRSVD_H5_FLOAT64 = 0, PRSVD_H5_FLOAT32 = 1 };
 
-/* Collective: create ".NAME.tmp.PID" beside path. */
+/* Collective: check path (prsvd_h5_check_output without others) and create the temporary
+ * ".NAME.tmp.HOST.PID" beside it; the commit replaces an existing name only with force. */
 int prsvd_h5_writer_create(MPI_Comm comm, const char *path, int force, prsvd_h5_writer **w);
+/* Collective: a writer for the datasets `datasets` (NULL-terminated paths) of path, which may
+ * already hold others: those are kept (copied into the temporary, io/h5update.c); an
+ * existing dataset of that name is replaced only with force. */
+int prsvd_h5_writer_update(MPI_Comm comm, const char *path, const char *const *datasets, int force,
+                           prsvd_h5_writer **w);
+/* Collective, before any work: the checks prsvd_h5_writer_update makes (path absent, or a
+ * regular HDF5 file without those datasets unless force), and path none of `others`. */
+int prsvd_h5_check_update(MPI_Comm comm, const char *path, const char *const *datasets, int force,
+                          const struct prsvd_h5_role *others);
 /* Collective: a rows x cols dataset; chunk_rows = 0 means contiguous; gzip 0..9. */
 int prsvd_h5_matrix_create(prsvd_h5_writer *w, const char *name, int64_t rows, int64_t cols,
                            enum prsvd_h5_dtype dtype, int64_t chunk_rows, int64_t chunk_cols,
@@ -116,8 +135,12 @@ int prsvd_h5_attr_int(prsvd_h5_writer *w, const char *obj, const char *name, int
 int prsvd_h5_attr_double(prsvd_h5_writer *w, const char *obj, const char *name, double v);
 int prsvd_h5_attr_doubles(prsvd_h5_writer *w, const char *obj, const char *name, int64_t n,
                           const double *v);
-/* Collective: close and rename into place; on failure the temporary is removed. */
+/* Collective: close and rename into place (never over a name that appeared meanwhile unless
+ * force); on failure the temporary is removed and the target left as it was. */
 int prsvd_h5_writer_commit(prsvd_h5_writer **w);
+/* 1 once HDF5 failed to close a file (a full disk at the last moment): the program must then
+ * end without MPI_Finalize, which would run HDF5's shutdown into that file and crash. */
+int prsvd_h5_close_failed(void);
 /* Collective: close and remove the temporary. */
 void prsvd_h5_writer_abort(prsvd_h5_writer **w);
 /* The temporary being written, or NULL: for a signal handler to unlink (async-signal-safe

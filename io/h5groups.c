@@ -36,11 +36,7 @@ static herr_t add_group(hid_t parent, const char *name, const H5L_info_t *li, vo
 static int list_local(const char *file, const char *path, struct group_list *g) {
   int status = PRSVD_OK;
   hid_t f = -1, grp = -1;
-  if (access(file, R_OK) != 0) PRSVD_FAIL(PRSVD_ERR_INPUT, "cannot open '%s': %s", file, strerror(errno));
-  if (H5Fis_hdf5(file) <= 0)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is not an HDF5 file (or it is truncated or corrupt)", file);
-  H5_TRY(f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), PRSVD_ERR_INPUT,
-         "cannot open HDF5 file '%s' (truncated or corrupt?)", file);
+  PRSVD_TRY(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &f));
   if (strcmp(path, "/") != 0 && H5Lexists(f, path, H5P_DEFAULT) <= 0)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' has no group '%s'", file, path);
   H5_TRY(grp = H5Gopen2(f, path, H5P_DEFAULT), PRSVD_ERR_INPUT, "'%s' in '%s' is not a group", path, file);

@@ -7,7 +7,7 @@
 int prsvd_h5_read_attr_double(const char *file, const char *name, double *v) {
   int status = PRSVD_OK;
   hid_t f = -1, a = -1;
-  H5_TRY(f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s'", file);
+  PRSVD_TRY(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &f));
   H5_TRY(a = H5Aopen(f, name, H5P_DEFAULT), PRSVD_ERR_INPUT, "'%s' has no attribute '%s'", file, name);
   H5_TRY(H5Aread(a, H5T_NATIVE_DOUBLE, v), PRSVD_ERR_INPUT, "cannot read attribute '%s' of '%s'", name, file);
 done:
@@ -20,7 +20,7 @@ int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, doub
   int status = PRSVD_OK;
   hid_t f = -1, d = -1, s = -1;
   *x = NULL;
-  H5_TRY(f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s'", file);
+  PRSVD_TRY(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &f));
   PRSVD_TRY(prsvd_h5_find_dataset(f, file, dataset));
   H5_TRY(d = H5Dopen2(f, dataset, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s' in '%s'", dataset, file);
   H5_TRY(s = H5Dget_space(d), PRSVD_ERR_INPUT, "cannot read the shape of '%s'", dataset);
@@ -49,7 +49,7 @@ int prsvd_h5_read_attr_vector(const char *file, const char *obj, const char *nam
   hid_t f = -1, a = -1, s = -1;
   *x = NULL;
   *n = 0;
-  H5_TRY(f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s'", file);
+  PRSVD_TRY(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &f));
   if (H5Aexists_by_name(f, obj, name, H5P_DEFAULT) <= 0) goto done; /* absent: *n = 0 */
   H5_TRY(a = H5Aopen_by_name(f, obj, name, H5P_DEFAULT, H5P_DEFAULT), PRSVD_ERR_INPUT,
          "cannot open attribute '%s' of '%s'", name, obj);
@@ -70,7 +70,7 @@ done:
 }
 
 int prsvd_h5_has_dataset(const char *file, const char *path) {
-  hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t f = prsvd_h5_probe_ro(file);
   int yes = 0;
   if (f < 0) return 0;
   if (H5Lexists(f, path, H5P_DEFAULT) > 0) {

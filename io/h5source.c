@@ -191,12 +191,7 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
     H5_TRY(H5Pset_dxpl_mpio(s->dxpl, read == PRSVD_H5_READ_COLLECTIVE ? H5FD_MPIO_COLLECTIVE : H5FD_MPIO_INDEPENDENT),
            PRSVD_ERR_INPUT, "cannot set the MPI-IO transfer mode");
   }
-  if (H5Fis_hdf5(file) <= 0 && prsvd_nc_classic(file))
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is a NetCDF-3 file, not HDF5: convert it with 'nccopy -k nc4 %s OUT.nc'", file, file);
-  if (H5Fis_hdf5(file) <= 0)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is not an HDF5 file (or it is truncated or corrupt)", file);
-  H5_TRY(s->file = H5Fopen(file, H5F_ACC_RDONLY, fapl), PRSVD_ERR_INPUT,
-         "cannot open HDF5 file '%s' (truncated or corrupt?)", file);
+  PRSVD_TRY(prsvd_h5_open_ro(file, fapl, "input", &s->file));
   if (read != PRSVD_H5_READ_POSIX)
     PRSVD_TRY(hints_in_effect(s->file, info->mpiio_hints, sizeof info->mpiio_hints));
   PRSVD_TRY(prsvd_h5_find_dataset(s->file, file, dataset));
@@ -314,7 +309,7 @@ int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
                                                      h5_read_rows_f32, NULL, NULL, NULL};
   int status = PRSVD_OK, sparse = 0, rank;
   MPI_Comm_rank(comm, &rank);
-  if (rank == 0) sparse = access(file, R_OK) == 0 && H5Fis_hdf5(file) > 0 && prsvd_h5_is_sparse_group(file, dataset);
+  if (rank == 0) sparse = prsvd_h5_is_sparse_group(file, dataset); /* a safe probe: no FIFO is opened */
   PRSVD_MPI(MPI_Bcast(&sparse, 1, MPI_INT, 0, comm));
   if (sparse) return prsvd_h5_open_sparse(comm, file, dataset, info, src);
   struct h5_source *s = NULL;

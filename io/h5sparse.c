@@ -125,7 +125,7 @@ static int shape_of(hid_t obj, const char *name, int64_t shape[2]) {
 }
 
 int prsvd_h5_is_sparse_group(const char *file, const char *group) {
-  hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+  hid_t f = prsvd_h5_probe_ro(file);
   int yes = 0;
   if (f < 0) return 0;
   H5O_info_t oi;
@@ -155,7 +155,7 @@ static int open_sparse(const char *file, const char *group, struct prsvd_h5_info
   char enc[64], legacy[64];
   int64_t shape[2];
   memset(info, 0, sizeof *info);
-  H5_TRY(s->file = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s'", file);
+  PRSVD_TRY(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &s->file));
   H5_TRY(g = H5Gopen2(s->file, group, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open group '%s' in '%s'", group, file);
   if (H5Aexists(g, "MATLAB_sparse") > 0) { /* MATLAB v7.3 sparse: CSC with ir, jc; m rows */
     int64_t mrows = 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "paths.h"
 #include "prsvd_h5.h"
 
 static int show_stack;
@@ -64,6 +65,27 @@ int prsvd_h5_parse_spec(const char *spec, char **file, char **dataset) {
   *dataset = strdup(sep + 1);
   if (!*file || !*dataset) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory parsing '%s'", spec);
   return PRSVD_OK;
+}
+
+int prsvd_h5_open_ro(const char *file, hid_t fapl, const char *what, hid_t *out) {
+  *out = -1;
+  PRSVD_CHECK(prsvd_path_check_input(file, what));
+  if (H5Fis_hdf5(file) <= 0 && prsvd_nc_classic(file))
+    PRSVD_ERR(PRSVD_ERR_INPUT, "%s '%s' is a NetCDF-3 file, not HDF5: convert it with 'nccopy -k nc4 %s OUT.nc'",
+              what, file, file);
+  if (H5Fis_hdf5(file) <= 0)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "%s '%s' is not an HDF5 file (or it is truncated or corrupt)", what, file);
+  if ((*out = H5Fopen(file, H5F_ACC_RDONLY, fapl)) < 0) {
+    prsvd_h5_show_stack();
+    PRSVD_ERR(PRSVD_ERR_INPUT, "cannot open HDF5 file '%s' (truncated or corrupt?)", file);
+  }
+  return PRSVD_OK;
+}
+
+hid_t prsvd_h5_probe_ro(const char *file) {
+  struct stat st;
+  if (stat(file, &st) != 0 || !S_ISREG(st.st_mode)) return -1;
+  return H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
 }
 
 int prsvd_h5_find_dataset(hid_t file, const char *fname, const char *path) {

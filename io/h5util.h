@@ -30,6 +30,18 @@ int prsvd_file_unchanged(const char *path, const struct prsvd_file_stamp *st, in
 /* A file-access list for comm with the MPI-IO driver and the hints of
  * prsvd_h5_set_mpiio_hints. */
 hid_t prsvd_h5_fapl(MPI_Comm comm);
+/* Every HDF5 file prsvd reads is opened here, read-only with fapl (H5P_DEFAULT: POSIX): it
+ * must be a regular file (paths.h: a FIFO would block the open forever), then HDF5's (a
+ * NetCDF-3 file is named as such).  `what` names it in messages ("input", "checkpoint"). */
+int prsvd_h5_open_ro(const char *file, hid_t fapl, const char *what, hid_t *out);
+/* The same without messages, for probes that only ask (-1 if it cannot be opened). */
+hid_t prsvd_h5_probe_ro(const char *file);
+/* Rank 0's check that path (`what`: "output") is none of others (prsvd_h5_check_output). */
+int prsvd_h5_check_distinct(const char *path, const char *what, const struct prsvd_h5_role *others);
+/* The writer's HDF5 file, and marking it a user's output whose commit may replace the name
+ * (io/h5update.c, which starts from prsvd_h5_writer_create_temp). */
+hid_t prsvd_h5_writer_file(const prsvd_h5_writer *w);
+void prsvd_h5_writer_mark_output(prsvd_h5_writer *w, int replace);
 /* Checks that each component of path exists and the last one is a dataset. */
 int prsvd_h5_find_dataset(hid_t file, const char *fname, const char *path);
 /* A string attribute of obj (fixed or variable length), or "" if absent or not a string. */

@@ -1,24 +1,41 @@
 /* Outputs written collectively into a temporary beside the target, renamed into place only
  * when complete: a failed or interrupted run never leaves a half-written file, and never
- * truncates the file it would replace. */
+ * truncates the file it would replace.  The one commit path of every file prsvd writes
+ * (outputs, checkpoints, imported and generated matrices):
+ *   - before any work, the target is checked (base/paths.h) and compared with every other
+ *     file of the run, so an output is never the input or the checkpoint;
+ *   - the temporary ".NAME.tmp.HOST.PID" reserves its disk space as datasets are created
+ *     (fallocate), so a full disk is found before the data is written, not in HDF5's close;
+ *   - without --force the rename never replaces a name that appeared meanwhile (renameat2
+ *     RENAME_NOREPLACE, else link + unlink); with it, only a regular file or a link is
+ *     replaced;
+ *   - temporaries that killed runs on this host left for the same name are removed. */
+#define _GNU_SOURCE /* renameat2, fallocate */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "h5util.h"
+#include "paths.h"
 #include "prsvd_h5.h"
 
 struct prsvd_h5_writer {
   MPI_Comm comm;
   int rank;
-  int output; /* a result for the user, not a checkpoint */
+  int output;   /* a result for the user, not a checkpoint */
+  int replace;  /* the commit may replace an existing name (--force, or a checkpoint) */
   hid_t file;
-  char path[4096], temp[4096];
+  int64_t reserved; /* bytes of disk reserved for the temporary so far (-1: not supported) */
+  char path[PATH_MAX], temp[PATH_MAX + 64];
 };
 
 struct prsvd_h5_matrix {
@@ -29,47 +46,141 @@ struct prsvd_h5_matrix {
   char name[256];
 };
 
+/* Room for the file's metadata (object headers, attributes, B-trees): HDF5 writes it at close. */
+#define METADATA_RESERVE ((int64_t)128 << 10)
+
 /* Read by a signal handler: written only before/after the file exists. */
-static char pending_temp[4096];
+static char pending_temp[PATH_MAX + 64];
 
 const char *prsvd_h5_pending_temp(void) { return pending_temp[0] ? pending_temp : NULL; }
 /* The line a signal handler prints once an output is renamed into place (made here, since
  * the handler may not format). */
-static char committed_note[4200];
+static char committed_note[PATH_MAX + 128];
 const char *prsvd_h5_committed_note(void) { return committed_note[0] ? committed_note : NULL; }
 
-static int check_output_local(const char *path, int force) {
-  struct stat st;
-  char *copy = strdup(path);
-  int status = PRSVD_OK;
-  if (!copy) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory");
-  const char *dir = dirname(copy);
-  if (stat(path, &st) == 0) {
-    if (S_ISDIR(st.st_mode)) PRSVD_FAIL(PRSVD_ERR_OUTPUT, "output '%s' is a directory", path);
-    if (!force) PRSVD_FAIL(PRSVD_ERR_OUTPUT, "output '%s' exists (use --force to replace it)", path);
-  }
-  if (stat(dir, &st) != 0)
-    PRSVD_FAIL(PRSVD_ERR_OUTPUT, "output directory '%s' does not exist", dir);
-  if (!S_ISDIR(st.st_mode)) PRSVD_FAIL(PRSVD_ERR_OUTPUT, "output directory '%s' is not a directory", dir);
-  if (access(dir, W_OK | X_OK) != 0)
-    PRSVD_FAIL(PRSVD_ERR_OUTPUT, "cannot write to output directory '%s': %s", dir, strerror(errno));
-done:
-  free(copy);
-  return status;
+/* The temporary's name for path: beside it, hidden, with the host and pid of rank 0, so that
+ * a later run can tell a killed run's leftover (same host, pid gone) from a live one's. */
+static int temp_name(const char *path, char *out, size_t len) {
+  char host[256] = "localhost", *c1 = strdup(path), *c2 = strdup(path);
+  int n = -1;
+  gethostname(host, sizeof host - 1);
+  host[sizeof host - 1] = '\0';
+  if (c1 && c2) n = snprintf(out, len, "%s/.%s.tmp.%s.%ld", dirname(c1), basename(c2), host, (long)getpid());
+  free(c1);
+  free(c2);
+  if (n < 0) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory");
+  if ((size_t)n >= len) PRSVD_ERR(PRSVD_ERR_OUTPUT, "path '%s' is too long for its temporary", path);
+  return PRSVD_OK;
 }
 
-int prsvd_h5_check_output(MPI_Comm comm, const char *path, int force) {
+/* Remove ".NAME.tmp.HOST.PID" files of path whose process on this host is gone. */
+static void remove_stale_temps(const char *path) {
+  char host[256] = "localhost", dir[PATH_MAX], prefix[PATH_MAX + 8], full[2 * PATH_MAX];
+  char *c1 = strdup(path), *c2 = strdup(path);
+  gethostname(host, sizeof host - 1);
+  host[sizeof host - 1] = '\0';
+  if (c1 && c2) {
+    snprintf(dir, sizeof dir, "%s", dirname(c1));
+    snprintf(prefix, sizeof prefix, ".%s.tmp.", basename(c2));
+  }
+  free(c1);
+  free(c2);
+  DIR *d = c1 && c2 ? opendir(dir) : NULL;
+  if (!d) return;
+  const size_t np = strlen(prefix), nh = strlen(host);
+  for (struct dirent *e; (e = readdir(d));) {
+    const char *rest = e->d_name + np, *dot;
+    char *end;
+    if (strncmp(e->d_name, prefix, np) || strncmp(rest, host, nh) || rest[nh] != '.') continue;
+    dot = rest + nh;
+    const long pid = strtol(dot + 1, &end, 10);
+    if (*end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+    snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+    struct stat st;
+    if (lstat(full, &st) == 0 && S_ISREG(st.st_mode) && unlink(full) == 0)
+      fprintf(stderr, "prsvd: note: removed '%s', left by a killed run (pid %ld is gone)\n", full, pid);
+  }
+  closedir(d);
+}
+
+/* Rank 0's checks of a file the run writes: paths.h's rules, then distinct from others. */
+int prsvd_h5_check_distinct(const char *path, const char *what, const struct prsvd_h5_role *others) {
+  for (int i = 0; others && others[i].path; i++)
+    if (prsvd_path_same(path, others[i].path))
+      PRSVD_ERR(PRSVD_ERR_USAGE, "%s '%s' and %s '%s' are the same file: a run never writes over a file it reads "
+                "or writes one file twice", what, path, others[i].what, others[i].path);
+  return PRSVD_OK;
+}
+
+static int check_target(const char *path, const char *what, int force, const struct prsvd_h5_role *others) {
+  PRSVD_CHECK(prsvd_path_check_output(path, what, force));
+  PRSVD_CHECK(prsvd_h5_check_distinct(path, what, others));
+  remove_stale_temps(path);
+  return PRSVD_OK;
+}
+
+int prsvd_h5_check_output(MPI_Comm comm, const char *path, int force, const struct prsvd_h5_role *others) {
   int rank, status = PRSVD_OK;
   MPI_Comm_rank(comm, &rank);
-  if (rank == 0) status = check_output_local(path, force);
+  if (rank == 0) status = check_target(path, "output", force, others);
+  return prsvd_error_agree(comm, status);
+}
+
+int prsvd_h5_check_checkpoint(MPI_Comm comm, const char *path, const struct prsvd_h5_role *others) {
+  int rank, status = PRSVD_OK;
+  MPI_Comm_rank(comm, &rank);
+  /* an existing checkpoint is resumed from, then replaced: no --force needed */
+  if (rank == 0) status = check_target(path, "checkpoint", 1, others);
   return prsvd_error_agree(comm, status);
 }
 
 int prsvd_h5_writer_create(MPI_Comm comm, const char *path, int force, prsvd_h5_writer **out) {
   *out = NULL;
-  PRSVD_CHECK(prsvd_h5_check_output(comm, path, force));
+  PRSVD_CHECK(prsvd_h5_check_output(comm, path, force, NULL));
   PRSVD_CHECK(prsvd_h5_writer_create_temp(comm, path, out));
   (*out)->output = 1;
+  (*out)->replace = force;
+  return PRSVD_OK;
+}
+
+hid_t prsvd_h5_writer_file(const prsvd_h5_writer *w) { return w->file; }
+void prsvd_h5_writer_mark_output(prsvd_h5_writer *w, int replace) {
+  w->output = 1;
+  w->replace = replace;
+}
+
+/* Collective: reserve `bytes` more of disk for the temporary before they are written (rank 0,
+ * fallocate with KEEP_SIZE: the file's size does not change, its blocks exist).  A full disk
+ * is then an error here, where every rank can agree on it, instead of inside HDF5's
+ * collective flush at close (which crashed or hung).  File systems without fallocate skip it. */
+static int reserve(prsvd_h5_writer *w, int64_t bytes, const char *what) {
+  int status = PRSVD_OK;
+  if (w->rank == 0 && w->reserved >= 0 && bytes > 0) {
+    const int fd = open(w->temp, O_WRONLY);
+    int64_t want;
+    if (__builtin_add_overflow(w->reserved, bytes, &want)) want = INT64_MAX;
+    if (fd < 0 || fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)want) != 0) {
+      if (errno == EOPNOTSUPP || errno == ENOSYS) w->reserved = -1;
+      else status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
+                                    "no room to write %s of '%s': reserving %lld bytes failed: %s (disk full?)",
+                                    what, w->path, (long long)want, strerror(errno));
+    } else {
+      w->reserved = want;
+    }
+    if (fd >= 0) close(fd);
+  }
+  return prsvd_error_agree(w->comm, status);
+}
+
+/* PRSVD_ERR_OUTPUT unless the file system of path has `bytes` free for this user. */
+static int check_room(const char *path, int64_t bytes) {
+  struct statvfs fs;
+  char *copy = strdup(path);
+  const int ok = copy && statvfs(dirname(copy), &fs) == 0;
+  free(copy);
+  if (ok && (double)fs.f_bavail * (double)fs.f_frsize < (double)bytes)
+    PRSVD_ERR(PRSVD_ERR_OUTPUT, "no room to write '%s': %.0f bytes free in its directory, at least %lld needed "
+              "(disk full?)", path, (double)fs.f_bavail * (double)fs.f_frsize, (long long)bytes);
   return PRSVD_OK;
 }
 
@@ -82,14 +193,16 @@ int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer
   w->comm = comm;
   w->file = -1;
   MPI_Comm_rank(comm, &w->rank);
+  w->replace = 1;
   snprintf(w->path, sizeof w->path, "%s", path);
-  if (w->rank == 0) {
-    char *c1 = strdup(path), *c2 = strdup(path);
-    if (c1 && c2)
-      snprintf(w->temp, sizeof w->temp, "%s/.%s.tmp.%ld", dirname(c1), basename(c2), (long)getpid());
-    free(c1);
-    free(c2);
-  }
+  if (w->rank == 0) status = temp_name(path, w->temp, sizeof w->temp);
+  status = prsvd_error_agree(comm, status);
+  if (status) goto done;
+  /* even the superblock needs room: a file HDF5 cannot close is the one failure it does not
+   * survive (prsvd_h5_close_failed), so a full file system is refused before creating it */
+  if (w->rank == 0) status = check_room(w->path, METADATA_RESERVE);
+  status = prsvd_error_agree(comm, status);
+  if (status) goto done;
   MPI_Bcast(w->temp, sizeof w->temp, MPI_CHAR, 0, comm);
   memcpy(pending_temp, w->temp, sizeof pending_temp);
   H5_TRY(fapl = prsvd_h5_fapl(comm), PRSVD_ERR_OUTPUT, "cannot set up MPI-IO access");
@@ -101,18 +214,25 @@ int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer
     PRSVD_FAIL(PRSVD_ERR_OUTPUT, "cannot create '%s' (for '%s')", w->temp, path);
   }
 done:
-  if (fapl >= 0) H5Pclose(fapl);
   status = prsvd_error_agree(comm, status);
+  if (!status) status = reserve(w, METADATA_RESERVE, "its metadata");
+  if (fapl >= 0) H5Pclose(fapl);
   if (status) prsvd_h5_writer_abort(&w);
   *out = w;
   return status;
 }
+
+/* Set once an H5Fclose failed: HDF5 1.10 then keeps a half-closed file that its own shutdown
+ * (at MPI_Finalize) dereferences and crashes on, so the program must end without it. */
+static int close_failed;
+int prsvd_h5_close_failed(void) { return close_failed; }
 
 static int writer_close(prsvd_h5_writer *w) {
   int status = PRSVD_OK;
   if (w->file >= 0) {
     H5Fflush(w->file, H5F_SCOPE_GLOBAL);
     if (H5Fclose(w->file) < 0) {
+      close_failed = 1;
       prsvd_h5_show_stack();
       status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
                                "cannot finish writing '%s' (disk full?)", w->temp);
@@ -139,15 +259,58 @@ static void test_sigterm_at_commit(const prsvd_h5_writer *w) {
   if (w->output && at && strcmp(at, "commit") == 0) raise(SIGTERM);
 }
 
+/* Rank 0: give back the disk reserved past the temporary's end (its blocks beyond EOF). */
+static void release_reserve(const prsvd_h5_writer *w) {
+  struct stat st;
+  if (w->reserved <= 0 || stat(w->temp, &st) != 0 || st.st_size >= w->reserved) return;
+  const int fd = open(w->temp, O_WRONLY);
+  if (fd < 0) return;
+  if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size, w->reserved - st.st_size)) {
+    /* not supported: the blocks stay reserved, the file is still whole */
+  }
+  close(fd);
+}
+
+/* Rank 0: the complete temporary takes the target's name.  Without replace, a name that
+ * appeared meanwhile (another run, a user) is never replaced: renameat2's RENAME_NOREPLACE,
+ * or link(2), which fails on an existing name, where the file system lacks the flag; only a
+ * file system with neither leaves the window between a check and rename(2). */
+static int place(const prsvd_h5_writer *w) {
+  static const char *const appeared =
+      "%s '%s' appeared while this run wrote it (another run?): not replaced (use --force to replace it)";
+  const char *what = w->output ? "output" : "file";
+  release_reserve(w);
+  if (w->replace) {
+    if (prsvd_path_kind(w->path) == PRSVD_PATH_OTHER)
+      PRSVD_ERR(PRSVD_ERR_OUTPUT, "%s '%s' is no longer a regular file: not replaced", what, w->path);
+    if (rename(w->temp, w->path) != 0)
+      PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
+    return PRSVD_OK;
+  }
+#ifdef RENAME_NOREPLACE
+  if (renameat2(AT_FDCWD, w->temp, AT_FDCWD, w->path, RENAME_NOREPLACE) == 0) return PRSVD_OK;
+  if (errno == EEXIST) PRSVD_ERR(PRSVD_ERR_OUTPUT, appeared, what, w->path);
+  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
+    PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
+#endif
+  if (link(w->temp, w->path) == 0) {
+    unlink(w->temp);
+    return PRSVD_OK;
+  }
+  if (errno == EEXIST) PRSVD_ERR(PRSVD_ERR_OUTPUT, appeared, what, w->path);
+  if (prsvd_path_kind(w->path) != PRSVD_PATH_ABSENT) PRSVD_ERR(PRSVD_ERR_OUTPUT, appeared, what, w->path);
+  if (rename(w->temp, w->path) != 0)
+    PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
+  return PRSVD_OK;
+}
+
 int prsvd_h5_writer_commit(prsvd_h5_writer **wp) {
   prsvd_h5_writer *w = *wp;
   int status = writer_close(w);
   status = prsvd_error_agree(w->comm, status);
   if (!status && w->rank == 0) {
-    if (rename(w->temp, w->path) != 0)
-      status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
-                               "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
-    else if (w->output) { /* from here on a signal must not say "no output written" */
+    status = place(w);
+    if (!status && w->output) { /* from here on a signal must not say "no output written" */
       snprintf(committed_note, sizeof committed_note, "prsvd: interrupted: '%s' was written in full\n", w->path);
       pending_temp[0] = '\0';
     }
@@ -179,6 +342,16 @@ int prsvd_h5_matrix_create(prsvd_h5_writer *w, const char *name, int64_t rows, i
   m->cols = cols;
   m->dtype = dtype;
   snprintf(m->name, sizeof m->name, "%s", name);
+  int64_t bytes;
+  if (__builtin_mul_overflow(rows, cols, &bytes) || __builtin_mul_overflow(bytes, dtype == PRSVD_H5_FLOAT32 ? 4 : 8, &bytes))
+    PRSVD_FAIL(PRSVD_ERR_OUTPUT, "dataset '%s' of %lld x %lld is too large to write", name, (long long)rows, (long long)cols);
+  char what[300];
+  snprintf(what, sizeof what, "'%s'", name);
+  status = reserve(w, bytes, what); /* collective: every rank returns the same */
+  if (status) {
+    free(m);
+    return status;
+  }
   H5_TRY(space = H5Screate_simple(2, dims, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
   H5_TRY(dcpl = H5Pcreate(H5P_DATASET_CREATE), PRSVD_ERR_OUTPUT, "cannot create a property list");
   if (chunk_rows > 0) {
@@ -284,6 +457,7 @@ int prsvd_h5_write_vector(prsvd_h5_writer *w, const char *name, int64_t n, const
   int status = PRSVD_OK;
   hid_t space = -1, dset = -1, dxpl = -1, lcpl = -1;
   hsize_t dims[1] = {(hsize_t)n};
+  PRSVD_CHECK(reserve(w, 8 * n, "a vector"));
   H5_TRY(space = H5Screate_simple(1, dims, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
   H5_TRY(lcpl = H5Pcreate(H5P_LINK_CREATE), PRSVD_ERR_OUTPUT, "cannot create a property list");
   H5Pset_create_intermediate_group(lcpl, 1);
@@ -307,9 +481,12 @@ static int write_attr(prsvd_h5_writer *w, const char *obj, const char *name, hid
   int status = PRSVD_OK;
   hid_t o = -1, space = -1, attr = -1;
   hsize_t dims[1] = {(hsize_t)n};
+  if (n > 64) PRSVD_CHECK(reserve(w, 8 * n, "an attribute")); /* a long one (a planted spectrum) */
   H5_TRY(o = H5Oopen(w->file, obj, H5P_DEFAULT), PRSVD_ERR_OUTPUT, "cannot open '%s'", obj);
   H5_TRY(space = n < 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL), PRSVD_ERR_OUTPUT,
          "cannot create a dataspace");
+  if (H5Aexists(o, name) > 0) /* one kept from the file this run updates (io/h5update.c) */
+    H5_TRY(H5Adelete(o, name), PRSVD_ERR_OUTPUT, "cannot replace attribute '%s'", name);
   H5_TRY(attr = H5Acreate2(o, name, type, space, H5P_DEFAULT, H5P_DEFAULT), PRSVD_ERR_OUTPUT,
          "cannot create attribute '%s'", name);
   H5_TRY(H5Awrite(attr, type, v), PRSVD_ERR_OUTPUT, "cannot write attribute '%s'", name);
