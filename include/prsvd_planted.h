@@ -31,10 +31,10 @@ struct prsvd_planted_params {
 };
 
 /* Parse "poly" | "exp" | "lowrank-noise". */
-int prsvd_spectrum_parse(const char *name, enum prsvd_spectrum *out);
+PRSVD_API int prsvd_spectrum_parse(const char *name, enum prsvd_spectrum *out);
 /* sigma_j, j = 0..min(m,n)-1 (1-based in the formulas). */
-double prsvd_planted_sigma(const struct prsvd_planted_params *p, int64_t j);
+PRSVD_API double prsvd_planted_sigma(const struct prsvd_planted_params *p, int64_t j);
 /* A source producing the planted matrix (every rank may create one). */
-int prsvd_source_planted(const struct prsvd_planted_params *p, prsvd_source **src);
+PRSVD_API int prsvd_source_planted(const struct prsvd_planted_params *p, prsvd_source **src);
 
 #endif
