@@ -232,13 +232,18 @@ struct prsvd_svd_params {
  * rank would exceed params.memory (the panel budget); then the smallest pc dividing P whose
  * column block's X fits (P if none does).  Only for SUBSPACE without a checkpoint, on a dense
  * source with read_block. */
+/* The defaults, two ways: `struct prsvd_svd_params p = PRSVD_SVD_PARAMS_INIT;` in C99 and later
+ * and in C++20 and later (designators in member order, as C++20 requires; g++ and clang++ also
+ * take it in earlier C++ modes as an extension, with a -pedantic warning), and
+ * `struct prsvd_svd_params p = prsvd_svd_params_default();` in any C or C++ (C++98 on). */
 #define PRSVD_SVD_PARAMS_INIT                                                            \
   {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20, \
    .n_probes = 10, .rcond_min = 1e-6, .check_finite = 1, .method = PRSVD_METHOD_SUBSPACE,  \
    .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
-   .core_dim = 0, .tol = 0.0, .sym_tol = 1e-8, .prefetch = 1, .center = 0, .scale = 0,      \
+   .core_dim = 0, .tol = 0.0, .prefetch = 1, .center = 0, .scale = 0, .sym_tol = 1e-8,      \
    .max_rank = 0, .block = 10, .precision = PRSVD_PRECISION_AUTO, .progress = NULL,          \
    .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0}
+PRSVD_API struct prsvd_svd_params prsvd_svd_params_default(void);
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
  * times are this rank's own, the program reduces them). */

@@ -16,6 +16,10 @@
 
 #include "prsvd.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Silence HDF5's own error printing unless debug (then its stack is shown on failures). */
 PRSVD_API void prsvd_h5_init(int debug);
 /* How dense inputs are read: POSIX reads by each rank (HDF5's sec2 driver), or MPI-IO
@@ -162,4 +166,7 @@ PRSVD_API int prsvd_h5_read_vector(const char *file, const char *dataset, int64_
 PRSVD_API int prsvd_h5_list_groups(MPI_Comm comm, const char *file, const char *path, int *n, char ***names);
 PRSVD_API void prsvd_h5_free_names(int n, char **names);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -110,6 +110,8 @@ struct prsvd_kfac_params {
    .method = PRSVD_KFAC_REVD, .rank = 220, .oversample = 10, .power_iters = 4, .seed = 0,      \
    .factor_period = 10, .inverse_period = 50, .distribute_dim = 4096,                          \
    .memory = (int64_t)512 << 20, .sym_tol = 1e-8, .apply_through_vectors = 0}
+/* The same defaults as a function, for C++ before C++20 (see PRSVD_SVD_PARAMS_INIT). */
+PRSVD_API struct prsvd_kfac_params prsvd_kfac_params_default(void);
 
 /* What the object did, on this rank (times are this rank's own wall seconds). */
 struct prsvd_kfac_stats {

@@ -18,6 +18,10 @@
 
 #include "prsvd.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum prsvd_spectrum { PRSVD_SPECTRUM_POLY, PRSVD_SPECTRUM_EXP, PRSVD_SPECTRUM_LOWRANK_NOISE };
 
 struct prsvd_planted_params {
@@ -37,4 +41,7 @@ PRSVD_API double prsvd_planted_sigma(const struct prsvd_planted_params *p, int64
 /* A source producing the planted matrix (every rank may create one). */
 PRSVD_API int prsvd_source_planted(const struct prsvd_planted_params *p, prsvd_source **src);
 
+#ifdef __cplusplus
+}
+#endif
 #endif
