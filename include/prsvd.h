@@ -294,6 +294,19 @@ PRSVD_API int prsvd_svd_get_u(const prsvd_svd *svd, const double **u, int64_t *r
                     int64_t *ld);
 PRSVD_API int prsvd_svd_get_v(const prsvd_svd *svd, const double **v, int64_t *row0, int64_t *local_rows,
                     int64_t *ld);
+/* Collective over the solver's communicator: U (m x k) or V (n x k) whole, column-major with
+ * leading dimension *ld = *rows (entry (i, j) at [j * *ld + i]), in a new array on rank root,
+ * or on every rank when root is PRSVD_ALL_RANKS; other ranks get *u = NULL (and *rows, *ld
+ * all the same).  Every rank passes the same root.  Free with prsvd_svd_free_gathered.
+ * PRSVD_ERR_USAGE without a result, for a root outside [-1, ranks) or rows beyond INT_MAX;
+ * PRSVD_ERR_NOMEM on every rank if a receiving rank cannot allocate. */
+#define PRSVD_ALL_RANKS (-1)
+PRSVD_API int prsvd_svd_gather_u(const prsvd_svd *svd, int root, double **u, int64_t *rows,
+                                 int64_t *ld);
+PRSVD_API int prsvd_svd_gather_v(const prsvd_svd *svd, int root, double **v, int64_t *rows,
+                                 int64_t *ld);
+/* Frees an array from prsvd_svd_gather_u/v and sets *a to NULL; accepts NULL and *a NULL. */
+PRSVD_API void prsvd_svd_free_gathered(double **a);
 PRSVD_API int prsvd_svd_get_stats(const prsvd_svd *svd, struct prsvd_svd_stats *stats);
 /* center: the n column means and the n scales (1 where not scaled), lent until destroy. */
 PRSVD_API int prsvd_svd_get_centering(const prsvd_svd *svd, const double **mean, const double **scale);

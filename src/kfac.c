@@ -68,16 +68,6 @@ struct prsvd_kfac {
 
 static const char *factor_label[2] = {"A", "G"};
 
-/* An MPI call inside a function that cleans up at done: */
-#define PRSVD_MPI_TRY(call)                                                          \
-  do {                                                                               \
-    int mpi_rc_ = (call);                                                            \
-    if (mpi_rc_ != MPI_SUCCESS) {                                                    \
-      status = prsvd_mpi_check(mpi_rc_, __FILE__, __LINE__, __func__, #call);        \
-      goto done;                                                                     \
-    }                                                                                \
-  } while (0)
-
 struct prsvd_kfac_params prsvd_kfac_params_default(void) {
   const struct prsvd_kfac_params init = PRSVD_KFAC_PARAMS_INIT;
   return init;
