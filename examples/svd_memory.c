@@ -14,10 +14,9 @@
  * ||A v_j - s_j u_j|| / s_j.  Exits 0 when both hold, 1 when not (on every rank alike).
  */
 #include <math.h>
+#include <prsvd.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-#include <prsvd.h>
 
 enum { ROWS = 300, COLS = 60, RANK = 6 };
 

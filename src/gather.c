@@ -42,8 +42,8 @@ static int gather(const prsvd_svd *svd, const char *what, const double *local, i
   MPI_Comm_size(svd->comm, &nprocs);
   /* the same on every rank: no agreement needed */
   if (root < PRSVD_ALL_RANKS || root >= nprocs)
-    PRSVD_ERR(PRSVD_ERR_USAGE, "cannot gather %s on rank %d: ranks are 0 .. %d, or %d for all", what,
-              root, nprocs - 1, PRSVD_ALL_RANKS);
+    PRSVD_ERR(PRSVD_ERR_USAGE, "cannot gather %s on rank %d: ranks are 0 .. %d, or %d for all",
+              what, root, nprocs - 1, PRSVD_ALL_RANKS);
   if (rows > 2147483647 || k > 2147483647)
     PRSVD_ERR(PRSVD_ERR_USAGE, "cannot gather %s: %lld x %lld exceeds MPI's int counts", what,
               (long long)rows, (long long)k);

@@ -448,8 +448,8 @@ static void gathered_equals_blocks(const prsvd_svd *svd, int which_v, int root, 
  * root that is no rank (on every rank alike, nothing allocated). */
 START_TEST(svd_gather) {
   const int64_t m = 91, n = 37, k = 5;
-  struct prsvd_planted_params pp = {.rows = m, .cols = n, .spectrum = PRSVD_SPECTRUM_EXP,
-                                    .decay = 0.2, .seed = 5};
+  struct prsvd_planted_params pp = {
+      .rows = m, .cols = n, .spectrum = PRSVD_SPECTRUM_EXP, .decay = 0.2, .seed = 5};
   prsvd_source *gen = NULL, *mem = NULL;
   double *a = malloc(sizeof(double) * m * m), *u = NULL;
   int nprocs;
