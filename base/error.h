@@ -59,6 +59,15 @@ int prsvd_mpi_check(int mpi_code, const char *file, int line, const char *func, 
       goto done;                                                          \
     }                                                                     \
   } while (0)
+/* An MPI call inside a function that cleans up at done. */
+#define PRSVD_MPI_TRY(call)                                                   \
+  do {                                                                        \
+    int prsvd_mpi_ = (call);                                                  \
+    if (prsvd_mpi_ != MPI_SUCCESS) {                                          \
+      status = prsvd_mpi_check(prsvd_mpi_, __FILE__, __LINE__, __func__, #call); \
+      goto done;                                                              \
+    }                                                                         \
+  } while (0)
 #define PRSVD_FAIL(code, ...)                                             \
   do {                                                                    \
     status = prsvd_error_set((code), __FILE__, __LINE__, __func__, __VA_ARGS__); \

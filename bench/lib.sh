@@ -13,21 +13,14 @@ BENCH_NAME=${BENCH_NAME:-$(basename "$0")}
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
-# A copy of the libtool build (.libs/prsvd and libprsvd.so) taken now, so that a rebuild in
-# the tree while the benchmark runs cannot mix two builds; without .libs, ./prsvd itself.
+# A copy of the build's prsvd taken now, so that a rebuild in the tree while the benchmark runs
+# cannot mix two builds (the program links the library's code in: it does not load libprsvd.so).
 copy_build() {
-  if [ -x "$ROOT/.libs/prsvd" ]; then
-    rm -rf "$OUT/build" && mkdir -p "$OUT/build"
-    cp -P "$ROOT"/.libs/prsvd "$ROOT"/.libs/libprsvd.so* "$OUT/build/"
-    PRSVD=$OUT/build/prsvd
-    export LD_LIBRARY_PATH=$OUT/build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-    export BENCH_BUILD_ID=$(cd "$OUT/build" && sha256sum prsvd libprsvd.so.*.*.* | cut -c1-12 | paste -sd, -)
-    export BENCH_BIN_TIME=$(date -r "$ROOT/.libs/prsvd" '+%Y-%m-%d %H:%M:%S %Z')
-  else
-    PRSVD=$ROOT/prsvd
-    export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}
-    export BENCH_BUILD_ID=unknown BENCH_BIN_TIME=unknown
-  fi
+  rm -rf "$OUT/build" && mkdir -p "$OUT/build"
+  cp "$ROOT/prsvd" "$OUT/build/"
+  PRSVD=$OUT/build/prsvd
+  export BENCH_BUILD_ID=$(cd "$OUT/build" && sha256sum prsvd | cut -c1-12)
+  export BENCH_BIN_TIME=$(date -r "$ROOT/prsvd" '+%Y-%m-%d %H:%M:%S %Z')
   "$PRSVD" --version > /dev/null
 }
 

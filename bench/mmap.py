@@ -4,7 +4,7 @@ float64 file with the panels mapped from the page cache (--read posix, io/h5map.
 out of it (--read posix-copy), and optionally a reference build (e.g. the commit before, whose
 copy path also ran the NaN check on the GEMM thread).
 
-usage: mmap.py FILE.h5 --prsvd PATH/.libs/prsvd [--build NAME=PATH/.libs/prsvd ...] [--runs 5]
+usage: mmap.py FILE.h5 --prsvd PATH/prsvd [--build NAME=PATH/prsvd ...] [--runs 5]
                [--ranks 1 2] [--pause 3]
 
 Runs alternate between the variants (mmap, copy, then each reference build), `pause` seconds
@@ -59,7 +59,9 @@ def fmt(xs, digits=3):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
-    ap.add_argument("--prsvd", required=True, help="the build with mapped panels (.libs/prsvd)")
+    ap.add_argument("--prsvd", required=True,
+                    help="the build with mapped panels (BUILD/prsvd; builds from before the "
+                    "program linked the library's code in: BUILD/.libs/prsvd)")
     ap.add_argument("--build", action="append", default=[], help="NAME=PATH of a reference build (copy path)")
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])

@@ -460,7 +460,7 @@ def main():
         f"end {e.get('BENCH_LOADAVG_END', '?')} (the benchmark itself keeps 2 cores busy; other "
         "work on the machine would raise these)",
         "- prsvd: " + "; ".join(ln.strip() for ln in env["prsvd_version"].splitlines()),
-        f"- prsvd build measured: a copy of `.libs/prsvd` and `libprsvd.so` (built "
+        f"- prsvd build measured: a copy of `prsvd` (built "
         f"{e.get('BENCH_BIN_TIME', '?')}; sha256 prefixes {e.get('BENCH_BUILD_ID', '?')}) taken "
         f"at the start; HEAD was {e.get('BENCH_GIT_HEAD', '?')}"
         + (f", with uncommitted changes in {dirty}" if dirty else

@@ -590,7 +590,7 @@ def main():
             "- cache: files evicted with posix_fadvise(POSIX_FADV_DONTNEED) on the file alone (the guest's page "
             "cache; what the hypervisor caches below is not visible from here)",
             "- prsvd: " + "; ".join(ln.strip() for ln in mach["prsvd_version"].splitlines()),
-            f"- prsvd build measured: a copy of `.libs/prsvd` and `libprsvd.so` (built {e.get('BENCH_BIN_TIME', '?')}; "
+            f"- prsvd build measured: a copy of `prsvd` (built {e.get('BENCH_BIN_TIME', '?')}; "
             f"sha256 prefixes {e.get('BENCH_BUILD_ID', '?')}); HEAD was {e.get('BENCH_GIT_HEAD', '?')}"
             + (f", with uncommitted changes in {e['BENCH_GIT_DIRTY']}" if e.get("BENCH_GIT_DIRTY") else ""),
             f"- OpenBLAS: {mach['openblas_pkg'].replace(chr(10), ', ')}; numpy {mach['modules']['numpy']}, "

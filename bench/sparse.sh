@@ -22,12 +22,7 @@ RESULTS=$OUT/results.jsonl
 
 [ -x /usr/bin/time ] || { echo "sparse.sh: needs GNU time (apt-get install time)" >&2; exit 1; }
 [ -x "$ROOT/prsvd" ] || { echo "sparse.sh: $ROOT/prsvd not found; build prsvd first" >&2; exit 1; }
-if [ -x "$ROOT/.libs/prsvd" ]; then   # the real binary, not libtool's wrapper script
-  PRSVD=$ROOT/.libs/prsvd
-  export LD_LIBRARY_PATH=$ROOT/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-else
-  PRSVD=$ROOT/prsvd
-fi
+PRSVD=$ROOT/prsvd   # the real binary: it links the library's code in, no libtool wrapper
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 unset OPENBLAS_NUM_THREADS   # 1 rank and the Python peers: OpenBLAS's default, a thread a core
 mkdir -p "$OUT"

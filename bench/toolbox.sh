@@ -15,14 +15,9 @@ OUT=$HERE/out/toolbox
 [ -x "$ROOT/prsvd" ] || { echo "toolbox.sh: $ROOT/prsvd not found; build prsvd first" >&2; exit 1; }
 command -v gnuplot >/dev/null || { echo "toolbox.sh: gnuplot not found (tools/setup installs gnuplot-nox)" >&2; exit 1; }
 mkdir -p "$OUT"
-# the libtool build's real binary and library, copied so that a rebuild meanwhile cannot mix in
-if [ -x "$ROOT/.libs/prsvd" ]; then
-  rm -rf "$OUT/build" && mkdir -p "$OUT/build"
-  cp -P "$ROOT"/.libs/prsvd "$ROOT"/.libs/libprsvd.so* "$OUT/build/"
-  PRSVD=$OUT/build/prsvd
-  export LD_LIBRARY_PATH=$OUT/build${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-else
-  PRSVD=$ROOT/prsvd
-fi
+# the build's prsvd (the library's code linked in), copied so that a rebuild meanwhile cannot mix in
+rm -rf "$OUT/build" && mkdir -p "$OUT/build"
+cp "$ROOT/prsvd" "$OUT/build/"
+PRSVD=$OUT/build/prsvd
 /usr/bin/python3 "$HERE/toolbox.py" --prsvd "$PRSVD" --out "$OUT" --results "$HERE/RESULTS.md" \
   --reps "${REPS:-3}" --rows "${ROWS:-100000}" --cols "${COLS:-4000}"

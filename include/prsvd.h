@@ -18,6 +18,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Marks the functions libprsvd exports: the library is compiled with -fvisibility=hidden, so
+ * a function declared in an installed header without PRSVD_API is not callable from outside
+ * (make check compares the exported symbols with these declarations). */
+#ifndef PRSVD_API
+#if defined(__GNUC__) || defined(__clang__)
+#define PRSVD_API __attribute__((visibility("default")))
+#else
+#define PRSVD_API
+#endif
+#endif
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -37,7 +48,7 @@ enum prsvd_status {
 };
 
 /* The message of the most recent error on this rank ("" if none). */
-const char *prsvd_error_message(void);
+PRSVD_API const char *prsvd_error_message(void);
 
 /* ---- Matrix sources --------------------------------------------------------------- */
 
@@ -99,31 +110,31 @@ typedef struct prsvd_source prsvd_source;
 
 /* Wrap ops/ctx as a rows x cols source; name is used in messages.  Takes ctx: destroy()
  * calls ops->destroy(ctx). */
-int prsvd_source_create(int64_t rows, int64_t cols, const char *name,
+PRSVD_API int prsvd_source_create(int64_t rows, int64_t cols, const char *name,
                         const struct prsvd_source_ops *ops, void *ctx, prsvd_source **src);
 /* A source over a row-major array that stays owned by the caller (every rank passes the
  * same global matrix, or at least the rows it will be asked for). */
-int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda,
+PRSVD_API int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda,
                         prsvd_source **src);
 /* Like prsvd_source_create for a sparse source with nnz stored entries. */
-int prsvd_source_create_sparse(int64_t rows, int64_t cols, int64_t nnz, const char *name,
+PRSVD_API int prsvd_source_create_sparse(int64_t rows, int64_t cols, int64_t nnz, const char *name,
                                const struct prsvd_source_ops *ops, void *ctx, prsvd_source **src);
 /* Stored entries of a sparse source; -1 for a dense one. */
-int64_t prsvd_source_nnz(const prsvd_source *src);
-void prsvd_csr_free(struct prsvd_csr *panel);
-int64_t prsvd_source_rows(const prsvd_source *src);
-int64_t prsvd_source_cols(const prsvd_source *src);
-const char *prsvd_source_name(const prsvd_source *src);
-void prsvd_source_set_layout(prsvd_source *src, const struct prsvd_source_layout *layout);
-void prsvd_source_get_layout(const prsvd_source *src, struct prsvd_source_layout *layout);
+PRSVD_API int64_t prsvd_source_nnz(const prsvd_source *src);
+PRSVD_API void prsvd_csr_free(struct prsvd_csr *panel);
+PRSVD_API int64_t prsvd_source_rows(const prsvd_source *src);
+PRSVD_API int64_t prsvd_source_cols(const prsvd_source *src);
+PRSVD_API const char *prsvd_source_name(const prsvd_source *src);
+PRSVD_API void prsvd_source_set_layout(prsvd_source *src, const struct prsvd_source_layout *layout);
+PRSVD_API void prsvd_source_get_layout(const prsvd_source *src, struct prsvd_source_layout *layout);
 /* Bytes this rank's reads of src took from files so far (the read() calls of the reading
  * thread, compressed bytes for a compressed dataset, and the rows lent in place); -1 where
  * the OS does not say. */
-int64_t prsvd_source_file_bytes(const prsvd_source *src);
+PRSVD_API int64_t prsvd_source_file_bytes(const prsvd_source *src);
 /* Rows [row0, row0 + nrows) of src into panel as float64, row-major (a sparse source's rows
  * densified); checks the range. Not collective. */
-int prsvd_source_read(prsvd_source *src, int64_t row0, int64_t nrows, double *panel);
-void prsvd_source_destroy(prsvd_source **src);
+PRSVD_API int prsvd_source_read(prsvd_source *src, int64_t row0, int64_t nrows, double *panel);
+PRSVD_API void prsvd_source_destroy(prsvd_source **src);
 
 /* ---- Randomized SVD ----------------------------------------------------------------- */
 
@@ -221,13 +232,18 @@ struct prsvd_svd_params {
  * rank would exceed params.memory (the panel budget); then the smallest pc dividing P whose
  * column block's X fits (P if none does).  Only for SUBSPACE without a checkpoint, on a dense
  * source with read_block. */
+/* The defaults, two ways: `struct prsvd_svd_params p = PRSVD_SVD_PARAMS_INIT;` in C99 and later
+ * and in C++20 and later (designators in member order, as C++20 requires; g++ and clang++ also
+ * take it in earlier C++ modes as an extension, with a -pedantic warning), and
+ * `struct prsvd_svd_params p = prsvd_svd_params_default();` in any C or C++ (C++98 on). */
 #define PRSVD_SVD_PARAMS_INIT                                                            \
   {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20, \
    .n_probes = 10, .rcond_min = 1e-6, .check_finite = 1, .method = PRSVD_METHOD_SUBSPACE,  \
    .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
-   .core_dim = 0, .tol = 0.0, .sym_tol = 1e-8, .prefetch = 1, .center = 0, .scale = 0,      \
+   .core_dim = 0, .tol = 0.0, .prefetch = 1, .center = 0, .scale = 0, .sym_tol = 1e-8,      \
    .max_rank = 0, .block = 10, .precision = PRSVD_PRECISION_AUTO, .progress = NULL,          \
    .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0}
+PRSVD_API struct prsvd_svd_params prsvd_svd_params_default(void);
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
  * times are this rank's own, the program reduces them). */
@@ -262,40 +278,53 @@ struct prsvd_svd_stats {
 typedef struct prsvd_svd prsvd_svd;
 
 /* Collective over comm (duplicated inside). */
-int prsvd_svd_create(MPI_Comm comm, prsvd_svd **svd);
-int prsvd_svd_set_params(prsvd_svd *svd, const struct prsvd_svd_params *params);
+PRSVD_API int prsvd_svd_create(MPI_Comm comm, prsvd_svd **svd);
+PRSVD_API int prsvd_svd_set_params(prsvd_svd *svd, const struct prsvd_svd_params *params);
 /* Collective: every rank passes a source for the same matrix; each reads only its rows.
  * Returns the same status on every rank. */
-int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a);
+PRSVD_API int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a);
 /* Not collective: the rows per panel a solve of a will stream on this rank (prsvd_svd_plan's
  * panel_rows for the params set; PRSVD_ERR_USAGE if not even one row fits). */
-int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *panel_rows);
+PRSVD_API int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *panel_rows);
 /* Results, lent until destroy.  U and V are distributed by contiguous row blocks: this rank
  * holds rows [row0, row0 + local_rows) column-major with leading dimension ld. */
-int prsvd_svd_get_rank(const prsvd_svd *svd, int64_t *k);
-int prsvd_svd_get_singular_values(const prsvd_svd *svd, const double **s);
-int prsvd_svd_get_u(const prsvd_svd *svd, const double **u, int64_t *row0, int64_t *local_rows,
+PRSVD_API int prsvd_svd_get_rank(const prsvd_svd *svd, int64_t *k);
+PRSVD_API int prsvd_svd_get_singular_values(const prsvd_svd *svd, const double **s);
+PRSVD_API int prsvd_svd_get_u(const prsvd_svd *svd, const double **u, int64_t *row0, int64_t *local_rows,
                     int64_t *ld);
-int prsvd_svd_get_v(const prsvd_svd *svd, const double **v, int64_t *row0, int64_t *local_rows,
+PRSVD_API int prsvd_svd_get_v(const prsvd_svd *svd, const double **v, int64_t *row0, int64_t *local_rows,
                     int64_t *ld);
-int prsvd_svd_get_stats(const prsvd_svd *svd, struct prsvd_svd_stats *stats);
+/* Collective over the solver's communicator: U (m x k) or V (n x k) whole, column-major with
+ * leading dimension *ld = *rows (entry (i, j) at [j * *ld + i]), in a new array on rank root,
+ * or on every rank when root is PRSVD_ALL_RANKS; other ranks get *u = NULL (and *rows, *ld
+ * all the same).  Every rank passes the same root.  Free with prsvd_svd_free_gathered.
+ * PRSVD_ERR_USAGE without a result, for a root outside [-1, ranks) or rows beyond INT_MAX;
+ * PRSVD_ERR_NOMEM on every rank if a receiving rank cannot allocate. */
+#define PRSVD_ALL_RANKS (-1)
+PRSVD_API int prsvd_svd_gather_u(const prsvd_svd *svd, int root, double **u, int64_t *rows,
+                                 int64_t *ld);
+PRSVD_API int prsvd_svd_gather_v(const prsvd_svd *svd, int root, double **v, int64_t *rows,
+                                 int64_t *ld);
+/* Frees an array from prsvd_svd_gather_u/v and sets *a to NULL; accepts NULL and *a NULL. */
+PRSVD_API void prsvd_svd_free_gathered(double **a);
+PRSVD_API int prsvd_svd_get_stats(const prsvd_svd *svd, struct prsvd_svd_stats *stats);
 /* center: the n column means and the n scales (1 where not scaled), lent until destroy. */
-int prsvd_svd_get_centering(const prsvd_svd *svd, const double **mean, const double **scale);
+PRSVD_API int prsvd_svd_get_centering(const prsvd_svd *svd, const double **mean, const double **scale);
 /* NYSTROM/REVD: the k eigenvalues (largest first; REVD by magnitude), eigenvectors in U. */
-int prsvd_svd_get_eigenvalues(const prsvd_svd *svd, const double **lambda);
+PRSVD_API int prsvd_svd_get_eigenvalues(const prsvd_svd *svd, const double **lambda);
 /* Single pass: scree[r-1] estimates ||A - A_r||_F for r = 1..k (NULL for other methods). */
-int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree);
-void prsvd_svd_destroy(prsvd_svd **svd);
+PRSVD_API int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree);
+PRSVD_API void prsvd_svd_destroy(prsvd_svd **svd);
 /* Single pass: the sketch sizes (k_s, s) a run with these params uses on an m x n matrix
  * (range_dim and core_dim, or the defaults k_s = 2k + 1, s = 2 k_s + 1), clipped to
  * k <= k_s <= s <= min(m, n).  Local. */
-void prsvd_onepass_sizes(const struct prsvd_svd_params *params, int64_t m, int64_t n,
+PRSVD_API void prsvd_onepass_sizes(const struct prsvd_svd_params *params, int64_t m, int64_t n,
                          int64_t *range_dim, int64_t *core_dim);
 /* Single pass, three sketches: (k_s, s) for rank k from a storage budget of `budget` numbers
  * for Y, X and Z (k_s (m + n) + s^2 <= budget), by the natural choice of Tropp, Yurtsever,
  * Udell & Cevher 2019, eq. (5.6); PRSVD_ERR_USAGE if the budget cannot give k_s >= k + 2 and
  * s >= 2 k_s + 1.  Local. */
-int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t budget, int64_t *range_dim,
+PRSVD_API int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t budget, int64_t *range_dim,
                          int64_t *core_dim);
 
 /* What a solve with params will do with source a on nprocs ranks, known before it runs (not
@@ -313,12 +342,12 @@ struct prsvd_svd_plan {
   int grid_rows, grid_cols; /* the process grid pr x pc (params.grid_*, or the automatic one) */
   int64_t x_rows;        /* rows of the test matrix X each rank holds: ceil(n / pc) at most */
 };
-int prsvd_svd_plan(const struct prsvd_svd_params *params, const prsvd_source *a, int nprocs,
+PRSVD_API int prsvd_svd_plan(const struct prsvd_svd_params *params, const prsvd_source *a, int nprocs,
                    struct prsvd_svd_plan *plan);
 
 /* The block of rows [*row0, *row0 + *local_rows) that this rank of nprocs owns when `rows`
  * rows are distributed: the distribution of U, V and of the panels each rank reads. */
-void prsvd_row_block(int64_t rows, int rank, int nprocs, int64_t *row0, int64_t *local_rows);
+PRSVD_API void prsvd_row_block(int64_t rows, int rank, int nprocs, int64_t *row0, int64_t *local_rows);
 
 #ifdef __cplusplus
 }

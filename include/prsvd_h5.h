@@ -16,8 +16,12 @@
 
 #include "prsvd.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* Silence HDF5's own error printing unless debug (then its stack is shown on failures). */
-void prsvd_h5_init(int debug);
+PRSVD_API void prsvd_h5_init(int debug);
 /* How dense inputs are read: POSIX reads by each rank (HDF5's sec2 driver), or MPI-IO
  * (HDF5's mpio driver) with independent or collective transfers. */
 enum prsvd_h5_read { PRSVD_H5_READ_POSIX = 0, PRSVD_H5_READ_INDEPENDENT = 1, PRSVD_H5_READ_COLLECTIVE = 2 };
@@ -36,13 +40,13 @@ struct prsvd_h5_input {
 /* MPI-IO hints "KEY=VALUE" for every file opened through MPI-IO from now on (outputs,
  * checkpoints, inputs read with MPI-IO), in the MPI_Info given to H5Pset_fapl_mpio.  Not
  * collective (every rank passes the same); usage error naming a hint without '='. */
-int prsvd_h5_set_mpiio_hints(int n_hints, const char *const *hints);
+PRSVD_API int prsvd_h5_set_mpiio_hints(int n_hints, const char *const *hints);
 
 /* "HDF5 1.10.8" */
-const char *prsvd_h5_version(void);
+PRSVD_API const char *prsvd_h5_version(void);
 
 /* Split "FILE:/DS" at the last ':' followed by '/'.  Allocates *file and *dataset. */
-int prsvd_h5_parse_spec(const char *spec, char **file, char **dataset);
+PRSVD_API int prsvd_h5_parse_spec(const char *spec, char **file, char **dataset);
 
 struct prsvd_h5_info {
   int64_t rows, cols;
@@ -66,24 +70,24 @@ struct prsvd_h5_info {
 };
 
 /* Collective: describe FILE:/DS, failing with PRSVD_ERR_INPUT naming what is wrong. */
-int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
+PRSVD_API int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
                      struct prsvd_h5_info *info);
 /* Collective (errors agreed); each rank reads its own rows, by POSIX reads or through MPI-IO
  * as how->read says (collective MPI-IO reads then make every rank call the source the
  * same number of times in a pass; the source's layout says so).  The chunk cache holds a
  * full row of chunks so no chunk is decompressed twice in a pass. */
-int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
+PRSVD_API int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
                         const struct prsvd_h5_input *how, struct prsvd_h5_info *info,
                         prsvd_source **src);
 /* The same with POSIX reads of row panels. */
-int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
+PRSVD_API int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src);
 
 /* Not collective: 1 if FILE:/group is a group with data, indices and indptr. */
-int prsvd_h5_is_sparse_group(const char *file, const char *group);
+PRSVD_API int prsvd_h5_is_sparse_group(const char *file, const char *group);
 /* Collective: a sparse group (AnnData CSR/CSC, legacy h5sparse, 10x) as a CSR row source of
  * X, or of X^T with info->transposed for CSC (io/h5sparse.c). */
-int prsvd_h5_open_sparse(MPI_Comm comm, const char *file, const char *group,
+PRSVD_API int prsvd_h5_open_sparse(MPI_Comm comm, const char *file, const char *group,
                          struct prsvd_h5_info *info, prsvd_source **src);
 
 /* Collective, before any work: PRSVD_ERR_OUTPUT unless path can be written as an output (a
@@ -94,10 +98,10 @@ int prsvd_h5_open_sparse(MPI_Comm comm, const char *file, const char *group,
  * inode, or by resolved name for files that do not exist yet.  Removes temporaries of path
  * that killed runs on this host left (saying so on stderr). */
 struct prsvd_h5_role { const char *what, *path; }; /* "input", "in.h5" */
-int prsvd_h5_check_output(MPI_Comm comm, const char *path, int force, const struct prsvd_h5_role *others);
+PRSVD_API int prsvd_h5_check_output(MPI_Comm comm, const char *path, int force, const struct prsvd_h5_role *others);
 /* Collective: the same for a checkpoint, which may exist (a resume reads, then replaces it)
  * and must not be any of `others` (the inputs and the output). */
-int prsvd_h5_check_checkpoint(MPI_Comm comm, const char *path, const struct prsvd_h5_role *others);
+PRSVD_API int prsvd_h5_check_checkpoint(MPI_Comm comm, const char *path, const struct prsvd_h5_role *others);
 
 typedef struct prsvd_h5_writer prsvd_h5_writer;
 typedef struct prsvd_h5_matrix prsvd_h5_matrix;
@@ -106,48 +110,48 @@ enum prsvd_h5_dtype { PRSVD_H5_FLOAT64 = 0, PRSVD_H5_FLOAT32 = 1 };
 
 /* Collective: check path (prsvd_h5_check_output without others) and create the temporary
  * ".NAME.tmp.HOST.PID" beside it; the commit replaces an existing name only with force. */
-int prsvd_h5_writer_create(MPI_Comm comm, const char *path, int force, prsvd_h5_writer **w);
+PRSVD_API int prsvd_h5_writer_create(MPI_Comm comm, const char *path, int force, prsvd_h5_writer **w);
 /* Collective: a writer for the datasets `datasets` (NULL-terminated paths) of path, which may
  * already hold others: those are kept (copied into the temporary, io/h5update.c); an
  * existing dataset of that name is replaced only with force. */
-int prsvd_h5_writer_update(MPI_Comm comm, const char *path, const char *const *datasets, int force,
+PRSVD_API int prsvd_h5_writer_update(MPI_Comm comm, const char *path, const char *const *datasets, int force,
                            prsvd_h5_writer **w);
 /* Collective, before any work: the checks prsvd_h5_writer_update makes (path absent, or a
  * regular HDF5 file without those datasets unless force), and path none of `others`. */
-int prsvd_h5_check_update(MPI_Comm comm, const char *path, const char *const *datasets, int force,
+PRSVD_API int prsvd_h5_check_update(MPI_Comm comm, const char *path, const char *const *datasets, int force,
                           const struct prsvd_h5_role *others);
 /* Collective: a rows x cols dataset; chunk_rows = 0 means contiguous; gzip 0..9. */
-int prsvd_h5_matrix_create(prsvd_h5_writer *w, const char *name, int64_t rows, int64_t cols,
+PRSVD_API int prsvd_h5_matrix_create(prsvd_h5_writer *w, const char *name, int64_t rows, int64_t cols,
                            enum prsvd_h5_dtype dtype, int64_t chunk_rows, int64_t chunk_cols,
                            int gzip, prsvd_h5_matrix **mat);
 /* Collective: every rank calls (nrows may be 0); writes rows [row0, row0+nrows) from a
  * row-major buffer. */
-int prsvd_h5_matrix_write(prsvd_h5_matrix *mat, int64_t row0, int64_t nrows, const double *rows);
+PRSVD_API int prsvd_h5_matrix_write(prsvd_h5_matrix *mat, int64_t row0, int64_t nrows, const double *rows);
 /* Collective: the same from a column-major block with leading dimension ld. */
-int prsvd_h5_matrix_write_colmajor(prsvd_h5_matrix *mat, int64_t row0, int64_t nrows,
+PRSVD_API int prsvd_h5_matrix_write_colmajor(prsvd_h5_matrix *mat, int64_t row0, int64_t nrows,
                                    const double *data, int64_t ld);
-void prsvd_h5_matrix_close(prsvd_h5_matrix **mat);
+PRSVD_API void prsvd_h5_matrix_close(prsvd_h5_matrix **mat);
 /* Collective: a 1-D float64 dataset, values identical on every rank. */
-int prsvd_h5_write_vector(prsvd_h5_writer *w, const char *name, int64_t n, const double *x);
+PRSVD_API int prsvd_h5_write_vector(prsvd_h5_writer *w, const char *name, int64_t n, const double *x);
 /* Collective attributes on an object ("/" for the root); values identical on every rank. */
-int prsvd_h5_attr_string(prsvd_h5_writer *w, const char *obj, const char *name, const char *v);
-int prsvd_h5_attr_int(prsvd_h5_writer *w, const char *obj, const char *name, int64_t v);
-int prsvd_h5_attr_double(prsvd_h5_writer *w, const char *obj, const char *name, double v);
-int prsvd_h5_attr_doubles(prsvd_h5_writer *w, const char *obj, const char *name, int64_t n,
+PRSVD_API int prsvd_h5_attr_string(prsvd_h5_writer *w, const char *obj, const char *name, const char *v);
+PRSVD_API int prsvd_h5_attr_int(prsvd_h5_writer *w, const char *obj, const char *name, int64_t v);
+PRSVD_API int prsvd_h5_attr_double(prsvd_h5_writer *w, const char *obj, const char *name, double v);
+PRSVD_API int prsvd_h5_attr_doubles(prsvd_h5_writer *w, const char *obj, const char *name, int64_t n,
                           const double *v);
 /* Collective: close and rename into place (never over a name that appeared meanwhile unless
  * force); on failure the temporary is removed and the target left as it was. */
-int prsvd_h5_writer_commit(prsvd_h5_writer **w);
+PRSVD_API int prsvd_h5_writer_commit(prsvd_h5_writer **w);
 /* 1 once HDF5 failed to close a file (a full disk at the last moment): the program must then
  * end without MPI_Finalize, which would run HDF5's shutdown into that file and crash. */
-int prsvd_h5_close_failed(void);
+PRSVD_API int prsvd_h5_close_failed(void);
 /* Collective: close and remove the temporary. */
-void prsvd_h5_writer_abort(prsvd_h5_writer **w);
+PRSVD_API void prsvd_h5_writer_abort(prsvd_h5_writer **w);
 /* The temporary being written, or NULL: for a signal handler to unlink (async-signal-safe
  * read of a static buffer). */
-const char *prsvd_h5_pending_temp(void);
+PRSVD_API const char *prsvd_h5_pending_temp(void);
 /* After an output was renamed into place: the line saying so for a signal handler, else NULL. */
-const char *prsvd_h5_committed_note(void);
+PRSVD_API const char *prsvd_h5_committed_note(void);
 
 /* Checkpoints of a solve (struct prsvd_checkpointer) in an HDF5 file, saved atomically.
  * The identity (input path, size, mtime, shape, type, and the options string) must match on
@@ -161,28 +165,31 @@ struct prsvd_h5_checkpoint_spec {
   volatile int *stop;
 };
 /* Collective. */
-int prsvd_h5_checkpointer(MPI_Comm comm, const struct prsvd_h5_checkpoint_spec *spec,
+PRSVD_API int prsvd_h5_checkpointer(MPI_Comm comm, const struct prsvd_h5_checkpoint_spec *spec,
                           struct prsvd_checkpointer *cp);
-void prsvd_h5_checkpointer_free(struct prsvd_checkpointer *cp);
+PRSVD_API void prsvd_h5_checkpointer_free(struct prsvd_checkpointer *cp);
 /* Collective: remove the checkpoint after a successful run (absent is fine). */
-int prsvd_h5_checkpoint_remove(MPI_Comm comm, const char *path);
+PRSVD_API int prsvd_h5_checkpoint_remove(MPI_Comm comm, const char *path);
 /* Collective: like prsvd_h5_writer_create, but always replacing path (no --force check). */
-int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer **w);
+PRSVD_API int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer **w);
 
 /* Reading results back (verify, tests): attributes of the root group of FILE, not collective. */
-int prsvd_h5_read_attr_double(const char *file, const char *name, double *v);
+PRSVD_API int prsvd_h5_read_attr_double(const char *file, const char *name, double *v);
 /* Not collective: 1 if FILE holds a dataset at path (0 if not, or unreadable). */
-int prsvd_h5_has_dataset(const char *file, const char *path);
+PRSVD_API int prsvd_h5_has_dataset(const char *file, const char *path);
 /* Not collective: attribute `name` of object `obj` as doubles; *n = 0 if it is absent. */
-int prsvd_h5_read_attr_vector(const char *file, const char *obj, const char *name, int64_t *n,
+PRSVD_API int prsvd_h5_read_attr_vector(const char *file, const char *obj, const char *name, int64_t *n,
                               double **x);
 /* Not collective: a whole 1-D float64 dataset; *n is its length, *x allocated. */
-int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, double **x);
+PRSVD_API int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, double **x);
 
 /* Collective (rank 0 reads, every rank receives): the names of the groups directly under
  * `path` ("/" for the root) of FILE, in name order (io/h5groups.c).  Free with
  * prsvd_h5_free_names. */
-int prsvd_h5_list_groups(MPI_Comm comm, const char *file, const char *path, int *n, char ***names);
-void prsvd_h5_free_names(int n, char **names);
+PRSVD_API int prsvd_h5_list_groups(MPI_Comm comm, const char *file, const char *path, int *n, char ***names);
+PRSVD_API void prsvd_h5_free_names(int n, char **names);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

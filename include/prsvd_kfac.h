@@ -110,6 +110,8 @@ struct prsvd_kfac_params {
    .method = PRSVD_KFAC_REVD, .rank = 220, .oversample = 10, .power_iters = 4, .seed = 0,      \
    .factor_period = 10, .inverse_period = 50, .distribute_dim = 4096,                          \
    .memory = (int64_t)512 << 20, .sym_tol = 1e-8, .apply_through_vectors = 0}
+/* The same defaults as a function, for C++ before C++20 (see PRSVD_SVD_PARAMS_INIT). */
+PRSVD_API struct prsvd_kfac_params prsvd_kfac_params_default(void);
 
 /* What the object did, on this rank (times are this rank's own wall seconds). */
 struct prsvd_kfac_stats {
@@ -124,53 +126,53 @@ struct prsvd_kfac_stats {
 typedef struct prsvd_kfac prsvd_kfac;
 
 /* Collective over comm (duplicated inside). */
-int prsvd_kfac_create(MPI_Comm comm, prsvd_kfac **kf);
+PRSVD_API int prsvd_kfac_create(MPI_Comm comm, prsvd_kfac **kf);
 /* Not collective, but every rank must pass the same values.  Checked here (usage errors).
  * After a refresh a new damping (value, kind or pi_split) applies at once to the
  * decompositions in hand; the other parameters take effect at the next refresh. */
-int prsvd_kfac_set_params(prsvd_kfac *kf, const struct prsvd_kfac_params *params);
+PRSVD_API int prsvd_kfac_set_params(prsvd_kfac *kf, const struct prsvd_kfac_params *params);
 /* Not collective; every rank adds the same layers in the same order.  *layer receives the
  * layer's index (0, 1, ...).  Factors start at zero. */
-int prsvd_kfac_add_layer(prsvd_kfac *kf, int64_t d_in, int64_t d_out, int bias, int *layer);
+PRSVD_API int prsvd_kfac_add_layer(prsvd_kfac *kf, int64_t d_in, int64_t d_out, int bias, int *layer);
 /* Not collective: how messages name the layer (default "layer N"; at most 511 bytes kept). */
-int prsvd_kfac_set_layer_name(prsvd_kfac *kf, int layer, const char *name);
+PRSVD_API int prsvd_kfac_set_layer_name(prsvd_kfac *kf, int layer, const char *name);
 
 /* Not collective: add this rank's minibatch statistics of one layer, a (batch x d_in, row
  * stride lda) and g (batch x d_out, row stride ldg).  Calls add up until the next update. */
-int prsvd_kfac_accumulate(prsvd_kfac *kf, int layer, int64_t batch, const double *a, int64_t lda,
+PRSVD_API int prsvd_kfac_accumulate(prsvd_kfac *kf, int layer, int64_t batch, const double *a, int64_t lda,
                           const double *g, int64_t ldg);
 /* Collective: one MPI_Allreduce of every layer's accumulated statistics; each layer that
  * received samples on some rank gets F <- rho F + (1 - rho) F_batch, F_batch the average
  * over all samples of all ranks.  Fails if no layer received any. */
-int prsvd_kfac_update_factors(prsvd_kfac *kf);
+PRSVD_API int prsvd_kfac_update_factors(prsvd_kfac *kf);
 /* Collective: decompose every factor (spread over the ranks), broadcast, and set the
  * dampings.  Needs a factor update (or prsvd_kfac_set_factor) first. */
-int prsvd_kfac_refresh(prsvd_kfac *kf);
+PRSVD_API int prsvd_kfac_refresh(prsvd_kfac *kf);
 /* Collective, once per optimization step after accumulating if prsvd_kfac_wants_statistics
  * said so: update_factors every factor_period steps and refresh every inverse_period
  * steps (both at step 0), then advance the step counter. */
-int prsvd_kfac_step(prsvd_kfac *kf);
+PRSVD_API int prsvd_kfac_step(prsvd_kfac *kf);
 /* 1 if the coming prsvd_kfac_step updates the factors (the caller should accumulate). */
-int prsvd_kfac_wants_statistics(const prsvd_kfac *kf);
+PRSVD_API int prsvd_kfac_wants_statistics(const prsvd_kfac *kf);
 
 /* Not collective: out = (G + lambda_G I)^-1 grad (A + lambda_A I)^-1 for one layer, grad and
  * out d_out x d_a (row strides ldg, ldo; out may equal grad).  Needs a refresh first.  Forms
  * the dense damped power of a complete decomposition when it has none for the current damping
  * and power (see the top of this file); keeps a d_out x d_a workspace on the object. */
-int prsvd_kfac_precondition(prsvd_kfac *kf, int layer, const double *grad, int64_t ldg,
+PRSVD_API int prsvd_kfac_precondition(prsvd_kfac *kf, int layer, const double *grad, int64_t ldg,
                             double *out, int64_t ldo);
 /* Not collective: out = (G + lambda_G I)^(-1/p) grad (A + lambda_A I)^(-1/p), p >= 1
  * (Shampoo uses p = 4 with both sides). */
-int prsvd_kfac_precondition_root(prsvd_kfac *kf, int layer, double p, const double *grad,
+PRSVD_API int prsvd_kfac_precondition_root(prsvd_kfac *kf, int layer, double p, const double *grad,
                                  int64_t ldg, double *out, int64_t ldo);
 
 /* The rank that decomposes a factor at a refresh, or -1 when all ranks decompose it together
  * (depends only on the layers, the parameters, the number of ranks and which factors were
  * given as sources).  Not collective. */
-int prsvd_kfac_owner(const prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which, int *rank);
+PRSVD_API int prsvd_kfac_owner(const prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which, int *rank);
 /* Not collective: replace a factor (d x d row-major, symmetric) by the caller's, e.g. one
  * read from a file.  Before a refresh only the owner's copy matters. */
-int prsvd_kfac_set_factor(prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
+PRSVD_API int prsvd_kfac_set_factor(prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
                           const double *f, int64_t ld);
 /* Not collective, but every rank makes the same calls: the factor is the matrix src hands
  * out (e.g. an HDF5 dataset, include/prsvd_h5.h), never held whole; each refresh decomposes it
@@ -178,19 +180,19 @@ int prsvd_kfac_set_factor(prsvd_kfac *kf, int layer, enum prsvd_kfac_factor whic
  * params.memory bytes per rank.  src stays the caller's and must outlive the refreshes; the
  * factor takes no statistics (an update skips it).  With pi_split each refresh also reads
  * the diagonal (one more pass). */
-int prsvd_kfac_set_factor_source(prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
+PRSVD_API int prsvd_kfac_set_factor_source(prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
                                  prsvd_source *src);
 /* Lent until the next update or destroy: the current factor, d x d (symmetric). */
-int prsvd_kfac_get_factor(const prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
+PRSVD_API int prsvd_kfac_get_factor(const prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
                           int64_t *d, const double **f);
 /* Lent until the next refresh or destroy: the decomposition F ~ U diag(lambda) U^T (U
  * column-major d x r, lambda descending) and the damping in use. */
-int prsvd_kfac_get_inverse(const prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
+PRSVD_API int prsvd_kfac_get_inverse(const prsvd_kfac *kf, int layer, enum prsvd_kfac_factor which,
                            int64_t *d, int64_t *r, const double **u, const double **lambda,
                            double *damping);
-int prsvd_kfac_get_stats(const prsvd_kfac *kf, struct prsvd_kfac_stats *stats);
+PRSVD_API int prsvd_kfac_get_stats(const prsvd_kfac *kf, struct prsvd_kfac_stats *stats);
 /* Collective (frees the duplicated communicator).  Sets *kf to NULL; accepts NULL. */
-void prsvd_kfac_destroy(prsvd_kfac **kf);
+PRSVD_API void prsvd_kfac_destroy(prsvd_kfac **kf);
 
 /* ---- The pieces, usable alone ------------------------------------------------------ */
 
@@ -203,7 +205,7 @@ void prsvd_kfac_destroy(prsvd_kfac **kf);
  * Some BLACS builds initialise themselves collectively over MPI_COMM_WORLD on first use:
  * call prsvd_kfac_create (or prsvd_svd_create) on every rank before calling this on some
  * ranks only. */
-int prsvd_kfac_eigh(const struct prsvd_kfac_params *params, const char *name, int64_t n,
+PRSVD_API int prsvd_kfac_eigh(const struct prsvd_kfac_params *params, const char *name, int64_t n,
                     const double *f, int64_t ld, int64_t *r, double **u, double **lambda);
 /* Collective over comm: the same decomposition of the factor that src hands out (every rank
  * passes a source of the same matrix; symmetric PSD n x n) by all ranks of comm together: eig
@@ -212,12 +214,12 @@ int prsvd_kfac_eigh(const struct prsvd_kfac_params *params, const char *name, in
  * that streams src in row panels of params->memory bytes per rank (symmetry checked on
  * sampled pairs to params->sym_tol).  u and lambda are allocated on every rank and hold the
  * same bits everywhere.  Returns the same status on every rank. */
-int prsvd_kfac_eigh_source(MPI_Comm comm, const struct prsvd_kfac_params *params, prsvd_source *src,
+PRSVD_API int prsvd_kfac_eigh_source(MPI_Comm comm, const struct prsvd_kfac_params *params, prsvd_source *src,
                            int64_t *r, double **u, double **lambda);
 /* Not collective: x <- (U diag(lambda) U^T + delta I)^s x for m vectors of length n, vector j
  * at x + j * ldx (x column-major n x m).  delta > 0; U n x r column-major.  When r = n the
  * exact U (lambda + delta)^s U^T is applied. */
-int prsvd_kfac_apply_power(int64_t n, int64_t r, const double *u, const double *lambda,
+PRSVD_API int prsvd_kfac_apply_power(int64_t n, int64_t r, const double *u, const double *lambda,
                            double delta, double s, int64_t m, double *x, int64_t ldx);
 
 #ifdef __cplusplus

@@ -18,6 +18,10 @@
 
 #include "prsvd.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 enum prsvd_spectrum { PRSVD_SPECTRUM_POLY, PRSVD_SPECTRUM_EXP, PRSVD_SPECTRUM_LOWRANK_NOISE };
 
 struct prsvd_planted_params {
@@ -31,10 +35,13 @@ struct prsvd_planted_params {
 };
 
 /* Parse "poly" | "exp" | "lowrank-noise". */
-int prsvd_spectrum_parse(const char *name, enum prsvd_spectrum *out);
+PRSVD_API int prsvd_spectrum_parse(const char *name, enum prsvd_spectrum *out);
 /* sigma_j, j = 0..min(m,n)-1 (1-based in the formulas). */
-double prsvd_planted_sigma(const struct prsvd_planted_params *p, int64_t j);
+PRSVD_API double prsvd_planted_sigma(const struct prsvd_planted_params *p, int64_t j);
 /* A source producing the planted matrix (every rank may create one). */
-int prsvd_source_planted(const struct prsvd_planted_params *p, prsvd_source **src);
+PRSVD_API int prsvd_source_planted(const struct prsvd_planted_params *p, prsvd_source **src);
 
+#ifdef __cplusplus
+}
+#endif
 #endif

@@ -68,24 +68,18 @@ struct prsvd_kfac {
 
 static const char *factor_label[2] = {"A", "G"};
 
-/* An MPI call inside a function that cleans up at done: */
-#define PRSVD_MPI_TRY(call)                                                          \
-  do {                                                                               \
-    int mpi_rc_ = (call);                                                            \
-    if (mpi_rc_ != MPI_SUCCESS) {                                                    \
-      status = prsvd_mpi_check(mpi_rc_, __FILE__, __LINE__, __func__, #call);        \
-      goto done;                                                                     \
-    }                                                                                \
-  } while (0)
+struct prsvd_kfac_params prsvd_kfac_params_default(void) {
+  const struct prsvd_kfac_params init = PRSVD_KFAC_PARAMS_INIT;
+  return init;
+}
 
 int prsvd_kfac_create(MPI_Comm comm, prsvd_kfac **out) {
-  static const struct prsvd_kfac_params init = PRSVD_KFAC_PARAMS_INIT;
   int status = PRSVD_OK;
   prsvd_kfac *kf = NULL;
   prsvd_svd *warm = NULL;
   *out = NULL;
   PRSVD_ALLOC(kf, 1);
-  kf->params = init;
+  kf->params = prsvd_kfac_params_default();
   kf->comm = MPI_COMM_NULL;
   PRSVD_MPI_TRY(MPI_Comm_dup(comm, &kf->comm));
   MPI_Comm_rank(kf->comm, &kf->rank);

@@ -13,13 +13,17 @@
 #include "rng.h"
 #include "svd_impl.h"
 
+struct prsvd_svd_params prsvd_svd_params_default(void) {
+  const struct prsvd_svd_params init = PRSVD_SVD_PARAMS_INIT;
+  return init;
+}
+
 int prsvd_svd_create(MPI_Comm comm, prsvd_svd **out) {
   int status = PRSVD_OK;
   prsvd_svd *svd = NULL;
-  static const struct prsvd_svd_params init = PRSVD_SVD_PARAMS_INIT;
   *out = NULL;
   PRSVD_ALLOC(svd, 1);
-  svd->params = init;
+  svd->params = prsvd_svd_params_default();
   svd->comm = MPI_COMM_NULL;
   PRSVD_MPI(MPI_Comm_dup(comm, &svd->comm));
   PRSVD_TRY(prsvd_grid_create(svd->comm, &svd->grid));

@@ -410,6 +410,103 @@ START_TEST(svd_rejects_bad_rank) {
 }
 END_TEST
 
+/* The gathered U or V of svd on rank root (PRSVD_ALL_RANKS: every rank) equals, bit for bit,
+ * the blocks every rank holds (summed into place: x + 0 is exact). */
+static void gathered_equals_blocks(const prsvd_svd *svd, int which_v, int root, int64_t rows,
+                                   int64_t k) {
+  int rank;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  const double *block;
+  double *full = NULL, *ref = calloc((size_t)(rows * k), sizeof(double));
+  int64_t r0, lr, ld, grows = -1, gld = -1;
+  if (which_v) {
+    ck_assert_int_eq(prsvd_svd_get_v(svd, &block, &r0, &lr, &ld), 0);
+    ck_assert_int_eq(prsvd_svd_gather_v(svd, root, &full, &grows, &gld), 0);
+  } else {
+    ck_assert_int_eq(prsvd_svd_get_u(svd, &block, &r0, &lr, &ld), 0);
+    ck_assert_int_eq(prsvd_svd_gather_u(svd, root, &full, &grows, &gld), 0);
+  }
+  for (int64_t j = 0; j < k; j++)
+    for (int64_t i = 0; i < lr; i++) ref[j * rows + r0 + i] = block[j * ld + i];
+  MPI_Allreduce(MPI_IN_PLACE, ref, (int)(rows * k), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+  ck_assert_int_eq(grows, rows);
+  ck_assert_int_eq(gld, rows);
+  if (root == PRSVD_ALL_RANKS || root == rank) {
+    ck_assert_ptr_nonnull(full);
+    for (int64_t t = 0; t < rows * k; t++) ck_assert_double_eq(full[t], ref[t]);
+  } else {
+    ck_assert_ptr_null(full);
+  }
+  prsvd_svd_free_gathered(&full);
+  ck_assert_ptr_null(full);
+  free(ref);
+}
+
+/* prsvd_svd_gather_u/v against the distributed blocks: on rank 0, the last rank and every rank,
+ * after solves on every pr x pc grid of this many ranks (V then lives on the by_cols grid,
+ * whose rank order differs), and for a symmetric method (V = U); the errors: no result yet, a
+ * root that is no rank (on every rank alike, nothing allocated). */
+START_TEST(svd_gather) {
+  const int64_t m = 91, n = 37, k = 5;
+  struct prsvd_planted_params pp = {
+      .rows = m, .cols = n, .spectrum = PRSVD_SPECTRUM_EXP, .decay = 0.2, .seed = 5};
+  prsvd_source *gen = NULL, *mem = NULL;
+  double *a = malloc(sizeof(double) * m * m), *u = NULL;
+  int nprocs;
+  int64_t rows, ld;
+  MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
+  ck_assert_int_eq(prsvd_source_planted(&pp, &gen), 0);
+  ck_assert_int_eq(prsvd_source_read(gen, 0, m, a), 0);
+  ck_assert_int_eq(prsvd_source_memory(m, n, a, n, &mem), 0);
+  prsvd_svd *svd = NULL;
+  struct prsvd_svd_params prm = prsvd_svd_params_default();
+  prm.rank = k;
+  ck_assert_int_eq(prsvd_svd_create(MPI_COMM_WORLD, &svd), 0);
+  ck_assert_int_eq(prsvd_svd_gather_u(svd, 0, &u, &rows, &ld), PRSVD_ERR_USAGE);
+  ck_assert_ptr_null(u);
+  for (int pc = 1; pc <= nprocs; pc++) {
+    if (nprocs % pc) continue;
+    prm.grid_rows = nprocs / pc, prm.grid_cols = pc;
+    ck_assert_int_eq(prsvd_svd_set_params(svd, &prm), 0);
+    ck_assert_int_eq(prsvd_svd_solve(svd, mem), 0);
+    const int roots[3] = {0, nprocs - 1, PRSVD_ALL_RANKS};
+    for (int r = 0; r < 3; r++) {
+      gathered_equals_blocks(svd, 0, roots[r], m, k);
+      gathered_equals_blocks(svd, 1, roots[r], n, k);
+    }
+  }
+  ck_assert_int_eq(prsvd_svd_gather_u(svd, nprocs, &u, &rows, &ld), PRSVD_ERR_USAGE);
+  ck_assert_ptr_null(u);
+  ck_assert_ptr_nonnull(strstr(prsvd_error_message(), "cannot gather U on rank"));
+  ck_assert_int_eq(prsvd_svd_gather_v(svd, -2, &u, &rows, &ld), PRSVD_ERR_USAGE);
+  ck_assert_ptr_null(u);
+  prsvd_source_destroy(&mem);
+  prsvd_source_destroy(&gen);
+
+  /* symmetric PSD, Nystrom: V is U */
+  pp.cols = m, pp.symmetric = 1;
+  ck_assert_int_eq(prsvd_source_planted(&pp, &gen), 0);
+  ck_assert_int_eq(prsvd_source_read(gen, 0, m, a), 0);
+  ck_assert_int_eq(prsvd_source_memory(m, m, a, m, &mem), 0);
+  prm = prsvd_svd_params_default();
+  prm.rank = k, prm.method = PRSVD_METHOD_NYSTROM;
+  ck_assert_int_eq(prsvd_svd_set_params(svd, &prm), 0);
+  ck_assert_int_eq(prsvd_svd_solve(svd, mem), 0);
+  double *v = NULL;
+  ck_assert_int_eq(prsvd_svd_gather_u(svd, PRSVD_ALL_RANKS, &u, &rows, &ld), 0);
+  ck_assert_int_eq(prsvd_svd_gather_v(svd, PRSVD_ALL_RANKS, &v, &rows, &ld), 0);
+  ck_assert_int_eq(rows, m);
+  for (int64_t t = 0; t < m * k; t++) ck_assert_double_eq(u[t], v[t]);
+  prsvd_svd_free_gathered(&u);
+  prsvd_svd_free_gathered(&v);
+  prsvd_svd_free_gathered(NULL);
+  prsvd_svd_destroy(&svd);
+  prsvd_source_destroy(&mem);
+  prsvd_source_destroy(&gen);
+  free(a);
+}
+END_TEST
+
 int main(int argc, char **argv) {
   int provided, rank;
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
@@ -431,6 +528,7 @@ int main(int argc, char **argv) {
   tcase_add_test(t, svd_exact_rank);
   tcase_add_test(t, svd_grid2d);
   tcase_add_test(t, svd_rejects_bad_rank);
+  tcase_add_test(t, svd_gather);
   suite_add_tcase(s, t);
   SRunner *sr = srunner_create(s);
   srunner_set_fork_status(sr, CK_NOFORK);
