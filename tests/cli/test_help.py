@@ -154,6 +154,9 @@ def test_man_page():
     listed = set(re.findall(r"\n\.B (\d+)(?:, (\d+))?\n", status))
     listed = {c for pair in listed for c in pair if c}
     check("EXIT STATUS lists the exit codes of prsvd --help", codes == listed, f"{sorted(codes)} vs {sorted(listed)}")
+    usage = open(os.path.join(SRC, "docs", "usage.md")).read().split("## Exit codes", 1)[1].split("\n## ", 1)[0]
+    table = {c for row in re.findall(r"^\| ([\d, ]+) \|", usage, re.M) for c in re.findall(r"\d+", row)}
+    check("docs/usage.md's exit code table has the same codes", codes == table, f"{sorted(codes)} vs {sorted(table)}")
     # environment: every PRSVD_ variable the sources read, but the test hooks
     env = src.split(".SH ENVIRONMENT", 1)[1].split(".SH", 1)[0]
     read = set()
