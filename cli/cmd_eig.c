@@ -48,7 +48,12 @@ static const struct prsvd_command_doc eig_doc = {
     "the stable shifted Nystrom approximation of a positive-semidefinite A from one pass\n"
     "(Tropp et al. 2017); revd: HMT Alg. 5.3 for any symmetric A, the k eigenvalues of\n"
     "largest magnitude.  Symmetry is checked on 1000 sampled pairs during the first pass.",
-    1};
+    1,
+    "# the 100 leading eigenpairs of a PSD Gram matrix, in one pass\n"
+    "mpirun -n 4 prsvd eig gram.h5:/G -k 100 -o eig.h5\n"
+    "# any symmetric matrix: the 20 eigenvalues of largest magnitude\n"
+    "prsvd eig sym.h5:/A -k 20 --method revd -q 2 -o eig.h5",
+    0};
 
 static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o, const char *file,
                      const char *dataset, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st) {

@@ -45,7 +45,12 @@ static const struct prsvd_command_doc gen_doc = {
     "reflections H), generated in parallel and never held whole.  The exact singular values\n"
     "are stored as the dataset attribute 'singular_values' (poly, exp, and lowrank-noise with\n"
     "--noise 0).  FILE is created (temporary + rename); an existing FILE needs --force.",
-    1};
+    1,
+    "# 100000 x 4000, singular values 1/j, in gzip-compressed chunks\n"
+    "prsvd gen t.h5:/A --rows 100000 --cols 4000 --chunk 1000x500 --gzip 4\n"
+    "# a symmetric positive-semidefinite test matrix for prsvd eig\n"
+    "prsvd gen gram.h5:/G --rows 2000 --cols 2000 --symmetric psd",
+    0};
 
 static int parse_chunk(const char *text, int64_t *r, int64_t *c) {
   char *end;

@@ -44,7 +44,12 @@ static const struct prsvd_command_doc import_doc = {
     "'fashion-mnist': Debian's dataset-fashion-mnist, the 60000 training then 10000 test\n"
     "images as a 70000 x 784 dataset and their labels as 70000 x 1 'labels' beside it.\n"
     "FILE is created (temporary + rename); an existing FILE needs --force.",
-    1};
+    1,
+    "# Fashion-MNIST (Debian's dataset-fashion-mnist) as 70000 x 784 float32\n"
+    "prsvd import fashion-mnist -o fashion.h5:/X\n"
+    "# a 2-D NumPy array (numpy.save)\n"
+    "prsvd import data.npy -o data.h5:/X",
+    0};
 
 /* A matrix read for the import: a chain of idx files in row order (rank 0 only), or a .npy
  * file (every rank). */

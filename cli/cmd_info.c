@@ -14,7 +14,7 @@ struct info_opts {
 
 #define O(f) offsetof(struct info_opts, f)
 static const struct prsvd_option info_options[] = {
-    {"rank", 'k', PRSVD_OPT_INT, "K", "0", 0, 1e12, 0, "also estimate passes, memory and flops of an svd at this rank", O(rank)},
+    {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 0, 1e12, 0, "also estimate passes, memory and flops of an svd at this rank", O(rank)},
     {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "oversampling of that svd", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations of that svd", O(power_iters)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank panel budget of that svd", O(memory)},
@@ -32,7 +32,12 @@ static const struct prsvd_command_doc info_doc = {
     "way `prsvd svd` would stream it with these --panels, --read and --memory.  With -k, the\n"
     "passes, panel rows, per-rank memory and flops that `prsvd svd` would need on the ranks\n"
     "of this run.",
-    1};
+    1,
+    "# shape, type, layout, chunks and filters\n"
+    "prsvd info data.h5:/X\n"
+    "# what an svd at k = 100 costs on 4 ranks: passes, memory, flops\n"
+    "mpirun -n 4 prsvd info data.h5:/X -k 100",
+    0};
 
 int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   int status;

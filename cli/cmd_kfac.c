@@ -49,7 +49,7 @@ static const struct prsvd_option kfac_options[] = {
 #undef O
 
 static const struct prsvd_command_doc kfac_doc = {
-    "kfac", "FACTORS.h5 -o INVERSES.h5 [--method M] [--rank R] [--damping D] [options]",
+    "kfac", "FACTORS.h5 -o INVERSES.h5 [--method M] [-k R] [options]",
     "Eigendecompositions of K-FAC Kronecker factors: FACTORS.h5 holds one group per layer\n"
     "with square symmetric PSD datasets A (inputs) and G (output gradients).  Each factor is\n"
     "decomposed on one rank (greedy balance by cost) and written to INVERSES.h5 as\n"
@@ -58,7 +58,12 @@ static const struct prsvd_command_doc kfac_doc = {
     "+ damping^-1 I.  Factors of dimension >= --distribute-dim are decomposed by all ranks\n"
     "together (eig: ScaLAPACK PDSYEVD; revd, nystrom, rsvd: distributed sketches streaming the\n"
     "factor from the file in --memory panels, as they do any factor larger than --memory).",
-    1};
+    1,
+    "# rank-64 eigendecompositions of every layer's A and G, 4 ranks\n"
+    "mpirun -n 4 prsvd kfac factors.h5 -k 64 -o inverses.h5\n"
+    "# exact eigenpairs (LAPACK dsyevd) of two layers only\n"
+    "prsvd kfac factors.h5 --method eig --layers fc1,fc2 -o inverses.h5",
+    0};
 
 static const char *factor_name[2] = {"A", "G"};
 

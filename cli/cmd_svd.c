@@ -20,34 +20,46 @@ struct svd_opts {
   int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose;
 };
 
+/* svd and pca share this table.  pca takes neither the single-pass nor the fixed-accuracy
+ * methods (centering runs with subspace iteration only), nor --transpose or --panels (PCA
+ * streams the samples as stored rows), nor --center (implied): those entries are SVD's
+ * alone, and an option worded for PCA has an entry of its own. */
+enum { SVD = 1, PCA = 2 };
+#define SVD_ONLY PRSVD_OPT_FOR(SVD)
+#define PCA_ONLY PRSVD_OPT_FOR(PCA)
 #define O(f) offsetof(struct svd_opts, f)
 static const struct prsvd_option svd_options[] = {
-    {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, 0, "singular triplets to compute, 1..min(m, n) (required unless --tol)", O(rank)},
+    {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, SVD_ONLY, "singular triplets to compute, 1..min(m, n) (required unless --tol)", O(rank)},
+    {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, PCA_ONLY | PRSVD_OPT_REQUIRED, "principal components to compute, 1..min(m, n)", O(rank)},
     {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns (reduced if k + p > min(m, n))", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations; the run reads A q + 1 times", O(power_iters)},
-    {"passes", 0, PRSVD_OPT_INT, "N", NULL, 1, 101, 0, "reads of A instead of -q (N = q + 1); 1 = single-pass sketch", O(passes)},
-    {"onepass-method", 0, PRSVD_OPT_STRING, "M", "three", 0, 0, 0, "with --passes 1: three (TYUC 2019), two (TYUC 2017) or hmt", O(onepass_method)},
-    {"sketch", 0, PRSVD_OPT_STRING, "KIND", "gaussian", 0, 0, 0, "single-pass test matrices: gaussian or sparse (sign maps)", O(sketch)},
-    {"range-dim", 0, PRSVD_OPT_INT, "KS", NULL, 1, 1e9, 0, "single pass: range/co-range sketch size (default 2k + 1)", O(range_dim)},
-    {"core-dim", 0, PRSVD_OPT_INT, "S", NULL, 1, 1e9, 0, "single pass: core sketch size (default 2 KS + 1)", O(core_dim)},
-    {"sketch-memory", 0, PRSVD_OPT_SIZE, "SIZE", NULL, 1, 0, 0, "with --passes 1: KS and S from this storage for Y, X, Z (TYUC 2019 eq. 5.6)", O(sketch_memory)},
-    {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, 0, "fixed accuracy: smallest rank with ||A - USV^T||_F <= EPS ||A||_F (adds blocks until met; with --passes N: within N passes)", O(tol)},
-    {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, 0, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
-    {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, 0, "with --tol: columns added per step (without --passes: -q power iterations each)", O(block)},
+    {"passes", 0, PRSVD_OPT_INT, "N", NULL, 1, 101, SVD_ONLY, "reads of A instead of -q (N = q + 1); --passes 1: single-pass sketches", O(passes)},
+    {"passes", 0, PRSVD_OPT_INT, "N", NULL, 2, 101, PCA_ONLY, "reads of A instead of -q (N = q + 1 >= 2)", O(passes)},
+    {"onepass-method", 0, PRSVD_OPT_STRING, "M", "three", 0, 0, SVD_ONLY, "with --passes 1: three (TYUC 2019), two (TYUC 2017) or hmt", O(onepass_method)},
+    {"sketch", 0, PRSVD_OPT_STRING, "KIND", "gaussian", 0, 0, SVD_ONLY, "single-pass test matrices: gaussian or sparse (sign maps)", O(sketch)},
+    {"range-dim", 0, PRSVD_OPT_INT, "KS", NULL, 1, 1e9, SVD_ONLY, "single pass: range/co-range sketch size (default 2k+1)", O(range_dim)},
+    {"core-dim", 0, PRSVD_OPT_INT, "S", NULL, 1, 1e9, SVD_ONLY, "single pass: core sketch size (default 2KS+1)", O(core_dim)},
+    {"sketch-memory", 0, PRSVD_OPT_SIZE, "SIZE", NULL, 1, 0, SVD_ONLY, "with --passes 1: KS and S from this storage for Y, X, Z (TYUC 2019 eq. 5.6)", O(sketch_memory)},
+    {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, SVD_ONLY, "fixed accuracy: the smallest rank with ||A - USV^T||_F <= EPS ||A||_F (adds blocks until met; with --passes N: within N passes)", O(tol)},
+    {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, SVD_ONLY, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
+    {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, SVD_ONLY, "with --tol: columns added per step (without --passes: -q power iterations each)", O(block)},
     PRSVD_OPT_CHECKPOINT(struct svd_opts),
-    {"transpose", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "decompose A^T: the stored rows become V's, without a copy", O(transpose)},
+    {"transpose", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, SVD_ONLY, "decompose A^T: the stored rows become V's, without a copy", O(transpose)},
     {"no-prefetch", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "read panels on the main thread (default: a reader thread, two panels in --memory)", O(no_prefetch)},
-    {"center", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "subtract the column means implicitly (PCA; prsvd pca implies it)", O(center)},
-    {"scale", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: divide columns by their standard deviations", O(scale)},
-    {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "with --center: also write /scores = U S (m x k)", O(scores)},
+    {"center", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, SVD_ONLY, "subtract the column means implicitly (PCA; prsvd pca implies it)", O(center)},
+    {"scale", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, SVD_ONLY, "with --center: divide columns by their standard deviations", O(scale)},
+    {"scale", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "divide columns by their standard deviations, which the first pass learns (needs q >= 1); writes /scale", O(scale)},
+    {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, SVD_ONLY, "with --center: also write /scores = U S (m x k)", O(scores)},
+    {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "also write /scores = U S (m x k)", O(scores)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
-    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G suffixes); panels stay near 4 MiB", O(memory)},
-    {"grid", 0, PRSVD_OPT_STRING, "PRxPC", "auto", 0, 0, 0, "process grid, PR PC = ranks: rank (i, j) reads row block i, column block j, holds n/PC rows of X (subspace iteration, row panels); auto: Px1 unless X (n x (k+p+10) doubles) exceeds --memory, then the smallest PC that fits", O(grid)},
+    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G, T suffixes); panels stay near 4 MiB", O(memory)},
+    {"grid", 0, PRSVD_OPT_STRING, "PRxPC", "auto", 0, 0, 0, "process grid of PR x PC ranks: rank (i, j) reads row block i, column block j and holds n/PC rows of X (subspace iteration, row panels); auto: P x 1 unless X (n x (k+p+10) doubles) exceeds --memory, then the smallest PC that fits", O(grid)},
     PRSVD_OPT_PRECISION(struct svd_opts),
     PRSVD_OPT_READ(struct svd_opts),
-    PRSVD_OPT_PANELS(struct svd_opts),
+    PRSVD_OPT_PANELS_FOR(struct svd_opts, SVD_ONLY),
     PRSVD_OPT_MPIIO_HINT(struct svd_opts),
-    {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
+    {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, SVD_ONLY | PRSVD_OPT_REQUIRED, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
+    {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, PCA_ONLY | PRSVD_OPT_REQUIRED, "output file: /U, /S, /V and the PCA datasets above", O(output)},
     PRSVD_OPT_FORCE(struct svd_opts),
     PRSVD_OPT_JSON(struct svd_opts),
     PRSVD_OPT_PROGRESS(struct svd_opts),
@@ -64,9 +76,18 @@ static const struct prsvd_command_doc svd_doc = {
     "sketches); --tol chooses the rank for an accuracy, adding blocks to the basis until it\n"
     "is met (exit 8 if --max-rank is reached first, the partial result written).  Run under\n"
     "mpirun to use many ranks: each reads its own rows; the result does not depend on the\n"
-    "number of ranks.",
-    1};
-
+    "number of ranks.  FILE may be HDF5, NetCDF-4, AnnData .h5ad (CSR or CSC), 10x or MATLAB\n"
+    "v7.3.",
+    1,
+    "# the 100 leading singular triplets, 4 ranks\n"
+    "mpirun -n 4 prsvd svd data.h5:/X -k 100 -o svd.h5\n"
+    "# one read of A: single-pass sketches\n"
+    "mpirun -n 4 prsvd svd data.h5:/X -k 100 --passes 1 -o svd.h5\n"
+    "# the rank for an accuracy: ||A - U S V^T||_F <= 1e-3 ||A||_F\n"
+    "mpirun -n 4 prsvd svd data.h5:/X --tol 1e-3 -o svd.h5\n"
+    "# may be stopped: SIGUSR1 saves and exits 99, a rerun resumes\n"
+    "prsvd svd data.h5:/X -k 100 --checkpoint svd.ckpt -o svd.h5",
+    SVD};
 static const char *method_name(const struct prsvd_svd_params *prm) {
   static const char *const names[] = {"subspace", "onepass-three", "onepass-two", "onepass-hmt", "qb-fp", "qb-ei"};
   if (prm->method == PRSVD_METHOD_SUBSPACE) return names[0];
@@ -88,11 +109,17 @@ static const struct prsvd_command_doc pca_doc = {
     "pca", "FILE.h5:/DATASET -k K -o OUT.h5 [options]",
     "Principal components of the m samples (rows) x n features (columns) dataset: the\n"
     "randomized SVD of A - 1 mu^T (with --scale, of (A - 1 mu^T) D^-1), centered implicitly:\n"
-    "the means come from the first pass, no extra pass, never a dense copy.  Writes\n"
-    "scikit-learn's PCA vocabulary (/components, /explained_variance,\n"
-    "/explained_variance_ratio, /mean, /singular_values, /scores with --scores) beside\n"
-    "/U, /S, /V.  The svd options apply.",
-    1};
+    "the means come from the first pass, no extra pass, never a dense copy, also for sparse\n"
+    "input (AnnData .h5ad CSR).  Writes scikit-learn's PCA vocabulary (/components,\n"
+    "/explained_variance, /explained_variance_ratio, /mean, /singular_values, /scale with\n"
+    "--scale, /scores with --scores) beside /U, /S, /V, with components signed as\n"
+    "scikit-learn's.  Subspace iteration only; prsvd svd --center is the same computation.",
+    1,
+    "# 50 components of an AnnData matrix (cells x genes), with scores\n"
+    "mpirun -n 4 prsvd pca cells.h5ad:/X -k 50 --scores -o pca.h5\n"
+    "# standardized PCA (of the correlation matrix), 3 power iterations\n"
+    "prsvd pca data.h5:/X -k 20 -q 3 --scale -o pca.h5",
+    PCA};
 
 /* /components, /explained_variance(_ratio), /mean, /singular_values, /scale, /scores */
 static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o, int64_t m, int64_t n,

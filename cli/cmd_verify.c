@@ -30,7 +30,10 @@ static const struct prsvd_command_doc verify_doc = {
     "carries a planted 'singular_values' attribute (prsvd gen), also compare S with it and\n"
     "the residual with the optimal ||A - A_k||_F.  Understands eig outputs (/U, /L) and PCA\n"
     "outputs (/mean, /scale: the residual of the centered, scaled matrix).",
-    2};
+    2,
+    "# the residual and orthogonality of an svd, pca or eig output\n"
+    "mpirun -n 4 prsvd verify data.h5:/X svd.h5",
+    0};
 
 struct verify_result {
   double norm_a, residual, orth_u, orth_v, sv_err, optimal;

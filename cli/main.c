@@ -1,4 +1,6 @@
 /* prsvd: initialise MPI, dispatch to a subcommand from the table, finalise. */
+#define _GNU_SOURCE /* RTLD_DEFAULT */
+#include <dlfcn.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +11,7 @@
 #include "cli.h"
 #include "config.h"
 #include "error.h"
+#include "options.h"
 #include "slurm_check.h"
 
 static const struct {
@@ -16,27 +19,47 @@ static const struct {
   prsvd_cmd_fn fn;
   const char *summary;
 } commands[] = {
-    {"svd", cmd_svd, "truncated SVD of an HDF5 dataset: A ~ U diag(S) V^T"},
-    {"eig", cmd_eig, "eigendecomposition of a symmetric (PSD: Nystrom) dataset: A ~ U diag(L) U^T"},
-    {"kfac", cmd_kfac, "eigendecompositions of K-FAC Kronecker factors for damped inverses"},
-    {"pca", cmd_pca, "principal components, centering implicitly (scikit-learn's PCA outputs)"},
+    {"svd", cmd_svd, "truncated SVD of a dataset: A ~ U diag(S) V^T"},
+    {"pca", cmd_pca, "principal components, centered implicitly (scikit-learn's outputs)"},
+    {"eig", cmd_eig, "eigenpairs of a symmetric dataset (PSD: Nystrom): A ~ U diag(L) U^T"},
+    {"kfac", cmd_kfac, "eigendecompositions of K-FAC Kronecker factors: damped inverses"},
     {"info", cmd_info, "shape, type, chunks and filters of a dataset; the cost of a run"},
-    {"verify", cmd_verify, "residual and orthogonality of an svd output, in one pass"},
+    {"verify", cmd_verify, "residual and orthogonality of an svd, pca or eig output"},
     {"gen", cmd_gen, "write a test matrix with a planted singular spectrum"},
     {"import", cmd_import, "an idx(.gz) or .npy file, or Fashion-MNIST, as an HDF5 dataset"},
 };
 #define N_COMMANDS (int)(sizeof commands / sizeof commands[0])
 
+/* prsvd --help: the commands from the table (tools/man.sh reads them from here) */
 static void usage(FILE *f) {
-  fprintf(f, "usage: prsvd COMMAND [options]   (mpirun -n P prsvd ... to run on P ranks)\n\n");
-  fprintf(f, "Randomized truncated SVD of matrices too large for memory, streamed from HDF5.\n\n");
-  fprintf(f, "commands:\n");
+  fprintf(f, "usage: prsvd COMMAND [options]\n"
+             "       mpirun -n P prsvd COMMAND [options]    (P ranks; under SLURM, srun)\n\n");
+  prsvd_help_wrap(f,
+                  "Randomized truncated SVD, PCA and symmetric eigendecompositions of matrices too "
+                  "large for memory, streamed from HDF5 (also NetCDF-4, AnnData .h5ad, 10x and "
+                  "MATLAB v7.3 files) in row panels of a memory budget, on 1 to N MPI ranks.",
+                  0, 0);
+  fprintf(f, "\ncommands:\n");
   for (int i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
-  fprintf(f, "\n  prsvd COMMAND --help   options of one command\n");
+  fprintf(f, "\n  prsvd COMMAND --help   options and examples of one command\n");
   fprintf(f, "  prsvd --version        versions of prsvd and the libraries it runs with\n");
+  fprintf(f, "\nexamples:\n"
+             "  # a 20000 x 1000 test matrix, its rank-10 SVD on 2 ranks, and a check\n"
+             "  prsvd gen test.h5:/A --rows 20000 --cols 1000\n"
+             "  mpirun -n 2 prsvd svd test.h5:/A -k 10 -o svd.h5\n"
+             "  mpirun -n 2 prsvd verify test.h5:/A svd.h5\n");
   fprintf(f, "\nexit codes: 0 ok, 1 usage, 2 bad input, 3 output, 4 numerical, 5 MPI, 6 memory,\n");
   fprintf(f, "            7 internal, 8 --tol not reached, 99 checkpointed (rerun to resume),\n");
   fprintf(f, "            130 interrupted (SIGINT), 143 terminated (SIGTERM), 138 SIGUSR1\n");
+}
+
+/* The BLAS's own description when it is OpenBLAS (openblas_get_config, found at run time so
+ * that another BLAS links as well), else the package configure found (ScaLAPACK's too: it
+ * has no version function). */
+static void blas_version(void) {
+  char *(*config)(void) = (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_config");
+  if (config) printf("  BLAS       %s\n", config()); /* names the core DYNAMIC_ARCH chose */
+  else printf("  BLAS       %s; %s\n", PRSVD_BLAS_VERSION, PRSVD_BLAS_LIBS);
 }
 
 static void version(void) {
@@ -47,11 +70,12 @@ static void version(void) {
   if (nl) *nl = '\0';
   char *comma = strchr(mpi, ',');
   if (comma) *comma = '\0';
+  const char *h5 = prsvd_h5_version(); /* "HDF5 1.10.8" */
   printf("prsvd %s\n", PACKAGE_VERSION);
   printf("  MPI        %s\n", mpi);
-  printf("  %s\n", prsvd_h5_version());
-  printf("  ScaLAPACK  %s\n", PRSVD_SCALAPACK_LIBS);
-  printf("  BLAS       %s\n", PRSVD_BLAS_LIBS);
+  printf("  HDF5       %s\n", strncmp(h5, "HDF5 ", 5) ? h5 : h5 + 5);
+  printf("  ScaLAPACK  %s; %s\n", PRSVD_SCALAPACK_VERSION, PRSVD_SCALAPACK_LIBS);
+  blas_version();
 }
 
 static void command_line(int argc, char **argv, char *buf, size_t len) {

@@ -1,8 +1,11 @@
 /*
- * Options declared once, in a table per subcommand: type, default, bounds and help.  The
- * same table parses argv, prints --help, and is what tests/cli/help.golden checks.
- * Unknown options, missing values, bad numbers and out-of-range values are usage errors
- * (PRSVD_ERR_USAGE) naming the option.
+ * Options declared once, in a table per subcommand: type, default, bounds, help, and which
+ * commands take it when commands share a table (svd and pca).  The same table parses argv,
+ * prints --help (checked by tests/cli/CMD-help.golden), the man page's OPTIONS
+ * (tools/man.sh) and docs/options.md (tools/options-md.sh).  An option a command does not
+ * take is unknown to it, in its parsing and its help alike.  Unknown options, missing
+ * values, bad numbers and out-of-range values are usage errors (PRSVD_ERR_USAGE) naming the
+ * option.
  */
 #ifndef PRSVD_OPTIONS_H
 #define PRSVD_OPTIONS_H
@@ -34,11 +37,15 @@ struct prsvd_option {
   const char *metavar;        /* "K", "SIZE", ... */
   const char *def;            /* default as text, NULL for none */
   double min, max;            /* bounds for numbers (inclusive) */
-  int required;
+  int flags;                  /* PRSVD_OPT_REQUIRED, PRSVD_OPT_FOR(commands) */
   const char *help;
   size_t offset;              /* where the value goes in the caller's struct */
 };
 #define PRSVD_OPT_END {NULL, 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, NULL, 0}
+/* flags: the option must be given; only the commands whose prsvd_command_doc.command bit is
+ * in `commands` take it (without PRSVD_OPT_FOR, every command of the table does). */
+#define PRSVD_OPT_REQUIRED 1
+#define PRSVD_OPT_FOR(commands) ((int)(commands) << 8)
 /* The flags many commands share, declared once (T: the command's option struct). */
 #define PRSVD_OPT_FORCE(T) \
   {"force", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "replace an existing output file", offsetof(T, force)}
@@ -57,13 +64,15 @@ struct prsvd_option {
    "how ranks read the input: posix (a contiguous float64/float32 dataset mapped from the page "  \
    "cache, no copy), posix-copy (always copied), or MPI-IO independent or collective",           \
    offsetof(T, read)}
-#define PRSVD_OPT_PANELS(T)                                                                     \
-  {"panels", 0, PRSVD_OPT_STRING, "DIR", "auto", 0, 0, 0,                                         \
+#define PRSVD_OPT_PANELS(T) PRSVD_OPT_PANELS_FOR(T, 0)
+#define PRSVD_OPT_PANELS_FOR(T, flags)                                                          \
+  {"panels", 0, PRSVD_OPT_STRING, "DIR", "auto", 0, 0, flags,                                     \
    "stream rows or columns of the dataset; auto: columns for column-shaped chunks or n >= 8 m",   \
    offsetof(T, panels)}
 #define PRSVD_OPT_MPIIO_HINT(T)                                                                 \
   {"mpiio-hint", 0, PRSVD_OPT_LIST, "KEY=VALUE", NULL, 0, 0, 0,                                   \
-   "an MPI-IO hint for the files opened through MPI-IO (repeatable; README: Lustre, GPFS)",       \
+   "an MPI-IO hint for the files opened through MPI-IO (repeatable; Lustre and GPFS hints: "      \
+   "docs/usage.md)",                                                                            \
    offsetof(T, mpiio_hints)}
 #define PRSVD_OPT_DEBUG(T) \
   {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", offsetof(T, debug)}
@@ -78,15 +87,31 @@ struct prsvd_option {
 struct prsvd_command_doc {
   const char *name;      /* "svd" */
   const char *usage;     /* "FILE.h5:/DATASET -k K -o OUT.h5 [options]" */
-  const char *summary;   /* one paragraph */
+  const char *summary;   /* paragraphs, wrapped when printed: "\n" is a space, "\n\n" a break */
   int n_positional;      /* exact count of positional arguments */
+  const char *examples;  /* "# what it does\ncommand\n..." (NULL: none) */
+  unsigned command;      /* this command's bit, for tables shared by commands (else 0) */
 };
 
-/* Returns PRSVD_OK, PRSVD_ERR_USAGE, or -1 when --help was asked for (help printed). */
+/* Returns PRSVD_OK, PRSVD_ERR_USAGE, or -1 when --help was asked for (help printed).
+ * --help=man and --help=markdown print the same help as roff or Markdown, for
+ * tools/man.sh and tools/options-md.sh. */
 int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_option *table,
                         int argc, char **argv, void *out, const char **positional);
+
+enum prsvd_help_format { PRSVD_HELP_TEXT, PRSVD_HELP_MAN, PRSVD_HELP_MARKDOWN };
+/* The options this command takes, wrapped to PRSVD_HELP_WIDTH columns (text), after its
+ * usage and summary and before its examples. */
 void prsvd_options_help(FILE *f, const struct prsvd_command_doc *doc,
                         const struct prsvd_option *table);
+void prsvd_options_help_as(FILE *f, enum prsvd_help_format format,
+                           const struct prsvd_command_doc *doc, const struct prsvd_option *table);
+/* The widest line --help prints. */
+#define PRSVD_HELP_WIDTH 79
+/* text filled into lines of at most PRSVD_HELP_WIDTH columns, every line after the first
+ * starting at column `indent`; the first continues from column `col` (where the caller's
+ * output stands).  A single "\n" in text is a space, "\n\n" a blank line. */
+void prsvd_help_wrap(FILE *f, const char *text, int col, int indent);
 /* The index of text among the n names, or PRSVD_ERR_USAGE naming the option and the names. */
 int prsvd_parse_choice(const char *text, const char *option, const char *const *names, int n, int *index);
 /* "512M" -> 536870912; PRSVD_ERR_USAGE naming `what` on a bad SIZE. */

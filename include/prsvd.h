@@ -33,7 +33,7 @@
 extern "C" {
 #endif
 
-/* Status codes.  The program exits with these numbers (README, "Exit codes"). */
+/* Status codes.  The program exits with these numbers (docs/usage.md, "Exit codes"). */
 enum prsvd_status {
   PRSVD_OK = 0,
   PRSVD_ERR_USAGE = 1,    /* bad option or value */

@@ -252,8 +252,9 @@ void prsvd_h5_writer_abort(prsvd_h5_writer **w) {
   *w = NULL;
 }
 
-/* Tests (README, "Tests"): PRSVD_TEST_SIGTERM_AT_WRITE=commit raises SIGTERM on every rank
- * just after an output is renamed into place, before the run's last steps. */
+/* Tests (tests/README.md, "Test-only switches"): PRSVD_TEST_SIGTERM_AT_WRITE=commit raises
+ * SIGTERM on every rank just after an output is renamed into place, before the run's last
+ * steps. */
 static void test_sigterm_at_commit(const prsvd_h5_writer *w) {
   const char *at = getenv("PRSVD_TEST_SIGTERM_AT_WRITE");
   if (w->output && at && strcmp(at, "commit") == 0) raise(SIGTERM);
@@ -379,9 +380,9 @@ done:
   return prsvd_error_agree(w->comm, status);
 }
 
-/* Tests interrupt an output's write at an exact point instead of racing a signal (README,
- * "Tests"): PRSVD_TEST_SIGTERM_AT_WRITE=N raises SIGTERM on every rank once the N-th
- * collective dataset write into an output's temporary is done. */
+/* Tests interrupt an output's write at an exact point instead of racing a signal
+ * (tests/README.md, "Test-only switches"): PRSVD_TEST_SIGTERM_AT_WRITE=N raises SIGTERM on
+ * every rank once the N-th collective dataset write into an output's temporary is done. */
 static void test_sigterm_at_write(const prsvd_h5_writer *w) {
   static long writes;
   const char *at = getenv("PRSVD_TEST_SIGTERM_AT_WRITE");

@@ -109,7 +109,8 @@ int prsvd_ckpt_hook(void *arg, int status, const struct prsvd_cursor *cur) {
   vote[0] = status != 0;
   vote[1] = c->cp->stop && *c->cp->stop;
   vote[2] = rank == 0 && c->cp->every_seconds > 0 && MPI_Wtime() - c->last_save >= c->cp->every_seconds;
-  /* tests stop at an exact panel step instead of racing a signal (README, "Tests") */
+  /* tests stop at an exact panel step instead of racing a signal (tests/README.md,
+   * "Test-only switches") */
   c->steps++;
   const char *at = getenv("PRSVD_TEST_STOP_AT_STEP");
   if (at && atol(at) == c->steps) vote[1] = 1;

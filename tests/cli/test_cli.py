@@ -13,21 +13,9 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (PRSVD, SRC, check, finish, gen, load, matrix, path, run,  # noqa: E402
+from harness import (PRSVD, check, finish, gen, load, matrix, path, run,  # noqa: E402
                      temp_leftovers, WORK)
 
-
-# ---- --help is the option table, checked against a golden copy ----------------------------
-r = run(["svd", "--help"])
-with open(os.path.join(SRC, "tests", "cli", "svd-help.golden")) as g:
-    golden = g.read()
-check("svd --help matches tests/cli/svd-help.golden", r.returncode == 0 and r.stdout == golden,
-      r.stdout)
-for sub in ["info", "verify", "gen"]:
-    r = run([sub, "--help"])
-    check(f"{sub} --help exits 0 and names its usage", r.returncode == 0 and f"usage: prsvd {sub}" in r.stdout, r.stderr)
-r = run(["--version"])
-check("--version names MPI and HDF5", r.returncode == 0 and "HDF5" in r.stdout and "MPI" in r.stdout, r.stdout)
 
 # ---- accuracy on planted spectra, at 1-4 ranks ---------------------------------------------
 M, N, K = 3000, 300, 20

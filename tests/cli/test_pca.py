@@ -86,8 +86,10 @@ out = path("never.h5")
 for desc, args, code, msg in [
     ("--scale without --center", ["svd", spec, "-k", 3, "--scale", "-o", out], 1, "need --center"),
     ("pca --scale with q = 0", ["pca", spec, "-k", 3, "--scale", "-q", 0, "-o", out], 1, "needs at least one power iteration"),
-    ("pca with --passes 1", ["pca", spec, "-k", 3, "--passes", 1, "-o", out], 1, "subspace iteration only"),
-    ("pca with --tol", ["pca", spec, "--tol", "0.1", "-o", out], 1, "subspace iteration only"),
+    ("pca with --passes 1", ["pca", spec, "-k", 3, "--passes", 1, "-o", out], 1, "--passes = 1 is out of range [2, 101]"),
+    ("svd --center with --passes 1", ["svd", spec, "-k", 3, "--center", "--passes", 1, "-o", out], 1, "subspace iteration only"),
+    ("pca with --tol", ["pca", spec, "--tol", "0.1", "-o", out], 1, "unknown option '--tol' for 'prsvd pca'"),
+    ("svd --center with --tol", ["svd", spec, "--center", "--tol", "0.1", "-o", out], 1, "subspace iteration only"),
 ]:
     r = run(args, ranks=2)
     check(f"{desc}: exit {code}", r.returncode == code, f"{r.returncode} {r.stderr}")

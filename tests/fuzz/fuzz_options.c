@@ -32,7 +32,7 @@ static const struct prsvd_option table[] = {
     {"force", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "a flag", O(force)},
     PRSVD_OPT_END};
 #undef O
-static const struct prsvd_command_doc doc = {"fuzz", "FILE.h5:/DATASET -o OUT.h5 [options]", "The fuzz target.", 1};
+static const struct prsvd_command_doc doc = {"fuzz", "FILE.h5:/DATASET -o OUT.h5 [options]", "The fuzz target.", 1, NULL, 0};
 
 static void spec_must_hold(const char *spec) {
   char *file = NULL, *dataset = NULL;

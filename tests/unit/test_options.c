@@ -1,4 +1,6 @@
 /* The option table parser: values, defaults, bounds, and every usage error. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -23,7 +25,7 @@ static const struct prsvd_option table[] = {
     {"force", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "force", O(force)},
     PRSVD_OPT_END};
 #undef O
-static const struct prsvd_command_doc doc = {"test", "IN -k K", "A test command.", 1};
+static const struct prsvd_command_doc doc = {"test", "IN -k K", "A test command.", 1, NULL, 0};
 
 static int parse(int argc, const char **argv, struct t_opts *o, const char **pos) {
   prsvd_error_clear();
@@ -106,12 +108,132 @@ START_TEST(usage_errors) {
 }
 END_TEST
 
+/* A table shared by two commands, as svd and pca share theirs: "onepass" is A's alone, "rank"
+ * has an entry per command (B's required, with its own default of --mode), "both" is both's. */
+struct s_opts {
+  int64_t rank;
+  const char *mode;
+  int onepass, both;
+};
+enum { CMD_A = 1, CMD_B = 2 };
+#define S(f) offsetof(struct s_opts, f)
+static const struct prsvd_option shared[] = {
+    {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1000, PRSVD_OPT_FOR(CMD_A), "A's rank", S(rank)},
+    {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 2, 1000, PRSVD_OPT_FOR(CMD_B) | PRSVD_OPT_REQUIRED, "B's rank", S(rank)},
+    {"mode", 0, PRSVD_OPT_STRING, "M", "fast", 0, 0, PRSVD_OPT_FOR(CMD_A), "A's mode", S(mode)},
+    {"onepass", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PRSVD_OPT_FOR(CMD_A), "A's alone", S(onepass)},
+    {"both", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "every command's", S(both)},
+    PRSVD_OPT_END};
+#undef S
+static const struct prsvd_command_doc doc_a = {"a", "IN", "Command A.", 1, "# run a\nprsvd a in.h5:/X", CMD_A};
+static const struct prsvd_command_doc doc_b = {"b", "IN -k K", "Command B.", 1, NULL, CMD_B};
+
+static int parse_shared(const struct prsvd_command_doc *d, int argc, const char **argv, struct s_opts *o) {
+  const char *pos[1] = {NULL};
+  prsvd_error_clear();
+  memset(o, 0x5a, sizeof *o);
+  return prsvd_options_parse(d, shared, argc, (char **)argv, o, pos);
+}
+
+/* what --help prints for d, as a string the caller frees */
+static char *help_of(const struct prsvd_command_doc *d, enum prsvd_help_format format) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  prsvd_options_help_as(f, format, d, shared);
+  fclose(f);
+  return text;
+}
+
+START_TEST(per_command_options) {
+  struct s_opts o;
+  const char *a_all[] = {"a", "in:/X", "-k", "1", "--onepass", "--both"};
+  ck_assert_int_eq(parse_shared(&doc_a, 6, a_all, &o), 0);
+  ck_assert_int_eq(o.rank, 1);
+  ck_assert_int_eq(o.onepass, 1);
+  ck_assert_str_eq(o.mode, "fast");
+  /* B does not take --onepass or --mode: unknown to its parser, as to its help */
+  const char *b_onepass[] = {"b", "in:/X", "-k", "3", "--onepass"};
+  ck_assert_int_eq(parse_shared(&doc_b, 5, b_onepass, &o), PRSVD_ERR_USAGE);
+  ck_assert_ptr_nonnull(strstr(prsvd_error_message(), "unknown option '--onepass' for 'prsvd b'"));
+  const char *b_mode[] = {"b", "in:/X", "-k", "3", "--mode", "slow"};
+  ck_assert_int_eq(parse_shared(&doc_b, 6, b_mode, &o), PRSVD_ERR_USAGE);
+  ck_assert_ptr_nonnull(strstr(prsvd_error_message(), "unknown option '--mode'"));
+  /* B's own entry for -k: its bounds, and required */
+  const char *b_low[] = {"b", "in:/X", "-k", "1"};
+  ck_assert_int_eq(parse_shared(&doc_b, 4, b_low, &o), PRSVD_ERR_USAGE);
+  ck_assert_ptr_nonnull(strstr(prsvd_error_message(), "out of range [2, 1000]"));
+  const char *b_none[] = {"b", "in:/X"};
+  ck_assert_int_eq(parse_shared(&doc_b, 2, b_none, &o), PRSVD_ERR_USAGE);
+  ck_assert_ptr_nonnull(strstr(prsvd_error_message(), "missing required option --rank"));
+  const char *a_none[] = {"a", "in:/X"};
+  ck_assert_int_eq(parse_shared(&doc_a, 2, a_none, &o), 0); /* A's -k is optional */
+  /* what B does not take still has its default (a command's code may read every field) */
+  const char *b_ok[] = {"b", "in:/X", "-k", "2", "--both"};
+  ck_assert_int_eq(parse_shared(&doc_b, 5, b_ok, &o), 0);
+  ck_assert_str_eq(o.mode, "fast");
+  ck_assert_int_eq(o.onepass, 0);
+  ck_assert_int_eq(o.both, 1);
+  /* the help of each lists what it takes, once */
+  char *ha = help_of(&doc_a, PRSVD_HELP_TEXT), *hb = help_of(&doc_b, PRSVD_HELP_TEXT);
+  ck_assert_ptr_nonnull(strstr(ha, "--onepass"));
+  ck_assert_ptr_nonnull(strstr(ha, "A's rank"));
+  ck_assert_ptr_null(strstr(ha, "B's rank"));
+  ck_assert_ptr_nonnull(strstr(ha, "examples:\n  # run a\n  prsvd a in.h5:/X\n"));
+  ck_assert_ptr_null(strstr(hb, "--onepass"));
+  ck_assert_ptr_null(strstr(hb, "--mode"));
+  ck_assert_ptr_null(strstr(hb, "A's rank"));
+  ck_assert_ptr_nonnull(strstr(hb, "B's rank (required)"));
+  ck_assert_ptr_nonnull(strstr(hb, "--both"));
+  ck_assert_ptr_null(strstr(hb, "examples:"));
+  free(ha), free(hb);
+  char *mb = help_of(&doc_b, PRSVD_HELP_MARKDOWN), *rb = help_of(&doc_b, PRSVD_HELP_MAN);
+  ck_assert_ptr_null(strstr(mb, "--onepass"));
+  ck_assert_ptr_nonnull(strstr(mb, "| `-k`, `--rank K` | required | B's rank |"));
+  ck_assert_ptr_null(strstr(rb, "onepass"));
+  ck_assert_ptr_nonnull(strstr(rb, ".TP\n\\fB\\-k\\fR, \\fB\\-\\-rank\\fR \\fIK\\fR\nB's rank (required)\n"));
+  free(mb), free(rb);
+}
+END_TEST
+
+/* --help text: no line beyond PRSVD_HELP_WIDTH, words kept whole, continuation lines indented */
+START_TEST(help_wrapping) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  prsvd_help_wrap(f,
+                  "a long help text that goes on and on, well beyond the eighty columns of a "
+                  "terminal, so that it must be wrapped into several lines at word boundaries,\n"
+                  "with a soft newline here\n\nand a paragraph break there",
+                  27, 27);
+  fclose(f);
+  int lines = 0;
+  for (char *p = text, *nl; *p; p = nl + 1, lines++) {
+    nl = strchr(p, '\n');
+    ck_assert_ptr_nonnull(nl);
+    ck_assert_int_le(nl - p + (lines == 0 ? 27 : 0), PRSVD_HELP_WIDTH);
+    if (lines > 0 && nl > p) ck_assert_int_eq(strspn(p, " "), 27); /* the hanging indent */
+  }
+  ck_assert_int_ge(lines, 4);
+  ck_assert_ptr_nonnull(strstr(text, "here\n\n")); /* "\n\n" a blank line */
+  char words[512];
+  size_t n = 0;
+  for (const char *p = text; *p && n + 1 < sizeof words; p++) /* whitespace runs as one space */
+    if (!(*p == ' ' || *p == '\n') || (n && words[n - 1] != ' ')) words[n++] = (*p == '\n') ? ' ' : *p;
+  words[n] = '\0';
+  ck_assert_ptr_nonnull(strstr(words, "at word boundaries, with a soft newline here and a paragraph break there"));
+  free(text);
+}
+END_TEST
+
 Suite *options_suite(void) {
   Suite *s = suite_create("options");
   TCase *t = tcase_create("parse");
   tcase_add_test(t, sizes);
   tcase_add_test(t, values_and_defaults);
   tcase_add_test(t, usage_errors);
+  tcase_add_test(t, per_command_options);
+  tcase_add_test(t, help_wrapping);
   suite_add_tcase(s, t);
   return s;
 }

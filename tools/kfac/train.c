@@ -67,12 +67,12 @@ static const struct prsvd_option train_options[] = {
 #undef O
 
 static const struct prsvd_command_doc train_doc = {
-    "prsvd-kfac-train", "[options]   (mpirun -n P prsvd-kfac-train ... for P ranks)",
+    "prsvd-kfac-train", "[options]", /* tools/kfac-train prints its own usage line */
     "Train a fully connected ReLU network (784 - widths - 10, softmax cross-entropy) on\n"
     "Fashion-MNIST with sgd, adam or K-FAC inverted by prsvd's eigendecompositions, data\n"
     "parallel over MPI.  Logs per epoch the train loss, test accuracy, wall time and time\n"
     "spent in factor inversion.",
-    0};
+    0, NULL, 0};
 
 struct dataset {
   int64_t n;
