@@ -332,7 +332,7 @@ static double left_update_sparse(const struct prsvd_pass *p, int t, int64_t row0
         for (int c = 0; c < cc; c++)
           p->left[t].core[(size_t)c * d + pos[r * 8 + u]] +=
               sign[r * 8 + u] * prod[(size_t)(p->left[t].core_col0 + c) * nr + r];
-  return 2.0 * nr * (double)z * (n + cc);
+  return 2.0 * nr * (double)z * ((p->left[t].acc ? n : 0) + (p->left[t].core ? cc : 0));
 }
 
 /* P (nr x c, ld nr) = A_i R; the row-major panel is the column-major n x nr A_i^T */

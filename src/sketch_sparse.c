@@ -57,7 +57,7 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
             prod[sm->pos[j * sm->zeta + u] * nr + i] += v * sm->sign[j * sm->zeta + u];
         }
       }
-    *flops += 2.0 * (double)a->nnz * (double)c;
+    *flops += 2.0 * (double)a->nnz * (double)(rt ? c : p->right_sparse->zeta);
     for (int k = 0; k < p->n_keep; k++) {
       int64_t kld, kc = p->keep[k].ncols ? p->keep[k].ncols : prsvd_dmat_cols(p->keep[k].dmat);
       double *kd = prsvd_dmat_local(p->keep[k].dmat, NULL, NULL, &kld);
@@ -112,7 +112,9 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
             for (int z = 0; z < zeta; z++) p->left[t].core[q * d + pos[z]] += sign[z] * pv;
         }
     }
-    *flops += 2.0 * (double)a->nnz * (double)d + 2.0 * (double)nr * (double)(d * cc);
+    const int64_t w = tm->kind == PRSVD_SKETCH_GAUSSIAN ? d : zeta; /* G's nonzeros a row */
+    *flops += (p->left[t].acc ? 2.0 * (double)a->nnz * (double)w : 0.0) +
+              (p->left[t].core ? 2.0 * (double)nr * (double)(w * cc) : 0.0);
   }
   return PRSVD_OK;
 }
