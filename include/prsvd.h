@@ -104,6 +104,8 @@ struct prsvd_source_layout {
   int scratch_panels;  /* panel-sized buffers the source keeps for itself (a transposing read);
                         * they count against the memory budget */
   int lends;           /* lend_rows hands out float64 (8) or float32 (4) rows; 0: it does not */
+  int64_t cache_bytes; /* memory the source keeps for itself besides its scratch panels (an
+                        * HDF5 chunk cache): counted in prsvd_svd_estimate's memory */
 };
 
 typedef struct prsvd_source prsvd_source;
@@ -344,6 +346,42 @@ struct prsvd_svd_plan {
 };
 PRSVD_API int prsvd_svd_plan(const struct prsvd_svd_params *params, const prsvd_source *a, int nprocs,
                    struct prsvd_svd_plan *plan);
+
+/* What a solve with params will cost on source a and nprocs ranks, known before it runs (not
+ * collective; the same errors as prsvd_svd_plan): the plan, the reads of A, the flops of the
+ * panel products and the memory a rank holds.  Every figure the prsvd program prints about a
+ * run's cost (svd's and eig's plan, info, --json) is read from here, and docs/performance.md
+ * ("The cost of a run") gives the formulas.  A solve's stats.passes and stats.bytes_read are
+ * passes x pass_bytes of the same estimate. */
+struct prsvd_svd_memory {   /* bytes one rank holds, by kind; each the most over the solve */
+  int64_t panels;           /* plan.buffers x plan.panel_bytes (dense, CSR, or rows mapped) */
+  int64_t source;           /* what the source keeps for itself (layout.cache_bytes) */
+  int64_t pass_scratch;     /* a pass's own: the products A_i R, float32 copies, the row-major
+                             * copies of a CSR pass, a 2-D grid's panel sums */
+  int64_t m_rows;           /* this rank's rows of the m-row sketches (Y, A W, Q): ceil(m/P) */
+  int64_t n_replicated;     /* the n-row arrays every rank holds whole (plan.x_rows rows): the
+                             * test matrices, co-range partial sums, collective buffers */
+  int64_t n_distributed;    /* this rank's rows of the n-row distributed ones (H, B^T, V) */
+  int64_t small;            /* the l x l matrices: R, the QRs' Grams, the small SVD and LAPACK's
+                             * workspace (held by rank 0) */
+  int64_t total;            /* their sum: an upper bound of what the solve allocates at once */
+};
+struct prsvd_svd_estimate {
+  struct prsvd_svd_plan plan;
+  int64_t width;            /* sketch columns: l = k + p (subspace, eig), k_s (single pass),
+                             * L = the largest rank tried (--tol); clipped to min(m, n) */
+  int probes;               /* probe columns of the error estimate: params.n_probes (subspace,
+                             * revd), 10 (single pass), 0 (QB, nystrom) */
+  int passes;               /* reads of A planned (randQB_EI: the most it may take) */
+  int passes_max;           /* and at most: subspace and revd read once more if R is
+                             * ill-conditioned */
+  double pass_bytes;        /* panel bytes one pass delivers, all ranks together */
+  double pass_flops;        /* flops of the first pass's panel products, all ranks */
+  double flops;             /* of every planned pass's panel products, all ranks */
+  struct prsvd_svd_memory memory;
+};
+PRSVD_API int prsvd_svd_estimate(const struct prsvd_svd_params *params, const prsvd_source *a, int nprocs,
+                                 struct prsvd_svd_estimate *est);
 
 /* The block of rows [*row0, *row0 + *local_rows) that this rank of nprocs owns when `rows`
  * rows are distributed: the distribution of U, V and of the panels each rank reads. */

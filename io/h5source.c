@@ -332,7 +332,7 @@ int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
   const struct prsvd_source_layout layout = {!strcmp(info->type, "float32"),
                                              info->by_columns ? info->chunk_cols : info->chunk_rows,
                                              how->read != PRSVD_H5_READ_POSIX, how->read == PRSVD_H5_READ_COLLECTIVE,
-                                             info->by_columns, info->lends};
+                                             info->by_columns, info->lends, info->cache_bytes};
   prsvd_source_set_layout(*src, &layout);
 done:
   h5_source_close(s);

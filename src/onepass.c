@@ -34,7 +34,7 @@
 #include "rng.h"
 #include "svd_impl.h"
 
-#define N_THETA 10
+#define N_THETA PRSVD_ONEPASS_PROBES
 
 /* The right maps R = [Omega^T | Psi^T] (n x (k_s + s)), dense or sparse. */
 struct right_maps {

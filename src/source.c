@@ -87,13 +87,6 @@ int prsvd_csr_check(const struct prsvd_csr *p, int64_t nrows, int64_t cols, cons
   return PRSVD_OK;
 }
 
-/* One pass's panel bytes: float64 or float32 (single) values, or a sparse source's CSR
- * entries (value and index) and row pointers. */
-double prsvd_source_pass_bytes(const prsvd_source *s, int single) {
-  if (prsvd_source_nnz(s) >= 0) return 16.0 * (double)s->nnz + 8.0 * (double)(s->rows + 1);
-  return (single ? 4.0 : 8.0) * (double)s->rows * (double)s->cols;
-}
-
 int64_t prsvd_source_rows(const prsvd_source *s) { return s->rows; }
 int64_t prsvd_source_cols(const prsvd_source *s) { return s->cols; }
 const char *prsvd_source_name(const prsvd_source *s) { return s->name; }

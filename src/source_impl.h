@@ -14,9 +14,6 @@ int prsvd_source_lend(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd
 void prsvd_source_return(prsvd_source *s, struct prsvd_rows_lent *lent);
 /* Bytes of rows lent so far. */
 int64_t prsvd_source_lent_bytes(const prsvd_source *s);
-/* Bytes one pass delivers in panels: float64 or float32 (single) values, or a sparse source's
- * CSR values, indices and row pointers. */
-double prsvd_source_pass_bytes(const prsvd_source *s, int single);
 /* The name errors give the source (e.g. a K-FAC factor over prsvd_source_memory). */
 int prsvd_source_rename(prsvd_source *s, const char *name);
 /* Sparse rows of a sparse source (prsvd_source_nnz >= 0), checked by prsvd_csr_check: what

@@ -74,11 +74,12 @@ static const struct {
 };
 
 /* What the solve read, over all ranks: panel bytes delivered and bytes taken from files. */
-static int count_reads(prsvd_svd *svd, prsvd_source *a, int64_t file_bytes_before, int64_t lent_before) {
+static int count_reads(prsvd_svd *svd, prsvd_source *a, const struct prsvd_svd_estimate *est,
+                       int64_t file_bytes_before, int64_t lent_before) {
   const int64_t mine = prsvd_source_file_bytes(a);
   long long v[3] = {mine >= 0 && file_bytes_before >= 0 ? mine - file_bytes_before : 0,
                     mine >= 0 && file_bytes_before >= 0 ? 0 : 1, prsvd_source_lent_bytes(a) - lent_before};
-  svd->stats.bytes_read = (int64_t)(svd->stats.passes * prsvd_source_pass_bytes(a, svd->stats.single));
+  svd->stats.bytes_read = (int64_t)(svd->stats.passes * est->pass_bytes);
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, v, 3, MPI_LONG_LONG, MPI_SUM, svd->comm));
   svd->stats.file_bytes = v[1] ? -1 : (int64_t)v[0];
   svd->stats.mapped_bytes = (int64_t)v[2];
@@ -86,7 +87,8 @@ static int count_reads(prsvd_svd *svd, prsvd_source *a, int64_t file_bytes_befor
 }
 
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
-  struct prsvd_svd_plan plan;
+  struct prsvd_svd_estimate est;
+  const struct prsvd_svd_plan *plan = &est.plan;
   clear_result(svd);
   if ((svd->params.center || svd->params.scale) && svd->params.method != PRSVD_METHOD_SUBSPACE)
     PRSVD_ERR(PRSVD_ERR_USAGE, "centering (PCA) runs with subspace iteration only, not with --passes 1, --tol or eig");
@@ -94,9 +96,9 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
     PRSVD_ERR(PRSVD_ERR_USAGE, "scaling columns needs centering (--center or prsvd pca)");
   if (svd->params.scale && svd->params.power_iters < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale needs at least one power iteration (-q >= 1): the first pass learns the scales");
-  PRSVD_CHECK(prsvd_svd_plan(&svd->params, a, prsvd_grid_nprocs(svd->grid), &plan));
-  if (plan.grid_cols > 1)
-    PRSVD_CHECK(prsvd_grid2d_create(svd->comm, plan.grid_rows, plan.grid_cols, &svd->grid2d));
+  PRSVD_CHECK(prsvd_svd_estimate(&svd->params, a, prsvd_grid_nprocs(svd->grid), &est));
+  if (plan->grid_cols > 1)
+    PRSVD_CHECK(prsvd_grid2d_create(svd->comm, plan->grid_rows, plan->grid_cols, &svd->grid2d));
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
     if (methods[i].method == svd->params.method) {
       const int64_t before = prsvd_source_file_bytes(a), lent_before = prsvd_source_lent_bytes(a);
@@ -108,10 +110,36 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
       svd->stats.qr_shifted = qs.shifted;
       svd->stats.qr_householder = qs.fallbacks + qs.householder;
       svd->stats.qr_worst_orth = qs.worst_orth;
-      svd->stats.single = plan.single;
-      return count_reads(svd, a, before, lent_before);
+      svd->stats.single = plan->single;
+      return count_reads(svd, a, &est, before, lent_before);
     }
   PRSVD_ERR(PRSVD_ERR_USAGE, "unknown SVD method %d", (int)svd->params.method);
+}
+
+int prsvd_svd_probes(const struct prsvd_svd_params *prm) {
+  switch (prm->method) {
+  case PRSVD_METHOD_SUBSPACE:
+  case PRSVD_METHOD_REVD:
+    return prm->n_probes > 0 ? prm->n_probes : 0;
+  case PRSVD_METHOD_ONEPASS:
+    return PRSVD_ONEPASS_PROBES;
+  default:
+    return 0;
+  }
+}
+
+int64_t prsvd_svd_width(const struct prsvd_svd_params *prm, int64_t m, int64_t n) {
+  const int64_t mn = m < n ? m : n;
+  int64_t l, s;
+  if (prm->method == PRSVD_METHOD_ONEPASS) {
+    prsvd_onepass_sizes(prm, m, n, &l, &s);
+    return l;
+  }
+  if (prm->method == PRSVD_METHOD_QB || prm->method == PRSVD_METHOD_QB_EI)
+    l = prm->max_rank > 0 ? prm->max_rank : 256;
+  else
+    l = prm->rank + (prm->oversample > 0 ? prm->oversample : 0);
+  return l < mn ? l : mn;
 }
 
 /* Rows of column block j of n columns on a pr x pc grid: those the ranks j pr .. j pr + pr - 1
@@ -127,10 +155,9 @@ static int64_t column_block(int64_t n, int pr, int pc, int j) {
  * prsvd_svd_params); checks that pc > 1 is for a solve that runs on it. */
 static int plan_grid(const struct prsvd_svd_params *prm, const prsvd_source *a, int nprocs,
                      struct prsvd_svd_plan *plan) {
-  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
-  int64_t l = prm->rank + (prm->oversample > 0 ? prm->oversample : 0);
-  if (l > mn) l = mn;
-  const int64_t x_cols = l + (prm->n_probes > 0 ? prm->n_probes : 0);
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
+  /* X = [Omega | W] of subspace iteration, the only method a 2-D grid runs */
+  const int64_t x_cols = prsvd_svd_width(prm, m, n) + prsvd_svd_probes(prm);
   int pr = prm->grid_rows, pc = prm->grid_cols;
   if (!pr && !pc) { /* automatic: the smallest pc whose column block's X fits in --memory */
     pc = 1;

@@ -27,6 +27,17 @@ struct prsvd_svd {
   struct prsvd_svd_stats stats;
 };
 
+/* Gaussian probe rows Theta of the single-pass error estimate (TYUC 2019 Sec. 6): fixed, not
+ * params.n_probes, since the 95% interval uses the chi-square quantiles of 10 degrees of
+ * freedom. */
+#define PRSVD_ONEPASS_PROBES 10
+/* Probe columns of a method's error estimate: params.n_probes (subspace, revd),
+ * PRSVD_ONEPASS_PROBES (single pass), 0 (QB, Nystrom). */
+int prsvd_svd_probes(const struct prsvd_svd_params *params);
+/* Sketch columns of a method on an m x n matrix, clipped to min(m, n): l = k + p (subspace,
+ * eig), k_s (single pass), L = max_rank or min(m, n, 256) (QB, QB_EI). */
+int64_t prsvd_svd_width(const struct prsvd_svd_params *params, int64_t m, int64_t n);
+
 /* Collective: SVD of a replicated a x b matrix c = uc diag(sigma) vc^T (uc a x r, vc b x r,
  * r = min(a, b)), computed on rank 0 and broadcast so every rank holds the same bits. */
 int prsvd_small_svd(MPI_Comm comm, int a, int b, const double *c, double *sigma, double *uc,
