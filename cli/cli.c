@@ -167,6 +167,56 @@ int prsvd_precision_parse(const char *text, enum prsvd_precision *precision) {
   return PRSVD_OK;
 }
 
+int prsvd_cli_method(int64_t passes, int64_t power_iters, double tol, struct prsvd_svd_params *prm) {
+  if (passes && power_iters != 1)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "give either --passes or -q/--power-iters, not both");
+  prm->power_iters = (int)(passes ? passes - 1 : power_iters);
+  /* with --tol a pass count fixes the sketch before A is read (randQB_FP); otherwise grow
+   * (randQB_EI) */
+  if (tol > 0) prm->method = passes ? PRSVD_METHOD_QB : PRSVD_METHOD_QB_EI;
+  else prm->method = passes == 1 ? PRSVD_METHOD_ONEPASS : PRSVD_METHOD_SUBSPACE;
+  return PRSVD_OK;
+}
+
+const char *prsvd_cli_method_name(const struct prsvd_svd_params *prm) {
+  static const char *const onepass[] = {"onepass-three", "onepass-two", "onepass-hmt"};
+  switch (prm->method) {
+  case PRSVD_METHOD_ONEPASS: return onepass[prm->onepass];
+  case PRSVD_METHOD_QB: return "qb-fp";
+  case PRSVD_METHOD_QB_EI: return "qb-ei";
+  case PRSVD_METHOD_NYSTROM: return "nystrom";
+  case PRSVD_METHOD_REVD: return "revd";
+  default: return "subspace";
+  }
+}
+
+int prsvd_cli_sketch(const char *onepass, const char *sketch, struct prsvd_svd_params *prm) {
+  static const char *const methods[] = {"three", "two", "hmt"}, *const kinds[] = {"gaussian", "sparse"};
+  int i;
+  PRSVD_CHECK(prsvd_parse_choice(onepass, "--onepass-method", methods, 3, &i));
+  prm->onepass = (enum prsvd_onepass_method)i;
+  PRSVD_CHECK(prsvd_parse_choice(sketch, "--sketch", kinds, 2, &i));
+  prm->test_matrix = (enum prsvd_test_matrix)i;
+  return PRSVD_OK;
+}
+
+int prsvd_cli_grid(const char *text, struct prsvd_svd_params *prm) {
+  char tail;
+  if (!strcmp(text, "auto")) return PRSVD_OK;
+  if (sscanf(text, "%dx%d%c", &prm->grid_rows, &prm->grid_cols, &tail) != 2 || prm->grid_rows < 1 ||
+      prm->grid_cols < 1)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "bad --grid '%s': expected PRxPC (e.g. 2x2) or auto", text);
+  return PRSVD_OK;
+}
+
+int prsvd_cli_eig_method(const char *name, struct prsvd_svd_params *prm) {
+  static const char *const names[] = {"nystrom", "revd"};
+  int i;
+  PRSVD_CHECK(prsvd_parse_choice(name, "--method", names, 2, &i));
+  prm->method = i ? PRSVD_METHOD_REVD : PRSVD_METHOD_NYSTROM;
+  return PRSVD_OK;
+}
+
 int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct prsvd_h5_input *how) {
   /* the enum's order, then posix-copy: POSIX reads that never lend rows in place */
   static const char *const reads[] = {"posix", "independent", "collective", "posix-copy"};

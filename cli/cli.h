@@ -90,6 +90,18 @@ void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,
 
 /* --precision single | double | auto (PRSVD_ERR_USAGE otherwise). */
 int prsvd_precision_parse(const char *text, enum prsvd_precision *precision);
+/* Options into the params of a solve, for the commands that run one (svd, pca, eig) and for
+ * `prsvd info`, which plans one:
+ * the method --passes and --tol select (--passes 1: single pass; --tol: randQB_FP with --passes,
+ * randQB_EI without; otherwise subspace iteration) and q (--passes N: N - 1);
+ * --onepass-method and --sketch; --grid PRxPC or auto; eig's --method nystrom | revd.
+ * PRSVD_ERR_USAGE naming the option on a bad value. */
+int prsvd_cli_method(int64_t passes, int64_t power_iters, double tol, struct prsvd_svd_params *prm);
+int prsvd_cli_sketch(const char *onepass, const char *sketch, struct prsvd_svd_params *prm);
+int prsvd_cli_grid(const char *text, struct prsvd_svd_params *prm);
+int prsvd_cli_eig_method(const char *name, struct prsvd_svd_params *prm);
+/* The method's name in outputs: subspace, onepass-three, -two, -hmt, qb-fp, qb-ei, nystrom, revd. */
+const char *prsvd_cli_method_name(const struct prsvd_svd_params *prm);
 /* --read and --panels (either may be "posix"/"rows" for commands without them) into how
  * an input is opened. */
 int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct prsvd_h5_input *how);
@@ -98,6 +110,23 @@ int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct
 const char *prsvd_read_path(const struct prsvd_h5_info *in, int single, int grid_cols);
 /* "float32" or "float64": what a solve's panels were multiplied in. */
 const char *prsvd_precision_name(int single);
+
+/* The cost of a run (cli/plan.c), from prsvd_svd_estimate: the lines every plan and `prsvd
+ * info` print (reads, flops, memory per rank; csr: the source is sparse), and as JSON. */
+void prsvd_cli_print_cost(FILE *f, const struct prsvd_cli *cli, const struct prsvd_svd_params *prm,
+                          const struct prsvd_svd_estimate *est, int csr);
+json_object *prsvd_cli_estimate_json(const struct prsvd_svd_estimate *est);
+/* What the solve measured of it: this rank's RSS before the solve and its peak during the solve
+ * (VmHWM, reset at the start where Linux allows; else the peak since the process started). */
+struct prsvd_cli_rss {
+  int64_t before, peak;
+  int reset;
+};
+void prsvd_cli_rss_start(struct prsvd_cli_rss *r);
+void prsvd_cli_rss_stop(struct prsvd_cli_rss *r);
+/* Collective: {rss_before_solve, rss_peak, growth, peak_since}, the most over the ranks ({} where
+ * /proc/self/status is missing). */
+json_object *prsvd_cli_rss_json(const struct prsvd_cli *cli, const struct prsvd_cli_rss *r);
 
 /* The per-phase table as JSON. */
 json_object *prsvd_profile_json(const struct prsvd_profile_row *rows);

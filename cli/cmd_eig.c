@@ -107,14 +107,14 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   struct prsvd_profile_row rows[PRSVD_N_EVENTS];
   struct prsvd_checkpointer checkpointer = {0};
   struct prsvd_profile_passes passes;
+  struct prsvd_svd_estimate est;
+  struct prsvd_cli_rss rss;
   const double *l;
   int64_t k;
 
   status = prsvd_options_parse(&eig_doc, eig_options, argc, argv, &o, pos);
   if (status) return status;
-  if (!strcmp(o.method, "nystrom")) prm.method = PRSVD_METHOD_NYSTROM;
-  else if (!strcmp(o.method, "revd")) prm.method = PRSVD_METHOD_REVD;
-  else PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --method '%s': expected nystrom or revd", o.method);
+  PRSVD_TRY(prsvd_cli_eig_method(o.method, &prm));
   struct prsvd_h5_input how;
   PRSVD_TRY(prsvd_cli_input(o.read, "rows", o.memory, &how)); /* symmetric: rows are columns */
   PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
@@ -128,15 +128,26 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
                (long long)info.rows, pos[0]);
   PRSVD_TRY(prsvd_precision_parse(o.precision, &prm.precision));
   prm.memory = o.memory;
-  struct prsvd_svd_plan plan;
-  PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
-  PRSVD_TRY(prsvd_cli_check_files(cli, file, o.output, o.force, o.checkpoint));
-  prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * info.cols);
   prm.rank = o.rank;
   prm.oversample = o.oversample;
   prm.power_iters = (int)o.power_iters;
   prm.seed = o.seed;
   prm.sym_tol = o.sym_tol;
+  PRSVD_TRY(prsvd_svd_estimate(&prm, src, cli->nprocs, &est));
+  PRSVD_TRY(prsvd_cli_check_files(cli, file, o.output, o.force, o.checkpoint));
+  if (!o.quiet && !o.json && cli->rank == 0) {
+    printf("prsvd eig %s: %lld x %lld %s on %d rank%s\n", pos[0], (long long)info.rows, (long long)info.cols,
+           info.type, cli->nprocs, cli->nprocs > 1 ? "s" : "");
+    if (prm.method == PRSVD_METHOD_REVD)
+      printf("  k = %lld, p = %lld, q = %d (revd, l = %lld), %d probes\n", (long long)prm.rank,
+             (long long)prm.oversample, prm.power_iters, (long long)est.width, est.probes);
+    else
+      printf("  k = %lld, p = %lld (nystrom, l = %lld)\n", (long long)prm.rank, (long long)prm.oversample,
+             (long long)est.width);
+    prsvd_cli_print_cost(stdout, cli, &prm, &est, info.sparse);
+    fflush(stdout);
+  }
+  prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), est.pass_bytes / (double)info.rows);
   prm.progress = prsvd_progress_report;
   prm.progress_arg = &progress;
   if (o.checkpoint) { /* the identity a resume must match: input, options, ranks */
@@ -150,7 +161,9 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   prsvd_profile_reset();
   PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
+  prsvd_cli_rss_start(&rss);
   PRSVD_TRY(prsvd_cli_solve(svd, src, o.checkpoint));
+  prsvd_cli_rss_stop(&rss);
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
   PRSVD_TRY(write_eig(cli, &o, file, dataset, info.rows, svd, &st));
   if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
@@ -173,6 +186,9 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "eigenvalues", lv);
     json_object_object_add(j, "phases", prsvd_profile_json(rows));
     json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
+    json_object_object_add(j, "bytes_read", json_object_new_int64(st.bytes_read));
+    json_object_object_add(j, "plan", prsvd_cli_estimate_json(&est));
+    json_object_object_add(j, "memory", prsvd_cli_rss_json(cli, &rss));
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else if (!o.quiet && cli->rank == 0) {

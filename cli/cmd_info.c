@@ -1,5 +1,6 @@
 /* prsvd info FILE:/DS [-k K]: what the dataset is, and what a run on it would cost. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "prsvd_h5.h"
 #include "cli.h"
@@ -7,9 +8,10 @@
 #include "options.h"
 
 struct info_opts {
-  int64_t rank, oversample, power_iters, memory;
-  const char *precision, *read, *panels;
-  int json, debug;
+  int64_t rank, oversample, power_iters, passes, memory, max_rank, block, range_dim, core_dim;
+  double tol;
+  const char *precision, *read, *panels, *onepass_method, *sketch, *grid, *eig;
+  int json, debug, center, no_prefetch;
 };
 
 #define O(f) offsetof(struct info_opts, f)
@@ -17,7 +19,19 @@ static const struct prsvd_option info_options[] = {
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 0, 1e12, 0, "also estimate passes, memory and flops of an svd at this rank", O(rank)},
     {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "oversampling of that svd", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations of that svd", O(power_iters)},
+    {"passes", 0, PRSVD_OPT_INT, "N", NULL, 1, 101, 0, "reads of A instead of -q (N = q + 1); --passes 1: single-pass sketches", O(passes)},
+    {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, 0, "a fixed-accuracy svd (--tol EPS, without -k)", O(tol)},
+    {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, 0, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
+    {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, 0, "with --tol: columns added per step", O(block)},
+    {"onepass-method", 0, PRSVD_OPT_STRING, "M", "three", 0, 0, 0, "with --passes 1: three, two or hmt", O(onepass_method)},
+    {"sketch", 0, PRSVD_OPT_STRING, "KIND", "gaussian", 0, 0, 0, "single-pass test matrices: gaussian or sparse", O(sketch)},
+    {"range-dim", 0, PRSVD_OPT_INT, "KS", NULL, 1, 1e9, 0, "single pass: range/co-range sketch size (default 2k+1)", O(range_dim)},
+    {"core-dim", 0, PRSVD_OPT_INT, "S", NULL, 1, 1e9, 0, "single pass: core sketch size (default 2KS+1)", O(core_dim)},
+    {"center", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "a PCA (prsvd pca, or svd --center)", O(center)},
+    {"eig", 0, PRSVD_OPT_STRING, "M", NULL, 0, 0, 0, "prsvd eig --method M (nystrom or revd) instead of an svd", O(eig)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank panel budget of that svd", O(memory)},
+    {"grid", 0, PRSVD_OPT_STRING, "PRxPC", "auto", 0, 0, 0, "process grid of that svd (auto: P x 1 unless X exceeds --memory)", O(grid)},
+    {"no-prefetch", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "read panels on the main thread (one panel buffer)", O(no_prefetch)},
     PRSVD_OPT_PRECISION(struct info_opts),
     PRSVD_OPT_READ(struct info_opts),
     PRSVD_OPT_PANELS(struct info_opts),
@@ -29,52 +43,77 @@ static const struct prsvd_option info_options[] = {
 static const struct prsvd_command_doc info_doc = {
     "info", "FILE.h5:/DATASET [-k K] [options]",
     "Shape, element type, chunk shape, filters and bytes on disk of a 2-D dataset, and which\n"
-    "way `prsvd svd` would stream it with these --panels, --read and --memory.  With -k, the\n"
-    "passes, panel rows, per-rank memory and flops that `prsvd svd` would need on the ranks\n"
-    "of this run.",
+    "way `prsvd svd` would stream it with these --panels, --read and --memory.  With -k (or\n"
+    "--tol), the passes, bytes read, flops and per-rank memory that `prsvd svd` (pca with\n"
+    "--center, eig with --eig) with the same options would need on the ranks of this run:\n"
+    "the figures its plan prints, from the same function.",
     1,
     "# shape, type, layout, chunks and filters\n"
     "prsvd info data.h5:/X\n"
     "# what an svd at k = 100 costs on 4 ranks: passes, memory, flops\n"
-    "mpirun -n 4 prsvd info data.h5:/X -k 100",
+    "mpirun -n 4 prsvd info data.h5:/X -k 100\n"
+    "# the same for one pass with sparse sign maps\n"
+    "mpirun -n 4 prsvd info data.h5:/X -k 100 --passes 1 --sketch sparse",
     0};
+
+/* The options of the run being costed into its params, as svd, pca and eig set them. */
+static int info_params(const struct info_opts *o, const struct prsvd_h5_info *in, struct prsvd_svd_params *prm) {
+  const int64_t mn = in->rows < in->cols ? in->rows : in->cols;
+  prm->rank = o->rank;
+  prm->oversample = o->oversample;
+  prm->memory = o->memory;
+  prm->prefetch = !o->no_prefetch;
+  PRSVD_CHECK(prsvd_precision_parse(o->precision, &prm->precision));
+  PRSVD_CHECK(prsvd_cli_grid(o->grid, prm));
+  if (o->eig) {
+    if (in->rows != in->cols)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "--eig: the dataset is %lld x %lld, and prsvd eig needs a square matrix",
+                (long long)in->rows, (long long)in->cols);
+    PRSVD_CHECK(prsvd_cli_eig_method(o->eig, prm));
+    prm->power_iters = (int)o->power_iters;
+    return PRSVD_OK;
+  }
+  PRSVD_CHECK(prsvd_cli_method(o->passes, o->power_iters, o->tol, prm));
+  PRSVD_CHECK(prsvd_cli_sketch(o->onepass_method, o->sketch, prm));
+  prm->range_dim = o->range_dim;
+  prm->core_dim = o->core_dim;
+  prm->tol = o->tol;
+  prm->max_rank = o->max_rank;
+  prm->block = o->block;
+  prm->center = o->center;
+  if (o->tol > 0 && o->rank) PRSVD_ERR(PRSVD_ERR_USAGE, "--tol chooses the rank: give --max-rank R instead of -k");
+  if (o->max_rank > mn)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank %lld exceeds min(rows, cols) = %lld", (long long)o->max_rank, (long long)mn);
+  return PRSVD_OK;
+}
 
 int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   int status;
   struct info_opts o;
   const char *pos[1] = {NULL};
-  char *file = NULL, *dataset = NULL, b1[32], b2[32], b3[32];
+  char *file = NULL, *dataset = NULL, b1[32], b2[32];
   struct prsvd_h5_info in;
   struct prsvd_h5_input how;
   struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
-  struct prsvd_svd_plan plan = {0};
+  struct prsvd_svd_estimate est;
   prsvd_source *src = NULL;
+  memset(&est, 0, sizeof est);
   status = prsvd_options_parse(&info_doc, info_options, argc, argv, &o, pos);
   if (status) return status;
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_cli_input(o.read, o.panels, o.memory, &how));
+  PRSVD_TRY(prsvd_cli_input(o.read, o.center && !strcmp(o.panels, "auto") ? "rows" : o.panels, o.memory, &how));
+  if (o.eig) how.panels = PRSVD_H5_PANELS_ROWS; /* as eig streams it: symmetric, rows are columns */
   PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &in, &src));
   /* m x n as streamed (the stored transpose with column panels); shown as stored */
-  int64_t m = in.rows, n = in.cols, mn = m < n ? m : n;
+  const int64_t m = in.rows, n = in.cols, mn = m < n ? m : n;
   const int64_t rows = in.by_columns ? n : m, cols = in.by_columns ? m : n;
   const char *direction = in.by_columns ? "columns" : "rows";
+  const int costed = o.rank > 0 || o.tol > 0;
   if (o.rank > mn)
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--rank %lld exceeds min(rows, cols) = %lld", (long long)o.rank, (long long)mn);
-  int64_t l = o.rank + o.oversample > mn ? mn : o.rank + o.oversample;
-  int64_t passes = o.power_iters + 1;
-  int64_t block = (m + cli->nprocs - 1) / cli->nprocs;
-  prm.memory = o.memory;
-  prm.rank = o.rank, prm.oversample = l - o.rank; /* for the automatic grid */
-  PRSVD_TRY(prsvd_precision_parse(o.precision, &prm.precision));
-  plan.grid_cols = 1, plan.x_rows = n;
-  if (o.rank > 0) PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
-  const double elem = plan.single ? 4.0 : 8.0, panels = (double)plan.buffers * plan.panel_bytes;
-  /* a pass as the solver reads it: dense rows, or a sparse group's CSR entries */
-  const double pass_bytes = in.sparse ? 16.0 * (double)in.nnz + 8.0 * (double)(m + 1) : elem * (double)m * (double)n;
-  /* a process row's m-row sketches, and x_rows (n, or n/pc on a 2-D grid) of the n-row ones */
-  const double xr = (double)plan.x_rows;
-  double sketch = 8.0 * ((double)block * plan.grid_cols * (l + 10) + 3.0 * xr * l + 10.0 * xr);
-  double flops = (double)passes * 4.0 * m * n * l;
+  PRSVD_TRY(info_params(&o, &in, &prm));
+  if (costed) PRSVD_TRY(prsvd_svd_estimate(&prm, src, cli->nprocs, &est));
+  const char *command = o.eig ? "eig" : o.center ? "pca" : "svd", *method = prsvd_cli_method_name(&prm);
   if (cli->rank) goto done;
   if (o.json) {
     json_object *j = json_object_new_object();
@@ -93,15 +132,18 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "storage_bytes", json_object_new_int64(in.storage_bytes));
     json_object_object_add(j, "panels", json_object_new_string(direction));
     json_object_object_add(j, "read", json_object_new_string(o.read));
-    json_object_object_add(j, "read_path", json_object_new_string(prsvd_read_path(&in, plan.single, 1)));
-    if (o.rank > 0) {
-      json_object_object_add(j, "passes", json_object_new_int64(passes));
-      json_object_object_add(j, "panel_rows", json_object_new_int64(plan.panel_rows));
-      json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(plan.single)));
-      json_object_object_add(j, "memory_per_rank", json_object_new_double(panels + sketch + in.cache_bytes));
-      json_object_object_add(j, "grid_rows", json_object_new_int(plan.grid_rows));
-      json_object_object_add(j, "grid_cols", json_object_new_int(plan.grid_cols));
-      json_object_object_add(j, "flops", json_object_new_double(flops));
+    json_object_object_add(j, "read_path", json_object_new_string(prsvd_read_path(&in, est.plan.single, 1)));
+    if (costed) {
+      json_object_object_add(j, "command", json_object_new_string(command));
+      json_object_object_add(j, "method", json_object_new_string(method));
+      json_object_object_add(j, "passes", json_object_new_int(est.passes));
+      json_object_object_add(j, "panel_rows", json_object_new_int64(est.plan.panel_rows));
+      json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(est.plan.single)));
+      json_object_object_add(j, "memory_per_rank", json_object_new_int64(est.memory.total));
+      json_object_object_add(j, "grid_rows", json_object_new_int(est.plan.grid_rows));
+      json_object_object_add(j, "grid_cols", json_object_new_int(est.plan.grid_cols));
+      json_object_object_add(j, "flops", json_object_new_double(est.flops));
+      json_object_object_add(j, "plan", prsvd_cli_estimate_json(&est));
     }
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
@@ -119,19 +161,14 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   printf("  on disk    %s (%s as float64)\n", prsvd_format_bytes((double)in.storage_bytes, b1, sizeof b1),
          prsvd_format_bytes(8.0 * m * n, b2, sizeof b2));
   printf("  streamed   by %s, %s reads\n", direction, o.read);
-  if (o.rank > 0) {
-    printf("svd -k %lld -p %lld -q %lld on %d rank%s:\n", (long long)o.rank, (long long)(l - o.rank),
-           (long long)o.power_iters, cli->nprocs, cli->nprocs > 1 ? "s" : "");
-    printf("  passes     %lld (+1 if the sketch is ill-conditioned), %s of %s panels read in all\n",
-           (long long)passes, prsvd_format_bytes(pass_bytes * passes, b1, sizeof b1),
-           in.sparse ? "CSR" : prsvd_precision_name(plan.single));
-    printf("  memory     %s per rank: %d panels of %lld %s %s, sketches %s\n",
-           prsvd_format_bytes(panels + sketch + in.cache_bytes, b1, sizeof b1), plan.buffers,
-           (long long)plan.panel_rows, direction, prsvd_format_bytes((double)plan.panel_bytes, b2, sizeof b2),
-           prsvd_format_bytes(sketch, b3, sizeof b3));
-    printf("  flops      %.3g (%.3g per rank)\n", flops, flops / cli->nprocs);
-    printf("  grid       %d x %d (auto: P x 1 unless X, %lld x %lld doubles, exceeds --memory)\n",
-           plan.grid_rows, plan.grid_cols, (long long)n, (long long)(l + 10));
+  if (costed) {
+    printf("%s (%s, width %lld, %d probes) on %d rank%s, panels of %lld %s:\n", command, method,
+           (long long)est.width, est.probes, cli->nprocs, cli->nprocs > 1 ? "s" : "",
+           (long long)est.plan.panel_rows, direction);
+    prsvd_cli_print_cost(stdout, cli, &prm, &est, in.sparse);
+    if (prm.method == PRSVD_METHOD_SUBSPACE)
+      printf("  grid: %d x %d (auto: P x 1 unless X, %lld x %lld doubles, exceeds --memory)\n", est.plan.grid_rows,
+             est.plan.grid_cols, (long long)n, (long long)(est.width + est.probes));
   }
 done:
   prsvd_source_destroy(&src);

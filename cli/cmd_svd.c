@@ -88,21 +88,9 @@ static const struct prsvd_command_doc svd_doc = {
     "# may be stopped: SIGUSR1 saves and exits 99, a rerun resumes\n"
     "prsvd svd data.h5:/X -k 100 --checkpoint svd.ckpt -o svd.h5",
     SVD};
-static const char *method_name(const struct prsvd_svd_params *prm) {
-  static const char *const names[] = {"subspace", "onepass-three", "onepass-two", "onepass-hmt", "qb-fp", "qb-ei"};
-  if (prm->method == PRSVD_METHOD_SUBSPACE) return names[0];
-  if (prm->method == PRSVD_METHOD_QB) return names[4];
-  if (prm->method == PRSVD_METHOD_QB_EI) return names[5];
-  return names[1 + prm->onepass];
-}
-
 /* fixed accuracy: randQB_FP (--passes given) or randQB_EI (adaptive) */
 static int fixed_accuracy(const struct prsvd_svd_params *prm) {
   return prm->method == PRSVD_METHOD_QB || prm->method == PRSVD_METHOD_QB_EI;
-}
-
-static int64_t max_rank_of(const struct prsvd_svd_params *prm, int64_t mn) {
-  return prm->max_rank ? prm->max_rank : (mn < 256 ? mn : 256);
 }
 
 static const struct prsvd_command_doc pca_doc = {
@@ -215,7 +203,7 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rows", m));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "cols", n));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
-  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "method", method_name(prm)));
+  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "method", prsvd_cli_method_name(prm)));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "oversample", prm->oversample));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", prm->power_iters));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "passes", st->passes));
@@ -252,40 +240,12 @@ done:
   return status;
 }
 
-/* Columns of the sketches a method keeps per rank, for the plan. */
-static void sketch_shape(const struct prsvd_svd_params *prm, int64_t m, int64_t n, int64_t *m_cols,
-                         int64_t *n_cols, const char **what) {
-  const int64_t mn = m < n ? m : n;
-  if (prm->method == PRSVD_METHOD_QB) {
-    int64_t l = max_rank_of(prm, mn);
-    *m_cols = 2 * l, *n_cols = 4 * l, *what = "QB up to rank";
-  } else if (prm->method == PRSVD_METHOD_QB_EI) { /* Q, G | Q_i; B^T, X, H */
-    int64_t l = max_rank_of(prm, mn);
-    *m_cols = l + 3 * prm->block, *n_cols = l + 5 * prm->block, *what = "QB up to rank";
-  } else if (prm->method == PRSVD_METHOD_ONEPASS) {
-    int64_t ks, s;
-    prsvd_onepass_sizes(prm, m, n, &ks, &s);
-    *m_cols = ks, *n_cols = 3 * ks + 2 * s + 10, *what = "single pass, k_s";
-  } else {
-    int64_t l = prm->rank + prm->oversample;
-    *m_cols = l + 10, *n_cols = 4 * l + 10, *what = "subspace iteration, l";
-  }
-}
-
 static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in,
                        const struct svd_opts *o, const struct prsvd_svd_params *prm,
-                       const struct prsvd_svd_plan *plan, int cpus) {
-  char b1[32], b2[32], b3[32], b4[32];
-  int64_t m = in->rows, n = in->cols, mn = m < n ? m : n, mc, nc;
-  const char *what;
-  const int64_t block = (m + cli->nprocs - 1) / cli->nprocs; /* rows of this rank */
-  const double elem = plan->single ? 4.0 : 8.0, panels = (double)plan->buffers * plan->panel_bytes;
-  /* a pass as the solver reads it: dense rows (float64 or float32), or CSR entries */
-  const double pass_bytes = in->sparse ? 16.0 * (double)in->nnz + 8.0 * (double)(m + 1) : elem * (double)m * (double)n;
-  sketch_shape(prm, m, n, &mc, &nc, &what);
-  /* on a 2-D grid a rank holds x_rows of the n-row sketches, and a process row's m-row ones */
-  double sketches = 8.0 * ((double)block * plan->grid_cols * mc + (double)plan->x_rows * nc);
-  int passes = prm->method == PRSVD_METHOD_ONEPASS ? 1 : prm->power_iters + 1;
+                       const struct prsvd_svd_estimate *est, int cpus) {
+  char b1[32];
+  const struct prsvd_svd_plan *plan = &est->plan;
+  const int64_t m = in->rows, n = in->cols;
   if (in->sparse)
     printf("prsvd %s %s: %lld x %lld sparse %s (%lld stored %s entries, %.3g%%) on %d rank%s\n",
            o->center ? "pca" : "svd", spec,
@@ -297,28 +257,23 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
            cli->nprocs > 1 ? "s" : "");
   if (in->conventions[0]) printf("  %s\n", in->conventions);
   if (prm->method == PRSVD_METHOD_QB)
-    printf("  tol = %g, block %lld, max rank %lld (randQB_FP): %d pass%s over %s\n", prm->tol,
-           (long long)prm->block, (long long)max_rank_of(prm, mn), passes, passes > 1 ? "es" : "",
-           prsvd_format_bytes(pass_bytes, b1, sizeof b1));
+    printf("  tol = %g, block %lld, max rank %lld (randQB_FP), q = %d\n", prm->tol, (long long)prm->block,
+           (long long)est->width, prm->power_iters);
   else if (prm->method == PRSVD_METHOD_QB_EI)
-    printf("  tol = %g, blocks of %lld with q = %d, max rank %lld (randQB_EI): %d pass%s per block and one\n"
-           "  more to finish, each over %s\n", prm->tol, (long long)prm->block, prm->power_iters,
-           (long long)max_rank_of(prm, mn), passes, passes > 1 ? "es" : "",
-           prsvd_format_bytes(pass_bytes, b1, sizeof b1));
+    printf("  tol = %g, blocks of %lld with q = %d, max rank %lld (randQB_EI)\n", prm->tol, (long long)prm->block,
+           prm->power_iters, (long long)est->width);
   else if (prm->method == PRSVD_METHOD_ONEPASS) {
     int64_t ks, cs;
     prsvd_onepass_sizes(prm, m, n, &ks, &cs);
-    printf("  k = %lld, %s %lld, s %lld (%s sketches, %s): 1 pass over %s\n", (long long)prm->rank, what,
-           (long long)ks, (long long)cs, o->sketch, o->onepass_method,
-           prsvd_format_bytes(pass_bytes, b1, sizeof b1));
+    printf("  k = %lld, single pass, k_s %lld, s %lld (%s sketches, %s), %d probes\n", (long long)prm->rank,
+           (long long)ks, (long long)cs, o->sketch, o->onepass_method, est->probes);
     if (o->sketch_memory)
       printf("  k_s and s from --sketch-memory %s (TYUC 2019 eq. 5.6): k_s (m + n) + s^2 = %lld of %lld numbers\n",
-             prsvd_format_bytes((double)o->sketch_memory, b2, sizeof b2),
+             prsvd_format_bytes((double)o->sketch_memory, b1, sizeof b1),
              (long long)(ks * (m + n) + cs * cs), (long long)(o->sketch_memory / 8));
   } else
-    printf("  k = %lld, p = %lld, q = %d: %d passes over %s (one more if the sketch is ill-conditioned)\n",
-           (long long)prm->rank, (long long)prm->oversample, prm->power_iters, passes,
-           prsvd_format_bytes(pass_bytes, b1, sizeof b1));
+    printf("  k = %lld, p = %lld, q = %d (subspace iteration, l = %lld), %d probes\n", (long long)prm->rank,
+           (long long)prm->oversample, prm->power_iters, (long long)est->width, est->probes);
   const char *arith = in->sparse ? "CSR, float64" : plan->single ? "float32 by SGEMM into float64 sketches" : "float64";
   if (in->by_columns)
     printf("  column panels: streaming the %lld x %lld transpose, U and V swapped on output\n", (long long)m,
@@ -337,18 +292,14 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   if (cpus > 0)
     printf("  %d CPU%s a rank (affinity), reader thread %s\n", cpus, cpus > 1 ? "s" : "",
            prm->prefetch ? "on" : "off");
-  printf("  memory per rank: panels %d x %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
-         plan->buffers, prsvd_format_bytes((double)plan->panel_bytes, b2, sizeof b2),
-         (long long)plan->panel_rows, prsvd_format_bytes(sketches, b3, sizeof b3),
-         prsvd_format_bytes((double)in->cache_bytes, b4, sizeof b4),
-         prsvd_format_bytes(panels + sketches + in->cache_bytes, b1, sizeof b1));
+  prsvd_cli_print_cost(stdout, cli, prm, est, in->sparse);
   fflush(stdout);
 }
 
 static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
-                          const struct prsvd_svd_params *prm, prsvd_svd *svd,
-                          const struct prsvd_svd_stats *st, const struct prsvd_profile_row *rows,
-                          double elapsed) {
+                          const struct prsvd_svd_params *prm, const struct prsvd_svd_estimate *est,
+                          prsvd_svd *svd, const struct prsvd_svd_stats *st,
+                          const struct prsvd_profile_row *rows, double elapsed) {
   const double *s;
   int64_t k;
   char b[32];
@@ -370,11 +321,11 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
            "(indicator)%s\n", (long long)k, prm->tol, (long long)st->qb_rank, st->tol_achieved,
            st->tol_met ? "" : "  NOT REACHED: partial result");
   else if (prm->method == PRSVD_METHOD_ONEPASS)
-    printf("error estimate: ||A - U S V^T||_F ~ %.3e, 95%% in [%.3e, %.3e] (10 Gaussian probes); ||A||_F = %.3e\n",
-           st->error_estimate_fro, st->error_ci_low, st->error_ci_high, st->norm_fro);
-  else
-    printf("error estimate: ||A - U S V^T||_2 <= %.3e (HMT eq. 4.3, 10 probes), ||.||_F ~ %.3e\n",
-           st->error_estimate, st->error_estimate_fro);
+    printf("error estimate: ||A - U S V^T||_F ~ %.3e, 95%% in [%.3e, %.3e] (%d Gaussian probes); ||A||_F = %.3e\n",
+           st->error_estimate_fro, st->error_ci_low, st->error_ci_high, est->probes, st->norm_fro);
+  else if (est->probes > 0)
+    printf("error estimate: ||A - U S V^T||_2 <= %.3e (HMT eq. 4.3, %d probes), ||.||_F ~ %.3e\n",
+           st->error_estimate, est->probes, st->error_estimate_fro);
   printf("orthonormalization: %ld CholeskyQR2, %ld shifted CholeskyQR3 (worst ||Q^T Q - I||_F %.1e), %ld Householder\n",
          st->qr_cholqr2, st->qr_shifted, st->qr_worst_orth, st->qr_householder);
   prsvd_profile_print(stdout, rows);
@@ -386,7 +337,8 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
                                  int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
                                  const struct prsvd_profile_row *rows, double elapsed,
                                  const struct svd_opts *o, const struct prsvd_svd_params *prm,
-                                 const struct prsvd_svd_plan *plan) {
+                                 const struct prsvd_svd_estimate *est) {
+  const struct prsvd_svd_plan *plan = &est->plan;
   const double *s, *scree = NULL;
   int64_t k;
   prsvd_svd_get_rank(svd, &k);
@@ -395,7 +347,7 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   json_object *j = json_object_new_object(), *sv = json_object_new_array();
   for (int64_t i = 0; i < k; i++) json_object_array_add(sv, json_object_new_double(s[i]));
   json_object_object_add(j, "command", json_object_new_string("svd"));
-  json_object_object_add(j, "method", json_object_new_string(method_name(prm)));
+  json_object_object_add(j, "method", json_object_new_string(prsvd_cli_method_name(prm)));
   json_object_object_add(j, "input", json_object_new_string(spec));
   json_object_object_add(j, "output", json_object_new_string(o->output));
   json_object_object_add(j, "rows", json_object_new_int64(m));
@@ -450,19 +402,15 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   json_object_object_add(qj, "worst_orthogonality", json_object_new_double(st->qr_worst_orth));
   json_object_object_add(j, "qr", qj);
   json_object_object_add(j, "phases", prsvd_profile_json(rows));
+  json_object_object_add(j, "plan", prsvd_cli_estimate_json(est));
   return j;
 }
-
-static const char *const onepass_names[] = {"three", "two", "hmt"};
 
 /* Options into library parameters; the method follows from --passes and --tol. */
 static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *spec,
                    struct prsvd_svd_params *prm) {
   const int64_t mn = m < n ? m : n;
-  int found = 0;
-  if (o->passes && o->power_iters != 1)
-    PRSVD_ERR(PRSVD_ERR_USAGE, "give either --passes or -q/--power-iters, not both");
-  prm->power_iters = (int)(o->passes ? o->passes - 1 : o->power_iters);
+  PRSVD_CHECK(prsvd_cli_method(o->passes, o->power_iters, o->tol, prm));
   prm->rank = o->rank;
   prm->center = o->center;
   prm->prefetch = !o->no_prefetch;
@@ -471,20 +419,9 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale and --scores need --center (or prsvd pca)");
   prm->seed = o->seed;
   prm->memory = o->memory;
-  if (strcmp(o->grid, "auto")) {
-    char tail;
-    if (sscanf(o->grid, "%dx%d%c", &prm->grid_rows, &prm->grid_cols, &tail) != 2 || prm->grid_rows < 1 ||
-        prm->grid_cols < 1)
-      PRSVD_ERR(PRSVD_ERR_USAGE, "bad --grid '%s': expected PRxPC (e.g. 2x2) or auto", o->grid);
-  }
+  PRSVD_CHECK(prsvd_cli_grid(o->grid, prm));
   PRSVD_CHECK(prsvd_precision_parse(o->precision, &prm->precision));
-  for (int i = 0; i < 3; i++)
-    if (!strcmp(o->onepass_method, onepass_names[i])) prm->onepass = (enum prsvd_onepass_method)i, found = 1;
-  if (!found)
-    PRSVD_ERR(PRSVD_ERR_USAGE, "unknown --onepass-method '%s': expected three, two or hmt", o->onepass_method);
-  if (!strcmp(o->sketch, "gaussian")) prm->test_matrix = PRSVD_TEST_GAUSSIAN;
-  else if (!strcmp(o->sketch, "sparse")) prm->test_matrix = PRSVD_TEST_SPARSE;
-  else PRSVD_ERR(PRSVD_ERR_USAGE, "unknown --sketch '%s': expected gaussian or sparse", o->sketch);
+  PRSVD_CHECK(prsvd_cli_sketch(o->onepass_method, o->sketch, prm));
   prm->range_dim = o->range_dim;
   prm->core_dim = o->core_dim;
   if (o->sketch_memory && (o->passes != 1 || o->tol > 0))
@@ -506,8 +443,6 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     if (!o->passes && o->checkpoint)
       PRSVD_ERR(PRSVD_ERR_USAGE, "--checkpoint with --tol needs --passes N (randQB_FP, whose sketch is fixed "
                                  "before reading A): the adaptive randQB_EI is not checkpointed");
-    /* a pass count fixes the sketch before A is read (randQB_FP); otherwise grow (randQB_EI) */
-    prm->method = o->passes ? PRSVD_METHOD_QB : PRSVD_METHOD_QB_EI;
     prm->tol = o->tol;
     prm->max_rank = o->max_rank;
     prm->block = o->block;
@@ -517,7 +452,6 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
   if (o->rank > mn)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--rank %lld exceeds min(rows, cols) = %lld of '%s'",
               (long long)o->rank, (long long)mn, spec);
-  prm->method = o->passes == 1 ? PRSVD_METHOD_ONEPASS : PRSVD_METHOD_SUBSPACE;
   if (o->sketch_memory)
     PRSVD_CHECK(prsvd_onepass_budget(m, n, o->rank, o->sketch_memory / 8, &prm->range_dim, &prm->core_dim));
   return PRSVD_OK;
@@ -538,6 +472,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   struct prsvd_profile_row rows[PRSVD_N_EVENTS];
   struct prsvd_profile_passes passes;
   struct prsvd_checkpointer checkpointer = {0};
+  struct prsvd_cli_rss rss;
 
   status = prsvd_options_parse(doc, svd_options, argc, argv, &o, pos);
   if (status) return status;
@@ -571,15 +506,15 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
                    (long long)(o.rank + o.oversample), (long long)mn, (long long)p_used);
   }
   prm.oversample = p_used;
-  struct prsvd_svd_plan plan;
-  PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
+  struct prsvd_svd_estimate est;
+  PRSVD_TRY(prsvd_svd_estimate(&prm, src, cli->nprocs, &est));
   PRSVD_TRY(prsvd_cli_check_files(cli, file, o.output, o.force, o.checkpoint));
   int spare;
   const int cpus = prsvd_cli_cpus(cli, &spare);
-  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &plan, cpus);
+  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &est, cpus);
   if (!o.quiet && prm.prefetch) prsvd_cli_warn_cpus(cli, cpus, spare);
 
-  prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * n);
+  prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), est.pass_bytes / (double)m);
   prm.progress = prsvd_progress_report;
   prm.progress_arg = &progress;
   if (o.checkpoint) { /* the identity a resume must match: input, every option that shapes the
@@ -587,7 +522,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
     char opts[512];
     struct prsvd_h5_checkpoint_spec spec = {o.checkpoint, file, dataset, info.type, m, n, opts,
                                             o.checkpoint_every, &prsvd_cli_stop};
-    prsvd_cli_checkpoint_options(opts, sizeof opts, method_name(&prm), &prm, o.sketch, o.precision,
+    prsvd_cli_checkpoint_options(opts, sizeof opts, prsvd_cli_method_name(&prm), &prm, o.sketch, o.precision,
                                  info.by_columns);
     PRSVD_TRY(prsvd_cli_checkpointer(cli, &spec, &checkpointer));
     prm.checkpoint = &checkpointer;
@@ -595,7 +530,9 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   prsvd_profile_reset();
   PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
+  prsvd_cli_rss_start(&rss);
   PRSVD_TRY(prsvd_cli_solve(svd, src, o.checkpoint));
+  prsvd_cli_rss_stop(&rss);
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
   PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st, swap, info.by_columns));
   if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
@@ -604,16 +541,17 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   prsvd_profile_reduce(cli->comm, rows);
   prsvd_profile_reduce_passes(cli->comm, &passes);
   if (o.json) {
-    json_object *j = summary_json(cli, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm, &plan);
+    json_object *j = summary_json(cli, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm, &est);
+    json_object_object_add(j, "memory", prsvd_cli_rss_json(cli, &rss));
     json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
     json_object_object_add(j, "cpus", json_object_new_int(cpus));
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else if (!o.quiet) {
-    print_summary(cli, &o, &prm, svd, &st, rows, elapsed);
+    print_summary(cli, &o, &prm, &est, svd, &st, rows, elapsed);
   }
   if (fixed_accuracy(&prm) && !st.tol_met) {
-    const int64_t cap = max_rank_of(&prm, mn);
+    const int64_t cap = est.width;
     if (st.qb_rank < cap)
       PRSVD_FAIL(PRSVD_ERR_TOL,
                  "tolerance %g not reached: the error indicator stalled at %.3e at rank %lld, below --max-rank %lld (the rest of A is at rounding level); the rank-%lld result in '%s' is labelled tol_met = 0",
