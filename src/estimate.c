@@ -25,7 +25,10 @@
 struct pass_shape {
   int64_t right, right_zeta, corange;
   int n_left;
-  struct { int64_t dim, core_cols; int acc, sparse; } left[PRSVD_MAX_LEFT];
+  struct {
+    int64_t dim, core_cols;
+    int acc, sparse;
+  } left[PRSVD_MAX_LEFT];
 };
 
 struct dims {
@@ -38,7 +41,8 @@ struct dims {
  * and a core's 2 m d cc (2 m zeta cc for a sparse map). */
 static double pass_flops(const struct dims *d, const struct pass_shape *s) {
   const double m = (double)d->m, e = d->csr ? (double)d->nnz : m * (double)d->n;
-  double f = 2.0 * e * (double)(s->right_zeta ? s->right_zeta : s->right) + 2.0 * e * (double)s->corange;
+  double f =
+      2.0 * e * (double)(s->right_zeta ? s->right_zeta : s->right) + 2.0 * e * (double)s->corange;
   for (int t = 0; t < s->n_left; t++) {
     const int64_t dim = s->left[t].dim;
     /* a dense panel multiplies a sparse map of few rows as a dense one (sketch.c) */
@@ -82,12 +86,14 @@ static int64_t pass_scratch(const struct dims *d, const struct pass_shape *s, in
  * (3 a^2), the core and its SVD by dgesdd (the core, its copy, U_c, V_c^T, V_c and a workspace
  * of about 5 a^2: 9 a^2), the QR of B^T's R_B and core (2 a^2), and U = Q U_c by blocks of 1024
  * rows (1024 k). */
-static int64_t small_work(int64_t a, int64_t k) { return 8 * (16 * a * a + 32 * a + 1024 * k); }
+static int64_t small_work(int64_t a, int64_t k) {
+  return 8 * (16 * a * a + 32 * a + 1024 * k);
+}
 
 /* Subspace iteration and REVD (rsvd.c prsvd_subspace_sketch, then the finish): l columns, np
  * probes, q + 1 passes, the last also applying W. */
-static void subspace(const struct prsvd_svd_params *prm, const struct dims *d, int grid2d, int64_t l,
-                     int np, struct prsvd_svd_estimate *est) {
+static void subspace(const struct prsvd_svd_params *prm, const struct dims *d, int grid2d,
+                     int64_t l, int np, struct prsvd_svd_estimate *est) {
   struct prsvd_svd_memory *mem = &est->memory;
   const int q = prm->power_iters > 0 ? prm->power_iters : 0;
   struct pass_shape first = {l + (q ? 0 : np), 0, l, 0, {{0}}}, last = {l + np, 0, l, 0, {{0}}};
@@ -111,7 +117,8 @@ static void subspace(const struct prsvd_svd_params *prm, const struct dims *d, i
 /* The single-pass methods (onepass.c): one pass applying the right maps [Omega^T | Psi^T]
  * (three) or Omega (two, hmt) and generating the co-range map (k_s rows, or s for two), the
  * core's Phi (three) and the 10 Gaussian rows Theta of the error estimate. */
-static void onepass(const struct prsvd_svd_params *prm, const struct dims *d, struct prsvd_svd_estimate *est) {
+static void onepass(const struct prsvd_svd_params *prm, const struct dims *d,
+                    struct prsvd_svd_estimate *est) {
   struct prsvd_svd_memory *mem = &est->memory;
   int64_t ks, s;
   prsvd_onepass_sizes(prm, d->m, d->n, &ks, &s);
@@ -121,7 +128,9 @@ static void onepass(const struct prsvd_svd_params *prm, const struct dims *d, st
   const int64_t zeta = three ? prsvd_sparse_zeta(ks) + prsvd_sparse_zeta(s) : prsvd_sparse_zeta(ks);
   struct pass_shape sh = {total, sparse ? zeta : 0, 0, 0, {{0}}};
   sh.left[sh.n_left].dim = co, sh.left[sh.n_left].acc = 1, sh.left[sh.n_left++].sparse = sparse;
-  if (three) sh.left[sh.n_left].dim = s, sh.left[sh.n_left].core_cols = s, sh.left[sh.n_left++].sparse = sparse;
+  if (three)
+    sh.left[sh.n_left].dim = s, sh.left[sh.n_left].core_cols = s,
+    sh.left[sh.n_left++].sparse = sparse;
   sh.left[sh.n_left].dim = PRSVD_ONEPASS_PROBES, sh.left[sh.n_left++].acc = 1;
   est->width = ks;
   est->probes = PRSVD_ONEPASS_PROBES;
@@ -152,9 +161,9 @@ static void qb_fp(const struct prsvd_svd_params *prm, const struct dims *d, int6
   est->pass_flops = pass_flops(d, &sh);
   est->flops = est->passes * est->pass_flops;
   mem->pass_scratch = pass_scratch(d, &sh, 0);
-  mem->m_rows = 8 * d->mr * (3 * L + 2 * b);          /* G, Q, Y_i, Q_i, the finish's copy of Q */
-  mem->n_replicated = 8 * d->n * 3 * L;               /* X, H's partial sum, a collective buffer */
-  mem->n_distributed = 8 * d->nr * (3 * L + b + L);   /* H, B^T, M_i, the copy of B^T, V */
+  mem->m_rows = 8 * d->mr * (3 * L + 2 * b);        /* G, Q, Y_i, Q_i, the finish's copy of Q */
+  mem->n_replicated = 8 * d->n * 3 * L;             /* X, H's partial sum, a collective buffer */
+  mem->n_distributed = 8 * d->nr * (3 * L + b + L); /* H, B^T, M_i, the copy of B^T, V */
   mem->small = small_work(L, L) + 8 * (3 * L * b + 6 * b * b);
 }
 
@@ -167,7 +176,8 @@ static void qb_ei(const struct prsvd_svd_params *prm, const struct dims *d, int6
   struct prsvd_svd_memory *mem = &est->memory;
   const int q = prm->power_iters > 0 ? prm->power_iters : 0;
   const int64_t blocks = (L + b - 1) / b, first_b = b < L ? b : L;
-  struct pass_shape first = {first_b, 0, q ? first_b : 0, 0, {{0}}}, widest = {b, 0, 2 * b, 0, {{0}}};
+  struct pass_shape first = {first_b, 0, q ? first_b : 0, 0, {{0}}},
+                    widest = {b, 0, 2 * b, 0, {{0}}};
   est->passes = est->passes_max = (int)(blocks * (q + 1) + 1);
   est->pass_flops = pass_flops(d, &first);
   est->flops = (double)(q + 1) * pass_flops(d, &(struct pass_shape){L, 0, L, 0, {{0}}});
@@ -186,9 +196,9 @@ static void nystrom(const struct prsvd_svd_params *prm, const struct dims *d, in
   est->passes = est->passes_max = 1;
   est->pass_flops = est->flops = pass_flops(d, &sh);
   mem->pass_scratch = pass_scratch(d, &sh, 0);
-  mem->m_rows = 8 * d->mr * l;                        /* Y, then E = Y C^-1 */
-  mem->n_replicated = 8 * (d->n * l + 4 * 1000);      /* Omega, the sampled pairs */
-  mem->n_distributed = 8 * d->nr * prm->rank;         /* U */
+  mem->m_rows = 8 * d->mr * l;                   /* Y, then E = Y C^-1 */
+  mem->n_replicated = 8 * (d->n * l + 4 * 1000); /* Omega, the sampled pairs */
+  mem->n_distributed = 8 * d->nr * prm->rank;    /* U */
   mem->small = small_work(l, prm->rank);
 }
 
@@ -215,33 +225,37 @@ int prsvd_svd_estimate(const struct prsvd_svd_params *prm, const prsvd_source *a
   d.nnz = prsvd_source_nnz(a), d.csr = d.nnz >= 0, d.single = plan->single;
   d.mr = (d.m + nprocs - 1) / nprocs, d.nr = (d.n + nprocs - 1) / nprocs;
   d.nx = plan->x_rows, d.pr = plan->panel_rows;
-  est->pass_bytes = d.csr ? 16.0 * (double)d.nnz + 8.0 * (double)(d.m + panel_count(d.m, nprocs, d.pr))
-                          : (plan->single ? 4.0 : 8.0) * (double)d.m * (double)d.n;
+  est->pass_bytes =
+      d.csr ? 16.0 * (double)d.nnz + 8.0 * (double)(d.m + panel_count(d.m, nprocs, d.pr))
+            : (plan->single ? 4.0 : 8.0) * (double)d.m * (double)d.n;
   est->probes = prsvd_svd_probes(prm);
   const int64_t l = prsvd_svd_width(prm, d.m, d.n);
   est->width = l;
   switch (prm->method) {
-  case PRSVD_METHOD_ONEPASS:
-    onepass(prm, &d, est);
-    break;
-  case PRSVD_METHOD_QB:
-  case PRSVD_METHOD_QB_EI: {
-    const int64_t b = prm->block > 0 ? prm->block : 10;
-    if (prm->method == PRSVD_METHOD_QB) qb_fp(prm, &d, l, b, est);
-    else qb_ei(prm, &d, l, b, est);
-    break;
-  }
-  case PRSVD_METHOD_NYSTROM:
-    nystrom(prm, &d, l, est);
-    break;
-  default: /* SUBSPACE, REVD */
-    subspace(prm, &d, plan->grid_cols > 1, l, est->probes, est);
+    case PRSVD_METHOD_ONEPASS:
+      onepass(prm, &d, est);
+      break;
+    case PRSVD_METHOD_QB:
+    case PRSVD_METHOD_QB_EI: {
+      const int64_t b = prm->block > 0 ? prm->block : 10;
+      if (prm->method == PRSVD_METHOD_QB)
+        qb_fp(prm, &d, l, b, est);
+      else
+        qb_ei(prm, &d, l, b, est);
+      break;
+    }
+    case PRSVD_METHOD_NYSTROM:
+      nystrom(prm, &d, l, est);
+      break;
+    default: /* SUBSPACE, REVD */
+      subspace(prm, &d, plan->grid_cols > 1, l, est->probes, est);
   }
   struct prsvd_svd_memory *mem = &est->memory;
   /* the reader thread's second buffer is filled only when a rank has a second panel to read */
   const int64_t reads = plan->grid_cols * d.mr, per_rank = (reads + d.pr - 1) / d.pr;
   const int readers = prm->prefetch ? 2 : 1;
-  mem->panels = (plan->buffers - readers + (per_rank < readers ? per_rank : readers)) * plan->panel_bytes;
+  mem->panels =
+      (plan->buffers - readers + (per_rank < readers ? per_rank : readers)) * plan->panel_bytes;
   mem->source = lay.cache_bytes;
   mem->total = mem->panels + mem->source + mem->pass_scratch + mem->m_rows + mem->n_replicated +
                mem->n_distributed + mem->small;
