@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "prsvd_h5.h"
+#include "options.h"
 #include "profile.h"
 #include "prsvd.h"
 
@@ -63,6 +64,50 @@ void prsvd_cli_checkpoint_options(char *buf, size_t size, const char *method,
                                   const char *precision, int by_columns);
 /* Collective: prsvd_svd_solve; a stop on request says which checkpoint holds the state. */
 int prsvd_cli_solve(prsvd_svd *svd, prsvd_source *src, const char *checkpoint);
+
+/* The run of a solving command (svd, pca, eig), cli/run.c: open the input, make the params
+ * (hook), estimate, print the plan (hook, then the cost lines), check the files, progress and
+ * the checkpointer, solve, write (hook), report (hook: --json fields or the summary), and free
+ * what it made.  Collective.  A command embeds the run as the first member of its own struct,
+ * so its hooks reach their options by a cast. */
+struct prsvd_cli_run;
+struct prsvd_cli_run_hooks {
+  /* the input is open (run->info, run->src): run->prm from the options; usage checks */
+  int (*params)(struct prsvd_cli_run *run);
+  /* rank 0, without --quiet or --json: the plan's lines before its cost */
+  void (*plan)(const struct prsvd_cli_run *run);
+  /* with --checkpoint: what a resume must match (prsvd_cli_checkpoint_options) */
+  void (*identity)(const struct prsvd_cli_run *run, char *buf, size_t size);
+  int (*write)(struct prsvd_cli_run *run);
+  /* every rank: with --json, the command's fields into j (the run adds phases, pass_times,
+   * plan, memory); without, the summary on stdout unless --quiet (j NULL).  Returns the run's
+   * status (svd: --tol not met) */
+  int (*report)(struct prsvd_cli_run *run, json_object *j);
+  int uses_cpus; /* report the CPUs of a rank (plan, --json cpus) and warn when the reader has none */
+};
+struct prsvd_cli_run {
+  /* set by the command */
+  const struct prsvd_cli_run_hooks *hooks;
+  const char *spec; /* FILE:/DATASET */
+  struct prsvd_h5_input how;
+  const struct prsvd_opt_list *mpiio_hints;
+  const char *output, *checkpoint;
+  double checkpoint_every;
+  int force, json, quiet, progress;
+  /* set by the run, for the hooks */
+  struct prsvd_cli *cli;
+  char *file, *dataset;
+  struct prsvd_h5_info info;
+  prsvd_source *src;
+  struct prsvd_svd_params prm;
+  struct prsvd_svd_estimate est;
+  prsvd_svd *svd;
+  struct prsvd_svd_stats st;
+  struct prsvd_profile_row rows[PRSVD_N_EVENTS];
+  int cpus;
+  double elapsed;
+};
+int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run);
 
 /* rank 0: "prsvd: warning: ..." on stderr */
 void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...)

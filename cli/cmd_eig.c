@@ -2,7 +2,6 @@
  * (nystrom: PSD) dataset, written as /U and /L. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "prsvd_h5.h"
 #include "cli.h"
@@ -93,118 +92,108 @@ done:
   return status;
 }
 
-int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
-  int status = PRSVD_OK;
+/* A run of eig (cli.h, struct prsvd_cli_run): the run first, so the hooks' run is it. */
+struct eig_run {
+  struct prsvd_cli_run run;
   struct eig_opts o;
-  const char *pos[1] = {NULL};
-  char *file = NULL, *dataset = NULL;
-  prsvd_source *src = NULL;
-  prsvd_svd *svd = NULL;
-  struct prsvd_h5_info info;
-  struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
-  struct prsvd_svd_stats st;
-  struct prsvd_progress progress;
-  struct prsvd_profile_row rows[PRSVD_N_EVENTS];
-  struct prsvd_checkpointer checkpointer = {0};
-  struct prsvd_profile_passes passes;
-  struct prsvd_svd_estimate est;
-  struct prsvd_cli_rss rss;
+  enum prsvd_svd_method method;
+};
+
+static int eig_params(struct prsvd_cli_run *run) {
+  const struct eig_run *r = (const struct eig_run *)run;
+  const struct eig_opts *o = &r->o;
+  struct prsvd_svd_params *prm = &run->prm;
+  if (run->info.rows != run->info.cols)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' is %lld x %lld: prsvd eig needs a square symmetric matrix", run->spec,
+              (long long)run->info.rows, (long long)run->info.cols);
+  if (o->rank > run->info.rows)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--rank %lld exceeds the dimension %lld of '%s'", (long long)o->rank,
+              (long long)run->info.rows, run->spec);
+  PRSVD_CHECK(prsvd_precision_parse(o->precision, &prm->precision));
+  prm->method = r->method;
+  prm->memory = o->memory;
+  prm->rank = o->rank;
+  prm->oversample = o->oversample;
+  prm->power_iters = (int)o->power_iters;
+  prm->seed = o->seed;
+  prm->sym_tol = o->sym_tol;
+  return PRSVD_OK;
+}
+
+static void eig_plan(const struct prsvd_cli_run *run) {
+  const struct prsvd_svd_params *prm = &run->prm;
+  printf("prsvd eig %s: %lld x %lld %s on %d rank%s\n", run->spec, (long long)run->info.rows,
+         (long long)run->info.cols, run->info.type, run->cli->nprocs, run->cli->nprocs > 1 ? "s" : "");
+  if (prm->method == PRSVD_METHOD_REVD)
+    printf("  k = %lld, p = %lld, q = %d (revd, l = %lld), %d probes\n", (long long)prm->rank,
+           (long long)prm->oversample, prm->power_iters, (long long)run->est.width, run->est.probes);
+  else
+    printf("  k = %lld, p = %lld (nystrom, l = %lld)\n", (long long)prm->rank, (long long)prm->oversample,
+           (long long)run->est.width);
+}
+
+static void eig_identity(const struct prsvd_cli_run *run, char *buf, size_t size) {
+  const struct eig_run *r = (const struct eig_run *)run;
+  prsvd_cli_checkpoint_options(buf, size, r->o.method, &run->prm, "gaussian", r->o.precision, 0);
+}
+
+static int eig_write(struct prsvd_cli_run *run) {
+  const struct eig_run *r = (const struct eig_run *)run;
+  return write_eig(run->cli, &r->o, run->file, run->dataset, run->info.rows, run->svd, &run->st);
+}
+
+static int eig_report(struct prsvd_cli_run *run, json_object *j) {
+  const struct eig_run *r = (const struct eig_run *)run;
+  const struct eig_opts *o = &r->o;
+  const struct prsvd_svd_stats *st = &run->st;
+  const struct prsvd_cli *cli = run->cli;
   const double *l;
   int64_t k;
-
-  status = prsvd_options_parse(&eig_doc, eig_options, argc, argv, &o, pos);
-  if (status) return status;
-  PRSVD_TRY(prsvd_cli_eig_method(o.method, &prm));
-  struct prsvd_h5_input how;
-  PRSVD_TRY(prsvd_cli_input(o.read, "rows", o.memory, &how)); /* symmetric: rows are columns */
-  PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
-  PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &info, &src));
-  if (info.rows != info.cols)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is %lld x %lld: prsvd eig needs a square symmetric matrix",
-               pos[0], (long long)info.rows, (long long)info.cols);
-  if (o.rank > info.rows)
-    PRSVD_FAIL(PRSVD_ERR_USAGE, "--rank %lld exceeds the dimension %lld of '%s'", (long long)o.rank,
-               (long long)info.rows, pos[0]);
-  PRSVD_TRY(prsvd_precision_parse(o.precision, &prm.precision));
-  prm.memory = o.memory;
-  prm.rank = o.rank;
-  prm.oversample = o.oversample;
-  prm.power_iters = (int)o.power_iters;
-  prm.seed = o.seed;
-  prm.sym_tol = o.sym_tol;
-  PRSVD_TRY(prsvd_svd_estimate(&prm, src, cli->nprocs, &est));
-  PRSVD_TRY(prsvd_cli_check_files(cli, file, o.output, o.force, o.checkpoint));
-  if (!o.quiet && !o.json && cli->rank == 0) {
-    printf("prsvd eig %s: %lld x %lld %s on %d rank%s\n", pos[0], (long long)info.rows, (long long)info.cols,
-           info.type, cli->nprocs, cli->nprocs > 1 ? "s" : "");
-    if (prm.method == PRSVD_METHOD_REVD)
-      printf("  k = %lld, p = %lld, q = %d (revd, l = %lld), %d probes\n", (long long)prm.rank,
-             (long long)prm.oversample, prm.power_iters, (long long)est.width, est.probes);
-    else
-      printf("  k = %lld, p = %lld (nystrom, l = %lld)\n", (long long)prm.rank, (long long)prm.oversample,
-             (long long)est.width);
-    prsvd_cli_print_cost(stdout, cli, &prm, &est, info.sparse);
-    fflush(stdout);
-  }
-  prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), est.pass_bytes / (double)info.rows);
-  prm.progress = prsvd_progress_report;
-  prm.progress_arg = &progress;
-  if (o.checkpoint) { /* the identity a resume must match: input, options, ranks */
-    char opts[512];
-    struct prsvd_h5_checkpoint_spec spec = {o.checkpoint, file, dataset, info.type, info.rows, info.cols,
-                                            opts, o.checkpoint_every, &prsvd_cli_stop};
-    prsvd_cli_checkpoint_options(opts, sizeof opts, o.method, &prm, "gaussian", o.precision, 0);
-    PRSVD_TRY(prsvd_cli_checkpointer(cli, &spec, &checkpointer));
-    prm.checkpoint = &checkpointer;
-  }
-  prsvd_profile_reset();
-  PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
-  PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
-  prsvd_cli_rss_start(&rss);
-  PRSVD_TRY(prsvd_cli_solve(svd, src, o.checkpoint));
-  prsvd_cli_rss_stop(&rss);
-  PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
-  PRSVD_TRY(write_eig(cli, &o, file, dataset, info.rows, svd, &st));
-  if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
-  prsvd_profile_reduce(cli->comm, rows);
-  prsvd_profile_reduce_passes(cli->comm, &passes);
-  PRSVD_TRY(prsvd_svd_get_rank(svd, &k));
-  PRSVD_TRY(prsvd_svd_get_eigenvalues(svd, &l));
-  if (o.json) {
-    json_object *j = json_object_new_object(), *lv = json_object_new_array();
+  PRSVD_CHECK(prsvd_svd_get_rank(run->svd, &k));
+  PRSVD_CHECK(prsvd_svd_get_eigenvalues(run->svd, &l));
+  if (j) {
+    json_object *lv = json_object_new_array();
     for (int64_t i = 0; i < k; i++) json_object_array_add(lv, json_object_new_double(l[i]));
     json_object_object_add(j, "command", json_object_new_string("eig"));
-    json_object_object_add(j, "method", json_object_new_string(o.method));
-    json_object_object_add(j, "input", json_object_new_string(pos[0]));
-    json_object_object_add(j, "output", json_object_new_string(o.output));
+    json_object_object_add(j, "method", json_object_new_string(o->method));
+    json_object_object_add(j, "input", json_object_new_string(run->spec));
+    json_object_object_add(j, "output", json_object_new_string(o->output));
     json_object_object_add(j, "rank", json_object_new_int64(k));
-    json_object_object_add(j, "passes", json_object_new_int(st.passes));
-    json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st.single)));
+    json_object_object_add(j, "passes", json_object_new_int(st->passes));
+    json_object_object_add(j, "bytes_read", json_object_new_int64(st->bytes_read));
+    json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st->single)));
     json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
-    json_object_object_add(j, "elapsed_seconds", json_object_new_double(MPI_Wtime() - cli->t_start));
+    json_object_object_add(j, "elapsed_seconds", json_object_new_double(run->elapsed));
     json_object_object_add(j, "eigenvalues", lv);
-    json_object_object_add(j, "phases", prsvd_profile_json(rows));
-    json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
-    json_object_object_add(j, "bytes_read", json_object_new_int64(st.bytes_read));
-    json_object_object_add(j, "plan", prsvd_cli_estimate_json(&est));
-    json_object_object_add(j, "memory", prsvd_cli_rss_json(cli, &rss));
-    prsvd_cli_print_json(cli, j);
-    json_object_put(j);
-  } else if (!o.quiet && cli->rank == 0) {
-    printf("prsvd eig %s: %lld x %lld, %s, k = %lld, %d pass%s\n", pos[0], (long long)info.rows,
-           (long long)info.cols, o.method, (long long)k, st.passes, st.passes > 1 ? "es" : "");
+  } else if (!o->quiet && cli->rank == 0) {
+    printf("prsvd eig %s: %lld x %lld, %s, k = %lld, %d pass%s\n", run->spec, (long long)run->info.rows,
+           (long long)run->info.cols, o->method, (long long)k, st->passes, st->passes > 1 ? "es" : "");
     printf("eigenvalues:");
-    for (int64_t j = 0; j < k && j < 10; j++) printf(" %.6g", l[j]);
+    for (int64_t i = 0; i < k && i < 10; i++) printf(" %.6g", l[i]);
     printf(k > 10 ? " ... %.6g\n" : "\n", l[k - 1]);
-    prsvd_profile_print(stdout, rows);
-    printf("wrote %s\n", o.output);
+    prsvd_profile_print(stdout, run->rows);
+    printf("wrote %s\n", o->output);
   }
-done:
-  prsvd_h5_checkpointer_free(&checkpointer);
-  prsvd_svd_destroy(&svd);
-  prsvd_source_destroy(&src);
-  free(file);
-  free(dataset);
-  return status;
+  return PRSVD_OK;
+}
+
+int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
+  static const struct prsvd_cli_run_hooks hooks = {eig_params, eig_plan, eig_identity, eig_write, eig_report, 0};
+  struct eig_run r;
+  struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
+  const char *pos[1] = {NULL};
+  memset(&r, 0, sizeof r);
+  int status = prsvd_options_parse(&eig_doc, eig_options, argc, argv, &r.o, pos);
+  if (status) return status;
+  PRSVD_CHECK(prsvd_cli_eig_method(r.o.method, &prm));
+  r.method = prm.method;
+  PRSVD_CHECK(prsvd_cli_input(r.o.read, "rows", r.o.memory, &r.run.how)); /* symmetric: rows are columns */
+  r.run.hooks = &hooks;
+  r.run.spec = pos[0];
+  r.run.mpiio_hints = &r.o.mpiio_hints;
+  r.run.output = r.o.output;
+  r.run.checkpoint = r.o.checkpoint;
+  r.run.checkpoint_every = r.o.checkpoint_every;
+  r.run.force = r.o.force, r.run.json = r.o.json, r.run.quiet = r.o.quiet, r.run.progress = r.o.progress;
+  return prsvd_cli_run(cli, &r.run);
 }

@@ -1,7 +1,6 @@
 /* prsvd svd FILE:/DS -k K -o OUT.h5: the randomized SVD of a dataset, written as /U, /S, /V. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "prsvd_h5.h"
 #include "cli.h"
@@ -292,8 +291,6 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   if (cpus > 0)
     printf("  %d CPU%s a rank (affinity), reader thread %s\n", cpus, cpus > 1 ? "s" : "",
            prm->prefetch ? "on" : "off");
-  prsvd_cli_print_cost(stdout, cli, prm, est, in->sparse);
-  fflush(stdout);
 }
 
 static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
@@ -332,19 +329,18 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
   printf("wrote %s\n", o->output);
 }
 
-static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
-                                 const struct prsvd_h5_info *in, int64_t m,
-                                 int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
-                                 const struct prsvd_profile_row *rows, double elapsed,
-                                 const struct svd_opts *o, const struct prsvd_svd_params *prm,
-                                 const struct prsvd_svd_estimate *est) {
+/* svd's and pca's fields of --json, into j */
+static void summary_json(json_object *j, const struct prsvd_cli *cli, const char *spec,
+                         const struct prsvd_h5_info *in, int64_t m, int64_t n, prsvd_svd *svd,
+                         const struct prsvd_svd_stats *st, double elapsed, const struct svd_opts *o,
+                         const struct prsvd_svd_params *prm, const struct prsvd_svd_estimate *est) {
   const struct prsvd_svd_plan *plan = &est->plan;
   const double *s, *scree = NULL;
   int64_t k;
   prsvd_svd_get_rank(svd, &k);
   prsvd_svd_get_singular_values(svd, &s);
   prsvd_svd_get_scree(svd, &scree);
-  json_object *j = json_object_new_object(), *sv = json_object_new_array();
+  json_object *sv = json_object_new_array();
   for (int64_t i = 0; i < k; i++) json_object_array_add(sv, json_object_new_double(s[i]));
   json_object_object_add(j, "command", json_object_new_string("svd"));
   json_object_object_add(j, "method", json_object_new_string(prsvd_cli_method_name(prm)));
@@ -401,9 +397,6 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   json_object_object_add(qj, "householder", json_object_new_int64(st->qr_householder));
   json_object_object_add(qj, "worst_orthogonality", json_object_new_double(st->qr_worst_orth));
   json_object_object_add(j, "qr", qj);
-  json_object_object_add(j, "phases", prsvd_profile_json(rows));
-  json_object_object_add(j, "plan", prsvd_cli_estimate_json(est));
-  return j;
 }
 
 /* Options into library parameters; the method follows from --passes and --tol. */
@@ -457,116 +450,102 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
   return PRSVD_OK;
 }
 
-static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct prsvd_command_doc *doc,
-                    int pca) {
-  int status = PRSVD_OK;
+/* A run of svd or pca (cli.h, struct prsvd_cli_run): the run first, so the hooks' run is it. */
+struct svd_run {
+  struct prsvd_cli_run run;
   struct svd_opts o;
-  const char *pos[1] = {NULL};
-  char *file = NULL, *dataset = NULL;
-  prsvd_source *src = NULL;
-  prsvd_svd *svd = NULL;
-  struct prsvd_h5_info info;
-  struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
-  struct prsvd_svd_stats st;
-  struct prsvd_progress progress;
-  struct prsvd_profile_row rows[PRSVD_N_EVENTS];
-  struct prsvd_profile_passes passes;
-  struct prsvd_checkpointer checkpointer = {0};
-  struct prsvd_cli_rss rss;
+  int swap; /* the factors are of the streamed matrix's transpose */
+};
 
-  status = prsvd_options_parse(doc, svd_options, argc, argv, &o, pos);
-  if (status) return status;
-  if (pca) o.center = 1;
-  if (!o.rank && o.tol <= 0) PRSVD_FAIL(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
-  struct prsvd_h5_input how;
-  PRSVD_TRY(prsvd_cli_input(o.read, o.panels, o.memory, &how));
-  if (o.center && how.panels == PRSVD_H5_PANELS_AUTO) how.panels = PRSVD_H5_PANELS_ROWS; /* samples are rows */
-  PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
-  PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &info, &src));
-  int64_t m = info.rows, n = info.cols, mn = m < n ? m : n;
+static int svd_params(struct prsvd_cli_run *run) {
+  struct svd_run *r = (struct svd_run *)run;
+  const struct svd_opts *o = &r->o;
+  const struct prsvd_h5_info *info = &run->info;
+  struct prsvd_cli *cli = run->cli;
+  const int64_t m = info->rows, n = info->cols, mn = m < n ? m : n;
   /* the factors are of the matrix the user means: X^T streamed for CSC and MATLAB layouts,
    * and --transpose flips that once more */
-  const int swap = info.transposed ^ o.transpose;
-  const int matlab = !strcmp(info.format, "matlab");
-  if (info.transposed && !info.by_columns && !o.quiet && !o.json)
-    prsvd_cli_warn(cli, "'%s' is stored %s: streaming its transpose%s", pos[0],
+  r->swap = info->transposed ^ o->transpose;
+  const int matlab = !strcmp(info->format, "matlab");
+  if (info->transposed && !info->by_columns && !o->quiet && !o->json)
+    prsvd_cli_warn(cli, "'%s' is stored %s: streaming its transpose%s", run->spec,
                    matlab ? "in MATLAB's column-major orientation" : "column-compressed",
-                   o.transpose ? " (and --transpose asks for that)" : " and swapping U and V");
-  else if (matlab && info.by_columns && !o.quiet && !o.json)
+                   o->transpose ? " (and --transpose asks for that)" : " and swapping U and V");
+  else if (matlab && info->by_columns && !o->quiet && !o->json)
     prsvd_cli_warn(cli, "'%s' is stored in MATLAB's column-major orientation: streaming its stored columns, the matrix's rows",
-                   pos[0]);
-  PRSVD_TRY(resolve(&o, m, n, pos[0], &prm));
-  if (swap && o.center)
-    PRSVD_FAIL(PRSVD_ERR_USAGE, "'%s' is CSC or transposed: PCA centers the columns of the streamed rows, so it needs the samples as stored rows (CSR, or no --transpose or --panels columns)", pos[0]);
-  int64_t p_used = o.oversample;
-  if (prm.method == PRSVD_METHOD_SUBSPACE && o.rank + o.oversample > mn) {
-    p_used = mn - o.rank;
+                   run->spec);
+  PRSVD_CHECK(resolve(o, m, n, run->spec, &run->prm));
+  if (r->swap && o->center)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "'%s' is CSC or transposed: PCA centers the columns of the streamed rows, so it needs the samples as stored rows (CSR, or no --transpose or --panels columns)", run->spec);
+  int64_t p_used = o->oversample;
+  if (run->prm.method == PRSVD_METHOD_SUBSPACE && o->rank + o->oversample > mn) {
+    p_used = mn - o->rank;
     prsvd_cli_warn(cli, "k + p = %lld exceeds min(rows, cols) = %lld: oversampling reduced to %lld",
-                   (long long)(o.rank + o.oversample), (long long)mn, (long long)p_used);
+                   (long long)(o->rank + o->oversample), (long long)mn, (long long)p_used);
   }
-  prm.oversample = p_used;
-  struct prsvd_svd_estimate est;
-  PRSVD_TRY(prsvd_svd_estimate(&prm, src, cli->nprocs, &est));
-  PRSVD_TRY(prsvd_cli_check_files(cli, file, o.output, o.force, o.checkpoint));
-  int spare;
-  const int cpus = prsvd_cli_cpus(cli, &spare);
-  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &est, cpus);
-  if (!o.quiet && prm.prefetch) prsvd_cli_warn_cpus(cli, cpus, spare);
+  run->prm.oversample = p_used;
+  return PRSVD_OK;
+}
 
-  prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), est.pass_bytes / (double)m);
-  prm.progress = prsvd_progress_report;
-  prm.progress_arg = &progress;
-  if (o.checkpoint) { /* the identity a resume must match: input, every option that shapes the
-                       * state or the result, ranks */
-    char opts[512];
-    struct prsvd_h5_checkpoint_spec spec = {o.checkpoint, file, dataset, info.type, m, n, opts,
-                                            o.checkpoint_every, &prsvd_cli_stop};
-    prsvd_cli_checkpoint_options(opts, sizeof opts, prsvd_cli_method_name(&prm), &prm, o.sketch, o.precision,
-                                 info.by_columns);
-    PRSVD_TRY(prsvd_cli_checkpointer(cli, &spec, &checkpointer));
-    prm.checkpoint = &checkpointer;
-  }
-  prsvd_profile_reset();
-  PRSVD_TRY(prsvd_svd_create(cli->comm, &svd));
-  PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
-  prsvd_cli_rss_start(&rss);
-  PRSVD_TRY(prsvd_cli_solve(svd, src, o.checkpoint));
-  prsvd_cli_rss_stop(&rss);
-  PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
-  PRSVD_TRY(write_output(cli, &o, &prm, file, dataset, m, n, svd, &st, swap, info.by_columns));
-  if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
+static void svd_plan(const struct prsvd_cli_run *run) {
+  const struct svd_run *r = (const struct svd_run *)run;
+  print_plan(run->cli, run->spec, &run->info, &r->o, &run->prm, &run->est, run->cpus);
+}
 
-  double elapsed = MPI_Wtime() - cli->t_start;
-  prsvd_profile_reduce(cli->comm, rows);
-  prsvd_profile_reduce_passes(cli->comm, &passes);
-  if (o.json) {
-    json_object *j = summary_json(cli, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm, &est);
-    json_object_object_add(j, "memory", prsvd_cli_rss_json(cli, &rss));
-    json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
-    json_object_object_add(j, "cpus", json_object_new_int(cpus));
-    prsvd_cli_print_json(cli, j);
-    json_object_put(j);
-  } else if (!o.quiet) {
-    print_summary(cli, &o, &prm, &est, svd, &st, rows, elapsed);
+static void svd_identity(const struct prsvd_cli_run *run, char *buf, size_t size) {
+  const struct svd_run *r = (const struct svd_run *)run;
+  prsvd_cli_checkpoint_options(buf, size, prsvd_cli_method_name(&run->prm), &run->prm, r->o.sketch, r->o.precision,
+                               run->info.by_columns);
+}
+
+static int svd_write(struct prsvd_cli_run *run) {
+  struct svd_run *r = (struct svd_run *)run;
+  return write_output(run->cli, &r->o, &run->prm, run->file, run->dataset, run->info.rows, run->info.cols,
+                      run->svd, &run->st, r->swap, run->info.by_columns);
+}
+
+static int svd_report(struct prsvd_cli_run *run, json_object *j) {
+  const struct svd_run *r = (const struct svd_run *)run;
+  const struct svd_opts *o = &r->o;
+  const struct prsvd_svd_stats *st = &run->st;
+  if (j)
+    summary_json(j, run->cli, run->spec, &run->info, run->info.rows, run->info.cols, run->svd, st, run->elapsed, o,
+                 &run->prm, &run->est);
+  else if (!o->quiet)
+    print_summary(run->cli, o, &run->prm, &run->est, run->svd, st, run->rows, run->elapsed);
+  if (fixed_accuracy(&run->prm) && !st->tol_met) {
+    const int64_t cap = run->est.width;
+    if (st->qb_rank < cap)
+      PRSVD_ERR(PRSVD_ERR_TOL,
+                "tolerance %g not reached: the error indicator stalled at %.3e at rank %lld, below --max-rank %lld (the rest of A is at rounding level); the rank-%lld result in '%s' is labelled tol_met = 0",
+                o->tol, st->tol_achieved, (long long)st->qb_rank, (long long)cap, (long long)st->qb_rank, o->output);
+    PRSVD_ERR(PRSVD_ERR_TOL,
+              "tolerance %g not reached within --max-rank %lld (error indicator %.3e after %d passes): the rank-%lld result in '%s' is labelled tol_met = 0; raise --max-rank",
+              o->tol, (long long)cap, st->tol_achieved, st->passes, (long long)cap, o->output);
   }
-  if (fixed_accuracy(&prm) && !st.tol_met) {
-    const int64_t cap = est.width;
-    if (st.qb_rank < cap)
-      PRSVD_FAIL(PRSVD_ERR_TOL,
-                 "tolerance %g not reached: the error indicator stalled at %.3e at rank %lld, below --max-rank %lld (the rest of A is at rounding level); the rank-%lld result in '%s' is labelled tol_met = 0",
-                 o.tol, st.tol_achieved, (long long)st.qb_rank, (long long)cap, (long long)st.qb_rank, o.output);
-    PRSVD_FAIL(PRSVD_ERR_TOL,
-               "tolerance %g not reached within --max-rank %lld (error indicator %.3e after %d passes): the rank-%lld result in '%s' is labelled tol_met = 0; raise --max-rank",
-               o.tol, (long long)cap, st.tol_achieved, st.passes, (long long)cap, o.output);
-  }
-done:
-  prsvd_h5_checkpointer_free(&checkpointer);
-  prsvd_svd_destroy(&svd);
-  prsvd_source_destroy(&src);
-  free(file);
-  free(dataset);
-  return status;
+  return PRSVD_OK;
+}
+
+static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct prsvd_command_doc *doc,
+                    int pca) {
+  static const struct prsvd_cli_run_hooks hooks = {svd_params, svd_plan, svd_identity, svd_write, svd_report, 1};
+  struct svd_run r;
+  const char *pos[1] = {NULL};
+  memset(&r, 0, sizeof r);
+  int status = prsvd_options_parse(doc, svd_options, argc, argv, &r.o, pos);
+  if (status) return status;
+  if (pca) r.o.center = 1;
+  if (!r.o.rank && r.o.tol <= 0) PRSVD_ERR(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
+  PRSVD_CHECK(prsvd_cli_input(r.o.read, r.o.panels, r.o.memory, &r.run.how));
+  if (r.o.center && r.run.how.panels == PRSVD_H5_PANELS_AUTO) r.run.how.panels = PRSVD_H5_PANELS_ROWS; /* samples are rows */
+  r.run.hooks = &hooks;
+  r.run.spec = pos[0];
+  r.run.mpiio_hints = &r.o.mpiio_hints;
+  r.run.output = r.o.output;
+  r.run.checkpoint = r.o.checkpoint;
+  r.run.checkpoint_every = r.o.checkpoint_every;
+  r.run.force = r.o.force, r.run.json = r.o.json, r.run.quiet = r.o.quiet, r.run.progress = r.o.progress;
+  return prsvd_cli_run(cli, &r.run);
 }
 
 int cmd_svd(struct prsvd_cli *cli, int argc, char **argv) {
