@@ -132,8 +132,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   memset(&pass, 0, sizeof pass);
   prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
   PRSVD_CHECK(check_square(svd, a));
-  int64_t l = prm->rank + (prm->oversample > 0 ? prm->oversample : 0);
-  if (l > n) l = n;
+  const int64_t l = prsvd_svd_width(prm, n, n); /* k + p, at most n */
   const int il = (int)l;
   int64_t panel_rows, r0, nr, yld;
   PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
@@ -257,8 +256,7 @@ int prsvd_solve_revd(prsvd_svd *svd, prsvd_source *a) {
   int *iwork = NULL, info = 0;
 
   PRSVD_CHECK(check_square(svd, a));
-  int64_t l = prm->rank + (prm->oversample > 0 ? prm->oversample : 0);
-  if (l > n) l = n;
+  const int64_t l = prsvd_svd_width(prm, n, n); /* k + p, at most n */
   const int il = (int)l, k = (int)svd->k;
   /* Q from q power iterations; A Q = A^T Q (symmetric).  The symmetry check reads the
    * sampled pairs in the same passes */

@@ -49,8 +49,8 @@ static void axpy_small(int rows, int a, int b, double alpha, const double *x, in
 int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   int status = PRSVD_OK;
   const struct prsvd_svd_params *prm = &svd->params;
-  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
-  int64_t L = prm->max_rank > 0 ? prm->max_rank : (mn < 256 ? mn : 256);
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
+  const int64_t L = prsvd_svd_width(prm, m, n); /* max_rank or min(m, n, 256), at most min(m, n) */
   const int64_t b = prm->block > 0 ? prm->block : 10;
   double *work = NULL, *x = NULL, *h_full = NULL, *r = NULL;
   double *bx = NULL, *qty = NULL, *qtq = NULL, *ri = NULL, *rr = NULL;
@@ -67,7 +67,6 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
   if (!(prm->tol > 0 && prm->tol < 1))
     PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be in (0, 1)", prm->tol);
-  if (L > mn) L = mn;
   if (L < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank must be at least 1");
   int64_t panel_rows, m0, mr, n0, nr;
   PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));

@@ -182,8 +182,8 @@ static int ei_new_basis(struct ei *s, prsvd_dmat *g, int64_t bi, int *exhausted)
 int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   int status = PRSVD_OK;
   const struct prsvd_svd_params *prm = &svd->params;
-  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
-  int64_t L = prm->max_rank > 0 ? prm->max_rank : (mn < 256 ? mn : 256);
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
+  const int64_t L = prsvd_svd_width(prm, m, n); /* max_rank or min(m, n, 256), at most min(m, n) */
   const int64_t b = prm->block > 0 ? prm->block : 10;
   const int q = prm->power_iters;
   struct ei s;
@@ -195,7 +195,6 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
     PRSVD_ERR(PRSVD_ERR_USAGE, "randQB_EI keeps no checkpoint: use PRSVD_METHOD_QB (a fixed pass count) to checkpoint --tol");
   if (!(prm->tol > 0 && prm->tol < 1))
     PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be in (0, 1)", prm->tol);
-  if (L > mn) L = mn;
   if (L < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank must be at least 1");
   if (q < 0) PRSVD_ERR(PRSVD_ERR_USAGE, "power iterations %d must be >= 0", q);
   s.svd = svd, s.a = a, s.m = m, s.n = n;

@@ -64,7 +64,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   int status = PRSVD_OK;
   const struct prsvd_svd_params *prm = &svd->params;
   const int64_t m = prsvd_source_rows(a), n_all = prsvd_source_cols(a);
-  const int64_t np = prm->n_probes > 0 ? prm->n_probes : 0;
+  const int64_t np = prsvd_svd_probes(prm);
   const struct prsvd_grid2d *g2 = svd->grid2d;
   double *work = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
   double *xp = NULL, *col_sum = NULL, *col_sumsq = NULL, *s = NULL;
@@ -267,19 +267,18 @@ int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a) {
   int status = PRSVD_OK;
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
   const int64_t k = svd->params.rank;
-  int64_t l = k + (svd->params.oversample > 0 ? svd->params.oversample : 0);
+  const int64_t l = prsvd_svd_width(&svd->params, m, n); /* k + p, at most min(m, n) */
   prsvd_dmat *q = NULL, *atq = NULL, *aw = NULL;
   double *w = NULL;
   int64_t w0, wr;
   if (k < 1 || k > mn)
     PRSVD_ERR(PRSVD_ERR_USAGE, "rank k = %lld must be between 1 and min(rows, cols) = %lld",
               (long long)k, (long long)mn);
-  if (l > mn) l = mn;
   svd->k = k;
   PRSVD_TRY(prsvd_subspace_sketch(svd, a, l, &q, &atq, &aw, &w, &w0, &wr));
   /* A ~ Q B with B^T = A^T Q: U, S, V */
   PRSVD_TRY(prsvd_svd_finish_qb(svd, &q, atq, NULL));
-  if (svd->params.n_probes > 0) PRSVD_TRY(prsvd_svd_estimate_right(svd, aw, w + wr * l, w0, wr));
+  if (prsvd_svd_probes(&svd->params) > 0) PRSVD_TRY(prsvd_svd_estimate_right(svd, aw, w + wr * l, w0, wr));
 done:
   prsvd_dmat_destroy(&q);
   prsvd_dmat_destroy(&atq);
