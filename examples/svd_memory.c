@@ -9,9 +9,11 @@
  *   A = H_u D H_v,  D = diag(sigma),  sigma_j = 2^-j,  H_x = I - 2 x x^T (|x| = 1),
  *
  * whose singular values are sigma exactly and whose singular vectors are the reflections of
- * the coordinate vectors.  prsvd computes the top k triplets, each rank reading its own rows;
- * rank 0 gathers U and V whole, prints S, and checks S against sigma and the residuals
- * ||A v_j - s_j u_j|| / s_j.  Exits 0 when both hold, 1 when not (on every rank alike).
+ * the coordinate vectors.  prsvd estimates what the solve will cost (passes, bytes, memory a
+ * rank), computes the top k triplets, each rank reading its own rows; rank 0 gathers U and V
+ * whole, prints S, and checks S against sigma, the residuals ||A v_j - s_j u_j|| / s_j, and
+ * the passes and bytes read against the estimate.  Exits 0 when all hold, 1 when not (on
+ * every rank alike).
  */
 #include <math.h>
 #include <prsvd.h>
@@ -65,12 +67,15 @@ int main(int argc, char **argv) {
   double sigma[COLS], *u = NULL, *v = NULL;
   const double *s = NULL;
   int64_t k = 0, rows, ldu, ldv;
-  int rank, ok = 0;
+  int rank, nprocs, ok = 0;
+  struct prsvd_svd_estimate est;
+  struct prsvd_svd_stats stats;
   prsvd_source *src = NULL;
   prsvd_svd *svd = NULL;
 
   MPI_Init(&argc, &argv);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  MPI_Comm_size(MPI_COMM_WORLD, &nprocs);
   build(a, sigma);
 
   struct prsvd_svd_params params = prsvd_svd_params_default();
@@ -78,17 +83,30 @@ int main(int argc, char **argv) {
   params.power_iters = 2;
   /* the collective calls return the same status on every rank */
   int status = prsvd_source_memory(ROWS, COLS, a, COLS, &src);
+  /* what the solve will cost, before it runs (not collective) */
+  if (!status) status = prsvd_svd_estimate(&params, src, nprocs, &est);
+  if (!status && rank == 0)
+    printf("planned: %d passes of %.0f bytes, %.3g flops, %lld bytes a rank\n", est.passes, est.pass_bytes,
+           est.flops, (long long)est.memory.total);
   if (!status) status = prsvd_svd_create(MPI_COMM_WORLD, &svd);
   if (!status) status = prsvd_svd_set_params(svd, &params);
   if (!status) status = prsvd_svd_solve(svd, src);
+  if (!status) status = prsvd_svd_get_stats(svd, &stats);
   if (!status) status = prsvd_svd_get_rank(svd, &k);
   if (!status) status = prsvd_svd_get_singular_values(svd, &s);
   if (!status) status = prsvd_svd_gather_u(svd, 0, &u, &rows, &ldu);
   if (!status) status = prsvd_svd_gather_v(svd, 0, &v, &rows, &ldv);
   if (status)
     fprintf(stderr, "svd_memory: rank %d: %s\n", rank, prsvd_error_message());
-  else if (rank == 0)
+  else if (rank == 0) {
     ok = k == RANK && check(a, sigma, s, u, ldu, v, ldv);
+    /* one more pass than planned if the sketch was ill-conditioned (passes_max) */
+    const int planned = stats.passes >= est.passes && stats.passes <= est.passes_max &&
+                        stats.bytes_read == stats.passes * est.pass_bytes;
+    printf("done: %d passes, %lld bytes read (%s)\n", stats.passes, (long long)stats.bytes_read,
+           planned ? "as planned" : "not as planned");
+    ok = ok && planned;
+  }
   MPI_Bcast(&ok, 1, MPI_INT, 0, MPI_COMM_WORLD);
 
   prsvd_svd_free_gathered(&u);
