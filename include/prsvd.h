@@ -158,12 +158,19 @@ struct prsvd_state {
   double r_rcond;
   int n_arrays;
   struct prsvd_state_array arrays[PRSVD_STATE_MAX];
+  /* Set by the solver before a load: whether the loaded scalars (pass, phase, passes_done,
+   * r_rcond, this rank's next_row) are a state it can resume.  Nonzero, with a sentence in
+   * why ("phase = 77, but ..."), if not.  NULL: no such check. */
+  int (*check)(const struct prsvd_state *st, void *arg, char *why, size_t len);
+  void *check_arg;
 };
 /* How a solve saves and restores itself.  save and load are collective.  load fills the
  * scalars and the data of the arrays whose descriptions the solver passes in, or sets
- * *found = 0 when there is no checkpoint yet; it refuses (an error) a checkpoint that does
- * not match the run.  every_seconds: save this often; *stop nonzero on any rank (set by a
- * signal handler): save at the next panel boundary and return PRSVD_CHECKPOINTED. */
+ * *found = 0 when there is no checkpoint yet.  It trusts nothing it has not verified: it
+ * refuses (an error, and the file untouched) a checkpoint that does not match the run, whose
+ * scalars st->check rejects (called on every rank before the arrays are read), or whose data
+ * is damaged.  every_seconds: save this often; *stop nonzero on any rank (set by a signal
+ * handler): save at the next panel boundary and return PRSVD_CHECKPOINTED. */
 struct prsvd_checkpointer {
   int (*save)(void *ctx, MPI_Comm comm, const struct prsvd_state *st);
   int (*load)(void *ctx, MPI_Comm comm, struct prsvd_state *st, int *found);

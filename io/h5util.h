@@ -18,6 +18,8 @@
   } while (0)
 
 void prsvd_h5_show_stack(void);
+/* Collective: a scalar uint64 attribute of object obj (a checksum), like prsvd_h5_attr_int. */
+int prsvd_h5_attr_uint64(prsvd_h5_writer *w, const char *obj, const char *name, uint64_t v);
 /* The size and mtime of a file when it was opened, to notice it changing under a run. */
 struct prsvd_file_stamp {
   long long size, mtime, mtime_ns;

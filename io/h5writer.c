@@ -511,6 +511,10 @@ int prsvd_h5_attr_int(prsvd_h5_writer *w, const char *obj, const char *name, int
   return write_attr(w, obj, name, H5T_NATIVE_INT64, -1, &v);
 }
 
+int prsvd_h5_attr_uint64(prsvd_h5_writer *w, const char *obj, const char *name, uint64_t v) {
+  return write_attr(w, obj, name, H5T_NATIVE_UINT64, -1, &v);
+}
+
 int prsvd_h5_attr_double(prsvd_h5_writer *w, const char *obj, const char *name, double v) {
   return write_attr(w, obj, name, H5T_NATIVE_DOUBLE, -1, &v);
 }

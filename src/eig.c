@@ -164,6 +164,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   prsvd_ckpt_array(&ck, "Y", yl, n, l, yld, r0, nr, 1);
   if (pass.n_samples)
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "symmetry_samples", pass.sample_val, pass.n_samples, 1));
+  prsvd_ckpt_passes(&ck, 0, 0.0);
   PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));

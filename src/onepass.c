@@ -293,6 +293,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
     if (method == PRSVD_ONEPASS_THREE) PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "Z", core, s, s));
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "ST", st, n, N_THETA));
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "fro2", &fro2, 1, 1));
+    prsvd_ckpt_passes(&ck, 0, 0.0);
     PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
   }
   status = prsvd_sketch_pass(&pass, &cur);

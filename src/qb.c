@@ -101,6 +101,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
     prsvd_ckpt_array(&ck, "G", gl, m, L, gld, g0, gr, 1);
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "H", h_full, n, L));
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "fro2", &fro2, 1, 1));
+    prsvd_ckpt_passes(&ck, prm->power_iters, 0.0);
     PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
     svd->stats.passes = ck.passes_done;
   }

@@ -737,18 +737,22 @@ static void scratch_end(struct prsvd_pass *p) {
   p->f32 = NULL;
 }
 
+int prsvd_pass_rows(const struct prsvd_pass *p, int64_t *row0, int64_t *local_rows) {
+  const prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
+  if (!ref || prsvd_dmat_rows(ref) != prsvd_source_rows(p->a))
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "a pass needs an m-row kept or co-range matrix to place its rows");
+  if (p->grid2d) prsvd_dmat_span(ref, p->grid2d->row_comm, row0, local_rows);
+  else prsvd_dmat_local(ref, row0, local_rows, NULL);
+  return PRSVD_OK;
+}
+
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   const int64_t n = prsvd_source_cols(p->a);
-  const int64_t m = prsvd_source_rows(p->a);
   int64_t row0, local_rows;
   int in, status = PRSVD_OK;
   struct prsvd_source_layout lay;
-  /* this rank's rows are those of the kept or co-range matrices (all m-row, row-block) */
   prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
-  if (!ref || prsvd_dmat_rows(ref) != m)
-    PRSVD_ERR(PRSVD_ERR_INTERNAL, "a pass needs an m-row kept or co-range matrix to place its rows");
-  if (p->grid2d) prsvd_dmat_span(ref, p->grid2d->row_comm, &row0, &local_rows);
-  else prsvd_dmat_local(ref, &row0, &local_rows, NULL);
+  PRSVD_CHECK(prsvd_pass_rows(p, &row0, &local_rows));
   if (p->grid2d && p->n_right && p->corange && p->corange_src != p->keep[0].dmat)
     PRSVD_ERR(PRSVD_ERR_INTERNAL, "a 2-D pass takes its co-range rows from the first kept matrix");
   PRSVD_CHECK(prsvd_to_int(n, "columns of A", &in));

@@ -148,6 +148,10 @@ struct prsvd_pass {
 /* Size of pass->work for a pass with right width n_right and left dims (floats of double). */
 int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
+/* This rank's rows of A in a pass, [*row0, *row0 + *local_rows): those of the first kept
+ * matrix, or of the co-range source without one (all m-row, by row block); on a 2-D grid its
+ * process row's.  Where a cursor may stand: from *row0 to the block's end. */
+int prsvd_pass_rows(const struct prsvd_pass *p, int64_t *row0, int64_t *local_rows);
 /* The panel buffers a pass keeps between passes (dense or CSR). */
 void prsvd_pass_free(struct prsvd_pass *p);
 /* 1 if the panels of a are read and multiplied as float32 under params (dense sources only;
