@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -60,6 +61,10 @@ int prsvd_cli_check_files(const struct prsvd_cli *cli, const char *input, const 
 int prsvd_cli_checkpointer(const struct prsvd_cli *cli, const struct prsvd_h5_checkpoint_spec *spec,
                            struct prsvd_checkpointer *cp) {
   PRSVD_CHECK(prsvd_h5_checkpointer(cli->comm, spec, cp));
+  /* tests stop a pass at an exact panel step (tests/README.md, "Test-only switches"): read
+   * here, by the program, so the library reads no test switch */
+  const char *at = getenv("PRSVD_TEST_STOP_AT_STEP");
+  if (at) cp->stop_at_step = atol(at);
   prsvd_cli_stop_on_signals();
   return PRSVD_OK;
 }

@@ -177,6 +177,10 @@ struct prsvd_checkpointer {
   void *ctx;
   double every_seconds;
   volatile int *stop;
+  /* > 0: stop (save and return PRSVD_CHECKPOINTED) after exactly this many panel steps, as
+   * a signal would: how tests interrupt a pass at an exact point instead of racing a signal.
+   * The library reads no environment; the program sets it (tests/README.md). */
+  long stop_at_step;
 };
 
 /* Methods (params.method):

@@ -159,11 +159,9 @@ int prsvd_ckpt_hook(void *arg, int status, const struct prsvd_cursor *cur) {
   vote[0] = status != 0;
   vote[1] = c->cp->stop && *c->cp->stop;
   vote[2] = rank == 0 && c->cp->every_seconds > 0 && MPI_Wtime() - c->last_save >= c->cp->every_seconds;
-  /* tests stop at an exact panel step instead of racing a signal (tests/README.md,
-   * "Test-only switches") */
+  /* tests stop at an exact panel step instead of racing a signal */
   c->steps++;
-  const char *at = getenv("PRSVD_TEST_STOP_AT_STEP");
-  if (at && atol(at) == c->steps) vote[1] = 1;
+  if (c->cp->stop_at_step > 0 && c->cp->stop_at_step == c->steps) vote[1] = 1;
   PRSVD_MPI(MPI_Allreduce(vote, all, 3, MPI_INT, MPI_MAX, c->comm));
   if (all[0]) return prsvd_error_agree(c->comm, status);
   if (!all[1] && !all[2]) return PRSVD_OK;
