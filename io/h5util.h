@@ -70,12 +70,15 @@ void prsvd_h5map_return(struct prsvd_rows_lent *lent);
 void prsvd_h5map_close(struct prsvd_h5map *mp);
 
 /* NetCDF-4 conventions of a variable (io/h5netcdf.c). */
-#define PRSVD_NC_MAX_MISSING 4
+#define PRSVD_NC_MAX_MISSING 16 /* a _FillValue and up to 15 missing_value entries */
 struct prsvd_nc_var {
   int netcdf;                 /* a NetCDF-4 variable: the rest applies */
+  int exact_float;            /* float32 holds every stored value exactly (else the source
+                               * checks and unpacks float32 panels through float64) */
+  double wrap;                /* _Unsigned: 2^bits, added to a negative stored value; else 0 */
   int packed;                 /* x = scale * stored + offset */
   double scale, offset;
-  int n_missing;              /* stored values that mean "missing" */
+  int n_missing;              /* stored values (through wrap) that mean "missing" */
   double missing[PRSVD_NC_MAX_MISSING];
   const char *missing_what[PRSVD_NC_MAX_MISSING];
   double valid_min, valid_max;  /* stored values outside are missing */

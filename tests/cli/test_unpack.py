@@ -1,0 +1,265 @@
+"""No silent wrong answers from what an input file says about its values.
+NetCDF-4 unpacking, against netCDF4-python (Debian's python3-netcdf4) reading the same files:
+_Unsigned byte and short variables, scale_factor / add_offset (float32 and float64),
+_FillValue, missing_value, valid_min / valid_max / valid_range and their combinations, written
+raw by netCDF4-python itself (auto mask and scale off); prsvd's singular values against
+numpy's SVD of what netCDF4-python reads, at 1 and 2 ranks, and every value it masks refused
+(exit 2) naming its row and column."""
+import functools
+import json
+import os
+import sys
+import warnings
+
+import h5py
+import netCDF4
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, load, path, run, temp_leftovers  # noqa: E402
+
+m, n, k = 48, 8, 4
+rng = np.random.default_rng(23)
+
+
+def strict_json(text):
+    """json.loads that refuses NaN, Infinity and -Infinity, which Python accepts by default."""
+    def refuse(name):
+        raise ValueError(f"not JSON: {name}")
+    return json.loads(text, parse_constant=refuse)
+
+
+def grid(lo, hi):
+    """An m x n matrix of whole numbers spread over [lo, hi], with a decaying spectrum."""
+    q1, _ = np.linalg.qr(rng.standard_normal((m, n)))
+    q2, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    a = (q1 * 2.0 ** -np.arange(n)) @ q2.T
+    return np.round(lo + (a - a.min()) / (a.max() - a.min()) * (hi - lo))
+
+
+def with_entry(raw, value, at=(5, 3)):
+    raw = raw.copy()
+    raw[at] = value
+    return raw
+
+
+def bits(u, dtype):
+    """Unsigned whole numbers as the signed type's stored bits (what _Unsigned means)."""
+    return u.astype(np.dtype(dtype).str.replace("i", "u")).view(dtype)
+
+
+def nc_file(name, variables):
+    """A NetCDF-4 file written by netCDF4-python, each variable (dtype, raw values, attributes,
+    createVariable arguments) stored raw: auto mask and scale off while writing."""
+    fn = path(name)
+    with netCDF4.Dataset(fn, "w", format="NETCDF4") as ds:
+        ds.createDimension("row", m)
+        ds.createDimension("col", n)
+        for var, (dtype, raw, attrs, kw) in variables.items():
+            v = ds.createVariable(var, dtype, ("row", "col"), **kw)
+            v.set_auto_maskandscale(False)
+            for a, x in attrs.items():
+                v.setncattr(a, x)
+            v[:] = raw
+    return fn
+
+
+def netcdf4_reads(fn, var):
+    """What netCDF4-python reads (auto mask and scale on): the values as float64 and the mask."""
+    with netCDF4.Dataset(fn) as ds, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the attributes it ignores: info's line is checked instead
+        x = ds[var][:]
+    return np.ma.getdata(x).astype(np.float64), np.ma.getmaskarray(x), x.dtype
+
+
+u8 = grid(0, 255)
+u8[0, 0], u8[0, 1], u8[1, 0] = 129, 255, 128  # 129: the bits of the byte default fill -127
+u16 = grid(0, 65000)
+u16[0, 0], u16[0, 1] = 32769, 65000           # 32769: the bits of the short default fill -32767
+s16 = grid(-30000, 30000)
+s8 = grid(-100, 120)
+f32 = (grid(0, 1000) / 400).astype(np.float32)  # up to 2.5, with 0.1 as float32 in it
+f32[2, 2] = np.float32(0.1)
+u8m = grid(0, 250)  # for the masked variables: 251..255 only where planted
+
+# every variable netCDF4-python reads without a masked value: (dtype, raw, attributes, kw, why)
+CLEAN = {
+    "ubyte": ("i1", bits(u8, "i1"), {"_Unsigned": "true"}, {}, "_Unsigned byte with 129 = bits of -127"),
+    "ubyte_True": ("i1", bits(u8, "i1"), {"_Unsigned": "True"}, {}, "_Unsigned 'True'"),
+    "ushort": ("i2", bits(u16, "i2"), {"_Unsigned": "true"}, {}, "_Unsigned short with 32769 = bits of -32767"),
+    "ushort_packed": ("i2", bits(u16, "i2"),
+                      {"_Unsigned": "true", "scale_factor": np.float32(0.01), "add_offset": np.float32(-50),
+                       "valid_range": np.array([0, -2], np.int16)},
+                      {"fill_value": np.int16(-1)}, "_Unsigned, float32 packing, _FillValue, valid_range"),
+    "short_packed": ("i2", s16, {"scale_factor": 1e-4, "add_offset": 2.5, "missing_value": np.int16(-32768)}, {},
+                     "float64 packing, missing_value"),
+    "byte_packed": ("i1", s8, {"scale_factor": np.float32(0.5), "add_offset": np.float32(10)}, {},
+                    "byte with float32 packing"),
+    "byte_nofill": ("i1", with_entry(s8, -127), {}, {"fill_value": False},
+                    "byte written without fill holding -127"),
+    "ubyte_ranged": ("i1", bits(u8, "i1"), {"_Unsigned": "true", "valid_min": np.int8(0),
+                                            "valid_max": np.int8(-1)}, {}, "_Unsigned valid_min / valid_max"),
+    "unsafe_attrs": ("f4", f32, {"missing_value": 0.1, "valid_max": 1.1}, {},
+                     "missing_value and valid_max a float32 cannot hold (ignored)"),
+}
+# one masked entry each at row 5, column 3: (dtype, raw, attributes, kw, the message)
+MASKED = {
+    "ubyte_fill": ("i1", bits(with_entry(u8m, 255), "i1"), {"_Unsigned": "true"}, {"fill_value": np.int8(-1)},
+                   "missing value (_FillValue 255) at row 5, column 3"),
+    "ushort_missing": ("i2", bits(with_entry(u16, 65534), "i2"),
+                       {"_Unsigned": "true", "missing_value": np.int16(-2)}, {},
+                       "missing value (missing_value 65534) at row 5, column 3"),
+    "ubyte_range": ("i1", bits(with_entry(u8m, 254), "i1"),
+                    {"_Unsigned": "true", "valid_range": np.array([0, -3], np.int8)}, {},
+                    "254 at row 5, column 3 is outside the valid range [0, 253]"),
+    "short_min": ("i2", with_entry(s16, -30001), {"valid_min": np.int16(-30000)}, {},
+                  "-30001 at row 5, column 3 is outside the valid range [-30000, inf]"),
+    "short_max": ("i2", with_entry(s16, 30001), {"valid_max": np.int16(30000)}, {},
+                  "30001 at row 5, column 3 is outside the valid range [-inf, 30000]"),
+    "missing_list": ("i2", with_entry(s16, -31007), {"missing_value": np.array([-31005, -31006, -31007], np.int16)},
+                     {}, "missing value (missing_value -31007) at row 5, column 3"),
+    "byte_default": ("i1", with_entry(s8, -127), {}, {},
+                     "missing value (NetCDF's default fill value -127) at row 5, column 3"),
+    "short_nofill_default": ("i2", with_entry(s16, -32767), {}, {"fill_value": False},
+                             "missing value (NetCDF's default fill value -32767) at row 5, column 3"),
+    "ubyte_native_default": ("u1", with_entry(u8m, 255), {}, {},
+                             "missing value (NetCDF's default fill value 255) at row 5, column 3"),
+    "packed_missing": ("i2", with_entry(s16, -32768), {"scale_factor": 1e-4, "missing_value": np.int16(-32768)}, {},
+                       "missing value (missing_value -32768) at row 5, column 3"),
+    "ushort_packed_fill": ("i2", bits(with_entry(u16, 65535), "i2"),
+                           {"_Unsigned": "true", "scale_factor": np.float32(0.01),
+                            "valid_range": np.array([0, -2], np.int16)},
+                           {"fill_value": np.int16(-1)}, "missing value (_FillValue 65535) at row 5, column 3"),
+}
+
+
+@functools.lru_cache(None)
+def clean_file():
+    return nc_file("clean.nc", {v: spec[:4] for v, spec in CLEAN.items()})
+
+
+@functools.lru_cache(None)
+def masked_file():
+    return nc_file("masked.nc", {v: spec[:4] for v, spec in MASKED.items()})
+
+
+def svd_values(spec, ranks, *extra):
+    out = path("unpack.h5")
+    r = run(["svd", spec, "-k", k, "-p", n - k, "-o", out, "--force", "--quiet", "--memory", "8K", *extra],
+            ranks=ranks if ranks > 1 else None)
+    return r, (load(out)[1] if r.returncode == 0 else None)
+
+
+def test_unpacked_as_netcdf4_python_reads():
+    """Every clean variable: netCDF4-python masks nothing, and prsvd's singular values are
+    numpy's of what netCDF4-python reads (float32 arithmetic in netCDF4-python's unpacking
+    for float32 scale factors: 1e-6), at 1 and 2 ranks."""
+    fn = clean_file()
+    for var, (_, _, _, _, why) in CLEAN.items():
+        x, mask, dtype = netcdf4_reads(fn, var)
+        check(f"{var} ({why}): netCDF4-python masks nothing", not mask.any(), np.argwhere(mask))
+        ref = np.linalg.svd(x, compute_uv=False)
+        tol = 1e-6 if dtype == np.float32 else 1e-12
+        for ranks in [1, 2]:
+            r, s = svd_values(f"{fn}:/{var}", ranks)
+            if not check(f"{var} at {ranks} rank(s): exit 0", r.returncode == 0, r.stderr):
+                continue
+            err = np.max(np.abs(s - ref[:k])) / ref[0]
+            check(f"{var} at {ranks} rank(s): singular values are netCDF4-python's to {tol:g} "
+                  f"(sigma_1 {s[0]:.6g} vs {ref[0]:.6g}, measured {err:.1e})", err < tol, (s, ref[:k]))
+
+
+def test_unsigned_is_not_read_signed():
+    """The issue's symptom: an _Unsigned byte variable read as signed has another spectrum."""
+    fn = clean_file()
+    x, _, dtype = netcdf4_reads(fn, "ubyte")
+    signed = np.linalg.svd(bits(u8, "i1").astype(np.float64), compute_uv=False)[0]
+    r, s = svd_values(f"{fn}:/ubyte", 1)
+    check("_Unsigned byte: netCDF4-python reads uint8 values up to 255", dtype == np.uint8 and x.max() == 255,
+          (dtype, x.max()))
+    check(f"_Unsigned byte: sigma_1 is the unsigned one ({np.linalg.svd(x, compute_uv=False)[0]:.6g}), "
+          f"not the signed bits' ({signed:.6g})",
+          s is not None and abs(s[0] - np.linalg.svd(x, compute_uv=False)[0]) < 1e-9 * s[0], r.stderr)
+
+
+def test_every_masked_value_refused():
+    """Each value netCDF4-python masks stops the run (exit 2, no output) naming its row and
+    column, the attribute and the value as netCDF4-python compares it; at 2 ranks too (the
+    entry is in rank 0's rows for 1 rank and for 2)."""
+    fn = masked_file()
+    for var, (_, _, _, _, msg) in MASKED.items():
+        never = path(f"never-{var}.h5")  # one each: a run that wrongly succeeds fails only its own checks
+        _, mask, _ = netcdf4_reads(fn, var)
+        check(f"{var}: netCDF4-python masks only row 5, column 3", mask.sum() == 1 and mask[5, 3],
+              np.argwhere(mask))
+        for ranks in [1, 2] if var in ("ubyte_fill", "ushort_missing", "short_nofill_default") else [1]:
+            r = run(["svd", f"{fn}:/{var}", "-k", 2, "-p", 2, "-o", never, "--memory", "8K"],
+                    ranks=ranks if ranks > 1 else None)
+            check(f"{var} at {ranks} rank(s): exit 2 with \"{msg}\"", r.returncode == 2 and msg in r.stderr,
+                  f"{r.returncode} {r.stderr}")
+            check(f"{var} at {ranks} rank(s): no output", not os.path.exists(never) and not temp_leftovers())
+
+
+def test_float32_panels_compare_stored_values():
+    """--precision single reads a 32-bit integer variable into float32 panels, where 16777217
+    rounds to 16777216: its valid_max 16777216 and default fill -2147483647 are still compared
+    with the values as stored (netCDF4-python masks the first, reads -2147483600 as a value)."""
+    big = grid(-1000, 1000) * 1000
+    fn = nc_file("wide.nc", {
+        "over": ("i4", with_entry(big, 16777217), {"valid_max": np.int32(16777216), "scale_factor": 0.5}, {}),
+        "near_fill": ("i4", with_entry(big, -2147483600), {"scale_factor": 0.5}, {}),
+        "f64_fill": ("f8", with_entry(big / 7, -999.9), {}, {"fill_value": -999.9}),
+    })
+    _, mask, _ = netcdf4_reads(fn, "over")
+    check("int32 over valid_max: netCDF4-python masks row 5, column 3", mask.sum() == 1 and mask[5, 3])
+    for var, msg in [("over", "16777217 at row 5, column 3 is outside the valid range [-inf, 16777216]"),
+                     ("f64_fill", "missing value (_FillValue -999.9) at row 5, column 3")]:
+        r = run(["svd", f"{fn}:/{var}", "-k", 2, "-p", 2, "-o", path(f"never-{var}.h5"), "--precision", "single"])
+        check(f"--precision single, {var}: exit 2 with \"{msg}\"", r.returncode == 2 and msg in r.stderr,
+              f"{r.returncode} {r.stderr}")
+    x, mask, _ = netcdf4_reads(fn, "near_fill")
+    ref = np.linalg.svd(x, compute_uv=False)
+    r, s = svd_values(f"{fn}:/near_fill", 2, "--precision", "single")
+    check("--precision single, -2147483600 beside the int32 default fill: read as netCDF4-python reads it "
+          "(float32 accuracy)", not mask.any() and s is not None and np.max(np.abs(s - ref[:k])) / ref[0] < 1e-6,
+          r.stderr if s is None else (s, ref[:k]))
+
+
+def test_unsigned_false_reads_signed():
+    """_Unsigned "false" keeps the signed type (netCDF-C and -Java, netCDF4-python from 1.6.4;
+    Debian's 1.6.2 takes any _Unsigned for true, so the reference here is the stored values)."""
+    fn = nc_file("signed.nc", {"v": ("i1", s8, {"_Unsigned": "false"}, {})})
+    ref = np.linalg.svd(s8, compute_uv=False)
+    r, s = svd_values(f"{fn}:/v", 1)
+    check("_Unsigned false: the signed values' singular values",
+          s is not None and np.max(np.abs(s - ref[:k])) / ref[0] < 1e-12, r.stderr)
+
+
+def test_ambiguous_attributes_refused():
+    """Attributes whose meaning readers disagree on, or that prsvd cannot apply in full: exit 2
+    naming the attribute."""
+    fn = nc_file("ambiguous.nc", {
+        "yes": ("i1", s8, {"_Unsigned": "yes"}, {}),
+        "two_scales": ("i2", s16, {"scale_factor": np.array([0.5, 2.0])}, {}),
+        "many_missing": ("i2", s16, {"missing_value": np.arange(-32000, -31984, dtype=np.int16)}, {}),
+    })
+    for var, msg in [("yes", "_Unsigned is 'yes', expected \"true\" or \"false\""),
+                     ("two_scales", "scale_factor has 2 values, expected one"),
+                     ("many_missing", "missing_value has 16 values, prsvd compares at most 15")]:
+        r = run(["svd", f"{fn}:/{var}", "-k", 2, "-p", 2, "-o", path(f"never-{var}.h5")])
+        check(f"{var}: exit 2 with \"{msg}\"", r.returncode == 2 and msg in r.stderr, f"{r.returncode} {r.stderr}")
+
+
+def test_info_says_how_it_reads():
+    fn = clean_file()
+    for var, want in [("ushort_packed", "int16 read as uint16 (_Unsigned); unpacked as 0.0099999997764825821 * x + -50;"
+                                        " missing if _FillValue 65535; valid [0, 65534]"),
+                      ("unsafe_attrs", "ignored, as netCDF4-python does (not float32 values): missing_value, "
+                                       "valid_max")]:
+        r = run(["info", f"{fn}:/{var}"])
+        check(f"info {var}: \"{want}\"", r.returncode == 0 and want in r.stdout, r.stdout + r.stderr)
+
+
+if __name__ == "__main__":
+    harness.main(globals())
