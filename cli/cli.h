@@ -63,6 +63,9 @@ int prsvd_cli_solve(prsvd_svd *svd, prsvd_source *src, const char *checkpoint);
 /* rank 0: "prsvd: warning: ..." on stderr */
 void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* rank 0: the warning that an input's missing virtual sources read as the fill value (they
+ * were allowed by --allow-missing-sources); nothing when none is missing. */
+void prsvd_cli_warn_missing_sources(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in);
 
 /* Collective: the fewest CPUs a rank of this run may use (its affinity mask: 1 when the
  * launcher bound it to a core), 0 if unknown; *spare: some node has more CPUs online than

@@ -17,7 +17,7 @@ struct eig_opts {
   const char *output, *method, *checkpoint, *precision, *read;
   double checkpoint_every;
   struct prsvd_opt_list mpiio_hints;
-  int force, json, progress, quiet, debug;
+  int force, json, progress, quiet, debug, allow_missing_sources;
 };
 
 #define O(f) offsetof(struct eig_opts, f)
@@ -33,6 +33,7 @@ static const struct prsvd_option eig_options[] = {
     PRSVD_OPT_CHECKPOINT(struct eig_opts),
     PRSVD_OPT_PRECISION(struct eig_opts),
     PRSVD_OPT_READ(struct eig_opts),
+    PRSVD_OPT_ALLOW_MISSING_SOURCES(struct eig_opts),
     PRSVD_OPT_MPIIO_HINT(struct eig_opts),
     PRSVD_OPT_FORCE(struct eig_opts),
     PRSVD_OPT_JSON(struct eig_opts),
@@ -112,9 +113,11 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   else PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --method '%s': expected nystrom or revd", o.method);
   struct prsvd_h5_input how;
   PRSVD_TRY(prsvd_cli_input(o.read, "rows", o.memory, &how)); /* symmetric: rows are columns */
+  how.allow_missing_sources = o.allow_missing_sources;
   PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &info, &src));
+  prsvd_cli_warn_missing_sources(cli, pos[0], &info);
   if (info.rows != info.cols)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is %lld x %lld: prsvd eig needs a square symmetric matrix",
                pos[0], (long long)info.rows, (long long)info.cols);

@@ -17,7 +17,7 @@ struct svd_opts {
   const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels, *grid;
   struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
-  int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose;
+  int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose, allow_missing_sources;
 };
 
 #define O(f) offsetof(struct svd_opts, f)
@@ -46,6 +46,7 @@ static const struct prsvd_option svd_options[] = {
     PRSVD_OPT_PRECISION(struct svd_opts),
     PRSVD_OPT_READ(struct svd_opts),
     PRSVD_OPT_PANELS(struct svd_opts),
+    PRSVD_OPT_ALLOW_MISSING_SOURCES(struct svd_opts),
     PRSVD_OPT_MPIIO_HINT(struct svd_opts),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
     PRSVD_OPT_FORCE(struct svd_opts),
@@ -519,9 +520,11 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   struct prsvd_h5_input how;
   PRSVD_TRY(prsvd_cli_input(o.read, o.panels, o.memory, &how));
   if (o.center && how.panels == PRSVD_H5_PANELS_AUTO) how.panels = PRSVD_H5_PANELS_ROWS; /* samples are rows */
+  how.allow_missing_sources = o.allow_missing_sources;
   PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &info, &src));
+  prsvd_cli_warn_missing_sources(cli, pos[0], &info);
   int64_t m = info.rows, n = info.cols, mn = m < n ? m : n;
   /* the factors are of the matrix the user means: X^T streamed for CSC and MATLAB layouts,
    * and --transpose flips that once more */

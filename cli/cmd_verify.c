@@ -11,12 +11,13 @@
 
 struct verify_opts {
   int64_t memory;
-  int json, quiet, debug;
+  int json, quiet, debug, allow_missing_sources;
 };
 
 #define O(f) offsetof(struct verify_opts, f)
 static const struct prsvd_option verify_options[] = {
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget for row panels", O(memory)},
+    PRSVD_OPT_ALLOW_MISSING_SOURCES(struct verify_opts),
     PRSVD_OPT_JSON(struct verify_opts),
     PRSVD_OPT_QUIET(struct verify_opts, "print nothing on success"),
     PRSVD_OPT_DEBUG(struct verify_opts),
@@ -154,7 +155,11 @@ int cmd_verify(struct prsvd_cli *cli, int argc, char **argv) {
   status = prsvd_options_parse(&verify_doc, verify_options, argc, argv, &o, pos);
   if (status) return status;
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_source(cli->comm, file, dataset, &ia, &a));
+  struct prsvd_h5_input how;
+  PRSVD_TRY(prsvd_cli_input("posix", "rows", o.memory, &how));
+  how.allow_missing_sources = o.allow_missing_sources;
+  PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &ia, &a));
+  prsvd_cli_warn_missing_sources(cli, pos[0], &ia);
   /* an eig output holds /U and /L: A ~ U diag(L) U^T; a CSC input streams X^T = V S U^T */
   int is_eig = prsvd_h5_has_dataset(pos[1], "/L");
   double tr = 0.0;

@@ -32,6 +32,8 @@ struct prsvd_h5_input {
   enum prsvd_h5_panels panels;
   int64_t memory; /* per-rank panel budget (for AUTO) */
   int copy;       /* POSIX reads always copied (--read posix-copy): no rows lent in place */
+  int allow_missing_sources; /* a virtual dataset's missing source reads as its fill value
+                              * (--allow-missing-sources); else the open fails naming it */
 };
 /* MPI-IO hints "KEY=VALUE" for every file opened through MPI-IO from now on (outputs,
  * checkpoints, inputs read with MPI-IO), in the MPI_Info given to H5Pset_fapl_mpio.  Not
@@ -63,6 +65,10 @@ struct prsvd_h5_info {
                            * float32 (4), or 0: read through HDF5 */
   char mpiio_hints[1024]; /* read through MPI-IO: the hints of the open input, as
                            * MPI_File_get_info reports them ("key=value, ..."); else "" */
+  int64_t virtual_sources; /* a virtual dataset: its mappings (0 for any other layout) */
+  int64_t missing_sources; /* of those, the ones whose file or dataset is missing (read as
+                            * the fill value, allowed by how->allow_missing_sources) */
+  char first_missing[1024];/* the first of them and what is wrong with it */
 };
 
 /* Collective: describe FILE:/DS, failing with PRSVD_ERR_INPUT naming what is wrong. */

@@ -248,6 +248,8 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   }
   info->storage_bytes = (int64_t)H5Dget_storage_size(s->dset);
   H5_TRY(dcpl = H5Dget_create_plist(s->dset), PRSVD_ERR_INPUT, "cannot read the layout of '%s'", dataset);
+  if (H5Pget_layout(dcpl) == H5D_VIRTUAL) /* before any work: HDF5 would read a missing source as fill */
+    PRSVD_TRY(prsvd_h5_virtual_sources(s->file, dcpl, dapl, file, dataset, how->allow_missing_sources, info));
   snprintf(info->filters, sizeof info->filters, "none");
   if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
     hsize_t cd[2];
@@ -311,7 +313,7 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
     prsvd_source_destroy(&src);
     return status;
   }
-  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0};
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0};
   struct h5_source *s = calloc(1, sizeof *s);
   int status = s ? open_dataset(comm, file, dataset, &how, info, s) : PRSVD_ERR_NOMEM;
   h5_source_close(s);
@@ -320,7 +322,7 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
 
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src) {
-  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0};
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0};
   return prsvd_h5_open_input(comm, file, dataset, &how, info, src);
 }
 

@@ -69,6 +69,14 @@ int prsvd_h5map_lend(const struct prsvd_h5map *mp, const char *what, int64_t row
 void prsvd_h5map_return(struct prsvd_rows_lent *lent);
 void prsvd_h5map_close(struct prsvd_h5map *mp);
 
+/* Every source of the virtual dataset (dcpl its creation list, dapl its access list) where
+ * HDF5 looks for it (io/h5virtual.c): info->virtual_sources counts the mappings,
+ * info->missing_sources those whose file or dataset is missing or smaller than the mapping
+ * (the first named in info->first_missing); one is PRSVD_ERR_INPUT naming it unless
+ * allow_missing.  Not collective. */
+int prsvd_h5_virtual_sources(hid_t file, hid_t dcpl, hid_t dapl, const char *fname, const char *dname,
+                             int allow_missing, struct prsvd_h5_info *info);
+
 /* NetCDF-4 conventions of a variable (io/h5netcdf.c). */
 #define PRSVD_NC_MAX_MISSING 16 /* a _FillValue and up to 15 missing_value entries */
 struct prsvd_nc_var {

@@ -1,10 +1,13 @@
 """No silent wrong answers from what an input file says about its values.
-NetCDF-4 unpacking, against netCDF4-python (Debian's python3-netcdf4) reading the same files:
-_Unsigned byte and short variables, scale_factor / add_offset (float32 and float64),
-_FillValue, missing_value, valid_min / valid_max / valid_range and their combinations, written
-raw by netCDF4-python itself (auto mask and scale off); prsvd's singular values against
-numpy's SVD of what netCDF4-python reads, at 1 and 2 ranks, and every value it masks refused
-(exit 2) naming its row and column."""
+  - NetCDF-4 unpacking, against netCDF4-python (Debian's python3-netcdf4) reading the same
+    files: _Unsigned byte and short variables, scale_factor / add_offset (float32 and float64),
+    _FillValue, missing_value, valid_min / valid_max / valid_range and their combinations,
+    written raw by netCDF4-python itself (auto mask and scale off); prsvd's singular values
+    against numpy's SVD of what netCDF4-python reads, at 1 and 2 ranks, and every value it
+    masks refused (exit 2) naming its row and column.
+  - Virtual datasets (h5py.VirtualLayout): a missing or broken source, which HDF5 reads as the
+    fill value, is refused naming it unless --allow-missing-sources; `info` shows the layout
+    as virtual with its source count."""
 import functools
 import json
 import os
@@ -259,6 +262,142 @@ def test_info_says_how_it_reads():
                                        "valid_max")]:
         r = run(["info", f"{fn}:/{var}"])
         check(f"info {var}: \"{want}\"", r.returncode == 0 and want in r.stdout, r.stdout + r.stderr)
+
+
+# ---- virtual datasets ------------------------------------------------------------------------
+vrows = 30
+
+
+def virtual(name, ranges=((0, 10), (10, 20), (20, 30)), local=()):
+    """In the folder `name`: vds.h5:/A, vrows x n, its row blocks mapped onto x in part<i>.h5
+    (named relative to the folder), and the blocks in `local` onto /own/x of vds.h5 itself
+    (source file "."); returns the VDS path and the matrix."""
+    folder = path(name)
+    os.makedirs(folder, exist_ok=True)
+    a = np.random.default_rng(5).standard_normal((vrows, n)) * 2.0 ** -np.arange(n)
+    lay = h5py.VirtualLayout(shape=(vrows, n), dtype="f8")
+    for i, (r0, r1) in enumerate(ranges):
+        if i in local:
+            lay[r0:r1] = h5py.VirtualSource(".", "/own/x", shape=(r1 - r0, n))
+            continue
+        with h5py.File(os.path.join(folder, f"part{i}.h5"), "w") as f:
+            f["x"] = a[r0:r1]
+        lay[r0:r1] = h5py.VirtualSource(f"part{i}.h5", "x", shape=(r1 - r0, n))
+    fn = os.path.join(folder, "vds.h5")
+    with h5py.File(fn, "w") as f:
+        for i in local:
+            f["own/x"] = a[ranges[i][0]:ranges[i][1]]
+        f.create_virtual_dataset("A", lay, fillvalue=0)
+    return fn, a
+
+
+def refuses(args, msg, desc, ranks=1, out=None):
+    r = run(args, ranks=ranks if ranks > 1 else None)
+    check(f"{desc} at {ranks} rank(s): exit 2 with \"{msg}\"", r.returncode == 2 and msg in r.stderr,
+          f"{r.returncode} {r.stderr}")
+    if out:
+        check(f"{desc} at {ranks} rank(s): no output", not os.path.exists(out) and not temp_leftovers())
+
+
+def test_virtual_dataset_reads_its_sources():
+    """A VDS whose sources sit beside it (one block in its own file) reads as the whole
+    matrix, from another working directory too; info shows the layout as virtual with its
+    source count."""
+    fn, a = virtual("whole", local=(0,))
+    ref = np.linalg.svd(a, compute_uv=False)
+    for ranks in [1, 2]:
+        r, s = svd_values(f"{fn}:/A", ranks)
+        check(f"VDS at {ranks} rank(s): numpy's singular values to 1e-12",
+              s is not None and np.max(np.abs(s - ref[:k])) / ref[0] < 1e-12, r.stderr)
+    r = run(["info", f"{fn}:/A"])
+    check("info: layout virtual, 3 sources, all present", r.returncode == 0 and
+          "  layout     virtual, 3 sources, all present\n" in r.stdout, r.stdout + r.stderr)
+    r = run(["info", f"{fn}:/A", "--json"])
+    js = strict_json(r.stdout) if r.returncode == 0 else {}
+    check("info --json: layout virtual, sources 3, missing_sources 0",
+          (js.get("layout"), js.get("sources"), js.get("missing_sources")) == ("virtual", 3, 0), r.stdout + r.stderr)
+    r = run(["info", path("clean.nc") + ":/ubyte" if os.path.exists(path("clean.nc")) else f"{clean_file()}:/ubyte",
+             "--json"])
+    check("info --json of a contiguous dataset: layout contiguous, no sources",
+          r.returncode == 0 and strict_json(r.stdout).get("layout") == "contiguous"
+          and "sources" not in strict_json(r.stdout), r.stdout + r.stderr)
+
+
+def test_virtual_missing_source_refused():
+    """A deleted source file reads as zeros through HDF5 (h5py shows it): prsvd refuses it
+    before any work, naming it, at 1 and 2 ranks, in svd, eig, verify and info; with
+    --allow-missing-sources it reads the zeros as HDF5 does, with a warning."""
+    fn, a = virtual("missing")
+    os.remove(os.path.join(os.path.dirname(fn), "part1.h5"))
+    with h5py.File(fn, "r") as f:
+        seen = f["A"][:]
+    check("h5py reads the missing source's rows as the fill value, silently",
+          np.all(seen[10:20] == 0) and np.array_equal(seen[:10], a[:10]))
+    msg = f"virtual dataset '/A' in '{fn}': source 2 of 3, dataset 'x' of 'part1.h5': no such file"
+    out = path("never-vds.h5")
+    for ranks in [1, 2]:
+        refuses(["svd", f"{fn}:/A", "-k", 2, "-p", 2, "-o", out], msg, "svd of a VDS missing a source", ranks, out)
+    refuses(["info", f"{fn}:/A"], msg, "info of a VDS missing a source")
+    square = path("square")
+    os.makedirs(square, exist_ok=True)
+    lay = h5py.VirtualLayout(shape=(n, n), dtype="f8")
+    lay[:] = h5py.VirtualSource("gone.h5", "x", shape=(n, n))
+    with h5py.File(os.path.join(square, "vds.h5"), "w") as f:
+        f.create_virtual_dataset("A", lay, fillvalue=0)
+    refuses(["eig", os.path.join(square, "vds.h5") + ":/A", "-k", 2, "-o", out],
+            "source 1 of 1, dataset 'x' of 'gone.h5': no such file", "eig of a VDS missing its source", 1, out)
+    whole, _ = virtual("for-verify")
+    r, _ = svd_values(f"{whole}:/A", 1)
+    refuses(["verify", f"{fn}:/A", path("unpack.h5")], msg, "verify against a VDS missing a source")
+    r = run(["svd", f"{fn}:/A", "-k", k, "-p", n - k, "-o", out, "--quiet", "--allow-missing-sources"], ranks=2)
+    if check("--allow-missing-sources: exit 0", r.returncode == 0, r.stderr):
+        ref = np.linalg.svd(seen, compute_uv=False)
+        s = load(out)[1]
+        check("--allow-missing-sources: the singular values of the matrix with zeros, as HDF5 reads it",
+              np.max(np.abs(s - ref[:k])) / ref[0] < 1e-12, (s, ref[:k]))
+        check("--allow-missing-sources: a warning naming the source",
+              "warning: '" + fn + ":/A': 1 of its 3 virtual sources are missing and read as the fill value" in r.stderr
+              and "dataset 'x' of 'part1.h5': no such file" in r.stderr, r.stderr)
+        os.remove(out)
+    r = run(["info", f"{fn}:/A", "--allow-missing-sources"])
+    check("info --allow-missing-sources: virtual, 3 sources, and the missing one",
+          r.returncode == 0 and "  layout     virtual, 3 sources\n" in r.stdout
+          and "  missing    1, read as the fill value" in r.stdout and "'part1.h5': no such file" in r.stdout,
+          r.stdout + r.stderr)
+
+
+def test_virtual_broken_sources_refused():
+    """A source file that is not HDF5, one without the source dataset, and a chunked source
+    dataset smaller than the hyperslab it maps (HDF5 reads the rest as the fill value: h5py
+    shows it; from a contiguous one it reads past the dataset's storage)."""
+    out = path("never-vds.h5")
+    fn, _ = virtual("not-hdf5")
+    with open(os.path.join(os.path.dirname(fn), "part2.h5"), "w") as f:
+        f.write("not an HDF5 file\n")
+    refuses(["svd", f"{fn}:/A", "-k", 2, "-p", 2, "-o", out],
+            f"source 3 of 3, dataset 'x' of 'part2.h5': '{os.path.abspath(os.path.dirname(fn))}/part2.h5' is not an "
+            "HDF5 file",
+            "a source that is not HDF5", 2, out)
+    fn, _ = virtual("no-dataset")
+    with h5py.File(os.path.join(os.path.dirname(fn), "part0.h5"), "w") as f:
+        f["y"] = np.ones((10, n))
+    refuses(["svd", f"{fn}:/A", "-k", 2, "-p", 2, "-o", out],
+            "source 1 of 3, dataset 'x' of 'part0.h5': 'part0.h5' has no dataset 'x'", "a source without its dataset",
+            1, out)
+    short = path("short")
+    os.makedirs(short, exist_ok=True)
+    with h5py.File(os.path.join(short, "part.h5"), "w") as f:
+        f.create_dataset("x", data=np.ones((5, n)), chunks=(5, n), maxshape=(None, n))
+    lay = h5py.VirtualLayout(shape=(10, n), dtype="f8")
+    lay[:] = h5py.VirtualSource("part.h5", "x", shape=(10, n))[0:10, :]
+    with h5py.File(os.path.join(short, "vds.h5"), "w") as f:
+        f.create_virtual_dataset("A", lay, fillvalue=0)
+    with h5py.File(os.path.join(short, "vds.h5"), "r") as f:
+        seen = f["A"][:]
+    check("h5py reads the rows past the short source as the fill value, silently",
+          np.all(seen[:5] == 1) and np.all(seen[5:] == 0), seen)
+    refuses(["svd", os.path.join(short, "vds.h5") + ":/A", "-k", 2, "-p", 2, "-o", out],
+            "'x' in 'part.h5' has 5 entries along dimension 0, the mapping reads 10", "a short source", 1, out)
 
 
 if __name__ == "__main__":
