@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "cli.h"
 
+#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -212,6 +213,8 @@ json_object *prsvd_profile_passes_json(const struct prsvd_profile_passes *passes
   }
   return a;
 }
+
+json_object *prsvd_json_double(double x) { return isfinite(x) ? json_object_new_double(x) : NULL; }
 
 void prsvd_cli_print_json(const struct prsvd_cli *cli, json_object *obj) {
   if (cli->rank == 0)

@@ -51,6 +51,17 @@ static const struct prsvd_command_doc eig_doc = {
     "largest magnitude.  Symmetry is checked on 1000 sampled pairs during the first pass.",
     1};
 
+int prsvd_eig_method(const char *name, enum prsvd_svd_method *method) {
+  static const struct { const char *name; enum prsvd_svd_method method; } methods[] = {
+      {"nystrom", PRSVD_METHOD_NYSTROM}, {"revd", PRSVD_METHOD_REVD}};
+  for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+    if (!strcmp(name, methods[i].name)) {
+      if (method) *method = methods[i].method;
+      return 1;
+    }
+  return 0;
+}
+
 static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o, const char *file,
                      const char *dataset, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st) {
   int status = PRSVD_OK;
@@ -108,9 +119,8 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
 
   status = prsvd_options_parse(&eig_doc, eig_options, argc, argv, &o, pos);
   if (status) return status;
-  if (!strcmp(o.method, "nystrom")) prm.method = PRSVD_METHOD_NYSTROM;
-  else if (!strcmp(o.method, "revd")) prm.method = PRSVD_METHOD_REVD;
-  else PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --method '%s': expected nystrom or revd", o.method);
+  if (!prsvd_eig_method(o.method, &prm.method))
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --method '%s': expected nystrom or revd", o.method);
   struct prsvd_h5_input how;
   PRSVD_TRY(prsvd_cli_input(o.read, "rows", o.memory, &how)); /* symmetric: rows are columns */
   how.allow_missing_sources = o.allow_missing_sources;
@@ -158,7 +168,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   PRSVD_TRY(prsvd_svd_get_eigenvalues(svd, &l));
   if (o.json) {
     json_object *j = json_object_new_object(), *lv = json_object_new_array();
-    for (int64_t i = 0; i < k; i++) json_object_array_add(lv, json_object_new_double(l[i]));
+    for (int64_t i = 0; i < k; i++) json_object_array_add(lv, prsvd_json_double(l[i]));
     json_object_object_add(j, "command", json_object_new_string("eig"));
     json_object_object_add(j, "method", json_object_new_string(o.method));
     json_object_object_add(j, "input", json_object_new_string(pos[0]));
@@ -167,7 +177,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "passes", json_object_new_int(st.passes));
     json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st.single)));
     json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
-    json_object_object_add(j, "elapsed_seconds", json_object_new_double(MPI_Wtime() - cli->t_start));
+    json_object_object_add(j, "elapsed_seconds", prsvd_json_double(MPI_Wtime() - cli->t_start));
     json_object_object_add(j, "eigenvalues", lv);
     json_object_object_add(j, "phases", prsvd_profile_json(rows));
     json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));

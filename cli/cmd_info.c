@@ -107,10 +107,10 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
       json_object_object_add(j, "passes", json_object_new_int64(passes));
       json_object_object_add(j, "panel_rows", json_object_new_int64(plan.panel_rows));
       json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(plan.single)));
-      json_object_object_add(j, "memory_per_rank", json_object_new_double(panels + sketch + in.cache_bytes));
+      json_object_object_add(j, "memory_per_rank", prsvd_json_double(panels + sketch + in.cache_bytes));
       json_object_object_add(j, "grid_rows", json_object_new_int(plan.grid_rows));
       json_object_object_add(j, "grid_cols", json_object_new_int(plan.grid_cols));
-      json_object_object_add(j, "flops", json_object_new_double(flops));
+      json_object_object_add(j, "flops", prsvd_json_double(flops));
     }
     prsvd_cli_print_json(cli, j);
     json_object_put(j);

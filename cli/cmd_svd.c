@@ -367,7 +367,7 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   prsvd_svd_get_singular_values(svd, &s);
   prsvd_svd_get_scree(svd, &scree);
   json_object *j = json_object_new_object(), *sv = json_object_new_array();
-  for (int64_t i = 0; i < k; i++) json_object_array_add(sv, json_object_new_double(s[i]));
+  for (int64_t i = 0; i < k; i++) json_object_array_add(sv, prsvd_json_double(s[i]));
   json_object_object_add(j, "command", json_object_new_string("svd"));
   json_object_object_add(j, "method", json_object_new_string(method_name(prm)));
   json_object_object_add(j, "input", json_object_new_string(spec));
@@ -395,33 +395,33 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   json_object_object_add(j, "mapped_bytes", json_object_new_int64(st->mapped_bytes));
   json_object_object_add(j, "panels", json_object_new_string(in->by_columns ? "columns" : "rows"));
   if (in->mpiio_hints[0]) json_object_object_add(j, "mpiio_hints", json_object_new_string(in->mpiio_hints));
-  json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));
-  json_object_object_add(j, "error_estimate", json_object_new_double(st->error_estimate));
-  json_object_object_add(j, "error_estimate_fro", json_object_new_double(st->error_estimate_fro));
+  json_object_object_add(j, "elapsed_seconds", prsvd_json_double(elapsed));
+  json_object_object_add(j, "error_estimate", prsvd_json_double(st->error_estimate));
+  json_object_object_add(j, "error_estimate_fro", prsvd_json_double(st->error_estimate_fro));
   if (prm->method == PRSVD_METHOD_ONEPASS) {
     json_object *sc = json_object_new_array();
-    for (int64_t i = 0; scree && i < k; i++) json_object_array_add(sc, json_object_new_double(scree[i]));
+    for (int64_t i = 0; scree && i < k; i++) json_object_array_add(sc, prsvd_json_double(scree[i]));
     json_object_object_add(j, "error_ci", json_object_new_array());
-    json_object_array_add(json_object_object_get(j, "error_ci"), json_object_new_double(st->error_ci_low));
-    json_object_array_add(json_object_object_get(j, "error_ci"), json_object_new_double(st->error_ci_high));
+    json_object_array_add(json_object_object_get(j, "error_ci"), prsvd_json_double(st->error_ci_low));
+    json_object_array_add(json_object_object_get(j, "error_ci"), prsvd_json_double(st->error_ci_high));
     json_object_object_add(j, "scree", sc);
     json_object_object_add(j, "range_dim", json_object_new_int64(st->range_dim));
     json_object_object_add(j, "core_dim", json_object_new_int64(st->core_dim));
-    json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
+    json_object_object_add(j, "norm_fro", prsvd_json_double(st->norm_fro));
   }
   if (fixed_accuracy(prm)) {
     json_object_object_add(j, "qb_rank", json_object_new_int64(st->qb_rank));
-    json_object_object_add(j, "tol", json_object_new_double(prm->tol));
-    json_object_object_add(j, "tol_achieved", json_object_new_double(st->tol_achieved));
+    json_object_object_add(j, "tol", prsvd_json_double(prm->tol));
+    json_object_object_add(j, "tol_achieved", prsvd_json_double(st->tol_achieved));
     json_object_object_add(j, "tol_met", json_object_new_boolean(st->tol_met));
-    json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
+    json_object_object_add(j, "norm_fro", prsvd_json_double(st->norm_fro));
   }
   json_object_object_add(j, "singular_values", sv);
   json_object *qj = json_object_new_object();
   json_object_object_add(qj, "cholqr2", json_object_new_int64(st->qr_cholqr2));
   json_object_object_add(qj, "shifted_cholqr3", json_object_new_int64(st->qr_shifted));
   json_object_object_add(qj, "householder", json_object_new_int64(st->qr_householder));
-  json_object_object_add(qj, "worst_orthogonality", json_object_new_double(st->qr_worst_orth));
+  json_object_object_add(qj, "worst_orthogonality", prsvd_json_double(st->qr_worst_orth));
   json_object_object_add(j, "qr", qj);
   json_object_object_add(j, "phases", prsvd_profile_json(rows));
   return j;

@@ -154,6 +154,9 @@ int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer
 
 /* Reading results back (verify, tests): attributes of the root group of FILE, not collective. */
 int prsvd_h5_read_attr_double(const char *file, const char *name, double *v);
+/* Not collective: a string attribute of the root group of FILE into out, "" if it is absent
+ * or not one string. */
+int prsvd_h5_read_attr_string(const char *file, const char *name, char *out, size_t len);
 /* Not collective: 1 if FILE holds a dataset at path (0 if not, or unreadable). */
 int prsvd_h5_has_dataset(const char *file, const char *path);
 /* Not collective: attribute `name` of object `obj` as doubles; *n = 0 if it is absent. */

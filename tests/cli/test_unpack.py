@@ -7,7 +7,11 @@
     masks refused (exit 2) naming its row and column.
   - Virtual datasets (h5py.VirtualLayout): a missing or broken source, which HDF5 reads as the
     fill value, is refused naming it unless --allow-missing-sources; `info` shows the layout
-    as virtual with its source count."""
+    as virtual with its source count.
+  - verify: a NaN or Inf in U, S or V is a failed check (exit 4) with a line naming it; --json
+    is always JSON (null for a number that is not finite, in verify and svd); an output is
+    taken for an eig result or an svd result from its own 'method' attribute, not from which
+    datasets it holds."""
 import functools
 import json
 import os
@@ -398,6 +402,145 @@ def test_virtual_broken_sources_refused():
           np.all(seen[:5] == 1) and np.all(seen[5:] == 0), seen)
     refuses(["svd", os.path.join(short, "vds.h5") + ":/A", "-k", 2, "-p", 2, "-o", out],
             "'x' in 'part.h5' has 5 entries along dimension 0, the mapping reads 10", "a short source", 1, out)
+
+
+# ---- verify and --json -----------------------------------------------------------------------
+@functools.lru_cache(None)
+def planted_svd():
+    """A planted 40 x 6 matrix (prsvd gen) and its rank-3 svd: (input spec, result file)."""
+    spec = harness.gen("planted.h5", 40, 6)
+    out = path("planted-svd.h5")
+    r = run(["svd", spec, "-k", 3, "-p", 3, "-o", out, "--quiet"])
+    assert r.returncode == 0, r.stderr
+    return spec, out
+
+
+def poked(src, name, dataset, at, value):
+    """A copy of the HDF5 file src with one entry of dataset set to value."""
+    dst = path(name)
+    with h5py.File(src, "r") as f, h5py.File(dst, "w") as g:
+        for key in f:
+            f.copy(key, g)
+        g.attrs.update(f.attrs)
+        g[dataset][at] = value
+    return dst
+
+
+def test_verify_nonfinite_factor_fails():
+    """A NaN or Inf in U, S or V (in rank 1's rows of U at 2 ranks) is a failed check: exit 4,
+    a line naming the entry, the report still printed (nan in text, null in --json: the output
+    parses as strict JSON), and max |U^T U - I| is NaN, not the finite value fmax made of it."""
+    spec, out = planted_svd()
+    for dataset, at, value, said in [("U", (27, 1), np.nan, "'/U' of '{f}' holds NaN at row 27, column 1"),
+                                     ("S", (2,), np.inf, "'/S' of '{f}' holds Inf at entry 2"),
+                                     ("V", (4, 0), -np.inf, "'/V' of '{f}' holds -Inf at row 4, column 0")]:
+        bad = poked(out, f"bad-{dataset}.h5", dataset, at, value)
+        said = said.format(f=bad)
+        for ranks in [1, 2]:
+            r = run(["verify", spec, bad, "--json"], ranks=ranks if ranks > 1 else None)
+            check(f"NaN/Inf in {dataset} at {ranks} rank(s): exit 4 naming it",
+                  r.returncode == 4 and f"the factorization is not finite: {said}" in r.stderr,
+                  f"{r.returncode} {r.stderr}")
+            try:
+                js = strict_json(r.stdout)
+            except ValueError as e:
+                check(f"NaN/Inf in {dataset} at {ranks} rank(s): --json parses as JSON", False, f"{e}\n{r.stdout}")
+                continue
+            check(f"NaN/Inf in {dataset} at {ranks} rank(s): --json says finite false and names the entry",
+                  js["finite"] is False and js["nonfinite"] == said, js)
+            if dataset == "U":
+                check(f"NaN in U at {ranks} rank(s): orthogonality_u is null, not a small number",
+                      js["orthogonality_u"] is None and js["residual_fro"] is None, js)
+        r = run(["verify", spec, bad])
+        check(f"NaN/Inf in {dataset}, text: the FAILED line", r.returncode == 4 and f"  FAILED: {said}\n" in r.stdout,
+              r.stdout + r.stderr)
+        if dataset == "U":
+            check("NaN in U, text: max |U^T U - I| shows nan", "max |U^T U - I|               nan" in r.stdout, r.stdout)
+
+
+def test_verify_nonfinite_input_exits_2():
+    spec, out = planted_svd()
+    fn = poked(spec.rsplit(":", 1)[0], "bad-A.h5", "A", (31, 2), np.nan)
+    for ranks in [1, 2]:
+        r = run(["verify", f"{fn}:/A", out, "--json"], ranks=ranks if ranks > 1 else None)
+        check(f"NaN in A at {ranks} rank(s): exit 2 naming row 31, column 2",
+              r.returncode == 2 and f"the input is not finite: '{fn}:/A' holds NaN at row 31, column 2" in r.stderr,
+              f"{r.returncode} {r.stderr}")
+        js = strict_json(r.stdout)
+        check(f"NaN in A at {ranks} rank(s): --json has finite false and a null residual, not 0",
+              js["finite"] is False and js["relative_residual_fro"] is None and js["norm_a_fro"] is None, js)
+
+
+def test_json_has_no_nan():
+    """Numbers a run could not measure are null: verify's residual_over_optimal when the
+    planted optimum is 0 (k = n), svd's error_estimate with --passes 1 and with --tol."""
+    spec = harness.gen("full.h5", 40, 6)
+    out = path("full-svd.h5")
+    r = run(["svd", spec, "-k", 6, "-p", 0, "-o", out, "--quiet"])
+    check("svd -k n: exit 0", r.returncode == 0, r.stderr)
+    r = run(["verify", spec, out, "--json"])
+    try:
+        js = strict_json(r.stdout)
+        check("verify --json with a zero optimal residual: residual_over_optimal null, optimal 0",
+              r.returncode == 0 and js["residual_over_optimal"] is None and js["optimal_residual_fro"] == 0, js)
+    except ValueError as e:
+        check("verify --json with a zero optimal residual parses as JSON", False, f"{e}\n{r.stdout}")
+    for extra in [["-k", 3, "--passes", 1], ["--tol", 0.5, "--max-rank", 4]]:
+        r = run(["svd", spec, "-o", path("json.h5"), "--force", "--json", *extra])
+        try:
+            js = strict_json(r.stdout)
+            check(f"svd --json {' '.join(map(str, extra))}: JSON, error_estimate null",
+                  r.returncode == 0 and js["error_estimate"] is None and len(js["singular_values"]) >= 1, js)
+        except ValueError as e:
+            check(f"svd --json {' '.join(map(str, extra))} parses as JSON", False, f"{e}\n{r.stdout}")
+
+
+def test_verify_tells_eig_from_svd_by_method():
+    """verify reads an output by its 'method' attribute: an svd result that also holds /L is
+    still an svd result, an eig result that also holds /S and /V an eig result; without the
+    attribute, /U /S /V is an svd result (another program's), and /U /S /V /L is refused."""
+    spec, out = planted_svd()
+    ref = strict_json(run(["verify", spec, out, "--json"]).stdout)
+    extra = path("svd-and-L.h5")
+    with h5py.File(out, "r") as f, h5py.File(extra, "w") as g:
+        for key in f:
+            f.copy(key, g)
+        g.attrs.update(f.attrs)
+        g["L"] = f["S"][:] * 0 + 1  # a stray /L: read as eig values, the residual is wrong
+    r = run(["verify", spec, extra, "--json"])
+    check("svd result with a stray /L: verified as the svd result it says it is",
+          r.returncode == 0 and strict_json(r.stdout)["relative_residual_fro"] == ref["relative_residual_fro"],
+          r.stdout + r.stderr)
+    sym = harness.gen("sym.h5", 30, 30, "--symmetric", "psd")
+    eig_out = path("eig.h5")
+    r = run(["eig", sym, "-k", 4, "-o", eig_out, "--quiet"])
+    check("eig: exit 0", r.returncode == 0, r.stderr)
+    eig_ref = strict_json(run(["verify", sym, eig_out, "--json"]).stdout)
+    both = path("eig-and-SV.h5")
+    with h5py.File(eig_out, "r") as f, h5py.File(both, "w") as g:
+        for key in f:
+            f.copy(key, g)
+        g.attrs.update(f.attrs)
+        g["S"], g["V"] = np.abs(f["L"][:]), f["U"][:]
+    r = run(["verify", sym, both, "--json"])
+    check("eig result with /S and /V beside /L: verified as the eig result it says it is",
+          r.returncode == 0 and strict_json(r.stdout)["relative_residual_fro"] == eig_ref["relative_residual_fro"],
+          r.stdout + r.stderr)
+    with h5py.File(both, "a") as g:
+        del g.attrs["method"]
+    r = run(["verify", sym, both])
+    check("/U /S /V /L without 'method': exit 2 saying it cannot tell",
+          r.returncode == 2 and "holds /S, /V and /L but no 'method' attribute: an svd result or an eig result?"
+          in r.stderr, f"{r.returncode} {r.stderr}")
+    a = harness.matrix(spec)[0]
+    u, sv, vt = np.linalg.svd(a, full_matrices=False)
+    foreign = path("numpy-svd.h5")
+    with h5py.File(foreign, "w") as g:
+        g["U"], g["S"], g["V"] = u[:, :3], sv[:3], vt[:3].T
+    r = run(["verify", spec, foreign, "--json"])
+    opt = np.sqrt(np.sum(sv[3:] ** 2)) / np.linalg.norm(a)
+    check("numpy's /U /S /V without attributes: verified as an svd result",
+          r.returncode == 0 and abs(strict_json(r.stdout)["relative_residual_fro"] - opt) < 1e-12, r.stdout + r.stderr)
 
 
 if __name__ == "__main__":
