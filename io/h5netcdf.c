@@ -21,9 +21,9 @@
  * error names the conversion (nccopy -k nc4).
  */
 #include <float.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -41,20 +41,17 @@ int prsvd_nc_classic(const char *file) {
   return got == 4 && !memcmp(magic, "CDF", 3) && (magic[3] == 1 || magic[3] == 2 || magic[3] == 5);
 }
 
-/* Attribute `name` of obj as doubles (HDF5 converts them): the first min(count, max) into v;
- * returns the count, 0 if absent, -1 if not numbers (a string). */
+/* Attribute `name` of obj as doubles (HDF5 converts them) into v when it has at most max
+ * values (max <= PRSVD_NC_MAX_MISSING); returns the count of values (more than max: not
+ * read), 0 if absent, -1 if not numbers (a string). */
 static int attr_doubles(hid_t obj, const char *name, double *v, int max) {
   if (H5Aexists(obj, name) <= 0) return 0;
   hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1, sp = a >= 0 ? H5Aget_space(a) : -1;
   const H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
   const hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-  double *buf = n > 0 && n <= 1 << 20 ? malloc(sizeof(double) * (size_t)n) : NULL;
   int got = -1;
-  if ((cls == H5T_INTEGER || cls == H5T_FLOAT) && buf && H5Aread(a, H5T_NATIVE_DOUBLE, buf) >= 0) {
-    got = (int)n;
-    memcpy(v, buf, sizeof(double) * (size_t)(got < max ? got : max));
-  }
-  free(buf);
+  if ((cls == H5T_INTEGER || cls == H5T_FLOAT) && n >= 0)
+    got = n > max ? (n > INT_MAX ? INT_MAX : (int)n) : H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0 ? (int)n : -1;
   if (sp >= 0) H5Sclose(sp);
   if (t >= 0) H5Tclose(t);
   if (a >= 0) H5Aclose(a);
@@ -150,7 +147,7 @@ int prsvd_nc_inspect(hid_t file, hid_t dset, const char *fname, const char *dnam
     if (!strcasecmp(u, "true")) v->wrap = ldexp(1.0, bits);
     else if (strcasecmp(u, "false"))
       PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s': _Unsigned is %s%s%s, expected \"true\" or \"false\" (readers disagree on "
-                 "what else means)", dname, fname, u[0] ? "'" : "not a string", u, u[0] ? "'" : "");
+                 "what else means)", dname, fname, u[0] ? "'" : "not one string", u, u[0] ? "'" : "");
   }
   /* packing: x = scale_factor * stored + add_offset, each one number */
   static const char *const packing[2] = {"scale_factor", "add_offset"};

@@ -32,7 +32,7 @@ int prsvd_file_unchanged(const char *path, const struct prsvd_file_stamp *st, in
 hid_t prsvd_h5_fapl(MPI_Comm comm);
 /* Checks that each component of path exists and the last one is a dataset. */
 int prsvd_h5_find_dataset(hid_t file, const char *fname, const char *path);
-/* A string attribute of obj (fixed or variable length), or "" if absent or not a string. */
+/* A string attribute of obj (fixed or variable length), or "" if absent or not one string. */
 void prsvd_h5_string_attr(hid_t obj, const char *name, char *out, size_t len);
 /* "float64", "uint16", ...; 0 if the class is unsupported (then *what names it). */
 int prsvd_h5_type_name(hid_t type, char *out, size_t len);

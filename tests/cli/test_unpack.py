@@ -15,6 +15,7 @@
 import functools
 import json
 import os
+import subprocess
 import sys
 import warnings
 
@@ -250,12 +251,34 @@ def test_ambiguous_attributes_refused():
         "yes": ("i1", s8, {"_Unsigned": "yes"}, {}),
         "two_scales": ("i2", s16, {"scale_factor": np.array([0.5, 2.0])}, {}),
         "many_missing": ("i2", s16, {"missing_value": np.arange(-32000, -31984, dtype=np.int16)}, {}),
+        "two_strings": ("i1", s8, {"_Unsigned": ["true", "true"]}, {}),
     })
     for var, msg in [("yes", "_Unsigned is 'yes', expected \"true\" or \"false\""),
+                     ("two_strings", "_Unsigned is not one string, expected \"true\" or \"false\""),
                      ("two_scales", "scale_factor has 2 values, expected one"),
                      ("many_missing", "missing_value has 16 values, prsvd compares at most 15")]:
         r = run(["svd", f"{fn}:/{var}", "-k", 2, "-p", 2, "-o", path(f"never-{var}.h5")])
         check(f"{var}: exit 2 with \"{msg}\"", r.returncode == 2 and msg in r.stderr, f"{r.returncode} {r.stderr}")
+
+
+def test_string_array_attributes_read_safely():
+    """CLASS and NAME (read on every NetCDF variable to tell a dimension) as arrays of two
+    fixed-length strings (written by h5py): read as no string, not into a one-string buffer
+    (valgrind: no invalid write), and the variable reads as netCDF4-python reads it."""
+    fn = nc_file("arrays.nc", {"v": ("i2", s16, {}, {})})
+    with h5py.File(fn, "a") as f:
+        f["v"].attrs["CLASS"] = np.array([b"DIMENSION_SCALE", b"x"], dtype="S15")
+        f["v"].attrs["NAME"] = np.array([b"a", b"b"], dtype="S1")
+    ref = np.linalg.svd(netcdf4_reads(fn, "v")[0], compute_uv=False)
+    r, s = svd_values(f"{fn}:/v", 1)
+    check("string-array CLASS and NAME: the variable's singular values",
+          s is not None and np.max(np.abs(s - ref[:k])) / ref[0] < 1e-12, r.stderr)
+    cmd = [os.path.join(harness.TOP, "libtool"), "--mode=execute", "valgrind", "--error-exitcode=42",
+           "--suppressions=/usr/share/openmpi/openmpi-valgrind.supp",
+           f"--suppressions={harness.SRC}/tests/valgrind.supp", harness.PRSVD, "info", f"{fn}:/v"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    check("string-array CLASS and NAME: valgrind finds no invalid access in info",
+          r.returncode == 0 and "ERROR SUMMARY: 0 errors" in r.stderr, r.stderr[-3000:])
 
 
 def test_info_says_how_it_reads():
