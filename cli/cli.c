@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "cli.h"
 
+#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -105,6 +106,13 @@ void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
+void prsvd_cli_warn_missing_sources(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in) {
+  if (in->missing_sources)
+    prsvd_cli_warn(cli, "'%s': %lld of its %lld virtual sources are missing and read as the fill value "
+                   "(--allow-missing-sources); the first: %s", spec, (long long)in->missing_sources,
+                   (long long)in->virtual_sources, in->first_missing);
+}
+
 int prsvd_cli_cpus(const struct prsvd_cli *cli, int *spare) {
   cpu_set_t set;
   MPI_Comm node;
@@ -177,6 +185,7 @@ int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct
   static const char *const reads[] = {"posix", "independent", "collective", "posix-copy"};
   static const char *const dirs[] = {"auto", "rows", "columns"};
   int r, d;
+  memset(how, 0, sizeof *how); /* the fields a command does not set are off */
   PRSVD_CHECK(prsvd_parse_choice(read, "--read", reads, 4, &r));
   PRSVD_CHECK(prsvd_parse_choice(panels, "--panels", dirs, 3, &d));
   how->copy = r == 3;
@@ -218,6 +227,8 @@ json_object *prsvd_profile_passes_json(const struct prsvd_profile_passes *passes
   }
   return a;
 }
+
+json_object *prsvd_json_double(double x) { return isfinite(x) ? json_object_new_double(x) : NULL; }
 
 void prsvd_cli_print_json(const struct prsvd_cli *cli, json_object *obj) {
   if (cli->rank == 0)

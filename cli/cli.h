@@ -33,6 +33,9 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_kfac(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_pca(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_import(struct prsvd_cli *cli, int argc, char **argv);
+/* 1 if name is an eig method (its enum in *method, if not NULL): what eig writes as an output's
+ * 'method' attribute, and how verify tells an eig result from an svd one. */
+int prsvd_eig_method(const char *name, enum prsvd_svd_method *method);
 
 /* Set by SIGUSR1/SIGTERM after prsvd_cli_stop_on_signals(): save a checkpoint and stop. */
 extern volatile int prsvd_cli_stop;
@@ -67,6 +70,9 @@ int prsvd_cli_solve(prsvd_svd *svd, prsvd_source *src, const char *checkpoint);
 /* rank 0: "prsvd: warning: ..." on stderr */
 void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* rank 0: the warning that an input's missing virtual sources read as the fill value (they
+ * were allowed by --allow-missing-sources); nothing when none is missing. */
+void prsvd_cli_warn_missing_sources(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in);
 
 /* Collective: the fewest CPUs a rank of this run may use (its affinity mask: 1 when the
  * launcher bound it to a core), 0 if unknown; *spare: some node has more CPUs online than
@@ -104,6 +110,9 @@ json_object *prsvd_profile_json(const struct prsvd_profile_row *rows);
 /* [{time_max, time_min, cpu_max}, ...]: the wall time of each pass over A, max/min over
  * ranks, and its process CPU time (all threads), max over ranks. */
 json_object *prsvd_profile_passes_json(const struct prsvd_profile_passes *passes);
+/* A number for --json: null when x is NaN or infinite (JSON has neither; json-c would print
+ * NaN, which no JSON parser reads). */
+json_object *prsvd_json_double(double x);
 /* Print a JSON object on stdout (rank 0). */
 void prsvd_cli_print_json(const struct prsvd_cli *cli, json_object *obj);
 

@@ -17,7 +17,7 @@ struct eig_opts {
   const char *output, *method, *checkpoint, *precision, *read;
   double checkpoint_every;
   struct prsvd_opt_list mpiio_hints;
-  int force, json, progress, quiet, debug;
+  int force, json, progress, quiet, debug, allow_missing_sources;
 };
 
 #define O(f) offsetof(struct eig_opts, f)
@@ -33,6 +33,7 @@ static const struct prsvd_option eig_options[] = {
     PRSVD_OPT_CHECKPOINT(struct eig_opts),
     PRSVD_OPT_PRECISION(struct eig_opts),
     PRSVD_OPT_READ(struct eig_opts),
+    PRSVD_OPT_ALLOW_MISSING_SOURCES(struct eig_opts),
     PRSVD_OPT_MPIIO_HINT(struct eig_opts),
     PRSVD_OPT_FORCE(struct eig_opts),
     PRSVD_OPT_JSON(struct eig_opts),
@@ -54,6 +55,17 @@ static const struct prsvd_command_doc eig_doc = {
     "# any symmetric matrix: the 20 eigenvalues of largest magnitude\n"
     "prsvd eig sym.h5:/A -k 20 --method revd -q 2 -o eig.h5",
     0};
+
+int prsvd_eig_method(const char *name, enum prsvd_svd_method *method) {
+  static const struct { const char *name; enum prsvd_svd_method method; } methods[] = {
+      {"nystrom", PRSVD_METHOD_NYSTROM}, {"revd", PRSVD_METHOD_REVD}};
+  for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+    if (!strcmp(name, methods[i].name)) {
+      if (method) *method = methods[i].method;
+      return 1;
+    }
+  return 0;
+}
 
 static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o, const char *file,
                      const char *dataset, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st) {
@@ -112,14 +124,15 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
 
   status = prsvd_options_parse(&eig_doc, eig_options, argc, argv, &o, pos);
   if (status) return status;
-  if (!strcmp(o.method, "nystrom")) prm.method = PRSVD_METHOD_NYSTROM;
-  else if (!strcmp(o.method, "revd")) prm.method = PRSVD_METHOD_REVD;
-  else PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --method '%s': expected nystrom or revd", o.method);
+  if (!prsvd_eig_method(o.method, &prm.method))
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --method '%s': expected nystrom or revd", o.method);
   struct prsvd_h5_input how;
   PRSVD_TRY(prsvd_cli_input(o.read, "rows", o.memory, &how)); /* symmetric: rows are columns */
+  how.allow_missing_sources = o.allow_missing_sources;
   PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &info, &src));
+  prsvd_cli_warn_missing_sources(cli, pos[0], &info);
   if (info.rows != info.cols)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' is %lld x %lld: prsvd eig needs a square symmetric matrix",
                pos[0], (long long)info.rows, (long long)info.cols);
@@ -160,7 +173,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   PRSVD_TRY(prsvd_svd_get_eigenvalues(svd, &l));
   if (o.json) {
     json_object *j = json_object_new_object(), *lv = json_object_new_array();
-    for (int64_t i = 0; i < k; i++) json_object_array_add(lv, json_object_new_double(l[i]));
+    for (int64_t i = 0; i < k; i++) json_object_array_add(lv, prsvd_json_double(l[i]));
     json_object_object_add(j, "command", json_object_new_string("eig"));
     json_object_object_add(j, "method", json_object_new_string(o.method));
     json_object_object_add(j, "input", json_object_new_string(pos[0]));
@@ -169,7 +182,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "passes", json_object_new_int(st.passes));
     json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st.single)));
     json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
-    json_object_object_add(j, "elapsed_seconds", json_object_new_double(MPI_Wtime() - cli->t_start));
+    json_object_object_add(j, "elapsed_seconds", prsvd_json_double(MPI_Wtime() - cli->t_start));
     json_object_object_add(j, "eigenvalues", lv);
     json_object_object_add(j, "phases", prsvd_profile_json(rows));
     json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));

@@ -9,7 +9,7 @@
 struct info_opts {
   int64_t rank, oversample, power_iters, memory;
   const char *precision, *read, *panels;
-  int json, debug;
+  int json, debug, allow_missing_sources;
 };
 
 #define O(f) offsetof(struct info_opts, f)
@@ -21,6 +21,7 @@ static const struct prsvd_option info_options[] = {
     PRSVD_OPT_PRECISION(struct info_opts),
     PRSVD_OPT_READ(struct info_opts),
     PRSVD_OPT_PANELS(struct info_opts),
+    PRSVD_OPT_ALLOW_MISSING_SOURCES(struct info_opts),
     PRSVD_OPT_JSON(struct info_opts),
     PRSVD_OPT_DEBUG(struct info_opts),
     PRSVD_OPT_END};
@@ -39,6 +40,12 @@ static const struct prsvd_command_doc info_doc = {
     "mpirun -n 4 prsvd info data.h5:/X -k 100",
     0};
 
+/* "sparse" (a group), "chunked", "virtual" (a dataset mapped onto others: io/h5virtual.c) or
+ * "contiguous" */
+static const char *layout_name(const struct prsvd_h5_info *in) {
+  return in->sparse ? "sparse" : in->chunked ? "chunked" : in->virtual_sources ? "virtual" : "contiguous";
+}
+
 int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   int status;
   struct info_opts o;
@@ -53,6 +60,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   if (status) return status;
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(prsvd_cli_input(o.read, o.panels, o.memory, &how));
+  how.allow_missing_sources = o.allow_missing_sources;
   PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &in, &src));
   /* m x n as streamed (the stored transpose with column panels); shown as stored */
   int64_t m = in.rows, n = in.cols, mn = m < n ? m : n;
@@ -83,7 +91,13 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "rows", json_object_new_int64(rows));
     json_object_object_add(j, "cols", json_object_new_int64(cols));
     json_object_object_add(j, "type", json_object_new_string(in.type));
+    json_object_object_add(j, "layout", json_object_new_string(layout_name(&in)));
     json_object_object_add(j, "chunked", json_object_new_boolean(in.chunked));
+    if (in.virtual_sources) {
+      json_object_object_add(j, "sources", json_object_new_int64(in.virtual_sources));
+      json_object_object_add(j, "missing_sources", json_object_new_int64(in.missing_sources));
+      if (in.missing_sources) json_object_object_add(j, "first_missing", json_object_new_string(in.first_missing));
+    }
     if (in.chunked) {
       json_object_object_add(j, "chunk_rows", json_object_new_int64(in.chunk_rows));
       json_object_object_add(j, "chunk_cols", json_object_new_int64(in.chunk_cols));
@@ -98,10 +112,10 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
       json_object_object_add(j, "passes", json_object_new_int64(passes));
       json_object_object_add(j, "panel_rows", json_object_new_int64(plan.panel_rows));
       json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(plan.single)));
-      json_object_object_add(j, "memory_per_rank", json_object_new_double(panels + sketch + in.cache_bytes));
+      json_object_object_add(j, "memory_per_rank", prsvd_json_double(panels + sketch + in.cache_bytes));
       json_object_object_add(j, "grid_rows", json_object_new_int(plan.grid_rows));
       json_object_object_add(j, "grid_cols", json_object_new_int(plan.grid_cols));
-      json_object_object_add(j, "flops", json_object_new_double(flops));
+      json_object_object_add(j, "flops", prsvd_json_double(flops));
     }
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
@@ -112,8 +126,14 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   printf("  type       %s\n", in.type);
   if (in.chunked)
     printf("  layout     chunked %lld x %lld\n", (long long)in.chunk_rows, (long long)in.chunk_cols);
+  else if (in.virtual_sources)
+    printf("  layout     virtual, %lld source%s%s\n", (long long)in.virtual_sources, in.virtual_sources > 1 ? "s" : "",
+           in.missing_sources ? "" : ", all present");
   else
-    printf("  layout     contiguous\n");
+    printf("  layout     %s\n", layout_name(&in));
+  if (in.missing_sources)
+    printf("  missing    %lld, read as the fill value (--allow-missing-sources); the first: %s\n",
+           (long long)in.missing_sources, in.first_missing);
   printf("  filters    %s\n", in.filters);
   if (in.conventions[0]) printf("  format     %s\n", in.conventions);
   printf("  on disk    %s (%s as float64)\n", prsvd_format_bytes((double)in.storage_bytes, b1, sizeof b1),

@@ -17,7 +17,7 @@ struct svd_opts {
   const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels, *grid;
   struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
-  int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose;
+  int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose, allow_missing_sources;
 };
 
 /* svd and pca share this table.  pca takes neither the single-pass nor the fixed-accuracy
@@ -57,6 +57,7 @@ static const struct prsvd_option svd_options[] = {
     PRSVD_OPT_PRECISION(struct svd_opts),
     PRSVD_OPT_READ(struct svd_opts),
     PRSVD_OPT_PANELS_FOR(struct svd_opts, SVD_ONLY),
+    PRSVD_OPT_ALLOW_MISSING_SOURCES(struct svd_opts),
     PRSVD_OPT_MPIIO_HINT(struct svd_opts),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, SVD_ONLY | PRSVD_OPT_REQUIRED, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, PCA_ONLY | PRSVD_OPT_REQUIRED, "output file: /U, /S, /V and the PCA datasets above", O(output)},
@@ -393,7 +394,7 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   prsvd_svd_get_singular_values(svd, &s);
   prsvd_svd_get_scree(svd, &scree);
   json_object *j = json_object_new_object(), *sv = json_object_new_array();
-  for (int64_t i = 0; i < k; i++) json_object_array_add(sv, json_object_new_double(s[i]));
+  for (int64_t i = 0; i < k; i++) json_object_array_add(sv, prsvd_json_double(s[i]));
   json_object_object_add(j, "command", json_object_new_string("svd"));
   json_object_object_add(j, "method", json_object_new_string(method_name(prm)));
   json_object_object_add(j, "input", json_object_new_string(spec));
@@ -421,33 +422,33 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   json_object_object_add(j, "mapped_bytes", json_object_new_int64(st->mapped_bytes));
   json_object_object_add(j, "panels", json_object_new_string(in->by_columns ? "columns" : "rows"));
   if (in->mpiio_hints[0]) json_object_object_add(j, "mpiio_hints", json_object_new_string(in->mpiio_hints));
-  json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));
-  json_object_object_add(j, "error_estimate", json_object_new_double(st->error_estimate));
-  json_object_object_add(j, "error_estimate_fro", json_object_new_double(st->error_estimate_fro));
+  json_object_object_add(j, "elapsed_seconds", prsvd_json_double(elapsed));
+  json_object_object_add(j, "error_estimate", prsvd_json_double(st->error_estimate));
+  json_object_object_add(j, "error_estimate_fro", prsvd_json_double(st->error_estimate_fro));
   if (prm->method == PRSVD_METHOD_ONEPASS) {
     json_object *sc = json_object_new_array();
-    for (int64_t i = 0; scree && i < k; i++) json_object_array_add(sc, json_object_new_double(scree[i]));
+    for (int64_t i = 0; scree && i < k; i++) json_object_array_add(sc, prsvd_json_double(scree[i]));
     json_object_object_add(j, "error_ci", json_object_new_array());
-    json_object_array_add(json_object_object_get(j, "error_ci"), json_object_new_double(st->error_ci_low));
-    json_object_array_add(json_object_object_get(j, "error_ci"), json_object_new_double(st->error_ci_high));
+    json_object_array_add(json_object_object_get(j, "error_ci"), prsvd_json_double(st->error_ci_low));
+    json_object_array_add(json_object_object_get(j, "error_ci"), prsvd_json_double(st->error_ci_high));
     json_object_object_add(j, "scree", sc);
     json_object_object_add(j, "range_dim", json_object_new_int64(st->range_dim));
     json_object_object_add(j, "core_dim", json_object_new_int64(st->core_dim));
-    json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
+    json_object_object_add(j, "norm_fro", prsvd_json_double(st->norm_fro));
   }
   if (fixed_accuracy(prm)) {
     json_object_object_add(j, "qb_rank", json_object_new_int64(st->qb_rank));
-    json_object_object_add(j, "tol", json_object_new_double(prm->tol));
-    json_object_object_add(j, "tol_achieved", json_object_new_double(st->tol_achieved));
+    json_object_object_add(j, "tol", prsvd_json_double(prm->tol));
+    json_object_object_add(j, "tol_achieved", prsvd_json_double(st->tol_achieved));
     json_object_object_add(j, "tol_met", json_object_new_boolean(st->tol_met));
-    json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
+    json_object_object_add(j, "norm_fro", prsvd_json_double(st->norm_fro));
   }
   json_object_object_add(j, "singular_values", sv);
   json_object *qj = json_object_new_object();
   json_object_object_add(qj, "cholqr2", json_object_new_int64(st->qr_cholqr2));
   json_object_object_add(qj, "shifted_cholqr3", json_object_new_int64(st->qr_shifted));
   json_object_object_add(qj, "householder", json_object_new_int64(st->qr_householder));
-  json_object_object_add(qj, "worst_orthogonality", json_object_new_double(st->qr_worst_orth));
+  json_object_object_add(qj, "worst_orthogonality", prsvd_json_double(st->qr_worst_orth));
   json_object_object_add(j, "qr", qj);
   json_object_object_add(j, "phases", prsvd_profile_json(rows));
   return j;
@@ -546,9 +547,11 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   struct prsvd_h5_input how;
   PRSVD_TRY(prsvd_cli_input(o.read, o.panels, o.memory, &how));
   if (o.center && how.panels == PRSVD_H5_PANELS_AUTO) how.panels = PRSVD_H5_PANELS_ROWS; /* samples are rows */
+  how.allow_missing_sources = o.allow_missing_sources;
   PRSVD_TRY(prsvd_h5_set_mpiio_hints(o.mpiio_hints.n, o.mpiio_hints.items));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &info, &src));
+  prsvd_cli_warn_missing_sources(cli, pos[0], &info);
   int64_t m = info.rows, n = info.cols, mn = m < n ? m : n;
   /* the factors are of the matrix the user means: X^T streamed for CSC and MATLAB layouts,
    * and --transpose flips that once more */

@@ -69,6 +69,10 @@ struct prsvd_option {
   {"panels", 0, PRSVD_OPT_STRING, "DIR", "auto", 0, 0, flags,                                     \
    "stream rows or columns of the dataset; auto: columns for column-shaped chunks or n >= 8 m",   \
    offsetof(T, panels)}
+#define PRSVD_OPT_ALLOW_MISSING_SOURCES(T)                                                      \
+  {"allow-missing-sources", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0,                             \
+   "read a virtual dataset's missing source files or datasets as its fill value, as HDF5 does "  \
+   "(default: refuse, naming the first)", offsetof(T, allow_missing_sources)}
 #define PRSVD_OPT_MPIIO_HINT(T)                                                                 \
   {"mpiio-hint", 0, PRSVD_OPT_LIST, "KEY=VALUE", NULL, 0, 0, 0,                                   \
    "an MPI-IO hint for the files opened through MPI-IO (repeatable; Lustre and GPFS hints: "      \

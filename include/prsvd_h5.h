@@ -36,6 +36,8 @@ struct prsvd_h5_input {
   enum prsvd_h5_panels panels;
   int64_t memory; /* per-rank panel budget (for AUTO) */
   int copy;       /* POSIX reads always copied (--read posix-copy): no rows lent in place */
+  int allow_missing_sources; /* a virtual dataset's missing source reads as its fill value
+                              * (--allow-missing-sources); else the open fails naming it */
 };
 /* MPI-IO hints "KEY=VALUE" for every file opened through MPI-IO from now on (outputs,
  * checkpoints, inputs read with MPI-IO), in the MPI_Info given to H5Pset_fapl_mpio.  Not
@@ -67,6 +69,10 @@ struct prsvd_h5_info {
                            * float32 (4), or 0: read through HDF5 */
   char mpiio_hints[1024]; /* read through MPI-IO: the hints of the open input, as
                            * MPI_File_get_info reports them ("key=value, ..."); else "" */
+  int64_t virtual_sources; /* a virtual dataset: its mappings (0 for any other layout) */
+  int64_t missing_sources; /* of those, the ones whose file or dataset is missing (read as
+                            * the fill value, allowed by how->allow_missing_sources) */
+  char first_missing[1024];/* the first of them and what is wrong with it */
 };
 
 /* Collective: describe FILE:/DS, failing with PRSVD_ERR_INPUT naming what is wrong. */
@@ -175,6 +181,9 @@ PRSVD_API int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd
 
 /* Reading results back (verify, tests): attributes of the root group of FILE, not collective. */
 PRSVD_API int prsvd_h5_read_attr_double(const char *file, const char *name, double *v);
+/* Not collective: a string attribute of the root group of FILE into out, "" if it is absent
+ * or not one string. */
+PRSVD_API int prsvd_h5_read_attr_string(const char *file, const char *name, char *out, size_t len);
 /* Not collective: 1 if FILE holds a dataset at path (0 if not, or unreadable). */
 PRSVD_API int prsvd_h5_has_dataset(const char *file, const char *path);
 /* Not collective: attribute `name` of object `obj` as doubles; *n = 0 if it is absent. */

@@ -16,6 +16,17 @@ done:
   return status;
 }
 
+int prsvd_h5_read_attr_string(const char *file, const char *name, char *out, size_t len) {
+  int status = PRSVD_OK;
+  hid_t f = -1;
+  out[0] = '\0';
+  H5_TRY(f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s'", file);
+  prsvd_h5_string_attr(f, name, out, len);
+done:
+  if (f >= 0) H5Fclose(f);
+  return status;
+}
+
 int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, double **x) {
   int status = PRSVD_OK;
   hid_t f = -1, d = -1, s = -1;

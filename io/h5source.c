@@ -18,6 +18,8 @@ struct h5_source {
   int by_columns;
   void *scratch;          /* column panels: rows x panel columns as read */
   size_t scratch_bytes;
+  double *wide;           /* float32 panels of a NetCDF variable read through float64 */
+  size_t wide_count;
   char *fname, *dname;
   struct prsvd_file_stamp stamp;
   struct prsvd_nc_var nc;  /* NetCDF-4 packing and missing values */
@@ -36,6 +38,7 @@ static void h5_source_close(void *ctx) {
   prsvd_h5map_close(&s->map);
   free(s->what);
   free(s->scratch);
+  free(s->wide);
   free(s->fname);
   free(s->dname);
   free(s);
@@ -61,6 +64,23 @@ static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, int64_t col
   hsize_t start[2] = {(hsize_t)row0, (hsize_t)col0}, count[2] = {(hsize_t)nrows, (hsize_t)ncols};
   void *into = panel;
   const size_t elem = H5Tget_size(memtype);
+  /* float32 panels of a NetCDF variable whose stored values float32 cannot hold exactly (32-
+   * and 64-bit integers, float64): checked and unpacked in float64, where its missing values
+   * and limits compare with the values as stored, then rounded.  The float64 panel is beyond
+   * the memory budget; only --precision single on such a variable needs it. */
+  if (s->nc.netcdf && !s->nc.exact_float && elem == sizeof(float)) {
+    const size_t count = (size_t)nrows * (size_t)(s->by_columns ? s->rows : ncols);
+    if (count > s->wide_count || !s->wide) {
+      free(s->wide);
+      s->wide_count = 0;
+      if (!(s->wide = malloc(sizeof(double) * (count ? count : 1))))
+        PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a float64 panel of %zu values", count);
+      s->wide_count = count;
+    }
+    PRSVD_CHECK(h5_read(s, row0, nrows, col0, ncols, H5T_NATIVE_DOUBLE, s->wide));
+    for (size_t i = 0; i < count; i++) ((float *)panel)[i] = (float)s->wide[i];
+    return PRSVD_OK;
+  }
   if (s->by_columns) { /* columns [row0, row0 + nrows) of the stored rows x cols */
     start[0] = 0, start[1] = (hsize_t)row0, count[0] = (hsize_t)s->rows, count[1] = (hsize_t)nrows;
     const size_t bytes = elem * (size_t)s->rows * (size_t)nrows;
@@ -223,6 +243,8 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   }
   info->storage_bytes = (int64_t)H5Dget_storage_size(s->dset);
   H5_TRY(dcpl = H5Dget_create_plist(s->dset), PRSVD_ERR_INPUT, "cannot read the layout of '%s'", dataset);
+  if (H5Pget_layout(dcpl) == H5D_VIRTUAL) /* before any work: HDF5 would read a missing source as fill */
+    PRSVD_TRY(prsvd_h5_virtual_sources(s->file, dcpl, dapl, file, dataset, how->allow_missing_sources, info));
   snprintf(info->filters, sizeof info->filters, "none");
   if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
     hsize_t cd[2];
@@ -286,7 +308,7 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
     prsvd_source_destroy(&src);
     return status;
   }
-  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0};
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0};
   struct h5_source *s = calloc(1, sizeof *s);
   int status = s ? open_dataset(comm, file, dataset, &how, info, s) : PRSVD_ERR_NOMEM;
   h5_source_close(s);
@@ -295,7 +317,7 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
 
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src) {
-  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0};
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0};
   return prsvd_h5_open_input(comm, file, dataset, &how, info, src);
 }
 

@@ -117,8 +117,9 @@ done:
 void prsvd_h5_string_attr(hid_t obj, const char *name, char *out, size_t len) {
   out[0] = '\0';
   if (H5Aexists(obj, name) <= 0) return;
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Aget_type(a);
-  if (H5Tget_class(t) == H5T_STRING) {
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Aget_type(a), sp = H5Aget_space(a);
+  /* one string: an array of them would overrun the one-element buffers below */
+  if (H5Tget_class(t) == H5T_STRING && H5Sget_simple_extent_npoints(sp) == 1) {
     if (H5Tis_variable_str(t) > 0) {
       char *v = NULL;
       hid_t mt = H5Tcopy(H5T_C_S1);
@@ -134,6 +135,7 @@ void prsvd_h5_string_attr(hid_t obj, const char *name, char *out, size_t len) {
       free(v);
     }
   }
+  H5Sclose(sp);
   H5Tclose(t);
   H5Aclose(a);
 }

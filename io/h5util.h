@@ -46,7 +46,7 @@ hid_t prsvd_h5_writer_file(const prsvd_h5_writer *w);
 void prsvd_h5_writer_mark_output(prsvd_h5_writer *w, int replace);
 /* Checks that each component of path exists and the last one is a dataset. */
 int prsvd_h5_find_dataset(hid_t file, const char *fname, const char *path);
-/* A string attribute of obj (fixed or variable length), or "" if absent or not a string. */
+/* A string attribute of obj (fixed or variable length), or "" if absent or not one string. */
 void prsvd_h5_string_attr(hid_t obj, const char *name, char *out, size_t len);
 /* "float64", "uint16", ...; 0 if the class is unsupported (then *what names it). */
 int prsvd_h5_type_name(hid_t type, char *out, size_t len);
@@ -83,13 +83,24 @@ int prsvd_h5map_lend(const struct prsvd_h5map *mp, const char *what, int64_t row
 void prsvd_h5map_return(struct prsvd_rows_lent *lent);
 void prsvd_h5map_close(struct prsvd_h5map *mp);
 
+/* Every source of the virtual dataset (dcpl its creation list, dapl its access list) where
+ * HDF5 looks for it (io/h5virtual.c): info->virtual_sources counts the mappings,
+ * info->missing_sources those whose file or dataset is missing or smaller than the mapping
+ * (the first named in info->first_missing); one is PRSVD_ERR_INPUT naming it unless
+ * allow_missing.  Not collective. */
+int prsvd_h5_virtual_sources(hid_t file, hid_t dcpl, hid_t dapl, const char *fname, const char *dname,
+                             int allow_missing, struct prsvd_h5_info *info);
+
 /* NetCDF-4 conventions of a variable (io/h5netcdf.c). */
-#define PRSVD_NC_MAX_MISSING 4
+#define PRSVD_NC_MAX_MISSING 16 /* a _FillValue and up to 15 missing_value entries */
 struct prsvd_nc_var {
   int netcdf;                 /* a NetCDF-4 variable: the rest applies */
+  int exact_float;            /* float32 holds every stored value exactly (else the source
+                               * checks and unpacks float32 panels through float64) */
+  double wrap;                /* _Unsigned: 2^bits, added to a negative stored value; else 0 */
   int packed;                 /* x = scale * stored + offset */
   double scale, offset;
-  int n_missing;              /* stored values that mean "missing" */
+  int n_missing;              /* stored values (through wrap) that mean "missing" */
   double missing[PRSVD_NC_MAX_MISSING];
   const char *missing_what[PRSVD_NC_MAX_MISSING];
   double valid_min, valid_max;  /* stored values outside are missing */
