@@ -4,8 +4,8 @@
    UndefinedBehaviorSanitizer, LeakSanitizer) in tests/quality/san, a copy of the sources only
    (automake refuses a second build directory beside an in-tree build), building just the
    library, the program and the unit tests (static, -O1; rebuilt incrementally on later runs).
-   Under it run the unit tests, a 2-rank svd stopped by a checkpoint and resumed, and a 2-rank
-   pca of a sparse (h5sparse CSR) input.  UBSan halts on the first report; LeakSanitizer
+   Under it run the unit tests, a 2-rank svd stopped by a checkpoint and resumed, a 2-rank
+   pca of a sparse (h5sparse CSR) input, and the hostile suite tests/cli/test_safety.py.  UBSan halts on the first report; LeakSanitizer
    suppresses only Open MPI's own allocations (tests/lsan.supp).
 2. valgrind memcheck of a 1-rank svd of the normal build: zero errors, definite leaks
    included, with Open MPI's suppressions and tests/valgrind.supp (its start-up, shutdown
@@ -125,6 +125,27 @@ def sanitizers():
         with h5py.File(out) as f:
             err = np.max(np.abs(f["explained_variance"][:] - ev) / ev)
         check("sanitizers: sparse pca explained variances equal numpy's to 1e-10", err < 1e-10, err)
+
+    # the hostile suite (tests/cli/test_safety.py) with the sanitized program: a report halts
+    # the run or changes its exit code, which the suite checks, and lands in a log file here
+    logs = os.path.join(SAN, "reports")
+    shutil.rmtree(logs, ignore_errors=True)
+    os.makedirs(logs)
+    env = dict(os.environ, **SAN_ENV, top_builddir=SAN)
+    for tool in ("ASAN", "UBSAN"):
+        env[f"{tool}_OPTIONS"] += f":log_path={logs}/{tool.lower()}"
+    # the cases that reach the new C paths; the race (SIGSTOP timing) runs in the normal build
+    cases = ["test_output_is_the_input", "test_checkpoint_is_another_file", "test_outputs_that_are_not_files",
+             "test_inputs_that_are_not_files", "test_dataset_in_a_file_keeps_the_others", "test_stale_temporaries",
+             "test_disk_full"]
+    r = subprocess.run([sys.executable, os.path.join(SRC, "tests", "cli", "test_safety.py")] + cases,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1200, env=env)
+    failed = [line for line in r.stdout.splitlines() if line.startswith("not ok")]
+    check("sanitizers: the hostile suite (test_safety.py) passes with the sanitized program",
+          r.returncode == 0 and r.stdout.rstrip().endswith("0 failed"), "\n".join(failed[:20]) + r.stderr[-2000:])
+    reports = sorted(os.listdir(logs))
+    check("sanitizers: the hostile suite left no ASan/UBSan/LSan report", not reports,
+          "\n".join(open(os.path.join(logs, n)).read()[:1500] for n in reports[:3]))
 
 
 def memcheck():
