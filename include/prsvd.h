@@ -232,7 +232,10 @@ struct prsvd_svd_params {
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
  * times are this rank's own, the program reduces them). */
 struct prsvd_svd_stats {
-  int passes;                 /* reads of A */
+  int passes;                 /* reads of A (one more when the first pass is repeated scaled) */
+  int scale_exp;              /* A was sketched as 2^scale_exp A, its entries lying beyond what
+                               * the sketches hold as they are (0: not scaled); every result is
+                               * A's */
   int extra_pass;             /* 1 if B = Q^T A needed its own pass */
   double r_rcond;             /* reciprocal condition estimate of the last R */
   int64_t panel_rows;         /* rows per panel */
