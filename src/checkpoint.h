@@ -26,6 +26,8 @@ struct prsvd_ckpt {
   MPI_Comm comm;
   const struct prsvd_checkpointer *cp; /* NULL: the solve is not checkpointed */
   struct prsvd_state st;
+  struct prsvd_pass *pass; /* the solver's, whose range state (sketch.h) is saved as "range" */
+  double range[2];         /* its scale_exp and amax, agreed over ranks at each save */
   double last_save;
   int phase, passes_done;
   double r_rcond;
@@ -53,7 +55,8 @@ int prsvd_ckpt_partial(struct prsvd_ckpt *c, const prsvd_grid *grid, const char 
 /* The solver has summed `full` in place (every rank holds the total): saved as it is. */
 void prsvd_ckpt_partial_reduced(struct prsvd_ckpt *c, const double *full);
 /* Collective: load (*resumed = 1 if a checkpoint was found; the cursor then says where to
- * continue), restore the partial sums, and install the hook on the pass. */
+ * continue), restore the partial sums and the pass's range state, and install the hook on
+ * the pass. */
 int prsvd_ckpt_start(struct prsvd_ckpt *c, struct prsvd_pass *pass, struct prsvd_cursor *cur,
                      int *resumed);
 /* The pass hook (struct prsvd_pass.hook) with arg = struct prsvd_ckpt *. */
