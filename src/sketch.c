@@ -381,7 +381,9 @@ static int copies_begin(struct prsvd_pass *p, int64_t n) {
 }
 
 /* Before a panel's products: R's copy for the exponent in force (float64: 2^scale_exp R;
- * float32: 2^f R for the panels' amax), made again only when that moved. */
+ * float32: 2^f R for the panels' amax, one f for all columns, as the columns of a test matrix
+ * (Omega, orth(H), probes) lie within a few powers of two of each other), made again only
+ * when that moved. */
 static void copies_ready(struct prsvd_pass *p, int64_t n) {
   if (!p->right || !p->n_right || p->csr) return; /* a CSR panel scales its values instead */
   if (p->single) {
@@ -394,17 +396,26 @@ static void copies_ready(struct prsvd_pass *p, int64_t n) {
   }
 }
 
+/* The power of two on column j of a float32 copy of x (ld ldx, nr rows): one a column, as the
+ * columns of a co-range source [G | Q_pending] (qb_ei.c) lie ~max|a| sqrt(n) apart, more than
+ * float32 holds beside 2^-24 of the larger. */
+static int f32_column_exp(const struct prsvd_pass *p, const double *x, int ldx, int nr, int j) {
+  return f32_exponent(p->amax, prsvd_max_abs(x + (size_t)j * ldx, 0, nr));
+}
+
 /* out (n x c) += (2^scale_exp A_i)^T x, x (nr x c, ld ldx), by scaling a copy of x: a float32
- * copy by the power of two that keeps its products inside float32, undone as they widen */
+ * copy by the powers of two that keep its products inside float32, undone as they widen */
 static double panel_t_times(const struct prsvd_pass *p, int nr, int n, const double *x, int ldx,
                             int c, double *out) {
   if (p->single) {
     const float one = 1.0f, zero = 0.0f;
     float *x32 = f32_rows(p, n), *o32 = f32_out(p, n);
-    const int f = f32_exponent(p->amax, max_abs_cols(x, ldx, nr, c));
-    narrow(x, ldx, nr, c, ldexp(1.0, f), x32);
+    for (int j = 0; j < c; j++)
+      narrow(x + (size_t)j * ldx, ldx, nr, 1, ldexp(1.0, f32_column_exp(p, x, ldx, nr, j)), x32 + (size_t)j * nr);
     sgemm_("N", "N", &n, &c, &nr, &one, p->panel32, &n, x32, &nr, &zero, o32, &n);
-    add_widened(o32, (size_t)n * (size_t)c, ldexp(1.0, p->scale_exp - f), out);
+    for (int j = 0; j < c; j++)
+      add_widened(o32 + (size_t)j * n, (size_t)n, ldexp(1.0, p->scale_exp - f32_column_exp(p, x, ldx, nr, j)),
+                  out + (size_t)j * n);
   } else {
     const double one = 1.0;
     if (p->scale_exp) {
