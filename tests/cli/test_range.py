@@ -256,9 +256,14 @@ def test_mixed_tiny_and_huge_rows():
 
 def test_checkpoint_resumes_the_scale():
     for ranks in [1, 2]:
-        for case, (name, spec, args) in enumerate([
-                ("subspace, x 1e300", write("ck300.h5", BASE * 1e300), ["-k", r, "-q", 1]),
-                ("--passes 1, tiny rows first", write("ckmix.h5", mixed("tiny first")), ["-k", r, "--passes", 1])]):
+        # stops (in steps of a pass): subspace in the first attempt, the repeated first pass
+        # and the second pass; after the huge rows in the first attempt (the resumed attempt
+        # reads only tiny ones on 1 rank); mid single pass, before and after the exponent moves
+        for case, (name, spec, args, stops) in enumerate([
+                ("subspace, x 1e300", write("ck300.h5", BASE * 1e300), ["-k", r, "-q", 1], [0.5, 1.5, 2.2]),
+                ("subspace, huge rows first", write("ckhuge.h5", mixed("huge first")), ["-k", r, "-q", 1], [0.75]),
+                ("--passes 1, tiny rows first", write("ckmix.h5", mixed("tiny first")), ["-k", r, "--passes", 1],
+                 [0.5, 0.98])]):
             rows = harness.matrix(spec)[0].shape[0]
             steps, _ = panel_steps(rows, n, 40 << 10, ranks)
             base = ["svd", spec, *args, "--memory", "40K", "--quiet"]
@@ -266,11 +271,11 @@ def test_checkpoint_resumes_the_scale():
             rr = run(base + ["-o", ref], ranks=ranks if ranks > 1 else None)
             if not check(f"{name}, {ranks} rank(s): uninterrupted run exits 0", rr.returncode == 0, rr.stderr):
                 continue
-            # the first attempt, the repeated first pass, the second pass; mid single pass
-            stops = [steps // 2, steps + steps // 2, 2 * steps + 3] if "subspace" in name else [steps // 2, steps - 2]
-            for step in stops:
+            for step in [int(f * steps) for f in stops]:
                 tag = f"{name}, {ranks} rank(s), stopped at step {step}"
                 out, ck = path("ck.out.h5"), path("ck.h5")
+                if os.path.exists(ck):  # left by a failed resume: each case starts afresh
+                    os.unlink(ck)
                 rr = stop_at(step, base + ["-o", out, "--checkpoint", ck], ranks)
                 if not check(f"{tag}: exit 99", rr.returncode == 99, f"{rr.returncode} {rr.stderr}"):
                     continue
