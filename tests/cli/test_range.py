@@ -3,7 +3,7 @@ singular values to the relative accuracy of unscaled data, by every method (subs
 iteration, -q 0, the single pass with Gaussian and sparse maps, --tol by randQB_EI and
 randQB_FP, PCA, both eig methods) at 1 and 2 ranks; a power-of-two multiple of a matrix gives
 exactly that multiple of S with U and V bit for bit; float32 data at the ends of float32's
-range; rows of 1e-250 and 1e250 in one matrix, streamed by the reader thread, the main thread
+range; rows of 1e-300 and 1e307 in one matrix, streamed by the reader thread, the main thread
 and in place from a mapping, at 1 and 2 ranks; a checkpoint that stops in the repeated first
 pass or mid single pass resumes to the uninterrupted result; a singular value beyond the
 largest double is an error.  Data inside the range is sketched as it is, at no pass more."""
@@ -40,7 +40,9 @@ Q = orthonormal(n, r)
 PSD = unit_max((Q * SIGMA) @ Q.T)
 PSD = (PSD + PSD.T) / 2
 
-SCALES = [1e-300, 1e-170, 1.0, 1e80, 1e150, 1e300]
+# 1e-310: denormal entries; 1e307: sigma_1 = 1.6e308, where the single pass's core Z = Phi A
+# Psi^T (~ sigma_1 N(0,1)^2) overflows unless its exponent follows the panels
+SCALES = [1e-310, 1e-300, 1e-170, 1.0, 1e80, 1e150, 1e300, 1e307]
 METHODS = [("subspace", ["-k", r]), ("-q 0", ["-k", r, "-q", 0]),
            ("--passes 1", ["-k", r, "--passes", 1]),
            ("--passes 1 --sketch sparse", ["-k", r, "--passes", 1, "--sketch", "sparse"]),
@@ -216,10 +218,12 @@ def test_float32():
 
 
 def mixed(order):
-    """rows of 1e-250 B1 and of 1e250 B2 (B2 of exact rank r): S is 1e250 S(B2) to 1e-500"""
+    """rows of 1e-300 B1 and of 1e307 B2 (B2 of exact rank r): S is 1e307 S(B2) to 1e-607.  At
+    1e307 a sketch overflows unless the exponent moves as the first huge panel arrives: the
+    core Z = Phi (A Psi^T) sums 2400 rows of A Psi^T ~ 1e307"""
     half = m * 4
-    tiny = 1e-250 * rng.standard_normal((half, n))
-    huge = 1e250 * (orthonormal(half, r) * SIGMA) @ orthonormal(n, r).T
+    tiny = 1e-300 * rng.standard_normal((half, n))
+    huge = 1e307 * (orthonormal(half, r) * SIGMA) @ orthonormal(n, r).T
     if order == "tiny first":
         return np.vstack([tiny, huge])
     if order == "huge first":
