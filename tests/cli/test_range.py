@@ -258,6 +258,51 @@ def test_mixed_tiny_and_huge_rows():
                     check(f"{tag}: the panels are a mapping of the file", js["read_path"] == "mmap", js["read_path"])
 
 
+def test_sparse_csr():
+    """a CSR source scales its values as it reads them: svd, the single pass (both maps),
+    --tol and a PCA centred without densifying, at 1e-300, 1 and 1e300"""
+    import scipy.sparse as sp
+    # exact rank r and sparse, as test_sparse.py: S1 diag(sigma) S2^T of sparse S1, S2
+    x = (sp.random(m, r, density=0.3, random_state=1) @ sp.diags(SIGMA) @ sp.random(n, r, density=0.4, random_state=2).T)
+    x = sp.csr_matrix(x)
+    x.sort_indices()
+    for scale in [1e-300, 1.0, 1e300]:
+        with h5py.File(path("csr.h5"), "w") as f:
+            g = f.create_group("M")
+            g.attrs["h5sparse_format"] = "csr"
+            g.attrs["h5sparse_shape"] = np.array([m, n])
+            g["data"], g["indices"], g["indptr"] = x.data * scale, x.indices.astype(np.int64), x.indptr.astype(np.int64)
+        spec = f"{path('csr.h5')}:/M"
+        dense = x.toarray() * scale
+        ref = np.linalg.svd(dense, compute_uv=False)
+        centred = np.linalg.svd(dense - dense.mean(0), compute_uv=False)
+        for name, args in METHODS[:5] + [("pca", ["-k", r])]:
+            for ranks in [None, 2]:
+                tag = f"CSR x {scale:g}, {name}, {ranks or 1} rank(s)"
+                rr, js, out = solve("pca" if name == "pca" else "svd", spec, *args, ranks=ranks)
+                if check(f"{tag}: exit 0", rr.returncode == 0, rr.stderr):
+                    want = centred if name == "pca" else ref
+                    e = rel(js["singular_values"][:r], want)
+                    check(f"{tag}: S to 1e-10 relative of LAPACK's", e < 1e-10, f"{e} {js['singular_values'][:3]} vs {want[:3]}")
+
+
+def test_grid_2d():
+    """a 2-D grid measures each column block in the first pass; the ranks agree on one exponent"""
+    for scale in [1e-300, 1e300]:
+        a = BASE * scale
+        spec = write("grid.h5", a)
+        ref = np.linalg.svd(a, compute_uv=False)
+        for grid, ranks in [("1x2", 2), ("2x2", 4)]:
+            tag = f"x {scale:g}, --grid {grid}"
+            rr, js, _ = solve("svd", spec, "-k", r, "--grid", grid, ranks=ranks)
+            if check(f"{tag}: exit 0", rr.returncode == 0, rr.stderr):
+                e = rel(js["singular_values"][:r], ref)
+                # 4 passes: q + 1, B = Q^T A (R is singular at exact rank r), the repeated first
+                check(f"{tag}: S to 1e-10 relative of LAPACK's on that grid, the first pass repeated",
+                      e < 1e-10 and f"{js['grid']['rows']}x{js['grid']['cols']}" == grid and js["passes"] == 4,
+                      f"{e} {js['grid']} {js['passes']}")
+
+
 def test_checkpoint_resumes_the_scale():
     for ranks in [1, 2]:
         # stops (in steps of a pass): subspace in the first attempt, the repeated first pass
