@@ -195,7 +195,8 @@ struct prsvd_svd_params {
   int64_t memory;        /* per-rank bytes for row panels */
   int n_probes;          /* Gaussian probes for the error estimate */
   double rcond_min;      /* below this reciprocal condition of R, form B = Q^T A by a pass */
-  int check_finite;      /* stop at the first NaN or Inf in A */
+  int check_finite;      /* stop at the first NaN or Inf in A (the first pass scans A either
+                          * way, for the range of its entries) */
   enum prsvd_svd_method method;
   enum prsvd_onepass_method onepass;
   enum prsvd_test_matrix test_matrix; /* single pass: Gaussian or sparse sign maps */
