@@ -217,7 +217,8 @@ struct prsvd_svd_params {
   int64_t memory;        /* per-rank bytes for row panels */
   int n_probes;          /* Gaussian probes for the error estimate */
   double rcond_min;      /* below this reciprocal condition of R, form B = Q^T A by a pass */
-  int check_finite;      /* stop at the first NaN or Inf in A */
+  int check_finite;      /* stop at the first NaN or Inf in A (the first pass scans A either
+                          * way, for the range of its entries) */
   enum prsvd_svd_method method;
   enum prsvd_onepass_method onepass;
   enum prsvd_test_matrix test_matrix; /* single pass: Gaussian or sparse sign maps */
@@ -259,7 +260,10 @@ PRSVD_API struct prsvd_svd_params prsvd_svd_params_default(void);
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
  * times are this rank's own, the program reduces them). */
 struct prsvd_svd_stats {
-  int passes;                 /* reads of A */
+  int passes;                 /* reads of A (one more when the first pass is repeated scaled) */
+  int scale_exp;              /* A was sketched as 2^scale_exp A, its entries lying beyond what
+                               * the sketches hold as they are (0: not scaled); every result is
+                               * A's */
   int extra_pass;             /* 1 if B = Q^T A needed its own pass */
   double r_rcond;             /* reciprocal condition estimate of the last R */
   int64_t panel_rows;         /* rows per panel */

@@ -126,6 +126,10 @@ int prsvd_ckpt_start(struct prsvd_ckpt *c, struct prsvd_pass *pass, struct prsvd
                      int *resumed) {
   *resumed = 0;
   if (!c->cp) return PRSVD_OK;
+  if (c->st.n_arrays == PRSVD_STATE_MAX)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "a checkpoint holds at most %d arrays", PRSVD_STATE_MAX);
+  c->pass = pass;
+  prsvd_ckpt_array(c, "range", c->range, 2, 1, 2, 0, 2, 0);
   PRSVD_CHECK(prsvd_pass_rows(pass, &c->row0, &c->local_rows));
   c->st.check = check_state;
   c->st.check_arg = c;
@@ -139,6 +143,8 @@ int prsvd_ckpt_start(struct prsvd_ckpt *c, struct prsvd_pass *pass, struct prsvd
     cur->pass = c->st.pass;
     cur->next_row = c->st.next_row;
     restore_partials(c);
+    pass->scale_exp = (int)c->range[0];
+    pass->amax = c->range[1];
   }
   c->last_save = MPI_Wtime();
   pass->hook = prsvd_ckpt_hook;
@@ -172,6 +178,12 @@ int prsvd_ckpt_hook(void *arg, int status, const struct prsvd_cursor *cur) {
   c->st.passes_done = c->passes_done;
   c->st.r_rcond = c->r_rcond;
   prsvd_profile_begin(PRSVD_EV_CHECKPOINT);
+  /* the range so far on every rank; a running pass's partial sums onto one exponent, so that
+   * they add (a P x 1 grid: the pass reads the whole A) */
+  int e;
+  PRSVD_CHECK(prsvd_pass_range(c->pass, c->comm, prsvd_source_rows(c->pass->a), prsvd_source_cols(c->pass->a), &e));
+  c->range[0] = c->pass->scale_exp;
+  c->range[1] = c->pass->amax;
   PRSVD_CHECK(fold_partials(c));
   PRSVD_CHECK(c->cp->save(c->cp->ctx, c->comm, &c->st));
   prsvd_profile_end(PRSVD_EV_CHECKPOINT, state_bytes(c, rank == 0), 0.0); /* rank 0: replicated */

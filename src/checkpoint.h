@@ -27,6 +27,8 @@ struct prsvd_ckpt {
   MPI_Comm comm;
   const struct prsvd_checkpointer *cp; /* NULL: the solve is not checkpointed */
   struct prsvd_state st;
+  struct prsvd_pass *pass; /* the solver's, whose range state (sketch.h) is saved as "range" */
+  double range[2];         /* its scale_exp and amax, agreed over ranks at each save */
   double last_save;
   int phase, passes_done;
   double r_rcond;
@@ -64,7 +66,7 @@ void prsvd_ckpt_passes(struct prsvd_ckpt *c, int last_pass, double extra_below);
 /* Collective: load (*resumed = 1 if a checkpoint was found; the cursor then says where to
  * continue), after the loader has checked its scalars against prsvd_ckpt_passes, its
  * passes_done against its pass, and each rank's cursor against that rank's rows of the pass;
- * restore the partial sums, and install the hook on the pass. */
+ * restore the partial sums and the pass's range state, and install the hook on the pass. */
 int prsvd_ckpt_start(struct prsvd_ckpt *c, struct prsvd_pass *pass, struct prsvd_cursor *cur,
                      int *resumed);
 /* The pass hook (struct prsvd_pass.hook) with arg = struct prsvd_ckpt *. */

@@ -152,6 +152,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   pass.work = work;
   pass.params = prm;
   pass.check_finite = prm->check_finite;
+  pass.scale_running = 1; /* one pass: the exponent follows the panels (sketch.h) */
   pass.right = omega;
   pass.n_right = l;
   pass.n_keep = 1;
@@ -169,6 +170,11 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
+  { /* every rank's rows of Y on the exponent A's range asks for */
+    int e;
+    PRSVD_TRY(prsvd_pass_range(&pass, svd->comm, n, n, &e));
+    svd->stats.scale_exp = e;
+  }
   PRSVD_TRY(prsvd_symmetry_check(svd, a, &pass));
 
   prsvd_profile_begin(PRSVD_EV_ORTH);

@@ -266,6 +266,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   pass.work = work;
   pass.params = prm;
   pass.check_finite = prm->check_finite;
+  pass.scale_running = 1; /* one pass: the exponent follows the panels (sketch.h) */
   pass.n_right = rm.total;
   pass.right = rm.dense;
   pass.right_sparse = kind == PRSVD_SKETCH_SPARSE ? &rm.sparse : NULL;
@@ -299,6 +300,11 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
+  { /* every rank's sketches on the exponent A's range asks for, before they are combined */
+    int e;
+    PRSVD_TRY(prsvd_pass_range(&pass, svd->comm, m, n, &e));
+    svd->stats.scale_exp = e;
+  }
 
   /* combine the sketches across ranks */
   prsvd_profile_begin(PRSVD_EV_REDUCE);

@@ -105,11 +105,13 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
     PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
     svd->stats.passes = ck.passes_done;
   }
-  cur.n_passes = prm->power_iters + 1;
+  cur.n_passes = prm->power_iters + 1 + (pass.scale_exp != 0);
   for (int start = resumed ? cur.pass : -1; cur.pass <= prm->power_iters; cur.pass++) {
     const int last = cur.pass == prm->power_iters;
-    /* G = A X, H = A^T G (and ||A||_F^2 on the last pass) */
-    pass.check_finite = prm->check_finite && cur.pass == 0;
+    /* G = A X, H = A^T G (and ||A||_F^2 on the last pass); the first pass, unscaled, checks A
+     * and measures its range */
+    pass.measure = cur.pass == 0 && !pass.scale_exp;
+    pass.check_finite = prm->check_finite && pass.measure;
     pass.fro2 = last ? &fro2 : NULL;
     if (cur.pass != start) { /* not the pass a checkpoint resumes */
       cur.next_row = m0;
@@ -118,6 +120,16 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
     ck.passes_done = svd->stats.passes;
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
+    if (pass.measure) { /* A beyond the sketches' range: the first pass again, on 2^e A */
+      int repeat;
+      PRSVD_TRY(prsvd_svd_first_pass_range(svd, &pass, m, n, &cur, &repeat));
+      if (repeat) {
+        start = -1;
+        fro2 = 0.0;
+        cur.pass--;
+        continue;
+      }
+    }
     PRSVD_TRY(prsvd_dmat_reduce_scatter(h_full, h));
     svd->stats.passes++;
     if (last) break;
@@ -127,6 +139,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   }
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &fro2, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
   svd->stats.norm_fro = sqrt(fro2);
+  svd->stats.scale_exp = pass.scale_exp;
 
   /* the blocked QB, from G and H alone */
   prsvd_profile_begin(PRSVD_EV_ORTH);

@@ -47,7 +47,9 @@ static void clear_result(prsvd_svd *svd) {
   free(svd->scree);
   free(svd->mean);
   free(svd->scale);
+  free(svd->unscaled);
   svd->s = svd->scree = svd->mean = svd->scale = NULL;
+  svd->unscaled = NULL;
   memset(&svd->stats, 0, sizeof svd->stats);
 }
 
@@ -85,6 +87,48 @@ static int count_reads(prsvd_svd *svd, prsvd_source *a, int64_t file_bytes_befor
   return PRSVD_OK;
 }
 
+int prsvd_svd_first_pass_range(prsvd_svd *svd, struct prsvd_pass *pass, int64_t m, int64_t n,
+                               struct prsvd_cursor *cur, int *repeat) {
+  int e;
+  PRSVD_CHECK(prsvd_pass_range(pass, svd->comm, m, n, &e));
+  *repeat = e != pass->scale_exp;
+  if (*repeat) {
+    pass->scale_exp = e;
+    svd->stats.passes++;
+    cur->n_passes++;
+  }
+  return PRSVD_OK;
+}
+
+/* The results of 2^e A (e = stats.scale_exp) as A's: singular values or eigenvalues, the
+ * scree, the error estimates and ||A||_F divide by 2^e, and so do a centred A's means and
+ * scales; U and V do not change.  A centred and scaled A~ = (2^e A - 1 2^e mu^T)(2^e D)^-1 is
+ * A's own, and so are its S and error estimates.  PRSVD_ERR_NUMERIC for a singular value of A
+ * beyond the largest double. */
+static int unscale_results(prsvd_svd *svd, const prsvd_source *a) {
+  const int e = svd->stats.scale_exp;
+  struct prsvd_svd_stats *st = &svd->stats;
+  if (!e) return PRSVD_OK;
+  if (svd->mean) prsvd_center_unscale(svd, prsvd_source_cols(a), e);
+  if (svd->params.center && svd->params.scale) return PRSVD_OK;
+  for (int64_t j = 0; j < svd->k; j++) {
+    const double v = svd->s[j];
+    svd->s[j] = ldexp(v, -e);
+    if (isinf(svd->s[j]))
+      PRSVD_ERR(PRSVD_ERR_NUMERIC, "%s %lld of '%s' is %.17g x 2^%d, beyond the largest double",
+                svd->params.method == PRSVD_METHOD_NYSTROM || svd->params.method == PRSVD_METHOD_REVD
+                    ? "eigenvalue" : "singular value",
+                (long long)(j + 1), prsvd_source_name(a), v, -e);
+  }
+  for (int64_t j = 0; svd->scree && j < svd->k; j++) svd->scree[j] = ldexp(svd->scree[j], -e);
+  st->error_estimate = ldexp(st->error_estimate, -e);
+  st->error_estimate_fro = ldexp(st->error_estimate_fro, -e);
+  st->error_ci_low = ldexp(st->error_ci_low, -e);
+  st->error_ci_high = ldexp(st->error_ci_high, -e);
+  st->norm_fro = ldexp(st->norm_fro, -e);
+  return PRSVD_OK;
+}
+
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
   struct prsvd_svd_plan plan;
   clear_result(svd);
@@ -102,6 +146,7 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
       const int64_t before = prsvd_source_file_bytes(a), lent_before = prsvd_source_lent_bytes(a);
       prsvd_qr_stats_reset();
       PRSVD_CHECK(methods[i].solve(svd, a));
+      PRSVD_CHECK(unscale_results(svd, a));
       struct prsvd_qr_stats qs;
       prsvd_qr_stats_get(&qs);
       svd->stats.qr_cholqr2 = qs.cholqr2;
