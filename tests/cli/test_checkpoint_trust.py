@@ -76,7 +76,7 @@ TAMPERS = [
     ("pass = 10**6", set_attrs(**{"pass": 10**6}),
      "pass = 1000000 in phase 0, but this run's passes there are 0 to 2"),
     ("passes_done negative", set_attrs(passes_done=-1), "passes_done = -1 is negative"),
-    ("passes_done inconsistent with pass", set_attrs(passes_done=2), "passes_done = 2, but pass = 1"),
+    ("passes_done inconsistent with pass", set_attrs(passes_done=0), "passes_done = 0, but pass = 1"),
     ("a cursor past its rank's rows", set_cursor, "rank 0's cursor (next row) = {end7} lies outside its rows [0, {end})"),
     ("a cursor that is not a row", lambda f, r: f["cursor"].__setitem__(0, 12.5), "'/cursor'[0] = 12.5 is not a row number"),
     ("Y with one column fewer", lambda f, r: reshape(f, "Y", 19), "dataset '/Y' is 3000 x 19, this run expects 3000 x 20"),

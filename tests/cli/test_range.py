@@ -49,6 +49,13 @@ METHODS = [("subspace", ["-k", r]), ("-q 0", ["-k", r, "-q", 0]),
            ("--tol (randQB_EI)", ["--tol", "1e-6", "--max-rank", 20]),
            ("--tol --passes 2 (randQB_FP)", ["--tol", "1e-6", "--max-rank", 20, "--passes", 2])]
 MULTI_PASS = {"subspace", "-q 0", "--tol (randQB_EI)", "--tol --passes 2 (randQB_FP)"}
+# tools/test's time: every magnitude at 1 rank, the two ends at 2 ranks too (the exponent is
+# agreed over ranks the same way at any magnitude)
+ENDS = (1e-300, 1e300)
+
+
+def rank_counts(scale):
+    return [None, 2] if scale in ENDS else [None]
 
 
 def solve(cmd, spec, *args, ranks=None, env=None):
@@ -77,7 +84,7 @@ def test_planted_spectrum_at_every_magnitude():
         check(f"x {scale:g}: LAPACK's singular values are the planted ones, representable",
               np.all(np.isfinite(ref)) and rel(ref[:r], BASE_S * scale) < 1e-12, ref[:3])
         for name, args in METHODS:
-            for ranks in [None, 2]:
+            for ranks in rank_counts(scale):
                 tag = f"x {scale:g}, {name}, {ranks or 1} rank(s)"
                 rr, js, _ = solve("svd", spec, *args, ranks=ranks)
                 if not check(f"{tag}: exit 0", rr.returncode == 0, rr.stderr):
@@ -181,10 +188,10 @@ def test_pca():
 def test_eig():
     """eigenvalues to 1e-10 of the largest (test_toolbox's measure: atol 1e-10 on 5 .. 1)"""
     ref = np.sort(np.linalg.eigvalsh(PSD))[::-1]
-    for scale in SCALES:
+    for scale in [1e-310, 1e-170, 1e150, 1e300, 1e307]:
         spec = write(f"psd.{scale:g}.h5", PSD * scale)
         for method in ["nystrom", "revd"]:
-            for ranks in [None, 2]:
+            for ranks in rank_counts(scale):
                 tag = f"eig {method} x {scale:g}, {ranks or 1} rank(s)"
                 rr, js, out = solve("eig", spec, "-k", r, "--method", method, ranks=ranks)
                 if check(f"{tag}: exit 0", rr.returncode == 0, rr.stderr):
@@ -196,7 +203,7 @@ def test_eig():
 def test_float32():
     """float32 data near both ends of float32's range, 1e-40 stored as denormals: its products
     are scaled in float32"""
-    for scale in [1e-40, 1e-36, 1e-20, 1e20, 1e37]:
+    for scale in [1e-40, 1e-20, 1e37]:
         a = (BASE * scale).astype(np.float32)
         spec = write(f"f32.{scale:g}.h5", a)
         ref = np.linalg.svd(a.astype(np.float64), compute_uv=False)
@@ -277,7 +284,7 @@ def test_sparse_csr():
         ref = np.linalg.svd(dense, compute_uv=False)
         centred = np.linalg.svd(dense - dense.mean(0), compute_uv=False)
         for name, args in METHODS[:5] + [("pca", ["-k", r])]:
-            for ranks in [None, 2]:
+            for ranks in [None, 2] if scale == 1e300 else [None]:
                 tag = f"CSR x {scale:g}, {name}, {ranks or 1} rank(s)"
                 rr, js, out = solve("pca" if name == "pca" else "svd", spec, *args, ranks=ranks)
                 if check(f"{tag}: exit 0", rr.returncode == 0, rr.stderr):
