@@ -108,6 +108,12 @@ int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda
 /* Like prsvd_source_create for a sparse source with nnz stored entries. */
 int prsvd_source_create_sparse(int64_t rows, int64_t cols, int64_t nnz, const char *name,
                                const struct prsvd_source_ops *ops, void *ctx, prsvd_source **src);
+/* PRSVD_ERR_INPUT, "WHAT is empty (R x C)" or "WHAT is R x C (...): more than ...", unless a
+ * rows x cols matrix has a row and a column and, if dense, its 8 rows cols bytes as float64
+ * are at most INT64_MAX: no file holds more, and a pass counts its bytes in int64.  Both
+ * prsvd_source_create functions check their shape so (a failure leaves ctx to the caller);
+ * a reader checks a file's shape with it before sizing anything by it.  Local. */
+int prsvd_check_shape(int64_t rows, int64_t cols, int dense, const char *what);
 /* Stored entries of a sparse source; -1 for a dense one. */
 int64_t prsvd_source_nnz(const prsvd_source *src);
 void prsvd_csr_free(struct prsvd_csr *panel);

@@ -55,14 +55,16 @@ done:
   return status;
 }
 
+/* Counts from the file's indptr: a product that wrapped would allocate too little for the
+ * read that follows, so a saturated one fails instead. */
 static int grow(struct prsvd_csr *p, int64_t rows, int64_t nnz) {
-  int64_t *ip = realloc(p->indptr, sizeof(int64_t) * (size_t)(rows + 1));
+  int64_t *ip = realloc(p->indptr, (size_t)prsvd_size_mul(sizeof(int64_t), rows + 1));
   if (!ip) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a CSR panel of %lld rows", (long long)rows);
   p->indptr = ip;
   if (nnz > p->cap) {
-    int64_t *ix = realloc(p->indices, sizeof(int64_t) * (size_t)nnz);
+    int64_t *ix = realloc(p->indices, (size_t)prsvd_size_mul(sizeof(int64_t), nnz));
     if (ix) p->indices = ix;
-    double *dv = realloc(p->data, sizeof(double) * (size_t)nnz);
+    double *dv = realloc(p->data, (size_t)prsvd_size_mul(sizeof(double), nnz));
     if (dv) p->data = dv;
     if (!ix || !dv) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a CSR panel of %lld entries", (long long)nnz);
     p->cap = nnz;

@@ -100,9 +100,10 @@ static void narrow(const double *x, int64_t ldx, int64_t rows, int64_t cols, flo
     for (int64_t i = 0; i < rows; i++) y[c * rows + i] = (float)x[c * ldx + i];
 }
 
-/* Bytes of one row of the pass's dense panels (float32 or float64). */
+/* Bytes of one row of the pass's dense panels (float32 or float64), saturating like every
+ * product of a source's shape (prsvd_check_shape bounds a dense source's, not a caller's). */
 static int64_t row_bytes(const struct prsvd_pass *p) {
-  return prsvd_source_cols(p->a) * (p->single ? 4 : 8);
+  return prsvd_size_mul(prsvd_source_cols(p->a), p->single ? 4 : 8);
 }
 
 /* The index of the panel's first entry that is not finite, or -1. */
@@ -806,7 +807,9 @@ int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, 
   }
   struct prsvd_source_layout lay;
   prsvd_source_get_layout(a, &lay);
-  const int64_t row_bytes = (single ? 4 : 8) * n;
+  /* a row too wide to count in bytes (saturated) holds no row of any budget */
+  if (n < 1) return 0;
+  const int64_t row_bytes = prsvd_size_mul(single ? 4 : 8, n);
   const int64_t budget = memory / row_bytes / (buffers + lay.scratch_panels);
   int64_t rows = budget;
   if (rows < 1 && memory >= row_bytes) rows = 1;
