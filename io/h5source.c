@@ -219,9 +219,7 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   if (dims[0] > INT64_MAX || dims[1] > INT64_MAX) info->rows = info->cols = INT64_MAX;
   PRSVD_TRY(prsvd_check_shape(info->rows, info->cols, 1, what));
   H5_TRY(type = H5Dget_type(s->dset), PRSVD_ERR_INPUT, "cannot read the type of '%s'", dataset);
-  if (!prsvd_h5_type_name(type, info->type, sizeof info->type))
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "dataset '%s' in '%s' has %s type: only integer and float matrices are supported",
-               dataset, file, info->type);
+  PRSVD_TRY(prsvd_h5_number_type(type, what, info->type, sizeof info->type));
   info->element_bytes = (int64_t)H5Tget_size(type);
   /* MATLAB v7.3 stores an m x n matrix as an n x m dataset (column-major): the rows streamed
    * are the MATLAB matrix's columns, so the source is A^T (info->transposed) */

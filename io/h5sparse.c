@@ -211,8 +211,11 @@ static int open_sparse(const char *file, const char *group, struct prsvd_h5_info
   H5_TRY(s->indptr = H5Dopen2(g, "indptr", H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s/indptr'", group);
 opened:
   H5_TRY(t = H5Dget_type(s->data), PRSVD_ERR_INPUT, "cannot read the type of '%s/data'", group);
-  if (!prsvd_h5_type_name(t, info->type, sizeof info->type))
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s/data' in '%s' has %s type: expected integers or floats", group, file, info->type);
+  {
+    char what[4200];
+    snprintf(what, sizeof what, "'%s/data' in '%s'", group, file);
+    PRSVD_TRY(prsvd_h5_number_type(t, what, info->type, sizeof info->type));
+  }
   s->nnz = length_of(s->data);
   s->arrays.rows = s->rows;
   s->arrays.cols = s->cols;
