@@ -28,8 +28,8 @@ static const struct prsvd_option svd_options[] = {
     {"passes", 0, PRSVD_OPT_INT, "N", NULL, 1, 101, 0, "reads of A instead of -q (N = q + 1); 1 = single-pass sketch", O(passes)},
     {"onepass-method", 0, PRSVD_OPT_STRING, "M", "three", 0, 0, 0, "with --passes 1: three (TYUC 2019), two (TYUC 2017) or hmt", O(onepass_method)},
     {"sketch", 0, PRSVD_OPT_STRING, "KIND", "gaussian", 0, 0, 0, "single-pass test matrices: gaussian or sparse (sign maps)", O(sketch)},
-    {"range-dim", 0, PRSVD_OPT_INT, "KS", NULL, 1, 1e9, 0, "single pass: range/co-range sketch size (default 2k + 1)", O(range_dim)},
-    {"core-dim", 0, PRSVD_OPT_INT, "S", NULL, 1, 1e9, 0, "single pass: core sketch size (default 2 KS + 1)", O(core_dim)},
+    {"range-dim", 0, PRSVD_OPT_INT, "KS", NULL, 1, 1e9, 0, "single pass: range/co-range sketch size, k + 2 to min(m, n) (default 2k + 1, at most min(m, n))", O(range_dim)},
+    {"core-dim", 0, PRSVD_OPT_INT, "S", NULL, 1, 1e9, 0, "single pass: core sketch size, 2 KS + 1 (two: KS + 2) to min(m, n) (default 2 KS + 1, at most min(m, n))", O(core_dim)},
     {"sketch-memory", 0, PRSVD_OPT_SIZE, "SIZE", NULL, 1, 0, 0, "with --passes 1: KS and S from this storage for Y, X, Z (TYUC 2019 eq. 5.6)", O(sketch_memory)},
     {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, 0, "fixed accuracy: smallest rank with ||A - USV^T||_F <= EPS ||A||_F (adds blocks until met; with --passes N: within N passes)", O(tol)},
     {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, 0, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
@@ -236,8 +236,8 @@ static void sketch_shape(const struct prsvd_svd_params *prm, int64_t m, int64_t 
     int64_t l = max_rank_of(prm, mn);
     *m_cols = l + 3 * prm->block, *n_cols = l + 5 * prm->block, *what = "QB up to rank";
   } else if (prm->method == PRSVD_METHOD_ONEPASS) {
-    int64_t ks, s;
-    prsvd_onepass_sizes(prm, m, n, &ks, &s);
+    int64_t ks = 0, s = 0;
+    (void)prsvd_onepass_sizes(prm, m, n, &ks, &s); /* refused by prsvd_svd_plan if they fail */
     *m_cols = ks, *n_cols = 3 * ks + 2 * s + 10, *what = "single pass, k_s";
   } else {
     int64_t l = prm->rank + prm->oversample;
@@ -279,8 +279,8 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
            (long long)max_rank_of(prm, mn), passes, passes > 1 ? "es" : "",
            prsvd_format_bytes(pass_bytes, b1, sizeof b1));
   else if (prm->method == PRSVD_METHOD_ONEPASS) {
-    int64_t ks, cs;
-    prsvd_onepass_sizes(prm, m, n, &ks, &cs);
+    int64_t ks = 0, cs = 0;
+    (void)prsvd_onepass_sizes(prm, m, n, &ks, &cs); /* as in sketch_shape */
     printf("  k = %lld, %s %lld, s %lld (%s sketches, %s): 1 pass over %s\n", (long long)prm->rank, what,
            (long long)ks, (long long)cs, o->sketch, o->onepass_method,
            prsvd_format_bytes(pass_bytes, b1, sizeof b1));

@@ -292,14 +292,18 @@ int prsvd_svd_get_eigenvalues(const prsvd_svd *svd, const double **lambda);
 /* Single pass: scree[r-1] estimates ||A - A_r||_F for r = 1..k (NULL for other methods). */
 int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree);
 void prsvd_svd_destroy(prsvd_svd **svd);
-/* Single pass: the sketch sizes (k_s, s) a run with these params uses on an m x n matrix
- * (range_dim and core_dim, or the defaults k_s = 2k + 1, s = 2 k_s + 1), clipped to
- * k <= k_s <= s <= min(m, n).  Local. */
-void prsvd_onepass_sizes(const struct prsvd_svd_params *params, int64_t m, int64_t n,
-                         int64_t *range_dim, int64_t *core_dim);
+/* Single pass: the sketch sizes (k_s, s) a run with these params uses on an m x n matrix.
+ * Sizes set (range_dim, core_dim > 0) must oversample as the error bounds need, and fit:
+ * k + 2 <= k_s <= min(m, n) and 2 k_s + 1 <= s <= min(m, n) (two: k_s + 2 <= s; hmt has no
+ * core), else PRSVD_ERR_USAGE naming the option and its smallest or largest allowed value;
+ * the defaults k_s = 2k + 1, s = 2 k_s + 1 are clipped to k <= k_s <= s <= min(m, n).
+ * Local. */
+int prsvd_onepass_sizes(const struct prsvd_svd_params *params, int64_t m, int64_t n,
+                        int64_t *range_dim, int64_t *core_dim);
 /* Single pass, three sketches: (k_s, s) for rank k from a storage budget of `budget` numbers
  * for Y, X and Z (k_s (m + n) + s^2 <= budget), by the natural choice of Tropp, Yurtsever,
- * Udell & Cevher 2019, eq. (5.6); PRSVD_ERR_USAGE if the budget cannot give k_s >= k + 2 and
+ * Udell & Cevher 2019, eq. (5.6), with s at most min(m, n) and k_s at most (s - 1) / 2;
+ * PRSVD_ERR_USAGE if the budget, or the matrix, cannot give k_s >= k + 2 and
  * s >= 2 k_s + 1.  Local. */
 int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t budget, int64_t *range_dim,
                          int64_t *core_dim);
@@ -309,8 +313,10 @@ int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t budget, int
  * whole number of the source's chunk rows where that fits), panel-sized buffers (2 with the
  * reader thread, dense or CSR, plus the source's scratch) and whether panels are multiplied
  * in float32, and the process grid.  Usage error if the budget holds less than one row, SINGLE
- * is asked of a sparse source, or a grid with pc > 1 of a method, source or option that runs on
- * P x 1 only. */
+ * is asked of a sparse source, a grid with pc > 1 of a method, source or option that runs on
+ * P x 1 only, or single-pass sketch sizes that prsvd_onepass_sizes refuses; input error if
+ * m or n exceeds INT_MAX (U and V are ScaLAPACK matrices).  prsvd_svd_solve plans first, so
+ * these are refused before anything is read. */
 struct prsvd_svd_plan {
   int64_t panel_rows;
   int buffers;

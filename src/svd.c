@@ -160,12 +160,17 @@ static int plan_grid(const struct prsvd_svd_params *prm, const prsvd_source *a, 
 }
 
 /* Sizes no solve of a can run with, refused before anything is read or allocated: the
- * distributed factors' rows are ScaLAPACK ints. */
-static int check_sizes(const prsvd_source *a) {
+ * distributed factors' rows are ScaLAPACK ints, and the single-pass sketch sizes set must
+ * meet their method's conditions (prsvd_onepass_sizes). */
+static int check_sizes(const struct prsvd_svd_params *prm, const prsvd_source *a) {
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
   if (m > INT_MAX || n > INT_MAX)
     PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' is %lld x %lld: U and V, distributed ScaLAPACK matrices, hold at most %d rows "
               "(its int)", prsvd_source_name(a), (long long)m, (long long)n, INT_MAX);
+  if (prm->method == PRSVD_METHOD_ONEPASS) {
+    int64_t ks, s;
+    PRSVD_CHECK(prsvd_onepass_sizes(prm, m, n, &ks, &s));
+  }
   return PRSVD_OK;
 }
 
@@ -173,7 +178,7 @@ int prsvd_svd_plan(const struct prsvd_svd_params *prm, const prsvd_source *a, in
                    struct prsvd_svd_plan *plan) {
   const int64_t m = prsvd_source_rows(a), nnz = prsvd_source_nnz(a);
   memset(plan, 0, sizeof *plan);
-  PRSVD_CHECK(check_sizes(a));
+  PRSVD_CHECK(check_sizes(prm, a));
   PRSVD_CHECK(plan_grid(prm, a, nprocs, plan));
   /* a process row streams the rows of its pc ranks' blocks, each rank x_rows columns */
   const int64_t max_rows = plan->grid_cols * ((m + nprocs - 1) / nprocs), width = plan->x_rows;
