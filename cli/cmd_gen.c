@@ -47,19 +47,6 @@ static const struct prsvd_command_doc gen_doc = {
     "--noise 0).  FILE is created (temporary + rename); an existing FILE needs --force.",
     1};
 
-static int parse_chunk(const char *text, int64_t *r, int64_t *c) {
-  char *end;
-  long long a = strtoll(text, &end, 10), b;
-  if (end == text || (*end != 'x' && *end != 'X')) goto bad;
-  b = strtoll(end + 1, &end, 10);
-  if (*end || a < 1 || b < 1) goto bad;
-  *r = a;
-  *c = b;
-  return PRSVD_OK;
-bad:
-  PRSVD_ERR(PRSVD_ERR_USAGE, "bad value '%s' for --chunk: expected ROWSxCOLS, e.g. 1000x500", text);
-}
-
 int cmd_gen(struct prsvd_cli *cli, int argc, char **argv) {
   int status;
   struct gen_opts o;
@@ -81,7 +68,8 @@ int cmd_gen(struct prsvd_cli *cli, int argc, char **argv) {
   if (!strcmp(o.dtype, "float64")) dtype = PRSVD_H5_FLOAT64;
   else if (!strcmp(o.dtype, "float32")) dtype = PRSVD_H5_FLOAT32;
   else PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --dtype '%s': expected float64 or float32", o.dtype);
-  if (o.chunk) PRSVD_TRY(parse_chunk(o.chunk, &chunk_rows, &chunk_cols));
+  if (o.chunk)
+    PRSVD_TRY(prsvd_parse_pair(o.chunk, "--chunk", "ROWSxCOLS (e.g. 1000x500)", INT64_MAX, &chunk_rows, &chunk_cols));
   if (o.gzip && !o.chunk) PRSVD_FAIL(PRSVD_ERR_USAGE, "--gzip needs --chunk (HDF5 compresses chunks)");
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   pp.rows = o.rows;

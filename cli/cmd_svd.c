@@ -1,4 +1,5 @@
 /* prsvd svd FILE:/DS -k K -o OUT.h5: the randomized SVD of a dataset, written as /U, /S, /V. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -445,10 +446,9 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
   prm->seed = o->seed;
   prm->memory = o->memory;
   if (strcmp(o->grid, "auto")) {
-    char tail;
-    if (sscanf(o->grid, "%dx%d%c", &prm->grid_rows, &prm->grid_cols, &tail) != 2 || prm->grid_rows < 1 ||
-        prm->grid_cols < 1)
-      PRSVD_ERR(PRSVD_ERR_USAGE, "bad --grid '%s': expected PRxPC (e.g. 2x2) or auto", o->grid);
+    int64_t pr, pc;
+    PRSVD_CHECK(prsvd_parse_pair(o->grid, "--grid", "PRxPC (e.g. 2x2) or auto", INT_MAX, &pr, &pc));
+    prm->grid_rows = (int)pr, prm->grid_cols = (int)pc;
   }
   PRSVD_CHECK(prsvd_precision_parse(o->precision, &prm->precision));
   for (int i = 0; i < 3; i++)

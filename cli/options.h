@@ -89,8 +89,12 @@ void prsvd_options_help(FILE *f, const struct prsvd_command_doc *doc,
                         const struct prsvd_option *table);
 /* The index of text among the n names, or PRSVD_ERR_USAGE naming the option and the names. */
 int prsvd_parse_choice(const char *text, const char *option, const char *const *names, int n, int *index);
-/* "512M" -> 536870912; PRSVD_ERR_USAGE naming `what` on a bad SIZE. */
+/* "512M" -> 536870912; PRSVD_ERR_USAGE naming `what` on a bad SIZE or one above 2^62 bytes. */
 int prsvd_parse_size(const char *text, const char *what, int64_t *bytes);
+/* "RxC" (or "RXC") -> *a = R, *b = C, both in [1, max]; PRSVD_ERR_USAGE naming the option
+ * and, for a bad form, what was expected ("ROWSxCOLS (e.g. 1000x500)"). */
+int prsvd_parse_pair(const char *text, const char *option, const char *expected, int64_t max, int64_t *a,
+                     int64_t *b);
 /* 536870912 -> "512.0 MiB" */
 const char *prsvd_format_bytes(double bytes, char *buf, size_t len);
 
