@@ -47,6 +47,22 @@ static const struct prsvd_command_doc gen_doc = {
     "--noise 0).  FILE is created (temporary + rename); an existing FILE needs --force.",
     1};
 
+/* Sizes checked before anything is created: the matrix must fit a file (its float64 panels
+ * are counted in int64) and a chunk, as the writer clips it to the matrix, HDF5's limit. */
+static int check_sizes(const struct gen_opts *o, int64_t elem, int64_t chunk_rows, int64_t chunk_cols) {
+  if (prsvd_size_mul(prsvd_size_mul(o->rows, o->cols), 8) == PRSVD_SIZE_OVERFLOW)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--rows %lld --cols %lld is %.3g bytes as float64, more than the 2^63 - 1 bytes a "
+              "file holds: at most %lld rows of %lld columns", (long long)o->rows, (long long)o->cols,
+              8.0 * (double)o->rows * (double)o->cols, (long long)(INT64_MAX / 8 / o->cols), (long long)o->cols);
+  if (!o->chunk) return PRSVD_OK;
+  const int64_t r = chunk_rows < o->rows ? chunk_rows : o->rows, c = chunk_cols < o->cols ? chunk_cols : o->cols;
+  const int64_t bytes = prsvd_size_mul(prsvd_size_mul(r, c), elem);
+  if (bytes > UINT32_MAX)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--chunk %s makes %lld x %lld chunks of %.3g bytes of %s: an HDF5 chunk holds at "
+              "most 4294967295 bytes", o->chunk, (long long)r, (long long)c, (double)r * (double)c * (double)elem, o->dtype);
+  return PRSVD_OK;
+}
+
 int cmd_gen(struct prsvd_cli *cli, int argc, char **argv) {
   int status;
   struct gen_opts o;
@@ -71,6 +87,7 @@ int cmd_gen(struct prsvd_cli *cli, int argc, char **argv) {
   if (o.chunk)
     PRSVD_TRY(prsvd_parse_pair(o.chunk, "--chunk", "ROWSxCOLS (e.g. 1000x500)", INT64_MAX, &chunk_rows, &chunk_cols));
   if (o.gzip && !o.chunk) PRSVD_FAIL(PRSVD_ERR_USAGE, "--gzip needs --chunk (HDF5 compresses chunks)");
+  PRSVD_TRY(check_sizes(&o, dtype == PRSVD_H5_FLOAT32 ? 4 : 8, chunk_rows, chunk_cols));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   pp.rows = o.rows;
   pp.cols = o.cols;

@@ -24,7 +24,7 @@ struct svd_opts {
 #define O(f) offsetof(struct svd_opts, f)
 static const struct prsvd_option svd_options[] = {
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, 0, "singular triplets to compute, 1..min(m, n) (required unless --tol)", O(rank)},
-    {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns (reduced if k + p > min(m, n))", O(oversample)},
+    {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns, at most min(m, n) - k; the default is cut to fit", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations; the run reads A q + 1 times", O(power_iters)},
     {"passes", 0, PRSVD_OPT_INT, "N", NULL, 1, 101, 0, "reads of A instead of -q (N = q + 1); 1 = single-pass sketch", O(passes)},
     {"onepass-method", 0, PRSVD_OPT_STRING, "M", "three", 0, 0, 0, "with --passes 1: three (TYUC 2019), two (TYUC 2017) or hmt", O(onepass_method)},
@@ -34,7 +34,7 @@ static const struct prsvd_option svd_options[] = {
     {"sketch-memory", 0, PRSVD_OPT_SIZE, "SIZE", NULL, 1, 0, 0, "with --passes 1: KS and S from this storage for Y, X, Z (TYUC 2019 eq. 5.6)", O(sketch_memory)},
     {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, 0, "fixed accuracy: smallest rank with ||A - USV^T||_F <= EPS ||A||_F (adds blocks until met; with --passes N: within N passes)", O(tol)},
     {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, 0, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
-    {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, 0, "with --tol: columns added per step (without --passes: -q power iterations each)", O(block)},
+    {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, 0, "with --tol: columns added per step, at most the largest rank (without --passes: -q power iterations each)", O(block)},
     PRSVD_OPT_CHECKPOINT(struct svd_opts),
     {"transpose", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "decompose A^T: the stored rows become V's, without a copy", O(transpose)},
     {"no-prefetch", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "read panels on the main thread (default: a reader thread, two panels in --memory)", O(no_prefetch)},
@@ -484,6 +484,12 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     prm->tol = o->tol;
     prm->max_rank = o->max_rank;
     prm->block = o->block;
+    /* the default block shrinks to a small matrix's largest rank; one given must fit it (each
+     * step holds block x block scratch: --block 100000 asked for 80 GB) */
+    if (prsvd_option_given(&o->block) && o->block > max_rank_of(prm, mn))
+      PRSVD_ERR(PRSVD_ERR_USAGE, "--block %lld exceeds the largest rank tried on '%s', %lld (%s): at most %lld",
+                (long long)o->block, spec, (long long)max_rank_of(prm, mn),
+                o->max_rank ? "--max-rank" : "min(rows, cols, 256)", (long long)max_rank_of(prm, mn));
     return PRSVD_OK;
   }
   if (!o->rank) PRSVD_ERR(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
@@ -491,6 +497,10 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     PRSVD_ERR(PRSVD_ERR_USAGE, "--rank %lld exceeds min(rows, cols) = %lld of '%s'",
               (long long)o->rank, (long long)mn, spec);
   prm->method = o->passes == 1 ? PRSVD_METHOD_ONEPASS : PRSVD_METHOD_SUBSPACE;
+  /* the default oversampling shrinks to fit (svd_main warns); a -p given must fit */
+  if (prm->method == PRSVD_METHOD_SUBSPACE && prsvd_option_given(&o->oversample) && o->rank + o->oversample > mn)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--oversample %lld with --rank %lld exceeds min(rows, cols) = %lld of '%s': at most %lld",
+              (long long)o->oversample, (long long)o->rank, (long long)mn, spec, (long long)(mn - o->rank));
   if (o->sketch_memory)
     PRSVD_CHECK(prsvd_onepass_budget(m, n, o->rank, o->sketch_memory / 8, &prm->range_dim, &prm->core_dim));
   return PRSVD_OK;

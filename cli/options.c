@@ -158,13 +158,24 @@ static const struct prsvd_option *find(const struct prsvd_option *t, const char 
   return NULL;
 }
 
+/* The fields the last parse set from argv: a default applied alone may be adjusted to fit
+ * the matrix, a value given may not (prsvd_option_given). */
 #define MAX_OPTIONS 64
+static const void *given[MAX_OPTIONS];
+static int n_given;
+
+int prsvd_option_given(const void *field) {
+  for (int i = 0; i < n_given; i++)
+    if (given[i] == field) return 1;
+  return 0;
+}
 
 int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_option *table,
                         int argc, char **argv, void *out, const char **positional) {
   int n_pos = 0, n_opts = 0;
   int seen[MAX_OPTIONS] = {0};
   const char *extra = NULL;
+  n_given = 0;
   for (const struct prsvd_option *o = table; o->long_name; o++, n_opts++) {
     char *dst = (char *)out + o->offset;
     switch (o->type) { /* options without a default start empty */
@@ -226,6 +237,7 @@ int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_
       value = argv[++i];
     }
     PRSVD_CHECK(set_value(o, value, out));
+    if (!seen[o - table] && n_given < MAX_OPTIONS) given[n_given++] = (char *)out + o->offset;
     seen[o - table] = 1;
   }
   for (int j = 0; j < n_opts; j++)

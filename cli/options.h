@@ -85,6 +85,10 @@ struct prsvd_command_doc {
 /* Returns PRSVD_OK, PRSVD_ERR_USAGE, or -1 when --help was asked for (help printed). */
 int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_option *table,
                         int argc, char **argv, void *out, const char **positional);
+/* Whether the last prsvd_options_parse set `field` (the address of a member of its out struct)
+ * from the command line, not from the option's default: a command may fit a default to the
+ * matrix but refuses a value the user gave that does not fit. */
+int prsvd_option_given(const void *field);
 void prsvd_options_help(FILE *f, const struct prsvd_command_doc *doc,
                         const struct prsvd_option *table);
 /* The index of text among the n names, or PRSVD_ERR_USAGE naming the option and the names. */

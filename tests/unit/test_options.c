@@ -156,6 +156,20 @@ START_TEST(pairs) {
 }
 END_TEST
 
+/* A command fits a default to the matrix but refuses a value given: it asks which it has. */
+START_TEST(given) {
+  struct t_opts o;
+  const char *pos[1] = {NULL};
+  const char *argv[] = {"test", "in:/A", "-k", "3", "--tol=0.5"};
+  ck_assert_int_eq(parse(5, argv, &o, pos), 0);
+  ck_assert(prsvd_option_given(&o.rank) && prsvd_option_given(&o.tol));
+  ck_assert(!prsvd_option_given(&o.memory) && !prsvd_option_given(&o.seed)); /* defaults */
+  const char *again[] = {"test", "in:/A", "-k", "3", "--memory", "1G"};
+  ck_assert_int_eq(parse(6, again, &o, pos), 0);
+  ck_assert(prsvd_option_given(&o.memory) && !prsvd_option_given(&o.tol)); /* the last parse's */
+}
+END_TEST
+
 Suite *options_suite(void) {
   Suite *s = suite_create("options");
   TCase *t = tcase_create("parse");
@@ -164,6 +178,7 @@ Suite *options_suite(void) {
   tcase_add_test(t, usage_errors);
   tcase_add_test(t, too_large);
   tcase_add_test(t, pairs);
+  tcase_add_test(t, given);
   suite_add_tcase(s, t);
   return s;
 }
