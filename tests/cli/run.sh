@@ -2,4 +2,4 @@
 # End-to-end runs of the prsvd program (Debian's python3 with h5py and numpy as the client and
 # the LAPACK reference): the solvers and the file formats.  tests/cli/workflows.sh holds the
 # rest; make check runs the two side by side, since these runs mostly wait on mpirun and I/O.
-exec "$top_srcdir/tests/cli/files.sh" test_cli test_toolbox test_adaptive test_io test_mmap test_sparse test_pca test_netcdf test_grid
+exec "$top_srcdir/tests/cli/files.sh" test_cli test_toolbox test_adaptive test_io test_mmap test_sparse test_pca test_netcdf test_grid test_sizes
