@@ -349,4 +349,33 @@ def test_eig_oversample():
     check("eig -k 35 on 40 x 40 with the default p: runs", r.returncode == 0, r.stderr)
 
 
+def test_verify_hostile_results():
+    """verify reads a result's sizes from the file: S declaring 2^62 entries, or a rank above
+    min(m, n) (whose k x k Gram matrix a 1 x 2^40 V would have overflowed), are input errors."""
+    spec = write("ver.h5", np.random.default_rng(5).standard_normal((20, 5)))
+    good = path("ver.out.h5")
+    r = run(["svd", spec, "-k", 2, "-o", good, "--quiet"])
+    assert r.returncode == 0, r.stderr
+    with h5py.File(good) as f:
+        u, s, v = f["U"][:], f["S"][:], f["V"][:]
+
+    def result(name, build):
+        with h5py.File(path(name), "w") as f:
+            build(f)
+        return path(name)
+    long_s = result("ver.long.h5", lambda f: (f.create_dataset("U", data=u), f.create_dataset("V", data=v),
+                                             f.create_dataset("S", shape=(2 ** 62,), dtype="f8", chunks=(1024,))))
+    wide = result("ver.wide.h5", lambda f: (f.create_dataset("U", data=np.zeros((20, 8))),
+                                           f.create_dataset("S", data=np.ones(8)), f.create_dataset("V", data=np.zeros((5, 8)))))
+    for desc, res, words in [("S of 2^62 entries", long_s, ["'/S'", "holds 4611686018427387904 entries"]),
+                             ("rank 8 of a 20 x 5 matrix", wide, ["has rank 8", "min(rows, cols) = 5"])]:
+        before = stamp(spec), stamp(res + ":/S")
+        for n in (1, 2):
+            r = run(["verify", spec, res], ranks=n if n > 1 else None)
+            check(f"verify of {desc} at {n} rank(s): exit 2", r.returncode == 2, f"exit {r.returncode}: {r.stderr[-2000:]}")
+            check(f"verify of {desc} at {n} rank(s): the message names {words}",
+                  all(w in r.stderr for w in words), r.stderr[-2000:])
+        check(f"verify of {desc}: the input and the result unchanged", (stamp(spec), stamp(res + ":/S")) == before)
+
+
 harness.main(globals())
