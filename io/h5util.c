@@ -120,8 +120,8 @@ void prsvd_h5_string_attr(hid_t obj, const char *name, char *out, size_t len) {
  * nothing).  A file can defeat the conversion: a float of size 0 read as zeros, one with 64
  * bits of precision in 4 bytes as garbage, one without an exponent as NaN, one of 4 GiB an
  * element failed to read.  So its size must be 1 to 16 bytes (a long double), its bits inside
- * it, a float's sign, exponent and mantissa inside its precision without
- * overlapping (what H5Tset_fields would have required of it), and HDF5 must have a path. */
+ * it, a float's sign, exponent and mantissa inside its precision without overlapping (what
+ * H5Tset_fields would have required of it), and HDF5 must have a conversion path. */
 enum { CONVERTS = 0, BAD_PRECISION, BAD_FIELDS, NO_PATH };
 static int unconvertible(hid_t type) {
   const size_t size = H5Tget_size(type), prec = H5Tget_precision(type);

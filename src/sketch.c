@@ -100,8 +100,8 @@ static void narrow(const double *x, int64_t ldx, int64_t rows, int64_t cols, flo
     for (int64_t i = 0; i < rows; i++) y[c * rows + i] = (float)x[c * ldx + i];
 }
 
-/* Bytes of one row of the pass's dense panels (float32 or float64), saturating like every
- * product of a source's shape (prsvd_check_shape bounds a dense source's, not a caller's). */
+/* Bytes of one row of the pass's dense panels (float32 or float64); saturating, as every
+ * product of a shape is, though prsvd_check_shape already bounds a source's. */
 static int64_t row_bytes(const struct prsvd_pass *p) {
   return prsvd_size_mul(prsvd_source_cols(p->a), p->single ? 4 : 8);
 }
