@@ -24,7 +24,7 @@ struct eig_opts {
 static const struct prsvd_option eig_options[] = {
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, 1, "eigenpairs to compute, 1..n", O(rank)},
     {"method", 0, PRSVD_OPT_STRING, "M", "nystrom", 0, 0, 0, "nystrom (PSD, one pass) or revd (symmetric, q + 1 passes)", O(method)},
-    {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns", O(oversample)},
+    {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns, at most n - k; the default is cut to fit", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "revd: power iterations", O(power_iters)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels; panels stay near 4 MiB", O(memory)},
@@ -139,6 +139,10 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   if (o.rank > info.rows)
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--rank %lld exceeds the dimension %lld of '%s'", (long long)o.rank,
                (long long)info.rows, pos[0]);
+  if (prsvd_option_given(&o.oversample) && o.rank + o.oversample > info.rows) /* a default shrinks to fit */
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "--oversample %lld with --rank %lld exceeds the dimension %lld of '%s': at most %lld",
+               (long long)o.oversample, (long long)o.rank, (long long)info.rows, pos[0],
+               (long long)(info.rows - o.rank));
   PRSVD_TRY(prsvd_precision_parse(o.precision, &prm.precision));
   prm.memory = o.memory;
   struct prsvd_svd_plan plan;

@@ -1,4 +1,5 @@
 /* prsvd svd FILE:/DS -k K -o OUT.h5: the randomized SVD of a dataset, written as /U, /S, /V. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -31,18 +32,18 @@ enum { SVD = 1, PCA = 2 };
 static const struct prsvd_option svd_options[] = {
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, SVD_ONLY, "singular triplets to compute, 1..min(m, n) (required unless --tol)", O(rank)},
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, PCA_ONLY | PRSVD_OPT_REQUIRED, "principal components to compute, 1..min(m, n)", O(rank)},
-    {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns (reduced if k + p > min(m, n))", O(oversample)},
+    {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns, at most min(m, n) - k; the default is cut to fit", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations; the run reads A q + 1 times", O(power_iters)},
     {"passes", 0, PRSVD_OPT_INT, "N", NULL, 1, 101, SVD_ONLY, "reads of A instead of -q (N = q + 1); --passes 1: single-pass sketches", O(passes)},
     {"passes", 0, PRSVD_OPT_INT, "N", NULL, 2, 101, PCA_ONLY, "reads of A instead of -q (N = q + 1 >= 2)", O(passes)},
     {"onepass-method", 0, PRSVD_OPT_STRING, "M", "three", 0, 0, SVD_ONLY, "with --passes 1: three (TYUC 2019), two (TYUC 2017) or hmt", O(onepass_method)},
     {"sketch", 0, PRSVD_OPT_STRING, "KIND", "gaussian", 0, 0, SVD_ONLY, "single-pass test matrices: gaussian or sparse (sign maps)", O(sketch)},
-    {"range-dim", 0, PRSVD_OPT_INT, "KS", NULL, 1, 1e9, SVD_ONLY, "single pass: range/co-range sketch size (default 2k+1)", O(range_dim)},
-    {"core-dim", 0, PRSVD_OPT_INT, "S", NULL, 1, 1e9, SVD_ONLY, "single pass: core sketch size (default 2KS+1)", O(core_dim)},
+    {"range-dim", 0, PRSVD_OPT_INT, "KS", NULL, 1, 1e9, SVD_ONLY, "single pass: range/co-range sketch size, k + 2 to min(m, n) (default 2k + 1, at most min(m, n))", O(range_dim)},
+    {"core-dim", 0, PRSVD_OPT_INT, "S", NULL, 1, 1e9, SVD_ONLY, "single pass: core sketch size, 2 KS + 1 (two: KS + 2) to min(m, n) (default 2 KS + 1, at most min(m, n))", O(core_dim)},
     {"sketch-memory", 0, PRSVD_OPT_SIZE, "SIZE", NULL, 1, 0, SVD_ONLY, "with --passes 1: KS and S from this storage for Y, X, Z (TYUC 2019 eq. 5.6)", O(sketch_memory)},
     {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, SVD_ONLY, "fixed accuracy: the smallest rank with ||A - USV^T||_F <= EPS ||A||_F (adds blocks until met; with --passes N: within N passes)", O(tol)},
     {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, SVD_ONLY, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
-    {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, SVD_ONLY, "with --tol: columns added per step (without --passes: -q power iterations each)", O(block)},
+    {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, SVD_ONLY, "with --tol: columns added per step, at most the largest rank (without --passes: -q power iterations each)", O(block)},
     PRSVD_OPT_CHECKPOINT(struct svd_opts),
     {"transpose", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, SVD_ONLY, "decompose A^T: the stored rows become V's, without a copy", O(transpose)},
     {"no-prefetch", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "read panels on the main thread (default: a reader thread, two panels in --memory)", O(no_prefetch)},
@@ -264,8 +265,8 @@ static void sketch_shape(const struct prsvd_svd_params *prm, int64_t m, int64_t 
     int64_t l = max_rank_of(prm, mn);
     *m_cols = l + 3 * prm->block, *n_cols = l + 5 * prm->block, *what = "QB up to rank";
   } else if (prm->method == PRSVD_METHOD_ONEPASS) {
-    int64_t ks, s;
-    prsvd_onepass_sizes(prm, m, n, &ks, &s);
+    int64_t ks = 0, s = 0;
+    (void)prsvd_onepass_sizes(prm, m, n, &ks, &s); /* refused by prsvd_svd_plan if they fail */
     *m_cols = ks, *n_cols = 3 * ks + 2 * s + 10, *what = "single pass, k_s";
   } else {
     int64_t l = prm->rank + prm->oversample;
@@ -307,8 +308,8 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
            (long long)max_rank_of(prm, mn), passes, passes > 1 ? "es" : "",
            prsvd_format_bytes(pass_bytes, b1, sizeof b1));
   else if (prm->method == PRSVD_METHOD_ONEPASS) {
-    int64_t ks, cs;
-    prsvd_onepass_sizes(prm, m, n, &ks, &cs);
+    int64_t ks = 0, cs = 0;
+    (void)prsvd_onepass_sizes(prm, m, n, &ks, &cs); /* as in sketch_shape */
     printf("  k = %lld, %s %lld, s %lld (%s sketches, %s): 1 pass over %s\n", (long long)prm->rank, what,
            (long long)ks, (long long)cs, o->sketch, o->onepass_method,
            prsvd_format_bytes(pass_bytes, b1, sizeof b1));
@@ -473,10 +474,9 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
   prm->seed = o->seed;
   prm->memory = o->memory;
   if (strcmp(o->grid, "auto")) {
-    char tail;
-    if (sscanf(o->grid, "%dx%d%c", &prm->grid_rows, &prm->grid_cols, &tail) != 2 || prm->grid_rows < 1 ||
-        prm->grid_cols < 1)
-      PRSVD_ERR(PRSVD_ERR_USAGE, "bad --grid '%s': expected PRxPC (e.g. 2x2) or auto", o->grid);
+    int64_t pr, pc;
+    PRSVD_CHECK(prsvd_parse_pair(o->grid, "--grid", "PRxPC (e.g. 2x2) or auto", INT_MAX, &pr, &pc));
+    prm->grid_rows = (int)pr, prm->grid_cols = (int)pc;
   }
   PRSVD_CHECK(prsvd_precision_parse(o->precision, &prm->precision));
   for (int i = 0; i < 3; i++)
@@ -512,6 +512,12 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     prm->tol = o->tol;
     prm->max_rank = o->max_rank;
     prm->block = o->block;
+    /* the default block shrinks to a small matrix's largest rank; one given must fit it (each
+     * step holds block x block scratch: --block 100000 asked for 80 GB) */
+    if (prsvd_option_given(&o->block) && o->block > max_rank_of(prm, mn))
+      PRSVD_ERR(PRSVD_ERR_USAGE, "--block %lld exceeds the largest rank tried on '%s', %lld (%s): at most %lld",
+                (long long)o->block, spec, (long long)max_rank_of(prm, mn),
+                o->max_rank ? "--max-rank" : "min(rows, cols, 256)", (long long)max_rank_of(prm, mn));
     return PRSVD_OK;
   }
   if (!o->rank) PRSVD_ERR(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
@@ -519,6 +525,10 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     PRSVD_ERR(PRSVD_ERR_USAGE, "--rank %lld exceeds min(rows, cols) = %lld of '%s'",
               (long long)o->rank, (long long)mn, spec);
   prm->method = o->passes == 1 ? PRSVD_METHOD_ONEPASS : PRSVD_METHOD_SUBSPACE;
+  /* the default oversampling shrinks to fit (svd_main warns); a -p given must fit */
+  if (prm->method == PRSVD_METHOD_SUBSPACE && prsvd_option_given(&o->oversample) && o->rank + o->oversample > mn)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--oversample %lld with --rank %lld exceeds min(rows, cols) = %lld of '%s': at most %lld",
+              (long long)o->oversample, (long long)o->rank, (long long)mn, spec, (long long)(mn - o->rank));
   if (o->sketch_memory)
     PRSVD_CHECK(prsvd_onepass_budget(m, n, o->rank, o->sketch_memory / 8, &prm->range_dim, &prm->core_dim));
   return PRSVD_OK;

@@ -113,7 +113,7 @@ static int stream_residual(struct prsvd_cli *cli, prsvd_source *a, prsvd_source 
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
   double *panel = NULL, *ut = NULL, *t = NULL, *g = NULL, sums[2] = {0, 0};
   bad[0] = bad[1] = INT64_MAX;
-  int64_t row0, local_rows, panel_rows = memory / (8 * (n + 2 * k));
+  int64_t row0, local_rows, panel_rows = memory / prsvd_size_mul(8, n + 2 * k);
   int in, ik;
   prsvd_row_block(m, cli->rank, cli->nprocs, &row0, &local_rows);
   if (panel_rows < 1) panel_rows = 1;
@@ -249,13 +249,20 @@ int cmd_verify(struct prsvd_cli *cli, int argc, char **argv) {
                "'%s' does not factor a %lld x %lld matrix: U is %lld x %lld, S has %lld, V is %lld x %lld",
                pos[1], (long long)ia.rows, (long long)ia.cols, (long long)iu.rows, (long long)iu.cols,
                (long long)ns, (long long)iv.rows, (long long)iv.cols);
+  /* a rank above min(m, n) is no truncated factorization; below it, k x k and n x k fit as A does */
+  if (ns > (ia.rows < ia.cols ? ia.rows : ia.cols))
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' has rank %lld, above min(rows, cols) = %lld of the %lld x %lld matrix", pos[1],
+               (long long)ns, (long long)(ia.rows < ia.cols ? ia.rows : ia.cols), (long long)ia.rows,
+               (long long)ia.cols);
+  int ik, in;
+  PRSVD_TRY(prsvd_to_int(ns, "rank of the result", &ik));
+  PRSVD_TRY(prsvd_to_int(iv.rows, "rows of V", &in));
   /* V^T on every rank: V is n x k, small beside A */
   PRSVD_ALLOC(vt, iv.rows * ns);
   PRSVD_ALLOC(g, ns * ns);
   status = prsvd_source_read(v, 0, iv.rows, vt);
   PRSVD_TRY(prsvd_error_agree(cli->comm, status));
   {
-    int ik = (int)ns, in = (int)iv.rows;
     const double one = 1.0, zero = 0.0;
     dgemm_("N", "T", &ik, &ik, &in, &one, vt, &ik, vt, &ik, &zero, g, &ik);
     res.orth_v = max_dev_identity(g, ns);

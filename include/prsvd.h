@@ -119,6 +119,12 @@ PRSVD_API int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, i
 /* Like prsvd_source_create for a sparse source with nnz stored entries. */
 PRSVD_API int prsvd_source_create_sparse(int64_t rows, int64_t cols, int64_t nnz, const char *name,
                                const struct prsvd_source_ops *ops, void *ctx, prsvd_source **src);
+/* PRSVD_ERR_INPUT, "WHAT is empty (R x C)" or "WHAT is R x C (...): more than ...", unless a
+ * rows x cols matrix has a row and a column and, if dense, its 8 rows cols bytes as float64
+ * are at most INT64_MAX: no file holds more, and a pass counts its bytes in int64.  Both
+ * prsvd_source_create functions check their shape so (a failure leaves ctx to the caller);
+ * a reader checks a file's shape with it before sizing anything by it.  Local. */
+int prsvd_check_shape(int64_t rows, int64_t cols, int dense, const char *what);
 /* Stored entries of a sparse source; -1 for a dense one. */
 PRSVD_API int64_t prsvd_source_nnz(const prsvd_source *src);
 PRSVD_API void prsvd_csr_free(struct prsvd_csr *panel);
@@ -330,14 +336,18 @@ PRSVD_API int prsvd_svd_get_eigenvalues(const prsvd_svd *svd, const double **lam
 /* Single pass: scree[r-1] estimates ||A - A_r||_F for r = 1..k (NULL for other methods). */
 PRSVD_API int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree);
 PRSVD_API void prsvd_svd_destroy(prsvd_svd **svd);
-/* Single pass: the sketch sizes (k_s, s) a run with these params uses on an m x n matrix
- * (range_dim and core_dim, or the defaults k_s = 2k + 1, s = 2 k_s + 1), clipped to
- * k <= k_s <= s <= min(m, n).  Local. */
-PRSVD_API void prsvd_onepass_sizes(const struct prsvd_svd_params *params, int64_t m, int64_t n,
-                         int64_t *range_dim, int64_t *core_dim);
+/* Single pass: the sketch sizes (k_s, s) a run with these params uses on an m x n matrix.
+ * Sizes set (range_dim, core_dim > 0) must oversample as the error bounds need, and fit:
+ * k + 2 <= k_s <= min(m, n) and 2 k_s + 1 <= s <= min(m, n) (two: k_s + 2 <= s; hmt has no
+ * core), else PRSVD_ERR_USAGE naming the option and its smallest or largest allowed value;
+ * the defaults k_s = 2k + 1, s = 2 k_s + 1 are clipped to k <= k_s <= s <= min(m, n).
+ * Local. */
+PRSVD_API int prsvd_onepass_sizes(const struct prsvd_svd_params *params, int64_t m, int64_t n,
+                        int64_t *range_dim, int64_t *core_dim);
 /* Single pass, three sketches: (k_s, s) for rank k from a storage budget of `budget` numbers
  * for Y, X and Z (k_s (m + n) + s^2 <= budget), by the natural choice of Tropp, Yurtsever,
- * Udell & Cevher 2019, eq. (5.6); PRSVD_ERR_USAGE if the budget cannot give k_s >= k + 2 and
+ * Udell & Cevher 2019, eq. (5.6), with s at most min(m, n) and k_s at most (s - 1) / 2;
+ * PRSVD_ERR_USAGE if the budget, or the matrix, cannot give k_s >= k + 2 and
  * s >= 2 k_s + 1.  Local. */
 PRSVD_API int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t budget, int64_t *range_dim,
                          int64_t *core_dim);
@@ -347,8 +357,10 @@ PRSVD_API int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t b
  * whole number of the source's chunk rows where that fits), panel-sized buffers (2 with the
  * reader thread, dense or CSR, plus the source's scratch) and whether panels are multiplied
  * in float32, and the process grid.  Usage error if the budget holds less than one row, SINGLE
- * is asked of a sparse source, or a grid with pc > 1 of a method, source or option that runs on
- * P x 1 only. */
+ * is asked of a sparse source, a grid with pc > 1 of a method, source or option that runs on
+ * P x 1 only, or single-pass sketch sizes that prsvd_onepass_sizes refuses; input error if
+ * m or n exceeds INT_MAX (U and V are ScaLAPACK matrices).  prsvd_svd_solve plans first, so
+ * these are refused before anything is read. */
 struct prsvd_svd_plan {
   int64_t panel_rows;
   int buffers;

@@ -133,7 +133,10 @@ int prsvd_nc_inspect(hid_t file, hid_t dset, const char *fname, const char *dnam
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s' is a NetCDF dimension, not a variable: it holds no values", dname, fname);
   H5_TRY(type = H5Dget_type(dset), PRSVD_ERR_INPUT, "cannot read the type of '%s'", dname);
   H5_TRY(dcpl = H5Dget_create_plist(dset), PRSVD_ERR_INPUT, "cannot read the properties of '%s'", dname);
-  if (!prsvd_h5_type_name(type, tname, sizeof tname)) goto done; /* open_dataset names the type */
+  if (prsvd_h5_number_type(type, dname, tname, sizeof tname)) { /* open_dataset names the type */
+    prsvd_error_clear();
+    goto done;
+  }
   const int integer = H5Tget_class(type) == H5T_INTEGER, bits = 8 * (int)H5Tget_size(type);
   v->exact_float = integer ? bits <= 16 : bits == 32;
 

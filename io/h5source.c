@@ -181,10 +181,11 @@ done:
  * transpose scratch) and a row of chunks does not, or the dataset is wide. */
 static int choose_columns(const struct prsvd_h5_info *in, const struct prsvd_h5_input *how) {
   if (how->panels != PRSVD_H5_PANELS_AUTO) return how->panels == PRSVD_H5_PANELS_COLUMNS;
+  /* a chunk may be larger than the (extendible) dataset: these products are unbounded */
   const int64_t chunk_r = in->chunked ? in->chunk_rows : 1, chunk_c = in->chunked ? in->chunk_cols : 1;
-  const int rows_fit = 8 * chunk_r * in->cols <= how->memory / 2;
-  const int cols_fit = 8 * chunk_c * in->rows <= how->memory / 3;
-  return cols_fit && (!rows_fit || in->cols >= 8 * in->rows);
+  const int rows_fit = prsvd_size_mul(prsvd_size_mul(8, chunk_r), in->cols) <= how->memory / 2;
+  const int cols_fit = prsvd_size_mul(prsvd_size_mul(8, chunk_c), in->rows) <= how->memory / 3;
+  return cols_fit && (!rows_fit || in->cols / 8 >= in->rows);
 }
 
 /* Everything about the dataset we need, on this rank; s->file and s->dset left open.  info
@@ -227,13 +228,13 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   H5Sget_simple_extent_dims(s->fspace, dims, NULL);
   info->rows = (int64_t)dims[0];
   info->cols = (int64_t)dims[1];
-  if (info->rows < 1 || info->cols < 1)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "dataset '%s' in '%s' is empty (%lld x %lld)", dataset, file,
-               (long long)info->rows, (long long)info->cols);
+  char what[4200];
+  snprintf(what, sizeof what, "dataset '%s' in '%s'", dataset, file);
+  /* before anything is sized by the shape: HDF5 takes extents up to 2^64 - 1 */
+  if (dims[0] > INT64_MAX || dims[1] > INT64_MAX) info->rows = info->cols = INT64_MAX;
+  PRSVD_TRY(prsvd_check_shape(info->rows, info->cols, 1, what));
   H5_TRY(type = H5Dget_type(s->dset), PRSVD_ERR_INPUT, "cannot read the type of '%s'", dataset);
-  if (!prsvd_h5_type_name(type, info->type, sizeof info->type))
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "dataset '%s' in '%s' has %s type: only integer and float matrices are supported",
-               dataset, file, info->type);
+  PRSVD_TRY(prsvd_h5_number_type(type, what, info->type, sizeof info->type));
   info->element_bytes = (int64_t)H5Tget_size(type);
   /* MATLAB v7.3 stores an m x n matrix as an n x m dataset (column-major): the rows streamed
    * are the MATLAB matrix's columns, so the source is A^T (info->transposed) */
@@ -276,9 +277,10 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
     /* a full row (column) of chunks stays cached: a panel boundary inside it costs no re-read */
     const int64_t per_line = s->by_columns ? (info->rows + info->chunk_rows - 1) / info->chunk_rows
                                            : (info->cols + info->chunk_cols - 1) / info->chunk_cols;
-    info->cache_bytes = per_line * info->chunk_rows * info->chunk_cols * info->element_bytes;
+    info->cache_bytes =
+        prsvd_size_mul(prsvd_size_mul(per_line, info->chunk_rows), prsvd_size_mul(info->chunk_cols, info->element_bytes));
     H5Dclose(s->dset);
-    H5_TRY(H5Pset_chunk_cache(dapl, (size_t)(per_line * 10 + 1), (size_t)info->cache_bytes, 1.0),
+    H5_TRY(H5Pset_chunk_cache(dapl, (size_t)prsvd_size_mul(per_line, 10) + 1, (size_t)info->cache_bytes, 1.0),
            PRSVD_ERR_INPUT, "cannot size the chunk cache of '%s'", dataset);
     H5_TRY(s->dset = H5Dopen2(s->file, dataset, dapl), PRSVD_ERR_INPUT,
            "cannot open dataset '%s' in '%s'", dataset, file);

@@ -48,8 +48,10 @@ void prsvd_h5_writer_mark_output(prsvd_h5_writer *w, int replace);
 int prsvd_h5_find_dataset(hid_t file, const char *fname, const char *path);
 /* A string attribute of obj (fixed or variable length), or "" if absent or not one string. */
 void prsvd_h5_string_attr(hid_t obj, const char *name, char *out, size_t len);
-/* "float64", "uint16", ...; 0 if the class is unsupported (then *what names it). */
-int prsvd_h5_type_name(hid_t type, char *out, size_t len);
+/* The name of a dataset's element type ("float64", "uint16", ...) into out, or
+ * PRSVD_ERR_INPUT naming `what` ("dataset '/A' in 'f.h5'") and the type unless it is an
+ * integer or float type that HDF5 converts to float64 and float32 (unconvertible in h5util.c). */
+int prsvd_h5_number_type(hid_t type, const char *what, char *out, size_t len);
 
 /* Kernel readahead of the row panels of a compressed dataset (io/h5readahead.c): fd -1 when
  * off (not filtered chunks, not the sec2 driver, or PRSVD_NO_READAHEAD=1). */

@@ -337,6 +337,10 @@ int prsvd_h5_matrix_create(prsvd_h5_writer *w, const char *name, int64_t rows, i
   hid_t space = -1, dcpl = -1, lcpl = -1;
   hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
   *out = NULL;
+  /* then no product of a block's sizes in the writes below can overflow */
+  if (prsvd_size_mul(prsvd_size_mul(rows, cols), 8) == PRSVD_SIZE_OVERFLOW)
+    PRSVD_FAIL(PRSVD_ERR_OUTPUT, "cannot create '%s': %lld x %lld values are more than the 2^63 - 1 bytes a file holds",
+               name, (long long)rows, (long long)cols);
   PRSVD_ALLOC(m, 1);
   m->w = w;
   m->rows = rows;

@@ -51,7 +51,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   const struct prsvd_svd_params *prm = &svd->params;
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
   int64_t L = prm->max_rank > 0 ? prm->max_rank : (mn < 256 ? mn : 256);
-  const int64_t b = prm->block > 0 ? prm->block : 10;
+  int64_t b = prm->block > 0 ? prm->block : 10;
   double *work = NULL, *x = NULL, *h_full = NULL, *r = NULL;
   double *bx = NULL, *qty = NULL, *qtq = NULL, *ri = NULL, *rr = NULL;
   double *sv = NULL, *ur = NULL, *wr = NULL, *ws = NULL, *mi = NULL;
@@ -69,6 +69,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
     PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be in (0, 1)", prm->tol);
   if (L > mn) L = mn;
   if (L < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank must be at least 1");
+  if (b > L) b = L; /* a block past the largest rank adds nothing: no scratch for it */
   int64_t panel_rows, m0, mr, n0, nr;
   PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
   prsvd_row_block(m, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &m0, &mr);

@@ -193,7 +193,7 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   const struct prsvd_svd_params *prm = &svd->params;
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
   int64_t L = prm->max_rank > 0 ? prm->max_rank : (mn < 256 ? mn : 256);
-  const int64_t b = prm->block > 0 ? prm->block : 10;
+  int64_t b = prm->block > 0 ? prm->block : 10;
   const int q = prm->power_iters;
   struct ei s;
   prsvd_dmat *g = NULL, *pending = NULL, *h = NULL, *w = NULL;
@@ -206,6 +206,7 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
     PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be in (0, 1)", prm->tol);
   if (L > mn) L = mn;
   if (L < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank must be at least 1");
+  if (b > L) b = L; /* a block past the largest rank adds nothing: no scratch for it */
   if (q < 0) PRSVD_ERR(PRSVD_ERR_USAGE, "power iterations %d must be >= 0", q);
   s.svd = svd, s.a = a, s.m = m, s.n = n;
   int64_t panel_rows;

@@ -199,9 +199,10 @@ static double max_abs_cols(const double *x, int64_t ldx, int64_t rows, int64_t c
   return mx;
 }
 
-/* Bytes of one row of the pass's dense panels (float32 or float64). */
+/* Bytes of one row of the pass's dense panels (float32 or float64); saturating, as every
+ * product of a shape is, though prsvd_check_shape already bounds a source's. */
 static int64_t row_bytes(const struct prsvd_pass *p) {
-  return prsvd_source_cols(p->a) * (p->single ? 4 : 8);
+  return prsvd_size_mul(prsvd_source_cols(p->a), p->single ? 4 : 8);
 }
 
 double prsvd_max_abs(const void *x, int single, int64_t count) {
@@ -1018,7 +1019,9 @@ int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, 
   }
   struct prsvd_source_layout lay;
   prsvd_source_get_layout(a, &lay);
-  const int64_t row_bytes = (single ? 4 : 8) * n;
+  /* a row too wide to count in bytes (saturated) holds no row of any budget */
+  if (n < 1) return 0;
+  const int64_t row_bytes = prsvd_size_mul(single ? 4 : 8, n);
   const int64_t budget = memory / row_bytes / (buffers + lay.scratch_panels);
   int64_t rows = budget;
   if (rows < 1 && memory >= row_bytes) rows = 1;

@@ -3,6 +3,7 @@
  * (the small SVD of the core, forming U and V distributed, deterministic signs, error
  * estimates).
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,10 +181,10 @@ static int plan_grid(const struct prsvd_svd_params *prm, const prsvd_source *a, 
   if (!pr && !pc) { /* automatic: the smallest pc whose column block's X fits in --memory */
     pc = 1;
     if (prm->method == PRSVD_METHOD_SUBSPACE && !prm->checkpoint && prsvd_source_has_blocks(a) &&
-        8 * n * x_cols > prm->memory)
+        prsvd_size_mul(8 * n, x_cols) > prm->memory)
       for (pc = 2; pc < nprocs; pc++)
         if (nprocs % pc == 0 && column_block(n, nprocs / pc, pc, pc - 1) > 0 &&
-            8 * column_block(n, nprocs / pc, pc, 0) * x_cols <= prm->memory)
+            prsvd_size_mul(8 * column_block(n, nprocs / pc, pc, 0), x_cols) <= prm->memory)
           break;
     if (pc > nprocs) pc = nprocs;
     pr = nprocs / pc;
@@ -207,10 +208,26 @@ static int plan_grid(const struct prsvd_svd_params *prm, const prsvd_source *a, 
   return PRSVD_OK;
 }
 
+/* Sizes no solve of a can run with, refused before anything is read or allocated: the
+ * distributed factors' rows are ScaLAPACK ints, and the single-pass sketch sizes set must
+ * meet their method's conditions (prsvd_onepass_sizes). */
+static int check_sizes(const struct prsvd_svd_params *prm, const prsvd_source *a) {
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
+  if (m > INT_MAX || n > INT_MAX)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' is %lld x %lld: U and V, distributed ScaLAPACK matrices, hold at most %d rows "
+              "(its int)", prsvd_source_name(a), (long long)m, (long long)n, INT_MAX);
+  if (prm->method == PRSVD_METHOD_ONEPASS) {
+    int64_t ks, s;
+    PRSVD_CHECK(prsvd_onepass_sizes(prm, m, n, &ks, &s));
+  }
+  return PRSVD_OK;
+}
+
 int prsvd_svd_plan(const struct prsvd_svd_params *prm, const prsvd_source *a, int nprocs,
                    struct prsvd_svd_plan *plan) {
   const int64_t m = prsvd_source_rows(a), nnz = prsvd_source_nnz(a);
   memset(plan, 0, sizeof *plan);
+  PRSVD_CHECK(check_sizes(prm, a));
   PRSVD_CHECK(plan_grid(prm, a, nprocs, plan));
   /* a process row streams the rows of its pc ranks' blocks, each rank x_rows columns */
   const int64_t max_rows = plan->grid_cols * ((m + nprocs - 1) / nprocs), width = plan->x_rows;
