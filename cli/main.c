@@ -70,6 +70,7 @@ int main(int argc, char **argv) {
   signal(SIGTERM, prsvd_cli_leave);
   for (int i = 1; i < argc; i++)
     if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18)) prsvd_cli_stop_on_signals();
+  prsvd_h5_before_mpi_init();
   /* serialized: with MPI-IO inputs the reader thread calls MPI while the main thread
    * computes (never both at once) */
   MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);

@@ -16,6 +16,9 @@
 
 #include "prsvd.h"
 
+/* Before MPI_Init (it sets the MPI's environment): MPI-IO set up for every path up to
+ * PATH_MAX. */
+void prsvd_h5_before_mpi_init(void);
 /* Silence HDF5's own error printing unless debug (then its stack is shown on failures). */
 void prsvd_h5_init(int debug);
 /* How dense inputs are read: POSIX reads by each rank (HDF5's sec2 driver), or MPI-IO
