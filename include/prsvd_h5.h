@@ -98,7 +98,8 @@ typedef struct prsvd_h5_matrix prsvd_h5_matrix;
 
 enum prsvd_h5_dtype { PRSVD_H5_FLOAT64 = 0, PRSVD_H5_FLOAT32 = 1 };
 
-/* Collective: create ".NAME.tmp.PID" beside path. */
+/* Collective: create ".NAME.tmp.PID" beside path (NAME cut short to fit NAME_MAX), PID being
+ * rank 0's; a path near PATH_MAX is reached through its directory's descriptor. */
 int prsvd_h5_writer_create(MPI_Comm comm, const char *path, int force, prsvd_h5_writer **w);
 /* Collective: a rows x cols dataset; chunk_rows = 0 means contiguous; gzip 0..9. */
 int prsvd_h5_matrix_create(prsvd_h5_writer *w, const char *name, int64_t rows, int64_t cols,

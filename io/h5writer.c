@@ -2,7 +2,9 @@
  * when complete: a failed or interrupted run never leaves a half-written file, and never
  * truncates the file it would replace. */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,7 +20,11 @@ struct prsvd_h5_writer {
   int rank;
   int output; /* a result for the user, not a checkpoint */
   hid_t file;
-  char path[4096], temp[4096];
+  char path[PATH_MAX];   /* the target as named (messages) */
+  /* how this rank reaches the temporary and the target: their paths, or the same names under
+   * /proc/self/fd/dir_fd when a path would reach PATH_MAX (reach_paths) */
+  char temp[PATH_MAX], target[PATH_MAX];
+  int dir_fd;
 };
 
 struct prsvd_h5_matrix {
@@ -30,13 +36,55 @@ struct prsvd_h5_matrix {
 };
 
 /* Read by a signal handler: written only before/after the file exists. */
-static char pending_temp[4096];
+static char pending_temp[PATH_MAX];
 
 const char *prsvd_h5_pending_temp(void) { return pending_temp[0] ? pending_temp : NULL; }
 /* The line a signal handler prints once an output is renamed into place (made here, since
  * the handler may not format). */
-static char committed_note[4200];
+static char committed_note[PATH_MAX + 64];
 const char *prsvd_h5_committed_note(void) { return committed_note[0] ? committed_note : NULL; }
+
+/* ".NAME.tmp.PID", NAME cut short so that the name fits NAME_MAX. */
+static void temp_name(const char *path, char *name, size_t size) {
+  char *copy = strdup(path), suffix[32];
+  const char *base = copy ? basename(copy) : "output";
+  int room;
+  snprintf(suffix, sizeof suffix, ".tmp.%ld", (long)getpid());
+  room = NAME_MAX - 1 - (int)strlen(suffix);
+  snprintf(name, size, ".%.*s%s", room, base, suffix);
+  free(copy);
+}
+
+/* How this rank reaches the temporary `name` beside w->path, and w->path itself: by their paths,
+ * or, where one would reach PATH_MAX (a directory path near the limit), as
+ * /proc/self/fd/N/NAME through the directory opened once (Linux), so that every path up to
+ * PATH_MAX works. */
+static int reach_paths(prsvd_h5_writer *w, const char *name) {
+  int status = PRSVD_OK;
+  char *c1 = strdup(w->path), *c2 = strdup(w->path);
+  if (!c1 || !c2) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory");
+  const char *dir = dirname(c1), *base = basename(c2);
+  if (snprintf(w->temp, sizeof w->temp, "%s/%s", dir, name) < (int)sizeof w->temp) {
+    snprintf(w->target, sizeof w->target, "%s", w->path);
+  } else {
+    w->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->dir_fd < 0)
+      PRSVD_FAIL(PRSVD_ERR_OUTPUT, "cannot open output directory '%s': %s", dir, strerror(errno));
+    snprintf(w->temp, sizeof w->temp, "/proc/self/fd/%d/%s", w->dir_fd, name);
+    snprintf(w->target, sizeof w->target, "/proc/self/fd/%d/%s", w->dir_fd, base);
+  }
+done:
+  free(c1);
+  free(c2);
+  return status;
+}
+
+/* Free a writer whose temporary is gone or renamed. */
+static void writer_free(prsvd_h5_writer *w) {
+  pending_temp[0] = '\0'; /* before the directory closes: it may name it */
+  if (w->dir_fd >= 0) close(w->dir_fd);
+  free(w);
+}
 
 static int check_output_local(const char *path, int force) {
   struct stat st;
@@ -77,20 +125,19 @@ int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
   hid_t fapl = -1;
+  char name[NAME_MAX + 1] = "";
   *out = NULL;
   PRSVD_ALLOC(w, 1);
   w->comm = comm;
   w->file = -1;
+  w->dir_fd = -1;
   MPI_Comm_rank(comm, &w->rank);
+  if (strlen(path) >= sizeof w->path) /* the same on every rank: no rank goes on alone */
+    PRSVD_FAIL(PRSVD_ERR_OUTPUT, "path too long (%zu bytes; PATH_MAX is %d): '%s'", strlen(path), PATH_MAX, path);
   snprintf(w->path, sizeof w->path, "%s", path);
-  if (w->rank == 0) {
-    char *c1 = strdup(path), *c2 = strdup(path);
-    if (c1 && c2)
-      snprintf(w->temp, sizeof w->temp, "%s/.%s.tmp.%ld", dirname(c1), basename(c2), (long)getpid());
-    free(c1);
-    free(c2);
-  }
-  MPI_Bcast(w->temp, sizeof w->temp, MPI_CHAR, 0, comm);
+  if (w->rank == 0) temp_name(path, name, sizeof name); /* rank 0's pid names it */
+  MPI_Bcast(name, sizeof name, MPI_CHAR, 0, comm);
+  PRSVD_TRY(prsvd_error_agree(comm, reach_paths(w, name))); /* every rank creates it, or none */
   memcpy(pending_temp, w->temp, sizeof pending_temp);
   H5_TRY(fapl = prsvd_h5_fapl(comm), PRSVD_ERR_OUTPUT, "cannot set up MPI-IO access");
   /* the 1.8 format stores large attributes (a planted spectrum) densely */
@@ -127,8 +174,7 @@ void prsvd_h5_writer_abort(prsvd_h5_writer **w) {
   writer_close(*w);
   MPI_Barrier((*w)->comm);
   if ((*w)->rank == 0 && (*w)->temp[0]) unlink((*w)->temp);
-  pending_temp[0] = '\0';
-  free(*w);
+  writer_free(*w);
   *w = NULL;
 }
 
@@ -144,7 +190,7 @@ int prsvd_h5_writer_commit(prsvd_h5_writer **wp) {
   int status = writer_close(w);
   status = prsvd_error_agree(w->comm, status);
   if (!status && w->rank == 0) {
-    if (rename(w->temp, w->path) != 0)
+    if (rename(w->temp, w->target) != 0)
       status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
                                "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
     else if (w->output) { /* from here on a signal must not say "no output written" */
@@ -160,7 +206,7 @@ int prsvd_h5_writer_commit(prsvd_h5_writer **wp) {
   if (w->output) snprintf(committed_note, sizeof committed_note, "prsvd: interrupted: '%s' was written in full\n", w->path);
   pending_temp[0] = '\0';
   test_sigterm_at_commit(w);
-  free(w);
+  writer_free(w);
   *wp = NULL;
   return PRSVD_OK;
 }
