@@ -124,11 +124,16 @@ int prsvd_h5_attr_doubles(prsvd_h5_writer *w, const char *obj, const char *name,
 int prsvd_h5_writer_commit(prsvd_h5_writer **w);
 /* Collective: close and remove the temporary. */
 void prsvd_h5_writer_abort(prsvd_h5_writer **w);
-/* The temporary being written, or NULL: for a signal handler to unlink (async-signal-safe
- * read of a static buffer). */
-const char *prsvd_h5_pending_temp(void);
-/* After an output was renamed into place: the line saying so for a signal handler, else NULL. */
-const char *prsvd_h5_committed_note(void);
+/* Not collective: for the handler of a terminating signal, on any thread; async-signal-safe,
+ * and the process must exit right after.  Removes this rank's temporary if it was not renamed into place, and
+ * none is created or renamed after it; waits for a rename under way on another thread to end.
+ * Returns the line (without a newline) saying that an output was renamed into place and so is
+ * complete ("prsvd: interrupted: 'OUT' was written in full"), or NULL when none was. */
+const char *prsvd_h5_leave(void);
+/* Not collective: for a SIGCONT handler (async-signal-safe).  A launcher's kill sequence may
+ * have begun, so the next output's rename into place waits until 2 s after it for a
+ * terminating signal that may follow. */
+void prsvd_h5_continued(void);
 
 /* Checkpoints of a solve (struct prsvd_checkpointer) in an HDF5 file, saved atomically.
  * The identity (input path, size, mtime, shape, type, and the options string) must match on

@@ -5,11 +5,15 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "h5util.h"
@@ -35,14 +39,139 @@ struct prsvd_h5_matrix {
   char name[256];
 };
 
-/* Read by a signal handler: written only before/after the file exists. */
+/* ---- What a terminating signal finds (prsvd_h5_leave) --------------------------------------
+ * A handler may run on any thread at any moment (a process-directed signal goes to another
+ * thread when the main thread has one pending already; SIGPIPE hits the thread that wrote), so
+ * the temporary is handed between the writer and a handler through one atomic state:
+ *   IDLE      no temporary to remove
+ *   PENDING   pending_temp may exist: a handler removes it, on every rank (whichever rank a
+ *             launcher's signal reaches first, the output is not renamed after it)
+ *   RENAMING  rank 0's renaming_thread is inside rename_into_place()
+ *   LEFT      a handler owns the exit: nothing is created or renamed any more
+ * One writer at a time: every command writes its outputs one after another. */
+enum { TEMP_IDLE, TEMP_PENDING, TEMP_RENAMING, TEMP_LEFT };
+static atomic_int temp_state, handler_waits;
+static atomic_llong continued_ns; /* CLOCK_MONOTONIC of the last SIGCONT, 0 if none */
+static pthread_t renaming_thread;
 static char pending_temp[PATH_MAX];
+/* The line a handler prints once an output is in place, and the one it will print if the
+ * rename under way succeeds (made here: a handler may not format). */
+static char committed_note[PATH_MAX + 64], renaming_note[PATH_MAX + 64];
 
-const char *prsvd_h5_pending_temp(void) { return pending_temp[0] ? pending_temp : NULL; }
-/* The line a signal handler prints once an output is renamed into place (made here, since
- * the handler may not format). */
-static char committed_note[PATH_MAX + 64];
-const char *prsvd_h5_committed_note(void) { return committed_note[0] ? committed_note : NULL; }
+static long long monotonic_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t); /* async-signal-safe */
+  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+void prsvd_h5_continued(void) { atomic_store(&continued_ns, monotonic_ns()); }
+
+const char *prsvd_h5_leave(void) {
+  /* first: a rename that ends from now on waits for this handler to end the run (seq_cst: it
+   * either sees this or stored its outcome before the state is read below) */
+  atomic_store(&handler_waits, 1);
+  for (;;) {
+    int state = atomic_load(&temp_state);
+    if (state == TEMP_LEFT) return NULL;
+    if (state == TEMP_RENAMING && pthread_equal(renaming_thread, pthread_self())) {
+      /* this handler interrupted the rename itself: whether rename() ran, the file system says */
+      struct stat st;
+      atomic_store(&temp_state, TEMP_LEFT);
+      if (lstat(pending_temp, &st) == 0) {
+        unlink(pending_temp);
+        return NULL;
+      }
+      return renaming_note[0] ? renaming_note : NULL;
+    }
+    if (state == TEMP_RENAMING) { /* another thread renames: its outcome decides */
+      poll(NULL, 0, 1);
+      continue;
+    }
+    if (atomic_compare_exchange_strong(&temp_state, &state, TEMP_LEFT)) {
+      if (state == TEMP_PENDING) {
+        unlink(pending_temp);
+        return NULL;
+      }
+      return committed_note[0] ? committed_note : NULL;
+    }
+  }
+}
+
+/* Not collective: this rank's temporary is `temp` from now on (a signal removes it); fails once a
+ * handler is taking the process down. */
+static int claim_temp(const char *temp) {
+  int idle = TEMP_IDLE;
+  if (atomic_load(&temp_state) == TEMP_IDLE) snprintf(pending_temp, sizeof pending_temp, "%s", temp);
+  if (!atomic_compare_exchange_strong(&temp_state, &idle, TEMP_PENDING))
+    PRSVD_ERR(idle == TEMP_LEFT ? PRSVD_ERR_OUTPUT : PRSVD_ERR_INTERNAL,
+              idle == TEMP_LEFT ? "interrupted by a signal before creating '%s'"
+                                : "a second output '%s' while another is being written", temp);
+  return PRSVD_OK;
+}
+
+/* The temporary is renamed or removed: a signal leaves its name alone. */
+static void release_temp(void) {
+  int pending = TEMP_PENDING;
+  atomic_compare_exchange_strong(&temp_state, &pending, TEMP_IDLE);
+}
+
+/* Tests (README, "Tests"): PRSVD_TEST_SIGTERM_AT_WRITE=POINT raises a signal on every rank at
+ * an exact point of an output's write instead of racing one: SIGTERM, or the signal number
+ * in PRSVD_TEST_SIGNAL. */
+static int test_point(const prsvd_h5_writer *w, const char *point) {
+  const char *at = getenv("PRSVD_TEST_SIGTERM_AT_WRITE");
+  return w->output && at && strcmp(at, point) == 0;
+}
+static void test_raise(void) {
+  const char *sig = getenv("PRSVD_TEST_SIGNAL");
+  raise(sig ? atoi(sig) : SIGTERM);
+}
+
+/* Open MPI 4.1's mpirun ends a job with SIGCONT, then SIGTERM a second later (sooner if a
+ * child changes state), then SIGKILL as soon as a rank has exited: a rank reaching its rename
+ * in that second would put an output in place after mpirun was told to stop.  So an output's
+ * rename waits until 2 s after a SIGCONT (a resumed job waits as long, once); a terminating
+ * signal in the meantime removes the temporary. */
+static void hold_after_continue(void) {
+  for (;;) {
+    long long since = monotonic_ns() - atomic_load(&continued_ns);
+    if (!atomic_load(&continued_ns) || since >= 2000000000LL) return;
+    poll(NULL, 0, (int)((2000000000LL - since) / 1000000) + 1);
+  }
+}
+
+/* Rank 0: the temporary becomes the target, unless a signal came first.  A signal before the
+ * rename (on any rank) removes the temporary and nothing is renamed; one after it says the
+ * output was written in full; one on another thread during it waits for its outcome
+ * (prsvd_h5_leave).  PRSVD_TEST_SIGTERM_AT_WRITE=rename and =renamed signal just before and
+ * just after rename(). */
+static int rename_into_place(prsvd_h5_writer *w) {
+  int pending = TEMP_PENDING, status = PRSVD_OK;
+  if (w->output)
+    snprintf(renaming_note, sizeof renaming_note, "prsvd: interrupted: '%s' was written in full", w->path);
+  else
+    renaming_note[0] = '\0';
+  if (w->output) hold_after_continue(); /* a checkpoint renamed then is merely state */
+  renaming_thread = pthread_self();
+  if (!atomic_compare_exchange_strong(&temp_state, &pending, TEMP_RENAMING))
+    PRSVD_ERR(PRSVD_ERR_OUTPUT, "interrupted by a signal: '%s' was not written", w->path);
+  if (test_point(w, "rename")) test_raise();
+  if (rename(w->temp, w->target) != 0) {
+    status = errno == ENOENT /* a signalled rank removed it */
+                 ? prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
+                                   "interrupted by a signal on another rank: '%s' was not written", w->path)
+                 : prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
+                                   "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
+    atomic_store(&temp_state, TEMP_PENDING);
+  } else {
+    if (test_point(w, "renamed")) test_raise();
+    memcpy(committed_note, renaming_note, sizeof committed_note);
+    atomic_store(&temp_state, TEMP_IDLE);
+  }
+  /* a handler on another thread waited for this outcome: the run ends there, not here */
+  while (atomic_load(&handler_waits)) pause();
+  return status;
+}
 
 /* ".NAME.tmp.PID", NAME cut short so that the name fits NAME_MAX. */
 static void temp_name(const char *path, char *name, size_t size) {
@@ -81,7 +210,7 @@ done:
 
 /* Free a writer whose temporary is gone or renamed. */
 static void writer_free(prsvd_h5_writer *w) {
-  pending_temp[0] = '\0'; /* before the directory closes: it may name it */
+  release_temp(); /* before the directory closes: pending_temp may name it */
   if (w->dir_fd >= 0) close(w->dir_fd);
   free(w);
 }
@@ -137,8 +266,9 @@ int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer
   snprintf(w->path, sizeof w->path, "%s", path);
   if (w->rank == 0) temp_name(path, name, sizeof name); /* rank 0's pid names it */
   MPI_Bcast(name, sizeof name, MPI_CHAR, 0, comm);
-  PRSVD_TRY(prsvd_error_agree(comm, reach_paths(w, name))); /* every rank creates it, or none */
-  memcpy(pending_temp, w->temp, sizeof pending_temp);
+  status = reach_paths(w, name);
+  if (!status) status = claim_temp(w->temp);
+  PRSVD_TRY(prsvd_error_agree(comm, status)); /* every rank creates it, or none */
   H5_TRY(fapl = prsvd_h5_fapl(comm), PRSVD_ERR_OUTPUT, "cannot set up MPI-IO access");
   /* the 1.8 format stores large attributes (a planted spectrum) densely */
   H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
@@ -178,34 +308,19 @@ void prsvd_h5_writer_abort(prsvd_h5_writer **w) {
   *w = NULL;
 }
 
-/* Tests (README, "Tests"): PRSVD_TEST_SIGTERM_AT_WRITE=commit raises SIGTERM on every rank
- * just after an output is renamed into place, before the run's last steps. */
-static void test_sigterm_at_commit(const prsvd_h5_writer *w) {
-  const char *at = getenv("PRSVD_TEST_SIGTERM_AT_WRITE");
-  if (w->output && at && strcmp(at, "commit") == 0) raise(SIGTERM);
-}
-
 int prsvd_h5_writer_commit(prsvd_h5_writer **wp) {
   prsvd_h5_writer *w = *wp;
   int status = writer_close(w);
   status = prsvd_error_agree(w->comm, status);
-  if (!status && w->rank == 0) {
-    if (rename(w->temp, w->target) != 0)
-      status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
-                               "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
-    else if (w->output) { /* from here on a signal must not say "no output written" */
-      snprintf(committed_note, sizeof committed_note, "prsvd: interrupted: '%s' was written in full\n", w->path);
-      pending_temp[0] = '\0';
-    }
-  }
+  if (!status && w->rank == 0) status = rename_into_place(w);
   status = prsvd_error_agree(w->comm, status);
   if (status) {
     prsvd_h5_writer_abort(wp);
     return status;
   }
-  if (w->output) snprintf(committed_note, sizeof committed_note, "prsvd: interrupted: '%s' was written in full\n", w->path);
-  pending_temp[0] = '\0';
-  test_sigterm_at_commit(w);
+  /* PRSVD_TEST_SIGTERM_AT_WRITE=commit: just after an output is in place, before the run's
+   * last steps */
+  if (test_point(w, "commit")) test_raise();
   writer_free(w);
   *wp = NULL;
   return PRSVD_OK;
@@ -252,13 +367,12 @@ done:
   return prsvd_error_agree(w->comm, status);
 }
 
-/* Tests interrupt an output's write at an exact point instead of racing a signal (README,
- * "Tests"): PRSVD_TEST_SIGTERM_AT_WRITE=N raises SIGTERM on every rank once the N-th
+/* Tests (test_point): PRSVD_TEST_SIGTERM_AT_WRITE=N signals every rank once the N-th
  * collective dataset write into an output's temporary is done. */
 static void test_sigterm_at_write(const prsvd_h5_writer *w) {
   static long writes;
   const char *at = getenv("PRSVD_TEST_SIGTERM_AT_WRITE");
-  if (w->output && at && atol(at) == ++writes) raise(SIGTERM);
+  if (w->output && at && atol(at) == ++writes) test_raise();
 }
 
 int prsvd_h5_matrix_write(prsvd_h5_matrix *m, int64_t row0, int64_t nrows, const double *rows) {
