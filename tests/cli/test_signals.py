@@ -250,16 +250,24 @@ def test_during_write():
 
 
 def test_to_mpirun_during_write():
-    """SIGINT, SIGTERM, SIGHUP and SIGUSR1 to mpirun while the ranks are inside the write
-    (stopped there by the test hook with SIGSTOP until mpirun's signal reaches them)."""
-    for name in ["INT", "TERM", "HUP", "USR1"]:
+    """SIGINT, SIGTERM, SIGHUP and SIGUSR1 to mpirun while the ranks are inside the write (held
+    there by the test hook with SIGSTOP): stopped until mpirun's signal reaches them, and
+    running again (the test continues them first), so that they reach their rename within the
+    second between mpirun's SIGCONT and its SIGTERM."""
+    for name, running in [("INT", False), ("TERM", False), ("HUP", False), ("USR1", False),
+                          ("INT", True), ("TERM", True), ("HUP", True)]:
         sig = getattr(signal, "SIG" + name)
-        out, what = path("mpirun.write.h5"), f"SIG{name} to mpirun during the write"
+        out = path("mpirun.write.h5")
+        what = f"SIG{name} to mpirun during the write, ranks {'running' if running else 'stopped'}"
         data = previous(out)
         p = start(["svd", SMALL, "-k", 5, "-o", out, "--quiet", "--force"], 2,
                   env={"PRSVD_TEST_SIGTERM_AT_WRITE": "1", "PRSVD_TEST_SIGNAL": str(int(signal.SIGSTOP))})
         pids = ranks_of(p, 2, until=stopped)
-        if pids:
+        if pids and running:
+            for pid in pids.values():
+                os.kill(pid, signal.SIGCONT)
+            p.send_signal(sig)
+        elif pids:
             p.send_signal(sig)
             deadline = time.time() + 30  # until the ranks have it (mpirun continues them itself)
             while time.time() < deadline and not all(has(pid, "ShdPnd", signal.SIGTERM if name != "USR1" else sig)
@@ -272,7 +280,7 @@ def test_to_mpirun_during_write():
                     pass
         rc, err = end(p, pids.values())
         code, said = (1, "TERM") if name != "USR1" else (128 + sig, name)
-        check(f"{what}: stopped in the write, then exit {code}, says no output was written",
+        check(f"{what}: exit {code}, says no output was written",
               bool(pids) and rc == code and message(said) in err, f"{pids} {rc} {err[-600:]}")
         check(f"{what}: the previous output byte for byte, no temporary", unchanged(out, data) and not temp_leftovers(),
               os.listdir(WORK))
