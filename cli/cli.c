@@ -26,24 +26,23 @@ static volatile sig_atomic_t passes_over; /* with --checkpoint: no panel boundar
  * but those a fault raises (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS: Open MPI
  * reports them with a backtrace) and SIGXFSZ (ignored: a write past the file-size limit fails,
  * and the writer cleans up), plus the real-time signals. */
-#define NAMED(s) {s, #s}
 static const struct {
   int sig;
   const char *name;
 } ending[] = {
-    NAMED(SIGHUP),  NAMED(SIGINT),  NAMED(SIGQUIT),   NAMED(SIGPIPE), NAMED(SIGALRM),
-    NAMED(SIGTERM), NAMED(SIGUSR1), NAMED(SIGUSR2),   NAMED(SIGXCPU), NAMED(SIGVTALRM),
-    NAMED(SIGPROF), NAMED(SIGPOLL),
+    {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},     {SIGPIPE, "SIGPIPE"},
+    {SIGALRM, "SIGALRM"},     {SIGTERM, "SIGTERM"}, {SIGUSR1, "SIGUSR1"},     {SIGUSR2, "SIGUSR2"},
+    {SIGXCPU, "SIGXCPU"},     {SIGPROF, "SIGPROF"}, {SIGVTALRM, "SIGVTALRM"}, {SIGPOLL, "SIGPOLL"},
 #ifdef SIGPWR
-    NAMED(SIGPWR),
+    {SIGPWR, "SIGPWR"},
 #endif
 #ifdef SIGSTKFLT
-    NAMED(SIGSTKFLT),
+    {SIGSTKFLT, "SIGSTKFLT"},
 #endif
 };
 #define N_ENDING (int)(sizeof ending / sizeof ending[0])
 static char signal_name[NSIG][16];
-static sigset_t caught; /* the signals prsvd_cli_leave handles */
+static sigset_t caught;          /* the signals prsvd_cli_leave handles */
 static atomic_int holding, held; /* inside MPI_Init: the signal held back (prsvd_cli_mpi_init) */
 
 void prsvd_cli_leave(int sig) {
@@ -55,7 +54,8 @@ void prsvd_cli_leave(int sig) {
   pthread_sigmask(SIG_BLOCK, &caught, NULL);
   if (atomic_exchange(&leaving, 1)) /* another thread is leaving: its _exit ends this one too */
     for (;;) pause();
-  const char *done = prsvd_h5_leave(), *what = done ? done : "prsvd: interrupted: no output written";
+  const char *done = prsvd_h5_leave(),
+             *what = done ? done : "prsvd: interrupted: no output written";
   if (!prsvd_cli_finishing && !prsvd_cli_silent_leave) {
     const char *name = sig > 0 && sig < NSIG && signal_name[sig][0] ? signal_name[sig] : "a signal";
     size_t n = strlen(what), m = strlen(name);
@@ -121,7 +121,8 @@ void prsvd_cli_stop_on_signals(void) {
 /* The rank the launcher gave this process, for a signal before MPI_Init: Open MPI's mpirun,
  * PMIx (srun --mpi=pmix), PMI (MPICH, srun --mpi=pmi2), SLURM; -1 if none says. */
 static int launcher_rank(void) {
-  static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "SLURM_PROCID"};
+  static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                     "SLURM_PROCID"};
   for (int i = 0; i < (int)(sizeof vars / sizeof vars[0]); i++) {
     const char *v = getenv(vars[i]);
     if (v && *v) return atoi(v);
@@ -149,7 +150,8 @@ void prsvd_cli_catch_signals(int argc, char **argv) {
      * SIGQUIT): it ends nothing, so it leaves nothing behind.  One with a handler already (a
      * profiler's SIGPROF) stays its. */
     for (int s = 1; s < NSIG; s++)
-      owned[s] = sigismember(&caught, s) == 1 && sigaction(s, NULL, &now) == 0 && now.sa_handler == SIG_DFL;
+      owned[s] = sigismember(&caught, s) == 1 && sigaction(s, NULL, &now) == 0 &&
+                 now.sa_handler == SIG_DFL;
     for (int s = 1; s < NSIG; s++)
       if (!owned[s]) sigdelset(&caught, s);
   }
@@ -157,7 +159,8 @@ void prsvd_cli_catch_signals(int argc, char **argv) {
    * they are let through (one may be pending).  Later calls (after MPI_Init) take back the
    * others that an MPI reset to the default, not one whose handler it installed for itself. */
   for (int i = 1; i < argc; i++)
-    if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18)) stop = 1;
+    if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18))
+      stop = 1;
   for (int s = 1; s < NSIG; s++)
     if (stop && (s == SIGUSR1 || s == SIGTERM))
       catch_signal(s, on_stop);

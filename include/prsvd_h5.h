@@ -125,10 +125,10 @@ int prsvd_h5_writer_commit(prsvd_h5_writer **w);
 /* Collective: close and remove the temporary. */
 void prsvd_h5_writer_abort(prsvd_h5_writer **w);
 /* Not collective: for the handler of a terminating signal, on any thread; async-signal-safe,
- * and the process must exit right after.  Removes this rank's temporary if it was not renamed into place, and
- * none is created or renamed after it; waits for a rename under way on another thread to end.
- * Returns the line (without a newline) saying that an output was renamed into place and so is
- * complete ("prsvd: interrupted: 'OUT' was written in full"), or NULL when none was. */
+ * and the process must exit right after.  Removes this rank's temporary unless it was renamed
+ * into place, after which none is created or renamed; waits for a rename under way on another
+ * thread to end.  Returns the line (without a newline) saying that an output was renamed into
+ * place and so is complete ("prsvd: interrupted: 'OUT' was written in full"), or NULL. */
 const char *prsvd_h5_leave(void);
 /* Not collective: for a SIGCONT handler (async-signal-safe).  A launcher's kill sequence may
  * have begun, so the next output's rename into place waits until 2 s after it for a

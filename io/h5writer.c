@@ -24,7 +24,7 @@ struct prsvd_h5_writer {
   int rank;
   int output; /* a result for the user, not a checkpoint */
   hid_t file;
-  char path[PATH_MAX];   /* the target as named (messages) */
+  char path[PATH_MAX]; /* the target as named (messages) */
   /* how this rank reaches the temporary and the target: their paths, or the same names under
    * /proc/self/fd/dir_fd when a path would reach PATH_MAX (reach_paths) */
   char temp[PATH_MAX], target[PATH_MAX];
@@ -64,7 +64,9 @@ static long long monotonic_ns(void) {
   return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
 }
 
-void prsvd_h5_continued(void) { atomic_store(&continued_ns, monotonic_ns()); }
+void prsvd_h5_continued(void) {
+  atomic_store(&continued_ns, monotonic_ns());
+}
 
 const char *prsvd_h5_leave(void) {
   /* first: a rename that ends from now on waits for this handler to end the run (seq_cst: it
@@ -101,11 +103,13 @@ const char *prsvd_h5_leave(void) {
  * handler is taking the process down. */
 static int claim_temp(const char *temp) {
   int idle = TEMP_IDLE;
-  if (atomic_load(&temp_state) == TEMP_IDLE) snprintf(pending_temp, sizeof pending_temp, "%s", temp);
+  if (atomic_load(&temp_state) == TEMP_IDLE)
+    snprintf(pending_temp, sizeof pending_temp, "%s", temp);
   if (!atomic_compare_exchange_strong(&temp_state, &idle, TEMP_PENDING))
     PRSVD_ERR(idle == TEMP_LEFT ? PRSVD_ERR_OUTPUT : PRSVD_ERR_INTERNAL,
               idle == TEMP_LEFT ? "interrupted by a signal before creating '%s'"
-                                : "a second output '%s' while another is being written", temp);
+                                : "a second output '%s' while another is being written",
+              temp);
   return PRSVD_OK;
 }
 
@@ -148,7 +152,8 @@ static void hold_after_continue(void) {
 static int rename_into_place(prsvd_h5_writer *w) {
   int pending = TEMP_PENDING, status = PRSVD_OK;
   if (w->output)
-    snprintf(renaming_note, sizeof renaming_note, "prsvd: interrupted: '%s' was written in full", w->path);
+    snprintf(renaming_note, sizeof renaming_note, "prsvd: interrupted: '%s' was written in full",
+             w->path);
   else
     renaming_note[0] = '\0';
   if (w->output) hold_after_continue(); /* a checkpoint renamed then is merely state */
@@ -157,11 +162,13 @@ static int rename_into_place(prsvd_h5_writer *w) {
     PRSVD_ERR(PRSVD_ERR_OUTPUT, "interrupted by a signal: '%s' was not written", w->path);
   if (test_point(w, "rename")) test_raise();
   if (rename(w->temp, w->target) != 0) {
-    status = errno == ENOENT /* a signalled rank removed it */
-                 ? prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
-                                   "interrupted by a signal on another rank: '%s' was not written", w->path)
-                 : prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
-                                   "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
+    status =
+        errno == ENOENT /* a signalled rank removed it */
+            ? prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
+                              "interrupted by a signal on another rank: '%s' was not written",
+                              w->path)
+            : prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__,
+                              "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
     atomic_store(&temp_state, TEMP_PENDING);
   } else {
     if (test_point(w, "renamed")) test_raise();
@@ -262,7 +269,8 @@ int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer
   w->dir_fd = -1;
   MPI_Comm_rank(comm, &w->rank);
   if (strlen(path) >= sizeof w->path) /* the same on every rank: no rank goes on alone */
-    PRSVD_FAIL(PRSVD_ERR_OUTPUT, "path too long (%zu bytes; PATH_MAX is %d): '%s'", strlen(path), PATH_MAX, path);
+    PRSVD_FAIL(PRSVD_ERR_OUTPUT, "path too long (%zu bytes; PATH_MAX is %d): '%s'", strlen(path),
+               PATH_MAX, path);
   snprintf(w->path, sizeof w->path, "%s", path);
   if (w->rank == 0) temp_name(path, name, sizeof name); /* rank 0's pid names it */
   MPI_Bcast(name, sizeof name, MPI_CHAR, 0, comm);

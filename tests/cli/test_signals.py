@@ -75,6 +75,15 @@ def is_prsvd(pid):
         return False
 
 
+def children(pid):
+    """The pids of pid's children (from /proc/PID/task/PID/children where the kernel has it)."""
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return f.read().split()
+    except OSError:
+        return [d for d in os.listdir("/proc") if d.isdigit() and status(d).get("PPid") == str(pid)]
+
+
 def ranks_of(p, ranks, until=None, timeout=60):
     """{rank: pid} of the running prsvd processes of job p (p itself for 1 rank), once each
     satisfies until(pid) (default: it is the program); {} if that did not happen in time."""
@@ -85,8 +94,8 @@ def ranks_of(p, ranks, until=None, timeout=60):
             found = {0: p.pid} if is_prsvd(p.pid) else {}
         else:
             found = {}
-            for d in os.listdir("/proc"):
-                if d.isdigit() and status(d).get("PPid") == str(p.pid) and is_prsvd(int(d)):
+            for d in children(p.pid):
+                if is_prsvd(int(d)):
                     try:
                         with open(f"/proc/{d}/environ", "rb") as f:
                             env = dict(kv.split(b"=", 1) for kv in f.read().split(b"\0") if b"=" in kv)
