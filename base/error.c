@@ -1,12 +1,13 @@
 /* The per-process error stack behind error.h. */
 #include "error.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_FRAMES 16
-#define MSG_LEN 12288 /* room for two paths of PATH_MAX and the words around them */
+#define MSG_LEN (2 * PATH_MAX + 1024) /* two paths up to PATH_MAX and the words around them */
 
 static struct {
   int code;

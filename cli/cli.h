@@ -41,11 +41,22 @@ int prsvd_eig_method(const char *name, enum prsvd_svd_method *method);
 extern volatile int prsvd_cli_stop;
 void prsvd_cli_stop_on_signals(void);
 
-/* The handler of SIGINT and SIGTERM (and of SIGUSR1 without --checkpoint), async-signal-safe:
- * removes the temporary output, says so unless prsvd_cli_finishing (the run is over and
- * mpirun may be ending the job), and exits 128 + sig.  Nothing but a complete, renamed file
- * is ever left behind; a checkpoint is left as it was. */
+/* The first thing main does, and again after MPI_Init: every signal whose default action
+ * would end the process (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM, SIGXCPU, SIGPIPE, SIGUSR1
+ * and SIGUSR2 among them) leaves through prsvd_cli_leave, but one ignored at start; with
+ * --checkpoint in argv, SIGUSR1 and SIGTERM stop instead (prsvd_cli_stop_on_signals). */
+void prsvd_cli_catch_signals(int argc, char **argv);
+/* The handler of those signals, async-signal-safe, on any thread: removes the temporary output
+ * unless it was renamed into place (prsvd_h5_leave), says which on stderr with the signal's
+ * name unless prsvd_cli_finishing (the run is over and mpirun may be ending the job), and exits
+ * 128 + sig.  Nothing but a complete, renamed file is ever left behind; a checkpoint is left
+ * as it was. */
 void prsvd_cli_leave(int sig);
+/* MPI_Init_thread with those signals held back: a rank that leaves inside MPI_Init (during its
+ * PMIx handshake) can deadlock Open MPI 4.1's mpirun in its own finalize, so a signal that
+ * comes then takes effect as soon as MPI_Init returns; a second one does not wait (an
+ * MPI_Init that hangs can still be interrupted). */
+int prsvd_cli_mpi_init(int *argc, char ***argv, int required, int *provided);
 extern volatile sig_atomic_t prsvd_cli_finishing;
 /* Set on every rank but 0: the rank that speaks for the run says what a signal left. */
 extern volatile sig_atomic_t prsvd_cli_silent_leave;

@@ -29,6 +29,14 @@ const char *prsvd_h5_version(void) {
   return buf;
 }
 
+void prsvd_h5_before_mpi_init(void) {
+  /* Open MPI 4.1's OMPIO queries its shared-file-pointer components at every MPI_File_open,
+   * and lockedfile's query overflows a fixed buffer for a path of 238 bytes or more ("buffer
+   * overflow detected", SIGABRT).  prsvd uses no shared file pointer: leave that component out
+   * unless the user chose the components.  Other MPIs ignore the variable. */
+  setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
+}
+
 static MPI_Info hints = MPI_INFO_NULL;
 
 int prsvd_h5_set_mpiio_hints(int n_hints, const char *const *list) {
