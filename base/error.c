@@ -1,12 +1,13 @@
 /* The per-process error stack behind error.h. */
 #include "error.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_FRAMES 16
-#define MSG_LEN 12288 /* room for two paths of PATH_MAX and the words around them */
+#define MSG_LEN (2 * PATH_MAX + 1024) /* two paths up to PATH_MAX and the words around them */
 
 static struct {
   int code;
@@ -107,6 +108,26 @@ int prsvd_mpi_check(int mpi_code, const char *file, int line, const char *func, 
 
 void *prsvd_malloc(size_t bytes) { return malloc(bytes ? bytes : 1); }
 void *prsvd_calloc(size_t count, size_t size) { return calloc(count ? count : 1, size ? size : 1); }
+
+int prsvd_alloc_error(const char *file, int line, const char *func, int64_t count, size_t size) {
+  const int64_t bytes = prsvd_size_mul(count, (int64_t)size);
+  if (count < 0)
+    return prsvd_error_set(PRSVD_ERR_INTERNAL, file, line, func,
+                           "internal error: allocation of a negative count %lld of %zu-byte elements",
+                           (long long)count, size);
+  if (bytes == PRSVD_SIZE_OVERFLOW)
+    return prsvd_error_set(PRSVD_ERR_NOMEM, file, line, func,
+                           "out of memory: %lld elements of %zu bytes exceed the 2^63 - 1 bytes a size holds",
+                           (long long)count, size);
+  return prsvd_error_set(PRSVD_ERR_NOMEM, file, line, func, "out of memory allocating %lld bytes",
+                         (long long)bytes);
+}
+
+int64_t prsvd_size_mul(int64_t a, int64_t b) {
+  int64_t product;
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &product)) return PRSVD_SIZE_OVERFLOW;
+  return product;
+}
 
 int prsvd_to_int(int64_t v, const char *what, int *out) {
   if (v < 0 || v > 2147483647)

@@ -81,17 +81,32 @@ int prsvd_mpi_check(int mpi_code, const char *file, int line, const char *func, 
 #define PRSVD_ASSERT(cond) ((void)0)
 #endif
 
-/* Allocation that records PRSVD_ERR_NOMEM with the size asked for. */
+/* Allocation that records PRSVD_ERR_NOMEM with the size asked for.  A negative count (a
+ * size computed wrongly) allocates nothing and is reported as such, not cast to a huge
+ * size_t whose byte count wraps ("out of memory allocating 0 bytes"). */
 void *prsvd_malloc(size_t bytes);
 void *prsvd_calloc(size_t count, size_t size);
-#define PRSVD_ALLOC(ptr, count)                                                          \
-  do {                                                                                   \
-    (ptr) = prsvd_calloc((size_t)(count), sizeof(*(ptr)));                               \
-    if (!(ptr)) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory allocating %zu bytes",        \
-                           (size_t)(count) * sizeof(*(ptr)));                            \
+int prsvd_alloc_error(const char *file, int line, const char *func, int64_t count, size_t size);
+#define PRSVD_ALLOC(ptr, count)                                                             \
+  do {                                                                                      \
+    const int64_t prsvd_count_ = (int64_t)(count);                                          \
+    (ptr) = prsvd_count_ >= 0 ? prsvd_calloc((size_t)prsvd_count_, sizeof(*(ptr))) : NULL;  \
+    if (!(ptr)) {                                                                           \
+      status = prsvd_alloc_error(__FILE__, __LINE__, __func__, prsvd_count_, sizeof(*(ptr))); \
+      goto done;                                                                            \
+    }                                                                                       \
   } while (0)
 
 /* Narrow a 64-bit size to the int BLAS/BLACS take, or fail naming it. */
 int prsvd_to_int(int64_t v, const char *what, int *out);
+
+/* The product a b of two sizes (counts or bytes, both >= 0), or PRSVD_SIZE_OVERFLOW
+ * (INT64_MAX) if it exceeds INT64_MAX or a factor is negative.  Every product of sizes that
+ * come from a file or an option goes through here: a wrapped product is undefined behaviour
+ * and, in practice, a small or negative size that passes budget checks and allocates too
+ * little; a saturated one fails every budget comparison and every allocation, and the caller
+ * that can name the culprit tests for PRSVD_SIZE_OVERFLOW. */
+#define PRSVD_SIZE_OVERFLOW INT64_MAX
+int64_t prsvd_size_mul(int64_t a, int64_t b);
 
 #endif

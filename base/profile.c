@@ -5,7 +5,8 @@
 #include <time.h>
 
 static const char *const names[PRSVD_N_EVENTS] = {
-    "read", "sketch", "reduce", "orthonormalize", "small svd", "estimate", "write", "generate", "checkpoint"};
+    "read", "sketch", "reduce", "orthonormalize", "small svd", "estimate", "write", "generate", "checkpoint",
+    "resume"};
 
 static struct {
   double start, time, bytes, flops;

@@ -20,6 +20,7 @@ enum prsvd_event {
   PRSVD_EV_WRITE,      /* output */
   PRSVD_EV_GENERATE,   /* prsvd gen: computing entries */
   PRSVD_EV_CHECKPOINT, /* saving the state of a solve (--checkpoint) */
+  PRSVD_EV_RESUME,     /* loading and verifying a saved state (--checkpoint, when it resumes) */
   PRSVD_N_EVENTS
 };
 

@@ -2,9 +2,15 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "cli.h"
 
+#include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,16 +23,65 @@ volatile sig_atomic_t prsvd_cli_finishing;
 volatile sig_atomic_t prsvd_cli_silent_leave;
 static volatile sig_atomic_t passes_over; /* with --checkpoint: no panel boundary is left */
 
+/* The signals whose default action ends the process, by name (a handler may not format): all
+ * but those a fault raises (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS: Open MPI
+ * reports them with a backtrace) and SIGXFSZ (ignored: a write past the file-size limit fails,
+ * and the writer cleans up), plus the real-time signals. */
+static const struct {
+  int sig;
+  const char *name;
+} ending[] = {
+    {SIGHUP, "SIGHUP"},       {SIGINT, "SIGINT"},   {SIGQUIT, "SIGQUIT"},     {SIGPIPE, "SIGPIPE"},
+    {SIGALRM, "SIGALRM"},     {SIGTERM, "SIGTERM"}, {SIGUSR1, "SIGUSR1"},     {SIGUSR2, "SIGUSR2"},
+    {SIGXCPU, "SIGXCPU"},     {SIGPROF, "SIGPROF"}, {SIGVTALRM, "SIGVTALRM"}, {SIGPOLL, "SIGPOLL"},
+#ifdef SIGPWR
+    {SIGPWR, "SIGPWR"},
+#endif
+#ifdef SIGSTKFLT
+    {SIGSTKFLT, "SIGSTKFLT"},
+#endif
+};
+#define N_ENDING (int)(sizeof ending / sizeof ending[0])
+static char signal_name[NSIG][16];
+static sigset_t caught;          /* the signals prsvd_cli_leave handles */
+static atomic_int holding, held; /* inside MPI_Init: the signal held back (prsvd_cli_mpi_init) */
+
 void prsvd_cli_leave(int sig) {
-  const char *tmp = prsvd_h5_pending_temp();
-  if (tmp) unlink(tmp);
+  static atomic_int leaving;
+  static char line[PATH_MAX + 128];
+  int none = 0;
+  if (atomic_load(&holding) && atomic_compare_exchange_strong(&held, &none, sig)) return;
+  /* called directly too (prsvd_cli_solve): no other signal enters it on this thread */
+  pthread_sigmask(SIG_BLOCK, &caught, NULL);
+  if (atomic_exchange(&leaving, 1)) /* another thread is leaving: its _exit ends this one too */
+    for (;;) pause();
+  const char *done = prsvd_h5_leave(),
+             *what = done ? done : "prsvd: interrupted: no output written";
   if (!prsvd_cli_finishing && !prsvd_cli_silent_leave) {
-    static const char msg[] = "prsvd: interrupted: no output written\n";
-    const char *done = tmp ? NULL : prsvd_h5_committed_note();
-    ssize_t rc = done ? write(2, done, strlen(done)) : write(2, msg, sizeof msg - 1);
+    const char *name = sig > 0 && sig < NSIG && signal_name[sig][0] ? signal_name[sig] : "a signal";
+    size_t n = strlen(what), m = strlen(name);
+    if (n + m + 4 > sizeof line) n = sizeof line - m - 4;
+    memcpy(line, what, n);
+    memcpy(line + n, " (", 2);
+    memcpy(line + n + 2, name, m);
+    memcpy(line + n + 2 + m, ")\n", 2);
+    ssize_t rc = write(2, line, n + m + 4);
     (void)rc;
+  } else if (prsvd_cli_silent_leave && !prsvd_cli_finishing) {
+    /* mpirun kills every rank as soon as one has exited: rank 0, which says what was left,
+     * goes first (the temporary is already gone) */
+    poll(NULL, 0, 300);
   }
   _exit(128 + sig);
+}
+
+int prsvd_cli_mpi_init(int *argc, char ***argv, int required, int *provided) {
+  atomic_store(&holding, 1);
+  int rc = MPI_Init_thread(argc, argv, required, provided);
+  atomic_store(&holding, 0);
+  int sig = atomic_exchange(&held, 0);
+  if (sig) prsvd_cli_leave(sig);
+  return rc;
 }
 
 /* With --checkpoint, SIGUSR1 and SIGTERM save at the next panel boundary. Once the passes are
@@ -37,15 +92,84 @@ static void on_stop(int sig) {
   if (sig == SIGTERM && passes_over) prsvd_cli_leave(sig);
 }
 
+/* Handle sig with fn, no other ending signal entering the handler on its thread, and let it
+ * arrive: a launcher may hand down a mask that blocks it (it would never come, or come now if
+ * it is pending from before). */
+static void catch_signal(int sig, void (*fn)(int)) {
+  struct sigaction sa;
+  sigset_t one;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = fn;
+  sa.sa_mask = caught;
+  sa.sa_flags = SA_RESTART; /* the handlers that return (stop, continue) must not fail reads */
+  sigaction(sig, &sa, NULL);
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+}
+
+/* SIGCONT begins the kill sequence of Open MPI's mpirun (prsvd_h5_continued). */
+static void on_continue(int sig) {
+  (void)sig;
+  prsvd_h5_continued();
+}
+
 void prsvd_cli_stop_on_signals(void) {
-  sigset_t set;
-  signal(SIGUSR1, on_stop);
-  signal(SIGTERM, on_stop);
-  /* a launcher may hand down a mask that blocks them (then they would never arrive) */
-  sigemptyset(&set);
-  sigaddset(&set, SIGUSR1);
-  sigaddset(&set, SIGTERM);
-  sigprocmask(SIG_UNBLOCK, &set, NULL);
+  catch_signal(SIGUSR1, on_stop);
+  catch_signal(SIGTERM, on_stop);
+}
+
+/* The rank the launcher gave this process, for a signal before MPI_Init: Open MPI's mpirun,
+ * PMIx (srun --mpi=pmix), PMI (MPICH, srun --mpi=pmi2), SLURM; -1 if none says. */
+static int launcher_rank(void) {
+  static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
+                                     "SLURM_PROCID"};
+  for (int i = 0; i < (int)(sizeof vars / sizeof vars[0]); i++) {
+    const char *v = getenv(vars[i]);
+    if (v && *v) return atoi(v);
+  }
+  return -1;
+}
+
+void prsvd_cli_catch_signals(int argc, char **argv) {
+  static int first = 1, owned[NSIG];
+  int stop = 0;
+  struct sigaction now;
+  if (first) { /* which signals are ours: those that would end the process as it starts */
+    int rank = launcher_rank();
+    prsvd_cli_silent_leave = rank > 0;
+    sigemptyset(&caught);
+    for (int i = 0; i < N_ENDING; i++) {
+      snprintf(signal_name[ending[i].sig], sizeof signal_name[0], "%s", ending[i].name);
+      sigaddset(&caught, ending[i].sig);
+    }
+    for (int s = SIGRTMIN; s <= SIGRTMAX; s++) {
+      snprintf(signal_name[s], sizeof signal_name[0], "SIGRTMIN+%d", s - SIGRTMIN);
+      sigaddset(&caught, s);
+    }
+    /* A signal ignored at start stays ignored (nohup; a shell's `cmd &` ignores SIGINT and
+     * SIGQUIT): it ends nothing, so it leaves nothing behind.  One with a handler already (a
+     * profiler's SIGPROF) stays its. */
+    for (int s = 1; s < NSIG; s++)
+      owned[s] = sigismember(&caught, s) == 1 && sigaction(s, NULL, &now) == 0 &&
+                 now.sa_handler == SIG_DFL;
+    for (int s = 1; s < NSIG; s++)
+      if (!owned[s]) sigdelset(&caught, s);
+  }
+  /* With a checkpoint, the stop signals save and exit 99: their handler is in place before
+   * they are let through (one may be pending).  Later calls (after MPI_Init) take back the
+   * others that an MPI reset to the default, not one whose handler it installed for itself. */
+  for (int i = 1; i < argc; i++)
+    if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18))
+      stop = 1;
+  for (int s = 1; s < NSIG; s++)
+    if (stop && (s == SIGUSR1 || s == SIGTERM))
+      catch_signal(s, on_stop);
+    else if (owned[s] && (first || (sigaction(s, NULL, &now) == 0 && now.sa_handler == SIG_DFL)))
+      catch_signal(s, prsvd_cli_leave);
+  catch_signal(SIGCONT, on_continue);
+  signal(SIGXFSZ, SIG_IGN); /* a file-size limit: let the write fail and clean up */
+  first = 0;
 }
 
 int prsvd_cli_check_files(const struct prsvd_cli *cli, const char *input, const char *output, int force,
@@ -60,6 +184,10 @@ int prsvd_cli_check_files(const struct prsvd_cli *cli, const char *input, const 
 int prsvd_cli_checkpointer(const struct prsvd_cli *cli, const struct prsvd_h5_checkpoint_spec *spec,
                            struct prsvd_checkpointer *cp) {
   PRSVD_CHECK(prsvd_h5_checkpointer(cli->comm, spec, cp));
+  /* tests stop a pass at an exact panel step (tests/README.md, "Test-only switches"): read
+   * here, by the program, so the library reads no test switch */
+  const char *at = getenv("PRSVD_TEST_STOP_AT_STEP");
+  if (at) cp->stop_at_step = atol(at);
   prsvd_cli_stop_on_signals();
   return PRSVD_OK;
 }
@@ -98,6 +226,13 @@ void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...) {
   vfprintf(stderr, fmt, ap);
   va_end(ap);
   fputc('\n', stderr);
+}
+
+void prsvd_cli_warn_missing_sources(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in) {
+  if (in->missing_sources)
+    prsvd_cli_warn(cli, "'%s': %lld of its %lld virtual sources are missing and read as the fill value "
+                   "(--allow-missing-sources); the first: %s", spec, (long long)in->missing_sources,
+                   (long long)in->virtual_sources, in->first_missing);
 }
 
 int prsvd_cli_cpus(const struct prsvd_cli *cli, int *spare) {
@@ -201,19 +336,10 @@ int prsvd_cli_sketch(const char *onepass, const char *sketch, struct prsvd_svd_p
 }
 
 int prsvd_cli_grid(const char *text, struct prsvd_svd_params *prm) {
-  char tail;
+  int64_t pr, pc;
   if (!strcmp(text, "auto")) return PRSVD_OK;
-  if (sscanf(text, "%dx%d%c", &prm->grid_rows, &prm->grid_cols, &tail) != 2 || prm->grid_rows < 1 ||
-      prm->grid_cols < 1)
-    PRSVD_ERR(PRSVD_ERR_USAGE, "bad --grid '%s': expected PRxPC (e.g. 2x2) or auto", text);
-  return PRSVD_OK;
-}
-
-int prsvd_cli_eig_method(const char *name, struct prsvd_svd_params *prm) {
-  static const char *const names[] = {"nystrom", "revd"};
-  int i;
-  PRSVD_CHECK(prsvd_parse_choice(name, "--method", names, 2, &i));
-  prm->method = i ? PRSVD_METHOD_REVD : PRSVD_METHOD_NYSTROM;
+  PRSVD_CHECK(prsvd_parse_pair(text, "--grid", "PRxPC (e.g. 2x2) or auto", INT_MAX, &pr, &pc));
+  prm->grid_rows = (int)pr, prm->grid_cols = (int)pc;
   return PRSVD_OK;
 }
 
@@ -222,6 +348,7 @@ int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct
   static const char *const reads[] = {"posix", "independent", "collective", "posix-copy"};
   static const char *const dirs[] = {"auto", "rows", "columns"};
   int r, d;
+  memset(how, 0, sizeof *how); /* the fields a command does not set are off */
   PRSVD_CHECK(prsvd_parse_choice(read, "--read", reads, 4, &r));
   PRSVD_CHECK(prsvd_parse_choice(panels, "--panels", dirs, 3, &d));
   how->copy = r == 3;
@@ -263,6 +390,8 @@ json_object *prsvd_profile_passes_json(const struct prsvd_profile_passes *passes
   }
   return a;
 }
+
+json_object *prsvd_json_double(double x) { return isfinite(x) ? json_object_new_double(x) : NULL; }
 
 void prsvd_cli_print_json(const struct prsvd_cli *cli, json_object *obj) {
   if (cli->rank == 0)

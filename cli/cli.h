@@ -34,16 +34,30 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_kfac(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_pca(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_import(struct prsvd_cli *cli, int argc, char **argv);
+/* 1 if name is an eig method (its enum in *method, if not NULL): what eig writes as an output's
+ * 'method' attribute, and how verify tells an eig result from an svd one. */
+int prsvd_eig_method(const char *name, enum prsvd_svd_method *method);
 
 /* Set by SIGUSR1/SIGTERM after prsvd_cli_stop_on_signals(): save a checkpoint and stop. */
 extern volatile int prsvd_cli_stop;
 void prsvd_cli_stop_on_signals(void);
 
-/* The handler of SIGINT and SIGTERM (and of SIGUSR1 without --checkpoint), async-signal-safe:
- * removes the temporary output, says so unless prsvd_cli_finishing (the run is over and
- * mpirun may be ending the job), and exits 128 + sig.  Nothing but a complete, renamed file
- * is ever left behind; a checkpoint is left as it was. */
+/* The first thing main does, and again after MPI_Init: every signal whose default action
+ * would end the process (SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGALRM, SIGXCPU, SIGPIPE, SIGUSR1
+ * and SIGUSR2 among them) leaves through prsvd_cli_leave, but one ignored at start; with
+ * --checkpoint in argv, SIGUSR1 and SIGTERM stop instead (prsvd_cli_stop_on_signals). */
+void prsvd_cli_catch_signals(int argc, char **argv);
+/* The handler of those signals, async-signal-safe, on any thread: removes the temporary output
+ * unless it was renamed into place (prsvd_h5_leave), says which on stderr with the signal's
+ * name unless prsvd_cli_finishing (the run is over and mpirun may be ending the job), and exits
+ * 128 + sig.  Nothing but a complete, renamed file is ever left behind; a checkpoint is left
+ * as it was. */
 void prsvd_cli_leave(int sig);
+/* MPI_Init_thread with those signals held back: a rank that leaves inside MPI_Init (during its
+ * PMIx handshake) can deadlock Open MPI 4.1's mpirun in its own finalize, so a signal that
+ * comes then takes effect as soon as MPI_Init returns; a second one does not wait (an
+ * MPI_Init that hangs can still be interrupted). */
+int prsvd_cli_mpi_init(int *argc, char ***argv, int required, int *provided);
 extern volatile sig_atomic_t prsvd_cli_finishing;
 /* Set on every rank but 0: the rank that speaks for the run says what a signal left. */
 extern volatile sig_atomic_t prsvd_cli_silent_leave;
@@ -112,6 +126,9 @@ int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run);
 /* rank 0: "prsvd: warning: ..." on stderr */
 void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* rank 0: the warning that an input's missing virtual sources read as the fill value (they
+ * were allowed by --allow-missing-sources); nothing when none is missing. */
+void prsvd_cli_warn_missing_sources(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in);
 
 /* Collective: the fewest CPUs a rank of this run may use (its affinity mask: 1 when the
  * launcher bound it to a core), 0 if unknown; *spare: some node has more CPUs online than
@@ -139,12 +156,11 @@ int prsvd_precision_parse(const char *text, enum prsvd_precision *precision);
  * `prsvd info`, which plans one:
  * the method --passes and --tol select (--passes 1: single pass; --tol: randQB_FP with --passes,
  * randQB_EI without; otherwise subspace iteration) and q (--passes N: N - 1);
- * --onepass-method and --sketch; --grid PRxPC or auto; eig's --method nystrom | revd.
+ * --onepass-method and --sketch; --grid PRxPC or auto (eig's --method: prsvd_eig_method).
  * PRSVD_ERR_USAGE naming the option on a bad value. */
 int prsvd_cli_method(int64_t passes, int64_t power_iters, double tol, struct prsvd_svd_params *prm);
 int prsvd_cli_sketch(const char *onepass, const char *sketch, struct prsvd_svd_params *prm);
 int prsvd_cli_grid(const char *text, struct prsvd_svd_params *prm);
-int prsvd_cli_eig_method(const char *name, struct prsvd_svd_params *prm);
 /* The method's name in outputs: subspace, onepass-three, -two, -hmt, qb-fp, qb-ei, nystrom, revd. */
 const char *prsvd_cli_method_name(const struct prsvd_svd_params *prm);
 /* --read and --panels (either may be "posix"/"rows" for commands without them) into how
@@ -178,6 +194,9 @@ json_object *prsvd_profile_json(const struct prsvd_profile_row *rows);
 /* [{time_max, time_min, cpu_max}, ...]: the wall time of each pass over A, max/min over
  * ranks, and its process CPU time (all threads), max over ranks. */
 json_object *prsvd_profile_passes_json(const struct prsvd_profile_passes *passes);
+/* A number for --json: null when x is NaN or infinite (JSON has neither; json-c would print
+ * NaN, which no JSON parser reads). */
+json_object *prsvd_json_double(double x);
 /* Print a JSON object on stdout (rank 0). */
 void prsvd_cli_print_json(const struct prsvd_cli *cli, json_object *obj);
 

@@ -16,14 +16,14 @@ struct eig_opts {
   const char *output, *method, *checkpoint, *precision, *read;
   double checkpoint_every;
   struct prsvd_opt_list mpiio_hints;
-  int force, json, progress, quiet, debug;
+  int force, json, progress, quiet, debug, allow_missing_sources;
 };
 
 #define O(f) offsetof(struct eig_opts, f)
 static const struct prsvd_option eig_options[] = {
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, 1, "eigenpairs to compute, 1..n", O(rank)},
     {"method", 0, PRSVD_OPT_STRING, "M", "nystrom", 0, 0, 0, "nystrom (PSD, one pass) or revd (symmetric, q + 1 passes)", O(method)},
-    {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns", O(oversample)},
+    {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns, at most n - k; the default is cut to fit", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "revd: power iterations", O(power_iters)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels; panels stay near 4 MiB", O(memory)},
@@ -32,6 +32,7 @@ static const struct prsvd_option eig_options[] = {
     PRSVD_OPT_CHECKPOINT(struct eig_opts),
     PRSVD_OPT_PRECISION(struct eig_opts),
     PRSVD_OPT_READ(struct eig_opts),
+    PRSVD_OPT_ALLOW_MISSING_SOURCES(struct eig_opts),
     PRSVD_OPT_MPIIO_HINT(struct eig_opts),
     PRSVD_OPT_FORCE(struct eig_opts),
     PRSVD_OPT_JSON(struct eig_opts),
@@ -53,6 +54,17 @@ static const struct prsvd_command_doc eig_doc = {
     "# any symmetric matrix: the 20 eigenvalues of largest magnitude\n"
     "prsvd eig sym.h5:/A -k 20 --method revd -q 2 -o eig.h5",
     0};
+
+int prsvd_eig_method(const char *name, enum prsvd_svd_method *method) {
+  static const struct { const char *name; enum prsvd_svd_method method; } methods[] = {
+      {"nystrom", PRSVD_METHOD_NYSTROM}, {"revd", PRSVD_METHOD_REVD}};
+  for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+    if (!strcmp(name, methods[i].name)) {
+      if (method) *method = methods[i].method;
+      return 1;
+    }
+  return 0;
+}
 
 static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o, const char *file,
                      const char *dataset, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st) {
@@ -109,6 +121,10 @@ static int eig_params(struct prsvd_cli_run *run) {
   if (o->rank > run->info.rows)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--rank %lld exceeds the dimension %lld of '%s'", (long long)o->rank,
               (long long)run->info.rows, run->spec);
+  if (prsvd_option_given(&o->oversample) && o->rank + o->oversample > run->info.rows) /* a default shrinks to fit */
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--oversample %lld with --rank %lld exceeds the dimension %lld of '%s': at most %lld",
+              (long long)o->oversample, (long long)o->rank, (long long)run->info.rows, run->spec,
+              (long long)(run->info.rows - o->rank));
   PRSVD_CHECK(prsvd_precision_parse(o->precision, &prm->precision));
   prm->method = r->method;
   prm->memory = o->memory;
@@ -153,7 +169,7 @@ static int eig_report(struct prsvd_cli_run *run, json_object *j) {
   PRSVD_CHECK(prsvd_svd_get_eigenvalues(run->svd, &l));
   if (j) {
     json_object *lv = json_object_new_array();
-    for (int64_t i = 0; i < k; i++) json_object_array_add(lv, json_object_new_double(l[i]));
+    for (int64_t i = 0; i < k; i++) json_object_array_add(lv, prsvd_json_double(l[i]));
     json_object_object_add(j, "command", json_object_new_string("eig"));
     json_object_object_add(j, "method", json_object_new_string(o->method));
     json_object_object_add(j, "input", json_object_new_string(run->spec));
@@ -163,7 +179,7 @@ static int eig_report(struct prsvd_cli_run *run, json_object *j) {
     json_object_object_add(j, "bytes_read", json_object_new_int64(st->bytes_read));
     json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st->single)));
     json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
-    json_object_object_add(j, "elapsed_seconds", json_object_new_double(run->elapsed));
+    json_object_object_add(j, "elapsed_seconds", prsvd_json_double(run->elapsed));
     json_object_object_add(j, "eigenvalues", lv);
   } else if (!o->quiet && cli->rank == 0) {
     printf("prsvd eig %s: %lld x %lld, %s, k = %lld, %d pass%s\n", run->spec, (long long)run->info.rows,
@@ -180,14 +196,14 @@ static int eig_report(struct prsvd_cli_run *run, json_object *j) {
 int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   static const struct prsvd_cli_run_hooks hooks = {eig_params, eig_plan, eig_identity, eig_write, eig_report, 0};
   struct eig_run r;
-  struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
   const char *pos[1] = {NULL};
   memset(&r, 0, sizeof r);
   int status = prsvd_options_parse(&eig_doc, eig_options, argc, argv, &r.o, pos);
   if (status) return status;
-  PRSVD_CHECK(prsvd_cli_eig_method(r.o.method, &prm));
-  r.method = prm.method;
+  if (!prsvd_eig_method(r.o.method, &r.method))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "unknown --method '%s': expected nystrom or revd", r.o.method);
   PRSVD_CHECK(prsvd_cli_input(r.o.read, "rows", r.o.memory, &r.run.how)); /* symmetric: rows are columns */
+  r.run.how.allow_missing_sources = r.o.allow_missing_sources;
   r.run.hooks = &hooks;
   r.run.spec = pos[0];
   r.run.mpiio_hints = &r.o.mpiio_hints;

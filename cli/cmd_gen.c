@@ -52,17 +52,20 @@ static const struct prsvd_command_doc gen_doc = {
     "prsvd gen gram.h5:/G --rows 2000 --cols 2000 --symmetric psd",
     0};
 
-static int parse_chunk(const char *text, int64_t *r, int64_t *c) {
-  char *end;
-  long long a = strtoll(text, &end, 10), b;
-  if (end == text || (*end != 'x' && *end != 'X')) goto bad;
-  b = strtoll(end + 1, &end, 10);
-  if (*end || a < 1 || b < 1) goto bad;
-  *r = a;
-  *c = b;
+/* Sizes checked before anything is created: the matrix must fit a file (its float64 panels
+ * are counted in int64) and a chunk, as the writer clips it to the matrix, HDF5's limit. */
+static int check_sizes(const struct gen_opts *o, int64_t elem, int64_t chunk_rows, int64_t chunk_cols) {
+  if (prsvd_size_mul(prsvd_size_mul(o->rows, o->cols), 8) == PRSVD_SIZE_OVERFLOW)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--rows %lld --cols %lld is %.3g bytes as float64, more than the 2^63 - 1 bytes a "
+              "file holds: at most %lld rows of %lld columns", (long long)o->rows, (long long)o->cols,
+              8.0 * (double)o->rows * (double)o->cols, (long long)(INT64_MAX / 8 / o->cols), (long long)o->cols);
+  if (!o->chunk) return PRSVD_OK;
+  const int64_t r = chunk_rows < o->rows ? chunk_rows : o->rows, c = chunk_cols < o->cols ? chunk_cols : o->cols;
+  const int64_t bytes = prsvd_size_mul(prsvd_size_mul(r, c), elem);
+  if (bytes > UINT32_MAX)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--chunk %s makes %lld x %lld chunks of %.3g bytes of %s: an HDF5 chunk holds at "
+              "most 4294967295 bytes", o->chunk, (long long)r, (long long)c, (double)r * (double)c * (double)elem, o->dtype);
   return PRSVD_OK;
-bad:
-  PRSVD_ERR(PRSVD_ERR_USAGE, "bad value '%s' for --chunk: expected ROWSxCOLS, e.g. 1000x500", text);
 }
 
 int cmd_gen(struct prsvd_cli *cli, int argc, char **argv) {
@@ -86,8 +89,10 @@ int cmd_gen(struct prsvd_cli *cli, int argc, char **argv) {
   if (!strcmp(o.dtype, "float64")) dtype = PRSVD_H5_FLOAT64;
   else if (!strcmp(o.dtype, "float32")) dtype = PRSVD_H5_FLOAT32;
   else PRSVD_FAIL(PRSVD_ERR_USAGE, "unknown --dtype '%s': expected float64 or float32", o.dtype);
-  if (o.chunk) PRSVD_TRY(parse_chunk(o.chunk, &chunk_rows, &chunk_cols));
+  if (o.chunk)
+    PRSVD_TRY(prsvd_parse_pair(o.chunk, "--chunk", "ROWSxCOLS (e.g. 1000x500)", INT64_MAX, &chunk_rows, &chunk_cols));
   if (o.gzip && !o.chunk) PRSVD_FAIL(PRSVD_ERR_USAGE, "--gzip needs --chunk (HDF5 compresses chunks)");
+  PRSVD_TRY(check_sizes(&o, dtype == PRSVD_H5_FLOAT32 ? 4 : 8, chunk_rows, chunk_cols));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   pp.rows = o.rows;
   pp.cols = o.cols;

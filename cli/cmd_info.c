@@ -11,7 +11,7 @@ struct info_opts {
   int64_t rank, oversample, power_iters, passes, memory, max_rank, block, range_dim, core_dim;
   double tol;
   const char *precision, *read, *panels, *onepass_method, *sketch, *grid, *eig;
-  int json, debug, center, no_prefetch;
+  int json, debug, center, no_prefetch, allow_missing_sources;
 };
 
 #define O(f) offsetof(struct info_opts, f)
@@ -35,6 +35,7 @@ static const struct prsvd_option info_options[] = {
     PRSVD_OPT_PRECISION(struct info_opts),
     PRSVD_OPT_READ(struct info_opts),
     PRSVD_OPT_PANELS(struct info_opts),
+    PRSVD_OPT_ALLOW_MISSING_SOURCES(struct info_opts),
     PRSVD_OPT_JSON(struct info_opts),
     PRSVD_OPT_DEBUG(struct info_opts),
     PRSVD_OPT_END};
@@ -69,7 +70,8 @@ static int info_params(const struct info_opts *o, const struct prsvd_h5_info *in
     if (in->rows != in->cols)
       PRSVD_ERR(PRSVD_ERR_USAGE, "--eig: the dataset is %lld x %lld, and prsvd eig needs a square matrix",
                 (long long)in->rows, (long long)in->cols);
-    PRSVD_CHECK(prsvd_cli_eig_method(o->eig, prm));
+    if (!prsvd_eig_method(o->eig, &prm->method))
+      PRSVD_ERR(PRSVD_ERR_USAGE, "unknown --eig '%s': expected nystrom or revd", o->eig);
     prm->power_iters = (int)o->power_iters;
     return PRSVD_OK;
   }
@@ -85,6 +87,12 @@ static int info_params(const struct info_opts *o, const struct prsvd_h5_info *in
   if (o->max_rank > mn)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank %lld exceeds min(rows, cols) = %lld", (long long)o->max_rank, (long long)mn);
   return PRSVD_OK;
+}
+
+/* "sparse" (a group), "chunked", "virtual" (a dataset mapped onto others: io/h5virtual.c) or
+ * "contiguous" */
+static const char *layout_name(const struct prsvd_h5_info *in) {
+  return in->sparse ? "sparse" : in->chunked ? "chunked" : in->virtual_sources ? "virtual" : "contiguous";
 }
 
 int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
@@ -103,6 +111,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(prsvd_cli_input(o.read, o.center && !strcmp(o.panels, "auto") ? "rows" : o.panels, o.memory, &how));
   if (o.eig) how.panels = PRSVD_H5_PANELS_ROWS; /* as eig streams it: symmetric, rows are columns */
+  how.allow_missing_sources = o.allow_missing_sources;
   PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &in, &src));
   /* m x n as streamed (the stored transpose with column panels); shown as stored */
   const int64_t m = in.rows, n = in.cols, mn = m < n ? m : n;
@@ -122,7 +131,13 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "rows", json_object_new_int64(rows));
     json_object_object_add(j, "cols", json_object_new_int64(cols));
     json_object_object_add(j, "type", json_object_new_string(in.type));
+    json_object_object_add(j, "layout", json_object_new_string(layout_name(&in)));
     json_object_object_add(j, "chunked", json_object_new_boolean(in.chunked));
+    if (in.virtual_sources) {
+      json_object_object_add(j, "sources", json_object_new_int64(in.virtual_sources));
+      json_object_object_add(j, "missing_sources", json_object_new_int64(in.missing_sources));
+      if (in.missing_sources) json_object_object_add(j, "first_missing", json_object_new_string(in.first_missing));
+    }
     if (in.chunked) {
       json_object_object_add(j, "chunk_rows", json_object_new_int64(in.chunk_rows));
       json_object_object_add(j, "chunk_cols", json_object_new_int64(in.chunk_cols));
@@ -142,7 +157,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
       json_object_object_add(j, "memory_per_rank", json_object_new_int64(est.memory.total));
       json_object_object_add(j, "grid_rows", json_object_new_int(est.plan.grid_rows));
       json_object_object_add(j, "grid_cols", json_object_new_int(est.plan.grid_cols));
-      json_object_object_add(j, "flops", json_object_new_double(est.flops));
+      json_object_object_add(j, "flops", prsvd_json_double(est.flops));
       json_object_object_add(j, "plan", prsvd_cli_estimate_json(&est));
     }
     prsvd_cli_print_json(cli, j);
@@ -154,8 +169,14 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   printf("  type       %s\n", in.type);
   if (in.chunked)
     printf("  layout     chunked %lld x %lld\n", (long long)in.chunk_rows, (long long)in.chunk_cols);
+  else if (in.virtual_sources)
+    printf("  layout     virtual, %lld source%s%s\n", (long long)in.virtual_sources, in.virtual_sources > 1 ? "s" : "",
+           in.missing_sources ? "" : ", all present");
   else
-    printf("  layout     contiguous\n");
+    printf("  layout     %s\n", layout_name(&in));
+  if (in.missing_sources)
+    printf("  missing    %lld, read as the fill value (--allow-missing-sources); the first: %s\n",
+           (long long)in.missing_sources, in.first_missing);
   printf("  filters    %s\n", in.filters);
   if (in.conventions[0]) printf("  format     %s\n", in.conventions);
   printf("  on disk    %s (%s as float64)\n", prsvd_format_bytes((double)in.storage_bytes, b1, sizeof b1),

@@ -248,8 +248,8 @@ static void summary(struct prsvd_cli *cli, const struct kfac_opts *o, const char
         json_object *f = json_object_new_object();
         json_object_object_add(f, "dim", json_object_new_int64(d));
         json_object_object_add(f, "rank", json_object_new_int64(r));
-        json_object_object_add(f, "lambda_max", json_object_new_double(r ? lambda[0] : 0.0));
-        json_object_object_add(f, "damping", json_object_new_double(damping));
+        json_object_object_add(f, "lambda_max", prsvd_json_double(r ? lambda[0] : 0.0));
+        json_object_object_add(f, "damping", prsvd_json_double(damping));
         json_object_object_add(f, "owner", json_object_new_int(owner));
         json_object_object_add(f, "streamed", json_object_new_boolean(streamed(cli, o, d)));
         snprintf(key, sizeof key, "%s", factor_name[w]);
@@ -271,8 +271,8 @@ static void summary(struct prsvd_cli *cli, const struct kfac_opts *o, const char
     json_object_object_add(j, "input", json_object_new_string(file));
     json_object_object_add(j, "output", json_object_new_string(o->output));
     json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
-    json_object_object_add(j, "inversion_seconds", json_object_new_double(t_inverse));
-    json_object_object_add(j, "elapsed_seconds", json_object_new_double(MPI_Wtime() - cli->t_start));
+    json_object_object_add(j, "inversion_seconds", prsvd_json_double(t_inverse));
+    json_object_object_add(j, "elapsed_seconds", prsvd_json_double(MPI_Wtime() - cli->t_start));
     json_object_object_add(j, "layers", jl);
     prsvd_cli_print_json(cli, j);
     json_object_put(j);

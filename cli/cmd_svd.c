@@ -1,4 +1,5 @@
 /* prsvd svd FILE:/DS -k K -o OUT.h5: the randomized SVD of a dataset, written as /U, /S, /V. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@ struct svd_opts {
   const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels, *grid;
   struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
-  int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose;
+  int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose, allow_missing_sources;
 };
 
 /* svd and pca share this table.  pca takes neither the single-pass nor the fixed-accuracy
@@ -30,18 +31,18 @@ enum { SVD = 1, PCA = 2 };
 static const struct prsvd_option svd_options[] = {
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, SVD_ONLY, "singular triplets to compute, 1..min(m, n) (required unless --tol)", O(rank)},
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, PCA_ONLY | PRSVD_OPT_REQUIRED, "principal components to compute, 1..min(m, n)", O(rank)},
-    {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns (reduced if k + p > min(m, n))", O(oversample)},
+    {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns, at most min(m, n) - k; the default is cut to fit", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations; the run reads A q + 1 times", O(power_iters)},
     {"passes", 0, PRSVD_OPT_INT, "N", NULL, 1, 101, SVD_ONLY, "reads of A instead of -q (N = q + 1); --passes 1: single-pass sketches", O(passes)},
     {"passes", 0, PRSVD_OPT_INT, "N", NULL, 2, 101, PCA_ONLY, "reads of A instead of -q (N = q + 1 >= 2)", O(passes)},
     {"onepass-method", 0, PRSVD_OPT_STRING, "M", "three", 0, 0, SVD_ONLY, "with --passes 1: three (TYUC 2019), two (TYUC 2017) or hmt", O(onepass_method)},
     {"sketch", 0, PRSVD_OPT_STRING, "KIND", "gaussian", 0, 0, SVD_ONLY, "single-pass test matrices: gaussian or sparse (sign maps)", O(sketch)},
-    {"range-dim", 0, PRSVD_OPT_INT, "KS", NULL, 1, 1e9, SVD_ONLY, "single pass: range/co-range sketch size (default 2k+1)", O(range_dim)},
-    {"core-dim", 0, PRSVD_OPT_INT, "S", NULL, 1, 1e9, SVD_ONLY, "single pass: core sketch size (default 2KS+1)", O(core_dim)},
+    {"range-dim", 0, PRSVD_OPT_INT, "KS", NULL, 1, 1e9, SVD_ONLY, "single pass: range/co-range sketch size, k + 2 to min(m, n) (default 2k + 1, at most min(m, n))", O(range_dim)},
+    {"core-dim", 0, PRSVD_OPT_INT, "S", NULL, 1, 1e9, SVD_ONLY, "single pass: core sketch size, 2 KS + 1 (two: KS + 2) to min(m, n) (default 2 KS + 1, at most min(m, n))", O(core_dim)},
     {"sketch-memory", 0, PRSVD_OPT_SIZE, "SIZE", NULL, 1, 0, SVD_ONLY, "with --passes 1: KS and S from this storage for Y, X, Z (TYUC 2019 eq. 5.6)", O(sketch_memory)},
     {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, SVD_ONLY, "fixed accuracy: the smallest rank with ||A - USV^T||_F <= EPS ||A||_F (adds blocks until met; with --passes N: within N passes)", O(tol)},
     {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, SVD_ONLY, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
-    {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, SVD_ONLY, "with --tol: columns added per step (without --passes: -q power iterations each)", O(block)},
+    {"block", 0, PRSVD_OPT_INT, "B", "10", 1, 1e6, SVD_ONLY, "with --tol: columns added per step, at most the largest rank (without --passes: -q power iterations each)", O(block)},
     PRSVD_OPT_CHECKPOINT(struct svd_opts),
     {"transpose", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, SVD_ONLY, "decompose A^T: the stored rows become V's, without a copy", O(transpose)},
     {"no-prefetch", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "read panels on the main thread (default: a reader thread, two panels in --memory)", O(no_prefetch)},
@@ -56,6 +57,7 @@ static const struct prsvd_option svd_options[] = {
     PRSVD_OPT_PRECISION(struct svd_opts),
     PRSVD_OPT_READ(struct svd_opts),
     PRSVD_OPT_PANELS_FOR(struct svd_opts, SVD_ONLY),
+    PRSVD_OPT_ALLOW_MISSING_SOURCES(struct svd_opts),
     PRSVD_OPT_MPIIO_HINT(struct svd_opts),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, SVD_ONLY | PRSVD_OPT_REQUIRED, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, PCA_ONLY | PRSVD_OPT_REQUIRED, "output file: /U, /S, /V and the PCA datasets above", O(output)},
@@ -90,6 +92,12 @@ static const struct prsvd_command_doc svd_doc = {
 /* fixed accuracy: randQB_FP (--passes given) or randQB_EI (adaptive) */
 static int fixed_accuracy(const struct prsvd_svd_params *prm) {
   return prm->method == PRSVD_METHOD_QB || prm->method == PRSVD_METHOD_QB_EI;
+}
+
+/* --tol's largest rank tried, for the --block check before there is a plan (the library's
+ * prsvd_svd_width says the same: the estimate reports it as width) */
+static int64_t max_rank_of(const struct prsvd_svd_params *prm, int64_t mn) {
+  return prm->max_rank ? prm->max_rank : (mn < 256 ? mn : 256);
 }
 
 static const struct prsvd_command_doc pca_doc = {
@@ -262,8 +270,8 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
     printf("  tol = %g, blocks of %lld with q = %d, max rank %lld (randQB_EI)\n", prm->tol, (long long)prm->block,
            prm->power_iters, (long long)est->width);
   else if (prm->method == PRSVD_METHOD_ONEPASS) {
-    int64_t ks, cs;
-    prsvd_onepass_sizes(prm, m, n, &ks, &cs);
+    int64_t ks = 0, cs = 0;
+    (void)prsvd_onepass_sizes(prm, m, n, &ks, &cs); /* refused by prsvd_svd_plan if they fail */
     printf("  k = %lld, single pass, k_s %lld, s %lld (%s sketches, %s), %d probes\n", (long long)prm->rank,
            (long long)ks, (long long)cs, o->sketch, o->onepass_method, est->probes);
     if (o->sketch_memory)
@@ -341,7 +349,7 @@ static void summary_json(json_object *j, const struct prsvd_cli *cli, const char
   prsvd_svd_get_singular_values(svd, &s);
   prsvd_svd_get_scree(svd, &scree);
   json_object *sv = json_object_new_array();
-  for (int64_t i = 0; i < k; i++) json_object_array_add(sv, json_object_new_double(s[i]));
+  for (int64_t i = 0; i < k; i++) json_object_array_add(sv, prsvd_json_double(s[i]));
   json_object_object_add(j, "command", json_object_new_string("svd"));
   json_object_object_add(j, "method", json_object_new_string(prsvd_cli_method_name(prm)));
   json_object_object_add(j, "input", json_object_new_string(spec));
@@ -369,33 +377,33 @@ static void summary_json(json_object *j, const struct prsvd_cli *cli, const char
   json_object_object_add(j, "mapped_bytes", json_object_new_int64(st->mapped_bytes));
   json_object_object_add(j, "panels", json_object_new_string(in->by_columns ? "columns" : "rows"));
   if (in->mpiio_hints[0]) json_object_object_add(j, "mpiio_hints", json_object_new_string(in->mpiio_hints));
-  json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));
-  json_object_object_add(j, "error_estimate", json_object_new_double(st->error_estimate));
-  json_object_object_add(j, "error_estimate_fro", json_object_new_double(st->error_estimate_fro));
+  json_object_object_add(j, "elapsed_seconds", prsvd_json_double(elapsed));
+  json_object_object_add(j, "error_estimate", prsvd_json_double(st->error_estimate));
+  json_object_object_add(j, "error_estimate_fro", prsvd_json_double(st->error_estimate_fro));
   if (prm->method == PRSVD_METHOD_ONEPASS) {
     json_object *sc = json_object_new_array();
-    for (int64_t i = 0; scree && i < k; i++) json_object_array_add(sc, json_object_new_double(scree[i]));
+    for (int64_t i = 0; scree && i < k; i++) json_object_array_add(sc, prsvd_json_double(scree[i]));
     json_object_object_add(j, "error_ci", json_object_new_array());
-    json_object_array_add(json_object_object_get(j, "error_ci"), json_object_new_double(st->error_ci_low));
-    json_object_array_add(json_object_object_get(j, "error_ci"), json_object_new_double(st->error_ci_high));
+    json_object_array_add(json_object_object_get(j, "error_ci"), prsvd_json_double(st->error_ci_low));
+    json_object_array_add(json_object_object_get(j, "error_ci"), prsvd_json_double(st->error_ci_high));
     json_object_object_add(j, "scree", sc);
     json_object_object_add(j, "range_dim", json_object_new_int64(st->range_dim));
     json_object_object_add(j, "core_dim", json_object_new_int64(st->core_dim));
-    json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
+    json_object_object_add(j, "norm_fro", prsvd_json_double(st->norm_fro));
   }
   if (fixed_accuracy(prm)) {
     json_object_object_add(j, "qb_rank", json_object_new_int64(st->qb_rank));
-    json_object_object_add(j, "tol", json_object_new_double(prm->tol));
-    json_object_object_add(j, "tol_achieved", json_object_new_double(st->tol_achieved));
+    json_object_object_add(j, "tol", prsvd_json_double(prm->tol));
+    json_object_object_add(j, "tol_achieved", prsvd_json_double(st->tol_achieved));
     json_object_object_add(j, "tol_met", json_object_new_boolean(st->tol_met));
-    json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
+    json_object_object_add(j, "norm_fro", prsvd_json_double(st->norm_fro));
   }
   json_object_object_add(j, "singular_values", sv);
   json_object *qj = json_object_new_object();
   json_object_object_add(qj, "cholqr2", json_object_new_int64(st->qr_cholqr2));
   json_object_object_add(qj, "shifted_cholqr3", json_object_new_int64(st->qr_shifted));
   json_object_object_add(qj, "householder", json_object_new_int64(st->qr_householder));
-  json_object_object_add(qj, "worst_orthogonality", json_object_new_double(st->qr_worst_orth));
+  json_object_object_add(qj, "worst_orthogonality", prsvd_json_double(st->qr_worst_orth));
   json_object_object_add(j, "qr", qj);
 }
 
@@ -439,12 +447,22 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     prm->tol = o->tol;
     prm->max_rank = o->max_rank;
     prm->block = o->block;
+    /* the default block shrinks to a small matrix's largest rank; one given must fit it (each
+     * step holds block x block scratch: --block 100000 asked for 80 GB) */
+    if (prsvd_option_given(&o->block) && o->block > max_rank_of(prm, mn))
+      PRSVD_ERR(PRSVD_ERR_USAGE, "--block %lld exceeds the largest rank tried on '%s', %lld (%s): at most %lld",
+                (long long)o->block, spec, (long long)max_rank_of(prm, mn),
+                o->max_rank ? "--max-rank" : "min(rows, cols, 256)", (long long)max_rank_of(prm, mn));
     return PRSVD_OK;
   }
   if (!o->rank) PRSVD_ERR(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
   if (o->rank > mn)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--rank %lld exceeds min(rows, cols) = %lld of '%s'",
               (long long)o->rank, (long long)mn, spec);
+  /* the default oversampling shrinks to fit (svd_params warns); a -p given must fit */
+  if (prm->method == PRSVD_METHOD_SUBSPACE && prsvd_option_given(&o->oversample) && o->rank + o->oversample > mn)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--oversample %lld with --rank %lld exceeds min(rows, cols) = %lld of '%s': at most %lld",
+              (long long)o->oversample, (long long)o->rank, (long long)mn, spec, (long long)(mn - o->rank));
   if (o->sketch_memory)
     PRSVD_CHECK(prsvd_onepass_budget(m, n, o->rank, o->sketch_memory / 8, &prm->range_dim, &prm->core_dim));
   return PRSVD_OK;
@@ -538,6 +556,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   if (!r.o.rank && r.o.tol <= 0) PRSVD_ERR(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
   PRSVD_CHECK(prsvd_cli_input(r.o.read, r.o.panels, r.o.memory, &r.run.how));
   if (r.o.center && r.run.how.panels == PRSVD_H5_PANELS_AUTO) r.run.how.panels = PRSVD_H5_PANELS_ROWS; /* samples are rows */
+  r.run.how.allow_missing_sources = r.o.allow_missing_sources;
   r.run.hooks = &hooks;
   r.run.spec = pos[0];
   r.run.mpiio_hints = &r.o.mpiio_hints;

@@ -50,7 +50,7 @@ static void usage(FILE *f) {
              "  mpirun -n 2 prsvd verify test.h5:/A svd.h5\n");
   fprintf(f, "\nexit codes: 0 ok, 1 usage, 2 bad input, 3 output, 4 numerical, 5 MPI, 6 memory,\n");
   fprintf(f, "            7 internal, 8 --tol not reached, 99 checkpointed (rerun to resume),\n");
-  fprintf(f, "            130 interrupted (SIGINT), 143 terminated (SIGTERM), 138 SIGUSR1\n");
+  fprintf(f, "            128+N ended by signal N (130 SIGINT, 143 SIGTERM, 138 SIGUSR1, ...)\n");
 }
 
 /* The BLAS's own description when it is OpenBLAS (openblas_get_config, found at run time so
@@ -89,32 +89,25 @@ int main(int argc, char **argv) {
   int provided, status = PRSVD_OK;
   char cmdline[4096];
   struct prsvd_cli cli;
-  /* before MPI_Init too (it can take seconds on a loaded node): a signal then still leaves
-   * with 130/143 and the message, and a SLURM warning may come early */
-  signal(SIGINT, prsvd_cli_leave);
-  signal(SIGTERM, prsvd_cli_leave);
-  for (int i = 1; i < argc; i++)
-    if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18)) prsvd_cli_stop_on_signals();
+  /* before anything else, MPI_Init (seconds on a loaded node) above all: a signal at any moment
+   * leaves with 128 + its number and a message, and a SLURM warning may come early */
+  prsvd_cli_catch_signals(argc, argv);
+  prsvd_h5_before_mpi_init();
   /* serialized: with MPI-IO inputs the reader thread calls MPI while the main thread
    * computes (never both at once) */
-  MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
+  prsvd_cli_mpi_init(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
   memset(&cli, 0, sizeof cli);
   cli.comm = MPI_COMM_WORLD;
   cli.t_start = MPI_Wtime();
   MPI_Comm_rank(cli.comm, &cli.rank);
   MPI_Comm_size(cli.comm, &cli.nprocs);
   prsvd_cli_silent_leave = cli.rank != 0;
+  prsvd_cli_catch_signals(argc, argv); /* any that MPI_Init reset */
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--debug")) cli.debug = 1;
   prsvd_h5_init(cli.debug);
   command_line(argc, argv, cmdline, sizeof cmdline);
   cli.command_line = cmdline;
-  signal(SIGINT, prsvd_cli_leave);
-  signal(SIGTERM, prsvd_cli_leave);
-  signal(SIGUSR1, prsvd_cli_leave); /* a SLURM warning without --checkpoint: leave nothing behind */
-  signal(SIGXFSZ, SIG_IGN);   /* a file-size limit: let the write fail and clean up */
-  for (int i = 1; i < argc; i++) /* with a checkpoint, the stop signals save and exit 99 */
-    if (!strncmp(argv[i], "--checkpoint", 12) && strncmp(argv[i], "--checkpoint-every", 18)) prsvd_cli_stop_on_signals();
 
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
     if (cli.rank == 0) usage(argc < 2 ? stderr : stdout);

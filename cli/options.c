@@ -8,12 +8,16 @@
 
 #include "error.h"
 
+/* The largest SIZE: it is parsed as a double, exact up to here, and any bound below 2^63
+ * converts to int64 without overflow; no memory or budget comes near it (4 EiB). */
+#define SIZE_MAX_BYTES 4611686018427387904.0 /* 2^62 */
+
 int prsvd_parse_size(const char *text, const char *what, int64_t *bytes) {
   char *end;
   errno = 0;
   double v = strtod(text, &end);
   double mult = 1;
-  if (end == text || errno || v < 0 || !isfinite(v)) goto bad;
+  if (end == text || v < 0 || isnan(v) || (errno && !isinf(v))) goto bad;
   switch (*end) {
   case 'k': case 'K': mult = 1024.0; end++; break;
   case 'm': case 'M': mult = 1024.0 * 1024; end++; break;
@@ -23,12 +27,34 @@ int prsvd_parse_size(const char *text, const char *what, int64_t *bytes) {
   }
   if (mult > 1 && *end == 'i') end++;
   if (*end == 'B' || *end == 'b') end++;
-  if (*end || v * mult > 9.2e18) goto bad;
+  if (*end) goto bad;
+  if (v * mult > SIZE_MAX_BYTES)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "%s = %s is too large (at most %.0f bytes)", what, text, SIZE_MAX_BYTES);
   *bytes = (int64_t)(v * mult);
   return PRSVD_OK;
 bad:
   PRSVD_ERR(PRSVD_ERR_USAGE, "bad SIZE '%s' for %s: expected a number with optional K, M, G or T",
             text, what);
+}
+
+int prsvd_parse_pair(const char *text, const char *option, const char *expected, int64_t max, int64_t *a,
+                     int64_t *b) {
+  char *end;
+  long long v[2];
+  const char *at = text;
+  for (int i = 0; i < 2; i++) {
+    errno = 0;
+    v[i] = strtoll(at, &end, 10);
+    if (end == at || v[i] < 1 || (i == 0 && *end != 'x' && *end != 'X') || (i == 1 && *end))
+      PRSVD_ERR(PRSVD_ERR_USAGE, "bad %s '%s': expected %s", option, text, expected);
+    if (errno || v[i] > max)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "%s %s is too large (at most %lld in each dimension)", option, text,
+                (long long)max);
+    at = end + 1;
+  }
+  *a = v[0];
+  *b = v[1];
+  return PRSVD_OK;
 }
 
 int prsvd_parse_choice(const char *text, const char *option, const char *const *names, int n, int *index) {
@@ -54,33 +80,52 @@ const char *prsvd_format_bytes(double bytes, char *buf, size_t len) {
   return buf;
 }
 
+/* A number too large for its type (strtoll, strtoull and strtod clamp it and set ERANGE):
+ * said so, with the option's own bound, rather than "expected a number". */
+static int too_large(const char *name, const char *text, const char *limit) {
+  PRSVD_ERR(PRSVD_ERR_USAGE, "%s = %s is too large (at most %s)", name, text, limit);
+}
+
 static int set_value(const struct prsvd_option *o, const char *text, void *out) {
-  char *end, name[64];
+  char *end, name[64], limit[32];
   char *dst = (char *)out + o->offset;
   snprintf(name, sizeof name, "--%s", o->long_name);
   errno = 0;
   switch (o->type) {
   case PRSVD_OPT_INT: {
     long long v = strtoll(text, &end, 10);
-    if (end == text || *end || errno)
+    if (end == text || *end || (errno && errno != ERANGE))
       PRSVD_ERR(PRSVD_ERR_USAGE, "bad value '%s' for %s: expected an integer", text, name);
-    if (v < o->min || v > o->max)
-      PRSVD_ERR(PRSVD_ERR_USAGE, "%s = %lld is out of range [%.0f, %.0f]", name, v, o->min, o->max);
+    if (errno == ERANGE && v > 0) {
+      snprintf(limit, sizeof limit, "%.0f", o->max);
+      return too_large(name, text, limit);
+    }
+    if (errno == ERANGE || v < o->min || v > o->max)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "%s = %s is out of range [%.0f, %.0f]", name, text, o->min, o->max);
     *(int64_t *)dst = v;
     break;
   }
   case PRSVD_OPT_UINT64: {
     if (text[0] == '-') PRSVD_ERR(PRSVD_ERR_USAGE, "bad value '%s' for %s: expected a non-negative integer", text, name);
     unsigned long long v = strtoull(text, &end, 10);
-    if (end == text || *end || errno)
+    if (end == text || *end || (errno && errno != ERANGE))
       PRSVD_ERR(PRSVD_ERR_USAGE, "bad value '%s' for %s: expected a non-negative integer", text, name);
+    if (errno == ERANGE) {
+      snprintf(limit, sizeof limit, "%llu", (unsigned long long)UINT64_MAX);
+      return too_large(name, text, limit);
+    }
     *(uint64_t *)dst = v;
     break;
   }
   case PRSVD_OPT_DOUBLE: {
     double v = strtod(text, &end);
-    if (end == text || *end || errno || !isfinite(v))
+    if (end == text || *end || isnan(v))
       PRSVD_ERR(PRSVD_ERR_USAGE, "bad value '%s' for %s: expected a number", text, name);
+    if (isinf(v) && v > 0) { /* 1e999 (ERANGE) or "inf" */
+      snprintf(limit, sizeof limit, "%g", o->max);
+      return too_large(name, text, limit);
+    }
+    /* an underflow (ERANGE, 1e-999) is the tiny value strtod returns, judged by the bounds */
     if (v < o->min || v > o->max)
       PRSVD_ERR(PRSVD_ERR_USAGE, "%s = %g is out of range [%g, %g]", name, v, o->min, o->max);
     *(double *)dst = v;
@@ -120,11 +165,24 @@ static const struct prsvd_option *find(const struct prsvd_command_doc *doc, cons
   return NULL;
 }
 
+/* The fields the last parse set from argv: a default applied alone may be adjusted to fit
+ * the matrix, a value given may not (prsvd_option_given). */
+#define MAX_OPTIONS 128
+static const void *given[MAX_OPTIONS];
+static int n_given;
+
+int prsvd_option_given(const void *field) {
+  for (int i = 0; i < n_given; i++)
+    if (given[i] == field) return 1;
+  return 0;
+}
+
 int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_option *table,
                         int argc, char **argv, void *out, const char **positional) {
   int n_pos = 0, n_opts = 0;
-  char seen[128] = {0};
+  char seen[MAX_OPTIONS] = {0};
   const char *extra = NULL;
+  n_given = 0;
   for (const struct prsvd_option *o = table; o->long_name; o++, n_opts++) {
     char *dst = (char *)out + o->offset;
     switch (o->type) { /* options without a default start empty */
@@ -195,6 +253,7 @@ int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_
       value = argv[++i];
     }
     PRSVD_CHECK(set_value(o, value, out));
+    if (!seen[o - table] && n_given < MAX_OPTIONS) given[n_given++] = (char *)out + o->offset;
     seen[o - table] = 1;
   }
   for (int j = 0; j < n_opts; j++)

@@ -69,6 +69,10 @@ struct prsvd_option {
   {"panels", 0, PRSVD_OPT_STRING, "DIR", "auto", 0, 0, flags,                                     \
    "stream rows or columns of the dataset; auto: columns for column-shaped chunks or n >= 8 m",   \
    offsetof(T, panels)}
+#define PRSVD_OPT_ALLOW_MISSING_SOURCES(T)                                                      \
+  {"allow-missing-sources", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0,                             \
+   "read a virtual dataset's missing source files or datasets as its fill value, as HDF5 does "  \
+   "(default: refuse, naming the first)", offsetof(T, allow_missing_sources)}
 #define PRSVD_OPT_MPIIO_HINT(T)                                                                 \
   {"mpiio-hint", 0, PRSVD_OPT_LIST, "KEY=VALUE", NULL, 0, 0, 0,                                   \
    "an MPI-IO hint for the files opened through MPI-IO (repeatable; Lustre and GPFS hints: "      \
@@ -98,6 +102,10 @@ struct prsvd_command_doc {
  * tools/man.sh and tools/options-md.sh. */
 int prsvd_options_parse(const struct prsvd_command_doc *doc, const struct prsvd_option *table,
                         int argc, char **argv, void *out, const char **positional);
+/* Whether the last prsvd_options_parse set `field` (the address of a member of its out struct)
+ * from the command line, not from the option's default: a command may fit a default to the
+ * matrix but refuses a value the user gave that does not fit. */
+int prsvd_option_given(const void *field);
 
 enum prsvd_help_format { PRSVD_HELP_TEXT, PRSVD_HELP_MAN, PRSVD_HELP_MARKDOWN };
 /* The options this command takes, wrapped to PRSVD_HELP_WIDTH columns (text), after its
@@ -114,8 +122,12 @@ void prsvd_options_help_as(FILE *f, enum prsvd_help_format format,
 void prsvd_help_wrap(FILE *f, const char *text, int col, int indent);
 /* The index of text among the n names, or PRSVD_ERR_USAGE naming the option and the names. */
 int prsvd_parse_choice(const char *text, const char *option, const char *const *names, int n, int *index);
-/* "512M" -> 536870912; PRSVD_ERR_USAGE naming `what` on a bad SIZE. */
+/* "512M" -> 536870912; PRSVD_ERR_USAGE naming `what` on a bad SIZE or one above 2^62 bytes. */
 int prsvd_parse_size(const char *text, const char *what, int64_t *bytes);
+/* "RxC" (or "RXC") -> *a = R, *b = C, both in [1, max]; PRSVD_ERR_USAGE naming the option
+ * and, for a bad form, what was expected ("ROWSxCOLS (e.g. 1000x500)"). */
+int prsvd_parse_pair(const char *text, const char *option, const char *expected, int64_t max, int64_t *a,
+                     int64_t *b);
 /* 536870912 -> "512.0 MiB" */
 const char *prsvd_format_bytes(double bytes, char *buf, size_t len);
 

@@ -19,10 +19,11 @@ void prsvd_cli_print_cost(FILE *f, const struct prsvd_cli *cli, const struct prs
             n, prsvd_format_bytes(est->pass_bytes, b1, sizeof b1), kind,
             prsvd_format_bytes(n * est->pass_bytes, b2, sizeof b2), (long long)prm->block, (long long)est->width);
   else
-    fprintf(f, "  reads: %d pass%s over %s of %s panels, %s in all%s\n", n, n > 1 ? "es" : "",
+    fprintf(f, "  reads: %d pass%s over %s of %s panels, %s in all%s%s\n", n, n > 1 ? "es" : "",
             prsvd_format_bytes(est->pass_bytes, b1, sizeof b1), kind,
             prsvd_format_bytes(n * est->pass_bytes, b2, sizeof b2),
-            est->passes_max > n ? " (one more if the sketch is ill-conditioned)" : "");
+            est->passes_max > n ? " (the first again if A needs scaling by 2^e" : "",
+            est->passes_max > n + 1 ? ", one more if the sketch is ill-conditioned)" : est->passes_max > n ? ")" : "");
   fprintf(f, "  flops: %.3g in the panel products (%.3g a rank)\n", est->flops, est->flops / cli->nprocs);
   const int64_t buffers = est->plan.panel_bytes ? mem->panels / est->plan.panel_bytes : 0;
   fprintf(f, "  memory per rank: panels %lld x %s (%lld rows), sketches %s m-row + %s n-row whole + %s n-row "

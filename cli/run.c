@@ -22,6 +22,7 @@ int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run) {
   PRSVD_TRY(prsvd_h5_parse_spec(run->spec, &run->file, &run->dataset));
   PRSVD_TRY(
       prsvd_h5_open_input(cli->comm, run->file, run->dataset, &run->how, &run->info, &run->src));
+  prsvd_cli_warn_missing_sources(cli, run->spec, &run->info);
   PRSVD_TRY(hooks->params(run));
   PRSVD_TRY(prsvd_svd_estimate(&run->prm, run->src, cli->nprocs, &run->est));
   PRSVD_TRY(prsvd_cli_check_files(cli, run->file, run->output, run->force, run->checkpoint));

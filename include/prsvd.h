@@ -121,6 +121,12 @@ PRSVD_API int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, i
 /* Like prsvd_source_create for a sparse source with nnz stored entries. */
 PRSVD_API int prsvd_source_create_sparse(int64_t rows, int64_t cols, int64_t nnz, const char *name,
                                const struct prsvd_source_ops *ops, void *ctx, prsvd_source **src);
+/* PRSVD_ERR_INPUT, "WHAT is empty (R x C)" or "WHAT is R x C (...): more than ...", unless a
+ * rows x cols matrix has a row and a column and, if dense, its 8 rows cols bytes as float64
+ * are at most INT64_MAX: no file holds more, and a pass counts its bytes in int64.  Both
+ * prsvd_source_create functions check their shape so (a failure leaves ctx to the caller);
+ * a reader checks a file's shape with it before sizing anything by it.  Local. */
+int prsvd_check_shape(int64_t rows, int64_t cols, int dense, const char *what);
 /* Stored entries of a sparse source; -1 for a dense one. */
 PRSVD_API int64_t prsvd_source_nnz(const prsvd_source *src);
 PRSVD_API void prsvd_csr_free(struct prsvd_csr *panel);
@@ -160,18 +166,29 @@ struct prsvd_state {
   double r_rcond;
   int n_arrays;
   struct prsvd_state_array arrays[PRSVD_STATE_MAX];
+  /* Set by the solver before a load: whether the loaded scalars (pass, phase, passes_done,
+   * r_rcond, this rank's next_row) are a state it can resume.  Nonzero, with a sentence in
+   * why ("phase = 77, but ..."), if not.  NULL: no such check. */
+  int (*check)(const struct prsvd_state *st, void *arg, char *why, size_t len);
+  void *check_arg;
 };
 /* How a solve saves and restores itself.  save and load are collective.  load fills the
  * scalars and the data of the arrays whose descriptions the solver passes in, or sets
- * *found = 0 when there is no checkpoint yet; it refuses (an error) a checkpoint that does
- * not match the run.  every_seconds: save this often; *stop nonzero on any rank (set by a
- * signal handler): save at the next panel boundary and return PRSVD_CHECKPOINTED. */
+ * *found = 0 when there is no checkpoint yet.  It trusts nothing it has not verified: it
+ * refuses (an error, and the file untouched) a checkpoint that does not match the run, whose
+ * scalars st->check rejects (called on every rank before the arrays are read), or whose data
+ * is damaged.  every_seconds: save this often; *stop nonzero on any rank (set by a signal
+ * handler): save at the next panel boundary and return PRSVD_CHECKPOINTED. */
 struct prsvd_checkpointer {
   int (*save)(void *ctx, MPI_Comm comm, const struct prsvd_state *st);
   int (*load)(void *ctx, MPI_Comm comm, struct prsvd_state *st, int *found);
   void *ctx;
   double every_seconds;
   volatile int *stop;
+  /* > 0: stop (save and return PRSVD_CHECKPOINTED) after exactly this many panel steps, as
+   * a signal would: how tests interrupt a pass at an exact point instead of racing a signal.
+   * The library reads no environment; the program sets it (tests/README.md). */
+  long stop_at_step;
 };
 
 /* Methods (params.method):
@@ -208,7 +225,8 @@ struct prsvd_svd_params {
   int64_t memory;        /* per-rank bytes for row panels */
   int n_probes;          /* Gaussian probes for the error estimate */
   double rcond_min;      /* below this reciprocal condition of R, form B = Q^T A by a pass */
-  int check_finite;      /* stop at the first NaN or Inf in A */
+  int check_finite;      /* stop at the first NaN or Inf in A (the first pass scans A either
+                          * way, for the range of its entries) */
   enum prsvd_svd_method method;
   enum prsvd_onepass_method onepass;
   enum prsvd_test_matrix test_matrix; /* single pass: Gaussian or sparse sign maps */
@@ -250,7 +268,10 @@ PRSVD_API struct prsvd_svd_params prsvd_svd_params_default(void);
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
  * times are this rank's own, the program reduces them). */
 struct prsvd_svd_stats {
-  int passes;                 /* reads of A */
+  int passes;                 /* reads of A (one more when the first pass is repeated scaled) */
+  int scale_exp;              /* A was sketched as 2^scale_exp A, its entries lying beyond what
+                               * the sketches hold as they are (0: not scaled); every result is
+                               * A's */
   int extra_pass;             /* 1 if B = Q^T A needed its own pass */
   double r_rcond;             /* reciprocal condition estimate of the last R */
   int64_t panel_rows;         /* rows per panel */
@@ -317,14 +338,18 @@ PRSVD_API int prsvd_svd_get_eigenvalues(const prsvd_svd *svd, const double **lam
 /* Single pass: scree[r-1] estimates ||A - A_r||_F for r = 1..k (NULL for other methods). */
 PRSVD_API int prsvd_svd_get_scree(const prsvd_svd *svd, const double **scree);
 PRSVD_API void prsvd_svd_destroy(prsvd_svd **svd);
-/* Single pass: the sketch sizes (k_s, s) a run with these params uses on an m x n matrix
- * (range_dim and core_dim, or the defaults k_s = 2k + 1, s = 2 k_s + 1), clipped to
- * k <= k_s <= s <= min(m, n).  Local. */
-PRSVD_API void prsvd_onepass_sizes(const struct prsvd_svd_params *params, int64_t m, int64_t n,
-                         int64_t *range_dim, int64_t *core_dim);
+/* Single pass: the sketch sizes (k_s, s) a run with these params uses on an m x n matrix.
+ * Sizes set (range_dim, core_dim > 0) must oversample as the error bounds need, and fit:
+ * k + 2 <= k_s <= min(m, n) and 2 k_s + 1 <= s <= min(m, n) (two: k_s + 2 <= s; hmt has no
+ * core), else PRSVD_ERR_USAGE naming the option and its smallest or largest allowed value;
+ * the defaults k_s = 2k + 1, s = 2 k_s + 1 are clipped to k <= k_s <= s <= min(m, n).
+ * Local. */
+PRSVD_API int prsvd_onepass_sizes(const struct prsvd_svd_params *params, int64_t m, int64_t n,
+                        int64_t *range_dim, int64_t *core_dim);
 /* Single pass, three sketches: (k_s, s) for rank k from a storage budget of `budget` numbers
  * for Y, X and Z (k_s (m + n) + s^2 <= budget), by the natural choice of Tropp, Yurtsever,
- * Udell & Cevher 2019, eq. (5.6); PRSVD_ERR_USAGE if the budget cannot give k_s >= k + 2 and
+ * Udell & Cevher 2019, eq. (5.6), with s at most min(m, n) and k_s at most (s - 1) / 2;
+ * PRSVD_ERR_USAGE if the budget, or the matrix, cannot give k_s >= k + 2 and
  * s >= 2 k_s + 1.  Local. */
 PRSVD_API int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t budget, int64_t *range_dim,
                          int64_t *core_dim);
@@ -334,8 +359,10 @@ PRSVD_API int prsvd_onepass_budget(int64_t m, int64_t n, int64_t rank, int64_t b
  * whole number of the source's chunk rows where that fits), panel-sized buffers (2 with the
  * reader thread, dense or CSR, plus the source's scratch) and whether panels are multiplied
  * in float32, and the process grid.  Usage error if the budget holds less than one row, SINGLE
- * is asked of a sparse source, or a grid with pc > 1 of a method, source or option that runs on
- * P x 1 only. */
+ * is asked of a sparse source, a grid with pc > 1 of a method, source or option that runs on
+ * P x 1 only, or single-pass sketch sizes that prsvd_onepass_sizes refuses; input error if
+ * m or n exceeds INT_MAX (U and V are ScaLAPACK matrices).  prsvd_svd_solve plans first, so
+ * these are refused before anything is read. */
 struct prsvd_svd_plan {
   int64_t panel_rows;
   int buffers;
@@ -373,8 +400,9 @@ struct prsvd_svd_estimate {
   int probes;               /* probe columns of the error estimate: params.n_probes (subspace,
                              * revd), 10 (single pass), 0 (QB, nystrom) */
   int passes;               /* reads of A planned (randQB_EI: the most it may take) */
-  int passes_max;           /* and at most: subspace and revd read once more if R is
-                             * ill-conditioned */
+  int passes_max;           /* and at most: the methods that read A again repeat the first
+                             * pass on 2^e A if its entries lie beyond the sketches' range;
+                             * subspace and revd read once more if R is ill-conditioned */
   double pass_bytes;        /* panel bytes one pass delivers, all ranks together */
   double pass_flops;        /* flops of the first pass's panel products, all ranks */
   double flops;             /* of every planned pass's panel products, all ranks */

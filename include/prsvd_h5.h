@@ -20,6 +20,9 @@
 extern "C" {
 #endif
 
+/* Before MPI_Init (it sets the MPI's environment): MPI-IO set up for every path up to
+ * PATH_MAX. */
+PRSVD_API void prsvd_h5_before_mpi_init(void);
 /* Silence HDF5's own error printing unless debug (then its stack is shown on failures). */
 PRSVD_API void prsvd_h5_init(int debug);
 /* How dense inputs are read: POSIX reads by each rank (HDF5's sec2 driver), or MPI-IO
@@ -36,6 +39,8 @@ struct prsvd_h5_input {
   enum prsvd_h5_panels panels;
   int64_t memory; /* per-rank panel budget (for AUTO) */
   int copy;       /* POSIX reads always copied (--read posix-copy): no rows lent in place */
+  int allow_missing_sources; /* a virtual dataset's missing source reads as its fill value
+                              * (--allow-missing-sources); else the open fails naming it */
 };
 /* MPI-IO hints "KEY=VALUE" for every file opened through MPI-IO from now on (outputs,
  * checkpoints, inputs read with MPI-IO), in the MPI_Info given to H5Pset_fapl_mpio.  Not
@@ -67,6 +72,10 @@ struct prsvd_h5_info {
                            * float32 (4), or 0: read through HDF5 */
   char mpiio_hints[1024]; /* read through MPI-IO: the hints of the open input, as
                            * MPI_File_get_info reports them ("key=value, ..."); else "" */
+  int64_t virtual_sources; /* a virtual dataset: its mappings (0 for any other layout) */
+  int64_t missing_sources; /* of those, the ones whose file or dataset is missing (read as
+                            * the fill value, allowed by how->allow_missing_sources) */
+  char first_missing[1024];/* the first of them and what is wrong with it */
 };
 
 /* Collective: describe FILE:/DS, failing with PRSVD_ERR_INPUT naming what is wrong. */
@@ -109,7 +118,9 @@ typedef struct prsvd_h5_matrix prsvd_h5_matrix;
 enum prsvd_h5_dtype { PRSVD_H5_FLOAT64 = 0, PRSVD_H5_FLOAT32 = 1 };
 
 /* Collective: check path (prsvd_h5_check_output without others) and create the temporary
- * ".NAME.tmp.HOST.PID" beside it; the commit replaces an existing name only with force. */
+ * ".NAME.tmp.HOST.PID" beside it (NAME cut short to fit NAME_MAX, PID rank 0's; a path near
+ * PATH_MAX is reached through its directory's descriptor); the commit replaces an existing
+ * name only with force. */
 PRSVD_API int prsvd_h5_writer_create(MPI_Comm comm, const char *path, int force, prsvd_h5_writer **w);
 /* Collective: a writer for the datasets `datasets` (NULL-terminated paths) of path, which may
  * already hold others: those are kept (copied into the temporary, io/h5update.c); an
@@ -147,11 +158,16 @@ PRSVD_API int prsvd_h5_writer_commit(prsvd_h5_writer **w);
 PRSVD_API int prsvd_h5_close_failed(void);
 /* Collective: close and remove the temporary. */
 PRSVD_API void prsvd_h5_writer_abort(prsvd_h5_writer **w);
-/* The temporary being written, or NULL: for a signal handler to unlink (async-signal-safe
- * read of a static buffer). */
-PRSVD_API const char *prsvd_h5_pending_temp(void);
-/* After an output was renamed into place: the line saying so for a signal handler, else NULL. */
-PRSVD_API const char *prsvd_h5_committed_note(void);
+/* Not collective: for the handler of a terminating signal, on any thread; async-signal-safe,
+ * and the process must exit right after.  Removes this rank's temporary unless it was renamed
+ * into place, after which none is created or renamed; waits for a rename under way on another
+ * thread to end.  Returns the line (without a newline) saying that an output was renamed into
+ * place and so is complete ("prsvd: interrupted: 'OUT' was written in full"), or NULL. */
+PRSVD_API const char *prsvd_h5_leave(void);
+/* Not collective: for a SIGCONT handler (async-signal-safe).  A launcher's kill sequence may
+ * have begun, so the next output's rename into place waits until 2 s after it for a
+ * terminating signal that may follow. */
+PRSVD_API void prsvd_h5_continued(void);
 
 /* Checkpoints of a solve (struct prsvd_checkpointer) in an HDF5 file, saved atomically.
  * The identity (input path, size, mtime, shape, type, and the options string) must match on
@@ -175,6 +191,9 @@ PRSVD_API int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd
 
 /* Reading results back (verify, tests): attributes of the root group of FILE, not collective. */
 PRSVD_API int prsvd_h5_read_attr_double(const char *file, const char *name, double *v);
+/* Not collective: a string attribute of the root group of FILE into out, "" if it is absent
+ * or not one string. */
+PRSVD_API int prsvd_h5_read_attr_string(const char *file, const char *name, char *out, size_t len);
 /* Not collective: 1 if FILE holds a dataset at path (0 if not, or unreadable). */
 PRSVD_API int prsvd_h5_has_dataset(const char *file, const char *path);
 /* Not collective: attribute `name` of object `obj` as doubles; *n = 0 if it is absent. */

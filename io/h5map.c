@@ -39,13 +39,16 @@ int prsvd_h5map_open(struct prsvd_h5map *mp, hid_t file, hid_t fapl, hid_t dset,
   /* the data's byte in the file: H5Dget_offset adds the base address (the userblock) itself;
    * HADDR_UNDEF for unallocated storage or an external file */
   const haddr_t addr = H5Dget_offset(dset);
-  if (addr == HADDR_UNDEF || (int64_t)H5Dget_storage_size(dset) != rows * cols * elem) return 0;
+  const int64_t bytes = prsvd_size_mul(prsvd_size_mul(rows, cols), elem);
+  if (addr == HADDR_UNDEF || addr > (haddr_t)(INT64_MAX - bytes) ||
+      (int64_t)H5Dget_storage_size(dset) != bytes)
+    return 0;
   const int64_t offset = (int64_t)addr;
   if (offset % elem) return 0; /* the rows would not be aligned to their type in memory */
   /* a descriptor of the very file HDF5 opened (the path may have been replaced since) */
   const int fd = fcntl(*(int *)handle, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) return 0;
-  if (fstat(fd, &st) != 0 || st.st_size < offset + rows * cols * elem) {
+  if (fstat(fd, &st) != 0 || st.st_size < offset + bytes) {
     close(fd);
     return 0;
   }

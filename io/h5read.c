@@ -1,4 +1,5 @@
 /* Reading small things back: attributes and 1-D datasets of result files (serial, any rank). */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "h5util.h"
@@ -16,9 +17,20 @@ done:
   return status;
 }
 
+int prsvd_h5_read_attr_string(const char *file, const char *name, char *out, size_t len) {
+  int status = PRSVD_OK;
+  hid_t f = -1;
+  out[0] = '\0';
+  H5_TRY(f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s'", file);
+  prsvd_h5_string_attr(f, name, out, len);
+done:
+  if (f >= 0) H5Fclose(f);
+  return status;
+}
+
 int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, double **x) {
   int status = PRSVD_OK;
-  hid_t f = -1, d = -1, s = -1;
+  hid_t f = -1, d = -1, s = -1, t = -1;
   *x = NULL;
   PRSVD_TRY(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &f));
   PRSVD_TRY(prsvd_h5_find_dataset(f, file, dataset));
@@ -28,11 +40,21 @@ int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, doub
     PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s' is not a vector", dataset, file);
   hsize_t dim;
   H5Sget_simple_extent_dims(s, &dim, NULL);
+  { /* a file can declare any length and type: both checked before allocating and converting */
+    char what[4200], name[48];
+    snprintf(what, sizeof what, "'%s' in '%s'", dataset, file);
+    if (dim > (hsize_t)(INT64_MAX / 8))
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "%s holds %llu entries: more than the 2^63 - 1 bytes a file holds as float64", what,
+                 (unsigned long long)dim);
+    H5_TRY(t = H5Dget_type(d), PRSVD_ERR_INPUT, "cannot read the type of %s", what);
+    PRSVD_TRY(prsvd_h5_number_type(t, what, name, sizeof name));
+  }
   *n = (int64_t)dim;
   PRSVD_ALLOC(*x, dim);
   H5_TRY(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *x), PRSVD_ERR_INPUT,
          "cannot read '%s' in '%s'", dataset, file);
 done:
+  if (t >= 0) H5Tclose(t);
   if (s >= 0) H5Sclose(s);
   if (d >= 0) H5Dclose(d);
   if (f >= 0) H5Fclose(f);

@@ -18,6 +18,8 @@ struct h5_source {
   int by_columns;
   void *scratch;          /* column panels: rows x panel columns as read */
   size_t scratch_bytes;
+  double *wide;           /* float32 panels of a NetCDF variable read through float64 */
+  size_t wide_count;
   char *fname, *dname;
   struct prsvd_file_stamp stamp;
   struct prsvd_nc_var nc;  /* NetCDF-4 packing and missing values */
@@ -36,6 +38,7 @@ static void h5_source_close(void *ctx) {
   prsvd_h5map_close(&s->map);
   free(s->what);
   free(s->scratch);
+  free(s->wide);
   free(s->fname);
   free(s->dname);
   free(s);
@@ -61,6 +64,23 @@ static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, int64_t col
   hsize_t start[2] = {(hsize_t)row0, (hsize_t)col0}, count[2] = {(hsize_t)nrows, (hsize_t)ncols};
   void *into = panel;
   const size_t elem = H5Tget_size(memtype);
+  /* float32 panels of a NetCDF variable whose stored values float32 cannot hold exactly (32-
+   * and 64-bit integers, float64): checked and unpacked in float64, where its missing values
+   * and limits compare with the values as stored, then rounded.  The float64 panel is beyond
+   * the memory budget; only --precision single on such a variable needs it. */
+  if (s->nc.netcdf && !s->nc.exact_float && elem == sizeof(float)) {
+    const size_t count = (size_t)nrows * (size_t)(s->by_columns ? s->rows : ncols);
+    if (count > s->wide_count || !s->wide) {
+      free(s->wide);
+      s->wide_count = 0;
+      if (!(s->wide = malloc(sizeof(double) * (count ? count : 1))))
+        PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a float64 panel of %zu values", count);
+      s->wide_count = count;
+    }
+    PRSVD_CHECK(h5_read(s, row0, nrows, col0, ncols, H5T_NATIVE_DOUBLE, s->wide));
+    for (size_t i = 0; i < count; i++) ((float *)panel)[i] = (float)s->wide[i];
+    return PRSVD_OK;
+  }
   if (s->by_columns) { /* columns [row0, row0 + nrows) of the stored rows x cols */
     start[0] = 0, start[1] = (hsize_t)row0, count[0] = (hsize_t)s->rows, count[1] = (hsize_t)nrows;
     const size_t bytes = elem * (size_t)s->rows * (size_t)nrows;
@@ -161,10 +181,11 @@ done:
  * transpose scratch) and a row of chunks does not, or the dataset is wide. */
 static int choose_columns(const struct prsvd_h5_info *in, const struct prsvd_h5_input *how) {
   if (how->panels != PRSVD_H5_PANELS_AUTO) return how->panels == PRSVD_H5_PANELS_COLUMNS;
+  /* a chunk may be larger than the (extendible) dataset: these products are unbounded */
   const int64_t chunk_r = in->chunked ? in->chunk_rows : 1, chunk_c = in->chunked ? in->chunk_cols : 1;
-  const int rows_fit = 8 * chunk_r * in->cols <= how->memory / 2;
-  const int cols_fit = 8 * chunk_c * in->rows <= how->memory / 3;
-  return cols_fit && (!rows_fit || in->cols >= 8 * in->rows);
+  const int rows_fit = prsvd_size_mul(prsvd_size_mul(8, chunk_r), in->cols) <= how->memory / 2;
+  const int cols_fit = prsvd_size_mul(prsvd_size_mul(8, chunk_c), in->rows) <= how->memory / 3;
+  return cols_fit && (!rows_fit || in->cols / 8 >= in->rows);
 }
 
 /* Everything about the dataset we need, on this rank; s->file and s->dset left open.  info
@@ -207,13 +228,13 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   H5Sget_simple_extent_dims(s->fspace, dims, NULL);
   info->rows = (int64_t)dims[0];
   info->cols = (int64_t)dims[1];
-  if (info->rows < 1 || info->cols < 1)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "dataset '%s' in '%s' is empty (%lld x %lld)", dataset, file,
-               (long long)info->rows, (long long)info->cols);
+  char what[4200];
+  snprintf(what, sizeof what, "dataset '%s' in '%s'", dataset, file);
+  /* before anything is sized by the shape: HDF5 takes extents up to 2^64 - 1 */
+  if (dims[0] > INT64_MAX || dims[1] > INT64_MAX) info->rows = info->cols = INT64_MAX;
+  PRSVD_TRY(prsvd_check_shape(info->rows, info->cols, 1, what));
   H5_TRY(type = H5Dget_type(s->dset), PRSVD_ERR_INPUT, "cannot read the type of '%s'", dataset);
-  if (!prsvd_h5_type_name(type, info->type, sizeof info->type))
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "dataset '%s' in '%s' has %s type: only integer and float matrices are supported",
-               dataset, file, info->type);
+  PRSVD_TRY(prsvd_h5_number_type(type, what, info->type, sizeof info->type));
   info->element_bytes = (int64_t)H5Tget_size(type);
   /* MATLAB v7.3 stores an m x n matrix as an n x m dataset (column-major): the rows streamed
    * are the MATLAB matrix's columns, so the source is A^T (info->transposed) */
@@ -223,6 +244,8 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   }
   info->storage_bytes = (int64_t)H5Dget_storage_size(s->dset);
   H5_TRY(dcpl = H5Dget_create_plist(s->dset), PRSVD_ERR_INPUT, "cannot read the layout of '%s'", dataset);
+  if (H5Pget_layout(dcpl) == H5D_VIRTUAL) /* before any work: HDF5 would read a missing source as fill */
+    PRSVD_TRY(prsvd_h5_virtual_sources(s->file, dcpl, dapl, file, dataset, how->allow_missing_sources, info));
   snprintf(info->filters, sizeof info->filters, "none");
   if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
     hsize_t cd[2];
@@ -254,9 +277,10 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
     /* a full row (column) of chunks stays cached: a panel boundary inside it costs no re-read */
     const int64_t per_line = s->by_columns ? (info->rows + info->chunk_rows - 1) / info->chunk_rows
                                            : (info->cols + info->chunk_cols - 1) / info->chunk_cols;
-    info->cache_bytes = per_line * info->chunk_rows * info->chunk_cols * info->element_bytes;
+    info->cache_bytes =
+        prsvd_size_mul(prsvd_size_mul(per_line, info->chunk_rows), prsvd_size_mul(info->chunk_cols, info->element_bytes));
     H5Dclose(s->dset);
-    H5_TRY(H5Pset_chunk_cache(dapl, (size_t)(per_line * 10 + 1), (size_t)info->cache_bytes, 1.0),
+    H5_TRY(H5Pset_chunk_cache(dapl, (size_t)prsvd_size_mul(per_line, 10) + 1, (size_t)info->cache_bytes, 1.0),
            PRSVD_ERR_INPUT, "cannot size the chunk cache of '%s'", dataset);
     H5_TRY(s->dset = H5Dopen2(s->file, dataset, dapl), PRSVD_ERR_INPUT,
            "cannot open dataset '%s' in '%s'", dataset, file);
@@ -286,7 +310,7 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
     prsvd_source_destroy(&src);
     return status;
   }
-  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0};
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0};
   struct h5_source *s = calloc(1, sizeof *s);
   int status = s ? open_dataset(comm, file, dataset, &how, info, s) : PRSVD_ERR_NOMEM;
   h5_source_close(s);
@@ -295,7 +319,7 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
 
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src) {
-  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0};
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0};
   return prsvd_h5_open_input(comm, file, dataset, &how, info, src);
 }
 

@@ -55,14 +55,16 @@ done:
   return status;
 }
 
+/* Counts from the file's indptr: a product that wrapped would allocate too little for the
+ * read that follows, so a saturated one fails instead. */
 static int grow(struct prsvd_csr *p, int64_t rows, int64_t nnz) {
-  int64_t *ip = realloc(p->indptr, sizeof(int64_t) * (size_t)(rows + 1));
+  int64_t *ip = realloc(p->indptr, (size_t)prsvd_size_mul(sizeof(int64_t), rows + 1));
   if (!ip) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a CSR panel of %lld rows", (long long)rows);
   p->indptr = ip;
   if (nnz > p->cap) {
-    int64_t *ix = realloc(p->indices, sizeof(int64_t) * (size_t)nnz);
+    int64_t *ix = realloc(p->indices, (size_t)prsvd_size_mul(sizeof(int64_t), nnz));
     if (ix) p->indices = ix;
-    double *dv = realloc(p->data, sizeof(double) * (size_t)nnz);
+    double *dv = realloc(p->data, (size_t)prsvd_size_mul(sizeof(double), nnz));
     if (dv) p->data = dv;
     if (!ix || !dv) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a CSR panel of %lld entries", (long long)nnz);
     p->cap = nnz;
@@ -209,8 +211,11 @@ static int open_sparse(const char *file, const char *group, struct prsvd_h5_info
   H5_TRY(s->indptr = H5Dopen2(g, "indptr", H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s/indptr'", group);
 opened:
   H5_TRY(t = H5Dget_type(s->data), PRSVD_ERR_INPUT, "cannot read the type of '%s/data'", group);
-  if (!prsvd_h5_type_name(t, info->type, sizeof info->type))
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s/data' in '%s' has %s type: expected integers or floats", group, file, info->type);
+  {
+    char what[4200];
+    snprintf(what, sizeof what, "'%s/data' in '%s'", group, file);
+    PRSVD_TRY(prsvd_h5_number_type(t, what, info->type, sizeof info->type));
+  }
   s->nnz = length_of(s->data);
   s->arrays.rows = s->rows;
   s->arrays.cols = s->cols;

@@ -29,6 +29,14 @@ const char *prsvd_h5_version(void) {
   return buf;
 }
 
+void prsvd_h5_before_mpi_init(void) {
+  /* Open MPI 4.1's OMPIO queries its shared-file-pointer components at every MPI_File_open,
+   * and lockedfile's query overflows a fixed buffer for a path of 238 bytes or more ("buffer
+   * overflow detected", SIGABRT).  prsvd uses no shared file pointer: leave that component out
+   * unless the user chose the components.  Other MPIs ignore the variable. */
+  setenv("OMPI_MCA_sharedfp", "^lockedfile", 0);
+}
+
 static MPI_Info hints = MPI_INFO_NULL;
 
 int prsvd_h5_set_mpiio_hints(int n_hints, const char *const *list) {
@@ -117,8 +125,9 @@ done:
 void prsvd_h5_string_attr(hid_t obj, const char *name, char *out, size_t len) {
   out[0] = '\0';
   if (H5Aexists(obj, name) <= 0) return;
-  hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Aget_type(a);
-  if (H5Tget_class(t) == H5T_STRING) {
+  hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = H5Aget_type(a), sp = H5Aget_space(a);
+  /* one string: an array of them would overrun the one-element buffers below */
+  if (H5Tget_class(t) == H5T_STRING && H5Sget_simple_extent_npoints(sp) == 1) {
     if (H5Tis_variable_str(t) > 0) {
       char *v = NULL;
       hid_t mt = H5Tcopy(H5T_C_S1);
@@ -134,29 +143,67 @@ void prsvd_h5_string_attr(hid_t obj, const char *name, char *out, size_t len) {
       free(v);
     }
   }
+  H5Sclose(sp);
   H5Tclose(t);
   H5Aclose(a);
 }
 
-int prsvd_h5_type_name(hid_t type, char *out, size_t len) {
-  size_t size = H5Tget_size(type);
+/* What keeps HDF5 from converting a number type read from a file to float64 and float32 (0:
+ * nothing).  A file can defeat the conversion: a float of size 0 read as zeros, one with 64
+ * bits of precision in 4 bytes as garbage, one without an exponent as NaN, one of 4 GiB an
+ * element failed to read.  So its size must be 1 to 16 bytes (a long double), its bits inside
+ * it, a float's sign, exponent and mantissa inside its precision without overlapping (what
+ * H5Tset_fields would have required of it), and HDF5 must have a conversion path. */
+enum { CONVERTS = 0, BAD_PRECISION, BAD_FIELDS, NO_PATH };
+static int unconvertible(hid_t type) {
+  const size_t size = H5Tget_size(type), prec = H5Tget_precision(type);
+  const int offset = H5Tget_offset(type);
+  H5T_cdata_t *cdata;
+  if (size == 0 || size > 16 || prec == 0 || offset < 0 || (size_t)offset + prec > 8 * size) return BAD_PRECISION;
+  if (H5Tget_class(type) == H5T_FLOAT) {
+    size_t spos, epos, esize, mpos, msize;
+    if (H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize) < 0 || esize == 0 || msize == 0 ||
+        spos >= prec || epos + esize > prec || mpos + msize > prec || (spos >= epos && spos < epos + esize) ||
+        (spos >= mpos && spos < mpos + msize) || (mpos < epos + esize && epos < mpos + msize))
+      return BAD_FIELDS;
+  }
+  if (!H5Tfind(type, H5T_NATIVE_DOUBLE, &cdata) || !H5Tfind(type, H5T_NATIVE_FLOAT, &cdata)) return NO_PATH;
+  return CONVERTS;
+}
+
+int prsvd_h5_number_type(hid_t type, const char *what, char *out, size_t len) {
+  const size_t size = H5Tget_size(type);
   switch (H5Tget_class(type)) {
-  case H5T_FLOAT:
-    snprintf(out, len, "float%zu", 8 * size);
-    return 1;
+  case H5T_FLOAT: snprintf(out, len, "float%zu", 8 * size); break;
   case H5T_INTEGER:
     snprintf(out, len, "%sint%zu", H5Tget_sign(type) == H5T_SGN_NONE ? "u" : "", 8 * size);
-    return 1;
-  case H5T_STRING: snprintf(out, len, "string"); return 0;
-  case H5T_COMPOUND: snprintf(out, len, "compound"); return 0;
-  case H5T_ENUM: snprintf(out, len, "enum"); return 0;
-  case H5T_ARRAY: snprintf(out, len, "array"); return 0;
-  case H5T_VLEN: snprintf(out, len, "variable-length"); return 0;
-  case H5T_OPAQUE: snprintf(out, len, "opaque"); return 0;
-  case H5T_BITFIELD: snprintf(out, len, "bitfield"); return 0;
-  case H5T_REFERENCE: snprintf(out, len, "reference"); return 0;
-  default: snprintf(out, len, "unknown"); return 0;
+    break;
+  case H5T_STRING: snprintf(out, len, "string"); goto unsupported;
+  case H5T_COMPOUND: snprintf(out, len, "compound"); goto unsupported;
+  case H5T_ENUM: snprintf(out, len, "enum"); goto unsupported;
+  case H5T_ARRAY: snprintf(out, len, "array"); goto unsupported;
+  case H5T_VLEN: snprintf(out, len, "variable-length"); goto unsupported;
+  case H5T_OPAQUE: snprintf(out, len, "opaque"); goto unsupported;
+  case H5T_BITFIELD: snprintf(out, len, "bitfield"); goto unsupported;
+  case H5T_REFERENCE: snprintf(out, len, "reference"); goto unsupported;
+  default: snprintf(out, len, "unknown"); goto unsupported;
   }
+  const int why = unconvertible(type);
+  if (why) {
+    size_t spos = 0, epos = 0, esize = 0, mpos = 0, msize = 0;
+    H5Tget_fields(type, &spos, &epos, &esize, &mpos, &msize);
+    if (why == BAD_PRECISION)
+      PRSVD_ERR(PRSVD_ERR_INPUT, "%s has a malformed %s type: %zu bits of precision at bit %d of its %zu bytes; "
+                "HDF5 cannot convert it to float64", what, out, H5Tget_precision(type), H5Tget_offset(type), size);
+    if (why == BAD_FIELDS)
+      PRSVD_ERR(PRSVD_ERR_INPUT, "%s has a malformed %s type: sign bit %zu, exponent bits [%zu, %zu), mantissa "
+                "bits [%zu, %zu) of %zu bits of precision; HDF5 cannot convert it to float64", what, out, spos, epos,
+                epos + esize, mpos, mpos + msize, H5Tget_precision(type));
+    PRSVD_ERR(PRSVD_ERR_INPUT, "%s has %s type, which HDF5 cannot convert to float64", what, out);
+  }
+  return PRSVD_OK;
+unsupported:
+  PRSVD_ERR(PRSVD_ERR_INPUT, "%s has %s type: only integer and float matrices are supported", what, out);
 }
 
 int prsvd_file_stamp(const char *path, struct prsvd_file_stamp *st) {

@@ -18,6 +18,8 @@
   } while (0)
 
 void prsvd_h5_show_stack(void);
+/* Collective: a scalar uint64 attribute of object obj (a checksum), like prsvd_h5_attr_int. */
+int prsvd_h5_attr_uint64(prsvd_h5_writer *w, const char *obj, const char *name, uint64_t v);
 /* The size and mtime of a file when it was opened, to notice it changing under a run. */
 struct prsvd_file_stamp {
   long long size, mtime, mtime_ns;
@@ -44,10 +46,12 @@ hid_t prsvd_h5_writer_file(const prsvd_h5_writer *w);
 void prsvd_h5_writer_mark_output(prsvd_h5_writer *w, int replace);
 /* Checks that each component of path exists and the last one is a dataset. */
 int prsvd_h5_find_dataset(hid_t file, const char *fname, const char *path);
-/* A string attribute of obj (fixed or variable length), or "" if absent or not a string. */
+/* A string attribute of obj (fixed or variable length), or "" if absent or not one string. */
 void prsvd_h5_string_attr(hid_t obj, const char *name, char *out, size_t len);
-/* "float64", "uint16", ...; 0 if the class is unsupported (then *what names it). */
-int prsvd_h5_type_name(hid_t type, char *out, size_t len);
+/* The name of a dataset's element type ("float64", "uint16", ...) into out, or
+ * PRSVD_ERR_INPUT naming `what` ("dataset '/A' in 'f.h5'") and the type unless it is an
+ * integer or float type that HDF5 converts to float64 and float32 (unconvertible in h5util.c). */
+int prsvd_h5_number_type(hid_t type, const char *what, char *out, size_t len);
 
 /* Kernel readahead of the row panels of a compressed dataset (io/h5readahead.c): fd -1 when
  * off (not filtered chunks, not the sec2 driver, or PRSVD_NO_READAHEAD=1). */
@@ -81,13 +85,24 @@ int prsvd_h5map_lend(const struct prsvd_h5map *mp, const char *what, int64_t row
 void prsvd_h5map_return(struct prsvd_rows_lent *lent);
 void prsvd_h5map_close(struct prsvd_h5map *mp);
 
+/* Every source of the virtual dataset (dcpl its creation list, dapl its access list) where
+ * HDF5 looks for it (io/h5virtual.c): info->virtual_sources counts the mappings,
+ * info->missing_sources those whose file or dataset is missing or smaller than the mapping
+ * (the first named in info->first_missing); one is PRSVD_ERR_INPUT naming it unless
+ * allow_missing.  Not collective. */
+int prsvd_h5_virtual_sources(hid_t file, hid_t dcpl, hid_t dapl, const char *fname, const char *dname,
+                             int allow_missing, struct prsvd_h5_info *info);
+
 /* NetCDF-4 conventions of a variable (io/h5netcdf.c). */
-#define PRSVD_NC_MAX_MISSING 4
+#define PRSVD_NC_MAX_MISSING 16 /* a _FillValue and up to 15 missing_value entries */
 struct prsvd_nc_var {
   int netcdf;                 /* a NetCDF-4 variable: the rest applies */
+  int exact_float;            /* float32 holds every stored value exactly (else the source
+                               * checks and unpacks float32 panels through float64) */
+  double wrap;                /* _Unsigned: 2^bits, added to a negative stored value; else 0 */
   int packed;                 /* x = scale * stored + offset */
   double scale, offset;
-  int n_missing;              /* stored values that mean "missing" */
+  int n_missing;              /* stored values (through wrap) that mean "missing" */
   double missing[PRSVD_NC_MAX_MISSING];
   const char *missing_what[PRSVD_NC_MAX_MISSING];
   double valid_min, valid_max;  /* stored values outside are missing */

@@ -16,12 +16,16 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "h5util.h"
@@ -35,7 +39,11 @@ struct prsvd_h5_writer {
   int replace;  /* the commit may replace an existing name (--force, or a checkpoint) */
   hid_t file;
   int64_t reserved; /* bytes of disk reserved for the temporary so far (-1: not supported) */
-  char path[PATH_MAX], temp[PATH_MAX + 64];
+  char path[PATH_MAX]; /* the target as named (messages) */
+  /* how this rank reaches the temporary and the target: their paths, or the same names under
+   * /proc/self/fd/dir_fd when a path would reach PATH_MAX (reach_paths) */
+  char temp[PATH_MAX], target[PATH_MAX];
+  int dir_fd;
 };
 
 struct prsvd_h5_matrix {
@@ -49,53 +57,258 @@ struct prsvd_h5_matrix {
 /* Room for the file's metadata (object headers, attributes, B-trees): HDF5 writes it at close. */
 #define METADATA_RESERVE ((int64_t)128 << 10)
 
-/* Read by a signal handler: written only before/after the file exists. */
-static char pending_temp[PATH_MAX + 64];
+/* ---- What a terminating signal finds (prsvd_h5_leave) --------------------------------------
+ * A handler may run on any thread at any moment (a process-directed signal goes to another
+ * thread when the main thread has one pending already; SIGPIPE hits the thread that wrote), so
+ * the temporary is handed between the writer and a handler through one atomic state:
+ *   IDLE      no temporary to remove
+ *   PENDING   pending_temp may exist: a handler removes it, on every rank (whichever rank a
+ *             launcher's signal reaches first, the output is not renamed after it)
+ *   RENAMING  rank 0's renaming_thread is inside rename_into_place()
+ *   LEFT      a handler owns the exit: nothing is created or renamed any more
+ * One writer at a time: every command writes its outputs one after another. */
+enum { TEMP_IDLE, TEMP_PENDING, TEMP_RENAMING, TEMP_LEFT };
+static atomic_int temp_state, handler_waits;
+static atomic_llong continued_ns; /* CLOCK_MONOTONIC of the last SIGCONT, 0 if none */
+static pthread_t renaming_thread;
+static char pending_temp[PATH_MAX];
+/* The line a handler prints once an output is in place, and the one it will print if the
+ * rename under way succeeds (made here: a handler may not format). */
+static char committed_note[PATH_MAX + 64], renaming_note[PATH_MAX + 64];
 
-const char *prsvd_h5_pending_temp(void) { return pending_temp[0] ? pending_temp : NULL; }
-/* The line a signal handler prints once an output is renamed into place (made here, since
- * the handler may not format). */
-static char committed_note[PATH_MAX + 128];
-const char *prsvd_h5_committed_note(void) { return committed_note[0] ? committed_note : NULL; }
+static long long monotonic_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t); /* async-signal-safe */
+  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
 
-/* The temporary's name for path: beside it, hidden, with the host and pid of rank 0, so that
- * a later run can tell a killed run's leftover (same host, pid gone) from a live one's. */
-static int temp_name(const char *path, char *out, size_t len) {
-  char host[256] = "localhost", *c1 = strdup(path), *c2 = strdup(path);
-  int n = -1;
-  gethostname(host, sizeof host - 1);
-  host[sizeof host - 1] = '\0';
-  if (c1 && c2) n = snprintf(out, len, "%s/.%s.tmp.%s.%ld", dirname(c1), basename(c2), host, (long)getpid());
-  free(c1);
-  free(c2);
-  if (n < 0) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory");
-  if ((size_t)n >= len) PRSVD_ERR(PRSVD_ERR_OUTPUT, "path '%s' is too long for its temporary", path);
+void prsvd_h5_continued(void) {
+  atomic_store(&continued_ns, monotonic_ns());
+}
+
+const char *prsvd_h5_leave(void) {
+  /* first: a rename that ends from now on waits for this handler to end the run (seq_cst: it
+   * either sees this or stored its outcome before the state is read below) */
+  atomic_store(&handler_waits, 1);
+  for (;;) {
+    int state = atomic_load(&temp_state);
+    if (state == TEMP_LEFT) return NULL;
+    if (state == TEMP_RENAMING && pthread_equal(renaming_thread, pthread_self())) {
+      /* this handler interrupted the rename itself: whether rename() ran, the file system says */
+      struct stat st;
+      atomic_store(&temp_state, TEMP_LEFT);
+      if (lstat(pending_temp, &st) == 0) {
+        unlink(pending_temp);
+        return NULL;
+      }
+      return renaming_note[0] ? renaming_note : NULL;
+    }
+    if (state == TEMP_RENAMING) { /* another thread renames: its outcome decides */
+      poll(NULL, 0, 1);
+      continue;
+    }
+    if (atomic_compare_exchange_strong(&temp_state, &state, TEMP_LEFT)) {
+      if (state == TEMP_PENDING) {
+        unlink(pending_temp);
+        return NULL;
+      }
+      return committed_note[0] ? committed_note : NULL;
+    }
+  }
+}
+
+/* Not collective: this rank's temporary is `temp` from now on (a signal removes it); fails once a
+ * handler is taking the process down. */
+static int claim_temp(const char *temp) {
+  int idle = TEMP_IDLE;
+  if (atomic_load(&temp_state) == TEMP_IDLE)
+    snprintf(pending_temp, sizeof pending_temp, "%s", temp);
+  if (!atomic_compare_exchange_strong(&temp_state, &idle, TEMP_PENDING))
+    PRSVD_ERR(idle == TEMP_LEFT ? PRSVD_ERR_OUTPUT : PRSVD_ERR_INTERNAL,
+              idle == TEMP_LEFT ? "interrupted by a signal before creating '%s'"
+                                : "a second output '%s' while another is being written",
+              temp);
   return PRSVD_OK;
 }
 
-/* Remove ".NAME.tmp.HOST.PID" files of path whose process on this host is gone. */
-static void remove_stale_temps(const char *path) {
-  char host[256] = "localhost", dir[PATH_MAX], prefix[PATH_MAX + 8], full[2 * PATH_MAX];
-  char *c1 = strdup(path), *c2 = strdup(path);
+/* The temporary is renamed or removed: a signal leaves its name alone. */
+static void release_temp(void) {
+  int pending = TEMP_PENDING;
+  atomic_compare_exchange_strong(&temp_state, &pending, TEMP_IDLE);
+}
+
+/* Tests (README, "Tests"): PRSVD_TEST_SIGTERM_AT_WRITE=POINT raises a signal on every rank at
+ * an exact point of an output's write instead of racing one: SIGTERM, or the signal number
+ * in PRSVD_TEST_SIGNAL. */
+static int test_point(const prsvd_h5_writer *w, const char *point) {
+  const char *at = getenv("PRSVD_TEST_SIGTERM_AT_WRITE");
+  return w->output && at && strcmp(at, point) == 0;
+}
+static void test_raise(void) {
+  const char *sig = getenv("PRSVD_TEST_SIGNAL");
+  raise(sig ? atoi(sig) : SIGTERM);
+}
+
+/* Open MPI 4.1's mpirun ends a job with SIGCONT, then SIGTERM a second later (sooner if a
+ * child changes state), then SIGKILL as soon as a rank has exited: a rank reaching its rename
+ * in that second would put an output in place after mpirun was told to stop.  So an output's
+ * rename waits until 2 s after a SIGCONT (a resumed job waits as long, once); a terminating
+ * signal in the meantime removes the temporary. */
+static void hold_after_continue(void) {
+  for (;;) {
+    long long since = monotonic_ns() - atomic_load(&continued_ns);
+    if (!atomic_load(&continued_ns) || since >= 2000000000LL) return;
+    poll(NULL, 0, (int)((2000000000LL - since) / 1000000) + 1);
+  }
+}
+
+/* Rank 0: the temporary becomes the target, unless a signal came first.  A signal before the
+ * rename (on any rank) removes the temporary and nothing is renamed; one after it says the
+ * output was written in full; one on another thread during it waits for its outcome
+ * (prsvd_h5_leave).  PRSVD_TEST_SIGTERM_AT_WRITE=rename and =renamed signal just before and
+ * just after rename(). */
+/* Rank 0: give back the disk reserved past the temporary's end (its blocks beyond EOF). */
+static void release_reserve(const prsvd_h5_writer *w) {
+  struct stat st;
+  if (w->reserved <= 0 || stat(w->temp, &st) != 0 || st.st_size >= w->reserved) return;
+  const int fd = open(w->temp, O_WRONLY);
+  if (fd < 0) return;
+  if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size, w->reserved - st.st_size)) {
+    /* not supported: the blocks stay reserved, the file is still whole */
+  }
+  close(fd);
+}
+
+/* Rank 0: the complete temporary takes the target's name.  Without replace, a name that
+ * appeared meanwhile (another run, a user) is never replaced: renameat2's RENAME_NOREPLACE,
+ * or link(2), which fails on an existing name, where the file system lacks the flag; only a
+ * file system with neither leaves the window between a check and rename(2). */
+static int place(const prsvd_h5_writer *w) {
+  static const char *const appeared =
+      "%s '%s' appeared while this run wrote it (another run?): not replaced (use --force to replace it)";
+  const char *what = w->output ? "output" : "file";
+  int rc;
+  release_reserve(w);
+  if (w->replace) {
+    if (prsvd_path_kind(w->target) == PRSVD_PATH_OTHER)
+      PRSVD_ERR(PRSVD_ERR_OUTPUT, "%s '%s' is no longer a regular file: not replaced", what, w->path);
+    rc = rename(w->temp, w->target);
+  } else {
+#ifdef RENAME_NOREPLACE
+    rc = renameat2(AT_FDCWD, w->temp, AT_FDCWD, w->target, RENAME_NOREPLACE);
+    if (rc != 0 && (errno == EINVAL || errno == ENOSYS || errno == ENOTSUP)) /* not on this file system */
+#endif
+    {
+      rc = link(w->temp, w->target);
+      if (rc == 0) unlink(w->temp);
+      else if (errno != EEXIST && errno != ENOENT) { /* no hard links: check, then rename */
+        if (prsvd_path_kind(w->target) != PRSVD_PATH_ABSENT) PRSVD_ERR(PRSVD_ERR_OUTPUT, appeared, what, w->path);
+        rc = rename(w->temp, w->target);
+      }
+    }
+    if (rc != 0 && errno == EEXIST) PRSVD_ERR(PRSVD_ERR_OUTPUT, appeared, what, w->path);
+  }
+  if (rc != 0 && errno == ENOENT) /* a signalled rank removed it */
+    PRSVD_ERR(PRSVD_ERR_OUTPUT, "interrupted by a signal on another rank: '%s' was not written", w->path);
+  if (rc != 0)
+    PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
+  return PRSVD_OK;
+}
+
+static int rename_into_place(prsvd_h5_writer *w) {
+  int pending = TEMP_PENDING, status = PRSVD_OK;
+  if (w->output)
+    snprintf(renaming_note, sizeof renaming_note, "prsvd: interrupted: '%s' was written in full",
+             w->path);
+  else
+    renaming_note[0] = '\0';
+  if (w->output) hold_after_continue(); /* a checkpoint renamed then is merely state */
+  renaming_thread = pthread_self();
+  if (!atomic_compare_exchange_strong(&temp_state, &pending, TEMP_RENAMING))
+    PRSVD_ERR(PRSVD_ERR_OUTPUT, "interrupted by a signal: '%s' was not written", w->path);
+  if (test_point(w, "rename")) test_raise();
+  if ((status = place(w)) != PRSVD_OK) {
+    atomic_store(&temp_state, TEMP_PENDING);
+  } else {
+    if (test_point(w, "renamed")) test_raise();
+    memcpy(committed_note, renaming_note, sizeof committed_note);
+    atomic_store(&temp_state, TEMP_IDLE);
+  }
+  /* a handler on another thread waited for this outcome: the run ends there, not here */
+  while (atomic_load(&handler_waits)) pause();
+  return status;
+}
+
+
+/* The temporary's name for path up to its pid, ".NAME.tmp.HOST.": beside it, hidden, with the
+ * host of rank 0, so that a later run can tell a killed run's leftover (same host, pid gone)
+ * from a live one's; NAME cut short so that any pid still fits NAME_MAX. */
+static void temp_prefix(const char *path, char *prefix, size_t size) {
+  char host[65] = "localhost", *copy = strdup(path);
   gethostname(host, sizeof host - 1);
   host[sizeof host - 1] = '\0';
-  if (c1 && c2) {
-    snprintf(dir, sizeof dir, "%s", dirname(c1));
-    snprintf(prefix, sizeof prefix, ".%s.tmp.", basename(c2));
+  const char *base = copy ? basename(copy) : "output";
+  const int room = NAME_MAX - 1 - (int)strlen(".tmp.") - (int)strlen(host) - 1 - 20;
+  snprintf(prefix, size, ".%.*s.tmp.%s.", room, base, host);
+  free(copy);
+}
+
+/* ".NAME.tmp.HOST.PID" */
+static void temp_name(const char *path, char *name, size_t size) {
+  char prefix[NAME_MAX + 1], pid[24];
+  temp_prefix(path, prefix, sizeof prefix); /* leaves room for the pid within NAME_MAX */
+  snprintf(pid, sizeof pid, "%ld", (long)getpid());
+  snprintf(name, size, "%.*s%s", (int)(size - 1 - strlen(pid)), prefix, pid);
+}
+
+
+/* How this rank reaches the temporary `name` beside w->path, and w->path itself: by their paths,
+ * or, where one would reach PATH_MAX (a directory path near the limit), as
+ * /proc/self/fd/N/NAME through the directory opened once (Linux), so that every path up to
+ * PATH_MAX works. */
+static int reach_paths(prsvd_h5_writer *w, const char *name) {
+  int status = PRSVD_OK;
+  char *c1 = strdup(w->path), *c2 = strdup(w->path);
+  if (!c1 || !c2) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory");
+  const char *dir = dirname(c1), *base = basename(c2);
+  if (snprintf(w->temp, sizeof w->temp, "%s/%s", dir, name) < (int)sizeof w->temp) {
+    snprintf(w->target, sizeof w->target, "%s", w->path);
+  } else {
+    w->dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (w->dir_fd < 0)
+      PRSVD_FAIL(PRSVD_ERR_OUTPUT, "cannot open output directory '%s': %s", dir, strerror(errno));
+    snprintf(w->temp, sizeof w->temp, "/proc/self/fd/%d/%s", w->dir_fd, name);
+    snprintf(w->target, sizeof w->target, "/proc/self/fd/%d/%s", w->dir_fd, base);
   }
+done:
   free(c1);
   free(c2);
-  DIR *d = c1 && c2 ? opendir(dir) : NULL;
+  return status;
+}
+
+/* Free a writer whose temporary is gone or renamed. */
+static void writer_free(prsvd_h5_writer *w) {
+  release_temp(); /* before the directory closes: pending_temp may name it */
+  if (w->dir_fd >= 0) close(w->dir_fd);
+  free(w);
+}
+
+/* Remove ".NAME.tmp.HOST.PID" files of path (temp_prefix) whose process on this host is gone. */
+static void remove_stale_temps(const char *path) {
+  char dir[PATH_MAX], prefix[NAME_MAX + 1], full[PATH_MAX + NAME_MAX + 2], *copy = strdup(path);
+  if (!copy) return;
+  snprintf(dir, sizeof dir, "%s", dirname(copy));
+  free(copy);
+  temp_prefix(path, prefix, sizeof prefix);
+  DIR *d = opendir(dir);
   if (!d) return;
-  const size_t np = strlen(prefix), nh = strlen(host);
+  const size_t np = strlen(prefix);
   for (struct dirent *e; (e = readdir(d));) {
-    const char *rest = e->d_name + np, *dot;
     char *end;
-    if (strncmp(e->d_name, prefix, np) || strncmp(rest, host, nh) || rest[nh] != '.') continue;
-    dot = rest + nh;
-    const long pid = strtol(dot + 1, &end, 10);
+    if (strncmp(e->d_name, prefix, np)) continue;
+    const long pid = strtol(e->d_name + np, &end, 10);
     if (*end || pid <= 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
-    snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+    if (snprintf(full, sizeof full, "%s/%s", dir, e->d_name) >= (int)sizeof full) continue;
     struct stat st;
     if (lstat(full, &st) == 0 && S_ISREG(st.st_mode) && unlink(full) == 0)
       fprintf(stderr, "prsvd: note: removed '%s', left by a killed run (pid %ld is gone)\n", full, pid);
@@ -188,23 +401,26 @@ int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
   hid_t fapl = -1;
+  char name[NAME_MAX + 1] = "";
   *out = NULL;
   PRSVD_ALLOC(w, 1);
   w->comm = comm;
   w->file = -1;
-  MPI_Comm_rank(comm, &w->rank);
+  w->dir_fd = -1;
   w->replace = 1;
+  MPI_Comm_rank(comm, &w->rank);
+  if (strlen(path) >= sizeof w->path) /* the same on every rank: no rank goes on alone */
+    PRSVD_FAIL(PRSVD_ERR_OUTPUT, "path too long (%zu bytes; PATH_MAX is %d): '%s'", strlen(path),
+               PATH_MAX, path);
   snprintf(w->path, sizeof w->path, "%s", path);
-  if (w->rank == 0) status = temp_name(path, w->temp, sizeof w->temp);
-  status = prsvd_error_agree(comm, status);
-  if (status) goto done;
+  if (w->rank == 0) temp_name(path, name, sizeof name); /* rank 0's pid names it */
+  MPI_Bcast(name, sizeof name, MPI_CHAR, 0, comm);
+  status = reach_paths(w, name);
   /* even the superblock needs room: a file HDF5 cannot close is the one failure it does not
    * survive (prsvd_h5_close_failed), so a full file system is refused before creating it */
-  if (w->rank == 0) status = check_room(w->path, METADATA_RESERVE);
-  status = prsvd_error_agree(comm, status);
-  if (status) goto done;
-  MPI_Bcast(w->temp, sizeof w->temp, MPI_CHAR, 0, comm);
-  memcpy(pending_temp, w->temp, sizeof pending_temp);
+  if (!status && w->rank == 0) status = check_room(w->path, METADATA_RESERVE);
+  if (!status) status = claim_temp(w->temp);
+  PRSVD_TRY(prsvd_error_agree(comm, status)); /* every rank creates it, or none */
   H5_TRY(fapl = prsvd_h5_fapl(comm), PRSVD_ERR_OUTPUT, "cannot set up MPI-IO access");
   /* the 1.8 format stores large attributes (a planted spectrum) densely */
   H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
@@ -247,84 +463,24 @@ void prsvd_h5_writer_abort(prsvd_h5_writer **w) {
   writer_close(*w);
   MPI_Barrier((*w)->comm);
   if ((*w)->rank == 0 && (*w)->temp[0]) unlink((*w)->temp);
-  pending_temp[0] = '\0';
-  free(*w);
+  writer_free(*w);
   *w = NULL;
-}
-
-/* Tests (tests/README.md, "Test-only switches"): PRSVD_TEST_SIGTERM_AT_WRITE=commit raises
- * SIGTERM on every rank just after an output is renamed into place, before the run's last
- * steps. */
-static void test_sigterm_at_commit(const prsvd_h5_writer *w) {
-  const char *at = getenv("PRSVD_TEST_SIGTERM_AT_WRITE");
-  if (w->output && at && strcmp(at, "commit") == 0) raise(SIGTERM);
-}
-
-/* Rank 0: give back the disk reserved past the temporary's end (its blocks beyond EOF). */
-static void release_reserve(const prsvd_h5_writer *w) {
-  struct stat st;
-  if (w->reserved <= 0 || stat(w->temp, &st) != 0 || st.st_size >= w->reserved) return;
-  const int fd = open(w->temp, O_WRONLY);
-  if (fd < 0) return;
-  if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, st.st_size, w->reserved - st.st_size)) {
-    /* not supported: the blocks stay reserved, the file is still whole */
-  }
-  close(fd);
-}
-
-/* Rank 0: the complete temporary takes the target's name.  Without replace, a name that
- * appeared meanwhile (another run, a user) is never replaced: renameat2's RENAME_NOREPLACE,
- * or link(2), which fails on an existing name, where the file system lacks the flag; only a
- * file system with neither leaves the window between a check and rename(2). */
-static int place(const prsvd_h5_writer *w) {
-  static const char *const appeared =
-      "%s '%s' appeared while this run wrote it (another run?): not replaced (use --force to replace it)";
-  const char *what = w->output ? "output" : "file";
-  release_reserve(w);
-  if (w->replace) {
-    if (prsvd_path_kind(w->path) == PRSVD_PATH_OTHER)
-      PRSVD_ERR(PRSVD_ERR_OUTPUT, "%s '%s' is no longer a regular file: not replaced", what, w->path);
-    if (rename(w->temp, w->path) != 0)
-      PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
-    return PRSVD_OK;
-  }
-#ifdef RENAME_NOREPLACE
-  if (renameat2(AT_FDCWD, w->temp, AT_FDCWD, w->path, RENAME_NOREPLACE) == 0) return PRSVD_OK;
-  if (errno == EEXIST) PRSVD_ERR(PRSVD_ERR_OUTPUT, appeared, what, w->path);
-  if (errno != EINVAL && errno != ENOSYS && errno != ENOTSUP)
-    PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
-#endif
-  if (link(w->temp, w->path) == 0) {
-    unlink(w->temp);
-    return PRSVD_OK;
-  }
-  if (errno == EEXIST) PRSVD_ERR(PRSVD_ERR_OUTPUT, appeared, what, w->path);
-  if (prsvd_path_kind(w->path) != PRSVD_PATH_ABSENT) PRSVD_ERR(PRSVD_ERR_OUTPUT, appeared, what, w->path);
-  if (rename(w->temp, w->path) != 0)
-    PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
-  return PRSVD_OK;
 }
 
 int prsvd_h5_writer_commit(prsvd_h5_writer **wp) {
   prsvd_h5_writer *w = *wp;
   int status = writer_close(w);
   status = prsvd_error_agree(w->comm, status);
-  if (!status && w->rank == 0) {
-    status = place(w);
-    if (!status && w->output) { /* from here on a signal must not say "no output written" */
-      snprintf(committed_note, sizeof committed_note, "prsvd: interrupted: '%s' was written in full\n", w->path);
-      pending_temp[0] = '\0';
-    }
-  }
+  if (!status && w->rank == 0) status = rename_into_place(w);
   status = prsvd_error_agree(w->comm, status);
   if (status) {
     prsvd_h5_writer_abort(wp);
     return status;
   }
-  if (w->output) snprintf(committed_note, sizeof committed_note, "prsvd: interrupted: '%s' was written in full\n", w->path);
-  pending_temp[0] = '\0';
-  test_sigterm_at_commit(w);
-  free(w);
+  /* PRSVD_TEST_SIGTERM_AT_WRITE=commit: just after an output is in place, before the run's
+   * last steps */
+  if (test_point(w, "commit")) test_raise();
+  writer_free(w);
   *wp = NULL;
   return PRSVD_OK;
 }
@@ -337,6 +493,10 @@ int prsvd_h5_matrix_create(prsvd_h5_writer *w, const char *name, int64_t rows, i
   hid_t space = -1, dcpl = -1, lcpl = -1;
   hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
   *out = NULL;
+  /* then no product of a block's sizes in the writes below can overflow */
+  if (prsvd_size_mul(prsvd_size_mul(rows, cols), 8) == PRSVD_SIZE_OVERFLOW)
+    PRSVD_FAIL(PRSVD_ERR_OUTPUT, "cannot create '%s': %lld x %lld values are more than the 2^63 - 1 bytes a file holds",
+               name, (long long)rows, (long long)cols);
   PRSVD_ALLOC(m, 1);
   m->w = w;
   m->rows = rows;
@@ -380,13 +540,12 @@ done:
   return prsvd_error_agree(w->comm, status);
 }
 
-/* Tests interrupt an output's write at an exact point instead of racing a signal
- * (tests/README.md, "Test-only switches"): PRSVD_TEST_SIGTERM_AT_WRITE=N raises SIGTERM on
- * every rank once the N-th collective dataset write into an output's temporary is done. */
+/* Tests (test_point): PRSVD_TEST_SIGTERM_AT_WRITE=N signals every rank once the N-th
+ * collective dataset write into an output's temporary is done. */
 static void test_sigterm_at_write(const prsvd_h5_writer *w) {
   static long writes;
   const char *at = getenv("PRSVD_TEST_SIGTERM_AT_WRITE");
-  if (w->output && at && atol(at) == ++writes) raise(SIGTERM);
+  if (w->output && at && atol(at) == ++writes) test_raise();
 }
 
 int prsvd_h5_matrix_write(prsvd_h5_matrix *m, int64_t row0, int64_t nrows, const double *rows) {
@@ -509,6 +668,10 @@ int prsvd_h5_attr_string(prsvd_h5_writer *w, const char *obj, const char *name, 
 
 int prsvd_h5_attr_int(prsvd_h5_writer *w, const char *obj, const char *name, int64_t v) {
   return write_attr(w, obj, name, H5T_NATIVE_INT64, -1, &v);
+}
+
+int prsvd_h5_attr_uint64(prsvd_h5_writer *w, const char *obj, const char *name, uint64_t v) {
+  return write_attr(w, obj, name, H5T_NATIVE_UINT64, -1, &v);
 }
 
 int prsvd_h5_attr_double(prsvd_h5_writer *w, const char *obj, const char *name, double v) {

@@ -24,7 +24,11 @@ int prsvd_dmat_create(const prsvd_grid *grid, int64_t rows, int64_t cols, prsvd_
   int status = PRSVD_OK;
   prsvd_dmat *a = NULL;
   *out = NULL;
+  int m, n, mb, nb, lld, info, zero = 0;
   PRSVD_ALLOC(a, 1);
+  /* the shape ScaLAPACK takes first: then no size below can overflow */
+  PRSVD_TRY(prsvd_to_int(rows, "matrix rows", &m));
+  PRSVD_TRY(prsvd_to_int(cols, "matrix columns", &n));
   a->grid = grid;
   a->rows = rows;
   a->cols = cols;
@@ -32,10 +36,7 @@ int prsvd_dmat_create(const prsvd_grid *grid, int64_t rows, int64_t cols, prsvd_
   a->block_rows = (rows + grid->nprocs - 1) / grid->nprocs;
   if (a->block_rows < 1) a->block_rows = 1;
   a->ld = a->local_rows > 0 ? a->local_rows : 1;
-  PRSVD_ALLOC(a->data, a->ld * (cols > 0 ? cols : 1));
-  int m, n, mb, nb, lld, info, zero = 0;
-  PRSVD_TRY(prsvd_to_int(rows, "matrix rows", &m));
-  PRSVD_TRY(prsvd_to_int(cols, "matrix columns", &n));
+  PRSVD_ALLOC(a->data, prsvd_size_mul(a->ld, cols > 0 ? cols : 1));
   PRSVD_TRY(prsvd_to_int(a->block_rows, "row block", &mb));
   PRSVD_TRY(prsvd_to_int(a->ld, "local leading dimension", &lld));
   nb = n > 0 ? n : 1;

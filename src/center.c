@@ -6,6 +6,10 @@
  *   A~ X        = Y_raw - 1 (mu^T X_p)
  *   A~^T Y_c    = D^-1 (H_raw - mu s^T),   s = 1^T Y_raw
  * (the terms in m mu cancel).  No extra pass, no dense copy.
+ *
+ * For an A sketched as 2^e A (sketch.h, the range of A), all of this is that of 2^e A until
+ * prsvd_center_unscale: a zero-variance column keeps D = 1 there too, as its centred values are
+ * rounding, which 2^e keeps small beside the scaled columns.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -21,6 +25,7 @@ int prsvd_center_stats(prsvd_svd *svd, int64_t m, int64_t n, double *col_sum, do
   /* kept where a checkpoint already points at them */
   if (!svd->mean) PRSVD_ALLOC(svd->mean, n);
   if (!svd->scale) PRSVD_ALLOC(svd->scale, n);
+  if (!svd->unscaled) PRSVD_ALLOC(svd->unscaled, n);
   double total = 0.0;
   svd->stats.zero_variance_cols = 0;
   for (int64_t j = 0; j < n; j++) {
@@ -29,9 +34,11 @@ int prsvd_center_stats(prsvd_svd *svd, int64_t m, int64_t n, double *col_sum, do
     const double sd = sqrt(ss / (double)m);                            /* population, as sklearn */
     svd->mean[j] = mu;
     svd->scale[j] = 1.0;
+    svd->unscaled[j] = 1;
     if (svd->params.scale) {
       if (sd > 1e-12 * (fabs(mu) + 1e-300)) {
         svd->scale[j] = sd;
+        svd->unscaled[j] = 0;
         total += ss / (sd * sd);
       } else {
         svd->stats.zero_variance_cols++; /* left unscaled, as sklearn's StandardScaler */
@@ -89,4 +96,13 @@ void prsvd_center_corange(const prsvd_svd *svd, prsvd_dmat *h, const double *s) 
   for (int64_t c = 0; c < cols; c++)
     for (int64_t i = 0; i < rows; i++)
       hl[c * ld + i] = (hl[c * ld + i] - svd->mean[row0 + i] * s[c]) / svd->scale[row0 + i];
+}
+
+void prsvd_center_unscale(prsvd_svd *svd, int64_t n, int e) {
+  for (int64_t j = 0; j < n; j++) {
+    svd->mean[j] = ldexp(svd->mean[j], -e);
+    if (!svd->unscaled[j]) svd->scale[j] = ldexp(svd->scale[j], -e);
+  }
+  /* sum (a_ij - mu_j)^2 / (m - 1), or of the scaled columns m / (m - 1) each */
+  if (!svd->params.scale) svd->stats.total_variance = ldexp(svd->stats.total_variance, -2 * e);
 }

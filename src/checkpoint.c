@@ -1,6 +1,7 @@
 /* The checkpoint hook behind checkpoint.h. */
 #include "checkpoint.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -77,18 +78,75 @@ static void restore_partials(struct prsvd_ckpt *c) {
   }
 }
 
+void prsvd_ckpt_passes(struct prsvd_ckpt *c, int last_pass, double extra_below) {
+  c->last_pass = last_pass;
+  c->extra_below = extra_below;
+}
+
+/* struct prsvd_state.check: a loaded state is one of the states this solve passes through. */
+static int check_state(const struct prsvd_state *st, void *arg, char *why, size_t len) {
+  const struct prsvd_ckpt *c = arg;
+  const int extra = c->extra_below > 0, first = st->phase ? c->last_pass + 1 : 0;
+  const int last = st->phase ? c->last_pass + 1 : c->last_pass;
+  const int64_t end = c->row0 + c->local_rows;
+  int rank;
+  MPI_Comm_rank(c->comm, &rank);
+  if (st->phase != 0 && !(extra && st->phase == 1))
+    snprintf(why, len, "phase = %d, but this method resumes phase 0 (its passes)%s", st->phase,
+             extra ? " or 1 (the extra pass B = Q^T A)" : " only");
+  else if (st->pass < first || st->pass > last)
+    snprintf(why, len, "pass = %d in phase %d, but this run's passes there are %d to %d (0-based)",
+             st->pass, st->phase, first, last);
+  /* passes done before this pass: the pass number, one more once a first pass was repeated
+   * on 2^e A (src/sketch.c; the range entry, read after this check, says whether it was) */
+  else if (st->passes_done != st->pass && st->passes_done != st->pass + 1)
+    snprintf(why, len, "passes_done = %d, but pass = %d (the passes done before it, or one more after a "
+             "repeated first pass)", st->passes_done, st->pass);
+  else if (st->phase == 1 && !(st->r_rcond < c->extra_below))
+    snprintf(why, len, "r_rcond = %g in phase 1, but the extra pass runs only when r_rcond < %g",
+             st->r_rcond, c->extra_below);
+  else if (st->next_row < c->row0 || st->next_row > end)
+    snprintf(why, len, "rank %d's cursor (next row) = %lld lies outside its rows [%lld, %lld)",
+             rank, (long long)st->next_row, (long long)c->row0, (long long)end);
+  else
+    return 0;
+  return 1;
+}
+
+/* This rank's share of the checkpoint file: its rows of the distributed arrays, and all of the
+ * replicated ones if `replicated`. */
+static double state_bytes(const struct prsvd_ckpt *c, int replicated) {
+  double bytes = 0.0;
+  for (int i = 0; i < c->st.n_arrays; i++) {
+    const struct prsvd_state_array *a = &c->st.arrays[i];
+    bytes += 8.0 * (double)((a->distributed ? a->local_rows : replicated ? a->rows : 0) * a->cols);
+  }
+  return bytes;
+}
+
 int prsvd_ckpt_start(struct prsvd_ckpt *c, struct prsvd_pass *pass, struct prsvd_cursor *cur,
                      int *resumed) {
   *resumed = 0;
   if (!c->cp) return PRSVD_OK;
+  if (c->st.n_arrays == PRSVD_STATE_MAX)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "a checkpoint holds at most %d arrays", PRSVD_STATE_MAX);
+  c->pass = pass;
+  prsvd_ckpt_array(c, "range", c->range, 2, 1, 2, 0, 2, 0);
+  PRSVD_CHECK(prsvd_pass_rows(pass, &c->row0, &c->local_rows));
+  c->st.check = check_state;
+  c->st.check_arg = c;
+  prsvd_profile_begin(PRSVD_EV_RESUME); /* counted only when a checkpoint is found */
   PRSVD_CHECK(c->cp->load(c->cp->ctx, c->comm, &c->st, resumed));
   if (*resumed) {
+    prsvd_profile_end(PRSVD_EV_RESUME, state_bytes(c, 1), 0.0);
     c->phase = c->st.phase;
     c->passes_done = c->st.passes_done;
     c->r_rcond = c->st.r_rcond;
     cur->pass = c->st.pass;
     cur->next_row = c->st.next_row;
     restore_partials(c);
+    pass->scale_exp = (int)c->range[0];
+    pass->amax = c->range[1];
   }
   c->last_save = MPI_Wtime();
   pass->hook = prsvd_ckpt_hook;
@@ -109,11 +167,9 @@ int prsvd_ckpt_hook(void *arg, int status, const struct prsvd_cursor *cur) {
   vote[0] = status != 0;
   vote[1] = c->cp->stop && *c->cp->stop;
   vote[2] = rank == 0 && c->cp->every_seconds > 0 && MPI_Wtime() - c->last_save >= c->cp->every_seconds;
-  /* tests stop at an exact panel step instead of racing a signal (tests/README.md,
-   * "Test-only switches") */
+  /* tests stop at an exact panel step instead of racing a signal */
   c->steps++;
-  const char *at = getenv("PRSVD_TEST_STOP_AT_STEP");
-  if (at && atol(at) == c->steps) vote[1] = 1;
+  if (c->cp->stop_at_step > 0 && c->cp->stop_at_step == c->steps) vote[1] = 1;
   PRSVD_MPI(MPI_Allreduce(vote, all, 3, MPI_INT, MPI_MAX, c->comm));
   if (all[0]) return prsvd_error_agree(c->comm, status);
   if (!all[1] && !all[2]) return PRSVD_OK;
@@ -123,15 +179,16 @@ int prsvd_ckpt_hook(void *arg, int status, const struct prsvd_cursor *cur) {
   c->st.phase = c->phase;
   c->st.passes_done = c->passes_done;
   c->st.r_rcond = c->r_rcond;
-  double bytes = 0.0; /* this rank's share of the file: its rows, and rank 0 the replicated arrays */
-  for (int i = 0; i < c->st.n_arrays; i++) {
-    const struct prsvd_state_array *a = &c->st.arrays[i];
-    bytes += 8.0 * (double)((a->distributed ? a->local_rows : rank == 0 ? a->rows : 0) * a->cols);
-  }
   prsvd_profile_begin(PRSVD_EV_CHECKPOINT);
+  /* the range so far on every rank; a running pass's partial sums onto one exponent, so that
+   * they add (a P x 1 grid: the pass reads the whole A) */
+  int e;
+  PRSVD_CHECK(prsvd_pass_range(c->pass, c->comm, prsvd_source_rows(c->pass->a), prsvd_source_cols(c->pass->a), &e));
+  c->range[0] = c->pass->scale_exp;
+  c->range[1] = c->pass->amax;
   PRSVD_CHECK(fold_partials(c));
   PRSVD_CHECK(c->cp->save(c->cp->ctx, c->comm, &c->st));
-  prsvd_profile_end(PRSVD_EV_CHECKPOINT, bytes, 0.0);
+  prsvd_profile_end(PRSVD_EV_CHECKPOINT, state_bytes(c, rank == 0), 0.0); /* rank 0: replicated */
   c->last_save = MPI_Wtime();
   if (all[1])
     PRSVD_ERR(PRSVD_CHECKPOINTED, "stopped on request in pass %d at row %lld; rerun the same command to resume",

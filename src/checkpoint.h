@@ -12,7 +12,8 @@
  *   prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);      a no-op solve without one
  *   prsvd_ckpt_array(&ck, "Y", ...);                        arrays saved as they are
  *   prsvd_ckpt_partial(&ck, grid, "H", h_full, n, l);       per-rank partial sums
- *   prsvd_ckpt_start(&ck, &pass, &cur, &resumed);           load, restore, install the hook
+ *   prsvd_ckpt_passes(&ck, q, rcond_min);                   the passes a resume may be in
+ *   prsvd_ckpt_start(&ck, &pass, &cur, &resumed);           load, check, restore, install the hook
  *   ... passes ...
  *   prsvd_ckpt_free(&ck);
  */
@@ -26,10 +27,16 @@ struct prsvd_ckpt {
   MPI_Comm comm;
   const struct prsvd_checkpointer *cp; /* NULL: the solve is not checkpointed */
   struct prsvd_state st;
+  struct prsvd_pass *pass; /* the solver's, whose range state (sketch.h) is saved as "range" */
+  double range[2];         /* its scale_exp and amax, agreed over ranks at each save */
   double last_save;
   int phase, passes_done;
   double r_rcond;
   long steps; /* panel steps taken by this solve */
+  /* what a loaded state may hold (prsvd_ckpt_passes, prsvd_ckpt_start) */
+  int last_pass;
+  double extra_below;
+  int64_t row0, local_rows; /* this rank's rows in a pass: where its cursor may stand */
   /* partial sums: `full` on every rank, saved as their sum in `saved` (rows by block) */
   int n_partial;
   struct {
@@ -52,8 +59,14 @@ int prsvd_ckpt_partial(struct prsvd_ckpt *c, const prsvd_grid *grid, const char 
                        double *full, int64_t rows, int64_t cols);
 /* The solver has summed `full` in place (every rank holds the total): saved as it is. */
 void prsvd_ckpt_partial_reduced(struct prsvd_ckpt *c, const double *full);
+/* The passes of this solve, which a loaded state must be in: phase 0 is passes 0 to
+ * last_pass; with extra_below > 0, phase 1 is one more pass (last_pass + 1), which the solve
+ * takes only when r_rcond < extra_below.  Before prsvd_ckpt_start (default: one pass). */
+void prsvd_ckpt_passes(struct prsvd_ckpt *c, int last_pass, double extra_below);
 /* Collective: load (*resumed = 1 if a checkpoint was found; the cursor then says where to
- * continue), restore the partial sums, and install the hook on the pass. */
+ * continue), after the loader has checked its scalars against prsvd_ckpt_passes, its
+ * passes_done against its pass, and each rank's cursor against that rank's rows of the pass;
+ * restore the partial sums and the pass's range state, and install the hook on the pass. */
 int prsvd_ckpt_start(struct prsvd_ckpt *c, struct prsvd_pass *pass, struct prsvd_cursor *cur,
                      int *resumed);
 /* The pass hook (struct prsvd_pass.hook) with arg = struct prsvd_ckpt *. */

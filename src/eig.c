@@ -151,6 +151,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   pass.work = work;
   pass.params = prm;
   pass.check_finite = prm->check_finite;
+  pass.scale_running = 1; /* one pass: the exponent follows the panels (sketch.h) */
   pass.right = omega;
   pass.n_right = l;
   pass.n_keep = 1;
@@ -163,10 +164,16 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   prsvd_ckpt_array(&ck, "Y", yl, n, l, yld, r0, nr, 1);
   if (pass.n_samples)
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "symmetry_samples", pass.sample_val, pass.n_samples, 1));
+  prsvd_ckpt_passes(&ck, 0, 0.0);
   PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
+  { /* every rank's rows of Y on the exponent A's range asks for */
+    int e;
+    PRSVD_TRY(prsvd_pass_range(&pass, svd->comm, n, n, &e));
+    svd->stats.scale_exp = e;
+  }
   PRSVD_TRY(prsvd_symmetry_check(svd, a, &pass));
 
   prsvd_profile_begin(PRSVD_EV_ORTH);

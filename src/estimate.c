@@ -98,7 +98,9 @@ static void subspace(const struct prsvd_svd_params *prm, const struct dims *d, i
   const int q = prm->power_iters > 0 ? prm->power_iters : 0;
   struct pass_shape first = {l + (q ? 0 : np), 0, l, 0, {{0}}}, last = {l + np, 0, l, 0, {{0}}};
   est->passes = q + 1;
-  est->passes_max = q + 2; /* B^T = A^T Q by a pass of its own */
+  /* the first pass again on 2^e A if A's entries lie beyond the sketches' range (sketch.h), and
+   * B^T = A^T Q by a pass of its own if R is ill-conditioned */
+  est->passes_max = q + 3;
   est->pass_flops = pass_flops(d, &first);
   est->flops = q * pass_flops(d, &(struct pass_shape){l, 0, l, 0, {{0}}}) + pass_flops(d, &last);
   mem->pass_scratch = pass_scratch(d, &last, grid2d);
@@ -120,8 +122,8 @@ static void subspace(const struct prsvd_svd_params *prm, const struct dims *d, i
 static void onepass(const struct prsvd_svd_params *prm, const struct dims *d,
                     struct prsvd_svd_estimate *est) {
   struct prsvd_svd_memory *mem = &est->memory;
-  int64_t ks, s;
-  prsvd_onepass_sizes(prm, d->m, d->n, &ks, &s);
+  int64_t ks = 0, s = 0;
+  (void)prsvd_onepass_sizes(prm, d->m, d->n, &ks, &s); /* refused by prsvd_svd_plan if they fail */
   const int three = prm->onepass == PRSVD_ONEPASS_THREE, two = prm->onepass == PRSVD_ONEPASS_TWO;
   const int sparse = prm->test_matrix == PRSVD_TEST_SPARSE;
   const int64_t total = three ? ks + s : ks, co = two ? s : ks;
@@ -157,7 +159,8 @@ static void qb_fp(const struct prsvd_svd_params *prm, const struct dims *d, int6
   struct prsvd_svd_memory *mem = &est->memory;
   const int q = prm->power_iters > 0 ? prm->power_iters : 0;
   struct pass_shape sh = {L, 0, L, 0, {{0}}};
-  est->passes = est->passes_max = q + 1;
+  est->passes = q + 1;
+  est->passes_max = q + 2; /* the first pass again on 2^e A */
   est->pass_flops = pass_flops(d, &sh);
   est->flops = est->passes * est->pass_flops;
   mem->pass_scratch = pass_scratch(d, &sh, 0);
@@ -178,7 +181,8 @@ static void qb_ei(const struct prsvd_svd_params *prm, const struct dims *d, int6
   const int64_t blocks = (L + b - 1) / b, first_b = b < L ? b : L;
   struct pass_shape first = {first_b, 0, q ? first_b : 0, 0, {{0}}},
                     widest = {b, 0, 2 * b, 0, {{0}}};
-  est->passes = est->passes_max = (int)(blocks * (q + 1) + 1);
+  est->passes = (int)(blocks * (q + 1) + 1);
+  est->passes_max = est->passes + 1; /* the first pass again on 2^e A */
   est->pass_flops = pass_flops(d, &first);
   est->flops = (double)(q + 1) * pass_flops(d, &(struct pass_shape){L, 0, L, 0, {{0}}});
   mem->pass_scratch = pass_scratch(d, &widest, 0);

@@ -19,7 +19,8 @@
  * err^2 = ||S - Theta A_hat||^2 / 10 with a chi-square 95% interval; the scree estimate
  * sqrt(err^2 + sum_{j>r} sigma_j(C)^2) tells the tail energy left at each rank r.
  *
- * Assumptions: r = k <= k_s <= s <= min(m, n) (sizes clipped to min(m, n)); test matrices
+ * Assumptions: r = k <= k_s <= s <= min(m, n): sizes set oversample as the bounds need, the
+ * defaults are clipped to min(m, n) (prsvd_onepass_sizes, onepass_sizes.c); test matrices
  * Gaussian or sparse sign maps (zeta = min(8, dim) nonzeros per column), drawn from
  * (seed, stream, global index) so the result does not depend on the number of ranks.
  */
@@ -229,9 +230,10 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   if (k < 1 || k > mn)
     PRSVD_ERR(PRSVD_ERR_USAGE, "rank k = %lld must be between 1 and min(rows, cols) = %lld",
               (long long)k, (long long)mn);
-  /* sketch sizes: k_s = 2r + 1, s = 2 k_s + 1 (TYUC 2019 Sec. 5.4), clipped to min(m, n) */
+  /* sketch sizes: those set, checked, or k_s = 2r + 1, s = 2 k_s + 1 (TYUC 2019 Sec. 5.4)
+   * clipped to min(m, n) */
   int64_t ks, s;
-  prsvd_onepass_sizes(prm, m, n, &ks, &s);
+  PRSVD_CHECK(prsvd_onepass_sizes(prm, m, n, &ks, &s));
   svd->k = k;
   n_sigma = ks;
   svd->stats.range_dim = ks;
@@ -266,6 +268,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   pass.work = work;
   pass.params = prm;
   pass.check_finite = prm->check_finite;
+  pass.scale_running = 1; /* one pass: the exponent follows the panels (sketch.h) */
   pass.n_right = rm.total;
   pass.right = rm.dense;
   pass.right_sparse = kind == PRSVD_SKETCH_SPARSE ? &rm.sparse : NULL;
@@ -293,11 +296,17 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
     if (method == PRSVD_ONEPASS_THREE) PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "Z", core, s, s));
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "ST", st, n, N_THETA));
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "fro2", &fro2, 1, 1));
+    prsvd_ckpt_passes(&ck, 0, 0.0);
     PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
   }
   status = prsvd_sketch_pass(&pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
+  { /* every rank's sketches on the exponent A's range asks for, before they are combined */
+    int e;
+    PRSVD_TRY(prsvd_pass_range(&pass, svd->comm, m, n, &e));
+    svd->stats.scale_exp = e;
+  }
 
   /* combine the sketches across ranks */
   prsvd_profile_begin(PRSVD_EV_REDUCE);

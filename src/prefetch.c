@@ -17,9 +17,11 @@ static void scan_chunks(struct prsvd_prefetch *pf) {
     const int64_t c = pf->chk_next++, first = c * pf->chk_chunk;
     const int64_t rows = pf->chk_rows - first < pf->chk_chunk ? pf->chk_rows - first : pf->chk_chunk;
     pthread_mutex_unlock(&pf->mu);
-    const int64_t bad = pf->check.scan(pf->check.arg, pf->chk_panel + first * pf->check.row_bytes, rows);
+    double amax = 0.0;
+    const int64_t bad = pf->check.scan(pf->check.arg, pf->chk_panel + first * pf->check.row_bytes, rows, &amax);
     pthread_mutex_lock(&pf->mu);
     if (bad >= 0 && (pf->chk_bad < 0 || first + bad < pf->chk_bad)) pf->chk_bad = first + bad;
+    if (amax > pf->chk_amax) pf->chk_amax = amax;
     if (++pf->chk_done == pf->chk_nchunks) pthread_cond_broadcast(&pf->cv);
   }
 }
@@ -33,13 +35,15 @@ static int check_panel(struct prsvd_prefetch *pf, const void *panel, int64_t row
   pf->chk_nchunks = (rows + pf->chk_chunk - 1) / pf->chk_chunk;
   pf->chk_next = pf->chk_done = 0;
   pf->chk_bad = -1;
+  pf->chk_amax = 0.0;
   pthread_cond_broadcast(&pf->cv); /* work for a waiting main thread */
   scan_chunks(pf);
   while (pf->chk_done < pf->chk_nchunks) pthread_cond_wait(&pf->cv, &pf->mu);
   const int64_t bad = pf->chk_bad;
+  pf->amax = pf->chk_amax; /* read by prsvd_prefetch_wait under the lock */
   pf->chk_nchunks = pf->chk_next = pf->chk_done = 0;
   pthread_mutex_unlock(&pf->mu);
-  return bad < 0 ? PRSVD_OK : pf->check.report(pf->check.arg, panel, row0, bad);
+  return bad < 0 || !pf->check.report ? PRSVD_OK : pf->check.report(pf->check.arg, panel, row0, bad);
 }
 
 static void *reader(void *arg) {
@@ -52,6 +56,7 @@ static void *reader(void *arg) {
     struct prsvd_csr *csr = pf->csr;
     struct prsvd_rows_lent *lent = pf->lent;
     const int64_t row0 = pf->row0, rows = pf->rows;
+    pf->amax = 0.0; /* until this panel's check measures it */
     pthread_mutex_unlock(&pf->mu);
     int status;
     if (lent) {
@@ -102,7 +107,7 @@ void prsvd_prefetch_post(struct prsvd_prefetch *pf, void *buf, struct prsvd_csr 
   pthread_mutex_unlock(&pf->mu);
 }
 
-int prsvd_prefetch_wait(struct prsvd_prefetch *pf) {
+int prsvd_prefetch_wait(struct prsvd_prefetch *pf, double *amax) {
   int status;
   pthread_mutex_lock(&pf->mu);
   while (pf->posted) {
@@ -112,6 +117,7 @@ int prsvd_prefetch_wait(struct prsvd_prefetch *pf) {
       pthread_cond_wait(&pf->cv, &pf->mu);
   }
   status = pf->done ? pf->status : PRSVD_OK;
+  *amax = pf->done ? pf->amax : 0.0;
   pf->done = 0;
   pf->status = PRSVD_OK;
   pthread_mutex_unlock(&pf->mu);

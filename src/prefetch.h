@@ -14,15 +14,16 @@
 
 #include "prsvd.h"
 
-/* A check of each dense panel the reader delivers (the first pass's NaN/Inf check), run off
- * the main thread's products.  It is the first touch of a freshly read panel, which can cost
- * more than the read (a VM's host faulting each page in), so it is cut into row chunks that
- * the reader and a main thread waiting for the panel scan side by side.  scan: the first row
- * among `rows` rows at `panel` holding a bad value, or -1 (thread-safe, no side effects);
- * report: the error for row `bad` (panel-relative) of the panel whose first row is row0 (one
- * thread at a time). */
+/* A check of each dense panel the reader delivers (the first pass's NaN/Inf check and its
+ * measure of max |a_ij|), run off the main thread's products.  It is the first touch of a
+ * freshly read panel, which can cost more than the read (a VM's host faulting each page in),
+ * so it is cut into row chunks that the reader and a main thread waiting for the panel scan
+ * side by side.  scan: the first row among `rows` rows at `panel` holding a bad value, or -1,
+ * and their max |a_ij| in *amax (thread-safe, no side effects); report: the error for row
+ * `bad` (panel-relative) of the panel whose first row is row0 (one thread at a time; NULL: a
+ * bad value is no error, only measured). */
 struct prsvd_panel_check {
-  int64_t (*scan)(void *arg, const void *panel, int64_t rows);
+  int64_t (*scan)(void *arg, const void *panel, int64_t rows, double *amax);
   int (*report)(void *arg, const void *panel, int64_t row0, int64_t bad);
   void *arg;
   int64_t row_bytes;
@@ -38,6 +39,7 @@ struct prsvd_prefetch {
   /* the chunks of the panel being checked: claimed (next) and finished (done) of nchunks */
   const char *chk_panel;
   int64_t chk_rows, chk_chunk, chk_nchunks, chk_next, chk_done, chk_bad;
+  double chk_amax, amax; /* the chunks' max so far; the delivered panel's */
   void *buf;
   struct prsvd_csr *csr;
   struct prsvd_rows_lent *lent;
@@ -55,8 +57,8 @@ int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src, int singl
 void prsvd_prefetch_post(struct prsvd_prefetch *pf, void *buf, struct prsvd_csr *csr,
                          struct prsvd_rows_lent *lent, int64_t row0, int64_t rows);
 /* Wait for the posted read, scanning chunks of its check meanwhile; returns its status (0 if
- * nothing was posted). */
-int prsvd_prefetch_wait(struct prsvd_prefetch *pf);
+ * nothing was posted) and the checked panel's max |a_ij| in *amax (0 without a check). */
+int prsvd_prefetch_wait(struct prsvd_prefetch *pf, double *amax);
 void prsvd_prefetch_stop(struct prsvd_prefetch *pf);
 
 #endif

@@ -51,7 +51,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   const struct prsvd_svd_params *prm = &svd->params;
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
   const int64_t L = prsvd_svd_width(prm, m, n); /* max_rank or min(m, n, 256), at most min(m, n) */
-  const int64_t b = prm->block > 0 ? prm->block : 10;
+  int64_t b = prm->block > 0 ? prm->block : 10;
   double *work = NULL, *x = NULL, *h_full = NULL, *r = NULL;
   double *bx = NULL, *qty = NULL, *qtq = NULL, *ri = NULL, *rr = NULL;
   double *sv = NULL, *ur = NULL, *wr = NULL, *ws = NULL, *mi = NULL;
@@ -68,6 +68,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   if (!(prm->tol > 0 && prm->tol < 1))
     PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be in (0, 1)", prm->tol);
   if (L < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank must be at least 1");
+  if (b > L) b = L; /* a block past the largest rank adds nothing: no scratch for it */
   int64_t panel_rows, m0, mr, n0, nr;
   PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
   prsvd_row_block(m, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &m0, &mr);
@@ -100,14 +101,17 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
     prsvd_ckpt_array(&ck, "G", gl, m, L, gld, g0, gr, 1);
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "H", h_full, n, L));
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "fro2", &fro2, 1, 1));
+    prsvd_ckpt_passes(&ck, prm->power_iters, 0.0);
     PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
     svd->stats.passes = ck.passes_done;
   }
-  cur.n_passes = prm->power_iters + 1;
+  cur.n_passes = prm->power_iters + 1 + (pass.scale_exp != 0);
   for (int start = resumed ? cur.pass : -1; cur.pass <= prm->power_iters; cur.pass++) {
     const int last = cur.pass == prm->power_iters;
-    /* G = A X, H = A^T G (and ||A||_F^2 on the last pass) */
-    pass.check_finite = prm->check_finite && cur.pass == 0;
+    /* G = A X, H = A^T G (and ||A||_F^2 on the last pass); the first pass, unscaled, checks A
+     * and measures its range */
+    pass.measure = cur.pass == 0 && !pass.scale_exp;
+    pass.check_finite = prm->check_finite && pass.measure;
     pass.fro2 = last ? &fro2 : NULL;
     if (cur.pass != start) { /* not the pass a checkpoint resumes */
       cur.next_row = m0;
@@ -116,6 +120,16 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
     ck.passes_done = svd->stats.passes;
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
+    if (pass.measure) { /* A beyond the sketches' range: the first pass again, on 2^e A */
+      int repeat;
+      PRSVD_TRY(prsvd_svd_first_pass_range(svd, &pass, m, n, &cur, &repeat));
+      if (repeat) {
+        start = -1;
+        fro2 = 0.0;
+        cur.pass--;
+        continue;
+      }
+    }
     PRSVD_TRY(prsvd_dmat_reduce_scatter(h_full, h));
     svd->stats.passes++;
     if (last) break;
@@ -125,6 +139,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   }
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &fro2, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
   svd->stats.norm_fro = sqrt(fro2);
+  svd->stats.scale_exp = pass.scale_exp;
 
   /* the blocked QB, from G and H alone */
   prsvd_profile_begin(PRSVD_EV_ORTH);

@@ -91,13 +91,15 @@ struct ei {
 };
 
 /* One pass: G = A X for the bi columns of X (kept into g's first bi columns), and
- * H = A^T [G | pending] for the co-range source `src` (NULL: none), reduced into h. */
+ * H = A^T [G | pending] for the co-range source `src` (NULL: none), reduced into h.  The
+ * first checks A, measures ||A||_F^2 and A's range, and is repeated on 2^e A if A lies beyond
+ * what the sketches hold as it is. */
 static int ei_pass(struct ei *s, int64_t bi, prsvd_dmat *g, prsvd_dmat *src, prsvd_dmat **h) {
   prsvd_svd *svd = s->svd;
   const struct prsvd_svd_params *prm = &svd->params;
   struct prsvd_pass *p = &s->pass;
   const int first = svd->stats.passes == 0;
-  int status;
+  int status, repeat;
   p->right = s->x;
   p->n_right = bi;
   p->n_keep = bi > 0;
@@ -105,14 +107,21 @@ static int ei_pass(struct ei *s, int64_t bi, prsvd_dmat *g, prsvd_dmat *src, prs
   p->keep[0].ncols = bi;
   p->corange_src = src;
   p->corange = src ? s->h_full : NULL;
-  p->check_finite = prm->check_finite && first;
   p->fro2 = first ? &s->fro2 : NULL;
-  if (src) memset(s->h_full, 0, sizeof(double) * (size_t)(s->n * prsvd_dmat_cols(src)));
-  s->cur.next_row = 0;
-  status = prsvd_sketch_pass(p, &s->cur);
-  PRSVD_CHECK(prsvd_error_agree(svd->comm, status));
-  s->cur.pass++;
+  do {
+    p->measure = first && !p->scale_exp;
+    p->check_finite = prm->check_finite && p->measure;
+    if (src) memset(s->h_full, 0, sizeof(double) * (size_t)(s->n * prsvd_dmat_cols(src)));
+    if (first) s->fro2 = 0.0; /* measured again by a repeated first pass */
+    s->cur.next_row = 0;
+    status = prsvd_sketch_pass(p, &s->cur);
+    PRSVD_CHECK(prsvd_error_agree(svd->comm, status));
+    s->cur.pass++;
+    repeat = 0;
+    if (p->measure) PRSVD_CHECK(prsvd_svd_first_pass_range(svd, p, s->m, s->n, &s->cur, &repeat));
+  } while (repeat);
   svd->stats.passes++;
+  svd->stats.scale_exp = p->scale_exp;
   if (src) {
     PRSVD_CHECK(prsvd_dmat_create(svd->grid, s->n, prsvd_dmat_cols(src), h));
     PRSVD_CHECK(prsvd_dmat_reduce_scatter(s->h_full, *h));
@@ -184,7 +193,7 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   const struct prsvd_svd_params *prm = &svd->params;
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
   const int64_t L = prsvd_svd_width(prm, m, n); /* max_rank or min(m, n, 256), at most min(m, n) */
-  const int64_t b = prm->block > 0 ? prm->block : 10;
+  int64_t b = prm->block > 0 ? prm->block : 10;
   const int q = prm->power_iters;
   struct ei s;
   prsvd_dmat *g = NULL, *pending = NULL, *h = NULL, *w = NULL;
@@ -196,6 +205,7 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   if (!(prm->tol > 0 && prm->tol < 1))
     PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be in (0, 1)", prm->tol);
   if (L < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank must be at least 1");
+  if (b > L) b = L; /* a block past the largest rank adds nothing: no scratch for it */
   if (q < 0) PRSVD_ERR(PRSVD_ERR_USAGE, "power iterations %d must be >= 0", q);
   s.svd = svd, s.a = a, s.m = m, s.n = n;
   int64_t panel_rows;

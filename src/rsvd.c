@@ -134,6 +134,8 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     }
     if (pass.n_samples)
       PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "symmetry_samples", pass.sample_val, pass.n_samples, 1));
+    /* passes 0..q, then B^T = A^T Q by one more if R is too ill-conditioned */
+    prsvd_ckpt_passes(&ck, prm->power_iters, prm->rcond_min);
     PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
     if (resumed) {
       start_pass = cur.pass;
@@ -147,14 +149,16 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     }
   }
 
-  cur.n_passes = prm->power_iters + 1;
+  cur.n_passes = prm->power_iters + 1 + (pass.scale_exp != 0);
   for (cur.pass = start_pass; ck.phase == 0 && cur.pass <= prm->power_iters; cur.pass++) {
     const int last = cur.pass == prm->power_iters;
     const int continuing = resumed && cur.pass == start_pass;
-    /* Y = A X, H = A^T Y (and the probes P = A W on the last pass) */
+    /* Y = A X, H = A^T Y (and the probes P = A W on the last pass); the first pass, unscaled,
+     * checks A and measures its range */
     pass.n_right = last ? l + np : l;
     pass.n_keep = last && np ? 2 : 1;
-    pass.check_finite = prm->check_finite && cur.pass == 0;
+    pass.measure = cur.pass == 0 && !pass.scale_exp;
+    pass.check_finite = prm->check_finite && pass.measure;
     if (center) { /* X_p = D^-1 X (D = I until the first pass has measured it) */
       pass.col_sum = cur.pass == 0 ? col_sum + c0 : NULL; /* this rank's columns */
       pass.col_sumsq = cur.pass == 0 ? col_sumsq + c0 : NULL;
@@ -172,6 +176,19 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       PRSVD_TRY(prsvd_symmetry_check(svd, a, &pass));
       prsvd_ckpt_partial_reduced(&ck, pass.sample_val);
       pass.n_samples = 0;
+    }
+    if (pass.measure) { /* A beyond the sketches' range: the first pass again, on 2^e A */
+      int repeat;
+      PRSVD_TRY(prsvd_svd_first_pass_range(svd, &pass, m, n_all, &cur, &repeat));
+      if (repeat) {
+        resumed = 0;
+        if (center) {
+          memset(col_sum, 0, sizeof(double) * (size_t)n_all);
+          memset(col_sumsq, 0, sizeof(double) * (size_t)n_all);
+        }
+        cur.pass--;
+        continue;
+      }
     }
     prsvd_profile_begin(PRSVD_EV_REDUCE);
     PRSVD_TRY(reduce_corange(g2, h_full, h));
@@ -215,7 +232,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     const int continuing = resumed && ck.phase == 1;
     pass.n_right = 0;
     pass.n_keep = 0;
-    pass.check_finite = 0;
+    pass.check_finite = pass.measure = 0;
     pass.col_sum = pass.col_sumsq = NULL;
     cur.n_passes++;
     cur.pass = prm->power_iters + 1;
@@ -239,6 +256,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     /* B^T = H R^-1 */
     PRSVD_TRY(prsvd_dmat_solve_upper(h, r));
   }
+  svd->stats.scale_exp = pass.scale_exp;
   *q_out = y, *atq_out = h, *aw_out = y_probes, *w_out = x, *w_row0 = c0, *w_rows = n;
   y = h = y_probes = NULL;
   x = NULL;

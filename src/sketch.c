@@ -86,23 +86,153 @@ int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_le
     }                                         \
   } while (0)
 
-static void widen(const float *x, size_t count, double *y) {
-  for (size_t i = 0; i < count; i++) y[i] = x[i];
+/* The float32 products' scales are powers of two (so 1.0 leaves them as they were): a float32
+ * copy holds f x, and its product is widened times 2^scale_exp / f. */
+static void widen(const float *x, size_t count, double scale, double *y) {
+  for (size_t i = 0; i < count; i++) y[i] = x[i] * scale;
 }
 
-static void add_widened(const float *x, size_t count, double *y) {
-  for (size_t i = 0; i < count; i++) y[i] += x[i];
+static void add_widened(const float *x, size_t count, double scale, double *y) {
+  for (size_t i = 0; i < count; i++) y[i] += x[i] * scale;
 }
 
-/* x (rows x cols, ld ldx, column-major) as float32 into y (ld rows) */
-static void narrow(const double *x, int64_t ldx, int64_t rows, int64_t cols, float *y) {
+/* scale x (rows x cols, ld ldx, column-major) as float32 into y (ld rows) */
+static void narrow(const double *x, int64_t ldx, int64_t rows, int64_t cols, double scale, float *y) {
   for (int64_t c = 0; c < cols; c++)
-    for (int64_t i = 0; i < rows; i++) y[c * rows + i] = (float)x[c * ldx + i];
+    for (int64_t i = 0; i < rows; i++) y[c * rows + i] = (float)(x[c * ldx + i] * scale);
 }
 
-/* Bytes of one row of the pass's dense panels (float32 or float64). */
+/* scale x (rows x cols, ld ldx) into y (ld rows), for the float64 products of 2^scale_exp A */
+static void scaled_copy(const double *x, int64_t ldx, int64_t rows, int64_t cols, double scale, double *y) {
+  for (int64_t c = 0; c < cols; c++)
+    for (int64_t i = 0; i < rows; i++) y[c * rows + i] = x[c * ldx + i] * scale;
+}
+
+/* ---- the range of A (sketch.h) ---- */
+
+/* The largest number of any sketch is the Gram matrix CholeskyQR forms of H = A^T A Omega
+ * (|Omega_ij| <= 8): |H_ij| <= sigma_1^2 ||Omega_j|| <= 8 m n^1.5 max|a|^2, so with l <= n
+ * columns its entries and trace stay below 2^1020 while 2^6 m^2 n^4 max|a|^4 does, that is
+ * while log2 max|a| < (1014 - 2 log2 m - 4 log2 n) / 4 (223 at m = n = 2^20).  The smallest
+ * that must keep its digits is the fourth power, in that Gram, of a singular value 2^-52 below
+ * sigma_1 >= max|a|: normal (above 2^-1022) with room to spare while log2 max|a| >= -180. */
+#define RANGE_BOTTOM (-180)
+static int range_top(int64_t m, int64_t n) {
+  const double lm = log2((double)(m > 1 ? m : 1)), ln = log2((double)(n > 1 ? n : 1));
+  return (int)floor((1014.0 - 2.0 * lm - 4.0 * ln) / 4.0);
+}
+
+/* 1 if an A whose max |a_ij| has binary exponent log2_amax (ilogb) is sketched unscaled */
+static int range_holds(int log2_amax, int64_t m, int64_t n) {
+  return log2_amax >= RANGE_BOTTOM && log2_amax < range_top(m, n);
+}
+
+int prsvd_range_exponent(double amax, int64_t m, int64_t n) {
+  if (!(amax > 0.0) || !isfinite(amax) || range_holds(ilogb(amax), m, n)) return 0;
+  /* 2^e amax in [1/2, 1); the clamp keeps 2^e times a small operand (|x| up to ~2^60) inside
+   * float64 and still brings any finite amax into the range (2^-1074 to 2^-114, 2^1024 to
+   * 2^64) */
+  const int e = -ilogb(amax) - 1;
+  return e > PRSVD_RANGE_MAX_EXP ? PRSVD_RANGE_MAX_EXP : e < -PRSVD_RANGE_MAX_EXP ? -PRSVD_RANGE_MAX_EXP : e;
+}
+
+/* x *= 2^e (ldexp: 2^e itself need not be a double), count entries at stride 1 */
+static void rescale_array(double *x, int64_t count, int e) {
+  for (int64_t i = 0; x && i < count; i++) x[i] = ldexp(x[i], e);
+}
+
+void prsvd_pass_rescale(struct prsvd_pass *p, int exp) {
+  const int d = exp - p->scale_exp;
+  const int64_t n = prsvd_source_cols(p->a);
+  if (!d) return;
+  int corange_degree = 1; /* A^T K_i: twice homogeneous when K_i are rows this pass kept */
+  for (int t = 0; t < p->n_keep; t++) {
+    prsvd_dmat *kept = p->keep[t].dmat;
+    int64_t kr, kld, kc = p->keep[t].ncols ? p->keep[t].ncols : prsvd_dmat_cols(kept);
+    double *k = prsvd_dmat_local(kept, NULL, &kr, &kld);
+    for (int64_t c = 0; c < kc; c++) rescale_array(k + c * kld, kr, d);
+    corange_degree += kept == p->corange_src;
+  }
+  if (p->corange) rescale_array(p->corange, n * prsvd_dmat_cols(p->corange_src), corange_degree * d);
+  for (int t = 0; t < p->n_left; t++) {
+    rescale_array(p->left[t].acc, n * p->left[t].g.dim, d);
+    rescale_array(p->left[t].core, p->left[t].g.dim * p->left[t].core_cols, d);
+  }
+  rescale_array(p->fro2, 1, 2 * d);
+  rescale_array(p->col_sum, n, d);
+  rescale_array(p->col_sumsq, n, 2 * d);
+  p->scale_exp = exp;
+}
+
+int prsvd_pass_range(struct prsvd_pass *p, MPI_Comm comm, int64_t m, int64_t n, int *exp) {
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &p->amax, 1, MPI_DOUBLE, MPI_MAX, comm));
+  *exp = prsvd_range_exponent(p->amax, m, n);
+  if (p->scale_running) prsvd_pass_rescale(p, *exp);
+  return PRSVD_OK;
+}
+
+/* A running pass, after a panel raised amax: the exponent moves when 2^scale_exp amax has
+ * left the range (the pass spans this rank's rows of the whole A: a P x 1 grid). */
+static void follow_range(struct prsvd_pass *p) {
+  const int64_t m = prsvd_source_rows(p->a), n = prsvd_source_cols(p->a);
+  if (p->amax > 0.0 && isfinite(p->amax) && !range_holds(ilogb(p->amax) + p->scale_exp, m, n))
+    prsvd_pass_rescale(p, prsvd_range_exponent(p->amax, m, n));
+}
+
+/* The power of two f on a float32 product's small operand (max |x| = xmax) against panels
+ * whose max |a_ij| is amax: 0 while the operand and the products stay well inside float32
+ * (xmax in [2^-100, 2^100] and amax xmax in [2^-60, 2^60]: n terms of 2^60 stay far below
+ * 2^128, and 2^-60 is 66 bits above float32's underflow), else amax 2^f xmax near 1, with
+ * 2^f xmax kept in [2^-100, 2^100]. */
+static int f32_exponent(double amax, double xmax) {
+  if (!(amax > 0.0) || !(xmax > 0.0) || !isfinite(amax) || !isfinite(xmax)) return 0;
+  const int ea = ilogb(amax), ex = ilogb(xmax);
+  if (ex >= -100 && ex <= 100 && ea + ex >= -60 && ea + ex <= 60) return 0;
+  const int f = -(ea + ex);
+  return f > 100 - ex ? 100 - ex : f < -100 - ex ? -100 - ex : f;
+}
+
+/* max |x_ij| of x (rows x cols, ld ldx) */
+static double max_abs_cols(const double *x, int64_t ldx, int64_t rows, int64_t cols) {
+  double mx = 0.0;
+  for (int64_t c = 0; c < cols; c++) mx = fmax(mx, prsvd_max_abs(x + c * ldx, 0, rows));
+  return mx;
+}
+
+/* Bytes of one row of the pass's dense panels (float32 or float64); saturating, as every
+ * product of a shape is, though prsvd_check_shape already bounds a source's. */
 static int64_t row_bytes(const struct prsvd_pass *p) {
-  return prsvd_source_cols(p->a) * (p->single ? 4 : 8);
+  return prsvd_size_mul(prsvd_source_cols(p->a), p->single ? 4 : 8);
+}
+
+double prsvd_max_abs(const void *x, int single, int64_t count) {
+  /* The magnitudes' order is that of their bits with the sign cleared, and Inf and NaN lie
+   * above every finite value: one integer max (which vectorizes, unlike the early exit of a
+   * search) both measures and checks. */
+  if (single) {
+    const float *a = x;
+    uint32_t mx = 0;
+    for (int64_t i = 0; i < count; i++) {
+      uint32_t b;
+      memcpy(&b, a + i, sizeof b);
+      b &= 0x7fffffffu;
+      mx = b > mx ? b : mx;
+    }
+    float v;
+    memcpy(&v, &mx, sizeof v);
+    return mx >= 0x7f800000u ? INFINITY : v;
+  }
+  const double *a = x;
+  uint64_t mx = 0;
+  for (int64_t i = 0; i < count; i++) {
+    uint64_t b;
+    memcpy(&b, a + i, sizeof b);
+    b &= 0x7fffffffffffffffu;
+    mx = b > mx ? b : mx;
+  }
+  double v;
+  memcpy(&v, &mx, sizeof v);
+  return mx >= 0x7ff0000000000000u ? INFINITY : v;
 }
 
 /* The index of the panel's first entry that is not finite, or -1. */
@@ -119,12 +249,15 @@ static int64_t first_nonfinite(const void *panel, int single, int64_t count) {
   return -1;
 }
 
-/* The first of nr rows of panel (the pass's panel type) holding a NaN or Inf, or -1.  Reads
- * only p's source and precision: the reader thread, and the main thread beside it, may call
- * it. */
-static int64_t first_bad_row(void *arg, const void *panel, int64_t nr) {
+/* The first of nr rows of panel (the pass's panel type) holding a NaN or Inf, or -1, and
+ * their max |a_ij| in *amax.  Reads only p's source and precision: the reader thread, and the
+ * main thread beside it, may call it. */
+static int64_t first_bad_row(void *arg, const void *panel, int64_t nr, double *amax) {
   const struct prsvd_pass *p = arg;
-  const int64_t n = prsvd_source_cols(p->a), at = first_nonfinite(panel, p->single, nr * n);
+  const int64_t n = prsvd_source_cols(p->a);
+  *amax = prsvd_max_abs(panel, p->single, nr * n);
+  if (isfinite(*amax)) return -1;
+  const int64_t at = first_nonfinite(panel, p->single, nr * n);
   return at < 0 ? -1 : at / n;
 }
 
@@ -138,10 +271,28 @@ static int report_nonfinite(void *arg, const void *panel, int64_t row0, int64_t 
             isnan(v) ? "NaN" : "Inf", (long long)(row0 + bad), (long long)(prsvd_source_col0(p->a) + at));
 }
 
-/* PRSVD_ERR_INPUT naming the first NaN or Inf of rows [row0, row0 + nr) in panel. */
-static int check_finite(struct prsvd_pass *p, const void *panel, int64_t row0, int64_t nr) {
-  const int64_t bad = first_bad_row(p, panel, nr);
-  return bad < 0 ? PRSVD_OK : report_nonfinite(p, panel, row0, bad);
+/* 1 if the pass scans its panels: for NaN and Inf, or for max |a_ij|. */
+static int scans(const struct prsvd_pass *p) { return p->check_finite || p->measure || p->scale_running; }
+
+/* The scan of the panel in hand (rows [row0, row0 + nr)): max |a_ij| into p->panel_amax, and
+ * with check_finite PRSVD_ERR_INPUT naming its first NaN or Inf.  The reader thread scanned a
+ * dense panel already (checked_ahead).  A CSR panel's structure was checked as it was read
+ * (prsvd_source_read_csr); here its values are. */
+static int scan_panel(struct prsvd_pass *p, int64_t row0, int64_t nr) {
+  if (p->checked_ahead) return PRSVD_OK;
+  if (p->csr) {
+    const struct prsvd_csr *a = p->csr;
+    p->panel_amax = prsvd_max_abs(a->data, 0, a->nnz);
+    for (int64_t i = 0; p->check_finite && !isfinite(p->panel_amax) && i < a->rows; i++)
+      for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++)
+        if (!isfinite(a->data[t]))
+          PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
+                    isnan(a->data[t]) ? "NaN" : "Inf", (long long)(row0 + i), (long long)a->indices[t]);
+    return PRSVD_OK;
+  }
+  const void *panel = p->single ? (const void *)p->panel32 : p->panel;
+  const int64_t bad = first_bad_row(p, panel, nr, &p->panel_amax);
+  return bad < 0 || !p->check_finite ? PRSVD_OK : report_nonfinite(p, panel, row0, bad);
 }
 
 /* ---- the per-panel sums of a 2-D grid (sketch.h, grid2d) ---- */
@@ -209,26 +360,69 @@ static float *f32_out(const struct prsvd_pass *p, int64_t n) {
   return f32_rows(p, n) + p->panel_rows * f32_width(p);
 }
 
-static int f32_begin(struct prsvd_pass *p, int64_t n) {
-  if (!p->single) return PRSVD_OK;
+/* The scaled copies of the small operands (sketch.h, the range of A): single, the float32
+ * copies (R made at the first panel); otherwise, when the pass scales A, 2^scale_exp R and
+ * room for 2^scale_exp K_i or G_i. */
+static int copies_begin(struct prsvd_pass *p, int64_t n) {
   const int64_t w = f32_width(p);
-  p->f32 = malloc(sizeof(float) * (size_t)((n + p->panel_rows) * (p->n_right + w)));
-  if (!p->f32) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the float32 copies of the sketches");
-  if (p->right && p->n_right) narrow(p->right, n, n, p->n_right, f32_right(p));
+  p->right_c_exp = 0;
+  p->f32_right_exp = INT_MIN;
+  if (p->single) {
+    p->f32 = malloc(sizeof(float) * (size_t)((n + p->panel_rows) * (p->n_right + w)));
+    if (!p->f32) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the float32 copies of the sketches");
+    if (p->right && p->n_right) p->right_max = max_abs_cols(p->right, n, n, p->n_right);
+    return PRSVD_OK;
+  }
+  if (!p->scale_exp && !p->scale_running) return PRSVD_OK;
+  if (p->right && p->n_right && !(p->right_c = malloc(sizeof(double) * (size_t)(n * p->n_right))))
+    PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the scaled test matrix");
+  if (w && !(p->small_c = malloc(sizeof(double) * (size_t)(p->panel_rows * w))))
+    PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the scaled sketch rows");
   return PRSVD_OK;
 }
 
-/* out (n x c) += A_i^T x, x (nr x c, ld ldx) */
+/* Before a panel's products: R's copy for the exponent in force (float64: 2^scale_exp R;
+ * float32: 2^f R for the panels' amax, one f for all columns, as the columns of a test matrix
+ * (Omega, orth(H), probes) lie within a few powers of two of each other), made again only
+ * when that moved. */
+static void copies_ready(struct prsvd_pass *p, int64_t n) {
+  if (!p->right || !p->n_right || p->csr) return; /* a CSR panel scales its values instead */
+  if (p->single) {
+    const int f = f32_exponent(p->amax, p->right_max);
+    if (f != p->f32_right_exp) narrow(p->right, n, n, p->n_right, ldexp(1.0, f), f32_right(p));
+    p->f32_right_exp = f;
+  } else if (p->scale_exp && p->scale_exp != p->right_c_exp) {
+    scaled_copy(p->right, n, n, p->n_right, ldexp(1.0, p->scale_exp), p->right_c);
+    p->right_c_exp = p->scale_exp;
+  }
+}
+
+/* The power of two on column j of a float32 copy of x (ld ldx, nr rows): one a column, as the
+ * columns of a co-range source [G | Q_pending] (qb_ei.c) lie ~max|a| sqrt(n) apart, more than
+ * float32 holds beside 2^-24 of the larger. */
+static int f32_column_exp(const struct prsvd_pass *p, const double *x, int ldx, int nr, int j) {
+  return f32_exponent(p->amax, prsvd_max_abs(x + (size_t)j * ldx, 0, nr));
+}
+
+/* out (n x c) += (2^scale_exp A_i)^T x, x (nr x c, ld ldx), by scaling a copy of x: a float32
+ * copy by the powers of two that keep its products inside float32, undone as they widen */
 static double panel_t_times(const struct prsvd_pass *p, int nr, int n, const double *x, int ldx,
                             int c, double *out) {
   if (p->single) {
     const float one = 1.0f, zero = 0.0f;
     float *x32 = f32_rows(p, n), *o32 = f32_out(p, n);
-    narrow(x, ldx, nr, c, x32);
+    for (int j = 0; j < c; j++)
+      narrow(x + (size_t)j * ldx, ldx, nr, 1, ldexp(1.0, f32_column_exp(p, x, ldx, nr, j)), x32 + (size_t)j * nr);
     sgemm_("N", "N", &n, &c, &nr, &one, p->panel32, &n, x32, &nr, &zero, o32, &n);
-    add_widened(o32, (size_t)n * (size_t)c, out);
+    for (int j = 0; j < c; j++)
+      add_widened(o32 + (size_t)j * n, (size_t)n, ldexp(1.0, p->scale_exp - f32_column_exp(p, x, ldx, nr, j)),
+                  out + (size_t)j * n);
   } else {
     const double one = 1.0;
+    if (p->scale_exp) {
+      scaled_copy(x, ldx, nr, c, ldexp(1.0, p->scale_exp), p->small_c);
+      x = p->small_c, ldx = nr;
+    }
     dgemm_("N", "N", &n, &c, &nr, &one, p->panel, &n, x, &ldx, &one, out, &n);
   }
   return 2.0 * (double)nr * n * c;
@@ -273,6 +467,7 @@ SPARSE_KERNEL static double right_product_sparse(const struct prsvd_pass *p, int
   enum { TR = PRSVD_TILE_ROWS };
   const struct prsvd_sparse_right *s = p->right_sparse;
   const int c = (int)p->n_right, z = s->zeta;
+  const double scale = ldexp(1.0, p->scale_exp); /* on the signs: products of 2^scale_exp A */
   double *tile = p->tile, *acc = p->tile + (size_t)n * TR;
   for (int r0 = 0; r0 < nr; r0 += TR) {
     const int rows = nr - r0 < TR ? nr - r0 : TR;
@@ -285,7 +480,7 @@ SPARSE_KERNEL static double right_product_sparse(const struct prsvd_pass *p, int
       const double *restrict a = tile + (size_t)j * TR;
       const int *pos = s->pos + (size_t)j * z;
       const double *sg = s->sign + (size_t)j * z;
-      for (int t = 0; t < z; t++) tile_axpy(acc + (size_t)pos[t] * TR, sg[t], a);
+      for (int t = 0; t < z; t++) tile_axpy(acc + (size_t)pos[t] * TR, sg[t] * scale, a);
     }
     for (int q = 0; q < c; q++)
       for (int i = 0; i < rows; i++) out[(size_t)q * nr + r0 + i] = acc[(size_t)q * TR + i];
@@ -311,6 +506,8 @@ static double left_update_sparse(const struct prsvd_pass *p, int t, int64_t row0
   const struct prsvd_testmat *tm = &p->left[t].g;
   const int d = (int)tm->dim, cc = (int)p->left[t].core_cols, z = prsvd_sparse_zeta(d);
   const int block = d < 128 ? 32768 / d / 64 * 64 : 256;
+  const double scale = ldexp(1.0, p->scale_exp); /* on the signs of acc's update, not the core's:
+                                                 * P is a product of 2^scale_exp A already */
   int *pos = p->tile_pos;
   double *sign = p->tile_sign;
   for (int r = 0; r < nr; r++) prsvd_sparse_column(tm->seed, tm->stream, row0 + r, d, pos + r * 8, sign + r * 8);
@@ -320,10 +517,11 @@ static double left_update_sparse(const struct prsvd_pass *p, int t, int64_t row0
       for (int r = 0; r < nr; r++)
         for (int u = 0; u < z; u++) {
           double *col = p->left[t].acc + (size_t)pos[r * 8 + u] * n + j0;
+          const double a = sign[r * 8 + u] * scale;
           if (p->single)
-            axpy_widened(jn, sign[r * 8 + u], p->panel32 + (size_t)r * n + j0, col);
+            axpy_widened(jn, a, p->panel32 + (size_t)r * n + j0, col);
           else
-            daxpy_(&jn, &sign[r * 8 + u], p->panel + (size_t)r * n + j0, &one, col, &one);
+            daxpy_(&jn, &a, p->panel + (size_t)r * n + j0, &one, col, &one);
         }
     }
   if (p->left[t].core)
@@ -335,19 +533,20 @@ static double left_update_sparse(const struct prsvd_pass *p, int t, int64_t row0
   return 2.0 * nr * (double)z * ((p->left[t].acc ? n : 0) + (p->left[t].core ? cc : 0));
 }
 
-/* P (nr x c, ld nr) = A_i R; the row-major panel is the column-major n x nr A_i^T */
+/* P (nr x c, ld nr) = (2^scale_exp A_i) R; the row-major panel is the column-major n x nr A_i^T */
 static double right_product(const struct prsvd_pass *p, int nr, int n, double *out) {
   const int c = (int)p->n_right;
   if (p->right && p->single) {
     const float one = 1.0f, zero = 0.0f;
     float *o32 = f32_prod(p, n);
     sgemm_("T", "N", &nr, &c, &n, &one, p->panel32, &n, f32_right(p), &n, &zero, o32, &nr);
-    widen(o32, (size_t)nr * (size_t)c, out);
+    widen(o32, (size_t)nr * (size_t)c, ldexp(1.0, p->scale_exp - p->f32_right_exp), out);
     return 2.0 * nr * (double)n * c;
   }
   if (p->right) {
     const double one = 1.0, zero = 0.0;
-    dgemm_("T", "N", &nr, &c, &n, &one, p->panel, &n, p->right, &n, &zero, out, &nr);
+    const double *r = p->scale_exp ? p->right_c : p->right;
+    dgemm_("T", "N", &nr, &c, &n, &one, p->panel, &n, r, &n, &zero, out, &nr);
     return 2.0 * nr * (double)n * c;
   }
   return right_product_sparse(p, nr, n, out);
@@ -384,28 +583,30 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
   return left_update_sparse(p, t, row0, nr, n, prod);
 }
 
-/* ||A_i||_F^2 in extended precision (--tol subtracts it from the sketch's energy; four chains
- * in registers, as one x87 chain waits on every add), column sums and sums of squares, and
- * the sampled entries whose rows pass by. */
+/* ||2^scale_exp A_i||_F^2 in extended precision (--tol subtracts it from the sketch's energy;
+ * four chains in registers, as one x87 chain waits on every add), column sums and sums of
+ * squares of 2^scale_exp A_i, and the sampled entries (as they are) whose rows pass by. */
 static void panel_statistics(struct prsvd_pass *p, int64_t r, int64_t nr, int64_t n) {
+  const double c = ldexp(1.0, p->scale_exp);
+  const long double cl = c;
   WITH_PANEL(p, A, {
     if (p->fro2) {
       long double s0 = 0.0L, s1 = 0.0L, s2 = 0.0L, s3 = 0.0L;
       const int64_t len = nr * n;
       int64_t i = 0;
       for (; i + 4 <= len; i += 4) {
-        s0 += (long double)A[i] * A[i];
-        s1 += (long double)A[i + 1] * A[i + 1];
-        s2 += (long double)A[i + 2] * A[i + 2];
-        s3 += (long double)A[i + 3] * A[i + 3];
+        s0 += PRSVD_SQUARE(A[i], cl);
+        s1 += PRSVD_SQUARE(A[i + 1], cl);
+        s2 += PRSVD_SQUARE(A[i + 2], cl);
+        s3 += PRSVD_SQUARE(A[i + 3], cl);
       }
-      for (; i < len; i++) s0 += (long double)A[i] * A[i];
-      *p->fro2 += (double)((s0 + s1) + (s2 + s3));
+      for (; i < len; i++) s0 += PRSVD_SQUARE(A[i], cl);
+      *p->fro2 += (double)PRSVD_SQUARES_SCALED((s0 + s1) + (s2 + s3), p->scale_exp);
     }
     if (p->col_sum)
       for (int64_t i = 0; i < nr; i++)
         for (int64_t j = 0; j < n; j++) {
-          const double v = A[i * n + j];
+          const double v = A[i * n + j] * c;
           p->col_sum[j] += v, p->col_sumsq[j] += v * v;
         }
     for (int64_t t = 0; t < p->n_samples; t++)
@@ -425,15 +626,18 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   const int nr = (int)nr64;
   double flops = 0.0;
 
+  if (scans(p)) { /* NaN/Inf and max |a_ij|; a running pass's exponent follows amax */
+    const int bad = scan_panel(p, r, nr64);
+    if (bad) return p->csr ? bad : row_join(p, r, nr, bad);
+    if (p->panel_amax > p->amax) p->amax = p->panel_amax;
+    if (p->scale_running) follow_range(p);
+  }
+  copies_ready(p, n);
   if (p->csr) { /* a sparse panel: the O(nnz) updates of sketch_sparse.c */
     prsvd_profile_begin(PRSVD_EV_SKETCH);
     PRSVD_CHECK(prsvd_sketch_sparse_panel(p, r, off, n, p->right_t, &flops));
     prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
     goto advance;
-  }
-  if (p->check_finite && !p->checked_ahead) {
-    const int bad = check_finite(p, p->single ? (const void *)p->panel32 : p->panel, r, nr);
-    if (bad) return row_join(p, r, nr, bad);
   }
 
   prsvd_profile_begin(PRSVD_EV_SKETCH);
@@ -520,6 +724,7 @@ static void set_panel(struct prsvd_pass *p, void *buf) {
 struct reads {
   struct prsvd_prefetch pf;
   int sparse, lend, cb, have, saved, on, collective;
+  double saved_amax; /* the waited-for panel's max |a_ij|, when the reader scanned it */
   struct prsvd_rows_lent lent[2];
   long reads_left;
 };
@@ -588,7 +793,7 @@ static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
   rd->sparse = prsvd_source_nnz(p->a) >= 0;
   rd->lend = !rd->sparse && prsvd_source_lends(p->a, p->single);
   const int prefetch = may_prefetch(p) && (row < end || collective);
-  p->checked_ahead = prefetch && !rd->sparse && p->check_finite;
+  p->checked_ahead = prefetch && !rd->sparse && scans(p);
   if (rd->sparse)
     p->csr = &p->csrs[0];
   else if (rd->lend)
@@ -596,7 +801,8 @@ static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
   else
     PRSVD_CHECK(panel_buffers(p, prefetch ? 2 : 1));
   if (!prefetch) return PRSVD_OK;
-  const struct prsvd_panel_check check = {first_bad_row, report_nonfinite, p, row_bytes(p)};
+  const struct prsvd_panel_check check = {first_bad_row, p->check_finite ? report_nonfinite : NULL, p,
+                                          row_bytes(p)};
   PRSVD_CHECK(prsvd_prefetch_start(&rd->pf, p->a, p->single, p->checked_ahead ? &check : NULL));
   rd->on = 1;
   post_after(rd, p, row, end);
@@ -605,7 +811,7 @@ static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
 
 /* Let the reader finish (so nothing else touches the source library meanwhile). */
 static void reads_settle(struct reads *rd) {
-  if (rd->on && !rd->have) rd->saved = prsvd_prefetch_wait(&rd->pf), rd->have = 1;
+  if (rd->on && !rd->have) rd->saved = prsvd_prefetch_wait(&rd->pf, &rd->saved_amax), rd->have = 1;
 }
 
 /* Rows [row, row + nr) into the panel (nr = 0: a collective source's zero-row read). */
@@ -627,6 +833,7 @@ static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
   } else {
     reads_settle(rd);
     status = rd->saved;
+    p->panel_amax = rd->saved_amax;
     rd->have = 0;
     use_slot(rd, p, rd->cb);
     rd->cb = 1 - rd->cb;
@@ -726,31 +933,37 @@ static int scratch_begin(struct prsvd_pass *p, int64_t n) {
     p->tile_pos = malloc(sizeof(int) * (size_t)(p->panel_rows * 8));
     if (!p->tile_sign || !p->tile_pos) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse sketch rows");
   }
-  return f32_begin(p, n);
+  return copies_begin(p, n);
 }
 
 static void scratch_end(struct prsvd_pass *p) {
   free(p->right_t), free(p->corange_t), free(p->tile), free(p->tile_sign), free(p->tile_pos), free(p->f32);
-  free(p->row_sum);
-  p->right_t = p->corange_t = p->tile = p->tile_sign = p->row_sum = NULL;
+  free(p->row_sum), free(p->right_c), free(p->small_c);
+  p->right_t = p->corange_t = p->tile = p->tile_sign = p->row_sum = p->right_c = p->small_c = NULL;
   p->tile_pos = NULL;
   p->f32 = NULL;
 }
 
+int prsvd_pass_rows(const struct prsvd_pass *p, int64_t *row0, int64_t *local_rows) {
+  const prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
+  if (!ref || prsvd_dmat_rows(ref) != prsvd_source_rows(p->a))
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "a pass needs an m-row kept or co-range matrix to place its rows");
+  if (p->grid2d) prsvd_dmat_span(ref, p->grid2d->row_comm, row0, local_rows);
+  else prsvd_dmat_local(ref, row0, local_rows, NULL);
+  return PRSVD_OK;
+}
+
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   const int64_t n = prsvd_source_cols(p->a);
-  const int64_t m = prsvd_source_rows(p->a);
   int64_t row0, local_rows;
   int in, status = PRSVD_OK;
   struct prsvd_source_layout lay;
-  /* this rank's rows are those of the kept or co-range matrices (all m-row, row-block) */
   prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
-  if (!ref || prsvd_dmat_rows(ref) != m)
-    PRSVD_ERR(PRSVD_ERR_INTERNAL, "a pass needs an m-row kept or co-range matrix to place its rows");
-  if (p->grid2d) prsvd_dmat_span(ref, p->grid2d->row_comm, &row0, &local_rows);
-  else prsvd_dmat_local(ref, &row0, &local_rows, NULL);
+  PRSVD_CHECK(prsvd_pass_rows(p, &row0, &local_rows));
   if (p->grid2d && p->n_right && p->corange && p->corange_src != p->keep[0].dmat)
     PRSVD_ERR(PRSVD_ERR_INTERNAL, "a 2-D pass takes its co-range rows from the first kept matrix");
+  if (p->grid2d && p->scale_running) /* a process row sums its panels: one exponent for all */
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "a 2-D pass runs with a fixed scale");
   PRSVD_CHECK(prsvd_to_int(n, "columns of A", &in));
   if (cur->next_row < row0) cur->next_row = row0;
   const int64_t end = row0 + local_rows;
@@ -806,7 +1019,9 @@ int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, 
   }
   struct prsvd_source_layout lay;
   prsvd_source_get_layout(a, &lay);
-  const int64_t row_bytes = (single ? 4 : 8) * n;
+  /* a row too wide to count in bytes (saturated) holds no row of any budget */
+  if (n < 1) return 0;
+  const int64_t row_bytes = prsvd_size_mul(single ? 4 : 8, n);
   const int64_t budget = memory / row_bytes / (buffers + lay.scratch_panels);
   int64_t rows = budget;
   if (rows < 1 && memory >= row_bytes) rows = 1;

@@ -18,6 +18,20 @@
  * the source's chunk-row grid where their size allows, so a chunk row is not shared by two
  * panels.
  *
+ * The range of A: every sketch is homogeneous in A, so a pass may multiply A by a power of two
+ * 2^scale_exp without rounding, and an A whose entries lie far from 1 (1e-300, 1e300) is
+ * sketched as 2^scale_exp A, whose products neither overflow nor underflow; the solver
+ * divides what it reports by 2^scale_exp at the end (U and V do not change).  The pass never
+ * writes into a panel (it may be a read-only mapping): it multiplies the small operand of
+ * each product instead, (cA) X = A (cX) (R, K_i, G_i, the signs of a sparse map; a CSR
+ * panel's values as they are read).  The first pass measures max |a_ij| in the NaN/Inf scan
+ * it already makes (measure); prsvd_range_exponent() says from it whether A needs scaling.
+ * A method that reads A again repeats its first pass scaled when it does (only extreme data
+ * pays the pass); a single pass cannot, so it runs with scale_running: the exponent follows
+ * the largest panel so far, and what the pass holds is rescaled when it moves.  float32
+ * products are kept in float32's range the same way, by a power of two on the float32 copy
+ * of the small operand, undone as the product is widened.
+ *
  * Generated test matrices depend only on (seed, stream, global row, column), so no sketch
  * depends on the number of ranks or the panel size.  The cursor says where the pass is, so a
  * checkpoint can stop and resume at a panel boundary.  Local: no collectives (the caller
@@ -25,6 +39,9 @@
  */
 #ifndef PRSVD_SKETCH_H
 #define PRSVD_SKETCH_H
+
+#include <float.h>
+#include <math.h>
 
 #include "prsvd_grid.h"
 #include "prsvd.h"
@@ -84,11 +101,28 @@ struct prsvd_pass {
   struct prsvd_csr *csr;
   struct prsvd_csr csrs[2];
   float *f32;                    /* single: R, P_i, K_i or G_i, and an n-row product */
+  int f32_right_exp;             /* made by the pass: the float32 R is that of 2^f32_right_exp R */
+  double right_max;              /* made by the pass: max |R| */
+  double *right_c;               /* made by the pass: 2^right_c_exp R, when scale_exp != 0 */
+  int right_c_exp;
+  double *small_c;               /* made by the pass: 2^scale_exp K_i or G_i (panel_rows x w) */
   int64_t grid;                  /* panels end on multiples of this global row (1: anywhere) */
   double *work;                  /* panel_rows x n_right (P_i) and panel_rows x max left dim */
   const struct prsvd_svd_params *params;
   int check_finite;
-  int checked_ahead;             /* set by the pass: the reader thread checks each panel */
+  int checked_ahead;             /* set by the pass: the reader thread scans each panel */
+
+  /* The range of A (above).  The products are those of 2^scale_exp A.  measure: scan every
+   * panel for max |a_ij| (the NaN/Inf scan; Inf when a value is not finite and nothing checks)
+   * into amax, which the caller zeroes and the pass only raises.  scale_running (one pass on a
+   * P x 1 grid): before each panel, move scale_exp as prsvd_range_exponent() asks for amax
+   * when 2^scale_exp amax has left the range, rescaling what the pass accumulated
+   * (prsvd_pass_rescale); it measures. */
+  int scale_exp;
+  int scale_running;
+  int measure;
+  double amax;
+  double panel_amax;             /* set by the pass: the scanned max of the panel in hand */
 
   /* P_i = A_i R: dense (right, n x n_right column-major) or sparse (right_sparse) */
   const double *right;
@@ -145,9 +179,42 @@ struct prsvd_pass {
   double *sample_val;
 };
 
+/* The exponent e by which a pass scales an m x n matrix whose largest |a_ij| is amax: 0 while
+ * amax lies in the range where every sketch of A keeps its digits, else e with 2^e amax in
+ * [1/2, 1) (clamped to +-PRSVD_RANGE_MAX_EXP); 0 for amax 0 or not finite.  Local. */
+#define PRSVD_RANGE_MAX_EXP 960
+int prsvd_range_exponent(double amax, int64_t m, int64_t n);
+/* Collective over comm: amax, the max over ranks into p->amax, and *exp, the exponent it needs
+ * on an m x n A.  A running pass is brought to it on every rank (prsvd_pass_rescale), so that
+ * its partial sums add and its kept rows are on one scale; a fixed one is left as it is. */
+int prsvd_pass_range(struct prsvd_pass *p, MPI_Comm comm, int64_t m, int64_t n, int *exp);
+/* Local: what the pass accumulated on this rank (the kept columns' local rows, the co-range,
+ * left and core sums, fro2 and the column sums) from the products of 2^scale_exp A to those
+ * of 2^exp A; sets scale_exp. */
+void prsvd_pass_rescale(struct prsvd_pass *p, int exp);
+/* max |x_i| of count doubles or floats (single), read from the bits of the magnitudes; Inf if
+ * one is not finite (NaN included). */
+double prsvd_max_abs(const void *x, int single, int64_t count);
+
+/* Sums of squares of 2^scale_exp A in extended precision: PRSVD_SQUARE(a, c) adds a's square
+ * (c = 2^scale_exp as a long double), PRSVD_SQUARES_SCALED(sum, e) scales the sum.  Where long
+ * double holds the square of any double (x86-64 and aarch64: 15 exponent bits) the sum is
+ * scaled once, as a multiply per entry triples the x87 loop's time; elsewhere each entry is. */
+#if LDBL_MAX_EXP >= 4 * DBL_MAX_EXP
+#define PRSVD_SQUARE(a, c) ((void)(c), (long double)(a) * (a))
+#define PRSVD_SQUARES_SCALED(sum, e) ldexpl((sum), 2 * (e))
+#else
+#define PRSVD_SQUARE(a, c) (((long double)(a) * (c)) * ((long double)(a) * (c)))
+#define PRSVD_SQUARES_SCALED(sum, e) (sum)
+#endif
+
 /* Size of pass->work for a pass with right width n_right and left dims (floats of double). */
 int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
+/* This rank's rows of A in a pass, [*row0, *row0 + *local_rows): those of the first kept
+ * matrix, or of the co-range source without one (all m-row, by row block); on a 2-D grid its
+ * process row's.  Where a cursor may stand: from *row0 to the block's end. */
+int prsvd_pass_rows(const struct prsvd_pass *p, int64_t *row0, int64_t *local_rows);
 /* The panel buffers a pass keeps between passes (dense or CSR). */
 void prsvd_pass_free(struct prsvd_pass *p);
 /* 1 if the panels of a are read and multiplied as float32 under params (dense sources only;

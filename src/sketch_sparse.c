@@ -1,7 +1,9 @@
 /*
  * The sketch updates of one CSR panel (sketch.h), in O(nnz) per sketch column: the sparse
- * counterpart of one_panel() in sketch.c.  The panel's structure was checked when it was read
- * (prsvd_source_read_csr); here only the values are, for NaN and Inf, naming the first bad row.
+ * counterpart of one_panel() in sketch.c, which has scanned the panel.  The products are those
+ * of 2^scale_exp A: each stored value is scaled once as it is read (exact, as scaling the
+ * small operand would be, but for values 2^-1022 below the largest, which no sketch can keep),
+ * except in the core Z += G_i^T P_i, whose P_i is such a product already.
  */
 #include <math.h>
 #include <string.h>
@@ -16,22 +18,20 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
   const int64_t nr = a->rows;
   double *prod = p->work;
   double *g = p->work + p->panel_rows * p->n_right;
+  const double scale = ldexp(1.0, p->scale_exp);
+  const long double scale_l = scale;
   *flops = 0.0;
 
-  for (int64_t i = 0; p->check_finite && i < nr; i++) /* the structure: prsvd_source_read_csr */
-    for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++)
-      if (!isfinite(a->data[t]))
-        PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
-                  isnan(a->data[t]) ? "NaN" : "Inf", (long long)(r + i), (long long)a->indices[t]);
   if (p->fro2) {
     long double s = 0.0L;
-    for (int64_t t = 0; t < a->nnz; t++) s += (long double)a->data[t] * a->data[t];
-    *p->fro2 += (double)s;
+    for (int64_t t = 0; t < a->nnz; t++) s += PRSVD_SQUARE(a->data[t], scale_l);
+    *p->fro2 += (double)PRSVD_SQUARES_SCALED(s, p->scale_exp);
   }
   if (p->col_sum)
     for (int64_t t = 0; t < a->nnz; t++) {
-      p->col_sum[a->indices[t]] += a->data[t];
-      p->col_sumsq[a->indices[t]] += a->data[t] * a->data[t];
+      const double v = a->data[t] * scale;
+      p->col_sum[a->indices[t]] += v;
+      p->col_sumsq[a->indices[t]] += v * v;
     }
   for (int64_t t = 0; t < p->n_samples; t++) {
     const int64_t i = p->sample_row[t] - r;
@@ -47,7 +47,7 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
     for (int64_t i = 0; i < nr; i++)
       for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
         const int64_t j = a->indices[t];
-        const double v = a->data[t];
+        const double v = a->data[t] * scale;
         if (rt) {
           const double *row = rt + j * c;
           for (int64_t q = 0; q < c; q++) prod[q * nr + i] += v * row[q];
@@ -76,7 +76,7 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
       for (int64_t q = 0; q < kc; q++) krow[q] = kd[q * kld + off + i];
       for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
         double *h = ht + a->indices[t] * kc;
-        const double v = a->data[t];
+        const double v = a->data[t] * scale;
         for (int64_t q = 0; q < kc; q++) h[q] += v * krow[q];
       }
     }
@@ -97,7 +97,7 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
       if (p->left[t].acc)
         for (int64_t u = a->indptr[i]; u < a->indptr[i + 1]; u++) {
           const int64_t j = a->indices[u];
-          const double v = a->data[u];
+          const double v = a->data[u] * scale;
           if (tm->kind == PRSVD_SKETCH_GAUSSIAN)
             for (int64_t q = 0; q < d; q++) p->left[t].acc[q * n + j] += v * g[q * nr + i];
           else

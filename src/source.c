@@ -1,6 +1,7 @@
 /* Matrix sources: the row-panel interface every algorithm streams through, and the
  * in-memory implementation used by tests and by callers holding arrays. */
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,15 +22,28 @@ struct prsvd_source {
   int64_t col0;             /* a column view: its first column in the underlying source */
 };
 
-int prsvd_source_create(int64_t rows, int64_t cols, const char *name,
-                        const struct prsvd_source_ops *ops, void *ctx, prsvd_source **out) {
+int prsvd_check_shape(int64_t rows, int64_t cols, int dense, const char *what) {
+  if (rows < 1 || cols < 1)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "%s is empty (%lld x %lld)", what, (long long)rows, (long long)cols);
+  if (dense && prsvd_size_mul(prsvd_size_mul(rows, cols), 8) == PRSVD_SIZE_OVERFLOW)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "%s is %lld x %lld: %.3g bytes as float64, more than the 2^63 - 1 bytes a file holds",
+              what, (long long)rows, (long long)cols, 8.0 * (double)rows * (double)cols);
+  return PRSVD_OK;
+}
+
+/* A source of either kind (nnz < 0: dense), its shape checked first. */
+static int source_new(int64_t rows, int64_t cols, int64_t nnz, const char *name,
+                      const struct prsvd_source_ops *ops, void *ctx, prsvd_source **out) {
   int status = PRSVD_OK;
   prsvd_source *s = NULL;
+  char what[256];
   *out = NULL;
+  snprintf(what, sizeof what, "'%s'", name ? name : "matrix");
+  PRSVD_CHECK(prsvd_check_shape(rows, cols, nnz < 0, what));
   PRSVD_ALLOC(s, 1);
   s->rows = rows;
   s->cols = cols;
-  s->nnz = -1;
+  s->nnz = nnz;
   s->ops = *ops;
   s->ctx = ctx;
   s->file_bytes = 0;
@@ -42,11 +56,18 @@ done:
   return status;
 }
 
+int prsvd_source_create(int64_t rows, int64_t cols, const char *name,
+                        const struct prsvd_source_ops *ops, void *ctx, prsvd_source **out) {
+  return source_new(rows, cols, -1, name, ops, ctx, out);
+}
+
 int prsvd_source_create_sparse(int64_t rows, int64_t cols, int64_t nnz, const char *name,
                                const struct prsvd_source_ops *ops, void *ctx, prsvd_source **out) {
-  PRSVD_CHECK(prsvd_source_create(rows, cols, name, ops, ctx, out));
-  (*out)->nnz = nnz;
-  return PRSVD_OK;
+  /* its CSR panels hold 16 bytes an entry (value and index), counted in int64 */
+  if (nnz < 0 || prsvd_size_mul(nnz, 16) == PRSVD_SIZE_OVERFLOW)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' claims %lld stored entries: at most %lld (16 bytes each in int64)",
+              name ? name : "matrix", (long long)nnz, (long long)(INT64_MAX / 16));
+  return source_new(rows, cols, nnz, name, ops, ctx, out);
 }
 
 int prsvd_source_rename(prsvd_source *s, const char *name) {

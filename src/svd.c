@@ -3,6 +3,7 @@
  * (the small SVD of the core, forming U and V distributed, deterministic signs, error
  * estimates).
  */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,9 @@ static void clear_result(prsvd_svd *svd) {
   free(svd->scree);
   free(svd->mean);
   free(svd->scale);
+  free(svd->unscaled);
   svd->s = svd->scree = svd->mean = svd->scale = NULL;
+  svd->unscaled = NULL;
   memset(&svd->stats, 0, sizeof svd->stats);
 }
 
@@ -86,6 +89,48 @@ static int count_reads(prsvd_svd *svd, prsvd_source *a, const struct prsvd_svd_e
   return PRSVD_OK;
 }
 
+int prsvd_svd_first_pass_range(prsvd_svd *svd, struct prsvd_pass *pass, int64_t m, int64_t n,
+                               struct prsvd_cursor *cur, int *repeat) {
+  int e;
+  PRSVD_CHECK(prsvd_pass_range(pass, svd->comm, m, n, &e));
+  *repeat = e != pass->scale_exp;
+  if (*repeat) {
+    pass->scale_exp = e;
+    svd->stats.passes++;
+    cur->n_passes++;
+  }
+  return PRSVD_OK;
+}
+
+/* The results of 2^e A (e = stats.scale_exp) as A's: singular values or eigenvalues, the
+ * scree, the error estimates and ||A||_F divide by 2^e, and so do a centred A's means and
+ * scales; U and V do not change.  A centred and scaled A~ = (2^e A - 1 2^e mu^T)(2^e D)^-1 is
+ * A's own, and so are its S and error estimates.  PRSVD_ERR_NUMERIC for a singular value of A
+ * beyond the largest double. */
+static int unscale_results(prsvd_svd *svd, const prsvd_source *a) {
+  const int e = svd->stats.scale_exp;
+  struct prsvd_svd_stats *st = &svd->stats;
+  if (!e) return PRSVD_OK;
+  if (svd->mean) prsvd_center_unscale(svd, prsvd_source_cols(a), e);
+  if (svd->params.center && svd->params.scale) return PRSVD_OK;
+  for (int64_t j = 0; j < svd->k; j++) {
+    const double v = svd->s[j];
+    svd->s[j] = ldexp(v, -e);
+    if (isinf(svd->s[j]))
+      PRSVD_ERR(PRSVD_ERR_NUMERIC, "%s %lld of '%s' is %.17g x 2^%d, beyond the largest double",
+                svd->params.method == PRSVD_METHOD_NYSTROM || svd->params.method == PRSVD_METHOD_REVD
+                    ? "eigenvalue" : "singular value",
+                (long long)(j + 1), prsvd_source_name(a), v, -e);
+  }
+  for (int64_t j = 0; svd->scree && j < svd->k; j++) svd->scree[j] = ldexp(svd->scree[j], -e);
+  st->error_estimate = ldexp(st->error_estimate, -e);
+  st->error_estimate_fro = ldexp(st->error_estimate_fro, -e);
+  st->error_ci_low = ldexp(st->error_ci_low, -e);
+  st->error_ci_high = ldexp(st->error_ci_high, -e);
+  st->norm_fro = ldexp(st->norm_fro, -e);
+  return PRSVD_OK;
+}
+
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
   struct prsvd_svd_estimate est;
   const struct prsvd_svd_plan *plan = &est.plan;
@@ -104,6 +149,7 @@ int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
       const int64_t before = prsvd_source_file_bytes(a), lent_before = prsvd_source_lent_bytes(a);
       prsvd_qr_stats_reset();
       PRSVD_CHECK(methods[i].solve(svd, a));
+      PRSVD_CHECK(unscale_results(svd, a));
       struct prsvd_qr_stats qs;
       prsvd_qr_stats_get(&qs);
       svd->stats.qr_cholqr2 = qs.cholqr2;
@@ -130,9 +176,9 @@ int prsvd_svd_probes(const struct prsvd_svd_params *prm) {
 
 int64_t prsvd_svd_width(const struct prsvd_svd_params *prm, int64_t m, int64_t n) {
   const int64_t mn = m < n ? m : n;
-  int64_t l, s;
+  int64_t l = 0, s = 0;
   if (prm->method == PRSVD_METHOD_ONEPASS) {
-    prsvd_onepass_sizes(prm, m, n, &l, &s);
+    (void)prsvd_onepass_sizes(prm, m, n, &l, &s); /* refused by prsvd_svd_plan if they fail */
     return l;
   }
   if (prm->method == PRSVD_METHOD_QB || prm->method == PRSVD_METHOD_QB_EI)
@@ -162,10 +208,10 @@ static int plan_grid(const struct prsvd_svd_params *prm, const prsvd_source *a, 
   if (!pr && !pc) { /* automatic: the smallest pc whose column block's X fits in --memory */
     pc = 1;
     if (prm->method == PRSVD_METHOD_SUBSPACE && !prm->checkpoint && prsvd_source_has_blocks(a) &&
-        8 * n * x_cols > prm->memory)
+        prsvd_size_mul(8 * n, x_cols) > prm->memory)
       for (pc = 2; pc < nprocs; pc++)
         if (nprocs % pc == 0 && column_block(n, nprocs / pc, pc, pc - 1) > 0 &&
-            8 * column_block(n, nprocs / pc, pc, 0) * x_cols <= prm->memory)
+            prsvd_size_mul(8 * column_block(n, nprocs / pc, pc, 0), x_cols) <= prm->memory)
           break;
     if (pc > nprocs) pc = nprocs;
     pr = nprocs / pc;
@@ -189,10 +235,26 @@ static int plan_grid(const struct prsvd_svd_params *prm, const prsvd_source *a, 
   return PRSVD_OK;
 }
 
+/* Sizes no solve of a can run with, refused before anything is read or allocated: the
+ * distributed factors' rows are ScaLAPACK ints, and the single-pass sketch sizes set must
+ * meet their method's conditions (prsvd_onepass_sizes). */
+static int check_sizes(const struct prsvd_svd_params *prm, const prsvd_source *a) {
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
+  if (m > INT_MAX || n > INT_MAX)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' is %lld x %lld: U and V, distributed ScaLAPACK matrices, hold at most %d rows "
+              "(its int)", prsvd_source_name(a), (long long)m, (long long)n, INT_MAX);
+  if (prm->method == PRSVD_METHOD_ONEPASS) {
+    int64_t ks, s;
+    PRSVD_CHECK(prsvd_onepass_sizes(prm, m, n, &ks, &s));
+  }
+  return PRSVD_OK;
+}
+
 int prsvd_svd_plan(const struct prsvd_svd_params *prm, const prsvd_source *a, int nprocs,
                    struct prsvd_svd_plan *plan) {
   const int64_t m = prsvd_source_rows(a), nnz = prsvd_source_nnz(a);
   memset(plan, 0, sizeof *plan);
+  PRSVD_CHECK(check_sizes(prm, a));
   PRSVD_CHECK(plan_grid(prm, a, nprocs, plan));
   /* a process row streams the rows of its pc ranks' blocks, each rank x_rows columns */
   const int64_t max_rows = plan->grid_cols * ((m + nprocs - 1) / nprocs), width = plan->x_rows;

@@ -24,6 +24,7 @@ struct prsvd_svd {
   prsvd_dmat *u, *v;
   double *scree;  /* k entries or NULL */
   double *mean, *scale; /* center: column means and the scales D (1 without scale), n each */
+  unsigned char *unscaled; /* center + scale: 1 for a column left unscaled (zero variance) */
   struct prsvd_svd_stats stats;
 };
 
@@ -64,6 +65,13 @@ int prsvd_svd_estimate_right(prsvd_svd *svd, prsvd_dmat *aw, const double *w, in
 int prsvd_svd_estimate_left(prsvd_svd *svd, const double *st, int64_t np, uint64_t seed,
                             unsigned stream);
 
+/* Collective, after the first pass of a method that reads A again, which measured A unscaled
+ * (pass->measure): *repeat = 1 when A lies beyond what the sketches hold as it is; the pass
+ * is then to be repeated on 2^e A (pass->scale_exp = e), and the pass it discards is counted
+ * (stats.passes, cur->n_passes). */
+int prsvd_svd_first_pass_range(prsvd_svd *svd, struct prsvd_pass *pass, int64_t m, int64_t n,
+                               struct prsvd_cursor *cur, int *repeat);
+
 /* Implicit centering (center.c), collective where they reduce. */
 int prsvd_center_stats(prsvd_svd *svd, int64_t m, int64_t n, double *col_sum, double *col_sumsq);
 /* x and xp hold rows [row0, row0 + n) of X and X_p (all rows, or a 2-D grid's column block;
@@ -74,6 +82,8 @@ int prsvd_center_range(const prsvd_svd *svd, prsvd_dmat *y, int64_t col0, const 
                        int64_t row0, int64_t n);
 int prsvd_center_colsums(const prsvd_svd *svd, const prsvd_dmat *y, double *s);
 void prsvd_center_corange(const prsvd_svd *svd, prsvd_dmat *h, const double *s);
+/* The n means and scales and the total variance of 2^e A as A's. */
+void prsvd_center_unscale(prsvd_svd *svd, int64_t n, int e);
 
 /* The methods. */
 int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a);

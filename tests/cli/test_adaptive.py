@@ -89,13 +89,12 @@ for tag, args in [("adaptive", []), ("--passes 2", ["--passes", 2])]:
 
 def natural(m, n, r, t, alpha=1):
     """k = max(r + alpha + 1, floor((sqrt((m + n + 4 alpha)^2 + 16 (T - alpha^2)) - (m + n + 4 alpha)) / 8)),
-    s = floor(sqrt(T - k (m + n))), clipped to r <= k <= s <= min(m, n)."""
+    s = floor(sqrt(T - k (m + n))); s at most min(m, n) and k at most (s - alpha) / 2, so that
+    s >= 2k + alpha still holds (their Thm 5.1) when the budget exceeds what the matrix can use."""
     c = m + n + 4 * alpha
     k = max(r + alpha + 1, math.floor((math.sqrt(c * c + 16 * (t - alpha * alpha)) - c) / 8))
-    s = math.floor(math.sqrt(t - k * (m + n)))
-    mn = min(m, n)
-    k = min(max(k, r), mn)
-    return k, min(max(s, k), mn)
+    s = min(math.floor(math.sqrt(t - k * (m + n))), min(m, n))
+    return min(k, (s - alpha) // 2), s
 
 
 tail = np.arange(1, 291, dtype=float)

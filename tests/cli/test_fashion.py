@@ -135,7 +135,7 @@ for desc, args, code, msg in [
     ("complex .npy", [path("complex.npy")], 2, ".npy dtype '<c16' is not supported"),
     ("big-endian .npy", [path("bigendian.npy")], 2, ".npy dtype '>f8' is not supported"),
     ("truncated .npy", [path("short.npy")], 2, "is truncated: its header promises 1001 x 37 <f8 values"),
-    ("missing source", [path("nothing.idx")], 2, f"cannot open '{path('nothing.idx')}'"),
+    ("missing source", [path("nothing.idx")], 2, f"cannot open input '{path('nothing.idx')}'"),
     ("bad --dtype", [path("cube.npy"), "--dtype", "int8"], 1, "unknown --dtype 'int8'"),
 ]:
     for ranks in ([1, 2] if desc in ("truncated idx.gz", "truncated .npy") else [1]):  # tools/test time
@@ -155,6 +155,7 @@ r = run(["import", "fashion-mnist", "-o", f"{out}:/labels"])
 check("fashion-mnist into /labels: exit 1 (the labels go there)", r.returncode == 1 and "the labels go there" in r.stderr,
       r.stderr)
 r = run(["import", path("au1.v1.npy"), "-o", f"{fm}:/X"])
-check("an existing output without --force: exit 3", r.returncode == 3 and "exists" in r.stderr, r.stderr)
+check("an existing dataset without --force: exit 3, the file's other datasets kept",
+      r.returncode == 3 and "already holds '/X'" in r.stderr, r.stderr)
 
 finish()

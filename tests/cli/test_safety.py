@@ -170,12 +170,17 @@ def race_once(out, ranks):
     cmd = [harness.PRSVD, "svd", path("race_in.h5") + ":/X", "-k", "300", "-q", "0", "-o", out, "--quiet"]
     if ranks > 1:
         cmd = [harness.MPIEXEC] + harness.MPIFLAGS + ["-n", str(ranks)] + cmd
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     stopped = None
     while p.poll() is None and stopped is None:
         for n in os.listdir(WORK):
-            if n.startswith(tmp_prefix):
-                stopped = int(n.rsplit(".", 1)[1])
+            pid = n.rsplit(".", 1)[1] if n.startswith(tmp_prefix) else ""
+            try:  # only this run's rank 0, never a stale name's pid reused by another process
+                mine = pid.isdigit() and b"prsvd" in open(f"/proc/{pid}/cmdline", "rb").read()
+            except OSError:
+                mine = False
+            if mine:
+                stopped = int(pid)
                 os.kill(stopped, signal.SIGSTOP)
                 break
         else:

@@ -4,8 +4,9 @@
    UndefinedBehaviorSanitizer, LeakSanitizer) in tests/quality/san, a copy of the sources only
    (automake refuses a second build directory beside an in-tree build), building just the
    library, the program and the unit tests (static, -O1; rebuilt incrementally on later runs).
-   Under it run the unit tests, a 2-rank svd stopped by a checkpoint and resumed, and a 2-rank
-   pca of a sparse (h5sparse CSR) input.  UBSan halts on the first report; LeakSanitizer
+   Under it run the unit tests, a 2-rank svd stopped by a checkpoint and resumed, a 2-rank
+   pca of a sparse (h5sparse CSR) input, four 2-rank runs on hostile sizes that must be
+   refused (test_sizes.py), and the hostile suite tests/cli/test_safety.py.  UBSan halts on the first report; LeakSanitizer
    suppresses only Open MPI's own allocations (tests/lsan.supp).
 2. valgrind memcheck of a 1-rank svd of the normal build: zero errors, definite leaks
    included, with Open MPI's suppressions and tests/valgrind.supp (its start-up, shutdown
@@ -125,6 +126,45 @@ def sanitizers():
         with h5py.File(out) as f:
             err = np.max(np.abs(f["explained_variance"][:] - ev) / ev)
         check("sanitizers: sparse pca explained variances equal numpy's to 1e-10", err < 1e-10, err)
+
+    # hostile sizes (tests/cli/test_sizes.py), where UBSan saw signed overflows in the shape
+    # products of h5source.c, h5map.c, dmat.c and sketch.c: each refused with no report
+    with h5py.File(path("hostile.h5"), "w") as f:
+        f.create_dataset("tall", shape=(2 ** 61, 4), dtype="f8", chunks=(1, 4))
+        f.create_dataset("huge", shape=(2 ** 62, 2 ** 62), dtype="f8", chunks=(1, 1))
+        g = f.create_group("claims")
+        g.attrs["encoding-type"] = "csr_matrix"
+        g.attrs["shape"] = np.array([2 ** 62, 5])
+        g.create_dataset("indptr", shape=(2 ** 62 + 1,), dtype="i8", chunks=(1024,))
+        g["indices"], g["data"] = np.zeros(0, dtype=np.int64), np.zeros(0)
+    for desc, args, code in [("a 2^61 x 4 dataset", ["svd", f"{path('hostile.h5')}:/tall", "-k", 2], 2),
+                             ("a 2^62 x 2^62 dataset", ["pca", f"{path('hostile.h5')}:/huge", "-k", 2], 2),
+                             ("a sparse group of 2^62 rows", ["svd", f"{path('hostile.h5')}:/claims", "-k", 2], 2),
+                             ("--block 100000", ["svd", f"{inp}:/A", "--tol", 0.1, "--block", 100000], 1)]:
+        r = san_run(args + ["-o", path("hostile.out.h5")], ranks=2)
+        check(f"sanitizers: 2-rank run on {desc}: exit {code}, no report", r.returncode == code and clean(r),
+              f"exit {r.returncode}: {r.stderr[-3000:]}")
+
+    # the hostile suite (tests/cli/test_safety.py) with the sanitized program: a report halts
+    # the run or changes its exit code, which the suite checks, and lands in a log file here
+    logs = os.path.join(SAN, "reports")
+    shutil.rmtree(logs, ignore_errors=True)
+    os.makedirs(logs)
+    env = dict(os.environ, **SAN_ENV, top_builddir=SAN)
+    for tool in ("ASAN", "UBSAN"):
+        env[f"{tool}_OPTIONS"] += f":log_path={logs}/{tool.lower()}"
+    # the cases that reach the new C paths; the race (SIGSTOP timing) runs in the normal build
+    cases = ["test_output_is_the_input", "test_checkpoint_is_another_file", "test_outputs_that_are_not_files",
+             "test_inputs_that_are_not_files", "test_dataset_in_a_file_keeps_the_others", "test_stale_temporaries",
+             "test_disk_full"]
+    r = subprocess.run([sys.executable, os.path.join(SRC, "tests", "cli", "test_safety.py")] + cases,
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1200, env=env)
+    failed = [line for line in r.stdout.splitlines() if line.startswith("not ok")]
+    check("sanitizers: the hostile suite (test_safety.py) passes with the sanitized program",
+          r.returncode == 0 and r.stdout.rstrip().endswith("0 failed"), "\n".join(failed[:20]) + r.stderr[-2000:])
+    reports = sorted(os.listdir(logs))
+    check("sanitizers: the hostile suite left no ASan/UBSan/LSan report", not reports,
+          "\n".join(open(os.path.join(logs, n)).read()[:1500] for n in reports[:3]))
 
 
 def memcheck():

@@ -208,7 +208,7 @@ START_TEST(bad_files) {
   copy[glen - 8] ^= 0xff;
   check_bad(write_file("crc.gz", copy, glen, 0), "is corrupt: gzip stream error");
 
-  check_bad("/nonexistent/t10k.gz", "cannot open '/nonexistent/t10k.gz'");
+  check_bad("/nonexistent/t10k.gz", "cannot open input '/nonexistent/t10k.gz'");
 }
 END_TEST
 

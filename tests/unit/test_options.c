@@ -226,6 +226,70 @@ START_TEST(help_wrapping) {
 }
 END_TEST
 
+/* Numbers beyond their type's range say "too large" with the option's own bound, not
+ * "expected a number" (--memory 9223372036854775807 did). */
+START_TEST(too_large) {
+  const char *rank[] = {"test", "in:/A", "-k", "99999999999999999999"};
+  expect_usage(4, rank, "--rank = 99999999999999999999 is too large (at most 1000)");
+  const char *memory[] = {"test", "in:/A", "-k", "2", "--memory", "9223372036854775807"};
+  expect_usage(6, memory, "--memory = 9223372036854775807 is too large (at most 4611686018427387904 bytes)");
+  const char *memory_t[] = {"test", "in:/A", "-k", "2", "--memory", "5000000T"};
+  expect_usage(6, memory_t, "--memory = 5000000T is too large");
+  const char *seed[] = {"test", "in:/A", "-k", "2", "--seed", "18446744073709551616"};
+  expect_usage(6, seed, "--seed = 18446744073709551616 is too large (at most 18446744073709551615)");
+  const char *tol[] = {"test", "in:/A", "-k", "2", "--tol", "1e999"};
+  expect_usage(6, tol, "--tol = 1e999 is too large (at most 1)");
+  const char *negative[] = {"test", "in:/A", "-k", "-99999999999999999999"};
+  expect_usage(4, negative, "--rank = -99999999999999999999 is out of range");
+  /* an underflow is the tiny number it stands for, within the bounds */
+  struct t_opts o;
+  const char *pos[1] = {NULL};
+  const char *tiny[] = {"test", "in:/A", "-k", "2", "--tol", "1e-999"};
+  ck_assert_int_eq(parse(6, tiny, &o, pos), 0);
+  ck_assert(o.tol >= 0.0 && o.tol < 1e-300);
+  int64_t b;
+  ck_assert_int_eq(prsvd_parse_size("4611686018427387904", "--memory", &b), 0);
+  ck_assert_int_eq(b, (int64_t)1 << 62);
+}
+END_TEST
+
+START_TEST(pairs) {
+  int64_t a, b;
+  ck_assert_int_eq(prsvd_parse_pair("2x3", "--grid", "PRxPC", 100, &a, &b), 0);
+  ck_assert(a == 2 && b == 3);
+  ck_assert_int_eq(prsvd_parse_pair("1000X500", "--chunk", "RxC", INT64_MAX, &a, &b), 0);
+  ck_assert(a == 1000 && b == 500);
+  const char *bad[] = {"2by2", "0x3", "2x", "x2", "2x3x4", "2x-1", ""};
+  for (int i = 0; i < 7; i++) {
+    prsvd_error_clear();
+    ck_assert_int_eq(prsvd_parse_pair(bad[i], "--grid", "PRxPC (e.g. 2x2)", 100, &a, &b), PRSVD_ERR_USAGE);
+    ck_assert_msg(strstr(prsvd_error_message(), "bad --grid") && strstr(prsvd_error_message(), "expected PRxPC"),
+                  "'%s': %s", bad[i], prsvd_error_message());
+  }
+  const char *large[] = {"101x1", "1x101", "99999999999999999999x1"};
+  for (int i = 0; i < 3; i++) {
+    prsvd_error_clear();
+    ck_assert_int_eq(prsvd_parse_pair(large[i], "--grid", "PRxPC", 100, &a, &b), PRSVD_ERR_USAGE);
+    ck_assert_msg(strstr(prsvd_error_message(), "is too large (at most 100 in each dimension)"), "'%s': %s",
+                  large[i], prsvd_error_message());
+  }
+}
+END_TEST
+
+/* A command fits a default to the matrix but refuses a value given: it asks which it has. */
+START_TEST(given) {
+  struct t_opts o;
+  const char *pos[1] = {NULL};
+  const char *argv[] = {"test", "in:/A", "-k", "3", "--tol=0.5"};
+  ck_assert_int_eq(parse(5, argv, &o, pos), 0);
+  ck_assert(prsvd_option_given(&o.rank) && prsvd_option_given(&o.tol));
+  ck_assert(!prsvd_option_given(&o.memory) && !prsvd_option_given(&o.seed)); /* defaults */
+  const char *again[] = {"test", "in:/A", "-k", "3", "--memory", "1G"};
+  ck_assert_int_eq(parse(6, again, &o, pos), 0);
+  ck_assert(prsvd_option_given(&o.memory) && !prsvd_option_given(&o.tol)); /* the last parse's */
+}
+END_TEST
+
 Suite *options_suite(void) {
   Suite *s = suite_create("options");
   TCase *t = tcase_create("parse");
@@ -234,6 +298,9 @@ Suite *options_suite(void) {
   tcase_add_test(t, usage_errors);
   tcase_add_test(t, per_command_options);
   tcase_add_test(t, help_wrapping);
+  tcase_add_test(t, too_large);
+  tcase_add_test(t, pairs);
+  tcase_add_test(t, given);
   suite_add_tcase(s, t);
   return s;
 }
