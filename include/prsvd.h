@@ -245,6 +245,8 @@ struct prsvd_svd_params {
   int grid_rows, grid_cols; /* SUBSPACE: a pr x pc process grid (pr pc = ranks; rank i pc + j
                              * reads row block i of A restricted to column block j); 0 x 0:
                              * chosen by prsvd_svd_plan (below) */
+  int threads;           /* compute threads per rank, 1..PRSVD_MAX_THREADS; 0: automatic, the
+                          * rank's share of its CPUs (prsvd_threads_choose, below) */
 };
 /* The automatic grid: P x 1 unless the test matrix X (n x (k + p + probes) doubles) on every
  * rank would exceed params.memory (the panel budget); then the smallest pc dividing P whose
@@ -260,7 +262,7 @@ struct prsvd_svd_params {
    .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
    .core_dim = 0, .tol = 0.0, .prefetch = 1, .center = 0, .scale = 0, .sym_tol = 1e-8,      \
    .max_rank = 0, .block = 10, .precision = PRSVD_PRECISION_AUTO, .progress = NULL,          \
-   .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0}
+   .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0, .threads = 0}
 PRSVD_API struct prsvd_svd_params prsvd_svd_params_default(void);
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
@@ -294,6 +296,10 @@ struct prsvd_svd_stats {
    * worst ||Q^T Q - I||_F of the Cholesky QRs. */
   long qr_cholqr2, qr_shifted, qr_householder;
   double qr_worst_orth;
+  int threads;                /* compute threads per rank the solve ran (params.threads or the
+                               * automatic count) */
+  int blas_threads;           /* the BLAS's threads a call outside the passes, as it reports them
+                               * (0: not known); 1 inside passes whose panels the threads split */
 };
 
 typedef struct prsvd_svd prsvd_svd;
@@ -368,9 +374,39 @@ struct prsvd_svd_plan {
   int64_t panel_bytes;   /* one buffer */
   int grid_rows, grid_cols; /* the process grid pr x pc (params.grid_*, or the automatic one) */
   int64_t x_rows;        /* rows of the test matrix X each rank holds: ceil(n / pc) at most */
+  int threads;           /* compute threads per rank: params.threads, or for 0 this rank's
+                          * affinity mask unshared (the solve, collective, shares it: pass
+                          * prsvd_threads_choose's count to plan exactly what it runs) */
+  int threaded;          /* 1 if the method's passes split their panels among the threads
+                          * (the multi-pass methods on a P x 1 grid) */
+  int64_t thread_bytes;  /* the threads' own accumulators and scratch beyond one thread's */
 };
 PRSVD_API int prsvd_svd_plan(const struct prsvd_svd_params *params, const prsvd_source *a, int nprocs,
                    struct prsvd_svd_plan *plan);
+
+/* ---- Threads ------------------------------------------------------------------------ */
+
+/* Compute threads per rank.  A multi-pass solve splits each row panel among T threads, each
+ * multiplying its own rows with a single-threaded BLAS into its own accumulators, which are
+ * added in thread order at the end of each pass (results depend on T only in rounding, and
+ * not on timing); the reader thread fills the next panel meanwhile.  Outside the passes the
+ * BLAS runs T threads.  prsvd sets the BLAS's thread count itself (OpenBLAS's
+ * openblas_set_num_threads, else omp_set_num_threads), so OPENBLAS_NUM_THREADS and
+ * OMP_NUM_THREADS do not change it, and restores it when the solve returns. */
+#define PRSVD_MAX_THREADS 1024
+struct prsvd_threads_choice {
+  int threads;      /* compute threads per rank: the same on every rank */
+  int requested;    /* the request (0: automatic) */
+  int cpus;         /* CPUs of this rank's affinity mask (0: not known) */
+  int sharing;      /* ranks of this node whose masks share a CPU with this rank's, itself included */
+  double share;     /* this rank's fair share of its CPUs (a CPU that k ranks may run on counts 1/k) */
+  char why[192];    /* how the count was chosen, as a phrase for the plan */
+};
+/* Collective over comm: requested > 0 is taken as it is (PRSVD_ERR_USAGE beyond
+ * PRSVD_MAX_THREADS or below 0); 0 chooses the fewest whole CPUs any rank's fair share holds,
+ * at least 1.  With --bind-to none, P ranks on C cores get C / P each; one rank bound to a
+ * core gets 1; a SLURM task of --cpus-per-task=c alone on its CPUs gets c. */
+PRSVD_API int prsvd_threads_choose(MPI_Comm comm, int requested, struct prsvd_threads_choice *choice);
 
 /* The block of rows [*row0, *row0 + *local_rows) that this rank of nprocs owns when `rows`
  * rows are distributed: the distribution of U, V and of the panels each rank reads. */
