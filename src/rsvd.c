@@ -112,6 +112,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   pass.panel_rows = panel_rows;
   pass.work = work;
   pass.params = prm;
+  pass.pool = svd->pool;
   pass.right = center ? xp : x;
   pass.keep[0].dmat = y;
   pass.keep[0].col0 = 0;

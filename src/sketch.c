@@ -12,6 +12,7 @@
 #include "prefetch.h"
 #include "rng.h"
 #include "source_impl.h"
+#include "threads.h"
 
 static const char *const kind_names[] = {"gaussian", "sparse"};
 
@@ -141,8 +142,11 @@ static void rescale_array(double *x, int64_t count, int e) {
   for (int64_t i = 0; x && i < count; i++) x[i] = ldexp(x[i], e);
 }
 
+static void fold_lanes(struct prsvd_pass *p);
+
 void prsvd_pass_rescale(struct prsvd_pass *p, int exp) {
   const int d = exp - p->scale_exp;
+  fold_lanes(p); /* the threads' own sums into the pass's, which are rescaled */
   const int64_t n = prsvd_source_cols(p->a);
   if (!d) return;
   int corange_degree = 1; /* A^T K_i: twice homogeneous when K_i are rows this pass kept */
@@ -404,26 +408,28 @@ static int f32_column_exp(const struct prsvd_pass *p, const double *x, int ldx, 
   return f32_exponent(p->amax, prsvd_max_abs(x + (size_t)j * ldx, 0, nr));
 }
 
-/* out (n x c) += (2^scale_exp A_i)^T x, x (nr x c, ld ldx), by scaling a copy of x: a float32
- * copy by the powers of two that keep its products inside float32, undone as they widen */
-static double panel_t_times(const struct prsvd_pass *p, int nr, int n, const double *x, int ldx,
-                            int c, double *out) {
+/* out (n x c) += (2^scale_exp A_b)^T x, A_b the nr rows of the panel from the lane's row0 on,
+ * x (nr x c, ld ldx), by scaling a copy of x (in the lane's scratch): a float32 copy by the
+ * powers of two that keep its products inside float32, undone as they widen */
+static double panel_t_times(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr, int n,
+                            const double *x, int ldx, int c, double *out) {
+  const size_t at = (size_t)ln->row0 * (size_t)n;
   if (p->single) {
     const float one = 1.0f, zero = 0.0f;
-    float *x32 = f32_rows(p, n), *o32 = f32_out(p, n);
+    float *x32 = ln->x32, *o32 = ln->o32;
     for (int j = 0; j < c; j++)
       narrow(x + (size_t)j * ldx, ldx, nr, 1, ldexp(1.0, f32_column_exp(p, x, ldx, nr, j)), x32 + (size_t)j * nr);
-    sgemm_("N", "N", &n, &c, &nr, &one, p->panel32, &n, x32, &nr, &zero, o32, &n);
+    sgemm_("N", "N", &n, &c, &nr, &one, p->panel32 + at, &n, x32, &nr, &zero, o32, &n);
     for (int j = 0; j < c; j++)
       add_widened(o32 + (size_t)j * n, (size_t)n, ldexp(1.0, p->scale_exp - f32_column_exp(p, x, ldx, nr, j)),
                   out + (size_t)j * n);
   } else {
     const double one = 1.0;
     if (p->scale_exp) {
-      scaled_copy(x, ldx, nr, c, ldexp(1.0, p->scale_exp), p->small_c);
-      x = p->small_c, ldx = nr;
+      scaled_copy(x, ldx, nr, c, ldexp(1.0, p->scale_exp), ln->small_c);
+      x = ln->small_c, ldx = nr;
     }
-    dgemm_("N", "N", &n, &c, &nr, &one, p->panel, &n, x, &ldx, &one, out, &n);
+    dgemm_("N", "N", &n, &c, &nr, &one, p->panel + at, &n, x, &ldx, &one, out, &n);
   }
   return 2.0 * (double)nr * n * c;
 }
@@ -533,20 +539,24 @@ static double left_update_sparse(const struct prsvd_pass *p, int t, int64_t row0
   return 2.0 * nr * (double)z * (n + cc);
 }
 
-/* P (nr x c, ld nr) = (2^scale_exp A_i) R; the row-major panel is the column-major n x nr A_i^T */
-static double right_product(const struct prsvd_pass *p, int nr, int n, double *out) {
+/* P_b (nr x c, ld ldo) = (2^scale_exp A_b) R for the nr rows A_b of the panel from the lane's
+ * row0 on; the row-major panel is the column-major n x nr A_b^T.  R's scaled copies are made
+ * before the panel (copies_ready) and only read here.  A sparse map: the whole panel (lane 0). */
+static double right_product(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr, int n,
+                            double *out, int ldo) {
   const int c = (int)p->n_right;
+  const size_t at = (size_t)ln->row0 * (size_t)n;
   if (p->right && p->single) {
     const float one = 1.0f, zero = 0.0f;
-    float *o32 = f32_prod(p, n);
-    sgemm_("T", "N", &nr, &c, &n, &one, p->panel32, &n, f32_right(p), &n, &zero, o32, &nr);
-    widen(o32, (size_t)nr * (size_t)c, ldexp(1.0, p->scale_exp - p->f32_right_exp), out);
+    sgemm_("T", "N", &nr, &c, &n, &one, p->panel32 + at, &n, f32_right(p), &n, &zero, ln->p32, &nr);
+    for (int q = 0; q < c; q++)
+      widen(ln->p32 + (size_t)q * nr, (size_t)nr, ldexp(1.0, p->scale_exp - p->f32_right_exp), out + (size_t)q * ldo);
     return 2.0 * nr * (double)n * c;
   }
   if (p->right) {
     const double one = 1.0, zero = 0.0;
     const double *r = p->scale_exp ? p->right_c : p->right;
-    dgemm_("T", "N", &nr, &c, &n, &one, p->panel, &n, r, &n, &zero, out, &nr);
+    dgemm_("T", "N", &nr, &c, &n, &one, p->panel + at, &n, r, &n, &zero, out, &ldo);
     return 2.0 * nr * (double)n * c;
   }
   return right_product_sparse(p, nr, n, out);
@@ -572,7 +582,7 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
         for (int u = 0; u < prsvd_sparse_zeta(d); u++) g[(size_t)pos[u] * nr + r] = sign[u];
       }
     }
-    if (p->left[t].acc) flops += panel_t_times(p, nr, n, g, nr, d, p->left[t].acc);
+    if (p->left[t].acc) flops += panel_t_times(p, &p->lanes[0], nr, n, g, nr, d, p->left[t].acc);
     if (p->left[t].core) {
       const double *pc = prod + (size_t)p->left[t].core_col0 * nr;
       dgemm_("T", "N", &d, &cc, &nr, &one, g, &nr, pc, &nr, &one, p->left[t].core, &d);
@@ -583,13 +593,18 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
   return left_update_sparse(p, t, row0, nr, n, prod);
 }
 
-/* ||2^scale_exp A_i||_F^2 in extended precision (--tol subtracts it from the sketch's energy;
+/* ||2^scale_exp A_b||_F^2 in extended precision (--tol subtracts it from the sketch's energy;
  * four chains in registers, as one x87 chain waits on every add), column sums and sums of
- * squares of 2^scale_exp A_i, and the sampled entries (as they are) whose rows pass by. */
-static void panel_statistics(struct prsvd_pass *p, int64_t r, int64_t nr, int64_t n) {
+ * squares of 2^scale_exp A_b, and the sampled entries (as they are) whose rows pass by, for the
+ * lane's nr rows A_b of the panel (whose first row is global row r), into the lane's sums
+ * (lane 0: the pass's). */
+static void panel_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t nr, int64_t n) {
   const double c = ldexp(1.0, p->scale_exp);
   const long double cl = c;
-  WITH_PANEL(p, A, {
+  double *fro2 = ln == p->lanes ? p->fro2 : &ln->fro2;
+  r += ln->row0;
+  WITH_PANEL(p, A0, {
+    const __typeof__(*A0) *A = A0 + ln->row0 * n;
     if (p->fro2) {
       long double s0 = 0.0L, s1 = 0.0L, s2 = 0.0L, s3 = 0.0L;
       const int64_t len = nr * n;
@@ -601,18 +616,86 @@ static void panel_statistics(struct prsvd_pass *p, int64_t r, int64_t nr, int64_
         s3 += PRSVD_SQUARE(A[i + 3], cl);
       }
       for (; i < len; i++) s0 += PRSVD_SQUARE(A[i], cl);
-      *p->fro2 += (double)PRSVD_SQUARES_SCALED((s0 + s1) + (s2 + s3), p->scale_exp);
+      *fro2 += (double)PRSVD_SQUARES_SCALED((s0 + s1) + (s2 + s3), p->scale_exp);
     }
     if (p->col_sum)
       for (int64_t i = 0; i < nr; i++)
         for (int64_t j = 0; j < n; j++) {
           const double v = A[i * n + j] * c;
-          p->col_sum[j] += v, p->col_sumsq[j] += v * v;
+          ln->col_sum[j] += v, ln->col_sumsq[j] += v * v;
         }
     for (int64_t t = 0; t < p->n_samples; t++)
       if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
         p->sample_val[t] = A[(p->sample_row[t] - r) * n + p->sample_col[t]];
   });
+}
+
+/* The rows of the lane's P_b (in prod, ld ld) stored into the kept matrices: those of the
+ * panel's rows [r + b0, r + b0 + nr) that this rank's blocks hold. */
+static void keep_rows(struct prsvd_pass *p, int64_t r, int64_t b0, int64_t nr, const double *prod, int64_t ld) {
+  r += b0;
+  for (int t = 0; t < p->n_keep; t++) {
+    prsvd_dmat *kept = p->keep[t].dmat;
+    int64_t k0, kr, kld, kc = p->keep[t].ncols ? p->keep[t].ncols : prsvd_dmat_cols(kept);
+    double *k = prsvd_dmat_local(kept, &k0, &kr, &kld);
+    const int64_t lo = r > k0 ? r : k0, hi = r + nr < k0 + kr ? r + nr : k0 + kr;
+    const double *from = prod + p->keep[t].col0 * ld + b0 + lo - r;
+    for (int64_t c = 0; c < kc && hi > lo; c++)
+      memcpy(k + c * kld + lo - k0, from + c * ld, sizeof(double) * (size_t)(hi - lo));
+  }
+}
+
+/* One dense panel split among the pool's threads: lane t multiplies its rows alone. */
+struct panel_job {
+  struct prsvd_pass *p;
+  int64_t r, off, n;
+  int nr;
+};
+
+static void lane_rows(int64_t nr, int lanes, int t, int64_t *row0, int64_t *rows) {
+  *row0 = nr * t / lanes;
+  *rows = nr * (t + 1) / lanes - *row0;
+}
+
+/* Lane t's part of one_panel: statistics, P_b = A_b R into its rows of P_i (kept), and
+ * H_t += A_b^T K_b from its rows of the co-range source (with a right product those are rows
+ * it just kept: no lane waits for another). */
+static void lane_panel(void *arg, int t) {
+  const struct panel_job *job = arg;
+  struct prsvd_pass *p = job->p;
+  struct prsvd_lane *ln = &p->lanes[t];
+  const int n = (int)job->n;
+  lane_rows(job->nr, p->n_lanes, t, &ln->row0, &ln->rows);
+  const int nr = (int)ln->rows;
+  ln->flops = 0.0;
+  if (!nr) return;
+  panel_statistics(p, ln, job->r, nr, n);
+  if (p->n_right) {
+    ln->flops += right_product(p, ln, nr, n, p->work + ln->row0, job->nr);
+    keep_rows(p, job->r, ln->row0, nr, p->work, job->nr);
+  }
+  if (p->corange) {
+    int64_t kld;
+    const int kc = (int)prsvd_dmat_cols(p->corange_src);
+    const double *k = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
+    ln->flops += panel_t_times(p, ln, nr, n, k + job->off + ln->row0, (int)kld, kc, ln->corange);
+  }
+}
+
+/* The lanes' own sums into the pass's, in lane order (lane 0 added into them as it went). */
+static void fold_lanes(struct prsvd_pass *p) {
+  const int64_t n = prsvd_source_cols(p->a);
+  const int64_t hn = p->corange ? n * prsvd_dmat_cols(p->corange_src) : 0;
+  for (int t = 1; t < p->n_lanes; t++) {
+    struct prsvd_lane *ln = &p->lanes[t];
+    for (int64_t i = 0; ln->corange && i < hn; i++) p->corange[i] += ln->corange[i], ln->corange[i] = 0.0;
+    for (int64_t j = 0; ln->col_sum && j < n; j++) {
+      p->col_sum[j] += ln->col_sum[j], p->col_sumsq[j] += ln->col_sumsq[j];
+      ln->col_sum[j] = ln->col_sumsq[j] = 0.0;
+    }
+    if (p->fro2) *p->fro2 += ln->fro2;
+    ln->fro2 = 0.0;
+  }
 }
 
 /* The panel at the cursor, already in p->panel (p->panel32, p->csr): check it and update
@@ -641,24 +724,25 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   }
 
   prsvd_profile_begin(PRSVD_EV_SKETCH);
-  panel_statistics(p, r, nr64, n);
+  if (p->n_lanes > 1) { /* the panel's rows split among the threads */
+    struct panel_job job = {p, r, off, n, nr};
+    prsvd_pool_run(p->pool, lane_panel, &job);
+    for (int t = 0; t < p->n_lanes; t++) flops += p->lanes[t].flops;
+    prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
+    goto advance;
+  }
+  struct prsvd_lane *whole = &p->lanes[0]; /* one thread: the whole panel */
+  whole->row0 = 0, whole->rows = nr64;
+  panel_statistics(p, whole, r, nr64, n);
   /* P_i = A_i R (on a 2-D grid summed over the process row), kept rows stored */
   if (p->n_right) {
-    flops += right_product(p, nr, in, prod);
+    flops += right_product(p, whole, nr, in, prod, nr);
     if (p->grid2d) {
       memcpy(p->row_sum, prod, sizeof(double) * (size_t)(nr64 * p->n_right));
       PRSVD_CHECK(row_sum(p, r, nr64, 0));
       prod = p->row_sum;
     }
-    for (int t = 0; t < p->n_keep; t++) { /* the rows of the panel in this rank's block */
-      prsvd_dmat *kept = p->keep[t].dmat;
-      int64_t k0, kr, kld, kc = p->keep[t].ncols ? p->keep[t].ncols : prsvd_dmat_cols(kept);
-      double *k = prsvd_dmat_local(kept, &k0, &kr, &kld);
-      const int64_t lo = r > k0 ? r : k0, hi = r + nr < k0 + kr ? r + nr : k0 + kr;
-      const double *from = prod + p->keep[t].col0 * nr + lo - r;
-      for (int64_t c = 0; c < kc && hi > lo; c++)
-        memcpy(k + c * kld + lo - k0, from + c * nr, sizeof(double) * (size_t)(hi - lo));
-    }
+    keep_rows(p, r, 0, nr64, prod, nr64); /* the rows of the panel in this rank's block */
   } else if (p->grid2d && p->corange) {
     PRSVD_CHECK(row_gather(p, r, nr64));
   }
@@ -670,7 +754,7 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     if (p->grid2d) /* the whole rows: P_i's (keep[0] is the co-range source) or gathered */
       k = p->n_right ? prod + p->keep[0].col0 * nr : p->row_sum, kld = nr, off = 0;
     PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
-    flops += panel_t_times(p, nr, in, k + off, ild, kc, p->corange);
+    flops += panel_t_times(p, whole, nr, in, k + off, ild, kc, p->corange);
   }
   /* L += A_i^T G_i, Z += G_i^T P_i */
   for (int t = 0; t < p->n_left; t++) flops += left_update(p, t, r, nr, in, prod, g);
@@ -890,6 +974,7 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
     }
     if (!p->hook) continue;
     reads_settle(&rd); /* the hook may save: the source must be idle */
+    fold_lanes(p);     /* and the sums it saves whole */
     int decided = p->hook(p->hook_arg, status, cur);
     if (decided) { /* agreed on every rank: an error, or checkpointed */
       status = decided;
@@ -898,6 +983,78 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
   }
   reads_end(&rd, p);
   return status;
+}
+
+/* 1 if the pass splits its dense panels among the pool's threads: products and co-range sums
+ * that each row block adds alone (no left sketches, no 2-D grid's per-panel sums, no sparse
+ * map's tile, no exponent that moves during the pass), on more than one thread. */
+static int threaded(const struct prsvd_pass *p) {
+  return prsvd_pool_threads(p->pool) > 1 && prsvd_source_nnz(p->a) < 0 && !p->grid2d && !p->n_left &&
+         !p->right_sparse && !p->scale_running && (p->n_right || p->corange);
+}
+
+int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
+                                const struct prsvd_pass_shape *shape, int single) {
+  if (threads < 2 || !shape->threaded) return 0;
+  const int64_t rows = (panel_rows + threads - 1) / threads, w = shape->corange_cols;
+  const int64_t out = n * w > rows * shape->n_right ? n * w : rows * shape->n_right;
+  int64_t bytes = (threads - 1) * 8 * (n * w + (shape->col_sums ? 2 * n : 0));
+  if (single) bytes += threads * 4 * (rows * w + out);
+  return bytes;
+}
+
+/* The lanes of the pass (struct prsvd_lane): one over the whole panel with the pass's own sums
+ * and scratch, or one per thread, each but lane 0 with sums of its own (zero, added to the
+ * pass's by fold_lanes) and each with scratch for its rows. */
+static int lanes_begin(struct prsvd_pass *p, int64_t n) {
+  const int lanes = threaded(p) ? prsvd_pool_threads(p->pool) : 1;
+  const int64_t kc = p->corange ? prsvd_dmat_cols(p->corange_src) : 0;
+  const int64_t rows = (p->panel_rows + lanes - 1) / lanes;
+  const int64_t out = n * kc > rows * p->n_right ? n * kc : rows * p->n_right;
+  if (!(p->lanes = calloc((size_t)lanes, sizeof *p->lanes)))
+    PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the pass's threads");
+  p->n_lanes = lanes;
+  p->lanes[0].corange = p->corange;
+  p->lanes[0].col_sum = p->col_sum, p->lanes[0].col_sumsq = p->col_sumsq;
+  if (lanes == 1) {
+    struct prsvd_lane *ln = &p->lanes[0];
+    if (p->f32) ln->x32 = f32_rows(p, n), ln->o32 = f32_out(p, n), ln->p32 = f32_prod(p, n);
+    ln->small_c = p->small_c;
+    return PRSVD_OK;
+  }
+  if (p->corange) {
+    int64_t kld;
+    int ild;
+    prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
+    PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
+  }
+  for (int t = 0; t < lanes; t++) {
+    struct prsvd_lane *ln = &p->lanes[t];
+    if (t > 0 && kc && !(ln->corange = calloc((size_t)(n * kc), sizeof(double))))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's co-range sum (%lld x %lld)", t,
+                (long long)n, (long long)kc);
+    if (t > 0 && p->col_sum && (!(ln->col_sum = calloc((size_t)n, sizeof(double))) ||
+                                !(ln->col_sumsq = calloc((size_t)n, sizeof(double)))))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's column sums", t);
+    if (p->single && (!(ln->x32 = malloc(sizeof(float) * (size_t)(rows * kc + 1))) ||
+                      !(ln->o32 = malloc(sizeof(float) * (size_t)(out + 1)))))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's float32 scratch", t);
+    if (!p->single && p->scale_exp && kc && !(ln->small_c = malloc(sizeof(double) * (size_t)(rows * kc))))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's scaled sketch rows", t);
+    ln->p32 = ln->o32;
+  }
+  return PRSVD_OK;
+}
+
+static void lanes_end(struct prsvd_pass *p) {
+  for (int t = 0; p->lanes && t < p->n_lanes; t++) {
+    struct prsvd_lane *ln = &p->lanes[t];
+    if (t > 0) free(ln->corange), free(ln->col_sum), free(ln->col_sumsq);
+    if (p->n_lanes > 1) free(ln->x32), free(ln->o32), free(ln->small_c);
+  }
+  free(p->lanes);
+  p->lanes = NULL;
+  p->n_lanes = 0;
 }
 
 /* The scratch a pass makes for itself: for sparse panels R row-major and a row-major co-range
@@ -919,7 +1076,7 @@ static int scratch_begin(struct prsvd_pass *p, int64_t n) {
       p->corange_t = malloc(sizeof(double) * (size_t)((n + 1) * prsvd_dmat_cols(p->corange_src)));
       if (!p->corange_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse co-range update");
     }
-    return PRSVD_OK;
+    return lanes_begin(p, n);
   }
   int sparse_left = 0;
   for (int t = 0; t < p->n_left; t++)
@@ -933,10 +1090,12 @@ static int scratch_begin(struct prsvd_pass *p, int64_t n) {
     p->tile_pos = malloc(sizeof(int) * (size_t)(p->panel_rows * 8));
     if (!p->tile_sign || !p->tile_pos) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse sketch rows");
   }
-  return copies_begin(p, n);
+  PRSVD_CHECK(copies_begin(p, n));
+  return lanes_begin(p, n);
 }
 
 static void scratch_end(struct prsvd_pass *p) {
+  lanes_end(p);
   free(p->right_t), free(p->corange_t), free(p->tile), free(p->tile_sign), free(p->tile_pos), free(p->f32);
   free(p->row_sum), free(p->right_c), free(p->small_c);
   p->right_t = p->corange_t = p->tile = p->tile_sign = p->row_sum = p->right_c = p->small_c = NULL;
@@ -956,7 +1115,7 @@ int prsvd_pass_rows(const struct prsvd_pass *p, int64_t *row0, int64_t *local_ro
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   const int64_t n = prsvd_source_cols(p->a);
   int64_t row0, local_rows;
-  int in, status = PRSVD_OK;
+  int in, status = PRSVD_OK, blas_before = 0;
   struct prsvd_source_layout lay;
   prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
   PRSVD_CHECK(prsvd_pass_rows(p, &row0, &local_rows));
@@ -973,6 +1132,8 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   prsvd_profile_pass_begin();
   status = scratch_begin(p, n);
   if (status) goto out;
+  /* while the threads multiply, each BLAS call runs on its caller alone */
+  if (p->n_lanes > 1) blas_before = prsvd_blas_threads_set(1);
   if (p->hook || lay.collective_reads) {
     MPI_Comm comm = p->hook ? p->hook_comm : prsvd_grid_comm(prsvd_dmat_grid(ref));
     status = lockstep(p, cur, row0, local_rows, n, in, lay.collective_reads, comm);
@@ -984,6 +1145,8 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   reads_end(&rd, p);
 out:
   p->csr = NULL;
+  fold_lanes(p);
+  if (blas_before > 0) prsvd_blas_threads_set(blas_before);
   scratch_end(p);
   prsvd_profile_pass_end();
   return status;
@@ -1004,12 +1167,13 @@ int prsvd_pass_single(const struct prsvd_svd_params *params, const prsvd_source 
   return params->precision == PRSVD_PRECISION_SINGLE;
 }
 
-int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single) {
-  return prsvd_panel_rows_cols(a, prsvd_source_cols(a), memory, prefetch, single);
+int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single,
+                             int threads) {
+  return prsvd_panel_rows_cols(a, prsvd_source_cols(a), memory, prefetch, single, threads);
 }
 
 int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, int prefetch,
-                              int single) {
+                              int single, int threads) {
   const int64_t m = prsvd_source_rows(a), nnz = prsvd_source_nnz(a);
   const int buffers = prefetch ? 2 : 1;
   if (nnz >= 0) { /* 16 bytes an entry (index + value), at least one row; shared by the buffers */
@@ -1030,6 +1194,7 @@ int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, 
    * reader thread overlap the reads with the products. */
   int64_t cached = PRSVD_PANEL_BYTES / row_bytes;
   if (cached < PRSVD_PANEL_MIN_ROWS) cached = PRSVD_PANEL_MIN_ROWS;
+  cached *= threads > 1 ? threads : 1; /* each thread's rows of the panel that size */
   if (rows > cached) rows = cached;
   /* On the chunk grid, so that no chunk row is shared by two panels: whole chunk rows per
    * panel; or one chunk row when it is at most twice the cached size and the budget holds

@@ -81,6 +81,19 @@ struct prsvd_cursor {
   int64_t next_row;  /* first row of the next panel, global */
 };
 
+/* One compute thread's part of a pass over the panel in hand (made by the pass): its rows
+ * [row0, row0 + rows) of the panel, the accumulators it adds into (lane 0: the pass's own;
+ * the others their own, added to the pass's in lane order at the end of the pass, before its
+ * hook and before a rescale), and its scratch (x32: float32 copies of its rows of K_i; o32
+ * and p32: float32 products; small_c: 2^scale_exp K_b). */
+struct prsvd_lane {
+  int64_t row0, rows;
+  double *corange, *col_sum, *col_sumsq;
+  double fro2, flops;
+  float *x32, *o32, *p32;
+  double *small_c;
+};
+
 #define PRSVD_MAX_KEEP 3
 #define PRSVD_TILE_ROWS 16
 #define PRSVD_MAX_LEFT 4
@@ -109,6 +122,12 @@ struct prsvd_pass {
   int64_t grid;                  /* panels end on multiples of this global row (1: anywhere) */
   double *work;                  /* panel_rows x n_right (P_i) and panel_rows x max left dim */
   const struct prsvd_svd_params *params;
+  /* Compute threads (NULL: one), set by the method: a pass with a right product and co-range
+   * sums but no left sketches, on a P x 1 grid with a fixed scale, splits each dense panel
+   * among them by rows (lanes, made by the pass; n_lanes 1 when it does not) */
+  struct prsvd_pool *pool;
+  struct prsvd_lane *lanes;
+  int n_lanes;
   int check_finite;
   int checked_ahead;             /* set by the pass: the reader thread scans each panel */
 
@@ -208,6 +227,21 @@ double prsvd_max_abs(const void *x, int single, int64_t count);
 #define PRSVD_SQUARES_SCALED(sum, e) (sum)
 #endif
 
+/* What a method's passes multiply, for what their threads hold (the plan's memory). */
+struct prsvd_pass_shape {
+  int threaded;          /* the passes split their panels among the pool's threads */
+  int64_t n_right;       /* the widest right product */
+  int64_t corange_cols;  /* the widest co-range sum (0: none) */
+  int col_sums;          /* column sums and sums of squares (PCA's first pass) */
+};
+/* Bytes that `threads` threads of such a pass hold beyond what one thread's pass does, on
+ * panels of panel_rows rows of n columns: threads - 1 accumulators of their own (the co-range
+ * sum, n x corange_cols doubles, and column sums, 2n), and with single each thread's float32
+ * copies (its rows of K_i, and its products).  0 for one thread or an unthreaded shape.  (A
+ * pass that scales an extreme A also gives each thread a float64 copy of its rows of K_i.) */
+int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
+                                const struct prsvd_pass_shape *shape, int single);
+
 /* Size of pass->work for a pass with right width n_right and left dims (floats of double). */
 int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
@@ -235,10 +269,11 @@ int prsvd_pass_single(const struct prsvd_svd_params *params, const prsvd_source 
  * disk's noise, with 7 to 8 MiB less a rank (bench/RESULTS.md, roofline) */
 #define PRSVD_PANEL_BYTES (4 << 20)
 #define PRSVD_PANEL_MIN_ROWS 256
-int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single);
+int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single,
+                             int threads);
 /* The same for panels of n of a's columns (a column block of a 2-D grid). */
 int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, int prefetch,
-                              int single);
+                              int single, int threads);
 /* sketch_sparse.c: the updates of one CSR panel (rows [r, r + csr->rows), offset off into the
  * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */
 int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
