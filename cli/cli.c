@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "prsvd_h5.h"
+#include "blas.h"
 #include "error.h"
 #include "options.h"
 
@@ -260,6 +261,31 @@ void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus, int spare) {
                  "reader thread takes turns with the GEMMs instead of overlapping them; give each rank 2 "
                  "(mpirun --bind-to none or --map-by slot:PE=2; SLURM --cpus-per-task=2)",
                  cli->nprocs > 1 ? "a rank runs" : "prsvd runs");
+}
+
+void prsvd_cli_print_threads(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,
+                             const struct prsvd_svd_plan *plan, int prefetch) {
+  printf("  %d rank%s x %d thread%s (%s), reader thread %s\n", cli->nprocs, cli->nprocs > 1 ? "s" : "",
+         tc->threads, tc->threads > 1 ? "s" : "", tc->why, prefetch ? "on" : "off");
+  if (tc->threads > 1 && !plan->threaded)
+    printf("  these passes multiply on one thread a rank (single-pass sketches, sparse panels or a 2-D grid): "
+           "its BLAS runs %d threads\n", tc->threads);
+}
+
+json_object *prsvd_threads_json(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,
+                                const struct prsvd_svd_plan *plan) {
+  json_object *j = json_object_new_object();
+  json_object_object_add(j, "per_rank", json_object_new_int(tc->threads));
+  json_object_object_add(j, "ranks", json_object_new_int(cli->nprocs));
+  json_object_object_add(j, "chosen", json_object_new_string(tc->requested ? "--threads" : "auto"));
+  json_object_object_add(j, "cpus", json_object_new_int(tc->cpus));
+  json_object_object_add(j, "sharing", json_object_new_int(tc->sharing));
+  json_object_object_add(j, "share", prsvd_json_double(tc->share));
+  json_object_object_add(j, "why", json_object_new_string(tc->why));
+  json_object_object_add(j, "split_panels", json_object_new_boolean(plan->threaded));
+  json_object_object_add(j, "thread_bytes", json_object_new_int64(plan->thread_bytes));
+  json_object_object_add(j, "blas_control", json_object_new_string(prsvd_blas_threads_control()));
+  return j;
 }
 
 void prsvd_progress_init(struct prsvd_progress *p, const struct prsvd_cli *cli, int enabled,

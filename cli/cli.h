@@ -93,6 +93,13 @@ int prsvd_cli_cpus(const struct prsvd_cli *cli, int *spare);
  * has no CPU of its own, and how to give it one (none when every CPU already runs a rank). */
 void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus, int spare);
 
+/* The compute threads of a run, for the plan and --json: "2 ranks x 1 thread (auto: ...)",
+ * and whether the method's passes split their panels among them (plan->threaded). */
+void prsvd_cli_print_threads(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,
+                             const struct prsvd_svd_plan *plan, int prefetch);
+json_object *prsvd_threads_json(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,
+                                const struct prsvd_svd_plan *plan);
+
 /* Progress on stderr from rank 0: percent, GB/s, ETA; a line per 10% when not a terminal. */
 struct prsvd_progress {
   const struct prsvd_cli *cli;

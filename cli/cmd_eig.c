@@ -11,7 +11,7 @@
 #include "options.h"
 
 struct eig_opts {
-  int64_t rank, oversample, power_iters, memory;
+  int64_t rank, oversample, power_iters, memory, threads;
   uint64_t seed;
   double sym_tol;
   const char *output, *method, *checkpoint, *precision, *read;
@@ -28,6 +28,7 @@ static const struct prsvd_option eig_options[] = {
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "revd: power iterations", O(power_iters)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels; panels stay near 4 MiB", O(memory)},
+    {"threads", 0, PRSVD_OPT_INT, "T", NULL, 1, PRSVD_MAX_THREADS, 0, "compute threads a rank, each multiplying its own rows of every panel (default: the CPUs of the rank's affinity mask, shared among the ranks that may run on them)", O(threads)},
     {"sym-tol", 0, PRSVD_OPT_DOUBLE, "T", "1e-8", 0, 1, 0, "allowed |A_ij - A_ji| on sampled pairs, relative to max |A_ij|", O(sym_tol)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (n x k), /L (k)", O(output)},
     PRSVD_OPT_CHECKPOINT(struct eig_opts),
@@ -145,13 +146,16 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
                (long long)(info.rows - o.rank));
   PRSVD_TRY(prsvd_precision_parse(o.precision, &prm.precision));
   prm.memory = o.memory;
-  struct prsvd_svd_plan plan;
-  PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
-  PRSVD_TRY(prsvd_cli_check_files(cli, file, o.output, o.force, o.checkpoint));
-  prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * info.cols);
   prm.rank = o.rank;
   prm.oversample = o.oversample;
   prm.power_iters = (int)o.power_iters;
+  struct prsvd_svd_plan plan;
+  struct prsvd_threads_choice tc;
+  PRSVD_TRY(prsvd_threads_choose(cli->comm, (int)o.threads, &tc));
+  prm.threads = tc.threads;
+  PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
+  PRSVD_TRY(prsvd_cli_check_files(cli, file, o.output, o.force, o.checkpoint));
+  prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * info.cols);
   prm.seed = o.seed;
   prm.sym_tol = o.sym_tol;
   prm.progress = prsvd_progress_report;
@@ -190,6 +194,9 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "eigenvalues", lv);
     json_object_object_add(j, "phases", prsvd_profile_json(rows));
     json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
+    json_object *tj = prsvd_threads_json(cli, &tc, &plan);
+    json_object_object_add(tj, "blas_threads", json_object_new_int(st.blas_threads));
+    json_object_object_add(j, "threads", tj);
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else if (!o.quiet && cli->rank == 0) {

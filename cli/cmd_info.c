@@ -7,7 +7,7 @@
 #include "options.h"
 
 struct info_opts {
-  int64_t rank, oversample, power_iters, memory;
+  int64_t rank, oversample, power_iters, memory, threads;
   const char *precision, *read, *panels;
   int json, debug, allow_missing_sources;
 };
@@ -18,6 +18,7 @@ static const struct prsvd_option info_options[] = {
     {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "oversampling of that svd", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations of that svd", O(power_iters)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank panel budget of that svd", O(memory)},
+    {"threads", 0, PRSVD_OPT_INT, "T", NULL, 1, PRSVD_MAX_THREADS, 0, "compute threads a rank of that svd (default: as svd chooses them)", O(threads)},
     PRSVD_OPT_PRECISION(struct info_opts),
     PRSVD_OPT_READ(struct info_opts),
     PRSVD_OPT_PANELS(struct info_opts),
@@ -75,6 +76,9 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   prm.rank = o.rank, prm.oversample = l - o.rank; /* for the automatic grid */
   PRSVD_TRY(prsvd_precision_parse(o.precision, &prm.precision));
   plan.grid_cols = 1, plan.x_rows = n;
+  struct prsvd_threads_choice tc;
+  PRSVD_TRY(prsvd_threads_choose(cli->comm, (int)o.threads, &tc)); /* as svd under this launch */
+  prm.threads = tc.threads;
   if (o.rank > 0) PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
   const double elem = plan.single ? 4.0 : 8.0, panels = (double)plan.buffers * plan.panel_bytes;
   /* a pass as the solver reads it: dense rows, or a sparse group's CSR entries */
@@ -82,6 +86,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   /* a process row's m-row sketches, and x_rows (n, or n/pc on a 2-D grid) of the n-row ones */
   const double xr = (double)plan.x_rows;
   double sketch = 8.0 * ((double)block * plan.grid_cols * (l + 10) + 3.0 * xr * l + 10.0 * xr);
+  sketch += (double)plan.thread_bytes; /* the threads' own sums (prsvd_pass_thread_bytes) */
   double flops = (double)passes * 4.0 * m * n * l;
   if (cli->rank) goto done;
   if (o.json) {
@@ -116,6 +121,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
       json_object_object_add(j, "grid_rows", json_object_new_int(plan.grid_rows));
       json_object_object_add(j, "grid_cols", json_object_new_int(plan.grid_cols));
       json_object_object_add(j, "flops", prsvd_json_double(flops));
+      json_object_object_add(j, "threads", prsvd_threads_json(cli, &tc, &plan));
     }
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
@@ -150,6 +156,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
            (long long)plan.panel_rows, direction, prsvd_format_bytes((double)plan.panel_bytes, b2, sizeof b2),
            prsvd_format_bytes(sketch, b3, sizeof b3));
     printf("  flops      %.3g (%.3g per rank)\n", flops, flops / cli->nprocs);
+    printf("  threads    %d a rank (%s)\n", tc.threads, tc.why);
     printf("  grid       %d x %d (auto: P x 1 unless X, %lld x %lld doubles, exceeds --memory)\n",
            plan.grid_rows, plan.grid_cols, (long long)n, (long long)(l + 10));
   }

@@ -12,7 +12,7 @@
 
 struct svd_opts {
   int64_t rank, oversample, power_iters, passes, memory, range_dim, core_dim, max_rank, block;
-  int64_t sketch_memory;
+  int64_t sketch_memory, threads;
   uint64_t seed;
   double tol;
   const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels, *grid;
@@ -54,6 +54,7 @@ static const struct prsvd_option svd_options[] = {
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "also write /scores = U S (m x k)", O(scores)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G, T suffixes); panels stay near 4 MiB", O(memory)},
+    {"threads", 0, PRSVD_OPT_INT, "T", NULL, 1, PRSVD_MAX_THREADS, 0, "compute threads a rank, each multiplying its own rows of every panel with a one-thread BLAS (default: the CPUs of the rank's affinity mask, shared among the ranks that may run on them)", O(threads)},
     {"grid", 0, PRSVD_OPT_STRING, "PRxPC", "auto", 0, 0, 0, "process grid of PR x PC ranks: rank (i, j) reads row block i, column block j and holds n/PC rows of X (subspace iteration, row panels); auto: P x 1 unless X (n x (k+p+10) doubles) exceeds --memory, then the smallest PC that fits", O(grid)},
     PRSVD_OPT_PRECISION(struct svd_opts),
     PRSVD_OPT_READ(struct svd_opts),
@@ -276,7 +277,7 @@ static void sketch_shape(const struct prsvd_svd_params *prm, int64_t m, int64_t 
 
 static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in,
                        const struct svd_opts *o, const struct prsvd_svd_params *prm,
-                       const struct prsvd_svd_plan *plan, int cpus) {
+                       const struct prsvd_svd_plan *plan, const struct prsvd_threads_choice *tc) {
   char b1[32], b2[32], b3[32], b4[32];
   int64_t m = in->rows, n = in->cols, mn = m < n ? m : n, mc, nc;
   const char *what;
@@ -336,14 +337,17 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   printf("  process grid %d x %d (%s): each rank reads %lld of the %lld columns and holds that many "
          "rows of X\n", plan->grid_rows, plan->grid_cols, prm->grid_cols ? "--grid" : "auto",
          (long long)plan->x_rows, (long long)n);
-  if (cpus > 0)
-    printf("  %d CPU%s a rank (affinity), reader thread %s\n", cpus, cpus > 1 ? "s" : "",
-           prm->prefetch ? "on" : "off");
-  printf("  memory per rank: panels %d x %s (%lld rows), sketches %s, chunk cache %s; total ~%s\n",
+  prsvd_cli_print_threads(cli, tc, plan, prm->prefetch);
+  /* the threads' own accumulators and scratch (prsvd_pass_thread_bytes) add to the sketches */
+  char b5[32], threads[64] = "";
+  if (plan->thread_bytes > 0)
+    snprintf(threads, sizeof threads, ", %d threads' sums %s", plan->threads,
+             prsvd_format_bytes((double)plan->thread_bytes, b5, sizeof b5));
+  printf("  memory per rank: panels %d x %s (%lld rows), sketches %s%s, chunk cache %s; total ~%s\n",
          plan->buffers, prsvd_format_bytes((double)plan->panel_bytes, b2, sizeof b2),
-         (long long)plan->panel_rows, prsvd_format_bytes(sketches, b3, sizeof b3),
+         (long long)plan->panel_rows, prsvd_format_bytes(sketches, b3, sizeof b3), threads,
          prsvd_format_bytes((double)in->cache_bytes, b4, sizeof b4),
-         prsvd_format_bytes(panels + sketches + in->cache_bytes, b1, sizeof b1));
+         prsvd_format_bytes(panels + sketches + (double)plan->thread_bytes + in->cache_bytes, b1, sizeof b1));
   fflush(stdout);
 }
 
@@ -585,11 +589,14 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   }
   prm.oversample = p_used;
   struct prsvd_svd_plan plan;
+  struct prsvd_threads_choice tc;
+  PRSVD_TRY(prsvd_threads_choose(cli->comm, (int)o.threads, &tc));
+  prm.threads = tc.threads; /* the same on every rank: the plan is the solve's */
   PRSVD_TRY(prsvd_svd_plan(&prm, src, cli->nprocs, &plan));
   PRSVD_TRY(prsvd_cli_check_files(cli, file, o.output, o.force, o.checkpoint));
   int spare;
   const int cpus = prsvd_cli_cpus(cli, &spare);
-  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &plan, cpus);
+  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &plan, &tc);
   if (!o.quiet && prm.prefetch) prsvd_cli_warn_cpus(cli, cpus, spare);
 
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * n);
@@ -620,6 +627,9 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
     json_object *j = summary_json(cli, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm, &plan);
     json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
     json_object_object_add(j, "cpus", json_object_new_int(cpus));
+    json_object *tj = prsvd_threads_json(cli, &tc, &plan);
+    json_object_object_add(tj, "blas_threads", json_object_new_int(st.blas_threads));
+    json_object_object_add(j, "threads", tj);
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else if (!o.quiet) {
