@@ -682,10 +682,40 @@ static void lane_panel(void *arg, int t) {
   }
 }
 
-/* The lanes' own sums into the pass's, in lane order (lane 0 added into them as it went). */
+/* A CSR panel split among the pool's threads: lane t takes the rows from the one where the
+ * t-th of T equal shares of the panel's stored entries begins. */
+static int64_t csr_share_row(const struct prsvd_csr *a, int lanes, int t) {
+  const int64_t want = a->nnz * t / lanes;
+  int64_t lo = 0, hi = a->rows;
+  while (lo < hi) { /* the first row whose entries start at or past `want` */
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (a->indptr[mid] < want) lo = mid + 1;
+    else hi = mid;
+  }
+  return t == lanes ? a->rows : lo;
+}
+
+static void lane_panel_csr(void *arg, int t) {
+  const struct panel_job *job = arg;
+  struct prsvd_pass *p = job->p;
+  struct prsvd_lane *ln = &p->lanes[t];
+  ln->row0 = csr_share_row(p->csr, p->n_lanes, t);
+  ln->rows = csr_share_row(p->csr, p->n_lanes, t + 1) - ln->row0;
+  ln->flops = 0.0;
+  if (ln->rows > 0) prsvd_sketch_sparse_lane(p, ln, job->r, job->off, job->n, p->right_t);
+}
+
+/* The lanes' own sums into the pass's, in lane order (a dense lane 0 added into them as it
+ * went; CSR lanes keep a row-major co-range sum each). */
 static void fold_lanes(struct prsvd_pass *p) {
   const int64_t n = prsvd_source_cols(p->a);
-  const int64_t hn = p->corange ? n * prsvd_dmat_cols(p->corange_src) : 0;
+  const int64_t kc = p->corange ? prsvd_dmat_cols(p->corange_src) : 0, hn = n * kc;
+  for (int t = 0; t < p->n_lanes; t++) {
+    double *ht = p->lanes[t].corange_t;
+    for (int64_t q = 0; ht && q < kc; q++)
+      for (int64_t j = 0; j < n; j++) p->corange[q * n + j] += ht[j * kc + q];
+    if (ht) memset(ht, 0, sizeof(double) * (size_t)hn);
+  }
   for (int t = 1; t < p->n_lanes; t++) {
     struct prsvd_lane *ln = &p->lanes[t];
     for (int64_t i = 0; ln->corange && i < hn; i++) p->corange[i] += ln->corange[i], ln->corange[i] = 0.0;
@@ -716,6 +746,14 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     if (p->scale_running) follow_range(p);
   }
   copies_ready(p, n);
+  if (p->csr && p->n_lanes > 1) { /* a sparse panel's stored entries split among the threads */
+    struct panel_job job = {p, r, off, n, nr};
+    prsvd_profile_begin(PRSVD_EV_SKETCH);
+    prsvd_pool_run(p->pool, lane_panel_csr, &job);
+    for (int t = 0; t < p->n_lanes; t++) flops += p->lanes[t].flops;
+    prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
+    goto advance;
+  }
   if (p->csr) { /* a sparse panel: the O(nnz) updates of sketch_sparse.c */
     prsvd_profile_begin(PRSVD_EV_SKETCH);
     PRSVD_CHECK(prsvd_sketch_sparse_panel(p, r, off, n, p->right_t, &flops));
@@ -985,12 +1023,13 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
   return status;
 }
 
-/* 1 if the pass splits its dense panels among the pool's threads: products and co-range sums
- * that each row block adds alone (no left sketches, no 2-D grid's per-panel sums, no sparse
- * map's tile, no exponent that moves during the pass), on more than one thread. */
+/* 1 if the pass splits its panels (dense or CSR) among the pool's threads: products and
+ * co-range sums that each row block adds alone (no left sketches, no 2-D grid's per-panel
+ * sums, no sparse map's tile, no exponent that moves during the pass), on more than one
+ * thread. */
 static int threaded(const struct prsvd_pass *p) {
-  return prsvd_pool_threads(p->pool) > 1 && prsvd_source_nnz(p->a) < 0 && !p->grid2d && !p->n_left &&
-         !p->right_sparse && !p->scale_running && (p->n_right || p->corange);
+  return prsvd_pool_threads(p->pool) > 1 && !p->grid2d && !p->n_left && !p->right_sparse && !p->scale_running &&
+         (p->n_right || p->corange);
 }
 
 int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
@@ -998,7 +1037,9 @@ int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
   if (threads < 2 || !shape->threaded) return 0;
   const int64_t rows = (panel_rows + threads - 1) / threads, w = shape->corange_cols;
   const int64_t out = n * w > rows * shape->n_right ? n * w : rows * shape->n_right;
-  int64_t bytes = (threads - 1) * 8 * (n * w + (shape->col_sums ? 2 * n : 0));
+  /* dense: threads - 1 sums of their own; CSR: every thread's row-major sum (and a row of K) */
+  int64_t bytes = shape->sparse ? threads * 8 * (n + 1) * w : (threads - 1) * 8 * n * w;
+  bytes += (threads - 1) * 8 * (shape->col_sums ? 2 * n : 0);
   if (single) bytes += threads * 4 * (rows * w + out);
   return bytes;
 }
@@ -1016,6 +1057,18 @@ static int lanes_begin(struct prsvd_pass *p, int64_t n) {
   p->n_lanes = lanes;
   p->lanes[0].corange = p->corange;
   p->lanes[0].col_sum = p->col_sum, p->lanes[0].col_sumsq = p->col_sumsq;
+  if (lanes > 1 && prsvd_source_nnz(p->a) >= 0) { /* CSR: a row-major co-range sum each */
+    for (int t = 0; t < lanes; t++) {
+      struct prsvd_lane *ln = &p->lanes[t];
+      if (kc && !(ln->corange_t = calloc((size_t)((n + 1) * kc), sizeof(double))))
+        PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's co-range sum (%lld x %lld)", t,
+                  (long long)n, (long long)kc);
+      if (t > 0 && p->col_sum && (!(ln->col_sum = calloc((size_t)n, sizeof(double))) ||
+                                  !(ln->col_sumsq = calloc((size_t)n, sizeof(double)))))
+        PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's column sums", t);
+    }
+    return PRSVD_OK;
+  }
   if (lanes == 1) {
     struct prsvd_lane *ln = &p->lanes[0];
     if (p->f32) ln->x32 = f32_rows(p, n), ln->o32 = f32_out(p, n), ln->p32 = f32_prod(p, n);
@@ -1050,6 +1103,7 @@ static void lanes_end(struct prsvd_pass *p) {
   for (int t = 0; p->lanes && t < p->n_lanes; t++) {
     struct prsvd_lane *ln = &p->lanes[t];
     if (t > 0) free(ln->corange), free(ln->col_sum), free(ln->col_sumsq);
+    free(ln->corange_t);
     if (p->n_lanes > 1) free(ln->x32), free(ln->o32), free(ln->small_c);
   }
   free(p->lanes);

@@ -89,6 +89,7 @@ struct prsvd_cursor {
 struct prsvd_lane {
   int64_t row0, rows;
   double *corange, *col_sum, *col_sumsq;
+  double *corange_t; /* CSR panels: the lane's co-range sum row-major, every lane its own */
   double fro2, flops;
   float *x32, *o32, *p32;
   double *small_c;
@@ -233,11 +234,13 @@ struct prsvd_pass_shape {
   int64_t n_right;       /* the widest right product */
   int64_t corange_cols;  /* the widest co-range sum (0: none) */
   int col_sums;          /* column sums and sums of squares (PCA's first pass) */
+  int sparse;            /* CSR panels: every thread's co-range sum is its own, row-major */
 };
 /* Bytes that `threads` threads of such a pass hold beyond what one thread's pass does, on
  * panels of panel_rows rows of n columns: threads - 1 accumulators of their own (the co-range
- * sum, n x corange_cols doubles, and column sums, 2n), and with single each thread's float32
- * copies (its rows of K_i, and its products).  0 for one thread or an unthreaded shape.  (A
+ * sum, n x corange_cols doubles, and column sums, 2n; CSR panels: each of the threads a
+ * row-major co-range sum), and with single each thread's float32 copies (its rows of K_i, and
+ * its products).  0 for one thread or an unthreaded shape.  (A
  * pass that scales an extreme A also gives each thread a float64 copy of its rows of K_i.) */
 int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
                                 const struct prsvd_pass_shape *shape, int single);
@@ -278,5 +281,10 @@ int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, 
  * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */
 int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
                               const double *rt, double *flops);
+/* The same for the lane's rows [row0, row0 + rows) of the CSR panel, on one of the pool's
+ * threads: a dense right product (rt), kept rows, and the co-range sum into the lane's
+ * row-major ln->corange_t (n x kc, and a row of K after it); flops into ln->flops. */
+void prsvd_sketch_sparse_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
+                              int64_t n, const double *rt);
 
 #endif

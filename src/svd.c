@@ -258,8 +258,8 @@ static int check_sizes(const struct prsvd_svd_params *prm, const prsvd_source *a
 
 /* What the passes of a method multiply (sketch.h, struct prsvd_pass_shape): the widest
  * right product and co-range sum of any of its passes, and whether they split their panels
- * among threads (the multi-pass methods and Nystrom on a P x 1 grid; the single-pass sketches
- * run on one).  The widths are those the methods' files give their passes. */
+ * among threads (the multi-pass methods and Nystrom on a P x 1 grid, dense or CSR panels; the
+ * single-pass sketches run on one).  The widths are those the methods' files give their passes. */
 static void pass_shape(const struct prsvd_svd_params *prm, const prsvd_source *a, int grid_cols,
                        struct prsvd_pass_shape *shape) {
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
@@ -268,7 +268,8 @@ static void pass_shape(const struct prsvd_svd_params *prm, const prsvd_source *a
   if (l > mn) l = mn;
   if (L > mn) L = mn;
   memset(shape, 0, sizeof *shape);
-  shape->threaded = grid_cols == 1 && prsvd_source_nnz(a) < 0;
+  shape->threaded = grid_cols == 1;
+  shape->sparse = prsvd_source_nnz(a) >= 0;
   switch (prm->method) {
   case PRSVD_METHOD_SUBSPACE: case PRSVD_METHOD_REVD: /* rsvd.c: [X | W], H; PCA's column sums */
     shape->n_right = l + np, shape->corange_cols = l, shape->col_sums = prm->center;

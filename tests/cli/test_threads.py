@@ -1,6 +1,6 @@
 """End-to-end tests of the compute threads inside a rank (issue 15, "one process uses every core
 it is given"): any ranks x threads split gives the 1 x 1 result to 1e-10 (svd, pca, float32
-input read as float64, QB, eig; float32 arithmetic to float32's rounding), the same split gives
+input read as float64, CSR input, QB, eig; float32 arithmetic to float32's rounding), the same split gives
 the same bits run after run (the threads' sums are added in a fixed order, never as they
 finish), a checkpoint taken with T threads resumes with another T, --threads out of range is
 refused, and the plan and --json say ranks x threads and why, with the BLAS held to the
@@ -104,6 +104,39 @@ def test_float32_splits():
         check("float32 SGEMM 1 x 1: S to 1e-5 of LAPACK", np.max(np.abs(base["S"] - ref)) < 1e-5 * ref[0])
 
 
+def csr_spec():
+    """A sparse rank-12 matrix as an AnnData-style CSR group, made once."""
+    if "csr" not in _files:
+        import scipy.sparse as sp
+        s1 = sp.random(2000, 12, density=0.15, random_state=3, format="csr")
+        s2 = sp.random(300, 12, density=0.3, random_state=4, format="csr")
+        x = sp.csr_matrix(s1 @ sp.diags(2.0 ** -np.arange(12)) @ s2.T)
+        x.sort_indices()
+        with h5py.File(path("csr.h5"), "w") as f:
+            g = f.create_group("X")
+            g.attrs["encoding-type"] = "csr_matrix"
+            g.attrs["encoding-version"] = "0.1.0"
+            g.attrs["shape"] = np.array(x.shape)
+            g["data"], g["indices"], g["indptr"] = x.data, x.indices.astype(np.int64), x.indptr.astype(np.int64)
+        _files["csr"] = (f"{path('csr.h5')}:/X", x)
+    return _files["csr"]
+
+
+def test_sparse_splits():
+    """CSR panels: the rows split by stored entries, each thread's co-range sum row-major and its
+    own, added in thread order; svd and pca (column sums from the CSR entries) agree to 1e-10."""
+    src, x = csr_spec()
+    base = across_splits("csr svd", src, "--memory", "64K", "-q", 2)
+    if base is not None:
+        ref = np.linalg.svd(x.toarray(), compute_uv=False)[:k]
+        check(f"csr svd 1 x 1 ({x.nnz} stored entries): S to 1e-10 of LAPACK",
+              np.max(np.abs(base["S"] - ref)) < 1e-10 * ref[0], np.max(np.abs(base["S"] - ref)) / ref[0])
+    across_splits("csr pca", src, "--memory", "64K", "-q", 2, cmd="pca", rank=5)
+    _, js = solve("csr-split", 1, 2, src, "--memory", "64K")
+    if js:
+        check("csr at 2 threads: the passes split their panels", js["threads"]["split_panels"], js["threads"])
+
+
 def test_other_methods():
     """The other multi-pass methods and Nystrom split their panels as well."""
     for tag, extra, cmd in [("qb --tol --passes 3", ["--tol", 1e-3, "--passes", 3, "--max-rank", 24], "svd"),
@@ -126,11 +159,13 @@ def test_same_bits_every_run():
     into sums of its own, added to the pass's in thread order.  A reduction in the order the
     threads finish (say each adding its panel's part into the shared sum under a lock) gives
     other bits from run to run, and this fails."""
-    for ranks, threads in [(1, 2), (1, 3), (2, 2)]:
-        runs = [solve(f"repeat{i}", ranks, threads, spec("f64"), *SMALL, "-q", 2)[0] for i in range(4)]
+    for label, src, extra, ranks, threads in [("dense", spec("f64"), SMALL, 1, 2), ("dense", spec("f64"), SMALL, 1, 3),
+                                              ("dense", spec("f64"), SMALL, 2, 2),
+                                              ("CSR", csr_spec()[0], ["--memory", "64K"], 1, 3)]:
+        runs = [solve(f"repeat{i}", ranks, threads, src, *extra, "-q", 2)[0] for i in range(4)]
         if all(r is not None for r in runs):
             same = all(np.array_equal(r[key], runs[0][key]) for r in runs[1:] for key in runs[0])
-            check(f"{ranks} x {threads}: four runs give the same U, S, V bit for bit", same,
+            check(f"{label}, {ranks} x {threads}: four runs give the same U, S, V bit for bit", same,
                   [gap(runs[0], r) for r in runs[1:]])
 
 
