@@ -32,6 +32,13 @@
  * products are kept in float32's range the same way, by a power of two on the float32 copy
  * of the small operand, undone as the product is widened.
  *
+ * Threads: with a pool of T compute threads (pool, set by the method) a pass whose products
+ * each row block adds alone (no left sketches, no 2-D grid, no moving scale) splits every
+ * panel among them (struct prsvd_lane): thread t multiplies its rows into its rows of P_i and
+ * H_t += A_b^T K_b, lane 0 into the pass's sums, the others into their own, which are added in
+ * lane order at the end of the pass and before its hook (fold), so nothing depends on which
+ * thread finishes first.  Each BLAS call then runs on its caller alone.
+ *
  * Generated test matrices depend only on (seed, stream, global row, column), so no sketch
  * depends on the number of ranks or the panel size.  The cursor says where the pass is, so a
  * checkpoint can stop and resume at a panel boundary.  Local: no collectives (the caller
