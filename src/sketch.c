@@ -1025,10 +1025,10 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
 
 /* 1 if the pass splits its panels (dense or CSR) among the pool's threads: products and
  * co-range sums that each row block adds alone (no left sketches, no 2-D grid's per-panel
- * sums, no sparse map's tile, no exponent that moves during the pass), on more than one
- * thread. */
+ * sums, no sparse map's tile), on more than one thread.  A running scale moves between
+ * panels, on the main thread, with the lanes idle and folded first (prsvd_pass_rescale). */
 static int threaded(const struct prsvd_pass *p) {
-  return prsvd_pool_threads(p->pool) > 1 && !p->grid2d && !p->n_left && !p->right_sparse && !p->scale_running &&
+  return prsvd_pool_threads(p->pool) > 1 && !p->grid2d && !p->n_left && !p->right_sparse &&
          (p->n_right || p->corange);
 }
 
@@ -1092,7 +1092,8 @@ static int lanes_begin(struct prsvd_pass *p, int64_t n) {
     if (p->single && (!(ln->x32 = malloc(sizeof(float) * (size_t)(rows * kc + 1))) ||
                       !(ln->o32 = malloc(sizeof(float) * (size_t)(out + 1)))))
       PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's float32 scratch", t);
-    if (!p->single && p->scale_exp && kc && !(ln->small_c = malloc(sizeof(double) * (size_t)(rows * kc))))
+    if (!p->single && (p->scale_exp || p->scale_running) && kc &&
+        !(ln->small_c = malloc(sizeof(double) * (size_t)(rows * kc))))
       PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's scaled sketch rows", t);
     ln->p32 = ln->o32;
   }

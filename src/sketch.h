@@ -33,7 +33,7 @@
  * of the small operand, undone as the product is widened.
  *
  * Threads: with a pool of T compute threads (pool, set by the method) a pass whose products
- * each row block adds alone (no left sketches, no 2-D grid, no moving scale) splits every
+ * each row block adds alone (no left sketches, no 2-D grid) splits every
  * panel among them (struct prsvd_lane): thread t multiplies its rows into its rows of P_i and
  * H_t += A_b^T K_b, lane 0 into the pass's sums, the others into their own, which are added in
  * lane order at the end of the pass and before its hook (fold), so nothing depends on which
@@ -130,9 +130,9 @@ struct prsvd_pass {
   int64_t grid;                  /* panels end on multiples of this global row (1: anywhere) */
   double *work;                  /* panel_rows x n_right (P_i) and panel_rows x max left dim */
   const struct prsvd_svd_params *params;
-  /* Compute threads (NULL: one), set by the method: a pass with a right product and co-range
-   * sums but no left sketches, on a P x 1 grid with a fixed scale, splits each dense panel
-   * among them by rows (lanes, made by the pass; n_lanes 1 when it does not) */
+  /* Compute threads (NULL: one), set by the method: a pass with a right product or co-range
+   * sums but no left sketches, on a P x 1 grid, splits each panel among them by rows (lanes,
+   * made by the pass; n_lanes 1 when it does not) */
   struct prsvd_pool *pool;
   struct prsvd_lane *lanes;
   int n_lanes;

@@ -152,6 +152,26 @@ def test_other_methods():
     g = harness.write("gram.h5", b @ b.T, ds="G")
     for method in ["nystrom", "revd"]:
         across_splits(f"eig {method}", g, *SMALL, "--method", method, cmd="eig", splits=[(1, 1), (1, 2), (2, 2)])
+        _, js = solve(f"eig-{method}-split", 1, 2, g, *SMALL, "--method", method, cmd="eig")
+        if js:
+            check(f"eig {method} at 2 threads: the passes split their panels", js["threads"]["split_panels"], js["threads"])
+
+
+def test_extreme_scale_splits():
+    """An A far from 1 is sketched as 2^e A (the repeated first pass, or Nystrom's running
+    scale): each thread scales its own rows of K (its own scratch), and the threads' sums are
+    added before a rescale; the splits agree to 1e-10 relative."""
+    a, _ = matrix(spec("f64"))
+    for scale in [1e-300, 1e300]:
+        src = harness.write(f"x{scale:g}.h5", a[:1200] * scale)
+        base = across_splits(f"svd x {scale:g}", src, *SMALL, "-q", 1, splits=[(1, 1), (1, 3), (2, 2)])
+        if base is not None:
+            check(f"svd x {scale:g}: S is that of A times {scale:g}", abs(base["S"][0] / scale / np.linalg.norm(a[:1200], 2) - 1) < 1e-10,
+                  base["S"][0] / scale)
+    rng = np.random.default_rng(8)
+    b = rng.standard_normal((400, 30))
+    g = harness.write("gram_tiny.h5", (b @ b.T) * 1e-300, ds="G")
+    across_splits("eig nystrom x 1e-300", g, *SMALL, cmd="eig", splits=[(1, 1), (1, 3)])
 
 
 def test_same_bits_every_run():
