@@ -124,7 +124,7 @@ PRSVD_API int prsvd_source_create_sparse(int64_t rows, int64_t cols, int64_t nnz
  * are at most INT64_MAX: no file holds more, and a pass counts its bytes in int64.  Both
  * prsvd_source_create functions check their shape so (a failure leaves ctx to the caller);
  * a reader checks a file's shape with it before sizing anything by it.  Local. */
-int prsvd_check_shape(int64_t rows, int64_t cols, int dense, const char *what);
+PRSVD_API int prsvd_check_shape(int64_t rows, int64_t cols, int dense, const char *what);
 /* Stored entries of a sparse source; -1 for a dense one. */
 PRSVD_API int64_t prsvd_source_nnz(const prsvd_source *src);
 PRSVD_API void prsvd_csr_free(struct prsvd_csr *panel);
