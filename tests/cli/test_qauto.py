@@ -9,7 +9,6 @@ eig --method revd -q auto; the bad combinations.
 The exact explained-variance ratios come from the eigenvalues of the centered Gram matrix
 X_c^T X_c: on these three matrices they equal PCA(svd_solver='full')'s to 1e-14 relative
 (checked with scikit-learn 1.2.1), in 2 to 5 s instead of the 25 to 42 s of its full SVD."""
-import gzip
 import json
 import os
 import sys
@@ -24,7 +23,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import check, gen, load, panel_steps, path, run, stop_at  # noqa: E402
 
-FASHION = os.environ.get("PRSVD_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
 
 
 def exact_ratio(a, k=10):
