@@ -61,9 +61,9 @@ static int power_iters_of(const struct prsvd_svd_params *prm, const struct prsvd
   return prm->method == PRSVD_METHOD_REVD ? st->power_iters : 0;
 }
 
-static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o, const struct prsvd_svd_params *prm,
-                     const char *file, const char *dataset, int64_t n, prsvd_svd *svd,
-                     const struct prsvd_svd_stats *st) {
+static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o,
+                     const struct prsvd_svd_params *prm, const char *file, const char *dataset,
+                     int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st) {
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
   prsvd_h5_matrix *mat = NULL;
@@ -150,7 +150,8 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   {
     int q;
     PRSVD_TRY(prsvd_power_iters_parse(o.power_iters, &q));
-    prm.power_iters = prm.method == PRSVD_METHOD_REVD ? q : 0; /* nystrom: one pass, no power iterations */
+    /* nystrom: one pass, no power iterations */
+    prm.power_iters = prm.method == PRSVD_METHOD_REVD ? q : 0;
   }
   prm.conv_tol = o.conv_tol;
   prm.seed = o.seed;

@@ -340,11 +340,13 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
              prsvd_format_bytes((double)o->sketch_memory, b2, sizeof b2),
              (long long)(ks * (m + n) + cs * cs), (long long)(o->sketch_memory / 8));
   } else if (prm->power_iters < 0) {
-    printf("  k = %lld, p = %lld, q = auto: up to %d passes (-q auto) over %s (one more if the sketch is "
-           "ill-conditioned)\n", (long long)prm->rank, (long long)prm->oversample, prm->max_power_iters + 1,
+    printf("  k = %lld, p = %lld, q = auto: up to %d passes (-q auto) over %s (one more if the "
+           "sketch is ill-conditioned)\n",
+           (long long)prm->rank, (long long)prm->oversample, prm->max_power_iters + 1,
            prsvd_format_bytes(pass_bytes, b1, sizeof b1));
-    printf("  -q auto: power iterations until the top-%lld singular values change by less than %g between "
-           "passes, at most %d\n", (long long)prm->rank, prm->conv_tol, prm->max_power_iters);
+    printf("  -q auto: power iterations until the top-%lld singular values change by less than %g "
+           "between passes, at most %d\n",
+           (long long)prm->rank, prm->conv_tol, prm->max_power_iters);
   } else
     printf("  k = %lld, p = %lld, q = %d: %d passes over %s (one more if the sketch is ill-conditioned)\n",
            (long long)prm->rank, (long long)prm->oversample, prm->power_iters, passes,
@@ -405,8 +407,8 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
         if (j < 10) printf(" %.4g", ratio[j]);
         total += ratio[j];
       }
-      printf("%s; the %lld component%s explain %.2f%% of the variance\n", k > 10 ? " ..." : "", (long long)k,
-             k > 1 ? "s" : "", 100.0 * total);
+      printf("%s; the %lld component%s explain %.2f%% of the variance\n", k > 10 ? " ..." : "",
+             (long long)k, k > 1 ? "s" : "", 100.0 * total);
       free(ratio);
     }
   }
@@ -427,11 +429,12 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
 }
 
 static json_object *summary_json(const struct prsvd_cli *cli, const char *command, const char *spec,
-                                 const struct prsvd_h5_info *in, int64_t m,
-                                 int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
+                                 const struct prsvd_h5_info *in, int64_t m, int64_t n,
+                                 prsvd_svd *svd, const struct prsvd_svd_stats *st,
                                  const struct prsvd_profile_row *rows, double elapsed,
                                  const struct svd_opts *o, const struct prsvd_svd_params *prm,
-                                 const struct prsvd_svd_plan *plan, const struct prsvd_progress *progress) {
+                                 const struct prsvd_svd_plan *plan,
+                                 const struct prsvd_progress *progress) {
   const double *s, *scree = NULL;
   int64_t k;
   prsvd_svd_get_rank(svd, &k);
@@ -517,8 +520,8 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *comman
 static const char *const onepass_names[] = {"three", "two", "hmt"};
 
 /* Options into library parameters; the method follows from --passes and --tol. */
-static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *spec, const char *q_default,
-                   struct prsvd_svd_params *prm) {
+static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *spec,
+                   const char *q_default, struct prsvd_svd_params *prm) {
   const int64_t mn = m < n ? m : n;
   int found = 0, q;
   if (o->passes && strcmp(o->power_iters, q_default))
@@ -559,8 +562,9 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
     PRSVD_ERR(PRSVD_ERR_USAGE, "give either --sketch-memory or --range-dim/--core-dim, not both");
   if (o->tol > 0) {
     if (prm->power_iters < 0)
-      PRSVD_ERR(PRSVD_ERR_USAGE, "-q auto needs -k (subspace iteration): with --tol, -q is the power iterations of "
-                                 "each block");
+      PRSVD_ERR(PRSVD_ERR_USAGE,
+                "-q auto needs -k (subspace iteration): with --tol, -q is the power iterations of "
+                "each block");
     if (o->rank)
       PRSVD_ERR(PRSVD_ERR_USAGE, "--tol chooses the rank: give --max-rank R instead of -k");
     if (o->passes == 1 && !o->max_rank)
@@ -671,8 +675,8 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   prsvd_profile_reduce(cli->comm, rows);
   prsvd_profile_reduce_passes(cli->comm, &passes);
   if (o.json) {
-    json_object *j = summary_json(cli, doc->name, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm, &plan,
-                                  &progress);
+    json_object *j = summary_json(cli, doc->name, pos[0], &info, m, n, svd, &st, rows, elapsed, &o,
+                                  &prm, &plan, &progress);
     json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
     json_object_object_add(j, "cpus", json_object_new_int(cpus));
     prsvd_cli_print_json(cli, j);

@@ -253,8 +253,8 @@ struct prsvd_svd_params {
    .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
    .core_dim = 0, .tol = 0.0, .prefetch = 1, .center = 0, .scale = 0, .sym_tol = 1e-8,      \
    .max_rank = 0, .block = 10, .precision = PRSVD_PRECISION_AUTO, .progress = NULL,          \
-   .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0, .conv_tol = 1e-4,  \
-   .max_power_iters = 10, .estimate = NULL}
+   .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0,                 \
+   .conv_tol = 1e-4, .max_power_iters = 10, .estimate = NULL}
 PRSVD_API struct prsvd_svd_params prsvd_svd_params_default(void);
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;

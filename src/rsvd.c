@@ -88,7 +88,8 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   int64_t c0 = 0, n = n_all; /* this rank's columns of A: rows [c0, c0 + n) of X, W and H */
   /* q fixed, or up to max_power_iters under auto; the probes' pass (see the top) */
   const int autoq = prm->power_iters < 0;
-  const int q_max = autoq ? (prm->max_power_iters > 0 ? prm->max_power_iters : 0) : prm->power_iters;
+  const int q_max =
+      autoq ? (prm->max_power_iters > 0 ? prm->max_power_iters : 0) : prm->power_iters;
   const int probe_pass = !autoq ? q_max : center && prm->scale && q_max > 0 ? 1 : 0;
 
   memset(&pass, 0, sizeof pass);
@@ -112,7 +113,8 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   PRSVD_ALLOC(r, l * l);
   if (autoq) {
     PRSVD_ALLOC(r_h, l * l);
-    PRSVD_TRY(prsvd_conv_init(&conv, prm->rank, l, prm->method == PRSVD_METHOD_REVD, prsvd_pass_single(prm, a)));
+    PRSVD_TRY(prsvd_conv_init(&conv, prm->rank, l, prm->method == PRSVD_METHOD_REVD,
+                              prsvd_pass_single(prm, a)));
   }
   if (center) { /* X_p = D^-1 X in the pass; column statistics (all n) from the first pass */
     PRSVD_ALLOC(xp, n * (l + np));
@@ -148,7 +150,8 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     prsvd_ckpt_array(&ck, "Y", yl, m, l, yld, y0, yr, 1);
     prsvd_ckpt_array(&ck, "AW", pl, m, prsvd_dmat_cols(y_probes), pld, p0, pr, 1);
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "H", h_full, n, l));
-    if (autoq) prsvd_ckpt_array(&ck, "estimates", conv.prev, conv.k + 1, 1, conv.k + 1, 0, conv.k + 1, 0);
+    if (autoq)
+      prsvd_ckpt_array(&ck, "estimates", conv.prev, conv.k + 1, 1, conv.k + 1, 0, conv.k + 1, 0);
     if (center) {
       PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sum", col_sum, n_all, 1));
       PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sumsq", col_sumsq, n_all, 1));

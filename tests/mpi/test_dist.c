@@ -315,7 +315,8 @@ struct seen_estimates {
   int calls, last_iters;
   double values[16], change;
 };
-static void record_estimate(void *arg, int power_iters, int64_t k, const double *values, double change) {
+static void record_estimate(void *arg, int power_iters, int64_t k, const double *values,
+                            double change) {
   struct seen_estimates *e = arg;
   e->calls++;
   e->last_iters = power_iters;
@@ -328,8 +329,8 @@ static void record_estimate(void *arg, int power_iters, int64_t k, const double 
  * below conv_tol, and a fixed q of as many iterations gives the same S. */
 START_TEST(svd_auto_estimate_is_result) {
   const int64_t m = 400, n = 120, k = 8;
-  struct prsvd_planted_params pp = {.rows = m, .cols = n, .spectrum = PRSVD_SPECTRUM_POLY, .decay = 1.0,
-                                    .rank = 5, .noise = 0.0, .seed = 4};
+  struct prsvd_planted_params pp = {.rows = m, .cols = n, .spectrum = PRSVD_SPECTRUM_POLY,
+                                    .decay = 1.0, .rank = 5, .noise = 0.0, .seed = 4};
   prsvd_source *gen = NULL, *mem = NULL;
   double *a = malloc(sizeof(double) * m * n);
   ck_assert_int_eq(prsvd_source_planted(&pp, &gen), 0);
@@ -366,7 +367,8 @@ START_TEST(svd_auto_estimate_is_result) {
     ck_assert_int_eq(prsvd_svd_solve(svd, mem), 0);
     ck_assert_int_eq(prsvd_svd_get_singular_values(svd, &s), 0);
     memcpy(fixed, s, sizeof(double) * (size_t)k);
-    for (int64_t j = 0; j < k; j++) ck_assert_double_le(fabs(fixed[j] - seen.values[j]), 1e-12 * fixed[0]);
+    for (int64_t j = 0; j < k; j++)
+      ck_assert_double_le(fabs(fixed[j] - seen.values[j]), 1e-12 * fixed[0]);
     prsvd_svd_destroy(&svd);
   }
   prsvd_source_destroy(&mem);
