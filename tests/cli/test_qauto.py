@@ -232,6 +232,25 @@ def test_checkpoint_resume():
                 check(f"{cmd} -q auto stopped in pass {p}: same U S V^T to 1e-12", d < 1e-12, d)
             if os.path.exists(out):
                 os.unlink(out)
+    # exact rank 5 at k = 10: the sketch settles at once and R is singular, so B = Q^T A takes an
+    # extra pass; a stop inside it resumes with the power iterations and the change of the run
+    rank5 = gen("ck5.h5", 3000, 200, "--spectrum", "lowrank-noise", "--rank", 5, "--noise", 0)
+    ref, out5, ck5 = path("ck5ref.h5"), path("ck5out.h5"), path("ck5.ckpt.h5")
+    args = ["svd", rank5, *base, "-q", "auto"]
+    r = run([*args, "-o", ref])
+    if check("rank 5 under -q auto: uninterrupted, with the extra pass", r.returncode == 0
+             and load(ref)[3]["passes"] == load(ref)[3]["power_iters"] + 2, r.stderr):
+        passes = load(ref)[3]["passes"]
+        r = stop_at((passes - 1) * panel_steps(3000, 200, 64 << 10, 1)[0] + 5, [*args, "-o", out5, "--checkpoint", ck5], 1)
+        check(f"rank 5 under -q auto: stopped in the extra pass {passes}", r.returncode == 99
+              and f"in pass {passes} at row" in r.stderr, r.stderr)
+        r = run([*args, "-o", out5, "--checkpoint", ck5])
+        if check("rank 5 under -q auto: the extra pass resumes", r.returncode == 0, r.stderr):
+            x, y = load(out5), load(ref)
+            d = np.max(np.abs((x[0] * x[1]) @ x[2].T - (y[0] * y[1]) @ y[2].T))
+            check("rank 5 under -q auto, resumed in the extra pass: same U S V^T, passes, power iterations and change",
+                  d < 1e-12 and all(x[3][a] == y[3][a] for a in ["passes", "power_iters", "conv_change", "conv_met"]),
+                  (d, x[3], y[3]))
     r = stop_at(7, ["svd", spec, *base, "-q", "auto", "-o", out, "--checkpoint", ck], 1)
     r = run(["svd", spec, *base, "-q", "auto", "--conv-tol", "1e-6", "-o", out, "--checkpoint", ck])
     check("a resume with another --conv-tol is refused", r.returncode != 0 and "conv_tol" in r.stderr, r.stderr)
