@@ -218,7 +218,8 @@ enum prsvd_precision { PRSVD_PRECISION_AUTO = 0, PRSVD_PRECISION_DOUBLE = 1, PRS
 struct prsvd_svd_params {
   int64_t rank;          /* k: singular triplets wanted (QB: 0 = chosen by tol) */
   int64_t oversample;    /* p: extra sketch columns (l = k + p) */
-  int power_iters;       /* q: the run reads A q + 1 times (one more if R is ill-conditioned) */
+  int power_iters;       /* q: the run reads A q + 1 times (one more if R is ill-conditioned);
+                          * PRSVD_POWER_ITERS_AUTO: until the estimates settle (conv_tol) */
   uint64_t seed;         /* test matrices depend only on (seed, row, column) */
   int64_t memory;        /* per-rank bytes for row panels */
   int n_probes;          /* Gaussian probes for the error estimate */
@@ -245,7 +246,17 @@ struct prsvd_svd_params {
   int grid_rows, grid_cols; /* SUBSPACE: a pr x pc process grid (pr pc = ranks; rank i pc + j
                              * reads row block i of A restricted to column block j); 0 x 0:
                              * chosen by prsvd_svd_plan (below) */
+  /* power_iters = PRSVD_POWER_ITERS_AUTO (SUBSPACE, REVD): power iterations go on until the top
+   * k singular values (REVD: eigenvalues) the solve would return change by less than conv_tol,
+   * relative, from one pass to the next, and at most max_power_iters; no pass is added for
+   * the estimates (docs/algorithms.md, "-q auto"). */
+  double conv_tol;
+  int max_power_iters;
+  /* Called on every rank after each pass's estimate under auto, with progress_arg: the power
+   * iterations so far, the k estimates and their largest relative change (NaN at the first). */
+  void (*estimate)(void *arg, int power_iters, int64_t k, const double *values, double change);
 };
+#define PRSVD_POWER_ITERS_AUTO (-1)
 /* The automatic grid: P x 1 unless the test matrix X (n x (k + p + probes) doubles) on every
  * rank would exceed params.memory (the panel budget); then the smallest pc dividing P whose
  * column block's X fits (P if none does).  Only for SUBSPACE without a checkpoint, on a dense
@@ -260,7 +271,8 @@ struct prsvd_svd_params {
    .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
    .core_dim = 0, .tol = 0.0, .prefetch = 1, .center = 0, .scale = 0, .sym_tol = 1e-8,      \
    .max_rank = 0, .block = 10, .precision = PRSVD_PRECISION_AUTO, .progress = NULL,          \
-   .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0}
+   .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0,                 \
+   .conv_tol = 1e-4, .max_power_iters = 10, .estimate = NULL}
 PRSVD_API struct prsvd_svd_params prsvd_svd_params_default(void);
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
@@ -294,6 +306,9 @@ struct prsvd_svd_stats {
    * worst ||Q^T Q - I||_F of the Cholesky QRs. */
   long qr_cholqr2, qr_shifted, qr_householder;
   double qr_worst_orth;
+  int power_iters;            /* SUBSPACE, REVD: power iterations made (passes - 1 - extra_pass) */
+  double conv_change;         /* auto: the last relative change of the estimates (NaN: fixed q) */
+  int conv_met;               /* auto: 1 if conv_change < conv_tol, 0 if max_power_iters ended it */
 };
 
 typedef struct prsvd_svd prsvd_svd;
