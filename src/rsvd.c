@@ -159,7 +159,8 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     if (pass.n_samples)
       PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "symmetry_samples", pass.sample_val, pass.n_samples, 1));
     /* passes 0..q, then B^T = A^T Q by one more if R is too ill-conditioned */
-    prsvd_ckpt_passes(&ck, prm->power_iters, prm->rcond_min);
+    prsvd_ckpt_passes(&ck, q_max, prm->rcond_min);
+    if (autoq) prsvd_ckpt_ends_early(&ck);
     PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
     if (resumed) {
       start_pass = cur.pass;
