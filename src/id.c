@@ -13,6 +13,8 @@
  *   Z = A^T G                     pass 0, a left sketch: Z^T = G^T A = Omega A (Omega = G^T,
  *                                 G m x l Gaussian or a sparse sign map, by global row)
  *   q times:  X = orth(Z),  Z = A^T (A X)   (one pass each: the kept P = A X, co-range A^T P)
+ *   q > 0:  Q_P R_P = P,  Z = Z R_P^-1 = A^T Q_P   (no pass: A's directions weighed by sigma,
+ *                                 not sigma^2; kept as it was if R_P is ill-conditioned)
  *   Y = Z^T                       the same row space as Omega (A A^T)^q A; the orthonormal X
  *                                 keeps rounding out of the powers
  *   Y P = Q [R11 R12]             column-pivoted QR (DGEQP3 on rank 0, or PDGEQPF)
@@ -21,6 +23,9 @@
  *   Y = A Omega                   pass 0 (Omega n x l, Gaussian or sparse sign; kept rows of Y)
  *   q times:  X = orth(A^T Y),  Y = A X     (the co-range of one pass feeds the next)
  *   Y^T P = Q [R11 R12],  I = P(:, 1:k),  X P = [I  R11^-1 R12]^T,  A ~ X A(I, :)
+ * With the same seed the column ID of A and the row ID of A^T (a CSC or MATLAB input streams
+ * A^T) take the same Omega by A's row index and sketches that differ by an orthogonal factor
+ * on the left, which the pivoted QR does not see: they choose the same indices.
  *
  * The error ||A - approximation||_F (relative to ||A||_F, which pass 0 measures):
  *   verify:  one more pass, ||A_i - A_i(:, J) T||_F^2 (rows: ||A_i - X_i A(I, :)||_F^2) summed
@@ -40,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "error.h"
 #include "id_impl.h"
 #include "profile.h"
@@ -49,6 +55,16 @@
 
 /* Below this |R_kk| / |R_11| the sketch is numerically rank-deficient at k. */
 #define RANK_TOL 1e-13
+/* Below this reciprocal condition of R_P the column sketch keeps A^T P (see sketch_columns). */
+#define RCOND_MIN 1e-6
+
+static double rcond_upper(int64_t l, const double *r) {
+  int n = (int)l, info = 0, *iwork = malloc(sizeof(int) * (size_t)l);
+  double rcond = 0.0, *work = malloc(sizeof(double) * 3 * (size_t)l);
+  if (work && iwork) dtrcon_("1", "U", "N", &n, r, &n, &rcond, work, iwork, &info);
+  free(work), free(iwork);
+  return info ? 0.0 : rcond;
+}
 
 /* Everything a solve's passes share. */
 struct id_run {
@@ -101,7 +117,7 @@ static int sketch_columns(struct id_run *r, prsvd_dmat **z_out) {
   const struct prsvd_id_params *prm = &r->id->params;
   const int q = prm->power_iters;
   prsvd_dmat *z = NULL, *p = NULL;
-  double *x = NULL;
+  double *x = NULL, *rp = NULL;
   PRSVD_TRY(prsvd_dmat_create(r->id->grid, r->n, r->l, &z));
   /* Z = A^T G (Z^T = Omega A), and ||A||_F^2 */
   r->pass.n_left = 1;
@@ -135,12 +151,21 @@ static int sketch_columns(struct id_run *r, prsvd_dmat **z_out) {
     PRSVD_TRY(run_pass(r));
   }
   PRSVD_TRY(prsvd_dmat_reduce_scatter(r->acc, z));
+  if (q > 0) {
+    /* Q_P R_P = P;  Z R_P^-1 = A^T Q_P: Y = Q_P^T A, the row space unchanged, A's directions
+     * weighed by sigma as at q = 0 and as in the row ID of A^T (which therefore chooses the
+     * same indices); kept Z = A^T P (sigma^2) when R_P is too ill-conditioned to solve with */
+    PRSVD_ALLOC(rp, r->l * r->l);
+    PRSVD_TRY(prsvd_dmat_qr(p, rp));
+    if (rcond_upper(r->l, rp) >= RCOND_MIN) PRSVD_TRY(prsvd_dmat_solve_upper(z, rp));
+  }
   *z_out = z;
   z = NULL;
 done:
   prsvd_dmat_destroy(&z);
   prsvd_dmat_destroy(&p);
   free(x);
+  free(rp);
   memset(&r->pass.keep, 0, sizeof r->pass.keep);
   r->pass.n_keep = 0, r->pass.right = NULL, r->pass.n_right = 0, r->pass.corange = NULL, r->pass.corange_src = NULL;
   return status;
