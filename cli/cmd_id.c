@@ -54,10 +54,10 @@ static const struct prsvd_command_doc id_doc = {
     "(--no-verify-pass estimates it instead); --compare puts it beside the optimal rank-k\n"
     "error from an SVD.  The chosen columns are the same on any number of ranks.",
     1,
-    "# 50 representative genes (columns) of an expression matrix, cells x genes\n"
+    "# 50 representative genes (columns) of a cells x genes matrix\n"
     "mpirun -n 4 prsvd id cells.h5:/X -k 50 -o genes.h5\n"
-    "# 20 representative time steps (rows) of a simulation's snapshots\n"
-    "prsvd id snapshots.h5:/A -k 20 --rows -o steps.h5\n"
+    "# 20 representative cells (rows), from a column sketch\n"
+    "prsvd id cells.h5:/X -k 20 --rows -o cells.h5\n"
     "# how far the chosen columns are from the best rank-50 approximation\n"
     "prsvd id cells.h5:/X -k 50 --compare svd.h5 -o genes.h5",
     0};
