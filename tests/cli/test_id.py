@@ -142,21 +142,25 @@ def test_row_id():
 
 
 def test_distributed_qr_spanning_ranks():
-    """PDGEQPF where R11 spans the blocks of several ranks (k = 20 of 40 columns on 3 ranks):
-    the same J and T as DGEQP3."""
+    """PDGEQPF where R11 spans the blocks of several ranks (k = 20 of 40 columns on 3 ranks),
+    forced or chosen by --memory: the same J and T as DGEQP3."""
     a, _ = known("poly", seed=8, m=300, n=40)
     spec = write("narrow.h5", a)
     out = {}
-    for qr in ("local", "distributed"):
-        r = run(["id", spec, "-k", 20, "--qr", qr, "-o", path(f"n{qr}.h5"), "--force", "--quiet"], ranks=3)
-        if check(f"--qr {qr}, k = 20 of 40 columns, 3 ranks: exits 0", r.returncode == 0, r.stderr):
+    # auto: the local QR would hold 8 (30 + 20 + 1) 40 = 16320 bytes on rank 0, more than 12K
+    for qr, args, want in (("local", ["--qr", "local"], "DGEQP3"), ("distributed", ["--qr", "distributed"], "PDGEQPF"),
+                           ("auto", ["--memory", "12K"], "PDGEQPF")):
+        r = run(["id", spec, "-k", 20, *args, "-o", path(f"n{qr}.h5"), "--force", "--quiet"], ranks=3)
+        if check(f"{' '.join(args)}, k = 20 of 40 columns, 3 ranks: exits 0", r.returncode == 0, r.stderr):
             with h5py.File(path(f"n{qr}.h5"), "r") as f:
                 out[qr] = f["pivots"][:], f["T"][:]
-    if len(out) == 2:
-        j, t = out["distributed"]
-        check("PDGEQPF chose DGEQP3's columns, T(:, J) = I, T to 1e-10",
-              np.array_equal(j, out["local"][0]) and np.array_equal(t[:, j], np.eye(20))
-              and np.abs(t - out["local"][1]).max() < 1e-10, (j, out["local"][0]))
+                check(f"{' '.join(args)}: pivoted_qr = {want}", f.attrs["pivoted_qr"] == want, f.attrs["pivoted_qr"])
+    for qr in ("distributed", "auto"):
+        if qr in out and "local" in out:
+            j, t = out[qr]
+            check(f"{qr}: PDGEQPF chose DGEQP3's columns, T(:, J) = I, T to 1e-10",
+                  np.array_equal(j, out["local"][0]) and np.array_equal(t[:, j], np.eye(20))
+                  and np.abs(t - out["local"][1]).max() < 1e-10, (j, out["local"][0]))
 
 
 def test_estimate_without_the_pass():
