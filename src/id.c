@@ -235,14 +235,16 @@ static int read_rows(struct id_run *r, const int64_t *rows, double *out) {
   prsvd_source_get_layout(r->a, &lay);
   prsvd_row_block(r->m, prsvd_grid_rank(g), prsvd_grid_nprocs(g), &row0, &lr);
   memset(out, 0, sizeof(double) * (size_t)(r->k * r->n));
+  for (int64_t c = 0; c < r->k; c++) mine += rows[c] >= row0 && rows[c] < row0 + lr;
+  if (lay.collective_reads) /* before the first read: each is collective */
+    PRSVD_MPI(MPI_Allreduce(&mine, &most, 1, MPI_LONG, MPI_MAX, prsvd_grid_comm(g)));
   prsvd_profile_begin(PRSVD_EV_READ);
-  for (int64_t c = 0; c < r->k; c++)
-    if (rows[c] >= row0 && rows[c] < row0 + lr) {
-      mine++;
-      if (!status) status = prsvd_source_read(r->a, rows[c], 1, out + c * r->n);
+  for (int64_t c = 0; c < r->k; c++) /* collective: every read made, whatever failed before */
+    if (rows[c] >= row0 && rows[c] < row0 + lr && (!status || lay.collective_reads)) {
+      const int read = prsvd_source_read(r->a, rows[c], 1, out + c * r->n);
+      if (!status) status = read;
     }
   if (lay.collective_reads) { /* zero-row reads until every rank has made as many */
-    MPI_Allreduce(&mine, &most, 1, MPI_LONG, MPI_MAX, prsvd_grid_comm(g));
     for (long t = mine; t < most; t++) {
       const int joined = prsvd_source_read(r->a, row0 + lr, 0, out);
       if (!status) status = joined;

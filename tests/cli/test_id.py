@@ -40,7 +40,8 @@ SPECS = {kind: write(f"{kind}.h5", a) for kind, (a, _) in MATS.items()}
 
 
 def prsvd_id(spec, out, *args, ranks=1):
-    r = run(["id", spec, "-k", K, "-o", path(out), "--force", "--json", *args], ranks=ranks if ranks > 1 else None)
+    r = run(["id", spec, "-k", K, "-o", path(out), "--force", "--json", *args], ranks=ranks if ranks > 1 else None,
+            timeout=120)
     res = json.loads(r.stdout) if r.returncode == 0 else None
     with h5py.File(path(out), "r") as f:
         data = {name: f[name][:] for name in f} if res else None
@@ -115,15 +116,17 @@ def test_q0_and_sparse_sketch():
 
 def test_row_id():
     """--rows: A ~ X A(I, :) with X(I, :) = I, against scipy's ID of A^T; the same rows at 1,
-    2 and 3 ranks, by the local and the distributed pivoted QR."""
+    2 and 3 ranks, by the local and the distributed pivoted QR, and with collective reads."""
     a, s = MATS["exp"]
     np.random.seed(4)
     idx, proj = sli.interp_decomp(a.T, K)
     ref = np.linalg.norm(a - sli.reconstruct_interp_matrix(idx, proj).T @ a[idx[:K], :])
     first = None
-    for ranks, qr in ((1, "local"), (2, "local"), (3, "local"), (2, "distributed"), (3, "distributed")):
-        what = f"rows, {ranks} rank(s), {qr} QR"
-        r, res, d = prsvd_id(SPECS["exp"], f"r{ranks}{qr}.h5", "--rows", "--qr", qr, ranks=ranks)
+    # MPI-IO collective reads: the ranks owning fewer of the k rows read A(I, :) with them
+    for ranks, qr, extra in ((1, "local", []), (2, "local", []), (3, "local", []), (2, "distributed", []),
+                             (3, "distributed", []), (3, "local", ["--read", "collective"])):
+        what = f"rows, {ranks} rank(s), {qr} QR{' '.join([''] + extra)}"
+        r, res, d = prsvd_id(SPECS["exp"], f"r{ranks}{qr}.h5", "--rows", "--qr", qr, *extra, ranks=ranks)
         if not check(f"{what}: exits 0", r.returncode == 0, r.stderr):
             continue
         i, x = d["pivots"], d["X"]
