@@ -297,7 +297,7 @@ static int resolve(const struct id_opts *o, int side, struct prsvd_id_params *pr
   prm->power_iters = (int)o->power_iters;
   prm->seed = o->seed;
   prm->memory = o->memory;
-  prm->side = side ? PRSVD_ID_ROWS : PRSVD_ID_COLUMNS;
+  prm->kind = side ? PRSVD_ID_ROWS : PRSVD_ID_COLUMNS;
   PRSVD_CHECK(prsvd_parse_choice(o->sketch, "--sketch", sketches, 2, &i));
   prm->test_matrix = (enum prsvd_test_matrix)i;
   PRSVD_CHECK(prsvd_parse_choice(o->qr, "--qr", qrs, 3, &i));

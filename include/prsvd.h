@@ -358,11 +358,11 @@ PRSVD_API int prsvd_svd_plan(const struct prsvd_svd_params *params, const prsvd_
 
 /* ---- Interpolative decomposition ------------------------------------------------------ */
 
-/* The column ID A ~ A(:, J) T (T k x n, T(:, J) = I), or with side ROWS the row ID
+/* The column ID A ~ A(:, J) T (T k x n, T(:, J) = I), or with kind ROWS the row ID
  * A ~ X A(I, :) (X m x k, X(I, :) = I), of rank k, from a sketch streamed in q + 1 passes
  * (src/id.c: HMT 2011 Sec. 5.2, Voronin & Martinsson 2017): Y = Omega (A A^T)^q A (columns)
  * or Y = (A A^T)^q A Omega (rows), then the column-pivoted QR of Y (or Y^T). */
-enum prsvd_id_side { PRSVD_ID_COLUMNS = 0, PRSVD_ID_ROWS = 1 };
+enum prsvd_id_kind { PRSVD_ID_COLUMNS = 0, PRSVD_ID_ROWS = 1 };
 /* Where the pivoted QR of the l x N sketch runs: LOCAL (LAPACK's DGEQP3 on rank 0, the sketch
  * gathered there), DISTRIBUTED (ScaLAPACK's PDGEQPF over all ranks, no gather), or AUTO:
  * LOCAL when 8 (l + k + 1) N bytes fit in params.memory, else DISTRIBUTED. */
@@ -374,7 +374,7 @@ struct prsvd_id_params {
   int power_iters;       /* q: the sketch reads A q + 1 times */
   uint64_t seed;         /* test matrices depend only on (seed, row, column) */
   int64_t memory;        /* per-rank bytes for row panels; also what decides qr = AUTO */
-  enum prsvd_id_side side;
+  enum prsvd_id_kind kind;
   enum prsvd_test_matrix test_matrix; /* Omega: Gaussian or a sparse sign map */
   enum prsvd_id_qr qr;
   int verify;            /* 1: ||A - approximation||_F exactly, by one more pass; 0: estimated
@@ -388,7 +388,7 @@ struct prsvd_id_params {
 };
 #define PRSVD_ID_PARAMS_INIT                                                                      \
   {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20,        \
-   .side = PRSVD_ID_COLUMNS, .test_matrix = PRSVD_TEST_GAUSSIAN, .qr = PRSVD_ID_QR_AUTO,           \
+   .kind = PRSVD_ID_COLUMNS, .test_matrix = PRSVD_TEST_GAUSSIAN, .qr = PRSVD_ID_QR_AUTO,           \
    .verify = 1, .n_probes = 10, .check_finite = 1, .prefetch = 1,                                 \
    .precision = PRSVD_PRECISION_AUTO, .progress = NULL, .progress_arg = NULL}
 PRSVD_API struct prsvd_id_params prsvd_id_params_default(void);
@@ -429,7 +429,7 @@ PRSVD_API int prsvd_id_set_params(prsvd_id *id, const struct prsvd_id_params *pa
  * the same status on every rank; PRSVD_ERR_NUMERIC if the sketch's numerical rank is below k
  * (|R_kk| <= 1e-13 |R_11|: the chosen columns would be dependent). */
 PRSVD_API int prsvd_id_solve(prsvd_id *id, prsvd_source *a);
-/* The k chosen indices (columns, or rows with side ROWS) in the order chosen, and ascending;
+/* The k chosen indices (columns, or rows with kind ROWS) in the order chosen, and ascending;
  * the same on every rank, lent until destroy. */
 PRSVD_API int prsvd_id_get_indices(const prsvd_id *id, int64_t *k, const int64_t **chosen,
                                    const int64_t **ascending);

@@ -9,7 +9,7 @@
  * the ID from a truncated column-pivoted QR, A P = Q [R11 R12], T = [I  R11^-1 R12] P^T,
  * taken of the sketch Y = G (A A^T)^q A instead of A.
  *
- * Column ID (side COLUMNS), Y = Omega (A A^T)^q A, l x n, in q + 1 passes:
+ * Column ID (kind COLUMNS), Y = Omega (A A^T)^q A, l x n, in q + 1 passes:
  *   Z = A^T G                     pass 0, a left sketch: Z^T = G^T A = Omega A (Omega = G^T,
  *                                 G m x l Gaussian or a sparse sign map, by global row)
  *   q times:  X = orth(Z),  Z = A^T (A X)   (one pass each: the kept P = A X, co-range A^T P)
@@ -19,7 +19,7 @@
  *                                 keeps rounding out of the powers
  *   Y P = Q [R11 R12]             column-pivoted QR (DGEQP3 on rank 0, or PDGEQPF)
  *   J = P(:, 1:k),  T P = [I  R11^-1 R12]
- * Row ID (side ROWS), the same on the column sketch Y = (A A^T)^q A Omega, m x l:
+ * Row ID (kind ROWS), the same on the column sketch Y = (A A^T)^q A Omega, m x l:
  *   Y = A Omega                   pass 0 (Omega n x l, Gaussian or sparse sign; kept rows of Y)
  *   q times:  X = orth(A^T Y),  Y = A X     (the co-range of one pass feeds the next)
  *   Y^T P = Q [R11 R12],  I = P(:, 1:k),  X P = [I  R11^-1 R12]^T,  A ~ X A(I, :)
@@ -266,7 +266,7 @@ static int verify_pass(struct id_run *r, const double *m_rep) {
   r->pass.resid = &res2;
   r->pass.resid_k = r->k;
   r->pass.resid_m = m_rep;
-  if (id->params.side == PRSVD_ID_ROWS) r->pass.resid_src = id->coef;
+  if (id->params.kind == PRSVD_ID_ROWS) r->pass.resid_src = id->coef;
   else r->pass.resid_cols = id->chosen;
   const int status = run_pass(r);
   r->pass.resid = NULL, r->pass.resid_src = NULL, r->pass.resid_cols = NULL;
@@ -288,7 +288,7 @@ static int estimate(struct id_run *r, const double *a_i) {
   const double *c = prsvd_dmat_local(id->coef, &c0, &cr, &ld);
   double sum = 0.0, *tx = NULL, *g = NULL;
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, r->probes, (int)(n * np), MPI_DOUBLE, MPI_SUM, id->comm));
-  if (id->params.side == PRSVD_ID_COLUMNS) {
+  if (id->params.kind == PRSVD_ID_COLUMNS) {
     /* E(:, j) = S(:, j) - S(:, J) T(:, j) for this rank's columns j of T */
     for (int64_t j = 0; j < cr; j++)
       for (int64_t s = 0; s < np; s++) {
@@ -332,7 +332,7 @@ done:
 
 /* The numerical rank of the sketch at k, from |diag R|. */
 static int check_rank(const struct id_run *r, const double *rdiag) {
-  const char *what = r->id->params.side == PRSVD_ID_ROWS ? "rows" : "columns";
+  const char *what = r->id->params.kind == PRSVD_ID_ROWS ? "rows" : "columns";
   int64_t rank = 0;
   while (rank < r->l && rdiag[rank] > RANK_TOL * rdiag[0]) rank++;
   r->id->stats.rdiag_ratio = rdiag[0] > 0 ? rdiag[r->k - 1] / rdiag[0] : 0.0;
@@ -385,7 +385,7 @@ int prsvd_id_run(prsvd_id *id, prsvd_source *a, const struct prsvd_id_plan *plan
   r.cur.n_passes = plan->passes;
 
   /* the sketch: Y^T (columns, n x l) or Y (rows, m x l) */
-  if (prm->side == PRSVD_ID_ROWS) PRSVD_TRY(sketch_rows(&r, &w));
+  if (prm->kind == PRSVD_ID_ROWS) PRSVD_TRY(sketch_rows(&r, &w));
   else PRSVD_TRY(sketch_columns(&r, &w));
   PRSVD_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &r.fro2, 1, MPI_DOUBLE, MPI_SUM, id->comm));
   id->stats.norm_fro = sqrt(r.fro2);
@@ -407,7 +407,7 @@ int prsvd_id_run(prsvd_id *id, prsvd_source *a, const struct prsvd_id_plan *plan
     id->stats.max_abs_coef = mx;
   }
   /* M for the residual: T^T (columns) or A(I, :)^T (rows, read directly) */
-  if (prm->side == PRSVD_ID_ROWS) PRSVD_TRY(read_rows(&r, id->chosen, m_rep));
+  if (prm->kind == PRSVD_ID_ROWS) PRSVD_TRY(read_rows(&r, id->chosen, m_rep));
   else if (prm->verify) PRSVD_TRY(prsvd_dmat_allgather(id->coef, m_rep));
   if (prm->verify) PRSVD_TRY(verify_pass(&r, m_rep));
   else PRSVD_TRY(estimate(&r, m_rep));

@@ -31,7 +31,7 @@ struct prsvd_svd_params prsvd_id_engine_params(const struct prsvd_id_params *prm
 int prsvd_id_plan(const struct prsvd_id_params *prm, const prsvd_source *a, int nprocs,
                   struct prsvd_id_plan *plan) {
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n, k = prm->rank;
-  const char *what = prm->side == PRSVD_ID_ROWS ? "rows" : "columns";
+  const char *what = prm->kind == PRSVD_ID_ROWS ? "rows" : "columns";
   memset(plan, 0, sizeof *plan);
   if (k < 1 || k > mn)
     PRSVD_ERR(PRSVD_ERR_USAGE, "rank k = %lld must be between 1 and min(rows, cols) = %lld of '%s'",
@@ -42,7 +42,7 @@ int prsvd_id_plan(const struct prsvd_id_params *prm, const prsvd_source *a, int 
   if (!prm->verify && prm->n_probes != 10 && prm->n_probes != 0)
     PRSVD_ERR(PRSVD_ERR_USAGE, "the estimate takes 10 probes (its interval is for 10), not %d", prm->n_probes);
   plan->sketch_dim = k + prm->oversample < mn ? k + prm->oversample : mn;
-  plan->sketch_len = prm->side == PRSVD_ID_ROWS ? m : n;
+  plan->sketch_len = prm->kind == PRSVD_ID_ROWS ? m : n;
   plan->passes = prm->power_iters + 1 + (prm->verify ? 1 : 0);
   /* the local QR holds W^T and the (index, coefficients) records of T on rank 0 */
   plan->qr_bytes = 8 * (plan->sketch_dim + k + 1) * plan->sketch_len;
