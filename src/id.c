@@ -50,15 +50,9 @@
 #include "id_impl.h"
 #include "profile.h"
 #include "rng.h"
-#include "sketch.h"
 #include "source_impl.h"
 
-/* Below this |R_kk| / |R_11| the sketch is numerically rank-deficient at k. */
-#define RANK_TOL 1e-13
-/* Below this reciprocal condition of R_P the column sketch keeps A^T P (see sketch_columns). */
-#define RCOND_MIN 1e-6
-
-static double rcond_upper(int64_t l, const double *r) {
+double prsvd_id_rcond_upper(int64_t l, const double *r) {
   int n = (int)l, info = 0, *iwork = malloc(sizeof(int) * (size_t)l);
   double rcond = 0.0, *work = malloc(sizeof(double) * 3 * (size_t)l);
   if (work && iwork) dtrcon_("1", "U", "N", &n, r, &n, &rcond, work, iwork, &info);
@@ -66,21 +60,9 @@ static double rcond_upper(int64_t l, const double *r) {
   return info ? 0.0 : rcond;
 }
 
-/* Everything a solve's passes share. */
-struct id_run {
-  prsvd_id *id;
-  prsvd_source *a;
-  struct prsvd_svd_params engine;
-  struct prsvd_pass pass;
-  struct prsvd_cursor cur;
-  int64_t m, n, k, l, np;
-  double fro2;
-  double *acc;     /* n x l: the partial left sketch or co-range of this rank */
-  double *probes;  /* n x np: the partial, then the whole, S^T = (Theta A)^T; NULL if verified */
-};
 
 /* One pass of the engine, errors agreed, counted. */
-static int run_pass(struct id_run *r) {
+int prsvd_id_pass(struct id_run *r) {
   r->cur.next_row = 0; /* the pass moves it to this rank's first row */
   const int status = prsvd_sketch_pass(&r->pass, &r->cur);
   PRSVD_CHECK(prsvd_error_agree(r->id->comm, status));
@@ -112,7 +94,7 @@ done:
 }
 
 /* Column ID: Z = (A^T A)^q A^T G (n x l, by row blocks), Y = Z^T. */
-static int sketch_columns(struct id_run *r, prsvd_dmat **z_out) {
+int prsvd_id_sketch_columns(struct id_run *r, prsvd_dmat **z_out) {
   int status = PRSVD_OK;
   const struct prsvd_id_params *prm = &r->id->params;
   const int q = prm->power_iters;
@@ -127,7 +109,7 @@ static int sketch_columns(struct id_run *r, prsvd_dmat **z_out) {
   r->pass.fro2 = &r->fro2;
   r->pass.check_finite = prm->check_finite;
   if (q == 0 && r->probes) ride_probes(r, 1);
-  PRSVD_TRY(run_pass(r));
+  PRSVD_TRY(prsvd_id_pass(r));
   r->pass.fro2 = NULL;
   r->pass.check_finite = 0;
   r->pass.left[1].acc = NULL;
@@ -148,7 +130,7 @@ static int sketch_columns(struct id_run *r, prsvd_dmat **z_out) {
     r->pass.keep[0].dmat = p;
     r->pass.corange_src = p;
     r->pass.corange = r->acc;
-    PRSVD_TRY(run_pass(r));
+    PRSVD_TRY(prsvd_id_pass(r));
   }
   PRSVD_TRY(prsvd_dmat_reduce_scatter(r->acc, z));
   if (q > 0) {
@@ -157,7 +139,7 @@ static int sketch_columns(struct id_run *r, prsvd_dmat **z_out) {
      * same indices); kept Z = A^T P (sigma^2) when R_P is too ill-conditioned to solve with */
     PRSVD_ALLOC(rp, r->l * r->l);
     PRSVD_TRY(prsvd_dmat_qr(p, rp));
-    if (rcond_upper(r->l, rp) >= RCOND_MIN) PRSVD_TRY(prsvd_dmat_solve_upper(z, rp));
+    if (prsvd_id_rcond_upper(r->l, rp) >= PRSVD_ID_RCOND_MIN) PRSVD_TRY(prsvd_dmat_solve_upper(z, rp));
   }
   *z_out = z;
   z = NULL;
@@ -201,7 +183,7 @@ static int sketch_rows(struct id_run *r, prsvd_dmat **y_out) {
     r->pass.corange_src = j < q ? y : NULL; /* H = A^T Y feeds the next pass */
     r->pass.corange = j < q ? r->acc : NULL;
     if (j < q) memset(r->acc, 0, sizeof(double) * (size_t)(r->n * r->l));
-    PRSVD_TRY(run_pass(r));
+    PRSVD_TRY(prsvd_id_pass(r));
     r->pass.fro2 = NULL;
     r->pass.check_finite = 0;
     if (j == q) break;
@@ -226,7 +208,7 @@ done:
 /* The rows A(rows[c], :) for c < k on every rank (k x n row-major, so that it is the
  * column-major n x k A(I, :)^T): each rank reads the rows in its own block of the passes, then
  * one sum.  A source with collective reads gets the same number of reads from every rank. */
-static int read_rows(struct id_run *r, const int64_t *rows, double *out) {
+int prsvd_id_read_rows(struct id_run *r, const int64_t *rows, double *out) {
   int status = PRSVD_OK, count;
   const prsvd_grid *g = r->id->grid;
   int64_t row0, lr;
@@ -257,18 +239,16 @@ static int read_rows(struct id_run *r, const int64_t *rows, double *out) {
   return PRSVD_OK;
 }
 
-/* ||A - approximation||_F^2 by one more pass: m_rep is M (n x k), K_i the columns J of the
- * panel (columns) or its rows of X (rows). */
-static int verify_pass(struct id_run *r, const double *m_rep) {
+int prsvd_id_verify_pass(struct id_run *r, const double *m_rep, const prsvd_dmat *k_src, const int64_t *k_cols) {
   double res2 = 0.0;
   prsvd_id *id = r->id;
   r->pass.n_left = 0;
   r->pass.resid = &res2;
   r->pass.resid_k = r->k;
   r->pass.resid_m = m_rep;
-  if (id->params.kind == PRSVD_ID_ROWS) r->pass.resid_src = id->coef;
-  else r->pass.resid_cols = id->chosen;
-  const int status = run_pass(r);
+  r->pass.resid_src = k_src;
+  r->pass.resid_cols = k_src ? NULL : k_cols;
+  const int status = prsvd_id_pass(r);
   r->pass.resid = NULL, r->pass.resid_src = NULL, r->pass.resid_cols = NULL;
   PRSVD_CHECK(status);
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &res2, 1, MPI_DOUBLE, MPI_SUM, id->comm));
@@ -330,21 +310,21 @@ done:
   return status;
 }
 
-/* The numerical rank of the sketch at k, from |diag R|. */
-static int check_rank(const struct id_run *r, const double *rdiag) {
-  const char *what = r->id->params.kind == PRSVD_ID_ROWS ? "rows" : "columns";
+int prsvd_id_check_rank(const struct id_run *r, const double *rdiag, int64_t l, const char *subject,
+                        const char *what, double *ratio) {
   int64_t rank = 0;
-  while (rank < r->l && rdiag[rank] > RANK_TOL * rdiag[0]) rank++;
-  r->id->stats.rdiag_ratio = rdiag[0] > 0 ? rdiag[r->k - 1] / rdiag[0] : 0.0;
+  while (rank < l && rdiag[rank] > PRSVD_ID_RANK_TOL * rdiag[0]) rank++;
+  *ratio = rdiag[0] > 0 ? rdiag[r->k - 1] / rdiag[0] : 0.0;
   if (rdiag[0] == 0.0)
     PRSVD_ERR(PRSVD_ERR_NUMERIC, "'%s' is zero: no %s to choose", prsvd_source_name(r->a), what);
   if (rank < r->k)
     PRSVD_ERR(PRSVD_ERR_NUMERIC,
-              "the sketch of '%s' has numerical rank %lld < k = %lld (|R_kk| / |R_11| = %.2e of its pivoted QR): "
+              "%s of '%s' has numerical rank %lld < k = %lld (|R_kk| / |R_11| = %.2e of its pivoted QR): "
               "%lld more %s would be chosen by rounding; ask for -k %lld%s",
-              prsvd_source_name(r->a), (long long)rank, (long long)r->k, r->id->stats.rdiag_ratio,
+              subject, prsvd_source_name(r->a), (long long)rank, (long long)r->k, *ratio,
               (long long)(r->k - rank), what, (long long)rank,
-              r->id->params.power_iters > 0 ? " (or -q 0, whose sketch weighs A's directions by sigma, not sigma^2)" : "");
+              r->id->params.power_iters > 0 && !strcmp(subject, "the sketch")
+                  ? " (or -q 0, whose sketch weighs A's directions by sigma, not sigma^2)" : "");
   return PRSVD_OK;
 }
 
@@ -353,40 +333,60 @@ static int cmp_index(const void *x, const void *y) {
   return (a > b) - (a < b);
 }
 
-int prsvd_id_run(prsvd_id *id, prsvd_source *a, const struct prsvd_id_plan *plan) {
+void prsvd_id_sort(const int64_t *chosen, int64_t k, int64_t *ascending) {
+  memcpy(ascending, chosen, sizeof(int64_t) * (size_t)k);
+  qsort(ascending, (size_t)k, sizeof(int64_t), cmp_index);
+}
+
+int prsvd_id_begin(struct id_run *r, prsvd_id *id, prsvd_source *a, const struct prsvd_id_plan *plan) {
   int status = PRSVD_OK;
   const struct prsvd_id_params *prm = &id->params;
-  struct id_run r;
-  prsvd_dmat *w = NULL;
-  double *rdiag = NULL, *m_rep = NULL, *work = NULL;
-  memset(&r, 0, sizeof r);
-  r.id = id, r.a = a;
-  r.m = prsvd_source_rows(a), r.n = prsvd_source_cols(a);
-  r.k = prm->rank, r.l = plan->sketch_dim;
-  r.np = prm->verify ? 0 : (prm->n_probes > 0 ? prm->n_probes : 10);
-  r.engine = prsvd_id_engine_params(prm, prsvd_grid_nprocs(id->grid));
-  id->k = r.k;
+  memset(r, 0, sizeof *r);
+  r->id = id, r->a = a;
+  r->m = prsvd_source_rows(a), r->n = prsvd_source_cols(a);
+  r->k = prm->rank, r->l = plan->sketch_dim;
+  r->np = prm->verify ? 0 : (prm->n_probes > 0 ? prm->n_probes : 10);
+  r->engine = prsvd_id_engine_params(prm, prsvd_grid_nprocs(id->grid));
+  id->k = r->k;
   id->stats.panel_rows = plan->panel_rows;
   id->stats.single = plan->single;
   id->stats.qr_distributed = plan->qr_distributed;
-  const int64_t big = r.l > r.np ? r.l : r.np;
-  PRSVD_ALLOC(work, prsvd_pass_work_size(plan->panel_rows, r.l, big));
-  PRSVD_ALLOC(r.acc, r.n * r.l);
-  if (r.np) PRSVD_ALLOC(r.probes, r.n * r.np);
+  const int64_t big = r->l > r->np ? r->l : r->np;
+  PRSVD_ALLOC(r->work, prsvd_pass_work_size(plan->panel_rows, r->l, big));
+  PRSVD_ALLOC(r->acc, r->n * r->l);
+  if (r->np) PRSVD_ALLOC(r->probes, r->n * r->np);
+  PRSVD_ALLOC(id->chosen, r->k);
+  PRSVD_ALLOC(id->ascending, r->k);
+  r->pass.a = a;
+  r->pass.panel_rows = plan->panel_rows;
+  r->pass.work = r->work;
+  r->pass.params = &r->engine;
+  r->pass.row_grid = id->grid;
+  r->cur.n_passes = plan->passes;
+done:
+  return status;
+}
+
+void prsvd_id_end(struct id_run *r) {
+  prsvd_pass_free(&r->pass);
+  free(r->work), free(r->acc), free(r->probes);
+  r->work = r->acc = r->probes = NULL;
+}
+
+int prsvd_id_run(prsvd_id *id, prsvd_source *a, const struct prsvd_id_plan *plan) {
+  int status = PRSVD_OK;
+  const struct prsvd_id_params *prm = &id->params;
+  const int rows = prm->kind == PRSVD_ID_ROWS;
+  struct id_run r;
+  prsvd_dmat *w = NULL;
+  double *rdiag = NULL, *m_rep = NULL;
+  PRSVD_TRY(prsvd_id_begin(&r, id, a, plan));
   PRSVD_ALLOC(rdiag, r.l);
-  PRSVD_ALLOC(id->chosen, r.k);
-  PRSVD_ALLOC(id->ascending, r.k);
   PRSVD_ALLOC(m_rep, r.n * r.k);
-  r.pass.a = a;
-  r.pass.panel_rows = plan->panel_rows;
-  r.pass.work = work;
-  r.pass.params = &r.engine;
-  r.pass.row_grid = id->grid;
-  r.cur.n_passes = plan->passes;
 
   /* the sketch: Y^T (columns, n x l) or Y (rows, m x l) */
-  if (prm->kind == PRSVD_ID_ROWS) PRSVD_TRY(sketch_rows(&r, &w));
-  else PRSVD_TRY(sketch_columns(&r, &w));
+  if (rows) PRSVD_TRY(sketch_rows(&r, &w));
+  else PRSVD_TRY(prsvd_id_sketch_columns(&r, &w));
   PRSVD_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &r.fro2, 1, MPI_DOUBLE, MPI_SUM, id->comm));
   id->stats.norm_fro = sqrt(r.fro2);
   /* W ~ T W(J, :) from the column-pivoted QR of W^T: J, and T = [I  R11^-1 R12]^T P^T */
@@ -394,9 +394,8 @@ int prsvd_id_run(prsvd_id *id, prsvd_source *a, const struct prsvd_id_plan *plan
   PRSVD_TRY(prsvd_dmat_row_id(w, r.k, plan->qr_distributed, id->chosen, rdiag, &id->coef));
   prsvd_profile_end(PRSVD_EV_PIVOTED_QR, 0.0, 4.0 * (double)plan->sketch_len * (double)(r.l * r.k));
   prsvd_dmat_destroy(&w);
-  PRSVD_TRY(check_rank(&r, rdiag));
-  memcpy(id->ascending, id->chosen, sizeof(int64_t) * (size_t)r.k);
-  qsort(id->ascending, (size_t)r.k, sizeof(int64_t), cmp_index);
+  PRSVD_TRY(prsvd_id_check_rank(&r, rdiag, r.l, "the sketch", rows ? "rows" : "columns", &id->stats.rdiag_ratio));
+  prsvd_id_sort(id->chosen, r.k, id->ascending);
   { /* max |T_ij| */
     int64_t cr, ld;
     const double *c = prsvd_dmat_local(id->coef, NULL, &cr, &ld);
@@ -407,14 +406,14 @@ int prsvd_id_run(prsvd_id *id, prsvd_source *a, const struct prsvd_id_plan *plan
     id->stats.max_abs_coef = mx;
   }
   /* M for the residual: T^T (columns) or A(I, :)^T (rows, read directly) */
-  if (prm->kind == PRSVD_ID_ROWS) PRSVD_TRY(read_rows(&r, id->chosen, m_rep));
+  if (rows) PRSVD_TRY(prsvd_id_read_rows(&r, id->chosen, m_rep));
   else if (prm->verify) PRSVD_TRY(prsvd_dmat_allgather(id->coef, m_rep));
-  if (prm->verify) PRSVD_TRY(verify_pass(&r, m_rep));
+  if (prm->verify) PRSVD_TRY(prsvd_id_verify_pass(&r, m_rep, rows ? id->coef : NULL, id->chosen));
   else PRSVD_TRY(estimate(&r, m_rep));
   id->stats.bytes_read = (int64_t)((double)id->stats.passes * prsvd_source_pass_bytes(a, plan->single));
 done:
-  prsvd_pass_free(&r.pass);
+  prsvd_id_end(&r);
   prsvd_dmat_destroy(&w);
-  free(work), free(r.acc), free(r.probes), free(rdiag), free(m_rep);
+  free(rdiag), free(m_rep);
   return status;
 }
