@@ -361,8 +361,10 @@ PRSVD_API int prsvd_svd_plan(const struct prsvd_svd_params *params, const prsvd_
 /* The column ID A ~ A(:, J) T (T k x n, T(:, J) = I), or with kind ROWS the row ID
  * A ~ X A(I, :) (X m x k, X(I, :) = I), of rank k, from a sketch streamed in q + 1 passes
  * (src/id.c: HMT 2011 Sec. 5.2, Voronin & Martinsson 2017): Y = Omega (A A^T)^q A (columns)
- * or Y = (A A^T)^q A Omega (rows), then the column-pivoted QR of Y (or Y^T). */
-enum prsvd_id_kind { PRSVD_ID_COLUMNS = 0, PRSVD_ID_ROWS = 1 };
+ * or Y = (A A^T)^q A Omega (rows), then the column-pivoted QR of Y (or Y^T).  With kind CUR
+ * (src/cur.c) A ~ C U R, C = A(:, J) from the column ID, R = A(I, :) from the row ID of C,
+ * and U = C^+ A R^+ from one more pass. */
+enum prsvd_id_kind { PRSVD_ID_COLUMNS = 0, PRSVD_ID_ROWS = 1, PRSVD_ID_CUR = 2 };
 /* Where the pivoted QR of the l x N sketch runs: LOCAL (LAPACK's DGEQP3 on rank 0, the sketch
  * gathered there), DISTRIBUTED (ScaLAPACK's PDGEQPF over all ranks, no gather), or AUTO:
  * LOCAL when 8 (l + k + 1) N bytes fit in params.memory, else DISTRIBUTED. */
@@ -400,9 +402,10 @@ struct prsvd_id_plan {
   int single;            /* panels multiplied in float32 */
   int64_t sketch_dim;    /* l */
   int64_t sketch_len;    /* N: n (columns) or m (rows) */
-  int passes;            /* q + 1, and one more with verify */
+  int passes;            /* q + 1 (CUR: q + 2), and one more with verify */
   int qr_distributed;    /* 1: PDGEQPF, 0: DGEQP3 on rank 0 */
   int64_t qr_bytes;      /* 8 (l + k + 1) N: what the local QR holds on rank 0 */
+  int rows_qr_distributed; /* CUR: the same for the row ID of C (8 (2k + 1) m bytes) */
 };
 PRSVD_API int prsvd_id_plan(const struct prsvd_id_params *params, const prsvd_source *a, int nprocs,
                             struct prsvd_id_plan *plan);
@@ -419,6 +422,9 @@ struct prsvd_id_stats {
   double rdiag_ratio;     /* |R_kk| / |R_11| of the pivoted QR of the sketch */
   double max_abs_coef;    /* max |T_ij| (|X_ij|): at most ~2 for a well-chosen ID */
   int64_t bytes_read;     /* all passes, all ranks */
+  double rows_rdiag_ratio;/* CUR: |R_kk| / |R_11| of the pivoted QR of C^T */
+  double c_rcond;         /* CUR: reciprocal condition of R_C (C = Q_C R_C) */
+  int extra_pass;         /* CUR: 1 if A^T Q_C took its own pass (R_C ill-conditioned) */
 };
 
 typedef struct prsvd_id prsvd_id;
@@ -433,11 +439,15 @@ PRSVD_API int prsvd_id_solve(prsvd_id *id, prsvd_source *a);
  * the same on every rank, lent until destroy. */
 PRSVD_API int prsvd_id_get_indices(const prsvd_id *id, int64_t *k, const int64_t **chosen,
                                    const int64_t **ascending);
-/* The coefficients by row blocks of the N x k matrix C = T^T (columns: N = n, this rank holds
+/* The coefficients (not for CUR) by row blocks of the N x k matrix C = T^T (columns: N = n, this rank holds
  * the columns [row0, row0 + local_rows) of T, T(i, row0 + j) at c[i * ld + j]) or C = X (rows:
  * N = m, this rank's rows of X, X(row0 + j, i) at c[i * ld + j]).  Lent until destroy. */
 PRSVD_API int prsvd_id_get_coefficients(const prsvd_id *id, const double **c, int64_t *row0,
                                         int64_t *local_rows, int64_t *ld);
+/* CUR: the k chosen rows I, as chosen and ascending, and U (k x k, column-major) with
+ * A ~ A(:, J ascending) U A(I ascending, :); lent until destroy.  PRSVD_ERR_USAGE for an ID. */
+PRSVD_API int prsvd_id_get_rows(const prsvd_id *id, const int64_t **chosen, const int64_t **ascending);
+PRSVD_API int prsvd_id_get_core(const prsvd_id *id, const double **u);
 PRSVD_API int prsvd_id_get_stats(const prsvd_id *id, struct prsvd_id_stats *stats);
 PRSVD_API void prsvd_id_destroy(prsvd_id **id);
 

@@ -43,7 +43,10 @@ int prsvd_id_plan(const struct prsvd_id_params *prm, const prsvd_source *a, int 
     PRSVD_ERR(PRSVD_ERR_USAGE, "the estimate takes 10 probes (its interval is for 10), not %d", prm->n_probes);
   plan->sketch_dim = k + prm->oversample < mn ? k + prm->oversample : mn;
   plan->sketch_len = prm->kind == PRSVD_ID_ROWS ? m : n;
-  plan->passes = prm->power_iters + 1 + (prm->verify ? 1 : 0);
+  plan->passes = prm->power_iters + 1 + (prm->kind == PRSVD_ID_CUR) + (prm->verify ? 1 : 0);
+  plan->rows_qr_distributed = prm->kind == PRSVD_ID_CUR &&
+                              (prm->qr == PRSVD_ID_QR_DISTRIBUTED ||
+                               (prm->qr == PRSVD_ID_QR_AUTO && 8 * (2 * k + 1) * m > prm->memory));
   /* the local QR holds W^T and the (index, coefficients) records of T on rank 0 */
   plan->qr_bytes = 8 * (plan->sketch_dim + k + 1) * plan->sketch_len;
   plan->qr_distributed = prm->qr == PRSVD_ID_QR_DISTRIBUTED ||
@@ -86,9 +89,9 @@ int prsvd_id_set_params(prsvd_id *id, const struct prsvd_id_params *params) {
 
 static void clear_result(prsvd_id *id) {
   prsvd_dmat_destroy(&id->coef);
-  free(id->chosen);
-  free(id->ascending);
-  id->chosen = id->ascending = NULL;
+  free(id->chosen), free(id->ascending), free(id->rows_chosen), free(id->rows_ascending), free(id->core);
+  id->chosen = id->ascending = id->rows_chosen = id->rows_ascending = NULL;
+  id->core = NULL;
   id->k = 0;
   memset(&id->stats, 0, sizeof id->stats);
 }
@@ -97,7 +100,7 @@ int prsvd_id_solve(prsvd_id *id, prsvd_source *a) {
   struct prsvd_id_plan plan;
   clear_result(id);
   PRSVD_CHECK(prsvd_id_plan(&id->params, a, prsvd_grid_nprocs(id->grid), &plan));
-  const int status = prsvd_id_run(id, a, &plan);
+  const int status = id->params.kind == PRSVD_ID_CUR ? prsvd_cur_run(id, a, &plan) : prsvd_id_run(id, a, &plan);
   if (status) {
     clear_result(id);
     return prsvd_error_push(status, __FILE__, __LINE__, __func__);
@@ -105,8 +108,11 @@ int prsvd_id_solve(prsvd_id *id, prsvd_source *a) {
   return PRSVD_OK;
 }
 
+/* A result is there: the coefficients of an ID, or the core of a CUR. */
+static int has_result(const prsvd_id *id) { return id->coef || id->core; }
+
 int prsvd_id_get_indices(const prsvd_id *id, int64_t *k, const int64_t **chosen, const int64_t **ascending) {
-  if (!id->coef) PRSVD_ERR(PRSVD_ERR_USAGE, "no result: prsvd_id_solve() has not succeeded");
+  if (!has_result(id)) PRSVD_ERR(PRSVD_ERR_USAGE, "no result: prsvd_id_solve() has not succeeded");
   *k = id->k;
   if (chosen) *chosen = id->chosen;
   if (ascending) *ascending = id->ascending;
@@ -115,8 +121,22 @@ int prsvd_id_get_indices(const prsvd_id *id, int64_t *k, const int64_t **chosen,
 
 int prsvd_id_get_coefficients(const prsvd_id *id, const double **c, int64_t *row0, int64_t *local_rows,
                               int64_t *ld) {
+  if (id->core) PRSVD_ERR(PRSVD_ERR_USAGE, "a CUR has no coefficients: its result is U (prsvd_id_get_core)");
   if (!id->coef) PRSVD_ERR(PRSVD_ERR_USAGE, "no result: prsvd_id_solve() has not succeeded");
   *c = prsvd_dmat_local(id->coef, row0, local_rows, ld);
+  return PRSVD_OK;
+}
+
+int prsvd_id_get_rows(const prsvd_id *id, const int64_t **chosen, const int64_t **ascending) {
+  if (!id->core) PRSVD_ERR(PRSVD_ERR_USAGE, "no CUR result: the rows of an ID are prsvd_id_get_indices'");
+  if (chosen) *chosen = id->rows_chosen;
+  if (ascending) *ascending = id->rows_ascending;
+  return PRSVD_OK;
+}
+
+int prsvd_id_get_core(const prsvd_id *id, const double **u) {
+  if (!id->core) PRSVD_ERR(PRSVD_ERR_USAGE, "no CUR result: prsvd_id_solve() with kind PRSVD_ID_CUR has not succeeded");
+  *u = id->core;
   return PRSVD_OK;
 }
 
