@@ -34,6 +34,7 @@ int cmd_kfac(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_pca(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_import(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_id(struct prsvd_cli *cli, int argc, char **argv);
+int cmd_cur(struct prsvd_cli *cli, int argc, char **argv);
 
 /* Set by SIGUSR1/SIGTERM after prsvd_cli_stop_on_signals(): save a checkpoint and stop. */
 extern volatile int prsvd_cli_stop;
