@@ -1,10 +1,11 @@
-"""prsvd id (issue 18): the interpolative decomposition against numpy and
+"""prsvd id and prsvd cur (issue 18): the interpolative decomposition against numpy and
 scipy.linalg.interpolative on 1, 2 and 3 ranks, on matrices with known spectra.  The chosen
 indices are valid and distinct, T(:, J) = I (X(I, :) = I), the error is the one the file
 reports and within the factor of sigma_{k+1} that bench/id_accuracy.py recorded
 (bench/RESULTS.md), no worse than scipy's randomized ID, and the same seed chooses the same
 indices at any rank count, by either pivoted QR.  Then the estimate without the extra pass,
---compare, sparse, float32 and column-compressed inputs, and the refusals."""
+--compare, sparse, float32 and column-compressed inputs, and the refusals.  Last the CUR
+decomposition: U is C^+ A R^+ for its C and R, also when C is ill-conditioned."""
 import json
 import os
 import sys
@@ -23,6 +24,7 @@ M, N, K = 900, 250, 15
 # the factors bench/id_accuracy.py measured (worst over spectra, k and seeds), rounded up:
 # ||E||_2 / sigma_{k+1} and ||E||_F / ||A - A_k||_F
 FACTOR = {1: (4.5, 2.2), 0: (9.0, 6.5)}
+CUR_FACTOR = (CUR_2, CUR_F) = (3.0, 2.9)
 
 
 def known(kind, seed=5, m=M, n=N):
@@ -270,6 +272,92 @@ def test_refusals():
               and not os.path.exists(out) and not harness.temp_leftovers(), (r.returncode, r.stderr[-600:]))
     with h5py.File(path("poly.h5"), "r") as f:
         check("the input is untouched after the refusals", np.array_equal(f["A"][:], MATS["poly"][0]))
+
+
+def cur_of(d, a):
+    """C, U, R of a prsvd cur output, and the U that is optimal for that C and R."""
+    c, r = a[:, d["columns"]], a[d["rows"], :]
+    return c, d["U"], r, np.linalg.pinv(c) @ a @ np.linalg.pinv(r)
+
+
+def test_cur_against_numpy():
+    """prsvd cur at 1, 2, 3 ranks on both spectra: valid index sets (ascending and as chosen),
+    U = C^+ A R^+, the reported error the true one and within the factor bench/id_accuracy.py
+    recorded, the same J, I and U at every rank count."""
+    for kind, (a, s) in MATS.items():
+        opt_f = np.sqrt(np.sum(s[K:] ** 2))
+        first = None
+        for ranks in (1, 2, 3):
+            what = f"cur, {kind}, {ranks} rank(s)"
+            r = run(["cur", SPECS[kind], "-k", K, "-o", path("cur.h5"), "--force", "--json"], ranks=ranks if ranks > 1 else None)
+            if not check(f"{what}: exits 0", r.returncode == 0, r.stderr):
+                continue
+            res = json.loads(r.stdout)
+            with h5py.File(path("cur.h5"), "r") as f:
+                d = {name: f[name][:] for name in f}
+                attrs = dict(f.attrs)
+            check_indices(f"{what}: columns", d["columns"], d["column_pivots"], N)
+            check_indices(f"{what}: rows", d["rows"], d["row_pivots"], M)
+            c, u, rr, u_opt = cur_of(d, a)
+            check(f"{what}: U is {K} x {K} and C^+ A R^+ to 1e-10", u.shape == (K, K)
+                  and np.abs(u - u_opt).max() <= 1e-10 * np.abs(u_opt).max(), np.abs(u - u_opt).max())
+            e = a - c @ u @ rr
+            e2, ef = np.linalg.norm(e, 2), np.linalg.norm(e)
+            check(f"{what}: error_fro is ||A - C U R||_F, {ef / opt_f:.2f} x optimal <= {CUR_F}, "
+                  f"{e2 / s[K]:.2f} sigma_(k+1) <= {CUR_2}, q + 3 = 4 passes",
+                  abs(attrs["error_fro"] - ef) <= 1e-10 * ef and ef <= CUR_F * opt_f and e2 <= CUR_2 * s[K]
+                  and res["passes"] == 4 and attrs["method"] == "cur" and not res["extra_pass"])
+            if first is None:
+                first = d
+            else:
+                check(f"{what}: the same columns, rows and U as on 1 rank",
+                      np.array_equal(d["column_pivots"], first["column_pivots"])
+                      and np.array_equal(d["row_pivots"], first["row_pivots"]) and np.abs(d["U"] - first["U"]).max()
+                      <= 1e-9 * np.abs(first["U"]).max())
+
+
+def test_cur_ill_conditioned_c():
+    """A steep spectrum at q = 0 leaves C = A(:, J) too ill-conditioned (rcond(R_C) < 1e-6) to
+    take A^T Q_C from A^T C: one more pass forms it, and U is still C^+ A R^+ to 1e-8."""
+    rng = np.random.default_rng(9)
+    u0, _ = np.linalg.qr(rng.standard_normal((500, 120)))
+    v0, _ = np.linalg.qr(rng.standard_normal((120, 120)))
+    a = (u0 * 10.0 ** (-0.4 * np.arange(120))) @ v0.T
+    spec = write("steep.h5", a)
+    r = run(["cur", spec, "-k", 18, "-q", 0, "-o", path("steep_cur.h5"), "--force", "--json"], ranks=2)
+    if check("steep spectrum, -q 0: cur exits 0", r.returncode == 0, r.stderr):
+        res = json.loads(r.stdout)
+        with h5py.File(path("steep_cur.h5"), "r") as f:
+            d = {name: f[name][:] for name in f}
+        c, u, rr, u_opt = cur_of(d, a)
+        check(f"rcond(R_C) = {res['c_rcond']:.1e} < 1e-6: extra_pass, 4 passes, U = C^+ A R^+ to 1e-8",
+              res["c_rcond"] < 1e-6 and res["extra_pass"] and res["passes"] == 4
+              and np.abs(u - u_opt).max() <= 1e-8 * np.abs(u_opt).max(), np.abs(u - u_opt).max() / np.abs(u_opt).max())
+
+
+def test_cur_estimate_and_refusals():
+    """cur --no-verify-pass: q + 2 passes, the interval holds the true error; cur takes no
+    --rows, refuses k above min(m, n) and its input as output."""
+    a, _ = MATS["exp"]
+    r = run(["cur", SPECS["exp"], "-k", K, "--no-verify-pass", "-o", path("cur_est.h5"), "--force", "--json"], ranks=3)
+    if check("cur --no-verify-pass exits 0", r.returncode == 0, r.stderr):
+        res = json.loads(r.stdout)
+        with h5py.File(path("cur_est.h5"), "r") as f:
+            d = {name: f[name][:] for name in f}
+        c, u, rr, _ = cur_of(d, a)
+        true = np.linalg.norm(a - c @ u @ rr)
+        lo, hi = res["error_ci"]
+        check(f"cur --no-verify-pass: 3 passes, {true:.4g} in [{lo:.4g}, {hi:.4g}]",
+              res["passes"] == 3 and res["error_from"] == "probes" and lo <= true <= hi)
+    for what, args, code, message in (
+            ("cur --rows", ["--rows"], 1, "unknown option '--rows' for 'prsvd cur'"),
+            ("cur k > min(m, n)", ["-k", N + 1], 1, f"exceeds min(rows, cols) = {N}"),
+            ("cur output = input", ["-o", path("exp.h5")], 1, "same file")):
+        argv = ["cur", SPECS["exp"], *(["-k", K] if "-k" not in args else []), *args]
+        argv += [] if "-o" in args else ["-o", path("cur_refused.h5")]
+        r = run(argv + ["--force"])
+        check(f"{what}: exit {code}, '{message}', no output", r.returncode == code and message in r.stderr
+              and not os.path.exists(path("cur_refused.h5")), (r.returncode, r.stderr[-400:]))
 
 
 harness.main(globals())
