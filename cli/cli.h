@@ -36,6 +36,8 @@ int cmd_import(struct prsvd_cli *cli, int argc, char **argv);
 /* 1 if name is an eig method (its enum in *method, if not NULL): what eig writes as an output's
  * 'method' attribute, and how verify tells an eig result from an svd one. */
 int prsvd_eig_method(const char *name, enum prsvd_svd_method *method);
+int cmd_id(struct prsvd_cli *cli, int argc, char **argv);
+int cmd_cur(struct prsvd_cli *cli, int argc, char **argv);
 
 /* Set by SIGUSR1/SIGTERM after prsvd_cli_stop_on_signals(): save a checkpoint and stop. */
 extern volatile int prsvd_cli_stop;
