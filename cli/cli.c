@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "cli.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -217,10 +218,15 @@ int prsvd_power_iters_parse(const char *text, int *q) {
     *q = PRSVD_POWER_ITERS_AUTO;
     return PRSVD_OK;
   }
+  errno = 0;
   v = strtol(text, &end, 10);
-  if (end == text || *end || v < 0 || v > 100)
+  if (end == text || *end)
     PRSVD_ERR(PRSVD_ERR_USAGE,
               "bad value '%s' for --power-iters: expected an integer in [0, 100] or auto", text);
+  if (v > 100) /* as the option tables say of a number beyond the bound or its type */
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--power-iters = %s is too large (at most 100)", text);
+  if (v < 0 || errno == ERANGE)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--power-iters = %s is out of range [0, 100] (or auto)", text);
   *q = (int)v;
   return PRSVD_OK;
 }
