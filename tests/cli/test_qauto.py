@@ -281,7 +281,7 @@ def test_bad_combinations():
         ("-q auto with --passes", ["svd", spec, "-k", 3, "-q", "auto", "--passes", 3], "either --passes or -q"),
         ("pca -q 2 with --passes", ["pca", spec, "-k", 3, "-q", 2, "--passes", 3], "either --passes or -q"),
         ("-q autox", ["svd", spec, "-k", 3, "-q", "autox"], "expected an integer in [0, 100] or auto"),
-        ("-q 101", ["pca", spec, "-k", 3, "-q", 101], "expected an integer in [0, 100] or auto"),
+        ("-q 101", ["pca", spec, "-k", 3, "-q", 101], "--power-iters = 101 is too large (at most 100)"),
         ("--conv-tol 0", ["pca", spec, "-k", 3, "--conv-tol", 0], "--conv-tol = 0 is out of range"),
     ]:
         r = run([*args, "-o", out])
