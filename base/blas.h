@@ -24,6 +24,9 @@ void dtrcon_(const char *norm, const char *uplo, const char *diag, const int *n,
              const int *lda, double *rcond, double *work, int *iwork, int *info);
 void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau, double *work,
              const int *lwork, int *info);
+/* column-pivoted QR (BLAS-3 form of the Businger-Golub pivoting); jpvt is 1-based */
+void dgeqp3_(const int *m, const int *n, double *a, const int *lda, int *jpvt, double *tau,
+             double *work, const int *lwork, int *info);
 void dorgqr_(const int *m, const int *n, const int *k, double *a, const int *lda,
              const double *tau, double *work, const int *lwork, int *info);
 

@@ -36,6 +36,8 @@ int cmd_import(struct prsvd_cli *cli, int argc, char **argv);
 /* 1 if name is an eig method (its enum in *method, if not NULL): what eig writes as an output's
  * 'method' attribute, and how verify tells an eig result from an svd one. */
 int prsvd_eig_method(const char *name, enum prsvd_svd_method *method);
+int cmd_id(struct prsvd_cli *cli, int argc, char **argv);
+int cmd_cur(struct prsvd_cli *cli, int argc, char **argv);
 
 /* Set by SIGUSR1/SIGTERM after prsvd_cli_stop_on_signals(): save a checkpoint and stop. */
 extern volatile int prsvd_cli_stop;
@@ -100,17 +102,35 @@ void prsvd_cli_print_threads(const struct prsvd_cli *cli, const struct prsvd_thr
 json_object *prsvd_threads_json(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,
                                 const struct prsvd_svd_plan *plan);
 
-/* Progress on stderr from rank 0: percent, GB/s, ETA; a line per 10% when not a terminal. */
+/* Progress on stderr from rank 0: percent, GB/s, ETA; a line per 10% when not a terminal.
+ * Under -q auto also each pass's estimates (prsvd_progress_estimate), whose changes are kept
+ * for the summary and --json. */
+#define PRSVD_PROGRESS_MAX_ESTIMATES 128
 struct prsvd_progress {
   const struct prsvd_cli *cli;
   int enabled, tty, last_decile;
   double bytes_per_row; /* one row of A, all ranks together read nprocs rows per row here */
   double t0;
+  const char *values; /* what the estimates are: "singular values" (the default), "eigenvalues" */
+  int n_changes;      /* -q auto: the estimates' change after each pass (NaN: the first) */
+  double changes[PRSVD_PROGRESS_MAX_ESTIMATES];
 };
 void prsvd_progress_init(struct prsvd_progress *p, const struct prsvd_cli *cli, int enabled,
                          double bytes_per_row);
 void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,
                            int64_t rows_total);
+/* struct prsvd_svd_params.estimate: keeps the change; prints the estimates when enabled. */
+void prsvd_progress_estimate(void *arg, int power_iters, int64_t k, const double *values,
+                             double change);
+
+/* -q/--power-iters: an integer in [0, 100], or "auto" (PRSVD_POWER_ITERS_AUTO). */
+int prsvd_power_iters_parse(const char *text, int *q);
+/* -q auto in the summary: "-q auto: 5 power iterations, ..." (rank 0 prints), and in --json
+ * (power_iters_auto, conv_tol, conv_change, conv_met, conv_changes). */
+void prsvd_cli_print_conv(const struct prsvd_svd_params *prm, const struct prsvd_svd_stats *st,
+                          const char *values, int64_t k);
+void prsvd_cli_json_conv(json_object *j, const struct prsvd_svd_params *prm,
+                         const struct prsvd_svd_stats *st, const struct prsvd_progress *progress);
 
 /* --precision single | double | auto (PRSVD_ERR_USAGE otherwise). */
 int prsvd_precision_parse(const char *text, enum prsvd_precision *precision);

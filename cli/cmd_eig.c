@@ -11,10 +11,10 @@
 #include "options.h"
 
 struct eig_opts {
-  int64_t rank, oversample, power_iters, memory, threads;
+  int64_t rank, oversample, memory, threads;
   uint64_t seed;
-  double sym_tol;
-  const char *output, *method, *checkpoint, *precision, *read;
+  double sym_tol, conv_tol;
+  const char *output, *method, *checkpoint, *precision, *read, *power_iters;
   double checkpoint_every;
   struct prsvd_opt_list mpiio_hints;
   int force, json, progress, quiet, debug, allow_missing_sources;
@@ -25,7 +25,8 @@ static const struct prsvd_option eig_options[] = {
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, 1, "eigenpairs to compute, 1..n", O(rank)},
     {"method", 0, PRSVD_OPT_STRING, "M", "nystrom", 0, 0, 0, "nystrom (PSD, one pass) or revd (symmetric, q + 1 passes)", O(method)},
     {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns, at most n - k; the default is cut to fit", O(oversample)},
-    {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "revd: power iterations", O(power_iters)},
+    {"power-iters", 'q', PRSVD_OPT_STRING, "Q", "1", 0, 0, 0, "revd: power iterations, 0..100, or auto: until the top-k eigenvalues change by less than --conv-tol from one pass to the next, at most 10", O(power_iters)},
+    {"conv-tol", 0, PRSVD_OPT_DOUBLE, "EPS", "1e-4", 1e-12, 0.5, 0, "with revd -q auto: the largest relative change of the top-k eigenvalues between passes that ends the iterations", O(conv_tol)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels; panels stay near 4 MiB a compute thread", O(memory)},
     {"threads", 0, PRSVD_OPT_INT, "T", NULL, 1, PRSVD_MAX_THREADS, 0, "compute threads a rank, each multiplying its own rows of every panel (default: the CPUs of the rank's affinity mask, shared among the ranks that may run on them)", O(threads)},
@@ -68,8 +69,14 @@ int prsvd_eig_method(const char *name, enum prsvd_svd_method *method) {
   return 0;
 }
 
-static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o, const char *file,
-                     const char *dataset, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st) {
+/* The power iterations a run made: revd's q, or as many as -q auto took; nystrom makes none. */
+static int power_iters_of(const struct prsvd_svd_params *prm, const struct prsvd_svd_stats *st) {
+  return prm->method == PRSVD_METHOD_REVD ? st->power_iters : 0;
+}
+
+static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o,
+                     const struct prsvd_svd_params *prm, const char *file, const char *dataset,
+                     int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st) {
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
   prsvd_h5_matrix *mat = NULL;
@@ -93,7 +100,13 @@ static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o, const char
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "cols", n));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "oversample", o->oversample));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", o->power_iters));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", power_iters_of(prm, st)));
+  if (prm->method == PRSVD_METHOD_REVD && prm->power_iters < 0) { /* -q auto */
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters_auto", 1));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "conv_tol", prm->conv_tol));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "conv_change", st->conv_change));
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "conv_met", st->conv_met));
+  }
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "passes", st->passes));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "seed", (int64_t)o->seed));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "nprocs", cli->nprocs));
@@ -148,7 +161,13 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   prm.memory = o.memory;
   prm.rank = o.rank;
   prm.oversample = o.oversample;
-  prm.power_iters = (int)o.power_iters;
+  {
+    int q;
+    PRSVD_TRY(prsvd_power_iters_parse(o.power_iters, &q));
+    /* nystrom: one pass, no power iterations */
+    prm.power_iters = prm.method == PRSVD_METHOD_REVD ? q : 0;
+  }
+  prm.conv_tol = o.conv_tol;
   struct prsvd_svd_plan plan;
   struct prsvd_threads_choice tc;
   PRSVD_TRY(prsvd_threads_choose(cli->comm, (int)o.threads, &tc));
@@ -160,6 +179,8 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   prm.sym_tol = o.sym_tol;
   prm.progress = prsvd_progress_report;
   prm.progress_arg = &progress;
+  prm.estimate = prsvd_progress_estimate;
+  progress.values = "eigenvalues";
   if (o.checkpoint) { /* the identity a resume must match: input, options, ranks */
     char opts[512];
     struct prsvd_h5_checkpoint_spec spec = {o.checkpoint, file, dataset, info.type, info.rows, info.cols,
@@ -173,7 +194,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   PRSVD_TRY(prsvd_svd_set_params(svd, &prm));
   PRSVD_TRY(prsvd_cli_solve(svd, src, o.checkpoint));
   PRSVD_TRY(prsvd_svd_get_stats(svd, &st));
-  PRSVD_TRY(write_eig(cli, &o, file, dataset, info.rows, svd, &st));
+  PRSVD_TRY(write_eig(cli, &o, &prm, file, dataset, info.rows, svd, &st));
   if (o.checkpoint) PRSVD_TRY(prsvd_h5_checkpoint_remove(cli->comm, o.checkpoint));
   prsvd_profile_reduce(cli->comm, rows);
   prsvd_profile_reduce_passes(cli->comm, &passes);
@@ -188,6 +209,8 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "output", json_object_new_string(o.output));
     json_object_object_add(j, "rank", json_object_new_int64(k));
     json_object_object_add(j, "passes", json_object_new_int(st.passes));
+    json_object_object_add(j, "power_iters", json_object_new_int(power_iters_of(&prm, &st)));
+    prsvd_cli_json_conv(j, &prm, &st, &progress);
     json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st.single)));
     json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
     json_object_object_add(j, "elapsed_seconds", prsvd_json_double(MPI_Wtime() - cli->t_start));
@@ -202,6 +225,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   } else if (!o.quiet && cli->rank == 0) {
     printf("prsvd eig %s: %lld x %lld, %s, k = %lld, %d pass%s\n", pos[0], (long long)info.rows,
            (long long)info.cols, o.method, (long long)k, st.passes, st.passes > 1 ? "es" : "");
+    if (prm.method == PRSVD_METHOD_REVD) prsvd_cli_print_conv(&prm, &st, "eigenvalues", k);
     printf("eigenvalues:");
     for (int64_t j = 0; j < k && j < 10; j++) printf(" %.6g", l[j]);
     printf(k > 10 ? " ... %.6g\n" : "\n", l[k - 1]);

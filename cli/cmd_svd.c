@@ -11,11 +11,12 @@
 #include "options.h"
 
 struct svd_opts {
-  int64_t rank, oversample, power_iters, passes, memory, range_dim, core_dim, max_rank, block;
+  int64_t rank, oversample, passes, memory, range_dim, core_dim, max_rank, block;
   int64_t sketch_memory, threads;
   uint64_t seed;
-  double tol;
+  double tol, conv_tol;
   const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels, *grid;
+  const char *power_iters;
   struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
   int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose, allow_missing_sources;
@@ -33,7 +34,9 @@ static const struct prsvd_option svd_options[] = {
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, SVD_ONLY, "singular triplets to compute, 1..min(m, n) (required unless --tol)", O(rank)},
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, PCA_ONLY | PRSVD_OPT_REQUIRED, "principal components to compute, 1..min(m, n)", O(rank)},
     {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns, at most min(m, n) - k; the default is cut to fit", O(oversample)},
-    {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations; the run reads A q + 1 times", O(power_iters)},
+    {"power-iters", 'q', PRSVD_OPT_STRING, "Q", "1", 0, 0, SVD_ONLY, "power iterations, 0..100 (the run reads A q + 1 times), or auto: until the top-k singular values change by less than --conv-tol from one pass to the next, at most 10", O(power_iters)},
+    {"power-iters", 'q', PRSVD_OPT_STRING, "Q", "auto", 0, 0, PCA_ONLY, "power iterations, 0..100 (the run reads A q + 1 times), or auto: until the top-k singular values change by less than --conv-tol from one pass to the next, at most 10", O(power_iters)},
+    {"conv-tol", 0, PRSVD_OPT_DOUBLE, "EPS", "1e-4", 1e-12, 0.5, 0, "with -q auto: the largest relative change of the top-k singular values between passes that ends the iterations", O(conv_tol)},
     {"passes", 0, PRSVD_OPT_INT, "N", NULL, 1, 101, SVD_ONLY, "reads of A instead of -q (N = q + 1); --passes 1: single-pass sketches", O(passes)},
     {"passes", 0, PRSVD_OPT_INT, "N", NULL, 2, 101, PCA_ONLY, "reads of A instead of -q (N = q + 1 >= 2)", O(passes)},
     {"onepass-method", 0, PRSVD_OPT_STRING, "M", "three", 0, 0, SVD_ONLY, "with --passes 1: three (TYUC 2019), two (TYUC 2017) or hmt", O(onepass_method)},
@@ -108,6 +111,12 @@ static int64_t max_rank_of(const struct prsvd_svd_params *prm, int64_t mn) {
   return prm->max_rank ? prm->max_rank : (mn < 256 ? mn : 256);
 }
 
+/* The power iterations a run made: q, or as many as -q auto took (subspace iteration), or the
+ * -q of each block (--tol). */
+static int power_iters_of(const struct prsvd_svd_params *prm, const struct prsvd_svd_stats *st) {
+  return prm->method == PRSVD_METHOD_SUBSPACE ? st->power_iters : prm->power_iters;
+}
+
 static const struct prsvd_command_doc pca_doc = {
     "pca", "FILE.h5:/DATASET -k K -o OUT.h5 [options]",
     "Principal components of the m samples (rows) x n features (columns) dataset: the\n"
@@ -124,6 +133,18 @@ static const struct prsvd_command_doc pca_doc = {
     "prsvd pca data.h5:/X -k 20 -q 3 --scale -o pca.h5",
     PCA};
 
+/* The explained variance S_j^2 / (m - 1) of each of the k components and its share of the
+ * total variance (ratio; either may be NULL): for /explained_variance(_ratio), the summary and
+ * --json alike. */
+static void pca_variance(const double *s, int64_t k, int64_t m, double total_variance, double *ev,
+                         double *ratio) {
+  for (int64_t j = 0; j < k; j++) {
+    const double e = m > 1 ? s[j] * s[j] / (double)(m - 1) : 0.0;
+    if (ev) ev[j] = e;
+    if (ratio) ratio[j] = total_variance > 0 ? e / total_variance : 0.0;
+  }
+}
+
 /* /components, /explained_variance(_ratio), /mean, /singular_values, /scale, /scores */
 static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o, int64_t m, int64_t n,
                      prsvd_svd *svd, const struct prsvd_svd_stats *st) {
@@ -139,10 +160,7 @@ static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o
   PRSVD_CHECK(prsvd_svd_get_centering(svd, &mean, &scale));
   PRSVD_ALLOC(ev, k);
   PRSVD_ALLOC(ratio, k);
-  for (int64_t j = 0; j < k; j++) {
-    ev[j] = m > 1 ? s[j] * s[j] / (double)(m - 1) : 0.0;
-    ratio[j] = st->total_variance > 0 ? ev[j] / st->total_variance : 0.0;
-  }
+  pca_variance(s, k, m, st->total_variance, ev, ratio);
   PRSVD_TRY(prsvd_h5_write_vector(w, "/explained_variance", k, ev));
   PRSVD_TRY(prsvd_h5_write_vector(w, "/explained_variance_ratio", k, ratio));
   PRSVD_TRY(prsvd_h5_write_vector(w, "/singular_values", k, s));
@@ -220,7 +238,13 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "method", method_name(prm)));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "oversample", prm->oversample));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", prm->power_iters));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", power_iters_of(prm, st)));
+  if (prm->power_iters < 0) { /* -q auto */
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters_auto", 1));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "conv_tol", prm->conv_tol));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "conv_change", st->conv_change));
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "conv_met", st->conv_met));
+  }
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "passes", st->passes));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "seed", (int64_t)o->seed));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "nprocs", cli->nprocs));
@@ -318,6 +342,14 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
       printf("  k_s and s from --sketch-memory %s (TYUC 2019 eq. 5.6): k_s (m + n) + s^2 = %lld of %lld numbers\n",
              prsvd_format_bytes((double)o->sketch_memory, b2, sizeof b2),
              (long long)(ks * (m + n) + cs * cs), (long long)(o->sketch_memory / 8));
+  } else if (prm->power_iters < 0) {
+    printf("  k = %lld, p = %lld, q = auto: up to %d passes (-q auto) over %s (one more if the "
+           "sketch is ill-conditioned)\n",
+           (long long)prm->rank, (long long)prm->oversample, prm->max_power_iters + 1,
+           prsvd_format_bytes(pass_bytes, b1, sizeof b1));
+    printf("  -q auto: power iterations until the top-%lld singular values change by less than %g "
+           "between passes, at most %d\n",
+           (long long)prm->rank, prm->conv_tol, prm->max_power_iters);
   } else
     printf("  k = %lld, p = %lld, q = %d: %d passes over %s (one more if the sketch is ill-conditioned)\n",
            (long long)prm->rank, (long long)prm->oversample, prm->power_iters, passes,
@@ -354,7 +386,7 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
 static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
                           const struct prsvd_svd_params *prm, prsvd_svd *svd,
                           const struct prsvd_svd_stats *st, const struct prsvd_profile_row *rows,
-                          double elapsed) {
+                          double elapsed, int64_t m) {
   const double *s;
   int64_t k;
   char b[32];
@@ -371,6 +403,21 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
          prsvd_format_bytes((double)st->bytes_read, b, sizeof b), prsvd_precision_name(st->single),
          elapsed > 0 ? st->bytes_read / elapsed * 1e-9 : 0.0, elapsed > 0 ? flops / elapsed * 1e-9 : 0.0,
          elapsed);
+  prsvd_cli_print_conv(prm, st, "singular values", k);
+  if (prm->center) { /* PCA: the explained variance ratio of the top 10 and the share of all k */
+    double total = 0.0, *ratio = malloc(sizeof(double) * (size_t)k);
+    if (ratio) {
+      pca_variance(s, k, m, st->total_variance, NULL, ratio);
+      printf("explained variance ratio:");
+      for (int64_t j = 0; j < k; j++) {
+        if (j < 10) printf(" %.4g", ratio[j]);
+        total += ratio[j];
+      }
+      printf("%s; the %lld component%s explain %.2f%% of the variance\n", k > 10 ? " ..." : "",
+             (long long)k, k > 1 ? "s" : "", 100.0 * total);
+      free(ratio);
+    }
+  }
   if (fixed_accuracy(prm))
     printf("rank %lld chosen for tol %g (of a QB of rank %lld): ||A - U S V^T||_F / ||A||_F = %.3e "
            "(indicator)%s\n", (long long)k, prm->tol, (long long)st->qb_rank, st->tol_achieved,
@@ -387,12 +434,13 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
   printf("wrote %s\n", o->output);
 }
 
-static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
-                                 const struct prsvd_h5_info *in, int64_t m,
-                                 int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
+static json_object *summary_json(const struct prsvd_cli *cli, const char *command, const char *spec,
+                                 const struct prsvd_h5_info *in, int64_t m, int64_t n,
+                                 prsvd_svd *svd, const struct prsvd_svd_stats *st,
                                  const struct prsvd_profile_row *rows, double elapsed,
                                  const struct svd_opts *o, const struct prsvd_svd_params *prm,
-                                 const struct prsvd_svd_plan *plan) {
+                                 const struct prsvd_svd_plan *plan,
+                                 const struct prsvd_progress *progress) {
   const double *s, *scree = NULL;
   int64_t k;
   prsvd_svd_get_rank(svd, &k);
@@ -400,7 +448,7 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   prsvd_svd_get_scree(svd, &scree);
   json_object *j = json_object_new_object(), *sv = json_object_new_array();
   for (int64_t i = 0; i < k; i++) json_object_array_add(sv, prsvd_json_double(s[i]));
-  json_object_object_add(j, "command", json_object_new_string("svd"));
+  json_object_object_add(j, "command", json_object_new_string(command));
   json_object_object_add(j, "method", json_object_new_string(method_name(prm)));
   json_object_object_add(j, "input", json_object_new_string(spec));
   json_object_object_add(j, "output", json_object_new_string(o->output));
@@ -408,7 +456,8 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
   json_object_object_add(j, "cols", json_object_new_int64(n));
   json_object_object_add(j, "rank", json_object_new_int64(k));
   json_object_object_add(j, "oversample", json_object_new_int64(prm->oversample));
-  json_object_object_add(j, "power_iters", json_object_new_int64(prm->power_iters));
+  json_object_object_add(j, "power_iters", json_object_new_int64(power_iters_of(prm, st)));
+  prsvd_cli_json_conv(j, prm, st, progress);
   json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
   json_object_object_add(j, "passes", json_object_new_int(st->passes));
   json_object_object_add(j, "extra_pass", json_object_new_boolean(st->extra_pass));
@@ -449,6 +498,21 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec,
     json_object_object_add(j, "norm_fro", prsvd_json_double(st->norm_fro));
   }
   json_object_object_add(j, "singular_values", sv);
+  if (prm->center) { /* PCA: the explained variance ratio of the top 10 and the share of all k */
+    double total = 0.0, *ratio = malloc(sizeof(double) * (size_t)k);
+    json_object *rj = json_object_new_array();
+    if (ratio) {
+      pca_variance(s, k, m, st->total_variance, NULL, ratio);
+      for (int64_t i = 0; i < k; i++) {
+        if (i < 10) json_object_array_add(rj, json_object_new_double(ratio[i]));
+        total += ratio[i];
+      }
+      free(ratio);
+    }
+    json_object_object_add(j, "explained_variance_ratio", rj);
+    json_object_object_add(j, "explained_variance_ratio_total", json_object_new_double(total));
+    json_object_object_add(j, "total_variance", json_object_new_double(st->total_variance));
+  }
   json_object *qj = json_object_new_object();
   json_object_object_add(qj, "cholqr2", json_object_new_int64(st->qr_cholqr2));
   json_object_object_add(qj, "shifted_cholqr3", json_object_new_int64(st->qr_shifted));
@@ -463,12 +527,14 @@ static const char *const onepass_names[] = {"three", "two", "hmt"};
 
 /* Options into library parameters; the method follows from --passes and --tol. */
 static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *spec,
-                   struct prsvd_svd_params *prm) {
+                   const char *q_default, struct prsvd_svd_params *prm) {
   const int64_t mn = m < n ? m : n;
-  int found = 0;
-  if (o->passes && o->power_iters != 1)
+  int found = 0, q;
+  if (o->passes && strcmp(o->power_iters, q_default))
     PRSVD_ERR(PRSVD_ERR_USAGE, "give either --passes or -q/--power-iters, not both");
-  prm->power_iters = (int)(o->passes ? o->passes - 1 : o->power_iters);
+  PRSVD_CHECK(prsvd_power_iters_parse(o->power_iters, &q));
+  prm->power_iters = o->passes ? (int)o->passes - 1 : q;
+  prm->conv_tol = o->conv_tol;
   prm->rank = o->rank;
   prm->center = o->center;
   prm->prefetch = !o->no_prefetch;
@@ -500,6 +566,10 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
   if (o->sketch_memory && (o->range_dim || o->core_dim))
     PRSVD_ERR(PRSVD_ERR_USAGE, "give either --sketch-memory or --range-dim/--core-dim, not both");
   if (o->tol > 0) {
+    if (prm->power_iters < 0)
+      PRSVD_ERR(PRSVD_ERR_USAGE,
+                "-q auto needs -k (subspace iteration): with --tol, -q is the power iterations of "
+                "each block");
     if (o->rank)
       PRSVD_ERR(PRSVD_ERR_USAGE, "--tol chooses the rank: give --max-rank R instead of -k");
     if (o->passes == 1 && !o->max_rank)
@@ -578,7 +648,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   else if (matlab && info.by_columns && !o.quiet && !o.json)
     prsvd_cli_warn(cli, "'%s' is stored in MATLAB's column-major orientation: streaming its stored columns, the matrix's rows",
                    pos[0]);
-  PRSVD_TRY(resolve(&o, m, n, pos[0], &prm));
+  PRSVD_TRY(resolve(&o, m, n, pos[0], pca ? "auto" : "1", &prm));
   if (swap && o.center)
     PRSVD_FAIL(PRSVD_ERR_USAGE, "'%s' is CSC or transposed: PCA centers the columns of the streamed rows, so it needs the samples as stored rows (CSR, or no --transpose or --panels columns)", pos[0]);
   int64_t p_used = o.oversample;
@@ -602,6 +672,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)), 8.0 * n);
   prm.progress = prsvd_progress_report;
   prm.progress_arg = &progress;
+  prm.estimate = prsvd_progress_estimate;
   if (o.checkpoint) { /* the identity a resume must match: input, every option that shapes the
                        * state or the result, ranks */
     char opts[512];
@@ -624,7 +695,8 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   prsvd_profile_reduce(cli->comm, rows);
   prsvd_profile_reduce_passes(cli->comm, &passes);
   if (o.json) {
-    json_object *j = summary_json(cli, pos[0], &info, m, n, svd, &st, rows, elapsed, &o, &prm, &plan);
+    json_object *j = summary_json(cli, doc->name, pos[0], &info, m, n, svd, &st, rows, elapsed, &o,
+                                  &prm, &plan, &progress);
     json_object_object_add(j, "pass_times", prsvd_profile_passes_json(&passes));
     json_object_object_add(j, "cpus", json_object_new_int(cpus));
     json_object *tj = prsvd_threads_json(cli, &tc, &plan);
@@ -633,7 +705,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else if (!o.quiet) {
-    print_summary(cli, &o, &prm, svd, &st, rows, elapsed);
+    print_summary(cli, &o, &prm, svd, &st, rows, elapsed, m);
   }
   if (fixed_accuracy(&prm) && !st.tol_met) {
     const int64_t cap = max_rank_of(&prm, mn);

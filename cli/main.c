@@ -22,6 +22,8 @@ static const struct {
     {"svd", cmd_svd, "truncated SVD of a dataset: A ~ U diag(S) V^T"},
     {"pca", cmd_pca, "principal components, centered implicitly (scikit-learn's outputs)"},
     {"eig", cmd_eig, "eigenpairs of a symmetric dataset (PSD: Nystrom): A ~ U diag(L) U^T"},
+    {"id", cmd_id, "interpolative decomposition: k of A's own columns or rows"},
+    {"cur", cmd_cur, "CUR decomposition: k columns C, k rows R and U, A ~ C U R"},
     {"kfac", cmd_kfac, "eigendecompositions of K-FAC Kronecker factors: damped inverses"},
     {"info", cmd_info, "shape, type, chunks and filters of a dataset; the cost of a run"},
     {"verify", cmd_verify, "residual and orthogonality of an svd, pca or eig output"},

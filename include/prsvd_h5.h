@@ -141,9 +141,16 @@ PRSVD_API int prsvd_h5_matrix_write(prsvd_h5_matrix *mat, int64_t row0, int64_t 
 /* Collective: the same from a column-major block with leading dimension ld. */
 PRSVD_API int prsvd_h5_matrix_write_colmajor(prsvd_h5_matrix *mat, int64_t row0, int64_t nrows,
                                    const double *data, int64_t ld);
+/* Collective: every rank calls (ncols may be 0); writes columns [col0, col0 + ncols) of every
+ * row from data, row-major with row stride ld (entry (i, j) at data[i * ld + j]): a short, wide
+ * matrix written by the column blocks its ranks hold. */
+PRSVD_API int prsvd_h5_matrix_write_cols(prsvd_h5_matrix *mat, int64_t col0, int64_t ncols,
+                                         const double *data, int64_t ld);
 PRSVD_API void prsvd_h5_matrix_close(prsvd_h5_matrix **mat);
 /* Collective: a 1-D float64 dataset, values identical on every rank. */
 PRSVD_API int prsvd_h5_write_vector(prsvd_h5_writer *w, const char *name, int64_t n, const double *x);
+/* Collective: a 1-D int64 dataset (indices), values identical on every rank. */
+PRSVD_API int prsvd_h5_write_indices(prsvd_h5_writer *w, const char *name, int64_t n, const int64_t *x);
 /* Collective attributes on an object ("/" for the root); values identical on every rank. */
 PRSVD_API int prsvd_h5_attr_string(prsvd_h5_writer *w, const char *obj, const char *name, const char *v);
 PRSVD_API int prsvd_h5_attr_int(prsvd_h5_writer *w, const char *obj, const char *name, int64_t v);

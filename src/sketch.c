@@ -728,6 +728,46 @@ static void fold_lanes(struct prsvd_pass *p) {
   }
 }
 
+/* Rows of a residual tile: at most 64, and at most 8 MiB of n-long rows. */
+static int64_t resid_tile_rows(int64_t n) {
+  const int64_t rows = ((int64_t)1 << 20) / (n > 0 ? n : 1);
+  return rows < 1 ? 1 : rows > 64 ? 64 : rows;
+}
+
+/* resid += ||A_i - K_i M^T||_F^2 over the panel's nr rows (offset off into resid_src), a tile
+ * of tr rows at a time: the tile E (n x tr, column-major: row i of A_i is column i) from the
+ * dense panel or the CSR rows, K (tr x k) from resid_src or E's columns resid_cols, then
+ * E -= M K^T and its squares summed. */
+static double residual_update(struct prsvd_pass *p, int64_t off, int nr, int n) {
+  const int64_t tr = resid_tile_rows(n), k = p->resid_k;
+  const int ik = (int)k, itr = (int)tr;
+  double *e = p->resid_tile, *kt = p->resid_tile + tr * n;
+  const double one = 1.0, minus_one = -1.0;
+  long double sum = 0.0L;
+  int64_t kld = 0;
+  const double *src = p->resid_src ? prsvd_dmat_local(p->resid_src, NULL, NULL, &kld) : NULL;
+  for (int64_t i0 = 0; i0 < nr; i0 += tr) {
+    const int rows = (int)(nr - i0 < tr ? nr - i0 : tr);
+    if (p->csr) {
+      const struct prsvd_csr *a = p->csr;
+      memset(e, 0, sizeof(double) * (size_t)rows * (size_t)n);
+      for (int i = 0; i < rows; i++)
+        for (int64_t t = a->indptr[i0 + i]; t < a->indptr[i0 + i + 1]; t++) e[(size_t)i * n + a->indices[t]] += a->data[t];
+    } else {
+      WITH_PANEL(p, A, {
+        for (int64_t x = 0; x < (int64_t)rows * n; x++) e[x] = A[i0 * n + x];
+      });
+    }
+    for (int i = 0; i < rows; i++)
+      for (int64_t c = 0; c < k; c++)
+        kt[c * tr + i] = src ? src[c * kld + off + i0 + i] : e[(size_t)i * n + p->resid_cols[c]];
+    dgemm_("N", "T", &n, &rows, &ik, &minus_one, p->resid_m, &n, kt, &itr, &one, e, &n);
+    for (int64_t x = 0; x < (int64_t)rows * n; x++) sum += (long double)e[x] * e[x];
+  }
+  *p->resid += (double)sum;
+  return 2.0 * nr * (double)n * k;
+}
+
 /* The panel at the cursor, already in p->panel (p->panel32, p->csr): check it and update
  * every sketch; advances the cursor. */
 static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0,
@@ -757,6 +797,7 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   if (p->csr) { /* a sparse panel: the O(nnz) updates of sketch_sparse.c */
     prsvd_profile_begin(PRSVD_EV_SKETCH);
     PRSVD_CHECK(prsvd_sketch_sparse_panel(p, r, off, n, p->right_t, &flops));
+    if (p->resid) flops += residual_update(p, off, nr, in);
     prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
     goto advance;
   }
@@ -796,6 +837,8 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   }
   /* L += A_i^T G_i, Z += G_i^T P_i */
   for (int t = 0; t < p->n_left; t++) flops += left_update(p, t, r, nr, in, prod, g);
+  /* resid += ||A_i - K_i M^T||_F^2 */
+  if (p->resid) flops += residual_update(p, off, nr, in);
   prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
 
 advance:
@@ -1025,10 +1068,10 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
 
 /* 1 if the pass splits its panels (dense or CSR) among the pool's threads: products and
  * co-range sums that each row block adds alone (no left sketches, no 2-D grid's per-panel
- * sums, no sparse map's tile), on more than one thread.  A running scale moves between
+ * sums, no sparse map's tile, no residual), on more than one thread.  A running scale moves between
  * panels, on the main thread, with the lanes idle and folded first (prsvd_pass_rescale). */
 static int threaded(const struct prsvd_pass *p) {
-  return prsvd_pool_threads(p->pool) > 1 && !p->grid2d && !p->n_left && !p->right_sparse &&
+  return prsvd_pool_threads(p->pool) > 1 && !p->grid2d && !p->n_left && !p->right_sparse && !p->resid &&
          (p->n_right || p->corange);
 }
 
@@ -1116,6 +1159,11 @@ static void lanes_end(struct prsvd_pass *p) {
  * product; for the sparse-map kernels on dense panels a transposed tile and the positions and
  * signs of a panel's rows; for a single-precision pass the float32 copies. */
 static int scratch_begin(struct prsvd_pass *p, int64_t n) {
+  if (p->resid) {
+    const int64_t tr = resid_tile_rows(n);
+    p->resid_tile = malloc(sizeof(double) * (size_t)(tr * (n + p->resid_k)));
+    if (!p->resid_tile) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a tile of the residual");
+  }
   if (row_sum_width(p)) {
     p->row_sum = malloc(sizeof(double) * (size_t)(p->panel_rows * row_sum_width(p) + 1));
     if (!p->row_sum) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a panel's sum over the process row");
@@ -1152,14 +1200,24 @@ static int scratch_begin(struct prsvd_pass *p, int64_t n) {
 static void scratch_end(struct prsvd_pass *p) {
   lanes_end(p);
   free(p->right_t), free(p->corange_t), free(p->tile), free(p->tile_sign), free(p->tile_pos), free(p->f32);
-  free(p->row_sum), free(p->right_c), free(p->small_c);
-  p->right_t = p->corange_t = p->tile = p->tile_sign = p->row_sum = p->right_c = p->small_c = NULL;
+  free(p->row_sum), free(p->right_c), free(p->small_c), free(p->resid_tile);
+  p->right_t = p->corange_t = p->tile = p->tile_sign = p->row_sum = p->right_c = p->small_c = p->resid_tile = NULL;
   p->tile_pos = NULL;
   p->f32 = NULL;
 }
 
+/* The m-row matrix whose row blocks name the pass's rows, or NULL (then row_grid's). */
+static const prsvd_dmat *rows_ref(const struct prsvd_pass *p) {
+  return p->n_keep ? p->keep[0].dmat : p->corange_src ? p->corange_src : p->resid_src;
+}
+
 int prsvd_pass_rows(const struct prsvd_pass *p, int64_t *row0, int64_t *local_rows) {
-  const prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
+  const prsvd_dmat *ref = rows_ref(p);
+  if (!ref && p->row_grid && !p->grid2d) {
+    prsvd_row_block(prsvd_source_rows(p->a), prsvd_grid_rank(p->row_grid), prsvd_grid_nprocs(p->row_grid),
+                    row0, local_rows);
+    return PRSVD_OK;
+  }
   if (!ref || prsvd_dmat_rows(ref) != prsvd_source_rows(p->a))
     PRSVD_ERR(PRSVD_ERR_INTERNAL, "a pass needs an m-row kept or co-range matrix to place its rows");
   if (p->grid2d) prsvd_dmat_span(ref, p->grid2d->row_comm, row0, local_rows);
@@ -1172,7 +1230,7 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   int64_t row0, local_rows;
   int in, status = PRSVD_OK, blas_before = 0;
   struct prsvd_source_layout lay;
-  prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
+  const prsvd_dmat *ref = rows_ref(p);
   PRSVD_CHECK(prsvd_pass_rows(p, &row0, &local_rows));
   if (p->grid2d && p->n_right && p->corange && p->corange_src != p->keep[0].dmat)
     PRSVD_ERR(PRSVD_ERR_INTERNAL, "a 2-D pass takes its co-range rows from the first kept matrix");
@@ -1190,7 +1248,7 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   /* while the threads multiply, each BLAS call runs on its caller alone */
   if (p->n_lanes > 1) blas_before = prsvd_blas_threads_set(1);
   if (p->hook || lay.collective_reads) {
-    MPI_Comm comm = p->hook ? p->hook_comm : prsvd_grid_comm(prsvd_dmat_grid(ref));
+    MPI_Comm comm = p->hook ? p->hook_comm : prsvd_grid_comm(ref ? prsvd_dmat_grid(ref) : p->row_grid);
     status = lockstep(p, cur, row0, local_rows, n, in, lay.collective_reads, comm);
     goto out;
   }

@@ -10,6 +10,8 @@
  *                               (co-range sketch X = Upsilon A, W = Psi A, ...), and
  *            Z += G_i^T P_i(:, cols)   a core sketch Phi A Psi^T
  *   fro2:    += ||A_i||_F^2
+ *   resid:   += ||A_i - K_i M^T||_F^2   K_i = this panel's rows of an m-row matrix, or some of
+ *                               A_i's own columns; M replicated (an ID's or CUR's residual)
  *
  * Panels are float64, or float32 when the pass multiplies in single precision
  * (prsvd_pass_single): then the products are SGEMMs of the float32 panel with float32 copies
@@ -180,6 +182,20 @@ struct prsvd_pass {
   } left[PRSVD_MAX_LEFT];
 
   double *fro2;  /* += ||A_i||_F^2 (NULL: skip) */
+  /* resid (NULL: skip) += ||A_i - K_i M^T||_F^2, formed a tile of rows at a time (never the
+   * whole residual), with M = resid_m (n x resid_k, column-major, replicated) and K_i the
+   * panel's rows of resid_src (an m-row matrix), or with resid_src NULL the columns
+   * resid_cols[0 .. resid_k) of A_i itself: ||A - A(:, J) T|| for a column ID (M = T^T),
+   * ||A - X A(I, :)|| for a row ID (K = X, M = A(I, :)^T). */
+  double *resid;
+  int64_t resid_k;
+  const double *resid_m;
+  const prsvd_dmat *resid_src;
+  const int64_t *resid_cols;
+  double *resid_tile;  /* made by the pass: a tile of rows and its K */
+  /* With no kept, co-range or residual matrix to name the rows (a pass of left sketches or of
+   * residuals by columns only): the grid whose row blocks of A this rank reads. */
+  const prsvd_grid *row_grid;
   double *col_sum, *col_sumsq;  /* += column sums and sums of squares of A_i (NULL: skip) */
 
   /* Collective hook after every panel step (NULL: none).  With a hook the pass is collective:
@@ -256,8 +272,8 @@ int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
 int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
 /* This rank's rows of A in a pass, [*row0, *row0 + *local_rows): those of the first kept
- * matrix, or of the co-range source without one (all m-row, by row block); on a 2-D grid its
- * process row's.  Where a cursor may stand: from *row0 to the block's end. */
+ * matrix, or of the co-range source or the residual's source without one (all m-row, by row
+ * block), else the row block of row_grid; on a 2-D grid its process row's.  Where a cursor may stand: from *row0 to the block's end. */
 int prsvd_pass_rows(const struct prsvd_pass *p, int64_t *row0, int64_t *local_rows);
 /* The panel buffers a pass keeps between passes (dense or CSR). */
 void prsvd_pass_free(struct prsvd_pass *p);

@@ -170,8 +170,16 @@ static int solve_with(prsvd_svd *svd, prsvd_source *a) {
     PRSVD_ERR(PRSVD_ERR_USAGE, "centering (PCA) runs with subspace iteration only, not with --passes 1, --tol or eig");
   if (svd->params.scale && !svd->params.center)
     PRSVD_ERR(PRSVD_ERR_USAGE, "scaling columns needs centering (--center or prsvd pca)");
-  if (svd->params.scale && svd->params.power_iters < 1)
+  const int autoq = svd->params.power_iters < 0;
+  if (svd->params.scale && (autoq ? svd->params.max_power_iters : svd->params.power_iters) < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale needs at least one power iteration (-q >= 1): the first pass learns the scales");
+  if (autoq && (svd->params.method == PRSVD_METHOD_QB || svd->params.method == PRSVD_METHOD_QB_EI))
+    PRSVD_ERR(
+        PRSVD_ERR_USAGE,
+        "-q auto runs with subspace iteration (svd -k, pca) and eig --method revd, not with --tol");
+  if (autoq && !(svd->params.conv_tol > 0.0 && svd->params.conv_tol < 1.0))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "-q auto needs a tolerance between 0 and 1, not --conv-tol %g",
+              svd->params.conv_tol);
   PRSVD_CHECK(plan_solve(svd, a, &plan));
   if (plan.grid_cols > 1)
     PRSVD_CHECK(prsvd_grid2d_create(svd->comm, plan.grid_rows, plan.grid_cols, &svd->grid2d));
