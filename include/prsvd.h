@@ -497,7 +497,7 @@ PRSVD_API void prsvd_id_destroy(prsvd_id **id);
 
 /* Compute threads per rank.  A multi-pass solve splits each row panel among T threads, each
  * multiplying its own rows with a single-threaded BLAS into its own accumulators, which are
- * added in thread order at the end of each pass (results depend on T only in rounding, and
+ * added in thread order at the end of each panel (results depend on T only in rounding, and
  * not on timing); the reader thread fills the next panel meanwhile.  Outside the passes the
  * BLAS runs T threads.  prsvd sets the BLAS's thread count itself (OpenBLAS's
  * openblas_set_num_threads, else omp_set_num_threads), so OPENBLAS_NUM_THREADS and

@@ -142,11 +142,8 @@ static void rescale_array(double *x, int64_t count, int e) {
   for (int64_t i = 0; x && i < count; i++) x[i] = ldexp(x[i], e);
 }
 
-static void fold_lanes(struct prsvd_pass *p);
-
 void prsvd_pass_rescale(struct prsvd_pass *p, int exp) {
-  const int d = exp - p->scale_exp;
-  fold_lanes(p); /* the threads' own sums into the pass's, which are rescaled */
+  const int d = exp - p->scale_exp; /* between panels the threads' sums are the pass's (fold) */
   const int64_t n = prsvd_source_cols(p->a);
   if (!d) return;
   int corange_degree = 1; /* A^T K_i: twice homogeneous when K_i are rows this pass kept */
@@ -645,6 +642,36 @@ static void keep_rows(struct prsvd_pass *p, int64_t r, int64_t b0, int64_t nr, c
   }
 }
 
+/* The end of a panel's job, once every lane has multiplied (prsvd_pool_barrier): thread t adds
+ * rows [n t/T, n (t+1)/T) of the other lanes' sums into the pass's, in lane order, and zeroes
+ * them (a dense lane 0 added into the pass's sums itself; CSR lanes keep a row-major sum
+ * each), and thread 0 the Frobenius sums.  Every panel ends so, whether or not a hook saves at
+ * its boundary or the scale moves: the pass's sums between panels, and so a checkpoint and a
+ * run it resumes, are the same as an uninterrupted run's, bit for bit. */
+static void fold_slice(struct prsvd_pass *p, int t) {
+  const int lanes = p->n_lanes;
+  const int64_t n = prsvd_source_cols(p->a), j0 = n * t / lanes, j1 = n * (t + 1) / lanes;
+  const int64_t kc = p->corange ? prsvd_dmat_cols(p->corange_src) : 0;
+  for (int u = 0; u < lanes; u++) {
+    const struct prsvd_lane *ln = &p->lanes[u];
+    if (ln->corange_t) {
+      for (int64_t q = 0; q < kc; q++)
+        for (int64_t j = j0; j < j1; j++) p->corange[q * n + j] += ln->corange_t[j * kc + q];
+      for (int64_t j = j0; j < j1; j++) memset(ln->corange_t + j * kc, 0, sizeof(double) * (size_t)kc);
+    } else if (u > 0 && ln->corange) {
+      for (int64_t q = 0; q < kc; q++)
+        for (int64_t j = j0; j < j1; j++) p->corange[q * n + j] += ln->corange[q * n + j], ln->corange[q * n + j] = 0.0;
+    }
+    if (u > 0 && ln->col_sum)
+      for (int64_t j = j0; j < j1; j++) {
+        p->col_sum[j] += ln->col_sum[j], p->col_sumsq[j] += ln->col_sumsq[j];
+        ln->col_sum[j] = ln->col_sumsq[j] = 0.0;
+      }
+  }
+  if (t == 0 && p->fro2)
+    for (int u = 1; u < lanes; u++) *p->fro2 += p->lanes[u].fro2, p->lanes[u].fro2 = 0.0;
+}
+
 /* One dense panel split among the pool's threads: lane t multiplies its rows alone. */
 struct panel_job {
   struct prsvd_pass *p;
@@ -668,18 +695,21 @@ static void lane_panel(void *arg, int t) {
   lane_rows(job->nr, p->n_lanes, t, &ln->row0, &ln->rows);
   const int nr = (int)ln->rows;
   ln->flops = 0.0;
-  if (!nr) return;
-  panel_statistics(p, ln, job->r, nr, n);
-  if (p->n_right) {
-    ln->flops += right_product(p, ln, nr, n, p->work + ln->row0, job->nr);
-    keep_rows(p, job->r, ln->row0, nr, p->work, job->nr);
+  if (nr) {
+    panel_statistics(p, ln, job->r, nr, n);
+    if (p->n_right) {
+      ln->flops += right_product(p, ln, nr, n, p->work + ln->row0, job->nr);
+      keep_rows(p, job->r, ln->row0, nr, p->work, job->nr);
+    }
+    if (p->corange) {
+      int64_t kld;
+      const int kc = (int)prsvd_dmat_cols(p->corange_src);
+      const double *k = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
+      ln->flops += panel_t_times(p, ln, nr, n, k + job->off + ln->row0, (int)kld, kc, ln->corange);
+    }
   }
-  if (p->corange) {
-    int64_t kld;
-    const int kc = (int)prsvd_dmat_cols(p->corange_src);
-    const double *k = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
-    ln->flops += panel_t_times(p, ln, nr, n, k + job->off + ln->row0, (int)kld, kc, ln->corange);
-  }
+  prsvd_pool_barrier(p->pool);
+  fold_slice(p, t);
 }
 
 /* A CSR panel split among the pool's threads: lane t takes the rows from the one where the
@@ -703,29 +733,8 @@ static void lane_panel_csr(void *arg, int t) {
   ln->rows = csr_share_row(p->csr, p->n_lanes, t + 1) - ln->row0;
   ln->flops = 0.0;
   if (ln->rows > 0) prsvd_sketch_sparse_lane(p, ln, job->r, job->off, job->n, p->right_t);
-}
-
-/* The lanes' own sums into the pass's, in lane order (a dense lane 0 added into them as it
- * went; CSR lanes keep a row-major co-range sum each). */
-static void fold_lanes(struct prsvd_pass *p) {
-  const int64_t n = prsvd_source_cols(p->a);
-  const int64_t kc = p->corange ? prsvd_dmat_cols(p->corange_src) : 0, hn = n * kc;
-  for (int t = 0; t < p->n_lanes; t++) {
-    double *ht = p->lanes[t].corange_t;
-    for (int64_t q = 0; ht && q < kc; q++)
-      for (int64_t j = 0; j < n; j++) p->corange[q * n + j] += ht[j * kc + q];
-    if (ht) memset(ht, 0, sizeof(double) * (size_t)hn);
-  }
-  for (int t = 1; t < p->n_lanes; t++) {
-    struct prsvd_lane *ln = &p->lanes[t];
-    for (int64_t i = 0; ln->corange && i < hn; i++) p->corange[i] += ln->corange[i], ln->corange[i] = 0.0;
-    for (int64_t j = 0; ln->col_sum && j < n; j++) {
-      p->col_sum[j] += ln->col_sum[j], p->col_sumsq[j] += ln->col_sumsq[j];
-      ln->col_sum[j] = ln->col_sumsq[j] = 0.0;
-    }
-    if (p->fro2) *p->fro2 += ln->fro2;
-    ln->fro2 = 0.0;
-  }
+  prsvd_pool_barrier(p->pool);
+  fold_slice(p, t);
 }
 
 /* Rows of a residual tile: at most 64, and at most 8 MiB of n-long rows. */
@@ -1055,7 +1064,6 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
     }
     if (!p->hook) continue;
     reads_settle(&rd); /* the hook may save: the source must be idle */
-    fold_lanes(p);     /* and the sums it saves whole */
     int decided = p->hook(p->hook_arg, status, cur);
     if (decided) { /* agreed on every rank: an error, or checkpointed */
       status = decided;
@@ -1089,7 +1097,7 @@ int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
 
 /* The lanes of the pass (struct prsvd_lane): one over the whole panel with the pass's own sums
  * and scratch, or one per thread, each but lane 0 with sums of its own (zero, added to the
- * pass's by fold_lanes) and each with scratch for its rows. */
+ * pass's at the end of each panel, fold_slice) and each with scratch for its rows. */
 static int lanes_begin(struct prsvd_pass *p, int64_t n) {
   const int lanes = threaded(p) ? prsvd_pool_threads(p->pool) : 1;
   const int64_t kc = p->corange ? prsvd_dmat_cols(p->corange_src) : 0;
@@ -1258,7 +1266,6 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   reads_end(&rd, p);
 out:
   p->csr = NULL;
-  fold_lanes(p);
   if (blas_before > 0) prsvd_blas_threads_set(blas_before);
   scratch_end(p);
   prsvd_profile_pass_end();

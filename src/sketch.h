@@ -37,9 +37,10 @@
  * Threads: with a pool of T compute threads (pool, set by the method) a pass whose products
  * each row block adds alone (no left sketches, no 2-D grid) splits every
  * panel among them (struct prsvd_lane): thread t multiplies its rows into its rows of P_i and
- * H_t += A_b^T K_b, lane 0 into the pass's sums, the others into their own, which are added in
- * lane order at the end of the pass and before its hook (fold), so nothing depends on which
- * thread finishes first.  Each BLAS call then runs on its caller alone.
+ * H_t += A_b^T K_b, lane 0 into the pass's sums, the others into their own; once all have,
+ * each thread adds a slice of rows of the others' sums into the pass's, in lane order, so the
+ * pass's sums are whole at every panel boundary (a hook's checkpoint, a rescale) and nothing
+ * depends on which thread finishes first.  Each BLAS call then runs on its caller alone.
  *
  * Generated test matrices depend only on (seed, stream, global row, column), so no sketch
  * depends on the number of ranks or the panel size.  The cursor says where the pass is, so a
@@ -92,8 +93,8 @@ struct prsvd_cursor {
 
 /* One compute thread's part of a pass over the panel in hand (made by the pass): its rows
  * [row0, row0 + rows) of the panel, the accumulators it adds into (lane 0: the pass's own;
- * the others their own, added to the pass's in lane order at the end of the pass, before its
- * hook and before a rescale), and its scratch (x32: float32 copies of its rows of K_i; o32
+ * the others their own, added to the pass's in lane order at the end of every panel), and its
+ * scratch (x32: float32 copies of its rows of K_i; o32
  * and p32: float32 products; small_c: 2^scale_exp K_b). */
 struct prsvd_lane {
   int64_t row0, rows;

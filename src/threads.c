@@ -20,6 +20,7 @@ struct prsvd_pool {
   int started; /* workers running */
   pthread_mutex_t mu;
   pthread_cond_t go, done;
+  pthread_barrier_t barrier;    /* the T threads of a run, for prsvd_pool_barrier */
   unsigned long round; /* bumped by each run */
   int pending;         /* workers still in this round's fn */
   int quit;
@@ -66,6 +67,7 @@ int prsvd_pool_create(int threads, struct prsvd_pool **out) {
   pthread_mutex_init(&pool->mu, NULL);
   pthread_cond_init(&pool->go, NULL);
   pthread_cond_init(&pool->done, NULL);
+  pthread_barrier_init(&pool->barrier, NULL, (unsigned)threads);
   PRSVD_ALLOC(pool->workers, threads - 1);
   for (int t = 1; t < threads; t++) {
     struct worker_arg *wa = malloc(sizeof *wa);
@@ -106,6 +108,10 @@ void prsvd_pool_run(struct prsvd_pool *pool, void (*fn)(void *arg, int t), void 
   pthread_mutex_unlock(&pool->mu);
 }
 
+void prsvd_pool_barrier(struct prsvd_pool *pool) {
+  if (pool) pthread_barrier_wait(&pool->barrier);
+}
+
 void prsvd_pool_destroy(struct prsvd_pool **pool) {
   struct prsvd_pool *p = pool ? *pool : NULL;
   if (!p) return;
@@ -117,6 +123,7 @@ void prsvd_pool_destroy(struct prsvd_pool **pool) {
   pthread_mutex_destroy(&p->mu);
   pthread_cond_destroy(&p->go);
   pthread_cond_destroy(&p->done);
+  pthread_barrier_destroy(&p->barrier);
   free(p->workers);
   free(p);
   *pool = NULL;

@@ -21,6 +21,8 @@ struct prsvd_pool;
 int prsvd_pool_create(int threads, struct prsvd_pool **pool);
 int prsvd_pool_threads(const struct prsvd_pool *pool);
 void prsvd_pool_run(struct prsvd_pool *pool, void (*fn)(void *arg, int t), void *arg);
+/* Inside a run's fn: wait until all T threads of the run have reached it (every t must). */
+void prsvd_pool_barrier(struct prsvd_pool *pool);
 void prsvd_pool_destroy(struct prsvd_pool **pool);
 
 /* CPUs of the calling thread's affinity mask (the CPUs online when it cannot be read). */
