@@ -373,7 +373,7 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   /* the threads' own accumulators and scratch (prsvd_pass_thread_bytes) add to the sketches */
   char b5[32], threads[64] = "";
   if (plan->thread_bytes > 0)
-    snprintf(threads, sizeof threads, ", %d threads' sums %s", plan->threads,
+    snprintf(threads, sizeof threads, ", the %d threads' own sums %s", plan->threads,
              prsvd_format_bytes((double)plan->thread_bytes, b5, sizeof b5));
   printf("  memory per rank: panels %d x %s (%lld rows), sketches %s%s, chunk cache %s; total ~%s\n",
          plan->buffers, prsvd_format_bytes((double)plan->panel_bytes, b2, sizeof b2),
