@@ -108,6 +108,10 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--debug")) cli.debug = 1;
   prsvd_h5_init(cli.debug);
+  /* tests stop a write at an exact point (tests/README.md, "Test-only switches"): read here, by
+   * the program, so the library reads no test switch */
+  const char *at_write = getenv("PRSVD_TEST_SIGTERM_AT_WRITE"), *test_signal = getenv("PRSVD_TEST_SIGNAL");
+  if (at_write) prsvd_h5_set_write_signal(at_write, test_signal ? atoi(test_signal) : 0);
   command_line(argc, argv, cmdline, sizeof cmdline);
   cli.command_line = cmdline;
 

@@ -171,6 +171,10 @@ PRSVD_API void prsvd_h5_writer_abort(prsvd_h5_writer **w);
  * thread to end.  Returns the line (without a newline) saying that an output was renamed into
  * place and so is complete ("prsvd: interrupted: 'OUT' was written in full"), or NULL. */
 PRSVD_API const char *prsvd_h5_leave(void);
+/* Not collective, for tests: raise signal sig (SIGTERM if 0) on this rank at an exact point of
+ * an output's write: point "rename", "renamed" or "commit" (just before and after the rename
+ * into place, and at the commit's end), or "N", after the N-th dataset write; NULL or "": none. */
+PRSVD_API void prsvd_h5_set_write_signal(const char *point, int sig);
 /* Not collective: for a SIGCONT handler (async-signal-safe).  A launcher's kill sequence may
  * have begun, so the next output's rename into place waits until 2 s after it for a
  * terminating signal that may follow. */

@@ -137,17 +137,21 @@ static void release_temp(void) {
   atomic_compare_exchange_strong(&temp_state, &pending, TEMP_IDLE);
 }
 
-/* Tests (README, "Tests"): PRSVD_TEST_SIGTERM_AT_WRITE=POINT raises a signal on every rank at
- * an exact point of an output's write instead of racing one: SIGTERM, or the signal number
- * in PRSVD_TEST_SIGNAL. */
+/* Tests raise a signal on every rank at an exact point of an output's write instead of racing
+ * one (prsvd_h5_set_write_signal; the program reads tests/README.md's switches, the library
+ * no environment): at a named point, or after the N-th dataset write. */
+static char signal_point[32];
+static int signal_number = SIGTERM;
+
+void prsvd_h5_set_write_signal(const char *point, int sig) {
+  snprintf(signal_point, sizeof signal_point, "%s", point ? point : "");
+  signal_number = sig > 0 ? sig : SIGTERM;
+}
+
 static int test_point(const prsvd_h5_writer *w, const char *point) {
-  const char *at = getenv("PRSVD_TEST_SIGTERM_AT_WRITE");
-  return w->output && at && strcmp(at, point) == 0;
+  return w->output && signal_point[0] && strcmp(signal_point, point) == 0;
 }
-static void test_raise(void) {
-  const char *sig = getenv("PRSVD_TEST_SIGNAL");
-  raise(sig ? atoi(sig) : SIGTERM);
-}
+static void test_raise(void) { raise(signal_number); }
 
 /* Open MPI 4.1's mpirun ends a job with SIGCONT, then SIGTERM a second later (sooner if a
  * child changes state), then SIGKILL as soon as a rank has exited: a rank reaching its rename
@@ -540,12 +544,11 @@ done:
   return prsvd_error_agree(w->comm, status);
 }
 
-/* Tests (test_point): PRSVD_TEST_SIGTERM_AT_WRITE=N signals every rank once the N-th
- * collective dataset write into an output's temporary is done. */
+/* Tests (test_point): a point N signals every rank once the N-th collective dataset write
+ * into an output's temporary is done. */
 static void test_sigterm_at_write(const prsvd_h5_writer *w) {
   static long writes;
-  const char *at = getenv("PRSVD_TEST_SIGTERM_AT_WRITE");
-  if (w->output && at && atol(at) == ++writes) test_raise();
+  if (w->output && signal_point[0] && atol(signal_point) == ++writes) test_raise();
 }
 
 int prsvd_h5_matrix_write(prsvd_h5_matrix *m, int64_t row0, int64_t nrows, const double *rows) {
