@@ -24,7 +24,25 @@ void dtrcon_(const char *norm, const char *uplo, const char *diag, const int *n,
              const int *lda, double *rcond, double *work, int *iwork, int *info);
 void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau, double *work,
              const int *lwork, int *info);
+/* column-pivoted QR (BLAS-3 form of the Businger-Golub pivoting); jpvt is 1-based */
+void dgeqp3_(const int *m, const int *n, double *a, const int *lda, int *jpvt, double *tau,
+             double *work, const int *lwork, int *info);
 void dorgqr_(const int *m, const int *n, const int *k, double *a, const int *lda,
              const double *tau, double *work, const int *lwork, int *info);
+
+/* The BLAS's own threads (base/blas_threads.c), controlled at run time so that prsvd, not
+ * the BLAS, decides how many threads multiply: OpenBLAS through openblas_set_num_threads
+ * (process-wide), else OpenMP's omp_set_num_threads (the calling thread's, as
+ * OMP_NUM_THREADS sets the default), each found with dlsym so that any BLAS links.
+ * prsvd_blas_threads_set: process-wide where the BLAS allows (OpenBLAS), else the calling
+ * thread's; returns the previous count (0: not known).  prsvd_blas_threads_local: the calling
+ * thread's only (OpenMP, MKL's thread-local setting), what a compute thread sets for itself
+ * without touching other threads.  prsvd_blas_threads_get: the count the next BLAS call from
+ * this thread may use (0: not known).  prsvd_blas_threads_control: how ("openblas", "openmp"
+ * or "none"). */
+int prsvd_blas_threads_set(int threads);
+void prsvd_blas_threads_local(int threads);
+int prsvd_blas_threads_get(void);
+const char *prsvd_blas_threads_control(void);
 
 #endif

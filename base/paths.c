@@ -72,7 +72,7 @@ int prsvd_path_check_output(const char *path, const char *what, int force) {
   char dir[PATH_MAX];
   if (!path || !*path) PRSVD_ERR(PRSVD_ERR_OUTPUT, "%s path is empty", what);
   const size_t n = strlen(path);
-  if (n >= PATH_MAX) PRSVD_ERR(PRSVD_ERR_OUTPUT, "%s path is %zu bytes long, more than PATH_MAX (%d)", what, n, PATH_MAX);
+  if (n >= PATH_MAX) PRSVD_ERR(PRSVD_ERR_OUTPUT, "%s path too long (%zu bytes; PATH_MAX is %d): '%.64s...'", what, n, PATH_MAX, path);
   if (path[n - 1] == '/') PRSVD_ERR(PRSVD_ERR_OUTPUT, "%s '%s' names a directory, not a file", what, path);
   switch (prsvd_path_kind(path)) {
   case PRSVD_PATH_OTHER:

@@ -6,7 +6,7 @@
 
 static const char *const names[PRSVD_N_EVENTS] = {
     "read", "sketch", "reduce", "orthonormalize", "small svd", "estimate", "write", "generate", "checkpoint",
-    "resume"};
+    "resume", "pivoted qr"};
 
 static struct {
   double start, time, bytes, flops;

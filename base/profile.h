@@ -21,6 +21,7 @@ enum prsvd_event {
   PRSVD_EV_GENERATE,   /* prsvd gen: computing entries */
   PRSVD_EV_CHECKPOINT, /* saving the state of a solve (--checkpoint) */
   PRSVD_EV_RESUME,     /* loading and verifying a saved state (--checkpoint, when it resumes) */
+  PRSVD_EV_PIVOTED_QR, /* the column-pivoted QR of an ID's sketch, and its coefficients */
   PRSVD_N_EVENTS
 };
 

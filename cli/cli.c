@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "cli.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <math.h>
 #include <poll.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "prsvd_h5.h"
+#include "blas.h"
 #include "error.h"
 #include "options.h"
 
@@ -195,13 +197,70 @@ int prsvd_cli_checkpointer(const struct prsvd_cli *cli, const struct prsvd_h5_ch
 void prsvd_cli_checkpoint_options(char *buf, size_t size, const char *method,
                                   const struct prsvd_svd_params *prm, const char *sketch,
                                   const char *precision, int by_columns) {
+  char q[96]; /* -q auto: the rule that decides when the passes end shapes the result too */
+  if (prm->power_iters < 0)
+    snprintf(q, sizeof q, "auto;conv_tol=%.15g;max_power_iters=%d", prm->conv_tol,
+             prm->max_power_iters);
+  else
+    snprintf(q, sizeof q, "%d", prm->power_iters);
   snprintf(buf, size,
-           "method=%s;k=%lld;p=%lld;q=%d;seed=%llu;center=%d;scale=%d;sketch=%s;range_dim=%lld;"
+           "method=%s;k=%lld;p=%lld;q=%s;seed=%llu;center=%d;scale=%d;sketch=%s;range_dim=%lld;"
            "core_dim=%lld;tol=%.15g;max_rank=%lld;block=%lld;sym_tol=%.15g;precision=%s%s",
-           method, (long long)prm->rank, (long long)prm->oversample, prm->power_iters,
-           (unsigned long long)prm->seed, prm->center, prm->scale, sketch, (long long)prm->range_dim,
-           (long long)prm->core_dim, prm->tol, (long long)prm->max_rank, (long long)prm->block,
-           prm->sym_tol, precision, by_columns ? ";panels=columns" : "");
+           method, (long long)prm->rank, (long long)prm->oversample, q,
+           (unsigned long long)prm->seed, prm->center, prm->scale, sketch,
+           (long long)prm->range_dim, (long long)prm->core_dim, prm->tol, (long long)prm->max_rank,
+           (long long)prm->block, prm->sym_tol, precision, by_columns ? ";panels=columns" : "");
+}
+
+int prsvd_power_iters_parse(const char *text, int *q) {
+  char *end;
+  long v;
+  if (!strcmp(text, "auto")) {
+    *q = PRSVD_POWER_ITERS_AUTO;
+    return PRSVD_OK;
+  }
+  errno = 0;
+  v = strtol(text, &end, 10);
+  if (end == text || *end)
+    PRSVD_ERR(PRSVD_ERR_USAGE,
+              "bad value '%s' for --power-iters: expected an integer in [0, 100] or auto", text);
+  if (v > 100) /* as the option tables say of a number beyond the bound or its type */
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--power-iters = %s is too large (at most 100)", text);
+  if (v < 0 || errno == ERANGE)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--power-iters = %s is out of range [0, 100] (or auto)", text);
+  *q = (int)v;
+  return PRSVD_OK;
+}
+
+void prsvd_cli_print_conv(const struct prsvd_svd_params *prm, const struct prsvd_svd_stats *st,
+                          const char *values, int64_t k) {
+  if (prm->power_iters >= 0) return;
+  if (isnan(st->conv_change))
+    printf("-q auto: %d power iteration%s, too few to compare the top-%lld %s of two passes\n",
+           st->power_iters, st->power_iters == 1 ? "" : "s", (long long)k, values);
+  else
+    printf(
+        "-q auto: %d power iteration%s; the top-%lld %s changed by %.2e in the last, %s --conv-tol "
+        "%g%s\n",
+        st->power_iters, st->power_iters == 1 ? "" : "s", (long long)k, values, st->conv_change,
+        st->conv_met ? "below" : "NOT below", prm->conv_tol,
+        st->conv_met ? "" : ": stopped at the limit of power iterations");
+}
+
+void prsvd_cli_json_conv(json_object *j, const struct prsvd_svd_params *prm,
+                         const struct prsvd_svd_stats *st, const struct prsvd_progress *progress) {
+  json_object_object_add(j, "power_iters_auto", json_object_new_boolean(prm->power_iters < 0));
+  if (prm->power_iters >= 0) return;
+  json_object *changes = json_object_new_array();
+  for (int i = 0; i < progress->n_changes; i++)
+    json_object_array_add(
+        changes, isnan(progress->changes[i]) ? NULL : json_object_new_double(progress->changes[i]));
+  json_object_object_add(j, "conv_tol", json_object_new_double(prm->conv_tol));
+  json_object_object_add(j, "max_power_iters", json_object_new_int(prm->max_power_iters));
+  json_object_object_add(j, "conv_change",
+                         isnan(st->conv_change) ? NULL : json_object_new_double(st->conv_change));
+  json_object_object_add(j, "conv_met", json_object_new_boolean(st->conv_met));
+  json_object_object_add(j, "conv_changes", changes);
 }
 
 int prsvd_cli_solve(prsvd_svd *svd, prsvd_source *src, const char *checkpoint) {
@@ -262,6 +321,31 @@ void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus, int spare) {
                  cli->nprocs > 1 ? "a rank runs" : "prsvd runs");
 }
 
+void prsvd_cli_print_threads(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,
+                             const struct prsvd_svd_plan *plan, int prefetch) {
+  printf("  %d rank%s x %d thread%s (%s), reader thread %s\n", cli->nprocs, cli->nprocs > 1 ? "s" : "",
+         tc->threads, tc->threads > 1 ? "s" : "", tc->why, prefetch ? "on" : "off");
+  if (tc->threads > 1 && !plan->threaded)
+    printf("  these passes multiply on one thread a rank (single-pass sketches or a 2-D grid): "
+           "its BLAS runs %d threads\n", tc->threads);
+}
+
+json_object *prsvd_threads_json(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,
+                                const struct prsvd_svd_plan *plan) {
+  json_object *j = json_object_new_object();
+  json_object_object_add(j, "per_rank", json_object_new_int(tc->threads));
+  json_object_object_add(j, "ranks", json_object_new_int(cli->nprocs));
+  json_object_object_add(j, "chosen", json_object_new_string(tc->requested ? "--threads" : "auto"));
+  json_object_object_add(j, "cpus", json_object_new_int(tc->cpus));
+  json_object_object_add(j, "sharing", json_object_new_int(tc->sharing));
+  json_object_object_add(j, "share", prsvd_json_double(tc->share));
+  json_object_object_add(j, "why", json_object_new_string(tc->why));
+  json_object_object_add(j, "split_panels", json_object_new_boolean(plan->threaded));
+  json_object_object_add(j, "thread_bytes", json_object_new_int64(plan->thread_bytes));
+  json_object_object_add(j, "blas_control", json_object_new_string(prsvd_blas_threads_control()));
+  return j;
+}
+
 void prsvd_progress_init(struct prsvd_progress *p, const struct prsvd_cli *cli, int enabled,
                          double bytes_per_row) {
   p->cli = cli;
@@ -270,6 +354,24 @@ void prsvd_progress_init(struct prsvd_progress *p, const struct prsvd_cli *cli, 
   p->last_decile = -1;
   p->bytes_per_row = bytes_per_row;
   p->t0 = MPI_Wtime();
+  p->values = "singular values";
+  p->n_changes = 0;
+}
+
+void prsvd_progress_estimate(void *arg, int power_iters, int64_t k, const double *values,
+                             double change) {
+  struct prsvd_progress *p = arg;
+  if (p->n_changes < PRSVD_PROGRESS_MAX_ESTIMATES) p->changes[p->n_changes++] = change;
+  if (!p->enabled) return;
+  if (p->tty) fputc('\n', stderr); /* below the pass's progress line */
+  fprintf(stderr, "progress: %d power iteration%s (%d passes): top-%lld %s", power_iters,
+          power_iters == 1 ? "" : "s", power_iters + 1, (long long)k, p->values);
+  for (int64_t j = 0; j < k && j < 10; j++) fprintf(stderr, " %.6g", values[j]);
+  if (k > 10) fprintf(stderr, " ... %.6g", values[k - 1]);
+  if (isnan(change))
+    fprintf(stderr, "\n");
+  else
+    fprintf(stderr, "; change %.2e\n", change);
 }
 
 void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,
@@ -302,10 +404,14 @@ int prsvd_precision_parse(const char *text, enum prsvd_precision *precision) {
   return PRSVD_OK;
 }
 
-int prsvd_cli_method(int64_t passes, int64_t power_iters, double tol, struct prsvd_svd_params *prm) {
-  if (passes && power_iters != 1)
+int prsvd_cli_method(int64_t passes, const char *power_iters, const char *q_default, double conv_tol,
+                     double tol, struct prsvd_svd_params *prm) {
+  int q;
+  if (passes && strcmp(power_iters, q_default))
     PRSVD_ERR(PRSVD_ERR_USAGE, "give either --passes or -q/--power-iters, not both");
-  prm->power_iters = (int)(passes ? passes - 1 : power_iters);
+  PRSVD_CHECK(prsvd_power_iters_parse(power_iters, &q));
+  prm->power_iters = passes ? (int)passes - 1 : q;
+  prm->conv_tol = conv_tol;
   /* with --tol a pass count fixes the sketch before A is read (randQB_FP); otherwise grow
    * (randQB_EI) */
   if (tol > 0) prm->method = passes ? PRSVD_METHOD_QB : PRSVD_METHOD_QB_EI;

@@ -37,6 +37,8 @@ int cmd_import(struct prsvd_cli *cli, int argc, char **argv);
 /* 1 if name is an eig method (its enum in *method, if not NULL): what eig writes as an output's
  * 'method' attribute, and how verify tells an eig result from an svd one. */
 int prsvd_eig_method(const char *name, enum prsvd_svd_method *method);
+int cmd_id(struct prsvd_cli *cli, int argc, char **argv);
+int cmd_cur(struct prsvd_cli *cli, int argc, char **argv);
 
 /* Set by SIGUSR1/SIGTERM after prsvd_cli_stop_on_signals(): save a checkpoint and stop. */
 extern volatile int prsvd_cli_stop;
@@ -84,6 +86,43 @@ int prsvd_cli_solve(prsvd_svd *svd, prsvd_source *src, const char *checkpoint);
  * the checkpointer, solve, write (hook), report (hook: --json fields or the summary), and free
  * what it made.  Collective.  A command embeds the run as the first member of its own struct,
  * so its hooks reach their options by a cast. */
+
+/* rank 0: "prsvd: warning: ..." on stderr */
+void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* rank 0: the warning that an input's missing virtual sources read as the fill value (they
+ * were allowed by --allow-missing-sources); nothing when none is missing. */
+void prsvd_cli_warn_missing_sources(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in);
+
+/* Collective: the fewest CPUs a rank of this run may use (its affinity mask: 1 when the
+ * launcher bound it to a core), 0 if unknown; *spare: some node has more CPUs online than
+ * ranks of this run on it. */
+int prsvd_cli_cpus(const struct prsvd_cli *cli, int *spare);
+/* rank 0, once a run: with cpus == 1 and a CPU to spare, the warning that the reader thread
+ * has no CPU of its own, and how to give it one (none when every CPU already runs a rank). */
+void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus, int spare);
+
+/* The compute threads of a run, for the plan and --json: "2 ranks x 1 thread (auto: ...)",
+ * and whether the method's passes split their panels among them (plan->threaded). */
+void prsvd_cli_print_threads(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,
+                             const struct prsvd_svd_plan *plan, int prefetch);
+json_object *prsvd_threads_json(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,
+                                const struct prsvd_svd_plan *plan);
+
+/* Progress on stderr from rank 0: percent, GB/s, ETA; a line per 10% when not a terminal.
+ * Under -q auto also each pass's estimates (prsvd_progress_estimate), whose changes are kept
+ * for the summary and --json. */
+#define PRSVD_PROGRESS_MAX_ESTIMATES 128
+struct prsvd_progress {
+  const struct prsvd_cli *cli;
+  int enabled, tty, last_decile;
+  double bytes_per_row; /* one row of A, all ranks together read nprocs rows per row here */
+  double t0;
+  const char *values; /* what the estimates are: "singular values" (the default), "eigenvalues" */
+  int n_changes;      /* -q auto: the estimates' change after each pass (NaN: the first) */
+  double changes[PRSVD_PROGRESS_MAX_ESTIMATES];
+};
+
 struct prsvd_cli_run;
 struct prsvd_cli_run_hooks {
   /* the input is open (run->info, run->src): run->prm from the options; usage checks */
@@ -108,6 +147,8 @@ struct prsvd_cli_run {
   const char *output, *checkpoint;
   double checkpoint_every;
   int force, json, quiet, progress;
+  int threads;        /* --threads (0: automatic, prsvd_threads_choose) */
+  const char *values; /* what -q auto's estimates are ("eigenvalues"; NULL: singular values) */
   /* set by the run, for the hooks */
   struct prsvd_cli *cli;
   char *file, *dataset;
@@ -115,6 +156,8 @@ struct prsvd_cli_run {
   prsvd_source *src;
   struct prsvd_svd_params prm;
   struct prsvd_svd_estimate est;
+  struct prsvd_threads_choice tc;
+  struct prsvd_progress prog;
   prsvd_svd *svd;
   struct prsvd_svd_stats st;
   struct prsvd_profile_row rows[PRSVD_N_EVENTS];
@@ -122,43 +165,34 @@ struct prsvd_cli_run {
   double elapsed;
 };
 int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run);
-
-/* rank 0: "prsvd: warning: ..." on stderr */
-void prsvd_cli_warn(const struct prsvd_cli *cli, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* rank 0: the warning that an input's missing virtual sources read as the fill value (they
- * were allowed by --allow-missing-sources); nothing when none is missing. */
-void prsvd_cli_warn_missing_sources(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in);
-
-/* Collective: the fewest CPUs a rank of this run may use (its affinity mask: 1 when the
- * launcher bound it to a core), 0 if unknown; *spare: some node has more CPUs online than
- * ranks of this run on it. */
-int prsvd_cli_cpus(const struct prsvd_cli *cli, int *spare);
-/* rank 0, once a run: with cpus == 1 and a CPU to spare, the warning that the reader thread
- * has no CPU of its own, and how to give it one (none when every CPU already runs a rank). */
-void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus, int spare);
-
-/* Progress on stderr from rank 0: percent, GB/s, ETA; a line per 10% when not a terminal. */
-struct prsvd_progress {
-  const struct prsvd_cli *cli;
-  int enabled, tty, last_decile;
-  double bytes_per_row; /* one row of A, all ranks together read nprocs rows per row here */
-  double t0;
-};
 void prsvd_progress_init(struct prsvd_progress *p, const struct prsvd_cli *cli, int enabled,
                          double bytes_per_row);
 void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,
                            int64_t rows_total);
+/* struct prsvd_svd_params.estimate: keeps the change; prints the estimates when enabled. */
+void prsvd_progress_estimate(void *arg, int power_iters, int64_t k, const double *values,
+                             double change);
+
+/* -q/--power-iters: an integer in [0, 100], or "auto" (PRSVD_POWER_ITERS_AUTO). */
+int prsvd_power_iters_parse(const char *text, int *q);
+/* -q auto in the summary: "-q auto: 5 power iterations, ..." (rank 0 prints), and in --json
+ * (power_iters_auto, conv_tol, conv_change, conv_met, conv_changes). */
+void prsvd_cli_print_conv(const struct prsvd_svd_params *prm, const struct prsvd_svd_stats *st,
+                          const char *values, int64_t k);
+void prsvd_cli_json_conv(json_object *j, const struct prsvd_svd_params *prm,
+                         const struct prsvd_svd_stats *st, const struct prsvd_progress *progress);
 
 /* --precision single | double | auto (PRSVD_ERR_USAGE otherwise). */
 int prsvd_precision_parse(const char *text, enum prsvd_precision *precision);
 /* Options into the params of a solve, for the commands that run one (svd, pca, eig) and for
  * `prsvd info`, which plans one:
  * the method --passes and --tol select (--passes 1: single pass; --tol: randQB_FP with --passes,
- * randQB_EI without; otherwise subspace iteration) and q (--passes N: N - 1);
+ * randQB_EI without; otherwise subspace iteration) and q (--passes N: N - 1; -q a number or
+ * auto, given beside --passes only at its default q_default);
  * --onepass-method and --sketch; --grid PRxPC or auto (eig's --method: prsvd_eig_method).
  * PRSVD_ERR_USAGE naming the option on a bad value. */
-int prsvd_cli_method(int64_t passes, int64_t power_iters, double tol, struct prsvd_svd_params *prm);
+int prsvd_cli_method(int64_t passes, const char *power_iters, const char *q_default, double conv_tol,
+                     double tol, struct prsvd_svd_params *prm);
 int prsvd_cli_sketch(const char *onepass, const char *sketch, struct prsvd_svd_params *prm);
 int prsvd_cli_grid(const char *text, struct prsvd_svd_params *prm);
 /* The method's name in outputs: subspace, onepass-three, -two, -hmt, qb-fp, qb-ei, nystrom, revd. */

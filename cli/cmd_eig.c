@@ -10,10 +10,10 @@
 #include "options.h"
 
 struct eig_opts {
-  int64_t rank, oversample, power_iters, memory;
+  int64_t rank, oversample, memory, threads;
   uint64_t seed;
-  double sym_tol;
-  const char *output, *method, *checkpoint, *precision, *read;
+  double sym_tol, conv_tol;
+  const char *output, *method, *checkpoint, *precision, *read, *power_iters;
   double checkpoint_every;
   struct prsvd_opt_list mpiio_hints;
   int force, json, progress, quiet, debug, allow_missing_sources;
@@ -24,9 +24,11 @@ static const struct prsvd_option eig_options[] = {
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, 1, "eigenpairs to compute, 1..n", O(rank)},
     {"method", 0, PRSVD_OPT_STRING, "M", "nystrom", 0, 0, 0, "nystrom (PSD, one pass) or revd (symmetric, q + 1 passes)", O(method)},
     {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns, at most n - k; the default is cut to fit", O(oversample)},
-    {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "revd: power iterations", O(power_iters)},
+    {"power-iters", 'q', PRSVD_OPT_STRING, "Q", "1", 0, 0, 0, "revd: power iterations, 0..100, or auto: until the top-k eigenvalues change by less than --conv-tol from one pass to the next, at most 10", O(power_iters)},
+    {"conv-tol", 0, PRSVD_OPT_DOUBLE, "EPS", "1e-4", 1e-12, 0.5, 0, "with revd -q auto: the largest relative change of the top-k eigenvalues between passes that ends the iterations", O(conv_tol)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
-    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels; panels stay near 4 MiB", O(memory)},
+    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels; panels stay near 4 MiB a compute thread", O(memory)},
+    {"threads", 0, PRSVD_OPT_INT, "T", NULL, 1, PRSVD_MAX_THREADS, 0, "compute threads a rank, each multiplying its own rows of every panel (default: the CPUs of the rank's affinity mask, shared among the ranks that may run on them)", O(threads)},
     {"sym-tol", 0, PRSVD_OPT_DOUBLE, "T", "1e-8", 0, 1, 0, "allowed |A_ij - A_ji| on sampled pairs, relative to max |A_ij|", O(sym_tol)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (n x k), /L (k)", O(output)},
     PRSVD_OPT_CHECKPOINT(struct eig_opts),
@@ -66,8 +68,14 @@ int prsvd_eig_method(const char *name, enum prsvd_svd_method *method) {
   return 0;
 }
 
-static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o, const char *file,
-                     const char *dataset, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st) {
+/* The power iterations a run made: revd's q, or as many as -q auto took; nystrom makes none. */
+static int power_iters_of(const struct prsvd_svd_params *prm, const struct prsvd_svd_stats *st) {
+  return prm->method == PRSVD_METHOD_REVD ? st->power_iters : 0;
+}
+
+static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o,
+                     const struct prsvd_svd_params *prm, const char *file, const char *dataset,
+                     int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st) {
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
   prsvd_h5_matrix *mat = NULL;
@@ -91,7 +99,13 @@ static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o, const char
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "cols", n));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "oversample", o->oversample));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", o->power_iters));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", power_iters_of(prm, st)));
+  if (prm->method == PRSVD_METHOD_REVD && prm->power_iters < 0) { /* -q auto */
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters_auto", 1));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "conv_tol", prm->conv_tol));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "conv_change", st->conv_change));
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "conv_met", st->conv_met));
+  }
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "passes", st->passes));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "seed", (int64_t)o->seed));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "nprocs", cli->nprocs));
@@ -130,7 +144,12 @@ static int eig_params(struct prsvd_cli_run *run) {
   prm->memory = o->memory;
   prm->rank = o->rank;
   prm->oversample = o->oversample;
-  prm->power_iters = (int)o->power_iters;
+  {
+    int q;
+    PRSVD_CHECK(prsvd_power_iters_parse(o->power_iters, &q));
+    prm->power_iters = prm->method == PRSVD_METHOD_REVD ? q : 0; /* nystrom: one pass, no power iterations */
+  }
+  prm->conv_tol = o->conv_tol;
   prm->seed = o->seed;
   prm->sym_tol = o->sym_tol;
   return PRSVD_OK;
@@ -140,10 +159,15 @@ static void eig_plan(const struct prsvd_cli_run *run) {
   const struct prsvd_svd_params *prm = &run->prm;
   printf("prsvd eig %s: %lld x %lld %s on %d rank%s\n", run->spec, (long long)run->info.rows,
          (long long)run->info.cols, run->info.type, run->cli->nprocs, run->cli->nprocs > 1 ? "s" : "");
-  if (prm->method == PRSVD_METHOD_REVD)
-    printf("  k = %lld, p = %lld, q = %d (revd, l = %lld), %d probes\n", (long long)prm->rank,
-           (long long)prm->oversample, prm->power_iters, (long long)run->est.width, run->est.probes);
-  else
+  if (prm->method == PRSVD_METHOD_REVD) {
+    char q[48];
+    if (prm->power_iters < 0)
+      snprintf(q, sizeof q, "auto (at most %d, --conv-tol %g)", prm->max_power_iters, prm->conv_tol);
+    else
+      snprintf(q, sizeof q, "%d", prm->power_iters);
+    printf("  k = %lld, p = %lld, q = %s (revd, l = %lld), %d probes\n", (long long)prm->rank,
+           (long long)prm->oversample, q, (long long)run->est.width, run->est.probes);
+  } else
     printf("  k = %lld, p = %lld (nystrom, l = %lld)\n", (long long)prm->rank, (long long)prm->oversample,
            (long long)run->est.width);
 }
@@ -155,7 +179,7 @@ static void eig_identity(const struct prsvd_cli_run *run, char *buf, size_t size
 
 static int eig_write(struct prsvd_cli_run *run) {
   const struct eig_run *r = (const struct eig_run *)run;
-  return write_eig(run->cli, &r->o, run->file, run->dataset, run->info.rows, run->svd, &run->st);
+  return write_eig(run->cli, &r->o, &run->prm, run->file, run->dataset, run->info.rows, run->svd, &run->st);
 }
 
 static int eig_report(struct prsvd_cli_run *run, json_object *j) {
@@ -176,6 +200,8 @@ static int eig_report(struct prsvd_cli_run *run, json_object *j) {
     json_object_object_add(j, "output", json_object_new_string(o->output));
     json_object_object_add(j, "rank", json_object_new_int64(k));
     json_object_object_add(j, "passes", json_object_new_int(st->passes));
+    json_object_object_add(j, "power_iters", json_object_new_int(power_iters_of(&run->prm, st)));
+    prsvd_cli_json_conv(j, &run->prm, st, &run->prog);
     json_object_object_add(j, "bytes_read", json_object_new_int64(st->bytes_read));
     json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st->single)));
     json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
@@ -184,6 +210,7 @@ static int eig_report(struct prsvd_cli_run *run, json_object *j) {
   } else if (!o->quiet && cli->rank == 0) {
     printf("prsvd eig %s: %lld x %lld, %s, k = %lld, %d pass%s\n", run->spec, (long long)run->info.rows,
            (long long)run->info.cols, o->method, (long long)k, st->passes, st->passes > 1 ? "es" : "");
+    if (run->prm.method == PRSVD_METHOD_REVD) prsvd_cli_print_conv(&run->prm, st, "eigenvalues", k);
     printf("eigenvalues:");
     for (int64_t i = 0; i < k && i < 10; i++) printf(" %.6g", l[i]);
     printf(k > 10 ? " ... %.6g\n" : "\n", l[k - 1]);
@@ -211,5 +238,7 @@ int cmd_eig(struct prsvd_cli *cli, int argc, char **argv) {
   r.run.checkpoint = r.o.checkpoint;
   r.run.checkpoint_every = r.o.checkpoint_every;
   r.run.force = r.o.force, r.run.json = r.o.json, r.run.quiet = r.o.quiet, r.run.progress = r.o.progress;
+  r.run.threads = (int)r.o.threads;
+  r.run.values = "eigenvalues";
   return prsvd_cli_run(cli, &r.run);
 }

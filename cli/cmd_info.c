@@ -8,9 +8,10 @@
 #include "options.h"
 
 struct info_opts {
-  int64_t rank, oversample, power_iters, passes, memory, max_rank, block, range_dim, core_dim;
-  double tol;
-  const char *precision, *read, *panels, *onepass_method, *sketch, *grid, *eig;
+  int64_t oversample, passes, memory, max_rank, block, range_dim, core_dim, threads;
+  int64_t rank;
+  double tol, conv_tol;
+  const char *precision, *read, *panels, *onepass_method, *sketch, *grid, *eig, *power_iters;
   int json, debug, center, no_prefetch, allow_missing_sources;
 };
 
@@ -18,7 +19,8 @@ struct info_opts {
 static const struct prsvd_option info_options[] = {
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 0, 1e12, 0, "also estimate passes, memory and flops of an svd at this rank", O(rank)},
     {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "oversampling of that svd", O(oversample)},
-    {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations of that svd", O(power_iters)},
+    {"power-iters", 'q', PRSVD_OPT_STRING, "Q", NULL, 0, 0, 0, "power iterations of that svd, 0..100, or auto (the default of pca and svd --center)", O(power_iters)},
+    {"conv-tol", 0, PRSVD_OPT_DOUBLE, "EPS", "1e-4", 1e-12, 0.5, 0, "with -q auto: the change of the top-k values that ends the iterations", O(conv_tol)},
     {"passes", 0, PRSVD_OPT_INT, "N", NULL, 1, 101, 0, "reads of A instead of -q (N = q + 1); --passes 1: single-pass sketches", O(passes)},
     {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 1e-7, 0.999, 0, "a fixed-accuracy svd (--tol EPS, without -k)", O(tol)},
     {"max-rank", 0, PRSVD_OPT_INT, "R", NULL, 1, 1e9, 0, "with --tol: largest rank tried (default min(m, n, 256))", O(max_rank)},
@@ -32,6 +34,7 @@ static const struct prsvd_option info_options[] = {
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank panel budget of that svd", O(memory)},
     {"grid", 0, PRSVD_OPT_STRING, "PRxPC", "auto", 0, 0, 0, "process grid of that svd (auto: P x 1 unless X exceeds --memory)", O(grid)},
     {"no-prefetch", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "read panels on the main thread (one panel buffer)", O(no_prefetch)},
+    {"threads", 0, PRSVD_OPT_INT, "T", NULL, 1, PRSVD_MAX_THREADS, 0, "compute threads a rank of that svd (default: as svd chooses them)", O(threads)},
     PRSVD_OPT_PRECISION(struct info_opts),
     PRSVD_OPT_READ(struct info_opts),
     PRSVD_OPT_PANELS(struct info_opts),
@@ -60,6 +63,9 @@ static const struct prsvd_command_doc info_doc = {
 /* The options of the run being costed into its params, as svd, pca and eig set them. */
 static int info_params(const struct info_opts *o, const struct prsvd_h5_info *in, struct prsvd_svd_params *prm) {
   const int64_t mn = in->rows < in->cols ? in->rows : in->cols;
+  /* -q as the command costed takes it: auto for a PCA's subspace iteration, else 1 */
+  const char *q_default = o->center && !o->eig && o->tol <= 0 ? "auto" : "1";
+  const char *q_text = o->power_iters ? o->power_iters : q_default;
   prm->rank = o->rank;
   prm->oversample = o->oversample;
   prm->memory = o->memory;
@@ -72,10 +78,15 @@ static int info_params(const struct info_opts *o, const struct prsvd_h5_info *in
                 (long long)in->rows, (long long)in->cols);
     if (!prsvd_eig_method(o->eig, &prm->method))
       PRSVD_ERR(PRSVD_ERR_USAGE, "unknown --eig '%s': expected nystrom or revd", o->eig);
-    prm->power_iters = (int)o->power_iters;
+    if (prm->method == PRSVD_METHOD_REVD) {
+      int q;
+      PRSVD_CHECK(prsvd_power_iters_parse(q_text, &q));
+      prm->power_iters = q;
+      prm->conv_tol = o->conv_tol;
+    }
     return PRSVD_OK;
   }
-  PRSVD_CHECK(prsvd_cli_method(o->passes, o->power_iters, o->tol, prm));
+  PRSVD_CHECK(prsvd_cli_method(o->passes, q_text, q_default, o->conv_tol, o->tol, prm));
   PRSVD_CHECK(prsvd_cli_sketch(o->onepass_method, o->sketch, prm));
   prm->range_dim = o->range_dim;
   prm->core_dim = o->core_dim;
@@ -121,6 +132,9 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   if (o.rank > mn)
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--rank %lld exceeds min(rows, cols) = %lld", (long long)o.rank, (long long)mn);
   PRSVD_TRY(info_params(&o, &in, &prm));
+  struct prsvd_threads_choice tc;
+  PRSVD_TRY(prsvd_threads_choose(cli->comm, (int)o.threads, &tc)); /* as svd under this launch */
+  prm.threads = tc.threads;
   if (costed) PRSVD_TRY(prsvd_svd_estimate(&prm, src, cli->nprocs, &est));
   const char *command = o.eig ? "eig" : o.center ? "pca" : "svd", *method = prsvd_cli_method_name(&prm);
   if (cli->rank) goto done;
@@ -159,6 +173,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
       json_object_object_add(j, "grid_cols", json_object_new_int(est.plan.grid_cols));
       json_object_object_add(j, "flops", prsvd_json_double(est.flops));
       json_object_object_add(j, "plan", prsvd_cli_estimate_json(&est));
+      json_object_object_add(j, "threads", prsvd_threads_json(cli, &tc, &est.plan));
     }
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
@@ -190,6 +205,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
     if (prm.method == PRSVD_METHOD_SUBSPACE)
       printf("  grid: %d x %d (auto: P x 1 unless X, %lld x %lld doubles, exceeds --memory)\n", est.plan.grid_rows,
              est.plan.grid_cols, (long long)n, (long long)(est.width + est.probes));
+    prsvd_cli_print_threads(cli, &tc, &est.plan, prm.prefetch);
   }
 done:
   prsvd_source_destroy(&src);

@@ -10,11 +10,12 @@
 #include "options.h"
 
 struct svd_opts {
-  int64_t rank, oversample, power_iters, passes, memory, range_dim, core_dim, max_rank, block;
-  int64_t sketch_memory;
+  int64_t rank, oversample, passes, memory, range_dim, core_dim, max_rank, block;
+  int64_t sketch_memory, threads;
   uint64_t seed;
-  double tol;
+  double tol, conv_tol;
   const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels, *grid;
+  const char *power_iters;
   struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
   int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose, allow_missing_sources;
@@ -32,7 +33,9 @@ static const struct prsvd_option svd_options[] = {
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, SVD_ONLY, "singular triplets to compute, 1..min(m, n) (required unless --tol)", O(rank)},
     {"rank", 'k', PRSVD_OPT_INT, "K", NULL, 1, 1e12, PCA_ONLY | PRSVD_OPT_REQUIRED, "principal components to compute, 1..min(m, n)", O(rank)},
     {"oversample", 'p', PRSVD_OPT_INT, "P", "10", 0, 1e6, 0, "extra sketch columns, at most min(m, n) - k; the default is cut to fit", O(oversample)},
-    {"power-iters", 'q', PRSVD_OPT_INT, "Q", "1", 0, 100, 0, "power iterations; the run reads A q + 1 times", O(power_iters)},
+    {"power-iters", 'q', PRSVD_OPT_STRING, "Q", "1", 0, 0, SVD_ONLY, "power iterations, 0..100 (the run reads A q + 1 times), or auto: until the top-k singular values change by less than --conv-tol from one pass to the next, at most 10", O(power_iters)},
+    {"power-iters", 'q', PRSVD_OPT_STRING, "Q", "auto", 0, 0, PCA_ONLY, "power iterations, 0..100 (the run reads A q + 1 times), or auto: until the top-k singular values change by less than --conv-tol from one pass to the next, at most 10", O(power_iters)},
+    {"conv-tol", 0, PRSVD_OPT_DOUBLE, "EPS", "1e-4", 1e-12, 0.5, 0, "with -q auto: the largest relative change of the top-k singular values between passes that ends the iterations", O(conv_tol)},
     {"passes", 0, PRSVD_OPT_INT, "N", NULL, 1, 101, SVD_ONLY, "reads of A instead of -q (N = q + 1); --passes 1: single-pass sketches", O(passes)},
     {"passes", 0, PRSVD_OPT_INT, "N", NULL, 2, 101, PCA_ONLY, "reads of A instead of -q (N = q + 1 >= 2)", O(passes)},
     {"onepass-method", 0, PRSVD_OPT_STRING, "M", "three", 0, 0, SVD_ONLY, "with --passes 1: three (TYUC 2019), two (TYUC 2017) or hmt", O(onepass_method)},
@@ -52,7 +55,8 @@ static const struct prsvd_option svd_options[] = {
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, SVD_ONLY, "with --center: also write /scores = U S (m x k)", O(scores)},
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "also write /scores = U S (m x k)", O(scores)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
-    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G, T suffixes); panels stay near 4 MiB", O(memory)},
+    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G, T suffixes); panels stay near 4 MiB a compute thread", O(memory)},
+    {"threads", 0, PRSVD_OPT_INT, "T", NULL, 1, PRSVD_MAX_THREADS, 0, "compute threads a rank, each multiplying its own rows of every panel with a one-thread BLAS (default: the CPUs of the rank's affinity mask, shared among the ranks that may run on them)", O(threads)},
     {"grid", 0, PRSVD_OPT_STRING, "PRxPC", "auto", 0, 0, 0, "process grid of PR x PC ranks: rank (i, j) reads row block i, column block j and holds n/PC rows of X (subspace iteration, row panels); auto: P x 1 unless X (n x (k+p+10) doubles) exceeds --memory, then the smallest PC that fits", O(grid)},
     PRSVD_OPT_PRECISION(struct svd_opts),
     PRSVD_OPT_READ(struct svd_opts),
@@ -100,6 +104,12 @@ static int64_t max_rank_of(const struct prsvd_svd_params *prm, int64_t mn) {
   return prm->max_rank ? prm->max_rank : (mn < 256 ? mn : 256);
 }
 
+/* The power iterations a run made: q, or as many as -q auto took (subspace iteration), or the
+ * -q of each block (--tol). */
+static int power_iters_of(const struct prsvd_svd_params *prm, const struct prsvd_svd_stats *st) {
+  return prm->method == PRSVD_METHOD_SUBSPACE ? st->power_iters : prm->power_iters;
+}
+
 static const struct prsvd_command_doc pca_doc = {
     "pca", "FILE.h5:/DATASET -k K -o OUT.h5 [options]",
     "Principal components of the m samples (rows) x n features (columns) dataset: the\n"
@@ -116,6 +126,18 @@ static const struct prsvd_command_doc pca_doc = {
     "prsvd pca data.h5:/X -k 20 -q 3 --scale -o pca.h5",
     PCA};
 
+/* The explained variance S_j^2 / (m - 1) of each of the k components and its share of the
+ * total variance (ratio; either may be NULL): for /explained_variance(_ratio), the summary and
+ * --json alike. */
+static void pca_variance(const double *s, int64_t k, int64_t m, double total_variance, double *ev,
+                         double *ratio) {
+  for (int64_t j = 0; j < k; j++) {
+    const double e = m > 1 ? s[j] * s[j] / (double)(m - 1) : 0.0;
+    if (ev) ev[j] = e;
+    if (ratio) ratio[j] = total_variance > 0 ? e / total_variance : 0.0;
+  }
+}
+
 /* /components, /explained_variance(_ratio), /mean, /singular_values, /scale, /scores */
 static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o, int64_t m, int64_t n,
                      prsvd_svd *svd, const struct prsvd_svd_stats *st) {
@@ -131,10 +153,7 @@ static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o
   PRSVD_CHECK(prsvd_svd_get_centering(svd, &mean, &scale));
   PRSVD_ALLOC(ev, k);
   PRSVD_ALLOC(ratio, k);
-  for (int64_t j = 0; j < k; j++) {
-    ev[j] = m > 1 ? s[j] * s[j] / (double)(m - 1) : 0.0;
-    ratio[j] = st->total_variance > 0 ? ev[j] / st->total_variance : 0.0;
-  }
+  pca_variance(s, k, m, st->total_variance, ev, ratio);
   PRSVD_TRY(prsvd_h5_write_vector(w, "/explained_variance", k, ev));
   PRSVD_TRY(prsvd_h5_write_vector(w, "/explained_variance_ratio", k, ratio));
   PRSVD_TRY(prsvd_h5_write_vector(w, "/singular_values", k, s));
@@ -212,7 +231,13 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "method", prsvd_cli_method_name(prm)));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "oversample", prm->oversample));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", prm->power_iters));
+  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", power_iters_of(prm, st)));
+  if (prm->power_iters < 0) { /* -q auto */
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters_auto", 1));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "conv_tol", prm->conv_tol));
+    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "conv_change", st->conv_change));
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "conv_met", st->conv_met));
+  }
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "passes", st->passes));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "seed", (int64_t)o->seed));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "nprocs", cli->nprocs));
@@ -249,7 +274,7 @@ done:
 
 static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in,
                        const struct svd_opts *o, const struct prsvd_svd_params *prm,
-                       const struct prsvd_svd_estimate *est, int cpus) {
+                       const struct prsvd_svd_estimate *est) {
   char b1[32];
   const struct prsvd_svd_plan *plan = &est->plan;
   const int64_t m = in->rows, n = in->cols;
@@ -278,6 +303,14 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
       printf("  k_s and s from --sketch-memory %s (TYUC 2019 eq. 5.6): k_s (m + n) + s^2 = %lld of %lld numbers\n",
              prsvd_format_bytes((double)o->sketch_memory, b1, sizeof b1),
              (long long)(ks * (m + n) + cs * cs), (long long)(o->sketch_memory / 8));
+  } else if (prm->power_iters < 0) {
+    printf("  k = %lld, p = %lld, q = auto: up to %d passes (-q auto) over %s (one more if the "
+           "sketch is ill-conditioned)\n",
+           (long long)prm->rank, (long long)prm->oversample, prm->max_power_iters + 1,
+           prsvd_format_bytes(est->pass_bytes, b1, sizeof b1));
+    printf("  -q auto: power iterations until the top-%lld singular values change by less than %g "
+           "between passes, at most %d\n",
+           (long long)prm->rank, prm->conv_tol, prm->max_power_iters);
   } else
     printf("  k = %lld, p = %lld, q = %d (subspace iteration, l = %lld), %d probes\n", (long long)prm->rank,
            (long long)prm->oversample, prm->power_iters, (long long)est->width, est->probes);
@@ -296,15 +329,12 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   printf("  process grid %d x %d (%s): each rank reads %lld of the %lld columns and holds that many "
          "rows of X\n", plan->grid_rows, plan->grid_cols, prm->grid_cols ? "--grid" : "auto",
          (long long)plan->x_rows, (long long)n);
-  if (cpus > 0)
-    printf("  %d CPU%s a rank (affinity), reader thread %s\n", cpus, cpus > 1 ? "s" : "",
-           prm->prefetch ? "on" : "off");
 }
 
 static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
                           const struct prsvd_svd_params *prm, const struct prsvd_svd_estimate *est,
                           prsvd_svd *svd, const struct prsvd_svd_stats *st,
-                          const struct prsvd_profile_row *rows, double elapsed) {
+                          const struct prsvd_profile_row *rows, double elapsed, int64_t m) {
   const double *s;
   int64_t k;
   char b[32];
@@ -321,6 +351,21 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
          prsvd_format_bytes((double)st->bytes_read, b, sizeof b), prsvd_precision_name(st->single),
          elapsed > 0 ? st->bytes_read / elapsed * 1e-9 : 0.0, elapsed > 0 ? flops / elapsed * 1e-9 : 0.0,
          elapsed);
+  prsvd_cli_print_conv(prm, st, "singular values", k);
+  if (prm->center) { /* PCA: the explained variance ratio of the top 10 and the share of all k */
+    double total = 0.0, *ratio = malloc(sizeof(double) * (size_t)k);
+    if (ratio) {
+      pca_variance(s, k, m, st->total_variance, NULL, ratio);
+      printf("explained variance ratio:");
+      for (int64_t j = 0; j < k; j++) {
+        if (j < 10) printf(" %.4g", ratio[j]);
+        total += ratio[j];
+      }
+      printf("%s; the %lld component%s explain %.2f%% of the variance\n", k > 10 ? " ..." : "",
+             (long long)k, k > 1 ? "s" : "", 100.0 * total);
+      free(ratio);
+    }
+  }
   if (fixed_accuracy(prm))
     printf("rank %lld chosen for tol %g (of a QB of rank %lld): ||A - U S V^T||_F / ||A||_F = %.3e "
            "(indicator)%s\n", (long long)k, prm->tol, (long long)st->qb_rank, st->tol_achieved,
@@ -338,10 +383,11 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
 }
 
 /* svd's and pca's fields of --json, into j */
-static void summary_json(json_object *j, const struct prsvd_cli *cli, const char *spec,
+static void summary_json(json_object *j, const struct prsvd_cli *cli, const char *command, const char *spec,
                          const struct prsvd_h5_info *in, int64_t m, int64_t n, prsvd_svd *svd,
                          const struct prsvd_svd_stats *st, double elapsed, const struct svd_opts *o,
-                         const struct prsvd_svd_params *prm, const struct prsvd_svd_estimate *est) {
+                         const struct prsvd_svd_params *prm, const struct prsvd_svd_estimate *est,
+                         const struct prsvd_progress *progress) {
   const struct prsvd_svd_plan *plan = &est->plan;
   const double *s, *scree = NULL;
   int64_t k;
@@ -350,7 +396,7 @@ static void summary_json(json_object *j, const struct prsvd_cli *cli, const char
   prsvd_svd_get_scree(svd, &scree);
   json_object *sv = json_object_new_array();
   for (int64_t i = 0; i < k; i++) json_object_array_add(sv, prsvd_json_double(s[i]));
-  json_object_object_add(j, "command", json_object_new_string("svd"));
+  json_object_object_add(j, "command", json_object_new_string(command));
   json_object_object_add(j, "method", json_object_new_string(prsvd_cli_method_name(prm)));
   json_object_object_add(j, "input", json_object_new_string(spec));
   json_object_object_add(j, "output", json_object_new_string(o->output));
@@ -358,7 +404,8 @@ static void summary_json(json_object *j, const struct prsvd_cli *cli, const char
   json_object_object_add(j, "cols", json_object_new_int64(n));
   json_object_object_add(j, "rank", json_object_new_int64(k));
   json_object_object_add(j, "oversample", json_object_new_int64(prm->oversample));
-  json_object_object_add(j, "power_iters", json_object_new_int64(prm->power_iters));
+  json_object_object_add(j, "power_iters", json_object_new_int64(power_iters_of(prm, st)));
+  prsvd_cli_json_conv(j, prm, st, progress);
   json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
   json_object_object_add(j, "passes", json_object_new_int(st->passes));
   json_object_object_add(j, "extra_pass", json_object_new_boolean(st->extra_pass));
@@ -399,6 +446,21 @@ static void summary_json(json_object *j, const struct prsvd_cli *cli, const char
     json_object_object_add(j, "norm_fro", prsvd_json_double(st->norm_fro));
   }
   json_object_object_add(j, "singular_values", sv);
+  if (prm->center) { /* PCA: the explained variance ratio of the top 10 and the share of all k */
+    double total = 0.0, *ratio = malloc(sizeof(double) * (size_t)k);
+    json_object *rj = json_object_new_array();
+    if (ratio) {
+      pca_variance(s, k, m, st->total_variance, NULL, ratio);
+      for (int64_t i = 0; i < k; i++) {
+        if (i < 10) json_object_array_add(rj, json_object_new_double(ratio[i]));
+        total += ratio[i];
+      }
+      free(ratio);
+    }
+    json_object_object_add(j, "explained_variance_ratio", rj);
+    json_object_object_add(j, "explained_variance_ratio_total", json_object_new_double(total));
+    json_object_object_add(j, "total_variance", json_object_new_double(st->total_variance));
+  }
   json_object *qj = json_object_new_object();
   json_object_object_add(qj, "cholqr2", json_object_new_int64(st->qr_cholqr2));
   json_object_object_add(qj, "shifted_cholqr3", json_object_new_int64(st->qr_shifted));
@@ -409,9 +471,9 @@ static void summary_json(json_object *j, const struct prsvd_cli *cli, const char
 
 /* Options into library parameters; the method follows from --passes and --tol. */
 static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *spec,
-                   struct prsvd_svd_params *prm) {
+                   const char *q_default, struct prsvd_svd_params *prm) {
   const int64_t mn = m < n ? m : n;
-  PRSVD_CHECK(prsvd_cli_method(o->passes, o->power_iters, o->tol, prm));
+  PRSVD_CHECK(prsvd_cli_method(o->passes, o->power_iters, q_default, o->conv_tol, o->tol, prm));
   prm->rank = o->rank;
   prm->center = o->center;
   prm->prefetch = !o->no_prefetch;
@@ -433,6 +495,10 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
   if (o->sketch_memory && (o->range_dim || o->core_dim))
     PRSVD_ERR(PRSVD_ERR_USAGE, "give either --sketch-memory or --range-dim/--core-dim, not both");
   if (o->tol > 0) {
+    if (prm->power_iters < 0)
+      PRSVD_ERR(PRSVD_ERR_USAGE,
+                "-q auto needs -k (subspace iteration): with --tol, -q is the power iterations of "
+                "each block");
     if (o->rank)
       PRSVD_ERR(PRSVD_ERR_USAGE, "--tol chooses the rank: give --max-rank R instead of -k");
     if (o->passes == 1 && !o->max_rank)
@@ -473,6 +539,7 @@ struct svd_run {
   struct prsvd_cli_run run;
   struct svd_opts o;
   int swap; /* the factors are of the streamed matrix's transpose */
+  int pca;  /* prsvd pca: -q defaults to auto */
 };
 
 static int svd_params(struct prsvd_cli_run *run) {
@@ -492,7 +559,7 @@ static int svd_params(struct prsvd_cli_run *run) {
   else if (matlab && info->by_columns && !o->quiet && !o->json)
     prsvd_cli_warn(cli, "'%s' is stored in MATLAB's column-major orientation: streaming its stored columns, the matrix's rows",
                    run->spec);
-  PRSVD_CHECK(resolve(o, m, n, run->spec, &run->prm));
+  PRSVD_CHECK(resolve(o, m, n, run->spec, r->pca ? "auto" : "1", &run->prm));
   if (r->swap && o->center)
     PRSVD_ERR(PRSVD_ERR_USAGE, "'%s' is CSC or transposed: PCA centers the columns of the streamed rows, so it needs the samples as stored rows (CSR, or no --transpose or --panels columns)", run->spec);
   int64_t p_used = o->oversample;
@@ -507,7 +574,7 @@ static int svd_params(struct prsvd_cli_run *run) {
 
 static void svd_plan(const struct prsvd_cli_run *run) {
   const struct svd_run *r = (const struct svd_run *)run;
-  print_plan(run->cli, run->spec, &run->info, &r->o, &run->prm, &run->est, run->cpus);
+  print_plan(run->cli, run->spec, &run->info, &r->o, &run->prm, &run->est);
 }
 
 static void svd_identity(const struct prsvd_cli_run *run, char *buf, size_t size) {
@@ -527,10 +594,10 @@ static int svd_report(struct prsvd_cli_run *run, json_object *j) {
   const struct svd_opts *o = &r->o;
   const struct prsvd_svd_stats *st = &run->st;
   if (j)
-    summary_json(j, run->cli, run->spec, &run->info, run->info.rows, run->info.cols, run->svd, st, run->elapsed, o,
-                 &run->prm, &run->est);
+    summary_json(j, run->cli, r->pca ? "pca" : "svd", run->spec, &run->info, run->info.rows, run->info.cols,
+                 run->svd, st, run->elapsed, o, &run->prm, &run->est, &run->prog);
   else if (!o->quiet)
-    print_summary(run->cli, o, &run->prm, &run->est, run->svd, st, run->rows, run->elapsed);
+    print_summary(run->cli, o, &run->prm, &run->est, run->svd, st, run->rows, run->elapsed, run->info.rows);
   if (fixed_accuracy(&run->prm) && !st->tol_met) {
     const int64_t cap = run->est.width;
     if (st->qb_rank < cap)
@@ -553,6 +620,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   int status = prsvd_options_parse(doc, svd_options, argc, argv, &r.o, pos);
   if (status) return status;
   if (pca) r.o.center = 1;
+  r.pca = pca;
   if (!r.o.rank && r.o.tol <= 0) PRSVD_ERR(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
   PRSVD_CHECK(prsvd_cli_input(r.o.read, r.o.panels, r.o.memory, &r.run.how));
   if (r.o.center && r.run.how.panels == PRSVD_H5_PANELS_AUTO) r.run.how.panels = PRSVD_H5_PANELS_ROWS; /* samples are rows */
@@ -564,6 +632,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   r.run.checkpoint = r.o.checkpoint;
   r.run.checkpoint_every = r.o.checkpoint_every;
   r.run.force = r.o.force, r.run.json = r.o.json, r.run.quiet = r.o.quiet, r.run.progress = r.o.progress;
+  r.run.threads = (int)r.o.threads;
   return prsvd_cli_run(cli, &r.run);
 }
 

@@ -22,6 +22,8 @@ static const struct {
     {"svd", cmd_svd, "truncated SVD of a dataset: A ~ U diag(S) V^T"},
     {"pca", cmd_pca, "principal components, centered implicitly (scikit-learn's outputs)"},
     {"eig", cmd_eig, "eigenpairs of a symmetric dataset (PSD: Nystrom): A ~ U diag(L) U^T"},
+    {"id", cmd_id, "interpolative decomposition: k of A's own columns or rows"},
+    {"cur", cmd_cur, "CUR decomposition: k columns C, k rows R and U, A ~ C U R"},
     {"kfac", cmd_kfac, "eigendecompositions of K-FAC Kronecker factors: damped inverses"},
     {"info", cmd_info, "shape, type, chunks and filters of a dataset; the cost of a run"},
     {"verify", cmd_verify, "residual and orthogonality of an svd, pca or eig output"},
@@ -106,6 +108,10 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++)
     if (!strcmp(argv[i], "--debug")) cli.debug = 1;
   prsvd_h5_init(cli.debug);
+  /* tests stop a write at an exact point (tests/README.md, "Test-only switches"): read here, by
+   * the program, so the library reads no test switch */
+  const char *at_write = getenv("PRSVD_TEST_SIGTERM_AT_WRITE"), *test_signal = getenv("PRSVD_TEST_SIGNAL");
+  if (at_write) prsvd_h5_set_write_signal(at_write, test_signal ? atoi(test_signal) : 0);
   command_line(argc, argv, cmdline, sizeof cmdline);
   cli.command_line = cmdline;
 

@@ -9,11 +9,16 @@
 
 void prsvd_cli_print_cost(FILE *f, const struct prsvd_cli *cli, const struct prsvd_svd_params *prm,
                           const struct prsvd_svd_estimate *est, int csr) {
-  char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], b7[32], b8[32];
+  char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32], b7[32], b8[32], b9[32], threads[80] = "";
   const struct prsvd_svd_memory *mem = &est->memory;
   const char *kind = csr ? "CSR" : prsvd_precision_name(est->plan.single);
   const int n = est->passes;
-  if (prm->method == PRSVD_METHOD_QB_EI)
+  if (prm->power_iters < 0 && (prm->method == PRSVD_METHOD_SUBSPACE || prm->method == PRSVD_METHOD_REVD))
+    fprintf(f, "  reads: at most %d passes over %s of %s panels, %s in all (-q auto: fewer when the top-%lld "
+            "values settle sooner)\n",
+            n, prsvd_format_bytes(est->pass_bytes, b1, sizeof b1), kind,
+            prsvd_format_bytes(n * est->pass_bytes, b2, sizeof b2), (long long)prm->rank);
+  else if (prm->method == PRSVD_METHOD_QB_EI)
     fprintf(f, "  reads: at most %d passes over %s of %s panels, %s in all (blocks of %lld up to rank %lld, "
             "q + 1 passes a block and one more: fewer when the tolerance is met sooner)\n",
             n, prsvd_format_bytes(est->pass_bytes, b1, sizeof b1), kind,
@@ -26,13 +31,16 @@ void prsvd_cli_print_cost(FILE *f, const struct prsvd_cli *cli, const struct prs
             est->passes_max > n + 1 ? ", one more if the sketch is ill-conditioned)" : est->passes_max > n ? ")" : "");
   fprintf(f, "  flops: %.3g in the panel products (%.3g a rank)\n", est->flops, est->flops / cli->nprocs);
   const int64_t buffers = est->plan.panel_bytes ? mem->panels / est->plan.panel_bytes : 0;
+  if (mem->threads > 0) /* each compute thread's own accumulators and scratch */
+    snprintf(threads, sizeof threads, ", the %d threads' own sums %s", est->plan.threads,
+             prsvd_format_bytes((double)mem->threads, b9, sizeof b9));
   fprintf(f, "  memory per rank: panels %lld x %s (%lld rows), sketches %s m-row + %s n-row whole + %s n-row "
-          "distributed, pass scratch %s, small %s, chunk cache %s; total ~%s\n",
+          "distributed, pass scratch %s%s, small %s, chunk cache %s; total ~%s\n",
           (long long)buffers, prsvd_format_bytes((double)est->plan.panel_bytes, b1, sizeof b1),
           (long long)est->plan.panel_rows, prsvd_format_bytes((double)mem->m_rows, b2, sizeof b2),
           prsvd_format_bytes((double)mem->n_replicated, b3, sizeof b3),
           prsvd_format_bytes((double)mem->n_distributed, b4, sizeof b4),
-          prsvd_format_bytes((double)mem->pass_scratch, b5, sizeof b5),
+          prsvd_format_bytes((double)mem->pass_scratch, b5, sizeof b5), threads,
           prsvd_format_bytes((double)mem->small, b6, sizeof b6),
           prsvd_format_bytes((double)mem->source, b7, sizeof b7), prsvd_format_bytes((double)mem->total, b8, sizeof b8));
 }
@@ -56,6 +64,7 @@ json_object *prsvd_cli_estimate_json(const struct prsvd_svd_estimate *est) {
   json_object_object_add(m, "panels", json_object_new_int64(mem->panels));
   json_object_object_add(m, "source", json_object_new_int64(mem->source));
   json_object_object_add(m, "pass_scratch", json_object_new_int64(mem->pass_scratch));
+  json_object_object_add(m, "threads", json_object_new_int64(mem->threads));
   json_object_object_add(m, "m_rows", json_object_new_int64(mem->m_rows));
   json_object_object_add(m, "n_replicated", json_object_new_int64(mem->n_replicated));
   json_object_object_add(m, "n_distributed", json_object_new_int64(mem->n_distributed));

@@ -11,7 +11,6 @@
 int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run) {
   int status = PRSVD_OK, spare = 0;
   const struct prsvd_cli_run_hooks *hooks = run->hooks;
-  struct prsvd_progress progress;
   struct prsvd_profile_passes passes;
   struct prsvd_checkpointer checkpointer = {0};
   struct prsvd_cli_rss rss;
@@ -24,21 +23,26 @@ int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run) {
       prsvd_h5_open_input(cli->comm, run->file, run->dataset, &run->how, &run->info, &run->src));
   prsvd_cli_warn_missing_sources(cli, run->spec, &run->info);
   PRSVD_TRY(hooks->params(run));
+  PRSVD_TRY(prsvd_threads_choose(cli->comm, run->threads, &run->tc));
+  run->prm.threads = run->tc.threads; /* the same on every rank: the plan is the solve's */
   PRSVD_TRY(prsvd_svd_estimate(&run->prm, run->src, cli->nprocs, &run->est));
   PRSVD_TRY(prsvd_cli_check_files(cli, run->file, run->output, run->force, run->checkpoint));
   if (hooks->uses_cpus) run->cpus = prsvd_cli_cpus(cli, &spare);
   if (!run->quiet && !run->json && cli->rank == 0) {
     hooks->plan(run);
+    prsvd_cli_print_threads(cli, &run->tc, &run->est.plan, run->prm.prefetch);
     prsvd_cli_print_cost(stdout, cli, &run->prm, &run->est, run->info.sparse);
     fflush(stdout);
   }
   if (hooks->uses_cpus && !run->quiet && run->prm.prefetch)
     prsvd_cli_warn_cpus(cli, run->cpus, spare);
 
-  prsvd_progress_init(&progress, cli, !run->quiet && (run->progress || isatty(2)),
+  prsvd_progress_init(&run->prog, cli, !run->quiet && (run->progress || isatty(2)),
                       run->est.pass_bytes / (double)run->info.rows);
+  if (run->values) run->prog.values = run->values;
   run->prm.progress = prsvd_progress_report;
-  run->prm.progress_arg = &progress;
+  run->prm.progress_arg = &run->prog;
+  run->prm.estimate = prsvd_progress_estimate;
   if (run->checkpoint) { /* the identity a resume must match: input, every option that shapes
                           * the state or the result (the command's), ranks */
     char opts[512];
@@ -70,6 +74,9 @@ int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run) {
     json_object_object_add(j, "plan", prsvd_cli_estimate_json(&run->est));
     json_object_object_add(j, "memory", prsvd_cli_rss_json(cli, &rss));
     if (hooks->uses_cpus) json_object_object_add(j, "cpus", json_object_new_int(run->cpus));
+    json_object *tj = prsvd_threads_json(cli, &run->tc, &run->est.plan);
+    json_object_object_add(tj, "blas_threads", json_object_new_int(run->st.blas_threads));
+    json_object_object_add(j, "threads", tj);
     prsvd_cli_print_json(cli, j);
     json_object_put(j);
   } else {

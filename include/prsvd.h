@@ -126,7 +126,7 @@ PRSVD_API int prsvd_source_create_sparse(int64_t rows, int64_t cols, int64_t nnz
  * are at most INT64_MAX: no file holds more, and a pass counts its bytes in int64.  Both
  * prsvd_source_create functions check their shape so (a failure leaves ctx to the caller);
  * a reader checks a file's shape with it before sizing anything by it.  Local. */
-int prsvd_check_shape(int64_t rows, int64_t cols, int dense, const char *what);
+PRSVD_API int prsvd_check_shape(int64_t rows, int64_t cols, int dense, const char *what);
 /* Stored entries of a sparse source; -1 for a dense one. */
 PRSVD_API int64_t prsvd_source_nnz(const prsvd_source *src);
 PRSVD_API void prsvd_csr_free(struct prsvd_csr *panel);
@@ -220,7 +220,8 @@ enum prsvd_precision { PRSVD_PRECISION_AUTO = 0, PRSVD_PRECISION_DOUBLE = 1, PRS
 struct prsvd_svd_params {
   int64_t rank;          /* k: singular triplets wanted (QB: 0 = chosen by tol) */
   int64_t oversample;    /* p: extra sketch columns (l = k + p) */
-  int power_iters;       /* q: the run reads A q + 1 times (one more if R is ill-conditioned) */
+  int power_iters;       /* q: the run reads A q + 1 times (one more if R is ill-conditioned);
+                          * PRSVD_POWER_ITERS_AUTO: until the estimates settle (conv_tol) */
   uint64_t seed;         /* test matrices depend only on (seed, row, column) */
   int64_t memory;        /* per-rank bytes for row panels */
   int n_probes;          /* Gaussian probes for the error estimate */
@@ -247,7 +248,19 @@ struct prsvd_svd_params {
   int grid_rows, grid_cols; /* SUBSPACE: a pr x pc process grid (pr pc = ranks; rank i pc + j
                              * reads row block i of A restricted to column block j); 0 x 0:
                              * chosen by prsvd_svd_plan (below) */
+  /* power_iters = PRSVD_POWER_ITERS_AUTO (SUBSPACE, REVD): power iterations go on until the top
+   * k singular values (REVD: eigenvalues) the solve would return change by less than conv_tol,
+   * relative, from one pass to the next, and at most max_power_iters; no pass is added for
+   * the estimates (docs/algorithms.md, "-q auto"). */
+  double conv_tol;
+  int max_power_iters;
+  /* Called on every rank after each pass's estimate under auto, with progress_arg: the power
+   * iterations so far, the k estimates and their largest relative change (NaN at the first). */
+  void (*estimate)(void *arg, int power_iters, int64_t k, const double *values, double change);
+  int threads;           /* compute threads per rank, 1..PRSVD_MAX_THREADS; 0: automatic, the
+                          * rank's share of its CPUs (prsvd_threads_choose, below) */
 };
+#define PRSVD_POWER_ITERS_AUTO (-1)
 /* The automatic grid: P x 1 unless the test matrix X (n x (k + p + probes) doubles) on every
  * rank would exceed params.memory (the panel budget); then the smallest pc dividing P whose
  * column block's X fits (P if none does).  Only for SUBSPACE without a checkpoint, on a dense
@@ -262,7 +275,8 @@ struct prsvd_svd_params {
    .onepass = PRSVD_ONEPASS_THREE, .test_matrix = PRSVD_TEST_GAUSSIAN, .range_dim = 0,     \
    .core_dim = 0, .tol = 0.0, .prefetch = 1, .center = 0, .scale = 0, .sym_tol = 1e-8,      \
    .max_rank = 0, .block = 10, .precision = PRSVD_PRECISION_AUTO, .progress = NULL,          \
-   .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0}
+   .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0,                 \
+   .conv_tol = 1e-4, .max_power_iters = 10, .estimate = NULL, .threads = 0}
 PRSVD_API struct prsvd_svd_params prsvd_svd_params_default(void);
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
@@ -296,6 +310,13 @@ struct prsvd_svd_stats {
    * worst ||Q^T Q - I||_F of the Cholesky QRs. */
   long qr_cholqr2, qr_shifted, qr_householder;
   double qr_worst_orth;
+  int power_iters;            /* SUBSPACE, REVD: power iterations made (passes - 1 - extra_pass) */
+  double conv_change;         /* auto: the last relative change of the estimates (NaN: fixed q) */
+  int conv_met;               /* auto: 1 if conv_change < conv_tol, 0 if max_power_iters ended it */
+  int threads;                /* compute threads per rank the solve ran (params.threads or the
+                               * automatic count) */
+  int blas_threads;           /* the BLAS's threads a call outside the passes, as it reports them
+                               * (0: not known); 1 inside passes whose panels the threads split */
 };
 
 typedef struct prsvd_svd prsvd_svd;
@@ -370,6 +391,12 @@ struct prsvd_svd_plan {
   int64_t panel_bytes;   /* one buffer */
   int grid_rows, grid_cols; /* the process grid pr x pc (params.grid_*, or the automatic one) */
   int64_t x_rows;        /* rows of the test matrix X each rank holds: ceil(n / pc) at most */
+  int threads;           /* compute threads per rank: params.threads, or for 0 this rank's
+                          * affinity mask unshared (the solve, collective, shares it: pass
+                          * prsvd_threads_choose's count to plan exactly what it runs) */
+  int threaded;          /* 1 if the method's passes split their panels among the threads
+                          * (the multi-pass methods on a P x 1 grid) */
+  int64_t thread_bytes;  /* the threads' own accumulators and scratch beyond one thread's */
 };
 PRSVD_API int prsvd_svd_plan(const struct prsvd_svd_params *params, const prsvd_source *a, int nprocs,
                    struct prsvd_svd_plan *plan);
@@ -385,6 +412,7 @@ struct prsvd_svd_memory {   /* bytes one rank holds, by kind; each the most over
   int64_t source;           /* what the source keeps for itself (layout.cache_bytes) */
   int64_t pass_scratch;     /* a pass's own: the products A_i R, float32 copies, the row-major
                              * copies of a CSR pass, a 2-D grid's panel sums */
+  int64_t threads;          /* the compute threads' own sums and scratch (plan.thread_bytes) */
   int64_t m_rows;           /* this rank's rows of the m-row sketches (Y, A W, Q): ceil(m/P) */
   int64_t n_replicated;     /* the n-row arrays every rank holds whole (plan.x_rows rows): the
                              * test matrices, co-range partial sums, collective buffers */
@@ -410,6 +438,123 @@ struct prsvd_svd_estimate {
 };
 PRSVD_API int prsvd_svd_estimate(const struct prsvd_svd_params *params, const prsvd_source *a, int nprocs,
                                  struct prsvd_svd_estimate *est);
+/* ---- Interpolative decomposition ------------------------------------------------------ */
+
+/* The column ID A ~ A(:, J) T (T k x n, T(:, J) = I), or with kind ROWS the row ID
+ * A ~ X A(I, :) (X m x k, X(I, :) = I), of rank k, from a sketch streamed in q + 1 passes
+ * (src/id.c: HMT 2011 Sec. 5.2, Voronin & Martinsson 2017): Y = Omega (A A^T)^q A (columns)
+ * or Y = (A A^T)^q A Omega (rows), then the column-pivoted QR of Y (or Y^T).  With kind CUR
+ * (src/cur.c) A ~ C U R, C = A(:, J) from the column ID, R = A(I, :) from the row ID of C,
+ * and U = C^+ A R^+ from one more pass. */
+enum prsvd_id_kind { PRSVD_ID_COLUMNS = 0, PRSVD_ID_ROWS = 1, PRSVD_ID_CUR = 2 };
+/* Where the pivoted QR of the l x N sketch runs: LOCAL (LAPACK's DGEQP3 on rank 0, the sketch
+ * gathered there), DISTRIBUTED (ScaLAPACK's PDGEQPF over all ranks, no gather), or AUTO:
+ * LOCAL when 8 (l + k + 1) N bytes fit in params.memory, else DISTRIBUTED. */
+enum prsvd_id_qr { PRSVD_ID_QR_AUTO = 0, PRSVD_ID_QR_LOCAL = 1, PRSVD_ID_QR_DISTRIBUTED = 2 };
+
+struct prsvd_id_params {
+  int64_t rank;          /* k: columns (rows) chosen, 1 <= k <= min(m, n) */
+  int64_t oversample;    /* p: the sketch has l = min(k + p, m, n) rows (columns) */
+  int power_iters;       /* q: the sketch reads A q + 1 times */
+  uint64_t seed;         /* test matrices depend only on (seed, row, column) */
+  int64_t memory;        /* per-rank bytes for row panels; also what decides qr = AUTO */
+  enum prsvd_id_kind kind;
+  enum prsvd_test_matrix test_matrix; /* Omega: Gaussian or a sparse sign map */
+  enum prsvd_id_qr qr;
+  int verify;            /* 1: ||A - approximation||_F exactly, by one more pass; 0: estimated
+                          * from n_probes Gaussian probes that ride in the last sketch pass */
+  int n_probes;          /* probes for the estimate (verify = 0) */
+  int check_finite;      /* stop at the first NaN or Inf in A */
+  int prefetch;          /* read the next panel on a thread while this one is multiplied */
+  enum prsvd_precision precision;
+  void (*progress)(void *arg, int pass, int n_passes, int64_t rows_done, int64_t rows_total);
+  void *progress_arg;
+};
+#define PRSVD_ID_PARAMS_INIT                                                                      \
+  {.rank = 0, .oversample = 10, .power_iters = 1, .seed = 0, .memory = (int64_t)512 << 20,        \
+   .kind = PRSVD_ID_COLUMNS, .test_matrix = PRSVD_TEST_GAUSSIAN, .qr = PRSVD_ID_QR_AUTO,           \
+   .verify = 1, .n_probes = 10, .check_finite = 1, .prefetch = 1,                                 \
+   .precision = PRSVD_PRECISION_AUTO, .progress = NULL, .progress_arg = NULL}
+PRSVD_API struct prsvd_id_params prsvd_id_params_default(void);
+
+/* What a solve with params does with source a on nprocs ranks, known before it runs (not
+ * collective): usage error for a bad k, or a budget that holds no row. */
+struct prsvd_id_plan {
+  int64_t panel_rows;
+  int single;            /* panels multiplied in float32 */
+  int64_t sketch_dim;    /* l */
+  int64_t sketch_len;    /* N: n (columns) or m (rows) */
+  int passes;            /* q + 1 (CUR: q + 2), and one more with verify */
+  int qr_distributed;    /* 1: PDGEQPF, 0: DGEQP3 on rank 0 */
+  int64_t qr_bytes;      /* 8 (l + k + 1) N: what the local QR holds on rank 0 */
+  int rows_qr_distributed; /* CUR: the same for the row ID of C (8 (2k + 1) m bytes) */
+};
+PRSVD_API int prsvd_id_plan(const struct prsvd_id_params *params, const prsvd_source *a, int nprocs,
+                            struct prsvd_id_plan *plan);
+
+struct prsvd_id_stats {
+  int passes;
+  int64_t panel_rows;
+  int single;
+  int qr_distributed;
+  double norm_fro;        /* ||A||_F, measured by the first pass */
+  double error_fro;       /* ||A - approximation||_F: exact (verified) or estimated */
+  int error_verified;     /* 1: error_fro is exact, from a pass; 0: estimated from probes */
+  double error_ci_low, error_ci_high; /* estimated: a 95% interval (10 probes) */
+  double rdiag_ratio;     /* |R_kk| / |R_11| of the pivoted QR of the sketch */
+  double max_abs_coef;    /* max |T_ij| (|X_ij|): at most ~2 for a well-chosen ID */
+  int64_t bytes_read;     /* all passes, all ranks */
+  double rows_rdiag_ratio;/* CUR: |R_kk| / |R_11| of the pivoted QR of C^T */
+  double c_rcond;         /* CUR: reciprocal condition of R_C (C = Q_C R_C) */
+  int extra_pass;         /* CUR: 1 if A^T Q_C took its own pass (R_C ill-conditioned) */
+};
+
+typedef struct prsvd_id prsvd_id;
+/* Collective over comm (duplicated inside). */
+PRSVD_API int prsvd_id_create(MPI_Comm comm, prsvd_id **id);
+PRSVD_API int prsvd_id_set_params(prsvd_id *id, const struct prsvd_id_params *params);
+/* Collective: every rank passes a source of the same matrix; each reads its rows.  Returns
+ * the same status on every rank; PRSVD_ERR_NUMERIC if the sketch's numerical rank is below k
+ * (|R_kk| <= 1e-13 |R_11|: the chosen columns would be dependent). */
+PRSVD_API int prsvd_id_solve(prsvd_id *id, prsvd_source *a);
+/* The k chosen indices (columns, or rows with kind ROWS) in the order chosen, and ascending;
+ * the same on every rank, lent until destroy. */
+PRSVD_API int prsvd_id_get_indices(const prsvd_id *id, int64_t *k, const int64_t **chosen,
+                                   const int64_t **ascending);
+/* The coefficients (not for CUR) by row blocks of the N x k matrix C = T^T (columns: N = n, this rank holds
+ * the columns [row0, row0 + local_rows) of T, T(i, row0 + j) at c[i * ld + j]) or C = X (rows:
+ * N = m, this rank's rows of X, X(row0 + j, i) at c[i * ld + j]).  Lent until destroy. */
+PRSVD_API int prsvd_id_get_coefficients(const prsvd_id *id, const double **c, int64_t *row0,
+                                        int64_t *local_rows, int64_t *ld);
+/* CUR: the k chosen rows I, as chosen and ascending, and U (k x k, column-major) with
+ * A ~ A(:, J ascending) U A(I ascending, :); lent until destroy.  PRSVD_ERR_USAGE for an ID. */
+PRSVD_API int prsvd_id_get_rows(const prsvd_id *id, const int64_t **chosen, const int64_t **ascending);
+PRSVD_API int prsvd_id_get_core(const prsvd_id *id, const double **u);
+PRSVD_API int prsvd_id_get_stats(const prsvd_id *id, struct prsvd_id_stats *stats);
+PRSVD_API void prsvd_id_destroy(prsvd_id **id);
+/* ---- Threads ------------------------------------------------------------------------ */
+
+/* Compute threads per rank.  A multi-pass solve splits each row panel among T threads, each
+ * multiplying its own rows with a single-threaded BLAS into its own accumulators, which are
+ * added in thread order at the end of each panel (results depend on T only in rounding, and
+ * not on timing); the reader thread fills the next panel meanwhile.  Outside the passes the
+ * BLAS runs T threads.  prsvd sets the BLAS's thread count itself (OpenBLAS's
+ * openblas_set_num_threads, else omp_set_num_threads), so OPENBLAS_NUM_THREADS and
+ * OMP_NUM_THREADS do not change it, and restores it when the solve returns. */
+#define PRSVD_MAX_THREADS 1024
+struct prsvd_threads_choice {
+  int threads;      /* compute threads per rank: the same on every rank */
+  int requested;    /* the request (0: automatic) */
+  int cpus;         /* CPUs of this rank's affinity mask (0: not known) */
+  int sharing;      /* ranks of this node whose masks share a CPU with this rank's, itself included */
+  double share;     /* this rank's fair share of its CPUs (a CPU that k ranks may run on counts 1/k) */
+  char why[192];    /* how the count was chosen, as a phrase for the plan */
+};
+/* Collective over comm: requested > 0 is taken as it is (PRSVD_ERR_USAGE beyond
+ * PRSVD_MAX_THREADS or below 0); 0 chooses the fewest whole CPUs any rank's fair share holds,
+ * at least 1.  With --bind-to none, P ranks on C cores get C / P each; one rank bound to a
+ * core gets 1; a SLURM task of --cpus-per-task=c alone on its CPUs gets c. */
+PRSVD_API int prsvd_threads_choose(MPI_Comm comm, int requested, struct prsvd_threads_choice *choice);
 
 /* The block of rows [*row0, *row0 + *local_rows) that this rank of nprocs owns when `rows`
  * rows are distributed: the distribution of U, V and of the panels each rank reads. */

@@ -141,9 +141,16 @@ PRSVD_API int prsvd_h5_matrix_write(prsvd_h5_matrix *mat, int64_t row0, int64_t 
 /* Collective: the same from a column-major block with leading dimension ld. */
 PRSVD_API int prsvd_h5_matrix_write_colmajor(prsvd_h5_matrix *mat, int64_t row0, int64_t nrows,
                                    const double *data, int64_t ld);
+/* Collective: every rank calls (ncols may be 0); writes columns [col0, col0 + ncols) of every
+ * row from data, row-major with row stride ld (entry (i, j) at data[i * ld + j]): a short, wide
+ * matrix written by the column blocks its ranks hold. */
+PRSVD_API int prsvd_h5_matrix_write_cols(prsvd_h5_matrix *mat, int64_t col0, int64_t ncols,
+                                         const double *data, int64_t ld);
 PRSVD_API void prsvd_h5_matrix_close(prsvd_h5_matrix **mat);
 /* Collective: a 1-D float64 dataset, values identical on every rank. */
 PRSVD_API int prsvd_h5_write_vector(prsvd_h5_writer *w, const char *name, int64_t n, const double *x);
+/* Collective: a 1-D int64 dataset (indices), values identical on every rank. */
+PRSVD_API int prsvd_h5_write_indices(prsvd_h5_writer *w, const char *name, int64_t n, const int64_t *x);
 /* Collective attributes on an object ("/" for the root); values identical on every rank. */
 PRSVD_API int prsvd_h5_attr_string(prsvd_h5_writer *w, const char *obj, const char *name, const char *v);
 PRSVD_API int prsvd_h5_attr_int(prsvd_h5_writer *w, const char *obj, const char *name, int64_t v);
@@ -164,6 +171,10 @@ PRSVD_API void prsvd_h5_writer_abort(prsvd_h5_writer **w);
  * thread to end.  Returns the line (without a newline) saying that an output was renamed into
  * place and so is complete ("prsvd: interrupted: 'OUT' was written in full"), or NULL. */
 PRSVD_API const char *prsvd_h5_leave(void);
+/* Not collective, for tests: raise signal sig (SIGTERM if 0) on this rank at an exact point of
+ * an output's write: point "rename", "renamed" or "commit" (just before and after the rename
+ * into place, and at the commit's end), or "N", after the N-th dataset write; NULL or "": none. */
+PRSVD_API void prsvd_h5_set_write_signal(const char *point, int sig);
 /* Not collective: for a SIGCONT handler (async-signal-safe).  A launcher's kill sequence may
  * have begun, so the next output's rename into place waits until 2 s after it for a
  * terminating signal that may follow. */

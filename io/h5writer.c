@@ -137,17 +137,21 @@ static void release_temp(void) {
   atomic_compare_exchange_strong(&temp_state, &pending, TEMP_IDLE);
 }
 
-/* Tests (README, "Tests"): PRSVD_TEST_SIGTERM_AT_WRITE=POINT raises a signal on every rank at
- * an exact point of an output's write instead of racing one: SIGTERM, or the signal number
- * in PRSVD_TEST_SIGNAL. */
+/* Tests raise a signal on every rank at an exact point of an output's write instead of racing
+ * one (prsvd_h5_set_write_signal; the program reads tests/README.md's switches, the library
+ * no environment): at a named point, or after the N-th dataset write. */
+static char signal_point[32];
+static int signal_number = SIGTERM;
+
+void prsvd_h5_set_write_signal(const char *point, int sig) {
+  snprintf(signal_point, sizeof signal_point, "%s", point ? point : "");
+  signal_number = sig > 0 ? sig : SIGTERM;
+}
+
 static int test_point(const prsvd_h5_writer *w, const char *point) {
-  const char *at = getenv("PRSVD_TEST_SIGTERM_AT_WRITE");
-  return w->output && at && strcmp(at, point) == 0;
+  return w->output && signal_point[0] && strcmp(signal_point, point) == 0;
 }
-static void test_raise(void) {
-  const char *sig = getenv("PRSVD_TEST_SIGNAL");
-  raise(sig ? atoi(sig) : SIGTERM);
-}
+static void test_raise(void) { raise(signal_number); }
 
 /* Open MPI 4.1's mpirun ends a job with SIGCONT, then SIGTERM a second later (sooner if a
  * child changes state), then SIGKILL as soon as a rank has exited: a rank reaching its rename
@@ -540,12 +544,11 @@ done:
   return prsvd_error_agree(w->comm, status);
 }
 
-/* Tests (test_point): PRSVD_TEST_SIGTERM_AT_WRITE=N signals every rank once the N-th
- * collective dataset write into an output's temporary is done. */
+/* Tests (test_point): a point N signals every rank once the N-th collective dataset write
+ * into an output's temporary is done. */
 static void test_sigterm_at_write(const prsvd_h5_writer *w) {
   static long writes;
-  const char *at = getenv("PRSVD_TEST_SIGTERM_AT_WRITE");
-  if (w->output && at && atol(at) == ++writes) test_raise();
+  if (w->output && signal_point[0] && atol(signal_point) == ++writes) test_raise();
 }
 
 int prsvd_h5_matrix_write(prsvd_h5_matrix *m, int64_t row0, int64_t nrows, const double *rows) {
@@ -606,6 +609,50 @@ int prsvd_h5_matrix_write_colmajor(prsvd_h5_matrix *m, int64_t row0, int64_t nro
   return status;
 }
 
+int prsvd_h5_matrix_write_cols(prsvd_h5_matrix *m, int64_t col0, int64_t ncols, const double *data,
+                               int64_t ld) {
+  int status = PRSVD_OK;
+  hid_t fspace = -1, mspace = -1, dxpl = -1;
+  const int64_t rows = m->rows;
+  hsize_t start[2] = {0, (hsize_t)col0}, count[2] = {(hsize_t)rows, (hsize_t)ncols};
+  hsize_t mdims[2] = {(hsize_t)(rows > 0 ? rows : 1), (hsize_t)(ld > 0 ? ld : 1)}, mstart[2] = {0, 0};
+  static const double none = 0.0;
+  const void *buf = ncols > 0 && rows > 0 ? (const void *)data : &none;
+  float *f32 = NULL;
+  hid_t mtype = H5T_NATIVE_DOUBLE;
+  if (m->dtype == PRSVD_H5_FLOAT32 && ncols > 0) { /* converted here, as prsvd_h5_matrix_write */
+    PRSVD_ALLOC(f32, rows * ld);
+    for (int64_t i = 0; i < rows; i++)
+      for (int64_t j = 0; j < ncols; j++) f32[i * ld + j] = (float)data[i * ld + j];
+    buf = f32;
+    mtype = H5T_NATIVE_FLOAT;
+  }
+  H5_TRY(fspace = H5Dget_space(m->dset), PRSVD_ERR_OUTPUT, "cannot get the space of '%s'", m->name);
+  H5_TRY(mspace = H5Screate_simple(2, mdims, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
+  if (ncols > 0 && rows > 0) {
+    H5_TRY(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL), PRSVD_ERR_OUTPUT,
+           "cannot select columns of '%s'", m->name);
+    H5_TRY(H5Sselect_hyperslab(mspace, H5S_SELECT_SET, mstart, NULL, count, NULL), PRSVD_ERR_OUTPUT,
+           "cannot select a block of columns");
+  } else {
+    H5Sselect_none(fspace);
+    H5Sselect_none(mspace);
+  }
+  H5_TRY(dxpl = H5Pcreate(H5P_DATASET_XFER), PRSVD_ERR_OUTPUT, "cannot create a property list");
+  H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+  H5_TRY(H5Dwrite(m->dset, mtype, mspace, fspace, dxpl, buf), PRSVD_ERR_OUTPUT,
+         "cannot write columns [%lld, %lld) of '%s' to '%s' (disk full?)", (long long)col0,
+         (long long)(col0 + ncols), m->name, m->w->temp);
+done:
+  if (fspace >= 0) H5Sclose(fspace);
+  if (mspace >= 0) H5Sclose(mspace);
+  if (dxpl >= 0) H5Pclose(dxpl);
+  free(f32);
+  status = prsvd_error_agree(m->w->comm, status);
+  if (!status) test_sigterm_at_write(m->w);
+  return status;
+}
+
 void prsvd_h5_matrix_close(prsvd_h5_matrix **m) {
   if (!m || !*m) return;
   H5Dclose((*m)->dset);
@@ -613,7 +660,9 @@ void prsvd_h5_matrix_close(prsvd_h5_matrix **m) {
   *m = NULL;
 }
 
-int prsvd_h5_write_vector(prsvd_h5_writer *w, const char *name, int64_t n, const double *x) {
+/* A 1-D dataset of n values identical on every rank, written by rank 0: float64 or int64. */
+static int write_1d(prsvd_h5_writer *w, const char *name, int64_t n, hid_t file_type, hid_t mem_type,
+                    const void *x) {
   int status = PRSVD_OK;
   hid_t space = -1, dset = -1, dxpl = -1, lcpl = -1;
   hsize_t dims[1] = {(hsize_t)n};
@@ -621,12 +670,12 @@ int prsvd_h5_write_vector(prsvd_h5_writer *w, const char *name, int64_t n, const
   H5_TRY(space = H5Screate_simple(1, dims, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
   H5_TRY(lcpl = H5Pcreate(H5P_LINK_CREATE), PRSVD_ERR_OUTPUT, "cannot create a property list");
   H5Pset_create_intermediate_group(lcpl, 1);
-  H5_TRY(dset = H5Dcreate2(w->file, name, H5T_IEEE_F64LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT),
+  H5_TRY(dset = H5Dcreate2(w->file, name, file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT),
          PRSVD_ERR_OUTPUT, "cannot create dataset '%s' in '%s'", name, w->temp);
   H5_TRY(dxpl = H5Pcreate(H5P_DATASET_XFER), PRSVD_ERR_OUTPUT, "cannot create a property list");
   H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
   if (w->rank != 0) H5Sselect_none(space);
-  H5_TRY(H5Dwrite(dset, H5T_NATIVE_DOUBLE, space, space, dxpl, x), PRSVD_ERR_OUTPUT,
+  H5_TRY(H5Dwrite(dset, mem_type, space, space, dxpl, x), PRSVD_ERR_OUTPUT,
          "cannot write '%s' to '%s' (disk full?)", name, w->temp);
 done:
   if (space >= 0) H5Sclose(space);
@@ -634,6 +683,14 @@ done:
   if (dxpl >= 0) H5Pclose(dxpl);
   if (lcpl >= 0) H5Pclose(lcpl);
   return prsvd_error_agree(w->comm, status);
+}
+
+int prsvd_h5_write_vector(prsvd_h5_writer *w, const char *name, int64_t n, const double *x) {
+  return write_1d(w, name, n, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x);
+}
+
+int prsvd_h5_write_indices(prsvd_h5_writer *w, const char *name, int64_t n, const int64_t *x) {
+  return write_1d(w, name, n, H5T_STD_I64LE, H5T_NATIVE_INT64, x);
 }
 
 static int write_attr(prsvd_h5_writer *w, const char *obj, const char *name, hid_t type,

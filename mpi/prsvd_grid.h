@@ -80,6 +80,22 @@ int prsvd_dmat_truncate_cols(prsvd_dmat *a, int64_t k);
 /* Local: scale column j of the first k by flip[j]. */
 void prsvd_dmat_scale_cols(prsvd_dmat *a, int64_t k, const double *flip);
 
+/* ---- The row interpolative decomposition of a tall matrix ---------------------------------
+ * Collective: W ~ T W(J, :) for a tall W (N x l, N >= l >= k), the rank-k row ID of W, from the
+ * column-pivoted QR of the wide W^T (l x N): W^T P = Q R with R = [R11 R12] (R11 k x k),
+ *   J = the first k pivots, in the order chosen (selected[0..k), 0-based, replicated),
+ *   T(J, :) = I,  T(p_j, :)^T = R11^-1 R12(:, j - k) for the later pivots p_j (j >= k),
+ * T created here (N x k on W's grid, by W's row blocks).  rdiag[0..l) receives |R_jj| (same on
+ * every rank), from which the caller judges the numerical rank.
+ *   distributed 0: W gathered on rank 0 (8 l N bytes there, and (k + 1) N for the scatter of T)
+ *                  and LAPACK's DGEQP3, the coefficients scattered back by row blocks;
+ *   distributed 1: ScaLAPACK's PDGEQPF on W^T dealt by column blocks over a 1 x P grid (each
+ *                  rank's block of W transposed in place, no gather); every rank solves with
+ *                  R11 for its own columns and the coefficients go to their rows' owners.
+ * Both take the column of largest remaining norm, the first such (lowest position) on a tie. */
+int prsvd_dmat_row_id(const prsvd_dmat *w, int64_t k, int distributed, int64_t *selected,
+                      double *rdiag, prsvd_dmat **t);
+
 /* ---- A 2-D process grid for the subspace passes ------------------------------------------
  * pr x pc ranks of comm, rank r = i pc + j at (i, j).  Process row i (row_comm, ordered by j)
  * streams the rows of A that its ranks' row blocks of an m-row matrix on the P x 1 grid over

@@ -16,6 +16,9 @@ void pdgeqrf_(const int *m, const int *n, double *a, const int *ia, const int *j
               const int *desca, double *tau, double *work, const int *lwork, int *info);
 void pdorgqr_(const int *m, const int *n, const int *k, double *a, const int *ia, const int *ja,
               const int *desca, const double *tau, double *work, const int *lwork, int *info);
+/* column-pivoted QR; ipiv (local, 1-based global indices) is tied to the local columns */
+void pdgeqpf_(const int *m, const int *n, double *a, const int *ia, const int *ja,
+              const int *desca, int *ipiv, double *tau, double *work, const int *lwork, int *info);
 void pdsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *ia,
               const int *ja, const int *desca, double *w, double *z, const int *iz, const int *jz,
               const int *descz, double *work, const int *lwork, int *iwork, const int *liwork,

@@ -83,10 +83,12 @@ void prsvd_ckpt_passes(struct prsvd_ckpt *c, int last_pass, double extra_below) 
   c->extra_below = extra_below;
 }
 
+void prsvd_ckpt_ends_early(struct prsvd_ckpt *c) { c->ends_early = 1; }
+
 /* struct prsvd_state.check: a loaded state is one of the states this solve passes through. */
 static int check_state(const struct prsvd_state *st, void *arg, char *why, size_t len) {
   const struct prsvd_ckpt *c = arg;
-  const int extra = c->extra_below > 0, first = st->phase ? c->last_pass + 1 : 0;
+  const int extra = c->extra_below > 0, first = !st->phase ? 0 : c->ends_early ? 1 : c->last_pass + 1;
   const int last = st->phase ? c->last_pass + 1 : c->last_pass;
   const int64_t end = c->row0 + c->local_rows;
   int rank;

@@ -35,6 +35,7 @@ struct prsvd_ckpt {
   long steps; /* panel steps taken by this solve */
   /* what a loaded state may hold (prsvd_ckpt_passes, prsvd_ckpt_start) */
   int last_pass;
+  int ends_early; /* -q auto: the passes may end before last_pass, and the extra pass with them */
   double extra_below;
   int64_t row0, local_rows; /* this rank's rows in a pass: where its cursor may stand */
   /* partial sums: `full` on every rank, saved as their sum in `saved` (rows by block) */
@@ -63,6 +64,9 @@ void prsvd_ckpt_partial_reduced(struct prsvd_ckpt *c, const double *full);
  * last_pass; with extra_below > 0, phase 1 is one more pass (last_pass + 1), which the solve
  * takes only when r_rcond < extra_below.  Before prsvd_ckpt_start (default: one pass). */
 void prsvd_ckpt_passes(struct prsvd_ckpt *c, int last_pass, double extra_below);
+/* The passes may stop before last_pass (-q auto: when the values settle): phase 1 may follow
+ * any pass. */
+void prsvd_ckpt_ends_early(struct prsvd_ckpt *c);
 /* Collective: load (*resumed = 1 if a checkpoint was found; the cursor then says where to
  * continue), after the loader has checked its scalars against prsvd_ckpt_passes, its
  * passes_done against its pass, and each rank's cursor against that rank's rows of the pass;

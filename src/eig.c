@@ -150,6 +150,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   pass.panel_rows = panel_rows;
   pass.work = work;
   pass.params = prm;
+  pass.pool = svd->pool;
   pass.check_finite = prm->check_finite;
   pass.scale_running = 1; /* one pass: the exponent follows the panels (sketch.h) */
   pass.right = omega;

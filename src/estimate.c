@@ -95,7 +95,8 @@ static int64_t small_work(int64_t a, int64_t k) {
 static void subspace(const struct prsvd_svd_params *prm, const struct dims *d, int grid2d,
                      int64_t l, int np, struct prsvd_svd_estimate *est) {
   struct prsvd_svd_memory *mem = &est->memory;
-  const int q = prm->power_iters > 0 ? prm->power_iters : 0;
+  /* -q auto (power_iters < 0): the most it may take, max_power_iters */
+  const int q = prm->power_iters < 0 ? prm->max_power_iters : prm->power_iters;
   struct pass_shape first = {l + (q ? 0 : np), 0, l, 0, {{0}}}, last = {l + np, 0, l, 0, {{0}}};
   est->passes = q + 1;
   /* the first pass again on 2^e A if A's entries lie beyond the sketches' range (sketch.h), and
@@ -157,7 +158,8 @@ static void onepass(const struct prsvd_svd_params *prm, const struct dims *d,
 static void qb_fp(const struct prsvd_svd_params *prm, const struct dims *d, int64_t L, int64_t b,
                   struct prsvd_svd_estimate *est) {
   struct prsvd_svd_memory *mem = &est->memory;
-  const int q = prm->power_iters > 0 ? prm->power_iters : 0;
+  /* -q auto (power_iters < 0): the most it may take, max_power_iters */
+  const int q = prm->power_iters < 0 ? prm->max_power_iters : prm->power_iters;
   struct pass_shape sh = {L, 0, L, 0, {{0}}};
   est->passes = q + 1;
   est->passes_max = q + 2; /* the first pass again on 2^e A */
@@ -177,7 +179,8 @@ static void qb_fp(const struct prsvd_svd_params *prm, const struct dims *d, int6
 static void qb_ei(const struct prsvd_svd_params *prm, const struct dims *d, int64_t L, int64_t b,
                   struct prsvd_svd_estimate *est) {
   struct prsvd_svd_memory *mem = &est->memory;
-  const int q = prm->power_iters > 0 ? prm->power_iters : 0;
+  /* -q auto (power_iters < 0): the most it may take, max_power_iters */
+  const int q = prm->power_iters < 0 ? prm->max_power_iters : prm->power_iters;
   const int64_t blocks = (L + b - 1) / b, first_b = b < L ? b : L;
   struct pass_shape first = {first_b, 0, q ? first_b : 0, 0, {{0}}},
                     widest = {b, 0, 2 * b, 0, {{0}}};
@@ -217,6 +220,12 @@ static int64_t panel_count(int64_t m, int nprocs, int64_t panel_rows) {
   return count;
 }
 
+double prsvd_pass_bytes(const prsvd_source *a, int single, int nprocs, int64_t panel_rows) {
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), nnz = prsvd_source_nnz(a);
+  if (nnz >= 0) return 16.0 * (double)nnz + 8.0 * (double)(m + panel_count(m, nprocs, panel_rows));
+  return (single ? 4.0 : 8.0) * (double)m * (double)n;
+}
+
 int prsvd_svd_estimate(const struct prsvd_svd_params *prm, const prsvd_source *a, int nprocs,
                        struct prsvd_svd_estimate *est) {
   struct prsvd_source_layout lay;
@@ -229,9 +238,7 @@ int prsvd_svd_estimate(const struct prsvd_svd_params *prm, const prsvd_source *a
   d.nnz = prsvd_source_nnz(a), d.csr = d.nnz >= 0, d.single = plan->single;
   d.mr = (d.m + nprocs - 1) / nprocs, d.nr = (d.n + nprocs - 1) / nprocs;
   d.nx = plan->x_rows, d.pr = plan->panel_rows;
-  est->pass_bytes =
-      d.csr ? 16.0 * (double)d.nnz + 8.0 * (double)(d.m + panel_count(d.m, nprocs, d.pr))
-            : (plan->single ? 4.0 : 8.0) * (double)d.m * (double)d.n;
+  est->pass_bytes = prsvd_pass_bytes(a, plan->single, nprocs, d.pr);
   est->probes = prsvd_svd_probes(prm);
   const int64_t l = prsvd_svd_width(prm, d.m, d.n);
   est->width = l;
@@ -261,7 +268,8 @@ int prsvd_svd_estimate(const struct prsvd_svd_params *prm, const prsvd_source *a
   mem->panels =
       (plan->buffers - readers + (per_rank < readers ? per_rank : readers)) * plan->panel_bytes;
   mem->source = lay.cache_bytes;
-  mem->total = mem->panels + mem->source + mem->pass_scratch + mem->m_rows + mem->n_replicated +
-               mem->n_distributed + mem->small;
+  mem->threads = plan->thread_bytes;
+  mem->total = mem->panels + mem->source + mem->pass_scratch + mem->threads + mem->m_rows +
+               mem->n_replicated + mem->n_distributed + mem->small;
   return PRSVD_OK;
 }

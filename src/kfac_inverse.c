@@ -133,6 +133,7 @@ static int eigh_randomized(MPI_Comm comm, const struct prsvd_kfac_params *p, prs
   prm.n_probes = 0;
   prm.sym_tol = p->sym_tol;
   prm.memory = p->memory;
+  prm.threads = 1; /* K-FAC's solves run one thread a rank: threading them is a later step */
   prm.method = p->method == PRSVD_KFAC_REVD      ? PRSVD_METHOD_REVD
                : p->method == PRSVD_KFAC_NYSTROM ? PRSVD_METHOD_NYSTROM
                                                  : PRSVD_METHOD_SUBSPACE;

@@ -88,6 +88,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   pass.panel_rows = panel_rows;
   pass.work = work;
   pass.params = prm;
+  pass.pool = svd->pool;
   pass.right = x;
   pass.n_right = L;
   pass.n_keep = 1;

@@ -222,6 +222,7 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   s.pass.panel_rows = panel_rows;
   s.pass.work = work;
   s.pass.params = prm;
+  s.pass.pool = svd->pool;
   s.cur.n_passes = (int)((L + b - 1) / b) * (q + 1) + 1; /* at most */
 
   int64_t bi = b < L ? b : L, bp = 0, drawn = 0;

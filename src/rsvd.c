@@ -14,6 +14,14 @@
  *                                                ill-conditioned)
  *   then A ~ Q B (svd_impl.h: prsvd_svd_finish_qb)
  *
+ * -q auto (params.power_iters = PRSVD_POWER_ITERS_AUTO): q is not known in advance.  After
+ * every pass H = X' R_H is orthonormalized, and the singular values B would have if the
+ * iteration stopped there are estimated from X^T H and R_H (converge.c); the iteration
+ * stops when they settle, or after max_power_iters.  Then H is already X' R_H, so
+ * B^T = H R^-1 = X' (R_H R^-1).  The probes W, which ride along the last pass when q is
+ * fixed, ride along the first pass instead (the second with scale, whose first pass learns
+ * the scales): A W does not depend on the pass.
+ *
  * Assumptions: 1 <= k <= min(m, n); l = min(k + p, min(m, n)); every rank passes a source of
  * the same matrix.  Y (m x l) and H (n x l) are distributed by row blocks; X and the probe
  * matrix W (n x l, n x probes) are replicated; only l x l matrices are small-dense.
@@ -36,6 +44,7 @@
 #include "profile.h"
 #include "rng.h"
 #include "checkpoint.h"
+#include "converge.h"
 #include "svd_impl.h"
 
 static double rcond_upper(int l, const double *r) {
@@ -67,17 +76,24 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   const int64_t np = prsvd_svd_probes(prm);
   const struct prsvd_grid2d *g2 = svd->grid2d;
   double *work = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
-  double *xp = NULL, *col_sum = NULL, *col_sumsq = NULL, *s = NULL;
+  double *xp = NULL, *col_sum = NULL, *col_sumsq = NULL, *s = NULL, *r_h = NULL;
   prsvd_dmat *y = NULL, *y_probes = NULL, *h = NULL;
   prsvd_source *view = NULL;
   const int center = prm->center;
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
   struct prsvd_ckpt ck;
-  int il, resumed = 0, start_pass = 0;
+  struct prsvd_conv conv;
+  int il, resumed = 0, start_pass = 0, stop = 0, q_done = 0;
   int64_t c0 = 0, n = n_all; /* this rank's columns of A: rows [c0, c0 + n) of X, W and H */
+  /* q fixed, or up to max_power_iters under auto; the probes' pass (see the top) */
+  const int autoq = prm->power_iters < 0;
+  const int q_max =
+      autoq ? (prm->max_power_iters > 0 ? prm->max_power_iters : 0) : prm->power_iters;
+  const int probe_pass = !autoq ? q_max : center && prm->scale && q_max > 0 ? 1 : 0;
 
   memset(&pass, 0, sizeof pass);
+  memset(&conv, 0, sizeof conv);
   prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
   PRSVD_CHECK(prsvd_to_int(l, "sketch width k + p", &il));
   int64_t panel_rows;
@@ -95,6 +111,11 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   PRSVD_ALLOC(x, n * (l + np)); /* [X | W]: the last pass also applies the probes W */
   PRSVD_ALLOC(h_full, n * l);
   PRSVD_ALLOC(r, l * l);
+  if (autoq) {
+    PRSVD_ALLOC(r_h, l * l);
+    PRSVD_TRY(prsvd_conv_init(&conv, prm->rank, l, prm->method == PRSVD_METHOD_REVD,
+                              prsvd_pass_single(prm, a)));
+  }
   if (center) { /* X_p = D^-1 X in the pass; column statistics (all n) from the first pass */
     PRSVD_ALLOC(xp, n * (l + np));
     PRSVD_ALLOC(col_sum, n_all);
@@ -112,6 +133,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   pass.panel_rows = panel_rows;
   pass.work = work;
   pass.params = prm;
+  pass.pool = svd->pool;
   pass.right = center ? xp : x;
   pass.keep[0].dmat = y;
   pass.keep[0].col0 = 0;
@@ -121,13 +143,16 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   pass.corange = h_full;
   if (prm->method == PRSVD_METHOD_REVD) PRSVD_TRY(prsvd_symmetry_samples(svd, n, &pass));
 
-  { /* the state: X, Y, the probes, H, the column statistics and the symmetry samples */
+  { /* the state: X, Y, the probes, H, the column statistics, the symmetry samples and under
+     * auto the previous pass's estimates */
     int64_t y0, yr, yld, p0, pr, pld;
     double *yl = prsvd_dmat_local(y, &y0, &yr, &yld), *pl = prsvd_dmat_local(y_probes, &p0, &pr, &pld);
     prsvd_ckpt_array(&ck, "X", x, n, l + np, n, 0, n, 0);
     prsvd_ckpt_array(&ck, "Y", yl, m, l, yld, y0, yr, 1);
     prsvd_ckpt_array(&ck, "AW", pl, m, prsvd_dmat_cols(y_probes), pld, p0, pr, 1);
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "H", h_full, n, l));
+    if (autoq)
+      prsvd_ckpt_array(&ck, "estimates", conv.prev, conv.k + 1, 1, conv.k + 1, 0, conv.k + 1, 0);
     if (center) {
       PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sum", col_sum, n_all, 1));
       PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sumsq", col_sumsq, n_all, 1));
@@ -135,11 +160,13 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     if (pass.n_samples)
       PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "symmetry_samples", pass.sample_val, pass.n_samples, 1));
     /* passes 0..q, then B^T = A^T Q by one more if R is too ill-conditioned */
-    prsvd_ckpt_passes(&ck, prm->power_iters, prm->rcond_min);
+    prsvd_ckpt_passes(&ck, q_max, prm->rcond_min);
+    if (autoq) prsvd_ckpt_ends_early(&ck);
     PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
     if (resumed) {
       start_pass = cur.pass;
       svd->stats.passes = ck.passes_done;
+      if (autoq) conv.change = conv.prev[conv.k];
       if (start_pass > 0) pass.n_samples = 0; /* symmetry checked in the first pass */
       if (center && start_pass > 0) { /* the statistics of the first pass are final */
         PRSVD_TRY(prsvd_center_stats(svd, m, n_all, col_sum, col_sumsq));
@@ -149,14 +176,14 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     }
   }
 
-  cur.n_passes = prm->power_iters + 1 + (pass.scale_exp != 0);
-  for (cur.pass = start_pass; ck.phase == 0 && cur.pass <= prm->power_iters; cur.pass++) {
-    const int last = cur.pass == prm->power_iters;
+  cur.n_passes = q_max + 1 + (pass.scale_exp != 0);
+  for (cur.pass = start_pass; ck.phase == 0 && cur.pass <= q_max; cur.pass++) {
+    const int last = cur.pass == q_max, probing = cur.pass == probe_pass;
     const int continuing = resumed && cur.pass == start_pass;
-    /* Y = A X, H = A^T Y (and the probes P = A W on the last pass); the first pass, unscaled,
+    /* Y = A X, H = A^T Y (and the probes P = A W on their pass); the first pass, unscaled,
      * checks A and measures its range */
-    pass.n_right = last ? l + np : l;
-    pass.n_keep = last && np ? 2 : 1;
+    pass.n_right = probing ? l + np : l;
+    pass.n_keep = probing && np ? 2 : 1;
     pass.measure = cur.pass == 0 && !pass.scale_exp;
     pass.check_finite = prm->check_finite && pass.measure;
     if (center) { /* X_p = D^-1 X (D = I until the first pass has measured it) */
@@ -202,18 +229,32 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       }
       PRSVD_TRY(prsvd_center_colsums(svd, y, s));
       PRSVD_TRY(prsvd_center_range(svd, y, 0, xp, c0, n));
-      if (last && np) PRSVD_TRY(prsvd_center_range(svd, y_probes, l, xp, c0, n));
+      if (probing && np) PRSVD_TRY(prsvd_center_range(svd, y_probes, l, xp, c0, n));
       prsvd_center_corange(svd, h, s);
     }
     svd->stats.passes++;
-    if (last) break;
-    /* X = orth(H) (on a 2-D grid: this column block's rows) */
+    q_done = cur.pass;
+    if (last && !autoq) break;
+    /* auto: X^T H (= Y^T Y) before H is orthonormalized; not after the first pass of scale,
+     * whose Y and H were formed before the scales were known */
+    const int estimating = autoq && !(center && prm->scale && cur.pass == 0);
+    if (estimating) PRSVD_TRY(prsvd_conv_grams(&conv, svd, x, c0, n, y, h));
+    /* X = orth(H), H = X R_H (on a 2-D grid: this column block's rows); auto: stop when the
+     * estimates settle, H holding X' */
     prsvd_profile_begin(PRSVD_EV_ORTH);
-    PRSVD_TRY(prsvd_dmat_qr(h, r));
-    if (g2) PRSVD_TRY(prsvd_dmat_allgather_within(h, g2->col_comm, x));
-    else PRSVD_TRY(prsvd_dmat_allgather(h, x));
+    PRSVD_TRY(prsvd_dmat_qr(h, autoq ? r_h : r));
+    if (estimating) PRSVD_TRY(prsvd_conv_step(&conv, svd, r_h, cur.pass, &stop));
+    if (!stop && !last) {
+      if (g2) PRSVD_TRY(prsvd_dmat_allgather_within(h, g2->col_comm, x));
+      else PRSVD_TRY(prsvd_dmat_allgather(h, x));
+    }
     prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 4.0 * (double)n * (double)(l * l));
+    if (stop || last) break;
   }
+  if (ck.phase == 1) q_done = cur.pass - 1; /* resumed in the extra pass */
+  svd->stats.power_iters = q_done;
+  svd->stats.conv_change = autoq ? conv.change : NAN;
+  svd->stats.conv_met = autoq && conv.change < prm->conv_tol;
 
   /* the panels are not needed until an extra pass (which allocates them again): give their
    * memory back before Q R = Y and the finish, which would otherwise add to it */
@@ -234,8 +275,8 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     pass.n_keep = 0;
     pass.check_finite = pass.measure = 0;
     pass.col_sum = pass.col_sumsq = NULL;
-    cur.n_passes++;
-    cur.pass = prm->power_iters + 1;
+    cur.n_passes = q_done + 2;
+    cur.pass = q_done + 1;
     if (!continuing) {
       cur.next_row = 0; /* the pass moves it to this rank's first row */
       memset(h_full, 0, sizeof(double) * (size_t)(n * l));
@@ -252,6 +293,11 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     }
     svd->stats.passes++;
     svd->stats.extra_pass = 1;
+  } else if (autoq) {
+    /* B^T = H R^-1 = X' (R_H R^-1) */
+    const double one = 1.0;
+    dtrsm_("R", "U", "N", "N", &il, &il, &one, r, &il, r_h, &il);
+    PRSVD_TRY(prsvd_dmat_mul_small_in_place(h, r_h, l, l));
   } else {
     /* B^T = H R^-1 */
     PRSVD_TRY(prsvd_dmat_solve_upper(h, r));
@@ -273,6 +319,8 @@ done:
   free(s);
   free(h_full);
   free(r);
+  free(r_h);
+  prsvd_conv_free(&conv);
   prsvd_ckpt_free(&ck);
   prsvd_dmat_destroy(&y);
   prsvd_dmat_destroy(&y_probes);

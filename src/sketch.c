@@ -12,6 +12,7 @@
 #include "prefetch.h"
 #include "rng.h"
 #include "source_impl.h"
+#include "threads.h"
 
 static const char *const kind_names[] = {"gaussian", "sparse"};
 
@@ -142,7 +143,7 @@ static void rescale_array(double *x, int64_t count, int e) {
 }
 
 void prsvd_pass_rescale(struct prsvd_pass *p, int exp) {
-  const int d = exp - p->scale_exp;
+  const int d = exp - p->scale_exp; /* between panels the threads' sums are the pass's (fold) */
   const int64_t n = prsvd_source_cols(p->a);
   if (!d) return;
   int corange_degree = 1; /* A^T K_i: twice homogeneous when K_i are rows this pass kept */
@@ -404,26 +405,28 @@ static int f32_column_exp(const struct prsvd_pass *p, const double *x, int ldx, 
   return f32_exponent(p->amax, prsvd_max_abs(x + (size_t)j * ldx, 0, nr));
 }
 
-/* out (n x c) += (2^scale_exp A_i)^T x, x (nr x c, ld ldx), by scaling a copy of x: a float32
- * copy by the powers of two that keep its products inside float32, undone as they widen */
-static double panel_t_times(const struct prsvd_pass *p, int nr, int n, const double *x, int ldx,
-                            int c, double *out) {
+/* out (n x c) += (2^scale_exp A_b)^T x, A_b the nr rows of the panel from the lane's row0 on,
+ * x (nr x c, ld ldx), by scaling a copy of x (in the lane's scratch): a float32 copy by the
+ * powers of two that keep its products inside float32, undone as they widen */
+static double panel_t_times(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr, int n,
+                            const double *x, int ldx, int c, double *out) {
+  const size_t at = (size_t)ln->row0 * (size_t)n;
   if (p->single) {
     const float one = 1.0f, zero = 0.0f;
-    float *x32 = f32_rows(p, n), *o32 = f32_out(p, n);
+    float *x32 = ln->x32, *o32 = ln->o32;
     for (int j = 0; j < c; j++)
       narrow(x + (size_t)j * ldx, ldx, nr, 1, ldexp(1.0, f32_column_exp(p, x, ldx, nr, j)), x32 + (size_t)j * nr);
-    sgemm_("N", "N", &n, &c, &nr, &one, p->panel32, &n, x32, &nr, &zero, o32, &n);
+    sgemm_("N", "N", &n, &c, &nr, &one, p->panel32 + at, &n, x32, &nr, &zero, o32, &n);
     for (int j = 0; j < c; j++)
       add_widened(o32 + (size_t)j * n, (size_t)n, ldexp(1.0, p->scale_exp - f32_column_exp(p, x, ldx, nr, j)),
                   out + (size_t)j * n);
   } else {
     const double one = 1.0;
     if (p->scale_exp) {
-      scaled_copy(x, ldx, nr, c, ldexp(1.0, p->scale_exp), p->small_c);
-      x = p->small_c, ldx = nr;
+      scaled_copy(x, ldx, nr, c, ldexp(1.0, p->scale_exp), ln->small_c);
+      x = ln->small_c, ldx = nr;
     }
-    dgemm_("N", "N", &n, &c, &nr, &one, p->panel, &n, x, &ldx, &one, out, &n);
+    dgemm_("N", "N", &n, &c, &nr, &one, p->panel + at, &n, x, &ldx, &one, out, &n);
   }
   return 2.0 * (double)nr * n * c;
 }
@@ -533,20 +536,24 @@ static double left_update_sparse(const struct prsvd_pass *p, int t, int64_t row0
   return 2.0 * nr * (double)z * ((p->left[t].acc ? n : 0) + (p->left[t].core ? cc : 0));
 }
 
-/* P (nr x c, ld nr) = (2^scale_exp A_i) R; the row-major panel is the column-major n x nr A_i^T */
-static double right_product(const struct prsvd_pass *p, int nr, int n, double *out) {
+/* P_b (nr x c, ld ldo) = (2^scale_exp A_b) R for the nr rows A_b of the panel from the lane's
+ * row0 on; the row-major panel is the column-major n x nr A_b^T.  R's scaled copies are made
+ * before the panel (copies_ready) and only read here.  A sparse map: the whole panel (lane 0). */
+static double right_product(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr, int n,
+                            double *out, int ldo) {
   const int c = (int)p->n_right;
+  const size_t at = (size_t)ln->row0 * (size_t)n;
   if (p->right && p->single) {
     const float one = 1.0f, zero = 0.0f;
-    float *o32 = f32_prod(p, n);
-    sgemm_("T", "N", &nr, &c, &n, &one, p->panel32, &n, f32_right(p), &n, &zero, o32, &nr);
-    widen(o32, (size_t)nr * (size_t)c, ldexp(1.0, p->scale_exp - p->f32_right_exp), out);
+    sgemm_("T", "N", &nr, &c, &n, &one, p->panel32 + at, &n, f32_right(p), &n, &zero, ln->p32, &nr);
+    for (int q = 0; q < c; q++)
+      widen(ln->p32 + (size_t)q * nr, (size_t)nr, ldexp(1.0, p->scale_exp - p->f32_right_exp), out + (size_t)q * ldo);
     return 2.0 * nr * (double)n * c;
   }
   if (p->right) {
     const double one = 1.0, zero = 0.0;
     const double *r = p->scale_exp ? p->right_c : p->right;
-    dgemm_("T", "N", &nr, &c, &n, &one, p->panel, &n, r, &n, &zero, out, &nr);
+    dgemm_("T", "N", &nr, &c, &n, &one, p->panel + at, &n, r, &n, &zero, out, &ldo);
     return 2.0 * nr * (double)n * c;
   }
   return right_product_sparse(p, nr, n, out);
@@ -572,7 +579,7 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
         for (int u = 0; u < prsvd_sparse_zeta(d); u++) g[(size_t)pos[u] * nr + r] = sign[u];
       }
     }
-    if (p->left[t].acc) flops += panel_t_times(p, nr, n, g, nr, d, p->left[t].acc);
+    if (p->left[t].acc) flops += panel_t_times(p, &p->lanes[0], nr, n, g, nr, d, p->left[t].acc);
     if (p->left[t].core) {
       const double *pc = prod + (size_t)p->left[t].core_col0 * nr;
       dgemm_("T", "N", &d, &cc, &nr, &one, g, &nr, pc, &nr, &one, p->left[t].core, &d);
@@ -583,13 +590,18 @@ static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int n
   return left_update_sparse(p, t, row0, nr, n, prod);
 }
 
-/* ||2^scale_exp A_i||_F^2 in extended precision (--tol subtracts it from the sketch's energy;
+/* ||2^scale_exp A_b||_F^2 in extended precision (--tol subtracts it from the sketch's energy;
  * four chains in registers, as one x87 chain waits on every add), column sums and sums of
- * squares of 2^scale_exp A_i, and the sampled entries (as they are) whose rows pass by. */
-static void panel_statistics(struct prsvd_pass *p, int64_t r, int64_t nr, int64_t n) {
+ * squares of 2^scale_exp A_b, and the sampled entries (as they are) whose rows pass by, for the
+ * lane's nr rows A_b of the panel (whose first row is global row r), into the lane's sums
+ * (lane 0: the pass's). */
+static void panel_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t nr, int64_t n) {
   const double c = ldexp(1.0, p->scale_exp);
   const long double cl = c;
-  WITH_PANEL(p, A, {
+  double *fro2 = ln == p->lanes ? p->fro2 : &ln->fro2;
+  r += ln->row0;
+  WITH_PANEL(p, A0, {
+    const __typeof__(*A0) *A = A0 + ln->row0 * n;
     if (p->fro2) {
       long double s0 = 0.0L, s1 = 0.0L, s2 = 0.0L, s3 = 0.0L;
       const int64_t len = nr * n;
@@ -601,18 +613,168 @@ static void panel_statistics(struct prsvd_pass *p, int64_t r, int64_t nr, int64_
         s3 += PRSVD_SQUARE(A[i + 3], cl);
       }
       for (; i < len; i++) s0 += PRSVD_SQUARE(A[i], cl);
-      *p->fro2 += (double)PRSVD_SQUARES_SCALED((s0 + s1) + (s2 + s3), p->scale_exp);
+      *fro2 += (double)PRSVD_SQUARES_SCALED((s0 + s1) + (s2 + s3), p->scale_exp);
     }
     if (p->col_sum)
       for (int64_t i = 0; i < nr; i++)
         for (int64_t j = 0; j < n; j++) {
           const double v = A[i * n + j] * c;
-          p->col_sum[j] += v, p->col_sumsq[j] += v * v;
+          ln->col_sum[j] += v, ln->col_sumsq[j] += v * v;
         }
     for (int64_t t = 0; t < p->n_samples; t++)
       if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
         p->sample_val[t] = A[(p->sample_row[t] - r) * n + p->sample_col[t]];
   });
+}
+
+/* The rows of the lane's P_b (in prod, ld ld) stored into the kept matrices: those of the
+ * panel's rows [r + b0, r + b0 + nr) that this rank's blocks hold. */
+static void keep_rows(struct prsvd_pass *p, int64_t r, int64_t b0, int64_t nr, const double *prod, int64_t ld) {
+  r += b0;
+  for (int t = 0; t < p->n_keep; t++) {
+    prsvd_dmat *kept = p->keep[t].dmat;
+    int64_t k0, kr, kld, kc = p->keep[t].ncols ? p->keep[t].ncols : prsvd_dmat_cols(kept);
+    double *k = prsvd_dmat_local(kept, &k0, &kr, &kld);
+    const int64_t lo = r > k0 ? r : k0, hi = r + nr < k0 + kr ? r + nr : k0 + kr;
+    const double *from = prod + p->keep[t].col0 * ld + b0 + lo - r;
+    for (int64_t c = 0; c < kc && hi > lo; c++)
+      memcpy(k + c * kld + lo - k0, from + c * ld, sizeof(double) * (size_t)(hi - lo));
+  }
+}
+
+/* The end of a panel's job, once every lane has multiplied (prsvd_pool_barrier): thread t adds
+ * rows [n t/T, n (t+1)/T) of the other lanes' sums into the pass's, in lane order, and zeroes
+ * them (a dense lane 0 added into the pass's sums itself; CSR lanes keep a row-major sum
+ * each), and thread 0 the Frobenius sums.  Every panel ends so, whether or not a hook saves at
+ * its boundary or the scale moves: the pass's sums between panels, and so a checkpoint and a
+ * run it resumes, are the same as an uninterrupted run's, bit for bit. */
+static void fold_slice(struct prsvd_pass *p, int t) {
+  const int lanes = p->n_lanes;
+  const int64_t n = prsvd_source_cols(p->a), j0 = n * t / lanes, j1 = n * (t + 1) / lanes;
+  const int64_t kc = p->corange ? prsvd_dmat_cols(p->corange_src) : 0;
+  for (int u = 0; u < lanes; u++) {
+    const struct prsvd_lane *ln = &p->lanes[u];
+    if (ln->corange_t) {
+      for (int64_t q = 0; q < kc; q++)
+        for (int64_t j = j0; j < j1; j++) p->corange[q * n + j] += ln->corange_t[j * kc + q];
+      for (int64_t j = j0; j < j1; j++) memset(ln->corange_t + j * kc, 0, sizeof(double) * (size_t)kc);
+    } else if (u > 0 && ln->corange) {
+      for (int64_t q = 0; q < kc; q++)
+        for (int64_t j = j0; j < j1; j++) p->corange[q * n + j] += ln->corange[q * n + j], ln->corange[q * n + j] = 0.0;
+    }
+    if (u > 0 && ln->col_sum)
+      for (int64_t j = j0; j < j1; j++) {
+        p->col_sum[j] += ln->col_sum[j], p->col_sumsq[j] += ln->col_sumsq[j];
+        ln->col_sum[j] = ln->col_sumsq[j] = 0.0;
+      }
+  }
+  if (t == 0 && p->fro2)
+    for (int u = 1; u < lanes; u++) *p->fro2 += p->lanes[u].fro2, p->lanes[u].fro2 = 0.0;
+}
+
+/* One dense panel split among the pool's threads: lane t multiplies its rows alone. */
+struct panel_job {
+  struct prsvd_pass *p;
+  int64_t r, off, n;
+  int nr;
+};
+
+static void lane_rows(int64_t nr, int lanes, int t, int64_t *row0, int64_t *rows) {
+  *row0 = nr * t / lanes;
+  *rows = nr * (t + 1) / lanes - *row0;
+}
+
+/* Lane t's part of one_panel: statistics, P_b = A_b R into its rows of P_i (kept), and
+ * H_t += A_b^T K_b from its rows of the co-range source (with a right product those are rows
+ * it just kept: no lane waits for another). */
+static void lane_panel(void *arg, int t) {
+  const struct panel_job *job = arg;
+  struct prsvd_pass *p = job->p;
+  struct prsvd_lane *ln = &p->lanes[t];
+  const int n = (int)job->n;
+  lane_rows(job->nr, p->n_lanes, t, &ln->row0, &ln->rows);
+  const int nr = (int)ln->rows;
+  ln->flops = 0.0;
+  if (nr) {
+    panel_statistics(p, ln, job->r, nr, n);
+    if (p->n_right) {
+      ln->flops += right_product(p, ln, nr, n, p->work + ln->row0, job->nr);
+      keep_rows(p, job->r, ln->row0, nr, p->work, job->nr);
+    }
+    if (p->corange) {
+      int64_t kld;
+      const int kc = (int)prsvd_dmat_cols(p->corange_src);
+      const double *k = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
+      ln->flops += panel_t_times(p, ln, nr, n, k + job->off + ln->row0, (int)kld, kc, ln->corange);
+    }
+  }
+  prsvd_pool_barrier(p->pool);
+  fold_slice(p, t);
+}
+
+/* A CSR panel split among the pool's threads: lane t takes the rows from the one where the
+ * t-th of T equal shares of the panel's stored entries begins. */
+static int64_t csr_share_row(const struct prsvd_csr *a, int lanes, int t) {
+  const int64_t want = a->nnz * t / lanes;
+  int64_t lo = 0, hi = a->rows;
+  while (lo < hi) { /* the first row whose entries start at or past `want` */
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (a->indptr[mid] < want) lo = mid + 1;
+    else hi = mid;
+  }
+  return t == lanes ? a->rows : lo;
+}
+
+static void lane_panel_csr(void *arg, int t) {
+  const struct panel_job *job = arg;
+  struct prsvd_pass *p = job->p;
+  struct prsvd_lane *ln = &p->lanes[t];
+  ln->row0 = csr_share_row(p->csr, p->n_lanes, t);
+  ln->rows = csr_share_row(p->csr, p->n_lanes, t + 1) - ln->row0;
+  ln->flops = 0.0;
+  if (ln->rows > 0) prsvd_sketch_sparse_lane(p, ln, job->r, job->off, job->n, p->right_t);
+  prsvd_pool_barrier(p->pool);
+  fold_slice(p, t);
+}
+
+/* Rows of a residual tile: at most 64, and at most 8 MiB of n-long rows. */
+static int64_t resid_tile_rows(int64_t n) {
+  const int64_t rows = ((int64_t)1 << 20) / (n > 0 ? n : 1);
+  return rows < 1 ? 1 : rows > 64 ? 64 : rows;
+}
+
+/* resid += ||A_i - K_i M^T||_F^2 over the panel's nr rows (offset off into resid_src), a tile
+ * of tr rows at a time: the tile E (n x tr, column-major: row i of A_i is column i) from the
+ * dense panel or the CSR rows, K (tr x k) from resid_src or E's columns resid_cols, then
+ * E -= M K^T and its squares summed. */
+static double residual_update(struct prsvd_pass *p, int64_t off, int nr, int n) {
+  const int64_t tr = resid_tile_rows(n), k = p->resid_k;
+  const int ik = (int)k, itr = (int)tr;
+  double *e = p->resid_tile, *kt = p->resid_tile + tr * n;
+  const double one = 1.0, minus_one = -1.0;
+  long double sum = 0.0L;
+  int64_t kld = 0;
+  const double *src = p->resid_src ? prsvd_dmat_local(p->resid_src, NULL, NULL, &kld) : NULL;
+  for (int64_t i0 = 0; i0 < nr; i0 += tr) {
+    const int rows = (int)(nr - i0 < tr ? nr - i0 : tr);
+    if (p->csr) {
+      const struct prsvd_csr *a = p->csr;
+      memset(e, 0, sizeof(double) * (size_t)rows * (size_t)n);
+      for (int i = 0; i < rows; i++)
+        for (int64_t t = a->indptr[i0 + i]; t < a->indptr[i0 + i + 1]; t++) e[(size_t)i * n + a->indices[t]] += a->data[t];
+    } else {
+      WITH_PANEL(p, A, {
+        for (int64_t x = 0; x < (int64_t)rows * n; x++) e[x] = A[i0 * n + x];
+      });
+    }
+    for (int i = 0; i < rows; i++)
+      for (int64_t c = 0; c < k; c++)
+        kt[c * tr + i] = src ? src[c * kld + off + i0 + i] : e[(size_t)i * n + p->resid_cols[c]];
+    dgemm_("N", "T", &n, &rows, &ik, &minus_one, p->resid_m, &n, kt, &itr, &one, e, &n);
+    for (int64_t x = 0; x < (int64_t)rows * n; x++) sum += (long double)e[x] * e[x];
+  }
+  *p->resid += (double)sum;
+  return 2.0 * nr * (double)n * k;
 }
 
 /* The panel at the cursor, already in p->panel (p->panel32, p->csr): check it and update
@@ -633,32 +795,42 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     if (p->scale_running) follow_range(p);
   }
   copies_ready(p, n);
+  if (p->csr && p->n_lanes > 1) { /* a sparse panel's stored entries split among the threads */
+    struct panel_job job = {p, r, off, n, nr};
+    prsvd_profile_begin(PRSVD_EV_SKETCH);
+    prsvd_pool_run(p->pool, lane_panel_csr, &job);
+    for (int t = 0; t < p->n_lanes; t++) flops += p->lanes[t].flops;
+    prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
+    goto advance;
+  }
   if (p->csr) { /* a sparse panel: the O(nnz) updates of sketch_sparse.c */
     prsvd_profile_begin(PRSVD_EV_SKETCH);
     PRSVD_CHECK(prsvd_sketch_sparse_panel(p, r, off, n, p->right_t, &flops));
+    if (p->resid) flops += residual_update(p, off, nr, in);
     prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
     goto advance;
   }
 
   prsvd_profile_begin(PRSVD_EV_SKETCH);
-  panel_statistics(p, r, nr64, n);
+  if (p->n_lanes > 1) { /* the panel's rows split among the threads */
+    struct panel_job job = {p, r, off, n, nr};
+    prsvd_pool_run(p->pool, lane_panel, &job);
+    for (int t = 0; t < p->n_lanes; t++) flops += p->lanes[t].flops;
+    prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
+    goto advance;
+  }
+  struct prsvd_lane *whole = &p->lanes[0]; /* one thread: the whole panel */
+  whole->row0 = 0, whole->rows = nr64;
+  panel_statistics(p, whole, r, nr64, n);
   /* P_i = A_i R (on a 2-D grid summed over the process row), kept rows stored */
   if (p->n_right) {
-    flops += right_product(p, nr, in, prod);
+    flops += right_product(p, whole, nr, in, prod, nr);
     if (p->grid2d) {
       memcpy(p->row_sum, prod, sizeof(double) * (size_t)(nr64 * p->n_right));
       PRSVD_CHECK(row_sum(p, r, nr64, 0));
       prod = p->row_sum;
     }
-    for (int t = 0; t < p->n_keep; t++) { /* the rows of the panel in this rank's block */
-      prsvd_dmat *kept = p->keep[t].dmat;
-      int64_t k0, kr, kld, kc = p->keep[t].ncols ? p->keep[t].ncols : prsvd_dmat_cols(kept);
-      double *k = prsvd_dmat_local(kept, &k0, &kr, &kld);
-      const int64_t lo = r > k0 ? r : k0, hi = r + nr < k0 + kr ? r + nr : k0 + kr;
-      const double *from = prod + p->keep[t].col0 * nr + lo - r;
-      for (int64_t c = 0; c < kc && hi > lo; c++)
-        memcpy(k + c * kld + lo - k0, from + c * nr, sizeof(double) * (size_t)(hi - lo));
-    }
+    keep_rows(p, r, 0, nr64, prod, nr64); /* the rows of the panel in this rank's block */
   } else if (p->grid2d && p->corange) {
     PRSVD_CHECK(row_gather(p, r, nr64));
   }
@@ -670,10 +842,12 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     if (p->grid2d) /* the whole rows: P_i's (keep[0] is the co-range source) or gathered */
       k = p->n_right ? prod + p->keep[0].col0 * nr : p->row_sum, kld = nr, off = 0;
     PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
-    flops += panel_t_times(p, nr, in, k + off, ild, kc, p->corange);
+    flops += panel_t_times(p, whole, nr, in, k + off, ild, kc, p->corange);
   }
   /* L += A_i^T G_i, Z += G_i^T P_i */
   for (int t = 0; t < p->n_left; t++) flops += left_update(p, t, r, nr, in, prod, g);
+  /* resid += ||A_i - K_i M^T||_F^2 */
+  if (p->resid) flops += residual_update(p, off, nr, in);
   prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
 
 advance:
@@ -900,10 +1074,104 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
   return status;
 }
 
+/* 1 if the pass splits its panels (dense or CSR) among the pool's threads: products and
+ * co-range sums that each row block adds alone (no left sketches, no 2-D grid's per-panel
+ * sums, no sparse map's tile, no residual), on more than one thread.  A running scale moves between
+ * panels, on the main thread, with the lanes idle and folded first (prsvd_pass_rescale). */
+static int threaded(const struct prsvd_pass *p) {
+  return prsvd_pool_threads(p->pool) > 1 && !p->grid2d && !p->n_left && !p->right_sparse && !p->resid &&
+         (p->n_right || p->corange);
+}
+
+int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
+                                const struct prsvd_pass_shape *shape, int single) {
+  if (threads < 2 || !shape->threaded) return 0;
+  const int64_t rows = (panel_rows + threads - 1) / threads, w = shape->corange_cols;
+  const int64_t out = n * w > rows * shape->n_right ? n * w : rows * shape->n_right;
+  /* dense: threads - 1 sums of their own; CSR: every thread's row-major sum (and a row of K) */
+  int64_t bytes = shape->sparse ? threads * 8 * (n + 1) * w : (threads - 1) * 8 * n * w;
+  bytes += (threads - 1) * 8 * (shape->col_sums ? 2 * n : 0);
+  if (single) bytes += threads * 4 * (rows * w + out);
+  return bytes;
+}
+
+/* The lanes of the pass (struct prsvd_lane): one over the whole panel with the pass's own sums
+ * and scratch, or one per thread, each but lane 0 with sums of its own (zero, added to the
+ * pass's at the end of each panel, fold_slice) and each with scratch for its rows. */
+static int lanes_begin(struct prsvd_pass *p, int64_t n) {
+  const int lanes = threaded(p) ? prsvd_pool_threads(p->pool) : 1;
+  const int64_t kc = p->corange ? prsvd_dmat_cols(p->corange_src) : 0;
+  const int64_t rows = (p->panel_rows + lanes - 1) / lanes;
+  const int64_t out = n * kc > rows * p->n_right ? n * kc : rows * p->n_right;
+  if (!(p->lanes = calloc((size_t)lanes, sizeof *p->lanes)))
+    PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the pass's threads");
+  p->n_lanes = lanes;
+  p->lanes[0].corange = p->corange;
+  p->lanes[0].col_sum = p->col_sum, p->lanes[0].col_sumsq = p->col_sumsq;
+  if (lanes > 1 && prsvd_source_nnz(p->a) >= 0) { /* CSR: a row-major co-range sum each */
+    for (int t = 0; t < lanes; t++) {
+      struct prsvd_lane *ln = &p->lanes[t];
+      if (kc && !(ln->corange_t = calloc((size_t)((n + 1) * kc), sizeof(double))))
+        PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's co-range sum (%lld x %lld)", t,
+                  (long long)n, (long long)kc);
+      if (t > 0 && p->col_sum && (!(ln->col_sum = calloc((size_t)n, sizeof(double))) ||
+                                  !(ln->col_sumsq = calloc((size_t)n, sizeof(double)))))
+        PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's column sums", t);
+    }
+    return PRSVD_OK;
+  }
+  if (lanes == 1) {
+    struct prsvd_lane *ln = &p->lanes[0];
+    if (p->f32) ln->x32 = f32_rows(p, n), ln->o32 = f32_out(p, n), ln->p32 = f32_prod(p, n);
+    ln->small_c = p->small_c;
+    return PRSVD_OK;
+  }
+  if (p->corange) {
+    int64_t kld;
+    int ild;
+    prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
+    PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
+  }
+  for (int t = 0; t < lanes; t++) {
+    struct prsvd_lane *ln = &p->lanes[t];
+    if (t > 0 && kc && !(ln->corange = calloc((size_t)(n * kc), sizeof(double))))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's co-range sum (%lld x %lld)", t,
+                (long long)n, (long long)kc);
+    if (t > 0 && p->col_sum && (!(ln->col_sum = calloc((size_t)n, sizeof(double))) ||
+                                !(ln->col_sumsq = calloc((size_t)n, sizeof(double)))))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's column sums", t);
+    if (p->single && (!(ln->x32 = malloc(sizeof(float) * (size_t)(rows * kc + 1))) ||
+                      !(ln->o32 = malloc(sizeof(float) * (size_t)(out + 1)))))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's float32 scratch", t);
+    if (!p->single && (p->scale_exp || p->scale_running) && kc &&
+        !(ln->small_c = malloc(sizeof(double) * (size_t)(rows * kc))))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's scaled sketch rows", t);
+    ln->p32 = ln->o32;
+  }
+  return PRSVD_OK;
+}
+
+static void lanes_end(struct prsvd_pass *p) {
+  for (int t = 0; p->lanes && t < p->n_lanes; t++) {
+    struct prsvd_lane *ln = &p->lanes[t];
+    if (t > 0) free(ln->corange), free(ln->col_sum), free(ln->col_sumsq);
+    free(ln->corange_t);
+    if (p->n_lanes > 1) free(ln->x32), free(ln->o32), free(ln->small_c);
+  }
+  free(p->lanes);
+  p->lanes = NULL;
+  p->n_lanes = 0;
+}
+
 /* The scratch a pass makes for itself: for sparse panels R row-major and a row-major co-range
  * product; for the sparse-map kernels on dense panels a transposed tile and the positions and
  * signs of a panel's rows; for a single-precision pass the float32 copies. */
 static int scratch_begin(struct prsvd_pass *p, int64_t n) {
+  if (p->resid) {
+    const int64_t tr = resid_tile_rows(n);
+    p->resid_tile = malloc(sizeof(double) * (size_t)(tr * (n + p->resid_k)));
+    if (!p->resid_tile) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a tile of the residual");
+  }
   if (row_sum_width(p)) {
     p->row_sum = malloc(sizeof(double) * (size_t)(p->panel_rows * row_sum_width(p) + 1));
     if (!p->row_sum) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a panel's sum over the process row");
@@ -919,7 +1187,7 @@ static int scratch_begin(struct prsvd_pass *p, int64_t n) {
       p->corange_t = malloc(sizeof(double) * (size_t)((n + 1) * prsvd_dmat_cols(p->corange_src)));
       if (!p->corange_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse co-range update");
     }
-    return PRSVD_OK;
+    return lanes_begin(p, n);
   }
   int sparse_left = 0;
   for (int t = 0; t < p->n_left; t++)
@@ -933,19 +1201,31 @@ static int scratch_begin(struct prsvd_pass *p, int64_t n) {
     p->tile_pos = malloc(sizeof(int) * (size_t)(p->panel_rows * 8));
     if (!p->tile_sign || !p->tile_pos) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse sketch rows");
   }
-  return copies_begin(p, n);
+  PRSVD_CHECK(copies_begin(p, n));
+  return lanes_begin(p, n);
 }
 
 static void scratch_end(struct prsvd_pass *p) {
+  lanes_end(p);
   free(p->right_t), free(p->corange_t), free(p->tile), free(p->tile_sign), free(p->tile_pos), free(p->f32);
-  free(p->row_sum), free(p->right_c), free(p->small_c);
-  p->right_t = p->corange_t = p->tile = p->tile_sign = p->row_sum = p->right_c = p->small_c = NULL;
+  free(p->row_sum), free(p->right_c), free(p->small_c), free(p->resid_tile);
+  p->right_t = p->corange_t = p->tile = p->tile_sign = p->row_sum = p->right_c = p->small_c = p->resid_tile = NULL;
   p->tile_pos = NULL;
   p->f32 = NULL;
 }
 
+/* The m-row matrix whose row blocks name the pass's rows, or NULL (then row_grid's). */
+static const prsvd_dmat *rows_ref(const struct prsvd_pass *p) {
+  return p->n_keep ? p->keep[0].dmat : p->corange_src ? p->corange_src : p->resid_src;
+}
+
 int prsvd_pass_rows(const struct prsvd_pass *p, int64_t *row0, int64_t *local_rows) {
-  const prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
+  const prsvd_dmat *ref = rows_ref(p);
+  if (!ref && p->row_grid && !p->grid2d) {
+    prsvd_row_block(prsvd_source_rows(p->a), prsvd_grid_rank(p->row_grid), prsvd_grid_nprocs(p->row_grid),
+                    row0, local_rows);
+    return PRSVD_OK;
+  }
   if (!ref || prsvd_dmat_rows(ref) != prsvd_source_rows(p->a))
     PRSVD_ERR(PRSVD_ERR_INTERNAL, "a pass needs an m-row kept or co-range matrix to place its rows");
   if (p->grid2d) prsvd_dmat_span(ref, p->grid2d->row_comm, row0, local_rows);
@@ -956,9 +1236,9 @@ int prsvd_pass_rows(const struct prsvd_pass *p, int64_t *row0, int64_t *local_ro
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   const int64_t n = prsvd_source_cols(p->a);
   int64_t row0, local_rows;
-  int in, status = PRSVD_OK;
+  int in, status = PRSVD_OK, blas_before = 0;
   struct prsvd_source_layout lay;
-  prsvd_dmat *ref = p->n_keep ? p->keep[0].dmat : p->corange_src;
+  const prsvd_dmat *ref = rows_ref(p);
   PRSVD_CHECK(prsvd_pass_rows(p, &row0, &local_rows));
   if (p->grid2d && p->n_right && p->corange && p->corange_src != p->keep[0].dmat)
     PRSVD_ERR(PRSVD_ERR_INTERNAL, "a 2-D pass takes its co-range rows from the first kept matrix");
@@ -973,8 +1253,10 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   prsvd_profile_pass_begin();
   status = scratch_begin(p, n);
   if (status) goto out;
+  /* while the threads multiply, each BLAS call runs on its caller alone */
+  if (p->n_lanes > 1) blas_before = prsvd_blas_threads_set(1);
   if (p->hook || lay.collective_reads) {
-    MPI_Comm comm = p->hook ? p->hook_comm : prsvd_grid_comm(prsvd_dmat_grid(ref));
+    MPI_Comm comm = p->hook ? p->hook_comm : prsvd_grid_comm(ref ? prsvd_dmat_grid(ref) : p->row_grid);
     status = lockstep(p, cur, row0, local_rows, n, in, lay.collective_reads, comm);
     goto out;
   }
@@ -984,6 +1266,7 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   reads_end(&rd, p);
 out:
   p->csr = NULL;
+  if (blas_before > 0) prsvd_blas_threads_set(blas_before);
   scratch_end(p);
   prsvd_profile_pass_end();
   return status;
@@ -1004,12 +1287,13 @@ int prsvd_pass_single(const struct prsvd_svd_params *params, const prsvd_source 
   return params->precision == PRSVD_PRECISION_SINGLE;
 }
 
-int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single) {
-  return prsvd_panel_rows_cols(a, prsvd_source_cols(a), memory, prefetch, single);
+int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single,
+                             int threads) {
+  return prsvd_panel_rows_cols(a, prsvd_source_cols(a), memory, prefetch, single, threads);
 }
 
 int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, int prefetch,
-                              int single) {
+                              int single, int threads) {
   const int64_t m = prsvd_source_rows(a), nnz = prsvd_source_nnz(a);
   const int buffers = prefetch ? 2 : 1;
   if (nnz >= 0) { /* 16 bytes an entry (index + value), at least one row; shared by the buffers */
@@ -1030,6 +1314,7 @@ int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, 
    * reader thread overlap the reads with the products. */
   int64_t cached = PRSVD_PANEL_BYTES / row_bytes;
   if (cached < PRSVD_PANEL_MIN_ROWS) cached = PRSVD_PANEL_MIN_ROWS;
+  cached *= threads > 1 ? threads : 1; /* each thread's rows of the panel that size */
   if (rows > cached) rows = cached;
   /* On the chunk grid, so that no chunk row is shared by two panels: whole chunk rows per
    * panel; or one chunk row when it is at most twice the cached size and the budget holds

@@ -10,6 +10,8 @@
  *                               (co-range sketch X = Upsilon A, W = Psi A, ...), and
  *            Z += G_i^T P_i(:, cols)   a core sketch Phi A Psi^T
  *   fro2:    += ||A_i||_F^2
+ *   resid:   += ||A_i - K_i M^T||_F^2   K_i = this panel's rows of an m-row matrix, or some of
+ *                               A_i's own columns; M replicated (an ID's or CUR's residual)
  *
  * Panels are float64, or float32 when the pass multiplies in single precision
  * (prsvd_pass_single): then the products are SGEMMs of the float32 panel with float32 copies
@@ -31,6 +33,14 @@
  * the largest panel so far, and what the pass holds is rescaled when it moves.  float32
  * products are kept in float32's range the same way, by a power of two on the float32 copy
  * of the small operand, undone as the product is widened.
+ *
+ * Threads: with a pool of T compute threads (pool, set by the method) a pass whose products
+ * each row block adds alone (no left sketches, no 2-D grid) splits every
+ * panel among them (struct prsvd_lane): thread t multiplies its rows into its rows of P_i and
+ * H_t += A_b^T K_b, lane 0 into the pass's sums, the others into their own; once all have,
+ * each thread adds a slice of rows of the others' sums into the pass's, in lane order, so the
+ * pass's sums are whole at every panel boundary (a hook's checkpoint, a rescale) and nothing
+ * depends on which thread finishes first.  Each BLAS call then runs on its caller alone.
  *
  * Generated test matrices depend only on (seed, stream, global row, column), so no sketch
  * depends on the number of ranks or the panel size.  The cursor says where the pass is, so a
@@ -81,6 +91,20 @@ struct prsvd_cursor {
   int64_t next_row;  /* first row of the next panel, global */
 };
 
+/* One compute thread's part of a pass over the panel in hand (made by the pass): its rows
+ * [row0, row0 + rows) of the panel, the accumulators it adds into (lane 0: the pass's own;
+ * the others their own, added to the pass's in lane order at the end of every panel), and its
+ * scratch (x32: float32 copies of its rows of K_i; o32
+ * and p32: float32 products; small_c: 2^scale_exp K_b). */
+struct prsvd_lane {
+  int64_t row0, rows;
+  double *corange, *col_sum, *col_sumsq;
+  double *corange_t; /* CSR panels: the lane's co-range sum row-major, every lane its own */
+  double fro2, flops;
+  float *x32, *o32, *p32;
+  double *small_c;
+};
+
 #define PRSVD_MAX_KEEP 3
 #define PRSVD_TILE_ROWS 16
 #define PRSVD_MAX_LEFT 4
@@ -109,6 +133,12 @@ struct prsvd_pass {
   int64_t grid;                  /* panels end on multiples of this global row (1: anywhere) */
   double *work;                  /* panel_rows x n_right (P_i) and panel_rows x max left dim */
   const struct prsvd_svd_params *params;
+  /* Compute threads (NULL: one), set by the method: a pass with a right product or co-range
+   * sums but no left sketches, on a P x 1 grid, splits each panel among them by rows (lanes,
+   * made by the pass; n_lanes 1 when it does not) */
+  struct prsvd_pool *pool;
+  struct prsvd_lane *lanes;
+  int n_lanes;
   int check_finite;
   int checked_ahead;             /* set by the pass: the reader thread scans each panel */
 
@@ -153,6 +183,20 @@ struct prsvd_pass {
   } left[PRSVD_MAX_LEFT];
 
   double *fro2;  /* += ||A_i||_F^2 (NULL: skip) */
+  /* resid (NULL: skip) += ||A_i - K_i M^T||_F^2, formed a tile of rows at a time (never the
+   * whole residual), with M = resid_m (n x resid_k, column-major, replicated) and K_i the
+   * panel's rows of resid_src (an m-row matrix), or with resid_src NULL the columns
+   * resid_cols[0 .. resid_k) of A_i itself: ||A - A(:, J) T|| for a column ID (M = T^T),
+   * ||A - X A(I, :)|| for a row ID (K = X, M = A(I, :)^T). */
+  double *resid;
+  int64_t resid_k;
+  const double *resid_m;
+  const prsvd_dmat *resid_src;
+  const int64_t *resid_cols;
+  double *resid_tile;  /* made by the pass: a tile of rows and its K */
+  /* With no kept, co-range or residual matrix to name the rows (a pass of left sketches or of
+   * residuals by columns only): the grid whose row blocks of A this rank reads. */
+  const prsvd_grid *row_grid;
   double *col_sum, *col_sumsq;  /* += column sums and sums of squares of A_i (NULL: skip) */
 
   /* Collective hook after every panel step (NULL: none).  With a hook the pass is collective:
@@ -208,12 +252,33 @@ double prsvd_max_abs(const void *x, int single, int64_t count);
 #define PRSVD_SQUARES_SCALED(sum, e) (sum)
 #endif
 
+/* What a method's passes multiply, for what their threads hold (the plan's memory). */
+struct prsvd_pass_shape {
+  int threaded;          /* the passes split their panels among the pool's threads */
+  int64_t n_right;       /* the widest right product */
+  int64_t corange_cols;  /* the widest co-range sum (0: none) */
+  int col_sums;          /* column sums and sums of squares (PCA's first pass) */
+  int sparse;            /* CSR panels: every thread's co-range sum is its own, row-major */
+};
+/* Panel bytes one pass over a delivers, all nprocs ranks together, in panels of panel_rows
+ * rows: float64 or float32 (single) values, or a sparse source's CSR values and indices (16
+ * bytes an entry) and the row pointers of every panel (src/estimate.c). */
+double prsvd_pass_bytes(const prsvd_source *a, int single, int nprocs, int64_t panel_rows);
+/* Bytes that `threads` threads of such a pass hold beyond what one thread's pass does, on
+ * panels of panel_rows rows of n columns: threads - 1 accumulators of their own (the co-range
+ * sum, n x corange_cols doubles, and column sums, 2n; CSR panels: each of the threads a
+ * row-major co-range sum), and with single each thread's float32 copies (its rows of K_i, and
+ * its products).  0 for one thread or an unthreaded shape.  (A
+ * pass that scales an extreme A also gives each thread a float64 copy of its rows of K_i.) */
+int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
+                                const struct prsvd_pass_shape *shape, int single);
+
 /* Size of pass->work for a pass with right width n_right and left dims (floats of double). */
 int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
 /* This rank's rows of A in a pass, [*row0, *row0 + *local_rows): those of the first kept
- * matrix, or of the co-range source without one (all m-row, by row block); on a 2-D grid its
- * process row's.  Where a cursor may stand: from *row0 to the block's end. */
+ * matrix, or of the co-range source or the residual's source without one (all m-row, by row
+ * block), else the row block of row_grid; on a 2-D grid its process row's.  Where a cursor may stand: from *row0 to the block's end. */
 int prsvd_pass_rows(const struct prsvd_pass *p, int64_t *row0, int64_t *local_rows);
 /* The panel buffers a pass keeps between passes (dense or CSR). */
 void prsvd_pass_free(struct prsvd_pass *p);
@@ -235,13 +300,19 @@ int prsvd_pass_single(const struct prsvd_svd_params *params, const prsvd_source 
  * disk's noise, with 7 to 8 MiB less a rank (bench/RESULTS.md, roofline) */
 #define PRSVD_PANEL_BYTES (4 << 20)
 #define PRSVD_PANEL_MIN_ROWS 256
-int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single);
+int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch, int single,
+                             int threads);
 /* The same for panels of n of a's columns (a column block of a 2-D grid). */
 int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, int prefetch,
-                              int single);
+                              int single, int threads);
 /* sketch_sparse.c: the updates of one CSR panel (rows [r, r + csr->rows), offset off into the
  * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */
 int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
                               const double *rt, double *flops);
+/* The same for the lane's rows [row0, row0 + rows) of the CSR panel, on one of the pool's
+ * threads: a dense right product (rt), kept rows, and the co-range sum into the lane's
+ * row-major ln->corange_t (n x kc, and a row of K after it); flops into ln->flops. */
+void prsvd_sketch_sparse_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
+                              int64_t n, const double *rt);
 
 #endif

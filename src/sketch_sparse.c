@@ -118,3 +118,67 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
   }
   return PRSVD_OK;
 }
+
+/* The row-split form (sketch.h, prsvd_sketch_sparse_lane): rows [i0, i1) of the CSR panel,
+ * each lane's co-range sum kept row-major across the pass (ln->corange_t, added to H in lane
+ * order by the pass), its statistics into its own sums. */
+void prsvd_sketch_sparse_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
+                              int64_t n, const double *rt) {
+  const struct prsvd_csr *a = p->csr;
+  const int64_t nr = a->rows, i0 = ln->row0, i1 = ln->row0 + ln->rows;
+  const int64_t e0 = a->indptr[i0], e1 = a->indptr[i1];
+  double *prod = p->work;
+  const double scale = ldexp(1.0, p->scale_exp);
+  const long double scale_l = scale;
+  ln->flops = 0.0;
+  if (p->fro2) { /* lane 0 into the pass's sum, the others their own */
+    long double s = 0.0L;
+    for (int64_t t = e0; t < e1; t++) s += PRSVD_SQUARE(a->data[t], scale_l);
+    *(ln == p->lanes ? p->fro2 : &ln->fro2) += (double)PRSVD_SQUARES_SCALED(s, p->scale_exp);
+  }
+  if (p->col_sum)
+    for (int64_t t = e0; t < e1; t++) {
+      const double v = a->data[t] * scale;
+      ln->col_sum[a->indices[t]] += v;
+      ln->col_sumsq[a->indices[t]] += v * v;
+    }
+  for (int64_t t = 0; t < p->n_samples; t++) {
+    const int64_t i = p->sample_row[t] - r;
+    if (i < i0 || i >= i1) continue;
+    p->sample_val[t] = 0.0;
+    for (int64_t u = a->indptr[i]; u < a->indptr[i + 1]; u++)
+      if (a->indices[u] == p->sample_col[t]) p->sample_val[t] += a->data[u];
+  }
+  /* P_b = A_b R: the lane's rows of P_i, and of the kept matrices */
+  if (p->n_right) {
+    const int64_t c = p->n_right;
+    for (int64_t q = 0; q < c; q++) memset(prod + q * nr + i0, 0, sizeof(double) * (size_t)(i1 - i0));
+    for (int64_t i = i0; i < i1; i++)
+      for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
+        const double v = a->data[t] * scale, *row = rt + a->indices[t] * c;
+        for (int64_t q = 0; q < c; q++) prod[q * nr + i] += v * row[q];
+      }
+    ln->flops += 2.0 * (double)(e1 - e0) * (double)c;
+    for (int k = 0; k < p->n_keep; k++) {
+      int64_t kld, kc = p->keep[k].ncols ? p->keep[k].ncols : prsvd_dmat_cols(p->keep[k].dmat);
+      double *kd = prsvd_dmat_local(p->keep[k].dmat, NULL, NULL, &kld);
+      for (int64_t q = 0; q < kc; q++)
+        memcpy(kd + q * kld + off + i0, prod + (p->keep[k].col0 + q) * nr + i0, sizeof(double) * (size_t)(i1 - i0));
+    }
+  }
+  /* H_t += A_b^T K_b, row-major */
+  if (p->corange) {
+    int64_t kld, kc = prsvd_dmat_cols(p->corange_src);
+    const double *kd = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
+    double *ht = ln->corange_t, *krow = ht + n * kc;
+    for (int64_t i = i0; i < i1; i++) {
+      for (int64_t q = 0; q < kc; q++) krow[q] = kd[q * kld + off + i];
+      for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
+        double *h = ht + a->indices[t] * kc;
+        const double v = a->data[t] * scale;
+        for (int64_t q = 0; q < kc; q++) h[q] += v * krow[q];
+      }
+    }
+    ln->flops += 2.0 * (double)(e1 - e0) * (double)kc;
+  }
+}

@@ -131,17 +131,58 @@ static int unscale_results(prsvd_svd *svd, const prsvd_source *a) {
   return PRSVD_OK;
 }
 
+/* The estimate of svd's params for the threads the solve runs (svd->threads, once chosen). */
+static int estimate_solve(const prsvd_svd *svd, const prsvd_source *a, struct prsvd_svd_estimate *est) {
+  struct prsvd_svd_params prm = svd->params;
+  if (svd->threads > 0) prm.threads = svd->threads;
+  return prsvd_svd_estimate(&prm, a, prsvd_grid_nprocs(svd->grid), est);
+}
+
+static int solve_with(prsvd_svd *svd, prsvd_source *a);
+
 int prsvd_svd_solve(prsvd_svd *svd, prsvd_source *a) {
+  int status = PRSVD_OK;
+  struct prsvd_threads_choice tc;
+  clear_result(svd);
+  svd->threads = svd->params.threads;
+  if (svd->threads <= 0) { /* collective, as the solve is */
+    PRSVD_CHECK(prsvd_threads_choose(svd->comm, svd->params.threads, &tc));
+    svd->threads = tc.threads;
+  } else if (svd->threads > PRSVD_MAX_THREADS) {
+    PRSVD_ERR(PRSVD_ERR_USAGE, "%d compute threads a rank: expected 1 to %d (0: automatic)", svd->threads,
+              PRSVD_MAX_THREADS);
+  }
+  /* the pool, and the BLAS's own threads for the work outside the passes (each pass sets
+   * them to 1 while its threads multiply); the caller's count comes back at the end */
+  const int blas_before = prsvd_blas_threads_set(svd->threads);
+  status = prsvd_pool_create(svd->threads, &svd->pool);
+  if (!status) status = solve_with(svd, a);
+  svd->stats.blas_threads = prsvd_blas_threads_get();
+  prsvd_pool_destroy(&svd->pool);
+  if (blas_before > 0) prsvd_blas_threads_set(blas_before);
+  svd->stats.threads = svd->threads;
+  svd->threads = 0;
+  return status;
+}
+
+static int solve_with(prsvd_svd *svd, prsvd_source *a) {
   struct prsvd_svd_estimate est;
   const struct prsvd_svd_plan *plan = &est.plan;
-  clear_result(svd);
   if ((svd->params.center || svd->params.scale) && svd->params.method != PRSVD_METHOD_SUBSPACE)
     PRSVD_ERR(PRSVD_ERR_USAGE, "centering (PCA) runs with subspace iteration only, not with --passes 1, --tol or eig");
   if (svd->params.scale && !svd->params.center)
     PRSVD_ERR(PRSVD_ERR_USAGE, "scaling columns needs centering (--center or prsvd pca)");
-  if (svd->params.scale && svd->params.power_iters < 1)
+  const int autoq = svd->params.power_iters < 0;
+  if (svd->params.scale && (autoq ? svd->params.max_power_iters : svd->params.power_iters) < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--scale needs at least one power iteration (-q >= 1): the first pass learns the scales");
-  PRSVD_CHECK(prsvd_svd_estimate(&svd->params, a, prsvd_grid_nprocs(svd->grid), &est));
+  if (autoq && (svd->params.method == PRSVD_METHOD_QB || svd->params.method == PRSVD_METHOD_QB_EI))
+    PRSVD_ERR(
+        PRSVD_ERR_USAGE,
+        "-q auto runs with subspace iteration (svd -k, pca) and eig --method revd, not with --tol");
+  if (autoq && !(svd->params.conv_tol > 0.0 && svd->params.conv_tol < 1.0))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "-q auto needs a tolerance between 0 and 1, not --conv-tol %g",
+              svd->params.conv_tol);
+  PRSVD_CHECK(estimate_solve(svd, a, &est));
   if (plan->grid_cols > 1)
     PRSVD_CHECK(prsvd_grid2d_create(svd->comm, plan->grid_rows, plan->grid_cols, &svd->grid2d));
   for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
@@ -250,6 +291,38 @@ static int check_sizes(const struct prsvd_svd_params *prm, const prsvd_source *a
   return PRSVD_OK;
 }
 
+/* What the passes of a method multiply (sketch.h, struct prsvd_pass_shape): the widest
+ * right product and co-range sum of any of its passes, and whether they split their panels
+ * among threads (the multi-pass methods and Nystrom on a P x 1 grid, dense or CSR panels; the
+ * single-pass sketches run on one).  The widths are those the methods' files give their passes. */
+static void pass_shape(const struct prsvd_svd_params *prm, const prsvd_source *a, int grid_cols,
+                       struct prsvd_pass_shape *shape) {
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
+  const int64_t np = prm->n_probes > 0 ? prm->n_probes : 0;
+  int64_t l = prm->rank + (prm->oversample > 0 ? prm->oversample : 0), L = prm->max_rank > 0 ? prm->max_rank : mn;
+  if (l > mn) l = mn;
+  if (L > mn) L = mn;
+  memset(shape, 0, sizeof *shape);
+  shape->threaded = grid_cols == 1;
+  shape->sparse = prsvd_source_nnz(a) >= 0;
+  switch (prm->method) {
+  case PRSVD_METHOD_SUBSPACE: case PRSVD_METHOD_REVD: /* rsvd.c: [X | W], H; PCA's column sums */
+    shape->n_right = l + np, shape->corange_cols = l, shape->col_sums = prm->center;
+    break;
+  case PRSVD_METHOD_QB: /* qb.c */
+    shape->n_right = L, shape->corange_cols = L;
+    break;
+  case PRSVD_METHOD_QB_EI: /* qb_ei.c: a block, and H of [G | Q_pending] */
+    shape->n_right = prm->block, shape->corange_cols = 2 * prm->block;
+    break;
+  case PRSVD_METHOD_NYSTROM: /* eig.c: Y = A Omega alone */
+    shape->n_right = l;
+    break;
+  default: /* the single-pass sketches */
+    shape->threaded = 0;
+  }
+}
+
 int prsvd_svd_plan(const struct prsvd_svd_params *prm, const prsvd_source *a, int nprocs,
                    struct prsvd_svd_plan *plan) {
   const int64_t m = prsvd_source_rows(a), nnz = prsvd_source_nnz(a);
@@ -265,8 +338,17 @@ int prsvd_svd_plan(const struct prsvd_svd_params *prm, const prsvd_source *a, in
   prsvd_source_get_layout(a, &lay);
   plan->single = prsvd_pass_single(prm, a);
   plan->buffers = (prm->prefetch ? 2 : 1) + (nnz < 0 ? lay.scratch_panels : 0);
+  if (prm->threads < 0 || prm->threads > PRSVD_MAX_THREADS)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "%d compute threads a rank: expected 1 to %d (0: automatic)", prm->threads,
+              PRSVD_MAX_THREADS);
+  plan->threads = prm->threads > 0 ? prm->threads : prsvd_cpus_mine();
+  if (plan->threads > PRSVD_MAX_THREADS) plan->threads = PRSVD_MAX_THREADS;
+  struct prsvd_pass_shape shape;
+  pass_shape(prm, a, plan->grid_cols, &shape);
+  plan->threaded = plan->threads > 1 && shape.threaded;
+  const int lanes = plan->threaded ? plan->threads : 1;
   const int64_t elem = plan->single ? 4 : 8;
-  int64_t rows = prsvd_panel_rows_cols(a, width, prm->memory, prm->prefetch, plan->single);
+  int64_t rows = prsvd_panel_rows_cols(a, width, prm->memory, prm->prefetch, plan->single, lanes);
   if (rows < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE,
               "--memory %lld bytes holds less than one row of '%s' (%lld columns: %lld bytes)",
@@ -276,13 +358,14 @@ int prsvd_svd_plan(const struct prsvd_svd_params *prm, const prsvd_source *a, in
   /* dense rows, or CSR at the average row density (16 bytes an entry, 8 a row pointer) */
   plan->panel_bytes = nnz < 0 ? rows * width * elem
                               : (int64_t)((16.0 * (double)nnz / (double)m + 8.0) * (double)rows);
+  plan->thread_bytes = prsvd_pass_thread_bytes(lanes, rows, width, &shape, plan->single);
   return PRSVD_OK;
 }
 
 int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *panel_rows) {
-  struct prsvd_svd_plan plan;
-  PRSVD_CHECK(prsvd_svd_plan(&svd->params, a, prsvd_grid_nprocs(svd->grid), &plan));
-  *panel_rows = plan.panel_rows;
+  struct prsvd_svd_estimate est;
+  PRSVD_CHECK(estimate_solve(svd, a, &est));
+  *panel_rows = est.plan.panel_rows;
   return PRSVD_OK;
 }
 

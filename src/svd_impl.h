@@ -13,6 +13,7 @@
 #include "prsvd.h"
 #include "sketch.h"
 #include "source_impl.h"
+#include "threads.h"
 
 struct prsvd_svd {
   MPI_Comm comm;
@@ -26,6 +27,9 @@ struct prsvd_svd {
   double *mean, *scale; /* center: column means and the scales D (1 without scale), n each */
   unsigned char *unscaled; /* center + scale: 1 for a column left unscaled (zero variance) */
   struct prsvd_svd_stats stats;
+  int threads;              /* during a solve: compute threads per rank (params.threads or the
+                             * automatic count), and their pool (NULL for one) */
+  struct prsvd_pool *pool;
 };
 
 /* Gaussian probe rows Theta of the single-pass error estimate (TYUC 2019 Sec. 6): fixed, not

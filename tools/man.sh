@@ -39,8 +39,9 @@ prsvd \- randomized truncated SVD, PCA and eigendecompositions of matrices strea
 .SH DESCRIPTION
 .B prsvd
 computes the leading singular values and vectors (\fBsvd\fR), principal components
-(\fBpca\fR) and eigenpairs of symmetric matrices (\fBeig\fR) of a 2\-D dataset too large
-for memory.
+(\fBpca\fR), eigenpairs of symmetric matrices (\fBeig\fR), and interpolative and CUR
+decompositions built from k of the matrix's own columns and rows (\fBid\fR, \fBcur\fR) of a
+2\-D dataset too large for memory.
 It streams the dataset from an HDF5 file in row panels of a per\-rank memory budget
 (\fB\-\-memory\fR) through randomized sketches, on one process or on many MPI ranks, each
 reading only its own rows; the result does not depend on the number of ranks.

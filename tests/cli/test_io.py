@@ -160,7 +160,12 @@ for c, extra, want, why in [
         (1500, ["--memory", "8M"], 750, "a budget below a chunk row: half a chunk row"),
         (1500, ["--precision", "double"], 500, "float64 rows: a third of a chunk row"),
         (5000, [], 1000, "a chunk row past twice 4 MiB: a fifth of it"),
-        (4099, [], 1024, "a prime chunk row: 4 MiB panels, not single rows")]:
+        (4099, [], 1024, "a prime chunk row: 4 MiB panels, not single rows"),
+        # 4 MiB a compute thread: 2 threads' panels hold 2 x 1024 rows, whole chunk rows
+        (100, ["--threads", 2], 2000, "2 threads: whole chunk rows within 2 x 4 MiB"),
+        (4099, ["--threads", 2], 2048, "2 threads: a prime chunk row, 2 x 4 MiB panels")]:
+    if "--threads" not in extra:  # one thread's panels (the machine's CPUs would choose more)
+        extra = extra + ["--threads", 1]
     rr = run(["info", path("plan.h5") + f":/c{c}", "-k", 5, "--json", "--panels", "rows", *extra])
     got = json.loads(rr.stdout)["panel_rows"] if rr.returncode == 0 else rr.stderr
     check(f"chunks of {c} rows {' '.join(map(str, extra))}: panels of {want} rows ({why})", got == want, got)

@@ -25,6 +25,11 @@ from harness import check, gen, path, run
 # above the estimate, and the estimate at most FACTOR times what the solve grew by.
 SLACK = 3 * 2**20
 FACTOR = 1.5
+# -q auto (pca's default) also solves an l x l symmetric eigenproblem after every pass (LAPACK's
+# DSYEV on 3 l^2 doubles it allocates and counts): the same pca grew 1.25 MiB more at -q auto
+# than at -q 1 and -q 3 (23.9, 23.9, 25.2 MiB), the pages of the eigensolver's code and OpenBLAS's
+# buffers it touches on first use.
+SLACK_AUTO = SLACK + int(1.5 * 2**20)
 
 
 def fmt_bytes(b):
@@ -129,7 +134,8 @@ def test_plan_against_run():
             continue
         check(f"{label}: the plan is info's (memory, passes, bytes, flops)", plan == ji.get("plan"),
               f"run  {plan}\ninfo {ji.get('plan')}")
-        adaptive = js["method"] == "qb-ei"
+        # randQB_EI and -q auto (pca's default) plan the most passes they may take
+        adaptive = js["method"] == "qb-ei" or js.get("power_iters_auto", False)
         done = js["passes"]
         check(f"{label}: {done} passes done, {plan['passes']} planned" + (" at most" if adaptive else ""),
               (done <= plan["passes"] if adaptive else done == plan["passes"]) and done <= plan["passes_max"], plan)
@@ -142,9 +148,10 @@ def test_plan_against_run():
               flops <= plan["flops"] * (1 + 1e-12) if adaptive else abs(flops - plan["flops"]) <= 1e-12 * flops,
               (plan["flops"], flops))
         total, growth = plan["memory_per_rank"]["total"], js["memory"]["growth"]
+        slack = SLACK_AUTO if js.get("power_iters_auto") else SLACK
         check(f"{label}: peak RSS growth {fmt_bytes(growth)} <= the estimate {fmt_bytes(total)} + "
-              f"{fmt_bytes(SLACK)}, and the estimate <= {FACTOR} x it",
-              growth <= total + SLACK and total <= FACTOR * growth, js["memory"])
+              f"{fmt_bytes(slack)}, and the estimate <= {FACTOR} x it",
+              growth <= total + slack and total <= FACTOR * growth, js["memory"])
 
 
 def test_error_estimate_probes():

@@ -310,6 +310,73 @@ START_TEST(svd_exact_rank) {
 }
 END_TEST
 
+/* -q auto: what the estimate callback saw (the last pass's values, and how many calls). */
+struct seen_estimates {
+  int calls, last_iters;
+  double values[16], change;
+};
+static void record_estimate(void *arg, int power_iters, int64_t k, const double *values,
+                            double change) {
+  struct seen_estimates *e = arg;
+  e->calls++;
+  e->last_iters = power_iters;
+  e->change = change;
+  for (int64_t j = 0; j < k && j < 16; j++) e->values[j] = values[j];
+}
+
+/* -q auto on a planted poly spectrum, plain and centered: the last estimate is the result (the
+ * estimate is the result of stopping at that pass), the iterations stop at the first change
+ * below conv_tol, and a fixed q of as many iterations gives the same S. */
+START_TEST(svd_auto_estimate_is_result) {
+  const int64_t m = 400, n = 120, k = 8;
+  struct prsvd_planted_params pp = {.rows = m, .cols = n, .spectrum = PRSVD_SPECTRUM_POLY,
+                                    .decay = 1.0, .rank = 5, .noise = 0.0, .seed = 4};
+  prsvd_source *gen = NULL, *mem = NULL;
+  double *a = malloc(sizeof(double) * m * n);
+  ck_assert_int_eq(prsvd_source_planted(&pp, &gen), 0);
+  ck_assert_int_eq(prsvd_source_read(gen, 0, m, a), 0);
+  ck_assert_int_eq(prsvd_source_memory(m, n, a, n, &mem), 0);
+  for (int center = 0; center < 2; center++) {
+    struct seen_estimates seen = {0};
+    struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
+    struct prsvd_svd_stats st;
+    prsvd_svd *svd = NULL;
+    const double *s;
+    double fixed[16];
+    prm.rank = k, prm.center = center, prm.memory = 16 * n * 8; /* 16-row panels */
+    prm.power_iters = PRSVD_POWER_ITERS_AUTO;
+    prm.estimate = record_estimate, prm.progress_arg = &seen;
+    ck_assert_int_eq(prsvd_svd_create(MPI_COMM_WORLD, &svd), 0);
+    ck_assert_int_eq(prsvd_svd_set_params(svd, &prm), 0);
+    ck_assert_int_eq(prsvd_svd_solve(svd, mem), 0);
+    ck_assert_int_eq(prsvd_svd_get_stats(svd, &st), 0);
+    ck_assert_int_eq(prsvd_svd_get_singular_values(svd, &s), 0);
+    ck_assert_int_eq(seen.calls, st.power_iters + 1);
+    ck_assert_int_eq(seen.last_iters, st.power_iters);
+    ck_assert_int_eq(st.passes, st.power_iters + 1 + st.extra_pass);
+    ck_assert(st.conv_met && st.conv_change == seen.change && st.conv_change < prm.conv_tol);
+    ck_assert_int_gt(st.power_iters, 1);
+    ck_assert_int_lt(st.power_iters, prm.max_power_iters);
+    for (int64_t j = 0; j < k; j++) ck_assert_double_le(fabs(s[j] - seen.values[j]), 1e-12 * s[0]);
+    prsvd_svd_destroy(&svd);
+    /* the same iterations fixed: the same values, to rounding */
+    prm.power_iters = st.power_iters;
+    prm.estimate = NULL;
+    ck_assert_int_eq(prsvd_svd_create(MPI_COMM_WORLD, &svd), 0);
+    ck_assert_int_eq(prsvd_svd_set_params(svd, &prm), 0);
+    ck_assert_int_eq(prsvd_svd_solve(svd, mem), 0);
+    ck_assert_int_eq(prsvd_svd_get_singular_values(svd, &s), 0);
+    memcpy(fixed, s, sizeof(double) * (size_t)k);
+    for (int64_t j = 0; j < k; j++)
+      ck_assert_double_le(fabs(fixed[j] - seen.values[j]), 1e-12 * fixed[0]);
+    prsvd_svd_destroy(&svd);
+  }
+  prsvd_source_destroy(&mem);
+  prsvd_source_destroy(&gen);
+  free(a);
+}
+END_TEST
+
 /* S, U and V (gathered, column-major) of a solve of a on a pr x pc grid. */
 static void solve_on_grid(prsvd_source *a, struct prsvd_svd_params prm, int pr, int pc, double *s,
                           double *u, double *v) {
@@ -526,6 +593,7 @@ int main(int argc, char **argv) {
   tcase_add_test(t, svd_poly);
   tcase_add_test(t, svd_exp_small_panels);
   tcase_add_test(t, svd_exact_rank);
+  tcase_add_test(t, svd_auto_estimate_is_result);
   tcase_add_test(t, svd_grid2d);
   tcase_add_test(t, svd_rejects_bad_rank);
   tcase_add_test(t, svd_gather);

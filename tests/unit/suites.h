@@ -10,5 +10,6 @@ Suite *h5read_suite(void);
 Suite *kfac_suite(void);
 Suite *idx_suite(void);
 Suite *sparse_suite(void);
+Suite *threads_suite(void);
 
 #endif

@@ -1,0 +1,287 @@
+"""End-to-end tests of the compute threads inside a rank (issue 15, "one process uses every core
+it is given"): any ranks x threads split gives the 1 x 1 result to 1e-10 (svd, pca, float32
+input read as float64, CSR input, QB, eig; float32 arithmetic to float32's rounding), the same split gives
+the same bits run after run (the threads' sums are added in a fixed order, never as they
+finish), a checkpoint taken with T threads resumes with another T, --threads out of range is
+refused, and the plan and --json say ranks x threads and why, with the BLAS held to the
+threads prsvd chose whatever OPENBLAS_NUM_THREADS says."""
+import json
+import os
+import sys
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import check, gen, matrix, path, run, stop_at  # noqa: E402
+
+m, n, k = 3000, 160, 8
+SPLITS = [(1, 1), (1, 2), (2, 1), (2, 2), (1, 3)]  # ranks x threads; 2 x 2 oversubscribes 2 cores
+# 16 KiB panels (two buffers): 6 rows a panel at 1 thread, so a pass is hundreds of panels and
+# each thread's sums gather many of them before they are added
+SMALL = ["--memory", "16K"]
+_files = {}
+
+
+def spec(kind):
+    """The test matrices, made once: float64 with a planted spectrum, the same as float32."""
+    if kind not in _files:
+        extra = ["--dtype", "float32"] if kind == "f32" else []
+        _files[kind] = gen(f"{kind}.h5", m, n, "--spectrum", "exp", "--decay", "0.3", *extra)
+    return _files[kind]
+
+
+def solve(tag, ranks, threads, src, *extra, cmd="svd", rank=k):
+    """Run cmd at ranks x threads; (U, S, V as float64 arrays, --json) or (None, None)."""
+    out = path(f"{tag}.r{ranks}t{threads}.h5")
+    args = [cmd, src, *(["-k", rank] if rank else []), "-o", out, "--force", "--json", "--threads", threads, *extra]
+    r = run(args, ranks=ranks if ranks > 1 else None)
+    if not check(f"{tag}: {cmd} at {ranks} rank(s) x {threads} thread(s) exits 0", r.returncode == 0, r.stderr):
+        return None, None
+    with h5py.File(out, "r") as f:
+        res = {key: f[key][:] for key in f if key in ("U", "S", "V", "L", "mean", "scale")}
+    return res, json.loads(r.stdout)
+
+
+def gap(a, b):
+    """The largest difference of two results, singular values relative to the first."""
+    s = a["S"] if "S" in a else a["L"]
+    return max(np.max(np.abs(a[key] - b[key])) / (abs(s[0]) if key in ("S", "L") else 1.0) for key in a)
+
+
+def across_splits(tag, src, *extra, cmd="svd", tol=1e-10, splits=SPLITS, rank=k):
+    """Every split against 1 x 1: the results to tol, the --json threads as asked."""
+    base, _ = solve(tag, 1, 1, src, *extra, cmd=cmd, rank=rank)
+    if base is None:
+        return None
+    for ranks, threads in splits[1:]:
+        res, js = solve(tag, ranks, threads, src, *extra, cmd=cmd, rank=rank)
+        if res is None:
+            continue
+        check(f"{tag}: {ranks} x {threads} gives the 1 x 1 result to {tol:g}", gap(base, res) < tol, gap(base, res))
+        t = js["threads"]
+        check(f"{tag}: {ranks} x {threads}: --json says {threads} thread(s) a rank on {ranks} rank(s), asked for",
+              (t["per_rank"], t["ranks"], t["chosen"]) == (threads, ranks, "--threads"), t)
+    return base
+
+
+def test_svd_splits():
+    base = across_splits("svd", spec("f64"), *SMALL, "-q", 2)
+    if base is not None:
+        a, planted = matrix(spec("f64"))
+        check("svd 1 x 1: S is the planted spectrum to 1e-10", np.max(np.abs(base["S"] - planted[:k])) < 1e-10 * planted[0])
+    # one panel a rank (the default 4 MiB a thread): each thread's sums are one block's
+    across_splits("svd-big-panels", spec("f64"), "-q", 1)
+    _, js = solve("svd-split", 1, 3, spec("f64"), *SMALL)
+    if js:
+        check("svd at 3 threads: the passes split their panels, and the plan counts 2 threads' own sums",
+              js["threads"]["split_panels"] and js["threads"]["thread_bytes"] >= 2 * 8 * n * (k + 10), js["threads"])
+
+
+def test_pca_splits():
+    """PCA: the column sums and sums of squares of the first pass are per-thread sums too."""
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((1200, 6)) * [6, 4, 2, 1, 0.5, 0.25]) @ rng.standard_normal((6, 90)) + 3.0
+    x += 0.01 * rng.standard_normal(x.shape)
+    src = harness.write("pca.h5", x, ds="X")
+    base = across_splits("pca --scale", src, *SMALL, "--scale", "-q", 2, cmd="pca", rank=5)
+    if base is not None:
+        z = (x - x.mean(0)) / x.std(0)
+        ref = np.linalg.svd(z, compute_uv=False)[:5]
+        check("pca --scale 1 x 1: S matches LAPACK on the standardized matrix", np.max(np.abs(base["S"] - ref)) < 1e-10 * ref[0])
+
+
+def test_float32_splits():
+    """float32 input: read as float64 the splits agree to 1e-10; multiplied by SGEMM (the
+    default for float32 data) each thread's partial products are rounded to float32 on their
+    own, so the splits agree to float32's rounding, as different rank counts do."""
+    across_splits("float32 --precision double", spec("f32"), *SMALL, "--precision", "double")
+    base = across_splits("float32 SGEMM", spec("f32"), *SMALL, tol=1e-5)
+    if base is not None:
+        a, _ = matrix(spec("f32"))
+        ref = np.linalg.svd(a, compute_uv=False)[:k]
+        check("float32 SGEMM 1 x 1: S to 1e-5 of LAPACK", np.max(np.abs(base["S"] - ref)) < 1e-5 * ref[0])
+
+
+def csr_spec():
+    """A sparse rank-12 matrix as an AnnData-style CSR group, made once."""
+    if "csr" not in _files:
+        import scipy.sparse as sp
+        s1 = sp.random(2000, 12, density=0.15, random_state=3, format="csr")
+        s2 = sp.random(300, 12, density=0.3, random_state=4, format="csr")
+        x = sp.csr_matrix(s1 @ sp.diags(2.0 ** -np.arange(12)) @ s2.T)
+        x.sort_indices()
+        with h5py.File(path("csr.h5"), "w") as f:
+            g = f.create_group("X")
+            g.attrs["encoding-type"] = "csr_matrix"
+            g.attrs["encoding-version"] = "0.1.0"
+            g.attrs["shape"] = np.array(x.shape)
+            g["data"], g["indices"], g["indptr"] = x.data, x.indices.astype(np.int64), x.indptr.astype(np.int64)
+        _files["csr"] = (f"{path('csr.h5')}:/X", x)
+    return _files["csr"]
+
+
+def test_sparse_splits():
+    """CSR panels: the rows split by stored entries, each thread's co-range sum row-major and its
+    own, added in thread order after each panel; svd and pca (column sums from the CSR entries)
+    agree to 1e-10."""
+    src, x = csr_spec()
+    base = across_splits("csr svd", src, "--memory", "64K", "-q", 2)
+    if base is not None:
+        ref = np.linalg.svd(x.toarray(), compute_uv=False)[:k]
+        check(f"csr svd 1 x 1 ({x.nnz} stored entries): S to 1e-10 of LAPACK",
+              np.max(np.abs(base["S"] - ref)) < 1e-10 * ref[0], np.max(np.abs(base["S"] - ref)) / ref[0])
+    across_splits("csr pca", src, "--memory", "64K", "-q", 2, cmd="pca", rank=5)
+    _, js = solve("csr-split", 1, 2, src, "--memory", "64K")
+    if js:
+        check("csr at 2 threads: the passes split their panels", js["threads"]["split_panels"], js["threads"])
+
+
+def test_other_methods():
+    """The other multi-pass methods and Nystrom split their panels as well."""
+    # a tolerance halfway (in log) between the optimal errors at ranks 9 and 10, so that the
+    # rank --tol chooses is not a rounding's decision
+    _, planted = matrix(spec("f64"))
+    tail = np.sqrt(np.cumsum((planted ** 2)[::-1])[::-1]) / np.linalg.norm(planted)  # tail[r]: error at rank r
+    tol = float(np.sqrt(tail[9] * tail[10]))
+    for tag, extra, cmd in [("qb --tol --passes 3", ["--tol", tol, "--passes", 3, "--max-rank", 24], "svd"),
+                            ("qb-ei --tol", ["--tol", tol, "--max-rank", 24], "svd")]:
+        base, _ = solve(tag, 1, 1, spec("f64"), *SMALL, *extra, cmd=cmd, rank=None)
+        res, _ = (None, None) if base is None else solve(tag, 1, 3, spec("f64"), *SMALL, *extra, cmd=cmd, rank=None)
+        if res is not None:
+            same = base["S"].shape == res["S"].shape
+            check(f"{tag}: 3 threads give the 1-thread rank and result to 1e-10", same and gap(base, res) < 1e-10,
+                  (base["S"].shape, res["S"].shape) if not same else gap(base, res))
+    rng = np.random.default_rng(7)
+    b = rng.standard_normal((600, 40)) * np.linspace(3, 0.1, 40)
+    g = harness.write("gram.h5", b @ b.T, ds="G")
+    for method in ["nystrom", "revd"]:
+        across_splits(f"eig {method}", g, *SMALL, "--method", method, cmd="eig", splits=[(1, 1), (1, 2), (2, 2)])
+        _, js = solve(f"eig-{method}-split", 1, 2, g, *SMALL, "--method", method, cmd="eig")
+        if js:
+            check(f"eig {method} at 2 threads: the passes split their panels", js["threads"]["split_panels"], js["threads"])
+
+
+def test_extreme_scale_splits():
+    """An A far from 1 is sketched as 2^e A (the repeated first pass, or Nystrom's running
+    scale): each thread scales its own rows of K (its own scratch), and the threads' sums are
+    added before a rescale; the splits agree to 1e-10 relative."""
+    a, _ = matrix(spec("f64"))
+    for scale in [1e-300, 1e300]:
+        src = harness.write(f"x{scale:g}.h5", a[:1200] * scale)
+        base = across_splits(f"svd x {scale:g}", src, *SMALL, "-q", 1, splits=[(1, 1), (1, 3), (2, 2)])
+        if base is not None:
+            check(f"svd x {scale:g}: S is that of A times {scale:g}", abs(base["S"][0] / scale / np.linalg.norm(a[:1200], 2) - 1) < 1e-10,
+                  base["S"][0] / scale)
+    rng = np.random.default_rng(8)
+    b = rng.standard_normal((400, 30))
+    g = harness.write("gram_tiny.h5", (b @ b.T) * 1e-300, ds="G")
+    across_splits("eig nystrom x 1e-300", g, *SMALL, cmd="eig", splits=[(1, 1), (1, 3)])
+
+
+def test_same_bits_every_run():
+    """The same split gives the same bits each time: each thread adds its own rows' products
+    into sums of its own, added to the pass's in thread order after each panel.  A reduction in the order the
+    threads finish (say each adding its panel's part into the shared sum under a lock) gives
+    other bits from run to run, and this fails."""
+    for label, src, extra, ranks, threads in [("dense", spec("f64"), SMALL, 1, 2), ("dense", spec("f64"), SMALL, 1, 3),
+                                              ("dense", spec("f64"), SMALL, 2, 2),
+                                              ("CSR", csr_spec()[0], ["--memory", "64K"], 1, 3)]:
+        runs = [solve(f"repeat{i}", ranks, threads, src, *extra, "-q", 2)[0] for i in range(4)]
+        if all(r is not None for r in runs):
+            same = all(np.array_equal(r[key], runs[0][key]) for r in runs[1:] for key in runs[0])
+            check(f"{label}, {ranks} x {threads}: four runs give the same U, S, V bit for bit", same,
+                  [gap(runs[0], r) for r in runs[1:]])
+
+
+def test_checkpoint_other_threads():
+    """A checkpoint holds the passes' sums whole (the threads' own added before each save), so
+    a run stopped at 2 threads resumes at 3 and gives the uninterrupted result."""
+    ck, out = path("t.ckpt"), path("ck.h5")
+    args = ["svd", spec("f64"), "-k", k, "-q", 1, "-o", out, "--force", *SMALL, "--checkpoint", ck]
+    if os.path.exists(ck):
+        os.remove(ck)
+    r = stop_at(300, args + ["--threads", 2], 1)
+    check("stopped at step 300 with 2 threads: exit 99, a checkpoint written", r.returncode == 99 and os.path.exists(ck),
+          r.returncode)
+    r = run(args + ["--threads", 3])
+    base, _ = solve("ck-ref", 1, 1, spec("f64"), *SMALL, "-q", 1)
+    if check("resumed with 3 threads: exit 0", r.returncode == 0, r.stderr) and base is not None:
+        with h5py.File(out, "r") as f:
+            res = {key: f[key][:] for key in ("U", "S", "V")}
+        check("resumed with 3 threads: the uninterrupted 1-thread result to 1e-10", gap(base, res) < 1e-10, gap(base, res))
+    # the threads' sums are added at every panel's end, not only where a checkpoint is saved:
+    # stopped and resumed at 2 threads, the bits of a 2-thread run that never checkpointed
+    if os.path.exists(ck):
+        os.remove(ck)
+    r = stop_at(300, args + ["--threads", 2], 1)
+    r2 = run(args + ["--threads", 2]) if r.returncode == 99 else r
+    ref2, _ = solve("ck-ref2", 1, 2, spec("f64"), *SMALL, "-q", 1)
+    if check("stopped and resumed at 2 threads: exit 99, then 0", r.returncode == 99 and r2.returncode == 0,
+             r.stderr + r2.stderr) and ref2 is not None:
+        with h5py.File(out, "r") as f:
+            res = {key: f[key][:] for key in ("U", "S", "V")}
+        check("stopped and resumed at 2 threads: the uninterrupted 2-thread run's U, S, V bit for bit",
+              all(np.array_equal(res[key], ref2[key]) for key in res), gap(ref2, res))
+
+
+def test_threads_refused():
+    for value in ["0", "-1", "1025", "100000", "two"]:
+        r = run(["svd", spec("f64"), "-k", k, "-o", path("bad.h5"), "--force", "--threads", value])
+        check(f"--threads {value}: a usage error (exit 1) naming --threads and its range",
+              r.returncode == 1 and "--threads" in r.stderr and ("[1, 1024]" in r.stderr or "integer" in r.stderr),
+              (r.returncode, r.stderr))
+    r = run(["eig", spec("f64"), "-k", 2, "-o", path("bad.h5"), "--force", "--threads", "0"])
+    check("eig --threads 0: a usage error", r.returncode == 1 and "--threads" in r.stderr, r.stderr)
+
+
+def test_automatic_choice():
+    """Without --threads: the rank's CPUs, shared among the ranks that may run on them."""
+    cpus = len(os.sched_getaffinity(0))
+    src = spec("f64")
+
+    def auto(label, prefix, ranks, mpiflags, env):
+        out = path("auto.h5")
+        cmd = [harness.PRSVD, "svd", src, "-k", str(k), "-o", out, "--force", "--json", *SMALL]
+        if ranks:
+            cmd = [harness.MPIEXEC, *harness.MPIFLAGS, *mpiflags, "-n", str(ranks), *cmd]
+        import subprocess
+        r = subprocess.run(prefix + cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ, **env))
+        if check(f"{label}: exit 0", r.returncode == 0, r.stderr):
+            return json.loads(r.stdout)["threads"]
+        return None
+
+    # OPENBLAS_NUM_THREADS=4 would have OpenBLAS run 4 threads a call: prsvd sets its own count
+    t = auto("no mpirun", [], None, [], {"OPENBLAS_NUM_THREADS": "4"})
+    if t:
+        check(f"no mpirun: {cpus} thread(s), the CPUs of the affinity mask, chosen automatically",
+              (t["per_rank"], t["chosen"], t["cpus"], t["sharing"]) == (min(cpus, 1024), "auto", cpus, 1), t)
+        if t["blas_control"] == "openblas":
+            check("no mpirun: the BLAS runs the chosen threads, not OPENBLAS_NUM_THREADS=4", t["blas_threads"] == t["per_rank"], t)
+    t = auto("taskset -c 0", ["taskset", "-c", "0"], None, [], {})
+    if t:
+        check("taskset -c 0: 1 thread (1 CPU in the mask)", (t["per_rank"], t["cpus"]) == (1, 1), t)
+    t = auto("mpirun -n 2 --bind-to none", [], 2, ["--bind-to", "none"], {"OPENBLAS_NUM_THREADS": "4"})
+    if t:
+        want = max(1, cpus // 2)
+        check(f"2 ranks --bind-to none on {cpus} CPU(s): {want} thread(s) each (both ranks share every CPU), "
+              "so ranks x threads do not exceed the CPUs", (t["per_rank"], t["sharing"]) == (want, 2)
+              and 2 * t["per_rank"] <= max(cpus, 2), t)
+        if t["blas_control"] == "openblas":
+            check("2 ranks --bind-to none: each rank's BLAS runs its thread count, not OPENBLAS_NUM_THREADS=4",
+                  t["blas_threads"] == t["per_rank"], t)
+
+
+def test_plan_says_threads():
+    r = run(["svd", spec("f64"), "-k", k, "-o", path("plan.h5"), "--force", "--threads", 2])
+    check("the text plan says 1 rank x 2 threads and that they were asked for",
+          r.returncode == 0 and "1 rank x 2 threads (--threads 2;" in r.stdout, r.stdout)
+    r = run(["svd", spec("f64"), "-k", k, "-o", path("plan.h5"), "--force", "--threads", 2, "--passes", 1])
+    check("the text plan says the single-pass sketches multiply on one thread a rank",
+          r.returncode == 0 and "multiply on one thread a rank" in r.stdout, r.stdout)
+    r = run(["info", spec("f64"), "-k", k, "--threads", 3])
+    check("info -k plans the threads svd would run", r.returncode == 0 and "threads    3 a rank" in r.stdout, r.stdout)
+
+
+harness.main(globals())
