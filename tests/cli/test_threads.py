@@ -281,7 +281,8 @@ def test_plan_says_threads():
     check("the text plan says the single-pass sketches multiply on one thread a rank",
           r.returncode == 0 and "multiply on one thread a rank" in r.stdout, r.stdout)
     r = run(["info", spec("f64"), "-k", k, "--threads", 3])
-    check("info -k plans the threads svd would run", r.returncode == 0 and "threads    3 a rank" in r.stdout, r.stdout)
+    check("info -k plans the threads svd would run, in the plan's words",
+          r.returncode == 0 and "1 rank x 3 threads (--threads 3;" in r.stdout, r.stdout)
 
 
 harness.main(globals())
