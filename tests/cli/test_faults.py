@@ -4,6 +4,7 @@ and an input that changes during the run stop with exit 2 naming the file and ro
 error on one rank reaches every rank, which all exit alike."""
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -60,11 +61,28 @@ check("unreadable chunk: no output", not os.path.exists(path("never.h5")) and no
 # an input that changes while it is read
 grow = path("grow.h5")
 shutil.copy(fn, grow)
-p = subprocess.Popen([PRSVD, "svd", f"{grow}:/A", "-k", "10", "-q", "100", "--memory", "64K", "-o", path("never.h5"), "--quiet"],
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-time.sleep(1.0)
+# The file grows while the run is stopped between its opening and its end: the process is
+# stopped (SIGSTOP) as soon as it holds the file open, so a fast run cannot finish first (a fixed
+# sleep of 1 s lost that race once the passes ran on two threads).
+p = subprocess.Popen([PRSVD, "svd", f"{grow}:/A", "-k", "10", "-q", "100", "--memory", "64K", "--threads", "1",
+                      "-o", path("never.h5"), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def holds_open(pid, name):
+    try:
+        return any(os.path.realpath(f"/proc/{pid}/fd/{fd}") == os.path.realpath(name)
+                   for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
+
+
+deadline = time.time() + 60
+while p.poll() is None and not holds_open(p.pid, grow) and time.time() < deadline:
+    time.sleep(0.001)
+os.kill(p.pid, signal.SIGSTOP)
 with open(grow, "ab") as f:
     f.write(b"\0" * 4096)
+os.kill(p.pid, signal.SIGCONT)
 _, err = p.communicate(timeout=120)
 check("input changed during the run: exit 2", p.returncode == 2, f"{p.returncode} {err}")
 check("input changed during the run: says so, with the rows", "changed while it was being read" in err and "rows [" in err, err)
