@@ -78,10 +78,11 @@ int prsvd_h5_parse_spec(const char *spec, char **file, char **dataset) {
 int prsvd_h5_open_ro(const char *file, hid_t fapl, const char *what, hid_t *out) {
   *out = -1;
   PRSVD_CHECK(prsvd_path_check_input(file, what));
-  if (H5Fis_hdf5(file) <= 0 && prsvd_nc_classic(file))
+  const int hdf5 = H5Fis_hdf5(file) > 0; /* reads the superblock: once */
+  if (!hdf5 && prsvd_nc_classic(file))
     PRSVD_ERR(PRSVD_ERR_INPUT, "%s '%s' is a NetCDF-3 file, not HDF5: convert it with 'nccopy -k nc4 %s OUT.nc'",
               what, file, file);
-  if (H5Fis_hdf5(file) <= 0)
+  if (!hdf5)
     PRSVD_ERR(PRSVD_ERR_INPUT, "%s '%s' is not an HDF5 file (or it is truncated or corrupt)", what, file);
   if ((*out = H5Fopen(file, H5F_ACC_RDONLY, fapl)) < 0) {
     prsvd_h5_show_stack();
