@@ -1,6 +1,7 @@
 /* prsvd id FILE:/DS -k K -o OUT.h5: the interpolative decomposition A ~ A(:, J) T (with --rows
  * A ~ X A(I, :)), written as the chosen indices and the coefficients, with the measured error;
  * prsvd cur: A ~ A(:, J) U A(I, :), written as both index sets and U.  They share a table. */
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +44,7 @@ static const struct prsvd_option id_options[] = {
     PRSVD_OPT_READ(struct id_opts),
     PRSVD_OPT_MPIIO_HINT(struct id_opts),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, ID_ONLY | PRSVD_OPT_REQUIRED, "output file: /columns (J ascending), /pivots (J as chosen), /T (k x n); with --rows /rows, /pivots, /X (m x k)", O(output)},
-    {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, CUR_ONLY | PRSVD_OPT_REQUIRED, "output file: /columns and /rows (J and I ascending), /U (k x k), /column_pivots and /row_pivots (as chosen)", O(output)},
+    {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, CUR_ONLY | PRSVD_OPT_REQUIRED, "output file: /C = A(:, J) and /R = A(I, :) (CSR groups for a sparse input), /U (k x k), /columns and /rows (J and I ascending), /column_pivots and /row_pivots (as chosen)", O(output)},
     PRSVD_OPT_FORCE(struct id_opts),
     PRSVD_OPT_JSON(struct id_opts),
     PRSVD_OPT_PROGRESS(struct id_opts),
@@ -186,8 +187,93 @@ done:
   return status;
 }
 
+/* One factor of a CUR as an output: rows [row0, row0 + nrows) of a rows x cols matrix on this
+ * rank, row-major; a dense dataset, or for a sparse input a CSR group of the same entries (its
+ * zeros left out, as the input stores none of them). */
+static int write_factor(prsvd_h5_writer *w, MPI_Comm comm, const char *name, int sparse, int64_t rows,
+                        int64_t cols, int64_t row0, int64_t nrows, const double *x) {
+  int status = PRSVD_OK;
+  prsvd_h5_matrix *mat = NULL;
+  int64_t *ptr = NULL, *idx = NULL, nnz = 0;
+  double *val = NULL;
+  if (!sparse) {
+    PRSVD_TRY(prsvd_h5_matrix_create(w, name, rows, cols, PRSVD_H5_FLOAT64, 0, 0, 0, &mat));
+    PRSVD_TRY(prsvd_h5_matrix_write(mat, row0, nrows, x));
+    goto done;
+  }
+  for (int64_t e = 0; e < nrows * cols; e++) nnz += x[e] != 0.0;
+  PRSVD_ALLOC(ptr, nrows + 1);
+  PRSVD_ALLOC(idx, nnz > 0 ? nnz : 1);
+  PRSVD_ALLOC(val, nnz > 0 ? nnz : 1);
+  ptr[0] = nnz = 0;
+  for (int64_t i = 0; i < nrows; i++) {
+    for (int64_t j = 0; j < cols; j++)
+      if (x[i * cols + j] != 0.0) idx[nnz] = j, val[nnz++] = x[i * cols + j];
+    ptr[i + 1] = nnz;
+  }
+done:
+  status = prsvd_error_agree(comm, status); /* before the collective write */
+  if (!status && sparse) status = prsvd_h5_write_csr(w, name, rows, cols, nrows, ptr, idx, val);
+  prsvd_h5_matrix_close(&mat);
+  free(ptr), free(idx), free(val);
+  return status;
+}
+
+/* /C (m x k) and /R (k x n) of a CUR of the user's m x n matrix.  The solve's C is by row
+ * blocks and its R whole on every rank; a transposed input (CSC) streamed A^T, whose C and R
+ * are A's R^T and C^T: then A's C is whole everywhere and written by row blocks, and A's R is
+ * gathered to rank 0. */
+static int write_cur_factors(prsvd_h5_writer *w, MPI_Comm comm, prsvd_id *id, int transposed, int sparse,
+                             int64_t m, int64_t n, int64_t k) {
+  int status = PRSVD_OK, rank, nprocs;
+  const double *c, *r;
+  int64_t c0, cr, cld, r0, rr;
+  double *rows = NULL, *whole = NULL;
+  int *counts = NULL, *displs = NULL;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &nprocs);
+  PRSVD_CHECK(prsvd_id_get_factors(id, &c, &c0, &cr, &cld, &r));
+  if (!transposed) { /* C: this rank's rows; R: rank 0 writes it */
+    PRSVD_ALLOC(rows, cr * k > 0 ? cr * k : 1);
+    for (int64_t i = 0; i < cr; i++)
+      for (int64_t j = 0; j < k; j++) rows[i * k + j] = c[j * cld + i];
+    PRSVD_TRY(write_factor(w, comm, "/C", sparse, m, k, c0, cr, rows));
+    PRSVD_TRY(write_factor(w, comm, "/R", sparse, k, n, 0, rank == 0 ? k : 0, r));
+    goto done;
+  }
+  /* A's C = (the solve's R)^T, m x k: this rank's block of its rows */
+  prsvd_row_block(m, rank, nprocs, &r0, &rr);
+  PRSVD_ALLOC(rows, rr * k > 0 ? rr * k : 1);
+  for (int64_t i = 0; i < rr; i++)
+    for (int64_t j = 0; j < k; j++) rows[i * k + j] = r[j * m + r0 + i];
+  PRSVD_TRY(write_factor(w, comm, "/C", sparse, m, k, r0, rr, rows));
+  /* A's R = (the solve's C)^T, k x n: the solve's C (n x k by row blocks) gathered whole on rank
+   * 0, column-major, which is R row-major */
+  PRSVD_ALLOC(counts, nprocs);
+  PRSVD_ALLOC(displs, nprocs);
+  for (int p = 0; p < nprocs; p++) {
+    int64_t p0, pr;
+    prsvd_row_block(n, p, nprocs, &p0, &pr);
+    counts[p] = (int)pr, displs[p] = (int)p0;
+  }
+  if (n > INT_MAX) PRSVD_FAIL(PRSVD_ERR_USAGE, "the CUR's R of %lld columns is too wide to gather", (long long)n);
+  if (rank == 0) whole = malloc(sizeof(double) * (size_t)(n * k));
+  if (prsvd_error_agree(comm, rank == 0 && !whole ? prsvd_error_set(PRSVD_ERR_NOMEM, __FILE__, __LINE__, __func__,
+                                                                     "out of memory gathering R (%lld x %lld)",
+                                                                     (long long)k, (long long)n)
+                                                  : PRSVD_OK))
+    PRSVD_FAIL(PRSVD_ERR_NOMEM, "cannot gather the CUR's R");
+  for (int64_t j = 0; j < k; j++)
+    PRSVD_MPI_TRY(MPI_Gatherv(c + j * cld, (int)cr, MPI_DOUBLE, whole ? whole + j * n : NULL, counts, displs,
+                              MPI_DOUBLE, 0, comm));
+  PRSVD_TRY(write_factor(w, comm, "/R", sparse, k, n, 0, rank == 0 ? k : 0, whole));
+done:
+  free(rows), free(whole), free(counts), free(displs);
+  return status;
+}
+
 static int write_id(struct prsvd_cli *cli, const struct id_opts *o, const char *file, const char *dataset,
-                    int64_t m, int64_t n, const struct view *v, prsvd_id *id, const struct prsvd_id_stats *st,
+                    int64_t m, int64_t n, int transposed, int sparse, const struct view *v, prsvd_id *id, const struct prsvd_id_stats *st,
                     const struct prsvd_id_plan *plan, const struct optimum *opt) {
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
@@ -207,6 +293,7 @@ static int write_id(struct prsvd_cli *cli, const struct id_opts *o, const char *
     PRSVD_TRY(prsvd_h5_matrix_create(w, "/U", k, k, PRSVD_H5_FLOAT64, 0, 0, 0, &mat));
     PRSVD_TRY(prsvd_h5_matrix_write_colmajor(mat, 0, rank == 0 ? k : 0, v->u, k));
     prsvd_h5_matrix_close(&mat);
+    PRSVD_TRY(write_cur_factors(w, cli->comm, id, transposed, sparse, m, n, k));
   } else {
     PRSVD_TRY(prsvd_h5_write_indices(w, rows_side ? "/rows" : "/columns", k, v->cols_asc));
     PRSVD_TRY(prsvd_h5_write_indices(w, "/pivots", k, v->cols));
@@ -471,7 +558,7 @@ static int id_main(struct prsvd_cli *cli, int argc, char **argv, const struct pr
   PRSVD_TRY(prsvd_id_get_stats(id, &st));
   PRSVD_TRY(view_of(id, kind, info.transposed, &v));
   if (o.compare) PRSVD_TRY(read_optimum(cli, o.compare, m, n, o.rank, st.norm_fro, &opt));
-  PRSVD_TRY(write_id(cli, &o, file, dataset, m, n, &v, id, &st, &plan, o.compare ? &opt : NULL));
+  PRSVD_TRY(write_id(cli, &o, file, dataset, m, n, info.transposed, info.sparse, &v, id, &st, &plan, o.compare ? &opt : NULL));
 
   double elapsed = MPI_Wtime() - cli->t_start;
   prsvd_profile_reduce(cli->comm, rows);

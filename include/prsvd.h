@@ -530,6 +530,12 @@ PRSVD_API int prsvd_id_get_coefficients(const prsvd_id *id, const double **c, in
  * A ~ A(:, J ascending) U A(I ascending, :); lent until destroy.  PRSVD_ERR_USAGE for an ID. */
 PRSVD_API int prsvd_id_get_rows(const prsvd_id *id, const int64_t **chosen, const int64_t **ascending);
 PRSVD_API int prsvd_id_get_core(const prsvd_id *id, const double **u);
+/* CUR: the factors themselves, lent until destroy: this rank's rows [row0, row0 + local_rows)
+ * of C = A(:, J ascending) (m x k, column-major, C(row0 + i, j) at c[j * ld + i]), and R =
+ * A(I ascending, :) whole on every rank (k x n, row-major, R(i, j) at r[i * n + j]): exact
+ * copies of A's entries, so a sparse A's zeros stay zeros.  PRSVD_ERR_USAGE for an ID. */
+PRSVD_API int prsvd_id_get_factors(const prsvd_id *id, const double **c, int64_t *row0, int64_t *local_rows,
+                                   int64_t *ld, const double **r);
 PRSVD_API int prsvd_id_get_stats(const prsvd_id *id, struct prsvd_id_stats *stats);
 PRSVD_API void prsvd_id_destroy(prsvd_id **id);
 /* ---- Threads ------------------------------------------------------------------------ */

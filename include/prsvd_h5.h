@@ -151,6 +151,14 @@ PRSVD_API void prsvd_h5_matrix_close(prsvd_h5_matrix **mat);
 PRSVD_API int prsvd_h5_write_vector(prsvd_h5_writer *w, const char *name, int64_t n, const double *x);
 /* Collective: a 1-D int64 dataset (indices), values identical on every rank. */
 PRSVD_API int prsvd_h5_write_indices(prsvd_h5_writer *w, const char *name, int64_t n, const int64_t *x);
+/* Collective: a rows x cols CSR matrix as the group `name`, in AnnData's encoding (data float64,
+ * indices and indptr int64; encoding-type csr_matrix, encoding-version 0.1.0, shape) and
+ * h5sparse's (h5sparse_format, h5sparse_shape), so anndata, h5sparse and prsvd read it.  Every
+ * rank calls with its own consecutive rows, rank 0's first (nrows may be 0): indptr holds
+ * nrows + 1 offsets from indptr[0] = 0 into indices and data.  PRSVD_ERR_USAGE if the ranks'
+ * rows do not add up to rows or an index lies outside [0, cols). */
+PRSVD_API int prsvd_h5_write_csr(prsvd_h5_writer *w, const char *name, int64_t rows, int64_t cols, int64_t nrows,
+                                 const int64_t *indptr, const int64_t *indices, const double *data);
 /* Collective attributes on an object ("/" for the root); values identical on every rank. */
 PRSVD_API int prsvd_h5_attr_string(prsvd_h5_writer *w, const char *obj, const char *name, const char *v);
 PRSVD_API int prsvd_h5_attr_int(prsvd_h5_writer *w, const char *obj, const char *name, int64_t v);

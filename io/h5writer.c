@@ -727,6 +727,88 @@ int prsvd_h5_attr_int(prsvd_h5_writer *w, const char *obj, const char *name, int
   return write_attr(w, obj, name, H5T_NATIVE_INT64, -1, &v);
 }
 
+/* This rank's part [offset, offset + count) of the 1-D dataset `name` of `total` entries, in a
+ * collective write every rank joins (count 0: none). */
+static int write_part(prsvd_h5_writer *w, hid_t group, const char *name, hid_t file_type, hid_t mem_type,
+                      int64_t total, int64_t offset, int64_t count, const void *x) {
+  int status = PRSVD_OK;
+  hid_t fspace = -1, mspace = -1, dset = -1, dxpl = -1;
+  hsize_t dims[1] = {(hsize_t)total}, start[1] = {(hsize_t)offset}, n[1] = {(hsize_t)count};
+  static const double none = 0.0;
+  H5_TRY(fspace = H5Screate_simple(1, dims, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
+  H5_TRY(mspace = H5Screate_simple(1, count > 0 ? n : (hsize_t[]){1}, NULL), PRSVD_ERR_OUTPUT,
+         "cannot create a dataspace");
+  H5_TRY(dset = H5Dcreate2(group, name, file_type, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+         PRSVD_ERR_OUTPUT, "cannot create dataset '%s' in '%s'", name, w->temp);
+  if (count > 0) {
+    H5_TRY(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, n, NULL), PRSVD_ERR_OUTPUT,
+           "cannot select entries [%lld, %lld) of '%s'", (long long)offset, (long long)(offset + count), name);
+  } else {
+    H5Sselect_none(fspace);
+    H5Sselect_none(mspace);
+  }
+  H5_TRY(dxpl = H5Pcreate(H5P_DATASET_XFER), PRSVD_ERR_OUTPUT, "cannot create a property list");
+  H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
+  H5_TRY(H5Dwrite(dset, mem_type, mspace, fspace, dxpl, count > 0 ? x : (const void *)&none), PRSVD_ERR_OUTPUT,
+         "cannot write '%s' to '%s' (disk full?)", name, w->temp);
+done:
+  if (dxpl >= 0) H5Pclose(dxpl);
+  if (dset >= 0) H5Dclose(dset);
+  if (mspace >= 0) H5Sclose(mspace);
+  if (fspace >= 0) H5Sclose(fspace);
+  return status;
+}
+
+int prsvd_h5_write_csr(prsvd_h5_writer *w, const char *name, int64_t rows, int64_t cols, int64_t nrows,
+                       const int64_t *indptr, const int64_t *indices, const double *data) {
+  int status = PRSVD_OK;
+  hid_t group = -1, lcpl = -1;
+  int64_t *ptr = NULL;
+  long long mine[2] = {nrows, nrows > 0 ? indptr[nrows] : 0}, before[2] = {0, 0}, total[2];
+  int bad = 0;
+  for (int64_t i = 0; i < nrows && !bad; i++) bad = indptr[i + 1] < indptr[i];
+  for (int64_t e = 0; e < mine[1] && !bad; e++) bad = indices[e] < 0 || indices[e] >= cols;
+  PRSVD_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &bad, 1, MPI_INT, MPI_MAX, w->comm));
+  if (bad) PRSVD_FAIL(PRSVD_ERR_USAGE, "the CSR rows of '%s' have decreasing offsets or a column outside [0, %lld)",
+                      name, (long long)cols);
+  PRSVD_MPI_TRY(MPI_Exscan(mine, before, 2, MPI_LONG_LONG, MPI_SUM, w->comm));
+  if (w->rank == 0) before[0] = before[1] = 0; /* MPI_Exscan leaves rank 0's undefined */
+  PRSVD_MPI_TRY(MPI_Allreduce(mine, total, 2, MPI_LONG_LONG, MPI_SUM, w->comm));
+  if (total[0] != rows)
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "the ranks' rows of '%s' add up to %lld, not %lld", name, total[0], (long long)rows);
+  PRSVD_TRY(reserve(w, 16 * total[1] + 8 * (rows + 1), "a CSR matrix"));
+  /* indptr: rank 0 writes entries [0, nrows], every other rank [before + 1, before + nrows],
+   * its offsets shifted by the entries of the ranks before it */
+  PRSVD_ALLOC(ptr, nrows + 1);
+  for (int64_t i = 0; i <= nrows; i++) ptr[i] = (nrows > 0 ? indptr[i] : 0) + before[1];
+  H5_TRY(lcpl = H5Pcreate(H5P_LINK_CREATE), PRSVD_ERR_OUTPUT, "cannot create a property list");
+  H5Pset_create_intermediate_group(lcpl, 1);
+  H5_TRY(group = H5Gcreate2(w->file, name, lcpl, H5P_DEFAULT, H5P_DEFAULT), PRSVD_ERR_OUTPUT,
+         "cannot create group '%s' in '%s'", name, w->temp);
+  PRSVD_TRY(write_part(w, group, "data", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, total[1], before[1], mine[1], data));
+  PRSVD_TRY(write_part(w, group, "indices", H5T_STD_I64LE, H5T_NATIVE_INT64, total[1], before[1], mine[1],
+                       indices));
+  if (w->rank == 0)
+    PRSVD_TRY(write_part(w, group, "indptr", H5T_STD_I64LE, H5T_NATIVE_INT64, rows + 1, 0, nrows + 1, ptr));
+  else
+    PRSVD_TRY(write_part(w, group, "indptr", H5T_STD_I64LE, H5T_NATIVE_INT64, rows + 1, before[0] + 1, nrows,
+                         ptr + 1));
+done:
+  status = prsvd_error_agree(w->comm, status);
+  if (group >= 0) H5Gclose(group);
+  if (lcpl >= 0) H5Pclose(lcpl);
+  free(ptr);
+  if (!status) {
+    const int64_t shape[2] = {rows, cols};
+    PRSVD_CHECK(prsvd_h5_attr_string(w, name, "encoding-type", "csr_matrix"));
+    PRSVD_CHECK(prsvd_h5_attr_string(w, name, "encoding-version", "0.1.0"));
+    PRSVD_CHECK(write_attr(w, name, "shape", H5T_NATIVE_INT64, 2, shape));
+    PRSVD_CHECK(prsvd_h5_attr_string(w, name, "h5sparse_format", "csr"));
+    PRSVD_CHECK(write_attr(w, name, "h5sparse_shape", H5T_NATIVE_INT64, 2, shape));
+  }
+  return status;
+}
+
 int prsvd_h5_attr_uint64(prsvd_h5_writer *w, const char *obj, const char *name, uint64_t v) {
   return write_attr(w, obj, name, H5T_NATIVE_UINT64, -1, &v);
 }

@@ -149,6 +149,35 @@ done:
 
 /* U (chosen orders: rows of U by J as chosen, columns by I as chosen) into the ascending
  * orders of both. */
+/* Where each of the k indices as chosen sits among them in ascending order. */
+static void place(int64_t k, const int64_t *chosen, const int64_t *ascending, int64_t *at) {
+  for (int64_t a = 0; a < k; a++) {
+    int64_t p = 0;
+    while (ascending[p] != chosen[a]) p++;
+    at[a] = p;
+  }
+}
+
+/* The factors as they are returned: C's columns and R's rows in ascending J and I, copies of
+ * C (before its QR) and of R (before its transpose's). */
+static int keep_factors(prsvd_id *id, const prsvd_dmat *c, const double *r, int64_t n) {
+  int status = PRSVD_OK;
+  const int64_t k = id->k;
+  int64_t *at = NULL, c0, cr, cld, d0, dr, dld;
+  PRSVD_ALLOC(at, k);
+  PRSVD_TRY(prsvd_dmat_create(id->grid, prsvd_dmat_rows(c), k, &id->c_cols));
+  const double *from = prsvd_dmat_local(c, &c0, &cr, &cld);
+  double *to = prsvd_dmat_local(id->c_cols, &d0, &dr, &dld);
+  place(k, id->chosen, id->ascending, at);
+  for (int64_t a = 0; a < k; a++) memcpy(to + at[a] * dld, from + a * cld, sizeof(double) * (size_t)cr);
+  PRSVD_ALLOC(id->r_rows, k * n);
+  place(k, id->rows_chosen, id->rows_ascending, at);
+  for (int64_t a = 0; a < k; a++) memcpy(id->r_rows + at[a] * n, r + a * n, sizeof(double) * (size_t)n);
+done:
+  free(at);
+  return status;
+}
+
 static void to_ascending(const prsvd_id *id, int64_t k, const double *u, double *out) {
   for (int64_t a = 0; a < k; a++)
     for (int64_t b = 0; b < k; b++) {
@@ -205,6 +234,7 @@ int prsvd_cur_run(prsvd_id *id, prsvd_source *a, const struct prsvd_id_plan *pla
   prsvd_id_sort(id->rows_chosen, k, id->rows_ascending);
   /* R = A(I, :): k x n row-major, the column-major R^T */
   PRSVD_TRY(prsvd_id_read_rows(&r, id->rows_chosen, rrows));
+  PRSVD_TRY(keep_factors(id, c, rrows, n));
 
   prsvd_profile_begin(PRSVD_EV_SMALL_SVD);
   /* Q_C R_C = C;  A^T Q_C = H R_C^-1, or by one more pass */

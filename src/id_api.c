@@ -93,6 +93,9 @@ static void clear_result(prsvd_id *id) {
   free(id->chosen), free(id->ascending), free(id->rows_chosen), free(id->rows_ascending), free(id->core);
   id->chosen = id->ascending = id->rows_chosen = id->rows_ascending = NULL;
   id->core = NULL;
+  prsvd_dmat_destroy(&id->c_cols);
+  free(id->r_rows);
+  id->r_rows = NULL;
   id->k = 0;
   memset(&id->stats, 0, sizeof id->stats);
 }
@@ -138,6 +141,15 @@ int prsvd_id_get_rows(const prsvd_id *id, const int64_t **chosen, const int64_t 
 int prsvd_id_get_core(const prsvd_id *id, const double **u) {
   if (!id->core) PRSVD_ERR(PRSVD_ERR_USAGE, "no CUR result: prsvd_id_solve() with kind PRSVD_ID_CUR has not succeeded");
   *u = id->core;
+  return PRSVD_OK;
+}
+
+int prsvd_id_get_factors(const prsvd_id *id, const double **c, int64_t *row0, int64_t *local_rows,
+                         int64_t *ld, const double **r) {
+  if (!id->core || !id->c_cols || !id->r_rows)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "no CUR result: prsvd_id_solve() with kind PRSVD_ID_CUR has not succeeded");
+  *c = prsvd_dmat_local(id->c_cols, row0, local_rows, ld);
+  *r = id->r_rows;
   return PRSVD_OK;
 }
 

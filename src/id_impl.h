@@ -18,6 +18,8 @@ struct prsvd_id {
   prsvd_dmat *coef;            /* N x k: T^T (columns) or X (rows), by row blocks */
   int64_t *rows_chosen, *rows_ascending; /* CUR: I */
   double *core;                /* CUR: U (k x k) for A(:, ascending J) and A(ascending I, :) */
+  prsvd_dmat *c_cols;          /* CUR: C = A(:, ascending J), m x k by row blocks */
+  double *r_rows;              /* CUR: R = A(ascending I, :), k x n row-major, replicated */
   struct prsvd_id_stats stats;
 };
 
