@@ -171,6 +171,7 @@ static int keep_factors(prsvd_id *id, const prsvd_dmat *c, const double *r, int6
   place(k, id->chosen, id->ascending, at);
   for (int64_t a = 0; a < k; a++) memcpy(to + at[a] * dld, from + a * cld, sizeof(double) * (size_t)cr);
   PRSVD_ALLOC(id->r_rows, k * n);
+  id->r_cols = n;
   place(k, id->rows_chosen, id->rows_ascending, at);
   for (int64_t a = 0; a < k; a++) memcpy(id->r_rows + at[a] * n, r + a * n, sizeof(double) * (size_t)n);
 done:
@@ -272,6 +273,7 @@ int prsvd_cur_run(prsvd_id *id, prsvd_source *a, const struct prsvd_id_plan *pla
   } else {
     PRSVD_TRY(estimate(&r, c, w, qr));
   }
+  PRSVD_TRY(prsvd_id_unscale(id));
   id->stats.bytes_read = (int64_t)((double)id->stats.passes * prsvd_pass_bytes(a, plan->single, prsvd_grid_nprocs(id->grid), plan->panel_rows));
 done:
   prsvd_id_end(&r);

@@ -61,13 +61,57 @@ double prsvd_id_rcond_upper(int64_t l, const double *r) {
 }
 
 
-/* One pass of the engine, errors agreed, counted. */
+/* One pass of the engine, errors agreed, counted.  The first also measures max |a_ij|: an A
+ * beyond the sketches' range (sketch.h) has that pass again on 2^e A, its sums started over, and
+ * every later pass multiplies 2^e A too (prsvd_id_unscale brings the results back). */
 int prsvd_id_pass(struct id_run *r) {
+  const int measure = r->cur.pass == 0 && !r->pass.scale_exp;
   r->cur.next_row = 0; /* the pass moves it to this rank's first row */
+  r->pass.measure = measure;
+  if (measure) r->pass.amax = 0.0;
   const int status = prsvd_sketch_pass(&r->pass, &r->cur);
+  r->pass.measure = 0;
   PRSVD_CHECK(prsvd_error_agree(r->id->comm, status));
   r->id->stats.passes++;
   r->cur.pass++;
+  if (measure) {
+    int e;
+    PRSVD_CHECK(prsvd_pass_range(&r->pass, r->id->comm, r->m, r->n, &e));
+    if (e) { /* what the pass added into, from zero again (its kept rows it overwrites) */
+      for (int t = 0; t < r->pass.n_left; t++)
+        memset(r->pass.left[t].acc, 0, sizeof(double) * (size_t)(r->n * r->pass.left[t].g.dim));
+      if (r->pass.corange)
+        memset(r->pass.corange, 0, sizeof(double) * (size_t)(r->n * prsvd_dmat_cols(r->pass.corange_src)));
+      if (r->pass.fro2) *r->pass.fro2 = 0.0;
+      r->pass.scale_exp = r->id->stats.scale_exp = e;
+      r->cur.pass--, r->cur.n_passes++;
+      return prsvd_id_pass(r);
+    }
+  }
+  return PRSVD_OK;
+}
+
+int prsvd_id_unscale(prsvd_id *id) {
+  struct prsvd_id_stats *st = &id->stats;
+  const int e = st->scale_exp;
+  if (!e) return PRSVD_OK;
+  st->norm_fro = ldexp(st->norm_fro, -e);
+  st->error_fro = ldexp(st->error_fro, -e);
+  st->error_ci_low = ldexp(st->error_ci_low, -e);
+  st->error_ci_high = ldexp(st->error_ci_high, -e);
+  if (!id->core) return PRSVD_OK;
+  /* CUR: U of 2^e C, 2^e A and 2^e R is 2^-e U; C and R are A's own entries */
+  for (int64_t i = 0; i < id->k * id->k; i++) {
+    const double u = id->core[i];
+    id->core[i] = ldexp(u, e);
+    if (isinf(id->core[i]))
+      PRSVD_ERR(PRSVD_ERR_NUMERIC, "an entry of U is %.17g x 2^%d, beyond the largest double", u, e);
+  }
+  int64_t cr, cld;
+  double *c = prsvd_dmat_local(id->c_cols, NULL, &cr, &cld);
+  for (int64_t j = 0; j < id->k; j++)
+    for (int64_t i = 0; i < cr; i++) c[j * cld + i] = ldexp(c[j * cld + i], -e);
+  for (int64_t i = 0; i < id->k * id->r_cols; i++) id->r_rows[i] = ldexp(id->r_rows[i], -e);
   return PRSVD_OK;
 }
 
@@ -236,6 +280,8 @@ int prsvd_id_read_rows(struct id_run *r, const int64_t *rows, double *out) {
   PRSVD_CHECK(prsvd_error_agree(r->id->comm, status));
   PRSVD_CHECK(prsvd_to_int(r->k * r->n, "the chosen rows", &count));
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, out, count, MPI_DOUBLE, MPI_SUM, r->id->comm));
+  if (r->pass.scale_exp) /* rows of 2^e A, as the passes multiply */
+    for (int64_t i = 0; i < r->k * r->n; i++) out[i] = ldexp(out[i], r->pass.scale_exp);
   return PRSVD_OK;
 }
 
@@ -410,6 +456,7 @@ int prsvd_id_run(prsvd_id *id, prsvd_source *a, const struct prsvd_id_plan *plan
   else if (prm->verify) PRSVD_TRY(prsvd_dmat_allgather(id->coef, m_rep));
   if (prm->verify) PRSVD_TRY(prsvd_id_verify_pass(&r, m_rep, rows ? id->coef : NULL, id->chosen));
   else PRSVD_TRY(estimate(&r, m_rep));
+  PRSVD_TRY(prsvd_id_unscale(id));
   id->stats.bytes_read = (int64_t)((double)id->stats.passes * prsvd_pass_bytes(a, plan->single, prsvd_grid_nprocs(id->grid), plan->panel_rows));
 done:
   prsvd_id_end(&r);

@@ -96,6 +96,7 @@ static void clear_result(prsvd_id *id) {
   prsvd_dmat_destroy(&id->c_cols);
   free(id->r_rows);
   id->r_rows = NULL;
+  id->r_cols = 0;
   id->k = 0;
   memset(&id->stats, 0, sizeof id->stats);
 }

@@ -20,6 +20,7 @@ struct prsvd_id {
   double *core;                /* CUR: U (k x k) for A(:, ascending J) and A(ascending I, :) */
   prsvd_dmat *c_cols;          /* CUR: C = A(:, ascending J), m x k by row blocks */
   double *r_rows;              /* CUR: R = A(ascending I, :), k x n row-major, replicated */
+  int64_t r_cols;              /* CUR: n, R's columns */
   struct prsvd_id_stats stats;
 };
 
@@ -57,6 +58,8 @@ int prsvd_id_begin(struct id_run *r, prsvd_id *id, prsvd_source *a, const struct
 void prsvd_id_end(struct id_run *r);
 /* One pass of the engine from the first row, errors agreed, counted in stats.passes. */
 int prsvd_id_pass(struct id_run *r);
+/* The results of 2^e A (stats.scale_exp = e) as A's: norms and errors, and a CUR's U, C and R. */
+int prsvd_id_unscale(prsvd_id *id);
 /* Z (n x l) whose transpose spans the row space of Omega (A A^T)^q A (q + 1 passes; the
  * probes ride in the last when r->probes; ||A||_F^2 into r->fro2, this rank's part). */
 int prsvd_id_sketch_columns(struct id_run *r, prsvd_dmat **z);

@@ -743,7 +743,7 @@ static int64_t resid_tile_rows(int64_t n) {
   return rows < 1 ? 1 : rows > 64 ? 64 : rows;
 }
 
-/* resid += ||A_i - K_i M^T||_F^2 over the panel's nr rows (offset off into resid_src), a tile
+/* resid += ||2^e A_i - K_i M^T||_F^2 (e = scale_exp) over the panel's nr rows (offset off into resid_src), a tile
  * of tr rows at a time: the tile E (n x tr, column-major: row i of A_i is column i) from the
  * dense panel or the CSR rows, K (tr x k) from resid_src or E's columns resid_cols, then
  * E -= M K^T and its squares summed. */
@@ -752,6 +752,7 @@ static double residual_update(struct prsvd_pass *p, int64_t off, int nr, int n) 
   const int ik = (int)k, itr = (int)tr;
   double *e = p->resid_tile, *kt = p->resid_tile + tr * n;
   const double one = 1.0, minus_one = -1.0;
+  const double f = ldexp(1.0, p->scale_exp); /* the residual of 2^scale_exp A; |scale_exp| <= 960 */
   long double sum = 0.0L;
   int64_t kld = 0;
   const double *src = p->resid_src ? prsvd_dmat_local(p->resid_src, NULL, NULL, &kld) : NULL;
@@ -761,10 +762,10 @@ static double residual_update(struct prsvd_pass *p, int64_t off, int nr, int n) 
       const struct prsvd_csr *a = p->csr;
       memset(e, 0, sizeof(double) * (size_t)rows * (size_t)n);
       for (int i = 0; i < rows; i++)
-        for (int64_t t = a->indptr[i0 + i]; t < a->indptr[i0 + i + 1]; t++) e[(size_t)i * n + a->indices[t]] += a->data[t];
+        for (int64_t t = a->indptr[i0 + i]; t < a->indptr[i0 + i + 1]; t++) e[(size_t)i * n + a->indices[t]] += f * a->data[t];
     } else {
       WITH_PANEL(p, A, {
-        for (int64_t x = 0; x < (int64_t)rows * n; x++) e[x] = A[i0 * n + x];
+        for (int64_t x = 0; x < (int64_t)rows * n; x++) e[x] = f * A[i0 * n + x];
       });
     }
     for (int i = 0; i < rows; i++)

@@ -349,6 +349,44 @@ def test_cur_sparse_factors():
             check(f"{what}: ||A - C U R||_F from the written factors is error_fro", abs(e - err) <= 1e-9 * e, (e, err))
 
 
+def test_range():
+    """A matrix of entries near 1e-300, 1e-170 or 1e300 (2^-1000 A ... 2^1000 A, exact copies):
+    the first pass measures its range and runs once more on 2^e A, as svd's do, so the ID, the
+    row ID and the CUR choose what they choose on A, T and X to rounding, U times 2^-s, C and R
+    A's own entries, and the errors and norms scaled by 2^s, with the pass and with the probes,
+    at 1 and 2 ranks (before, 1e-300 was called 'zero' and 1e300 of rank 0)."""
+    a, _ = known("exp", seed=8, m=300, n=80)
+    ref = {}
+    for shift in (0, -1000, -560, 1000):
+        spec = write(f"range{shift}.h5", np.ldexp(a, shift))
+        for ranks in (1, 2):
+            for cmd, extra in (("id", []), ("id", ["--rows"]), ("cur", []), ("cur", ["--no-verify-pass"])):
+                what = f"{cmd} {' '.join(extra)} of 2^{shift} A, {ranks} rank(s)".replace("  ", " ")
+                r = run([cmd, spec, "-k", K, "-o", path("range.h5"), "--force", "--json", *extra],
+                        ranks=ranks if ranks > 1 else None)
+                if not check(f"{what}: exits 0", r.returncode == 0, r.stderr):
+                    continue
+                res = json.loads(r.stdout)
+                with h5py.File(path("range.h5"), "r") as f:
+                    d = {name: f[name][:] for name in f}
+                key = (cmd, tuple(extra), ranks)
+                if shift == 0:
+                    ref[key] = (d, res)
+                    continue
+                d0, res0 = ref[key]
+                same = all(np.array_equal(d[i], d0[i]) for i in ("columns", "rows", "pivots") if i in d0)
+                coef = "U" if cmd == "cur" else "X" if extra else "T"
+                u_ok = np.abs(np.ldexp(d[coef], shift if cmd == "cur" else 0) - d0[coef]).max() <= 1e-9 * np.abs(d0[coef]).max()
+                fac = cmd != "cur" or (np.array_equal(d["C"], np.ldexp(d0["C"], shift))
+                                       and np.array_equal(d["R"], np.ldexp(d0["R"], shift)))
+                err = abs(np.ldexp(res["error_fro"], -shift) - res0["error_fro"]) <= 1e-9 * res0["error_fro"] and \
+                    abs(np.ldexp(res["norm_fro"], -shift) - res0["norm_fro"]) <= 1e-12 * res0["norm_fro"]
+                check(f"{what}: the indices of A, {coef} to 1e-9{', C and R exact' if cmd == 'cur' else ''}, "
+                      f"errors x 2^{shift}, one pass more ({res['passes']})",
+                      same and u_ok and fac and err and res["passes"] == res0["passes"] + 1,
+                      (same, u_ok, fac, res["error_fro"], res0["error_fro"], res["passes"], res0["passes"]))
+
+
 def test_cur_ill_conditioned_c():
     """A steep spectrum at q = 0 leaves C = A(:, J) too ill-conditioned (rcond(R_C) < 1e-6) to
     take A^T Q_C from A^T C: one more pass forms it, and U is still C^+ A R^+ to 1e-8."""
