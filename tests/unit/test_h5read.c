@@ -215,6 +215,44 @@ START_TEST(spec_parsing) {
 }
 END_TEST
 
+/* prsvd_h5_write_csr: a 3 x 4 CSR group that the sparse reader densifies back, and each bad
+ * CSR refused (offsets going down, a column out of range, rows not adding up) with nothing
+ * committed. */
+START_TEST(csr_writer) {
+  char out[600];
+  prsvd_h5_writer *w = NULL;
+  make_dir();
+  snprintf(out, sizeof out, "%s/csr.h5", dir);
+  const int64_t ptr[4] = {0, 2, 2, 3}, idx[3] = {0, 3, 1};
+  const double val[3] = {1.5, -2.0, 1e-300};
+  ck_assert_int_eq(prsvd_h5_writer_create(MPI_COMM_SELF, out, 1, &w), 0);
+  ck_assert_int_eq(prsvd_h5_write_csr(w, "/g/M", 3, 4, 3, ptr, idx, val), 0);
+  ck_assert_int_eq(prsvd_h5_writer_commit(&w), 0);
+  prsvd_source *src = NULL;
+  struct prsvd_h5_info info;
+  ck_assert_int_eq(prsvd_h5_open_source(MPI_COMM_SELF, out, "/g/M", &info, &src), 0);
+  ck_assert(info.sparse && info.rows == 3 && info.cols == 4 && info.nnz == 3);
+  double a[12], want[12] = {1.5, 0, 0, -2.0, 0, 0, 0, 0, 0, 1e-300, 0, 0};
+  ck_assert_int_eq(prsvd_source_read(src, 0, 3, a), 0);
+  for (int e = 0; e < 12; e++) ck_assert(a[e] == want[e]);
+  prsvd_source_destroy(&src);
+
+  const int64_t down[4] = {0, 2, 1, 3}, wide[3] = {0, 4, 1};
+  snprintf(out, sizeof out, "%s/csr_bad.h5", dir);
+  for (int c = 0; c < 3; c++) {
+    ck_assert_int_eq(prsvd_h5_writer_create(MPI_COMM_SELF, out, 1, &w), 0);
+    const int st = c == 0   ? prsvd_h5_write_csr(w, "/M", 3, 4, 3, down, idx, val)
+                   : c == 1 ? prsvd_h5_write_csr(w, "/M", 3, 4, 3, ptr, wide, val)
+                            : prsvd_h5_write_csr(w, "/M", 4, 4, 3, ptr, idx, val);
+    ck_assert_int_eq(st, PRSVD_ERR_USAGE);
+    ck_assert_ptr_nonnull(strstr(prsvd_error_message(), c < 2 ? "decreasing offsets or a column outside [0, 4)"
+                                                              : "add up to 3, not 4"));
+    prsvd_h5_writer_abort(&w);
+    ck_assert_int_ne(access(out, F_OK), 0);
+  }
+}
+END_TEST
+
 Suite *h5read_suite(void) {
   Suite *s = suite_create("h5read");
   TCase *t = tcase_create("reader");
@@ -224,6 +262,7 @@ Suite *h5read_suite(void) {
   tcase_add_test(t, file_bytes_count_chunk_reads);
   tcase_add_test(t, bad_inputs);
   tcase_add_test(t, spec_parsing);
+  tcase_add_test(t, csr_writer);
   suite_add_tcase(s, t);
   return s;
 }
