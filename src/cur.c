@@ -107,20 +107,12 @@ static int estimate(struct id_run *r, const prsvd_dmat *qc, const double *w, con
   const int64_t n = r->n, k = r->k, np = r->np;
   int64_t c0, cr, cld, q0, qn, qld;
   const double *c = prsvd_dmat_local(qc, &c0, &cr, &cld), *q = prsvd_dmat_local(qr, &q0, &qn, &qld);
-  double *tq = NULL, *g = NULL, *theta = NULL, sum = 0.0;
+  double *tq = NULL, *g = NULL, sum = 0.0;
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, r->probes, (int)(n * np), MPI_DOUBLE, MPI_SUM, id->comm));
   PRSVD_ALLOC(tq, np * k);
   PRSVD_ALLOC(g, np * k);
-  PRSVD_ALLOC(theta, (cr > 0 ? cr : 1) * np);
-  /* Theta Q_C (np x k): this rank's rows of Theta^T against its rows of Q_C */
-  prsvd_rng_fill(id->params.seed, PRSVD_STREAM_THETA, c0, cr, 0, np, theta, cr > 0 ? cr : 1);
-  for (int64_t i = 0; i < k; i++)
-    for (int64_t s = 0; s < np; s++) {
-      double acc = 0.0;
-      for (int64_t j = 0; j < cr; j++) acc += theta[s * cr + j] * c[i * cld + j];
-      tq[i * np + s] = acc;
-    }
-  PRSVD_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, tq, (int)(np * k), MPI_DOUBLE, MPI_SUM, id->comm));
+  /* Theta Q_C (np x k) */
+  PRSVD_TRY(prsvd_id_theta_times(r, c, c0, cr, cld, tq));
   /* G = (Theta Q_C) W */
   for (int64_t i = 0; i < k; i++)
     for (int64_t s = 0; s < np; s++) {
@@ -135,15 +127,9 @@ static int estimate(struct id_run *r, const prsvd_dmat *qc, const double *w, con
       for (int64_t i = 0; i < k; i++) e -= g[i * np + s] * q[i * qld + j];
       sum += e * e;
     }
-  PRSVD_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, id->comm));
-  id->stats.error_fro = sqrt(sum / (double)np);
-  id->stats.error_verified = 0;
-  if (np == 10) { /* chi-square with 10 degrees of freedom: 3.247 and 20.483 */
-    id->stats.error_ci_low = id->stats.error_fro * sqrt(10.0 / 20.483);
-    id->stats.error_ci_high = id->stats.error_fro * sqrt(10.0 / 3.247);
-  }
+  PRSVD_TRY(prsvd_id_estimate_from(r, sum));
 done:
-  free(tq), free(g), free(theta);
+  free(tq), free(g);
   return status;
 }
 

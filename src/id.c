@@ -303,6 +303,38 @@ int prsvd_id_verify_pass(struct id_run *r, const double *m_rep, const prsvd_dmat
   return PRSVD_OK;
 }
 
+int prsvd_id_theta_times(const struct id_run *r, const double *b, int64_t b0, int64_t br, int64_t ld,
+                         double *out) {
+  int status = PRSVD_OK;
+  const int64_t k = r->k, np = r->np;
+  double *theta = NULL;
+  PRSVD_ALLOC(theta, (br > 0 ? br : 1) * np);
+  prsvd_rng_fill(r->id->params.seed, PRSVD_STREAM_THETA, b0, br, 0, np, theta, br > 0 ? br : 1);
+  for (int64_t i = 0; i < k; i++)
+    for (int64_t s = 0; s < np; s++) {
+      double acc = 0.0;
+      for (int64_t j = 0; j < br; j++) acc += theta[s * br + j] * b[i * ld + j];
+      out[i * np + s] = acc;
+    }
+  PRSVD_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, out, (int)(np * k), MPI_DOUBLE, MPI_SUM, r->id->comm));
+done:
+  free(theta);
+  return status;
+}
+
+int prsvd_id_estimate_from(struct id_run *r, double sum) {
+  prsvd_id *id = r->id;
+  const int64_t np = r->np;
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, id->comm));
+  id->stats.error_fro = sqrt(sum / (double)np);
+  id->stats.error_verified = 0;
+  if (np == 10) { /* chi-square with 10 degrees of freedom: 3.247 and 20.483 */
+    id->stats.error_ci_low = id->stats.error_fro * sqrt(10.0 / 20.483);
+    id->stats.error_ci_high = id->stats.error_fro * sqrt(10.0 / 3.247);
+  }
+  return PRSVD_OK;
+}
+
 /* The estimate from the probes S = Theta A (probes: S^T, n x np, summed): columns
  * E = S - S(:, J) T over this rank's columns of T; rows E = S - (Theta X) A(I, :) over this
  * rank's block of A's columns, with a_i = A(I, :) (k x n row-major). */
@@ -312,7 +344,7 @@ static int estimate(struct id_run *r, const double *a_i) {
   const int64_t n = r->n, k = r->k, np = r->np;
   int64_t c0, cr, ld;
   const double *c = prsvd_dmat_local(id->coef, &c0, &cr, &ld);
-  double sum = 0.0, *tx = NULL, *g = NULL;
+  double sum = 0.0, *tx = NULL;
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, r->probes, (int)(n * np), MPI_DOUBLE, MPI_SUM, id->comm));
   if (id->params.kind == PRSVD_ID_COLUMNS) {
     /* E(:, j) = S(:, j) - S(:, J) T(:, j) for this rank's columns j of T */
@@ -323,18 +355,10 @@ static int estimate(struct id_run *r, const double *a_i) {
         sum += e * e;
       }
   } else {
-    /* Theta X (np x k): this rank's rows of Theta^T against its rows of X, summed */
+    /* Theta X (np x k) */
     int64_t b0, br;
     PRSVD_ALLOC(tx, np * k);
-    PRSVD_ALLOC(g, (cr > 0 ? cr : 1) * np);
-    prsvd_rng_fill(id->params.seed, PRSVD_STREAM_THETA, c0, cr, 0, np, g, cr > 0 ? cr : 1);
-    for (int64_t i = 0; i < k; i++)
-      for (int64_t s = 0; s < np; s++) {
-        double acc = 0.0;
-        for (int64_t j = 0; j < cr; j++) acc += g[s * cr + j] * c[i * ld + j];
-        tx[i * np + s] = acc;
-      }
-    PRSVD_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, tx, (int)(np * k), MPI_DOUBLE, MPI_SUM, id->comm));
+    PRSVD_TRY(prsvd_id_theta_times(r, c, c0, cr, ld, tx));
     /* E(:, j) = S(:, j) - (Theta X) A(I, j) over a block of A's columns */
     prsvd_row_block(n, prsvd_grid_rank(id->grid), prsvd_grid_nprocs(id->grid), &b0, &br);
     for (int64_t j = b0; j < b0 + br; j++)
@@ -344,15 +368,9 @@ static int estimate(struct id_run *r, const double *a_i) {
         sum += e * e;
       }
   }
-  PRSVD_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, id->comm));
-  id->stats.error_fro = sqrt(sum / (double)np);
-  id->stats.error_verified = 0;
-  if (np == 10) { /* chi-square with 10 degrees of freedom: 3.247 and 20.483 */
-    id->stats.error_ci_low = id->stats.error_fro * sqrt(10.0 / 20.483);
-    id->stats.error_ci_high = id->stats.error_fro * sqrt(10.0 / 3.247);
-  }
+  PRSVD_TRY(prsvd_id_estimate_from(r, sum));
 done:
-  free(tx), free(g);
+  free(tx);
   return status;
 }
 

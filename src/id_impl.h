@@ -58,6 +58,13 @@ int prsvd_id_begin(struct id_run *r, prsvd_id *id, prsvd_source *a, const struct
 void prsvd_id_end(struct id_run *r);
 /* One pass of the engine from the first row, errors agreed, counted in stats.passes. */
 int prsvd_id_pass(struct id_run *r);
+/* Collective: Theta B (np x k, Theta the probes' np Gaussian rows) into out, replicated: this
+ * rank's rows [b0, b0 + br) of B (column-major, ld) against the same columns of Theta. */
+int prsvd_id_theta_times(const struct id_run *r, const double *b, int64_t b0, int64_t br, int64_t ld,
+                         double *out);
+/* Collective: the probe estimate from this rank's part of sum ||E(:, j)||^2 over the probes:
+ * stats.error_fro = sqrt(sum / np), and its 95% interval for 10 probes. */
+int prsvd_id_estimate_from(struct id_run *r, double sum);
 /* The results of 2^e A (stats.scale_exp = e) as A's: norms and errors, and a CUR's U, C and R. */
 int prsvd_id_unscale(prsvd_id *id);
 /* Z (n x l) whose transpose spans the row space of Omega (A A^T)^q A (q + 1 passes; the
