@@ -352,8 +352,6 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   char b1[32], b2[32];
   const int64_t m = in->transposed ? in->cols : in->rows, n = in->transposed ? in->rows : in->cols;
   const int rows_side = kind == PRSVD_ID_ROWS;
-  const double pass_bytes = in->sparse ? 16.0 * (double)in->nnz + 8.0 * (double)(m + 1)
-                                       : (plan->single ? 4.0 : 8.0) * (double)m * (double)n;
   printf("prsvd %s %s: %lld x %lld %s%s on %d rank%s\n", kind == PRSVD_ID_CUR ? "cur" : "id", spec, (long long)m,
          (long long)n, in->sparse ? "sparse " : "", in->type, cli->nprocs, cli->nprocs > 1 ? "s" : "");
   printf("  %s of rank k = %lld from the %lld x %lld sketch %s (p = %lld, q = %lld, %s)\n",
@@ -361,7 +359,7 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
          (long long)(rows_side ? m : plan->sketch_dim), (long long)(rows_side ? plan->sketch_dim : n),
          rows_side ? "(A A^T)^q A Omega" : "Omega (A A^T)^q A", (long long)o->oversample,
          (long long)o->power_iters, o->sketch);
-  printf("  %d passes over %s (%lld sketch, %s%s)\n", plan->passes, prsvd_format_bytes(pass_bytes, b1, sizeof b1),
+  printf("  %d passes over %s (%lld sketch, %s%s)\n", plan->passes, prsvd_format_bytes(plan->pass_bytes, b1, sizeof b1),
          (long long)o->power_iters + 1, kind == PRSVD_ID_CUR ? "one for C and A^T C, " : "",
          o->no_verify ? "error estimated from 10 probes" : "one to measure the error");
   if (plan->qr_distributed)

@@ -488,6 +488,7 @@ struct prsvd_id_plan {
   int qr_distributed;    /* 1: PDGEQPF, 0: DGEQP3 on rank 0 */
   int64_t qr_bytes;      /* 8 (l + k + 1) N: what the local QR holds on rank 0 */
   int rows_qr_distributed; /* CUR: the same for the row ID of C (8 (2k + 1) m bytes) */
+  double pass_bytes;     /* panel bytes a pass reads, all ranks (stats.bytes_read: passes x this) */
 };
 PRSVD_API int prsvd_id_plan(const struct prsvd_id_params *params, const prsvd_source *a, int nprocs,
                             struct prsvd_id_plan *plan);

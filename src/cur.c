@@ -260,7 +260,7 @@ int prsvd_cur_run(prsvd_id *id, prsvd_source *a, const struct prsvd_id_plan *pla
     PRSVD_TRY(estimate(&r, c, w, qr));
   }
   PRSVD_TRY(prsvd_id_unscale(id));
-  id->stats.bytes_read = (int64_t)((double)id->stats.passes * prsvd_pass_bytes(a, plan->single, prsvd_grid_nprocs(id->grid), plan->panel_rows));
+  id->stats.bytes_read = (int64_t)((double)id->stats.passes * plan->pass_bytes);
 done:
   prsvd_id_end(&r);
   prsvd_dmat_destroy(&z), prsvd_dmat_destroy(&t), prsvd_dmat_destroy(&c), prsvd_dmat_destroy(&h);

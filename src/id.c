@@ -475,7 +475,7 @@ int prsvd_id_run(prsvd_id *id, prsvd_source *a, const struct prsvd_id_plan *plan
   if (prm->verify) PRSVD_TRY(prsvd_id_verify_pass(&r, m_rep, rows ? id->coef : NULL, id->chosen));
   else PRSVD_TRY(estimate(&r, m_rep));
   PRSVD_TRY(prsvd_id_unscale(id));
-  id->stats.bytes_read = (int64_t)((double)id->stats.passes * prsvd_pass_bytes(a, plan->single, prsvd_grid_nprocs(id->grid), plan->panel_rows));
+  id->stats.bytes_read = (int64_t)((double)id->stats.passes * plan->pass_bytes);
 done:
   prsvd_id_end(&r);
   prsvd_dmat_destroy(&w);

@@ -64,6 +64,7 @@ int prsvd_id_plan(const struct prsvd_id_params *prm, const prsvd_source *a, int 
   PRSVD_CHECK(prsvd_svd_plan(&e, a, nprocs, &sp));
   plan->panel_rows = sp.panel_rows;
   plan->single = sp.single;
+  plan->pass_bytes = prsvd_pass_bytes(a, sp.single, nprocs, sp.panel_rows);
   return PRSVD_OK;
 }
 
