@@ -8,6 +8,7 @@
  * scales (DIMENSION_LIST).  Kept apart from the 2-D source (io/h5source.c) on purpose: that
  * one also streams column panels, lends rows and reads through MPI-IO. */
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +25,13 @@ struct h5_tensor {
   struct prsvd_file_stamp stamp;
   struct prsvd_nc_var nc;
 };
+
+/* dims[from] ... dims[to - 1] */
+static int64_t dims_below(const hsize_t *dims, int from, int to) {
+  int64_t p = 1;
+  for (int i = from; i < to; i++) p *= (int64_t)dims[i];
+  return p;
+}
 
 static void tensor_close(void *ctx) {
   struct h5_tensor *s = ctx;
@@ -57,6 +65,21 @@ static int tensor_read_rows(void *ctx, int64_t row0, int64_t nrows, double *pane
     const struct prsvd_nc_panel np = {panel, 0, 0, row0, nrows, s->cols, 0};
     PRSVD_TRY(prsvd_nc_apply(&s->nc, s->fname, s->dname, &np));
   }
+  /* a value that is not finite, named by its index in the dataset (the pass's own check would
+   * name the unfolding's row and column) */
+  for (int64_t i = 0; i < nrows * s->cols; i++)
+    if (!isfinite(panel[i])) {
+      char at[32 * PRSVD_H5_MAX_DIMS] = "";
+      size_t used = 0;
+      int64_t rest = i % s->cols;
+      for (int d = 1; d < s->ndims; d++) {
+        const int64_t below = dims_below(s->dims, d + 1, s->ndims);
+        used += (size_t)snprintf(at + used, sizeof at - used, ", %lld", (long long)(rest / below));
+        rest %= below;
+      }
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s': %s at [%lld%s]", s->dname, s->fname,
+                 isnan(panel[i]) ? "NaN" : "Inf", (long long)(row0 + i / s->cols), at);
+    }
 done:
   if (mspace >= 0) H5Sclose(mspace);
   return status;
