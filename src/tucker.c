@@ -3,8 +3,9 @@
  * dimension: A ~ G x_1 U_1 ... x_N U_N, U_n d_n x r_n orthonormal, G r_1 x ... x r_N.
  *
  * Sun, Guo, Luo, Tropp & Udell, "Low-rank Tucker approximation of a tensor from streaming
- * data", SIAM J. Math. Data Sci. 2 (2020): Algorithm 1 (two passes), Algorithm 2 (one pass)
- * and the fixed-rank truncation of their small core (Sec. 4.3); Halko, Martinsson & Tropp
+ * data", SIAM J. Math. Data Sci. 2 (2020): their two-pass and one-pass algorithms and the
+ * fixed-rank truncation of the small core (the algorithm numbers of the published version not
+ * checked here); Halko, Martinsson & Tropp
  * 2011, Alg. 4.4 (the power iterations of a range finder); Vannieuwenhoven, Vandebril &
  * Meerbergen 2012 (ST-HOSVD, its error sum of discarded squared singular values).
  *

@@ -126,11 +126,12 @@ def smooth_field(noise=1e-3):
 
 def test_smooth_field_against_hosvd():
     """A smooth field plus noise at ranks 6,6,6: two passes with one power iteration (-q 1; at
-    -q 0 the noise tail costs 1.8x) within 1.1x of numpy's truncated HOSVD at 1 and 3 ranks; one
-    pass within the bound of Sun, Guo, Luo, Tropp & Udell 2020,
-    Thm. 5.1 with rho_n = r_n, k_n = 2 r_n + 1, s_n = 2 k_n + 1 ((1 + Delta)(1 + rho / (k - rho
-    - 1)) = 4): ||A - A_hat||^2 <= 4 sum_n tau_{r_n}(A_(n))^2 =: B^2 for the untruncated A_hat,
-    and for its ST-HOSVD truncation ||A - [[A_hat]]_r|| <= (1 + sqrt(N)) B + sqrt(N) e_HOSVD."""
+    -q 0 the noise tail costs 1.8x) within 1.1x of numpy's truncated HOSVD at 1 and 3 ranks.
+    One pass within the bound of Sun, Guo, Luo, Tropp & Udell 2020 for Gaussian maps, in
+    expectation, with rho_n = r_n, k_n = 2 r_n + 1, s_n = 2 k_n + 1, where (1 + Delta)(1 +
+    rho / (k - rho - 1)) = 2 * 2: ||A - A_hat||^2 <= 4 sum_n tau_{r_n}(A_(n))^2 =: B^2 for the
+    untruncated A_hat, and for its ST-HOSVD truncation (quasi-optimal within sqrt(N))
+    ||A - [[A_hat]]_r|| <= (1 + sqrt(N)) B + sqrt(N) e_HOSVD."""
     f = smooth_field()
     spec = write("field.h5", f)
     ranks = (6, 6, 6)
