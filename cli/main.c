@@ -24,6 +24,7 @@ static const struct {
     {"eig", cmd_eig, "eigenpairs of a symmetric dataset (PSD: Nystrom): A ~ U diag(L) U^T"},
     {"id", cmd_id, "interpolative decomposition: k of A's own columns or rows"},
     {"cur", cmd_cur, "CUR decomposition: k columns C, k rows R and U, A ~ C U R"},
+    {"tucker", cmd_tucker, "Tucker decomposition of an N-way dataset: A ~ G x_1 U1 ... x_N UN"},
     {"kfac", cmd_kfac, "eigendecompositions of K-FAC Kronecker factors: damped inverses"},
     {"info", cmd_info, "shape, type, chunks and filters of a dataset; the cost of a run"},
     {"verify", cmd_verify, "residual and orthogonality of an svd, pca or eig output"},

@@ -542,6 +542,79 @@ PRSVD_API int prsvd_id_get_factors(const prsvd_id *id, const double **c, int64_t
                                    int64_t *ld, const double **r);
 PRSVD_API int prsvd_id_get_stats(const prsvd_id *id, struct prsvd_id_stats *stats);
 PRSVD_API void prsvd_id_destroy(prsvd_id **id);
+/* ---- Tucker decomposition -------------------------------------------------------------- */
+
+/* A ~ G x_1 U_1 x_2 U_2 ... x_N U_N for an N-way tensor A (d_1 x ... x d_N) streamed by slabs
+ * of its first dimension: a source of its mode-1 unfolding, d_1 rows of d_2 ... d_N values in C
+ * order (io/h5tensor.c for HDF5).  G is r_1 x ... x r_N, each U_n d_n x r_n with orthonormal
+ * columns (src/tucker.c).  passes = 2: randomized range finders of every unfolding in one pass
+ * (q more with power_iters), then the core G = A x_n U_n^T in a second; passes = 1: the sketch
+ * of Sun, Guo, Luo, Tropp & Udell 2020, all in one pass.  Either then truncates a slightly
+ * larger core to the ranks (ST-HOSVD), or with tol > 0 chooses the ranks. */
+#define PRSVD_TUCKER_MAX_MODES 32
+struct prsvd_tucker_params {
+  int64_t ranks[PRSVD_TUCKER_MAX_MODES]; /* r_n, 1 <= r_n <= d_n (with tol > 0: all 0) */
+  double tol;            /* > 0: the ranks are chosen so that the estimated ||A - approx||_F
+                          * <= tol ||A||_F (two passes only) */
+  int64_t max_rank;      /* tol: at most this rank a mode (the sketch is max_rank + p wide) */
+  int64_t oversample;    /* p: two passes sketch l_n = min(d_n, r_n + p) columns a mode */
+  int passes;            /* 2 (and power_iters more) or 1 */
+  int power_iters;       /* q: two passes only */
+  uint64_t seed;         /* test matrices depend only on (seed, mode, global index) */
+  int64_t memory;        /* per-rank bytes for slab panels */
+  int verify;            /* 1: ||A - approx||_F measured by one more pass */
+  int check_finite;      /* stop at the first NaN or Inf in A */
+  int prefetch;          /* read the next panel on a thread while this one is multiplied */
+  void (*progress)(void *arg, int pass, int n_passes, int64_t rows_done, int64_t rows_total);
+  void *progress_arg;
+};
+#define PRSVD_TUCKER_PARAMS_INIT                                                                  \
+  {.ranks = {0}, .tol = 0.0, .max_rank = 50, .oversample = 5, .passes = 2, .power_iters = 0,      \
+   .seed = 0, .memory = (int64_t)512 << 20, .verify = 1, .check_finite = 1, .prefetch = 1,        \
+   .progress = NULL, .progress_arg = NULL}
+PRSVD_API struct prsvd_tucker_params prsvd_tucker_params_default(void);
+
+/* What a solve does (not collective): usage error for a bad shape, rank, size or budget. */
+struct prsvd_tucker_plan {
+  int64_t panel_rows;
+  int64_t sketch[PRSVD_TUCKER_MAX_MODES];      /* columns of each factor sketch (l_n or k_n) */
+  int64_t core_sketch[PRSVD_TUCKER_MAX_MODES]; /* one pass: s_n (0 for two passes) */
+  int passes;            /* planned: sketch(es), core, verification (an A far from 1 adds one) */
+  int64_t sketch_bytes;  /* per rank: the factor and core sketches and their test matrices */
+};
+PRSVD_API int prsvd_tucker_plan(const struct prsvd_tucker_params *params, const prsvd_source *a, int ndims,
+                                const int64_t *dims, int nprocs, struct prsvd_tucker_plan *plan);
+
+struct prsvd_tucker_stats {
+  int passes;
+  int64_t panel_rows, bytes_read;
+  int64_t ranks[PRSVD_TUCKER_MAX_MODES]; /* as asked, or chosen by tol */
+  double norm_fro;       /* ||A||_F */
+  double error_fro;      /* measured by the verification pass (NaN without it) */
+  double relative_error; /* error_fro / norm_fro, formed before either is unscaled (an A of
+                          * 1e-300 has an error below the smallest double) */
+  int error_verified;
+  double error_estimate; /* from the sketches: two passes sqrt(||A||^2 - ||G||^2) (exact but
+                          * for rounding, ~1e-8 ||A|| at best); one pass NaN */
+  int tol_met;           /* tol: 1 if the estimate is at most tol ||A||_F */
+  int scale_exp;         /* A was sketched as 2^scale_exp A (0: as it is) */
+};
+
+typedef struct prsvd_tucker prsvd_tucker;
+/* Collective over comm (duplicated inside). */
+PRSVD_API int prsvd_tucker_create(MPI_Comm comm, prsvd_tucker **t);
+PRSVD_API int prsvd_tucker_set_params(prsvd_tucker *t, const struct prsvd_tucker_params *params);
+/* Collective: every rank passes a source of the same unfolding (rows dims[0], columns
+ * dims[1] ... dims[ndims - 1]); each reads its own rows.  The same status on every rank. */
+PRSVD_API int prsvd_tucker_solve(prsvd_tucker *t, prsvd_source *a, int ndims, const int64_t *dims);
+/* The core, r_1 x ... x r_N in C order, and the ranks; replicated, lent until destroy. */
+PRSVD_API int prsvd_tucker_get_core(const prsvd_tucker *t, int *ndims, const int64_t **ranks, const double **g);
+/* U_n (mode 0-based), d_n x r_n column-major, replicated, lent until destroy. */
+PRSVD_API int prsvd_tucker_get_factor(const prsvd_tucker *t, int mode, const double **u, int64_t *rows,
+                                      int64_t *cols);
+PRSVD_API int prsvd_tucker_get_stats(const prsvd_tucker *t, struct prsvd_tucker_stats *stats);
+PRSVD_API void prsvd_tucker_destroy(prsvd_tucker **t);
+
 /* ---- Threads ------------------------------------------------------------------------ */
 
 /* Compute threads per rank.  A multi-pass solve splits each row panel among T threads, each

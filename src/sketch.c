@@ -849,6 +849,7 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   for (int t = 0; t < p->n_left; t++) flops += left_update(p, t, r, nr, in, prod, g);
   /* resid += ||A_i - K_i M^T||_F^2 */
   if (p->resid) flops += residual_update(p, off, nr, in);
+  if (p->apply) flops += p->apply(p->apply_arg, r, nr64, p->panel);
   prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
 
 advance:
@@ -1080,7 +1081,7 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
  * sums, no sparse map's tile, no residual), on more than one thread.  A running scale moves between
  * panels, on the main thread, with the lanes idle and folded first (prsvd_pass_rescale). */
 static int threaded(const struct prsvd_pass *p) {
-  return prsvd_pool_threads(p->pool) > 1 && !p->grid2d && !p->n_left && !p->right_sparse && !p->resid &&
+  return prsvd_pool_threads(p->pool) > 1 && !p->grid2d && !p->n_left && !p->right_sparse && !p->resid && !p->apply &&
          (p->n_right || p->corange);
 }
 

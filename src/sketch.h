@@ -216,6 +216,14 @@ struct prsvd_pass {
   const struct prsvd_grid2d *grid2d;
   double *row_sum;  /* made by the pass: a panel's sum (panel_rows x width) and a failure flag */
 
+  /* apply (NULL: none): what no update above makes of a float64 dense panel (rows [row,
+   * row + nr) of A, n columns, row-major, read-only), called once per panel on the main thread
+   * after the other updates, inside the sketch's timing; returns its flops.  It multiplies
+   * 2^scale_exp A as the others do (reads p->scale_exp).  For a method whose products are not
+   * of A's rows (Tucker's mode sketches, src/tucker.c); such a pass runs one lane, in float64. */
+  double (*apply)(void *arg, int64_t row, int64_t nr, const double *panel);
+  void *apply_arg;
+
   /* entries (sample_row[t], sample_col[t]) of A copied into sample_val[t] when their row
    * passes by (sample_row sorted ascending) */
   int64_t n_samples;

@@ -11,5 +11,6 @@ Suite *kfac_suite(void);
 Suite *idx_suite(void);
 Suite *sparse_suite(void);
 Suite *threads_suite(void);
+Suite *tucker_suite(void);
 
 #endif

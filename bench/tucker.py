@@ -1,0 +1,147 @@
+#!/usr/bin/python3
+"""Tucker against flattening, at equal storage (issue 18).
+
+A synthetic daily climate field time x lat x lon (a seasonal cycle on smooth patterns, a
+travelling wave whose phase follows latitude, and 1% noise) is decomposed by `prsvd tucker`
+(two passes with -q 1, and one pass) at ranks r x r x r, and, flattened to the time x (lat lon)
+matrix, by `prsvd svd` at the largest rank k whose U, S, V take no more numbers than the
+Tucker core and factors.  Errors are ||A - approximation||_F / ||A||_F measured with numpy on
+the dense field, beside numpy's truncated HOSVD at the same ranks and the optimal rank-k SVD
+of the flattened matrix; last, the rank and storage the flattened SVD needs to reach the
+two-pass Tucker error.  Prints a Markdown table and, with --write, replaces its section of
+bench/RESULTS.md.  About half a minute on 2 cores.
+
+    bench/tucker.py [--write]      (PRSVD: the program, default ./prsvd)
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import h5py
+import numpy as np
+
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PRSVD = os.environ.get("PRSVD", os.path.join(TOP, "prsvd"))
+ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+           OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_mpi_yield_when_idle="1")
+T, Y, X = 365, 60, 120
+RANKS = [4, 8, 12, 16, 24]
+SECTION = "## Tucker against flattening at equal storage (bench/tucker.py)"
+
+
+def field(seed=0):
+    t = np.arange(T)[:, None, None] / 365.0
+    lat = np.linspace(-np.pi / 2, np.pi / 2, Y)[None, :, None]
+    lon = np.linspace(0, 2 * np.pi, X, endpoint=False)[None, None, :]
+    a = 15 * np.cos(lat) ** 2 - 5                                     # climatology
+    a = a + 10 * np.sin(lat) * np.cos(2 * np.pi * t) * (1 + 0.3 * np.cos(lon))  # seasons, land/sea
+    a = a + 3 * np.exp(-((lat - 0.5) ** 2) * 8) * np.cos(3 * lon - 2 * np.pi * 20 * t + 2 * lat)  # a wave
+    a = a + 2 * np.cos(lat) * np.sin(2 * lon + 0.5) * np.cos(2 * np.pi * 3 * t)
+    rng = np.random.default_rng(seed)
+    a = a + 0.01 * np.linalg.norm(a) / np.sqrt(a.size) * rng.standard_normal(a.shape)
+    return np.ascontiguousarray(a)
+
+
+def mode_product(x, u, n):
+    return np.moveaxis(np.tensordot(u, np.moveaxis(x, n, 0), axes=(1, 0)), 0, n)
+
+
+def unfold(x, n):
+    return np.moveaxis(x, n, 0).reshape(x.shape[n], -1)
+
+
+def hosvd_error(a, r):
+    us = [np.linalg.svd(unfold(a, n), full_matrices=False)[0][:, :r] for n in range(a.ndim)]
+    g = a
+    for n, u in enumerate(us):
+        g = mode_product(g, u.T, n)
+    for n, u in enumerate(us):
+        g = mode_product(g, u, n)
+    return np.linalg.norm(a - g) / np.linalg.norm(a)
+
+
+def run(args):
+    r = subprocess.run(["mpirun", "-n", "2", PRSVD, *args, "--force", "--quiet"], env=ENV, capture_output=True, text=True)
+    if r.returncode:
+        sys.exit(f"prsvd {' '.join(args)} failed: {r.stderr}")
+
+
+def tucker_error(a, spec, r, out, *extra):
+    run(["tucker", spec, "--ranks", f"{r},{r},{r}", "-o", out, "--no-verify-pass", *extra])
+    with h5py.File(out, "r") as f:
+        g = f["G"][...]
+        for n in range(3):
+            g = mode_product(g, f[f"U{n + 1}"][...], n)
+    return np.linalg.norm(a - g) / np.linalg.norm(a)
+
+
+def svd_error(m, spec, k, out):
+    if k < 1:
+        return 1.0
+    run(["svd", spec, "-k", str(k), "-q", "1", "-o", out])
+    with h5py.File(out, "r") as f:
+        approx = (f["U"][...] * f["S"][...]) @ f["V"][...].T
+    return np.linalg.norm(m - approx) / np.linalg.norm(m)
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="tucker_bench.")
+    a = field()
+    m = a.reshape(T, Y * X)
+    tspec, mspec = os.path.join(work, "field.h5") + ":/t2m", os.path.join(work, "flat.h5") + ":/A"
+    with h5py.File(tspec.split(":")[0], "w") as f:
+        f["t2m"] = a
+    with h5py.File(mspec.split(":")[0], "w") as f:
+        f["A"] = m
+    s = np.linalg.svd(m, compute_uv=False)
+    tail = np.sqrt(np.maximum(np.sum(s ** 2) - np.cumsum(s ** 2), 0)) / np.linalg.norm(m)  # tail[k-1]: rank k
+    out = os.path.join(work, "out.h5")
+    lines = [SECTION, "",
+             f"A synthetic daily field time x lat x lon = {T} x {Y} x {X} ({a.size} values): a climatology, a seasonal "
+             "cycle modulated by longitude, a travelling wave whose phase follows latitude, a 3-cycle-a-year pattern, "
+             "and 1% Gaussian noise (`bench/tucker.py`, 2 ranks).  Tucker at ranks r x r x r stores r^3 + r (T + Y + "
+             "X) numbers; the flattened time x (lat lon) matrix's rank-k SVD stores k (T + Y X + 1), and k is the "
+             "largest within the Tucker storage.  Errors are ||A - approx||_F / ||A||_F with numpy.  The last two "
+             "columns: the rank the flattened SVD (optimal, numpy) needs to reach the two-pass Tucker error, and "
+             "its storage relative to Tucker's.", "",
+             "| r | Tucker storage | compression | tucker 2-pass q=1 | tucker 1-pass | numpy HOSVD | svd rank k at equal "
+             "storage | prsvd svd error | optimal rank-k | SVD rank for the Tucker error | its storage / Tucker's |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in RANKS:
+        store = r ** 3 + r * (T + Y + X)
+        k = store // (T + Y * X + 1)
+        e2 = tucker_error(a, tspec, r, out, "-q", "1")
+        e1 = tucker_error(a, tspec, r, out, "--passes", "1")
+        eh = hosvd_error(a, r)
+        es = svd_error(m, mspec, k, out)
+        opt = tail[k - 1] if k >= 1 else 1.0
+        need = int(np.argmax(tail <= e2)) + 1 if np.any(tail <= e2) else len(s)
+        ratio = need * (T + Y * X + 1) / store
+        lines.append(f"| {r} | {store} | {a.size / store:.0f}x | {e2:.4f} | {e1:.4f} | {eh:.4f} | {k} | {es:.4f} | "
+                     f"{opt:.4f} | {need} | {ratio:.1f}x |")
+        print(lines[-1], flush=True)
+    # the reading of the run recorded in bench/RESULTS.md (check it against a new run's table)
+    lines += ["", "At equal storage the flattened SVD keeps at most 3 components (none at r = 4 and 8), and matching "
+              "the Tucker error takes 1.4 to 13.5 times Tucker's storage: the field is smooth in each of its "
+              "dimensions, which Tucker exploits in every mode and flattening only in time.  From r = 8 on every "
+              "Tucker run sits at the 1% noise floor (the field's multilinear rank is about 8), so the larger r only "
+              "cost storage.  Two passes with one power iteration match numpy's HOSVD (slightly below it at r = 4: "
+              "ST-HOSVD of the sketched core); one pass (Sun et al.'s sketch, k = 2r + 1, s = 2k + 1) is within "
+              "2.1x of it.", ""]
+    text = "\n".join(lines)
+    print(text)
+    if "--write" in sys.argv:
+        path = os.path.join(TOP, "bench", "RESULTS.md")
+        old = open(path).read()
+        if SECTION in old:
+            head, rest = old.split(SECTION, 1)
+            tail_text = rest[rest.find("\n## "):] if "\n## " in rest else ""
+            new = head + text + tail_text
+        else:
+            new = old.rstrip("\n") + "\n\n" + text
+        open(path, "w").write(new)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,163 @@
+/* The Tucker object (include/prsvd.h, prsvd_tucker_*): parameters, the plan, lifecycle and
+ * results.  The algorithm is src/tucker.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "sketch.h"
+#include "tucker_impl.h"
+
+struct prsvd_tucker_params prsvd_tucker_params_default(void) {
+  const struct prsvd_tucker_params init = PRSVD_TUCKER_PARAMS_INIT;
+  return init;
+}
+
+int prsvd_tucker_plan(const struct prsvd_tucker_params *prm, const prsvd_source *a, int ndims, const int64_t *dims,
+                      int nprocs, struct prsvd_tucker_plan *plan) {
+  const char *name = prsvd_source_name(a);
+  memset(plan, 0, sizeof *plan);
+  (void)nprocs;
+  if (prsvd_source_nnz(a) >= 0)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' is sparse: a Tucker decomposition reads dense slabs", name);
+  if (ndims < 2 || ndims > PRSVD_TUCKER_MAX_MODES)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' has %d dimensions: a Tucker decomposition takes 2 to %d", name, ndims,
+              PRSVD_TUCKER_MAX_MODES);
+  int64_t cols = 1;
+  for (int n = 0; n < ndims; n++) {
+    if (dims[n] < 1) PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': dimension %d has length %lld", name, n + 1, (long long)dims[n]);
+    if (n > 0) cols = prsvd_size_mul(cols, dims[n]);
+  }
+  if (dims[0] != prsvd_source_rows(a) || cols != prsvd_source_cols(a))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "'%s' streams %lld x %lld, not the unfolding %lld x %lld of the shape given", name,
+              (long long)prsvd_source_rows(a), (long long)prsvd_source_cols(a), (long long)dims[0], (long long)cols);
+  if (prm->passes != 1 && prm->passes != 2)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "passes must be 1 or 2, not %d", prm->passes);
+  if (prm->oversample < 0 || prm->power_iters < 0)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "oversampling %lld and power iterations %d must not be negative",
+              (long long)prm->oversample, prm->power_iters);
+  if (prm->passes == 1 && prm->power_iters > 0)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "power iterations (%d) need two passes: one pass reads A once", prm->power_iters);
+  if (prm->tol > 0) {
+    if (!(prm->tol < 1))
+      PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be below 1 (a relative error)", prm->tol);
+    if (prm->passes == 1)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "a tolerance needs two passes: one pass has no estimate of its error to choose ranks by");
+    if (prm->max_rank < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "the largest rank %lld must be at least 1", (long long)prm->max_rank);
+  } else if (prm->tol < 0 || isnan(prm->tol)) {
+    PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be positive", prm->tol);
+  }
+  double core = 1.0, sketch_bytes = 0.0;
+  for (int n = 0; n < ndims; n++) {
+    const int64_t r = prm->ranks[n], d = dims[n];
+    if (prm->tol > 0) {
+      if (r != 0) PRSVD_ERR(PRSVD_ERR_USAGE, "ranks and a tolerance exclude each other: give one");
+      plan->sketch[n] = prm->max_rank + prm->oversample < d ? prm->max_rank + prm->oversample : d;
+    } else {
+      if (r < 1 || r > d)
+        PRSVD_ERR(PRSVD_ERR_USAGE, "rank %lld of mode %d must be between 1 and its length %lld", (long long)r, n + 1,
+                  (long long)d);
+      if (prm->passes == 2) {
+        plan->sketch[n] = r + prm->oversample < d ? r + prm->oversample : d;
+      } else { /* Sun et al.: k = 2r + 1, s = 2k + 1, each at most d */
+        plan->sketch[n] = 2 * r + 1 < d ? 2 * r + 1 : d;
+        plan->core_sketch[n] = 2 * plan->sketch[n] + 1 < d ? 2 * plan->sketch[n] + 1 : d;
+      }
+    }
+    const int64_t w = plan->core_sketch[n] ? plan->core_sketch[n] : plan->sketch[n];
+    core *= (double)w;
+    sketch_bytes += 16.0 * (double)(d * plan->sketch[n]);
+  }
+  if (core > 2e8)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "the small core of '%s' would hold %.3g entries: ask for smaller ranks", name, core);
+  const int64_t w0 = plan->core_sketch[0] ? plan->core_sketch[0] : plan->sketch[0];
+  /* Omega_1 (or X) and Z, C x l_1 each (H too with power iterations) */
+  sketch_bytes += 8.0 * (double)cols * (double)(plan->sketch[0] + w0 + (prm->power_iters > 0 ? plan->sketch[0] : 0));
+  sketch_bytes += 3.0 * core * 8.0;
+  if ((double)cols * (double)(plan->sketch[0] > w0 ? plan->sketch[0] : w0) > 2147483647.0)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "'%s': a slab of %lld values times %lld sketch columns exceeds 2^31 entries", name,
+              (long long)cols, (long long)w0);
+  plan->sketch_bytes = (int64_t)sketch_bytes;
+  plan->panel_rows = prsvd_panel_rows_for(a, prm->memory, prm->prefetch, 0, 1);
+  if (plan->panel_rows < 1)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "a slab of '%s' (%lld values, %lld bytes) does not fit the memory budget %lld", name,
+              (long long)cols, (long long)(8 * cols), (long long)prm->memory);
+  plan->passes = prm->passes == 1 ? 1 : 2 + prm->power_iters;
+  if (prm->verify) plan->passes++;
+  return PRSVD_OK;
+}
+
+int prsvd_tucker_create(MPI_Comm comm, prsvd_tucker **out) {
+  int status = PRSVD_OK;
+  prsvd_tucker *t = NULL;
+  *out = NULL;
+  PRSVD_ALLOC(t, 1);
+  t->params = prsvd_tucker_params_default();
+  t->comm = MPI_COMM_NULL;
+  PRSVD_MPI_TRY(MPI_Comm_dup(comm, &t->comm));
+  *out = t;
+  return PRSVD_OK;
+done:
+  prsvd_tucker_destroy(&t);
+  return status;
+}
+
+int prsvd_tucker_set_params(prsvd_tucker *t, const struct prsvd_tucker_params *params) {
+  t->params = *params;
+  return PRSVD_OK;
+}
+
+static void clear_result(prsvd_tucker *t) {
+  free(t->core);
+  t->core = NULL;
+  for (int n = 0; n < PRSVD_TUCKER_MAX_MODES; n++) free(t->factors[n]), t->factors[n] = NULL;
+  memset(t->ranks, 0, sizeof t->ranks);
+  memset(&t->stats, 0, sizeof t->stats);
+}
+
+int prsvd_tucker_solve(prsvd_tucker *t, prsvd_source *a, int ndims, const int64_t *dims) {
+  struct prsvd_tucker_plan plan;
+  int nprocs;
+  clear_result(t);
+  MPI_Comm_size(t->comm, &nprocs);
+  PRSVD_CHECK(prsvd_tucker_plan(&t->params, a, ndims, dims, nprocs, &plan));
+  t->ndims = ndims;
+  memcpy(t->dims, dims, sizeof(int64_t) * (size_t)ndims);
+  const int status = prsvd_tucker_run(t, a, &plan);
+  if (status) {
+    clear_result(t);
+    return prsvd_error_push(status, __FILE__, __LINE__, __func__);
+  }
+  return PRSVD_OK;
+}
+
+int prsvd_tucker_get_core(const prsvd_tucker *t, int *ndims, const int64_t **ranks, const double **g) {
+  if (!t->core) PRSVD_ERR(PRSVD_ERR_USAGE, "no result: prsvd_tucker_solve() has not succeeded");
+  if (ndims) *ndims = t->ndims;
+  if (ranks) *ranks = t->ranks;
+  if (g) *g = t->core;
+  return PRSVD_OK;
+}
+
+int prsvd_tucker_get_factor(const prsvd_tucker *t, int mode, const double **u, int64_t *rows, int64_t *cols) {
+  if (!t->core) PRSVD_ERR(PRSVD_ERR_USAGE, "no result: prsvd_tucker_solve() has not succeeded");
+  if (mode < 0 || mode >= t->ndims)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "mode %d of a %d-way tensor (modes are 0-based)", mode, t->ndims);
+  *u = t->factors[mode];
+  if (rows) *rows = t->dims[mode];
+  if (cols) *cols = t->ranks[mode];
+  return PRSVD_OK;
+}
+
+int prsvd_tucker_get_stats(const prsvd_tucker *t, struct prsvd_tucker_stats *stats) {
+  *stats = t->stats;
+  return PRSVD_OK;
+}
+
+void prsvd_tucker_destroy(prsvd_tucker **t) {
+  if (!t || !*t) return;
+  clear_result(*t);
+  if ((*t)->comm != MPI_COMM_NULL) MPI_Comm_free(&(*t)->comm);
+  free(*t);
+  *t = NULL;
+}

@@ -1,0 +1,113 @@
+/* The Tucker decomposition's kernels: the mode product against loops, and the slab source of
+ * an N-D dataset (io/h5tensor.c) against the values written, chunked and compressed. */
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "prsvd_h5.h"
+#include "error.h"
+#include "rng.h"
+#include "source_impl.h"
+#include "suites.h"
+#include "tucker_impl.h"
+
+/* x x_n op(M) by loops: out[a, j, b] = sum_i op(M)[j, i] x[a, i, b]. */
+static void ttm_loops(const double *x, int nd, const int64_t *dims, int n, const double *m, int64_t ldm,
+                      int64_t out_dim, int trans, double *out) {
+  const int64_t L = prsvd_dims_prod(dims, 0, n), in = dims[n], R = prsvd_dims_prod(dims, n + 1, nd);
+  for (int64_t a = 0; a < L; a++)
+    for (int64_t j = 0; j < out_dim; j++)
+      for (int64_t b = 0; b < R; b++) {
+        double s = 0.0;
+        for (int64_t i = 0; i < in; i++) s += (trans ? m[j * ldm + i] : m[i * ldm + j]) * x[(a * in + i) * R + b];
+        out[(a * out_dim + j) * R + b] = s;
+      }
+}
+
+START_TEST(mode_product_matches_loops) {
+  const int64_t dims[4] = {4, 3, 5, 2};
+  double x[120], m[64], got[256], want[256];
+  prsvd_rng_fill(7, PRSVD_STREAM_OMEGA, 0, 120, 0, 1, x, 120);
+  for (int n = 0; n < 4; n++)
+    for (int trans = 0; trans < 2; trans++) {
+      const int64_t out = 6 - n, in = dims[n], ldm = trans ? in : out;
+      const int64_t total = 120 / in * out;
+      prsvd_rng_fill(9, PRSVD_STREAM_PROBE, 0, ldm, 0, trans ? out : in, m, ldm);
+      prsvd_ttm(x, 4, dims, n, m, ldm, out, trans, got);
+      ttm_loops(x, 4, dims, n, m, ldm, out, trans, want);
+      for (int64_t i = 0; i < total; i++)
+        ck_assert_msg(fabs(got[i] - want[i]) <= 1e-13 * (1 + fabs(want[i])), "mode %d trans %d entry %lld: %g vs %g",
+                      n, trans, (long long)i, got[i], want[i]);
+    }
+}
+END_TEST
+
+static char dir[] = "/tmp/prsvd-tucker-XXXXXX";
+
+/* A 7 x 3 x 4 x 2 int32 dataset, chunked 2 x 3 x 2 x 1 and deflated, a[i][j][k][l] =
+ * 1000 i + 100 j + 10 k + l; and a 2-D one. */
+static void write_files(const char *p) {
+  hsize_t dims[4] = {7, 3, 4, 2}, chunk[4] = {2, 3, 2, 1}, dims2[2] = {5, 4};
+  int v[168];
+  for (int i = 0, t = 0; i < 7; i++)
+    for (int j = 0; j < 3; j++)
+      for (int k = 0; k < 4; k++)
+        for (int l = 0; l < 2; l++) v[t++] = 1000 * i + 100 * j + 10 * k + l;
+  hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), s = H5Screate_simple(4, dims, NULL), s2 = H5Screate_simple(2, dims2, NULL);
+  H5Pset_chunk(dcpl, 4, chunk);
+  H5Pset_deflate(dcpl, 4);
+  hid_t d = H5Dcreate2(f, "/T", H5T_STD_I32LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
+  hid_t d2 = H5Dcreate2(f, "/M", H5T_IEEE_F64LE, s2, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+  double z[20] = {0};
+  H5Dwrite(d2, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, z);
+  H5Dclose(d), H5Dclose(d2), H5Sclose(s), H5Sclose(s2), H5Pclose(dcpl), H5Fclose(f);
+}
+
+START_TEST(slab_source_reads_the_unfolding) {
+  char p[600];
+  ck_assert_ptr_nonnull(mkdtemp(dir));
+  snprintf(p, sizeof p, "%s/t.h5", dir);
+  write_files(p);
+  struct prsvd_h5_tensor_info info;
+  prsvd_source *src = NULL;
+  ck_assert_int_eq(prsvd_h5_open_tensor(MPI_COMM_SELF, p, "/T", 3, "needs 3", &info, &src), 0);
+  ck_assert_int_eq(info.ndims, 4);
+  ck_assert_int_eq(prsvd_source_rows(src), 7);
+  ck_assert_int_eq(prsvd_source_cols(src), 24);
+  ck_assert(info.chunked && info.chunk[0] == 2 && info.chunk[3] == 1);
+  ck_assert_str_eq(info.type, "int32");
+  ck_assert_ptr_nonnull(strstr(info.filters, "gzip(4)"));
+  double buf[3 * 24];
+  const int starts[3] = {0, 2, 5}, counts[3] = {2, 3, 2}; /* panels across the chunk grid */
+  for (int t = 0; t < 3; t++) {
+    ck_assert_int_eq(prsvd_source_read(src, starts[t], counts[t], buf), 0);
+    for (int r = 0; r < counts[t]; r++)
+      for (int c = 0; c < 24; c++) { /* column c = (j, k, l) in C order */
+        const int i = starts[t] + r, j = c / 8, k = c / 2 % 4, l = c % 2;
+        ck_assert_msg(buf[r * 24 + c] == 1000 * i + 100 * j + 10 * k + l, "slab %d value %d: %g", i, c, buf[r * 24 + c]);
+      }
+  }
+  prsvd_source_destroy(&src);
+  /* a 2-D dataset is refused naming its rank and what the caller needs */
+  ck_assert_int_eq(prsvd_h5_open_tensor(MPI_COMM_SELF, p, "/M", 3, "needs 3", &info, &src), PRSVD_ERR_INPUT);
+  ck_assert_ptr_nonnull(strstr(prsvd_error_message(), "is 2-D: needs 3"));
+  ck_assert_ptr_null(src);
+  prsvd_error_clear();
+  unlink(p);
+  rmdir(dir);
+}
+END_TEST
+
+Suite *tucker_suite(void) {
+  Suite *s = suite_create("tucker");
+  TCase *tc = tcase_create("kernels");
+  tcase_add_test(tc, mode_product_matches_loops);
+  tcase_add_test(tc, slab_source_reads_the_unfolding);
+  suite_add_tcase(s, tc);
+  return s;
+}
