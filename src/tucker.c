@@ -646,7 +646,11 @@ int prsvd_tucker_run(prsvd_tucker *t, prsvd_source *a, const struct prsvd_tucker
   memcpy(t->stats.ranks, t->ranks, sizeof(int64_t) * (size_t)r.nd);
   t->stats.error_fro = t->stats.relative_error = NAN;
   if (prm->verify) PRSVD_TRY(verify_pass(&r));
-  t->stats.bytes_read = (int64_t)((double)t->stats.passes * prsvd_source_pass_bytes(a, 0));
+  { /* an N-D dataset is dense: its slabs' float64 rows, whatever their split */
+    int nprocs;
+    MPI_Comm_size(t->comm, &nprocs);
+    t->stats.bytes_read = (int64_t)((double)t->stats.passes * prsvd_pass_bytes(a, 0, nprocs, r.pass.panel_rows));
+  }
 done:
   free(w);
   end(&r);
