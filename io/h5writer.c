@@ -661,13 +661,18 @@ void prsvd_h5_matrix_close(prsvd_h5_matrix **m) {
 }
 
 /* A 1-D dataset of n values identical on every rank, written by rank 0: float64 or int64. */
-static int write_1d(prsvd_h5_writer *w, const char *name, int64_t n, hid_t file_type, hid_t mem_type,
-                    const void *x) {
+/* An nd-way dataset (C order) whose values every rank holds: rank 0 writes them. */
+static int write_nd(prsvd_h5_writer *w, const char *name, int nd, const int64_t *shape, hid_t file_type,
+                    hid_t mem_type, const void *x) {
   int status = PRSVD_OK;
   hid_t space = -1, dset = -1, dxpl = -1, lcpl = -1;
-  hsize_t dims[1] = {(hsize_t)n};
-  PRSVD_CHECK(reserve(w, 8 * n, "a vector"));
-  H5_TRY(space = H5Screate_simple(1, dims, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
+  hsize_t dims[PRSVD_H5_MAX_DIMS];
+  int64_t n = 1;
+  if (nd < 1 || nd > PRSVD_H5_MAX_DIMS)
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "a %d-way dataset '%s' (1 to %d)", nd, name, PRSVD_H5_MAX_DIMS);
+  for (int i = 0; i < nd; i++) dims[i] = (hsize_t)shape[i], n = prsvd_size_mul(n, shape[i]);
+  PRSVD_CHECK(reserve(w, prsvd_size_mul(8, n), nd == 1 ? "a vector" : "an array"));
+  H5_TRY(space = H5Screate_simple(nd, dims, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
   H5_TRY(lcpl = H5Pcreate(H5P_LINK_CREATE), PRSVD_ERR_OUTPUT, "cannot create a property list");
   H5Pset_create_intermediate_group(lcpl, 1);
   H5_TRY(dset = H5Dcreate2(w->file, name, file_type, space, lcpl, H5P_DEFAULT, H5P_DEFAULT),
@@ -686,11 +691,15 @@ done:
 }
 
 int prsvd_h5_write_vector(prsvd_h5_writer *w, const char *name, int64_t n, const double *x) {
-  return write_1d(w, name, n, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x);
+  return write_nd(w, name, 1, &n, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x);
 }
 
 int prsvd_h5_write_indices(prsvd_h5_writer *w, const char *name, int64_t n, const int64_t *x) {
-  return write_1d(w, name, n, H5T_STD_I64LE, H5T_NATIVE_INT64, x);
+  return write_nd(w, name, 1, &n, H5T_STD_I64LE, H5T_NATIVE_INT64, x);
+}
+
+int prsvd_h5_write_array(prsvd_h5_writer *w, const char *name, int nd, const int64_t *shape, const double *x) {
+  return write_nd(w, name, nd, shape, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, x);
 }
 
 static int write_attr(prsvd_h5_writer *w, const char *obj, const char *name, hid_t type,
@@ -738,4 +747,8 @@ int prsvd_h5_attr_double(prsvd_h5_writer *w, const char *obj, const char *name, 
 int prsvd_h5_attr_doubles(prsvd_h5_writer *w, const char *obj, const char *name, int64_t n,
                           const double *v) {
   return write_attr(w, obj, name, H5T_NATIVE_DOUBLE, n, v);
+}
+
+int prsvd_h5_attr_ints(prsvd_h5_writer *w, const char *obj, const char *name, int64_t n, const int64_t *v) {
+  return write_attr(w, obj, name, H5T_NATIVE_INT64, n, v);
 }
