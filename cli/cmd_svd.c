@@ -300,8 +300,8 @@ done:
 
 static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in,
                        const struct svd_opts *o, const struct prsvd_svd_params *prm,
-                       const struct prsvd_svd_estimate *est) {
-  char b1[32];
+                       const struct prsvd_svd_estimate *est, const struct prsvd_h5_features *f) {
+  char b1[32], mapping[1024];
   const struct prsvd_svd_plan *plan = &est->plan;
   const int64_t m = in->rows, n = in->cols;
   if (in->sparse)
@@ -313,6 +313,10 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
     printf("prsvd %s %s: %lld x %lld %s on %d rank%s\n", o->center ? "pca" : "svd", spec,
            (long long)(in->by_columns ? n : m), (long long)(in->by_columns ? m : n), in->type, cli->nprocs,
            cli->nprocs > 1 ? "s" : "");
+  if (prsvd_cli_features_active(f)) {
+    prsvd_cli_features_describe(f, mapping, sizeof mapping);
+    printf("  %s\n", mapping);
+  }
   if (in->conventions[0]) printf("  %s\n", in->conventions);
   if (prm->method == PRSVD_METHOD_QB)
     printf("  tol = %g, block %lld, max rank %lld (randQB_FP), q = %d\n", prm->tol, (long long)prm->block,
@@ -602,7 +606,7 @@ static int svd_params(struct prsvd_cli_run *run) {
 
 static void svd_plan(const struct prsvd_cli_run *run) {
   const struct svd_run *r = (const struct svd_run *)run;
-  print_plan(run->cli, run->spec, &run->info, &r->o, &run->prm, &run->est);
+  print_plan(run->cli, run->spec, &run->info, &r->o, &run->prm, &run->est, &r->feat);
 }
 
 static void svd_identity(const struct prsvd_cli_run *run, char *buf, size_t size) {

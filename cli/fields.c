@@ -46,12 +46,9 @@ void prsvd_cli_features_report(const struct prsvd_cli *cli, const struct prsvd_h
   if (!prsvd_cli_features_active(f) || cli->rank != 0) return;
   int64_t shape[PRSVD_H5_MAX_DIMS];
   const int nd = prsvd_cli_feature_shape(f, 0, shape);
+  (void)shape, (void)nd;
   if (j) {
-    json_object *sj = json_object_new_array();
-    for (int d = 0; d < nd; d++) json_object_array_add(sj, json_object_new_int64(shape[d]));
-    json_object_object_add(j, "feature_shape", sj);
-    json_object_object_add(j, "sample_axis", json_object_new_int(f->sample_axis));
-    json_object_object_add(j, "features", json_object_new_int64(f->n));
+    prsvd_cli_features_json(f, j);
     json_object_object_add(j, "missing", json_object_new_string(f->dropped ? "drop" : "fail"));
     json_object_object_add(j, "missing_features", json_object_new_int64(f->dropped ? f->n_dropped : 0));
     if (f->w) json_object_object_add(j, "weights", json_object_new_string(f->weights_from));
@@ -61,6 +58,36 @@ void prsvd_cli_features_report(const struct prsvd_cli *cli, const struct prsvd_h
     printf("  %lld of %lld features left out: a missing value in some sample (--missing drop)\n",
            (long long)f->n_dropped, (long long)f->n);
   if (f->w) printf("  features weighted by %s\n", f->weights_from);
+}
+
+void prsvd_cli_features_describe(const struct prsvd_h5_features *f, char *out, size_t len) {
+  size_t at = 0;
+  const char *sname = f->dim_names[f->sample_axis];
+  at += (size_t)snprintf(out, len, "samples %s%s(axis %d, %lld) x features ", sname, sname[0] ? " " : "",
+                         f->sample_axis, (long long)f->dims[f->sample_axis]);
+  int named = 0;
+  for (int d = 0; d < f->ndims; d++) named |= d != f->sample_axis && f->dim_names[d][0];
+  for (int d = 0, i = 0; named && d < f->ndims && at < len; d++)
+    if (d != f->sample_axis)
+      at += (size_t)snprintf(out + at, len - at, "%s%s", i++ ? " x " : "", f->dim_names[d][0] ? f->dim_names[d] : "?");
+  if (at < len) at += (size_t)snprintf(out + at, len - at, "%s", named ? " (" : "");
+  for (int d = 0, i = 0; d < f->ndims && at < len; d++)
+    if (d != f->sample_axis) at += (size_t)snprintf(out + at, len - at, "%s%lld", i++ ? " x " : "", (long long)f->dims[d]);
+  if (at < len) snprintf(out + at, len - at, " = %lld%s, flattened in C order", (long long)f->n, named ? ")" : "");
+}
+
+void prsvd_cli_features_json(const struct prsvd_h5_features *f, json_object *j) {
+  int64_t shape[PRSVD_H5_MAX_DIMS];
+  const int nd = prsvd_cli_feature_shape(f, 0, shape);
+  json_object *sj = json_object_new_array(), *dj = json_object_new_array();
+  for (int d = 0; d < nd; d++) json_object_array_add(sj, json_object_new_int64(shape[d]));
+  for (int d = 0; d < f->ndims; d++)
+    if (d != f->sample_axis) json_object_array_add(dj, json_object_new_string(f->dim_names[d]));
+  json_object_object_add(j, "feature_shape", sj);
+  json_object_object_add(j, "feature_dims", dj);
+  json_object_object_add(j, "sample_axis", json_object_new_int(f->sample_axis));
+  json_object_object_add(j, "sample_dim", json_object_new_string(f->dim_names[f->sample_axis]));
+  json_object_object_add(j, "features", json_object_new_int64(f->n));
 }
 
 int prsvd_cli_features_active(const struct prsvd_h5_features *f) {

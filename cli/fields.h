@@ -32,6 +32,10 @@ int prsvd_cli_features_check(const struct prsvd_cli *cli, const char *spec, cons
                              const struct prsvd_h5_features *f, int transpose, int scale, const char *checkpoint);
 /* Rank 0: the summary's line (j NULL) or --json's fields (j). */
 void prsvd_cli_features_report(const struct prsvd_cli *cli, const struct prsvd_h5_features *f, json_object *j);
+/* "samples time (axis 0, 60) x features lat x lon (8 x 10 = 80), flattened in C order" */
+void prsvd_cli_features_describe(const struct prsvd_h5_features *f, char *out, size_t len);
+/* feature_shape, feature_dims, sample_axis, sample_dim, features into j */
+void prsvd_cli_features_json(const struct prsvd_h5_features *f, json_object *j);
 /* 1 if the input is not the plain 2-D matrix: N-D, samples along another axis, flags or weights. */
 int prsvd_cli_features_active(const struct prsvd_h5_features *f);
 /* Collective, after a solve: the flags agreed (--missing drop); *again = 1 if the solve must be

@@ -250,6 +250,9 @@ PRSVD_API int prsvd_h5_has_dataset(const char *file, const char *path);
 /* Not collective: attribute `name` of object `obj` as doubles; *n = 0 if it is absent. */
 PRSVD_API int prsvd_h5_read_attr_vector(const char *file, const char *obj, const char *name, int64_t *n,
                               double **x);
+/* Not collective: a whole dataset of 1 to PRSVD_H5_MAX_DIMS dimensions as float64, C order;
+ * *nd and shape[] its shape, *x allocated. */
+PRSVD_API int prsvd_h5_read_array(const char *file, const char *dataset, int *nd, int64_t *shape, double **x);
 /* Not collective: a whole 1-D float64 dataset; *n is its length, *x allocated. */
 PRSVD_API int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, double **x);
 
