@@ -43,7 +43,7 @@ static const struct prsvd_command_doc project_doc = {
     "missing value is allowed only at a feature the pca left out.  Writes /scores (m x k).",
     1,
     "# the 10 leading EOFs' scores of a new run, on the same grid\n"
-    "mpirun -n 4 prsvd project scenario.nc:/tos --components eofs.h5 -o scores.h5",
+    "mpirun -n 4 prsvd project new.nc:/tos --components eofs.h5 -o pcs.h5",
     0};
 
 /* What project needs of the pca's output. */

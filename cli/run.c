@@ -65,6 +65,9 @@ int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run) {
     PRSVD_TRY(status);
     PRSVD_TRY(settled);
     if (again) { /* a panel was read before a feature found missing elsewhere: solve again */
+      if (!run->quiet)
+        prsvd_cli_warn(cli, "%lld features of '%s' were found missing after some panels had used them: solving again "
+                       "without them", (long long)run->how.features->n_dropped, run->spec);
       prsvd_svd_destroy(&run->svd);
       PRSVD_TRY(prsvd_svd_create(cli->comm, &run->svd));
       PRSVD_TRY(prsvd_svd_set_params(run->svd, &run->prm));

@@ -59,8 +59,8 @@ def test_goldens():
     """Every command's --help, and the top level's, equals its golden copy; no golden is left
     for a command that is gone."""
     cmds = commands()
-    check("prsvd --help lists the ten commands",
-          cmds == ["svd", "pca", "eig", "id", "cur", "kfac", "info", "verify", "gen", "import"], cmds)
+    check("prsvd --help lists the eleven commands",
+          cmds == ["svd", "pca", "project", "eig", "id", "cur", "kfac", "info", "verify", "gen", "import"], cmds)
     for cmd in [None] + cmds:
         name = golden_path(cmd)
         text = help_of(cmd)
