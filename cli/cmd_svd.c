@@ -613,6 +613,11 @@ static void svd_identity(const struct prsvd_cli_run *run, char *buf, size_t size
   const struct svd_run *r = (const struct svd_run *)run;
   prsvd_cli_checkpoint_options(buf, size, prsvd_cli_method_name(&run->prm), &run->prm, r->o.sketch, r->o.precision,
                                run->info.by_columns);
+  if (prsvd_cli_features_active(&r->feat)) { /* the matrix an N-D input or weights make */
+    const size_t used = strlen(buf);
+    snprintf(buf + used, size - used, ";sample_axis=%d;weights=%s", r->feat.sample_axis,
+             r->feat.w ? r->feat.weights_from : "none");
+  }
 }
 
 static int svd_write(struct prsvd_cli_run *run) {

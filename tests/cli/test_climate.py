@@ -251,6 +251,27 @@ def test_two_d_sample_dim_1():
           and not os.path.exists(path("two_bad.h5")), r.stderr[-300:])
 
 
+def test_checkpoint_names_the_weights():
+    """A run of an N-D field with --weights stopped at its first panel step resumes only with
+    the same weights: another --weights is refused naming both."""
+    ck, out = path("w.ckpt"), path("ck.h5")
+    base = ["pca", SPEC, "-k", K, "--precision", "double", "--checkpoint", ck, "-o", out, "--force", "--quiet"]
+    plain = write_nc("nomask.nc", FIELD)
+    base[1] = plain
+    r = harness.stop_at(1, base + ["--weights", "coslat"], 1)
+    check("a weighted N-D run checkpoints at step 1 (exit 99)", r.returncode == 99, r.stderr[-300:])
+    r = run(base + ["--weights", f"{path('w.h5')}:/w"])
+    check("resuming with other weights: exit 2 naming both", r.returncode == 2 and "weights=coslat(lat)" in r.stderr
+          and "this run weights=/w" in r.stderr and not os.path.exists(out), r.stderr[-300:])
+    r = run(base + ["--weights", "coslat"])
+    keep = np.ones(NY * NX, bool)
+    pcs, s, vt, ratio, mu = reference(FIELD.reshape(T, -1), keep, COSW)
+    if check("resuming with the same weights: exit 0", r.returncode == 0, r.stderr[-300:]):
+        with h5py.File(out, "r") as f:
+            err = aligned(f["components"][:].reshape(K, -1), vt)
+        check(f"the resumed run's components are numpy's ({err:.1e})", err < 1e-7, err)
+
+
 def test_hostile():
     """Out-of-range and unknown --sample-dim, coslat without a latitude, every feature missing,
     project with mismatched shapes or onto its own input or components: each refused with its
