@@ -208,6 +208,11 @@ int prsvd_features_open(hid_t dset, int nd, const hsize_t *dims, const char *wha
       PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory for %lld weights", (long long)f->n);
     if (!strcmp(f->weights, "coslat")) PRSVD_TRY(coslat(scales, nd, f, what));
     else PRSVD_TRY(user_weights(nd, f, what));
+    int64_t positive = 0;
+    for (int64_t j = 0; j < f->n; j++) positive += f->w[j] > 0;
+    if (!positive)
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "--weights %s: every one of the %lld weights is 0, which leaves nothing to decompose",
+                 f->weights_from, (long long)f->n);
   }
 done:
   for (int i = 0; i < nd; i++)

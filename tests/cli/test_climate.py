@@ -144,6 +144,16 @@ def test_sample_dim_in_the_middle():
         check(f"--sample-dim {sd}: components k x lat x lon equal the (time, lat, lon) run's ({err:.1e})",
               comp.shape == (K, NY, NX) and err < 1e-7 and np.allclose(mean, want_mean, equal_nan=True)
               and attrs["sample_axis"] == 1 and attrs["feature_dims"] == "lat,lon", (comp.shape, err))
+    r = run(["pca", spec, "-k", K, "--sample-dim", "time", "--missing", "drop", "--weights", "coslat", "--read",
+             "collective", "--precision", "single", "--memory", "4K", "-o", path("mid_mpiio.h5"), "--force", "--quiet"],
+            ranks=3)
+    if check("--sample-dim time with collective MPI-IO reads and float32 panels exits 0", r.returncode == 0,
+             r.stderr[-600:]):
+        with h5py.File(path("mid_mpiio.h5"), "r") as f:
+            comp = f["components"][:].reshape(K, -1)
+        keep = ~LAND.ravel()
+        err = aligned(comp[:, keep], want.reshape(K, -1)[:, keep])
+        check(f"collective reads, float32 panels: the same EOFs to float32's accuracy ({err:.1e})", err < 1e-4, err)
     r = run(["info", spec, "--sample-dim", "time"])
     check("info --sample-dim time shows the mapping",
           r.returncode == 0 and "samples time (axis 1, 64) x features lat x lon (9 x 12 = 108)" in r.stdout, r.stdout)
@@ -184,6 +194,7 @@ def test_weights_file():
         f["wrong"] = w.T
         f["nan"] = np.where(np.arange(NY * NX).reshape(NY, NX) == 3, np.nan, w)
         f["neg"] = -w
+        f["zero"] = np.zeros_like(w)
     keep = ~LAND.ravel()
     pcs, s, vt, ratio, mu = reference(FIELD.reshape(T, -1), keep, w.ravel())
     out = path("wfile.h5")
@@ -196,7 +207,7 @@ def test_weights_file():
         check(f"--weights FILE: components numpy's ({err:.1e}), /weights the array", err < 1e-7
               and np.array_equal(ww, w), err)
     for ds, msg in (("wrong", "is 12 x 9, but the features of"), ("nan", "weight 3 is nan"),
-                    ("neg", "weight 0 is -")):
+                    ("neg", "weight 0 is -"), ("zero", "every one of the 108 weights is 0")):
         r = run(["pca", SPEC, "-k", K, "--missing", "drop", "--weights", f"{path('w.h5')}:/{ds}", "-o",
                  path("wbad.h5"), "--force"])
         check(f"--weights {ds}: exit 2, '{msg}', no output",
