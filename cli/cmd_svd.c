@@ -583,6 +583,14 @@ static int svd_params(struct prsvd_cli_run *run) {
    * and --transpose flips that once more */
   r->swap = info->transposed ^ o->transpose;
   PRSVD_CHECK(prsvd_cli_features_check(cli, run->spec, info, &r->feat, o->transpose, o->scale, o->checkpoint));
+  if (r->feat.w && strcmp(o->weights, "coslat")) { /* the weights' file is an input too */
+    char *wfile = NULL, *wds = NULL;
+    PRSVD_CHECK(prsvd_h5_parse_spec(o->weights, &wfile, &wds));
+    const struct prsvd_h5_role weights[] = {{"weights", wfile}, {NULL, NULL}};
+    const int checked = prsvd_h5_check_output(cli->comm, o->output, o->force, weights);
+    free(wfile), free(wds);
+    PRSVD_CHECK(checked);
+  }
   const int matlab = !strcmp(info->format, "matlab");
   if (info->transposed && !info->by_columns && !o->quiet && !o->json)
     prsvd_cli_warn(cli, "'%s' is stored %s: streaming its transpose%s", run->spec,

@@ -262,6 +262,42 @@ def test_two_d_sample_dim_1():
           and not os.path.exists(path("two_bad.h5")), r.stderr[-300:])
 
 
+def test_two_d_drop_and_svd_of_a_field():
+    """--missing drop on a plain 2-D dataset (a NaN column): numpy's PCA without it, /components
+    k x n with NaN there; svd of the N-D field: /V features x k, NaN rows at the land points,
+    feature_shape on /V; -o naming the weights' file is refused."""
+    a = rng.standard_normal((40, 25)) @ np.diag(0.7 ** np.arange(25)) @ rng.standard_normal((25, 25))
+    a[17, 6] = np.nan
+    with h5py.File(path("two_nan.h5"), "w") as f:
+        f["A"] = a
+    keep = np.isfinite(a).all(0)
+    x = a[:, keep]
+    u, s, vt = np.linalg.svd(x - x.mean(0), full_matrices=False)
+    r = run(["pca", f"{path('two_nan.h5')}:/A", "-k", K, "--missing", "drop", "--precision", "double", "-q", "5",
+             "-o", path("two_nan_out.h5"), "--force", "--quiet"], ranks=2)
+    if check("2-D --missing drop exits 0", r.returncode == 0, r.stderr[-400:]):
+        with h5py.File(path("two_nan_out.h5"), "r") as f:
+            comp, sv, mean = f["components"][:], f["singular_values"][:], f["mean"][:]
+        check("2-D --missing drop: numpy's PCA without the NaN column, NaN in its place",
+              comp.shape == (K, 25) and np.isnan(comp[:, 6]).all() and np.isnan(mean[6])
+              and np.allclose(sv, s[:K], rtol=1e-8) and aligned(comp[:, keep], vt[:K]) < 1e-6, (sv, s[:K]))
+    r = run(["svd", SPEC, "-k", K, "--missing", "drop", "--precision", "double", "-o", path("svd_field.h5"), "--force",
+             "--quiet"], ranks=2)
+    if check("svd of the masked (time, lat, lon) field exits 0", r.returncode == 0, r.stderr[-400:]):
+        land = LAND.ravel()
+        x = FIELD.reshape(T, -1)[:, ~land]
+        s = np.linalg.svd(x, compute_uv=False)
+        with h5py.File(path("svd_field.h5"), "r") as f:
+            v, sv, vattrs = f["V"][:], f["S"][:], dict(f["V"].attrs)
+        check("svd of the field: /V features x k, NaN rows at the land points, numpy's S",
+              v.shape == (NY * NX, K) and np.array_equal(np.isnan(v).any(1), land) and np.allclose(sv, s[:K], rtol=1e-8)
+              and list(vattrs["feature_shape"]) == [NY, NX], (sv, s[:K]))
+    r = run(["pca", SPEC, "-k", K, "--missing", "drop", "--weights", f"{path('w.h5')}:/w", "-o", path("w.h5"),
+             "--force"])
+    check("-o naming the weights' file: exit 1, the weights intact",
+          r.returncode == 1 and "same file" in r.stderr and "w" in h5py.File(path("w.h5"), "r"), r.stderr[-300:])
+
+
 def test_checkpoint_names_the_weights():
     """A run of an N-D field with --weights stopped at its first panel step resumes only with
     the same weights: another --weights is refused naming both."""
