@@ -40,6 +40,7 @@ int prsvd_eig_method(const char *name, enum prsvd_svd_method *method);
 int cmd_id(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_cur(struct prsvd_cli *cli, int argc, char **argv);
 int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv);
+int cmd_project(struct prsvd_cli *cli, int argc, char **argv);
 
 /* Set by SIGUSR1/SIGTERM after prsvd_cli_stop_on_signals(): save a checkpoint and stop. */
 extern volatile int prsvd_cli_stop;

@@ -5,13 +5,14 @@
 #include "prsvd_h5.h"
 #include "cli.h"
 #include "error.h"
+#include "fields.h"
 #include "options.h"
 
 struct info_opts {
   int64_t oversample, passes, memory, max_rank, block, range_dim, core_dim, threads;
   int64_t rank;
   double tol, conv_tol;
-  const char *precision, *read, *panels, *onepass_method, *sketch, *grid, *eig, *power_iters;
+  const char *precision, *read, *panels, *onepass_method, *sketch, *grid, *eig, *power_iters, *sample_dim;
   int json, debug, center, no_prefetch, allow_missing_sources;
 };
 
@@ -39,6 +40,7 @@ static const struct prsvd_option info_options[] = {
     PRSVD_OPT_READ(struct info_opts),
     PRSVD_OPT_PANELS(struct info_opts),
     PRSVD_OPT_ALLOW_MISSING_SOURCES(struct info_opts),
+    {"sample-dim", 0, PRSVD_OPT_STRING, "D", NULL, 0, 0, 0, "the samples (rows) of an N-D dataset, as svd and pca take it: a dimension index or a NetCDF dimension name (default the first)", O(sample_dim)},
     PRSVD_OPT_JSON(struct info_opts),
     PRSVD_OPT_DEBUG(struct info_opts),
     PRSVD_OPT_END};
@@ -116,13 +118,18 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   struct prsvd_svd_params prm = PRSVD_SVD_PARAMS_INIT;
   struct prsvd_svd_estimate est;
   prsvd_source *src = NULL;
+  struct prsvd_h5_features feat;
+  char mapping[1024];
   memset(&est, 0, sizeof est);
+  memset(&feat, 0, sizeof feat);
   status = prsvd_options_parse(&info_doc, info_options, argc, argv, &o, pos);
   if (status) return status;
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(prsvd_cli_input(o.read, o.center && !strcmp(o.panels, "auto") ? "rows" : o.panels, o.memory, &how));
   if (o.eig) how.panels = PRSVD_H5_PANELS_ROWS; /* as eig streams it: symmetric, rows are columns */
   how.allow_missing_sources = o.allow_missing_sources;
+  PRSVD_TRY(prsvd_cli_features(o.sample_dim, "fail", NULL, &feat));
+  if (!o.eig) how.features = &feat; /* svd and pca take N-D variables; eig a square matrix */
   PRSVD_TRY(prsvd_h5_open_input(cli->comm, file, dataset, &how, &in, &src));
   /* m x n as streamed (the stored transpose with column panels); shown as stored */
   const int64_t m = in.rows, n = in.cols, mn = m < n ? m : n;
@@ -147,6 +154,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
     json_object_object_add(j, "type", json_object_new_string(in.type));
     json_object_object_add(j, "layout", json_object_new_string(layout_name(&in)));
     json_object_object_add(j, "chunked", json_object_new_boolean(in.chunked));
+    if (prsvd_cli_features_active(how.features)) prsvd_cli_features_json(&feat, j);
     if (in.virtual_sources) {
       json_object_object_add(j, "sources", json_object_new_int64(in.virtual_sources));
       json_object_object_add(j, "missing_sources", json_object_new_int64(in.missing_sources));
@@ -181,6 +189,10 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   }
   printf("%s:%s\n", file, dataset);
   printf("  shape      %lld x %lld\n", (long long)rows, (long long)cols);
+  if (prsvd_cli_features_active(how.features)) {
+    prsvd_cli_features_describe(&feat, mapping, sizeof mapping);
+    printf("  matrix     %s\n", mapping);
+  }
   printf("  type       %s\n", in.type);
   if (in.chunked)
     printf("  layout     chunked %lld x %lld\n", (long long)in.chunk_rows, (long long)in.chunk_cols);
@@ -209,6 +221,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   }
 done:
   prsvd_source_destroy(&src);
+  prsvd_h5_features_free(&feat);
   free(file);
   free(dataset);
   return status;

@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "config.h"
 #include "error.h"
+#include "fields.h"
 #include "options.h"
 
 struct svd_opts {
@@ -16,6 +17,7 @@ struct svd_opts {
   double tol, conv_tol;
   const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels, *grid;
   const char *power_iters;
+  const char *sample_dim, *missing, *weights; /* the features (cli/fields.c) */
   struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
   int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose, allow_missing_sources;
@@ -63,6 +65,7 @@ static const struct prsvd_option svd_options[] = {
     PRSVD_OPT_PANELS_FOR(struct svd_opts, SVD_ONLY),
     PRSVD_OPT_ALLOW_MISSING_SOURCES(struct svd_opts),
     PRSVD_OPT_MPIIO_HINT(struct svd_opts),
+    PRSVD_OPT_FEATURES(struct svd_opts),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, SVD_ONLY | PRSVD_OPT_REQUIRED, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, PCA_ONLY | PRSVD_OPT_REQUIRED, "output file: /U, /S, /V and the PCA datasets above", O(output)},
     PRSVD_OPT_FORCE(struct svd_opts),
@@ -140,11 +143,13 @@ static void pca_variance(const double *s, int64_t k, int64_t m, double total_var
 
 /* /components, /explained_variance(_ratio), /mean, /singular_values, /scale, /scores */
 static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o, int64_t m, int64_t n,
-                     prsvd_svd *svd, const struct prsvd_svd_stats *st) {
+                     prsvd_svd *svd, const struct prsvd_svd_stats *st, const struct prsvd_h5_features *f) {
   int status = PRSVD_OK;
   const double *s, *u, *v, *mean, *scale;
   int64_t k, u0, ur, uld, v0, vr, vld;
-  double *ev = NULL, *ratio = NULL, *vt = NULL, *us = NULL;
+  double *ev = NULL, *ratio = NULL, *vt = NULL, *us = NULL, *mu = NULL;
+  const int shaped = prsvd_cli_features_active(f); /* /components and /mean in the feature shape */
+  int64_t shape[PRSVD_H5_MAX_DIMS + 1];
   prsvd_h5_matrix *mat = NULL;
   PRSVD_CHECK(prsvd_svd_get_rank(svd, &k));
   PRSVD_CHECK(prsvd_svd_get_singular_values(svd, &s));
@@ -157,20 +162,30 @@ static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o
   PRSVD_TRY(prsvd_h5_write_vector(w, "/explained_variance", k, ev));
   PRSVD_TRY(prsvd_h5_write_vector(w, "/explained_variance_ratio", k, ratio));
   PRSVD_TRY(prsvd_h5_write_vector(w, "/singular_values", k, s));
-  PRSVD_TRY(prsvd_h5_write_vector(w, "/mean", n, mean));
+  if (shaped) { /* the mean of the data as given: unweighted, NaN at the dropped features */
+    PRSVD_ALLOC(mu, n);
+    memcpy(mu, mean, sizeof(double) * (size_t)n);
+    prsvd_cli_features_unweight(f, mu, n);
+    PRSVD_TRY(prsvd_h5_write_array(w, "/mean", prsvd_cli_feature_shape(f, 0, shape), shape, mu));
+  } else {
+    PRSVD_TRY(prsvd_h5_write_vector(w, "/mean", n, mean));
+  }
   if (o->scale) PRSVD_TRY(prsvd_h5_write_vector(w, "/scale", n, scale));
   /* components = V^T (k x n): V is distributed by rows, so gather it (n x k, small) */
   PRSVD_ALLOC(vt, n * k);
   for (int64_t i = 0; i < vr; i++)
     for (int64_t j = 0; j < k; j++) vt[j * n + v0 + i] = v[j * vld + i];
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, vt, (int)(n * k), MPI_DOUBLE, MPI_SUM, comm));
-  PRSVD_TRY(prsvd_h5_matrix_create(w, "/components", k, n, PRSVD_H5_FLOAT64, 0, 0, 0, &mat));
-  {
+  if (shaped) { /* k x (the feature shape), weighted as eofs' solver.eofs() (docs/usage.md) */
+    prsvd_cli_features_nan(f, vt, n * k);
+    PRSVD_TRY(prsvd_h5_write_array(w, "/components", prsvd_cli_feature_shape(f, k, shape), shape, vt));
+  } else {
+    PRSVD_TRY(prsvd_h5_matrix_create(w, "/components", k, n, PRSVD_H5_FLOAT64, 0, 0, 0, &mat));
     int rank;
     MPI_Comm_rank(comm, &rank);
     PRSVD_TRY(prsvd_h5_matrix_write(mat, 0, rank == 0 ? k : 0, vt));
+    prsvd_h5_matrix_close(&mat);
   }
-  prsvd_h5_matrix_close(&mat);
   if (o->scores) { /* U S, this rank's rows */
     PRSVD_ALLOC(us, (ur > 0 ? ur : 1) * k);
     for (int64_t j = 0; j < k; j++)
@@ -185,24 +200,30 @@ static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "scaled", o->scale));
 done:
   prsvd_h5_matrix_close(&mat);
-  free(ev), free(ratio), free(vt), free(us);
+  free(ev), free(ratio), free(vt), free(us), free(mu);
   return status;
 }
 
 static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
                         const struct prsvd_svd_params *prm, const char *file, const char *dataset,
                         int64_t m, int64_t n, prsvd_svd *svd, const struct prsvd_svd_stats *st,
-                        int transposed, int by_columns) {
+                        int transposed, int by_columns, const struct prsvd_h5_features *f) {
   const double *scree = NULL;
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
   prsvd_h5_matrix *mat = NULL;
   const double *s, *u, *v;
+  double *v_nan = NULL;
   int64_t k, u0, ur, uld, v0, vr, vld;
+  const int shaped = prsvd_cli_features_active(f);
   PRSVD_CHECK(prsvd_svd_get_rank(svd, &k));
   PRSVD_CHECK(prsvd_svd_get_singular_values(svd, &s));
   PRSVD_CHECK(prsvd_svd_get_u(svd, &u, &u0, &ur, &uld));
   PRSVD_CHECK(prsvd_svd_get_v(svd, &v, &v0, &vr, &vld));
+  if (shaped) { /* NaN in V's rows of the dropped features */
+    PRSVD_CHECK(prsvd_cli_features_nan_rows(f, v, v0, vr, vld, k, &v_nan));
+    if (v_nan) v = v_nan, vld = vr > 0 ? vr : 1;
+  }
   if (transposed) { /* the source streamed X^T = V S U^T: X's U is the computed V */
     const double *t = u;
     int64_t t0 = u0, tr = ur, tld = uld, tm = m;
@@ -218,6 +239,10 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
   PRSVD_TRY(prsvd_h5_matrix_create(w, "/V", n, k, PRSVD_H5_FLOAT64, 0, 0, 0, &mat));
   PRSVD_TRY(prsvd_h5_matrix_write_colmajor(mat, v0, vr, v, vld));
   prsvd_h5_matrix_close(&mat);
+  if (shaped) { /* V's rows are the features: their shape, on /V and on the file */
+    PRSVD_TRY(prsvd_cli_features_attrs(w, "/V", f));
+    PRSVD_TRY(prsvd_cli_write_features(w, f));
+  }
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "prsvd_version", PACKAGE_VERSION));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "command_line", cli->command_line));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_file", file));
@@ -263,19 +288,20 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
     PRSVD_TRY(prsvd_h5_attr_int(w, "/", "block", prm->block));
     PRSVD_TRY(prsvd_h5_attr_double(w, "/", "norm_fro", st->norm_fro));
   }
-  if (prm->center) PRSVD_TRY(write_pca(w, cli->comm, o, m, n, svd, st));
+  if (prm->center) PRSVD_TRY(write_pca(w, cli->comm, o, m, n, svd, st, f));
   PRSVD_TRY(prsvd_h5_writer_commit(&w));
   prsvd_profile_end(PRSVD_EV_WRITE, 8.0 * (double)((m + n + 1) * k), 0.0);
 done:
   prsvd_h5_matrix_close(&mat);
   prsvd_h5_writer_abort(&w);
+  free(v_nan);
   return status;
 }
 
 static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_info *in,
                        const struct svd_opts *o, const struct prsvd_svd_params *prm,
-                       const struct prsvd_svd_estimate *est) {
-  char b1[32];
+                       const struct prsvd_svd_estimate *est, const struct prsvd_h5_features *f) {
+  char b1[32], mapping[1024];
   const struct prsvd_svd_plan *plan = &est->plan;
   const int64_t m = in->rows, n = in->cols;
   if (in->sparse)
@@ -287,6 +313,10 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
     printf("prsvd %s %s: %lld x %lld %s on %d rank%s\n", o->center ? "pca" : "svd", spec,
            (long long)(in->by_columns ? n : m), (long long)(in->by_columns ? m : n), in->type, cli->nprocs,
            cli->nprocs > 1 ? "s" : "");
+  if (prsvd_cli_features_active(f)) {
+    prsvd_cli_features_describe(f, mapping, sizeof mapping);
+    printf("  %s\n", mapping);
+  }
   if (in->conventions[0]) printf("  %s\n", in->conventions);
   if (prm->method == PRSVD_METHOD_QB)
     printf("  tol = %g, block %lld, max rank %lld (randQB_FP), q = %d\n", prm->tol, (long long)prm->block,
@@ -539,6 +569,7 @@ struct svd_run {
   struct prsvd_cli_run run;
   struct svd_opts o;
   int swap; /* the factors are of the streamed matrix's transpose */
+  struct prsvd_h5_features feat; /* --sample-dim, --missing, --weights */
   int pca;  /* prsvd pca: -q defaults to auto */
 };
 
@@ -551,6 +582,15 @@ static int svd_params(struct prsvd_cli_run *run) {
   /* the factors are of the matrix the user means: X^T streamed for CSC and MATLAB layouts,
    * and --transpose flips that once more */
   r->swap = info->transposed ^ o->transpose;
+  PRSVD_CHECK(prsvd_cli_features_check(cli, run->spec, info, &r->feat, o->transpose, o->scale, o->checkpoint));
+  if (r->feat.w && strcmp(o->weights, "coslat")) { /* the weights' file is an input too */
+    char *wfile = NULL, *wds = NULL;
+    PRSVD_CHECK(prsvd_h5_parse_spec(o->weights, &wfile, &wds));
+    const struct prsvd_h5_role weights[] = {{"weights", wfile}, {NULL, NULL}};
+    const int checked = prsvd_h5_check_output(cli->comm, o->output, o->force, weights);
+    free(wfile), free(wds);
+    PRSVD_CHECK(checked);
+  }
   const int matlab = !strcmp(info->format, "matlab");
   if (info->transposed && !info->by_columns && !o->quiet && !o->json)
     prsvd_cli_warn(cli, "'%s' is stored %s: streaming its transpose%s", run->spec,
@@ -574,19 +614,24 @@ static int svd_params(struct prsvd_cli_run *run) {
 
 static void svd_plan(const struct prsvd_cli_run *run) {
   const struct svd_run *r = (const struct svd_run *)run;
-  print_plan(run->cli, run->spec, &run->info, &r->o, &run->prm, &run->est);
+  print_plan(run->cli, run->spec, &run->info, &r->o, &run->prm, &run->est, &r->feat);
 }
 
 static void svd_identity(const struct prsvd_cli_run *run, char *buf, size_t size) {
   const struct svd_run *r = (const struct svd_run *)run;
   prsvd_cli_checkpoint_options(buf, size, prsvd_cli_method_name(&run->prm), &run->prm, r->o.sketch, r->o.precision,
                                run->info.by_columns);
+  if (prsvd_cli_features_active(&r->feat)) { /* the matrix an N-D input or weights make */
+    const size_t used = strlen(buf);
+    snprintf(buf + used, size - used, ";sample_axis=%d;weights=%s", r->feat.sample_axis,
+             r->feat.w ? r->feat.weights_from : "none");
+  }
 }
 
 static int svd_write(struct prsvd_cli_run *run) {
   struct svd_run *r = (struct svd_run *)run;
   return write_output(run->cli, &r->o, &run->prm, run->file, run->dataset, run->info.rows, run->info.cols,
-                      run->svd, &run->st, r->swap, run->info.by_columns);
+                      run->svd, &run->st, r->swap, run->info.by_columns, &r->feat);
 }
 
 static int svd_report(struct prsvd_cli_run *run, json_object *j) {
@@ -598,6 +643,7 @@ static int svd_report(struct prsvd_cli_run *run, json_object *j) {
                  run->svd, st, run->elapsed, o, &run->prm, &run->est, &run->prog);
   else if (!o->quiet)
     print_summary(run->cli, o, &run->prm, &run->est, run->svd, st, run->rows, run->elapsed, run->info.rows);
+  if (j || !o->quiet) prsvd_cli_features_report(run->cli, &r->feat, j);
   if (fixed_accuracy(&run->prm) && !st->tol_met) {
     const int64_t cap = run->est.width;
     if (st->qb_rank < cap)
@@ -625,6 +671,8 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   PRSVD_CHECK(prsvd_cli_input(r.o.read, r.o.panels, r.o.memory, &r.run.how));
   if (r.o.center && r.run.how.panels == PRSVD_H5_PANELS_AUTO) r.run.how.panels = PRSVD_H5_PANELS_ROWS; /* samples are rows */
   r.run.how.allow_missing_sources = r.o.allow_missing_sources;
+  PRSVD_CHECK(prsvd_cli_features(r.o.sample_dim, r.o.missing, r.o.weights, &r.feat));
+  r.run.how.features = &r.feat;
   r.run.hooks = &hooks;
   r.run.spec = pos[0];
   r.run.mpiio_hints = &r.o.mpiio_hints;
@@ -633,7 +681,9 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   r.run.checkpoint_every = r.o.checkpoint_every;
   r.run.force = r.o.force, r.run.json = r.o.json, r.run.quiet = r.o.quiet, r.run.progress = r.o.progress;
   r.run.threads = (int)r.o.threads;
-  return prsvd_cli_run(cli, &r.run);
+  status = prsvd_cli_run(cli, &r.run);
+  prsvd_h5_features_free(&r.feat);
+  return status;
 }
 
 int cmd_svd(struct prsvd_cli *cli, int argc, char **argv) {

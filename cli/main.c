@@ -21,6 +21,7 @@ static const struct {
 } commands[] = {
     {"svd", cmd_svd, "truncated SVD of a dataset: A ~ U diag(S) V^T"},
     {"pca", cmd_pca, "principal components, centered implicitly (scikit-learn's outputs)"},
+    {"project", cmd_project, "scores of new samples on the components of a pca (sklearn transform)"},
     {"eig", cmd_eig, "eigenpairs of a symmetric dataset (PSD: Nystrom): A ~ U diag(L) U^T"},
     {"id", cmd_id, "interpolative decomposition: k of A's own columns or rows"},
     {"cur", cmd_cur, "CUR decomposition: k columns C, k rows R and U, A ~ C U R"},

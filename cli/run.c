@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "error.h"
+#include "fields.h"
 
 int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run) {
   int status = PRSVD_OK, spare = 0;
@@ -57,7 +58,25 @@ int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run) {
   PRSVD_TRY(prsvd_svd_create(cli->comm, &run->svd));
   PRSVD_TRY(prsvd_svd_set_params(run->svd, &run->prm));
   prsvd_cli_rss_start(&rss);
-  PRSVD_TRY(prsvd_cli_solve(run->svd, run->src, run->checkpoint));
+  status = prsvd_cli_solve(run->svd, run->src, run->checkpoint);
+  if (run->how.features) { /* --missing drop: the features left out, agreed (cli/fields.c) */
+    int again = 0, settled = prsvd_cli_features_settle(cli, run->spec, run->how.features, &again);
+    if (settled == PRSVD_ERR_INPUT) status = settled; /* every feature missing: that is the cause */
+    PRSVD_TRY(status);
+    PRSVD_TRY(settled);
+    if (again) { /* a panel was read before a feature found missing elsewhere: solve again */
+      if (!run->quiet)
+        prsvd_cli_warn(cli, "%lld features of '%s' were found missing after some panels had used them: solving again "
+                       "without them", (long long)run->how.features->n_dropped, run->spec);
+      prsvd_svd_destroy(&run->svd);
+      PRSVD_TRY(prsvd_svd_create(cli->comm, &run->svd));
+      PRSVD_TRY(prsvd_svd_set_params(run->svd, &run->prm));
+      PRSVD_TRY(prsvd_cli_solve(run->svd, run->src, NULL));
+      PRSVD_TRY(prsvd_cli_features_settle(cli, run->spec, run->how.features, &again));
+      if (again) PRSVD_FAIL(PRSVD_ERR_INTERNAL, "the features left out of '%s' changed in a second solve", run->spec);
+    }
+  }
+  PRSVD_TRY(status);
   prsvd_cli_rss_stop(&rss);
   PRSVD_TRY(prsvd_svd_get_stats(run->svd, &run->st));
   PRSVD_TRY(hooks->write(run));

@@ -34,6 +34,39 @@ enum prsvd_h5_read { PRSVD_H5_READ_POSIX = 0, PRSVD_H5_READ_INDEPENDENT = 1, PRS
  * of chunks does not, or when the dataset is wide (n >= 8 m): then the sketches that every
  * rank holds whole are m long, not n. */
 enum prsvd_h5_panels { PRSVD_H5_PANELS_AUTO = 0, PRSVD_H5_PANELS_ROWS = 1, PRSVD_H5_PANELS_COLUMNS = 2 };
+/* The features (columns) of a dense input as the user's data has them (io/h5features.c): a
+ * dataset of N >= 2 dimensions is the matrix whose rows are the sample dimension and whose
+ * columns are the other dimensions flattened in C order (read by hyperslabs, without a copy);
+ * missing values may leave features out, and weights multiply them.  The caller owns the
+ * struct, sets its inputs, and keeps it alive while the source lives: the source records the
+ * features it drops in it as it reads. */
+#define PRSVD_H5_MAX_DIMS 32
+#define PRSVD_H5_FEATURE_NAME 64
+enum prsvd_h5_missing { PRSVD_H5_MISSING_FAIL = 0, PRSVD_H5_MISSING_DROP = 1 };
+struct prsvd_h5_features {
+  /* in */
+  const char *sample_dim;         /* NULL: the first; a dimension index, or a NetCDF dimension name */
+  enum prsvd_h5_missing missing;  /* DROP: a feature with a missing value (NaN, or a NetCDF
+                                   * missing value) in any sample is left out: read as zeros */
+  const char *weights;            /* NULL, "coslat" (sqrt(cos(latitude))) or "FILE:/DS" */
+  /* out: set when the source opens */
+  int ndims, sample_axis;
+  int64_t dims[PRSVD_H5_MAX_DIMS];                      /* as stored */
+  char dim_names[PRSVD_H5_MAX_DIMS][PRSVD_H5_FEATURE_NAME]; /* dimension scales; "" if none */
+  char weights_from[PRSVD_H5_FEATURE_NAME + 16];            /* "coslat(lat)" or the file's spec */
+  int64_t n;                      /* features: the product of the dims but the sample dim */
+  double *w;                      /* n weights, or NULL */
+  unsigned char *dropped;         /* n flags (DROP), 1: left out */
+  int64_t n_dropped;              /* flags set (this rank's until prsvd_h5_features_agree) */
+  int64_t fewest_dropped;         /* the fewest flags any panel this rank read was zeroed by */
+};
+/* Collective, after a solve under DROP: every rank's flags combined; *clean = 1 if every
+ * panel every rank read was zeroed by all of them (the solve saw the matrix without them),
+ * else 0: then a solve again reads every panel with all of them. */
+PRSVD_API int prsvd_h5_features_agree(MPI_Comm comm, struct prsvd_h5_features *f, int *clean);
+/* Frees what the source allocated in f (its inputs stay). */
+PRSVD_API void prsvd_h5_features_free(struct prsvd_h5_features *f);
+
 struct prsvd_h5_input {
   enum prsvd_h5_read read;
   enum prsvd_h5_panels panels;
@@ -41,6 +74,7 @@ struct prsvd_h5_input {
   int copy;       /* POSIX reads always copied (--read posix-copy): no rows lent in place */
   int allow_missing_sources; /* a virtual dataset's missing source reads as its fill value
                               * (--allow-missing-sources); else the open fails naming it */
+  struct prsvd_h5_features *features; /* NULL: a 2-D dataset, missing values fail, no weights */
 };
 /* MPI-IO hints "KEY=VALUE" for every file opened through MPI-IO from now on (outputs,
  * checkpoints, inputs read with MPI-IO), in the MPI_Info given to H5Pset_fapl_mpio.  Not
@@ -191,6 +225,8 @@ PRSVD_API int prsvd_h5_attr_int(prsvd_h5_writer *w, const char *obj, const char 
 PRSVD_API int prsvd_h5_attr_double(prsvd_h5_writer *w, const char *obj, const char *name, double v);
 PRSVD_API int prsvd_h5_attr_doubles(prsvd_h5_writer *w, const char *obj, const char *name, int64_t n,
                           const double *v);
+PRSVD_API int prsvd_h5_attr_ints(prsvd_h5_writer *w, const char *obj, const char *name, int64_t n,
+                                 const int64_t *v);
 /* Collective: close and rename into place (never over a name that appeared meanwhile unless
  * force); on failure the temporary is removed and the target left as it was. */
 PRSVD_API int prsvd_h5_writer_commit(prsvd_h5_writer **w);
@@ -244,6 +280,9 @@ PRSVD_API int prsvd_h5_has_dataset(const char *file, const char *path);
 /* Not collective: attribute `name` of object `obj` as doubles; *n = 0 if it is absent. */
 PRSVD_API int prsvd_h5_read_attr_vector(const char *file, const char *obj, const char *name, int64_t *n,
                               double **x);
+/* Not collective: a whole dataset of 1 to PRSVD_H5_MAX_DIMS dimensions as float64, C order;
+ * *nd and shape[] its shape, *x allocated. */
+PRSVD_API int prsvd_h5_read_array(const char *file, const char *dataset, int *nd, int64_t *shape, double **x);
 /* Not collective: a whole 1-D float64 dataset; *n is its length, *x allocated. */
 PRSVD_API int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, double **x);
 

@@ -9,8 +9,9 @@
  *   - missing values, compared with the stored values: an entry equal to a missing_value,
  *     to _FillValue (or, without one, NetCDF's default fill for the type; for 8-bit integers
  *     only when the variable was written with fill), or outside valid_range (else valid_min /
- *     valid_max) is a hole in the matrix: the run stops naming its row and column, as for NaN
- *     (prsvd has no way yet to leave holes out).  An attribute whose values the variable's
+ *     valid_max) is a hole in the matrix: the run stops naming its row and column, as for NaN,
+ *     or under --missing drop the entry reads as NaN and its feature is left out
+ *     (io/h5features.c).  An attribute whose values the variable's
  *     type cannot hold is ignored, as netCDF4-python ignores it, and `info` says so;
  *   - packing (CF): x = scale_factor * stored + add_offset, applied as each panel is read;
  *   - a dimension without a coordinate variable is a dataset that holds no values: naming it
@@ -209,6 +210,14 @@ done:
   return status;
 }
 
+/* Whether the stored value x is missing (a missing value, or outside the valid range). */
+static int nc_missing(const struct prsvd_nc_var *v, double x) {
+  x = as_stored(v, x);
+  for (int t = 0; t < v->n_missing; t++)
+    if (x == v->missing[t]) return 1;
+  return x < v->valid_min || x > v->valid_max;
+}
+
 /* Entry x of the dataset's (row, col), as HDF5 converted the stored value: PRSVD_ERR_INPUT if
  * it is missing, else unpacked into *out.  The comparisons are exact: a panel of float32
  * holds only types that float32 holds exactly (v->exact_float). */
@@ -233,8 +242,9 @@ int prsvd_nc_apply(const struct prsvd_nc_var *v, const char *fname, const char *
   for (int64_t i = 0; i < panel->rows; i++)
     for (int64_t j = 0; j < panel->cols; j++) {
       const int64_t at = i * panel->cols + j, r = panel->row0 + i, c = panel->col0 + j;
-      PRSVD_CHECK(nc_entry(v, fname, dname, panel->transposed ? c : r, panel->transposed ? r : c,
-                           panel->single ? (double)f[at] : d[at], &y));
+      const double x = panel->single ? (double)f[at] : d[at];
+      if (panel->to_nan && nc_missing(v, x)) y = NAN;
+      else PRSVD_CHECK(nc_entry(v, fname, dname, panel->transposed ? c : r, panel->transposed ? r : c, x, &y));
       if (panel->single) f[at] = (float)y;
       else d[at] = y;
     }

@@ -102,3 +102,34 @@ int prsvd_h5_has_dataset(const char *file, const char *path) {
   H5Fclose(f);
   return yes;
 }
+
+int prsvd_h5_read_array(const char *file, const char *dataset, int *nd, int64_t *shape, double **x) {
+  int status = PRSVD_OK;
+  hid_t f = -1, d = -1, s = -1;
+  hsize_t dims[PRSVD_H5_MAX_DIMS];
+  *x = NULL;
+  *nd = 0;
+  PRSVD_TRY(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &f));
+  PRSVD_TRY(prsvd_h5_find_dataset(f, file, dataset));
+  H5_TRY(d = H5Dopen2(f, dataset, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s' in '%s'", dataset, file);
+  H5_TRY(s = H5Dget_space(d), PRSVD_ERR_INPUT, "cannot read the shape of '%s' in '%s'", dataset, file);
+  const int n = H5Sget_simple_extent_ndims(s);
+  if (n < 1 || n > PRSVD_H5_MAX_DIMS)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s' is %d-D: expected 1 to %d dimensions", dataset, file, n, PRSVD_H5_MAX_DIMS);
+  H5Sget_simple_extent_dims(s, dims, NULL);
+  int64_t count = 1;
+  for (int i = 0; i < n; i++) shape[i] = (int64_t)dims[i], count = prsvd_size_mul(count, shape[i]);
+  PRSVD_ALLOC(*x, count ? count : 1);
+  H5_TRY(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *x), PRSVD_ERR_INPUT,
+         "cannot read '%s' in '%s' as numbers", dataset, file);
+  *nd = n;
+done:
+  if (s >= 0) H5Sclose(s);
+  if (d >= 0) H5Dclose(d);
+  if (f >= 0) H5Fclose(f);
+  if (status) {
+    free(*x);
+    *x = NULL;
+  }
+  return status;
+}

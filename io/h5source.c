@@ -26,6 +26,13 @@ struct h5_source {
   struct prsvd_readahead ra; /* of the next row panel */
   struct prsvd_h5map map;    /* rows lent from the page cache */
   char *what;                /* "'/A' of 'file.h5'" for the mapping's errors */
+  /* an N-D dataset, or a 2-D one whose samples are its columns (struct prsvd_h5_features):
+   * a row panel is the hyperslab of samples [row0, row0 + nrows) along axis sa, read as
+   * outer x nrows x inner and, if outer > 1, permuted into nrows x (outer inner) */
+  int nd_path, nd, sa;
+  hsize_t dims[PRSVD_H5_MAX_DIMS];
+  int64_t outer, inner;
+  struct prsvd_h5_features *feat; /* the features' flags and weights, or NULL */
 };
 
 static void h5_source_close(void *ctx) {
@@ -81,6 +88,16 @@ static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, int64_t col
     for (size_t i = 0; i < count; i++) ((float *)panel)[i] = (float)s->wide[i];
     return PRSVD_OK;
   }
+  if (s->nd_path && s->outer > 1) { /* outer x nrows x inner, permuted below */
+    const size_t bytes = elem * (size_t)s->outer * (size_t)nrows * (size_t)s->inner;
+    if (bytes > s->scratch_bytes) {
+      free(s->scratch);
+      s->scratch_bytes = 0;
+      if (!(s->scratch = malloc(bytes))) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a panel of %zu bytes", bytes);
+      s->scratch_bytes = bytes;
+    }
+    if (nrows > 0) into = s->scratch;
+  }
   if (s->by_columns) { /* columns [row0, row0 + nrows) of the stored rows x cols */
     start[0] = 0, start[1] = (hsize_t)row0, count[0] = (hsize_t)s->rows, count[1] = (hsize_t)nrows;
     const size_t bytes = elem * (size_t)s->rows * (size_t)nrows;
@@ -97,6 +114,15 @@ static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, int64_t col
     H5_TRY(mspace = H5Screate_simple(2, one, NULL), PRSVD_ERR_NOMEM, "cannot create a dataspace");
     H5_TRY(H5Sselect_none(mspace), PRSVD_ERR_INTERNAL, "cannot select nothing");
     H5_TRY(H5Sselect_none(s->fspace), PRSVD_ERR_INTERNAL, "cannot select nothing");
+  } else if (s->nd_path) {
+    hsize_t nd_start[PRSVD_H5_MAX_DIMS], nd_count[PRSVD_H5_MAX_DIMS];
+    for (int d = 0; d < s->nd; d++) nd_start[d] = 0, nd_count[d] = s->dims[d];
+    nd_start[s->sa] = (hsize_t)row0, nd_count[s->sa] = (hsize_t)nrows;
+    PRSVD_CHECK(prsvd_file_unchanged(s->fname, &s->stamp, row0, nrows));
+    H5_TRY(H5Sselect_hyperslab(s->fspace, H5S_SELECT_SET, nd_start, NULL, nd_count, NULL), PRSVD_ERR_INPUT,
+           "cannot select samples [%lld, %lld) of '%s' in '%s'", (long long)row0, (long long)(row0 + nrows), s->dname,
+           s->fname);
+    H5_TRY(mspace = H5Screate_simple(s->nd, nd_count, NULL), PRSVD_ERR_NOMEM, "cannot create a dataspace");
   } else {
     PRSVD_CHECK(prsvd_file_unchanged(s->fname, &s->stamp, row0, nrows));
     H5_TRY(H5Sselect_hyperslab(s->fspace, H5S_SELECT_SET, start, NULL, count, NULL),
@@ -107,14 +133,22 @@ static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, int64_t col
   H5_TRY(H5Dread(s->dset, memtype, mspace, s->fspace, s->dxpl, into),
          PRSVD_ERR_INPUT, "cannot read dataset '%s' of '%s': %s [%lld, %lld) unreadable",
          s->dname, s->fname, s->by_columns ? "columns" : "rows", (long long)row0, (long long)(row0 + nrows));
-  if (!s->by_columns) prsvd_readahead_rows(&s->ra, s->dset, row0 + nrows, nrows); /* the next panel */
+  if (!s->by_columns && !s->nd_path) prsvd_readahead_rows(&s->ra, s->dset, row0 + nrows, nrows); /* the next panel */
+  if (s->nd_path && s->outer > 1 && nrows > 0) { /* outer x nrows x inner into nrows x outer x inner */
+    const size_t line = elem * (size_t)s->inner;
+    for (int64_t o = 0; o < s->outer; o++)
+      for (int64_t r = 0; r < nrows; r++)
+        memcpy((char *)panel + ((size_t)r * (size_t)s->outer + (size_t)o) * line,
+               (const char *)into + ((size_t)o * (size_t)nrows + (size_t)r) * line, line);
+  }
   if (s->by_columns && nrows > 0) {
     if (elem == sizeof(float)) TRANSPOSE(float, into, panel, s->rows, nrows);
     else TRANSPOSE(double, into, panel, s->rows, nrows);
   }
   if (s->nc.netcdf && nrows > 0) {
     const struct prsvd_nc_panel np = {panel, elem == sizeof(float), s->by_columns, row0, nrows,
-                                      s->by_columns ? s->rows : ncols, col0};
+                                      s->by_columns ? s->rows : ncols, col0,
+                                      s->feat && s->feat->missing == PRSVD_H5_MISSING_DROP};
     PRSVD_TRY(prsvd_nc_apply(&s->nc, s->fname, s->dname, &np));
   }
 done:
@@ -126,11 +160,17 @@ done:
 static int64_t row_length(const struct h5_source *s) { return s->by_columns ? s->rows : s->cols; }
 
 static int h5_read_rows(void *ctx, int64_t row0, int64_t nrows, double *panel) {
-  return h5_read(ctx, row0, nrows, 0, row_length(ctx), H5T_NATIVE_DOUBLE, panel);
+  struct h5_source *s = ctx;
+  PRSVD_CHECK(h5_read(s, row0, nrows, 0, row_length(s), H5T_NATIVE_DOUBLE, panel));
+  if (s->feat && nrows > 0) prsvd_features_apply(s->feat, panel, 0, nrows);
+  return PRSVD_OK;
 }
 
 static int h5_read_rows_f32(void *ctx, int64_t row0, int64_t nrows, float *panel) {
-  return h5_read(ctx, row0, nrows, 0, row_length(ctx), H5T_NATIVE_FLOAT, panel);
+  struct h5_source *s = ctx;
+  PRSVD_CHECK(h5_read(s, row0, nrows, 0, row_length(s), H5T_NATIVE_FLOAT, panel));
+  if (s->feat && nrows > 0) prsvd_features_apply(s->feat, panel, 1, nrows);
+  return PRSVD_OK;
 }
 
 /* Row panels only: a hyperslab of the columns [col0, col0 + ncols) (a 2-D process grid). */
@@ -222,23 +262,41 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   PRSVD_TRY(prsvd_nc_inspect(s->file, s->dset, file, dataset, &s->nc, info->conventions, sizeof info->conventions));
   H5_TRY(s->fspace = H5Dget_space(s->dset), PRSVD_ERR_INPUT, "cannot read the shape of '%s'", dataset);
   int nd = H5Sget_simple_extent_ndims(s->fspace);
-  if (nd != 2)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "dataset '%s' in '%s' is %d-D, expected a 2-D matrix", dataset, file, nd);
-  hsize_t dims[2];
+  struct prsvd_h5_features *feat = how->features;
+  if (nd != 2 && !(feat && nd > 2 && nd <= PRSVD_H5_MAX_DIMS))
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "dataset '%s' in '%s' is %d-D, expected a 2-D matrix%s", dataset, file, nd,
+               nd > 2 && feat ? "" : nd > 2 ? " (prsvd svd and pca take N-D variables)" : "");
+  hsize_t dims[PRSVD_H5_MAX_DIMS];
   H5Sget_simple_extent_dims(s->fspace, dims, NULL);
   info->rows = (int64_t)dims[0];
   info->cols = (int64_t)dims[1];
   char what[4200];
   snprintf(what, sizeof what, "dataset '%s' in '%s'", dataset, file);
+  int huge = 0;
+  for (int d = 0; d < nd; d++) huge |= dims[d] > INT64_MAX;
+  if (feat) { /* rows: the samples along the sample axis; columns: the rest in C order */
+    PRSVD_TRY(prsvd_features_open(s->dset, nd, dims, what, feat));
+    s->feat = feat->dropped || feat->w ? feat : NULL;
+    s->nd_path = nd != 2 || feat->sample_axis != 0;
+    s->nd = nd, s->sa = feat->sample_axis;
+    s->outer = s->inner = 1;
+    for (int d = 0; d < nd; d++) {
+      s->dims[d] = dims[d];
+      if (d < s->sa) s->outer = prsvd_size_mul(s->outer, (int64_t)dims[d]);
+      if (d > s->sa) s->inner = prsvd_size_mul(s->inner, (int64_t)dims[d]);
+    }
+    info->rows = (int64_t)dims[s->sa];
+    info->cols = feat->n;
+  }
   /* before anything is sized by the shape: HDF5 takes extents up to 2^64 - 1 */
-  if (dims[0] > INT64_MAX || dims[1] > INT64_MAX) info->rows = info->cols = INT64_MAX;
+  if (huge) info->rows = info->cols = INT64_MAX;
   PRSVD_TRY(prsvd_check_shape(info->rows, info->cols, 1, what));
   H5_TRY(type = H5Dget_type(s->dset), PRSVD_ERR_INPUT, "cannot read the type of '%s'", dataset);
   PRSVD_TRY(prsvd_h5_number_type(type, what, info->type, sizeof info->type));
   info->element_bytes = (int64_t)H5Tget_size(type);
   /* MATLAB v7.3 stores an m x n matrix as an n x m dataset (column-major): the rows streamed
    * are the MATLAB matrix's columns, so the source is A^T (info->transposed) */
-  if (H5Aexists(s->dset, "MATLAB_class") > 0) {
+  if (!s->nd_path && H5Aexists(s->dset, "MATLAB_class") > 0) {
     info->transposed = 1;
     snprintf(info->format, sizeof info->format, "matlab");
   }
@@ -248,11 +306,17 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
     PRSVD_TRY(prsvd_h5_virtual_sources(s->file, dcpl, dapl, file, dataset, how->allow_missing_sources, info));
   snprintf(info->filters, sizeof info->filters, "none");
   if (H5Pget_layout(dcpl) == H5D_CHUNKED) {
-    hsize_t cd[2];
+    hsize_t cd[PRSVD_H5_MAX_DIMS];
     info->chunked = 1;
-    H5Pget_chunk(dcpl, 2, cd);
+    H5Pget_chunk(dcpl, nd, cd);
     info->chunk_rows = (int64_t)cd[0];
     info->chunk_cols = (int64_t)cd[1];
+    if (s->nd_path) { /* the sample axis's chunks; a chunk's features */
+      info->chunk_rows = (int64_t)cd[s->sa];
+      info->chunk_cols = 1;
+      for (int d = 0; d < nd; d++)
+        if (d != s->sa) info->chunk_cols = prsvd_size_mul(info->chunk_cols, (int64_t)cd[d]);
+    }
     int nf = H5Pget_nfilters(dcpl);
     size_t used = 0;
     for (int i = 0; i < nf && used < sizeof info->filters; i++) {
@@ -272,11 +336,19 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   }
   s->rows = info->rows;
   s->cols = info->cols;
-  s->by_columns = info->by_columns = choose_columns(info, how);
+  /* the features' flags and weights apply to the streamed rows: row panels */
+  s->by_columns = info->by_columns = s->nd_path || s->feat ? 0 : choose_columns(info, how);
   if (info->chunked) {
     /* a full row (column) of chunks stays cached: a panel boundary inside it costs no re-read */
-    const int64_t per_line = s->by_columns ? (info->rows + info->chunk_rows - 1) / info->chunk_rows
-                                           : (info->cols + info->chunk_cols - 1) / info->chunk_cols;
+    int64_t per_line = s->by_columns ? (info->rows + info->chunk_rows - 1) / info->chunk_rows
+                                     : (info->cols + info->chunk_cols - 1) / info->chunk_cols;
+    if (s->nd_path) { /* every chunk across the features, at one sample */
+      hsize_t cd[PRSVD_H5_MAX_DIMS];
+      H5Pget_chunk(dcpl, nd, cd);
+      per_line = 1;
+      for (int d = 0; d < nd; d++)
+        if (d != s->sa) per_line = prsvd_size_mul(per_line, (int64_t)((dims[d] + cd[d] - 1) / cd[d]));
+    }
     info->cache_bytes =
         prsvd_size_mul(prsvd_size_mul(per_line, info->chunk_rows), prsvd_size_mul(info->chunk_cols, info->element_bytes));
     H5Dclose(s->dset);
@@ -285,9 +357,9 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
     H5_TRY(s->dset = H5Dopen2(s->file, dataset, dapl), PRSVD_ERR_INPUT,
            "cannot open dataset '%s' in '%s'", dataset, file);
   }
-  if (!s->by_columns)
+  if (!s->by_columns && !s->nd_path)
     prsvd_readahead_open(&s->ra, s->file, fapl, dcpl, s->rows, s->cols);
-  if (!s->by_columns && read == PRSVD_H5_READ_POSIX && !how->copy && !s->nc.netcdf)
+  if (!s->by_columns && !s->nd_path && !s->feat && read == PRSVD_H5_READ_POSIX && !how->copy && !s->nc.netcdf)
     info->lends = prsvd_h5map_open(&s->map, s->file, fapl, s->dset, type, dcpl, s->rows, s->cols);
   if (s->by_columns) { /* the streamed matrix is the stored one's transpose */
     info->rows = s->cols;
@@ -310,7 +382,7 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
     prsvd_source_destroy(&src);
     return status;
   }
-  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0};
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0, NULL};
   struct h5_source *s = calloc(1, sizeof *s);
   int status = s ? open_dataset(comm, file, dataset, &how, info, s) : PRSVD_ERR_NOMEM;
   h5_source_close(s);
@@ -319,7 +391,7 @@ int prsvd_h5_inspect(MPI_Comm comm, const char *file, const char *dataset,
 
 int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src) {
-  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0};
+  static const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0, NULL};
   return prsvd_h5_open_input(comm, file, dataset, &how, info, src);
 }
 
@@ -331,6 +403,9 @@ int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
                                                   h5_read_block, h5_lend_rows, h5_return_rows};
   static const struct prsvd_source_ops by_columns = {h5_read_rows, h5_source_close, NULL,
                                                      h5_read_rows_f32, NULL, NULL, NULL};
+  /* the features' panels: whole rows, each read once into a buffer of the source's */
+  static const struct prsvd_source_ops by_features = {h5_read_rows, h5_source_close, NULL,
+                                                      h5_read_rows_f32, NULL, NULL, NULL};
   int status = PRSVD_OK, sparse = 0, rank;
   MPI_Comm_rank(comm, &rank);
   if (rank == 0) sparse = prsvd_h5_is_sparse_group(file, dataset); /* a safe probe: no FIFO is opened */
@@ -351,12 +426,13 @@ int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
   if (!(s->what = strdup(name))) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory copying names");
   snprintf(name, sizeof name, "%s:%s", file, dataset);
   PRSVD_TRY(prsvd_source_create(info->rows, info->cols, name,
-                                info->by_columns ? &by_columns : &by_rows, s, src));
+                                info->by_columns ? &by_columns : s->nd_path || s->feat ? &by_features : &by_rows, s, src));
+  const int scratch = s->nd_path && s->outer > 1;
   s = NULL;
   const struct prsvd_source_layout layout = {!strcmp(info->type, "float32"),
                                              info->by_columns ? info->chunk_cols : info->chunk_rows,
                                              how->read != PRSVD_H5_READ_POSIX, how->read == PRSVD_H5_READ_COLLECTIVE,
-                                             info->by_columns, info->lends, info->cache_bytes};
+                                             info->by_columns || scratch, info->lends, info->cache_bytes};
   prsvd_source_set_layout(*src, &layout);
 done:
   h5_source_close(s);

@@ -121,9 +121,17 @@ struct prsvd_nc_panel {
   int single, transposed;
   int64_t row0, rows, cols;
   int64_t col0;  /* the panel's first column (a column block of a 2-D grid) */
+  int to_nan;    /* a missing value becomes NaN (--missing drop) instead of an error */
 };
 /* Checks a panel for missing values, naming the dataset's row and column, and unpacks it. */
 int prsvd_nc_apply(const struct prsvd_nc_var *v, const char *fname, const char *dname,
                    const struct prsvd_nc_panel *panel);
+
+/* The features of an N-D or 2-D dense dataset (io/h5features.c): the sample axis, dimension
+ * names, weights and flags of f from the dataset (what names it in messages). */
+int prsvd_features_open(hid_t dset, int nd, const hsize_t *dims, const char *what, struct prsvd_h5_features *f);
+/* Flags the features with a value that is not finite, zeroes every flagged column, and
+ * multiplies by the weights: a row panel nrows x f->n, float32 (single) or float64. */
+void prsvd_features_apply(struct prsvd_h5_features *f, void *panel, int single, int64_t nrows);
 
 #endif

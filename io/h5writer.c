@@ -830,3 +830,7 @@ int prsvd_h5_attr_doubles(prsvd_h5_writer *w, const char *obj, const char *name,
                           const double *v) {
   return write_attr(w, obj, name, H5T_NATIVE_DOUBLE, n, v);
 }
+
+int prsvd_h5_attr_ints(prsvd_h5_writer *w, const char *obj, const char *name, int64_t n, const int64_t *v) {
+  return write_attr(w, obj, name, H5T_NATIVE_INT64, n, v);
+}

@@ -60,7 +60,7 @@ def test_goldens():
     for a command that is gone."""
     cmds = commands()
     check("prsvd --help lists the eleven commands",
-          cmds == ["svd", "pca", "eig", "id", "cur", "tucker", "kfac", "info", "verify", "gen", "import"], cmds)
+          cmds == ["svd", "pca", "project", "eig", "id", "cur", "tucker", "kfac", "info", "verify", "gen", "import"], cmds)
     for cmd in [None] + cmds:
         name = golden_path(cmd)
         text = help_of(cmd)
