@@ -62,7 +62,7 @@ static int tensor_read_rows(void *ctx, int64_t row0, int64_t nrows, double *pane
          "cannot read dataset '%s' of '%s': slabs [%lld, %lld) of dimension 0 unreadable", s->dname, s->fname,
          (long long)row0, (long long)(row0 + nrows));
   if (s->nc.netcdf) {
-    const struct prsvd_nc_panel np = {panel, 0, 0, row0, nrows, s->cols, 0};
+    const struct prsvd_nc_panel np = {panel, 0, 0, row0, nrows, s->cols, 0, 0};
     PRSVD_TRY(prsvd_nc_apply(&s->nc, s->fname, s->dname, &np));
   }
   /* a value that is not finite, named by its index in the dataset (the pass's own check would
@@ -223,7 +223,7 @@ int prsvd_h5_open_tensor(MPI_Comm comm, const char *file, const char *dataset, i
   snprintf(name, sizeof name, "%s:%s", file, dataset);
   PRSVD_TRY(prsvd_source_create(info->dims[0], s->cols, name, &ops, s, src));
   s = NULL;
-  const struct prsvd_source_layout layout = {0, info->chunked ? info->chunk[0] : 0, 0, 0, 0, 0};
+  const struct prsvd_source_layout layout = {.chunk_rows = info->chunked ? info->chunk[0] : 0};
   prsvd_source_set_layout(*src, &layout);
 done:
   tensor_close(s);
