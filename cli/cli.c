@@ -178,7 +178,7 @@ int prsvd_cli_check_files(const struct prsvd_cli *cli, const char *input, const 
                           const char *checkpoint) {
   const struct prsvd_h5_role not_output[] = {{"input", input}, {"checkpoint", checkpoint}, {NULL, NULL}};
   const struct prsvd_h5_role not_checkpoint[] = {{"input", input}, {"output", output}, {NULL, NULL}};
-  PRSVD_CHECK(prsvd_h5_check_output(cli->comm, output, force, not_output));
+  if (output) PRSVD_CHECK(prsvd_h5_check_output(cli->comm, output, force, not_output));
   if (checkpoint) PRSVD_CHECK(prsvd_h5_check_checkpoint(cli->comm, checkpoint, not_checkpoint));
   return PRSVD_OK;
 }

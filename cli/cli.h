@@ -147,6 +147,8 @@ struct prsvd_cli_run {
   struct prsvd_h5_input how;
   const struct prsvd_opt_list *mpiio_hints;
   const char *output, *checkpoint;
+  int updates_input;  /* the output is the input file itself (pca --anndata): output NULL, and
+                       * the command's hooks check and write it */
   double checkpoint_every;
   int force, json, quiet, progress;
   int threads;        /* --threads (0: automatic, prsvd_threads_choose) */
@@ -167,6 +169,21 @@ struct prsvd_cli_run {
   double elapsed;
 };
 int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run);
+
+/* The explained variance S_j^2 / (m - 1) of each of the k components and its share of the
+ * total variance (ratio; either may be NULL): pca's outputs, summary and --json alike. */
+void prsvd_cli_pca_variance(const double *s, int64_t k, int64_t m, double total_variance, double *ev,
+                            double *ratio);
+/* pca --anndata (cli/pca_anndata.c): the PCA written into the input .h5ad. */
+struct prsvd_cli_anndata {
+  int swap;               /* the source streamed X^T (CSC): X's U is the computed V */
+  int force, scale, log1p;
+  const char *rows_where; /* --rows-where obs/COLUMN, or NULL */
+};
+/* Collective, from the params hook (before any work): the input file can take the PCA. */
+int prsvd_cli_anndata_check(const struct prsvd_cli_run *run, int swap, int force);
+/* Collective, the write hook: closes the input, then writes obsm/X_pca, varm/PCs, uns/pca. */
+int prsvd_cli_anndata_write(struct prsvd_cli_run *run, const struct prsvd_cli_anndata *a);
 void prsvd_progress_init(struct prsvd_progress *p, const struct prsvd_cli *cli, int enabled,
                          double bytes_per_row);
 void prsvd_progress_report(void *arg, int pass, int n_passes, int64_t rows_done,

@@ -21,6 +21,7 @@ struct svd_opts {
   struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
   int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose, allow_missing_sources;
+  int anndata; /* pca --anndata: the result goes back into the input .h5ad (cli/pca_anndata.c) */
 };
 
 /* svd and pca share this table.  pca takes neither the single-pass nor the fixed-accuracy
@@ -67,7 +68,8 @@ static const struct prsvd_option svd_options[] = {
     PRSVD_OPT_MPIIO_HINT(struct svd_opts),
     PRSVD_OPT_FEATURES(struct svd_opts),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, SVD_ONLY | PRSVD_OPT_REQUIRED, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
-    {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, PCA_ONLY | PRSVD_OPT_REQUIRED, "output file: /U, /S, /V and the PCA datasets above", O(output)},
+    {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, PCA_ONLY, "output file: /U, /S, /V and the PCA datasets above (required unless --anndata)", O(output)},
+    {"anndata", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "write the PCA into the input .h5ad itself, as scanpy.pp.pca stores it: obsm/X_pca, varm/PCs, uns/pca (replaced only with --force); instead of -o", O(anndata)},
     PRSVD_OPT_FORCE(struct svd_opts),
     PRSVD_OPT_JSON(struct svd_opts),
     PRSVD_OPT_PROGRESS(struct svd_opts),
@@ -114,7 +116,7 @@ static int power_iters_of(const struct prsvd_svd_params *prm, const struct prsvd
 }
 
 static const struct prsvd_command_doc pca_doc = {
-    "pca", "FILE.h5:/DATASET -k K -o OUT.h5 [options]",
+    "pca", "FILE.h5:/DATASET -k K (-o OUT.h5 | --anndata) [options]",
     "Principal components of the m samples (rows) x n features (columns) dataset: the\n"
     "randomized SVD of A - 1 mu^T (with --scale, of (A - 1 mu^T) D^-1), centered implicitly:\n"
     "the means come from the first pass, no extra pass, never a dense copy, also for sparse\n"
@@ -125,6 +127,8 @@ static const struct prsvd_command_doc pca_doc = {
     1,
     "# 50 components of an AnnData matrix (cells x genes), with scores\n"
     "mpirun -n 4 prsvd pca cells.h5ad:/X -k 50 --scores -o pca.h5\n"
+    "# the same into cells.h5ad itself, where scanpy looks for it\n"
+    "prsvd pca cells.h5ad:/X -k 50 --anndata\n"
     "# standardized PCA (of the correlation matrix), 3 power iterations\n"
     "prsvd pca data.h5:/X -k 20 -q 3 --scale -o pca.h5",
     PCA};
@@ -132,8 +136,8 @@ static const struct prsvd_command_doc pca_doc = {
 /* The explained variance S_j^2 / (m - 1) of each of the k components and its share of the
  * total variance (ratio; either may be NULL): for /explained_variance(_ratio), the summary and
  * --json alike. */
-static void pca_variance(const double *s, int64_t k, int64_t m, double total_variance, double *ev,
-                         double *ratio) {
+void prsvd_cli_pca_variance(const double *s, int64_t k, int64_t m, double total_variance, double *ev,
+                            double *ratio) {
   for (int64_t j = 0; j < k; j++) {
     const double e = m > 1 ? s[j] * s[j] / (double)(m - 1) : 0.0;
     if (ev) ev[j] = e;
@@ -158,7 +162,7 @@ static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o
   PRSVD_CHECK(prsvd_svd_get_centering(svd, &mean, &scale));
   PRSVD_ALLOC(ev, k);
   PRSVD_ALLOC(ratio, k);
-  pca_variance(s, k, m, st->total_variance, ev, ratio);
+  prsvd_cli_pca_variance(s, k, m, st->total_variance, ev, ratio);
   PRSVD_TRY(prsvd_h5_write_vector(w, "/explained_variance", k, ev));
   PRSVD_TRY(prsvd_h5_write_vector(w, "/explained_variance_ratio", k, ratio));
   PRSVD_TRY(prsvd_h5_write_vector(w, "/singular_values", k, s));
@@ -385,7 +389,7 @@ static void print_summary(const struct prsvd_cli *cli, const struct svd_opts *o,
   if (prm->center) { /* PCA: the explained variance ratio of the top 10 and the share of all k */
     double total = 0.0, *ratio = malloc(sizeof(double) * (size_t)k);
     if (ratio) {
-      pca_variance(s, k, m, st->total_variance, NULL, ratio);
+      prsvd_cli_pca_variance(s, k, m, st->total_variance, NULL, ratio);
       printf("explained variance ratio:");
       for (int64_t j = 0; j < k; j++) {
         if (j < 10) printf(" %.4g", ratio[j]);
@@ -480,7 +484,7 @@ static void summary_json(json_object *j, const struct prsvd_cli *cli, const char
     double total = 0.0, *ratio = malloc(sizeof(double) * (size_t)k);
     json_object *rj = json_object_new_array();
     if (ratio) {
-      pca_variance(s, k, m, st->total_variance, NULL, ratio);
+      prsvd_cli_pca_variance(s, k, m, st->total_variance, NULL, ratio);
       for (int64_t i = 0; i < k; i++) {
         if (i < 10) json_object_array_add(rj, json_object_new_double(ratio[i]));
         total += ratio[i];
@@ -609,6 +613,10 @@ static int svd_params(struct prsvd_cli_run *run) {
                    (long long)(o->rank + o->oversample), (long long)mn, (long long)p_used);
   }
   run->prm.oversample = p_used;
+  if (o->anndata) {
+    PRSVD_CHECK(prsvd_cli_anndata_check(run, r->swap, o->force));
+    r->o.output = run->file; /* what the summary and --json name as written */
+  }
   return PRSVD_OK;
 }
 
@@ -630,6 +638,10 @@ static void svd_identity(const struct prsvd_cli_run *run, char *buf, size_t size
 
 static int svd_write(struct prsvd_cli_run *run) {
   struct svd_run *r = (struct svd_run *)run;
+  if (r->o.anndata) {
+    const struct prsvd_cli_anndata a = {r->swap, r->o.force, r->o.scale, 0, NULL};
+    return prsvd_cli_anndata_write(run, &a);
+  }
   return write_output(run->cli, &r->o, &run->prm, run->file, run->dataset, run->info.rows, run->info.cols,
                       run->svd, &run->st, r->swap, run->info.by_columns, &r->feat);
 }
@@ -667,6 +679,11 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   if (status) return status;
   if (pca) r.o.center = 1;
   r.pca = pca;
+  if (r.o.anndata && r.o.output)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--anndata writes the PCA into the input file itself: give it or -o, not both");
+  if (pca && !r.o.anndata && !r.o.output)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "missing required option --output (or --anndata) (usage: prsvd pca %s)", pca_doc.usage);
+
   if (!r.o.rank && r.o.tol <= 0) PRSVD_ERR(PRSVD_ERR_USAGE, "missing required option --rank (or --tol)");
   PRSVD_CHECK(prsvd_cli_input(r.o.read, r.o.panels, r.o.memory, &r.run.how));
   if (r.o.center && r.run.how.panels == PRSVD_H5_PANELS_AUTO) r.run.how.panels = PRSVD_H5_PANELS_ROWS; /* samples are rows */
@@ -677,6 +694,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   r.run.spec = pos[0];
   r.run.mpiio_hints = &r.o.mpiio_hints;
   r.run.output = r.o.output;
+  if (r.o.anndata) r.run.output = NULL, r.run.updates_input = 1; /* set once the input is parsed */
   r.run.checkpoint = r.o.checkpoint;
   r.run.checkpoint_every = r.o.checkpoint_every;
   r.run.force = r.o.force, r.run.json = r.o.json, r.run.quiet = r.o.quiet, r.run.progress = r.o.progress;

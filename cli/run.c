@@ -27,7 +27,11 @@ int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run) {
   PRSVD_TRY(prsvd_threads_choose(cli->comm, run->threads, &run->tc));
   run->prm.threads = run->tc.threads; /* the same on every rank: the plan is the solve's */
   PRSVD_TRY(prsvd_svd_estimate(&run->prm, run->src, cli->nprocs, &run->est));
-  PRSVD_TRY(prsvd_cli_check_files(cli, run->file, run->output, run->force, run->checkpoint));
+  /* pca --anndata writes into its input, the one deliberate exception to "an output is never
+   * an input": its params hook checked the file (prsvd_h5_anndata_check), and its write hook
+   * closes the input before it writes a new version of the file */
+  PRSVD_TRY(prsvd_cli_check_files(cli, run->file, run->updates_input ? NULL : run->output, run->force,
+                                  run->checkpoint));
   if (hooks->uses_cpus) run->cpus = prsvd_cli_cpus(cli, &spare);
   if (!run->quiet && !run->json && cli->rank == 0) {
     hooks->plan(run);

@@ -267,6 +267,30 @@ PRSVD_API int prsvd_h5_checkpointer(MPI_Comm comm, const struct prsvd_h5_checkpo
 PRSVD_API void prsvd_h5_checkpointer_free(struct prsvd_checkpointer *cp);
 /* Collective: remove the checkpoint after a successful run (absent is fine). */
 PRSVD_API int prsvd_h5_checkpoint_remove(MPI_Comm comm, const char *path);
+/* A PCA written back into its AnnData file (pca --anndata, io/h5anndata.c).
+ * Collective, before any work: file is an AnnData file (/obs and /var dataframes) of cells x
+ * genes, a regular file this user may write, and holds none of obsm/X_pca, varm/PCs, uns/pca
+ * unless force (PRSVD_ERR_INPUT: not AnnData, or of another shape; PRSVD_ERR_OUTPUT: read-only,
+ * or a name taken). */
+PRSVD_API int prsvd_h5_anndata_check(MPI_Comm comm, const char *file, int64_t cells, int64_t genes, int force);
+/* Collective, once the computation is done and its input closed: a writer for the new version
+ * of file (the file a symbolic link names): every object of it copied into a temporary beside
+ * it but those three names (PRSVD_ERR_OUTPUT, before the copy, unless its directory has room
+ * for the file's size and pca_bytes); the caller writes /obsm/X_pca, /varm/PCs, /uns/pca/variance and
+ * /uns/pca/variance_ratio, then prsvd_h5_anndata_finish, then prsvd_h5_writer_commit, which
+ * refuses to rename it over the file if that changed meanwhile, keeps the file's mode and
+ * fsyncs the new version first. */
+PRSVD_API int prsvd_h5_anndata_writer(MPI_Comm comm, const char *file, int force, int64_t pca_bytes,
+                                      prsvd_h5_writer **w);
+/* What the computation was, for uns/pca/params (beside scanpy's zero_center = True and
+ * use_highly_variable = False). */
+struct prsvd_h5_anndata_params {
+  int log1p, scale;
+  const char *rows_where; /* NULL: every cell */
+};
+/* Collective: the AnnData encoding attributes of what was written, the groups the file lacked
+ * (as dicts) and uns/pca/params. */
+PRSVD_API int prsvd_h5_anndata_finish(MPI_Comm comm, prsvd_h5_writer *w, const struct prsvd_h5_anndata_params *p);
 /* Collective: like prsvd_h5_writer_create, but always replacing path (no --force check). */
 PRSVD_API int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer **w);
 

@@ -44,6 +44,14 @@ int prsvd_h5_check_distinct(const char *path, const char *what, const struct prs
  * (io/h5update.c, which starts from prsvd_h5_writer_create_temp). */
 hid_t prsvd_h5_writer_file(const prsvd_h5_writer *w);
 void prsvd_h5_writer_mark_output(prsvd_h5_writer *w, int replace);
+/* Collective, right after the writer was made from the existing target (pca --anndata): the
+ * commit refuses to replace the target if it changed since (inode, size, mtime: another
+ * writer), gives the new version the target's mode (and owner, as root), and fsyncs it
+ * before the rename. */
+int prsvd_h5_writer_keep(prsvd_h5_writer *w);
+/* Rank 0: remove the temporaries ".NAME.tmp.HOST.PID" of path whose process on this host is
+ * gone (a killed run's), saying so on stderr. */
+void prsvd_h5_remove_stale_temps(const char *path);
 /* Checks that each component of path exists and the last one is a dataset. */
 int prsvd_h5_find_dataset(hid_t file, const char *fname, const char *path);
 /* A string attribute of obj (fixed or variable length), or "" if absent or not one string. */

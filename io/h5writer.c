@@ -44,6 +44,10 @@ struct prsvd_h5_writer {
    * /proc/self/fd/dir_fd when a path would reach PATH_MAX (reach_paths) */
   char temp[PATH_MAX], target[PATH_MAX];
   int dir_fd;
+  /* a new version of an existing file (prsvd_h5_writer_keep): the target as it was when the
+   * run copied it, whose mode and owner the new version takes */
+  int keep;
+  struct stat kept;
 };
 
 struct prsvd_h5_matrix {
@@ -183,6 +187,17 @@ static void release_reserve(const prsvd_h5_writer *w) {
   close(fd);
 }
 
+/* The data of path on disk before it takes the target's name: a crash right after the rename
+ * finds the new version whole (ext4 and xfs may otherwise commit the rename first). */
+static void fsync_path(const char *path) {
+  const int fd = open(path, O_RDONLY);
+  if (fd >= 0) {
+    if (fsync(fd)) { /* the rename still comes after every write the kernel accepted */
+    }
+    close(fd);
+  }
+}
+
 /* Rank 0: the complete temporary takes the target's name.  Without replace, a name that
  * appeared meanwhile (another run, a user) is never replaced: renameat2's RENAME_NOREPLACE,
  * or link(2), which fails on an existing name, where the file system lacks the flag; only a
@@ -193,6 +208,19 @@ static int place(const prsvd_h5_writer *w) {
   const char *what = w->output ? "output" : "file";
   int rc;
   release_reserve(w);
+  if (w->keep) {
+    struct stat now;
+    if (stat(w->target, &now) != 0 || now.st_ino != w->kept.st_ino || now.st_dev != w->kept.st_dev ||
+        now.st_size != w->kept.st_size || now.st_mtim.tv_sec != w->kept.st_mtim.tv_sec ||
+        now.st_mtim.tv_nsec != w->kept.st_mtim.tv_nsec)
+      PRSVD_ERR(PRSVD_ERR_OUTPUT, "'%s' changed while this run wrote its new version (another writer?): "
+                "left as it is, nothing written", w->path);
+    if (chmod(w->temp, w->kept.st_mode & 07777) != 0)
+      PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot give '%s' the mode of '%s': %s", w->temp, w->path, strerror(errno));
+    if (geteuid() == 0 && chown(w->temp, w->kept.st_uid, w->kept.st_gid) != 0)
+      PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot give '%s' the owner of '%s': %s", w->temp, w->path, strerror(errno));
+    fsync_path(w->temp);
+  }
   if (w->replace) {
     if (prsvd_path_kind(w->target) == PRSVD_PATH_OTHER)
       PRSVD_ERR(PRSVD_ERR_OUTPUT, "%s '%s' is no longer a regular file: not replaced", what, w->path);
@@ -298,7 +326,7 @@ static void writer_free(prsvd_h5_writer *w) {
 }
 
 /* Remove ".NAME.tmp.HOST.PID" files of path (temp_prefix) whose process on this host is gone. */
-static void remove_stale_temps(const char *path) {
+void prsvd_h5_remove_stale_temps(const char *path) {
   char dir[PATH_MAX], prefix[NAME_MAX + 1], full[PATH_MAX + NAME_MAX + 2], *copy = strdup(path);
   if (!copy) return;
   snprintf(dir, sizeof dir, "%s", dirname(copy));
@@ -332,7 +360,7 @@ int prsvd_h5_check_distinct(const char *path, const char *what, const struct prs
 static int check_target(const char *path, const char *what, int force, const struct prsvd_h5_role *others) {
   PRSVD_CHECK(prsvd_path_check_output(path, what, force));
   PRSVD_CHECK(prsvd_h5_check_distinct(path, what, others));
-  remove_stale_temps(path);
+  prsvd_h5_remove_stale_temps(path);
   return PRSVD_OK;
 }
 
@@ -361,6 +389,14 @@ int prsvd_h5_writer_create(MPI_Comm comm, const char *path, int force, prsvd_h5_
 }
 
 hid_t prsvd_h5_writer_file(const prsvd_h5_writer *w) { return w->file; }
+int prsvd_h5_writer_keep(prsvd_h5_writer *w) {
+  int status = PRSVD_OK;
+  if (w->rank == 0 && stat(w->target, &w->kept) != 0)
+    status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__, "cannot stat '%s': %s", w->path,
+                             strerror(errno));
+  w->keep = 1;
+  return prsvd_error_agree(w->comm, status);
+}
 void prsvd_h5_writer_mark_output(prsvd_h5_writer *w, int replace) {
   w->output = 1;
   w->replace = replace;
