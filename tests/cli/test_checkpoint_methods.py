@@ -14,25 +14,36 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (MPIEXEC, MPIFLAGS, PRSVD, check, finish, gen, load, panel_steps, path, run,  # noqa: E402
+import harness  # noqa: E402
+from harness import (MPIEXEC, MPIFLAGS, PRSVD, check, gen, load, panel_steps, path, run,  # noqa: E402
                      stop_at, temp_leftovers)
 
 M, N, MEM_A = 1500, 120, 32 << 10  # 17 rows a panel: 89 steps a pass on 1 rank, 30 on 3
 P, MEM_P = 600, 64 << 10           # 6 rows a panel: 100 steps a pass on 1 rank, 34 on 3
-A = gen("a.h5", M, N, "--spectrum", "poly", "--decay", "1")
-PSD = gen("p.h5", P, P, "--symmetric", "psd", "--spectrum", "poly", "--decay", "1")
+_inputs = {}
 
-# name, arguments, input shape and budget, passes, rank counts, stops in the second pass
-METHODS = [
-    ("svd --passes 1 (three sketches)", ["svd", A, "-k", 6, "--passes", 1, "--memory", MEM_A], (M, N, MEM_A), 1,
-     [1, 3]),
-    ("svd --passes 1 --onepass-method two --sketch sparse",
-     ["svd", A, "-k", 6, "--passes", 1, "--onepass-method", "two", "--sketch", "sparse", "--memory", MEM_A],
-     (M, N, MEM_A), 1, [3]),
-    ("svd --tol (QB)", ["svd", A, "--tol", "0.2", "--max-rank", 40, "--passes", 2, "--memory", MEM_A], (M, N, MEM_A), 2, [1, 3]),
-    ("eig nystrom", ["eig", PSD, "-k", 6, "--memory", MEM_P], (P, P, MEM_P), 1, [1, 3]),
-    ("eig revd", ["eig", PSD, "-k", 6, "--method", "revd", "--memory", MEM_P], (P, P, MEM_P), 2, [1, 3]),
-]
+
+def inputs():
+    """The inputs, made once: (A, a 1500 x 120 poly-spectrum matrix; PSD, a 600 x 600 PSD one)."""
+    if not _inputs:
+        _inputs["A"] = gen("a.h5", M, N, "--spectrum", "poly", "--decay", "1")
+        _inputs["PSD"] = gen("p.h5", P, P, "--symmetric", "psd", "--spectrum", "poly", "--decay", "1")
+    return _inputs["A"], _inputs["PSD"]
+
+
+def methods():
+    """name, arguments, input shape and budget, passes, rank counts"""
+    A, PSD = inputs()
+    return [
+        ("svd --passes 1 (three sketches)", ["svd", A, "-k", 6, "--passes", 1, "--memory", MEM_A], (M, N, MEM_A), 1,
+         [1, 3]),
+        ("svd --passes 1 --onepass-method two --sketch sparse",
+         ["svd", A, "-k", 6, "--passes", 1, "--onepass-method", "two", "--sketch", "sparse", "--memory", MEM_A],
+         (M, N, MEM_A), 1, [3]),
+        ("svd --tol (QB)", ["svd", A, "--tol", "0.2", "--max-rank", 40, "--passes", 2, "--memory", MEM_A], (M, N, MEM_A), 2, [1, 3]),
+        ("eig nystrom", ["eig", PSD, "-k", 6, "--memory", MEM_P], (P, P, MEM_P), 1, [1, 3]),
+        ("eig revd", ["eig", PSD, "-k", 6, "--method", "revd", "--memory", MEM_P], (P, P, MEM_P), 2, [1, 3]),
+    ]
 
 
 def max_diff(a, b):
@@ -42,7 +53,8 @@ def max_diff(a, b):
     return max(float(np.max(np.abs(x[i] - y[i]))) for i in range(3))
 
 
-for name, args, (rows, cols, mem), passes, rank_counts in METHODS:
+def method_case(index):
+    name, args, (rows, cols, mem), passes, rank_counts = methods()[index]
     for ranks in rank_counts:
         tag = f"{name}, {ranks} rank(s)"
         mpi = ranks if ranks > 1 else None
@@ -77,50 +89,90 @@ for name, args, (rows, cols, mem), passes, rank_counts in METHODS:
             if os.path.exists(f):
                 os.unlink(f)
 
-# a resume must match the options that wrote the checkpoint
-for name, args, refusals in [
-    ("single pass", METHODS[0][1], [(["--sketch", "sparse"], "it has sketch=gaussian, this run sketch=sparse"),
-                                    (["--onepass-method", "hmt"], "it has method=onepass-three, this run method=onepass-hmt"),
-                                    (["--precision", "double"], "it has precision=auto, this run precision=double")]),
-    ("QB", METHODS[2][1], [(["--block", 5], "it has block=10, this run block=5")]),
-    ("eig", METHODS[3][1], [(["--method", "revd"], "it has method=nystrom, this run method=revd"),
-                            (["--sym-tol", "1e-6"], "it has sym_tol=1e-08, this run sym_tol=1e-06")]),
-]:
-    out, ck = path("outm.h5"), path("ckm.h5")
-    r = stop_at(5, args + ["-o", out, "--quiet", "--checkpoint", ck], 1)
-    check(f"{name}: stopped for the refusals", r.returncode == 99, r.stderr)
-    for other, msg in refusals:
-        r = run(args + other + ["-o", out, "--quiet", "--checkpoint", ck])
-        check(f"{name}: resume with {' '.join(map(str, other))} refused, exit 2, saying what differs",
-              r.returncode == 2 and msg in r.stderr, r.stderr)
-        check(f"{name}: the refused resume leaves no output and keeps the checkpoint",
-              not os.path.exists(out) and os.path.exists(ck))
-    if os.path.exists(ck):
-        os.unlink(ck)
 
-# the adaptive randQB_EI (--tol without --passes) keeps no checkpoint: refused before reading
-out, ck = path("outei.h5"), path("ckei.h5")
-r = run(["svd", A, "--tol", "0.2", "--max-rank", 40, "-o", out, "--quiet", "--checkpoint", ck])
-check("--tol without --passes: --checkpoint refused, exit 1, naming --passes",
-      r.returncode == 1 and "--passes" in r.stderr and not os.path.exists(out) and not os.path.exists(ck), r.stderr)
+def test_single_pass_three_sketches():
+    """svd --passes 1 (three sketches) at 1 and 3 ranks: stopped in and at the end of the pass, resumed to 1e-12."""
+    method_case(0)
 
-# SIGUSR1 to mpirun while revd runs at 3 ranks (one row a panel, many passes): wherever it
-# lands, every rank saves and exits 99, and the rerun matches the uninterrupted result
-args = ["eig", PSD, "-k", 6, "--method", "revd", "-q", 6, "--memory", 2 * 8 * P]
-ref, out, ck = path("refu.h5"), path("outu.h5"), path("cku.h5")
-r0 = run(args + ["-o", ref, "--quiet"], ranks=3)
-p = subprocess.Popen([MPIEXEC] + MPIFLAGS + ["-n", "3", PRSVD] + [str(a) for a in args] +
-                     ["-o", out, "--progress", "--checkpoint", ck],
-                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-first = p.stderr.readline()  # the first progress line: the passes are under way
-p.send_signal(signal.SIGUSR1)
-_, err = p.communicate(timeout=120)
-check("revd, SIGUSR1 to mpirun at 3 ranks: exit 99 with a checkpoint and no output",
-      r0.returncode == 0 and first.startswith("progress:") and p.returncode == 99 and os.path.exists(ck)
-      and not os.path.exists(out), f"{first} {p.returncode} {err[-400:]}")
-r = run(args + ["-o", out, "--quiet", "--checkpoint", ck], ranks=3)
-if check("revd, SIGUSR1: the rerun resumes", r.returncode == 0, r.stderr):
-    d = max_diff(out, ref)
-    check("revd, SIGUSR1: same eigenpairs as uninterrupted to 1e-12", d <= 1e-12, d)
 
-finish()
+def test_single_pass_two_sparse():
+    """svd --passes 1, two sketches with sparse sign maps, at 3 ranks: stopped twice, resumed to 1e-12."""
+    method_case(1)
+
+
+def test_tol_qb():
+    """svd --tol --passes 2 (QB) at 1 and 3 ranks: stopped in pass 1, at its end and in pass 2, resumed to 1e-12."""
+    method_case(2)
+
+
+def test_eig_nystrom():
+    """eig nystrom at 1 and 3 ranks: stopped in and at the end of its pass, resumed to 1e-12."""
+    method_case(3)
+
+
+def test_eig_revd():
+    """eig revd at 1 and 3 ranks: stopped in and at the end of the first pass, resumed to 1e-12."""
+    method_case(4)
+
+
+def test_resume_other_options_refused():
+    """A resume with another sketch, single-pass method, precision, --block, eig method or --sym-tol is refused."""
+    METHODS = methods()
+    # a resume must match the options that wrote the checkpoint
+    for name, args, refusals in [
+        ("single pass", METHODS[0][1], [(["--sketch", "sparse"], "it has sketch=gaussian, this run sketch=sparse"),
+                                        (["--onepass-method", "hmt"], "it has method=onepass-three, this run method=onepass-hmt"),
+                                        (["--precision", "double"], "it has precision=auto, this run precision=double")]),
+        ("QB", METHODS[2][1], [(["--block", 5], "it has block=10, this run block=5")]),
+        ("eig", METHODS[3][1], [(["--method", "revd"], "it has method=nystrom, this run method=revd"),
+                                (["--sym-tol", "1e-6"], "it has sym_tol=1e-08, this run sym_tol=1e-06")]),
+    ]:
+        out, ck = path("outm.h5"), path("ckm.h5")
+        r = stop_at(5, args + ["-o", out, "--quiet", "--checkpoint", ck], 1)
+        check(f"{name}: stopped for the refusals", r.returncode == 99, r.stderr)
+        for other, msg in refusals:
+            r = run(args + other + ["-o", out, "--quiet", "--checkpoint", ck])
+            check(f"{name}: resume with {' '.join(map(str, other))} refused, exit 2, saying what differs",
+                  r.returncode == 2 and msg in r.stderr, r.stderr)
+            check(f"{name}: the refused resume leaves no output and keeps the checkpoint",
+                  not os.path.exists(out) and os.path.exists(ck))
+        if os.path.exists(ck):
+            os.unlink(ck)
+
+
+def test_adaptive_tol_refuses_checkpoint():
+    """--tol without --passes (randQB_EI) keeps no checkpoint: --checkpoint refused before reading."""
+    A = inputs()[0]
+    # the adaptive randQB_EI (--tol without --passes) keeps no checkpoint: refused before reading
+    out, ck = path("outei.h5"), path("ckei.h5")
+    r = run(["svd", A, "--tol", "0.2", "--max-rank", 40, "-o", out, "--quiet", "--checkpoint", ck])
+    check("--tol without --passes: --checkpoint refused, exit 1, naming --passes",
+          r.returncode == 1 and "--passes" in r.stderr and not os.path.exists(out) and not os.path.exists(ck), r.stderr)
+
+
+def test_sigusr1_revd():
+    """SIGUSR1 to mpirun stops a 3-rank revd run wherever it lands; the resume matches the uninterrupted run."""
+    PSD = inputs()[1]
+    # SIGUSR1 to mpirun while revd runs at 3 ranks (one row a panel, many passes): wherever it
+    # lands, every rank saves and exits 99, and the rerun matches the uninterrupted result
+    args = ["eig", PSD, "-k", 6, "--method", "revd", "-q", 6, "--memory", 2 * 8 * P]
+    ref, out, ck = path("refu.h5"), path("outu.h5"), path("cku.h5")
+    r0 = run(args + ["-o", ref, "--quiet"], ranks=3)
+    p = subprocess.Popen([MPIEXEC] + MPIFLAGS + ["-n", "3", PRSVD] + [str(a) for a in args] +
+                         ["-o", out, "--progress", "--checkpoint", ck],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = p.stderr.readline()  # the first progress line: the passes are under way
+    while first and not first.startswith("progress:"):  # (past any warning before it)
+        first = p.stderr.readline()
+    p.send_signal(signal.SIGUSR1)
+    _, err = p.communicate(timeout=120)
+    check("revd, SIGUSR1 to mpirun at 3 ranks: exit 99 with a checkpoint and no output",
+          r0.returncode == 0 and first.startswith("progress:") and p.returncode == 99 and os.path.exists(ck)
+          and not os.path.exists(out), f"{first} {p.returncode} {err[-400:]}")
+    r = run(args + ["-o", out, "--quiet", "--checkpoint", ck], ranks=3)
+    if check("revd, SIGUSR1: the rerun resumes", r.returncode == 0, r.stderr):
+        d = max_diff(out, ref)
+        check("revd, SIGUSR1: same eigenpairs as uninterrupted to 1e-12", d <= 1e-12, d)
+
+
+harness.main(globals())

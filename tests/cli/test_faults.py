@@ -13,59 +13,74 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import PRSVD, check, finish, gen, path, run, temp_leftovers  # noqa: E402
+import harness  # noqa: E402
+from harness import PRSVD, check, gen, path, run, temp_leftovers  # noqa: E402
 
-spec = gen("a.h5", 20000, 200, "--spectrum", "poly")
-fn = spec.rsplit(":", 1)[0]
+_files = {}
 
-# a full disk during the output write: a 256 KiB tmpfs (root may mount one; else ulimit -f,
-# which Open MPI's singleton start-up cannot live with): the old file survives
-disk = path("disk")
-os.makedirs(disk)
-mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", disk], capture_output=True).returncode == 0
-if check("a 256 KiB tmpfs for the full-disk test (needs root)", mounted):
-    old = os.path.join(disk, "out.h5")
-    with open(old, "w") as f:
-        f.write("the previous result")
-    r = run(["svd", spec, "-k", 10, "-o", old, "--force", "--quiet"])  # U alone is 1.6 MB
-    check("disk full while writing: exit 3", r.returncode == 3, f"{r.returncode} {r.stderr}")
-    check("disk full while writing: says the write failed", "prsvd: error:" in r.stderr and "disk full?" in r.stderr, r.stderr)
-    check("disk full while writing: previous output intact", open(old).read() == "the previous result")
-    check("disk full while writing: no temporary left", os.listdir(disk) == ["out.h5"], os.listdir(disk))
-    subprocess.run(["umount", disk])
 
-# a truncated input
-trunc = path("trunc.h5")
-shutil.copy(fn, trunc)
-os.truncate(trunc, os.path.getsize(trunc) // 2)
-r = run(["svd", f"{trunc}:/A", "-k", 5, "-o", path("never.h5")], ranks=2)
-check("truncated input: exit 2", r.returncode == 2, f"{r.returncode} {r.stderr}")
-check("truncated input: names the file", trunc in r.stderr and ("truncated" in r.stderr or "unreadable" in r.stderr), r.stderr)
-check("truncated input: no output", not os.path.exists(path("never.h5")))
+def spec():
+    """The 20000 x 200 poly-spectrum input, made once: FILE:/A."""
+    if "a" not in _files:
+        _files["a"] = gen("a.h5", 20000, 200, "--spectrum", "poly")
+    return _files["a"]
 
-# an unreadable chunk: garbage over one compressed chunk in the middle of the data
-bad = path("badchunk.h5")
-with h5py.File(bad, "w") as f:
-    f.create_dataset("A", data=np.random.default_rng(1).standard_normal((4000, 50)), chunks=(100, 50), compression="gzip")
-with h5py.File(bad, "r") as f:
-    info = f["A"].id.get_chunk_info(17)  # rows [1700, 1800)
-with open(bad, "r+b") as f:
-    f.seek(info.byte_offset + 8)
-    f.write(b"\xff" * 64)
-r = run(["svd", f"{bad}:/A", "-k", 5, "-o", path("never.h5"), "--memory", "16K"], ranks=2)
-check("unreadable chunk: exit 2", r.returncode == 2, f"{r.returncode} {r.stderr}")
-check("unreadable chunk: names the file and a row range holding row 1700",
-      bad in r.stderr and "unreadable" in r.stderr, r.stderr)
-check("unreadable chunk: no output", not os.path.exists(path("never.h5")) and not temp_leftovers())
 
-# an input that changes while it is read
-grow = path("grow.h5")
-shutil.copy(fn, grow)
-# The file grows while the run is stopped between its opening and its end: the process is
-# stopped (SIGSTOP) as soon as it holds the file open, so a fast run cannot finish first (a fixed
-# sleep of 1 s lost that race once the passes ran on two threads).
-p = subprocess.Popen([PRSVD, "svd", f"{grow}:/A", "-k", "10", "-q", "100", "--memory", "64K", "--threads", "1",
-                      "-o", path("never.h5"), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def source_file():
+    return spec().rsplit(":", 1)[0]
+
+
+def test_disk_full():
+    """A full disk (a 256 KiB tmpfs) during the output write: exit 3, the previous output intact, no temporary."""
+    # (root may mount one; else ulimit -f, which Open MPI's singleton start-up cannot live with)
+    disk = path("disk")
+    os.makedirs(disk, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", disk],
+                             capture_output=True).returncode == 0
+    if not check("a 256 KiB tmpfs for the full-disk test (needs root)", mounted):
+        return
+    try:
+        old = os.path.join(disk, "out.h5")
+        with open(old, "w") as f:
+            f.write("the previous result")
+        r = run(["svd", spec(), "-k", 10, "-o", old, "--force", "--quiet"])  # U alone is 1.6 MB
+        check("disk full while writing: exit 3", r.returncode == 3, f"{r.returncode} {r.stderr}")
+        check("disk full while writing: says the write failed", "prsvd: error:" in r.stderr and "disk full?" in r.stderr,
+              r.stderr)
+        check("disk full while writing: previous output intact", open(old).read() == "the previous result")
+        check("disk full while writing: no temporary left", os.listdir(disk) == ["out.h5"], os.listdir(disk))
+    finally:
+        subprocess.run(["umount", disk])
+
+
+def test_truncated_input():
+    """A truncated input: exit 2 naming the file, no output."""
+    trunc = path("trunc.h5")
+    shutil.copy(source_file(), trunc)
+    os.truncate(trunc, os.path.getsize(trunc) // 2)
+    r = run(["svd", f"{trunc}:/A", "-k", 5, "-o", path("never.h5")], ranks=2)
+    check("truncated input: exit 2", r.returncode == 2, f"{r.returncode} {r.stderr}")
+    check("truncated input: names the file", trunc in r.stderr and ("truncated" in r.stderr or "unreadable" in r.stderr),
+          r.stderr)
+    check("truncated input: no output", not os.path.exists(path("never.h5")))
+
+
+def test_unreadable_chunk():
+    """Garbage over one compressed chunk in the middle of the data: exit 2 naming the file, no output."""
+    bad = path("badchunk.h5")
+    with h5py.File(bad, "w") as f:
+        f.create_dataset("A", data=np.random.default_rng(1).standard_normal((4000, 50)), chunks=(100, 50),
+                         compression="gzip")
+    with h5py.File(bad, "r") as f:
+        info = f["A"].id.get_chunk_info(17)  # rows [1700, 1800)
+    with open(bad, "r+b") as f:
+        f.seek(info.byte_offset + 8)
+        f.write(b"\xff" * 64)
+    r = run(["svd", f"{bad}:/A", "-k", 5, "-o", path("never.h5"), "--memory", "16K"], ranks=2)
+    check("unreadable chunk: exit 2", r.returncode == 2, f"{r.returncode} {r.stderr}")
+    check("unreadable chunk: names the file and a row range holding row 1700",
+          bad in r.stderr and "unreadable" in r.stderr, r.stderr)
+    check("unreadable chunk: no output", not os.path.exists(path("never.h5")) and not temp_leftovers())
 
 
 def holds_open(pid, name):
@@ -76,25 +91,42 @@ def holds_open(pid, name):
         return False
 
 
-deadline = time.time() + 60
-while p.poll() is None and not holds_open(p.pid, grow) and time.time() < deadline:
-    time.sleep(0.001)
-os.kill(p.pid, signal.SIGSTOP)
-with open(grow, "ab") as f:
-    f.write(b"\0" * 4096)
-os.kill(p.pid, signal.SIGCONT)
-_, err = p.communicate(timeout=120)
-check("input changed during the run: exit 2", p.returncode == 2, f"{p.returncode} {err}")
-check("input changed during the run: says so, with the rows", "changed while it was being read" in err and "rows [" in err, err)
-check("input changed during the run: no output", not os.path.exists(path("never.h5")) and not temp_leftovers())
+def test_input_changed_during_run():
+    """An input that grows while it is read: exit 2 saying so with the rows, no output."""
+    grow = path("grow.h5")
+    shutil.copy(source_file(), grow)
+    # The file grows while the run is stopped between its opening and its end: the process is
+    # stopped (SIGSTOP) as soon as it holds the file open, so a fast run cannot finish first (a
+    # fixed sleep of 1 s lost that race once the passes ran on two threads).
+    p = subprocess.Popen([PRSVD, "svd", f"{grow}:/A", "-k", "10", "-q", "100", "--memory", "64K", "--threads", "1",
+                          "-o", path("never.h5"), "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while p.poll() is None and not holds_open(p.pid, grow) and time.time() < deadline:
+        time.sleep(0.001)
+    running = p.poll() is None  # (a process already reaped is not signalled: its pid may be another's)
+    if running:
+        os.kill(p.pid, signal.SIGSTOP)
+    with open(grow, "ab") as f:
+        f.write(b"\0" * 4096)
+    if running:
+        os.kill(p.pid, signal.SIGCONT)
+    _, err = p.communicate(timeout=120)
+    check("input changed during the run: exit 2", p.returncode == 2, f"{p.returncode} {err}")
+    check("input changed during the run: says so, with the rows", "changed while it was being read" in err
+          and "rows [" in err, err)
+    check("input changed during the run: no output", not os.path.exists(path("never.h5")) and not temp_leftovers())
 
-# an error seen by one rank reaches every rank, named: NaN only in rank 2's rows
-a = np.random.default_rng(2).standard_normal((900, 40))
-a[700, 5] = np.nan
-with h5py.File(path("nan.h5"), "w") as f:
-    f["A"] = a
-r = run(["svd", f"{path('nan.h5')}:/A", "-k", 3, "-o", path("never.h5")], ranks=3)
-check("error on rank 2 only: every rank exits 2", r.returncode == 2, f"{r.returncode} {r.stderr}")
-check("error on rank 2 only: the message says which rank saw what", "rank 2: " in r.stderr and "NaN at row 700, column 5" in r.stderr, r.stderr)
 
-finish()
+def test_error_on_one_rank():
+    """A NaN only in rank 2's rows: every rank exits 2, the message says which rank saw what."""
+    a = np.random.default_rng(2).standard_normal((900, 40))
+    a[700, 5] = np.nan
+    with h5py.File(path("nan.h5"), "w") as f:
+        f["A"] = a
+    r = run(["svd", f"{path('nan.h5')}:/A", "-k", 3, "-o", path("never.h5")], ranks=3)
+    check("error on rank 2 only: every rank exits 2", r.returncode == 2, f"{r.returncode} {r.stderr}")
+    check("error on rank 2 only: the message says which rank saw what", "rank 2: " in r.stderr
+          and "NaN at row 700, column 5" in r.stderr, r.stderr)
+
+
+harness.main(globals())

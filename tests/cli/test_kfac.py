@@ -10,7 +10,8 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import check, finish, path, run, temp_leftovers  # noqa: E402
+import harness  # noqa: E402
+from harness import check, path, run, temp_leftovers  # noqa: E402
 
 rng = np.random.default_rng(5)
 R = 6
@@ -33,9 +34,21 @@ def lowrank_factor(d, k):
     return (f + f.T) / 2
 
 
+# The test matrices, drawn here from one generator in the order they always were, whichever
+# test runs: the layers' factors, the probe vectors of the damped-inverse checks (in the order
+# those checks use them), the 300 x 300 factor streamed in panels, and the bad inputs' factors.
 factors = {"fc1": {"A": averaged_factor(41), "G": averaged_factor(25)},
            "fc2": {"A": averaged_factor(26), "G": averaged_factor(12)},
            "lowrank": {"A": lowrank_factor(30, 4), "G": lowrank_factor(15, 3)}}
+TOLS = {"eig": 1e-12, "revd": 1e-10, "nystrom": 1e-6, "rsvd": 1e-10}
+probes = {(method, ranks, layer, w): rng.standard_normal((a.shape[0], 3))
+          for method in TOLS for ranks in [1, 3] for layer, fs in factors.items() for w, a in fs.items()
+          if layer == "lowrank" or method == "eig"}
+big_factors = {"big": {"A": averaged_factor(300, steps=12), "G": averaged_factor(40)}}
+sym = averaged_factor(8)
+big_a = averaged_factor(300)
+big_ns = big_a + 1e-3 * rng.standard_normal((300, 300))
+_files = {}
 
 
 def write_factors(name, layers):
@@ -60,15 +73,28 @@ def read(out):
         return res, dict(f.attrs)
 
 
-spec = write_factors("factors.h5", factors)
+def spec():
+    """factors.h5, written once."""
+    if "spec" not in _files:
+        _files["spec"] = write_factors("factors.h5", factors)
+    return _files["spec"]
+
+
+def big_spec():
+    """big.h5 (the 300 x 300 factor A and a 40 x 40 G), written once."""
+    if "big" not in _files:
+        _files["big"] = write_factors("big.h5", big_factors)
+    return _files["big"]
+
 
 # ---- every method at 1 and 3 ranks against numpy.linalg.eigh ---------------------------------
-tols = {"eig": 1e-12, "revd": 1e-10, "nystrom": 1e-6, "rsvd": 1e-10}
-results = {}
-for method, tol in tols.items():
+def method_case(method):
+    tol = TOLS[method]
+    spec_ = spec()
+    results = {}
     for ranks in [1, 3]:
         args = ["--method", method, "--quiet"] + ([] if method == "eig" else ["--rank", R])
-        r = kfac(spec, f"inv.{method}.{ranks}.h5", args, ranks)
+        r = kfac(spec_, f"inv.{method}.{ranks}.h5", args, ranks)
         if not check(f"kfac {method} at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr):
             continue
         res, attrs = read(f"inv.{method}.{ranks}.h5")
@@ -89,7 +115,7 @@ for method, tol in tols.items():
                 worst_d = max(worst_d, abs(damping - 0.1 * lam[0]) / (0.1 * lam[0]))
                 if layer == "lowrank" or method == "eig":
                     # exact: (F + delta I)^-1 x = U[(L + delta)^-1 - 1/delta]U^T x + x / delta
-                    x = rng.standard_normal((d, 3))
+                    x = probes[(method, ranks, layer, w)]
                     y = u @ ((1 / (lam + damping) - 1 / damping)[:, None] * (u.T @ x)) + x / damping
                     ref_y = np.linalg.solve(a + damping * np.eye(d), x)
                     worst_inv = max(worst_inv, np.max(np.abs(y - ref_y)) / np.max(np.abs(ref_y)))
@@ -103,25 +129,49 @@ for method, tol in tols.items():
                    for layer in factors for w in "AG" for i in range(2))
         check(f"kfac {method}: 3 ranks agree with 1 rank to 1e-12", diff <= 1e-12, diff)
 
+
+def test_method_eig():
+    """kfac eig (dsyevd) at 1 and 3 ranks: eigh's eigenpairs to 1e-12, damping, damped inverses, ranks agree."""
+    method_case("eig")
+
+
+def test_method_revd():
+    """kfac revd at 1 and 3 ranks: eigh's top eigenvalues to 1e-10, orthonormal U, damping, ranks agree."""
+    method_case("revd")
+
+
+def test_method_nystrom():
+    """kfac nystrom at 1 and 3 ranks: eigh's top eigenvalues to 1e-6, orthonormal U, damping, ranks agree."""
+    method_case("nystrom")
+
+
+def test_method_rsvd():
+    """kfac rsvd at 1 and 3 ranks: eigh's top eigenvalues to 1e-10, orthonormal U, damping, ranks agree."""
+    method_case("rsvd")
+
+
 # ---- damping options, --layers, --json ------------------------------------------------------
-r = kfac(spec, "inv.pi.h5", ["--method", "eig", "--damping", "0.01", "--damping-kind", "absolute", "--pi",
-                             "--layers", "fc2,lowrank", "--json"], 2)
-if check("kfac --pi --damping-kind absolute --layers --json exits 0", r.returncode == 0, r.stderr):
-    res, _ = read("inv.pi.h5")
-    check("--layers writes only the layers named", sorted(res) == ["fc2", "lowrank"], sorted(res))
-    worst = 0.0
-    for layer in res:
-        a, g = factors[layer]["A"], factors[layer]["G"]
-        pi = np.sqrt((np.trace(a) / a.shape[0]) / (np.trace(g) / g.shape[0]))
-        worst = max(worst, abs(res[layer]["A"][2] - pi * 0.1) / (pi * 0.1), abs(res[layer]["G"][2] - 0.1 / pi) / (0.1 / pi))
-    check("--pi: lambda_A = pi sqrt(gamma), lambda_G = sqrt(gamma) / pi", worst <= 1e-12, worst)
-    try:
-        js = json.loads(r.stdout)
-        ok = js["command"] == "kfac" and [l["name"] for l in js["layers"]] == ["fc2", "lowrank"] \
-            and js["layers"][0]["A"]["dim"] == 26
-    except (ValueError, KeyError, IndexError) as e:
-        ok, js = False, e
-    check("--json: one object naming the layers and their factors", ok, js)
+def test_damping_layers_json():
+    """--pi with an absolute damping splits it by the traces; --layers writes only those; --json names them."""
+    r = kfac(spec(), "inv.pi.h5", ["--method", "eig", "--damping", "0.01", "--damping-kind", "absolute", "--pi",
+                                 "--layers", "fc2,lowrank", "--json"], 2)
+    if check("kfac --pi --damping-kind absolute --layers --json exits 0", r.returncode == 0, r.stderr):
+        res, _ = read("inv.pi.h5")
+        check("--layers writes only the layers named", sorted(res) == ["fc2", "lowrank"], sorted(res))
+        worst = 0.0
+        for layer in res:
+            a, g = factors[layer]["A"], factors[layer]["G"]
+            pi = np.sqrt((np.trace(a) / a.shape[0]) / (np.trace(g) / g.shape[0]))
+            worst = max(worst, abs(res[layer]["A"][2] - pi * 0.1) / (pi * 0.1), abs(res[layer]["G"][2] - 0.1 / pi) / (0.1 / pi))
+        check("--pi: lambda_A = pi sqrt(gamma), lambda_G = sqrt(gamma) / pi", worst <= 1e-12, worst)
+        try:
+            js = json.loads(r.stdout)
+            ok = js["command"] == "kfac" and [l["name"] for l in js["layers"]] == ["fc2", "lowrank"] \
+                and js["layers"][0]["A"]["dim"] == 26
+        except (ValueError, KeyError, IndexError) as e:
+            ok, js = False, e
+        check("--json: one object naming the layers and their factors", ok, js)
+
 
 # ---- streamed and distributed factors ---------------------------------------------------------
 # A 300 x 300 factor is 720 KB: under --memory 64K the randomized methods stream it from the file
@@ -129,91 +179,99 @@ if check("kfac --pi --damping-kind absolute --layers --json exits 0", r.returnco
 # give what they give the factor in memory, at 1 and 2 ranks.  --distribute-dim 100: at 2 and 3
 # ranks all ranks decompose it together (eig: ScaLAPACK PDSYEVD).  --pi needs the traces: a
 # streamed factor's comes from one more pass over the file.
-big = write_factors("big.h5", {"big": {"A": averaged_factor(300, steps=12), "G": averaged_factor(40)}})
-for method in ["revd", "nystrom", "rsvd"]:
-    args = ["--method", method, "--rank", 10, "-q", 3, "--pi", "--quiet"]
-    r = kfac(big, f"big.{method}.mem.h5", args)
-    if not check(f"kfac {method} of a 300 x 300 factor in memory exits 0", r.returncode == 0, r.stderr):
-        continue
-    ref, _ = read(f"big.{method}.mem.h5")
-    for ranks in [1, 2]:
-        r = kfac(big, f"big.{method}.{ranks}.h5", args[:-1] + ["--memory", "64K", "--json"], ranks)
-        if not check(f"kfac {method} --memory 64K at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr):
+def test_streamed_factors():
+    """revd, nystrom, rsvd of a 300 x 300 factor streamed under --memory 64K at 1 and 2 ranks equal the in-memory result."""
+    big = big_spec()
+    for method in ["revd", "nystrom", "rsvd"]:
+        args = ["--method", method, "--rank", 10, "-q", 3, "--pi", "--quiet"]
+        r = kfac(big, f"big.{method}.mem.h5", args)
+        if not check(f"kfac {method} of a 300 x 300 factor in memory exits 0", r.returncode == 0, r.stderr):
             continue
-        js = json.loads(r.stdout)["layers"][0]
-        check(f"kfac {method} --memory 64K at {ranks} rank(s): A streamed by all ranks, G read whole",
-              js["A"]["streamed"] and js["A"]["owner"] == -1 and not js["G"]["streamed"], js)
-        res, _ = read(f"big.{method}.{ranks}.h5")
-        diff = max(np.max(np.abs(res["big"][w][i] - ref["big"][w][i])) for w in "AG" for i in range(3))
-        check(f"kfac {method} streamed in panels at {ranks} rank(s) = in memory to 1e-10 (U, lambda, pi-split dampings)",
-              diff <= 1e-10, diff)
-r = kfac(big, "big.eig.1.h5", ["--method", "eig", "--quiet"])
-if check("kfac eig of a 300 x 300 factor on 1 rank (dsyevd) exits 0", r.returncode == 0, r.stderr):
-    ref, _ = read("big.eig.1.h5")
-    lam_ref = np.linalg.eigh(factors_big := h5py.File(big, "r")["big"]["A"][:])[0][::-1]
-    check("kfac eig: dsyevd's eigenvalues", np.max(np.abs(ref["big"]["A"][1] - lam_ref)) <= 1e-14 * lam_ref[0], ref["big"]["A"][1][:3])
-    for ranks in [2, 3]:
-        r = kfac(big, f"big.eig.{ranks}.h5", ["--method", "eig", "--distribute-dim", 100, "--json"], ranks)
-        if not check(f"kfac eig --distribute-dim 100 at {ranks} ranks exits 0", r.returncode == 0, r.stderr):
-            continue
-        js = json.loads(r.stdout)["layers"][0]
-        check(f"kfac eig --distribute-dim 100 at {ranks} ranks: A by all ranks, G by one",
-              js["A"]["owner"] == -1 and js["G"]["owner"] >= 0, js)
-        res, _ = read(f"big.eig.{ranks}.h5")
-        u, lam = res["big"]["A"][0], res["big"]["A"][1]
-        dl = np.max(np.abs(lam - ref["big"]["A"][1])) / lam[0]
-        du = np.max(np.abs(u[:, :8] - ref["big"]["A"][0][:, :8]))  # beyond, gaps below 1e-4 lambda_1
-        resid = np.max(np.abs(factors_big @ u - u * lam))
-        check(f"kfac eig PDSYEVD at {ranks} ranks = dsyevd: eigenvalues to 1e-13 lambda_1, top 8 eigenvectors to 1e-10, "
-              "every residual below 1e-14", dl <= 1e-13 and du <= 1e-10 and resid <= 1e-14, (dl, du, resid))
+        ref, _ = read(f"big.{method}.mem.h5")
+        for ranks in [1, 2]:
+            r = kfac(big, f"big.{method}.{ranks}.h5", args[:-1] + ["--memory", "64K", "--json"], ranks)
+            if not check(f"kfac {method} --memory 64K at {ranks} rank(s) exits 0", r.returncode == 0, r.stderr):
+                continue
+            js = json.loads(r.stdout)["layers"][0]
+            check(f"kfac {method} --memory 64K at {ranks} rank(s): A streamed by all ranks, G read whole",
+                  js["A"]["streamed"] and js["A"]["owner"] == -1 and not js["G"]["streamed"], js)
+            res, _ = read(f"big.{method}.{ranks}.h5")
+            diff = max(np.max(np.abs(res["big"][w][i] - ref["big"][w][i])) for w in "AG" for i in range(3))
+            check(f"kfac {method} streamed in panels at {ranks} rank(s) = in memory to 1e-10 (U, lambda, pi-split dampings)",
+                  diff <= 1e-10, diff)
+
+
+def test_distributed_eig():
+    """kfac eig of a 300 x 300 factor: dsyevd on 1 rank; PDSYEVD at 2 and 3 ranks (--distribute-dim 100) the same."""
+    big = big_spec()
+    r = kfac(big, "big.eig.1.h5", ["--method", "eig", "--quiet"])
+    if check("kfac eig of a 300 x 300 factor on 1 rank (dsyevd) exits 0", r.returncode == 0, r.stderr):
+        ref, _ = read("big.eig.1.h5")
+        lam_ref = np.linalg.eigh(factors_big := big_factors["big"]["A"])[0][::-1]
+        check("kfac eig: dsyevd's eigenvalues", np.max(np.abs(ref["big"]["A"][1] - lam_ref)) <= 1e-14 * lam_ref[0], ref["big"]["A"][1][:3])
+        for ranks in [2, 3]:
+            r = kfac(big, f"big.eig.{ranks}.h5", ["--method", "eig", "--distribute-dim", 100, "--json"], ranks)
+            if not check(f"kfac eig --distribute-dim 100 at {ranks} ranks exits 0", r.returncode == 0, r.stderr):
+                continue
+            js = json.loads(r.stdout)["layers"][0]
+            check(f"kfac eig --distribute-dim 100 at {ranks} ranks: A by all ranks, G by one",
+                  js["A"]["owner"] == -1 and js["G"]["owner"] >= 0, js)
+            res, _ = read(f"big.eig.{ranks}.h5")
+            u, lam = res["big"]["A"][0], res["big"]["A"][1]
+            dl = np.max(np.abs(lam - ref["big"]["A"][1])) / lam[0]
+            du = np.max(np.abs(u[:, :8] - ref["big"]["A"][0][:, :8]))  # beyond, gaps below 1e-4 lambda_1
+            resid = np.max(np.abs(factors_big @ u - u * lam))
+            check(f"kfac eig PDSYEVD at {ranks} ranks = dsyevd: eigenvalues to 1e-13 lambda_1, top 8 eigenvectors to 1e-10, "
+                  "every residual below 1e-14", dl <= 1e-13 and du <= 1e-10 and resid <= 1e-14, (dl, du, resid))
+
 
 # ---- bad inputs -------------------------------------------------------------------------------
-bad = {}
-sym = averaged_factor(8)
-bad["nonsquare"] = write_factors("nonsquare.h5", {"fc1": {"A": sym, "G": sym[:, :5]}})
-ns = sym.copy()
-ns[1, 4] += 1e-3
-bad["nonsym"] = write_factors("nonsym.h5", {"fc1": {"A": sym, "G": sym}, "fc2": {"A": sym, "G": ns}})
-nan = sym.copy()
-nan[2, 3] = np.nan
-bad["nan"] = write_factors("nan.h5", {"fc1": {"A": sym, "G": sym}, "fc2": {"A": sym, "G": nan}})
-indef = sym - 2 * np.eye(8) * np.max(np.linalg.eigvalsh(sym))
-bad["indef"] = write_factors("indef.h5", {"fc1": {"A": sym, "G": indef}})
-bad["noG"] = write_factors("noG.h5", {"fc1": {"A": sym}})
-with h5py.File(path("empty.h5"), "w") as f:
-    f.create_dataset("A", data=sym)
-bad["nogroups"] = path("empty.h5")
-big_a = averaged_factor(300)
-big_nan = big_a.copy()
-big_nan[250, 7] = np.nan
-bad["bignan"] = write_factors("bignan.h5", {"big": {"A": big_nan, "G": sym}})
-big_ns = big_a + 1e-3 * rng.standard_normal((300, 300))
-bad["bignonsym"] = write_factors("bignonsym.h5", {"big": {"A": big_ns, "G": sym}})
-out = path("bad.out.h5")
-cases = [
-    ("non-square factor", [bad["nonsquare"], "--rank", 2], 2, "nonsquare.h5:/fc1/G' is 8 x 5: a Kronecker factor must be square"),
-    ("non-symmetric factor", [bad["nonsym"], "--rank", 2], 2, "nonsym.h5:/fc2/G' is not symmetric: F[1][4]"),
-    ("NaN in a factor", [bad["nan"], "--rank", 2], 2, "nan.h5:/fc2/G' has NaN at row 2, column 3"),
-    ("indefinite factor", [bad["indef"], "--method", "eig"], 2, "indef.h5:/fc1/G' is not positive semidefinite"),
-    ("rank above a dimension", [spec, "--rank", 13], 1, "--rank 13 exceeds the dimension 12 of"),
-    ("missing layer group", [spec, "--rank", 2, "--layers", "fc1,nope"], 2, "has no layer group 'nope'"),
-    ("missing G dataset", [bad["noG"], "--rank", 2], 2, "has no dataset '/fc1/G'"),
-    ("file without layer groups", [bad["nogroups"], "--rank", 2], 2, "has no layer groups"),
-    ("missing file", [path("absent.h5"), "--rank", 2], 2, "cannot open"),
-    ("unknown method", [spec, "--method", "lanczos"], 1, "unknown --method 'lanczos'"),
-    ("randomized method without --rank", [spec, "--method", "nystrom"], 1, "--rank is required"),
-    ("NaN in a streamed factor", [bad["bignan"], "--rank", 4, "--memory", "64K"], 2, "bignan.h5:/big/A': NaN at row 250, column 7"),
-    ("non-symmetric streamed factor", [bad["bignonsym"], "--rank", 4, "--memory", "64K"], 2, "bignonsym.h5:/big/A' is not symmetric"),
-    ("eig of a factor above --memory", [bad["bignan"], "--method", "eig", "--memory", "64K"], 1, "use --method revd, nystrom or rsvd, which stream it"),
-]
-for desc, args, code, msg in cases:
-    for ranks in [1, 2]:
-        if os.path.exists(out):
-            os.remove(out)  # one failure does not cascade into the next case
-        rr = run(["kfac", *args, "-o", out], ranks=ranks)
-        check(f"{desc} at {ranks} rank(s): exit {code}", rr.returncode == code, (rr.returncode, rr.stderr))
-        check(f"{desc} at {ranks} rank(s): message names it", msg in rr.stderr and "prsvd: error:" in rr.stderr, rr.stderr)
-        check(f"{desc} at {ranks} rank(s): no output written", not os.path.exists(out) and not temp_leftovers(),
-              os.listdir(os.path.dirname(out)))
+def test_bad_inputs():
+    """Non-square, non-symmetric, NaN, indefinite, missing layers or datasets, bad options, also streamed: exit, message, no output."""
+    bad = {}
+    bad["nonsquare"] = write_factors("nonsquare.h5", {"fc1": {"A": sym, "G": sym[:, :5]}})
+    ns = sym.copy()
+    ns[1, 4] += 1e-3
+    bad["nonsym"] = write_factors("nonsym.h5", {"fc1": {"A": sym, "G": sym}, "fc2": {"A": sym, "G": ns}})
+    nan = sym.copy()
+    nan[2, 3] = np.nan
+    bad["nan"] = write_factors("nan.h5", {"fc1": {"A": sym, "G": sym}, "fc2": {"A": sym, "G": nan}})
+    indef = sym - 2 * np.eye(8) * np.max(np.linalg.eigvalsh(sym))
+    bad["indef"] = write_factors("indef.h5", {"fc1": {"A": sym, "G": indef}})
+    bad["noG"] = write_factors("noG.h5", {"fc1": {"A": sym}})
+    with h5py.File(path("empty.h5"), "w") as f:
+        f.create_dataset("A", data=sym)
+    bad["nogroups"] = path("empty.h5")
+    big_nan = big_a.copy()
+    big_nan[250, 7] = np.nan
+    bad["bignan"] = write_factors("bignan.h5", {"big": {"A": big_nan, "G": sym}})
+    bad["bignonsym"] = write_factors("bignonsym.h5", {"big": {"A": big_ns, "G": sym}})
+    out = path("bad.out.h5")
+    cases = [
+        ("non-square factor", [bad["nonsquare"], "--rank", 2], 2, "nonsquare.h5:/fc1/G' is 8 x 5: a Kronecker factor must be square"),
+        ("non-symmetric factor", [bad["nonsym"], "--rank", 2], 2, "nonsym.h5:/fc2/G' is not symmetric: F[1][4]"),
+        ("NaN in a factor", [bad["nan"], "--rank", 2], 2, "nan.h5:/fc2/G' has NaN at row 2, column 3"),
+        ("indefinite factor", [bad["indef"], "--method", "eig"], 2, "indef.h5:/fc1/G' is not positive semidefinite"),
+        ("rank above a dimension", [spec(), "--rank", 13], 1, "--rank 13 exceeds the dimension 12 of"),
+        ("missing layer group", [spec(), "--rank", 2, "--layers", "fc1,nope"], 2, "has no layer group 'nope'"),
+        ("missing G dataset", [bad["noG"], "--rank", 2], 2, "has no dataset '/fc1/G'"),
+        ("file without layer groups", [bad["nogroups"], "--rank", 2], 2, "has no layer groups"),
+        ("missing file", [path("absent.h5"), "--rank", 2], 2, "cannot open"),
+        ("unknown method", [spec(), "--method", "lanczos"], 1, "unknown --method 'lanczos'"),
+        ("randomized method without --rank", [spec(), "--method", "nystrom"], 1, "--rank is required"),
+        ("NaN in a streamed factor", [bad["bignan"], "--rank", 4, "--memory", "64K"], 2, "bignan.h5:/big/A': NaN at row 250, column 7"),
+        ("non-symmetric streamed factor", [bad["bignonsym"], "--rank", 4, "--memory", "64K"], 2, "bignonsym.h5:/big/A' is not symmetric"),
+        ("eig of a factor above --memory", [bad["bignan"], "--method", "eig", "--memory", "64K"], 1, "use --method revd, nystrom or rsvd, which stream it"),
+    ]
+    for desc, args, code, msg in cases:
+        for ranks in [1, 2]:
+            if os.path.exists(out):
+                os.remove(out)  # one failure does not cascade into the next case
+            rr = run(["kfac", *args, "-o", out], ranks=ranks)
+            check(f"{desc} at {ranks} rank(s): exit {code}", rr.returncode == code, (rr.returncode, rr.stderr))
+            check(f"{desc} at {ranks} rank(s): message names it", msg in rr.stderr and "prsvd: error:" in rr.stderr, rr.stderr)
+            check(f"{desc} at {ranks} rank(s): no output written", not os.path.exists(out) and not temp_leftovers(),
+                  os.listdir(os.path.dirname(out)))
 
-finish()
+
+harness.main(globals())
