@@ -395,7 +395,8 @@ struct prsvd_svd_plan {
                           * affinity mask unshared (the solve, collective, shares it: pass
                           * prsvd_threads_choose's count to plan exactly what it runs) */
   int threaded;          /* 1 if the method's passes split their panels among the threads
-                          * (the multi-pass methods on a P x 1 grid) */
+                          * (on a P x 1 grid: the multi-pass methods, and the single pass over
+                          * dense data) */
   int64_t thread_bytes;  /* the threads' own accumulators and scratch beyond one thread's */
 };
 PRSVD_API int prsvd_svd_plan(const struct prsvd_svd_params *params, const prsvd_source *a, int nprocs,
@@ -617,8 +618,9 @@ PRSVD_API void prsvd_tucker_destroy(prsvd_tucker **t);
 
 /* ---- Threads ------------------------------------------------------------------------ */
 
-/* Compute threads per rank.  A multi-pass solve splits each row panel among T threads, each
- * multiplying its own rows with a single-threaded BLAS into its own accumulators, which are
+/* Compute threads per rank.  A solve (multi-pass, or single-pass on dense data) splits each
+ * row panel among T threads, each multiplying its own rows with a single-threaded BLAS (and
+ * drawing its own rows of the single pass's test matrices) into its own accumulators, which are
  * added in thread order at the end of each panel (results depend on T only in rounding, and
  * not on timing); the reader thread fills the next panel meanwhile.  Outside the passes the
  * BLAS runs T threads.  prsvd sets the BLAS's thread count itself (OpenBLAS's

@@ -110,18 +110,20 @@ static int right_map_product(const struct right_maps *r, int t, const prsvd_dmat
 /* out (c x dim) = Qd^T G for a generated left map G (m x dim) and Qd (m x c) distributed. */
 static int left_map_product(const struct prsvd_testmat *g, const prsvd_dmat *qd, double *out,
                             MPI_Comm comm) {
+  enum { BLOCK = 64 }; /* rows of G drawn at a time (prsvd_rng_fill draws 8 rows side by side) */
   int status = PRSVD_OK;
   int64_t q0, qr, qld, c = prsvd_dmat_cols(qd), d = g->dim;
   const double *q = prsvd_dmat_local(qd, &q0, &qr, &qld);
-  double *row = NULL, sign[8];
+  double *rows = NULL, sign[8];
   int pos[8];
-  PRSVD_ALLOC(row, d);
+  PRSVD_ALLOC(rows, BLOCK * d);
   memset(out, 0, sizeof(double) * (size_t)(c * d));
   for (int64_t i = 0; i < qr; i++) {
     if (g->kind == PRSVD_SKETCH_GAUSSIAN) {
-      prsvd_rng_fill(g->seed, g->stream, q0 + i, 1, 0, d, row, 1);
+      const int64_t b = i % BLOCK; /* row i of G is row b of the block (BLOCK x d, column-major) */
+      if (!b) prsvd_rng_fill(g->seed, g->stream, q0 + i, qr - i < BLOCK ? qr - i : BLOCK, 0, d, rows, BLOCK);
       for (int64_t e = 0; e < d; e++)
-        for (int64_t a = 0; a < c; a++) out[e * c + a] += q[a * qld + i] * row[e];
+        for (int64_t a = 0; a < c; a++) out[e * c + a] += q[a * qld + i] * rows[e * BLOCK + b];
     } else {
       prsvd_sparse_column(g->seed, g->stream, q0 + i, d, pos, sign);
       for (int u = 0; u < prsvd_sparse_zeta(d); u++)
@@ -130,7 +132,7 @@ static int left_map_product(const struct prsvd_testmat *g, const prsvd_dmat *qd,
   }
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, out, (int)(c * d), MPI_DOUBLE, MPI_SUM, comm));
 done:
-  free(row);
+  free(rows);
   return status;
 }
 
@@ -205,6 +207,21 @@ done:
   return status;
 }
 
+void prsvd_onepass_shape(const struct prsvd_svd_params *prm, const prsvd_source *a, struct prsvd_pass_shape *shape) {
+  const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
+  int64_t ks, s;
+  memset(shape, 0, sizeof *shape);
+  if (prsvd_onepass_sizes(prm, m, n, &ks, &s)) return; /* refused later, with the reason */
+  const int three = prm->onepass == PRSVD_ONEPASS_THREE, two = prm->onepass == PRSVD_ONEPASS_TWO;
+  const int64_t co = two ? s : ks;
+  shape->threaded = prsvd_source_nnz(a) < 0;
+  shape->n_right = three ? ks + s : ks;
+  shape->left_cols = co + N_THETA;
+  shape->left_width = co > N_THETA ? co : N_THETA;
+  shape->core_elems = three ? s * s : 0;
+  shape->sparse_map = prm->test_matrix == PRSVD_TEST_SPARSE;
+}
+
 int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   int status = PRSVD_OK;
   const struct prsvd_svd_params *prm = &svd->params;
@@ -256,10 +273,11 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
                                    method == PRSVD_ONEPASS_TWO ? s : ks};
   const struct prsvd_testmat phi = {kind, prm->seed, PRSVD_STREAM_PHI, s};
   const struct prsvd_testmat theta = {PRSVD_SKETCH_GAUSSIAN, prm->seed, PRSVD_STREAM_THETA, N_THETA};
-  PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, rm.total, s > N_THETA ? s : N_THETA));
-  PRSVD_ALLOC(xt_full, n * co.dim);
+  /* X^T and S^T side by side: the pass multiplies A_i^T [G_co | Theta_i] as one product */
+  PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, rm.total, s > co.dim + N_THETA ? s : co.dim + N_THETA));
+  PRSVD_ALLOC(xt_full, n * (co.dim + N_THETA));
+  st = xt_full + n * co.dim;
   PRSVD_ALLOC(core, s * s);
-  PRSVD_ALLOC(st, n * N_THETA);
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, ks, &y));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, n, co.dim, &xt));
 
@@ -269,6 +287,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   pass.params = prm;
   pass.check_finite = prm->check_finite;
   pass.scale_running = 1; /* one pass: the exponent follows the panels (sketch.h) */
+  pass.pool = svd->pool;  /* dense panels split among the threads by rows */
   pass.n_right = rm.total;
   pass.right = rm.dense;
   pass.right_sparse = kind == PRSVD_SKETCH_SPARSE ? &rm.sparse : NULL;
@@ -277,14 +296,14 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   pass.n_left = 0;
   pass.left[pass.n_left].g = co; /* X^T = (Upsilon A)^T, or W^T = (Psi A)^T, or Yt = A^T Omega_t */
   pass.left[pass.n_left++].acc = xt_full;
+  pass.left[pass.n_left].g = theta; /* S^T = (Theta A)^T */
+  pass.left[pass.n_left++].acc = st;
   if (method == PRSVD_ONEPASS_THREE) { /* Z = Phi (A Psi^T) */
     pass.left[pass.n_left].g = phi;
     pass.left[pass.n_left].core = core;
     pass.left[pass.n_left].core_col0 = ks;
     pass.left[pass.n_left++].core_cols = s;
   }
-  pass.left[pass.n_left].g = theta; /* S^T = (Theta A)^T */
-  pass.left[pass.n_left++].acc = st;
   pass.fro2 = &fro2;
   cur.n_passes = 1;
   cur.next_row = my_row0;
@@ -374,7 +393,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
 done:
   prsvd_ckpt_free(&ck);
   right_maps_free(&rm);
-  prsvd_pass_free(&pass), free(work), free(xt_full), free(core), free(st), free(gq), free(gp);
+  prsvd_pass_free(&pass), free(work), free(xt_full), free(core), free(gq), free(gp);
   free(pinv1), free(pinv2), free(tmp), free(c), free(r), free(sigma);
   prsvd_dmat_destroy(&y);
   prsvd_dmat_destroy(&xt);

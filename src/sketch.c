@@ -200,10 +200,40 @@ static double max_abs_cols(const double *x, int64_t ldx, int64_t rows, int64_t c
   return mx;
 }
 
+#if defined(__x86_64__) && defined(__ELF__) && \
+    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 6))
+#define MAX_ABS_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define MAX_ABS_KERNEL
+#endif
+
 /* Bytes of one row of the pass's dense panels (float32 or float64); saturating, as every
  * product of a shape is, though prsvd_check_shape already bounds a source's. */
 static int64_t row_bytes(const struct prsvd_pass *p) {
   return prsvd_size_mul(prsvd_source_cols(p->a), p->single ? 4 : 8);
+}
+
+/* The largest of count magnitudes' bits (sign cleared), 8 lanes side by side so that the max
+ * runs in vector registers (-O2 leaves a single running max scalar) */
+MAX_ABS_KERNEL static uint64_t max_bits64(const double *a, int64_t count) {
+  enum { L = 8 };
+  uint64_t mx[L] = {0};
+  int64_t i = 0;
+  for (; i + L <= count; i += L)
+    for (int l = 0; l < L; l++) {
+      uint64_t b;
+      memcpy(&b, a + i + l, sizeof b);
+      b &= 0x7fffffffffffffffu;
+      mx[l] = b > mx[l] ? b : mx[l];
+    }
+  for (; i < count; i++) {
+    uint64_t b;
+    memcpy(&b, a + i, sizeof b);
+    b &= 0x7fffffffffffffffu;
+    mx[0] = b > mx[0] ? b : mx[0];
+  }
+  for (int l = 1; l < L; l++) mx[0] = mx[l] > mx[0] ? mx[l] : mx[0];
+  return mx[0];
 }
 
 double prsvd_max_abs(const void *x, int single, int64_t count) {
@@ -223,14 +253,7 @@ double prsvd_max_abs(const void *x, int single, int64_t count) {
     memcpy(&v, &mx, sizeof v);
     return mx >= 0x7f800000u ? INFINITY : v;
   }
-  const double *a = x;
-  uint64_t mx = 0;
-  for (int64_t i = 0; i < count; i++) {
-    uint64_t b;
-    memcpy(&b, a + i, sizeof b);
-    b &= 0x7fffffffffffffffu;
-    mx = b > mx ? b : mx;
-  }
+  const uint64_t mx = max_bits64(x, count);
   double v;
   memcpy(&v, &mx, sizeof v);
   return mx >= 0x7ff0000000000000u ? INFINITY : v;
@@ -343,12 +366,43 @@ static int row_gather(struct prsvd_pass *p, int64_t r, int64_t nr) {
   return row_sum(p, r, nr, 0);
 }
 
+/* A sparse sign map whose rows are more than a fifth nonzero goes through the GEMM densified:
+ * an axpy per nonzero costs about five GEMM columns (perf at 100000 x 4000). */
+static int sparse_left_as_dense(int64_t d) { return d < 5 * (int64_t)prsvd_sparse_zeta(d); }
+/* 1 if left sketch t's G_i is formed dense and multiplied by a GEMM */
+static int left_dense(const struct prsvd_pass *p, int t) {
+  return p->left[t].g.kind == PRSVD_SKETCH_GAUSSIAN || sparse_left_as_dense(p->left[t].g.dim);
+}
+
+/* Left sketches t .. t + run - 1 whose sums lie side by side in one n-row block (acc of u + 1
+ * = acc of u + n dim_u), all formed dense and none with a core, are one product
+ * A_i^T [G_t | ... ] (sketch.h): one pass over the panel where there were run. */
+static int left_run(const struct prsvd_pass *p, int t) {
+  const int64_t n = prsvd_source_cols(p->a);
+  int run = 1;
+  if (!p->left[t].acc || p->left[t].core || !left_dense(p, t)) return 1;
+  for (int u = t + 1; u < p->n_left; u++, run++)
+    if (!p->left[u].acc || p->left[u].core || !left_dense(p, u) ||
+        p->left[u].acc != p->left[u - 1].acc + n * p->left[u - 1].g.dim)
+      break;
+  return run;
+}
+
+/* The columns of the left product that starts at sketch t (run sketches) */
+static int64_t left_run_dim(const struct prsvd_pass *p, int t, int run) {
+  int64_t d = 0;
+  for (int u = t; u < t + run; u++) d += p->left[u].g.dim;
+  return d;
+}
+
 /* The single-precision scratch: R (n x n_right), P_i (panel_rows x n_right), K_i or G_i
- * (panel_rows x w) and an n x w product, w the widest co-range or left sketch. */
+ * (panel_rows x w) and an n x w product, w the widest co-range or left product. */
 static int64_t f32_width(const struct prsvd_pass *p) {
   int64_t w = p->corange ? prsvd_dmat_cols(p->corange_src) : 0;
-  for (int t = 0; t < p->n_left; t++)
-    if (p->left[t].acc && p->left[t].g.dim > w) w = p->left[t].g.dim;
+  for (int t = 0, run; t < p->n_left; t += run) {
+    run = left_run(p, t);
+    if (p->left[t].acc && left_run_dim(p, t, run) > w) w = left_run_dim(p, t, run);
+  }
   return w;
 }
 
@@ -466,18 +520,20 @@ static inline void tile_axpy(double *restrict o, double v, const double *restric
         for (int i = 0; i < TR; i++) (tile)[(size_t)j * TR + i] = i < (rows) ? row[i][j] : 0.0; \
   } while (0)
 
-SPARSE_KERNEL static double right_product_sparse(const struct prsvd_pass *p, int nr, int n, double *out) {
+SPARSE_KERNEL static double right_product_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln,
+                                                  int nr, int n, double *out, int ldo) {
   enum { TR = PRSVD_TILE_ROWS };
   const struct prsvd_sparse_right *s = p->right_sparse;
   const int c = (int)p->n_right, z = s->zeta;
   const double scale = ldexp(1.0, p->scale_exp); /* on the signs: products of 2^scale_exp A */
-  double *tile = p->tile, *acc = p->tile + (size_t)n * TR;
+  double *tile = ln->tile, *acc = ln->tile + (size_t)n * TR;
+  const size_t at = (size_t)ln->row0 * (size_t)n;
   for (int r0 = 0; r0 < nr; r0 += TR) {
     const int rows = nr - r0 < TR ? nr - r0 : TR;
     if (p->single)
-      FILL_TILE(float, p->panel32, r0, rows, n, tile);
+      FILL_TILE(float, p->panel32 + at, r0, rows, n, tile);
     else
-      FILL_TILE(double, p->panel, r0, rows, n, tile);
+      FILL_TILE(double, p->panel + at, r0, rows, n, tile);
     memset(acc, 0, sizeof(double) * (size_t)c * TR);
     for (int j = 0; j < n; j++) {
       const double *restrict a = tile + (size_t)j * TR;
@@ -486,7 +542,7 @@ SPARSE_KERNEL static double right_product_sparse(const struct prsvd_pass *p, int
       for (int t = 0; t < z; t++) tile_axpy(acc + (size_t)pos[t] * TR, sg[t] * scale, a);
     }
     for (int q = 0; q < c; q++)
-      for (int i = 0; i < rows; i++) out[(size_t)q * nr + r0 + i] = acc[(size_t)q * TR + i];
+      for (int i = 0; i < rows; i++) out[(size_t)q * ldo + r0 + i] = acc[(size_t)q * TR + i];
   }
   return 2.0 * nr * (double)n * z;
 }
@@ -496,44 +552,43 @@ SPARSE_KERNEL static void axpy_widened(int len, double a, const float *restrict 
   for (int j = 0; j < len; j++) y[j] += a * (double)x[j];
 }
 
-/* A sparse sign map whose rows are more than a fifth nonzero goes through the GEMM densified:
- * an axpy per nonzero costs about five GEMM columns (perf at 100000 x 4000). */
-static int sparse_left_as_dense(int64_t d) { return d < 5 * (int64_t)prsvd_sparse_zeta(d); }
-
-/* acc (n x d) += A_i^T G_i and core (d x cc) += G_i^T P(:, c0 : c0+cc) for a sparse sign G:
- * the positions and signs of the panel's rows first, then A_i by blocks of columns, so that the
- * part of acc that the zeta rows of each G_i row touch (d x block, 256 KiB) stays in cache. */
-static double left_update_sparse(const struct prsvd_pass *p, int t, int64_t row0, int nr, int n,
-                                 const double *prod) {
+/* The lane's acc (n x d) += A_b^T G_b and core (d x cc) += G_b^T P_b(:, c0 : c0+cc) for a
+ * sparse sign G and the lane's nr rows A_b of the panel (global rows from row0; P_b its rows of
+ * P_i, ld ldp): the positions and signs of those rows first, then A_b by blocks of columns, so
+ * that the part of acc that the zeta rows of each G_b row touch (d x block, 256 KiB) stays in
+ * cache. */
+static double left_update_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln, int t, int64_t row0,
+                                 int nr, int n, const double *prod, int ldp) {
   const int one = 1;
   const struct prsvd_testmat *tm = &p->left[t].g;
   const int d = (int)tm->dim, cc = (int)p->left[t].core_cols, z = prsvd_sparse_zeta(d);
   const int block = d < 128 ? 32768 / d / 64 * 64 : 256;
   const double scale = ldexp(1.0, p->scale_exp); /* on the signs of acc's update, not the core's:
                                                  * P is a product of 2^scale_exp A already */
-  int *pos = p->tile_pos;
-  double *sign = p->tile_sign;
+  const size_t at = (size_t)ln->row0 * (size_t)n;
+  double *acc = ln->left_acc[t], *core = ln->left_core[t];
+  int *pos = p->tile_pos + ln->row0 * 8;
+  double *sign = p->tile_sign + ln->row0 * 8;
   for (int r = 0; r < nr; r++) prsvd_sparse_column(tm->seed, tm->stream, row0 + r, d, pos + r * 8, sign + r * 8);
-  if (p->left[t].acc)
+  if (acc)
     for (int j0 = 0; j0 < n; j0 += block) {
       const int jn = n - j0 < block ? n - j0 : block;
       for (int r = 0; r < nr; r++)
         for (int u = 0; u < z; u++) {
-          double *col = p->left[t].acc + (size_t)pos[r * 8 + u] * n + j0;
+          double *col = acc + (size_t)pos[r * 8 + u] * n + j0;
           const double a = sign[r * 8 + u] * scale;
           if (p->single)
-            axpy_widened(jn, a, p->panel32 + (size_t)r * n + j0, col);
+            axpy_widened(jn, a, p->panel32 + at + (size_t)r * n + j0, col);
           else
-            daxpy_(&jn, &a, p->panel + (size_t)r * n + j0, &one, col, &one);
+            daxpy_(&jn, &a, p->panel + at + (size_t)r * n + j0, &one, col, &one);
         }
     }
-  if (p->left[t].core)
+  if (core)
     for (int r = 0; r < nr; r++)
       for (int u = 0; u < z; u++)
         for (int c = 0; c < cc; c++)
-          p->left[t].core[(size_t)c * d + pos[r * 8 + u]] +=
-              sign[r * 8 + u] * prod[(size_t)(p->left[t].core_col0 + c) * nr + r];
-  return 2.0 * nr * (double)z * ((p->left[t].acc ? n : 0) + (p->left[t].core ? cc : 0));
+          core[(size_t)c * d + pos[r * 8 + u]] += sign[r * 8 + u] * prod[(size_t)(p->left[t].core_col0 + c) * ldp + r];
+  return 2.0 * nr * (double)z * ((acc ? n : 0) + (core ? cc : 0));
 }
 
 /* P_b (nr x c, ld ldo) = (2^scale_exp A_b) R for the nr rows A_b of the panel from the lane's
@@ -556,38 +611,49 @@ static double right_product(const struct prsvd_pass *p, const struct prsvd_lane 
     dgemm_("T", "N", &nr, &c, &n, &one, p->panel + at, &n, r, &n, &zero, out, &ldo);
     return 2.0 * nr * (double)n * c;
   }
-  return right_product_sparse(p, nr, n, out);
+  return right_product_sparse(p, ln, nr, n, out, ldo);
 }
 
-/* acc (n x d) += A_i^T G_i and core (d x cc) += G_i^T P(:, c0 : c0+cc) for a generated G */
-static double left_update(const struct prsvd_pass *p, int t, int64_t row0, int nr, int n,
-                          const double *prod, double *g) {
+/* The lane's acc (n x d) += A_b^T G_b and core (d x cc) += G_b^T P_b(:, c0 : c0+cc) for a
+ * generated G and the lane's nr rows A_b of the panel, whose first is global row r: its rows of
+ * G_i are generated into its rows of g (G_i, column-major, ld ldp) and P_b is its rows of
+ * prod (P_i, ld ldp).  A run of sketches (left_run) is one product, their G side by side. */
+static double left_update(const struct prsvd_pass *p, const struct prsvd_lane *ln, int t, int run, int64_t r,
+                          int nr, int n, const double *prod, double *g, int ldp) {
   const struct prsvd_testmat *tm = &p->left[t].g;
   const int d = (int)tm->dim, cc = (int)p->left[t].core_cols;
+  const int64_t row0 = r + ln->row0;
   const double one = 1.0;
   double flops = 0.0;
-  if (tm->kind == PRSVD_SKETCH_GAUSSIAN || sparse_left_as_dense(d)) {
-    /* G_i: nr x d, column-major */
-    if (tm->kind == PRSVD_SKETCH_GAUSSIAN) {
-      prsvd_rng_fill(tm->seed, tm->stream, row0, nr, 0, d, g, nr);
-    } else {
-      int pos[8];
-      double sign[8];
-      memset(g, 0, sizeof(double) * (size_t)nr * (size_t)d);
-      for (int r = 0; r < nr; r++) {
-        prsvd_sparse_column(tm->seed, tm->stream, row0 + r, d, pos, sign);
-        for (int u = 0; u < prsvd_sparse_zeta(d); u++) g[(size_t)pos[u] * nr + r] = sign[u];
+  g += ln->row0, prod += ln->row0;
+  if (left_dense(p, t)) {
+    /* G_b: nr x d, column-major, for each sketch of the run */
+    for (int u = t, c0 = 0; u < t + run; c0 += (int)p->left[u].g.dim, u++) {
+      const struct prsvd_testmat *gu = &p->left[u].g;
+      const int du = (int)gu->dim;
+      double *gc = g + (size_t)c0 * ldp;
+      if (gu->kind == PRSVD_SKETCH_GAUSSIAN) {
+        prsvd_rng_fill(gu->seed, gu->stream, row0, nr, 0, du, gc, ldp);
+      } else {
+        int pos[8];
+        double sign[8];
+        for (int q = 0; q < du; q++) memset(gc + (size_t)q * ldp, 0, sizeof(double) * (size_t)nr);
+        for (int i = 0; i < nr; i++) {
+          prsvd_sparse_column(gu->seed, gu->stream, row0 + i, du, pos, sign);
+          for (int z = 0; z < prsvd_sparse_zeta(du); z++) gc[(size_t)pos[z] * ldp + i] = sign[z];
+        }
       }
     }
-    if (p->left[t].acc) flops += panel_t_times(p, &p->lanes[0], nr, n, g, nr, d, p->left[t].acc);
-    if (p->left[t].core) {
-      const double *pc = prod + (size_t)p->left[t].core_col0 * nr;
-      dgemm_("T", "N", &d, &cc, &nr, &one, g, &nr, pc, &nr, &one, p->left[t].core, &d);
+    if (ln->left_acc[t])
+      flops += panel_t_times(p, ln, nr, n, g, ldp, (int)left_run_dim(p, t, run), ln->left_acc[t]);
+    if (ln->left_core[t]) {
+      const double *pc = prod + (size_t)p->left[t].core_col0 * ldp;
+      dgemm_("T", "N", &d, &cc, &nr, &one, g, &ldp, pc, &ldp, &one, ln->left_core[t], &d);
       flops += 2.0 * d * (double)nr * cc;
     }
     return flops;
   }
-  return left_update_sparse(p, t, row0, nr, n, prod);
+  return left_update_sparse(p, ln, t, row0, nr, n, prod, ldp);
 }
 
 /* ||2^scale_exp A_b||_F^2 in extended precision (--tol subtracts it from the sketch's energy;
@@ -643,8 +709,8 @@ static void keep_rows(struct prsvd_pass *p, int64_t r, int64_t b0, int64_t nr, c
 }
 
 /* The end of a panel's job, once every lane has multiplied (prsvd_pool_barrier): thread t adds
- * rows [n t/T, n (t+1)/T) of the other lanes' sums into the pass's, in lane order, and zeroes
- * them (a dense lane 0 added into the pass's sums itself; CSR lanes keep a row-major sum
+ * rows [n t/T, n (t+1)/T) of the other lanes' sums into the pass's (and a T-th of their
+ * cores), in lane order, and zeroes them (a dense lane 0 added into the pass's sums itself; CSR lanes keep a row-major sum
  * each), and thread 0 the Frobenius sums.  Every panel ends so, whether or not a hook saves at
  * its boundary or the scale moves: the pass's sums between panels, and so a checkpoint and a
  * run it resumes, are the same as an uninterrupted run's, bit for bit. */
@@ -667,6 +733,14 @@ static void fold_slice(struct prsvd_pass *p, int t) {
         p->col_sum[j] += ln->col_sum[j], p->col_sumsq[j] += ln->col_sumsq[j];
         ln->col_sum[j] = ln->col_sumsq[j] = 0.0;
       }
+    for (int l = 0; u > 0 && l < p->n_left; l++) {
+      const int64_t d = p->left[l].g.dim, e = d * p->left[l].core_cols;
+      double *acc = ln->left_acc[l], *core = ln->left_core[l];
+      for (int64_t q = 0; acc && q < d; q++)
+        for (int64_t j = j0; j < j1; j++) p->left[l].acc[q * n + j] += acc[q * n + j], acc[q * n + j] = 0.0;
+      for (int64_t x = e * t / lanes; core && x < e * (t + 1) / lanes; x++)
+        p->left[l].core[x] += core[x], core[x] = 0.0;
+    }
   }
   if (t == 0 && p->fro2)
     for (int u = 1; u < lanes; u++) *p->fro2 += p->lanes[u].fro2, p->lanes[u].fro2 = 0.0;
@@ -684,9 +758,10 @@ static void lane_rows(int64_t nr, int lanes, int t, int64_t *row0, int64_t *rows
   *rows = nr * (t + 1) / lanes - *row0;
 }
 
-/* Lane t's part of one_panel: statistics, P_b = A_b R into its rows of P_i (kept), and
+/* Lane t's part of one_panel: statistics, P_b = A_b R into its rows of P_i (kept),
  * H_t += A_b^T K_b from its rows of the co-range source (with a right product those are rows
- * it just kept: no lane waits for another). */
+ * it just kept: no lane waits for another), and the left sketches from its rows of G_i and
+ * P_i. */
 static void lane_panel(void *arg, int t) {
   const struct panel_job *job = arg;
   struct prsvd_pass *p = job->p;
@@ -707,6 +782,10 @@ static void lane_panel(void *arg, int t) {
       const double *k = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
       ln->flops += panel_t_times(p, ln, nr, n, k + job->off + ln->row0, (int)kld, kc, ln->corange);
     }
+    /* L_t += A_b^T G_b, Z_t += G_b^T P_b: its rows of G_i, generated here */
+    for (int u = 0, run; u < p->n_left; u += run)
+      ln->flops += left_update(p, ln, u, run = left_run(p, u), job->r, nr, n, p->work,
+                               p->work + p->panel_rows * p->n_right, job->nr);
   }
   prsvd_pool_barrier(p->pool);
   fold_slice(p, t);
@@ -846,7 +925,8 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     flops += panel_t_times(p, whole, nr, in, k + off, ild, kc, p->corange);
   }
   /* L += A_i^T G_i, Z += G_i^T P_i */
-  for (int t = 0; t < p->n_left; t++) flops += left_update(p, t, r, nr, in, prod, g);
+  for (int t = 0, run; t < p->n_left; t += run)
+    flops += left_update(p, whole, t, run = left_run(p, t), r, nr, in, prod, g, nr);
   /* resid += ||A_i - K_i M^T||_F^2 */
   if (p->resid) flops += residual_update(p, off, nr, in);
   if (p->apply) flops += p->apply(p->apply_arg, r, nr64, p->panel);
@@ -1076,23 +1156,28 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
   return status;
 }
 
-/* 1 if the pass splits its panels (dense or CSR) among the pool's threads: products and
- * co-range sums that each row block adds alone (no left sketches, no 2-D grid's per-panel
- * sums, no sparse map's tile, no residual), on more than one thread.  A running scale moves between
- * panels, on the main thread, with the lanes idle and folded first (prsvd_pass_rescale). */
+/* 1 if the pass splits its panels (dense or CSR) among the pool's threads: products, co-range
+ * and left sums that each row block adds alone (no 2-D grid's per-panel sums, no residual; CSR
+ * panels neither left sketches nor a sparse map), on more than one thread.  A running scale
+ * moves between panels, on the main thread, with the lanes idle and folded first
+ * (prsvd_pass_rescale). */
 static int threaded(const struct prsvd_pass *p) {
-  return prsvd_pool_threads(p->pool) > 1 && !p->grid2d && !p->n_left && !p->right_sparse && !p->resid && !p->apply &&
-         (p->n_right || p->corange);
+  const int csr = prsvd_source_nnz(p->a) >= 0;
+  return prsvd_pool_threads(p->pool) > 1 && !p->grid2d && !p->resid && !p->apply &&
+         (!csr || (!p->n_left && !p->right_sparse)) && (p->n_right || p->corange || p->n_left);
 }
 
 int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
                                 const struct prsvd_pass_shape *shape, int single) {
   if (threads < 2 || !shape->threaded) return 0;
-  const int64_t rows = (panel_rows + threads - 1) / threads, w = shape->corange_cols;
+  const int64_t rows = (panel_rows + threads - 1) / threads, kc = shape->corange_cols;
+  const int64_t w = kc > shape->left_width ? kc : shape->left_width;
   const int64_t out = n * w > rows * shape->n_right ? n * w : rows * shape->n_right;
   /* dense: threads - 1 sums of their own; CSR: every thread's row-major sum (and a row of K) */
-  int64_t bytes = shape->sparse ? threads * 8 * (n + 1) * w : (threads - 1) * 8 * n * w;
+  int64_t bytes = shape->sparse ? threads * 8 * (n + 1) * kc : (threads - 1) * 8 * n * kc;
   bytes += (threads - 1) * 8 * (shape->col_sums ? 2 * n : 0);
+  bytes += (threads - 1) * 8 * (n * shape->left_cols + shape->core_elems);
+  if (shape->sparse_map) bytes += (threads - 1) * 8 * (n + shape->n_right) * PRSVD_TILE_ROWS;
   if (single) bytes += threads * 4 * (rows * w + out);
   return bytes;
 }
@@ -1102,14 +1187,16 @@ int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
  * pass's at the end of each panel, fold_slice) and each with scratch for its rows. */
 static int lanes_begin(struct prsvd_pass *p, int64_t n) {
   const int lanes = threaded(p) ? prsvd_pool_threads(p->pool) : 1;
-  const int64_t kc = p->corange ? prsvd_dmat_cols(p->corange_src) : 0;
+  const int64_t kc = p->corange ? prsvd_dmat_cols(p->corange_src) : 0, w = f32_width(p);
   const int64_t rows = (p->panel_rows + lanes - 1) / lanes;
-  const int64_t out = n * kc > rows * p->n_right ? n * kc : rows * p->n_right;
+  const int64_t out = n * w > rows * p->n_right ? n * w : rows * p->n_right;
   if (!(p->lanes = calloc((size_t)lanes, sizeof *p->lanes)))
     PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the pass's threads");
   p->n_lanes = lanes;
   p->lanes[0].corange = p->corange;
   p->lanes[0].col_sum = p->col_sum, p->lanes[0].col_sumsq = p->col_sumsq;
+  p->lanes[0].tile = p->tile;
+  for (int l = 0; l < p->n_left; l++) p->lanes[0].left_acc[l] = p->left[l].acc, p->lanes[0].left_core[l] = p->left[l].core;
   if (lanes > 1 && prsvd_source_nnz(p->a) >= 0) { /* CSR: a row-major co-range sum each */
     for (int t = 0; t < lanes; t++) {
       struct prsvd_lane *ln = &p->lanes[t];
@@ -1142,13 +1229,28 @@ static int lanes_begin(struct prsvd_pass *p, int64_t n) {
     if (t > 0 && p->col_sum && (!(ln->col_sum = calloc((size_t)n, sizeof(double))) ||
                                 !(ln->col_sumsq = calloc((size_t)n, sizeof(double)))))
       PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's column sums", t);
-    if (p->single && (!(ln->x32 = malloc(sizeof(float) * (size_t)(rows * kc + 1))) ||
+    if (p->single && (!(ln->x32 = malloc(sizeof(float) * (size_t)(rows * w + 1))) ||
                       !(ln->o32 = malloc(sizeof(float) * (size_t)(out + 1)))))
       PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's float32 scratch", t);
-    if (!p->single && (p->scale_exp || p->scale_running) && kc &&
-        !(ln->small_c = malloc(sizeof(double) * (size_t)(rows * kc))))
+    if (!p->single && (p->scale_exp || p->scale_running) && w &&
+        !(ln->small_c = malloc(sizeof(double) * (size_t)(rows * w))))
       PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's scaled sketch rows", t);
     ln->p32 = ln->o32;
+    if (t > 0 && p->tile && !(ln->tile = malloc(sizeof(double) * (size_t)((n + p->n_right) * PRSVD_TILE_ROWS))))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's sparse sketch tile", t);
+    /* the left sums and cores in one block, each sum after the one before it (so that a run
+     * of sums side by side in the pass's is so in the lane's) */
+    int64_t total = 0;
+    for (int l = 0; l < p->n_left; l++)
+      total += (p->left[l].acc ? n * p->left[l].g.dim : 0) + (p->left[l].core ? p->left[l].g.dim * p->left[l].core_cols : 0);
+    if (t > 0 && total && !(ln->left_block = calloc((size_t)total, sizeof(double))))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's left sketch sums (%lld doubles)", t,
+                (long long)total);
+    int64_t at = 0;
+    for (int l = 0; t > 0 && l < p->n_left; l++) {
+      if (p->left[l].acc) ln->left_acc[l] = ln->left_block + at, at += n * p->left[l].g.dim;
+      if (p->left[l].core) ln->left_core[l] = ln->left_block + at, at += p->left[l].g.dim * p->left[l].core_cols;
+    }
   }
   return PRSVD_OK;
 }
@@ -1156,7 +1258,8 @@ static int lanes_begin(struct prsvd_pass *p, int64_t n) {
 static void lanes_end(struct prsvd_pass *p) {
   for (int t = 0; p->lanes && t < p->n_lanes; t++) {
     struct prsvd_lane *ln = &p->lanes[t];
-    if (t > 0) free(ln->corange), free(ln->col_sum), free(ln->col_sumsq);
+    if (t > 0) free(ln->corange), free(ln->col_sum), free(ln->col_sumsq), free(ln->tile);
+    if (t > 0) free(ln->left_block);
     free(ln->corange_t);
     if (p->n_lanes > 1) free(ln->x32), free(ln->o32), free(ln->small_c);
   }

@@ -35,9 +35,10 @@
  * of the small operand, undone as the product is widened.
  *
  * Threads: with a pool of T compute threads (pool, set by the method) a pass whose products
- * each row block adds alone (no left sketches, no 2-D grid) splits every
- * panel among them (struct prsvd_lane): thread t multiplies its rows into its rows of P_i and
- * H_t += A_b^T K_b, lane 0 into the pass's sums, the others into their own; once all have,
+ * each row block adds alone (no 2-D grid, no residual; on CSR panels no left sketches and no
+ * sparse right map) splits every panel among them (struct prsvd_lane): thread t multiplies
+ * its rows into its rows of P_i, H_t += A_b^T K_b, L_t += A_b^T G_b and Z_t += G_b^T P_b
+ * (generating its own rows of G), lane 0 into the pass's sums, the others into their own; once all have,
  * each thread adds a slice of rows of the others' sums into the pass's, in lane order, so the
  * pass's sums are whole at every panel boundary (a hook's checkpoint, a rescale) and nothing
  * depends on which thread finishes first.  Each BLAS call then runs on its caller alone.
@@ -94,20 +95,23 @@ struct prsvd_cursor {
 /* One compute thread's part of a pass over the panel in hand (made by the pass): its rows
  * [row0, row0 + rows) of the panel, the accumulators it adds into (lane 0: the pass's own;
  * the others their own, added to the pass's in lane order at the end of every panel), and its
- * scratch (x32: float32 copies of its rows of K_i; o32
- * and p32: float32 products; small_c: 2^scale_exp K_b). */
+ * scratch (x32: float32 copies of its rows of K_i or G_i; o32
+ * and p32: float32 products; small_c: 2^scale_exp K_b or G_b; tile: a sparse map's tile). */
+#define PRSVD_MAX_KEEP 3
+#define PRSVD_TILE_ROWS 16
+#define PRSVD_MAX_LEFT 4
+
 struct prsvd_lane {
   int64_t row0, rows;
   double *corange, *col_sum, *col_sumsq;
+  double *left_acc[PRSVD_MAX_LEFT], *left_core[PRSVD_MAX_LEFT]; /* L_t and Z_t (left sketches) */
+  double *left_block; /* lanes but 0: their L_t and Z_t, in one block */
   double *corange_t; /* CSR panels: the lane's co-range sum row-major, every lane its own */
   double fro2, flops;
   float *x32, *o32, *p32;
   double *small_c;
+  double *tile; /* a sparse right map's transposed tile and its products */
 };
-
-#define PRSVD_MAX_KEEP 3
-#define PRSVD_TILE_ROWS 16
-#define PRSVD_MAX_LEFT 4
 
 struct prsvd_pass {
   prsvd_source *a;
@@ -173,7 +177,11 @@ struct prsvd_pass {
   prsvd_dmat *corange_src;
   double *corange;
 
-  /* L_t (n x dim, column-major) += A_i^T G_t,i;  core_t (dim x core_cols) += G_t,i^T P_i(:, c0..) */
+  /* L_t (n x dim, column-major) += A_i^T G_t,i;  core_t (dim x core_cols) += G_t,i^T P_i(:, c0..).
+   * Consecutive sketches formed dense (Gaussian, or a sparse map of few rows) whose sums lie
+   * side by side (acc of t + 1 = acc of t + n dim_t) and have no core are one product
+   * A_i^T [G_t | G_t+1 ...], one pass over the panel's packed copy instead of one each: their
+   * dims add up in the work's room for G_i (prsvd_pass_work_size's max_left_dim). */
   int n_left;
   struct {
     struct prsvd_testmat g;
@@ -267,6 +275,10 @@ struct prsvd_pass_shape {
   int64_t corange_cols;  /* the widest co-range sum (0: none) */
   int col_sums;          /* column sums and sums of squares (PCA's first pass) */
   int sparse;            /* CSR panels: every thread's co-range sum is its own, row-major */
+  int64_t left_cols;     /* left sketches: the columns of all their n-row sums L_t */
+  int64_t left_width;    /* ... the widest of them */
+  int64_t core_elems;    /* ... the entries of their cores Z_t */
+  int sparse_map;        /* the right product is a sparse sign map (a tile each thread) */
 };
 /* Panel bytes one pass over a delivers, all nprocs ranks together, in panels of panel_rows
  * rows: float64 or float32 (single) values, or a sparse source's CSR values and indices (16
@@ -275,13 +287,15 @@ double prsvd_pass_bytes(const prsvd_source *a, int single, int nprocs, int64_t p
 /* Bytes that `threads` threads of such a pass hold beyond what one thread's pass does, on
  * panels of panel_rows rows of n columns: threads - 1 accumulators of their own (the co-range
  * sum, n x corange_cols doubles, and column sums, 2n; CSR panels: each of the threads a
- * row-major co-range sum), and with single each thread's float32 copies (its rows of K_i, and
- * its products).  0 for one thread or an unthreaded shape.  (A
+ * row-major co-range sum; the left sketches' sums and cores; a sparse map's tile), and with
+ * single each thread's float32 copies (its rows of K_i or G_i, and its products).  0 for one
+ * thread or an unthreaded shape.  (A
  * pass that scales an extreme A also gives each thread a float64 copy of its rows of K_i.) */
 int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
                                 const struct prsvd_pass_shape *shape, int single);
 
-/* Size of pass->work for a pass with right width n_right and left dims (floats of double). */
+/* Size of pass->work for a pass with right width n_right and left dims (doubles): max_left_dim
+ * the widest left product (sketches multiplied as one count their dims together). */
 int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
 /* This rank's rows of A in a pass, [*row0, *row0 + *local_rows): those of the first kept

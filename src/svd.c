@@ -293,8 +293,9 @@ static int check_sizes(const struct prsvd_svd_params *prm, const prsvd_source *a
 
 /* What the passes of a method multiply (sketch.h, struct prsvd_pass_shape): the widest
  * right product and co-range sum of any of its passes, and whether they split their panels
- * among threads (the multi-pass methods and Nystrom on a P x 1 grid, dense or CSR panels; the
- * single-pass sketches run on one).  The widths are those the methods' files give their passes. */
+ * among threads (on a P x 1 grid: the multi-pass methods and Nystrom, dense or CSR panels; the
+ * single-pass sketches on dense panels).  The widths are those the methods' files give their
+ * passes. */
 static void pass_shape(const struct prsvd_svd_params *prm, const prsvd_source *a, int grid_cols,
                        struct prsvd_pass_shape *shape) {
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), mn = m < n ? m : n;
@@ -318,8 +319,9 @@ static void pass_shape(const struct prsvd_svd_params *prm, const prsvd_source *a
   case PRSVD_METHOD_NYSTROM: /* eig.c: Y = A Omega alone */
     shape->n_right = l;
     break;
-  default: /* the single-pass sketches */
-    shape->threaded = 0;
+  default: /* the single-pass sketches (onepass.c) */
+    prsvd_onepass_shape(prm, a, shape);
+    shape->threaded &= grid_cols == 1;
   }
 }
 

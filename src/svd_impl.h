@@ -92,6 +92,9 @@ void prsvd_center_unscale(prsvd_svd *svd, int64_t n, int e);
 /* The methods. */
 int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a);
+/* What the single pass multiplies (onepass.c): its right product, left sums and core, for the
+ * plan's memory; threaded on dense panels (CSR panels run the single pass on one thread). */
+void prsvd_onepass_shape(const struct prsvd_svd_params *prm, const prsvd_source *a, struct prsvd_pass_shape *shape);
 int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a);
 /* Collective (qb.c): U, S, V from A ~ Q B (q m x t orthonormal, bt = B^T n x t, destroyed) cut

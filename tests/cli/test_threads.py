@@ -1,6 +1,7 @@
 """End-to-end tests of the compute threads inside a rank (issue 15, "one process uses every core
 it is given"): any ranks x threads split gives the 1 x 1 result to 1e-10 (svd, pca, float32
-input read as float64, CSR input, QB, eig; float32 arithmetic to float32's rounding), the same split gives
+input read as float64, CSR input, QB, eig; the single pass, every method and sketch kind, to
+1e-12; float32 arithmetic to float32's rounding), the same split gives
 the same bits run after run (the threads' sums are added in a fixed order, never as they
 finish), a checkpoint taken with T threads resumes with another T, --threads out of range is
 refused, and the plan and --json say ranks x threads and why, with the BLAS held to the
@@ -226,6 +227,60 @@ def test_checkpoint_other_threads():
               all(np.array_equal(res[key], ref2[key]) for key in res), gap(ref2, res))
 
 
+def test_onepass_splits():
+    """The single pass (--passes 1) splits its dense panels too: each thread draws its own rows
+    of the left test matrices and adds its rows' A_b^T G_b and G_b^T P_b into sums of its own
+    (the sparse sign maps into a tile of its own), added in thread order after each panel; every
+    method and sketch kind agrees across splits to 1e-12, float32 arithmetic to float32's
+    rounding, an A of 1e-300 (the running scale) and a checkpoint taken at 2 threads and resumed
+    at 3 too; CSR data stays on one thread a rank."""
+    for method in ["three", "two", "hmt"]:
+        for sketch in ["gaussian", "sparse"]:
+            across_splits(f"onepass {method} {sketch}", spec("f64"), *SMALL, "--passes", 1, "--onepass-method", method,
+                          "--sketch", sketch, tol=1e-12)
+    base = across_splits("onepass float32 SGEMM", spec("f32"), *SMALL, "--passes", 1, "--sketch", "sparse", tol=1e-5)
+    if base is not None:
+        a, _ = matrix(spec("f32"))
+        ref = np.linalg.svd(a.astype(np.float64), compute_uv=False)[:k]
+        check("onepass float32 1 x 1: S to 1e-2 of LAPACK (a single pass's accuracy at this spectrum)",
+              np.max(np.abs(base["S"] - ref)) < 1e-2 * ref[0], np.max(np.abs(base["S"] - ref)) / ref[0])
+    a, _ = matrix(spec("f64"))
+    src = harness.write("onepass_tiny.h5", a[:1200] * 1e-300)
+    base = across_splits("onepass x 1e-300", src, *SMALL, "--passes", 1, tol=1e-12, splits=[(1, 1), (1, 3), (2, 2)])
+    ref, _ = solve("onepass-unscaled", 1, 1, harness.write("onepass_unit.h5", a[:1200]), *SMALL, "--passes", 1)
+    if base is not None and ref is not None:
+        check("onepass x 1e-300: S is 1e-300 times that of A, U and V the same",
+              np.max(np.abs(base["S"] / 1e-300 - ref["S"])) < 1e-12 * ref["S"][0] and
+              np.max(np.abs(base["U"] - ref["U"])) < 1e-10, np.max(np.abs(base["S"] / 1e-300 - ref["S"])))
+    runs = [solve(f"onepass-repeat{i}", 1, 3, spec("f64"), *SMALL, "--passes", 1, "--sketch", "sparse")[0] for i in range(3)]
+    if all(r is not None for r in runs):
+        check("onepass 1 x 3: three runs give the same U, S, V bit for bit",
+              all(np.array_equal(r[key], runs[0][key]) for r in runs[1:] for key in runs[0]), [gap(runs[0], r) for r in runs[1:]])
+    _, js = solve("onepass-split", 1, 3, spec("f64"), *SMALL, "--passes", 1)
+    if js:
+        ks, s = 2 * k + 1, 2 * (2 * k + 1) + 1
+        check("onepass at 3 threads: the pass splits its panels, and the plan counts 2 threads' left sums and cores",
+              js["threads"]["split_panels"] and js["threads"]["thread_bytes"] >= 2 * 8 * (n * (ks + 10) + s * s), js["threads"])
+    _, js = solve("onepass-csr", 1, 2, csr_spec()[0], "--memory", "64K", "--passes", 1)
+    if js:
+        check("onepass on CSR data at 2 threads: one thread a rank (split_panels false)", not js["threads"]["split_panels"],
+              js["threads"])
+    ck, out = path("op.ckpt"), path("op-ck.h5")
+    args = ["svd", spec("f64"), "-k", k, "--passes", 1, "--sketch", "sparse", "-o", out, "--force", *SMALL, "--checkpoint", ck]
+    if os.path.exists(ck):
+        os.remove(ck)
+    r = stop_at(200, args + ["--threads", 2], 1)
+    check("onepass stopped at step 200 with 2 threads: exit 99, a checkpoint written",
+          r.returncode == 99 and os.path.exists(ck), r.returncode)
+    r = run(args + ["--threads", 3])
+    base, _ = solve("onepass-ck-ref", 1, 1, spec("f64"), *SMALL, "--passes", 1, "--sketch", "sparse")
+    if check("onepass resumed with 3 threads: exit 0", r.returncode == 0, r.stderr) and base is not None:
+        with h5py.File(out, "r") as f:
+            res = {key: f[key][:] for key in ("U", "S", "V")}
+        check("onepass resumed with 3 threads: the uninterrupted 1-thread result to 1e-12", gap(base, res) < 1e-12,
+              gap(base, res))
+
+
 def test_threads_refused():
     for value in ["0", "-1", "1025", "100000", "two"]:
         r = run(["svd", spec("f64"), "-k", k, "-o", path("bad.h5"), "--force", "--threads", value])
@@ -278,8 +333,12 @@ def test_plan_says_threads():
     check("the text plan says 1 rank x 2 threads and that they were asked for",
           r.returncode == 0 and "1 rank x 2 threads (--threads 2;" in r.stdout, r.stdout)
     r = run(["svd", spec("f64"), "-k", k, "-o", path("plan.h5"), "--force", "--threads", 2, "--passes", 1])
-    check("the text plan says the single-pass sketches multiply on one thread a rank",
-          r.returncode == 0 and "multiply on one thread a rank" in r.stdout, r.stdout)
+    check("the text plan: the single pass over dense panels splits them (no 'one thread a rank')",
+          r.returncode == 0 and "1 rank x 2 threads" in r.stdout and "one thread a rank" not in r.stdout, r.stdout)
+    r = run(["svd", csr_spec()[0], "-k", k, "-o", path("plan.h5"), "--force", "--threads", 2, "--passes", 1])
+    check("the text plan says the single-pass sketches of CSR data multiply on one thread a rank",
+          r.returncode == 0 and "multiply on one thread a rank (a 2-D grid, or single-pass sketches of CSR data)" in r.stdout,
+          r.stdout)
     r = run(["info", spec("f64"), "-k", k, "--threads", 3])
     check("info -k plans the threads svd would run, in the plan's words",
           r.returncode == 0 and "1 rank x 3 threads (--threads 3;" in r.stdout, r.stdout)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The SLURM job scripts (slurm/prsvd.sbatch, slurm/prsvd-array.sbatch) and prsvd's start-up
-# check of the MPI world size (cli/slurm_check.c), on a real one-node SLURM cluster that this
+# The SLURM job scripts (slurm/prsvd.sbatch, slurm/prsvd-array.sbatch; prsvd-requeue.sbatch's
+# defaults, its requeue is requeue.sh's), their defaults (sbatch --test-only, a run against
+# numpy) and prsvd's start-up check of the MPI world size (cli/slurm_check.c), on a real one-node SLURM cluster that this
 # test starts with tools/slurm-local.sh: its own state directory under /tmp and a free port,
 # no change to /etc.  It stops exactly the daemons it started at the end, also on failure.
 #
@@ -20,6 +21,7 @@ H5CHECK=$srcdir/tests/slurm/h5check.py
 SLURM_LOCAL=$srcdir/tools/slurm-local.sh
 SBATCH_ONE=$srcdir/slurm/prsvd.sbatch
 SBATCH_ARRAY=$srcdir/slurm/prsvd-array.sbatch
+SBATCH_REQUEUE=$srcdir/slurm/prsvd-requeue.sbatch
 MPIRUN=${MPIEXEC:-mpirun}
 read -r -a MPIFLAGS <<<"${MPIEXEC_FLAGS---oversubscribe}"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
@@ -123,8 +125,8 @@ job_field() {
   head -n1 <<<"$info" | grep -oE "(^| )$2=[^ ]*" | cut -d= -f2-
 }
 job_rc() { local e; e=$(job_field "$1" ExitCode); echo "${e%%:*}"; }
-# submit ARGS...: sbatch --parsable, prints the job ID.  The templates ask for 2 CPUs a rank
-# (the GEMMs and the reader thread); the jobs here say -c 1 so that 2 ranks fit a 2-CPU node.
+# submit ARGS...: sbatch --parsable, prints the job ID.  The templates ask for 1 CPU a rank by
+# default (e. checks that they fit this node as they are); the jobs here say -c 1 all the same.
 submit() { sbatch --parsable "$@" | cut -d';' -f1; }
 # no_output FILE: FILE and its temporaries (.FILE.tmp.PID) are absent
 no_output() {
@@ -157,7 +159,7 @@ rc=$?
 if [ $rc -eq 0 ]; then ok "a. sbatch --wait -n 2 prsvd.sbatch (srun --mpi=pmix): exit 0 ($((SECONDS - t0)) s)"
 else not_ok "a. sbatch --wait -n 2 prsvd.sbatch (srun --mpi=pmix): exit 0" "exit $rc" "$(cat "$W/a.log" 2>&1)"; fi
 check "a. the job ran srun --mpi=pmix" grep -E "^prsvd.sbatch: srun --mpi=pmix " "$W/a.log"
-check "a. one BLAS thread per task by default" grep -E " 2 tasks, OPENBLAS_NUM_THREADS=1, " "$W/a.log"
+check "a. -c 1: one compute thread a rank (--threads 1)" grep -E " 2 tasks x 1 CPU\(s\), " "$W/a.log"
 check "a. prsvd ran on 2 ranks" grep -E ": 2000 x 200 float64 on 2 ranks$" "$W/a.log"
 check "a. a.svd.h5 is one 2-rank run (nprocs = 2)" $PY "$H5CHECK" attr "$W/a.svd.h5" nprocs 2
 check "a. /S, /U, /V equal those of mpirun -n 2 prsvd svd run directly (S to 1e-10)" \
@@ -173,7 +175,7 @@ else
   not_ok "b. PRSVD_LAUNCHER=mpirun: job exit 0" "ExitCode=$(job_field "$jid" ExitCode)" "$(cat "$W/b.log" 2>&1)"
 fi
 check "b. the job ran mpirun -n 2 with the PRSVD_ARGS options" \
-  grep -E "^prsvd.sbatch: mpirun -n 2 .* svd $W/a.h5:/A -k 5 -o $W/b.svd.h5 --seed 0 -p 10$" "$W/b.log"
+  grep -E "^prsvd.sbatch: mpirun -n 2 .* svd $W/a.h5:/A -k 5 -o $W/b.svd.h5 --threads 1 --seed 0 -p 10$" "$W/b.log"
 check "b. b.svd.h5 is one 2-rank run (nprocs = 2)" $PY "$H5CHECK" attr "$W/b.svd.h5" nprocs 2
 check "b. /S, /U, /V equal the direct run's (S to 1e-10)" \
   $PY "$H5CHECK" same "$W/b.svd.h5" "$W/a.ref.h5" 1e-10
@@ -266,7 +268,7 @@ fi
 check "d. task 1 decomposed b.h5 (float32, chunked, gzip): equal to the direct run (S to 1e-10)" \
   $PY "$H5CHECK" same "$W/arr-b.svd.h5" "$W/b.ref.h5" 1e-10
 check "d. task 2 decomposed c.h5 with its line's options (-q 2 --memory 64K)" \
-  $PY "$H5CHECK" contains "$W/arr-c.svd.h5" command_line "-k 6 -o $W/arr-c.svd.h5 -q 2 --memory 64K"
+  $PY "$H5CHECK" contains "$W/arr-c.svd.h5" command_line "-k 6 -o $W/arr-c.svd.h5 --threads 1 -q 2 --memory 64K"
 check "d. task 2: equal to the direct run (S to 1e-10)" $PY "$H5CHECK" same "$W/arr-c.svd.h5" "$W/c.ref.h5" 1e-10
 if job_wait "$ver" 60 && [ "$(job_rc "${ver}_1")" = 0 ] && [ "$(job_rc "${ver}_2")" = 0 ]; then
   ok "d. verify array $ver (--dependency=afterok:$arr, PRSVD_VERIFY=1): tasks exit 0 ($((SECONDS - t0)) s)"
@@ -308,5 +310,52 @@ if [ "$reason" = DependencyNeverSatisfied ] && [ "$(job_field "$dep" JobState)" 
   ok "d. the job after it with afterok stays PENDING (DependencyNeverSatisfied) and does not run"
 else not_ok "d. afterok on a failed task: dependent job does not run" "state $(job_field "$dep" JobState), reason '$reason'"; fi
 scancel "$dep" 2>/dev/null
+
+# ---- e. the templates as they are: their defaults fit this node ---------------------------
+# sbatch --test-only asks the controller where and when a job would start, without queueing
+# it.  A template whose defaults ask for more CPUs than a node has is queued all the same and
+# pends for ever (Reason=PartitionConfig): what -n 2 with 2 CPUs a rank did on this 2-CPU node.
+node_cpus=$(sinfo -h -N -o '%c' | sort -n | tail -n1)
+test_only() { sbatch --test-only "$@" 2>&1; }
+for t in "prsvd.sbatch:$SBATCH_ONE $W/a.h5:/A 5 $W/e.svd.h5" \
+  "prsvd-array.sbatch:--array=1-2 $SBATCH_ARRAY $W/list.txt" \
+  "prsvd-requeue.sbatch:$SBATCH_REQUEUE $W/a.h5:/A 5 $W/e.svd.h5" \
+  "prsvd.sbatch -n 2:-n 2 $SBATCH_ONE $W/a.h5:/A 5 $W/e.svd.h5"; do
+  name=${t%%:*}
+  read -r -a args <<<"${t#*:}"
+  out=$(test_only "${args[@]}")
+  if grep -qE "Job [0-9]+ to start at .* using [0-9]+ processors on nodes " <<<"$out"; then
+    ok "e. sbatch --test-only $name (its defaults): scheduled on this ${node_cpus}-CPU node"
+    comment "$out"
+  else not_ok "e. sbatch --test-only $name (its defaults): scheduled on this ${node_cpus}-CPU node" "$out"; fi
+done
+out=$(test_only -n 1 -c $((node_cpus + 1)) "$SBATCH_ONE" "$W/a.h5:/A" 5 "$W/e.svd.h5")
+if grep -q "Requested node configuration is not available" <<<"$out"; then
+  ok "e. sbatch --test-only -c $((node_cpus + 1)) (more CPUs a task than a node has): refused"
+  comment "$out"
+else not_ok "e. sbatch --test-only -c $((node_cpus + 1)): refused" "$out"; fi
+
+# A real run of prsvd.sbatch with its defaults at -n 2 (no -c), on a matrix of rank 8 whose
+# top 5 singular triplets the sketch (k + p = 15 columns) finds exactly: against numpy.
+if out=$($PY "$H5CHECK" lowrank "$W/low.h5" L 600 90 8 2>&1); then
+  t0=$SECONDS
+  (exec timeout 180 sbatch --wait -n 2 -o "$W/e.log" "$SBATCH_ONE" "$W/low.h5:/L" 5 "$W/e.svd.h5" >/dev/null)
+  rc=$?
+  if [ $rc -eq 0 ]; then ok "e. sbatch --wait -n 2 prsvd.sbatch (defaults, no -c): exit 0 ($((SECONDS - t0)) s)"
+  else not_ok "e. sbatch --wait -n 2 prsvd.sbatch (defaults): exit 0" "exit $rc" "$(cat "$W/e.log" 2>&1)"; fi
+  check "e. 2 tasks x 1 CPU, prsvd --threads 1, on 2 ranks" \
+    bash -c "grep -E ' 2 tasks x 1 CPU\\(s\\), ' '$W/e.log' && grep -E '^prsvd.sbatch: srun .* --threads 1$' '$W/e.log' && grep -E ': 600 x 90 float64 on 2 ranks$' '$W/e.log'"
+  check "e. /S, /U, /V equal numpy.linalg.svd's (1e-10)" $PY "$H5CHECK" numpy "$W/e.svd.h5" "$W/low.h5" L 1e-10
+  # hybrid: one rank of 2 threads, where the node has 2 CPUs
+  if [ "$node_cpus" -ge 2 ]; then
+    (exec timeout 180 sbatch --wait -n 1 -c 2 -o "$W/e2.log" "$SBATCH_ONE" "$W/low.h5:/L" 5 "$W/e2.svd.h5" >/dev/null)
+    rc=$?
+    if [ $rc -eq 0 ] && grep -qE '^prsvd.sbatch: srun .* --threads 2$' "$W/e2.log" &&
+      grep -qE '^  1 rank x 2 threads ' "$W/e2.log"; then
+      ok "e. sbatch -n 1 -c 2 prsvd.sbatch: 1 rank x 2 threads, exit 0"
+    else not_ok "e. sbatch -n 1 -c 2 prsvd.sbatch: 1 rank x 2 threads, exit 0" "exit $rc" "$(cat "$W/e2.log" 2>&1)"; fi
+    check "e. -n 1 -c 2: equal numpy.linalg.svd's (1e-10)" $PY "$H5CHECK" numpy "$W/e2.svd.h5" "$W/low.h5" L 1e-10
+  fi
+else not_ok "e. write a rank-8 matrix with numpy" "$out"; fi
 
 finish

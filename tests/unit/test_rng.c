@@ -45,6 +45,26 @@ START_TEST(gaussian_independent_of_partition) {
 }
 END_TEST
 
+/* prsvd_rng_fill draws 8 rows at a time (their Philox side by side in vector registers): the
+ * same bits as one entry at a time for every length and offset, across the 2^32 row
+ * boundary, with both words of the key and of the column in use. */
+START_TEST(gaussian_fill_lanes_bitwise) {
+  static const int64_t row0[] = {0, 3, 4294967290LL, (int64_t)1 << 40};
+  static const uint64_t seed = 0xfedcba9876543210ULL;
+  double out[17 * 3];
+  for (int a = 0; a < 4; a++)
+    for (int rows = 1; rows <= 17; rows++) {
+      const int64_t col0 = a == 3 ? ((int64_t)1 << 33) + 5 : 2;
+      prsvd_rng_fill(seed, PRSVD_STREAM_THETA, row0[a], rows, col0, 3, out, rows);
+      for (int c = 0; c < 3; c++)
+        for (int r = 0; r < rows; r++) {
+          const double one = prsvd_rng_gaussian(seed, PRSVD_STREAM_THETA, row0[a] + r, col0 + c);
+          ck_assert_mem_eq(&out[c * rows + r], &one, sizeof one);
+        }
+    }
+}
+END_TEST
+
 /* Moments of 200000 draws: mean 0 +- 0.01, variance 1 +- 0.02, kurtosis 3 +- 0.1
  * (each more than 4 standard errors wide). */
 START_TEST(gaussian_moments) {
@@ -107,6 +127,7 @@ Suite *rng_suite(void) {
   TCase *t = tcase_create("philox");
   tcase_add_test(t, philox_known_answers);
   tcase_add_test(t, gaussian_independent_of_partition);
+  tcase_add_test(t, gaussian_fill_lanes_bitwise);
   tcase_add_test(t, gaussian_moments);
   suite_add_tcase(s, t);
   t = tcase_create("planted");
