@@ -317,22 +317,7 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
       for (int d = 0; d < nd; d++)
         if (d != s->sa) info->chunk_cols = prsvd_size_mul(info->chunk_cols, (int64_t)cd[d]);
     }
-    int nf = H5Pget_nfilters(dcpl);
-    size_t used = 0;
-    for (int i = 0; i < nf && used < sizeof info->filters; i++) {
-      unsigned flags, cvals[8];
-      size_t nvals = 8;
-      char name[32] = "";
-      H5Z_filter_t f = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nvals, cvals, sizeof name, name, NULL);
-      const char *label = f == H5Z_FILTER_DEFLATE ? "gzip" : f == H5Z_FILTER_SHUFFLE ? "shuffle"
-                        : f == H5Z_FILTER_FLETCHER32 ? "fletcher32" : name[0] ? name : "filter";
-      if (f == H5Z_FILTER_DEFLATE && nvals > 0)
-        used += (size_t)snprintf(info->filters + used, sizeof info->filters - used, "%s%s(%u)",
-                                 i ? ", " : "", label, cvals[0]);
-      else
-        used += (size_t)snprintf(info->filters + used, sizeof info->filters - used, "%s%s",
-                                 i ? ", " : "", label);
-    }
+    prsvd_h5_describe_filters(dcpl, info->filters, sizeof info->filters);
   }
   s->rows = info->rows;
   s->cols = info->cols;

@@ -85,25 +85,6 @@ done:
   return status;
 }
 
-/* "gzip(4), shuffle" or "none" */
-static void describe_filters(hid_t dcpl, char *out, size_t len) {
-  size_t used = 0;
-  const int nf = H5Pget_nfilters(dcpl);
-  snprintf(out, len, "none");
-  for (int i = 0; i < nf && used < len; i++) {
-    unsigned flags, cvals[8];
-    size_t nvals = 8;
-    char name[32] = "";
-    H5Z_filter_t f = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nvals, cvals, sizeof name, name, NULL);
-    const char *label = f == H5Z_FILTER_DEFLATE ? "gzip" : f == H5Z_FILTER_SHUFFLE ? "shuffle"
-                      : f == H5Z_FILTER_FLETCHER32 ? "fletcher32" : name[0] ? name : "filter";
-    if (f == H5Z_FILTER_DEFLATE && nvals > 0)
-      used += (size_t)snprintf(out + used, len - used, "%s%s(%u)", i ? ", " : "", label, cvals[0]);
-    else
-      used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", label);
-  }
-}
-
 /* The names of the dimension scales attached to each dimension (NetCDF-4's dimensions:
  * DIMENSION_LIST, one list of object references a dimension), "" where there is none. */
 static void dimension_names(hid_t dset, int nd, char names[][PRSVD_H5_DIM_NAME]) {
@@ -182,7 +163,7 @@ static int open_tensor(const char *file, const char *dataset, int min_dims, cons
       chunk_bytes = prsvd_size_mul(chunk_bytes, info->chunk[i]);
       if (i > 0) per_slab = prsvd_size_mul(per_slab, (info->dims[i] + info->chunk[i] - 1) / info->chunk[i]);
     }
-    describe_filters(dcpl, info->filters, sizeof info->filters);
+    prsvd_h5_describe_filters(dcpl, info->filters, sizeof info->filters);
     /* the chunks one slab of chunks holds stay cached: a panel boundary inside them costs no
      * second decompression */
     info->cache_bytes = prsvd_size_mul(per_slab, chunk_bytes);

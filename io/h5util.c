@@ -226,3 +226,22 @@ int prsvd_file_unchanged(const char *path, const struct prsvd_file_stamp *st, in
               path, st->size, now.size, (long long)row0, (long long)(row0 + nrows));
   return PRSVD_OK;
 }
+
+/* "gzip(4), shuffle" or "none" */
+void prsvd_h5_describe_filters(hid_t dcpl, char *out, size_t len) {
+  size_t used = 0;
+  const int nf = H5Pget_nfilters(dcpl);
+  snprintf(out, len, "none");
+  for (int i = 0; i < nf && used < len; i++) {
+    unsigned flags, cvals[8];
+    size_t nvals = 8;
+    char name[32] = "";
+    H5Z_filter_t f = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nvals, cvals, sizeof name, name, NULL);
+    const char *label = f == H5Z_FILTER_DEFLATE ? "gzip" : f == H5Z_FILTER_SHUFFLE ? "shuffle"
+                      : f == H5Z_FILTER_FLETCHER32 ? "fletcher32" : name[0] ? name : "filter";
+    if (f == H5Z_FILTER_DEFLATE && nvals > 0)
+      used += (size_t)snprintf(out + used, len - used, "%s%s(%u)", i ? ", " : "", label, cvals[0]);
+    else
+      used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", label);
+  }
+}

@@ -142,4 +142,8 @@ int prsvd_features_open(hid_t dset, int nd, const hsize_t *dims, const char *wha
  * multiplies by the weights: a row panel nrows x f->n, float32 (single) or float64. */
 void prsvd_features_apply(struct prsvd_h5_features *f, void *panel, int single, int64_t nrows);
 
+/* The filters of a dataset creation property list as `info` prints them: "gzip(4), shuffle",
+ * or "none". */
+void prsvd_h5_describe_filters(hid_t dcpl, char *out, size_t len);
+
 #endif
