@@ -214,7 +214,9 @@ def test_sigusr1_to_mpirun():
     big = big_input()
     # SIGUSR1 to mpirun is forwarded; every rank saves and exits 99
     ck, out = path("cku.h5"), path("outu.h5")
-    cmd = [MPIEXEC] + MPIFLAGS + ["-n", "2", PRSVD, "svd", big, "-k", "10", "-q", "100", "--memory", "8K",
+    # k = 100: each of the 101 passes does ten times the products of k = 10, whose whole run took
+    # about 2 s and once under load finished before mpirun forwarded the signal (exit 0)
+    cmd = [MPIEXEC] + MPIFLAGS + ["-n", "2", PRSVD, "svd", big, "-k", "100", "-q", "100", "--memory", "8K",
                                   "-o", out, "--progress", "--checkpoint", ck]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # signalled once the first progress line shows the passes under way (a fixed second raced
