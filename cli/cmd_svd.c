@@ -583,6 +583,9 @@ static int svd_params(struct prsvd_cli_run *run) {
    * and --transpose flips that once more */
   r->swap = info->transposed ^ o->transpose;
   PRSVD_CHECK(prsvd_cli_features_check(cli, run->spec, info, &r->feat, o->transpose, o->scale, o->checkpoint));
+  if (prsvd_cli_features_active(&r->feat) && run->how.panels == PRSVD_H5_PANELS_COLUMNS)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--panels columns: the features of '%s' (%s) are read by row panels", run->spec,
+              r->feat.ndims > 2 ? "an N-D variable" : "--sample-dim, --missing drop, --weights");
   if (r->feat.w && strcmp(o->weights, "coslat")) { /* the weights' file is an input too */
     char *wfile = NULL, *wds = NULL;
     PRSVD_CHECK(prsvd_h5_parse_spec(o->weights, &wfile, &wds));

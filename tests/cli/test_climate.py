@@ -341,6 +341,8 @@ def test_hostile():
         ("coslat, no lat", ["pca", nolat, "-k", K, "--weights", "coslat"], 2, "none has units = degrees_north"),
         ("every feature missing", ["pca", f"{path('allnan.h5')}:/A", "-k", K, "--missing", "drop"], 2,
          f"every one of the {NY * NX} features"),
+        ("svd --panels columns, 3-D", ["svd", SPEC, "-k", K, "--panels", "columns"], 1,
+         "--panels columns: the features of"),
         ("3-D eig", ["eig", f"{plain}:/A", "-k", K], 2, "is 3-D, expected a 2-D matrix"),
         ("--checkpoint with --missing drop", ["pca", SPEC, "-k", K, "--missing", "drop", "--checkpoint", path("c.ckpt")], 1,
          "--checkpoint with --missing drop"),
