@@ -170,7 +170,17 @@ static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o
   } else {
     PRSVD_TRY(prsvd_h5_write_vector(w, "/mean", n, mean));
   }
-  if (o->scale) PRSVD_TRY(prsvd_h5_write_vector(w, "/scale", n, scale));
+  if (o->scale && shaped) { /* in the feature shape too, NaN at the dropped features */
+    double *sc = NULL;
+    PRSVD_ALLOC(sc, n);
+    memcpy(sc, scale, sizeof(double) * (size_t)n);
+    prsvd_cli_features_nan(f, sc, n);
+    status = prsvd_h5_write_array(w, "/scale", prsvd_cli_feature_shape(f, 0, shape), shape, sc);
+    free(sc);
+    PRSVD_TRY(status);
+  } else if (o->scale) {
+    PRSVD_TRY(prsvd_h5_write_vector(w, "/scale", n, scale));
+  }
   /* components = V^T (k x n): V is distributed by rows, so gather it (n x k, small) */
   PRSVD_ALLOC(vt, n * k);
   for (int64_t i = 0; i < vr; i++)

@@ -262,6 +262,29 @@ def test_project_equals_scores():
               np.abs(got - want).max())
 
 
+def test_scale_with_drop_projects():
+    """pca --scale --missing drop: /scale in the feature shape (the columns' standard deviations,
+    NaN over land), and project of the same data equals its /scores."""
+    out = path("scaled.h5")
+    r = run(["pca", SPEC, "-k", K, "--scale", "--missing", "drop", "--scores", "--precision", "double", "-q", "4",
+             "-o", out, "--force", "--quiet"], ranks=2)
+    if not check("pca --scale --missing drop exits 0", r.returncode == 0, r.stderr[-400:]):
+        return
+    keep = ~LAND.ravel()
+    x = FIELD.reshape(T, -1)[:, keep]
+    with h5py.File(out, "r") as f:
+        sc, scores = f["scale"][:], f["scores"][:]
+    check("/scale is lat x lon, NaN over land, the population standard deviations (sklearn's) elsewhere",
+          sc.shape == (NY, NX) and np.array_equal(np.isnan(sc.ravel()), ~keep)
+          and np.allclose(sc.ravel()[keep], np.std(x, axis=0), rtol=1e-10), sc.ravel()[keep][:4])
+    r = run(["project", SPEC, "--components", out, "-o", path("scaled_proj.h5"), "--force", "--quiet"], ranks=2)
+    if check("project on a scaled pca exits 0", r.returncode == 0, r.stderr[-400:]):
+        with h5py.File(path("scaled_proj.h5"), "r") as f:
+            got = f["scores"][:]
+        err = np.abs(got - scores).max() / np.abs(scores).max()
+        check(f"project of the same data = the scaled pca's scores ({err:.1e})", err < 1e-7, err)
+
+
 def test_two_d_sample_dim_1():
     """A 2-D dataset with --sample-dim 1: its columns are the samples (the PCA of A^T), by
     column hyperslabs; --transpose with the features' options is refused."""
