@@ -184,6 +184,11 @@ def test_sample_dim_in_the_middle():
     r = run(["info", spec, "--sample-dim", "time"])
     check("info --sample-dim time shows the mapping",
           r.returncode == 0 and "samples time (axis 1, 64) x features lat x lon (9 x 12 = 108)" in r.stdout, r.stdout)
+    r = run(["info", spec, "--sample-dim", "time", "--json"])
+    res = json.loads(r.stdout) if r.returncode == 0 else {}
+    check("info --json: rows 64, cols 108, feature_shape [9, 12], feature_dims lat, lon, sample_dim time",
+          (res.get("rows"), res.get("cols"), res.get("feature_shape"), res.get("feature_dims"), res.get("sample_dim"))
+          == (64, 108, [NY, NX], ["lat", "lon"], "time"), r.stdout[-400:] + r.stderr[-300:])
 
 
 def test_missing_late_on_one_rank_solves_again():
