@@ -86,7 +86,9 @@ static int read_model(const char *file, struct pca_model *p) {
   }
   if (prsvd_h5_has_dataset(file, "/scale")) {
     PRSVD_TRY(prsvd_h5_read_array(file, "/scale", &nd, shape, &p->scale));
-    if (nd != 1 || shape[0] != p->n) PRSVD_FAIL(PRSVD_ERR_INPUT, "'/scale' in '%s' is not one value a feature", file);
+    count = 1;
+    for (int d = 0; d < nd; d++) count *= shape[d];
+    if (count != p->n) PRSVD_FAIL(PRSVD_ERR_INPUT, "'/scale' in '%s' is not one value a feature", file);
   }
   PRSVD_TRY(prsvd_h5_read_attr_string(file, "feature_dims", p->dims, sizeof p->dims));
   PRSVD_TRY(prsvd_h5_read_attr_vector(file, "/", "sample_axis", &count, &v));

@@ -174,7 +174,17 @@ static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o
   } else {
     PRSVD_TRY(prsvd_h5_write_vector(w, "/mean", n, mean));
   }
-  if (o->scale) PRSVD_TRY(prsvd_h5_write_vector(w, "/scale", n, scale));
+  if (o->scale && shaped) { /* in the feature shape too, NaN at the dropped features */
+    double *sc = NULL;
+    PRSVD_ALLOC(sc, n);
+    memcpy(sc, scale, sizeof(double) * (size_t)n);
+    prsvd_cli_features_nan(f, sc, n);
+    status = prsvd_h5_write_array(w, "/scale", prsvd_cli_feature_shape(f, 0, shape), shape, sc);
+    free(sc);
+    PRSVD_TRY(status);
+  } else if (o->scale) {
+    PRSVD_TRY(prsvd_h5_write_vector(w, "/scale", n, scale));
+  }
   /* components = V^T (k x n): V is distributed by rows, so gather it (n x k, small) */
   PRSVD_ALLOC(vt, n * k);
   for (int64_t i = 0; i < vr; i++)
@@ -587,6 +597,9 @@ static int svd_params(struct prsvd_cli_run *run) {
    * and --transpose flips that once more */
   r->swap = info->transposed ^ o->transpose;
   PRSVD_CHECK(prsvd_cli_features_check(cli, run->spec, info, &r->feat, o->transpose, o->scale, o->checkpoint));
+  if (prsvd_cli_features_active(&r->feat) && run->how.panels == PRSVD_H5_PANELS_COLUMNS)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--panels columns: the features of '%s' (%s) are read by row panels", run->spec,
+              r->feat.ndims > 2 ? "an N-D variable" : "--sample-dim, --missing drop, --weights");
   if (r->feat.w && strcmp(o->weights, "coslat")) { /* the weights' file is an input too */
     char *wfile = NULL, *wds = NULL;
     PRSVD_CHECK(prsvd_h5_parse_spec(o->weights, &wfile, &wds));

@@ -68,6 +68,33 @@ def aligned(got, want):
     return np.abs(got * signs - want).max()
 
 
+def eof1():
+    """The 1-rank land + coslat pca of SPEC (test_land_mask_coslat_1_and_3_ranks writes it; a
+    test run alone makes it here)."""
+    out = path("eof1.h5")
+    if not os.path.exists(out):
+        r = run(["pca", SPEC, "-k", K, "--missing", "drop", "--weights", "coslat", "--scores", "--precision", "double",
+                 "-o", out, "--quiet"])
+        assert r.returncode == 0, r.stderr
+    return out
+
+
+WEIGHTS = rng.uniform(0.5, 2.0, (NY, NX))
+
+
+def weights_file():
+    """w.h5 with the weights /w and bad ones: transposed, with a NaN, negative, all zero"""
+    if not os.path.exists(path("w.h5")):
+        w = WEIGHTS
+        with h5py.File(path("w.h5"), "w") as f:
+            f["w"] = w
+            f["wrong"] = w.T
+            f["nan"] = np.where(np.arange(NY * NX).reshape(NY, NX) == 3, np.nan, w)
+            f["neg"] = -w
+            f["zero"] = np.zeros_like(w)
+    return path("w.h5")
+
+
 COSW = np.repeat(np.sqrt(np.cos(np.deg2rad(LAT)))[:, None], NX, axis=1).ravel()
 MASK3 = np.broadcast_to(LAND, FIELD.shape)
 SPEC = write_nc("tos.nc", FIELD, mask=MASK3)
@@ -129,7 +156,7 @@ def test_sample_dim_in_the_middle():
     (time, lat, lon) variable, on 3 ranks with panels of a few samples (permuted hyperslabs)."""
     spec = write_nc("mid.nc", FIELD.transpose(1, 0, 2), dims=("lat", "time", "lon"),
                     mask=MASK3.transpose(1, 0, 2))
-    with h5py.File(path("eof1.h5"), "r") as f:
+    with h5py.File(eof1(), "r") as f:
         want, want_mean = f["components"][:], f["mean"][:]
     for sd in ("time", "1"):
         out = path(f"mid_{sd}.h5")
@@ -157,6 +184,11 @@ def test_sample_dim_in_the_middle():
     r = run(["info", spec, "--sample-dim", "time"])
     check("info --sample-dim time shows the mapping",
           r.returncode == 0 and "samples time (axis 1, 64) x features lat x lon (9 x 12 = 108)" in r.stdout, r.stdout)
+    r = run(["info", spec, "--sample-dim", "time", "--json"])
+    res = json.loads(r.stdout) if r.returncode == 0 else {}
+    check("info --json: rows 64, cols 108, feature_shape [9, 12], feature_dims lat, lon, sample_dim time",
+          (res.get("rows"), res.get("cols"), res.get("feature_shape"), res.get("feature_dims"), res.get("sample_dim"))
+          == (64, 108, [NY, NX], ["lat", "lon"], "time"), r.stdout[-400:] + r.stderr[-300:])
 
 
 def test_missing_late_on_one_rank_solves_again():
@@ -188,13 +220,8 @@ def test_missing_late_on_one_rank_solves_again():
 
 def test_weights_file():
     """--weights FILE:/DS of the feature shape: numpy's SVD of the matrix times diag(w)."""
-    w = rng.uniform(0.5, 2.0, (NY, NX))
-    with h5py.File(path("w.h5"), "w") as f:
-        f["w"] = w
-        f["wrong"] = w.T
-        f["nan"] = np.where(np.arange(NY * NX).reshape(NY, NX) == 3, np.nan, w)
-        f["neg"] = -w
-        f["zero"] = np.zeros_like(w)
+    w = WEIGHTS
+    weights_file()
     keep = ~LAND.ravel()
     pcs, s, vt, ratio, mu = reference(FIELD.reshape(T, -1), keep, w.ravel())
     out = path("wfile.h5")
@@ -217,7 +244,7 @@ def test_weights_file():
 def test_project_equals_scores():
     """project of the pca's own data gives its /scores; of new samples, numpy's
     ((x - mean) w) components^T."""
-    out = path("eof1.h5")
+    out = eof1()
     r = run(["project", SPEC, "--components", out, "-o", path("proj.h5"), "--force", "--quiet"], ranks=3)
     if check("project on 3 ranks exits 0", r.returncode == 0, r.stderr[-500:]):
         with h5py.File(path("proj.h5"), "r") as f:
@@ -238,6 +265,29 @@ def test_project_equals_scores():
             got = f["scores"][:]
         check("project of new samples = numpy's ((x - mean) w) C^T", np.allclose(got, want, rtol=1e-12, atol=1e-10),
               np.abs(got - want).max())
+
+
+def test_scale_with_drop_projects():
+    """pca --scale --missing drop: /scale in the feature shape (the columns' standard deviations,
+    NaN over land), and project of the same data equals its /scores."""
+    out = path("scaled.h5")
+    r = run(["pca", SPEC, "-k", K, "--scale", "--missing", "drop", "--scores", "--precision", "double", "-q", "4",
+             "-o", out, "--force", "--quiet"], ranks=2)
+    if not check("pca --scale --missing drop exits 0", r.returncode == 0, r.stderr[-400:]):
+        return
+    keep = ~LAND.ravel()
+    x = FIELD.reshape(T, -1)[:, keep]
+    with h5py.File(out, "r") as f:
+        sc, scores = f["scale"][:], f["scores"][:]
+    check("/scale is lat x lon, NaN over land, the population standard deviations (sklearn's) elsewhere",
+          sc.shape == (NY, NX) and np.array_equal(np.isnan(sc.ravel()), ~keep)
+          and np.allclose(sc.ravel()[keep], np.std(x, axis=0), rtol=1e-10), sc.ravel()[keep][:4])
+    r = run(["project", SPEC, "--components", out, "-o", path("scaled_proj.h5"), "--force", "--quiet"], ranks=2)
+    if check("project on a scaled pca exits 0", r.returncode == 0, r.stderr[-400:]):
+        with h5py.File(path("scaled_proj.h5"), "r") as f:
+            got = f["scores"][:]
+        err = np.abs(got - scores).max() / np.abs(scores).max()
+        check(f"project of the same data = the scaled pca's scores ({err:.1e})", err < 1e-7, err)
 
 
 def test_two_d_sample_dim_1():
@@ -292,7 +342,7 @@ def test_two_d_drop_and_svd_of_a_field():
         check("svd of the field: /V features x k, NaN rows at the land points, numpy's S",
               v.shape == (NY * NX, K) and np.array_equal(np.isnan(v).any(1), land) and np.allclose(sv, s[:K], rtol=1e-8)
               and list(vattrs["feature_shape"]) == [NY, NX], (sv, s[:K]))
-    r = run(["pca", SPEC, "-k", K, "--missing", "drop", "--weights", f"{path('w.h5')}:/w", "-o", path("w.h5"),
+    r = run(["pca", SPEC, "-k", K, "--missing", "drop", "--weights", f"{weights_file()}:/w", "-o", path("w.h5"),
              "--force"])
     check("-o naming the weights' file: exit 1, the weights intact",
           r.returncode == 1 and "same file" in r.stderr and "w" in h5py.File(path("w.h5"), "r"), r.stderr[-300:])
@@ -307,7 +357,7 @@ def test_checkpoint_names_the_weights():
     base[1] = plain
     r = harness.stop_at(1, base + ["--weights", "coslat"], 1)
     check("a weighted N-D run checkpoints at step 1 (exit 99)", r.returncode == 99, r.stderr[-300:])
-    r = run(base + ["--weights", f"{path('w.h5')}:/w"])
+    r = run(base + ["--weights", f"{weights_file()}:/w"])
     check("resuming with other weights: exit 2 naming both", r.returncode == 2 and "weights=coslat(lat)" in r.stderr
           and "this run weights=/w" in r.stderr and not os.path.exists(out), r.stderr[-300:])
     r = run(base + ["--weights", "coslat"])
@@ -332,6 +382,13 @@ def test_hostile():
     with h5py.File(path("allnan.h5"), "w") as f:
         f["A"] = allnan
     nolat = write_nc("nolat.nc", FIELD, lat_name="y")
+    eof = eof1()
+    with h5py.File(path("two30.h5"), "w") as f:
+        f["A"] = rng.standard_normal((30, 200))
+    with h5py.File(path("csr.h5"), "w") as f:  # a 3 x 4 CSR group, as AnnData stores X
+        g = f.create_group("X")
+        g.attrs["encoding-type"], g.attrs["encoding-version"], g.attrs["shape"] = "csr_matrix", "0.1.0", (3, 4)
+        g["data"], g["indices"], g["indptr"] = np.ones(4), np.array([0, 1, 2, 3]), np.array([0, 2, 3, 4])
     cases = (
         ("--sample-dim 3", ["pca", SPEC, "-k", K, "--sample-dim", "3"], 1, "--sample-dim 3 is out of range"),
         ("--sample-dim -1", ["pca", SPEC, "-k", K, "--sample-dim", "-1"], 1, "out of range"),
@@ -341,17 +398,21 @@ def test_hostile():
         ("coslat, no lat", ["pca", nolat, "-k", K, "--weights", "coslat"], 2, "none has units = degrees_north"),
         ("every feature missing", ["pca", f"{path('allnan.h5')}:/A", "-k", K, "--missing", "drop"], 2,
          f"every one of the {NY * NX} features"),
+        ("svd --panels columns, 3-D", ["svd", SPEC, "-k", K, "--panels", "columns"], 1,
+         "--panels columns: the features of"),
+        ("sparse --sample-dim", ["pca", f"{path('csr.h5')}:/X", "-k", 1, "--sample-dim", "1"], 1,
+         "take a dense dataset"),
         ("3-D eig", ["eig", f"{plain}:/A", "-k", K], 2, "is 3-D, expected a 2-D matrix"),
         ("--checkpoint with --missing drop", ["pca", SPEC, "-k", K, "--missing", "drop", "--checkpoint", path("c.ckpt")], 1,
          "--checkpoint with --missing drop"),
-        ("project, shapes differ", ["project", f"{path('two.h5')}:/A", "--components", path("eof1.h5")], 2,
+        ("project, shapes differ", ["project", f"{path('two30.h5')}:/A", "--components", eof], 2,
          "are 200, but the components in"),
         ("project, dims swapped", ["project", write_nc("swap.nc", FIELD.transpose(0, 2, 1), dims=("time", "lon", "lat")),
-                                   "--components", path("eof1.h5")], 2, "are 12 x 9 (lon,lat), but the components"),
-        ("project, not a pca", ["project", SPEC, "--components", path("late.h5")], 2, "has no /components and /mean"),
-        ("project output = input", ["project", SPEC, "--components", path("eof1.h5"), "-o", path("tos.nc")], 1,
+                                   "--components", eof], 2, "are 12 x 9 (lon,lat), but the components"),
+        ("project, not a pca", ["project", SPEC, "--components", plain], 2, "has no /components and /mean"),
+        ("project output = input", ["project", SPEC, "--components", eof, "-o", path("tos.nc")], 1,
          "same file"),
-        ("project output = components", ["project", SPEC, "--components", path("eof1.h5"), "-o", path("eof1.h5")], 1,
+        ("project output = components", ["project", SPEC, "--components", eof, "-o", eof], 1,
          "same file"),
     )
     for what, argv, code, message in cases:
@@ -359,7 +420,7 @@ def test_hostile():
         r = run(argv)
         check(f"{what}: exit {code}, '{message}', no output", r.returncode == code and message in r.stderr
               and not os.path.exists(bad) and not temp_leftovers(), (r.returncode, r.stderr[-400:]))
-    check("the inputs named as outputs are intact", h5py.is_hdf5(path("eof1.h5")) and h5py.is_hdf5(path("tos.nc")))
+    check("the inputs named as outputs are intact", "components" in h5py.File(eof, "r") and h5py.is_hdf5(path("tos.nc")))
 
 
 harness.main(globals())

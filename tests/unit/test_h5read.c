@@ -1,6 +1,7 @@
 /* The HDF5 panel reader: every supported type, contiguous / chunked / gzip, panels that cross
  * chunk boundaries and a short last panel; and each bad input's message. */
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,93 @@ START_TEST(csr_writer) {
 }
 END_TEST
 
+/* An N-D dataset as the matrix of its sample axis (struct prsvd_h5_features): for every axis
+ * of a chunked 4-D dataset, panels of 1, 2 and all samples equal the axis moved to the front
+ * and the rest flattened in C order (the permuted hyperslabs); under --missing drop a NaN
+ * flags its feature and zeroes its column, and weights multiply the columns after that. */
+static const hsize_t ND[4] = {3, 5, 4, 2};
+static double nd_value(const hsize_t *at) { return (double)(at[0] * 1000 + at[1] * 100 + at[2] * 10 + at[3]) + 0.5; }
+
+START_TEST(nd_sample_axes) {
+  make_dir();
+  snprintf(path, sizeof path, "%s/nd.h5", dir);
+  double a[120];
+  for (hsize_t i = 0; i < 120; i++) {
+    const hsize_t at[4] = {i / 40, i / 8 % 5, i / 2 % 4, i % 2};
+    a[i] = nd_value(at);
+  }
+  a[1 * 40 + 3 * 8 + 2 * 2 + 1] = NAN; /* sample 1 along axis 0 */
+  hid_t f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT), sp = H5Screate_simple(4, ND, NULL);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+  const hsize_t chunk[4] = {2, 3, 3, 1};
+  H5Pset_chunk(dcpl, 4, chunk);
+  hid_t d = H5Dcreate2(f, "T", H5T_IEEE_F64LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+  H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, a);
+  H5Dclose(d), H5Pclose(dcpl), H5Sclose(sp), H5Fclose(f);
+  for (int axis = 0; axis < 4; axis++) {
+    char spec[8];
+    snprintf(spec, sizeof spec, "%d", axis);
+    struct prsvd_h5_features feat;
+    memset(&feat, 0, sizeof feat);
+    feat.sample_dim = spec;
+    struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 1 << 20, 0, 0, &feat};
+    struct prsvd_h5_info info;
+    prsvd_source *src = NULL;
+    ck_assert_int_eq(prsvd_h5_open_input(MPI_COMM_WORLD, path, "/T", &how, &info, &src), PRSVD_OK);
+    const int64_t m = (int64_t)ND[axis], n = 120 / m;
+    ck_assert_int_eq(info.rows, m);
+    ck_assert_int_eq(info.cols, n);
+    ck_assert_int_eq(feat.n, n);
+    double panel[120];
+    const int64_t steps[3] = {1, 2, m};
+    for (int si = 0; si < 3; si++)
+      for (int64_t r0 = 0, step = steps[si]; r0 < m; r0 += step) {
+        const int64_t nr = r0 + step <= m ? step : m - r0;
+        ck_assert_int_eq(prsvd_source_read(src, r0, nr, panel), PRSVD_OK);
+        for (int64_t i = 0; i < nr; i++)
+          for (int64_t j = 0; j < n; j++) { /* j's indices over the other axes, in C order */
+            hsize_t at[4];
+            int64_t rest = j;
+            for (int ax = 3; ax >= 0; ax--) {
+              if (ax == axis) continue;
+              at[ax] = (hsize_t)(rest % (int64_t)ND[ax]);
+              rest /= (int64_t)ND[ax];
+            }
+            at[axis] = (hsize_t)(r0 + i);
+            const double want = nd_value(at), got = panel[i * n + j];
+            if (at[0] == 1 && at[1] == 3 && at[2] == 2 && at[3] == 1) ck_assert(isnan(got));
+            else ck_assert_msg(got == want, "axis %d, sample %lld, feature %lld: %g, not %g", axis,
+                               (long long)(r0 + i), (long long)j, got, want);
+          }
+      }
+    prsvd_source_destroy(&src);
+    prsvd_h5_features_free(&feat);
+  }
+  /* --missing drop and weights, sample axis 2: the NaN's feature is (1, 3, 1) = 1 * 10 + 3 * 2 + 1 */
+  struct prsvd_h5_features feat;
+  memset(&feat, 0, sizeof feat);
+  feat.sample_dim = "2";
+  feat.missing = PRSVD_H5_MISSING_DROP;
+  struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 1 << 20, 0, 0, &feat};
+  struct prsvd_h5_info info;
+  prsvd_source *src = NULL;
+  ck_assert_int_eq(prsvd_h5_open_input(MPI_COMM_WORLD, path, "/T", &how, &info, &src), PRSVD_OK);
+  double panel[120];
+  ck_assert_int_eq(prsvd_source_read(src, 0, 2, panel), PRSVD_OK); /* samples 0, 1: no NaN yet */
+  ck_assert_int_eq(feat.n_dropped, 0);
+  ck_assert_int_eq(prsvd_source_read(src, 2, 2, panel), PRSVD_OK); /* sample 2 holds it */
+  ck_assert_int_eq(feat.n_dropped, 1);
+  ck_assert_int_eq(feat.fewest_dropped, 0); /* the first panel used the feature */
+  ck_assert(feat.dropped[17]);
+  for (int i = 0; i < 2; i++) {
+    ck_assert(panel[i * 30 + 17] == 0.0);
+    ck_assert(panel[i * 30 + 16] == nd_value((const hsize_t[4]){1, 3, (hsize_t)(2 + i), 0}));
+  }
+  prsvd_source_destroy(&src);
+  prsvd_h5_features_free(&feat);
+}
+END_TEST
+
 Suite *h5read_suite(void) {
   Suite *s = suite_create("h5read");
   TCase *t = tcase_create("reader");
@@ -263,6 +351,7 @@ Suite *h5read_suite(void) {
   tcase_add_test(t, bad_inputs);
   tcase_add_test(t, spec_parsing);
   tcase_add_test(t, csr_writer);
+  tcase_add_test(t, nd_sample_axes);
   suite_add_tcase(s, t);
   return s;
 }
