@@ -24,7 +24,7 @@
  *             Y_n += sum_l S_l (S_l^T Q_n)            (one pass each: A_(n) A_(n)^T Q_n)
  *   Q_n = orth(Y_n)                                 (Householder QR on rank 0, broadcast)
  *   core:     Z += Q_1(i0:i1, :)^T S  (l_1 x C, this rank's), then W = Z x_2 Q_2^T ... x_N Q_N^T,
- *             summed over ranks: W = A x_1 Q_1^T ... x_N Q_N^T (l_1 x ... x l_N)
+ *             summed over ranks (in rank order, allsum): W = A x_1 Q_1^T ... x_N Q_N^T
  * One pass (passes = 1), k_n = min(d_n, 2 r_n + 1), s_n = min(d_n, 2 k_n + 1) (their rule):
  *   pass 0:   V_n = A_(n) Omega_n (k_n columns) as above, and the core sketch
  *             H = A x_1 Phi_1 ... x_N Phi_N: Z += Phi_1(:, i0:i1) S, then x_n Phi_n (s_n x d_n)
@@ -242,11 +242,33 @@ done:
   return PRSVD_OK;
 }
 
-/* Sum x (count doubles) over the ranks, in place. */
+/* Sum x (count doubles) over the ranks, in place, in rank order: rank 0 gathers the partial
+ * sums a block at a time, adds them rank by rank and broadcasts the block, so that the sum
+ * does not depend on the MPI's reduction algorithm (Open MPI's and MPICH's differ, and pick
+ * theirs by message size). */
+#define SUM_BLOCK 65536
 static int allsum(MPI_Comm comm, double *x, int64_t count) {
-  int c;
-  PRSVD_CHECK(prsvd_to_int(count, "a sketch", &c));
-  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, x, c, MPI_DOUBLE, MPI_SUM, comm));
+  int status = PRSVD_OK, rank, nprocs;
+  double *all = NULL;
+  MPI_Comm_rank(comm, &rank);
+  MPI_Comm_size(comm, &nprocs);
+  if (nprocs == 1) return PRSVD_OK;
+  if (rank == 0) PRSVD_ALLOC(all, (int64_t)nprocs * (count < SUM_BLOCK ? count : SUM_BLOCK));
+done:
+  PRSVD_CHECK(prsvd_error_agree(comm, status));
+  for (int64_t b0 = 0; b0 < count; b0 += SUM_BLOCK) {
+    const int nb = (int)(count - b0 < SUM_BLOCK ? count - b0 : SUM_BLOCK);
+    status = MPI_Gather(x + b0, nb, MPI_DOUBLE, all, nb, MPI_DOUBLE, 0, comm);
+    if (status == MPI_SUCCESS && rank == 0)
+      for (int p = 1; p < nprocs; p++)
+        for (int i = 0; i < nb; i++) x[b0 + i] += all[(int64_t)p * nb + i];
+    if (status == MPI_SUCCESS) status = MPI_Bcast(x + b0, nb, MPI_DOUBLE, 0, comm);
+    if (status != MPI_SUCCESS) {
+      free(all);
+      return prsvd_mpi_check(status, __FILE__, __LINE__, __func__, "the sum of a sketch over the ranks");
+    }
+  }
+  free(all);
   return PRSVD_OK;
 }
 
@@ -492,7 +514,7 @@ static int first_pass(struct run *r) {
     r->fro2 = 0.0;
     PRSVD_TRY(sketch_pass(r, 1, r->mode0_power));
   }
-  PRSVD_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &r->fro2, 1, MPI_DOUBLE, MPI_SUM, r->t->comm));
+  PRSVD_TRY(allsum(r->t->comm, &r->fro2, 1));
   r->t->stats.scale_exp = e;
 done:
   r->pass.fro2 = NULL;
@@ -576,7 +598,7 @@ static int verify_pass(struct run *r) {
   r->resid = 0.0L;
   PRSVD_TRY(one_pass(r, VERIFY));
   double res2 = (double)r->resid; /* 2^e A's */
-  PRSVD_MPI_TRY(MPI_Allreduce(MPI_IN_PLACE, &res2, 1, MPI_DOUBLE, MPI_SUM, t->comm));
+  PRSVD_TRY(allsum(t->comm, &res2, 1));
   t->stats.error_fro = ldexp(sqrt(fmax(res2, 0.0)), -e);
   t->stats.relative_error = r->fro2 > 0 ? sqrt(fmax(res2, 0.0) / r->fro2) : 0.0;
   t->stats.error_verified = 1;

@@ -96,6 +96,11 @@ def test_two_pass_planted():
             else:
                 diff = max([np.abs(d["G"] - first["G"]).max()] + [np.abs(u - v).max() for u, v in zip(d["U"], first["U"])])
                 check(f"{what}, {p} ranks: G and U equal to the 1-rank run's to 1e-10 ({diff:.1e})", diff < 1e-10, diff)
+        if what == "3-D":  # the sums over ranks are taken in rank order: bit for bit again
+            r, res, again = tucker(spec, "two3again.h5", "--ranks", ranks, "--memory", "24K", ranks=3)
+            check("3-D, 3 ranks, run again: G and U the same bit for bit", r.returncode == 0
+                  and np.array_equal(again["G"], d["G"]) and all(np.array_equal(u, v) for u, v in zip(again["U"], d["U"])),
+                  r.stderr)
 
 
 def test_power_iterations_and_estimate():
