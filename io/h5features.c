@@ -29,34 +29,6 @@
 
 #define NC_DIMENSION_ONLY "This is a netCDF dimension but not a netCDF variable"
 
-/* The names of the dataset's dimension scales (DIMENSION_LIST, as NetCDF-4 and h5py write
- * them) into f->dim_names, and the scales themselves into scales[] (-1 where none). */
-static void dimension_scales(hid_t dset, int nd, struct prsvd_h5_features *f, hid_t *scales) {
-  for (int i = 0; i < nd; i++) scales[i] = -1, f->dim_names[i][0] = '\0';
-  if (H5Aexists(dset, "DIMENSION_LIST") <= 0) return;
-  hid_t a = H5Aopen(dset, "DIMENSION_LIST", H5P_DEFAULT), t = a >= 0 ? H5Aget_type(a) : -1,
-        sp = a >= 0 ? H5Aget_space(a) : -1;
-  hvl_t list[PRSVD_H5_MAX_DIMS];
-  if (sp >= 0 && H5Sget_simple_extent_npoints(sp) == nd && H5Tget_class(t) == H5T_VLEN && H5Aread(a, t, list) >= 0) {
-    for (int i = 0; i < nd; i++) {
-      if (list[i].len < 1) continue;
-      hobj_ref_t ref = ((hobj_ref_t *)list[i].p)[0];
-      hid_t obj = H5Rdereference2(dset, H5P_DEFAULT, H5R_OBJECT, &ref);
-      if (obj < 0) continue;
-      char path[1024] = "";
-      H5Iget_name(obj, path, sizeof path);
-      const char *base = strrchr(path, '/');
-      snprintf(f->dim_names[i], PRSVD_H5_FEATURE_NAME, "%s", base ? base + 1 : path);
-      if (H5Iget_type(obj) == H5I_DATASET) scales[i] = obj;
-      else H5Oclose(obj);
-    }
-    H5Dvlen_reclaim(t, sp, H5P_DEFAULT, list);
-  }
-  if (sp >= 0) H5Sclose(sp);
-  if (t >= 0) H5Tclose(t);
-  if (a >= 0) H5Aclose(a);
-}
-
 /* --sample-dim: an index 0..nd-1, or the name of a dimension scale */
 static int sample_axis(const char *spec, int nd, const struct prsvd_h5_features *f, const char *what, int *axis) {
   char names[512] = "";
@@ -194,7 +166,7 @@ int prsvd_features_open(hid_t dset, int nd, const hsize_t *dims, const char *wha
   prsvd_h5_features_free(f);
   f->ndims = nd;
   for (int i = 0; i < nd; i++) f->dims[i] = (int64_t)dims[i];
-  dimension_scales(dset, nd, f, scales);
+  prsvd_h5_dimension_scales(dset, nd, f->dim_names[0], PRSVD_H5_FEATURE_NAME, scales);
   PRSVD_TRY(sample_axis(f->sample_dim, nd, f, what, &f->sample_axis));
   f->n = 1;
   for (int i = 0; i < nd; i++)

@@ -85,42 +85,6 @@ done:
   return status;
 }
 
-/* The names of the dimension scales attached to each dimension (NetCDF-4's dimensions:
- * DIMENSION_LIST, one list of object references a dimension), "" where there is none. */
-static void dimension_names(hid_t dset, int nd, char names[][PRSVD_H5_DIM_NAME]) {
-  hid_t a = -1, t = -1, sp = -1;
-  hvl_t *lists = NULL;
-  for (int i = 0; i < nd; i++) names[i][0] = '\0';
-  if (H5Aexists(dset, "DIMENSION_LIST") <= 0) return;
-  if ((a = H5Aopen(dset, "DIMENSION_LIST", H5P_DEFAULT)) < 0 || (sp = H5Aget_space(a)) < 0 ||
-      H5Sget_simple_extent_npoints(sp) != nd || (t = H5Tvlen_create(H5T_STD_REF_OBJ)) < 0)
-    goto done;
-  if (!(lists = calloc((size_t)nd, sizeof *lists)) || H5Aread(a, t, lists) < 0) {
-    free(lists);
-    lists = NULL;
-    goto done;
-  }
-  for (int i = 0; i < nd; i++) {
-    if (lists[i].len < 1) continue;
-    hobj_ref_t ref = ((hobj_ref_t *)lists[i].p)[0];
-    hid_t scale = H5Rdereference2(dset, H5P_DEFAULT, H5R_OBJECT, &ref);
-    if (scale < 0) continue;
-    char path[1024] = "";
-    if (H5Iget_name(scale, path, sizeof path) > 0) {
-      const char *base = strrchr(path, '/');
-      snprintf(names[i], PRSVD_H5_DIM_NAME, "%s", base ? base + 1 : path);
-    }
-    H5Oclose(scale);
-  }
-  H5Dvlen_reclaim(t, sp, H5P_DEFAULT, lists);
-done:
-  free(lists);
-  if (t >= 0) H5Tclose(t);
-  if (sp >= 0) H5Sclose(sp);
-  if (a >= 0) H5Aclose(a);
-  H5Eclear2(H5E_DEFAULT);
-}
-
 static int open_tensor(const char *file, const char *dataset, int min_dims, const char *needs,
                        struct prsvd_h5_tensor_info *info, struct h5_tensor *s) {
   int status = PRSVD_OK;
@@ -150,7 +114,7 @@ static int open_tensor(const char *file, const char *dataset, int min_dims, cons
   H5_TRY(type = H5Dget_type(s->dset), PRSVD_ERR_INPUT, "cannot read the type of '%s'", dataset);
   PRSVD_TRY(prsvd_h5_number_type(type, what, info->type, sizeof info->type));
   info->element_bytes = (int64_t)H5Tget_size(type);
-  dimension_names(s->dset, nd, info->dim_names);
+  prsvd_h5_dimension_scales(s->dset, nd, info->dim_names[0], PRSVD_H5_DIM_NAME, NULL);
   H5_TRY(dcpl = H5Dget_create_plist(s->dset), PRSVD_ERR_INPUT, "cannot read the layout of '%s'", dataset);
   snprintf(info->filters, sizeof info->filters, "none");
   if (H5Pget_layout(dcpl) == H5D_CHUNKED) {

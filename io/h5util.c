@@ -245,3 +245,41 @@ void prsvd_h5_describe_filters(hid_t dcpl, char *out, size_t len) {
       used += (size_t)snprintf(out + used, len - used, "%s%s", i ? ", " : "", label);
   }
 }
+
+void prsvd_h5_dimension_scales(hid_t dset, int nd, char *names, size_t name_len, hid_t *scales) {
+  hid_t a = -1, t = -1, sp = -1;
+  hvl_t *lists = NULL;
+  for (int i = 0; i < nd; i++) {
+    names[(size_t)i * name_len] = '\0';
+    if (scales) scales[i] = -1;
+  }
+  if (H5Aexists(dset, "DIMENSION_LIST") <= 0) return;
+  if ((a = H5Aopen(dset, "DIMENSION_LIST", H5P_DEFAULT)) < 0 || (sp = H5Aget_space(a)) < 0 ||
+      H5Sget_simple_extent_npoints(sp) != nd || (t = H5Tvlen_create(H5T_STD_REF_OBJ)) < 0)
+    goto done;
+  if (!(lists = calloc((size_t)nd, sizeof *lists)) || H5Aread(a, t, lists) < 0) {
+    free(lists);
+    lists = NULL;
+    goto done;
+  }
+  for (int i = 0; i < nd; i++) {
+    if (lists[i].len < 1) continue;
+    hobj_ref_t ref = ((hobj_ref_t *)lists[i].p)[0];
+    hid_t scale = H5Rdereference2(dset, H5P_DEFAULT, H5R_OBJECT, &ref);
+    if (scale < 0) continue;
+    char path[1024] = "";
+    if (H5Iget_name(scale, path, sizeof path) > 0) {
+      const char *base = strrchr(path, '/');
+      snprintf(names + (size_t)i * name_len, name_len, "%s", base ? base + 1 : path);
+    }
+    if (scales && H5Iget_type(scale) == H5I_DATASET) scales[i] = scale;
+    else H5Oclose(scale);
+  }
+  H5Dvlen_reclaim(t, sp, H5P_DEFAULT, lists);
+done:
+  free(lists);
+  if (t >= 0) H5Tclose(t);
+  if (sp >= 0) H5Sclose(sp);
+  if (a >= 0) H5Aclose(a);
+  H5Eclear2(H5E_DEFAULT);
+}

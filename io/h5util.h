@@ -146,4 +146,10 @@ void prsvd_features_apply(struct prsvd_h5_features *f, void *panel, int single, 
  * or "none". */
 void prsvd_h5_describe_filters(hid_t dcpl, char *out, size_t len);
 
+/* The names of the dimension scales attached to each of a dataset's nd dimensions
+ * (DIMENSION_LIST, as NetCDF-4 and h5py write them) into names (nd strings of name_len bytes,
+ * "" where there is none); with scales, the scale datasets themselves, open (-1 where none:
+ * the caller closes the others). */
+void prsvd_h5_dimension_scales(hid_t dset, int nd, char *names, size_t name_len, hid_t *scales);
+
 #endif
