@@ -259,6 +259,7 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   H5_TRY(dapl = H5Pcreate(H5P_DATASET_ACCESS), PRSVD_ERR_NOMEM, "cannot create a property list");
   H5_TRY(s->dset = H5Dopen2(s->file, dataset, H5P_DEFAULT), PRSVD_ERR_INPUT,
          "cannot open dataset '%s' in '%s'", dataset, file);
+  prsvd_h5_note_object_file(s->dset); /* an external link's target file */
   PRSVD_TRY(prsvd_nc_inspect(s->file, s->dset, file, dataset, &s->nc, info->conventions, sizeof info->conventions));
   H5_TRY(s->fspace = H5Dget_space(s->dset), PRSVD_ERR_INPUT, "cannot read the shape of '%s'", dataset);
   int nd = H5Sget_simple_extent_ndims(s->fspace);

@@ -159,6 +159,7 @@ static int open_sparse(const char *file, const char *group, struct prsvd_h5_info
   memset(info, 0, sizeof *info);
   PRSVD_TRY(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &s->file));
   H5_TRY(g = H5Gopen2(s->file, group, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open group '%s' in '%s'", group, file);
+  prsvd_h5_note_object_file(g); /* an external link's target file */
   if (H5Aexists(g, "MATLAB_sparse") > 0) { /* MATLAB v7.3 sparse: CSC with ir, jc; m rows */
     int64_t mrows = 0;
     hid_t a = H5Aopen(g, "MATLAB_sparse", H5P_DEFAULT);

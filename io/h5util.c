@@ -88,6 +88,7 @@ int prsvd_h5_open_ro(const char *file, hid_t fapl, const char *what, hid_t *out)
     prsvd_h5_show_stack();
     PRSVD_ERR(PRSVD_ERR_INPUT, "cannot open HDF5 file '%s' (truncated or corrupt?)", file);
   }
+  prsvd_h5_note_read(file);
   return PRSVD_OK;
 }
 
@@ -282,4 +283,34 @@ done:
   if (sp >= 0) H5Sclose(sp);
   if (a >= 0) H5Aclose(a);
   H5Eclear2(H5E_DEFAULT);
+}
+
+/* ---- The files a run reads ------------------------------------------------------------------
+ * Every HDF5 file an input reaches, beyond the one named on the command line: the target of an
+ * external link, a virtual dataset's sources.  An output or checkpoint is compared with each
+ * (io/h5writer.c), so that --force never replaces the file the data actually lives in. */
+static char **read_files;
+static int n_read_files;
+
+void prsvd_h5_note_read(const char *path) {
+  if (!path || !path[0]) return;
+  for (int i = 0; i < n_read_files; i++)
+    if (!strcmp(read_files[i], path)) return;
+  char **grown = realloc(read_files, sizeof *grown * (size_t)(n_read_files + 1));
+  if (!grown) return; /* then the check knows one file fewer: the named input is still checked */
+  read_files = grown;
+  if ((read_files[n_read_files] = strdup(path))) n_read_files++;
+}
+
+void prsvd_h5_note_object_file(hid_t obj) {
+  hid_t f = H5Iget_file_id(obj);
+  if (f < 0) return;
+  char name[PATH_MAX];
+  if (H5Fget_name(f, name, sizeof name) > 0) prsvd_h5_note_read(name);
+  H5Fclose(f);
+}
+
+int prsvd_h5_read_files(const char *const **paths) {
+  *paths = (const char *const *)read_files;
+  return n_read_files;
 }

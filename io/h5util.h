@@ -152,4 +152,12 @@ void prsvd_h5_describe_filters(hid_t dcpl, char *out, size_t len);
  * the caller closes the others). */
 void prsvd_h5_dimension_scales(hid_t dset, int nd, char *names, size_t name_len, hid_t *scales);
 
+/* The files a run reads besides the one named (an external link's target, a virtual dataset's
+ * sources): noted as they are opened, and every output and checkpoint is compared with them
+ * (not thread-safe: the opening thread only). */
+void prsvd_h5_note_read(const char *path);
+/* The file an open object lives in: another than the one opened when a link led there. */
+void prsvd_h5_note_object_file(hid_t obj);
+int prsvd_h5_read_files(const char *const **paths);
+
 #endif

@@ -51,6 +51,7 @@ static int try_open(const char *candidate, hid_t *f, char *why, size_t len) {
   } else if (H5Fis_hdf5(candidate) <= 0) {
     if (!why[0]) snprintf(why, len, "'%s' is not an HDF5 file", candidate);
   } else if ((*f = H5Fopen(candidate, H5F_ACC_RDONLY, H5P_DEFAULT)) >= 0) {
+    prsvd_h5_note_read(candidate); /* a source the run reads: never an output */
     return 1;
   } else if (!why[0]) {
     snprintf(why, len, "'%s' cannot be opened (truncated or corrupt?)", candidate);

@@ -262,7 +262,13 @@ static int rename_into_place(prsvd_h5_writer *w) {
   if ((status = place(w)) != PRSVD_OK) {
     atomic_store(&temp_state, TEMP_PENDING);
   } else {
-    if (test_point(w, "renamed")) test_raise();
+    if (test_point(w, "renamed")) {
+      test_raise();
+      /* a test stopped the run here and signalled another thread: that thread's handler runs
+       * first, as it would had the signal come during the rename itself (under load the main
+       * thread could finish the run before it, which then left without a word) */
+      hold_after_continue();
+    }
     memcpy(committed_note, renaming_note, sizeof committed_note);
     atomic_store(&temp_state, TEMP_IDLE);
   }
@@ -358,8 +364,13 @@ int prsvd_h5_check_distinct(const char *path, const char *what, const struct prs
 }
 
 static int check_target(const char *path, const char *what, int force, const struct prsvd_h5_role *others) {
+  const char *const *reads;
   PRSVD_CHECK(prsvd_path_check_output(path, what, force));
   PRSVD_CHECK(prsvd_h5_check_distinct(path, what, others));
+  for (int i = 0, n = prsvd_h5_read_files(&reads); i < n; i++) /* an external link's target, a VDS source */
+    if (prsvd_path_same(path, reads[i]))
+      PRSVD_ERR(PRSVD_ERR_USAGE, "%s '%s' is '%s', a file this run reads (through a link or a virtual dataset of "
+                "its input): a run never writes over a file it reads", what, path, reads[i]);
   prsvd_h5_remove_stale_temps(path);
   return PRSVD_OK;
 }

@@ -55,6 +55,30 @@ def psd_file(name, n=60):
     return path(name)
 
 
+def test_output_is_where_the_data_lives():
+    """An input reached through an external link or a virtual dataset reads another file:
+    that file is never an output or a checkpoint either, even with --force (svd, pca, id, cur
+    and a checkpoint wrote over it, exit 0, and its /A was gone); refused with exit 1 naming it."""
+    data = path("lives.h5")
+    with h5py.File(data, "w") as f:
+        f["A"] = np.random.default_rng(3).standard_normal((20, 10))
+    with h5py.File(path("ext.h5"), "w") as f:
+        f["A"] = h5py.ExternalLink("lives.h5", "/A")
+    lay = h5py.VirtualLayout((20, 10), "f8")
+    lay[:] = h5py.VirtualSource("lives.h5", "A", shape=(20, 10))
+    with h5py.File(path("vds.h5"), "w") as f:
+        f.create_virtual_dataset("A", lay)
+    d = digest(data)
+    for spec in ("ext.h5:/A", "vds.h5:/A"):
+        for cmd in (["svd", "-k", "3"], ["pca", "-k", "3"], ["id", "-k", "3"], ["cur", "-k", "3"]):
+            for ranks in (1, 2):
+                r = run([cmd[0], path(spec), *cmd[1:], "-o", data, "--force"], ranks=ranks if ranks > 1 else None)
+                refused(f"{cmd[0]} of {spec} -o the file it reads --force at {ranks} rank(s)", r, 1,
+                        ["a file this run reads", "lives.h5"], [(data, d)])
+        r = run(["svd", path(spec), "-k", "3", "-o", path("ck_out.h5"), "--force", "--checkpoint", data])
+        refused(f"svd of {spec} --checkpoint the file it reads", r, 1, ["a file this run reads"], [(data, d)])
+
+
 def test_output_is_the_input():
     inp = matrix_file("in.h5")
     d = digest(inp)
