@@ -228,3 +228,97 @@ int prsvd_h5_anndata_finish(MPI_Comm comm, prsvd_h5_writer *w, const struct prsv
   PRSVD_CHECK(scalar(comm, w, "/uns/pca/params/svd_solver", "prsvd", 0));
   return PRSVD_OK;
 }
+
+/* Rank 0: the cells --rows-where obs/COLUMN selects (see prsvd_h5_anndata_mask). */
+static int read_mask(const char *file, const char *spec, int64_t cells, unsigned char *mask, int64_t *selected) {
+  int status = PRSVD_OK;
+  hid_t f = -1, d = -1, space = -1, type = -1, mtype = -1;
+  const char *name = spec + (spec[0] == '/');
+  char path[1100];
+  int64_t *v = NULL;
+  H5O_info_t oi;
+  if (strncmp(name, "obs/", 4) || !name[4] || strchr(name + 4, '/'))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--rows-where takes obs/COLUMN, a boolean column of the AnnData file's /obs, not '%s'",
+              spec);
+  snprintf(path, sizeof path, "/%s", name);
+  PRSVD_CHECK(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &f));
+  if (H5Lexists(f, "/obs", H5P_DEFAULT) <= 0)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: '%s' has no /obs (not an AnnData file)", spec, file);
+  if (H5Lexists(f, path, H5P_DEFAULT) <= 0)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: /obs of '%s' has no column '%s'", spec, file, name + 4);
+  H5_TRY(H5Oget_info_by_name(f, path, &oi, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot read '%s' in '%s'", path, file);
+  if (oi.type != H5O_TYPE_DATASET)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column is categorical (or not a column): it takes a boolean "
+               "column (bool, or integers 0 and 1); make one in Python, adata.obs['keep'] = adata.obs['%s'] == 'VALUE'",
+               spec, name + 4);
+  H5_TRY(d = H5Dopen2(f, path, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s' in '%s'", path, file);
+  H5_TRY(space = H5Dget_space(d), PRSVD_ERR_INPUT, "cannot read the shape of '%s'", path);
+  hsize_t dims[1] = {0};
+  if (H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, dims, NULL) != 1 ||
+      (int64_t)dims[0] != cells)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column has %lld entries, but the matrix has %lld cells",
+               spec, H5Sget_simple_extent_ndims(space) == 1 ? (long long)dims[0] : -1LL, (long long)cells);
+  H5_TRY(type = H5Dget_type(d), PRSVD_ERR_INPUT, "cannot read the type of '%s'", path);
+  const H5T_class_t cls = H5Tget_class(type);
+  if (cls == H5T_ENUM) { /* h5py's bool: an enum of int8 {FALSE, TRUE} */
+    hid_t base = H5Tget_super(type);
+    const int ok = base >= 0 && H5Tget_class(base) == H5T_INTEGER && H5Tget_size(base) == 1;
+    if (base >= 0) H5Tclose(base);
+    if (!ok) PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column is an enum that is not h5py's bool", spec);
+    signed char *b = NULL;
+    PRSVD_ALLOC(b, cells);
+    H5_TRY(mtype = H5Tget_native_type(type, H5T_DIR_ASCEND), PRSVD_ERR_INPUT, "cannot read '%s'", path);
+    if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, b) < 0) {
+      free(b);
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "cannot read '%s' of '%s'", path, file);
+    }
+    PRSVD_ALLOC(v, cells);
+    for (int64_t i = 0; i < cells; i++) v[i] = b[i];
+    free(b);
+  } else if (cls == H5T_INTEGER) {
+    PRSVD_ALLOC(v, cells);
+    H5_TRY(H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), PRSVD_ERR_INPUT, "cannot read '%s' of '%s'",
+           path, file);
+  } else {
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column is %s, not boolean (bool, or integers 0 and 1)", spec,
+               cls == H5T_FLOAT ? "floating-point" : cls == H5T_STRING ? "a string column" : "not a number");
+  }
+  *selected = 0;
+  for (int64_t i = 0; i < cells; i++) {
+    if (v[i] != 0 && v[i] != 1)
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: cell %lld is %lld: the column must hold only 0 and 1 (or False "
+                 "and True)", spec, (long long)i, (long long)v[i]);
+    mask[i] = (unsigned char)v[i];
+    *selected += v[i];
+  }
+  if (*selected == 0) PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s selects no cell of the %lld", spec, (long long)cells);
+done:
+  free(v);
+  if (mtype >= 0) H5Tclose(mtype);
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+  if (d >= 0) H5Dclose(d);
+  if (f >= 0) H5Fclose(f);
+  return status;
+}
+
+int prsvd_h5_anndata_mask(MPI_Comm comm, const char *file, const char *column, int64_t cells, unsigned char **mask,
+                          int64_t *selected) {
+  int status = PRSVD_OK, rank;
+  *mask = NULL;
+  *selected = 0;
+  MPI_Comm_rank(comm, &rank);
+  if (cells > INT32_MAX) PRSVD_ERR(PRSVD_ERR_INPUT, "--rows-where: %lld cells, more than 2^31 - 1", (long long)cells);
+  *mask = calloc((size_t)cells, 1);
+  if (!*mask) status = prsvd_error_set(PRSVD_ERR_NOMEM, __FILE__, __LINE__, __func__, "out of memory for a mask");
+  if (!status && rank == 0) status = read_mask(file, column, cells, *mask, selected);
+  status = prsvd_error_agree(comm, status);
+  if (!status) {
+    MPI_Bcast(*mask, (int)cells, MPI_UNSIGNED_CHAR, 0, comm);
+    MPI_Bcast(selected, 1, MPI_INT64_T, 0, comm);
+  } else {
+    free(*mask);
+    *mask = NULL;
+  }
+  return status;
+}
