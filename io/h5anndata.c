@@ -57,11 +57,17 @@ static int check(const char *file, int64_t cells, int64_t genes, int force) {
   if (stat(file, &st) != 0 || !(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) || access(file, W_OK) != 0)
     PRSVD_ERR(PRSVD_ERR_OUTPUT, "'%s' is read-only: --anndata writes the PCA into it (make it writable, or "
               "write the PCA to its own file with -o)", file);
-  PRSVD_CHECK(prsvd_h5_open_ro(file, H5P_DEFAULT, "AnnData file", &f));
   {
-    char real[PATH_MAX];
-    if (realpath(file, real)) prsvd_h5_remove_stale_temps(real); /* as every output's check does */
+    char real[PATH_MAX], dir[PATH_MAX];
+    if (realpath(file, real)) {
+      snprintf(dir, sizeof dir, "%s", real);
+      if (access(dirname(dir), W_OK) != 0) /* the new version is written beside it */
+        PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot write the new version of '%s' beside it: its directory '%s' is not "
+                  "writable: %s", file, dir, strerror(errno));
+      prsvd_h5_remove_stale_temps(real); /* as every output's check does */
+    }
   }
+  PRSVD_CHECK(prsvd_h5_open_ro(file, H5P_DEFAULT, "AnnData file", &f));
   for (int i = 0; i < 2; i++) {
     const char *g = i ? "/var" : "/obs";
     char enc[64] = "";
