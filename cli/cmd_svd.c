@@ -615,6 +615,13 @@ static int svd_params_of(struct prsvd_cli_run *run) {
 static void svd_plan(const struct prsvd_cli_run *run) {
   const struct svd_run *r = (const struct svd_run *)run;
   print_plan(run->cli, run->spec, &run->info, &r->o, &run->prm, &run->est);
+  if (r->o.rows_where) /* pca: what the matrix is (cli/pca_anndata.c) */
+    printf("  cells where %s: %lld of %lld, the others not read\n", r->o.rows_where, (long long)r->sel.selected,
+           (long long)r->sel.cells);
+  if (r->o.log1p) printf("  log1p of every %sentry as it is read\n", run->info.sparse ? "stored " : "");
+  if (r->o.anndata)
+    printf("  writes obsm/X_pca, varm/PCs, uns/pca into '%s': a new version of it, renamed over it when complete\n",
+           run->file);
 }
 
 static void svd_identity(const struct prsvd_cli_run *run, char *buf, size_t size) {

@@ -283,8 +283,10 @@ def test_rows_where_and_log1p():
             check(f"{what}: uns/pca/params/log1p True", params.get("log1p") == True, params)  # noqa: E712
     # -o: the attributes say it, /U has the kept rows
     r = run(["pca", f"{LOGBASE['csr']}:/X", "-k", K, "-q", 7, "--log1p", "--rows-where", "obs/keep", "--scores", "-o",
-             path("where.h5"), "--quiet"])
+             path("where.h5")])
     if check("-o with --log1p --rows-where: exits 0", r.returncode == 0, r.stderr):
+        check("the plan says which cells and log1p", f"cells where obs/keep: {keep.sum()} of {CELLS}" in r.stdout
+              and "log1p of every stored entry" in r.stdout, r.stdout)
         p, scores = reference(np.log1p(EXPM1)[keep])
         with h5py.File(path("where.h5"), "r") as h:
             check("-o: attributes log1p = 1 and rows_where", h.attrs["log1p"] == 1 and h.attrs["rows_where"] == "obs/keep",
