@@ -56,7 +56,7 @@ static const struct prsvd_option svd_options[] = {
     {"scale", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "divide columns by their standard deviations, which the first pass learns (needs q >= 1); writes /scale", O(scale)},
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, SVD_ONLY, "with --center: also write /scores = U S (m x k)", O(scores)},
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "also write /scores = U S (m x k)", O(scores)},
-    {"rows-where", 0, PRSVD_OPT_STRING, "obs/COLUMN", NULL, 0, 0, PCA_ONLY, "only the cells (samples) where this boolean column of the AnnData file's /obs is true, read without a copy", O(rows_where)},
+    {"rows-where", 0, PRSVD_OPT_STRING, "obs/COLUMN[=VALUE]", NULL, 0, 0, PCA_ONLY, "only the cells (samples) where this boolean column of the AnnData file's /obs is true (a categorical one: is VALUE), read without a copy", O(rows_where)},
     {"log1p", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "log(1 + x) of every entry as it is read (of a sparse matrix, of its stored entries), as scanpy.pp.log1p", O(log1p)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G, T suffixes); panels stay near 4 MiB a compute thread", O(memory)},

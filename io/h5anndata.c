@@ -235,17 +235,101 @@ int prsvd_h5_anndata_finish(MPI_Comm comm, prsvd_h5_writer *w, const struct prsv
   return PRSVD_OK;
 }
 
-/* Rank 0: the cells --rows-where obs/COLUMN selects (see prsvd_h5_anndata_mask). */
-static int read_mask(const char *file, const char *spec, int64_t cells, unsigned char *mask, int64_t *selected) {
+/* Rank 0: v[i] = 1 where categorical column `path` (a group: codes into categories) is `value`
+ * (NULL: the category True of a bool categorical); codes -1 (missing) are never selected. */
+static int read_categorical(hid_t f, const char *path, const char *spec, const char *value, int64_t cells, int64_t *v) {
+  int status = PRSVD_OK;
+  hid_t g = -1, cat = -1, codes = -1, space = -1, type = -1, mtype = -1;
+  char enc[64] = "", listed[512] = "";
+  int64_t target = -1, ncat = 0;
+  hsize_t dims[1] = {0};
+  H5_TRY(g = H5Gopen2(f, path, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s'", path);
+  prsvd_h5_string_attr(g, "encoding-type", enc, sizeof enc);
+  if (strcmp(enc, "categorical") || H5Lexists(g, "categories", H5P_DEFAULT) <= 0 || H5Lexists(g, "codes", H5P_DEFAULT) <= 0)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: '%s' is a group but not a categorical column", spec, path);
+  H5_TRY(cat = H5Dopen2(g, "categories", H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open the categories of '%s'", path);
+  H5_TRY(space = H5Dget_space(cat), PRSVD_ERR_INPUT, "cannot read the categories of '%s'", path);
+  if (H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, dims, NULL) != 1)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the categories of '%s' are not a list", spec, path);
+  ncat = (int64_t)dims[0];
+  H5_TRY(type = H5Dget_type(cat), PRSVD_ERR_INPUT, "cannot read the categories of '%s'", path);
+  if (H5Tget_class(type) == H5T_STRING) {
+    char **names = NULL;
+    size_t len = H5Tget_size(type);
+    const int vl = H5Tis_variable_str(type) > 0;
+    char *fixed = NULL;
+    mtype = H5Tcopy(H5T_C_S1);
+    if (vl) H5Tset_size(mtype, H5T_VARIABLE);
+    else H5Tset_size(mtype, len + 1);
+    PRSVD_ALLOC(names, ncat > 0 ? ncat : 1);
+    if (!vl) PRSVD_ALLOC(fixed, (ncat > 0 ? ncat : 1) * (int64_t)(len + 1));
+    if (H5Dread(cat, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, vl ? (void *)names : (void *)fixed) < 0) {
+      free(names), free(fixed);
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "cannot read the categories of '%s'", path);
+    }
+    for (int64_t c = 0; c < ncat; c++) {
+      const char *name = vl ? names[c] : fixed + c * (int64_t)(len + 1);
+      if (value && name && !strcmp(name, value)) target = c;
+      if (strlen(listed) + (name ? strlen(name) : 0) + 8 < sizeof listed)
+        snprintf(listed + strlen(listed), sizeof listed - strlen(listed), "%s'%s'", c ? ", " : "", name ? name : "");
+    }
+    if (vl) H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, names);
+    free(names), free(fixed);
+    if (!value)
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column is categorical (categories %s): give the one to keep, "
+                 "--rows-where %s=VALUE", spec, listed, spec);
+    if (target < 0)
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s=%s: '%s' is not a category of the column (%s)", spec, value, value,
+                 listed);
+  } else if (H5Tget_class(type) == H5T_ENUM && ncat <= 2) { /* bool categories: keep True's code */
+    signed char b[2] = {0, 0};
+    H5_TRY(mtype = H5Tget_native_type(type, H5T_DIR_ASCEND), PRSVD_ERR_INPUT, "cannot read '%s'", path);
+    H5_TRY(H5Dread(cat, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, b), PRSVD_ERR_INPUT, "cannot read the categories of '%s'",
+           path);
+    const int want = !value || !strcmp(value, "True") ? 1 : !strcmp(value, "False") ? 0 : -1;
+    if (want < 0)
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s=%s: the column's categories are True and False", spec, value);
+    for (int64_t c = 0; c < ncat; c++)
+      if (b[c] == want) target = c;
+  } else {
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: a categorical column of numbers is not supported (its categories "
+               "must be strings or True/False)", spec);
+  }
+  H5Sclose(space), space = -1;
+  H5_TRY(codes = H5Dopen2(g, "codes", H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open the codes of '%s'", path);
+  H5_TRY(space = H5Dget_space(codes), PRSVD_ERR_INPUT, "cannot read the codes of '%s'", path);
+  if (H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, dims, NULL) != 1 ||
+      (int64_t)dims[0] != cells)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column has %lld entries, but the matrix has %lld cells", spec,
+               (long long)dims[0], (long long)cells);
+  H5_TRY(H5Dread(codes, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), PRSVD_ERR_INPUT,
+         "cannot read the codes of '%s'", path);
+  for (int64_t i = 0; i < cells; i++) v[i] = target >= 0 && v[i] == target;
+done:
+  if (mtype >= 0) H5Tclose(mtype);
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+  if (codes >= 0) H5Dclose(codes);
+  if (cat >= 0) H5Dclose(cat);
+  if (g >= 0) H5Gclose(g);
+  return status;
+}
+
+/* Rank 0: the cells --rows-where obs/COLUMN (or obs/COLUMN=VALUE) selects (see
+ * prsvd_h5_anndata_mask). */
+static int read_mask(const char *file, const char *spec_in, int64_t cells, unsigned char *mask, int64_t *selected) {
   int status = PRSVD_OK;
   hid_t f = -1, d = -1, space = -1, type = -1, mtype = -1;
-  const char *name = spec + (spec[0] == '/');
-  char path[1100];
+  char spec[1100], path[1100];
   int64_t *v = NULL;
   H5O_info_t oi;
-  if (strncmp(name, "obs/", 4) || !name[4] || strchr(name + 4, '/'))
-    PRSVD_ERR(PRSVD_ERR_USAGE, "--rows-where takes obs/COLUMN, a boolean column of the AnnData file's /obs, not '%s'",
-              spec);
+  snprintf(spec, sizeof spec, "%s", spec_in);
+  char *value = strchr(spec, '=');
+  if (value) *value++ = '\0';
+  const char *name = spec + (spec[0] == '/');
+  if (strncmp(name, "obs/", 4) || !name[4] || strchr(name + 4, '/') || (value && !*value))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--rows-where takes obs/COLUMN (a boolean column of the AnnData file's /obs) or "
+              "obs/COLUMN=VALUE (a category of a categorical one), not '%s'", spec_in);
   snprintf(path, sizeof path, "/%s", name);
   PRSVD_CHECK(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &f));
   if (H5Lexists(f, "/obs", H5P_DEFAULT) <= 0)
@@ -253,10 +337,14 @@ static int read_mask(const char *file, const char *spec, int64_t cells, unsigned
   if (H5Lexists(f, path, H5P_DEFAULT) <= 0)
     PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: /obs of '%s' has no column '%s'", spec, file, name + 4);
   H5_TRY(H5Oget_info_by_name(f, path, &oi, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot read '%s' in '%s'", path, file);
-  if (oi.type != H5O_TYPE_DATASET)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column is categorical (or not a column): it takes a boolean "
-               "column (bool, or integers 0 and 1); make one in Python, adata.obs['keep'] = adata.obs['%s'] == 'VALUE'",
-               spec, name + 4);
+  if (oi.type == H5O_TYPE_GROUP) {
+    PRSVD_ALLOC(v, cells);
+    PRSVD_TRY(read_categorical(f, path, spec, value, cells, v));
+    goto count;
+  }
+  if (value)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s=%s: =VALUE picks a category of a categorical column, and '%s' is not "
+               "one: give obs/%s (a boolean column)", spec, value, name + 4, name + 4);
   H5_TRY(d = H5Dopen2(f, path, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s' in '%s'", path, file);
   H5_TRY(space = H5Dget_space(d), PRSVD_ERR_INPUT, "cannot read the shape of '%s'", path);
   hsize_t dims[1] = {0};
@@ -289,6 +377,7 @@ static int read_mask(const char *file, const char *spec, int64_t cells, unsigned
     PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column is %s, not boolean (bool, or integers 0 and 1)", spec,
                cls == H5T_FLOAT ? "floating-point" : cls == H5T_STRING ? "a string column" : "not a number");
   }
+count:
   *selected = 0;
   for (int64_t i = 0; i < cells; i++) {
     if (v[i] != 0 && v[i] != 1)
@@ -297,7 +386,8 @@ static int read_mask(const char *file, const char *spec, int64_t cells, unsigned
     mask[i] = (unsigned char)v[i];
     *selected += v[i];
   }
-  if (*selected == 0) PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s selects no cell of the %lld", spec, (long long)cells);
+  if (*selected == 0)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s selects no cell of the %lld", spec_in, (long long)cells);
 done:
   free(v);
   if (mtype >= 0) H5Tclose(mtype);

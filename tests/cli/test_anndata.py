@@ -44,7 +44,9 @@ def counts(seed=3):
 
 A = counts()
 OBS = pd.DataFrame({"keep": (np.arange(CELLS) % 3 != 0), "batch": pd.Categorical(np.arange(CELLS) % 2),
-                    "flag8": (np.arange(CELLS) % 4 == 0).astype(np.int8), "score": np.linspace(0, 1, CELLS)},
+                    "flag8": (np.arange(CELLS) % 4 == 0).astype(np.int8), "score": np.linspace(0, 1, CELLS),
+                    "celltype": pd.Categorical(np.array(["T", "B", "NK"])[np.arange(CELLS) % 3]),
+                    "tcat": pd.Categorical(np.arange(CELLS) % 5 != 0)},
                    index=[f"c{i}" for i in range(CELLS)])
 VAR = pd.DataFrame({"gene_ids": [f"g{j}" for j in range(GENES)]}, index=[f"g{j}" for j in range(GENES)])
 
@@ -263,7 +265,9 @@ def check_subset(what, file, keep, x):
 
 def test_rows_where_and_log1p():
     keep = OBS["keep"].values
-    for fmt, ranks, column, mask in (("csr", 1, "obs/keep", keep), ("csc", 3, "/obs/flag8", OBS["flag8"].values == 1)):
+    for fmt, ranks, column, mask in (("csr", 1, "obs/keep", keep), ("csc", 3, "/obs/flag8", OBS["flag8"].values == 1),
+                                     ("csr", 2, "obs/celltype=NK", OBS["celltype"].values == "NK"),
+                                     ("csr", 1, "obs/tcat", OBS["tcat"].values.astype(bool))):
         f = fresh(f"where_{fmt}{ranks}.h5ad", fmt)
         before = tree(f)
         r = pca(f, "--rows-where", column, ranks=ranks)
@@ -314,7 +318,10 @@ def test_rows_where_and_log1p_refusals():
     d = digest(f)
     for column, code, words in (("obs/missing", 2, ["no column 'missing'"]),
                                 ("obs/score", 2, ["floating-point", "not boolean"]),
-                                ("obs/batch", 2, ["categorical"]),
+                                ("obs/batch", 2, ["categorical", "numbers"]),
+                                ("obs/celltype", 2, ["categorical", "'B', 'NK', 'T'", "obs/celltype=VALUE"]),
+                                ("obs/celltype=DC", 2, ["'DC' is not a category"]),
+                                ("obs/keep=T", 2, ["not one"]),
                                 ("obs/long", 2, ["401 entries", "400 cells"]),
                                 ("obs/none", 2, ["selects no cell"]),
                                 ("obs/two", 2, ["cell 0 is 2"]),
