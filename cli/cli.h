@@ -175,10 +175,22 @@ int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run);
 void prsvd_cli_pca_variance(const double *s, int64_t k, int64_t m, double total_variance, double *ev,
                             double *ratio);
 /* pca --anndata (cli/pca_anndata.c): the PCA written into the input .h5ad. */
+/* pca --rows-where and --log1p (cli/pca_anndata.c): the cells kept, of how many. */
+struct prsvd_cli_select {
+  unsigned char *mask;    /* NULL: every cell */
+  int64_t cells, selected;
+};
+/* Collective, from the params hook: the run's source seen through the selection of cells (rows,
+ * or of a CSC X streamed as X^T its columns) and log1p; run->info's shape becomes the kept
+ * cells'. */
+int prsvd_cli_select(struct prsvd_cli_run *run, int swap, const char *rows_where, int log1p,
+                     struct prsvd_cli_select *sel);
+void prsvd_cli_select_free(struct prsvd_cli_select *sel);
 struct prsvd_cli_anndata {
   int swap;               /* the source streamed X^T (CSC): X's U is the computed V */
   int force, scale, log1p;
   const char *rows_where; /* --rows-where obs/COLUMN, or NULL */
+  const struct prsvd_cli_select *sel;
 };
 /* Collective, from the params hook (before any work): the input file can take the PCA. */
 int prsvd_cli_anndata_check(const struct prsvd_cli_run *run, int swap, int force);

@@ -16,12 +16,13 @@ struct svd_opts {
   uint64_t seed;
   double tol, conv_tol;
   const char *output, *onepass_method, *sketch, *checkpoint, *precision, *read, *panels, *grid;
-  const char *power_iters;
+  const char *power_iters, *rows_where;
   const char *sample_dim, *missing, *weights; /* the features (cli/fields.c) */
   struct prsvd_opt_list mpiio_hints;
   double checkpoint_every;
   int force, json, progress, quiet, debug, center, scale, scores, no_prefetch, transpose, allow_missing_sources;
   int anndata; /* pca --anndata: the result goes back into the input .h5ad (cli/pca_anndata.c) */
+  int log1p;   /* pca --log1p, and --rows-where above: the source seen through prsvd_source_transform */
 };
 
 /* svd and pca share this table.  pca takes neither the single-pass nor the fixed-accuracy
@@ -57,6 +58,8 @@ static const struct prsvd_option svd_options[] = {
     {"scale", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "divide columns by their standard deviations, which the first pass learns (needs q >= 1); writes /scale", O(scale)},
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, SVD_ONLY, "with --center: also write /scores = U S (m x k)", O(scores)},
     {"scores", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "also write /scores = U S (m x k)", O(scores)},
+    {"rows-where", 0, PRSVD_OPT_STRING, "obs/COLUMN[=VALUE]", NULL, 0, 0, PCA_ONLY, "only the cells (samples) where this boolean column of the AnnData file's /obs is true (a categorical one: is VALUE), read without a copy", O(rows_where)},
+    {"log1p", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "log(1 + x) of every entry as it is read (of a sparse matrix, of its stored entries), as scanpy.pp.log1p", O(log1p)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G, T suffixes); panels stay near 4 MiB a compute thread", O(memory)},
     {"threads", 0, PRSVD_OPT_INT, "T", NULL, 1, PRSVD_MAX_THREADS, 0, "compute threads a rank, each multiplying its own rows of every panel with a one-thread BLAS (default: the CPUs of the rank's affinity mask, shared among the ranks that may run on them)", O(threads)},
@@ -120,7 +123,7 @@ static const struct prsvd_command_doc pca_doc = {
     "Principal components of the m samples (rows) x n features (columns) dataset: the\n"
     "randomized SVD of A - 1 mu^T (with --scale, of (A - 1 mu^T) D^-1), centered implicitly:\n"
     "the means come from the first pass, no extra pass, never a dense copy, also for sparse\n"
-    "input (AnnData .h5ad CSR).  Writes scikit-learn's PCA vocabulary (/components,\n"
+    "input (AnnData .h5ad CSR or CSC).  Writes scikit-learn's PCA vocabulary (/components,\n"
     "/explained_variance, /explained_variance_ratio, /mean, /singular_values, /scale with\n"
     "--scale, /scores with --scores) beside /U, /S, /V, with components signed as\n"
     "scikit-learn's.  Subspace iteration only; prsvd svd --center is the same computation.",
@@ -147,7 +150,8 @@ void prsvd_cli_pca_variance(const double *s, int64_t k, int64_t m, double total_
 
 /* /components, /explained_variance(_ratio), /mean, /singular_values, /scale, /scores */
 static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o, int64_t m, int64_t n,
-                     prsvd_svd *svd, const struct prsvd_svd_stats *st, const struct prsvd_h5_features *f) {
+                     prsvd_svd *svd, const struct prsvd_svd_stats *st, const struct prsvd_h5_features *f,
+                     int transposed) {
   int status = PRSVD_OK;
   const double *s, *u, *v, *mean, *scale;
   int64_t k, u0, ur, uld, v0, vr, vld;
@@ -160,6 +164,12 @@ static int write_pca(prsvd_h5_writer *w, MPI_Comm comm, const struct svd_opts *o
   PRSVD_CHECK(prsvd_svd_get_u(svd, &u, &u0, &ur, &uld));
   PRSVD_CHECK(prsvd_svd_get_v(svd, &v, &v0, &vr, &vld));
   PRSVD_CHECK(prsvd_svd_get_centering(svd, &mean, &scale));
+  if (transposed) { /* a CSC X streamed as X^T (rows centred): X's U is the computed V */
+    const double *t = u;
+    int64_t t0 = u0, tr = ur, tld = uld;
+    u = v, u0 = v0, ur = vr, uld = vld;
+    v = t, v0 = t0, vr = tr, vld = tld;
+  }
   PRSVD_ALLOC(ev, k);
   PRSVD_ALLOC(ratio, k);
   prsvd_cli_pca_variance(s, k, m, st->total_variance, ev, ratio);
@@ -265,6 +275,10 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
    * whichever way the panels ran */
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "transposed", transposed ^ by_columns));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "panels", by_columns ? "columns" : "rows"));
+  if (prm->center) { /* pca --log1p and --rows-where: what the rows of /U and /scores are */
+    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "log1p", o->log1p));
+    PRSVD_TRY(prsvd_h5_attr_string(w, "/", "rows_where", o->rows_where ? o->rows_where : ""));
+  }
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rows", m));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "cols", n));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
@@ -302,7 +316,7 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
     PRSVD_TRY(prsvd_h5_attr_int(w, "/", "block", prm->block));
     PRSVD_TRY(prsvd_h5_attr_double(w, "/", "norm_fro", st->norm_fro));
   }
-  if (prm->center) PRSVD_TRY(write_pca(w, cli->comm, o, m, n, svd, st, f));
+  if (prm->center) PRSVD_TRY(write_pca(w, cli->comm, o, m, n, svd, st, f, transposed));
   PRSVD_TRY(prsvd_h5_writer_commit(&w));
   prsvd_profile_end(PRSVD_EV_WRITE, 8.0 * (double)((m + n + 1) * k), 0.0);
 done:
@@ -494,7 +508,7 @@ static void summary_json(json_object *j, const struct prsvd_cli *cli, const char
     double total = 0.0, *ratio = malloc(sizeof(double) * (size_t)k);
     json_object *rj = json_object_new_array();
     if (ratio) {
-      prsvd_cli_pca_variance(s, k, m, st->total_variance, NULL, ratio);
+      prsvd_cli_pca_variance(s, k, prm->center_rows ? n : m, st->total_variance, NULL, ratio); /* samples */
       for (int64_t i = 0; i < k; i++) {
         if (i < 10) json_object_array_add(rj, json_object_new_double(ratio[i]));
         total += ratio[i];
@@ -582,12 +596,25 @@ static int resolve(const struct svd_opts *o, int64_t m, int64_t n, const char *s
 struct svd_run {
   struct prsvd_cli_run run;
   struct svd_opts o;
+  struct prsvd_cli_select sel; /* pca --rows-where, --log1p */
   int swap; /* the factors are of the streamed matrix's transpose */
   struct prsvd_h5_features feat; /* --sample-dim, --missing, --weights */
   int pca;  /* prsvd pca: -q defaults to auto */
 };
 
+static int svd_params_of(struct prsvd_cli_run *run);
+
+/* pca: --anndata's checks against the file's cells and genes, then --rows-where and --log1p
+ * (the source seen through them, and the run's shape that of the cells kept), then the rest */
 static int svd_params(struct prsvd_cli_run *run) {
+  struct svd_run *r = (struct svd_run *)run;
+  const int swap = run->info.transposed ^ r->o.transpose;
+  if (r->o.anndata) PRSVD_CHECK(prsvd_cli_anndata_check(run, swap, r->o.force));
+  if (r->o.rows_where || r->o.log1p) PRSVD_CHECK(prsvd_cli_select(run, swap, r->o.rows_where, r->o.log1p, &r->sel));
+  return svd_params_of(run);
+}
+
+static int svd_params_of(struct prsvd_cli_run *run) {
   struct svd_run *r = (struct svd_run *)run;
   const struct svd_opts *o = &r->o;
   const struct prsvd_h5_info *info = &run->info;
@@ -617,8 +644,17 @@ static int svd_params(struct prsvd_cli_run *run) {
     prsvd_cli_warn(cli, "'%s' is stored in MATLAB's column-major orientation: streaming its stored columns, the matrix's rows",
                    run->spec);
   PRSVD_CHECK(resolve(o, m, n, run->spec, r->pca ? "auto" : "1", &run->prm));
-  if (r->swap && o->center)
-    PRSVD_ERR(PRSVD_ERR_USAGE, "'%s' is CSC or transposed: PCA centers the columns of the streamed rows, so it needs the samples as stored rows (CSR, or no --transpose or --panels columns)", run->spec);
+  /* a column-compressed (or MATLAB) X streamed as X^T: PCA centres the streamed rows
+   * (center.c's row variant); --transpose and column panels still need the samples as rows */
+  if (r->swap && o->center && info->transposed && !info->by_columns && !o->transpose) {
+    if (o->scale)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "--scale of '%s', stored column-compressed, is not supported: scaling divides the "
+                "streamed rows' centred values by their deviations, which needs a pass of its own (convert it to CSR)",
+                run->spec);
+    run->prm.center_rows = 1;
+  } else if (r->swap && o->center) {
+    PRSVD_ERR(PRSVD_ERR_USAGE, "'%s' is transposed (--transpose or --panels columns): PCA centers the columns of the streamed rows, so it needs the samples as stored rows", run->spec);
+  }
   int64_t p_used = o->oversample;
   if (run->prm.method == PRSVD_METHOD_SUBSPACE && o->rank + o->oversample > mn) {
     p_used = mn - o->rank;
@@ -626,16 +662,20 @@ static int svd_params(struct prsvd_cli_run *run) {
                    (long long)(o->rank + o->oversample), (long long)mn, (long long)p_used);
   }
   run->prm.oversample = p_used;
-  if (o->anndata) {
-    PRSVD_CHECK(prsvd_cli_anndata_check(run, r->swap, o->force));
-    r->o.output = run->file; /* what the summary and --json name as written */
-  }
+  if (o->anndata) r->o.output = run->file; /* what the summary and --json name as written */
   return PRSVD_OK;
 }
 
 static void svd_plan(const struct prsvd_cli_run *run) {
   const struct svd_run *r = (const struct svd_run *)run;
   print_plan(run->cli, run->spec, &run->info, &r->o, &run->prm, &run->est, &r->feat);
+  if (r->o.rows_where) /* pca: what the matrix is (cli/pca_anndata.c) */
+    printf("  cells where %s: %lld of %lld, the others not read\n", r->o.rows_where, (long long)r->sel.selected,
+           (long long)r->sel.cells);
+  if (r->o.log1p) printf("  log1p of every %sentry as it is read\n", run->info.sparse ? "stored " : "");
+  if (r->o.anndata)
+    printf("  writes obsm/X_pca, varm/PCs, uns/pca into '%s': a new version of it, renamed over it when complete\n",
+           run->file);
 }
 
 static void svd_identity(const struct prsvd_cli_run *run, char *buf, size_t size) {
@@ -647,12 +687,16 @@ static void svd_identity(const struct prsvd_cli_run *run, char *buf, size_t size
     snprintf(buf + used, size - used, ";sample_axis=%d;weights=%s", r->feat.sample_axis,
              r->feat.w ? r->feat.weights_from : "none");
   }
+  if (r->o.log1p || r->o.rows_where) { /* they change the matrix: a resume must match them */
+    const size_t used = strlen(buf);
+    snprintf(buf + used, size - used, ";log1p=%d;rows_where=%s", r->o.log1p, r->o.rows_where ? r->o.rows_where : "");
+  }
 }
 
 static int svd_write(struct prsvd_cli_run *run) {
   struct svd_run *r = (struct svd_run *)run;
   if (r->o.anndata) {
-    const struct prsvd_cli_anndata a = {r->swap, r->o.force, r->o.scale, 0, NULL};
+    const struct prsvd_cli_anndata a = {r->swap, r->o.force, r->o.scale, r->o.log1p, r->o.rows_where, &r->sel};
     return prsvd_cli_anndata_write(run, &a);
   }
   return write_output(run->cli, &r->o, &run->prm, run->file, run->dataset, run->info.rows, run->info.cols,
@@ -667,7 +711,8 @@ static int svd_report(struct prsvd_cli_run *run, json_object *j) {
     summary_json(j, run->cli, r->pca ? "pca" : "svd", run->spec, &run->info, run->info.rows, run->info.cols,
                  run->svd, st, run->elapsed, o, &run->prm, &run->est, &run->prog);
   else if (!o->quiet)
-    print_summary(run->cli, o, &run->prm, &run->est, run->svd, st, run->rows, run->elapsed, run->info.rows);
+    print_summary(run->cli, o, &run->prm, &run->est, run->svd, st, run->rows, run->elapsed,
+                  run->prm.center_rows ? run->info.cols : run->info.rows); /* the samples */
   if (j || !o->quiet) prsvd_cli_features_report(run->cli, &r->feat, j);
   if (fixed_accuracy(&run->prm) && !st->tol_met) {
     const int64_t cap = run->est.width;
@@ -694,6 +739,9 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   r.pca = pca;
   if (r.o.anndata && r.o.output)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--anndata writes the PCA into the input file itself: give it or -o, not both");
+  if ((r.o.anndata || r.o.rows_where) && (r.o.sample_dim || r.o.weights || strcmp(r.o.missing, "fail")))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "%s is for an AnnData matrix, --sample-dim, --weights and --missing drop for a "
+              "gridded field: not both", r.o.anndata ? "--anndata" : "--rows-where");
   if (pca && !r.o.anndata && !r.o.output)
     PRSVD_ERR(PRSVD_ERR_USAGE, "missing required option --output (or --anndata) (usage: prsvd pca %s)", pca_doc.usage);
 
@@ -714,6 +762,7 @@ static int svd_main(struct prsvd_cli *cli, int argc, char **argv, const struct p
   r.run.threads = (int)r.o.threads;
   status = prsvd_cli_run(cli, &r.run);
   prsvd_h5_features_free(&r.feat);
+  prsvd_cli_select_free(&r.sel);
   return status;
 }
 

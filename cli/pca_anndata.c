@@ -2,6 +2,7 @@
  * scanpy.pp.pca stores it (obsm/X_pca = the scores U S, varm/PCs = the components V,
  * uns/pca/variance and variance_ratio, uns/pca/params), through io/h5anndata.c, which writes a
  * new version of the file and renames it over the old one once complete. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,6 +13,69 @@
 int prsvd_cli_anndata_check(const struct prsvd_cli_run *run, int swap, int force) {
   const int64_t cells = swap ? run->info.cols : run->info.rows, genes = swap ? run->info.rows : run->info.cols;
   return prsvd_h5_anndata_check(run->cli->comm, run->file, cells, genes, force);
+}
+
+int prsvd_cli_select(struct prsvd_cli_run *run, int swap, const char *rows_where, int log1p,
+                     struct prsvd_cli_select *sel) {
+  struct prsvd_transform t = {NULL, NULL, log1p};
+  sel->cells = swap ? run->info.cols : run->info.rows;
+  sel->selected = sel->cells;
+  if (rows_where) {
+    if (swap && run->info.nnz <= 0 && !run->info.sparse)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "--rows-where of '%s', stored transposed and dense, is not supported (the cells are "
+                "its stored columns)", run->spec);
+    PRSVD_CHECK(prsvd_h5_anndata_mask(run->cli->comm, run->file, rows_where, sel->cells, &sel->mask, &sel->selected));
+    if (sel->selected < 2)
+      PRSVD_ERR(PRSVD_ERR_INPUT, "--rows-where %s selects one cell: a PCA needs at least two", rows_where);
+    if (swap) t.col_mask = sel->mask;
+    else t.row_mask = sel->mask;
+  }
+  PRSVD_CHECK(prsvd_source_transform(&run->src, &t));
+  if (swap) run->info.cols = sel->selected;
+  else run->info.rows = sel->selected;
+  run->info.nnz = prsvd_source_nnz(run->src) > 0 ? prsvd_source_nnz(run->src) : run->info.nnz;
+  run->info.lends = 0; /* the transform copies every panel */
+  return PRSVD_OK;
+}
+
+void prsvd_cli_select_free(struct prsvd_cli_select *sel) {
+  free(sel->mask);
+  sel->mask = NULL;
+}
+
+/* Collective: obsm/X_pca, cells x k, from this rank's rows [u0, u0 + ur) of the kept cells'
+ * scores us (column-major, ld ur): without a selection those rows; with one the original
+ * rows from the first of them up to the next rank's first (NaN for the cells not kept). */
+static int write_scores(prsvd_h5_writer *w, const struct prsvd_cli_select *sel, int64_t kept, int64_t k, int64_t u0,
+                        int64_t ur, const double *us) {
+  int status = PRSVD_OK;
+  prsvd_h5_matrix *mat = NULL;
+  double *rows = NULL;
+  int64_t *orig = NULL;
+  const int64_t cells = sel->mask ? sel->cells : kept, ld = ur > 0 ? ur : 1;
+  PRSVD_CHECK(prsvd_h5_matrix_create(w, "/obsm/X_pca", cells, k, PRSVD_H5_FLOAT64, 0, 0, 0, &mat));
+  if (!sel->mask) {
+    PRSVD_TRY(prsvd_h5_matrix_write_colmajor(mat, u0, ur, us, ld));
+  } else {
+    /* b(s): the original row of kept cell s, b(0) = 0 and b(selected) = cells, so the ranks'
+     * ranges [b(u0), b(u0 + ur)) tile all the cells */
+    int64_t lo, hi;
+    PRSVD_ALLOC(orig, sel->selected + 1);
+    for (int64_t i = 0, s = 0; i < sel->cells; i++)
+      if (sel->mask[i]) orig[s++] = i;
+    lo = u0 == 0 ? 0 : orig[u0];
+    hi = u0 + ur >= sel->selected ? sel->cells : orig[u0 + ur];
+    PRSVD_ALLOC(rows, (hi - lo > 0 ? hi - lo : 1) * k);
+    for (int64_t i = 0; i < (hi - lo) * k; i++) rows[i] = NAN;
+    for (int64_t i = 0; i < ur; i++)
+      for (int64_t j = 0; j < k; j++) rows[(orig[u0 + i] - lo) * k + j] = us[j * ld + i];
+    PRSVD_TRY(prsvd_h5_matrix_write(mat, lo, hi - lo, rows));
+  }
+done:
+  prsvd_h5_matrix_close(&mat);
+  free(rows);
+  free(orig);
+  return status;
 }
 
 int prsvd_cli_anndata_write(struct prsvd_cli_run *run, const struct prsvd_cli_anndata *a) {
@@ -41,11 +105,9 @@ int prsvd_cli_anndata_write(struct prsvd_cli_run *run, const struct prsvd_cli_an
   PRSVD_ALLOC(us, (ur > 0 ? ur : 1) * k); /* the scores U S, this rank's cells */
   for (int64_t j = 0; j < k; j++)
     for (int64_t i = 0; i < ur; i++) us[j * (ur > 0 ? ur : 1) + i] = u[j * uld + i] * s[j];
-  PRSVD_TRY(prsvd_h5_anndata_writer(comm, run->file, a->force, 8 * (cells + genes + 2) * k, &w));
+  PRSVD_TRY(prsvd_h5_anndata_writer(comm, run->file, a->force, 8 * ((a->sel->mask ? a->sel->cells : cells) + genes + 2) * k, &w));
   prsvd_profile_begin(PRSVD_EV_WRITE);
-  PRSVD_TRY(prsvd_h5_matrix_create(w, "/obsm/X_pca", cells, k, PRSVD_H5_FLOAT64, 0, 0, 0, &mat));
-  PRSVD_TRY(prsvd_h5_matrix_write_colmajor(mat, u0, ur, us, ur > 0 ? ur : 1));
-  prsvd_h5_matrix_close(&mat);
+  PRSVD_TRY(write_scores(w, a->sel, cells, k, u0, ur, us));
   PRSVD_TRY(prsvd_h5_matrix_create(w, "/varm/PCs", genes, k, PRSVD_H5_FLOAT64, 0, 0, 0, &mat));
   PRSVD_TRY(prsvd_h5_matrix_write_colmajor(mat, v0, vr, v, vld));
   prsvd_h5_matrix_close(&mat);

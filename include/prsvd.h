@@ -143,6 +143,18 @@ PRSVD_API int64_t prsvd_source_file_bytes(const prsvd_source *src);
  * densified); checks the range. Not collective. */
 PRSVD_API int prsvd_source_read(prsvd_source *src, int64_t row0, int64_t nrows, double *panel);
 PRSVD_API void prsvd_source_destroy(prsvd_source **src);
+/* A selection of rows (and, of a sparse source, of columns) and log(1 + x) of every value read
+ * (of a sparse source, of its stored values), without a copy of the matrix (src/transform.c):
+ * *s becomes a source of the selected rows x columns that reads only those rows of the old
+ * one, which it owns from then on.  Masks (rows, cols entries; NULL: all) are copied.  A value
+ * x <= -1 under log1p fails the read with PRSVD_ERR_INPUT naming its row and column in the
+ * old source; a selection of no row or column is PRSVD_ERR_INPUT.  Not collective. */
+struct prsvd_transform {
+  const unsigned char *row_mask; /* keep row i where row_mask[i] != 0 */
+  const unsigned char *col_mask; /* sparse sources only */
+  int log1p;
+};
+PRSVD_API int prsvd_source_transform(prsvd_source **s, const struct prsvd_transform *t);
 
 /* ---- Randomized SVD ----------------------------------------------------------------- */
 
@@ -259,6 +271,9 @@ struct prsvd_svd_params {
   void (*estimate)(void *arg, int power_iters, int64_t k, const double *values, double change);
   int threads;           /* compute threads per rank, 1..PRSVD_MAX_THREADS; 0: automatic, the
                           * rank's share of its CPUs (prsvd_threads_choose, below) */
+  int center_rows;       /* with center: the samples are the source's columns (a column-
+                          * compressed X streamed as A = X^T): factor A - mu 1^T, mu the row
+                          * means, without forming it; no scale, P x 1 grids */
 };
 #define PRSVD_POWER_ITERS_AUTO (-1)
 /* The automatic grid: P x 1 unless the test matrix X (n x (k + p + probes) doubles) on every
@@ -276,7 +291,8 @@ struct prsvd_svd_params {
    .core_dim = 0, .tol = 0.0, .prefetch = 1, .center = 0, .scale = 0, .sym_tol = 1e-8,      \
    .max_rank = 0, .block = 10, .precision = PRSVD_PRECISION_AUTO, .progress = NULL,          \
    .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0,                 \
-   .conv_tol = 1e-4, .max_power_iters = 10, .estimate = NULL, .threads = 0}
+   .conv_tol = 1e-4, .max_power_iters = 10, .estimate = NULL, .threads = 0,     \
+   .center_rows = 0}
 PRSVD_API struct prsvd_svd_params prsvd_svd_params_default(void);
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;
@@ -352,7 +368,8 @@ PRSVD_API int prsvd_svd_gather_v(const prsvd_svd *svd, int root, double **v, int
 /* Frees an array from prsvd_svd_gather_u/v and sets *a to NULL; accepts NULL and *a NULL. */
 PRSVD_API void prsvd_svd_free_gathered(double **a);
 PRSVD_API int prsvd_svd_get_stats(const prsvd_svd *svd, struct prsvd_svd_stats *stats);
-/* center: the n column means and the n scales (1 where not scaled), lent until destroy. */
+/* center: the n column means and the n scales (1 where not scaled), lent until destroy;
+ * with center_rows the m row means and m ones. */
 PRSVD_API int prsvd_svd_get_centering(const prsvd_svd *svd, const double **mean, const double **scale);
 /* NYSTROM/REVD: the k eigenvalues (largest first; REVD by magnitude), eigenvectors in U. */
 PRSVD_API int prsvd_svd_get_eigenvalues(const prsvd_svd *svd, const double **lambda);

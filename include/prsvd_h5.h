@@ -291,6 +291,15 @@ struct prsvd_h5_anndata_params {
 /* Collective: the AnnData encoding attributes of what was written, the groups the file lacked
  * (as dicts) and uns/pca/params. */
 PRSVD_API int prsvd_h5_anndata_finish(MPI_Comm comm, prsvd_h5_writer *w, const struct prsvd_h5_anndata_params *p);
+/* Collective: the cells --rows-where obs/COLUMN (or obs/COLUMN=VALUE) selects: *mask (cells
+ * bytes, 1 where selected; free it) and their count, from a boolean column of /obs (h5py's
+ * bool, integers holding only 0 and 1, a categorical of True and False) or, with =VALUE, the
+ * cells whose categorical column (string categories) is VALUE; as many entries as cells.
+ * PRSVD_ERR_USAGE for a spec other than obs/COLUMN[=VALUE]; PRSVD_ERR_INPUT naming the column
+ * for a missing, non-boolean or wrong-length column, a value other than 0 and 1 (with its
+ * cell), a string categorical without =VALUE or without that category, or no cell selected. */
+PRSVD_API int prsvd_h5_anndata_mask(MPI_Comm comm, const char *file, const char *column, int64_t cells,
+                                    unsigned char **mask, int64_t *selected);
 /* Collective: like prsvd_h5_writer_create, but always replacing path (no --force check). */
 PRSVD_API int prsvd_h5_writer_create_temp(MPI_Comm comm, const char *path, prsvd_h5_writer **w);
 

@@ -57,11 +57,17 @@ static int check(const char *file, int64_t cells, int64_t genes, int force) {
   if (stat(file, &st) != 0 || !(st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) || access(file, W_OK) != 0)
     PRSVD_ERR(PRSVD_ERR_OUTPUT, "'%s' is read-only: --anndata writes the PCA into it (make it writable, or "
               "write the PCA to its own file with -o)", file);
-  PRSVD_CHECK(prsvd_h5_open_ro(file, H5P_DEFAULT, "AnnData file", &f));
   {
-    char real[PATH_MAX];
-    if (realpath(file, real)) prsvd_h5_remove_stale_temps(real); /* as every output's check does */
+    char real[PATH_MAX], dir[PATH_MAX];
+    if (realpath(file, real)) {
+      snprintf(dir, sizeof dir, "%s", real);
+      if (access(dirname(dir), W_OK) != 0) /* the new version is written beside it */
+        PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot write the new version of '%s' beside it: its directory '%s' is not "
+                  "writable: %s", file, dir, strerror(errno));
+      prsvd_h5_remove_stale_temps(real); /* as every output's check does */
+    }
   }
+  PRSVD_CHECK(prsvd_h5_open_ro(file, H5P_DEFAULT, "AnnData file", &f));
   for (int i = 0; i < 2; i++) {
     const char *g = i ? "/var" : "/obs";
     char enc[64] = "";
@@ -227,4 +233,188 @@ int prsvd_h5_anndata_finish(MPI_Comm comm, prsvd_h5_writer *w, const struct prsv
   if (p->rows_where) PRSVD_CHECK(scalar(comm, w, "/uns/pca/params/rows_where", p->rows_where, 0));
   PRSVD_CHECK(scalar(comm, w, "/uns/pca/params/svd_solver", "prsvd", 0));
   return PRSVD_OK;
+}
+
+/* Rank 0: v[i] = 1 where categorical column `path` (a group: codes into categories) is `value`
+ * (NULL: the category True of a bool categorical); codes -1 (missing) are never selected. */
+static int read_categorical(hid_t f, const char *path, const char *spec, const char *value, int64_t cells, int64_t *v) {
+  int status = PRSVD_OK;
+  hid_t g = -1, cat = -1, codes = -1, space = -1, type = -1, mtype = -1;
+  char enc[64] = "", listed[512] = "";
+  int64_t target = -1, ncat = 0;
+  hsize_t dims[1] = {0};
+  H5_TRY(g = H5Gopen2(f, path, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s'", path);
+  prsvd_h5_string_attr(g, "encoding-type", enc, sizeof enc);
+  if (strcmp(enc, "categorical") || H5Lexists(g, "categories", H5P_DEFAULT) <= 0 || H5Lexists(g, "codes", H5P_DEFAULT) <= 0)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: '%s' is a group but not a categorical column", spec, path);
+  H5_TRY(cat = H5Dopen2(g, "categories", H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open the categories of '%s'", path);
+  H5_TRY(space = H5Dget_space(cat), PRSVD_ERR_INPUT, "cannot read the categories of '%s'", path);
+  if (H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, dims, NULL) != 1)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the categories of '%s' are not a list", spec, path);
+  ncat = (int64_t)dims[0];
+  H5_TRY(type = H5Dget_type(cat), PRSVD_ERR_INPUT, "cannot read the categories of '%s'", path);
+  if (H5Tget_class(type) == H5T_STRING) {
+    char **names = NULL;
+    size_t len = H5Tget_size(type);
+    const int vl = H5Tis_variable_str(type) > 0;
+    char *fixed = NULL;
+    mtype = H5Tcopy(H5T_C_S1);
+    if (vl) H5Tset_size(mtype, H5T_VARIABLE);
+    else H5Tset_size(mtype, len + 1);
+    PRSVD_ALLOC(names, ncat > 0 ? ncat : 1);
+    if (!vl) PRSVD_ALLOC(fixed, (ncat > 0 ? ncat : 1) * (int64_t)(len + 1));
+    if (H5Dread(cat, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, vl ? (void *)names : (void *)fixed) < 0) {
+      free(names), free(fixed);
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "cannot read the categories of '%s'", path);
+    }
+    for (int64_t c = 0; c < ncat; c++) {
+      const char *name = vl ? names[c] : fixed + c * (int64_t)(len + 1);
+      if (value && name && !strcmp(name, value)) target = c;
+      if (strlen(listed) + (name ? strlen(name) : 0) + 8 < sizeof listed)
+        snprintf(listed + strlen(listed), sizeof listed - strlen(listed), "%s'%s'", c ? ", " : "", name ? name : "");
+    }
+    if (vl) H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, names);
+    free(names), free(fixed);
+    if (!value)
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column is categorical (categories %s): give the one to keep, "
+                 "--rows-where %s=VALUE", spec, listed, spec);
+    if (target < 0)
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s=%s: '%s' is not a category of the column (%s)", spec, value, value,
+                 listed);
+  } else if (H5Tget_class(type) == H5T_ENUM && ncat <= 2) { /* bool categories: keep True's code */
+    signed char b[2] = {0, 0};
+    H5_TRY(mtype = H5Tget_native_type(type, H5T_DIR_ASCEND), PRSVD_ERR_INPUT, "cannot read '%s'", path);
+    H5_TRY(H5Dread(cat, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, b), PRSVD_ERR_INPUT, "cannot read the categories of '%s'",
+           path);
+    const int want = !value || !strcmp(value, "True") ? 1 : !strcmp(value, "False") ? 0 : -1;
+    if (want < 0)
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s=%s: the column's categories are True and False", spec, value);
+    for (int64_t c = 0; c < ncat; c++)
+      if (b[c] == want) target = c;
+  } else {
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: a categorical column of numbers is not supported (its categories "
+               "must be strings or True/False)", spec);
+  }
+  H5Sclose(space), space = -1;
+  H5_TRY(codes = H5Dopen2(g, "codes", H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open the codes of '%s'", path);
+  H5_TRY(space = H5Dget_space(codes), PRSVD_ERR_INPUT, "cannot read the codes of '%s'", path);
+  if (H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, dims, NULL) != 1 ||
+      (int64_t)dims[0] != cells)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column has %lld entries, but the matrix has %lld cells", spec,
+               (long long)dims[0], (long long)cells);
+  H5_TRY(H5Dread(codes, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), PRSVD_ERR_INPUT,
+         "cannot read the codes of '%s'", path);
+  for (int64_t i = 0; i < cells; i++) v[i] = target >= 0 && v[i] == target;
+done:
+  if (mtype >= 0) H5Tclose(mtype);
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+  if (codes >= 0) H5Dclose(codes);
+  if (cat >= 0) H5Dclose(cat);
+  if (g >= 0) H5Gclose(g);
+  return status;
+}
+
+/* Rank 0: the cells --rows-where obs/COLUMN (or obs/COLUMN=VALUE) selects (see
+ * prsvd_h5_anndata_mask). */
+static int read_mask(const char *file, const char *spec_in, int64_t cells, unsigned char *mask, int64_t *selected) {
+  int status = PRSVD_OK;
+  hid_t f = -1, d = -1, space = -1, type = -1, mtype = -1;
+  char spec[1100], path[1100];
+  int64_t *v = NULL;
+  H5O_info_t oi;
+  snprintf(spec, sizeof spec, "%s", spec_in);
+  char *value = strchr(spec, '=');
+  if (value) *value++ = '\0';
+  const char *name = spec + (spec[0] == '/');
+  if (strncmp(name, "obs/", 4) || !name[4] || strchr(name + 4, '/') || (value && !*value))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--rows-where takes obs/COLUMN (a boolean column of the AnnData file's /obs) or "
+              "obs/COLUMN=VALUE (a category of a categorical one), not '%s'", spec_in);
+  snprintf(path, sizeof path, "/%s", name);
+  PRSVD_CHECK(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &f));
+  if (H5Lexists(f, "/obs", H5P_DEFAULT) <= 0)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: '%s' has no /obs (not an AnnData file)", spec, file);
+  if (H5Lexists(f, path, H5P_DEFAULT) <= 0)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: /obs of '%s' has no column '%s'", spec, file, name + 4);
+  H5_TRY(H5Oget_info_by_name(f, path, &oi, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot read '%s' in '%s'", path, file);
+  if (oi.type == H5O_TYPE_GROUP) {
+    PRSVD_ALLOC(v, cells);
+    PRSVD_TRY(read_categorical(f, path, spec, value, cells, v));
+    goto count;
+  }
+  if (value)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s=%s: =VALUE picks a category of a categorical column, and '%s' is not "
+               "one: give obs/%s (a boolean column)", spec, value, name + 4, name + 4);
+  H5_TRY(d = H5Dopen2(f, path, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s' in '%s'", path, file);
+  H5_TRY(space = H5Dget_space(d), PRSVD_ERR_INPUT, "cannot read the shape of '%s'", path);
+  hsize_t dims[1] = {0};
+  if (H5Sget_simple_extent_ndims(space) != 1 || H5Sget_simple_extent_dims(space, dims, NULL) != 1 ||
+      (int64_t)dims[0] != cells)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column has %lld entries, but the matrix has %lld cells",
+               spec, H5Sget_simple_extent_ndims(space) == 1 ? (long long)dims[0] : -1LL, (long long)cells);
+  H5_TRY(type = H5Dget_type(d), PRSVD_ERR_INPUT, "cannot read the type of '%s'", path);
+  const H5T_class_t cls = H5Tget_class(type);
+  if (cls == H5T_ENUM) { /* h5py's bool: an enum of int8 {FALSE, TRUE} */
+    hid_t base = H5Tget_super(type);
+    const int ok = base >= 0 && H5Tget_class(base) == H5T_INTEGER && H5Tget_size(base) == 1;
+    if (base >= 0) H5Tclose(base);
+    if (!ok) PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column is an enum that is not h5py's bool", spec);
+    signed char *b = NULL;
+    PRSVD_ALLOC(b, cells);
+    H5_TRY(mtype = H5Tget_native_type(type, H5T_DIR_ASCEND), PRSVD_ERR_INPUT, "cannot read '%s'", path);
+    if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, b) < 0) {
+      free(b);
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "cannot read '%s' of '%s'", path, file);
+    }
+    PRSVD_ALLOC(v, cells);
+    for (int64_t i = 0; i < cells; i++) v[i] = b[i];
+    free(b);
+  } else if (cls == H5T_INTEGER) {
+    PRSVD_ALLOC(v, cells);
+    H5_TRY(H5Dread(d, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), PRSVD_ERR_INPUT, "cannot read '%s' of '%s'",
+           path, file);
+  } else {
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: the column is %s, not boolean (bool, or integers 0 and 1)", spec,
+               cls == H5T_FLOAT ? "floating-point" : cls == H5T_STRING ? "a string column" : "not a number");
+  }
+count:
+  *selected = 0;
+  for (int64_t i = 0; i < cells; i++) {
+    if (v[i] != 0 && v[i] != 1)
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s: cell %lld is %lld: the column must hold only 0 and 1 (or False "
+                 "and True)", spec, (long long)i, (long long)v[i]);
+    mask[i] = (unsigned char)v[i];
+    *selected += v[i];
+  }
+  if (*selected == 0)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "--rows-where %s selects no cell of the %lld", spec_in, (long long)cells);
+done:
+  free(v);
+  if (mtype >= 0) H5Tclose(mtype);
+  if (type >= 0) H5Tclose(type);
+  if (space >= 0) H5Sclose(space);
+  if (d >= 0) H5Dclose(d);
+  if (f >= 0) H5Fclose(f);
+  return status;
+}
+
+int prsvd_h5_anndata_mask(MPI_Comm comm, const char *file, const char *column, int64_t cells, unsigned char **mask,
+                          int64_t *selected) {
+  int status = PRSVD_OK, rank;
+  *mask = NULL;
+  *selected = 0;
+  MPI_Comm_rank(comm, &rank);
+  if (cells > INT32_MAX) PRSVD_ERR(PRSVD_ERR_INPUT, "--rows-where: %lld cells, more than 2^31 - 1", (long long)cells);
+  *mask = calloc((size_t)cells, 1);
+  if (!*mask) status = prsvd_error_set(PRSVD_ERR_NOMEM, __FILE__, __LINE__, __func__, "out of memory for a mask");
+  if (!status && rank == 0) status = read_mask(file, column, cells, *mask, selected);
+  status = prsvd_error_agree(comm, status);
+  if (!status) {
+    MPI_Bcast(*mask, (int)cells, MPI_UNSIGNED_CHAR, 0, comm);
+    MPI_Bcast(selected, 1, MPI_INT64_T, 0, comm);
+  } else {
+    free(*mask);
+    *mask = NULL;
+  }
+  return status;
 }

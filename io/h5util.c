@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "paths.h"
@@ -86,6 +89,13 @@ int prsvd_h5_open_ro(const char *file, hid_t fapl, const char *what, hid_t *out)
     PRSVD_ERR(PRSVD_ERR_INPUT, "%s '%s' is not an HDF5 file (or it is truncated or corrupt)", what, file);
   if ((*out = H5Fopen(file, H5F_ACC_RDONLY, fapl)) < 0) {
     prsvd_h5_show_stack();
+    /* HDF5 locks a file it writes (flock): say so rather than suspect the file */
+    const int fd = open(file, O_RDONLY | O_CLOEXEC);
+    const int locked = fd >= 0 && flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    if (fd >= 0) close(fd);
+    if (locked)
+      PRSVD_ERR(PRSVD_ERR_INPUT, "cannot open HDF5 file '%s': another program has it open for writing (HDF5's file "
+                "lock); close it there first", file);
     PRSVD_ERR(PRSVD_ERR_INPUT, "cannot open HDF5 file '%s' (truncated or corrupt?)", file);
   }
   prsvd_h5_note_read(file);

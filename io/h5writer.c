@@ -244,6 +244,11 @@ static int place(const prsvd_h5_writer *w) {
     PRSVD_ERR(PRSVD_ERR_OUTPUT, "interrupted by a signal on another rank: '%s' was not written", w->path);
   if (rc != 0)
     PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot rename '%s' to '%s': %s", w->temp, w->path, strerror(errno));
+  if (w->keep) { /* the rename itself on disk: the directory's entry */
+    char *copy = strdup(w->target);
+    if (copy) fsync_path(dirname(copy));
+    free(copy);
+  }
   return PRSVD_OK;
 }
 

@@ -10,6 +10,8 @@
  * For an A sketched as 2^e A (sketch.h, the range of A), all of this is that of 2^e A until
  * prsvd_center_unscale: a zero-variance column keeps D = 1 there too, as its centred values are
  * rounding, which 2^e keeps small beside the scaled columns.
+ *
+ * The row variant (params.center_rows) is at the end of the file.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -105,4 +107,64 @@ void prsvd_center_unscale(prsvd_svd *svd, int64_t n, int e) {
   }
   /* sum (a_ij - mu_j)^2 / (m - 1), or of the scaled columns m / (m - 1) each */
   if (!svd->params.scale) svd->stats.total_variance = ldexp(svd->stats.total_variance, -2 * e);
+}
+
+/* Row centring (params.center_rows): the factorization of A~ = A - mu 1^T, mu the row means of
+ * the streamed A (m x n; the samples are its columns, a column-compressed X streamed as its
+ * transpose).  A row's mean is known as soon as the row is read, so the pass takes it off the
+ * row's products at once (sketch.c, prsvd_pass_center_rows):
+ *   A~ X        = A X - mu (1^T X)         in the pass, t = 1^T X (prsvd_center_rows_shift)
+ *   A~^T Y~     = A^T Y~ - 1 (mu^T Y~)     the pass's H less a rank-one term after it
+ * and the first pass's row sums give mu and the total variance.  No extra pass. */
+void prsvd_center_rows_shift(const double *x, int64_t n, int64_t cols, double *t) {
+  for (int64_t c = 0; c < cols; c++) {
+    double acc = 0.0;
+    for (int64_t j = 0; j < n; j++) acc += x[c * n + j];
+    t[c] = acc;
+  }
+}
+
+int prsvd_center_rows_stats(prsvd_svd *svd, const prsvd_dmat *y, int64_t n, const double *sum,
+                            const double *sumsq) {
+  int status = PRSVD_OK;
+  int64_t row0, rows, ld;
+  const int64_t m = prsvd_dmat_rows(y);
+  prsvd_dmat_local(y, &row0, &rows, &ld);
+  if (!svd->mean) PRSVD_ALLOC(svd->mean, m);
+  if (!svd->scale) PRSVD_ALLOC(svd->scale, m);
+  if (!svd->unscaled) PRSVD_ALLOC(svd->unscaled, m);
+  memset(svd->mean, 0, sizeof(double) * (size_t)m);
+  double total = 0.0;
+  for (int64_t i = 0; i < rows; i++) {
+    const double mu = sum[i] / (double)n;
+    svd->mean[row0 + i] = mu;
+    total += fmax(sumsq[i] - (double)n * mu * mu, 0.0); /* sum_j (a_ij - mu_i)^2 */
+  }
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, svd->mean, (int)m, MPI_DOUBLE, MPI_SUM, svd->comm));
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &total, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
+  for (int64_t i = 0; i < m; i++) svd->scale[i] = 1.0, svd->unscaled[i] = 1;
+  svd->stats.zero_variance_cols = 0;
+  svd->stats.total_variance = n > 1 ? total / (double)(n - 1) : 0.0;
+done:
+  return status;
+}
+
+int prsvd_center_rows_corange(const prsvd_svd *svd, const prsvd_dmat *y, prsvd_dmat *h) {
+  int status = PRSVD_OK;
+  int64_t y0, yr, yld, hr, hld;
+  const int64_t cols = prsvd_dmat_cols(h);
+  const double *yl = prsvd_dmat_local(y, &y0, &yr, &yld);
+  double *hl = prsvd_dmat_local(h, NULL, &hr, &hld), *shift = NULL;
+  PRSVD_ALLOC(shift, cols);
+  for (int64_t c = 0; c < cols; c++) { /* mu^T Y~(:, c) */
+    double acc = 0.0;
+    for (int64_t i = 0; i < yr; i++) acc += svd->mean[y0 + i] * yl[c * yld + i];
+    shift[c] = acc;
+  }
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, shift, (int)cols, MPI_DOUBLE, MPI_SUM, svd->comm));
+  for (int64_t c = 0; c < cols; c++)
+    for (int64_t i = 0; i < hr; i++) hl[c * hld + i] -= shift[c];
+done:
+  free(shift);
+  return status;
 }

@@ -77,9 +77,12 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   const struct prsvd_grid2d *g2 = svd->grid2d;
   double *work = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
   double *xp = NULL, *col_sum = NULL, *col_sumsq = NULL, *s = NULL, *r_h = NULL;
+  double *row_sum = NULL, *row_sumsq = NULL, *shift = NULL; /* row centring */
   prsvd_dmat *y = NULL, *y_probes = NULL, *h = NULL;
   prsvd_source *view = NULL;
-  const int center = prm->center;
+  /* centring: of the columns (the samples are the rows), or of the rows (center.c's row
+   * variant: the samples are the columns, a column-compressed X streamed as X^T) */
+  const int center = prm->center && !prm->center_rows, rcenter = prm->center && prm->center_rows;
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
   struct prsvd_ckpt ck;
@@ -103,6 +106,9 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, l, &y));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, np ? np : 1, &y_probes));
   PRSVD_TRY(prsvd_dmat_create(g2 ? g2->by_cols : svd->grid, n_all, l, &h));
+  if (rcenter && g2)
+    PRSVD_FAIL(PRSVD_ERR_USAGE, "centring the rows of '%s' needs whole rows: a P x 1 grid (--grid %dx1)",
+               prsvd_source_name(a), prsvd_grid_nprocs(svd->grid));
   if (g2) { /* column block j: the rows of H that process column j holds */
     prsvd_dmat_span(h, g2->col_comm, &c0, &n);
     PRSVD_TRY(prsvd_source_columns(a, c0, n, &view));
@@ -121,6 +127,13 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     PRSVD_ALLOC(col_sum, n_all);
     PRSVD_ALLOC(col_sumsq, n_all);
     PRSVD_ALLOC(s, l);
+  }
+  if (rcenter) { /* the row sums of this rank's rows (Y's local block) from the first pass */
+    int64_t yr;
+    prsvd_dmat_local(y, NULL, &yr, NULL);
+    PRSVD_ALLOC(row_sum, yr > 0 ? yr : 1);
+    PRSVD_ALLOC(row_sumsq, yr > 0 ? yr : 1);
+    PRSVD_ALLOC(shift, l + np);
   }
 
   /* X = Omega, W = probes: entries depend on (seed, row, column) only */
@@ -157,6 +170,10 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sum", col_sum, n_all, 1));
       PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sumsq", col_sumsq, n_all, 1));
     }
+    if (rcenter) { /* distributed by rows, as Y */
+      prsvd_ckpt_array(&ck, "row_sum", row_sum, m, 1, yr > 0 ? yr : 1, y0, yr, 1);
+      prsvd_ckpt_array(&ck, "row_sumsq", row_sumsq, m, 1, yr > 0 ? yr : 1, y0, yr, 1);
+    }
     if (pass.n_samples)
       PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "symmetry_samples", pass.sample_val, pass.n_samples, 1));
     /* passes 0..q, then B^T = A^T Q by one more if R is too ill-conditioned */
@@ -173,6 +190,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
         prsvd_ckpt_partial_reduced(&ck, col_sum);
         prsvd_ckpt_partial_reduced(&ck, col_sumsq);
       }
+      if (rcenter && start_pass > 0) PRSVD_TRY(prsvd_center_rows_stats(svd, y, n_all, row_sum, row_sumsq));
     }
   }
 
@@ -191,6 +209,14 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       pass.col_sumsq = cur.pass == 0 ? col_sumsq + c0 : NULL;
       if (cur.pass == 0) memcpy(xp, x, sizeof(double) * (size_t)(n * (l + np)));
       else prsvd_center_right(svd, c0, n, l + np, x, xp);
+    }
+    if (rcenter) { /* each row's mean off its products in the pass: P_i -= mu_i (1^T X) */
+      prsvd_center_rows_shift(x, n, l + np, shift);
+      pass.center_rows = 1;
+      pass.center_cols = n_all;
+      pass.center_shift = shift;
+      pass.center_sum = cur.pass == 0 ? row_sum : NULL;
+      pass.center_sumsq = cur.pass == 0 ? row_sumsq : NULL;
     }
     if (!continuing) {
       cur.next_row = 0; /* the pass moves it to this rank's first row */
@@ -213,6 +239,12 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
           memset(col_sum, 0, sizeof(double) * (size_t)n_all);
           memset(col_sumsq, 0, sizeof(double) * (size_t)n_all);
         }
+        if (rcenter) {
+          int64_t yr;
+          prsvd_dmat_local(y, NULL, &yr, NULL);
+          memset(row_sum, 0, sizeof(double) * (size_t)yr);
+          memset(row_sumsq, 0, sizeof(double) * (size_t)yr);
+        }
         cur.pass--;
         continue;
       }
@@ -231,6 +263,10 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       PRSVD_TRY(prsvd_center_range(svd, y, 0, xp, c0, n));
       if (probing && np) PRSVD_TRY(prsvd_center_range(svd, y_probes, l, xp, c0, n));
       prsvd_center_corange(svd, h, s);
+    }
+    if (rcenter) { /* A~^T Y~ = A^T Y~ - 1 (mu^T Y~), mu from the first pass's row sums */
+      if (cur.pass == 0) PRSVD_TRY(prsvd_center_rows_stats(svd, y, n_all, row_sum, row_sumsq));
+      PRSVD_TRY(prsvd_center_rows_corange(svd, y, h));
     }
     svd->stats.passes++;
     q_done = cur.pass;
@@ -275,6 +311,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     pass.n_keep = 0;
     pass.check_finite = pass.measure = 0;
     pass.col_sum = pass.col_sumsq = NULL;
+    pass.center_rows = 0, pass.center_sum = pass.center_sumsq = NULL;
     cur.n_passes = q_done + 2;
     cur.pass = q_done + 1;
     if (!continuing) {
@@ -291,6 +328,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       PRSVD_TRY(prsvd_center_colsums(svd, y, s));
       prsvd_center_corange(svd, h, s);
     }
+    if (rcenter) PRSVD_TRY(prsvd_center_rows_corange(svd, y, h)); /* A~^T Q = A^T Q - 1 (mu^T Q) */
     svd->stats.passes++;
     svd->stats.extra_pass = 1;
   } else if (autoq) {
@@ -316,6 +354,9 @@ done:
   free(xp);
   free(col_sum);
   free(col_sumsq);
+  free(row_sum);
+  free(row_sumsq);
+  free(shift);
   free(s);
   free(h_full);
   free(r);

@@ -162,6 +162,12 @@ void prsvd_pass_rescale(struct prsvd_pass *p, int exp) {
   rescale_array(p->fro2, 1, 2 * d);
   rescale_array(p->col_sum, n, d);
   rescale_array(p->col_sumsq, n, 2 * d);
+  if (p->center_sum) { /* row centring's sums, one a row of keep[0]'s local block */
+    int64_t kr;
+    prsvd_dmat_local(p->keep[0].dmat, NULL, &kr, NULL);
+    rescale_array(p->center_sum, kr, d);
+    rescale_array(p->center_sumsq, kr, 2 * d);
+  }
   p->scale_exp = exp;
 }
 
@@ -693,6 +699,31 @@ static void panel_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_
   });
 }
 
+void prsvd_pass_center_rows(const struct prsvd_pass *p, int64_t i0, int64_t i1, int64_t local0, double *prod,
+                            int64_t ld) {
+  const double c = ldexp(1.0, p->scale_exp);
+  const int64_t n = prsvd_source_cols(p->a), w = p->n_right;
+  for (int64_t i = i0; i < i1; i++) {
+    double sum = 0.0, sumsq = 0.0;
+    if (p->csr) {
+      for (int64_t t = p->csr->indptr[i]; t < p->csr->indptr[i + 1]; t++) {
+        const double v = p->csr->data[t] * c;
+        sum += v, sumsq += v * v;
+      }
+    } else {
+      WITH_PANEL(p, A, {
+        for (int64_t j = 0; j < n; j++) {
+          const double v = A[i * n + j] * c;
+          sum += v, sumsq += v * v;
+        }
+      });
+    }
+    const double mu = sum / (double)p->center_cols;
+    for (int64_t q = 0; prod && q < w; q++) prod[q * ld + i] -= mu * p->center_shift[q];
+    if (p->center_sum) p->center_sum[local0 + i] += sum, p->center_sumsq[local0 + i] += sumsq;
+  }
+}
+
 /* The rows of the lane's P_b (in prod, ld ld) stored into the kept matrices: those of the
  * panel's rows [r + b0, r + b0 + nr) that this rank's blocks hold. */
 static void keep_rows(struct prsvd_pass *p, int64_t r, int64_t b0, int64_t nr, const double *prod, int64_t ld) {
@@ -774,6 +805,7 @@ static void lane_panel(void *arg, int t) {
     panel_statistics(p, ln, job->r, nr, n);
     if (p->n_right) {
       ln->flops += right_product(p, ln, nr, n, p->work + ln->row0, job->nr);
+      if (p->center_rows) prsvd_pass_center_rows(p, ln->row0, ln->row0 + nr, job->off, p->work, job->nr);
       keep_rows(p, job->r, ln->row0, nr, p->work, job->nr);
     }
     if (p->corange) {
@@ -905,6 +937,7 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   /* P_i = A_i R (on a 2-D grid summed over the process row), kept rows stored */
   if (p->n_right) {
     flops += right_product(p, whole, nr, in, prod, nr);
+    if (p->center_rows) prsvd_pass_center_rows(p, 0, nr64, off, prod, nr64);
     if (p->grid2d) {
       memcpy(p->row_sum, prod, sizeof(double) * (size_t)(nr64 * p->n_right));
       PRSVD_CHECK(row_sum(p, r, nr64, 0));

@@ -206,6 +206,16 @@ struct prsvd_pass {
    * residuals by columns only): the grid whose row blocks of A this rank reads. */
   const prsvd_grid *row_grid;
   double *col_sum, *col_sumsq;  /* += column sums and sums of squares of A_i (NULL: skip) */
+  /* Centring the streamed rows (PCA of a column-compressed X, streamed as A = X^T; center.c):
+   * with center_rows, each row's mean over its center_cols entries (of 2^scale_exp A) is taken
+   * off its right product as soon as it is made, P_i -= mu_i center_shift^T (center_shift: the
+   * n_right column sums of the right matrix), so that the kept rows, the probes and the
+   * co-range are those of A - mu 1^T; center_sum, center_sumsq (NULL: skip) += each row's sum
+   * and sum of squares, at the row's place in keep[0]'s local block.  P x 1 grids only. */
+  int center_rows;
+  int64_t center_cols;
+  const double *center_shift;
+  double *center_sum, *center_sumsq;
 
   /* Collective hook after every panel step (NULL: none).  With a hook the pass is collective:
    * every rank takes the same number of steps, calling hook(arg, this rank's status, cursor);
@@ -298,6 +308,11 @@ int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
  * the widest left product (sketches multiplied as one count their dims together). */
 int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
+/* The row centring of rows [i0, i1) of the panel in hand (dense or CSR; prsvd_pass's
+ * center_rows): their products prod[q ld + i] -= mu_i center_shift[q], and their sums into
+ * center_sum[local0 + i] (if not NULL).  Not collective; each lane its own rows. */
+void prsvd_pass_center_rows(const struct prsvd_pass *p, int64_t i0, int64_t i1, int64_t local0, double *prod,
+                            int64_t ld);
 /* This rank's rows of A in a pass, [*row0, *row0 + *local_rows): those of the first kept
  * matrix, or of the co-range source or the residual's source without one (all m-row, by row
  * block), else the row block of row_grid; on a 2-D grid its process row's.  Where a cursor may stand: from *row0 to the block's end. */

@@ -58,6 +58,7 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
         }
       }
     *flops += 2.0 * (double)a->nnz * (double)(rt ? c : p->right_sparse->zeta);
+    if (p->center_rows) prsvd_pass_center_rows(p, 0, nr, off, prod, nr);
     for (int k = 0; k < p->n_keep; k++) {
       int64_t kld, kc = p->keep[k].ncols ? p->keep[k].ncols : prsvd_dmat_cols(p->keep[k].dmat);
       double *kd = prsvd_dmat_local(p->keep[k].dmat, NULL, NULL, &kld);
@@ -159,6 +160,7 @@ void prsvd_sketch_sparse_lane(const struct prsvd_pass *p, struct prsvd_lane *ln,
         for (int64_t q = 0; q < c; q++) prod[q * nr + i] += v * row[q];
       }
     ln->flops += 2.0 * (double)(e1 - e0) * (double)c;
+    if (p->center_rows) prsvd_pass_center_rows(p, i0, i1, off, prod, nr);
     for (int k = 0; k < p->n_keep; k++) {
       int64_t kld, kc = p->keep[k].ncols ? p->keep[k].ncols : prsvd_dmat_cols(p->keep[k].dmat);
       double *kd = prsvd_dmat_local(p->keep[k].dmat, NULL, NULL, &kld);

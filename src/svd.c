@@ -111,7 +111,7 @@ static int unscale_results(prsvd_svd *svd, const prsvd_source *a) {
   const int e = svd->stats.scale_exp;
   struct prsvd_svd_stats *st = &svd->stats;
   if (!e) return PRSVD_OK;
-  if (svd->mean) prsvd_center_unscale(svd, prsvd_source_cols(a), e);
+  if (svd->mean) prsvd_center_unscale(svd, svd->params.center_rows ? prsvd_source_rows(a) : prsvd_source_cols(a), e);
   if (svd->params.center && svd->params.scale) return PRSVD_OK;
   for (int64_t j = 0; j < svd->k; j++) {
     const double v = svd->s[j];
@@ -170,6 +170,8 @@ static int solve_with(prsvd_svd *svd, prsvd_source *a) {
   const struct prsvd_svd_plan *plan = &est.plan;
   if ((svd->params.center || svd->params.scale) && svd->params.method != PRSVD_METHOD_SUBSPACE)
     PRSVD_ERR(PRSVD_ERR_USAGE, "centering (PCA) runs with subspace iteration only, not with --passes 1, --tol or eig");
+  if (svd->params.center_rows && (!svd->params.center || svd->params.scale))
+    PRSVD_ERR(PRSVD_ERR_USAGE, "centring the rows needs --center and takes no --scale");
   if (svd->params.scale && !svd->params.center)
     PRSVD_ERR(PRSVD_ERR_USAGE, "scaling columns needs centering (--center or prsvd pca)");
   const int autoq = svd->params.power_iters < 0;
@@ -438,9 +440,16 @@ int prsvd_svd_finish_core(prsvd_svd *svd, prsvd_dmat **q, const double *c, prsvd
   prsvd_profile_end(
       PRSVD_EV_SMALL_SVD, 0.0,
       2.0 * (double)(prsvd_dmat_rows(svd->u) * a + prsvd_dmat_rows(p) * b) * (double)k);
-  /* deterministic signs: the largest |U_ij| of each column positive, V to match */
-  PRSVD_TRY(prsvd_dmat_fix_signs(svd->u, k, flip));
-  prsvd_dmat_scale_cols(svd->v, k, flip);
+  /* deterministic signs: the largest |U_ij| of each column positive, V to match; with the
+   * rows centred the samples are A's columns, so V's, as scikit-learn's svd_flip signs the
+   * samples' factor */
+  if (svd->params.center_rows) {
+    PRSVD_TRY(prsvd_dmat_fix_signs(svd->v, k, flip));
+    prsvd_dmat_scale_cols(svd->u, k, flip);
+  } else {
+    PRSVD_TRY(prsvd_dmat_fix_signs(svd->u, k, flip));
+    prsvd_dmat_scale_cols(svd->v, k, flip);
+  }
 done:
   free(sigma);
   free(uc);

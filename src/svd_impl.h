@@ -88,6 +88,13 @@ int prsvd_center_colsums(const prsvd_svd *svd, const prsvd_dmat *y, double *s);
 void prsvd_center_corange(const prsvd_svd *svd, prsvd_dmat *h, const double *s);
 /* The n means and scales and the total variance of 2^e A as A's. */
 void prsvd_center_unscale(prsvd_svd *svd, int64_t n, int e);
+/* Row centring (params.center_rows, center.c): t = 1^T X of the right matrix X (n x cols);
+ * the first pass's local row sums (y's local rows) into the m replicated means and the total
+ * variance (n: the row length); H -= 1 (mu^T Y) for the pass's centred Y (collective). */
+void prsvd_center_rows_shift(const double *x, int64_t n, int64_t cols, double *t);
+int prsvd_center_rows_stats(prsvd_svd *svd, const prsvd_dmat *y, int64_t n, const double *sum,
+                            const double *sumsq);
+int prsvd_center_rows_corange(const prsvd_svd *svd, const prsvd_dmat *y, prsvd_dmat *h);
 
 /* The methods. */
 int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a);

@@ -44,7 +44,9 @@ def counts(seed=3):
 
 A = counts()
 OBS = pd.DataFrame({"keep": (np.arange(CELLS) % 3 != 0), "batch": pd.Categorical(np.arange(CELLS) % 2),
-                    "flag8": (np.arange(CELLS) % 4 == 0).astype(np.int8), "score": np.linspace(0, 1, CELLS)},
+                    "flag8": (np.arange(CELLS) % 4 == 0).astype(np.int8), "score": np.linspace(0, 1, CELLS),
+                    "celltype": pd.Categorical(np.array(["T", "B", "NK"])[np.arange(CELLS) % 3]),
+                    "tcat": pd.Categorical(np.arange(CELLS) % 5 != 0)},
                    index=[f"c{i}" for i in range(CELLS)])
 VAR = pd.DataFrame({"gene_ids": [f"g{j}" for j in range(GENES)]}, index=[f"g{j}" for j in range(GENES)])
 
@@ -56,10 +58,13 @@ def h5ad(name, fmt="csr", x=A, obs=OBS):
 
 
 BASE = {fmt: h5ad(f"base_{fmt}.h5ad", fmt) for fmt in ("csr", "csc")}
+# counts whose log1p is A (to rounding): --log1p's PCA has A's gap, so the same tolerance holds
+EXPM1 = np.expm1(A)
+LOGBASE = {fmt: h5ad(f"log_{fmt}.h5ad", fmt, x=EXPM1) for fmt in ("csr", "csc")}
 
 
-def fresh(name, fmt="csr"):
-    shutil.copy(BASE[fmt], path(name))
+def fresh(name, fmt="csr", base=BASE):
+    shutil.copy(base[fmt], path(name))
     return path(name)
 
 
@@ -129,7 +134,7 @@ def check_pca(what, file, x):
 
 
 def test_csr_and_csc_at_1_and_3_ranks():
-    for fmt in ("csr",):
+    for fmt in ("csr", "csc"):
         for ranks in (1, 3):
             f = fresh(f"{fmt}{ranks}.h5ad", fmt)
             before = tree(f)
@@ -150,6 +155,35 @@ def test_csr_and_csc_at_1_and_3_ranks():
                     "uns/pca/variance": ("array", "0.2.0"), "uns/pca/variance_ratio": ("array", "0.2.0"),
                     "uns/pca/params/zero_center": ("numeric-scalar", "0.2.0")}
             check(f"{fmt} at {ranks} rank(s): anndata 0.8's encoding attributes", enc == want, enc)
+
+
+def test_csc_to_an_output_file():
+    """pca of a CSC .h5ad with -o: the rows of the streamed X^T centred, in prsvd's own vocabulary."""
+    p, scores = reference(A)
+    for ranks in (2,):  # (1 rank: test_csr_and_csc_at_1_and_3_ranks)
+        out = path(f"csc_out{ranks}.h5")
+        r = run(["pca", f"{BASE['csc']}:/X", "-k", K, "-q", 7, "--scores", "-o", out, "--force", "--json"],
+                ranks=ranks if ranks > 1 else None, timeout=120)
+        if not check(f"CSC -o at {ranks} rank(s): exits 0", r.returncode == 0, r.stderr):
+            continue
+        import json
+        j = json.loads(r.stdout)
+        with h5py.File(out, "r") as f:
+            comp, mean, sc, ev = f["components"][:], f["mean"][:], f["scores"][:], f["explained_variance"][:]
+            ratio, tv, transposed = f["explained_variance_ratio"][:], f.attrs["total_variance"], f.attrs["transposed"]
+        check(f"CSC -o at {ranks}: /components = sklearn's, signed alike ({TOL})", rel(comp, p.components_) < TOL,
+              rel(comp, p.components_))
+        check(f"CSC -o at {ranks}: /mean = the gene means", rel(mean, A.mean(axis=0)) < 1e-12)
+        check(f"CSC -o at {ranks}: /scores = sklearn's transform", rel(sc, scores) < TOL, rel(sc, scores))
+        check(f"CSC -o at {ranks}: explained variance and ratio",
+              rel(ev, p.explained_variance_) < TOL and rel(ratio, p.explained_variance_ratio_) < TOL)
+        check(f"CSC -o at {ranks}: total_variance = the sum of the gene variances",
+              abs(tv - A.var(axis=0, ddof=1).sum()) < 1e-10 * tv, (tv, A.var(axis=0, ddof=1).sum()))
+        check(f"CSC -o at {ranks}: --json's ratio over the cells",
+              rel(np.array(j["explained_variance_ratio"]), p.explained_variance_ratio_) < TOL, j["explained_variance_ratio"])
+        check(f"CSC -o at {ranks}: attribute transposed = 1", transposed == 1)
+    r = run(["pca", f"{BASE['csc']}:/X", "-k", K, "--scale", "-o", path("scaled.h5")])
+    check("CSC with --scale: exit 1, not supported", r.returncode == 1 and "--scale" in r.stderr, r.stderr)
 
 
 def test_through_a_symbolic_link():
@@ -214,6 +248,138 @@ def test_signal_during_the_write_keeps_the_file():
     check_pca("SIGTERM after the rename", g, A)
 
 
+def check_subset(what, file, keep, x):
+    """The PCA of the kept cells of x: as check_pca, and X_pca NaN for the others."""
+    a = anndata.read_h5ad(file)
+    p, scores = reference(x[keep])
+    pcs, xp = a.varm["PCs"], a.obsm["X_pca"]
+    check(f"{what}: X_pca has a row for every cell", xp.shape == (CELLS, K), xp.shape)
+    check(f"{what}: components = sklearn's of the selection ({TOL}, signed alike)", rel(pcs, p.components_.T) < TOL,
+          rel(pcs, p.components_.T))
+    check(f"{what}: X_pca of the kept cells = sklearn's transform ({TOL})", rel(xp[keep], scores) < TOL,
+          rel(xp[keep], scores))
+    check(f"{what}: X_pca of the other cells is NaN", np.isnan(xp[~keep]).all())
+    check(f"{what}: variance ratio ({TOL})", rel(a.uns["pca"]["variance_ratio"], p.explained_variance_ratio_) < TOL)
+    return a
+
+
+def test_rows_where_and_log1p():
+    keep = OBS["keep"].values
+    for fmt, ranks, column, mask in (("csr", 1, "obs/keep", keep), ("csc", 3, "/obs/flag8", OBS["flag8"].values == 1),
+                                     ("csr", 2, "obs/celltype=NK", OBS["celltype"].values == "NK"),
+                                     ("csr", 1, "obs/tcat", OBS["tcat"].values.astype(bool))):
+        f = fresh(f"where_{fmt}{ranks}.h5ad", fmt)
+        before = tree(f)
+        r = pca(f, "--rows-where", column, ranks=ranks)
+        what = f"--rows-where {column}, {fmt}, {ranks} rank(s)"
+        if check(f"{what}: exits 0", r.returncode == 0, r.stderr):
+            a = check_subset(what, f, mask, A)
+            check(f"{what}: uns/pca/params/rows_where", a.uns["pca"]["params"].get("rows_where") == column,
+                  a.uns["pca"]["params"])
+            check(f"{what}: /X, /obs, /var unchanged", tree(f) == before)
+    for fmt, ranks in (("csr", 2), ("csc", 3)):
+        f = fresh(f"log_{fmt}{ranks}.h5ad", fmt, LOGBASE)
+        r = pca(f, "--log1p", "--rows-where", "obs/keep", ranks=ranks)
+        what = f"--log1p --rows-where obs/keep, {fmt}, {ranks} rank(s)"
+        if check(f"{what}: exits 0", r.returncode == 0, r.stderr):
+            a = check_subset(what, f, keep, np.log1p(EXPM1))
+            params = a.uns["pca"]["params"]
+            check(f"{what}: uns/pca/params/log1p True", params.get("log1p") == True, params)  # noqa: E712
+    # -o: the attributes say it, /U has the kept rows
+    r = run(["pca", f"{LOGBASE['csr']}:/X", "-k", K, "-q", 7, "--log1p", "--rows-where", "obs/keep", "--scores", "-o",
+             path("where.h5")])
+    if check("-o with --log1p --rows-where: exits 0", r.returncode == 0, r.stderr):
+        check("the plan says which cells and log1p", f"cells where obs/keep: {keep.sum()} of {CELLS}" in r.stdout
+              and "log1p of every stored entry" in r.stdout, r.stdout)
+        p, scores = reference(np.log1p(EXPM1)[keep])
+        with h5py.File(path("where.h5"), "r") as h:
+            check("-o: attributes log1p = 1 and rows_where", h.attrs["log1p"] == 1 and h.attrs["rows_where"] == "obs/keep",
+                  dict(h.attrs))
+            check(f"-o: /scores are the kept cells' ({TOL})", rel(h["scores"][:], scores) < TOL)
+    # log1p of a dense matrix: every entry, zeros included (log1p(0) = 0)
+    with h5py.File(path("dense.h5"), "w") as h:
+        h.create_dataset("X", data=EXPM1 - 0.5)  # entries from -0.5: log1p of every one, zeros' too
+    # (log1p(X - 0.5) is not A: its gap is smaller, so more power iterations for the same 1e-8)
+    r = run(["pca", f"{path('dense.h5')}:/X", "-k", K, "-q", 14, "--log1p", "-o", path("dense_pca.h5"), "--quiet"],
+            ranks=2)
+    if check("dense --log1p at 2 ranks: exits 0", r.returncode == 0, r.stderr):
+        p, _ = reference(np.log1p(EXPM1 - 0.5))
+        with h5py.File(path("dense_pca.h5"), "r") as h:
+            check(f"dense --log1p: components = sklearn's of log1p(X) ({TOL})", rel(h["components"][:], p.components_) < TOL,
+                  rel(h["components"][:], p.components_))
+
+
+def test_rows_where_and_log1p_refusals():
+    f = fresh("bad_where.h5ad")
+    with h5py.File(f, "a") as h:
+        h["obs"].create_dataset("long", data=np.ones(CELLS + 1, dtype=bool))
+        h["obs"].create_dataset("none", data=np.zeros(CELLS, dtype=bool))
+        h["obs"].create_dataset("two", data=np.full(CELLS, 2, dtype=np.int8))
+    d = digest(f)
+    for column, code, words in (("obs/missing", 2, ["no column 'missing'"]),
+                                ("obs/score", 2, ["floating-point", "not boolean"]),
+                                ("obs/batch", 2, ["categorical", "numbers"]),
+                                ("obs/celltype", 2, ["categorical", "'B', 'NK', 'T'", "obs/celltype=VALUE"]),
+                                ("obs/celltype=DC", 2, ["'DC' is not a category"]),
+                                ("obs/keep=T", 2, ["not one"]),
+                                ("obs/long", 2, ["401 entries", "400 cells"]),
+                                ("obs/none", 2, ["selects no cell"]),
+                                ("obs/two", 2, ["cell 0 is 2"]),
+                                ("var/gene_ids", 1, ["obs/COLUMN"]),
+                                ("keep", 1, ["obs/COLUMN"])):
+        r = pca(f, "--rows-where", column)
+        check(f"--rows-where {column}: exit {code} saying {words}",
+              r.returncode == code and all(w in r.stderr for w in words), (r.returncode, r.stderr))
+    check("the refused runs leave the file byte for byte", digest(f) == d)
+    with h5py.File(path("noobs.h5"), "w") as h:
+        h.create_dataset("X", data=A)
+    r = run(["pca", f"{path('noobs.h5')}:/X", "-k", K, "--rows-where", "obs/keep", "-o", path("x.h5")])
+    check("--rows-where on a file without /obs: exit 2", r.returncode == 2 and "no /obs" in r.stderr, r.stderr)
+    neg = A.copy()
+    neg[7, 3] = -2.5
+    g = h5ad("neg.h5ad", "csr", x=neg)
+    d = digest(g)
+    for ranks in (1, 2):
+        r = pca(g, "--log1p", ranks=ranks)
+        check(f"--log1p of -2.5 at {ranks} rank(s): exit 2 naming the entry (7, 3)",
+              r.returncode == 2 and "(7, 3)" in r.stderr and "-2.5" in r.stderr, (r.returncode, r.stderr))
+    check("... and the file is left byte for byte", digest(g) == d)
+    neg[7, 3] = -1.0
+    with h5py.File(path("neg.h5"), "w") as h:
+        h.create_dataset("X", data=neg)
+    r = run(["pca", f"{path('neg.h5')}:/X", "-k", K, "--log1p", "-o", path("neg_pca.h5")])
+    check("--log1p of exactly -1 (dense): exit 2 naming the entry", r.returncode == 2 and "(7, 3)" in r.stderr,
+          r.stderr)
+    check("... and no output", not os.path.exists(path("neg_pca.h5")))
+
+
+def test_checkpoint_of_a_selection():
+    """A CSC PCA with --rows-where and --log1p stopped inside its first pass (the row sums half
+    made) and resumed gives the uninterrupted run's result; a resume with another --rows-where
+    or without --log1p is refused."""
+    f = LOGBASE["csc"]
+    args = ["pca", f"{f}:/X", "-k", K, "-q", 3, "--rows-where", "obs/keep", "--log1p", "--memory", "40K", "--quiet"]
+    for ranks in (2,):
+        whole, out, ck = path(f"ck_whole{ranks}.h5"), path(f"ck_out{ranks}.h5"), path(f"ck{ranks}.ckpt")
+        r = run(args + ["-o", whole], ranks=ranks if ranks > 1 else None)
+        check(f"uninterrupted at {ranks} rank(s): exit 0", r.returncode == 0, r.stderr)
+        r = harness.stop_at(3, args + ["-o", out, "--checkpoint", ck], ranks)
+        check(f"stopped at panel step 3 at {ranks} rank(s): exit 99", r.returncode == 99, (r.returncode, r.stderr))
+        if ranks == 2:
+            bad = [a if a != "obs/keep" else "obs/flag8" for a in args]
+            r = run(bad + ["-o", out, "--checkpoint", ck], ranks=2)
+            check("a resume with another --rows-where: exit 2 (the checkpoint does not match)", r.returncode == 2,
+                  (r.returncode, r.stderr))
+            r = run([a for a in args if a != "--log1p"] + ["-o", out, "--checkpoint", ck], ranks=2)
+            check("a resume without --log1p: exit 2", r.returncode == 2, (r.returncode, r.stderr))
+        r = run(args + ["-o", out, "--checkpoint", ck], ranks=ranks if ranks > 1 else None)
+        if check(f"resumed at {ranks} rank(s): exit 0", r.returncode == 0, r.stderr):
+            with h5py.File(whole, "r") as a, h5py.File(out, "r") as b:
+                check(f"resumed at {ranks} rank(s): /components and /mean as uninterrupted (1e-12)",
+                      rel(b["components"][:], a["components"][:]) < 1e-12 and rel(b["mean"][:], a["mean"][:]) < 1e-12,
+                      rel(b["components"][:], a["components"][:]))
+
+
 def test_refusals():
     f = fresh("ro.h5ad")
     os.chmod(f, 0o444)
@@ -246,6 +412,25 @@ def test_refusals():
     check("neither -o nor --anndata: exit 1 naming both", r.returncode == 1 and "--anndata" in r.stderr, r.stderr)
     r = run(["svd", f"{g}:/X", "-k", K, "--anndata", "-o", path("out.h5")])
     check("svd does not take --anndata (exit 1)", r.returncode == 1, r.stderr)
+    h = fresh("locked.h5ad")
+    with h5py.File(h, "a"):  # another writer holds it (HDF5's file lock)
+        r = pca(h)
+    check("a file another program has open for writing: exit 2 saying so",
+          r.returncode == 2 and "open for writing" in r.stderr, (r.returncode, r.stderr))
+    check("... and it holds no PCA", "X_pca" not in anndata.read_h5ad(h).obsm)
+
+
+def test_not_with_gridded_field_options():
+    """--anndata and --rows-where are for an AnnData matrix: with --weights, --sample-dim or
+    --missing drop (a gridded field's options) exit 1 naming both, the file unchanged."""
+    h = fresh("fields.h5ad")
+    d = digest(h)
+    for extra in (["--weights", "coslat"], ["--sample-dim", "0"], ["--missing", "drop"]):
+        for mode in (["--anndata"], ["--rows-where", "obs/keep", "-o", path("fields_out.h5")]):
+            r = run(["pca", f"{h}:/X", "-k", K, *mode, *extra], timeout=60)
+            check(f"pca {mode[0]} {' '.join(extra)}: exit 1 naming both, the file unchanged",
+                  r.returncode == 1 and mode[0] in r.stderr and "gridded field" in r.stderr and digest(h) == d
+                  and not os.path.exists(path("fields_out.h5")), (r.returncode, r.stderr))
 
 
 harness.main(globals())
