@@ -153,10 +153,15 @@ static int read_optimum(const struct prsvd_cli *cli, const char *path, int64_t m
     if (len < k)
       PRSVD_FAIL(PRSVD_ERR_INPUT, "--compare '%s' holds %lld singular values: the optimal rank-%lld error needs %lld",
                  path, (long long)len, (long long)k, (long long)k);
-    double tail = 0.0, head = 0.0;
-    for (int64_t j = 0; j < len; j++) *(j < k ? &head : &tail) += s[j] * s[j];
+    /* the sums of squares in units of the largest value: S of 1e-300 or 1e300 neither
+     * underflows nor overflows them (both gave an optimal error of 0) */
+    double tail = 0.0, head = 0.0, big = fabs(norm_fro);
+    for (int64_t j = 0; j < len; j++) big = fmax(big, fabs(s[j]));
+    if (!(big > 0.0) || isinf(big)) big = 1.0;
+    for (int64_t j = 0; j < len; j++) *(j < k ? &head : &tail) += (s[j] / big) * (s[j] / big);
+    const double nf = norm_fro / big;
     msg[0] = (double)len;
-    msg[1] = len >= mn ? sqrt(tail) : sqrt(fmax(norm_fro * norm_fro - head, 0.0));
+    msg[1] = big * (len >= mn ? sqrt(tail) : sqrt(fmax(nf * nf - head, 0.0)));
     msg[2] = len > k ? s[k] : NAN;
   }
 done:
@@ -280,7 +285,7 @@ static int write_id(struct prsvd_cli *cli, const struct id_opts *o, const char *
   prsvd_h5_matrix *mat = NULL;
   const int64_t k = v->k;
   const int rows_side = v->kind == PRSVD_ID_ROWS;
-  const double rel = st->norm_fro > 0 ? st->error_fro / st->norm_fro : 0.0;
+  const double rel = st->relative_error;
   PRSVD_CHECK(prsvd_h5_writer_create(cli->comm, o->output, o->force, &w));
   prsvd_profile_begin(PRSVD_EV_WRITE);
   if (v->kind == PRSVD_ID_CUR) { /* A ~ A(:, columns) U A(rows, :) */
@@ -388,7 +393,7 @@ static void print_summary(const struct prsvd_cli *cli, const struct id_opts *o, 
   if (cli->rank) return;
   print_indices(v->kind == PRSVD_ID_ROWS ? "rows" : "columns", k, v->cols_asc);
   if (v->kind == PRSVD_ID_CUR) print_indices("rows", k, v->rows_asc);
-  const double rel = st->norm_fro > 0 ? st->error_fro / st->norm_fro : 0.0;
+  const double rel = st->relative_error;
   if (st->error_verified)
     printf("error: ||A - %s||_F / ||A||_F = %.3e (measured by a pass; ||A||_F = %.6g)\n", approximation(v->kind),
            rel, st->norm_fro);
@@ -466,7 +471,7 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
   }
   json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
   json_object_object_add(j, "error_fro", json_object_new_double(st->error_fro));
-  json_object_object_add(j, "relative_error", json_object_new_double(st->norm_fro > 0 ? st->error_fro / st->norm_fro : 0.0));
+  json_object_object_add(j, "relative_error", json_object_new_double(st->relative_error));
   json_object_object_add(j, "error_from", json_object_new_string(st->error_verified ? "pass" : "probes"));
   if (!st->error_verified) {
     json_object *ci = json_object_new_array();

@@ -526,6 +526,8 @@ struct prsvd_id_stats {
   double rows_rdiag_ratio;/* CUR: |R_kk| / |R_11| of the pivoted QR of C^T */
   double c_rcond;         /* CUR: reciprocal condition of R_C (C = Q_C R_C) */
   int extra_pass;         /* CUR: 1 if A^T Q_C took its own pass (R_C ill-conditioned) */
+  double relative_error;  /* error_fro / norm_fro, formed before the results are unscaled (both
+                           * may pass the largest double where their ratio does not) */
   int scale_exp;          /* e: A's entries lay beyond the sketches' range (1e-300, 1e300), so the
                            * passes multiplied 2^e A (the first pass once more); the results are
                            * A's (0: unscaled) */

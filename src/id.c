@@ -94,6 +94,7 @@ int prsvd_id_pass(struct id_run *r) {
 int prsvd_id_unscale(prsvd_id *id) {
   struct prsvd_id_stats *st = &id->stats;
   const int e = st->scale_exp;
+  st->relative_error = st->norm_fro > 0 ? st->error_fro / st->norm_fro : 0.0;
   if (!e) return PRSVD_OK;
   st->norm_fro = ldexp(st->norm_fro, -e);
   st->error_fro = ldexp(st->error_fro, -e);

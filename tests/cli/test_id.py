@@ -387,6 +387,45 @@ def test_range():
                       (same, u_ok, fac, res["error_fro"], res0["error_fro"], res["passes"], res0["passes"]))
 
 
+def test_compare_range():
+    """--compare beside an SVD of 2^-1000 A or 2^1000 A: the optimal error and the ratio are
+    A's, scaled (the squares of S underflowed or overflowed: an optimum of 0, a ratio of NaN)."""
+    a, _ = known("exp", seed=8, m=300, n=80)
+    ratios = {}
+    for shift in (0, -1000, 1000):
+        spec = write(f"cmp{shift}.h5", np.ldexp(a, shift))
+        r = run(["svd", spec, "-k", 20, "-o", path(f"cmp{shift}.svd.h5"), "--force", "--quiet"])
+        c = run(["cur", spec, "-k", K, "--compare", path(f"cmp{shift}.svd.h5"), "-o", path("cmp.h5"), "--force", "--json"])
+        if not check(f"svd and cur --compare of 2^{shift} A exit 0", r.returncode == 0 and c.returncode == 0, r.stderr + c.stderr):
+            continue
+        j = json.loads(c.stdout)
+        ratios[shift] = (np.ldexp(j["optimal_error_fro"], -shift), j["error_ratio"])
+    if 0 in ratios:
+        for shift in (-1000, 1000):
+            if shift in ratios:
+                check(f"2^{shift} A: the optimum x 2^{-shift} and the ratio are A's ({ratios[shift][1]:.4f})",
+                      np.isfinite(ratios[shift][1]) and abs(ratios[shift][0] - ratios[0][0]) <= 1e-12 * ratios[0][0]
+                      and abs(ratios[shift][1] - ratios[0][1]) <= 1e-9 * ratios[0][1], (ratios[shift], ratios[0]))
+
+
+def test_relative_error_near_the_largest_double():
+    """Entries up to 1.7e308: ||A||_F passes the largest double, but the relative error (formed
+    before the results are unscaled) is A's, not NaN, for id and cur."""
+    a, _ = known("exp", seed=9, m=60, n=30)
+    big = write("near_max.h5", a / np.abs(a).max() * 1.7e308)
+    ref = write("near_max_ref.h5", a)
+    for cmd in ("id", "cur"):
+        r0 = run([cmd, ref, "-k", K, "-o", path("nm0.h5"), "--force", "--json"])
+        r1 = run([cmd, big, "-k", K, "-o", path("nm1.h5"), "--force", "--json"])
+        if not check(f"{cmd} near the largest double exits 0", r0.returncode == 0 and r1.returncode == 0, r0.stderr + r1.stderr):
+            continue
+        e0, e1 = json.loads(r0.stdout)["relative_error"], json.loads(r1.stdout)["relative_error"]
+        with h5py.File(path("nm1.h5"), "r") as f:
+            attr = f.attrs["relative_error"]
+        check(f"{cmd}: relative error {e1:.6f} in --json and the file, A's ({e0:.6f}) to 1e-9",
+              np.isfinite(e1) and abs(e1 - e0) <= 1e-9 * e0 and attr == e1, (e0, e1, attr))
+
+
 def test_cur_ill_conditioned_c():
     """A steep spectrum at q = 0 leaves C = A(:, J) too ill-conditioned (rcond(R_C) < 1e-6) to
     take A^T Q_C from A^T C: one more pass forms it, and U is still C^+ A R^+ to 1e-8."""
