@@ -28,31 +28,37 @@ done:
   return status;
 }
 
-int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, double **x) {
+/* A whole dataset as float64, C order, with its shape; vector: it must be 1-D.  A file can
+ * declare any length and type: both are checked before allocating and converting. */
+static int read_numbers(const char *file, const char *dataset, int vector, int *nd, int64_t *shape, double **x) {
   int status = PRSVD_OK;
   hid_t f = -1, d = -1, s = -1, t = -1;
+  hsize_t dims[PRSVD_H5_MAX_DIMS];
+  char what[4200], name[48];
   *x = NULL;
+  *nd = 0;
+  snprintf(what, sizeof what, "'%s' in '%s'", dataset, file);
   PRSVD_TRY(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &f));
   PRSVD_TRY(prsvd_h5_find_dataset(f, file, dataset));
-  H5_TRY(d = H5Dopen2(f, dataset, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s' in '%s'", dataset, file);
-  H5_TRY(s = H5Dget_space(d), PRSVD_ERR_INPUT, "cannot read the shape of '%s'", dataset);
-  if (H5Sget_simple_extent_ndims(s) != 1)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s' is not a vector", dataset, file);
-  hsize_t dim;
-  H5Sget_simple_extent_dims(s, &dim, NULL);
-  { /* a file can declare any length and type: both checked before allocating and converting */
-    char what[4200], name[48];
-    snprintf(what, sizeof what, "'%s' in '%s'", dataset, file);
-    if (dim > (hsize_t)(INT64_MAX / 8))
-      PRSVD_FAIL(PRSVD_ERR_INPUT, "%s holds %llu entries: more than the 2^63 - 1 bytes a file holds as float64", what,
-                 (unsigned long long)dim);
-    H5_TRY(t = H5Dget_type(d), PRSVD_ERR_INPUT, "cannot read the type of %s", what);
-    PRSVD_TRY(prsvd_h5_number_type(t, what, name, sizeof name));
+  H5_TRY(d = H5Dopen2(f, dataset, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open %s", what);
+  H5_TRY(s = H5Dget_space(d), PRSVD_ERR_INPUT, "cannot read the shape of %s", what);
+  const int n = H5Sget_simple_extent_ndims(s);
+  if (vector && n != 1) PRSVD_FAIL(PRSVD_ERR_INPUT, "%s is not a vector", what);
+  if (n < 1 || n > PRSVD_H5_MAX_DIMS)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "%s is %d-D: expected 1 to %d dimensions", what, n, PRSVD_H5_MAX_DIMS);
+  H5Sget_simple_extent_dims(s, dims, NULL);
+  int64_t count = 1;
+  for (int i = 0; i < n; i++) {
+    if (dims[i] > (hsize_t)(INT64_MAX / 8) || (count > 0 && (int64_t)dims[i] > INT64_MAX / 8 / count))
+      PRSVD_FAIL(PRSVD_ERR_INPUT, "%s holds more entries than the 2^63 - 1 bytes a file holds as float64", what);
+    shape[i] = (int64_t)dims[i], count *= shape[i];
   }
-  *n = (int64_t)dim;
-  PRSVD_ALLOC(*x, dim);
+  H5_TRY(t = H5Dget_type(d), PRSVD_ERR_INPUT, "cannot read the type of %s", what);
+  PRSVD_TRY(prsvd_h5_number_type(t, what, name, sizeof name));
+  PRSVD_ALLOC(*x, count ? count : 1);
   H5_TRY(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *x), PRSVD_ERR_INPUT,
-         "cannot read '%s' in '%s'", dataset, file);
+         "cannot read %s as numbers", what);
+  *nd = n;
 done:
   if (t >= 0) H5Tclose(t);
   if (s >= 0) H5Sclose(s);
@@ -63,6 +69,11 @@ done:
     *x = NULL;
   }
   return status;
+}
+
+int prsvd_h5_read_vector(const char *file, const char *dataset, int64_t *n, double **x) {
+  int nd;
+  return read_numbers(file, dataset, 1, &nd, n, x);
 }
 
 int prsvd_h5_read_attr_vector(const char *file, const char *obj, const char *name, int64_t *n,
@@ -104,32 +115,5 @@ int prsvd_h5_has_dataset(const char *file, const char *path) {
 }
 
 int prsvd_h5_read_array(const char *file, const char *dataset, int *nd, int64_t *shape, double **x) {
-  int status = PRSVD_OK;
-  hid_t f = -1, d = -1, s = -1;
-  hsize_t dims[PRSVD_H5_MAX_DIMS];
-  *x = NULL;
-  *nd = 0;
-  PRSVD_TRY(prsvd_h5_open_ro(file, H5P_DEFAULT, "input", &f));
-  PRSVD_TRY(prsvd_h5_find_dataset(f, file, dataset));
-  H5_TRY(d = H5Dopen2(f, dataset, H5P_DEFAULT), PRSVD_ERR_INPUT, "cannot open '%s' in '%s'", dataset, file);
-  H5_TRY(s = H5Dget_space(d), PRSVD_ERR_INPUT, "cannot read the shape of '%s' in '%s'", dataset, file);
-  const int n = H5Sget_simple_extent_ndims(s);
-  if (n < 1 || n > PRSVD_H5_MAX_DIMS)
-    PRSVD_FAIL(PRSVD_ERR_INPUT, "'%s' in '%s' is %d-D: expected 1 to %d dimensions", dataset, file, n, PRSVD_H5_MAX_DIMS);
-  H5Sget_simple_extent_dims(s, dims, NULL);
-  int64_t count = 1;
-  for (int i = 0; i < n; i++) shape[i] = (int64_t)dims[i], count = prsvd_size_mul(count, shape[i]);
-  PRSVD_ALLOC(*x, count ? count : 1);
-  H5_TRY(H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, *x), PRSVD_ERR_INPUT,
-         "cannot read '%s' in '%s' as numbers", dataset, file);
-  *nd = n;
-done:
-  if (s >= 0) H5Sclose(s);
-  if (d >= 0) H5Dclose(d);
-  if (f >= 0) H5Fclose(f);
-  if (status) {
-    free(*x);
-    *x = NULL;
-  }
-  return status;
+  return read_numbers(file, dataset, 0, nd, shape, x);
 }
