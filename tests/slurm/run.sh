@@ -90,6 +90,15 @@ echo "$out" >"$W/slurm-local.log"
 eval "$("$SLURM_LOCAL" env)" # SLURM_CONF, for sbatch, squeue, scontrol here and srun in jobs
 ok "local SLURM cluster started in $((SECONDS - t0)) s ($(grep -o 'SlurmctldPort=[0-9]*' "$SLURM_CONF"))"
 check "sinfo: one node, idle" bash -c "sinfo -h -N -o '%N %T %c' | tee /dev/stderr | grep -qE ' idle [0-9]+$'"
+# The first job step of a freshly started slurmd once failed to launch ("launch_p_step_launch:
+# StepId=1.0 aborted before step completely launched", srun exiting 0): a warm-up step with PMIx
+# first, retried, so the templates' tests below meet a node that has launched a step.
+warm=""
+for _ in 1 2 3; do
+  if warm=$(srun -N1 -n1 --mpi=pmix true 2>&1); then break; fi
+  sleep 1
+done
+comment "warm-up step: ${warm:-ok}"
 
 # ---- helpers ------------------------------------------------------------------------------
 # job_wait ID [SECONDS]: wait until job ID (all tasks of an array) has ended.  sbatch --wait
