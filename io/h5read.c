@@ -50,7 +50,10 @@ static int read_numbers(const char *file, const char *dataset, int vector, int *
   int64_t count = 1;
   for (int i = 0; i < n; i++) {
     if (dims[i] > (hsize_t)(INT64_MAX / 8) || (count > 0 && (int64_t)dims[i] > INT64_MAX / 8 / count))
-      PRSVD_FAIL(PRSVD_ERR_INPUT, "%s holds more entries than the 2^63 - 1 bytes a file holds as float64", what);
+      PRSVD_FAIL(PRSVD_ERR_INPUT, n == 1 ? "%s holds %llu entries: more than the 2^63 - 1 bytes a file holds as float64"
+                                         : "%s holds more entries than the 2^63 - 1 bytes a file holds as float64 "
+                                           "(dimension %llu)",
+                 what, n == 1 ? (unsigned long long)dims[0] : (unsigned long long)i);
     shape[i] = (int64_t)dims[i], count *= shape[i];
   }
   H5_TRY(t = H5Dget_type(d), PRSVD_ERR_INPUT, "cannot read the type of %s", what);
