@@ -23,6 +23,9 @@ import tempfile
 
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
+import common  # noqa: E402
 import scipy.linalg.interpolative as sli
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -132,15 +135,7 @@ def main():
     text = "\n".join(lines)
     print(text)
     if "--write" in sys.argv:
-        path = os.path.join(TOP, "bench", "RESULTS.md")
-        old = open(path).read()
-        if SECTION in old:
-            head, rest = old.split(SECTION, 1)
-            tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-            new = head + text + tail
-        else:
-            new = old.rstrip("\n") + "\n\n" + text
-        open(path, "w").write(new)
+        common.write_section(os.path.join(TOP, "bench", "RESULTS.md"), SECTION, text)
 
 
 if __name__ == "__main__":

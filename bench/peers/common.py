@@ -176,3 +176,16 @@ def load_csr(spec):
         shape = tuple(int(x) for x in g.attrs["shape"])
         a = sp.csr_matrix((g["data"][:].astype(np.float64), g["indices"][:], g["indptr"][:]), shape=shape)
     return a, time.perf_counter() - t0
+
+
+def write_section(results, section, text):
+    """Put `text` (which starts with the heading `section`) into RESULTS.md at `results`: in
+    place of the section of that heading, up to the next "## " heading, or at the end."""
+    old = open(results).read()
+    if section in old:
+        head, rest = old.split(section, 1)
+        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
+        new = head + text + tail
+    else:
+        new = old.rstrip("\n") + "\n\n" + text
+    open(results, "w").write(new)
