@@ -30,17 +30,12 @@
 #include <unistd.h>
 
 #include "../../base/blas.h"
+#include "floor_copies.h"
 
 void sgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
             const float *alpha, const float *a, const int *lda, const float *b, const int *ldb,
             const float *beta, float *c, const int *ldc);
 
-static double clock_s(clockid_t id) {
-  struct timespec t;
-  clock_gettime(id, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 
 static void *alloc(size_t bytes) {
   void *p = malloc(bytes);
@@ -77,15 +72,6 @@ static double sweep_s(long rows, int n, int l, int c, int pr, const float *a, fl
   return now() - t0;
 }
 
-/* One byte through a pipe: the copies wait for each other before every sweep. */
-static void put(int fd) {
-  if (write(fd, "x", 1) != 1) exit(3);
-}
-static void get(int fd) {
-  char b;
-  if (read(fd, &b, 1) != 1) exit(3);
-}
-
 int main(int argc, char **argv) {
   if (argc < 7 || (strcmp(argv[6], "d") && strcmp(argv[6], "s"))) {
     fprintf(stderr, "usage: gemm_floor ROWS COLS L EXTRA PANEL_ROWS d|s [REPEATS [COPIES]]\n");
@@ -102,14 +88,8 @@ int main(int argc, char **argv) {
   }
   if (pr > rows) pr = (int)rows;
   const int c = l + extra;
-  /* ready: copies -> parent; go: parent -> copies; result: copies -> parent */
-  int ready[2], go[2], result[2], copy = 0;
-  if (pipe(ready) || pipe(go) || pipe(result)) return 3;
-  for (int i = 1; i < copies; i++)
-    if (fork() == 0) {
-      copy = i;
-      break;
-    }
+  struct copies cp;
+  if (copies_start(&cp, copies)) return 3;
   const size_t block = (size_t)rows * (size_t)n, es = single ? sizeof(float) : sizeof(double);
   void *a = alloc(block * es);
   void *x = alloc((size_t)n * c * es), *p = alloc((size_t)pr * c * es), *h = alloc((size_t)n * l * es);
@@ -125,33 +105,16 @@ int main(int argc, char **argv) {
     else ((double *)x)[i] = v;
   }
   memset(h, 0, (size_t)n * l * es);
-  double best = 1e300, best_cpu = 0.0;
   for (int t = 0; t < repeats; t++) {
-    if (copy) {
-      put(ready[1]);
-      get(go[0]);
-    } else {
-      for (int i = 1; i < copies; i++) get(ready[0]);
-      for (int i = 1; i < copies; i++) put(go[1]);
-    }
+    copies_wait(&cp);
     const double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     double s = single ? sweep_s(rows, n, l, c, pr, (const float *)a, x, p, h)
                       : sweep_d(rows, n, l, c, pr, (const double *)a, x, p, h);
-    if (s < best) best = s, best_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    copies_record(&cp, s, clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0);
   }
-  if (copy) { /* a copy's best to the parent, which reports the slowest */
-    double r[2] = {best, best_cpu};
-    if (write(result[1], r, sizeof r) != (ssize_t)sizeof r) return 3;
-    return 0;
-  }
-  for (int i = 1; i < copies; i++) {
-    double r[2];
-    if (read(result[0], r, sizeof r) != (ssize_t)sizeof r) return 3;
-    if (r[0] > best) best = r[0];
-    if (r[1] > best_cpu) best_cpu = r[1];
-  }
-  while (wait(NULL) > 0) {
-  }
+  const int done = copies_finish(&cp);
+  if (done) return done < 0 ? 3 : 0; /* a copy: its best is with the parent */
+  const double best = cp.best, best_cpu = cp.best_cpu;
   const double flops = 2.0 * rows * n * (double)(c + l);
   printf("{\"rows\": %ld, \"cols\": %d, \"l\": %d, \"extra\": %d, \"panel_rows\": %d, "
          "\"precision\": \"%s\", \"repeats\": %d, \"copies\": %d, \"seconds\": %.6f, \"cpu_seconds\": %.6f, "

@@ -39,14 +39,10 @@ void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const in
             const double *a, const int *lda, const double *b, const int *ldb, const double *beta, double *c,
             const int *ldc);
 
+#include "floor_copies.h"
+
 enum { ZETA = 8, MAPS = 3, PROBES = 10, BLOCK = 256 };
 
-static double clock_s(clockid_t id) {
-  struct timespec t;
-  clock_gettime(id, &t);
-  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 
 static void *alloc(size_t count) {
   void *p = calloc(count, sizeof(double));
@@ -105,15 +101,6 @@ static double sweep_sparse(long rows, int n, int ks, int s, int pr, const double
   return now() - t0;
 }
 
-/* One byte through a pipe: the copies wait for each other before every sweep. */
-static void put(int fd) {
-  if (write(fd, "x", 1) != 1) exit(3);
-}
-static void get(int fd) {
-  char b;
-  if (read(fd, &b, 1) != 1) exit(3);
-}
-
 int main(int argc, char **argv) {
   if (argc < 7 || (strcmp(argv[1], "gaussian") && strcmp(argv[1], "sparse"))) {
     fprintf(stderr, "usage: onepass_floor gaussian|sparse ROWS COLS KS S PANEL_ROWS [REPEATS [COPIES]]\n");
@@ -129,13 +116,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   if (pr > rows) pr = (int)rows;
-  int ready[2], go[2], result[2], copy = 0;
-  if (pipe(ready) || pipe(go) || pipe(result)) return 3;
-  for (int i = 1; i < copies; i++)
-    if (fork() == 0) {
-      copy = i;
-      break;
-    }
+  struct copies cp;
+  if (copies_start(&cp, copies)) return 3;
+  const int copy = cp.copy;
   const size_t block = (size_t)rows * (size_t)n;
   double *a = alloc(block);
   fill(a, block, 1u + (unsigned)copy); /* touched, so its pages exist before the clock starts */
@@ -155,35 +138,16 @@ int main(int argc, char **argv) {
         pos[(i * MAPS + m) * ZETA + u] = off + (u * d / ZETA + rand() % (d / ZETA > 0 ? d / ZETA : 1)) % d;
         sign[(i * MAPS + m) * ZETA + u] = rand() & 1 ? 1.0 : -1.0;
       }
-  double best = 1e300, best_cpu = 0.0;
   for (int t = 0; t < repeats; t++) {
-    if (copy) {
-      put(ready[1]);
-      get(go[0]);
-    } else {
-      for (int i = 1; i < copies; i++) get(ready[0]);
-      for (int i = 1; i < copies; i++) put(go[1]);
-    }
+    copies_wait(&cp);
     const double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
     const double sec = sparse ? sweep_sparse(rows, n, ks, s, pr, a, pos, sign, g, acc, st)
                               : sweep_gaussian(rows, n, ks, s, pr, a, r, g, p, x, st, z);
-    if (sec < best) best = sec, best_cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    copies_record(&cp, sec, clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0);
   }
-  if (copy) {
-    double res[2] = {best, best_cpu};
-    if (write(result[1], res, sizeof res) != (ssize_t)sizeof res) return 3;
-    return 0;
-  }
-  double cpu_total = best_cpu;
-  for (int i = 1; i < copies; i++) {
-    double res[2];
-    if (read(result[0], res, sizeof res) != (ssize_t)sizeof res) return 3;
-    if (res[0] > best) best = res[0];
-    if (res[1] > best_cpu) best_cpu = res[1];
-    cpu_total += res[1];
-  }
-  while (wait(NULL) > 0) {
-  }
+  const int done = copies_finish(&cp);
+  if (done) return done < 0 ? 3 : 0; /* a copy: its best is with the parent */
+  const double best = cp.best, best_cpu = cp.best_cpu, cpu_total = cp.cpu_total;
   const double mn = (double)rows * n;
   const double updates = sparse ? MAPS * ZETA * mn : 0.0;
   const double flops = sparse ? 2.0 * PROBES * mn : 2.0 * mn * (2 * ks + s + PROBES) + 2.0 * rows * (double)s * s;
