@@ -603,36 +603,46 @@ static void test_sigterm_at_write(const prsvd_h5_writer *w) {
   if (w->output && signal_point[0] && atol(signal_point) == ++writes) test_raise();
 }
 
-int prsvd_h5_matrix_write(prsvd_h5_matrix *m, int64_t row0, int64_t nrows, const double *rows) {
+/* Rows [row0, row0 + nrows) x columns [col0, col0 + ncols) of the dataset from data
+ * (row-major with leading dimension ld), collectively; what names the block in errors. */
+static int write_block(prsvd_h5_matrix *m, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols,
+                       const double *data, int64_t ld, const char *what) {
   int status = PRSVD_OK;
   hid_t fspace = -1, mspace = -1, dxpl = -1;
-  hsize_t start[2] = {(hsize_t)row0, 0}, count[2] = {(hsize_t)nrows, (hsize_t)m->cols};
+  const int by_rows = !strcmp(what, "rows");
+  const int64_t first = by_rows ? row0 : col0, count_of = by_rows ? nrows : ncols;
+  hsize_t start[2] = {(hsize_t)row0, (hsize_t)col0}, count[2] = {(hsize_t)nrows, (hsize_t)ncols};
+  hsize_t mdims[2] = {(hsize_t)(nrows > 0 ? nrows : 1), (hsize_t)(ld > 0 ? ld : 1)}, mstart[2] = {0, 0};
   static const double none = 0.0;
-  const void *buf = nrows > 0 ? (const void *)rows : &none;
+  const int any = nrows > 0 && ncols > 0;
+  const void *buf = any ? (const void *)data : &none;
   float *f32 = NULL;
   hid_t mtype = H5T_NATIVE_DOUBLE;
-  if (m->dtype == PRSVD_H5_FLOAT32) {
+  if (m->dtype == PRSVD_H5_FLOAT32 && any) {
     /* convert here: a conversion inside HDF5 turns collective I/O independent, which
      * filtered (compressed) datasets refuse */
-    PRSVD_ALLOC(f32, nrows * m->cols);
-    for (int64_t i = 0; i < nrows * m->cols; i++) f32[i] = (float)rows[i];
+    PRSVD_ALLOC(f32, nrows * ld);
+    for (int64_t i = 0; i < nrows; i++)
+      for (int64_t j = 0; j < ncols; j++) f32[i * ld + j] = (float)data[i * ld + j];
     buf = f32;
     mtype = H5T_NATIVE_FLOAT;
   }
   H5_TRY(fspace = H5Dget_space(m->dset), PRSVD_ERR_OUTPUT, "cannot get the space of '%s'", m->name);
-  H5_TRY(mspace = H5Screate_simple(2, count, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
-  if (nrows > 0) {
-    H5_TRY(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL),
-           PRSVD_ERR_OUTPUT, "cannot select rows of '%s'", m->name);
+  H5_TRY(mspace = H5Screate_simple(2, mdims, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
+  if (any) {
+    H5_TRY(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL), PRSVD_ERR_OUTPUT,
+           "cannot select %s of '%s'", what, m->name);
+    H5_TRY(H5Sselect_hyperslab(mspace, H5S_SELECT_SET, mstart, NULL, count, NULL), PRSVD_ERR_OUTPUT,
+           "cannot select a block of %s", what);
   } else {
     H5Sselect_none(fspace);
     H5Sselect_none(mspace);
   }
   H5_TRY(dxpl = H5Pcreate(H5P_DATASET_XFER), PRSVD_ERR_OUTPUT, "cannot create a property list");
   H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-  H5_TRY(H5Dwrite(m->dset, mtype, mspace, fspace, dxpl, buf),
-         PRSVD_ERR_OUTPUT, "cannot write rows [%lld, %lld) of '%s' to '%s' (disk full?)",
-         (long long)row0, (long long)(row0 + nrows), m->name, m->w->temp);
+  H5_TRY(H5Dwrite(m->dset, mtype, mspace, fspace, dxpl, buf), PRSVD_ERR_OUTPUT,
+         "cannot write %s [%lld, %lld) of '%s' to '%s' (disk full?)", what, (long long)first,
+         (long long)(first + count_of), m->name, m->w->temp);
 done:
   if (fspace >= 0) H5Sclose(fspace);
   if (mspace >= 0) H5Sclose(mspace);
@@ -641,6 +651,10 @@ done:
   status = prsvd_error_agree(m->w->comm, status);
   if (!status) test_sigterm_at_write(m->w);
   return status;
+}
+
+int prsvd_h5_matrix_write(prsvd_h5_matrix *m, int64_t row0, int64_t nrows, const double *rows) {
+  return write_block(m, row0, nrows, 0, m->cols, rows, m->cols, "rows");
 }
 
 int prsvd_h5_matrix_write_colmajor(prsvd_h5_matrix *m, int64_t row0, int64_t nrows,
@@ -663,46 +677,7 @@ int prsvd_h5_matrix_write_colmajor(prsvd_h5_matrix *m, int64_t row0, int64_t nro
 
 int prsvd_h5_matrix_write_cols(prsvd_h5_matrix *m, int64_t col0, int64_t ncols, const double *data,
                                int64_t ld) {
-  int status = PRSVD_OK;
-  hid_t fspace = -1, mspace = -1, dxpl = -1;
-  const int64_t rows = m->rows;
-  hsize_t start[2] = {0, (hsize_t)col0}, count[2] = {(hsize_t)rows, (hsize_t)ncols};
-  hsize_t mdims[2] = {(hsize_t)(rows > 0 ? rows : 1), (hsize_t)(ld > 0 ? ld : 1)}, mstart[2] = {0, 0};
-  static const double none = 0.0;
-  const void *buf = ncols > 0 && rows > 0 ? (const void *)data : &none;
-  float *f32 = NULL;
-  hid_t mtype = H5T_NATIVE_DOUBLE;
-  if (m->dtype == PRSVD_H5_FLOAT32 && ncols > 0) { /* converted here, as prsvd_h5_matrix_write */
-    PRSVD_ALLOC(f32, rows * ld);
-    for (int64_t i = 0; i < rows; i++)
-      for (int64_t j = 0; j < ncols; j++) f32[i * ld + j] = (float)data[i * ld + j];
-    buf = f32;
-    mtype = H5T_NATIVE_FLOAT;
-  }
-  H5_TRY(fspace = H5Dget_space(m->dset), PRSVD_ERR_OUTPUT, "cannot get the space of '%s'", m->name);
-  H5_TRY(mspace = H5Screate_simple(2, mdims, NULL), PRSVD_ERR_OUTPUT, "cannot create a dataspace");
-  if (ncols > 0 && rows > 0) {
-    H5_TRY(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL), PRSVD_ERR_OUTPUT,
-           "cannot select columns of '%s'", m->name);
-    H5_TRY(H5Sselect_hyperslab(mspace, H5S_SELECT_SET, mstart, NULL, count, NULL), PRSVD_ERR_OUTPUT,
-           "cannot select a block of columns");
-  } else {
-    H5Sselect_none(fspace);
-    H5Sselect_none(mspace);
-  }
-  H5_TRY(dxpl = H5Pcreate(H5P_DATASET_XFER), PRSVD_ERR_OUTPUT, "cannot create a property list");
-  H5Pset_dxpl_mpio(dxpl, H5FD_MPIO_COLLECTIVE);
-  H5_TRY(H5Dwrite(m->dset, mtype, mspace, fspace, dxpl, buf), PRSVD_ERR_OUTPUT,
-         "cannot write columns [%lld, %lld) of '%s' to '%s' (disk full?)", (long long)col0,
-         (long long)(col0 + ncols), m->name, m->w->temp);
-done:
-  if (fspace >= 0) H5Sclose(fspace);
-  if (mspace >= 0) H5Sclose(mspace);
-  if (dxpl >= 0) H5Pclose(dxpl);
-  free(f32);
-  status = prsvd_error_agree(m->w->comm, status);
-  if (!status) test_sigterm_at_write(m->w);
-  return status;
+  return write_block(m, 0, m->rows, col0, ncols, data, ld, "columns");
 }
 
 void prsvd_h5_matrix_close(prsvd_h5_matrix **m) {
@@ -712,7 +687,6 @@ void prsvd_h5_matrix_close(prsvd_h5_matrix **m) {
   *m = NULL;
 }
 
-/* A 1-D dataset of n values identical on every rank, written by rank 0: float64 or int64. */
 /* An nd-way dataset (C order) whose values every rank holds: rank 0 writes them. */
 static int write_nd(prsvd_h5_writer *w, const char *name, int nd, const int64_t *shape, hid_t file_type,
                     hid_t mem_type, const void *x) {
