@@ -8,6 +8,9 @@ usage:
   model.py predict [--m M --n N --k K --p P --q Q --dtype-bytes S] [--ranks 1,10,100,1000]
                    [--fs-gbs 100 --gflops 30 --node-gbs 12.5 --ranks-per-node 32
                     --latency-us 2 --client-gbs 10] [--grid-cols 1,4,...]
+  model.py node [--m M --n N --k K --p P --cores 64 --splits 1x64,8x8,64x1 --gflops 30
+                 --mem-gbs 200 --copy-gbs 5 --read-gbs 10 --memory-mb 512]
+                                      (one node's pass with P ranks x T threads)
   model.py check RESULTS.jsonl        (what bench/msgcount.sh measured; prints the table)
 
 Payload of a collective: the logical size of the vector it combines (the convention of
@@ -327,6 +330,53 @@ def cmd_check(path):
     return 0 if bad == 0 else 1
 
 
+# ---- one node: ranks x threads ---------------------------------------------------------------
+
+def node_split(m, n, l, s_bytes, P, T, node):
+    """One pass of subspace iteration over the m x n rows one node holds, on P ranks of T
+    compute threads each (P T = the node's cores), after the rules of src/sketch.c: panels of
+    max(256 rows, 4 MiB) a thread within half the rank's --memory (two buffers), thread t's
+    rows of each panel into sums of its own, threads 1..T-1's sums (n x l) added into the
+    rank's at every panel's end; one reader thread a rank, on a core of its rank's; the
+    ranks' co-range sums
+    reduce-scattered through the node's memory at the pass's end."""
+    n = int(n)
+    row = s_bytes * n
+    per_thread = max(PANEL_MIN_ROWS, PANEL_BYTES // row)
+    rows = max(1, min(T * per_thread, node["memory"] // row // 2))
+    panels = math.ceil(m / P / rows)                       # a rank's panels a pass
+    compute = 4 * m * n * l / (P * T * node["flops"])
+    fold_bytes = P * panels * 16 * (T - 1) * n * l         # read and write of the added sums
+    fold = fold_bytes / node["mem_bw"]
+    read_cpu = m * row / (P * node["copy"])               # the reader threads' copies (or inflate)
+    read_link = m * row / node["read"]
+    comm = (P - 1) * 8 * n * l / node["mem_bw"] if P > 1 else 0.0
+    mem = P * (4 * n * l + N_PROBES * n) * 8 + P * (T - 1) * 8 * n * l + P * 2 * rows * row \
+        + m * (l + N_PROBES) * 8
+    return {"rows": rows, "rows_thread": rows / T, "panels": panels, "compute": compute,
+            "fold": fold, "read_cpu": read_cpu, "read_link": read_link, "comm": comm,
+            "barriers": 2 * panels if T > 1 else 0,
+            # the reader threads have no cores of their own when P T is the node's cores: a
+            # rank's copies delay its compute (and, through the barriers, its other threads)
+            "time": max(compute + read_cpu, read_link) + fold + comm, "memory": mem}
+
+
+def cmd_node(a):
+    node = {"flops": a.gflops * 1e9, "mem_bw": a.mem_gbs * 1e9, "copy": a.copy_gbs * 1e9,
+            "read": a.read_gbs * 1e9, "memory": int(a.memory_mb * 2 ** 20)}
+    l = a.k + a.p
+    print(f"one node of {a.cores} cores: A's rows on it {a.m:.0f} x {a.n:.0f}, {a.dtype_bytes} bytes an entry; "
+          f"l = {l}; {a.gflops} GFLOP/s a core, memory {a.mem_gbs} GB/s, a reader thread copies "
+          f"{a.copy_gbs} GB/s, the node reads {a.read_gbs} GB/s; --memory {a.memory_mb:.0f} MiB a rank")
+    print(f"{'ranks x threads':>15} {'panel rows':>10} {'rows/thread':>11} {'compute s':>9} {'fold s':>7} "
+          f"{'reader s':>8} {'comm s':>7} {'pass s':>7} {'memory GB':>9}")
+    for split in a.splits.split(","):
+        P, T = (int(x) for x in split.split("x"))
+        r = node_split(a.m, a.n, l, a.dtype_bytes, P, T, node)
+        print(f"{split:>15} {r['rows']:10d} {r['rows_thread']:11.0f} {r['compute']:9.2f} {r['fold']:7.2f} "
+              f"{r['read_cpu']:8.2f} {r['comm']:7.3f} {r['time']:7.2f} {r['memory'] / 1e9:9.2f}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -345,11 +395,27 @@ def main():
     pr.add_argument("--ranks-per-node", type=int, default=32)
     pr.add_argument("--latency-us", type=float, default=2.0)
     pr.add_argument("--grid-cols", default="1", help="subspace iteration also on pr x pc grids, pc from this list")
+    nd = sub.add_parser("node")
+    nd.add_argument("--m", type=float, default=2e6)
+    nd.add_argument("--n", type=float, default=1e4)
+    nd.add_argument("--k", type=int, default=100)
+    nd.add_argument("--p", type=int, default=10)
+    nd.add_argument("--dtype-bytes", type=int, default=8)
+    nd.add_argument("--cores", type=int, default=64)
+    nd.add_argument("--splits", default="1x64,8x8,64x1")
+    nd.add_argument("--gflops", type=float, default=30.0)
+    nd.add_argument("--mem-gbs", type=float, default=200.0)
+    nd.add_argument("--copy-gbs", type=float, default=5.0)
+    nd.add_argument("--read-gbs", type=float, default=10.0)
+    nd.add_argument("--memory-mb", type=float, default=512)
     ck = sub.add_parser("check")
     ck.add_argument("results")
     a = ap.parse_args()
     if a.cmd == "predict":
         cmd_predict(a)
+        return 0
+    if a.cmd == "node":
+        cmd_node(a)
         return 0
     return cmd_check(a.results)
 
