@@ -1,19 +1,21 @@
-"""Tables, plots and the bench/RESULTS.md section of bench/kfac/run.sh.
+"""Tables, plots and the bench/RESULTS.md section of bench/kfac/run.sh (`bench/bench.py kfac`).
 
-    report.py OUT_DIR RESULTS.md PLOT_DIR
+    report.py OUT_DIR PLOT_DIR
 """
 import glob
 import json
 import math
 import os
-import re
 import subprocess
 import sys
 
 import h5py
 import numpy as np
 
-out, results_md, plot_dir = sys.argv[1:4]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "peers"))
+import common  # noqa: E402
+
+out, plot_dir = sys.argv[1:3]
 OPTIMIZERS = ["kfac-eig", "kfac-revd", "kfac-rsvd", "kfac-nystrom", "sgd", "adam"]
 RANDOMIZED = ["kfac-revd", "kfac-rsvd", "kfac-nystrom"]
 FULL_EPOCH = 60000 // 256  # steps in one epoch of the whole training set
@@ -24,8 +26,6 @@ hidden = env["widths"].split(",")[0]  # the width of the training runs' hidden l
 # Each network shape has its own section of RESULTS.md and its own plots, so a run at another
 # width adds to the record instead of replacing it.
 SHAPE = "784-" + env["widths"].replace(",", "-") + "-10"
-BEGIN = f"<!-- bench/kfac/run.sh {SHAPE}: begin -->"
-END = f"<!-- bench/kfac/run.sh {SHAPE}: end -->"
 ACC_PNG, DECAY_PNG = f"accuracy-vs-time.{SHAPE}.png", f"eigen-decay.{SHAPE}.png"
 
 
@@ -223,7 +223,7 @@ def f2(x, fmt="{:.2f}"):
     return "—" if x is None else fmt.format(x)
 
 
-L = [BEGIN, f"## K-FAC on Fashion-MNIST, {SHAPE}: randomized vs exact factor inversion", ""]
+L = [f"## K-FAC on Fashion-MNIST, {SHAPE}: randomized vs exact factor inversion", ""]
 L.append(f"Measured by `bench/kfac/run.sh` ({env.get('run_seconds', '?')} s in all), {env.get('start')} to "
          f"{env.get('end')}, on {env.get('cpu')} "
          f"({env.get('cores')} cores, shared with other jobs), at `{env.get('git')}`. Every training run is "
@@ -420,20 +420,5 @@ L.append("- The machine is shared: the 1-minute load average at each run's start
          "started under a higher load than another was slowed more, so wall-time ratios between runs carry that "
          "noise. The CPU-time ratios of these 1-thread-per-rank runs are steadier (contention still costs some CPU "
          "time through caches and memory bandwidth). The width table is wall time.")
-L.append("")
-L.append(END)
-
-old = open(results_md).read() if os.path.exists(results_md) else "# Benchmark results\n"
-if BEGIN in old and END in old:
-    pre, rest = old.split(BEGIN, 1)
-    new = pre + "\n".join(L) + rest.split(END, 1)[1]
-else:  # after the other shapes' sections, or at the end
-    ends = list(re.finditer(r"<!-- bench/kfac/run\.sh [^>]*: end -->", old))
-    if ends:
-        at = ends[-1].end()
-        new = old[:at] + "\n\n" + "\n".join(L) + old[at:]
-    else:
-        new = old.rstrip("\n") + "\n\n" + "\n".join(L) + "\n"
-with open(results_md, "w") as f:
-    f.write(new)
+common.write_section(f"kfac {SHAPE}", "\n".join(L))
 print("\n".join(L))
