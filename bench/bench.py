@@ -44,7 +44,7 @@ QUESTIONS = [
       ["oocore.sh"], "out/oocore", {"ROWS": "200000", "SMALL_ROWS": "20000", "COLS": "500"}, [], 5, None),
     Q("checkpoint", ["checkpoint"], "one checkpoint write against one pass, and the overhead of "
       "--checkpoint-every 600", ["checkpoint.sh"], "out/ckpt",
-      {"ROWS": "20000", "COLS": "500", "K": "20", "REPEAT": "1"}, [], 3, None),
+      {"ROWS": "100000", "COLS": "1000", "K": "20", "REPEAT": "1", "EVERY": "1"}, [], 3, None),
     Q("roofline", ["roofline"], "each pass against max(read floor, GEMM floor); dask, scikit-learn and "
       "PDGESVD on the same files, memory over time", ["roofline.sh"], "out/roofline",
       {"ROWS": "20000", "COLS": "1000", "SMALL_ROWS": "5000", "SMALL_COLS": "500", "REPEAT": "1",
