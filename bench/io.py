@@ -54,10 +54,6 @@ def gen(name, *extra):
     return path
 
 
-def med(xs):
-    return statistics.median(xs)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
@@ -98,12 +94,12 @@ def main():
               "|---|---|---|---|---|---|---|---|"]
     for label, _, _ in cases:
         r = runs[label]
-        lines.append(f"| {label} | {r[0]['precision']} | {r[0]['bytes'] / 2**20:.0f} MiB | {med(x['pass'] for x in r):.3f} "
-                     f"| {med(x['sketch'] for x in r):.3f} | {med(x['gflops'] for x in r):.1f} "
-                     f"| {med(x['elapsed'] for x in r):.2f} | {max(x['other'] for x in r):.2f} |")
-    p64 = med(x["pass"] for x in runs["float64 data"])
-    p32 = med(x["pass"] for x in runs["float32 data (SGEMM)"])
-    pcv = med(x["pass"] for x in runs["float32 data, --precision double"])
+        lines.append(f"| {label} | {r[0]['precision']} | {r[0]['bytes'] / 2**20:.0f} MiB | {statistics.median(x['pass'] for x in r):.3f} "
+                     f"| {statistics.median(x['sketch'] for x in r):.3f} | {statistics.median(x['gflops'] for x in r):.1f} "
+                     f"| {statistics.median(x['elapsed'] for x in r):.2f} | {max(x['other'] for x in r):.2f} |")
+    p64 = statistics.median(x["pass"] for x in runs["float64 data"])
+    p32 = statistics.median(x["pass"] for x in runs["float32 data (SGEMM)"])
+    pcv = statistics.median(x["pass"] for x in runs["float32 data, --precision double"])
     lines += ["", f"Time per pass, float64 / float32: **{p64 / p32:.2f}**; float32 converted to float64 / "
               f"float32 in float32: **{pcv / p32:.2f}**.", ""]
 
@@ -132,9 +128,9 @@ def main():
                                     "-o", out, "--force", "--json"], ranks)
                         rates[m].append(stored / js["phases"]["read"]["time_max"] * 1e-9)
                         other = max(other, js["other_cores"])
-                lines.append(f"| {label} | {cache} | {ranks} | " + " | ".join(f"{med(rates[m]):.2f}" for m in modes)
+                lines.append(f"| {label} | {cache} | {ranks} | " + " | ".join(f"{statistics.median(rates[m]):.2f}" for m in modes)
                              + f" | {other:.2f} |")
-                best = max(modes, key=lambda m: med(rates[m]))
+                best = max(modes, key=lambda m: statistics.median(rates[m]))
                 wins[best] += 1
                 spread.append(max(rates["posix"]) / min(rates["posix"]))
     lines += ["", "Fastest mode per row: " + ", ".join(f"{m} {wins[m]}" for m in modes) + f" of {sum(wins.values())}; "

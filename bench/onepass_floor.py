@@ -41,6 +41,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "peers"))
 import common  # noqa: E402
 
+fmt = common.median_range  # median (min–max)
+
 K = 10
 KS, SC = 2 * K + 1, 2 * (2 * K + 1) + 1  # prsvd's default single-pass sizes (three)
 ENV = dict(common.BENCH_ENV, OMPI_MCA_rmaps_base_oversubscribe="1")
@@ -88,10 +90,6 @@ def prsvd_run(prsvd, spec, kind, opts, ranks, threads, out):
             "cpu": j["pass_times"][0]["cpu_max"] * ranks,
             "sketch": j["phases"]["sketch"]["time_max"], "read": j["phases"]["read"]["time_max"],
             "split": j["threads"]["split_panels"]}
-
-
-def fmt(xs, digits=2):
-    return f"{statistics.median(xs):.{digits}f} ({min(xs):.{digits}f}–{max(xs):.{digits}f})"
 
 
 def main():

@@ -1362,7 +1362,6 @@ plot '{dat}' using 1:2 with lines lw 2 title 'prsvd + orted', {limit / 2 ** 20:.
             f"{e.get('BENCH_UPTIME_END', '?').strip()} (a shared machine: other jobs ran meanwhile)",
             f"- prsvd build: sha256 prefixes {e.get('BENCH_BUILD_ID', '?')}; HEAD {e.get('BENCH_GIT_HEAD', '?')}",
             "- generation times: " + ", ".join(f"{r['tag'][4:]} {r['seconds']:.0f} s ({r['file_bytes'] / r['seconds'] / 1e6:.0f} MB/s written)"
-                                                for r in recs.values() if r.get("kind") == "gen"),
-            ]
+                                                for r in recs.values() if r.get("kind") == "gen")]
     print("\n".join(sec))
     common.write_section("oocore", "\n".join(sec))

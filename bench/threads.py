@@ -30,6 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "peers"))
 import common  # noqa: E402
 
+fmt = common.median_range  # median (min–max)
+
 K, P, Q = 50, 10, 1
 
 FLOOR = r"""
@@ -72,10 +74,6 @@ def run_prsvd(prsvd, prefix, spec, out, env, extra):
     return {"elapsed": j["elapsed_seconds"], "pass": [p["time_max"] for p in j["pass_times"]],
             "threads": j.get("threads", {}).get("per_rank", 0), "why": j.get("threads", {}).get("why", ""),
             "busy": (common.busy_seconds() - b0) / max(wall, 1e-9)}
-
-
-def fmt(xs, digits=2):
-    return f"{statistics.median(xs):.{digits}f} ({min(xs):.{digits}f}–{max(xs):.{digits}f})"
 
 
 def main():

@@ -2,6 +2,7 @@
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -31,6 +32,11 @@ def busy_seconds():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def median_range(xs, digits=2):
+    """'median (min–max)' of repeated measurements, as the tables give them."""
+    return f"{statistics.median(xs):.{digits}f} ({min(xs):.{digits}f}–{max(xs):.{digits}f})"
 
 
 def run_json(who, cmd, env=None):
