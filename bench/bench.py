@@ -20,6 +20,7 @@ building prsvd; scratch files go to the gitignored bench/out/.
 import os
 import subprocess
 import sys
+import textwrap
 from collections import namedtuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -111,9 +112,12 @@ def table():
 
 
 def listing():
-    width = max(len(q.name) for q in QUESTIONS)
-    lines = [f"  {q.name:<{width}}  {q.about}\n  {'':<{width}}  writes: {writes(q)}; about {q.minutes} min"
-             for q in QUESTIONS]
+    width = max(len(q.name) for q in QUESTIONS) + 4
+    lines = []
+    for q in QUESTIONS:
+        text = f"{q.about}. Writes: {writes(q)}; about {q.minutes} min."
+        lines.append(textwrap.fill(text, 100, initial_indent=f"  {q.name:<{width - 2}}",
+                                   subsequent_indent=" " * width))
     return "usage: bench/bench.py QUESTION [--quick] [--results FILE] [--report-only] [ARGS...]\n\n" + \
         "\n".join(lines)
 

@@ -29,7 +29,8 @@ sys.path.insert(0, os.path.join(HERE, "peers"))
 import common  # noqa: E402  (write_section)
 import model  # noqa: E402  (the performance model of docs/performance.md)
 
-PLOTS = os.path.join(HERE, "plots")
+# the plots go beside the RESULTS.md written (bench/plots/, or beside bench.py --results FILE)
+PLOTS = os.path.join(os.path.dirname(common.RESULTS_MD), "plots")
 CONTENTION = 0.25            # others' CPU (cores) above which a verdict or number is flagged
 
 
@@ -46,8 +47,8 @@ def records(out, name="results.jsonl"):
 
 
 def rel(path):
-    """PATH as RESULTS.md links it (relative to bench/)."""
-    return os.path.relpath(path, HERE)
+    """PATH as RESULTS.md links it."""
+    return os.path.relpath(path, os.path.dirname(common.RESULTS_MD))
 
 
 def sh(cmd):
@@ -1290,6 +1291,7 @@ def oocore(out):
     """The section of bench/oocore.sh's runs (in OUT), and the plot of the big run's memory over
     time (bench/plots/oocore-memory.png)."""
     data_dir, plot_dir = out, PLOTS
+    os.makedirs(plot_dir, exist_ok=True)
     recs = {r["tag"]: r for r in records(out)}
     e = settings(out)
     limit = float(os.popen(f"numfmt --from=iec {e.get('BENCH_LIMIT', '3G')}").read() or 0)
