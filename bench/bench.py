@@ -38,7 +38,9 @@ OUT = "out"
 CACHED = "bench/out/cached.h5"  # 100000 x 2000 float64, 1.6 GB: the file of the warm-cache questions
 QUESTIONS = [
     Q("peers", ["peers"], "throughput and accuracy against scikit-learn's randomized_svd and LAPACK's full SVD "
-      "(20000 x 2000 and 100000 x 4000, 1 and 2 ranks)", ["run.sh"], OUT, {}, [], 7, None),
+      "(20000 x 2000 and 100000 x 4000, 1 and 2 ranks)", ["run.sh"], OUT,
+      {"SMALL": "5000 500 10", "BIG": "20000 1000 20", "REPEAT_SMALL": "1", "REPEAT_BIG": "1", "QUIET_WAIT": "0"},
+      [], 7, None),
     Q("sparse", ["sparse"], "centred PCA of a 1,000,000 x 20,000 CSR matrix against scikit-learn's "
       "TruncatedSVD, accuracy against ARPACK", ["sparse.sh"], "out/sparse", {"ROWS": "100000"}, [], 8, None),
     Q("oocore", ["oocore"], "a 32.8 GiB matrix, larger than RAM, with --memory 1G under a 3 GiB limit",

@@ -5,6 +5,7 @@
 #
 #   bench/bench.py peers              # the whole benchmark (about 7 minutes on 2 cores)
 #   REPEAT_SMALL=5 REPEAT_BIG=3       # repetitions of the timed prsvd and sklearn runs (defaults)
+#   SMALL="20000 2000 20" BIG="100000 4000 100"   # rows, columns and k of the two matrices
 #   LAPACK_TIMEOUT=900                # seconds allowed per LAPACK run (default 660)
 #   SKIP_BIG_LAPACK=1                 # do not try the 3.2 GB full SVD
 #   QUIET_WAIT=600 QUIET_CORES=0.2    # before each timed command wait (at most QUIET_WAIT s in
@@ -20,6 +21,7 @@ LAPACK_TIMEOUT=${LAPACK_TIMEOUT:-660}
 SKIP_BIG_LAPACK=${SKIP_BIG_LAPACK:-0}
 REPEAT_SMALL=${REPEAT_SMALL:-5}
 REPEAT_BIG=${REPEAT_BIG:-3}
+SMALL=${SMALL:-20000 2000 20} BIG=${BIG:-100000 4000 100}
 QUIET_WAIT=${QUIET_WAIT:-600}
 QUIET_CORES=${QUIET_CORES:-0.2}
 
@@ -59,7 +61,7 @@ busy_before
 
 # ---- matrices -----------------------------------------------------------------------
 # name rows cols k ranks-for-gen repetitions
-MATRICES=("a 20000 2000 20 1 $REPEAT_SMALL" "b 100000 4000 100 2 $REPEAT_BIG")
+MATRICES=("a $SMALL 1 $REPEAT_SMALL" "b $BIG 2 $REPEAT_BIG")
 
 for spec in "${MATRICES[@]}"; do
   read -r name m n k gr reps <<<"$spec"
