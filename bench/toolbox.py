@@ -105,7 +105,7 @@ for fname, a in fam.items():
                 extra += ["--sketch-memory", 8 * t]
             else:
                 k, s = sizes(method, t)
-                if k < r:
+                if k < r + 2:  # prsvd refuses k_s < k + 2 (Tropp et al. 2019 Thm 5.1)
                     continue
                 extra += ["--range-dim", k] + (["--core-dim", s] if s else [])
             rr = prsvd("svd", spec, "-k", r, "--passes", 1, *extra, "-o", o("fam.out.h5"), "--force", "--json")
