@@ -26,6 +26,8 @@ from collections import namedtuple
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 PY = "/usr/bin/python3"  # Debian's python: h5py, numpy, scipy, scikit-learn, dask, anndata
+sys.path.insert(0, os.path.join(HERE, "peers"))
+import common  # noqa: E402  (write_section, the one writer)
 
 # name, the section(s) it writes (None: prints a table for a hand-written section, named in
 # `about`), what it asks, the command (a script below bench/ and its arguments), the records
@@ -34,11 +36,10 @@ PY = "/usr/bin/python3"  # Debian's python: h5py, numpy, scipy, scikit-learn, da
 # input file it needs ({file} in the command: made with `prsvd gen` when missing; --quick
 # makes and uses a 20000 x 1000 one beside it).
 Q = namedtuple("Q", "name sections about command records quick_env quick_args minutes needs")
-OUT = "out"
 CACHED = "bench/out/cached.h5"  # 100000 x 2000 float64, 1.6 GB: the file of the warm-cache questions
 QUESTIONS = [
     Q("peers", ["peers"], "throughput and accuracy against scikit-learn's randomized_svd and LAPACK's full SVD "
-      "(20000 x 2000 and 100000 x 4000, 1 and 2 ranks)", ["run.sh"], OUT,
+      "(20000 x 2000 and 100000 x 4000, 1 and 2 ranks)", ["run.sh"], "out",
       {"SMALL": "5000 500 10", "BIG": "20000 1000 20", "REPEAT_SMALL": "1", "REPEAT_BIG": "1", "QUIET_WAIT": "0"},
       [], 7, None),
     Q("sparse", ["sparse"], "centred PCA of a 1,000,000 x 20,000 CSR matrix against scikit-learn's "
@@ -93,9 +94,8 @@ def writes(q):
     """The headings of the sections Q writes, as RESULTS.md has them now (else their keys)."""
     if not q.sections:
         return "none (prints)"
-    sys.path.insert(0, os.path.join(HERE, "peers"))
-    import common  # noqa: E402
-    text = open(common.RESULTS_MD).read() if os.path.exists(common.RESULTS_MD) else ""
+    path = common.results_md()
+    text = open(path).read() if os.path.exists(path) else ""
     names = []
     for key in q.sections:
         begin = common.section_markers(key)[0] + "\n"
@@ -131,11 +131,9 @@ def gen(q, quick):
         path, size = path.replace(".h5", "-quick.h5"), ["--rows", "20000", "--cols", "1000"]
     if not os.path.exists(os.path.join(ROOT, path)):
         os.makedirs(os.path.dirname(os.path.join(ROOT, path)), exist_ok=True)
-        env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
-                   OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OMPI_MCA_rmaps_base_oversubscribe="1")
         print(f"bench: prsvd gen {path}:/A {' '.join(size)}", file=sys.stderr)
         subprocess.run(["mpirun", "-n", "2", os.path.join(ROOT, "prsvd"), "gen", f"{path}:/A", *size, "--quiet"],
-                       env=env, cwd=ROOT, check=True)
+                       env=common.ACCURACY_ENV, cwd=ROOT, check=True)
     return path
 
 
@@ -169,8 +167,6 @@ def main(argv):
         print(listing())
         return
     if argv[0] == "--readme":
-        sys.path.insert(0, os.path.join(HERE, "peers"))
-        import common  # noqa: E402
         common.write_section("--readme", table(), results=os.path.join(HERE, "README.md"))
         return
     q = BY_NAME.get(argv[0])

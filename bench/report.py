@@ -29,8 +29,6 @@ sys.path.insert(0, os.path.join(HERE, "peers"))
 import common  # noqa: E402  (write_section)
 import model  # noqa: E402  (the performance model of docs/performance.md)
 
-# the plots go beside the RESULTS.md written (bench/plots/, or beside bench.py --results FILE)
-PLOTS = os.path.join(os.path.dirname(common.RESULTS_MD), "plots")
 CONTENTION = 0.25            # others' CPU (cores) above which a verdict or number is flagged
 
 
@@ -46,9 +44,15 @@ def records(out, name="results.jsonl"):
         return [json.loads(line) for line in f if line.strip()]
 
 
+def plots():
+    """The folder of the plots: beside the RESULTS.md written (bench/plots/, or beside
+    bench.py --results FILE)."""
+    return os.path.join(os.path.dirname(common.results_md()), "plots")
+
+
 def rel(path):
     """PATH as RESULTS.md links it."""
-    return os.path.relpath(path, os.path.dirname(common.RESULTS_MD))
+    return os.path.relpath(path, os.path.dirname(common.results_md()))
 
 
 def sh(cmd):
@@ -1118,7 +1122,7 @@ plot {', '.join(series)}
 
 def roofline(out):
     """The section of bench/roofline.sh's runs (in OUT), and its plots in bench/plots/."""
-    data_dir, plot_dir = out, PLOTS
+    data_dir, plot_dir = out, plots()
     res = Results(os.path.join(out, "results.jsonl"))
     e = settings(out)
     k, p, q = int(e.get("BENCH_K", 20)), int(e.get("BENCH_P", 10)), int(e.get("BENCH_Q", 2))
@@ -1290,7 +1294,7 @@ GIB = 1024.0 ** 3
 def oocore(out):
     """The section of bench/oocore.sh's runs (in OUT), and the plot of the big run's memory over
     time (bench/plots/oocore-memory.png)."""
-    data_dir, plot_dir = out, PLOTS
+    data_dir, plot_dir = out, plots()
     os.makedirs(plot_dir, exist_ok=True)
     recs = {r["tag"]: r for r in records(out)}
     e = settings(out)

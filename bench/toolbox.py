@@ -121,7 +121,7 @@ with open(o("curves.dat"), "w") as f:
         for x, ex, k, s in pts:
             f.write(f"{x} {max(ex, 1e-16):.6e} {k} {s}\n")
         f.write("\n\n")
-png = os.path.join(os.path.dirname(common.RESULTS_MD), "toolbox-storage.png")  # beside the RESULTS.md written
+png = os.path.join(os.path.dirname(common.results_md()), "toolbox-storage.png")  # beside the RESULTS.md written
 blocks = {key: i for i, key in enumerate(curves)}
 plot = ["set terminal pngcairo size 1500,480 font ',10'", f"set output '{png}'",
         "set multiplot layout 1,3 title 'single pass, n = 1000, r = 10: excess error against storage (Gaussian maps, seed 0)'",

@@ -191,10 +191,11 @@ def load_csr(spec):
     return a, time.perf_counter() - t0
 
 
-# bench/RESULTS.md, or the file BENCH_RESULTS names (bench/bench.py --results FILE: a try that
-# should not touch the record).
-RESULTS_MD = os.environ.get("BENCH_RESULTS") or os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "RESULTS.md")
+def results_md():
+    """bench/RESULTS.md, or the file BENCH_RESULTS names (bench/bench.py --results FILE: a try
+    that should not touch the record)."""
+    return os.environ.get("BENCH_RESULTS") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "RESULTS.md")
 
 
 def section_markers(question):
@@ -207,7 +208,7 @@ def write_section(question, text, results=None):
     markers of QUESTION in place of what they held, the rest of the file kept byte for byte; or,
     where the file has no such section yet, append it with its markers.  The new file replaces
     the old one whole (written beside it, then renamed)."""
-    results = results or RESULTS_MD
+    results = results or results_md()
     begin, end = section_markers(question)
     section = f"{begin}\n{text.strip(chr(10))}\n{end}"
     old = open(results).read() if os.path.exists(results) else "# Benchmark results\n"
