@@ -1,6 +1,9 @@
 """Tables, plots and the bench/RESULTS.md section of bench/kfac/run.sh (`bench/bench.py kfac`).
 
-    report.py OUT_DIR PLOT_DIR
+    report.py OUT_DIR
+
+The plots go to kfac/ beside the RESULTS.md written (this folder, or beside
+bench.py --results FILE), where the section links them.
 """
 import glob
 import json
@@ -15,7 +18,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "peers"))
 import common  # noqa: E402
 
-out, plot_dir = sys.argv[1:3]
+out = sys.argv[1]
+plot_dir = os.path.join(os.path.dirname(common.results_md()), "kfac")
+os.makedirs(plot_dir, exist_ok=True)
 OPTIMIZERS = ["kfac-eig", "kfac-revd", "kfac-rsvd", "kfac-nystrom", "sgd", "adam"]
 RANDOMIZED = ["kfac-revd", "kfac-rsvd", "kfac-nystrom"]
 FULL_EPOCH = 60000 // 256  # steps in one epoch of the whole training set

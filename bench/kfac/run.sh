@@ -116,4 +116,4 @@ done
   echo "uptime_end=$(uptime)"
 } >> "$OUT/env.txt"
 say "report"
-"$PY" "$HERE/report.py" "$OUT" "$HERE"
+"$PY" "$HERE/report.py" "$OUT"
