@@ -8,6 +8,7 @@
     bench/bench.py QUESTION --report-only   redo the section from the last run's records
                                             (the questions whose shell helper records them)
     bench/bench.py --readme                 rewrite the question table of bench/README.md
+    bench/bench.py --check                  check the table, the scripts and the sections
 
 Every section is written by peers/common.write_section, the one writer of RESULTS.md: it
 replaces the text between the section's markers and keeps the rest of the file byte for byte,
@@ -162,6 +163,37 @@ def run(q, quick, extra):
         report(q)
 
 
+def check():
+    """Problems of the questions' wiring, as lines: a script that is missing, a section of
+    RESULTS.md without exactly one pair of markers or that the writer would not replace in place,
+    a README table that is not the questions'."""
+    import contextlib
+    import io
+    import shutil
+    import tempfile
+    bad = []
+    text = open(common.results_md()).read()
+    for q in QUESTIONS:
+        if not os.path.exists(os.path.join(HERE, q.command[0])):
+            bad.append(f"{q.name}: no script bench/{q.command[0]}")
+        for key in q.sections or []:
+            begin, end = common.section_markers(key)
+            if text.count(begin) != 1 or text.count(end) != 1 or text.index(begin) > text.index(end):
+                bad.append(f"{q.name}: RESULTS.md has not one section between {begin} and {end}")
+                continue
+            with tempfile.TemporaryDirectory() as tmp:  # rewrite a copy: the rest must stay as it was
+                copy = shutil.copy(common.results_md(), os.path.join(tmp, "RESULTS.md"))
+                with contextlib.redirect_stderr(io.StringIO()):
+                    common.write_section(key, "## probe", results=copy)
+                new = open(copy).read()
+            if (new.split(begin)[0], new.split(end)[1]) != (text.split(begin)[0], text.split(end)[1]):
+                bad.append(f"{q.name}: writing its section changed the rest of RESULTS.md")
+    readme = open(os.path.join(HERE, "README.md")).read()
+    if table() not in readme:
+        bad.append("bench/README.md: the question table is not bench/bench.py --readme's")
+    return bad
+
+
 def main(argv):
     if not argv or argv[0] in ("-h", "--help", "list"):
         print(listing())
@@ -169,6 +201,10 @@ def main(argv):
     if argv[0] == "--readme":
         common.write_section("--readme", table(), results=os.path.join(HERE, "README.md"))
         return
+    if argv[0] == "--check":
+        bad = check()
+        print("\n".join(bad) or f"bench: {len(QUESTIONS)} questions, their scripts and sections: ok")
+        sys.exit(1 if bad else 0)
     q = BY_NAME.get(argv[0])
     if q is None:
         sys.exit(f"bench: no question {argv[0]!r}\n\n{listing()}")
