@@ -103,7 +103,6 @@ def main():
     start = common.uptime()
     floor, got = [], {i: [] for i in range(len(cases))}
     for _ in range(a.runs):
-        b0, t0 = common.busy_seconds(), time.time()
         r = subprocess.run(["/usr/bin/python3", "-c", FLOOR, a.file, a.dataset, str(K + P), str(Q + 1)],
                            capture_output=True, text=True, env=floor_env)
         if r.returncode:
