@@ -68,7 +68,8 @@ QUESTIONS = [
     Q("tucker", ["tucker"], "Tucker against the flattened SVD at equal storage", ["tucker.py"], None, {},
       ["--quick"], 1, None),
     Q("kfac", ["kfac 784-2048-2048-10"], "the K-FAC optimizer, randomized against exact factor inversion "
-      "(other widths, WIDTHS=3072,3072 EPOCHS=2 or --quick, write a section of their own shape)", ["kfac/run.sh"], None,
+      "(other widths, WIDTHS=3072,3072 EPOCHS=2 or --quick, write a section of their own shape)", ["kfac/run.sh"],
+      "kfac/out",
       {"WIDTHS": "256,256", "TRAIN_SIZE": "2560", "EPOCHS": "2", "EVAL_EVERY": "5", "EVAL_SIZE": "500",
        "TEST_SIZE": "1000", "TARGET": "0.7", "VECTORS_STEPS": "6", "TABLE_WIDTHS": "256 512"}, [], 12, None),
     Q("io", ["io"], "float32 multiplied in float32; POSIX against MPI-IO independent and collective reads, "
