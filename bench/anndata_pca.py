@@ -30,8 +30,10 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TOP = os.path.dirname(HERE)
-PRSVD = os.environ.get("PRSVD", os.path.join(TOP, "prsvd"))
+sys.path.insert(0, os.path.join(HERE, "peers"))
+import common  # noqa: E402
+
+PRSVD = common.PRSVD
 OUT = os.path.join(HERE, "out", "anndata")
 CELLS = int(os.environ.get("CELLS", 60000))
 GENES = int(os.environ.get("GENES", 2000))
@@ -140,19 +142,8 @@ def main():
     for name, (wall, rss, ratio) in rows.items():
         diff = np.abs(ratio - ref) / ref
         lines.append(f"| {name} | {wall:.1f} | {rss:.0f} | {diff[:10].max():.1e} | {diff.max():.1e} |")
-    lines.append("")
-    section = "\n".join(lines) + "\n"
-    res_path = os.path.join(HERE, "RESULTS.md")
-    text = open(res_path).read()
-    head = lines[0]
-    if head in text:  # replace this section, up to the next one
-        start = text.index(head)
-        nxt = text.find("\n## ", start + len(head))
-        text = text[:start] + section + (text[nxt + 1:] if nxt >= 0 else "")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    with open(res_path, "w") as fh:
-        fh.write(text)
+    section = "\n".join(lines)
+    common.write_section("anndata", section)
     print(section)
 
 

@@ -11,10 +11,10 @@ several k and q and seeds, and measures, with numpy on the dense A:
   factor_F = ||A - A(:, J) T||_F / ||A - A_k||_F          (against the optimal rank-k error)
 
 beside the same for scipy.linalg.interpolative.interp_decomp (randomized, and rand=False: the
-column-pivoted QR of A itself, the deterministic ID).  Prints a Markdown table and, with
---write, replaces its section of bench/RESULTS.md.  About a minute on 2 cores.
+column-pivoted QR of A itself, the deterministic ID).  Prints a Markdown table and replaces
+its section of bench/RESULTS.md.  About a minute on 2 cores; --quick, k = 10 and seed 1 only.
 
-    bench/id_accuracy.py [--write]      (PRSVD: the program, default ./prsvd)
+    bench/bench.py id [--quick]      (PRSVD: the program, default ./prsvd)
 """
 import os
 import subprocess
@@ -28,15 +28,13 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "pee
 import common  # noqa: E402
 import scipy.linalg.interpolative as sli
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PRSVD = os.environ.get("PRSVD", os.path.join(TOP, "prsvd"))
-ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_mpi_yield_when_idle="1")
+PRSVD, ENV = common.PRSVD, common.ACCURACY_ENV
+QUICK = "--quick" in sys.argv
 M, N = 2000, 600
 SPECTRA = [("poly", 1.0), ("poly", 2.0), ("exp", 0.05)]
-KS = [10, 30, 60]
+KS = [10] if QUICK else [10, 30, 60]
 QS = [0, 1, 2]
-SEEDS = [1, 2, 3]
+SEEDS = [1] if QUICK else [1, 2, 3]
 SECTION = "## Interpolative decomposition: error against the optimum (bench/id_accuracy.py)"
 
 
@@ -134,8 +132,7 @@ def main():
               f"{np.ceil(c2 * 2) / 2:g} and {np.ceil(cf * 10) / 10:g}.", ""]
     text = "\n".join(lines)
     print(text)
-    if "--write" in sys.argv:
-        common.write_section(os.path.join(TOP, "bench", "RESULTS.md"), SECTION, text)
+    common.write_section("id", text)
 
 
 if __name__ == "__main__":

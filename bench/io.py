@@ -8,8 +8,8 @@
    with posix_fadvise(DONTNEED) before each run), on a contiguous and a gzip-chunked file.
    The read phase runs without the reader thread (--no-prefetch), so it is all read time.
 
-Usage: bench/io.py [--repeat N] [--no-record]   (about 5 minutes on 2 cores; writes
-bench/out/io/ and the section of bench/RESULTS.md between its markers)
+Usage: bench/bench.py io [--repeat N]   (about 5 minutes on 2 cores; writes bench/out/io/
+and its section of bench/RESULTS.md)
 """
 import argparse
 import os
@@ -22,11 +22,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "peers"))
-from common import BENCH_ENV, busy_seconds, evict, run_json  # noqa: E402
+from common import BENCH_ENV, busy_seconds, evict, run_json, write_section  # noqa: E402
 PRSVD = os.environ.get("PRSVD", os.path.join(ROOT, "prsvd"))  # PRSVD=...: a copy of a build
 OUT = os.path.join(HERE, "out", "io")
-RESULTS = os.path.join(HERE, "RESULTS.md")
-BEGIN, END = "<!-- bench/io.py: begin -->", "<!-- bench/io.py: end -->"
 
 
 def children_cpu():
@@ -56,14 +54,9 @@ def gen(name, *extra):
     return path
 
 
-def med(xs):
-    return statistics.median(xs)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--no-record", action="store_true")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     if not os.access(PRSVD, os.X_OK):
@@ -101,12 +94,12 @@ def main():
               "|---|---|---|---|---|---|---|---|"]
     for label, _, _ in cases:
         r = runs[label]
-        lines.append(f"| {label} | {r[0]['precision']} | {r[0]['bytes'] / 2**20:.0f} MiB | {med(x['pass'] for x in r):.3f} "
-                     f"| {med(x['sketch'] for x in r):.3f} | {med(x['gflops'] for x in r):.1f} "
-                     f"| {med(x['elapsed'] for x in r):.2f} | {max(x['other'] for x in r):.2f} |")
-    p64 = med(x["pass"] for x in runs["float64 data"])
-    p32 = med(x["pass"] for x in runs["float32 data (SGEMM)"])
-    pcv = med(x["pass"] for x in runs["float32 data, --precision double"])
+        lines.append(f"| {label} | {r[0]['precision']} | {r[0]['bytes'] / 2**20:.0f} MiB | {statistics.median(x['pass'] for x in r):.3f} "
+                     f"| {statistics.median(x['sketch'] for x in r):.3f} | {statistics.median(x['gflops'] for x in r):.1f} "
+                     f"| {statistics.median(x['elapsed'] for x in r):.2f} | {max(x['other'] for x in r):.2f} |")
+    p64 = statistics.median(x["pass"] for x in runs["float64 data"])
+    p32 = statistics.median(x["pass"] for x in runs["float32 data (SGEMM)"])
+    pcv = statistics.median(x["pass"] for x in runs["float32 data, --precision double"])
     lines += ["", f"Time per pass, float64 / float32: **{p64 / p32:.2f}**; float32 converted to float64 / "
               f"float32 in float32: **{pcv / p32:.2f}**.", ""]
 
@@ -135,26 +128,21 @@ def main():
                                     "-o", out, "--force", "--json"], ranks)
                         rates[m].append(stored / js["phases"]["read"]["time_max"] * 1e-9)
                         other = max(other, js["other_cores"])
-                lines.append(f"| {label} | {cache} | {ranks} | " + " | ".join(f"{med(rates[m]):.2f}" for m in modes)
+                lines.append(f"| {label} | {cache} | {ranks} | " + " | ".join(f"{statistics.median(rates[m]):.2f}" for m in modes)
                              + f" | {other:.2f} |")
-                best = max(modes, key=lambda m: med(rates[m]))
+                best = max(modes, key=lambda m: statistics.median(rates[m]))
                 wins[best] += 1
                 spread.append(max(rates["posix"]) / min(rates["posix"]))
     lines += ["", "Fastest mode per row: " + ", ".join(f"{m} {wins[m]}" for m in modes) + f" of {sum(wins.values())}; "
               f"the same POSIX run varied by up to {max(spread):.2f}x between repetitions (fastest / slowest)."]
     load1 = os.getloadavg()
-    head = [BEGIN, "## I/O and kernel path (bench/io.py)", "",
+    head = ["## I/O and kernel path (bench/io.py)", "",
             f"Measured {t_start}, machine: {os.cpu_count()} cores, `uptime` load average "
             f"{load0[0]:.2f} before and {load1[0]:.2f} after (other jobs share this machine; *others' cores* "
             "is the CPU the rest of the machine used during the worst run, in cores).", ""]
-    text = "\n".join(head + lines + ["", END]) + "\n"
+    text = "\n".join(head + lines)
     print(text)
-    if not a.no_record:
-        old = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n"
-        if BEGIN in old:
-            old = old[: old.index(BEGIN)] + old[old.index(END) + len(END) + 1:]
-        with open(RESULTS, "w") as f:
-            f.write(old.rstrip("\n") + "\n\n" + text)
+    write_section("io", text)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
-# Shared by the benchmark scripts (bench/run.sh, bench/roofline.sh); source it after setting
-# ROOT (the build tree), OUT (scratch directory), QUIET_WAIT and QUIET_CORES.
+# Shared by the benchmark helper scripts bench/bench.py runs (run.sh, roofline.sh, oocore.sh,
+# sparse.sh, checkpoint.sh); source it after setting ROOT (the build tree), OUT (scratch
+# directory) and, for wait_quiet, QUIET_WAIT and QUIET_CORES.
 #
 #   say TEXT              a section heading on stderr
 #   copy_build            PRSVD = a copy of the build under $OUT/build (LD_LIBRARY_PATH set)
@@ -8,6 +9,9 @@
 #   others_cores M0 M1 T0 T1   cores other processes used between two marks
 #   wait_quiet            wait (QUIET_WAIT s at most over the run) for < QUIET_CORES others
 #   busy_before           BENCH_OTHERS_BEFORE: a 3 s sample before the benchmark starts
+#   ranked_time PREFIX FORMAT RANKS CMD...   CMD on RANKS ranks, each under GNU time
+#   save_settings         the exported BENCH_* settings into $OUT/bench_env.json, where the
+#                         question's report (bench/report.py) reads them
 
 BENCH_NAME=${BENCH_NAME:-$(basename "$0")}
 
@@ -85,4 +89,25 @@ busy_before() {
   if awk -v c="$BENCH_OTHERS_BEFORE" -v q="$QUIET_CORES" 'BEGIN { exit !(c > q) }'; then
     echo "$BENCH_NAME: WARNING: other processes are using $BENCH_OTHERS_BEFORE cores; timings may be inflated" >&2
   fi
+}
+
+# ranked_time PREFIX FORMAT RANKS CMD...: CMD alone (RANKS = 1) or under mpirun on RANKS ranks
+# with one BLAS thread each, every process under GNU time writing FORMAT (peak RSS %M, CPU
+# %U %S) to PREFIX.RANK (time's -o does not expand %q{...}, so each rank names its own file).
+ranked_time() {
+  local prefix=$1 format=$2 ranks=$3
+  shift 3
+  if [ "$ranks" -gt 1 ]; then
+    OPENBLAS_NUM_THREADS=1 mpirun --oversubscribe -n "$ranks" -x OPENBLAS_NUM_THREADS -x LD_LIBRARY_PATH \
+      bash -c 'exec /usr/bin/time -f "$1" -o "$0.$OMPI_COMM_WORLD_RANK" "${@:2}"' "$prefix" "$format" "$@"
+  else
+    /usr/bin/time -f "$format" -o "$prefix.0" "$@"
+  fi
+}
+
+# save_settings: the BENCH_* variables exported so far, for the report bench/bench.py writes
+# after this script (also when it re-renders a past run: --report-only)
+save_settings() {
+  /usr/bin/python3 -c 'import json, os; print(json.dumps({k: v for k, v in os.environ.items() if k.startswith("BENCH_")}, indent=1))' \
+    > "$OUT/bench_env.json"
 }

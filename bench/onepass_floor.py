@@ -25,8 +25,9 @@ usage: onepass_floor.py --prsvd PATH/prsvd [--build NAME=PATH/prsvd ...] [--file
                         [--rows 50000] [--cols 2000] [--runs 3]
 
 The file (default bench/out/onepass.h5, 50000 x 2000 float64, 800 MB) is generated with
-`prsvd gen` when missing.  It takes about two minutes on an idle 2-core machine.  Prints a
-Markdown section for bench/RESULTS.md, with `uptime` and the CPU that other processes took.
+`prsvd gen` when missing.  It takes about two minutes on an idle 2-core machine.  Prints and
+writes its part of bench/RESULTS.md (the table under the section's hand-written reading), with
+`uptime` and the CPU that other processes took.
 """
 import argparse
 import json
@@ -39,6 +40,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "peers"))
 import common  # noqa: E402
+
+fmt = common.median_range  # median (min–max)
 
 K = 10
 KS, SC = 2 * K + 1, 2 * (2 * K + 1) + 1  # prsvd's default single-pass sizes (three)
@@ -89,10 +92,6 @@ def prsvd_run(prsvd, spec, kind, opts, ranks, threads, out):
             "split": j["threads"]["split_panels"]}
 
 
-def fmt(xs, digits=2):
-    return f"{statistics.median(xs):.{digits}f} ({min(xs):.{digits}f}–{max(xs):.{digits}f})"
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--prsvd", required=True)
@@ -129,20 +128,21 @@ def main():
     wall = time.time() - t0
     others = common.busy_seconds() - busy0
     cat = statistics.median(res["cat"])
-    print(f"### The single pass against its arithmetic floor ({m} x {n} float64, k = {K}, "
-          f"k_s = {KS}, s_c = {SC}; medians of {args.runs} interleaved rounds)\n")
-    print(f"`cat` of the {os.path.getsize(args.file) / 1e6:.0f} MB file from the page cache: {fmt(res['cat'])} s. "
-          f"Arithmetic floors (bench/peers/onepass_floor.c, panels of {panel_rows} rows), wall (CPU of all copies):")
+    L = []  # the section, as printed
+    L.append(f"### The single pass against its arithmetic floor ({m} x {n} float64, k = {K}, "
+             f"k_s = {KS}, s_c = {SC}; medians of {args.runs} interleaved rounds)\n")
+    L.append(f"`cat` of the {os.path.getsize(args.file) / 1e6:.0f} MB file from the page cache: {fmt(res['cat'])} s. "
+             f"Arithmetic floors (bench/peers/onepass_floor.c, panels of {panel_rows} rows), wall (CPU of all copies):")
     for kind in ("sparse", "gaussian"):
         work = f"{24 * m * n:.2e} updates + {20 * m * n:.1e} flops" if kind == "sparse" else \
             f"{2 * m * n * (2 * KS + SC + 10) + 2 * m * SC * SC:.2e} flops"
         f1, f2 = res["floor"][(kind, 1)], res["floor"][(kind, 2)]
-        print(f"- {kind} ({work}): 1 core {fmt([f['wall'] for f in f1])} s ({fmt([f['cpu'] for f in f1])}), "
-              f"2 cores {fmt([f['wall'] for f in f2])} s ({fmt([f['cpu'] for f in f2])})")
-    print()
-    print("| build | sketch | launch | pass s | elapsed s | pass CPU s | floor s (CPU) | pass / floor | "
-          "elapsed / floor | pass CPU / floor CPU |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+        L.append(f"- {kind} ({work}): 1 core {fmt([f['wall'] for f in f1])} s ({fmt([f['cpu'] for f in f1])}), "
+                 f"2 cores {fmt([f['wall'] for f in f2])} s ({fmt([f['cpu'] for f in f2])})")
+    L.append("")
+    L.append("| build | sketch | launch | pass s | elapsed s | pass CPU s | floor s (CPU) | pass / floor | "
+             "elapsed / floor | pass CPU / floor CPU |")
+    L.append("|---|---|---|---|---|---|---|---|---|---|")
     for name, _ in builds:
         for kind in ("sparse", "gaussian"):
             for label, _opts, _ranks, _threads, cores in LAUNCHES:
@@ -152,13 +152,16 @@ def main():
                 p = [r["pass"] for r in rs]
                 e = [r["elapsed"] for r in rs]
                 c = [r["cpu"] for r in rs]
-                print(f"| {name} | {kind} | {label}{'' if rs[0]['split'] or _threads == 1 else ' (not split)'} | "
-                      f"{fmt(p)} | {fmt(e)} | {fmt(c)} | {fl:.2f} ({fc:.2f}) | {statistics.median(p) / fl:.2f} | "
-                      f"{statistics.median(e) / fl:.2f} | {statistics.median(c) / fc:.2f} |")
-    print()
-    print(f"`cat` / 2-core sparse floor: {cat / statistics.median(f['wall'] for f in res['floor'][('sparse', 2)]):.2f}. "
-          f"Before: `{up0}`; after: `{common.uptime()}`; the machine was busy {others / wall:.2f} cores "
-          f"on average over the {wall:.0f} s (this benchmark's own runs included).")
+                L.append(f"| {name} | {kind} | {label}{'' if rs[0]['split'] or _threads == 1 else ' (not split)'} | "
+                         f"{fmt(p)} | {fmt(e)} | {fmt(c)} | {fl:.2f} ({fc:.2f}) | {statistics.median(p) / fl:.2f} | "
+                         f"{statistics.median(e) / fl:.2f} | {statistics.median(c) / fc:.2f} |")
+    L.append("")
+    L.append(f"`cat` / 2-core sparse floor: {cat / statistics.median(f['wall'] for f in res['floor'][('sparse', 2)]):.2f}. "
+             f"Before: `{up0}`; after: `{common.uptime()}`; the machine was busy {others / wall:.2f} cores "
+             f"on average over the {wall:.0f} s (this benchmark's own runs included).")
+
+    print("\n".join(L))
+    common.write_section("onepass-floor", "\n".join(L))
 
 
 if __name__ == "__main__":

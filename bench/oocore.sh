@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The out-of-core proof (issue 4): a float64 matrix larger than this machine's RAM, written by
 # `prsvd gen`, decomposed with --memory 1G under a hard memory limit of 3 GiB, and the same
-# run on a small matrix of the same spectrum, whose accuracy it must match.  Records time,
-# per-pass read rate, peak RSS and accuracy as a section of bench/RESULTS.md.  Heavy disk I/O:
-# it writes the big file once (35 GB by default), reads it q + 2 times, and deletes it.
+# run on a small matrix of the same spectrum, whose accuracy it must match: the runs of
+# `bench/bench.py oocore`, which then writes time, per-pass read rate, peak RSS and accuracy
+# as its section of bench/RESULTS.md (bench/report.py oocore).  Heavy disk I/O: it writes the
+# big file once (35 GB by default), reads it q + 2 times, and deletes it.
 #
-#   bench/oocore.sh                    # ROWS=1100000 COLS=4000 (32.8 GiB) K=20 P=10 Q=2
+#   bench/bench.py oocore              # ROWS=1100000 COLS=4000 (32.8 GiB) K=20 P=10 Q=2
 #   SMALL_ROWS=40000                   # the small matrix: same columns, so the same sigma_j
 #   LIMIT=3G MEMORY=1G                 # the job's memory limit; prsvd's --memory
 #   KEEP=1                             # keep the big file (default: deleted at the end)
@@ -82,7 +83,4 @@ done
 
 export BENCH_END=$(date '+%Y-%m-%d %H:%M:%S %Z') BENCH_UPTIME_END=$(uptime)
 export BENCH_K=$K BENCH_P=$P BENCH_Q=$Q BENCH_MEMORY=$MEMORY BENCH_LIMIT=$LIMIT
-"$PY" -c 'import json, os; print(json.dumps({k: v for k, v in os.environ.items() if k.startswith("BENCH_")}, indent=1))' \
-  > "$OUT/bench_env.json"
-say "results"
-"$PY" "$HERE/oocore_report.py" "$RESULTS" "$HERE/RESULTS.md"
+save_settings

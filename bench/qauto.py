@@ -14,18 +14,14 @@ its PCA calls it by default (PCA(svd_solver='randomized'), randomized_svd with n
 n_oversamples = 10, LU normalizer): 16 products with A or A^T (A Omega, 7 x (A^T Q, A Q),
 Q^T A), where prsvd's passes each form both A X and A^T (A X).
 
-Usage: bench/qauto.py [--no-record]   (about 3 minutes on 2 cores, most of it
-scikit-learn's full SVDs; writes bench/out/qauto/ and the section of bench/RESULTS.md
-between its markers)
+Usage: bench/bench.py qauto [--quick]   (about 3 minutes on 2 cores, most of it
+scikit-learn's full SVDs; writes bench/out/qauto/ and its section of bench/RESULTS.md)
 """
 import argparse
 import os
 import subprocess
 import sys
 import time
-
-# bench/mmap.py would shadow the standard library's mmap that joblib (scikit-learn) imports
-sys.path = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
 import anndata  # noqa: E402
 import h5py  # noqa: E402
@@ -37,11 +33,9 @@ from sklearn.utils.extmath import randomized_svd  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(HERE, "peers"))
-from common import BENCH_ENV, run_json, uptime  # noqa: E402
+from common import BENCH_ENV, run_json, uptime, write_section  # noqa: E402
 PRSVD = os.environ.get("PRSVD", os.path.join(ROOT, "prsvd"))
 OUT = os.path.join(HERE, "out", "qauto")
-RESULTS = os.path.join(HERE, "RESULTS.md")
-BEGIN, END = "<!-- bench/qauto.py: begin -->", "<!-- bench/qauto.py: end -->"
 FASHION = os.environ.get("PRSVD_FASHION_MNIST", "/usr/share/datasets/fashion-mnist")
 
 
@@ -101,23 +95,25 @@ def reading(seen):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--no-record", action="store_true")
+    ap.add_argument("--quick", action="store_true", help="the planted spectra only (no full PCA)")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     t0, up0 = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), uptime()
     lines, notes, seen = [], [], []
 
     # PCA: Fashion-MNIST and the two count matrices, against scikit-learn's full and randomized PCA
-    fm = os.path.join(OUT, "fashion.h5")
-    subprocess.run([PRSVD, "import", "fashion-mnist", "-o", f"{fm}:/X", "--force", "--quiet"], env=BENCH_ENV, check=True)
-    with h5py.File(fm, "r") as f:
-        fashion = f["X"][:].astype(np.float64)
-    datasets = [("Fashion-MNIST 70000 x 784", fashion, f"{fm}:/X")]
-    for tag, sig, dec in [("separated", 0.6, 0.85), ("noise-dominated", 0.02, 0.9)]:
-        x = counts(sig, dec)
-        f = os.path.join(OUT, f"{tag}.h5ad")
-        anndata.AnnData(X=sp.csr_matrix(x), dtype=np.float64).write_h5ad(f)
-        datasets.append((f"5000 x 2000 counts, {tag} ({np.mean(x > 0):.0%} nonzero, AnnData CSR)", x, f"{f}:/X"))
+    datasets = []
+    if not a.quick:
+        fm = os.path.join(OUT, "fashion.h5")
+        subprocess.run([PRSVD, "import", "fashion-mnist", "-o", f"{fm}:/X", "--force", "--quiet"], env=BENCH_ENV,
+                       check=True)
+        with h5py.File(fm, "r") as f:
+            datasets.append(("Fashion-MNIST 70000 x 784", f["X"][:].astype(np.float64), f"{fm}:/X"))
+        for tag, sig, dec in [("separated", 0.6, 0.85), ("noise-dominated", 0.02, 0.9)]:
+            x = counts(sig, dec)
+            f = os.path.join(OUT, f"{tag}.h5ad")
+            anndata.AnnData(X=sp.csr_matrix(x), dtype=np.float64).write_h5ad(f)
+            datasets.append((f"5000 x 2000 counts, {tag} ({np.mean(x > 0):.0%} nonzero, AnnData CSR)", x, f"{f}:/X"))
     for name, x, spec in datasets:
         full = PCA(10, svd_solver="full").fit(x).explained_variance_ratio_
         c = x - x.mean(0)
@@ -137,7 +133,7 @@ def main():
         _, s, _ = randomized_svd(x, 10, n_oversamples=10, n_iter=7, power_iteration_normalizer="LU", random_state=0)
         lines.append(row(f"svd: 10000 x 1000, {tag}", "svd", f"{f}:/A", planted, s, seen))
 
-    head = [BEGIN, "## -q auto: passes against fixed power iterations and scikit-learn's 7 (bench/qauto.py)", "",
+    head = ["## -q auto: passes against fixed power iterations and scikit-learn's 7 (bench/qauto.py)", "",
             f"Measured {t0} by `bench/qauto.py` (`uptime` before: `{up0}`; after: `{uptime()}`); prsvd at 1 rank, "
             "k = 10, p = 10, seed 0; scikit-learn with random_state 0. Errors are the largest relative error over the "
             "top 10: of the explained-variance ratios against PCA(svd_solver='full') for pca, of the singular values "
@@ -148,16 +144,13 @@ def main():
             "| matrix | -q auto: passes | last change | -q auto error | -q 1 error | -q 7 error | sklearn randomized "
             "(n_iter 7) error |",
             "|---|---|---|---|---|---|---|"]
-    tail = ["", "Reading it: " + reading(seen), "", "The exact PCA: " + "; ".join(notes) + " (tests/cli/test_qauto.py "
-            "uses the Gram's, in 2 to 5 s instead of the full SVD's 25 to 42 s)."]
-    text = "\n".join(head + lines + tail + ["", END]) + "\n"
+    tail = ["", "Reading it: " + reading(seen)]
+    if notes:
+        tail += ["", "The exact PCA: " + "; ".join(notes) + " (tests/cli/test_qauto.py uses the Gram's, in 2 to 5 s "
+                 "instead of the full SVD's 25 to 42 s)."]
+    text = "\n".join(head + lines + tail)
     print(text)
-    if not a.no_record:
-        old = open(RESULTS).read() if os.path.exists(RESULTS) else "# Benchmark results\n"
-        if BEGIN in old:
-            old = old[: old.index(BEGIN)] + old[old.index(END) + len(END) + 1:]
-        with open(RESULTS, "w") as f:
-            f.write(old.rstrip("\n") + "\n\n" + text)
+    write_section("qauto", text)
 
 
 if __name__ == "__main__":

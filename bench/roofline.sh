@@ -4,10 +4,11 @@
 # pass of prsvd against max(read floor, GEMM floor), for float64 and float32 input, chunked +
 # gzip and contiguous; then prsvd beside dask's svd_compressed, scikit-learn's randomized_svd
 # and ScaLAPACK's PDGESVD on the same files, with wall time, peak RSS per process, memory over
-# time and accuracy.  See bench/README.md.  Writes bench/out/roofline/ (scratch, gitignored),
-# the plots in bench/plots/ and this benchmark's section of bench/RESULTS.md.
+# time and accuracy: the runs of `bench/bench.py roofline` (see bench/README.md), which then
+# draws the plots in bench/plots/ and writes the section of bench/RESULTS.md from
+# bench/out/roofline/ (scratch, gitignored; bench/report.py roofline).
 #
-#   bench/roofline.sh                         # everything (about 21 minutes on 2 quiet cores)
+#   bench/bench.py roofline                   # everything (about 21 minutes on 2 quiet cores)
 #   ROWS=100000 COLS=2000 K=20 P=10 Q=2       # the roofline matrices and the sketch (defaults)
 #   SMALL_ROWS=20000 SMALL_COLS=1000          # the matrix PDGESVD can take (defaults)
 #   CHUNK=1000x500 GZIP=4                     # chunk shape and gzip level of the chunked files
@@ -17,7 +18,7 @@
 #                                             # for a VM to hand the memory back (see below)
 #   QUIET_WAIT=900 QUIET_CORES=0.2            # wait, at most QUIET_WAIT s in all, before each
 #                                             # timed command until others use < QUIET_CORES
-#   REPORT_ONLY=1                             # only redo the tables and plots from out/
+#   bench/bench.py roofline --report-only     # only redo the tables and plots from out/
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -31,16 +32,6 @@ CHUNK=${CHUNK:-1000x500} GZIP=${GZIP:-4} K_BIG=${K_BIG:-200} REPEAT=${REPEAT:-3}
 SETTLE=${SETTLE:-15}
 QUIET_WAIT=${QUIET_WAIT:-900} QUIET_CORES=${QUIET_CORES:-0.2}
 BENCH_NAME=roofline.sh
-
-report() {
-  say "results"
-  "$PY" "$HERE/roofline_report.py" "$RESULTS" "$HERE/RESULTS.md" "$HERE/plots"
-}
-if [ "${REPORT_ONLY:-0}" = 1 ]; then
-  . "$HERE/lib.sh"
-  report
-  exit 0
-fi
 
 # ---- prerequisites ----------------------------------------------------------------------
 for pkg in python3-h5py python3-sklearn python3-dask gnuplot-nox util-linux; do
@@ -251,6 +242,4 @@ export BENCH_LOADAVG_END=$(cut -d' ' -f1-3 /proc/loadavg)
 export BENCH_UPTIME_END=$(uptime)
 export BENCH_ROWS=$ROWS BENCH_COLS=$COLS BENCH_K=$K BENCH_P=$P BENCH_Q=$Q BENCH_K_BIG=$K_BIG
 export BENCH_SMALL="$SMALL_ROWS x $SMALL_COLS" BENCH_CHUNK=$CHUNK BENCH_GZIP=$GZIP BENCH_REPEAT=$REPEAT BENCH_SETTLE=$SETTLE
-"$PY" -c 'import json, os; print(json.dumps({k: v for k, v in os.environ.items() if k.startswith("BENCH_")}, indent=1))' \
-  > "$OUT/bench_env.json"
-report
+save_settings

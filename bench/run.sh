@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # prsvd vs scikit-learn randomized_svd vs LAPACK full SVD (gesdd), on two matrices written
-# by `prsvd gen`; see bench/README.md.  Writes bench/out/ (scratch, gitignored) and this
-# benchmark's section of bench/RESULTS.md.
+# by `prsvd gen`: the runs of `bench/bench.py peers` (see bench/README.md), which then writes
+# the section of bench/RESULTS.md from bench/out/results.jsonl (bench/report.py peers).
 #
-#   bench/run.sh                      # the whole benchmark (about 6 minutes on 2 cores)
+#   bench/bench.py peers              # the whole benchmark (about 7 minutes on 2 cores)
 #   REPEAT_SMALL=5 REPEAT_BIG=3       # repetitions of the timed prsvd and sklearn runs (defaults)
-#   LAPACK_TIMEOUT=900 bench/run.sh   # seconds allowed per LAPACK run (default 660)
-#   SKIP_BIG_LAPACK=1 bench/run.sh    # do not try the 3.2 GB full SVD
+#   SMALL="20000 2000 20" BIG="100000 4000 100"   # rows, columns and k of the two matrices
+#   LAPACK_TIMEOUT=900                # seconds allowed per LAPACK run (default 660)
+#   SKIP_BIG_LAPACK=1                 # do not try the 3.2 GB full SVD
 #   QUIET_WAIT=600 QUIET_CORES=0.2    # before each timed command wait (at most QUIET_WAIT s in
 #                                     # all) until other processes use under QUIET_CORES cores
 set -euo pipefail
@@ -20,6 +21,7 @@ LAPACK_TIMEOUT=${LAPACK_TIMEOUT:-660}
 SKIP_BIG_LAPACK=${SKIP_BIG_LAPACK:-0}
 REPEAT_SMALL=${REPEAT_SMALL:-5}
 REPEAT_BIG=${REPEAT_BIG:-3}
+SMALL=${SMALL:-20000 2000 20} BIG=${BIG:-100000 4000 100}
 QUIET_WAIT=${QUIET_WAIT:-600}
 QUIET_CORES=${QUIET_CORES:-0.2}
 
@@ -59,7 +61,7 @@ busy_before
 
 # ---- matrices -----------------------------------------------------------------------
 # name rows cols k ranks-for-gen repetitions
-MATRICES=("a 20000 2000 20 1 $REPEAT_SMALL" "b 100000 4000 100 2 $REPEAT_BIG")
+MATRICES=("a $SMALL 1 $REPEAT_SMALL" "b $BIG 2 $REPEAT_BIG")
 
 for spec in "${MATRICES[@]}"; do
   read -r name m n k gr reps <<<"$spec"
@@ -92,15 +94,8 @@ prsvd_run() {
   wait_quiet
   cpu_mark; cpu0=$CPU_MARK
   t0=$EPOCHREALTIME
-  if [ "$p" -eq 1 ]; then
-    /usr/bin/time -f '%M' -o "$OUT/$tag.rss.0" "$PRSVD" "${args[@]}" \
-      > "$OUT/$tag.svd.json" 2> "$OUT/$tag.stderr" || rc=$?
-  else
-    # one GNU time per rank, each writing its own file (time's -o does not expand %q{...})
-    OPENBLAS_NUM_THREADS=1 "${MPIRUN[@]}" \
-      bash -c 'exec /usr/bin/time -f %M -o "$0.$OMPI_COMM_WORLD_RANK" "$@"' "$OUT/$tag.rss" \
-      "$PRSVD" "${args[@]}" > "$OUT/$tag.svd.json" 2> "$OUT/$tag.stderr" || rc=$?
-  fi
+  ranked_time "$OUT/$tag.rss" %M "$p" "$PRSVD" "${args[@]}" \
+    > "$OUT/$tag.svd.json" 2> "$OUT/$tag.stderr" || rc=$?
   t1=$EPOCHREALTIME
   cpu_mark; cpu1=$CPU_MARK
   if [ "$rc" -ne 0 ]; then
@@ -170,11 +165,4 @@ done
 export BENCH_QUIET="waited ${QUIET_WAITED} s in all for other processes to go under ${QUIET_CORES} cores (limit ${QUIET_WAIT} s); ${QUIET_GAVE_UP} timed command(s) started without that"
 export BENCH_END=$(date '+%Y-%m-%d %H:%M:%S %Z')
 export BENCH_LOADAVG_END=$(cut -d' ' -f1-3 /proc/loadavg)
-
-# The settings above, for report.py (also when it is re-run alone on these results)
-"$PY" -c 'import json, os; print(json.dumps({k: v for k, v in os.environ.items() if k.startswith("BENCH_")}, indent=1))' \
-  > "$OUT/bench_env.json"
-
-# ---- table ----------------------------------------------------------------------------
-say "results"
-"$PY" "$HERE/report.py" "$RESULTS" "$HERE/RESULTS.md" "$PRSVD"
+save_settings

@@ -2,12 +2,13 @@
 # Centred PCA of a sparse 1,000,000 x 20,000 CSR matrix (0.5% stored, AnnData layout in HDF5)
 # with `prsvd pca` at 1 and 2 ranks, beside scikit-learn's TruncatedSVD (uncentred, the whole
 # matrix in memory) and `prsvd svd` (uncentred, like for like), with the same k and power
-# iterations; accuracy against ARPACK (scipy svds).  See bench/README.md.  Writes
-# bench/out/sparse/ (scratch, gitignored) and this benchmark's section of bench/RESULTS.md.
+# iterations; accuracy against ARPACK (scipy svds): the runs of `bench/bench.py sparse` (see
+# bench/README.md), which then writes the section of bench/RESULTS.md from bench/out/sparse/
+# (scratch, gitignored; bench/report.py sparse).
 #
-#   bench/sparse.sh                      # about 5 minutes on 2 idle cores, the first time
-#   K=20 Q=2 MEMORY=256M bench/sparse.sh  # rank, power iterations, prsvd's --memory (defaults)
-#   ROWS=100000 bench/sparse.sh          # a smaller matrix (COLS, DENSITY likewise)
+#   bench/bench.py sparse                # about 5 minutes on 2 idle cores, the first time
+#   K=20 Q=2 MEMORY=256M                 # rank, power iterations, prsvd's --memory (defaults)
+#   ROWS=100000                          # a smaller matrix (COLS, DENSITY likewise; --quick)
 # The matrix and the ARPACK reference are kept in bench/out/sparse/ and reused while ROWS,
 # COLS, DENSITY (and K) are unchanged (REGENERATE=1 makes them again).
 set -euo pipefail
@@ -28,7 +29,7 @@ unset OPENBLAS_NUM_THREADS   # 1 rank and the Python peers: OpenBLAS's default, 
 mkdir -p "$OUT"
 : > "$RESULTS"
 
-say() { printf '\n== %s\n' "$*" >&2; }
+. "$HERE/lib.sh"
 busy_seconds() { awk -v hz="$(getconf CLK_TCK)" '/^cpu /{print ($2+$3+$4+$7+$8+$9)/hz}' /proc/stat; }
 record() { "$PY" -c 'import json, sys; print(json.dumps(dict(a.split("=", 1) for a in sys.argv[1:])))' "$@" >> "$RESULTS"; }
 record event=start date="$(date '+%Y-%m-%d %H:%M:%S %Z')" uptime="$(uptime)" \
@@ -45,13 +46,7 @@ timed() {
   say "$label: $*"
   up=$(uptime)
   b0=$(busy_seconds); t0=$EPOCHREALTIME
-  if [ "$ranks" -gt 1 ]; then
-    OPENBLAS_NUM_THREADS=1 mpirun --oversubscribe -n "$ranks" -x OPENBLAS_NUM_THREADS -x LD_LIBRARY_PATH \
-      bash -c 'exec /usr/bin/time -f "%M %U %S" -o "$0.$OMPI_COMM_WORLD_RANK" "$@"' "$tag.time" "$@" \
-      > "$tag.stdout" 2> "$tag.stderr" || rc=$?
-  else
-    /usr/bin/time -f "%M %U %S" -o "$tag.time.0" "$@" > "$tag.stdout" 2> "$tag.stderr" || rc=$?
-  fi
+  ranked_time "$tag.time" "%M %U %S" "$ranks" "$@" > "$tag.stdout" 2> "$tag.stderr" || rc=$?
   t1=$EPOCHREALTIME; b1=$(busy_seconds)
   [ "$rc" -eq 0 ] || { echo "sparse.sh: $label failed (exit $rc)" >&2; tail -n 20 "$tag.stderr" >&2; }
   record event=run label="$label" ranks="$ranks" rc="$rc" wall="$(awk "BEGIN {print $t1 - $t0}")" \
@@ -82,6 +77,3 @@ timed prsvd-pca-2 2 "$PRSVD" pca "$X" -k "$K" -q "$Q" --memory "$MEMORY" -o "$OU
 timed prsvd-svd-1 1 "$PRSVD" svd "$X" -k "$K" -q "$Q" --memory "$MEMORY" -o "$OUT/svd.1.h5" --force || true
 timed sklearn 1 "$PY" "$HERE/peers/sklearn_tsvd.py" "$X" "$K" --iters "$Q" || true
 record event=end date="$(date '+%Y-%m-%d %H:%M:%S %Z')" uptime="$(uptime)"
-
-say "results"
-"$PY" "$HERE/sparse_report.py" "$RESULTS" "$HERE/RESULTS.md"

@@ -30,6 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "peers"))
 import common  # noqa: E402
 
+fmt = common.median_range  # median (min–max)
+
 K, P, Q = 50, 10, 1
 
 FLOOR = r"""
@@ -74,10 +76,6 @@ def run_prsvd(prsvd, prefix, spec, out, env, extra):
             "busy": (common.busy_seconds() - b0) / max(wall, 1e-9)}
 
 
-def fmt(xs, digits=2):
-    return f"{statistics.median(xs):.{digits}f} ({min(xs):.{digits}f}–{max(xs):.{digits}f})"
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("file")
@@ -105,7 +103,6 @@ def main():
     start = common.uptime()
     floor, got = [], {i: [] for i in range(len(cases))}
     for _ in range(a.runs):
-        b0, t0 = common.busy_seconds(), time.time()
         r = subprocess.run(["/usr/bin/python3", "-c", FLOOR, a.file, a.dataset, str(K + P), str(Q + 1)],
                            capture_output=True, text=True, env=floor_env)
         if r.returncode:

@@ -1,4 +1,4 @@
-"""The single-pass toolbox benchmark (bench/toolbox.sh; see bench/README.md):
+"""The single-pass toolbox benchmark (`bench/bench.py toolbox`; see bench/README.md):
 
 (a) accuracy against storage for the single-pass methods (three, two, hmt) on the test
     families of Tropp, Yurtsever, Udell & Cevher 2019, Sec. 7.3 (n = 1000, r = 10), as a PNG;
@@ -6,13 +6,17 @@
     sign maps, on a 100000 x 4000 matrix from `prsvd gen`;
 (c) one pass against subspace iteration with q = 1 (2 passes), time and accuracy, same file.
 
-It runs prsvd from the build it is given, writes its scratch into bench/out/toolbox/ and its
-section of bench/RESULTS.md, and prints the ratios."""
+It runs a copy of the build it is given (default: this tree's), writes its scratch into
+bench/out/toolbox/ (about 3.3 GB), bench/toolbox-storage.png and its section of
+bench/RESULTS.md, and prints the ratios.  About 4 minutes on 2 idle cores.  Needs gnuplot
+(tools/setup installs gnuplot-nox).
+
+    bench/toolbox.py [--prsvd PATH] [--reps 3] [--rows 100000] [--cols 4000]"""
 import argparse
 import json
 import math
 import os
-import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -21,15 +25,22 @@ import time
 import h5py
 import numpy as np
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "peers"))
+import common  # noqa: E402
+
 ap = argparse.ArgumentParser()
-ap.add_argument("--prsvd", required=True)
-ap.add_argument("--out", required=True)
-ap.add_argument("--results", required=True)
+ap.add_argument("--prsvd", default=os.path.join(os.path.dirname(HERE), "prsvd"))
+ap.add_argument("--out", default=os.path.join(HERE, "out", "toolbox"))
 ap.add_argument("--reps", type=int, default=3)
 ap.add_argument("--rows", type=int, default=100000)
 ap.add_argument("--cols", type=int, default=4000)
 args = ap.parse_args()
-os.makedirs(args.out, exist_ok=True)
+if not shutil.which("gnuplot"):
+    sys.exit("toolbox.py: gnuplot not found (tools/setup installs gnuplot-nox)")
+os.makedirs(os.path.join(args.out, "build"), exist_ok=True)
+# a copy of the build (the library's code is linked in), so that a rebuild meanwhile cannot mix in
+args.prsvd = shutil.copy(args.prsvd, os.path.join(args.out, "build", "prsvd"))
 env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1", OPENBLAS_NUM_THREADS="1")
 
 
@@ -47,16 +58,12 @@ def loadavg():
     return open("/proc/loadavg").read().split()[:3]
 
 
-def uptime():
-    return subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip()
-
-
 def o(name):
     return os.path.join(args.out, name)
 
 
 started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-uptime_start = uptime()
+uptime_start = common.uptime()
 t_start = time.time()
 
 # ---- (a) accuracy against storage ---------------------------------------------------------------
@@ -98,7 +105,7 @@ for fname, a in fam.items():
                 extra += ["--sketch-memory", 8 * t]
             else:
                 k, s = sizes(method, t)
-                if k < r:
+                if k < r + 2:  # prsvd refuses k_s < k + 2 (Tropp et al. 2019 Thm 5.1)
                     continue
                 extra += ["--range-dim", k] + (["--core-dim", s] if s else [])
             rr = prsvd("svd", spec, "-k", r, "--passes", 1, *extra, "-o", o("fam.out.h5"), "--force", "--json")
@@ -114,7 +121,7 @@ with open(o("curves.dat"), "w") as f:
         for x, ex, k, s in pts:
             f.write(f"{x} {max(ex, 1e-16):.6e} {k} {s}\n")
         f.write("\n\n")
-png = os.path.join(os.path.dirname(args.results), "toolbox-storage.png")
+png = os.path.join(os.path.dirname(common.results_md()), "toolbox-storage.png")  # beside the RESULTS.md written
 blocks = {key: i for i, key in enumerate(curves)}
 plot = ["set terminal pngcairo size 1500,480 font ',10'", f"set output '{png}'",
         "set multiplot layout 1,3 title 'single pass, n = 1000, r = 10: excess error against storage (Gaussian maps, seed 0)'",
@@ -170,15 +177,14 @@ for label, a_ in cmp_runs:
     onepass.append((label, a_, best, vr, statistics.median(best["all_elapsed"])))
 
 ended = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-uptime_end = uptime()
+uptime_end = common.uptime()
 total_s = time.time() - t_start
 
 # ---- report --------------------------------------------------------------------------------------
 L = []
-L.append("<!-- bench/toolbox.sh: single pass: begin -->")
 L.append("## Single pass: accuracy against storage, Gaussian against sparse maps, one pass against two")
 L.append("")
-L.append(f"Measured by `bench/toolbox.sh`, {started} to {ended} ({total_s:.0f} s). "
+L.append(f"Measured by `bench/bench.py toolbox`, {started} to {ended} ({total_s:.0f} s). "
          f"`uptime` at the start: `{uptime_start}`; at the end: `{uptime_end}`. "
          "The machine (2 cores) is shared with other jobs: read every time with that load in mind. "
          "prsvd ran on 1 rank with OPENBLAS_NUM_THREADS=1 (the sparse kernels are single-threaded C; "
@@ -248,11 +254,5 @@ L.append("")
 sub = onepass[0][4]
 L.append(f"- single pass (Gaussian) / subspace q = 1 elapsed = {onepass[1][4]:.2f} / {sub:.2f} = **{onepass[1][4] / sub:.2f}**; "
          f"sparse: {onepass[2][4] / sub:.2f}")
-L.append("<!-- bench/toolbox.sh: single pass: end -->")
-section = "\n".join(L) + "\n"
-text = open(args.results).read() if os.path.exists(args.results) else "# Benchmark results\n"
-pat = re.compile(r"<!-- bench/toolbox.sh: single pass: begin -->.*?<!-- bench/toolbox.sh: single pass: end -->\n",
-                 re.S)
-text = pat.sub(lambda _: section, text) if pat.search(text) else text.rstrip("\n") + "\n\n" + section
-open(args.results, "w").write(text)
-print(section)
+common.write_section("toolbox", "\n".join(L))
+print("\n".join(L))

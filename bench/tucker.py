@@ -8,10 +8,10 @@ matrix, by `prsvd svd` at the largest rank k whose U, S, V take no more numbers 
 Tucker core and factors.  Errors are ||A - approximation||_F / ||A||_F measured with numpy on
 the dense field, beside numpy's truncated HOSVD at the same ranks and the optimal rank-k SVD
 of the flattened matrix; last, the rank and storage the flattened SVD needs to reach the
-two-pass Tucker error.  Prints a Markdown table and, with --write, replaces its section of
-bench/RESULTS.md.  About half a minute on 2 cores.
+two-pass Tucker error.  Prints a Markdown table and replaces its section of bench/RESULTS.md.
+About half a minute on 2 cores; --quick, ranks 4 and 8 only.
 
-    bench/tucker.py [--write]      (PRSVD: the program, default ./prsvd)
+    bench/bench.py tucker [--quick]      (PRSVD: the program, default ./prsvd)
 """
 import os
 import subprocess
@@ -24,12 +24,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
 import common  # noqa: E402
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PRSVD = os.environ.get("PRSVD", os.path.join(TOP, "prsvd"))
-ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-           OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_mpi_yield_when_idle="1")
+PRSVD, ENV = common.PRSVD, common.ACCURACY_ENV
 T, Y, X = 365, 60, 120
-RANKS = [4, 8, 12, 16, 24]
+RANKS = [4, 8] if "--quick" in sys.argv else [4, 8, 12, 16, 24]
 SECTION = "## Tucker against flattening at equal storage (bench/tucker.py)"
 
 
@@ -134,8 +131,7 @@ def main():
               "2.1x of it.", ""]
     text = "\n".join(lines)
     print(text)
-    if "--write" in sys.argv:
-        common.write_section(os.path.join(TOP, "bench", "RESULTS.md"), SECTION, text)
+    common.write_section("tucker", text)
 
 
 if __name__ == "__main__":

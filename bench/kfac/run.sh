@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # K-FAC on Fashion-MNIST: kfac-eig vs kfac-revd vs kfac-rsvd vs kfac-nystrom vs sgd vs adam
 # (tools/kfac-train) on a 784-2048-2048-10 network, the inversion time of one factor against its
-# width (prsvd kfac), and the eigenvalue decay of the averaged factors over training; see
-# bench/kfac/README.md.  Writes bench/kfac/out/ (scratch, gitignored), the two PNG plots beside
-# this script, and this benchmark's section of bench/RESULTS.md.  About 12 minutes on 2 idle
-# cores; longer when other jobs share them.
+# width (prsvd kfac), and the eigenvalue decay of the averaged factors over training: the runs
+# of `bench/bench.py kfac`; see bench/kfac/README.md.  Writes bench/kfac/out/ (scratch,
+# gitignored), from which bench.py then draws the two PNG plots beside this script and writes
+# this benchmark's section of bench/RESULTS.md (bench/report.py kfac).  About 12 minutes on 2
+# idle cores; longer when other jobs share them.
 #
 #   TRAIN_RANKS=2         MPI ranks of every training run (1 BLAS thread each): data parallel
 #                         over the machine's 2 cores, as a user of this machine would train; the
@@ -115,5 +116,3 @@ done
   echo "run_seconds=$(($(date +%s) - t_start))"
   echo "uptime_end=$(uptime)"
 } >> "$OUT/env.txt"
-say "report"
-"$PY" "$HERE/report.py" "$OUT" "$ROOT/bench/RESULTS.md" "$HERE"

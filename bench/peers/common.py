@@ -2,7 +2,9 @@
 import json
 import os
 import resource
+import statistics
 import subprocess
+import sys
 import time
 
 import h5py
@@ -12,6 +14,12 @@ import numpy as np
 # The environment of a benchmark's mpirun: root allowed, one BLAS thread a rank.
 BENCH_ENV = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMPI_ALLOW_RUN_AS_ROOT="1",
                  OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+# ... and of one that measures accuracy, not time: more ranks than cores allowed, and a waiting
+# rank yields its core.
+ACCURACY_ENV = dict(BENCH_ENV, OMPI_MCA_rmaps_base_oversubscribe="1", OMPI_MCA_mpi_yield_when_idle="1")
+# The program measured: PRSVD=... in the environment (a copy of a build), else this tree's.
+PRSVD = os.environ.get("PRSVD", os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "prsvd"))
 
 
 def uptime():
@@ -24,6 +32,11 @@ def busy_seconds():
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     return (sum(v) - v[3] - v[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def median_range(xs, digits=2):
+    """'median (min–max)' of repeated measurements, as the tables give them."""
+    return f"{statistics.median(xs):.{digits}f} ({min(xs):.{digits}f}–{max(xs):.{digits}f})"
 
 
 def run_json(who, cmd, env=None):
@@ -178,14 +191,34 @@ def load_csr(spec):
     return a, time.perf_counter() - t0
 
 
-def write_section(results, section, text):
-    """Put `text` (which starts with the heading `section`) into RESULTS.md at `results`: in
-    place of the section of that heading, up to the next "## " heading, or at the end."""
-    old = open(results).read()
-    if section in old:
-        head, rest = old.split(section, 1)
-        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        new = head + text + tail
+def results_md():
+    """bench/RESULTS.md, or the file BENCH_RESULTS names (bench/bench.py --results FILE: a try
+    that should not touch the record)."""
+    return os.environ.get("BENCH_RESULTS") or os.path.join(
+        os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "RESULTS.md")
+
+
+def section_markers(question):
+    """The two comment lines around the section bench/bench.py QUESTION writes."""
+    return (f"<!-- bench/bench.py {question}: begin -->", f"<!-- bench/bench.py {question}: end -->")
+
+
+def write_section(question, text, results=None):
+    """The one writer of bench/RESULTS.md: put TEXT (the section, its heading first) between the
+    markers of QUESTION in place of what they held, the rest of the file kept byte for byte; or,
+    where the file has no such section yet, append it with its markers.  The new file replaces
+    the old one whole (written beside it, then renamed)."""
+    results = results or results_md()
+    begin, end = section_markers(question)
+    section = f"{begin}\n{text.strip(chr(10))}\n{end}"
+    old = open(results).read() if os.path.exists(results) else "# Benchmark results\n"
+    if begin in old and end in old.split(begin, 1)[1]:
+        head, rest = old.split(begin, 1)
+        new = head + section + rest.split(end, 1)[1]
     else:
-        new = old.rstrip("\n") + "\n\n" + text
-    open(results, "w").write(new)
+        new = old.rstrip("\n") + "\n\n" + section + "\n"
+    tmp = results + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(new)
+    os.replace(tmp, results)
+    print(f"bench: wrote the section {question!r} of {results}", file=sys.stderr)

@@ -157,7 +157,7 @@ def family(name):
             check(f"{name}: single pass at {ranks} ranks agrees with 1 rank to 1e-10", d < 1e-10, d)
     # the two-sketch method obeys the same bound at k = 2r+1, l = 2k+1, and so does hmt since
     # its core is a least-squares solve (with the square system of HMT 5.5 it erred by up to
-    # 10 times the optimal on bench/toolbox.sh's families, whatever the storage)
+    # 10 times the optimal on bench/toolbox.py's families, whatever the storage)
     for method in ["two", "hmt"]:
         rr, out = svd_run(spec, f"fam.{method}.h5", ["-k", r, "--passes", 1, "--onepass-method", method])
         if check(f"{name}: {method} exits 0", rr.returncode == 0, rr.stderr):

@@ -52,8 +52,7 @@ def run(prsvd, spec, ranks, out, extra):
 
 
 def fmt(xs, digits=3):
-    med = statistics.median(xs)
-    return f"{med:.{digits}f} ({min(xs):.{digits}f}–{max(xs):.{digits}f})"
+    return common.median_range(xs, digits)
 
 
 def main():
