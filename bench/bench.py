@@ -65,6 +65,8 @@ QUESTIONS = [
       ["anndata_pca.py"], None, {"CELLS": "10000"}, [], 3, None),
     Q("id", ["id"], "the interpolative decomposition and CUR against the optimal rank-k error",
       ["id_accuracy.py"], None, {}, ["--quick"], 1, None),
+    Q("id-time", ["id-time"], "prsvd id and cur against scipy's in-memory interpolative decomposition and "
+      "the SVD of the same matrix: time and error", ["id_time.py"], None, {}, ["--quick"], 3, None),
     Q("tucker", ["tucker"], "Tucker against the flattened SVD at equal storage", ["tucker.py"], None, {},
       ["--quick"], 1, None),
     Q("kfac", ["kfac 784-2048-2048-10"], "the K-FAC optimizer, randomized against exact factor inversion "

@@ -12,10 +12,10 @@ interleaved, median of --rounds (wall-clock, the whole command):
   OpenBLAS's 2 threads, and the load of A from the file it needs first, timed apart.
 
 Beside each time, the error ||A - approximation||_F / ||A||_F computed with numpy. Prints a
-Markdown table and, with --write, replaces its section of bench/RESULTS.md. A few minutes
-on 2 cores at the default size.
+Markdown table and replaces its section of bench/RESULTS.md. A few minutes on 2 cores at the
+default size; --quick: 4000 x 500, k = 20, one round.
 
-    bench/id_time.py [--m 20000 --n 2000 --k 50 --rounds 3] [--write]   (PRSVD: the program)
+    bench/bench.py id-time [--quick] [--m 20000 --n 2000 --k 50 --rounds 3]
 """
 import argparse
 import json
@@ -32,9 +32,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers"))
 import common  # noqa: E402
 
-TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-PRSVD = os.environ.get("PRSVD", os.path.join(TOP, "prsvd"))
-ENV = dict(common.BENCH_ENV, OMPI_MCA_rmaps_base_oversubscribe="1")
+PRSVD, ENV = common.PRSVD, common.ACCURACY_ENV
 SECTION = "## Interpolative decomposition and CUR: time against scipy and the SVD (bench/id_time.py)"
 
 # scipy with both BLAS threads: the best a competent in-memory run gets from these cores
@@ -92,8 +90,10 @@ def main():
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--k", type=int, default=50)
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--write", action="store_true")
+    ap.add_argument("--quick", action="store_true")
     a_ = ap.parse_args()
+    if a_.quick:
+        a_.m, a_.n, a_.k, a_.rounds = 4000, 500, 20, 1
     work = tempfile.mkdtemp(prefix="id_time.")
     path = os.path.join(work, "a.h5")
     a = make_matrix(path, a_.m, a_.n)
@@ -143,8 +143,7 @@ def main():
               "columns costs accuracy against singular vectors). scipy's needs A in memory, prsvd streams it.", ""]
     text = "\n".join(lines)
     print(text)
-    if a_.write:
-        common.write_section(os.path.join(TOP, "bench", "RESULTS.md"), SECTION, text)
+    common.write_section("id-time", text)
 
 
 if __name__ == "__main__":
