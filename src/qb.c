@@ -125,7 +125,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
     ck.passes_done = svd->stats.passes;
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
-    if (cur.pass == 0 && !last) { /* columns learnt zeroed: the last pass, G, H and ||A||_F^2, is without them */
+    if (cur.pass == 0 && !last) { /* columns learnt zeroed: not in G, H, ||A||_F^2 (the last) */
       int late;
       PRSVD_TRY(prsvd_svd_first_pass_columns(svd, n, NULL, NULL, NULL, &late));
     }

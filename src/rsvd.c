@@ -27,9 +27,12 @@
  * then on every panel has them zeroed, so the passes that make the result (Y, H, B, the probes)
  * are those of A without them, and the first pass only gave X = orth(H), a start as good as any.
  * What else it kept is corrected: PCA's column statistics leave those columns out (zero, as a
- * zero column's), and when a panel was read before one of them was known (*late) -q auto makes
- * no estimate from it and its probes ride along the second pass.  With q = 0 the first pass is
- * the result: the caller solves again.
+ * zero column's), and when a panel was read before one of them was known (late), the probes
+ * ride along the second pass, and -q auto's estimates of the first pass are those of Q_0 =
+ * orth(Y_0) against A without them: G = Y_0^T Y_0 from Y_0 itself, and the R of A^T Y_0, which
+ * the second pass forms beside A^T Y_1 ([Y_1 | Y_0] kept side by side; not on a 2-D grid, where
+ * the first pass makes no estimate).  With q = 0 the first pass is the result: the caller
+ * solves again.
  *
  * Assumptions: 1 <= k <= min(m, n); l = min(k + p, min(m, n)); every rank passes a source of
  * the same matrix.  Y (m x l) and H (n x l) are distributed by row blocks; X and the probe
@@ -65,14 +68,13 @@ static double rcond_upper(int l, const double *r) {
   return info ? 0.0 : rcond;
 }
 
-/* Local: the first l columns of from into those of to, or with l < 0 into to's columns -l..-2l
- * (the same rows on every rank) */
-static void copy_cols(const prsvd_dmat *from, prsvd_dmat *to, int64_t l) {
+/* Local: columns [0, cols) of from into columns [to0, to0 + cols) of to (the same rows) */
+static void copy_cols(const prsvd_dmat *from, prsvd_dmat *to, int64_t to0, int64_t cols) {
   int64_t rows, fld, tld;
   const double *f = prsvd_dmat_local(from, NULL, &rows, &fld);
   double *t = prsvd_dmat_local(to, NULL, NULL, &tld);
-  const int64_t off = l < 0 ? -l : 0, cols = l < 0 ? -l : l;
-  for (int64_t c = 0; c < cols; c++) memcpy(t + (off + c) * tld, f + c * fld, sizeof(double) * (size_t)rows);
+  for (int64_t c = 0; c < cols; c++)
+    memcpy(t + (to0 + c) * tld, f + c * fld, sizeof(double) * (size_t)rows);
 }
 
 /* H = the sum over ranks of the co-range parts: over all ranks, or on a 2-D grid over the
@@ -281,7 +283,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     }
     prsvd_profile_begin(PRSVD_EV_REDUCE);
     if (with_y0) { /* Y and A^T Y_0 out of [Y | Y_0] */
-      copy_cols(y2, y, l);
+      copy_cols(y2, y, 0, l);
       PRSVD_TRY(reduce_corange(g2, h_full2 + n * l, h0));
     }
     PRSVD_TRY(reduce_corange(g2, pass.corange, h));
@@ -302,7 +304,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       if (cur.pass == 0) PRSVD_TRY(prsvd_center_rows_stats(svd, y, n_all, row_sum, row_sumsq));
       PRSVD_TRY(prsvd_center_rows_corange(svd, y, h));
     }
-    if (with_y0) { /* the first pass's estimates: sigma(Q_0^T A) from the Gram of Y_0 and R of A^T Y_0 */
+    if (with_y0) { /* the first pass's estimates, sigma(Q_0^T A): G of Y_0, R of A^T Y_0 */
       if (center) prsvd_center_corange(svd, h0, s0);
       PRSVD_TRY(prsvd_dmat_qr(h0, r_h));
       PRSVD_TRY(prsvd_conv_step(&conv, svd, r_h, 0, &stop));
@@ -315,17 +317,19 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     /* auto: X^T H (= Y^T Y) before H is orthonormalized; not after the first pass of scale,
      * whose Y and H were formed before the scales were known.  After a first pass that used
      * columns found zeroed later (late), H is not A^T Y: its estimates wait for the next pass,
-     * which also forms A^T Y_0 (not on a 2-D grid nor for eig, which make none) */
-    const int estimating = autoq && !(cur.pass == 0 && ((center && prm->scale) || (late && (g2 || conv.symmetric))));
-    const int deferred = estimating && cur.pass == 0 && late;
+     * which also forms A^T Y_0 (see the top; on a 2-D grid or for eig it makes none) */
+    const int late_first = cur.pass == 0 && late;
+    const int scale_first = cur.pass == 0 && center && prm->scale;
+    const int estimating = autoq && !scale_first && !(late_first && (g2 || conv.symmetric));
+    const int deferred = estimating && late_first;
     if (estimating && !deferred) PRSVD_TRY(prsvd_conv_grams(&conv, svd, x, c0, n, y, h));
-    if (deferred) { /* Y_0^T Y_0 from Y_0 (centred: X^T H is not that, as A^T 1 is not m mu), Y_0
-                     * beside the next pass's Y, and 1^T Y_0 */
+    if (deferred) { /* G = Y_0^T Y_0 from Y_0 (centred, X^T H is not that: A^T 1 is not m mu);
+                     * Y_0 beside the next pass's Y, and 1^T Y_0 */
       PRSVD_TRY(prsvd_dmat_gram(y, conv.g));
       PRSVD_TRY(prsvd_dmat_create(svd->grid, m, 2 * l, &y2));
-      PRSVD_TRY(prsvd_dmat_create(g2 ? g2->by_cols : svd->grid, n_all, l, &h0));
+      PRSVD_TRY(prsvd_dmat_create(svd->grid, n_all, l, &h0));
       if (!h_full2) PRSVD_ALLOC(h_full2, 2 * n * l);
-      copy_cols(y, y2, -l);
+      copy_cols(y, y2, l, l);
       if (center) {
         if (!s0) PRSVD_ALLOC(s0, l);
         PRSVD_TRY(prsvd_center_colsums(svd, y, s0));

@@ -102,8 +102,8 @@ int prsvd_svd_first_pass_range(prsvd_svd *svd, struct prsvd_pass *pass, int64_t 
   return PRSVD_OK;
 }
 
-int prsvd_svd_first_pass_columns(prsvd_svd *svd, int64_t n, double *col_sum, double *col_sumsq, double *fro2,
-                                 int *late) {
+int prsvd_svd_first_pass_columns(prsvd_svd *svd, int64_t n, double *col_sum, double *col_sumsq,
+                                 double *fro2, int *late) {
   const unsigned char *zeroed = NULL;
   *late = 0;
   if (!svd->params.zeroed_columns) return PRSVD_OK;
@@ -331,7 +331,8 @@ static void pass_shape(const struct prsvd_svd_params *prm, const prsvd_source *a
     shape->n_right = L, shape->corange_cols = L;
     break;
   case PRSVD_METHOD_QB_EI: /* qb_ei.c: a block, and H of [G | Q_pending] */
-    shape->n_right = prm->block, shape->corange_cols = 2 * prm->block, shape->col_sums = prm->zeroed_columns != NULL;
+    shape->n_right = prm->block, shape->corange_cols = 2 * prm->block;
+    shape->col_sums = prm->zeroed_columns != NULL; /* ||A||_F^2 without columns learnt zeroed */
     break;
   case PRSVD_METHOD_NYSTROM: /* eig.c: Y = A Omega alone */
     shape->n_right = l;

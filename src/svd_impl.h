@@ -77,8 +77,8 @@ int prsvd_svd_estimate_left(prsvd_svd *svd, const double *st, int64_t np, uint64
  * given.  *late: 1 when the first pass's products hold part of such a column (read before it
  * was known), so that whatever else the method made of them in that pass is not that of A
  * without it. */
-int prsvd_svd_first_pass_columns(prsvd_svd *svd, int64_t n, double *col_sum, double *col_sumsq, double *fro2,
-                                 int *late);
+int prsvd_svd_first_pass_columns(prsvd_svd *svd, int64_t n, double *col_sum, double *col_sumsq,
+                                 double *fro2, int *late);
 /* Collective, after the first pass of a method that reads A again, which measured A unscaled
  * (pass->measure): *repeat = 1 when A lies beyond what the sketches hold as it is; the pass
  * is then to be repeated on 2^e A (pass->scale_exp = e), and the pass it discards is counted
