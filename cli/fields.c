@@ -106,6 +106,14 @@ int prsvd_cli_features_settle(struct prsvd_cli *cli, const char *spec, struct pr
   return PRSVD_OK;
 }
 
+int prsvd_cli_features_zeroed(void *arg, const unsigned char **zeroed, int *late) {
+  struct prsvd_cli_run *run = arg;
+  struct prsvd_h5_features *f = run->how.features;
+  PRSVD_CHECK(prsvd_cli_features_settle(run->cli, run->spec, f, late));
+  *zeroed = f->n_dropped ? f->dropped : NULL;
+  return PRSVD_OK;
+}
+
 int prsvd_cli_feature_shape(const struct prsvd_h5_features *f, int64_t lead, int64_t *shape) {
   int nd = 0;
   if (lead) shape[nd++] = lead;

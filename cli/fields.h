@@ -38,9 +38,14 @@ void prsvd_cli_features_describe(const struct prsvd_h5_features *f, char *out, s
 void prsvd_cli_features_json(const struct prsvd_h5_features *f, json_object *j);
 /* 1 if the input is not the plain 2-D matrix: N-D, samples along another axis, flags or weights. */
 int prsvd_cli_features_active(const struct prsvd_h5_features *f);
-/* Collective, after a solve: the flags agreed (--missing drop); *again = 1 if the solve must be
- * made again, every panel zeroed by them all; PRSVD_ERR_INPUT if every feature is missing. */
+/* Collective, after a pass or a solve: the flags agreed (--missing drop); *again = 1 if a panel
+ * was read before one of them was known (after a solve: it must be made again, every panel
+ * zeroed by them all); PRSVD_ERR_INPUT if every feature is missing. */
 int prsvd_cli_features_settle(struct prsvd_cli *cli, const char *spec, struct prsvd_h5_features *f, int *again);
+/* prsvd_svd_params.zeroed_columns for a run (arg: its struct prsvd_cli_run) with --missing drop:
+ * collective, after the first pass, the flags agreed (prsvd_cli_features_settle), and *late = 1
+ * if a panel of that pass was read before one of them was known. */
+int prsvd_cli_features_zeroed(void *arg, const unsigned char **zeroed, int *late);
 /* The feature shape, after a leading extent lead (0: none) into shape; returns its length. */
 int prsvd_cli_feature_shape(const struct prsvd_h5_features *f, int64_t lead, int64_t *shape);
 /* Collective: feature_shape, feature_dims, sample_dim and sample_axis as attributes of obj. */

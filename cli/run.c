@@ -24,6 +24,10 @@ int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run) {
       prsvd_h5_open_input(cli->comm, run->file, run->dataset, &run->how, &run->info, &run->src));
   prsvd_cli_warn_missing_sources(cli, run->spec, &run->info);
   PRSVD_TRY(hooks->params(run));
+  if (run->how.features && run->how.features->dropped) { /* --missing drop: agreed after pass 1 */
+    run->prm.zeroed_columns = prsvd_cli_features_zeroed;
+    run->prm.zeroed_arg = run;
+  }
   PRSVD_TRY(prsvd_threads_choose(cli->comm, run->threads, &run->tc));
   run->prm.threads = run->tc.threads; /* the same on every rank: the plan is the solve's */
   PRSVD_TRY(prsvd_svd_estimate(&run->prm, run->src, cli->nprocs, &run->est));
@@ -68,7 +72,9 @@ int prsvd_cli_run(struct prsvd_cli *cli, struct prsvd_cli_run *run) {
     if (settled == PRSVD_ERR_INPUT) status = settled; /* every feature missing: that is the cause */
     PRSVD_TRY(status);
     PRSVD_TRY(settled);
-    if (again) { /* a panel was read before a feature found missing elsewhere: solve again */
+    if (again) { /* a panel was read before a feature found missing elsewhere, and the method
+                  * made its result in its first pass (one pass, q = 0; zeroed_columns in
+                  * prsvd.h): solve again */
       if (!run->quiet)
         prsvd_cli_warn(cli, "%lld features of '%s' were found missing after some panels had used them: solving again "
                        "without them", (long long)run->how.features->n_dropped, run->spec);

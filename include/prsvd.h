@@ -274,6 +274,18 @@ struct prsvd_svd_params {
   int center_rows;       /* with center: the samples are the source's columns (a column-
                           * compressed X streamed as A = X^T): factor A - mu 1^T, mu the row
                           * means, without forming it; no scale, P x 1 grids */
+  /* Columns a source learns to zero as it reads (the program's --missing drop: a missing value
+   * in some row leaves its column out; NULL: none).  Called on every rank together when the
+   * first pass over A has read every row, by a method whose later passes make its result
+   * (SUBSPACE with q >= 1 or auto, QB with q >= 1): it agrees the columns over the ranks, the
+   * source zeroes them in every panel it reads from then on, and it returns a status, in
+   * *zeroed the n flags of those columns (1: zeroed; NULL: none) and in *late 1 when a panel of
+   * the first pass was read before one of them was known, so that the first pass's products
+   * hold part of its column.  The method then takes them out of what it keeps of the first
+   * pass (docs/usage.md, "Gridded fields").  A method that does not call it (one pass, q = 0)
+   * leaves the caller to solve again when *late would have been 1. */
+  int (*zeroed_columns)(void *arg, const unsigned char **zeroed, int *late);
+  void *zeroed_arg;
 };
 #define PRSVD_POWER_ITERS_AUTO (-1)
 /* The automatic grid: P x 1 unless the test matrix X (n x (k + p + probes) doubles) on every
@@ -292,7 +304,7 @@ struct prsvd_svd_params {
    .max_rank = 0, .block = 10, .precision = PRSVD_PRECISION_AUTO, .progress = NULL,          \
    .progress_arg = NULL, .checkpoint = NULL, .grid_rows = 0, .grid_cols = 0,                 \
    .conv_tol = 1e-4, .max_power_iters = 10, .estimate = NULL, .threads = 0,     \
-   .center_rows = 0}
+   .center_rows = 0, .zeroed_columns = NULL, .zeroed_arg = NULL}
 PRSVD_API struct prsvd_svd_params prsvd_svd_params_default(void);
 
 /* What a solve cost and how accurate it believes it is (all ranks hold the same values;

@@ -60,9 +60,9 @@ struct prsvd_h5_features {
   int64_t n_dropped;              /* flags set (this rank's until prsvd_h5_features_agree) */
   int64_t fewest_dropped;         /* the fewest flags any panel this rank read was zeroed by */
 };
-/* Collective, after a solve under DROP: every rank's flags combined; *clean = 1 if every
- * panel every rank read was zeroed by all of them (the solve saw the matrix without them),
- * else 0: then a solve again reads every panel with all of them. */
+/* Collective, after a pass or a solve under DROP: every rank's flags combined; *clean = 1 if
+ * every panel every rank read was zeroed by all of them (the pass saw the matrix without
+ * them), else 0; from then on every panel is read with all of them. */
 PRSVD_API int prsvd_h5_features_agree(MPI_Comm comm, struct prsvd_h5_features *f, int *clean);
 /* Frees what the source allocated in f (its inputs stay). */
 PRSVD_API void prsvd_h5_features_free(struct prsvd_h5_features *f);

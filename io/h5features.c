@@ -11,10 +11,13 @@
  * values reach here as NaN) flag their feature, and every flagged column of the panel is then
  * zeroed: a zero column of A is no part of its decomposition (nor of its column means), so the
  * solve decomposes A without those features, exactly, provided every panel was zeroed by all
- * of them.  A rank learns its flags as it reads, so the flags are agreed after the solve
- * (prsvd_h5_features_agree): when every panel of every rank was read with them all (a land
- * mask: a rank's first panel finds them all), the solve stands, at no extra pass; otherwise
- * the program solves again, every panel zeroed by all of them from the start.
+ * of them.  A rank learns its flags as it reads, so the flags are agreed after the first pass
+ * (prsvd_h5_features_agree, from the solver's prsvd_svd_params.zeroed_columns) and every later
+ * pass reads every panel zeroed by them all: a method whose later passes make its result
+ * corrects what its first pass measured of them (src/rsvd.c), at no extra pass.  A method that
+ * makes its result in its first pass (one pass, q = 0) does not ask; when a panel of it was
+ * read before a flag was known (not a land mask: a rank's first panel finds that whole), the
+ * program solves again, every panel zeroed by all of them from the start.
  *
  * Weights: column j of the panel times w_j, after the zeroing (coslat: sqrt(cos(latitude))
  * from the variable's latitude coordinate; or a user's array of the feature shape).
@@ -228,7 +231,7 @@ int prsvd_h5_features_agree(MPI_Comm comm, struct prsvd_h5_features *f, int *cle
   f->n_dropped = 0;
   for (int64_t j = 0; j < f->n; j++) f->n_dropped += f->dropped[j];
   *clean = fewest >= f->n_dropped;
-  f->fewest_dropped = f->n_dropped; /* a solve again reads every panel zeroed by them all */
+  f->fewest_dropped = f->n_dropped; /* every panel read from here on is zeroed by them all */
   return PRSVD_OK;
 }
 

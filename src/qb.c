@@ -15,6 +15,10 @@
  *     Q = [Q Q_i],  B = [B; B_i],  E = E - ||B_i||_F^2,  stop when E <= tol^2 ||A||_F^2
  *   rank: the smallest t with ||A||_F^2 - sum_{j<=t} sigma_j(B)^2 <= tol^2 ||A||_F^2
  *
+ * Columns the source learns to zero as it reads (params.zeroed_columns, --missing drop) are
+ * agreed after the first pass when q >= 1: the first pass only starts X, and the last, which
+ * makes G, H and ||A||_F^2, reads A without them.
+ *
  * Assumptions: tol >= ~1e-7 (E is a difference of squares); L = max_rank <= min(m, n).
  * Q, G (m rows) and B^T, H (n rows) are distributed by row blocks; X replicated.
  */
@@ -121,6 +125,10 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
     ck.passes_done = svd->stats.passes;
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
+    if (cur.pass == 0 && !last) { /* columns learnt zeroed: not in G, H, ||A||_F^2 (the last) */
+      int late;
+      PRSVD_TRY(prsvd_svd_first_pass_columns(svd, n, NULL, NULL, NULL, &late));
+    }
     if (pass.measure) { /* A beyond the sketches' range: the first pass again, on 2^e A */
       int repeat;
       PRSVD_TRY(prsvd_svd_first_pass_range(svd, &pass, m, n, &cur, &repeat));

@@ -21,6 +21,12 @@
  * the indicator does not degrade with the conditioning of the sketch, and every block is
  * drawn against the deflated A - Q B, so the rank grows only as far as the tolerance needs.
  *
+ * Columns the source learns to zero as it reads (params.zeroed_columns, --missing drop) are
+ * agreed after the first pass: every later pass reads A without them, and the first only
+ * starts block 1 (its G, and its A^T G for a power iteration), since B_1 comes from the next
+ * pass; ||A||_F^2 takes off their sums of squares in the first pass (column sums that pass
+ * makes only then).
+ *
  * Assumptions: 1e-7 <= tol < 1 (E is a difference of squares); block b >= 1; max rank
  * L <= min(m, n).  Q and G (m rows), B^T and H (n rows) are distributed by row blocks; X is
  * replicated.  A block whose deflated sketch (I - Q Q^T) G is at rounding level ends the
@@ -87,6 +93,7 @@ struct ei {
   prsvd_dmat *q, *bt; /* m x L and n x L; the first `rank` columns are in use */
   int64_t rank, m, n;
   double *x, *h_full, *r, *small;
+  double *col_sum, *col_sumsq; /* with params.zeroed_columns: the first pass's, for ||A||_F^2 */
   double fro2, e, target;
 };
 
@@ -108,11 +115,17 @@ static int ei_pass(struct ei *s, int64_t bi, prsvd_dmat *g, prsvd_dmat *src, prs
   p->corange_src = src;
   p->corange = src ? s->h_full : NULL;
   p->fro2 = first ? &s->fro2 : NULL;
+  p->col_sum = first ? s->col_sum : NULL;
+  p->col_sumsq = first ? s->col_sumsq : NULL;
   do {
     p->measure = first && !p->scale_exp;
     p->check_finite = prm->check_finite && p->measure;
     if (src) memset(s->h_full, 0, sizeof(double) * (size_t)(s->n * prsvd_dmat_cols(src)));
     if (first) s->fro2 = 0.0; /* measured again by a repeated first pass */
+    if (p->col_sum) {
+      memset(s->col_sum, 0, sizeof(double) * (size_t)s->n);
+      memset(s->col_sumsq, 0, sizeof(double) * (size_t)s->n);
+    }
     s->cur.next_row = 0;
     status = prsvd_sketch_pass(p, &s->cur);
     PRSVD_CHECK(prsvd_error_agree(svd->comm, status));
@@ -126,7 +139,9 @@ static int ei_pass(struct ei *s, int64_t bi, prsvd_dmat *g, prsvd_dmat *src, prs
     PRSVD_CHECK(prsvd_dmat_create(svd->grid, s->n, prsvd_dmat_cols(src), h));
     PRSVD_CHECK(prsvd_dmat_reduce_scatter(s->h_full, *h));
   }
-  if (first) {
+  if (first) { /* ||A||_F^2 without the columns the source learnt to zero (see the top) */
+    int late;
+    PRSVD_CHECK(prsvd_svd_first_pass_columns(svd, s->n, s->col_sum, s->col_sumsq, &s->fro2, &late));
     PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &s->fro2, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
     s->e = s->fro2;
     s->target = prm->tol * prm->tol * s->fro2;
@@ -214,6 +229,10 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, b, 0));
   PRSVD_ALLOC(s.x, n * b);
   PRSVD_ALLOC(s.h_full, n * 2 * b);
+  if (prm->zeroed_columns) {
+    PRSVD_ALLOC(s.col_sum, n);
+    PRSVD_ALLOC(s.col_sumsq, n);
+  }
   PRSVD_ALLOC(s.r, b * b);
   PRSVD_ALLOC(s.small, L * b);
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, L, &s.q));
@@ -280,6 +299,7 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_qb_truncate(svd, &s.q, s.bt, s.fro2));
 done:
   prsvd_pass_free(&s.pass), free(work), free(s.x), free(s.h_full), free(s.r), free(s.small);
+  free(s.col_sum), free(s.col_sumsq);
   prsvd_dmat_destroy(&s.q);
   prsvd_dmat_destroy(&s.bt);
   prsvd_dmat_destroy(&g);

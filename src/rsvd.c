@@ -22,6 +22,18 @@
  * fixed, ride along the first pass instead (the second with scale, whose first pass learns
  * the scales): A W does not depend on the pass.
  *
+ * Columns the source learns to zero as it reads (params.zeroed_columns, --missing drop) are
+ * agreed after the first pass when a later one follows (q >= 1, or auto up to q >= 1): from
+ * then on every panel has them zeroed, so the passes that make the result (Y, H, B, the probes)
+ * are those of A without them, and the first pass only gave X = orth(H), a start as good as any.
+ * What else it kept is corrected: PCA's column statistics leave those columns out (zero, as a
+ * zero column's), and when a panel was read before one of them was known (late), the probes
+ * ride along the second pass, and -q auto's estimates of the first pass are those of Q_0 =
+ * orth(Y_0) against A without them: G = Y_0^T Y_0 from Y_0 itself, and the R of A^T Y_0, which
+ * the second pass forms beside A^T Y_1 ([Y_1 | Y_0] kept side by side; not on a 2-D grid, where
+ * the first pass makes no estimate).  With q = 0 the first pass is the result: the caller
+ * solves again.
+ *
  * Assumptions: 1 <= k <= min(m, n); l = min(k + p, min(m, n)); every rank passes a source of
  * the same matrix.  Y (m x l) and H (n x l) are distributed by row blocks; X and the probe
  * matrix W (n x l, n x probes) are replicated; only l x l matrices are small-dense.
@@ -56,6 +68,15 @@ static double rcond_upper(int l, const double *r) {
   return info ? 0.0 : rcond;
 }
 
+/* Local: columns [0, cols) of from into columns [to0, to0 + cols) of to (the same rows) */
+static void copy_cols(const prsvd_dmat *from, prsvd_dmat *to, int64_t to0, int64_t cols) {
+  int64_t rows, fld, tld;
+  const double *f = prsvd_dmat_local(from, NULL, &rows, &fld);
+  double *t = prsvd_dmat_local(to, NULL, NULL, &tld);
+  for (int64_t c = 0; c < cols; c++)
+    memcpy(t + (to0 + c) * tld, f + c * fld, sizeof(double) * (size_t)rows);
+}
+
 /* H = the sum over ranks of the co-range parts: over all ranks, or on a 2-D grid over the
  * process column (each part holds its column block). */
 static int reduce_corange(const struct prsvd_grid2d *g2, const double *part, prsvd_dmat *h) {
@@ -79,6 +100,9 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   double *xp = NULL, *col_sum = NULL, *col_sumsq = NULL, *s = NULL, *r_h = NULL;
   double *row_sum = NULL, *row_sumsq = NULL, *shift = NULL; /* row centring */
   prsvd_dmat *y = NULL, *y_probes = NULL, *h = NULL;
+  /* -q auto after a late first pass (see the top): [Y | Y_0] kept and A^T [Y | Y_0] in the next */
+  prsvd_dmat *y2 = NULL, *h0 = NULL;
+  double *h_full2 = NULL, *s0 = NULL;
   prsvd_source *view = NULL;
   /* centring: of the columns (the samples are the rows), or of the rows (center.c's row
    * variant: the samples are the columns, a column-compressed X streamed as X^T) */
@@ -87,13 +111,13 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   struct prsvd_cursor cur = {0};
   struct prsvd_ckpt ck;
   struct prsvd_conv conv;
-  int il, resumed = 0, start_pass = 0, stop = 0, q_done = 0;
+  int il, resumed = 0, start_pass = 0, stop = 0, q_done = 0, late = 0;
   int64_t c0 = 0, n = n_all; /* this rank's columns of A: rows [c0, c0 + n) of X, W and H */
   /* q fixed, or up to max_power_iters under auto; the probes' pass (see the top) */
   const int autoq = prm->power_iters < 0;
   const int q_max =
       autoq ? (prm->max_power_iters > 0 ? prm->max_power_iters : 0) : prm->power_iters;
-  const int probe_pass = !autoq ? q_max : center && prm->scale && q_max > 0 ? 1 : 0;
+  int probe_pass = !autoq ? q_max : center && prm->scale && q_max > 0 ? 1 : 0;
 
   memset(&pass, 0, sizeof pass);
   memset(&conv, 0, sizeof conv);
@@ -204,6 +228,10 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     pass.n_keep = probing && np ? 2 : 1;
     pass.measure = cur.pass == 0 && !pass.scale_exp;
     pass.check_finite = prm->check_finite && pass.measure;
+    const int with_y0 = y2 && cur.pass == 1; /* A^T Y_0 for the first pass's estimates */
+    pass.keep[0].dmat = pass.corange_src = with_y0 ? y2 : y;
+    pass.keep[0].ncols = with_y0 ? l : 0;
+    pass.corange = with_y0 ? h_full2 : h_full;
     if (center) { /* X_p = D^-1 X (D = I until the first pass has measured it) */
       pass.col_sum = cur.pass == 0 ? col_sum + c0 : NULL; /* this rank's columns */
       pass.col_sumsq = cur.pass == 0 ? col_sumsq + c0 : NULL;
@@ -220,11 +248,15 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     }
     if (!continuing) {
       cur.next_row = 0; /* the pass moves it to this rank's first row */
-      memset(h_full, 0, sizeof(double) * (size_t)(n * l));
+      memset(pass.corange, 0, sizeof(double) * (size_t)(n * l * (with_y0 ? 2 : 1)));
     }
     ck.passes_done = svd->stats.passes;
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
+    if (cur.pass == 0 && q_max > 0) { /* the columns the source learnt to zero (see the top) */
+      PRSVD_TRY(prsvd_svd_first_pass_columns(svd, n_all, col_sum, col_sumsq, NULL, &late));
+      if (late && probe_pass == 0) probe_pass = 1;
+    }
     if (pass.n_samples) { /* revd: sampled symmetry, read by the first pass */
       PRSVD_TRY(prsvd_symmetry_check(svd, a, &pass));
       prsvd_ckpt_partial_reduced(&ck, pass.sample_val);
@@ -250,7 +282,11 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       }
     }
     prsvd_profile_begin(PRSVD_EV_REDUCE);
-    PRSVD_TRY(reduce_corange(g2, h_full, h));
+    if (with_y0) { /* Y and A^T Y_0 out of [Y | Y_0] */
+      copy_cols(y2, y, 0, l);
+      PRSVD_TRY(reduce_corange(g2, h_full2 + n * l, h0));
+    }
+    PRSVD_TRY(reduce_corange(g2, pass.corange, h));
     prsvd_profile_end(PRSVD_EV_REDUCE, 8.0 * (double)(n * l), 0.0);
     if (center) {
       /* A~ X = Y - 1 (mu^T X_p);  A~^T Y_c = D^-1 (H - mu s^T), s = 1^T Y */
@@ -268,18 +304,42 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       if (cur.pass == 0) PRSVD_TRY(prsvd_center_rows_stats(svd, y, n_all, row_sum, row_sumsq));
       PRSVD_TRY(prsvd_center_rows_corange(svd, y, h));
     }
+    if (with_y0) { /* the first pass's estimates, sigma(Q_0^T A): G of Y_0, R of A^T Y_0 */
+      if (center) prsvd_center_corange(svd, h0, s0);
+      PRSVD_TRY(prsvd_dmat_qr(h0, r_h));
+      PRSVD_TRY(prsvd_conv_step(&conv, svd, r_h, 0, &stop));
+      prsvd_dmat_destroy(&y2), prsvd_dmat_destroy(&h0);
+      pass.keep[0].dmat = pass.corange_src = y, pass.keep[0].ncols = 0, pass.corange = h_full;
+    }
     svd->stats.passes++;
     q_done = cur.pass;
     if (last && !autoq) break;
     /* auto: X^T H (= Y^T Y) before H is orthonormalized; not after the first pass of scale,
-     * whose Y and H were formed before the scales were known */
-    const int estimating = autoq && !(center && prm->scale && cur.pass == 0);
-    if (estimating) PRSVD_TRY(prsvd_conv_grams(&conv, svd, x, c0, n, y, h));
+     * whose Y and H were formed before the scales were known.  After a first pass that used
+     * columns found zeroed later (late), H is not A^T Y: its estimates wait for the next pass,
+     * which also forms A^T Y_0 (see the top; on a 2-D grid or for eig it makes none) */
+    const int late_first = cur.pass == 0 && late;
+    const int scale_first = cur.pass == 0 && center && prm->scale;
+    const int estimating = autoq && !scale_first && !(late_first && (g2 || conv.symmetric));
+    const int deferred = estimating && late_first;
+    if (estimating && !deferred) PRSVD_TRY(prsvd_conv_grams(&conv, svd, x, c0, n, y, h));
+    if (deferred) { /* G = Y_0^T Y_0 from Y_0 (centred, X^T H is not that: A^T 1 is not m mu);
+                     * Y_0 beside the next pass's Y, and 1^T Y_0 */
+      PRSVD_TRY(prsvd_dmat_gram(y, conv.g));
+      PRSVD_TRY(prsvd_dmat_create(svd->grid, m, 2 * l, &y2));
+      PRSVD_TRY(prsvd_dmat_create(svd->grid, n_all, l, &h0));
+      if (!h_full2) PRSVD_ALLOC(h_full2, 2 * n * l);
+      copy_cols(y, y2, l, l);
+      if (center) {
+        if (!s0) PRSVD_ALLOC(s0, l);
+        PRSVD_TRY(prsvd_center_colsums(svd, y, s0));
+      }
+    }
     /* X = orth(H), H = X R_H (on a 2-D grid: this column block's rows); auto: stop when the
      * estimates settle, H holding X' */
     prsvd_profile_begin(PRSVD_EV_ORTH);
     PRSVD_TRY(prsvd_dmat_qr(h, autoq ? r_h : r));
-    if (estimating) PRSVD_TRY(prsvd_conv_step(&conv, svd, r_h, cur.pass, &stop));
+    if (estimating && !deferred) PRSVD_TRY(prsvd_conv_step(&conv, svd, r_h, cur.pass, &stop));
     if (!stop && !last) {
       if (g2) PRSVD_TRY(prsvd_dmat_allgather_within(h, g2->col_comm, x));
       else PRSVD_TRY(prsvd_dmat_allgather(h, x));
@@ -359,6 +419,10 @@ done:
   free(shift);
   free(s);
   free(h_full);
+  free(h_full2);
+  free(s0);
+  prsvd_dmat_destroy(&y2);
+  prsvd_dmat_destroy(&h0);
   free(r);
   free(r_h);
   prsvd_conv_free(&conv);

@@ -102,6 +102,21 @@ int prsvd_svd_first_pass_range(prsvd_svd *svd, struct prsvd_pass *pass, int64_t 
   return PRSVD_OK;
 }
 
+int prsvd_svd_first_pass_columns(prsvd_svd *svd, int64_t n, double *col_sum, double *col_sumsq,
+                                 double *fro2, int *late) {
+  const unsigned char *zeroed = NULL;
+  *late = 0;
+  if (!svd->params.zeroed_columns) return PRSVD_OK;
+  PRSVD_CHECK(svd->params.zeroed_columns(svd->params.zeroed_arg, &zeroed, late));
+  for (int64_t j = 0; zeroed && j < n; j++) {
+    if (!zeroed[j]) continue;
+    if (fro2 && col_sumsq) *fro2 -= col_sumsq[j];
+    if (col_sum) col_sum[j] = 0.0;
+    if (col_sumsq) col_sumsq[j] = 0.0;
+  }
+  return PRSVD_OK;
+}
+
 /* The results of 2^e A (e = stats.scale_exp) as A's: singular values or eigenvalues, the
  * scree, the error estimates and ||A||_F divide by 2^e, and so do a centred A's means and
  * scales; U and V do not change.  A centred and scaled A~ = (2^e A - 1 2^e mu^T)(2^e D)^-1 is
@@ -317,6 +332,7 @@ static void pass_shape(const struct prsvd_svd_params *prm, const prsvd_source *a
     break;
   case PRSVD_METHOD_QB_EI: /* qb_ei.c: a block, and H of [G | Q_pending] */
     shape->n_right = prm->block, shape->corange_cols = 2 * prm->block;
+    shape->col_sums = prm->zeroed_columns != NULL; /* ||A||_F^2 without columns learnt zeroed */
     break;
   case PRSVD_METHOD_NYSTROM: /* eig.c: Y = A Omega alone */
     shape->n_right = l;

@@ -69,6 +69,16 @@ int prsvd_svd_estimate_right(prsvd_svd *svd, prsvd_dmat *aw, const double *w, in
 int prsvd_svd_estimate_left(prsvd_svd *svd, const double *st, int64_t np, uint64_t seed,
                             unsigned stream);
 
+/* Collective, after the first pass of a method whose later passes make its result: the columns
+ * the source zeroed while reading it (params.zeroed_columns; none without the hook), agreed over
+ * the ranks and zeroed in every panel from here on.  Their entries in this rank's parts of the
+ * first pass's column sums and sums of squares (col_sum, col_sumsq: n each, or NULL) become 0,
+ * as a zero column's are, after taking their squares off *fro2 (or NULL) when col_sumsq is
+ * given.  *late: 1 when the first pass's products hold part of such a column (read before it
+ * was known), so that whatever else the method made of them in that pass is not that of A
+ * without it. */
+int prsvd_svd_first_pass_columns(prsvd_svd *svd, int64_t n, double *col_sum, double *col_sumsq,
+                                 double *fro2, int *late);
 /* Collective, after the first pass of a method that reads A again, which measured A unscaled
  * (pass->measure): *repeat = 1 when A lies beyond what the sketches hold as it is; the pass
  * is then to be repeated on 2^e A (pass->scale_exp = e), and the pass it discards is counted
