@@ -28,7 +28,7 @@
  *
  * On a 2-D grid pr x pc (svd->grid2d) rank (i, j) streams its process row's rows restricted to
  * column block j, so X and W are replicated only within a process column (n / pc rows):
- *   Y_i = sum_j A_ij X_j        summed over the process row panel by panel (sketch.c), so the
+ *   Y_i = sum_j A_ij X_j        summed over the process row panel by panel (pass.c), so the
  *                               co-range update uses whole rows of Y
  *   H_j = sum_i A_ij^T Y_i      reduce-scattered within the process column into H (on by_cols)
  *   X_j = orth(H)_j             allgathered within the process column

@@ -92,26 +92,9 @@ struct prsvd_cursor {
   int64_t next_row;  /* first row of the next panel, global */
 };
 
-/* One compute thread's part of a pass over the panel in hand (made by the pass): its rows
- * [row0, row0 + rows) of the panel, the accumulators it adds into (lane 0: the pass's own;
- * the others their own, added to the pass's in lane order at the end of every panel), and its
- * scratch (x32: float32 copies of its rows of K_i or G_i; o32
- * and p32: float32 products; small_c: 2^scale_exp K_b or G_b; tile: a sparse map's tile). */
 #define PRSVD_MAX_KEEP 3
 #define PRSVD_TILE_ROWS 16
 #define PRSVD_MAX_LEFT 4
-
-struct prsvd_lane {
-  int64_t row0, rows;
-  double *corange, *col_sum, *col_sumsq;
-  double *left_acc[PRSVD_MAX_LEFT], *left_core[PRSVD_MAX_LEFT]; /* L_t and Z_t (left sketches) */
-  double *left_block; /* lanes but 0: their L_t and Z_t, in one block */
-  double *corange_t; /* CSR panels: the lane's co-range sum row-major, every lane its own */
-  double fro2, flops;
-  float *x32, *o32, *p32;
-  double *small_c;
-  double *tile; /* a sparse right map's transposed tile and its products */
-};
 
 struct prsvd_pass {
   prsvd_source *a;
@@ -308,11 +291,6 @@ int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
  * the widest left product (sketches multiplied as one count their dims together). */
 int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
-/* The row centring of rows [i0, i1) of the panel in hand (dense or CSR; prsvd_pass's
- * center_rows): their products prod[q ld + i] -= mu_i center_shift[q], and their sums into
- * center_sum[local0 + i] (if not NULL).  Not collective; each lane its own rows. */
-void prsvd_pass_center_rows(const struct prsvd_pass *p, int64_t i0, int64_t i1, int64_t local0, double *prod,
-                            int64_t ld);
 /* This rank's rows of A in a pass, [*row0, *row0 + *local_rows): those of the first kept
  * matrix, or of the co-range source or the residual's source without one (all m-row, by row
  * block), else the row block of row_grid; on a 2-D grid its process row's.  Where a cursor may stand: from *row0 to the block's end. */
@@ -342,14 +320,4 @@ int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch
 /* The same for panels of n of a's columns (a column block of a 2-D grid). */
 int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, int prefetch,
                               int single, int threads);
-/* sketch_sparse.c: the updates of one CSR panel (rows [r, r + csr->rows), offset off into the
- * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */
-int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
-                              const double *rt, double *flops);
-/* The same for the lane's rows [row0, row0 + rows) of the CSR panel, on one of the pool's
- * threads: a dense right product (rt), kept rows, and the co-range sum into the lane's
- * row-major ln->corange_t (n x kc, and a row of K after it); flops into ln->flops. */
-void prsvd_sketch_sparse_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
-                              int64_t n, const double *rt);
-
 #endif

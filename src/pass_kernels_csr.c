@@ -1,6 +1,6 @@
 /*
  * The sketch updates of one CSR panel (sketch.h), in O(nnz) per sketch column: the sparse
- * counterpart of one_panel() in sketch.c, which has scanned the panel.  The products are those
+ * counterpart of one_panel() in pass.c, which has scanned the panel.  The products are those
  * of 2^scale_exp A: each stored value is scaled once as it is read (exact, as scaling the
  * small operand would be, but for values 2^-1022 below the largest, which no sketch can keep),
  * except in the core Z += G_i^T P_i, whose P_i is such a product already.
@@ -10,9 +10,9 @@
 
 #include "error.h"
 #include "rng.h"
-#include "sketch.h"
+#include "pass_impl.h"
 
-int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
+int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
                               const double *rt, double *flops) {
   const struct prsvd_csr *a = p->csr;
   const int64_t nr = a->rows;
@@ -120,10 +120,10 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
   return PRSVD_OK;
 }
 
-/* The row-split form (sketch.h, prsvd_sketch_sparse_lane): rows [i0, i1) of the CSR panel,
+/* The row-split form (pass_impl.h, prsvd_pass_csr_lane): rows [i0, i1) of the CSR panel,
  * each lane's co-range sum kept row-major across the pass (ln->corange_t, added to H in lane
  * order by the pass), its statistics into its own sums. */
-void prsvd_sketch_sparse_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
+void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
                               int64_t n, const double *rt) {
   const struct prsvd_csr *a = p->csr;
   const int64_t nr = a->rows, i0 = ln->row0, i1 = ln->row0 + ln->rows;
