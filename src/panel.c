@@ -14,7 +14,7 @@ int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_le
 int64_t prsvd_panel_at(const struct prsvd_pass *p, int64_t row, int64_t end) {
   int64_t e = row + p->panel_rows;
   if (e >= end) return end - row;
-  if (p->grid > 1 && e % p->grid && e - e % p->grid > row) e -= e % p->grid;
+  if (p->state->grid > 1 && e % p->state->grid && e - e % p->state->grid > row) e -= e % p->state->grid;
   return e - row;
 }
 

@@ -21,17 +21,17 @@ static int64_t row_sum_width(const struct prsvd_pass *p) {
   return p->corange ? prsvd_dmat_cols(p->corange_src) : 0;
 }
 
-/* The step's sum over the process row of p->row_sum (nr x width), with this rank's failure
+/* The step's sum over the process row of p->state->row_sum (nr x width), with this rank's failure
  * flag after it: PRSVD_ERR_INPUT if another rank of the row failed (its own error is the
  * one the agreement after the pass reports). */
 static int row_sum(struct prsvd_pass *p, int64_t r, int64_t nr, int failed) {
   const int64_t count = nr * row_sum_width(p);
   int icount;
   PRSVD_CHECK(prsvd_to_int(count + 1, "panel sum", &icount));
-  p->row_sum[count] = failed ? 1.0 : 0.0;
-  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, p->row_sum, icount, MPI_DOUBLE, MPI_SUM,
+  p->state->row_sum[count] = failed ? 1.0 : 0.0;
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, p->state->row_sum, icount, MPI_DOUBLE, MPI_SUM,
                           p->grid2d->row_comm));
-  if (!failed && p->row_sum[count] != 0.0) {
+  if (!failed && p->state->row_sum[count] != 0.0) {
     prsvd_error_set(PRSVD_ERR_INPUT, __FILE__, __LINE__, __func__,
                     "'%s': rows [%lld, %lld) failed on another rank of this process row",
                     prsvd_source_name(p->a), (long long)r, (long long)(r + nr));
@@ -53,13 +53,13 @@ static int row_gather(struct prsvd_pass *p, int64_t r, int64_t nr) {
   int64_t k0, kr, kld;
   const double *k = prsvd_dmat_local(p->corange_src, &k0, &kr, &kld);
   const int64_t lo = r > k0 ? r : k0, hi = r + nr < k0 + kr ? r + nr : k0 + kr;
-  memset(p->row_sum, 0, sizeof(double) * (size_t)(nr * kc));
+  memset(p->state->row_sum, 0, sizeof(double) * (size_t)(nr * kc));
   for (int64_t c = 0; c < kc && hi > lo; c++)
-    memcpy(p->row_sum + c * nr + lo - r, k + c * kld + lo - k0, sizeof(double) * (size_t)(hi - lo));
+    memcpy(p->state->row_sum + c * nr + lo - r, k + c * kld + lo - k0, sizeof(double) * (size_t)(hi - lo));
   return row_sum(p, r, nr, 0);
 }
 
-/* The panel at the cursor, already in p->panel (p->panel32, p->csr): check it and update
+/* The panel at the cursor, already in p->state->panel (p->state->panel32, p->state->csr): check it and update
  * every sketch; advances the cursor. */
 static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0,
                      int64_t local_rows, int64_t n, int in, int64_t nr64) {
@@ -72,36 +72,36 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
 
   if (prsvd_pass_scans(p)) { /* NaN/Inf and max |a_ij|; a running pass's exponent follows amax */
     const int bad = prsvd_pass_scan_panel(p, r, nr64);
-    if (bad) return p->csr ? bad : row_join(p, r, nr, bad);
-    if (p->panel_amax > p->amax) p->amax = p->panel_amax;
+    if (bad) return p->state->csr ? bad : row_join(p, r, nr, bad);
+    if (p->state->panel_amax > p->amax) p->amax = p->state->panel_amax;
     if (p->scale_running) prsvd_pass_follow_range(p);
   }
   prsvd_pass_copies_ready(p, n);
-  if (p->csr && p->n_lanes > 1) { /* a sparse panel's stored entries split among the threads */
+  if (p->state->csr && p->state->n_lanes > 1) { /* a sparse panel's stored entries split among the threads */
     struct prsvd_panel_job job = {p, r, off, n, nr};
     prsvd_profile_begin(PRSVD_EV_SKETCH);
     prsvd_pool_run(p->pool, prsvd_pass_lane_panel_csr, &job);
-    for (int t = 0; t < p->n_lanes; t++) flops += p->lanes[t].flops;
+    for (int t = 0; t < p->state->n_lanes; t++) flops += p->state->lanes[t].flops;
     prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
     goto advance;
   }
-  if (p->csr) { /* a sparse panel: the O(nnz) updates of pass_kernels_csr.c */
+  if (p->state->csr) { /* a sparse panel: the O(nnz) updates of pass_kernels_csr.c */
     prsvd_profile_begin(PRSVD_EV_SKETCH);
-    PRSVD_CHECK(prsvd_pass_csr_panel(p, r, off, n, p->right_t, &flops));
+    PRSVD_CHECK(prsvd_pass_csr_panel(p, r, off, n, p->state->right_t, &flops));
     if (p->resid) flops += prsvd_pass_residual_update(p, off, nr, in);
     prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
     goto advance;
   }
 
   prsvd_profile_begin(PRSVD_EV_SKETCH);
-  if (p->n_lanes > 1) { /* the panel's rows split among the threads */
+  if (p->state->n_lanes > 1) { /* the panel's rows split among the threads */
     struct prsvd_panel_job job = {p, r, off, n, nr};
     prsvd_pool_run(p->pool, prsvd_pass_lane_panel, &job);
-    for (int t = 0; t < p->n_lanes; t++) flops += p->lanes[t].flops;
+    for (int t = 0; t < p->state->n_lanes; t++) flops += p->state->lanes[t].flops;
     prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
     goto advance;
   }
-  struct prsvd_lane *whole = &p->lanes[0]; /* one thread: the whole panel */
+  struct prsvd_lane *whole = &p->state->lanes[0]; /* one thread: the whole panel */
   whole->row0 = 0, whole->rows = nr64;
   prsvd_pass_statistics(p, whole, r, nr64, n);
   /* P_i = A_i R (on a 2-D grid summed over the process row), kept rows stored */
@@ -109,9 +109,9 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     flops += prsvd_pass_right_product(p, whole, nr, in, prod, nr);
     if (p->center_rows) prsvd_pass_center_rows(p, 0, nr64, off, prod, nr64);
     if (p->grid2d) {
-      memcpy(p->row_sum, prod, sizeof(double) * (size_t)(nr64 * p->n_right));
+      memcpy(p->state->row_sum, prod, sizeof(double) * (size_t)(nr64 * p->n_right));
       PRSVD_CHECK(row_sum(p, r, nr64, 0));
-      prod = p->row_sum;
+      prod = p->state->row_sum;
     }
     prsvd_pass_keep_rows(p, r, 0, nr64, prod, nr64); /* the rows of the panel in this rank's block */
   } else if (p->grid2d && p->corange) {
@@ -123,7 +123,7 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     int kc = (int)prsvd_dmat_cols(p->corange_src), ild;
     const double *k = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
     if (p->grid2d) /* the whole rows: P_i's (keep[0] is the co-range source) or gathered */
-      k = p->n_right ? prod + p->keep[0].col0 * nr : p->row_sum, kld = nr, off = 0;
+      k = p->n_right ? prod + p->keep[0].col0 * nr : p->state->row_sum, kld = nr, off = 0;
     PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
     flops += prsvd_pass_panel_t_times(p, whole, nr, in, k + off, ild, kc, p->corange);
   }
@@ -132,7 +132,7 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     flops += prsvd_pass_left_update(p, whole, t, run = prsvd_pass_left_run(p, t), r, nr, in, prod, g, nr);
   /* resid += ||A_i - K_i M^T||_F^2 */
   if (p->resid) flops += prsvd_pass_residual_update(p, off, nr, in);
-  if (p->apply) flops += p->apply(p->apply_arg, r, nr64, p->panel);
+  if (p->apply) flops += p->apply(p->apply_arg, r, nr64, p->state->panel);
   prsvd_profile_end(PRSVD_EV_SKETCH, 0.0, flops);
 
 advance:
@@ -190,23 +190,23 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
 static int scratch_begin(struct prsvd_pass *p, int64_t n) {
   if (p->resid) {
     const int64_t tr = prsvd_pass_resid_tile_rows(n);
-    p->resid_tile = malloc(sizeof(double) * (size_t)(tr * (n + p->resid_k)));
-    if (!p->resid_tile) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a tile of the residual");
+    p->state->resid_tile = malloc(sizeof(double) * (size_t)(tr * (n + p->resid_k)));
+    if (!p->state->resid_tile) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a tile of the residual");
   }
   if (row_sum_width(p)) {
-    p->row_sum = malloc(sizeof(double) * (size_t)(p->panel_rows * row_sum_width(p) + 1));
-    if (!p->row_sum) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a panel's sum over the process row");
+    p->state->row_sum = malloc(sizeof(double) * (size_t)(p->panel_rows * row_sum_width(p) + 1));
+    if (!p->state->row_sum) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a panel's sum over the process row");
   }
   if (prsvd_source_nnz(p->a) >= 0) {
     if (p->n_right && p->right) {
-      p->right_t = malloc(sizeof(double) * (size_t)(n * p->n_right));
-      if (!p->right_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory transposing the test matrix");
+      p->state->right_t = malloc(sizeof(double) * (size_t)(n * p->n_right));
+      if (!p->state->right_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory transposing the test matrix");
       for (int64_t q = 0; q < p->n_right; q++)
-        for (int64_t j = 0; j < n; j++) p->right_t[j * p->n_right + q] = p->right[q * n + j];
+        for (int64_t j = 0; j < n; j++) p->state->right_t[j * p->n_right + q] = p->right[q * n + j];
     }
     if (p->corange) {
-      p->corange_t = malloc(sizeof(double) * (size_t)((n + 1) * prsvd_dmat_cols(p->corange_src)));
-      if (!p->corange_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse co-range update");
+      p->state->corange_t = malloc(sizeof(double) * (size_t)((n + 1) * prsvd_dmat_cols(p->corange_src)));
+      if (!p->state->corange_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse co-range update");
     }
     return prsvd_pass_lanes_begin(p, n);
   }
@@ -214,13 +214,13 @@ static int scratch_begin(struct prsvd_pass *p, int64_t n) {
   for (int t = 0; t < p->n_left; t++)
     sparse_left |= p->left[t].g.kind == PRSVD_SKETCH_SPARSE && !prsvd_pass_sparse_left_as_dense(p->left[t].g.dim);
   if (p->n_right && p->right_sparse) {
-    p->tile = malloc(sizeof(double) * (size_t)((n + p->n_right) * PRSVD_TILE_ROWS));
-    if (!p->tile) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse sketch tile");
+    p->state->tile = malloc(sizeof(double) * (size_t)((n + p->n_right) * PRSVD_TILE_ROWS));
+    if (!p->state->tile) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse sketch tile");
   }
   if (sparse_left) {
-    p->tile_sign = malloc(sizeof(double) * (size_t)(p->panel_rows * 8));
-    p->tile_pos = malloc(sizeof(int) * (size_t)(p->panel_rows * 8));
-    if (!p->tile_sign || !p->tile_pos) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse sketch rows");
+    p->state->tile_sign = malloc(sizeof(double) * (size_t)(p->panel_rows * 8));
+    p->state->tile_pos = malloc(sizeof(int) * (size_t)(p->panel_rows * 8));
+    if (!p->state->tile_sign || !p->state->tile_pos) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse sketch rows");
   }
   PRSVD_CHECK(prsvd_pass_copies_begin(p, n));
   return prsvd_pass_lanes_begin(p, n);
@@ -228,11 +228,11 @@ static int scratch_begin(struct prsvd_pass *p, int64_t n) {
 
 static void scratch_end(struct prsvd_pass *p) {
   prsvd_pass_lanes_end(p);
-  free(p->right_t), free(p->corange_t), free(p->tile), free(p->tile_sign), free(p->tile_pos), free(p->f32);
-  free(p->row_sum), free(p->right_c), free(p->small_c), free(p->resid_tile);
-  p->right_t = p->corange_t = p->tile = p->tile_sign = p->row_sum = p->right_c = p->small_c = p->resid_tile = NULL;
-  p->tile_pos = NULL;
-  p->f32 = NULL;
+  free(p->state->right_t), free(p->state->corange_t), free(p->state->tile), free(p->state->tile_sign), free(p->state->tile_pos), free(p->state->f32);
+  free(p->state->row_sum), free(p->state->right_c), free(p->state->small_c), free(p->state->resid_tile);
+  p->state->right_t = p->state->corange_t = p->state->tile = p->state->tile_sign = p->state->row_sum = p->state->right_c = p->state->small_c = p->state->resid_tile = NULL;
+  p->state->tile_pos = NULL;
+  p->state->f32 = NULL;
 }
 
 /* The m-row matrix whose row blocks name the pass's rows, or NULL (then row_grid's). */
@@ -269,13 +269,15 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   if (cur->next_row < row0) cur->next_row = row0;
   const int64_t end = row0 + local_rows;
   prsvd_source_get_layout(p->a, &lay);
-  p->single = prsvd_pass_single(p->params, p->a);
-  p->grid = prsvd_panel_grid(p);
+  if (!p->state && !(p->state = calloc(1, sizeof *p->state)))
+    PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the state of a pass");
+  p->state->single = prsvd_pass_single(p->params, p->a);
+  p->state->grid = prsvd_panel_grid(p);
   prsvd_profile_pass_begin();
   status = scratch_begin(p, n);
   if (status) goto out;
   /* while the threads multiply, each BLAS call runs on its caller alone */
-  if (p->n_lanes > 1) blas_before = prsvd_blas_threads_set(1);
+  if (p->state->n_lanes > 1) blas_before = prsvd_blas_threads_set(1);
   if (p->hook || lay.collective_reads) {
     MPI_Comm comm = p->hook ? p->hook_comm : prsvd_grid_comm(ref ? prsvd_dmat_grid(ref) : p->row_grid);
     status = lockstep(p, cur, row0, local_rows, n, in, lay.collective_reads, comm);
@@ -286,7 +288,7 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   while (!status && cur->next_row < end) status = step(&rd, p, cur, row0, local_rows, n, in);
   prsvd_reads_end(&rd, p);
 out:
-  p->csr = NULL;
+  p->state->csr = NULL;
   if (blas_before > 0) prsvd_blas_threads_set(blas_before);
   scratch_end(p);
   prsvd_profile_pass_end();
@@ -294,8 +296,10 @@ out:
 }
 
 void prsvd_pass_free(struct prsvd_pass *p) {
+  if (!p->state) return;
   prsvd_pass_free_buffers(p);
-  prsvd_csr_free(&p->csrs[0]);
-  prsvd_csr_free(&p->csrs[1]);
-  p->csr = NULL;
+  prsvd_csr_free(&p->state->csrs[0]);
+  prsvd_csr_free(&p->state->csrs[1]);
+  free(p->state);
+  p->state = NULL;
 }

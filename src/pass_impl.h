@@ -32,15 +32,52 @@ struct prsvd_lane {
   double *tile; /* a sparse right map's transposed tile and its products */
 };
 
+/* What a pass makes for itself (struct prsvd_pass.state): allocated by the first
+ * prsvd_sketch_pass, freed by prsvd_pass_free; the scratch of one pass is made at its start and
+ * freed at its end, the panel buffers are kept between passes. */
+struct prsvd_pass_state {
+  /* The panel in hand (panel_rows x n, row-major), float64 in panel or float32 in panel32
+   * (single), in buffers the pass owns until prsvd_pass_free (two with the reader thread), or
+   * rows the source lends in place (read-only: a mapping of the file, prsvd_source_lends), so
+   * nothing may write into a panel; NULL for a sparse source, whose panel is csr, one of csrs
+   * (also kept until prsvd_pass_free). */
+  double *panel;
+  float *panel32;
+  int single;
+  void *bufs[2];
+  int64_t buf_bytes;
+  struct prsvd_csr *csr;
+  struct prsvd_csr csrs[2];
+  float *f32;          /* single: R, P_i, K_i or G_i, and an n-row product */
+  int f32_right_exp;   /* the float32 R is that of 2^f32_right_exp R */
+  double right_max;    /* max |R| */
+  double *right_c;     /* 2^right_c_exp R, when scale_exp != 0 */
+  int right_c_exp;
+  double *small_c;     /* 2^scale_exp K_i or G_i (panel_rows x w) */
+  int64_t grid;        /* panels end on multiples of this global row (1: anywhere) */
+  struct prsvd_lane *lanes; /* the threads' parts of each panel (n_lanes 1: one thread) */
+  int n_lanes;
+  int checked_ahead;   /* the reader thread scans each panel */
+  double panel_amax;   /* the scanned max of the panel in hand */
+  double *right_t;     /* R row-major, for sparse panels */
+  double *corange_t;   /* sparse panels: a panel's A_i^T K_i row-major (n x kc) and a row of K */
+  /* scratch of the sparse-map kernels on dense panels: a transposed tile of PRSVD_TILE_ROWS
+   * rows and its products, and the positions and signs of a panel's rows */
+  double *tile, *tile_sign;
+  int *tile_pos;
+  double *resid_tile;  /* a tile of the residual's rows and its K */
+  double *row_sum;     /* 2-D grid: a panel's sum (panel_rows x width) and a failure flag */
+};
+
 /* Run the statements with A the panel in hand, as const float * (single) or const double *:
  * the element-wise updates are written once for both precisions. */
 #define WITH_PANEL(p, A, ...)                 \
   do {                                        \
-    if ((p)->single) {                        \
-      const float *A = (p)->panel32;          \
+    if ((p)->state->single) {                        \
+      const float *A = (p)->state->panel32;          \
       __VA_ARGS__                             \
     } else {                                  \
-      const double *A = (p)->panel;           \
+      const double *A = (p)->state->panel;           \
       __VA_ARGS__                             \
     }                                         \
   } while (0)
@@ -48,7 +85,7 @@ struct prsvd_lane {
 /* Bytes of one row of the pass's dense panels (float32 or float64); saturating, as every
  * product of a shape is, though prsvd_check_shape already bounds a source's. */
 static inline int64_t prsvd_pass_row_bytes(const struct prsvd_pass *p) {
-  return prsvd_size_mul(prsvd_source_cols(p->a), p->single ? 4 : 8);
+  return prsvd_size_mul(prsvd_source_cols(p->a), p->state->single ? 4 : 8);
 }
 
 /* ---- panel.c: where panels end ---- */

@@ -14,7 +14,7 @@
 
 int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
                               const double *rt, double *flops) {
-  const struct prsvd_csr *a = p->csr;
+  const struct prsvd_csr *a = p->state->csr;
   const int64_t nr = a->rows;
   double *prod = p->work;
   double *g = p->work + p->panel_rows * p->n_right;
@@ -71,7 +71,7 @@ int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n
   if (p->corange) {
     int64_t kld, kc = prsvd_dmat_cols(p->corange_src);
     const double *kd = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
-    double *ht = p->corange_t, *krow = ht + n * kc;
+    double *ht = p->state->corange_t, *krow = ht + n * kc;
     memset(ht, 0, sizeof(double) * (size_t)(n * kc));
     for (int64_t i = 0; i < nr; i++) {
       for (int64_t q = 0; q < kc; q++) krow[q] = kd[q * kld + off + i];
@@ -125,7 +125,7 @@ int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n
  * order by the pass), its statistics into its own sums. */
 void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
                               int64_t n, const double *rt) {
-  const struct prsvd_csr *a = p->csr;
+  const struct prsvd_csr *a = p->state->csr;
   const int64_t nr = a->rows, i0 = ln->row0, i1 = ln->row0 + ln->rows;
   const int64_t e0 = a->indptr[i0], e1 = a->indptr[i1];
   double *prod = p->work;
@@ -135,7 +135,7 @@ void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int6
   if (p->fro2) { /* lane 0 into the pass's sum, the others their own */
     long double s = 0.0L;
     for (int64_t t = e0; t < e1; t++) s += PRSVD_SQUARE(a->data[t], scale_l);
-    *(ln == p->lanes ? p->fro2 : &ln->fro2) += (double)PRSVD_SQUARES_SCALED(s, p->scale_exp);
+    *(ln == p->state->lanes ? p->fro2 : &ln->fro2) += (double)PRSVD_SQUARES_SCALED(s, p->scale_exp);
   }
   if (p->col_sum)
     for (int64_t t = e0; t < e1; t++) {

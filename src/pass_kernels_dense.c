@@ -44,7 +44,7 @@ int64_t prsvd_pass_left_run_dim(const struct prsvd_pass *p, int t, int run) {
 double prsvd_pass_panel_t_times(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr, int n,
                                 const double *x, int ldx, int c, double *out) {
   const size_t at = (size_t)ln->row0 * (size_t)n;
-  if (p->single) {
+  if (p->state->single) {
     prsvd_pass_panel_t_times_f32(p, ln, nr, n, x, ldx, c, out);
   } else {
     const double one = 1.0;
@@ -52,7 +52,7 @@ double prsvd_pass_panel_t_times(const struct prsvd_pass *p, const struct prsvd_l
       prsvd_pass_scaled_copy(x, ldx, nr, c, ldexp(1.0, p->scale_exp), ln->small_c);
       x = ln->small_c, ldx = nr;
     }
-    dgemm_("N", "N", &n, &c, &nr, &one, p->panel + at, &n, x, &ldx, &one, out, &n);
+    dgemm_("N", "N", &n, &c, &nr, &one, p->state->panel + at, &n, x, &ldx, &one, out, &n);
   }
   return 2.0 * (double)nr * n * c;
 }
@@ -64,11 +64,11 @@ double prsvd_pass_right_product(const struct prsvd_pass *p, const struct prsvd_l
                                 double *out, int ldo) {
   const int c = (int)p->n_right;
   const size_t at = (size_t)ln->row0 * (size_t)n;
-  if (p->right && p->single) return prsvd_pass_right_product_f32(p, ln, nr, n, out, ldo);
+  if (p->right && p->state->single) return prsvd_pass_right_product_f32(p, ln, nr, n, out, ldo);
   if (p->right) {
     const double one = 1.0, zero = 0.0;
-    const double *r = p->scale_exp ? p->right_c : p->right;
-    dgemm_("T", "N", &nr, &c, &n, &one, p->panel + at, &n, r, &n, &zero, out, &ldo);
+    const double *r = p->scale_exp ? p->state->right_c : p->right;
+    dgemm_("T", "N", &nr, &c, &n, &one, p->state->panel + at, &n, r, &n, &zero, out, &ldo);
     return 2.0 * nr * (double)n * c;
   }
   return prsvd_pass_right_product_sparse(p, ln, nr, n, out, ldo);
@@ -124,7 +124,7 @@ double prsvd_pass_left_update(const struct prsvd_pass *p, const struct prsvd_lan
 void prsvd_pass_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t nr, int64_t n) {
   const double c = ldexp(1.0, p->scale_exp);
   const long double cl = c;
-  double *fro2 = ln == p->lanes ? p->fro2 : &ln->fro2;
+  double *fro2 = ln == p->state->lanes ? p->fro2 : &ln->fro2;
   r += ln->row0;
   WITH_PANEL(p, A0, {
     const __typeof__(*A0) *A = A0 + ln->row0 * n;
@@ -159,9 +159,9 @@ void prsvd_pass_center_rows(const struct prsvd_pass *p, int64_t i0, int64_t i1, 
   const int64_t n = prsvd_source_cols(p->a), w = p->n_right;
   for (int64_t i = i0; i < i1; i++) {
     double sum = 0.0, sumsq = 0.0;
-    if (p->csr) {
-      for (int64_t t = p->csr->indptr[i]; t < p->csr->indptr[i + 1]; t++) {
-        const double v = p->csr->data[t] * c;
+    if (p->state->csr) {
+      for (int64_t t = p->state->csr->indptr[i]; t < p->state->csr->indptr[i + 1]; t++) {
+        const double v = p->state->csr->data[t] * c;
         sum += v, sumsq += v * v;
       }
     } else {
@@ -206,7 +206,7 @@ int64_t prsvd_pass_resid_tile_rows(int64_t n) {
 double prsvd_pass_residual_update(struct prsvd_pass *p, int64_t off, int nr, int n) {
   const int64_t tr = prsvd_pass_resid_tile_rows(n), k = p->resid_k;
   const int ik = (int)k, itr = (int)tr;
-  double *e = p->resid_tile, *kt = p->resid_tile + tr * n;
+  double *e = p->state->resid_tile, *kt = p->state->resid_tile + tr * n;
   const double one = 1.0, minus_one = -1.0;
   const double f = ldexp(1.0, p->scale_exp); /* the residual of 2^scale_exp A; |scale_exp| <= 960 */
   long double sum = 0.0L;
@@ -214,8 +214,8 @@ double prsvd_pass_residual_update(struct prsvd_pass *p, int64_t off, int nr, int
   const double *src = p->resid_src ? prsvd_dmat_local(p->resid_src, NULL, NULL, &kld) : NULL;
   for (int64_t i0 = 0; i0 < nr; i0 += tr) {
     const int rows = (int)(nr - i0 < tr ? nr - i0 : tr);
-    if (p->csr) {
-      const struct prsvd_csr *a = p->csr;
+    if (p->state->csr) {
+      const struct prsvd_csr *a = p->state->csr;
       memset(e, 0, sizeof(double) * (size_t)rows * (size_t)n);
       for (int i = 0; i < rows; i++)
         for (int64_t t = a->indptr[i0 + i]; t < a->indptr[i0 + i + 1]; t++) e[(size_t)i * n + a->indices[t]] += f * a->data[t];

@@ -65,8 +65,8 @@ int64_t prsvd_pass_f32_width(const struct prsvd_pass *p) {
   return w;
 }
 
-static float *f32_right(const struct prsvd_pass *p) { return p->f32; }
-float *prsvd_pass_f32_prod(const struct prsvd_pass *p, int64_t n) { return p->f32 + n * p->n_right; }
+static float *f32_right(const struct prsvd_pass *p) { return p->state->f32; }
+float *prsvd_pass_f32_prod(const struct prsvd_pass *p, int64_t n) { return p->state->f32 + n * p->n_right; }
 float *prsvd_pass_f32_rows(const struct prsvd_pass *p, int64_t n) {
   return prsvd_pass_f32_prod(p, n) + p->panel_rows * p->n_right;
 }
@@ -79,18 +79,18 @@ float *prsvd_pass_f32_out(const struct prsvd_pass *p, int64_t n) {
  * room for 2^scale_exp K_i or G_i. */
 int prsvd_pass_copies_begin(struct prsvd_pass *p, int64_t n) {
   const int64_t w = prsvd_pass_f32_width(p);
-  p->right_c_exp = 0;
-  p->f32_right_exp = INT_MIN;
-  if (p->single) {
-    p->f32 = malloc(sizeof(float) * (size_t)((n + p->panel_rows) * (p->n_right + w)));
-    if (!p->f32) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the float32 copies of the sketches");
-    if (p->right && p->n_right) p->right_max = max_abs_cols(p->right, n, n, p->n_right);
+  p->state->right_c_exp = 0;
+  p->state->f32_right_exp = INT_MIN;
+  if (p->state->single) {
+    p->state->f32 = malloc(sizeof(float) * (size_t)((n + p->panel_rows) * (p->n_right + w)));
+    if (!p->state->f32) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the float32 copies of the sketches");
+    if (p->right && p->n_right) p->state->right_max = max_abs_cols(p->right, n, n, p->n_right);
     return PRSVD_OK;
   }
   if (!p->scale_exp && !p->scale_running) return PRSVD_OK;
-  if (p->right && p->n_right && !(p->right_c = malloc(sizeof(double) * (size_t)(n * p->n_right))))
+  if (p->right && p->n_right && !(p->state->right_c = malloc(sizeof(double) * (size_t)(n * p->n_right))))
     PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the scaled test matrix");
-  if (w && !(p->small_c = malloc(sizeof(double) * (size_t)(p->panel_rows * w))))
+  if (w && !(p->state->small_c = malloc(sizeof(double) * (size_t)(p->panel_rows * w))))
     PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the scaled sketch rows");
   return PRSVD_OK;
 }
@@ -100,14 +100,14 @@ int prsvd_pass_copies_begin(struct prsvd_pass *p, int64_t n) {
  * (Omega, orth(H), probes) lie within a few powers of two of each other), made again only
  * when that moved. */
 void prsvd_pass_copies_ready(struct prsvd_pass *p, int64_t n) {
-  if (!p->right || !p->n_right || p->csr) return; /* a CSR panel scales its values instead */
-  if (p->single) {
-    const int f = f32_exponent(p->amax, p->right_max);
-    if (f != p->f32_right_exp) narrow(p->right, n, n, p->n_right, ldexp(1.0, f), f32_right(p));
-    p->f32_right_exp = f;
-  } else if (p->scale_exp && p->scale_exp != p->right_c_exp) {
-    prsvd_pass_scaled_copy(p->right, n, n, p->n_right, ldexp(1.0, p->scale_exp), p->right_c);
-    p->right_c_exp = p->scale_exp;
+  if (!p->right || !p->n_right || p->state->csr) return; /* a CSR panel scales its values instead */
+  if (p->state->single) {
+    const int f = f32_exponent(p->amax, p->state->right_max);
+    if (f != p->state->f32_right_exp) narrow(p->right, n, n, p->n_right, ldexp(1.0, f), f32_right(p));
+    p->state->f32_right_exp = f;
+  } else if (p->scale_exp && p->scale_exp != p->state->right_c_exp) {
+    prsvd_pass_scaled_copy(p->right, n, n, p->n_right, ldexp(1.0, p->scale_exp), p->state->right_c);
+    p->state->right_c_exp = p->scale_exp;
   }
 }
 
@@ -127,7 +127,7 @@ void prsvd_pass_panel_t_times_f32(const struct prsvd_pass *p, const struct prsvd
   float *x32 = ln->x32, *o32 = ln->o32;
   for (int j = 0; j < c; j++)
     narrow(x + (size_t)j * ldx, ldx, nr, 1, ldexp(1.0, f32_column_exp(p, x, ldx, nr, j)), x32 + (size_t)j * nr);
-  sgemm_("N", "N", &n, &c, &nr, &one, p->panel32 + at, &n, x32, &nr, &zero, o32, &n);
+  sgemm_("N", "N", &n, &c, &nr, &one, p->state->panel32 + at, &n, x32, &nr, &zero, o32, &n);
   for (int j = 0; j < c; j++)
     add_widened(o32 + (size_t)j * n, (size_t)n, ldexp(1.0, p->scale_exp - f32_column_exp(p, x, ldx, nr, j)),
                 out + (size_t)j * n);
@@ -140,8 +140,8 @@ double prsvd_pass_right_product_f32(const struct prsvd_pass *p, const struct prs
   const int c = (int)p->n_right;
   const size_t at = (size_t)ln->row0 * (size_t)n;
   const float one = 1.0f, zero = 0.0f;
-  sgemm_("T", "N", &nr, &c, &n, &one, p->panel32 + at, &n, f32_right(p), &n, &zero, ln->p32, &nr);
+  sgemm_("T", "N", &nr, &c, &n, &one, p->state->panel32 + at, &n, f32_right(p), &n, &zero, ln->p32, &nr);
   for (int q = 0; q < c; q++)
-    widen(ln->p32 + (size_t)q * nr, (size_t)nr, ldexp(1.0, p->scale_exp - p->f32_right_exp), out + (size_t)q * ldo);
+    widen(ln->p32 + (size_t)q * nr, (size_t)nr, ldexp(1.0, p->scale_exp - p->state->f32_right_exp), out + (size_t)q * ldo);
   return 2.0 * nr * (double)n * c;
 }

@@ -52,10 +52,10 @@ SPARSE_KERNEL double prsvd_pass_right_product_sparse(const struct prsvd_pass *p,
   const size_t at = (size_t)ln->row0 * (size_t)n;
   for (int r0 = 0; r0 < nr; r0 += TR) {
     const int rows = nr - r0 < TR ? nr - r0 : TR;
-    if (p->single)
-      FILL_TILE(float, p->panel32 + at, r0, rows, n, tile);
+    if (p->state->single)
+      FILL_TILE(float, p->state->panel32 + at, r0, rows, n, tile);
     else
-      FILL_TILE(double, p->panel + at, r0, rows, n, tile);
+      FILL_TILE(double, p->state->panel + at, r0, rows, n, tile);
     memset(acc, 0, sizeof(double) * (size_t)c * TR);
     for (int j = 0; j < n; j++) {
       const double *restrict a = tile + (size_t)j * TR;
@@ -89,8 +89,8 @@ double prsvd_pass_left_update_sparse(const struct prsvd_pass *p, const struct pr
                                                  * P is a product of 2^scale_exp A already */
   const size_t at = (size_t)ln->row0 * (size_t)n;
   double *acc = ln->left_acc[t], *core = ln->left_core[t];
-  int *pos = p->tile_pos + ln->row0 * 8;
-  double *sign = p->tile_sign + ln->row0 * 8;
+  int *pos = p->state->tile_pos + ln->row0 * 8;
+  double *sign = p->state->tile_sign + ln->row0 * 8;
   for (int r = 0; r < nr; r++) prsvd_sparse_column(tm->seed, tm->stream, row0 + r, d, pos + r * 8, sign + r * 8);
   if (acc)
     for (int j0 = 0; j0 < n; j0 += block) {
@@ -99,10 +99,10 @@ double prsvd_pass_left_update_sparse(const struct prsvd_pass *p, const struct pr
         for (int u = 0; u < z; u++) {
           double *col = acc + (size_t)pos[r * 8 + u] * n + j0;
           const double a = sign[r * 8 + u] * scale;
-          if (p->single)
-            axpy_widened(jn, a, p->panel32 + at + (size_t)r * n + j0, col);
+          if (p->state->single)
+            axpy_widened(jn, a, p->state->panel32 + at + (size_t)r * n + j0, col);
           else
-            daxpy_(&jn, &a, p->panel + at + (size_t)r * n + j0, &one, col, &one);
+            daxpy_(&jn, &a, p->state->panel + at + (size_t)r * n + j0, &one, col, &one);
         }
     }
   if (core)

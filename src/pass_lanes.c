@@ -15,11 +15,11 @@
  * its boundary or the scale moves: the pass's sums between panels, and so a checkpoint and a
  * run it resumes, are the same as an uninterrupted run's, bit for bit. */
 static void fold_slice(struct prsvd_pass *p, int t) {
-  const int lanes = p->n_lanes;
+  const int lanes = p->state->n_lanes;
   const int64_t n = prsvd_source_cols(p->a), j0 = n * t / lanes, j1 = n * (t + 1) / lanes;
   const int64_t kc = p->corange ? prsvd_dmat_cols(p->corange_src) : 0;
   for (int u = 0; u < lanes; u++) {
-    const struct prsvd_lane *ln = &p->lanes[u];
+    const struct prsvd_lane *ln = &p->state->lanes[u];
     if (ln->corange_t) {
       for (int64_t q = 0; q < kc; q++)
         for (int64_t j = j0; j < j1; j++) p->corange[q * n + j] += ln->corange_t[j * kc + q];
@@ -43,7 +43,7 @@ static void fold_slice(struct prsvd_pass *p, int t) {
     }
   }
   if (t == 0 && p->fro2)
-    for (int u = 1; u < lanes; u++) *p->fro2 += p->lanes[u].fro2, p->lanes[u].fro2 = 0.0;
+    for (int u = 1; u < lanes; u++) *p->fro2 += p->state->lanes[u].fro2, p->state->lanes[u].fro2 = 0.0;
 }
 
 static void lane_rows(int64_t nr, int lanes, int t, int64_t *row0, int64_t *rows) {
@@ -58,9 +58,9 @@ static void lane_rows(int64_t nr, int lanes, int t, int64_t *row0, int64_t *rows
 void prsvd_pass_lane_panel(void *arg, int t) {
   const struct prsvd_panel_job *job = arg;
   struct prsvd_pass *p = job->p;
-  struct prsvd_lane *ln = &p->lanes[t];
+  struct prsvd_lane *ln = &p->state->lanes[t];
   const int n = (int)job->n;
-  lane_rows(job->nr, p->n_lanes, t, &ln->row0, &ln->rows);
+  lane_rows(job->nr, p->state->n_lanes, t, &ln->row0, &ln->rows);
   const int nr = (int)ln->rows;
   ln->flops = 0.0;
   if (nr) {
@@ -101,11 +101,11 @@ static int64_t csr_share_row(const struct prsvd_csr *a, int lanes, int t) {
 void prsvd_pass_lane_panel_csr(void *arg, int t) {
   const struct prsvd_panel_job *job = arg;
   struct prsvd_pass *p = job->p;
-  struct prsvd_lane *ln = &p->lanes[t];
-  ln->row0 = csr_share_row(p->csr, p->n_lanes, t);
-  ln->rows = csr_share_row(p->csr, p->n_lanes, t + 1) - ln->row0;
+  struct prsvd_lane *ln = &p->state->lanes[t];
+  ln->row0 = csr_share_row(p->state->csr, p->state->n_lanes, t);
+  ln->rows = csr_share_row(p->state->csr, p->state->n_lanes, t + 1) - ln->row0;
   ln->flops = 0.0;
-  if (ln->rows > 0) prsvd_pass_csr_lane(p, ln, job->r, job->off, job->n, p->right_t);
+  if (ln->rows > 0) prsvd_pass_csr_lane(p, ln, job->r, job->off, job->n, p->state->right_t);
   prsvd_pool_barrier(p->pool);
   fold_slice(p, t);
 }
@@ -129,16 +129,16 @@ int prsvd_pass_lanes_begin(struct prsvd_pass *p, int64_t n) {
   const int64_t kc = p->corange ? prsvd_dmat_cols(p->corange_src) : 0, w = prsvd_pass_f32_width(p);
   const int64_t rows = (p->panel_rows + lanes - 1) / lanes;
   const int64_t out = n * w > rows * p->n_right ? n * w : rows * p->n_right;
-  if (!(p->lanes = calloc((size_t)lanes, sizeof *p->lanes)))
+  if (!(p->state->lanes = calloc((size_t)lanes, sizeof *p->state->lanes)))
     PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the pass's threads");
-  p->n_lanes = lanes;
-  p->lanes[0].corange = p->corange;
-  p->lanes[0].col_sum = p->col_sum, p->lanes[0].col_sumsq = p->col_sumsq;
-  p->lanes[0].tile = p->tile;
-  for (int l = 0; l < p->n_left; l++) p->lanes[0].left_acc[l] = p->left[l].acc, p->lanes[0].left_core[l] = p->left[l].core;
+  p->state->n_lanes = lanes;
+  p->state->lanes[0].corange = p->corange;
+  p->state->lanes[0].col_sum = p->col_sum, p->state->lanes[0].col_sumsq = p->col_sumsq;
+  p->state->lanes[0].tile = p->state->tile;
+  for (int l = 0; l < p->n_left; l++) p->state->lanes[0].left_acc[l] = p->left[l].acc, p->state->lanes[0].left_core[l] = p->left[l].core;
   if (lanes > 1 && prsvd_source_nnz(p->a) >= 0) { /* CSR: a row-major co-range sum each */
     for (int t = 0; t < lanes; t++) {
-      struct prsvd_lane *ln = &p->lanes[t];
+      struct prsvd_lane *ln = &p->state->lanes[t];
       if (kc && !(ln->corange_t = calloc((size_t)((n + 1) * kc), sizeof(double))))
         PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's co-range sum (%lld x %lld)", t,
                   (long long)n, (long long)kc);
@@ -149,9 +149,9 @@ int prsvd_pass_lanes_begin(struct prsvd_pass *p, int64_t n) {
     return PRSVD_OK;
   }
   if (lanes == 1) {
-    struct prsvd_lane *ln = &p->lanes[0];
-    if (p->f32) ln->x32 = prsvd_pass_f32_rows(p, n), ln->o32 = prsvd_pass_f32_out(p, n), ln->p32 = prsvd_pass_f32_prod(p, n);
-    ln->small_c = p->small_c;
+    struct prsvd_lane *ln = &p->state->lanes[0];
+    if (p->state->f32) ln->x32 = prsvd_pass_f32_rows(p, n), ln->o32 = prsvd_pass_f32_out(p, n), ln->p32 = prsvd_pass_f32_prod(p, n);
+    ln->small_c = p->state->small_c;
     return PRSVD_OK;
   }
   if (p->corange) {
@@ -161,21 +161,21 @@ int prsvd_pass_lanes_begin(struct prsvd_pass *p, int64_t n) {
     PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
   }
   for (int t = 0; t < lanes; t++) {
-    struct prsvd_lane *ln = &p->lanes[t];
+    struct prsvd_lane *ln = &p->state->lanes[t];
     if (t > 0 && kc && !(ln->corange = calloc((size_t)(n * kc), sizeof(double))))
       PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's co-range sum (%lld x %lld)", t,
                 (long long)n, (long long)kc);
     if (t > 0 && p->col_sum && (!(ln->col_sum = calloc((size_t)n, sizeof(double))) ||
                                 !(ln->col_sumsq = calloc((size_t)n, sizeof(double)))))
       PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's column sums", t);
-    if (p->single && (!(ln->x32 = malloc(sizeof(float) * (size_t)(rows * w + 1))) ||
+    if (p->state->single && (!(ln->x32 = malloc(sizeof(float) * (size_t)(rows * w + 1))) ||
                       !(ln->o32 = malloc(sizeof(float) * (size_t)(out + 1)))))
       PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's float32 scratch", t);
-    if (!p->single && (p->scale_exp || p->scale_running) && w &&
+    if (!p->state->single && (p->scale_exp || p->scale_running) && w &&
         !(ln->small_c = malloc(sizeof(double) * (size_t)(rows * w))))
       PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's scaled sketch rows", t);
     ln->p32 = ln->o32;
-    if (t > 0 && p->tile && !(ln->tile = malloc(sizeof(double) * (size_t)((n + p->n_right) * PRSVD_TILE_ROWS))))
+    if (t > 0 && p->state->tile && !(ln->tile = malloc(sizeof(double) * (size_t)((n + p->n_right) * PRSVD_TILE_ROWS))))
       PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's sparse sketch tile", t);
     /* the left sums and cores in one block, each sum after the one before it (so that a run
      * of sums side by side in the pass's is so in the lane's) */
@@ -195,14 +195,14 @@ int prsvd_pass_lanes_begin(struct prsvd_pass *p, int64_t n) {
 }
 
 void prsvd_pass_lanes_end(struct prsvd_pass *p) {
-  for (int t = 0; p->lanes && t < p->n_lanes; t++) {
-    struct prsvd_lane *ln = &p->lanes[t];
+  for (int t = 0; p->state->lanes && t < p->state->n_lanes; t++) {
+    struct prsvd_lane *ln = &p->state->lanes[t];
     if (t > 0) free(ln->corange), free(ln->col_sum), free(ln->col_sumsq), free(ln->tile);
     if (t > 0) free(ln->left_block);
     free(ln->corange_t);
-    if (p->n_lanes > 1) free(ln->x32), free(ln->o32), free(ln->small_c);
+    if (p->state->n_lanes > 1) free(ln->x32), free(ln->o32), free(ln->small_c);
   }
-  free(p->lanes);
-  p->lanes = NULL;
-  p->n_lanes = 0;
+  free(p->state->lanes);
+  p->state->lanes = NULL;
+  p->state->n_lanes = 0;
 }

@@ -156,9 +156,9 @@ static int64_t first_nonfinite(const void *panel, int single, int64_t count) {
 int64_t prsvd_pass_first_bad_row(void *arg, const void *panel, int64_t nr, double *amax) {
   const struct prsvd_pass *p = arg;
   const int64_t n = prsvd_source_cols(p->a);
-  *amax = prsvd_max_abs(panel, p->single, nr * n);
+  *amax = prsvd_max_abs(panel, p->state->single, nr * n);
   if (isfinite(*amax)) return -1;
-  const int64_t at = first_nonfinite(panel, p->single, nr * n);
+  const int64_t at = first_nonfinite(panel, p->state->single, nr * n);
   return at < 0 ? -1 : at / n;
 }
 
@@ -166,8 +166,8 @@ int64_t prsvd_pass_first_bad_row(void *arg, const void *panel, int64_t nr, doubl
 int prsvd_pass_report_nonfinite(void *arg, const void *panel, int64_t row0, int64_t bad) {
   const struct prsvd_pass *p = arg;
   const char *row = (const char *)panel + bad * prsvd_pass_row_bytes(p);
-  const int64_t at = first_nonfinite(row, p->single, prsvd_source_cols(p->a));
-  const double v = p->single ? ((const float *)row)[at] : ((const double *)row)[at];
+  const int64_t at = first_nonfinite(row, p->state->single, prsvd_source_cols(p->a));
+  const double v = p->state->single ? ((const float *)row)[at] : ((const double *)row)[at];
   PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
             isnan(v) ? "NaN" : "Inf", (long long)(row0 + bad), (long long)(prsvd_source_col0(p->a) + at));
 }
@@ -175,23 +175,23 @@ int prsvd_pass_report_nonfinite(void *arg, const void *panel, int64_t row0, int6
 /* 1 if the pass scans its panels: for NaN and Inf, or for max |a_ij|. */
 int prsvd_pass_scans(const struct prsvd_pass *p) { return p->check_finite || p->measure || p->scale_running; }
 
-/* The scan of the panel in hand (rows [row0, row0 + nr)): max |a_ij| into p->panel_amax, and
+/* The scan of the panel in hand (rows [row0, row0 + nr)): max |a_ij| into p->state->panel_amax, and
  * with check_finite PRSVD_ERR_INPUT naming its first NaN or Inf.  The reader thread scanned a
  * dense panel already (checked_ahead).  A CSR panel's structure was checked as it was read
  * (prsvd_source_read_csr); here its values are. */
 int prsvd_pass_scan_panel(struct prsvd_pass *p, int64_t row0, int64_t nr) {
-  if (p->checked_ahead) return PRSVD_OK;
-  if (p->csr) {
-    const struct prsvd_csr *a = p->csr;
-    p->panel_amax = prsvd_max_abs(a->data, 0, a->nnz);
-    for (int64_t i = 0; p->check_finite && !isfinite(p->panel_amax) && i < a->rows; i++)
+  if (p->state->checked_ahead) return PRSVD_OK;
+  if (p->state->csr) {
+    const struct prsvd_csr *a = p->state->csr;
+    p->state->panel_amax = prsvd_max_abs(a->data, 0, a->nnz);
+    for (int64_t i = 0; p->check_finite && !isfinite(p->state->panel_amax) && i < a->rows; i++)
       for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++)
         if (!isfinite(a->data[t]))
           PRSVD_ERR(PRSVD_ERR_INPUT, "'%s': %s at row %lld, column %lld", prsvd_source_name(p->a),
                     isnan(a->data[t]) ? "NaN" : "Inf", (long long)(row0 + i), (long long)a->indices[t]);
     return PRSVD_OK;
   }
-  const void *panel = p->single ? (const void *)p->panel32 : p->panel;
-  const int64_t bad = prsvd_pass_first_bad_row(p, panel, nr, &p->panel_amax);
+  const void *panel = p->state->single ? (const void *)p->state->panel32 : p->state->panel;
+  const int64_t bad = prsvd_pass_first_bad_row(p, panel, nr, &p->state->panel_amax);
   return bad < 0 || !p->check_finite ? PRSVD_OK : prsvd_pass_report_nonfinite(p, panel, row0, bad);
 }

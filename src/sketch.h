@@ -96,38 +96,18 @@ struct prsvd_cursor {
 #define PRSVD_TILE_ROWS 16
 #define PRSVD_MAX_LEFT 4
 
+/* A pass as the method sets it up: what to read, what to multiply it by, which sums to add
+ * into, and the hooks (zeroed, then the fields it uses; the pass's scratch is its own). */
 struct prsvd_pass {
   prsvd_source *a;
   int64_t panel_rows;
-  /* Set by the pass: the panel in hand (panel_rows x n, row-major), float64 in panel or
-   * float32 in panel32 (single), in buffers the pass owns until prsvd_pass_free (two with
-   * the reader thread), or rows the source lends in place (read-only: a mapping of the file,
-   * prsvd_source_lends), so nothing may write into a panel; NULL for a sparse source, whose panel is csr, one of csrs (also
-   * kept until prsvd_pass_free). */
-  double *panel;
-  float *panel32;
-  int single;
-  void *bufs[2];
-  int64_t buf_bytes;
-  struct prsvd_csr *csr;
-  struct prsvd_csr csrs[2];
-  float *f32;                    /* single: R, P_i, K_i or G_i, and an n-row product */
-  int f32_right_exp;             /* made by the pass: the float32 R is that of 2^f32_right_exp R */
-  double right_max;              /* made by the pass: max |R| */
-  double *right_c;               /* made by the pass: 2^right_c_exp R, when scale_exp != 0 */
-  int right_c_exp;
-  double *small_c;               /* made by the pass: 2^scale_exp K_i or G_i (panel_rows x w) */
-  int64_t grid;                  /* panels end on multiples of this global row (1: anywhere) */
   double *work;                  /* panel_rows x n_right (P_i) and panel_rows x max left dim */
   const struct prsvd_svd_params *params;
   /* Compute threads (NULL: one), set by the method: a pass with a right product or co-range
-   * sums but no left sketches, on a P x 1 grid, splits each panel among them by rows (lanes,
-   * made by the pass; n_lanes 1 when it does not) */
+   * sums but no left sketches, on a P x 1 grid, splits each panel among them by rows (the
+   * pass's lanes, pass_impl.h) */
   struct prsvd_pool *pool;
-  struct prsvd_lane *lanes;
-  int n_lanes;
-  int check_finite;
-  int checked_ahead;             /* set by the pass: the reader thread scans each panel */
+  int check_finite;  /* refuse a NaN or Inf, naming its row and column */
 
   /* The range of A (above).  The products are those of 2^scale_exp A.  measure: scan every
    * panel for max |a_ij| (the NaN/Inf scan; Inf when a value is not finite and nothing checks)
@@ -139,17 +119,10 @@ struct prsvd_pass {
   int scale_running;
   int measure;
   double amax;
-  double panel_amax;             /* set by the pass: the scanned max of the panel in hand */
 
   /* P_i = A_i R: dense (right, n x n_right column-major) or sparse (right_sparse) */
   const double *right;
   const struct prsvd_sparse_right *right_sparse;
-  double *right_t;  /* R row-major, made by the pass for sparse panels */
-  double *corange_t; /* sparse panels: a panel's A_i^T K_i row-major (n x kc) and a row of K */
-  /* scratch of the sparse-map kernels on dense panels (made by the pass): a transposed tile of
-   * PRSVD_TILE_ROWS rows and its products, and the positions and signs of a panel's rows */
-  double *tile, *tile_sign;
-  int *tile_pos;
   int64_t n_right;
   /* rows of P_i(:, col0 : col0 + c) stored into dmat's first c columns, c = ncols (0: all of
    * dmat's columns; fewer leave room for columns the caller set, e.g. a co-range source) */
@@ -184,7 +157,6 @@ struct prsvd_pass {
   const double *resid_m;
   const prsvd_dmat *resid_src;
   const int64_t *resid_cols;
-  double *resid_tile;  /* made by the pass: a tile of rows and its K */
   /* With no kept, co-range or residual matrix to name the rows (a pass of left sketches or of
    * residuals by columns only): the grid whose row blocks of A this rank reads. */
   const prsvd_grid *row_grid;
@@ -215,7 +187,6 @@ struct prsvd_pass {
    * source summed.  Every rank of a process row takes the same steps; one whose read or check
    * fails still joins the step's sum, and the whole row stops with an error. */
   const struct prsvd_grid2d *grid2d;
-  double *row_sum;  /* made by the pass: a panel's sum (panel_rows x width) and a failure flag */
 
   /* apply (NULL: none): what no update above makes of a float64 dense panel (rows [row,
    * row + nr) of A, n columns, row-major, read-only), called once per panel on the main thread
@@ -230,6 +201,11 @@ struct prsvd_pass {
   int64_t n_samples;
   const int64_t *sample_row, *sample_col;
   double *sample_val;
+
+  /* The pass's own (pass_impl.h): its panels, copies, lanes and scratch, made by the first
+   * prsvd_sketch_pass and kept, with its panel buffers, until prsvd_pass_free.  NULL to
+   * begin with; nothing but the engine reads it. */
+  struct prsvd_pass_state *state;
 };
 
 /* The exponent e by which a pass scales an m x n matrix whose largest |a_ij| is amax: 0 while
@@ -295,7 +271,8 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
  * matrix, or of the co-range source or the residual's source without one (all m-row, by row
  * block), else the row block of row_grid; on a 2-D grid its process row's.  Where a cursor may stand: from *row0 to the block's end. */
 int prsvd_pass_rows(const struct prsvd_pass *p, int64_t *row0, int64_t *local_rows);
-/* The panel buffers a pass keeps between passes (dense or CSR). */
+/* The state a pass keeps between passes (its dense or CSR panel buffers), freed; a pass that
+ * never ran has none. */
 void prsvd_pass_free(struct prsvd_pass *p);
 /* 1 if the panels of a are read and multiplied as float32 under params (dense sources only;
  * NULL params: float64). */
