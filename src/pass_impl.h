@@ -25,7 +25,7 @@ struct prsvd_lane {
   double *corange, *col_sum, *col_sumsq;
   double *left_acc[PRSVD_MAX_LEFT], *left_core[PRSVD_MAX_LEFT]; /* L_t and Z_t (left sketches) */
   double *left_block; /* lanes but 0: their L_t and Z_t, in one block */
-  double *corange_t; /* CSR panels: the lane's co-range sum row-major, every lane its own */
+  double *corange_t;  /* CSR panels: the lane's co-range sum row-major, every lane its own */
   double fro2, flops;
   float *x32, *o32, *p32;
   double *small_c;
@@ -48,38 +48,38 @@ struct prsvd_pass_state {
   int64_t buf_bytes;
   struct prsvd_csr *csr;
   struct prsvd_csr csrs[2];
-  float *f32;          /* single: R, P_i, K_i or G_i, and an n-row product */
-  int f32_right_exp;   /* the float32 R is that of 2^f32_right_exp R */
-  double right_max;    /* max |R| */
-  double *right_c;     /* 2^right_c_exp R, when scale_exp != 0 */
+  float *f32;        /* single: R, P_i, K_i or G_i, and an n-row product */
+  int f32_right_exp; /* the float32 R is that of 2^f32_right_exp R */
+  double right_max;  /* max |R| */
+  double *right_c;   /* 2^right_c_exp R, when scale_exp != 0 */
   int right_c_exp;
-  double *small_c;     /* 2^scale_exp K_i or G_i (panel_rows x w) */
-  int64_t grid;        /* panels end on multiples of this global row (1: anywhere) */
+  double *small_c;          /* 2^scale_exp K_i or G_i (panel_rows x w) */
+  int64_t grid;             /* panels end on multiples of this global row (1: anywhere) */
   struct prsvd_lane *lanes; /* the threads' parts of each panel (n_lanes 1: one thread) */
   int n_lanes;
-  int checked_ahead;   /* the reader thread scans each panel */
-  double panel_amax;   /* the scanned max of the panel in hand */
-  double *right_t;     /* R row-major, for sparse panels */
-  double *corange_t;   /* sparse panels: a panel's A_i^T K_i row-major (n x kc) and a row of K */
+  int checked_ahead; /* the reader thread scans each panel */
+  double panel_amax; /* the scanned max of the panel in hand */
+  double *right_t;   /* R row-major, for sparse panels */
+  double *corange_t; /* sparse panels: a panel's A_i^T K_i row-major (n x kc) and a row of K */
   /* scratch of the sparse-map kernels on dense panels: a transposed tile of PRSVD_TILE_ROWS
    * rows and its products, and the positions and signs of a panel's rows */
   double *tile, *tile_sign;
   int *tile_pos;
-  double *resid_tile;  /* a tile of the residual's rows and its K */
-  double *row_sum;     /* 2-D grid: a panel's sum (panel_rows x width) and a failure flag */
+  double *resid_tile; /* a tile of the residual's rows and its K */
+  double *row_sum;    /* 2-D grid: a panel's sum (panel_rows x width) and a failure flag */
 };
 
 /* Run the statements with A the panel in hand, as const float * (single) or const double *:
  * the element-wise updates are written once for both precisions. */
-#define WITH_PANEL(p, A, ...)                 \
-  do {                                        \
-    if ((p)->state->single) {                        \
-      const float *A = (p)->state->panel32;          \
-      __VA_ARGS__                             \
-    } else {                                  \
-      const double *A = (p)->state->panel;           \
-      __VA_ARGS__                             \
-    }                                         \
+#define WITH_PANEL(p, A, ...)               \
+  do {                                      \
+    if ((p)->state->single) {               \
+      const float *A = (p)->state->panel32; \
+      __VA_ARGS__                           \
+    } else {                                \
+      const double *A = (p)->state->panel;  \
+      __VA_ARGS__                           \
+    }                                       \
   } while (0)
 
 /* Bytes of one row of the pass's dense panels (float32 or float64); saturating, as every
@@ -103,9 +103,10 @@ int64_t prsvd_panel_grid(const struct prsvd_pass *p);
 
 /* Reads for one pass: straight from the source, or from the reader thread one read ahead,
  * into the pass's two dense panels (float64 or float32), two slots of rows the source lends
- * in place (lend: no panel buffers), or two CSR panels for a sparse source.  ready() returns the status of the read of the panel at the cursor into p->panel,
- * p->panel32 or p->csr.  For a source with collective reads every rank makes exactly
- * `reads_left` reads, the last ones zero-row reads at the end of its block. */
+ * in place (lend: no panel buffers), or two CSR panels for a sparse source.  ready() returns the
+ * status of the read of the panel at the cursor into p->panel, p->panel32 or p->csr.  For a source
+ * with collective reads every rank makes exactly `reads_left` reads, the last ones zero-row reads
+ * at the end of its block. */
 struct prsvd_reads {
   struct prsvd_prefetch pf;
   int sparse, lend, cb, have, saved, on, collective;
@@ -119,7 +120,8 @@ int prsvd_reads_begin(struct prsvd_reads *rd, struct prsvd_pass *p, int64_t row,
 /* Let the reader finish (so nothing else touches the source library meanwhile). */
 void prsvd_reads_settle(struct prsvd_reads *rd);
 /* Rows [row, row + nr) into the panel (nr = 0: a collective source's zero-row read). */
-int prsvd_reads_ready(struct prsvd_reads *rd, struct prsvd_pass *p, int64_t row, int64_t nr, int64_t end);
+int prsvd_reads_ready(struct prsvd_reads *rd, struct prsvd_pass *p, int64_t row, int64_t nr,
+                      int64_t end);
 void prsvd_reads_end(struct prsvd_reads *rd, struct prsvd_pass *p);
 /* The dense panel buffers kept across passes, freed. */
 void prsvd_pass_free_buffers(struct prsvd_pass *p);
@@ -163,23 +165,26 @@ int prsvd_pass_sparse_left_as_dense(int64_t d);
 int prsvd_pass_left_run(const struct prsvd_pass *p, int t);
 int64_t prsvd_pass_left_run_dim(const struct prsvd_pass *p, int t, int run);
 /* out (n x c) += (2^scale_exp A_b)^T x; returns the flops. */
-double prsvd_pass_panel_t_times(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr, int n,
-                                const double *x, int ldx, int c, double *out);
+double prsvd_pass_panel_t_times(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr,
+                                int n, const double *x, int ldx, int c, double *out);
 /* P_b (nr x n_right, ld ldo) = (2^scale_exp A_b) R; returns the flops. */
-double prsvd_pass_right_product(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr, int n,
-                                double *out, int ldo);
+double prsvd_pass_right_product(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr,
+                                int n, double *out, int ldo);
 /* Left sketches t .. t + run - 1: L += A_b^T G_b, Z += G_b^T P_b; returns the flops. */
-double prsvd_pass_left_update(const struct prsvd_pass *p, const struct prsvd_lane *ln, int t, int run, int64_t r,
-                              int nr, int n, const double *prod, double *g, int ldp);
+double prsvd_pass_left_update(const struct prsvd_pass *p, const struct prsvd_lane *ln, int t,
+                              int run, int64_t r, int nr, int n, const double *prod, double *g,
+                              int ldp);
 /* ||A_b||_F^2, column sums and the sampled entries of the lane's rows. */
-void prsvd_pass_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t nr, int64_t n);
+void prsvd_pass_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t nr,
+                           int64_t n);
 /* The row centring of rows [i0, i1) of the panel in hand (dense or CSR; prsvd_pass's
  * center_rows): their products prod[q ld + i] -= mu_i center_shift[q], and their sums into
  * center_sum[local0 + i] (if not NULL).  Not collective; each lane its own rows. */
-void prsvd_pass_center_rows(const struct prsvd_pass *p, int64_t i0, int64_t i1, int64_t local0, double *prod,
-                            int64_t ld);
+void prsvd_pass_center_rows(const struct prsvd_pass *p, int64_t i0, int64_t i1, int64_t local0,
+                            double *prod, int64_t ld);
 /* Rows [r + b0, r + b0 + nr) of P_i (prod, ld ld) stored into the kept matrices. */
-void prsvd_pass_keep_rows(struct prsvd_pass *p, int64_t r, int64_t b0, int64_t nr, const double *prod, int64_t ld);
+void prsvd_pass_keep_rows(struct prsvd_pass *p, int64_t r, int64_t b0, int64_t nr,
+                          const double *prod, int64_t ld);
 /* Rows of a residual tile, and resid += ||2^e A_i - K_i M^T||_F^2 over the panel. */
 int64_t prsvd_pass_resid_tile_rows(int64_t n);
 double prsvd_pass_residual_update(struct prsvd_pass *p, int64_t off, int nr, int n);
@@ -187,7 +192,8 @@ double prsvd_pass_residual_update(struct prsvd_pass *p, int64_t off, int nr, int
 /* ---- pass_kernels_f32.c: float32 products and the scaled copies ---- */
 
 /* y = scale x (rows x cols, ld ldx) into ld rows. */
-void prsvd_pass_scaled_copy(const double *x, int64_t ldx, int64_t rows, int64_t cols, double scale, double *y);
+void prsvd_pass_scaled_copy(const double *x, int64_t ldx, int64_t rows, int64_t cols, double scale,
+                            double *y);
 /* The widest co-range or left product, and the float32 scratch's parts. */
 int64_t prsvd_pass_f32_width(const struct prsvd_pass *p);
 float *prsvd_pass_f32_prod(const struct prsvd_pass *p, int64_t n);
@@ -196,26 +202,26 @@ float *prsvd_pass_f32_out(const struct prsvd_pass *p, int64_t n);
 /* The scaled copies' scratch, and R's copy for the exponent in force before a panel. */
 int prsvd_pass_copies_begin(struct prsvd_pass *p, int64_t n);
 void prsvd_pass_copies_ready(struct prsvd_pass *p, int64_t n);
-void prsvd_pass_panel_t_times_f32(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr, int n,
-                                  const double *x, int ldx, int c, double *out);
-double prsvd_pass_right_product_f32(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr, int n,
-                                    double *out, int ldo);
+void prsvd_pass_panel_t_times_f32(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr,
+                                  int n, const double *x, int ldx, int c, double *out);
+double prsvd_pass_right_product_f32(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr,
+                                    int n, double *out, int ldo);
 
 /* ---- pass_kernels_sparse.c: sparse sign maps on dense panels ---- */
 
-double prsvd_pass_right_product_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr, int n,
-                                       double *out, int ldo);
-double prsvd_pass_left_update_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln, int t, int64_t row0,
-                                     int nr, int n, const double *prod, int ldp);
+double prsvd_pass_right_product_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln,
+                                       int nr, int n, double *out, int ldo);
+double prsvd_pass_left_update_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln, int t,
+                                     int64_t row0, int nr, int n, const double *prod, int ldp);
 
 /* pass_kernels_csr.c: the updates of one CSR panel (rows [r, r + csr->rows), offset off into the
  * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */
-int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
-                              const double *rt, double *flops);
+int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n, const double *rt,
+                         double *flops);
 /* The same for the lane's rows [row0, row0 + rows) of the CSR panel, on one of the pool's
  * threads: a dense right product (rt), kept rows, and the co-range sum into the lane's
  * row-major ln->corange_t (n x kc, and a row of K after it); flops into ln->flops. */
 void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
-                              int64_t n, const double *rt);
+                         int64_t n, const double *rt);
 
 #endif

@@ -36,7 +36,7 @@
  *
  * Threads: with a pool of T compute threads (pool, set by the method) a pass whose products
  * each row block adds alone (no 2-D grid, no residual; on CSR panels no left sketches and no
- * sparse right map) splits every panel among them (struct prsvd_lane): thread t multiplies
+ * sparse right map) splits every panel among them (struct prsvd_lane, pass_impl.h): thread t multiplies
  * its rows into its rows of P_i, H_t += A_b^T K_b, L_t += A_b^T G_b and Z_t += G_b^T P_b
  * (generating its own rows of G), lane 0 into the pass's sums, the others into their own; once all have,
  * each thread adds a slice of rows of the others' sums into the pass's, in lane order, so the
