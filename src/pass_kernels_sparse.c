@@ -42,7 +42,7 @@ static inline void tile_axpy(double *restrict o, double v, const double *restric
         for (int i = 0; i < TR; i++) (tile)[(size_t)j * TR + i] = i < (rows) ? row[i][j] : 0.0; \
   } while (0)
 
-SPARSE_KERNEL double prsvd_pass_right_product_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln,
+SPARSE_KERNEL static double right_product_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln,
                                                   int nr, int n, double *out, int ldo) {
   enum { TR = PRSVD_TILE_ROWS };
   const struct prsvd_sparse_right *s = p->right_sparse;
@@ -67,6 +67,13 @@ SPARSE_KERNEL double prsvd_pass_right_product_sparse(const struct prsvd_pass *p,
       for (int i = 0; i < rows; i++) out[(size_t)q * ldo + r0 + i] = acc[(size_t)q * TR + i];
   }
   return 2.0 * nr * (double)n * z;
+}
+
+/* The kernel's clones stay static: a target_clones function of external linkage is exported
+ * through its ifunc resolver whatever -fvisibility says (tests/lib: no internals exported). */
+double prsvd_pass_right_product_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr,
+                                       int n, double *out, int ldo) {
+  return right_product_sparse(p, ln, nr, n, out, ldo);
 }
 
 /* y += a x for a float32 x: the daxpy of a float32 panel's row, widened as it goes */
