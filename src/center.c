@@ -112,7 +112,7 @@ void prsvd_center_unscale(prsvd_svd *svd, int64_t n, int e) {
 /* Row centring (params.center_rows): the factorization of A~ = A - mu 1^T, mu the row means of
  * the streamed A (m x n; the samples are its columns, a column-compressed X streamed as its
  * transpose).  A row's mean is known as soon as the row is read, so the pass takes it off the
- * row's products at once (sketch.c, prsvd_pass_center_rows):
+ * row's products at once (pass_kernels_dense.c, prsvd_pass_center_rows):
  *   A~ X        = A X - mu (1^T X)         in the pass, t = 1^T X (prsvd_center_rows_shift)
  *   A~^T Y~     = A^T Y~ - 1 (mu^T Y~)     the pass's H less a rank-one term after it
  * and the first pass's row sums give mu and the total variance.  No extra pass. */

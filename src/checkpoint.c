@@ -100,7 +100,7 @@ static int check_state(const struct prsvd_state *st, void *arg, char *why, size_
     snprintf(why, len, "pass = %d in phase %d, but this run's passes there are %d to %d (0-based)",
              st->pass, st->phase, first, last);
   /* passes done before this pass: the pass number, one more once a first pass was repeated
-   * on 2^e A (src/sketch.c; the range entry, read after this check, says whether it was) */
+   * on 2^e A (src/pass_range.c; the range entry, read after this check, says whether it was) */
   else if (st->passes_done != st->pass && st->passes_done != st->pass + 1)
     snprintf(why, len, "passes_done = %d, but pass = %d (the passes done before it, or one more after a "
              "repeated first pass)", st->passes_done, st->pass);

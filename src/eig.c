@@ -123,7 +123,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   const int64_t n = prsvd_source_cols(a);
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
-  double *work = NULL, *omega = NULL, *b = NULL, *sigma = NULL;
+  double *omega = NULL, *b = NULL, *sigma = NULL;
   prsvd_dmat *y = NULL;
   int info = 0, resumed;
   double nu_extra = 0.0;
@@ -134,11 +134,9 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_CHECK(check_square(svd, a));
   const int64_t l = prsvd_svd_width(prm, n, n); /* k + p, at most n */
   const int il = (int)l;
-  int64_t panel_rows, r0, nr, yld;
-  PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
+  int64_t r0, nr, yld;
+  PRSVD_TRY(prsvd_svd_pass_begin(svd, a, l, 0, &pass));
   prsvd_row_block(n, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &r0, &nr);
-  svd->stats.panel_rows = panel_rows;
-  PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, l, 0));
   PRSVD_ALLOC(omega, n * l);
   PRSVD_ALLOC(b, l * l);
   PRSVD_ALLOC(sigma, l);
@@ -146,11 +144,6 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   prsvd_rng_fill(prm->seed, PRSVD_STREAM_OMEGA, 0, n, 0, l, omega, n);
 
   /* Y = A Omega, one pass; sampled entries for the symmetry check */
-  pass.a = a;
-  pass.panel_rows = panel_rows;
-  pass.work = work;
-  pass.params = prm;
-  pass.pool = svd->pool;
   pass.check_finite = prm->check_finite;
   pass.scale_running = 1; /* one pass: the exponent follows the panels (sketch.h) */
   pass.right = omega;
@@ -245,7 +238,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
 done:
   prsvd_ckpt_free(&ck);
   free_samples(&pass);
-  prsvd_pass_free(&pass), free(work), free(omega), free(b), free(sigma);
+  prsvd_svd_pass_end(&pass), free(omega), free(b), free(sigma);
   prsvd_dmat_destroy(&y);
   return status;
 }

@@ -2,7 +2,7 @@
  * What a solve will cost, before it runs (prsvd.h, prsvd_svd_estimate): the reads of A, the
  * flops of the panel products, and the memory one rank holds, by kind.  One function for every
  * method, written from the allocations of the method files (rsvd.c, onepass.c, qb.c, qb_ei.c,
- * eig.c) and the pass engine (sketch.c), so that the plan the program prints, `prsvd info`, the
+ * eig.c) and the pass engine (pass.c), so that the plan the program prints, `prsvd info`, the
  * --json and docs/performance.md ("The cost of a run") all read the same numbers.  When a
  * method allocates something new, its line here changes with it: tests/cli/test_plan.py checks
  * the total against the peak RSS of real runs, and the flops and bytes against the solve's own
@@ -36,8 +36,8 @@ struct dims {
   int csr, single;
 };
 
-/* The flops the pass engine counts for one pass of this shape (sketch.c one_panel and
- * sketch_sparse.c): 2 E c for a product with c dense columns, 2 E zeta for a sparse sign map,
+/* The flops the pass engine counts for one pass of this shape (pass.c one_panel and
+ * pass_kernels_csr.c): 2 E c for a product with c dense columns, 2 E zeta for a sparse sign map,
  * and a core's 2 m d cc (2 m zeta cc for a sparse map). */
 static double pass_flops(const struct dims *d, const struct pass_shape *s) {
   const double m = (double)d->m, e = d->csr ? (double)d->nnz : m * (double)d->n;
@@ -45,7 +45,7 @@ static double pass_flops(const struct dims *d, const struct pass_shape *s) {
       2.0 * e * (double)(s->right_zeta ? s->right_zeta : s->right) + 2.0 * e * (double)s->corange;
   for (int t = 0; t < s->n_left; t++) {
     const int64_t dim = s->left[t].dim;
-    /* a dense panel multiplies a sparse map of few rows as a dense one (sketch.c) */
+    /* a dense panel multiplies a sparse map of few rows as a dense one (pass_kernels_dense.c) */
     const int sparse = s->left[t].sparse && (d->csr || dim >= 5 * (int64_t)prsvd_sparse_zeta(dim));
     const double width = sparse ? prsvd_sparse_zeta(dim) : (double)dim;
     if (s->left[t].acc) f += 2.0 * e * width;
@@ -54,7 +54,7 @@ static double pass_flops(const struct dims *d, const struct pass_shape *s) {
   return f;
 }
 
-/* The scratch a pass of this shape makes (sketch.c scratch_begin and the work array): the
+/* The scratch a pass of this shape makes (pass.c scratch_begin and the work array): the
  * products (pr x (c + widest left dim)), float32 copies of R, P_i, K_i and an n-row product,
  * the row-major R and co-range product of a CSR pass, the sparse-map tiles of a dense one. */
 static int64_t pass_scratch(const struct dims *d, const struct pass_shape *s, int grid2d) {

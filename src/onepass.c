@@ -232,7 +232,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   struct right_maps rm;
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
-  double *work = NULL, *xt_full = NULL, *core = NULL, *st = NULL;
+  double *xt_full = NULL, *core = NULL, *st = NULL;
   double *gq = NULL, *gp = NULL, *pinv1 = NULL, *pinv2 = NULL, *tmp = NULL, *c = NULL, *r = NULL;
   double *sigma = NULL;
   prsvd_dmat *y = NULL, *xt = NULL;
@@ -257,10 +257,8 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   svd->stats.core_dim = method == PRSVD_ONEPASS_HMT ? 0 : s;
   int iks = (int)ks, is = (int)s;
 
-  int64_t panel_rows, my_row0, my_rows;
-  PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
+  int64_t my_row0, my_rows;
   prsvd_row_block(m, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &my_row0, &my_rows);
-  svd->stats.panel_rows = panel_rows;
 
   /* the sketches this method needs from the pass */
   rm.kind = kind;
@@ -274,20 +272,15 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   const struct prsvd_testmat phi = {kind, prm->seed, PRSVD_STREAM_PHI, s};
   const struct prsvd_testmat theta = {PRSVD_SKETCH_GAUSSIAN, prm->seed, PRSVD_STREAM_THETA, N_THETA};
   /* X^T and S^T side by side: the pass multiplies A_i^T [G_co | Theta_i] as one product */
-  PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, rm.total, s > co.dim + N_THETA ? s : co.dim + N_THETA));
+  PRSVD_TRY(prsvd_svd_pass_begin(svd, a, rm.total, s > co.dim + N_THETA ? s : co.dim + N_THETA, &pass));
   PRSVD_ALLOC(xt_full, n * (co.dim + N_THETA));
   st = xt_full + n * co.dim;
   PRSVD_ALLOC(core, s * s);
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, ks, &y));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, n, co.dim, &xt));
 
-  pass.a = a;
-  pass.panel_rows = panel_rows;
-  pass.work = work;
-  pass.params = prm;
   pass.check_finite = prm->check_finite;
   pass.scale_running = 1; /* one pass: the exponent follows the panels (sketch.h) */
-  pass.pool = svd->pool;  /* dense panels split among the threads by rows */
   pass.n_right = rm.total;
   pass.right = rm.dense;
   pass.right_sparse = kind == PRSVD_SKETCH_SPARSE ? &rm.sparse : NULL;
@@ -393,7 +386,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
 done:
   prsvd_ckpt_free(&ck);
   right_maps_free(&rm);
-  prsvd_pass_free(&pass), free(work), free(xt_full), free(core), free(gq), free(gp);
+  prsvd_svd_pass_end(&pass), free(xt_full), free(core), free(gq), free(gp);
   free(pinv1), free(pinv2), free(tmp), free(c), free(r), free(sigma);
   prsvd_dmat_destroy(&y);
   prsvd_dmat_destroy(&xt);

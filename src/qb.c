@@ -56,7 +56,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a);
   const int64_t L = prsvd_svd_width(prm, m, n); /* max_rank or min(m, n, 256), at most min(m, n) */
   int64_t b = prm->block > 0 ? prm->block : 10;
-  double *work = NULL, *x = NULL, *h_full = NULL, *r = NULL;
+  double *x = NULL, *h_full = NULL, *r = NULL;
   double *bx = NULL, *qty = NULL, *qtq = NULL, *ri = NULL, *rr = NULL;
   double *sv = NULL, *ur = NULL, *wr = NULL, *ws = NULL, *mi = NULL;
   prsvd_dmat *g = NULL, *h = NULL, *yi = NULL, *qi = NULL, *qd = NULL, *btd = NULL;
@@ -73,14 +73,12 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
     PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be in (0, 1)", prm->tol);
   if (L < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank must be at least 1");
   if (b > L) b = L; /* a block past the largest rank adds nothing: no scratch for it */
-  int64_t panel_rows, m0, mr, n0, nr;
-  PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
+  int64_t m0, mr, n0, nr;
+  PRSVD_TRY(prsvd_svd_pass_begin(svd, a, L, 0, &pass));
   prsvd_row_block(m, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &m0, &mr);
   prsvd_row_block(n, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &n0, &nr);
-  svd->stats.panel_rows = panel_rows;
   const int imr = (int)mr, inr = (int)nr, lq = mr > 0 ? (int)mr : 1, lb = nr > 0 ? (int)nr : 1;
 
-  PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, L, 0));
   PRSVD_ALLOC(x, n * L);
   PRSVD_ALLOC(h_full, n * L);
   PRSVD_ALLOC(r, L * L);
@@ -88,11 +86,6 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_dmat_create(svd->grid, n, L, &h));
   prsvd_rng_fill(prm->seed, PRSVD_STREAM_OMEGA, 0, n, 0, L, x, n);
 
-  pass.a = a;
-  pass.panel_rows = panel_rows;
-  pass.work = work;
-  pass.params = prm;
-  pass.pool = svd->pool;
   pass.right = x;
   pass.n_right = L;
   pass.n_keep = 1;
@@ -257,7 +250,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_qb_truncate(svd, &qd, btd, fro2));
 done:
   prsvd_ckpt_free(&ck);
-  prsvd_pass_free(&pass), free(work), free(x), free(h_full), free(r);
+  prsvd_svd_pass_end(&pass), free(x), free(h_full), free(r);
   free(bx), free(qty), free(qtq), free(ri), free(rr), free(q), free(bt);
   free(sv), free(ur), free(wr), free(ws), free(mi);
   prsvd_dmat_destroy(&qi);

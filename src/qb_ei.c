@@ -212,7 +212,6 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   const int q = prm->power_iters;
   struct ei s;
   prsvd_dmat *g = NULL, *pending = NULL, *h = NULL, *w = NULL;
-  double *work = NULL;
 
   memset(&s, 0, sizeof s);
   if (prm->checkpoint)
@@ -223,10 +222,7 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   if (b > L) b = L; /* a block past the largest rank adds nothing: no scratch for it */
   if (q < 0) PRSVD_ERR(PRSVD_ERR_USAGE, "power iterations %d must be >= 0", q);
   s.svd = svd, s.a = a, s.m = m, s.n = n;
-  int64_t panel_rows;
-  PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
-  svd->stats.panel_rows = panel_rows;
-  PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, b, 0));
+  PRSVD_TRY(prsvd_svd_pass_begin(svd, a, b, 0, &s.pass));
   PRSVD_ALLOC(s.x, n * b);
   PRSVD_ALLOC(s.h_full, n * 2 * b);
   if (prm->zeroed_columns) {
@@ -237,11 +233,6 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_ALLOC(s.small, L * b);
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, L, &s.q));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, n, L, &s.bt));
-  s.pass.a = a;
-  s.pass.panel_rows = panel_rows;
-  s.pass.work = work;
-  s.pass.params = prm;
-  s.pass.pool = svd->pool;
   s.cur.n_passes = (int)((L + b - 1) / b) * (q + 1) + 1; /* at most */
 
   int64_t bi = b < L ? b : L, bp = 0, drawn = 0;
@@ -298,7 +289,7 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_dmat_truncate_cols(s.bt, s.rank));
   PRSVD_TRY(prsvd_qb_truncate(svd, &s.q, s.bt, s.fro2));
 done:
-  prsvd_pass_free(&s.pass), free(work), free(s.x), free(s.h_full), free(s.r), free(s.small);
+  prsvd_svd_pass_end(&s.pass), free(s.x), free(s.h_full), free(s.r), free(s.small);
   free(s.col_sum), free(s.col_sumsq);
   prsvd_dmat_destroy(&s.q);
   prsvd_dmat_destroy(&s.bt);

@@ -40,7 +40,7 @@
  *
  * On a 2-D grid pr x pc (svd->grid2d) rank (i, j) streams its process row's rows restricted to
  * column block j, so X and W are replicated only within a process column (n / pc rows):
- *   Y_i = sum_j A_ij X_j        summed over the process row panel by panel (sketch.c), so the
+ *   Y_i = sum_j A_ij X_j        summed over the process row panel by panel (pass.c), so the
  *                               co-range update uses whole rows of Y
  *   H_j = sum_i A_ij^T Y_i      reduce-scattered within the process column into H (on by_cols)
  *   X_j = orth(H)_j             allgathered within the process column
@@ -96,17 +96,16 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   const int64_t m = prsvd_source_rows(a), n_all = prsvd_source_cols(a);
   const int64_t np = prsvd_svd_probes(prm);
   const struct prsvd_grid2d *g2 = svd->grid2d;
-  double *work = NULL, *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL;
-  double *xp = NULL, *col_sum = NULL, *col_sumsq = NULL, *s = NULL, *r_h = NULL;
-  double *row_sum = NULL, *row_sumsq = NULL, *shift = NULL; /* row centring */
+  double *x = NULL, *probes = NULL, *h_full = NULL, *r = NULL, *r_h = NULL;
   prsvd_dmat *y = NULL, *y_probes = NULL, *h = NULL;
   /* -q auto after a late first pass (see the top): [Y | Y_0] kept and A^T [Y | Y_0] in the next */
   prsvd_dmat *y2 = NULL, *h0 = NULL;
   double *h_full2 = NULL, *s0 = NULL;
   prsvd_source *view = NULL;
-  /* centring: of the columns (the samples are the rows), or of the rows (center.c's row
-   * variant: the samples are the columns, a column-compressed X streamed as X^T) */
-  const int center = prm->center && !prm->center_rows, rcenter = prm->center && prm->center_rows;
+  /* centring, through its hooks around each pass (center_pass.c): of the columns (the
+   * samples are the rows), or of the rows (the samples are the columns, a column-compressed
+   * X streamed as X^T) */
+  struct prsvd_centring cen;
   struct prsvd_pass pass;
   struct prsvd_cursor cur = {0};
   struct prsvd_ckpt ck;
@@ -117,27 +116,24 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
   const int autoq = prm->power_iters < 0;
   const int q_max =
       autoq ? (prm->max_power_iters > 0 ? prm->max_power_iters : 0) : prm->power_iters;
-  int probe_pass = !autoq ? q_max : center && prm->scale && q_max > 0 ? 1 : 0;
+  const int scaled_pca = prm->center && !prm->center_rows && prm->scale;
+  int probe_pass = !autoq ? q_max : scaled_pca && q_max > 0 ? 1 : 0;
 
   memset(&pass, 0, sizeof pass);
+  memset(&cen, 0, sizeof cen);
   memset(&conv, 0, sizeof conv);
   prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
   PRSVD_CHECK(prsvd_to_int(l, "sketch width k + p", &il));
-  int64_t panel_rows;
-  PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &panel_rows));
-  svd->stats.panel_rows = panel_rows;
+  PRSVD_TRY(prsvd_svd_pass_begin(svd, a, l + np, 0, &pass)); /* [X | W] on the probes' pass */
 
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, l, &y));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, np ? np : 1, &y_probes));
   PRSVD_TRY(prsvd_dmat_create(g2 ? g2->by_cols : svd->grid, n_all, l, &h));
-  if (rcenter && g2)
-    PRSVD_FAIL(PRSVD_ERR_USAGE, "centring the rows of '%s' needs whole rows: a P x 1 grid (--grid %dx1)",
-               prsvd_source_name(a), prsvd_grid_nprocs(svd->grid));
+  PRSVD_TRY(prsvd_centring_begin(&cen, svd, a, y, l, l + np));
   if (g2) { /* column block j: the rows of H that process column j holds */
     prsvd_dmat_span(h, g2->col_comm, &c0, &n);
     PRSVD_TRY(prsvd_source_columns(a, c0, n, &view));
   }
-  PRSVD_ALLOC(work, prsvd_pass_work_size(panel_rows, l + np, 0));
   PRSVD_ALLOC(x, n * (l + np)); /* [X | W]: the last pass also applies the probes W */
   PRSVD_ALLOC(h_full, n * l);
   PRSVD_ALLOC(r, l * l);
@@ -146,19 +142,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     PRSVD_TRY(prsvd_conv_init(&conv, prm->rank, l, prm->method == PRSVD_METHOD_REVD,
                               prsvd_pass_single(prm, a)));
   }
-  if (center) { /* X_p = D^-1 X in the pass; column statistics (all n) from the first pass */
-    PRSVD_ALLOC(xp, n * (l + np));
-    PRSVD_ALLOC(col_sum, n_all);
-    PRSVD_ALLOC(col_sumsq, n_all);
-    PRSVD_ALLOC(s, l);
-  }
-  if (rcenter) { /* the row sums of this rank's rows (Y's local block) from the first pass */
-    int64_t yr;
-    prsvd_dmat_local(y, NULL, &yr, NULL);
-    PRSVD_ALLOC(row_sum, yr > 0 ? yr : 1);
-    PRSVD_ALLOC(row_sumsq, yr > 0 ? yr : 1);
-    PRSVD_ALLOC(shift, l + np);
-  }
+  PRSVD_TRY(prsvd_centring_columns(&cen, c0, n));
 
   /* X = Omega, W = probes: entries depend on (seed, row, column) only */
   prsvd_rng_fill(prm->seed, PRSVD_STREAM_OMEGA, c0, n, 0, l, x, n);
@@ -167,11 +151,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
 
   pass.a = view ? view : a;
   pass.grid2d = g2;
-  pass.panel_rows = panel_rows;
-  pass.work = work;
-  pass.params = prm;
-  pass.pool = svd->pool;
-  pass.right = center ? xp : x;
+  pass.right = x;
   pass.keep[0].dmat = y;
   pass.keep[0].col0 = 0;
   pass.keep[1].dmat = y_probes;
@@ -190,14 +170,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "H", h_full, n, l));
     if (autoq)
       prsvd_ckpt_array(&ck, "estimates", conv.prev, conv.k + 1, 1, conv.k + 1, 0, conv.k + 1, 0);
-    if (center) {
-      PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sum", col_sum, n_all, 1));
-      PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "col_sumsq", col_sumsq, n_all, 1));
-    }
-    if (rcenter) { /* distributed by rows, as Y */
-      prsvd_ckpt_array(&ck, "row_sum", row_sum, m, 1, yr > 0 ? yr : 1, y0, yr, 1);
-      prsvd_ckpt_array(&ck, "row_sumsq", row_sumsq, m, 1, yr > 0 ? yr : 1, y0, yr, 1);
-    }
+    PRSVD_TRY(prsvd_centring_checkpoint(&cen, &ck, svd, y));
     if (pass.n_samples)
       PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "symmetry_samples", pass.sample_val, pass.n_samples, 1));
     /* passes 0..q, then B^T = A^T Q by one more if R is too ill-conditioned */
@@ -209,12 +182,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       svd->stats.passes = ck.passes_done;
       if (autoq) conv.change = conv.prev[conv.k];
       if (start_pass > 0) pass.n_samples = 0; /* symmetry checked in the first pass */
-      if (center && start_pass > 0) { /* the statistics of the first pass are final */
-        PRSVD_TRY(prsvd_center_stats(svd, m, n_all, col_sum, col_sumsq));
-        prsvd_ckpt_partial_reduced(&ck, col_sum);
-        prsvd_ckpt_partial_reduced(&ck, col_sumsq);
-      }
-      if (rcenter && start_pass > 0) PRSVD_TRY(prsvd_center_rows_stats(svd, y, n_all, row_sum, row_sumsq));
+      PRSVD_TRY(prsvd_centring_resumed(&cen, svd, &ck, y, start_pass)); /* the first pass's statistics */
     }
   }
 
@@ -232,20 +200,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     pass.keep[0].dmat = pass.corange_src = with_y0 ? y2 : y;
     pass.keep[0].ncols = with_y0 ? l : 0;
     pass.corange = with_y0 ? h_full2 : h_full;
-    if (center) { /* X_p = D^-1 X (D = I until the first pass has measured it) */
-      pass.col_sum = cur.pass == 0 ? col_sum + c0 : NULL; /* this rank's columns */
-      pass.col_sumsq = cur.pass == 0 ? col_sumsq + c0 : NULL;
-      if (cur.pass == 0) memcpy(xp, x, sizeof(double) * (size_t)(n * (l + np)));
-      else prsvd_center_right(svd, c0, n, l + np, x, xp);
-    }
-    if (rcenter) { /* each row's mean off its products in the pass: P_i -= mu_i (1^T X) */
-      prsvd_center_rows_shift(x, n, l + np, shift);
-      pass.center_rows = 1;
-      pass.center_cols = n_all;
-      pass.center_shift = shift;
-      pass.center_sum = cur.pass == 0 ? row_sum : NULL;
-      pass.center_sumsq = cur.pass == 0 ? row_sumsq : NULL;
-    }
+    prsvd_centring_before(&cen, svd, &pass, x, cur.pass);
     if (!continuing) {
       cur.next_row = 0; /* the pass moves it to this rank's first row */
       memset(pass.corange, 0, sizeof(double) * (size_t)(n * l * (with_y0 ? 2 : 1)));
@@ -254,7 +209,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
     if (cur.pass == 0 && q_max > 0) { /* the columns the source learnt to zero (see the top) */
-      PRSVD_TRY(prsvd_svd_first_pass_columns(svd, n_all, col_sum, col_sumsq, NULL, &late));
+      PRSVD_TRY(prsvd_svd_first_pass_columns(svd, n_all, cen.col_sum, cen.col_sumsq, NULL, &late));
       if (late && probe_pass == 0) probe_pass = 1;
     }
     if (pass.n_samples) { /* revd: sampled symmetry, read by the first pass */
@@ -267,16 +222,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       PRSVD_TRY(prsvd_svd_first_pass_range(svd, &pass, m, n_all, &cur, &repeat));
       if (repeat) {
         resumed = 0;
-        if (center) {
-          memset(col_sum, 0, sizeof(double) * (size_t)n_all);
-          memset(col_sumsq, 0, sizeof(double) * (size_t)n_all);
-        }
-        if (rcenter) {
-          int64_t yr;
-          prsvd_dmat_local(y, NULL, &yr, NULL);
-          memset(row_sum, 0, sizeof(double) * (size_t)yr);
-          memset(row_sumsq, 0, sizeof(double) * (size_t)yr);
-        }
+        prsvd_centring_repeat(&cen);
         cur.pass--;
         continue;
       }
@@ -288,24 +234,10 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     }
     PRSVD_TRY(reduce_corange(g2, pass.corange, h));
     prsvd_profile_end(PRSVD_EV_REDUCE, 8.0 * (double)(n * l), 0.0);
-    if (center) {
-      /* A~ X = Y - 1 (mu^T X_p);  A~^T Y_c = D^-1 (H - mu s^T), s = 1^T Y */
-      if (cur.pass == 0) { /* from here on every rank holds the totals */
-        PRSVD_TRY(prsvd_center_stats(svd, m, n_all, col_sum, col_sumsq));
-        prsvd_ckpt_partial_reduced(&ck, col_sum);
-        prsvd_ckpt_partial_reduced(&ck, col_sumsq);
-      }
-      PRSVD_TRY(prsvd_center_colsums(svd, y, s));
-      PRSVD_TRY(prsvd_center_range(svd, y, 0, xp, c0, n));
-      if (probing && np) PRSVD_TRY(prsvd_center_range(svd, y_probes, l, xp, c0, n));
-      prsvd_center_corange(svd, h, s);
-    }
-    if (rcenter) { /* A~^T Y~ = A^T Y~ - 1 (mu^T Y~), mu from the first pass's row sums */
-      if (cur.pass == 0) PRSVD_TRY(prsvd_center_rows_stats(svd, y, n_all, row_sum, row_sumsq));
-      PRSVD_TRY(prsvd_center_rows_corange(svd, y, h));
-    }
+    /* centred: Y, the probes' A W and H those of A - 1 mu^T (the first pass's means) */
+    PRSVD_TRY(prsvd_centring_after(&cen, svd, &ck, y, probing && np ? y_probes : NULL, l, h, cur.pass));
     if (with_y0) { /* the first pass's estimates, sigma(Q_0^T A): G of Y_0, R of A^T Y_0 */
-      if (center) prsvd_center_corange(svd, h0, s0);
+      if (cen.cols) prsvd_center_corange(svd, h0, s0);
       PRSVD_TRY(prsvd_dmat_qr(h0, r_h));
       PRSVD_TRY(prsvd_conv_step(&conv, svd, r_h, 0, &stop));
       prsvd_dmat_destroy(&y2), prsvd_dmat_destroy(&h0);
@@ -319,7 +251,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
      * columns found zeroed later (late), H is not A^T Y: its estimates wait for the next pass,
      * which also forms A^T Y_0 (see the top; on a 2-D grid or for eig it makes none) */
     const int late_first = cur.pass == 0 && late;
-    const int scale_first = cur.pass == 0 && center && prm->scale;
+    const int scale_first = cur.pass == 0 && scaled_pca;
     const int estimating = autoq && !scale_first && !(late_first && (g2 || conv.symmetric));
     const int deferred = estimating && late_first;
     if (estimating && !deferred) PRSVD_TRY(prsvd_conv_grams(&conv, svd, x, c0, n, y, h));
@@ -330,7 +262,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
       PRSVD_TRY(prsvd_dmat_create(svd->grid, n_all, l, &h0));
       if (!h_full2) PRSVD_ALLOC(h_full2, 2 * n * l);
       copy_cols(y, y2, l, l);
-      if (center) {
+      if (cen.cols) {
         if (!s0) PRSVD_ALLOC(s0, l);
         PRSVD_TRY(prsvd_center_colsums(svd, y, s0));
       }
@@ -370,8 +302,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     pass.n_right = 0;
     pass.n_keep = 0;
     pass.check_finite = pass.measure = 0;
-    pass.col_sum = pass.col_sumsq = NULL;
-    pass.center_rows = 0, pass.center_sum = pass.center_sumsq = NULL;
+    prsvd_centring_off(&pass);
     cur.n_passes = q_done + 2;
     cur.pass = q_done + 1;
     if (!continuing) {
@@ -384,11 +315,7 @@ int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat
     status = prsvd_sketch_pass(&pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
     PRSVD_TRY(reduce_corange(g2, h_full, h));
-    if (center) { /* A~^T Q = D^-1 (A^T Q - mu (1^T Q)) */
-      PRSVD_TRY(prsvd_center_colsums(svd, y, s));
-      prsvd_center_corange(svd, h, s);
-    }
-    if (rcenter) PRSVD_TRY(prsvd_center_rows_corange(svd, y, h)); /* A~^T Q = A^T Q - 1 (mu^T Q) */
+    PRSVD_TRY(prsvd_centring_after_extra(&cen, svd, y, h)); /* centred: A~^T Q */
     svd->stats.passes++;
     svd->stats.extra_pass = 1;
   } else if (autoq) {
@@ -408,16 +335,8 @@ done:
   free((void *)pass.sample_row);
   free((void *)pass.sample_col);
   free(pass.sample_val);
-  prsvd_pass_free(&pass);
-  free(work);
+  prsvd_svd_pass_end(&pass);
   free(x);
-  free(xp);
-  free(col_sum);
-  free(col_sumsq);
-  free(row_sum);
-  free(row_sumsq);
-  free(shift);
-  free(s);
   free(h_full);
   free(h_full2);
   free(s0);
@@ -425,6 +344,7 @@ done:
   prsvd_dmat_destroy(&h0);
   free(r);
   free(r_h);
+  prsvd_centring_free(&cen);
   prsvd_conv_free(&conv);
   prsvd_ckpt_free(&ck);
   prsvd_dmat_destroy(&y);

@@ -36,7 +36,7 @@
  *
  * Threads: with a pool of T compute threads (pool, set by the method) a pass whose products
  * each row block adds alone (no 2-D grid, no residual; on CSR panels no left sketches and no
- * sparse right map) splits every panel among them (struct prsvd_lane): thread t multiplies
+ * sparse right map) splits every panel among them (struct prsvd_lane, pass_impl.h): thread t multiplies
  * its rows into its rows of P_i, H_t += A_b^T K_b, L_t += A_b^T G_b and Z_t += G_b^T P_b
  * (generating its own rows of G), lane 0 into the pass's sums, the others into their own; once all have,
  * each thread adds a slice of rows of the others' sums into the pass's, in lane order, so the
@@ -92,59 +92,22 @@ struct prsvd_cursor {
   int64_t next_row;  /* first row of the next panel, global */
 };
 
-/* One compute thread's part of a pass over the panel in hand (made by the pass): its rows
- * [row0, row0 + rows) of the panel, the accumulators it adds into (lane 0: the pass's own;
- * the others their own, added to the pass's in lane order at the end of every panel), and its
- * scratch (x32: float32 copies of its rows of K_i or G_i; o32
- * and p32: float32 products; small_c: 2^scale_exp K_b or G_b; tile: a sparse map's tile). */
 #define PRSVD_MAX_KEEP 3
 #define PRSVD_TILE_ROWS 16
 #define PRSVD_MAX_LEFT 4
 
-struct prsvd_lane {
-  int64_t row0, rows;
-  double *corange, *col_sum, *col_sumsq;
-  double *left_acc[PRSVD_MAX_LEFT], *left_core[PRSVD_MAX_LEFT]; /* L_t and Z_t (left sketches) */
-  double *left_block; /* lanes but 0: their L_t and Z_t, in one block */
-  double *corange_t; /* CSR panels: the lane's co-range sum row-major, every lane its own */
-  double fro2, flops;
-  float *x32, *o32, *p32;
-  double *small_c;
-  double *tile; /* a sparse right map's transposed tile and its products */
-};
-
+/* A pass as the method sets it up: what to read, what to multiply it by, which sums to add
+ * into, and the hooks (zeroed, then the fields it uses; the pass's scratch is its own). */
 struct prsvd_pass {
   prsvd_source *a;
   int64_t panel_rows;
-  /* Set by the pass: the panel in hand (panel_rows x n, row-major), float64 in panel or
-   * float32 in panel32 (single), in buffers the pass owns until prsvd_pass_free (two with
-   * the reader thread), or rows the source lends in place (read-only: a mapping of the file,
-   * prsvd_source_lends), so nothing may write into a panel; NULL for a sparse source, whose panel is csr, one of csrs (also
-   * kept until prsvd_pass_free). */
-  double *panel;
-  float *panel32;
-  int single;
-  void *bufs[2];
-  int64_t buf_bytes;
-  struct prsvd_csr *csr;
-  struct prsvd_csr csrs[2];
-  float *f32;                    /* single: R, P_i, K_i or G_i, and an n-row product */
-  int f32_right_exp;             /* made by the pass: the float32 R is that of 2^f32_right_exp R */
-  double right_max;              /* made by the pass: max |R| */
-  double *right_c;               /* made by the pass: 2^right_c_exp R, when scale_exp != 0 */
-  int right_c_exp;
-  double *small_c;               /* made by the pass: 2^scale_exp K_i or G_i (panel_rows x w) */
-  int64_t grid;                  /* panels end on multiples of this global row (1: anywhere) */
   double *work;                  /* panel_rows x n_right (P_i) and panel_rows x max left dim */
   const struct prsvd_svd_params *params;
   /* Compute threads (NULL: one), set by the method: a pass with a right product or co-range
-   * sums but no left sketches, on a P x 1 grid, splits each panel among them by rows (lanes,
-   * made by the pass; n_lanes 1 when it does not) */
+   * sums but no left sketches, on a P x 1 grid, splits each panel among them by rows (the
+   * pass's lanes, pass_impl.h) */
   struct prsvd_pool *pool;
-  struct prsvd_lane *lanes;
-  int n_lanes;
-  int check_finite;
-  int checked_ahead;             /* set by the pass: the reader thread scans each panel */
+  int check_finite;  /* refuse a NaN or Inf, naming its row and column */
 
   /* The range of A (above).  The products are those of 2^scale_exp A.  measure: scan every
    * panel for max |a_ij| (the NaN/Inf scan; Inf when a value is not finite and nothing checks)
@@ -156,17 +119,10 @@ struct prsvd_pass {
   int scale_running;
   int measure;
   double amax;
-  double panel_amax;             /* set by the pass: the scanned max of the panel in hand */
 
   /* P_i = A_i R: dense (right, n x n_right column-major) or sparse (right_sparse) */
   const double *right;
   const struct prsvd_sparse_right *right_sparse;
-  double *right_t;  /* R row-major, made by the pass for sparse panels */
-  double *corange_t; /* sparse panels: a panel's A_i^T K_i row-major (n x kc) and a row of K */
-  /* scratch of the sparse-map kernels on dense panels (made by the pass): a transposed tile of
-   * PRSVD_TILE_ROWS rows and its products, and the positions and signs of a panel's rows */
-  double *tile, *tile_sign;
-  int *tile_pos;
   int64_t n_right;
   /* rows of P_i(:, col0 : col0 + c) stored into dmat's first c columns, c = ncols (0: all of
    * dmat's columns; fewer leave room for columns the caller set, e.g. a co-range source) */
@@ -201,7 +157,6 @@ struct prsvd_pass {
   const double *resid_m;
   const prsvd_dmat *resid_src;
   const int64_t *resid_cols;
-  double *resid_tile;  /* made by the pass: a tile of rows and its K */
   /* With no kept, co-range or residual matrix to name the rows (a pass of left sketches or of
    * residuals by columns only): the grid whose row blocks of A this rank reads. */
   const prsvd_grid *row_grid;
@@ -232,7 +187,6 @@ struct prsvd_pass {
    * source summed.  Every rank of a process row takes the same steps; one whose read or check
    * fails still joins the step's sum, and the whole row stops with an error. */
   const struct prsvd_grid2d *grid2d;
-  double *row_sum;  /* made by the pass: a panel's sum (panel_rows x width) and a failure flag */
 
   /* apply (NULL: none): what no update above makes of a float64 dense panel (rows [row,
    * row + nr) of A, n columns, row-major, read-only), called once per panel on the main thread
@@ -247,6 +201,11 @@ struct prsvd_pass {
   int64_t n_samples;
   const int64_t *sample_row, *sample_col;
   double *sample_val;
+
+  /* The pass's own (pass_impl.h): its panels, copies, lanes and scratch, made by the first
+   * prsvd_sketch_pass and kept, with its panel buffers, until prsvd_pass_free.  NULL to
+   * begin with; nothing but the engine reads it. */
+  struct prsvd_pass_state *state;
 };
 
 /* The exponent e by which a pass scales an m x n matrix whose largest |a_ij| is amax: 0 while
@@ -308,16 +267,12 @@ int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
  * the widest left product (sketches multiplied as one count their dims together). */
 int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_left_dim);
 int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur);
-/* The row centring of rows [i0, i1) of the panel in hand (dense or CSR; prsvd_pass's
- * center_rows): their products prod[q ld + i] -= mu_i center_shift[q], and their sums into
- * center_sum[local0 + i] (if not NULL).  Not collective; each lane its own rows. */
-void prsvd_pass_center_rows(const struct prsvd_pass *p, int64_t i0, int64_t i1, int64_t local0, double *prod,
-                            int64_t ld);
 /* This rank's rows of A in a pass, [*row0, *row0 + *local_rows): those of the first kept
  * matrix, or of the co-range source or the residual's source without one (all m-row, by row
  * block), else the row block of row_grid; on a 2-D grid its process row's.  Where a cursor may stand: from *row0 to the block's end. */
 int prsvd_pass_rows(const struct prsvd_pass *p, int64_t *row0, int64_t *local_rows);
-/* The panel buffers a pass keeps between passes (dense or CSR). */
+/* The state a pass keeps between passes (its dense or CSR panel buffers), freed; a pass that
+ * never ran has none. */
 void prsvd_pass_free(struct prsvd_pass *p);
 /* 1 if the panels of a are read and multiplied as float32 under params (dense sources only;
  * NULL params: float64). */
@@ -342,14 +297,4 @@ int64_t prsvd_panel_rows_for(const prsvd_source *a, int64_t memory, int prefetch
 /* The same for panels of n of a's columns (a column block of a 2-D grid). */
 int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, int prefetch,
                               int single, int threads);
-/* sketch_sparse.c: the updates of one CSR panel (rows [r, r + csr->rows), offset off into the
- * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */
-int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
-                              const double *rt, double *flops);
-/* The same for the lane's rows [row0, row0 + rows) of the CSR panel, on one of the pool's
- * threads: a dense right product (rt), kept rows, and the co-range sum into the lane's
- * row-major ln->corange_t (n x kc, and a row of K after it); flops into ln->flops. */
-void prsvd_sketch_sparse_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
-                              int64_t n, const double *rt);
-
 #endif

@@ -106,6 +106,48 @@ int prsvd_center_rows_stats(prsvd_svd *svd, const prsvd_dmat *y, int64_t n, cons
                             const double *sumsq);
 int prsvd_center_rows_corange(const prsvd_svd *svd, const prsvd_dmat *y, prsvd_dmat *h);
 
+/* The frame of a method's passes over a (zeroed before): the run's panel rows (into stats),
+ * the source, parameters and thread pool, and the work array of right products n_right wide
+ * and left products max_left_dim wide (prsvd_pass_work_size).  pass_end frees the work array
+ * and the pass's state; it accepts a pass that never began.  Local. */
+int prsvd_svd_pass_begin(prsvd_svd *svd, prsvd_source *a, int64_t n_right, int64_t max_left_dim,
+                         struct prsvd_pass *pass);
+void prsvd_svd_pass_end(struct prsvd_pass *pass);
+
+/* The centring of subspace iteration's passes (center_pass.c), hooks around each pass of
+ * rsvd.c: centring the columns (params.center) or the rows (center_rows); with neither,
+ * every call does nothing.  begin: the flags and the first pass's sums (PRSVD_ERR_USAGE for rows
+ * on a 2-D grid); columns: this rank's rows [c0, c0 + n) of X and room for X_p; checkpoint:
+ * the sums into ck; resumed: a run resumed at start_pass > 0 makes the first pass's
+ * statistics final again (collective); before: the pass's right matrix and sums for pass
+ * pass_index; repeat: the first pass's sums zeroed for its repeat on 2^e A; after: Y and H
+ * (and the probes' A W, y_probes from column probes_col0 of X, or NULL) made those of the
+ * centred A (collective); off and after_extra: the same for the extra pass B^T = A^T Q. */
+struct prsvd_ckpt;
+struct prsvd_centring {
+  int cols, rows;
+  int64_t n_all, width, c0, n, local_rows;
+  double *xp, *col_sum, *col_sumsq, *s; /* columns: X_p, the column sums, s = 1^T Y */
+  double *row_sum, *row_sumsq, *shift;  /* rows: this rank's row sums, t = 1^T X */
+};
+int prsvd_centring_begin(struct prsvd_centring *c, prsvd_svd *svd, const prsvd_source *a,
+                         const prsvd_dmat *y, int64_t l, int64_t width);
+int prsvd_centring_columns(struct prsvd_centring *c, int64_t c0, int64_t n);
+int prsvd_centring_checkpoint(struct prsvd_centring *c, struct prsvd_ckpt *ck, const prsvd_svd *svd,
+                              const prsvd_dmat *y);
+int prsvd_centring_resumed(struct prsvd_centring *c, prsvd_svd *svd, struct prsvd_ckpt *ck,
+                           const prsvd_dmat *y, int start_pass);
+void prsvd_centring_before(struct prsvd_centring *c, const prsvd_svd *svd, struct prsvd_pass *pass,
+                           const double *x, int pass_index);
+void prsvd_centring_repeat(struct prsvd_centring *c);
+int prsvd_centring_after(struct prsvd_centring *c, prsvd_svd *svd, struct prsvd_ckpt *ck,
+                         prsvd_dmat *y, prsvd_dmat *y_probes, int64_t probes_col0, prsvd_dmat *h,
+                         int pass_index);
+void prsvd_centring_off(struct prsvd_pass *pass);
+int prsvd_centring_after_extra(struct prsvd_centring *c, const prsvd_svd *svd, const prsvd_dmat *q,
+                               prsvd_dmat *h);
+void prsvd_centring_free(struct prsvd_centring *c);
+
 /* The methods. */
 int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a);

@@ -6,7 +6,7 @@
  *   H  += A_i^T P_i    (n x l)  += (n x nr) (nr x l)
  *
  * A_i is row-major, so it is the column-major n x nr matrix A_i^T, exactly as in
- * src/sketch.c.  The panels are successive rows of one ROWS x COLS block in memory, so each
+ * src/pass_kernels_dense.c.  The panels are successive rows of one ROWS x COLS block in memory, so each
  * comes from DRAM as a pass's panels do (a pass cannot find its next panel in the cache);
  * reusing two small buffers instead let them sit in the last-level cache and made the floor
  * faster than any pass over the data could be.  COPIES processes (one per rank of the run

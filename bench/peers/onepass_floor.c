@@ -4,7 +4,7 @@
  * has and with nothing else (no reading, no scan, no statistics, no test matrices generated,
  * no transposed tiles, no reductions), on the BLAS prsvd links.
  *
- *   gaussian  the four GEMMs of src/sketch.c on every panel (nr rows, n columns):
+ *   gaussian  the four GEMMs of src/pass_kernels_dense.c on every panel (nr rows, n columns):
  *               P_i = A_i [Omega | Psi]   (nr x (k_s + s))  = (n x nr)^T (n x (k_s + s))
  *               X  += A_i^T Upsilon_i      (n x k_s)        += (n x nr) (nr x k_s)
  *               S  += A_i^T Theta_i        (n x 10)         += (n x nr) (nr x 10)
@@ -13,7 +13,7 @@
  *   sparse    the sparse sign maps' updates: every entry of A updates zeta = 8 entries of each
  *             of Omega's, Psi's and Upsilon's sketches (24 updates an entry), done as
  *             24 axpys of each row of A_i into rows of an accumulator held in the cache
- *             (blocks of 256 columns, as src/sketch.c's left update), 8 doubles a vector
+ *             (blocks of 256 columns, as src/pass_kernels_sparse.c's left update), 8 doubles a vector
  *             instruction; and the 10 Gaussian probes as their GEMM (S += A_i^T Theta_i).
  *             24 m n updates and 20 m n flops.  (Phi's core, 8 s updates a row, is left out:
  *             under 1% of them.)

@@ -128,7 +128,7 @@ def sanitizers():
         check("sanitizers: sparse pca explained variances equal numpy's to 1e-10", err < 1e-10, err)
 
     # hostile sizes (tests/cli/test_sizes.py), where UBSan saw signed overflows in the shape
-    # products of h5source.c, h5map.c, dmat.c and sketch.c: each refused with no report
+    # products of h5source.c, h5map.c, dmat.c and the pass engine: each refused with no report
     with h5py.File(path("hostile.h5"), "w") as f:
         f.create_dataset("tall", shape=(2 ** 61, 4), dtype="f8", chunks=(1, 4))
         f.create_dataset("huge", shape=(2 ** 62, 2 ** 62), dtype="f8", chunks=(1, 1))

@@ -1,6 +1,6 @@
 /*
  * The sketch updates of one CSR panel (sketch.h), in O(nnz) per sketch column: the sparse
- * counterpart of one_panel() in sketch.c, which has scanned the panel.  The products are those
+ * counterpart of one_panel() in pass.c, which has scanned the panel.  The products are those
  * of 2^scale_exp A: each stored value is scaled once as it is read (exact, as scaling the
  * small operand would be, but for values 2^-1022 below the largest, which no sketch can keep),
  * except in the core Z += G_i^T P_i, whose P_i is such a product already.
@@ -10,11 +10,11 @@
 
 #include "error.h"
 #include "rng.h"
-#include "sketch.h"
+#include "pass_impl.h"
 
-int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
+int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
                               const double *rt, double *flops) {
-  const struct prsvd_csr *a = p->csr;
+  const struct prsvd_csr *a = p->state->csr;
   const int64_t nr = a->rows;
   double *prod = p->work;
   double *g = p->work + p->panel_rows * p->n_right;
@@ -71,7 +71,7 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
   if (p->corange) {
     int64_t kld, kc = prsvd_dmat_cols(p->corange_src);
     const double *kd = prsvd_dmat_local(p->corange_src, NULL, NULL, &kld);
-    double *ht = p->corange_t, *krow = ht + n * kc;
+    double *ht = p->state->corange_t, *krow = ht + n * kc;
     memset(ht, 0, sizeof(double) * (size_t)(n * kc));
     for (int64_t i = 0; i < nr; i++) {
       for (int64_t q = 0; q < kc; q++) krow[q] = kd[q * kld + off + i];
@@ -120,12 +120,12 @@ int prsvd_sketch_sparse_panel(struct prsvd_pass *p, int64_t r, int64_t off, int6
   return PRSVD_OK;
 }
 
-/* The row-split form (sketch.h, prsvd_sketch_sparse_lane): rows [i0, i1) of the CSR panel,
+/* The row-split form (pass_impl.h, prsvd_pass_csr_lane): rows [i0, i1) of the CSR panel,
  * each lane's co-range sum kept row-major across the pass (ln->corange_t, added to H in lane
  * order by the pass), its statistics into its own sums. */
-void prsvd_sketch_sparse_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
+void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
                               int64_t n, const double *rt) {
-  const struct prsvd_csr *a = p->csr;
+  const struct prsvd_csr *a = p->state->csr;
   const int64_t nr = a->rows, i0 = ln->row0, i1 = ln->row0 + ln->rows;
   const int64_t e0 = a->indptr[i0], e1 = a->indptr[i1];
   double *prod = p->work;
@@ -135,7 +135,7 @@ void prsvd_sketch_sparse_lane(const struct prsvd_pass *p, struct prsvd_lane *ln,
   if (p->fro2) { /* lane 0 into the pass's sum, the others their own */
     long double s = 0.0L;
     for (int64_t t = e0; t < e1; t++) s += PRSVD_SQUARE(a->data[t], scale_l);
-    *(ln == p->lanes ? p->fro2 : &ln->fro2) += (double)PRSVD_SQUARES_SCALED(s, p->scale_exp);
+    *(ln == p->state->lanes ? p->fro2 : &ln->fro2) += (double)PRSVD_SQUARES_SCALED(s, p->scale_exp);
   }
   if (p->col_sum)
     for (int64_t t = e0; t < e1; t++) {
