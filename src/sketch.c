@@ -88,7 +88,8 @@ int64_t prsvd_pass_work_size(int64_t panel_rows, int64_t n_right, int64_t max_le
   } while (0)
 
 /* The float32 products' scales are powers of two (so 1.0 leaves them as they were): a float32
- * copy holds f x, and its product is widened times 2^scale_exp / f. */
+ * copy holds f x, and its product is widened times 2^scale_exp / f (over 2^panel_exp, the
+ * power the float32 panel holds A times: held_exp). */
 static void widen(const float *x, size_t count, double scale, double *y) {
   for (size_t i = 0; i < count; i++) y[i] = x[i] * scale;
 }
@@ -110,6 +111,12 @@ static void scaled_copy(const double *x, int64_t ldx, int64_t rows, int64_t cols
 }
 
 /* ---- the range of A (sketch.h) ---- */
+
+/* The power of two from the panel in hand to the products' 2^scale_exp A: a float32 panel
+ * holds 2^panel_exp A (prsvd_source_read_f32), a float64 or CSR one A. */
+static int held_exp(const struct prsvd_pass *p) { return p->scale_exp - p->panel_exp; }
+/* max |a_ij| of the panel as held, for the float32 products' exponents */
+static double held_amax(const struct prsvd_pass *p) { return ldexp(p->amax, p->panel_exp); }
 
 /* The largest number of any sketch is the Gram matrix CholeskyQR forms of H = A^T A Omega
  * (|Omega_ij| <= 8): |H_ij| <= sigma_1^2 ||Omega_j|| <= 8 m n^1.5 max|a|^2, so with l <= n
@@ -322,6 +329,7 @@ static int scan_panel(struct prsvd_pass *p, int64_t row0, int64_t nr) {
   }
   const void *panel = p->single ? (const void *)p->panel32 : p->panel;
   const int64_t bad = first_bad_row(p, panel, nr, &p->panel_amax);
+  p->panel_amax = ldexp(p->panel_amax, -p->panel_exp); /* of A */
   return bad < 0 || !p->check_finite ? PRSVD_OK : report_nonfinite(p, panel, row0, bad);
 }
 
@@ -449,7 +457,7 @@ static int copies_begin(struct prsvd_pass *p, int64_t n) {
 static void copies_ready(struct prsvd_pass *p, int64_t n) {
   if (!p->right || !p->n_right || p->csr) return; /* a CSR panel scales its values instead */
   if (p->single) {
-    const int f = f32_exponent(p->amax, p->right_max);
+    const int f = f32_exponent(held_amax(p), p->right_max);
     if (f != p->f32_right_exp) narrow(p->right, n, n, p->n_right, ldexp(1.0, f), f32_right(p));
     p->f32_right_exp = f;
   } else if (p->scale_exp && p->scale_exp != p->right_c_exp) {
@@ -462,7 +470,7 @@ static void copies_ready(struct prsvd_pass *p, int64_t n) {
  * columns of a co-range source [G | Q_pending] (qb_ei.c) lie ~max|a| sqrt(n) apart, more than
  * float32 holds beside 2^-24 of the larger. */
 static int f32_column_exp(const struct prsvd_pass *p, const double *x, int ldx, int nr, int j) {
-  return f32_exponent(p->amax, prsvd_max_abs(x + (size_t)j * ldx, 0, nr));
+  return f32_exponent(held_amax(p), prsvd_max_abs(x + (size_t)j * ldx, 0, nr));
 }
 
 /* out (n x c) += (2^scale_exp A_b)^T x, A_b the nr rows of the panel from the lane's row0 on,
@@ -478,7 +486,7 @@ static double panel_t_times(const struct prsvd_pass *p, const struct prsvd_lane 
       narrow(x + (size_t)j * ldx, ldx, nr, 1, ldexp(1.0, f32_column_exp(p, x, ldx, nr, j)), x32 + (size_t)j * nr);
     sgemm_("N", "N", &n, &c, &nr, &one, p->panel32 + at, &n, x32, &nr, &zero, o32, &n);
     for (int j = 0; j < c; j++)
-      add_widened(o32 + (size_t)j * n, (size_t)n, ldexp(1.0, p->scale_exp - f32_column_exp(p, x, ldx, nr, j)),
+      add_widened(o32 + (size_t)j * n, (size_t)n, ldexp(1.0, held_exp(p) - f32_column_exp(p, x, ldx, nr, j)),
                   out + (size_t)j * n);
   } else {
     const double one = 1.0;
@@ -531,7 +539,7 @@ SPARSE_KERNEL static double right_product_sparse(const struct prsvd_pass *p, con
   enum { TR = PRSVD_TILE_ROWS };
   const struct prsvd_sparse_right *s = p->right_sparse;
   const int c = (int)p->n_right, z = s->zeta;
-  const double scale = ldexp(1.0, p->scale_exp); /* on the signs: products of 2^scale_exp A */
+  const double scale = ldexp(1.0, held_exp(p)); /* on the signs: products of 2^scale_exp A */
   double *tile = ln->tile, *acc = ln->tile + (size_t)n * TR;
   const size_t at = (size_t)ln->row0 * (size_t)n;
   for (int r0 = 0; r0 < nr; r0 += TR) {
@@ -569,7 +577,7 @@ static double left_update_sparse(const struct prsvd_pass *p, const struct prsvd_
   const struct prsvd_testmat *tm = &p->left[t].g;
   const int d = (int)tm->dim, cc = (int)p->left[t].core_cols, z = prsvd_sparse_zeta(d);
   const int block = d < 128 ? 32768 / d / 64 * 64 : 256;
-  const double scale = ldexp(1.0, p->scale_exp); /* on the signs of acc's update, not the core's:
+  const double scale = ldexp(1.0, held_exp(p)); /* on the signs of acc's update, not the core's:
                                                  * P is a product of 2^scale_exp A already */
   const size_t at = (size_t)ln->row0 * (size_t)n;
   double *acc = ln->left_acc[t], *core = ln->left_core[t];
@@ -608,7 +616,7 @@ static double right_product(const struct prsvd_pass *p, const struct prsvd_lane 
     const float one = 1.0f, zero = 0.0f;
     sgemm_("T", "N", &nr, &c, &n, &one, p->panel32 + at, &n, f32_right(p), &n, &zero, ln->p32, &nr);
     for (int q = 0; q < c; q++)
-      widen(ln->p32 + (size_t)q * nr, (size_t)nr, ldexp(1.0, p->scale_exp - p->f32_right_exp), out + (size_t)q * ldo);
+      widen(ln->p32 + (size_t)q * nr, (size_t)nr, ldexp(1.0, held_exp(p) - p->f32_right_exp), out + (size_t)q * ldo);
     return 2.0 * nr * (double)n * c;
   }
   if (p->right) {
@@ -668,7 +676,7 @@ static double left_update(const struct prsvd_pass *p, const struct prsvd_lane *l
  * lane's nr rows A_b of the panel (whose first row is global row r), into the lane's sums
  * (lane 0: the pass's). */
 static void panel_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t nr, int64_t n) {
-  const double c = ldexp(1.0, p->scale_exp);
+  const double c = ldexp(1.0, held_exp(p)), as_is = ldexp(1.0, -p->panel_exp);
   const long double cl = c;
   double *fro2 = ln == p->lanes ? p->fro2 : &ln->fro2;
   r += ln->row0;
@@ -685,7 +693,7 @@ static void panel_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_
         s3 += PRSVD_SQUARE(A[i + 3], cl);
       }
       for (; i < len; i++) s0 += PRSVD_SQUARE(A[i], cl);
-      *fro2 += (double)PRSVD_SQUARES_SCALED((s0 + s1) + (s2 + s3), p->scale_exp);
+      *fro2 += (double)PRSVD_SQUARES_SCALED((s0 + s1) + (s2 + s3), held_exp(p));
     }
     if (p->col_sum)
       for (int64_t i = 0; i < nr; i++)
@@ -695,13 +703,13 @@ static void panel_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_
         }
     for (int64_t t = 0; t < p->n_samples; t++)
       if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
-        p->sample_val[t] = A[(p->sample_row[t] - r) * n + p->sample_col[t]];
+        p->sample_val[t] = A[(p->sample_row[t] - r) * n + p->sample_col[t]] * as_is;
   });
 }
 
 void prsvd_pass_center_rows(const struct prsvd_pass *p, int64_t i0, int64_t i1, int64_t local0, double *prod,
                             int64_t ld) {
-  const double c = ldexp(1.0, p->scale_exp);
+  const double c = ldexp(1.0, held_exp(p));
   const int64_t n = prsvd_source_cols(p->a), w = p->n_right;
   for (int64_t i = i0; i < i1; i++) {
     double sum = 0.0, sumsq = 0.0;
@@ -863,7 +871,7 @@ static double residual_update(struct prsvd_pass *p, int64_t off, int nr, int n) 
   const int ik = (int)k, itr = (int)tr;
   double *e = p->resid_tile, *kt = p->resid_tile + tr * n;
   const double one = 1.0, minus_one = -1.0;
-  const double f = ldexp(1.0, p->scale_exp); /* the residual of 2^scale_exp A; |scale_exp| <= 960 */
+  const double f = ldexp(1.0, held_exp(p)); /* the residual of 2^scale_exp A; |scale_exp| <= 960 */
   long double sum = 0.0L;
   int64_t kld = 0;
   const double *src = p->resid_src ? prsvd_dmat_local(p->resid_src, NULL, NULL, &kld) : NULL;
@@ -1014,6 +1022,7 @@ struct reads {
   struct prsvd_prefetch pf;
   int sparse, lend, cb, have, saved, on, collective;
   double saved_amax; /* the waited-for panel's max |a_ij|, when the reader scanned it */
+  int saved_exp;     /* ... and the power of two its float32 rows are held times */
   struct prsvd_rows_lent lent[2];
   long reads_left;
 };
@@ -1100,7 +1109,7 @@ static int reads_begin(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
 
 /* Let the reader finish (so nothing else touches the source library meanwhile). */
 static void reads_settle(struct reads *rd) {
-  if (rd->on && !rd->have) rd->saved = prsvd_prefetch_wait(&rd->pf, &rd->saved_amax), rd->have = 1;
+  if (rd->on && !rd->have) rd->saved = prsvd_prefetch_wait(&rd->pf, &rd->saved_amax, &rd->saved_exp), rd->have = 1;
 }
 
 /* Rows [row, row + nr) into the panel (nr = 0: a collective source's zero-row read). */
@@ -1108,6 +1117,7 @@ static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
                        int64_t end) {
   int status;
   prsvd_profile_begin(PRSVD_EV_READ); /* with the reader: only the time not hidden */
+  p->panel_exp = 0;
   if (!rd->on) {
     rd->reads_left--;
     if (rd->lend) {
@@ -1116,13 +1126,14 @@ static int reads_ready(struct reads *rd, struct prsvd_pass *p, int64_t row, int6
       use_slot(rd, p, 0);
     } else {
       status = rd->sparse ? prsvd_source_read_csr(p->a, row, nr, p->csr)
-               : p->single ? prsvd_source_read_f32(p->a, row, nr, p->panel32)
+               : p->single ? prsvd_source_read_f32(p->a, row, nr, p->panel32, &p->panel_exp)
                            : prsvd_source_read(p->a, row, nr, p->panel);
     }
   } else {
     reads_settle(rd);
     status = rd->saved;
-    p->panel_amax = rd->saved_amax;
+    p->panel_exp = rd->saved_exp;
+    p->panel_amax = ldexp(rd->saved_amax, -p->panel_exp); /* of A */
     rd->have = 0;
     use_slot(rd, p, rd->cb);
     rd->cb = 1 - rd->cb;
@@ -1444,7 +1455,7 @@ int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, 
   /* a row too wide to count in bytes (saturated) holds no row of any budget */
   if (n < 1) return 0;
   const int64_t row_bytes = prsvd_size_mul(single ? 4 : 8, n);
-  const int64_t budget = memory / row_bytes / (buffers + lay.scratch_panels);
+  const int64_t budget = memory / row_bytes / (buffers + prsvd_source_own_panels(a, single));
   int64_t rows = budget;
   if (rows < 1 && memory >= row_bytes) rows = 1;
   /* The budget is a ceiling, not a target: a panel that fits in the last-level cache is read

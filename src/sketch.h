@@ -123,6 +123,8 @@ struct prsvd_pass {
    * kept until prsvd_pass_free). */
   double *panel;
   float *panel32;
+  int panel_exp;                 /* set by the pass: panel32 holds 2^panel_exp A_i (a source
+                                  * keeps values beyond float32's range in it so; 0 else) */
   int single;
   void *bufs[2];
   int64_t buf_bytes;

@@ -1,6 +1,7 @@
 /* Matrix sources: the row-panel interface every algorithm streams through, and the
  * in-memory implementation used by tests and by callers holding arrays. */
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,29 +189,35 @@ static int read_densified(prsvd_source *s, int64_t row0, int64_t nrows, double *
 
 /* Rows as float64, or as float32 (single): the source's own reader for that type, else
  * float64 rows converted one at a time (n doubles of scratch). */
-static int read_any(prsvd_source *s, int64_t row0, int64_t nrows, int single, void *panel) {
+static int read_any(prsvd_source *s, int64_t row0, int64_t nrows, int single, void *panel, int *exp) {
+  *exp = 0;
   if (!single) {
     if (s->ops.read_rows) return s->ops.read_rows(s->ctx, row0, nrows, panel);
     return read_densified(s, row0, nrows, panel);
   }
-  if (s->ops.read_rows_f32) return s->ops.read_rows_f32(s->ctx, row0, nrows, panel);
+  if (s->ops.read_rows_f32) return s->ops.read_rows_f32(s->ctx, row0, nrows, panel, exp);
   if (!s->row && !(s->row = malloc(sizeof(double) * (size_t)s->cols)))
     PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a row of '%s'", s->name);
   float *out = panel;
   for (int64_t i = 0; i < nrows; i++) {
-    PRSVD_CHECK(read_any(s, row0 + i, 1, 0, s->row));
+    PRSVD_CHECK(read_any(s, row0 + i, 1, 0, s->row, exp));
     for (int64_t j = 0; j < s->cols; j++) out[i * s->cols + j] = (float)s->row[j];
   }
   return PRSVD_OK;
 }
 
-static int read_counted(prsvd_source *s, int64_t row0, int64_t nrows, int single, void *panel) {
+static int read_counted(prsvd_source *s, int64_t row0, int64_t nrows, int single, void *panel, int *exp) {
   struct rchar_mark mk;
   PRSVD_CHECK(check_range(s, row0, nrows));
   count_begin(s, &mk);
-  const int status = read_any(s, row0, nrows, single, panel);
+  const int status = read_any(s, row0, nrows, single, panel, exp);
   count_end(s, &mk);
   return status;
+}
+
+int prsvd_source_own_panels(const prsvd_source *s, int single) {
+  if (s->nnz >= 0) return 0;
+  return s->layout.scratch_panels + (single ? s->layout.f32_staging : 0);
 }
 
 /* Rows lent in place: counted as file bytes (their pages come from the file, not through
@@ -236,11 +243,36 @@ void prsvd_source_return(prsvd_source *s, struct prsvd_rows_lent *lent) {
 
 /* Public (prsvd.h): io/ and the program read rows through here too. */
 int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel) {
-  return read_counted(s, row0, nrows, 0, panel);
+  int exp;
+  return read_counted(s, row0, nrows, 0, panel, &exp);
 }
 
-int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel) {
-  return read_counted(s, row0, nrows, 1, panel);
+int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel, int *exp) {
+  return read_counted(s, row0, nrows, 1, panel, exp);
+}
+
+/* The largest finite |x_i| of count values */
+static double finite_max(const double *x, int64_t count) {
+  double mx = 0.0;
+  for (int64_t i = 0; i < count; i++)
+    if (isfinite(x[i]) && fabs(x[i]) > mx) mx = fabs(x[i]);
+  return mx;
+}
+
+/* The power of two that keeps values whose largest finite magnitude is amax in float32's
+ * range: 0 within [2^-100, 2^101) (the digits of values 2^24 below the largest stay normal,
+ * and n products of them stay far below 2^128), else the e with 2^e amax in [1, 2). */
+static int narrow_exponent(double amax) {
+  if (!(amax > 0.0)) return 0;
+  const int ea = ilogb(amax);
+  return ea >= -100 && ea <= 100 ? 0 : -ea;
+}
+
+int prsvd_narrow_rows(const double *x, int64_t count, float *y) {
+  const int e = narrow_exponent(finite_max(x, count));
+  const double scale = ldexp(1.0, e); /* 1.0 leaves x as it is */
+  for (int64_t i = 0; i < count; i++) y[i] = (float)(x[i] * scale);
+  return e;
 }
 
 void prsvd_source_destroy(prsvd_source **s) {
@@ -265,21 +297,23 @@ struct view_ctx {
   int64_t col0, ncols;
 };
 
-static int view_read_any(struct view_ctx *v, int64_t row0, int64_t nrows, int single, void *panel) {
+static int view_read_any(struct view_ctx *v, int64_t row0, int64_t nrows, int single, void *panel, int *exp) {
   struct rchar_mark mk;
   prsvd_source *b = v->base;
   count_begin(b, &mk);
-  const int status = b->ops.read_block(b->ctx, row0, nrows, v->col0, v->ncols, single, panel);
+  *exp = 0;
+  const int status = b->ops.read_block(b->ctx, row0, nrows, v->col0, v->ncols, single, panel, exp);
   count_end(b, &mk);
   return status;
 }
 
 static int view_read(void *ctx, int64_t row0, int64_t nrows, double *panel) {
-  return view_read_any(ctx, row0, nrows, 0, panel);
+  int exp;
+  return view_read_any(ctx, row0, nrows, 0, panel, &exp);
 }
 
-static int view_read_f32(void *ctx, int64_t row0, int64_t nrows, float *panel) {
-  return view_read_any(ctx, row0, nrows, 1, panel);
+static int view_read_f32(void *ctx, int64_t row0, int64_t nrows, float *panel, int *exp) {
+  return view_read_any(ctx, row0, nrows, 1, panel, exp);
 }
 
 static void view_destroy(void *ctx) { free(ctx); }
@@ -317,13 +351,18 @@ struct memory_ctx {
   int64_t cols, lda;
 };
 
+/* float32 blocks narrowed as prsvd_narrow_rows narrows a panel, with one exponent for the block */
 static int memory_read_block(void *ctx, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols,
-                             int single, void *panel) {
+                             int single, void *panel, int *exp) {
   const struct memory_ctx *m = ctx;
+  double amax = 0.0;
+  for (int64_t i = 0; single && i < nrows; i++) amax = fmax(amax, finite_max(m->a + (row0 + i) * m->lda + col0, ncols));
+  *exp = single ? narrow_exponent(amax) : 0;
+  const double scale = ldexp(1.0, *exp);
   for (int64_t i = 0; i < nrows; i++) {
     const double *row = m->a + (row0 + i) * m->lda + col0;
     if (single)
-      for (int64_t j = 0; j < ncols; j++) ((float *)panel)[i * ncols + j] = (float)row[j];
+      for (int64_t j = 0; j < ncols; j++) ((float *)panel)[i * ncols + j] = (float)(row[j] * scale);
     else
       memcpy((double *)panel + i * ncols, row, sizeof(double) * (size_t)ncols);
   }
@@ -332,14 +371,20 @@ static int memory_read_block(void *ctx, int64_t row0, int64_t nrows, int64_t col
 
 static int memory_read(void *ctx, int64_t row0, int64_t nrows, double *panel) {
   const struct memory_ctx *m = ctx;
-  return memory_read_block(ctx, row0, nrows, 0, m->cols, 0, panel);
+  int exp;
+  return memory_read_block(ctx, row0, nrows, 0, m->cols, 0, panel, &exp);
+}
+
+static int memory_read_f32(void *ctx, int64_t row0, int64_t nrows, float *panel, int *exp) {
+  const struct memory_ctx *m = ctx;
+  return memory_read_block(ctx, row0, nrows, 0, m->cols, 1, panel, exp);
 }
 
 static void memory_destroy(void *ctx) { free(ctx); }
 
 int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda,
                         prsvd_source **out) {
-  static const struct prsvd_source_ops ops = {memory_read, memory_destroy, NULL, NULL,
+  static const struct prsvd_source_ops ops = {memory_read, memory_destroy, NULL, memory_read_f32,
                                               memory_read_block, NULL, NULL};
   int status = PRSVD_OK;
   struct memory_ctx *m = NULL;

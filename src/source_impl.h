@@ -4,8 +4,12 @@
 
 #include "prsvd.h"
 
-/* The same as float32: read_rows_f32, or float64 rows converted one at a time. */
-int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel);
+/* The same as float32: read_rows_f32, or float64 rows converted one at a time; the panel
+ * holds 2^*exp times the rows (read_rows_f32's exp; 0 for rows converted one at a time). */
+int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel, int *exp);
+/* Panel-sized buffers s keeps for itself beside the pass's, in panels of the pass's type:
+ * its layout's scratch_panels, and for float32 panels its f32_staging too (0 for a sparse s). */
+int prsvd_source_own_panels(const prsvd_source *s, int single);
 /* 1 if s lends rows in place (lend_rows) of the panel type: float32 (single) or float64. */
 int prsvd_source_lends(const prsvd_source *s, int single);
 /* Rows [row0, row0 + nrows) lent in place, counted as file bytes; not collective.  Give them
