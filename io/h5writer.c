@@ -368,9 +368,21 @@ int prsvd_h5_check_distinct(const char *path, const char *what, const struct prs
   return PRSVD_OK;
 }
 
+/* PRSVD_ERR_OUTPUT unless the temporary of path fits its directory's name limit (as
+ * prsvd_path_check_output checks path's own name): else only the commit would fail. */
+static int check_temp_name(const char *path) {
+  char name[NAME_MAX + 1], *copy = strdup(path);
+  if (!copy) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory");
+  temp_name(path, name, sizeof name);
+  const int status = prsvd_path_check_name(dirname(copy), name, "the temporary", path);
+  free(copy);
+  return status;
+}
+
 static int check_target(const char *path, const char *what, int force, const struct prsvd_h5_role *others) {
   const char *const *reads;
   PRSVD_CHECK(prsvd_path_check_output(path, what, force));
+  PRSVD_CHECK(check_temp_name(path));
   PRSVD_CHECK(prsvd_h5_check_distinct(path, what, others));
   for (int i = 0, n = prsvd_h5_read_files(&reads); i < n; i++) /* an external link's target, a VDS source */
     if (prsvd_path_same(path, reads[i]))
