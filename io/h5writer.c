@@ -336,10 +336,23 @@ static void writer_free(prsvd_h5_writer *w) {
   free(w);
 }
 
-/* Remove ".NAME.tmp.HOST.PID" files of path (temp_prefix) whose process on this host is gone. */
+/* 1 if this process swept path's directory for its temporaries already, else 0 (and path is
+ * remembered): a run checks an output before its work and again as its writer is created (svd,
+ * id and project once more, against their other files), and one sweep is enough. */
+static int swept_already(const char *path) {
+  static char swept[4][PATH_MAX];
+  static int n_swept;
+  for (int i = 0; i < n_swept; i++)
+    if (!strcmp(swept[i], path)) return 1;
+  if (n_swept < 4 && strlen(path) < PATH_MAX) snprintf(swept[n_swept++], PATH_MAX, "%s", path);
+  return 0;
+}
+
+/* Remove ".NAME.tmp.HOST.PID" files of path (temp_prefix) whose process on this host is gone,
+ * once a process. */
 void prsvd_h5_remove_stale_temps(const char *path) {
-  char dir[PATH_MAX], prefix[NAME_MAX + 1], full[PATH_MAX + NAME_MAX + 2], *copy = strdup(path);
-  if (!copy) return;
+  char dir[PATH_MAX], prefix[NAME_MAX + 1], full[PATH_MAX + NAME_MAX + 2], *copy;
+  if (swept_already(path) || !(copy = strdup(path))) return;
   snprintf(dir, sizeof dir, "%s", dirname(copy));
   free(copy);
   temp_prefix(path, prefix, sizeof prefix);
