@@ -163,6 +163,64 @@ static int check_range(const prsvd_source *s, int64_t row0, int64_t nrows) {
   return PRSVD_OK;
 }
 
+struct csr_entry {
+  int64_t col;
+  double value;
+};
+
+static int by_column(const void *a, const void *b) {
+  const int64_t x = ((const struct csr_entry *)a)->col, y = ((const struct csr_entry *)b)->col;
+  return (x > y) - (x < y);
+}
+
+/* Each row of a checked CSR panel in scipy's canonical form, in place: its entries sorted by
+ * column and those of one (i, j) summed into one (what scipy's toarray() and sum_duplicates
+ * make of them), so that the norms and column sums of squares, which square stored values,
+ * agree with the products, which sum them.  A row already strictly increasing (as most files
+ * are) costs one look; one out of order is sorted through a scratch of its length. */
+static int csr_canonical(struct prsvd_csr *p, const char *name) {
+  int status = PRSVD_OK;
+  struct csr_entry *sorted = NULL;
+  int64_t cap = 0, out = 0, b = 0;
+  for (int64_t i = 0; i < p->rows; i++) {
+    const int64_t e = p->indptr[i + 1], start = out;
+    int increasing = 1, strict = 1;
+    for (int64_t t = b + 1; t < e; t++) {
+      if (p->indices[t] < p->indices[t - 1]) increasing = 0;
+      if (p->indices[t] <= p->indices[t - 1]) strict = 0;
+    }
+    if (!increasing) { /* sorted by column through the scratch */
+      if (e - b > cap) {
+        free(sorted);
+        cap = e - b;
+        if (!(sorted = malloc(sizeof *sorted * (size_t)cap)))
+          PRSVD_FAIL(PRSVD_ERR_NOMEM, "'%s': out of memory sorting row %lld's %lld entries", name, (long long)i,
+                     (long long)(e - b));
+      }
+      for (int64_t t = b; t < e; t++) sorted[t - b] = (struct csr_entry){p->indices[t], p->data[t]};
+      qsort(sorted, (size_t)(e - b), sizeof *sorted, by_column);
+      for (int64_t t = b; t < e; t++) p->indices[t] = sorted[t - b].col, p->data[t] = sorted[t - b].value;
+    }
+    if (strict && out == b) {
+      out = e;
+    } else {
+      for (int64_t t = b; t < e; t++)
+        if (out > start && p->indices[out - 1] == p->indices[t]) {
+          p->data[out - 1] += p->data[t];
+        } else {
+          p->indices[out] = p->indices[t], p->data[out] = p->data[t];
+          out++;
+        }
+    }
+    b = e;
+    p->indptr[i + 1] = out;
+  }
+  p->nnz = out;
+done:
+  free(sorted);
+  return status;
+}
+
 int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_csr *panel) {
   struct rchar_mark mk;
   if (!s->ops.read_csr) PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s' is not a sparse source", s->name);
@@ -173,7 +231,8 @@ int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct p
   PRSVD_CHECK(status);
   /* every panel checked whole before a kernel indexes by it (a fuzzer found the reads past an
    * empty panel that checking only the two ends of indptr let through) */
-  return prsvd_csr_check(panel, nrows, s->cols, s->name, row0);
+  PRSVD_CHECK(prsvd_csr_check(panel, nrows, s->cols, s->name, row0));
+  return csr_canonical(panel, s->name);
 }
 
 /* A sparse source's rows, densified. */

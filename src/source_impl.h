@@ -21,7 +21,9 @@ int64_t prsvd_source_lent_bytes(const prsvd_source *s);
 /* The name errors give the source (e.g. a K-FAC factor over prsvd_source_memory). */
 int prsvd_source_rename(prsvd_source *s, const char *name);
 /* Sparse rows of a sparse source (prsvd_source_nnz >= 0), checked by prsvd_csr_check: what
- * it returns is safe to index.  Not collective. */
+ * it returns is safe to index; each row's entries sorted by column, duplicates of one (i, j)
+ * summed into one (scipy's meaning of them), so panel->nnz may be fewer than stored.  Not
+ * collective. */
 int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_csr *panel);
 /* The structure of a CSR panel of rows [row0, row0 + nrows) of a matrix with `cols` columns
  * named `name`: indptr from 0 to nnz, non-decreasing, column indices inside [0, cols).
