@@ -235,6 +235,23 @@ int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct p
   return csr_canonical(panel, s->name);
 }
 
+/* The largest finite |x_i| of count values */
+static double finite_max(const double *x, int64_t count) {
+  double mx = 0.0;
+  for (int64_t i = 0; i < count; i++)
+    if (isfinite(x[i]) && fabs(x[i]) > mx) mx = fabs(x[i]);
+  return mx;
+}
+
+/* The power of two that keeps values whose largest finite magnitude is amax in float32's
+ * range: 0 within [2^-100, 2^101) (the digits of values 2^24 below the largest stay normal,
+ * and n products of them stay far below 2^128), else the e with 2^e amax in [1, 2). */
+static int narrow_exponent(double amax) {
+  if (!(amax > 0.0)) return 0;
+  const int ea = ilogb(amax);
+  return ea >= -100 && ea <= 100 ? 0 : -ea;
+}
+
 /* A sparse source's rows, densified. */
 static int read_densified(prsvd_source *s, int64_t row0, int64_t nrows, double *panel) {
   PRSVD_CHECK(s->ops.read_csr(s->ctx, row0, nrows, &s->scratch));
@@ -247,7 +264,9 @@ static int read_densified(prsvd_source *s, int64_t row0, int64_t nrows, double *
 }
 
 /* Rows as float64, or as float32 (single): the source's own reader for that type, else
- * float64 rows converted one at a time (n doubles of scratch). */
+ * float64 rows converted one at a time (n doubles of scratch), times 2^*exp: 0 while the rows
+ * so far lie in float32's range (narrow_exponent), else moved, the rows converted before
+ * rescaled, when 2^*exp times their max leaves it (a few times at most: by 2^100 or more). */
 static int read_any(prsvd_source *s, int64_t row0, int64_t nrows, int single, void *panel, int *exp) {
   *exp = 0;
   if (!single) {
@@ -258,9 +277,19 @@ static int read_any(prsvd_source *s, int64_t row0, int64_t nrows, int single, vo
   if (!s->row && !(s->row = malloc(sizeof(double) * (size_t)s->cols)))
     PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a row of '%s'", s->name);
   float *out = panel;
+  double amax = 0.0;
+  int row_exp;
   for (int64_t i = 0; i < nrows; i++) {
-    PRSVD_CHECK(read_any(s, row0 + i, 1, 0, s->row, exp));
-    for (int64_t j = 0; j < s->cols; j++) out[i * s->cols + j] = (float)s->row[j];
+    PRSVD_CHECK(read_any(s, row0 + i, 1, 0, s->row, &row_exp));
+    amax = fmax(amax, finite_max(s->row, s->cols));
+    if (narrow_exponent(ldexp(amax, *exp))) { /* out of range at the exponent so far */
+      const int e = narrow_exponent(amax);
+      const double rescale = ldexp(1.0, e - *exp); /* <= 1: amax only grows */
+      for (int64_t x = 0; x < i * s->cols; x++) out[x] = (float)(out[x] * rescale);
+      *exp = e;
+    }
+    const double scale = ldexp(1.0, *exp);
+    for (int64_t j = 0; j < s->cols; j++) out[i * s->cols + j] = (float)(s->row[j] * scale);
   }
   return PRSVD_OK;
 }
@@ -308,23 +337,6 @@ int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *pane
 
 int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel, int *exp) {
   return read_counted(s, row0, nrows, 1, panel, exp);
-}
-
-/* The largest finite |x_i| of count values */
-static double finite_max(const double *x, int64_t count) {
-  double mx = 0.0;
-  for (int64_t i = 0; i < count; i++)
-    if (isfinite(x[i]) && fabs(x[i]) > mx) mx = fabs(x[i]);
-  return mx;
-}
-
-/* The power of two that keeps values whose largest finite magnitude is amax in float32's
- * range: 0 within [2^-100, 2^101) (the digits of values 2^24 below the largest stay normal,
- * and n products of them stay far below 2^128), else the e with 2^e amax in [1, 2). */
-static int narrow_exponent(double amax) {
-  if (!(amax > 0.0)) return 0;
-  const int ea = ilogb(amax);
-  return ea >= -100 && ea <= 100 ? 0 : -ea;
 }
 
 int prsvd_narrow_rows(const double *x, int64_t count, float *y) {

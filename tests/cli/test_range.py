@@ -228,7 +228,8 @@ def test_float64_in_single_precision():
     """--precision single on float64 data beyond float32's range (1e-50 .. 1e300): each panel is
     narrowed to float32 by a power of two, so S, PCA's singular values and eig's eigenvalues
     come to float32's accuracy (1e-5 of the largest) by svd, the single pass, pca and eig, at 1
-    and 2 ranks and on a 2-D grid, where the float32 conversion gave 0 or a false Inf"""
+    and 2 ranks and on a 2-D grid, and through a source read a row at a time (pca --log1p), where
+    the float32 conversion gave 0 or a false Inf"""
     x = BASE + np.linspace(-0.5, 0.5, n)
     refs = {"svd": np.linalg.svd(BASE, compute_uv=False), "pca": np.linalg.svd(x - x.mean(0), compute_uv=False),
             "eig": np.sort(np.linalg.eigvalsh(PSD))[::-1]}
@@ -246,6 +247,14 @@ def test_float64_in_single_precision():
                 e = float(np.max(np.abs(got - refs[cmd][:r] * scale)) / (refs[cmd][0] * scale))
                 check(f"{tag}: multiplied in float32, values to 1e-5 of LAPACK's largest",
                       js["precision"] == "float32" and e < 1e-5, f"{e} {got[:3]}")
+        if scale < 1:  # a source read a row at a time (log1p's), narrowed as its rows come
+            y = np.log1p(x * scale)
+            ref = np.linalg.svd(y - y.mean(0), compute_uv=False)
+            rr, js, _ = solve("pca", specs["pca"], "-k", r, "--log1p", "--precision", "single")
+            tag = f"pca --log1p x {scale:g} in single precision"
+            if check(f"{tag}: exit 0", rr.returncode == 0, rr.stderr):
+                e = float(np.max(np.abs(np.asarray(js["singular_values"][:r]) - ref[:r])) / ref[0])
+                check(f"{tag}: values to 1e-5 of LAPACK's largest", e < 1e-5, e)
 
 
 def test_float64_in_range_single_is_float32():
