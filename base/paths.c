@@ -67,6 +67,17 @@ enum prsvd_path_kind prsvd_path_kind(const char *path) {
   return S_ISREG(st.st_mode) ? PRSVD_PATH_REGULAR : PRSVD_PATH_OTHER;
 }
 
+int prsvd_path_check_name(const char *dir, const char *name, const char *what, const char *path) {
+  errno = 0;
+  long limit = pathconf(dir, _PC_NAME_MAX);
+  if (limit <= 0) limit = NAME_MAX; /* no limit said: POSIX's */
+  const size_t n = strlen(name);
+  if (n > (size_t)limit)
+    PRSVD_ERR(PRSVD_ERR_OUTPUT, "%s '%.64s...' is %zu bytes long, more than the %ld bytes a name takes in '%s' "
+              "(NAME_MAX)%s%s%s", what, name, n, limit, dir, path ? " for '" : "", path ? path : "", path ? "'" : "");
+  return PRSVD_OK;
+}
+
 int prsvd_path_check_output(const char *path, const char *what, int force) {
   struct stat st;
   char dir[PATH_MAX];
@@ -92,5 +103,5 @@ int prsvd_path_check_output(const char *path, const char *what, int force) {
   if (!S_ISDIR(st.st_mode)) PRSVD_ERR(PRSVD_ERR_OUTPUT, "%s directory '%s' is not a directory", what, dir);
   if (access(dir, W_OK | X_OK) != 0)
     PRSVD_ERR(PRSVD_ERR_OUTPUT, "cannot write to %s directory '%s': %s", what, dir, strerror(errno));
-  return PRSVD_OK;
+  return prsvd_path_check_name(dir, split(path, dir, sizeof dir), what, NULL);
 }

@@ -9,7 +9,9 @@
  *     dir/.., symbolic and hard links), or, for a name that does not exist yet, when their
  *     resolved directories and last components agree;
  *   - an existing output must be a regular file (or a symbolic link, which a commit replaces,
- *     never its target); a dangling symbolic link counts as existing.
+ *     never its target); a dangling symbolic link counts as existing;
+ *   - a name to be made must fit its directory's name limit (NAME_MAX): the rename that
+ *     commits an output would fail after the whole run.
  * Not collective; errors are PRSVD_ERR_INPUT (inputs) or PRSVD_ERR_OUTPUT (outputs).
  */
 #ifndef PRSVD_PATHS_H
@@ -28,5 +30,10 @@ enum prsvd_path_kind prsvd_path_kind(const char *path);
  * that is not a directory (no trailing '/'), in an existing, writable directory; an
  * existing name must be a regular file or a symbolic link (even with force) and needs force. */
 int prsvd_path_check_output(const char *path, const char *what, int force);
+/* PRSVD_ERR_OUTPUT naming `what` (and path, if not NULL, the name it is for) unless name, a
+ * component to be made in the directory dir, fits the directory's name limit (pathconf's
+ * _PC_NAME_MAX; NAME_MAX where it says none).  prsvd_path_check_output checks its path's last
+ * component so; the temporary beside an output is checked so by its writer (io/h5writer.c). */
+int prsvd_path_check_name(const char *dir, const char *name, const char *what, const char *path);
 
 #endif

@@ -364,8 +364,9 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
          (long long)(rows_side ? m : plan->sketch_dim), (long long)(rows_side ? plan->sketch_dim : n),
          rows_side ? "(A A^T)^q A Omega" : "Omega (A A^T)^q A", (long long)o->oversample,
          (long long)o->power_iters, o->sketch);
-  printf("  %d passes over %s (%lld sketch, %s%s)\n", plan->passes, prsvd_format_bytes(plan->pass_bytes, b1, sizeof b1),
-         (long long)o->power_iters + 1, kind == PRSVD_ID_CUR ? "one for C and A^T C, " : "",
+  printf("  %d passes over %s (%lld sketch, %s%s; the first again if A needs scaling by 2^e)\n", plan->passes,
+         prsvd_format_bytes(plan->pass_bytes, b1, sizeof b1), (long long)o->power_iters + 1,
+         kind == PRSVD_ID_CUR ? "one for C and A^T C, " : "",
          o->no_verify ? "error estimated from 10 probes" : "one to measure the error");
   if (plan->qr_distributed)
     printf("  pivoted QR: distributed (ScaLAPACK PDGEQPF over %d rank%s)\n", cli->nprocs, cli->nprocs > 1 ? "s" : "");
@@ -385,11 +386,21 @@ static void print_indices(const char *what, int64_t k, const int64_t *x) {
   printf(k > 12 ? " ... %lld\n" : "\n", (long long)x[k - 1]);
 }
 
+/* "passes N", and the pass that range scaling took (prsvd_id_pass) when it took one */
+static const char *passes_done(const struct prsvd_id_stats *st, char *buf, size_t len) {
+  if (st->scale_exp)
+    snprintf(buf, len, "passes %d (the first again on 2^%d A: A lay beyond the sketches' range)", st->passes,
+             st->scale_exp);
+  else
+    snprintf(buf, len, "passes %d", st->passes);
+  return buf;
+}
+
 static void print_summary(const struct prsvd_cli *cli, const struct id_opts *o, const struct view *v,
                           const struct prsvd_id_stats *st, const struct optimum *opt,
                           const struct prsvd_profile_row *rows, double elapsed) {
   const int64_t k = v->k;
-  char b[32];
+  char b[32], passes[128];
   if (cli->rank) return;
   print_indices(v->kind == PRSVD_ID_ROWS ? "rows" : "columns", k, v->cols_asc);
   if (v->kind == PRSVD_ID_CUR) print_indices("rows", k, v->rows_asc);
@@ -409,12 +420,12 @@ static void print_summary(const struct prsvd_cli *cli, const struct id_opts *o, 
     else printf("; sigma_%lld = %.3e\n", (long long)k + 1, opt->sigma_next);
   }
   if (v->kind == PRSVD_ID_CUR)
-    printf("|R_kk| / |R_11|: %.3e (sketch), %.3e (C^T); rcond(R_C) = %.3e%s; passes %d, read %s, %.2f s\n",
+    printf("|R_kk| / |R_11|: %.3e (sketch), %.3e (C^T); rcond(R_C) = %.3e%s; %s, read %s, %.2f s\n",
            st->rdiag_ratio, st->rows_rdiag_ratio, st->c_rcond, st->extra_pass ? " (A^T Q_C by its own pass)" : "",
-           st->passes, prsvd_format_bytes((double)st->bytes_read, b, sizeof b), elapsed);
+           passes_done(st, passes, sizeof passes), prsvd_format_bytes((double)st->bytes_read, b, sizeof b), elapsed);
   else
-    printf("max |%s_ij| = %.3g, |R_kk| / |R_11| = %.3e; passes %d, read %s, %.2f s\n",
-           v->kind == PRSVD_ID_ROWS ? "X" : "T", st->max_abs_coef, st->rdiag_ratio, st->passes,
+    printf("max |%s_ij| = %.3g, |R_kk| / |R_11| = %.3e; %s, read %s, %.2f s\n",
+           v->kind == PRSVD_ID_ROWS ? "X" : "T", st->max_abs_coef, st->rdiag_ratio, passes_done(st, passes, sizeof passes),
            prsvd_format_bytes((double)st->bytes_read, b, sizeof b), elapsed);
   prsvd_profile_print(stdout, rows);
   printf("wrote %s\n", o->output);
@@ -446,6 +457,10 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
   json_object_object_add(j, "pivoted_qr", json_object_new_string(st->qr_distributed ? "PDGEQPF" : "DGEQP3"));
   json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
   json_object_object_add(j, "passes", json_object_new_int(st->passes));
+  json_object_object_add(j, "passes_planned", json_object_new_int(plan->passes));
+  /* the first pass again on 2^scale_exp A (prsvd_id_pass): one pass beyond the plan */
+  json_object_object_add(j, "scale_exp", json_object_new_int(st->scale_exp));
+  json_object_object_add(j, "range_pass", json_object_new_boolean(st->scale_exp != 0));
   json_object_object_add(j, "panel_rows", json_object_new_int64(st->panel_rows));
   json_object_object_add(j, "precision", json_object_new_string(prsvd_precision_name(st->single)));
   json_object_object_add(j, "bytes_read", json_object_new_int64(st->bytes_read));

@@ -102,6 +102,22 @@ static int info_params(const struct info_opts *o, const struct prsvd_h5_info *in
   return PRSVD_OK;
 }
 
+/* With --eig, info costs a run of prsvd eig, which does not take the svd's options: one given
+ * is refused as eig refuses an option it does not take (PRSVD_ERR_USAGE, exit 1). */
+static int eig_takes(const struct info_opts *o) {
+  const struct { const char *name; const void *field; } svd_only[] = {
+      {"passes", &o->passes},         {"tol", &o->tol},       {"max-rank", &o->max_rank},
+      {"block", &o->block},           {"onepass-method", &o->onepass_method},
+      {"sketch", &o->sketch},         {"range-dim", &o->range_dim}, {"core-dim", &o->core_dim},
+      {"center", &o->center},         {"grid", &o->grid},     {"no-prefetch", &o->no_prefetch},
+      {"panels", &o->panels},         {"sample-dim", &o->sample_dim}};
+  for (size_t i = 0; i < sizeof svd_only / sizeof svd_only[0]; i++)
+    if (prsvd_option_given(svd_only[i].field))
+      PRSVD_ERR(PRSVD_ERR_USAGE, "unknown option '--%s' for 'prsvd info --eig': prsvd eig does not take it "
+                "(see prsvd eig --help)", svd_only[i].name);
+  return PRSVD_OK;
+}
+
 /* "sparse" (a group), "chunked", "virtual" (a dataset mapped onto others: io/h5virtual.c) or
  * "contiguous" */
 static const char *layout_name(const struct prsvd_h5_info *in) {
@@ -124,6 +140,7 @@ int cmd_info(struct prsvd_cli *cli, int argc, char **argv) {
   memset(&feat, 0, sizeof feat);
   status = prsvd_options_parse(&info_doc, info_options, argc, argv, &o, pos);
   if (status) return status;
+  if (o.eig) PRSVD_TRY(eig_takes(&o));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(prsvd_cli_input(o.read, o.center && !strcmp(o.panels, "auto") ? "rows" : o.panels, o.memory, &how));
   if (o.eig) how.panels = PRSVD_H5_PANELS_ROWS; /* as eig streams it: symmetric, rows are columns */

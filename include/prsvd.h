@@ -78,13 +78,16 @@ struct prsvd_source_ops {
   /* optional: sparse rows into a CSR panel (memory and time then follow nnz, not m n) */
   int (*read_csr)(void *ctx, int64_t row0, int64_t nrows, struct prsvd_csr *panel);
   /* optional: dense rows as float32, for panels multiplied in single precision (without it
-   * the library converts rows read by read_rows) */
-  int (*read_rows_f32)(void *ctx, int64_t row0, int64_t nrows, float *panel);
+   * the library converts rows read by read_rows).  *exp: the panel holds 2^*exp times the
+   * rows, so that rows beyond float32's range stay in it (prsvd_narrow_rows); 0 for rows as
+   * they are */
+  int (*read_rows_f32)(void *ctx, int64_t row0, int64_t nrows, float *panel, int *exp);
   /* optional: rows [row0, row0 + nrows) restricted to columns [col0, col0 + ncols) (panel
-   * nrows x ncols, row-major), float32 if single, else float64: what a 2-D process grid
-   * (params.grid_cols > 1) reads; without it a solve runs on a P x 1 grid */
+   * nrows x ncols, row-major), float32 if single (2^*exp times them, as read_rows_f32), else
+   * float64 (*exp 0): what a 2-D process grid (params.grid_cols > 1) reads; without it a
+   * solve runs on a P x 1 grid */
   int (*read_block)(void *ctx, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols, int single,
-                    void *panel);
+                    void *panel, int *exp);
   /* optional, with layout.lends: rows [row0, row0 + nrows) lent in place (e.g. a mapping of
    * the file's page cache), already in memory when it returns; valid until return_rows,
    * which accepts a lent whose base is NULL.  Called by the reading thread. */
@@ -106,6 +109,9 @@ struct prsvd_source_layout {
   int lends;           /* lend_rows hands out float64 (8) or float32 (4) rows; 0: it does not */
   int64_t cache_bytes; /* memory the source keeps for itself besides its scratch panels (an
                         * HDF5 chunk cache): counted in prsvd_svd_estimate's memory */
+  int f32_staging;     /* float32 panels only: float32-panel-sized buffers the source keeps
+                        * besides scratch_panels (a float64 panel that read_rows_f32 narrows
+                        * is two); they count against the memory budget */
 };
 
 typedef struct prsvd_source prsvd_source;
@@ -142,6 +148,11 @@ PRSVD_API int64_t prsvd_source_file_bytes(const prsvd_source *src);
 /* Rows [row0, row0 + nrows) of src into panel as float64, row-major (a sparse source's rows
  * densified); checks the range. Not collective. */
 PRSVD_API int prsvd_source_read(prsvd_source *src, int64_t row0, int64_t nrows, double *panel);
+/* y = 2^e x (count values) rounded to float32, for a read_rows_f32 whose stored values float32
+ * may not hold (float64, 64-bit integers): returns e, 0 while the largest finite |x_i| lies
+ * well inside float32's range (then y is x rounded, as a type conversion makes it), else the e
+ * that brings it to [1, 2).  Not collective. */
+PRSVD_API int prsvd_narrow_rows(const double *x, int64_t count, float *y);
 PRSVD_API void prsvd_source_destroy(prsvd_source **src);
 /* A selection of rows (and, of a sparse source, of columns) and log(1 + x) of every value read
  * (of a sparse source, of its stored values), without a copy of the matrix (src/transform.c):

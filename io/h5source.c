@@ -18,8 +18,9 @@ struct h5_source {
   int by_columns;
   void *scratch;          /* column panels: rows x panel columns as read */
   size_t scratch_bytes;
-  double *wide;           /* float32 panels of a NetCDF variable read through float64 */
+  double *wide;           /* float32 panels read through float64 (staged) */
   size_t wide_count;
+  int wide_float;         /* stored as a float wider than float32 */
   char *fname, *dname;
   struct prsvd_file_stamp stamp;
   struct prsvd_nc_var nc;  /* NetCDF-4 packing and missing values */
@@ -71,23 +72,6 @@ static int h5_read(struct h5_source *s, int64_t row0, int64_t nrows, int64_t col
   hsize_t start[2] = {(hsize_t)row0, (hsize_t)col0}, count[2] = {(hsize_t)nrows, (hsize_t)ncols};
   void *into = panel;
   const size_t elem = H5Tget_size(memtype);
-  /* float32 panels of a NetCDF variable whose stored values float32 cannot hold exactly (32-
-   * and 64-bit integers, float64): checked and unpacked in float64, where its missing values
-   * and limits compare with the values as stored, then rounded.  The float64 panel is beyond
-   * the memory budget; only --precision single on such a variable needs it. */
-  if (s->nc.netcdf && !s->nc.exact_float && elem == sizeof(float)) {
-    const size_t count = (size_t)nrows * (size_t)(s->by_columns ? s->rows : ncols);
-    if (count > s->wide_count || !s->wide) {
-      free(s->wide);
-      s->wide_count = 0;
-      if (!(s->wide = malloc(sizeof(double) * (count ? count : 1))))
-        PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a float64 panel of %zu values", count);
-      s->wide_count = count;
-    }
-    PRSVD_CHECK(h5_read(s, row0, nrows, col0, ncols, H5T_NATIVE_DOUBLE, s->wide));
-    for (size_t i = 0; i < count; i++) ((float *)panel)[i] = (float)s->wide[i];
-    return PRSVD_OK;
-  }
   if (s->nd_path && s->outer > 1) { /* outer x nrows x inner, permuted below */
     const size_t bytes = elem * (size_t)s->outer * (size_t)nrows * (size_t)s->inner;
     if (bytes > s->scratch_bytes) {
@@ -166,18 +150,49 @@ static int h5_read_rows(void *ctx, int64_t row0, int64_t nrows, double *panel) {
   return PRSVD_OK;
 }
 
-static int h5_read_rows_f32(void *ctx, int64_t row0, int64_t nrows, float *panel) {
-  struct h5_source *s = ctx;
-  PRSVD_CHECK(h5_read(s, row0, nrows, 0, row_length(s), H5T_NATIVE_FLOAT, panel));
-  if (s->feat && nrows > 0) prsvd_features_apply(s->feat, panel, 1, nrows);
+/* 1 if float32 panels are read through a float64 one (s->wide): values float32 may not hold,
+ * float64 (1e-50 and 1e50 would come out of HDF5's conversion 0 and Inf) or a NetCDF variable
+ * whose stored values float32 cannot hold exactly (32- and 64-bit integers, float64), checked
+ * and unpacked in float64 where its missing values and limits compare with the values as
+ * stored.  The float64 panel counts against the memory budget (layout.f32_staging). */
+static int staged(const struct h5_source *s) { return s->nc.netcdf ? !s->nc.exact_float : s->wide_float; }
+
+/* Float32 panels (h5_read's arguments, features: apply the features' flags and weights),
+ * 2^*exp times the rows: staged ones read as float64, weighted, and narrowed by the power of
+ * two that keeps them in float32's range (prsvd_narrow_rows); the others converted by HDF5. */
+static int read_f32(struct h5_source *s, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols, int features,
+                    float *panel, int *exp) {
+  *exp = 0;
+  if (!staged(s)) {
+    PRSVD_CHECK(h5_read(s, row0, nrows, col0, ncols, H5T_NATIVE_FLOAT, panel));
+    if (features && s->feat && nrows > 0) prsvd_features_apply(s->feat, panel, 1, nrows);
+    return PRSVD_OK;
+  }
+  const size_t count = (size_t)nrows * (size_t)ncols;
+  if (count > s->wide_count || !s->wide) {
+    free(s->wide);
+    s->wide_count = 0;
+    if (!(s->wide = malloc(sizeof(double) * (count ? count : 1))))
+      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a float64 panel of %zu values", count);
+    s->wide_count = count;
+  }
+  PRSVD_CHECK(h5_read(s, row0, nrows, col0, ncols, H5T_NATIVE_DOUBLE, s->wide));
+  if (features && s->feat && nrows > 0) prsvd_features_apply(s->feat, s->wide, 0, nrows);
+  *exp = prsvd_narrow_rows(s->wide, (int64_t)count, panel);
   return PRSVD_OK;
+}
+
+static int h5_read_rows_f32(void *ctx, int64_t row0, int64_t nrows, float *panel, int *exp) {
+  struct h5_source *s = ctx;
+  return read_f32(s, row0, nrows, 0, row_length(s), 1, panel, exp);
 }
 
 /* Row panels only: a hyperslab of the columns [col0, col0 + ncols) (a 2-D process grid). */
 static int h5_read_block(void *ctx, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols,
-                         int single, void *panel) {
-  const hid_t memtype = single ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
-  return h5_read(ctx, row0, nrows, col0, ncols, memtype, panel);
+                         int single, void *panel, int *exp) {
+  *exp = 0;
+  if (single) return read_f32(ctx, row0, nrows, col0, ncols, 0, panel, exp);
+  return h5_read(ctx, row0, nrows, col0, ncols, H5T_NATIVE_DOUBLE, panel);
 }
 
 /* Rows lent in place (info->lends): the file checked unchanged, then mapped. */
@@ -295,6 +310,7 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   H5_TRY(type = H5Dget_type(s->dset), PRSVD_ERR_INPUT, "cannot read the type of '%s'", dataset);
   PRSVD_TRY(prsvd_h5_number_type(type, what, info->type, sizeof info->type));
   info->element_bytes = (int64_t)H5Tget_size(type);
+  s->wide_float = H5Tget_class(type) == H5T_FLOAT && info->element_bytes > (int64_t)sizeof(float);
   /* MATLAB v7.3 stores an m x n matrix as an n x m dataset (column-major): the rows streamed
    * are the MATLAB matrix's columns, so the source is A^T (info->transposed) */
   if (!s->nd_path && H5Aexists(s->dset, "MATLAB_class") > 0) {
@@ -414,6 +430,8 @@ int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
   PRSVD_TRY(prsvd_source_create(info->rows, info->cols, name,
                                 info->by_columns ? &by_columns : s->nd_path || s->feat ? &by_features : &by_rows, s, src));
   const int scratch = s->nd_path && s->outer > 1;
+  /* the float64 panel of a staged float32 read, and its scratch read as float64 too */
+  const int f32_staging = staged(s) ? 2 + (info->by_columns || scratch) : 0;
   s = NULL;
   /* besides its cache HDF5 holds about one chunk more as it reads (measured: a solve grew above
    * the estimate by 0.6 of a chunk more for every chunk size, 80 KB to 2 MB chunks) */
@@ -423,7 +441,7 @@ int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *dataset,
                                              info->by_columns ? info->chunk_cols : info->chunk_rows,
                                              how->read != PRSVD_H5_READ_POSIX, how->read == PRSVD_H5_READ_COLLECTIVE,
                                              info->by_columns || scratch, info->lends,
-                                             info->cache_bytes + chunk_bytes};
+                                             info->cache_bytes + chunk_bytes, f32_staging};
   prsvd_source_set_layout(*src, &layout);
 done:
   h5_source_close(s);

@@ -336,10 +336,23 @@ static void writer_free(prsvd_h5_writer *w) {
   free(w);
 }
 
-/* Remove ".NAME.tmp.HOST.PID" files of path (temp_prefix) whose process on this host is gone. */
+/* 1 if this process swept path's directory for its temporaries already, else 0 (and path is
+ * remembered): a run checks an output before its work and again as its writer is created (svd,
+ * id and project once more, against their other files), and one sweep is enough. */
+static int swept_already(const char *path) {
+  static char swept[4][PATH_MAX];
+  static int n_swept;
+  for (int i = 0; i < n_swept; i++)
+    if (!strcmp(swept[i], path)) return 1;
+  if (n_swept < 4 && strlen(path) < PATH_MAX) snprintf(swept[n_swept++], PATH_MAX, "%s", path);
+  return 0;
+}
+
+/* Remove ".NAME.tmp.HOST.PID" files of path (temp_prefix) whose process on this host is gone,
+ * once a process. */
 void prsvd_h5_remove_stale_temps(const char *path) {
-  char dir[PATH_MAX], prefix[NAME_MAX + 1], full[PATH_MAX + NAME_MAX + 2], *copy = strdup(path);
-  if (!copy) return;
+  char dir[PATH_MAX], prefix[NAME_MAX + 1], full[PATH_MAX + NAME_MAX + 2], *copy;
+  if (swept_already(path) || !(copy = strdup(path))) return;
   snprintf(dir, sizeof dir, "%s", dirname(copy));
   free(copy);
   temp_prefix(path, prefix, sizeof prefix);
@@ -368,9 +381,21 @@ int prsvd_h5_check_distinct(const char *path, const char *what, const struct prs
   return PRSVD_OK;
 }
 
+/* PRSVD_ERR_OUTPUT unless the temporary of path fits its directory's name limit (as
+ * prsvd_path_check_output checks path's own name): else only the commit would fail. */
+static int check_temp_name(const char *path) {
+  char name[NAME_MAX + 1], *copy = strdup(path);
+  if (!copy) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory");
+  temp_name(path, name, sizeof name);
+  const int status = prsvd_path_check_name(dirname(copy), name, "the temporary", path);
+  free(copy);
+  return status;
+}
+
 static int check_target(const char *path, const char *what, int force, const struct prsvd_h5_role *others) {
   const char *const *reads;
   PRSVD_CHECK(prsvd_path_check_output(path, what, force));
+  PRSVD_CHECK(check_temp_name(path));
   PRSVD_CHECK(prsvd_h5_check_distinct(path, what, others));
   for (int i = 0, n = prsvd_h5_read_files(&reads); i < n; i++) /* an external link's target, a VDS source */
     if (prsvd_path_same(path, reads[i]))

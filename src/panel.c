@@ -78,7 +78,7 @@ int64_t prsvd_panel_rows_cols(const prsvd_source *a, int64_t n, int64_t memory, 
   /* a row too wide to count in bytes (saturated) holds no row of any budget */
   if (n < 1) return 0;
   const int64_t row_bytes = prsvd_size_mul(single ? 4 : 8, n);
-  const int64_t budget = memory / row_bytes / (buffers + lay.scratch_panels);
+  const int64_t budget = memory / row_bytes / (buffers + prsvd_source_own_panels(a, single));
   int64_t rows = budget;
   if (rows < 1 && memory >= row_bytes) rows = 1;
   /* The budget is a ceiling, not a target: a panel that fits in the last-level cache is read

@@ -10,6 +10,8 @@
 #ifndef PRSVD_PASS_IMPL_H
 #define PRSVD_PASS_IMPL_H
 
+#include <math.h>
+
 #include "error.h"
 #include "prefetch.h"
 #include "sketch.h"
@@ -43,6 +45,8 @@ struct prsvd_pass_state {
    * (also kept until prsvd_pass_free). */
   double *panel;
   float *panel32;
+  int panel_exp; /* panel32 holds 2^panel_exp A_i (a source keeps values beyond float32's range
+                  * in it so; 0 else) */
   int single;
   void *bufs[2];
   int64_t buf_bytes;
@@ -111,6 +115,7 @@ struct prsvd_reads {
   struct prsvd_prefetch pf;
   int sparse, lend, cb, have, saved, on, collective;
   double saved_amax; /* the waited-for panel's max |a_ij|, when the reader scanned it */
+  int saved_exp;     /* ... and the power of two its float32 rows are held times */
   struct prsvd_rows_lent lent[2];
   long reads_left;
 };
@@ -223,5 +228,15 @@ int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n
  * row-major ln->corange_t (n x kc, and a row of K after it); flops into ln->flops. */
 void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
                          int64_t n, const double *rt);
+
+/* The power of two from the panel in hand to the products' 2^scale_exp A: a float32 panel
+ * holds 2^panel_exp A (prsvd_source_read_f32), a float64 or CSR one A. */
+static inline int prsvd_pass_held_exp(const struct prsvd_pass *p) {
+  return p->scale_exp - p->state->panel_exp;
+}
+/* max |a_ij| of the panel as held, for the float32 products' exponents */
+static inline double prsvd_pass_held_amax(const struct prsvd_pass *p) {
+  return ldexp(p->amax, p->state->panel_exp);
+}
 
 #endif

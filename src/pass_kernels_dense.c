@@ -122,7 +122,7 @@ double prsvd_pass_left_update(const struct prsvd_pass *p, const struct prsvd_lan
  * lane's nr rows A_b of the panel (whose first row is global row r), into the lane's sums
  * (lane 0: the pass's). */
 void prsvd_pass_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t nr, int64_t n) {
-  const double c = ldexp(1.0, p->scale_exp);
+  const double c = ldexp(1.0, prsvd_pass_held_exp(p)), as_is = ldexp(1.0, -p->state->panel_exp);
   const long double cl = c;
   double *fro2 = ln == p->state->lanes ? p->fro2 : &ln->fro2;
   r += ln->row0;
@@ -139,7 +139,7 @@ void prsvd_pass_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t 
         s3 += PRSVD_SQUARE(A[i + 3], cl);
       }
       for (; i < len; i++) s0 += PRSVD_SQUARE(A[i], cl);
-      *fro2 += (double)PRSVD_SQUARES_SCALED((s0 + s1) + (s2 + s3), p->scale_exp);
+      *fro2 += (double)PRSVD_SQUARES_SCALED((s0 + s1) + (s2 + s3), prsvd_pass_held_exp(p));
     }
     if (p->col_sum)
       for (int64_t i = 0; i < nr; i++)
@@ -149,13 +149,13 @@ void prsvd_pass_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t 
         }
     for (int64_t t = 0; t < p->n_samples; t++)
       if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
-        p->sample_val[t] = A[(p->sample_row[t] - r) * n + p->sample_col[t]];
+        p->sample_val[t] = A[(p->sample_row[t] - r) * n + p->sample_col[t]] * as_is;
   });
 }
 
 void prsvd_pass_center_rows(const struct prsvd_pass *p, int64_t i0, int64_t i1, int64_t local0, double *prod,
                             int64_t ld) {
-  const double c = ldexp(1.0, p->scale_exp);
+  const double c = ldexp(1.0, prsvd_pass_held_exp(p));
   const int64_t n = prsvd_source_cols(p->a), w = p->n_right;
   for (int64_t i = i0; i < i1; i++) {
     double sum = 0.0, sumsq = 0.0;
@@ -208,7 +208,7 @@ double prsvd_pass_residual_update(struct prsvd_pass *p, int64_t off, int nr, int
   const int ik = (int)k, itr = (int)tr;
   double *e = p->state->resid_tile, *kt = p->state->resid_tile + tr * n;
   const double one = 1.0, minus_one = -1.0;
-  const double f = ldexp(1.0, p->scale_exp); /* the residual of 2^scale_exp A; |scale_exp| <= 960 */
+  const double f = ldexp(1.0, prsvd_pass_held_exp(p)); /* the residual of 2^scale_exp A; |scale_exp| <= 960 */
   long double sum = 0.0L;
   int64_t kld = 0;
   const double *src = p->resid_src ? prsvd_dmat_local(p->resid_src, NULL, NULL, &kld) : NULL;

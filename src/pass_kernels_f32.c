@@ -102,7 +102,7 @@ int prsvd_pass_copies_begin(struct prsvd_pass *p, int64_t n) {
 void prsvd_pass_copies_ready(struct prsvd_pass *p, int64_t n) {
   if (!p->right || !p->n_right || p->state->csr) return; /* a CSR panel scales its values instead */
   if (p->state->single) {
-    const int f = f32_exponent(p->amax, p->state->right_max);
+    const int f = f32_exponent(prsvd_pass_held_amax(p), p->state->right_max);
     if (f != p->state->f32_right_exp) narrow(p->right, n, n, p->n_right, ldexp(1.0, f), f32_right(p));
     p->state->f32_right_exp = f;
   } else if (p->scale_exp && p->scale_exp != p->state->right_c_exp) {
@@ -115,7 +115,7 @@ void prsvd_pass_copies_ready(struct prsvd_pass *p, int64_t n) {
  * columns of a co-range source [G | Q_pending] (qb_ei.c) lie ~max|a| sqrt(n) apart, more than
  * float32 holds beside 2^-24 of the larger. */
 static int f32_column_exp(const struct prsvd_pass *p, const double *x, int ldx, int nr, int j) {
-  return f32_exponent(p->amax, prsvd_max_abs(x + (size_t)j * ldx, 0, nr));
+  return f32_exponent(prsvd_pass_held_amax(p), prsvd_max_abs(x + (size_t)j * ldx, 0, nr));
 }
 
 /* The float32 form of prsvd_pass_panel_t_times: out (n x c) += (2^scale_exp A_b)^T x through
@@ -129,7 +129,7 @@ void prsvd_pass_panel_t_times_f32(const struct prsvd_pass *p, const struct prsvd
     narrow(x + (size_t)j * ldx, ldx, nr, 1, ldexp(1.0, f32_column_exp(p, x, ldx, nr, j)), x32 + (size_t)j * nr);
   sgemm_("N", "N", &n, &c, &nr, &one, p->state->panel32 + at, &n, x32, &nr, &zero, o32, &n);
   for (int j = 0; j < c; j++)
-    add_widened(o32 + (size_t)j * n, (size_t)n, ldexp(1.0, p->scale_exp - f32_column_exp(p, x, ldx, nr, j)),
+    add_widened(o32 + (size_t)j * n, (size_t)n, ldexp(1.0, prsvd_pass_held_exp(p) - f32_column_exp(p, x, ldx, nr, j)),
                 out + (size_t)j * n);
 }
 
@@ -142,6 +142,6 @@ double prsvd_pass_right_product_f32(const struct prsvd_pass *p, const struct prs
   const float one = 1.0f, zero = 0.0f;
   sgemm_("T", "N", &nr, &c, &n, &one, p->state->panel32 + at, &n, f32_right(p), &n, &zero, ln->p32, &nr);
   for (int q = 0; q < c; q++)
-    widen(ln->p32 + (size_t)q * nr, (size_t)nr, ldexp(1.0, p->scale_exp - p->state->f32_right_exp), out + (size_t)q * ldo);
+    widen(ln->p32 + (size_t)q * nr, (size_t)nr, ldexp(1.0, prsvd_pass_held_exp(p) - p->state->f32_right_exp), out + (size_t)q * ldo);
   return 2.0 * nr * (double)n * c;
 }

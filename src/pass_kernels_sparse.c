@@ -47,7 +47,7 @@ SPARSE_KERNEL static double right_product_sparse(const struct prsvd_pass *p, con
   enum { TR = PRSVD_TILE_ROWS };
   const struct prsvd_sparse_right *s = p->right_sparse;
   const int c = (int)p->n_right, z = s->zeta;
-  const double scale = ldexp(1.0, p->scale_exp); /* on the signs: products of 2^scale_exp A */
+  const double scale = ldexp(1.0, prsvd_pass_held_exp(p)); /* on the signs: products of 2^scale_exp A */
   double *tile = ln->tile, *acc = ln->tile + (size_t)n * TR;
   const size_t at = (size_t)ln->row0 * (size_t)n;
   for (int r0 = 0; r0 < nr; r0 += TR) {
@@ -92,7 +92,7 @@ double prsvd_pass_left_update_sparse(const struct prsvd_pass *p, const struct pr
   const struct prsvd_testmat *tm = &p->left[t].g;
   const int d = (int)tm->dim, cc = (int)p->left[t].core_cols, z = prsvd_sparse_zeta(d);
   const int block = d < 128 ? 32768 / d / 64 * 64 : 256;
-  const double scale = ldexp(1.0, p->scale_exp); /* on the signs of acc's update, not the core's:
+  const double scale = ldexp(1.0, prsvd_pass_held_exp(p)); /* on the signs of acc's update, not the core's:
                                                  * P is a product of 2^scale_exp A already */
   const size_t at = (size_t)ln->row0 * (size_t)n;
   double *acc = ln->left_acc[t], *core = ln->left_core[t];

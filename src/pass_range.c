@@ -193,5 +193,6 @@ int prsvd_pass_scan_panel(struct prsvd_pass *p, int64_t row0, int64_t nr) {
   }
   const void *panel = p->state->single ? (const void *)p->state->panel32 : p->state->panel;
   const int64_t bad = prsvd_pass_first_bad_row(p, panel, nr, &p->state->panel_amax);
+  p->state->panel_amax = ldexp(p->state->panel_amax, -p->state->panel_exp); /* of A */
   return bad < 0 || !p->check_finite ? PRSVD_OK : prsvd_pass_report_nonfinite(p, panel, row0, bad);
 }

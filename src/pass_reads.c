@@ -96,7 +96,8 @@ int prsvd_reads_begin(struct prsvd_reads *rd, struct prsvd_pass *p, int64_t row,
 
 /* Let the reader finish (so nothing else touches the source library meanwhile). */
 void prsvd_reads_settle(struct prsvd_reads *rd) {
-  if (rd->on && !rd->have) rd->saved = prsvd_prefetch_wait(&rd->pf, &rd->saved_amax), rd->have = 1;
+  if (rd->on && !rd->have)
+    rd->saved = prsvd_prefetch_wait(&rd->pf, &rd->saved_amax, &rd->saved_exp), rd->have = 1;
 }
 
 /* Rows [row, row + nr) into the panel (nr = 0: a collective source's zero-row read). */
@@ -104,6 +105,7 @@ int prsvd_reads_ready(struct prsvd_reads *rd, struct prsvd_pass *p, int64_t row,
                        int64_t end) {
   int status;
   prsvd_profile_begin(PRSVD_EV_READ); /* with the reader: only the time not hidden */
+  p->state->panel_exp = 0;
   if (!rd->on) {
     rd->reads_left--;
     if (rd->lend) {
@@ -112,13 +114,14 @@ int prsvd_reads_ready(struct prsvd_reads *rd, struct prsvd_pass *p, int64_t row,
       use_slot(rd, p, 0);
     } else {
       status = rd->sparse ? prsvd_source_read_csr(p->a, row, nr, p->state->csr)
-               : p->state->single ? prsvd_source_read_f32(p->a, row, nr, p->state->panel32)
+               : p->state->single ? prsvd_source_read_f32(p->a, row, nr, p->state->panel32, &p->state->panel_exp)
                            : prsvd_source_read(p->a, row, nr, p->state->panel);
     }
   } else {
     prsvd_reads_settle(rd);
     status = rd->saved;
-    p->state->panel_amax = rd->saved_amax;
+    p->state->panel_exp = rd->saved_exp;
+    p->state->panel_amax = ldexp(rd->saved_amax, -p->state->panel_exp); /* of A */
     rd->have = 0;
     use_slot(rd, p, rd->cb);
     rd->cb = 1 - rd->cb;

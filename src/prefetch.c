@@ -58,19 +58,20 @@ static void *reader(void *arg) {
     const int64_t row0 = pf->row0, rows = pf->rows;
     pf->amax = 0.0; /* until this panel's check measures it */
     pthread_mutex_unlock(&pf->mu);
-    int status;
+    int status, exp = 0;
     if (lent) {
       prsvd_source_return(pf->src, lent);
       status = prsvd_source_lend(pf->src, row0, rows, lent);
     } else {
       status = !buf       ? prsvd_source_read_csr(pf->src, row0, rows, csr)
-               : pf->single ? prsvd_source_read_f32(pf->src, row0, rows, buf)
+               : pf->single ? prsvd_source_read_f32(pf->src, row0, rows, buf, &exp)
                             : prsvd_source_read(pf->src, row0, rows, buf);
     }
     if (!status && pf->check.scan && (buf || lent) && rows > 0)
       status = check_panel(pf, lent ? lent->data : buf, row0, rows);
     pthread_mutex_lock(&pf->mu);
     pf->status = status;
+    pf->exp = exp;
     pf->posted = 0;
     pf->done = 1;
     pthread_cond_broadcast(&pf->cv);
@@ -107,7 +108,7 @@ void prsvd_prefetch_post(struct prsvd_prefetch *pf, void *buf, struct prsvd_csr 
   pthread_mutex_unlock(&pf->mu);
 }
 
-int prsvd_prefetch_wait(struct prsvd_prefetch *pf, double *amax) {
+int prsvd_prefetch_wait(struct prsvd_prefetch *pf, double *amax, int *exp) {
   int status;
   pthread_mutex_lock(&pf->mu);
   while (pf->posted) {
@@ -118,6 +119,7 @@ int prsvd_prefetch_wait(struct prsvd_prefetch *pf, double *amax) {
   }
   status = pf->done ? pf->status : PRSVD_OK;
   *amax = pf->done ? pf->amax : 0.0;
+  *exp = pf->done ? pf->exp : 0;
   pf->done = 0;
   pf->status = PRSVD_OK;
   pthread_mutex_unlock(&pf->mu);

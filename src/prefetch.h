@@ -40,6 +40,7 @@ struct prsvd_prefetch {
   const char *chk_panel;
   int64_t chk_rows, chk_chunk, chk_nchunks, chk_next, chk_done, chk_bad;
   double chk_amax, amax; /* the chunks' max so far; the delivered panel's */
+  int exp;               /* the delivered float32 panel holds 2^exp times its rows */
   void *buf;
   struct prsvd_csr *csr;
   struct prsvd_rows_lent *lent;
@@ -57,8 +58,10 @@ int prsvd_prefetch_start(struct prsvd_prefetch *pf, prsvd_source *src, int singl
 void prsvd_prefetch_post(struct prsvd_prefetch *pf, void *buf, struct prsvd_csr *csr,
                          struct prsvd_rows_lent *lent, int64_t row0, int64_t rows);
 /* Wait for the posted read, scanning chunks of its check meanwhile; returns its status (0 if
- * nothing was posted) and the checked panel's max |a_ij| in *amax (0 without a check). */
-int prsvd_prefetch_wait(struct prsvd_prefetch *pf, double *amax);
+ * nothing was posted), the checked panel's max |a_ij| in *amax (0 without a check; of the
+ * panel as it holds them) and the power of two a float32 panel holds its rows times in *exp
+ * (prsvd_source_read_f32). */
+int prsvd_prefetch_wait(struct prsvd_prefetch *pf, double *amax, int *exp);
 void prsvd_prefetch_stop(struct prsvd_prefetch *pf);
 
 #endif

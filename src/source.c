@@ -1,6 +1,7 @@
 /* Matrix sources: the row-panel interface every algorithm streams through, and the
  * in-memory implementation used by tests and by callers holding arrays. */
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,64 @@ static int check_range(const prsvd_source *s, int64_t row0, int64_t nrows) {
   return PRSVD_OK;
 }
 
+struct csr_entry {
+  int64_t col;
+  double value;
+};
+
+static int by_column(const void *a, const void *b) {
+  const int64_t x = ((const struct csr_entry *)a)->col, y = ((const struct csr_entry *)b)->col;
+  return (x > y) - (x < y);
+}
+
+/* Each row of a checked CSR panel in scipy's canonical form, in place: its entries sorted by
+ * column and those of one (i, j) summed into one (what scipy's toarray() and sum_duplicates
+ * make of them), so that the norms and column sums of squares, which square stored values,
+ * agree with the products, which sum them.  A row already strictly increasing (as most files
+ * are) costs one look; one out of order is sorted through a scratch of its length. */
+static int csr_canonical(struct prsvd_csr *p, const char *name) {
+  int status = PRSVD_OK;
+  struct csr_entry *sorted = NULL;
+  int64_t cap = 0, out = 0, b = 0;
+  for (int64_t i = 0; i < p->rows; i++) {
+    const int64_t e = p->indptr[i + 1], start = out;
+    int increasing = 1, strict = 1;
+    for (int64_t t = b + 1; t < e; t++) {
+      if (p->indices[t] < p->indices[t - 1]) increasing = 0;
+      if (p->indices[t] <= p->indices[t - 1]) strict = 0;
+    }
+    if (!increasing) { /* sorted by column through the scratch */
+      if (e - b > cap) {
+        free(sorted);
+        cap = e - b;
+        if (!(sorted = malloc(sizeof *sorted * (size_t)cap)))
+          PRSVD_FAIL(PRSVD_ERR_NOMEM, "'%s': out of memory sorting row %lld's %lld entries", name, (long long)i,
+                     (long long)(e - b));
+      }
+      for (int64_t t = b; t < e; t++) sorted[t - b] = (struct csr_entry){p->indices[t], p->data[t]};
+      qsort(sorted, (size_t)(e - b), sizeof *sorted, by_column);
+      for (int64_t t = b; t < e; t++) p->indices[t] = sorted[t - b].col, p->data[t] = sorted[t - b].value;
+    }
+    if (strict && out == b) {
+      out = e;
+    } else {
+      for (int64_t t = b; t < e; t++)
+        if (out > start && p->indices[out - 1] == p->indices[t]) {
+          p->data[out - 1] += p->data[t];
+        } else {
+          p->indices[out] = p->indices[t], p->data[out] = p->data[t];
+          out++;
+        }
+    }
+    b = e;
+    p->indptr[i + 1] = out;
+  }
+  p->nnz = out;
+done:
+  free(sorted);
+  return status;
+}
+
 int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_csr *panel) {
   struct rchar_mark mk;
   if (!s->ops.read_csr) PRSVD_ERR(PRSVD_ERR_INTERNAL, "'%s' is not a sparse source", s->name);
@@ -172,7 +231,25 @@ int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct p
   PRSVD_CHECK(status);
   /* every panel checked whole before a kernel indexes by it (a fuzzer found the reads past an
    * empty panel that checking only the two ends of indptr let through) */
-  return prsvd_csr_check(panel, nrows, s->cols, s->name, row0);
+  PRSVD_CHECK(prsvd_csr_check(panel, nrows, s->cols, s->name, row0));
+  return csr_canonical(panel, s->name);
+}
+
+/* The largest finite |x_i| of count values */
+static double finite_max(const double *x, int64_t count) {
+  double mx = 0.0;
+  for (int64_t i = 0; i < count; i++)
+    if (isfinite(x[i]) && fabs(x[i]) > mx) mx = fabs(x[i]);
+  return mx;
+}
+
+/* The power of two that keeps values whose largest finite magnitude is amax in float32's
+ * range: 0 within [2^-100, 2^101) (the digits of values 2^24 below the largest stay normal,
+ * and n products of them stay far below 2^128), else the e with 2^e amax in [1, 2). */
+static int narrow_exponent(double amax) {
+  if (!(amax > 0.0)) return 0;
+  const int ea = ilogb(amax);
+  return ea >= -100 && ea <= 100 ? 0 : -ea;
 }
 
 /* A sparse source's rows, densified. */
@@ -187,30 +264,48 @@ static int read_densified(prsvd_source *s, int64_t row0, int64_t nrows, double *
 }
 
 /* Rows as float64, or as float32 (single): the source's own reader for that type, else
- * float64 rows converted one at a time (n doubles of scratch). */
-static int read_any(prsvd_source *s, int64_t row0, int64_t nrows, int single, void *panel) {
+ * float64 rows converted one at a time (n doubles of scratch), times 2^*exp: 0 while the rows
+ * so far lie in float32's range (narrow_exponent), else moved, the rows converted before
+ * rescaled, when 2^*exp times their max leaves it (a few times at most: by 2^100 or more). */
+static int read_any(prsvd_source *s, int64_t row0, int64_t nrows, int single, void *panel, int *exp) {
+  *exp = 0;
   if (!single) {
     if (s->ops.read_rows) return s->ops.read_rows(s->ctx, row0, nrows, panel);
     return read_densified(s, row0, nrows, panel);
   }
-  if (s->ops.read_rows_f32) return s->ops.read_rows_f32(s->ctx, row0, nrows, panel);
+  if (s->ops.read_rows_f32) return s->ops.read_rows_f32(s->ctx, row0, nrows, panel, exp);
   if (!s->row && !(s->row = malloc(sizeof(double) * (size_t)s->cols)))
     PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for a row of '%s'", s->name);
   float *out = panel;
+  double amax = 0.0;
+  int row_exp;
   for (int64_t i = 0; i < nrows; i++) {
-    PRSVD_CHECK(read_any(s, row0 + i, 1, 0, s->row));
-    for (int64_t j = 0; j < s->cols; j++) out[i * s->cols + j] = (float)s->row[j];
+    PRSVD_CHECK(read_any(s, row0 + i, 1, 0, s->row, &row_exp));
+    amax = fmax(amax, finite_max(s->row, s->cols));
+    if (narrow_exponent(ldexp(amax, *exp))) { /* out of range at the exponent so far */
+      const int e = narrow_exponent(amax);
+      const double rescale = ldexp(1.0, e - *exp); /* <= 1: amax only grows */
+      for (int64_t x = 0; x < i * s->cols; x++) out[x] = (float)(out[x] * rescale);
+      *exp = e;
+    }
+    const double scale = ldexp(1.0, *exp);
+    for (int64_t j = 0; j < s->cols; j++) out[i * s->cols + j] = (float)(s->row[j] * scale);
   }
   return PRSVD_OK;
 }
 
-static int read_counted(prsvd_source *s, int64_t row0, int64_t nrows, int single, void *panel) {
+static int read_counted(prsvd_source *s, int64_t row0, int64_t nrows, int single, void *panel, int *exp) {
   struct rchar_mark mk;
   PRSVD_CHECK(check_range(s, row0, nrows));
   count_begin(s, &mk);
-  const int status = read_any(s, row0, nrows, single, panel);
+  const int status = read_any(s, row0, nrows, single, panel, exp);
   count_end(s, &mk);
   return status;
+}
+
+int prsvd_source_own_panels(const prsvd_source *s, int single) {
+  if (s->nnz >= 0) return 0;
+  return s->layout.scratch_panels + (single ? s->layout.f32_staging : 0);
 }
 
 /* Rows lent in place: counted as file bytes (their pages come from the file, not through
@@ -236,11 +331,19 @@ void prsvd_source_return(prsvd_source *s, struct prsvd_rows_lent *lent) {
 
 /* Public (prsvd.h): io/ and the program read rows through here too. */
 int prsvd_source_read(prsvd_source *s, int64_t row0, int64_t nrows, double *panel) {
-  return read_counted(s, row0, nrows, 0, panel);
+  int exp;
+  return read_counted(s, row0, nrows, 0, panel, &exp);
 }
 
-int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel) {
-  return read_counted(s, row0, nrows, 1, panel);
+int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel, int *exp) {
+  return read_counted(s, row0, nrows, 1, panel, exp);
+}
+
+int prsvd_narrow_rows(const double *x, int64_t count, float *y) {
+  const int e = narrow_exponent(finite_max(x, count));
+  const double scale = ldexp(1.0, e); /* 1.0 leaves x as it is */
+  for (int64_t i = 0; i < count; i++) y[i] = (float)(x[i] * scale);
+  return e;
 }
 
 void prsvd_source_destroy(prsvd_source **s) {
@@ -265,21 +368,23 @@ struct view_ctx {
   int64_t col0, ncols;
 };
 
-static int view_read_any(struct view_ctx *v, int64_t row0, int64_t nrows, int single, void *panel) {
+static int view_read_any(struct view_ctx *v, int64_t row0, int64_t nrows, int single, void *panel, int *exp) {
   struct rchar_mark mk;
   prsvd_source *b = v->base;
   count_begin(b, &mk);
-  const int status = b->ops.read_block(b->ctx, row0, nrows, v->col0, v->ncols, single, panel);
+  *exp = 0;
+  const int status = b->ops.read_block(b->ctx, row0, nrows, v->col0, v->ncols, single, panel, exp);
   count_end(b, &mk);
   return status;
 }
 
 static int view_read(void *ctx, int64_t row0, int64_t nrows, double *panel) {
-  return view_read_any(ctx, row0, nrows, 0, panel);
+  int exp;
+  return view_read_any(ctx, row0, nrows, 0, panel, &exp);
 }
 
-static int view_read_f32(void *ctx, int64_t row0, int64_t nrows, float *panel) {
-  return view_read_any(ctx, row0, nrows, 1, panel);
+static int view_read_f32(void *ctx, int64_t row0, int64_t nrows, float *panel, int *exp) {
+  return view_read_any(ctx, row0, nrows, 1, panel, exp);
 }
 
 static void view_destroy(void *ctx) { free(ctx); }
@@ -317,13 +422,18 @@ struct memory_ctx {
   int64_t cols, lda;
 };
 
+/* float32 blocks narrowed as prsvd_narrow_rows narrows a panel, with one exponent for the block */
 static int memory_read_block(void *ctx, int64_t row0, int64_t nrows, int64_t col0, int64_t ncols,
-                             int single, void *panel) {
+                             int single, void *panel, int *exp) {
   const struct memory_ctx *m = ctx;
+  double amax = 0.0;
+  for (int64_t i = 0; single && i < nrows; i++) amax = fmax(amax, finite_max(m->a + (row0 + i) * m->lda + col0, ncols));
+  *exp = single ? narrow_exponent(amax) : 0;
+  const double scale = ldexp(1.0, *exp);
   for (int64_t i = 0; i < nrows; i++) {
     const double *row = m->a + (row0 + i) * m->lda + col0;
     if (single)
-      for (int64_t j = 0; j < ncols; j++) ((float *)panel)[i * ncols + j] = (float)row[j];
+      for (int64_t j = 0; j < ncols; j++) ((float *)panel)[i * ncols + j] = (float)(row[j] * scale);
     else
       memcpy((double *)panel + i * ncols, row, sizeof(double) * (size_t)ncols);
   }
@@ -332,14 +442,20 @@ static int memory_read_block(void *ctx, int64_t row0, int64_t nrows, int64_t col
 
 static int memory_read(void *ctx, int64_t row0, int64_t nrows, double *panel) {
   const struct memory_ctx *m = ctx;
-  return memory_read_block(ctx, row0, nrows, 0, m->cols, 0, panel);
+  int exp;
+  return memory_read_block(ctx, row0, nrows, 0, m->cols, 0, panel, &exp);
+}
+
+static int memory_read_f32(void *ctx, int64_t row0, int64_t nrows, float *panel, int *exp) {
+  const struct memory_ctx *m = ctx;
+  return memory_read_block(ctx, row0, nrows, 0, m->cols, 1, panel, exp);
 }
 
 static void memory_destroy(void *ctx) { free(ctx); }
 
 int prsvd_source_memory(int64_t rows, int64_t cols, const double *a, int64_t lda,
                         prsvd_source **out) {
-  static const struct prsvd_source_ops ops = {memory_read, memory_destroy, NULL, NULL,
+  static const struct prsvd_source_ops ops = {memory_read, memory_destroy, NULL, memory_read_f32,
                                               memory_read_block, NULL, NULL};
   int status = PRSVD_OK;
   struct memory_ctx *m = NULL;

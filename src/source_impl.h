@@ -4,8 +4,12 @@
 
 #include "prsvd.h"
 
-/* The same as float32: read_rows_f32, or float64 rows converted one at a time. */
-int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel);
+/* The same as float32: read_rows_f32, or float64 rows converted one at a time; the panel
+ * holds 2^*exp times the rows (read_rows_f32's exp; 0 for rows converted one at a time). */
+int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *panel, int *exp);
+/* Panel-sized buffers s keeps for itself beside the pass's, in panels of the pass's type:
+ * its layout's scratch_panels, and for float32 panels its f32_staging too (0 for a sparse s). */
+int prsvd_source_own_panels(const prsvd_source *s, int single);
 /* 1 if s lends rows in place (lend_rows) of the panel type: float32 (single) or float64. */
 int prsvd_source_lends(const prsvd_source *s, int single);
 /* Rows [row0, row0 + nrows) lent in place, counted as file bytes; not collective.  Give them
@@ -17,7 +21,9 @@ int64_t prsvd_source_lent_bytes(const prsvd_source *s);
 /* The name errors give the source (e.g. a K-FAC factor over prsvd_source_memory). */
 int prsvd_source_rename(prsvd_source *s, const char *name);
 /* Sparse rows of a sparse source (prsvd_source_nnz >= 0), checked by prsvd_csr_check: what
- * it returns is safe to index.  Not collective. */
+ * it returns is safe to index; each row's entries sorted by column, duplicates of one (i, j)
+ * summed into one (scipy's meaning of them), so panel->nnz may be fewer than stored.  Not
+ * collective. */
 int prsvd_source_read_csr(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_csr *panel);
 /* The structure of a CSR panel of rows [row0, row0 + nrows) of a matrix with `cols` columns
  * named `name`: indptr from 0 to nnz, non-decreasing, column indices inside [0, cols).

@@ -354,10 +354,8 @@ int prsvd_svd_plan(const struct prsvd_svd_params *prm, const prsvd_source *a, in
   if (prm->precision == PRSVD_PRECISION_SINGLE && nnz >= 0)
     PRSVD_ERR(PRSVD_ERR_USAGE, "--precision single: '%s' is sparse, and sparse panels are multiplied in float64",
               prsvd_source_name(a));
-  struct prsvd_source_layout lay;
-  prsvd_source_get_layout(a, &lay);
   plan->single = prsvd_pass_single(prm, a);
-  plan->buffers = (prm->prefetch ? 2 : 1) + (nnz < 0 ? lay.scratch_panels : 0);
+  plan->buffers = (prm->prefetch ? 2 : 1) + prsvd_source_own_panels(a, plan->single);
   if (prm->threads < 0 || prm->threads > PRSVD_MAX_THREADS)
     PRSVD_ERR(PRSVD_ERR_USAGE, "%d compute threads a rank: expected 1 to %d (0: automatic)", prm->threads,
               PRSVD_MAX_THREADS);

@@ -14,7 +14,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import PRSVD, check, gen, load, matrix, path, run, temp_leftovers, WORK  # noqa: E402
+from harness import PRSVD, check, gen, load, matrix, path, run, temp_leftovers, write, WORK  # noqa: E402
 
 # ---- accuracy on planted spectra, at 1-4 ranks ---------------------------------------------
 M, N, K = 3000, 300, 20
@@ -246,6 +246,23 @@ def test_info():
               and "gzip(4)" in js["filters"], js)
     r = run(["info", f"{path('client.h5')}:/i16", "-k", 5])
     check("info -k prints the passes and memory a run needs", r.returncode == 0 and "passes" in r.stdout and "memory" in r.stdout, r.stdout)
+
+
+def test_info_eig_refuses_svd_options():
+    """info --eig costs prsvd eig: an option only svd takes is refused (exit 1) as eig refuses it."""
+    spec = write("info_eig.h5", np.eye(40))
+    for opt in [["--passes", 1], ["--tol", 0.1], ["--max-rank", 5], ["--block", 4], ["--onepass-method", "two"],
+                ["--sketch", "sparse"], ["--range-dim", 9], ["--core-dim", 19], ["--center"], ["--grid", "1x1"],
+                ["--no-prefetch"], ["--panels", "rows"], ["--sample-dim", 0]]:
+        r = run(["info", spec, "-k", 5, "--eig", "nystrom", *opt])
+        check(f"info --eig {opt[0]}: exit 1, named as eig names an option it does not take",
+              r.returncode == 1 and f"unknown option '{opt[0]}' for 'prsvd info --eig'" in r.stderr, r.stderr)
+        if opt[0] not in ("--tol", "--max-rank"):  # --tol replaces -k
+            r = run(["info", spec, "-k", 5, *opt])
+            check(f"info {opt[0]} without --eig: the svd's option, taken", r.returncode == 0, r.stderr)
+    r = run(["info", spec, "-k", 5, "--eig", "revd", "-q", 2, "-p", 4, "--memory", "1M", "--precision", "single",
+             "--read", "posix", "--threads", 1, "--conv-tol", "1e-3"])
+    check("info --eig takes the options eig takes", r.returncode == 0, r.stderr)
 
 
 def test_gen():

@@ -387,6 +387,30 @@ def test_range():
                       (same, u_ok, fac, res["error_fro"], res0["error_fro"], res["passes"], res0["passes"]))
 
 
+def test_range_pass_reported():
+    """The plan of id and cur says a range pass may come, and on 1e-300 data the summary and
+    --json say it came (scale_exp, range_pass, passes = passes_planned + 1); on A none does."""
+    a, _ = known("exp", seed=8, m=300, n=80)
+    for cmd in ("id", "cur"):
+        for shift in (0, -1000):
+            spec = write(f"rpass{shift}.h5", np.ldexp(a, shift))
+            what = f"{cmd} of 2^{shift} A"
+            r = run([cmd, spec, "-k", K, "-o", path("rpass.h5"), "--force", "--json"])
+            t = run([cmd, spec, "-k", K, "-o", path("rpass.h5"), "--force"])
+            if not check(f"{what}: exits 0", r.returncode == 0 and t.returncode == 0, r.stderr + t.stderr):
+                continue
+            js = json.loads(r.stdout)
+            extra = 1 if shift else 0
+            check(f"{what}: --json says {'a' if shift else 'no'} range pass ({js.get('scale_exp')}, "
+                  f"{js.get('passes')} passes, {js.get('passes_planned')} planned)",
+                  js.get("range_pass") == bool(shift) and (js.get("scale_exp") != 0) == bool(shift)
+                  and js["passes"] == js.get("passes_planned", -9) + extra + js.get("extra_pass", 0), js)
+            check(f"{what}: the plan says the first pass comes again if A needs scaling",
+                  "the first again if A needs scaling by 2^e" in t.stdout, t.stdout)
+            check(f"{what}: the summary says {'so' if shift else 'nothing'}",
+                  ("the first again on 2^" in t.stdout) == bool(shift), t.stdout)
+
+
 def test_compare_range():
     """--compare beside an SVD of 2^-1000 A or 2^1000 A: the optimal error and the ratio are
     A's, scaled (the squares of S underflowed or overflowed: an optimum of 0, a ratio of NaN)."""

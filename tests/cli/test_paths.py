@@ -2,7 +2,8 @@
 4.1's lockedfile shared-file-pointer component overflowed a buffer there at every
 MPI_File_open), and paths of PATH_MAX - 1 = 4095 bytes through nested directories (the
 temporary beside such an output is reached through its directory's descriptor; it was cut
-short to a wrong name), a file name of NAME_MAX bytes, and a path over PATH_MAX refused.  At 1
+short to a wrong name), a file name of NAME_MAX bytes, a name over NAME_MAX and a path over
+PATH_MAX refused before the work.  At 1
 and 2 ranks; each result equals a run with short paths."""
 import os
 import shutil
@@ -119,6 +120,33 @@ def test_name_of_name_max():
         r = run(["svd", SPEC, *ARGS, "-o", out, "--force"], ranks=ranks_arg(ranks))
         check(f"a file name of {NAME_MAX} bytes, {ranks} rank(s): written, the short-path result, no temporary",
               r.returncode == 0 and same_as_reference(out) and no_temporary(WORK), f"{r.returncode} {r.stderr[-500:]}")
+
+
+def test_name_over_name_max():
+    """An output or checkpoint name of NAME_MAX + 1 or more bytes is refused before the work
+    (exit 3, naming the limit; a stop at the first panel step saves no checkpoint), leaving
+    nothing; names of 200 and 250 bytes are written (their temporaries are cut to fit)."""
+    for length in [NAME_MAX + 1, 300]:
+        out = path("o" * (length - 3) + ".h5")
+        for ranks in [1, 2]:
+            what = f"an output name of {length} bytes, {ranks} rank(s)"
+            r = run(["svd", SPEC, *ARGS, "-o", out, "--checkpoint", path("ck.h5")], ranks=ranks_arg(ranks),
+                    env={"PRSVD_TEST_STOP_AT_STEP": "1"})
+            check(f"{what}: exit 3 before the first panel, naming NAME_MAX ({NAME_MAX})",
+                  r.returncode == 3 and "NAME_MAX" in r.stderr and f"{NAME_MAX} bytes" in r.stderr, f"{r.returncode} {r.stderr[-300:]}")
+            check(f"{what}: no output, checkpoint or temporary left", no_temporary(WORK)
+                  and not os.path.exists(path("ck.h5")) and not any(n.startswith("ooo") for n in os.listdir(WORK)),
+                  os.listdir(WORK))
+    ck = path("c" * (NAME_MAX + 1 - 3) + ".h5")
+    r = run(["svd", SPEC, *ARGS, "-o", path("short.h5"), "--checkpoint", ck], env={"PRSVD_TEST_STOP_AT_STEP": "1"})
+    check(f"a checkpoint name of {NAME_MAX + 1} bytes: exit 3 before the work, nothing left",
+          r.returncode == 3 and "NAME_MAX" in r.stderr and no_temporary(WORK) and not os.path.exists(path("short.h5")),
+          f"{r.returncode} {r.stderr[-300:]}")
+    for length in [200, 250]:
+        out = path("w" * (length - 3) + ".h5")
+        r = run(["svd", SPEC, *ARGS, "-o", out, "--force"])
+        check(f"an output name of {length} bytes: written, the short-path result, no temporary",
+              r.returncode == 0 and same_as_reference(out) and no_temporary(WORK), f"{r.returncode} {r.stderr[-300:]}")
 
 
 def test_path_over_path_max():

@@ -7,7 +7,7 @@ which the run's --json measures).
 
 For several runs (svd default, -q 0, --passes 1 with Gaussian and sparse maps, --tol with and
 without --passes, pca, eig nystrom and revd, float32 input, a CSR input, a chunked input with
-its chunk cache, 1 and 2 ranks, a 1 x 2 grid)."""
+its chunk cache, float64 input multiplied in float32, 1 and 2 ranks, a 1 x 2 grid)."""
 import json
 import re
 import sys
@@ -87,6 +87,9 @@ RUNS = [
     ("svd --passes 1, 2 ranks", 2, ["svd", A, "-k", 20, "--passes", 1], ["-k", 20, "--passes", 1]),
     ("svd of CSR input, 2 ranks", 2, ["svd", R, "-k", 30], ["-k", 30]),
     ("svd --grid 1x2, 2 ranks", 2, ["svd", A, "-k", 30, "--grid", "1x2"], ["-k", 30, "--grid", "1x2"]),
+    # float64 panels narrowed to float32 by prsvd: the float64 panel is two float32 panels more
+    ("svd --precision single of float64 input", 1, ["svd", A, "-k", 30, "--precision", "single"],
+     ["-k", 30, "--precision", "single"]),
 ]
 
 

@@ -3,7 +3,7 @@ singular values to the relative accuracy of unscaled data, by every method (subs
 iteration, -q 0, the single pass with Gaussian and sparse maps, --tol by randQB_EI and
 randQB_FP, PCA, both eig methods) at 1 and 2 ranks; a power-of-two multiple of a matrix gives
 exactly that multiple of S with U and V bit for bit; float32 data at the ends of float32's
-range; rows of 1e-300 and 1e307 in one matrix, streamed by the reader thread, the main thread
+range; float64 data of 1e-50 .. 1e300 multiplied in float32 (--precision single); rows of 1e-300 and 1e307 in one matrix, streamed by the reader thread, the main thread
 and in place from a mapping, at 1 and 2 ranks; a checkpoint that stops in the repeated first
 pass or mid single pass resumes to the uninterrupted result; a singular value beyond the
 largest double is an error.  Data inside the range is sketched as it is, at no pass more."""
@@ -222,6 +222,52 @@ def test_float32():
                 e = float(np.max(np.abs(s - ref[:len(s)])) / ref[0])  # test_io's float32 measure
                 check(f"{tag}: multiplied in float32, S to 1e-5 of LAPACK on the float32 data",
                       js["precision"] == "float32" and e < 1e-5, f"{e} {s[:3]} vs {ref[:3]}")
+
+
+def test_float64_in_single_precision():
+    """--precision single on float64 data beyond float32's range (1e-50 .. 1e300): each panel is
+    narrowed to float32 by a power of two, so S, PCA's singular values and eig's eigenvalues
+    come to float32's accuracy (1e-5 of the largest) by svd, the single pass, pca and eig, at 1
+    and 2 ranks and on a 2-D grid, and through a source read a row at a time (pca --log1p), where
+    the float32 conversion gave 0 or a false Inf"""
+    x = BASE + np.linspace(-0.5, 0.5, n)
+    refs = {"svd": np.linalg.svd(BASE, compute_uv=False), "pca": np.linalg.svd(x - x.mean(0), compute_uv=False),
+            "eig": np.sort(np.linalg.eigvalsh(PSD))[::-1]}
+    runs = [("svd", ["-k", r]), ("svd", ["-k", r, "--passes", 1]), ("pca", ["-k", r]), ("eig", ["-k", r])]
+    for scale in [1e-50, 1e50, 1e-300, 1e300]:
+        specs = {"svd": write("single.svd.h5", BASE * scale), "pca": write("single.pca.h5", x * scale),
+                 "eig": write("single.eig.h5", PSD * scale)}
+        for (cmd, args), ranks, grid in [(c, k, None) for c in runs for k in [None, 2]] + [(runs[0], 2, "1x2")]:
+            tag = f"{cmd} {' '.join(map(str, args[2:]))} x {scale:g} in single precision, {ranks or 1} rank(s)"
+            tag += f", grid {grid}" if grid else ""
+            rr, js, out = solve(cmd, specs[cmd], *args, "--precision", "single", *(["--grid", grid] if grid else []),
+                                ranks=ranks)
+            if check(f"{tag}: exit 0", rr.returncode == 0, rr.stderr):
+                got = load(out)[1] if cmd == "eig" else np.asarray(js["singular_values"][:r])
+                e = float(np.max(np.abs(got - refs[cmd][:r] * scale)) / (refs[cmd][0] * scale))
+                check(f"{tag}: multiplied in float32, values to 1e-5 of LAPACK's largest",
+                      js["precision"] == "float32" and e < 1e-5, f"{e} {got[:3]}")
+        if scale < 1:  # a source read a row at a time (log1p's), narrowed as its rows come
+            y = np.log1p(x * scale)
+            ref = np.linalg.svd(y - y.mean(0), compute_uv=False)
+            rr, js, _ = solve("pca", specs["pca"], "-k", r, "--log1p", "--precision", "single")
+            tag = f"pca --log1p x {scale:g} in single precision"
+            if check(f"{tag}: exit 0", rr.returncode == 0, rr.stderr):
+                e = float(np.max(np.abs(np.asarray(js["singular_values"][:r]) - ref[:r])) / ref[0])
+                check(f"{tag}: values to 1e-5 of LAPACK's largest", e < 1e-5, e)
+
+
+def test_float64_in_range_single_is_float32():
+    """float64 data inside float32's range, multiplied in single precision, gives S, U and V bit
+    for bit as the same data stored as float32 (the float64 panel is rounded as HDF5 rounds)"""
+    outs = []
+    for name, a in [("f64", BASE), ("f32", BASE.astype(np.float32))]:
+        rr, js, out = solve("svd", write(f"inrange.{name}.h5", a), "-k", r, "--precision", "single")
+        if not check(f"{name}: exit 0", rr.returncode == 0, rr.stderr):
+            return
+        outs.append(load(out)[:3])
+    check("float64 in single precision = float32 data, bit for bit",
+          all(np.array_equal(u, v) for u, v in zip(*outs)))
 
 
 def mixed(order):

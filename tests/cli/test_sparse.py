@@ -1,7 +1,8 @@
 """Sparse inputs (issue 7): AnnData CSR and CSC written by python3-anndata, the legacy
 h5sparse attributes, a 10x feature-barcode layout written with h5py to the published spec;
 factors against LAPACK and scikit-learn's TruncatedSVD(algorithm='arpack'), sparse against
-dense copies of the same matrix, PCA centered without densifying, and corrupt structures."""
+dense copies of the same matrix, PCA centered without densifying, duplicate and unsorted
+entries as scipy sums them, and corrupt structures."""
 import json
 import os
 import subprocess
@@ -265,6 +266,52 @@ def corrupt(name, edit):
         for k, val in arrays.items():
             g[k] = val
     return f"{fn}:/X"
+
+
+def test_duplicate_and_unsorted_entries():
+    """A CSR group whose rows repeat (i, j) entries and list columns out of order means what
+    scipy's toarray() makes of it (duplicates summed): ||A||_F (id), PCA's total variance and
+    variance ratios and svd's S against numpy on the dense sum, at 1 and 2 ranks."""
+    g = np.random.default_rng(12)
+    a = sp.random(400, 50, density=0.1, random_state=12, format="coo")
+    extra = g.choice(a.nnz, a.nnz // 3, replace=False)  # a third of the entries stored twice more
+    rows = np.concatenate([a.row, a.row[extra], a.row[extra]])
+    cols = np.concatenate([a.col, a.col[extra], a.col[extra]])
+    vals = np.concatenate([a.data, g.standard_normal(2 * len(extra)), -a.data[extra]])
+    order = g.permutation(len(rows))  # columns out of order within the rows
+    order = order[np.argsort(rows[order], kind="stable")]
+    indptr = np.searchsorted(rows[order], np.arange(401)).astype(np.int64)
+    y = sp.csr_matrix((vals[order], cols[order], indptr), shape=(400, 50))
+    assert not y.has_canonical_format
+    with h5py.File(path("dup.h5"), "w") as f:
+        grp = f.create_group("M")
+        grp.attrs["h5sparse_format"] = "csr"
+        grp.attrs["h5sparse_shape"] = np.array([400, 50])
+        grp["data"], grp["indices"], grp["indptr"] = vals[order], cols[order].astype(np.int64), indptr
+    spec = f"{path('dup.h5')}:/M"
+    d = y.toarray()  # scipy sums the duplicates
+    sk = PCA(n_components=5, svd_solver="full").fit(d)
+    s_ref = np.linalg.svd(d, compute_uv=False)
+    for ranks in [None, 2]:
+        tag = f"duplicates, {ranks or 1} rank(s)"
+        ri = run(["id", spec, "-k", 5, "-o", path("dup.id.h5"), "--force", "--json"], ranks=ranks)
+        rp = run(["pca", spec, "-k", 5, "-p", 45, "-o", path("dup.pca.h5"), "--force", "--json"], ranks=ranks)
+        rs = run(["svd", spec, "-k", 5, "-p", 45, "-o", path("dup.svd.h5"), "--force", "--json"], ranks=ranks)
+        if not check(f"{tag}: id, pca and svd exit 0", ri.returncode == rp.returncode == rs.returncode == 0,
+                     ri.stderr + rp.stderr + rs.stderr):
+            continue
+        norm = json.loads(ri.stdout)["norm_fro"]
+        check(f"{tag}: id's ||A||_F is numpy's of the summed matrix to 1e-12", abs(norm - np.linalg.norm(d)) <= 1e-12 * norm,
+              (norm, np.linalg.norm(d)))
+        jp = json.loads(rp.stdout)
+        tv = float(np.var(d, axis=0, ddof=1).sum())
+        check(f"{tag}: pca's total variance is numpy's to 1e-12", abs(jp["total_variance"] - tv) <= 1e-12 * tv,
+              (jp["total_variance"], tv))
+        check(f"{tag}: pca's variance ratios are sklearn's to 1e-10 (the sketch spans A)",
+              np.max(np.abs(np.array(jp["explained_variance_ratio"]) - sk.explained_variance_ratio_)) < 1e-10,
+              (jp["explained_variance_ratio"], sk.explained_variance_ratio_))
+        e = np.max(np.abs(np.array(json.loads(rs.stdout)["singular_values"]) - s_ref[:5]) / s_ref[:5])
+        check(f"{tag}: svd's S is LAPACK's of the summed matrix to 1e-10", e < 1e-10, e)
 
 
 def test_corrupt_structures():
