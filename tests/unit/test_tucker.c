@@ -103,11 +103,46 @@ START_TEST(slab_source_reads_the_unfolding) {
 }
 END_TEST
 
+/* The two-pass sketch widths: by default 2r + 10 (at most d); cut by one fraction of r + 10
+ * for every mode where the small core would pass 2^24 entries, and never below r; a -p given
+ * is kept. */
+START_TEST(plan_widths_default_and_cut) {
+  static const double one = 0.0;
+  prsvd_source *src = NULL;
+  struct prsvd_tucker_params prm = PRSVD_TUCKER_PARAMS_INIT;
+  struct prsvd_tucker_plan plan;
+  const int64_t small[3] = {50, 40, 30}, big[3] = {300, 300, 300};
+  ck_assert_int_eq(prsvd_source_memory(50, 1200, &one, 1200, &src), 0);
+  prm.ranks[0] = 6, prm.ranks[1] = 6, prm.ranks[2] = 12;
+  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, small, 1, &plan), 0);
+  ck_assert(plan.sketch[0] == 22 && plan.sketch[1] == 22 && plan.sketch[2] == 30 && plan.core_sketch[0] == 0);
+  prm.oversample = 3;
+  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, small, 1, &plan), 0);
+  ck_assert(plan.sketch[0] == 9 && plan.sketch[1] == 9 && plan.sketch[2] == 15);
+  prsvd_source_destroy(&src);
+  ck_assert_int_eq(prsvd_source_memory(300, 90000, &one, 90000, &src), 0);
+  prm.oversample = PRSVD_TUCKER_OVERSAMPLE_AUTO;
+  prm.ranks[0] = prm.ranks[1] = prm.ranks[2] = 130; /* 270^3 > 2^24: p = 140 * 14 / 16 = 122 */
+  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, big, 1, &plan), 0);
+  ck_assert_int_eq(plan.sketch[0], 252);
+  ck_assert(plan.sketch[0] * plan.sketch[1] * plan.sketch[2] <= (1 << 24));
+  prm.ranks[0] = prm.ranks[1] = prm.ranks[2] = 290; /* 290^3 > 2^24 already: no oversampling */
+  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, big, 1, &plan), 0);
+  ck_assert_int_eq(plan.sketch[2], 290);
+  prm.oversample = 140; /* given: kept */
+  prm.ranks[0] = prm.ranks[1] = prm.ranks[2] = 130;
+  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, big, 1, &plan), 0);
+  ck_assert_int_eq(plan.sketch[1], 270);
+  prsvd_source_destroy(&src);
+}
+END_TEST
+
 Suite *tucker_suite(void) {
   Suite *s = suite_create("tucker");
   TCase *tc = tcase_create("kernels");
   tcase_add_test(tc, mode_product_matches_loops);
   tcase_add_test(tc, slab_source_reads_the_unfolding);
+  tcase_add_test(tc, plan_widths_default_and_cut);
   suite_add_tcase(s, tc);
   return s;
 }
