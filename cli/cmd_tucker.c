@@ -1,6 +1,6 @@
 /* prsvd tucker FILE:/DS --ranks r1,...,rN -o OUT.h5: the Tucker decomposition of an N-way
  * dataset (N >= 3), A ~ G x_1 U1 ... x_N UN, streamed by slabs of its first dimension
- * (src/tucker.c, io/h5tensor.c), written as /G and /U1 ... /UN with the measured error. */
+ * (src/tucker.c; read by io/h5source.c's N-D path, sample axis 0), written as /G and /U1 ... /UN with the measured error. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -113,7 +113,7 @@ static double compression(int nd, const int64_t *dims, const int64_t *ranks, dou
 }
 
 /* "time, lat, lon" or "" when the dataset names no dimension */
-static void names_joined(const struct prsvd_h5_tensor_info *in, char *out, size_t len) {
+static void names_joined(const struct prsvd_h5_features *in, char *out, size_t len) {
   size_t used = 0;
   int any = 0;
   out[0] = '\0';
@@ -123,12 +123,26 @@ static void names_joined(const struct prsvd_h5_tensor_info *in, char *out, size_
     used += (size_t)snprintf(out + used, len - used, "%s%s", n ? "," : "", in->dim_names[n][0] ? in->dim_names[n] : "?");
 }
 
+/* FILE:/DS as its mode-1 unfolding: the features reader of svd and pca (io/h5source.c,
+ * io/h5features.c) with the sample axis 0, missing values refused and no weights; a dataset of
+ * fewer than 3 dimensions, or a sparse group, refused (exit 2). */
+#define NEEDS "a Tucker decomposition needs 3 or more dimensions (prsvd svd factors a matrix)"
+static int open_tensor(MPI_Comm comm, const char *file, const char *dataset, struct prsvd_h5_features *f,
+                       struct prsvd_h5_info *info, prsvd_source **src) {
+  const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0, f};
+  PRSVD_CHECK(prsvd_h5_open_input(comm, file, dataset, &how, info, src));
+  if (info->sparse) PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' in '%s' is a sparse matrix group: " NEEDS, dataset, file);
+  if (f->ndims < 3) PRSVD_ERR(PRSVD_ERR_INPUT, "dataset '%s' in '%s' is %d-D: " NEEDS, dataset, file, f->ndims);
+  return PRSVD_OK;
+}
+#undef NEEDS
+
 static const char *method_of(const struct prsvd_tucker_params *prm) {
   return prm->passes == 1 ? "one-pass" : "two-pass";
 }
 
 static int write_tucker(struct prsvd_cli *cli, const struct tucker_opts *o, const char *file, const char *dataset,
-                        const struct prsvd_h5_tensor_info *in, prsvd_tucker *t, const struct prsvd_tucker_params *prm,
+                        const struct prsvd_h5_features *in, prsvd_tucker *t, const struct prsvd_tucker_params *prm,
                         const struct prsvd_tucker_plan *plan, const struct prsvd_tucker_stats *st) {
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
@@ -137,7 +151,7 @@ static int write_tucker(struct prsvd_cli *cli, const struct tucker_opts *o, cons
   const double *g;
   int nd;
   double shape[PRSVD_TUCKER_MAX_MODES], rk[PRSVD_TUCKER_MAX_MODES], sketch[PRSVD_TUCKER_MAX_MODES], full, kept;
-  char names[PRSVD_H5_MAX_DIMS * (PRSVD_H5_DIM_NAME + 1)];
+  char names[PRSVD_H5_MAX_DIMS * (PRSVD_H5_FEATURE_NAME + 1)];
   PRSVD_CHECK(prsvd_tucker_get_core(t, &nd, &ranks, &g));
   PRSVD_CHECK(prsvd_h5_writer_create(cli->comm, o->output, o->force, &w));
   prsvd_profile_begin(PRSVD_EV_WRITE);
@@ -199,16 +213,16 @@ static void print_dims(const char *sep, int nd, const int64_t *x) {
   for (int n = 0; n < nd; n++) printf("%s%lld", n ? sep : "", (long long)x[n]);
 }
 
-static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_tensor_info *in,
-                       const struct tucker_opts *o, const struct prsvd_tucker_params *prm,
+static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_features *in,
+                       const char *type, const struct tucker_opts *o, const struct prsvd_tucker_params *prm,
                        const struct prsvd_tucker_plan *plan) {
-  char b1[32], b2[32], names[PRSVD_H5_MAX_DIMS * (PRSVD_H5_DIM_NAME + 1)];
+  char b1[32], b2[32], names[PRSVD_H5_MAX_DIMS * (PRSVD_H5_FEATURE_NAME + 1)];
   double values = 1.0;
   for (int n = 0; n < in->ndims; n++) values *= (double)in->dims[n];
   names_joined(in, names, sizeof names);
   printf("prsvd tucker %s: ", spec);
   print_dims(" x ", in->ndims, in->dims);
-  printf(" %s%s%s%s on %d rank%s\n", in->type, names[0] ? " (" : "", names, names[0] ? ")" : "", cli->nprocs,
+  printf(" %s%s%s%s on %d rank%s\n", type, names[0] ? " (" : "", names, names[0] ? ")" : "", cli->nprocs,
          cli->nprocs > 1 ? "s" : "");
   if (prm->passes == 1) {
     printf("  one pass (Sun et al. 2020): factor sketches ");
@@ -232,7 +246,7 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   fflush(stdout);
 }
 
-static void print_summary(const struct prsvd_cli *cli, const struct tucker_opts *o, const struct prsvd_h5_tensor_info *in,
+static void print_summary(const struct prsvd_cli *cli, const struct tucker_opts *o, const struct prsvd_h5_features *in,
                           const struct prsvd_tucker_params *prm, const struct prsvd_tucker_stats *st,
                           const struct prsvd_profile_row *rows, double elapsed) {
   char b[32];
@@ -264,7 +278,7 @@ static json_object *ints_json(int nd, const int64_t *x) {
 }
 
 static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, const struct tucker_opts *o,
-                                 const struct prsvd_h5_tensor_info *in, const struct prsvd_tucker_params *prm,
+                                 const struct prsvd_h5_features *in, const struct prsvd_tucker_params *prm,
                                  const struct prsvd_tucker_plan *plan, const struct prsvd_tucker_stats *st,
                                  const struct prsvd_profile_row *rows, double elapsed) {
   double full, kept;
@@ -313,7 +327,8 @@ int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv) {
   char *file = NULL, *dataset = NULL;
   prsvd_source *src = NULL;
   prsvd_tucker *t = NULL;
-  struct prsvd_h5_tensor_info info;
+  struct prsvd_h5_features info = {0};
+  struct prsvd_h5_info h5;
   struct prsvd_tucker_params prm = PRSVD_TUCKER_PARAMS_INIT;
   struct prsvd_tucker_plan plan;
   struct prsvd_tucker_stats st;
@@ -328,8 +343,7 @@ int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv) {
   if (!o.ranks && !(o.tol > 0)) PRSVD_FAIL(PRSVD_ERR_USAGE, "give --ranks R1,...,RN or --tol EPS");
   if (o.ranks) PRSVD_TRY(parse_ranks(o.ranks, ranks, &nranks));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_tensor(cli->comm, file, dataset, 3, "a Tucker decomposition needs 3 or more dimensions "
-                                 "(prsvd svd factors a matrix)", &info, &src));
+  PRSVD_TRY(open_tensor(cli->comm, file, dataset, &info, &h5, &src));
   if (o.ranks && nranks != info.ndims)
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--ranks '%s' gives %d rank%s for the %d dimensions of '%s'", o.ranks, nranks,
                nranks == 1 ? "" : "s", info.ndims, pos[0]);
@@ -349,7 +363,7 @@ int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv) {
   prm.prefetch = !o.no_prefetch;
   PRSVD_TRY(prsvd_tucker_plan(&prm, src, info.ndims, info.dims, cli->nprocs, &plan));
   PRSVD_TRY(prsvd_cli_check_files(cli, file, o.output, o.force, NULL));
-  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &plan);
+  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, h5.type, &o, &prm, &plan);
 
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)),
                       8.0 * (double)prsvd_source_cols(src));
@@ -379,6 +393,7 @@ int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv) {
 done:
   prsvd_tucker_destroy(&t);
   prsvd_source_destroy(&src);
+  prsvd_h5_features_free(&info);
   free(file);
   free(dataset);
   return status;

@@ -566,7 +566,7 @@ PRSVD_API void prsvd_id_destroy(prsvd_id **id);
 
 /* A ~ G x_1 U_1 x_2 U_2 ... x_N U_N for an N-way tensor A (d_1 x ... x d_N) streamed by slabs
  * of its first dimension: a source of its mode-1 unfolding, d_1 rows of d_2 ... d_N values in C
- * order (io/h5tensor.c for HDF5).  G is r_1 x ... x r_N, each U_n d_n x r_n with orthonormal
+ * order (for HDF5 the N-D path of io/h5source.c, sample axis 0).  G is r_1 x ... x r_N, each U_n d_n x r_n with orthonormal
  * columns (src/tucker.c).  passes = 2: randomized range finders of every unfolding in one pass
  * (q more with power_iters), then the core G = A x_n U_n^T in a second; passes = 1: the sketch
  * of Sun, Guo, Luo, Tropp & Udell 2020, all in one pass.  Either then truncates a larger

@@ -281,9 +281,10 @@ def test_range_of_values():
 
 def test_refusals():
     """A 2-D dataset, ranks of the wrong count, zero, garbage or beyond a dimension, --ranks with
-    --tol, neither, --tol or -q with one pass, --max-rank 0, a slab beyond --memory, NaN (named
-    by its index), the output as the input, an existing output: each refused with its exit code
-    and the message naming what is wrong, no output left."""
+    --tol, neither, --tol or -q with one pass, --max-rank 0, a slab beyond --memory, -p garbage
+    or negative, NaN (named by its slab and its column of the unfolding: A[7, 3, 2] is row 7,
+    column 3 * 20 + 2), the output as the input, an existing output: each refused with its exit
+    code and the message naming what is wrong, no output left."""
     mat = write("mat.h5", np.ones((20, 10)))
     bad = A3.copy()
     bad[7, 3, 2] = np.nan
@@ -308,7 +309,7 @@ def test_refusals():
         ("-q with one pass", [S3, "--ranks", "5,4,3", "--passes", "1", "-q", "1"], 1, "power iterations (1) need two passes"),
         ("--max-rank 0", [S3, "--tol", "0.1", "--max-rank", "0"], 1, "--max-rank"),
         ("a slab beyond --memory", [S3, "--ranks", "5,4,3", "--memory", "4K"], 1, "does not fit the memory budget"),
-        ("NaN", [nan, "--ranks", "5,4,3"], 2, "NaN at [7, 3, 2]"),
+        ("NaN", [nan, "--ranks", "5,4,3"], 2, "NaN at row 7, column 62"),
         ("output = input", [S3, "--ranks", "5,4,3", "-o", path("a3.h5"), "--force"], 1, "same file"),
         ("existing output", [S3, "--ranks", "5,4,3", "-o", path("exists.h5")], 3, "exists"),
     ]
