@@ -1,6 +1,7 @@
 /* prsvd tucker FILE:/DS --ranks r1,...,rN -o OUT.h5: the Tucker decomposition of an N-way
  * dataset (N >= 3), A ~ G x_1 U1 ... x_N UN, streamed by slabs of its first dimension
- * (src/tucker.c; read by io/h5source.c's N-D path, sample axis 0), written as /G and /U1 ... /UN with the measured error. */
+ * (src/tucker.c; read by the N-D path of io/h5source.c, sample axis 0), written as /G and
+ * /U1 ... /UN with the measured error. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -234,7 +235,8 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
     printf("  two passes%s: range sketches ", prm->power_iters ? " and power iterations" : "");
     print_dims(" x ", in->ndims, plan->sketch);
     if (prm->tol > 0) printf(" (--max-rank %lld + p), ranks for --tol %g\n", (long long)o->max_rank, prm->tol);
-    else if (prm->oversample == PRSVD_TUCKER_OVERSAMPLE_AUTO) printf(" (2r + 10 at most, -p auto), q = %lld\n", (long long)o->power_iters);
+    else if (prm->oversample == PRSVD_TUCKER_OVERSAMPLE_AUTO)
+      printf(" (2r + 10 at most, -p auto), q = %lld\n", (long long)o->power_iters);
     else printf(" (r + p, p = %lld), q = %lld\n", (long long)prm->oversample, (long long)o->power_iters);
   }
   printf("  %d passes over %s (%s), sketches %s a rank\n", plan->passes,
@@ -342,6 +344,7 @@ int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv) {
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--ranks and --tol exclude each other: give the ranks, or the error to reach");
   if (!o.ranks && !(o.tol > 0)) PRSVD_FAIL(PRSVD_ERR_USAGE, "give --ranks R1,...,RN or --tol EPS");
   if (o.ranks) PRSVD_TRY(parse_ranks(o.ranks, ranks, &nranks));
+  PRSVD_TRY(parse_oversample(o.oversample, &prm.oversample));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
   PRSVD_TRY(open_tensor(cli->comm, file, dataset, &info, &h5, &src));
   if (o.ranks && nranks != info.ndims)
@@ -354,7 +357,6 @@ int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv) {
   memcpy(prm.ranks, ranks, sizeof ranks);
   prm.tol = o.tol > 0 ? o.tol : 0.0;
   prm.max_rank = o.max_rank;
-  PRSVD_TRY(parse_oversample(o.oversample, &prm.oversample));
   prm.passes = (int)o.passes;
   prm.power_iters = (int)o.power_iters;
   prm.seed = o.seed;
