@@ -67,7 +67,7 @@ QUESTIONS = [
       ["id_accuracy.py"], None, {}, ["--quick"], 1, None),
     Q("id-time", ["id-time"], "prsvd id and cur against scipy's in-memory interpolative decomposition and "
       "the SVD of the same matrix: time and error", ["id_time.py"], None, {}, ["--quick"], 3, None),
-    Q("tucker", ["tucker"], "Tucker against the flattened SVD at equal storage", ["tucker.py"], None, {},
+    Q("tucker", ["tucker", "tucker-width"], "Tucker against the flattened SVD at equal storage", ["tucker.py"], None, {},
       ["--quick"], 1, None),
     Q("kfac", ["kfac 784-2048-2048-10"], "the K-FAC optimizer, randomized against exact factor inversion "
       "(other widths, WIDTHS=3072,3072 EPOCHS=2 or --quick, write a section of their own shape)", ["kfac/run.sh"],

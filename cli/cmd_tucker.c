@@ -1,6 +1,7 @@
 /* prsvd tucker FILE:/DS --ranks r1,...,rN -o OUT.h5: the Tucker decomposition of an N-way
  * dataset (N >= 3), A ~ G x_1 U1 ... x_N UN, streamed by slabs of its first dimension
- * (src/tucker.c, io/h5tensor.c), written as /G and /U1 ... /UN with the measured error. */
+ * (src/tucker.c; read by the N-D path of io/h5source.c, sample axis 0), written as /G and
+ * /U1 ... /UN with the measured error. */
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -14,9 +15,9 @@
 #include "options.h"
 
 struct tucker_opts {
-  const char *ranks, *output;
+  const char *ranks, *output, *oversample;
   double tol;
-  int64_t max_rank, oversample, power_iters, passes, memory;
+  int64_t max_rank, power_iters, passes, memory;
   uint64_t seed;
   int no_verify, force, json, progress, quiet, debug, no_prefetch;
 };
@@ -27,7 +28,7 @@ static const struct prsvd_option tucker_options[] = {
     {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 0, 1, 0, "instead of --ranks: the smallest ranks (ST-HOSVD's rule on the sketched core) whose estimated ||A - approx||_F / ||A||_F is at most EPS; two passes only", O(tol)},
     {"max-rank", 0, PRSVD_OPT_INT, "R", "50", 1, 1e9, 0, "with --tol: at most this rank a mode (the sketches are R + p wide)", O(max_rank)},
     {"passes", 0, PRSVD_OPT_INT, "1|2", "2", 1, 2, 0, "2: range finders of every unfolding, then the core; 1: Sun, Guo, Luo, Tropp & Udell's one-pass sketch", O(passes)},
-    {"oversample", 'p', PRSVD_OPT_INT, "P", "5", 0, 1e6, 0, "two passes: each mode's sketch has min(r + p, d) columns", O(oversample)},
+    {"oversample", 'p', PRSVD_OPT_STRING, "P", "auto", 0, 0, 0, "two passes: each mode's sketch has min(r + p, d) columns, p 0..1000000; auto: p = r + 10 (2r + 10 columns), cut alike in every mode where the small core would pass 2^24 entries", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "0", 0, 100, 0, "two passes: power iterations of the range finders, one more pass each", O(power_iters)},
     {"no-verify-pass", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "skip the pass that measures ||A - approx||_F (two passes then report sqrt(||A||^2 - ||G||^2), one pass nothing)", O(no_verify)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the test matrices", O(seed)},
@@ -84,6 +85,21 @@ static int parse_ranks(const char *text, int64_t *ranks, int *n) {
   return PRSVD_OK;
 }
 
+/* -p: "auto" or a whole number 0..1e6 */
+static int parse_oversample(const char *text, int64_t *p) {
+  char *end;
+  errno = 0;
+  if (!strcmp(text, "auto")) {
+    *p = PRSVD_TUCKER_OVERSAMPLE_AUTO;
+    return PRSVD_OK;
+  }
+  const long long v = strtoll(text, &end, 10);
+  if (end == text || *end || errno || v < 0 || v > 1000000)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "--oversample '%s': give auto or a whole number 0..1000000", text);
+  *p = v;
+  return PRSVD_OK;
+}
+
 /* The values of the decomposition (core and factors) and of A, and the ratio. */
 static double compression(int nd, const int64_t *dims, const int64_t *ranks, double *full, double *kept) {
   double core = 1.0, factors = 0.0;
@@ -98,7 +114,7 @@ static double compression(int nd, const int64_t *dims, const int64_t *ranks, dou
 }
 
 /* "time, lat, lon" or "" when the dataset names no dimension */
-static void names_joined(const struct prsvd_h5_tensor_info *in, char *out, size_t len) {
+static void names_joined(const struct prsvd_h5_features *in, char *out, size_t len) {
   size_t used = 0;
   int any = 0;
   out[0] = '\0';
@@ -108,21 +124,35 @@ static void names_joined(const struct prsvd_h5_tensor_info *in, char *out, size_
     used += (size_t)snprintf(out + used, len - used, "%s%s", n ? "," : "", in->dim_names[n][0] ? in->dim_names[n] : "?");
 }
 
+/* FILE:/DS as its mode-1 unfolding: the features reader of svd and pca (io/h5source.c,
+ * io/h5features.c) with the sample axis 0, missing values refused and no weights; a dataset of
+ * fewer than 3 dimensions, or a sparse group, refused (exit 2). */
+#define NEEDS "a Tucker decomposition needs 3 or more dimensions (prsvd svd factors a matrix)"
+static int open_tensor(MPI_Comm comm, const char *file, const char *dataset, struct prsvd_h5_features *f,
+                       struct prsvd_h5_info *info, prsvd_source **src) {
+  const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0, f};
+  PRSVD_CHECK(prsvd_h5_open_input(comm, file, dataset, &how, info, src));
+  if (info->sparse) PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' in '%s' is a sparse matrix group: " NEEDS, dataset, file);
+  if (f->ndims < 3) PRSVD_ERR(PRSVD_ERR_INPUT, "dataset '%s' in '%s' is %d-D: " NEEDS, dataset, file, f->ndims);
+  return PRSVD_OK;
+}
+#undef NEEDS
+
 static const char *method_of(const struct prsvd_tucker_params *prm) {
   return prm->passes == 1 ? "one-pass" : "two-pass";
 }
 
 static int write_tucker(struct prsvd_cli *cli, const struct tucker_opts *o, const char *file, const char *dataset,
-                        const struct prsvd_h5_tensor_info *in, prsvd_tucker *t, const struct prsvd_tucker_params *prm,
-                        const struct prsvd_tucker_stats *st) {
+                        const struct prsvd_h5_features *in, prsvd_tucker *t, const struct prsvd_tucker_params *prm,
+                        const struct prsvd_tucker_plan *plan, const struct prsvd_tucker_stats *st) {
   int status = PRSVD_OK;
   prsvd_h5_writer *w = NULL;
   prsvd_h5_matrix *mat = NULL;
   const int64_t *ranks;
   const double *g;
   int nd;
-  double shape[PRSVD_TUCKER_MAX_MODES], rk[PRSVD_TUCKER_MAX_MODES], full, kept;
-  char names[PRSVD_H5_MAX_DIMS * (PRSVD_H5_DIM_NAME + 1)];
+  double shape[PRSVD_TUCKER_MAX_MODES], rk[PRSVD_TUCKER_MAX_MODES], sketch[PRSVD_TUCKER_MAX_MODES], full, kept;
+  char names[PRSVD_H5_MAX_DIMS * (PRSVD_H5_FEATURE_NAME + 1)];
   PRSVD_CHECK(prsvd_tucker_get_core(t, &nd, &ranks, &g));
   PRSVD_CHECK(prsvd_h5_writer_create(cli->comm, o->output, o->force, &w));
   prsvd_profile_begin(PRSVD_EV_WRITE);
@@ -138,7 +168,7 @@ static int write_tucker(struct prsvd_cli *cli, const struct tucker_opts *o, cons
     prsvd_h5_matrix_close(&mat);
     PRSVD_TRY(prsvd_h5_attr_int(w, name, "mode", n + 1));
     if (in->dim_names[n][0]) PRSVD_TRY(prsvd_h5_attr_string(w, name, "dimension", in->dim_names[n]));
-    shape[n] = (double)in->dims[n], rk[n] = (double)ranks[n];
+    shape[n] = (double)in->dims[n], rk[n] = (double)ranks[n], sketch[n] = (double)plan->sketch[n];
   }
   names_joined(in, names, sizeof names);
   if (names[0]) PRSVD_TRY(prsvd_h5_attr_string(w, "/G", "dimensions", names));
@@ -152,7 +182,8 @@ static int write_tucker(struct prsvd_cli *cli, const struct tucker_opts *o, cons
   PRSVD_TRY(prsvd_h5_attr_doubles(w, "/", "ranks", nd, rk));
   PRSVD_TRY(prsvd_h5_attr_double(w, "/", "compression_ratio", compression(nd, in->dims, ranks, &full, &kept)));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "passes", st->passes));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "oversample", o->oversample));
+  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "oversample", o->oversample));
+  PRSVD_TRY(prsvd_h5_attr_doubles(w, "/", "sketch", nd, sketch));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", o->power_iters));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "seed", (int64_t)o->seed));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "nprocs", cli->nprocs));
@@ -183,16 +214,16 @@ static void print_dims(const char *sep, int nd, const int64_t *x) {
   for (int n = 0; n < nd; n++) printf("%s%lld", n ? sep : "", (long long)x[n]);
 }
 
-static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_tensor_info *in,
-                       const struct tucker_opts *o, const struct prsvd_tucker_params *prm,
+static void print_plan(const struct prsvd_cli *cli, const char *spec, const struct prsvd_h5_features *in,
+                       const char *type, const struct tucker_opts *o, const struct prsvd_tucker_params *prm,
                        const struct prsvd_tucker_plan *plan) {
-  char b1[32], b2[32], names[PRSVD_H5_MAX_DIMS * (PRSVD_H5_DIM_NAME + 1)];
+  char b1[32], b2[32], names[PRSVD_H5_MAX_DIMS * (PRSVD_H5_FEATURE_NAME + 1)];
   double values = 1.0;
   for (int n = 0; n < in->ndims; n++) values *= (double)in->dims[n];
   names_joined(in, names, sizeof names);
   printf("prsvd tucker %s: ", spec);
   print_dims(" x ", in->ndims, in->dims);
-  printf(" %s%s%s%s on %d rank%s\n", in->type, names[0] ? " (" : "", names, names[0] ? ")" : "", cli->nprocs,
+  printf(" %s%s%s%s on %d rank%s\n", type, names[0] ? " (" : "", names, names[0] ? ")" : "", cli->nprocs,
          cli->nprocs > 1 ? "s" : "");
   if (prm->passes == 1) {
     printf("  one pass (Sun et al. 2020): factor sketches ");
@@ -204,7 +235,9 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
     printf("  two passes%s: range sketches ", prm->power_iters ? " and power iterations" : "");
     print_dims(" x ", in->ndims, plan->sketch);
     if (prm->tol > 0) printf(" (--max-rank %lld + p), ranks for --tol %g\n", (long long)o->max_rank, prm->tol);
-    else printf(" (r + p, p = %lld), q = %lld\n", (long long)o->oversample, (long long)o->power_iters);
+    else if (prm->oversample == PRSVD_TUCKER_OVERSAMPLE_AUTO)
+      printf(" (2r + 10 at most, -p auto), q = %lld\n", (long long)o->power_iters);
+    else printf(" (r + p, p = %lld), q = %lld\n", (long long)prm->oversample, (long long)o->power_iters);
   }
   printf("  %d passes over %s (%s), sketches %s a rank\n", plan->passes,
          prsvd_format_bytes(8.0 * values, b1, sizeof b1), o->no_verify ? "no verification pass" : "the last measures the error",
@@ -215,7 +248,7 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   fflush(stdout);
 }
 
-static void print_summary(const struct prsvd_cli *cli, const struct tucker_opts *o, const struct prsvd_h5_tensor_info *in,
+static void print_summary(const struct prsvd_cli *cli, const struct tucker_opts *o, const struct prsvd_h5_features *in,
                           const struct prsvd_tucker_params *prm, const struct prsvd_tucker_stats *st,
                           const struct prsvd_profile_row *rows, double elapsed) {
   char b[32];
@@ -247,7 +280,7 @@ static json_object *ints_json(int nd, const int64_t *x) {
 }
 
 static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, const struct tucker_opts *o,
-                                 const struct prsvd_h5_tensor_info *in, const struct prsvd_tucker_params *prm,
+                                 const struct prsvd_h5_features *in, const struct prsvd_tucker_params *prm,
                                  const struct prsvd_tucker_plan *plan, const struct prsvd_tucker_stats *st,
                                  const struct prsvd_profile_row *rows, double elapsed) {
   double full, kept;
@@ -266,7 +299,8 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
   json_object_object_add(j, "values_kept", json_object_new_double(kept));
   json_object_object_add(j, "passes", json_object_new_int(st->passes));
   json_object_object_add(j, "power_iters", json_object_new_int64(o->power_iters));
-  json_object_object_add(j, "oversample", json_object_new_int64(o->oversample));
+  json_object_object_add(j, "oversample", prm->oversample == PRSVD_TUCKER_OVERSAMPLE_AUTO
+                                              ? json_object_new_string("auto") : json_object_new_int64(prm->oversample));
   json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
   json_object_object_add(j, "panel_rows", json_object_new_int64(st->panel_rows));
   json_object_object_add(j, "bytes_read", json_object_new_int64(st->bytes_read));
@@ -295,7 +329,8 @@ int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv) {
   char *file = NULL, *dataset = NULL;
   prsvd_source *src = NULL;
   prsvd_tucker *t = NULL;
-  struct prsvd_h5_tensor_info info;
+  struct prsvd_h5_features info = {0};
+  struct prsvd_h5_info h5;
   struct prsvd_tucker_params prm = PRSVD_TUCKER_PARAMS_INIT;
   struct prsvd_tucker_plan plan;
   struct prsvd_tucker_stats st;
@@ -309,9 +344,9 @@ int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv) {
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--ranks and --tol exclude each other: give the ranks, or the error to reach");
   if (!o.ranks && !(o.tol > 0)) PRSVD_FAIL(PRSVD_ERR_USAGE, "give --ranks R1,...,RN or --tol EPS");
   if (o.ranks) PRSVD_TRY(parse_ranks(o.ranks, ranks, &nranks));
+  PRSVD_TRY(parse_oversample(o.oversample, &prm.oversample));
   PRSVD_TRY(prsvd_h5_parse_spec(pos[0], &file, &dataset));
-  PRSVD_TRY(prsvd_h5_open_tensor(cli->comm, file, dataset, 3, "a Tucker decomposition needs 3 or more dimensions "
-                                 "(prsvd svd factors a matrix)", &info, &src));
+  PRSVD_TRY(open_tensor(cli->comm, file, dataset, &info, &h5, &src));
   if (o.ranks && nranks != info.ndims)
     PRSVD_FAIL(PRSVD_ERR_USAGE, "--ranks '%s' gives %d rank%s for the %d dimensions of '%s'", o.ranks, nranks,
                nranks == 1 ? "" : "s", info.ndims, pos[0]);
@@ -322,7 +357,6 @@ int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv) {
   memcpy(prm.ranks, ranks, sizeof ranks);
   prm.tol = o.tol > 0 ? o.tol : 0.0;
   prm.max_rank = o.max_rank;
-  prm.oversample = o.oversample;
   prm.passes = (int)o.passes;
   prm.power_iters = (int)o.power_iters;
   prm.seed = o.seed;
@@ -331,7 +365,7 @@ int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv) {
   prm.prefetch = !o.no_prefetch;
   PRSVD_TRY(prsvd_tucker_plan(&prm, src, info.ndims, info.dims, cli->nprocs, &plan));
   PRSVD_TRY(prsvd_cli_check_files(cli, file, o.output, o.force, NULL));
-  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, &o, &prm, &plan);
+  if (!o.quiet && !o.json && cli->rank == 0) print_plan(cli, pos[0], &info, h5.type, &o, &prm, &plan);
 
   prsvd_progress_init(&progress, cli, !o.quiet && (o.progress || isatty(2)),
                       8.0 * (double)prsvd_source_cols(src));
@@ -342,7 +376,7 @@ int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv) {
   PRSVD_TRY(prsvd_tucker_set_params(t, &prm));
   PRSVD_TRY(prsvd_tucker_solve(t, src, info.ndims, info.dims));
   PRSVD_TRY(prsvd_tucker_get_stats(t, &st));
-  PRSVD_TRY(write_tucker(cli, &o, file, dataset, &info, t, &prm, &st));
+  PRSVD_TRY(write_tucker(cli, &o, file, dataset, &info, t, &prm, &plan, &st));
 
   double elapsed = MPI_Wtime() - cli->t_start;
   prsvd_profile_reduce(cli->comm, rows);
@@ -361,6 +395,7 @@ int cmd_tucker(struct prsvd_cli *cli, int argc, char **argv) {
 done:
   prsvd_tucker_destroy(&t);
   prsvd_source_destroy(&src);
+  prsvd_h5_features_free(&info);
   free(file);
   free(dataset);
   return status;

@@ -589,18 +589,22 @@ PRSVD_API void prsvd_id_destroy(prsvd_id **id);
 
 /* A ~ G x_1 U_1 x_2 U_2 ... x_N U_N for an N-way tensor A (d_1 x ... x d_N) streamed by slabs
  * of its first dimension: a source of its mode-1 unfolding, d_1 rows of d_2 ... d_N values in C
- * order (io/h5tensor.c for HDF5).  G is r_1 x ... x r_N, each U_n d_n x r_n with orthonormal
+ * order (for HDF5 the N-D path of io/h5source.c, sample axis 0).  G is r_1 x ... x r_N, each U_n d_n x r_n with orthonormal
  * columns (src/tucker.c).  passes = 2: randomized range finders of every unfolding in one pass
  * (q more with power_iters), then the core G = A x_n U_n^T in a second; passes = 1: the sketch
- * of Sun, Guo, Luo, Tropp & Udell 2020, all in one pass.  Either then truncates a slightly
- * larger core to the ranks (ST-HOSVD), or with tol > 0 chooses the ranks. */
+ * of Sun, Guo, Luo, Tropp & Udell 2020, all in one pass.  Either then truncates a larger
+ * (oversampled) core to the ranks (ST-HOSVD), or with tol > 0 chooses the ranks. */
 #define PRSVD_TUCKER_MAX_MODES 32
+#define PRSVD_TUCKER_OVERSAMPLE_AUTO (-1)
 struct prsvd_tucker_params {
   int64_t ranks[PRSVD_TUCKER_MAX_MODES]; /* r_n, 1 <= r_n <= d_n (with tol > 0: all 0) */
   double tol;            /* > 0: the ranks are chosen so that the estimated ||A - approx||_F
                           * <= tol ||A||_F (two passes only) */
   int64_t max_rank;      /* tol: at most this rank a mode (the sketch is max_rank + p wide) */
-  int64_t oversample;    /* p: two passes sketch l_n = min(d_n, r_n + p) columns a mode */
+  int64_t oversample;    /* p: two passes sketch l_n = min(d_n, r_n + p) columns a mode;
+                          * PRSVD_TUCKER_OVERSAMPLE_AUTO: p_n = r_n + 10 (max_rank + 10 with
+                          * tol), so l_n = min(d_n, 2 r_n + 10), cut by one fraction for every
+                          * mode where the small core prod l_n would pass 2^24 entries */
   int passes;            /* 2 (and power_iters more) or 1 */
   int power_iters;       /* q: two passes only */
   uint64_t seed;         /* test matrices depend only on (seed, mode, global index) */
@@ -612,7 +616,7 @@ struct prsvd_tucker_params {
   void *progress_arg;
 };
 #define PRSVD_TUCKER_PARAMS_INIT                                                                  \
-  {.ranks = {0}, .tol = 0.0, .max_rank = 50, .oversample = 5, .passes = 2, .power_iters = 0,      \
+  {.ranks = {0}, .tol = 0.0, .max_rank = 50, .oversample = PRSVD_TUCKER_OVERSAMPLE_AUTO, .passes = 2, .power_iters = 0,      \
    .seed = 0, .memory = (int64_t)512 << 20, .verify = 1, .check_finite = 1, .prefetch = 1,        \
    .progress = NULL, .progress_arg = NULL}
 PRSVD_API struct prsvd_tucker_params prsvd_tucker_params_default(void);

@@ -126,28 +126,6 @@ PRSVD_API int prsvd_h5_open_input(MPI_Comm comm, const char *file, const char *d
 PRSVD_API int prsvd_h5_open_source(MPI_Comm comm, const char *file, const char *dataset,
                          struct prsvd_h5_info *info, prsvd_source **src);
 
-/* N-D datasets (io/h5tensor.c): the source of the mode-1 unfolding, rows the first dimension
- * and row i the slab A[i, ...] flattened in C order. */
-#define PRSVD_H5_MAX_DIMS 32
-#define PRSVD_H5_DIM_NAME 64
-struct prsvd_h5_tensor_info {
-  int ndims;
-  int64_t dims[PRSVD_H5_MAX_DIMS];
-  char dim_names[PRSVD_H5_MAX_DIMS][PRSVD_H5_DIM_NAME]; /* NetCDF-4 dimensions; "" if none */
-  char type[48];
-  int64_t element_bytes;
-  int chunked;
-  int64_t chunk[PRSVD_H5_MAX_DIMS];
-  char filters[96];
-  int64_t cache_bytes;    /* the chunk cache: one slab of chunks */
-  char conventions[192];  /* NetCDF-4 packing and missing values; "" otherwise */
-};
-/* Collective (errors agreed): FILE:/DS, a dense dataset of at least min_dims dimensions (else
- * PRSVD_ERR_INPUT: "dataset '/DS' in 'FILE' is 2-D: " needs), as a d_0 x (d_1 ... d_{N-1})
- * source; each rank reads its slabs by POSIX reads, chunked and filtered datasets alike. */
-PRSVD_API int prsvd_h5_open_tensor(MPI_Comm comm, const char *file, const char *dataset, int min_dims,
-                                   const char *needs, struct prsvd_h5_tensor_info *info, prsvd_source **src);
-
 /* Not collective: 1 if FILE:/group is a group with data, indices and indptr. */
 PRSVD_API int prsvd_h5_is_sparse_group(const char *file, const char *group);
 /* Collective: a sparse group (AnnData CSR/CSC, legacy h5sparse, 10x) as a CSR row source of

@@ -17,7 +17,7 @@
  * depends on the number of ranks or the panel size: Omega_n's row for the slab's column
  * (l, r) of A_(n) is i0 C / d_n + l R + r.
  *
- * Two passes (passes = 2), l_n = min(d_n, r_n + p):
+ * Two passes (passes = 2), l_n = min(d_n, r_n + p) (by default p_n = r_n + 10: src/tucker_api.c):
  *   pass 0:   Y_1 = A_(1) Omega_1 (the slab's rows of Y_1 = S Omega_1),
  *             Y_n += sum_l S_l Omega_n,l  (n >= 2),  ||A||_F^2,  with q > 0 also H = A_(1)^T Y_1
  *   q times:  Q_n = orth(Y_n); X = orth(H);  Y_1 = A_(1) X (H again, but the last time),

@@ -13,6 +13,37 @@ struct prsvd_tucker_params prsvd_tucker_params_default(void) {
   return init;
 }
 
+/* The default oversampling keeps the small core (three copies at its truncation) within
+ * 2^24 entries (3 x 128 MiB); a p given is refused only past 2e8. */
+#define AUTO_CORE 16777216.0
+
+/* The sketch widths at oversampling p (or, with the default, the fraction f / 16 of p_n = r_n
+ * + 10), each at most d_n: plan->sketch (and core_sketch for one pass); returns prod of the
+ * core's widths. */
+static double widths(const struct prsvd_tucker_params *prm, int ndims, const int64_t *dims, int f,
+                     struct prsvd_tucker_plan *plan) {
+  double core = 1.0;
+  for (int n = 0; n < ndims; n++) {
+    const int64_t d = dims[n], r = prm->tol > 0 ? prm->max_rank : prm->ranks[n];
+    const int64_t p = prm->oversample == PRSVD_TUCKER_OVERSAMPLE_AUTO ? (r + 10) * f / 16 : prm->oversample;
+    plan->core_sketch[n] = 0;
+    if (prm->passes == 2 || prm->tol > 0) {
+      plan->sketch[n] = r + p < d ? r + p : d;
+    } else { /* Sun et al.: k = 2r + 1, s = 2k + 1, each at most d */
+      plan->sketch[n] = 2 * r + 1 < d ? 2 * r + 1 : d;
+      plan->core_sketch[n] = 2 * plan->sketch[n] + 1 < d ? 2 * plan->sketch[n] + 1 : d;
+    }
+    core *= (double)(plan->core_sketch[n] ? plan->core_sketch[n] : plan->sketch[n]);
+  }
+  return core;
+}
+
+/* Entries of a slab's Z: d_2 ... d_N times the core's first width. */
+static double slab_entries(const struct prsvd_tucker_plan *plan, int64_t cols) {
+  const int64_t w0 = plan->core_sketch[0] ? plan->core_sketch[0] : plan->sketch[0];
+  return (double)cols * (double)(plan->sketch[0] > w0 ? plan->sketch[0] : w0);
+}
+
 int prsvd_tucker_plan(const struct prsvd_tucker_params *prm, const prsvd_source *a, int ndims, const int64_t *dims,
                       int nprocs, struct prsvd_tucker_plan *plan) {
   const char *name = prsvd_source_name(a);
@@ -33,7 +64,7 @@ int prsvd_tucker_plan(const struct prsvd_tucker_params *prm, const prsvd_source 
               (long long)prsvd_source_rows(a), (long long)prsvd_source_cols(a), (long long)dims[0], (long long)cols);
   if (prm->passes != 1 && prm->passes != 2)
     PRSVD_ERR(PRSVD_ERR_USAGE, "passes must be 1 or 2, not %d", prm->passes);
-  if (prm->oversample < 0 || prm->power_iters < 0)
+  if ((prm->oversample < 0 && prm->oversample != PRSVD_TUCKER_OVERSAMPLE_AUTO) || prm->power_iters < 0)
     PRSVD_ERR(PRSVD_ERR_USAGE, "oversampling %lld and power iterations %d must not be negative",
               (long long)prm->oversample, prm->power_iters);
   if (prm->passes == 1 && prm->power_iters > 0)
@@ -47,34 +78,25 @@ int prsvd_tucker_plan(const struct prsvd_tucker_params *prm, const prsvd_source 
   } else if (prm->tol < 0 || isnan(prm->tol)) {
     PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be positive", prm->tol);
   }
-  double core = 1.0, sketch_bytes = 0.0;
   for (int n = 0; n < ndims; n++) {
-    const int64_t r = prm->ranks[n], d = dims[n];
-    if (prm->tol > 0) {
-      if (r != 0) PRSVD_ERR(PRSVD_ERR_USAGE, "ranks and a tolerance exclude each other: give one");
-      plan->sketch[n] = prm->max_rank + prm->oversample < d ? prm->max_rank + prm->oversample : d;
-    } else {
-      if (r < 1 || r > d)
-        PRSVD_ERR(PRSVD_ERR_USAGE, "rank %lld of mode %d must be between 1 and its length %lld", (long long)r, n + 1,
-                  (long long)d);
-      if (prm->passes == 2) {
-        plan->sketch[n] = r + prm->oversample < d ? r + prm->oversample : d;
-      } else { /* Sun et al.: k = 2r + 1, s = 2k + 1, each at most d */
-        plan->sketch[n] = 2 * r + 1 < d ? 2 * r + 1 : d;
-        plan->core_sketch[n] = 2 * plan->sketch[n] + 1 < d ? 2 * plan->sketch[n] + 1 : d;
-      }
-    }
-    const int64_t w = plan->core_sketch[n] ? plan->core_sketch[n] : plan->sketch[n];
-    core *= (double)w;
-    sketch_bytes += 16.0 * (double)(d * plan->sketch[n]);
+    if (prm->tol > 0 && prm->ranks[n] != 0) PRSVD_ERR(PRSVD_ERR_USAGE, "ranks and a tolerance exclude each other: give one");
+    if (!(prm->tol > 0) && (prm->ranks[n] < 1 || prm->ranks[n] > dims[n]))
+      PRSVD_ERR(PRSVD_ERR_USAGE, "rank %lld of mode %d must be between 1 and its length %lld", (long long)prm->ranks[n],
+                n + 1, (long long)dims[n]);
   }
+  double core = widths(prm, ndims, dims, 16, plan);
+  if (prm->oversample == PRSVD_TUCKER_OVERSAMPLE_AUTO) /* cut the default until the core and a slab's Z fit */
+    for (int f = 15; f >= 0 && (core > AUTO_CORE || slab_entries(plan, cols) > 2147483647.0); f--)
+      core = widths(prm, ndims, dims, f, plan);
   if (core > 2e8)
     PRSVD_ERR(PRSVD_ERR_USAGE, "the small core of '%s' would hold %.3g entries: ask for smaller ranks", name, core);
   const int64_t w0 = plan->core_sketch[0] ? plan->core_sketch[0] : plan->sketch[0];
+  double sketch_bytes = 0.0;
+  for (int n = 0; n < ndims; n++) sketch_bytes += 16.0 * (double)(dims[n] * plan->sketch[n]);
   /* Omega_1 (or X) and Z, C x l_1 each (H too with power iterations) */
   sketch_bytes += 8.0 * (double)cols * (double)(plan->sketch[0] + w0 + (prm->power_iters > 0 ? plan->sketch[0] : 0));
   sketch_bytes += 3.0 * core * 8.0;
-  if ((double)cols * (double)(plan->sketch[0] > w0 ? plan->sketch[0] : w0) > 2147483647.0)
+  if (slab_entries(plan, cols) > 2147483647.0)
     PRSVD_ERR(PRSVD_ERR_USAGE, "'%s': a slab of %lld values times %lld sketch columns exceeds 2^31 entries", name,
               (long long)cols, (long long)w0);
   plan->sketch_bytes = (int64_t)sketch_bytes;

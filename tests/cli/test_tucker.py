@@ -1,9 +1,9 @@
 """prsvd tucker (issue 18): the Tucker decomposition of N-way datasets against numpy.  Planted
 low-multilinear-rank 3-D and 4-D tensors recovered to rounding by two passes and by one pass,
 at 1, 2 and 3 ranks with the same factors; orthonormal factors; a smooth field plus noise
-against numpy's truncated HOSVD (two passes within 1.1x of it, one pass within Sun et al.'s
-bound); the verification pass's error is numpy's; chunked and gzip inputs; a NetCDF-4
-variable's dimension names; --tol; and the refusals."""
+against numpy's truncated HOSVD (two passes within 1.1x of it at the default, 3-D and 4-D,
+and with -q 1; one pass within Sun et al.'s bound); the verification pass's error is numpy's;
+chunked and gzip inputs; a NetCDF-4 variable's dimension names; --tol; and the refusals."""
 import json
 import os
 import sys
@@ -130,8 +130,8 @@ def smooth_field(noise=1e-3):
 
 
 def test_smooth_field_against_hosvd():
-    """A smooth field plus noise at ranks 6,6,6: two passes with one power iteration (-q 1; at
-    -q 0 the noise tail costs 1.8x) within 1.1x of numpy's truncated HOSVD at 1 and 3 ranks.
+    """A smooth field plus noise at ranks 6,6,6: two passes with one power iteration (-q 1)
+    within 1.1x of numpy's truncated HOSVD at 1 and 3 ranks.
     One pass within the bound of Sun, Guo, Luo, Tropp & Udell 2020 for Gaussian maps, in
     expectation, with rho_n = r_n, k_n = 2 r_n + 1, s_n = 2 k_n + 1, where (1 + Delta)(1 +
     rho / (k - rho - 1)) = 2 * 2: ||A - A_hat||^2 <= 4 sum_n tau_{r_n}(A_(n))^2 =: B^2 for the
@@ -159,6 +159,38 @@ def test_smooth_field_against_hosvd():
                   f"(HOSVD {e_ref:.4e}), reported by the verification pass, sketches 13 and 27",
                   e <= bound and abs(res["relative_error"] - e) < 1e-12 and res["passes"] == 2
                   and res["sketch"] == [13, 13, 13] and res["core_sketch"] == [27, 27, 27], (e, bound, res))
+
+
+def smooth_field_4d(noise=1e-2):
+    """A smooth 4-D field 32 x 28 x 24 x 20 plus Gaussian noise."""
+    g = [np.linspace(0, 1, 32), np.linspace(-1, 1, 28), np.linspace(0, 2 * np.pi, 24), np.linspace(0, 1, 20)]
+    X, Y, Z, W = np.meshgrid(*g, indexing="ij")
+    f = (np.exp(-((X - Y) ** 2) * 3) * np.cos(Z + X + W) + 0.5 / (1 + 5 * (X + 0.3 * Y - W) ** 2)
+         + 0.2 * np.sin(3 * X * Y + Z * W))
+    rng = np.random.default_rng(5)
+    return f + noise * np.linalg.norm(f) / np.sqrt(f.size) * rng.standard_normal(f.shape)
+
+
+def test_default_within_hosvd():
+    """Default options (two passes, no power iteration, -p auto) on noisy smooth 3-D and 4-D
+    fields: within 1.1x of numpy's truncated HOSVD at the same ranks, at 1 and 2 ranks, sketches
+    2r + 10 wide (the old r + 5 left 1.84x and 1.25x); -p 3 gives r + 3."""
+    cases = (("3-D", smooth_field(), "6,6,6", [22, 22, 22]), ("4-D", smooth_field_4d(), "5,5,4,4", [20, 20, 18, 18]))
+    for what, f, ranks, widths in cases:
+        spec = write(f"default{len(widths)}.h5", f)
+        e_ref = hosvd_error(f, [int(r) for r in ranks.split(",")])
+        for p in (1, 2):
+            r, res, d = tucker(spec, f"default{len(widths)}_{p}.h5", "--ranks", ranks, ranks=p)
+            if check(f"{what} noisy field, default, {p} rank(s): exits 0", r.returncode == 0, r.stderr):
+                e = rel_error(f, d)
+                check(f"{what} noisy field, default, {p} rank(s): error {e:.4e} within 1.1x of HOSVD's {e_ref:.4e} "
+                      f"({e / e_ref:.3f}x), 3 passes, sketches {res['sketch']}, oversample auto",
+                      e <= 1.1 * e_ref and orthonormal(d) < 1e-12 and res["passes"] == 3 and res["sketch"] == widths
+                      and res["oversample"] == "auto" and d["attrs"]["oversample"] == "auto"
+                      and list(d["attrs"]["sketch"]) == widths, (e, e_ref, res))
+    r, res, d = tucker(path("default3.h5") + ":/A", "p3.h5", "--ranks", "6,6,6", "-p", "3")
+    check("-p 3: sketches 9 x 9 x 9, oversample 3 in the JSON and the file", r.returncode == 0
+          and res["sketch"] == [9, 9, 9] and res["oversample"] == 3 and d["attrs"]["oversample"] == "3", r.stderr)
 
 
 def test_one_pass_planted():
@@ -249,9 +281,10 @@ def test_range_of_values():
 
 def test_refusals():
     """A 2-D dataset, ranks of the wrong count, zero, garbage or beyond a dimension, --ranks with
-    --tol, neither, --tol or -q with one pass, --max-rank 0, a slab beyond --memory, NaN (named
-    by its index), the output as the input, an existing output: each refused with its exit code
-    and the message naming what is wrong, no output left."""
+    --tol, neither, --tol or -q with one pass, --max-rank 0, a slab beyond --memory, -p garbage
+    or negative, NaN (named by its slab and its column of the unfolding: A[7, 3, 2] is row 7,
+    column 3 * 20 + 2), the output as the input, an existing output: each refused with its exit
+    code and the message naming what is wrong, no output left."""
     mat = write("mat.h5", np.ones((20, 10)))
     bad = A3.copy()
     bad[7, 3, 2] = np.nan
@@ -271,10 +304,12 @@ def test_refusals():
         ("--tol with one pass", [S3, "--tol", "0.1", "--passes", "1"], 1, "a tolerance needs two passes"),
         ("--tol 1", [S3, "--tol", "1"], 1, "must be below 1"),
         ("--passes 3", [S3, "--ranks", "5,4,3", "--passes", "3"], 1, "--passes"),
+        ("-p garbage", [S3, "--ranks", "5,4,3", "-p", "many"], 1, "--oversample 'many': give auto or a whole number"),
+        ("-p negative", [S3, "--ranks", "5,4,3", "-p", "-1"], 1, "--oversample '-1': give auto or a whole number"),
         ("-q with one pass", [S3, "--ranks", "5,4,3", "--passes", "1", "-q", "1"], 1, "power iterations (1) need two passes"),
         ("--max-rank 0", [S3, "--tol", "0.1", "--max-rank", "0"], 1, "--max-rank"),
         ("a slab beyond --memory", [S3, "--ranks", "5,4,3", "--memory", "4K"], 1, "does not fit the memory budget"),
-        ("NaN", [nan, "--ranks", "5,4,3"], 2, "NaN at [7, 3, 2]"),
+        ("NaN", [nan, "--ranks", "5,4,3"], 2, "NaN at row 7, column 62"),
         ("output = input", [S3, "--ranks", "5,4,3", "-o", path("a3.h5"), "--force"], 1, "same file"),
         ("existing output", [S3, "--ranks", "5,4,3", "-o", path("exists.h5")], 3, "exists"),
     ]

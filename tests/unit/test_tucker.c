@@ -1,5 +1,6 @@
-/* The Tucker decomposition's kernels: the mode product against loops, and the slab source of
- * an N-D dataset (io/h5tensor.c) against the values written, chunked and compressed. */
+/* The Tucker decomposition's kernels: the mode product against loops, the slab source of an
+ * N-D dataset (io/h5source.c's N-D path with sample axis 0, as prsvd tucker opens it) against
+ * the values written, chunked and compressed, and the plan's sketch widths. */
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -48,24 +49,21 @@ END_TEST
 static char dir[] = "/tmp/prsvd-tucker-XXXXXX";
 
 /* A 7 x 3 x 4 x 2 int32 dataset, chunked 2 x 3 x 2 x 1 and deflated, a[i][j][k][l] =
- * 1000 i + 100 j + 10 k + l; and a 2-D one. */
+ * 1000 i + 100 j + 10 k + l. */
 static void write_files(const char *p) {
-  hsize_t dims[4] = {7, 3, 4, 2}, chunk[4] = {2, 3, 2, 1}, dims2[2] = {5, 4};
+  hsize_t dims[4] = {7, 3, 4, 2}, chunk[4] = {2, 3, 2, 1};
   int v[168];
   for (int i = 0, t = 0; i < 7; i++)
     for (int j = 0; j < 3; j++)
       for (int k = 0; k < 4; k++)
         for (int l = 0; l < 2; l++) v[t++] = 1000 * i + 100 * j + 10 * k + l;
   hid_t f = H5Fcreate(p, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), s = H5Screate_simple(4, dims, NULL), s2 = H5Screate_simple(2, dims2, NULL);
+  hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), s = H5Screate_simple(4, dims, NULL);
   H5Pset_chunk(dcpl, 4, chunk);
   H5Pset_deflate(dcpl, 4);
   hid_t d = H5Dcreate2(f, "/T", H5T_STD_I32LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
   H5Dwrite(d, H5T_NATIVE_INT, H5S_ALL, H5S_ALL, H5P_DEFAULT, v);
-  hid_t d2 = H5Dcreate2(f, "/M", H5T_IEEE_F64LE, s2, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-  double z[20] = {0};
-  H5Dwrite(d2, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, z);
-  H5Dclose(d), H5Dclose(d2), H5Sclose(s), H5Sclose(s2), H5Pclose(dcpl), H5Fclose(f);
+  H5Dclose(d), H5Sclose(s), H5Pclose(dcpl), H5Fclose(f);
 }
 
 START_TEST(slab_source_reads_the_unfolding) {
@@ -73,13 +71,16 @@ START_TEST(slab_source_reads_the_unfolding) {
   ck_assert_ptr_nonnull(mkdtemp(dir));
   snprintf(p, sizeof p, "%s/t.h5", dir);
   write_files(p);
-  struct prsvd_h5_tensor_info info;
+  struct prsvd_h5_features f = {0};
+  struct prsvd_h5_info info;
+  const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0, &f};
   prsvd_source *src = NULL;
-  ck_assert_int_eq(prsvd_h5_open_tensor(MPI_COMM_SELF, p, "/T", 3, "needs 3", &info, &src), 0);
-  ck_assert_int_eq(info.ndims, 4);
+  ck_assert_int_eq(prsvd_h5_open_input(MPI_COMM_SELF, p, "/T", &how, &info, &src), 0);
+  ck_assert_int_eq(f.ndims, 4);
+  ck_assert_int_eq(f.sample_axis, 0);
   ck_assert_int_eq(prsvd_source_rows(src), 7);
   ck_assert_int_eq(prsvd_source_cols(src), 24);
-  ck_assert(info.chunked && info.chunk[0] == 2 && info.chunk[3] == 1);
+  ck_assert(info.chunked && info.chunk_rows == 2 && info.chunk_cols == 6);
   ck_assert_str_eq(info.type, "int32");
   ck_assert_ptr_nonnull(strstr(info.filters, "gzip(4)"));
   double buf[3 * 24];
@@ -93,13 +94,43 @@ START_TEST(slab_source_reads_the_unfolding) {
       }
   }
   prsvd_source_destroy(&src);
-  /* a 2-D dataset is refused naming its rank and what the caller needs */
-  ck_assert_int_eq(prsvd_h5_open_tensor(MPI_COMM_SELF, p, "/M", 3, "needs 3", &info, &src), PRSVD_ERR_INPUT);
-  ck_assert_ptr_nonnull(strstr(prsvd_error_message(), "is 2-D: needs 3"));
-  ck_assert_ptr_null(src);
-  prsvd_error_clear();
+  prsvd_h5_features_free(&f);
   unlink(p);
   rmdir(dir);
+}
+END_TEST
+
+/* The two-pass sketch widths: by default 2r + 10 (at most d); cut by one fraction of r + 10
+ * for every mode where the small core would pass 2^24 entries, and never below r; a -p given
+ * is kept. */
+START_TEST(plan_widths_default_and_cut) {
+  static const double one = 0.0;
+  prsvd_source *src = NULL;
+  struct prsvd_tucker_params prm = PRSVD_TUCKER_PARAMS_INIT;
+  struct prsvd_tucker_plan plan;
+  const int64_t small[3] = {50, 40, 30}, big[3] = {300, 300, 300};
+  ck_assert_int_eq(prsvd_source_memory(50, 1200, &one, 1200, &src), 0);
+  prm.ranks[0] = 6, prm.ranks[1] = 6, prm.ranks[2] = 12;
+  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, small, 1, &plan), 0);
+  ck_assert(plan.sketch[0] == 22 && plan.sketch[1] == 22 && plan.sketch[2] == 30 && plan.core_sketch[0] == 0);
+  prm.oversample = 3;
+  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, small, 1, &plan), 0);
+  ck_assert(plan.sketch[0] == 9 && plan.sketch[1] == 9 && plan.sketch[2] == 15);
+  prsvd_source_destroy(&src);
+  ck_assert_int_eq(prsvd_source_memory(300, 90000, &one, 90000, &src), 0);
+  prm.oversample = PRSVD_TUCKER_OVERSAMPLE_AUTO;
+  prm.ranks[0] = prm.ranks[1] = prm.ranks[2] = 130; /* 270^3 > 2^24: p = 140 * 14 / 16 = 122 */
+  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, big, 1, &plan), 0);
+  ck_assert_int_eq(plan.sketch[0], 252);
+  ck_assert(plan.sketch[0] * plan.sketch[1] * plan.sketch[2] <= (1 << 24));
+  prm.ranks[0] = prm.ranks[1] = prm.ranks[2] = 290; /* 290^3 > 2^24 already: no oversampling */
+  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, big, 1, &plan), 0);
+  ck_assert_int_eq(plan.sketch[2], 290);
+  prm.oversample = 140; /* given: kept */
+  prm.ranks[0] = prm.ranks[1] = prm.ranks[2] = 130;
+  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, big, 1, &plan), 0);
+  ck_assert_int_eq(plan.sketch[1], 270);
+  prsvd_source_destroy(&src);
 }
 END_TEST
 
@@ -108,6 +139,7 @@ Suite *tucker_suite(void) {
   TCase *tc = tcase_create("kernels");
   tcase_add_test(tc, mode_product_matches_loops);
   tcase_add_test(tc, slab_source_reads_the_unfolding);
+  tcase_add_test(tc, plan_widths_default_and_cut);
   suite_add_tcase(s, tc);
   return s;
 }
