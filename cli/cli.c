@@ -323,8 +323,9 @@ void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus, int spare) {
 
 void prsvd_cli_print_threads(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,
                              const struct prsvd_svd_plan *plan, int prefetch) {
+  const char *reader = !plan ? "" : prefetch ? ", reader thread on" : ", reader thread off";
   printf("  %d rank%s x %d thread%s (%s)%s\n", cli->nprocs, cli->nprocs > 1 ? "s" : "", tc->threads,
-         tc->threads > 1 ? "s" : "", tc->why, !plan ? "" : prefetch ? ", reader thread on" : ", reader thread off");
+         tc->threads > 1 ? "s" : "", tc->why, reader);
   if (plan && tc->threads > 1 && !plan->threaded)
     printf("  these passes multiply on one thread a rank (a 2-D grid, or single-pass sketches of CSR data): "
            "its BLAS runs %d threads\n", tc->threads);

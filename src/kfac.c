@@ -210,8 +210,8 @@ static int ensure_lanes(prsvd_kfac *kf, int64_t d) {
   kf->lanes_cap = 0;
   kf->lanes = malloc(sizeof(double) * (size_t)n);
   if (!kf->lanes)
-    PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the statistics of %d compute threads (%lld doubles)", kf->threads,
-              (long long)n);
+    PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the statistics of %d compute threads (%lld doubles)",
+              kf->threads, (long long)n);
   kf->lanes_cap = n;
   return PRSVD_OK;
 }

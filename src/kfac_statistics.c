@@ -35,7 +35,8 @@ static void gram_rows(void *arg, int t) {
   const double one = 1.0, beta = t ? 0.0 : 1.0;
   const int idx = (int)j->dx, id = (int)d, ildx = (int)j->ldx, nb = (int)(b1 - b0);
   /* S_t = X_t^T X_t (upper triangle): row-major rows are column-major d_x x nb */
-  if (nb > 0) dsyrk_("U", "N", &idx, &nb, &one, j->x + b0 * j->ldx, &ildx, &beta, s, &id);
+  if (nb > 0)
+    dsyrk_("U", "N", &idx, &nb, &one, j->x + b0 * j->ldx, &ildx, &beta, s, &id);
   else if (t)
     for (int64_t c = 0; c < j->dx; c++) memset(s + c * d, 0, sizeof(double) * (size_t)(c + 1));
   if (j->bias) { /* the trailing 1 of every activation: column sums and the count */
@@ -55,8 +56,8 @@ static void gram_rows(void *arg, int t) {
     }
 }
 
-void prsvd_kfac_gram_add(struct prsvd_pool *pool, int64_t batch, int64_t dx, int bias, const double *x,
-                         int64_t ldx, double *sum, double *lanes) {
+void prsvd_kfac_gram_add(struct prsvd_pool *pool, int64_t batch, int64_t dx, int bias,
+                         const double *x, int64_t ldx, double *sum, double *lanes) {
   struct gram_job job = {pool, batch, dx, ldx, dx + (bias ? 1 : 0), bias ? 1 : 0, x, sum, lanes};
   prsvd_pool_run(pool, gram_rows, &job);
 }
