@@ -23,6 +23,7 @@ import os
 import statistics
 import subprocess
 import sys
+import shutil
 import tempfile
 import time
 
@@ -97,7 +98,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="kfac-threads.")
     src = os.path.join(tmp, "factors.h5")
     factors(src, args.dim)
-    up0, busy0, t0 = common.uptime(), common.busy_seconds(), time.time()
+    up0, busy0, t0, load = common.uptime(), common.busy_seconds(), time.time(), os.getloadavg()[0]
     times = {split: {} for split in SPLITS}
     losses = {}
     for _ in range(args.rounds):
@@ -109,6 +110,8 @@ def main():
             for key, value in got.items():
                 times[(ranks, threads)].setdefault(key, []).append(value)
     up1, busy1, wall = common.uptime(), common.busy_seconds(), time.time() - t0
+    load = max(load, os.getloadavg()[0])
+    shared = load > os.cpu_count()
     keys = ["train", "statistics", "refresh", "precondition", "kfac eig", "kfac revd"]
     names = {"train": f"trainer: {args.steps} steps, training clock", "statistics": "trainer: factor statistics",
              "refresh": "trainer: refreshes (revd)", "precondition": "trainer: preconditioning",
@@ -119,8 +122,11 @@ def main():
              f"Measured by `bench/kfac/threads.py --rounds {args.rounds}` ({args.rounds} interleaved rounds; "
              f"medians (min–max) in seconds, and 1 x 1 / this in bold). `uptime` before: {up0}; after: {up1}; "
              f"the machine's {os.cpu_count()} CPUs were busy {busy1 - busy0:.0f} of the {os.cpu_count() * wall:.0f} "
-             f"CPU seconds the {wall:.0f} s run lasted, ours included (a load average above {os.cpu_count()}: "
-             "the machine was shared with other builds and tests). "
+             f"CPU seconds the {wall:.0f} s run lasted, ours included. "
+             + (f"**The machine was shared with other builds and tests** (load average up to {load:.3g} on "
+                f"{os.cpu_count()} CPUs): a rank's second thread or a second rank then competes with them "
+                "for a core, so these ratios measure that contention rather than the threads; to be rerun "
+                "on a quiet machine. " if shared else "The machine was otherwise quiet. ") +
              "Every launch `mpirun --bind-to none`, OPENBLAS_NUM_THREADS=1 (prsvd sets the BLAS's threads itself). "
              f"The trainer: kfac-revd on 784-{args.width}-{args.width}-10, batch 256, factors every step, "
              f"inverses every 5 steps, rank 220 + 10; its last losses agree to {spread:.1g} relative across the "
@@ -134,6 +140,7 @@ def main():
     print(text)
     if args.results:
         common.write_section(args.results, SECTION, text)
+    shutil.rmtree(tmp)
 
 
 if __name__ == "__main__":
