@@ -1,7 +1,8 @@
 """End-to-end tests of `prsvd kfac` (issue 5): Kronecker factors written by h5py, one group
 per layer; eigenvalues and eigenvectors against numpy.linalg.eigh (LAPACK), damped inverses
 applied from the file against a dense solve, dampings by their definitions, agreement across
-rank counts and --threads counts, and bad inputs (exit code, a message naming the layer and dataset, no output)."""
+rank counts and --threads counts, and bad inputs (exit code, a message naming the layer and
+dataset, no output)."""
 import json
 import os
 import sys
