@@ -74,6 +74,9 @@ QUESTIONS = [
       "kfac/out",
       {"WIDTHS": "256,256", "TRAIN_SIZE": "2560", "EPOCHS": "2", "EVAL_EVERY": "5", "EVAL_SIZE": "500",
        "TEST_SIZE": "1000", "TARGET": "0.7", "VECTORS_STEPS": "6", "TABLE_WIDTHS": "256 512"}, [], 12, None),
+    Q("kfac-threads", ["kfac-threads"], "K-FAC (the trainer's phases and prsvd kfac) at 1 rank x 1 thread, "
+      "1 x 2 and 2 x 1", ["kfac/threads.py", "--train", "tools/kfac/prsvd-kfac-train"], None, {},
+      ["--rounds", "1", "--width", "256", "--steps", "10", "--dim", "512"], 4, None),
     Q("io", ["io"], "float32 multiplied in float32; POSIX against MPI-IO independent and collective reads, "
       "cold and warm", ["io.py"], None, {}, ["--repeat", "1"], 6, None),
     Q("readahead", None, "the cold first pass with and without the readahead advice; prints a table for "
@@ -91,7 +94,7 @@ QUESTIONS = [
 ]
 BY_NAME = {q.name: q for q in QUESTIONS}
 # the scripts that take --prsvd (the others run this tree's prsvd, or PRSVD=... in the environment)
-TAKES_PRSVD = {"onepass_floor.py", "threads.py", "mmap_panels.py"}
+TAKES_PRSVD = {"onepass_floor.py", "threads.py", "mmap_panels.py", "kfac/threads.py"}
 
 
 def writes(q):

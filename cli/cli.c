@@ -323,9 +323,10 @@ void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus, int spare) {
 
 void prsvd_cli_print_threads(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,
                              const struct prsvd_svd_plan *plan, int prefetch) {
-  printf("  %d rank%s x %d thread%s (%s), reader thread %s\n", cli->nprocs, cli->nprocs > 1 ? "s" : "",
-         tc->threads, tc->threads > 1 ? "s" : "", tc->why, prefetch ? "on" : "off");
-  if (tc->threads > 1 && !plan->threaded)
+  const char *reader = !plan ? "" : prefetch ? ", reader thread on" : ", reader thread off";
+  printf("  %d rank%s x %d thread%s (%s)%s\n", cli->nprocs, cli->nprocs > 1 ? "s" : "", tc->threads,
+         tc->threads > 1 ? "s" : "", tc->why, reader);
+  if (plan && tc->threads > 1 && !plan->threaded)
     printf("  these passes multiply on one thread a rank (a 2-D grid, or single-pass sketches of CSR data): "
            "its BLAS runs %d threads\n", tc->threads);
 }
@@ -340,8 +341,10 @@ json_object *prsvd_threads_json(const struct prsvd_cli *cli, const struct prsvd_
   json_object_object_add(j, "sharing", json_object_new_int(tc->sharing));
   json_object_object_add(j, "share", prsvd_json_double(tc->share));
   json_object_object_add(j, "why", json_object_new_string(tc->why));
-  json_object_object_add(j, "split_panels", json_object_new_boolean(plan->threaded));
-  json_object_object_add(j, "thread_bytes", json_object_new_int64(plan->thread_bytes));
+  if (plan) {
+    json_object_object_add(j, "split_panels", json_object_new_boolean(plan->threaded));
+    json_object_object_add(j, "thread_bytes", json_object_new_int64(plan->thread_bytes));
+  }
   json_object_object_add(j, "blas_control", json_object_new_string(prsvd_blas_threads_control()));
   return j;
 }

@@ -105,7 +105,8 @@ int prsvd_cli_cpus(const struct prsvd_cli *cli, int *spare);
 void prsvd_cli_warn_cpus(const struct prsvd_cli *cli, int cpus, int spare);
 
 /* The compute threads of a run, for the plan and --json: "2 ranks x 1 thread (auto: ...)",
- * and whether the method's passes split their panels among them (plan->threaded). */
+ * and whether the method's passes split their panels among them (plan->threaded).  A NULL
+ * plan (kfac: no streamed pass of its own) says ranks x threads and why alone. */
 void prsvd_cli_print_threads(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,
                              const struct prsvd_svd_plan *plan, int prefetch);
 json_object *prsvd_threads_json(const struct prsvd_cli *cli, const struct prsvd_threads_choice *tc,

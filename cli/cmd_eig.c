@@ -28,7 +28,7 @@ static const struct prsvd_option eig_options[] = {
     {"conv-tol", 0, PRSVD_OPT_DOUBLE, "EPS", "1e-4", 1e-12, 0.5, 0, "with revd -q auto: the largest relative change of the top-k eigenvalues between passes that ends the iterations", O(conv_tol)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels; panels stay near 4 MiB a compute thread", O(memory)},
-    {"threads", 0, PRSVD_OPT_INT, "T", NULL, 1, PRSVD_MAX_THREADS, 0, "compute threads a rank, each multiplying its own rows of every panel (default: the CPUs of the rank's affinity mask, shared among the ranks that may run on them)", O(threads)},
+    PRSVD_OPT_THREADS(struct eig_opts, "each multiplying its own rows of every panel"),
     {"sym-tol", 0, PRSVD_OPT_DOUBLE, "T", "1e-8", 0, 1, 0, "allowed |A_ij - A_ji| on sampled pairs, relative to max |A_ij|", O(sym_tol)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: /U (n x k), /L (k)", O(output)},
     PRSVD_OPT_CHECKPOINT(struct eig_opts),

@@ -19,7 +19,7 @@
 #include "prsvd_kfac.h"
 
 struct kfac_opts {
-  int64_t rank, oversample, power_iters, memory, distribute_dim;
+  int64_t rank, oversample, power_iters, memory, distribute_dim, threads;
   uint64_t seed;
   double damping, sym_tol;
   const char *output, *method, *damping_kind, *layers;
@@ -40,6 +40,7 @@ static const struct prsvd_option kfac_options[] = {
     {"sym-tol", 0, PRSVD_OPT_DOUBLE, "T", "1e-8", 0, 1, 0, "allowed |F_ij - F_ji| relative to max |F_ij| (streamed factors: on 1000 sampled pairs)", O(sym_tol)},
     {"distribute-dim", 0, PRSVD_OPT_INT, "D", "4096", 0, 1e12, 0, "factors of dimension >= D decomposed by all ranks together (0: never)", O(distribute_dim)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank budget: randomized methods stream larger factors in row panels of this size", O(memory)},
+    PRSVD_OPT_THREADS(struct kfac_opts, "for the decompositions: revd, nystrom and rsvd split every panel's rows among them, eig runs its BLAS on them"),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, 1, "output file: per layer U_A, lambda_A, U_G, lambda_G", O(output)},
     PRSVD_OPT_FORCE(struct kfac_opts),
     PRSVD_OPT_JSON(struct kfac_opts),
@@ -227,11 +228,14 @@ static int streamed(const struct prsvd_cli *cli, const struct kfac_opts *o, int6
 }
 
 static void summary(struct prsvd_cli *cli, const struct kfac_opts *o, const char *file,
-                    prsvd_kfac *kf, int n_layers, const struct layer_info *ls, double t_inverse) {
+                    prsvd_kfac *kf, int n_layers, const struct layer_info *ls, double t_inverse,
+                    const struct prsvd_threads_choice *tc) {
   json_object *j = o->json ? json_object_new_object() : NULL, *jl = o->json ? json_object_new_array() : NULL;
-  if (!o->json && !o->quiet && cli->rank == 0)
+  if (!o->json && !o->quiet && cli->rank == 0) {
     printf("prsvd kfac %s: %d layer%s, %s, %d rank%s\n", file, n_layers, n_layers > 1 ? "s" : "",
            o->method, cli->nprocs, cli->nprocs > 1 ? "s" : "");
+    prsvd_cli_print_threads(cli, tc, NULL, 0);
+  }
   for (int l = 0; l < n_layers; l++) {
     json_object *one = o->json ? json_object_new_object() : NULL;
     if (one) json_object_object_add(one, "name", json_object_new_string(ls[l].name));
@@ -271,6 +275,7 @@ static void summary(struct prsvd_cli *cli, const struct kfac_opts *o, const char
     json_object_object_add(j, "input", json_object_new_string(file));
     json_object_object_add(j, "output", json_object_new_string(o->output));
     json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
+    json_object_object_add(j, "threads", prsvd_threads_json(cli, tc, NULL));
     json_object_object_add(j, "inversion_seconds", prsvd_json_double(t_inverse));
     json_object_object_add(j, "elapsed_seconds", prsvd_json_double(MPI_Wtime() - cli->t_start));
     json_object_object_add(j, "layers", jl);
@@ -290,6 +295,7 @@ int cmd_kfac(struct prsvd_cli *cli, int argc, char **argv) {
   prsvd_kfac *kf = NULL;
   struct prsvd_kfac_params prm = PRSVD_KFAC_PARAMS_INIT;
   struct prsvd_kfac_stats st;
+  struct prsvd_threads_choice tc;
   double t_inverse;
 
   status = prsvd_options_parse(&kfac_doc, kfac_options, argc, argv, &o, pos);
@@ -313,6 +319,8 @@ int cmd_kfac(struct prsvd_cli *cli, int argc, char **argv) {
   prm.distribute_dim = o.distribute_dim;
   prm.memory = o.memory;
   prm.sym_tol = o.sym_tol;
+  PRSVD_TRY(prsvd_threads_choose(cli->comm, (int)o.threads, &tc)); /* as svd's run chooses them */
+  prm.threads = tc.threads;
   /* validate everything before any work or output */
   PRSVD_TRY(inspect_layers(cli, &o, pos[0], &n_layers, &ls));
   PRSVD_TRY(prsvd_cli_check_files(cli, pos[0], o.output, o.force, NULL));
@@ -350,7 +358,7 @@ int cmd_kfac(struct prsvd_cli *cli, int argc, char **argv) {
   t_inverse = st.time_inverse;
   MPI_Allreduce(MPI_IN_PLACE, &t_inverse, 1, MPI_DOUBLE, MPI_MAX, cli->comm);
   PRSVD_TRY(write_inverses(cli, &o, pos[0], kf, n_layers, ls));
-  summary(cli, &o, pos[0], kf, n_layers, ls, t_inverse);
+  summary(cli, &o, pos[0], kf, n_layers, ls, t_inverse, &tc);
 done:
   prsvd_kfac_destroy(&kf);
   for (int i = 0; srcs && i < 2 * n_layers; i++) prsvd_source_destroy(&srcs[i]);

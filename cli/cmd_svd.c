@@ -62,7 +62,7 @@ static const struct prsvd_option svd_options[] = {
     {"log1p", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "log(1 + x) of every entry as it is read (of a sparse matrix, of its stored entries), as scanpy.pp.log1p", O(log1p)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the Gaussian test matrix", O(seed)},
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for row panels (K, M, G, T suffixes); panels stay near 4 MiB a compute thread", O(memory)},
-    {"threads", 0, PRSVD_OPT_INT, "T", NULL, 1, PRSVD_MAX_THREADS, 0, "compute threads a rank, each multiplying its own rows of every panel with a one-thread BLAS (default: the CPUs of the rank's affinity mask, shared among the ranks that may run on them)", O(threads)},
+    PRSVD_OPT_THREADS(struct svd_opts, "each multiplying its own rows of every panel with a one-thread BLAS"),
     {"grid", 0, PRSVD_OPT_STRING, "PRxPC", "auto", 0, 0, 0, "process grid of PR x PC ranks: rank (i, j) reads row block i, column block j and holds n/PC rows of X (subspace iteration, row panels); auto: P x 1 unless X (n x (k+p+10) doubles) exceeds --memory, then the smallest PC that fits", O(grid)},
     PRSVD_OPT_PRECISION(struct svd_opts),
     PRSVD_OPT_READ(struct svd_opts),

@@ -78,6 +78,12 @@ struct prsvd_option {
    "an MPI-IO hint for the files opened through MPI-IO (repeatable; Lustre and GPFS hints: "      \
    "docs/usage.md)",                                                                            \
    offsetof(T, mpiio_hints)}
+/* --threads T, the compute threads of a rank (T: the option struct, with an int64_t threads;
+ * what: a phrase saying what the command's threads do). */
+#define PRSVD_OPT_THREADS(T, what)                                                              \
+  {"threads", 0, PRSVD_OPT_INT, "T", NULL, 1, PRSVD_MAX_THREADS, 0,                               \
+   "compute threads a rank, " what " (default: the CPUs of the rank's affinity mask, shared "      \
+   "among the ranks that may run on them)", offsetof(T, threads)}
 #define PRSVD_OPT_DEBUG(T) \
   {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", offsetof(T, debug)}
 

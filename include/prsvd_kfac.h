@@ -24,6 +24,13 @@
  * as inversion time.  params.apply_through_vectors = 1 applies complete decompositions
  * through their eigenvectors instead (Puiu 2022's exact baseline; for benchmarks).
  *
+ * Threads inside a rank (params.threads, T; 0 chooses as prsvd_svd does): the statistics of
+ * each accumulate are split among T compute threads by rows of the batch, each into sums of
+ * its own ((T - 1) d^2 doubles for the largest factor) added in thread order, so results
+ * depend on T only in rounding and never on timing; the randomized decompositions run
+ * prsvd_svd's threads, and dsyevd, PDSYEVD, the dense damped powers and the preconditioning
+ * GEMMs a BLAS of T threads (set for the call and set back, as prsvd_svd_solve does).
+ *
  * Data parallel over MPI: every rank accumulates the statistics of its own share of the
  * minibatch; one MPI_Allreduce per factor update combines every layer's A and G (upper
  * triangles packed in one buffer).  A refresh spreads the eigendecompositions over the
@@ -100,7 +107,9 @@ struct prsvd_kfac_params {
                                           * allowed, relative to max |F_ij| */
   int apply_through_vectors;             /* 1: a complete decomposition (r = d) is applied
                                           * through its d eigenvectors, two GEMMs per side;
-                                          * 0: through its cached dense damped power, one */
+                                          * 0: through its cached dense damped power, one */  int threads;                           /* compute threads per rank, 1..PRSVD_MAX_THREADS;
+                                          * 0: automatic, as prsvd_svd chooses them (the
+                                          * rank's share of its CPUs, prsvd_threads_choose) */
 };
 /* Puiu 2022's settings: rank 220 + 10, 4 power iterations, damping 0.1 lambda_max,
  * factors every 10 steps, inverses every 50, decay 0.95.  Factors from 4096 on are
@@ -109,7 +118,7 @@ struct prsvd_kfac_params {
   {.decay = 0.95, .damping = 0.1, .damping_kind = PRSVD_KFAC_DAMPING_RELATIVE, .pi_split = 0, \
    .method = PRSVD_KFAC_REVD, .rank = 220, .oversample = 10, .power_iters = 4, .seed = 0,      \
    .factor_period = 10, .inverse_period = 50, .distribute_dim = 4096,                          \
-   .memory = (int64_t)512 << 20, .sym_tol = 1e-8, .apply_through_vectors = 0}
+   .memory = (int64_t)512 << 20, .sym_tol = 1e-8, .apply_through_vectors = 0, .threads = 0}
 /* The same defaults as a function, for C++ before C++20 (see PRSVD_SVD_PARAMS_INIT). */
 PRSVD_API struct prsvd_kfac_params prsvd_kfac_params_default(void);
 
@@ -121,11 +130,13 @@ struct prsvd_kfac_stats {
   double time_decompose;   /* this rank's decompositions alone */
   double time_form;        /* forming the dense damped powers of complete decompositions */
   double time_precondition; /* applying the damped powers (time_form excluded) */
+  int threads;             /* compute threads per rank in use (params.threads, or for 0 the
+                            * automatic count chosen at create) */
 };
 
 typedef struct prsvd_kfac prsvd_kfac;
 
-/* Collective over comm (duplicated inside). */
+/* Collective over comm (duplicated inside); chooses the automatic thread count there. */
 PRSVD_API int prsvd_kfac_create(MPI_Comm comm, prsvd_kfac **kf);
 /* Not collective, but every rank must pass the same values.  Checked here (usage errors).
  * After a refresh a new damping (value, kind or pi_split) applies at once to the
@@ -198,8 +209,8 @@ PRSVD_API void prsvd_kfac_destroy(prsvd_kfac **kf);
 
 /* Not collective (runs on this rank; the randomized methods use a prsvd_svd solver on
  * MPI_COMM_SELF): eigendecomposition of the symmetric PSD n x n matrix f (row-major, ld) by
- * params->method, rank, oversample, power_iters and seed (a randomized method whose sketch
- * rank + oversample would reach n uses dsyevd).  *r = n for EIG, else min(rank, n);
+ * params->method, rank, oversample, power_iters, seed and threads (a randomized method whose
+ * sketch rank + oversample would reach n uses dsyevd; threads 0 chooses this rank's CPUs).  *r = n for EIG, else min(rank, n);
  * *u (n x r column-major) and *lambda (r, descending) are allocated (free()).  A NaN or Inf
  * in f is an input error naming its position; `name` labels messages.
  * Some BLACS builds initialise themselves collectively over MPI_COMM_WORLD on first use:
@@ -212,7 +223,8 @@ PRSVD_API int prsvd_kfac_eigh(const struct prsvd_kfac_params *params, const char
  * by dsyevd on one rank and ScaLAPACK PDSYEVD on a 2-D block-cyclic grid of several (each
  * rank reads the rows of its blocks), the randomized methods by a prsvd_svd solve on comm
  * that streams src in row panels of params->memory bytes per rank (symmetry checked on
- * sampled pairs to params->sym_tol).  u and lambda are allocated on every rank and hold the
+ * sampled pairs to params->sym_tol), each rank on params->threads threads (0: chosen over
+ * comm, prsvd_threads_choose).  u and lambda are allocated on every rank and hold the
  * same bits everywhere.  Returns the same status on every rank. */
 PRSVD_API int prsvd_kfac_eigh_source(MPI_Comm comm, const struct prsvd_kfac_params *params, prsvd_source *src,
                            int64_t *r, double **u, double **lambda);

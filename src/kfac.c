@@ -10,6 +10,10 @@
  *   >= distribute_dim or given as a source, by all ranks together (kfac_inverse.c)
  *   Delta W = (G + lambda_G I)^s grad_W (A + lambda_A I)^s  (s = -1, or -1/p for roots)
  *
+ * A rank's compute threads (params.threads; 0: the count prsvd_threads_choose gave at create)
+ * are a pool on the object: the statistics of an accumulate split by rows among them
+ * (kfac_statistics.c), the decompositions and the preconditioning run on that many threads.
+ *
  * Assumptions: every rank adds the same layers with the same parameters; statistics are
  * finite.  Owners depend only on the layer sizes, the parameters, the number of ranks and
  * the factors given as sources, so the decompositions, and therefore every preconditioned
@@ -26,6 +30,7 @@
 #include "kfac_impl.h"
 #include "prsvd_kfac.h"
 #include "source_impl.h"
+#include "threads.h"
 
 struct kfac_factor {
   int64_t d;
@@ -63,6 +68,11 @@ struct prsvd_kfac {
   int64_t stats_cap;
   double *work;          /* precondition: one gradient-sized product (work_cap doubles) */
   int64_t work_cap;
+  int auto_threads;      /* the automatic count, chosen over comm at create */
+  int threads;           /* in use: params.threads, or auto_threads for 0 */
+  struct prsvd_pool *pool; /* threads - 1 workers (NULL for one thread) */
+  double *lanes;         /* the statistics of threads 1 .. T - 1 (lanes_cap doubles) */
+  int64_t lanes_cap;
   struct prsvd_kfac_stats stats;
 };
 
@@ -77,6 +87,7 @@ int prsvd_kfac_create(MPI_Comm comm, prsvd_kfac **out) {
   int status = PRSVD_OK;
   prsvd_kfac *kf = NULL;
   prsvd_svd *warm = NULL;
+  struct prsvd_threads_choice tc;
   *out = NULL;
   PRSVD_ALLOC(kf, 1);
   kf->params = prsvd_kfac_params_default();
@@ -89,6 +100,9 @@ int prsvd_kfac_create(MPI_Comm comm, prsvd_kfac **out) {
   status = prsvd_svd_create(MPI_COMM_SELF, &warm);
   prsvd_svd_destroy(&warm);
   PRSVD_TRY(prsvd_error_agree(kf->comm, status));
+  PRSVD_TRY(prsvd_threads_choose(kf->comm, 0, &tc));
+  kf->auto_threads = kf->threads = tc.threads;
+  PRSVD_TRY(prsvd_pool_create(kf->threads, &kf->pool));
   *out = kf;
   return PRSVD_OK;
 done:
@@ -117,6 +131,12 @@ int prsvd_kfac_set_params(prsvd_kfac *kf, const struct prsvd_kfac_params *p) {
     PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC distribute_dim %lld must be >= 0 (0: never)", (long long)p->distribute_dim);
   if (p->memory < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC memory %lld bytes must be positive", (long long)p->memory);
   if (!(p->sym_tol >= 0.0)) PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC sym_tol %g must be >= 0", p->sym_tol);
+  if (p->threads < 0 || p->threads > PRSVD_MAX_THREADS)
+    PRSVD_ERR(PRSVD_ERR_USAGE, "%d compute threads a rank: expected 1 to %d (0: automatic)", p->threads,
+              PRSVD_MAX_THREADS);
+  const int threads = p->threads ? p->threads : kf->auto_threads;
+  struct prsvd_pool *pool = NULL; /* a new pool for a new count, installed with the params */
+  if (threads != kf->threads) PRSVD_CHECK(prsvd_pool_create(threads, &pool));
   const struct prsvd_kfac_params old = kf->params;
   kf->params = *p;
   /* a new damping applies to the decompositions in hand at once */
@@ -125,8 +145,14 @@ int prsvd_kfac_set_params(prsvd_kfac *kf, const struct prsvd_kfac_params *p) {
     if (status) { /* keep the old parameters and their dampings */
       kf->params = old;
       for (int j = 0; j < kf->n_layers; j++) set_damping(kf, &kf->layers[j]);
+      prsvd_pool_destroy(&pool);
       return status;
     }
+  }
+  if (threads != kf->threads) {
+    prsvd_pool_destroy(&kf->pool);
+    kf->pool = pool;
+    kf->threads = threads;
   }
   return PRSVD_OK;
 }
@@ -176,10 +202,23 @@ int prsvd_kfac_set_layer_name(prsvd_kfac *kf, int layer, const char *name) {
   return PRSVD_OK;
 }
 
+/* Room for the statistics of threads 1 .. T - 1 of a d x d factor.  Local. */
+static int ensure_lanes(prsvd_kfac *kf, int64_t d) {
+  const int64_t n = (int64_t)(kf->threads - 1) * d * d;
+  if (n <= kf->lanes_cap) return PRSVD_OK;
+  free(kf->lanes);
+  kf->lanes_cap = 0;
+  kf->lanes = malloc(sizeof(double) * (size_t)n);
+  if (!kf->lanes)
+    PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the statistics of %d compute threads (%lld doubles)",
+              kf->threads, (long long)n);
+  kf->lanes_cap = n;
+  return PRSVD_OK;
+}
+
 int prsvd_kfac_accumulate(prsvd_kfac *kf, int layer, int64_t batch, const double *a, int64_t lda,
                           const double *g, int64_t ldg) {
-  int ib, ia, ig, ilda, ildg, ida;
-  const double one = 1.0;
+  int narrow; /* the sizes the BLAS takes as int (kfac_statistics.c) */
   PRSVD_CHECK(check_layer(kf, layer));
   struct kfac_layer *l = &kf->layers[layer];
   if (batch < 0 || lda < l->d_in || ldg < l->d_out)
@@ -191,21 +230,18 @@ int prsvd_kfac_accumulate(prsvd_kfac *kf, int layer, int64_t batch, const double
     PRSVD_ERR(PRSVD_ERR_USAGE, "%s: a factor given as a source takes no statistics", l->name);
   PRSVD_CHECK(ensure_storage(&l->fac[0]));
   PRSVD_CHECK(ensure_storage(&l->fac[1]));
-  PRSVD_CHECK(prsvd_to_int(batch, "batch", &ib));
-  PRSVD_CHECK(prsvd_to_int(l->d_in, "layer inputs", &ia));
-  PRSVD_CHECK(prsvd_to_int(l->d_out, "layer outputs", &ig));
-  PRSVD_CHECK(prsvd_to_int(lda, "activation row stride", &ilda));
-  PRSVD_CHECK(prsvd_to_int(ldg, "gradient row stride", &ildg));
-  PRSVD_CHECK(prsvd_to_int(l->fac[0].d, "factor dimension", &ida));
-  /* row-major batch x d is column-major d x batch: sum += X X^T (upper triangle) */
-  dsyrk_("U", "N", &ia, &ib, &one, a, &ilda, &one, l->fac[0].sum, &ida);
-  dsyrk_("U", "N", &ig, &ib, &one, g, &ildg, &one, l->fac[1].sum, &ig);
-  if (l->bias) { /* the trailing 1 of every activation: column sums and the count */
-    double *last = l->fac[0].sum + l->d_in * l->fac[0].d;
-    for (int64_t b = 0; b < batch; b++)
-      for (int64_t i = 0; i < l->d_in; i++) last[i] += a[b * lda + i];
-    last[l->d_in] += (double)batch;
-  }
+  PRSVD_CHECK(prsvd_to_int(batch, "batch", &narrow));
+  PRSVD_CHECK(prsvd_to_int(l->d_in, "layer inputs", &narrow));
+  PRSVD_CHECK(prsvd_to_int(l->d_out, "layer outputs", &narrow));
+  PRSVD_CHECK(prsvd_to_int(lda, "activation row stride", &narrow));
+  PRSVD_CHECK(prsvd_to_int(ldg, "gradient row stride", &narrow));
+  PRSVD_CHECK(prsvd_to_int(l->fac[0].d, "factor dimension", &narrow));
+  PRSVD_CHECK(ensure_lanes(kf, l->fac[0].d > l->fac[1].d ? l->fac[0].d : l->fac[1].d));
+  /* sum += X^T X of each factor, the rows split among the threads, each on a one-thread BLAS */
+  const int blas_before = prsvd_blas_threads_set(1);
+  prsvd_kfac_gram_add(kf->pool, batch, l->d_in, l->bias, a, lda, l->fac[0].sum, kf->lanes);
+  prsvd_kfac_gram_add(kf->pool, batch, l->d_out, 0, g, ldg, l->fac[1].sum, kf->lanes);
+  if (blas_before > 0) prsvd_blas_threads_set(blas_before);
   l->batch += batch;
   return PRSVD_OK;
 }
@@ -368,9 +404,18 @@ static int bcast_factor(prsvd_kfac *kf, int i, double *u, double *lambda, int64_
   return PRSVD_OK;
 }
 
+/* The parameters of a decomposition: the object's, with its threads in use (so that a solve
+ * on one rank never chooses them again as if it were alone). */
+static struct prsvd_kfac_params solve_params(const prsvd_kfac *kf) {
+  struct prsvd_kfac_params p = kf->params;
+  p.threads = kf->threads;
+  return p;
+}
+
 /* This rank's factors: U, Lambda, and (r, trace) into head[2i], head[2i + 1].  Local. */
 static int decompose_owned(prsvd_kfac *kf, double **us, double **ls, double *head) {
   char name[600];
+  const struct prsvd_kfac_params p = solve_params(kf);
   for (int i = 0; i < 2 * kf->n_layers; i++) {
     struct kfac_layer *l = &kf->layers[i / 2];
     const struct kfac_factor *f = &l->fac[i % 2];
@@ -380,7 +425,7 @@ static int decompose_owned(prsvd_kfac *kf, double **us, double **ls, double *hea
     if (!f->n_updates)
       PRSVD_ERR(PRSVD_ERR_USAGE, "K-FAC refresh: factor '%s' has no statistics yet (update the factors first)", name);
     const double td = MPI_Wtime();
-    PRSVD_CHECK(prsvd_kfac_eigh(&kf->params, name, f->d, f->f, f->d, &r, &us[i], &ls[i]));
+    PRSVD_CHECK(prsvd_kfac_eigh(&p, name, f->d, f->f, f->d, &r, &us[i], &ls[i]));
     kf->stats.time_decompose += MPI_Wtime() - td;
     head[2 * i] = (double)r;
     for (int64_t j = 0; j < f->d; j++) head[2 * i + 1] += f->f[j * f->d + j];
@@ -422,6 +467,7 @@ static int decompose_shared(prsvd_kfac *kf, double **us, double **ls, double *he
   int status = PRSVD_OK;
   char name[600];
   prsvd_source *mem = NULL;
+  const struct prsvd_kfac_params p = solve_params(kf);
   for (int i = 0; i < 2 * kf->n_layers; i++) { /* every shared factor has values */
     const struct kfac_layer *l = &kf->layers[i / 2];
     const struct kfac_factor *f = &l->fac[i % 2];
@@ -449,7 +495,7 @@ static int decompose_shared(prsvd_kfac *kf, double **us, double **ls, double *he
     } else if (kf->params.pi_split) {
       PRSVD_TRY(source_trace(kf->comm, src, kf->params.memory, &trace));
     }
-    PRSVD_TRY(prsvd_kfac_eigh_source(kf->comm, &kf->params, src, &r, &us[i], &ls[i]));
+    PRSVD_TRY(prsvd_kfac_eigh_source(kf->comm, &p, src, &r, &us[i], &ls[i]));
     prsvd_source_destroy(&mem);
     kf->stats.time_decompose += MPI_Wtime() - td;
     if (kf->rank == 0) head[2 * i] = (double)r, head[2 * i + 1] = trace;
@@ -562,8 +608,20 @@ static int ensure_work(prsvd_kfac *kf, int64_t n) {
   return PRSVD_OK;
 }
 
+static int precondition_root(prsvd_kfac *kf, int layer, double p, const double *grad, int64_t ldg,
+                             double *out, int64_t ldo);
+
 int prsvd_kfac_precondition_root(prsvd_kfac *kf, int layer, double p, const double *grad,
                                  int64_t ldg, double *out, int64_t ldo) {
+  /* one large GEMM a side: the BLAS's own threads, the object's count, set back after */
+  const int blas_before = prsvd_blas_threads_set(kf->threads);
+  const int status = precondition_root(kf, layer, p, grad, ldg, out, ldo);
+  if (blas_before > 0) prsvd_blas_threads_set(blas_before);
+  return status;
+}
+
+static int precondition_root(prsvd_kfac *kf, int layer, double p, const double *grad, int64_t ldg,
+                             double *out, int64_t ldo) {
   int ia, ig, ildg, ildo;
   const double one = 1.0, zero = 0.0;
   PRSVD_CHECK(check_layer(kf, layer));
@@ -669,6 +727,7 @@ int prsvd_kfac_get_inverse(const prsvd_kfac *kf, int layer, enum prsvd_kfac_fact
 
 int prsvd_kfac_get_stats(const prsvd_kfac *kf, struct prsvd_kfac_stats *stats) {
   *stats = kf->stats;
+  stats->threads = kf->threads;
   return PRSVD_OK;
 }
 
@@ -682,6 +741,8 @@ void prsvd_kfac_destroy(prsvd_kfac **kf) {
   free((*kf)->layers);
   free((*kf)->stats_buf);
   free((*kf)->work);
+  free((*kf)->lanes);
+  prsvd_pool_destroy(&(*kf)->pool);
   if ((*kf)->comm != MPI_COMM_NULL) MPI_Comm_free(&(*kf)->comm);
   free(*kf);
   *kf = NULL;

@@ -1,5 +1,6 @@
-/* Inside the K-FAC preconditioner: the LAPACK routines it adds to blas.h's, and the
- * application of a damped power to the columns or the rows of a matrix. */
+/* Inside the K-FAC preconditioner: the LAPACK routines it adds to blas.h's, the application
+ * of a damped power to the columns or the rows of a matrix, and the minibatch statistics
+ * split among a rank's compute threads. */
 #ifndef PRSVD_KFAC_IMPL_H
 #define PRSVD_KFAC_IMPL_H
 
@@ -25,5 +26,14 @@ int prsvd_kfac_apply_power_layout(enum prsvd_kfac_layout layout, int64_t n, int6
  * decomposition (U n x n column-major), by scaling U by (lambda + delta)^(s/2) and one DSYRK. */
 int prsvd_kfac_form_power(int64_t n, const double *u, const double *lambda, double delta, double s,
                           double *m);
+
+/* Not collective: sum (d x d column-major upper triangle, d = dx + bias) += X^T X for the batch
+ * rows of x (row-major batch x dx, row stride ldx), and with bias the column sums of X in
+ * column dx and the count at (dx, dx); the rows split among the pool's T threads, each into
+ * its own sums (lanes: (T - 1) d^2 doubles) added in thread order (kfac_statistics.c).  The
+ * BLAS must run one thread a call meanwhile (prsvd_blas_threads_set(1)). */
+struct prsvd_pool;
+void prsvd_kfac_gram_add(struct prsvd_pool *pool, int64_t batch, int64_t dx, int bias, const double *x,
+                         int64_t ldx, double *sum, double *lanes);
 
 #endif

@@ -16,7 +16,9 @@
  * that the randomized methods stream in row panels as `prsvd eig` does.  The randomized
  * methods run the library's solver over the ranks of the communicator they are given (one
  * rank: MPI_COMM_SELF); when r + oversample >= n they use the exact solver (the top r
- * eigenpairs) instead.
+ * eigenpairs) instead.  Each rank runs params.threads compute threads (0: chosen here): the
+ * randomized solves split their panels among them, and dsyevd and PDSYEVD run a BLAS of that
+ * many threads, set for the decomposition and set back after it.
  *
  * Assumptions: F symmetric positive semidefinite (eigenvalues below -1e-8 lambda_max are an
  * input error; smaller negative ones are rounding and set to 0); delta > 0.
@@ -133,7 +135,7 @@ static int eigh_randomized(MPI_Comm comm, const struct prsvd_kfac_params *p, prs
   prm.n_probes = 0;
   prm.sym_tol = p->sym_tol;
   prm.memory = p->memory;
-  prm.threads = 1; /* K-FAC's solves run one thread a rank: threading them is a later step */
+  prm.threads = p->threads; /* resolved by prsvd_kfac_eigh_source: the solve's pool */
   prm.method = p->method == PRSVD_KFAC_REVD      ? PRSVD_METHOD_REVD
                : p->method == PRSVD_KFAC_NYSTROM ? PRSVD_METHOD_NYSTROM
                                                  : PRSVD_METHOD_SUBSPACE;
@@ -165,15 +167,43 @@ static const struct {
     {PRSVD_KFAC_RSVD, "rsvd", 0, eigh_randomized},
 };
 
+/* The decomposition's compute threads: p->threads, or for 0 the automatic count over comm
+ * (collective then, as the decomposition is).  Out of range: a usage error on every rank. */
+static int decomposition_threads(MPI_Comm comm, const struct prsvd_kfac_params *p, int *threads) {
+  struct prsvd_threads_choice tc;
+  if (p->threads >= 1 && p->threads <= PRSVD_MAX_THREADS) {
+    *threads = p->threads;
+    return PRSVD_OK;
+  }
+  PRSVD_CHECK(prsvd_threads_choose(comm, p->threads, &tc));
+  *threads = tc.threads;
+  return PRSVD_OK;
+}
+
+static int eigh_source(MPI_Comm comm, const struct prsvd_kfac_params *p, prsvd_source *src,
+                       int64_t *r_out, double **u_out, double **lambda_out);
+
 int prsvd_kfac_eigh_source(MPI_Comm comm, const struct prsvd_kfac_params *p, prsvd_source *src,
                            int64_t *r_out, double **u_out, double **lambda_out) {
+  struct prsvd_kfac_params q = *p;
+  *u_out = *lambda_out = NULL;
+  *r_out = 0;
+  PRSVD_CHECK(decomposition_threads(comm, p, &q.threads));
+  /* the BLAS's threads for dsyevd and PDSYEVD (a randomized solve sets its own); the caller's
+   * count comes back at the end */
+  const int blas_before = prsvd_blas_threads_set(q.threads);
+  const int status = eigh_source(comm, &q, src, r_out, u_out, lambda_out);
+  if (blas_before > 0) prsvd_blas_threads_set(blas_before);
+  return status;
+}
+
+static int eigh_source(MPI_Comm comm, const struct prsvd_kfac_params *p, prsvd_source *src,
+                       int64_t *r_out, double **u_out, double **lambda_out) {
   int status = PRSVD_OK;
   double *u = NULL, *lambda = NULL;
   size_t t = 0;
   const int64_t n = prsvd_source_rows(src);
   const char *name = prsvd_source_name(src);
-  *u_out = *lambda_out = NULL;
-  *r_out = 0;
   while (t < sizeof methods / sizeof methods[0] && methods[t].method != p->method) t++;
   if (t == sizeof methods / sizeof methods[0])
     PRSVD_ERR(PRSVD_ERR_USAGE, "unknown K-FAC method %d", (int)p->method);

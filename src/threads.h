@@ -4,8 +4,9 @@
  * for t = 0 .. T - 1, the caller taking t = 0, and returns when all have returned: work is
  * split by t alone, never by which thread comes first, so what each thread computes, and the
  * order in which the caller then combines it, does not depend on timing.  Each worker sets
- * its BLAS to one thread of its own (blas.h); the pass engine sets the process-wide count
- * (OpenBLAS) to 1 while a pool multiplies (pass.c).  A NULL pool is one thread: fn(arg, 0).
+ * its BLAS to one thread of its own (blas.h); the caller sets the process-wide count
+ * (OpenBLAS) to 1 while a pool multiplies (pass.c, kfac_statistics.c).  A NULL pool is one
+ * thread: fn(arg, 0).
  *
  * The automatic count (prsvd_threads_choose in prsvd.h): each rank's share of the CPUs of its
  * affinity mask, a CPU that k ranks of the node may run on counting 1/k to each.

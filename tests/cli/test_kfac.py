@@ -1,7 +1,8 @@
 """End-to-end tests of `prsvd kfac` (issue 5): Kronecker factors written by h5py, one group
 per layer; eigenvalues and eigenvectors against numpy.linalg.eigh (LAPACK), damped inverses
 applied from the file against a dense solve, dampings by their definitions, agreement across
-rank counts, and bad inputs (exit code, a message naming the layer and dataset, no output)."""
+rank counts and --threads counts, and bad inputs (exit code, a message naming the layer and
+dataset, no output)."""
 import json
 import os
 import sys
@@ -223,6 +224,90 @@ def test_distributed_eig():
             resid = np.max(np.abs(factors_big @ u - u * lam))
             check(f"kfac eig PDSYEVD at {ranks} ranks = dsyevd: eigenvalues to 1e-13 lambda_1, top 8 eigenvectors to 1e-10, "
                   "every residual below 1e-14", dl <= 1e-13 and du <= 1e-10 and resid <= 1e-14, (dl, du, resid))
+
+
+# ---- compute threads -------------------------------------------------------------------------
+# --threads 1, 2, 3 at 1 and 2 ranks: each decomposition runs on T threads (eig: dsyevd's BLAS,
+# and PDSYEVD's when both ranks decompose the 300 x 300 factor together; revd: the factors in
+# memory split among the threads of the sketches; rsvd: the 300 x 300 factor streamed under
+# --memory 64K), and gives the 1 x 1 result to rounding and still numpy's eigenvalues.  The
+# eigenvectors compared are those whose eigenvalue lies 1e-4 lambda_1 from every other (rounding
+# moves an eigenvector by about eps lambda_1 / gap: the averaged factors' smallest eigenvalues
+# are 1e-8 lambda_1 apart and below, and their eigenvectors move by 1e-8 with the BLAS's threads).
+THREAD_SPLITS = [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
+
+
+def threads_case(method, src, layers, args):
+    base = None
+    for ranks, threads in THREAD_SPLITS:
+        out = f"thr.{method}.{ranks}x{threads}.h5"
+        r = kfac(src(), out, ["--method", method, *args, "--threads", threads, "--json"], ranks)
+        if not check(f"kfac {method} at {ranks} rank(s) x {threads} thread(s) exits 0", r.returncode == 0, r.stderr):
+            continue
+        t = json.loads(r.stdout)["threads"]
+        check(f"kfac {method} {ranks} x {threads}: --json says {threads} thread(s) a rank on {ranks} rank(s), asked for",
+              (t["per_rank"], t["ranks"], t["chosen"]) == (threads, ranks, "--threads"), t)
+        res, _ = read(out)
+        worst_ref = 0.0
+        for layer, fs in layers.items():
+            for w, a in fs.items():
+                lam = res[layer][w][1]
+                ref = np.linalg.eigh(a)[0][::-1][:len(lam)]
+                worst_ref = max(worst_ref, np.max(np.abs(lam - ref)) / ref[0])
+        tol = TOLS[method]
+        check(f"kfac {method} {ranks} x {threads}: numpy's eigenvalues to {tol:g} lambda_1", worst_ref <= tol, worst_ref)
+        if base is None:
+            base = res
+            continue
+        du = dl = dd = 0.0
+        fewest = np.inf  # eigenvectors compared, the fewest of any factor
+        for layer, fs in layers.items():
+            for w, a in fs.items():
+                (u, lam, damping), (u1, lam1, damping1) = res[layer][w], base[layer][w]
+                ev = np.linalg.eigvalsh(a)[::-1]
+                gaps = np.abs(ev[:, None] - ev[None, :]) + np.diag(np.full(len(ev), np.inf))
+                keep = np.min(gaps, axis=1)[:len(lam)] > 1e-4 * ev[0]
+                fewest = min(fewest, np.sum(keep))
+                du = max(du, np.max(np.abs(u[:, keep] - u1[:, keep])))
+                dl = max(dl, np.max(np.abs(lam - lam1)) / lam1[0])
+                dd = max(dd, abs(damping - damping1) / damping1)
+        check(f"kfac {method} {ranks} x {threads} = 1 x 1 to 1e-10: eigenvectors, eigenvalues (of lambda_1), dampings",
+              max(du, dl, dd) <= 1e-10 and fewest >= 3, (du, dl, dd, fewest))
+
+
+def test_threads_eig():
+    """kfac eig with --threads 1, 2, 3 at 1 and 2 ranks: the 1 x 1 eigenpairs to 1e-10, numpy's eigenvalues."""
+    threads_case("eig", spec, factors, [])
+
+
+def test_threads_eig_distributed():
+    """kfac eig of the 300 x 300 factor, PDSYEVD at 2 ranks (--distribute-dim 100), with --threads 1, 2, 3 agrees."""
+    threads_case("eig", big_spec, big_factors, ["--distribute-dim", 100])
+
+
+def test_threads_revd():
+    """kfac revd with --threads 1, 2, 3 at 1 and 2 ranks: the 1 x 1 eigenpairs to 1e-10, numpy's eigenvalues."""
+    threads_case("revd", spec, factors, ["--rank", R])
+
+
+def test_threads_rsvd_streamed():
+    """kfac rsvd of the 300 x 300 factor streamed under --memory 64K with --threads 1, 2, 3 at 1 and 2 ranks agrees."""
+    threads_case("rsvd", big_spec, big_factors, ["--rank", 10, "--memory", "64K"])
+
+
+def test_threads_text_and_refused():
+    """The summary says ranks x threads as svd's plan does; --threads 0, -1, huge or not a number is a usage error."""
+    r = kfac(spec(), "thr.text.h5", ["--rank", R, "--threads", 2])
+    check("kfac --threads 2: the summary says 1 rank x 2 threads and that they were asked for",
+          r.returncode == 0 and "1 rank x 2 threads (--threads 2;" in r.stdout, r.stdout)
+    out = path("thr.bad.h5")
+    for value in ["0", "-1", "1025", "100000", "two"]:
+        if os.path.exists(out):
+            os.remove(out)
+        rr = run(["kfac", spec(), "--rank", R, "-o", out, "--threads", value])
+        check(f"kfac --threads {value}: a usage error (exit 1) naming --threads and its range, no output",
+              rr.returncode == 1 and "--threads" in rr.stderr and ("[1, 1024]" in rr.stderr or "integer" in rr.stderr)
+              and not os.path.exists(out), (rr.returncode, rr.stderr))
 
 
 # ---- bad inputs -------------------------------------------------------------------------------

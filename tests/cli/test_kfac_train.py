@@ -1,7 +1,8 @@
 """The trainer tools/kfac-train (issue 5, part 3): for a fixed seed, 2 and 3 ranks follow the
 1-rank loss trajectory to rounding with every optimizer (the minibatch split over the ranks,
 gradients summed by one allreduce, K-FAC factors averaged by prsvd_kfac); kfac-eig through its
-eigenvectors follows its dense damped powers; evaluations every N steps off the clock; every
+eigenvectors follows its dense damped powers; --threads 1, 2, 3 at 1 and 2 ranks follow the 1 x 1
+trajectory; evaluations every N steps off the clock; every
 optimizer learns (test accuracy after one short epoch); the CSV and JSON logs; bad options."""
 import csv
 import json
@@ -215,8 +216,34 @@ def test_learns_kfac_nystrom():
     learn_case("kfac-nystrom")
 
 
+# --threads 1, 2, 3 at 1 and 2 ranks: the factor statistics split among the threads by rows of
+# each rank's block of the batch, the decompositions and the preconditioning on T threads, follow
+# the 1 x 1 loss trajectory to rounding (and the default threads' 1-rank trajectory).
+def test_threads_trajectory():
+    """kfac-eig and kfac-revd with --threads 1, 2, 3 at 1 and 2 ranks follow the 1 x 1 trajectory to 1e-10 relative."""
+    for opt in ["kfac-eig", "kfac-revd"]:
+        losses = {}
+        for ranks, threads in [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]:
+            out = path(f"{opt}.{ranks}x{threads}.json")
+            r = train(["--optimizer", opt, *small, "--threads", threads, "--json", out], ranks=ranks)
+            if not check(f"{opt} at {ranks} rank(s) x {threads} thread(s) exits 0", r.returncode == 0, r.stderr):
+                continue
+            with open(out) as f:
+                log = json.load(f)
+            check(f"{opt} {ranks} x {threads}: the log says {threads} thread(s)", log["threads"] == threads, log["threads"])
+            losses[(ranks, threads)] = np.array(log["step_loss"])
+        if (1, 1) not in losses:
+            continue
+        ref = losses[(1, 1)]
+        d = np.max(np.abs(np.array(one_rank_log(opt)["step_loss"]) - ref) / ref)
+        check(f"{opt}: the default threads follow the 1 x 1 trajectory to 1e-10 relative", d < 1e-10, d)
+        for split, loss in losses.items():
+            d = np.max(np.abs(loss - ref) / ref)
+            check(f"{opt}: {split[0]} x {split[1]} follows the 1 x 1 trajectory to 1e-10 relative", d < 1e-10, d)
+
+
 def test_bad_options():
-    """Bad options (optimizer, widths, batch, data, --eig-apply, --eval-size): exit code and message."""
+    """Bad options (optimizer, widths, batch, data, --eig-apply, --eval-size, --threads): exit code and message."""
     for desc, args, code, msg in [
         ("unknown optimizer", ["--optimizer", "lbfgs"], 1, "unknown --optimizer 'lbfgs'"),
         ("bad widths", ["--widths", "32,x"], 1, "bad --widths '32,x'"),
@@ -224,6 +251,9 @@ def test_bad_options():
         ("missing data", ["--data", path("nowhere")], 2, "install Debian's package dataset-fashion-mnist"),
         ("unknown --eig-apply", ["--eig-apply", "inverse"], 1, "unknown --eig-apply 'inverse': expected dense or vectors"),
         ("--eval-size above --test-size", ["--test-size", 100, "--eval-size", 200], 1, "--eval-size 200 exceeds --test-size 100"),
+        ("--threads 0", ["--threads", 0], 1, "--threads = 0 is out of range [1, 1024]"),
+        ("--threads -1", ["--threads", -1], 1, "--threads = -1 is out of range [1, 1024]"),
+        ("--threads huge", ["--threads", 100000], 1, "--threads = 100000 is out of range [1, 1024]"),
     ]:
         r = train(args, ranks=2)
         check(f"{desc}: exit {code}", r.returncode == code, f"{r.returncode} {r.stderr}")

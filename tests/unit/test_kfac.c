@@ -536,6 +536,71 @@ START_TEST(dense_power_cache) {
 END_TEST
 
 /* Bad values are refused with messages that name them. */
+/* One layer's factors, top eigenvalues and preconditioned gradient after two updates of a
+ * batch statistics on `threads` compute threads (method as given), into the arrays given. */
+enum { TB = 37, TI = 29, TO = 13, TA = TI + 1 };
+static void threaded_run(enum prsvd_kfac_method method, int threads, double *fa, double *fg, double *lam,
+                         double *out) {
+  double a[TB * TI], g[TB * TO], grad[TO * TA];
+  struct prsvd_kfac_params p = PRSVD_KFAC_PARAMS_INIT;
+  struct prsvd_kfac_stats st;
+  prsvd_kfac *kf = NULL;
+  const double *f, *u, *l;
+  double damping;
+  int64_t d, r;
+  int layer;
+  p.method = method, p.rank = 6, p.oversample = 4, p.power_iters = 2, p.decay = 0.5, p.threads = threads;
+  ck_assert_int_eq(prsvd_kfac_create(MPI_COMM_SELF, &kf), 0);
+  ck_assert_int_eq(prsvd_kfac_set_params(kf, &p), 0);
+  ck_assert_int_eq(prsvd_kfac_add_layer(kf, TI, TO, 1, &layer), 0);
+  for (int step = 0; step < 2; step++) {
+    prsvd_rng_fill(60 + step, 0, 0, TI, 0, TB, a, TI), prsvd_rng_fill(70 + step, 0, 0, TO, 0, TB, g, TO);
+    /* 33 rows, then 4: with 5 threads one has no row of the second call */
+    ck_assert_int_eq(prsvd_kfac_accumulate(kf, layer, 33, a, TI, g, TO), 0);
+    ck_assert_int_eq(prsvd_kfac_accumulate(kf, layer, TB - 33, a + 33 * TI, TI, g + 33 * TO, TO), 0);
+    ck_assert_int_eq(prsvd_kfac_update_factors(kf), 0);
+  }
+  ck_assert_int_eq(prsvd_kfac_refresh(kf), 0);
+  ck_assert_int_eq(prsvd_kfac_get_factor(kf, layer, PRSVD_KFAC_A, &d, &f), 0);
+  memcpy(fa, f, sizeof(double) * TA * TA);
+  ck_assert_int_eq(prsvd_kfac_get_factor(kf, layer, PRSVD_KFAC_G, &d, &f), 0);
+  memcpy(fg, f, sizeof(double) * TO * TO);
+  ck_assert_int_eq(prsvd_kfac_get_inverse(kf, layer, PRSVD_KFAC_A, &d, &r, &u, &l, &damping), 0);
+  memcpy(lam, l, sizeof(double) * 6);
+  prsvd_rng_fill(80, 0, 0, TO * TA, 0, 1, grad, TO * TA);
+  ck_assert_int_eq(prsvd_kfac_precondition(kf, layer, grad, TA, out, TA), 0);
+  ck_assert_int_eq(prsvd_kfac_get_stats(kf, &st), 0);
+  ck_assert_int_eq(st.threads, threads);
+  prsvd_kfac_destroy(&kf);
+}
+
+/* The statistics split among 2, 3 and 5 compute threads (5: a thread without a row of a
+ * 4-row call), then the decompositions (eig, revd) and the preconditioned gradient on those
+ * threads, agree with 1 thread to rounding; 3 threads give the same bits run after run. */
+START_TEST(threads_agree_with_one) {
+  const enum prsvd_kfac_method methods[2] = {PRSVD_KFAC_EIG, PRSVD_KFAC_REVD};
+  const int counts[4] = {1, 2, 3, 5};
+  double fa[4][TA * TA], fg[4][TO * TO], lam[4][6], out[4][TO * TA];
+  double fa3[TA * TA], fg3[TO * TO], lam3[6], out3[TO * TA];
+  for (int m = 0; m < 2; m++) {
+    for (int c = 0; c < 4; c++) threaded_run(methods[m], counts[c], fa[c], fg[c], lam[c], out[c]);
+    for (int c = 1; c < 4; c++) {
+      const double ea = max_diff(TA * TA, fa[c], fa[0]) / max_abs(TA * TA, fa[0]);
+      const double eg = max_diff(TO * TO, fg[c], fg[0]) / max_abs(TO * TO, fg[0]);
+      const double el = max_diff(6, lam[c], lam[0]) / lam[0][0];
+      const double eo = max_diff(TO * TA, out[c], out[0]) / max_abs(TO * TA, out[0]);
+      if (ea > 1e-14 || eg > 1e-14 || el > 1e-12 || eo > 1e-10)
+        ck_abort_msg("%s, %d threads against 1: factors %g, %g, eigenvalues %g, preconditioned %g relative",
+                     method_name[methods[m] == PRSVD_KFAC_EIG ? 0 : 1], counts[c], ea, eg, el, eo);
+    }
+    threaded_run(methods[m], 3, fa3, fg3, lam3, out3);
+    ck_assert_mem_eq(fa3, fa[2], sizeof fa3);
+    ck_assert_mem_eq(fg3, fg[2], sizeof fg3);
+    ck_assert_mem_eq(out3, out[2], sizeof out3);
+  }
+}
+END_TEST
+
 START_TEST(kfac_rejects_bad_input) {
   struct prsvd_kfac_params p = PRSVD_KFAC_PARAMS_INIT;
   double f[9] = {1, 0, 0, 0, NAN, 0, 0, 0, 1}, *u, *lam;
@@ -553,6 +618,11 @@ START_TEST(kfac_rejects_bad_input) {
   p.decay = 0.5, p.damping = 0.0;
   ck_assert_int_eq(prsvd_kfac_set_params(kf, &p), PRSVD_ERR_USAGE);
   p.damping = 1.0, p.inverse_period = 0;
+  ck_assert_int_eq(prsvd_kfac_set_params(kf, &p), PRSVD_ERR_USAGE);
+  p.inverse_period = 1, p.threads = -1;
+  ck_assert_int_eq(prsvd_kfac_set_params(kf, &p), PRSVD_ERR_USAGE);
+  ck_assert_str_eq(prsvd_error_message(), "-1 compute threads a rank: expected 1 to 1024 (0: automatic)");
+  p.threads = PRSVD_MAX_THREADS + 1;
   ck_assert_int_eq(prsvd_kfac_set_params(kf, &p), PRSVD_ERR_USAGE);
   int layer;
   ck_assert_int_eq(prsvd_kfac_add_layer(kf, 0, 3, 1, &layer), PRSVD_ERR_USAGE);
@@ -576,6 +646,7 @@ Suite *kfac_suite(void) {
   tcase_add_test(t, factor_average_with_bias);
   tcase_add_test(t, kfac_step_equals_kronecker_formula);
   tcase_add_test(t, dense_power_cache);
+  tcase_add_test(t, threads_agree_with_one);
   tcase_add_test(t, kfac_rejects_bad_input);
   suite_add_tcase(s, t);
   return s;

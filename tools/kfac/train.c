@@ -30,7 +30,7 @@
 struct train_opts {
   const char *optimizer, *widths, *csv, *json, *data, *spectra, *eig_apply;
   int64_t epochs, batch, max_steps, train_size, test_size, rank, factor_period, inverse_period, distribute_dim;
-  int64_t eval_every, eval_size;
+  int64_t eval_every, eval_size, threads;
   double lr, momentum, damping, decay;
   uint64_t seed;
   int quiet, debug;
@@ -50,6 +50,7 @@ static const struct prsvd_option train_options[] = {
     {"factor-period", 0, PRSVD_OPT_INT, "T", "10", 1, 1e9, 0, "K-FAC: update the factors every T steps", O(factor_period)},
     {"inverse-period", 0, PRSVD_OPT_INT, "T", "50", 1, 1e9, 0, "K-FAC: decompose the factors every T steps", O(inverse_period)},
     {"distribute-dim", 0, PRSVD_OPT_INT, "D", "4096", 0, 1e9, 0, "K-FAC: factors of dimension >= D decomposed by all ranks together (0: never)", O(distribute_dim)},
+    PRSVD_OPT_THREADS(struct train_opts, "for K-FAC's factor statistics, decompositions and preconditioning"),
     {"eig-apply", 0, PRSVD_OPT_STRING, "HOW", "dense", 0, 0, 0, "K-FAC: apply complete decompositions (kfac-eig) through their cached dense damped power (dense) or through all d eigenvectors (vectors, the paper's baseline)", O(eig_apply)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the weights, the shuffles and the sketches", O(seed)},
     {"train-size", 0, PRSVD_OPT_INT, "N", "60000", 1, 60000, 0, "use the first N training images", O(train_size)},
@@ -114,6 +115,7 @@ struct run_log {
   struct eval_log *evals;
   int64_t n_evals;
   struct phase_times phases;
+  int threads; /* K-FAC's compute threads a rank (1 without K-FAC) */
 };
 
 /* Rank 0 reads one idx file's first n rows into u8 (n x cols). */
@@ -261,8 +263,9 @@ static int write_logs(const struct train_opts *o, const struct run_log *run, int
             o->widths, (long long)o->batch, o->lr);
     fprintf(f, "  \"rank\": %lld, \"damping\": %g, \"factor_period\": %lld, \"inverse_period\": %lld, \"eig_apply\": \"%s\",\n",
             (long long)o->rank, o->damping, (long long)o->factor_period, (long long)o->inverse_period, o->eig_apply);
-    fprintf(f, "  \"seed\": %llu, \"nprocs\": %d, \"parameters\": %lld, \"train_size\": %lld, \"test_size\": %lld,\n",
-            (unsigned long long)o->seed, nprocs, (long long)n_params, (long long)o->train_size, (long long)o->test_size);
+    fprintf(f, "  \"seed\": %llu, \"nprocs\": %d, \"threads\": %d, \"parameters\": %lld, \"train_size\": %lld, \"test_size\": %lld,\n",
+            (unsigned long long)o->seed, nprocs, run->threads, (long long)n_params, (long long)o->train_size,
+            (long long)o->test_size);
     fprintf(f, "  \"epochs\": [");
     for (int64_t e = 0; e < n_epochs; e++)
       fprintf(f, "%s\n    {\"epoch\": %lld, \"steps\": %lld, \"train_loss\": %.17g, \"test_loss\": %.17g, "
@@ -364,6 +367,7 @@ static int train(MPI_Comm comm, struct train_opts *o) {
     kp.inverse_period = (int)o->inverse_period;
     kp.seed = o->seed;
     kp.distribute_dim = o->distribute_dim;
+    kp.threads = (int)o->threads; /* 0: chosen by prsvd_kfac_create, as svd chooses them */
     PRSVD_TRY(prsvd_kfac_create(comm, &kf));
     PRSVD_TRY(prsvd_kfac_set_params(kf, &kp));
     for (int l = 0; l < n_layers; l++) {
@@ -488,15 +492,21 @@ static int train(MPI_Comm comm, struct train_opts *o) {
   }
 #undef CLOCK_STOP
 #undef CLOCK_START
+  int threads = 1;
+  if (kf) {
+    struct prsvd_kfac_stats ks;
+    prsvd_kfac_get_stats(kf, &ks);
+    threads = ks.threads;
+  }
   if (!o->quiet && rank == 0) {
     const double n = step > 0 ? (double)step : 1.0;
-    printf("%s on %d rank(s): %lld steps in %.2f s of training (evaluations excluded)\n", o->optimizer, nprocs,
-           (long long)step, clock);
+    printf("%s on %d rank(s) x %d thread(s): %lld steps in %.2f s of training (evaluations excluded)\n", o->optimizer,
+           nprocs, threads, (long long)step, clock);
     printf("seconds per step: forward+backward %.4f, factor statistics %.4f, gradient allreduce %.4f, factor update "
            "%.4f, refresh %.4f, precondition %.4f, optimizer %.4f\n", ph->forward_backward / n, ph->statistics / n,
            ph->allreduce / n, ph->factor_update / n, ph->refresh / n, ph->precondition / n, ph->optimizer / n);
   }
-  struct run_log run = {log, n_epochs, step_loss, step, evals, n_evals, *ph};
+  struct run_log run = {log, n_epochs, step_loss, step, evals, n_evals, *ph, threads};
   if (rank == 0) status = write_logs(o, &run, nprocs, m->n_params);
   PRSVD_TRY(prsvd_error_agree(comm, status));
   if (spectra && fclose(spectra)) status = prsvd_error_set(PRSVD_ERR_OUTPUT, __FILE__, __LINE__, __func__, "cannot write '%s': %s", o->spectra, strerror(errno));
