@@ -58,7 +58,7 @@ def train_run(args, ranks, threads, out):
            "--batch", "256", "--train-size", "2560", "--test-size", "500", "--max-steps", str(args.steps),
            "--factor-period", "1", "--inverse-period", "5", "--seed", "1", "--threads", str(threads),
            "--quiet", "--json", out]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    r = subprocess.run(cmd, capture_output=True, text=True, env=common.BENCH_ENV)
     if r.returncode:
         sys.exit(f"{' '.join(cmd)}: {r.stderr}")
     log = json.load(open(out))
@@ -71,7 +71,7 @@ def train_run(args, ranks, threads, out):
 def kfac_run(args, ranks, threads, method, src, out):
     extra = ["--method", "eig"] if method == "eig" else ["--method", "revd", "-k", "220"]
     cmd = [*mpirun(ranks), args.prsvd, "kfac", src, *extra, "-o", out, "--force", "--json", "--threads", str(threads)]
-    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, OPENBLAS_NUM_THREADS="1"))
+    r = subprocess.run(cmd, capture_output=True, text=True, env=common.BENCH_ENV)
     if r.returncode:
         sys.exit(f"{' '.join(cmd)}: {r.stderr}")
     js = json.loads(r.stdout)
