@@ -372,38 +372,39 @@ def cmd_node(a):
           f"{'reader s':>8} {'comm s':>7} {'pass s':>7} {'memory GB':>9}")
     for split in a.splits.split(","):
         P, T = (int(x) for x in split.split("x"))
+        if P * T != a.cores:
+            sys.exit(f"model.py node: {split} is {P * T} threads, not the node's {a.cores} cores")
         r = node_split(a.m, a.n, l, a.dtype_bytes, P, T, node)
         print(f"{split:>15} {r['rows']:10d} {r['rows_thread']:11.0f} {r['compute']:9.2f} {r['fold']:7.2f} "
               f"{r['read_cpu']:8.2f} {r['comm']:7.3f} {r['time']:7.2f} {r['memory'] / 1e9:9.2f}")
 
 
+def sizes(parser, m, n):
+    """The options every model command takes: A's shape and entry size, k, p, a core's rate."""
+    parser.add_argument("--m", type=float, default=m)
+    parser.add_argument("--n", type=float, default=n)
+    parser.add_argument("--k", type=int, default=100)
+    parser.add_argument("--p", type=int, default=10)
+    parser.add_argument("--dtype-bytes", type=int, default=8)
+    parser.add_argument("--gflops", type=float, default=30.0)
+    return parser
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
-    pr = sub.add_parser("predict")
-    pr.add_argument("--m", type=float, default=1e7)
-    pr.add_argument("--n", type=float, default=1e5)
-    pr.add_argument("--k", type=int, default=100)
-    pr.add_argument("--p", type=int, default=10)
+    pr = sizes(sub.add_parser("predict"), 1e7, 1e5)
     pr.add_argument("--q", type=int, default=2)
-    pr.add_argument("--dtype-bytes", type=int, default=8)
     pr.add_argument("--ranks", default="1,10,100,1000")
     pr.add_argument("--fs-gbs", type=float, default=100.0)
     pr.add_argument("--client-gbs", type=float, default=10.0)
-    pr.add_argument("--gflops", type=float, default=30.0)
     pr.add_argument("--node-gbs", type=float, default=12.5)
     pr.add_argument("--ranks-per-node", type=int, default=32)
     pr.add_argument("--latency-us", type=float, default=2.0)
     pr.add_argument("--grid-cols", default="1", help="subspace iteration also on pr x pc grids, pc from this list")
-    nd = sub.add_parser("node")
-    nd.add_argument("--m", type=float, default=2e6)
-    nd.add_argument("--n", type=float, default=1e4)
-    nd.add_argument("--k", type=int, default=100)
-    nd.add_argument("--p", type=int, default=10)
-    nd.add_argument("--dtype-bytes", type=int, default=8)
+    nd = sizes(sub.add_parser("node"), 2e6, 1e4)
     nd.add_argument("--cores", type=int, default=64)
     nd.add_argument("--splits", default="1x64,8x8,64x1")
-    nd.add_argument("--gflops", type=float, default=30.0)
     nd.add_argument("--mem-gbs", type=float, default=200.0)
     nd.add_argument("--copy-gbs", type=float, default=5.0)
     nd.add_argument("--read-gbs", type=float, default=10.0)
