@@ -71,8 +71,6 @@ struct prsvd_kfac {
   int auto_threads;      /* the automatic count, chosen over comm at create */
   int threads;           /* in use: params.threads, or auto_threads for 0 */
   struct prsvd_pool *pool; /* threads - 1 workers (NULL for one thread) */
-  double *lanes;         /* the statistics of threads 1 .. T - 1 (lanes_cap doubles) */
-  int64_t lanes_cap;
   struct prsvd_kfac_stats stats;
 };
 
@@ -202,20 +200,6 @@ int prsvd_kfac_set_layer_name(prsvd_kfac *kf, int layer, const char *name) {
   return PRSVD_OK;
 }
 
-/* Room for the statistics of threads 1 .. T - 1 of a d x d factor.  Local. */
-static int ensure_lanes(prsvd_kfac *kf, int64_t d) {
-  const int64_t n = (int64_t)(kf->threads - 1) * d * d;
-  if (n <= kf->lanes_cap) return PRSVD_OK;
-  free(kf->lanes);
-  kf->lanes_cap = 0;
-  kf->lanes = malloc(sizeof(double) * (size_t)n);
-  if (!kf->lanes)
-    PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the statistics of %d compute threads (%lld doubles)",
-              kf->threads, (long long)n);
-  kf->lanes_cap = n;
-  return PRSVD_OK;
-}
-
 int prsvd_kfac_accumulate(prsvd_kfac *kf, int layer, int64_t batch, const double *a, int64_t lda,
                           const double *g, int64_t ldg) {
   int narrow; /* the sizes the BLAS takes as int (kfac_statistics.c) */
@@ -236,11 +220,10 @@ int prsvd_kfac_accumulate(prsvd_kfac *kf, int layer, int64_t batch, const double
   PRSVD_CHECK(prsvd_to_int(lda, "activation row stride", &narrow));
   PRSVD_CHECK(prsvd_to_int(ldg, "gradient row stride", &narrow));
   PRSVD_CHECK(prsvd_to_int(l->fac[0].d, "factor dimension", &narrow));
-  PRSVD_CHECK(ensure_lanes(kf, l->fac[0].d > l->fac[1].d ? l->fac[0].d : l->fac[1].d));
-  /* sum += X^T X of each factor, the rows split among the threads, each on a one-thread BLAS */
+  /* sum += X^T X of each factor, its columns split among the threads, each on a one-thread BLAS */
   const int blas_before = prsvd_blas_threads_set(1);
-  prsvd_kfac_gram_add(kf->pool, batch, l->d_in, l->bias, a, lda, l->fac[0].sum, kf->lanes);
-  prsvd_kfac_gram_add(kf->pool, batch, l->d_out, 0, g, ldg, l->fac[1].sum, kf->lanes);
+  prsvd_kfac_gram_add(kf->pool, batch, l->d_in, l->bias, a, lda, l->fac[0].sum);
+  prsvd_kfac_gram_add(kf->pool, batch, l->d_out, 0, g, ldg, l->fac[1].sum);
   if (blas_before > 0) prsvd_blas_threads_set(blas_before);
   l->batch += batch;
   return PRSVD_OK;
@@ -741,7 +724,6 @@ void prsvd_kfac_destroy(prsvd_kfac **kf) {
   free((*kf)->layers);
   free((*kf)->stats_buf);
   free((*kf)->work);
-  free((*kf)->lanes);
   prsvd_pool_destroy(&(*kf)->pool);
   if ((*kf)->comm != MPI_COMM_NULL) MPI_Comm_free(&(*kf)->comm);
   free(*kf);

@@ -29,11 +29,11 @@ int prsvd_kfac_form_power(int64_t n, const double *u, const double *lambda, doub
 
 /* Not collective: sum (d x d column-major upper triangle, d = dx + bias) += X^T X for the batch
  * rows of x (row-major batch x dx, row stride ldx), and with bias the column sums of X in
- * column dx and the count at (dx, dx); the rows split among the pool's T threads, each into
- * its own sums (lanes: (T - 1) d^2 doubles) added in thread order (kfac_statistics.c).  The
- * BLAS must run one thread a call meanwhile (prsvd_blas_threads_set(1)). */
+ * column dx and the count at (dx, dx); the columns of the sum split among the pool's T
+ * threads, each writing only its own (kfac_statistics.c).  The BLAS must run one thread a call
+ * meanwhile (prsvd_blas_threads_set(1)). */
 struct prsvd_pool;
 void prsvd_kfac_gram_add(struct prsvd_pool *pool, int64_t batch, int64_t dx, int bias, const double *x,
-                         int64_t ldx, double *sum, double *lanes);
+                         int64_t ldx, double *sum);
 
 #endif

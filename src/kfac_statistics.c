@@ -1,21 +1,25 @@
 /*
  * The minibatch statistics of a K-FAC factor (prsvd_kfac_accumulate), split among the compute
- * threads of a rank by rows of the batch:
+ * threads of a rank by columns of the sum:
  *
  *   S += X^T X  (X: the batch x d_x rows),  with a bias  S(:, d_x) += X^T 1,  S(d_x, d_x) += B
  *
- * Thread t takes rows [B t / T, B (t + 1) / T): thread 0 adds its product into S itself,
- * every other thread writes its own into a d x d sum of its own (one DSYRK on a one-thread
- * BLAS); after a barrier thread t adds columns [d t / T, d (t + 1) / T) of sums 1 .. T - 1 into
- * S in thread order.  What each thread computes and the order of the additions depend on T
- * alone, never on timing, so a given T gives the same bits run after run, and any T the
- * 1-thread sum up to rounding.  One thread (a NULL pool) is the plain DSYRK into S.
+ * Thread t takes columns [c_t, c_t+1) of S's upper triangle, c_t = d_x sqrt(t / T) so that
+ * each has about the same share of the triangle's d_x^2 / 2 entries: the block above its
+ * diagonal block is one DGEMM of X's columns [0, c_t) against its own, the diagonal block one
+ * DSYRK, both over the whole batch on a one-thread BLAS, and the bias column's entries
+ * [c_t, c_t+1) the sums of those columns of X.  No two threads write the same entry, so there
+ * is no sum of a thread's own, no addition of them and no barrier; what each entry adds and in
+ * which order depends on T alone, never on timing, so a given T gives the same bits run after
+ * run, and any T the 1-thread sum up to rounding.  One thread (a NULL pool, or T = 1) is the
+ * plain DSYRK into S, as before the threads.
  *
- * Assumptions: S holds the upper triangle, column-major d x d (d = d_x + bias); the lanes
- * hold (T - 1) d^2 doubles; batch and the row stride fit an int (checked by the caller).
+ * Assumptions: S holds the upper triangle, column-major d x d (d = d_x + bias); batch, d and
+ * the row stride fit an int (checked by the caller).
  */
-#include <string.h>
+#include <math.h>
 
+#include "blas.h"
 #include "kfac_impl.h"
 #include "threads.h"
 
@@ -24,40 +28,35 @@ struct gram_job {
   int64_t batch, dx, ldx, d;
   int bias;
   const double *x;
-  double *sum, *lanes;
+  double *sum;
 };
 
-static void gram_rows(void *arg, int t) {
+/* The first column of thread t's share of the upper triangle's dx columns. */
+static int64_t share(int64_t dx, int t, int threads) {
+  return t >= threads ? dx : (int64_t)floor((double)dx * sqrt((double)t / (double)threads));
+}
+
+static void gram_cols(void *arg, int t) {
   const struct gram_job *j = arg;
   const int threads = prsvd_pool_threads(j->pool);
-  const int64_t b0 = j->batch * t / threads, b1 = j->batch * (t + 1) / threads, d = j->d;
-  double *s = t ? j->lanes + (int64_t)(t - 1) * d * d : j->sum;
-  const double one = 1.0, beta = t ? 0.0 : 1.0;
-  const int idx = (int)j->dx, id = (int)d, ildx = (int)j->ldx, nb = (int)(b1 - b0);
-  /* S_t = X_t^T X_t (upper triangle): row-major rows are column-major d_x x nb */
-  if (nb > 0)
-    dsyrk_("U", "N", &idx, &nb, &one, j->x + b0 * j->ldx, &ildx, &beta, s, &id);
-  else if (t)
-    for (int64_t c = 0; c < j->dx; c++) memset(s + c * d, 0, sizeof(double) * (size_t)(c + 1));
+  const int64_t c0 = share(j->dx, t, threads), c1 = share(j->dx, t + 1, threads), d = j->d;
+  const double one = 1.0;
+  const int w = (int)(c1 - c0), above = (int)c0, id = (int)d, ildx = (int)j->ldx, nb = (int)j->batch;
+  /* row-major batch x dx rows are the column-major dx x batch matrix X^T: S = X^T (X^T)^T */
+  if (w > 0 && above > 0) /* S(0:c0, c0:c1) += X(:, 0:c0)^T X(:, c0:c1) */
+    dgemm_("N", "T", &above, &w, &nb, &one, j->x, &ildx, j->x + c0, &ildx, &one, j->sum + c0 * d, &id);
+  if (w > 0) /* S(c0:c1, c0:c1) += X(:, c0:c1)^T X(:, c0:c1), its upper triangle */
+    dsyrk_("U", "N", &w, &nb, &one, j->x + c0, &ildx, &one, j->sum + c0 * d + c0, &id);
   if (j->bias) { /* the trailing 1 of every activation: column sums and the count */
-    double *last = s + j->dx * d;
-    if (t) memset(last, 0, sizeof(double) * (size_t)d);
-    for (int64_t b = b0; b < b1; b++)
-      for (int64_t i = 0; i < j->dx; i++) last[i] += j->x[b * j->ldx + i];
-    last[j->dx] += (double)(b1 - b0);
+    double *last = j->sum + j->dx * d;
+    for (int64_t b = 0; b < j->batch; b++)
+      for (int64_t i = c0; i < c1; i++) last[i] += j->x[b * j->ldx + i];
+    if (t == 0) last[j->dx] += (double)j->batch;
   }
-  if (threads == 1) return;
-  prsvd_pool_barrier(j->pool);
-  /* S(:, c) += S_1(:, c) + ... + S_{T-1}(:, c), in thread order, for this thread's columns */
-  for (int64_t c = d * t / threads; c < d * (t + 1) / threads; c++)
-    for (int u = 1; u < threads; u++) {
-      const double *lane = j->lanes + (int64_t)(u - 1) * d * d + c * d;
-      for (int64_t r = 0; r <= c; r++) j->sum[c * d + r] += lane[r];
-    }
 }
 
 void prsvd_kfac_gram_add(struct prsvd_pool *pool, int64_t batch, int64_t dx, int bias,
-                         const double *x, int64_t ldx, double *sum, double *lanes) {
-  struct gram_job job = {pool, batch, dx, ldx, dx + (bias ? 1 : 0), bias ? 1 : 0, x, sum, lanes};
-  prsvd_pool_run(pool, gram_rows, &job);
+                         const double *x, int64_t ldx, double *sum) {
+  struct gram_job job = {pool, batch, dx, ldx, dx + (bias ? 1 : 0), bias ? 1 : 0, x, sum};
+  prsvd_pool_run(pool, gram_cols, &job);
 }
