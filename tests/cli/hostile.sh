@@ -1,5 +1,5 @@
 #!/bin/sh
 # End-to-end runs of the program against a hostile world (docs/safety.md): paths, files,
-# sizes and signals (the range of the numbers runs in commands.sh).  A third group beside
+# files and signals (sizes and the range of the numbers run in scale.sh).  A third group beside
 # run.sh and workflows.sh, so that make check -j keeps both cores busy while these wait on mpirun.
-exec "$top_srcdir/tests/cli/files.sh" test_safety test_signals test_sizes test_paths test_checkpoint_trust test_unpack
+exec "$top_srcdir/tests/cli/files.sh" test_safety test_signals test_paths test_checkpoint_trust test_unpack
