@@ -434,6 +434,23 @@ const char *prsvd_cli_method_name(const struct prsvd_svd_params *prm) {
   }
 }
 
+int prsvd_cli_write_iterations(prsvd_h5_writer *w, const struct prsvd_cli *cli,
+                               const struct prsvd_svd_params *prm, const struct prsvd_svd_stats *st,
+                               int64_t oversample, int power_iters, int autoq, uint64_t seed) {
+  PRSVD_CHECK(prsvd_h5_attr_int(w, "/", "oversample", oversample));
+  PRSVD_CHECK(prsvd_h5_attr_int(w, "/", "power_iters", power_iters));
+  if (autoq) {
+    PRSVD_CHECK(prsvd_h5_attr_int(w, "/", "power_iters_auto", 1));
+    PRSVD_CHECK(prsvd_h5_attr_double(w, "/", "conv_tol", prm->conv_tol));
+    PRSVD_CHECK(prsvd_h5_attr_double(w, "/", "conv_change", st->conv_change));
+    PRSVD_CHECK(prsvd_h5_attr_int(w, "/", "conv_met", st->conv_met));
+  }
+  PRSVD_CHECK(prsvd_h5_attr_int(w, "/", "passes", st->passes));
+  PRSVD_CHECK(prsvd_h5_attr_int(w, "/", "seed", (int64_t)seed));
+  PRSVD_CHECK(prsvd_h5_attr_int(w, "/", "nprocs", cli->nprocs));
+  return PRSVD_OK;
+}
+
 int prsvd_cli_sketch(const char *onepass, const char *sketch, struct prsvd_svd_params *prm) {
   static const char *const methods[] = {"three", "two", "hmt"}, *const kinds[] = {"gaussian", "sparse"};
   int i;

@@ -229,6 +229,12 @@ int prsvd_cli_sketch(const char *onepass, const char *sketch, struct prsvd_svd_p
 int prsvd_cli_grid(const char *text, struct prsvd_svd_params *prm);
 /* The method's name in outputs: subspace, onepass-three, -two, -hmt, qb-fp, qb-ei, nystrom, revd. */
 const char *prsvd_cli_method_name(const struct prsvd_svd_params *prm);
+/* Root attributes of how a solve iterated, as svd, pca and eig write them: oversample, the
+ * power iterations it made (and under -q auto, autoq, the tolerance, the last change and
+ * whether it was met), passes, seed and ranks. */
+int prsvd_cli_write_iterations(prsvd_h5_writer *w, const struct prsvd_cli *cli,
+                               const struct prsvd_svd_params *prm, const struct prsvd_svd_stats *st,
+                               int64_t oversample, int power_iters, int autoq, uint64_t seed);
 /* --read and --panels (either may be "posix"/"rows" for commands without them) into how
  * an input is opened. */
 int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct prsvd_h5_input *how);

@@ -36,12 +36,7 @@ static const struct prsvd_option eig_options[] = {
     PRSVD_OPT_READ(struct eig_opts),
     PRSVD_OPT_ALLOW_MISSING_SOURCES(struct eig_opts),
     PRSVD_OPT_MPIIO_HINT(struct eig_opts),
-    PRSVD_OPT_FORCE(struct eig_opts),
-    PRSVD_OPT_JSON(struct eig_opts),
-    PRSVD_OPT_PROGRESS(struct eig_opts),
-    PRSVD_OPT_QUIET(struct eig_opts, "no progress or summary"),
-    PRSVD_OPT_DEBUG(struct eig_opts),
-    PRSVD_OPT_END};
+    PRSVD_OPT_RUN_END(struct eig_opts, "no progress or summary")};
 #undef O
 
 static const struct prsvd_command_doc eig_doc = {
@@ -98,17 +93,8 @@ static int write_eig(struct prsvd_cli *cli, const struct eig_opts *o,
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rows", n));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "cols", n));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "oversample", o->oversample));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", power_iters_of(prm, st)));
-  if (prm->method == PRSVD_METHOD_REVD && prm->power_iters < 0) { /* -q auto */
-    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters_auto", 1));
-    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "conv_tol", prm->conv_tol));
-    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "conv_change", st->conv_change));
-    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "conv_met", st->conv_met));
-  }
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "passes", st->passes));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "seed", (int64_t)o->seed));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "nprocs", cli->nprocs));
+  PRSVD_TRY(prsvd_cli_write_iterations(w, cli, prm, st, o->oversample, power_iters_of(prm, st),
+                                       prm->method == PRSVD_METHOD_REVD && prm->power_iters < 0, o->seed));
   PRSVD_TRY(prsvd_h5_attr_double(w, "/", "elapsed_seconds", MPI_Wtime() - cli->t_start));
   PRSVD_TRY(prsvd_h5_writer_commit(&w));
   prsvd_profile_end(PRSVD_EV_WRITE, 8.0 * (double)((n + 1) * k), 0.0);

@@ -45,12 +45,7 @@ static const struct prsvd_option id_options[] = {
     PRSVD_OPT_MPIIO_HINT(struct id_opts),
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, ID_ONLY | PRSVD_OPT_REQUIRED, "output file: /columns (J ascending), /pivots (J as chosen), /T (k x n); with --rows /rows, /pivots, /X (m x k)", O(output)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, CUR_ONLY | PRSVD_OPT_REQUIRED, "output file: /C = A(:, J) and /R = A(I, :) (CSR groups for a sparse input), /U (k x k), /columns and /rows (J and I ascending), /column_pivots and /row_pivots (as chosen)", O(output)},
-    PRSVD_OPT_FORCE(struct id_opts),
-    PRSVD_OPT_JSON(struct id_opts),
-    PRSVD_OPT_PROGRESS(struct id_opts),
-    PRSVD_OPT_QUIET(struct id_opts, "no progress, plan or summary"),
-    PRSVD_OPT_DEBUG(struct id_opts),
-    PRSVD_OPT_END};
+    PRSVD_OPT_RUN_END(struct id_opts, "no progress, plan or summary")};
 #undef O
 
 static const struct prsvd_command_doc id_doc = {

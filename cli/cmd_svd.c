@@ -73,12 +73,7 @@ static const struct prsvd_option svd_options[] = {
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, SVD_ONLY | PRSVD_OPT_REQUIRED, "output file: /U (m x k), /S (k), /V (n x k)", O(output)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, PCA_ONLY, "output file: /U, /S, /V and the PCA datasets above (required unless --anndata)", O(output)},
     {"anndata", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, PCA_ONLY, "write the PCA into the input .h5ad itself, as scanpy.pp.pca stores it: obsm/X_pca, varm/PCs, uns/pca (replaced only with --force); instead of -o", O(anndata)},
-    PRSVD_OPT_FORCE(struct svd_opts),
-    PRSVD_OPT_JSON(struct svd_opts),
-    PRSVD_OPT_PROGRESS(struct svd_opts),
-    PRSVD_OPT_QUIET(struct svd_opts, "no progress, plan or summary"),
-    PRSVD_OPT_DEBUG(struct svd_opts),
-    PRSVD_OPT_END};
+    PRSVD_OPT_RUN_END(struct svd_opts, "no progress, plan or summary")};
 #undef O
 
 static const struct prsvd_command_doc svd_doc = {
@@ -283,17 +278,8 @@ static int write_output(struct prsvd_cli *cli, const struct svd_opts *o,
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "cols", n));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "rank", k));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "method", prsvd_cli_method_name(prm)));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "oversample", prm->oversample));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters", power_iters_of(prm, st)));
-  if (prm->power_iters < 0) { /* -q auto */
-    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "power_iters_auto", 1));
-    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "conv_tol", prm->conv_tol));
-    PRSVD_TRY(prsvd_h5_attr_double(w, "/", "conv_change", st->conv_change));
-    PRSVD_TRY(prsvd_h5_attr_int(w, "/", "conv_met", st->conv_met));
-  }
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "passes", st->passes));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "seed", (int64_t)o->seed));
-  PRSVD_TRY(prsvd_h5_attr_int(w, "/", "nprocs", cli->nprocs));
+  PRSVD_TRY(prsvd_cli_write_iterations(w, cli, prm, st, prm->oversample, power_iters_of(prm, st),
+                                       prm->power_iters < 0, o->seed));
   PRSVD_TRY(prsvd_h5_attr_int(w, "/", "memory", o->memory));
   PRSVD_TRY(prsvd_h5_attr_double(w, "/", "elapsed_seconds", MPI_Wtime() - cli->t_start));
   PRSVD_TRY(prsvd_h5_attr_double(w, "/", "error_estimate", st->error_estimate));

@@ -35,12 +35,7 @@ static const struct prsvd_option tucker_options[] = {
     {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for slab panels; panels stay near 4 MiB", O(memory)},
     {"no-prefetch", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "read panels on the main thread", O(no_prefetch)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, PRSVD_OPT_REQUIRED, "output file: /G (r1 x ... x rN) and /U1 ... /UN (d_n x r_n, orthonormal columns)", O(output)},
-    PRSVD_OPT_FORCE(struct tucker_opts),
-    PRSVD_OPT_JSON(struct tucker_opts),
-    PRSVD_OPT_PROGRESS(struct tucker_opts),
-    PRSVD_OPT_QUIET(struct tucker_opts, "no progress, plan or summary"),
-    PRSVD_OPT_DEBUG(struct tucker_opts),
-    PRSVD_OPT_END};
+    PRSVD_OPT_RUN_END(struct tucker_opts, "no progress, plan or summary")};
 #undef O
 
 static const struct prsvd_command_doc tucker_doc = {

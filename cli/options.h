@@ -86,6 +86,11 @@ struct prsvd_option {
    "among the ranks that may run on them)", offsetof(T, threads)}
 #define PRSVD_OPT_DEBUG(T) \
   {"debug", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "show error traces and HDF5's error stack", offsetof(T, debug)}
+/* The last rows of a command that writes an output as it goes: --force, --json, --progress,
+ * --quiet (QUIET_HELP says what it silences), --debug, and the table's end. */
+#define PRSVD_OPT_RUN_END(T, QUIET_HELP)                                                        \
+  PRSVD_OPT_FORCE(T), PRSVD_OPT_JSON(T), PRSVD_OPT_PROGRESS(T), PRSVD_OPT_QUIET(T, QUIET_HELP), \
+      PRSVD_OPT_DEBUG(T), PRSVD_OPT_END
 
 /* --checkpoint FILE and --checkpoint-every SECONDS (T has checkpoint, checkpoint_every). */
 #define PRSVD_OPT_CHECKPOINT(T)                                                                  \
