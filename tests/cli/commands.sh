@@ -3,4 +3,4 @@
 # the plan against the run, AnnData write-back and climate fields.  A fourth group beside
 # run.sh, workflows.sh, hostile.sh and scale.sh: make check -j runs them side by side, since
 # these runs mostly wait on mpirun and I/O.
-exec "$top_srcdir/tests/cli/files.sh" test_id test_tucker test_plan test_anndata test_climate
+exec "$top_srcdir/tests/cli/files.sh" test_id test_tucker test_plan test_anndata test_climate test_sizes

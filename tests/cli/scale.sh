@@ -3,4 +3,4 @@
 # 1e300, float32's), impossible and extreme shapes, the compute threads, and the read paths
 # (POSIX, MPI-IO).  A fifth group beside run.sh, workflows.sh, hostile.sh and commands.sh:
 # make check -j runs them side by side, since these runs mostly wait on mpirun and I/O.
-exec "$top_srcdir/tests/cli/files.sh" test_range test_threads test_sizes test_io
+exec "$top_srcdir/tests/cli/files.sh" test_range test_threads test_io
