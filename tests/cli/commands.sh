@@ -1,6 +1,6 @@
 #!/bin/sh
 # End-to-end runs of the newer commands and of users' own data layouts: id, cur and tucker,
-# the plan against the run, AnnData write-back and climate fields.  A fourth group beside
-# run.sh, workflows.sh, hostile.sh and scale.sh: make check -j runs them side by side, since
-# these runs mostly wait on mpirun and I/O.
+# the plan against the run, AnnData write-back and climate fields, and impossible and extreme
+# sizes.  A fourth group beside run.sh, workflows.sh, hostile.sh and scale.sh: make check -j
+# runs them side by side, since these runs mostly wait on mpirun and I/O.
 exec "$top_srcdir/tests/cli/files.sh" test_id test_tucker test_plan test_anndata test_climate test_sizes
