@@ -144,6 +144,15 @@ def test_truncated_svd():
               s - t.singular_values_)
 
 
+def check_pca(f, pref, what):
+    """A PCA output's explained-variance ratio and 8 leading components against sklearn's, to 1e-10."""
+    check(f"{what}: explained_variance_ratio matches sklearn to 1e-10",
+          np.max(np.abs(f["explained_variance_ratio"][:] - pref.explained_variance_ratio_)) < 1e-10)
+    # the centered matrix has rank 9: components past it span a null space, any basis
+    err = np.max(np.abs(f["components"][:8] - pref.components_[:8]))
+    check(f"{what}: the 8 leading components match sklearn to 1e-10 (signs included)", err < 1e-10, err)
+
+
 def test_pca_csr():
     """PCA of AnnData CSR, centered without densifying, against sklearn's PCA of the dense copy."""
     pref = pca_ref()
@@ -151,12 +160,7 @@ def test_pca_csr():
              ranks=3)
     if check("pca of AnnData CSR exits 0", rr.returncode == 0, rr.stderr):
         with h5py.File(path("pca.h5")) as f:
-            check("sparse PCA: explained_variance_ratio matches sklearn to 1e-10",
-                  np.max(np.abs(f["explained_variance_ratio"][:] - pref.explained_variance_ratio_)) < 1e-10)
-            # the centered matrix has rank 9: components past it span a null space, any basis
-            check("sparse PCA: the 8 leading components match sklearn to 1e-10 (signs included)",
-                  np.max(np.abs(f["components"][:8] - pref.components_[:8])) < 1e-10,
-                  np.max(np.abs(f["components"][:8] - pref.components_[:8])))
+            check_pca(f, pref, "sparse PCA")
 
 
 def test_pca_csc():
@@ -168,11 +172,7 @@ def test_pca_csc():
              ranks=3)
     if check("pca of AnnData CSC exits 0", rr.returncode == 0, rr.stderr):
         with h5py.File(path("pca_csc.h5")) as f:
-            check("CSC PCA: explained_variance_ratio matches sklearn to 1e-10",
-                  np.max(np.abs(f["explained_variance_ratio"][:] - pref.explained_variance_ratio_)) < 1e-10)
-            check("CSC PCA: the 8 leading components match sklearn to 1e-10 (signs included)",
-                  np.max(np.abs(f["components"][:8] - pref.components_[:8])) < 1e-10,
-                  np.max(np.abs(f["components"][:8] - pref.components_[:8])))
+            check_pca(f, pref, "CSC PCA")
             check("CSC PCA: /mean = the column means", np.max(np.abs(f["mean"][:] - dense.mean(axis=0))) < 1e-12)
     rr = run(["pca", spec, "-k", 3, "--scale", "-o", path("never.h5")])
     check("pca --scale of a CSC matrix: exit 1 naming --scale", rr.returncode == 1 and "--scale" in rr.stderr, rr.stderr)
