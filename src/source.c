@@ -340,9 +340,18 @@ int prsvd_source_read_f32(prsvd_source *s, int64_t row0, int64_t nrows, float *p
 }
 
 int prsvd_narrow_rows(const double *x, int64_t count, float *y) {
-  const int e = narrow_exponent(finite_max(x, count));
-  const double scale = ldexp(1.0, e); /* 1.0 leaves x as it is */
-  for (int64_t i = 0; i < count; i++) y[i] = (float)(x[i] * scale);
+  /* rounded as they are while their largest is measured, in the one sweep in-range data needs;
+   * narrowed again only when that largest asks for a power of two */
+  double mx = 0.0;
+  for (int64_t i = 0; i < count; i++) {
+    y[i] = (float)x[i];
+    if (isfinite(x[i]) && fabs(x[i]) > mx) mx = fabs(x[i]);
+  }
+  const int e = narrow_exponent(mx);
+  if (e) {
+    const double scale = ldexp(1.0, e);
+    for (int64_t i = 0; i < count; i++) y[i] = (float)(x[i] * scale);
+  }
   return e;
 }
 
