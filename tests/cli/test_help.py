@@ -2,7 +2,8 @@
 (tests/cli/CMD-help.golden, the top level's prsvd-help.golden) and within 79 columns, the
 options pca refuses unknown to it, docs/options.md as tools/options-md.sh prints it now, the
 man page from tools/man.sh rendered by groff without a warning with the sections it
-promises, and --version naming real library versions.
+promises, --version naming real library versions, and docs/json.md naming every field
+--json prints.
 
 After changing an option, a help text or an example, regenerate what this file compares:
     REGENERATE=1 python3 tests/cli/test_help.py
@@ -168,6 +169,58 @@ def test_man_page():
     for var in user:
         check(f"ENVIRONMENT documents {var}", f".B {var}\n" in env, env)
     check("ENVIRONMENT leaves out the test hooks", "PRSVD_TEST_" not in env)
+
+
+def json_adds(text):
+    """The string keys of every json_object_object_add(obj, KEY, value) call in C text (both
+    keys of a KEY that is `cond ? "a" : "b"`), and the calls whose key is not a literal."""
+    keys, dynamic = set(), []
+    for m in re.finditer(r"json_object_object_add\(", text):
+        depth, i, args, start = 0, m.end(), [], m.end()
+        while len(args) < 2 and i < len(text):
+            c = text[i]
+            if c == '"':
+                i = text.index('"', i + 1)
+            elif c in "([":
+                depth += 1
+            elif c in ")]":
+                depth -= 1
+            elif c == "," and depth == 0:
+                args.append(text[start:i])
+                start = i + 1
+            i += 1
+        found = re.findall(r'"([^"]+)"', args[1]) if len(args) == 2 else []
+        keys |= set(found)
+        if not found:
+            dynamic.append(args[1].strip() if len(args) == 2 else text[m.start():m.start() + 60])
+    return keys, dynamic
+
+
+def test_json_fields_documented():
+    """docs/json.md names every field a command's --json can print (the literal keys in cli/,
+    the phases of base/profile.c, kfac's two factors), and each field its tables list is one
+    the program prints."""
+    doc = open(os.path.join(SRC, "docs", "json.md")).read()
+    named = set(re.findall(r"`([A-Za-z_][A-Za-z_ 0-9]*)`", doc))
+    keys, dynamic = set(), []
+    for f in sorted(glob.glob(os.path.join(SRC, "cli", "*.c"))):
+        k, d = json_adds(open(f).read())
+        keys |= k
+        dynamic += d
+    profile = open(os.path.join(SRC, "base", "profile.c")).read()
+    phases = set(re.findall(r'"([a-z ]+)"', profile.split("names[", 1)[1].split("};", 1)[0]))
+    check("the phases' names are read from base/profile.c", {"read", "sketch", "write"} <= phases, phases)
+    check("the keys chosen at run time are the phases' and kfac's factors' only",
+          sorted(dynamic) == ["key", "rows[e].name"], dynamic)
+    missing = sorted((keys | phases | {"A", "G"}) - named)
+    check(f"docs/json.md names all {len(keys)} keys of cli/ and the {len(phases)} phases", not missing,
+          "not in docs/json.md: " + ", ".join(missing))
+    listed = set()
+    for row in re.findall(r"^\| (`[^|]*) \|", doc, re.M):
+        listed |= set(re.findall(r"`([^`]+)`", row))
+    stale = sorted(listed - keys)
+    check(f"every field docs/json.md's tables list ({len(listed)}) is one cli/ prints", not stale,
+          "documented but printed nowhere: " + ", ".join(stale))
 
 
 def test_version():
