@@ -463,7 +463,7 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
     json_object *u = json_object_new_array();
     for (int64_t i = 0; i < k; i++) {
       json_object *row = json_object_new_array();
-      for (int64_t c = 0; c < k; c++) json_object_array_add(row, json_object_new_double(v->u[c * k + i]));
+      for (int64_t c = 0; c < k; c++) json_object_array_add(row, prsvd_json_double(v->u[c * k + i]));
       json_object_array_add(u, row);
     }
     json_object_object_add(j, "column_indices", indices_json(k, v->cols_asc));
@@ -471,31 +471,31 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
     json_object_object_add(j, "column_pivots", indices_json(k, v->cols));
     json_object_object_add(j, "row_pivots", indices_json(k, v->rows));
     json_object_object_add(j, "U", u);
-    json_object_object_add(j, "rows_rdiag_ratio", json_object_new_double(st->rows_rdiag_ratio));
-    json_object_object_add(j, "c_rcond", json_object_new_double(st->c_rcond));
+    json_object_object_add(j, "rows_rdiag_ratio", prsvd_json_double(st->rows_rdiag_ratio));
+    json_object_object_add(j, "c_rcond", prsvd_json_double(st->c_rcond));
     json_object_object_add(j, "extra_pass", json_object_new_boolean(st->extra_pass));
   } else {
     json_object_object_add(j, v->kind == PRSVD_ID_ROWS ? "row_indices" : "column_indices", indices_json(k, v->cols_asc));
     json_object_object_add(j, "pivots", indices_json(k, v->cols));
-    json_object_object_add(j, "max_abs_coefficient", json_object_new_double(st->max_abs_coef));
+    json_object_object_add(j, "max_abs_coefficient", prsvd_json_double(st->max_abs_coef));
   }
-  json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
-  json_object_object_add(j, "error_fro", json_object_new_double(st->error_fro));
-  json_object_object_add(j, "relative_error", json_object_new_double(st->relative_error));
+  json_object_object_add(j, "norm_fro", prsvd_json_double(st->norm_fro));
+  json_object_object_add(j, "error_fro", prsvd_json_double(st->error_fro));
+  json_object_object_add(j, "relative_error", prsvd_json_double(st->relative_error));
   json_object_object_add(j, "error_from", json_object_new_string(st->error_verified ? "pass" : "probes"));
   if (!st->error_verified) {
     json_object *ci = json_object_new_array();
-    json_object_array_add(ci, json_object_new_double(st->error_ci_low));
-    json_object_array_add(ci, json_object_new_double(st->error_ci_high));
+    json_object_array_add(ci, prsvd_json_double(st->error_ci_low));
+    json_object_array_add(ci, prsvd_json_double(st->error_ci_high));
     json_object_object_add(j, "error_ci", ci);
   }
-  json_object_object_add(j, "rdiag_ratio", json_object_new_double(st->rdiag_ratio));
+  json_object_object_add(j, "rdiag_ratio", prsvd_json_double(st->rdiag_ratio));
   if (opt) {
-    json_object_object_add(j, "optimal_error_fro", json_object_new_double(opt->error_fro));
-    json_object_object_add(j, "sigma_next", isnan(opt->sigma_next) ? NULL : json_object_new_double(opt->sigma_next));
-    json_object_object_add(j, "error_ratio", json_object_new_double(opt->error_fro > 0 ? st->error_fro / opt->error_fro : 0.0));
+    json_object_object_add(j, "optimal_error_fro", prsvd_json_double(opt->error_fro));
+    json_object_object_add(j, "sigma_next", prsvd_json_double(opt->sigma_next));
+    json_object_object_add(j, "error_ratio", prsvd_json_double(opt->error_fro > 0 ? st->error_fro / opt->error_fro : NAN));
   }
-  json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));
+  json_object_object_add(j, "elapsed_seconds", prsvd_json_double(elapsed));
   json_object_object_add(j, "phases", prsvd_profile_json(rows));
   return j;
 }

@@ -290,8 +290,8 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
   json_object_object_add(j, "ranks", ints_json(in->ndims, st->ranks));
   json_object_object_add(j, "sketch", ints_json(in->ndims, plan->sketch));
   if (prm->passes == 1) json_object_object_add(j, "core_sketch", ints_json(in->ndims, plan->core_sketch));
-  json_object_object_add(j, "compression_ratio", json_object_new_double(compression(in->ndims, in->dims, st->ranks, &full, &kept)));
-  json_object_object_add(j, "values_kept", json_object_new_double(kept));
+  json_object_object_add(j, "compression_ratio", prsvd_json_double(compression(in->ndims, in->dims, st->ranks, &full, &kept)));
+  json_object_object_add(j, "values_kept", prsvd_json_double(kept));
   json_object_object_add(j, "passes", json_object_new_int(st->passes));
   json_object_object_add(j, "power_iters", json_object_new_int64(o->power_iters));
   json_object_object_add(j, "oversample", prm->oversample == PRSVD_TUCKER_OVERSAMPLE_AUTO
@@ -299,7 +299,7 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
   json_object_object_add(j, "nprocs", json_object_new_int(cli->nprocs));
   json_object_object_add(j, "panel_rows", json_object_new_int64(st->panel_rows));
   json_object_object_add(j, "bytes_read", json_object_new_int64(st->bytes_read));
-  json_object_object_add(j, "norm_fro", json_object_new_double(st->norm_fro));
+  json_object_object_add(j, "norm_fro", prsvd_json_double(st->norm_fro));
   json_object_object_add(j, "error_fro", prsvd_json_double(st->error_verified ? st->error_fro : NAN));
   json_object_object_add(j, "relative_error",
                          prsvd_json_double(st->error_verified ? st->relative_error : NAN));
@@ -308,11 +308,11 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
                          prsvd_json_double(st->norm_fro > 0 ? st->error_estimate / st->norm_fro : st->error_estimate));
   json_object_object_add(j, "error_from", json_object_new_string(st->error_verified ? "pass" : isnan(st->error_estimate) ? "none" : "estimate"));
   if (prm->tol > 0) {
-    json_object_object_add(j, "tol", json_object_new_double(prm->tol));
+    json_object_object_add(j, "tol", prsvd_json_double(prm->tol));
     json_object_object_add(j, "tol_met", json_object_new_boolean(st->tol_met));
   }
   json_object_object_add(j, "scale_exp", json_object_new_int(st->scale_exp));
-  json_object_object_add(j, "elapsed_seconds", json_object_new_double(elapsed));
+  json_object_object_add(j, "elapsed_seconds", prsvd_json_double(elapsed));
   json_object_object_add(j, "phases", prsvd_profile_json(rows));
   return j;
 }
