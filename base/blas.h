@@ -29,6 +29,10 @@ void dgeqp3_(const int *m, const int *n, double *a, const int *lda, int *jpvt, d
              double *work, const int *lwork, int *info);
 void dorgqr_(const int *m, const int *n, const int *k, double *a, const int *lda,
              const double *tau, double *work, const int *lwork, int *info);
+void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
+            const double *a, const int *lda, const double *beta, double *c, const int *ldc);
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+             double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info);
 
 /* The BLAS's own threads (base/blas_threads.c), controlled at run time so that prsvd, not
  * the BLAS, decides how many threads multiply: OpenBLAS through openblas_set_num_threads

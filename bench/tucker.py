@@ -3,8 +3,8 @@
 
 A synthetic daily climate field time x lat x lon (a seasonal cycle on smooth patterns, a
 travelling wave whose phase follows latitude, and 1% noise) is decomposed by `prsvd tucker`
-(two passes at the default -p auto and -q 0, two passes with -q 1, and one pass) at ranks
-r x r x r, and, flattened to the time x (lat lon)
+(two passes at the default -p auto and -q 0, by route z and, with --memory 1M, by the sketched
+core; two passes with -q 1; and one pass) at ranks r x r x r, and, flattened to the time x (lat lon)
 matrix, by `prsvd svd` at the largest rank k whose U, S, V take no more numbers than the
 Tucker core and factors.  Errors are ||A - approximation||_F / ||A||_F measured with numpy on
 the dense field, beside numpy's truncated HOSVD at the same ranks and the optimal rank-k SVD
@@ -12,7 +12,7 @@ of the flattened matrix; last, the rank and storage the flattened SVD needs to r
 default two-pass Tucker error.  A second table measures the two-pass error against the width of
 the sketches (-p: l = r + p, at -q 0, seeds 0..2, error over numpy's HOSVD at the same ranks) on
 the same field and on a tensor with a slowly decaying spectrum: the measurement behind the
-default -p auto (2r + 10).  Prints Markdown tables and replaces their sections of bench/RESULTS.md
+default -p auto (2r + 10; on route z mode 1's width alone).  Prints Markdown tables and replaces their sections of bench/RESULTS.md
 (tucker, tucker-width).  About three minutes on 2 cores; --quick, ranks 4 and 8 only.
 
     bench/bench.py tucker [--quick]      (PRSVD: the program, default ./prsvd)
@@ -101,8 +101,9 @@ def sweep(work, fspec, a):
         f["A"] = slow
     out = os.path.join(work, "sweep.h5")
     lines = [SWEEP, "",
-             "The two-pass method (`-q 0`) against numpy's truncated HOSVD at the same ranks r x r x r, as the "
-             "sketches widen from the old default r + 5 to 3r + 10 (`-p` = l - r): mean and largest ratio over "
+             "The two-pass method (`-q 0`, route z: the width is mode 1's, modes 2 and 3 exact) against numpy's "
+             "truncated HOSVD at the same ranks r x r x r, as the "
+             "sketch widens from the old default r + 5 to 3r + 10 (`-p` = l - r): mean and largest ratio over "
              "`--seed` 0, 1, 2.  The climate field of the section above (1% noise) and a 60 x 50 x 40 tensor whose "
              "core entries fall as 1/(i j k) in random orthonormal bases (a slowly decaying spectrum); 2 ranks.", "",
              "| tensor | r | HOSVD error | " + " | ".join(f"l = {w}" for w, _ in WIDTHS) + " |",
@@ -148,14 +149,15 @@ def main():
              "largest within the Tucker storage.  Errors are ||A - approx||_F / ||A||_F with numpy.  The last two "
              "columns: the rank the flattened SVD (optimal, numpy) needs to reach the default two-pass Tucker error, "
              "and its storage relative to Tucker's.", "",
-             "| r | Tucker storage | compression | tucker 2-pass default | ÷ HOSVD | tucker 2-pass q=1 | tucker 1-pass | "
-             "numpy HOSVD | svd rank k at equal storage | prsvd svd error | optimal rank-k | SVD rank for the Tucker "
-             "error | its storage / Tucker's |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| r | Tucker storage | compression | tucker 2-pass default | ÷ HOSVD | route core ÷ HOSVD | tucker 2-pass q=1 | "
+             "tucker 1-pass | numpy HOSVD | svd rank k at equal storage | prsvd svd error | optimal rank-k | SVD rank for "
+             "the Tucker error | its storage / Tucker's |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in RANKS:
         store = r ** 3 + r * (T + Y + X)
         k = store // (T + Y * X + 1)
         e2 = tucker_error(a, tspec, r, out)
+        ec = tucker_error(a, tspec, r, out, "--memory", "1M")  # Z (>= 1 MiB) beyond it: the sketched core
         e2q = tucker_error(a, tspec, r, out, "-q", "1")
         e1 = tucker_error(a, tspec, r, out, "--passes", "1")
         eh = hosvd_error(a, r)
@@ -163,7 +165,7 @@ def main():
         opt = tail[k - 1] if k >= 1 else 1.0
         need = int(np.argmax(tail <= e2)) + 1 if np.any(tail <= e2) else len(s)
         ratio = need * (T + Y * X + 1) / store
-        lines.append(f"| {r} | {store} | {a.size / store:.0f}x | {e2:.4f} | {e2 / eh:.3f} | {e2q:.4f} | {e1:.4f} | "
+        lines.append(f"| {r} | {store} | {a.size / store:.0f}x | {e2:.4f} | {e2 / eh:.3f} | {ec / eh:.3f} | {e2q:.4f} | {e1:.4f} | "
                      f"{eh:.4f} | {k} | {es:.4f} | "
                      f"{opt:.4f} | {need} | {ratio:.1f}x |")
         print(lines[-1], flush=True)
@@ -172,19 +174,24 @@ def main():
               "the default Tucker error takes 1.4 to 13.5 times Tucker's storage: the field is smooth in each of its "
               "dimensions, which Tucker exploits in every mode and flattening only in time.  From r = 8 on numpy's "
               "HOSVD and two passes with one power iteration sit at the 1% noise floor (the field's multilinear rank "
-              "is about 8), so the larger r only cost storage.  The default two passes (-p auto: sketches 2r + 10 "
-              "wide, no power iteration) are below HOSVD at r = 4 (ST-HOSVD of the larger sketched core) and within "
-              "1.1x at r = 24, but 1.13x to 1.32x at r = 8 to 16: there the ranks reach into the noise, whose flat "
-              "spectrum no affordable oversampling captures (the next section: 3r + 10 still leaves 1.07x to 1.19x)"
-              ", and -q 1, one more pass, matches HOSVD.  One pass (Sun et al.'s sketch, k = 2r + 1, "
+              "is about 8), so the larger r only cost storage.  The default two passes (-p auto: mode 1 sketched "
+              "2r + 10 wide, no power iteration) take route z: Z = A x_1 Q1^T whole, modes 2 and 3 exact from it. They "
+              "are below HOSVD at r = 4 (ST-HOSVD of the larger Z) and within 1.1x from r = 12 on, 1.135x at r = 8, "
+              "where the sketched core of every mode (route core, the default before route z; what a Z beyond "
+              "--memory gets) is 1.13x to 1.32x at r = 8 to 16: there the ranks reach into the noise, whose flat "
+              "spectrum each sketched mode captures only in part, and the parts compound over the modes.  Route z "
+              "leaves mode 1's part (the next section: its 3r + 10 reaches 1.09x at r = 8), and -q 1, one more "
+              "pass, matches HOSVD.  One pass (Sun et al.'s sketch, k = 2r + 1, "
               "s = 2k + 1) is within 2.1x of HOSVD.", ""]
     text = "\n".join(lines)
     print(text)
     sweep_text = "\n".join(sweep(work, tspec, a) + [
         "", "The default is 2r + 10 (`-p auto`): on the tests' noisy smooth fields it is within 1.1x of HOSVD "
-        "(`tests/cli/test_tucker.py`).  3r + 10 narrows the gap further but costs half again the sketching flops and "
-        "a core up to (3/2)^N times larger, and still leaves the climate field at r = 8 at 1.19x: a rank into the "
-        "noise wants `-q 1` instead.", ""])
+        "(`tests/cli/test_tucker.py`), and on the climate field from r = 12 on.  With every mode sketched (route "
+        "core) the same widths gave 1.28x (1.32x) at r = 8, 1.13x at r = 16 and 1.03x on the slow decay at "
+        "2r + 10, and 3r + 10 still left 1.19x at r = 8.  On route z 3r + 10 reaches 1.09x at r = 8, for half "
+        "again the mode-1 sketch and Z (the pass over A still costs less than the sketched core's, which sketched "
+        "every mode 2r + 10 wide); a rank into the noise otherwise wants `-q 1`.", ""])
     print(sweep_text)
     common.write_section("tucker", text)
     common.write_section("tucker-width", sweep_text)

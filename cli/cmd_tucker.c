@@ -25,14 +25,14 @@ struct tucker_opts {
 #define O(f) offsetof(struct tucker_opts, f)
 static const struct prsvd_option tucker_options[] = {
     {"ranks", 'r', PRSVD_OPT_STRING, "R1,...,RN", NULL, 0, 0, 0, "the multilinear ranks, one a dimension, each 1..its length (or --tol)", O(ranks)},
-    {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 0, 1, 0, "instead of --ranks: the smallest ranks (ST-HOSVD's rule on the sketched core) whose estimated ||A - approx||_F / ||A||_F is at most EPS; two passes only", O(tol)},
+    {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 0, 1, 0, "instead of --ranks: the smallest ranks (ST-HOSVD's rule on the core: Z, or the sketched core) whose estimated ||A - approx||_F / ||A||_F is at most EPS; two passes only", O(tol)},
     {"max-rank", 0, PRSVD_OPT_INT, "R", "50", 1, 1e9, 0, "with --tol: at most this rank a mode (the sketches are R + p wide)", O(max_rank)},
     {"passes", 0, PRSVD_OPT_INT, "1|2", "2", 1, 2, 0, "2: range finders of every unfolding, then the core; 1: Sun, Guo, Luo, Tropp & Udell's one-pass sketch", O(passes)},
-    {"oversample", 'p', PRSVD_OPT_STRING, "P", "auto", 0, 0, 0, "two passes: each mode's sketch has min(r + p, d) columns, p 0..1000000; auto: p = r + 10 (2r + 10 columns), cut alike in every mode where the small core would pass 2^24 entries", O(oversample)},
+    {"oversample", 'p', PRSVD_OPT_STRING, "P", "auto", 0, 0, 0, "two passes: each sketched mode's sketch (mode 1 alone where Z fits --memory) has min(r + p, d) columns, p 0..1000000; auto: p = r + 10 (2r + 10 columns), cut alike in every mode where the sketched core would pass 2^24 entries", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "0", 0, 100, 0, "two passes: power iterations of the range finders, one more pass each", O(power_iters)},
     {"no-verify-pass", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "skip the pass that measures ||A - approx||_F (two passes then report sqrt(||A||^2 - ||G||^2), one pass nothing)", O(no_verify)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the test matrices", O(seed)},
-    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for slab panels; panels stay near 4 MiB", O(memory)},
+    {"memory", 0, PRSVD_OPT_SIZE, "SIZE", "512M", 1, 0, 0, "per-rank ceiling for slab panels (kept near 4 MiB); two passes form Z = A x_1 Q1^T whole, which makes modes 2..N exact, when it fits within it too", O(memory)},
     {"no-prefetch", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "read panels on the main thread", O(no_prefetch)},
     {"output", 'o', PRSVD_OPT_STRING, "OUT.h5", NULL, 0, 0, PRSVD_OPT_REQUIRED, "output file: /G (r1 x ... x rN) and /U1 ... /UN (d_n x r_n, orthonormal columns)", O(output)},
     PRSVD_OPT_RUN_END(struct tucker_opts, "no progress, plan or summary")};
@@ -43,11 +43,13 @@ static const struct prsvd_command_doc tucker_doc = {
     "Tucker decomposition A ~ G x_1 U1 x_2 U2 ... x_N UN of an N-way dataset (N >= 3, a\n"
     "NetCDF-4 variable too): a core G of r1 x ... x rN and factors Un (d_n x r_n) with\n"
     "orthonormal columns, streamed in slabs of the first dimension over the ranks.  Two\n"
-    "passes (the default): randomized range finders of every unfolding in one pass (-q more\n"
-    "for power iterations), then G = A x_n Un^T in a second; --passes 1: the sketch of Sun,\n"
-    "Guo, Luo, Tropp & Udell 2020, all in one pass.  Either truncates a slightly larger core\n"
-    "by ST-HOSVD; --tol chooses the ranks for an error target.  One more pass measures\n"
-    "||A - approximation||_F.  The results are the same on any number of ranks.",
+    "passes (the default): a randomized range finder Q1 of the first dimension in one pass\n"
+    "(-q more for power iterations), then Z = A x_1 Q1^T whole in a second, whose unfoldings\n"
+    "give the other factors exactly; where Z does not fit --memory, range finders of every\n"
+    "unfolding and the small core G = A x_n Qn^T instead.  --passes 1: the sketch of Sun,\n"
+    "Guo, Luo, Tropp & Udell 2020, all in one pass.  Each truncates its core (Z or a slightly\n"
+    "larger one) by ST-HOSVD; --tol chooses the ranks for an error target.  One more pass\n"
+    "measures ||A - approximation||_F.  The results are the same on any number of ranks.",
     1,
     "# daily temperature, time x lat x lon = 365 x 180 x 360 (23.7 M values),\n"
     "# kept as a 20 x 15 x 30 core and three factors: 29800 values, 794x less\n"
@@ -137,6 +139,11 @@ static const char *method_of(const struct prsvd_tucker_params *prm) {
   return prm->passes == 1 ? "one-pass" : "two-pass";
 }
 
+/* How the core was formed (include/prsvd.h, enum prsvd_tucker_route). */
+static const char *route_of(const struct prsvd_tucker_plan *plan) {
+  return plan->route == PRSVD_TUCKER_ROUTE_Z ? "z" : plan->route == PRSVD_TUCKER_ROUTE_CORE ? "core" : "one-pass";
+}
+
 static int write_tucker(struct prsvd_cli *cli, const struct tucker_opts *o, const char *file, const char *dataset,
                         const struct prsvd_h5_features *in, prsvd_tucker *t, const struct prsvd_tucker_params *prm,
                         const struct prsvd_tucker_plan *plan, const struct prsvd_tucker_stats *st) {
@@ -172,6 +179,7 @@ static int write_tucker(struct prsvd_cli *cli, const struct tucker_opts *o, cons
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_file", file));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "input_dataset", dataset));
   PRSVD_TRY(prsvd_h5_attr_string(w, "/", "method", method_of(prm)));
+  PRSVD_TRY(prsvd_h5_attr_string(w, "/", "route", route_of(plan)));
   if (names[0]) PRSVD_TRY(prsvd_h5_attr_string(w, "/", "dimension_names", names));
   PRSVD_TRY(prsvd_h5_attr_doubles(w, "/", "shape", nd, shape));
   PRSVD_TRY(prsvd_h5_attr_doubles(w, "/", "ranks", nd, rk));
@@ -227,12 +235,20 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
     print_dims(" x ", in->ndims, plan->core_sketch);
     printf(" (2k + 1)\n");
   } else {
-    printf("  two passes%s: range sketches ", prm->power_iters ? " and power iterations" : "");
-    print_dims(" x ", in->ndims, plan->sketch);
+    const int z = plan->route == PRSVD_TUCKER_ROUTE_Z;
+    char zb[32], mb[32];
+    printf("  two passes%s: ", prm->power_iters ? " and power iterations" : "");
+    if (z) printf("mode 1 sketched %lld wide", (long long)plan->sketch[0]);
+    else printf("range sketches "), print_dims(" x ", in->ndims, plan->sketch);
     if (prm->tol > 0) printf(" (--max-rank %lld + p), ranks for --tol %g\n", (long long)o->max_rank, prm->tol);
     else if (prm->oversample == PRSVD_TUCKER_OVERSAMPLE_AUTO)
       printf(" (2r + 10 at most, -p auto), q = %lld\n", (long long)o->power_iters);
     else printf(" (r + p, p = %lld), q = %lld\n", (long long)prm->oversample, (long long)o->power_iters);
+    prsvd_format_bytes((double)plan->z_bytes, zb, sizeof zb);
+    prsvd_format_bytes((double)prm->memory, mb, sizeof mb);
+    if (z) printf("  route z: modes 2..%d exact from Z = A x_1 Q1^T whole (%s with its truncation, within --memory %s)\n",
+                  in->ndims, zb, mb);
+    else printf("  route core: Z = A x_1 Q1^T whole would take %s, beyond --memory %s: the sketched core\n", zb, mb);
   }
   printf("  %d passes over %s (%s), sketches %s a rank\n", plan->passes,
          prsvd_format_bytes(8.0 * values, b1, sizeof b1), o->no_verify ? "no verification pass" : "the last measures the error",
@@ -290,6 +306,8 @@ static json_object *summary_json(const struct prsvd_cli *cli, const char *spec, 
   json_object_object_add(j, "ranks", ints_json(in->ndims, st->ranks));
   json_object_object_add(j, "sketch", ints_json(in->ndims, plan->sketch));
   if (prm->passes == 1) json_object_object_add(j, "core_sketch", ints_json(in->ndims, plan->core_sketch));
+  json_object_object_add(j, "route", json_object_new_string(route_of(plan)));
+  if (prm->passes == 2) json_object_object_add(j, "z_bytes", json_object_new_int64(plan->z_bytes));
   json_object_object_add(j, "compression_ratio", prsvd_json_double(compression(in->ndims, in->dims, st->ranks, &full, &kept)));
   json_object_object_add(j, "values_kept", prsvd_json_double(kept));
   json_object_object_add(j, "passes", json_object_new_int(st->passes));

@@ -608,7 +608,8 @@ struct prsvd_tucker_params {
   int passes;            /* 2 (and power_iters more) or 1 */
   int power_iters;       /* q: two passes only */
   uint64_t seed;         /* test matrices depend only on (seed, mode, global index) */
-  int64_t memory;        /* per-rank bytes for slab panels */
+  int64_t memory;        /* per-rank bytes for slab panels; two passes take the Z route
+                          * (prsvd_tucker_plan) when its Z fits within it too */
   int verify;            /* 1: ||A - approx||_F measured by one more pass */
   int check_finite;      /* stop at the first NaN or Inf in A */
   int prefetch;          /* read the next panel on a thread while this one is multiplied */
@@ -621,12 +622,23 @@ struct prsvd_tucker_params {
    .progress = NULL, .progress_arg = NULL}
 PRSVD_API struct prsvd_tucker_params prsvd_tucker_params_default(void);
 
+/* How two passes form the core (src/tucker.c).  PRSVD_TUCKER_ROUTE_Z: only mode 1 is
+ * sketched; the second pass forms Z = A x_1 Q_1^T (l_1 x d_2 x ... x d_N) whole, and modes
+ * 2..N come exactly from Z's unfoldings (ST-HOSVD of Z), taken when Z and its truncation fit
+ * the memory budget.  PRSVD_TUCKER_ROUTE_CORE: every mode sketched, the second pass forms the
+ * small core A x_n Q_n^T.  One pass: PRSVD_TUCKER_ROUTE_ONE_PASS. */
+enum prsvd_tucker_route { PRSVD_TUCKER_ROUTE_CORE = 0, PRSVD_TUCKER_ROUTE_Z = 1, PRSVD_TUCKER_ROUTE_ONE_PASS = 2 };
+
 /* What a solve does (not collective): usage error for a bad shape, rank, size or budget. */
 struct prsvd_tucker_plan {
   int64_t panel_rows;
-  int64_t sketch[PRSVD_TUCKER_MAX_MODES];      /* columns of each factor sketch (l_n or k_n) */
+  int64_t sketch[PRSVD_TUCKER_MAX_MODES];      /* columns of each factor sketch (l_n or k_n;
+                                                * the Z route: d_n for the exact modes 2..N) */
   int64_t core_sketch[PRSVD_TUCKER_MAX_MODES]; /* one pass: s_n (0 for two passes) */
   int passes;            /* planned: sketch(es), core, verification (an A far from 1 adds one) */
+  int route;             /* enum prsvd_tucker_route */
+  int64_t z_bytes;       /* the Z route's Z, its first truncation and a mode's Gram matrix: the
+                          * bytes held when taken, or that it would need (two passes) */
   int64_t sketch_bytes;  /* per rank: the factor and core sketches and their test matrices */
 };
 PRSVD_API int prsvd_tucker_plan(const struct prsvd_tucker_params *params, const prsvd_source *a, int ndims,

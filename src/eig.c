@@ -27,8 +27,6 @@
 #define PRSVD_STREAM_SYMMETRY 10
 
 void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
-void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
-             double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info);
 
 static int cmp_pos(const void *a, const void *b) {
   const int64_t *x = a, *y = b;

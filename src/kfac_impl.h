@@ -1,15 +1,10 @@
-/* Inside the K-FAC preconditioner: the LAPACK routines it adds to blas.h's, the application
- * of a damped power to the columns or the rows of a matrix, and the minibatch statistics
- * split among a rank's compute threads. */
+/* Inside the K-FAC preconditioner: the application of a damped power to the columns or the
+ * rows of a matrix, and the minibatch statistics split among a rank's compute threads (its
+ * LAPACK routines are in blas.h). */
 #ifndef PRSVD_KFAC_IMPL_H
 #define PRSVD_KFAC_IMPL_H
 
 #include <stdint.h>
-
-void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
-             double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info);
-void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, const double *alpha,
-            const double *a, const int *lda, const double *beta, double *c, const int *ldc);
 
 /* How the m vectors of length n lie in x. */
 enum prsvd_kfac_layout {

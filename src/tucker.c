@@ -25,12 +25,18 @@
  *   Q_n = orth(Y_n)                                 (Householder QR on rank 0, broadcast)
  *   core:     Z += Q_1(i0:i1, :)^T S  (l_1 x C, this rank's), then W = Z x_2 Q_2^T ... x_N Q_N^T,
  *             summed over ranks (in rank order, allsum): W = A x_1 Q_1^T ... x_N Q_N^T
+ * The Z route (plan->route, when Z and its truncation fit the memory budget: src/tucker_api.c):
+ *   only mode 1 is sketched (Y_n, n >= 2, not formed), and the core pass's Z, summed over the
+ *   ranks, is W itself: W = Z = A x_1 Q_1^T (l_1 x d_2 x ... x d_N), Q_n = I for n >= 2.  Its
+ *   ST-HOSVD below then finds modes 2..N exactly (of A x_1 Q_1 Q_1^T), mode 1 alone randomized:
+ *   on a noisy field at ranks in its noise the sketched Q_n's error compounds over the modes.
  * One pass (passes = 1), k_n = min(d_n, 2 r_n + 1), s_n = min(d_n, 2 k_n + 1) (their rule):
  *   pass 0:   V_n = A_(n) Omega_n (k_n columns) as above, and the core sketch
  *             H = A x_1 Phi_1 ... x_N Phi_N: Z += Phi_1(:, i0:i1) S, then x_n Phi_n (s_n x d_n)
  *   Q_n = orth(V_n);  W = H x_1 (Phi_1 Q_1)^+ ... x_N (Phi_N Q_N)^+   (k_1 x ... x k_N)
  * Both then truncate the small core (ST-HOSVD, modes in order): W_(n) = P_n Sigma_n (...),
- *   W = W x_n P_n(:, 1:r_n)^T,  U_n = Q_n P_n(:, 1:r_n);  with tol the ranks are the smallest
+ *   W = W x_n P_n(:, 1:r_n)^T,  U_n = Q_n P_n(:, 1:r_n) (P_n from W_(n) W_(n)^T on the Z
+ *   route, whose unfoldings are wide, else by an SVD);  with tol the ranks are the smallest
  *   whose discarded squares, mode by mode, stay within the budget tol^2 ||A||^2 - (||A||^2 -
  *   ||W||^2) shared evenly among the modes left.  Two passes: A ~ W x_n U_n is A's orthogonal
  *   projection, so ||A - approx||^2 = ||A||^2 - ||G||^2 (the estimate).
@@ -42,7 +48,8 @@
  * 2^e A (one more pass, also for one pass), and ||A||_F and G are divided by 2^e at the end.
  *
  * Assumptions: every rank passes a source of the same unfolding; 1 <= r_n <= l_n <= d_n; the
- * small core (prod l_n) and each rank's Z (C x l_1, or C x s_1) fit in memory.
+ * small core (prod l_n) and each rank's Z (C x l_1, or C x s_1) fit in memory; on the Z route
+ * also Z's first truncation (r_1 x C) and the Gram matrix of each mode (d_n x d_n).
  */
 #include <math.h>
 #include <stdlib.h>
@@ -73,6 +80,7 @@ struct run {
   struct prsvd_pass pass;
   struct prsvd_cursor cur;
   int nd, one_pass, what, first, corange, mode0_power;
+  int sketched;        /* modes with factor sketches: all, or on the Z route mode 1 only */
   const int64_t *d;
   int64_t cols, l[MODES], s[MODES];
   double fro2;
@@ -160,7 +168,7 @@ static double sketch_slab(struct run *r, int64_t row, int64_t nr, const double *
     gemm("N", "N", c, l0, nr, 1.0, s, c, r->y[0] + row, d0, 1.0, r->h, c);
     flops += 2.0 * (double)(nr * c) * (double)l0;
   }
-  for (int n = 1; n < r->nd; n++) flops += mode_update(r, n, row, nr, s);
+  for (int n = 1; n < r->sketched; n++) flops += mode_update(r, n, row, nr, s);
   if (r->one_pass) { /* Z^T += S^T Phi_1(:, rows)^T */
     const int64_t s0 = r->s[0];
     prsvd_rng_fill(r->t->params.seed, STREAM_PHI, row, nr, 0, s0, r->gen, nr);
@@ -296,7 +304,43 @@ done:
   return status;
 }
 
-/* ST-HOSVD of the small core w (dims cd, replaced by the ranks): U_n = Q_n P_n(:, 1:r_n). */
+/* The same from the Gram matrix X_(n) X_(n)^T (dsyevd), without a copy of x: the Z route's
+ * unfoldings, l_1 x C and d_n x (C l_1 / d_n), far wider than tall.  The singular values are
+ * the square roots of its eigenvalues, those below sqrt(eps) sigma_1 only roughly (beyond
+ * any rank kept; their squares, which tol sums, are exact to eps sigma_1^2). */
+static int unfolding_gram(const double *x, int nd, const int64_t *dims, int n, double *u, double *sv) {
+  int status = PRSVD_OK, info = 0, lwork = -1, liwork = -1, iwq = 0, *iwork = NULL, iln, ik;
+  const int64_t ln = dims[n], L = prsvd_dims_prod(dims, 0, n), R = prsvd_dims_prod(dims, n + 1, nd);
+  const double one = 1.0;
+  double *g = NULL, *lam = NULL, *work = NULL, wq = 0.0;
+  PRSVD_TRY(prsvd_to_int(2 * ln * ln + 6 * ln + 1, "the workspace of a mode's Gram eigendecomposition", &iln));
+  iln = (int)ln, ik = (int)(R == 1 ? L : R); /* each at most Z's entries, within 2^31 (the plan) */
+  PRSVD_ALLOC(g, ln * ln);
+  PRSVD_ALLOC(lam, ln);
+  if (R == 1) { /* G = X X^T, x (L x ln, C order) being X_(n)^T */
+    dsyrk_("U", "N", &iln, &ik, &one, x, &iln, &one, g, &iln);
+  } else {
+    for (int64_t l = 0; l < L; l++) /* G += S_l S_l^T, S_l (ln x R, C order) the l-th block */
+      dsyrk_("U", "T", &iln, &ik, &one, x + l * ln * R, &ik, &one, g, &iln);
+  }
+  dsyevd_("V", "U", &iln, g, &iln, lam, &wq, &lwork, &iwq, &liwork, &info);
+  lwork = (int)wq + 1, liwork = iwq + 1;
+  PRSVD_ALLOC(work, lwork);
+  PRSVD_ALLOC(iwork, liwork);
+  dsyevd_("V", "U", &iln, g, &iln, lam, work, &lwork, iwork, &liwork, &info);
+  if (info) PRSVD_FAIL(PRSVD_ERR_NUMERIC, "the eigendecomposition of Z's mode-%d Gram matrix failed (LAPACK info %d)",
+                       n + 1, info);
+  for (int64_t j = 0; j < ln; j++) { /* descending */
+    sv[j] = sqrt(fmax(lam[ln - 1 - j], 0.0));
+    memcpy(u + j * ln, g + (ln - 1 - j) * ln, sizeof(double) * (size_t)ln);
+  }
+done:
+  free(g), free(lam), free(work), free(iwork);
+  return status;
+}
+
+/* ST-HOSVD of the core w (dims cd, replaced by the ranks): U_n = Q_n P_n(:, 1:r_n), or P_n
+ * itself for a mode the Z route did not sketch (Q_n = I). */
 static int truncate_core(struct run *r, double *w, int64_t *cd, double budget, double *discarded) {
   int status = PRSVD_OK;
   prsvd_tucker *t = r->t;
@@ -307,7 +351,7 @@ static int truncate_core(struct run *r, double *w, int64_t *cd, double budget, d
     const int64_t ln = cd[n];
     PRSVD_ALLOC(u, ln * ln);
     PRSVD_ALLOC(sv, ln);
-    PRSVD_TRY(unfolding_svd(w, r->nd, cd, n, u, sv));
+    PRSVD_TRY(r->sketched < r->nd ? unfolding_gram(w, r->nd, cd, n, u, sv) : unfolding_svd(w, r->nd, cd, n, u, sv));
     int64_t rn = prm->ranks[n];
     if (prm->tol > 0) { /* the fewest whose tail fits this mode's share of what is left */
       const int64_t cap = prm->max_rank < ln ? prm->max_rank : ln;
@@ -330,7 +374,8 @@ static int truncate_core(struct run *r, double *w, int64_t *cd, double budget, d
     memcpy(w, next, sizeof(double) * (size_t)prsvd_dims_prod(nd_, 0, r->nd));
     cd[n] = rn;
     PRSVD_ALLOC(t->factors[n], r->d[n] * rn);
-    gemm("N", "N", r->d[n], rn, ln, 1.0, r->q[n], r->d[n], u, ln, 0.0, t->factors[n], r->d[n]);
+    if (r->q[n]) gemm("N", "N", r->d[n], rn, ln, 1.0, r->q[n], r->d[n], u, ln, 0.0, t->factors[n], r->d[n]);
+    else memcpy(t->factors[n], u, sizeof(double) * (size_t)(r->d[n] * rn));
     free(u), free(sv), free(next);
     u = sv = next = NULL;
   }
@@ -426,9 +471,11 @@ static int begin(struct run *r, prsvd_tucker *t, prsvd_source *a, const struct p
   r->cols = prsvd_source_cols(a);
   r->one_pass = prm->passes == 1;
   r->panel_rows = plan->panel_rows;
+  r->sketched = plan->route == PRSVD_TUCKER_ROUTE_Z ? 1 : r->nd;
   int64_t gen = 0, wide = 0;
   for (int n = 0; n < r->nd; n++) {
     r->l[n] = plan->sketch[n], r->s[n] = plan->core_sketch[n];
+    if (n >= r->sketched) continue; /* Q_n = I */
     PRSVD_ALLOC(r->y[n], r->d[n] * r->l[n]);
     PRSVD_ALLOC(r->q[n], r->d[n] * r->l[n]);
     const int64_t R = prsvd_dims_prod(r->d, n + 1, r->nd);
@@ -482,12 +529,12 @@ static void zero(double *x, int64_t count) {
 /* The sketch pass (first: test matrices; else the power step on Q_n and X), sums agreed. */
 static int sketch_pass(struct run *r, int first, int corange) {
   r->first = first, r->corange = corange;
-  for (int n = 0; n < r->nd; n++) zero(r->y[n], r->d[n] * r->l[n]);
+  for (int n = 0; n < r->sketched; n++) zero(r->y[n], r->d[n] * r->l[n]);
   if (corange) zero(r->h, r->cols * r->l[0]);
   if (r->one_pass) zero(r->z, r->cols * r->s[0]);
   PRSVD_CHECK(one_pass(r, SKETCH));
   prsvd_profile_begin(PRSVD_EV_REDUCE);
-  for (int n = 0; n < r->nd; n++) PRSVD_CHECK(allsum(r->t->comm, r->y[n], r->d[n] * r->l[n]));
+  for (int n = 0; n < r->sketched; n++) PRSVD_CHECK(allsum(r->t->comm, r->y[n], r->d[n] * r->l[n]));
   if (corange) PRSVD_CHECK(allsum(r->t->comm, r->h, r->cols * r->l[0]));
   prsvd_profile_end(PRSVD_EV_REDUCE, 0.0, 0.0);
   return PRSVD_OK;
@@ -524,7 +571,7 @@ done:
 /* Q_n = orth(Y_n) for every mode (mode 1 also when it did not move: its Y_1 stands). */
 static int orth_all(struct run *r) {
   prsvd_profile_begin(PRSVD_EV_ORTH);
-  for (int n = 0; n < r->nd; n++) PRSVD_CHECK(orth(r->t->comm, r->y[n], r->d[n], r->l[n], r->q[n]));
+  for (int n = 0; n < r->sketched; n++) PRSVD_CHECK(orth(r->t->comm, r->y[n], r->d[n], r->l[n], r->q[n]));
   prsvd_profile_end(PRSVD_EV_ORTH, 0.0, 0.0);
   return PRSVD_OK;
 }
@@ -636,7 +683,14 @@ int prsvd_tucker_run(prsvd_tucker *t, prsvd_source *a, const struct prsvd_tucker
     zero(r.z, r.cols * r.l[0]);
     PRSVD_TRY(one_pass(&r, CORE));
   }
-  PRSVD_TRY(small_core(&r, &w, cd));
+  if (r.sketched < r.nd) { /* the Z route: W = Z = A x_1 Q_1^T whole, summed over the ranks */
+    PRSVD_TRY(allsum(t->comm, r.z, r.cols * r.l[0]));
+    w = r.z, r.z = NULL;
+    memcpy(cd, r.d, sizeof(int64_t) * (size_t)r.nd);
+    cd[0] = r.l[0];
+  } else {
+    PRSVD_TRY(small_core(&r, &w, cd));
+  }
   if (r.one_pass) { /* W = H x_n (Phi_n Q_n)^+ */
     double *h = w;
     w = NULL;

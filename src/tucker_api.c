@@ -44,6 +44,29 @@ static double slab_entries(const struct prsvd_tucker_plan *plan, int64_t cols) {
   return (double)cols * (double)(plan->sketch[0] > w0 ? plan->sketch[0] : w0);
 }
 
+/* The Z route's working set: Z whole (l_1 x C, summed over the ranks in place), its first
+ * truncation (r_1 x C) and the largest unfolding's Gram matrix with its eigenvectors. */
+static double z_route_bytes(const struct prsvd_tucker_params *prm, int ndims, const int64_t *dims, int64_t cols,
+                            int64_t l1) {
+  const int64_t r1 = prm->tol > 0 ? (prm->max_rank < l1 ? prm->max_rank : l1) : prm->ranks[0];
+  double gram = (double)l1 * (double)l1;
+  for (int n = 1; n < ndims; n++) gram = fmax(gram, (double)dims[n] * (double)dims[n]);
+  return 8.0 * ((double)(l1 + r1) * (double)cols + 2.0 * gram);
+}
+
+/* The plan's one count of a rank's memory beyond its panels: the factor sketches Y_n and Q_n
+ * of the modes sketched, Omega_1 (or X) and with power iterations H (C x l_1 each), then the
+ * Z route's working set, or this rank's Z (C x w_1) and the small core (three copies while
+ * it is truncated). */
+static double plan_bytes(const struct prsvd_tucker_params *prm, int ndims, const int64_t *dims, int64_t cols,
+                         const struct prsvd_tucker_plan *plan, double core) {
+  const int z = plan->route == PRSVD_TUCKER_ROUTE_Z;
+  const int64_t w0 = plan->core_sketch[0] ? plan->core_sketch[0] : plan->sketch[0];
+  double bytes = 8.0 * (double)cols * (double)(plan->sketch[0] + (prm->power_iters > 0 ? plan->sketch[0] : 0));
+  for (int n = 0; n < (z ? 1 : ndims); n++) bytes += 16.0 * (double)(dims[n] * plan->sketch[n]);
+  return bytes + (z ? (double)plan->z_bytes : 8.0 * (double)cols * (double)w0 + 3.0 * core * 8.0);
+}
+
 int prsvd_tucker_plan(const struct prsvd_tucker_params *prm, const prsvd_source *a, int ndims, const int64_t *dims,
                       int nprocs, struct prsvd_tucker_plan *plan) {
   const char *name = prsvd_source_name(a);
@@ -85,21 +108,27 @@ int prsvd_tucker_plan(const struct prsvd_tucker_params *prm, const prsvd_source 
                 n + 1, (long long)dims[n]);
   }
   double core = widths(prm, ndims, dims, 16, plan);
-  if (prm->oversample == PRSVD_TUCKER_OVERSAMPLE_AUTO) /* cut the default until the core and a slab's Z fit */
-    for (int f = 15; f >= 0 && (core > AUTO_CORE || slab_entries(plan, cols) > 2147483647.0); f--)
-      core = widths(prm, ndims, dims, f, plan);
-  if (core > 2e8)
-    PRSVD_ERR(PRSVD_ERR_USAGE, "the small core of '%s' would hold %.3g entries: ask for smaller ranks", name, core);
+  /* two passes: the Z route when Z and its truncation fit the budget, at the full widths */
+  plan->route = prm->passes == 1 ? PRSVD_TUCKER_ROUTE_ONE_PASS : PRSVD_TUCKER_ROUTE_CORE;
+  if (prm->passes == 2) {
+    const double zb = z_route_bytes(prm, ndims, dims, cols, plan->sketch[0]);
+    plan->z_bytes = (int64_t)fmin(zb, 9e18);
+    if (zb <= (double)prm->memory && slab_entries(plan, cols) <= 2147483647.0) plan->route = PRSVD_TUCKER_ROUTE_Z;
+  }
+  if (plan->route == PRSVD_TUCKER_ROUTE_Z) { /* modes 2..N exact: the whole of each */
+    for (int n = 1; n < ndims; n++) plan->sketch[n] = dims[n];
+  } else {
+    if (prm->oversample == PRSVD_TUCKER_OVERSAMPLE_AUTO) /* cut the default until the core and a slab's Z fit */
+      for (int f = 15; f >= 0 && (core > AUTO_CORE || slab_entries(plan, cols) > 2147483647.0); f--)
+        core = widths(prm, ndims, dims, f, plan);
+    if (core > 2e8)
+      PRSVD_ERR(PRSVD_ERR_USAGE, "the small core of '%s' would hold %.3g entries: ask for smaller ranks", name, core);
+  }
   const int64_t w0 = plan->core_sketch[0] ? plan->core_sketch[0] : plan->sketch[0];
-  double sketch_bytes = 0.0;
-  for (int n = 0; n < ndims; n++) sketch_bytes += 16.0 * (double)(dims[n] * plan->sketch[n]);
-  /* Omega_1 (or X) and Z, C x l_1 each (H too with power iterations) */
-  sketch_bytes += 8.0 * (double)cols * (double)(plan->sketch[0] + w0 + (prm->power_iters > 0 ? plan->sketch[0] : 0));
-  sketch_bytes += 3.0 * core * 8.0;
   if (slab_entries(plan, cols) > 2147483647.0)
     PRSVD_ERR(PRSVD_ERR_USAGE, "'%s': a slab of %lld values times %lld sketch columns exceeds 2^31 entries", name,
               (long long)cols, (long long)w0);
-  plan->sketch_bytes = (int64_t)sketch_bytes;
+  plan->sketch_bytes = (int64_t)plan_bytes(prm, ndims, dims, cols, plan, core);
   plan->panel_rows = prsvd_panel_rows_for(a, prm->memory, prm->prefetch, 0, 1);
   if (plan->panel_rows < 1)
     PRSVD_ERR(PRSVD_ERR_USAGE, "a slab of '%s' (%lld values, %lld bytes) does not fit the memory budget %lld", name,
