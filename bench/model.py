@@ -334,11 +334,11 @@ def cmd_check(path):
 
 def node_split(m, n, l, s_bytes, P, T, node):
     """One pass of subspace iteration over the m x n rows one node holds, on P ranks of T
-    compute threads each (P T = the node's cores), after the rules of src/sketch.c: panels of
-    max(256 rows, 4 MiB) a thread within half the rank's --memory (two buffers), thread t's
-    rows of each panel into sums of its own, threads 1..T-1's sums (n x l) added into the
-    rank's at every panel's end; one reader thread a rank, on a core of its rank's; the
-    ranks' co-range sums
+    compute threads each (P T = the node's cores), after the rules of src/panel.c and
+    src/pass_lanes.c: panels of max(256 rows, 4 MiB) a thread within half the rank's --memory
+    (two buffers), thread t's rows of each panel multiplied by X, then (a barrier) its columns
+    of H = A^T Y over all the panel's rows, added into the rank's H in place (no sums of its
+    own to fold); one reader thread a rank, on a core of its rank's; the ranks' co-range sums
     reduce-scattered through the node's memory at the pass's end."""
     n = int(n)
     row = s_bytes * n
@@ -346,19 +346,17 @@ def node_split(m, n, l, s_bytes, P, T, node):
     rows = max(1, min(T * per_thread, node["memory"] // row // 2))
     panels = math.ceil(m / P / rows)                       # a rank's panels a pass
     compute = 4 * m * n * l / (P * T * node["flops"])
-    fold_bytes = P * panels * 16 * (T - 1) * n * l         # read and write of the added sums
-    fold = fold_bytes / node["mem_bw"]
     read_cpu = m * row / (P * node["copy"])               # the reader threads' copies (or inflate)
     read_link = m * row / node["read"]
     comm = (P - 1) * 8 * n * l / node["mem_bw"] if P > 1 else 0.0
-    mem = P * (4 * n * l + N_PROBES * n) * 8 + P * (T - 1) * 8 * n * l + P * 2 * rows * row \
+    mem = P * (4 * n * l + N_PROBES * n) * 8 + P * 2 * rows * row \
         + m * (l + N_PROBES) * 8
     return {"rows": rows, "rows_thread": rows / T, "panels": panels, "compute": compute,
-            "fold": fold, "read_cpu": read_cpu, "read_link": read_link, "comm": comm,
+            "read_cpu": read_cpu, "read_link": read_link, "comm": comm,
             "barriers": 2 * panels if T > 1 else 0,
             # the reader threads have no cores of their own when P T is the node's cores: a
             # rank's copies delay its compute (and, through the barriers, its other threads)
-            "time": max(compute + read_cpu, read_link) + fold + comm, "memory": mem}
+            "time": max(compute + read_cpu, read_link) + comm, "memory": mem}
 
 
 def cmd_node(a):
@@ -368,14 +366,14 @@ def cmd_node(a):
     print(f"one node of {a.cores} cores: A's rows on it {a.m:.0f} x {a.n:.0f}, {a.dtype_bytes} bytes an entry; "
           f"l = {l}; {a.gflops} GFLOP/s a core, memory {a.mem_gbs} GB/s, a reader thread copies "
           f"{a.copy_gbs} GB/s, the node reads {a.read_gbs} GB/s; --memory {a.memory_mb:.0f} MiB a rank")
-    print(f"{'ranks x threads':>15} {'panel rows':>10} {'rows/thread':>11} {'compute s':>9} {'fold s':>7} "
+    print(f"{'ranks x threads':>15} {'panel rows':>10} {'rows/thread':>11} {'compute s':>9} "
           f"{'reader s':>8} {'comm s':>7} {'pass s':>7} {'memory GB':>9}")
     for split in a.splits.split(","):
         P, T = (int(x) for x in split.split("x"))
         if P * T != a.cores:
             sys.exit(f"model.py node: {split} is {P * T} threads, not the node's {a.cores} cores")
         r = node_split(a.m, a.n, l, a.dtype_bytes, P, T, node)
-        print(f"{split:>15} {r['rows']:10d} {r['rows_thread']:11.0f} {r['compute']:9.2f} {r['fold']:7.2f} "
+        print(f"{split:>15} {r['rows']:10d} {r['rows_thread']:11.0f} {r['compute']:9.2f} "
               f"{r['read_cpu']:8.2f} {r['comm']:7.3f} {r['time']:7.2f} {r['memory'] / 1e9:9.2f}")
 
 

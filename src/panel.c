@@ -39,15 +39,15 @@ int64_t prsvd_panel_grid(const struct prsvd_pass *p) {
 int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
                                 const struct prsvd_pass_shape *shape, int single) {
   if (threads < 2 || !shape->threaded) return 0;
-  const int64_t rows = (panel_rows + threads - 1) / threads, kc = shape->corange_cols;
-  const int64_t w = kc > shape->left_width ? kc : shape->left_width;
-  const int64_t out = n * w > rows * shape->n_right ? n * w : rows * shape->n_right;
-  /* dense: threads - 1 sums of their own; CSR: every thread's row-major sum (and a row of K) */
-  int64_t bytes = shape->sparse ? threads * 8 * (n + 1) * kc : (threads - 1) * 8 * n * kc;
-  bytes += (threads - 1) * 8 * (shape->col_sums ? 2 * n : 0);
-  bytes += (threads - 1) * 8 * (n * shape->left_cols + shape->core_elems);
+  const int64_t rows = (panel_rows + threads - 1) / threads, cols = (n + threads - 1) / threads;
+  const int64_t kc = shape->corange_cols, w = kc > shape->left_width ? kc : shape->left_width;
+  const int64_t out = cols * w > rows * shape->n_right ? cols * w : rows * shape->n_right;
+  int64_t bytes = 0;
+  /* CSR: every thread's row-major co-range sum (and a row of K), column sums but lane 0's;
+   * dense lanes add into their columns of the pass's sums and hold none */
+  if (shape->sparse) bytes += threads * 8 * (n + 1) * kc + (threads - 1) * 8 * (shape->col_sums ? 2 * n : 0);
   if (shape->sparse_map) bytes += (threads - 1) * 8 * (n + shape->n_right) * PRSVD_TILE_ROWS;
-  if (single) bytes += threads * 4 * (rows * w + out);
+  if (single) bytes += threads * 4 * (panel_rows * w + out);
   return bytes;
 }
 

@@ -103,7 +103,8 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   }
   struct prsvd_lane *whole = &p->state->lanes[0]; /* one thread: the whole panel */
   whole->row0 = 0, whole->rows = nr64;
-  prsvd_pass_statistics(p, whole, r, nr64, n);
+  prsvd_pass_row_statistics(p, whole, r, nr64, n);
+  prsvd_pass_col_statistics(p, nr64, n, 0, n);
   /* P_i = A_i R (on a 2-D grid summed over the process row), kept rows stored */
   if (p->n_right) {
     flops += prsvd_pass_right_product(p, whole, nr, in, prod, nr);
@@ -125,11 +126,13 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
     if (p->grid2d) /* the whole rows: P_i's (keep[0] is the co-range source) or gathered */
       k = p->n_right ? prod + p->keep[0].col0 * nr : p->state->row_sum, kld = nr, off = 0;
     PRSVD_CHECK(prsvd_to_int(kld, "sketch leading dimension", &ild));
-    flops += prsvd_pass_panel_t_times(p, whole, nr, in, k + off, ild, kc, p->corange);
+    flops += prsvd_pass_panel_t_times(p, whole, 0, nr, 0, in, in, k + off, ild, kc, p->corange);
   }
   /* L += A_i^T G_i, Z += G_i^T P_i */
-  for (int t = 0, run; t < p->n_left; t += run)
-    flops += prsvd_pass_left_update(p, whole, t, run = prsvd_pass_left_run(p, t), r, nr, in, prod, g, nr);
+  for (int t = 0, run; t < p->n_left; t += run) {
+    prsvd_pass_left_rows(p, t, run = prsvd_pass_left_run(p, t), r, 0, nr, g, nr);
+    flops += prsvd_pass_left_cols(p, whole, t, run, nr, in, 0, in, 0, 1, prod, g, nr);
+  }
   /* resid += ||A_i - K_i M^T||_F^2 */
   if (p->resid) flops += prsvd_pass_residual_update(p, off, nr, in);
   if (p->apply) flops += p->apply(p->apply_arg, r, nr64, p->state->panel);

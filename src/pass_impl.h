@@ -17,17 +17,15 @@
 #include "sketch.h"
 
 /* One compute thread's part of a pass over the panel in hand (made by the pass): its rows
- * [row0, row0 + rows) of the panel, the accumulators it adds into (lane 0: the pass's own;
- * the others their own, added to the pass's in lane order at the end of every panel), and its
- * scratch (x32: float32 copies of its rows of K_i or G_i; o32
- * and p32: float32 products; small_c: 2^scale_exp K_b or G_b; tile: a sparse map's tile). */
-
+ * [row0, row0 + rows) of the panel, the sums only a CSR lane keeps for itself (lane 0's column
+ * sums the pass's; the others' and every co-range sum added in lane order at the end of every
+ * panel), its Frobenius sum (lane 0: the pass's), and its scratch (x32: a float32 copy of K_i
+ * or G_i; o32 and p32: float32 products; small_c: 2^scale_exp K_i or G_i; tile: a sparse
+ * map's tile). */
 struct prsvd_lane {
   int64_t row0, rows;
-  double *corange, *col_sum, *col_sumsq;
-  double *left_acc[PRSVD_MAX_LEFT], *left_core[PRSVD_MAX_LEFT]; /* L_t and Z_t (left sketches) */
-  double *left_block; /* lanes but 0: their L_t and Z_t, in one block */
-  double *corange_t;  /* CSR panels: the lane's co-range sum row-major, every lane its own */
+  double *col_sum, *col_sumsq;
+  double *corange_t; /* CSR panels: the lane's co-range sum row-major, every lane its own */
   double fro2, flops;
   float *x32, *o32, *p32;
   double *small_c;
@@ -169,19 +167,28 @@ int prsvd_pass_sparse_left_as_dense(int64_t d);
 /* The left sketches from t multiplied as one product, and their columns. */
 int prsvd_pass_left_run(const struct prsvd_pass *p, int t);
 int64_t prsvd_pass_left_run_dim(const struct prsvd_pass *p, int t, int run);
-/* out (n x c) += (2^scale_exp A_b)^T x; returns the flops. */
-double prsvd_pass_panel_t_times(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr,
-                                int n, const double *x, int ldx, int c, double *out);
+/* Rows [col0, col0 + nc) of out (n x c) += (2^scale_exp A_b(:, col0 : col0 + nc))^T x, A_b
+ * the panel's nr rows from row0; returns the flops. */
+double prsvd_pass_panel_t_times(const struct prsvd_pass *p, const struct prsvd_lane *ln,
+                                int64_t row0, int nr, int64_t col0, int nc, int n, const double *x,
+                                int ldx, int c, double *out);
 /* P_b (nr x n_right, ld ldo) = (2^scale_exp A_b) R; returns the flops. */
 double prsvd_pass_right_product(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr,
                                 int n, double *out, int ldo);
-/* Left sketches t .. t + run - 1: L += A_b^T G_b, Z += G_b^T P_b; returns the flops. */
-double prsvd_pass_left_update(const struct prsvd_pass *p, const struct prsvd_lane *ln, int t,
-                              int run, int64_t r, int nr, int n, const double *prod, double *g,
-                              int ldp);
-/* ||A_b||_F^2, column sums and the sampled entries of the lane's rows. */
-void prsvd_pass_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t nr,
-                           int64_t n);
+/* Left sketches t .. t + run - 1 (L += A_b^T G_b, Z += G_b^T P_b) in two parts: G_b's rows
+ * [row0, row0 + nr) (each lane its rows, before the barrier), then over all nr rows L's rows
+ * [col0, col0 + nc) and lane `lane` of `lanes`'s share of Z's columns; returns the flops. */
+void prsvd_pass_left_rows(const struct prsvd_pass *p, int t, int run, int64_t r, int64_t row0,
+                          int nr, double *g, int ldp);
+double prsvd_pass_left_cols(const struct prsvd_pass *p, const struct prsvd_lane *ln, int t, int run,
+                            int nr, int n, int64_t col0, int nc, int lane, int lanes,
+                            const double *prod, const double *g, int ldp);
+/* ||A_b||_F^2 and the sampled entries of the lane's rows; column sums of columns
+ * [col0, col0 + nc) over all the panel's nr rows. */
+void prsvd_pass_row_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t nr,
+                               int64_t n);
+void prsvd_pass_col_statistics(struct prsvd_pass *p, int64_t nr, int64_t n, int64_t col0,
+                               int64_t nc);
 /* The row centring of rows [i0, i1) of the panel in hand (dense or CSR; prsvd_pass's
  * center_rows): their products prod[q ld + i] -= mu_i center_shift[q], and their sums into
  * center_sum[local0 + i] (if not NULL).  Not collective; each lane its own rows. */
@@ -207,8 +214,9 @@ float *prsvd_pass_f32_out(const struct prsvd_pass *p, int64_t n);
 /* The scaled copies' scratch, and R's copy for the exponent in force before a panel. */
 int prsvd_pass_copies_begin(struct prsvd_pass *p, int64_t n);
 void prsvd_pass_copies_ready(struct prsvd_pass *p, int64_t n);
-void prsvd_pass_panel_t_times_f32(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr,
-                                  int n, const double *x, int ldx, int c, double *out);
+void prsvd_pass_panel_t_times_f32(const struct prsvd_pass *p, const struct prsvd_lane *ln, size_t at,
+                                  int nr, int nc, int n, const double *x, int ldx, int c,
+                                  double *out);
 double prsvd_pass_right_product_f32(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr,
                                     int n, double *out, int ldo);
 
@@ -216,8 +224,9 @@ double prsvd_pass_right_product_f32(const struct prsvd_pass *p, const struct prs
 
 double prsvd_pass_right_product_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln,
                                        int nr, int n, double *out, int ldo);
-double prsvd_pass_left_update_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln, int t,
-                                     int64_t row0, int nr, int n, const double *prod, int ldp);
+void prsvd_pass_left_rows_sparse(const struct prsvd_pass *p, int t, int64_t r, int64_t row0, int nr);
+double prsvd_pass_left_update_sparse(const struct prsvd_pass *p, int t, int nr, int n, int64_t col0,
+                                     int nc, int64_t k0, int64_t kn, const double *prod, int ldp);
 
 /* pass_kernels_csr.c: the updates of one CSR panel (rows [r, r + csr->rows), offset off into the
  * kept matrices); rt is R row-major (n x n_right) or NULL for a sparse right map. */

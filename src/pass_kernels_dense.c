@@ -37,24 +37,27 @@ int64_t prsvd_pass_left_run_dim(const struct prsvd_pass *p, int t, int run) {
   return d;
 }
 
-/* out (n x c) += (2^scale_exp A_b)^T x, A_b the nr rows of the panel from the lane's row0 on,
- * x (nr x c, ld ldx), by scaling a copy of x (in the lane's scratch): a float32 copy by the
- * powers of two that keep its products inside float32, undone as they widen
- * (pass_kernels_f32.c) */
-double prsvd_pass_panel_t_times(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr, int n,
-                                const double *x, int ldx, int c, double *out) {
-  const size_t at = (size_t)ln->row0 * (size_t)n;
+/* Rows [col0, col0 + nc) of out (n x c, ld n) += (2^scale_exp A_b(:, col0 : col0 + nc))^T x,
+ * A_b the nr rows of the panel from row0 on, x (nr x c, ld ldx): a lane's columns of the
+ * co-range or left sum over every row of the panel (or the whole of both on one thread), so
+ * that each entry is one dot product over the panel's rows whichever lane forms it.  A scaled
+ * copy of x goes in the lane's scratch: a float32 copy by the powers of two that keep its
+ * products inside float32, undone as they widen (pass_kernels_f32.c). */
+double prsvd_pass_panel_t_times(const struct prsvd_pass *p, const struct prsvd_lane *ln, int64_t row0, int nr,
+                                int64_t col0, int nc, int n, const double *x, int ldx, int c, double *out) {
+  const size_t at = (size_t)row0 * (size_t)n + (size_t)col0;
+  if (!nc || !nr) return 0.0;
   if (p->state->single) {
-    prsvd_pass_panel_t_times_f32(p, ln, nr, n, x, ldx, c, out);
+    prsvd_pass_panel_t_times_f32(p, ln, at, nr, nc, n, x, ldx, c, out + col0);
   } else {
     const double one = 1.0;
     if (p->scale_exp) {
       prsvd_pass_scaled_copy(x, ldx, nr, c, ldexp(1.0, p->scale_exp), ln->small_c);
       x = ln->small_c, ldx = nr;
     }
-    dgemm_("N", "N", &n, &c, &nr, &one, p->state->panel + at, &n, x, &ldx, &one, out, &n);
+    dgemm_("N", "N", &nc, &c, &nr, &one, p->state->panel + at, &n, x, &ldx, &one, out + col0, &n);
   }
-  return 2.0 * (double)nr * n * c;
+  return 2.0 * (double)nr * nc * c;
 }
 
 /* P_b (nr x c, ld ldo) = (2^scale_exp A_b) R for the nr rows A_b of the panel from the lane's
@@ -74,56 +77,73 @@ double prsvd_pass_right_product(const struct prsvd_pass *p, const struct prsvd_l
   return prsvd_pass_right_product_sparse(p, ln, nr, n, out, ldo);
 }
 
-/* The lane's acc (n x d) += A_b^T G_b and core (d x cc) += G_b^T P_b(:, c0 : c0+cc) for a
- * generated G and the lane's nr rows A_b of the panel, whose first is global row r: its rows of
- * G_i are generated into its rows of g (G_i, column-major, ld ldp) and P_b is its rows of
- * prod (P_i, ld ldp).  A run of sketches (left_run) is one product, their G side by side. */
-double prsvd_pass_left_update(const struct prsvd_pass *p, const struct prsvd_lane *ln, int t, int run, int64_t r,
-                          int nr, int n, const double *prod, double *g, int ldp) {
-  const struct prsvd_testmat *tm = &p->left[t].g;
-  const int d = (int)tm->dim, cc = (int)p->left[t].core_cols;
-  const int64_t row0 = r + ln->row0;
-  const double one = 1.0;
-  double flops = 0.0;
-  g += ln->row0, prod += ln->row0;
-  if (left_dense(p, t)) {
-    /* G_b: nr x d, column-major, for each sketch of the run */
-    for (int u = t, c0 = 0; u < t + run; c0 += (int)p->left[u].g.dim, u++) {
-      const struct prsvd_testmat *gu = &p->left[u].g;
-      const int du = (int)gu->dim;
-      double *gc = g + (size_t)c0 * ldp;
-      if (gu->kind == PRSVD_SKETCH_GAUSSIAN) {
-        prsvd_rng_fill(gu->seed, gu->stream, row0, nr, 0, du, gc, ldp);
-      } else {
-        int pos[8];
-        double sign[8];
-        for (int q = 0; q < du; q++) memset(gc + (size_t)q * ldp, 0, sizeof(double) * (size_t)nr);
-        for (int i = 0; i < nr; i++) {
-          prsvd_sparse_column(gu->seed, gu->stream, row0 + i, du, pos, sign);
-          for (int z = 0; z < prsvd_sparse_zeta(du); z++) gc[(size_t)pos[z] * ldp + i] = sign[z];
-        }
+/* A lane's share [*c0, *c0 + *cn) of cc columns (lane t of lanes). */
+static void share(int64_t cc, int lanes, int t, int64_t *c0, int64_t *cn) {
+  *c0 = cc * t / lanes;
+  *cn = cc * (t + 1) / lanes - *c0;
+}
+
+/* Left sketches t .. t + run - 1, the rows' part: G_b's rows [row0, row0 + nr) of the panel
+ * (whose first row is global row r) generated into g (G_i, column-major, ld ldp), or for a
+ * sparse map their positions and signs.  A run of sketches (left_run) side by side in g. */
+void prsvd_pass_left_rows(const struct prsvd_pass *p, int t, int run, int64_t r, int64_t row0, int nr, double *g,
+                          int ldp) {
+  if (!left_dense(p, t)) {
+    prsvd_pass_left_rows_sparse(p, t, r, row0, nr);
+    return;
+  }
+  g += row0;
+  for (int u = t, c0 = 0; u < t + run; c0 += (int)p->left[u].g.dim, u++) {
+    const struct prsvd_testmat *gu = &p->left[u].g;
+    const int du = (int)gu->dim;
+    double *gc = g + (size_t)c0 * ldp;
+    if (gu->kind == PRSVD_SKETCH_GAUSSIAN) {
+      prsvd_rng_fill(gu->seed, gu->stream, r + row0, nr, 0, du, gc, ldp);
+    } else {
+      int pos[8];
+      double sign[8];
+      for (int q = 0; q < du; q++) memset(gc + (size_t)q * ldp, 0, sizeof(double) * (size_t)nr);
+      for (int i = 0; i < nr; i++) {
+        prsvd_sparse_column(gu->seed, gu->stream, r + row0 + i, du, pos, sign);
+        for (int z = 0; z < prsvd_sparse_zeta(du); z++) gc[(size_t)pos[z] * ldp + i] = sign[z];
       }
     }
-    if (ln->left_acc[t])
-      flops += prsvd_pass_panel_t_times(p, ln, nr, n, g, ldp, (int)prsvd_pass_left_run_dim(p, t, run), ln->left_acc[t]);
-    if (ln->left_core[t]) {
-      const double *pc = prod + (size_t)p->left[t].core_col0 * ldp;
-      dgemm_("T", "N", &d, &cc, &nr, &one, g, &ldp, pc, &ldp, &one, ln->left_core[t], &d);
-      flops += 2.0 * d * (double)nr * cc;
-    }
-    return flops;
   }
-  return prsvd_pass_left_update_sparse(p, ln, t, row0, nr, n, prod, ldp);
+}
+
+/* The columns' part, over every one of the panel's nr rows once G_b is whole: rows
+ * [col0, col0 + nc) of L_t (n x d) += A_b^T G_b, and lane `lane` of `lanes`'s share of Z_t's
+ * columns (d x cc) += G_b^T P_b(:, c0 : c0+cc), P_b in prod (ld ldp).  Each entry of either is
+ * formed by one lane alone: nothing to add up afterwards. */
+double prsvd_pass_left_cols(const struct prsvd_pass *p, const struct prsvd_lane *ln, int t, int run, int nr, int n,
+                            int64_t col0, int nc, int lane, int lanes, const double *prod, const double *g,
+                            int ldp) {
+  const int d = (int)p->left[t].g.dim;
+  int64_t k0, kn;
+  share(p->left[t].core_cols, lanes, lane, &k0, &kn);
+  if (!left_dense(p, t)) return prsvd_pass_left_update_sparse(p, t, nr, n, col0, nc, k0, kn, prod, ldp);
+  const double one = 1.0;
+  double flops = 0.0;
+  if (p->left[t].acc)
+    flops += prsvd_pass_panel_t_times(p, ln, 0, nr, col0, nc, n, g, ldp, (int)prsvd_pass_left_run_dim(p, t, run),
+                                      p->left[t].acc);
+  if (p->left[t].core && kn && nr) {
+    const int ikn = (int)kn;
+    const double *pc = prod + (size_t)(p->left[t].core_col0 + k0) * ldp;
+    dgemm_("T", "N", &d, &ikn, &nr, &one, g, &ldp, pc, &ldp, &one, p->left[t].core + k0 * d, &d);
+    flops += 2.0 * d * (double)nr * kn;
+  }
+  return flops;
 }
 
 /* ||2^scale_exp A_b||_F^2 in extended precision (--tol subtracts it from the sketch's energy;
- * four chains in registers, as one x87 chain waits on every add), column sums and sums of
- * squares of 2^scale_exp A_b, and the sampled entries (as they are) whose rows pass by, for the
- * lane's nr rows A_b of the panel (whose first row is global row r), into the lane's sums
- * (lane 0: the pass's). */
-void prsvd_pass_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t nr, int64_t n) {
-  const double c = ldexp(1.0, prsvd_pass_held_exp(p)), as_is = ldexp(1.0, -p->state->panel_exp);
-  const long double cl = c;
+ * four chains in registers, as one x87 chain waits on every add) and the sampled entries (as
+ * they are) whose rows pass by, for the lane's nr rows A_b of the panel (whose first row is
+ * global row r): lane 0 into the pass's sum, the others into their own (added in lane order
+ * when the panel is done). */
+void prsvd_pass_row_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t nr, int64_t n) {
+  const double as_is = ldexp(1.0, -p->state->panel_exp);
+  const long double cl = ldexp(1.0, prsvd_pass_held_exp(p));
   double *fro2 = ln == p->state->lanes ? p->fro2 : &ln->fro2;
   r += ln->row0;
   WITH_PANEL(p, A0, {
@@ -141,15 +161,25 @@ void prsvd_pass_statistics(struct prsvd_pass *p, struct prsvd_lane *ln, int64_t 
       for (; i < len; i++) s0 += PRSVD_SQUARE(A[i], cl);
       *fro2 += (double)PRSVD_SQUARES_SCALED((s0 + s1) + (s2 + s3), prsvd_pass_held_exp(p));
     }
-    if (p->col_sum)
-      for (int64_t i = 0; i < nr; i++)
-        for (int64_t j = 0; j < n; j++) {
-          const double v = A[i * n + j] * c;
-          ln->col_sum[j] += v, ln->col_sumsq[j] += v * v;
-        }
     for (int64_t t = 0; t < p->n_samples; t++)
       if (p->sample_row[t] >= r && p->sample_row[t] < r + nr)
         p->sample_val[t] = A[(p->sample_row[t] - r) * n + p->sample_col[t]] * as_is;
+  });
+}
+
+/* Column sums and sums of squares of 2^scale_exp A_b, columns [col0, col0 + nc) over all nr
+ * rows of the panel, into the pass's: each column's sums run down its rows in order, whichever
+ * lane holds it. */
+void prsvd_pass_col_statistics(struct prsvd_pass *p, int64_t nr, int64_t n, int64_t col0, int64_t nc) {
+  const double c = ldexp(1.0, prsvd_pass_held_exp(p));
+  if (!p->col_sum) return;
+  double *sum = p->col_sum + col0, *sumsq = p->col_sumsq + col0;
+  WITH_PANEL(p, A, {
+    for (int64_t i = 0; i < nr; i++)
+      for (int64_t j = 0; j < nc; j++) {
+        const double v = A[i * n + col0 + j] * c;
+        sum[j] += v, sumsq[j] += v * v;
+      }
   });
 }
 

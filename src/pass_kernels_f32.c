@@ -118,18 +118,18 @@ static int f32_column_exp(const struct prsvd_pass *p, const double *x, int ldx, 
   return f32_exponent(prsvd_pass_held_amax(p), prsvd_max_abs(x + (size_t)j * ldx, 0, nr));
 }
 
-/* The float32 form of prsvd_pass_panel_t_times: out (n x c) += (2^scale_exp A_b)^T x through
- * a float32 copy of x scaled column by column, widened as it is added. */
-void prsvd_pass_panel_t_times_f32(const struct prsvd_pass *p, const struct prsvd_lane *ln, int nr, int n,
-                                  const double *x, int ldx, int c, double *out) {
-  const size_t at = (size_t)ln->row0 * (size_t)n;
+/* The float32 form of prsvd_pass_panel_t_times: out (nc x c, ld n) += (2^scale_exp A_b)^T x,
+ * A_b the nr x nc block of the panel at offset `at` (ld n), through a float32 copy of x scaled
+ * column by column, widened as it is added. */
+void prsvd_pass_panel_t_times_f32(const struct prsvd_pass *p, const struct prsvd_lane *ln, size_t at, int nr, int nc,
+                                  int n, const double *x, int ldx, int c, double *out) {
   const float one = 1.0f, zero = 0.0f;
   float *x32 = ln->x32, *o32 = ln->o32;
   for (int j = 0; j < c; j++)
     narrow(x + (size_t)j * ldx, ldx, nr, 1, ldexp(1.0, f32_column_exp(p, x, ldx, nr, j)), x32 + (size_t)j * nr);
-  sgemm_("N", "N", &n, &c, &nr, &one, p->state->panel32 + at, &n, x32, &nr, &zero, o32, &n);
+  sgemm_("N", "N", &nc, &c, &nr, &one, p->state->panel32 + at, &n, x32, &nr, &zero, o32, &nc);
   for (int j = 0; j < c; j++)
-    add_widened(o32 + (size_t)j * n, (size_t)n, ldexp(1.0, prsvd_pass_held_exp(p) - f32_column_exp(p, x, ldx, nr, j)),
+    add_widened(o32 + (size_t)j * nc, (size_t)nc, ldexp(1.0, prsvd_pass_held_exp(p) - f32_column_exp(p, x, ldx, nr, j)),
                 out + (size_t)j * n);
 }
 

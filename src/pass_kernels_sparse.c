@@ -81,41 +81,48 @@ SPARSE_KERNEL static void axpy_widened(int len, double a, const float *restrict 
   for (int j = 0; j < len; j++) y[j] += a * (double)x[j];
 }
 
-/* The lane's acc (n x d) += A_b^T G_b and core (d x cc) += G_b^T P_b(:, c0 : c0+cc) for a
- * sparse sign G and the lane's nr rows A_b of the panel (global rows from row0; P_b its rows of
- * P_i, ld ldp): the positions and signs of those rows first, then A_b by blocks of columns, so
- * that the part of acc that the zeta rows of each G_b row touch (d x block, 256 KiB) stays in
- * cache. */
-double prsvd_pass_left_update_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln, int t, int64_t row0,
-                                 int nr, int n, const double *prod, int ldp) {
+/* The positions and signs of a sparse sign G's rows [row0, row0 + nr) of the panel (global
+ * rows from r + row0), for prsvd_pass_left_update_sparse. */
+void prsvd_pass_left_rows_sparse(const struct prsvd_pass *p, int t, int64_t r, int64_t row0, int nr) {
+  const struct prsvd_testmat *tm = &p->left[t].g;
+  int *pos = p->state->tile_pos + row0 * 8;
+  double *sign = p->state->tile_sign + row0 * 8;
+  for (int i = 0; i < nr; i++) prsvd_sparse_column(tm->seed, tm->stream, r + row0 + i, (int)tm->dim, pos + i * 8, sign + i * 8);
+}
+
+/* Rows [col0, col0 + nc) of acc (n x d) += A_b^T G_b and columns [k0, k0 + kn) of core
+ * (d x cc) += G_b^T P_b(:, c0 : c0+cc) for a sparse sign G (positions and signs made by
+ * prsvd_pass_left_rows_sparse) and the nr rows A_b of the panel (P_b its rows of P_i, ld ldp):
+ * A_b by blocks of columns, so that the part of acc that the zeta rows of each G_b row touch
+ * (d x block, 256 KiB) stays in cache. */
+double prsvd_pass_left_update_sparse(const struct prsvd_pass *p, int t, int nr, int n, int64_t col0, int nc,
+                                     int64_t k0, int64_t kn, const double *prod, int ldp) {
   const int one = 1;
   const struct prsvd_testmat *tm = &p->left[t].g;
-  const int d = (int)tm->dim, cc = (int)p->left[t].core_cols, z = prsvd_sparse_zeta(d);
+  const int d = (int)tm->dim, z = prsvd_sparse_zeta(d);
   const int block = d < 128 ? 32768 / d / 64 * 64 : 256;
   const double scale = ldexp(1.0, prsvd_pass_held_exp(p)); /* on the signs of acc's update, not the core's:
                                                  * P is a product of 2^scale_exp A already */
-  const size_t at = (size_t)ln->row0 * (size_t)n;
-  double *acc = ln->left_acc[t], *core = ln->left_core[t];
-  int *pos = p->state->tile_pos + ln->row0 * 8;
-  double *sign = p->state->tile_sign + ln->row0 * 8;
-  for (int r = 0; r < nr; r++) prsvd_sparse_column(tm->seed, tm->stream, row0 + r, d, pos + r * 8, sign + r * 8);
+  double *acc = p->left[t].acc, *core = p->left[t].core;
+  const int *pos = p->state->tile_pos;
+  const double *sign = p->state->tile_sign;
   if (acc)
-    for (int j0 = 0; j0 < n; j0 += block) {
-      const int jn = n - j0 < block ? n - j0 : block;
+    for (int64_t j0 = col0; j0 < col0 + nc; j0 += block) {
+      const int jn = col0 + nc - j0 < block ? (int)(col0 + nc - j0) : block;
       for (int r = 0; r < nr; r++)
         for (int u = 0; u < z; u++) {
           double *col = acc + (size_t)pos[r * 8 + u] * n + j0;
           const double a = sign[r * 8 + u] * scale;
           if (p->state->single)
-            axpy_widened(jn, a, p->state->panel32 + at + (size_t)r * n + j0, col);
+            axpy_widened(jn, a, p->state->panel32 + (size_t)r * n + j0, col);
           else
-            daxpy_(&jn, &a, p->state->panel + at + (size_t)r * n + j0, &one, col, &one);
+            daxpy_(&jn, &a, p->state->panel + (size_t)r * n + j0, &one, col, &one);
         }
     }
   if (core)
     for (int r = 0; r < nr; r++)
       for (int u = 0; u < z; u++)
-        for (int c = 0; c < cc; c++)
+        for (int64_t c = k0; c < k0 + kn; c++)
           core[(size_t)c * d + pos[r * 8 + u]] += sign[r * 8 + u] * prod[(size_t)(p->left[t].core_col0 + c) * ldp + r];
-  return 2.0 * nr * (double)z * ((acc ? n : 0) + (core ? cc : 0));
+  return 2.0 * nr * (double)z * ((acc ? nc : 0) + (core ? kn : 0));
 }

@@ -34,14 +34,16 @@
  * products are kept in float32's range the same way, by a power of two on the float32 copy
  * of the small operand, undone as the product is widened.
  *
- * Threads: with a pool of T compute threads (pool, set by the method) a pass whose products
- * each row block adds alone (no 2-D grid, no residual; on CSR panels no left sketches and no
- * sparse right map) splits every panel among them (struct prsvd_lane, pass_impl.h): thread t multiplies
- * its rows into its rows of P_i, H_t += A_b^T K_b, L_t += A_b^T G_b and Z_t += G_b^T P_b
- * (generating its own rows of G), lane 0 into the pass's sums, the others into their own; once all have,
- * each thread adds a slice of rows of the others' sums into the pass's, in lane order, so the
- * pass's sums are whole at every panel boundary (a hook's checkpoint, a rescale) and nothing
- * depends on which thread finishes first.  Each BLAS call then runs on its caller alone.
+ * Threads: with a pool of T compute threads (pool, set by the method) a pass with no 2-D grid
+ * and no residual (on CSR panels no left sketches and no sparse right map) splits every panel
+ * among them (struct prsvd_lane, pass_lanes.c).  A dense panel by rows first: thread t
+ * multiplies its rows into its rows of P_i (and draws its rows of G); then, every row made, by
+ * columns: thread t adds its rows of H += A_b^T K_b and L += A_b^T G_b, and its share of the
+ * columns of Z += G_b^T P_b, over all the panel's rows, into the pass's sums in place.  A CSR
+ * panel by its stored entries, each thread with a co-range sum of its own that is added in
+ * lane order when all have multiplied.  Either way the pass's sums are whole at every panel
+ * boundary (a hook's checkpoint, a rescale) and nothing depends on which thread finishes
+ * first.  Each BLAS call then runs on its caller alone.
  *
  * Generated test matrices depend only on (seed, stream, global row, column), so no sketch
  * depends on the number of ranks or the panel size.  The cursor says where the pass is, so a
@@ -254,12 +256,11 @@ struct prsvd_pass_shape {
  * bytes an entry) and the row pointers of every panel (src/estimate.c). */
 double prsvd_pass_bytes(const prsvd_source *a, int single, int nprocs, int64_t panel_rows);
 /* Bytes that `threads` threads of such a pass hold beyond what one thread's pass does, on
- * panels of panel_rows rows of n columns: threads - 1 accumulators of their own (the co-range
- * sum, n x corange_cols doubles, and column sums, 2n; CSR panels: each of the threads a
- * row-major co-range sum; the left sketches' sums and cores; a sparse map's tile), and with
- * single each thread's float32 copies (its rows of K_i or G_i, and its products).  0 for one
- * thread or an unthreaded shape.  (A
- * pass that scales an extreme A also gives each thread a float64 copy of its rows of K_i.) */
+ * panels of panel_rows rows of n columns: on CSR panels each thread's row-major co-range sum
+ * and the column sums of all but one; a sparse map's tile; and with single each thread's
+ * float32 copy of K_i or G_i (all the panel's rows) and its products.  Dense threads add into
+ * their columns of the pass's own sums and hold none.  0 for one thread or an unthreaded shape.
+ * (A pass that scales an extreme A also gives each thread a float64 copy of K_i.) */
 int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
                                 const struct prsvd_pass_shape *shape, int single);
 
