@@ -28,7 +28,7 @@ static const struct prsvd_option tucker_options[] = {
     {"tol", 0, PRSVD_OPT_DOUBLE, "EPS", NULL, 0, 1, 0, "instead of --ranks: the smallest ranks (ST-HOSVD's rule on the core: Z, or the sketched core) whose estimated ||A - approx||_F / ||A||_F is at most EPS; two passes only", O(tol)},
     {"max-rank", 0, PRSVD_OPT_INT, "R", "50", 1, 1e9, 0, "with --tol: at most this rank a mode (the sketches are R + p wide)", O(max_rank)},
     {"passes", 0, PRSVD_OPT_INT, "1|2", "2", 1, 2, 0, "2: range finders of every unfolding, then the core; 1: Sun, Guo, Luo, Tropp & Udell's one-pass sketch", O(passes)},
-    {"oversample", 'p', PRSVD_OPT_STRING, "P", "auto", 0, 0, 0, "two passes: each sketched mode's sketch (mode 1 alone where Z fits --memory) has min(r + p, d) columns, p 0..1000000; auto: p = r + 10 (2r + 10 columns), cut alike in every mode where the sketched core would pass 2^24 entries", O(oversample)},
+    {"oversample", 'p', PRSVD_OPT_STRING, "P", "auto", 0, 0, 0, "two passes: each sketched mode's sketch (mode 1 alone where Z fits --memory) has min(r + p, d) columns, p 0..1000000; auto: 3r + 10 columns for mode 1 where Z fits, else 2r + 10 in every mode, cut alike where the sketched core would pass 2^24 entries", O(oversample)},
     {"power-iters", 'q', PRSVD_OPT_INT, "Q", "0", 0, 100, 0, "two passes: power iterations of the range finders, one more pass each", O(power_iters)},
     {"no-verify-pass", 0, PRSVD_OPT_FLAG, NULL, NULL, 0, 0, 0, "skip the pass that measures ||A - approx||_F (two passes then report sqrt(||A||^2 - ||G||^2), one pass nothing)", O(no_verify)},
     {"seed", 0, PRSVD_OPT_UINT64, "S", "0", 0, 0, 0, "seed of the test matrices", O(seed)},
@@ -242,7 +242,8 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
     else printf("range sketches "), print_dims(" x ", in->ndims, plan->sketch);
     if (prm->tol > 0) printf(" (--max-rank %lld + p), ranks for --tol %g\n", (long long)o->max_rank, prm->tol);
     else if (prm->oversample == PRSVD_TUCKER_OVERSAMPLE_AUTO)
-      printf(" (2r + 10 at most, -p auto), q = %lld\n", (long long)o->power_iters);
+      printf(" (%s at most, -p auto), q = %lld\n", plan->route == PRSVD_TUCKER_ROUTE_Z ? "mode 1 3r + 10" : "2r + 10",
+             (long long)o->power_iters);
     else printf(" (r + p, p = %lld), q = %lld\n", (long long)prm->oversample, (long long)o->power_iters);
     prsvd_format_bytes((double)plan->z_bytes, zb, sizeof zb);
     prsvd_format_bytes((double)prm->memory, mb, sizeof mb);

@@ -604,7 +604,9 @@ struct prsvd_tucker_params {
   int64_t oversample;    /* p: two passes sketch l_n = min(d_n, r_n + p) columns a mode;
                           * PRSVD_TUCKER_OVERSAMPLE_AUTO: p_n = r_n + 10 (max_rank + 10 with
                           * tol), so l_n = min(d_n, 2 r_n + 10), cut by one fraction for every
-                          * mode where the small core prod l_n would pass 2^24 entries */
+                          * mode where the small core prod l_n would pass 2^24 entries; on
+                          * the Z route mode 1 alone is sketched, 3 r_1 + 10 wide where Z
+                          * still fits */
   int passes;            /* 2 (and power_iters more) or 1 */
   int power_iters;       /* q: two passes only */
   uint64_t seed;         /* test matrices depend only on (seed, mode, global index) */
