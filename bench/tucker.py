@@ -12,7 +12,7 @@ of the flattened matrix; last, the rank and storage the flattened SVD needs to r
 default two-pass Tucker error.  A second table measures the two-pass error against the width of
 the sketches (-p: l = r + p, at -q 0, seeds 0..2, error over numpy's HOSVD at the same ranks) on
 the same field and on a tensor with a slowly decaying spectrum: the measurement behind the
-default -p auto (2r + 10; on route z mode 1's width alone).  Prints Markdown tables and replaces their sections of bench/RESULTS.md
+default -p auto (route z: mode 1's width alone, 3r + 10; route core: 2r + 10 every mode).  Prints Markdown tables and replaces their sections of bench/RESULTS.md
 (tucker, tucker-width).  About three minutes on 2 cores; --quick, ranks 4 and 8 only.
 
     bench/bench.py tucker [--quick]      (PRSVD: the program, default ./prsvd)
@@ -175,23 +175,23 @@ def main():
               "dimensions, which Tucker exploits in every mode and flattening only in time.  From r = 8 on numpy's "
               "HOSVD and two passes with one power iteration sit at the 1% noise floor (the field's multilinear rank "
               "is about 8), so the larger r only cost storage.  The default two passes (-p auto: mode 1 sketched "
-              "2r + 10 wide, no power iteration) take route z: Z = A x_1 Q1^T whole, modes 2 and 3 exact from it. They "
-              "are below HOSVD at r = 4 (ST-HOSVD of the larger Z) and within 1.1x from r = 12 on, 1.135x at r = 8, "
+              "3r + 10 wide, no power iteration) take route z: Z = A x_1 Q1^T whole, modes 2 and 3 exact from it. They "
+              "are below HOSVD at r = 4 (ST-HOSVD of the larger Z) and within 1.1x at every r (1.09x at r = 8), "
               "where the sketched core of every mode (route core, the default before route z; what a Z beyond "
               "--memory gets) is 1.13x to 1.32x at r = 8 to 16: there the ranks reach into the noise, whose flat "
               "spectrum each sketched mode captures only in part, and the parts compound over the modes.  Route z "
-              "leaves mode 1's part (the next section: its 3r + 10 reaches 1.09x at r = 8), and -q 1, one more "
+              "leaves mode 1's part (the next section: at 2r + 10 it was 1.135x at r = 8), and -q 1, one more "
               "pass, matches HOSVD.  One pass (Sun et al.'s sketch, k = 2r + 1, "
               "s = 2k + 1) is within 2.1x of HOSVD.", ""]
     text = "\n".join(lines)
     print(text)
     sweep_text = "\n".join(sweep(work, tspec, a) + [
-        "", "The default is 2r + 10 (`-p auto`): on the tests' noisy smooth fields it is within 1.1x of HOSVD "
-        "(`tests/cli/test_tucker.py`), and on the climate field from r = 12 on.  With every mode sketched (route "
-        "core) the same widths gave 1.28x (1.32x) at r = 8, 1.13x at r = 16 and 1.03x on the slow decay at "
-        "2r + 10, and 3r + 10 still left 1.19x at r = 8.  On route z 3r + 10 reaches 1.09x at r = 8, for half "
-        "again the mode-1 sketch and Z (the pass over A still costs less than the sketched core's, which sketched "
-        "every mode 2r + 10 wide); a rank into the noise otherwise wants `-q 1`.", ""])
+        "", "The default (`-p auto`) on route z is mode 1 3r + 10 wide: 2r + 10 left 1.125x to 1.135x at r = 8 "
+        "on the climate field, 3r + 10 reaches 1.09x, for half again the mode-1 sketch and Z (the pass over A "
+        "still costs less than the sketched core's, which sketched every mode 2r + 10 wide).  With every mode "
+        "sketched (route core, where Z does not fit --memory) the default stays 2r + 10: the same widths gave "
+        "1.28x (1.32x) at r = 8, 1.13x at r = 16 and 1.03x on the slow decay, and 3r + 10 still left 1.19x at "
+        "r = 8; a rank into the noise there wants `-q 1`.", ""])
     print(sweep_text)
     common.write_section("tucker", text)
     common.write_section("tucker-width", sweep_text)

@@ -128,9 +128,9 @@ static void names_joined(const struct prsvd_h5_features *in, char *out, size_t l
 static int open_tensor(MPI_Comm comm, const char *file, const char *dataset, struct prsvd_h5_features *f,
                        struct prsvd_h5_info *info, prsvd_source **src) {
   const struct prsvd_h5_input how = {PRSVD_H5_READ_POSIX, PRSVD_H5_PANELS_ROWS, 0, 0, 0, f};
+  f->min_dims = 3, f->min_dims_why = NEEDS; /* 1-D and 2-D refused by the reader, in these words */
   PRSVD_CHECK(prsvd_h5_open_input(comm, file, dataset, &how, info, src));
   if (info->sparse) PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' in '%s' is a sparse matrix group: " NEEDS, dataset, file);
-  if (f->ndims < 3) PRSVD_ERR(PRSVD_ERR_INPUT, "dataset '%s' in '%s' is %d-D: " NEEDS, dataset, file, f->ndims);
   return PRSVD_OK;
 }
 #undef NEEDS

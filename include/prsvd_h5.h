@@ -59,6 +59,10 @@ struct prsvd_h5_features {
   unsigned char *dropped;         /* n flags (DROP), 1: left out */
   int64_t n_dropped;              /* flags set (this rank's until prsvd_h5_features_agree) */
   int64_t fewest_dropped;         /* the fewest flags any panel this rank read was zeroed by */
+  /* in, after the outputs so that their places do not move: 0, or the fewest dimensions the
+   * caller takes (3 for a tensor), and the reason it names when a dataset has fewer */
+  int min_dims;
+  const char *min_dims_why;
 };
 /* Collective, after a pass or a solve under DROP: every rank's flags combined; *clean = 1 if
  * every panel every rank read was zeroed by all of them (the pass saw the matrix without

@@ -279,6 +279,9 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   H5_TRY(s->fspace = H5Dget_space(s->dset), PRSVD_ERR_INPUT, "cannot read the shape of '%s'", dataset);
   int nd = H5Sget_simple_extent_ndims(s->fspace);
   struct prsvd_h5_features *feat = how->features;
+  if (feat && feat->min_dims > 2 && nd < feat->min_dims)
+    PRSVD_FAIL(PRSVD_ERR_INPUT, "dataset '%s' in '%s' is %d-D: %s", dataset, file, nd,
+               feat->min_dims_why ? feat->min_dims_why : "too few dimensions");
   if (nd != 2 && !(feat && nd > 2 && nd <= PRSVD_H5_MAX_DIMS))
     PRSVD_FAIL(PRSVD_ERR_INPUT, "dataset '%s' in '%s' is %d-D, expected a 2-D matrix%s", dataset, file, nd,
                nd > 2 && feat ? "" : nd > 2 ? " (prsvd svd and pca take N-D variables)" : "");

@@ -346,12 +346,13 @@ def test_range_of_values():
 
 
 def test_refusals():
-    """A 2-D dataset, ranks of the wrong count, zero, garbage or beyond a dimension, --ranks with
+    """A 2-D or 1-D dataset, ranks of the wrong count, zero, garbage or beyond a dimension, --ranks with
     --tol, neither, --tol or -q with one pass, --max-rank 0, a slab beyond --memory, -p garbage
     or negative, NaN (named by its slab and its column of the unfolding: A[7, 3, 2] is row 7,
     column 3 * 20 + 2), the output as the input, an existing output: each refused with its exit
     code and the message naming what is wrong, no output left."""
     mat = write("mat.h5", np.ones((20, 10)))
+    vec = write("vec.h5", np.ones(20))
     bad = A3.copy()
     bad[7, 3, 2] = np.nan
     nan = write("nan.h5", bad)
@@ -359,6 +360,7 @@ def test_refusals():
         fh.write("keep me")
     cases = [
         ("2-D dataset", [mat, "--ranks", "2,2"], 2, "is 2-D: a Tucker decomposition needs 3 or more dimensions"),
+        ("1-D dataset", [vec, "--ranks", "2"], 2, "is 1-D: a Tucker decomposition needs 3 or more dimensions"),
         ("wrong count", [S3, "--ranks", "5,4"], 1, "gives 2 ranks for the 3 dimensions"),
         ("too many", [S3, "--ranks", "5,4,3,2"], 1, "gives 4 ranks for the 3 dimensions"),
         ("a zero rank", [S3, "--ranks", "5,0,3"], 1, "rank 2 is 0, must be at least 1"),
