@@ -46,7 +46,7 @@ int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
   int64_t bytes = shape->sparse ? threads * 8 * (n + 1) * kc : (threads - 1) * 8 * n * kc;
   bytes += (threads - 1) * 8 * (shape->col_sums ? 2 * n : 0);
   bytes += (threads - 1) * 8 * (n * shape->left_cols + shape->core_elems);
-  if (shape->sparse_map) bytes += (threads - 1) * 8 * (n + shape->n_right) * PRSVD_TILE_ROWS;
+  if (shape->sparse_map && !shape->sparse) bytes += (threads - 1) * 8 * (n + shape->n_right) * PRSVD_TILE_ROWS;
   if (single) bytes += threads * 4 * (rows * w + out);
   return bytes;
 }

@@ -224,8 +224,10 @@ double prsvd_pass_left_update_sparse(const struct prsvd_pass *p, const struct pr
 int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n, const double *rt,
                          double *flops);
 /* The same for the lane's rows [row0, row0 + rows) of the CSR panel, on one of the pool's
- * threads: a dense right product (rt), kept rows, and the co-range sum into the lane's
- * row-major ln->corange_t (n x kc, and a row of K after it); flops into ln->flops. */
+ * threads: its rows of the right product (dense rt or the sparse map) and of the kept matrices,
+ * the co-range sum into the lane's row-major ln->corange_t (n x kc, and a row of K after it),
+ * and the left sketches into its L_t and Z_t from its rows of G_i (a Gaussian's drawn into its
+ * rows of the pass's work); flops into ln->flops. */
 void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
                          int64_t n, const double *rt);
 

@@ -111,14 +111,30 @@ void prsvd_pass_lane_panel_csr(void *arg, int t) {
 }
 
 /* 1 if the pass splits its panels (dense or CSR) among the pool's threads: products, co-range
- * and left sums that each row block adds alone (no 2-D grid's per-panel sums, no residual; CSR
- * panels neither left sketches nor a sparse map), on more than one thread.  A running scale
- * moves between panels, on the main thread, with the lanes idle and folded first
- * (prsvd_pass_rescale). */
+ * and left sums that each row block adds alone (no 2-D grid's per-panel sums, no residual), on
+ * more than one thread.  A running scale moves between panels, on the main thread, with the
+ * lanes idle and folded first (prsvd_pass_rescale). */
 static int threaded(const struct prsvd_pass *p) {
-  const int csr = prsvd_source_nnz(p->a) >= 0;
   return prsvd_pool_threads(p->pool) > 1 && !p->grid2d && !p->resid && !p->apply &&
-         (!csr || (!p->n_left && !p->right_sparse)) && (p->n_right || p->corange || p->n_left);
+         (p->n_right || p->corange || p->n_left);
+}
+
+/* Lane t's own left sums and cores (t > 0; lane 0 adds into the pass's), in one block, each sum
+ * after the one before it (so that a run of sums side by side in the pass's is so in the
+ * lane's). */
+static int left_sums(struct prsvd_pass *p, struct prsvd_lane *ln, int t, int64_t n) {
+  int64_t total = 0, at = 0;
+  for (int l = 0; l < p->n_left; l++)
+    total += (p->left[l].acc ? n * p->left[l].g.dim : 0) + (p->left[l].core ? p->left[l].g.dim * p->left[l].core_cols : 0);
+  if (t == 0 || !total) return PRSVD_OK;
+  if (!(ln->left_block = calloc((size_t)total, sizeof(double))))
+    PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's left sketch sums (%lld doubles)", t,
+              (long long)total);
+  for (int l = 0; l < p->n_left; l++) {
+    if (p->left[l].acc) ln->left_acc[l] = ln->left_block + at, at += n * p->left[l].g.dim;
+    if (p->left[l].core) ln->left_core[l] = ln->left_block + at, at += p->left[l].g.dim * p->left[l].core_cols;
+  }
+  return PRSVD_OK;
 }
 
 /* The lanes of the pass (struct prsvd_lane): one over the whole panel with the pass's own sums
@@ -136,7 +152,7 @@ int prsvd_pass_lanes_begin(struct prsvd_pass *p, int64_t n) {
   p->state->lanes[0].col_sum = p->col_sum, p->state->lanes[0].col_sumsq = p->col_sumsq;
   p->state->lanes[0].tile = p->state->tile;
   for (int l = 0; l < p->n_left; l++) p->state->lanes[0].left_acc[l] = p->left[l].acc, p->state->lanes[0].left_core[l] = p->left[l].core;
-  if (lanes > 1 && prsvd_source_nnz(p->a) >= 0) { /* CSR: a row-major co-range sum each */
+  if (lanes > 1 && prsvd_source_nnz(p->a) >= 0) { /* CSR: a row-major co-range sum each, no scratch */
     for (int t = 0; t < lanes; t++) {
       struct prsvd_lane *ln = &p->state->lanes[t];
       if (kc && !(ln->corange_t = calloc((size_t)((n + 1) * kc), sizeof(double))))
@@ -145,6 +161,7 @@ int prsvd_pass_lanes_begin(struct prsvd_pass *p, int64_t n) {
       if (t > 0 && p->col_sum && (!(ln->col_sum = calloc((size_t)n, sizeof(double))) ||
                                   !(ln->col_sumsq = calloc((size_t)n, sizeof(double)))))
         PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's column sums", t);
+      PRSVD_CHECK(left_sums(p, ln, t, n));
     }
     return PRSVD_OK;
   }
@@ -177,19 +194,7 @@ int prsvd_pass_lanes_begin(struct prsvd_pass *p, int64_t n) {
     ln->p32 = ln->o32;
     if (t > 0 && p->state->tile && !(ln->tile = malloc(sizeof(double) * (size_t)((n + p->n_right) * PRSVD_TILE_ROWS))))
       PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's sparse sketch tile", t);
-    /* the left sums and cores in one block, each sum after the one before it (so that a run
-     * of sums side by side in the pass's is so in the lane's) */
-    int64_t total = 0;
-    for (int l = 0; l < p->n_left; l++)
-      total += (p->left[l].acc ? n * p->left[l].g.dim : 0) + (p->left[l].core ? p->left[l].g.dim * p->left[l].core_cols : 0);
-    if (t > 0 && total && !(ln->left_block = calloc((size_t)total, sizeof(double))))
-      PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's left sketch sums (%lld doubles)", t,
-                (long long)total);
-    int64_t at = 0;
-    for (int l = 0; t > 0 && l < p->n_left; l++) {
-      if (p->left[l].acc) ln->left_acc[l] = ln->left_block + at, at += n * p->left[l].g.dim;
-      if (p->left[l].core) ln->left_core[l] = ln->left_block + at, at += p->left[l].g.dim * p->left[l].core_cols;
-    }
+    PRSVD_CHECK(left_sums(p, ln, t, n));
   }
   return PRSVD_OK;
 }

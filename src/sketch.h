@@ -35,8 +35,8 @@
  * of the small operand, undone as the product is widened.
  *
  * Threads: with a pool of T compute threads (pool, set by the method) a pass whose products
- * each row block adds alone (no 2-D grid, no residual; on CSR panels no left sketches and no
- * sparse right map) splits every panel among them (struct prsvd_lane, pass_impl.h): thread t multiplies
+ * each row block adds alone (no 2-D grid, no residual), dense or CSR, splits every panel among
+ * them (struct prsvd_lane, pass_impl.h): thread t multiplies
  * its rows into its rows of P_i, H_t += A_b^T K_b, L_t += A_b^T G_b and Z_t += G_b^T P_b
  * (generating its own rows of G), lane 0 into the pass's sums, the others into their own; once all have,
  * each thread adds a slice of rows of the others' sums into the pass's, in lane order, so the
@@ -247,7 +247,7 @@ struct prsvd_pass_shape {
   int64_t left_cols;     /* left sketches: the columns of all their n-row sums L_t */
   int64_t left_width;    /* ... the widest of them */
   int64_t core_elems;    /* ... the entries of their cores Z_t */
-  int sparse_map;        /* the right product is a sparse sign map (a tile each thread) */
+  int sparse_map;        /* the right product is a sparse sign map (on dense panels a tile each thread) */
 };
 /* Panel bytes one pass over a delivers, all nprocs ranks together, in panels of panel_rows
  * rows: float64 or float32 (single) values, or a sparse source's CSR values and indices (16
@@ -256,7 +256,7 @@ double prsvd_pass_bytes(const prsvd_source *a, int single, int nprocs, int64_t p
 /* Bytes that `threads` threads of such a pass hold beyond what one thread's pass does, on
  * panels of panel_rows rows of n columns: threads - 1 accumulators of their own (the co-range
  * sum, n x corange_cols doubles, and column sums, 2n; CSR panels: each of the threads a
- * row-major co-range sum; the left sketches' sums and cores; a sparse map's tile), and with
+ * row-major co-range sum; the left sketches' sums and cores; on dense panels a sparse map's tile), and with
  * single each thread's float32 copies (its rows of K_i or G_i, and its products).  0 for one
  * thread or an unthreaded shape.  (A
  * pass that scales an extreme A also gives each thread a float64 copy of its rows of K_i.) */
