@@ -54,8 +54,9 @@ QUESTIONS = [
       "PDGESVD on the same files, memory over time", ["roofline.sh"], "out/roofline",
       {"ROWS": "20000", "COLS": "1000", "SMALL_ROWS": "5000", "SMALL_COLS": "500", "REPEAT": "1",
        "K_BIG": "50", "SETTLE": "2", "QUIET_WAIT": "0"}, [], 21, None),
-    Q("onepass-floor", ["onepass-floor"], "the single pass (sparse and Gaussian maps) at each ranks x threads "
-      "split against its arithmetic floor", ["onepass_floor.py"], None, {},
+    Q("onepass-floor", ["onepass-floor", "onepass-floor-csr"], "the single pass (sparse and Gaussian maps) at "
+      "each ranks x threads split against its arithmetic floor; with --csr over a CSR input, 1 thread against 2",
+      ["onepass_floor.py"], None, {},
       ["--rows", "10000", "--runs", "1", "--file", "bench/out/onepass-quick.h5"], 2, None),
     Q("threads", None, "every launch (no mpirun, -n 1, -n 2, bound or not) against the numpy floor; prints "
       "a table for *Threads inside a rank*", ["threads.py", "{file}"], None, {}, ["--runs", "1"], 5, CACHED),

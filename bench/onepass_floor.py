@@ -21,8 +21,15 @@ floor's (all copies): on a machine that other jobs share, wall times follow the 
 cores each run got, CPU times much less so.  Rounds are interleaved (each round: cat, the floors, every launch of every
 build), medians (min-max) of --runs rounds.
 
+With --csr it times the same single pass over a CSR input instead (an AnnData-style group of
+--density stored entries, FILE-csr.h5 beside --file: bench/out/onepass-csr.h5, 200000 x 2000 at
+1%, written with scipy when missing), at `mpirun -n 1` (1 thread) and `mpirun -n 1 --bind-to none --threads 2`
+(the threads split each panel's stored entries), sparse and Gaussian maps: the pass, elapsed
+and CPU times and the 1-thread / 2-thread ratio, with no arithmetic floor (the floor program
+multiplies dense panels); it writes the section onepass-floor-csr.
+
 usage: onepass_floor.py --prsvd PATH/prsvd [--build NAME=PATH/prsvd ...] [--file FILE.h5]
-                        [--rows 50000] [--cols 2000] [--runs 3]
+                        [--rows 50000] [--cols 2000] [--runs 3] [--csr [--density 0.01]]
 
 The file (default bench/out/onepass.h5, 50000 x 2000 float64, 800 MB) is generated with
 `prsvd gen` when missing.  It takes about two minutes on an idle 2-core machine.  Prints and
@@ -92,16 +99,88 @@ def prsvd_run(prsvd, spec, kind, opts, ranks, threads, out):
             "split": j["threads"]["split_panels"]}
 
 
+CSR_LAUNCHES = [LAUNCHES[0], LAUNCHES[2]]  # 1 thread, 2 threads of one rank
+
+
+def write_csr(path, rows, cols, density):
+    """A random rows x cols CSR matrix of that density (values uniform in [0, 1)), as AnnData
+    encodes one: the group /X with data, indices and indptr."""
+    import h5py
+    import numpy as np
+    import scipy.sparse as sp
+    x = sp.random(rows, cols, density=density, format="csr", random_state=1, dtype=np.float64)
+    x.sort_indices()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with h5py.File(path + ".tmp", "w") as f:
+        g = f.create_group("X")
+        g.attrs["encoding-type"] = "csr_matrix"
+        g.attrs["encoding-version"] = "0.1.0"
+        g.attrs["shape"] = np.array(x.shape)
+        g["data"], g["indices"], g["indptr"] = x.data, x.indices.astype(np.int64), x.indptr.astype(np.int64)
+    os.replace(path + ".tmp", path)
+
+
+def csr_main(args, builds):
+    """The single pass over a CSR input at 1 thread and 2 (the module's --csr)."""
+    if not os.path.exists(args.file):
+        write_csr(args.file, args.rows, args.cols, args.density)
+    import h5py
+    with h5py.File(args.file, "r") as f:
+        m, n = (int(v) for v in f["X"].attrs["shape"])
+        nnz = f["X/data"].shape[0]
+    out = os.path.join(os.path.dirname(os.path.abspath(args.file)), "onepass-floor")
+    os.makedirs(out, exist_ok=True)
+    spec = f"{args.file}:/X"
+    timed(["cat", args.file], stdout=subprocess.DEVNULL)  # into the page cache
+    up0, busy0, t0 = common.uptime(), common.busy_seconds(), time.time()
+    runs = {}
+    for _ in range(args.runs):  # interleaved: every build, kind and launch in each round
+        for kind in ("sparse", "gaussian"):
+            for name, prsvd in builds:
+                for label, opts, ranks, threads, _cores in CSR_LAUNCHES:
+                    r = prsvd_run(prsvd, spec, kind, opts, ranks, threads, os.path.join(out, "svd-csr.h5"))
+                    runs.setdefault((name, kind, label), []).append(r)
+    wall = time.time() - t0
+    others = common.busy_seconds() - busy0
+    L = [f"### The single pass over CSR data, 1 thread against 2 ({m} x {n}, {nnz} stored entries "
+         f"({nnz / (m * n):.1%}), k = {K}, k_s = {KS}, s_c = {SC}; medians of {args.runs} interleaved rounds)\n"]
+    L.append("| build | sketch | launch | pass s | elapsed s | pass CPU s | pass 1 thread / this |")
+    L.append("|---|---|---|---|---|---|---|")
+    for name, _ in builds:
+        for kind in ("sparse", "gaussian"):
+            one = statistics.median(r["pass"] for r in runs[(name, kind, CSR_LAUNCHES[0][0])])
+            for label, _opts, _ranks, threads, _cores in CSR_LAUNCHES:
+                rs = runs[(name, kind, label)]
+                p = [r["pass"] for r in rs]
+                L.append(f"| {name} | {kind} | {label}{'' if rs[0]['split'] or threads == 1 else ' (not split)'} | "
+                         f"{fmt(p)} | {fmt([r['elapsed'] for r in rs])} | {fmt([r['cpu'] for r in rs])} | "
+                         f"{one / statistics.median(p):.2f} |")
+    L.append("")
+    L.append(f"Load: before `{up0}`; after `{common.uptime()}`; the machine was busy {others / wall:.2f} cores on "
+             f"average over the {wall:.0f} s (this benchmark's own runs included).")
+    print("\n".join(L))
+    common.write_section("onepass-floor-csr", "\n".join(L))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--prsvd", required=True)
     ap.add_argument("--build", action="append", default=[], help="NAME=PATH: another build, timed alike")
-    ap.add_argument("--file", default=os.path.join(HERE, "out", "onepass.h5"))
-    ap.add_argument("--rows", type=int, default=50000)
+    ap.add_argument("--file", default=None)
+    ap.add_argument("--rows", type=int, default=None)
     ap.add_argument("--cols", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--csr", action="store_true", help="the single pass over a CSR input, 1 thread against 2")
+    ap.add_argument("--density", type=float, default=0.01, help="--csr: the stored share of the input")
     args = ap.parse_args()
     builds = [("this build", os.path.abspath(args.prsvd))] + [tuple(b.split("=", 1)) for b in args.build]
+    args.file = args.file or os.path.join(HERE, "out", "onepass.h5")
+    if args.csr:  # the CSR file beside the dense one (--quick names bench/out/onepass-quick.h5)
+        args.file = args.file[:-3] + "-csr.h5" if args.file.endswith(".h5") else args.file + "-csr.h5"
+    args.rows = args.rows or (200000 if args.csr else 50000)
+    if args.csr:
+        csr_main(args, builds)
+        return
     out = os.path.join(os.path.dirname(os.path.abspath(args.file)), "onepass-floor")
     os.makedirs(out, exist_ok=True)
     if not os.path.exists(args.file):

@@ -327,7 +327,7 @@ void prsvd_cli_print_threads(const struct prsvd_cli *cli, const struct prsvd_thr
   printf("  %d rank%s x %d thread%s (%s)%s\n", cli->nprocs, cli->nprocs > 1 ? "s" : "", tc->threads,
          tc->threads > 1 ? "s" : "", tc->why, reader);
   if (plan && tc->threads > 1 && !plan->threaded)
-    printf("  these passes multiply on one thread a rank (a 2-D grid, or single-pass sketches of CSR data): "
+    printf("  these passes multiply on one thread a rank (a 2-D grid): "
            "its BLAS runs %d threads\n", tc->threads);
 }
 

@@ -214,7 +214,8 @@ void prsvd_onepass_shape(const struct prsvd_svd_params *prm, const prsvd_source 
   if (prsvd_onepass_sizes(prm, m, n, &ks, &s)) return; /* refused later, with the reason */
   const int three = prm->onepass == PRSVD_ONEPASS_THREE, two = prm->onepass == PRSVD_ONEPASS_TWO;
   const int64_t co = two ? s : ks;
-  shape->threaded = prsvd_source_nnz(a) < 0;
+  shape->threaded = 1;
+  shape->sparse = prsvd_source_nnz(a) >= 0;
   shape->n_right = three ? ks + s : ks;
   shape->left_cols = co + N_THETA;
   shape->left_width = co > N_THETA ? co : N_THETA;

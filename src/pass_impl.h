@@ -18,14 +18,17 @@
 
 /* One compute thread's part of a pass over the panel in hand (made by the pass): its rows
  * [row0, row0 + rows) of the panel, the sums only a CSR lane keeps for itself (lane 0's column
- * sums the pass's; the others' and every co-range sum added in lane order at the end of every
- * panel), its Frobenius sum (lane 0: the pass's), and its scratch (x32: a float32 copy of K_i
+ * and left sums the pass's; the others' and every co-range sum added in lane order at the end
+ * of every panel), its Frobenius sum (lane 0: the pass's), and its scratch (x32: a float32 copy of K_i
  * or G_i; o32 and p32: float32 products; small_c: 2^scale_exp K_i or G_i; tile: a sparse
  * map's tile). */
 struct prsvd_lane {
   int64_t row0, rows;
   double *col_sum, *col_sumsq;
   double *corange_t; /* CSR panels: the lane's co-range sum row-major, every lane its own */
+  double *left_acc[PRSVD_MAX_LEFT], *left_core[PRSVD_MAX_LEFT]; /* CSR panels: L_t and Z_t (lane 0:
+                                                                  * the pass's) */
+  double *left_block; /* CSR lanes but 0: their L_t and Z_t, in one block */
   double fro2, flops;
   float *x32, *o32, *p32;
   double *small_c;
@@ -233,8 +236,10 @@ double prsvd_pass_left_update_sparse(const struct prsvd_pass *p, int t, int nr, 
 int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n, const double *rt,
                          double *flops);
 /* The same for the lane's rows [row0, row0 + rows) of the CSR panel, on one of the pool's
- * threads: a dense right product (rt), kept rows, and the co-range sum into the lane's
- * row-major ln->corange_t (n x kc, and a row of K after it); flops into ln->flops. */
+ * threads: its rows of the right product (dense rt or the sparse map) and of the kept matrices,
+ * the co-range sum into the lane's row-major ln->corange_t (n x kc, and a row of K after it),
+ * and the left sketches into its L_t and Z_t from its rows of G_i (a Gaussian's drawn into its
+ * rows of the pass's work); flops into ln->flops. */
 void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
                          int64_t n, const double *rt);
 

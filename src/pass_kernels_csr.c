@@ -12,6 +12,66 @@
 #include "rng.h"
 #include "pass_impl.h"
 
+/* Rows [i0, i1) of P_i = A_i R (column-major, ld the panel's rows) into prod, zeroed first:
+ * rt is R row-major (n x n_right), or NULL for the sparse map; returns the flops. */
+static double right_rows(const struct prsvd_pass *p, const double *rt, int64_t i0, int64_t i1, double scale,
+                         double *prod) {
+  const struct prsvd_csr *a = p->state->csr;
+  const struct prsvd_sparse_right *sm = p->right_sparse;
+  const int64_t nr = a->rows, c = p->n_right;
+  for (int64_t q = 0; q < c; q++) memset(prod + q * nr + i0, 0, sizeof(double) * (size_t)(i1 - i0));
+  for (int64_t i = i0; i < i1; i++)
+    for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
+      const int64_t j = a->indices[t];
+      const double v = a->data[t] * scale;
+      if (rt) {
+        const double *row = rt + j * c;
+        for (int64_t q = 0; q < c; q++) prod[q * nr + i] += v * row[q];
+      } else {
+        for (int u = 0; u < sm->zeta; u++) prod[sm->pos[j * sm->zeta + u] * nr + i] += v * sm->sign[j * sm->zeta + u];
+      }
+    }
+  return 2.0 * (double)(a->indptr[i1] - a->indptr[i0]) * (double)(rt ? c : sm->zeta);
+}
+
+/* Left sketch t from rows [i0, i1) of the panel (global rows from r): acc (n x d) += A_b^T G_b
+ * and core (d x cc) += G_b^T P_b(:, c0 ..), either NULL if the sketch has none; a Gaussian G_b
+ * drawn into its rows of g (ld the panel's rows), a sparse sign map's row by row; P_b its rows
+ * of prod.  Returns the flops. */
+static double left_rows(const struct prsvd_pass *p, int t, int64_t r, int64_t i0, int64_t i1, double scale,
+                        const double *prod, double *g, double *acc, double *core) {
+  const struct prsvd_csr *a = p->state->csr;
+  const struct prsvd_testmat *tm = &p->left[t].g;
+  const int64_t nr = a->rows, n = prsvd_source_cols(p->a), d = tm->dim, cc = p->left[t].core_cols;
+  const int gaussian = tm->kind == PRSVD_SKETCH_GAUSSIAN, zeta = prsvd_sparse_zeta(d);
+  int pos[8];
+  double sign[8];
+  if (gaussian && i1 > i0) prsvd_rng_fill(tm->seed, tm->stream, r + i0, i1 - i0, 0, d, g + i0, nr);
+  for (int64_t i = i0; i < i1; i++) {
+    if (!gaussian) prsvd_sparse_column(tm->seed, tm->stream, r + i, d, pos, sign);
+    if (acc)
+      for (int64_t u = a->indptr[i]; u < a->indptr[i + 1]; u++) {
+        const int64_t j = a->indices[u];
+        const double v = a->data[u] * scale;
+        if (gaussian)
+          for (int64_t q = 0; q < d; q++) acc[q * n + j] += v * g[q * nr + i];
+        else
+          for (int z = 0; z < zeta; z++) acc[pos[z] * n + j] += v * sign[z];
+      }
+    if (core) /* Z += G_b^T P_b(:, c0..): dense in the product */
+      for (int64_t q = 0; q < cc; q++) {
+        const double pv = prod[(p->left[t].core_col0 + q) * nr + i];
+        if (gaussian)
+          for (int64_t e = 0; e < d; e++) core[q * d + e] += g[e * nr + i] * pv;
+        else
+          for (int z = 0; z < zeta; z++) core[q * d + pos[z]] += sign[z] * pv;
+      }
+  }
+  const int64_t w = gaussian ? d : zeta; /* G's nonzeros a row */
+  return (acc ? 2.0 * (double)(a->indptr[i1] - a->indptr[i0]) * (double)w : 0.0) +
+         (core ? 2.0 * (double)(i1 - i0) * (double)(w * cc) : 0.0);
+}
+
 int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
                               const double *rt, double *flops) {
   const struct prsvd_csr *a = p->state->csr;
@@ -42,22 +102,7 @@ int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n
   }
   /* P_i = A_i R (rt: R row-major, n x c, or the sparse map) */
   if (p->n_right) {
-    const int64_t c = p->n_right;
-    memset(prod, 0, sizeof(double) * (size_t)(nr * c));
-    for (int64_t i = 0; i < nr; i++)
-      for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
-        const int64_t j = a->indices[t];
-        const double v = a->data[t] * scale;
-        if (rt) {
-          const double *row = rt + j * c;
-          for (int64_t q = 0; q < c; q++) prod[q * nr + i] += v * row[q];
-        } else {
-          const struct prsvd_sparse_right *sm = p->right_sparse;
-          for (int u = 0; u < sm->zeta; u++)
-            prod[sm->pos[j * sm->zeta + u] * nr + i] += v * sm->sign[j * sm->zeta + u];
-        }
-      }
-    *flops += 2.0 * (double)a->nnz * (double)(rt ? c : p->right_sparse->zeta);
+    *flops += right_rows(p, rt, 0, nr, scale, prod);
     if (p->center_rows) prsvd_pass_center_rows(p, 0, nr, off, prod, nr);
     for (int k = 0; k < p->n_keep; k++) {
       int64_t kld, kc = p->keep[k].ncols ? p->keep[k].ncols : prsvd_dmat_cols(p->keep[k].dmat);
@@ -86,37 +131,7 @@ int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n
     *flops += 2.0 * (double)a->nnz * (double)kc;
   }
   /* L += A_i^T G_i, Z += G_i^T P_i */
-  for (int t = 0; t < p->n_left; t++) {
-    const struct prsvd_testmat *tm = &p->left[t].g;
-    const int64_t d = tm->dim, cc = p->left[t].core_cols;
-    int pos[8];
-    double sign[8];
-    const int zeta = prsvd_sparse_zeta(d);
-    if (tm->kind == PRSVD_SKETCH_GAUSSIAN) prsvd_rng_fill(tm->seed, tm->stream, r, nr, 0, d, g, nr);
-    for (int64_t i = 0; i < nr; i++) {
-      if (tm->kind == PRSVD_SKETCH_SPARSE) prsvd_sparse_column(tm->seed, tm->stream, r + i, d, pos, sign);
-      if (p->left[t].acc)
-        for (int64_t u = a->indptr[i]; u < a->indptr[i + 1]; u++) {
-          const int64_t j = a->indices[u];
-          const double v = a->data[u] * scale;
-          if (tm->kind == PRSVD_SKETCH_GAUSSIAN)
-            for (int64_t q = 0; q < d; q++) p->left[t].acc[q * n + j] += v * g[q * nr + i];
-          else
-            for (int z = 0; z < zeta; z++) p->left[t].acc[pos[z] * n + j] += v * sign[z];
-        }
-      if (p->left[t].core) /* Z += G_i^T P_i(:, c0..): dense in the product */
-        for (int64_t q = 0; q < cc; q++) {
-          const double pv = prod[(p->left[t].core_col0 + q) * nr + i];
-          if (tm->kind == PRSVD_SKETCH_GAUSSIAN)
-            for (int64_t e = 0; e < d; e++) p->left[t].core[q * d + e] += g[e * nr + i] * pv;
-          else
-            for (int z = 0; z < zeta; z++) p->left[t].core[q * d + pos[z]] += sign[z] * pv;
-        }
-    }
-    const int64_t w = tm->kind == PRSVD_SKETCH_GAUSSIAN ? d : zeta; /* G's nonzeros a row */
-    *flops += (p->left[t].acc ? 2.0 * (double)a->nnz * (double)w : 0.0) +
-              (p->left[t].core ? 2.0 * (double)nr * (double)(w * cc) : 0.0);
-  }
+  for (int t = 0; t < p->n_left; t++) *flops += left_rows(p, t, r, 0, nr, scale, prod, g, p->left[t].acc, p->left[t].core);
   return PRSVD_OK;
 }
 
@@ -152,14 +167,7 @@ void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int6
   }
   /* P_b = A_b R: the lane's rows of P_i, and of the kept matrices */
   if (p->n_right) {
-    const int64_t c = p->n_right;
-    for (int64_t q = 0; q < c; q++) memset(prod + q * nr + i0, 0, sizeof(double) * (size_t)(i1 - i0));
-    for (int64_t i = i0; i < i1; i++)
-      for (int64_t t = a->indptr[i]; t < a->indptr[i + 1]; t++) {
-        const double v = a->data[t] * scale, *row = rt + a->indices[t] * c;
-        for (int64_t q = 0; q < c; q++) prod[q * nr + i] += v * row[q];
-      }
-    ln->flops += 2.0 * (double)(e1 - e0) * (double)c;
+    ln->flops += right_rows(p, rt, i0, i1, scale, prod);
     if (p->center_rows) prsvd_pass_center_rows(p, i0, i1, off, prod, nr);
     for (int k = 0; k < p->n_keep; k++) {
       int64_t kld, kc = p->keep[k].ncols ? p->keep[k].ncols : prsvd_dmat_cols(p->keep[k].dmat);
@@ -183,4 +191,8 @@ void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int6
     }
     ln->flops += 2.0 * (double)(e1 - e0) * (double)kc;
   }
+  /* L_t += A_b^T G_b, Z_t += G_b^T P_b: its rows of G_i, drawn here */
+  for (int t = 0; t < p->n_left; t++)
+    ln->flops += left_rows(p, t, r, i0, i1, scale, prod, p->work + p->panel_rows * p->n_right, ln->left_acc[t],
+                           ln->left_core[t]);
 }

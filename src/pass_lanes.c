@@ -14,7 +14,8 @@
 
 /* The end of a CSR panel's job, once every lane has multiplied (prsvd_pool_barrier): thread t
  * adds rows [n t/T, n (t+1)/T) of the lanes' row-major co-range sums into the pass's, in lane
- * order, and zeroes them, and the column sums of the lanes but 0; thread 0 the Frobenius sums.
+ * order, and zeroes them, and of the column sums and left sums of the lanes but 0 (and a T-th
+ * of their cores); thread 0 the Frobenius sums.
  * Every panel ends so, whether or not a hook saves at its boundary or the scale moves: the
  * pass's sums between panels, and so a checkpoint and a run it resumes, are the same as an
  * uninterrupted run's, bit for bit. */
@@ -34,6 +35,14 @@ static void fold_slice(struct prsvd_pass *p, int t) {
         p->col_sum[j] += ln->col_sum[j], p->col_sumsq[j] += ln->col_sumsq[j];
         ln->col_sum[j] = ln->col_sumsq[j] = 0.0;
       }
+    for (int l = 0; u > 0 && l < p->n_left; l++) {
+      const int64_t d = p->left[l].g.dim, e = d * p->left[l].core_cols;
+      double *acc = ln->left_acc[l], *core = ln->left_core[l];
+      for (int64_t q = 0; acc && q < d; q++)
+        for (int64_t j = j0; j < j1; j++) p->left[l].acc[q * n + j] += acc[q * n + j], acc[q * n + j] = 0.0;
+      for (int64_t x = e * t / lanes; core && x < e * (t + 1) / lanes; x++)
+        p->left[l].core[x] += core[x], core[x] = 0.0;
+    }
   }
 }
 
@@ -118,13 +127,30 @@ void prsvd_pass_lane_panel_csr(void *arg, int t) {
 }
 
 /* 1 if the pass splits its panels (dense or CSR) among the pool's threads: products, co-range
- * and left sums (no 2-D grid's per-panel sums, no residual; CSR panels neither left sketches
- * nor a sparse map), on more than one thread.  A running scale moves between panels, on the
- * main thread, with the lanes idle (prsvd_pass_rescale). */
+ * and left sums (no 2-D grid's per-panel sums, no residual), dense or CSR, on more than one
+ * thread.  A running scale moves between panels, on the main thread, with the lanes idle
+ * (prsvd_pass_rescale). */
 static int threaded(const struct prsvd_pass *p) {
-  const int csr = prsvd_source_nnz(p->a) >= 0;
   return prsvd_pool_threads(p->pool) > 1 && !p->grid2d && !p->resid && !p->apply &&
-         (!csr || (!p->n_left && !p->right_sparse)) && (p->n_right || p->corange || p->n_left);
+         (p->n_right || p->corange || p->n_left);
+}
+
+/* Lane t's own left sums and cores (t > 0; lane 0 adds into the pass's), in one block, each sum
+ * after the one before it (so that a run of sums side by side in the pass's is so in the
+ * lane's). */
+static int left_sums(struct prsvd_pass *p, struct prsvd_lane *ln, int t, int64_t n) {
+  int64_t total = 0, at = 0;
+  for (int l = 0; l < p->n_left; l++)
+    total += (p->left[l].acc ? n * p->left[l].g.dim : 0) + (p->left[l].core ? p->left[l].g.dim * p->left[l].core_cols : 0);
+  if (t == 0 || !total) return PRSVD_OK;
+  if (!(ln->left_block = calloc((size_t)total, sizeof(double))))
+    PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's left sketch sums (%lld doubles)", t,
+              (long long)total);
+  for (int l = 0; l < p->n_left; l++) {
+    if (p->left[l].acc) ln->left_acc[l] = ln->left_block + at, at += n * p->left[l].g.dim;
+    if (p->left[l].core) ln->left_core[l] = ln->left_block + at, at += p->left[l].g.dim * p->left[l].core_cols;
+  }
+  return PRSVD_OK;
 }
 
 /* The lanes of the pass (struct prsvd_lane): one over the whole panel with the pass's scratch,
@@ -142,7 +168,8 @@ int prsvd_pass_lanes_begin(struct prsvd_pass *p, int64_t n) {
   p->state->n_lanes = lanes;
   p->state->lanes[0].col_sum = p->col_sum, p->state->lanes[0].col_sumsq = p->col_sumsq;
   p->state->lanes[0].tile = p->state->tile;
-  if (lanes > 1 && prsvd_source_nnz(p->a) >= 0) { /* CSR: a row-major co-range sum each */
+  if (lanes > 1 && prsvd_source_nnz(p->a) >= 0) { /* CSR: a row-major co-range sum each, left sums */
+    for (int l = 0; l < p->n_left; l++) p->state->lanes[0].left_acc[l] = p->left[l].acc, p->state->lanes[0].left_core[l] = p->left[l].core;
     for (int t = 0; t < lanes; t++) {
       struct prsvd_lane *ln = &p->state->lanes[t];
       if (kc && !(ln->corange_t = calloc((size_t)((n + 1) * kc), sizeof(double))))
@@ -151,6 +178,7 @@ int prsvd_pass_lanes_begin(struct prsvd_pass *p, int64_t n) {
       if (t > 0 && p->col_sum && (!(ln->col_sum = calloc((size_t)n, sizeof(double))) ||
                                   !(ln->col_sumsq = calloc((size_t)n, sizeof(double)))))
         PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's column sums", t);
+      PRSVD_CHECK(left_sums(p, ln, t, n));
     }
     return PRSVD_OK;
   }
@@ -184,7 +212,7 @@ int prsvd_pass_lanes_begin(struct prsvd_pass *p, int64_t n) {
 void prsvd_pass_lanes_end(struct prsvd_pass *p) {
   for (int t = 0; p->state->lanes && t < p->state->n_lanes; t++) {
     struct prsvd_lane *ln = &p->state->lanes[t];
-    if (t > 0) free(ln->col_sum), free(ln->col_sumsq), free(ln->tile);
+    if (t > 0) free(ln->col_sum), free(ln->col_sumsq), free(ln->tile), free(ln->left_block);
     free(ln->corange_t);
     if (p->state->n_lanes > 1) free(ln->x32), free(ln->o32), free(ln->small_c);
   }

@@ -35,13 +35,13 @@
  * of the small operand, undone as the product is widened.
  *
  * Threads: with a pool of T compute threads (pool, set by the method) a pass with no 2-D grid
- * and no residual (on CSR panels no left sketches and no sparse right map) splits every panel
+ * and no residual, dense or CSR, splits every panel
  * among them (struct prsvd_lane, pass_lanes.c).  A dense panel by rows first: thread t
  * multiplies its rows into its rows of P_i (and draws its rows of G); then, every row made, by
  * columns: thread t adds its rows of H += A_b^T K_b and L += A_b^T G_b, and its share of the
  * columns of Z += G_b^T P_b, over all the panel's rows, into the pass's sums in place.  A CSR
- * panel by its stored entries, each thread with a co-range sum of its own that is added in
- * lane order when all have multiplied.  Either way the pass's sums are whole at every panel
+ * panel by its stored entries, each thread with co-range and left sums of its own that are
+ * added in lane order when all have multiplied.  Either way the pass's sums are whole at every panel
  * boundary (a hook's checkpoint, a rescale) and nothing depends on which thread finishes
  * first.  Each BLAS call then runs on its caller alone.
  *
@@ -249,7 +249,7 @@ struct prsvd_pass_shape {
   int64_t left_cols;     /* left sketches: the columns of all their n-row sums L_t */
   int64_t left_width;    /* ... the widest of them */
   int64_t core_elems;    /* ... the entries of their cores Z_t */
-  int sparse_map;        /* the right product is a sparse sign map (a tile each thread) */
+  int sparse_map;        /* the right product is a sparse sign map (on dense panels a tile each thread) */
 };
 /* Panel bytes one pass over a delivers, all nprocs ranks together, in panels of panel_rows
  * rows: float64 or float32 (single) values, or a sparse source's CSR values and indices (16
@@ -257,7 +257,7 @@ struct prsvd_pass_shape {
 double prsvd_pass_bytes(const prsvd_source *a, int single, int nprocs, int64_t panel_rows);
 /* Bytes that `threads` threads of such a pass hold beyond what one thread's pass does, on
  * panels of panel_rows rows of n columns: on CSR panels each thread's row-major co-range sum
- * and the column sums of all but one; a sparse map's tile; and with single each thread's
+ * and the column sums, left sums and cores of all but one; on dense panels a sparse map's tile; and with single each thread's
  * float32 copy of K_i or G_i (all the panel's rows) and its products.  Dense threads add into
  * their columns of the pass's own sums and hold none.  0 for one thread or an unthreaded shape.
  * (A pass that scales an extreme A also gives each thread a float64 copy of K_i.) */

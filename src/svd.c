@@ -310,8 +310,7 @@ static int check_sizes(const struct prsvd_svd_params *prm, const prsvd_source *a
 
 /* What the passes of a method multiply (sketch.h, struct prsvd_pass_shape): the widest
  * right product and co-range sum of any of its passes, and whether they split their panels
- * among threads (on a P x 1 grid: the multi-pass methods and Nystrom, dense or CSR panels; the
- * single-pass sketches on dense panels).  The widths are those the methods' files give their
+ * among threads (on a P x 1 grid: every method, dense or CSR panels).  The widths are those the methods' files give their
  * passes. */
 static void pass_shape(const struct prsvd_svd_params *prm, const prsvd_source *a, int grid_cols,
                        struct prsvd_pass_shape *shape) {

@@ -152,7 +152,7 @@ void prsvd_centring_free(struct prsvd_centring *c);
 int prsvd_solve_subspace(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a);
 /* What the single pass multiplies (onepass.c): its right product, left sums and core, for the
- * plan's memory; threaded on dense panels (CSR panels run the single pass on one thread). */
+ * plan's memory; threaded on dense and CSR panels alike. */
 void prsvd_onepass_shape(const struct prsvd_svd_params *prm, const prsvd_source *a, struct prsvd_pass_shape *shape);
 int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a);
 int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a);

@@ -234,7 +234,7 @@ def test_onepass_splits():
     (the sparse sign maps into a tile of its own), added in thread order after each panel; every
     method and sketch kind agrees across splits to 1e-12, float32 arithmetic to float32's
     rounding, an A of 1e-300 (the running scale) and a checkpoint taken at 2 threads and resumed
-    at 3 too; CSR data stays on one thread a rank."""
+    at 3 too (CSR data: test_onepass_csr_splits)."""
     for method in ["three", "two", "hmt"]:
         for sketch in ["gaussian", "sparse"]:
             across_splits(f"onepass {method} {sketch}", spec("f64"), *SMALL, "--passes", 1, "--onepass-method", method,
@@ -261,10 +261,6 @@ def test_onepass_splits():
     if js:
         check("onepass at 3 threads: the pass splits its panels, with no left sums or cores of the threads' own",
               js["threads"]["split_panels"] and js["threads"]["thread_bytes"] == 0, js["threads"])
-    _, js = solve("onepass-csr", 1, 2, csr_spec()[0], "--memory", "64K", "--passes", 1)
-    if js:
-        check("onepass on CSR data at 2 threads: one thread a rank (split_panels false)", not js["threads"]["split_panels"],
-              js["threads"])
     ck, out = path("op.ckpt"), path("op-ck.h5")
     args = ["svd", spec("f64"), "-k", k, "--passes", 1, "--sketch", "sparse", "-o", out, "--force", *SMALL, "--checkpoint", ck]
     if os.path.exists(ck):
@@ -279,6 +275,75 @@ def test_onepass_splits():
             res = {key: f[key][:] for key in ("U", "S", "V")}
         check("onepass resumed with 3 threads: the uninterrupted 1-thread result to 1e-12", gap(base, res) < 1e-12,
               gap(base, res))
+
+
+def write_csr(name, x):
+    """x (scipy.sparse) as an AnnData-style CSR group; its FILE:/X."""
+    x = x.tocsr()
+    x.sort_indices()
+    with h5py.File(path(name), "w") as f:
+        g = f.create_group("X")
+        g.attrs["encoding-type"] = "csr_matrix"
+        g.attrs["encoding-version"] = "0.1.0"
+        g.attrs["shape"] = np.array(x.shape)
+        g["data"], g["indices"], g["indptr"] = x.data, x.indices.astype(np.int64), x.indptr.astype(np.int64)
+    return f"{path(name)}:/X"
+
+
+def same_subspace(u, ref):
+    """The largest entry of ref - u u^T ref: 0 when u's columns span ref's."""
+    return float(np.max(np.abs(ref - u @ (u.T @ ref))))
+
+
+def test_onepass_csr_splits():
+    """The single pass over CSR panels splits each panel's stored entries among the threads too:
+    each thread its rows of Y = A Omega (a dense or sparse sign right map), its own left sums
+    X^T, S^T and core Z from its rows of the left maps (a Gaussian's drawn by the thread), added
+    in thread order after each panel.  Gaussian and sparse sketches at 1, 2 and 3 threads and
+    2 x 2 agree to 1e-10, recover the exact rank-12 matrix (S and the subspaces of numpy's SVD
+    to 1e-10), and --json says the panels were split (on one thread a rank before) with the
+    threads' left sums and cores counted in the plan."""
+    src, x = csr_spec()
+    dense = x.toarray()
+    ur, sr, vrt = np.linalg.svd(dense, full_matrices=False)
+    for sketch in ["gaussian", "sparse"]:
+        base = across_splits(f"onepass csr {sketch}", src, "--memory", "64K", "--passes", 1, "--sketch", sketch,
+                             splits=[(1, 1), (1, 2), (1, 3), (2, 2)])
+        if base is not None:
+            check(f"onepass csr {sketch} 1 x 1: S to 1e-10 of numpy's SVD (exact rank 12 <= k_s)",
+                  np.max(np.abs(base["S"] - sr[:k])) < 1e-10 * sr[0], np.max(np.abs(base["S"] - sr[:k])) / sr[0])
+            check(f"onepass csr {sketch} 1 x 1: U and V span numpy's leading {k} singular vectors to 1e-10",
+                  max(same_subspace(base["U"], ur[:, :k]), same_subspace(base["V"], vrt[:k].T)) < 1e-10,
+                  (same_subspace(base["U"], ur[:, :k]), same_subspace(base["V"], vrt[:k].T)))
+        _, js = solve(f"onepass-csr-{sketch}", 1, 2, src, "--memory", "64K", "--passes", 1, "--sketch", sketch)
+        if js:
+            ks, s = 2 * k + 1, 2 * (2 * k + 1) + 1
+            check(f"onepass csr {sketch} at 2 threads: the pass splits its panels, and the plan counts a thread's left "
+                  "sums and core", js["threads"]["split_panels"] and js["threads"]["thread_bytes"] >= 8 * (x.shape[1] * (ks + 10) + s * s),
+                  js["threads"])
+
+
+def test_onepass_csr_empty_lanes():
+    """Hostile CSR panels for the single pass's threads: 3 threads on a 2-row matrix (a thread
+    with no rows), and a matrix whose zero rows come in blocks (panels with no stored entry,
+    whose every row falls to the last thread): the 1-thread result to 1e-10 and numpy's S."""
+    import scipy.sparse as sp
+    rng = np.random.default_rng(11)
+    two = sp.csr_matrix(rng.standard_normal((2, 40)))
+    # rank 6 (<= k_s: recovered exactly), rows 100-299 and 450-459 zero: whole panels stored empty
+    keep = np.r_[np.ones(100), np.zeros(200), np.ones(150), np.zeros(10), np.ones(140)]
+    low = sp.random(600, 6, density=0.3, random_state=13) @ sp.random(6, 50, density=0.5, random_state=14)
+    zeros = sp.csr_matrix(sp.diags(keep) @ low)
+    zeros.eliminate_zeros()
+    for tag, x, rank, extra in [("2 rows", two, 1, []), ("zero-row blocks", zeros, 4, ["--memory", "2K"])]:
+        src = write_csr(f"hostile-{tag.replace(' ', '-')}.h5", x)
+        ref = np.linalg.svd(x.toarray(), compute_uv=False)[:rank]
+        for sketch in ["gaussian", "sparse"]:
+            base = across_splits(f"onepass csr {tag} {sketch}", src, *extra, "--passes", 1, "--sketch", sketch,
+                                 splits=[(1, 1), (1, 3), (2, 2)], rank=rank)
+            if base is not None:
+                check(f"onepass csr {tag} {sketch}: S to 1e-10 of numpy's", np.max(np.abs(base["S"] - ref)) < 1e-10 * ref[0],
+                      np.max(np.abs(base["S"] - ref)) / ref[0])
 
 
 def test_threads_refused():
@@ -336,9 +401,8 @@ def test_plan_says_threads():
     check("the text plan: the single pass over dense panels splits them (no 'one thread a rank')",
           r.returncode == 0 and "1 rank x 2 threads" in r.stdout and "one thread a rank" not in r.stdout, r.stdout)
     r = run(["svd", csr_spec()[0], "-k", k, "-o", path("plan.h5"), "--force", "--threads", 2, "--passes", 1])
-    check("the text plan says the single-pass sketches of CSR data multiply on one thread a rank",
-          r.returncode == 0 and "multiply on one thread a rank (a 2-D grid, or single-pass sketches of CSR data)" in r.stdout,
-          r.stdout)
+    check("the text plan: the single pass over CSR panels splits them too (no 'one thread a rank')",
+          r.returncode == 0 and "1 rank x 2 threads" in r.stdout and "one thread a rank" not in r.stdout, r.stdout)
     r = run(["info", spec("f64"), "-k", k, "--threads", 3])
     check("info -k plans the threads svd would run, in the plan's words",
           r.returncode == 0 and "1 rank x 3 threads (--threads 3;" in r.stdout, r.stdout)

@@ -101,7 +101,8 @@ START_TEST(slab_source_reads_the_unfolding) {
 END_TEST
 
 /* The two-pass sketch widths: by default 2r + 10 (at most d), and on the Z route (Z and its
- * truncation within the memory budget) the whole of modes 2..N; on the sketched core's route
+ * truncation within the memory budget) mode 1 3r + 10 where Z still fits and the whole of
+ * modes 2..N; on the sketched core's route
  * cut by one fraction of r + 10 for every mode where the small core would pass 2^24 entries,
  * and never below r; a -p given is kept. */
 START_TEST(plan_widths_default_and_cut) {
@@ -112,9 +113,12 @@ START_TEST(plan_widths_default_and_cut) {
   const int64_t small[3] = {50, 40, 30}, big[3] = {300, 300, 300};
   ck_assert_int_eq(prsvd_source_memory(50, 1200, &one, 1200, &src), 0);
   prm.ranks[0] = 6, prm.ranks[1] = 6, prm.ranks[2] = 12;
-  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, small, 1, &plan), 0); /* Z: 8 (22 + 6) 1200 + 16 40^2 */
-  ck_assert(plan.route == PRSVD_TUCKER_ROUTE_Z && plan.z_bytes == 294400);
-  ck_assert(plan.sketch[0] == 22 && plan.sketch[1] == 40 && plan.sketch[2] == 30 && plan.core_sketch[0] == 0);
+  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, small, 1, &plan), 0); /* Z: 8 (28 + 6) 1200 + 16 40^2 */
+  ck_assert(plan.route == PRSVD_TUCKER_ROUTE_Z && plan.z_bytes == 352000);
+  ck_assert(plan.sketch[0] == 28 && plan.sketch[1] == 40 && plan.sketch[2] == 30 && plan.core_sketch[0] == 0);
+  prm.memory = plan.z_bytes - 1; /* mode 1 at 3r + 10 beyond it, at 2r + 10 within: 8 (22 + 6) 1200 + 16 40^2 */
+  ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, small, 1, &plan), 0);
+  ck_assert(plan.route == PRSVD_TUCKER_ROUTE_Z && plan.z_bytes == 294400 && plan.sketch[0] == 22);
   prm.memory = plan.z_bytes - 1;
   ck_assert_int_eq(prsvd_tucker_plan(&prm, src, 3, small, 1, &plan), 0);
   ck_assert(plan.route == PRSVD_TUCKER_ROUTE_CORE && plan.z_bytes == 294400);
