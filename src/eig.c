@@ -33,16 +33,18 @@ static int cmp_pos(const void *a, const void *b) {
   return x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : (x[1] < y[1] ? -1 : x[1] > y[1]);
 }
 
-/* 2 x N_PAIRS positions (i, j) and (j, i), sorted by row, into pass->sample_* */
-int prsvd_symmetry_samples(prsvd_svd *svd, int64_t n, struct prsvd_pass *pass) {
+/* 2 x N_PAIRS positions (i, j) and (j, i), sorted by row, into the frame's pass->sample_* */
+int prsvd_symmetry_samples(struct prsvd_svd_frame *f, int64_t n) {
   int status = PRSVD_OK;
+  const prsvd_svd *svd = f->svd;
+  struct prsvd_pass *pass = &f->pass;
   int64_t *pos = NULL, *rows = NULL, *cols = NULL;
   double *vals = NULL;
   const int64_t ns = n > 1 ? 2 * N_PAIRS : 0;
   PRSVD_ALLOC(pos, 2 * ns);
-  PRSVD_ALLOC(rows, ns);
-  PRSVD_ALLOC(cols, ns);
-  PRSVD_ALLOC(vals, ns);
+  PRSVD_SCRATCH_ALLOC(&f->scratch, rows, ns);
+  PRSVD_SCRATCH_ALLOC(&f->scratch, cols, ns);
+  PRSVD_SCRATCH_ALLOC(&f->scratch, vals, ns);
   for (int64_t t = 0; t < ns / 2; t++) {
     const uint32_t key[2] = {(uint32_t)svd->params.seed, (uint32_t)(svd->params.seed >> 32)};
     const uint32_t ctr[4] = {(uint32_t)t, 0, 0, PRSVD_STREAM_SYMMETRY << 24};
@@ -59,13 +61,8 @@ int prsvd_symmetry_samples(prsvd_svd *svd, int64_t n, struct prsvd_pass *pass) {
   pass->sample_row = rows;
   pass->sample_col = cols;
   pass->sample_val = vals;
-  rows = cols = NULL;
-  vals = NULL;
 done:
   free(pos);
-  free(rows);
-  free(cols);
-  free(vals);
   return status;
 }
 
@@ -97,12 +94,6 @@ int prsvd_symmetry_check(prsvd_svd *svd, prsvd_source *a, struct prsvd_pass *pas
   return PRSVD_OK;
 }
 
-static void free_samples(struct prsvd_pass *p) {
-  free((void *)p->sample_row);
-  free((void *)p->sample_col);
-  free(p->sample_val);
-}
-
 static int check_square(prsvd_svd *svd, prsvd_source *a) {
   const int64_t m = prsvd_source_rows(a), n = prsvd_source_cols(a), k = svd->params.rank;
   if (m != n)
@@ -119,54 +110,55 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   int status = PRSVD_OK;
   const struct prsvd_svd_params *prm = &svd->params;
   const int64_t n = prsvd_source_cols(a);
-  struct prsvd_pass pass;
+  struct prsvd_svd_frame f;
+  struct prsvd_pass *const pass = &f.pass;
+  struct prsvd_ckpt *const ck = &f.ck;
   struct prsvd_cursor cur = {0};
   double *omega = NULL, *b = NULL, *sigma = NULL;
   prsvd_dmat *y = NULL;
   int info = 0, resumed;
   double nu_extra = 0.0;
-  struct prsvd_ckpt ck;
 
-  memset(&pass, 0, sizeof pass);
-  prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
+  prsvd_svd_frame_init(&f, svd);
   PRSVD_CHECK(check_square(svd, a));
   const int64_t l = prsvd_svd_width(prm, n, n); /* k + p, at most n */
   const int il = (int)l;
   int64_t r0, nr, yld;
-  PRSVD_TRY(prsvd_svd_pass_begin(svd, a, l, 0, &pass));
+  PRSVD_TRY(prsvd_svd_pass_begin(&f, a, l, 0));
+  PRSVD_SCRATCH_MATS(&f.scratch, &y);
   prsvd_row_block(n, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &r0, &nr);
-  PRSVD_ALLOC(omega, n * l);
-  PRSVD_ALLOC(b, l * l);
-  PRSVD_ALLOC(sigma, l);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, omega, n * l);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, b, l * l);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, sigma, l);
   PRSVD_TRY(prsvd_dmat_create(svd->grid, n, l, &y));
   prsvd_rng_fill(prm->seed, PRSVD_STREAM_OMEGA, 0, n, 0, l, omega, n);
 
   /* Y = A Omega, one pass; sampled entries for the symmetry check */
-  pass.check_finite = prm->check_finite;
-  pass.scale_running = 1; /* one pass: the exponent follows the panels (sketch.h) */
-  pass.right = omega;
-  pass.n_right = l;
-  pass.n_keep = 1;
-  pass.keep[0].dmat = y;
-  PRSVD_TRY(prsvd_symmetry_samples(svd, n, &pass));
+  pass->check_finite = prm->check_finite;
+  pass->scale_running = 1; /* one pass: the exponent follows the panels (sketch.h) */
+  pass->right = omega;
+  pass->n_right = l;
+  pass->n_keep = 1;
+  pass->keep[0].dmat = y;
+  PRSVD_TRY(prsvd_symmetry_samples(&f, n));
   cur.n_passes = 1;
   cur.next_row = r0;
   /* the state: Y (kept rows) and the symmetry samples seen so far */
   double *yl = prsvd_dmat_local(y, NULL, NULL, &yld);
-  prsvd_ckpt_array(&ck, "Y", yl, n, l, yld, r0, nr, 1);
-  if (pass.n_samples)
-    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "symmetry_samples", pass.sample_val, pass.n_samples, 1));
-  prsvd_ckpt_passes(&ck, 0, 0.0);
-  PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
-  status = prsvd_sketch_pass(&pass, &cur);
+  prsvd_ckpt_array(ck, "Y", yl, n, l, yld, r0, nr, 1);
+  if (pass->n_samples)
+    PRSVD_TRY(prsvd_ckpt_partial(ck, svd->grid, "symmetry_samples", pass->sample_val, pass->n_samples, 1));
+  prsvd_ckpt_passes(ck, 0, 0.0);
+  PRSVD_TRY(prsvd_ckpt_start(ck, pass, &cur, &resumed));
+  status = prsvd_sketch_pass(pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
   { /* every rank's rows of Y on the exponent A's range asks for */
     int e;
-    PRSVD_TRY(prsvd_pass_range(&pass, svd->comm, n, n, &e));
+    PRSVD_TRY(prsvd_pass_range(pass, svd->comm, n, n, &e));
     svd->stats.scale_exp = e;
   }
-  PRSVD_TRY(prsvd_symmetry_check(svd, a, &pass));
+  PRSVD_TRY(prsvd_symmetry_check(svd, a, pass));
 
   prsvd_profile_begin(PRSVD_EV_ORTH);
   /* nu = sqrt(n) eps ||Y||_F;  Y_nu = Y + nu Omega */
@@ -234,10 +226,7 @@ int prsvd_solve_nystrom(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_svd_finish_left(svd, y, sigma));
   for (int64_t j = 0; j < svd->k; j++) svd->s[j] = fmax(0.0, sigma[j] * sigma[j] - nu - nu_extra);
 done:
-  prsvd_ckpt_free(&ck);
-  free_samples(&pass);
-  prsvd_svd_pass_end(&pass), free(omega), free(b), free(sigma);
-  prsvd_dmat_destroy(&y);
+  prsvd_svd_frame_end(&f);
   return status;
 }
 
@@ -253,19 +242,22 @@ int prsvd_solve_revd(prsvd_svd *svd, prsvd_source *a) {
   prsvd_dmat *q = NULL, *atq = NULL, *aw = NULL;
   double *w = NULL, *b = NULL, *lam = NULL, *vk = NULL, *work = NULL, *order = NULL;
   int *iwork = NULL, info = 0;
+  struct prsvd_scratch sc = {0};
 
   PRSVD_CHECK(check_square(svd, a));
+  PRSVD_SCRATCH_MATS(&sc, &q, &atq, &aw);
   const int64_t l = prsvd_svd_width(prm, n, n); /* k + p, at most n */
   const int il = (int)l, k = (int)svd->k;
   /* Q from q power iterations; A Q = A^T Q (symmetric).  The symmetry check reads the
    * sampled pairs in the same passes */
   int64_t w0, wr; /* all n rows: revd runs on a P x 1 grid */
   PRSVD_TRY(prsvd_subspace_sketch(svd, a, l, &q, &atq, &aw, &w, &w0, &wr));
+  PRSVD_TRY(prsvd_scratch_keep(&sc, w));
   prsvd_profile_begin(PRSVD_EV_SMALL_SVD);
-  PRSVD_ALLOC(b, l * l);
-  PRSVD_ALLOC(lam, l);
-  PRSVD_ALLOC(vk, l * k);
-  PRSVD_ALLOC(order, 2 * l);
+  PRSVD_SCRATCH_ALLOC(&sc, b, l * l);
+  PRSVD_SCRATCH_ALLOC(&sc, lam, l);
+  PRSVD_SCRATCH_ALLOC(&sc, vk, l * k);
+  PRSVD_SCRATCH_ALLOC(&sc, order, 2 * l);
   /* B = Q^T (A Q), symmetrized */
   {
     int64_t r, qld, ald;
@@ -307,9 +299,7 @@ int prsvd_solve_revd(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_dmat_fix_signs(svd->u, k, lam));
   prsvd_profile_end(PRSVD_EV_SMALL_SVD, 0.0, 2.0 * (double)n * (double)(l * k));
 done:
-  prsvd_dmat_destroy(&q);
-  prsvd_dmat_destroy(&atq);
-  prsvd_dmat_destroy(&aw);
-  free(w), free(b), free(lam), free(vk), free(work), free(iwork), free(order);
+  prsvd_scratch_free(&sc);
+  free(work), free(iwork);
   return status;
 }

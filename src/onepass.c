@@ -184,13 +184,15 @@ static int hmt_core(prsvd_svd *svd, const struct right_maps *rm, prsvd_dmat **y,
   const int iks = (int)ks, ih = (int)h;
   double *rt = NULL, *ur = NULL, *vr = NULL, *qo = NULL, *mo = NULL, *pinv = NULL, *c = NULL;
   prsvd_dmat *qth = NULL;
-  PRSVD_ALLOC(rt, ks * ks);
-  PRSVD_ALLOC(ur, ks * ks);
-  PRSVD_ALLOC(vr, ks * ks);
-  PRSVD_ALLOC(qo, ks * ks);
-  PRSVD_ALLOC(mo, h * ks);
-  PRSVD_ALLOC(pinv, ks * h);
-  PRSVD_ALLOC(c, ks * h);
+  struct prsvd_scratch sc = {0};
+  PRSVD_SCRATCH_MATS(&sc, &qth);
+  PRSVD_SCRATCH_ALLOC(&sc, rt, ks * ks);
+  PRSVD_SCRATCH_ALLOC(&sc, ur, ks * ks);
+  PRSVD_SCRATCH_ALLOC(&sc, vr, ks * ks);
+  PRSVD_SCRATCH_ALLOC(&sc, qo, ks * ks);
+  PRSVD_SCRATCH_ALLOC(&sc, mo, h * ks);
+  PRSVD_SCRATCH_ALLOC(&sc, pinv, ks * h);
+  PRSVD_SCRATCH_ALLOC(&sc, c, ks * h);
   PRSVD_TRY(prsvd_dmat_qr(yt, rt));                                /* Qt R~ = Yt */
   PRSVD_TRY(prsvd_small_svd(svd->comm, iks, iks, rt, sigma, ur, vr)); /* R~ = U_R S V_R^T */
   PRSVD_TRY(right_map_product(rm, 0, yt, qo, svd->comm));          /* Qt^T Omega: ks x ks */
@@ -202,8 +204,7 @@ static int hmt_core(prsvd_svd *svd, const struct right_maps *rm, prsvd_dmat **y,
   PRSVD_TRY(prsvd_svd_finish_core(svd, y, c, qth, sigma));
   *n_sigma = h;
 done:
-  free(rt), free(ur), free(vr), free(qo), free(mo), free(pinv), free(c);
-  prsvd_dmat_destroy(&qth);
+  prsvd_scratch_free(&sc);
   return status;
 }
 
@@ -231,7 +232,9 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   const enum prsvd_onepass_method method = prm->onepass;
   const enum prsvd_sketch_kind kind = (enum prsvd_sketch_kind)prm->test_matrix;
   struct right_maps rm;
-  struct prsvd_pass pass;
+  struct prsvd_svd_frame f;
+  struct prsvd_pass *const pass = &f.pass;
+  struct prsvd_ckpt *const ck = &f.ck;
   struct prsvd_cursor cur = {0};
   double *xt_full = NULL, *core = NULL, *st = NULL;
   double *gq = NULL, *gp = NULL, *pinv1 = NULL, *pinv2 = NULL, *tmp = NULL, *c = NULL, *r = NULL;
@@ -239,12 +242,10 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   prsvd_dmat *y = NULL, *xt = NULL;
   double fro2 = 0.0;
   int64_t n_sigma; /* singular values of the core: k_s, or h for hmt */
-  struct prsvd_ckpt ck;
   int resumed;
 
   memset(&rm, 0, sizeof rm);
-  memset(&pass, 0, sizeof pass);
-  prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
+  prsvd_svd_frame_init(&f, svd);
   if (k < 1 || k > mn)
     PRSVD_ERR(PRSVD_ERR_USAGE, "rank k = %lld must be between 1 and min(rows, cols) = %lld",
               (long long)k, (long long)mn);
@@ -273,51 +274,52 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   const struct prsvd_testmat phi = {kind, prm->seed, PRSVD_STREAM_PHI, s};
   const struct prsvd_testmat theta = {PRSVD_SKETCH_GAUSSIAN, prm->seed, PRSVD_STREAM_THETA, N_THETA};
   /* X^T and S^T side by side: the pass multiplies A_i^T [G_co | Theta_i] as one product */
-  PRSVD_TRY(prsvd_svd_pass_begin(svd, a, rm.total, s > co.dim + N_THETA ? s : co.dim + N_THETA, &pass));
-  PRSVD_ALLOC(xt_full, n * (co.dim + N_THETA));
+  PRSVD_TRY(prsvd_svd_pass_begin(&f, a, rm.total, s > co.dim + N_THETA ? s : co.dim + N_THETA));
+  PRSVD_SCRATCH_MATS(&f.scratch, &y, &xt);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, xt_full, n * (co.dim + N_THETA));
   st = xt_full + n * co.dim;
-  PRSVD_ALLOC(core, s * s);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, core, s * s);
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, ks, &y));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, n, co.dim, &xt));
 
-  pass.check_finite = prm->check_finite;
-  pass.scale_running = 1; /* one pass: the exponent follows the panels (sketch.h) */
-  pass.n_right = rm.total;
-  pass.right = rm.dense;
-  pass.right_sparse = kind == PRSVD_SKETCH_SPARSE ? &rm.sparse : NULL;
-  pass.n_keep = 1;
-  pass.keep[0].dmat = y; /* Y = A Omega^T */
-  pass.n_left = 0;
-  pass.left[pass.n_left].g = co; /* X^T = (Upsilon A)^T, or W^T = (Psi A)^T, or Yt = A^T Omega_t */
-  pass.left[pass.n_left++].acc = xt_full;
-  pass.left[pass.n_left].g = theta; /* S^T = (Theta A)^T */
-  pass.left[pass.n_left++].acc = st;
+  pass->check_finite = prm->check_finite;
+  pass->scale_running = 1; /* one pass: the exponent follows the panels (sketch.h) */
+  pass->n_right = rm.total;
+  pass->right = rm.dense;
+  pass->right_sparse = kind == PRSVD_SKETCH_SPARSE ? &rm.sparse : NULL;
+  pass->n_keep = 1;
+  pass->keep[0].dmat = y; /* Y = A Omega^T */
+  pass->n_left = 0;
+  pass->left[pass->n_left].g = co; /* X^T = (Upsilon A)^T, or W^T = (Psi A)^T, or Yt = A^T Omega_t */
+  pass->left[pass->n_left++].acc = xt_full;
+  pass->left[pass->n_left].g = theta; /* S^T = (Theta A)^T */
+  pass->left[pass->n_left++].acc = st;
   if (method == PRSVD_ONEPASS_THREE) { /* Z = Phi (A Psi^T) */
-    pass.left[pass.n_left].g = phi;
-    pass.left[pass.n_left].core = core;
-    pass.left[pass.n_left].core_col0 = ks;
-    pass.left[pass.n_left++].core_cols = s;
+    pass->left[pass->n_left].g = phi;
+    pass->left[pass->n_left].core = core;
+    pass->left[pass->n_left].core_col0 = ks;
+    pass->left[pass->n_left++].core_cols = s;
   }
-  pass.fro2 = &fro2;
+  pass->fro2 = &fro2;
   cur.n_passes = 1;
   cur.next_row = my_row0;
   { /* the state: Y (kept rows) and the partial sums of X^T, Z, S^T and ||A||_F^2 */
     int64_t y0, yr, yld;
     double *yl = prsvd_dmat_local(y, &y0, &yr, &yld);
-    prsvd_ckpt_array(&ck, "Y", yl, m, ks, yld, y0, yr, 1);
-    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "XT", xt_full, n, co.dim));
-    if (method == PRSVD_ONEPASS_THREE) PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "Z", core, s, s));
-    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "ST", st, n, N_THETA));
-    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "fro2", &fro2, 1, 1));
-    prsvd_ckpt_passes(&ck, 0, 0.0);
-    PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
+    prsvd_ckpt_array(ck, "Y", yl, m, ks, yld, y0, yr, 1);
+    PRSVD_TRY(prsvd_ckpt_partial(ck, svd->grid, "XT", xt_full, n, co.dim));
+    if (method == PRSVD_ONEPASS_THREE) PRSVD_TRY(prsvd_ckpt_partial(ck, svd->grid, "Z", core, s, s));
+    PRSVD_TRY(prsvd_ckpt_partial(ck, svd->grid, "ST", st, n, N_THETA));
+    PRSVD_TRY(prsvd_ckpt_partial(ck, svd->grid, "fro2", &fro2, 1, 1));
+    prsvd_ckpt_passes(ck, 0, 0.0);
+    PRSVD_TRY(prsvd_ckpt_start(ck, pass, &cur, &resumed));
   }
-  status = prsvd_sketch_pass(&pass, &cur);
+  status = prsvd_sketch_pass(pass, &cur);
   PRSVD_TRY(prsvd_error_agree(svd->comm, status));
   svd->stats.passes = 1;
   { /* every rank's sketches on the exponent A's range asks for, before they are combined */
     int e;
-    PRSVD_TRY(prsvd_pass_range(&pass, svd->comm, m, n, &e));
+    PRSVD_TRY(prsvd_pass_range(pass, svd->comm, m, n, &e));
     svd->stats.scale_exp = e;
   }
 
@@ -331,14 +333,14 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   prsvd_profile_end(PRSVD_EV_REDUCE, 8.0 * (double)(n * (co.dim + N_THETA) + s * s), 0.0);
   svd->stats.norm_fro = sqrt(fro2);
 
-  PRSVD_ALLOC(r, ks * ks);
-  PRSVD_ALLOC(sigma, ks);
-  PRSVD_ALLOC(gq, s * ks);
-  PRSVD_ALLOC(gp, s * ks);
-  PRSVD_ALLOC(pinv1, s * ks);
-  PRSVD_ALLOC(pinv2, s * ks);
-  PRSVD_ALLOC(tmp, s * s);
-  PRSVD_ALLOC(c, ks * ks);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, r, ks * ks);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, sigma, ks);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, gq, s * ks);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, gp, s * ks);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, pinv1, s * ks);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, pinv2, s * ks);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, tmp, s * s);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, c, ks * ks);
   /* Q R = Y */
   prsvd_profile_begin(PRSVD_EV_ORTH);
   PRSVD_TRY(prsvd_dmat_qr(y, r));
@@ -385,11 +387,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
     svd->scree[rr - 1] = sqrt(tail);
   }
 done:
-  prsvd_ckpt_free(&ck);
+  prsvd_svd_frame_end(&f);
   right_maps_free(&rm);
-  prsvd_svd_pass_end(&pass), free(xt_full), free(core), free(gq), free(gp);
-  free(pinv1), free(pinv2), free(tmp), free(c), free(r), free(sigma);
-  prsvd_dmat_destroy(&y);
-  prsvd_dmat_destroy(&xt);
   return status;
 }

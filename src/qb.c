@@ -61,70 +61,71 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   double *sv = NULL, *ur = NULL, *wr = NULL, *ws = NULL, *mi = NULL;
   prsvd_dmat *g = NULL, *h = NULL, *yi = NULL, *qi = NULL, *qd = NULL, *btd = NULL;
   double *q = NULL, *bt = NULL;
-  struct prsvd_pass pass;
+  struct prsvd_svd_frame f;
+  struct prsvd_pass *const pass = &f.pass;
+  struct prsvd_ckpt *const ck = &f.ck;
   struct prsvd_cursor cur = {0};
   double fro2 = 0.0;
-  struct prsvd_ckpt ck;
   int resumed;
 
-  memset(&pass, 0, sizeof pass);
-  prsvd_ckpt_init(&ck, svd->comm, prm->checkpoint);
+  prsvd_svd_frame_init(&f, svd);
   if (!(prm->tol > 0 && prm->tol < 1))
     PRSVD_ERR(PRSVD_ERR_USAGE, "tolerance %g must be in (0, 1)", prm->tol);
   if (L < 1) PRSVD_ERR(PRSVD_ERR_USAGE, "--max-rank must be at least 1");
   if (b > L) b = L; /* a block past the largest rank adds nothing: no scratch for it */
   int64_t m0, mr, n0, nr;
-  PRSVD_TRY(prsvd_svd_pass_begin(svd, a, L, 0, &pass));
+  PRSVD_TRY(prsvd_svd_pass_begin(&f, a, L, 0));
+  PRSVD_SCRATCH_MATS(&f.scratch, &g, &h, &yi, &qi, &qd, &btd);
   prsvd_row_block(m, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &m0, &mr);
   prsvd_row_block(n, prsvd_grid_rank(svd->grid), prsvd_grid_nprocs(svd->grid), &n0, &nr);
   const int imr = (int)mr, inr = (int)nr, lq = mr > 0 ? (int)mr : 1, lb = nr > 0 ? (int)nr : 1;
 
-  PRSVD_ALLOC(x, n * L);
-  PRSVD_ALLOC(h_full, n * L);
-  PRSVD_ALLOC(r, L * L);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, x, n * L);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, h_full, n * L);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, r, L * L);
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, L, &g));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, n, L, &h));
   prsvd_rng_fill(prm->seed, PRSVD_STREAM_OMEGA, 0, n, 0, L, x, n);
 
-  pass.right = x;
-  pass.n_right = L;
-  pass.n_keep = 1;
-  pass.keep[0].dmat = g;
-  pass.corange_src = g;
-  pass.corange = h_full;
+  pass->right = x;
+  pass->n_right = L;
+  pass->n_keep = 1;
+  pass->keep[0].dmat = g;
+  pass->corange_src = g;
+  pass->corange = h_full;
   { /* the state: X, G (kept rows) and the partial sums of H and ||A||_F^2 */
     int64_t g0, gr, gld;
     double *gl = prsvd_dmat_local(g, &g0, &gr, &gld);
-    prsvd_ckpt_array(&ck, "X", x, n, L, n, 0, n, 0);
-    prsvd_ckpt_array(&ck, "G", gl, m, L, gld, g0, gr, 1);
-    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "H", h_full, n, L));
-    PRSVD_TRY(prsvd_ckpt_partial(&ck, svd->grid, "fro2", &fro2, 1, 1));
-    prsvd_ckpt_passes(&ck, prm->power_iters, 0.0);
-    PRSVD_TRY(prsvd_ckpt_start(&ck, &pass, &cur, &resumed));
-    svd->stats.passes = ck.passes_done;
+    prsvd_ckpt_array(ck, "X", x, n, L, n, 0, n, 0);
+    prsvd_ckpt_array(ck, "G", gl, m, L, gld, g0, gr, 1);
+    PRSVD_TRY(prsvd_ckpt_partial(ck, svd->grid, "H", h_full, n, L));
+    PRSVD_TRY(prsvd_ckpt_partial(ck, svd->grid, "fro2", &fro2, 1, 1));
+    prsvd_ckpt_passes(ck, prm->power_iters, 0.0);
+    PRSVD_TRY(prsvd_ckpt_start(ck, pass, &cur, &resumed));
+    svd->stats.passes = ck->passes_done;
   }
-  cur.n_passes = prm->power_iters + 1 + (pass.scale_exp != 0);
+  cur.n_passes = prm->power_iters + 1 + (pass->scale_exp != 0);
   for (int start = resumed ? cur.pass : -1; cur.pass <= prm->power_iters; cur.pass++) {
     const int last = cur.pass == prm->power_iters;
     /* G = A X, H = A^T G (and ||A||_F^2 on the last pass); the first pass, unscaled, checks A
      * and measures its range */
-    pass.measure = cur.pass == 0 && !pass.scale_exp;
-    pass.check_finite = prm->check_finite && pass.measure;
-    pass.fro2 = last ? &fro2 : NULL;
+    pass->measure = cur.pass == 0 && !pass->scale_exp;
+    pass->check_finite = prm->check_finite && pass->measure;
+    pass->fro2 = last ? &fro2 : NULL;
     if (cur.pass != start) { /* not the pass a checkpoint resumes */
       cur.next_row = m0;
       memset(h_full, 0, sizeof(double) * (size_t)(n * L));
     }
-    ck.passes_done = svd->stats.passes;
-    status = prsvd_sketch_pass(&pass, &cur);
+    ck->passes_done = svd->stats.passes;
+    status = prsvd_sketch_pass(pass, &cur);
     PRSVD_TRY(prsvd_error_agree(svd->comm, status));
     if (cur.pass == 0 && !last) { /* columns learnt zeroed: not in G, H, ||A||_F^2 (the last) */
       int late;
       PRSVD_TRY(prsvd_svd_first_pass_columns(svd, n, NULL, NULL, NULL, &late));
     }
-    if (pass.measure) { /* A beyond the sketches' range: the first pass again, on 2^e A */
+    if (pass->measure) { /* A beyond the sketches' range: the first pass again, on 2^e A */
       int repeat;
-      PRSVD_TRY(prsvd_svd_first_pass_range(svd, &pass, m, n, &cur, &repeat));
+      PRSVD_TRY(prsvd_svd_first_pass_range(svd, pass, m, n, &cur, &repeat));
       if (repeat) {
         start = -1;
         fro2 = 0.0;
@@ -141,22 +142,22 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   }
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, &fro2, 1, MPI_DOUBLE, MPI_SUM, svd->comm));
   svd->stats.norm_fro = sqrt(fro2);
-  svd->stats.scale_exp = pass.scale_exp;
+  svd->stats.scale_exp = pass->scale_exp;
 
   /* the blocked QB, from G and H alone */
   prsvd_profile_begin(PRSVD_EV_ORTH);
-  PRSVD_ALLOC(q, (int64_t)lq * L);
-  PRSVD_ALLOC(bt, (int64_t)lb * L);
-  PRSVD_ALLOC(bx, L * b);
-  PRSVD_ALLOC(qty, L * b);
-  PRSVD_ALLOC(qtq, L * b);
-  PRSVD_ALLOC(ri, b * b);
-  PRSVD_ALLOC(rr, b * b);
-  PRSVD_ALLOC(sv, b);
-  PRSVD_ALLOC(ur, b * b);
-  PRSVD_ALLOC(wr, b * b);
-  PRSVD_ALLOC(ws, b * b);
-  PRSVD_ALLOC(mi, (int64_t)lb * b);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, q, (int64_t)lq * L);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, bt, (int64_t)lb * L);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, bx, L * b);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, qty, L * b);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, qtq, L * b);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, ri, b * b);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, rr, b * b);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, sv, b);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, ur, b * b);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, wr, b * b);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, ws, b * b);
+  PRSVD_SCRATCH_ALLOC(&f.scratch, mi, (int64_t)lb * b);
   int64_t gld, hld, yld;
   const double *gl = prsvd_dmat_local(g, NULL, NULL, &gld);
   const double *hl = prsvd_dmat_local(h, NULL, NULL, &hld);
@@ -249,16 +250,7 @@ int prsvd_solve_qb(prsvd_svd *svd, prsvd_source *a) {
   }
   PRSVD_TRY(prsvd_qb_truncate(svd, &qd, btd, fro2));
 done:
-  prsvd_ckpt_free(&ck);
-  prsvd_svd_pass_end(&pass), free(x), free(h_full), free(r);
-  free(bx), free(qty), free(qtq), free(ri), free(rr), free(q), free(bt);
-  free(sv), free(ur), free(wr), free(ws), free(mi);
-  prsvd_dmat_destroy(&qi);
-  prsvd_dmat_destroy(&g);
-  prsvd_dmat_destroy(&h);
-  prsvd_dmat_destroy(&yi);
-  prsvd_dmat_destroy(&qd);
-  prsvd_dmat_destroy(&btd);
+  prsvd_svd_frame_end(&f);
   return status;
 }
 

@@ -84,11 +84,11 @@ static void copy_cols(prsvd_dmat *dst, int64_t c0, const prsvd_dmat *src, int64_
     memcpy(d + (c0 + c) * ldd, s + (s0 + c) * lds, sizeof(double) * (size_t)rows);
 }
 
-/* The growing factorization A ~ Q B and the pass machinery it shares. */
+/* The growing factorization A ~ Q B and the frame of its passes and scratch. */
 struct ei {
   prsvd_svd *svd;
   prsvd_source *a;
-  struct prsvd_pass pass;
+  struct prsvd_svd_frame f;
   struct prsvd_cursor cur;
   prsvd_dmat *q, *bt; /* m x L and n x L; the first `rank` columns are in use */
   int64_t rank, m, n;
@@ -104,7 +104,7 @@ struct ei {
 static int ei_pass(struct ei *s, int64_t bi, prsvd_dmat *g, prsvd_dmat *src, prsvd_dmat **h) {
   prsvd_svd *svd = s->svd;
   const struct prsvd_svd_params *prm = &svd->params;
-  struct prsvd_pass *p = &s->pass;
+  struct prsvd_pass *p = &s->f.pass;
   const int first = svd->stats.passes == 0;
   int status, repeat;
   p->right = s->x;
@@ -214,6 +214,7 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   prsvd_dmat *g = NULL, *pending = NULL, *h = NULL, *w = NULL;
 
   memset(&s, 0, sizeof s);
+  prsvd_svd_frame_init(&s.f, svd);
   if (prm->checkpoint)
     PRSVD_ERR(PRSVD_ERR_USAGE, "randQB_EI keeps no checkpoint: use PRSVD_METHOD_QB (a fixed pass count) to checkpoint --tol");
   if (!(prm->tol > 0 && prm->tol < 1))
@@ -222,15 +223,16 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   if (b > L) b = L; /* a block past the largest rank adds nothing: no scratch for it */
   if (q < 0) PRSVD_ERR(PRSVD_ERR_USAGE, "power iterations %d must be >= 0", q);
   s.svd = svd, s.a = a, s.m = m, s.n = n;
-  PRSVD_TRY(prsvd_svd_pass_begin(svd, a, b, 0, &s.pass));
-  PRSVD_ALLOC(s.x, n * b);
-  PRSVD_ALLOC(s.h_full, n * 2 * b);
+  PRSVD_TRY(prsvd_svd_pass_begin(&s.f, a, b, 0));
+  PRSVD_SCRATCH_MATS(&s.f.scratch, &s.q, &s.bt, &g, &pending, &h, &w);
+  PRSVD_SCRATCH_ALLOC(&s.f.scratch, s.x, n * b);
+  PRSVD_SCRATCH_ALLOC(&s.f.scratch, s.h_full, n * 2 * b);
   if (prm->zeroed_columns) {
-    PRSVD_ALLOC(s.col_sum, n);
-    PRSVD_ALLOC(s.col_sumsq, n);
+    PRSVD_SCRATCH_ALLOC(&s.f.scratch, s.col_sum, n);
+    PRSVD_SCRATCH_ALLOC(&s.f.scratch, s.col_sumsq, n);
   }
-  PRSVD_ALLOC(s.r, b * b);
-  PRSVD_ALLOC(s.small, L * b);
+  PRSVD_SCRATCH_ALLOC(&s.f.scratch, s.r, b * b);
+  PRSVD_SCRATCH_ALLOC(&s.f.scratch, s.small, L * b);
   PRSVD_TRY(prsvd_dmat_create(svd->grid, m, L, &s.q));
   PRSVD_TRY(prsvd_dmat_create(svd->grid, n, L, &s.bt));
   s.cur.n_passes = (int)((L + b - 1) / b) * (q + 1) + 1; /* at most */
@@ -289,13 +291,6 @@ int prsvd_solve_qb_ei(prsvd_svd *svd, prsvd_source *a) {
   PRSVD_TRY(prsvd_dmat_truncate_cols(s.bt, s.rank));
   PRSVD_TRY(prsvd_qb_truncate(svd, &s.q, s.bt, s.fro2));
 done:
-  prsvd_svd_pass_end(&s.pass), free(s.x), free(s.h_full), free(s.r), free(s.small);
-  free(s.col_sum), free(s.col_sumsq);
-  prsvd_dmat_destroy(&s.q);
-  prsvd_dmat_destroy(&s.bt);
-  prsvd_dmat_destroy(&g);
-  prsvd_dmat_destroy(&pending);
-  prsvd_dmat_destroy(&h);
-  prsvd_dmat_destroy(&w);
+  prsvd_svd_frame_end(&s.f);
   return status;
 }

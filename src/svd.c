@@ -386,25 +386,6 @@ int prsvd_svd_panel_rows(const prsvd_svd *svd, const prsvd_source *a, int64_t *p
   return PRSVD_OK;
 }
 
-int prsvd_svd_pass_begin(prsvd_svd *svd, prsvd_source *a, int64_t n_right, int64_t max_left_dim,
-                         struct prsvd_pass *pass) {
-  int status = PRSVD_OK;
-  PRSVD_CHECK(prsvd_svd_panel_rows(svd, a, &pass->panel_rows));
-  svd->stats.panel_rows = pass->panel_rows;
-  pass->a = a;
-  pass->params = &svd->params;
-  pass->pool = svd->pool;
-  PRSVD_ALLOC(pass->work, prsvd_pass_work_size(pass->panel_rows, n_right, max_left_dim));
-done:
-  return status;
-}
-
-void prsvd_svd_pass_end(struct prsvd_pass *pass) {
-  free(pass->work);
-  pass->work = NULL;
-  prsvd_pass_free(pass);
-}
-
 /* SVD of the replicated a x b core on rank 0 (LAPACK dgesdd), broadcast so every rank holds
  * identical bits: c = uc diag(sigma) vc^T, uc a x r, vc b x r, r = min(a, b). */
 int prsvd_small_svd(MPI_Comm comm, int a, int b, const double *c, double *sigma, double *uc,

@@ -11,6 +11,8 @@
 
 #include "prsvd_grid.h"
 #include "prsvd.h"
+#include "checkpoint.h"
+#include "scratch.h"
 #include "sketch.h"
 #include "source_impl.h"
 #include "threads.h"
@@ -106,13 +108,45 @@ int prsvd_center_rows_stats(prsvd_svd *svd, const prsvd_dmat *y, int64_t n, cons
                             const double *sumsq);
 int prsvd_center_rows_corange(const prsvd_svd *svd, const prsvd_dmat *y, prsvd_dmat *h);
 
-/* The frame of a method's passes over a (zeroed before): the run's panel rows (into stats),
- * the source, parameters and thread pool, and the work array of right products n_right wide
- * and left products max_left_dim wide (prsvd_pass_work_size).  pass_end frees the work array
- * and the pass's state; it accepts a pass that never began.  Local. */
-int prsvd_svd_pass_begin(prsvd_svd *svd, prsvd_source *a, int64_t n_right, int64_t max_left_dim,
-                         struct prsvd_pass *pass);
-void prsvd_svd_pass_end(struct prsvd_pass *pass);
+/* The frame of a method: its passes over A, their checkpoint, the method's scratch (scratch.h)
+ * and the process grid, all released by prsvd_svd_frame_end, so that the method names none of
+ * them in its `done:`.  init (first, before anything can fail; cannot fail): zeroed, the
+ * checkpoint on params.checkpoint.  pass_begin: the run's panel rows (into stats), the
+ * source, parameters and thread pool, and the work array of right products n_right wide and
+ * left products max_left_dim wide (prsvd_pass_work_size); all n columns of a.  end: the
+ * pass's work and state, the scratch, the checkpoint and the column view, also of a frame
+ * whose pass never began.  Local. */
+struct prsvd_svd_frame {
+  prsvd_svd *svd;
+  struct prsvd_pass pass;
+  struct prsvd_ckpt ck;
+  struct prsvd_scratch scratch;
+  /* The columns of A this rank's passes read, rows [c0, c0 + n) of the right matrices and of
+   * the co-range H: all of them, or on a 2-D grid (svd->grid2d) its process column's block,
+   * read through a column view of the source (prsvd_svd_frame_columns) */
+  int64_t c0, n;
+  prsvd_source *view;
+  /* 1 if a pass's co-range source may hold columns beyond those the pass keeps (the method's
+   * own, keep[0].ncols); 0 on a 2-D grid, whose K_i is the right product itself */
+  int corange_own_cols;
+};
+void prsvd_svd_frame_init(struct prsvd_svd_frame *f, prsvd_svd *svd);
+int prsvd_svd_pass_begin(struct prsvd_svd_frame *f, prsvd_source *a, int64_t n_right,
+                         int64_t max_left_dim);
+void prsvd_svd_frame_end(struct prsvd_svd_frame *f);
+/* The grid's part of subspace iteration, where the co-range H = A^T Y is summed.
+ * corange (collective): *h, rows x cols, laid out for the sums of the frame's passes: by row
+ * blocks over all ranks, or on a 2-D grid over each process column (the grid's by_cols).
+ * columns: on a 2-D grid, the frame's columns become the block of h's rows that this rank's
+ * process column holds, and its pass reads them (a column view of its source); else nothing.
+ * reduce (collective): h = the sum over the ranks that share h's rows (all, or the process
+ * column) of their parts (the pass's co-range, n x cols each).  gather (collective): x = those
+ * ranks' rows of h, whole (the right matrix's rows [c0, c0 + n), ld n). */
+int prsvd_svd_frame_corange(const struct prsvd_svd_frame *f, int64_t rows, int64_t cols,
+                            prsvd_dmat **h);
+int prsvd_svd_frame_columns(struct prsvd_svd_frame *f, const prsvd_dmat *h);
+int prsvd_svd_frame_reduce(const struct prsvd_svd_frame *f, const double *part, prsvd_dmat *h);
+int prsvd_svd_frame_gather(const struct prsvd_svd_frame *f, const prsvd_dmat *h, double *x);
 
 /* The centring of subspace iteration's passes (center_pass.c), hooks around each pass of
  * rsvd.c: centring the columns (params.center) or the rows (center_rows); with neither,
@@ -168,8 +202,9 @@ int prsvd_solve_revd(prsvd_svd *svd, prsvd_source *a);
 int prsvd_subspace_sketch(prsvd_svd *svd, prsvd_source *a, int64_t l, prsvd_dmat **q,
                           prsvd_dmat **atq, prsvd_dmat **aw, double **w, int64_t *w_row0,
                           int64_t *w_rows);
-/* Sampled symmetry of a square A read by the first pass (eig.c). */
-int prsvd_symmetry_samples(prsvd_svd *svd, int64_t n, struct prsvd_pass *pass);
+/* Sampled symmetry of a square A read by the first pass (eig.c): samples, the positions into
+ * the frame's pass (its scratch holds them); check, after the pass. */
+int prsvd_symmetry_samples(struct prsvd_svd_frame *f, int64_t n);
 int prsvd_symmetry_check(prsvd_svd *svd, prsvd_source *a, struct prsvd_pass *pass);
 
 #endif

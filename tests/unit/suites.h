@@ -12,5 +12,6 @@ Suite *idx_suite(void);
 Suite *sparse_suite(void);
 Suite *threads_suite(void);
 Suite *tucker_suite(void);
+Suite *scratch_suite(void);
 
 #endif
