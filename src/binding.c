@@ -46,8 +46,8 @@ static int cvar_empty(const char *name) {
     int name_len = sizeof dummy, desc_len = 0, verbosity, bind, scope;
     MPI_Datatype type;
     MPI_T_enum enumtype;
-    if (MPI_T_cvar_get_info(index, dummy, &name_len, &verbosity, &type, &enumtype, NULL, &desc_len, &bind,
-                            &scope) == MPI_SUCCESS &&
+    if (MPI_T_cvar_get_info(index, dummy, &name_len, &verbosity, &type, &enumtype, NULL, &desc_len,
+                            &bind, &scope) == MPI_SUCCESS &&
         type == MPI_CHAR && MPI_T_cvar_read(handle, value) == MPI_SUCCESS) {
       value[count] = '\0';
       empty = value[0] == '\0';
@@ -137,7 +137,8 @@ void prsvd_binding_widen(int node_ranks, struct prsvd_binding *out) {
     pid_t daemon;
     done = 1;
     if (node_ranks == 1 && local && strcmp(local, "1") == 0 && !getenv("SLURM_JOB_ID") &&
-        !getenv("SLURM_JOBID") && open_mpi_default_binding() && sched_getaffinity(0, sizeof mine, &mine) == 0) {
+        !getenv("SLURM_JOBID") && open_mpi_default_binding() &&
+        sched_getaffinity(0, sizeof mine, &mine) == 0) {
       result.from = CPU_COUNT(&mine);
       if (keep_asked())
         result.kept = 1;
