@@ -58,8 +58,9 @@ QUESTIONS = [
       "each ranks x threads split against its arithmetic floor; with --csr over a CSR input, 1 thread against 2",
       ["onepass_floor.py"], None, {},
       ["--rows", "10000", "--runs", "1", "--file", "bench/out/onepass-quick.h5"], 2, None),
-    Q("threads", None, "every launch (no mpirun, -n 1, -n 2, bound or not) against the numpy floor; prints "
-      "a table for *Threads inside a rank*", ["threads.py", "{file}"], None, {}, ["--runs", "1"], 5, CACHED),
+    Q("threads", ["threads"], "every launch (no mpirun, -n 1, -n 2, bound or not, -n 1 --map-by slot:PE=2) on "
+      "float64, float32 and CSR inputs against the numpy/scipy floor and dask (`--input` one of them)",
+      ["threads.py", "{file}"], None, {}, ["--runs", "1"], 6, CACHED),
     Q("qauto", ["qauto"], "the passes -q auto takes against -q 1, -q 7 and scikit-learn's n_iter = 7",
       ["qauto.py"], None, {}, ["--quick"], 3, None),
     Q("anndata", ["anndata"], "prsvd pca --anndata into the .h5ad against scanpy's in-memory routes",

@@ -341,6 +341,8 @@ json_object *prsvd_threads_json(const struct prsvd_cli *cli, const struct prsvd_
   json_object_object_add(j, "sharing", json_object_new_int(tc->sharing));
   json_object_object_add(j, "share", prsvd_json_double(tc->share));
   json_object_object_add(j, "why", json_object_new_string(tc->why));
+  json_object_object_add(j, "widened_from", json_object_new_int(tc->widened_from));
+  json_object_object_add(j, "binding_kept", json_object_new_boolean(tc->binding_kept));
   if (plan) {
     json_object_object_add(j, "split_panels", json_object_new_boolean(plan->threaded));
     json_object_object_add(j, "thread_bytes", json_object_new_int64(plan->thread_bytes));

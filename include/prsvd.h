@@ -693,12 +693,17 @@ struct prsvd_threads_choice {
   int cpus;         /* CPUs of this rank's affinity mask (0: not known) */
   int sharing;      /* ranks of this node whose masks share a CPU with this rank's, itself included */
   double share;     /* this rank's fair share of its CPUs (a CPU that k ranks may run on counts 1/k) */
+  int widened_from; /* CPUs of Open MPI's default binding before it was widened to `cpus` (0: not widened) */
+  int binding_kept; /* 1: Open MPI's default binding kept, as PRSVD_KEEP_BINDING asked */
   char why[192];    /* how the count was chosen, as a phrase for the plan */
 };
 /* Collective over comm: requested > 0 is taken as it is (PRSVD_ERR_USAGE beyond
  * PRSVD_MAX_THREADS or below 0); 0 chooses the fewest whole CPUs any rank's fair share holds,
  * at least 1.  With --bind-to none, P ranks on C cores get C / P each; one rank bound to a
- * core gets 1; a SLURM task of --cpus-per-task=c alone on its CPUs gets c. */
+ * core gets 1; a SLURM task of --cpus-per-task=c alone on its CPUs gets c.  A rank alone on
+ * its node that Open MPI bound to a core by its default, no binding asked for, is first
+ * widened to the CPUs of its launcher (`mpirun -n 1` on C cores gets C; PRSVD_KEEP_BINDING=1
+ * in the environment keeps the binding). */
 PRSVD_API int prsvd_threads_choose(MPI_Comm comm, int requested, struct prsvd_threads_choice *choice);
 
 /* The block of rows [*row0, *row0 + *local_rows) that this rank of nprocs owns when `rows`

@@ -167,17 +167,27 @@ int prsvd_threads_choose(MPI_Comm comm, int requested, struct prsvd_threads_choi
   enum { BYTES = CPU_SETSIZE / 8 };
   int status = PRSVD_OK, me = 0, here = 1, shared_with = 0;
   unsigned char mine[BYTES], *all = NULL;
+  char bound[96] = "";
+  struct prsvd_binding binding;
   MPI_Comm node = MPI_COMM_NULL;
   memset(choice, 0, sizeof *choice);
   choice->requested = requested;
   if (requested < 0 || requested > PRSVD_MAX_THREADS)
     PRSVD_ERR(PRSVD_ERR_USAGE, "%d compute threads a rank: expected 1 to %d (0: automatic)",
               requested, PRSVD_MAX_THREADS);
-  choice->cpus = my_mask(mine, BYTES);
-  /* the node's masks side by side: the share of each CPU among the ranks that may run on it */
   PRSVD_MPI(MPI_Comm_split_type(comm, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node));
   MPI_Comm_rank(node, &me);
   MPI_Comm_size(node, &here);
+  prsvd_binding_widen(here, &binding); /* before the mask is counted */
+  choice->widened_from = binding.to ? binding.from : 0;
+  choice->binding_kept = binding.kept;
+  if (binding.to)
+    snprintf(bound, sizeof bound, " (Open MPI's default binding to %d, widened: the rank is alone on its node)",
+             binding.from);
+  else if (binding.kept)
+    snprintf(bound, sizeof bound, " (Open MPI's default binding, kept: PRSVD_KEEP_BINDING)");
+  choice->cpus = my_mask(mine, BYTES);
+  /* the node's masks side by side: the share of each CPU among the ranks that may run on it */
   PRSVD_ALLOC(all, (int64_t)here * BYTES);
   PRSVD_MPI_TRY(MPI_Allgather(mine, BYTES, MPI_UNSIGNED_CHAR, all, BYTES, MPI_UNSIGNED_CHAR, node));
   choice->share = prsvd_cpu_share(all, BYTES, here, me);
@@ -196,13 +206,13 @@ int prsvd_threads_choose(MPI_Comm comm, int requested, struct prsvd_threads_choi
   if (requested > 0) {
     choice->threads = requested;
     snprintf(choice->why, sizeof choice->why,
-             "--threads %d; this rank's fair share of its %d CPU%s is %.3g", requested,
-             choice->cpus, choice->cpus == 1 ? "" : "s", choice->share);
+             "--threads %d; this rank's fair share of its %d CPU%s%s is %.3g", requested,
+             choice->cpus, choice->cpus == 1 ? "" : "s", bound, choice->share);
   } else {
     choice->threads = fewest;
     snprintf(choice->why, sizeof choice->why,
-             "auto: %d CPU%s in the affinity mask, shared by %d rank%s: %.3g each%s", choice->cpus,
-             choice->cpus == 1 ? "" : "s", shared_with, shared_with == 1 ? "" : "s", choice->share,
+             "auto: %d CPU%s in the affinity mask%s, shared by %d rank%s: %.3g each%s", choice->cpus,
+             choice->cpus == 1 ? "" : "s", bound, shared_with, shared_with == 1 ? "" : "s", choice->share,
              fewest < fair ? " (another rank has fewer)" : "");
   }
 done:

@@ -9,7 +9,9 @@
  * thread: fn(arg, 0).
  *
  * The automatic count (prsvd_threads_choose in prsvd.h): each rank's share of the CPUs of its
- * affinity mask, a CPU that k ranks of the node may run on counting 1/k to each.
+ * affinity mask, a CPU that k ranks of the node may run on counting 1/k to each; a rank alone
+ * on its node under Open MPI's default binding to one core is first widened to the CPUs its
+ * launcher may use (binding.c).
  */
 #ifndef PRSVD_THREADS_H
 #define PRSVD_THREADS_H
@@ -33,5 +35,18 @@ int prsvd_cpus_mine(void);
  * mask_bytes bytes (bit c of byte c / 8: CPU c) at masks + r * mask_bytes: the sum over the
  * CPUs of its mask of 1 / (the number of masks holding that CPU). */
 double prsvd_cpu_share(const unsigned char *masks, size_t mask_bytes, int ranks, int me);
+
+/* Open MPI's default binding, told from one the user asked for (binding.c): from, the CPUs of
+ * the mask it gave (0: no such binding, or nothing wider to give); to, the CPUs of the mask it
+ * was widened to (0: not widened); kept, 1 when PRSVD_KEEP_BINDING kept it. */
+struct prsvd_binding {
+  int from, to, kept;
+};
+
+/* Not collective: node_ranks is the number of ranks of the job on this node.  Widens the
+ * calling thread's affinity when Open MPI bound this rank by its default, the rank is alone on
+ * its node, not under SLURM, and PRSVD_KEEP_BINDING is not set; decided once a process, each
+ * call reports what the first did. */
+void prsvd_binding_widen(int node_ranks, struct prsvd_binding *binding);
 
 #endif

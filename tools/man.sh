@@ -175,6 +175,10 @@ Under MPI the error of the lowest failing rank reaches every rank, prefixed with
 the directory holding the Fashion\-MNIST idx files for \fBprsvd import fashion\-mnist\fR
 (default \fI/usr/share/datasets/fashion\-mnist\fR, Debian's dataset\-fashion\-mnist)
 .TP
+.B PRSVD_KEEP_BINDING
+set to 1: keep Open MPI's default binding of a rank alone on its node (one core under
+\fBmpirun \-n 1\fR) instead of widening it to the CPUs of mpirun
+.TP
 .B PRSVD_NO_READAHEAD
 set to 1: no \fBposix_fadvise\fR(2) advice on the next panel's compressed chunks
 (\fB\-\-read posix\fR)

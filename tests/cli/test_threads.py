@@ -393,6 +393,79 @@ def test_automatic_choice():
                   t["blas_threads"] == t["per_rank"], t)
 
 
+def launched(label, mpiflags, ranks, env=None):
+    """svd under `mpirun MPIFLAGS -n RANKS` as a user types it (without MPIEXEC_FLAGS, whose
+    binding would not be the default's): (S, --json threads), or (None, None) when it failed."""
+    import subprocess
+    out = path("launch.h5")
+    cmd = [harness.MPIEXEC, *mpiflags, "-n", str(ranks), harness.PRSVD, "svd", spec("f64"), "-k", str(k), "-o", out,
+           "--force", "--json", *SMALL, "-q", "2"]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=dict(os.environ, **(env or {})))
+    if not check(f"{label}: exit 0", r.returncode == 0, r.stderr):
+        return None, None
+    with h5py.File(out, "r") as f:
+        return f["S"][:], json.loads(r.stdout)["threads"]
+
+
+def open_mpi_4():
+    """Whether MPIEXEC is Open MPI 4's mpirun, whose default binding prsvd tells from an asked one."""
+    import subprocess
+    v = subprocess.run([harness.MPIEXEC, "--version"], capture_output=True, text=True).stdout
+    ok = "Open MPI) 4." in v
+    if not ok:
+        print(f"# skipped: {harness.MPIEXEC} is not Open MPI 4 ({v.splitlines()[:1]})")
+    return ok
+
+
+def test_mpirun_one_rank_widened():
+    """`mpirun -n 1` (Open MPI binds it to a core by its default) runs on every CPU of the launcher, same S."""
+    cpus = len(os.sched_getaffinity(0))
+    if not open_mpi_4() or cpus < 2:
+        return
+    base, _ = solve("launch", 1, 1, spec("f64"), *SMALL, "-q", 2)
+    s, t = launched("mpirun -n 1", [], 1)
+    if t is None or base is None:
+        return
+    check(f"mpirun -n 1: widened from Open MPI's default binding to 1 CPU to all {cpus}, {cpus} threads, and the "
+          "plan says so", (t["per_rank"], t["cpus"], t.get("widened_from"), t.get("binding_kept")) == (cpus, cpus, 1, False)
+          and "default binding to 1, widened" in t["why"], t)
+    check("mpirun -n 1: S is the 1-thread S to 1e-10", np.max(np.abs(s - base["S"])) < 1e-10 * base["S"][0],
+          np.max(np.abs(s - base["S"])))
+    _, t = launched("mpirun -n 1, PRSVD_KEEP_BINDING=1", [], 1, env={"PRSVD_KEEP_BINDING": "1"})
+    if t:
+        check("PRSVD_KEEP_BINDING=1: Open MPI's binding to 1 CPU kept, 1 thread, and the plan says why",
+              (t["per_rank"], t["cpus"], t.get("widened_from"), t.get("binding_kept")) == (1, 1, 0, True)
+              and "kept: PRSVD_KEEP_BINDING" in t["why"], t)
+    _, t = launched("mpirun -n 1, PRSVD_KEEP_BINDING=0", [], 1, env={"PRSVD_KEEP_BINDING": "0"})
+    if t:
+        check("PRSVD_KEEP_BINDING=0: widened as without it", (t["per_rank"], t.get("widened_from")) == (cpus, 1), t)
+
+
+def test_mpirun_asked_binding_kept():
+    """A binding the user asked for (--bind-to core, the environment, an MCA parameter file) stays: 1 thread."""
+    if not open_mpi_4():
+        return
+    conf = path("mca-params.conf")
+    with open(conf, "w") as f:
+        f.write("hwloc_base_binding_policy = core\n")
+    for label, flags, env in [("mpirun -n 1 --bind-to core", ["--bind-to", "core"], None),
+                              ("OMPI_MCA_hwloc_base_binding_policy=core", [], {"OMPI_MCA_hwloc_base_binding_policy": "core"}),
+                              ("an MCA parameter file binding to a core", [], {"OMPI_MCA_mca_base_param_files": conf}),
+                              ("mpirun -n 1 --cpu-set 0", ["--cpu-set", "0"], None)]:
+        _, t = launched(label, flags, 1, env=env)
+        if t:
+            check(f"{label}: the binding to 1 CPU kept, 1 thread", (t["per_rank"], t["cpus"], t.get("widened_from")) == (1, 1, 0), t)
+
+
+def test_mpirun_two_ranks_kept():
+    """`mpirun -n 2`: two ranks share the node, each keeps the core Open MPI gave it."""
+    if not open_mpi_4() or len(os.sched_getaffinity(0)) < 2:
+        return
+    _, t = launched("mpirun -n 2", [], 2)
+    if t:
+        check("mpirun -n 2: each rank keeps its core, 1 thread", (t["per_rank"], t["cpus"], t.get("widened_from")) == (1, 1, 0), t)
+
+
 def test_plan_says_threads():
     r = run(["svd", spec("f64"), "-k", k, "-o", path("plan.h5"), "--force", "--threads", 2])
     check("the text plan says 1 rank x 2 threads and that they were asked for",
