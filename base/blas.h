@@ -33,6 +33,13 @@ void dsyrk_(const char *uplo, const char *trans, const int *n, const int *k, con
             const double *a, const int *lda, const double *beta, double *c, const int *ldc);
 void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
              double *w, double *work, const int *lwork, int *iwork, const int *liwork, int *info);
+/* A = V diag(w) V^T of the n x n symmetric a (column-major, its upper triangle read) by dsyevd:
+ * a becomes V, w the eigenvalues ascending; the workspace asked for and allocated here.
+ * Returns LAPACK's info, or PRSVD_DSYEVD_NOMEM when the workspace could not be allocated.  Not
+ * collective and no error trace: a caller on one rank of many agrees the outcome first
+ * (base/lapack.c). */
+#define PRSVD_DSYEVD_NOMEM (-100)
+int prsvd_dsyevd(int n, double *a, double *w);
 
 /* The BLAS's own threads (base/blas_threads.c), controlled at run time so that prsvd, not
  * the BLAS, decides how many threads multiply: OpenBLAS through openblas_set_num_threads

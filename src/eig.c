@@ -240,8 +240,8 @@ int prsvd_solve_revd(prsvd_svd *svd, prsvd_source *a) {
   const struct prsvd_svd_params *prm = &svd->params;
   const int64_t n = prsvd_source_cols(a);
   prsvd_dmat *q = NULL, *atq = NULL, *aw = NULL;
-  double *w = NULL, *b = NULL, *lam = NULL, *vk = NULL, *work = NULL, *order = NULL;
-  int *iwork = NULL, info = 0;
+  double *w = NULL, *b = NULL, *lam = NULL, *vk = NULL, *order = NULL;
+  int info = 0;
   struct prsvd_scratch sc = {0};
 
   PRSVD_CHECK(check_square(svd, a));
@@ -270,16 +270,7 @@ int prsvd_solve_revd(prsvd_svd *svd, prsvd_source *a) {
   for (int64_t c = 0; c < l; c++)
     for (int64_t d = 0; d < c; d++) b[c * l + d] = b[d * l + c] = 0.5 * (b[c * l + d] + b[d * l + c]);
   /* B = V L V^T on rank 0 (dsyevd), broadcast */
-  if (prsvd_grid_rank(svd->grid) == 0) {
-    int lwork = -1, liwork = -1, iwq;
-    double wq;
-    dsyevd_("V", "U", &il, b, &il, lam, &wq, &lwork, &iwq, &liwork, &info);
-    lwork = (int)wq + 1, liwork = iwq + 1;
-    work = malloc(sizeof(double) * (size_t)lwork);
-    iwork = malloc(sizeof(int) * (size_t)liwork);
-    if (work && iwork) dsyevd_("V", "U", &il, b, &il, lam, work, &lwork, iwork, &liwork, &info);
-    else info = -100;
-  }
+  if (prsvd_grid_rank(svd->grid) == 0) info = prsvd_dsyevd(il, b, lam);
   PRSVD_MPI(MPI_Bcast(&info, 1, MPI_INT, 0, svd->comm));
   if (info) PRSVD_FAIL(PRSVD_ERR_NUMERIC, "DSYEVD failed (info = %d)", info);
   PRSVD_MPI(MPI_Bcast(b, il * il, MPI_DOUBLE, 0, svd->comm));
@@ -300,6 +291,5 @@ int prsvd_solve_revd(prsvd_svd *svd, prsvd_source *a) {
   prsvd_profile_end(PRSVD_EV_SMALL_SVD, 0.0, 2.0 * (double)n * (double)(l * k));
 done:
   prsvd_scratch_free(&sc);
-  free(work), free(iwork);
   return status;
 }

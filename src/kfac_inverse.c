@@ -58,20 +58,16 @@ static int check_rows_finite(const char *name, int64_t row0, int64_t nrows, int6
 
 /* This rank alone, dsyevd on the whole factor: every eigenpair, the top r kept descending */
 static int eigh_lapack(prsvd_source *src, int64_t r, double *u, double *lambda) {
-  int status = PRSVD_OK, in, info = 0, lwork = -1, liwork = -1, iwq;
-  double wq, *a = NULL, *w = NULL, *work = NULL;
-  int *iwork = NULL;
+  int status = PRSVD_OK, in, info;
+  double *a = NULL, *w = NULL;
   const int64_t n = prsvd_source_rows(src);
   PRSVD_CHECK(prsvd_to_int(n, "factor dimension", &in));
   PRSVD_ALLOC(a, n * n);
   PRSVD_ALLOC(w, n);
   PRSVD_TRY(prsvd_source_read(src, 0, n, a)); /* row-major = column-major: symmetric */
   PRSVD_TRY(check_rows_finite(prsvd_source_name(src), 0, n, n, a, n));
-  dsyevd_("V", "U", &in, a, &in, w, &wq, &lwork, &iwq, &liwork, &info);
-  lwork = (int)wq + 1, liwork = iwq + 1;
-  PRSVD_ALLOC(work, lwork);
-  PRSVD_ALLOC(iwork, liwork);
-  dsyevd_("V", "U", &in, a, &in, w, work, &lwork, iwork, &liwork, &info);
+  info = prsvd_dsyevd(in, a, w);
+  if (info == PRSVD_DSYEVD_NOMEM) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory for DSYEVD's workspace (n = %d)", in);
   if (info < 0) PRSVD_FAIL(PRSVD_ERR_INTERNAL, "DSYEVD: illegal value in argument %d", -info);
   if (info > 0) PRSVD_FAIL(PRSVD_ERR_NUMERIC, "DSYEVD did not converge on '%s' (info = %d)", prsvd_source_name(src), info);
   for (int64_t j = 0; j < r; j++) {
@@ -79,7 +75,7 @@ static int eigh_lapack(prsvd_source *src, int64_t r, double *u, double *lambda) 
     memcpy(u + j * n, a + (n - 1 - j) * n, sizeof(double) * (size_t)n);
   }
 done:
-  free(a), free(w), free(work), free(iwork);
+  free(a), free(w);
   return status;
 }
 

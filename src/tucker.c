@@ -309,10 +309,10 @@ done:
  * the square roots of its eigenvalues, those below sqrt(eps) sigma_1 only roughly (beyond
  * any rank kept; their squares, which tol sums, are exact to eps sigma_1^2). */
 static int unfolding_gram(const double *x, int nd, const int64_t *dims, int n, double *u, double *sv) {
-  int status = PRSVD_OK, info = 0, lwork = -1, liwork = -1, iwq = 0, *iwork = NULL, iln, ik;
+  int status = PRSVD_OK, iln, ik;
   const int64_t ln = dims[n], L = prsvd_dims_prod(dims, 0, n), R = prsvd_dims_prod(dims, n + 1, nd);
   const double one = 1.0;
-  double *g = NULL, *lam = NULL, *work = NULL, wq = 0.0;
+  double *g = NULL, *lam = NULL;
   PRSVD_TRY(prsvd_to_int(2 * ln * ln + 6 * ln + 1, "the workspace of a mode's Gram eigendecomposition", &iln));
   iln = (int)ln, ik = (int)(R == 1 ? L : R); /* each at most Z's entries, within 2^31 (the plan) */
   PRSVD_ALLOC(g, ln * ln);
@@ -323,11 +323,8 @@ static int unfolding_gram(const double *x, int nd, const int64_t *dims, int n, d
     for (int64_t l = 0; l < L; l++) /* G += S_l S_l^T, S_l (ln x R, C order) the l-th block */
       dsyrk_("U", "T", &iln, &ik, &one, x + l * ln * R, &ik, &one, g, &iln);
   }
-  dsyevd_("V", "U", &iln, g, &iln, lam, &wq, &lwork, &iwq, &liwork, &info);
-  lwork = (int)wq + 1, liwork = iwq + 1;
-  PRSVD_ALLOC(work, lwork);
-  PRSVD_ALLOC(iwork, liwork);
-  dsyevd_("V", "U", &iln, g, &iln, lam, work, &lwork, iwork, &liwork, &info);
+  const int info = prsvd_dsyevd(iln, g, lam);
+  if (info == PRSVD_DSYEVD_NOMEM) PRSVD_FAIL(PRSVD_ERR_NOMEM, "out of memory for DSYEVD's workspace (n = %d)", iln);
   if (info) PRSVD_FAIL(PRSVD_ERR_NUMERIC, "the eigendecomposition of Z's mode-%d Gram matrix failed (LAPACK info %d)",
                        n + 1, info);
   for (int64_t j = 0; j < ln; j++) { /* descending */
@@ -335,7 +332,7 @@ static int unfolding_gram(const double *x, int nd, const int64_t *dims, int n, d
     memcpy(u + j * ln, g + (ln - 1 - j) * ln, sizeof(double) * (size_t)ln);
   }
 done:
-  free(g), free(lam), free(work), free(iwork);
+  free(g), free(lam);
   return status;
 }
 
