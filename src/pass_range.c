@@ -90,42 +90,39 @@ void prsvd_pass_follow_range(struct prsvd_pass *p) {
 #define MAX_ABS_KERNEL
 #endif
 
-/* The largest of count magnitudes' bits (sign cleared), 8 lanes side by side so that the max
- * runs in vector registers (-O2 leaves a single running max scalar) */
-MAX_ABS_KERNEL static uint64_t max_bits64(const double *a, int64_t count) {
-  enum { L = 8 };
-  uint64_t mx[L] = {0};
-  int64_t i = 0;
-  for (; i + L <= count; i += L)
-    for (int l = 0; l < L; l++) {
-      uint64_t b;
-      memcpy(&b, a + i + l, sizeof b);
-      b &= 0x7fffffffffffffffu;
-      mx[l] = b > mx[l] ? b : mx[l];
-    }
-  for (; i < count; i++) {
-    uint64_t b;
-    memcpy(&b, a + i, sizeof b);
-    b &= 0x7fffffffffffffffu;
-    mx[0] = b > mx[0] ? b : mx[0];
+/* The largest of count magnitudes' bits (sign cleared), L lanes side by side so that the max
+ * runs in vector registers (-O2 leaves a single running max scalar): bits is the unsigned
+ * integer as wide as elem, mask clears its sign. */
+#define MAX_BITS(name, elem, bits, mask, L)                              \
+  MAX_ABS_KERNEL static bits name(const elem *a, int64_t count) {       \
+    bits mx[L] = {0};                                                    \
+    int64_t i = 0;                                                       \
+    for (; i + (L) <= count; i += (L))                                   \
+      for (int l = 0; l < (L); l++) {                                    \
+        bits b;                                                          \
+        memcpy(&b, a + i + l, sizeof b);                                 \
+        b &= (mask);                                                     \
+        mx[l] = b > mx[l] ? b : mx[l];                                   \
+      }                                                                  \
+    for (; i < count; i++) {                                             \
+      bits b;                                                            \
+      memcpy(&b, a + i, sizeof b);                                       \
+      b &= (mask);                                                       \
+      mx[0] = b > mx[0] ? b : mx[0];                                     \
+    }                                                                    \
+    for (int l = 1; l < (L); l++) mx[0] = mx[l] > mx[0] ? mx[l] : mx[0]; \
+    return mx[0];                                                        \
   }
-  for (int l = 1; l < L; l++) mx[0] = mx[l] > mx[0] ? mx[l] : mx[0];
-  return mx[0];
-}
+MAX_BITS(max_bits64, double, uint64_t, 0x7fffffffffffffffu, 8)
+/* float32 panels: 16 lanes (the float path was a scalar loop, 6% of a float32 pass's CPU) */
+MAX_BITS(max_bits32, float, uint32_t, 0x7fffffffu, 16)
 
 double prsvd_max_abs(const void *x, int single, int64_t count) {
   /* The magnitudes' order is that of their bits with the sign cleared, and Inf and NaN lie
    * above every finite value: one integer max (which vectorizes, unlike the early exit of a
    * search) both measures and checks. */
   if (single) {
-    const float *a = x;
-    uint32_t mx = 0;
-    for (int64_t i = 0; i < count; i++) {
-      uint32_t b;
-      memcpy(&b, a + i, sizeof b);
-      b &= 0x7fffffffu;
-      mx = b > mx ? b : mx;
-    }
+    const uint32_t mx = max_bits32(x, count);
     float v;
     memcpy(&v, &mx, sizeof v);
     return mx >= 0x7f800000u ? INFINITY : v;

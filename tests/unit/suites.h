@@ -13,5 +13,6 @@ Suite *sparse_suite(void);
 Suite *threads_suite(void);
 Suite *tucker_suite(void);
 Suite *scratch_suite(void);
+Suite *scan_suite(void);
 
 #endif

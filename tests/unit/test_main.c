@@ -17,6 +17,7 @@ int main(int argc, char **argv) {
   srunner_add_suite(sr, threads_suite());
   srunner_add_suite(sr, tucker_suite());
   srunner_add_suite(sr, scratch_suite());
+  srunner_add_suite(sr, scan_suite());
   srunner_set_fork_status(sr, CK_NOFORK);
   srunner_run_all(sr, CK_NORMAL);
   int failed = srunner_ntests_failed(sr);
