@@ -78,6 +78,7 @@ void prsvd_cli_leave(int sig) {
 }
 
 int prsvd_cli_mpi_init(int *argc, char ***argv, int required, int *provided) {
+  prsvd_cli_pick_pml();
   atomic_store(&holding, 1);
   int rc = MPI_Init_thread(argc, argv, required, provided);
   atomic_store(&holding, 0);

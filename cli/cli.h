@@ -62,6 +62,9 @@ void prsvd_cli_leave(int sig);
  * comes then takes effect as soon as MPI_Init returns; a second one does not wait (an
  * MPI_Init that hangs can still be interrupted). */
 int prsvd_cli_mpi_init(int *argc, char ***argv, int required, int *provided);
+/* Open MPI's ob1 point-to-point layer, unless the user chose one, for a launch with no peer off
+ * its node (cli/pml.c): called by prsvd_cli_mpi_init, before MPI_Init. */
+void prsvd_cli_pick_pml(void);
 extern volatile sig_atomic_t prsvd_cli_finishing;
 /* Set on every rank but 0: the rank that speaks for the run says what a signal left. */
 extern volatile sig_atomic_t prsvd_cli_silent_leave;

@@ -171,6 +171,11 @@ Under MPI the error of the lowest failing rank reaches every rank, prefixed with
 \fBrank\fR \fIR\fB:\fR, and every rank exits with the same code, which mpirun returns.
 .SH ENVIRONMENT
 .TP
+.B OMPI_MCA_pml
+Open MPI's point\-to\-point layer; unset (and named in no MCA parameter file), a process
+with no peer off its node names \fBob1\fR itself, sparing the 0.2 s probe of \fBcm\fR at
+every start
+.TP
 .B PRSVD_FASHION_MNIST
 the directory holding the Fashion\-MNIST idx files for \fBprsvd import fashion\-mnist\fR
 (default \fI/usr/share/datasets/fashion\-mnist\fR, Debian's dataset\-fashion\-mnist)

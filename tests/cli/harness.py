@@ -16,11 +16,8 @@ MPIFLAGS = os.environ.get("MPIEXEC_FLAGS", "").split()
 os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT", "1")
 os.environ.setdefault("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1")
 os.environ["OPENBLAS_NUM_THREADS"] = "1"
-# the PML Open MPI selects here anyway (pml_base_verbose: "selected ob1"), named so that no launch
-# first tries to start cm and ucx: 0.2 s of each of the suite's launches (mpirun -n 2 of a short
-# run 0.35 -> 0.15 s, a singleton 0.35 -> 0.13 s).  Only here: the SLURM tests' srun --mpi=pmix
-# launches keep Open MPI's own choice.
-os.environ.setdefault("OMPI_MCA_pml", "ob1")
+# Open MPI's PML is left to prsvd: it names ob1 itself on one node (cli/pml.c), which spares each
+# launch 0.2 s of probing cm; test_threads checks when it does and when a user's choice stands.
 
 _here = os.path.join(TOP, "tests", "cli")
 WORK = tempfile.mkdtemp(prefix="cli.", dir=_here if os.access(_here, os.W_OK) else None)

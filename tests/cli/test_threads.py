@@ -494,4 +494,40 @@ def test_plan_says_threads():
           r.returncode == 0 and "1 rank x 3 threads (--threads 3;" in r.stdout, r.stdout)
 
 
+def test_pml_named_on_one_node():
+    """Open MPI's ob1 PML is named for a lone process and for mpirun's ranks on one node (no 0.2 s probe of cm); a user's choice is kept."""
+    import subprocess
+    if not open_mpi_4():
+        return
+    plain = {k: v for k, v in os.environ.items() if k != "OMPI_MCA_pml"}  # the harness names it
+    plain["OMPI_MCA_pml_base_verbose"] = "10"
+    files = {}
+    for name, text in [("choose", "pml = ob1,cm\n"), ("exclude", "# Debian's\npml = ^ucx\n"),
+                       ("exclude-ob1", "  pml=^ob1,ucx\n"), ("long", "x" * 5000 + "\npml_base_verbose = 10\n")]:
+        files[name] = path(f"pml-{name}.conf")
+        with open(files[name], "w") as f:
+            f.write(text)
+    cases = [("prsvd alone", None, {}, False),
+             ("mpirun -n 2 on one node", 2, {}, False),
+             ("the user's OMPI_MCA_pml=cm,ob1", None, {"OMPI_MCA_pml": "cm,ob1"}, True),
+             ("mpirun -n 2 -x OMPI_MCA_pml=cm,ob1", 2, {"OMPI_MCA_pml": "cm,ob1"}, True),
+             ("an MCA parameter file choosing pml = ob1,cm", None,
+              {"OMPI_MCA_mca_base_param_files": files["choose"]}, True),
+             ("an MCA parameter file excluding ucx only (pml = ^ucx)", None,
+              {"OMPI_MCA_mca_base_param_files": "/nonexistent:" + files["exclude"] + "::" + files["long"]}, False),
+             ("an MCA parameter file excluding ob1", None,
+              {"OMPI_MCA_mca_base_param_files": files["exclude-ob1"]}, True)]
+    for label, ranks, env, kept in cases:
+        cmd = [harness.PRSVD, "svd", spec("f64"), "-k", k, "-o", path("pml.h5"), "--force", *SMALL]
+        if ranks:
+            cmd = [harness.MPIEXEC, "-n", str(ranks)] + (["-x", "OMPI_MCA_pml"] if "OMPI_MCA_pml" in env else []) + cmd
+        r = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=300, env=dict(plain, **env))
+        tried_cm = "component cm" in r.stderr
+        if kept:
+            check(f"{label}: kept (Open MPI looks at cm as told)", tried_cm, r.stderr[-2000:])
+        else:
+            check(f"{label}: exit 0, ob1 selected and cm never opened",
+                  r.returncode == 0 and not tried_cm and "component ob1 selected" in r.stderr, r.stderr[-2000:])
+
+
 harness.main(globals())

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "error.h"
 #include "idx.h"
 #include "mlp.h"
@@ -525,6 +526,7 @@ done:
 int main(int argc, char **argv) {
   int provided, rank, status;
   struct train_opts o;
+  prsvd_cli_pick_pml(); /* as prsvd does: no 0.2 s probe of cm on one node */
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   for (int i = 1; i < argc; i++)
