@@ -10,19 +10,29 @@
  * the system file).  Ranks spread over nodes, and launchers other than mpirun (srun), keep
  * Open MPI's own choice. */
 #include <ctype.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 
 /* 1 if the MCA parameter file at path chooses the pml: a line "pml = LIST" that is not an
  * exclusion leaving ob1 in (Debian's system file says "pml = ^ucx"); unreadable: 0 */
 static int file_names_pml(const char *path) {
-  FILE *f = fopen(path, "r");
-  if (!f) return 0;
+  /* a regular file only: a FIFO or device named there must not block or be read */
+  const int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0) return 0;
+  FILE *f = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "r") : NULL;
+  if (!f) {
+    close(fd);
+    return 0;
+  }
   char line[4096];
   int found = 0;
   while (!found && fgets(line, sizeof line, f)) {
