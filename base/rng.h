@@ -24,6 +24,9 @@ enum prsvd_stream {
 
 /* Philox4x32-10 of one counter under one key (exposed for known-answer tests). */
 void prsvd_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+/* The N(0,1) number of one Philox block w (Box-Muller, sqrt(-2 log u1) cos(2 pi u2), on the
+ * 53-bit uniforms u1 in (0, 1] of w[0]:w[1] and u2 in [0, 1) of w[2]:w[3]; exposed for tests). */
+double prsvd_rng_box_muller(const uint32_t w[4]);
 /* N(0,1) entry (row, col) of stream `stream` of `seed` (Box-Muller on 2 x 53 bits). */
 double prsvd_rng_gaussian(uint64_t seed, unsigned stream, int64_t row, int64_t col);
 /* Fill out[c*ld + r] = gaussian(seed, stream, row0 + r, col0 + c), column-major. */

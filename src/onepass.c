@@ -107,32 +107,57 @@ static int right_map_product(const struct right_maps *r, int t, const prsvd_dmat
   return PRSVD_OK;
 }
 
-/* out (c x dim) = Qd^T G for a generated left map G (m x dim) and Qd (m x c) distributed. */
-static int left_map_product(const struct prsvd_testmat *g, const prsvd_dmat *qd, double *out,
-                            MPI_Comm comm) {
-  enum { BLOCK = 64 }; /* rows of G drawn at a time (prsvd_rng_fill draws 8 rows side by side) */
-  int status = PRSVD_OK;
-  int64_t q0, qr, qld, c = prsvd_dmat_cols(qd), d = g->dim;
-  const double *q = prsvd_dmat_local(qd, &q0, &qr, &qld);
-  double *rows = NULL, sign[8];
+/* out (c x dim) = Qd^T G for a generated left map G (m x dim) and Qd (m x c) distributed: the
+ * rank's rows, its threads each taking a share of G's columns, so that every entry of out is
+ * summed down the rows by one thread, in row order, whatever the number of threads (the same
+ * bits as one); then summed across ranks.  A sparse map's rows are drawn by every thread (8
+ * Philox blocks a row: cheaper than handing them over), each keeping its columns' entries. */
+struct left_map_job {
+  const struct prsvd_testmat *g;
+  const double *q;
+  int64_t q0, qr, qld, c;
+  int threads;
+  double *rows, *out; /* BLOCK rows of G for each thread; c x dim */
+};
+
+enum { LEFT_MAP_BLOCK = 64 }; /* rows of G drawn at a time (prsvd_rng_fill draws 8 side by side) */
+
+static void left_map_cols(void *arg, int t) {
+  const struct left_map_job *j = arg;
+  const int64_t c = j->c, qld = j->qld, d = j->g->dim;
+  const double *q = j->q;
+  double *out = j->out, *rows = j->rows + (size_t)t * LEFT_MAP_BLOCK * (size_t)d, sign[8];
+  int64_t e0, ne;
   int pos[8];
-  PRSVD_ALLOC(rows, BLOCK * d);
-  memset(out, 0, sizeof(double) * (size_t)(c * d));
-  for (int64_t i = 0; i < qr; i++) {
-    if (g->kind == PRSVD_SKETCH_GAUSSIAN) {
-      const int64_t b = i % BLOCK; /* row i of G is row b of the block (BLOCK x d, column-major) */
-      if (!b) prsvd_rng_fill(g->seed, g->stream, q0 + i, qr - i < BLOCK ? qr - i : BLOCK, 0, d, rows, BLOCK);
-      for (int64_t e = 0; e < d; e++)
-        for (int64_t a = 0; a < c; a++) out[e * c + a] += q[a * qld + i] * rows[e * BLOCK + b];
+  prsvd_pool_share(d, t, j->threads, &e0, &ne);
+  for (int64_t i = 0; i < j->qr && ne; i++) {
+    if (j->g->kind == PRSVD_SKETCH_GAUSSIAN) {
+      const int64_t b = i % LEFT_MAP_BLOCK; /* row i of G is row b of the block (BLOCK x ne) */
+      if (!b)
+        prsvd_rng_fill(j->g->seed, j->g->stream, j->q0 + i, j->qr - i < LEFT_MAP_BLOCK ? j->qr - i : LEFT_MAP_BLOCK,
+                       e0, ne, rows, LEFT_MAP_BLOCK);
+      for (int64_t e = 0; e < ne; e++)
+        for (int64_t a = 0; a < c; a++) out[(e0 + e) * c + a] += q[a * qld + i] * rows[e * LEFT_MAP_BLOCK + b];
     } else {
-      prsvd_sparse_column(g->seed, g->stream, q0 + i, d, pos, sign);
+      prsvd_sparse_column(j->g->seed, j->g->stream, j->q0 + i, d, pos, sign);
       for (int u = 0; u < prsvd_sparse_zeta(d); u++)
-        for (int64_t a = 0; a < c; a++) out[pos[u] * c + a] += q[a * qld + i] * sign[u];
+        if (pos[u] >= e0 && pos[u] < e0 + ne)
+          for (int64_t a = 0; a < c; a++) out[pos[u] * c + a] += q[a * qld + i] * sign[u];
     }
   }
-  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, out, (int)(c * d), MPI_DOUBLE, MPI_SUM, comm));
+}
+
+static int left_map_product(const struct prsvd_testmat *g, const prsvd_dmat *qd, double *out,
+                             struct prsvd_pool *pool, MPI_Comm comm) {
+  int status = PRSVD_OK;
+  struct left_map_job j = {.g = g, .c = prsvd_dmat_cols(qd), .threads = prsvd_pool_threads(pool), .out = out};
+  j.q = prsvd_dmat_local(qd, &j.q0, &j.qr, &j.qld);
+  PRSVD_ALLOC(j.rows, (int64_t)j.threads * LEFT_MAP_BLOCK * g->dim);
+  memset(out, 0, sizeof(double) * (size_t)(j.c * g->dim));
+  prsvd_pool_run(pool, left_map_cols, &j);
+  PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, out, (int)(j.c * g->dim), MPI_DOUBLE, MPI_SUM, comm));
 done:
-  free(rows);
+  free(j.rows);
   return status;
 }
 
@@ -350,7 +375,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
     double *rx = tmp;
     PRSVD_TRY(prsvd_dmat_qr(xt, rx));
     /* C = (Phi Q)^+ Z ((Psi P)^+)^T */
-    PRSVD_TRY(left_map_product(&phi, y, tmp, svd->comm)); /* Q^T Phi^T: ks x s */
+    PRSVD_TRY(left_map_product(&phi, y, tmp, svd->pool, svd->comm)); /* Q^T Phi^T: ks x s */
     for (int64_t i = 0; i < ks; i++)
       for (int64_t j = 0; j < s; j++) gq[i * s + j] = tmp[j * ks + i]; /* Phi Q: s x ks */
     PRSVD_TRY(right_map_product(&rm, 1, xt, tmp, svd->comm));          /* P^T Psi^T: ks x s */
@@ -364,7 +389,7 @@ int prsvd_solve_onepass(prsvd_svd *svd, prsvd_source *a) {
   } else if (method == PRSVD_ONEPASS_TWO) {
     /* B = (Psi Q)^+ W, i.e. B^T = W^T ((Psi Q)^+)^T */
     prsvd_dmat *bt = NULL;
-    PRSVD_TRY(left_map_product(&co, y, tmp, svd->comm)); /* Q^T Psi^T: ks x s */
+    PRSVD_TRY(left_map_product(&co, y, tmp, svd->pool, svd->comm)); /* Q^T Psi^T: ks x s */
     for (int64_t i = 0; i < ks; i++)
       for (int64_t j = 0; j < s; j++) gq[i * s + j] = tmp[j * ks + i];
     PRSVD_TRY(pseudo_inverse(is, iks, gq, pinv1)); /* ks x s */

@@ -568,6 +568,32 @@ done:
   return status;
 }
 
+/* Theta U S (np x k) over the rank's rows of U: its threads each draw a share of Theta's rows
+ * (the columns of g, ur x np) and form their entries, each summed down U's rows in order by one
+ * thread whatever the number of threads. */
+struct theta_u_job {
+  const prsvd_svd *svd;
+  const double *u;
+  int64_t u0, ur, uld, np;
+  uint64_t seed;
+  unsigned stream;
+  double *g, *tu;
+};
+
+static void theta_u_rows(void *arg, int t) {
+  const struct theta_u_job *jb = arg;
+  const int64_t ur = jb->ur, ld = ur > 0 ? ur : 1;
+  int64_t j0, nj;
+  prsvd_pool_share(jb->np, t, prsvd_pool_threads(jb->svd->pool), &j0, &nj);
+  prsvd_rng_fill(jb->seed, jb->stream, jb->u0, ur, j0, nj, jb->g + j0 * ld, ld);
+  for (int64_t c = 0; c < jb->svd->k; c++)
+    for (int64_t j = j0; j < j0 + nj; j++) {
+      double acc = 0.0;
+      for (int64_t i = 0; i < ur; i++) acc += jb->g[j * ld + i] * jb->u[c * jb->uld + i];
+      jb->tu[c * jb->np + j] = acc * jb->svd->s[c]; /* (Theta U) S */
+    }
+}
+
 /* Tropp, Yurtsever, Udell & Cevher (2019) Sec. 6: with Theta (np x m) Gaussian and
  * S = Theta A, err^2 = ||S - Theta U S V^T||_F^2 / np is unbiased for ||A - U S V^T||_F^2
  * and np err^2 / ||.||^2 is chi-square with np degrees of freedom. */
@@ -583,14 +609,10 @@ int prsvd_svd_estimate_left(prsvd_svd *svd, const double *st, int64_t np, uint64
   prsvd_profile_begin(PRSVD_EV_ESTIMATE);
   PRSVD_ALLOC(tu, np * k);
   PRSVD_ALLOC(g, (ur > 0 ? ur : 1) * np);
-  /* Theta U (np x k): this rank's rows of Theta^T times its rows of U */
-  prsvd_rng_fill(seed, stream, u0, ur, 0, np, g, ur > 0 ? ur : 1);
-  for (int64_t c = 0; c < k; c++)
-    for (int64_t j = 0; j < np; j++) {
-      double acc = 0.0;
-      for (int64_t i = 0; i < ur; i++) acc += g[j * ur + i] * u[c * uld + i];
-      tu[c * np + j] = acc * svd->s[c]; /* (Theta U) S */
-    }
+  { /* Theta U (np x k): this rank's rows of Theta^T times its rows of U */
+    struct theta_u_job jb = {svd, u, u0, ur, uld, np, seed, stream, g, tu};
+    prsvd_pool_run(svd->pool, theta_u_rows, &jb);
+  }
   PRSVD_MPI(MPI_Allreduce(MPI_IN_PLACE, tu, (int)(np * k), MPI_DOUBLE, MPI_SUM, svd->comm));
   /* ||S^T - V (Theta U S)^T||^2 over this rank's rows of V */
   for (int64_t i = 0; i < vr; i++)

@@ -90,6 +90,11 @@ int prsvd_pool_threads(const struct prsvd_pool *pool) {
   return pool ? pool->threads : 1;
 }
 
+void prsvd_pool_share(int64_t n, int t, int threads, int64_t *first, int64_t *count) {
+  *first = n * t / threads;
+  *count = n * (t + 1) / threads - *first;
+}
+
 void prsvd_pool_run(struct prsvd_pool *pool, void (*fn)(void *arg, int t), void *arg) {
   if (!pool) {
     fn(arg, 0);

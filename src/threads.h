@@ -17,6 +17,7 @@
 #define PRSVD_THREADS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct prsvd_pool;
 
@@ -24,6 +25,8 @@ struct prsvd_pool;
 int prsvd_pool_create(int threads, struct prsvd_pool **pool);
 int prsvd_pool_threads(const struct prsvd_pool *pool);
 void prsvd_pool_run(struct prsvd_pool *pool, void (*fn)(void *arg, int t), void *arg);
+/* Thread t's share [*first, *first + *count) of n items split among `threads` in order. */
+void prsvd_pool_share(int64_t n, int t, int threads, int64_t *first, int64_t *count);
 /* Inside a run's fn: wait until all T threads of the run have reached it (every t must). */
 void prsvd_pool_barrier(struct prsvd_pool *pool);
 void prsvd_pool_destroy(struct prsvd_pool **pool);
