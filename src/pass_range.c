@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "blas.h"
 #include "error.h"
 #include "source_impl.h"
 
@@ -83,16 +84,10 @@ void prsvd_pass_follow_range(struct prsvd_pass *p) {
     prsvd_pass_rescale(p, prsvd_range_exponent(p->amax, m, n));
 }
 
-#if defined(__x86_64__) && defined(__ELF__) && \
-    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 6))
-#define MAX_ABS_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MAX_ABS_KERNEL
-#endif
 
 /* The largest of count magnitudes' bits (sign cleared), 8 lanes side by side so that the max
  * runs in vector registers (-O2 leaves a single running max scalar) */
-MAX_ABS_KERNEL static uint64_t max_bits64(const double *a, int64_t count) {
+PRSVD_KERNEL_CLONES static uint64_t max_bits64(const double *a, int64_t count) {
   enum { L = 8 };
   uint64_t mx[L] = {0};
   int64_t i = 0;
