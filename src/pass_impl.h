@@ -241,7 +241,7 @@ int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n
  * and the left sketches into its L_t and Z_t from its rows of G_i (a Gaussian's drawn into its
  * rows of the pass's work); flops into ln->flops. */
 void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
-                         int64_t n, const double *rt);
+                         const double *rt);
 
 /* The power of two from the panel in hand to the products' 2^scale_exp A: a float32 panel
  * holds 2^panel_exp A (prsvd_source_read_f32), a float64 or CSR one A. */

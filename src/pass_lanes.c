@@ -120,7 +120,7 @@ void prsvd_pass_lane_panel_csr(void *arg, int t) {
   ln->row0 = csr_share_row(p->state->csr, p->state->n_lanes, t);
   ln->rows = csr_share_row(p->state->csr, p->state->n_lanes, t + 1) - ln->row0;
   ln->flops = 0.0;
-  if (ln->rows > 0) prsvd_pass_csr_lane(p, ln, job->r, job->off, job->n, p->state->right_t);
+  if (ln->rows > 0) prsvd_pass_csr_lane(p, ln, job->r, job->off, p->state->right_t);
   prsvd_pool_barrier(p->pool);
   fold_slice(p, t);
   fold_fro2(p, t);
