@@ -172,7 +172,7 @@ int prsvd_pass_lanes_begin(struct prsvd_pass *p, int64_t n) {
     for (int l = 0; l < p->n_left; l++) p->state->lanes[0].left_acc[l] = p->left[l].acc, p->state->lanes[0].left_core[l] = p->left[l].core;
     for (int t = 0; t < lanes; t++) {
       struct prsvd_lane *ln = &p->state->lanes[t];
-      if (kc && !(ln->corange_t = calloc((size_t)((n + 1) * kc), sizeof(double))))
+      if (kc && !(ln->corange_t = calloc((size_t)(n * kc), sizeof(double))))
         PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's co-range sum (%lld x %lld)", t,
                   (long long)n, (long long)kc);
       if (t > 0 && p->col_sum && (!(ln->col_sum = calloc((size_t)n, sizeof(double))) ||
