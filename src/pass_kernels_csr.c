@@ -10,8 +10,8 @@
 
 #include "blas.h"
 #include "error.h"
-#include "rng.h"
 #include "pass_impl.h"
+#include "rng.h"
 
 /* The products of one row at a time go through a block of CSR_BLOCK of their columns, held
  * row-major on the stack while the row's stored entries are in cache. */
@@ -32,8 +32,10 @@ static inline void row_axpy(double *restrict y, double v, const double *restrict
 /* The cache lines of x[0 .. w), wanted soon (for writing if write) */
 static inline void prefetch_row(const double *x, int64_t w, int write) {
   for (int64_t q = 0; q < w; q += 8) {
-    if (write) __builtin_prefetch(x + q, 1, 3);
-    else __builtin_prefetch(x + q, 0, 3);
+    if (write)
+      __builtin_prefetch(x + q, 1, 3);
+    else
+      __builtin_prefetch(x + q, 0, 3);
   }
 }
 
@@ -44,8 +46,9 @@ static inline void prefetch_row(const double *x, int64_t w, int write) {
  * ht (n x kc row-major: the kc values of row j contiguous, where H's are n apart), if the pass
  * has a co-range sum.  Each sum runs over the row's entries in order, as row by row or panel
  * by panel would.  Returns the flops. */
-PRSVD_KERNEL_CLONES static double csr_products(const struct prsvd_pass *p, const double *rt, int64_t off,
-                                               int64_t i0, int64_t i1, double scale, double *ht) {
+PRSVD_KERNEL_CLONES static double csr_products(const struct prsvd_pass *p, const double *rt,
+                                               int64_t off, int64_t i0, int64_t i1, double scale,
+                                               double *ht) {
   const struct prsvd_csr *a = p->state->csr;
   const struct prsvd_sparse_right *sm = p->right_sparse;
   const int64_t nr = a->rows, c = p->n_right;
@@ -79,7 +82,8 @@ PRSVD_KERNEL_CLONES static double csr_products(const struct prsvd_pass *p, const
       for (int k = 0; k < p->n_keep; k++) {
         int64_t ld, cols = p->keep[k].ncols ? p->keep[k].ncols : prsvd_dmat_cols(p->keep[k].dmat);
         double *kept = prsvd_dmat_local(p->keep[k].dmat, NULL, NULL, &ld);
-        for (int64_t q = 0; q < cols; q++) kept[q * ld + off + i] = prod[(p->keep[k].col0 + q) * nr + i];
+        for (int64_t q = 0; q < cols; q++)
+          kept[q * ld + off + i] = prod[(p->keep[k].col0 + q) * nr + i];
       }
     }
     for (int64_t q0 = 0; q0 < kc; q0 += CSR_BLOCK) { /* H_t += a_i^T k_i */
@@ -87,7 +91,8 @@ PRSVD_KERNEL_CLONES static double csr_products(const struct prsvd_pass *p, const
       for (int64_t q = 0; q < w; q++) y[q] = kd[(q0 + q) * kld + off + i];
       for (int64_t t = e0; t < e1; t++) {
         const int64_t next = t + (e1 - e0); /* as far into the next row's entries */
-        if (rt && q0 == 0 && next < a->nnz) prefetch_row(rt + a->indices[next] * c, c < CSR_BLOCK ? c : CSR_BLOCK, 0);
+        if (rt && q0 == 0 && next < a->nnz)
+          prefetch_row(rt + a->indices[next] * c, c < CSR_BLOCK ? c : CSR_BLOCK, 0);
         row_axpy(ht + a->indices[t] * kc + q0, a->data[t] * scale, y, w);
       }
     }
@@ -100,8 +105,8 @@ PRSVD_KERNEL_CLONES static double csr_products(const struct prsvd_pass *p, const
  * and core (d x cc) += G_b^T P_b(:, c0 ..), either NULL if the sketch has none; a Gaussian G_b
  * drawn into its rows of g (ld the panel's rows), a sparse sign map's row by row; P_b its rows
  * of prod.  Returns the flops. */
-static double left_rows(const struct prsvd_pass *p, int t, int64_t r, int64_t i0, int64_t i1, double scale,
-                        const double *prod, double *g, double *acc, double *core) {
+static double left_rows(const struct prsvd_pass *p, int t, int64_t r, int64_t i0, int64_t i1,
+                        double scale, const double *prod, double *g, double *acc, double *core) {
   const struct prsvd_csr *a = p->state->csr;
   const struct prsvd_testmat *tm = &p->left[t].g;
   const int64_t nr = a->rows, n = prsvd_source_cols(p->a), d = tm->dim, cc = p->left[t].core_cols;
@@ -134,8 +139,8 @@ static double left_rows(const struct prsvd_pass *p, int t, int64_t r, int64_t i0
          (core ? 2.0 * (double)(i1 - i0) * (double)(w * cc) : 0.0);
 }
 
-int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n,
-                              const double *rt, double *flops) {
+int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n, const double *rt,
+                         double *flops) {
   const struct prsvd_csr *a = p->state->csr;
   const int64_t nr = a->rows;
   double *prod = p->work;
@@ -170,7 +175,8 @@ int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n
   for (int64_t q = 0; q < kc; q++)
     for (int64_t j = 0; j < n; j++) p->corange[q * n + j] += ht[j * kc + q];
   /* L += A_i^T G_i, Z += G_i^T P_i */
-  for (int t = 0; t < p->n_left; t++) *flops += left_rows(p, t, r, 0, nr, scale, prod, g, p->left[t].acc, p->left[t].core);
+  for (int t = 0; t < p->n_left; t++)
+    *flops += left_rows(p, t, r, 0, nr, scale, prod, g, p->left[t].acc, p->left[t].core);
   return PRSVD_OK;
 }
 
@@ -208,6 +214,6 @@ void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int6
   ln->flops += csr_products(p, rt, off, i0, i1, scale, ln->corange_t);
   /* L_t += A_b^T G_b, Z_t += G_b^T P_b: its rows of G_i, drawn here */
   for (int t = 0; t < p->n_left; t++)
-    ln->flops += left_rows(p, t, r, i0, i1, scale, prod, p->work + p->panel_rows * p->n_right, ln->left_acc[t],
-                           ln->left_core[t]);
+    ln->flops += left_rows(p, t, r, i0, i1, scale, prod, p->work + p->panel_rows * p->n_right,
+                           ln->left_acc[t], ln->left_core[t]);
 }
