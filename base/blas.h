@@ -3,6 +3,18 @@
 #ifndef PRSVD_BLAS_H
 #define PRSVD_BLAS_H
 
+/* The hand-written kernels are plain C built for the baseline ISA; on x86-64 a copy is also
+ * built for AVX2 and AVX-512 and the loader picks the one the CPU runs (GCC/clang ifunc), as
+ * OpenBLAS does for its kernels.  A clone's function stays static: one of external linkage is
+ * exported through its ifunc resolver whatever -fvisibility says. */
+#if defined(__x86_64__) && defined(__ELF__) &&        \
+    ((defined(__clang__) && __clang_major__ >= 14) || \
+     (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 6))
+#define PRSVD_KERNEL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define PRSVD_KERNEL_CLONES
+#endif
+
 void dgemm_(const char *ta, const char *tb, const int *m, const int *n, const int *k,
             const double *alpha, const double *a, const int *lda, const double *b,
             const int *ldb, const double *beta, double *c, const int *ldc);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <Random123/philox.h>
 
+#include "blas.h"
+
 void prsvd_philox4x32(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {
   philox4x32_ctr_t c = {{ctr[0], ctr[1], ctr[2], ctr[3]}};
   philox4x32_key_t k = {{key[0], key[1]}};
@@ -104,14 +106,8 @@ double prsvd_rng_gaussian(uint64_t seed, unsigned stream, int64_t row, int64_t c
  * a fifth of their time in its call and copies, libm's log and cos most of the rest); counters
  * (row0 + i, row0 + i >> 32, c, ctr3) for lanes i, Gaussians to out[i]. */
 enum { RNG_LANES = 8 };
-#if defined(__x86_64__) && defined(__ELF__) && \
-    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 6))
-#define RNG_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define RNG_KERNEL
-#endif
-RNG_KERNEL static void gaussian_lanes(uint64_t row0, uint32_t c2, uint32_t c3, const uint32_t key[2],
-                                      double *out) {
+PRSVD_KERNEL_CLONES static void gaussian_lanes(uint64_t row0, uint32_t c2, uint32_t c3, const uint32_t key[2],
+                                               double *out) {
   uint32_t x0[RNG_LANES], x1[RNG_LANES], x2[RNG_LANES], x3[RNG_LANES];
   for (int i = 0; i < RNG_LANES; i++) {
     const uint64_t r = row0 + (uint64_t)i;

@@ -73,7 +73,7 @@ static int64_t pass_scratch(const struct dims *d, const struct pass_shape *s, in
   if (grid2d) bytes += 8 * (d->pr * (s->right ? s->right : s->corange) + 1);
   if (d->csr) {
     if (!s->right_zeta) bytes += 8 * d->nx * s->right;
-    if (s->corange) bytes += 8 * (d->nx + 1) * s->corange;
+    if (s->corange) bytes += 8 * d->nx * s->corange;
     return bytes;
   }
   if (s->right_zeta) bytes += 8 * (d->nx + s->right) * PRSVD_TILE_ROWS;

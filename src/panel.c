@@ -43,11 +43,11 @@ int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
   const int64_t kc = shape->corange_cols, w = kc > shape->left_width ? kc : shape->left_width;
   const int64_t out = cols * w > rows * shape->n_right ? cols * w : rows * shape->n_right;
   int64_t bytes = 0;
-  /* CSR: every thread's row-major co-range sum (and a row of K), and all but lane 0's column
+  /* CSR: every thread's row-major co-range sum, and all but lane 0's column
    * sums, left sums and cores; dense lanes add into their columns of the pass's sums and hold
    * none, only a sparse map's tile */
   if (shape->sparse)
-    bytes += threads * 8 * (n + 1) * kc +
+    bytes += threads * 8 * n * kc +
              (threads - 1) * 8 * ((shape->col_sums ? 2 * n : 0) + n * shape->left_cols + shape->core_elems);
   else if (shape->sparse_map)
     bytes += (threads - 1) * 8 * (n + shape->n_right) * PRSVD_TILE_ROWS;

@@ -208,7 +208,7 @@ static int scratch_begin(struct prsvd_pass *p, int64_t n) {
         for (int64_t j = 0; j < n; j++) p->state->right_t[j * p->n_right + q] = p->right[q * n + j];
     }
     if (p->corange) {
-      p->state->corange_t = malloc(sizeof(double) * (size_t)((n + 1) * prsvd_dmat_cols(p->corange_src)));
+      p->state->corange_t = malloc(sizeof(double) * (size_t)(n * prsvd_dmat_cols(p->corange_src)));
       if (!p->state->corange_t) PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for the sparse co-range update");
     }
     return prsvd_pass_lanes_begin(p, n);

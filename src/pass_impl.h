@@ -65,7 +65,7 @@ struct prsvd_pass_state {
   int checked_ahead; /* the reader thread scans each panel */
   double panel_amax; /* the scanned max of the panel in hand */
   double *right_t;   /* R row-major, for sparse panels */
-  double *corange_t; /* sparse panels: a panel's A_i^T K_i row-major (n x kc) and a row of K */
+  double *corange_t; /* sparse panels: a panel's A_i^T K_i row-major (n x kc) */
   /* scratch of the sparse-map kernels on dense panels: a transposed tile of PRSVD_TILE_ROWS
    * rows and its products, and the positions and signs of a panel's rows */
   double *tile, *tile_sign;
@@ -237,11 +237,11 @@ int prsvd_pass_csr_panel(struct prsvd_pass *p, int64_t r, int64_t off, int64_t n
                          double *flops);
 /* The same for the lane's rows [row0, row0 + rows) of the CSR panel, on one of the pool's
  * threads: its rows of the right product (dense rt or the sparse map) and of the kept matrices,
- * the co-range sum into the lane's row-major ln->corange_t (n x kc, and a row of K after it),
+ * the co-range sum into the lane's row-major ln->corange_t (n x kc),
  * and the left sketches into its L_t and Z_t from its rows of G_i (a Gaussian's drawn into its
  * rows of the pass's work); flops into ln->flops. */
 void prsvd_pass_csr_lane(const struct prsvd_pass *p, struct prsvd_lane *ln, int64_t r, int64_t off,
-                         int64_t n, const double *rt);
+                         const double *rt);
 
 /* The power of two from the panel in hand to the products' 2^scale_exp A: a float32 panel
  * holds 2^panel_exp A (prsvd_source_read_f32), a float64 or CSR one A. */

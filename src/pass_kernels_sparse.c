@@ -13,16 +13,8 @@
  * every entry of A_i cost zeta scattered updates and R's positions were streamed from memory
  * once per row: three times slower than the Gaussian GEMM it should beat.)  A float32 panel
  * is widened to float64 as it goes into the tile, so both precisions share the kernel. */
-/* The sparse-map kernels are plain C built for the baseline ISA; on x86-64 a copy is also
- * built for AVX2 and AVX-512 and the loader picks the one the CPU runs (GCC/clang ifunc), as
- * OpenBLAS does for the Gaussian GEMMs they compete with. */
-#if defined(__x86_64__) && defined(__ELF__) && \
-    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 6))
-#define SPARSE_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define SPARSE_KERNEL
-#endif
-
+/* The sparse-map kernels are built for each vector ISA (PRSVD_KERNEL_CLONES, blas.h), as
+ * OpenBLAS's Gaussian GEMMs they compete with are. */
 /* o += v a for PRSVD_TILE_ROWS entries: a fixed count and no aliasing, so it vectorizes */
 static inline void tile_axpy(double *restrict o, double v, const double *restrict a) {
   for (int i = 0; i < PRSVD_TILE_ROWS; i++) o[i] += v * a[i];
@@ -42,7 +34,7 @@ static inline void tile_axpy(double *restrict o, double v, const double *restric
         for (int i = 0; i < TR; i++) (tile)[(size_t)j * TR + i] = i < (rows) ? row[i][j] : 0.0; \
   } while (0)
 
-SPARSE_KERNEL static double right_product_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln,
+PRSVD_KERNEL_CLONES static double right_product_sparse(const struct prsvd_pass *p, const struct prsvd_lane *ln,
                                                   int nr, int n, double *out, int ldo) {
   enum { TR = PRSVD_TILE_ROWS };
   const struct prsvd_sparse_right *s = p->right_sparse;
@@ -77,7 +69,7 @@ double prsvd_pass_right_product_sparse(const struct prsvd_pass *p, const struct 
 }
 
 /* y += a x for a float32 x: the daxpy of a float32 panel's row, widened as it goes */
-SPARSE_KERNEL static void axpy_widened(int len, double a, const float *restrict x, double *restrict y) {
+PRSVD_KERNEL_CLONES static void axpy_widened(int len, double a, const float *restrict x, double *restrict y) {
   for (int j = 0; j < len; j++) y[j] += a * (double)x[j];
 }
 

@@ -120,7 +120,7 @@ void prsvd_pass_lane_panel_csr(void *arg, int t) {
   ln->row0 = csr_share_row(p->state->csr, p->state->n_lanes, t);
   ln->rows = csr_share_row(p->state->csr, p->state->n_lanes, t + 1) - ln->row0;
   ln->flops = 0.0;
-  if (ln->rows > 0) prsvd_pass_csr_lane(p, ln, job->r, job->off, job->n, p->state->right_t);
+  if (ln->rows > 0) prsvd_pass_csr_lane(p, ln, job->r, job->off, p->state->right_t);
   prsvd_pool_barrier(p->pool);
   fold_slice(p, t);
   fold_fro2(p, t);
@@ -172,7 +172,7 @@ int prsvd_pass_lanes_begin(struct prsvd_pass *p, int64_t n) {
     for (int l = 0; l < p->n_left; l++) p->state->lanes[0].left_acc[l] = p->left[l].acc, p->state->lanes[0].left_core[l] = p->left[l].core;
     for (int t = 0; t < lanes; t++) {
       struct prsvd_lane *ln = &p->state->lanes[t];
-      if (kc && !(ln->corange_t = calloc((size_t)((n + 1) * kc), sizeof(double))))
+      if (kc && !(ln->corange_t = calloc((size_t)(n * kc), sizeof(double))))
         PRSVD_ERR(PRSVD_ERR_NOMEM, "out of memory for compute thread %d's co-range sum (%lld x %lld)", t,
                   (long long)n, (long long)kc);
       if (t > 0 && p->col_sum && (!(ln->col_sum = calloc((size_t)n, sizeof(double))) ||

@@ -5,6 +5,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "blas.h"
 #include "error.h"
 #include "source_impl.h"
 
@@ -83,35 +84,28 @@ void prsvd_pass_follow_range(struct prsvd_pass *p) {
     prsvd_pass_rescale(p, prsvd_range_exponent(p->amax, m, n));
 }
 
-#if defined(__x86_64__) && defined(__ELF__) && \
-    ((defined(__clang__) && __clang_major__ >= 14) || (!defined(__clang__) && defined(__GNUC__) && __GNUC__ >= 6))
-#define MAX_ABS_KERNEL __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define MAX_ABS_KERNEL
-#endif
-
 /* The largest of count magnitudes' bits (sign cleared), L lanes side by side so that the max
  * runs in vector registers (-O2 leaves a single running max scalar): bits is the unsigned
  * integer as wide as elem, mask clears its sign. */
-#define MAX_BITS(name, elem, bits, mask, L)                              \
-  MAX_ABS_KERNEL static bits name(const elem *a, int64_t count) {       \
-    bits mx[L] = {0};                                                    \
-    int64_t i = 0;                                                       \
-    for (; i + (L) <= count; i += (L))                                   \
-      for (int l = 0; l < (L); l++) {                                    \
-        bits b;                                                          \
-        memcpy(&b, a + i + l, sizeof b);                                 \
-        b &= (mask);                                                     \
-        mx[l] = b > mx[l] ? b : mx[l];                                   \
-      }                                                                  \
-    for (; i < count; i++) {                                             \
-      bits b;                                                            \
-      memcpy(&b, a + i, sizeof b);                                       \
-      b &= (mask);                                                       \
-      mx[0] = b > mx[0] ? b : mx[0];                                     \
-    }                                                                    \
-    for (int l = 1; l < (L); l++) mx[0] = mx[l] > mx[0] ? mx[l] : mx[0]; \
-    return mx[0];                                                        \
+#define MAX_BITS(name, elem, bits, mask, L)                                \
+  PRSVD_KERNEL_CLONES static bits name(const elem *a, int64_t count) {     \
+    bits mx[L] = {0};                                                      \
+    int64_t i = 0;                                                         \
+    for (; i + (L) <= count; i += (L))                                     \
+      for (int l = 0; l < (L); l++) {                                      \
+        bits b;                                                            \
+        memcpy(&b, a + i + l, sizeof b);                                   \
+        b &= (mask);                                                       \
+        mx[l] = b > mx[l] ? b : mx[l];                                     \
+      }                                                                    \
+    for (; i < count; i++) {                                               \
+      bits b;                                                              \
+      memcpy(&b, a + i, sizeof b);                                         \
+      b &= (mask);                                                         \
+      mx[0] = b > mx[0] ? b : mx[0];                                       \
+    }                                                                      \
+    for (int l = 1; l < (L); l++) mx[0] = mx[l] > mx[0] ? mx[l] : mx[0];   \
+    return mx[0];                                                          \
   }
 MAX_BITS(max_bits64, double, uint64_t, 0x7fffffffffffffffu, 8)
 /* float32 panels: 16 lanes (the float path was a scalar loop, 6% of a float32 pass's CPU) */

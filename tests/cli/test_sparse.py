@@ -144,6 +144,29 @@ def test_truncated_svd():
               s - t.singular_values_)
 
 
+def test_wide_sketch():
+    """svd of CSR with 80 or 81 sketch columns (more than a CSR row block's 64): the dense copy's factors to 1e-10, 1 x 2 and 2 x 1."""
+    w = sp.random(700, 150, density=0.05, random_state=5, format="csr")
+    w.sort_indices()
+    anndata.AnnData(X=w, dtype=np.float64).write_h5ad(path("wide.h5ad"))
+    specs = {"CSR": f"{path('wide.h5ad')}:/X", "dense": write("wide.h5", w.toarray())}
+    # subspace iteration multiplies R row-major (80 columns); the single pass of -k 40 a sparse
+    # sign map of 81 columns
+    for what, opts in (("-k 30 -p 50 -q 1", ["-k", 30, "-p", 50, "-q", 1]),
+                       ("-k 40 --passes 1 --sketch sparse", ["-k", 40, "--passes", 1, "--sketch", "sparse"])):
+        for label, ranks, threads in (("1 rank of 2 threads", None, 2), ("2 ranks", 2, 1)):
+            got = {}
+            for kind, spec in specs.items():
+                out = path(f"wide.{kind}.{opts[1]}.{threads}.h5")
+                rr = run(["svd", spec, *opts, "--threads", threads, "--memory", "40K", "-o", out, "--force", "--quiet"],
+                         ranks=ranks)
+                if check(f"{what}, {label}: svd of the 700 x 150 {kind} copy exits 0", rr.returncode == 0, rr.stderr):
+                    got[kind] = load(out)
+            if len(got) == 2:
+                d = max(np.max(np.abs(got["CSR"][i] - got["dense"][i])) for i in range(3)) / got["dense"][1][0]
+                check(f"{what}, {label}: the CSR factors are the dense copy's to 1e-10", d < 1e-10, d)
+
+
 def check_pca(f, pref, what):
     """A PCA output's explained-variance ratio and 8 leading components against sklearn's, to 1e-10."""
     check(f"{what}: explained_variance_ratio matches sklearn to 1e-10",
