@@ -470,6 +470,29 @@ def test_mpirun_asked_binding_kept():
             check(f"{label}: the binding to 1 CPU kept, 1 thread", (t["per_rank"], t["cpus"], t.get("widened_from")) == (1, 1, 0), t)
 
 
+def test_mpirun_param_file_edges():
+    """MCA parameter files read as Open MPI reads them: a binding in the second file of the list is kept; an empty value or a longer name asks for nothing."""
+    if not open_mpi_4() or len(os.sched_getaffinity(0)) < 2:
+        return
+    files = {}
+    for name, text in [("other", "btl_base_verbose = 0\n"), ("tabs", "\thwloc_base_binding_policy\t=\tcore  \n"),
+                       ("empty", "hwloc_base_binding_policy =\n"), ("longer", "hwloc_base_binding_policy_x = core\n")]:
+        files[name] = path(f"bind-{name}.conf")
+        with open(files[name], "w") as f:
+            f.write(text)
+    _, t = launched("a binding in the second parameter file", [], 1,
+                    env={"OMPI_MCA_mca_base_param_files": files["other"] + ":" + files["tabs"]})
+    if t:
+        check("a binding in the second parameter file (tabs around it): kept, 1 thread",
+              (t["per_rank"], t.get("widened_from")) == (1, 0), t)
+    for name in ("empty", "longer"):
+        _, t = launched(f"a parameter file with {name} binding line", [], 1,
+                        env={"OMPI_MCA_mca_base_param_files": files[name]})
+        if t:
+            check(f"a parameter file whose binding line is {name}: widened as the default",
+                  t["per_rank"] == len(os.sched_getaffinity(0)) and t.get("widened_from") == 1, t)
+
+
 def test_mpirun_two_ranks_kept():
     """`mpirun -n 2`: two ranks share the node, each keeps the core Open MPI gave it."""
     if not open_mpi_4() or len(os.sched_getaffinity(0)) < 2:
