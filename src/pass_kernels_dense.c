@@ -7,6 +7,7 @@
 
 #include "blas.h"
 #include "rng.h"
+#include "threads.h"
 
 /* A sparse sign map whose rows are more than a fifth nonzero goes through the GEMM densified:
  * an axpy per nonzero costs about five GEMM columns (perf at 100000 x 4000). */
@@ -77,12 +78,6 @@ double prsvd_pass_right_product(const struct prsvd_pass *p, const struct prsvd_l
   return prsvd_pass_right_product_sparse(p, ln, nr, n, out, ldo);
 }
 
-/* A lane's share [*c0, *c0 + *cn) of cc columns (lane t of lanes). */
-static void share(int64_t cc, int lanes, int t, int64_t *c0, int64_t *cn) {
-  *c0 = cc * t / lanes;
-  *cn = cc * (t + 1) / lanes - *c0;
-}
-
 /* Left sketches t .. t + run - 1, the rows' part: G_b's rows [row0, row0 + nr) of the panel
  * (whose first row is global row r) generated into g (G_i, column-major, ld ldp), or for a
  * sparse map their positions and signs.  A run of sketches (left_run) side by side in g. */
@@ -120,7 +115,7 @@ double prsvd_pass_left_cols(const struct prsvd_pass *p, const struct prsvd_lane 
                             int ldp) {
   const int d = (int)p->left[t].g.dim;
   int64_t k0, kn;
-  share(p->left[t].core_cols, lanes, lane, &k0, &kn);
+  prsvd_pool_share(p->left[t].core_cols, lane, lanes, &k0, &kn);
   if (!left_dense(p, t)) return prsvd_pass_left_update_sparse(p, t, nr, n, col0, nc, k0, kn, prod, ldp);
   const double one = 1.0;
   double flops = 0.0;

@@ -53,12 +53,6 @@ static void fold_fro2(struct prsvd_pass *p, int t) {
     for (int u = 1; u < p->state->n_lanes; u++) *p->fro2 += p->state->lanes[u].fro2, p->state->lanes[u].fro2 = 0.0;
 }
 
-/* Lane t's share [*i0, *i0 + *count) of nr rows or columns. */
-static void lane_share(int64_t nr, int lanes, int t, int64_t *i0, int64_t *count) {
-  *i0 = nr * t / lanes;
-  *count = nr * (t + 1) / lanes - *i0;
-}
-
 /* Lane t's part of one_panel.  Its rows: the Frobenius sum and samples, P_b = A_b R into its
  * rows of P_i (kept, centred).  Then, every row made (prsvd_pool_barrier), its columns over
  * all the panel's rows: the column sums and H += A_b^T K_b into its rows of H.  Then each left
@@ -71,8 +65,8 @@ void prsvd_pass_lane_panel(void *arg, int t) {
   const int n = (int)job->n, all = (int)job->nr, lanes = p->state->n_lanes;
   double *g = p->work + p->panel_rows * p->n_right;
   int64_t col0, cols;
-  lane_share(job->nr, lanes, t, &ln->row0, &ln->rows);
-  lane_share(n, lanes, t, &col0, &cols);
+  prsvd_pool_share(job->nr, t, lanes, &ln->row0, &ln->rows);
+  prsvd_pool_share(n, t, lanes, &col0, &cols);
   const int nr = (int)ln->rows, nc = (int)cols;
   ln->flops = 0.0;
   if (nr) {
