@@ -122,9 +122,7 @@ void prsvd_cli_stop_on_signals(void) {
   catch_signal(SIGTERM, on_stop);
 }
 
-/* The rank the launcher gave this process, for a signal before MPI_Init: Open MPI's mpirun,
- * PMIx (srun --mpi=pmix), PMI (MPICH, srun --mpi=pmi2), SLURM; -1 if none says. */
-static int launcher_rank(void) {
+int prsvd_cli_launcher_rank(void) {
   static const char *const vars[] = {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK",
                                      "SLURM_PROCID"};
   for (int i = 0; i < (int)(sizeof vars / sizeof vars[0]); i++) {
@@ -139,7 +137,7 @@ void prsvd_cli_catch_signals(int argc, char **argv) {
   int stop = 0;
   struct sigaction now;
   if (first) { /* which signals are ours: those that would end the process as it starts */
-    int rank = launcher_rank();
+    int rank = prsvd_cli_launcher_rank();
     prsvd_cli_silent_leave = rank > 0;
     sigemptyset(&caught);
     for (int i = 0; i < N_ENDING; i++) {

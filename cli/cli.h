@@ -65,6 +65,9 @@ int prsvd_cli_mpi_init(int *argc, char ***argv, int required, int *provided);
 /* Open MPI's ob1 point-to-point layer, unless the user chose one, for a launch with no peer off
  * its node (cli/pml.c): called by prsvd_cli_mpi_init, before MPI_Init. */
 void prsvd_cli_pick_pml(void);
+/* The rank the launcher gave this process, known before MPI_Init: Open MPI's mpirun, PMIx
+ * (srun --mpi=pmix), PMI (MPICH, srun --mpi=pmi2), SLURM; -1 if none says (no launcher). */
+int prsvd_cli_launcher_rank(void);
 extern volatile sig_atomic_t prsvd_cli_finishing;
 /* Set on every rank but 0: the rank that speaks for the run says what a signal left. */
 extern volatile sig_atomic_t prsvd_cli_silent_leave;

@@ -21,12 +21,9 @@ static int pml_chosen(const char *value) { return value[0] != '^' || strstr(valu
 /* 1 if this process has no peer off its node: no launcher at all, or Open MPI's mpirun with
  * every rank on this node */
 static int on_one_node(void) {
-  static const char *const other[] = {"PMIX_RANK", "PMI_RANK", "SLURM_PROCID", "PMI_SIZE"};
   const char *size = getenv("OMPI_COMM_WORLD_SIZE"), *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
   if (size) return local && strcmp(size, local) == 0 && atoi(size) > 0;
-  for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
-    if (getenv(other[i])) return 0;
-  return 1;
+  return prsvd_cli_launcher_rank() < 0;
 }
 
 void prsvd_cli_pick_pml(void) {
