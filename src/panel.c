@@ -36,6 +36,8 @@ int64_t prsvd_panel_grid(const struct prsvd_pass *p) {
   return 1;
 }
 
+#define BLAS_PACK_BYTES ((int64_t)3 << 19) /* 1.5 MiB */
+
 int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
                                 const struct prsvd_pass_shape *shape, int single) {
   if (threads < 2 || !shape->threaded) return 0;
@@ -46,6 +48,11 @@ int64_t prsvd_pass_thread_bytes(int threads, int64_t panel_rows, int64_t n,
   /* CSR: every thread's row-major co-range sum, and all but lane 0's column
    * sums, left sums and cores; dense lanes add into their columns of the pass's sums and hold
    * none, only a sparse map's tile */
+  /* a dense lane's GEMM packs its operands in the buffer OpenBLAS keeps for each calling
+   * thread: Haswell's P x Q block of A (512 x 256 doubles, 1 MiB; 768 x 384 floats) and a Q-row
+   * slice of the narrow B; each thread past the first grew the process by 1.35 to 1.46 MiB
+   * (test_plan's runs at 1 and 2 threads) */
+  if (!shape->sparse) bytes += (threads - 1) * BLAS_PACK_BYTES;
   if (shape->sparse)
     bytes += threads * 8 * n * kc +
              (threads - 1) * 8 * ((shape->col_sums ? 2 * n : 0) + n * shape->left_cols + shape->core_elems);
