@@ -405,4 +405,22 @@ def test_cpus():
               rr2.returncode == 0 and ("reader thread takes turns" in rr2.stderr) == spare, rr2.stderr)
 
 
+def test_output_in_write_blocks():
+    """U leaves a rank in row blocks of at most 4 MiB (io/h5writer.c), every rank making as many
+    collective writes as the one with the most: 20000 x 60 doubles are 3 blocks at 1 rank, 2 a
+    rank at 2 and 1 at 3.  Every row lands where it belongs: U S V^T is A (exact rank, 10^-0.3j)."""
+    spec = harness.gen("blocks.h5", 20000, 500, "--spectrum", "exp", "--decay", 0.3)
+    a, _ = harness.matrix(spec)
+    for ranks in [1, 2, 3]:
+        out = path(f"blocks.{ranks}.h5")
+        r = run(["svd", spec, "-k", 60, "-q", 2, "-o", out, "--force", "--quiet"], ranks=ranks if ranks > 1 else None)
+        if not check(f"{ranks} rank(s): svd -k 60 of 20000 rows runs", r.returncode == 0, r.stderr):
+            continue
+        with h5py.File(out, "r") as f:
+            u, sv, v = f["U"][:], f["S"][:], f["V"][:]
+        err = np.max(np.abs(a - (u * sv) @ v.T)) / np.max(np.abs(a))
+        check(f"{ranks} rank(s): U S V^T is A to 1e-10 in every row (max error {err:.1e}), U orthonormal",
+              err < 1e-10 and np.max(np.abs(u.T @ u - np.eye(60))) < 1e-10, err)
+
+
 harness.main(globals())
