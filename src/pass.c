@@ -107,14 +107,20 @@ static int one_panel(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row
   prsvd_pass_col_statistics(p, nr64, n, 0, n);
   /* P_i = A_i R (on a 2-D grid summed over the process row), kept rows stored */
   if (p->n_right) {
-    flops += prsvd_pass_right_product(p, whole, nr, in, prod, nr);
-    if (p->center_rows) prsvd_pass_center_rows(p, 0, nr64, off, prod, nr64);
-    if (p->grid2d) {
-      memcpy(p->state->row_sum, prod, sizeof(double) * (size_t)(nr64 * p->n_right));
-      PRSVD_CHECK(row_sum(p, r, nr64, 0));
-      prod = p->state->row_sum;
+    int kld;
+    double *kept = prsvd_pass_kept_at(p, r, nr64, &kld);
+    if (kept) {
+      flops += prsvd_pass_right_product(p, whole, nr, in, kept, kld);
+    } else {
+      flops += prsvd_pass_right_product(p, whole, nr, in, prod, nr);
+      if (p->center_rows) prsvd_pass_center_rows(p, 0, nr64, off, prod, nr64);
+      if (p->grid2d) {
+        memcpy(p->state->row_sum, prod, sizeof(double) * (size_t)(nr64 * p->n_right));
+        PRSVD_CHECK(row_sum(p, r, nr64, 0));
+        prod = p->state->row_sum;
+      }
+      prsvd_pass_keep_rows(p, r, 0, nr64, prod, nr64); /* the rows of the panel in this rank's block */
     }
-    prsvd_pass_keep_rows(p, r, 0, nr64, prod, nr64); /* the rows of the panel in this rank's block */
   } else if (p->grid2d && p->corange) {
     PRSVD_CHECK(row_gather(p, r, nr64));
   }

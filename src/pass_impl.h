@@ -197,6 +197,12 @@ void prsvd_pass_col_statistics(struct prsvd_pass *p, int64_t nr, int64_t n, int6
  * center_sum[local0 + i] (if not NULL).  Not collective; each lane its own rows. */
 void prsvd_pass_center_rows(const struct prsvd_pass *p, int64_t i0, int64_t i1, int64_t local0,
                             double *prod, int64_t ld);
+/* Where rows [r, r + nr) of P_i may be made in place, in the kept matrix's own rows (its
+ * leading dimension in *ld), so that no copy follows: one kept matrix taking every column of
+ * P_i, rows not centred, no left core reading P_i after, a P x 1 grid, and the rows within
+ * this rank's block.  NULL otherwise: P_i is made in the work and prsvd_pass_keep_rows
+ * copies it. */
+double *prsvd_pass_kept_at(const struct prsvd_pass *p, int64_t r, int64_t nr, int *ld);
 /* Rows [r + b0, r + b0 + nr) of P_i (prod, ld ld) stored into the kept matrices. */
 void prsvd_pass_keep_rows(struct prsvd_pass *p, int64_t r, int64_t b0, int64_t nr,
                           const double *prod, int64_t ld);
