@@ -24,10 +24,10 @@
  * so the default session directory, /tmp/ompi.HOST.UID/jf.0/1/0, is shared by every one running
  * on the node, and each removes it as it finalizes: another's MPI_Init then fails to create it
  * (orte_init failed), or its MPI-IO shared-file-pointer file vanishes (mca_sharedfp_sm_file_open:
- * unable to open file), as test files run beside a loop of isolated singletons showed.  So each isolated singleton
- * gets a top session directory of its own, named by its pid, which Open MPI creates and
- * removes at MPI_Finalize; prsvd_cli_singleton_cleanup removes it on the exits that skip
- * MPI_Finalize (a signal, a failed close), with the shared-file-pointer file that MPI-IO keeps
+ * unable to open file), as test files run beside a loop of isolated singletons showed.  So each
+ * isolated singleton gets a top session directory of its own, named by its pid, which Open MPI
+ * creates and removes at MPI_Finalize; prsvd_cli_singleton_cleanup removes it on the exits that
+ * skip MPI_Finalize (a signal, a failed close), with the shared-file-pointer file that MPI-IO keeps
  * there while a file is open (sharedfp sm; the other components write theirs beside the
  * output, and without one MPI_File_open fails), as the orted used to when the singleton died.
  *
@@ -52,16 +52,19 @@
 static char session_dirs[4][PATH_MAX];
 static int n_session_dirs;
 
+#if defined(OMPI_MAJOR_VERSION) && OMPI_MAJOR_VERSION < 5
 static int any_value(const char *value) {
   (void)value;
   return 1;
 }
 
+/* 1 if the user set the MCA parameter, in the environment (even empty) or in a file */
 static int user_chose(const char *param) {
   char var[128];
   snprintf(var, sizeof var, "OMPI_MCA_%s", param);
   return getenv(var) != NULL || prsvd_mca_files_any(param, any_value);
 }
+#endif
 
 void prsvd_cli_pick_singleton(void) {
 #if defined(OMPI_MAJOR_VERSION) && OMPI_MAJOR_VERSION < 5
