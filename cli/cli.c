@@ -74,11 +74,13 @@ void prsvd_cli_leave(int sig) {
      * goes first (the temporary is already gone) */
     poll(NULL, 0, 300);
   }
+  prsvd_cli_singleton_cleanup();
   _exit(128 + sig);
 }
 
 int prsvd_cli_mpi_init(int *argc, char ***argv, int required, int *provided) {
   prsvd_cli_pick_pml();
+  prsvd_cli_pick_singleton();
   atomic_store(&holding, 1);
   int rc = MPI_Init_thread(argc, argv, required, provided);
   atomic_store(&holding, 0);

@@ -65,6 +65,13 @@ int prsvd_cli_mpi_init(int *argc, char ***argv, int required, int *provided);
 /* Open MPI's ob1 point-to-point layer, unless the user chose one, for a launch with no peer off
  * its node (cli/pml.c): called by prsvd_cli_mpi_init, before MPI_Init. */
 void prsvd_cli_pick_pml(void);
+/* Open MPI 4's singleton without its orted (whose PMIx events raced MPI_Finalize into a
+ * SIGSEGV), in a session directory of its own, unless the user chose (cli/singleton.c):
+ * called by prsvd_cli_mpi_init, before MPI_Init. */
+void prsvd_cli_pick_singleton(void);
+/* Async-signal-safe: removes that session directory, with the MPI-IO file it may hold, on an
+ * exit that skips MPI_Finalize (which removes it itself). */
+void prsvd_cli_singleton_cleanup(void);
 /* The rank the launcher gave this process, known before MPI_Init: Open MPI's mpirun, PMIx
  * (srun --mpi=pmix), PMI (MPICH, srun --mpi=pmi2), SLURM; -1 if none says (no launcher). */
 int prsvd_cli_launcher_rank(void);

@@ -146,6 +146,7 @@ int main(int argc, char **argv) {
   prsvd_cli_finishing = 1;
   if (prsvd_h5_close_failed()) { /* the error is printed and the temporary removed */
     fflush(stderr);
+    prsvd_cli_singleton_cleanup();
     _exit(status ? status : PRSVD_ERR_OUTPUT);
   }
   MPI_Finalize();

@@ -556,4 +556,72 @@ def test_pml_named_on_one_node():
                   r.returncode == 0 and not tried_cm and "component ob1 selected" in r.stderr, r.stderr[-2000:])
 
 
+def test_singleton_starts_no_daemon():
+    """A lone prsvd (and prsvd-kfac-train) starts no orted and keeps a session directory of its own (cli/singleton.c): it runs where Open MPI's bin directory has none, side by side with others, and leaves nothing in TMPDIR, killed or not; a user's choice is kept."""
+    import subprocess
+    if not open_mpi_4():
+        return
+    # Open MPI finds orted in its bin directory, which OPAL_BINDIR names: an empty one makes
+    # a singleton's MPI_Init fail if it forks the daemon (whose PMIx threads raced MPI_Finalize
+    # into a SIGSEGV once in a few hundred runs), and changes nothing for one that starts none
+    no_orted, sessions = path("no-orted"), path("sessions")
+    os.makedirs(no_orted, exist_ok=True)
+    os.makedirs(sessions, exist_ok=True)
+    base = {k: v for k, v in os.environ.items()
+            if k not in ("OMPI_MCA_ess_singleton_isolated", "OMPI_MCA_orte_top_session_dir", "OMPI_MCA_orte_tmpdir_base")}
+    base["OPAL_BINDIR"] = no_orted
+    base["TMPDIR"] = sessions  # where the session directories go: empty again after each run
+    conf = path("isolated-0.conf")
+    with open(conf, "w") as f:
+        f.write("ess_singleton_isolated = 0\n")
+    nan = path("nan.h5")
+    bad = np.random.default_rng(3).standard_normal((200, 20))
+    bad[150, 7] = np.nan
+    with h5py.File(nan, "w") as f:
+        f["A"] = bad
+    train = os.path.join(harness.TOP, "tools", "kfac", "prsvd-kfac-train")
+
+    def go(cmd, env=None):
+        return subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=300,
+                              env=dict(base, **(env or {})))
+
+    def left():
+        return sorted(os.listdir(sessions))
+
+    r = go([harness.PRSVD, "info", spec("f64"), "--json"])
+    check("info alone, no orted to be found: exit 0 with its JSON, no session directory left",
+          r.returncode == 0 and json.loads(r.stdout or "{}").get("rows") == m and not left(),
+          f"{r.returncode} {left()} {r.stderr[-1500:]}")
+    r = go([harness.PRSVD, "svd", spec("f32"), "-k", k, "-o", path("iso.h5"), "--force", *SMALL])
+    check("svd of float32 alone, no orted: exit 0, nothing left", r.returncode == 0 and not left(),
+          f"{r.returncode} {left()} {r.stderr[-1500:]}")
+    r = go([harness.PRSVD, "svd", f"{nan}:/A", "-k", 3, "-o", path("iso-nan.h5"), "--force"])
+    check("an error exit alone, no orted: exit 2 naming the NaN, nothing left",
+          r.returncode == 2 and "NaN at row 150, column 7" in r.stderr and not left(),
+          f"{r.returncode} {left()} {r.stderr[-1500:]}")
+    r = go([harness.PRSVD, "svd", spec("f64"), "-k", k, "-o", path("iso-term.h5"), "--force"],
+           {"PRSVD_TEST_SIGTERM_AT_WRITE": "1"})
+    check("SIGTERM during the write, no MPI_Finalize: exit 143, its session directory removed",
+          r.returncode == 143 and not left(), f"{r.returncode} {left()} {r.stderr[-1500:]}")
+    if os.access(train, os.X_OK):
+        r = go([train, "--help"])
+        check("prsvd-kfac-train alone, no orted: --help exits 0", r.returncode == 0 and not left(),
+              f"{r.returncode} {left()} {r.stderr[-1500:]}")
+    # side by side: each its own session directory, none removing another's as it finalizes
+    # (one shared directory made MPI_Init or an MPI-IO open fail now and then)
+    runs = [subprocess.Popen([str(c) for c in [harness.PRSVD, "svd", spec("f64"), "-k", k, "-o", path(f"side{i}.h5"),
+                                               "--force", "--quiet"]],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=base) for i in range(6)]
+    outs = [(p.wait(timeout=300), p.communicate()[1]) for p in runs]
+    check("6 lone svd runs side by side: every one exits 0 with no MPI message, nothing left",
+          all(rc == 0 and not err for rc, err in outs) and not left(), f"{[o[0] for o in outs]} {left()} "
+          + " | ".join(err[-300:] for _, err in outs if err))
+    for label, env in [("the user's OMPI_MCA_ess_singleton_isolated=0", {"OMPI_MCA_ess_singleton_isolated": "0"}),
+                       ("an MCA parameter file's ess_singleton_isolated = 0", {"OMPI_MCA_mca_base_param_files": conf}),
+                       ("the user's OMPI_MCA_orte_tmpdir_base", {"OMPI_MCA_orte_tmpdir_base": sessions})]:
+        r = go([harness.PRSVD, "info", spec("f64")], env)
+        check(f"{label} is kept: the singleton is Open MPI's own, which looks for its orted (and fails without one)",
+              r.returncode != 0 and "orte_init failed" in r.stderr, f"{r.returncode} {r.stderr[-1500:]}")
+
+
 harness.main(globals())

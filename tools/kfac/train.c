@@ -527,6 +527,7 @@ int main(int argc, char **argv) {
   int provided, rank, status;
   struct train_opts o;
   prsvd_cli_pick_pml(); /* as prsvd does: no 0.2 s probe of cm on one node */
+  prsvd_cli_pick_singleton(); /* and no orted, whose PMIx events could fault MPI_Finalize */
   MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided);
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   for (int i = 1; i < argc; i++)
