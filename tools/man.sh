@@ -171,6 +171,11 @@ Under MPI the error of the lowest failing rank reaches every rank, prefixed with
 \fBrank\fR \fIR\fB:\fR, and every rank exits with the same code, which mpirun returns.
 .SH ENVIRONMENT
 .TP
+.B OMPI_MCA_ess_singleton_isolated
+Open MPI's isolated singleton; unset (and with no \fBorte_top_session_dir\fR or
+\fBorte_tmpdir_base\fR chosen), a process started without a launcher sets it to 1, with a
+session directory of its own, so that Open MPI forks no daemon beside it
+.TP
 .B OMPI_MCA_pml
 Open MPI's point\-to\-point layer; unset (and named in no MCA parameter file), a process
 with no peer off its node names \fBob1\fR itself, sparing the 0.2 s probe of \fBcm\fR at
