@@ -38,6 +38,12 @@ static int file_any(const char *path, const char *name, int (*pred)(const char *
   return found;
 }
 
+const char *prsvd_mca_env(const char *name) {
+  char var[128];
+  if (snprintf(var, sizeof var, "OMPI_MCA_%s", name) >= (int)sizeof var) return NULL;
+  return getenv(var);
+}
+
 int prsvd_mca_files_any(const char *name, int (*pred)(const char *value)) {
   char path[PATH_MAX];
   const char *list = getenv("OMPI_MCA_mca_base_param_files");

@@ -12,5 +12,8 @@
  * opened for reading), unreadable ones are skipped.  The environment (OMPI_MCA_name) is the
  * caller's to check: it overrides the files. */
 int prsvd_mca_files_any(const char *name, int (*pred)(const char *value));
+/* The value the environment gives the parameter `name` (OMPI_MCA_name, which overrides the
+ * files; it may be empty), or NULL. */
+const char *prsvd_mca_env(const char *name);
 
 #endif

@@ -28,7 +28,7 @@ static int on_one_node(void) {
 
 void prsvd_cli_pick_pml(void) {
 #ifdef OMPI_MAJOR_VERSION
-  if (getenv("OMPI_MCA_pml") || !on_one_node() || prsvd_mca_files_any("pml", pml_chosen)) return;
+  if (prsvd_mca_env("pml") || !on_one_node() || prsvd_mca_files_any("pml", pml_chosen)) return;
   setenv("OMPI_MCA_pml", "ob1", 0);
 #endif
 }

@@ -60,9 +60,7 @@ static int any_value(const char *value) {
 
 /* 1 if the user set the MCA parameter, in the environment (even empty) or in a file */
 static int user_chose(const char *param) {
-  char var[128];
-  snprintf(var, sizeof var, "OMPI_MCA_%s", param);
-  return getenv(var) != NULL || prsvd_mca_files_any(param, any_value);
+  return prsvd_mca_env(param) != NULL || prsvd_mca_files_any(param, any_value);
 }
 #endif
 
@@ -70,7 +68,7 @@ void prsvd_cli_pick_singleton(void) {
 #if defined(OMPI_MAJOR_VERSION) && OMPI_MAJOR_VERSION < 5
   static const char *const below[] = {"/jf.0/1/0", "/jf.0/1", "/jf.0", ""};
   char host[256] = "localhost", top[PATH_MAX];
-  if (getenv("OMPI_COMM_WORLD_SIZE") || prsvd_cli_launcher_rank() >= 0) return; /* launched */
+  if (prsvd_cli_launcher_rank() >= 0) return; /* launched (mpirun, srun, PMI) */
   if (user_chose("ess_singleton_isolated") || user_chose("orte_top_session_dir") ||
       user_chose("orte_tmpdir_base"))
     return;

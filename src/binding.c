@@ -42,12 +42,10 @@ static int nonempty(const char *value) { return value[0] != '\0'; }
  * show.  MPI_T shows both, but its first call registers every component of every framework:
  * 0.2 s of `mpirun -n 1`'s elapsed time, here, against 0.1 ms for the files. */
 static int open_mpi_default_binding(void) {
-  const char *bound = getenv("OMPI_MCA_orte_bound_at_launch");
-  char var[64];
+  const char *bound = prsvd_mca_env("orte_bound_at_launch");
   if (!bound || strcmp(bound, "1") != 0) return 0;
   for (const char *const *v = ASKED; *v; v++) {
-    snprintf(var, sizeof var, "OMPI_MCA_%s", *v);
-    const char *value = getenv(var);
+    const char *value = prsvd_mca_env(*v);
     if ((value && *value) || prsvd_mca_files_any(*v, nonempty)) return 0;
   }
   return 1;
