@@ -48,28 +48,44 @@ static char signal_name[NSIG][16];
 static sigset_t caught;          /* the signals prsvd_cli_leave handles */
 static atomic_int holding, held; /* inside MPI_Init: the signal held back (prsvd_cli_mpi_init) */
 
+/* Says on stderr, once, what a signal leaves (prsvd_h5_leave: the temporary goes, or the
+ * output is in place), unless the run is over or this is a rank past 0: async-signal-safe.
+ * Said before the temporary is removed: Open MPI's mpirun may SIGKILL a rank that it had
+ * stopped within a millisecond of its SIGTERM (its own SIGCONT's SIGCHLD ends the wait). */
+static void say_left(int sig) {
+  static atomic_int said;
+  static char line[PATH_MAX + 128];
+  const char *done = prsvd_h5_leave(),
+             *what = done ? done : "prsvd: interrupted: no output written";
+  if (prsvd_cli_finishing || prsvd_cli_silent_leave || atomic_exchange(&said, 1)) return;
+  const char *name = sig > 0 && sig < NSIG && signal_name[sig][0] ? signal_name[sig] : "a signal";
+  size_t n = strlen(what), m = strlen(name);
+  if (n + m + 4 > sizeof line) n = sizeof line - m - 4;
+  memcpy(line, what, n);
+  memcpy(line + n, " (", 2);
+  memcpy(line + n + 2, name, m);
+  memcpy(line + n + 2 + m, ")\n", 2);
+  ssize_t rc = write(2, line, n + m + 4);
+  (void)rc;
+}
+
 void prsvd_cli_leave(int sig) {
   static atomic_int leaving;
-  static char line[PATH_MAX + 128];
   int none = 0;
-  if (atomic_load(&holding) && atomic_compare_exchange_strong(&held, &none, sig)) return;
+  if (atomic_load(&holding) && atomic_compare_exchange_strong(&held, &none, sig)) {
+    /* Said now: no output exists inside MPI_Init, and MPI_Init may never return (a peer that a
+     * signal ended before its own MPI_Init leaves this rank in the handshake until mpirun's
+     * SIGKILL, a second after its SIGTERM). */
+    say_left(sig);
+    return;
+  }
   /* called directly too (prsvd_cli_solve): no other signal enters it on this thread */
   pthread_sigmask(SIG_BLOCK, &caught, NULL);
   if (atomic_exchange(&leaving, 1)) /* another thread is leaving: its _exit ends this one too */
     for (;;) pause();
-  const char *done = prsvd_h5_leave(),
-             *what = done ? done : "prsvd: interrupted: no output written";
-  if (!prsvd_cli_finishing && !prsvd_cli_silent_leave) {
-    const char *name = sig > 0 && sig < NSIG && signal_name[sig][0] ? signal_name[sig] : "a signal";
-    size_t n = strlen(what), m = strlen(name);
-    if (n + m + 4 > sizeof line) n = sizeof line - m - 4;
-    memcpy(line, what, n);
-    memcpy(line + n, " (", 2);
-    memcpy(line + n + 2, name, m);
-    memcpy(line + n + 2 + m, ")\n", 2);
-    ssize_t rc = write(2, line, n + m + 4);
-    (void)rc;
-  } else if (prsvd_cli_silent_leave && !prsvd_cli_finishing) {
+  say_left(sig);
+  prsvd_h5_leave_remove();
+  if (prsvd_cli_silent_leave && !prsvd_cli_finishing) {
     /* mpirun kills every rank as soon as one has exited: rank 0, which says what was left,
      * goes first (the temporary is already gone) */
     poll(NULL, 0, 300);

@@ -59,8 +59,9 @@ void prsvd_cli_catch_signals(int argc, char **argv);
 void prsvd_cli_leave(int sig);
 /* MPI_Init_thread with those signals held back: a rank that leaves inside MPI_Init (during its
  * PMIx handshake) can deadlock Open MPI 4.1's mpirun in its own finalize, so a signal that
- * comes then takes effect as soon as MPI_Init returns; a second one does not wait (an
- * MPI_Init that hangs can still be interrupted). */
+ * comes then takes effect as soon as MPI_Init returns, though rank 0 says so at once (a peer
+ * ended before its MPI_Init leaves it in there until mpirun's SIGKILL); a second one does not
+ * wait (an MPI_Init that hangs can still be interrupted). */
 int prsvd_cli_mpi_init(int *argc, char ***argv, int required, int *provided);
 /* Open MPI's ob1 point-to-point layer, unless the user chose one, for a launch with no peer off
  * its node (cli/pml.c): called by prsvd_cli_mpi_init, before MPI_Init. */

@@ -218,11 +218,15 @@ PRSVD_API int prsvd_h5_close_failed(void);
 /* Collective: close and remove the temporary. */
 PRSVD_API void prsvd_h5_writer_abort(prsvd_h5_writer **w);
 /* Not collective: for the handler of a terminating signal, on any thread; async-signal-safe,
- * and the process must exit right after.  Removes this rank's temporary unless it was renamed
- * into place, after which none is created or renamed; waits for a rename under way on another
- * thread to end.  Returns the line (without a newline) saying that an output was renamed into
- * place and so is complete ("prsvd: interrupted: 'OUT' was written in full"), or NULL. */
+ * and the process must exit right after prsvd_h5_leave_remove.  Decides this rank's temporary
+ * goes unless it was renamed into place, after which none is created or renamed; waits for a
+ * rename under way on another thread to end.  Returns the line (without a newline) saying that
+ * an output was renamed into place and so is complete ("prsvd: interrupted: 'OUT' was written
+ * in full"), or NULL. */
 PRSVD_API const char *prsvd_h5_leave(void);
+/* Async-signal-safe, after prsvd_h5_leave: removes the temporary it decided goes.  Separate so
+ * that the handler says what happened first: a launcher may SIGKILL it within a millisecond. */
+PRSVD_API void prsvd_h5_leave_remove(void);
 /* Not collective, for tests: raise signal sig (SIGTERM if 0) on this rank at an exact point of
  * an output's write: point "rename", "renamed" or "commit" (just before and after the rename
  * into place, and at the commit's end), or "N", after the N-th dataset write; NULL or "": none. */

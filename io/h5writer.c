@@ -90,6 +90,10 @@ void prsvd_h5_continued(void) {
   atomic_store(&continued_ns, monotonic_ns());
 }
 
+/* Set by prsvd_h5_leave when this rank's temporary is to go: prsvd_h5_leave_remove unlinks it,
+ * after the caller said so (a launcher's SIGKILL may follow its SIGTERM within a millisecond). */
+static atomic_int leave_removes;
+
 const char *prsvd_h5_leave(void) {
   /* first: a rename that ends from now on waits for this handler to end the run (seq_cst: it
    * either sees this or stored its outcome before the state is read below) */
@@ -102,7 +106,7 @@ const char *prsvd_h5_leave(void) {
       struct stat st;
       atomic_store(&temp_state, TEMP_LEFT);
       if (lstat(pending_temp, &st) == 0) {
-        unlink(pending_temp);
+        atomic_store(&leave_removes, 1);
         return NULL;
       }
       return renaming_note[0] ? renaming_note : NULL;
@@ -113,12 +117,16 @@ const char *prsvd_h5_leave(void) {
     }
     if (atomic_compare_exchange_strong(&temp_state, &state, TEMP_LEFT)) {
       if (state == TEMP_PENDING) {
-        unlink(pending_temp);
+        atomic_store(&leave_removes, 1);
         return NULL;
       }
       return committed_note[0] ? committed_note : NULL;
     }
   }
+}
+
+void prsvd_h5_leave_remove(void) {
+  if (atomic_exchange(&leave_removes, 0)) unlink(pending_temp);
 }
 
 /* Not collective: this rank's temporary is `temp` from now on (a signal removes it); fails once a

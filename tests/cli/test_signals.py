@@ -214,6 +214,33 @@ def test_at_start():
     print(f"# {early} of {2 * len(SIGNALS)} signals at start came before MPI_Init was over")
 
 
+def test_peer_ended_before_mpi_init():
+    """Rank 1 of 2 ends before its MPI_Init (the signal pending when it starts: an MPMD second
+    app blocks it, raises it and execs prsvd), so rank 0 waits in MPI_Init's handshake for a
+    peer that never comes until mpirun's SIGTERM and, a second later, SIGKILL: rank 0 still says
+    no output was written (it says so when the signal comes, not when MPI_Init returns)."""
+    exe, extra = program()
+    for name in ["TERM", "QUIT", "INT"]:
+        sig = getattr(signal, "SIG" + name)
+        out, what = path(f"peer.{name}.h5"), f"2 ranks, SIG{name} pending at rank 1's start"
+        args = ["svd", BIG, *LONG, "-o", out, "--quiet"]
+        pending = ("import os, signal, sys; s = int(sys.argv[1]); "
+                   "signal.pthread_sigmask(signal.SIG_BLOCK, {s}); os.kill(os.getpid(), s); "
+                   "os.execv(sys.argv[2], sys.argv[2:])")
+        cmd = [MPIEXEC] + MPIFLAGS + ["-n", "1", exe, *map(str, args), ":",
+                                      "-n", "1", sys.executable, "-c", pending, str(int(sig)), exe, *map(str, args)]
+
+        def child():
+            for s in ENDING:
+                signal.signal(s, signal.SIG_DFL)
+        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env=dict(os.environ, **extra), preexec_fn=child)
+        rc, err = end(p)
+        check(f"{what}: the job ends, exit {128 + sig}, rank 0 says SIGTERM ended it",
+              rc == 128 + sig and message("TERM") in err, f"{rc} {err[-600:]}")
+        check(f"{what}: no output, no temporary", nothing_left(out), os.listdir(WORK))
+
+
 def test_mid_pass():
     """A signal during the passes: to the only rank, to every rank of 2 (as scancel does), and
     to mpirun, which turns SIGINT, SIGTERM and SIGHUP into SIGTERM for the ranks and exits 1,
