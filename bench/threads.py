@@ -18,10 +18,11 @@ dask: dask.array.linalg.svd_compressed(k=50, n_oversamples=10, n_power_iter=1, c
 2 threads, on the same dataset read through h5py (bench/peers/dask_svd.py); for csr on the
 dense float64 copy of the matrix when it is at most DASK_DENSE_MAX bytes (dask has no sparse
 streaming), else n/a.  Optionally a reference build (`--build NAME=PATH`) runs the same
-launches, and `--panel-mib` times the per-thread panel block at 2 threads on the float64 input.
+launches, and `--variant NAME=ARGS` runs this build with ARGS added in every
+launch (`--variant copy='--read posix-copy'`), and `--panel-mib` times the per-thread panel block at 2 threads on the float64 input.
 
 usage: threads.py FILE.h5 --prsvd PATH/prsvd [--input float64|float32|csr|all] [--runs 3]
-                  [--build NAME=PATH/prsvd ...] [--panel-mib 1 2 4] [--openblas-threads 2]
+                  [--build NAME=PATH/prsvd ...] [--variant NAME=ARGS ...] [--panel-mib 1 2 4] [--openblas-threads 2]
 
 Every file stays in the page cache (read before the runs); every run is timed by prsvd's own
 --json (elapsed and each pass), interleaved: each round runs, input by input, the floor, dask,
@@ -35,6 +36,7 @@ passes x the floor, dask at least 3x slower) met or missed; `uptime` before and 
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -234,6 +236,8 @@ def main():
     ap.add_argument("--prsvd", required=True)
     ap.add_argument("--input", choices=INPUTS + ("all",), default="all")
     ap.add_argument("--build", action="append", default=[], help="NAME=PATH of a reference build")
+    ap.add_argument("--variant", action="append", default=[],
+                    help="NAME=ARGS: this build with ARGS added, in every launch (e.g. copy='--read posix-copy')")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--openblas-threads", default="2")
@@ -246,11 +250,13 @@ def main():
     env = dict(common.BENCH_ENV, OPENBLAS_NUM_THREADS=a.openblas_threads)
     two_threads = dict(common.BENCH_ENV, OPENBLAS_NUM_THREADS="2")
     inputs = make_inputs(a.file, a.dataset, a.prsvd, wanted)
-    builds = [("this", a.prsvd)] + [tuple(b.split("=", 1)) for b in a.build]
-    cases = [(kind, b, label, prefix, []) for kind in wanted for b in builds for label, prefix, _ in launches(a.ranks)]
+    builds = [("this", a.prsvd, [])] + [(*b.split("=", 1), []) for b in a.build]
+    builds += [(v.split("=", 1)[0], a.prsvd, shlex.split(v.split("=", 1)[1])) for v in a.variant]
+    cases = [(kind, (name, path), label, prefix, extra) for kind in wanted for name, path, extra in builds
+             for label, prefix, _ in launches(a.ranks)]
     # the per-thread block: 2 threads, two panel buffers, so --memory = 2 buffers x 2 blocks
     if "float64" in wanted:
-        cases += [("float64", builds[0], f"prsvd, 2 threads, {mib:g} MiB a thread", None,
+        cases += [("float64", builds[0][:2], f"prsvd, 2 threads, {mib:g} MiB a thread", None,
                    ["--threads", "2", "--memory", str(int(4 * mib * (1 << 20)))]) for mib in a.panel_mib]
     for kind in wanted:
         cache(inputs[kind][0])
