@@ -204,8 +204,6 @@ void prsvd_pass_center_rows(const struct prsvd_pass *p, int64_t i0, int64_t i1, 
   }
 }
 
-/* The rows of the lane's P_b (in prod, ld ld) stored into the kept matrices: those of the
- * panel's rows [r + b0, r + b0 + nr) that this rank's blocks hold. */
 double *prsvd_pass_kept_at(const struct prsvd_pass *p, int64_t r, int64_t nr, int *ld) {
   if (p->n_keep != 1 || p->keep[0].col0 != 0 || p->center_rows || p->n_left || p->grid2d) return NULL;
   prsvd_dmat *kept = p->keep[0].dmat;
@@ -217,6 +215,8 @@ double *prsvd_pass_kept_at(const struct prsvd_pass *p, int64_t r, int64_t nr, in
   return k + (r - k0);
 }
 
+/* The rows of the lane's P_b (in prod, ld ld) stored into the kept matrices: those of the
+ * panel's rows [r + b0, r + b0 + nr) that this rank's blocks hold. */
 void prsvd_pass_keep_rows(struct prsvd_pass *p, int64_t r, int64_t b0, int64_t nr, const double *prod, int64_t ld) {
   r += b0;
   for (int t = 0; t < p->n_keep; t++) {

@@ -74,9 +74,13 @@ void prsvd_pass_lane_panel(void *arg, int t) {
     if (p->n_right) {
       int kld;
       double *kept = prsvd_pass_kept_at(p, job->r + ln->row0, nr, &kld);
-      ln->flops += prsvd_pass_right_product(p, ln, nr, n, kept ? kept : p->work + ln->row0, kept ? kld : (int)job->nr);
-      if (!kept && p->center_rows) prsvd_pass_center_rows(p, ln->row0, ln->row0 + nr, job->off, p->work, job->nr);
-      if (!kept) prsvd_pass_keep_rows(p, job->r, ln->row0, nr, p->work, job->nr);
+      if (kept) {
+        ln->flops += prsvd_pass_right_product(p, ln, nr, n, kept, kld);
+      } else {
+        ln->flops += prsvd_pass_right_product(p, ln, nr, n, p->work + ln->row0, job->nr);
+        if (p->center_rows) prsvd_pass_center_rows(p, ln->row0, ln->row0 + nr, job->off, p->work, job->nr);
+        prsvd_pass_keep_rows(p, job->r, ln->row0, nr, p->work, job->nr);
+      }
     }
   }
   prsvd_pool_barrier(p->pool);

@@ -50,6 +50,12 @@ def start(args, ranks=1, env=None, block=None):
     if ranks > 1:
         cmd = [MPIEXEC] + MPIFLAGS + ["-n", str(ranks)] + cmd
 
+    return launch(cmd, extra, env, block)
+
+
+def launch(cmd, extra, env=None, block=None):
+    """Popen of cmd with every ending signal at its default and `block` blocked, as a launcher
+    hands them down."""
     def child():
         for s in ENDING:
             signal.signal(s, signal.SIG_DFL)
@@ -229,12 +235,7 @@ def test_peer_ended_before_mpi_init():
                    "os.execv(sys.argv[2], sys.argv[2:])")
         cmd = [MPIEXEC] + MPIFLAGS + ["-n", "1", exe, *map(str, args), ":",
                                       "-n", "1", sys.executable, "-c", pending, str(int(sig)), exe, *map(str, args)]
-
-        def child():
-            for s in ENDING:
-                signal.signal(s, signal.SIG_DFL)
-        p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                             env=dict(os.environ, **extra), preexec_fn=child)
+        p = launch(cmd, extra)
         rc, err = end(p)
         check(f"{what}: the job ends, exit {128 + sig}, rank 0 says SIGTERM ended it",
               rc == 128 + sig and message("TERM") in err, f"{rc} {err[-600:]}")
