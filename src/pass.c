@@ -307,8 +307,6 @@ out:
 void prsvd_pass_free(struct prsvd_pass *p) {
   if (!p->state) return;
   prsvd_pass_free_buffers(p);
-  prsvd_csr_free(&p->state->csrs[0]);
-  prsvd_csr_free(&p->state->csrs[1]);
   free(p->state);
   p->state = NULL;
 }

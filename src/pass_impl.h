@@ -37,13 +37,13 @@ struct prsvd_lane {
 
 /* What a pass makes for itself (struct prsvd_pass.state): allocated by the first
  * prsvd_sketch_pass, freed by prsvd_pass_free; the scratch of one pass is made at its start and
- * freed at its end, the panel buffers are kept between passes. */
+ * freed at its end, and so are its panels (prsvd_reads_end). */
 struct prsvd_pass_state {
   /* The panel in hand (panel_rows x n, row-major), float64 in panel or float32 in panel32
-   * (single), in buffers the pass owns until prsvd_pass_free (two with the reader thread), or
+   * (single), in buffers the pass owns until its end (two with the reader thread), or
    * rows the source lends in place (read-only: a mapping of the file, prsvd_source_lends), so
    * nothing may write into a panel; NULL for a sparse source, whose panel is csr, one of csrs
-   * (also kept until prsvd_pass_free). */
+   * (also freed at the pass's end). */
   double *panel;
   float *panel32;
   int panel_exp; /* panel32 holds 2^panel_exp A_i (a source keeps values beyond float32's range
@@ -129,7 +129,7 @@ void prsvd_reads_settle(struct prsvd_reads *rd);
 int prsvd_reads_ready(struct prsvd_reads *rd, struct prsvd_pass *p, int64_t row, int64_t nr,
                       int64_t end);
 void prsvd_reads_end(struct prsvd_reads *rd, struct prsvd_pass *p);
-/* The dense panel buffers kept across passes, freed. */
+/* The panels' buffers (dense and CSR), freed. */
 void prsvd_pass_free_buffers(struct prsvd_pass *p);
 
 /* ---- pass_range.c: the scan of each panel ---- */

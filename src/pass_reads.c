@@ -18,13 +18,15 @@ void prsvd_pass_free_buffers(struct prsvd_pass *p) {
   for (int b = 0; b < 2; b++) {
     free(p->state->bufs[b]);
     p->state->bufs[b] = NULL;
+    prsvd_csr_free(&p->state->csrs[b]);
   }
   p->state->buf_bytes = 0;
   p->state->panel = NULL;
   p->state->panel32 = NULL;
+  p->state->csr = NULL;
 }
 
-/* The dense panel buffers (kept across passes): one, or two with the reader thread. */
+/* The dense panel buffers of a pass: one, or two with the reader thread. */
 static int panel_buffers(struct prsvd_pass *p, int n_bufs) {
   const int64_t bytes = p->panel_rows * prsvd_pass_row_bytes(p);
   if (p->state->buf_bytes != bytes) prsvd_pass_free_buffers(p);
@@ -142,7 +144,9 @@ int prsvd_reads_ready(struct prsvd_reads *rd, struct prsvd_pass *p, int64_t row,
 void prsvd_reads_end(struct prsvd_reads *rd, struct prsvd_pass *p) {
   if (rd->on) prsvd_prefetch_stop(&rd->pf);
   rd->on = 0;
-  if (!rd->lend) return;
-  for (int b = 0; b < 2; b++) prsvd_source_return(p->a, &rd->lent[b]);
-  set_panel(p, NULL);
+  /* The panels go back at the end of every pass, copies as mappings do: what follows the last
+   * pass (the QR, the core, the writes) must not hold them. */
+  if (rd->lend)
+    for (int b = 0; b < 2; b++) prsvd_source_return(p->a, &rd->lent[b]);
+  prsvd_pass_free_buffers(p);
 }
