@@ -90,9 +90,11 @@ struct prsvd_source_ops {
                     void *panel, int *exp);
   /* optional, with layout.lends: rows [row0, row0 + nrows) lent in place (e.g. a mapping of
    * the file's page cache), already in memory when it returns; valid until return_rows,
-   * which accepts a lent whose base is NULL.  Called by the reading thread. */
+   * which accepts a lent whose base is NULL and returns nonzero (an error code, its message
+   * set) if the rows were not the source's while they were lent (a file truncated under its
+   * mapping): the pass that used them fails with it.  Called by the reading thread. */
   int (*lend_rows)(void *ctx, int64_t row0, int64_t nrows, struct prsvd_rows_lent *lent);
-  void (*return_rows)(void *ctx, struct prsvd_rows_lent *lent);
+  int (*return_rows)(void *ctx, struct prsvd_rows_lent *lent);
 };
 
 /* How a source stores its rows, so panels can follow it (prsvd_source_set_layout). */

@@ -11,6 +11,10 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -97,10 +101,60 @@ static void *map_rows(int fd, size_t len, off_t from) {
   return mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, from);
 }
 
+/* The mappings lent now, for the SIGBUS handler: a page of a mapping past the end of a file
+ * truncated under it raises SIGBUS when touched, in whichever thread multiplies it.  The
+ * handler puts zero pages in the mapping's place (the load is retried and reads 0) and marks
+ * it, and prsvd_h5map_return refuses the panel, so the run ends with an error naming the file
+ * instead of a bus error.  A SIGBUS elsewhere goes to the handler there was before (Open MPI's
+ * backtrace, or the default). */
+enum { LIVE = 64 }; /* two a source (the panel in use and the next) */
+static struct {
+  _Atomic(uintptr_t) base; /* 0: a free slot */
+  _Atomic(size_t) len;
+  atomic_int faulted;
+  int64_t row0, nrows;
+} live[LIVE];
+static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
+static struct sigaction bus_before;
+
+static void on_bus(int sig, siginfo_t *si, void *uc) {
+  const uintptr_t at = (uintptr_t)si->si_addr;
+  (void)sig, (void)uc;
+  for (int i = 0; i < LIVE; i++) {
+    const uintptr_t base = atomic_load(&live[i].base);
+    const size_t len = atomic_load(&live[i].len);
+    if (base && at - base < len) {
+      if (mmap((void *)base, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+        break;
+      atomic_store(&live[i].faulted, 1);
+      return;
+    }
+  }
+  sigaction(SIGBUS, &bus_before, NULL); /* not a lent mapping's: the fault recurs there */
+}
+
+static void bus_install(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_bus;
+  sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGBUS, &sa, &bus_before);
+}
+
+/* The slot of a mapping lent (base 0: a free one); -1 if none. */
+static int live_slot(uintptr_t base) {
+  for (int i = 0; i < LIVE; i++)
+    if (atomic_load(&live[i].base) == base) return i;
+  return -1;
+}
+
 int prsvd_h5map_lend(const struct prsvd_h5map *mp, const char *what, int64_t row0, int64_t nrows,
                      struct prsvd_rows_lent *lent) {
   memset(lent, 0, sizeof *lent);
   if (nrows <= 0) return PRSVD_OK;
+  pthread_once(&bus_once, bus_install); /* after MPI_Init, so Open MPI's handler is the one before */
   const int64_t at = mp->offset + row0 * mp->row_bytes, from = at - at % mp->page;
   const size_t len = (size_t)(nrows * mp->row_bytes + (at - from));
   void *base = map_rows(mp->fd, len, (off_t)from);
@@ -108,15 +162,50 @@ int prsvd_h5map_lend(const struct prsvd_h5map *mp, const char *what, int64_t row
     PRSVD_ERR(errno == ENOMEM ? PRSVD_ERR_NOMEM : PRSVD_ERR_INPUT,
               "cannot map rows [%lld, %lld) of %s: %s", (long long)row0, (long long)(row0 + nrows),
               what, strerror(errno));
+  pthread_mutex_lock(&live_mu);
+  const int i = live_slot(0);
+  if (i >= 0) {
+    live[i].row0 = row0, live[i].nrows = nrows;
+    atomic_store(&live[i].faulted, 0);
+    atomic_store(&live[i].len, len);
+    atomic_store(&live[i].base, (uintptr_t)base); /* last: the handler reads base first */
+  }
+  pthread_mutex_unlock(&live_mu);
+  if (i < 0) {
+    munmap(base, len);
+    PRSVD_ERR(PRSVD_ERR_INTERNAL, "more than %d mappings lent at once (rows [%lld, %lld) of %s)", LIVE,
+              (long long)row0, (long long)(row0 + nrows), what);
+  }
   lent->base = base;
   lent->len = len;
   lent->data = (const char *)base + (at - from);
   return PRSVD_OK;
 }
 
-void prsvd_h5map_return(struct prsvd_rows_lent *lent) {
-  if (lent->base) munmap(lent->base, lent->len);
+int prsvd_h5map_faulted(void) {
+  for (int i = 0; i < LIVE; i++)
+    if (atomic_load(&live[i].base) && atomic_load(&live[i].faulted)) return 1;
+  return 0;
+}
+
+int prsvd_h5map_return(struct prsvd_rows_lent *lent, const char *file) {
+  int faulted = 0;
+  int64_t row0 = 0, nrows = 0;
+  if (!lent->base) return PRSVD_OK;
+  pthread_mutex_lock(&live_mu);
+  const int i = live_slot((uintptr_t)lent->base);
+  if (i >= 0) {
+    atomic_store(&live[i].base, 0); /* first: the handler no longer looks at it */
+    faulted = atomic_load(&live[i].faulted);
+    row0 = live[i].row0, nrows = live[i].nrows;
+  }
+  pthread_mutex_unlock(&live_mu);
+  munmap(lent->base, lent->len);
   memset(lent, 0, sizeof *lent);
+  if (faulted)
+    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' changed while it was being read (truncated under the mapped rows [%lld, %lld))",
+              file, (long long)row0, (long long)(row0 + nrows));
+  return PRSVD_OK;
 }
 
 void prsvd_h5map_close(struct prsvd_h5map *mp) {

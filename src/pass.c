@@ -189,8 +189,8 @@ static int lockstep(struct prsvd_pass *p, struct prsvd_cursor *cur, int64_t row0
       break;
     }
   }
-  prsvd_reads_end(&rd, p);
-  return status;
+  const int ended = prsvd_reads_end(&rd, p);
+  return status ? status : ended;
 }
 
 /* The scratch a pass makes for itself: for sparse panels R row-major and a row-major co-range
@@ -295,7 +295,8 @@ int prsvd_sketch_pass(struct prsvd_pass *p, struct prsvd_cursor *cur) {
   struct prsvd_reads rd;
   status = prsvd_reads_begin(&rd, p, cur->next_row, end, 0, LONG_MAX);
   while (!status && cur->next_row < end) status = step(&rd, p, cur, row0, local_rows, n, in);
-  prsvd_reads_end(&rd, p);
+  const int ended = prsvd_reads_end(&rd, p);
+  if (!status) status = ended;
 out:
   p->state->csr = NULL;
   if (blas_before > 0) prsvd_blas_threads_set(blas_before);

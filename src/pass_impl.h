@@ -128,7 +128,9 @@ void prsvd_reads_settle(struct prsvd_reads *rd);
 /* Rows [row, row + nr) into the panel (nr = 0: a collective source's zero-row read). */
 int prsvd_reads_ready(struct prsvd_reads *rd, struct prsvd_pass *p, int64_t row, int64_t nr,
                       int64_t end);
-void prsvd_reads_end(struct prsvd_reads *rd, struct prsvd_pass *p);
+/* The reads over: the reader stopped, the panels freed or given back (an error if the source
+ * says lent rows were not its own while the pass used them). */
+int prsvd_reads_end(struct prsvd_reads *rd, struct prsvd_pass *p);
 /* The panels' buffers (dense and CSR), freed. */
 void prsvd_pass_free_buffers(struct prsvd_pass *p);
 

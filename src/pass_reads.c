@@ -111,8 +111,8 @@ int prsvd_reads_ready(struct prsvd_reads *rd, struct prsvd_pass *p, int64_t row,
   if (!rd->on) {
     rd->reads_left--;
     if (rd->lend) {
-      prsvd_source_return(p->a, &rd->lent[0]);
-      status = prsvd_source_lend(p->a, row, nr, &rd->lent[0]);
+      status = prsvd_source_return(p->a, &rd->lent[0]);
+      if (!status) status = prsvd_source_lend(p->a, row, nr, &rd->lent[0]);
       use_slot(rd, p, 0);
     } else {
       status = rd->sparse ? prsvd_source_read_csr(p->a, row, nr, p->state->csr)
@@ -141,12 +141,18 @@ int prsvd_reads_ready(struct prsvd_reads *rd, struct prsvd_pass *p, int64_t row,
   return status;
 }
 
-void prsvd_reads_end(struct prsvd_reads *rd, struct prsvd_pass *p) {
+int prsvd_reads_end(struct prsvd_reads *rd, struct prsvd_pass *p) {
+  int status = PRSVD_OK;
   if (rd->on) prsvd_prefetch_stop(&rd->pf);
   rd->on = 0;
   /* The panels go back at the end of every pass, copies as mappings do: what follows the last
-   * pass (the QR, the core, the writes) must not hold them. */
+   * pass (the QR, the core, the writes) must not hold them.  Rows the source says were not
+   * its own while lent fail the pass (the last panels' products used them). */
   if (rd->lend)
-    for (int b = 0; b < 2; b++) prsvd_source_return(p->a, &rd->lent[b]);
+    for (int b = 0; b < 2; b++) {
+      const int returned = prsvd_source_return(p->a, &rd->lent[b]);
+      if (!status) status = returned;
+    }
   prsvd_pass_free_buffers(p);
+  return status;
 }

@@ -60,8 +60,8 @@ static void *reader(void *arg) {
     pthread_mutex_unlock(&pf->mu);
     int status, exp = 0;
     if (lent) {
-      prsvd_source_return(pf->src, lent);
-      status = prsvd_source_lend(pf->src, row0, rows, lent);
+      status = prsvd_source_return(pf->src, lent);
+      if (!status) status = prsvd_source_lend(pf->src, row0, rows, lent);
     } else {
       status = !buf       ? prsvd_source_read_csr(pf->src, row0, rows, csr)
                : pf->single ? prsvd_source_read_f32(pf->src, row0, rows, buf, &exp)

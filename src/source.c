@@ -324,9 +324,10 @@ int prsvd_source_lend(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd
 
 int64_t prsvd_source_lent_bytes(const prsvd_source *s) { return s->lent_bytes; }
 
-void prsvd_source_return(prsvd_source *s, struct prsvd_rows_lent *lent) {
-  if (lent->base) s->ops.return_rows(s->ctx, lent);
+int prsvd_source_return(prsvd_source *s, struct prsvd_rows_lent *lent) {
+  const int status = lent->base ? s->ops.return_rows(s->ctx, lent) : PRSVD_OK;
   memset(lent, 0, sizeof *lent);
+  return status;
 }
 
 /* Public (prsvd.h): io/ and the program read rows through here too. */

@@ -13,9 +13,10 @@ int prsvd_source_own_panels(const prsvd_source *s, int single);
 /* 1 if s lends rows in place (lend_rows) of the panel type: float32 (single) or float64. */
 int prsvd_source_lends(const prsvd_source *s, int single);
 /* Rows [row0, row0 + nrows) lent in place, counted as file bytes; not collective.  Give them
- * back with prsvd_source_return (which accepts an empty lent and clears it). */
+ * back with prsvd_source_return (which accepts an empty lent and clears it): an error if
+ * they were not the source's while lent, so the pass that used them fails. */
 int prsvd_source_lend(prsvd_source *s, int64_t row0, int64_t nrows, struct prsvd_rows_lent *lent);
-void prsvd_source_return(prsvd_source *s, struct prsvd_rows_lent *lent);
+int prsvd_source_return(prsvd_source *s, struct prsvd_rows_lent *lent);
 /* Bytes of rows lent so far. */
 int64_t prsvd_source_lent_bytes(const prsvd_source *s);
 /* The name errors give the source (e.g. a K-FAC factor over prsvd_source_memory). */

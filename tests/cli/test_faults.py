@@ -1,6 +1,7 @@
 """Nothing lost, nothing corrupt (issue 6): a write that hits a file-size limit leaves the
 previous output intact and no temporary; truncated and corrupt inputs, an unreadable chunk
-and an input that changes during the run stop with exit 2 naming the file and rows; an
+and an input that changes during the run (also one truncated under its mapped panels) stop with
+exit 2 naming the file and rows; an
 error on one rank reaches every rank, which all exit alike."""
 import os
 import shutil
@@ -108,6 +109,35 @@ def test_input_changed_during_run():
     check("input changed during the run: says so, with the rows", "changed while it was being read" in err
           and "rows [" in err, err)
     check("input changed during the run: no output", not os.path.exists(path("never.h5")) and not temp_leftovers())
+
+
+def test_input_truncated_under_its_mapping():
+    """--read posix-map: a file truncated under the panel a thread multiplies (a bus error, which
+    killed the run) ends it with exit 2 naming the file and the rows, and no output; with the
+    reader thread and 2 compute threads, and without either."""
+    for label, extra in [("reader thread, 2 threads", ["--threads", "2"]),
+                         ("no reader thread, 1 thread", ["--no-prefetch", "--threads", "1"])]:
+        cut = path("cut.h5")
+        shutil.copy(source_file(), cut)
+        p = subprocess.Popen([PRSVD, "svd", f"{cut}:/A", "-k", "10", "-q", "100", "--memory", "1M", "--read",
+                              "posix-map", *extra, "-o", path("never.h5"), "--progress"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        first = p.stderr.readline()
+        while first and not first.startswith("progress:"):
+            first = p.stderr.readline()
+        running = p.poll() is None
+        if running:  # stopped inside a pass, its panels mapped: the pages go with the truncation
+            os.kill(p.pid, signal.SIGSTOP)
+        with open(cut, "r+b") as f:
+            f.truncate(os.path.getsize(cut) // 3)
+        if running:
+            os.kill(p.pid, signal.SIGCONT)
+        _, err = p.communicate(timeout=120)
+        check(f"truncated under its mapping, {label}: exit 2", p.returncode == 2, f"{p.returncode} {first}{err}")
+        check(f"truncated under its mapping, {label}: says so, with the file and the rows",
+              f"'{cut}' changed while it was being read" in err and "rows [" in err and "Bus error" not in err, err)
+        check(f"truncated under its mapping, {label}: no output",
+              not os.path.exists(path("never.h5")) and not temp_leftovers())
 
 
 def test_error_on_one_rank():
