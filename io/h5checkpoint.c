@@ -122,9 +122,9 @@ static int save(void *vctx, MPI_Comm comm, const struct prsvd_state *st) {
   uint64_t sums[PRSVD_STATE_MAX];
   MPI_Comm_rank(comm, &rank);
   MPI_Comm_size(comm, &nprocs);
-  /* sums that took a panel truncated under its mapping (zeros, not the file's rows) are kept
-   * nowhere: the pass fails with the file's name when that panel is given back */
-  if (prsvd_h5map_faulted())
+  /* sums that took rows not their file's (a panel truncated or changed under its mapping) are
+   * kept nowhere, even when the panel's own error still waits on the reader thread */
+  if (prsvd_h5map_changed())
     status = prsvd_error_set(PRSVD_ERR_INPUT, __FILE__, __LINE__, __func__,
                              "an input changed while it was being read (truncated under a mapped panel): "
                              "no checkpoint saved");

@@ -105,8 +105,12 @@ static void *map_rows(int fd, size_t len, off_t from) {
  * truncated under it raises SIGBUS when touched, in whichever thread multiplies it.  The
  * handler puts zero pages in the mapping's place (the load is retried and reads 0) and marks
  * it, and prsvd_h5map_return refuses the panel, so the run ends with an error naming the file
- * instead of a bus error.  A SIGBUS elsewhere goes to the handler there was before (Open MPI's
- * backtrace, or the default). */
+ * instead of a bus error.  A SIGBUS elsewhere, or sent by kill, goes to the handler there was
+ * before (Open MPI's backtrace, or the default).  The page that holds the new end of the file
+ * raises nothing (its bytes past the end read 0), so prsvd_h5map_return also checks that the
+ * file did not change while the rows were lent.  Either marks the process for good
+ * (prsvd_h5map_changed): sums that took such rows are never saved in a checkpoint, even
+ * once the panel is given back and its error waits on the reader thread. */
 enum { LIVE = 64 }; /* two a source (the panel in use and the next) */
 static struct {
   _Atomic(uintptr_t) base; /* 0: a free slot */
@@ -114,24 +118,28 @@ static struct {
   atomic_int faulted;
   int64_t row0, nrows;
 } live[LIVE];
+static atomic_int changed_under; /* a lent mapping faulted or its file changed, this process */
 static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t bus_once = PTHREAD_ONCE_INIT;
 static struct sigaction bus_before;
 
 static void on_bus(int sig, siginfo_t *si, void *uc) {
   const uintptr_t at = (uintptr_t)si->si_addr;
-  (void)sig, (void)uc;
-  for (int i = 0; i < LIVE; i++) {
+  (void)uc;
+  for (int i = 0; i < LIVE && si->si_code > 0; i++) { /* > 0: raised by the kernel, not sent */
     const uintptr_t base = atomic_load(&live[i].base);
     const size_t len = atomic_load(&live[i].len);
     if (base && at - base < len) {
       if (mmap((void *)base, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
         break;
       atomic_store(&live[i].faulted, 1);
+      atomic_store(&changed_under, 1);
       return;
     }
   }
-  sigaction(SIGBUS, &bus_before, NULL); /* not a lent mapping's: the fault recurs there */
+  /* not a lent mapping's: a fault recurs in the handler before, a sent signal is sent again */
+  sigaction(SIGBUS, &bus_before, NULL);
+  if (si->si_code <= 0) raise(sig);
 }
 
 static void bus_install(void) {
@@ -182,14 +190,10 @@ int prsvd_h5map_lend(const struct prsvd_h5map *mp, const char *what, int64_t row
   return PRSVD_OK;
 }
 
-int prsvd_h5map_faulted(void) {
-  for (int i = 0; i < LIVE; i++)
-    if (atomic_load(&live[i].base) && atomic_load(&live[i].faulted)) return 1;
-  return 0;
-}
+int prsvd_h5map_changed(void) { return atomic_load(&changed_under); }
 
-int prsvd_h5map_return(struct prsvd_rows_lent *lent, const char *file) {
-  int faulted = 0;
+int prsvd_h5map_return(struct prsvd_rows_lent *lent, const char *file, const struct prsvd_file_stamp *stamp) {
+  int faulted = 0, status;
   int64_t row0 = 0, nrows = 0;
   if (!lent->base) return PRSVD_OK;
   pthread_mutex_lock(&live_mu);
@@ -203,9 +207,13 @@ int prsvd_h5map_return(struct prsvd_rows_lent *lent, const char *file) {
   munmap(lent->base, lent->len);
   memset(lent, 0, sizeof *lent);
   if (faulted)
-    PRSVD_ERR(PRSVD_ERR_INPUT, "'%s' changed while it was being read (truncated under the mapped rows [%lld, %lld))",
-              file, (long long)row0, (long long)(row0 + nrows));
-  return PRSVD_OK;
+    status = prsvd_error_set(PRSVD_ERR_INPUT, __FILE__, __LINE__, __func__,
+                             "'%s' changed while it was being read (truncated under the mapped rows [%lld, %lld))",
+                             file, (long long)row0, (long long)(row0 + nrows));
+  else
+    status = prsvd_file_unchanged(file, stamp, row0, nrows);
+  if (status) atomic_store(&changed_under, 1);
+  return status;
 }
 
 void prsvd_h5map_close(struct prsvd_h5map *mp) {

@@ -204,7 +204,7 @@ static int h5_lend_rows(void *ctx, int64_t row0, int64_t nrows, struct prsvd_row
 
 static int h5_return_rows(void *ctx, struct prsvd_rows_lent *lent) {
   const struct h5_source *s = ctx;
-  return prsvd_h5map_return(lent, s->fname);
+  return prsvd_h5map_return(lent, s->fname, &s->stamp);
 }
 
 /* The hints MPI-IO applies to the open input file, "key=value, ...", into out. */

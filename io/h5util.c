@@ -231,10 +231,14 @@ int prsvd_file_unchanged(const char *path, const struct prsvd_file_stamp *st, in
                          int64_t nrows) {
   struct prsvd_file_stamp now;
   PRSVD_CHECK(prsvd_file_stamp(path, &now));
-  if (now.size != st->size || now.mtime != st->mtime || now.mtime_ns != st->mtime_ns)
+  if (now.size != st->size)
     PRSVD_ERR(PRSVD_ERR_INPUT,
               "'%s' changed while it was being read (size %lld, now %lld bytes): stopped at rows [%lld, %lld)",
               path, st->size, now.size, (long long)row0, (long long)(row0 + nrows));
+  if (now.mtime != st->mtime || now.mtime_ns != st->mtime_ns)
+    PRSVD_ERR(PRSVD_ERR_INPUT,
+              "'%s' changed while it was being read (written to, its size unchanged): stopped at rows [%lld, %lld)",
+              path, (long long)row0, (long long)(row0 + nrows));
   return PRSVD_OK;
 }
 

@@ -90,12 +90,13 @@ int prsvd_h5map_open(struct prsvd_h5map *mp, hid_t file, hid_t fapl, hid_t dset,
  * `what` names the dataset in errors.  Not collective; no HDF5 call. */
 int prsvd_h5map_lend(const struct prsvd_h5map *mp, const char *what, int64_t row0, int64_t nrows,
                      struct prsvd_rows_lent *lent);
-/* Unmap them: PRSVD_ERR_INPUT naming `file` if the file was truncated under the mapping
- * while it was lent (a read of it then got zeros, where the process would have died of
- * SIGBUS). */
-int prsvd_h5map_return(struct prsvd_rows_lent *lent, const char *file);
-/* 1 if a mapping lent now was truncated under it (its rows are zeros). */
-int prsvd_h5map_faulted(void);
+/* Unmap them: PRSVD_ERR_INPUT naming `file` if it was truncated under the mapping (a read of
+ * it then got zeros, where the process would have died of SIGBUS) or changed from `stamp`
+ * while they were lent. */
+int prsvd_h5map_return(struct prsvd_rows_lent *lent, const char *file, const struct prsvd_file_stamp *stamp);
+/* 1 once rows lent in this process were not their file's while lent (prsvd_h5map_return's
+ * error, or a fault its return has not reported yet). */
+int prsvd_h5map_changed(void);
 void prsvd_h5map_close(struct prsvd_h5map *mp);
 
 /* Every source of the virtual dataset (dcpl its creation list, dapl its access list) where

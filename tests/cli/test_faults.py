@@ -140,6 +140,82 @@ def test_input_truncated_under_its_mapping():
               not os.path.exists(path("never.h5")) and not temp_leftovers())
 
 
+def last_mapped(pid, file, end):
+    """1 if process pid maps the bytes of `file` up to `end` (its last panel), as /proc says."""
+    try:
+        with open(f"/proc/{pid}/maps") as f:
+            maps = [l.split() for l in f if l.rstrip().endswith(file)]
+    except OSError:
+        return False
+    for m in maps:
+        lo, hi = (int(x, 16) for x in m[0].split("-"))
+        if int(m[2], 16) + hi - lo >= end:
+            return True
+    return False
+
+
+def stopped(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] in "Tt"
+    except OSError:
+        return True
+
+
+def test_input_cut_within_its_last_mapped_page():
+    """--read posix-map: a file cut by less than a page under the last panel (the page that
+    holds the new end stays mapped and reads zeros past it, no bus error: the run exited 0 with
+    wrong singular values) ends with exit 2 and no output; the panel is checked against the
+    file's size and time when it is given back."""
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((20000, 500))
+    a[-1] = 100.0  # the rows the cut zeroes carry the leading singular value
+    src = harness.write("spike.h5", a).rsplit(":", 1)[0]
+    with h5py.File(src, "r") as f:
+        data_end = f["A"].id.get_offset() + a.nbytes
+    caught = False
+    for attempt in range(5):  # until the last panel is seen mapped before the run ends
+        cut = path("cut-last.h5")
+        shutil.copy(src, cut)
+        p = subprocess.Popen([PRSVD, "svd", f"{cut}:/A", "-k", "150", "--passes", "1", "--memory", "4M", "--threads", "1",
+                              "--read", "posix-map", "-o", path("never-cut.h5"), "--quiet"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        while p.poll() is None and not caught:
+            if not last_mapped(p.pid, cut, data_end):
+                continue
+            os.kill(p.pid, signal.SIGSTOP)  # and look again once it stands still
+            while p.poll() is None and not stopped(p.pid):
+                time.sleep(0.001)
+            if p.poll() is None and last_mapped(p.pid, cut, data_end):
+                os.truncate(cut, data_end - 3000)
+                caught = True
+            os.kill(p.pid, signal.SIGCONT)
+        _, err = p.communicate(timeout=120)
+        if caught:
+            break
+    if not check("cut within its last mapped page: the cut came while the last panel was mapped", caught):
+        return
+    check("cut within its last mapped page: exit 2 naming the file", p.returncode == 2 and
+          f"'{cut}' changed while it was being read" in err, f"{p.returncode} {err}")
+    check("cut within its last mapped page: no output", not os.path.exists(path("never-cut.h5")) and not temp_leftovers())
+
+
+def test_sigbus_sent_to_a_mapped_run():
+    """--read posix-map: a SIGBUS sent by kill (not a fault of a mapping) still ends the run as it
+    would without the mapping's handler (it was swallowed, and the run exited 0)."""
+    p = subprocess.Popen([PRSVD, "svd", spec(), "-k", "10", "-q", "100", "--memory", "64K", "--read", "posix-map",
+                          "-o", path("never-bus.h5"), "--progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    first = p.stderr.readline()
+    while first and not first.startswith("progress:"):
+        first = p.stderr.readline()
+    if p.poll() is None:
+        os.kill(p.pid, signal.SIGBUS)
+    _, err = p.communicate(timeout=120)
+    check("SIGBUS sent mid-pass: the run ends by it", p.returncode == -signal.SIGBUS, f"{p.returncode} {first}{err}")
+    check("SIGBUS sent mid-pass: no output", not os.path.exists(path("never-bus.h5")) and not temp_leftovers())
+
+
 def test_error_on_one_rank():
     """A NaN only in rank 2's rows: every rank exits 2, the message says which rank saw what."""
     a = np.random.default_rng(2).standard_normal((900, 40))
