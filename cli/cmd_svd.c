@@ -362,13 +362,14 @@ static void print_plan(const struct prsvd_cli *cli, const char *spec, const stru
   if (in->by_columns)
     printf("  column panels: streaming the %lld x %lld transpose, U and V swapped on output\n", (long long)m,
            (long long)n);
+  const char *path = !strcmp(prsvd_read_path(in, plan->single, plan->grid_cols), "mmap")
+                         ? "mapped from the page cache, no copy"
+                         : "copied";
   if (in->chunked)
-    printf("  panels of %lld rows (chunks of %lld x %lld), %s, %s reads\n", (long long)plan->panel_rows,
-           (long long)in->chunk_rows, (long long)in->chunk_cols, arith, o->read);
+    printf("  panels of %lld rows (chunks of %lld x %lld), %s, %s reads (%s)\n", (long long)plan->panel_rows,
+           (long long)in->chunk_rows, (long long)in->chunk_cols, arith, o->read, path);
   else
-    printf("  panels of %lld rows, %s, %s reads (%s)\n", (long long)plan->panel_rows, arith, o->read,
-           !strcmp(prsvd_read_path(in, plan->single, plan->grid_cols), "mmap") ? "mapped from the page cache, no copy"
-                                                                              : "copied");
+    printf("  panels of %lld rows, %s, %s reads (%s)\n", (long long)plan->panel_rows, arith, o->read, path);
   if (in->mpiio_hints[0]) printf("  MPI-IO hints of the input (MPI_File_get_info): %s\n", in->mpiio_hints);
   printf("  process grid %d x %d (%s): each rank reads %lld of the %lld columns and holds that many "
          "rows of X\n", plan->grid_rows, plan->grid_cols, prm->grid_cols ? "--grid" : "auto",
