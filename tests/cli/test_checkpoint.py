@@ -237,7 +237,11 @@ def test_kill_one_rank():
     big = big_input()
     # kill -9 of one rank: the job ends, nothing written; the last periodic checkpoint resumes
     ck, out, ref = path("ckk.h5"), path("outk.h5"), path("refk.h5")
-    args = ["svd", big, "-k", "10", "-q", "30", "--memory", "32K", "--quiet"]
+    # 1M panels (163 rows, 62 steps a pass a rank) and -q 60: about 2 s under a checkpoint every
+    # 0.3 s on an idle machine, long enough to be killed after one.  5-row panels (--memory 32K,
+    # 2000 steps a pass, each with the checkpoint's vote, an allreduce) cost 8 CPU-s in the
+    # reference alone and made the run take minutes in a loaded make check.
+    args = ["svd", big, "-k", "10", "-q", "60", "--memory", "1M", "--quiet"]
     run(args + ["-o", ref], ranks=2)
     p = subprocess.Popen([MPIEXEC] + MPIFLAGS + ["-n", "2", PRSVD] + args + ["-o", out, "--checkpoint", ck,
                          "--checkpoint-every", "0.3"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
