@@ -22,10 +22,11 @@ ENDING = [getattr(signal, "SIG" + s) for s in SIGNALS + ["USR2", "VTALRM"]]
 BIG = gen("big.h5", 20000, 400, "--spectrum", "poly")      # mid-pass runs take seconds
 SMALL = gen("small.h5", 3000, 200, "--spectrum", "poly")   # write runs are quick
 LONG = ["-k", 10, "-q", 100, "--memory", "32K"]
-# a job signalled mid-pass that runs to its end (mpirun ignores SIGPIPE): LONG's panels, 21
-# passes where LONG's 101 took 12 s at load 8 and minutes on a loaded node; still mid-pass when
-# signalled half a second in
-RUN_OUT = ["-k", 10, "-q", 20, "--memory", "32K"]
+# a job signalled mid-pass that runs to its end (mpirun ignores SIGPIPE): 163-row panels (62
+# steps a pass a rank), 101 passes, about 2 s on an idle machine, so still mid-pass when
+# signalled half a second in.  LONG's 5-row panels made 21 passes of it 6 CPU-s (5 of them
+# system time, in the reader's hand-offs of 2000 panels a pass) and minutes on a loaded node.
+RUN_OUT = ["-k", 10, "-q", 100, "--memory", "1M"]
 TIMEOUT = 120  # seconds for a job to end once signalled: generous for a loaded node
 
 
