@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Zero-copy panels against copied ones: each pass of `prsvd svd -k 20 -p 10 -q 2` on a contiguous
-float64 file with the panels mapped from the page cache (--read posix-map, io/h5map.c) and
-copied out of it (--read posix, the default), and optionally a reference build (e.g. the commit before, whose
+float64 file with the panels mapped from the page cache (--read posix, io/h5map.c) and copied
+out of it (--read posix-copy), and optionally a reference build (e.g. the commit before, whose
 copy path also ran the NaN check on the GEMM thread).
 
 usage: mmap.py FILE.h5 --prsvd PATH/prsvd [--build NAME=PATH/prsvd ...] [--runs 5]
@@ -69,7 +69,7 @@ def main():
     a = ap.parse_args()
     spec = a.file + ":/A"
     out = os.path.join(os.path.dirname(os.path.abspath(a.file)), "mmap.out.h5")
-    variants = [("mmap (`--read posix-map`)", a.prsvd, ["--read", "posix-map"]), ("copy (`--read posix`)", a.prsvd, [])]
+    variants = [("mmap (`--read posix`)", a.prsvd, []), ("copy (`--read posix-copy`)", a.prsvd, ["--read", "posix-copy"])]
     variants += [(name, path, []) for name, path in (b.split("=", 1) for b in a.build)]
     start = common.uptime()
     got = {(r, v[0]): [] for r in a.ranks for v in variants}

@@ -19,7 +19,7 @@ dask: dask.array.linalg.svd_compressed(k=50, n_oversamples=10, n_power_iter=1, c
 dense float64 copy of the matrix when it is at most DASK_DENSE_MAX bytes (dask has no sparse
 streaming), else n/a.  Optionally a reference build (`--build NAME=PATH`) runs the same
 launches, and `--variant NAME=ARGS` runs this build with ARGS added in every
-launch (`--variant mapped='--read posix-map'`), and `--panel-mib` times the per-thread panel block at 2 threads on the float64 input.
+launch (`--variant copied='--read posix-copy'`), and `--panel-mib` times the per-thread panel block at 2 threads on the float64 input.
 
 usage: threads.py FILE.h5 --prsvd PATH/prsvd [--input float64|float32|csr|all] [--runs 3]
                   [--build NAME=PATH/prsvd ...] [--variant NAME=ARGS ...] [--panel-mib 1 2 4] [--openblas-threads 2]
@@ -237,7 +237,7 @@ def main():
     ap.add_argument("--input", choices=INPUTS + ("all",), default="all")
     ap.add_argument("--build", action="append", default=[], help="NAME=PATH of a reference build")
     ap.add_argument("--variant", action="append", default=[],
-                    help="NAME=ARGS: this build with ARGS added, in every launch (e.g. mapped='--read posix-map')")
+                    help="NAME=ARGS: this build with ARGS added, in every launch (e.g. copied='--read posix-copy')")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--ranks", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--openblas-threads", default="2")

@@ -489,15 +489,15 @@ int prsvd_cli_grid(const char *text, struct prsvd_svd_params *prm) {
 }
 
 int prsvd_cli_input(const char *read, const char *panels, int64_t memory, struct prsvd_h5_input *how) {
-  /* the enum's order, then posix-map (POSIX reads that lend rows in place) and posix-copy (the
-   * old name of posix's copies, kept for scripts that spell it) */
-  static const char *const reads[] = {"posix", "independent", "collective", "posix-map", "posix-copy"};
+  /* the enum's order, then posix-copy (POSIX reads that never lend rows in place) and posix-map
+   * (posix, said explicitly) */
+  static const char *const reads[] = {"posix", "independent", "collective", "posix-copy", "posix-map"};
   static const char *const dirs[] = {"auto", "rows", "columns"};
   int r, d;
   memset(how, 0, sizeof *how); /* the fields a command does not set are off */
   PRSVD_CHECK(prsvd_parse_choice(read, "--read", reads, 5, &r));
   PRSVD_CHECK(prsvd_parse_choice(panels, "--panels", dirs, 3, &d));
-  how->map = r == 3;
+  how->copy = r == 3;
   how->read = r >= 3 ? PRSVD_H5_READ_POSIX : (enum prsvd_h5_read)r;
   how->panels = (enum prsvd_h5_panels)d;
   how->memory = memory;

@@ -61,9 +61,9 @@ struct prsvd_option {
    offsetof(T, precision)}
 #define PRSVD_OPT_READ(T)                                                                       \
   {"read", 0, PRSVD_OPT_STRING, "MODE", "posix", 0, 0, 0,                                        \
-   "how ranks read the input: posix (copied into the rank's panels), posix-map (a contiguous "    \
-   "float64/float32 dataset mapped from the page cache in place), or MPI-IO independent or "      \
-   "collective; posix-copy is posix",                                                            \
+   "how ranks read the input: posix (a contiguous float64/float32 dataset mapped from the page "  \
+   "cache, no copy; posix-map says the same), posix-copy (always copied), or MPI-IO independent " \
+   "or collective",                                                                              \
    offsetof(T, read)}
 #define PRSVD_OPT_PANELS(T) PRSVD_OPT_PANELS_FOR(T, 0)
 #define PRSVD_OPT_PANELS_FOR(T, flags)                                                          \

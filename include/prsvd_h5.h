@@ -75,8 +75,7 @@ struct prsvd_h5_input {
   enum prsvd_h5_read read;
   enum prsvd_h5_panels panels;
   int64_t memory; /* per-rank panel budget (for AUTO) */
-  int map;        /* POSIX reads of a contiguous native dataset lend its rows in place, mapped
-                  * from the page cache (--read posix-map); 0: copied into the pass's panels */
+  int copy;       /* POSIX reads always copied (--read posix-copy): no rows lent in place */
   int allow_missing_sources; /* a virtual dataset's missing source reads as its fill value
                               * (--allow-missing-sources); else the open fails naming it */
   struct prsvd_h5_features *features; /* NULL: a 2-D dataset, missing values fail, no weights */

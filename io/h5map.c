@@ -6,8 +6,8 @@
  * handed over, unless every page is in the page cache already, and unmapped when it is given
  * back:
  * the process holds about the two panels in use (clean file pages, which the kernel may
- * reclaim under a memory limit).  Only for POSIX reads asked to map (--read posix-map; the
- * default, posix, copies); anything else falls back to HDF5's reads. */
+ * reclaim under a memory limit).  Only for POSIX reads (--read posix; --read posix-copy
+ * turns it off); anything else falls back to HDF5's reads. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>

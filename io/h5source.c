@@ -364,7 +364,7 @@ static int open_dataset(MPI_Comm comm, const char *file, const char *dataset,
   }
   if (!s->by_columns && !s->nd_path)
     prsvd_readahead_open(&s->ra, s->file, fapl, dcpl, s->rows, s->cols);
-  if (!s->by_columns && !s->nd_path && !s->feat && read == PRSVD_H5_READ_POSIX && how->map && !s->nc.netcdf)
+  if (!s->by_columns && !s->nd_path && !s->feat && read == PRSVD_H5_READ_POSIX && !how->copy && !s->nc.netcdf)
     info->lends = prsvd_h5map_open(&s->map, s->file, fapl, s->dset, type, dcpl, s->rows, s->cols);
   if (s->by_columns) { /* the streamed matrix is the stored one's transpose */
     info->rows = s->cols;

@@ -1,7 +1,6 @@
-"""Zero-copy panels (--read posix-map on a contiguous dataset stored in the panel type): the rows
-are lent as a mapping of the file and the products read them in place.  The mapped path gives the
-copied path's U, S, V (--read posix, the default; posix-copy its old name) at 1 and 2 ranks,
-float64 and float32, also past a
+"""Zero-copy panels (--read posix on a contiguous dataset stored in the panel type): the rows are
+lent as a mapping of the file and the products read them in place.  The mapped path gives the
+copied path's U, S, V (--read posix-copy) at 1 and 2 ranks, float64 and float32, also past a
 userblock (the file offset of the data is the dataset's address plus the userblock); a NaN or
 Inf is reported with its row and column by the reader thread's check; a checkpoint stopped
 mid-pass resumes to the uninterrupted result; and everything else (chunked, gzip, other or
@@ -28,7 +27,6 @@ ref = np.linalg.svd(a, compute_uv=False)
 w = rng.standard_normal((3000, 1000))
 w32 = rng.standard_normal((3000, 1000)).astype(np.float32)
 BASE = ["-k", 8, "-p", 6, "-q", 2, "--memory", "128K"]  # 68 rows a panel: 36 panels a pass
-MAP = ["--read", "posix-map"]  # the default, posix, copies
 
 
 def svd(spec, out, *extra, ranks=None, env=None):
@@ -67,12 +65,12 @@ def test_mapped_equals_copied():
                                    ("float64, no reader thread", spec("f64"), 1e-10, ["--no-prefetch"])]:
         for ranks in [None, 2]:
             name = f"{label}, {ranks or 1} rank(s)"
-            rm, jm = svd(src, path("mapped.h5"), *MAP, *extra, ranks=ranks)
-            rc, jc = svd(src, path("copied.h5"), *extra, ranks=ranks)
+            rm, jm = svd(src, path("mapped.h5"), *extra, ranks=ranks)
+            rc, jc = svd(src, path("copied.h5"), "--read", "posix-copy", *extra, ranks=ranks)
             if not check(f"{name}: exit 0 mapped and copied", rm.returncode == 0 and rc.returncode == 0,
                          rm.stderr + rc.stderr):
                 continue
-            check(f"{name}: read_path mmap with --read posix-map, copy by default",
+            check(f"{name}: read_path mmap, and copy with --read posix-copy",
                   (jm["read_path"], jc["read_path"]) == ("mmap", "copy"), (jm["read_path"], jc["read_path"]))
             d = gap(path("mapped.h5"), path("copied.h5"))
             check(f"{name}: U, S, V the copied path's to 1e-14", d <= 1e-14, d)
@@ -84,21 +82,18 @@ def test_mapped_equals_copied():
 
 
 def test_pca_and_single_pass():
-    """pca (centring on the products, never in a read-only panel) and single pass: mapped, copied and
-    copied by the old name (posix-copy) agree."""
+    """pca (centring on the products, never in a read-only panel) and single pass: mapped and copied agree."""
     f64 = spec("f64")
     for label, cmd in [("pca", ["pca", f64, "-k", 8, "--memory", "128K"]),
                        ("single pass", ["svd", f64, "-k", 8, "--passes", 1, "--memory", "128K"])]:
         outs = []
-        for mode, path_ in [("posix-map", "mmap"), ("posix", "copy"), ("posix-copy", "copy")]:
+        for mode in ["posix", "posix-copy"]:
             o = path(f"{mode}.{label}.h5")
-            rr = run([*cmd, "-o", o, "--force", "--read", mode, "--json"])
-            check(f"{label}, --read {mode}: exit 0, read_path {path_}",
-                  rr.returncode == 0 and json.loads(rr.stdout)["read_path"] == path_, rr.stdout + rr.stderr)
+            rr = run([*cmd, "-o", o, "--force", "--read", mode])
+            check(f"{label}, --read {mode}: exit 0", rr.returncode == 0, rr.stderr)
             outs.append(o)
         if all(os.path.exists(o) for o in outs):
-            check(f"{label}: mapped and copied the same to 1e-14", gap(*outs[:2]) <= 1e-14 and gap(*outs[1:]) == 0,
-                  (gap(*outs[:2]), gap(*outs[1:])))
+            check(f"{label}: mapped and copied the same to 1e-14", gap(*outs) <= 1e-14, gap(*outs))
 
 
 def nan_spec():
@@ -111,17 +106,17 @@ def nan_spec():
 
 
 def test_nan_inf_named():
-    """A NaN or Inf in a mapped panel is named with its row and column (reader thread, 2 ranks, none, copied)."""
+    """A NaN or Inf in a mapped panel is named with its row and column (reader thread, 2 ranks, none, copied); info says mmap."""
     nan = nan_spec()
     bad32 = a.astype(np.float32)
     bad32[2001, 5] = np.inf
     inf32 = write("inf32.h5", bad32)
     for label, src, extra, ranks, want in [
-            ("NaN, reader thread", nan, MAP, None, "NaN at row 1333, column 17"),
-            ("NaN, 2 ranks", nan, MAP, 2, "NaN at row 1333, column 17"),
-            ("NaN, no reader thread", nan, [*MAP, "--no-prefetch"], None, "NaN at row 1333, column 17"),
-            ("NaN, copied", nan, [], None, "NaN at row 1333, column 17"),
-            ("float32 Inf", inf32, MAP, 2, "Inf at row 2001, column 5")]:
+            ("NaN, reader thread", nan, [], None, "NaN at row 1333, column 17"),
+            ("NaN, 2 ranks", nan, [], 2, "NaN at row 1333, column 17"),
+            ("NaN, no reader thread", nan, ["--no-prefetch"], None, "NaN at row 1333, column 17"),
+            ("NaN, copied", nan, ["--read", "posix-copy"], None, "NaN at row 1333, column 17"),
+            ("float32 Inf", inf32, [], 2, "Inf at row 2001, column 5")]:
         out = path("bad.h5")
         rr = run(["svd", src, *BASE, "-o", out, "--force", *extra], ranks=ranks)
         check(f"{label}: exit 2 naming '{want}'", rr.returncode == 2 and want in rr.stderr, f"{rr.returncode} {rr.stderr}")
@@ -139,10 +134,10 @@ def test_wide_rows_lowest_bad_row():
     wb32[900, 5], wb32[1010, 3], wb32[1060, 9] = np.inf, np.nan, np.nan  # chunks 6 and 7 of panel 0; panel 1
     wide32 = write("wide-inf32.h5", wb32)
     for label, src, extra, ranks, want in [
-            ("wide rows, two bad chunks", wide, MAP, None, "NaN at row 970, column 7"),
-            ("wide rows, two bad chunks, 2 ranks", wide, MAP, 2, "NaN at row 970, column 7"),
-            ("wide rows, two bad chunks, copied", wide, [], None, "NaN at row 970, column 7"),
-            ("wide float32 rows, two bad chunks", wide32, MAP, None, "Inf at row 900, column 5")]:
+            ("wide rows, two bad chunks", wide, [], None, "NaN at row 970, column 7"),
+            ("wide rows, two bad chunks, 2 ranks", wide, [], 2, "NaN at row 970, column 7"),
+            ("wide rows, two bad chunks, copied", wide, ["--read", "posix-copy"], None, "NaN at row 970, column 7"),
+            ("wide float32 rows, two bad chunks", wide32, [], None, "Inf at row 900, column 5")]:
         for attempt in range(3):  # which thread scans which chunk varies from run to run
             out = path("bad.h5")
             rr = run(["svd", src, "-k", 8, "-p", 6, "-q", 1, "-o", out, "--force", *extra], ranks=ranks)
@@ -152,12 +147,10 @@ def test_wide_rows_lowest_bad_row():
 
 
 def test_info_read_path():
-    """info --json plans the mapped path for a contiguous float64 dataset with --read posix-map, and
-    copies by default."""
-    for extra, want in [(MAP, "mmap"), ([], "copy")]:
-        ri = run(["info", nan_spec(), "--json", *extra])
-        check(f"info --json {' '.join(extra)} on the NaN file: read_path {want}",
-              ri.returncode == 0 and json.loads(ri.stdout)["read_path"] == want, ri.stdout + ri.stderr)
+    """info --json plans the mapped path for a contiguous float64 dataset."""
+    ri = run(["info", nan_spec(), "--json"])
+    check("info --json on the NaN file: read_path mmap", ri.returncode == 0 and json.loads(ri.stdout)["read_path"] == "mmap",
+          ri.stdout + ri.stderr)
 
 
 def test_checkpoint_resume():
@@ -165,8 +158,8 @@ def test_checkpoint_resume():
     f64 = spec("f64")
     for ranks in [1, 2]:
         refo, out, ck = path(f"ref.{ranks}.h5"), path(f"res.{ranks}.h5"), path(f"ck.{ranks}.h5")
-        rr, js = svd(f64, refo, *MAP, ranks=ranks if ranks > 1 else None)
-        args = ["svd", f64, *BASE, *MAP, "-o", out, "--quiet", "--checkpoint", ck]
+        rr, js = svd(f64, refo, ranks=ranks if ranks > 1 else None)
+        args = ["svd", f64, *BASE, "-o", out, "--quiet", "--checkpoint", ck]
         stopped = stop_at(36 // ranks + 7, args, ranks)  # in the second pass
         check(f"{ranks} rank(s): stopped in pass 2 with a checkpoint (exit 99)",
               stopped.returncode == 99 and "in pass 2 at row" in stopped.stderr and os.path.exists(ck), stopped.stderr)
@@ -178,8 +171,7 @@ def test_checkpoint_resume():
 
 
 def test_copy_path_fallbacks():
-    """Asked to map, chunked, gzip, big-endian, int32, another precision, a 2-D grid and CSR take the
-    copy path, as MPI-IO reads do."""
+    """Chunked, gzip, big-endian, int32, another precision, MPI-IO reads, a 2-D grid and CSR take the copy path."""
     f64, f32 = spec("f64"), spec("f32")
     fallbacks = [("chunked, gzip", write("gz.h5", a, chunks=(100, n), compression="gzip"), [], None),
                  ("chunked, unfiltered", write("ch.h5", a, chunks=(100, n)), [], None),
@@ -191,7 +183,7 @@ def test_copy_path_fallbacks():
                  ("MPI-IO collective", f64, ["--read", "collective"], 2),
                  ("a 2-D grid 1x2", f64, ["--grid", "1x2"], 2)]
     for label, src, extra, ranks in fallbacks:
-        rr, js = svd(src, path("fb.h5"), *([] if "--read" in extra else MAP), *extra, ranks=ranks)
+        rr, js = svd(src, path("fb.h5"), *extra, ranks=ranks)
         if check(f"{label}: exit 0", rr.returncode == 0, rr.stderr):
             check(f"{label}: read_path copy, nothing mapped", (js["read_path"], js["mapped_bytes"]) == ("copy", 0),
                   (js["read_path"], js["mapped_bytes"]))
@@ -204,7 +196,7 @@ def test_copy_path_fallbacks():
         g = f.create_group("X")
         g.attrs["encoding-type"], g.attrs["shape"] = "csr_matrix", (4, 3)
         g["data"], g["indices"], g["indptr"] = [1.0, 2.0, 3.0, 4.0], [0, 2, 1, 0], [0, 1, 2, 3, 4]
-    rr = run(["svd", f"{sparse}:/X", "-k", 1, "-p", 1, *MAP, "-o", path("sp.h5"), "--force", "--json"])
+    rr = run(["svd", f"{sparse}:/X", "-k", 1, "-p", 1, "-o", path("sp.h5"), "--force", "--json"])
     check("CSR: exit 0, read_path copy", rr.returncode == 0 and json.loads(rr.stdout)["read_path"] == "copy",
           rr.stdout + rr.stderr)
 

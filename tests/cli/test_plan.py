@@ -76,8 +76,8 @@ RUNS = [
     ("svd --passes 1", 1, ["svd", A, "-k", 20, "--passes", 1], ["-k", 20, "--passes", 1]),
     ("svd --passes 1 --sketch sparse", 1, ["svd", A, "-k", 20, "--passes", 1, "--sketch", "sparse"],
      ["-k", 20, "--passes", 1, "--sketch", "sparse"]),
-    ("svd --passes 1, mapped panels", 1, ["svd", A, "-k", 20, "--passes", 1, "--read", "posix-map"],
-     ["-k", 20, "--passes", 1, "--read", "posix-map"]),
+    ("svd --passes 1, copied panels", 1, ["svd", A, "-k", 20, "--passes", 1, "--read", "posix-copy"],
+     ["-k", 20, "--passes", 1, "--read", "posix-copy"]),
     ("svd --passes 1 --onepass-method hmt", 1, ["svd", A, "-k", 20, "--passes", 1, "--onepass-method", "hmt"],
      ["-k", 20, "--passes", 1, "--onepass-method", "hmt"]),
     ("svd --tol --passes 2 (randQB_FP)", 1, ["svd", A, "--tol", 0.3, "--passes", 2, "--max-rank", 60],
@@ -195,15 +195,15 @@ def test_panels_freed_after_the_pass():
     a copied single pass grew 12.3 MiB more than the mapped one with k = 100 while it held its
     two 8 MiB panels to the end, 1.7 MiB more once it freed them."""
     grew = {}
-    for read in ["posix", "posix-map"]:
+    for read in ["posix-copy", "posix"]:
         r = solve(["svd", A, "-k", 100, "--passes", 1, "--read", read], 1, ["--json"])
         if not check(f"--read {read}: runs", r.returncode == 0, r.stderr):
             return
         js = json.loads(r.stdout)
         grew[read], panel = js["memory"]["growth"], js["plan"]["memory_per_rank"]["panels"] / 2
     check(f"a copied single pass grows less than one panel ({fmt_bytes(panel)}) beyond the mapped one "
-          f"({fmt_bytes(grew['posix'])} against {fmt_bytes(grew['posix-map'])})",
-          grew["posix"] - grew["posix-map"] < panel, grew)
+          f"({fmt_bytes(grew['posix-copy'])} against {fmt_bytes(grew['posix'])})",
+          grew["posix-copy"] - grew["posix"] < panel, grew)
 
 
 def test_error_estimate_probes():

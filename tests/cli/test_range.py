@@ -326,7 +326,7 @@ def test_mixed_tiny_and_huge_rows():
     runs = [(order, name, args, []) for order in ["tiny first", "huge first", "interleaved"]
             for name, args in METHODS[:4]]
     runs += [("tiny first", name, args, extra) for name, args in [METHODS[0], METHODS[2]]
-             for extra in [["--no-prefetch"], ["--read", "posix-map"]]]
+             for extra in [["--no-prefetch"], ["--read", "posix"]]]
     specs = {}
     for order, name, args, extra in runs:
         if order not in specs:
