@@ -50,6 +50,17 @@ def run(args, ranks=None, timeout=300, env=None):
                           env=dict(os.environ, **env) if env else None)
 
 
+def start_in_pass(cmd):
+    """Start cmd (a whole command line, with --progress) and return it with its first progress
+    line, once that line shows the passes under way ('' if it ended first): a fixed sleep races
+    the start-up of mpirun and the ranks on a loaded machine."""
+    p = subprocess.Popen([str(a) for a in cmd], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = p.stderr.readline()
+    while first and not first.startswith("progress:"):  # (past any warning before it)
+        first = p.stderr.readline()
+    return p, first
+
+
 def stop_at(step, args, ranks):
     """Run with a checkpoint stop after exactly `step` panel steps (PRSVD_TEST_STOP_AT_STEP)."""
     return run(args, ranks=ranks if ranks > 1 else None, env={"PRSVD_TEST_STOP_AT_STEP": str(step)})

@@ -218,12 +218,7 @@ def test_sigusr1_to_mpirun():
     # about 2 s and once under load finished before mpirun forwarded the signal (exit 0)
     cmd = [MPIEXEC] + MPIFLAGS + ["-n", "2", PRSVD, "svd", big, "-k", "100", "-q", "100", "--memory", "8K",
                                   "-o", out, "--progress", "--checkpoint", ck]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # signalled once the first progress line shows the passes under way (a fixed second raced
-    # the start-up of mpirun and the ranks on a loaded machine)
-    first = p.stderr.readline()
-    while first and not first.startswith("progress:"):
-        first = p.stderr.readline()
+    p, first = harness.start_in_pass(cmd)  # signalled once the passes are under way
     running = p.poll() is None and first.startswith("progress:")
     p.send_signal(signal.SIGUSR1)
     _, err = p.communicate(timeout=120)

@@ -8,7 +8,6 @@ result to 1e-12.  SIGUSR1 to mpirun stops a revd run at 3 ranks wherever it
 lands, and the resume matches.  A resume with other options is refused naming the option."""
 import os
 import signal
-import subprocess
 import sys
 
 import numpy as np
@@ -158,12 +157,8 @@ def test_sigusr1_revd():
     args = ["eig", PSD, "-k", 6, "--method", "revd", "-q", 6, "--memory", 2 * 8 * P]
     ref, out, ck = path("refu.h5"), path("outu.h5"), path("cku.h5")
     r0 = run(args + ["-o", ref, "--quiet"], ranks=3)
-    p = subprocess.Popen([MPIEXEC] + MPIFLAGS + ["-n", "3", PRSVD] + [str(a) for a in args] +
-                         ["-o", out, "--progress", "--checkpoint", ck],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    first = p.stderr.readline()  # the first progress line: the passes are under way
-    while first and not first.startswith("progress:"):  # (past any warning before it)
-        first = p.stderr.readline()
+    p, first = harness.start_in_pass([MPIEXEC] + MPIFLAGS + ["-n", "3", PRSVD] + args +
+                                     ["-o", out, "--progress", "--checkpoint", ck])
     p.send_signal(signal.SIGUSR1)
     _, err = p.communicate(timeout=120)
     check("revd, SIGUSR1 to mpirun at 3 ranks: exit 99 with a checkpoint and no output",

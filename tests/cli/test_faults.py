@@ -15,7 +15,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import PRSVD, check, gen, path, run, temp_leftovers  # noqa: E402
+from harness import PRSVD, check, gen, path, run, start_in_pass, temp_leftovers  # noqa: E402
 
 _files = {}
 
@@ -84,6 +84,17 @@ def test_unreadable_chunk():
     check("unreadable chunk: no output", not os.path.exists(path("never.h5")) and not temp_leftovers())
 
 
+def while_stopped(p, change):
+    """change() while process p is stopped, if it still runs (a process already reaped is not
+    signalled: its pid may be another's)."""
+    running = p.poll() is None
+    if running:
+        os.kill(p.pid, signal.SIGSTOP)
+    change()
+    if running:
+        os.kill(p.pid, signal.SIGCONT)
+
+
 def test_input_changed_during_run():
     """An input that grows while it is read: exit 2 saying so with the rows, no output."""
     grow = path("grow.h5")
@@ -91,19 +102,13 @@ def test_input_changed_during_run():
     # The file grows while the run is stopped inside its passes: once the first progress line
     # shows them under way (a fixed sleep of 1 s lost the race to a run on two threads; stopping
     # it as soon as it held the file open could come before it noted the file's size and time)
-    p = subprocess.Popen([PRSVD, "svd", f"{grow}:/A", "-k", "10", "-q", "100", "--memory", "64K", "--threads", "1",
-                          "-o", path("never.h5"), "--progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    first = p.stderr.readline()
-    while first and not first.startswith("progress:"):
-        first = p.stderr.readline()
-    running = p.poll() is None  # (a process already reaped is not signalled: its pid may be another's)
-    if running:
-        os.kill(p.pid, signal.SIGSTOP)
-    with open(grow, "ab") as f:
-        f.write(b"\0" * 4096)
-    if running:
-        os.kill(p.pid, signal.SIGCONT)
+    p, first = start_in_pass([PRSVD, "svd", f"{grow}:/A", "-k", "10", "-q", "100", "--memory", "64K", "--threads",
+                              "1", "-o", path("never.h5"), "--progress"])
+
+    def grow_it():
+        with open(grow, "ab") as f:
+            f.write(b"\0" * 4096)
+    while_stopped(p, grow_it)
     _, err = p.communicate(timeout=120)
     check("input changed during the run: exit 2", p.returncode == 2, f"{p.returncode} {first}{err}")
     check("input changed during the run: says so, with the rows", "changed while it was being read" in err
@@ -119,19 +124,10 @@ def test_input_truncated_under_its_mapping():
                          ("no reader thread, 1 thread", ["--no-prefetch", "--threads", "1"])]:
         cut = path("cut.h5")
         shutil.copy(source_file(), cut)
-        p = subprocess.Popen([PRSVD, "svd", f"{cut}:/A", "-k", "10", "-q", "100", "--memory", "1M", "--read",
-                              "posix-map", *extra, "-o", path("never.h5"), "--progress"],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        first = p.stderr.readline()
-        while first and not first.startswith("progress:"):
-            first = p.stderr.readline()
-        running = p.poll() is None
-        if running:  # stopped inside a pass, its panels mapped: the pages go with the truncation
-            os.kill(p.pid, signal.SIGSTOP)
-        with open(cut, "r+b") as f:
-            f.truncate(os.path.getsize(cut) // 3)
-        if running:
-            os.kill(p.pid, signal.SIGCONT)
+        p, first = start_in_pass([PRSVD, "svd", f"{cut}:/A", "-k", "10", "-q", "100", "--memory", "1M", "--read",
+                                  "posix-map", *extra, "-o", path("never.h5"), "--progress"])
+        # stopped inside a pass, its panels mapped: the pages go with the truncation
+        while_stopped(p, lambda: os.truncate(cut, os.path.getsize(cut) // 3))
         _, err = p.communicate(timeout=120)
         check(f"truncated under its mapping, {label}: exit 2", p.returncode == 2, f"{p.returncode} {first}{err}")
         check(f"truncated under its mapping, {label}: says so, with the file and the rows",
@@ -203,12 +199,8 @@ def test_input_cut_within_its_last_mapped_page():
 def test_sigbus_sent_to_a_mapped_run():
     """--read posix-map: a SIGBUS sent by kill (not a fault of a mapping) still ends the run as it
     would without the mapping's handler (it was swallowed, and the run exited 0)."""
-    p = subprocess.Popen([PRSVD, "svd", spec(), "-k", "10", "-q", "100", "--memory", "64K", "--read", "posix-map",
-                          "-o", path("never-bus.h5"), "--progress"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         text=True)
-    first = p.stderr.readline()
-    while first and not first.startswith("progress:"):
-        first = p.stderr.readline()
+    p, first = start_in_pass([PRSVD, "svd", spec(), "-k", "10", "-q", "100", "--memory", "64K", "--read",
+                              "posix-map", "-o", path("never-bus.h5"), "--progress"])
     if p.poll() is None:
         os.kill(p.pid, signal.SIGBUS)
     _, err = p.communicate(timeout=120)
